@@ -1,0 +1,173 @@
+"""The registry of transposed-convolution algorithms and the ``"auto"`` choice.
+
+Every algorithm computes the same function for every parameter combination; they
+differ in how. An algorithm is a function::
+
+    run(x, w, bias, geometry, groups, layout) -> y
+
+with ``x`` batched in ``layout`` (``(N, C_in, *i)`` or ``(N, *i, C_in)``), ``w`` of
+shape ``(C_in, C_out/groups, *k)``, ``bias`` of shape ``(C_out,)`` or ``None``, all
+already in the compute dtype, and ``y`` returned in ``layout``, bias added. Fast
+algorithms can so fuse the bias and the layout change into their last pass; the
+reference ones below work in the canonical grouped channels-first layout of
+:mod:`tconv._kernels` through :func:`_grouped_channels_first`.
+
+The seeds' three views are the reference algorithms:
+
+- ``"scatter"``: each input element stamps the kernel, scaled by its value, into
+  the output at stride offsets (:func:`tconv._kernels.scatter`);
+- ``"dilate"``: insert ``stride - 1`` zeros between input elements, pad by
+  ``dilation*(k - 1) - padding`` and correlate with the spatially flipped kernel;
+- ``"matrix"``: multiply by ``C.T``, the transpose of the forward convolution's
+  matrix (:mod:`tconv.matrix`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _kernels
+from .shape import Geometry
+
+__all__ = ["Algorithm", "algorithms", "choose", "get", "register"]
+
+Run = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", Geometry, int, str], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A named way to compute a transposed convolution."""
+
+    name: str
+    run: Run
+    summary: str
+
+
+_REGISTRY: dict[str, Algorithm] = {}
+
+
+def register(name: str, summary: str) -> Callable[[Run], Run]:
+    """Decorator adding ``run`` to the registry under ``name``."""
+
+    def add(run: Run) -> Run:
+        _REGISTRY[name] = Algorithm(name, run, summary)
+        return run
+
+    return add
+
+
+def algorithms() -> tuple[str, ...]:
+    """Names accepted by ``conv_transpose(..., algorithm=...)`` besides ``"auto"``.
+
+    Examples
+    --------
+    >>> import tconv
+    >>> {"scatter", "dilate", "matrix"} <= set(tconv.algorithms())
+    True
+    """
+    return tuple(_REGISTRY)
+
+
+def get(name: object) -> Algorithm:
+    """The algorithm called ``name``; the error lists the valid names."""
+    if not isinstance(name, str) or name not in _REGISTRY:
+        valid = ", ".join(repr(n) for n in ("auto", *_REGISTRY))
+        raise ValueError(f"algorithm {name!r} not found, valid options are {{{valid}}}")
+    return _REGISTRY[name]
+
+
+def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int) -> str:
+    """The algorithm ``"auto"`` runs for this problem.
+
+    Until the fast algorithms exist this is always ``"scatter"``: of the three
+    reference algorithms it is the only one that does no multiplication by an
+    inserted zero (``"dilate"`` does ``prod(stride)`` times the work) and builds
+    no matrix (``"matrix"``).
+    """
+    return "scatter"
+
+
+def _grouped_channels_first(kernel: Callable[[np.ndarray, np.ndarray, Geometry], np.ndarray]) -> Run:
+    """Adapt a canonical kernel ``(N, G, Ci, *i), (G, Ci, Co, *k) -> (N, G, Co, *o)``."""
+
+    def run(x, w, bias, geometry, groups, layout):
+        if layout == "channels_last":
+            x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
+        n, c_in = x.shape[:2]
+        xg = x.reshape(n, groups, c_in // groups, *geometry.input_size)  # (N, G, C_in/G, *i)
+        wg = w.reshape(groups, c_in // groups, *w.shape[1:])  # (G, C_in/G, C_out/G, *k)
+        y = kernel(xg, wg, geometry)  # (N, G, C_out/G, *o)
+        y = y.reshape(n, -1, *geometry.output_size)  # (N, C_out, *o)
+        if bias is not None:
+            y += bias.reshape(-1, *(1,) * geometry.ndim)  # (C_out, 1, ..., 1)
+        if layout == "channels_last":
+            y = np.moveaxis(y, 1, -1)  # (N, *o, C_out)
+        return y
+
+    return run
+
+
+register("scatter", "each input element adds the kernel, scaled by its value, at stride offsets")(
+    _grouped_channels_first(_kernels.scatter)
+)
+
+
+def _pad_or_crop(x: np.ndarray, before: tuple[int, ...], after: tuple[int, ...]) -> np.ndarray:
+    """Zero-pad the spatial axes (from axis 3) by ``before``/``after``; negative amounts crop."""
+    widths = [(0, 0)] * 3 + [(max(b, 0), max(a, 0)) for b, a in zip(before, after)]
+    x = np.pad(x, widths)
+    index = tuple(
+        slice(max(-b, 0), n - max(-a, 0)) for b, a, n in zip(before, after, x.shape[3:])
+    )
+    return x[(Ellipsis, *index)]
+
+
+def _dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Zero insertion + padding + correlation with the flipped kernel.
+
+    Per axis the transposed convolution's full output is
+    ``full[f] = sum_t x_dil[f - d*t] * w[t]`` where ``x_dil`` holds ``x[j]`` at
+    ``s*j`` and zeros in between. Substituting the flipped tap ``t' = k - 1 - t``
+    turns it into a correlation, ``sum_t' x_dil[f - (k_eff - 1) + d*t'] * w[k-1-t']``,
+    so output ``o`` (``= full[o + b]``) is a stride-1 correlation of ``x_dil``
+    padded by ``k_eff - 1 - b`` at the start, with the flipped kernel whose channel
+    axes are swapped to the convolution layout ``(C_out, C_in)``.
+    """
+    n, g, ci = x.shape[:3]
+    s, b, o = geometry.stride, geometry.crop_begin, geometry.output_size
+    ke = geometry.effective_kernel_size
+    dilated_size = tuple((i - 1) * si + 1 for i, si in zip(geometry.input_size, s))
+    x_dil = np.zeros((n, g, ci, *dilated_size), dtype=x.dtype)  # (N, G, Ci, *dilated)
+    x_dil[(Ellipsis, *(slice(None, None, si) for si in s))] = x
+    before = tuple(k - 1 - bi for k, bi in zip(ke, b))
+    after = tuple(oi + k - 1 - bf - ds for oi, k, bf, ds in zip(o, ke, before, dilated_size))
+    x_pad = _pad_or_crop(x_dil, before, after)  # (N, G, Ci, *(o + k_eff - 1))
+    spatial = tuple(range(3, w.ndim))
+    w_flip = np.flip(w, axis=spatial).swapaxes(1, 2)  # (G, Co, Ci, *k), flipped
+    plain = Geometry(o, x_pad.shape[3:], geometry.kernel_size, (1,) * geometry.ndim, geometry.dilation, (0,) * geometry.ndim)
+    return _kernels.correlate(x_pad, w_flip, plain)
+
+
+register("dilate", "zero insertion + padding + correlation with the flipped kernel")(
+    _grouped_channels_first(_dilate)
+)
+
+
+def _matrix(x, w, bias, geometry, groups, layout):
+    from .matrix import _from_geometry
+
+    if layout == "channels_last":
+        x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
+    n = x.shape[0]
+    c = _from_geometry(w, groups, geometry, sparse=None)  # (C_in*prod(i), C_out*prod(o))
+    y = np.asarray(x.reshape(n, -1) @ c)  # (N, C_in*prod(i)) @ C -> (N, C_out*prod(o))
+    y = y.reshape(n, -1, *geometry.output_size).astype(np.result_type(x, w), copy=False)  # (N, C_out, *o)
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * geometry.ndim)
+    return np.moveaxis(y, 1, -1) if layout == "channels_last" else y
+
+
+register("matrix", "multiplication by C.T, the transposed convolution matrix")(_matrix)

@@ -1,0 +1,355 @@
+"""The public operators :func:`conv_transpose` and :func:`conv`: argument checks and dispatch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _algorithms
+from ._checks import as_int, is_int, show
+from .shape import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
+from .typing import Layout
+
+__all__ = ["conv", "conv_transpose", "prepare_arrays", "result_dtype"]
+
+LAYOUTS = ("channels_first", "channels_last")
+
+
+def _as_numeric(value: object, name: str) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(
+            f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}"
+        )
+    return array
+
+
+def result_dtype(*arrays: np.ndarray) -> tuple[np.dtype, np.dtype]:
+    """``(result, compute)`` dtypes: NumPy promotion, with integers and bools computed in
+    float64 and float16 accumulated in float32."""
+    result = np.result_type(*arrays)
+    if result.kind in "biu":
+        result = np.dtype(np.float64)
+    compute = np.dtype(np.float32) if result == np.float16 else result
+    return result, compute
+
+
+def _check_layout(layout: object) -> str:
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    return layout  # type: ignore[return-value]
+
+
+def prepare_arrays(
+    op: str,
+    input: Any,
+    weight: Any,
+    bias: Any,
+    groups: object,
+    layout: object,
+    *,
+    weight_in_axis: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int, str, bool]:
+    """Check the arrays of ``conv`` or ``conv_transpose`` and batch the input.
+
+    ``weight_in_axis`` is the weight axis that must match the input channels
+    (0 for ``conv_transpose``'s ``(C_in, C_out/g, *k)``, 1 for ``conv``'s
+    ``(C_out, C_in/g, *k)``, where it counts ``C_in/g``).
+
+    Returns ``(x, w, b, groups, layout, batched)`` with ``x`` batched in ``layout``.
+    """
+    layout = _check_layout(layout)
+    w = _as_numeric(weight, "weight")
+    x = _as_numeric(input, "input")
+    if w.ndim < 3:
+        raise ValueError(
+            f"{op}: weight must have at least 3 dimensions (two channel axes and at least one "
+            f"spatial axis), got shape {show(w.shape)}"
+        )
+    if 0 in w.shape:
+        raise ValueError(f"{op}: weight must not have an empty axis, got shape {show(w.shape)}")
+    nd = w.ndim - 2
+    if x.ndim not in (nd + 1, nd + 2):
+        channel_first = "(N, C, *spatial)" if layout == "channels_first" else "(N, *spatial, C)"
+        raise ValueError(
+            f"{op}: expected input of shape {channel_first} (or unbatched without N) with {nd} "
+            f"spatial axes to match weight of shape {show(w.shape)}, got input of shape {show(x.shape)}"
+        )
+    batched = x.ndim == nd + 2
+    if not batched:
+        x = x[None]
+    g = as_int(groups, "groups")
+    if g < 1:
+        raise ValueError(f"groups must be a positive integer, got {g}")
+    w_channels = w.shape[0] if weight_in_axis == 0 else w.shape[1] * g
+    if weight_in_axis == 0 and w.shape[0] % g:
+        raise ValueError(f"{op}: groups={g} must divide weight.shape[0]={w.shape[0]} (the input channels)")
+    if weight_in_axis == 1 and w.shape[0] % g:
+        raise ValueError(f"{op}: groups={g} must divide weight.shape[0]={w.shape[0]} (the output channels)")
+    c_axis = 1 if layout == "channels_first" else -1
+    if x.shape[c_axis] != w_channels:
+        raise ValueError(
+            f"{op}: input of shape {show(x.shape[0 if batched else 1:])} ({layout}) has "
+            f"{x.shape[c_axis]} channels, but weight of shape {show(w.shape)} with groups={g} "
+            f"expects {w_channels}"
+        )
+    spatial = x.shape[2:] if layout == "channels_first" else x.shape[1:-1]
+    if 0 in spatial:
+        raise ValueError(f"{op}: input spatial size must be positive, got {show(spatial)}")
+    b = None
+    if bias is not None:
+        b = _as_numeric(bias, "bias")
+        c_out = w.shape[1] * g if weight_in_axis == 0 else w.shape[0]
+        if b.shape != (c_out,):
+            raise ValueError(
+                f"{op}: bias must have shape ({c_out},) (one value per output channel), got shape {show(b.shape)}"
+            )
+    return x, w, b, g, layout, batched
+
+
+def _spatial(x: np.ndarray, layout: str) -> tuple[int, ...]:
+    return x.shape[2:] if layout == "channels_first" else x.shape[1:-1]
+
+
+def _spatial_output_size(
+    output_size: object, nd: int, n: int, c_out: int, layout: str, batched: bool
+) -> object:
+    """Accept the spatial size, or the whole output shape checked against N and C_out."""
+    if output_size is None or is_int(output_size) or isinstance(output_size, (str, bytes)):
+        return output_size
+    if not isinstance(output_size, Sequence) or len(output_size) == nd:
+        return output_size
+    size = tuple(output_size)
+    spatial: tuple[None, ...] = (None,) * nd
+    lead = (n,) if batched else ()
+    template = lead + ((c_out,) + spatial if layout == "channels_first" else spatial + (c_out,))
+    if len(size) != len(template):
+        raise ValueError(
+            f"output_size must have {nd} entries (the spatial size) or {len(template)} (the whole "
+            f"output shape), got {len(size)}: {show(size)}"
+        )
+    given = tuple(v for v, t in zip(size, template) if t is not None)
+    wanted = tuple(t for t in template if t is not None)
+    if given != wanted:
+        raise ValueError(
+            f"output_size={show(size)} is a whole output shape, but its batch/channel entries "
+            f"{show(given)} differ from the output's {show(wanted)}"
+        )
+    return tuple(v for v, t in zip(size, template) if t is None)
+
+
+def conv_transpose(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+    *,
+    output_size: int | Sequence[int] | None = None,
+    layout: Layout = "channels_first",
+    algorithm: str = "auto",
+) -> np.ndarray:
+    """N-d transposed convolution ("deconvolution", ``ConvTranspose``).
+
+    The names, positional order, weight layout and results of PyTorch's
+    ``torch.nn.functional.conv_transpose{1,2,3}d`` (note: ``groups`` before
+    ``dilation``), for any number of spatial axes, plus asymmetric padding,
+    ``"same"``/``"valid"``, ``output_size`` and channels-last data.
+
+    Parameters
+    ----------
+    input : array_like, shape (N, C_in, *i) or unbatched (C_in, *i)
+        With ``layout="channels_last"``: ``(N, *i, C_in)`` or ``(*i, C_in)``.
+    weight : array_like, shape (C_in, C_out/groups, *k)
+        PyTorch's transposed-convolution layout in both data layouts; the number of
+        spatial axes is ``weight.ndim - 2``.
+    bias : array_like, shape (C_out,), optional
+    stride : int or sequence of int
+        Distance between neighbouring input elements once scattered into the output.
+    padding : int, sequence of int, sequence of (begin, end) pairs, "same" or "valid"
+        Which window of the full output to return (see Notes): an int per axis
+        crops that many cells from both ends (PyTorch); a ``(begin, end)`` pair per
+        axis crops asymmetrically, and a negative value extends that side with
+        zeros; ``"valid"`` returns the full output; ``"same"`` returns ``i*stride``
+        cells, cropping ``floor(T/2)`` at the start and the rest at the end
+        (TensorFlow, Keras, JAX).
+    output_padding : int or sequence of int
+        Extra cells at the end of each axis; ``0 <= output_padding < max(stride,
+        dilation)``. Must be 0 with ``padding="same"``.
+    groups : int
+        ``C_in`` and ``C_out`` are split into ``groups`` independent blocks.
+    dilation : int or sequence of int
+        Spacing between kernel taps.
+    output_size : int or sequence of int, optional
+        The wanted spatial output size (or the whole output shape), in place of
+        ``output_padding``; see :func:`tconv.shape.conv_transpose_output_size_range`
+        for the valid sizes (an invalid size raises with the range).
+    layout : {"channels_first", "channels_last"}
+        Layout of ``input`` and of the result; the weight layout never changes.
+    algorithm : str
+        ``"auto"`` or a name from :func:`tconv.algorithms`. Every algorithm gives
+        the same result up to floating-point rounding.
+
+    Returns
+    -------
+    ndarray, shape (N, C_out, *o) (or as the input is laid out and batched)
+        Its dtype is NumPy's promotion of the input, weight and bias dtypes, except
+        that integer and bool arrays give float64. float16 is accumulated in float32
+        and rounded to float16 at the end. The inputs are never modified.
+
+    Notes
+    -----
+    With ``k_eff = dilation*(k - 1) + 1``, the full output of each axis has size
+    ``(i - 1)*stride + k_eff``: input element ``j`` times kernel tap ``t`` lands at
+    ``stride*j + dilation*t``. ``padding`` and ``output_padding`` then choose a
+    window of it, so
+
+    ``o = (i - 1)*stride - pad_begin - pad_end + dilation*(k - 1) + output_padding + 1``
+
+    which is PyTorch's formula when ``pad_begin = pad_end = padding``. The result
+    is the adjoint of :func:`conv` with the same weight and parameters:
+    ``<conv_transpose(y, w), x> == <y, conv(x, w)>``.
+
+    Examples
+    --------
+    The worked example of TensorFlow's ``conv2d_transpose`` (seed 004): the first
+    output is ``-67 * -1 = 67``, the input's first element times the kernel's first
+    tap, because every input element stamps the whole kernel at stride offsets.
+
+    >>> import numpy as np, tconv
+    >>> x = np.array([[-67., -77.], [-117., -127.]])[None, None]     # (1, 1, 2, 2)
+    >>> w = np.array([[-1., 2., -3.], [4., -5., 6.], [-7., 8., -9.]])[None, None]
+    >>> y = tconv.conv_transpose(x, w, stride=2)
+    >>> y.shape
+    (1, 1, 5, 5)
+    >>> y[0, 0]
+    array([[   67.,  -134.,   278.,  -154.,   231.],
+           [ -268.,   335.,  -710.,   385.,  -462.],
+           [  586.,  -770.,  1620.,  -870.,  1074.],
+           [ -468.,   585., -1210.,   635.,  -762.],
+           [  819.,  -936.,  1942., -1016.,  1143.]])
+
+    The output size follows the formula above:
+
+    >>> tconv.conv_transpose(np.ones((1, 3, 8, 8)), np.ones((3, 2, 4, 4)), stride=2, padding=1).shape
+    (1, 2, 16, 16)
+    """
+    x, w, b, g, layout, batched = prepare_arrays(
+        "conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0
+    )
+    nd = w.ndim - 2
+    c_out = w.shape[1] * g
+    if algorithm != "auto":
+        _algorithms.get(algorithm)
+    out_size = _spatial_output_size(output_size, nd, x.shape[0], c_out, layout, batched)
+    geometry = conv_transpose_geometry(
+        _spatial(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
+    )
+    result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
+    y = run_conv_transpose(x, w, b, geometry, g, layout, compute, algorithm)
+    y = y.astype(result, copy=False)
+    return y if batched else y[0]
+
+
+def run_conv_transpose(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    geometry: Geometry,
+    groups: int,
+    layout: str,
+    compute: np.dtype,
+    algorithm: str = "auto",
+) -> np.ndarray:
+    """Run a checked, batched transposed convolution in ``compute`` dtype."""
+    n, c_out = x.shape[0], w.shape[1] * groups
+    if n == 0:
+        shape = (0, c_out, *geometry.output_size) if layout == "channels_first" else (0, *geometry.output_size, c_out)
+        return np.zeros(shape, dtype=compute)
+    if algorithm == "auto":
+        algorithm = _algorithms.choose(geometry, groups, n, w.shape[0], c_out)
+    run = _algorithms.get(algorithm).run
+    return run(
+        x.astype(compute, copy=False),
+        w.astype(compute, copy=False),
+        None if b is None else b.astype(compute, copy=False),
+        geometry,
+        groups,
+        layout,
+    )
+
+
+def conv(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    *,
+    layout: Layout = "channels_first",
+) -> np.ndarray:
+    """N-d convolution (cross-correlation), PyTorch's ``conv{1,2,3}d``: the adjoint of
+    :func:`conv_transpose`.
+
+    Parameters
+    ----------
+    input : array_like, shape (N, C_in, *i) or unbatched (C_in, *i)
+        With ``layout="channels_last"``: ``(N, *i, C_in)`` or ``(*i, C_in)``.
+    weight : array_like, shape (C_out, C_in/groups, *k)
+    bias : array_like, shape (C_out,), optional
+    stride, dilation : int or sequence of int
+    padding : int, sequence of int, sequence of (begin, end) pairs, "same" or "valid"
+        Zeros added to the input: symmetric, per-side (negative values crop the
+        input), none (``"valid"``), or ``"same"``: an output of ``ceil(i/stride)``
+        with the padding split as TensorFlow does (smaller half at the start); for
+        stride 1 this is PyTorch's ``padding="same"``.
+    groups : int
+    layout : {"channels_first", "channels_last"}
+
+    Returns
+    -------
+    ndarray, shape (N, C_out, *o)
+        ``o = floor((i + pad_begin + pad_end - dilation*(k - 1) - 1)/stride) + 1``;
+        dtype as for :func:`conv_transpose`.
+
+    Examples
+    --------
+    >>> import numpy as np, tconv
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> tconv.conv(x, np.ones((1, 1, 3, 3)))
+    array([[[[45., 54.],
+             [81., 90.]]]])
+
+    The adjoint identity with :func:`conv_transpose`:
+
+    >>> y = np.array([[[[1., 2.], [3., 4.]]]])
+    >>> w = np.arange(9.0).reshape(1, 1, 3, 3)
+    >>> lhs = np.vdot(tconv.conv_transpose(y, w), x)
+    >>> rhs = np.vdot(y, tconv.conv(x, w))
+    >>> bool(np.isclose(lhs, rhs))
+    True
+    """
+    from ._kernels import correlate
+
+    x, w, b, g, layout, batched = prepare_arrays("conv", input, weight, bias, groups, layout, weight_in_axis=1)
+    geometry = conv_geometry(_spatial(x, layout), w.shape[2:], stride, padding, dilation)
+    result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
+    n, c_out = x.shape[0], w.shape[0]
+    if layout == "channels_last":
+        x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
+    xg = x.astype(compute, copy=False).reshape(n, g, -1, *geometry.output_size)  # (N, G, C_in/G, *i)
+    wg = w.astype(compute, copy=False).reshape(g, c_out // g, *w.shape[1:])  # (G, C_out/G, C_in/G, *k)
+    y = correlate(xg, wg, geometry).reshape(n, c_out, *geometry.input_size)  # (N, C_out, *o)
+    if b is not None:
+        y += b.astype(compute, copy=False).reshape(-1, *(1,) * geometry.ndim)  # (C_out, 1, ..., 1)
+    if layout == "channels_last":
+        y = np.moveaxis(y, 1, -1)  # (N, *o, C_out)
+    y = y.astype(result, copy=False)
+    return y if batched else y[0]
