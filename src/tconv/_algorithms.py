@@ -100,7 +100,7 @@ def _grouped_channels_first(kernel: Callable[[np.ndarray, np.ndarray, Geometry],
         xg = x.reshape(n, groups, c_in // groups, *geometry.input_size)  # (N, G, C_in/G, *i)
         wg = w.reshape(groups, c_in // groups, *w.shape[1:])  # (G, C_in/G, C_out/G, *k)
         y = kernel(xg, wg, geometry)  # (N, G, C_out/G, *o)
-        y = y.reshape(n, -1, *geometry.output_size)  # (N, C_out, *o)
+        y = y.reshape(n, groups * w.shape[1], *geometry.output_size)  # (N, C_out, *o)
         if bias is not None:
             y += bias.reshape(-1, *(1,) * geometry.ndim)  # (C_out, 1, ..., 1)
         if layout == "channels_last":
@@ -116,13 +116,40 @@ register("scatter", "each input element adds the kernel, scaled by its value, at
 
 
 def _pad_or_crop(x: np.ndarray, before: tuple[int, ...], after: tuple[int, ...]) -> np.ndarray:
-    """Zero-pad the spatial axes (from axis 3) by ``before``/``after``; negative amounts crop."""
-    widths = [(0, 0)] * 3 + [(max(b, 0), max(a, 0)) for b, a in zip(before, after)]
+    """Zero-pad the last ``len(before)`` axes by ``before``/``after``; negative amounts crop."""
+    lead = x.ndim - len(before)
+    widths = [(0, 0)] * lead + [(max(b, 0), max(a, 0)) for b, a in zip(before, after)]
     x = np.pad(x, widths)
     index = tuple(
-        slice(max(-b, 0), n - max(-a, 0)) for b, a, n in zip(before, after, x.shape[3:])
+        slice(max(-b, 0), n - max(-a, 0)) for b, a, n in zip(before, after, x.shape[lead:])
     )
     return x[(Ellipsis, *index)]
+
+
+def zero_insert(x: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """The input of the ``"dilate"`` view: zeros inserted, then padded.
+
+    ``x`` is ``(..., *geometry.input_size)`` (any leading axes). Element ``j`` moves
+    to ``s*j`` with ``s - 1`` zeros in between; the result is padded by
+    ``d*(k - 1) - crop_begin`` at the start (negative: cropped) and at the end so
+    that a stride-1 correlation with the dilated kernel yields ``output_size``
+    values: it has size ``output_size + d*(k - 1)``.
+
+    Examples
+    --------
+    >>> from tconv.shape import conv_transpose_geometry
+    >>> zero_insert(np.array([1., 2.]), conv_transpose_geometry(2, 3, stride=2))
+    array([0., 0., 1., 0., 2., 0., 0.])
+    """
+    lead = x.shape[: x.ndim - geometry.ndim]
+    s, b, o = geometry.stride, geometry.crop_begin, geometry.output_size
+    ke = geometry.effective_kernel_size
+    dilated_size = tuple((i - 1) * si + 1 for i, si in zip(geometry.input_size, s))
+    x_dil = np.zeros((*lead, *dilated_size), dtype=x.dtype)  # (..., *dilated)
+    x_dil[(Ellipsis, *(slice(None, None, si) for si in s))] = x
+    before = tuple(k - 1 - bi for k, bi in zip(ke, b))
+    after = tuple(oi + k - 1 - bf - ds for oi, k, bf, ds in zip(o, ke, before, dilated_size))
+    return _pad_or_crop(x_dil, before, after)  # (..., *(o + k_eff - 1))
 
 
 def _dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
@@ -133,21 +160,14 @@ def _dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
     ``s*j`` and zeros in between. Substituting the flipped tap ``t' = k - 1 - t``
     turns it into a correlation, ``sum_t' x_dil[f - (k_eff - 1) + d*t'] * w[k-1-t']``,
     so output ``o`` (``= full[o + b]``) is a stride-1 correlation of ``x_dil``
-    padded by ``k_eff - 1 - b`` at the start, with the flipped kernel whose channel
-    axes are swapped to the convolution layout ``(C_out, C_in)``.
+    padded by ``k_eff - 1 - b`` at the start (:func:`zero_insert`), with the flipped
+    kernel whose channel axes are swapped to the convolution layout ``(C_out, C_in)``.
     """
-    n, g, ci = x.shape[:3]
-    s, b, o = geometry.stride, geometry.crop_begin, geometry.output_size
-    ke = geometry.effective_kernel_size
-    dilated_size = tuple((i - 1) * si + 1 for i, si in zip(geometry.input_size, s))
-    x_dil = np.zeros((n, g, ci, *dilated_size), dtype=x.dtype)  # (N, G, Ci, *dilated)
-    x_dil[(Ellipsis, *(slice(None, None, si) for si in s))] = x
-    before = tuple(k - 1 - bi for k, bi in zip(ke, b))
-    after = tuple(oi + k - 1 - bf - ds for oi, k, bf, ds in zip(o, ke, before, dilated_size))
-    x_pad = _pad_or_crop(x_dil, before, after)  # (N, G, Ci, *(o + k_eff - 1))
+    x_pad = zero_insert(x, geometry)  # (N, G, Ci, *(o + k_eff - 1))
     spatial = tuple(range(3, w.ndim))
     w_flip = np.flip(w, axis=spatial).swapaxes(1, 2)  # (G, Co, Ci, *k), flipped
-    plain = Geometry(o, x_pad.shape[3:], geometry.kernel_size, (1,) * geometry.ndim, geometry.dilation, (0,) * geometry.ndim)
+    nd = geometry.ndim
+    plain = Geometry(geometry.output_size, x_pad.shape[3:], geometry.kernel_size, (1,) * nd, geometry.dilation, (0,) * nd)
     return _kernels.correlate(x_pad, w_flip, plain)
 
 
@@ -163,8 +183,8 @@ def _matrix(x, w, bias, geometry, groups, layout):
         x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
     n = x.shape[0]
     c = _from_geometry(w, groups, geometry, sparse=None)  # (C_in*prod(i), C_out*prod(o))
-    y = np.asarray(x.reshape(n, -1) @ c)  # (N, C_in*prod(i)) @ C -> (N, C_out*prod(o))
-    y = y.reshape(n, -1, *geometry.output_size).astype(np.result_type(x, w), copy=False)  # (N, C_out, *o)
+    y = np.asarray(x.reshape(n, c.shape[0]) @ c)  # (N, C_in*prod(i)) @ C -> (N, C_out*prod(o))
+    y = y.reshape(n, groups * w.shape[1], *geometry.output_size).astype(np.result_type(x, w), copy=False)  # (N, C_out, *o)
     if bias is not None:
         y += bias.reshape(-1, *(1,) * geometry.ndim)
     return np.moveaxis(y, 1, -1) if layout == "channels_last" else y

@@ -18,11 +18,11 @@ def show(value: object) -> str:
     """Format a user-supplied value for an error message (tuples stay tuples)."""
     if isinstance(value, list):
         value = tuple(value)
-    if isinstance(value, str):
+    if isinstance(value, (str, bool)) or not is_int(value):
         return repr(value)
     if isinstance(value, tuple):
         return "(" + ", ".join(show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    return repr(value) if not hasattr(value, "__index__") else str(operator.index(value))
+    return str(operator.index(value))  # type: ignore[arg-type]
 
 
 def is_int(value: object) -> bool:

@@ -31,6 +31,7 @@ is all that turns one operator into its adjoint.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -71,7 +72,7 @@ def _contract(xs: np.ndarray, wt: np.ndarray) -> np.ndarray:
     """Contract the channel axis: ``(N, G, Ci, *S)`` with ``(G, Ci, Co)`` -> ``(N, G, Co, *S)``."""
     n, g, ci = xs.shape[:3]
     spatial = xs.shape[3:]
-    flat = xs.reshape(n, g, ci, -1)  # (N, G, Ci, prod(S))
+    flat = xs.reshape(n, g, ci, math.prod(spatial))  # (N, G, Ci, prod(S))
     out = np.matmul(wt.swapaxes(1, 2), flat)  # (G, Co, Ci) @ (N, G, Ci, P) -> (N, G, Co, P)
     return out.reshape(n, g, wt.shape[2], *spatial)  # (N, G, Co, *S)
 

@@ -344,7 +344,7 @@ def conv(
     n, c_out = x.shape[0], w.shape[0]
     if layout == "channels_last":
         x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
-    xg = x.astype(compute, copy=False).reshape(n, g, -1, *geometry.output_size)  # (N, G, C_in/G, *i)
+    xg = x.astype(compute, copy=False).reshape(n, g, x.shape[1] // g, *geometry.output_size)  # (N, G, C_in/G, *i)
     wg = w.astype(compute, copy=False).reshape(g, c_out // g, *w.shape[1:])  # (G, C_out/G, C_in/G, *k)
     y = correlate(xg, wg, geometry).reshape(n, c_out, *geometry.input_size)  # (N, C_out, *o)
     if b is not None:

@@ -507,5 +507,8 @@ def inverse_output_padding(
             f"pass output_size={show(_unwrap(i, input_size))} to the transposed convolution"
         )
     g = conv_geometry(i, kernel_size, stride, padding, dilation)
-    natural = conv_transpose_output_size(g.input_size, kernel_size, stride, padding, 0, dilation)
-    return _unwrap(tuple(a - b for a, b in zip(i, natural)), input_size)  # type: ignore[arg-type]
+    pad = parse_padding(padding, nd)
+    pairs = ((0, 0),) * nd if pad == "valid" else pad
+    # the transposed convolution's natural size (full output minus the crop), before output_padding
+    natural = tuple(f - b - e for f, (b, e) in zip(g.full_size, pairs))  # type: ignore[misc]
+    return _unwrap(tuple(a - b for a, b in zip(i, natural)), input_size)  # type: ignore[return-value]

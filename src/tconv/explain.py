@@ -1,0 +1,317 @@
+"""Step-by-step explanations of a transposed convolution, as data and as terminal text.
+
+:func:`scatter_steps` replays the scatter view one input element at a time: each
+element multiplies the whole kernel and adds it into the full output at
+``stride*j``. :func:`explain_text` renders that replay, the equivalent
+zero-insertion view (where the kernel appears flipped), the matrix view and a
+check that every registered algorithm gives the same result. Every number shown
+comes from the library's computation; the replay is checked against
+:func:`tconv.conv_transpose` before anything is printed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._algorithms import algorithms, zero_insert
+from ._ops import conv_transpose
+from .shape import Geometry, PaddingArg, conv_transpose_geometry
+
+__all__ = ["SEED_EXAMPLE", "Step", "explain_text", "scatter_steps", "window_diagram"]
+
+#: The worked example of ``tf.nn.conv2d_transpose`` (seed 004): a 2x2 input,
+#: a 3x3 kernel, stride 2, VALID padding; TensorFlow returns 67 first.
+SEED_EXAMPLE = {
+    "input": np.array([[-67.0, -77.0], [-117.0, -127.0]]),
+    "weight": np.array([[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0], [-7.0, 8.0, -9.0]]),
+    "stride": 2,
+    "padding": 0,
+    "output_padding": 0,
+    "dilation": 1,
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One input element's contribution in the scatter view (single channel).
+
+    Attributes
+    ----------
+    index : tuple of int
+        Position ``j`` of the input element.
+    value : float
+        ``x[j]``.
+    origin : tuple of int
+        Where the kernel's first tap lands in the full output: ``stride*j``.
+    stamp : ndarray
+        ``value * w`` spread over the full output (zeros elsewhere); with dilation
+        the taps are ``dilation`` cells apart.
+    total : ndarray
+        The full output after this step.
+    """
+
+    index: tuple[int, ...]
+    value: float
+    origin: tuple[int, ...]
+    stamp: np.ndarray
+    total: np.ndarray
+
+
+def scatter_steps(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> Iterator[Step]:
+    """Replay the scatter view on the *full* (uncropped) output, one input element per step.
+
+    Parameters
+    ----------
+    x : ndarray, shape geometry.input_size
+        A single-channel input.
+    w : ndarray, shape geometry.kernel_size
+        A single-channel kernel.
+    geometry : Geometry
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tconv.shape import conv_transpose_geometry
+    >>> g = conv_transpose_geometry(2, 3, stride=2)
+    >>> steps = list(scatter_steps(np.array([1., 10.]), np.array([1., 2., 3.]), g))
+    >>> steps[0].stamp, steps[1].origin
+    (array([1., 2., 3., 0., 0.]), (2,))
+    >>> steps[-1].total
+    array([ 1.,  2., 13., 20., 30.])
+    """
+    total = np.zeros(geometry.full_size, dtype=np.result_type(x, w, float))
+    for j in itertools.product(*(range(i) for i in geometry.input_size)):
+        origin = tuple(s * jj for s, jj in zip(geometry.stride, j))
+        stamp = np.zeros_like(total)
+        window = tuple(
+            slice(o, o + ke, d) for o, ke, d in zip(origin, geometry.effective_kernel_size, geometry.dilation)
+        )
+        stamp[window] = x[j] * w
+        total = total + stamp
+        yield Step(j, x[j].item(), origin, stamp, total)
+
+
+def _grid(a: np.ndarray, mark: set[tuple[int, ...]] | None = None, indent: str = "  ") -> str:
+    """Right-aligned rows of a 1-d or 2-d array; ``mark`` brackets some cells."""
+    a2 = a.reshape(1, -1) if a.ndim == 1 else a
+    cells = [[_num(v) for v in row] for row in a2]
+    width = max(len(c) for row in cells for c in row) + 2
+    lines = []
+    for r, row in enumerate(cells):
+        parts = []
+        for c, text in enumerate(row):
+            key = (c,) if a.ndim == 1 else (r, c)
+            parts.append(f"[{text}]".rjust(width) if mark and key in mark else f"{text} ".rjust(width))
+        lines.append(indent + "".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def _num(v: float) -> str:
+    v = float(v)
+    return str(int(v)) if v == int(v) and abs(v) < 1e15 else f"{v:.4g}"
+
+
+def _size(t: Sequence[int]) -> str:
+    return "x".join(str(v) for v in t)
+
+
+def explain_text(
+    input: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    output_padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    *,
+    max_steps: int | None = 12,
+) -> str:
+    """The terminal explanation printed by ``tconv explain``.
+
+    Parameters
+    ----------
+    input, weight : ndarray, optional
+        A single-channel 1-d or 2-d input and kernel; both ``None`` for the seed's
+        worked example (2x2 input, 3x3 kernel, stride 2: the first output is 67).
+    stride, padding, output_padding, dilation
+        As for :func:`tconv.conv_transpose`.
+    max_steps : int or None
+        Show at most this many scatter steps (``None``: all).
+
+    Examples
+    --------
+    >>> text = explain_text()
+    >>> "67" in text and "all algorithms agree" in text
+    True
+    """
+    if input is None and weight is None:
+        ex = SEED_EXAMPLE
+        input, weight = ex["input"], ex["weight"]
+        stride, padding, output_padding, dilation = ex["stride"], ex["padding"], ex["output_padding"], ex["dilation"]
+        is_seed = True
+        title = (
+            "Worked example of tf.nn.conv2d_transpose (seed 004): 2x2 input, 3x3 kernel, stride 2, VALID.\n"
+            "TensorFlow returns 67 as the first output, not -67 * -9 = 603. Here is why."
+        )
+    elif input is None or weight is None:
+        raise ValueError("explain_text needs both input and weight, or neither (the seed's example)")
+    else:
+        is_seed = False
+        title = "Transposed convolution, step by step."
+    x = np.asarray(input)
+    w = np.asarray(weight)
+    if x.ndim not in (1, 2) or w.ndim != x.ndim:
+        raise ValueError(
+            f"explain_text shows 1-d or 2-d single-channel examples: input and weight must both be "
+            f"1-d or both 2-d, got shapes {x.shape} and {w.shape}"
+        )
+    g = conv_transpose_geometry(x.shape, w.shape, stride, padding, output_padding, dilation)
+    s, d, k, i = g.stride, g.dilation, g.kernel_size, g.input_size
+    y = conv_transpose(x[None], w[None, None], None, s, padding, output_padding, 1, d)[0]
+
+    out = [title, ""]
+    out += [f"input x ({_size(i)}):", _grid(x), "", f"kernel w ({_size(k)}):", _grid(w), ""]
+    out.append(f"stride {s}, padding {padding!r}, output_padding {output_padding!r}, dilation {d}")
+    for axis in range(g.ndim):
+        name = f"axis {axis}: " if g.ndim > 1 else ""
+        out.append(
+            f"  {name}full output (i-1)*s + d*(k-1) + 1 = ({i[axis]}-1)*{s[axis]} + {d[axis]}*({k[axis]}-1) + 1"
+            f" = {g.full_size[axis]}; window starts at {g.crop_begin[axis]}, output size {g.output_size[axis]}"
+        )
+    out.append("")
+
+    out.append("1. Scatter view: every input element multiplies the whole kernel and adds it")
+    out.append(f"   into the full output, its first tap at stride*j (taps dilation = {d} apart).")
+    steps = list(scatter_steps(x, w, g))
+    shown = steps if max_steps is None else steps[:max_steps]
+    for n, step in enumerate(shown, 1):
+        region = {
+            tuple(o + dd * t for o, dd, t in zip(step.origin, d, tap))
+            for tap in itertools.product(*(range(kk) for kk in k))
+        }
+        out.append(f"   step {n}: x{list(step.index)} = {_num(step.value)} stamps {_num(step.value)} * w at {list(step.origin)}; running sum:")
+        out.append(_grid(step.total, region, indent="     "))
+    if len(shown) < len(steps):
+        out.append(f"   ... {len(steps) - len(shown)} more steps (--steps all shows them)")
+    full = steps[-1].total
+    window = np.zeros(g.output_size, dtype=full.dtype)
+    src = tuple(slice(max(b, 0), min(b + o, f)) for b, o, f in zip(g.crop_begin, g.output_size, g.full_size))
+    dst = tuple(slice(sl.start - b, sl.stop - b) for sl, b in zip(src, g.crop_begin))
+    window[dst] = full[src]
+    if not np.allclose(window, y):
+        raise RuntimeError("the scatter replay disagrees with conv_transpose; please report this bug")
+    if g.output_size != g.full_size or any(g.crop_begin):
+        out.append(f"   the output is the window {[(b, b + o) for b, o in zip(g.crop_begin, g.output_size)]} of the full output (zeros outside it).")
+    out += ["", f"result ({_size(g.output_size)}):", _grid(y), ""]
+
+    first_terms = [
+        (step.index, tap)
+        for step in steps
+        for tap in itertools.product(*(range(kk) for kk in k))
+        if tuple(sj * jj + dd * t - b for sj, jj, dd, t, b in zip(s, step.index, d, tap, g.crop_begin)) == (0,) * g.ndim
+    ]
+    terms = " + ".join(f"x{list(j)}*w{list(t)}" for j, t in first_terms) or "nothing (only zeros)"
+    values = " + ".join(f"{_num(x[j])}*{_num(w[t])}" for j, t in first_terms)
+    out.append(f"The first output is {terms}" + (f" = {values} = {_num(y[(0,) * g.ndim])}." if first_terms else "."))
+
+    ke = g.effective_kernel_size
+    pad = tuple(kk - 1 - b for kk, b in zip(ke, g.crop_begin))
+    x_pad = zero_insert(x, g)
+    window = {
+        tuple(dd * t for dd, t in zip(d, tap)) for tap in itertools.product(*(range(kk) for kk in k))
+    }
+    w_flip = np.flip(w)
+    products = [
+        (x_pad[tuple(dd * t for dd, t in zip(d, tap))], w_flip[tap])
+        for tap in itertools.product(*(range(kk) for kk in k))
+    ]
+    nonzero = [(a, b) for a, b in products if a != 0]
+    first = " + ".join(f"{_num(a)}*{_num(b)}" for a, b in nonzero) or "0"
+    out += [
+        "",
+        "2. Zero-insertion view: put stride-1 zeros between the input elements, pad by",
+        f"   d*(k-1) - padding = {pad} at the start (negative: crop) and slide the kernel",
+        "   over it as an ordinary stride-1 convolution. For the same result the kernel",
+        "   must be flipped: that is why it 'looks flipped' in this view.",
+        f"   zero-inserted, padded input ({_size(x_pad.shape)}), the window of the first output in brackets:",
+        _grid(x_pad, window, indent="     ") if x_pad.size <= 400 else "     (too large to print)",
+        "   flipped kernel:",
+        _grid(w_flip, indent="     "),
+        f"   first output = sum(window * flipped kernel) = {first} = {_num(y[(0,) * g.ndim])}",
+    ]
+    if is_seed:
+        out += [
+            "   Seed 004's 603 = -67 * -9 pairs x[0,0] with the unflipped kernel's last tap:",
+            "   that is the zero-insertion view with the flip forgotten.",
+        ]
+    out += [
+        "",
+        "3. Matrix view: flatten the output; the transposed convolution is y = C^T x, where",
+        f"   C ({int(np.prod(i))}x{int(np.prod(g.output_size))}) is the matrix of the forward convolution with the same kernel",
+        f"   (tconv.conv_matrix); C^T has {int(np.prod(g.output_size))} rows, one per output element.",
+        "",
+        "Every algorithm, same result:",
+    ]
+    worst = 0.0
+    for name in algorithms():
+        other = conv_transpose(x[None], w[None, None], None, s, padding, output_padding, 1, d, algorithm=name)[0]
+        diff = float(np.max(np.abs(other - y))) if y.size else 0.0
+        worst = max(worst, diff)
+        out.append(f"   {name:<10} max |difference| = {diff:.3g}")
+    out.append("   all algorithms agree" if worst <= 1e-9 * max(1.0, float(np.max(np.abs(y)))) else "   ALGORITHMS DISAGREE")
+    return "\n".join(out)
+
+
+def window_diagram(
+    input_size: int,
+    kernel_size: int,
+    stride: int = 1,
+    dilation: int = 1,
+    options: Sequence[dict] = ({"padding": 0},),
+) -> str:
+    """Draw the window that each padding option takes of the full output (1-d).
+
+    Each row shows which cells of the full output (numbered by their position in
+    it) a call returns; ``·`` marks a zero cell outside the full output.
+
+    Parameters
+    ----------
+    input_size, kernel_size, stride, dilation : int
+    options : sequence of dict
+        Keyword arguments of :func:`tconv.conv_transpose` (``padding``,
+        ``output_padding``, ``output_size``), one row each.
+
+    Examples
+    --------
+    >>> print(window_diagram(2, 3, stride=2, options=[{"padding": 1}, {"padding": "same"}]))
+    full output           0  1  2  3  4
+    padding=1                1  2  3        size 3
+    padding='same'        0  1  2  3        size 4
+    """
+    rows = []
+    for opts in options:
+        g = conv_transpose_geometry(
+            input_size, kernel_size, stride, opts.get("padding", 0), opts.get("output_padding", 0), dilation,
+            output_size=opts.get("output_size"),
+        )
+        label = ", ".join(f"{key}={value!r}" for key, value in opts.items())
+        rows.append((label, g.crop_begin[0], g.output_size[0]))
+    full = conv_transpose_geometry(input_size, kernel_size, stride, 0, 0, dilation).full_size[0]
+    first = min([0] + [b for _, b, _ in rows])
+    last = max([full] + [b + o for _, b, o in rows])
+    width = max(len("full output"), *(len(label) for label, _, _ in rows)) + 2
+
+    def cells(begin: int, size: int) -> str:
+        text = ""
+        for pos in range(first, last):
+            inside = begin <= pos < begin + size
+            text += (f"{pos:>3}" if 0 <= pos < full else "  ·") if inside else "   "
+        return text
+
+    lines = ["full output".ljust(width) + cells(0, full)]
+    for label, begin, size in rows:
+        lines.append((label.ljust(width) + cells(begin, size)).ljust(width + 3 * (last - first)) + f"     size {size}")
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,130 @@
+"""Shared test helpers: oracle imports, asserting comparisons, and a naive reference."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+
+import numpy as np
+import pytest
+
+#: Set by conftest from ``--oracles``; True unless the run opted out.
+ORACLES_REQUIRED = True
+
+#: Every framework the suite uses as an oracle, with the pip requirement that provides it.
+ORACLES = {
+    "torch": "torch==2.13.0",
+    "onnx": "onnx",
+    "scipy": "scipy",
+}
+
+
+def oracle(name: str):
+    """Import an oracle framework; fail the test if it is missing and oracles are required."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        message = f"oracle {name!r} is not installed ({ORACLES.get(name, name)}): {error}"
+        if ORACLES_REQUIRED:
+            pytest.fail(message + " -- install the test extra, or run with --oracles=optional")
+        pytest.skip(message)
+
+
+def tolerance(dtype) -> float:
+    dtype = np.dtype(dtype)
+    if dtype in (np.float16,):
+        return 2e-3
+    if dtype in (np.float32, np.complex64):
+        return 2e-6
+    return 1e-12
+
+
+def assert_close(actual, expected, *, dtype=None, rtol=None, atol=None, scale=None) -> None:
+    """Assert shape, then dtype, then values, with a dtype-aware tolerance.
+
+    The absolute tolerance is relative to ``scale`` (default: the largest magnitude
+    in ``expected``, at least 1), so sums of many large terms compare fairly.
+    """
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != expected {expected.shape}"
+    if dtype is not None:
+        assert actual.dtype == np.dtype(dtype), f"dtype {actual.dtype} != expected {np.dtype(dtype)}"
+    eps = tolerance(actual.dtype)
+    rtol = 10 * eps if rtol is None else rtol
+    if scale is None:
+        scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
+    atol = 10 * eps * scale if atol is None else atol
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+
+
+def naive_conv_transpose(x, w, bias, stride, dilation, groups, crop_begin, output_size):
+    """A deliberately simple reference: one Python loop per element and tap.
+
+    ``x`` is ``(N, C_in, *i)``, ``w`` ``(C_in, C_out/groups, *k)``. Every input
+    element ``x[n, ci, j]`` times every tap ``w[ci, co, t]`` is added at position
+    ``s*j + d*t - crop_begin`` of the output when that lies inside ``output_size``.
+    """
+    x = np.asarray(x, dtype=np.complex128 if np.iscomplexobj(x) or np.iscomplexobj(w) else np.float64)
+    n, c_in = x.shape[:2]
+    c_in_g, c_out_g = c_in // groups, w.shape[1]
+    y = np.zeros((n, c_out_g * groups, *output_size), dtype=x.dtype)
+    for b, ci in itertools.product(range(n), range(c_in)):
+        g = ci // c_in_g
+        for j in itertools.product(*(range(v) for v in x.shape[2:])):
+            for co in range(c_out_g):
+                for t in itertools.product(*(range(v) for v in w.shape[2:])):
+                    o = tuple(s * jj + d * tt - cb for s, jj, d, tt, cb in zip(stride, j, dilation, t, crop_begin))
+                    if all(0 <= oo < size for oo, size in zip(o, output_size)):
+                        y[(b, g * c_out_g + co, *o)] += x[(b, ci, *j)] * w[(ci, co, *t)]
+    if bias is not None:
+        y += np.asarray(bias).reshape(-1, *(1,) * len(output_size))
+    return y
+
+
+def full_size(i, k, s, d):
+    """Full (uncropped) transposed-convolution output size per axis."""
+    return tuple((ii - 1) * ss + dd * (kk - 1) + 1 for ii, kk, ss, dd in zip(i, k, s, d))
+
+
+def window(full, begin, size):
+    """The window ``[begin, begin + size)`` of an array's spatial axes (from axis 2), zeros outside."""
+    out = np.zeros(full.shape[:2] + tuple(size), dtype=full.dtype)
+    src, dst = [], []
+    for b, n, f in zip(begin, size, full.shape[2:]):
+        lo, hi = max(b, 0), min(b + n, f)
+        if lo >= hi:
+            return out
+        src.append(slice(lo, hi))
+        dst.append(slice(lo - b, hi - b))
+    out[(Ellipsis, *dst)] = full[(Ellipsis, *src)]
+    return out
+
+
+def torch_conv_transpose(x, w, bias, stride, padding, output_padding, groups, dilation):
+    """PyTorch's functional conv_transpose{1,2,3}d on NumPy arrays (channels-first)."""
+    torch = oracle("torch")
+    f = {1: torch.nn.functional.conv_transpose1d, 2: torch.nn.functional.conv_transpose2d,
+         3: torch.nn.functional.conv_transpose3d}[w.ndim - 2]
+    t = lambda a: None if a is None else torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+    with torch.no_grad():
+        return f(t(x), t(w), t(bias), stride, padding, output_padding, groups, dilation).numpy()
+
+
+def torch_conv(x, w, bias, stride, padding, dilation, groups):
+    """PyTorch's functional conv{1,2,3}d on NumPy arrays (channels-first)."""
+    torch = oracle("torch")
+    f = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d, 3: torch.nn.functional.conv3d}[w.ndim - 2]
+    t = lambda a: None if a is None else torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+    with torch.no_grad():
+        return f(t(x), t(w), t(bias), stride, padding, dilation, groups).numpy()
+
+
+def to_layout(x, layout):
+    """Channels-first array -> the given layout."""
+    return x if layout == "channels_first" else np.moveaxis(x, 1, -1)
+
+
+def from_layout(y, layout):
+    """Array in the given layout -> channels-first."""
+    return y if layout == "channels_first" else np.moveaxis(y, -1, 1)
