@@ -106,7 +106,7 @@ def torch_conv_transpose(x, w, bias, stride, padding, output_padding, groups, di
     torch = oracle("torch")
     f = {1: torch.nn.functional.conv_transpose1d, 2: torch.nn.functional.conv_transpose2d,
          3: torch.nn.functional.conv_transpose3d}[w.ndim - 2]
-    t = lambda a: None if a is None else torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+    t = lambda a: None if a is None else torch.from_numpy(np.array(a, copy=True))  # noqa: E731
     with torch.no_grad():
         return f(t(x), t(w), t(bias), stride, padding, output_padding, groups, dilation).numpy()
 
@@ -115,7 +115,7 @@ def torch_conv(x, w, bias, stride, padding, dilation, groups):
     """PyTorch's functional conv{1,2,3}d on NumPy arrays (channels-first)."""
     torch = oracle("torch")
     f = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d, 3: torch.nn.functional.conv3d}[w.ndim - 2]
-    t = lambda a: None if a is None else torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+    t = lambda a: None if a is None else torch.from_numpy(np.array(a, copy=True))  # noqa: E731
     with torch.no_grad():
         return f(t(x), t(w), t(bias), stride, padding, dilation, groups).numpy()
 
