@@ -24,11 +24,13 @@ def conv_arrays(case, dtype=np.float64):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("algorithm", ("auto", *tconv.algorithms("conv")))
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_conv_matches_torch(case, layout, dtype):
+def test_conv_matches_torch(case, algorithm, layout, dtype):
     x, w, b = conv_arrays(case, dtype)
     expected = torch_conv(x, w, b, case.stride, case.padding, case.dilation, case.groups)
-    y = tconv.conv(to_layout(x, layout), w, b, case.stride, case.padding, case.dilation, case.groups, layout=layout)
+    y = tconv.conv(to_layout(x, layout), w, b, case.stride, case.padding, case.dilation, case.groups,
+                   layout=layout, algorithm=algorithm)
     assert_close(from_layout(y, layout), expected, dtype=dtype)
 
 
@@ -37,7 +39,8 @@ def test_conv_matches_torch(case, layout, dtype):
 def test_conv_padding_strings_match_torch(case, padding):
     x, w, b = conv_arrays(case)
     expected = torch_conv(x, w, b, 1, padding, case.dilation, case.groups)
-    assert_close(tconv.conv(x, w, b, 1, padding, case.dilation, case.groups), expected)
+    for algorithm in tconv.algorithms("conv"):
+        assert_close(tconv.conv(x, w, b, 1, padding, case.dilation, case.groups, algorithm=algorithm), expected)
 
 
 def test_conv_same_with_stride_follows_tensorflow():

@@ -102,6 +102,7 @@ BAD_CONV = [
     (dict(weight=np.ones((6, 3, 3, 3))), ValueError, "expects 3"),
     (dict(padding="half"), ValueError, "'same', 'valid'; got 'half'"),
     (dict(bias=np.ones(3)), ValueError, r"bias must have shape \(6,\)"),
+    (dict(algorithm="scatter"), ValueError, r"algorithm 'scatter' not found, valid options are \{'auto', 'direct'"),
 ]
 
 

@@ -1,13 +1,17 @@
-"""The registry of transposed-convolution algorithms and the ``"auto"`` choice.
+"""The registries of algorithms for ``conv_transpose`` and ``conv``, and the ``"auto"`` choice.
 
-Every algorithm computes the same function for every parameter combination; they
-differ in how. An algorithm is a function::
+Every algorithm of an operator computes the same function for every parameter
+combination; they differ in how. An algorithm is a function::
 
     run(x, w, bias, geometry, groups, layout) -> y
 
-with ``x`` batched in ``layout`` (``(N, C_in, *i)`` or ``(N, *i, C_in)``), ``w`` of
-shape ``(C_in, C_out/groups, *k)``, ``bias`` of shape ``(C_out,)`` or ``None``, all
-already in the compute dtype, and ``y`` returned in ``layout``, bias added. Fast
+with ``x`` batched in ``layout`` (``(N, C, *size)`` or ``(N, *size, C)``), ``w`` in
+PyTorch's layout of that operator (``(C_in, C_out/groups, *k)`` for
+``conv_transpose``, ``(C_out, C_in/groups, *k)`` for ``conv``), ``bias`` of shape
+``(C_out,)`` or ``None``, all already in the compute dtype, and ``y`` returned in
+``layout``, bias added. For ``conv_transpose`` the input has
+``geometry.input_size`` and the output ``geometry.output_size``; for ``conv`` the
+other way round (see :class:`tconv.shape.Geometry`). Fast
 algorithms can so fuse the bias and the layout change into their last pass; the
 reference ones below work in the canonical grouped channels-first layout of
 :mod:`tconv._kernels` through :func:`_grouped_channels_first`.
@@ -32,7 +36,7 @@ import numpy as np
 from . import _kernels
 from .shape import Geometry
 
-__all__ = ["Algorithm", "algorithms", "choose", "get", "register"]
+__all__ = ["OPS", "Algorithm", "algorithms", "choose", "get", "register"]
 
 Run = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", Geometry, int, str], np.ndarray]
 
@@ -46,48 +50,60 @@ class Algorithm:
     summary: str
 
 
-_REGISTRY: dict[str, Algorithm] = {}
+#: The operators that have algorithm registries.
+OPS = ("conv_transpose", "conv")
+
+_REGISTRY: dict[str, dict[str, Algorithm]] = {op: {} for op in OPS}
 
 
-def register(name: str, summary: str) -> Callable[[Run], Run]:
-    """Decorator adding ``run`` to the registry under ``name``."""
+def _check_op(op: object) -> str:
+    if op not in OPS:
+        raise ValueError(f"op must be one of {OPS}, got {op!r}")
+    return op  # type: ignore[return-value]
+
+
+def register(name: str, summary: str, op: str = "conv_transpose") -> Callable[[Run], Run]:
+    """Decorator adding ``run`` to the registry of ``op`` under ``name``."""
 
     def add(run: Run) -> Run:
-        _REGISTRY[name] = Algorithm(name, run, summary)
+        _REGISTRY[_check_op(op)][name] = Algorithm(name, run, summary)
         return run
 
     return add
 
 
-def algorithms() -> tuple[str, ...]:
-    """Names accepted by ``conv_transpose(..., algorithm=...)`` besides ``"auto"``.
+def algorithms(op: str = "conv_transpose") -> tuple[str, ...]:
+    """Names accepted by ``conv_transpose(..., algorithm=...)`` (or ``conv``) besides ``"auto"``.
 
     Examples
     --------
     >>> import tconv
     >>> {"scatter", "dilate", "matrix"} <= set(tconv.algorithms())
     True
+    >>> {"direct", "matrix"} <= set(tconv.algorithms("conv"))
+    True
     """
-    return tuple(_REGISTRY)
+    return tuple(_REGISTRY[_check_op(op)])
 
 
-def get(name: object) -> Algorithm:
-    """The algorithm called ``name``; the error lists the valid names."""
-    if not isinstance(name, str) or name not in _REGISTRY:
-        valid = ", ".join(repr(n) for n in ("auto", *_REGISTRY))
+def get(name: object, op: str = "conv_transpose") -> Algorithm:
+    """The algorithm of ``op`` called ``name``; the error lists the valid names."""
+    registry = _REGISTRY[_check_op(op)]
+    if not isinstance(name, str) or name not in registry:
+        valid = ", ".join(repr(n) for n in ("auto", *registry))
         raise ValueError(f"algorithm {name!r} not found, valid options are {{{valid}}}")
-    return _REGISTRY[name]
+    return registry[name]
 
 
-def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int) -> str:
+def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: str = "conv_transpose") -> str:
     """The algorithm ``"auto"`` runs for this problem.
 
-    Until the fast algorithms exist this is always ``"scatter"``: of the three
-    reference algorithms it is the only one that does no multiplication by an
-    inserted zero (``"dilate"`` does ``prod(stride)`` times the work) and builds
-    no matrix (``"matrix"``).
+    For ``conv_transpose`` this is ``"scatter"``: of the three reference
+    algorithms it is the only one that does no multiplication by an inserted zero
+    (``"dilate"`` does ``prod(stride)`` times the work) and builds no matrix
+    (``"matrix"``). For ``conv`` it is ``"direct"``.
     """
-    return "scatter"
+    return "scatter" if op == "conv_transpose" else "direct"
 
 
 def _grouped_channels_first(kernel: Callable[[np.ndarray, np.ndarray, Geometry], np.ndarray]) -> Run:
@@ -191,3 +207,38 @@ def _matrix(x, w, bias, geometry, groups, layout):
 
 
 register("matrix", "multiplication by C.T, the transposed convolution matrix")(_matrix)
+
+
+def _direct(x, w, bias, geometry, groups, layout):
+    """Convolution as the gather of :func:`tconv._kernels.correlate`, the adjoint of ``scatter``."""
+    if layout == "channels_last":
+        x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
+    n, c_in = x.shape[:2]
+    c_out = w.shape[0]
+    xg = x.reshape(n, groups, c_in // groups, *geometry.output_size)  # (N, G, C_in/G, *i)
+    wg = w.reshape(groups, c_out // groups, *w.shape[1:])  # (G, C_out/G, C_in/G, *k)
+    y = _kernels.correlate(xg, wg, geometry).reshape(n, c_out, *geometry.input_size)  # (N, C_out, *o)
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * geometry.ndim)  # (C_out, 1, ..., 1)
+    return np.moveaxis(y, 1, -1) if layout == "channels_last" else y  # (N, *o, C_out)
+
+
+register("direct", "each output element gathers the kernel-weighted input window", op="conv")(_direct)
+
+
+def _conv_matrix(x, w, bias, geometry, groups, layout):
+    """Convolution as multiplication by its matrix ``C`` (:func:`tconv.conv_matrix`)."""
+    from .matrix import _from_geometry
+
+    if layout == "channels_last":
+        x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
+    n = x.shape[0]
+    c = _from_geometry(w, groups, geometry, sparse=None)  # (C_out*prod(o), C_in*prod(i))
+    y = np.asarray(c @ x.reshape(n, c.shape[1]).T).T  # (N, C_out*prod(o))
+    y = y.reshape(n, w.shape[0], *geometry.input_size).astype(np.result_type(x, w), copy=False)  # (N, C_out, *o)
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * geometry.ndim)
+    return np.moveaxis(y, 1, -1) if layout == "channels_last" else y
+
+
+register("matrix", "multiplication by C, the convolution matrix", op="conv")(_conv_matrix)

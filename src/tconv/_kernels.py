@@ -21,6 +21,11 @@ and the convolution, its adjoint, *gathers* along the same pairs ``(j, o)``::
 
     y[n, g, co, j] += sum_ci x[n, g, ci, o] * w[g, co, ci, t]
 
+The third product of the same pairs, summed over the batch and positions instead
+of a channel, is the weight gradient of both (:func:`weight_correlation`)::
+
+    dw[g, ci, co, t] = sum_n sum_j x[n, g, ci, j] * dy[n, g, co, o]
+
 For a fixed tap ``t`` the pairs ``(j, o)`` that stay inside both arrays form one
 strided slice on each side (:func:`tap_slices`), so each kernel is a loop over
 the ``prod(kernel_size)`` taps with one channel contraction and one strided
@@ -37,7 +42,7 @@ import numpy as np
 
 from .shape import Geometry
 
-__all__ = ["correlate", "scatter", "tap_slices"]
+__all__ = ["correlate", "scatter", "tap_slices", "weight_correlation"]
 
 
 def tap_slices(geometry: Geometry, tap: tuple[int, ...]) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
@@ -130,3 +135,38 @@ def correlate(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
         src, dst = slices
         y[(Ellipsis, *src)] += _contract(x[(Ellipsis, *dst)], w[(Ellipsis, *tap)].swapaxes(1, 2))
     return y
+
+
+def weight_correlation(small: np.ndarray, big: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Correlate the two sides of a geometry over batch and positions: the weight gradient.
+
+    Parameters
+    ----------
+    small : ndarray, shape (N, G, A, *geometry.input_size)
+    big : ndarray, shape (N, G, B, *geometry.output_size)
+    geometry : Geometry
+
+    Returns
+    -------
+    ndarray, shape (G, A, B, *geometry.kernel_size)
+        ``out[g, a, b, t] = sum_n sum_j small[n, g, a, j] * big[n, g, b, s*j + d*t - crop_begin]``.
+        For a transposed convolution ``y = scatter(x, w)``, the gradient of
+        ``sum(y * dy)`` with respect to ``w`` is ``weight_correlation(x, dy)``; for a
+        convolution ``y = correlate(x, w)`` it is ``weight_correlation(dy, x)`` with
+        the channel axes swapped.
+    """
+    n, g, a = small.shape[:3]
+    b = big.shape[2]
+    out = np.zeros((g, a, b, *geometry.kernel_size), dtype=np.result_type(small, big))
+    for tap in _taps(geometry):
+        slices = tap_slices(geometry, tap)
+        if slices is None:
+            continue
+        src, dst = slices
+        xs = small[(Ellipsis, *src)]  # (N, G, A, *S)
+        ys = big[(Ellipsis, *dst)]  # (N, G, B, *S)
+        p = math.prod(xs.shape[3:])
+        xs = xs.reshape(n, g, a, p).transpose(1, 2, 0, 3).reshape(g, a, n * p)  # (G, A, N*P)
+        ys = ys.reshape(n, g, b, p).transpose(1, 0, 3, 2).reshape(g, n * p, b)  # (G, N*P, B)
+        out[(Ellipsis, *tap)] = xs @ ys  # (G, A, B)
+    return out

@@ -12,7 +12,7 @@ from ._checks import as_int, is_int, show
 from .shape import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
 
-__all__ = ["conv", "conv_transpose", "prepare_arrays", "result_dtype"]
+__all__ = ["conv", "conv_transpose", "prepare_arrays", "result_dtype", "run_conv", "run_conv_transpose"]
 
 LAYOUTS = ("channels_first", "channels_last")
 
@@ -284,6 +284,34 @@ def run_conv_transpose(
     )
 
 
+def run_conv(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    geometry: Geometry,
+    groups: int,
+    layout: str,
+    compute: np.dtype,
+    algorithm: str = "auto",
+) -> np.ndarray:
+    """Run a checked, batched convolution in ``compute`` dtype (input of ``geometry.output_size``)."""
+    n, c_out = x.shape[0], w.shape[0]
+    if n == 0:
+        shape = (0, c_out, *geometry.input_size) if layout == "channels_first" else (0, *geometry.input_size, c_out)
+        return np.zeros(shape, dtype=compute)
+    if algorithm == "auto":
+        algorithm = _algorithms.choose(geometry, groups, n, w.shape[1] * groups, c_out, op="conv")
+    run = _algorithms.get(algorithm, op="conv").run
+    return run(
+        x.astype(compute, copy=False),
+        w.astype(compute, copy=False),
+        None if b is None else b.astype(compute, copy=False),
+        geometry,
+        groups,
+        layout,
+    )
+
+
 def conv(
     input: Any,
     weight: Any,
@@ -294,6 +322,7 @@ def conv(
     groups: int = 1,
     *,
     layout: Layout = "channels_first",
+    algorithm: str = "auto",
 ) -> np.ndarray:
     """N-d convolution (cross-correlation), PyTorch's ``conv{1,2,3}d``: the adjoint of
     :func:`conv_transpose`.
@@ -312,6 +341,8 @@ def conv(
         stride 1 this is PyTorch's ``padding="same"``.
     groups : int
     layout : {"channels_first", "channels_last"}
+    algorithm : str
+        ``"auto"`` or a name from ``tconv.algorithms("conv")``.
 
     Returns
     -------
@@ -336,20 +367,11 @@ def conv(
     >>> bool(np.isclose(lhs, rhs))
     True
     """
-    from ._kernels import correlate
-
     x, w, b, g, layout, batched = prepare_arrays("conv", input, weight, bias, groups, layout, weight_in_axis=1)
+    if algorithm != "auto":
+        _algorithms.get(algorithm, op="conv")
     geometry = conv_geometry(_spatial(x, layout), w.shape[2:], stride, padding, dilation)
     result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
-    n, c_out = x.shape[0], w.shape[0]
-    if layout == "channels_last":
-        x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
-    xg = x.astype(compute, copy=False).reshape(n, g, x.shape[1] // g, *geometry.output_size)  # (N, G, C_in/G, *i)
-    wg = w.astype(compute, copy=False).reshape(g, c_out // g, *w.shape[1:])  # (G, C_out/G, C_in/G, *k)
-    y = correlate(xg, wg, geometry).reshape(n, c_out, *geometry.input_size)  # (N, C_out, *o)
-    if b is not None:
-        y += b.astype(compute, copy=False).reshape(-1, *(1,) * geometry.ndim)  # (C_out, 1, ..., 1)
-    if layout == "channels_last":
-        y = np.moveaxis(y, 1, -1)  # (N, *o, C_out)
+    y = run_conv(x, w, b, geometry, g, layout, compute, algorithm)
     y = y.astype(result, copy=False)
     return y if batched else y[0]

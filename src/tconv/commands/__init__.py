@@ -1,0 +1,1 @@
+"""The ``tconv`` subcommands: one module each, with ``add_parser(subparsers)``."""
