@@ -4,7 +4,9 @@ Read ``tconv/shape.py`` (the integer shape arithmetic) and ``tconv/_kernels.py``
 (the NumPy kernels) to understand the operator; everything else builds on them.
 """
 
+from . import _fast  # noqa: F401  (registers the fast algorithms)
 from ._algorithms import algorithms
+from ._config import get_options, options, set_options
 from ._ops import conv, conv_transpose
 from ._version import __version__
 from .matrix import conv_matrix, conv_transpose_matrix
@@ -18,6 +20,9 @@ from .shape import (
 __all__ = [
     "__version__",
     "algorithms",
+    "get_options",
+    "options",
+    "set_options",
     "conv",
     "conv_matrix",
     "conv_output_size",
