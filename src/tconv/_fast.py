@@ -23,6 +23,7 @@ from ._algorithms import register
 from ._config import get_options
 from ._kernels import tap_slices
 from ._taptable import lead_and_last, phase_plan
+from ._tiling import tile_geometry, tiles
 from .shape import Geometry
 
 __all__ = ["direct", "gemm", "phase"]
@@ -54,16 +55,59 @@ def _channels_last_block(x: np.ndarray, layout: str, n0: int, n1: int) -> np.nda
     return np.ascontiguousarray(block.transpose(0, 2, 1))  # (n, P, C)
 
 
-def _blocks(n: int, per_sample: int, channels: int) -> tuple[int, int]:
-    """Batch block and channel block so that ``n_block*c_block*per_sample`` fits the budget.
+def _blocked(impl, footprint):
+    """Wrap ``impl`` so that its temporary memory stays under the ``memory_budget`` option.
 
-    ``per_sample`` is the temporary bytes one sample needs per output channel.
+    ``impl(x, w, b, has_bias, geometry, groups, layout, out)`` computes a batch
+    block into ``out`` (C-contiguous, the block's whole output). ``footprint(geometry,
+    groups, c_in, c_out, itemsize)`` estimates its temporary bytes per sample. The
+    batch is processed in blocks that fit; a sample that does not fit alone is split
+    into output tiles (halving the tile along the first axes until it fits), each
+    computed from its input slab with its own geometry (:mod:`tconv._tiling`).
     """
-    budget = get_options().memory_budget
-    n_block = budget // max(per_sample * channels, 1)
-    if n_block >= 1:
-        return min(n, n_block), channels
-    return 1, max(1, min(channels, budget // max(per_sample, 1)))
+
+    def run(x, w, bias, geometry, groups, layout):
+        n = x.shape[0]
+        c_in, cog = w.shape[:2]
+        c_out = groups * cog
+        dtype = np.result_type(x, w)
+        b, has_bias = _bias_array(bias, c_out, dtype)
+        out = _output(n, c_out, geometry, layout, dtype)
+        budget = get_options().memory_budget
+        per_sample = footprint(geometry, groups, c_in, c_out, dtype.itemsize)
+        if per_sample <= budget:
+            n_block = max(1, min(n, budget // max(per_sample, 1)))
+            for n0 in range(0, n, n_block):
+                n1 = min(n, n0 + n_block)
+                impl(x[n0:n1], w, b, has_bias, geometry, groups, layout, out[n0:n1])
+            return out
+        shape = list(geometry.output_size)
+        for axis in range(geometry.ndim):
+            while shape[axis] > 1 and _tile_footprint(geometry, shape, footprint, groups, c_in, c_out, dtype) > budget:
+                shape[axis] = -(-shape[axis] // 2)
+        lead = (slice(None),) if layout == "channels_last" else (slice(None), slice(None))
+        for tile in tiles(geometry, tuple(shape)):
+            for n0 in range(n):
+                target = out[(slice(n0, n0 + 1), *lead[1:], *tile.output)]
+                if tile.geometry is None:
+                    target[...] = (b if layout == "channels_last" else b.reshape(-1, *(1,) * geometry.ndim)) if has_bias else 0
+                    continue
+                xs = x[(slice(n0, n0 + 1), *lead[1:], *tile.input)]
+                part = _output(1, c_out, tile.geometry, layout, dtype)
+                impl(xs, w, b, has_bias, tile.geometry, groups, layout, part)
+                target[...] = part
+        return out
+
+    return run
+
+
+def _tile_footprint(geometry, shape, footprint, groups, c_in, c_out, dtype):
+    """Temporary bytes of the first (largest) tile of ``shape``, its output included."""
+    tile = tile_geometry(geometry, (0,) * geometry.ndim, tuple(shape))
+    if tile.geometry is None:
+        return 0
+    own = math.prod(tile.geometry.output_size) * c_out * dtype.itemsize
+    return footprint(tile.geometry, groups, c_in, c_out, dtype.itemsize) + own
 
 
 def _work(tasks: int, inner: int) -> list[tuple[int, int, int, int]]:
@@ -78,7 +122,7 @@ def _work(tasks: int, inner: int) -> list[tuple[int, int, int, int]]:
     return [(a, b, c, d) for a, b in _compiled.split(tasks, tasks) for c, d in _compiled.split(inner, pieces)]
 
 
-def gemm(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.ndarray:
+def gemm(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out: np.ndarray) -> None:
     """GEMM + write-once col2im.
 
     One GEMM per group over all input pixels of a batch block (channels-last
@@ -91,40 +135,35 @@ def gemm(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.ndarray
     cols[n, j, t, co]`` (the tap tables of :mod:`tconv._taptable`), in parallel over
     output rows, directly in the requested layout. With ``kernel_size <= stride``
     every output receives at most one tap: the GEMM plus a depth-to-space copy.
-    Column memory is ``N*prod(i)*prod(k)*C_out`` elements, blocked to the budget.
+    Column memory is ``N*prod(i)*prod(k)*C_out`` elements (see :func:`_gemm_footprint`).
     """
     n = x.shape[0]
     c_in, cog = w.shape[:2]
     cig = c_in // groups
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
-    dtype = np.result_type(x, w)
-    out = _output(n, groups * cog, geometry, layout, dtype)
-    b, has_bias = _bias_array(bias, groups * cog, dtype)
-    w_packed = w.reshape(groups, cig, cog, kv).transpose(0, 1, 3, 2)  # (G, Cig, Kv, Cog)
-    per_sample = groups * p_in * kv * dtype.itemsize
-    n_block, c_block = _blocks(n, per_sample, cog)
-    compiled = _compiled.available()
-    lead, last = lead_and_last(geometry)
-    o_lead, o_last = lead.outputs, last.outputs
-    out_cl = out.reshape(n, o_lead, o_last, groups * cog) if layout == "channels_last" else None
-    out_cf = out.reshape(n, groups * cog, o_lead, o_last) if layout == "channels_first" else None
-    for n0 in range(0, n, n_block):
-        n1 = min(n, n0 + n_block)
-        nb = n1 - n0
-        xb = _channels_last_block(x, layout, n0, n1).reshape(nb * p_in, groups, cig).transpose(1, 0, 2)  # (G, M, Cig)
-        for c0 in range(0, cog, c_block):
-            c1 = min(cog, c0 + c_block)
-            wb = np.ascontiguousarray(w_packed[..., c0:c1]).reshape(groups, cig, kv * (c1 - c0))  # (G, Cig, Kv*Cb)
-            cols = np.matmul(xb, wb).reshape(groups, nb * p_in, kv, c1 - c0)  # (G, M, Kv, Cb)
-            if compiled:
-                _gather(cols, lead, last, geometry, b, has_bias, out_cl, out_cf, n0, c0, cog, nb)
-            else:
-                _col2im_numpy(cols, geometry, b, has_bias, out, layout, n0, c0, cog, nb, groups)
-    return out
+    w_packed = np.ascontiguousarray(w.reshape(groups, cig, cog, kv).transpose(0, 1, 3, 2))  # (G, Cig, Kv, Cog)
+    xb = _channels_last_block(x, layout, 0, n).reshape(n * p_in, groups, cig).transpose(1, 0, 2)  # (G, M, Cig)
+    cols = np.matmul(xb, w_packed.reshape(groups, cig, kv * cog)).reshape(groups, n * p_in, kv, cog)  # (G, M, Kv, Cog)
+    if _compiled.available():
+        lead, last = lead_and_last(geometry)
+        if layout == "channels_last":
+            _gather(cols, lead, last, geometry, b, has_bias, out.reshape(n, lead.outputs, last.outputs, groups * cog), None)
+        else:
+            _gather(cols, lead, last, geometry, b, has_bias, None, out.reshape(n, groups * cog, lead.outputs, last.outputs))
+    else:
+        _col2im_numpy(cols, geometry, b, has_bias, out, layout, groups)
 
 
-def _gather(cols, lead, last, geometry, b, has_bias, out_cl, out_cf, n0, c0, cog, nb):
+def _gemm_footprint(geometry, groups, c_in, c_out, itemsize):
+    p_in = math.prod(geometry.input_size)
+    return p_in * (c_in + math.prod(geometry.kernel_size) * c_out) * itemsize  # channels-last copy + columns
+
+
+def _gather(cols, lead, last, geometry, b, has_bias, out_cl, out_cf):
+    nb = (out_cl if out_cl is not None else out_cf).shape[0]
+    cog = cols.shape[3]
+    n0 = c0 = 0
     kernels = _compiled.kernels()
     i_last, k_last = geometry.input_size[-1], geometry.kernel_size[-1]
     p_in = math.prod(geometry.input_size)
@@ -142,17 +181,15 @@ def _gather(cols, lead, last, geometry, b, has_bias, out_cl, out_cf, n0, c0, cog
         _compiled.parallel_for(kernels["gather_cf"], calls)
 
 
-def _col2im_numpy(cols, geometry, b, has_bias, out, layout, n0, c0, cog, nb, groups):
+def _col2im_numpy(cols, geometry, b, has_bias, out, layout, groups):
     """NumPy col2im: one strided slice-add per kernel tap (Chainer's ``col2im_cpu``)."""
-    cb = cols.shape[3]
-    nd = geometry.ndim
-    cols = cols.reshape(groups, nb, *geometry.input_size, *geometry.kernel_size, cb)  # (G, n, *i, *k, Cb)
+    nb, cog = out.shape[0], cols.shape[3]
+    cols = cols.reshape(groups, nb, *geometry.input_size, *geometry.kernel_size, cog)  # (G, n, *i, *k, Cog)
     if layout == "channels_last":
-        target = out[n0 : n0 + nb].reshape(nb, *geometry.output_size, groups, cog)[..., c0 : c0 + cb]  # (n, *o, G, Cb)
+        target = out.reshape(nb, *geometry.output_size, groups, cog)  # (n, *o, G, Cog)
     else:
-        target = out[n0 : n0 + nb].reshape(nb, groups, cog, *geometry.output_size)[:, :, c0 : c0 + cb]  # (n, G, Cb, *o)
-        target = np.moveaxis(target, (1, 2), (-2, -1))  # (n, *o, G, Cb) view
-    bias = b.reshape(groups, cog)[:, c0 : c0 + cb]  # (G, Cb)
+        target = np.moveaxis(out.reshape(nb, groups, cog, *geometry.output_size), (1, 2), (-2, -1))  # (n, *o, G, Cog) view
+    bias = b.reshape(groups, cog)  # (G, Cog)
     target[...] = bias if has_bias else 0
     for tap in np.ndindex(*geometry.kernel_size):
         slices = tap_slices(geometry, tap)
@@ -160,11 +197,12 @@ def _col2im_numpy(cols, geometry, b, has_bias, out, layout, n0, c0, cog, nb, gro
             continue
         src, dst = slices
         contribution = cols[(slice(None), slice(None), *src, *tap)]  # (G, n, *S, Cb)
-        target[(slice(None), *dst)] += np.moveaxis(contribution, 0, -2)  # (n, *S, G, Cb)
-    del nd
+        target[(slice(None), *dst)] += np.moveaxis(contribution, 0, -2)  # (n, *S, G, Cog)
 
 
-register("gemm", "one GEMM over all input pixels, then a write-once gather of the columns (col2im)")(gemm)
+register("gemm", "one GEMM over all input pixels, then a write-once gather of the columns (col2im)")(
+    _blocked(gemm, _gemm_footprint)
+)
 
 
 def _accumulating_gemm(dtype: np.dtype):
@@ -188,7 +226,7 @@ def _accumulating_gemm(dtype: np.dtype):
     return gemm_add
 
 
-def phase(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.ndarray:
+def phase(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out: np.ndarray) -> None:
     """The polyphase (sub-pixel) decomposition: ``prod(stride)`` small stride-1 convolutions.
 
     Along an axis, output ``o`` (full position ``f = o + b``) receives tap ``t`` only
@@ -208,68 +246,70 @@ def phase(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.ndarra
     (``kernel_size == stride``, no crop) all taps share one GEMM: a single GEMM plus
     a depth-to-space.
     """
-    n = x.shape[0]
+    nb = x.shape[0]
     c_in, cog = w.shape[:2]
     cig = c_in // groups
-    c_out = groups * cog
-    nd = geometry.ndim
-    dtype = np.result_type(x, w)
-    out = _output(n, c_out, geometry, layout, dtype)
-    b, has_bias = _bias_array(bias, c_out, dtype)
-    plans = [
+    plans = _phase_plans(geometry)
+    pad_before, pad_after = _phase_padding(geometry, plans)
+    padded = tuple(i + a + c for i, a, c in zip(geometry.input_size, pad_before, pad_after))
+    pitch = tuple(math.prod(padded[a + 1 :]) for a in range(geometry.ndim))  # C-order strides of the padded grid
+    wg = w.reshape(groups, cig, cog, *geometry.kernel_size)  # (G, Cig, Cog, *k)
+    xp = _padded_channels_last(x, layout, 0, nb, geometry, pad_before, pad_after)  # (nb, *padded, C_in)
+    flat = xp.reshape(nb * math.prod(padded), groups, cig)  # (nb*P, G, Cig)
+    shared = _single_window(plans)
+    if shared is not None:
+        _phase_single_gemm(flat, wg, plans, shared, pad_before, pitch, padded, nb, out, b, has_bias, layout, 0, geometry, groups)
+        return
+    accumulate = _accumulating_gemm(flat.dtype)
+    y = np.empty((groups, nb * math.prod(padded), cog), dtype=flat.dtype)  # phase accumulator, padded pitch
+    for index in np.ndindex(*(len(p) for p in plans)):
+        ph = [plan[a] for plan, a in zip(plans, index)]
+        counts = [p.count for p in ph]
+        if 0 in counts or not all(p.taps for p in ph):
+            continue  # no output, or a dilation hole (bias only, written by _fill_holes)
+        rows = sum((c - 1) * p for c, p in zip(counts, pitch)) + 1  # last valid position + 1
+        span = (nb - 1) * math.prod(padded) + rows
+        tap_lists = [list(zip(p.taps, p.offsets)) for p in ph]
+        acc = y[:, :span]
+        acc[...] = 0
+        for combo in np.ndindex(*(len(t) for t in tap_lists)):
+            tap = tuple(tap_lists[a][c][0] for a, c in enumerate(combo))
+            start = sum((tap_lists[a][c][1] + pad_before[a]) * pitch[a] for a, c in enumerate(combo))
+            window = flat[start : start + span]  # (span, G, Cig): contiguous rows
+            for g in range(groups):
+                accumulate(window[:, g], wg[(g, slice(None), slice(None), *tap)], acc[g])
+        _interleave(y, ph, padded, nb, out, b, has_bias, layout, 0, geometry, groups, cog)
+    _fill_holes(plans, out, b, has_bias, layout, 0, nb, geometry)
+
+
+def _phase_plans(geometry):
+    return [
         phase_plan(i, k, s, d, bb, o)
         for i, k, s, d, bb, o in zip(
             geometry.input_size, geometry.kernel_size, geometry.stride, geometry.dilation,
             geometry.crop_begin, geometry.output_size,
         )
     ]
-    # Padding that keeps every (phase, tap) window inside the padded input.
-    pad_before, pad_after = [], []
+
+
+def _phase_padding(geometry, plans):
+    """Zero padding per axis that keeps every (phase, tap) window inside the padded input."""
+    before, after = [], []
     for axis, plan in enumerate(plans):
-        offsets = [u for ph in plan for u in ph.offsets]
-        lows = [u for u in offsets] or [0]
+        lows = [u for ph in plan for u in ph.offsets] or [0]
         highs = [ph.count - 1 + u for ph in plan for u in ph.offsets] or [0]
-        pad_before.append(max(0, -min(lows)))
-        pad_after.append(max(0, max(highs) - (geometry.input_size[axis] - 1)))
-    padded = tuple(i + a + c for i, a, c in zip(geometry.input_size, pad_before, pad_after))
-    pitch = tuple(math.prod(padded[a + 1 :]) for a in range(nd))  # C-order strides of the padded grid
-    per_sample = math.prod(padded) * (c_in + 2 * c_out) * dtype.itemsize
-    n_block = max(1, min(n, get_options().memory_budget // max(per_sample, 1)))
-    # (G, Cig, Cog, *k) -> per tap (G, Cig, Cog)
-    wg = w.reshape(groups, cig, cog, *geometry.kernel_size)
-    accumulate = _accumulating_gemm(dtype)
-    phases = list(np.ndindex(*(len(p) for p in plans)))
-    shared = _single_window(plans)
-    for n0 in range(0, n, n_block):
-        n1 = min(n, n0 + n_block)
-        nb = n1 - n0
-        xp = _padded_channels_last(x, layout, n0, n1, geometry, pad_before, pad_after)  # (nb, *padded, C_in)
-        flat = xp.reshape(nb * math.prod(padded), groups, cig)  # (nb*P, G, Cig)
-        if shared is not None:
-            _phase_single_gemm(flat, wg, plans, shared, pad_before, pitch, padded, nb, out, b, has_bias, layout, n0, geometry, groups)
-            continue
-        y = np.empty((groups, nb * math.prod(padded), cog), dtype=dtype)  # phase accumulator, padded pitch
-        for index in phases:
-            ph = [plan[a] for plan, a in zip(plans, index)]
-            counts = [p.count for p in ph]
-            if 0 in counts:
-                continue
-            rows = sum((c - 1) * p for c, p in zip(counts, pitch)) + 1  # last valid q_flat + 1
-            span = (nb - 1) * math.prod(padded) + rows
-            taps = list(zip(*[list(zip(p.taps, p.offsets)) for p in ph]))  # per axis lists -> product below
-            tap_lists = [list(zip(p.taps, p.offsets)) for p in ph]
-            del taps
-            acc = y[:, :span]
-            acc[...] = 0
-            for combo in np.ndindex(*(len(t) for t in tap_lists)):
-                tap = tuple(tap_lists[a][c][0] for a, c in enumerate(combo))
-                start = sum((tap_lists[a][c][1] + pad_before[a]) * pitch[a] for a, c in enumerate(combo))
-                window = flat[start : start + span]  # (span, G, Cig), contiguous rows
-                for g in range(groups):
-                    accumulate(window[:, g], wg[(g, slice(None), slice(None), *tap)], acc[g])
-            _interleave(y, ph, padded, nb, out, b, has_bias, layout, n0, geometry, groups, cog)
-        _fill_holes(plans, out, b, has_bias, layout, n0, n1, geometry)
-    return out
+        before.append(max(0, -min(lows)))
+        after.append(max(0, max(highs) - (geometry.input_size[axis] - 1)))
+    return before, after
+
+
+def _phase_footprint(geometry, groups, c_in, c_out, itemsize):
+    plans = _phase_plans(geometry)
+    before, after = _phase_padding(geometry, plans)
+    padded = math.prod(i + a + c for i, a, c in zip(geometry.input_size, before, after))
+    extra = c_out * len(list(np.ndindex(*(len(p) for p in plans)))) if _single_window(plans) is not None else 0
+    # padded channels-last input, one phase accumulator, and the all-phase GEMM output of the k == s case
+    return padded * (c_in + c_out + extra) * itemsize
 
 
 def _padded_channels_last(x, layout, n0, n1, geometry, before, after):
@@ -370,10 +410,12 @@ def _fill_holes(plans, out, b, has_bias, layout, n0, n1, geometry):
             out[(slice(n0, n1), slice(None), *positions)] = value.reshape(-1, *(1,) * geometry.ndim)
 
 
-register("phase", "polyphase: one stride-1 convolution per output phase, shifted-window GEMMs, no zeros")(phase)
+register("phase", "polyphase: one stride-1 convolution per output phase, shifted-window GEMMs, no zeros")(
+    _blocked(phase, _phase_footprint)
+)
 
 
-def direct(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.ndarray:
+def direct(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out: np.ndarray) -> None:
     """Direct small-group (and depthwise) transposed convolution, written once per output.
 
     With few channels per group there is nothing for BLAS to do (depthwise: a
@@ -388,27 +430,31 @@ def direct(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.ndarr
     cig = c_in // groups
     c_out = groups * cog
     kv = math.prod(geometry.kernel_size)
-    dtype = np.result_type(x, w)
-    b, has_bias = _bias_array(bias, c_out, dtype)
     x_cl = _channels_last_block(x, layout, 0, n)  # (N, P_in, C_in)
     if not _compiled.available():
-        return _direct_numpy(x_cl, w, b, has_bias, geometry, groups, layout)
+        out[...] = _direct_numpy(x_cl, w, b, has_bias, geometry, groups, layout)
+        return
     wt = np.ascontiguousarray(w.reshape(c_in, cog, kv).transpose(2, 0, 1))  # (Kv, C_in, Cog)
     lead, last = lead_and_last(geometry)
     p_out = math.prod(geometry.output_size)
-    y_cl = np.empty((n, lead.outputs, last.outputs, c_out), dtype=dtype)  # (N, O_lead, O_last, C_out)
+    if layout == "channels_last":
+        y_cl = out.reshape(n, lead.outputs, last.outputs, c_out)  # (N, O_lead, O_last, C_out), written in place
+    else:
+        y_cl = np.empty((n, lead.outputs, last.outputs, c_out), dtype=out.dtype)
     kernel = _compiled.kernels()["direct_cl"]
     common = (x_cl, wt, cig, cog, lead.ptr, lead.j, lead.t, last.ptr, last.j, last.t,
               math.prod(geometry.input_size), geometry.input_size[-1], geometry.kernel_size[-1], lead.outputs, b, has_bias, y_cl)
     tasks = n * lead.outputs
     _compiled.parallel_for(kernel, [common + (t0, t1) for t0, t1 in _compiled.split(tasks, 4 * get_options().threads)])
-    if layout == "channels_last":
-        return y_cl.reshape(n, *geometry.output_size, c_out)
-    out = np.empty((n, c_out, p_out), dtype=dtype)  # (N, C_out, P_out)
-    flat = y_cl.reshape(n, p_out, c_out)  # (N, P_out, C_out)
-    transpose = _compiled.kernels()["batched_transpose"]
-    _compiled.parallel_for(transpose, [(flat, out, a, c) for a, c in _compiled.split(n, get_options().threads)])
-    return out.reshape(n, c_out, *geometry.output_size)
+    if layout == "channels_first":
+        transpose = _compiled.kernels()["batched_transpose"]
+        flat, target = y_cl.reshape(n, p_out, c_out), out.reshape(n, c_out, p_out)  # (N, P, C) -> (N, C, P)
+        _compiled.parallel_for(transpose, [(flat, target, a, c) for a, c in _compiled.split(n, get_options().threads)])
+
+
+def _direct_footprint(geometry, groups, c_in, c_out, itemsize):
+    # channels-last input copy and (for channels-first output) a channels-last output
+    return (math.prod(geometry.input_size) * c_in + math.prod(geometry.output_size) * c_out) * itemsize
 
 
 def _direct_numpy(x_cl, w, b, has_bias, geometry, groups, layout):
@@ -434,4 +480,6 @@ def _direct_numpy(x_cl, w, b, has_bias, geometry, groups, layout):
     return y if layout == "channels_last" else np.ascontiguousarray(np.moveaxis(y, -1, 1))
 
 
-register("direct", "direct small-group/depthwise kernel: each output pixel written once, no BLAS")(direct)
+register("direct", "direct small-group/depthwise kernel: each output pixel written once, no BLAS")(
+    _blocked(direct, _direct_footprint)
+)

@@ -1,0 +1,112 @@
+"""The fast algorithms: both backends, memory blocking and tiling, threads, and the memory budget."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from cases import CASE_IDS, CASES
+from helpers import assert_close, from_layout, to_layout
+
+import tconv
+
+FAST = ("gemm", "phase", "direct")
+LAYOUTS = ("channels_first", "channels_last")
+
+
+def reference(case, x, w, b):
+    return tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="scatter")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("algorithm", FAST)
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_numpy_only_path(case, algorithm, layout):
+    """With compiled kernels off, every fast algorithm still gives the reference result."""
+    x, w, b = case.arrays(np.float32)
+    with tconv.options(compiled=False):
+        y = tconv.conv_transpose(to_layout(x, layout), w, b, **case.kwargs(), layout=layout, algorithm=algorithm)
+    assert_close(from_layout(y, layout), reference(case, x, w, b), dtype=np.float32)
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("budget", [1, 3000, 50_000], ids=["1B", "3kB", "50kB"])
+@pytest.mark.parametrize("algorithm", FAST)
+@pytest.mark.parametrize("case", CASES[::2], ids=CASE_IDS[::2])
+def test_tiny_budgets_block_and_tile(case, algorithm, budget, compiled):
+    """Budgets below one sample force batch blocks and output tiles; results do not change."""
+    x, w, b = case.arrays()
+    for layout in LAYOUTS:
+        with tconv.options(memory_budget=budget, compiled=compiled):
+            y = tconv.conv_transpose(to_layout(x, layout), w, b, **case.kwargs(), layout=layout, algorithm=algorithm)
+        assert_close(from_layout(y, layout), reference(case, x, w, b))
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("algorithm", FAST)
+def test_thread_counts(algorithm, threads):
+    case = CASES[CASE_IDS.index("2d-dcgan-k4s2p1")]
+    x, w, b = case.arrays()
+    with tconv.options(threads=threads):
+        assert_close(tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm=algorithm), reference(case, x, w, b))
+
+
+@pytest.mark.parametrize("algorithm", FAST)
+@pytest.mark.parametrize(
+    "padding, extra",
+    [("same", {}), (((2, -1), (-2, 3)), {}), (1, {"output_size": (16, 15)})],
+    ids=["same", "pairs", "output_size"],
+)
+def test_general_windows(algorithm, padding, extra):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 8, 7))
+    w = rng.standard_normal((4, 3, 3, 4))
+    kwargs = dict(stride=2, padding=padding, groups=1, **extra)
+    expected = tconv.conv_transpose(x, w, **kwargs, algorithm="scatter")
+    for layout in LAYOUTS:
+        y = tconv.conv_transpose(to_layout(x, layout), w, **kwargs, layout=layout, algorithm=algorithm)
+        assert_close(from_layout(y, layout), expected)
+
+
+@pytest.mark.parametrize("algorithm", FAST)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_extra_memory_stays_within_budget(algorithm, layout):
+    """Peak memory allocated during the call, minus the result itself, stays under the budget.
+
+    The input is 4 MiB and the result 16 MiB; with a 1 MiB budget the column buffer of one
+    sample (4 MiB for gemm, 16 MiB for the whole batch) must be processed in output tiles.
+    """
+    budget = 2**20
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 64, 64, 64), dtype=np.float32)  # 1 MiB per sample
+    if layout == "channels_last":
+        x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    groups = 64 if algorithm == "direct" else 1
+    w = rng.standard_normal((64, 64 // groups, 2, 2), dtype=np.float32)
+    slack = 2 * w.nbytes + 2**20  # packed weights, tap tables, small per-task buffers
+    with tconv.options(memory_budget=budget):
+        tconv.conv_transpose(x[:1, ..., :8, :8] if layout == "channels_first" else x[:1, :8, :8], w,
+                             stride=2, groups=groups, layout=layout, algorithm=algorithm)  # compile outside the trace
+        tracemalloc.start()
+        try:
+            y = tconv.conv_transpose(x, w, stride=2, groups=groups, layout=layout, algorithm=algorithm)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert y.nbytes == 16 * 2**20
+    assert peak - y.nbytes <= budget + slack, f"extra peak {(peak - y.nbytes) / 2**20:.2f} MiB over a 1 MiB budget"
+
+
+def test_options_validation_and_restore():
+    before = tconv.get_options()
+    with pytest.raises(ValueError, match="memory_budget must be a positive int, got 0"):
+        tconv.set_options(memory_budget=0)
+    with pytest.raises(ValueError, match="threads must be a positive int, got -1"):
+        with tconv.options(threads=-1):
+            pass
+    with pytest.raises(TypeError, match="unknown option 'budget', valid options are"):
+        tconv.set_options(budget=1)
+    with pytest.raises(TypeError, match="compiled must be a bool, got 1"):
+        tconv.set_options(compiled=1)
+    assert tconv.get_options() == before
