@@ -28,6 +28,7 @@ The seeds' three views are the reference algorithms:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -96,14 +97,40 @@ def get(name: object, op: str = "conv_transpose") -> Algorithm:
 
 
 def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: str = "conv_transpose") -> str:
-    """The algorithm ``"auto"`` runs for this problem.
+    """The algorithm ``"auto"`` runs for this problem (the cost model).
 
-    For ``conv_transpose`` this is ``"scatter"``: of the three reference
-    algorithms it is the only one that does no multiplication by an inserted zero
-    (``"dilate"`` does ``prod(stride)`` times the work) and builds no matrix
-    (``"matrix"``). For ``conv`` it is ``"direct"``.
+    For ``conv_transpose``, in order (see ``docs/performance.md`` for the
+    measurements behind each rule):
+
+    1. few channels per group (depthwise and the like: ``C_in/G * C_out/G <= 16``)
+       with compiled kernels: ``"direct"``, since BLAS has nothing to multiply;
+    2. a single input pixel, or no overlap between neighbouring stamps
+       (``dilation*(k - 1) + 1 <= stride`` in every axis, e.g. ``k == s``):
+       ``"gemm"``, one GEMM plus a depth-to-space copy;
+    3. stride 1 everywhere: ``"phase"``, shifted-window GEMMs with no column buffer;
+    4. ``C_out <= C_in``, dilation, or heavy overlap (``prod(k)/prod(s) > 8``):
+       ``"gemm"``, whose column buffer scales with ``C_out``;
+    5. otherwise (``C_out > C_in``): ``"phase"``, whose buffers scale with ``C_in``.
+
+    Without compiled kernels (numba missing or ``compiled=False``) rule 1 is skipped.
+    For ``conv`` the answer is ``"direct"``.
     """
-    return "scatter" if op == "conv_transpose" else "direct"
+    if op == "conv":
+        return "direct"
+    from ._compiled import available
+
+    cig, cog = c_in // groups, c_out // groups
+    if groups > 1 and cig * cog <= 16 and available():
+        return "direct"
+    spans = [d * (k - 1) + 1 for k, d in zip(geometry.kernel_size, geometry.dilation)]
+    if math.prod(geometry.input_size) == 1 or all(e <= s for e, s in zip(spans, geometry.stride)):
+        return "gemm"
+    if all(s == 1 for s in geometry.stride):
+        return "phase"
+    overlap = math.prod(geometry.kernel_size) / math.prod(geometry.stride)
+    if c_out <= c_in or any(d > 1 for d in geometry.dilation) or overlap > 8:
+        return "gemm"
+    return "phase"
 
 
 def _grouped_channels_first(kernel: Callable[[np.ndarray, np.ndarray, Geometry], np.ndarray]) -> Run:

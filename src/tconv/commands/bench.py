@@ -1,0 +1,93 @@
+"""``tconv bench``: time tconv against PyTorch, ONNX Runtime and JAX on real layer shapes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXAMPLES = """\
+examples:
+  tconv bench                                  every named layer, float32, against every installed peer
+  tconv bench --list                           the named layers and where they come from
+  tconv bench --layers dcgan-3,unet-256 --dtypes float32,float64
+  tconv bench --layer "n=4 c_in=256 c_out=128 size=32x32 kernel=2 stride=2"
+  tconv bench --algorithms auto,gemm,phase,direct --json report.json
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``tconv bench`` to the command line."""
+    bench = subparsers.add_parser(
+        "bench",
+        help="time tconv against PyTorch, ONNX Runtime and JAX on real layer shapes",
+        description="Time tconv's conv_transpose against every installed peer (PyTorch, ONNX Runtime, "
+        "JAX), each in its own process, in alternating rounds, after checking each peer's output against "
+        "tconv's. Reports median ms per call, useful GFLOP/s, the ratio to each peer and the fraction of "
+        "the GEMM rate measured in the same run.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bench.add_argument("--list", action="store_true", help="list the named layers and exit")
+    bench.add_argument("--layers", default="all", help="comma-separated layer names, or 'all' (default)")
+    bench.add_argument("--layer", help='one custom layer, e.g. "n=4 c_in=64 c_out=32 size=64x64 kernel=4 stride=2 padding=1"')
+    bench.add_argument("--dtypes", default="float32", help="float32, float64 or both, comma-separated (default float32)")
+    bench.add_argument("--peers", default="torch,onnxruntime,jax", help="comma-separated peers (default: all three)")
+    bench.add_argument("--algorithms", default="auto", help="tconv algorithms to time, comma-separated (default auto)")
+    bench.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    bench.add_argument("--repeat", type=int, default=3, help="calls per runtime per round (default 3)")
+    bench.add_argument("--threads", type=int, help="threads per runtime (default: all CPUs of this process)")
+    bench.add_argument("--json", metavar="FILE", help="also write the full report as JSON ('-' for stdout only)")
+    bench.add_argument("--quiet", action="store_true", help="no progress line")
+    bench.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import _algorithms
+    from ..benchmark import LAYERS, PEERS, format_table, layer_from_spec, save_json
+    from ..benchmark import run as run_benchmark
+
+    if args.list:
+        for layer in LAYERS:
+            print(f"{layer.name:<14} {layer.describe():<48} {layer.source}")
+        return 0
+    if args.layer:
+        layers = [layer_from_spec(args.layer)]
+    elif args.layers == "all":
+        layers = list(LAYERS)
+    else:
+        by_name = {layer.name: layer for layer in LAYERS}
+        unknown = [n for n in args.layers.split(",") if n not in by_name]
+        if unknown:
+            raise ValueError(f"unknown layers {unknown}; valid names are {sorted(by_name)}")
+        layers = [by_name[n] for n in args.layers.split(",")]
+    dtypes = args.dtypes.split(",")
+    for dtype in dtypes:
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"--dtypes must be float32 and/or float64, got {dtype!r}")
+    peers = [p for p in args.peers.split(",") if p]
+    for peer in peers:
+        if peer not in PEERS:
+            raise ValueError(f"unknown peer {peer!r}, valid peers are {PEERS}")
+    algorithms = args.algorithms.split(",")
+    for name in algorithms:
+        if name != "auto":
+            _algorithms.get(name)
+    if args.rounds < 1 or args.repeat < 1:
+        raise ValueError(f"--rounds and --repeat must be positive, got {args.rounds} and {args.repeat}")
+
+    def progress(text: str) -> None:
+        if not args.quiet:
+            sys.stderr.write("\r\033[K" + text)
+            sys.stderr.flush()
+
+    report = run_benchmark(layers, dtypes, peers, algorithms, args.rounds, args.repeat, args.threads, progress)
+    if not args.quiet:
+        sys.stderr.write("\r\033[K")
+    if args.json == "-":
+        print(json.dumps(report, indent=1))
+        return 0
+    print(format_table(report))
+    if args.json:
+        save_json(report, args.json)
+    return 0
