@@ -110,3 +110,22 @@ def test_options_validation_and_restore():
     with pytest.raises(TypeError, match="compiled must be a bool, got 1"):
         tconv.set_options(compiled=1)
     assert tconv.get_options() == before
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("budget", [1, 3000, 2**30], ids=["1B", "3kB", "1GiB"])
+@pytest.mark.parametrize("case", CASES[::2], ids=CASE_IDS[::2])
+def test_conv_gemm_blocks_and_tiles(case, budget, compiled):
+    """The im2col convolution under budgets that force batch blocks and output tiles."""
+    _, w, _ = case.arrays()
+    rng = np.random.default_rng(3)
+    size = tconv.conv_transpose_output_size(case.size, case.kernel, case.stride, case.padding,
+                                            case.output_padding, case.dilation)
+    x = rng.standard_normal((case.n, w.shape[1] * case.groups, *size))
+    b = rng.standard_normal(w.shape[0])
+    args = (case.stride, case.padding, case.dilation, case.groups)
+    expected = tconv.conv(x, w, b, *args, algorithm="direct")
+    for layout in LAYOUTS:
+        with tconv.options(memory_budget=budget, compiled=compiled):
+            y = tconv.conv(to_layout(x, layout), w, b, *args, layout=layout, algorithm="gemm")
+        assert_close(from_layout(y, layout), expected)

@@ -113,10 +113,10 @@ def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: s
     5. otherwise (``C_out > C_in``): ``"phase"``, whose buffers scale with ``C_in``.
 
     Without compiled kernels (numba missing or ``compiled=False``) rule 1 is skipped.
-    For ``conv`` the answer is ``"direct"``.
+    For ``conv`` the answer is ``"gemm"`` (im2col + GEMM).
     """
     if op == "conv":
-        return "direct"
+        return "gemm"
     from ._compiled import available
 
     cig, cog = c_in // groups, c_out // groups

@@ -225,7 +225,38 @@ def _build() -> dict[str, Callable]:  # noqa: C901 - one place for all kernels
                     for q in range(count_last):
                         row[first_last + stride_last * q] = src_rows[q, c] + b
 
+    @jit
+    def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
+        """Columns of a convolution: out[n, j, t, :] = x[n, position of (j, t), :] or 0.
+
+        x: (N, P_big, C) channels-last input; lead_pos: (J_lead, K_lead) flat lead
+        positions (-1 outside); last_pos: (J_last, K_last) positions along the last
+        axis (-1 outside); out: (N, J_lead*J_last, K_lead*K_last, C). Tasks are
+        (n, j_lead) pairs.
+        """
+        j_lead, k_lead = lead_pos.shape
+        j_last, k_last = last_pos.shape
+        c_count = x.shape[2]
+        for task in range(task0, task1):
+            n = task // j_lead
+            jl = task - n * j_lead
+            for jj in range(j_last):
+                row = out[n, jl * j_last + jj]
+                for tl in range(k_lead):
+                    pl = lead_pos[jl, tl]
+                    for tt in range(k_last):
+                        dst = row[tl * k_last + tt]
+                        pp = last_pos[jj, tt]
+                        if pl < 0 or pp < 0:
+                            for c in range(c_count):
+                                dst[c] = 0
+                        else:
+                            src = x[n, pl * o_last + pp]
+                            for c in range(c_count):
+                                dst[c] = src[c]
+
     return {
+        "im2col_cl": im2col_cl,
         "gather_cl": gather_cl,
         "gather_cf": gather_cf,
         "batched_transpose": batched_transpose,

@@ -23,10 +23,10 @@ from ._algorithms import register
 from ._config import get_options
 from ._kernels import tap_slices
 from ._taptable import lead_and_last, phase_plan
-from ._tiling import tile_geometry, tiles
+from ._tiling import conv_tiles, tile_geometry, tiles
 from .shape import Geometry
 
-__all__ = ["direct", "gemm", "phase"]
+__all__ = ["conv_gemm", "direct", "gemm", "phase"]
 
 
 def _bias_array(bias: np.ndarray | None, c_out: int, dtype: np.dtype) -> tuple[np.ndarray, bool]:
@@ -483,3 +483,96 @@ def _direct_numpy(x_cl, w, b, has_bias, geometry, groups, layout):
 register("direct", "direct small-group/depthwise kernel: each output pixel written once, no BLAS")(
     _blocked(direct, _direct_footprint)
 )
+
+
+def _positions(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """Input positions read by each (output, tap) of a convolution: lead (flat) and last axis, -1 outside."""
+    per_axis = []
+    for i, o, k, s, d, b in zip(geometry.input_size, geometry.output_size, geometry.kernel_size, geometry.stride,
+                                geometry.dilation, geometry.crop_begin):
+        pos = s * np.arange(i)[:, None] + d * np.arange(k)[None, :] - b  # (J, K)
+        per_axis.append(np.where((pos >= 0) & (pos < o), pos, -1))
+    last = per_axis[-1].astype(np.int64)
+    lead = np.zeros((1, 1), dtype=np.int64)
+    for axis in range(geometry.ndim - 1):
+        pos = per_axis[axis]
+        o = geometry.output_size[axis]
+        flat = lead[:, None, :, None] * o + pos[None, :, None, :]  # (J_lead, J_a, K_lead, K_a)
+        bad = (lead[:, None, :, None] < 0) | (pos[None, :, None, :] < 0)
+        lead = np.where(bad, -1, flat).reshape(lead.shape[0] * pos.shape[0], lead.shape[1] * pos.shape[1])
+    return lead, last
+
+
+def conv_gemm(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.ndarray:
+    """Convolution as im2col + one GEMM per group (the forward operator of the gradients).
+
+    The columns ``cols[(n, j), t, ci] = x[n, s*j + d*t - b, ci]`` (zero outside) are
+    gathered in one compiled pass over a channels-last input (NumPy: one strided
+    copy per tap), then ``y = cols @ W`` with ``W[(t, ci), co] = w[co, ci, t]``.
+    Batch blocks, or output tiles for samples too large alone, keep the columns
+    under the memory budget.
+    """
+    n = x.shape[0]
+    c_out, cig = w.shape[:2]
+    c_in = cig * groups
+    cog = c_out // groups
+    kv = math.prod(geometry.kernel_size)
+    dtype = np.result_type(x, w)
+    b, has_bias = _bias_array(bias, c_out, dtype)
+    out_shape = (n, *geometry.input_size, c_out) if layout == "channels_last" else (n, c_out, *geometry.input_size)
+    out = np.empty(out_shape, dtype=dtype)
+    wm = np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1)).reshape(groups, kv * cig, cog)
+    budget = get_options().memory_budget
+    per_sample = (math.prod(geometry.output_size) * c_in + math.prod(geometry.input_size) * (kv * c_in + 2 * c_out)) * dtype.itemsize
+    if per_sample <= budget:
+        step = max(1, budget // per_sample)
+        for n0 in range(0, n, step):
+            out[n0 : n0 + step] = _conv_gemm_block(x[n0 : n0 + step], wm, b, has_bias, geometry, groups, layout)
+        return out
+    shape = list(geometry.input_size)
+    for axis in range(geometry.ndim):
+        while shape[axis] > 1 and per_sample * math.prod(shape) / math.prod(geometry.input_size) > budget:
+            shape[axis] = -(-shape[axis] // 2)
+    channel = (slice(None),) if layout == "channels_first" else ()
+    for tile in conv_tiles(geometry, tuple(shape)):
+        for n0 in range(n):
+            xs = x[(slice(n0, n0 + 1), *channel, *tile.input)]
+            out[(slice(n0, n0 + 1), *channel, *tile.output)] = _conv_gemm_block(xs, wm, b, has_bias, tile.geometry, groups, layout)
+    return out
+
+
+def _conv_gemm_block(x, wm, b, has_bias, geometry, groups, layout):
+    n = x.shape[0]
+    kv, cog = math.prod(geometry.kernel_size), wm.shape[2]
+    cig = wm.shape[1] // kv
+    c_in, c_out = groups * cig, groups * cog
+    p_out = math.prod(geometry.input_size)
+    x_cl = _channels_last_block(x, layout, 0, n)  # (n, P_big, C_in)
+    cols = np.empty((n, p_out, kv, c_in), dtype=x_cl.dtype)  # (n, P_out, Kv, C_in)
+    if _compiled.available():
+        lead, last = _positions(geometry)
+        kernel = _compiled.kernels()["im2col_cl"]
+        tasks = n * lead.shape[0]
+        calls = [(x_cl, lead, last, geometry.output_size[-1], cols, t0, t1)
+                 for t0, t1 in _compiled.split(tasks, 4 * get_options().threads)]
+        _compiled.parallel_for(kernel, calls)
+    else:
+        big = x_cl.reshape(n, *geometry.output_size, c_in)
+        view = cols.reshape(n, *geometry.input_size, *geometry.kernel_size, c_in)
+        view[...] = 0
+        for tap in np.ndindex(*geometry.kernel_size):
+            slices = tap_slices(geometry, tap)
+            if slices is not None:
+                src, dst = slices
+                view[(slice(None), *src, *tap)] = big[(slice(None), *dst)]
+    lhs = cols.reshape(n * p_out, kv, groups, cig).transpose(2, 0, 1, 3).reshape(groups, n * p_out, kv * cig)  # (G, M, Kv*Cig)
+    y = np.matmul(lhs, wm)  # (G, M, Cog)
+    y = y.transpose(1, 0, 2).reshape(n, p_out, c_out)  # (n, P_out, C_out)
+    if has_bias:
+        y += b
+    if layout == "channels_last":
+        return y.reshape(n, *geometry.input_size, c_out)
+    return np.ascontiguousarray(y.transpose(0, 2, 1)).reshape(n, c_out, *geometry.input_size)
+
+
+register("gemm", "im2col (one compiled gather pass) + one GEMM per group", op="conv")(conv_gemm)
