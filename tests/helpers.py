@@ -15,7 +15,10 @@ ORACLES_REQUIRED = True
 ORACLES = {
     "torch": "torch==2.13.0",
     "onnx": "onnx",
+    "onnxruntime": "onnxruntime",
+    "jax": "jax",
     "scipy": "scipy",
+    "numba": "numba",
 }
 
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-__all__ = ["LAYERS", "PEERS", "Layer", "Result", "format_table", "layer_from_spec", "run"]
+__all__ = ["LAYERS", "PEERS", "Layer", "Result", "check_output", "format_table", "layer_from_spec", "run", "summary"]
 
 #: Peer runtimes, in report order.
 PEERS = ("torch", "onnxruntime", "jax")
@@ -391,8 +391,15 @@ class _Worker:
             self.process.kill()
 
 
-def _tolerance(dtype: str) -> float:
-    return 1e-3 if dtype == "float32" else 1e-9
+def check_output(out: np.ndarray, reference: np.ndarray, dtype: str) -> str:
+    """Why ``out`` does not match ``reference`` (``""`` when it does), with a dtype-aware tolerance."""
+    if out.shape != reference.shape:
+        return f"shape {out.shape} instead of {reference.shape}"
+    tolerance = 1e-3 if dtype == "float32" else 1e-9
+    scale = max(1.0, float(np.max(np.abs(reference)))) if reference.size else 1.0
+    if not np.allclose(out, reference, rtol=tolerance, atol=tolerance * scale):
+        return f"max |difference| {float(np.max(np.abs(out - reference))):.3g}"
+    return ""
 
 
 def run(
@@ -447,13 +454,9 @@ def run(
             for label in list(outputs):
                 if reference is None or label == names[0][0]:
                     continue
-                out = outputs[label]
-                scale = max(1.0, float(np.max(np.abs(reference))))
-                if out.shape != reference.shape or not np.allclose(out, reference, rtol=_tolerance(dtype),
-                                                                    atol=_tolerance(dtype) * scale):
-                    diff = "shape " + str(out.shape) if out.shape != reference.shape else \
-                        f"max |difference| {float(np.max(np.abs(out - reference))):.3g}"
-                    result.errors[label] = f"output differs from tconv's ({diff}); not timed"
+                problem = check_output(outputs[label], reference, dtype)
+                if problem:
+                    result.errors[label] = f"output differs from tconv's ({problem}); not timed"
                     del outputs[label]
             samples: dict[str, list[float]] = {label: [] for label in outputs}
             order = list(outputs)
