@@ -196,34 +196,40 @@ def _build() -> dict[str, Callable]:  # noqa: C901 - one place for all kernels
                                     acc[base + k] += v * w[ci, k]
 
     @jit
-    def interleave(y, lead_src, lead_dst, first_last, count_last, stride_last, bias, has_bias, out,
+    def interleave(y, lead_src, lead_dst, first_last, count_last, stride_last, c0, bias, has_bias, out,
                    channels_last, task0, task1):
         """Write one phase's results into every s-th output position.
 
-        y: (N, Q_lead, Q_last_pitch, C) phase results; lead_src/lead_dst: for each
-        valid lead position its row in y and its flat lead index in out; along the
-        last axis phase element q goes to first_last + stride_last*q.
+        y: (G, N, L, Q, W) phase results on the padded pitch (L lead rows, Q last-axis
+        positions, W >= c0 + Cog channel columns of which c0:c0+Cog belong to this
+        phase); out channel g*Cog + c takes column c0 + c of group g. lead_src/lead_dst:
+        each valid lead position's row in y and flat lead index in out; along the last
+        axis phase element q goes to first_last + stride_last*q.
         out: (N, O_lead, O_last, C) if channels_last else (N, C, O_lead, O_last).
         """
-        c_count = y.shape[3]
+        g_count = y.shape[0]
+        c_total = out.shape[3] if channels_last else out.shape[1]
+        cog = c_total // g_count
         n_lead = lead_src.shape[0]
         for task in range(task0, task1):
             n = task // n_lead
             e = task - n * n_lead
-            src_rows = y[n, lead_src[e]]
+            src_row = lead_src[e]
             dst = lead_dst[e]
-            if channels_last:
-                for q in range(count_last):
-                    row = out[n, dst, first_last + stride_last * q]
-                    src = src_rows[q]
-                    for c in range(c_count):
-                        row[c] = src[c] + (bias[c] if has_bias else 0)
-            else:
-                for c in range(c_count):
-                    b = bias[c] if has_bias else 0
-                    row = out[n, c, dst]
+            for g in range(g_count):
+                rows = y[g, n, src_row]
+                if channels_last:
                     for q in range(count_last):
-                        row[first_last + stride_last * q] = src_rows[q, c] + b
+                        target = out[n, dst, first_last + stride_last * q]
+                        src = rows[q]
+                        for c in range(cog):
+                            target[g * cog + c] = src[c0 + c] + (bias[g * cog + c] if has_bias else 0)
+                else:
+                    for c in range(cog):
+                        b = bias[g * cog + c] if has_bias else 0
+                        target = out[n, g * cog + c, dst]
+                        for q in range(count_last):
+                            target[first_last + stride_last * q] = rows[q, c0 + c] + b
 
     @jit
     def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):

@@ -346,46 +346,52 @@ def _phase_single_gemm(flat, wg, plans, offsets, pad_before, pitch, padded, nb, 
     start = sum((u + a) * p for u, a, p in zip(offsets, pad_before, pitch))
     phases = list(np.ndindex(*(len(p) for p in plans)))
     taps = [tuple(plan[a].taps[0] for plan, a in zip(plans, index)) for index in phases]
-    # (G, Cig, phases*Cog): the weights of every phase side by side
+    # (G, Cig, F*Cog): the weights of every phase side by side
     wcat = np.stack([wg[(slice(None), slice(None), slice(None), *t)] for t in taps], axis=2)  # (G, Cig, F, Cog)
     wcat = wcat.reshape(groups, cig, len(taps) * cog)
     window = flat[start : start + span].transpose(1, 0, 2)  # (G, span, Cig)
-    y_all = np.matmul(window, wcat).reshape(groups, span, len(taps), cog)  # (G, span, F, Cog)
-    y = np.empty((groups, nb * math.prod(padded), cog), dtype=y_all.dtype)
+    y = np.empty((groups, nb * math.prod(padded), len(taps) * cog), dtype=flat.dtype)  # (G, nb*P, F*Cog)
+    np.matmul(window, wcat, out=y[:, :span])
     for f, index in enumerate(phases):
         ph = [plan[a] for plan, a in zip(plans, index)]
-        if 0 in [p.count for p in ph]:
-            continue
-        y[:, :span] = y_all[:, :, f]
-        _interleave(y, ph, padded, nb, out, b, has_bias, layout, n0, geometry, groups, cog)
+        if 0 not in [p.count for p in ph]:
+            _interleave(y, ph, padded, nb, out, b, has_bias, layout, n0, geometry, groups, cog, f * cog)
 
 
-def _interleave(y, ph, padded, nb, out, b, has_bias, layout, n0, geometry, groups, cog):
-    """Write one phase (accumulator ``y`` (G, nb*P, Cog) on the padded pitch) into every s-th output."""
+def _interleave(y, ph, padded, nb, out, b, has_bias, layout, n0, geometry, groups, cog, c0=0):
+    """Write one phase into every s-th output position.
+
+    ``y`` is (G, nb*P, W) on the padded pitch; this phase's channels are columns
+    ``c0:c0+Cog``.
+    """
     nd = geometry.ndim
     counts = [p.count for p in ph]
-    yv = y.reshape(groups, nb, *padded, cog)[(slice(None), slice(None), *(slice(0, c) for c in counts))]  # (G, nb, *counts, Cog)
+    width = y.shape[2]
     if _compiled.available():
         lead_counts, lead_padded, lead_out = counts[:-1], padded[:-1], geometry.output_size[:-1]
-        q_lead = np.indices(lead_counts).reshape(nd - 1, -1) if nd > 1 else np.zeros((0, 1), np.int64)
-        src = np.ravel_multi_index(q_lead, lead_padded) if nd > 1 else np.zeros(1, np.int64)
-        dst_index = [ph[a].first + geometry.stride[a] * q_lead[a] for a in range(nd - 1)]
-        dst = np.ravel_multi_index(dst_index, lead_out) if nd > 1 else np.zeros(1, np.int64)
-        y4 = np.ascontiguousarray(np.moveaxis(yv, 0, -2)).reshape(nb, -1, counts[-1], groups * cog)  # (nb, lead, q, C)
-        lead_rows = math.prod(lead_counts) if nd > 1 else 1
-        src = np.arange(lead_rows, dtype=np.int64)  # y4 holds exactly the valid lead rows, in order
-        o_lead = math.prod(lead_out) if nd > 1 else 1
+        if nd > 1:
+            q_lead = np.indices(lead_counts).reshape(nd - 1, -1)  # (nd-1, E)
+            src = np.ravel_multi_index(q_lead, lead_padded).astype(np.int64)
+            dst = np.ravel_multi_index([ph[a].first + geometry.stride[a] * q_lead[a] for a in range(nd - 1)],
+                                       lead_out).astype(np.int64)
+        else:
+            src = dst = np.zeros(1, np.int64)
+        y5 = y.reshape(groups, nb, math.prod(lead_padded), padded[-1], width)  # (G, nb, L, Q, W)
+        o_lead = math.prod(lead_out)
         c_out = groups * cog
         view = (out[n0 : n0 + nb].reshape(nb, o_lead, geometry.output_size[-1], c_out) if layout == "channels_last"
                 else out[n0 : n0 + nb].reshape(nb, c_out, o_lead, geometry.output_size[-1]))
         kernel = _compiled.kernels()["interleave"]
         calls = [
-            (y4, src, dst.astype(np.int64), ph[-1].first, counts[-1], geometry.stride[-1], b, has_bias, view,
+            (y5, src, dst, ph[-1].first, counts[-1], geometry.stride[-1], c0, b, has_bias, view,
              layout == "channels_last", t0, t1)
-            for t0, t1 in _compiled.split(nb * lead_rows, 4 * get_options().threads)
+            for t0, t1 in _compiled.split(nb * len(src), 4 * get_options().threads)
         ]
         _compiled.parallel_for(kernel, calls)
         return
+    yv = y.reshape(groups, nb, *padded, width)[
+        (slice(None), slice(None), *(slice(0, c) for c in counts), slice(c0, c0 + cog))
+    ]  # (G, nb, *counts, Cog)
     positions = tuple(slice(p.first, None, s) for p, s in zip(ph, geometry.stride))
     values = np.moveaxis(yv, 0, -2).reshape(nb, *counts, groups * cog)  # (nb, *counts, C_out)
     if has_bias:
