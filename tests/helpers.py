@@ -16,6 +16,14 @@ ORACLES = {
     "torch": "torch==2.13.0",
     "onnx": "onnx",
     "scipy": "scipy",
+    # issue 6 (artifacts, pictures, explorer page)
+    "matplotlib": "matplotlib>=3.7",
+    "PIL": "pillow",
+    "jax": "jax",
+    "tensorflow": "tensorflow-cpu",
+    "keras": "keras>=3",
+    "onnxruntime": "onnxruntime",
+    "playwright": "playwright",
 }
 
 
