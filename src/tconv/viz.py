@@ -753,10 +753,14 @@ def _draw_overlap(fig, kernel_size, stride, padding, output_padding, dilation, i
     colors = [[matplotlib.colors.to_hex(cmap(0.15 + 0.8 * v / top)) if v else "#ffffff" for v in row] for row in counts2]
     r, c = _grid_shape(g.output_size)
     _prepare_axes(axes[0], r, c, f"taps reaching each output (input {'x'.join(map(str, g.input_size))}); "
-                  "orange: borders")
+                  "hatched: borders")
     _draw_cells(axes[0], ov.counts, colors=colors)
-    border = [(_key(pos, nd)) for pos in zip(*np.nonzero(~ov.interior))]
-    _outline(axes[0], border, "#ff7f0e", lw=1.0)
+    from matplotlib.patches import Rectangle
+
+    for pos in zip(*np.nonzero(~ov.interior)):
+        r0, c0 = _key(pos, nd)
+        axes[0].add_patch(Rectangle((c0 - 0.5, r0 - 0.5), 1, 1, fill=False, hatch="////", edgecolor="#ffffff", lw=0,
+                                    alpha=0.55))
     pc = ov.phase_counts
     colors = [[matplotlib.colors.to_hex(cmap(0.15 + 0.8 * v / max(int(pc.max()), 1))) if v else "#ffffff" for v in row]
               for row in _as2d(pc)]
