@@ -4,6 +4,7 @@ Read ``tconv/shape.py`` (the integer shape arithmetic) and ``tconv/_kernels.py``
 (the NumPy kernels) to understand the operator; everything else builds on them.
 """
 
+from . import artifacts
 from ._algorithms import algorithms
 from ._ops import conv, conv_transpose
 from ._version import __version__
@@ -18,6 +19,7 @@ from .shape import (
 __all__ = [
     "__version__",
     "algorithms",
+    "artifacts",
     "conv",
     "conv_matrix",
     "conv_output_size",
