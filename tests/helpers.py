@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -19,6 +21,12 @@ ORACLES = {
     "jax": "jax",
     "scipy": "scipy",
     "numba": "numba",
+    # issue 6 (artifacts, pictures, explorer page)
+    "matplotlib": "matplotlib>=3.7",
+    "PIL": "pillow",
+    "tensorflow": "tensorflow-cpu",
+    "keras": "keras>=3",
+    "playwright": "playwright",
 }
 
 
@@ -31,6 +39,24 @@ def oracle(name: str):
         if ORACLES_REQUIRED:
             pytest.fail(message + " -- install the test extra, or run with --oracles=optional")
         pytest.skip(message)
+
+
+#: Programs (Debian packages) the suite drives as oracles, with the package that provides them.
+EXECUTABLES = {
+    "chromium": ("/usr/bin/chromium", "apt-get install -y chromium"),
+}
+
+
+def oracle_executable(name: str) -> str:
+    """The path of an oracle program; fail the test if it is missing and oracles are required."""
+    default, package = EXECUTABLES[name]
+    path = default if os.access(default, os.X_OK) else shutil.which(name)
+    if path is None:
+        message = f"oracle program {name!r} is not installed ({package})"
+        if ORACLES_REQUIRED:
+            pytest.fail(message + " -- install it, or run with --oracles=optional")
+        pytest.skip(message)
+    return path
 
 
 def tolerance(dtype) -> float:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from helpers import ORACLES, oracle
+from helpers import EXECUTABLES, ORACLES, oracle, oracle_executable
 
 
 @pytest.mark.parametrize("name", sorted(ORACLES))
 def test_oracle_is_installed(name):
     oracle(name)
+
+
+@pytest.mark.parametrize("name", sorted(EXECUTABLES))
+def test_oracle_program_is_installed(name):
+    oracle_executable(name)

@@ -5,6 +5,7 @@ Read ``tconv/shape.py`` (the integer shape arithmetic) and ``tconv/_kernels.py``
 """
 
 from . import _fast  # noqa: F401  (registers the fast algorithms)
+from . import artifacts
 from ._algorithms import algorithms
 from ._config import get_options, options, set_options
 from ._ops import conv, conv_transpose
@@ -23,6 +24,7 @@ __all__ = [
     "get_options",
     "options",
     "set_options",
+    "artifacts",
     "conv",
     "conv_matrix",
     "conv_output_size",

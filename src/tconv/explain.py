@@ -21,7 +21,7 @@ from ._algorithms import algorithms, zero_insert
 from ._ops import conv_transpose
 from .shape import Geometry, PaddingArg, conv_transpose_geometry
 
-__all__ = ["SEED_EXAMPLE", "Step", "explain_text", "scatter_steps", "window_diagram"]
+__all__ = ["SEED_EXAMPLE", "Step", "explain_text", "scatter_steps", "window_diagram", "zero_insert"]
 
 #: The worked example of ``tf.nn.conv2d_transpose`` (seed 004): a 2x2 input,
 #: a 3x3 kernel, stride 2, VALID padding; TensorFlow returns 67 first.

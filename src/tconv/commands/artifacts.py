@@ -1,0 +1,158 @@
+"""``tconv artifacts``: the overlap map, per-phase tap counts and checkerboard verdict."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from ..cli import parse_padding_option, parse_sizes
+
+ARTIFACTS_EXAMPLES = """\
+examples:
+  tconv artifacts --kernel-size 3 --stride 2                  1-d: taps per phase [2, 1], checkerboard
+  tconv artifacts --kernel-size 3x3 --stride 2 --padding 1 --output-padding 1
+  tconv artifacts --kernel-size 3 --stride 2 --dilation 2     holes: odd outputs get no tap
+  tconv artifacts --kernel-size 4x4 --stride 2 --padding 1 --weights random --channels 3,8
+  tconv artifacts --weights-file layer.npy --stride 2 --padding 1   a trained (C_in, C_out/g, *k) weight
+  tconv artifacts --kernel-size 5 --stride 3 --json            machine-readable
+  tconv artifacts --kernel-size 3x3 --stride 2 --png map.png   the overlap map as a picture (tconv[viz])
+"""
+
+
+def _one_or_many(values: tuple[int, ...] | None, default: int) -> int | tuple[int, ...]:
+    if values is None:
+        return default
+    return values[0] if len(values) == 1 else values
+
+
+def _weights(args: argparse.Namespace, kernel_size: tuple[int, ...]) -> np.ndarray | None:
+    if args.weights_file is not None:
+        w = np.load(args.weights_file, allow_pickle=False)
+        if w.ndim < 3:
+            raise ValueError(
+                f"--weights-file must hold a (C_in, C_out/groups, *kernel_size) array, got shape {w.shape}"
+            )
+        return w
+    if args.weights is None:
+        return None
+    c_in, c_out = args.channels
+    if c_in % args.groups or c_out % args.groups:
+        raise ValueError(f"--groups {args.groups} must divide both --channels {c_in},{c_out}")
+    shape = (c_in, c_out // args.groups, *kernel_size)
+    if args.weights == "ones":
+        return np.ones(shape)
+    return np.random.default_rng(args.seed).standard_normal(shape)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..artifacts import advice, analyze_weights, overlap, report
+
+    kernel_size = args.kernel_size
+    weight = None
+    if args.weights_file is not None:
+        weight = _weights(args, ())
+        kernel_size = weight.shape[2:]
+        given = None if args.kernel_size is None else tuple(args.kernel_size)
+        if given is not None and given not in (tuple(kernel_size), given[:1] * len(kernel_size)) or (
+            given is not None and len(given) == 1 and given * len(kernel_size) != tuple(kernel_size)
+        ):
+            raise ValueError(
+                f"--kernel-size {args.kernel_size} differs from the weight file's kernel size {tuple(kernel_size)}"
+            )
+    else:
+        kernel_size = tuple(kernel_size or (3,))
+        weight = _weights(args, kernel_size)
+    nd = len(kernel_size)
+    input_size = args.input_size
+    if input_size is not None and len(input_size) == 1:
+        input_size = input_size * nd
+    stride = _one_or_many(args.stride, 1)
+    padding = args.padding if args.padding is not None else 0
+    output_padding = _one_or_many(args.output_padding, 0)
+    dilation = _one_or_many(args.dilation, 1)
+    ks = kernel_size[0] if nd == 1 else tuple(kernel_size)
+
+    if args.json:
+        if weight is not None:
+            analysis = analyze_weights(weight, stride, padding, output_padding, args.groups, dilation, input_size=input_size)
+            ov = analysis.overlap
+        else:
+            analysis = None
+            ov = overlap(ks, stride, padding, output_padding, dilation, input_size=input_size)
+        g = ov.geometry
+        data = {
+            "kernel_size": list(g.kernel_size),
+            "stride": list(g.stride),
+            "dilation": list(g.dilation),
+            "input_size": list(g.input_size),
+            "output_size": list(g.output_size),
+            "crop_begin": list(g.crop_begin),
+            "phase_taps": [list(t) for t in ov.phase_taps],
+            "phase_counts": ov.phase_counts.tolist(),
+            "phase_offset": list(ov.phase_offset),
+            "uniformity": ov.uniformity,
+            "verdict": ov.verdict,
+            "hole_phases": [list(p) for p in ov.hole_phases],
+            "counts": ov.counts.tolist(),
+            "interior": ov.interior.tolist(),
+            "advice": advice(g.kernel_size, g.stride, padding, output_padding, g.dilation),
+        }
+        if analysis is not None:
+            data["weight_shape"] = list(analysis.weight.shape)
+            data["groups"] = analysis.groups
+            data["response"] = analysis.response.tolist()
+            data["amplitude"] = analysis.amplitude.tolist()
+            data["check_max_difference"] = analysis.check()
+        print(json.dumps(data))
+    else:
+        print(
+            report(ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups)
+        )
+    if args.png is not None:
+        from ..viz import overlap_figure, save_figure
+
+        figure = overlap_figure(
+            ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups
+        )
+        save_figure(figure, args.png)
+        if not args.json:
+            print(f"\nwrote {args.png}")
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``tconv artifacts`` to the command line."""
+    parser = subparsers.add_parser(
+        "artifacts",
+        help="overlap map, taps per phase and checkerboard verdict of a configuration",
+        description="How many kernel taps reach each output of a transposed convolution: the overlap "
+        "map, the taps per phase (full-output position mod stride), a uniformity score, holes, the "
+        "verdict and advice. With weights (--weights or --weights-file): each phase's gain, the "
+        "predicted checkerboard on a constant input, checked by running tconv.conv_transpose.",
+        epilog=ARTIFACTS_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sizes = lambda name: (lambda text: parse_sizes(text, name))  # noqa: E731
+    parser.add_argument("--kernel-size", type=sizes("--kernel-size"), help="e.g. 3 (1-d) or 3x3 (2-d); default 3")
+    parser.add_argument("--stride", type=sizes("--stride"), help="one int, or one per axis")
+    parser.add_argument("--padding", type=parse_padding_option, help="int, 1,2, 0:1,1:0, same or valid")
+    parser.add_argument("--output-padding", type=sizes("--output-padding"))
+    parser.add_argument("--dilation", type=sizes("--dilation"))
+    parser.add_argument("--input-size", type=sizes("--input-size"), help="input size of the map (default: shows two periods)")
+    parser.add_argument("--weights", choices=("random", "ones"), help="analyse these weights too")
+    parser.add_argument("--weights-file", help="a .npy weight of shape (C_in, C_out/groups, *kernel_size)")
+    parser.add_argument("--channels", type=_channels, default=(1, 1), help="C_in,C_out for --weights (default 1,1)")
+    parser.add_argument("--groups", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="random seed for --weights random")
+    parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    parser.add_argument("--png", help="also draw the overlap map into this PNG (needs matplotlib: tconv[viz])")
+    parser.set_defaults(handler=run)
+
+
+def _channels(text: str) -> tuple[int, int]:
+    values = parse_sizes(text, "--channels")
+    if len(values) != 2 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"--channels must be two positive ints C_in,C_out, got {text!r}")
+    return values  # type: ignore[return-value]

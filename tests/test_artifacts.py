@@ -1,0 +1,291 @@
+"""tconv.artifacts against brute-force counts and the operator's real outputs."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import json
+import math
+
+import numpy as np
+import pytest
+from helpers import assert_close, torch_conv_transpose
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tconv
+from tconv import artifacts
+from tconv.cli import main
+
+# (kernel_size, stride, padding, output_padding, dilation, input_size)
+CONFIGS = [
+    ((3,), (2,), 0, 0, 1, (5,)),
+    ((4,), (2,), 1, 0, 1, (6,)),
+    ((4,), (3,), 0, 2, 1, (4,)),
+    ((3,), (2,), 0, 0, 2, (4,)),
+    ((4,), (4,), 1, 1, 2, (4,)),
+    ((5,), (3,), 2, 1, 2, (5,)),
+    ((2,), (3,), 0, 0, 1, (4,)),  # stride > kernel: zeros between stamps
+    ((3,), (1,), 0, 2, 3, (4,)),  # output_padding >= stride (< dilation): trailing zeros
+    ((3,), (2,), ((-2, 3),), 0, 1, (4,)),  # negative begin crop: leading zeros
+    ((3, 3), (2, 2), 1, 1, 1, (4, 4)),
+    ((3, 4), (2, 3), ((0, 1), 2), (1, 0), (1, 2), (3, 4)),
+    ((3, 3), (2, 2), "same", 0, 1, (3, 4)),
+    ((3, 2), (2, 2), "valid", 0, (2, 1), (3, 3)),
+    ((3, 2, 2), (2, 1, 2), 1, 0, (1, 2, 1), (3, 2, 3)),
+]
+IDS = [f"k{c[0]}-s{c[1]}-p{c[2]}-op{c[3]}-d{c[4]}" for c in CONFIGS]
+
+
+def brute_force_counts(kernel_size, stride, padding, output_padding, dilation, input_size):
+    """Count every (input element, tap) pair at its N-d output position, one pair at a time."""
+    g = tconv.shape.conv_transpose_geometry(input_size, kernel_size, stride, padding, output_padding, dilation)
+    counts = np.zeros(g.output_size, dtype=int)
+    for j in itertools.product(*(range(i) for i in g.input_size)):
+        for t in itertools.product(*(range(k) for k in g.kernel_size)):
+            o = tuple(s * jj + d * tt - b for s, jj, d, tt, b in zip(g.stride, j, g.dilation, t, g.crop_begin))
+            if all(0 <= oo < n for oo, n in zip(o, g.output_size)):
+                counts[o] += 1
+    return g, counts
+
+
+def brute_force_phase_taps(k, s, d):
+    return [sum(1 for t in range(k) if (d * t) % s == r) for r in range(s)]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=IDS)
+def test_counts_match_brute_force_and_the_operator(config):
+    k, s, p, op, d, i = config
+    g, expected = brute_force_counts(*config)
+    ov = artifacts.overlap(k, s, p, op, d, input_size=i)
+    assert ov.geometry == g
+    np.testing.assert_array_equal(ov.counts, expected)
+    # the same map from the operator: all-ones input, all-ones kernel
+    y = tconv.conv_transpose(np.ones((1, 1, *i)), np.ones((1, 1, *k)), None, s, p, op, 1, d)
+    np.testing.assert_array_equal(y[0, 0], expected)
+    # holes are exactly the zero counts
+    np.testing.assert_array_equal(ov.holes, expected == 0)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=IDS)
+def test_interior_receives_its_phase_count(config):
+    """On a large input, the positions marked interior hold the phase count; the others fewer."""
+    k, s, p, op, d, _ = config
+    big = tuple(max(3, 3 * (dd * (kk - 1) + 1)) for kk, dd in zip(k, np.broadcast_to(d, (len(k),))))
+    g, counts = brute_force_counts(k, s, p, op, d, big)
+    ov = artifacts.overlap(k, s, p, op, d, input_size=big)
+    taps = [brute_force_phase_taps(kk, ss, dd) for kk, ss, dd in zip(g.kernel_size, g.stride, g.dilation)]
+    assert [list(t) for t in ov.phase_taps] == taps
+    # the expected full count of every position, from its phase in the full output
+    full = np.ones(g.output_size, dtype=int)
+    for axis in range(g.ndim):
+        idx = (np.arange(g.output_size[axis]) + g.crop_begin[axis]) % g.stride[axis]
+        shape = [1] * g.ndim
+        shape[axis] = -1
+        full = full * np.asarray(taps[axis])[idx].reshape(shape)
+    np.testing.assert_array_equal(ov.interior_counts(), full)
+    assert (counts <= full).all()
+    np.testing.assert_array_equal(ov.interior, counts == full)
+    assert ov.interior.any()
+    # the phase counts are the product of the axes' counts
+    for r in itertools.product(*(range(ss) for ss in g.stride)):
+        assert ov.phase_counts[r] == math.prod(taps[a][r[a]] for a in range(g.ndim))
+
+
+def test_frameworks_table_5_7():
+    """The derived overlap profile of FRAMEWORKS.md 5.7, recomputed by brute force."""
+    table = [(3, 2, 1, "checkerboard"), (4, 2, 1, "even"), (4, 3, 1, "checkerboard"),
+             (3, 2, 2, "holes"), (4, 4, 2, "holes"), (5, 3, 2, "checkerboard")]
+    for k, s, d, verdict in table:
+        assert list(artifacts.phase_taps(k, s, d)) == brute_force_phase_taps(k, s, d)
+        assert artifacts.overlap(k, s, dilation=d).verdict == verdict
+    assert artifacts.phase_taps(3, 2, 2) == (3, 0)
+    assert artifacts.overlap((3, 3), 2).uniformity == 0.25  # Distill: the axes multiply
+
+
+@given(k=st.integers(1, 9), s=st.integers(1, 6), d=st.integers(1, 5))
+def test_even_iff_stride_divides_kernel_and_is_coprime_to_dilation(k, s, d):
+    taps = brute_force_phase_taps(k, s, d)
+    ov = artifacts.overlap(k, s, dilation=d, input_size=2)
+    if s == 1:
+        assert ov.verdict == "even"
+    elif math.gcd(d, s) > 1:
+        assert ov.verdict == "holes" and min(taps) == 0
+    else:
+        assert (ov.verdict == "even") == (k % s == 0)
+        assert (ov.verdict == "holes") == (k < s)
+    assert ov.uniformity == min(taps) / max(taps)
+
+
+# --- weights --------------------------------------------------------------------------------
+
+WEIGHT_CONFIGS = [
+    # (C_in, C_out, groups, kernel, stride, padding, output_padding, dilation)
+    (1, 1, 1, (3,), 2, 0, 0, 1),
+    (2, 3, 1, (5,), 3, 1, 2, 2),
+    (4, 6, 2, (3, 3), 2, 1, 1, 1),
+    (3, 3, 3, (4, 3), (2, 3), 1, (0, 2), (1, 1)),
+    (2, 2, 1, (3, 3), 2, 0, 0, 2),  # holes
+    (2, 4, 2, (3, 2, 2), (2, 1, 2), 0, 0, 1),
+]
+
+
+def _brute_force_gains(w, stride, dilation):
+    nd = w.ndim - 2
+    s = np.broadcast_to(stride, (nd,))
+    d = np.broadcast_to(dilation, (nd,))
+    gains = np.zeros((*w.shape[:2], *s))
+    for ci, co in itertools.product(range(w.shape[0]), range(w.shape[1])):
+        for t in itertools.product(*(range(k) for k in w.shape[2:])):
+            r = tuple(int(dd * tt % ss) for dd, tt, ss in zip(d, t, s))
+            gains[(ci, co, *r)] += w[(ci, co, *t)]
+    return gains
+
+
+@pytest.mark.parametrize("config", WEIGHT_CONFIGS)
+def test_phase_gains_and_constant_response_match_the_operator(config):
+    c_in, c_out, groups, k, s, p, op, d = config
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((c_in, c_out // groups, *k))
+    assert_close(artifacts.phase_gains(w, s, d), _brute_force_gains(w, s, d))
+    a = artifacts.analyze_weights(w, s, p, op, groups, d)
+    g = a.overlap.geometry
+    # run the operator (and PyTorch) on a constant input of 3.0 and read the interior, phase by phase
+    x = np.full((1, c_in, *g.input_size), 3.0)
+    y = tconv.conv_transpose(x, w, None, s, p, op, groups, d)[0]
+    if g.ndim <= 3 and not isinstance(p, str):
+        assert_close(y, torch_conv_transpose(x, w, None, s, p, op, groups, d)[0])
+    seen = {}
+    for o in zip(*np.nonzero(a.overlap.interior)):
+        r = a.overlap.phase_of(o)
+        assert_close(y[(slice(None), *o)], 3.0 * a.response[(slice(None), *r)])
+        seen.setdefault(r, y[(slice(None), *o)])
+    assert len(seen) == math.prod(g.stride)  # every phase was observed in the interior
+    observed = np.stack([seen[r] for r in sorted(seen)], axis=1)  # (C_out, prod(s))
+    assert_close(3.0 * a.amplitude, observed.max(axis=1) - observed.min(axis=1))
+    assert a.check() < 1e-9
+
+
+def test_even_counts_are_not_flat_weights():
+    """Random k=4, s=2 weights still give a checkerboard; the counts alone do not promise a flat output."""
+    w = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
+    assert artifacts.overlap((4, 4), 2).verdict == "even"
+    assert artifacts.checkerboard_amplitude(w, 2)[0] > 0.1
+
+
+def _bilinear(k, s):
+    """Caffe's bilinear filler (independent of tconv): 1 - |x/f - c| per axis."""
+    f = math.ceil(k / 2)
+    c = (2 * f - 1 - f % 2) / (2 * f)
+    return np.array([1 - abs(x / f - c) for x in range(k)])
+
+
+@pytest.mark.parametrize("s", [2, 3, 4])
+def test_bilinear_and_icnr_kernels_have_flat_response(s):
+    k = 2 * s - s % 2
+    w1 = _bilinear(k, s)
+    w = np.multiply.outer(w1, w1)[None, None]  # (1, 1, k, k)
+    assert artifacts.checkerboard_amplitude(w, s)[0] < 1e-12
+    x = np.ones((1, 1, 6, 6))
+    y = tconv.conv_transpose(x, w, stride=s)[0, 0]
+    inner = y[k:-k, k:-k]
+    assert_close(inner, np.full_like(inner, inner[0, 0]))
+    # ICNR for a transposed kernel: one random sub-kernel, nearest-neighbour repeated s times per axis
+    sub = np.random.default_rng(s).standard_normal((2, 3, 2, 2))
+    icnr = np.repeat(np.repeat(sub, s, axis=2), s, axis=3)  # (2, 3, 2s, 2s)
+    assert artifacts.checkerboard_amplitude(icnr, s).max() < 1e-12
+    assert artifacts.checkerboard_amplitude(sub, s).max() > 1e-3
+
+
+# --- advice -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k, s, p, op, d", [(3, 2, 1, 1, 1), (3, 2, 0, 0, 2), (5, 3, 1, 0, 1), (7, 4, 2, 3, 1), (5, 3, 2, 1, 2)])
+def test_even_alternatives_are_even_and_keep_the_output_size(k, s, p, op, d):
+    alts = artifacts.even_alternatives(k, s, p, op, d)
+    assert alts
+    for alt in alts:
+        taps = brute_force_phase_taps(alt["kernel_size"], s, alt["dilation"])
+        assert len(set(taps)) == 1
+        for i in (1, 4, 9):
+            assert tconv.conv_transpose_output_size(i, alt["kernel_size"], s, alt["padding"], alt["output_padding"],
+                                                    alt["dilation"]) == tconv.conv_transpose_output_size(i, k, s, p, op, d)
+
+
+def test_advice_words():
+    text = "\n".join(artifacts.advice(3, 2))
+    assert "not divisible by the stride 2" in text and "taps per phase [2, 1]" in text
+    assert "Resize, then convolve" in text and "ICNR" in text and "bilinear" in text
+    holes = "\n".join(artifacts.advice(3, 2, dilation=2))
+    assert "gcd(dilation, stride) = gcd(2, 2) = 2" in holes and "[3, 0]" in holes
+    assert artifacts.advice(4, 2, padding=1)[0].startswith("Even")
+    mixed = "\n".join(artifacts.advice((3, 4), 2))
+    assert "axis 0: checkerboard" in mixed and "[[4, 4], [2, 2]]" in mixed
+
+
+def test_errors_name_the_parameter():
+    with pytest.raises(ValueError, match="stride must be positive in every axis, got 0"):
+        artifacts.overlap(3, 0)
+    with pytest.raises(ValueError, match="groups must be a positive divisor of weight.shape"):
+        artifacts.analyze_weights(np.ones((3, 1, 3)), 2, groups=2)
+    with pytest.raises(ValueError, match="weight must have shape"):
+        artifacts.phase_gains(np.ones((3, 3)), 2)
+    with pytest.raises(TypeError, match="weight must be a numeric array"):
+        artifacts.constant_response(np.array([[["a"]]]), 2)
+    with pytest.raises(ValueError, match="output_padding must be smaller than stride or dilation"):
+        artifacts.overlap(3, 2, output_padding=2)
+
+
+# --- CLI ----------------------------------------------------------------------------------------
+
+
+def test_cli_text(capsys):
+    assert main(["artifacts", "--kernel-size", "3", "--stride", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "taps per phase (phase r = full-output position mod stride): [2, 1]" in out
+    assert "verdict: CHECKERBOARD" in out
+    assert main(["artifacts", "--kernel-size", "3x3", "--stride", "2", "--dilation", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: HOLES" in out and "holes: phases" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["--kernel-size", "3x3", "--stride", "2", "--padding", "1", "--output-padding", "1", "--input-size", "4"],
+    ["--kernel-size", "5", "--stride", "3", "--dilation", "2", "--input-size", "4", "--padding", "0:2"],
+])
+def test_cli_json_counts_are_brute_force(capsys, argv):
+    assert main(["artifacts", *argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    pad = 1 if "1" in argv[argv.index("--padding") + 1] and ":" not in argv[argv.index("--padding") + 1] else ((0, 2),)
+    op = 1 if "--output-padding" in argv else 0
+    d = 2 if "--dilation" in argv else 1
+    _, expected = brute_force_counts(tuple(data["kernel_size"]), tuple(data["stride"]), pad, op, d, tuple(data["input_size"]))
+    np.testing.assert_array_equal(np.array(data["counts"]), expected)
+
+
+def test_cli_weights(capsys, tmp_path):
+    w = np.random.default_rng(1).standard_normal((2, 3, 3, 3))
+    path = tmp_path / "w.npy"
+    np.save(path, w)
+    assert main(["artifacts", "--weights-file", str(path), "--stride", "2", "--padding", "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert_close(np.array(data["amplitude"]), artifacts.checkerboard_amplitude(w, 2))
+    assert data["check_max_difference"] < 1e-9
+    assert main(["artifacts", "--kernel-size", "4x4", "--stride", "2", "--weights", "random", "--channels", "2,4",
+                 "--groups", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "predicted checkerboard amplitude" in out
+    assert re.search(r"max \|difference\| = \d", out)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--stride", "0"], "stride must be positive"),
+    (["--weights", "random", "--channels", "3,4", "--groups", "2"], "--groups 2 must divide both --channels 3,4"),
+    (["--kernel-size", "3", "--output-padding", "3", "--stride", "2"], "output_padding must be smaller"),
+])
+def test_cli_errors_exit_2(capsys, argv, message):
+    assert main(["artifacts", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+
