@@ -16,6 +16,9 @@ ORACLES = {
     "torch": "torch==2.13.0",
     "onnx": "onnx",
     "scipy": "scipy",
+    "dask": "dask[array,distributed]>=2024.1",
+    "distributed": "dask[array,distributed]>=2024.1",
+    "zarr": "zarr>=2.16",
 }
 
 

@@ -50,11 +50,15 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-import dask.array as da
 import numpy as np
-from dask.array.core import normalize_chunks
-from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
+
+try:
+    import dask.array as da
+    from dask.array.core import normalize_chunks
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+except ImportError as error:  # pragma: no cover - depends on the installation
+    raise ImportError(f"tconv.dask needs Dask: pip install 'tconv[dask]' ({error})") from error
 
 import tconv
 
@@ -510,3 +514,96 @@ def conv(
     default = conv_chunks(geometry, tuple(x.chunks[a] for a in spatial_axes))
     out_chunks = _output_chunks(chunks, default, geometry.input_size, dtype)
     return _build("conv", x, w, b, geometry, axes, out_chunks, w.shape[0], dtype, kwargs)
+
+
+# ---------------------------------------------------------------------------
+# The picture of the halo rule
+# ---------------------------------------------------------------------------
+
+
+def halo_diagram(
+    input_size: int,
+    chunks: Sequence[int],
+    kernel_size: int,
+    stride: int = 1,
+    padding: PaddingArg = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+    *,
+    output_size: int | None = None,
+) -> str:
+    """Draw how a chunked 1-d transposed convolution cuts its output, and each block's halo.
+
+    The first part draws the stamp of every input element (rows, grouped by input
+    chunk) on the cells of the output (columns): ``■`` a cell of the window,
+    ``·`` a cropped cell of the full output; ``|`` marks the boundaries of the
+    output chunks that :func:`tconv.shape.conv_transpose_chunks` maps from the
+    input chunks. An input whose stamp crosses a boundary is in the halo of the
+    next chunk. The second part lists, per output chunk, the inputs its block
+    reads (:func:`tconv.shape.conv_transpose_input_range`), the halo among them,
+    and the ``(begin, end)`` padding of its in-memory call. Needs no Dask.
+
+    Parameters
+    ----------
+    input_size : int
+    chunks : sequence of int
+        Input chunk sizes, adding up to ``input_size``.
+    kernel_size, stride, padding, output_padding, dilation, output_size
+        As for :func:`tconv.conv_transpose` (1-d).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(halo_diagram(5, (3, 2), kernel_size=3, stride=2, padding=1))
+    output cell          ·  0  1  2  3  4| 5  6  7  8  ·
+    input 0 (chunk 0)    ·  ■  ■         |
+    input 1 (chunk 0)          ■  ■  ■   |
+    input 2 (chunk 0)                ■  ■| ■
+    input 3 (chunk 1)                    | ■  ■  ■
+    input 4 (chunk 1)                    |       ■  ■  ·
+    <BLANKLINE>
+    output chunk 0: cells 0..4 read inputs 0..2, padding (1, 1)
+    output chunk 1: cells 5..8 read inputs 2..4 (halo: input 2), padding (2, 1)
+    """
+    g = conv_transpose_geometry(input_size, kernel_size, stride, padding, output_padding, dilation,
+                                output_size=output_size)
+    ((out_chunks,),) = (conv_transpose_chunks(g, (tuple(chunks),)),)
+    (i,), (k,), (s,), (d,), (b,), (o,) = g.input_size, g.kernel_size, g.stride, g.dilation, g.crop_begin, g.output_size
+    starts = [sum(chunks[:n]) for n in range(len(chunks))]
+    chunk_of = [max(c for c, a in enumerate(starts) if a <= j) for j in range(i)]
+    boundaries = {sum(out_chunks[:n]) for n in range(1, len(out_chunks))}
+    first = min(0, -b)
+    last = max(o, (i - 1) * s + d * (k - 1) + 1 - b)
+    label_width = len(f"input {i - 1} (chunk {len(chunks) - 1})") + 2
+
+    def row(marks: dict[int, str]) -> str:
+        cells = ""
+        for pos in range(first, last):
+            mark = marks.get(pos, "")
+            cells += ("|" if pos in boundaries else " ") + mark.rjust(2)
+        return cells.rstrip()
+
+    lines = ["output cell".ljust(label_width) + row({p: str(p) if 0 <= p < o else "·" for p in range(first, last)})]
+    for j in range(i):
+        stamp = {s * j + d * t - b: "■" if 0 <= s * j + d * t - b < o else "·" for t in range(k)}
+        lines.append(f"input {j} (chunk {chunk_of[j]})".ljust(label_width) + row(stamp))
+    lines.append("")
+    lo = 0
+    for q, size in enumerate(out_chunks):
+        hi = lo + size
+        span = conv_transpose_input_range(g, 0, lo, hi)
+        if span is None:
+            lines.append(f"output chunk {q}: cells {lo}..{hi - 1} read no input (zeros and the bias)")
+        else:
+            r0, r1 = span
+            own = [j for j in range(r0, r1) if lo <= s * j - b < hi or (q == 0 and s * j - b < 0)]
+            halo = [j for j in range(r0, r1) if j not in own]
+            begin = lo + b - s * r0
+            end = (r1 - r0 - 1) * s + d * (k - 1) + 1 - begin - size
+            note = f" (halo: input{'s' if len(halo) > 1 else ''} {', '.join(map(str, halo))})" if halo else ""
+            lines.append(f"output chunk {q}: cells {lo}..{hi - 1} read inputs {r0}..{r1 - 1}{note}, padding ({begin}, {end})")
+        lo = hi
+    return "\n".join(line.rstrip() for line in lines)
