@@ -429,3 +429,16 @@ def test_conv_geometry_of_blocks_is_the_in_memory_one():
     """A sanity check of the test's own arithmetic (halo of the convolution)."""
     g = conv_geometry(20, 4, stride=2, padding=1)
     assert conv_halo(4, 2) == ((0, 2),) and g.input_size == (10,)
+
+
+@pytest.mark.parametrize("op", ["conv_transpose", "conv"])
+def test_every_registered_algorithm_runs_on_the_blocks(op):
+    """algorithm= reaches every block; the registries may grow (the lead's fast algorithms)."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 4, 7, 6))
+    w = rng.standard_normal((4, 3, 3, 2)) if op == "conv_transpose" else rng.standard_normal((6, 2, 3, 2))
+    kwargs = dict(stride=(2, 1), padding=((1, 0), (0, 1)), groups=2, dilation=(1, 2))
+    expected = getattr(tconv, op)(x, w, **kwargs)
+    for algorithm in tconv.algorithms(op):
+        y = getattr(tdask, op)(da.from_array(x, chunks=(1, 4, 2, 3)), w, algorithm=algorithm, **kwargs)
+        assert_close(y.compute(), expected, dtype=np.float64)
