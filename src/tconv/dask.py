@@ -111,7 +111,8 @@ def _fill_block(bias, *, shape, dtype, channel_axis) -> np.ndarray:
     """An output block no input reaches (a zero extension): zeros, plus the bias."""
     out = np.zeros(shape, dtype=dtype)
     if bias is not None:
-        out += np.asarray(bias, dtype=dtype).reshape([-1 if a == channel_axis % len(shape) else 1 for a in range(len(shape))])
+        along_channels = [-1 if a == channel_axis % len(shape) else 1 for a in range(len(shape))]
+        out += np.asarray(bias, dtype=dtype).reshape(along_channels)  # (1, C_out, 1, ...) or (..., 1, C_out)
     return out
 
 
