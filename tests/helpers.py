@@ -27,6 +27,9 @@ ORACLES = {
     "tensorflow": "tensorflow-cpu",
     "keras": "keras>=3",
     "playwright": "playwright",
+    "dask": "dask[array,distributed]>=2024.1",
+    "distributed": "dask[array,distributed]>=2024.1",
+    "zarr": "zarr>=2.16",
 }
 
 

@@ -512,3 +512,334 @@ def inverse_output_padding(
     # the transposed convolution's natural size (full output minus the crop), before output_padding
     natural = tuple(f - b - e for f, (b, e) in zip(g.full_size, pairs))  # type: ignore[misc]
     return _unwrap(tuple(a - b for a, b in zip(i, natural)), input_size)  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------
+# Chunks and halos: which inputs an output range needs (used by tconv.dask)
+# ---------------------------------------------------------------------------
+#
+# Per axis the index map is ``o = s*j + d*t - b``: input element ``j`` stamps the
+# dilated kernel into the output cells ``s*j - b, s*j - b + d, ..., s*j - b + d*(k-1)``.
+# Call the inputs *owned* by an output range ``[lo, hi)`` those whose stamp starts
+# in it, ``lo <= s*j - b < hi``. A stamp is ``k_eff = d*(k - 1) + 1`` cells long, so
+# the range also receives the tails of the stamps of the ``floor((k_eff - 1)/s)``
+# inputs before its first owned one, and of none after its last: that is the halo
+# of a transposed convolution. The convolution reads the same pairs the other way
+# round: its outputs ``[a, a')`` read their input from ``s*a - b`` (the first tap
+# of output ``a``) to ``s*(a' - 1) - b + k_eff - 1`` (the last tap of output
+# ``a' - 1``), that is the ``s*(a' - a)`` cells they own plus ``k_eff - s`` after.
+
+
+def _axis_params(kernel_size: object, stride: object, dilation: object) -> tuple[tuple[int, ...], ...]:
+    """kernel_size, stride, dilation as tuples of one length (ints broadcast)."""
+    lengths = {len(v) for v in (kernel_size, stride, dilation) if not is_int(v) and isinstance(v, Sequence)}
+    nd = max(lengths) if lengths else 1
+    k = _sizes(kernel_size, "kernel_size", nd)
+    s = int_tuple(stride, "stride", nd, minimum=1, rule="positive")
+    d = int_tuple(dilation, "dilation", nd, minimum=1, rule="positive")
+    return k, s, d
+
+
+def conv_transpose_halo(
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    dilation: int | Sequence[int] = 1,
+) -> Pairs:
+    """Input elements a chunk of a transposed convolution needs beyond its own, per side.
+
+    Cut the output of a transposed convolution along an axis into ranges, and let
+    an output range ``[lo, hi)`` *own* the inputs whose stamp starts in it:
+    ``lo <= s*j - b < hi`` (``b`` = the window's ``crop_begin``). The inputs that
+    reach the range are then its own inputs plus ``before`` inputs just before
+    them, and none after::
+
+        before = floor(d*(k - 1) / s) = floor((k_eff - 1) / s),    after = 0
+
+    because input ``j`` stamps the cells ``s*j - b + d*t``, ``0 <= t < k``, which end
+    ``k_eff - 1`` cells after the stamp starts. The bound is tight: for any range
+    that starts and ends on the stride grid (``lo + b`` and ``hi + b`` multiples of
+    ``s``, as the chunks of :func:`conv_transpose_chunks` are) and lies inside the
+    output, input ``first_own - before`` does reach it (its last tap lands in the
+    range's first ``s`` cells), unless the array's start cuts the halo short. A range
+    that starts off the grid may also receive the tail of one more stamp: its halo
+    is at most ``ceil((k_eff - 1)/s)``. The exact inputs of any range are
+    :func:`conv_transpose_input_range`.
+
+    Parameters
+    ----------
+    kernel_size, stride, dilation : int or sequence of int
+        One int for every axis, or one per axis.
+
+    Returns
+    -------
+    tuple of (int, int)
+        ``(before, after)`` per axis.
+
+    Examples
+    --------
+    The up-sampling kernel ``k=4, s=2`` reaches one input back; ``k=2, s=2`` (no
+    overlap between stamps) needs no halo at all:
+
+    >>> conv_transpose_halo(4, stride=2)
+    ((1, 0),)
+    >>> conv_transpose_halo((2, 3, 16), stride=(2, 1, 8), dilation=(1, 2, 1))
+    ((0, 0), (4, 0), (1, 0))
+    """
+    k, s, d = _axis_params(kernel_size, stride, dilation)
+    return tuple((di * (ki - 1) // si, 0) for ki, si, di in zip(k, s, d))
+
+
+def conv_halo(
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    dilation: int | Sequence[int] = 1,
+) -> Pairs:
+    """Input elements a chunk of a convolution needs beyond its own, per side.
+
+    Let the outputs ``[a, a')`` of a convolution *own* the input cells
+    ``[s*a - b, s*a' - b)`` (``b`` = its begin padding): each output owns the
+    ``s`` cells from its first tap on. Output ``j`` reads the cells
+    ``s*j - b + d*t``, ``0 <= t < k``, so the range reads its own cells and
+    ``after`` cells beyond them, and none before::
+
+        before = 0,    after = max(d*(k - 1) + 1 - s, 0) = max(k_eff - s, 0)
+
+    The bound is tight for ranges inside the array, unless its end cuts the halo
+    short: output ``a' - 1`` reads its last tap at exactly ``s*a' - b + k_eff - s - 1``
+    (when ``k_eff < s`` the last ``s - k_eff`` owned cells are not read at all).
+    When the input's chunks do not start on the stride grid, the outputs of
+    :func:`conv_chunks` own cells up to ``s - 1`` past their chunk's start, so the
+    chunk's halo after is at most ``k_eff - 1``. The exact cells of any range are
+    :func:`conv_input_range`.
+
+    Returns
+    -------
+    tuple of (int, int)
+        ``(before, after)`` per axis.
+
+    Examples
+    --------
+    >>> conv_halo(3)                 # a 3-tap stride-1 filter reads 2 cells past its chunk
+    ((0, 2),)
+    >>> conv_halo((4, 2), stride=2)  # k=4, s=2 reads 2 more; k=2, s=2 none (the stamps tile)
+    ((0, 2), (0, 0))
+    """
+    k, s, d = _axis_params(kernel_size, stride, dilation)
+    return tuple((0, max(di * (ki - 1) + 1 - si, 0)) for ki, si, di in zip(k, s, d))
+
+
+def _check_axis_range(
+    sizes: tuple[int, ...], axis: object, start: object, stop: object
+) -> tuple[int, int, int]:
+    ax = int_tuple(axis, "axis", 1)[0]
+    if not 0 <= ax < len(sizes):
+        raise ValueError(f"axis must be in [0, {len(sizes)}) (the geometry's spatial axes), got {ax}")
+    lo, hi = int_tuple(start, "start", 1)[0], int_tuple(stop, "stop", 1)[0]
+    size = sizes[ax]
+    if not 0 <= lo < hi <= size:
+        raise ValueError(f"need 0 <= start < stop <= {size} (the axis's size), got start={lo}, stop={hi}")
+    return ax, lo, hi
+
+
+def conv_transpose_input_range(geometry: Geometry, axis: int, start: int, stop: int) -> tuple[int, int] | None:
+    """The inputs of a transposed convolution that reach the outputs ``[start, stop)`` of one axis.
+
+    Input ``j`` reaches output ``o`` when ``o = s*j + d*t - b`` for a tap
+    ``0 <= t < k``; for one tap the ``j`` that land in ``[start, stop)`` are
+    ``ceil((start + b - d*t)/s) <= j < ceil((stop + b - d*t)/s)`` (cut to
+    ``[0, input_size)``). The union over the taps is returned as its smallest
+    enclosing range: its first and last elements really reach the outputs, so a
+    chunk that reads exactly this range reads no input it does not need at its ends.
+
+    Parameters
+    ----------
+    geometry : Geometry
+        Of the transposed convolution (:func:`conv_transpose_geometry`).
+    axis : int
+        Spatial axis.
+    start, stop : int
+        The output range, ``0 <= start < stop <= output_size[axis]``.
+
+    Returns
+    -------
+    (int, int) or None
+        ``(first, last + 1)``, or ``None`` when no input reaches the range (cells of a
+        zero extension, or the holes between the taps of a dilated kernel).
+
+    Examples
+    --------
+    ``k=4, s=2, padding=1``: the outputs 7..12 own the inputs 4, 5, 6 (stamps
+    starting at 7, 9, 11) and receive the tail of input 3's stamp:
+
+    >>> g = conv_transpose_geometry(10, 4, stride=2, padding=1)
+    >>> conv_transpose_input_range(g, 0, 7, 13)
+    (3, 7)
+    >>> g = conv_transpose_geometry(3, 1, stride=2, padding=((-2, 0),))   # two leading zeros
+    >>> conv_transpose_input_range(g, 0, 0, 2) is None
+    True
+    """
+    ax, lo, hi = _check_axis_range(geometry.output_size, axis, start, stop)
+    i, k = geometry.input_size[ax], geometry.kernel_size[ax]
+    s, d, b = geometry.stride[ax], geometry.dilation[ax], geometry.crop_begin[ax]
+    first, last = None, None
+    for t in range(k):
+        j0 = max(-((d * t - b - lo) // s), 0)  # ceil((lo + b - d*t) / s)
+        j1 = min(-((d * t - b - hi) // s), i)  # ceil((hi + b - d*t) / s)
+        if j0 < j1:
+            first = j0 if first is None else min(first, j0)
+            last = j1 if last is None else max(last, j1)
+    return None if first is None else (first, last)  # type: ignore[return-value]
+
+
+def conv_input_range(geometry: Geometry, axis: int, start: int, stop: int) -> tuple[int, int] | None:
+    """The input cells of a convolution that its outputs ``[start, stop)`` read, along one axis.
+
+    The mirror of :func:`conv_transpose_input_range`: output ``j`` of the
+    convolution reads cell ``s*j + d*t - b`` for each tap ``t`` (zeros outside the
+    input, which are not cells). For one tap the outputs that read a real cell are
+    ``start <= j < stop`` with ``0 <= s*j + d*t - b < input size``; the union of the
+    cells they read is returned as its smallest enclosing range.
+
+    Parameters
+    ----------
+    geometry : Geometry
+        Of the convolution (:func:`conv_geometry`): its input has
+        ``geometry.output_size`` and its output ``geometry.input_size``.
+    axis : int
+    start, stop : int
+        The convolution's output range, ``0 <= start < stop <= geometry.input_size[axis]``.
+
+    Returns
+    -------
+    (int, int) or None
+        ``(first, last + 1)``, or ``None`` when the outputs read only padding.
+
+    Examples
+    --------
+    A 3-tap filter with stride 2 and padding 1: outputs 2..3 read the cells 3..7.
+
+    >>> g = conv_geometry(10, 3, stride=2, padding=1)
+    >>> conv_input_range(g, 0, 2, 4)
+    (3, 8)
+    >>> conv_input_range(g, 0, 0, 1)       # output 0 reads padding, cell 0 and cell 1
+    (0, 2)
+    """
+    ax, lo, hi = _check_axis_range(geometry.input_size, axis, start, stop)
+    size, k = geometry.output_size[ax], geometry.kernel_size[ax]
+    s, d, b = geometry.stride[ax], geometry.dilation[ax], geometry.crop_begin[ax]
+    first, last = None, None
+    for t in range(k):
+        shift = d * t - b  # the cell output j reads with this tap is s*j + shift
+        j0 = max(lo, -(shift // s))  # and it is a cell when j >= ceil(-shift / s)
+        j1 = min(hi, -((shift - size) // s))  # and j < ceil((size - shift) / s)
+        if j0 < j1:
+            first = s * j0 + shift if first is None else min(first, s * j0 + shift)
+            end = s * (j1 - 1) + shift + 1
+            last = end if last is None else max(last, end)
+    return None if first is None else (first, last)  # type: ignore[return-value]
+
+
+def _check_chunks(chunks: object, sizes: tuple[int, ...], name: str) -> tuple[tuple[int, ...], ...]:
+    if not isinstance(chunks, Sequence) or len(chunks) != len(sizes):
+        raise ValueError(f"{name} must have one tuple of chunk sizes per spatial axis ({len(sizes)}), got {show(chunks)}")
+    result = []
+    for axis, (sizes_of_axis, total) in enumerate(zip(chunks, sizes)):
+        c = int_tuple(sizes_of_axis, name, len(sizes_of_axis) if isinstance(sizes_of_axis, Sequence) else 1,
+                      minimum=1, rule="positive")
+        if sum(c) != total:
+            raise ValueError(f"{name} of axis {axis} must add up to its size {total}, got {show(c)} (sum {sum(c)})")
+        result.append(c)
+    return tuple(result)
+
+
+def _sizes_between(boundaries: Sequence[int]) -> tuple[int, ...]:
+    """Chunk sizes between consecutive boundaries, empty chunks dropped."""
+    return tuple(b - a for a, b in zip(boundaries, boundaries[1:]) if b > a)
+
+
+def conv_transpose_chunks(geometry: Geometry, chunks: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
+    """The output chunks of a transposed convolution whose input is cut into ``chunks``.
+
+    Each output chunk holds the cells whose stamps start in one input chunk: the
+    boundary in front of input chunk ``[a, a')`` maps to output cell ``s*a - b``.
+    The first output chunk starts at 0 and the last ends at ``output_size``: so
+    every chunk is ``s`` times its input chunk, except that the first loses the
+    crop at the start (``b``; a zero extension, ``b < 0``, adds to it), and the last
+    gains ``k_eff - s`` and loses the crop at the end. Chunks that this makes
+    empty (input chunks shorter than a crop) are dropped, so there are at most as
+    many output chunks as input chunks.
+
+    Parameters
+    ----------
+    geometry : Geometry
+    chunks : sequence of sequence of int
+        Input chunk sizes per spatial axis (Dask's ``chunks``), adding up to
+        ``geometry.input_size``.
+
+    Returns
+    -------
+    tuple of tuple of int
+        Output chunk sizes per spatial axis, adding up to ``geometry.output_size``.
+
+    Examples
+    --------
+    Ten inputs in chunks of 4, 3, 3, up-sampled by ``k=4, s=2, padding=1`` to 20:
+
+    >>> g = conv_transpose_geometry(10, 4, stride=2, padding=1)
+    >>> conv_transpose_chunks(g, ((4, 3, 3),))        # 2*4 - 1, 2*3, 2*3 + (4 - 2) - 1
+    ((7, 6, 7),)
+    """
+    chunks = _check_chunks(chunks, geometry.input_size, "chunks")
+    result = []
+    for c, o, s, b in zip(chunks, geometry.output_size, geometry.stride, geometry.crop_begin):
+        starts = [sum(c[:n]) for n in range(1, len(c))]
+        result.append(_sizes_between([0, *(min(max(s * a - b, 0), o) for a in starts), o]))
+    return tuple(result)
+
+
+def conv_chunks(geometry: Geometry, chunks: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
+    """The output chunks of a convolution whose input is cut into ``chunks``.
+
+    The mirror of :func:`conv_transpose_chunks`: output ``j`` belongs to the input
+    chunk that holds its first tap's cell ``s*j - b``, so the boundary in front of
+    input chunk ``[e, e')`` maps to output ``ceil((e + b)/s)`` (cut to the output).
+    Empty chunks (input chunks shorter than the stride) are dropped.
+
+    Parameters
+    ----------
+    geometry : Geometry
+        Of the convolution (:func:`conv_geometry`).
+    chunks : sequence of sequence of int
+        Input chunk sizes per spatial axis, adding up to ``geometry.output_size``
+        (the convolution's input side).
+
+    Returns
+    -------
+    tuple of tuple of int
+        Output chunk sizes per spatial axis, adding up to ``geometry.input_size``.
+
+    Examples
+    --------
+    The forward convolution of the example of :func:`conv_transpose_chunks` (its
+    adjoint) maps the chunks back:
+
+    >>> g = conv_geometry(20, 4, stride=2, padding=1)
+    >>> conv_chunks(g, ((7, 6, 7),))
+    ((4, 3, 3),)
+    """
+    chunks = _check_chunks(chunks, geometry.output_size, "chunks")
+    result = []
+    for c, i, s, b in zip(chunks, geometry.input_size, geometry.stride, geometry.crop_begin):
+        starts = [sum(c[:n]) for n in range(1, len(c))]
+        result.append(_sizes_between([0, *(min(max(-((-e - b) // s), 0), i) for e in starts), i]))
+    return tuple(result)
+
+
+__all__ += [
+    "conv_chunks",
+    "conv_halo",
+    "conv_input_range",
+    "conv_transpose_chunks",
+    "conv_transpose_halo",
+    "conv_transpose_input_range",
+]
