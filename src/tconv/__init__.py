@@ -7,6 +7,7 @@ Read ``tconv/shape.py`` (the integer shape arithmetic) and ``tconv/_kernels.py``
 from ._algorithms import algorithms
 from ._ops import conv, conv_transpose
 from ._version import __version__
+from .grad import conv_backward, conv_transpose_backward
 from .matrix import conv_matrix, conv_transpose_matrix
 from .shape import (
     conv_output_size,
@@ -19,9 +20,11 @@ __all__ = [
     "__version__",
     "algorithms",
     "conv",
+    "conv_backward",
     "conv_matrix",
     "conv_output_size",
     "conv_transpose",
+    "conv_transpose_backward",
     "conv_transpose_matrix",
     "conv_transpose_output_size",
     "conv_transpose_output_size_range",
