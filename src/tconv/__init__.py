@@ -4,6 +4,7 @@ Read ``tconv/shape.py`` (the integer shape arithmetic) and ``tconv/_kernels.py``
 (the NumPy kernels) to understand the operator; everything else builds on them.
 """
 
+from . import init, nn
 from ._algorithms import algorithms
 from ._ops import conv, conv_transpose
 from ._version import __version__
@@ -28,5 +29,7 @@ __all__ = [
     "conv_transpose_matrix",
     "conv_transpose_output_size",
     "conv_transpose_output_size_range",
+    "init",
     "inverse_output_padding",
+    "nn",
 ]
