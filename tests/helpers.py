@@ -16,6 +16,7 @@ ORACLES = {
     "torch": "torch==2.13.0",
     "onnx": "onnx",
     "scipy": "scipy",
+    "matplotlib": "matplotlib",
 }
 
 
