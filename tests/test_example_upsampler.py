@@ -100,3 +100,26 @@ def test_errors():
         ex.train(ex.make_layer("random"), np.zeros((3, 64, 64), np.float32), steps=1, optimizer="rmsprop")
     with pytest.raises(ValueError, match="patch must be even and larger than 4, got 15"):
         ex.train(ex.make_layer("random"), np.zeros((3, 64, 64), np.float32), steps=1, patch=15)
+
+
+def test_docs_table_is_the_committed_run():
+    """docs/learning.md quotes docs/upsampler/results.json, which the committed figure's run wrote."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    results = json.loads((root / "docs" / "upsampler" / "results.json").read_text())
+    page = (root / "docs" / "learning.md").read_text()
+    assert results["settings"]["steps"] == 1500 and "1500 Adam steps" in page
+    psnr = results["psnr"]
+    rows = {
+        "nearest resize (PIL)": f"{psnr['nearest resize']:.2f} dB",
+        "bilinear resize (PIL)": f"{psnr['bilinear resize']:.2f} dB",
+        "bicubic resize (PIL)": f"{psnr['bicubic resize']:.2f} dB",
+        "least-squares optimum of the layer": f"{psnr['least-squares optimum of the layer']:.2f} dB",
+    }
+    for init, label in (("random", "random"), ("bilinear", "bilinear"), ("icnr", "ICNR")):
+        r = results["inits"][init]
+        rows[f"{label} init: initial → trained"] = f"{r['psnr_initial']:.2f} → {r['psnr_trained']:.2f} dB"
+    for method, value in rows.items():
+        assert f"| {method} | {value} |" in page, (method, value)
+    assert (root / "docs" / "upsampler" / "upsampler.png").stat().st_size > 100_000

@@ -305,11 +305,11 @@ def run(
             "checkerboard_initial": checkerboard(make_layer(init, seed)),
             "checkerboard_trained": checkerboard(layer),
             "train_seconds": round(seconds, 2),
-            "losses": [float(v) for v in history["losses"]],
-            "checkerboard": [float(v) for v in history["checkerboard"]],
+            "losses": [float(f"{v:.4g}") for v in history["losses"]],
+            "checkerboard": [float(f"{v:.4g}") for v in history["checkerboard"]],
         }
     results["early_step"] = early
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    (out / "results.json").write_text(json.dumps(results, separators=(",", ":")) + "\n")
     if figure:
         draw(results, outputs, test_high, out / "upsampler.png")
     return results
