@@ -501,3 +501,19 @@ def test_conv_backward_errors():
         tconv.conv_backward(np.ones((2, 4, 3)), x, w)
     with pytest.raises(TypeError, match="grad_output must be a numeric array"):
         tconv.conv_backward(np.full((2, 4, 6), "a"), x, w)
+
+
+def test_four_spatial_axes():
+    """N-d: 4 spatial axes (no framework oracle), by the adjoint identities and finite differences."""
+    rng = np.random.default_rng(4)
+    kw = dict(stride=(2, 1, 1, 2), padding=((1, 0), (0, 0), (0, -1), (1, 1)), groups=2, dilation=(1, 1, 2, 1))
+    x = rng.standard_normal((1, 2, 2, 3, 2, 2))
+    w = rng.standard_normal((2, 2, 2, 1, 2, 2))
+    y = tconv.conv_transpose(x, w, **kw)
+    dy = rng.standard_normal(y.shape)
+    g = tconv.conv_transpose_backward(dy, x, w, **kw)
+    u, v = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    assert np.isclose(np.sum(g.input * u), np.sum(dy * tconv.conv_transpose(u, w, **kw)))
+    assert np.isclose(np.sum(g.weight * v), np.sum(dy * tconv.conv_transpose(x, v, **kw)))
+    _directional_check(lambda p: np.sum(dy * tconv.conv_transpose(x, p, **kw) ** 2) / 2,
+                       tconv.conv_transpose_backward(dy * y, x, w, **kw, needs="weight").weight, w, rng)

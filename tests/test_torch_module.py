@@ -256,3 +256,10 @@ def test_errors():
         tt.ConvTranspose1d(1, 1, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match=r"requested an output size of \(9,\), but valid sizes range from \(7,\) to \(8,\)"):
         tt.ConvTranspose1d(1, 1, 3, stride=2)(torch.ones(1, 1, 3), output_size=[9])
+
+
+def test_functional_any_number_of_axes():
+    x, w = _double(1, 2, 2, 2, 2, 2), _double(2, 1, 2, 1, 2, 2, seed=1)
+    assert torch.autograd.gradcheck(lambda a, b: tt.conv_transpose(a, b, stride=(2, 1, 1, 2), padding=((1, 0),) * 4), (x, w))
+    with pytest.raises(TypeError, match="PyTorch has no 4-d transposed convolution to fall back to"):
+        tt.conv_transpose(x.detach().bfloat16(), w.detach().bfloat16())
