@@ -27,8 +27,9 @@ PyTorch reports its own errors (for example for mixed dtypes). With
 :func:`uses_tconv` tells which path a call takes.
 
 Limits: the backward pass is not itself differentiable (``once_differentiable``:
-no double backward through the tconv path), and ``torch.compile`` treats the
-tconv path as opaque Python (a graph break).
+no double backward through the tconv path), ``torch.func`` transforms (``vmap``,
+``jacrev``) do not apply to it, and ``torch.compile`` treats it as opaque Python
+(a graph break).
 """
 
 from __future__ import annotations
