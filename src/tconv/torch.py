@@ -28,8 +28,8 @@ PyTorch reports its own errors (for example for mixed dtypes). With
 
 Limits: the backward pass is not itself differentiable (``once_differentiable``:
 no double backward through the tconv path), ``torch.func`` transforms (``vmap``,
-``jacrev``) do not apply to it, and ``torch.compile`` treats it as opaque Python
-(a graph break).
+``jacrev``) do not apply to it, and ``torch.compile`` runs it as opaque Python
+(with graph breaks).
 """
 
 from __future__ import annotations
