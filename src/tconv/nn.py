@@ -325,9 +325,11 @@ def _accumulate(total: np.ndarray | None, grad: np.ndarray, dtype: np.dtype) -> 
 def _fixed_ndim(nd: int) -> type:
     class Layer(ConvTranspose):
         def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                     groups=1, bias=True, dilation=1, **options):
+                     groups=1, bias=True, dilation=1, *, layout="channels_first", algorithm="auto",
+                     backward_algorithm="auto", dtype=np.float32, rng=None):
             super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-                             bias, dilation, ndim=nd, **options)
+                             bias, dilation, ndim=nd, layout=layout, algorithm=algorithm,
+                             backward_algorithm=backward_algorithm, dtype=dtype, rng=rng)
 
     Layer.__name__ = Layer.__qualname__ = f"ConvTranspose{nd}d"
     Layer.__doc__ = f"""{nd}-d :class:`ConvTranspose` (``ndim={nd}``), like ``torch.nn.ConvTranspose{nd}d``."""
