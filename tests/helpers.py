@@ -31,6 +31,13 @@ def oracle(name: str):
         pytest.skip(message)
 
 
+def module_oracle(name: str):
+    """:func:`oracle` for a test module that needs the framework at import time (module-level skip)."""
+    if ORACLES_REQUIRED:
+        return oracle(name)
+    return pytest.importorskip(name, reason=f"oracle {name!r} is not installed ({ORACLES.get(name, name)})")
+
+
 def tolerance(dtype) -> float:
     dtype = np.dtype(dtype)
     if dtype in (np.float16,):

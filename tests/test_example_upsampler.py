@@ -12,11 +12,11 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import assert_close, oracle
+from helpers import assert_close, module_oracle, oracle
 
 import tconv
 
-oracle("matplotlib")
+module_oracle("matplotlib")
 from tconv.examples import train_upsampler as ex  # noqa: E402  (needs matplotlib/PIL)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close, full_size, oracle
+from helpers import assert_close, full_size, module_oracle
 
 import tconv
 
-torch = oracle("torch")
+torch = module_oracle("torch")
 import tconv.torch as tt  # noqa: E402  (needs torch: imported after the oracle check)
 
 ALGORITHMS = ("auto", *tconv.algorithms())
