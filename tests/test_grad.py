@@ -474,8 +474,9 @@ def test_output_size_may_be_the_whole_shape():
 ERRORS = [
     (dict(needs="grad"), ValueError, r"needs must name gradients from \('input', 'weight', 'bias'\), got \('grad',\)"),
     (dict(needs=3), TypeError, "needs must be a name or a sequence of names"),
-    (dict(algorithm="scatter"), ValueError,
-     r"algorithm 'scatter' not found, valid options are \{'auto', 'direct', .*the input gradient of conv_transpose is a conv"),
+    (dict(algorithm="no-such-algorithm"), ValueError,
+     r"algorithm 'no-such-algorithm' not found, valid options are \{'auto', .*\}: the input gradient of "
+     r"conv_transpose is a conv, so conv_transpose_backward's algorithm names one of tconv.algorithms\('conv'\)"),
     (dict(stride=3), ValueError,
      r"conv_transpose_backward: grad_output must have the shape of conv_transpose's output for this input and "
      r"these parameters, \(2, 2, 12\), got \(2, 2, 9\)"),
@@ -495,8 +496,8 @@ def test_conv_transpose_backward_errors(kwargs, error, message):
 
 def test_conv_backward_errors():
     x, w = np.ones((2, 3, 8)), np.ones((4, 3, 3))
-    with pytest.raises(ValueError, match=r"algorithm 'direct' not found.*the input gradient of conv is a conv_transpose"):
-        tconv.conv_backward(np.ones((2, 4, 6)), x, w, algorithm="direct")
+    with pytest.raises(ValueError, match=r"algorithm 'no-such' not found.*the input gradient of conv is a conv_transpose"):
+        tconv.conv_backward(np.ones((2, 4, 6)), x, w, algorithm="no-such")
     with pytest.raises(ValueError, match=r"grad_output must have the shape of conv's output .* \(2, 4, 6\), got \(2, 4, 3\)"):
         tconv.conv_backward(np.ones((2, 4, 3)), x, w)
     with pytest.raises(TypeError, match="grad_output must be a numeric array"):
