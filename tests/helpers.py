@@ -60,6 +60,11 @@ def oracle_executable(name: str) -> str:
             pytest.fail(message + " -- install it, or run with --oracles=optional")
         pytest.skip(message)
     return path
+def module_oracle(name: str):
+    """:func:`oracle` for a test module that needs the framework at import time (module-level skip)."""
+    if ORACLES_REQUIRED:
+        return oracle(name)
+    return pytest.importorskip(name, reason=f"oracle {name!r} is not installed ({ORACLES.get(name, name)})")
 
 
 def tolerance(dtype) -> float:

@@ -1,0 +1,372 @@
+"""Gradients of :func:`tconv.conv_transpose` and :func:`tconv.conv`, written with the forward operators.
+
+The algebra, once
+-----------------
+Both operators are bilinear in ``(input, weight)``. Per axis, input element ``j``
+and kernel tap ``t`` meet at output position ``o = s*j + d*t - b`` (the index map
+of :class:`tconv.shape.Geometry`, ``b = crop_begin``). A transposed convolution
+computes ``y[n, co, o] = sum x[n, ci, j] * w[ci, co, t] + bias[co]`` over the pairs
+``(j, t)`` that land on ``o``, so for a loss ``L`` with ``dy = dL/dy``:
+
+- ``dL/dx[n, ci, j] = sum_{co, t} dy[n, co, s*j + d*t - b] * w[ci, co, t]``: a
+  **convolution** of ``dy`` with the same weight and the same geometry (the
+  transposed convolution is the convolution's adjoint, Chainer's "the input
+  gradient of deconvolution *is* convolution");
+- ``dL/dw[ci, co, t] = sum_{n, j} x[n, ci, j] * dy[n, co, s*j + d*t - b]``: the
+  correlation of the input with the output gradient over batch and positions,
+  :func:`tconv._kernels.weight_correlation`;
+- ``dL/dbias[co] = sum_{n, o} dy[n, co, o]``.
+
+A convolution ``y = conv(x, w)`` reads ``x`` on the big side of the same index map,
+so the roles swap: its input gradient is a **transposed convolution** of ``dy``
+with the same weight, and its weight gradient is
+``weight_correlation(dy, x)``. Because everything works on a resolved
+:class:`~tconv.shape.Geometry`, every padding form (ints, ``(begin, end)`` pairs
+with negative values, ``"same"``, ``"valid"``, ``output_padding``/``output_size``)
+needs no special case: the backward pass uses the window the forward pass used.
+
+Complex values follow PyTorch's convention: the gradient is the conjugate
+Wirtinger derivative, ``dx = conv(dy, conj(w))`` and
+``dw = weight_correlation(conj(x), dy)`` (for real arrays the conjugates vanish).
+
+Which algorithm computes what
+-----------------------------
+- The **input gradient** is the adjoint operator, so ``algorithm=`` names an
+  algorithm of *that* operator: for :func:`conv_transpose_backward` one of
+  ``tconv.algorithms("conv")`` (its input gradient is a convolution), for
+  :func:`conv_backward` one of ``tconv.algorithms()`` (a transposed convolution).
+  Every algorithm of a registry computes the same function, so the choice changes
+  only the speed, and new algorithms apply automatically.
+- The **weight gradient** always runs :func:`tconv._kernels.weight_correlation`
+  (one BLAS matrix product per kernel tap over batch and positions); it is not an
+  operator with a registry.
+- The **bias gradient** is a sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ._algorithms import algorithms
+from ._checks import show
+from ._kernels import weight_correlation
+from ._ops import prepare_arrays, result_dtype, run_conv, run_conv_transpose
+from .shape import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
+from .typing import Layout
+
+__all__ = ["GRADIENTS", "Gradients", "conv_backward", "conv_transpose_backward"]
+
+#: The gradients a backward function can return, in the order of :class:`Gradients`.
+GRADIENTS = ("input", "weight", "bias")
+
+
+class Gradients(NamedTuple):
+    """The gradients of a loss with respect to the forward operator's arrays.
+
+    Each field is ``None`` when it was not requested with ``needs=``.
+    ``input`` has the input's shape and layout (batched or not), ``weight`` the
+    weight's shape, ``bias`` the shape ``(C_out,)``.
+    """
+
+    input: np.ndarray | None
+    weight: np.ndarray | None
+    bias: np.ndarray | None
+
+
+def _check_needs(needs: object) -> frozenset[str]:
+    if isinstance(needs, str):
+        needs = (needs,)
+    if not isinstance(needs, Iterable):
+        raise TypeError(
+            f"needs must be a name or a sequence of names from {GRADIENTS}, "
+            f"got {show(needs)} of type {type(needs).__name__}"
+        )
+    items = tuple(needs)
+    bad = [n for n in items if n not in GRADIENTS]
+    if bad:
+        raise ValueError(f"needs must name gradients from {GRADIENTS}, got {show(items)}")
+    return frozenset(items)
+
+
+def _check_algorithm(algorithm: object, op: str, caller: str, forward: str) -> str:
+    valid = ("auto", *algorithms(op))
+    if not isinstance(algorithm, str) or algorithm not in valid:
+        choices = ", ".join(repr(a) for a in valid)
+        raise ValueError(
+            f"algorithm {algorithm!r} not found, valid options are {{{choices}}}: the input gradient "
+            f"of {forward} is a {op}, so {caller}'s algorithm names one of tconv.algorithms({op!r})"
+        )
+    return algorithm
+
+
+def _spatial(x: np.ndarray, layout: str) -> tuple[int, ...]:
+    return x.shape[2:] if layout == "channels_first" else x.shape[1:-1]
+
+
+def _output_shape(n: int, c: int, size: tuple[int, ...], layout: str, batched: bool) -> tuple[int, ...]:
+    shape = (c, *size) if layout == "channels_first" else (*size, c)
+    return (n, *shape) if batched else shape
+
+
+def _check_grad_output(
+    grad_output: Any, expected: tuple[int, ...], caller: str, forward: str
+) -> np.ndarray:
+    dy = np.asarray(grad_output)
+    if dy.dtype.kind not in "biufc":
+        raise TypeError(
+            f"grad_output must be a numeric array (bool, integer, float or complex), got dtype {dy.dtype}"
+        )
+    if dy.shape != expected:
+        raise ValueError(
+            f"{caller}: grad_output must have the shape of {forward}'s output for this input and these "
+            f"parameters, {show(expected)}, got {show(dy.shape)}"
+        )
+    return dy
+
+
+def _grouped(a: np.ndarray, groups: int, layout: str) -> np.ndarray:
+    """A batched array in ``layout`` -> the canonical ``(N, G, C/G, *size)``."""
+    if layout == "channels_last":
+        a = np.moveaxis(a, -1, 1)  # (N, C, *size)
+    n, c = a.shape[:2]
+    return a.reshape(n, groups, c // groups, *a.shape[2:])  # (N, G, C/G, *size)
+
+
+def _as_gradient_of(grad: np.ndarray, primal: np.ndarray, result: np.dtype) -> np.ndarray:
+    """Cast a gradient to its primal's dtype (a real primal keeps the real part)."""
+    dtype = primal.dtype if primal.dtype.kind in "fc" else result
+    if grad.dtype.kind == "c" and dtype.kind != "c":
+        grad = grad.real
+    return grad.astype(dtype, copy=False)
+
+
+def _backward(
+    dy: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    geometry: Geometry,
+    groups: int,
+    layout: str,
+    batched: bool,
+    needs: frozenset[str],
+    algorithm: str,
+    transposed: bool,
+) -> Gradients:
+    """The three gradients of ``conv_transpose`` (``transposed=True``) or ``conv`` at a geometry.
+
+    ``x`` and ``dy`` are batched and in ``layout``; for ``conv_transpose`` ``x`` has
+    ``geometry.input_size`` and ``dy`` ``geometry.output_size``, for ``conv`` the
+    other way round.
+    """
+    result, compute = result_dtype(dy, x, w)
+    dyc = dy.astype(compute, copy=False)
+    xc = x.astype(compute, copy=False)
+    wc = w.astype(compute, copy=False)
+    complex_ = compute.kind == "c"
+    grad_input = grad_weight = grad_bias = None
+    if "input" in needs:
+        w_adj = np.conj(wc) if complex_ else wc
+        run = run_conv if transposed else run_conv_transpose
+        grad_input = run(dyc, w_adj, None, geometry, groups, layout, compute, algorithm)
+        grad_input = _as_gradient_of(grad_input, x, result)
+        if not batched:
+            grad_input = grad_input[0]
+    if "weight" in needs:
+        x_adj = np.conj(xc) if complex_ else xc
+        if transposed:
+            # x is the small side (input_size), dy the big side (output_size)
+            dw = weight_correlation(_grouped(x_adj, groups, layout), _grouped(dyc, groups, layout), geometry)
+        else:
+            # dy is the small side, x (the convolution's input) the big side
+            dw = weight_correlation(_grouped(dyc, groups, layout), _grouped(x_adj, groups, layout), geometry)
+        grad_weight = _as_gradient_of(dw.reshape(w.shape), w, result)  # (G, A, B, *k) -> weight's shape
+    if "bias" in needs:
+        axes = tuple(i for i in range(dyc.ndim) if i != (1 if layout == "channels_first" else dyc.ndim - 1))
+        grad_bias = dyc.sum(axis=axes).astype(result, copy=False)  # (C_out,)
+    return Gradients(grad_input, grad_weight, grad_bias)
+
+
+def conv_transpose_backward(
+    grad_output: Any,
+    input: Any,
+    weight: Any,
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+    output_size: int | Sequence[int] | None = None,
+    layout: Layout = "channels_first",
+    algorithm: str = "auto",
+    needs: str | Iterable[str] = GRADIENTS,
+) -> Gradients:
+    """Gradients of :func:`tconv.conv_transpose` with respect to its input, weight and bias.
+
+    For ``y = conv_transpose(input, weight, bias, ...)`` and the gradient
+    ``grad_output = dL/dy`` of a loss ``L``, returns ``dL/dinput``, ``dL/dweight``
+    and ``dL/dbias``: what ``torch.autograd.grad`` returns for
+    ``F.conv_transpose{1,2,3}d``, for any number of axes and every parameter that
+    :func:`tconv.conv_transpose` accepts.
+
+    Parameters
+    ----------
+    grad_output : array_like, shape of the forward output
+        ``(N, C_out, *o)`` (or as the input is laid out and batched).
+    input : array_like, shape (N, C_in, *i) or unbatched (C_in, *i)
+        The forward input (``(N, *i, C_in)`` with ``layout="channels_last"``).
+    weight : array_like, shape (C_in, C_out/groups, *k)
+    stride, padding, output_padding, groups, dilation, output_size, layout
+        Exactly as given to :func:`tconv.conv_transpose` (keyword-only here, so
+        that dropping ``bias`` from the argument list cannot shift them).
+        The bias value is not needed: its gradient depends on ``grad_output`` only.
+    algorithm : str
+        ``"auto"`` or one of ``tconv.algorithms("conv")``: the input gradient is a
+        convolution of ``grad_output`` with ``weight`` (see the module docstring).
+        The weight gradient always runs :func:`tconv._kernels.weight_correlation`.
+    needs : str or iterable of str
+        Which gradients to compute, from ``("input", "weight", "bias")`` (all by
+        default); the others are returned as ``None``.
+
+    Returns
+    -------
+    Gradients
+        ``(input, weight, bias)``. Each gradient has the dtype of the array it is
+        the gradient of when that is a float or complex array (float16 is computed
+        in float32), else float64; the bias gradient has the forward result's dtype.
+        Complex gradients follow PyTorch (conjugate Wirtinger derivative).
+
+    See Also
+    --------
+    conv_backward : the gradients of the forward convolution.
+
+    Notes
+    -----
+    ``dinput = conv(grad_output, weight)`` with the same geometry (stride,
+    dilation, groups, and the same window of the full output), which for
+    ``output_padding < stride`` is ``tconv.conv(grad_output, weight, None, stride,
+    padding, dilation, groups)``; ``dweight[ci, co, t] = sum_{n, j} input[n, ci, j]
+    * grad_output[n, co, s*j + d*t - b]``; ``dbias = grad_output`` summed over all
+    axes but the channel axis.
+
+    Examples
+    --------
+    >>> import numpy as np, tconv
+    >>> x = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    >>> w = np.random.default_rng(1).standard_normal((3, 5, 4, 4))
+    >>> y = tconv.conv_transpose(x, w, stride=2, padding=1)            # (2, 5, 8, 8)
+    >>> g = tconv.conv_transpose_backward(np.ones_like(y), x, w, stride=2, padding=1)
+    >>> g.input.shape, g.weight.shape, g.bias.shape
+    ((2, 3, 4, 4), (3, 5, 4, 4), (5,))
+    >>> g.bias                                     # d sum(y) / d bias = N*H*W
+    array([128., 128., 128., 128., 128.])
+
+    The input gradient is the convolution with the same weight (the adjoint):
+
+    >>> dy = np.random.default_rng(2).standard_normal(y.shape)
+    >>> dx = tconv.conv_transpose_backward(dy, x, w, stride=2, padding=1, needs="input").input
+    >>> np.allclose(dx, tconv.conv(dy, w, stride=2, padding=1))
+    True
+    """
+    wanted = _check_needs(needs)
+    x, w, _, g, layout, batched = prepare_arrays(
+        "conv_transpose_backward", input, weight, None, groups, layout, weight_in_axis=0
+    )
+    _check_algorithm(algorithm, "conv", "conv_transpose_backward", "conv_transpose")
+    nd = w.ndim - 2
+    out_size, whole = output_size, None
+    if isinstance(output_size, Sequence) and not isinstance(output_size, (str, bytes)) and len(output_size) != nd:
+        whole = tuple(output_size)  # the whole output shape, as torch's module forward accepts
+        if len(whole) != nd + 1 + batched:
+            raise ValueError(
+                f"output_size must have {nd} entries (the spatial size) or {nd + 1 + batched} (the whole "
+                f"output shape), got {len(whole)}: {show(whole)}"
+            )
+        out_size = _whole_to_spatial(whole, nd, layout, batched)
+    geometry = conv_transpose_geometry(
+        _spatial(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
+    )
+    expected = _output_shape(x.shape[0], w.shape[1] * g, geometry.output_size, layout, batched)
+    if whole is not None and whole != expected:
+        raise ValueError(
+            f"output_size={show(whole)} is a whole output shape, but the output has shape {show(expected)}"
+        )
+    dy = _check_grad_output(grad_output, expected, "conv_transpose_backward", "conv_transpose")
+    dy = dy if batched else dy[None]
+    return _backward(dy, x, w, geometry, g, layout, batched, wanted, algorithm, transposed=True)
+
+
+def _whole_to_spatial(shape: Sequence[int], nd: int, layout: str, batched: bool) -> tuple[int, ...]:
+    """The spatial entries of a whole output shape ``(N, C, *o)`` / ``(N, *o, C)`` (``N`` when batched)."""
+    lead = 1 if batched else 0
+    if layout == "channels_first":
+        return tuple(shape[lead + 1 : lead + 1 + nd])
+    return tuple(shape[lead : lead + nd])
+
+
+def conv_backward(
+    grad_output: Any,
+    input: Any,
+    weight: Any,
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    layout: Layout = "channels_first",
+    algorithm: str = "auto",
+    needs: str | Iterable[str] = GRADIENTS,
+) -> Gradients:
+    """Gradients of :func:`tconv.conv` with respect to its input, weight and bias.
+
+    For ``y = conv(input, weight, bias, ...)`` and ``grad_output = dL/dy``, returns
+    what ``torch.autograd.grad`` returns for ``F.conv{1,2,3}d``, for any number of
+    axes, ``(begin, end)`` padding pairs (negative values crop the input),
+    ``"same"``/``"valid"``, groups, dilation and both layouts.
+
+    Parameters
+    ----------
+    grad_output : array_like, shape of the forward output, (N, C_out, *o)
+    input : array_like, shape (N, C_in, *i) or unbatched (C_in, *i)
+    weight : array_like, shape (C_out, C_in/groups, *k)
+    stride, padding, dilation, groups, layout
+        Exactly as given to :func:`tconv.conv` (keyword-only here).
+    algorithm : str
+        ``"auto"`` or one of ``tconv.algorithms()``: the input gradient is a
+        transposed convolution of ``grad_output`` with ``weight``. The weight
+        gradient always runs :func:`tconv._kernels.weight_correlation`.
+    needs : str or iterable of str
+        Which gradients to compute, from ``("input", "weight", "bias")``.
+
+    Returns
+    -------
+    Gradients
+        ``(input, weight, bias)``; dtypes as for :func:`conv_transpose_backward`.
+        Input positions that the convolution never reads (a trailing remainder
+        of a strided convolution, or input cropped by negative padding) get a
+        zero gradient.
+
+    Examples
+    --------
+    >>> import numpy as np, tconv
+    >>> x = np.random.default_rng(0).standard_normal((1, 2, 7))
+    >>> w = np.random.default_rng(1).standard_normal((3, 2, 3))
+    >>> y = tconv.conv(x, w, stride=2)                                 # (1, 3, 3)
+    >>> g = tconv.conv_backward(np.ones_like(y), x, w, stride=2)
+    >>> g.input.shape, g.weight.shape
+    ((1, 2, 7), (3, 2, 3))
+    >>> expected = np.stack([x[0, :, t:t + 5:2].sum(axis=-1) for t in range(3)], axis=-1)  # (C_in, k)
+    >>> np.allclose(g.weight, expected)       # every output channel: sum_j x[ci, 2*j + t]
+    True
+    """
+    wanted = _check_needs(needs)
+    x, w, _, g, layout, batched = prepare_arrays("conv_backward", input, weight, None, groups, layout, weight_in_axis=1)
+    _check_algorithm(algorithm, "conv_transpose", "conv_backward", "conv")
+    geometry = conv_geometry(_spatial(x, layout), w.shape[2:], stride, padding, dilation)
+    expected = _output_shape(x.shape[0], w.shape[0], geometry.input_size, layout, batched)
+    dy = _check_grad_output(grad_output, expected, "conv_backward", "conv")
+    dy = dy if batched else dy[None]
+    return _backward(dy, x, w, geometry, g, layout, batched, wanted, algorithm, transposed=False)

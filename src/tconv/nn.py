@@ -1,0 +1,446 @@
+"""A NumPy transposed-convolution layer that trains, and the two optimizers to train it.
+
+:class:`ConvTranspose` is ``torch.nn.ConvTranspose{1,2,3}d`` for any number of
+spatial axes, in NumPy: the same constructor arguments, attributes, default
+initialisation and ``state_dict``, with an explicit :meth:`~ConvTranspose.backward`
+(the gradients of :mod:`tconv.grad`) that *accumulates* parameter gradients as
+PyTorch's ``.grad`` does. :class:`SGD` and :class:`Adam` follow ``torch.optim``
+update for update.
+
+A training step::
+
+    y = layer(x)                                  # forward, saves x
+    loss, dy = tconv.nn.mse_loss(y, target)
+    layer.zero_grad()
+    layer.backward(dy)                            # -> dL/dx; fills layer.weight_grad, layer.bias_grad
+    optimizer.step()                              # updates layer.weight, layer.bias in place
+
+Weights exchange with PyTorch through the state dict, in both directions::
+
+    layer.load_state_dict(torch_module.state_dict())
+    torch_module.load_state_dict({k: torch.from_numpy(v) for k, v in layer.state_dict().items()})
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import init as _init
+from ._algorithms import algorithms
+from ._checks import as_int, int_tuple, is_int, show
+from ._ops import conv_transpose
+from .grad import conv_transpose_backward
+from .shape import PaddingArg, parse_padding
+
+__all__ = ["Adam", "ConvTranspose", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "SGD", "mse_loss"]
+
+LAYOUTS = ("channels_first", "channels_last")
+
+
+def _positive(value: object, name: str) -> int:
+    v = as_int(value, name)
+    if v < 1:
+        raise ValueError(f"{name} must be a positive integer, got {v}")
+    return v
+
+
+def _padding_attribute(padding: PaddingArg, nd: int) -> object:
+    """PyTorch's form where it has one (a tuple of ints), else the pairs or the mode."""
+    pad = parse_padding(padding, nd)
+    if isinstance(pad, str):
+        return pad
+    if all(b == e for b, e in pad):
+        return tuple(b for b, _ in pad)
+    return pad
+
+
+class ConvTranspose:
+    """N-d transposed convolution layer with learnable weight and bias (NumPy).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Both divisible by ``groups``.
+    kernel_size : int or sequence of int
+        A sequence sets the number of spatial axes; with an int, pass ``ndim``
+        (or use :class:`ConvTranspose1d`/``2d``/``3d``).
+    stride, padding, output_padding, groups, bias, dilation
+        As for ``torch.nn.ConvTranspose*d`` (same positional order), with
+        everything :func:`tconv.conv_transpose` adds: ``padding`` may also be
+        ``(begin, end)`` pairs per axis or ``"same"``/``"valid"``.
+    ndim : int, optional
+        Number of spatial axes, when ``kernel_size`` is an int.
+    layout : {"channels_first", "channels_last"}
+        Layout of the data passed to :meth:`forward` and :meth:`backward`.
+    algorithm : str
+        Forward algorithm, ``"auto"`` or one of :func:`tconv.algorithms`.
+    backward_algorithm : str
+        Algorithm of the input gradient (a convolution): ``"auto"`` or one of
+        ``tconv.algorithms("conv")``.
+    dtype : dtype
+        Of the parameters; float32 as in PyTorch.
+    rng : None, int or numpy.random.Generator
+        Seed of the default initialisation.
+
+    Attributes
+    ----------
+    weight : ndarray, shape (in_channels, out_channels/groups, *kernel_size)
+        Initialised as PyTorch does (:func:`tconv.init.torch_default`). Assign a
+        new array of the same shape to re-initialise (for example
+        ``tconv.init.bilinear(layer.weight.shape, layer.stride)``).
+    bias : ndarray, shape (out_channels,), or None
+    weight_grad, bias_grad : ndarray or None
+        Accumulated gradients (``None`` until the first :meth:`backward` and
+        after :meth:`zero_grad`), like PyTorch's ``.grad``.
+    kernel_size, stride, output_padding, dilation : tuple of int
+    padding : tuple of int, tuple of (begin, end) pairs, or str
+
+    Notes
+    -----
+    :meth:`forward` keeps a copy of its input and of the weight it used;
+    :meth:`backward` consumes them, so each forward pairs with one backward (a
+    second backward without a new forward raises), and updating the weight in
+    between does not change the gradients of that step.
+
+    Examples
+    --------
+    >>> import numpy as np, tconv
+    >>> layer = tconv.nn.ConvTranspose(3, 8, kernel_size=(4, 4), stride=2, padding=1, rng=0)
+    >>> layer
+    ConvTranspose(3, 8, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))
+    >>> x = np.ones((2, 3, 5, 5), np.float32)
+    >>> y = layer(x)
+    >>> y.shape, y.dtype
+    ((2, 8, 10, 10), dtype('float32'))
+    >>> dx = layer.backward(np.ones_like(y))
+    >>> dx.shape, layer.weight_grad.shape, layer.bias_grad.shape
+    ((2, 3, 5, 5), (3, 8, 4, 4), (8,))
+    >>> float(layer.bias_grad[0])                   # d sum(y) / d bias = N*H*W
+    200.0
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: PaddingArg = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        *,
+        ndim: int | None = None,
+        layout: str = "channels_first",
+        algorithm: str = "auto",
+        backward_algorithm: str = "auto",
+        dtype: Any = np.float32,
+        rng: Any = None,
+    ) -> None:
+        name = type(self).__name__
+        self.in_channels = _positive(in_channels, "in_channels")
+        self.out_channels = _positive(out_channels, "out_channels")
+        self.groups = _positive(groups, "groups")
+        if self.in_channels % self.groups:
+            raise ValueError(f"in_channels must be divisible by groups, got in_channels={in_channels}, groups={groups}")
+        if self.out_channels % self.groups:
+            raise ValueError(
+                f"out_channels must be divisible by groups, got out_channels={out_channels}, groups={groups}"
+            )
+        if is_int(kernel_size):
+            if ndim is None:
+                raise ValueError(
+                    f"{name}: kernel_size={kernel_size} is one int, so pass ndim= (the number of spatial axes), "
+                    f"a kernel_size per axis, or use ConvTranspose1d/2d/3d"
+                )
+            nd = _positive(ndim, "ndim")
+        else:
+            if not isinstance(kernel_size, Sequence) or isinstance(kernel_size, (str, bytes)):
+                raise TypeError(f"kernel_size must be an int or a sequence of ints, got {show(kernel_size)}")
+            nd = len(kernel_size)
+            if ndim is not None and ndim != nd:
+                raise ValueError(f"ndim={ndim} differs from the {nd} entries of kernel_size={show(kernel_size)}")
+        self.ndim = nd
+        self.kernel_size = int_tuple(kernel_size, "kernel_size", nd, minimum=1, rule="positive")
+        self.stride = int_tuple(stride, "stride", nd, minimum=1, rule="positive")
+        self.dilation = int_tuple(dilation, "dilation", nd, minimum=1, rule="positive")
+        self.output_padding = int_tuple(output_padding, "output_padding", nd, minimum=0, rule="non-negative")
+        if any(a >= max(s, d) for a, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError(
+                "output_padding must be smaller than stride or dilation in every axis, got "
+                f"output_padding={show(self.output_padding)}, stride={show(self.stride)}, dilation={show(self.dilation)}"
+            )
+        self.padding = _padding_attribute(padding, nd)
+        if self.padding == "same" and any(self.output_padding):
+            raise ValueError(f"output_padding must be 0 with padding='same', got {show(self.output_padding)}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        self.layout = layout
+        for value, op, label in ((algorithm, "conv_transpose", "algorithm"), (backward_algorithm, "conv", "backward_algorithm")):
+            valid = ("auto", *algorithms(op))
+            if value not in valid:
+                raise ValueError(f"{label} {value!r} not found, valid options are {{{', '.join(map(repr, valid))}}}")
+        self.algorithm = algorithm
+        self.backward_algorithm = backward_algorithm
+        shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        self.weight, self.bias = _init.torch_default(shape, bias, groups=self.groups, rng=rng, dtype=dtype)
+        self.weight_grad: np.ndarray | None = None
+        self.bias_grad: np.ndarray | None = None
+        self._saved: tuple[np.ndarray, np.ndarray, object] | None = None
+
+    # ------------------------------------------------------------------ computing
+
+    def _kwargs(self) -> dict[str, Any]:
+        return dict(stride=self.stride, padding=self.padding, groups=self.groups, dilation=self.dilation,
+                    layout=self.layout)
+
+    def forward(self, input: Any, output_size: int | Sequence[int] | None = None) -> np.ndarray:
+        """The layer's output; ``output_size`` as for PyTorch's module (it overrides ``output_padding``).
+
+        Parameters
+        ----------
+        input : array_like, shape (N, C_in, *i) or unbatched (C_in, *i)
+            ``(N, *i, C_in)`` with ``layout="channels_last"``.
+        output_size : sequence of int, optional
+            The spatial output size, or the whole output shape.
+        """
+        x = np.array(input, copy=True)  # saved for backward: later changes to `input` must not leak in
+        output_padding = self.output_padding if output_size is None else 0
+        y = conv_transpose(x, self.weight, self.bias, output_padding=output_padding, output_size=output_size,
+                           algorithm=self.algorithm, **self._kwargs())
+        self._saved = (x, self.weight.copy(), output_size)
+        return y
+
+    __call__ = forward
+
+    def backward(self, grad_output: Any, *, input_grad: bool = True) -> np.ndarray | None:
+        """Accumulate the parameter gradients of the last :meth:`forward` and return ``dL/dinput``.
+
+        Parameters
+        ----------
+        grad_output : array_like, shape of the last output
+            ``dL/dy`` for a loss ``L``.
+        input_grad : bool
+            Whether to compute and return ``dL/dinput`` (skip it for a first layer).
+
+        Returns
+        -------
+        ndarray or None
+            ``dL/dinput``, shaped and laid out as the input.
+        """
+        if self._saved is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward: no saved input; call forward before backward "
+                "(each backward consumes the input saved by one forward)"
+            )
+        x, w, output_size = self._saved
+        needs = ["weight"] + ["input"] * input_grad + ["bias"] * (self.bias is not None)
+        grads = conv_transpose_backward(
+            grad_output, x, w, output_padding=self.output_padding if output_size is None else 0,
+            output_size=output_size, algorithm=self.backward_algorithm, needs=needs, **self._kwargs(),
+        )
+        self._saved = None
+        self.weight_grad = _accumulate(self.weight_grad, grads.weight, self.weight.dtype)
+        if self.bias is not None:
+            self.bias_grad = _accumulate(self.bias_grad, grads.bias, self.bias.dtype)
+        return grads.input
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradients (set them to ``None``, PyTorch's default)."""
+        self.weight_grad = None
+        self.bias_grad = None
+
+    # ------------------------------------------------------------------ parameters
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The live parameter arrays by name (``"weight"``, and ``"bias"`` when there is one)."""
+        params = {"weight": self.weight}
+        if self.bias is not None:
+            params["bias"] = self.bias
+        return params
+
+    @property
+    def grads(self) -> dict[str, np.ndarray | None]:
+        """The accumulated gradients by parameter name."""
+        return {"weight": self.weight_grad, "bias": self.bias_grad} if self.bias is not None else {"weight": self.weight_grad}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters, under the keys ``torch.nn.ConvTranspose*d`` uses."""
+        return {name: value.copy() for name, value in self.parameters().items()}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy parameters in, from this layer's or a ``torch.nn.ConvTranspose*d``'s ``state_dict``.
+
+        Values may be NumPy arrays or (CPU) torch tensors; they are cast to the
+        layer's dtype and copied into the existing arrays (so optimizers keep
+        working). With ``strict=True`` the keys must match exactly.
+        """
+        own = self.parameters()
+        missing = sorted(set(own) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(own))
+        if strict and (missing or unexpected):
+            raise ValueError(
+                f"load_state_dict: the keys differ from this layer's {sorted(own)}: missing {missing}, "
+                f"unexpected {unexpected}"
+            )
+        for name in own.keys() & state_dict.keys():
+            value = state_dict[name]
+            if hasattr(value, "detach"):  # a torch tensor, without importing torch
+                value = value.detach().cpu().numpy()
+            value = np.asarray(value)
+            if value.shape != own[name].shape:
+                raise ValueError(
+                    f"load_state_dict: {name} has shape {show(value.shape)} in the state dict, but this layer's "
+                    f"{name} has shape {show(own[name].shape)}"
+                )
+            own[name][...] = value
+
+    def __repr__(self) -> str:
+        parts = [f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}", f"stride={self.stride}"]
+        if self.padding != (0,) * self.ndim:
+            parts.append(f"padding={self.padding!r}" if isinstance(self.padding, str) else f"padding={self.padding}")
+        if any(self.output_padding):
+            parts.append(f"output_padding={self.output_padding}")
+        if any(d != 1 for d in self.dilation):
+            parts.append(f"dilation={self.dilation}")
+        if self.groups != 1:
+            parts.append(f"groups={self.groups}")
+        if self.bias is None:
+            parts.append("bias=False")
+        if self.layout != "channels_first":
+            parts.append(f"layout={self.layout!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _accumulate(total: np.ndarray | None, grad: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    grad = grad.astype(dtype, copy=False)
+    return grad.copy() if total is None else total + grad
+
+
+def _fixed_ndim(nd: int) -> type:
+    class Layer(ConvTranspose):
+        def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                     groups=1, bias=True, dilation=1, *, layout="channels_first", algorithm="auto",
+                     backward_algorithm="auto", dtype=np.float32, rng=None):
+            super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
+                             bias, dilation, ndim=nd, layout=layout, algorithm=algorithm,
+                             backward_algorithm=backward_algorithm, dtype=dtype, rng=rng)
+
+    Layer.__name__ = Layer.__qualname__ = f"ConvTranspose{nd}d"
+    Layer.__doc__ = f"""{nd}-d :class:`ConvTranspose` (``ndim={nd}``), like ``torch.nn.ConvTranspose{nd}d``."""
+    return Layer
+
+
+ConvTranspose1d = _fixed_ndim(1)
+ConvTranspose2d = _fixed_ndim(2)
+ConvTranspose3d = _fixed_ndim(3)
+
+
+def mse_loss(prediction: Any, target: Any) -> tuple[float, np.ndarray]:
+    """Mean squared error and its gradient: ``(mean((p - t)**2), 2*(p - t)/p.size)``.
+
+    Examples
+    --------
+    >>> loss, grad = mse_loss(np.array([1.0, 3.0]), np.array([0.0, 0.0]))
+    >>> loss, grad
+    (5.0, array([1., 3.]))
+    """
+    p, t = np.asarray(prediction), np.asarray(target)
+    if p.shape != t.shape:
+        raise ValueError(f"mse_loss: prediction has shape {show(p.shape)} but target has shape {show(t.shape)}")
+    diff = p - t
+    return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
+
+
+# ---------------------------------------------------------------------------------------------- optimizers
+
+
+class _Optimizer:
+    def __init__(self, layers: Any, lr: float) -> None:
+        self.layers = list(layers) if isinstance(layers, (list, tuple)) else [layers]
+        for layer in self.layers:
+            if not (hasattr(layer, "parameters") and hasattr(layer, "grads")):
+                raise TypeError(
+                    f"{type(self).__name__} optimizes layers with parameters() and grads (like tconv.nn.ConvTranspose), "
+                    f"got {type(layer).__name__}"
+                )
+        if not lr > 0:
+            raise ValueError(f"lr must be positive, got {lr!r}")
+        self.lr = float(lr)
+        self.state: dict[tuple[int, str], dict[str, Any]] = {}
+
+    def _pairs(self):
+        for index, layer in enumerate(self.layers):
+            grads = layer.grads
+            for name, param in layer.parameters().items():
+                if grads.get(name) is not None:
+                    yield (index, name), param, grads[name]
+
+    def zero_grad(self) -> None:
+        """Zero the gradients of every layer."""
+        for layer in self.layers:
+            layer.zero_grad()
+
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent with momentum, update for update ``torch.optim.SGD``.
+
+    ``d = g + weight_decay*p``; with momentum ``buf = momentum*buf + d`` (``buf = d``
+    at the first step) and ``d = buf`` (Nesterov: ``d + momentum*buf``);
+    ``p -= lr*d``, in place.
+    """
+
+    def __init__(self, layers: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False) -> None:
+        super().__init__(layers, lr)
+        if momentum < 0 or weight_decay < 0:
+            raise ValueError(f"momentum and weight_decay must be non-negative, got {momentum!r}, {weight_decay!r}")
+        if nesterov and momentum == 0:
+            raise ValueError("nesterov needs a positive momentum")
+        self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient."""
+        for key, p, g in self._pairs():
+            d = g + self.weight_decay * p if self.weight_decay else g
+            if self.momentum:
+                state = self.state.setdefault(key, {})
+                buf = state.get("momentum_buffer")
+                buf = np.array(d, copy=True) if buf is None else self.momentum * buf + d
+                state["momentum_buffer"] = buf
+                d = d + self.momentum * buf if self.nesterov else buf
+            p -= (self.lr * d).astype(p.dtype, copy=False)
+
+
+class Adam(_Optimizer):
+    """Adam, update for update ``torch.optim.Adam`` (``amsgrad=False``).
+
+    ``m = b1*m + (1 - b1)*g``, ``v = b2*v + (1 - b2)*g**2``,
+    ``p -= lr/(1 - b1**t) * m / (sqrt(v)/sqrt(1 - b2**t) + eps)``, in place.
+    """
+
+    def __init__(self, layers: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(layers, lr)
+        if not all(0 <= b < 1 for b in betas) or len(betas) != 2:
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient."""
+        b1, b2 = self.betas
+        for key, p, g in self._pairs():
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            state = self.state.setdefault(key, {"step": 0, "m": np.zeros_like(p), "v": np.zeros_like(p)})
+            state["step"] += 1
+            t = state["step"]
+            state["m"] = b1 * state["m"] + (1 - b1) * g
+            state["v"] = b2 * state["v"] + (1 - b2) * g * g
+            denom = np.sqrt(state["v"]) / math.sqrt(1 - b2**t) + self.eps
+            p -= ((self.lr / (1 - b1**t)) * state["m"] / denom).astype(p.dtype, copy=False)

@@ -1,0 +1,520 @@
+"""Gradients of conv_transpose and conv: PyTorch autograd, finite differences, and the adjoint structure.
+
+Reference answers, strongest first: the defining identities of a bilinear map's
+gradients (``<dx, u> == <dy, f(u, w)>``, ``<dw, v> == <dy, f(x, v)>``); central
+finite differences in float64; ``torch.autograd.grad`` of PyTorch's own operators
+(for padding forms PyTorch cannot express: of its uncropped output, then the window
+computed here from each convention's definition). Every algorithm of the registry
+that computes the input gradient is crossed with the case table.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from cases import CASE_IDS, CASES
+from helpers import assert_close, full_size, from_layout, oracle, to_layout
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tconv
+
+LAYOUTS = ("channels_first", "channels_last")
+# the input gradient of conv_transpose is a convolution, and that of conv a transposed convolution
+CONV_ALGORITHMS = ("auto", *tconv.algorithms("conv"))
+CONV_TRANSPOSE_ALGORITHMS = ("auto", *tconv.algorithms())
+
+
+def _tensors(torch, *arrays):
+    return [None if a is None else torch.tensor(np.array(a), requires_grad=True) for a in arrays]
+
+
+def torch_grads(forward, x, w, b, dy):
+    """``torch.autograd.grad`` of ``forward(x, w, b)`` against ``dy``: (dx, dw, db) as NumPy arrays."""
+    torch = oracle("torch")
+    tx, tw, tb = _tensors(torch, x, w, b)
+    y = forward(torch, tx, tw, tb)
+    assert tuple(y.shape) == dy.shape, (tuple(y.shape), dy.shape)
+    wrt = [t for t in (tx, tw, tb) if t is not None]
+    grads = torch.autograd.grad(y, wrt, torch.tensor(dy))
+    out = [g.numpy() for g in grads]
+    return out[0], out[1], (out[2] if b is not None else None)
+
+
+def torch_conv_transpose_op(case):
+    def forward(torch, x, w, b):
+        f = getattr(torch.nn.functional, f"conv_transpose{case.ndim}d")
+        return f(x, w, b, case.stride, case.padding, case.output_padding, case.groups, case.dilation)
+
+    return forward
+
+
+def torch_conv_op(stride, padding, dilation, groups):
+    def forward(torch, x, w, b):
+        f = getattr(torch.nn.functional, f"conv{w.ndim - 2}d")
+        return f(x, w, b, stride, padding, dilation, groups)
+
+    return forward
+
+
+def assert_grads(actual, expected, dtype):
+    for got, want, name in zip(actual, expected, ("input", "weight", "bias")):
+        if want is None:
+            assert got is None, name
+        else:
+            assert_close(got, want, dtype=dtype)
+
+
+# -------------------------------------------------------------------- PyTorch autograd, case table
+
+
+def _case_dy(shape, dtype, seed):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+BY_ID = {c.id: c for c in CASES}
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_conv_transpose_grads(case_id, dtype):
+    """PyTorch's gradients for one case, computed once and shared by every algorithm and layout."""
+    case = BY_ID[case_id]
+    x, w, b = case.arrays(dtype)
+    dy = _case_dy(tconv.conv_transpose(x, w, b, **case.kwargs()).shape, dtype, 7)
+    return dy, torch_grads(torch_conv_transpose_op(case), x, w, b, dy)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("algorithm", CONV_ALGORITHMS)
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_conv_transpose_backward_matches_torch_autograd(case, algorithm, layout, dtype):
+    x, w, b = case.arrays(dtype)
+    dy, expected = _torch_conv_transpose_grads(case.id, np.dtype(dtype).name)
+    got = tconv.conv_transpose_backward(
+        to_layout(dy, layout), to_layout(x, layout), w, **case.kwargs(), layout=layout, algorithm=algorithm,
+        needs=("input", "weight", "bias") if b is not None else ("input", "weight"),
+    )
+    assert_grads((from_layout(got.input, layout), got.weight, got.bias), expected, dtype)
+
+
+def conv_arrays(case, dtype=np.float64):
+    """The case read as a convolution: its weight (C_out, C_in/g, *k), an input of the transpose's output size."""
+    _, w, b_t = case.arrays(dtype)
+    size = tconv.conv_transpose_output_size(case.size, case.kernel, case.stride, case.padding,
+                                            case.output_padding, case.dilation)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((case.n, w.shape[1] * case.groups, *size)).astype(dtype)
+    b = None if b_t is None else rng.standard_normal(w.shape[0]).astype(dtype)
+    return x, w, b
+
+
+def _conv_kwargs(case):
+    return dict(stride=case.stride, padding=case.padding, dilation=case.dilation, groups=case.groups)
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_conv_grads(case_id, dtype):
+    case = BY_ID[case_id]
+    x, w, b = conv_arrays(case, dtype)
+    dy = _case_dy(tconv.conv(x, w, b, **_conv_kwargs(case)).shape, dtype, 8)
+    return dy, torch_grads(torch_conv_op(**_conv_kwargs(case)), x, w, b, dy)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("algorithm", CONV_TRANSPOSE_ALGORITHMS)
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_conv_backward_matches_torch_autograd(case, algorithm, layout, dtype):
+    x, w, b = conv_arrays(case, dtype)
+    kw = _conv_kwargs(case)
+    dy, expected = _torch_conv_grads(case.id, np.dtype(dtype).name)
+    got = tconv.conv_backward(to_layout(dy, layout), to_layout(x, layout), w, **kw, layout=layout,
+                              algorithm=algorithm, needs=("input", "weight", "bias") if b is not None else ("input", "weight"))
+    assert_grads((from_layout(got.input, layout), got.weight, got.bias), expected, dtype)
+
+
+@pytest.mark.parametrize("case", CASES[::4], ids=CASE_IDS[::4])
+def test_complex_gradients_follow_torch(case):
+    """Complex: PyTorch's convention (conjugate Wirtinger), not the plain transpose."""
+    x, w, b = case.arrays(np.complex128)
+    y = tconv.conv_transpose(x, w, b, **case.kwargs())
+    rng = np.random.default_rng(3)
+    dy = rng.standard_normal(y.shape) + 1j * rng.standard_normal(y.shape)
+    expected = torch_grads(torch_conv_transpose_op(case), x, w, b, dy)
+    got = tconv.conv_transpose_backward(dy, x, w, **case.kwargs(), needs=("input", "weight", "bias") if b is not None else ("input", "weight"))
+    assert_grads(got, expected, np.complex128)
+
+    xc, wc, bc = conv_arrays(case)
+    xc = xc + 1j * rng.standard_normal(xc.shape)
+    wc = wc + 0.5j
+    kw = dict(stride=case.stride, padding=case.padding, dilation=case.dilation, groups=case.groups)
+    dyc = tconv.conv(xc, wc, None, **kw) * (1 - 2j)
+    expected = torch_grads(torch_conv_op(**kw), xc, wc, None, dyc)
+    got = tconv.conv_backward(dyc, xc, wc, **kw, needs=("input", "weight"))
+    assert_grads(got, expected, np.complex128)
+
+
+# ------------------------------------------------ padding forms PyTorch cannot express: full output, then window
+
+
+def torch_window(torch, full, begin, size):
+    """The window [begin, begin + size) of the spatial axes of a torch tensor; zeros outside (F.pad, negative = crop)."""
+    pads = []
+    for b, n, f in reversed(list(zip(begin, size, full.shape[2:]))):
+        pads += [-b, b + n - f]
+    return torch.nn.functional.pad(full, pads)
+
+
+# (id, size, kernel, stride, dilation, padding, output_size, begin, out) -- begin/out from the conventions' definitions
+WINDOW_CASES = [
+    ("1d-pairs-negative-begin", (5,), (3,), (2,), (1,), ((-2, 1),), None),
+    ("1d-pairs-negative-end", (4,), (4,), (3,), (1,), ((1, -3),), None),
+    ("2d-pairs-mixed", (3, 4), (3, 2), (2, 1), (1, 2), ((2, -1), (0, 3)), None),
+    ("2d-same-odd-crop", (4, 3), (5, 5), (2, 2), (1, 1), "same", None),
+    ("2d-same-output-size", (4, 3), (4, 3), (2, 3), (1, 1), "same", (7, 8)),
+    ("1d-same-shorter-than-stride", (3,), (1,), (3,), (1,), "same", None),
+    ("3d-same-dilated", (2, 3, 2), (2, 2, 3), (2, 1, 2), (2, 1, 1), "same", None),
+    ("2d-valid", (3, 3), (3, 2), (2, 3), (1, 1), "valid", None),
+    ("2d-valid-output-size", (3, 3), (3, 2), (2, 3), (1, 1), "valid", (8, 10)),
+]
+
+
+def _window_of(size, kernel, stride, dilation, padding, output_size):
+    """(begin, out) per axis, from the conventions' definitions (independent of tconv.shape)."""
+    full = full_size(size, kernel, stride, dilation)
+    if padding == "same":
+        out = output_size or tuple(i * s for i, s in zip(size, stride))
+        return tuple(max(f - o, 0) // 2 for f, o in zip(full, out)), out
+    pairs = ((0, 0),) * len(size) if padding == "valid" else padding
+    out = output_size or tuple(f - b - e for f, (b, e) in zip(full, pairs))
+    return tuple(b for b, _ in pairs), out
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("algorithm", CONV_ALGORITHMS)
+@pytest.mark.parametrize("size, kernel, stride, dilation, padding, output_size",
+                         [c[1:] for c in WINDOW_CASES], ids=[c[0] for c in WINDOW_CASES])
+def test_conv_transpose_backward_any_padding(size, kernel, stride, dilation, padding, output_size, algorithm, layout):
+    rng = np.random.default_rng(len(size))
+    groups = 2
+    x = rng.standard_normal((2, 4, *size))
+    w = rng.standard_normal((4, 3, *kernel))
+    b = rng.standard_normal(6)
+    begin, out = _window_of(size, kernel, stride, dilation, padding, output_size)
+
+    def forward(torch, tx, tw, tb):
+        f = getattr(torch.nn.functional, f"conv_transpose{len(size)}d")
+        full = f(tx, tw, None, stride, 0, 0, groups, dilation)
+        return torch_window(torch, full, begin, out) + tb.reshape(-1, *(1,) * len(size))
+
+    dy = rng.standard_normal((2, 6, *out))
+    expected = torch_grads(forward, x, w, b, dy)
+    got = tconv.conv_transpose_backward(
+        to_layout(dy, layout), to_layout(x, layout), w, stride=stride, padding=padding, groups=groups,
+        dilation=dilation, output_size=output_size, layout=layout, algorithm=algorithm,
+    )
+    assert_grads((from_layout(got.input, layout), got.weight, got.bias), expected, np.float64)
+
+
+CONV_WINDOW_CASES = [
+    ("1d-pairs-crop-input", (9,), (3,), (2,), (1,), ((-2, 1),)),
+    ("2d-pairs-mixed", (9, 8), (3, 2), (2, 1), (1, 2), ((2, -1), (0, 3))),
+    ("2d-same-strided", (7, 9), (4, 3), (2, 3), (1, 1), "same"),
+    ("3d-same-dilated", (5, 4, 6), (2, 2, 3), (2, 1, 2), (2, 1, 1), "same"),
+    ("2d-valid-remainder", (8, 7), (3, 2), (2, 3), (1, 1), "valid"),
+]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("algorithm", CONV_TRANSPOSE_ALGORITHMS)
+@pytest.mark.parametrize("size, kernel, stride, dilation, padding",
+                         [c[1:] for c in CONV_WINDOW_CASES], ids=[c[0] for c in CONV_WINDOW_CASES])
+def test_conv_backward_any_padding(size, kernel, stride, dilation, padding, algorithm, layout):
+    rng = np.random.default_rng(len(size))
+    x = rng.standard_normal((2, 4, *size))
+    w = rng.standard_normal((6, 2, *kernel))  # groups=2
+    b = rng.standard_normal(6)
+    ke = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    if padding == "same":  # TensorFlow: output ceil(i/s), total padding (o - 1)*s + k_eff - i, smaller half first
+        totals = [max((-(-i // s) - 1) * s + k - i, 0) for i, s, k in zip(size, stride, ke)]
+        pairs = [(t // 2, t - t // 2) for t in totals]
+    elif padding == "valid":
+        pairs = [(0, 0)] * len(size)
+    else:
+        pairs = list(padding)
+
+    def forward(torch, tx, tw, tb):
+        pads = [p for pair in reversed(pairs) for p in pair]
+        f = getattr(torch.nn.functional, f"conv{len(size)}d")
+        return f(torch.nn.functional.pad(tx, pads), tw, tb, stride, 0, dilation, 2)
+
+    y = tconv.conv(x, w, b, stride, padding, dilation, 2)
+    dy = rng.standard_normal(y.shape)
+    expected = torch_grads(forward, x, w, b, dy)
+    got = tconv.conv_backward(to_layout(dy, layout), to_layout(x, layout), w, stride=stride, padding=padding,
+                              dilation=dilation, groups=2, layout=layout, algorithm=algorithm)
+    assert_grads((from_layout(got.input, layout), got.weight, got.bias), expected, np.float64)
+
+
+# ---------------------------------------------------------------------------------- finite differences
+
+
+def _directional_check(loss, grad, point, rng, eps=1e-6):
+    """Central difference of ``loss`` along random directions vs ``<grad, direction>``."""
+    for _ in range(3):
+        v = rng.standard_normal(point.shape)
+        numeric = (loss(point + eps * v) - loss(point - eps * v)) / (2 * eps)
+        analytic = float(np.sum(grad * v))
+        assert abs(numeric - analytic) <= 1e-6 * max(1.0, abs(analytic)), (numeric, analytic)
+
+
+FD_CASES = [
+    dict(stride=2, padding=1, output_padding=1, groups=1, dilation=1),
+    dict(stride=(3, 1), padding=((2, -1), (-1, 2)), groups=2, dilation=(1, 2)),
+    dict(stride=2, padding="same", groups=2, dilation=2),
+    dict(stride=(2, 3), padding="same", output_size=(7, 8)),
+]
+
+
+@pytest.mark.parametrize("kwargs", FD_CASES, ids=[str(i) for i in range(len(FD_CASES))])
+def test_conv_transpose_backward_finite_differences(kwargs):
+    """L = 0.5*sum(y**2) + sum(c*y), so dL/dy = y + c; central differences in float64."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 4, 3))
+    w = rng.standard_normal((4, 3, 3, 2))
+    b = rng.standard_normal(3 * kwargs.get("groups", 1))
+    y = tconv.conv_transpose(x, w, b, **kwargs)
+    c = rng.standard_normal(y.shape)
+
+    def loss(x_, w_, b_):
+        out = tconv.conv_transpose(x_, w_, b_, **kwargs)
+        return 0.5 * np.sum(out**2) + np.sum(c * out)
+
+    g = tconv.conv_transpose_backward(y + c, x, w, **kwargs)
+    _directional_check(lambda p: loss(p, w, b), g.input, x, rng)
+    _directional_check(lambda p: loss(x, p, b), g.weight, w, rng)
+    _directional_check(lambda p: loss(x, w, p), g.bias, b, rng)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(stride=2, padding=1),
+    dict(stride=(2, 3), padding=((2, -1), (0, 1)), dilation=(1, 2), groups=2),
+    dict(stride=3, padding="same", dilation=2, groups=2),
+], ids=["int", "pairs", "same"])
+def test_conv_backward_finite_differences(kwargs):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 4, 9, 8))
+    w = rng.standard_normal((6, 4 // kwargs.get("groups", 1), 3, 2))
+    b = rng.standard_normal(6)
+    y = tconv.conv(x, w, b, **kwargs)
+    c = rng.standard_normal(y.shape)
+
+    def loss(x_, w_, b_):
+        out = tconv.conv(x_, w_, b_, **kwargs)
+        return 0.5 * np.sum(out**2) + np.sum(c * out)
+
+    g = tconv.conv_backward(y + c, x, w, **kwargs)
+    _directional_check(lambda p: loss(p, w, b), g.input, x, rng)
+    _directional_check(lambda p: loss(x, p, b), g.weight, w, rng)
+    _directional_check(lambda p: loss(x, w, p), g.bias, b, rng)
+
+
+# ------------------------------------------------------------------------------ the adjoint structure
+
+
+@st.composite
+def transposed_problems(draw):
+    nd = draw(st.integers(1, 3))
+    small = 4 if nd < 3 else 3
+    groups = draw(st.integers(1, 2))
+    size = tuple(draw(st.lists(st.integers(1, small), min_size=nd, max_size=nd)))
+    kernel = tuple(draw(st.lists(st.integers(1, small), min_size=nd, max_size=nd)))
+    stride = tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd)))
+    dilation = tuple(draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd)))
+    padding = draw(st.one_of(
+        st.just("same"), st.just("valid"), st.integers(0, 1),
+        st.tuples(*[st.tuples(st.integers(-2, 2), st.integers(-2, 2)) for _ in range(nd)]),
+    ))
+    return dict(size=size, kernel=kernel, stride=stride, dilation=dilation, padding=padding, groups=groups,
+                c_in=groups * draw(st.integers(1, 2)), c_out=groups * draw(st.integers(1, 2)),
+                seed=draw(st.integers(0, 2**16)), layout=draw(st.sampled_from(LAYOUTS)),
+                algorithm=draw(st.sampled_from(CONV_ALGORITHMS)),
+                back_algorithm=draw(st.sampled_from(CONV_TRANSPOSE_ALGORITHMS)))
+
+
+@given(transposed_problems())
+def test_gradients_are_the_bilinear_adjoints(p):
+    """<dx, u> == <dy, f(u, w)> and <dw, v> == <dy, f(x, v)> for f = conv_transpose and for f = conv."""
+    rng = np.random.default_rng(p["seed"])
+    kw = dict(stride=p["stride"], padding=p["padding"], dilation=p["dilation"], groups=p["groups"], layout=p["layout"])
+    x = to_layout(rng.standard_normal((2, p["c_in"], *p["size"])), p["layout"])
+    w = rng.standard_normal((p["c_in"], p["c_out"] // p["groups"], *p["kernel"]))
+    try:
+        y = tconv.conv_transpose(x, w, **kw)
+    except ValueError as error:
+        assert "leaves no output" in str(error)
+        return
+    dy = rng.standard_normal(y.shape)
+    u, v = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    g = tconv.conv_transpose_backward(dy, x, w, **kw, algorithm=p["algorithm"])
+    assert np.isclose(np.sum(g.input * u), np.sum(dy * tconv.conv_transpose(u, w, **kw)))
+    assert np.isclose(np.sum(g.weight * v), np.sum(dy * tconv.conv_transpose(x, v, **kw)))
+    assert np.isclose(g.bias.sum(), dy.sum())
+
+    # the same weight read as a convolution of a y-sized input (C_out channels -> C_in channels)
+    try:
+        z = tconv.conv(dy, w, **kw)
+    except ValueError as error:
+        assert "smaller than the dilated kernel" in str(error)
+        return
+    dz = rng.standard_normal(z.shape)
+    u, v = rng.standard_normal(dy.shape), rng.standard_normal(w.shape)
+    g = tconv.conv_backward(dz, dy, w, **kw, algorithm=p["back_algorithm"])
+    assert np.isclose(np.sum(g.input * u), np.sum(dz * tconv.conv(u, w, **kw)))
+    assert np.isclose(np.sum(g.weight * v), np.sum(dz * tconv.conv(dy, v, **kw)))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if np.all(np.array(c.output_padding) < np.array(c.stride))],
+                         ids=[c.id for c in CASES if np.all(np.array(c.output_padding) < np.array(c.stride))])
+def test_input_gradient_is_the_public_convolution(case):
+    """dx of conv_transpose is conv(dy, w) with the same parameters, and dx of conv is conv_transpose(dy, w)."""
+    x, w, _ = case.arrays()
+    y = tconv.conv_transpose(x, w, None, **case.kwargs())
+    dy = np.random.default_rng(2).standard_normal(y.shape)
+    dx = tconv.conv_transpose_backward(dy, x, w, **case.kwargs(), needs="input").input
+    assert_close(dx, tconv.conv(dy, w, None, case.stride, case.padding, case.dilation, case.groups))
+    dz = tconv.conv_backward(x, y, w, stride=case.stride, padding=case.padding, dilation=case.dilation,
+                             groups=case.groups, needs="input").input
+    assert_close(dz, tconv.conv_transpose(x, w, None, **case.kwargs()))
+
+
+# ---------------------------------------------------------------------------- requests, dtypes, shapes
+
+
+def test_needs_selects_the_gradients():
+    x, w, b = CASES[9].arrays()
+    y = tconv.conv_transpose(x, w, b, **CASES[9].kwargs())
+    full = tconv.conv_transpose_backward(y, x, w, **CASES[9].kwargs())
+    for needs in ("input", "weight", "bias", ("weight", "bias"), []):
+        g = tconv.conv_transpose_backward(y, x, w, **CASES[9].kwargs(), needs=needs)
+        wanted = {needs} if isinstance(needs, str) else set(needs)
+        for name in ("input", "weight", "bias"):
+            if name in wanted:
+                assert_close(getattr(g, name), getattr(full, name))
+            else:
+                assert getattr(g, name) is None
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_unbatched(layout):
+    case = CASES[9]
+    x, w, _ = case.arrays()
+    y = tconv.conv_transpose(x, w, None, **case.kwargs())
+    dy = np.random.default_rng(0).standard_normal(y.shape)
+    batched = tconv.conv_transpose_backward(to_layout(dy[:1], layout), to_layout(x[:1], layout), w,
+                                            **case.kwargs(), layout=layout)
+    single = tconv.conv_transpose_backward(to_layout(dy[:1], layout)[0], to_layout(x[:1], layout)[0], w,
+                                           **case.kwargs(), layout=layout)
+    assert_close(single.input, batched.input[0])
+    assert_close(single.weight, batched.weight)
+    assert_close(single.bias, batched.bias)
+    cb = tconv.conv_backward(to_layout(x[:1], layout)[0], to_layout(dy[:1], layout)[0], w, stride=case.stride,
+                             padding=case.padding, groups=case.groups, layout=layout)
+    assert cb.input.shape == to_layout(dy[:1], layout)[0].shape
+
+
+def test_dtypes_follow_the_primals():
+    x = np.ones((1, 2, 3), np.float32)
+    w = np.ones((2, 1, 2), np.float64)
+    dy = np.ones((1, 1, 4), np.float64)
+    g = tconv.conv_transpose_backward(dy, x, w)
+    assert (g.input.dtype, g.weight.dtype, g.bias.dtype) == (np.float32, np.float64, np.float64)
+    g16 = tconv.conv_transpose_backward(dy.astype(np.float16), x.astype(np.float16), w.astype(np.float16))
+    assert (g16.input.dtype, g16.weight.dtype, g16.bias.dtype) == (np.float16,) * 3
+    assert_close(g16.weight, g.weight.astype(np.float16))
+    gi = tconv.conv_transpose_backward(dy.astype(np.int64), x.astype(np.int64), w.astype(np.int64))
+    assert (gi.input.dtype, gi.weight.dtype, gi.bias.dtype) == (np.float64,) * 3
+    assert_close(gi.input, g.input.astype(np.float64))
+    # a real primal keeps the real part of a complex gradient
+    gc = tconv.conv_transpose_backward(dy * (1 + 1j), x, w)
+    assert gc.input.dtype == np.float32 and gc.bias.dtype == np.complex128
+    assert_close(gc.input, g.input)
+
+
+def test_inputs_are_not_modified():
+    x, w, _ = CASES[13].arrays()
+    y = tconv.conv_transpose(x, w, None, **CASES[13].kwargs())
+    copies = [a.copy() for a in (y, x, w)]
+    tconv.conv_transpose_backward(y, x, w, **CASES[13].kwargs())
+    tconv.conv_backward(x, y, w, stride=2, padding=2, dilation=2)
+    for a, c in zip((y, x, w), copies):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_empty_batch():
+    g = tconv.conv_transpose_backward(np.ones((0, 2, 8)), np.ones((0, 3, 4)), np.ones((3, 2, 4)), stride=2, padding=1)
+    assert g.input.shape == (0, 3, 4)
+    assert_close(g.weight, np.zeros((3, 2, 4)))
+    assert_close(g.bias, np.zeros(2))
+
+
+def test_output_size_may_be_the_whole_shape():
+    x, w = np.ones((2, 3, 4)), np.ones((3, 2, 3))
+    y = tconv.conv_transpose(x, w, stride=2, output_size=(10,))
+    a = tconv.conv_transpose_backward(y, x, w, stride=2, output_size=(10,))
+    b = tconv.conv_transpose_backward(y, x, w, stride=2, output_size=(2, 2, 10))
+    assert_close(a.input, b.input)
+    with pytest.raises(ValueError, match=r"output_size=\(2, 3, 10\) is a whole output shape, but the output has shape \(2, 2, 10\)"):
+        tconv.conv_transpose_backward(y, x, w, stride=2, output_size=(2, 3, 10))
+
+
+ERRORS = [
+    (dict(needs="grad"), ValueError, r"needs must name gradients from \('input', 'weight', 'bias'\), got \('grad',\)"),
+    (dict(needs=3), TypeError, "needs must be a name or a sequence of names"),
+    (dict(algorithm="no-such-algorithm"), ValueError,
+     r"algorithm 'no-such-algorithm' not found, valid options are \{'auto', .*\}: the input gradient of "
+     r"conv_transpose is a conv, so conv_transpose_backward's algorithm names one of tconv.algorithms\('conv'\)"),
+    (dict(stride=3), ValueError,
+     r"conv_transpose_backward: grad_output must have the shape of conv_transpose's output for this input and "
+     r"these parameters, \(2, 2, 12\), got \(2, 2, 9\)"),
+    (dict(output_size=(2, 9)), ValueError, r"output_size must have 1 entries \(the spatial size\) or 3"),
+    (dict(layout="NHWC"), ValueError, "layout must be one of"),
+    (dict(stride=0), ValueError, "stride must be positive"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, message", ERRORS, ids=[str(e[0]) for e in ERRORS])
+def test_conv_transpose_backward_errors(kwargs, error, message):
+    x, w = np.ones((2, 3, 4)), np.ones((3, 2, 3))
+    dy = np.ones((2, 2, 9))  # the output for stride 2
+    with pytest.raises(error, match=message):
+        tconv.conv_transpose_backward(dy, x, w, **{"stride": 2, **kwargs})
+
+
+def test_conv_backward_errors():
+    x, w = np.ones((2, 3, 8)), np.ones((4, 3, 3))
+    with pytest.raises(ValueError, match=r"algorithm 'no-such' not found.*the input gradient of conv is a conv_transpose"):
+        tconv.conv_backward(np.ones((2, 4, 6)), x, w, algorithm="no-such")
+    with pytest.raises(ValueError, match=r"grad_output must have the shape of conv's output .* \(2, 4, 6\), got \(2, 4, 3\)"):
+        tconv.conv_backward(np.ones((2, 4, 3)), x, w)
+    with pytest.raises(TypeError, match="grad_output must be a numeric array"):
+        tconv.conv_backward(np.full((2, 4, 6), "a"), x, w)
+
+
+def test_four_spatial_axes():
+    """N-d: 4 spatial axes (no framework oracle), by the adjoint identities and finite differences."""
+    rng = np.random.default_rng(4)
+    kw = dict(stride=(2, 1, 1, 2), padding=((1, 0), (0, 0), (0, -1), (1, 1)), groups=2, dilation=(1, 1, 2, 1))
+    x = rng.standard_normal((1, 2, 2, 3, 2, 2))
+    w = rng.standard_normal((2, 2, 2, 1, 2, 2))
+    y = tconv.conv_transpose(x, w, **kw)
+    dy = rng.standard_normal(y.shape)
+    g = tconv.conv_transpose_backward(dy, x, w, **kw)
+    u, v = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    assert np.isclose(np.sum(g.input * u), np.sum(dy * tconv.conv_transpose(u, w, **kw)))
+    assert np.isclose(np.sum(g.weight * v), np.sum(dy * tconv.conv_transpose(x, v, **kw)))
+    _directional_check(lambda p: np.sum(dy * tconv.conv_transpose(x, p, **kw) ** 2) / 2,
+                       tconv.conv_transpose_backward(dy * y, x, w, **kw, needs="weight").weight, w, rng)
