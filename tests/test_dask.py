@@ -374,7 +374,12 @@ def test_graph_grows_linearly_with_the_number_of_chunks(nd):
 
 def test_runs_on_a_local_cluster():
     distributed = oracle("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+    import dask
+
+    # generous timeouts: on a loaded 2-core machine the default connect timeout can fire during
+    # shutdown and leave an unretrieved TimeoutError printed after pytest's summary
+    timeouts = {"distributed.comm.timeouts.connect": "120s", "distributed.comm.timeouts.tcp": "120s"}
+    with dask.config.set(timeouts), distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         for seed in range(6):
             x, w, b, kwargs, chunks, expected = _config("conv_transpose", 2000 + seed)
