@@ -16,6 +16,11 @@ ORACLES = {
     "torch": "torch==2.13.0",
     "onnx": "onnx",
     "scipy": "scipy",
+    "tensorflow": "tensorflow-cpu",
+    "keras": "keras",
+    "jax": "jax",
+    "jaxlib": "jaxlib",
+    "onnxruntime": "onnxruntime",
 }
 
 
