@@ -42,9 +42,17 @@ import numpy as np
 from .._checks import is_int, show
 from .._ops import conv
 from ..weights import to_torch_layout
+from ..shape import Geometry
 from ._common import as_array, geometry, int_list, run_window
 
-__all__ = ["conv_general_dilated", "conv_transpose", "conv_transpose_padding", "default_dimension_numbers"]
+__all__ = [
+    "conv_general_dilated",
+    "conv_transpose",
+    "conv_transpose_padding",
+    "conv_transpose_window",
+    "default_dimension_numbers",
+    "dimension_permutations",
+]
 
 Pads = list[tuple[int, int]]
 
@@ -63,8 +71,18 @@ def default_dimension_numbers(ndim: int) -> tuple[str, str, str]:
     return defaults[ndim]
 
 
-def _permutations(dimension_numbers: object, ndim: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """JAX's ``conv_general_permutations``: axis orders giving ``(N, C, *S)``, ``(O, I, *S)``, ``(N, C, *S)``."""
+def dimension_permutations(dimension_numbers: object, ndim: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """JAX's ``conv_general_permutations``: axis orders giving ``(N, C, *S)``, ``(O, I, *S)``, ``(N, C, *S)``.
+
+    ``dimension_numbers`` is ``None`` (``NCHW``/``OIHW``), three spec strings such as
+    ``("NHWC", "HWIO", "NHWC")``, or three permutations of ints. Spatial axes are
+    ordered as in the kernel spec.
+
+    Examples
+    --------
+    >>> dimension_permutations(("NHWC", "HWIO", "NHWC"), 4)
+    ((0, 3, 1, 2), (3, 2, 0, 1), (0, 3, 1, 2))
+    """
     if dimension_numbers is None:
         iota = tuple(range(ndim))
         return iota, iota, iota
@@ -179,7 +197,7 @@ def conv_general_dilated(
         raise ValueError(f"conv_general_dilated lhs and rhs must have the same number of dimensions, but got {x.shape} and {w.shape}.")
     if x.ndim < 2:
         raise ValueError(f"conv_general_dilated needs arrays of at least 2 dimensions, got {x.shape}")
-    lhs_perm, rhs_perm, out_perm = _permutations(dimension_numbers, x.ndim)
+    lhs_perm, rhs_perm, out_perm = dimension_permutations(dimension_numbers, x.ndim)
     x = np.transpose(x, lhs_perm)  # (N, C, *i), spatial axes in the kernel's order
     w = np.transpose(w, rhs_perm)  # (O, I, *k)
     nd = x.ndim - 2
@@ -324,6 +342,66 @@ def conv_transpose_padding(kernel_size: int, stride: int, padding: object) -> tu
     return pad_a, pad_len - pad_a
 
 
+def _transpose_pads(
+    kernel_size: Sequence[int], strides: Sequence[int], dilation: Sequence[int], padding: Any, consistent: bool
+) -> Any:
+    """``lax.conv_transpose``'s pads of the dilated input, or the string it hands to ``conv_general_dilated``."""
+    if consistent or (isinstance(padding, str) and padding in ("SAME", "VALID")):
+        k_eff = tuple(di * (k - 1) + 1 for k, di in zip(kernel_size, dilation))
+        replicated = [padding] * len(k_eff) if isinstance(padding, str) else list(padding)
+        return [conv_transpose_padding(ke, si, p) for ke, si, p in zip(k_eff, strides, replicated)]
+    return padding
+
+
+def conv_transpose_window(
+    input_size: Sequence[int],
+    kernel_size: Sequence[int],
+    strides: Sequence[int],
+    padding: str | Sequence[tuple[int, int]],
+    rhs_dilation: Sequence[int] | None = None,
+    use_consistent_padding: bool = False,
+) -> Geometry:
+    """The window (see ``tconv/shape.py``) of ``lax.conv_transpose`` for spatial sizes.
+
+    ``crop_begin = k_eff - 1 - lo`` and ``o = (i - 1)*s + 2 - k_eff + lo + hi`` for the
+    pads ``(lo, hi)`` of the dilated input (``o`` may be 0, never negative: JAX
+    rejects a negative total).
+
+    Examples
+    --------
+    ``"SAME"`` is TensorFlow's window; explicit pairs are pads of the dilated input:
+
+    >>> g = conv_transpose_window((4,), (3,), (2,), "SAME")
+    >>> g.output_size, g.padding_pairs
+    ((8,), ((0, 1),))
+    >>> conv_transpose_window((4,), (3,), (2,), [(2, 2)]).output_size     # the full output
+    (9,)
+    """
+    i, k, s = tuple(input_size), tuple(kernel_size), tuple(strides)
+    d = _positive(rhs_dilation, len(i), "rhs_dilation")
+    k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
+    pads = _transpose_pads(k, s, d, padding, use_consistent_padding)
+    if isinstance(pads, str):
+        if any(v != 1 for v in s):
+            raise ValueError(
+                "String padding is not implemented for transposed convolution using this op. Please either exactly "
+                "specify the required padding or use conv_transpose."
+            )
+        pads = _string_pads(pads, i, k_eff, (1,) * len(i))
+    pads = [(int(lo), int(hi)) for lo, hi in pads]
+    if len(pads) != len(i):
+        raise TypeError(f"Wrong number of explicit pads for convolution: expected {len(i)}, got {len(pads)}.")
+    dilated = tuple((ii - 1) * si + 1 for ii, si in zip(i, s))
+    if any(size + lo + hi < 0 for size, (lo, hi) in zip(dilated, pads)):
+        raise ValueError(
+            "Negative padding is larger than the size of the corresponding dimension: "
+            f"got padding={tuple(pads)} for lhs_shape[2:]={dilated}"
+        )
+    begins = tuple(ke - 1 - lo for ke, (lo, _) in zip(k_eff, pads))
+    out = tuple(max((ii - 1) * si + 2 - ke + lo + hi, 0) for ii, si, ke, (lo, hi) in zip(i, s, k_eff, pads))
+    return geometry(i, k, s, d, begins, out)
+
+
 def conv_transpose(
     lhs: Any,
     rhs: Any,
@@ -373,20 +451,14 @@ def conv_transpose(
         raise ValueError(f"conv_transpose needs lhs and rhs of the same rank >= 2, got shapes {x.shape} and {w.shape}")
     if dimension_numbers is None:
         dimension_numbers = default_dimension_numbers(x.ndim)
-    _, rhs_perm, _ = _permutations(dimension_numbers, x.ndim)
+    _, rhs_perm, _ = dimension_permutations(dimension_numbers, x.ndim)
     nd = x.ndim - 2
     s = tuple(int_list(strides, "strides")) if nd else ()
     if len(s) != nd:
         raise ValueError(f"conv_transpose strides must have one entry per spatial dimension ({nd}), got {show(s)}")
     d = _positive(rhs_dilation, nd, "rhs_dilation")
     k_spatial = tuple(w.shape[j] for j in rhs_perm[2:])
-    pads: Any
-    if use_consistent_padding or (isinstance(padding, str) and padding in ("SAME", "VALID")):
-        k_eff = tuple(di * (k - 1) + 1 for k, di in zip(k_spatial, d))
-        replicated = [padding] * nd if isinstance(padding, str) else list(padding)
-        pads = [conv_transpose_padding(ke, si, p) for ke, si, p in zip(k_eff, s, replicated)]
-    else:
-        pads = padding
+    pads = _transpose_pads(k_spatial, s, d, padding, use_consistent_padding)
     if transpose_kernel:
         w = np.flip(w, axis=tuple(rhs_perm[2:])) if nd else w
         w = np.swapaxes(w, rhs_perm[0], rhs_perm[1])
