@@ -54,7 +54,7 @@ from .compat import tensorflow as compat_tf
 from .compat import torch as compat_torch
 from .shape import Geometry, conv_transpose_geometry
 
-__all__ = ["FRAMEWORKS", "ConvTransposeSpec", "TranslationPlan", "resolve", "translate"]
+__all__ = ["FRAMEWORKS", "ConvTransposeSpec", "TranslationPlan", "output_size", "resolve", "translate"]
 
 #: The conventions :func:`translate` reads and writes.
 FRAMEWORKS = ("tconv", "torch", "tensorflow", "keras", "jax", "onnx")
@@ -490,6 +490,35 @@ def resolve(
     source = _framework(source, "source")
     shape = tuple(int(v) for v in weight_shape)
     return _RESOLVERS[source](_check_keys(params, source), shape, input_shape).spec
+
+
+def output_size(
+    params: Mapping[str, Any],
+    framework: str,
+    *,
+    weight_shape: Sequence[int],
+    input_shape: Sequence[int],
+) -> tuple[int, ...]:
+    """The spatial output size of a transposed convolution under ``framework``'s rules (and checks).
+
+    Parameters as for :func:`translate`; ``input_shape`` is required.
+
+    Examples
+    --------
+    The same 2x2 kernel and stride 2 on a 6-wide input, in three conventions:
+
+    >>> output_size({"stride": 2}, "torch", weight_shape=(1, 1, 2), input_shape=(1, 1, 6))
+    (12,)
+    >>> output_size({"strides": 2, "padding": "same", "output_padding": 0}, "keras", weight_shape=(2, 1, 1), input_shape=(1, 6, 1))
+    (10,)
+    >>> output_size({"strides": [2], "auto_pad": "SAME_UPPER", "output_padding": [1]}, "onnx", weight_shape=(1, 1, 2), input_shape=(1, 1, 6))
+    (12,)
+    """
+    source = _framework(framework, "framework")
+    shape = tuple(int(v) for v in weight_shape)
+    resolved = _RESOLVERS[source](_check_keys(params, source), shape, input_shape)
+    size = _spatial_input(input_shape, resolved.input_perm, len(shape) - 2, resolved.unbatched)
+    return resolved.spec.output_size(size)  # type: ignore[arg-type]
 
 
 def translate(
