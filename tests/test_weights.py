@@ -45,7 +45,7 @@ def test_tensorflow_and_jax_layouts_mean_what_the_frameworks_mean(tf, lax):
     x = rng.standard_normal((1, 4, 5, 3))  # NHWC
     w = rng.standard_normal((3, 2, 2, 3))  # torch (C_in, C_out, kH, kW)
     expected = np.moveaxis(tconv.conv_transpose(np.moveaxis(x, -1, 1), w, stride=2), 1, -1)
-    out = [1, 9, 10, 2]
+    out = [1, 8, 11, 2]  # the full output: (4 - 1)*2 + 2, (5 - 1)*2 + 3
     assert_close(tf.nn.conv2d_transpose(x, from_torch_layout(w, "tensorflow"), out, 2, padding="VALID").numpy(), expected)
     full = [(k - 1, k - 1) for k in w.shape[2:]]
     assert_close(np.asarray(lax.conv_transpose(x, from_torch_layout(w, "jax"), (2, 2), full)), expected)
