@@ -40,8 +40,9 @@ def _frameworks(params: dict[str, Any], kernel: tuple[int, ...], size: tuple[int
         except ValueError as error:
             views[target] = {"expressible": False, "reason": str(error)}
             continue
+        call = f"{plan.function}(" + ", ".join(f"{k}={v!r}" for k, v in plan.arguments.items()) + ")"
         views[target] = {"expressible": True, "exact": plan.exact, "function": plan.function,
-                         "arguments": plan.to_dict()["arguments"],
+                         "arguments": plan.to_dict()["arguments"], "call": call,
                          "post_crop": None if plan.post_crop is None else [list(p) for p in plan.post_crop]}
     return views
 
@@ -52,9 +53,8 @@ def _framework_lines(views: dict[str, dict[str, Any]]) -> list[str]:
         if not view["expressible"]:
             lines.append(f"  {name:<11} not expressible: {view['reason']}")
             continue
-        args = ", ".join(f"{k}={v!r}" for k, v in view["arguments"].items())
         state = "exact" if view["exact"] else f"+ crop (begin, end) {tuple(map(tuple, view['post_crop']))} after the call"
-        lines.append(f"  {name:<11} {view['function']}({args})  [{state}]")
+        lines.append(f"  {name:<11} {view['call']}  [{state}]")
     return lines
 
 
@@ -142,7 +142,7 @@ def _print_convolution(data: dict[str, Any]) -> None:
     for axis, sizes in enumerate(data["inputs_with_same_output"]):
         print(f"  axis {axis}: inputs {', '.join(map(str, sizes))} all give output {data['output_size'][axis]} (the stride ambiguity)")
     inverse = data["inverse"]
-    args = ", ".join(f"{k}={v!r}" for k, v in inverse.items() if k != "kernel_size")
+    args = ", ".join(f"{k}={tuple(v) if isinstance(v, list) else v!r}" for k, v in inverse.items() if k != "kernel_size")
     print(f"  inverse: tconv.conv_transpose(y, w, {args}) -> {tuple(data['input_size'])}")
     print("the inverse in each framework:")
     for line in _framework_lines(data["frameworks"]):
