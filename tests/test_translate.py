@@ -191,6 +191,9 @@ def _hand_cases():
                                             weight_shape=(1, 1, 1), input_shape=(1, 1, 3))),
         ("jax", "jax-negative-pads", dict(params=dict(strides=(2,), padding=((-1, 3),)), weight_shape=(3, 2, 2),
                                           input_shape=(1, 4, 2))),
+        ("jax", "jax-own-dimension-numbers", dict(params=dict(strides=(2, 1), padding="SAME", rhs_dilation=(1, 2),
+                                                              dimension_numbers=("NCWH", "IHOW", "NHWC")),
+                                                  weight_shape=(2, 3, 4, 2), input_shape=(1, 2, 4, 3))),
     ]
 
 

@@ -45,13 +45,10 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps({"plans": data, "inexpressible": failures}, indent=2))
         return 0
     for index, plan in enumerate(plans):
-        if index:
-            print()
-        if not args.code_only:
-            print(plan.describe())
-            print()
+        parts = [] if args.code_only else [plan.describe() + "\n"]
         if not args.no_code:
-            print(plan.to_code(), end="")
+            parts.append(plan.to_code())
+        print(("\n" if index else "") + "\n".join(parts), end="")
     for target, reason in failures.items():
         print(f"\n{target}: not expressible: {reason}")
     return 0
