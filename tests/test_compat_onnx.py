@@ -28,7 +28,7 @@ def _configs(count: int, seed: int = 9):
         natural = [(i - 1) * si + ai + di * (ki - 1) + 1 for i, si, ai, di, ki in zip(size, s, a, d, k)]
         auto_pad = str(rng.choice(["NOTSET", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"]))
         pads = output_shape = None
-        kind = str(rng.choice(["plain", "output_shape"])) if auto_pad != "VALID" else "plain"
+        kind = str(rng.choice(["plain", "output_shape"]))
         if kind == "output_shape":  # ORT's valid range: anything below natural, or up to natural + s - 1 - op above it
             output_shape = [int(rng.integers(1, n + si - ai)) for n, si, ai in zip(natural, s, a)]
         elif auto_pad == "NOTSET" and rng.integers(0, 3):
@@ -43,7 +43,7 @@ def _configs(count: int, seed: int = 9):
     return configs
 
 
-CONFIGS = _configs(80)
+CONFIGS = _configs(100)
 
 
 def _arrays(cfg, seed=0):

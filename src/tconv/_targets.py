@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from . import _steps
-from ._ops import conv_transpose
 from .compat import jax as compat_jax
 from .compat import keras as compat_keras
 from .compat import onnx as compat_onnx
@@ -101,6 +100,8 @@ def _tconv(spec: Any) -> Target:
     arguments = dict(stride=spec.stride, padding=spec.crop, groups=spec.groups, dilation=spec.dilation)
 
     def run(x, w, b):
+        from . import conv_transpose
+
         return conv_transpose(x, w, b, **arguments)
 
     def code(convert_weight: str, plan: Any) -> str:

@@ -199,7 +199,7 @@ def _spatial_input(input_shape: Sequence[int] | None, perm: tuple[int, ...], nd:
 
 
 def _resolve_tconv(params: dict, weight_shape: tuple[int, ...], input_shape: Any) -> _Source:
-    from ._ops import conv_transpose
+    from . import conv_transpose
 
     nd = len(weight_shape) - 2
     layout = params.get("layout", "channels_first")

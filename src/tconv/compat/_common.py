@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from .._checks import is_int, show
-from .._ops import conv_transpose
 from ..shape import Geometry
 
 __all__ = [
@@ -87,6 +86,8 @@ def run_window(
     ``(N, C_out, *o)``. An axis with ``output_size <= 0`` (only JAX allows one)
     gives an empty result.
     """
+    from .. import conv_transpose  # the public operator (whatever algorithms the registry holds)
+
     c_out = w.shape[1] * groups
     if any(o <= 0 for o in window.output_size):
         dtype = np.result_type(*(a for a in (x, w, bias) if a is not None))

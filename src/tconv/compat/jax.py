@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 
 from .._checks import is_int, show
-from .._ops import conv
 from ..weights import to_torch_layout
 from ..shape import Geometry
 from ._common import as_array, geometry, int_list, run_window
@@ -304,7 +303,8 @@ def _correlate(
         dtype = np.result_type(x, w)
         return np.zeros((n, o, *out_size), dtype=np.float64 if dtype.kind in "biu" else dtype)
     if all(v == 1 for v in lhs_dilation):
-        # a forward convolution: tconv.conv (negative pads crop the input)
+        from .. import conv  # a forward convolution: tconv.conv (negative pads crop the input)
+
         return conv(x, w, None, stride=strides, padding=tuple(pads), dilation=rhs_dilation, groups=groups)
     # the transposed convolution with the flipped, channel-swapped kernel, at stride 1 positions, then subsampled
     k_eff = tuple(d * (k - 1) + 1 for k, d in zip(w.shape[2:], rhs_dilation))
