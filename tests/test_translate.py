@@ -191,6 +191,8 @@ def _hand_cases():
                                             weight_shape=(1, 1, 1), input_shape=(1, 1, 3))),
         ("jax", "jax-negative-pads", dict(params=dict(strides=(2,), padding=((-1, 3),)), weight_shape=(3, 2, 2),
                                           input_shape=(1, 4, 2))),
+        ("tconv", "tconv-window-in-the-zero-region", dict(params=dict(stride=2, padding=((-2, 6), (1, -3))),
+                                                         weight_shape=(2, 3, 1, 2), input_shape=(1, 2, 3, 3))),
         ("jax", "jax-own-dimension-numbers", dict(params=dict(strides=(2, 1), padding="SAME", rhs_dilation=(1, 2),
                                                               dimension_numbers=("NCWH", "IHOW", "NHWC")),
                                                   weight_shape=(2, 3, 4, 2), input_shape=(1, 2, 4, 3))),
@@ -323,8 +325,19 @@ def test_plan_reports_what_it_does():
         (lambda: translate({}, "onnx", "torch", weight_shape=(1, 1, 2, 2, 2, 2)), ValueError, "PyTorch has transposed convolutions with 1 to 3"),
         (lambda: translate({"stride": 2}, "torch", "torch", weight_shape=(1, 1, 0)), ValueError, "weight_shape must be positive"),
         (lambda: translate([1], "torch", "torch", weight_shape=(1, 1, 3)), TypeError, "params must be a mapping"),
+        (lambda: translate({"strides": (), "padding": "SAME"}, "jax", "tconv", weight_shape=(2, 3)), ValueError,
+         "tconv has transposed convolutions with 1 to"),
     ],
 )
 def test_bad_requests_are_explained(call, error, phrase):
     with pytest.raises(error, match=phrase):
         call()
+
+
+def test_zero_dimensional_jax_translates_to_jax(lax):
+    """JAX's 0-d transposed convolution (a matrix product) has no other framework; jax -> jax is exact."""
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 3)), rng.standard_normal((3, 4))  # NC, IO
+    plan = translate({"strides": (), "padding": "SAME"}, "jax", "jax", weight_shape=w.shape)
+    expected = np.asarray(lax.conv_transpose(x, w, (), "SAME"))
+    assert_close(plan.apply(x, w), expected)

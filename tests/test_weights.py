@@ -78,8 +78,8 @@ def test_ungroup_and_dilate_are_exact(torch):
 def test_errors_name_the_problem():
     with pytest.raises(ValueError, match="layout must be one of"):
         to_torch_layout(np.zeros((1, 1, 3)), "caffe")
-    with pytest.raises(ValueError, match="at least 3 dimensions"):
-        convert_weight(np.zeros((3, 3)), "torch", "keras")
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        convert_weight(np.zeros(3), "torch", "keras")
     with pytest.raises(ValueError, match="groups=4 must divide the input channels 6"):
         ungroup_weight(np.zeros((6, 1, 3)), 4)
     with pytest.raises(ValueError, match="groups must be a positive integer"):

@@ -71,8 +71,16 @@ def _post_note(framework: str, post: tuple[tuple[int, int], ...], why: str) -> s
 
 
 def _crop_lines(post: tuple[tuple[int, int], ...], spatial_axes: tuple[int, ...], ndim: int, pad_call: str) -> list[str]:
-    """Slicing for the positive crops, then ``pad_call`` for the zero-extension (negative crops)."""
+    """``pad_call`` for the zero-extension (negative entries), then slicing for the crops (positive entries).
+
+    Padding first keeps every slice inside the array, even for a window lying in the zero region.
+    """
     lines = []
+    if any(b < 0 or e < 0 for b, e in post):
+        pads = [[0, 0] for _ in range(ndim)]
+        for axis, (b, e) in zip(spatial_axes, post):
+            pads[axis] = [max(-b, 0), max(-e, 0)]
+        lines.append(pad_call.format(pads=pads) + "  # append zeros where the window runs past the full output")
     if any(b > 0 or e > 0 for b, e in post):
         index = [":"] * ndim
         for axis, (b, e) in zip(spatial_axes, post):
@@ -80,11 +88,6 @@ def _crop_lines(post: tuple[tuple[int, int], ...], spatial_axes: tuple[int, ...]
             stop = f"y.shape[{axis}] - {e}" if e > 0 else ""
             index[axis] = f"{start}:{stop}"
         lines.append(f"y = y[{', '.join(index)}]  # crop {post} (begin, end) per spatial axis")
-    if any(b < 0 or e < 0 for b, e in post):
-        pads = [[0, 0] for _ in range(ndim)]
-        for axis, (b, e) in zip(spatial_axes, post):
-            pads[axis] = [max(-b, 0), max(-e, 0)]
-        lines.append(pad_call.format(pads=pads) + "  # append zeros where the window runs past the full output")
     return lines
 
 
@@ -96,6 +99,7 @@ def _function(name: str, doc: str, body: list[str]) -> str:
 
 
 def _tconv(spec: Any) -> Target:
+    _needs_rank(spec, "tconv", range(1, 1 << 30))
     nd = spec.ndim
     arguments = dict(stride=spec.stride, padding=spec.crop, groups=spec.groups, dilation=spec.dilation)
 
@@ -150,10 +154,15 @@ def _torch(spec: Any) -> Target:
     def code(convert_weight: str, plan: Any) -> str:
         call = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
         body = [f"y = F.conv_transpose{nd}d(x, weight, {'None' if bias_after else 'bias'}, {call})"]
-        if any(b or e for b, e in post_t):
+        if any(b < 0 or e < 0 for b, e in post_t):
             flat = []
-            for b, e in reversed(post_t):  # F.pad lists the last axis first; negative values crop
-                flat += [-b, -e]
+            for b, e in reversed(post_t):  # F.pad lists the last axis first
+                flat += [max(-b, 0), max(-e, 0)]
+            body.append(f"y = F.pad(y, {tuple(flat)})  # append zeros where the window runs past the full output")
+        if any(b > 0 or e > 0 for b, e in post_t):
+            flat = []
+            for b, e in reversed(post_t):  # negative F.pad values crop
+                flat += [-max(b, 0), -max(e, 0)]
             body.append(f"y = F.pad(y, {tuple(flat)})  # crop (begin, end) = {post_t} per spatial axis")
         if bias_after:
             body += ["if bias is not None:", f"    y = y + bias.reshape(1, -1{', 1' * nd})"]
@@ -175,8 +184,13 @@ def _onnx(spec: Any) -> Target:
     nd = spec.ndim
     begins, ends, output_padding, post = [], [], [], []
     for s, (b, e) in zip(spec.stride, spec.crop):
-        pb, pe = max(b, 0), max(e, 0)
-        a = min(max(-e, 0), s - 1)  # output_padding < stride: where the spec, the reference and ORT agree
+        # exact: non-negative pads, and output_padding < stride for an extension at the end (where the spec,
+        # the reference implementation and ORT agree); otherwise the full output and a crop/pad afterwards
+        # (any partial crop could leave ONNX an empty output for small inputs)
+        if b >= 0 and e > -s:
+            pb, pe, a = b, max(e, 0), max(-e, 0)
+        else:
+            pb = pe = a = 0
         begins.append(pb)
         ends.append(pe)
         output_padding.append(a)
@@ -208,6 +222,13 @@ def _onnx(spec: Any) -> Target:
                      '    inputs.append("B")']
         body.append(f'nodes = [helper.make_node("ConvTranspose", inputs, ["Y0"], {attrs})]')
         body.append('last = "Y0"')
+        if any(b < 0 or e < 0 for b, e in post_t):
+            pads = [0, 0] + [max(-b, 0) for b, _ in post_t] + [0, 0] + [max(-e, 0) for _, e in post_t]
+            body += [
+                f'initializers.append(numpy_helper.from_array(np.array({pads}, dtype=np.int64), "pads"))',
+                'nodes.append(helper.make_node("Pad", [last, "pads"], ["Y1"]))  # append zeros',
+                'last = "Y1"',
+            ]
         if any(b > 0 or e > 0 for b, e in post_t):
             axes = [2 + j for j, (b, e) in enumerate(post_t) if b > 0 or e > 0]
             starts = [max(b, 0) for b, e in post_t if b > 0 or e > 0]
@@ -216,14 +237,7 @@ def _onnx(spec: Any) -> Target:
                 f'initializers += [numpy_helper.from_array(np.array({starts}, dtype=np.int64), "starts"), '
                 f'numpy_helper.from_array(np.array({stops}, dtype=np.int64), "ends"), '
                 f'numpy_helper.from_array(np.array({axes}, dtype=np.int64), "axes")]',
-                f'nodes.append(helper.make_node("Slice", [last, "starts", "ends", "axes"], ["Y1"]))  # crop {post_t}',
-                'last = "Y1"',
-            ]
-        if any(b < 0 or e < 0 for b, e in post_t):
-            pads = [0, 0] + [max(-b, 0) for b, _ in post_t] + [0, 0] + [max(-e, 0) for _, e in post_t]
-            body += [
-                f'initializers.append(numpy_helper.from_array(np.array({pads}, dtype=np.int64), "pads"))',
-                'nodes.append(helper.make_node("Pad", [last, "pads"], ["Y2"]))  # append zeros',
+                f'nodes.append(helper.make_node("Slice", [last, "starts", "ends", "axes"], ["Y2"]))  # crop {post_t}',
                 'last = "Y2"',
             ]
         if bias_after:

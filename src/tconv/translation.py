@@ -582,13 +582,19 @@ def translate(
 
 
 def _crop_pad(y: np.ndarray, crops: tuple[tuple[int, int], ...], spatial_axes: Sequence[int]) -> np.ndarray:
-    """Crop (positive) or zero-extend (negative) ``y`` along ``spatial_axes`` by ``(begin, end)`` pairs."""
-    index = [slice(None)] * y.ndim
+    """Crop (positive) or zero-extend (negative) ``y`` along ``spatial_axes`` by ``(begin, end)`` pairs.
+
+    Zero-extend first, then crop: the crops then never run past the array (a window may lie
+    entirely in the zero region, e.g. ``(-2, 6)`` of 5 cells is one zero).
+    """
     pads = [(0, 0)] * y.ndim
     for axis, (b, e) in zip(spatial_axes, crops):
-        index[axis] = slice(max(b, 0), y.shape[axis] - max(e, 0))
         pads[axis] = (max(-b, 0), max(-e, 0))
-    return np.pad(y[tuple(index)], pads)
+    y = np.pad(y, pads)
+    index = [slice(None)] * y.ndim
+    for axis, (b, e) in zip(spatial_axes, crops):
+        index[axis] = slice(max(b, 0), y.shape[axis] - max(e, 0))
+    return y[tuple(index)]
 
 
 class TranslationPlan:

@@ -63,11 +63,8 @@ def _layout(name: object, parameter: str) -> str:
 
 def _weight(weight: Any) -> np.ndarray:
     w = np.asarray(weight)
-    if w.ndim < 3:
-        raise ValueError(
-            f"weight must have at least 3 dimensions (two channel axes and at least one spatial axis), "
-            f"got shape {show(w.shape)}"
-        )
+    if w.ndim < 2:
+        raise ValueError(f"weight must have at least 2 dimensions (the two channel axes), got shape {show(w.shape)}")
     return w
 
 
