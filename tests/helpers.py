@@ -30,6 +30,7 @@ ORACLES = {
     "dask": "dask[array,distributed]>=2024.1",
     "distributed": "dask[array,distributed]>=2024.1",
     "zarr": "zarr>=2.16",
+    "jaxlib": "jaxlib",
 }
 
 

@@ -7,7 +7,7 @@ are never imported here: ``import tconv`` imports nothing but NumPy.
 """
 
 from . import _fast  # noqa: F401  (registers the fast algorithms)
-from . import artifacts, init, nn
+from . import artifacts, compat, init, nn
 from ._algorithms import algorithms
 from ._config import get_options, options, set_options
 from ._ops import conv, conv_transpose
@@ -20,11 +20,14 @@ from .shape import (
     conv_transpose_output_size_range,
     inverse_output_padding,
 )
+from .translation import translate
+from .weights import convert_weight
 
 __all__ = [
     "__version__",
     "algorithms",
     "artifacts",
+    "compat",
     "conv",
     "conv_backward",
     "conv_matrix",
@@ -34,10 +37,12 @@ __all__ = [
     "conv_transpose_matrix",
     "conv_transpose_output_size",
     "conv_transpose_output_size_range",
+    "convert_weight",
     "get_options",
     "init",
     "inverse_output_padding",
     "nn",
     "options",
     "set_options",
+    "translate",
 ]

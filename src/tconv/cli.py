@@ -17,7 +17,14 @@ from ._version import __version__
 __all__ = ["COMMANDS", "main", "parse_padding_option", "parse_sizes"]
 
 #: The subcommand modules, in the order ``tconv --help`` lists them.
-COMMANDS = ("tconv.commands.explain", "tconv.commands.artifacts", "tconv.commands.bench")
+COMMANDS = (
+    "tconv.commands.explain",
+    "tconv.commands.shape",
+    "tconv.commands.design",
+    "tconv.commands.translate",
+    "tconv.commands.artifacts",
+    "tconv.commands.bench",
+)
 
 
 def parse_sizes(text: str, name: str) -> tuple[int, ...]:

@@ -49,9 +49,17 @@ from ._checks import int_tuple, is_int, show
 
 __all__ = [
     "Geometry",
+    "conv_chunks",
     "conv_geometry",
+    "conv_halo",
+    "conv_input_range",
+    "conv_input_size_range",
     "conv_output_size",
+    "conv_transpose_chunks",
     "conv_transpose_geometry",
+    "conv_transpose_halo",
+    "conv_transpose_input_range",
+    "conv_transpose_inverse",
     "conv_transpose_output_size",
     "conv_transpose_output_size_range",
     "effective_kernel_size",
@@ -64,6 +72,8 @@ Pairs = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
+
+
 class Geometry:
     """The index map shared by a transposed convolution and its forward convolution.
 
@@ -835,11 +845,99 @@ def conv_chunks(geometry: Geometry, chunks: Sequence[Sequence[int]]) -> tuple[tu
     return tuple(result)
 
 
-__all__ += [
-    "conv_chunks",
-    "conv_halo",
-    "conv_input_range",
-    "conv_transpose_chunks",
-    "conv_transpose_halo",
-    "conv_transpose_input_range",
-]
+def conv_input_size_range(
+    output_size: int | Sequence[int],
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    dilation: int | Sequence[int] = 1,
+) -> range | tuple[range, ...]:
+    """The input sizes a convolution maps to ``output_size`` (the mirror of :func:`conv_transpose_output_size_range`).
+
+    ``floor`` in the convolution's size formula discards the remainder, so
+    ``stride`` input sizes give the same output: ``o = n`` for every
+    ``i in [(n - 1)*s + k_eff - p_begin - p_end, ... + s - 1]`` (``"same"``:
+    ``[(n - 1)*s + 1, n*s]``). This is the stride ambiguity a transposed
+    convolution must resolve with ``output_padding`` or ``output_size``; for
+    ``dilation <= stride`` it is exactly :func:`conv_transpose_output_size_range`.
+
+    Returns a ``range`` for an int ``output_size``, a tuple of ranges otherwise.
+
+    Examples
+    --------
+    7x7 and 8x8 inputs both give 4x4 with a 3x3 kernel, stride 2, padding 1:
+
+    >>> conv_input_size_range(4, 3, stride=2, padding=1)
+    range(7, 9)
+    >>> conv_input_size_range((4, 4), 3, stride=2, padding="same")
+    (range(7, 9), range(7, 9))
+    """
+    n = _sizes(output_size, "output_size")
+    nd = len(n)
+    k = _sizes(kernel_size, "kernel_size", nd)
+    s = int_tuple(stride, "stride", nd, minimum=1, rule="positive")
+    d = int_tuple(dilation, "dilation", nd, minimum=1, rule="positive")
+    pad = parse_padding(padding, nd)
+    if pad == "same":
+        ranges = tuple(range((nn - 1) * si + 1, nn * si + 1) for nn, si in zip(n, s))
+    else:
+        pairs = ((0, 0),) * nd if pad == "valid" else pad
+        lows = tuple(
+            (nn - 1) * si + di * (ki - 1) + 1 - b - e for nn, si, di, ki, (b, e) in zip(n, s, d, k, pairs)
+        )
+        ranges = tuple(range(max(low, 1), max(low + si, 1)) for low, si in zip(lows, s))
+    return _unwrap(ranges, output_size)  # type: ignore[return-value]
+
+
+def conv_transpose_inverse(
+    input_size: int | Sequence[int],
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    dilation: int | Sequence[int] = 1,
+) -> dict[str, object]:
+    """The transposed convolution that maps a convolution's output back to its input's shape.
+
+    For a convolution of an input of ``input_size`` with these parameters, returns
+    the keyword arguments of :func:`tconv.conv_transpose` (same kernel, stride,
+    padding and dilation) whose output has ``input_size`` again: an
+    ``output_padding`` (:func:`inverse_output_padding`), or ``output_size`` for
+    ``padding="same"``. With the same weight the result is the adjoint (the
+    gradient) of the convolution.
+
+    Returns
+    -------
+    dict
+        ``kernel_size``, ``stride``, ``padding``, ``output_padding``, ``dilation``,
+        plus ``output_size`` for ``"same"``; tuples for a sequence ``input_size``.
+
+    Examples
+    --------
+    A U-Net decoder undoing an encoder's ``k=3, s=2, p=1`` on an odd size:
+
+    >>> conv_transpose_inverse(9, 3, stride=2, padding=1)
+    {'kernel_size': 3, 'stride': 2, 'padding': 1, 'output_padding': 0, 'dilation': 1}
+    >>> conv_transpose_inverse((9, 10), 3, stride=2, padding=1)["output_padding"]
+    (0, 1)
+    >>> conv_transpose_inverse(9, 3, stride=2, padding="same")["output_size"]
+    9
+    """
+    i = _sizes(input_size, "input_size")
+    nd = len(i)
+    k = _sizes(kernel_size, "kernel_size", nd)
+    s = int_tuple(stride, "stride", nd, minimum=1, rule="positive")
+    d = int_tuple(dilation, "dilation", nd, minimum=1, rule="positive")
+    pad = parse_padding(padding, nd)
+    conv_geometry(i, k, s, padding, d)  # the convolution must exist
+    result: dict[str, object] = {
+        "kernel_size": _unwrap(k, input_size),
+        "stride": _unwrap(s, input_size),
+        "padding": padding,
+        "output_padding": _unwrap((0,) * nd, input_size),
+        "dilation": _unwrap(d, input_size),
+    }
+    if pad == "same":
+        result["output_size"] = _unwrap(i, input_size)
+    else:
+        result["output_padding"] = inverse_output_padding(input_size, kernel_size, stride, padding, dilation)
+    return result

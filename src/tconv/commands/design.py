@@ -1,0 +1,69 @@
+"""``tconv design``: the transposed convolutions that give an output size or up-sampling factor, ranked."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+DESIGN_EXAMPLES = """\
+examples:
+  tconv design --factor 2                          2x up-sampling for every input size (seed 002's family first)
+  tconv design --factor 4 --max-kernel 12 --top 5
+  tconv design --input-size 7 --output-size 14     one size: strides other than 2 also qualify
+  tconv design --input-size 16 --output-size 33 --max-dilation 2 --json
+"""
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..design import upsampling_designs
+
+    designs = upsampling_designs(
+        args.input_size, args.output_size, factor=args.factor, max_kernel=args.max_kernel, max_stride=args.max_stride,
+        max_padding=args.max_padding, max_dilation=args.max_dilation, output_padding=not args.no_output_padding,
+    )
+    shown = designs if args.top == 0 else designs[: args.top]
+    if args.json:
+        print(json.dumps({"count": len(designs), "designs": [d.to_dict() for d in shown]}, indent=2))
+        return 0
+    if args.factor is not None:
+        goal = f"{args.factor}x up-sampling for every input size" + (
+            f" (input {args.input_size} -> {args.factor * args.input_size})" if args.input_size else "")
+    else:
+        goal = f"input {args.input_size} -> output {args.output_size}"
+    if not designs:
+        print(f"{goal}: no design within the limits (raise --max-kernel, --max-stride, --max-padding or --max-dilation)")
+        return 1
+    print(f"{goal}: {len(designs)} design(s), best first (PyTorch's parameters; taps = kernel taps per output phase)")
+    print(f"{'rank':>4}  {'kernel':>6}  {'stride':>6}  {'padding':>7}  {'out_pad':>7}  {'dilation':>8}  {'taps':<10}  flags")
+    for rank, d in enumerate(shown, 1):
+        taps = ",".join(map(str, d.taps_per_phase))
+        flags = "; ".join(d.flags) or "-"
+        print(f"{rank:>4}  {d.kernel_size:>6}  {d.stride:>6}  {d.padding:>7}  {d.output_padding:>7}  {d.dilation:>8}  {taps:<10}  {flags}")
+    if len(shown) < len(designs):
+        print(f"... {len(designs) - len(shown)} more (--top 0 shows all)")
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``tconv design`` to the command line."""
+    parser = subparsers.add_parser(
+        "design",
+        help="find and rank the transposed convolutions for an output size or up-sampling factor",
+        description="Enumerate (kernel, stride, padding, output_padding, dilation) within limits that turn the "
+        "input size into the wanted output size (or up-sample by a factor for every size), ranked: no holes "
+        "(phases without a kernel tap), even overlap (kernel divisible by stride: no checkerboard), exact for "
+        "every size, no output_padding, no dilation, then smaller kernels and less padding.",
+        epilog=DESIGN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--factor", type=int, help="up-sampling factor that must hold for every input size")
+    parser.add_argument("--input-size", type=int, help="the input size (one axis)")
+    parser.add_argument("--output-size", type=int, help="the wanted output size (one axis)")
+    parser.add_argument("--max-kernel", type=int, default=8, help="largest kernel size (default 8)")
+    parser.add_argument("--max-stride", type=int, help="largest stride (default ceil(output/input) + 1)")
+    parser.add_argument("--max-padding", type=int, help="largest padding (default max-kernel)")
+    parser.add_argument("--max-dilation", type=int, default=1, help="largest dilation (default 1)")
+    parser.add_argument("--no-output-padding", action="store_true", help="only designs with output_padding 0")
+    parser.add_argument("--top", type=int, default=10, help="how many designs to show (0: all; default 10)")
+    parser.add_argument("--json", action="store_true", help="print the designs as JSON")
+    parser.set_defaults(handler=run)

@@ -1,0 +1,212 @@
+"""Choosing a transposed convolution: every ``(kernel, stride, padding, output_padding, dilation)`` that fits, ranked.
+
+Given an input size and the output size wanted (or an up-sampling factor),
+:func:`upsampling_designs` enumerates the PyTorch-style parameters within limits
+and ranks them by what goes wrong in practice:
+
+1. **holes** -- some output phases receive *no* kernel tap at all (only the bias):
+   a kernel shorter than the stride (``k=1, s=2``), or a dilation that skips a
+   phase (``k=3, s=2, d=2`` fills every other cell);
+2. **uneven overlap** -- when the kernel size is not divisible by the stride, the
+   output phases receive different numbers of taps, the source of checkerboard
+   artifacts (Odena, Dumoulin & Olah, Distill 2016);
+3. not exact for every input size (only for the given one);
+4. ``output_padding`` needed (the stride ambiguity must be resolved, and
+   TensorFlow/Keras need an explicit ``output_shape`` / ``output_padding``);
+5. dilation used; then smaller kernels, then less padding.
+
+Per output phase ``r = o mod s``, the interior of the output receives
+``#{t in [0, k) : t*d = r (mod s)}`` kernel taps (:func:`overlap_profile`).
+
+For an up-sampling factor ``n`` that must hold for *every* input size,
+``o = (i - 1)*s - 2p + d*(k - 1) + 1 + op = n*i`` forces ``s = n`` and
+``d*(k - 1) + 1 + op - 2p = n``; without dilation and output_padding that is
+seed 002's family ``S = n, F = n + 2P`` (``S = 2k, P = t, F = 2(k + t)`` for even
+``n``), checkerboard-free exactly when ``2P`` is a multiple of ``n``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ._checks import as_int
+
+__all__ = ["Design", "overlap_profile", "upsampling_designs"]
+
+
+def overlap_profile(kernel_size: int, stride: int, dilation: int = 1) -> tuple[int, ...]:
+    """Kernel taps per output phase ``r = 0 .. stride - 1`` in the interior of the output.
+
+    Examples
+    --------
+    >>> overlap_profile(3, 2)            # uneven: a checkerboard
+    (2, 1)
+    >>> overlap_profile(4, 2)            # even
+    (2, 2)
+    >>> overlap_profile(3, 2, dilation=2)    # holes: odd outputs get no taps
+    (3, 0)
+    """
+    k = as_int(kernel_size, "kernel_size")
+    s = as_int(stride, "stride")
+    d = as_int(dilation, "dilation")
+    if k < 1 or s < 1 or d < 1:
+        raise ValueError(f"kernel_size, stride and dilation must be positive, got {k}, {s}, {d}")
+    taps = [0] * s
+    for t in range(k):
+        taps[(t * d) % s] += 1
+    return tuple(taps)
+
+
+@dataclass(frozen=True)
+class Design:
+    """One transposed convolution (one spatial axis, PyTorch's parameters) and its diagnostics.
+
+    Attributes
+    ----------
+    kernel_size, stride, padding, output_padding, dilation : int
+    output_size : int or None
+        For the given input size (None in factor mode without one).
+    taps_per_phase : tuple of int
+        :func:`overlap_profile`.
+    checkerboard : bool
+        Uneven overlap: the phases receive different numbers of taps (for
+        dilation 1: ``kernel_size % stride != 0``).
+    holes : bool
+        Some phase receives no tap (a kernel shorter than the stride, or dilation).
+    every_size : bool
+        ``output = factor * input`` for every input size (in size mode: with
+        ``factor = output_size / input_size`` when that is an integer).
+    """
+
+    kernel_size: int
+    stride: int
+    padding: int
+    output_padding: int
+    dilation: int
+    output_size: int | None
+    taps_per_phase: tuple[int, ...]
+    checkerboard: bool
+    holes: bool
+    every_size: bool
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Short warnings, for display."""
+        flags = []
+        if self.holes:
+            flags.append("holes (phases with no kernel tap)")
+        if self.checkerboard:
+            flags.append("checkerboard-prone (uneven overlap)")
+        if self.output_padding:
+            flags.append("needs output_padding")
+        if self.dilation > 1:
+            flags.append("dilated")
+        return tuple(flags)
+
+    def conv_transpose_arguments(self) -> dict[str, int]:
+        """Keyword arguments of :func:`tconv.conv_transpose` (and ``F.conv_transpose*d``) for this design."""
+        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding, dilation=self.dilation)
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["taps_per_phase"] = list(self.taps_per_phase)
+        data["flags"] = list(self.flags)
+        return data
+
+    def _rank(self) -> tuple:
+        return (self.holes, self.checkerboard, not self.every_size, self.output_padding > 0, self.dilation > 1,
+                self.kernel_size, self.padding, self.stride)
+
+
+def _positive(value: object, name: str, minimum: int = 1) -> int:
+    v = as_int(value, name)
+    if v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    return v
+
+
+def upsampling_designs(
+    input_size: int | None = None,
+    output_size: int | None = None,
+    *,
+    factor: int | None = None,
+    max_kernel: int = 8,
+    max_stride: int | None = None,
+    max_padding: int | None = None,
+    max_dilation: int = 1,
+    output_padding: bool = True,
+) -> list[Design]:
+    """Every transposed convolution (one axis) that maps ``input_size`` to ``output_size``, best first.
+
+    Parameters
+    ----------
+    input_size, output_size : int, optional
+        Size mode: designs with exactly this output for this input.
+    factor : int, optional
+        Factor mode: designs with ``output = factor * input`` for *every* input
+        size (``stride = factor``); with ``input_size`` the output size is checked
+        too (``output_size`` defaults to ``factor * input_size``).
+    max_kernel, max_stride, max_padding, max_dilation : int
+        Search limits (``max_stride`` defaults to ``ceil(output/input)`` + 1 in
+        size mode, ``max_padding`` to ``max_kernel``).
+    output_padding : bool
+        Allow ``output_padding > 0`` (``< max(stride, dilation)``, PyTorch's rule).
+
+    Returns
+    -------
+    list of Design
+        Ranked: no dilation holes, even overlap, exact for every size, no
+        output_padding, no dilation, then smaller kernels and less padding.
+
+    Examples
+    --------
+    2x up-sampling for every size, the seed's family first (kernels 2 and 4 are
+    divisible by stride 2; kernel 3 needs output_padding and overlaps unevenly;
+    kernel 1 leaves every other output without a tap):
+
+    >>> [(d.kernel_size, d.stride, d.padding, d.output_padding) for d in upsampling_designs(factor=2, max_kernel=4)]
+    [(2, 2, 0, 0), (4, 2, 1, 0), (3, 2, 1, 1), (1, 2, 0, 1)]
+    >>> upsampling_designs(factor=2, max_kernel=4)[2].flags
+    ('checkerboard-prone (uneven overlap)', 'needs output_padding')
+    """
+    if factor is None and (input_size is None or output_size is None):
+        raise ValueError("give factor=, or both input_size and output_size")
+    i = None if input_size is None else _positive(input_size, "input_size")
+    n = None if factor is None else _positive(factor, "factor")
+    o = None if output_size is None else _positive(output_size, "output_size")
+    if n is not None and i is not None:
+        if o is None:
+            o = n * i
+        elif o != n * i:
+            raise ValueError(f"output_size={o} is not factor*input_size = {n}*{i} = {n * i}")
+    k_max = _positive(max_kernel, "max_kernel")
+    d_max = _positive(max_dilation, "max_dilation")
+    p_max = k_max if max_padding is None else _positive(max_padding, "max_padding", 0)
+    if n is not None:
+        strides = [n]
+    else:
+        assert i is not None and o is not None
+        s_max = -(-o // i) + 1 if max_stride is None else _positive(max_stride, "max_stride")
+        strides = list(range(1, s_max + 1))
+    # in size mode, a design that multiplies every size by o/i (when that is an integer) ranks higher
+    every = n if n is not None else (o // i if o is not None and i is not None and o % i == 0 else None)
+    designs = []
+    for s in strides:
+        for d in range(1, d_max + 1):
+            for k in range(1, k_max + 1):
+                if d > 1 and k == 1:
+                    continue  # dilation of a single tap changes nothing
+                k_eff = d * (k - 1) + 1
+                for a in range(0, max(s, d) if output_padding else 1):
+                    for p in range(0, p_max + 1):
+                        if n is not None and k_eff + a - 2 * p != n:
+                            continue
+                        size = None if i is None else (i - 1) * s + k_eff - 2 * p + a
+                        if o is not None and size != o:
+                            continue
+                        if size is not None and size < 1:
+                            continue
+                        taps = overlap_profile(k, s, d)
+                        every_size = every is not None and s == every and k_eff + a - 2 * p == every
+                        designs.append(Design(k, s, p, a, d, size, taps, len(set(taps)) > 1, 0 in taps, every_size))
+    return sorted(designs, key=Design._rank)

@@ -1,0 +1,145 @@
+"""Shape tools (conv_input_size_range, conv_transpose_inverse) and the design solver, against their defining
+properties and PyTorch."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from framework_oracles import torch  # noqa: F401  (fixture)
+from helpers import assert_close
+
+import tconv
+from tconv.design import overlap_profile, upsampling_designs
+from tconv.shape import conv_input_size_range, conv_transpose_inverse
+
+PARAMS = list(itertools.product(range(1, 5), range(1, 4), range(0, 3), range(1, 3)))  # k, s, p, d
+
+
+@pytest.mark.parametrize("k, s, p, d", PARAMS)
+def test_conv_input_size_range_is_the_preimage(k, s, p, d):
+    """Exactly the input sizes whose convolution has n outputs (brute force over sizes)."""
+    for n in range(1, 6):
+        preimage = set()
+        for size in range(1, 40):
+            try:
+                if tconv.conv_output_size(size, k, s, p, d) == n:
+                    preimage.add(size)
+            except ValueError:
+                pass
+        assert set(conv_input_size_range(n, k, s, p, d)) == preimage
+        same = {size for size in range(1, 40) if tconv.conv_output_size(size, k, s, "same", d) == n}
+        assert set(conv_input_size_range(n, k, s, "same", d)) == same
+
+
+@pytest.mark.parametrize("k, s, p, d", PARAMS)
+def test_conv_transpose_inverse_restores_the_shape_and_is_the_adjoint(k, s, p, d):
+    rng = np.random.default_rng(0)
+    for size in range(1, 12):
+        for padding in (p, "same"):
+            try:
+                y_size = tconv.conv_output_size(size, k, s, padding, d)
+            except ValueError:
+                continue
+            inverse = conv_transpose_inverse(size, k, s, padding, d)
+            kwargs = {key: inverse[key] for key in ("stride", "padding", "output_padding", "dilation")}
+            if "output_size" in inverse:
+                kwargs = dict(kwargs, output_padding=0, output_size=inverse["output_size"])
+            x = rng.standard_normal((1, 2, size))
+            w = rng.standard_normal((3, 2, k))
+            y = rng.standard_normal((1, 3, y_size))
+            back = tconv.conv_transpose(y, w, **kwargs)
+            assert back.shape == x.shape
+            # <conv(x), y> == <x, conv_transpose(y)>: the inverse-shaped transpose is the adjoint
+            assert np.isclose(np.vdot(tconv.conv(x, w, stride=s, padding=padding, dilation=d), y), np.vdot(x, back))
+
+
+def test_conv_transpose_inverse_matches_pytorch(torch):
+    """PyTorch: conv2d then conv_transpose2d with the inverse's output_padding gives the input shape back."""
+    for size, k, s, p in [((9, 10), 3, 2, 1), ((7, 8), 4, 3, 1), ((16, 15), 5, 2, 2)]:
+        inverse = conv_transpose_inverse(size, k, s, p)
+        x = torch.zeros(1, 1, *size)
+        w = torch.zeros(1, 1, k, k)
+        y = torch.nn.functional.conv2d(x, w, stride=s, padding=p)
+        back = torch.nn.functional.conv_transpose2d(y, w, stride=s, padding=p, output_padding=inverse["output_padding"])
+        assert tuple(back.shape[2:]) == size
+
+
+@pytest.mark.parametrize("k, s, d", list(itertools.product(range(1, 6), range(1, 5), range(1, 4))))
+def test_overlap_profile_is_what_pytorch_computes(k, s, d, torch):
+    """Ones through a ones kernel: each interior output counts its taps; the profile is their count per phase."""
+    with torch.no_grad():
+        y = torch.nn.functional.conv_transpose1d(torch.ones(1, 1, 40), torch.ones(1, 1, k), stride=s, dilation=d)[0, 0]
+    k_eff = d * (k - 1) + 1
+    interior = range(k_eff, y.shape[0] - k_eff)
+    counts = {}
+    for o in interior:
+        counts.setdefault(o % s, set()).add(int(y[o]))
+    assert all(len(v) == 1 for v in counts.values())
+    assert tuple(counts[r].pop() for r in range(s)) == overlap_profile(k, s, d)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 8])
+def test_factor_mode_reproduces_seed_002_family(n):
+    """Seed 002: for n-times up-sampling, S = n and F = n + 2P (F = 2(k + t), P = t for n = 2k) -- exactly the
+    designs without output_padding and dilation; each gives n*W for every W."""
+    designs = upsampling_designs(factor=n, max_kernel=12, max_padding=4, max_dilation=2)
+    plain = {(d.kernel_size, d.stride, d.padding) for d in designs if d.output_padding == 0 and d.dilation == 1}
+    assert plain == {(n + 2 * p, n, p) for p in range(0, 5) if n + 2 * p <= 12}
+    if n % 2 == 0:
+        k = n // 2
+        assert {(2 * (k + t), 2 * k, t) for t in range(0, 3)} <= plain
+    for d in designs:
+        for width in range(1, 25):
+            assert tconv.conv_transpose_output_size(width, d.kernel_size, d.stride, d.padding, d.output_padding,
+                                                    d.dilation) == n * width
+    best = designs[0]
+    assert not best.holes and not best.checkerboard and best.output_padding == 0
+
+
+def test_size_mode_finds_every_design_pytorch_accepts(torch):
+    """Completeness: every (k, s, p, op, d) within the limits for which PyTorch outputs 10 from 5."""
+    limits = dict(max_kernel=5, max_stride=3, max_padding=3, max_dilation=2)
+    found = {(d.kernel_size, d.stride, d.padding, d.output_padding, d.dilation) for d in upsampling_designs(5, 10, **limits)}
+    expected = set()
+    x = torch.zeros(1, 1, 5)
+    for k, s, p, d in itertools.product(range(1, 6), range(1, 4), range(0, 4), range(1, 3)):
+        if d > 1 and k == 1:
+            continue
+        for a in range(max(s, d)):
+            try:
+                y = torch.nn.functional.conv_transpose1d(x, torch.zeros(1, 1, k), stride=s, padding=p, output_padding=a, dilation=d)
+            except RuntimeError:
+                continue
+            if y.shape[-1] == 10:
+                expected.add((k, s, p, a, d))
+    assert found == expected
+
+
+def test_ranking_puts_problems_last():
+    designs = upsampling_designs(16, 32, max_kernel=6, max_dilation=2)
+    flags = [(d.holes, d.checkerboard) for d in designs]
+    assert flags == sorted(flags)
+    assert designs[0].every_size and designs[0].stride == 2
+    holes = [d for d in designs if d.holes]
+    assert holes and all(0 in d.taps_per_phase for d in holes)
+
+
+def test_design_errors():
+    with pytest.raises(ValueError, match="give factor=, or both input_size and output_size"):
+        upsampling_designs(8)
+    with pytest.raises(ValueError, match="is not factor\\*input_size"):
+        upsampling_designs(8, 17, factor=2)
+    with pytest.raises(ValueError, match="max_kernel must be >= 1"):
+        upsampling_designs(factor=2, max_kernel=0)
+
+
+def test_resize_check_with_real_arrays(torch):
+    """The seed's 256 -> 512 designs run in PyTorch and give 512."""
+    for design in upsampling_designs(factor=2, max_kernel=4)[:2]:
+        with torch.no_grad():
+            y = torch.nn.functional.conv_transpose2d(torch.zeros(1, 1, 256, 256), torch.zeros(1, 1, design.kernel_size,
+                                                     design.kernel_size), **design.conv_transpose_arguments())
+        assert tuple(y.shape[2:]) == (512, 512)
+    assert_close(np.array(upsampling_designs(factor=2, max_kernel=4)[1].taps_per_phase), np.array([2, 2]))

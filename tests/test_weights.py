@@ -1,0 +1,88 @@
+"""Weight-layout converters: round trips, grouped layouts, and the layouts' meaning in real frameworks."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from framework_oracles import jax, lax, tf, torch  # noqa: F401  (fixtures)
+from helpers import assert_close
+
+import tconv
+from tconv.weights import WEIGHT_LAYOUTS, convert_weight, dilate_weight, from_torch_layout, to_torch_layout, ungroup_weight
+
+LAYOUTS = tuple(WEIGHT_LAYOUTS)
+
+
+@pytest.mark.parametrize("source, target", list(itertools.product(LAYOUTS, LAYOUTS)))
+@pytest.mark.parametrize("groups", [1, 2, 3])
+def test_round_trips_are_exact(source, target, groups):
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((6, 2, 3, 2))  # torch layout: C_in=6, C_out/g=2
+    there = from_torch_layout(w, source, groups)
+    assert np.array_equal(to_torch_layout(there, source, groups), w)
+    converted = convert_weight(there, source, target, groups)
+    assert np.array_equal(to_torch_layout(converted, target, groups), w)
+
+
+@pytest.mark.parametrize("groups", [1, 2, 3])
+def test_conv_layout_is_the_zero_insertion_convolution_weight(groups):
+    """conv_transpose(x, w) == conv(zero-inserted, padded x, the "conv" layout weight): the defining identity."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 6, 4, 3))
+    w = rng.standard_normal((6, 2, 3, 2))
+    s, k = (2, 3), (3, 2)
+    zeros = np.zeros((2, 6, (4 - 1) * s[0] + 1, (3 - 1) * s[1] + 1))
+    zeros[:, :, :: s[0], :: s[1]] = x  # (N, C_in, zero-inserted)
+    padding = tuple((ki - 1, ki - 1) for ki in k)
+    expected = tconv.conv_transpose(x, w, stride=s, groups=groups)
+    assert_close(tconv.conv(zeros, from_torch_layout(w, "conv", groups), padding=padding, groups=groups), expected)
+
+
+def test_tensorflow_and_jax_layouts_mean_what_the_frameworks_mean(tf, lax):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((1, 4, 5, 3))  # NHWC
+    w = rng.standard_normal((3, 2, 2, 3))  # torch (C_in, C_out, kH, kW)
+    expected = np.moveaxis(tconv.conv_transpose(np.moveaxis(x, -1, 1), w, stride=2), 1, -1)
+    out = [1, 8, 11, 2]  # the full output: (4 - 1)*2 + 2, (5 - 1)*2 + 3
+    assert_close(tf.nn.conv2d_transpose(x, from_torch_layout(w, "tensorflow"), out, 2, padding="VALID").numpy(), expected)
+    full = [(k - 1, k - 1) for k in w.shape[2:]]
+    assert_close(np.asarray(lax.conv_transpose(x, from_torch_layout(w, "jax"), (2, 2), full)), expected)
+    assert_close(np.asarray(lax.conv_transpose(x, from_torch_layout(w, "tensorflow"), (2, 2), full, transpose_kernel=True)), expected)
+
+
+def test_grouped_jax_layout_is_conv_general_dilateds_kernel(lax):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 4, 6))  # NHC, 6 channels
+    w = rng.standard_normal((6, 2, 3))  # groups=3: C_out = 6
+    expected = np.moveaxis(tconv.conv_transpose(np.moveaxis(x, -1, 1), w, stride=2, groups=3), 1, -1)
+    y = lax.conv_general_dilated(x, from_torch_layout(w, "jax", 3), (1,), [(2, 2)], lhs_dilation=(2,),
+                                 dimension_numbers=("NHC", "HIO", "NHC"), feature_group_count=3)
+    assert_close(np.asarray(y), expected)
+
+
+def test_ungroup_and_dilate_are_exact(torch):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 6, 5))
+    w = rng.standard_normal((6, 2, 3))
+    t = lambda a: torch.from_numpy(np.array(a))  # noqa: E731
+    with torch.no_grad():
+        grouped = torch.nn.functional.conv_transpose1d(t(x), t(w), stride=2, groups=3, dilation=2).numpy()
+        dense = torch.nn.functional.conv_transpose1d(t(x), t(ungroup_weight(w, 3)), stride=2, dilation=2).numpy()
+        dilated = torch.nn.functional.conv_transpose1d(t(x), t(dilate_weight(w, 2)), stride=2, groups=3).numpy()
+    assert_close(dense, grouped)
+    assert_close(dilated, grouped)
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match="layout must be one of"):
+        to_torch_layout(np.zeros((1, 1, 3)), "caffe")
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        convert_weight(np.zeros(3), "torch", "keras")
+    with pytest.raises(ValueError, match="groups=4 must divide the input channels 6"):
+        ungroup_weight(np.zeros((6, 1, 3)), 4)
+    with pytest.raises(ValueError, match="groups must be a positive integer"):
+        from_torch_layout(np.zeros((6, 1, 3)), "jax", 0)
+    with pytest.raises(ValueError, match="dilation must be positive"):
+        dilate_weight(np.zeros((1, 1, 3)), 0)
