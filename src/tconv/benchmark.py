@@ -321,7 +321,8 @@ def _worker(runtime: str, threads: int, conn) -> None:  # pragma: no cover - run
         conn.send(("unavailable", f"{type(error).__name__}: {error}"))
         return
     conn.send(("ready", None))
-    call = None
+    calls: dict[str, Callable[[], np.ndarray]] = {}  # prepared calls, by algorithm (one worker may run several)
+    current = None  # the (layer, dtype) the prepared calls belong to
     while True:
         message = conn.recv()
         kind = message[0]
@@ -330,23 +331,26 @@ def _worker(runtime: str, threads: int, conn) -> None:  # pragma: no cover - run
                 return
             if kind == "prepare":
                 _, layer, dtype, algorithm = message
+                if current != (layer, dtype):
+                    calls.clear()
+                    current = (layer, dtype)
                 x, w, b = layer.arrays(dtype)
-                call = impl.prepare(layer, x, w, b, algorithm)
-                out = call()  # warm-up (compilation) and the output to check
+                calls[algorithm] = impl.prepare(layer, x, w, b, algorithm)
+                out = calls[algorithm]()  # warm-up (compilation) and the output to check
                 extra = impl.chosen(layer, x, w) if runtime == "tconv" else ""
                 conn.send(("ok", (np.asarray(out), extra)))
             elif kind == "time":
-                _, repeat = message
+                _, algorithm, repeat = message
+                call = calls[algorithm]
                 times = []
                 for _ in range(repeat):
                     start = time.perf_counter()
                     call()
                     times.append(time.perf_counter() - start)
-                conn.send(("ok", times))
+                conn.send(("ok", (algorithm, times)))
             elif kind == "gemm_rate":
                 conn.send(("ok", _gemm_rate(message[1])))
         except Exception as error:  # noqa: BLE001 - reported to the parent
-            call = None
             conn.send(("error", f"{type(error).__name__}: {error}"))
 
 
@@ -465,8 +469,11 @@ def run(
                 for label in rotation:
                     if progress:
                         progress(f"[{step}/{steps}] {layer.name} {dtype}: round {r + 1}/{rounds} {label}")
-                    runtime = next(rt for lb, rt, _ in names if lb == label)
-                    samples[label] += workers[runtime].ask("time", repeat)
+                    runtime, algorithm = next((rt, a) for lb, rt, a in names if lb == label)
+                    timed, times = workers[runtime].ask("time", algorithm, repeat)
+                    if timed != algorithm:  # the worker must time the call it was asked for
+                        raise RuntimeError(f"{runtime} worker timed {timed!r} instead of {algorithm!r}")
+                    samples[label] += times
             result.times = {label: statistics.median(v) * 1e3 for label, v in samples.items() if v}
             results.append(result)
     finally:
