@@ -86,8 +86,8 @@ def test_extra_memory_stays_within_budget(algorithm, layout):
     w = rng.standard_normal((64, 64 // groups, 2, 2), dtype=np.float32)
     slack = 2 * w.nbytes + 2**20  # packed weights, tap tables, small per-task buffers
     with tconv.options(memory_budget=budget):
-        tconv.conv_transpose(x[:1, ..., :8, :8] if layout == "channels_first" else x[:1, :8, :8], w,
-                             stride=2, groups=groups, layout=layout, algorithm=algorithm)  # compile outside the trace
+        # the same call once outside the trace: numba compiles (and caches) every kernel it needs
+        tconv.conv_transpose(x, w, stride=2, groups=groups, layout=layout, algorithm=algorithm)
         tracemalloc.start()
         try:
             y = tconv.conv_transpose(x, w, stride=2, groups=groups, layout=layout, algorithm=algorithm)

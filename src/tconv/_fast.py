@@ -14,11 +14,13 @@ The algebra of each is in its function's docstring; the shared notation is that 
 
 from __future__ import annotations
 
+import itertools
 import math
+from typing import NamedTuple
 
 import numpy as np
 
-from . import _compiled
+from . import _blas, _compiled
 from ._algorithms import register
 from ._config import get_options
 from ._kernels import tap_slices
@@ -47,12 +49,19 @@ def _channels_last_block(x: np.ndarray, layout: str, n0: int, n1: int) -> np.nda
         return np.ascontiguousarray(block).reshape(n1 - n0, -1, x.shape[-1])  # (n, P, C)
     block = x[n0:n1].reshape(n1 - n0, x.shape[1], -1)  # (n, C, P)
     if _compiled.available():
-        out = np.empty((n1 - n0, block.shape[2], block.shape[1]), dtype=x.dtype)  # (n, P, C)
-        block = np.ascontiguousarray(block)
-        kernel = _compiled.kernels()["batched_transpose"]
-        _compiled.parallel_for(kernel, [(block, out, a, b) for a, b in _compiled.split(n1 - n0, get_options().threads)])
-        return out
+        return _transpose(np.ascontiguousarray(block))  # (n, P, C)
     return np.ascontiguousarray(block.transpose(0, 2, 1))  # (n, P, C)
+
+
+def _transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``(N, A, B) -> (N, B, A)`` with the compiled tiled transpose, in parallel over row blocks."""
+    n, rows, cols = a.shape
+    if out is None:
+        out = np.empty((n, cols, rows), dtype=a.dtype)  # (N, B, A)
+    tasks = n * -(-rows // 64)
+    kernel = _compiled.kernels()["batched_transpose"]
+    _compiled.parallel_for(kernel, [(a, out, t0, t1) for t0, t1 in _compiled.split(tasks, 4 * get_options().threads)])
+    return out
 
 
 def _blocked(impl, footprint):
@@ -161,24 +170,15 @@ def _gemm_footprint(geometry, groups, c_in, c_out, itemsize):
 
 
 def _gather(cols, lead, last, geometry, b, has_bias, out_cl, out_cf):
-    nb = (out_cl if out_cl is not None else out_cf).shape[0]
-    cog = cols.shape[3]
-    n0 = c0 = 0
-    kernels = _compiled.kernels()
+    """Run the compiled gather of ``cols`` (G, M, Kv, Cog) into one of the two output views."""
+    out = out_cl if out_cl is not None else out_cf
+    nb = out.shape[0]
     i_last, k_last = geometry.input_size[-1], geometry.kernel_size[-1]
     p_in = math.prod(geometry.input_size)
-    common = (cols, lead.ptr, lead.j, lead.t, last.ptr, last.j, last.t, p_in, i_last, k_last, lead.outputs, b, has_bias)
+    kernel = _compiled.kernels()["gather_cl" if out_cl is not None else "gather_cf"]
+    common = (cols, lead.ptr, lead.j, lead.t, last.ptr, last.j, last.t, p_in, i_last, k_last, lead.outputs, b, out)
     work = _work(nb * lead.outputs, last.outputs)
-    if out_cl is not None:
-        calls = [common + (out_cl, n0, c0, cog, t0, t1, o0, o1) for t0, t1, o0, o1 in work]
-        _compiled.parallel_for(kernels["gather_cl"], calls)
-    else:
-        width = cols.shape[0] * cols.shape[3]
-        calls = [
-            common + (out_cf, n0, c0, cog, t0, t1, o0, o1, np.empty((o1 - o0, width), cols.dtype))
-            for t0, t1, o0, o1 in work
-        ]
-        _compiled.parallel_for(kernels["gather_cf"], calls)
+    _compiled.parallel_for(kernel, [common + (t0, t1, o0, o1) for t0, t1, o0, o1 in work])
 
 
 def _col2im_numpy(cols, geometry, b, has_bias, out, layout, groups):
@@ -200,9 +200,153 @@ def _col2im_numpy(cols, geometry, b, has_bias, out, layout, groups):
         target[(slice(None), *dst)] += np.moveaxis(contribution, 0, -2)  # (n, *S, G, Cog)
 
 
-register("gemm", "one GEMM over all input pixels, then a write-once gather of the columns (col2im)")(
-    _blocked(gemm, _gemm_footprint)
-)
+#: Target size of one tile's column buffer: about one core's L2 cache on the machine measured in
+#: docs/performance.md (AMD EPYC, 1 MiB L2 per core; 2 MiB measured best), so that each tile's
+#: columns are gathered while they are still in cache instead of being re-read from memory.
+TILE_BYTES = 2 * 2**20
+
+
+class _GemmTile(NamedTuple):
+    """Samples ``n0:n1``, output rows ``band`` of the first axis, read from input rows ``slab``."""
+
+    n0: int
+    n1: int
+    band: tuple[int, int]
+    slab: tuple[int, int]
+    geometry: Geometry | None  # the tile's own geometry; None when no input reaches it
+
+
+def _gemm_tiles(geometry: Geometry, n: int, pixel_bytes: int, threads: int) -> list[_GemmTile] | None:
+    """Tiles whose column buffers fit :data:`TILE_BYTES` (and the budget); None if none can."""
+    target = min(TILE_BYTES, get_options().memory_budget // max(threads, 1))
+    p_in = math.prod(geometry.input_size)
+    i0, o0 = geometry.input_size[0], geometry.output_size[0]
+    if p_in * pixel_bytes <= target:
+        per_tile = max(1, target // (p_in * pixel_bytes))
+        per_tile = min(per_tile, max(1, -(-n // (2 * threads))))  # at least two tiles per thread if possible
+        return [_GemmTile(a, min(n, a + per_tile), (0, o0), (0, i0), geometry) for a in range(0, n, per_tile)]
+    row_bytes = p_in // i0 * pixel_bytes  # one input row of the first axis
+    s, d, k = geometry.stride[0], geometry.dilation[0], geometry.kernel_size[0]
+    height = (target // row_bytes - (d * (k - 1)) // s - 1) * s  # a band of h outputs reads ~ h/s + span/s + 1 rows
+    height = max(s, height)
+    if row_bytes * (height // s + (d * (k - 1)) // s + 2) > get_options().memory_budget:
+        return None
+    tiles = []
+    rest_start, rest_stop = (0,) * (geometry.ndim - 1), geometry.output_size[1:]
+    for a in range(0, o0, height):
+        b = min(o0, a + height)
+        tile = tile_geometry(geometry, (a, *rest_start), (b, *rest_stop))
+        slab = (tile.input[0].start, tile.input[0].stop)
+        tiles += [_GemmTile(m, m + 1, (a, b), slab, tile.geometry) for m in range(n)]
+    return tiles
+
+
+def _reshaped(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``array`` viewed with ``shape``; raises instead of copying (assigning ``.shape`` never copies)."""
+    view = array.view()
+    view.shape = shape
+    return view
+
+
+def gemm_tiled(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.ndarray:
+    """GEMM + write-once col2im, in cache-sized tiles computed by independent threads.
+
+    The same algebra as :func:`gemm`, organised for the cache: the output is cut
+    into tiles (blocks of samples, or bands of output rows with the input rows they
+    read), and each thread takes tiles one after the other, computing the tile's
+    columns with a single-threaded GEMM straight from the input (a channels-first
+    input is read through a transposed view, so no layout pass is needed) and
+    gathering them into the output at once, while they are still in its cache.
+    BLAS is set to one thread in these threads only (:mod:`tconv._blas`), so no
+    BLAS thread pool competes with them.
+    """
+    setter = _blas.single_threaded()
+    n = x.shape[0]
+    c_in, cog = w.shape[:2]
+    cig, c_out = c_in // groups, groups * cog
+    kv = math.prod(geometry.kernel_size)
+    dtype = np.result_type(x, w)
+    threads = get_options().threads
+    tiles = _gemm_tiles(geometry, n, kv * c_out * dtype.itemsize, threads) if setter is not None else None
+    if tiles is None:
+        return _gemm_blocked(x, w, bias, geometry, groups, layout)
+    b, _ = _bias_array(bias, c_out, dtype)
+    out = _output(n, c_out, geometry, layout, dtype)
+    w_packed = _reshaped(np.ascontiguousarray(w.reshape(groups, cig, cog, kv).transpose(0, 1, 3, 2)),
+                         (groups, cig, kv * cog))  # (G, Cig, Kv*Cog)
+    largest = max((t.n1 - t.n0) * math.prod(t.geometry.input_size) for t in tiles if t.geometry is not None)
+    claim = itertools.count()
+
+    def work() -> None:
+        previous = setter(1)
+        try:
+            workspace = np.empty(groups * largest * kv * cog, dtype=dtype)  # this thread's column buffer
+            for index in claim:
+                if index >= len(tiles):
+                    return
+                _gemm_tile(tiles[index], x, w_packed, b, out, workspace, layout, groups, kv, cog)
+        finally:
+            setter(previous)
+
+    _compiled.parallel_for(work, [()] * min(threads, len(tiles)))
+    return out
+
+
+def _gemm_tile(tile, x, w_packed, b, out, workspace, layout, groups, kv, cog):
+    n0, n1 = tile.n0, tile.n1
+    a0, a1 = tile.band
+    c_out = groups * cog
+    nd = out.ndim - 2
+    region = out[n0:n1, :, a0:a1] if layout == "channels_first" else out[n0:n1, a0:a1]
+    if tile.geometry is None:  # no input reaches these outputs: the bias alone
+        region[...] = b.reshape(-1, *(1,) * nd) if layout == "channels_first" else b
+        return
+    sub = tile.geometry
+    rows = math.prod(sub.input_size)
+    nt = n1 - n0
+    cig = w_packed.shape[1]
+    cols = _reshaped(workspace[: groups * nt * rows * kv * cog], (groups, nt * rows, kv * cog))  # (G, rows, Kv*Cog)
+    j0, j1 = tile.slab
+    for i in range(nt):
+        if layout == "channels_first":
+            xs = x[n0 + i, :, j0:j1]  # (C_in, *slab)
+            try:
+                xs = _reshaped(xs, (xs.shape[0], rows))  # (C_in, rows)
+            except AttributeError:
+                xs = np.ascontiguousarray(xs).reshape(xs.shape[0], rows)
+        else:
+            xs = x[n0 + i, j0:j1]  # (*slab, C_in)
+            try:
+                xs = _reshaped(xs, (rows, xs.shape[-1]))  # (rows, C_in)
+            except AttributeError:
+                xs = np.ascontiguousarray(xs).reshape(rows, xs.shape[-1])
+        for g in range(groups):
+            lhs = xs[g * cig : (g + 1) * cig].T if layout == "channels_first" else xs[:, g * cig : (g + 1) * cig]
+            np.matmul(lhs, w_packed[g], out=cols[g, i * rows : (i + 1) * rows])  # (rows, Cig) @ (Cig, Kv*Cog)
+    lead, last = lead_and_last(sub)
+    cols4 = _reshaped(cols, (groups, nt * rows, kv, cog))  # (G, M, Kv, Cog)
+    if layout == "channels_first":
+        view = region[:, :, None] if nd == 1 else region
+        view = _reshaped(view, (nt, c_out, lead.outputs, last.outputs))  # (n, C, O_lead, O_last)
+        kernel = _compiled.kernels()["gather_cf"]
+    else:
+        view = region[:, None] if nd == 1 else region
+        view = _reshaped(view, (nt, lead.outputs, last.outputs, c_out))  # (n, O_lead, O_last, C)
+        kernel = _compiled.kernels()["gather_cl"]
+    kernel(cols4, lead.ptr, lead.j, lead.t, last.ptr, last.j, last.t, rows, sub.input_size[-1], sub.kernel_size[-1],
+           lead.outputs, b, view, 0, nt * lead.outputs, 0, last.outputs)
+
+
+_gemm_blocked = _blocked(gemm, _gemm_footprint)
+
+
+def _gemm_dispatch(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.ndarray:
+    if _compiled.available():
+        return gemm_tiled(x, w, bias, geometry, groups, layout)
+    return _gemm_blocked(x, w, bias, geometry, groups, layout)
+
+
+register("gemm", "one GEMM over all input pixels, then a write-once gather of the columns (col2im)")(_gemm_dispatch)
 
 
 def _accumulating_gemm(dtype: np.dtype):
@@ -449,13 +593,11 @@ def direct(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out:
         y_cl = np.empty((n, lead.outputs, last.outputs, c_out), dtype=out.dtype)
     kernel = _compiled.kernels()["direct_cl"]
     common = (x_cl, wt, cig, cog, lead.ptr, lead.j, lead.t, last.ptr, last.j, last.t,
-              math.prod(geometry.input_size), geometry.input_size[-1], geometry.kernel_size[-1], lead.outputs, b, has_bias, y_cl)
+              math.prod(geometry.input_size), geometry.input_size[-1], geometry.kernel_size[-1], lead.outputs, b, y_cl)
     tasks = n * lead.outputs
     _compiled.parallel_for(kernel, [common + (t0, t1) for t0, t1 in _compiled.split(tasks, 4 * get_options().threads)])
     if layout == "channels_first":
-        transpose = _compiled.kernels()["batched_transpose"]
-        flat, target = y_cl.reshape(n, p_out, c_out), out.reshape(n, c_out, p_out)  # (N, P, C) -> (N, C, P)
-        _compiled.parallel_for(transpose, [(flat, target, a, c) for a, c in _compiled.split(n, get_options().threads)])
+        _transpose(y_cl.reshape(n, p_out, c_out), out.reshape(n, c_out, p_out))  # (N, P, C) -> (N, C, P)
 
 
 def _direct_footprint(geometry, groups, c_in, c_out, itemsize):

@@ -1,0 +1,211 @@
+"""The numba kernels of the fast algorithms (imported lazily, with numba, by :mod:`tconv._compiled`).
+
+Every kernel is compiled with ``nogil=True`` so that :func:`tconv._compiled.parallel_for`
+can run it from several Python threads at once, and cached on disk (``cache=True``).
+Array layouts are given in each docstring; ``task0:task1`` (and ``o0:o1``) select the
+part of the output one call writes, so calls on disjoint ranges can run in parallel.
+"""
+
+import numba
+import numpy as np
+
+jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+inline = numba.njit(nogil=True, cache=True, boundscheck=False, inline="always")
+
+
+@jit
+def tile_transpose(src, dst, a0, a1):
+    """dst[b, a] = src[a, b] for rows a0:a1 of src, in 8x8 tiles held in registers."""
+    b_count = src.shape[1]
+    tile = np.empty((8, 8), dtype=dst.dtype)
+    a = a0
+    while a + 8 <= a1:
+        b = 0
+        while b + 8 <= b_count:
+            for i in range(8):
+                for j in range(8):
+                    tile[j, i] = src[a + i, b + j]
+            for j in range(8):
+                for i in range(8):
+                    dst[b + j, a + i] = tile[j, i]
+            b += 8
+        for bb in range(b, b_count):
+            for i in range(8):
+                dst[bb, a + i] = src[a + i, bb]
+        a += 8
+    for aa in range(a, a1):
+        for bb in range(b_count):
+            dst[bb, aa] = src[aa, bb]
+
+@jit
+def batched_transpose(x, out, task0, task1):
+    """(N, A, B) -> (N, B, A) (channels first <-> last); task = (n, block of 64 rows of A)."""
+    blocks = (x.shape[1] + 63) // 64
+    for task in range(task0, task1):
+        n = task // blocks
+        a0 = (task - n * blocks) * 64
+        tile_transpose(x[n], out[n], a0, min(a0 + 64, x.shape[1]))
+
+@inline
+def _gather_pixel(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, bias, n, ol, o, acc):
+    """acc = bias + the sum of the columns that land on output pixel (n, ol, o)."""
+    g_count, _, _, cog = cols.shape
+    for c in range(g_count * cog):
+        acc[c] = bias[c]
+    for p in range(lp[ol], lp[ol + 1]):
+        row0 = n * p_in + lj[p] * i_last
+        tap0 = lt[p] * k_last
+        for q in range(qp[o], qp[o + 1]):
+            m = row0 + qj[q]
+            tap = tap0 + qt[q]
+            if g_count == 1:
+                src = cols[0, m, tap]
+                for c in range(cog):
+                    acc[c] += src[c]
+            else:
+                for g in range(g_count):
+                    src = cols[g, m, tap]
+                    base = g * cog
+                    for c in range(cog):
+                        acc[base + c] += src[c]
+
+
+@jit
+def gather_cl(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1, o0, o1):
+    """Columns -> channels-last output rows, each output pixel written once.
+
+    cols: (G, M, Kv, Cog) with M = N*p_in rows (input pixels) and Kv taps;
+    out: (N, O_lead, O_last, G*Cog); bias: (G*Cog,) (zeros when there is none).
+    Task ``n*o_lead + ol`` writes out[n, ol, o0:o1]. The sums run in a local
+    accumulator, which cannot alias cols, so the channel loop vectorises.
+    """
+    g_count, _, _, cog = cols.shape
+    acc = np.empty(g_count * cog, dtype=out.dtype)
+    for task in range(task0, task1):
+        n = task // o_lead
+        ol = task - n * o_lead
+        for o in range(o0, o1):
+            _gather_pixel(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, bias, n, ol, o, acc)
+            dst = out[n, ol, o]
+            for c in range(g_count * cog):
+                dst[c] = acc[c]
+
+@jit
+def gather_cf(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1, o0, o1):
+    """As gather_cl, into a channels-first output (N, G*Cog, O_lead, O_last).
+
+    Each task accumulates its output row in a local (o1 - o0, G*Cog) buffer and
+    writes it transposed (8x8 tiles), so the output is written along its rows.
+    """
+    g_count, _, _, cog = cols.shape
+    buf = np.empty((o1 - o0, g_count * cog), dtype=out.dtype)
+    for task in range(task0, task1):
+        n = task // o_lead
+        ol = task - n * o_lead
+        for o in range(o0, o1):
+            _gather_pixel(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, bias, n, ol, o, buf[o - o0])
+        tile_transpose(buf, out[n, :, ol, o0:o1], 0, o1 - o0)
+
+
+@jit
+def direct_cl(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1):
+    """Small-group transposed convolution written once per output pixel (channels-last).
+
+    x: (N, p_in, C_in) channels-last input; wt: (Kv, C_in, cog) weight with taps
+    first; out: (N, O_lead, O_last, G*cog). Every output pixel sums x[n, j, ci] *
+    wt[t, ci, k] over its (j, t) pairs, for ci in its group (ci // cig == g).
+    """
+    c_in = x.shape[2]
+    o_last = out.shape[2]
+    c_out = out.shape[3]
+    acc = np.empty(c_out, dtype=out.dtype)
+    for task in range(task0, task1):
+        n = task // o_lead
+        ol = task - n * o_lead
+        for o in range(o_last):
+            for c in range(c_out):
+                acc[c] = bias[c]
+            for p in range(lp[ol], lp[ol + 1]):
+                row0 = lj[p] * i_last
+                tap0 = lt[p] * k_last
+                for q in range(qp[o], qp[o + 1]):
+                    src = x[n, row0 + qj[q]]
+                    w = wt[tap0 + qt[q]]
+                    if cog == 1 and cig == 1:
+                        for ci in range(c_in):
+                            acc[ci] += src[ci] * w[ci, 0]
+                    else:
+                        for ci in range(c_in):
+                            base = (ci // cig) * cog
+                            v = src[ci]
+                            for k in range(cog):
+                                acc[base + k] += v * w[ci, k]
+            dst = out[n, ol, o]
+            for c in range(c_out):
+                dst[c] = acc[c]
+
+@jit
+def interleave(y, lead_src, lead_dst, first_last, count_last, stride_last, c0, bias, has_bias, out,
+               channels_last, task0, task1):
+    """Write one phase's results into every s-th output position.
+
+    y: (G, N, L, Q, W) phase results on the padded pitch (L lead rows, Q last-axis
+    positions, W >= c0 + Cog channel columns of which c0:c0+Cog belong to this
+    phase); out channel g*Cog + c takes column c0 + c of group g. lead_src/lead_dst:
+    each valid lead position's row in y and flat lead index in out; along the last
+    axis phase element q goes to first_last + stride_last*q.
+    out: (N, O_lead, O_last, C) if channels_last else (N, C, O_lead, O_last).
+    """
+    g_count = y.shape[0]
+    c_total = out.shape[3] if channels_last else out.shape[1]
+    cog = c_total // g_count
+    n_lead = lead_src.shape[0]
+    for task in range(task0, task1):
+        n = task // n_lead
+        e = task - n * n_lead
+        src_row = lead_src[e]
+        dst = lead_dst[e]
+        for g in range(g_count):
+            rows = y[g, n, src_row]
+            if channels_last:
+                for q in range(count_last):
+                    target = out[n, dst, first_last + stride_last * q]
+                    src = rows[q]
+                    for c in range(cog):
+                        target[g * cog + c] = src[c0 + c] + (bias[g * cog + c] if has_bias else 0)
+            else:
+                for c in range(cog):
+                    b = bias[g * cog + c] if has_bias else 0
+                    target = out[n, g * cog + c, dst]
+                    for q in range(count_last):
+                        target[first_last + stride_last * q] = rows[q, c0 + c] + b
+
+@jit
+def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
+    """Columns of a convolution: out[n, j, t, :] = x[n, position of (j, t), :] or 0.
+
+    x: (N, P_big, C) channels-last input; lead_pos: (J_lead, K_lead) flat lead
+    positions (-1 outside); last_pos: (J_last, K_last) positions along the last
+    axis (-1 outside); out: (N, J_lead*J_last, K_lead*K_last, C). Tasks are
+    (n, j_lead) pairs.
+    """
+    j_lead, k_lead = lead_pos.shape
+    j_last, k_last = last_pos.shape
+    c_count = x.shape[2]
+    for task in range(task0, task1):
+        n = task // j_lead
+        jl = task - n * j_lead
+        for jj in range(j_last):
+            row = out[n, jl * j_last + jj]
+            for tl in range(k_lead):
+                pl = lead_pos[jl, tl]
+                for tt in range(k_last):
+                    dst = row[tl * k_last + tt]
+                    pp = last_pos[jj, tt]
+                    if pl < 0 or pp < 0:
+                        for c in range(c_count):
+                            dst[c] = 0
+                    else:
+                        src = x[n, pl * o_last + pp]
+                        for c in range(c_count):
+                            dst[c] = src[c]
