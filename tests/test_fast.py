@@ -15,6 +15,47 @@ FAST = ("gemm", "phase", "direct")
 LAYOUTS = ("channels_first", "channels_last")
 
 
+@pytest.fixture(params=["tiled", "one-gemm", "small"])
+def gemm_path(request, monkeypatch):
+    """Force each of gemm's code paths on the small test cases: cache-sized tiles computed by
+    independent threads (tiny tiles, so there are many, with bands and channel blocks), one
+    multi-threaded GEMM, and the single-thread path for tiny problems."""
+    from tconv import _fast
+
+    if request.param == "tiled":
+        monkeypatch.setattr(_fast, "SMALL_FLOPS", 0)
+        monkeypatch.setattr(_fast, "CACHED_COLUMNS", 0)
+        monkeypatch.setattr(_fast, "TILE_BYTES", 1500)
+        monkeypatch.setattr(_fast, "WEIGHT_BYTES", 200)
+    elif request.param == "one-gemm":
+        monkeypatch.setattr(_fast, "SMALL_FLOPS", 0)
+    return request.param
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_gemm_paths(case, layout, gemm_path):
+    for dtype in (np.float32, np.complex128):
+        x, w, b = case.arrays(dtype)
+        y = tconv.conv_transpose(to_layout(x, layout), w, b, **case.kwargs(), layout=layout, algorithm="gemm")
+        assert_close(from_layout(y, layout), reference(case, x, w, b), dtype=dtype)
+
+
+def test_tiled_path_really_tiles(monkeypatch):
+    """The patched thresholds do produce bands, channel blocks and several samples per tile."""
+    from tconv import _fast
+    from tconv.shape import conv_transpose_geometry
+
+    monkeypatch.setattr(_fast, "TILE_BYTES", 1500)
+    monkeypatch.setattr(_fast, "WEIGHT_BYTES", 200)
+    g = conv_transpose_geometry((6, 5), (3, 3), 2, 1)
+    tiles = _fast._gemm_tiles(g, n=3, groups=2, cig=2, cog=4, itemsize=8, threads=2)
+    assert len({t.band for t in tiles}) > 1 and len({(t.c0, t.c1) for t in tiles}) > 1 and {t.g for t in tiles} == {0, 1}
+    small = conv_transpose_geometry((2, 2), (2, 2), 2, 0)
+    tiles = _fast._gemm_tiles(small, n=8, groups=1, cig=2, cog=2, itemsize=8, threads=2)
+    assert max(t.n1 - t.n0 for t in tiles) > 1
+
+
 def reference(case, x, w, b):
     return tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="scatter")
 

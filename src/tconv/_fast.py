@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _blas, _compiled
 from ._algorithms import register
-from ._config import get_options
+from ._config import get_options, options
 from ._kernels import tap_slices
 from ._taptable import lead_and_last, phase_plan
 from ._tiling import conv_tiles, tile_geometry, tiles
@@ -206,38 +206,76 @@ def _col2im_numpy(cols, geometry, b, has_bias, out, layout, groups):
 TILE_BYTES = 2 * 2**20
 
 
+#: Target size of one tile's weight block: the weight columns a tile multiplies by stay in L2 too.
+WEIGHT_BYTES = 1 * 2**20
+#: Column buffers up to this size stay in the (32 MiB, shared) L3 cache between the GEMM and the
+#: gather, so they are not tiled: one multi-threaded BLAS GEMM is more efficient for few rows.
+CACHED_COLUMNS = 8 * 2**20
+#: Problems below this many useful FLOPs run on one thread: handing work to a pool costs more.
+SMALL_FLOPS = 20_000_000
+#: Samples with fewer input pixels are transposed to channels-last before tiling (one GEMM per tile).
+SMALL_SAMPLE = 256
+
+
 class _GemmTile(NamedTuple):
-    """Samples ``n0:n1``, output rows ``band`` of the first axis, read from input rows ``slab``."""
+    """Samples ``n0:n1``, output rows ``band`` of the first axis (read from input rows ``slab``),
+    output channels ``c0:c1`` of group ``g``."""
 
     n0: int
     n1: int
     band: tuple[int, int]
     slab: tuple[int, int]
     geometry: Geometry | None  # the tile's own geometry; None when no input reaches it
+    g: int
+    c0: int
+    c1: int
 
 
-def _gemm_tiles(geometry: Geometry, n: int, pixel_bytes: int, threads: int) -> list[_GemmTile] | None:
-    """Tiles whose column buffers fit :data:`TILE_BYTES` (and the budget); None if none can."""
-    target = min(TILE_BYTES, get_options().memory_budget // max(threads, 1))
+def _gemm_tiles(geometry: Geometry, n: int, groups: int, cig: int, cog: int, itemsize: int,
+                threads: int) -> list[_GemmTile] | None:
+    """Tiles whose column buffer (and weight block) fit the cache targets and the budget; None if none can.
+
+    Output channels are split so that a tile's weight block ``C_in/G x prod(k) x C_block``
+    fits :data:`WEIGHT_BYTES`; then samples are grouped, or (for large samples) output
+    rows split into bands, so that its columns fit :data:`TILE_BYTES`. Every group is
+    its own tile. There are at least ``2*threads`` tiles when the problem allows.
+    """
+    kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
+    budget = get_options().memory_budget
+    target = min(TILE_BYTES, budget // max(threads, 1))
+    c_blocks = max(1, min(cog, -(-cig * kv * cog * itemsize // WEIGHT_BYTES)))
+    c_block = -(-cog // c_blocks)
+    pixel = kv * c_block * itemsize  # column bytes per input pixel
     i0, o0 = geometry.input_size[0], geometry.output_size[0]
-    if p_in * pixel_bytes <= target:
-        per_tile = max(1, target // (p_in * pixel_bytes))
-        per_tile = min(per_tile, max(1, -(-n // (2 * threads))))  # at least two tiles per thread if possible
-        return [_GemmTile(a, min(n, a + per_tile), (0, o0), (0, i0), geometry) for a in range(0, n, per_tile)]
-    row_bytes = p_in // i0 * pixel_bytes  # one input row of the first axis
-    s, d, k = geometry.stride[0], geometry.dilation[0], geometry.kernel_size[0]
-    height = (target // row_bytes - (d * (k - 1)) // s - 1) * s  # a band of h outputs reads ~ h/s + span/s + 1 rows
-    height = max(s, height)
-    if row_bytes * (height // s + (d * (k - 1)) // s + 2) > get_options().memory_budget:
-        return None
-    tiles = []
+    channel_tiles = [(g, c, min(cog, c + c_block)) for g in range(groups) for c in range(0, cog, c_block)]
+    tiles: list[_GemmTile] = []
+    wanted = 2 * threads
+    if p_in * pixel <= target:
+        per_tile = min(n, max(1, target // (p_in * pixel)))
+        if -(-n // per_tile) * len(channel_tiles) < wanted:  # too few tiles: smaller batch blocks
+            per_tile = max(1, min(per_tile, n * len(channel_tiles) // wanted))
+        if -(-n // per_tile) * len(channel_tiles) >= wanted or i0 == 1:
+            # channel blocks outermost: a thread's consecutive tiles reuse one weight block
+            for g, c0, c1 in channel_tiles:
+                tiles += [_GemmTile(a, min(n, a + per_tile), (0, o0), (0, i0), geometry, g, c0, c1)
+                          for a in range(0, n, per_tile)]
+            return tiles
+        height = -(-o0 // max(1, -(-wanted // (n * len(channel_tiles)))))  # split samples into bands too
+    else:
+        row_bytes = p_in // i0 * pixel  # one input row of the first axis
+        s, d, k = geometry.stride[0], geometry.dilation[0], geometry.kernel_size[0]
+        height = (target // row_bytes - (d * (k - 1)) // s - 1) * s  # h outputs read ~ h/s + span/s + 1 rows
+        height = max(s, height)
+        if row_bytes * (height // s + (d * (k - 1)) // s + 2) > budget:
+            return None
     rest_start, rest_stop = (0,) * (geometry.ndim - 1), geometry.output_size[1:]
     for a in range(0, o0, height):
         b = min(o0, a + height)
         tile = tile_geometry(geometry, (a, *rest_start), (b, *rest_stop))
         slab = (tile.input[0].start, tile.input[0].stop)
-        tiles += [_GemmTile(m, m + 1, (a, b), slab, tile.geometry) for m in range(n)]
+        tiles += [_GemmTile(m, m + 1, (a, b), slab, tile.geometry, g, c0, c1)
+                  for g, c0, c1 in channel_tiles for m in range(n)]
     return tiles
 
 
@@ -265,26 +303,44 @@ def gemm_tiled(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.n
     c_in, cog = w.shape[:2]
     cig, c_out = c_in // groups, groups * cog
     kv = math.prod(geometry.kernel_size)
+    p_in = math.prod(geometry.input_size)
     dtype = np.result_type(x, w)
+    flops = 2 * n * p_in * cig * kv * c_out
+    if flops < SMALL_FLOPS:  # tiny: one thread, no tiles, nothing to hand over
+        with options(threads=1):
+            return _gemm_blocked(x, w, bias, geometry, groups, layout)
+    if setter is None or n * p_in * kv * c_out * dtype.itemsize <= CACHED_COLUMNS:
+        return _gemm_blocked(x, w, bias, geometry, groups, layout)  # one multi-threaded GEMM, columns stay in L3
     threads = get_options().threads
-    tiles = _gemm_tiles(geometry, n, kv * c_out * dtype.itemsize, threads) if setter is not None else None
+    tiles = _gemm_tiles(geometry, n, groups, cig, cog, dtype.itemsize, threads)
     if tiles is None:
         return _gemm_blocked(x, w, bias, geometry, groups, layout)
+    if layout == "channels_first" and p_in < SMALL_SAMPLE:
+        # small samples: one transpose to channels-last rows, so each tile is one GEMM over all its samples
+        x = _channels_last_block(x, layout, 0, n).reshape(n, *geometry.input_size, c_in)
+        layout_in = "channels_last"
+    else:
+        layout_in = layout
     b, _ = _bias_array(bias, c_out, dtype)
     out = _output(n, c_out, geometry, layout, dtype)
-    w_packed = _reshaped(np.ascontiguousarray(w.reshape(groups, cig, cog, kv).transpose(0, 1, 3, 2)),
-                         (groups, cig, kv * cog))  # (G, Cig, Kv*Cog)
-    largest = max((t.n1 - t.n0) * math.prod(t.geometry.input_size) for t in tiles if t.geometry is not None)
+    blocks = sorted({(t.c0, t.c1) for t in tiles})
+    w3 = w.reshape(c_in, cog, kv)  # (C_in, Cog, Kv)
+    packed = {  # per channel block: (G, Cig, Kv*Cb) weights, taps before channels
+        (c0, c1): _transpose(w3[:, c0:c1]).reshape(groups, cig, kv * (c1 - c0))  # (C_in, Kv, Cb)
+        for c0, c1 in blocks
+    }
+    largest = max((t.n1 - t.n0) * math.prod(t.geometry.input_size) * (t.c1 - t.c0) for t in tiles if t.geometry is not None)
     claim = itertools.count()
 
     def work() -> None:
         previous = setter(1)
         try:
-            workspace = np.empty(groups * largest * kv * cog, dtype=dtype)  # this thread's column buffer
+            workspace = np.empty(largest * kv, dtype=dtype)  # this thread's column buffer
             for index in claim:
                 if index >= len(tiles):
                     return
-                _gemm_tile(tiles[index], x, w_packed, b, out, workspace, layout, groups, kv, cog)
+                tile = tiles[index]
+                _gemm_tile(tile, x, packed[tile.c0, tile.c1][tile.g], b, out, workspace, layout_in, layout, cig, cog, kv)
         finally:
             setter(previous)
 
@@ -292,49 +348,59 @@ def gemm_tiled(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.n
     return out
 
 
-def _gemm_tile(tile, x, w_packed, b, out, workspace, layout, groups, kv, cog):
-    n0, n1 = tile.n0, tile.n1
-    a0, a1 = tile.band
-    c_out = groups * cog
+def _gemm_tile(tile, x, w_block, b, out, workspace, layout_in, layout, cig, cog, kv):
+    """One tile: single-threaded GEMM of its input rows with its weight block, then its gather.
+
+    ``w_block`` is ``(C_in/G, Kv*Cb)``: group ``tile.g``, channels ``tile.c0:tile.c1``.
+    ``layout_in`` is the layout of ``x``, ``layout`` that of ``out``.
+    """
+    n0, n1, (a0, a1), g, c0, c1 = tile.n0, tile.n1, tile.band, tile.g, tile.c0, tile.c1
+    channels = slice(g * cog + c0, g * cog + c1)  # the tile's output channels
     nd = out.ndim - 2
-    region = out[n0:n1, :, a0:a1] if layout == "channels_first" else out[n0:n1, a0:a1]
+    region = out[n0:n1, channels, a0:a1] if layout == "channels_first" else out[n0:n1, a0:a1, ..., channels]
+    bias = b[channels]
     if tile.geometry is None:  # no input reaches these outputs: the bias alone
-        region[...] = b.reshape(-1, *(1,) * nd) if layout == "channels_first" else b
+        region[...] = bias.reshape(-1, *(1,) * nd) if layout == "channels_first" else bias
         return
     sub = tile.geometry
     rows = math.prod(sub.input_size)
-    nt = n1 - n0
-    cig = w_packed.shape[1]
-    cols = _reshaped(workspace[: groups * nt * rows * kv * cog], (groups, nt * rows, kv * cog))  # (G, rows, Kv*Cog)
+    nt, cb = n1 - n0, c1 - c0
+    cols = _reshaped(workspace[: nt * rows * kv * cb], (nt * rows, kv * cb))  # (rows, Kv*Cb)
     j0, j1 = tile.slab
-    for i in range(nt):
-        if layout == "channels_first":
-            xs = x[n0 + i, :, j0:j1]  # (C_in, *slab)
+    inputs = slice(g * cig, (g + 1) * cig)
+    if layout_in == "channels_last" and j0 == 0 and j1 == x.shape[1] and x.flags.c_contiguous:
+        # whole samples of a channels-last input: all the tile's rows are one matrix
+        lhs = _reshaped(x[n0:n1], (nt * rows, x.shape[-1]))[:, inputs]  # (nt*rows, Cig)
+        np.matmul(lhs, w_block, out=cols)
+        nt_loop = 0
+    else:
+        nt_loop = nt
+    for i in range(nt_loop):
+        if layout_in == "channels_first":
+            xs = x[n0 + i, inputs, j0:j1]  # (Cig, *slab)
             try:
-                xs = _reshaped(xs, (xs.shape[0], rows))  # (C_in, rows)
+                lhs = _reshaped(xs, (cig, rows)).T  # (rows, Cig), a transposed view
             except AttributeError:
-                xs = np.ascontiguousarray(xs).reshape(xs.shape[0], rows)
+                lhs = np.ascontiguousarray(xs).reshape(cig, rows).T
         else:
-            xs = x[n0 + i, j0:j1]  # (*slab, C_in)
+            xs = x[n0 + i, j0:j1, ..., inputs]  # (*slab, Cig)
             try:
-                xs = _reshaped(xs, (rows, xs.shape[-1]))  # (rows, C_in)
+                lhs = _reshaped(xs, (rows, cig))
             except AttributeError:
-                xs = np.ascontiguousarray(xs).reshape(rows, xs.shape[-1])
-        for g in range(groups):
-            lhs = xs[g * cig : (g + 1) * cig].T if layout == "channels_first" else xs[:, g * cig : (g + 1) * cig]
-            np.matmul(lhs, w_packed[g], out=cols[g, i * rows : (i + 1) * rows])  # (rows, Cig) @ (Cig, Kv*Cog)
+                lhs = np.ascontiguousarray(xs).reshape(rows, cig)
+        np.matmul(lhs, w_block, out=cols[i * rows : (i + 1) * rows])  # (rows, Cig) @ (Cig, Kv*Cb)
     lead, last = lead_and_last(sub)
-    cols4 = _reshaped(cols, (groups, nt * rows, kv, cog))  # (G, M, Kv, Cog)
+    cols4 = _reshaped(cols, (1, nt * rows, kv, cb))  # (1, M, Kv, Cb)
     if layout == "channels_first":
         view = region[:, :, None] if nd == 1 else region
-        view = _reshaped(view, (nt, c_out, lead.outputs, last.outputs))  # (n, C, O_lead, O_last)
+        view = _reshaped(view, (nt, cb, lead.outputs, last.outputs))  # (n, Cb, O_lead, O_last)
         kernel = _compiled.kernels()["gather_cf"]
     else:
         view = region[:, None] if nd == 1 else region
-        view = _reshaped(view, (nt, lead.outputs, last.outputs, c_out))  # (n, O_lead, O_last, C)
+        view = _reshaped(view, (nt, lead.outputs, last.outputs, cb))  # (n, O_lead, O_last, Cb)
         kernel = _compiled.kernels()["gather_cl"]
     kernel(cols4, lead.ptr, lead.j, lead.t, last.ptr, last.j, last.t, rows, sub.input_size[-1], sub.kernel_size[-1],
-           lead.outputs, b, view, 0, nt * lead.outputs, 0, last.outputs)
+           lead.outputs, bias, view, 0, nt * lead.outputs, 0, last.outputs)
 
 
 _gemm_blocked = _blocked(gemm, _gemm_footprint)
