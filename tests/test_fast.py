@@ -170,3 +170,38 @@ def test_conv_gemm_blocks_and_tiles(case, budget, compiled):
         with tconv.options(memory_budget=budget, compiled=compiled):
             y = tconv.conv(to_layout(x, layout), w, b, *args, layout=layout, algorithm="gemm")
         assert_close(from_layout(y, layout), expected)
+
+
+def test_blas_threads_restored_after_tiled_calls(monkeypatch):
+    """The tiled gemm sets BLAS to one thread while it runs and restores the count exactly,
+    also when several user threads call it at once (OpenBLAS's count is process-wide)."""
+    import threading
+
+    from tconv import _blas, _fast
+
+    if not _blas.available():
+        pytest.skip("BLAS threading cannot be controlled here (not OpenBLAS)")
+    monkeypatch.setattr(_fast, "SMALL_FLOPS", 0)
+    monkeypatch.setattr(_fast, "TILE_BYTES", 1500)
+    set_threads, get_threads = _blas._functions()
+    before = get_threads()
+    set_threads(2)
+    try:
+        case = CASES[CASE_IDS.index("2d-dcgan-k4s2p1")]
+        x, w, b = case.arrays()
+        expected = reference(case, x, w, b)
+        seen = []
+
+        def call():
+            y = tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="gemm")
+            seen.append(np.allclose(y, expected))
+
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert seen == [True] * 4
+        assert get_threads() == 2
+    finally:
+        set_threads(before)

@@ -151,9 +151,18 @@ def gemm(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out: n
     cig = c_in // groups
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
-    w_packed = np.ascontiguousarray(w.reshape(groups, cig, cog, kv).transpose(0, 1, 3, 2))  # (G, Cig, Kv, Cog)
-    xb = _channels_last_block(x, layout, 0, n).reshape(n * p_in, groups, cig).transpose(1, 0, 2)  # (G, M, Cig)
-    cols = np.matmul(xb, w_packed.reshape(groups, cig, kv * cog)).reshape(groups, n * p_in, kv, cog)  # (G, M, Kv, Cog)
+    w_packed = _packed_weight(w, groups, kv)  # (G, Cig, Kv*Cog)
+    cols = np.empty((groups, n * p_in, kv * cog), dtype=np.result_type(x, w))  # (G, M, Kv*Cog)
+    if layout == "channels_first" and p_in >= SMALL_SAMPLE:
+        # large samples: read each sample through a transposed view (no layout pass), one GEMM per sample
+        xs = x.reshape(n, c_in, p_in)  # (N, C_in, P)
+        for i in range(n):
+            for g in range(groups):
+                np.matmul(xs[i, g * cig : (g + 1) * cig].T, w_packed[g], out=cols[g, i * p_in : (i + 1) * p_in])
+    else:
+        xb = _channels_last_block(x, layout, 0, n).reshape(n * p_in, groups, cig).transpose(1, 0, 2)  # (G, M, Cig)
+        np.matmul(xb, w_packed, out=cols)
+    cols = cols.reshape(groups, n * p_in, kv, cog)  # (G, M, Kv, Cog)
     if _compiled.available():
         lead, last = lead_and_last(geometry)
         if layout == "channels_last":
@@ -162,6 +171,20 @@ def gemm(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out: n
             _gather(cols, lead, last, geometry, b, has_bias, None, out.reshape(n, groups * cog, lead.outputs, last.outputs))
     else:
         _col2im_numpy(cols, geometry, b, has_bias, out, layout, groups)
+
+
+def _packed_weight(w: np.ndarray, groups: int, kv: int) -> np.ndarray:
+    """``(C_in, Cog, *k)`` -> ``(G, Cig, Kv*Cog)``: taps before channels, so one GEMM row holds
+    every tap's output channels contiguously (with the compiled parallel transpose when available)."""
+    c_in, cog = w.shape[:2]
+    w3 = w.reshape(c_in, cog, kv)  # (C_in, Cog, Kv)
+    if cog == 1 or kv == 1:  # already taps-first
+        packed = np.ascontiguousarray(w3)
+    elif _compiled.available():
+        packed = _transpose(w3)  # (C_in, Kv, Cog)
+    else:
+        packed = np.ascontiguousarray(w3.transpose(0, 2, 1))  # (C_in, Kv, Cog)
+    return packed.reshape(groups, c_in // groups, kv * cog)
 
 
 def _gemm_footprint(geometry, groups, c_in, c_out, itemsize):
@@ -210,7 +233,7 @@ TILE_BYTES = 2 * 2**20
 WEIGHT_BYTES = 1 * 2**20
 #: Column buffers up to this size stay in the (32 MiB, shared) L3 cache between the GEMM and the
 #: gather, so they are not tiled: one multi-threaded BLAS GEMM is more efficient for few rows.
-CACHED_COLUMNS = 8 * 2**20
+CACHED_COLUMNS = 3 * 2**20
 #: Problems below this many useful FLOPs run on one thread: handing work to a pool costs more.
 SMALL_FLOPS = 20_000_000
 #: Samples with fewer input pixels are transposed to channels-last before tiling (one GEMM per tile).
@@ -295,10 +318,9 @@ def gemm_tiled(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.n
     columns with a single-threaded GEMM straight from the input (a channels-first
     input is read through a transposed view, so no layout pass is needed) and
     gathering them into the output at once, while they are still in its cache.
-    BLAS is set to one thread in these threads only (:mod:`tconv._blas`), so no
-    BLAS thread pool competes with them.
+    BLAS runs single-threaded meanwhile (:mod:`tconv._blas`), so no BLAS thread
+    pool competes with them.
     """
-    setter = _blas.single_threaded()
     n = x.shape[0]
     c_in, cog = w.shape[:2]
     cig, c_out = c_in // groups, groups * cog
@@ -309,7 +331,7 @@ def gemm_tiled(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.n
     if flops < SMALL_FLOPS:  # tiny: one thread, no tiles, nothing to hand over
         with options(threads=1):
             return _gemm_blocked(x, w, bias, geometry, groups, layout)
-    if setter is None or n * p_in * kv * c_out * dtype.itemsize <= CACHED_COLUMNS:
+    if not _blas.available() or n * p_in * kv * c_out * dtype.itemsize <= CACHED_COLUMNS:
         return _gemm_blocked(x, w, bias, geometry, groups, layout)  # one multi-threaded GEMM, columns stay in L3
     threads = get_options().threads
     tiles = _gemm_tiles(geometry, n, groups, cig, cog, dtype.itemsize, threads)
@@ -326,25 +348,26 @@ def gemm_tiled(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.n
     blocks = sorted({(t.c0, t.c1) for t in tiles})
     w3 = w.reshape(c_in, cog, kv)  # (C_in, Cog, Kv)
     packed = {  # per channel block: (G, Cig, Kv*Cb) weights, taps before channels
-        (c0, c1): _transpose(w3[:, c0:c1]).reshape(groups, cig, kv * (c1 - c0))  # (C_in, Kv, Cb)
+        (c0, c1): (
+            np.ascontiguousarray(w3[:, c0:c1]).reshape(groups, cig, kv * (c1 - c0))  # one channel or one tap:
+            if c1 - c0 == 1 or kv == 1  # (C_in, Cb, Kv) is already (C_in, Kv, Cb)
+            else _transpose(w3[:, c0:c1]).reshape(groups, cig, kv * (c1 - c0))  # (C_in, Kv, Cb)
+        )
         for c0, c1 in blocks
     }
     largest = max((t.n1 - t.n0) * math.prod(t.geometry.input_size) * (t.c1 - t.c0) for t in tiles if t.geometry is not None)
     claim = itertools.count()
 
     def work() -> None:
-        previous = setter(1)
-        try:
-            workspace = np.empty(largest * kv, dtype=dtype)  # this thread's column buffer
-            for index in claim:
-                if index >= len(tiles):
-                    return
-                tile = tiles[index]
-                _gemm_tile(tile, x, packed[tile.c0, tile.c1][tile.g], b, out, workspace, layout_in, layout, cig, cog, kv)
-        finally:
-            setter(previous)
+        workspace = np.empty(largest * kv, dtype=dtype)  # this thread's column buffer
+        for index in claim:
+            if index >= len(tiles):
+                return
+            tile = tiles[index]
+            _gemm_tile(tile, x, packed[tile.c0, tile.c1][tile.g], b, out, workspace, layout_in, layout, cig, cog, kv)
 
-    _compiled.parallel_for(work, [()] * min(threads, len(tiles)))
+    with _blas.single_threaded_blas():  # each of our threads runs its own single-threaded GEMMs
+        _compiled.parallel_for(work, [()] * min(threads, len(tiles)))
     return out
 
 

@@ -1,8 +1,12 @@
 """Benchmark suite: named real layer shapes, timed against PyTorch, ONNX Runtime and JAX.
 
-Every runtime (tconv and each peer) runs in its own worker process, so no thread
-pool spins while another runtime is timed (runtimes spinning against each other
-distort figures badly on 2 cores). The workers generate the same inputs from the
+Every runtime (tconv and each peer) runs in its own worker process, and each
+batch of timed calls starts after a short idle gap, so no thread pool spins while
+another runtime is timed (ONNX Runtime's and OpenMP's pools spin-wait after a
+call; runtimes spinning against each other distort figures badly on 2 cores).
+The order of the runtimes is shuffled every round, and each batch starts with one
+untimed call: what is timed is the regime of a layer called in a loop, not the
+first call after an idle pause (on a VM, vCPUs that went idle wake slowly). The workers generate the same inputs from the
 same seed; before anything is timed, every peer's output is checked against
 tconv's. Timing alternates between runtimes in rounds, and the median per call is
 reported with the useful GFLOP/s (``2*N*C_in*C_out/groups*prod(k)*prod(i)``), each
@@ -18,6 +22,7 @@ import json
 import math
 import multiprocessing
 import platform
+import random
 import statistics
 import sys
 import time
@@ -30,6 +35,9 @@ __all__ = ["LAYERS", "PEERS", "Layer", "Result", "check_output", "format_table",
 
 #: Peer runtimes, in report order.
 PEERS = ("torch", "onnxruntime", "jax")
+
+#: Seconds of idleness before each runtime's batch of timed calls (see :func:`run`).
+IDLE_GAP = 0.05
 
 
 @dataclass(frozen=True)
@@ -342,6 +350,7 @@ def _worker(runtime: str, threads: int, conn) -> None:  # pragma: no cover - run
             elif kind == "time":
                 _, algorithm, repeat = message
                 call = calls[algorithm]
+                call()  # untimed: after the idle gap a VM's vCPUs wake slowly; time the in-a-loop regime
                 times = []
                 for _ in range(repeat):
                     start = time.perf_counter()
@@ -464,9 +473,13 @@ def run(
                     del outputs[label]
             samples: dict[str, list[float]] = {label: [] for label in outputs}
             order = list(outputs)
+            shuffle = random.Random(step)  # a different, reproducible order every round
             for r in range(rounds):
-                rotation = order[r % len(order):] + order[: r % len(order)] if order else []
+                rotation = shuffle.sample(order, len(order))
                 for label in rotation:
+                    # Let the previous runtime's thread pool go idle: some spin-wait after a call (ONNX
+                    # Runtime, OpenMP) and would steal the cores from the runtime timed next.
+                    time.sleep(IDLE_GAP)
                     if progress:
                         progress(f"[{step}/{steps}] {layer.name} {dtype}: round {r + 1}/{rounds} {label}")
                     runtime, algorithm = next((rt, a) for lb, rt, a in names if lb == label)
