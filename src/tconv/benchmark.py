@@ -4,9 +4,10 @@ Every runtime (tconv and each peer) runs in its own worker process, and each
 batch of timed calls starts after a short idle gap, so no thread pool spins while
 another runtime is timed (ONNX Runtime's and OpenMP's pools spin-wait after a
 call; runtimes spinning against each other distort figures badly on 2 cores).
-The order of the runtimes is shuffled every round, and each batch starts with one
-untimed call: what is timed is the regime of a layer called in a loop, not the
-first call after an idle pause (on a VM, vCPUs that went idle wake slowly). The workers generate the same inputs from the
+The order of the runtimes is shuffled every round, and each batch starts with
+untimed calls (at least 3, for at least 20 ms): what is timed is the steady state
+of a layer called in a loop, not the first calls after an idle pause (on this VM
+a core that went idle needs a few milliseconds of work to come back to speed). The workers generate the same inputs from the
 same seed; before anything is timed, every peer's output is checked against
 tconv's. Timing alternates between runtimes in rounds, and the median per call is
 reported with the useful GFLOP/s (``2*N*C_in*C_out/groups*prod(k)*prod(i)``), each
@@ -18,6 +19,7 @@ Run it with ``tconv bench`` (see ``tconv bench --help``) or :func:`run`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import multiprocessing
@@ -38,6 +40,9 @@ PEERS = ("torch", "onnxruntime", "jax")
 
 #: Seconds of idleness before each runtime's batch of timed calls (see :func:`run`).
 IDLE_GAP = 0.05
+#: Untimed calls before each batch: at least this many, and for at least this long (see :func:`run`).
+WARM_UP_CALLS = 3
+WARM_UP_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -350,7 +355,11 @@ def _worker(runtime: str, threads: int, conn) -> None:  # pragma: no cover - run
             elif kind == "time":
                 _, algorithm, repeat = message
                 call = calls[algorithm]
-                call()  # untimed: after the idle gap a VM's vCPUs wake slowly; time the in-a-loop regime
+                warm_until = time.perf_counter() + WARM_UP_SECONDS
+                for count in itertools.count():  # untimed: reach the steady state of a layer called in a loop
+                    call()
+                    if count + 1 >= WARM_UP_CALLS and time.perf_counter() >= warm_until:
+                        break
                 times = []
                 for _ in range(repeat):
                     start = time.perf_counter()
