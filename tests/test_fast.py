@@ -15,20 +15,23 @@ FAST = ("gemm", "phase", "direct")
 LAYOUTS = ("channels_first", "channels_last")
 
 
-@pytest.fixture(params=["tiled", "one-gemm", "small"])
+@pytest.fixture(params=["tiled", "one-gemm", "transposed", "small"])
 def gemm_path(request, monkeypatch):
     """Force each of gemm's code paths on the small test cases: cache-sized tiles computed by
     independent threads (tiny tiles, so there are many, with bands and channel blocks), one
-    multi-threaded GEMM, and the single-thread path for tiny problems."""
+    multi-threaded GEMM, the transposed orientation for few output channels, and the
+    single-thread path for tiny problems."""
     from tconv import _fast
 
-    if request.param == "tiled":
+    if request.param != "small":
         monkeypatch.setattr(_fast, "SMALL_FLOPS", 0)
+        monkeypatch.setattr(_fast, "FEW_CHANNELS", 10**6 if request.param == "transposed" else 0)
+    if request.param == "tiled":
         monkeypatch.setattr(_fast, "CACHED_COLUMNS", 0)
         monkeypatch.setattr(_fast, "TILE_BYTES", 1500)
         monkeypatch.setattr(_fast, "WEIGHT_BYTES", 200)
     elif request.param == "one-gemm":
-        monkeypatch.setattr(_fast, "SMALL_FLOPS", 0)
+        monkeypatch.setattr(_fast, "CACHED_COLUMNS", 1 << 40)
     return request.param
 
 

@@ -97,22 +97,28 @@ def get(name: object, op: str = "conv_transpose") -> Algorithm:
 
 
 def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: str = "conv_transpose") -> str:
-    """The algorithm ``"auto"`` runs for this problem (the cost model).
+    """The algorithm ``"auto"`` runs for this problem: the cost model.
 
-    For ``conv_transpose``, in order (see ``docs/performance.md`` for the
-    measurements behind each rule):
+    The rules come from ``tconv bench --algorithms auto,gemm,phase,direct`` runs on
+    this project's 2-core machine (``docs/performance.md`` has the tables):
 
-    1. few channels per group (depthwise and the like: ``C_in/G * C_out/G <= 16``)
-       with compiled kernels: ``"direct"``, since BLAS has nothing to multiply;
-    2. a single input pixel, or no overlap between neighbouring stamps
-       (``dilation*(k - 1) + 1 <= stride`` in every axis, e.g. ``k == s``):
-       ``"gemm"``, one GEMM plus a depth-to-space copy;
-    3. stride 1 everywhere: ``"phase"``, shifted-window GEMMs with no column buffer;
-    4. ``C_out <= C_in``, dilation, or heavy overlap (``prod(k)/prod(s) > 8``):
-       ``"gemm"``, whose column buffer scales with ``C_out``;
-    5. otherwise (``C_out > C_in``): ``"phase"``, whose buffers scale with ``C_in``.
+    With compiled kernels (numba installed, ``compiled=True``):
 
-    Without compiled kernels (numba missing or ``compiled=False``) rule 1 is skipped.
+    1. few channels per group (``C_in/G * C_out/G <= 16``, depthwise and the like):
+       ``"direct"`` -- BLAS has nothing to multiply, one compiled pass does it all;
+    2. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
+       write-once gather beat the polyphase GEMMs on every benchmark layer.
+
+    With NumPy alone, where every non-BLAS pass is a NumPy pass:
+
+    1. few channels per group: ``"direct"`` (a broadcast multiply-add per tap);
+    2. a single input pixel, or large weights (>= 4 MiB) on small samples
+       (<= 1024 input pixels): ``"gemm"`` -- one GEMM over few rows, little col2im;
+    3. no overlap between stamps (``dilation*(k - 1) + 1 <= stride``, e.g. U-Net's
+       ``k = s = 2``) or few output channels (``C_out/G <= 8``): ``"scatter"``;
+    4. otherwise: ``"phase"`` -- shifted-window GEMMs and one interleave pass,
+       instead of ``prod(k)`` strided slice-adds over the output.
+
     For ``conv`` the answer is ``"gemm"`` (im2col + GEMM).
     """
     if op == "conv":
@@ -120,16 +126,17 @@ def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: s
     from ._compiled import available
 
     cig, cog = c_in // groups, c_out // groups
-    if groups > 1 and cig * cog <= 16 and available():
+    if groups > 1 and cig * cog <= 16:
         return "direct"
+    if available():
+        return "gemm"
+    p_in = math.prod(geometry.input_size)
+    weight_bytes = c_in * cog * math.prod(geometry.kernel_size) * 4
+    if p_in == 1 or (weight_bytes >= 4 * 2**20 and p_in <= 1024):
+        return "gemm"
     spans = [d * (k - 1) + 1 for k, d in zip(geometry.kernel_size, geometry.dilation)]
-    if math.prod(geometry.input_size) == 1 or all(e <= s for e, s in zip(spans, geometry.stride)):
-        return "gemm"
-    if all(s == 1 for s in geometry.stride):
-        return "phase"
-    overlap = math.prod(geometry.kernel_size) / math.prod(geometry.stride)
-    if c_out <= c_in or any(d > 1 for d in geometry.dilation) or overlap > 8:
-        return "gemm"
+    if all(e <= s for e, s in zip(spans, geometry.stride)) or cog <= 8:
+        return "scatter"
     return "phase"
 
 

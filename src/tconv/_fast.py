@@ -238,6 +238,9 @@ CACHED_COLUMNS = 3 * 2**20
 SMALL_FLOPS = 20_000_000
 #: Samples with fewer input pixels are transposed to channels-last before tiling (one GEMM per tile).
 SMALL_SAMPLE = 256
+#: With at most this many output channels per group (and a channels-first output), the GEMM runs
+#: in the transposed orientation W^T @ x and the gather along the rows of the output.
+FEW_CHANNELS = 8
 
 
 class _GemmTile(NamedTuple):
@@ -331,6 +334,8 @@ def gemm_tiled(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.n
     if flops < SMALL_FLOPS:  # tiny: one thread, no tiles, nothing to hand over
         with options(threads=1):
             return _gemm_blocked(x, w, bias, geometry, groups, layout)
+    if layout == "channels_first" and cog <= FEW_CHANNELS and geometry.ndim <= 3:
+        return _gemm_transposed(x, w, bias, geometry, groups)
     if not _blas.available() or n * p_in * kv * c_out * dtype.itemsize <= CACHED_COLUMNS:
         return _gemm_blocked(x, w, bias, geometry, groups, layout)  # one multi-threaded GEMM, columns stay in L3
     threads = get_options().threads
@@ -424,6 +429,59 @@ def _gemm_tile(tile, x, w_block, b, out, workspace, layout_in, layout, cig, cog,
         kernel = _compiled.kernels()["gather_cl"]
     kernel(cols4, lead.ptr, lead.j, lead.t, last.ptr, last.j, last.t, rows, sub.input_size[-1], sub.kernel_size[-1],
            lead.outputs, bias, view, 0, nt * lead.outputs, 0, last.outputs)
+
+
+def _gemm_transposed(x, w, bias, geometry: Geometry, groups: int) -> np.ndarray:
+    """gemm in the channels-first orientation, for few output channels per group.
+
+    With 1-8 output channels the channels-last columns give the gather a loop of
+    1-8 channels per tap; in the transposed orientation ``cols = W^T @ x[n]``
+    (``(Kv*Cog) x P`` per sample and group, ONNX Runtime's orientation) the gather
+    runs along contiguous input positions instead (:func:`gather_rows_t`), one
+    output channel's rows at a time. Tiles are (sample, group) pairs computed by
+    independent threads with single-threaded BLAS; with fewer tiles than threads
+    the GEMMs use BLAS's threads instead.
+    """
+    n = x.shape[0]
+    c_in, cog = w.shape[:2]
+    cig = c_in // groups
+    kv = math.prod(geometry.kernel_size)
+    p_in = math.prod(geometry.input_size)
+    dtype = np.result_type(x, w)
+    b, _ = _bias_array(bias, groups * cog, dtype)
+    out = _output(n, groups * cog, geometry, "channels_first", dtype)
+    lead, last = lead_and_last(geometry)
+    o_lead, o_last = lead.outputs, last.outputs
+    wt = w.reshape(groups, cig, cog * kv).transpose(0, 2, 1)  # (G, Cog*Kv, Cig): a view, BLAS reads it transposed
+    xs = x.reshape(n, groups, cig, p_in)  # (N, G, Cig, P)
+    out4 = out.reshape(n, groups, cog, o_lead, o_last)  # (N, G, Cog, O_lead, O_last)
+    rows = _compiled.kernels()["gather_rows_t"]
+    s, d, bb = geometry.stride[-1], geometry.dilation[-1], geometry.crop_begin[-1]
+    tiles = [(i, g) for i in range(n) for g in range(groups)]
+    threads = get_options().threads
+    bytes_per_tile = kv * cog * p_in * dtype.itemsize
+    if len(tiles) * bytes_per_tile > get_options().memory_budget and bytes_per_tile > get_options().memory_budget:
+        return _gemm_blocked(x, w, bias, geometry, groups, "channels_first")  # one sample's columns exceed the budget
+    claim = itertools.count()
+
+    def work() -> None:
+        cols = np.empty((cog * kv, p_in), dtype=dtype)  # this thread's (Cog*Kv, P) columns
+        for index in claim:
+            if index >= len(tiles):
+                return
+            i, g = tiles[index]
+            np.matmul(wt[g], xs[i, g], out=cols)  # (Cog*Kv, Cig) @ (Cig, P)
+            c3 = _reshaped(cols, (cog, kv, p_in)).transpose(1, 0, 2)  # (Kv, Cog, P) view
+            for c in range(cog):
+                rows(c3, c, lead.ptr, lead.j, lead.t, geometry.input_size[-1], geometry.kernel_size[-1], s, d, bb,
+                     o_last, b[g * cog + c], out4[i, g, c])
+
+    if len(tiles) >= threads and _blas.available():
+        with _blas.single_threaded_blas():
+            _compiled.parallel_for(work, [()] * threads)
+    else:
+        work()  # few tiles: BLAS's own threads do the GEMMs
+    return out
 
 
 _gemm_blocked = _blocked(gemm, _gemm_footprint)

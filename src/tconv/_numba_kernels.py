@@ -209,3 +209,29 @@ def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
                         src = x[n, pl * o_last + pp]
                         for c in range(c_count):
                             dst[c] = src[c]
+
+
+@jit
+def gather_rows_t(cols, c, lp, lj, lt, i_last, k_last, s, d, b, o_last, bias, out_rows):
+    """Output rows of one channel from transposed columns (the NCHW orientation, for few channels).
+
+    cols: (Kv, C, P_in) = W^T @ x of one sample (taps, channels, input pixels);
+    out_rows: (O_lead, O_last) rows of output channel ``c``. Row ``ol`` gets, for each
+    lead pair (jl, tl) and each last-axis tap tt, the input row jl of tap
+    tl*k_last + tt added at positions s*j + d*tt - b: contiguous reads, stride-s
+    writes into a row that stays in L1.
+    """
+    for ol in range(out_rows.shape[0]):
+        row = out_rows[ol]
+        for o in range(o_last):
+            row[o] = bias
+        for p in range(lp[ol], lp[ol + 1]):
+            base = lj[p] * i_last
+            tap0 = lt[p] * k_last
+            for tt in range(k_last):
+                shift = d * tt - b
+                lo = max(0, -(shift // s))
+                hi = min(i_last - 1, (o_last - 1 - shift) // s)
+                src = cols[tap0 + tt, c]
+                for j in range(lo, hi + 1):
+                    row[s * j + shift] += src[base + j]
