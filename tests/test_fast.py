@@ -30,6 +30,7 @@ def gemm_path(request, monkeypatch):
         monkeypatch.setattr(_fast, "CACHED_COLUMNS", 0)
         monkeypatch.setattr(_fast, "TILE_BYTES", 1500)
         monkeypatch.setattr(_fast, "WEIGHT_BYTES", 200)
+        monkeypatch.setattr(_fast, "MIN_BAND_HALOS", 1)
     elif request.param == "one-gemm":
         monkeypatch.setattr(_fast, "CACHED_COLUMNS", 1 << 40)
     return request.param
@@ -51,6 +52,7 @@ def test_tiled_path_really_tiles(monkeypatch):
 
     monkeypatch.setattr(_fast, "TILE_BYTES", 1500)
     monkeypatch.setattr(_fast, "WEIGHT_BYTES", 200)
+    monkeypatch.setattr(_fast, "MIN_BAND_HALOS", 1)
     g = conv_transpose_geometry((6, 5), (3, 3), 2, 1)
     tiles = _fast._gemm_tiles(g, n=3, groups=2, cig=2, cog=4, itemsize=8, threads=2)
     assert len({t.band for t in tiles}) > 1 and len({(t.c0, t.c1) for t in tiles}) > 1 and {t.g for t in tiles} == {0, 1}
@@ -185,7 +187,9 @@ def test_blas_threads_restored_after_tiled_calls(monkeypatch):
     if not _blas.available():
         pytest.skip("BLAS threading cannot be controlled here (not OpenBLAS)")
     monkeypatch.setattr(_fast, "SMALL_FLOPS", 0)
+    monkeypatch.setattr(_fast, "FEW_CHANNELS", 0)
     monkeypatch.setattr(_fast, "TILE_BYTES", 1500)
+    monkeypatch.setattr(_fast, "MIN_BAND_HALOS", 1)
     set_threads, get_threads = _blas._functions()
     before = get_threads()
     set_threads(2)

@@ -236,6 +236,9 @@ WEIGHT_BYTES = 1 * 2**20
 CACHED_COLUMNS = 3 * 2**20
 #: Problems below this many useful FLOPs run on one thread: handing work to a pool costs more.
 SMALL_FLOPS = 20_000_000
+#: A band of output rows is at least this many times its halo (the input rows it shares with the next
+#: band and recomputes): recomputing more than ~1/8 of the rows costs more than a larger tile.
+MIN_BAND_HALOS = 8
 #: Samples with fewer input pixels are transposed to channels-last before tiling (one GEMM per tile).
 SMALL_SAMPLE = 256
 #: With at most this many output channels per group (and a channels-first output), the GEMM runs
@@ -291,10 +294,13 @@ def _gemm_tiles(geometry: Geometry, n: int, groups: int, cig: int, cog: int, ite
     else:
         row_bytes = p_in // i0 * pixel  # one input row of the first axis
         s, d, k = geometry.stride[0], geometry.dilation[0], geometry.kernel_size[0]
-        height = (target // row_bytes - (d * (k - 1)) // s - 1) * s  # h outputs read ~ h/s + span/s + 1 rows
-        height = max(s, height)
-        if row_bytes * (height // s + (d * (k - 1)) // s + 2) > budget:
-            return None
+        halo = (d * (k - 1)) // s + 1  # input rows a band reads beyond its own h/s
+        height = (target // row_bytes - halo) * s  # h outputs read ~ h/s + halo rows
+        height = max(s, height, MIN_BAND_HALOS * halo * s)  # bound the recomputed halo rows
+        if row_bytes * (height // s + halo + 1) > budget:
+            height = max(s, (budget // row_bytes - halo - 1) * s)
+            if row_bytes * (height // s + halo + 1) > budget:
+                return None
     rest_start, rest_stop = (0,) * (geometry.ndim - 1), geometry.output_size[1:]
     for a in range(0, o0, height):
         b = min(o0, a + height)
