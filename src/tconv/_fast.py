@@ -877,3 +877,64 @@ def _conv_gemm_block(x, wm, b, has_bias, geometry, groups, layout):
 
 
 register("gemm", "im2col (one compiled gather pass) + one GEMM per group", op="conv")(conv_gemm)
+
+
+def weight_gradient(small, big, geometry: Geometry, groups: int, layout: str) -> np.ndarray:
+    """``dw[g, a, b, t] = sum_n sum_j small[n, g*A + a, j] * big[n, g*B + b, s*j + d*t - crop_begin]``.
+
+    The weight gradient of both operators (:func:`tconv._kernels.weight_correlation`
+    is its reference form): for ``conv_transpose`` ``small`` is the input and ``big``
+    the output gradient; for ``conv`` ``small`` is the output gradient and ``big`` the
+    input. Computed as im2col of ``big`` over the geometry (one compiled pass,
+    ``cols[(n, j), t, b] = big[n, position(j, t), b]``) and one GEMM per group,
+    ``dw[g] = small_g^T @ cols_g``, in batch blocks under the memory budget (samples
+    too large alone are split into tiles of the small side, whose partial sums add).
+
+    ``small`` and ``big`` are batched in ``layout``; returns ``(G, A, B, *kernel_size)``.
+    """
+    n = small.shape[0]
+    a_total = small.shape[1] if layout == "channels_first" else small.shape[-1]
+    b_total = big.shape[1] if layout == "channels_first" else big.shape[-1]
+    a, bb = a_total // groups, b_total // groups
+    kv = math.prod(geometry.kernel_size)
+    dtype = np.result_type(small, big)
+    dw = np.zeros((groups, a, kv * bb), dtype=dtype)  # (G, A, Kv*B)
+    p_small, p_big = math.prod(geometry.input_size), math.prod(geometry.output_size)
+    per_sample = (p_small * (kv * b_total + a_total) + p_big * b_total) * dtype.itemsize
+    budget = get_options().memory_budget
+    if per_sample <= budget:
+        step = max(1, budget // per_sample)
+        for n0 in range(0, n, step):
+            _weight_gradient_block(small[n0 : n0 + step], big[n0 : n0 + step], geometry, groups, layout, dw)
+    else:
+        shape = list(geometry.input_size)
+        for axis in range(geometry.ndim):
+            while shape[axis] > 1 and per_sample * math.prod(shape) / p_small > budget:
+                shape[axis] = -(-shape[axis] // 2)
+        channel = (slice(None),) if layout == "channels_first" else ()
+        for tile in conv_tiles(geometry, tuple(shape)):
+            for n0 in range(n):
+                _weight_gradient_block(small[(slice(n0, n0 + 1), *channel, *tile.output)],
+                                       big[(slice(n0, n0 + 1), *channel, *tile.input)], tile.geometry, groups, layout, dw)
+    dw = dw.reshape(groups, a, kv, bb).transpose(0, 1, 3, 2)  # (G, A, B, Kv)
+    return dw.reshape(groups, a, bb, *geometry.kernel_size)  # (G, A, B, *k)
+
+
+def _weight_gradient_block(small, big, geometry, groups, layout, dw):
+    """Add one block's contribution ``small^T @ im2col(big)`` to ``dw`` (G, A, Kv*B)."""
+    n = small.shape[0]
+    kv = math.prod(geometry.kernel_size)
+    p_small = math.prod(geometry.input_size)
+    big_cl = _channels_last_block(big, layout, 0, n)  # (n, P_big, B_total)
+    small_cl = _channels_last_block(small, layout, 0, n).reshape(n * p_small, -1)  # (n*P_small, A_total)
+    b_total = big_cl.shape[2]
+    cols = np.empty((n, p_small, kv, b_total), dtype=big_cl.dtype)  # (n, P_small, Kv, B_total)
+    lead, last = _positions(geometry)
+    kernel = _compiled.kernels()["im2col_cl"]
+    calls = [(big_cl, lead, last, geometry.output_size[-1], cols, t0, t1)
+             for t0, t1 in _compiled.split(n * lead.shape[0], 4 * get_options().threads)]
+    _compiled.parallel_for(kernel, calls)
+    a, bb = dw.shape[1], b_total // groups
+    for g in range(groups):
+        rhs = cols[..., g * bb : (g + 1) * bb].reshape(n * p_small, kv * bb)  # (n*P_small, Kv*B)
+        dw[g] += small_cl[:, g * a : (g + 1) * a].T @ rhs  # (A, n*P_small) @ (n*P_small, Kv*B)

@@ -217,6 +217,41 @@ class _Runtime:
     def prepare(self, layer: Layer, x, w, b, algorithm: str) -> Callable[[], np.ndarray]:
         raise NotImplementedError
 
+    def prepare_training(self, layer: Layer, x, w, b, algorithm: str) -> Callable[[], np.ndarray]:
+        """One training step: forward, then input and weight gradients (only tconv and torch have it)."""
+        raise NotImplementedError(f"{type(self).__name__[1:].lower()} has no training step in this benchmark")
+
+
+def _training_step(module, x, seed: int = 1):
+    """A call doing forward + backward of a torch module; returns output, input and weight gradients."""
+    import torch
+
+    xt = torch.from_numpy(x)
+    y_shape = module(xt[:1]).shape[1:]
+    grad = torch.from_numpy(np.random.default_rng(seed).standard_normal((x.shape[0], *y_shape)).astype(x.dtype))
+
+    def call():
+        module.zero_grad(set_to_none=True)
+        xg = xt.detach().requires_grad_(True)
+        y = module(xg)
+        y.backward(grad)
+        return np.concatenate([y.detach().numpy().ravel(), xg.grad.numpy().ravel(), module.weight.grad.numpy().ravel()])
+
+    return call
+
+
+def _torch_module(layer: Layer, w, b):
+    import torch
+
+    cls = {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d, 3: torch.nn.ConvTranspose3d}[len(layer.size)]
+    module = cls(layer.c_in, layer.c_out, layer.kernel, layer.stride, layer.padding, layer.output_padding,
+                 layer.groups, b is not None, layer.dilation, dtype=getattr(torch, str(w.dtype)))
+    with torch.no_grad():
+        module.weight.copy_(torch.from_numpy(w))
+        if b is not None:
+            module.bias.copy_(torch.from_numpy(b))
+    return module
+
 
 class _Tconv(_Runtime):
     def __init__(self, threads):
@@ -230,6 +265,14 @@ class _Tconv(_Runtime):
         tconv = self.tconv
         kwargs = layer.kwargs()
         return lambda: tconv.conv_transpose(x, w, b, **kwargs, algorithm=algorithm)
+
+    def prepare_training(self, layer, x, w, b, algorithm):
+        import torch
+
+        from .torch import from_torch
+
+        torch.set_num_threads(self.threads)
+        return _training_step(from_torch(_torch_module(layer, w, b), algorithm=algorithm), x)
 
     def chosen(self, layer, x, w):
         from . import _algorithms
@@ -261,6 +304,9 @@ class _Torch(_Runtime):
                 return f(xt, wt, bt, *args).numpy()
 
         return call
+
+    def prepare_training(self, layer, x, w, b, algorithm):
+        return _training_step(_torch_module(layer, w, b), x)
 
 
 class _Onnxruntime(_Runtime):
@@ -343,12 +389,13 @@ def _worker(runtime: str, threads: int, conn) -> None:  # pragma: no cover - run
             if kind == "quit":
                 return
             if kind == "prepare":
-                _, layer, dtype, algorithm = message
+                _, layer, dtype, algorithm, training = message
                 if current != (layer, dtype):
                     calls.clear()
                     current = (layer, dtype)
                 x, w, b = layer.arrays(dtype)
-                calls[algorithm] = impl.prepare(layer, x, w, b, algorithm)
+                prepare = impl.prepare_training if training else impl.prepare
+                calls[algorithm] = prepare(layer, x, w, b, algorithm)
                 out = calls[algorithm]()  # warm-up (compilation) and the output to check
                 extra = impl.chosen(layer, x, w) if runtime == "tconv" else ""
                 conn.send(("ok", (np.asarray(out), extra)))
@@ -433,12 +480,18 @@ def run(
     repeat: int = 3,
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,
+    training: bool = False,
 ) -> dict:
     """Run the benchmark; returns a JSON-ready dict (see :func:`format_table`).
 
     ``algorithms`` are the tconv algorithms timed ("auto" is reported as
     ``tconv``, any other as ``tconv:<name>``); ``rounds`` alternating rounds of
     ``repeat`` calls per runtime give the samples whose median is reported.
+    With ``training=True`` each call is one training step (forward, input and
+    weight gradients) of a ``torch.nn.ConvTranspose*d`` module: tconv's drop-in
+    module (:mod:`tconv.torch`, tconv's kernels through autograd, ``algorithm``
+    naming the forward algorithm) against PyTorch's own; the other peers have no
+    training step here. Useful FLOPs are then three times the forward's.
     """
     from ._config import get_options
 
@@ -457,7 +510,7 @@ def run(
         results = []
         steps = len(layers) * len(dtypes)
         for step, (dtype, layer) in enumerate(((d, l) for d in dtypes for l in layers), 1):
-            result = Result(layer.name, layer.describe(), dtype, layer.flops / 1e9)
+            result = Result(layer.name, layer.describe(), dtype, layer.flops * (3 if training else 1) / 1e9)
             outputs = {}
             for label, runtime, algorithm in names:
                 if progress:
@@ -466,7 +519,7 @@ def run(
                     result.errors[label] = f"not available: {status[runtime]}"
                     continue
                 try:
-                    out, extra = workers[runtime].ask("prepare", layer, dtype, algorithm)
+                    out, extra = workers[runtime].ask("prepare", layer, dtype, algorithm, training)
                     outputs[label] = out
                     if label == "tconv":
                         result.algorithm = extra
@@ -508,6 +561,7 @@ def run(
         "rounds": rounds,
         "repeat": repeat,
         "unavailable": status,
+        "training": training,
         "results": [asdict(r) for r in results],
     }
 
@@ -561,6 +615,8 @@ def format_table(report: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     s = summary(report)
     text = "\n".join(lines)
+    if report.get("training"):
+        text = "Training step (forward + input and weight gradients) of a ConvTranspose module.\n\n" + text
     gemm = ", ".join(f"{k} {v:.0f} GF/s" for k, v in report["gemm_gflops"].items())
     text += f"\n\nGEMM peak measured in this run: {gemm}. "
     if s.get("shapes"):

@@ -37,7 +37,9 @@ Which algorithm computes what
   :func:`conv_backward` one of ``tconv.algorithms()`` (a transposed convolution).
   Every algorithm of a registry computes the same function, so the choice changes
   only the speed, and new algorithms apply automatically.
-- The **weight gradient** always runs :func:`tconv._kernels.weight_correlation`
+- The **weight gradient** runs :func:`tconv._fast.weight_gradient` (im2col of the
+  big side and one GEMM per group) when the compiled kernels are available, and
+  otherwise its reference form :func:`tconv._kernels.weight_correlation`
   (one BLAS matrix product per kernel tap over batch and positions); it is not an
   operator with a registry.
 - The **bias gradient** is a sum.
@@ -52,6 +54,8 @@ import numpy as np
 
 from ._algorithms import algorithms
 from ._checks import show
+from . import _compiled
+from ._fast import weight_gradient
 from ._kernels import weight_correlation
 from ._ops import prepare_arrays, result_dtype, run_conv, run_conv_transpose
 from .shape import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
@@ -176,12 +180,13 @@ def _backward(
             grad_input = grad_input[0]
     if "weight" in needs:
         x_adj = np.conj(xc) if complex_ else xc
-        if transposed:
-            # x is the small side (input_size), dy the big side (output_size)
-            dw = weight_correlation(_grouped(x_adj, groups, layout), _grouped(dyc, groups, layout), geometry)
+        # for conv_transpose x is the small side (input_size) and dy the big side (output_size);
+        # for conv dy is the small side and x (the convolution's input) the big side
+        small, big = (x_adj, dyc) if transposed else (dyc, x_adj)
+        if _compiled.available() and len(dyc):
+            dw = weight_gradient(small, big, geometry, groups, layout)  # im2col + GEMM
         else:
-            # dy is the small side, x (the convolution's input) the big side
-            dw = weight_correlation(_grouped(dyc, groups, layout), _grouped(x_adj, groups, layout), geometry)
+            dw = weight_correlation(_grouped(small, groups, layout), _grouped(big, groups, layout), geometry)
         grad_weight = _as_gradient_of(dw.reshape(w.shape), w, result)  # (G, A, B, *k) -> weight's shape
     if "bias" in needs:
         axes = tuple(i for i in range(dyc.ndim) if i != (1 if layout == "channels_first" else dyc.ndim - 1))

@@ -13,6 +13,7 @@ examples:
   tconv bench --layers dcgan-3,unet-256 --dtypes float32,float64
   tconv bench --layer "n=4 c_in=256 c_out=128 size=32x32 kernel=2 stride=2"
   tconv bench --algorithms auto,gemm,phase,direct --json report.json
+  tconv bench --backward --layers dcgan-3,unet-256    training step vs torch.nn.ConvTranspose2d
 """
 
 
@@ -38,6 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--repeat", type=int, default=3, help="calls per runtime per round (default 3)")
     bench.add_argument("--threads", type=int, help="threads per runtime (default: all CPUs of this process)")
     bench.add_argument("--json", metavar="FILE", help="also write the full report as JSON ('-' for stdout only)")
+    bench.add_argument("--backward", action="store_true",
+                       help="time a training step (forward + backward) of tconv's drop-in torch module against "
+                       "torch.nn.ConvTranspose*d (the other peers have no training step)")
     bench.add_argument("--quiet", action="store_true", help="no progress line")
     bench.set_defaults(handler=run)
 
@@ -81,7 +85,10 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write("\r\033[K" + text)
             sys.stderr.flush()
 
-    report = run_benchmark(layers, dtypes, peers, algorithms, args.rounds, args.repeat, args.threads, progress)
+    if args.backward:
+        peers = [p for p in peers if p == "torch"]
+    report = run_benchmark(layers, dtypes, peers, algorithms, args.rounds, args.repeat, args.threads, progress,
+                           training=args.backward)
     if not args.quiet:
         sys.stderr.write("\r\033[K")
     if args.json == "-":
