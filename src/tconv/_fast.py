@@ -866,9 +866,14 @@ def _conv_gemm_block(x, wm, b, has_bias, geometry, groups, layout):
             if slices is not None:
                 src, dst = slices
                 view[(slice(None), *src, *tap)] = big[(slice(None), *dst)]
-    lhs = cols.reshape(n * p_out, kv, groups, cig).transpose(2, 0, 1, 3).reshape(groups, n * p_out, kv * cig)  # (G, M, Kv*Cig)
-    y = np.matmul(lhs, wm)  # (G, M, Cog)
-    y = y.transpose(1, 0, 2).reshape(n, p_out, c_out)  # (n, P_out, C_out)
+    if groups > 1 and cig * cog <= 16:  # small groups (depthwise): one contraction over all groups
+        wg = wm.reshape(groups, kv, cig, cog)  # (G, Kv, Cig, Cog)
+        y = np.einsum("mtgi,gtio->mgo", cols.reshape(n * p_out, kv, groups, cig), wg)  # (M, G, Cog)
+        y = y.reshape(n, p_out, c_out)  # (n, P_out, C_out)
+    else:
+        lhs = cols.reshape(n * p_out, kv, groups, cig).transpose(2, 0, 1, 3).reshape(groups, n * p_out, kv * cig)  # (G, M, Kv*Cig)
+        y = np.matmul(lhs, wm)  # (G, M, Cog)
+        y = y.transpose(1, 0, 2).reshape(n, p_out, c_out)  # (n, P_out, C_out)
     if has_bias:
         y += b
     if layout == "channels_last":
@@ -935,6 +940,11 @@ def _weight_gradient_block(small, big, geometry, groups, layout, dw):
              for t0, t1 in _compiled.split(n * lead.shape[0], 4 * get_options().threads)]
     _compiled.parallel_for(kernel, calls)
     a, bb = dw.shape[1], b_total // groups
+    if groups > 1 and a * bb <= 16:  # small groups (depthwise): one contraction over all groups
+        sg = small_cl.reshape(n * p_small, groups, a)  # (M, G, A)
+        cg = cols.reshape(n * p_small, kv, groups, bb)  # (M, Kv, G, B)
+        dw += np.einsum("mga,mtgb->gatb", sg, cg).reshape(groups, a, kv * bb)
+        return
     for g in range(groups):
         rhs = cols[..., g * bb : (g + 1) * bb].reshape(n * p_small, kv * bb)  # (n*P_small, Kv*B)
         dw[g] += small_cl[:, g * a : (g + 1) * a].T @ rhs  # (A, n*P_small) @ (n*P_small, Kv*B)
