@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from hypothesis import HealthCheck, settings
 
 # A fixed, derandomized profile: the same examples on every run and in CI.

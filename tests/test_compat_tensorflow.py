@@ -64,7 +64,7 @@ def _tf_padding(padding, nd, channels_first):
 
 def _arrays(cfg, seed=0):
     rng = np.random.default_rng(seed)
-    nd, channels_first = cfg["nd"], cfg["fmt"].startswith("NC")
+    channels_first = cfg["fmt"].startswith("NC")
     x_shape = (cfg["n"], cfg["c_in"], *cfg["size"]) if channels_first else (cfg["n"], *cfg["size"], cfg["c_in"])
     x = rng.standard_normal(x_shape).astype(cfg["dtype"])
     w = rng.standard_normal((*cfg["k"], cfg["c_out_g"], cfg["c_in"])).astype(cfg["dtype"])

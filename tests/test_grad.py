@@ -467,7 +467,7 @@ def test_output_size_may_be_the_whole_shape():
     a = tconv.conv_transpose_backward(y, x, w, stride=2, output_size=(10,))
     b = tconv.conv_transpose_backward(y, x, w, stride=2, output_size=(2, 2, 10))
     assert_close(a.input, b.input)
-    with pytest.raises(ValueError, match=r"output_size=\(2, 3, 10\) is a whole output shape, but the output has shape \(2, 2, 10\)"):
+    with pytest.raises(ValueError, match=r"output_size=\(2, 3, 10\) is a whole output shape, but its batch/channel entries \(2, 3\) differ from the output.s \(2, 2\)"):
         tconv.conv_transpose_backward(y, x, w, stride=2, output_size=(2, 3, 10))
 
 

@@ -93,3 +93,11 @@ def test_scalar_and_tuple_returns():
     assert tconv.conv_output_size(7, 3) == 5
     assert tconv.conv_output_size((7,), 3) == (5,)
     assert tconv.conv_transpose_output_size_range((4, 5), 3, 2) == (range(9, 11), range(11, 13))
+
+
+def test_output_size_int_applies_to_every_axis():
+    import numpy as np
+
+    x, w = np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3))
+    assert tconv.conv_transpose(x, w, stride=2, padding=1, output_size=8).shape == (1, 1, 8, 8)
+    assert conv_transpose_geometry((4, 4), 3, 2, 1, output_size=8).output_size == (8, 8)

@@ -12,7 +12,16 @@ from ._checks import as_int, is_int, show
 from .shape import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
 
-__all__ = ["conv", "conv_transpose", "prepare_arrays", "result_dtype", "run_conv", "run_conv_transpose"]
+__all__ = [
+    "conv",
+    "conv_transpose",
+    "output_template",
+    "prepare_arrays",
+    "result_dtype",
+    "run_conv",
+    "run_conv_transpose",
+    "spatial_output_size",
+]
 
 LAYOUTS = ("channels_first", "channels_last")
 
@@ -113,18 +122,24 @@ def _spatial(x: np.ndarray, layout: str) -> tuple[int, ...]:
     return x.shape[2:] if layout == "channels_first" else x.shape[1:-1]
 
 
-def _spatial_output_size(
-    output_size: object, nd: int, n: int, c_out: int, layout: str, batched: bool
-) -> object:
-    """Accept the spatial size, or the whole output shape checked against N and C_out."""
+def output_template(n: int, c_out: int, nd: int, layout: str, batched: bool) -> tuple[int | None, ...]:
+    """The output's shape with ``None`` for each spatial entry: what a whole ``output_size`` must match."""
+    spatial: tuple[None, ...] = (None,) * nd
+    lead = (n,) if batched else ()
+    return lead + ((c_out,) + spatial if layout == "channels_first" else spatial + (c_out,))
+
+
+def spatial_output_size(output_size: object, nd: int, template: tuple[int | None, ...]) -> object:
+    """Accept the spatial output size, or the whole output shape checked against ``template``.
+
+    ``template`` is the output's shape with ``None`` for spatial entries
+    (:func:`output_template`); other arguments pass through for the shape checks.
+    """
     if output_size is None or is_int(output_size) or isinstance(output_size, (str, bytes)):
         return output_size
     if not isinstance(output_size, Sequence) or len(output_size) == nd:
         return output_size
     size = tuple(output_size)
-    spatial: tuple[None, ...] = (None,) * nd
-    lead = (n,) if batched else ()
-    template = lead + ((c_out,) + spatial if layout == "channels_first" else spatial + (c_out,))
     if len(size) != len(template):
         raise ValueError(
             f"output_size must have {nd} entries (the spatial size) or {len(template)} (the whole "
@@ -246,7 +261,7 @@ def conv_transpose(
     c_out = w.shape[1] * g
     if algorithm != "auto":
         _algorithms.get(algorithm)
-    out_size = _spatial_output_size(output_size, nd, x.shape[0], c_out, layout, batched)
+    out_size = spatial_output_size(output_size, nd, output_template(x.shape[0], c_out, nd, layout, batched))
     geometry = conv_transpose_geometry(
         _spatial(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
     )

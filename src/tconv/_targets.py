@@ -167,7 +167,7 @@ def _torch(spec: Any) -> Target:
         if bias_after:
             body += ["if bias is not None:", f"    y = y + bias.reshape(1, -1{', 1' * nd})"]
         body.append("return y")
-        doc = (f"x: (N, C_in, *spatial) torch tensor; weight: torch.from_numpy(convert_weight(w)); "
+        doc = ("x: (N, C_in, *spatial) torch tensor; weight: torch.from_numpy(convert_weight(w)); "
                "bias: (C_out,) tensor or None.")
         return "\n".join(["import numpy as np", "import torch", "import torch.nn.functional as F", "", "",
                           convert_weight, "", "", _function("conv_transpose", doc, body)])

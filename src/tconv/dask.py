@@ -63,6 +63,7 @@ except ImportError as error:  # pragma: no cover - depends on the installation
 import tconv
 
 from ._checks import is_int, show
+from ._ops import spatial_output_size
 from .shape import (
     Geometry,
     PaddingArg,
@@ -203,27 +204,6 @@ def _ints(value: Any, nd: int) -> tuple[int, ...]:
     if isinstance(value, Sequence) and len(value) == nd and all(is_int(v) and v >= 1 for v in value):
         return tuple(int(v) for v in value)
     return (1,) * nd  # not reached with valid arguments: tconv raises on them first
-
-
-def _spatial_output_size(output_size: Any, nd: int, template: tuple[int | None, ...]) -> Any:
-    """Accept the spatial output size, or the whole output shape checked against N and C_out."""
-    if output_size is None or is_int(output_size) or not isinstance(output_size, Sequence):
-        return output_size
-    if len(output_size) == nd:
-        return output_size
-    if len(output_size) != len(template):
-        raise ValueError(
-            f"output_size must have {nd} entries (the spatial size) or {len(template)} (the whole "
-            f"output shape), got {len(output_size)}: {show(tuple(output_size))}"
-        )
-    given = tuple(v for v, t in zip(output_size, template) if t is not None)
-    wanted = tuple(t for t in template if t is not None)
-    if given != wanted:
-        raise ValueError(
-            f"output_size={show(tuple(output_size))} is a whole output shape, but its batch/channel "
-            f"entries {show(given)} differ from the output's {show(wanted)}"
-        )
-    return tuple(v for v, t in zip(output_size, template) if t is None)
 
 
 def _output_chunks(chunks: Any, default: tuple[tuple[int, ...], ...], shape: tuple[int, ...], dtype) -> tuple:
@@ -438,7 +418,7 @@ def conv_transpose(
     template[channel_axis] = c_out
     if batch_axis is not None:
         template[batch_axis] = x.shape[batch_axis]
-    out_size = _spatial_output_size(output_size, nd, tuple(template))
+    out_size = spatial_output_size(output_size, nd, tuple(template))
     spatial = tuple(x.shape[a] for a in spatial_axes)
     geometry = conv_transpose_geometry(
         spatial, w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size

@@ -57,7 +57,7 @@ from ._checks import show
 from . import _compiled
 from ._fast import weight_gradient
 from ._kernels import weight_correlation
-from ._ops import prepare_arrays, result_dtype, run_conv, run_conv_transpose
+from ._ops import output_template, prepare_arrays, result_dtype, run_conv, run_conv_transpose, spatial_output_size
 from .shape import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
 
@@ -282,34 +282,14 @@ def conv_transpose_backward(
     )
     _check_algorithm(algorithm, "conv", "conv_transpose_backward", "conv_transpose")
     nd = w.ndim - 2
-    out_size, whole = output_size, None
-    if isinstance(output_size, Sequence) and not isinstance(output_size, (str, bytes)) and len(output_size) != nd:
-        whole = tuple(output_size)  # the whole output shape, as torch's module forward accepts
-        if len(whole) != nd + 1 + batched:
-            raise ValueError(
-                f"output_size must have {nd} entries (the spatial size) or {nd + 1 + batched} (the whole "
-                f"output shape), got {len(whole)}: {show(whole)}"
-            )
-        out_size = _whole_to_spatial(whole, nd, layout, batched)
+    out_size = spatial_output_size(output_size, nd, output_template(x.shape[0], w.shape[1] * g, nd, layout, batched))
     geometry = conv_transpose_geometry(
         _spatial(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
     )
     expected = _output_shape(x.shape[0], w.shape[1] * g, geometry.output_size, layout, batched)
-    if whole is not None and whole != expected:
-        raise ValueError(
-            f"output_size={show(whole)} is a whole output shape, but the output has shape {show(expected)}"
-        )
     dy = _check_grad_output(grad_output, expected, "conv_transpose_backward", "conv_transpose")
     dy = dy if batched else dy[None]
     return _backward(dy, x, w, geometry, g, layout, batched, wanted, algorithm, transposed=True)
-
-
-def _whole_to_spatial(shape: Sequence[int], nd: int, layout: str, batched: bool) -> tuple[int, ...]:
-    """The spatial entries of a whole output shape ``(N, C, *o)`` / ``(N, *o, C)`` (``N`` when batched)."""
-    lead = 1 if batched else 0
-    if layout == "channels_first":
-        return tuple(shape[lead + 1 : lead + 1 + nd])
-    return tuple(shape[lead : lead + nd])
 
 
 def conv_backward(

@@ -219,8 +219,7 @@ def parse_padding(padding: PaddingArg, ndim: int, *, name: str = "padding") -> s
 
 
 def _output_size_arg(output_size: object, ndim: int) -> tuple[int, ...]:
-    if is_int(output_size):
-        output_size = (output_size,)
+    """An int applies to every axis, like every other size argument."""
     return _sizes(output_size, "output_size", ndim)
 
 

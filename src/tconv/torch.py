@@ -43,7 +43,6 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from ._algorithms import algorithms
-from ._checks import show
 from ._ops import conv_transpose as _conv_transpose_numpy
 from .grad import conv_transpose_backward
 from .nn import _padding_attribute
