@@ -1,18 +1,23 @@
-"""INTERIM: one transposed convolution spelled in PyTorch, TensorFlow/Keras, JAX and ONNX terms.
+"""One transposed convolution spelled in PyTorch, TensorFlow/Keras, JAX and ONNX terms, for the explorer page.
 
-This module is deliberately small and isolated: it serves the explorer page
-(``tconv explain --html``), whose JavaScript twin ``frameworkSpellings`` in
-``tconv/_explorer/explorer.js`` must produce the same strings (the browser test
-checks that). Once ``tconv.translate`` exists, both should be generated from it
-and this module removed.
+The explorer page (``tconv explain --html``) computes everything in the browser for
+whatever configuration a person dials in, so it needs this translation in
+JavaScript: ``frameworkSpellings`` in ``tconv/_explorer/explorer.js`` is this
+module's twin, and the browser test checks both give the same strings. The
+authority is :func:`tconv.translate` (every plan verified in the real
+frameworks): ``tests/test_spellings.py`` checks that, over a grid of the page's
+configurations, each spelling is exact exactly when translate's plan is, and runs
+every spelled call verbatim in its framework. This module covers only the page's
+subset -- groups 1, symmetric padding, "same"/"valid", output_padding, dilation,
+1-d and 2-d -- as one-line calls a person can copy.
 
 Everything is derived from the window model of :mod:`tconv.shape`: per axis the
 full output has ``full = (i - 1)*s + k_eff`` cells and the result is the window
 ``[b, b + o)`` of it, with ``e = full - b - o`` cropped at the end (negative:
 zeros appended). Each framework is asked for the same window, natively when its
-arguments can express it (FRAMEWORKS.md 7), otherwise as its full output followed
-by a slice. Single group, channels as given; weights in PyTorch's layout
-``w`` of shape ``(C_in, C_out, *k)``.
+arguments can express it (FRAMEWORKS.md 7; Keras also through 'same' with an
+explicit output_padding, as translate does), otherwise as its full output
+followed by a slice. Weights in PyTorch's layout ``w`` of shape ``(C_in, C_out, *k)``.
 """
 
 from __future__ import annotations
@@ -42,6 +47,31 @@ def _pairs(pairs: Sequence[Sequence[int]]) -> str:
 
 def _slices(begin: Sequence[int], size: Sequence[int]) -> str:
     return ", ".join(f"{b}:{b + o}" for b, o in zip(begin, size))
+
+
+def _keras_same_output_padding(i, ke, s, o, b):
+    """Per-axis output_padding making Keras' 'same' return the window ``(b, o)``, or None.
+
+    Keras 3 with ``padding='same'`` and an explicit ``output_padding=a`` returns
+    ``(i - 1)*s + k_eff % 2 + a`` cells, cropping ``k_eff - 1 - left`` at the start
+    with ``left = min(ceil(pad/2), k_eff - 1)``, ``pad = k_eff + k_eff % 2 - 2 + a``
+    (FRAMEWORKS.md 2.3; the rule tconv.compat.keras implements and tconv.translate uses).
+    An even ``k_eff`` with ``a = 0`` is skipped: that size, ``(i - 1)*s``, is one
+    Keras' TensorFlow backend rejects.
+    """
+    result = []
+    for ii, kk, ss, oo, bb in zip(i, ke, s, o, b):
+        for a in range(ss):
+            if kk % 2 == 0 and a == 0:
+                continue
+            pad = kk + kk % 2 - 2 + a
+            left = min(-(-pad // 2), kk - 1)
+            if (ii - 1) * ss + kk % 2 + a == oo and kk - 1 - left == bb:
+                result.append(a)
+                break
+        else:
+            return None
+    return result
 
 
 def framework_spellings(
@@ -153,21 +183,33 @@ def framework_spellings(
                 + ": slice the VALID output. " + note).strip()
     out["tensorflow"] = {"code": code, "exact": "slice" not in tf_args, "note": note, "args": tf_args}
 
-    # Keras 3: 'valid' + output_padding (< s), 'same' (output_padding=None), or valid + cropping
-    ks = f"kernel_size={_t(k)}, strides={_t(s)}"
+    # Keras 3: 'valid' + output_padding (< s), 'same' (output_padding=None), 'same' with an explicit
+    # output_padding (Keras' own size rule, as tconv.translate uses it), or valid + cropping.
     notes = []
-    if max(s) > 1 and max(d) > 1:
-        notes.append("Keras forbids strides > 1 together with dilation_rate > 1.")
+    if max(s) > 1 and max(d) > 1:  # Keras forbids it: write the dilation into the kernel, as tconv.translate does
+        kk_keras, d_keras = ke, (1,) * nd
+        notes.append("Keras forbids strides > 1 with dilation_rate > 1: write the dilation into the kernel "
+                     "(zeros between taps) and use dilation 1.")
+    else:
+        kk_keras, d_keras = k, d
+    ks = f"kernel_size={_t(kk_keras)}, strides={_t(s)}"
+    same_op = _keras_same_output_padding(i, ke, s, o, b)
     if valid:
         code = (
             f"keras.layers.Conv{n[0].upper()}DTranspose({out_channels}, {ks}, padding='valid', "
-            f"output_padding={_t([oo - f for oo, f in zip(o, full)])}, dilation_rate={_t(d)}, use_bias=False)"
+            f"output_padding={_t([oo - f for oo, f in zip(o, full)])}, dilation_rate={_t(d_keras)}, use_bias=False)"
         )
         exact = True
     elif same and all(oo == ii * ss for oo, ii, ss in zip(o, i, s)):
         code = (
             f"keras.layers.Conv{n[0].upper()}DTranspose({out_channels}, {ks}, padding='same', "
-            f"dilation_rate={_t(d)}, use_bias=False)"
+            f"dilation_rate={_t(d_keras)}, use_bias=False)"
+        )
+        exact = True
+    elif same_op is not None:
+        code = (
+            f"keras.layers.Conv{n[0].upper()}DTranspose({out_channels}, {ks}, padding='same', "
+            f"output_padding={_t(same_op)}, dilation_rate={_t(d_keras)}, use_bias=False)"
         )
         exact = True
     else:
@@ -177,7 +219,7 @@ def framework_spellings(
         pairs = lambda v: _t(v[0]) if nd == 1 else "(" + ", ".join(_t(c) for c in v) + ")"  # noqa: E731
         code = (
             f"keras.layers.Conv{n[0].upper()}DTranspose({out_channels}, {ks}, padding='valid', "
-            f"output_padding={_t(reach)}, dilation_rate={_t(d)}, use_bias=False)"
+            f"output_padding={_t(reach)}, dilation_rate={_t(d_keras)}, use_bias=False)"
         )
         if any(x > r for x, r in zip(extra, reach)):
             code += f", then keras.layers.ZeroPadding{n[0].upper()}D({pairs([(0, x - r) for x, r in zip(extra, reach)])})"

@@ -195,21 +195,42 @@
       note = ("This window is neither VALID nor SAME" + (nd !== 2 ? " nor explicit (2-d only)" : "") + ": slice the VALID output. " + note).trim();
     }
     out.tensorflow = { code: code, exact: exact, note: note };
-    const ks = `kernel_size=${t(g.k)}, strides=${t(g.s)}`;
+    // Keras: 'valid' + output_padding, 'same', 'same' with an explicit output_padding (Keras' size rule, as
+    // tconv.translate uses it), or valid + cropping; with strides > 1 and dilation > 1 (which Keras forbids) the
+    // dilation is written into the kernel. Mirrors _spellings.py (the browser test compares them).
     const notes = [];
-    if (Math.max(...g.s) > 1 && Math.max(...g.d) > 1) notes.push("Keras forbids strides > 1 together with dilation_rate > 1.");
+    const dilatedKernel = Math.max(...g.s) > 1 && Math.max(...g.d) > 1;
+    const kKeras = dilatedKernel ? g.ke : g.k;
+    const dKeras = dilatedKernel ? g.ke.map(() => 1) : g.d;
+    if (dilatedKernel) notes.push("Keras forbids strides > 1 with dilation_rate > 1: write the dilation into the kernel (zeros between taps) and use dilation 1.");
+    const ks = `kernel_size=${t(kKeras)}, strides=${t(g.s)}`;
+    const sameOp = [];
+    for (let a = 0; a < nd; a++) {
+      const ke = g.ke[a], st = g.s[a];
+      let found = -1;
+      for (let op = 0; op < st && found < 0; op++) {
+        if (ke % 2 === 0 && op === 0) continue; // (i-1)*s: rejected by Keras' TensorFlow backend
+        const pad = ke + (ke % 2) - 2 + op;
+        const left = Math.min(Math.ceil(pad / 2), ke - 1);
+        if ((g.i[a] - 1) * st + (ke % 2) + op === g.o[a] && ke - 1 - left === g.b[a]) found = op;
+      }
+      sameOp.push(found);
+    }
     if (valid) {
-      code = `keras.layers.Conv${N}Transpose(${cOut}, ${ks}, padding='valid', output_padding=${t(g.o.map((o, a) => o - g.full[a]))}, dilation_rate=${t(g.d)}, use_bias=False)`;
+      code = `keras.layers.Conv${N}Transpose(${cOut}, ${ks}, padding='valid', output_padding=${t(g.o.map((o, a) => o - g.full[a]))}, dilation_rate=${t(dKeras)}, use_bias=False)`;
       exact = true;
     } else if (same && g.o.every((o, a) => o === g.i[a] * g.s[a])) {
-      code = `keras.layers.Conv${N}Transpose(${cOut}, ${ks}, padding='same', dilation_rate=${t(g.d)}, use_bias=False)`;
+      code = `keras.layers.Conv${N}Transpose(${cOut}, ${ks}, padding='same', dilation_rate=${t(dKeras)}, use_bias=False)`;
+      exact = true;
+    } else if (sameOp.every((op) => op >= 0)) {
+      code = `keras.layers.Conv${N}Transpose(${cOut}, ${ks}, padding='same', output_padding=${t(sameOp)}, dilation_rate=${t(dKeras)}, use_bias=False)`;
       exact = true;
     } else {
       const extra = g.b.map((b, a) => Math.max(0, b + g.o[a] - g.full[a]));
       const reach = extra.map((x, a) => Math.min(x, g.s[a] - 1));
       const crop = g.b.map((b, a) => [b, g.full[a] + extra[a] - b - g.o[a]]);
       const pp = (v) => (nd === 1 ? t(v[0]) : "(" + v.map(t).join(", ") + ")");
-      code = `keras.layers.Conv${N}Transpose(${cOut}, ${ks}, padding='valid', output_padding=${t(reach)}, dilation_rate=${t(g.d)}, use_bias=False)`;
+      code = `keras.layers.Conv${N}Transpose(${cOut}, ${ks}, padding='valid', output_padding=${t(reach)}, dilation_rate=${t(dKeras)}, use_bias=False)`;
       if (extra.some((x, a) => x > reach[a])) code += `, then keras.layers.ZeroPadding${N}(${pp(extra.map((x, a) => [0, x - reach[a]]))})`;
       code += `, then keras.layers.Cropping${N}(${pp(crop)})`;
       exact = false;
