@@ -1,12 +1,54 @@
-"""Collection guards for optional dependencies outside tests/ (doctests of modules and pages).
+"""Collection guards for optional frameworks outside tests/ (doctests of modules and pages).
 
-``tconv.torch`` and the examples in ``docs/learning.md`` need PyTorch. Without it they
-are not collected; the run still fails unless ``--oracles=optional`` is given, because
-``tests/test_oracles.py`` requires every oracle framework to be installed.
+Some modules and documentation pages need an optional framework to import or to
+run their examples (the table below). By default (``--oracles=required``) they are
+collected anyway, so a missing framework fails the run loudly (and
+``tests/test_oracles.py`` says which). With ``--oracles=optional`` (a partial local
+install) they are not collected when a framework they need is missing.
 """
 
-import importlib.util
+from __future__ import annotations
 
-collect_ignore = []
-if importlib.util.find_spec("torch") is None:
-    collect_ignore += ["src/tconv/torch.py", "docs/learning.md"]
+import importlib.util
+from pathlib import Path
+
+#: Files (relative to the repository root) and the top-level modules their doctests need.
+NEEDS = {
+    "src/tconv/torch.py": ("torch",),
+    "src/tconv/dask.py": ("dask",),
+    "src/tconv/viz.py": ("matplotlib",),
+    "src/tconv/examples/dask_upsample.py": ("dask", "distributed", "zarr"),
+    "src/tconv/examples/train_upsampler.py": ("matplotlib",),
+    "README.md": ("torch", "dask", "keras"),
+    "docs/api.md": ("torch",),
+    "docs/dask.md": ("dask", "distributed", "zarr"),
+    "docs/design.md": ("keras",),
+    "docs/frameworks.md": ("jax",),
+    "docs/learning.md": ("torch", "matplotlib"),
+    "docs/seen-three-ways.md": ("matplotlib",),
+    "docs/testing.md": ("matplotlib",),
+}
+
+ROOT = Path(__file__).resolve().parent
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--oracles",
+        choices=("required", "optional"),
+        default="required",
+        help="required (default): a missing oracle framework fails its tests; optional: they skip",
+    )
+
+
+def pytest_ignore_collect(collection_path, config):
+    if config.getoption("--oracles") != "optional":
+        return None
+    try:
+        relative = Path(collection_path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return None
+    needs = NEEDS.get(relative, ())
+    if any(importlib.util.find_spec(name) is None for name in needs):
+        return True
+    return None

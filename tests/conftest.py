@@ -24,15 +24,6 @@ settings.register_profile(
 settings.load_profile("tconv")
 
 
-def pytest_addoption(parser):
-    parser.addoption(
-        "--oracles",
-        choices=("required", "optional"),
-        default="required",
-        help="required (default): a missing oracle framework fails its tests; optional: they skip",
-    )
-
-
 def pytest_configure(config):
     import helpers
 
