@@ -271,6 +271,26 @@ def conv_transpose(
     return y if batched else y[0]
 
 
+def _run(op: str, x, w, b, geometry: Geometry, groups: int, layout: str, compute: np.dtype, algorithm: str,
+         out_size: tuple[int, ...], c_in: int, c_out: int) -> np.ndarray:
+    """Dispatch a checked, batched ``op`` to its algorithm, in ``compute`` dtype."""
+    n = x.shape[0]
+    if n == 0:
+        shape = (0, c_out, *out_size) if layout == "channels_first" else (0, *out_size, c_out)
+        return np.zeros(shape, dtype=compute)
+    if algorithm == "auto":
+        algorithm = _algorithms.choose(geometry, groups, n, c_in, c_out, op=op)
+    run = _algorithms.get(algorithm, op=op).run
+    return run(
+        x.astype(compute, copy=False),
+        w.astype(compute, copy=False),
+        None if b is None else b.astype(compute, copy=False),
+        geometry,
+        groups,
+        layout,
+    )
+
+
 def run_conv_transpose(
     x: np.ndarray,
     w: np.ndarray,
@@ -281,22 +301,9 @@ def run_conv_transpose(
     compute: np.dtype,
     algorithm: str = "auto",
 ) -> np.ndarray:
-    """Run a checked, batched transposed convolution in ``compute`` dtype."""
-    n, c_out = x.shape[0], w.shape[1] * groups
-    if n == 0:
-        shape = (0, c_out, *geometry.output_size) if layout == "channels_first" else (0, *geometry.output_size, c_out)
-        return np.zeros(shape, dtype=compute)
-    if algorithm == "auto":
-        algorithm = _algorithms.choose(geometry, groups, n, w.shape[0], c_out)
-    run = _algorithms.get(algorithm).run
-    return run(
-        x.astype(compute, copy=False),
-        w.astype(compute, copy=False),
-        None if b is None else b.astype(compute, copy=False),
-        geometry,
-        groups,
-        layout,
-    )
+    """Run a checked, batched transposed convolution in ``compute`` dtype (input of ``geometry.input_size``)."""
+    return _run("conv_transpose", x, w, b, geometry, groups, layout, compute, algorithm,
+                geometry.output_size, w.shape[0], w.shape[1] * groups)
 
 
 def run_conv(
@@ -310,21 +317,8 @@ def run_conv(
     algorithm: str = "auto",
 ) -> np.ndarray:
     """Run a checked, batched convolution in ``compute`` dtype (input of ``geometry.output_size``)."""
-    n, c_out = x.shape[0], w.shape[0]
-    if n == 0:
-        shape = (0, c_out, *geometry.input_size) if layout == "channels_first" else (0, *geometry.input_size, c_out)
-        return np.zeros(shape, dtype=compute)
-    if algorithm == "auto":
-        algorithm = _algorithms.choose(geometry, groups, n, w.shape[1] * groups, c_out, op="conv")
-    run = _algorithms.get(algorithm, op="conv").run
-    return run(
-        x.astype(compute, copy=False),
-        w.astype(compute, copy=False),
-        None if b is None else b.astype(compute, copy=False),
-        geometry,
-        groups,
-        layout,
-    )
+    return _run("conv", x, w, b, geometry, groups, layout, compute, algorithm,
+                geometry.input_size, w.shape[1] * groups, w.shape[0])
 
 
 def conv(
