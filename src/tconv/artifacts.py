@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import int_tuple, is_int, show
+from .matrix import _check_weight
 from .shape import Geometry, PaddingArg, conv_transpose_geometry, parse_padding
 
 __all__ = [
@@ -264,20 +265,6 @@ def overlap(
 
 # ---------------------------------------------------------------------------------------------
 # Weights
-
-
-def _check_weight(weight: object, groups: object) -> tuple[np.ndarray, int]:
-    w = np.asarray(weight)
-    if w.dtype.kind not in "biufc":
-        raise TypeError(f"weight must be a numeric array, got dtype {w.dtype}")
-    if w.ndim < 3:
-        raise ValueError(
-            f"weight must have shape (C_in, C_out/groups, *kernel_size) with at least one spatial "
-            f"axis, got shape {show(w.shape)}"
-        )
-    if not is_int(groups) or groups < 1 or w.shape[0] % groups:  # type: ignore[operator]
-        raise ValueError(f"groups must be a positive divisor of weight.shape[0]={w.shape[0]}, got {show(groups)}")
-    return w, int(groups)  # type: ignore[arg-type]
 
 
 def phase_gains(
