@@ -14,7 +14,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from helpers import assert_close, oracle
+from helpers import assert_close, module_oracle, oracle
 
 import tconv
 from tconv.shape import (
@@ -23,7 +23,7 @@ from tconv.shape import (
     conv_transpose_input_range,
 )
 
-oracle("dask")  # fails clearly when Dask is missing (or skips the module with --oracles=optional)
+module_oracle("dask")  # fails clearly when Dask is missing (or skips the module with --oracles=optional)
 import dask.array as da  # noqa: E402
 import tconv.dask as tdask  # noqa: E402
 
