@@ -42,14 +42,28 @@ def pytest_addoption(parser):
     )
 
 
+def _missing(path) -> tuple[str, ...]:
+    """The modules a file needs (per :data:`NEEDS`) that are not installed."""
+    try:
+        relative = Path(path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return ()
+    return tuple(name for name in NEEDS.get(relative, ()) if importlib.util.find_spec(name) is None)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files given directly as test paths (README.md) are collected whatever the hook below says."""
+    if config.getoption("--oracles") != "optional":
+        return
+    import pytest
+
+    for item in items:
+        missing = _missing(item.path)
+        if missing:
+            item.add_marker(pytest.mark.skip(reason=f"needs {', '.join(missing)} (--oracles=optional)"))
+
+
 def pytest_ignore_collect(collection_path, config):
     if config.getoption("--oracles") != "optional":
         return None
-    try:
-        relative = Path(collection_path).resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return None
-    needs = NEEDS.get(relative, ())
-    if any(importlib.util.find_spec(name) is None for name in needs):
-        return True
-    return None
+    return True if _missing(collection_path) else None

@@ -842,30 +842,43 @@ def conv_gemm(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.nd
     return out
 
 
+def _im2col(big_cl: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Columns of a convolution: ``cols[n, j, t, :] = big[n, s*j + d*t - crop_begin, :]`` (zeros outside).
+
+    ``big_cl`` is ``(n, prod(geometry.output_size), C)`` channels-last; the result is
+    ``(n, prod(geometry.input_size), prod(kernel_size), C)``: one compiled pass, or one
+    strided copy per tap with NumPy alone.
+    """
+    n, _, c = big_cl.shape
+    kv = math.prod(geometry.kernel_size)
+    p_small = math.prod(geometry.input_size)
+    cols = np.empty((n, p_small, kv, c), dtype=big_cl.dtype)  # (n, P_small, Kv, C)
+    if _compiled.available():
+        lead, last = _positions(geometry)
+        kernel = _compiled.kernels()["im2col_cl"]
+        calls = [(big_cl, lead, last, geometry.output_size[-1], cols, t0, t1)
+                 for t0, t1 in _compiled.split(n * lead.shape[0], 4 * get_options().threads)]
+        _compiled.parallel_for(kernel, calls)
+        return cols
+    big = big_cl.reshape(n, *geometry.output_size, c)  # (n, *big, C)
+    view = cols.reshape(n, *geometry.input_size, *geometry.kernel_size, c)  # (n, *small, *k, C)
+    view[...] = 0
+    for tap in np.ndindex(*geometry.kernel_size):
+        slices = tap_slices(geometry, tap)
+        if slices is not None:
+            src, dst = slices
+            view[(slice(None), *src, *tap)] = big[(slice(None), *dst)]
+    return cols
+
+
 def _conv_gemm_block(x, wm, b, has_bias, geometry, groups, layout):
     n = x.shape[0]
     kv, cog = math.prod(geometry.kernel_size), wm.shape[2]
     cig = wm.shape[1] // kv
-    c_in, c_out = groups * cig, groups * cog
+    c_out = groups * cog
     p_out = math.prod(geometry.input_size)
     x_cl = _channels_last_block(x, layout, 0, n)  # (n, P_big, C_in)
-    cols = np.empty((n, p_out, kv, c_in), dtype=x_cl.dtype)  # (n, P_out, Kv, C_in)
-    if _compiled.available():
-        lead, last = _positions(geometry)
-        kernel = _compiled.kernels()["im2col_cl"]
-        tasks = n * lead.shape[0]
-        calls = [(x_cl, lead, last, geometry.output_size[-1], cols, t0, t1)
-                 for t0, t1 in _compiled.split(tasks, 4 * get_options().threads)]
-        _compiled.parallel_for(kernel, calls)
-    else:
-        big = x_cl.reshape(n, *geometry.output_size, c_in)
-        view = cols.reshape(n, *geometry.input_size, *geometry.kernel_size, c_in)
-        view[...] = 0
-        for tap in np.ndindex(*geometry.kernel_size):
-            slices = tap_slices(geometry, tap)
-            if slices is not None:
-                src, dst = slices
-                view[(slice(None), *src, *tap)] = big[(slice(None), *dst)]
+    cols = _im2col(x_cl, geometry)  # (n, P_out, Kv, C_in)
     if groups > 1 and cig * cog <= 16:  # small groups (depthwise): one contraction over all groups
         wg = wm.reshape(groups, kv, cig, cog)  # (G, Kv, Cig, Cog)
         y = np.einsum("mtgi,gtio->mgo", cols.reshape(n * p_out, kv, groups, cig), wg)  # (M, G, Cog)
@@ -933,12 +946,7 @@ def _weight_gradient_block(small, big, geometry, groups, layout, dw):
     big_cl = _channels_last_block(big, layout, 0, n)  # (n, P_big, B_total)
     small_cl = _channels_last_block(small, layout, 0, n).reshape(n * p_small, -1)  # (n*P_small, A_total)
     b_total = big_cl.shape[2]
-    cols = np.empty((n, p_small, kv, b_total), dtype=big_cl.dtype)  # (n, P_small, Kv, B_total)
-    lead, last = _positions(geometry)
-    kernel = _compiled.kernels()["im2col_cl"]
-    calls = [(big_cl, lead, last, geometry.output_size[-1], cols, t0, t1)
-             for t0, t1 in _compiled.split(n * lead.shape[0], 4 * get_options().threads)]
-    _compiled.parallel_for(kernel, calls)
+    cols = _im2col(big_cl, geometry)  # (n, P_small, Kv, B_total)
     a, bb = dw.shape[1], b_total // groups
     if groups > 1 and a * bb <= 16:  # small groups (depthwise): one contraction over all groups
         sg = small_cl.reshape(n * p_small, groups, a)  # (M, G, A)
