@@ -357,15 +357,7 @@ def gemm_tiled(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.n
     b, _ = _bias_array(bias, c_out, dtype)
     out = _output(n, c_out, geometry, layout, dtype)
     blocks = sorted({(t.c0, t.c1) for t in tiles})
-    w3 = w.reshape(c_in, cog, kv)  # (C_in, Cog, Kv)
-    packed = {  # per channel block: (G, Cig, Kv*Cb) weights, taps before channels
-        (c0, c1): (
-            np.ascontiguousarray(w3[:, c0:c1]).reshape(groups, cig, kv * (c1 - c0))  # one channel or one tap:
-            if c1 - c0 == 1 or kv == 1  # (C_in, Cb, Kv) is already (C_in, Kv, Cb)
-            else _transpose(w3[:, c0:c1]).reshape(groups, cig, kv * (c1 - c0))  # (C_in, Kv, Cb)
-        )
-        for c0, c1 in blocks
-    }
+    packed = {(c0, c1): _packed_weight(w[:, c0:c1], groups, kv) for c0, c1 in blocks}  # (G, Cig, Kv*Cb) each
     largest = max((t.n1 - t.n0) * math.prod(t.geometry.input_size) * (t.c1 - t.c0) for t in tiles if t.geometry is not None)
     claim = itertools.count()
 

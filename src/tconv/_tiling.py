@@ -16,7 +16,7 @@ import itertools
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from .shape import Geometry
+from .shape import Geometry, conv_input_range, conv_transpose_input_range
 
 __all__ = ["Tile", "conv_tile_geometry", "conv_tiles", "tile_geometry", "tiles"]
 
@@ -35,6 +35,8 @@ class Tile(NamedTuple):
 def tile_geometry(geometry: Geometry, start: tuple[int, ...], stop: tuple[int, ...]) -> Tile:
     """The tile ``[start, stop)`` of the output of ``geometry``.
 
+    The input slab is :func:`tconv.shape.conv_transpose_input_range` per axis.
+
     Examples
     --------
     >>> from tconv.shape import conv_transpose_geometry
@@ -43,25 +45,19 @@ def tile_geometry(geometry: Geometry, start: tuple[int, ...], stop: tuple[int, .
     >>> t.input, t.geometry.input_size, t.geometry.crop_begin, t.geometry.output_size
     ((slice(1, 5, None),), (4,), (3,), (4,))
     """
-    out_slices, in_slices, sizes, begins = [], [], [], []
-    empty = False
-    for a in range(geometry.ndim):
-        i, k, s, d, b = (geometry.input_size[a], geometry.kernel_size[a], geometry.stride[a],
-                         geometry.dilation[a], geometry.crop_begin[a])
-        lo = max(0, -((d * (k - 1) - start[a] - b) // s))  # ceil((start + b - d*(k-1)) / s)
-        hi = min(i - 1, (stop[a] - 1 + b) // s)
-        out_slices.append(slice(start[a], stop[a]))
-        if lo > hi:
-            empty = True
-            lo, hi = 0, -1
-        in_slices.append(slice(lo, hi + 1))
-        sizes.append(hi - lo + 1)
-        begins.append(b + start[a] - s * lo)
-    if empty:
-        return Tile(tuple(out_slices), tuple(in_slices), None)
-    sub = Geometry(tuple(sizes), tuple(b - a for a, b in zip(start, stop)), geometry.kernel_size,
-                   geometry.stride, geometry.dilation, tuple(begins))
-    return Tile(tuple(out_slices), tuple(in_slices), sub)
+    out_slices = tuple(slice(a, b) for a, b in zip(start, stop))
+    ranges = [conv_transpose_input_range(geometry, axis, start[axis], stop[axis]) for axis in range(geometry.ndim)]
+    if any(r is None for r in ranges):  # no input reaches the tile: it is the bias alone
+        return Tile(out_slices, tuple(slice(0, 0) for _ in ranges), None)
+    sub = Geometry(
+        tuple(hi - lo for lo, hi in ranges),  # type: ignore[misc]
+        tuple(b - a for a, b in zip(start, stop)),
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.dilation,
+        tuple(b + a - s * lo for b, a, s, (lo, _) in zip(geometry.crop_begin, start, geometry.stride, ranges)),  # type: ignore[misc]
+    )
+    return Tile(out_slices, tuple(slice(lo, hi) for lo, hi in ranges), sub)  # type: ignore[misc]
 
 
 def tiles(geometry: Geometry, shape: tuple[int, ...]) -> Iterator[Tile]:
@@ -75,10 +71,11 @@ def tiles(geometry: Geometry, shape: tuple[int, ...]) -> Iterator[Tile]:
 def conv_tile_geometry(geometry: Geometry, start: tuple[int, ...], stop: tuple[int, ...]) -> Tile:
     """The tile ``[start, stop)`` of a *convolution's* output (the small side of ``geometry``).
 
-    Output ``j`` of the convolution reads input positions ``s*j + d*t - b``; the
-    tile reads the slab ``[s*start - b, s*(stop - 1) - b + d*(k - 1)]`` clipped to the
-    input, and is a convolution of that slab with ``crop_begin = b - s*start + slab_start``.
-    ``Tile.output`` indexes the convolution's output, ``Tile.input`` its input.
+    The tile reads the slab :func:`tconv.shape.conv_input_range` per axis and is a
+    convolution of that slab with ``crop_begin = b - s*start + slab_start``. A tile
+    that reads only padding keeps one input cell, so its geometry stays valid (it
+    computes zeros plus the bias). ``Tile.output`` indexes the convolution's output,
+    ``Tile.input`` its input.
 
     Examples
     --------
@@ -89,17 +86,13 @@ def conv_tile_geometry(geometry: Geometry, start: tuple[int, ...], stop: tuple[i
     ((slice(3, 11, None),), (3,), (8,), (0,))
     """
     out_slices, in_slices, sizes, begins = [], [], [], []
-    for a in range(geometry.ndim):
-        o, k, s, d, b = (geometry.output_size[a], geometry.kernel_size[a], geometry.stride[a],
-                         geometry.dilation[a], geometry.crop_begin[a])
-        lo = max(0, s * start[a] - b)
-        hi = min(o, s * (stop[a] - 1) - b + d * (k - 1) + 1)
-        if hi <= lo:  # the tile reads only padding: keep one input cell so the geometry stays valid
-            lo, hi = (0, 1) if lo == 0 else (o - 1, o)
-        out_slices.append(slice(start[a], stop[a]))
+    for axis in range(geometry.ndim):
+        cells = conv_input_range(geometry, axis, start[axis], stop[axis])
+        lo, hi = cells if cells is not None else (0, 1)
+        out_slices.append(slice(start[axis], stop[axis]))
         in_slices.append(slice(lo, hi))
         sizes.append(hi - lo)
-        begins.append(b - s * start[a] + lo)
+        begins.append(geometry.crop_begin[axis] - geometry.stride[axis] * start[axis] + lo)
     sub = Geometry(tuple(b - a for a, b in zip(start, stop)), tuple(sizes), geometry.kernel_size,
                    geometry.stride, geometry.dilation, tuple(begins))
     return Tile(tuple(out_slices), tuple(in_slices), sub)
