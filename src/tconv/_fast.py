@@ -547,7 +547,7 @@ def phase(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out: 
     flat = xp.reshape(nb * math.prod(padded), groups, cig)  # (nb*P, G, Cig)
     shared = _single_window(plans)
     if shared is not None:
-        _phase_single_gemm(flat, wg, plans, shared, pad_before, pitch, padded, nb, out, b, has_bias, layout, 0, geometry, groups)
+        _phase_single_gemm(flat, wg, plans, shared, pad_before, pitch, padded, nb, out, b, has_bias, layout, geometry, groups)
         return
     accumulate = _accumulating_gemm(flat.dtype)
     y = np.empty((groups, nb * math.prod(padded), cog), dtype=flat.dtype)  # phase accumulator, padded pitch
@@ -567,8 +567,8 @@ def phase(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out: 
             window = flat[start : start + span]  # (span, G, Cig): contiguous rows
             for g in range(groups):
                 accumulate(window[:, g], wg[(g, slice(None), slice(None), *tap)], acc[g])
-        _interleave(y, ph, padded, nb, out, b, has_bias, layout, 0, geometry, groups, cog)
-    _fill_holes(plans, out, b, has_bias, layout, 0, nb, geometry)
+        _interleave(y, ph, padded, nb, out, b, has_bias, layout, geometry, groups, cog)
+    _fill_holes(plans, out, b, has_bias, layout, geometry)
 
 
 def _phase_plans(geometry):
@@ -626,7 +626,7 @@ def _single_window(plans):
     return tuple(offsets)
 
 
-def _phase_single_gemm(flat, wg, plans, offsets, pad_before, pitch, padded, nb, out, b, has_bias, layout, n0, geometry, groups):
+def _phase_single_gemm(flat, wg, plans, offsets, pad_before, pitch, padded, nb, out, b, has_bias, layout, geometry, groups):
     """kernel_size == stride (and the like): one GEMM for all phases, then depth-to-space."""
     cig, cog = wg.shape[1:3]
     counts = [max(ph.count for ph in plan) for plan in plans]
@@ -644,10 +644,10 @@ def _phase_single_gemm(flat, wg, plans, offsets, pad_before, pitch, padded, nb, 
     for f, index in enumerate(phases):
         ph = [plan[a] for plan, a in zip(plans, index)]
         if 0 not in [p.count for p in ph]:
-            _interleave(y, ph, padded, nb, out, b, has_bias, layout, n0, geometry, groups, cog, f * cog)
+            _interleave(y, ph, padded, nb, out, b, has_bias, layout, geometry, groups, cog, f * cog)
 
 
-def _interleave(y, ph, padded, nb, out, b, has_bias, layout, n0, geometry, groups, cog, c0=0):
+def _interleave(y, ph, padded, nb, out, b, has_bias, layout, geometry, groups, cog, c0=0):
     """Write one phase into every s-th output position.
 
     ``y`` is (G, nb*P, W) on the padded pitch; this phase's channels are columns
@@ -668,8 +668,8 @@ def _interleave(y, ph, padded, nb, out, b, has_bias, layout, n0, geometry, group
         y5 = y.reshape(groups, nb, math.prod(lead_padded), padded[-1], width)  # (G, nb, L, Q, W)
         o_lead = math.prod(lead_out)
         c_out = groups * cog
-        view = (out[n0 : n0 + nb].reshape(nb, o_lead, geometry.output_size[-1], c_out) if layout == "channels_last"
-                else out[n0 : n0 + nb].reshape(nb, c_out, o_lead, geometry.output_size[-1]))
+        view = (out.reshape(nb, o_lead, geometry.output_size[-1], c_out) if layout == "channels_last"
+                else out.reshape(nb, c_out, o_lead, geometry.output_size[-1]))
         kernel = _compiled.kernels()["interleave"]
         calls = [
             (y5, src, dst, ph[-1].first, counts[-1], geometry.stride[-1], c0, b, has_bias, view,
@@ -686,12 +686,12 @@ def _interleave(y, ph, padded, nb, out, b, has_bias, layout, n0, geometry, group
     if has_bias:
         values = values + b
     if layout == "channels_last":
-        out[(slice(n0, n0 + nb), *positions)] = values
+        out[(slice(None), *positions)] = values
     else:
-        out[(slice(n0, n0 + nb), slice(None), *positions)] = np.moveaxis(values, -1, 1)
+        out[(slice(None), slice(None), *positions)] = np.moveaxis(values, -1, 1)
 
 
-def _fill_holes(plans, out, b, has_bias, layout, n0, n1, geometry):
+def _fill_holes(plans, out, b, has_bias, layout, geometry):
     """Outputs of phases that no tap reaches (dilation holes) are the bias alone."""
     value = b if has_bias else np.zeros_like(b)
     for index in np.ndindex(*(len(p) for p in plans)):
@@ -700,9 +700,9 @@ def _fill_holes(plans, out, b, has_bias, layout, n0, n1, geometry):
             continue
         positions = tuple(slice(p.first, None, s) for p, s in zip(ph, geometry.stride))
         if layout == "channels_last":
-            out[(slice(n0, n1), *positions)] = value
+            out[(slice(None), *positions)] = value
         else:
-            out[(slice(n0, n1), slice(None), *positions)] = value.reshape(-1, *(1,) * geometry.ndim)
+            out[(slice(None), slice(None), *positions)] = value.reshape(-1, *(1,) * geometry.ndim)
 
 
 register("phase", "polyphase: one stride-1 convolution per output phase, shifted-window GEMMs, no zeros")(
