@@ -460,6 +460,12 @@ class _Worker:
             self.process.kill()
 
 
+def _bar(done: float, total: int, width: int = 24) -> str:
+    """A text progress bar: ``[#########---------------]  9/24``."""
+    filled = int(width * done / max(total, 1))
+    return f"[{'#' * filled}{'-' * (width - filled)}] {int(done):>{len(str(total))}}/{total}"
+
+
 def check_output(out: np.ndarray, reference: np.ndarray, dtype: str) -> str:
     """Why ``out`` does not match ``reference`` (``""`` when it does), with a dtype-aware tolerance."""
     if out.shape != reference.shape:
@@ -514,7 +520,7 @@ def run(
             outputs = {}
             for label, runtime, algorithm in names:
                 if progress:
-                    progress(f"[{step}/{steps}] {layer.name} {dtype}: preparing {label}")
+                    progress(f"{_bar(step - 1, steps)} {layer.name} {dtype}: preparing {label}")
                 if runtime in status:
                     result.errors[label] = f"not available: {status[runtime]}"
                     continue
@@ -543,7 +549,8 @@ def run(
                     # Runtime, OpenMP) and would steal the cores from the runtime timed next.
                     time.sleep(IDLE_GAP)
                     if progress:
-                        progress(f"[{step}/{steps}] {layer.name} {dtype}: round {r + 1}/{rounds} {label}")
+                        done = step - 1 + r / rounds
+                        progress(f"{_bar(done, steps)} {layer.name} {dtype}: round {r + 1}/{rounds} {label}")
                     runtime, algorithm = next((rt, a) for lb, rt, a in names if lb == label)
                     timed, times = workers[runtime].ask("time", algorithm, repeat)
                     if timed != algorithm:  # the worker must time the call it was asked for
