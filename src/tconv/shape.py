@@ -218,6 +218,11 @@ def parse_padding(padding: PaddingArg, ndim: int, *, name: str = "padding") -> s
     return tuple(pairs)  # type: ignore[return-value]
 
 
+def _pairs(pad: str | Pairs, nd: int) -> Pairs:
+    """``(begin, end)`` pairs of a parsed padding other than ``"same"`` (``"valid"``: no crop)."""
+    return ((0, 0),) * nd if pad == "valid" else pad  # type: ignore[return-value]
+
+
 def _output_size_arg(output_size: object, ndim: int) -> tuple[int, ...]:
     """An int applies to every axis, like every other size argument."""
     return _sizes(output_size, "output_size", ndim)
@@ -306,7 +311,7 @@ def conv_transpose_geometry(
         begin = tuple(max(f - o, 0) // 2 for f, o in zip(full, out))
         return Geometry(i, out, k, s, d, begin)
 
-    pairs = ((0, 0),) * nd if pad == "valid" else pad
+    pairs = _pairs(pad, nd)
     natural = tuple(f - b - e for f, (b, e) in zip(full, pairs))
     if output_size is not None:
         if any(op):
@@ -370,7 +375,7 @@ def conv_geometry(
         out = tuple(-(-ii // si) for ii, si in zip(i, s))
         begin = tuple(max((o - 1) * si + kk - ii, 0) // 2 for o, si, kk, ii in zip(out, s, ke, i))
         return Geometry(out, i, k, s, d, begin)
-    pairs = ((0, 0),) * nd if pad == "valid" else pad
+    pairs = _pairs(pad, nd)
     padded = tuple(ii + b + e for ii, (b, e) in zip(i, pairs))
     if any(pp < kk for pp, kk in zip(padded, ke)):
         raise ValueError(
@@ -478,7 +483,7 @@ def conv_transpose_output_size_range(
         ranges = tuple(range((ii - 1) * si + 1, ii * si + 1) for ii, si in zip(i, s))
     else:
         g = conv_transpose_geometry(i, kernel_size, s, 0, 0, d)
-        pairs = ((0, 0),) * nd if pad == "valid" else pad
+        pairs = _pairs(pad, nd)
         natural = tuple(f - b - e for f, (b, e) in zip(g.full_size, pairs))
         ranges = tuple(
             range(max(n, 1), n + max(si, di)) for n, si, di in zip(natural, s, d)
@@ -517,7 +522,7 @@ def inverse_output_padding(
         )
     g = conv_geometry(i, kernel_size, stride, padding, dilation)
     pad = parse_padding(padding, nd)
-    pairs = ((0, 0),) * nd if pad == "valid" else pad
+    pairs = _pairs(pad, nd)
     # the transposed convolution's natural size (full output minus the crop), before output_padding
     natural = tuple(f - b - e for f, (b, e) in zip(g.full_size, pairs))  # type: ignore[misc]
     return _unwrap(tuple(a - b for a, b in zip(i, natural)), input_size)  # type: ignore[return-value]
@@ -880,7 +885,7 @@ def conv_input_size_range(
     if pad == "same":
         ranges = tuple(range((nn - 1) * si + 1, nn * si + 1) for nn, si in zip(n, s))
     else:
-        pairs = ((0, 0),) * nd if pad == "valid" else pad
+        pairs = _pairs(pad, nd)
         lows = tuple(
             (nn - 1) * si + di * (ki - 1) + 1 - b - e for nn, si, di, ki, (b, e) in zip(n, s, d, k, pairs)
         )
