@@ -46,8 +46,13 @@ class Case:
         return cast(x), cast(w), cast(b)
 
     def kwargs(self):
-        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
-                    groups=self.groups, dilation=self.dilation)
+        return dict(
+            stride=self.stride,
+            padding=self.padding,
+            output_padding=self.output_padding,
+            groups=self.groups,
+            dilation=self.dilation,
+        )
 
 
 CASES = [
@@ -65,7 +70,9 @@ CASES = [
     Case("2d-dcgan-k4s2p1", 2, 4, 3, (4, 4), (4, 4), stride=2, padding=1),
     Case("2d-unet-k2s2", 2, 4, 2, (3, 4), (2, 2), stride=2, bias=False),
     Case("2d-k3s2p1op1", 1, 3, 3, (4, 3), (3, 3), stride=2, padding=1, output_padding=1),
-    Case("2d-anisotropic", 1, 2, 3, (3, 5), (3, 2), stride=(3, 2), padding=(1, 0), output_padding=(2, 1), dilation=(1, 2)),
+    Case(
+        "2d-anisotropic", 1, 2, 3, (3, 5), (3, 2), stride=(3, 2), padding=(1, 0), output_padding=(2, 1), dilation=(1, 2)
+    ),
     Case("2d-dilated", 2, 2, 2, (4, 4), (3, 3), stride=2, padding=2, output_padding=1, dilation=2),
     Case("2d-holes-k3s2d2", 1, 2, 2, (3, 3), (3, 3), stride=2, dilation=2),
     Case("2d-groups2", 2, 4, 6, (3, 3), (3, 3), stride=2, padding=1, groups=2),
@@ -78,7 +85,18 @@ CASES = [
     Case("3d-basic", 1, 2, 2, (3, 3, 3), (3, 3, 3)),
     Case("3d-unet-k2s2", 2, 3, 2, (2, 3, 2), (2, 2, 2), stride=2),
     Case("3d-k3s2p1op1", 1, 2, 3, (3, 2, 3), (3, 3, 3), stride=2, padding=1, output_padding=1),
-    Case("3d-groups-dilation", 1, 4, 4, (3, 3, 2), (2, 3, 2), stride=(2, 1, 2), padding=(1, 1, 0), groups=2, dilation=(2, 1, 1)),
+    Case(
+        "3d-groups-dilation",
+        1,
+        4,
+        4,
+        (3, 3, 2),
+        (2, 3, 2),
+        stride=(2, 1, 2),
+        padding=(1, 1, 0),
+        groups=2,
+        dilation=(2, 1, 1),
+    ),
 ]
 
 CASE_IDS = [c.id for c in CASES]

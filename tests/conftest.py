@@ -12,6 +12,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+#: The real frameworks as session fixtures (tf, keras, jax, lax, torch, ort, onnx, ...).
+pytest_plugins = ["framework_oracles"]
+
 # A fixed, derandomized profile: the same examples on every run and in CI.
 settings.register_profile(
     "tconv",

@@ -1,6 +1,6 @@
 """The real frameworks used as oracles by the compat and translation tests, imported once per session.
 
-Import the fixtures from here into a test module (``from framework_oracles import tf``).
+``tests/conftest.py`` loads this module as a plugin, so every test can ask for these fixtures by name.
 TensorFlow, Keras and JAX are forced onto the CPU with quiet logging before they are
 imported; JAX gets 64-bit types so that float64 comparisons are exact. Every fixture
 goes through ``helpers.oracle``, so a missing framework fails the test (or skips it

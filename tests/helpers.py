@@ -61,6 +61,8 @@ def oracle_executable(name: str) -> str:
             pytest.fail(message + " -- install it, or run with --oracles=optional")
         pytest.skip(message)
     return path
+
+
 def module_oracle(name: str):
     """:func:`oracle` for a test module that needs the framework at import time (module-level skip)."""
     if ORACLES_REQUIRED:
@@ -142,8 +144,11 @@ def window(full, begin, size):
 def torch_conv_transpose(x, w, bias, stride, padding, output_padding, groups, dilation):
     """PyTorch's functional conv_transpose{1,2,3}d on NumPy arrays (channels-first)."""
     torch = oracle("torch")
-    f = {1: torch.nn.functional.conv_transpose1d, 2: torch.nn.functional.conv_transpose2d,
-         3: torch.nn.functional.conv_transpose3d}[w.ndim - 2]
+    f = {
+        1: torch.nn.functional.conv_transpose1d,
+        2: torch.nn.functional.conv_transpose2d,
+        3: torch.nn.functional.conv_transpose3d,
+    }[w.ndim - 2]
     t = lambda a: None if a is None else torch.from_numpy(np.array(a, copy=True))  # noqa: E731
     with torch.no_grad():
         return f(t(x), t(w), t(bias), stride, padding, output_padding, groups, dilation).numpy()

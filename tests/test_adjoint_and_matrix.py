@@ -43,8 +43,9 @@ def test_conv_transpose_matrix(case, sparse):
     if sparse:
         oracle("scipy")
     x_t, w, b = case.arrays()
-    M = tconv.conv_transpose_matrix(w, case.size, case.stride, case.padding, case.output_padding, case.groups,
-                                    case.dilation, sparse=sparse)
+    M = tconv.conv_transpose_matrix(
+        w, case.size, case.stride, case.padding, case.output_padding, case.groups, case.dilation, sparse=sparse
+    )
     y = tconv.conv_transpose(x_t, w, None, **case.kwargs())
     for n in range(case.n):
         assert_close(M @ x_t[n].ravel(), y[n].ravel())
@@ -64,8 +65,9 @@ MATRIX_CASES = [c for c in CASES if _op_below_stride(c)]
 def test_conv_matrix_is_conv_and_its_transpose_is_conv_transpose(case):
     scipy = oracle("scipy")
     x_t, w, _ = case.arrays()
-    out_size = tconv.conv_transpose_output_size(case.size, case.kernel, case.stride, case.padding,
-                                                case.output_padding, case.dilation)
+    out_size = tconv.conv_transpose_output_size(
+        case.size, case.kernel, case.stride, case.padding, case.output_padding, case.dilation
+    )
     C = tconv.conv_matrix(w, out_size, case.stride, case.padding, case.dilation, case.groups)
     assert scipy.sparse.issparse(C)
     z = np.random.default_rng(5).standard_normal((w.shape[1] * case.groups, *out_size))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import re
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -94,8 +94,14 @@ def test_interior_receives_its_phase_count(config):
 
 def test_frameworks_table_5_7():
     """The derived overlap profile of FRAMEWORKS.md 5.7, recomputed by brute force."""
-    table = [(3, 2, 1, "checkerboard"), (4, 2, 1, "even"), (4, 3, 1, "checkerboard"),
-             (3, 2, 2, "holes"), (4, 4, 2, "holes"), (5, 3, 2, "checkerboard")]
+    table = [
+        (3, 2, 1, "checkerboard"),
+        (4, 2, 1, "even"),
+        (4, 3, 1, "checkerboard"),
+        (3, 2, 2, "holes"),
+        (4, 4, 2, "holes"),
+        (5, 3, 2, "checkerboard"),
+    ]
     for k, s, d, verdict in table:
         assert list(artifacts.phase_taps(k, s, d)) == brute_force_phase_taps(k, s, d)
         assert artifacts.overlap(k, s, dilation=d).verdict == verdict
@@ -200,7 +206,9 @@ def test_bilinear_and_icnr_kernels_have_flat_response(s):
 # --- advice -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("k, s, p, op, d", [(3, 2, 1, 1, 1), (3, 2, 0, 0, 2), (5, 3, 1, 0, 1), (7, 4, 2, 3, 1), (5, 3, 2, 1, 2)])
+@pytest.mark.parametrize(
+    "k, s, p, op, d", [(3, 2, 1, 1, 1), (3, 2, 0, 0, 2), (5, 3, 1, 0, 1), (7, 4, 2, 3, 1), (5, 3, 2, 1, 2)]
+)
 def test_even_alternatives_are_even_and_keep_the_output_size(k, s, p, op, d):
     alts = artifacts.even_alternatives(k, s, p, op, d)
     assert alts
@@ -208,8 +216,9 @@ def test_even_alternatives_are_even_and_keep_the_output_size(k, s, p, op, d):
         taps = brute_force_phase_taps(alt["kernel_size"], s, alt["dilation"])
         assert len(set(taps)) == 1
         for i in (1, 4, 9):
-            assert tconv.conv_transpose_output_size(i, alt["kernel_size"], s, alt["padding"], alt["output_padding"],
-                                                    alt["dilation"]) == tconv.conv_transpose_output_size(i, k, s, p, op, d)
+            assert tconv.conv_transpose_output_size(
+                i, alt["kernel_size"], s, alt["padding"], alt["output_padding"], alt["dilation"]
+            ) == tconv.conv_transpose_output_size(i, k, s, p, op, d)
 
 
 def test_advice_words():
@@ -249,17 +258,22 @@ def test_cli_text(capsys):
     assert "verdict: HOLES" in out and "holes: phases" in out
 
 
-@pytest.mark.parametrize("argv", [
-    ["--kernel-size", "3x3", "--stride", "2", "--padding", "1", "--output-padding", "1", "--input-size", "4"],
-    ["--kernel-size", "5", "--stride", "3", "--dilation", "2", "--input-size", "4", "--padding", "0:2"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--kernel-size", "3x3", "--stride", "2", "--padding", "1", "--output-padding", "1", "--input-size", "4"],
+        ["--kernel-size", "5", "--stride", "3", "--dilation", "2", "--input-size", "4", "--padding", "0:2"],
+    ],
+)
 def test_cli_json_counts_are_brute_force(capsys, argv):
     assert main(["artifacts", *argv, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     pad = 1 if "1" in argv[argv.index("--padding") + 1] and ":" not in argv[argv.index("--padding") + 1] else ((0, 2),)
     op = 1 if "--output-padding" in argv else 0
     d = 2 if "--dilation" in argv else 1
-    _, expected = brute_force_counts(tuple(data["kernel_size"]), tuple(data["stride"]), pad, op, d, tuple(data["input_size"]))
+    _, expected = brute_force_counts(
+        tuple(data["kernel_size"]), tuple(data["stride"]), pad, op, d, tuple(data["input_size"])
+    )
     np.testing.assert_array_equal(np.array(data["counts"]), expected)
 
 
@@ -271,21 +285,37 @@ def test_cli_weights(capsys, tmp_path):
     data = json.loads(capsys.readouterr().out)
     assert_close(np.array(data["amplitude"]), artifacts.checkerboard_amplitude(w, 2))
     assert data["check_max_difference"] < 1e-9
-    assert main(["artifacts", "--kernel-size", "4x4", "--stride", "2", "--weights", "random", "--channels", "2,4",
-                 "--groups", "2"]) == 0
+    assert (
+        main(
+            [
+                "artifacts",
+                "--kernel-size",
+                "4x4",
+                "--stride",
+                "2",
+                "--weights",
+                "random",
+                "--channels",
+                "2,4",
+                "--groups",
+                "2",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "predicted checkerboard amplitude" in out
     assert re.search(r"max \|difference\| = \d", out)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--stride", "0"], "stride must be positive"),
-    (["--weights", "random", "--channels", "3,4", "--groups", "2"], "--groups 2 must divide both --channels 3,4"),
-    (["--kernel-size", "3", "--output-padding", "3", "--stride", "2"], "output_padding must be smaller"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--stride", "0"], "stride must be positive"),
+        (["--weights", "random", "--channels", "3,4", "--groups", "2"], "--groups 2 must divide both --channels 3,4"),
+        (["--kernel-size", "3", "--output-padding", "3", "--stride", "2"], "output_padding must be smaller"),
+    ],
+)
 def test_cli_errors_exit_2(capsys, argv, message):
     assert main(["artifacts", *argv]) == 2
     assert message in capsys.readouterr().err
-
-
-

@@ -37,7 +37,8 @@ def test_help_has_examples(command, capsys):
 
 def test_every_help_example_runs(capsys):
     """The examples printed by --help are real commands that succeed."""
-    from tconv.commands import design, shape, translate as translate_command
+    from tconv.commands import design, shape
+    from tconv.commands import translate as translate_command
 
     for text in (shape.SHAPE_EXAMPLES, design.DESIGN_EXAMPLES, translate_command.TRANSLATE_EXAMPLES):
         joined = re.sub(r"\s*\\\n\s*", " ", text)
@@ -51,7 +52,9 @@ def test_every_help_example_runs(capsys):
 
 
 def test_shape_json_matches_the_library(capsys):
-    code, out, _ = run(capsys, "shape", "--input-size", "4", "--kernel-size", "3", "--stride", "2", "--padding", "1", "--json")
+    code, out, _ = run(
+        capsys, "shape", "--input-size", "4", "--kernel-size", "3", "--stride", "2", "--padding", "1", "--json"
+    )
     data = json.loads(out)
     assert code == 0
     assert data["output_size"] == [tconv.conv_transpose_output_size(4, 3, 2, 1)]
@@ -71,8 +74,20 @@ def test_shape_same_shows_pytorch_needs_a_crop(capsys):
 
 
 def test_shape_conv_mode_inverts(capsys):
-    code, out, _ = run(capsys, "shape", "--conv", "--input-size", "9x10", "--kernel-size", "3", "--stride", "2",
-                       "--padding", "1", "--json")
+    code, out, _ = run(
+        capsys,
+        "shape",
+        "--conv",
+        "--input-size",
+        "9x10",
+        "--kernel-size",
+        "3",
+        "--stride",
+        "2",
+        "--padding",
+        "1",
+        "--json",
+    )
     data = json.loads(out)
     assert data["output_size"] == [5, 5]
     assert data["inverse"]["output_padding"] == [0, 1]
@@ -81,12 +96,34 @@ def test_shape_conv_mode_inverts(capsys):
 
 
 def test_shape_framework_mode_uses_the_frameworks_rule(capsys):
-    code, out, _ = run(capsys, "shape", "--framework", "keras", "--weight-shape", "2x2x8x3", "--input-shape", "1x6x6x3",
-                       "strides=2", "padding=same", "output_padding=0", "--json")
+    code, out, _ = run(
+        capsys,
+        "shape",
+        "--framework",
+        "keras",
+        "--weight-shape",
+        "2x2x8x3",
+        "--input-shape",
+        "1x6x6x3",
+        "strides=2",
+        "padding=same",
+        "output_padding=0",
+        "--json",
+    )
     data = json.loads(out)
     assert data["output_size"] == [10, 10] and data["out_channels"] == 8
-    code, out, _ = run(capsys, "shape", "--framework", "keras", "--weight-shape", "2x2x8x3", "--input-shape", "1x6x6x3",
-                       "strides=2", "padding=same")
+    code, out, _ = run(
+        capsys,
+        "shape",
+        "--framework",
+        "keras",
+        "--weight-shape",
+        "2x2x8x3",
+        "--input-shape",
+        "1x6x6x3",
+        "strides=2",
+        "padding=same",
+    )
     assert "output size    (12, 12)" in out
 
 
@@ -101,13 +138,26 @@ def test_design_json_is_the_solver(capsys):
 
 
 def test_design_reports_when_nothing_fits(capsys):
-    code, out, _ = run(capsys, "design", "--input-size", "5", "--output-size", "100", "--max-kernel", "2", "--max-stride", "2")
+    code, out, _ = run(
+        capsys, "design", "--input-size", "5", "--output-size", "100", "--max-kernel", "2", "--max-stride", "2"
+    )
     assert code == 1 and "no design within the limits" in out
 
 
 def test_translate_prints_plan_and_code_that_runs(capsys):
-    code, out, _ = run(capsys, "translate", "--from", "keras", "--to", "tconv", "--weight-shape", "3x3x2x1",
-                       "strides=2", "padding=same", "--code-only")
+    code, out, _ = run(
+        capsys,
+        "translate",
+        "--from",
+        "keras",
+        "--to",
+        "tconv",
+        "--weight-shape",
+        "3x3x2x1",
+        "strides=2",
+        "padding=same",
+        "--code-only",
+    )
     assert code == 0
     namespace: dict = {}
     exec(out, namespace)  # noqa: S102
@@ -120,15 +170,44 @@ def test_translate_prints_plan_and_code_that_runs(capsys):
 
 
 def test_translate_json_and_all(capsys):
-    code, out, _ = run(capsys, "translate", "--from", "tensorflow", "--to", "torch", "--weight-shape", "3x3x8x4",
-                       "--input-shape", "1x4x4x4", "output_shape=1,8,8,8", "strides=2", "padding=SAME", "--json")
+    code, out, _ = run(
+        capsys,
+        "translate",
+        "--from",
+        "tensorflow",
+        "--to",
+        "torch",
+        "--weight-shape",
+        "3x3x8x4",
+        "--input-shape",
+        "1x4x4x4",
+        "output_shape=1,8,8,8",
+        "strides=2",
+        "padding=SAME",
+        "--json",
+    )
     data = json.loads(out)
-    plan = translate({"output_shape": [1, 8, 8, 8], "strides": 2, "padding": "SAME"}, "tensorflow", "torch",
-                     weight_shape=(3, 3, 8, 4), input_shape=(1, 4, 4, 4))
+    plan = translate(
+        {"output_shape": [1, 8, 8, 8], "strides": 2, "padding": "SAME"},
+        "tensorflow",
+        "torch",
+        weight_shape=(3, 3, 8, 4),
+        input_shape=(1, 4, 4, 4),
+    )
     assert data["post_crop"] == [[0, 1], [0, 1]] == [list(p) for p in plan.post_crop]
     assert data["code"] == plan.to_code()
-    code, out, _ = run(capsys, "translate", "--from", "onnx", "--to", "all", "--weight-shape", "1x1x2x2x2x2",
-                       "strides=2,2,2,2", "--json")
+    code, out, _ = run(
+        capsys,
+        "translate",
+        "--from",
+        "onnx",
+        "--to",
+        "all",
+        "--weight-shape",
+        "1x1x2x2x2x2",
+        "strides=2,2,2,2",
+        "--json",
+    )
     data = json.loads(out)
     assert {p["target"] for p in data["plans"]} == {"tconv", "jax", "onnx"}
     assert set(data["inexpressible"]) == {"torch", "tensorflow", "keras"}
@@ -137,8 +216,14 @@ def test_translate_json_and_all(capsys):
 @pytest.mark.parametrize(
     "argv, phrase",
     [
-        (["translate", "--from", "keras", "--to", "torch", "--weight-shape", "3x3x8x4", "stride=2"], "unknown keras parameter"),
-        (["translate", "--from", "keras", "--to", "torch", "--weight-shape", "3x3x8x4", "strides"], "written name=value"),
+        (
+            ["translate", "--from", "keras", "--to", "torch", "--weight-shape", "3x3x8x4", "stride=2"],
+            "unknown keras parameter",
+        ),
+        (
+            ["translate", "--from", "keras", "--to", "torch", "--weight-shape", "3x3x8x4", "strides"],
+            "written name=value",
+        ),
         (["shape", "--input-size", "4", "--stride", "0"], "stride must be positive"),
         (["shape"], "give --input-size"),
         (["shape", "--framework", "torch", "stride=2"], "needs --weight-shape and --input-shape"),
@@ -153,8 +238,12 @@ def test_errors_exit_2_with_the_reason(argv, phrase, capsys):
 
 def test_python_dash_m_runs_the_new_commands():
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    for argv in (["shape", "--input-size", "4", "--kernel-size", "4", "--stride", "2", "--padding", "1"],
-                 ["design", "--factor", "3", "--top", "3"],
-                 ["translate", "--from", "torch", "--to", "jax", "--weight-shape", "4x2x3", "stride=2", "--no-code"]):
-        result = subprocess.run([sys.executable, "-m", "tconv", *argv], capture_output=True, text=True, env=env, check=True)
+    for argv in (
+        ["shape", "--input-size", "4", "--kernel-size", "4", "--stride", "2", "--padding", "1"],
+        ["design", "--factor", "3", "--top", "3"],
+        ["translate", "--from", "torch", "--to", "jax", "--weight-shape", "4x2x3", "stride=2", "--no-code"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "tconv", *argv], capture_output=True, text=True, env=env, check=True
+        )
         assert result.stdout.strip()

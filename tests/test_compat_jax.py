@@ -6,7 +6,6 @@ import itertools
 
 import numpy as np
 import pytest
-from framework_oracles import jax, lax  # noqa: F401  (fixtures)
 from helpers import assert_close
 
 from tconv.compat import jax as compat
@@ -43,10 +42,22 @@ def _conv_transpose_configs(count: int, seed: int = 2):
         else:
             padding = kind
         specs = None if (nd in (1, 2, 3) and rng.integers(0, 2)) else _specs(nd, rng)
-        configs.append(dict(nd=nd, k=k, s=s, d=d, padding=padding, consistent=kind == "consistent",
-                            transpose_kernel=bool(rng.integers(0, 2)), specs=specs,
-                            size=tuple(int(v) for v in rng.integers(1, 5, nd)), c_in=int(rng.integers(1, 4)),
-                            c_out=int(rng.integers(1, 4)), n=int(rng.integers(1, 3))))
+        configs.append(
+            dict(
+                nd=nd,
+                k=k,
+                s=s,
+                d=d,
+                padding=padding,
+                consistent=kind == "consistent",
+                transpose_kernel=bool(rng.integers(0, 2)),
+                specs=specs,
+                size=tuple(int(v) for v in rng.integers(1, 5, nd)),
+                c_in=int(rng.integers(1, 4)),
+                c_out=int(rng.integers(1, 4)),
+                n=int(rng.integers(1, 3)),
+            )
+        )
     return configs
 
 
@@ -70,8 +81,12 @@ def test_conv_transpose_matches_jax(cfg, lax):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(_shape(lhs_spec, sizes))
     w = rng.standard_normal(_shape(rhs_spec, kernel_sizes))
-    kwargs = dict(rhs_dilation=cfg["d"], dimension_numbers=cfg["specs"], transpose_kernel=cfg["transpose_kernel"],
-                  use_consistent_padding=cfg["consistent"])
+    kwargs = dict(
+        rhs_dilation=cfg["d"],
+        dimension_numbers=cfg["specs"],
+        transpose_kernel=cfg["transpose_kernel"],
+        use_consistent_padding=cfg["consistent"],
+    )
     try:
         expected = np.asarray(lax.conv_transpose(x, w, cfg["s"], cfg["padding"], **kwargs))
     except ValueError as error:
@@ -94,20 +109,32 @@ def _general_configs(count: int, seed: int = 4):
             padding = [tuple(int(v) for v in rng.integers(-1, 4, 2)) for _ in range(nd)]
         else:
             padding = str(rng.choice(["SAME", "SAME_LOWER", "VALID", "same"]))
-        configs.append(dict(nd=nd, fgc=fgc, bgc=bgc, lhs_dilation=ld, padding=padding,
-                            ws=tuple(int(v) for v in rng.integers(1, 3, nd)),
-                            rd=tuple(int(v) for v in rng.integers(1, 3, nd)),
-                            k=tuple(int(v) for v in rng.integers(1, 4, nd)),
-                            size=tuple(int(v) for v in rng.integers(1, 6, nd)),
-                            c_in=fgc * int(rng.integers(1, 3)), c_out=fgc * bgc * int(rng.integers(1, 3)),
-                            n=bgc * int(rng.integers(1, 3)), specs=_specs(nd, rng) if rng.integers(0, 2) else None))
+        configs.append(
+            dict(
+                nd=nd,
+                fgc=fgc,
+                bgc=bgc,
+                lhs_dilation=ld,
+                padding=padding,
+                ws=tuple(int(v) for v in rng.integers(1, 3, nd)),
+                rd=tuple(int(v) for v in rng.integers(1, 3, nd)),
+                k=tuple(int(v) for v in rng.integers(1, 4, nd)),
+                size=tuple(int(v) for v in rng.integers(1, 6, nd)),
+                c_in=fgc * int(rng.integers(1, 3)),
+                c_out=fgc * bgc * int(rng.integers(1, 3)),
+                n=bgc * int(rng.integers(1, 3)),
+                specs=_specs(nd, rng) if rng.integers(0, 2) else None,
+            )
+        )
     return configs
 
 
 GENERAL = _general_configs(50)
 
 
-@pytest.mark.parametrize("cfg", GENERAL, ids=lambda c: f"{c['nd']}d-ld{c['lhs_dilation']}-ws{c['ws']}-g{c['fgc']}-b{c['bgc']}-{c['padding']}")
+@pytest.mark.parametrize(
+    "cfg", GENERAL, ids=lambda c: f"{c['nd']}d-ld{c['lhs_dilation']}-ws{c['ws']}-g{c['fgc']}-b{c['bgc']}-{c['padding']}"
+)
 def test_conv_general_dilated_matches_jax(cfg, lax):
     specs = cfg["specs"] or ("NC" + SPATIAL[: cfg["nd"]], "OI" + SPATIAL[: cfg["nd"]], "NC" + SPATIAL[: cfg["nd"]])
     sizes = dict(zip(SPATIAL, cfg["size"]), N=cfg["n"], C=cfg["c_in"])
@@ -115,8 +142,13 @@ def test_conv_general_dilated_matches_jax(cfg, lax):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(_shape(specs[0], sizes))
     w = rng.standard_normal(_shape(specs[1], kernel_sizes))
-    kwargs = dict(lhs_dilation=cfg["lhs_dilation"], rhs_dilation=cfg["rd"], dimension_numbers=cfg["specs"],
-                  feature_group_count=cfg["fgc"], batch_group_count=cfg["bgc"])
+    kwargs = dict(
+        lhs_dilation=cfg["lhs_dilation"],
+        rhs_dilation=cfg["rd"],
+        dimension_numbers=cfg["specs"],
+        feature_group_count=cfg["fgc"],
+        batch_group_count=cfg["bgc"],
+    )
     try:
         expected = np.asarray(lax.conv_general_dilated(x, w, cfg["ws"], cfg["padding"], **kwargs))
     except ValueError as error:
@@ -126,7 +158,9 @@ def test_conv_general_dilated_matches_jax(cfg, lax):
     assert_close(compat.conv_general_dilated(x, w, cfg["ws"], cfg["padding"], **kwargs), expected, dtype=np.float64)
 
 
-@pytest.mark.parametrize("padding, strides", list(itertools.product(["SAME", "same", "SAME_LOWER", "VALID", "FULL"], [(1,), (2,)])))
+@pytest.mark.parametrize(
+    "padding, strides", list(itertools.product(["SAME", "same", "SAME_LOWER", "VALID", "FULL"], [(1,), (2,)]))
+)
 def test_string_padding_quirks_match_jax(padding, strides, lax):
     """Only upper-case SAME/VALID are conv_transpose's modes; other strings go to conv_general_dilated, which
     rejects them for strides > 1 and applies them as forward padding otherwise (lower-case "same" with an even
@@ -148,24 +182,65 @@ def test_use_consistent_padding_is_pytorchs_padding(lax):
     x = rng.standard_normal((1, 5, 2))
     w = rng.standard_normal((3, 4, 2))  # with transpose_kernel=True: (k, out, in), TensorFlow's layout
     expected = np.asarray(lax.conv_transpose(x, w, (2,), ((1, 1),), transpose_kernel=True, use_consistent_padding=True))
-    assert_close(compat.conv_transpose(x, w, (2,), ((1, 1),), transpose_kernel=True, use_consistent_padding=True), expected)
+    assert_close(
+        compat.conv_transpose(x, w, (2,), ((1, 1),), transpose_kernel=True, use_consistent_padding=True), expected
+    )
     assert expected.shape == (1, 9, 4)  # (5 - 1)*2 - 2*1 + 3
 
 
 @pytest.mark.parametrize(
     "call, phrase",
     [
-        (lambda f, x, w: f.conv_general_dilated(x, w, (1,), "SAME", lhs_dilation=(2,)), "String padding is not implemented for transposed convolution"),
-        (lambda f, x, w: f.conv_general_dilated(x, w, (1,), [(-12, 0)], lhs_dilation=(2,)), "Negative padding is larger than the size"),
-        (lambda f, x, w: f.conv_general_dilated(x, w, (1,), "VALID", feature_group_count=2), "feature_group_count must divide lhs feature dimension"),
-        (lambda f, x, w: f.conv_general_dilated(x, w, (1,), "VALID", batch_group_count=4), "must be a multiple of batch_group_count"),
-        (lambda f, x, w: f.conv_general_dilated(x, w[:, :2], (1,), "VALID"), "must equal the rhs input feature dimension size"),
-        (lambda f, x, w: f.conv_general_dilated(x, w, (1,), [(0, 0)], lhs_dilation=(0,)), "All dilations must be positive"),
-        (lambda f, x, w: f.conv_transpose(x, w, (2,), [(1, 1), (1, 1)], dimension_numbers=("NCH", "OIH", "NCH")), "Wrong number of explicit pads"),
-        (lambda f, x, w: f.conv_transpose(x, w, (2,), "FULL", use_consistent_padding=True, dimension_numbers=("NCH", "OIH", "NCH")), "Invalid padding mode: FULL"),
-        (lambda f, x, w: f.conv_transpose(x, w, (2,), [[1, 1]], use_consistent_padding=True, dimension_numbers=("NCH", "OIH", "NCH")), r"Invalid padding mode: \[1, 1\]"),
-        (lambda f, x, w: f.conv_transpose(np.ones((1, 1, 1, 1, 1, 1)), np.ones((1, 1, 1, 1, 1, 1)), (1, 1, 1, 1), "SAME"), "No 4\\+ dimensional dimension_number defaults"),
-        (lambda f, x, w: f.conv_general_dilated(x, w, (1,), "VALID", dimension_numbers=("NCH", "OIW", "NCH")), "must each have the same set of spatial characters"),
+        (
+            lambda f, x, w: f.conv_general_dilated(x, w, (1,), "SAME", lhs_dilation=(2,)),
+            "String padding is not implemented for transposed convolution",
+        ),
+        (
+            lambda f, x, w: f.conv_general_dilated(x, w, (1,), [(-12, 0)], lhs_dilation=(2,)),
+            "Negative padding is larger than the size",
+        ),
+        (
+            lambda f, x, w: f.conv_general_dilated(x, w, (1,), "VALID", feature_group_count=2),
+            "feature_group_count must divide lhs feature dimension",
+        ),
+        (
+            lambda f, x, w: f.conv_general_dilated(x, w, (1,), "VALID", batch_group_count=4),
+            "must be a multiple of batch_group_count",
+        ),
+        (
+            lambda f, x, w: f.conv_general_dilated(x, w[:, :2], (1,), "VALID"),
+            "must equal the rhs input feature dimension size",
+        ),
+        (
+            lambda f, x, w: f.conv_general_dilated(x, w, (1,), [(0, 0)], lhs_dilation=(0,)),
+            "All dilations must be positive",
+        ),
+        (
+            lambda f, x, w: f.conv_transpose(x, w, (2,), [(1, 1), (1, 1)], dimension_numbers=("NCH", "OIH", "NCH")),
+            "Wrong number of explicit pads",
+        ),
+        (
+            lambda f, x, w: f.conv_transpose(
+                x, w, (2,), "FULL", use_consistent_padding=True, dimension_numbers=("NCH", "OIH", "NCH")
+            ),
+            "Invalid padding mode: FULL",
+        ),
+        (
+            lambda f, x, w: f.conv_transpose(
+                x, w, (2,), [[1, 1]], use_consistent_padding=True, dimension_numbers=("NCH", "OIH", "NCH")
+            ),
+            r"Invalid padding mode: \[1, 1\]",
+        ),
+        (
+            lambda f, x, w: f.conv_transpose(
+                np.ones((1, 1, 1, 1, 1, 1)), np.ones((1, 1, 1, 1, 1, 1)), (1, 1, 1, 1), "SAME"
+            ),
+            "No 4\\+ dimensional dimension_number defaults",
+        ),
+        (
+            lambda f, x, w: f.conv_general_dilated(x, w, (1,), "VALID", dimension_numbers=("NCH", "OIW", "NCH")),
+            "must each have the same set of spatial characters",
+        ),
     ],
     ids=lambda v: "" if callable(v) else v[:40],
 )

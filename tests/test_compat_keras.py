@@ -9,7 +9,6 @@ import sys
 
 import numpy as np
 import pytest
-from framework_oracles import keras, tf  # noqa: F401  (fixtures)
 from helpers import assert_close, oracle
 
 from tconv.compat import keras as compat
@@ -35,10 +34,21 @@ def _configs(count: int, seed: int = 3):
         output_padding = None if rng.integers(0, 2) else tuple(int(rng.integers(0, si)) for si in s)
         if _tf_backend_rejects(k, s, d, padding, output_padding):
             continue
-        configs.append(dict(nd=nd, k=k, s=s, d=d, padding=padding, output_padding=output_padding,
-                            channels_first=bool(rng.integers(0, 4) == 0), use_bias=bool(rng.integers(0, 2)),
-                            size=tuple(int(v) for v in rng.integers(1, 5 if nd < 3 else 4, nd)),
-                            c_in=int(rng.integers(1, 4)), filters=int(rng.integers(1, 4))))
+        configs.append(
+            dict(
+                nd=nd,
+                k=k,
+                s=s,
+                d=d,
+                padding=padding,
+                output_padding=output_padding,
+                channels_first=bool(rng.integers(0, 4) == 0),
+                use_bias=bool(rng.integers(0, 2)),
+                size=tuple(int(v) for v in rng.integers(1, 5 if nd < 3 else 4, nd)),
+                c_in=int(rng.integers(1, 4)),
+                filters=int(rng.integers(1, 4)),
+            )
+        )
     return configs
 
 
@@ -53,8 +63,14 @@ def _name(c):
 def test_layer_matches_keras(cfg, keras):
     nd = cfg["nd"]
     data_format = "channels_first" if cfg["channels_first"] else "channels_last"
-    kwargs = dict(strides=cfg["s"], padding=cfg["padding"], output_padding=cfg["output_padding"],
-                  data_format=data_format, dilation_rate=cfg["d"], use_bias=cfg["use_bias"])
+    kwargs = dict(
+        strides=cfg["s"],
+        padding=cfg["padding"],
+        output_padding=cfg["output_padding"],
+        data_format=data_format,
+        dilation_rate=cfg["d"],
+        use_bias=cfg["use_bias"],
+    )
     layer = getattr(keras.layers, f"Conv{nd}DTranspose")(cfg["filters"], cfg["k"], **kwargs)
     ours = getattr(compat, f"Conv{nd}DTranspose")(cfg["filters"], cfg["k"], **kwargs)
     rng = np.random.default_rng(0)
@@ -68,22 +84,35 @@ def test_layer_matches_keras(cfg, keras):
     assert ours.kernel_shape(shape) == tuple(layer.kernel.shape)
     assert ours.compute_output_shape(shape) == tuple(layer.compute_output_shape(shape)) == expected.shape
     assert_close(ours(x, kernel, bias), expected, dtype=np.float32)
-    assert_close(compat.conv_transpose(x, kernel, cfg["s"], cfg["padding"], cfg["output_padding"], data_format, cfg["d"]),
-                 np.asarray(keras.ops.conv_transpose(x, kernel, cfg["s"], cfg["padding"], cfg["output_padding"],
-                                                     data_format, cfg["d"])), dtype=np.float32)
+    assert_close(
+        compat.conv_transpose(x, kernel, cfg["s"], cfg["padding"], cfg["output_padding"], data_format, cfg["d"]),
+        np.asarray(
+            keras.ops.conv_transpose(x, kernel, cfg["s"], cfg["padding"], cfg["output_padding"], data_format, cfg["d"])
+        ),
+        dtype=np.float32,
+    )
 
 
 @pytest.mark.parametrize(
     "kwargs, phrase",
     [
-        (dict(filters=3, kernel_size=3, strides=2, dilation_rate=2), "`strides > 1` not supported in conjunction with `dilation_rate > 1`"),
-        (dict(filters=3, kernel_size=3, strides=2, output_padding=2), "`output_padding` must be strictly less than `strides`"),
+        (
+            dict(filters=3, kernel_size=3, strides=2, dilation_rate=2),
+            "`strides > 1` not supported in conjunction with `dilation_rate > 1`",
+        ),
+        (
+            dict(filters=3, kernel_size=3, strides=2, output_padding=2),
+            "`output_padding` must be strictly less than `strides`",
+        ),
         (dict(filters=3, kernel_size=3, padding="full"), "The `padding` argument must be"),
         (dict(filters=0, kernel_size=3), "Expected a strictly positive value"),
         (dict(filters=3, kernel_size=0), "The `kernel_size` argument must be a tuple of 2 integers"),
         (dict(filters=3, kernel_size=3, strides=-1), "The `strides` argument must be a tuple of 2 integers"),
         (dict(filters=3, kernel_size=(3, 3, 3)), "The `kernel_size` argument must be a tuple of 2 integers"),
-        (dict(filters=3, kernel_size=3, output_padding=-1), "The `output_padding` argument must be a tuple of 2 integers"),
+        (
+            dict(filters=3, kernel_size=3, output_padding=-1),
+            "The `output_padding` argument must be a tuple of 2 integers",
+        ),
         (dict(filters=3, kernel_size=3, dilation_rate=0), "The `dilation_rate` argument must be a tuple of 2 integers"),
         (dict(filters=3, kernel_size=3, data_format="NHWC"), "The `data_format` argument must be one of"),
     ],
@@ -112,7 +141,9 @@ def test_output_padding_none_versus_zero_under_same(keras, tf):
     kernel = np.random.default_rng(1).standard_normal((2, 2, 1, 1)).astype(np.float32)
     shapes = {}
     for output_padding in (None, 0):
-        layer = keras.layers.Conv2DTranspose(1, 2, strides=2, padding="same", output_padding=output_padding, use_bias=False)
+        layer = keras.layers.Conv2DTranspose(
+            1, 2, strides=2, padding="same", output_padding=output_padding, use_bias=False
+        )
         layer.build(x.shape)
         layer.set_weights([kernel])
         ours = compat.Conv2DTranspose(1, 2, strides=2, padding="same", output_padding=output_padding, use_bias=False)
@@ -151,18 +182,39 @@ def test_keras_jax_backend_matches_where_the_tf_backend_cannot_run(tmp_path):
     oracle("keras")
     rng = np.random.default_rng(5)
     cases = []
-    for k, s, d, op in [(2, 2, 1, 0), (4, 2, 1, 0), (4, 3, 1, 0), (2, 1, 1, 0), (3, 2, 2, 1), (2, 3, 2, None), (3, 1, 2, 0)]:
+    for k, s, d, op in [
+        (2, 2, 1, 0),
+        (4, 2, 1, 0),
+        (4, 3, 1, 0),
+        (2, 1, 1, 0),
+        (3, 2, 2, 1),
+        (2, 3, 2, None),
+        (3, 1, 2, 0),
+    ]:
         x = rng.standard_normal((1, 5, 2)).astype(np.float32)
         kernel = rng.standard_normal((k, 3, 2)).astype(np.float32)
-        cases.append(dict(x=x.tolist(), kernel=kernel.tolist(), strides=s, padding="same",
-                          output_padding=op, dilation_rate=d))
+        cases.append(
+            dict(x=x.tolist(), kernel=kernel.tolist(), strides=s, padding="same", output_padding=op, dilation_rate=d)
+        )
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run([sys.executable, "-c", JAX_BACKEND_SCRIPT], input=json.dumps(cases), capture_output=True,
-                            text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", JAX_BACKEND_SCRIPT],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     outputs = json.loads(result.stdout.strip().splitlines()[-1])
     for case, expected in zip(cases, outputs):
-        ours = compat.conv_transpose(np.array(case["x"], np.float32), np.array(case["kernel"], np.float32),
-                                     case["strides"], "same", case["output_padding"], "channels_last",
-                                     case["dilation_rate"])
+        ours = compat.conv_transpose(
+            np.array(case["x"], np.float32),
+            np.array(case["kernel"], np.float32),
+            case["strides"],
+            "same",
+            case["output_padding"],
+            "channels_last",
+            case["dilation_rate"],
+        )
         assert_close(ours, np.array(expected, np.float32), dtype=np.float32)

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from framework_oracles import onnx, onnx_model, ort, run_ort, run_reference  # noqa: F401  (fixtures)
+from framework_oracles import onnx_model, run_ort, run_reference
 from helpers import assert_close, oracle
 
 from tconv.compat import onnx as compat
@@ -35,11 +35,28 @@ def _configs(count: int, seed: int = 9):
             pads = [int(v) for v in rng.integers(-1, 3, 2 * nd)]
             if any(n - b - e < 1 for n, b, e in zip(natural, pads[:nd], pads[nd:])):
                 continue
-        configs.append(dict(nd=nd, k=k, group=group, c_in=group * int(rng.integers(1, 3)), m_g=int(rng.integers(1, 3)),
-                            bias=bool(rng.integers(0, 2)), n=int(rng.integers(1, 3)), size=size,
-                            attrs=dict(kernel_shape=k if rng.integers(0, 2) else None, strides=s, dilations=d,
-                                       output_padding=op, auto_pad=auto_pad, pads=pads, output_shape=output_shape,
-                                       group=group)))
+        configs.append(
+            dict(
+                nd=nd,
+                k=k,
+                group=group,
+                c_in=group * int(rng.integers(1, 3)),
+                m_g=int(rng.integers(1, 3)),
+                bias=bool(rng.integers(0, 2)),
+                n=int(rng.integers(1, 3)),
+                size=size,
+                attrs=dict(
+                    kernel_shape=k if rng.integers(0, 2) else None,
+                    strides=s,
+                    dilations=d,
+                    output_padding=op,
+                    auto_pad=auto_pad,
+                    pads=pads,
+                    output_shape=output_shape,
+                    group=group,
+                ),
+            )
+        )
     return configs
 
 
@@ -58,7 +75,9 @@ def _arrays(cfg, seed=0):
 def _name(cfg):
     a = cfg["attrs"]
     extra = "os" if a["output_shape"] else ("pads" if a["pads"] else "")
-    return f"{cfg['nd']}d-{a['auto_pad']}{extra}-s{a['strides']}d{a['dilations']}op{a['output_padding']}-g{cfg['group']}"
+    return (
+        f"{cfg['nd']}d-{a['auto_pad']}{extra}-s{a['strides']}d{a['dilations']}op{a['output_padding']}-g{cfg['group']}"
+    )
 
 
 def _compat_attributes(attrs):
@@ -136,7 +155,7 @@ def test_conformance_cases(case, semantics):
     attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
     attributes = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in attributes.items()}
     group = attributes.pop("group", 1)
-    (inputs, outputs), = case.data_sets
+    ((inputs, outputs),) = case.data_sets
     y = compat.conv_transpose(*inputs, group=group, semantics=semantics, **attributes)
     assert_close(y, outputs[0], dtype=outputs[0].dtype)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from framework_oracles import tf  # noqa: F401  (fixture)
 from helpers import assert_close
 
 from tconv.compat import tensorflow as compat
@@ -45,10 +44,24 @@ def _configs(count: int, seed: int = 7):
             continue
         out = tuple(int(rng.integers(r.start, r.stop)) for r in ranges)
         float32 = channels_first or groups > 1 or dilated or bool(rng.integers(0, 3) == 0)
-        configs.append(dict(nd=nd, fmt=FORMATS[nd][int(channels_first)], groups=groups, k=k, s=s, d=d, size=size,
-                            padding=padding, out=out, c_in=groups * int(rng.integers(1, 3)),
-                            c_out_g=int(rng.integers(1, 3)), n=int(rng.integers(1, 3)),
-                            dtype=np.float32 if float32 else np.float64, generic=bool(rng.integers(0, 2))))
+        configs.append(
+            dict(
+                nd=nd,
+                fmt=FORMATS[nd][int(channels_first)],
+                groups=groups,
+                k=k,
+                s=s,
+                d=d,
+                size=size,
+                padding=padding,
+                out=out,
+                c_in=groups * int(rng.integers(1, 3)),
+                c_out_g=int(rng.integers(1, 3)),
+                n=int(rng.integers(1, 3)),
+                dtype=np.float32 if float32 else np.float64,
+                generic=bool(rng.integers(0, 2)),
+            )
+        )
     return configs
 
 
@@ -135,12 +148,15 @@ def test_explicit_padding_nchw_and_groups_equal_tensorflow_on_equivalent_calls(s
     padding = [[0, 0], *map(list, pads), [0, 0]]
     expected = tf.nn.conv2d_transpose(x, dense, [2, *out, 6], list(s), padding=padding).numpy()
     assert_close(compat.conv2d_transpose(x, w, [2, *out, 6], list(s), padding=padding), expected)
-    ours = compat.conv2d_transpose(np.moveaxis(x, -1, 1), w, [2, 6, *out], list(s), data_format="NCHW",
-                                   padding=[[0, 0], [0, 0], *map(list, pads)])
+    ours = compat.conv2d_transpose(
+        np.moveaxis(x, -1, 1), w, [2, 6, *out], list(s), data_format="NCHW", padding=[[0, 0], [0, 0], *map(list, pads)]
+    )
     assert_close(np.moveaxis(ours, 1, -1), expected)
 
 
-@pytest.mark.parametrize("padding", ["SAME", "VALID", [[0, 0], [1, 2], [0, 1], [0, 0]]], ids=["SAME", "VALID", "explicit"])
+@pytest.mark.parametrize(
+    "padding", ["SAME", "VALID", [[0, 0], [1, 2], [0, 1], [0, 0]]], ids=["SAME", "VALID", "explicit"]
+)
 def test_output_shape_accepted_exactly_where_tensorflow_accepts_it(padding, tf):
     """Every output height from 1 to 14: both accept it or both reject it (TF's 'doesn't match computed')."""
     x = np.ones((1, 4, 3, 1))
@@ -177,7 +193,9 @@ ERRORS = [
 
 @pytest.mark.parametrize("change, phrase", ERRORS, ids=[e[1][:40] for e in ERRORS])
 def test_rejects_what_tensorflow_rejects(change, phrase, tf):
-    args = dict(filters=(3, 3, 3, 2), output_shape=[1, 8, 8, 3], strides=2, padding="SAME", data_format="NHWC", dilations=None)
+    args = dict(
+        filters=(3, 3, 3, 2), output_shape=[1, 8, 8, 3], strides=2, padding="SAME", data_format="NHWC", dilations=None
+    )
     args.update(change)
     x = np.ones((1, 4, 4, 2))
     w = np.ones(args.pop("filters"))

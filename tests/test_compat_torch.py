@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from framework_oracles import torch  # noqa: F401  (fixture)
 from helpers import assert_close
 
 from tconv.compat import torch as compat
@@ -28,20 +27,36 @@ def _configs(count: int, seed: int = 5):
         out = [(i - 1) * si - 2 * pi + di * (ki - 1) + ai + 1 for i, si, pi, di, ki, ai in zip(size, s, p, d, k, op)]
         if min(out) < 1:
             continue
-        configs.append(dict(nd=nd, groups=groups, c_in=c_in, c_out=c_out, k=k, s=s, d=d, p=p, op=op, size=size,
-                            n=int(rng.integers(1, 3)), bias=bool(rng.integers(0, 2)), batched=bool(rng.integers(0, 4))))
+        configs.append(
+            dict(
+                nd=nd,
+                groups=groups,
+                c_in=c_in,
+                c_out=c_out,
+                k=k,
+                s=s,
+                d=d,
+                p=p,
+                op=op,
+                size=size,
+                n=int(rng.integers(1, 3)),
+                bias=bool(rng.integers(0, 2)),
+                batched=bool(rng.integers(0, 4)),
+            )
+        )
     return configs
 
 
 CONFIGS = _configs(60)
 # configurations whose module accepts at least one output_size in every axis
 MODULE_CONFIGS = [
-    c for c in CONFIGS
-    if all(len(r) for r in compat.valid_output_sizes(c["size"], c["k"], c["s"], c["p"], c["d"]))
+    c for c in CONFIGS if all(len(r) for r in compat.valid_output_sizes(c["size"], c["k"], c["s"], c["p"], c["d"]))
 ][:30]
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c['nd']}d-k{c['k']}s{c['s']}p{c['p']}op{c['op']}d{c['d']}g{c['groups']}")
+@pytest.mark.parametrize(
+    "cfg", CONFIGS, ids=lambda c: f"{c['nd']}d-k{c['k']}s{c['s']}p{c['p']}op{c['op']}d{c['d']}g{c['groups']}"
+)
 def test_functional_matches_pytorch(cfg, torch):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((cfg["n"], cfg["c_in"], *cfg["size"]))
@@ -53,9 +68,14 @@ def test_functional_matches_pytorch(cfg, torch):
     t = lambda a: None if a is None else torch.from_numpy(np.array(a))  # noqa: E731
     with torch.no_grad():
         expected = f(t(x), t(w), t(b), cfg["s"], cfg["p"], cfg["op"], cfg["groups"], cfg["d"]).numpy()
-    ours = getattr(compat, f"conv_transpose{cfg['nd']}d")(x, w, b, cfg["s"], cfg["p"], cfg["op"], cfg["groups"], cfg["d"])
+    ours = getattr(compat, f"conv_transpose{cfg['nd']}d")(
+        x, w, b, cfg["s"], cfg["p"], cfg["op"], cfg["groups"], cfg["d"]
+    )
     assert_close(ours, expected, dtype=np.float64)
-    assert compat.output_size(cfg["size"], cfg["k"], cfg["s"], cfg["p"], cfg["op"], cfg["d"]) == expected.shape[-cfg["nd"]:]
+    assert (
+        compat.output_size(cfg["size"], cfg["k"], cfg["s"], cfg["p"], cfg["op"], cfg["d"])
+        == expected.shape[-cfg["nd"] :]
+    )
 
 
 @pytest.mark.parametrize("cfg", MODULE_CONFIGS, ids=lambda c: f"{c['nd']}d-k{c['k']}s{c['s']}p{c['p']}d{c['d']}")
@@ -73,7 +93,12 @@ def test_module_output_size_rule_matches_pytorch(cfg, torch):
         with torch.no_grad():
             expected_shape = tuple(module(x, output_size=size).shape)
         op = compat.module_output_padding(shape, size, cfg["k"], cfg["s"], cfg["p"], cfg["d"])
-        assert tuple(module._output_padding(x, size, module.stride, module.padding, module.kernel_size, nd, module.dilation)) == op
+        assert (
+            tuple(
+                module._output_padding(x, size, module.stride, module.padding, module.kernel_size, nd, module.dilation)
+            )
+            == op
+        )
         assert expected_shape[2:] == size
     too_big = tuple(r.stop for r in ranges)
     with pytest.raises(ValueError, match="requested an output size"):
@@ -101,7 +126,9 @@ ERRORS = [
 
 @pytest.mark.parametrize("change, phrase", ERRORS, ids=[e[1][:40] for e in ERRORS])
 def test_rejects_what_pytorch_rejects(change, phrase, torch):
-    args = dict(input=(1, 4, 5, 5), weight=(4, 3, 3, 3), bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1)
+    args = dict(
+        input=(1, 4, 5, 5), weight=(4, 3, 3, 3), bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+    )
     args.update(change)
     x = np.ones(args.pop("input"), dtype=np.float32)
     w = np.ones(args.pop("weight"), dtype=np.float32)
@@ -127,6 +154,8 @@ def test_output_padding_below_dilation_is_accepted_as_in_pytorch(torch):
     x = np.arange(12.0).reshape(1, 2, 6)
     w = np.arange(12.0).reshape(2, 2, 3)
     with torch.no_grad():
-        expected = torch.nn.functional.conv_transpose1d(torch.from_numpy(x), torch.from_numpy(w), output_padding=2, dilation=3).numpy()
+        expected = torch.nn.functional.conv_transpose1d(
+            torch.from_numpy(x), torch.from_numpy(w), output_padding=2, dilation=3
+        ).numpy()
     assert_close(compat.conv_transpose1d(x, w, output_padding=2, dilation=3), expected)
     assert compat.valid_output_sizes(6, 3, 1, 0, 3) == (range(12, 13),)

@@ -15,8 +15,9 @@ def conv_arrays(case, dtype=np.float64):
     x_t, w, b_t = case.arrays(dtype)
     rng = np.random.default_rng(1)
     # conv input has weight.shape[1]*groups channels and an output-sized spatial extent
-    size = tconv.conv_transpose_output_size(case.size, case.kernel, case.stride, case.padding,
-                                            case.output_padding, case.dilation)
+    size = tconv.conv_transpose_output_size(
+        case.size, case.kernel, case.stride, case.padding, case.output_padding, case.dilation
+    )
     x = rng.standard_normal((case.n, w.shape[1] * case.groups, *size)).astype(dtype)
     b = None if b_t is None else rng.standard_normal(w.shape[0]).astype(dtype)
     return x, w, b
@@ -29,8 +30,17 @@ def conv_arrays(case, dtype=np.float64):
 def test_conv_matches_torch(case, algorithm, layout, dtype):
     x, w, b = conv_arrays(case, dtype)
     expected = torch_conv(x, w, b, case.stride, case.padding, case.dilation, case.groups)
-    y = tconv.conv(to_layout(x, layout), w, b, case.stride, case.padding, case.dilation, case.groups,
-                   layout=layout, algorithm=algorithm)
+    y = tconv.conv(
+        to_layout(x, layout),
+        w,
+        b,
+        case.stride,
+        case.padding,
+        case.dilation,
+        case.groups,
+        layout=layout,
+        algorithm=algorithm,
+    )
     assert_close(from_layout(y, layout), expected, dtype=dtype)
 
 

@@ -36,7 +36,9 @@ def test_positional_order_matches_torch(case):
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_unbatched_matches_torch(case, layout):
     x, w, b = case.arrays()
-    expected = torch_conv_transpose(x[:1], w, b, case.stride, case.padding, case.output_padding, case.groups, case.dilation)[0]
+    expected = torch_conv_transpose(
+        x[:1], w, b, case.stride, case.padding, case.output_padding, case.groups, case.dilation
+    )[0]
     y = tconv.conv_transpose(to_layout(x[:1], layout)[0], w, b, **case.kwargs(), layout=layout)
     expected_layout = expected if layout == "channels_first" else np.moveaxis(expected, 0, -1)
     assert_close(y, expected_layout)
@@ -48,7 +50,9 @@ def _torch_module_output_size(case, x, w, b, output_size):
 
     torch = helpers.oracle("torch")
     cls = {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d, 3: torch.nn.ConvTranspose3d}[case.ndim]
-    m = cls(case.c_in, case.c_out, case.kernel, case.stride, case.padding, 0, case.groups, case.bias, case.dilation).double()
+    m = cls(
+        case.c_in, case.c_out, case.kernel, case.stride, case.padding, 0, case.groups, case.bias, case.dilation
+    ).double()
     with torch.no_grad():
         m.weight.copy_(torch.from_numpy(w))
         if b is not None:

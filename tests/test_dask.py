@@ -25,6 +25,7 @@ from tconv.shape import (
 
 module_oracle("dask")  # fails clearly when Dask is missing (or skips the module with --oracles=optional)
 import dask.array as da  # noqa: E402
+
 import tconv.dask as tdask  # noqa: E402
 
 
@@ -148,26 +149,61 @@ def test_random_configurations_cover_the_parameters():
         spatial = chunks[2:] if kwargs["layout"] == "channels_first" and x.ndim == nd + 2 else None
         if spatial and any(min(c) < h for c, (h, _) in zip(spatial, halo)):
             seen.add("chunks smaller than the halo")
-    assert seen >= {"1d", "2d", "3d", "same", "valid", "pairs", "int", "negative", "output_size",
-                    "output_padding", "groups1", "groups2", "dilation", "chunks of 1",
-                    "chunks smaller than the halo"}, seen
+    assert seen >= {
+        "1d",
+        "2d",
+        "3d",
+        "same",
+        "valid",
+        "pairs",
+        "int",
+        "negative",
+        "output_size",
+        "output_padding",
+        "groups1",
+        "groups2",
+        "dilation",
+        "chunks of 1",
+        "chunks smaller than the halo",
+    }, seen
 
 
 # Hand-picked irregular chunkings, 1-, 2- and 3-d: chunk size 1, chunks smaller than the
 # halo (k=7: halo 6 at stride 1), uneven last chunks, crops larger than the first chunk.
 IRREGULAR = [
     ("1d-ones-k7", (1, 2, 11), (1, 1, (1,) * 11), (2, 3, 7), dict(stride=1, padding=2)),
-    ("1d-small-chunks-k7s2", (2, 1, 13), ((1, 1), 1, (2, 2, 2, 2, 2, 2, 1)), (1, 2, 7), dict(stride=2, padding=((5, -3),))),
+    (
+        "1d-small-chunks-k7s2",
+        (2, 1, 13),
+        ((1, 1), 1, (2, 2, 2, 2, 2, 2, 1)),
+        (1, 2, 7),
+        dict(stride=2, padding=((5, -3),)),
+    ),
     ("1d-vocoder-k16s8", (1, 2, 9), (1, 2, (4, 4, 1)), (2, 2, 16), dict(stride=8, padding=4)),
     ("1d-crop-beyond-first-chunks", (1, 1, 10), (1, 1, (1, 1, 1, 7)), (1, 1, 3), dict(stride=1, padding=((4, 4),))),
     ("2d-uneven", (2, 3, 9, 7), ((1, 1), 3, (4, 4, 1), (3, 3, 1)), (3, 2, 4, 4), dict(stride=2, padding=1)),
     ("2d-ones-same", (1, 2, 5, 6), (1, 2, (1,) * 5, (1,) * 6), (2, 2, 5, 3), dict(stride=(2, 3), padding="same")),
-    ("2d-dilated-groups", (1, 4, 8, 6), (1, 4, (3, 3, 2), (1, 5)), (4, 3, 3, 3),
-     dict(stride=2, padding=((2, -1), (0, 3)), groups=2, dilation=(2, 3), output_padding=(1, 2))),
-    ("3d-ones-and-uneven", (1, 2, 4, 5, 3), (1, 2, (1, 1, 1, 1), (2, 2, 1), (3,)), (2, 2, 3, 3, 3),
-     dict(stride=2, padding=1, output_padding=1)),
-    ("3d-small-chunks-k5", (2, 1, 6, 4, 5), (1, 1, (2, 2, 2), (1, 3), (4, 1)), (1, 2, 5, 2, 4),
-     dict(stride=(1, 2, 1), padding="valid")),
+    (
+        "2d-dilated-groups",
+        (1, 4, 8, 6),
+        (1, 4, (3, 3, 2), (1, 5)),
+        (4, 3, 3, 3),
+        dict(stride=2, padding=((2, -1), (0, 3)), groups=2, dilation=(2, 3), output_padding=(1, 2)),
+    ),
+    (
+        "3d-ones-and-uneven",
+        (1, 2, 4, 5, 3),
+        (1, 2, (1, 1, 1, 1), (2, 2, 1), (3,)),
+        (2, 2, 3, 3, 3),
+        dict(stride=2, padding=1, output_padding=1),
+    ),
+    (
+        "3d-small-chunks-k5",
+        (2, 1, 6, 4, 5),
+        (1, 1, (2, 2, 2), (1, 3), (4, 1)),
+        (1, 2, 5, 2, 4),
+        dict(stride=(1, 2, 1), padding="valid"),
+    ),
 ]
 
 
@@ -288,9 +324,17 @@ def _dependencies(y, x):
     return deps
 
 
-@pytest.mark.parametrize("kernel, stride, dilation, padding", [
-    (4, 2, 1, 1), (7, 1, 1, 3), (3, 2, 2, ((2, -1),)), (16, 8, 1, 4), (2, 2, 1, 0), (5, 3, 1, "same"),
-])
+@pytest.mark.parametrize(
+    "kernel, stride, dilation, padding",
+    [
+        (4, 2, 1, 1),
+        (7, 1, 1, 3),
+        (3, 2, 2, ((2, -1),)),
+        (16, 8, 1, 4),
+        (2, 2, 1, 0),
+        (5, 3, 1, "same"),
+    ],
+)
 def test_each_block_reads_its_chunk_and_the_halo_only(kernel, stride, dilation, padding):
     chunks = (3, 1, 4, 2, 2, 5, 1, 3)
     x = da.zeros((1, 1, sum(chunks)), chunks=(1, 1, chunks))
@@ -379,8 +423,11 @@ def test_runs_on_a_local_cluster():
     # generous timeouts: on a loaded 2-core machine the default connect timeout can fire during
     # shutdown and leave an unretrieved TimeoutError printed after pytest's summary
     timeouts = {"distributed.comm.timeouts.connect": "120s", "distributed.comm.timeouts.tcp": "120s"}
-    with dask.config.set(timeouts), distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        dask.config.set(timeouts),
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         for seed in range(6):
             x, w, b, kwargs, chunks, expected = _config("conv_transpose", 2000 + seed)
             y = tdask.conv_transpose(da.from_array(x, chunks=chunks), w, b, **kwargs)
@@ -398,7 +445,9 @@ def test_runs_on_a_local_cluster():
 def test_errors_name_the_parameter_and_value():
     w = np.ones((2, 3, 3, 3))
     x = da.zeros((1, 2, 5, 5), chunks=2)
-    with pytest.raises(TypeError, match="x must be a dask.array.Array, got ndarray; wrap it with dask.array.from_array"):
+    with pytest.raises(
+        TypeError, match="x must be a dask.array.Array, got ndarray; wrap it with dask.array.from_array"
+    ):
         tdask.conv_transpose(np.zeros((1, 2, 5, 5)), w)
     with pytest.raises(ValueError, match="layout must be one of .*got 'NCHW'"):
         tdask.conv_transpose(x, w, layout="NCHW")

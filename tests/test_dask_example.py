@@ -15,8 +15,9 @@ def test_example_runs_scaled_down_and_its_output_is_the_in_memory_result(tmp_pat
     from tconv.examples import dask_upsample
 
     lines = []
-    result = dask_upsample.run(size=20, chunk=6, out=tmp_path, workers=2, memory_limit="512MiB",
-                               samples=3, log=lines.append)
+    result = dask_upsample.run(
+        size=20, chunk=6, out=tmp_path, workers=2, memory_limit="512MiB", samples=3, log=lines.append
+    )
     text = "\n".join(lines)
     assert "3 sampled blocks equal the in-memory result" in text
     assert result["max_difference"] < 1e-5

@@ -7,7 +7,6 @@ import itertools
 
 import numpy as np
 import pytest
-from framework_oracles import torch  # noqa: F401  (fixture)
 from helpers import assert_close
 
 import tconv
@@ -92,8 +91,12 @@ def test_factor_mode_reproduces_seed_002_family(n):
         assert {(2 * (k + t), 2 * k, t) for t in range(0, 3)} <= plain
     for d in designs:
         for width in range(1, 25):
-            assert tconv.conv_transpose_output_size(width, d.kernel_size, d.stride, d.padding, d.output_padding,
-                                                    d.dilation) == n * width
+            assert (
+                tconv.conv_transpose_output_size(
+                    width, d.kernel_size, d.stride, d.padding, d.output_padding, d.dilation
+                )
+                == n * width
+            )
     best = designs[0]
     assert not best.holes and not best.checkerboard and best.output_padding == 0
 
@@ -101,7 +104,9 @@ def test_factor_mode_reproduces_seed_002_family(n):
 def test_size_mode_finds_every_design_pytorch_accepts(torch):
     """Completeness: every (k, s, p, op, d) within the limits for which PyTorch outputs 10 from 5."""
     limits = dict(max_kernel=5, max_stride=3, max_padding=3, max_dilation=2)
-    found = {(d.kernel_size, d.stride, d.padding, d.output_padding, d.dilation) for d in upsampling_designs(5, 10, **limits)}
+    found = {
+        (d.kernel_size, d.stride, d.padding, d.output_padding, d.dilation) for d in upsampling_designs(5, 10, **limits)
+    }
     expected = set()
     x = torch.zeros(1, 1, 5)
     for k, s, p, d in itertools.product(range(1, 6), range(1, 4), range(0, 4), range(1, 3)):
@@ -109,7 +114,9 @@ def test_size_mode_finds_every_design_pytorch_accepts(torch):
             continue
         for a in range(max(s, d)):
             try:
-                y = torch.nn.functional.conv_transpose1d(x, torch.zeros(1, 1, k), stride=s, padding=p, output_padding=a, dilation=d)
+                y = torch.nn.functional.conv_transpose1d(
+                    x, torch.zeros(1, 1, k), stride=s, padding=p, output_padding=a, dilation=d
+                )
             except RuntimeError:
                 continue
             if y.shape[-1] == 10:
@@ -139,7 +146,10 @@ def test_resize_check_with_real_arrays(torch):
     """The seed's 256 -> 512 designs run in PyTorch and give 512."""
     for design in upsampling_designs(factor=2, max_kernel=4)[:2]:
         with torch.no_grad():
-            y = torch.nn.functional.conv_transpose2d(torch.zeros(1, 1, 256, 256), torch.zeros(1, 1, design.kernel_size,
-                                                     design.kernel_size), **design.conv_transpose_arguments())
+            y = torch.nn.functional.conv_transpose2d(
+                torch.zeros(1, 1, 256, 256),
+                torch.zeros(1, 1, design.kernel_size, design.kernel_size),
+                **design.conv_transpose_arguments(),
+            )
         assert tuple(y.shape[2:]) == (512, 512)
     assert_close(np.array(upsampling_designs(factor=2, max_kernel=4)[1].taps_per_phase), np.array([2, 2]))

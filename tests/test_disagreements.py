@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from framework_oracles import jax, keras, lax, onnx, onnx_model, ort, run_ort, run_reference, tf, torch  # noqa: F401
+from framework_oracles import onnx_model, run_ort, run_reference
 from helpers import assert_close
 
 import tconv
@@ -48,10 +48,10 @@ def test_onnx_same_with_kernel_smaller_than_stride(onnx, ort):
         reference, runtime = _both(onnx, ort, dict(auto_pad=auto_pad, strides=[2]), w=w)
         spec = compat_onnx.conv_transpose(X, w, auto_pad=auto_pad, strides=[2])
         ours_ort = compat_onnx.conv_transpose(X, w, auto_pad=auto_pad, strides=[2], semantics="onnxruntime")
-        assert_close(spec, reference)                                   # tconv "spec" == onnx.reference
-        assert_close(ours_ort, runtime)                                 # tconv "onnxruntime" == ORT
-        assert spec[0, 0].tolist() == spec_values                       # i*s = 6 cells
-        assert runtime[0, 0].tolist() == [10, 0, 20, 0, 30]             # (i-1)*s + k_eff = 5 cells
+        assert_close(spec, reference)  # tconv "spec" == onnx.reference
+        assert_close(ours_ort, runtime)  # tconv "onnxruntime" == ORT
+        assert spec[0, 0].tolist() == spec_values  # i*s = 6 cells
+        assert runtime[0, 0].tolist() == [10, 0, 20, 0, 30]  # (i-1)*s + k_eff = 5 cells
 
 
 def test_onnx_output_shape_above_the_natural_size(onnx, ort):
@@ -91,7 +91,7 @@ def test_onnx_same_with_output_padding_shape_inference_disagrees(onnx, ort):
     dims = [d.dim_value for d in inferred.graph.output[0].type.tensor_type.shape.dim]
     reference, runtime = _both(onnx, ort, attrs)
     ours = compat_onnx.conv_transpose(X, W3, **attrs)
-    assert dims[-1] == 7                                   # shape inference: 3*2 + 1
+    assert dims[-1] == 7  # shape inference: 3*2 + 1
     assert reference.shape[-1] == runtime.shape[-1] == ours.shape[-1] == 6
     assert_close(ours, runtime)
     assert_close(ours, reference)
@@ -105,7 +105,9 @@ def test_onnx_output_padding_below_dilation(onnx, ort, torch):
     assert isinstance(reference, Exception) and isinstance(runtime, Exception)
     ours = compat_onnx.conv_transpose(X, W3, **attrs)
     with torch.no_grad():
-        pytorch = torch.nn.functional.conv_transpose1d(torch.from_numpy(X), torch.from_numpy(W3), output_padding=2, dilation=3)
+        pytorch = torch.nn.functional.conv_transpose1d(
+            torch.from_numpy(X), torch.from_numpy(W3), output_padding=2, dilation=3
+        )
     assert_close(ours, pytorch.numpy())
     with pytest.raises(ValueError, match="may be too large for stride"):
         compat_onnx.conv_transpose(X, W3, **attrs, semantics="onnxruntime")
@@ -141,16 +143,23 @@ def test_keras_output_padding_none_versus_zero(keras):
     kernel = np.random.default_rng(1).standard_normal((2, 1, 1)).astype(np.float32)
     sizes = {}
     for output_padding in (None, 0):
-        layer = keras.layers.Conv1DTranspose(1, 2, strides=2, padding="same", output_padding=output_padding, use_bias=False)
-        sizes[output_padding] = (layer.compute_output_shape(x.shape)[1],
-                                 compat_keras.Conv1DTranspose(1, 2, strides=2, padding="same",
-                                                              output_padding=output_padding)(x, kernel).shape[1])
+        layer = keras.layers.Conv1DTranspose(
+            1, 2, strides=2, padding="same", output_padding=output_padding, use_bias=False
+        )
+        sizes[output_padding] = (
+            layer.compute_output_shape(x.shape)[1],
+            compat_keras.Conv1DTranspose(1, 2, strides=2, padding="same", output_padding=output_padding)(
+                x, kernel
+            ).shape[1],
+        )
     assert sizes == {None: (12, 12), 0: (10, 10)}
     # the None case runs on the TF backend and equals tconv
     layer = keras.layers.Conv1DTranspose(1, 2, strides=2, padding="same", use_bias=False)
     layer.build(x.shape)
     layer.set_weights([kernel])
-    assert_close(compat_keras.Conv1DTranspose(1, 2, strides=2, padding="same", use_bias=False)(x, kernel), np.asarray(layer(x)))
+    assert_close(
+        compat_keras.Conv1DTranspose(1, 2, strides=2, padding="same", use_bias=False)(x, kernel), np.asarray(layer(x))
+    )
 
 
 # --- TensorFlow SAME is not PyTorch --------------------------------------------------------------------
@@ -166,14 +175,21 @@ def test_tensorflow_same_is_not_expressible_in_pytorch(tf, torch):
     w = np.transpose(filters, (3, 2, 0, 1))  # (C_in, C_out, kH, kW)
     xt = torch.from_numpy(np.moveaxis(x, -1, 1).copy())
     with torch.no_grad():
-        shifted = torch.nn.functional.conv_transpose2d(xt, torch.from_numpy(w.copy()), stride=2, padding=1, output_padding=1).numpy()
+        shifted = torch.nn.functional.conv_transpose2d(
+            xt, torch.from_numpy(w.copy()), stride=2, padding=1, output_padding=1
+        ).numpy()
         full = torch.nn.functional.conv_transpose2d(xt, torch.from_numpy(w.copy()), stride=2).numpy()
     expected_cf = np.moveaxis(expected, -1, 1)
     assert shifted.shape == expected_cf.shape and not np.allclose(shifted, expected_cf)
     assert_close(full[:, :, :8, :8], expected_cf)
     assert_close(tconv.conv_transpose(np.moveaxis(x, -1, 1), w, stride=2, padding="same"), expected_cf)
-    plan = tconv.translate({"output_shape": [1, 8, 8, 5], "strides": 2, "padding": "SAME"}, "tensorflow", "torch",
-                           weight_shape=filters.shape, input_shape=x.shape)
+    plan = tconv.translate(
+        {"output_shape": [1, 8, 8, 5], "strides": 2, "padding": "SAME"},
+        "tensorflow",
+        "torch",
+        weight_shape=filters.shape,
+        input_shape=x.shape,
+    )
     assert plan.post_crop == ((0, 1), (0, 1)) and plan.arguments["padding"] == (0, 0)
 
 

@@ -31,8 +31,9 @@ def test_float16_accumulates_in_float32(case, algorithm):
     in32 = tconv.conv_transpose(as32(x), as32(w), as32(b), **case.kwargs(), algorithm=algorithm)
     # computed in float32 and rounded once at the end: equal to the float32 result rounded
     np.testing.assert_array_equal(y, in32.astype(np.float16))
-    expected = torch_conv_transpose(*(as32(a) for a in (x, w, b)), case.stride, case.padding, case.output_padding,
-                                    case.groups, case.dilation)
+    expected = torch_conv_transpose(
+        *(as32(a) for a in (x, w, b)), case.stride, case.padding, case.output_padding, case.groups, case.dilation
+    )
     assert_close(y, expected.astype(np.float16), dtype=np.float16)
 
 
@@ -88,8 +89,16 @@ def test_inputs_are_never_mutated(case, algorithm, layout):
     x = x if layout == "channels_first" else np.moveaxis(x, 1, -1)
     copies = [a.copy() for a in (x, w) + ((b,) if b is not None else ())]
     tconv.conv_transpose(x, w, b, **case.kwargs(), layout=layout, algorithm=algorithm)
-    tconv.conv(tconv.conv_transpose(x, w, b, **case.kwargs(), layout=layout), w, None, case.stride, case.padding,
-               case.dilation, case.groups, layout=layout)
+    tconv.conv(
+        tconv.conv_transpose(x, w, b, **case.kwargs(), layout=layout),
+        w,
+        None,
+        case.stride,
+        case.padding,
+        case.dilation,
+        case.groups,
+        layout=layout,
+    )
     for before, after in zip(copies, (x, w, b)):
         np.testing.assert_array_equal(before, after)
 
@@ -101,8 +110,10 @@ def test_read_only_and_non_contiguous_inputs():
     x.flags.writeable = False
     w.flags.writeable = False
     for algorithm in ALGORITHMS:
-        assert_close(tconv.conv_transpose(x, w, stride=2, algorithm=algorithm),
-                     torch_conv_transpose(np.ascontiguousarray(x), w, None, 2, 0, 0, 1, 1))
+        assert_close(
+            tconv.conv_transpose(x, w, stride=2, algorithm=algorithm),
+            torch_conv_transpose(np.ascontiguousarray(x), w, None, 2, 0, 0, 1, 1),
+        )
 
 
 def test_many_spatial_axes():
@@ -110,7 +121,9 @@ def test_many_spatial_axes():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 2, 2, 3, 2, 2))
     w = rng.standard_normal((2, 3, 2, 2, 3, 2))
-    ys = [tconv.conv_transpose(x, w, stride=(2, 1, 2, 3), padding=((0, 1), 1, 0, (1, 0)), algorithm=a) for a in ALGORITHMS]
+    ys = [
+        tconv.conv_transpose(x, w, stride=(2, 1, 2, 3), padding=((0, 1), 1, 0, (1, 0)), algorithm=a) for a in ALGORITHMS
+    ]
     for y in ys[1:]:
         assert_close(y, ys[0])
     z = rng.standard_normal(ys[0].shape)

@@ -19,9 +19,12 @@ BAD_CONV_TRANSPOSE = [
     (dict(dilation=(1, 0)), ValueError, r"dilation must be positive in every axis, got \(1, 0\)"),
     (dict(padding=-1), ValueError, r"padding must be non-negative, got -1; use \(begin, end\) pairs"),
     (dict(padding=(1, -1)), ValueError, r"padding must be non-negative where it is a single int"),
-    (dict(stride=2, output_padding=2), ValueError,
-     r"output_padding must be smaller than stride or dilation in every axis, got output_padding=\(2, 2\), "
-     r"stride=\(2, 2\), dilation=\(1, 1\)"),
+    (
+        dict(stride=2, output_padding=2),
+        ValueError,
+        r"output_padding must be smaller than stride or dilation in every axis, got output_padding=\(2, 2\), "
+        r"stride=\(2, 2\), dilation=\(1, 1\)",
+    ),
     (dict(output_padding=-1), ValueError, "output_padding must be non-negative in every axis, got -1"),
     (dict(padding=4), ValueError, r"padding=4 leaves no output: the full output has size \(7, 7\)"),
     (dict(padding=((0, 7), (0, 0))), ValueError, "leaves no output"),
@@ -41,13 +44,23 @@ BAD_CONV_TRANSPOSE = [
     (dict(algorithm="fft"), ValueError, r"algorithm 'fft' not found, valid options are \{'auto', 'scatter'"),
     (dict(padding="SAME"), ValueError, r"one of 'same', 'valid'; got 'SAME'"),
     (dict(padding="full"), ValueError, r"one of 'same', 'valid'; got 'full'"),
-    (dict(output_size=(9, 7)), ValueError,
-     r"requested an output size of \(9, 7\), but valid sizes range from \(7, 7\) to \(7, 7\)"),
+    (
+        dict(output_size=(9, 7)),
+        ValueError,
+        r"requested an output size of \(9, 7\), but valid sizes range from \(7, 7\) to \(7, 7\)",
+    ),
     (dict(stride=2, output_size=(13, 11)), ValueError, r"valid sizes range from \(11, 11\) to \(12, 12\)"),
-    (dict(stride=2, padding="same", output_size=(11, 8)), ValueError,
-     r"output_size=\(11, 8\) is out of range for padding='same': valid sizes range from \(9, 9\) to \(10, 10\)"),
+    (
+        dict(stride=2, padding="same", output_size=(11, 8)),
+        ValueError,
+        r"output_size=\(11, 8\) is out of range for padding='same': valid sizes range from \(9, 9\) to \(10, 10\)",
+    ),
     (dict(stride=2, padding="same", output_padding=1), ValueError, "output_padding must be 0 with padding='same'"),
-    (dict(stride=2, output_padding=1, output_size=(12, 12)), ValueError, "give output_padding or output_size, not both"),
+    (
+        dict(stride=2, output_padding=1, output_size=(12, 12)),
+        ValueError,
+        "give output_padding or output_size, not both",
+    ),
     (dict(output_size=(1, 2, 3)), ValueError, r"output_size must have 2 entries \(the spatial size\) or 4"),
     (dict(output_size=(2, 5, 7, 7)), ValueError, r"batch/channel entries \(2, 5\) differ from the output's \(2, 3\)"),
     (dict(output_size=(0, 7)), ValueError, r"output_size must be positive in every axis, got \(0, 7\)"),
@@ -61,21 +74,35 @@ def test_conv_transpose_rejects(kwargs, error, match):
 
 
 BAD_ARRAYS = [
-    (dict(input=np.ones((2, 3, 5, 5))), ValueError,
-     r"input of shape \(2, 3, 5, 5\) \(channels_first\) has 3 channels, but weight of shape \(4, 3, 3, 3\) "
-     r"with groups=1 expects 4"),
+    (
+        dict(input=np.ones((2, 3, 5, 5))),
+        ValueError,
+        r"input of shape \(2, 3, 5, 5\) \(channels_first\) has 3 channels, but weight of shape \(4, 3, 3, 3\) "
+        r"with groups=1 expects 4",
+    ),
     (dict(input=np.ones((2, 5, 5, 4)), layout="channels_first"), ValueError, "has 5 channels"),
-    (dict(input=np.ones((4, 5))), ValueError,
-     r"expected input of shape \(N, C, \*spatial\) \(or unbatched without N\) with 2 spatial axes"),
+    (
+        dict(input=np.ones((4, 5))),
+        ValueError,
+        r"expected input of shape \(N, C, \*spatial\) \(or unbatched without N\) with 2 spatial axes",
+    ),
     (dict(input=np.ones((1, 2, 4, 5, 5))), ValueError, r"got input of shape \(1, 2, 4, 5, 5\)"),
     (dict(weight=np.ones((4, 3))), ValueError, r"weight must have at least 3 dimensions .* got shape \(4, 3\)"),
     (dict(weight=np.ones((4, 0, 3, 3))), ValueError, r"weight must not have an empty axis, got shape \(4, 0, 3, 3\)"),
     (dict(input=np.ones((2, 4, 0, 5))), ValueError, r"input spatial size must be positive, got \(0, 5\)"),
-    (dict(bias=np.ones(4)), ValueError, r"bias must have shape \(3,\) \(one value per output channel\), got shape \(4,\)"),
+    (
+        dict(bias=np.ones(4)),
+        ValueError,
+        r"bias must have shape \(3,\) \(one value per output channel\), got shape \(4,\)",
+    ),
     (dict(bias=np.ones((3, 1))), ValueError, r"bias must have shape \(3,\)"),
     (dict(input=np.array([["a"]])), TypeError, "input must be a numeric array .* got dtype <U1"),
     (dict(input=np.empty((2, 4, 5, 5), dtype=object)), TypeError, "input must be a numeric array .* got dtype object"),
-    (dict(weight=np.empty((4, 3, 3, 3), dtype=object)), TypeError, "weight must be a numeric array .* got dtype object"),
+    (
+        dict(weight=np.empty((4, 3, 3, 3), dtype=object)),
+        TypeError,
+        "weight must be a numeric array .* got dtype object",
+    ),
     (dict(bias=np.array(["a", "b", "c"])), TypeError, "bias must be a numeric array .* got dtype <U1"),
 ]
 

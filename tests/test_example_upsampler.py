@@ -85,9 +85,26 @@ def test_run_writes_the_figure_and_results(tmp_path):
 def test_command_line(tmp_path):
     out = tmp_path / "cli"
     result = subprocess.run(
-        [sys.executable, "-m", "tconv.examples.train_upsampler", "--out", str(out), "--steps", "2", "--batch", "2",
-         "--patch", "16", "--optimizer", "sgd", "--least-squares-iterations", "0"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "tconv.examples.train_upsampler",
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+            "--patch",
+            "16",
+            "--optimizer",
+            "sgd",
+            "--least-squares-iterations",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "bicubic resize" in result.stdout and "random init" in result.stdout
     assert (out / "upsampler.png").stat().st_size > 10_000

@@ -22,8 +22,14 @@ from tconv.explorer import write_explorer
 from tconv.shape import conv_transpose_geometry
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -33,13 +39,22 @@ def browser(tmp_path_factory):
     sync_api = oracle("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=executable, args=CHROMIUM_ARGS,
-            headless=True, viewport={"width": 1280, "height": 900},
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=executable,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1280, "height": 900},
         )
         # no network: every request other than the page's own file is refused (and recorded)
         requests = []
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
-                      else (requests.append(route.request.url), route.abort()))
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith("file://")
+                else (requests.append(route.request.url), route.abort())
+            ),
+        )
         yield context, requests
         context.close()
 
@@ -147,8 +162,9 @@ def test_changed_parameters_match_the_library(page, tmp_path, config):
     assert page.inner_text("#output-shape") == "x".join(map(str, y.shape))
     assert_close(grid(page, "output"), y)
     # every output cell: the highlighted inputs and taps are exactly the pairs that meet there
-    g = conv_transpose_geometry(x.shape, w.shape, kwargs["stride"], kwargs["padding"], kwargs["output_padding"],
-                                kwargs["dilation"])
+    g = conv_transpose_geometry(
+        x.shape, w.shape, kwargs["stride"], kwargs["padding"], kwargs["output_padding"], kwargs["dilation"]
+    )
     for o in list(itertools.product(*(range(n) for n in g.output_size)))[:12]:
         page.click(f'.cell[data-role=output][data-index="{",".join(map(str, o))}"]')
         pairs = [
@@ -160,8 +176,9 @@ def test_changed_parameters_match_the_library(page, tmp_path, config):
         assert marked(page, "input", "hl-in") == {j for j, _ in pairs}
         assert marked(page, "kernel", "hl-tap") == {t for _, t in pairs}
     # the overlap map, per-phase taps and verdict
-    ov = artifacts.overlap(w.shape, kwargs["stride"], kwargs["padding"], kwargs["output_padding"], kwargs["dilation"],
-                           input_size=x.shape)
+    ov = artifacts.overlap(
+        w.shape, kwargs["stride"], kwargs["padding"], kwargs["output_padding"], kwargs["dilation"], input_size=x.shape
+    )
     np.testing.assert_array_equal(grid(page, "overlap"), ov.counts)
     np.testing.assert_array_equal(grid(page, "phase").reshape(ov.phase_counts.shape), ov.phase_counts)
     assert page.inner_text("#verdict") == ov.verdict.upper()
@@ -173,8 +190,19 @@ def test_changed_parameters_match_the_library(page, tmp_path, config):
 
 
 def test_clicking_an_input_shows_its_stamp(page, tmp_path):
-    load(page, write_explorer(tmp_path / "page.html", input_size=(3, 3), kernel_size=3, stride=2, padding=1,
-                              output_padding=1, values="random", seed=5))
+    load(
+        page,
+        write_explorer(
+            tmp_path / "page.html",
+            input_size=(3, 3),
+            kernel_size=3,
+            stride=2,
+            padding=1,
+            output_padding=1,
+            values="random",
+            seed=5,
+        ),
+    )
     x, w = grid(page, "input"), grid(page, "kernel")
     for j in [(0, 0), (1, 2), (2, 2)]:
         page.click(f'.cell[data-role=input][data-index="{j[0]},{j[1]}"]')
@@ -184,14 +212,31 @@ def test_clicking_an_input_shows_its_stamp(page, tmp_path):
         assert_close(grid(page, "stamp"), expected)
         ones = np.zeros_like(x)
         ones[j] = 1.0
-        reached = {tuple(v) for v in np.argwhere(tconv.conv_transpose(
-            ones[None, None], np.ones_like(w)[None, None], stride=2, padding=1, output_padding=1)[0, 0])}
+        reached = {
+            tuple(v)
+            for v in np.argwhere(
+                tconv.conv_transpose(
+                    ones[None, None], np.ones_like(w)[None, None], stride=2, padding=1, output_padding=1
+                )[0, 0]
+            )
+        }
         assert marked(page, "output", "hl-stamp") == reached
 
 
 def test_step_through_animation_replays_the_scatter(page, tmp_path):
-    load(page, write_explorer(tmp_path / "page.html", input_size=(2, 3), kernel_size=(3, 2), stride=2, padding=1,
-                              dilation=(1, 2), values="random", seed=2))
+    load(
+        page,
+        write_explorer(
+            tmp_path / "page.html",
+            input_size=(2, 3),
+            kernel_size=(3, 2),
+            stride=2,
+            padding=1,
+            dilation=(1, 2),
+            values="random",
+            seed=2,
+        ),
+    )
     x, w = grid(page, "input"), grid(page, "kernel")
     g = conv_transpose_geometry(x.shape, w.shape, 2, 1, 0, (1, 2))
     steps = list(scatter_steps(x, w, g))
@@ -206,7 +251,7 @@ def test_step_through_animation_replays_the_scatter(page, tmp_path):
             for tap in itertools.product(*(range(k) for k in g.kernel_size))
         }
         assert marked(page, "full", "hl-tap") == stamp
-    window = grid(page, "full")[1:1 + g.output_size[0], 1:1 + g.output_size[1]]
+    window = grid(page, "full")[1 : 1 + g.output_size[0], 1 : 1 + g.output_size[1]]
     assert_close(window, tconv.conv_transpose(x[None, None], w[None, None], stride=2, padding=1, dilation=(1, 2))[0, 0])
     page.click("#step-back")
     assert page.inner_text("#step-label").startswith(f"step {len(steps) - 1} of")

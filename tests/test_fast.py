@@ -55,7 +55,9 @@ def test_tiled_path_really_tiles(monkeypatch):
     monkeypatch.setattr(_fast, "MIN_BAND_HALOS", 1)
     g = conv_transpose_geometry((6, 5), (3, 3), 2, 1)
     tiles = _fast._gemm_tiles(g, n=3, groups=2, cig=2, cog=4, itemsize=8, threads=2)
-    assert len({t.band for t in tiles}) > 1 and len({(t.c0, t.c1) for t in tiles}) > 1 and {t.g for t in tiles} == {0, 1}
+    assert (
+        len({t.band for t in tiles}) > 1 and len({(t.c0, t.c1) for t in tiles}) > 1 and {t.g for t in tiles} == {0, 1}
+    )
     small = conv_transpose_geometry((2, 2), (2, 2), 2, 0)
     tiles = _fast._gemm_tiles(small, n=8, groups=1, cig=2, cog=2, itemsize=8, threads=2)
     assert max(t.n1 - t.n0 for t in tiles) > 1
@@ -165,8 +167,9 @@ def test_conv_gemm_blocks_and_tiles(case, budget, compiled):
     """The im2col convolution under budgets that force batch blocks and output tiles."""
     _, w, _ = case.arrays()
     rng = np.random.default_rng(3)
-    size = tconv.conv_transpose_output_size(case.size, case.kernel, case.stride, case.padding,
-                                            case.output_padding, case.dilation)
+    size = tconv.conv_transpose_output_size(
+        case.size, case.kernel, case.stride, case.padding, case.output_padding, case.dilation
+    )
     x = rng.standard_normal((case.n, w.shape[1] * case.groups, *size))
     b = rng.standard_normal(w.shape[0])
     args = (case.stride, case.padding, case.dilation, case.groups)
@@ -224,8 +227,7 @@ def test_weight_gradient_matches_reference(case, layout, budget):
     from tconv.shape import conv_transpose_geometry
 
     x, w, _ = case.arrays()
-    g = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding,
-                                case.dilation)
+    g = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding, case.dilation)
     dy = np.random.default_rng(7).standard_normal((case.n, case.c_out, *g.output_size))
     grouped = lambda a: a.reshape(a.shape[0], case.groups, -1, *a.shape[2:])  # noqa: E731
     expected = weight_correlation(grouped(x), grouped(dy), g)

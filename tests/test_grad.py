@@ -15,7 +15,7 @@ import functools
 import numpy as np
 import pytest
 from cases import CASE_IDS, CASES
-from helpers import assert_close, full_size, from_layout, oracle, to_layout
+from helpers import assert_close, from_layout, full_size, oracle, to_layout
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -77,7 +77,7 @@ def _case_dy(shape, dtype, seed):
 BY_ID = {c.id: c for c in CASES}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _torch_conv_transpose_grads(case_id, dtype):
     """PyTorch's gradients for one case, computed once and shared by every algorithm and layout."""
     case = BY_ID[case_id]
@@ -94,7 +94,12 @@ def test_conv_transpose_backward_matches_torch_autograd(case, algorithm, layout,
     x, w, b = case.arrays(dtype)
     dy, expected = _torch_conv_transpose_grads(case.id, np.dtype(dtype).name)
     got = tconv.conv_transpose_backward(
-        to_layout(dy, layout), to_layout(x, layout), w, **case.kwargs(), layout=layout, algorithm=algorithm,
+        to_layout(dy, layout),
+        to_layout(x, layout),
+        w,
+        **case.kwargs(),
+        layout=layout,
+        algorithm=algorithm,
         needs=("input", "weight", "bias") if b is not None else ("input", "weight"),
     )
     assert_grads((from_layout(got.input, layout), got.weight, got.bias), expected, dtype)
@@ -103,8 +108,9 @@ def test_conv_transpose_backward_matches_torch_autograd(case, algorithm, layout,
 def conv_arrays(case, dtype=np.float64):
     """The case read as a convolution: its weight (C_out, C_in/g, *k), an input of the transpose's output size."""
     _, w, b_t = case.arrays(dtype)
-    size = tconv.conv_transpose_output_size(case.size, case.kernel, case.stride, case.padding,
-                                            case.output_padding, case.dilation)
+    size = tconv.conv_transpose_output_size(
+        case.size, case.kernel, case.stride, case.padding, case.output_padding, case.dilation
+    )
     rng = np.random.default_rng(1)
     x = rng.standard_normal((case.n, w.shape[1] * case.groups, *size)).astype(dtype)
     b = None if b_t is None else rng.standard_normal(w.shape[0]).astype(dtype)
@@ -115,7 +121,7 @@ def _conv_kwargs(case):
     return dict(stride=case.stride, padding=case.padding, dilation=case.dilation, groups=case.groups)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _torch_conv_grads(case_id, dtype):
     case = BY_ID[case_id]
     x, w, b = conv_arrays(case, dtype)
@@ -131,8 +137,15 @@ def test_conv_backward_matches_torch_autograd(case, algorithm, layout, dtype):
     x, w, b = conv_arrays(case, dtype)
     kw = _conv_kwargs(case)
     dy, expected = _torch_conv_grads(case.id, np.dtype(dtype).name)
-    got = tconv.conv_backward(to_layout(dy, layout), to_layout(x, layout), w, **kw, layout=layout,
-                              algorithm=algorithm, needs=("input", "weight", "bias") if b is not None else ("input", "weight"))
+    got = tconv.conv_backward(
+        to_layout(dy, layout),
+        to_layout(x, layout),
+        w,
+        **kw,
+        layout=layout,
+        algorithm=algorithm,
+        needs=("input", "weight", "bias") if b is not None else ("input", "weight"),
+    )
     assert_grads((from_layout(got.input, layout), got.weight, got.bias), expected, dtype)
 
 
@@ -144,7 +157,9 @@ def test_complex_gradients_follow_torch(case):
     rng = np.random.default_rng(3)
     dy = rng.standard_normal(y.shape) + 1j * rng.standard_normal(y.shape)
     expected = torch_grads(torch_conv_transpose_op(case), x, w, b, dy)
-    got = tconv.conv_transpose_backward(dy, x, w, **case.kwargs(), needs=("input", "weight", "bias") if b is not None else ("input", "weight"))
+    got = tconv.conv_transpose_backward(
+        dy, x, w, **case.kwargs(), needs=("input", "weight", "bias") if b is not None else ("input", "weight")
+    )
     assert_grads(got, expected, np.complex128)
 
     xc, wc, bc = conv_arrays(case)
@@ -195,8 +210,11 @@ def _window_of(size, kernel, stride, dilation, padding, output_size):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("algorithm", CONV_ALGORITHMS)
-@pytest.mark.parametrize("size, kernel, stride, dilation, padding, output_size",
-                         [c[1:] for c in WINDOW_CASES], ids=[c[0] for c in WINDOW_CASES])
+@pytest.mark.parametrize(
+    "size, kernel, stride, dilation, padding, output_size",
+    [c[1:] for c in WINDOW_CASES],
+    ids=[c[0] for c in WINDOW_CASES],
+)
 def test_conv_transpose_backward_any_padding(size, kernel, stride, dilation, padding, output_size, algorithm, layout):
     rng = np.random.default_rng(len(size))
     groups = 2
@@ -213,8 +231,16 @@ def test_conv_transpose_backward_any_padding(size, kernel, stride, dilation, pad
     dy = rng.standard_normal((2, 6, *out))
     expected = torch_grads(forward, x, w, b, dy)
     got = tconv.conv_transpose_backward(
-        to_layout(dy, layout), to_layout(x, layout), w, stride=stride, padding=padding, groups=groups,
-        dilation=dilation, output_size=output_size, layout=layout, algorithm=algorithm,
+        to_layout(dy, layout),
+        to_layout(x, layout),
+        w,
+        stride=stride,
+        padding=padding,
+        groups=groups,
+        dilation=dilation,
+        output_size=output_size,
+        layout=layout,
+        algorithm=algorithm,
     )
     assert_grads((from_layout(got.input, layout), got.weight, got.bias), expected, np.float64)
 
@@ -230,8 +256,9 @@ CONV_WINDOW_CASES = [
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("algorithm", CONV_TRANSPOSE_ALGORITHMS)
-@pytest.mark.parametrize("size, kernel, stride, dilation, padding",
-                         [c[1:] for c in CONV_WINDOW_CASES], ids=[c[0] for c in CONV_WINDOW_CASES])
+@pytest.mark.parametrize(
+    "size, kernel, stride, dilation, padding", [c[1:] for c in CONV_WINDOW_CASES], ids=[c[0] for c in CONV_WINDOW_CASES]
+)
 def test_conv_backward_any_padding(size, kernel, stride, dilation, padding, algorithm, layout):
     rng = np.random.default_rng(len(size))
     x = rng.standard_normal((2, 4, *size))
@@ -254,8 +281,17 @@ def test_conv_backward_any_padding(size, kernel, stride, dilation, padding, algo
     y = tconv.conv(x, w, b, stride, padding, dilation, 2)
     dy = rng.standard_normal(y.shape)
     expected = torch_grads(forward, x, w, b, dy)
-    got = tconv.conv_backward(to_layout(dy, layout), to_layout(x, layout), w, stride=stride, padding=padding,
-                              dilation=dilation, groups=2, layout=layout, algorithm=algorithm)
+    got = tconv.conv_backward(
+        to_layout(dy, layout),
+        to_layout(x, layout),
+        w,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=2,
+        layout=layout,
+        algorithm=algorithm,
+    )
     assert_grads((from_layout(got.input, layout), got.weight, got.bias), expected, np.float64)
 
 
@@ -299,11 +335,15 @@ def test_conv_transpose_backward_finite_differences(kwargs):
     _directional_check(lambda p: loss(x, w, p), g.bias, b, rng)
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(stride=2, padding=1),
-    dict(stride=(2, 3), padding=((2, -1), (0, 1)), dilation=(1, 2), groups=2),
-    dict(stride=3, padding="same", dilation=2, groups=2),
-], ids=["int", "pairs", "same"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(stride=2, padding=1),
+        dict(stride=(2, 3), padding=((2, -1), (0, 1)), dilation=(1, 2), groups=2),
+        dict(stride=3, padding="same", dilation=2, groups=2),
+    ],
+    ids=["int", "pairs", "same"],
+)
 def test_conv_backward_finite_differences(kwargs):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 4, 9, 8))
@@ -334,15 +374,28 @@ def transposed_problems(draw):
     kernel = tuple(draw(st.lists(st.integers(1, small), min_size=nd, max_size=nd)))
     stride = tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd)))
     dilation = tuple(draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd)))
-    padding = draw(st.one_of(
-        st.just("same"), st.just("valid"), st.integers(0, 1),
-        st.tuples(*[st.tuples(st.integers(-2, 2), st.integers(-2, 2)) for _ in range(nd)]),
-    ))
-    return dict(size=size, kernel=kernel, stride=stride, dilation=dilation, padding=padding, groups=groups,
-                c_in=groups * draw(st.integers(1, 2)), c_out=groups * draw(st.integers(1, 2)),
-                seed=draw(st.integers(0, 2**16)), layout=draw(st.sampled_from(LAYOUTS)),
-                algorithm=draw(st.sampled_from(CONV_ALGORITHMS)),
-                back_algorithm=draw(st.sampled_from(CONV_TRANSPOSE_ALGORITHMS)))
+    padding = draw(
+        st.one_of(
+            st.just("same"),
+            st.just("valid"),
+            st.integers(0, 1),
+            st.tuples(*[st.tuples(st.integers(-2, 2), st.integers(-2, 2)) for _ in range(nd)]),
+        )
+    )
+    return dict(
+        size=size,
+        kernel=kernel,
+        stride=stride,
+        dilation=dilation,
+        padding=padding,
+        groups=groups,
+        c_in=groups * draw(st.integers(1, 2)),
+        c_out=groups * draw(st.integers(1, 2)),
+        seed=draw(st.integers(0, 2**16)),
+        layout=draw(st.sampled_from(LAYOUTS)),
+        algorithm=draw(st.sampled_from(CONV_ALGORITHMS)),
+        back_algorithm=draw(st.sampled_from(CONV_TRANSPOSE_ALGORITHMS)),
+    )
 
 
 @given(transposed_problems())
@@ -377,8 +430,11 @@ def test_gradients_are_the_bilinear_adjoints(p):
     assert np.isclose(np.sum(g.weight * v), np.sum(dz * tconv.conv(dy, v, **kw)))
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if np.all(np.array(c.output_padding) < np.array(c.stride))],
-                         ids=[c.id for c in CASES if np.all(np.array(c.output_padding) < np.array(c.stride))])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if np.all(np.array(c.output_padding) < np.array(c.stride))],
+    ids=[c.id for c in CASES if np.all(np.array(c.output_padding) < np.array(c.stride))],
+)
 def test_input_gradient_is_the_public_convolution(case):
     """dx of conv_transpose is conv(dy, w) with the same parameters, and dx of conv is conv_transpose(dy, w)."""
     x, w, _ = case.arrays()
@@ -386,8 +442,9 @@ def test_input_gradient_is_the_public_convolution(case):
     dy = np.random.default_rng(2).standard_normal(y.shape)
     dx = tconv.conv_transpose_backward(dy, x, w, **case.kwargs(), needs="input").input
     assert_close(dx, tconv.conv(dy, w, None, case.stride, case.padding, case.dilation, case.groups))
-    dz = tconv.conv_backward(x, y, w, stride=case.stride, padding=case.padding, dilation=case.dilation,
-                             groups=case.groups, needs="input").input
+    dz = tconv.conv_backward(
+        x, y, w, stride=case.stride, padding=case.padding, dilation=case.dilation, groups=case.groups, needs="input"
+    ).input
     assert_close(dz, tconv.conv_transpose(x, w, None, **case.kwargs()))
 
 
@@ -414,15 +471,24 @@ def test_unbatched(layout):
     x, w, _ = case.arrays()
     y = tconv.conv_transpose(x, w, None, **case.kwargs())
     dy = np.random.default_rng(0).standard_normal(y.shape)
-    batched = tconv.conv_transpose_backward(to_layout(dy[:1], layout), to_layout(x[:1], layout), w,
-                                            **case.kwargs(), layout=layout)
-    single = tconv.conv_transpose_backward(to_layout(dy[:1], layout)[0], to_layout(x[:1], layout)[0], w,
-                                           **case.kwargs(), layout=layout)
+    batched = tconv.conv_transpose_backward(
+        to_layout(dy[:1], layout), to_layout(x[:1], layout), w, **case.kwargs(), layout=layout
+    )
+    single = tconv.conv_transpose_backward(
+        to_layout(dy[:1], layout)[0], to_layout(x[:1], layout)[0], w, **case.kwargs(), layout=layout
+    )
     assert_close(single.input, batched.input[0])
     assert_close(single.weight, batched.weight)
     assert_close(single.bias, batched.bias)
-    cb = tconv.conv_backward(to_layout(x[:1], layout)[0], to_layout(dy[:1], layout)[0], w, stride=case.stride,
-                             padding=case.padding, groups=case.groups, layout=layout)
+    cb = tconv.conv_backward(
+        to_layout(x[:1], layout)[0],
+        to_layout(dy[:1], layout)[0],
+        w,
+        stride=case.stride,
+        padding=case.padding,
+        groups=case.groups,
+        layout=layout,
+    )
     assert cb.input.shape == to_layout(dy[:1], layout)[0].shape
 
 
@@ -467,19 +533,28 @@ def test_output_size_may_be_the_whole_shape():
     a = tconv.conv_transpose_backward(y, x, w, stride=2, output_size=(10,))
     b = tconv.conv_transpose_backward(y, x, w, stride=2, output_size=(2, 2, 10))
     assert_close(a.input, b.input)
-    with pytest.raises(ValueError, match=r"output_size=\(2, 3, 10\) is a whole output shape, but its batch/channel entries \(2, 3\) differ from the output.s \(2, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"output_size=\(2, 3, 10\) is a whole output shape, but its batch/channel entries \(2, 3\) differ from the output.s \(2, 2\)",
+    ):
         tconv.conv_transpose_backward(y, x, w, stride=2, output_size=(2, 3, 10))
 
 
 ERRORS = [
     (dict(needs="grad"), ValueError, r"needs must name gradients from \('input', 'weight', 'bias'\), got \('grad',\)"),
     (dict(needs=3), TypeError, "needs must be a name or a sequence of names"),
-    (dict(algorithm="no-such-algorithm"), ValueError,
-     r"algorithm 'no-such-algorithm' not found, valid options are \{'auto', .*\}: the input gradient of "
-     r"conv_transpose is a conv, so conv_transpose_backward's algorithm names one of tconv.algorithms\('conv'\)"),
-    (dict(stride=3), ValueError,
-     r"conv_transpose_backward: grad_output must have the shape of conv_transpose's output for this input and "
-     r"these parameters, \(2, 2, 12\), got \(2, 2, 9\)"),
+    (
+        dict(algorithm="no-such-algorithm"),
+        ValueError,
+        r"algorithm 'no-such-algorithm' not found, valid options are \{'auto', .*\}: the input gradient of "
+        r"conv_transpose is a conv, so conv_transpose_backward's algorithm names one of tconv.algorithms\('conv'\)",
+    ),
+    (
+        dict(stride=3),
+        ValueError,
+        r"conv_transpose_backward: grad_output must have the shape of conv_transpose's output for this input and "
+        r"these parameters, \(2, 2, 12\), got \(2, 2, 9\)",
+    ),
     (dict(output_size=(2, 9)), ValueError, r"output_size must have 1 entries \(the spatial size\) or 3"),
     (dict(layout="NHWC"), ValueError, "layout must be one of"),
     (dict(stride=0), ValueError, "stride must be positive"),
@@ -496,9 +571,13 @@ def test_conv_transpose_backward_errors(kwargs, error, message):
 
 def test_conv_backward_errors():
     x, w = np.ones((2, 3, 8)), np.ones((4, 3, 3))
-    with pytest.raises(ValueError, match=r"algorithm 'no-such' not found.*the input gradient of conv is a conv_transpose"):
+    with pytest.raises(
+        ValueError, match=r"algorithm 'no-such' not found.*the input gradient of conv is a conv_transpose"
+    ):
         tconv.conv_backward(np.ones((2, 4, 6)), x, w, algorithm="no-such")
-    with pytest.raises(ValueError, match=r"grad_output must have the shape of conv's output .* \(2, 4, 6\), got \(2, 4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"grad_output must have the shape of conv's output .* \(2, 4, 6\), got \(2, 4, 3\)"
+    ):
         tconv.conv_backward(np.ones((2, 4, 3)), x, w)
     with pytest.raises(TypeError, match="grad_output must be a numeric array"):
         tconv.conv_backward(np.full((2, 4, 6), "a"), x, w)
@@ -516,5 +595,9 @@ def test_four_spatial_axes():
     u, v = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
     assert np.isclose(np.sum(g.input * u), np.sum(dy * tconv.conv_transpose(u, w, **kw)))
     assert np.isclose(np.sum(g.weight * v), np.sum(dy * tconv.conv_transpose(x, v, **kw)))
-    _directional_check(lambda p: np.sum(dy * tconv.conv_transpose(x, p, **kw) ** 2) / 2,
-                       tconv.conv_transpose_backward(dy * y, x, w, **kw, needs="weight").weight, w, rng)
+    _directional_check(
+        lambda p: np.sum(dy * tconv.conv_transpose(x, p, **kw) ** 2) / 2,
+        tconv.conv_transpose_backward(dy * y, x, w, **kw, needs="weight").weight,
+        w,
+        rng,
+    )

@@ -130,8 +130,9 @@ def test_bilinear_interpolates_in_the_interior(ndim, factor, groups):
         y = tconv.conv_transpose(x, w, None, p["stride"], padding, groups=g)
         assert y.shape[2:] == tuple(i * factor for i in size)
         mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[ndim]
-        expected = torch.nn.functional.interpolate(torch.from_numpy(x), scale_factor=factor, mode=mode,
-                                                   align_corners=False).numpy()
+        expected = torch.nn.functional.interpolate(
+            torch.from_numpy(x), scale_factor=factor, mode=mode, align_corners=False
+        ).numpy()
         assert_close(interior(y, factor, size), interior(expected, factor, size))
         assert_close(interior(y, factor, size), interior(interpolate_reference(x, factor), factor, size))
 
@@ -148,8 +149,10 @@ def test_bilinear_channel_map():
     """Output channel co of each group copies input channel co mod C_in/groups (identity for C_in == C_out)."""
     x = np.random.default_rng(0).standard_normal((1, 2, 5))
     up = tconv.conv_transpose(x, init.bilinear((2, 2, 4), 2, dtype=np.float64), None, 2, 1)
-    per_channel = [tconv.conv_transpose(x[:, c:c + 1], init.bilinear((1, 1, 4), 2, dtype=np.float64), None, 2, 1)
-                   for c in range(2)]
+    per_channel = [
+        tconv.conv_transpose(x[:, c : c + 1], init.bilinear((1, 1, 4), 2, dtype=np.float64), None, 2, 1)
+        for c in range(2)
+    ]
     assert_close(up, np.concatenate(per_channel, axis=1))
     # depthwise multiplier: groups=2, C_out/groups = 3 copies of the group's single input channel
     mult = tconv.conv_transpose(x, init.bilinear((2, 3, 4), 2, groups=2, dtype=np.float64), None, 2, 1, groups=2)
@@ -169,8 +172,9 @@ def test_bilinear_parameters_are_caffes_recipe():
 # -------------------------------------------------------------------------------------------------- nearest
 
 
-@pytest.mark.parametrize("k, s, padding", [(2, 2, 0), (4, 2, 1), (3, 3, 0), (5, 3, 1), (4, 2, "same"),
-                                           (6, 3, ((2, 1),)), (4, 3, "valid")])
+@pytest.mark.parametrize(
+    "k, s, padding", [(2, 2, 0), (4, 2, 1), (3, 3, 0), (5, 3, 1), (4, 2, "same"), (6, 3, ((2, 1),)), (4, 3, "valid")]
+)
 def test_nearest_repeats(k, s, padding):
     x = np.random.default_rng(k).standard_normal((2, 3, 5))
     w = init.nearest((3, 3, k), s, padding, dtype=np.float64)
@@ -190,8 +194,11 @@ def test_nearest_nd_grouped():
 
 
 def test_nearest_needs_one_tap_per_output():
-    with pytest.raises(ValueError, match=r"taps \[crop_begin, crop_begin \+ stride\) must lie inside the kernel; "
-                                         r"got kernel_size=\(3,\), stride=\(2,\), crop_begin=\(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"taps \[crop_begin, crop_begin \+ stride\) must lie inside the kernel; "
+        r"got kernel_size=\(3,\), stride=\(2,\), crop_begin=\(2,\)",
+    ):
         init.nearest((1, 1, 3), 2, padding=2)
 
 
@@ -243,8 +250,11 @@ def test_icnr_sub_kernel_and_initializer():
 
 
 ERRORS = [
-    (lambda: init.icnr((1, 1, 3), 2), ValueError,
-     r"icnr: kernel_size must be a multiple of stride in every axis .* got kernel_size=\(3,\), stride=\(2,\)"),
+    (
+        lambda: init.icnr((1, 1, 3), 2),
+        ValueError,
+        r"icnr: kernel_size must be a multiple of stride in every axis .* got kernel_size=\(3,\), stride=\(2,\)",
+    ),
     (lambda: init.bilinear((1, 1)), ValueError, r"shape must be a weight shape .* got \(1, 1\)"),
     (lambda: init.bilinear((1, 1, 4.0)), TypeError, "shape must be a weight shape"),
     (lambda: init.bilinear((3, 1, 4), groups=2), ValueError, r"groups must be a positive divisor of shape\[0\]=3"),

@@ -59,8 +59,11 @@ def test_forward_backward_and_accumulation_match_torch_module(nd, args, kwargs, 
             assert layer.bias is None and layer.bias_grad is None
 
 
-@pytest.mark.parametrize("nd, args, kwargs", [m for m in MODULES if m[2].get("stride", 1) != 1],
-                         ids=[i for i, m in zip(IDS, MODULES) if m[2].get("stride", 1) != 1])
+@pytest.mark.parametrize(
+    "nd, args, kwargs",
+    [m for m in MODULES if m[2].get("stride", 1) != 1],
+    ids=[i for i, m in zip(IDS, MODULES) if m[2].get("stride", 1) != 1],
+)
 def test_output_size_matches_torch_module(nd, args, kwargs):
     torch, module, layer = _pair(nd, args, kwargs, np.float64)
     x = _input(layer, dtype=np.float64)
@@ -82,8 +85,16 @@ def test_attributes_and_state_dict_interchange_with_torch(nd, args, kwargs):
     torch = oracle("torch")
     module = getattr(torch.nn, f"ConvTranspose{nd}d")(*args, **kwargs)
     layer = getattr(nn, f"ConvTranspose{nd}d")(*args, **kwargs, rng=0)
-    for name in ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "groups",
-                 "dilation"):
+    for name in (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "output_padding",
+        "groups",
+        "dilation",
+    ):
         assert getattr(layer, name) == getattr(module, name), name
     assert layer.weight.shape == tuple(module.weight.shape) and layer.weight.dtype == np.float32
     # tconv -> torch
@@ -172,7 +183,10 @@ def test_zero_grad_and_repr():
     assert layer.weight_grad is not None
     layer.zero_grad()
     assert layer.weight_grad is None and layer.grads == {"weight": None}
-    assert repr(nn.ConvTranspose(1, 1, (4,), padding="same")) == "ConvTranspose(1, 1, kernel_size=(4,), stride=(1,), padding='same')"
+    assert (
+        repr(nn.ConvTranspose(1, 1, (4,), padding="same"))
+        == "ConvTranspose(1, 1, kernel_size=(4,), stride=(1,), padding='same')"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- optimizers
@@ -242,25 +256,57 @@ def test_mse_loss_matches_torch():
 
 ERRORS = [
     (lambda: nn.ConvTranspose(3, 4, 3), ValueError, "kernel_size=3 is one int, so pass ndim="),
-    (lambda: nn.ConvTranspose(3, 4, (3, 3), ndim=3), ValueError, r"ndim=3 differs from the 2 entries of kernel_size=\(3, 3\)"),
-    (lambda: nn.ConvTranspose2d(3, 4, 3, groups=2), ValueError, "in_channels must be divisible by groups, got in_channels=3, groups=2"),
+    (
+        lambda: nn.ConvTranspose(3, 4, (3, 3), ndim=3),
+        ValueError,
+        r"ndim=3 differs from the 2 entries of kernel_size=\(3, 3\)",
+    ),
+    (
+        lambda: nn.ConvTranspose2d(3, 4, 3, groups=2),
+        ValueError,
+        "in_channels must be divisible by groups, got in_channels=3, groups=2",
+    ),
     (lambda: nn.ConvTranspose2d(4, 3, 3, groups=2), ValueError, "out_channels must be divisible by groups"),
     (lambda: nn.ConvTranspose2d(0, 3, 3), ValueError, "in_channels must be a positive integer, got 0"),
-    (lambda: nn.ConvTranspose2d(2, 3, 3, stride=2, output_padding=2), ValueError,
-     "output_padding must be smaller than stride or dilation in every axis"),
+    (
+        lambda: nn.ConvTranspose2d(2, 3, 3, stride=2, output_padding=2),
+        ValueError,
+        "output_padding must be smaller than stride or dilation in every axis",
+    ),
     (lambda: nn.ConvTranspose2d(2, 3, 3, padding="full"), ValueError, "one of 'same', 'valid'; got 'full'"),
-    (lambda: nn.ConvTranspose2d(2, 3, 3, stride=2, padding="same", output_padding=1), ValueError,
-     "output_padding must be 0 with padding='same'"),
-    (lambda: nn.ConvTranspose2d(2, 3, 3, algorithm="no-such"), ValueError, "algorithm 'no-such' not found, valid options are"),
-    (lambda: nn.ConvTranspose2d(2, 3, 3, backward_algorithm="no-such"), ValueError, "backward_algorithm 'no-such' not found"),
+    (
+        lambda: nn.ConvTranspose2d(2, 3, 3, stride=2, padding="same", output_padding=1),
+        ValueError,
+        "output_padding must be 0 with padding='same'",
+    ),
+    (
+        lambda: nn.ConvTranspose2d(2, 3, 3, algorithm="no-such"),
+        ValueError,
+        "algorithm 'no-such' not found, valid options are",
+    ),
+    (
+        lambda: nn.ConvTranspose2d(2, 3, 3, backward_algorithm="no-such"),
+        ValueError,
+        "backward_algorithm 'no-such' not found",
+    ),
     (lambda: nn.ConvTranspose2d(2, 3, 3, layout="NHWC"), ValueError, "layout must be one of"),
-    (lambda: nn.ConvTranspose2d(2, 3, 3).load_state_dict({"weight": np.ones((2, 3, 3, 3))}), ValueError,
-     r"the keys differ from this layer's \['bias', 'weight'\]: missing \['bias'\], unexpected \[\]"),
-    (lambda: nn.ConvTranspose2d(2, 3, 3).load_state_dict({"weight": np.ones((3, 2, 3, 3)), "bias": np.ones(3)}),
-     ValueError, r"weight has shape \(3, 2, 3, 3\) in the state dict, but this layer's weight has shape \(2, 3, 3, 3\)"),
+    (
+        lambda: nn.ConvTranspose2d(2, 3, 3).load_state_dict({"weight": np.ones((2, 3, 3, 3))}),
+        ValueError,
+        r"the keys differ from this layer's \['bias', 'weight'\]: missing \['bias'\], unexpected \[\]",
+    ),
+    (
+        lambda: nn.ConvTranspose2d(2, 3, 3).load_state_dict({"weight": np.ones((3, 2, 3, 3)), "bias": np.ones(3)}),
+        ValueError,
+        r"weight has shape \(3, 2, 3, 3\) in the state dict, but this layer's weight has shape \(2, 3, 3, 3\)",
+    ),
     (lambda: nn.SGD(object(), lr=0.1), TypeError, "SGD optimizes layers with parameters"),
     (lambda: nn.Adam(nn.ConvTranspose1d(1, 1, 2), lr=0), ValueError, "lr must be positive, got 0"),
-    (lambda: nn.mse_loss(np.ones(2), np.ones(3)), ValueError, r"prediction has shape \(2,\) but target has shape \(3,\)"),
+    (
+        lambda: nn.mse_loss(np.ones(2), np.ones(3)),
+        ValueError,
+        r"prediction has shape \(2,\) but target has shape \(3,\)",
+    ),
 ]
 
 

@@ -59,7 +59,7 @@ def test_onnx_backend_case(case, algorithm):
     node = case.model.graph.node[0]
     assert node.op_type == "ConvTranspose"
     attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-    (inputs, outputs), = case.data_sets
+    ((inputs, outputs),) = case.data_sets
     x, w = inputs[:2]
     b = inputs[2] if len(inputs) > 2 else None
     y = tconv.conv_transpose(x, w, b, **native_arguments(attributes, x.shape, w.shape), algorithm=algorithm)
@@ -70,7 +70,16 @@ def test_all_onnx_cases_collected():
     """The onnx package ships the 11 ConvTranspose node cases; none may be silently missing."""
     oracle("onnx")
     names = {c.name for c in _cases()}
-    assert {"test_convtranspose", "test_convtranspose_1d", "test_convtranspose_3d", "test_convtranspose_pads",
-            "test_convtranspose_output_shape", "test_convtranspose_autopad_same", "test_convtranspose_dilations",
-            "test_convtranspose_group_2", "test_convtranspose_group_2_image_3", "test_convtranspose_pad",
-            "test_convtranspose_kernel_shape"} <= names
+    assert {
+        "test_convtranspose",
+        "test_convtranspose_1d",
+        "test_convtranspose_3d",
+        "test_convtranspose_pads",
+        "test_convtranspose_output_shape",
+        "test_convtranspose_autopad_same",
+        "test_convtranspose_dilations",
+        "test_convtranspose_group_2",
+        "test_convtranspose_group_2_image_3",
+        "test_convtranspose_pad",
+        "test_convtranspose_kernel_shape",
+    } <= names

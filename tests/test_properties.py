@@ -63,9 +63,21 @@ def problems(draw):
     if min(out) < 1:
         begin = None  # the crop leaves nothing: tconv must refuse
     return dict(
-        n=n, c_in=c_in, c_out=c_out, size=size, kernel=kernel, stride=stride, dilation=dilation,
-        groups=groups, padding=padding, output_padding=output_padding, output_size=output_size,
-        begin=begin, out=out, bias=draw(st.booleans()), seed=draw(st.integers(0, 2**16)),
+        n=n,
+        c_in=c_in,
+        c_out=c_out,
+        size=size,
+        kernel=kernel,
+        stride=stride,
+        dilation=dilation,
+        groups=groups,
+        padding=padding,
+        output_padding=output_padding,
+        output_size=output_size,
+        begin=begin,
+        out=out,
+        bias=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**16)),
         layout=draw(st.sampled_from(["channels_first", "channels_last"])),
         algorithm=draw(st.sampled_from(("auto", *tconv.algorithms()))),
     )
@@ -81,8 +93,17 @@ def _arrays(p):
 
 def _run(p, x, w, b):
     return tconv.conv_transpose(
-        to_layout(x, p["layout"]), w, b, p["stride"], p["padding"], p["output_padding"], p["groups"],
-        p["dilation"], output_size=p["output_size"], layout=p["layout"], algorithm=p["algorithm"],
+        to_layout(x, p["layout"]),
+        w,
+        b,
+        p["stride"],
+        p["padding"],
+        p["output_padding"],
+        p["groups"],
+        p["dilation"],
+        output_size=p["output_size"],
+        layout=p["layout"],
+        algorithm=p["algorithm"],
     )
 
 
@@ -114,13 +135,26 @@ def convolutions(draw):
     kernel = tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd)))
     stride = tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd)))
     dilation = tuple(draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd)))
-    padding = draw(st.one_of(
-        st.just("same"), st.just("valid"), st.integers(0, 2),
-        st.tuples(*[st.tuples(st.integers(-1, 2), st.integers(-1, 2)) for _ in range(nd)]),
-    ))
-    return dict(size=size, kernel=kernel, stride=stride, dilation=dilation, padding=padding, groups=groups,
-                c_in=groups * draw(st.integers(1, 2)), c_out=groups * draw(st.integers(1, 2)),
-                seed=draw(st.integers(0, 2**16)), complex=draw(st.booleans()))
+    padding = draw(
+        st.one_of(
+            st.just("same"),
+            st.just("valid"),
+            st.integers(0, 2),
+            st.tuples(*[st.tuples(st.integers(-1, 2), st.integers(-1, 2)) for _ in range(nd)]),
+        )
+    )
+    return dict(
+        size=size,
+        kernel=kernel,
+        stride=stride,
+        dilation=dilation,
+        padding=padding,
+        groups=groups,
+        c_in=groups * draw(st.integers(1, 2)),
+        c_out=groups * draw(st.integers(1, 2)),
+        seed=draw(st.integers(0, 2**16)),
+        complex=draw(st.booleans()),
+    )
 
 
 @given(convolutions())
@@ -141,8 +175,9 @@ def test_adjoint_identity(p):
         return
     y = tconv.conv(x, w, None, p["stride"], p["padding"], p["dilation"], p["groups"])
     z = rng.standard_normal(y.shape)
-    back = tconv.conv_transpose(z, w, None, p["stride"], p["padding"], 0, p["groups"], p["dilation"],
-                                output_size=p["size"])
+    back = tconv.conv_transpose(
+        z, w, None, p["stride"], p["padding"], 0, p["groups"], p["dilation"], output_size=p["size"]
+    )
     assert back.shape == x.shape
     lhs, rhs = np.sum(back * x), np.sum(z * y)
     assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))

@@ -56,8 +56,12 @@ class MyTranspose2d:
         Wo = (W - 1) * self.stride - 2 * self.padding + self.F
         output = np.zeros((N, Co, Ho, Wo))
         padding_input = np.zeros(
-            (N, C, (H - 1) * self.stride - 1 + 2 * self.F - 2 * self.padding,
-             (W - 1) * self.stride - 1 + 2 * self.F - 2 * self.padding)
+            (
+                N,
+                C,
+                (H - 1) * self.stride - 1 + 2 * self.F - 2 * self.padding,
+                (W - 1) * self.stride - 1 + 2 * self.F - 2 * self.padding,
+            )
         )
         for i in range(N):
             for c in range(C):

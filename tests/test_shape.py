@@ -77,7 +77,8 @@ def test_padding_pairs_reproduce_the_call():
     for kwargs in (dict(padding="same"), dict(padding=1, output_padding=1), dict(padding=((2, 0), (0, -1)))):
         g = conv_transpose_geometry((3, 4), (3, 3), 2, **kwargs)
         np.testing.assert_array_equal(
-            tconv.conv_transpose(x, w, stride=2, **kwargs), tconv.conv_transpose(x, w, stride=2, padding=g.padding_pairs)
+            tconv.conv_transpose(x, w, stride=2, **kwargs),
+            tconv.conv_transpose(x, w, stride=2, padding=g.padding_pairs),
         )
 
 

@@ -105,13 +105,23 @@ def test_onnx(config):
     args = _spell(config)["onnx"]["args"]
     nd = len(config[0])
     node = helper.make_node(
-        "ConvTranspose", ["X", "W"], ["Y"],
-        kernel_shape=list(config[1]), strides=list(np.broadcast_to(config[2], (nd,))), pads=list(args["pads"]),
-        output_padding=list(args["output_padding"]), dilations=list(np.broadcast_to(config[5], (nd,))), group=1,
+        "ConvTranspose",
+        ["X", "W"],
+        ["Y"],
+        kernel_shape=list(config[1]),
+        strides=list(np.broadcast_to(config[2], (nd,))),
+        pads=list(args["pads"]),
+        output_padding=list(args["output_padding"]),
+        dilations=list(np.broadcast_to(config[5], (nd,))),
+        group=1,
     )
     graph = helper.make_graph(
-        [node], "t",
-        [helper.make_tensor_value_info("X", TensorProto.FLOAT, x.shape), helper.make_tensor_value_info("W", TensorProto.FLOAT, w.shape)],
+        [node],
+        "t",
+        [
+            helper.make_tensor_value_info("X", TensorProto.FLOAT, x.shape),
+            helper.make_tensor_value_info("W", TensorProto.FLOAT, w.shape),
+        ],
         [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None] * y.ndim)],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -137,7 +147,6 @@ def test_pairs_are_refused():
         framework_spellings((4,), (3,), 2, ((1, 0),))
 
 
-
 def test_agrees_with_translate():
     """Over a grid of the page's configurations, each framework's spelling is exact exactly when
     tconv.translate's plan for that framework is (translate is the verified authority)."""
@@ -147,8 +156,9 @@ def test_agrees_with_translate():
 
     targets = {"pytorch": "torch", "tensorflow": "tensorflow", "keras": "keras", "jax": "jax", "onnx": "onnx"}
     checked = 0
-    for nd, i, k, s, padding, op, d in itertools.product((1, 2), (3, 4), (1, 2, 3, 4), (1, 2, 3),
-                                                        (0, 1, 2, "same", "valid"), (0, 1), (1, 2)):
+    for nd, i, k, s, padding, op, d in itertools.product(
+        (1, 2), (3, 4), (1, 2, 3, 4), (1, 2, 3), (0, 1, 2, "same", "valid"), (0, 1), (1, 2)
+    ):
         if op >= max(s, d) or (padding == "same" and op):
             continue
         try:
@@ -156,9 +166,13 @@ def test_agrees_with_translate():
         except ValueError:
             continue
         for name, target in targets.items():
-            plan = tconv.translate({"stride": s, "padding": padding, "output_padding": op, "dilation": d},
-                                   source="tconv", target=target, weight_shape=(1, 1) + (k,) * nd,
-                                   input_shape=(1, 1) + (i,) * nd)
+            plan = tconv.translate(
+                {"stride": s, "padding": padding, "output_padding": op, "dilation": d},
+                source="tconv",
+                target=target,
+                weight_shape=(1, 1) + (k,) * nd,
+                input_shape=(1, 1) + (i,) * nd,
+            )
             assert spelled[name]["exact"] == plan.exact, (name, nd, i, k, s, padding, op, d)
         checked += 1
     assert checked > 700

@@ -24,7 +24,13 @@ def _double(*shape, seed=0):
 GRADCHECK = [
     ("1d-s3-op2-d2", (2, 2, 3), (2, 2, 3), True, dict(stride=3, output_padding=2, dilation=2)),
     ("2d-k4s2p1", (1, 2, 3, 3), (2, 2, 4, 4), True, dict(stride=2, padding=1)),
-    ("2d-groups-dilation", (1, 4, 3, 2), (4, 1, 2, 3), True, dict(stride=(2, 1), groups=2, dilation=(1, 2), output_padding=(1, 0))),
+    (
+        "2d-groups-dilation",
+        (1, 4, 3, 2),
+        (4, 1, 2, 3),
+        True,
+        dict(stride=(2, 1), groups=2, dilation=(1, 2), output_padding=(1, 0)),
+    ),
     ("3d", (1, 2, 2, 2, 2), (2, 1, 2, 2, 2), False, dict(stride=2, padding=(1, 0, 0))),
     ("2d-same", (1, 2, 3, 3), (2, 2, 3, 3), True, dict(stride=2, padding="same")),
     ("2d-pairs", (1, 2, 3, 3), (2, 2, 3, 2), True, dict(stride=(2, 3), padding=((2, -1), (-1, 1)))),
@@ -82,8 +88,17 @@ def test_module_parity(nd, args, kwargs):
     theirs, ours = _modules(nd, args, kwargs)
     assert isinstance(ours, getattr(torch.nn, f"ConvTranspose{nd}d"))
     assert repr(ours) == repr(theirs)
-    for name in ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "groups",
-                 "dilation", "padding_mode"):
+    for name in (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "output_padding",
+        "groups",
+        "dilation",
+        "padding_mode",
+    ):
         assert getattr(ours, name) == getattr(theirs, name), name
     for key, value in theirs.state_dict().items():
         assert torch.equal(ours.state_dict()[key], value), key
@@ -127,6 +142,7 @@ def test_state_dict_interchange(nd, args, kwargs):
 
 def test_switching_the_import_trains_the_same_model():
     """A small decoder trained 3 steps with SGD: identical with torch's modules and tconv's."""
+
     def model(conv_transpose):
         torch.manual_seed(0)
         return torch.nn.Sequential(conv_transpose(4, 8, 4, 2, 1), torch.nn.ReLU(), conv_transpose(8, 1, 4, 2, 1))
@@ -164,11 +180,14 @@ def _window(t, begin, size):
     return torch.nn.functional.pad(t, pads)
 
 
-@pytest.mark.parametrize("padding, begin_of", [
-    ("same", lambda full, out: tuple(max(f - o, 0) // 2 for f, o in zip(full, out))),
-    ("valid", lambda full, out: (0, 0)),
-    (((2, -1), (0, 3)), lambda full, out: (2, 0)),
-])
+@pytest.mark.parametrize(
+    "padding, begin_of",
+    [
+        ("same", lambda full, out: tuple(max(f - o, 0) // 2 for f, o in zip(full, out))),
+        ("valid", lambda full, out: (0, 0)),
+        (((2, -1), (0, 3)), lambda full, out: (2, 0)),
+    ],
+)
 def test_padding_torch_cannot_express(padding, begin_of):
     """Against autograd through PyTorch's full output and the window computed here from each convention."""
     m = tt.ConvTranspose2d(2, 3, (5, 3), stride=2, padding=padding).double()
@@ -216,11 +235,16 @@ def test_meta_tensors_fall_back_and_fallback_false_raises():
     m = tt.ConvTranspose2d(2, 3, 3, stride=2, padding="same", device="meta")
     assert m(torch.empty(1, 2, 5, 5, device="meta")).shape == (1, 3, 10, 10)
     strict = tt.ConvTranspose2d(2, 3, 3, stride=2, fallback=False, device="meta")
-    with pytest.raises(TypeError, match=r"tconv.torch computes dense CPU tensors that share one dtype among float16, "
-                                        r"float32, float64, complex64, complex128; got input on meta of dtype "
-                                        r"torch.float32, weight on meta.*\(pass fallback=True"):
+    with pytest.raises(
+        TypeError,
+        match=r"tconv.torch computes dense CPU tensors that share one dtype among float16, "
+        r"float32, float64, complex64, complex128; got input on meta of dtype "
+        r"torch.float32, weight on meta.*\(pass fallback=True",
+    ):
         strict(torch.empty(1, 2, 5, 5, device="meta"))
-    with pytest.raises(TypeError, match="got input on cpu of dtype torch.float64, weight on cpu of dtype torch.float32"):
+    with pytest.raises(
+        TypeError, match="got input on cpu of dtype torch.float64, weight on cpu of dtype torch.float32"
+    ):
         tt.conv_transpose(torch.ones(1, 2, 3, dtype=torch.float64), torch.ones(2, 1, 2), fallback=False)
 
 
@@ -254,12 +278,16 @@ def test_errors():
         tt.ConvTranspose1d(1, 1, 3, padding="full")
     with pytest.raises(ValueError, match='Only "zeros" padding mode is supported'):
         tt.ConvTranspose1d(1, 1, 3, padding_mode="reflect")
-    with pytest.raises(ValueError, match=r"requested an output size of \(9,\), but valid sizes range from \(7,\) to \(8,\)"):
+    with pytest.raises(
+        ValueError, match=r"requested an output size of \(9,\), but valid sizes range from \(7,\) to \(8,\)"
+    ):
         tt.ConvTranspose1d(1, 1, 3, stride=2)(torch.ones(1, 1, 3), output_size=[9])
 
 
 def test_functional_any_number_of_axes():
     x, w = _double(1, 2, 2, 2, 2, 2), _double(2, 1, 2, 1, 2, 2, seed=1)
-    assert torch.autograd.gradcheck(lambda a, b: tt.conv_transpose(a, b, stride=(2, 1, 1, 2), padding=((1, 0),) * 4), (x, w))
+    assert torch.autograd.gradcheck(
+        lambda a, b: tt.conv_transpose(a, b, stride=(2, 1, 1, 2), padding=((1, 0),) * 4), (x, w)
+    )
     with pytest.raises(TypeError, match="PyTorch has no 4-d transposed convolution to fall back to"):
         tt.conv_transpose(x.detach().bfloat16(), w.detach().bfloat16())

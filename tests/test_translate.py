@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from framework_oracles import jax, keras, lax, onnx, onnx_model, ort, run_ort, tf, torch  # noqa: F401  (fixtures)
+from framework_oracles import onnx_model, run_ort
 from helpers import assert_close
 
 import tconv
@@ -38,10 +38,17 @@ def _torch_cases(rng, count):
         p = _ints(rng, 0, 3, nd)
         op = tuple(int(rng.integers(0, max(si, di))) for si, di in zip(s, d))
         size = _ints(rng, 2, 5, nd)
-        if any((i - 1) * si - 2 * pi + di * (ki - 1) + ai + 1 < 1 for i, si, pi, di, ki, ai in zip(size, s, p, d, k, op)):
+        if any(
+            (i - 1) * si - 2 * pi + di * (ki - 1) + ai + 1 < 1 for i, si, pi, di, ki, ai in zip(size, s, p, d, k, op)
+        ):
             continue
-        cases.append(dict(params=dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d),
-                          weight_shape=(2 * g, int(rng.integers(1, 3)), *k), input_shape=(2, 2 * g, *size)))
+        cases.append(
+            dict(
+                params=dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d),
+                weight_shape=(2 * g, int(rng.integers(1, 3)), *k),
+                input_shape=(2, 2 * g, *size),
+            )
+        )
     return cases
 
 
@@ -63,9 +70,13 @@ def _tensorflow_cases(rng, count):
             continue
         out = [int(rng.integers(r.start, r.stop)) for r in ranges]
         c_in, c_out = int(rng.integers(1, 4)), int(rng.integers(1, 4))
-        cases.append(dict(params=dict(output_shape=[2, *out, c_out], strides=list(s), padding=padding,
-                                      dilations=list(d)),
-                          weight_shape=(*k, c_out, c_in), input_shape=(2, *size, c_in)))
+        cases.append(
+            dict(
+                params=dict(output_shape=[2, *out, c_out], strides=list(s), padding=padding, dilations=list(d)),
+                weight_shape=(*k, c_out, c_in),
+                input_shape=(2, *size, c_in),
+            )
+        )
     return cases
 
 
@@ -79,11 +90,20 @@ def _keras_cases(rng, count):
         d = _ints(rng, 1, 3, nd) if dilated else (1,) * nd
         padding = str(rng.choice(["same", "valid"]))
         op = None if rng.integers(0, 2) else tuple(int(rng.integers(0, si)) for si in s)
-        if padding == "same" and op is not None and any((di * (ki - 1) + 1) % 2 == 0 and a == 0 for ki, di, a in zip(k, d, op)):
+        if (
+            padding == "same"
+            and op is not None
+            and any((di * (ki - 1) + 1) % 2 == 0 and a == 0 for ki, di, a in zip(k, d, op))
+        ):
             continue  # Keras' TF backend cannot run these (tests/test_compat_keras.py)
         c_in, filters = int(rng.integers(1, 4)), int(rng.integers(1, 4))
-        cases.append(dict(params=dict(strides=s, padding=padding, output_padding=op, dilation_rate=d),
-                          weight_shape=(*k, filters, c_in), input_shape=(2, *_ints(rng, 2, 5, nd), c_in)))
+        cases.append(
+            dict(
+                params=dict(strides=s, padding=padding, output_padding=op, dilation_rate=d),
+                weight_shape=(*k, filters, c_in),
+                input_shape=(2, *_ints(rng, 2, 5, nd), c_in),
+            )
+        )
     return cases
 
 
@@ -99,11 +119,18 @@ def _jax_cases(rng, count):
             g = int(rng.choice([2, 3]))
             c_in, c_out = g * c_in, g * c_out
             pads = [tuple(int(v) for v in rng.integers(0, 4, 2)) for _ in range(nd)]
-            params = dict(window_strides=(1,) * nd, padding=pads, lhs_dilation=s, rhs_dilation=d,
-                          dimension_numbers=("N" + letters + "C", letters + "IO", "N" + letters + "C"),
-                          feature_group_count=g)
+            params = dict(
+                window_strides=(1,) * nd,
+                padding=pads,
+                lhs_dilation=s,
+                rhs_dilation=d,
+                dimension_numbers=("N" + letters + "C", letters + "IO", "N" + letters + "C"),
+                feature_group_count=g,
+            )
             weight_shape = (*k, c_in // g, c_out)
-            out = [(i - 1) * si + 2 - (di * (ki - 1) + 1) + lo + hi for i, si, di, ki, (lo, hi) in zip(size, s, d, k, pads)]
+            out = [
+                (i - 1) * si + 2 - (di * (ki - 1) + 1) + lo + hi for i, si, di, ki, (lo, hi) in zip(size, s, d, k, pads)
+            ]
             if min(out) < 1:
                 continue
         else:
@@ -114,8 +141,13 @@ def _jax_cases(rng, count):
             else:
                 padding = tuple(tuple(int(v) for v in rng.integers(-1, 4, 2)) for _ in range(nd))
             transpose_kernel = bool(rng.integers(0, 2))
-            params = dict(strides=s, padding=padding, rhs_dilation=d, transpose_kernel=transpose_kernel,
-                          use_consistent_padding=consistent)
+            params = dict(
+                strides=s,
+                padding=padding,
+                rhs_dilation=d,
+                transpose_kernel=transpose_kernel,
+                use_consistent_padding=consistent,
+            )
             weight_shape = (*k, c_out, c_in) if transpose_kernel else (*k, c_in, c_out)
             try:
                 g_win = compat_jax.conv_transpose_window(size, k, s, padding, d, consistent)
@@ -137,8 +169,9 @@ def _onnx_cases(rng, count):
         op = [int(rng.integers(0, si)) for si in s] if rng.integers(0, 2) else None
         auto_pad = str(rng.choice(["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"]))
         semantics = "onnxruntime"
-        attrs = dict(auto_pad=auto_pad, strides=list(s), dilations=list(d), output_padding=op, group=g,
-                     semantics=semantics)
+        attrs = dict(
+            auto_pad=auto_pad, strides=list(s), dilations=list(d), output_padding=op, group=g, semantics=semantics
+        )
         a = op or [0] * nd
         natural = [(i - 1) * si + ai + di * (ki - 1) + 1 for i, si, ai, di, ki in zip(size, s, a, d, k)]
         if auto_pad != "VALID" and rng.integers(0, 3) == 0:
@@ -149,7 +182,9 @@ def _onnx_cases(rng, count):
             compat_onnx.window(size, k, **{key: v for key, v in attrs.items() if key != "group"})
         except ValueError:
             continue
-        cases.append(dict(params=attrs, weight_shape=(2 * g, int(rng.integers(1, 3)), *k), input_shape=(2, 2 * g, *size)))
+        cases.append(
+            dict(params=attrs, weight_shape=(2 * g, int(rng.integers(1, 3)), *k), input_shape=(2, 2 * g, *size))
+        )
     return cases
 
 
@@ -167,42 +202,108 @@ def _tconv_cases(rng, count):
             continue
         layout = str(rng.choice(["channels_first", "channels_last"]))
         shape = (2, 2, *size) if layout == "channels_first" else (2, *size, 2)
-        cases.append(dict(params=dict(stride=s, padding=padding, dilation=d, layout=layout),
-                          weight_shape=(2, 3, *k), input_shape=shape))
+        cases.append(
+            dict(
+                params=dict(stride=s, padding=padding, dilation=d, layout=layout),
+                weight_shape=(2, 3, *k),
+                input_shape=shape,
+            )
+        )
     return cases
 
 
 def _hand_cases():
     """The documented hard cases, by name."""
     return [
-        ("tensorflow", "tf-same-k3s2", dict(params=dict(output_shape=[1, 8, 8, 2], strides=[2, 2], padding="SAME"),
-                                            weight_shape=(3, 3, 2, 3), input_shape=(1, 4, 4, 3))),
-        ("tensorflow", "tf-same-k4s1", dict(params=dict(output_shape=[1, 5, 5, 2], strides=[1, 1], padding="SAME"),
-                                            weight_shape=(4, 4, 2, 3), input_shape=(1, 5, 5, 3))),
-        ("keras", "keras-same-k2s2-op0", dict(params=dict(strides=2, padding="same", output_padding=1),
-                                              weight_shape=(2, 2, 2, 3), input_shape=(1, 6, 6, 3))),
-        ("keras", "keras-same-k3s2", dict(params=dict(strides=2, padding="same"), weight_shape=(3, 3, 2, 3),
-                                          input_shape=(1, 4, 4, 3))),
-        ("torch", "torch-op<dilation", dict(params=dict(stride=1, output_padding=2, dilation=3),
-                                            weight_shape=(2, 2, 3), input_shape=(1, 2, 5))),
-        ("onnx", "onnx-same-lower", dict(params=dict(auto_pad="SAME_LOWER", strides=[2, 2]),
-                                         weight_shape=(2, 2, 3, 3), input_shape=(1, 2, 4, 4))),
-        ("onnx", "onnx-ort-k1s2-same", dict(params=dict(auto_pad="SAME_UPPER", strides=[2], semantics="onnxruntime"),
-                                            weight_shape=(1, 1, 1), input_shape=(1, 1, 3))),
-        ("jax", "jax-negative-pads", dict(params=dict(strides=(2,), padding=((-1, 3),)), weight_shape=(3, 2, 2),
-                                          input_shape=(1, 4, 2))),
-        ("tconv", "tconv-window-in-the-zero-region", dict(params=dict(stride=2, padding=((-2, 6), (1, -3))),
-                                                         weight_shape=(2, 3, 1, 2), input_shape=(1, 2, 3, 3))),
-        ("jax", "jax-own-dimension-numbers", dict(params=dict(strides=(2, 1), padding="SAME", rhs_dilation=(1, 2),
-                                                              dimension_numbers=("NCWH", "IHOW", "NHWC")),
-                                                  weight_shape=(2, 3, 4, 2), input_shape=(1, 2, 4, 3))),
+        (
+            "tensorflow",
+            "tf-same-k3s2",
+            dict(
+                params=dict(output_shape=[1, 8, 8, 2], strides=[2, 2], padding="SAME"),
+                weight_shape=(3, 3, 2, 3),
+                input_shape=(1, 4, 4, 3),
+            ),
+        ),
+        (
+            "tensorflow",
+            "tf-same-k4s1",
+            dict(
+                params=dict(output_shape=[1, 5, 5, 2], strides=[1, 1], padding="SAME"),
+                weight_shape=(4, 4, 2, 3),
+                input_shape=(1, 5, 5, 3),
+            ),
+        ),
+        (
+            "keras",
+            "keras-same-k2s2-op0",
+            dict(
+                params=dict(strides=2, padding="same", output_padding=1),
+                weight_shape=(2, 2, 2, 3),
+                input_shape=(1, 6, 6, 3),
+            ),
+        ),
+        (
+            "keras",
+            "keras-same-k3s2",
+            dict(params=dict(strides=2, padding="same"), weight_shape=(3, 3, 2, 3), input_shape=(1, 4, 4, 3)),
+        ),
+        (
+            "torch",
+            "torch-op<dilation",
+            dict(params=dict(stride=1, output_padding=2, dilation=3), weight_shape=(2, 2, 3), input_shape=(1, 2, 5)),
+        ),
+        (
+            "onnx",
+            "onnx-same-lower",
+            dict(
+                params=dict(auto_pad="SAME_LOWER", strides=[2, 2]), weight_shape=(2, 2, 3, 3), input_shape=(1, 2, 4, 4)
+            ),
+        ),
+        (
+            "onnx",
+            "onnx-ort-k1s2-same",
+            dict(
+                params=dict(auto_pad="SAME_UPPER", strides=[2], semantics="onnxruntime"),
+                weight_shape=(1, 1, 1),
+                input_shape=(1, 1, 3),
+            ),
+        ),
+        (
+            "jax",
+            "jax-negative-pads",
+            dict(params=dict(strides=(2,), padding=((-1, 3),)), weight_shape=(3, 2, 2), input_shape=(1, 4, 2)),
+        ),
+        (
+            "tconv",
+            "tconv-window-in-the-zero-region",
+            dict(
+                params=dict(stride=2, padding=((-2, 6), (1, -3))), weight_shape=(2, 3, 1, 2), input_shape=(1, 2, 3, 3)
+            ),
+        ),
+        (
+            "jax",
+            "jax-own-dimension-numbers",
+            dict(
+                params=dict(
+                    strides=(2, 1), padding="SAME", rhs_dilation=(1, 2), dimension_numbers=("NCWH", "IHOW", "NHWC")
+                ),
+                weight_shape=(2, 3, 4, 2),
+                input_shape=(1, 2, 4, 3),
+            ),
+        ),
     ]
 
 
 def _all_cases():
     rng = np.random.default_rng(2026)
-    generated = {"torch": _torch_cases(rng, 7), "tensorflow": _tensorflow_cases(rng, 7), "keras": _keras_cases(rng, 7),
-                 "jax": _jax_cases(rng, 7), "onnx": _onnx_cases(rng, 7), "tconv": _tconv_cases(rng, 5)}
+    generated = {
+        "torch": _torch_cases(rng, 7),
+        "tensorflow": _tensorflow_cases(rng, 7),
+        "keras": _keras_cases(rng, 7),
+        "jax": _jax_cases(rng, 7),
+        "onnx": _onnx_cases(rng, 7),
+        "tconv": _tconv_cases(rng, 5),
+    }
     cases = [(source, f"{source}-{j}", case) for source, table in generated.items() for j, case in enumerate(table)]
     return cases + _hand_cases()
 
@@ -221,12 +322,21 @@ def _source_result(source, case, x, w, b, fw):
         f = getattr(torch.nn.functional, f"conv_transpose{nd}d")
         t = lambda a: None if a is None else torch.from_numpy(np.array(a))  # noqa: E731
         with torch.no_grad():
-            return f(t(x), t(w), t(b), p.get("stride", 1), p.get("padding", 0), p.get("output_padding", 0),
-                     p.get("groups", 1), p.get("dilation", 1)).numpy()
+            return f(
+                t(x),
+                t(w),
+                t(b),
+                p.get("stride", 1),
+                p.get("padding", 0),
+                p.get("output_padding", 0),
+                p.get("groups", 1),
+                p.get("dilation", 1),
+            ).numpy()
     if source == "tensorflow":
         tf = fw["tf"]
-        y = tf.nn.conv_transpose(x, w, p["output_shape"], p["strides"], padding=p["padding"],
-                                 dilations=p.get("dilations")).numpy()
+        y = tf.nn.conv_transpose(
+            x, w, p["output_shape"], p["strides"], padding=p["padding"], dilations=p.get("dilations")
+        ).numpy()
         return y + b
     if source == "keras":
         keras = fw["keras"]
@@ -257,7 +367,9 @@ def _run_code(target, plan, x_t, w, b, fw):
     if target == "torch":
         torch = fw["torch"]
         with torch.no_grad():
-            return namespace["conv_transpose"](torch.from_numpy(x_t.copy()), torch.from_numpy(w_t), torch.from_numpy(b)).numpy()
+            return namespace["conv_transpose"](
+                torch.from_numpy(x_t.copy()), torch.from_numpy(w_t), torch.from_numpy(b)
+            ).numpy()
     if target == "tensorflow":
         tf = fw["tf"]
         return namespace["conv_transpose"](tf.constant(x_t), tf.constant(w_t), tf.constant(b)).numpy()
@@ -279,15 +391,20 @@ def test_every_plan_runs_exactly_in_every_target(source, name, case, frameworks)
     rng = np.random.default_rng(0)
     x = rng.standard_normal(case["input_shape"]).astype(np.float32)
     w = rng.standard_normal(case["weight_shape"]).astype(np.float32)
-    c_out = translate(case["params"], source, "tconv", weight_shape=case["weight_shape"],
-                      input_shape=case["input_shape"]).spec.out_channels
+    c_out = translate(
+        case["params"], source, "tconv", weight_shape=case["weight_shape"], input_shape=case["input_shape"]
+    ).spec.out_channels
     b = rng.standard_normal(c_out).astype(np.float32)
     expected = _source_result(source, case, x, w, b, frameworks)
     for target in TARGETS:
-        plan = translate(case["params"], source, target, weight_shape=case["weight_shape"], input_shape=case["input_shape"])
+        plan = translate(
+            case["params"], source, target, weight_shape=case["weight_shape"], input_shape=case["input_shape"]
+        )
         assert_close(plan.apply(x, w, b), expected, dtype=np.float32)
         y_t = _run_code(target, plan, plan.input_to_target(x), w, b, frameworks)
-        assert_close(plan.output_to_source(y_t), expected, rtol=2e-5, atol=2e-5 * max(1.0, float(np.abs(expected).max())))
+        assert_close(
+            plan.output_to_source(y_t), expected, rtol=2e-5, atol=2e-5 * max(1.0, float(np.abs(expected).max()))
+        )
 
 
 def test_the_tables_exercise_inexact_plans():
@@ -296,7 +413,9 @@ def test_the_tables_exercise_inexact_plans():
     for source, _, case in CASES:
         for target in inexact:
             try:
-                plan = translate(case["params"], source, target, weight_shape=case["weight_shape"], input_shape=case["input_shape"])
+                plan = translate(
+                    case["params"], source, target, weight_shape=case["weight_shape"], input_shape=case["input_shape"]
+                )
             except ValueError:
                 continue
             inexact[target] += not plan.exact
@@ -304,8 +423,13 @@ def test_the_tables_exercise_inexact_plans():
 
 
 def test_plan_reports_what_it_does():
-    plan = translate({"output_shape": [1, 8, 8, 2], "strides": 2, "padding": "SAME"}, "tensorflow", "torch",
-                     weight_shape=(3, 3, 2, 3), input_shape=(1, 4, 4, 3))
+    plan = translate(
+        {"output_shape": [1, 8, 8, 2], "strides": 2, "padding": "SAME"},
+        "tensorflow",
+        "torch",
+        weight_shape=(3, 3, 2, 3),
+        input_shape=(1, 4, 4, 3),
+    )
     assert not plan.exact and plan.post_crop == ((0, 1), (0, 1))
     assert plan.arguments == dict(stride=(2, 2), padding=(0, 0), output_padding=(0, 0), groups=1, dilation=(1, 1))
     text = plan.describe()
@@ -320,13 +444,32 @@ def test_plan_reports_what_it_does():
     "call, error, phrase",
     [
         (lambda: translate({}, "caffe", "torch", weight_shape=(1, 1, 3)), ValueError, "source must be one of"),
-        (lambda: translate({"stride": 2}, "keras", "torch", weight_shape=(3, 1, 1)), ValueError, "unknown keras parameter"),
-        (lambda: translate({"output_shape": [1, 8, 1]}, "tensorflow", "torch", weight_shape=(3, 1, 1)), ValueError, "pass input_shape"),
-        (lambda: translate({}, "onnx", "torch", weight_shape=(1, 1, 2, 2, 2, 2)), ValueError, "PyTorch has transposed convolutions with 1 to 3"),
-        (lambda: translate({"stride": 2}, "torch", "torch", weight_shape=(1, 1, 0)), ValueError, "weight_shape must be positive"),
+        (
+            lambda: translate({"stride": 2}, "keras", "torch", weight_shape=(3, 1, 1)),
+            ValueError,
+            "unknown keras parameter",
+        ),
+        (
+            lambda: translate({"output_shape": [1, 8, 1]}, "tensorflow", "torch", weight_shape=(3, 1, 1)),
+            ValueError,
+            "pass input_shape",
+        ),
+        (
+            lambda: translate({}, "onnx", "torch", weight_shape=(1, 1, 2, 2, 2, 2)),
+            ValueError,
+            "PyTorch has transposed convolutions with 1 to 3",
+        ),
+        (
+            lambda: translate({"stride": 2}, "torch", "torch", weight_shape=(1, 1, 0)),
+            ValueError,
+            "weight_shape must be positive",
+        ),
         (lambda: translate([1], "torch", "torch", weight_shape=(1, 1, 3)), TypeError, "params must be a mapping"),
-        (lambda: translate({"strides": (), "padding": "SAME"}, "jax", "tconv", weight_shape=(2, 3)), ValueError,
-         "tconv has transposed convolutions with 1 to"),
+        (
+            lambda: translate({"strides": (), "padding": "SAME"}, "jax", "tconv", weight_shape=(2, 3)),
+            ValueError,
+            "tconv has transposed convolutions with 1 to",
+        ),
     ],
 )
 def test_bad_requests_are_explained(call, error, phrase):

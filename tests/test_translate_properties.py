@@ -59,11 +59,27 @@ def test_target_window_plus_post_step_is_the_source_window(case):
     source = tconv.shape.conv_transpose_geometry(size, k, params["stride"], params["padding"], 0, params["dilation"])
     weight_shape = (2 * params["groups"], 2, *k)
     for target, window in (
-        ("torch", lambda a: compat_torch.window(size, k, a["stride"], a["padding"], a["output_padding"], a["dilation"])),
-        ("onnx", lambda a: compat_onnx.window(size, k, pads=a["pads"], output_padding=a["output_padding"],
-                                              strides=a["strides"], dilations=a["dilations"])),
-        ("keras", lambda a: compat_keras.window(size, a["kernel_size"], a["strides"], a["padding"], a["output_padding"],
-                                                a["dilation_rate"])),
+        (
+            "torch",
+            lambda a: compat_torch.window(size, k, a["stride"], a["padding"], a["output_padding"], a["dilation"]),
+        ),
+        (
+            "onnx",
+            lambda a: compat_onnx.window(
+                size,
+                k,
+                pads=a["pads"],
+                output_padding=a["output_padding"],
+                strides=a["strides"],
+                dilations=a["dilations"],
+            ),
+        ),
+        (
+            "keras",
+            lambda a: compat_keras.window(
+                size, a["kernel_size"], a["strides"], a["padding"], a["output_padding"], a["dilation_rate"]
+            ),
+        ),
     ):
         plan = translate(params, "tconv", target, weight_shape=weight_shape)
         got = window(plan.arguments).padding_pairs

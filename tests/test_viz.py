@@ -7,9 +7,8 @@ import pytest
 from helpers import oracle
 
 import tconv
-from tconv.explain import SEED_EXAMPLE
-
 from tconv import viz  # noqa: E402  (imports no matplotlib until it draws)
+from tconv.explain import SEED_EXAMPLE
 
 
 @pytest.fixture(autouse=True)
@@ -107,14 +106,26 @@ def test_animations(tmp_path):
     assert image.open(path).n_frames == 10
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: viz.scatter_figure(np.ones((1, 2, 2, 2)), np.ones((1, 1, 2, 2, 2))), "the pictures show 1-d or 2-d problems"),
-    (lambda: viz.scatter_figure(np.ones(3), np.ones(3), step=9), r"step must be in \[0, 3\]"),
-    (lambda: viz.zero_insertion_figure(np.ones(3), np.ones(3), position=(7,)), "position must be an index"),
-    (lambda: viz.matrix_figure(np.ones((2, 3)), np.ones((2, 1, 3)), groups=2, channel=2), r"channel must be an output channel in \[0, 2\)"),
-    (lambda: viz.explain_figure(np.ones(3), np.ones(3), views=("scatter", "nope")), "views must be a non-empty selection"),
-    (lambda: viz.scatter_figure(np.ones(3), np.ones(3), stride=0), "stride must be positive"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: viz.scatter_figure(np.ones((1, 2, 2, 2)), np.ones((1, 1, 2, 2, 2))),
+            "the pictures show 1-d or 2-d problems",
+        ),
+        (lambda: viz.scatter_figure(np.ones(3), np.ones(3), step=9), r"step must be in \[0, 3\]"),
+        (lambda: viz.zero_insertion_figure(np.ones(3), np.ones(3), position=(7,)), "position must be an index"),
+        (
+            lambda: viz.matrix_figure(np.ones((2, 3)), np.ones((2, 1, 3)), groups=2, channel=2),
+            r"channel must be an output channel in \[0, 2\)",
+        ),
+        (
+            lambda: viz.explain_figure(np.ones(3), np.ones(3), views=("scatter", "nope")),
+            "views must be a non-empty selection",
+        ),
+        (lambda: viz.scatter_figure(np.ones(3), np.ones(3), stride=0), "stride must be positive"),
+    ],
+)
 def test_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -6,11 +6,17 @@ import itertools
 
 import numpy as np
 import pytest
-from framework_oracles import jax, lax, tf, torch  # noqa: F401  (fixtures)
 from helpers import assert_close
 
 import tconv
-from tconv.weights import WEIGHT_LAYOUTS, convert_weight, dilate_weight, from_torch_layout, to_torch_layout, ungroup_weight
+from tconv.weights import (
+    WEIGHT_LAYOUTS,
+    convert_weight,
+    dilate_weight,
+    from_torch_layout,
+    to_torch_layout,
+    ungroup_weight,
+)
 
 LAYOUTS = tuple(WEIGHT_LAYOUTS)
 
@@ -46,10 +52,15 @@ def test_tensorflow_and_jax_layouts_mean_what_the_frameworks_mean(tf, lax):
     w = rng.standard_normal((3, 2, 2, 3))  # torch (C_in, C_out, kH, kW)
     expected = np.moveaxis(tconv.conv_transpose(np.moveaxis(x, -1, 1), w, stride=2), 1, -1)
     out = [1, 8, 11, 2]  # the full output: (4 - 1)*2 + 2, (5 - 1)*2 + 3
-    assert_close(tf.nn.conv2d_transpose(x, from_torch_layout(w, "tensorflow"), out, 2, padding="VALID").numpy(), expected)
+    assert_close(
+        tf.nn.conv2d_transpose(x, from_torch_layout(w, "tensorflow"), out, 2, padding="VALID").numpy(), expected
+    )
     full = [(k - 1, k - 1) for k in w.shape[2:]]
     assert_close(np.asarray(lax.conv_transpose(x, from_torch_layout(w, "jax"), (2, 2), full)), expected)
-    assert_close(np.asarray(lax.conv_transpose(x, from_torch_layout(w, "tensorflow"), (2, 2), full, transpose_kernel=True)), expected)
+    assert_close(
+        np.asarray(lax.conv_transpose(x, from_torch_layout(w, "tensorflow"), (2, 2), full, transpose_kernel=True)),
+        expected,
+    )
 
 
 def test_grouped_jax_layout_is_conv_general_dilateds_kernel(lax):
@@ -57,8 +68,15 @@ def test_grouped_jax_layout_is_conv_general_dilateds_kernel(lax):
     x = rng.standard_normal((1, 4, 6))  # NHC, 6 channels
     w = rng.standard_normal((6, 2, 3))  # groups=3: C_out = 6
     expected = np.moveaxis(tconv.conv_transpose(np.moveaxis(x, -1, 1), w, stride=2, groups=3), 1, -1)
-    y = lax.conv_general_dilated(x, from_torch_layout(w, "jax", 3), (1,), [(2, 2)], lhs_dilation=(2,),
-                                 dimension_numbers=("NHC", "HIO", "NHC"), feature_group_count=3)
+    y = lax.conv_general_dilated(
+        x,
+        from_torch_layout(w, "jax", 3),
+        (1,),
+        [(2, 2)],
+        lhs_dilation=(2,),
+        dimension_numbers=("NHC", "HIO", "NHC"),
+        feature_group_count=3,
+    )
     assert_close(np.asarray(y), expected)
 
 

@@ -40,11 +40,22 @@ LINE_W = np.array([1.0, 2.0, 3.0, 4.0])
 FIGURES = {
     "seed004-scatter.gif": ("scatter-gif", (SEED_X, SEED_W, 2, 0, 0, 1, 1), {}),
     "seed004-zero-insertion.png": ("zero-insert", (SEED_X, SEED_W, 2, 0, 0, 1, 1), {"position": (0, 0)}),
-    "seed001-matrix.png": ("matrix", (np.array([[1.0, 2.0], [3.0, 4.0]]), np.arange(1.0, 10.0).reshape(3, 3), 1, 0, 0, 1, 1),
-                           {"output_element": (1, 2), "input_element": (0, 1)}),
+    "seed001-matrix.png": (
+        "matrix",
+        (np.array([[1.0, 2.0], [3.0, 4.0]]), np.arange(1.0, 10.0).reshape(3, 3), 1, 0, 0, 1, 1),
+        {"output_element": (1, 2), "input_element": (0, 1)},
+    ),
     "upsample-k4s2p1-scatter.png": ("scatter", (LINE_X, LINE_W, 2, 1, 0, 1, 1), {}),
-    "dilated-zero-insertion.gif": ("zero-insert-gif", (np.array([1.0, -2.0, 3.0]), np.array([1.0, 2.0, 3.0]), 2, 1, 1, 1, 2), {}),
-    "groups-matrix.png": ("matrix", (GROUP_X, GROUP_W, 2, 0, 1, 2, 1), {"output_element": (3,), "input_element": (1,), "channel": 1}),
+    "dilated-zero-insertion.gif": (
+        "zero-insert-gif",
+        (np.array([1.0, -2.0, 3.0]), np.array([1.0, 2.0, 3.0]), 2, 1, 1, 1, 2),
+        {},
+    ),
+    "groups-matrix.png": (
+        "matrix",
+        (GROUP_X, GROUP_W, 2, 0, 1, 2, 1),
+        {"output_element": (3,), "input_element": (1,), "channel": 1},
+    ),
     "checkerboard-k3s2.png": ("overlap", ((3, 3), 2, 0, 0, 1), {"weight": np.ones((1, 1, 3, 3))}),
     "even-k4s2p1.png": ("overlap", ((4, 4), 2, 1, 0, 1), {"weight": np.ones((1, 1, 4, 4))}),
     "holes-k3s2d2.png": ("overlap", (3, 2, 0, 0, 2), {"input_size": 6}),
@@ -75,8 +86,9 @@ def data_hash(kind, problem, options) -> str:
     parts = list(problem) + [options[k] for k in sorted(options)]
     if kind == "overlap":
         w = options.get("weight")
-        ov = tconv.artifacts.overlap(w.shape[2:] if w is not None else problem[0], *problem[1:],
-                                     input_size=options.get("input_size"))
+        ov = tconv.artifacts.overlap(
+            w.shape[2:] if w is not None else problem[0], *problem[1:], input_size=options.get("input_size")
+        )
         parts += [ov.counts, ov.phase_counts]
     else:
         x, w, stride, padding, output_padding, groups, dilation = problem

@@ -6,8 +6,13 @@ Adapters for optional frameworks (``tconv.torch``, ``tconv.dask``, ``tconv.viz``
 are never imported here: ``import tconv`` imports nothing but NumPy.
 """
 
-from . import _fast  # noqa: F401  (registers the fast algorithms)
-from . import artifacts, compat, init, nn
+from . import (
+    _fast,  # noqa: F401  (registers the fast algorithms)
+    artifacts,
+    compat,
+    init,
+    nn,
+)
 from ._algorithms import algorithms
 from ._config import get_options, options, set_options
 from ._ops import conv, conv_transpose

@@ -175,9 +175,7 @@ def _pad_or_crop(x: np.ndarray, before: tuple[int, ...], after: tuple[int, ...])
     lead = x.ndim - len(before)
     widths = [(0, 0)] * lead + [(max(b, 0), max(a, 0)) for b, a in zip(before, after)]
     x = np.pad(x, widths)
-    index = tuple(
-        slice(max(-b, 0), n - max(-a, 0)) for b, a, n in zip(before, after, x.shape[lead:])
-    )
+    index = tuple(slice(max(-b, 0), n - max(-a, 0)) for b, a, n in zip(before, after, x.shape[lead:]))
     return x[(Ellipsis, *index)]
 
 
@@ -222,13 +220,13 @@ def _dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
     spatial = tuple(range(3, w.ndim))
     w_flip = np.flip(w, axis=spatial).swapaxes(1, 2)  # (G, Co, Ci, *k), flipped
     nd = geometry.ndim
-    plain = Geometry(geometry.output_size, x_pad.shape[3:], geometry.kernel_size, (1,) * nd, geometry.dilation, (0,) * nd)
+    plain = Geometry(
+        geometry.output_size, x_pad.shape[3:], geometry.kernel_size, (1,) * nd, geometry.dilation, (0,) * nd
+    )
     return _kernels.correlate(x_pad, w_flip, plain)
 
 
-register("dilate", "zero insertion + padding + correlation with the flipped kernel")(
-    _grouped_channels_first(_dilate)
-)
+register("dilate", "zero insertion + padding + correlation with the flipped kernel")(_grouped_channels_first(_dilate))
 
 
 def _matrix(x, w, bias, geometry, groups, layout):
@@ -239,7 +237,9 @@ def _matrix(x, w, bias, geometry, groups, layout):
     n = x.shape[0]
     c = _from_geometry(w, groups, geometry, sparse=None)  # (C_in*prod(i), C_out*prod(o))
     y = np.asarray(x.reshape(n, c.shape[0]) @ c)  # (N, C_in*prod(i)) @ C -> (N, C_out*prod(o))
-    y = y.reshape(n, groups * w.shape[1], *geometry.output_size).astype(np.result_type(x, w), copy=False)  # (N, C_out, *o)
+    y = y.reshape(n, groups * w.shape[1], *geometry.output_size).astype(
+        np.result_type(x, w), copy=False
+    )  # (N, C_out, *o)
     if bias is not None:
         y += bias.reshape(-1, *(1,) * geometry.ndim)
     return np.moveaxis(y, 1, -1) if layout == "channels_last" else y

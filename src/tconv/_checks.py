@@ -81,19 +81,15 @@ def int_tuple(
         result = (operator.index(value),) * ndim  # type: ignore[arg-type]
     elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         if not all(is_int(v) for v in value):
-            raise TypeError(
-                f"{name} must be an int or a sequence of {ndim} ints, got {show(value)}"
-            )
+            raise TypeError(f"{name} must be an int or a sequence of {ndim} ints, got {show(value)}")
         if len(value) != ndim:
             raise ValueError(
-                f"{name} must have one entry per spatial axis ({ndim}), "
-                f"got {len(value)} entries: {show(value)}"
+                f"{name} must have one entry per spatial axis ({ndim}), got {len(value)} entries: {show(value)}"
             )
         result = tuple(operator.index(v) for v in value)
     else:
         raise TypeError(
-            f"{name} must be an int or a sequence of {ndim} ints, "
-            f"got {show(value)} of type {type(value).__name__}"
+            f"{name} must be an int or a sequence of {ndim} ints, got {show(value)} of type {type(value).__name__}"
         )
     if minimum is not None and any(v < minimum for v in result):
         raise ValueError(f"{name} must be {rule} in every axis, got {show(value)}")

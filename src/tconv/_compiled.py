@@ -95,4 +95,12 @@ def _build() -> dict[str, Callable]:
 
 
 #: The compiled kernels :func:`kernels` provides.
-KERNEL_NAMES = ("gather_rows_t", "im2col_cl", "gather_cl", "gather_cf", "batched_transpose", "direct_cl", "interleave",)
+KERNEL_NAMES = (
+    "gather_rows_t",
+    "im2col_cl",
+    "gather_cl",
+    "gather_cf",
+    "batched_transpose",
+    "direct_cl",
+    "interleave",
+)

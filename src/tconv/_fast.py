@@ -99,7 +99,9 @@ def _blocked(impl, footprint):
             for n0 in range(n):
                 target = out[(slice(n0, n0 + 1), *lead[1:], *tile.output)]
                 if tile.geometry is None:
-                    target[...] = (b if layout == "channels_last" else b.reshape(-1, *(1,) * geometry.ndim)) if has_bias else 0
+                    target[...] = (
+                        (b if layout == "channels_last" else b.reshape(-1, *(1,) * geometry.ndim)) if has_bias else 0
+                    )
                     continue
                 xs = x[(slice(n0, n0 + 1), *lead[1:], *tile.input)]
                 part = _output(1, c_out, tile.geometry, layout, dtype)
@@ -166,9 +168,13 @@ def gemm(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out: n
     if _compiled.available():
         lead, last = lead_and_last(geometry)
         if layout == "channels_last":
-            _gather(cols, lead, last, geometry, b, has_bias, out.reshape(n, lead.outputs, last.outputs, groups * cog), None)
+            _gather(
+                cols, lead, last, geometry, b, has_bias, out.reshape(n, lead.outputs, last.outputs, groups * cog), None
+            )
         else:
-            _gather(cols, lead, last, geometry, b, has_bias, None, out.reshape(n, groups * cog, lead.outputs, last.outputs))
+            _gather(
+                cols, lead, last, geometry, b, has_bias, None, out.reshape(n, groups * cog, lead.outputs, last.outputs)
+            )
     else:
         _col2im_numpy(cols, geometry, b, has_bias, out, layout, groups)
 
@@ -211,7 +217,9 @@ def _col2im_numpy(cols, geometry, b, has_bias, out, layout, groups):
     if layout == "channels_last":
         target = out.reshape(nb, *geometry.output_size, groups, cog)  # (n, *o, G, Cog)
     else:
-        target = np.moveaxis(out.reshape(nb, groups, cog, *geometry.output_size), (1, 2), (-2, -1))  # (n, *o, G, Cog) view
+        target = np.moveaxis(
+            out.reshape(nb, groups, cog, *geometry.output_size), (1, 2), (-2, -1)
+        )  # (n, *o, G, Cog) view
     bias = b.reshape(groups, cog)  # (G, Cog)
     target[...] = bias if has_bias else 0
     for tap in np.ndindex(*geometry.kernel_size):
@@ -260,8 +268,9 @@ class _GemmTile(NamedTuple):
     c1: int
 
 
-def _gemm_tiles(geometry: Geometry, n: int, groups: int, cig: int, cog: int, itemsize: int,
-                threads: int) -> list[_GemmTile] | None:
+def _gemm_tiles(
+    geometry: Geometry, n: int, groups: int, cig: int, cog: int, itemsize: int, threads: int
+) -> list[_GemmTile] | None:
     """Tiles whose column buffer (and weight block) fit the cache targets and the budget; None if none can.
 
     Output channels are split so that a tile's weight block ``C_in/G x prod(k) x C_block``
@@ -287,8 +296,10 @@ def _gemm_tiles(geometry: Geometry, n: int, groups: int, cig: int, cog: int, ite
         if -(-n // per_tile) * len(channel_tiles) >= wanted or i0 == 1:
             # channel blocks outermost: a thread's consecutive tiles reuse one weight block
             for g, c0, c1 in channel_tiles:
-                tiles += [_GemmTile(a, min(n, a + per_tile), (0, o0), (0, i0), geometry, g, c0, c1)
-                          for a in range(0, n, per_tile)]
+                tiles += [
+                    _GemmTile(a, min(n, a + per_tile), (0, o0), (0, i0), geometry, g, c0, c1)
+                    for a in range(0, n, per_tile)
+                ]
             return tiles
         height = -(-o0 // max(1, -(-wanted // (n * len(channel_tiles)))))  # split samples into bands too
     else:
@@ -306,8 +317,9 @@ def _gemm_tiles(geometry: Geometry, n: int, groups: int, cig: int, cog: int, ite
         b = min(o0, a + height)
         tile = tile_geometry(geometry, (a, *rest_start), (b, *rest_stop))
         slab = (tile.input[0].start, tile.input[0].stop)
-        tiles += [_GemmTile(m, m + 1, (a, b), slab, tile.geometry, g, c0, c1)
-                  for g, c0, c1 in channel_tiles for m in range(n)]
+        tiles += [
+            _GemmTile(m, m + 1, (a, b), slab, tile.geometry, g, c0, c1) for g, c0, c1 in channel_tiles for m in range(n)
+        ]
     return tiles
 
 
@@ -358,7 +370,9 @@ def gemm_tiled(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.n
     out = _output(n, c_out, geometry, layout, dtype)
     blocks = sorted({(t.c0, t.c1) for t in tiles})
     packed = {(c0, c1): _packed_weight(w[:, c0:c1], groups, kv) for c0, c1 in blocks}  # (G, Cig, Kv*Cb) each
-    largest = max((t.n1 - t.n0) * math.prod(t.geometry.input_size) * (t.c1 - t.c0) for t in tiles if t.geometry is not None)
+    largest = max(
+        (t.n1 - t.n0) * math.prod(t.geometry.input_size) * (t.c1 - t.c0) for t in tiles if t.geometry is not None
+    )
     claim = itertools.count()
 
     def work() -> None:
@@ -425,8 +439,25 @@ def _gemm_tile(tile, x, w_block, b, out, workspace, layout_in, layout, cig, cog,
         view = region[:, None] if nd == 1 else region
         view = _reshaped(view, (nt, lead.outputs, last.outputs, cb))  # (n, O_lead, O_last, Cb)
         kernel = _compiled.kernels()["gather_cl"]
-    kernel(cols4, lead.ptr, lead.j, lead.t, last.ptr, last.j, last.t, rows, sub.input_size[-1], sub.kernel_size[-1],
-           lead.outputs, bias, view, 0, nt * lead.outputs, 0, last.outputs)
+    kernel(
+        cols4,
+        lead.ptr,
+        lead.j,
+        lead.t,
+        last.ptr,
+        last.j,
+        last.t,
+        rows,
+        sub.input_size[-1],
+        sub.kernel_size[-1],
+        lead.outputs,
+        bias,
+        view,
+        0,
+        nt * lead.outputs,
+        0,
+        last.outputs,
+    )
 
 
 def _gemm_transposed(x, w, bias, geometry: Geometry, groups: int) -> np.ndarray:
@@ -471,8 +502,21 @@ def _gemm_transposed(x, w, bias, geometry: Geometry, groups: int) -> np.ndarray:
             np.matmul(wt[g], xs[i, g], out=cols)  # (Cog*Kv, Cig) @ (Cig, P)
             c3 = _reshaped(cols, (cog, kv, p_in)).transpose(1, 0, 2)  # (Kv, Cog, P) view
             for c in range(cog):
-                rows(c3, c, lead.ptr, lead.j, lead.t, geometry.input_size[-1], geometry.kernel_size[-1], s, d, bb,
-                     o_last, b[g * cog + c], out4[i, g, c])
+                rows(
+                    c3,
+                    c,
+                    lead.ptr,
+                    lead.j,
+                    lead.t,
+                    geometry.input_size[-1],
+                    geometry.kernel_size[-1],
+                    s,
+                    d,
+                    bb,
+                    o_last,
+                    b[g * cog + c],
+                    out4[i, g, c],
+                )
 
     if len(tiles) >= threads and _blas.available():
         with _blas.single_threaded_blas():
@@ -547,7 +591,9 @@ def phase(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out: 
     flat = xp.reshape(nb * math.prod(padded), groups, cig)  # (nb*P, G, Cig)
     shared = _single_window(plans)
     if shared is not None:
-        _phase_single_gemm(flat, wg, plans, shared, pad_before, pitch, padded, nb, out, b, has_bias, layout, geometry, groups)
+        _phase_single_gemm(
+            flat, wg, plans, shared, pad_before, pitch, padded, nb, out, b, has_bias, layout, geometry, groups
+        )
         return
     accumulate = _accumulating_gemm(flat.dtype)
     y = np.empty((groups, nb * math.prod(padded), cog), dtype=flat.dtype)  # phase accumulator, padded pitch
@@ -575,8 +621,12 @@ def _phase_plans(geometry):
     return [
         phase_plan(i, k, s, d, bb, o)
         for i, k, s, d, bb, o in zip(
-            geometry.input_size, geometry.kernel_size, geometry.stride, geometry.dilation,
-            geometry.crop_begin, geometry.output_size,
+            geometry.input_size,
+            geometry.kernel_size,
+            geometry.stride,
+            geometry.dilation,
+            geometry.crop_begin,
+            geometry.output_size,
         )
     ]
 
@@ -626,7 +676,9 @@ def _single_window(plans):
     return tuple(offsets)
 
 
-def _phase_single_gemm(flat, wg, plans, offsets, pad_before, pitch, padded, nb, out, b, has_bias, layout, geometry, groups):
+def _phase_single_gemm(
+    flat, wg, plans, offsets, pad_before, pitch, padded, nb, out, b, has_bias, layout, geometry, groups
+):
     """kernel_size == stride (and the like): one GEMM for all phases, then depth-to-space."""
     cig, cog = wg.shape[1:3]
     counts = [max(ph.count for ph in plan) for plan in plans]
@@ -661,19 +713,36 @@ def _interleave(y, ph, padded, nb, out, b, has_bias, layout, geometry, groups, c
         if nd > 1:
             q_lead = np.indices(lead_counts).reshape(nd - 1, -1)  # (nd-1, E)
             src = np.ravel_multi_index(q_lead, lead_padded).astype(np.int64)
-            dst = np.ravel_multi_index([ph[a].first + geometry.stride[a] * q_lead[a] for a in range(nd - 1)],
-                                       lead_out).astype(np.int64)
+            dst = np.ravel_multi_index(
+                [ph[a].first + geometry.stride[a] * q_lead[a] for a in range(nd - 1)], lead_out
+            ).astype(np.int64)
         else:
             src = dst = np.zeros(1, np.int64)
         y5 = y.reshape(groups, nb, math.prod(lead_padded), padded[-1], width)  # (G, nb, L, Q, W)
         o_lead = math.prod(lead_out)
         c_out = groups * cog
-        view = (out.reshape(nb, o_lead, geometry.output_size[-1], c_out) if layout == "channels_last"
-                else out.reshape(nb, c_out, o_lead, geometry.output_size[-1]))
+        view = (
+            out.reshape(nb, o_lead, geometry.output_size[-1], c_out)
+            if layout == "channels_last"
+            else out.reshape(nb, c_out, o_lead, geometry.output_size[-1])
+        )
         kernel = _compiled.kernels()["interleave"]
         calls = [
-            (y5, src, dst, ph[-1].first, counts[-1], geometry.stride[-1], c0, b, has_bias, view,
-             layout == "channels_last", t0, t1)
+            (
+                y5,
+                src,
+                dst,
+                ph[-1].first,
+                counts[-1],
+                geometry.stride[-1],
+                c0,
+                b,
+                has_bias,
+                view,
+                layout == "channels_last",
+                t0,
+                t1,
+            )
             for t0, t1 in _compiled.split(nb * len(src), 4 * get_options().threads)
         ]
         _compiled.parallel_for(kernel, calls)
@@ -737,8 +806,24 @@ def direct(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out:
     else:
         y_cl = np.empty((n, lead.outputs, last.outputs, c_out), dtype=out.dtype)
     kernel = _compiled.kernels()["direct_cl"]
-    common = (x_cl, wt, cig, cog, lead.ptr, lead.j, lead.t, last.ptr, last.j, last.t,
-              math.prod(geometry.input_size), geometry.input_size[-1], geometry.kernel_size[-1], lead.outputs, b, y_cl)
+    common = (
+        x_cl,
+        wt,
+        cig,
+        cog,
+        lead.ptr,
+        lead.j,
+        lead.t,
+        last.ptr,
+        last.j,
+        last.t,
+        math.prod(geometry.input_size),
+        geometry.input_size[-1],
+        geometry.kernel_size[-1],
+        lead.outputs,
+        b,
+        y_cl,
+    )
     tasks = n * lead.outputs
     _compiled.parallel_for(kernel, [common + (t0, t1) for t0, t1 in _compiled.split(tasks, 4 * get_options().threads)])
     if layout == "channels_first":
@@ -781,8 +866,14 @@ register("direct", "direct small-group/depthwise kernel: each output pixel writt
 def _positions(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
     """Input positions read by each (output, tap) of a convolution: lead (flat) and last axis, -1 outside."""
     per_axis = []
-    for i, o, k, s, d, b in zip(geometry.input_size, geometry.output_size, geometry.kernel_size, geometry.stride,
-                                geometry.dilation, geometry.crop_begin):
+    for i, o, k, s, d, b in zip(
+        geometry.input_size,
+        geometry.output_size,
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.dilation,
+        geometry.crop_begin,
+    ):
         pos = s * np.arange(i)[:, None] + d * np.arange(k)[None, :] - b  # (J, K)
         per_axis.append(np.where((pos >= 0) & (pos < o), pos, -1))
     last = per_axis[-1].astype(np.int64)
@@ -816,7 +907,9 @@ def conv_gemm(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.nd
     out = np.empty(out_shape, dtype=dtype)
     wm = np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1)).reshape(groups, kv * cig, cog)
     budget = get_options().memory_budget
-    per_sample = (math.prod(geometry.output_size) * c_in + math.prod(geometry.input_size) * (kv * c_in + 2 * c_out)) * dtype.itemsize
+    per_sample = (
+        math.prod(geometry.output_size) * c_in + math.prod(geometry.input_size) * (kv * c_in + 2 * c_out)
+    ) * dtype.itemsize
     if per_sample <= budget:
         step = max(1, budget // per_sample)
         for n0 in range(0, n, step):
@@ -830,7 +923,9 @@ def conv_gemm(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.nd
     for tile in conv_tiles(geometry, tuple(shape)):
         for n0 in range(n):
             xs = x[(slice(n0, n0 + 1), *channel, *tile.input)]
-            out[(slice(n0, n0 + 1), *channel, *tile.output)] = _conv_gemm_block(xs, wm, b, has_bias, tile.geometry, groups, layout)
+            out[(slice(n0, n0 + 1), *channel, *tile.output)] = _conv_gemm_block(
+                xs, wm, b, has_bias, tile.geometry, groups, layout
+            )
     return out
 
 
@@ -848,8 +943,10 @@ def _im2col(big_cl: np.ndarray, geometry: Geometry) -> np.ndarray:
     if _compiled.available():
         lead, last = _positions(geometry)
         kernel = _compiled.kernels()["im2col_cl"]
-        calls = [(big_cl, lead, last, geometry.output_size[-1], cols, t0, t1)
-                 for t0, t1 in _compiled.split(n * lead.shape[0], 4 * get_options().threads)]
+        calls = [
+            (big_cl, lead, last, geometry.output_size[-1], cols, t0, t1)
+            for t0, t1 in _compiled.split(n * lead.shape[0], 4 * get_options().threads)
+        ]
         _compiled.parallel_for(kernel, calls)
         return cols
     big = big_cl.reshape(n, *geometry.output_size, c)  # (n, *big, C)
@@ -876,7 +973,9 @@ def _conv_gemm_block(x, wm, b, has_bias, geometry, groups, layout):
         y = np.einsum("mtgi,gtio->mgo", cols.reshape(n * p_out, kv, groups, cig), wg)  # (M, G, Cog)
         y = y.reshape(n, p_out, c_out)  # (n, P_out, C_out)
     else:
-        lhs = cols.reshape(n * p_out, kv, groups, cig).transpose(2, 0, 1, 3).reshape(groups, n * p_out, kv * cig)  # (G, M, Kv*Cig)
+        lhs = (
+            cols.reshape(n * p_out, kv, groups, cig).transpose(2, 0, 1, 3).reshape(groups, n * p_out, kv * cig)
+        )  # (G, M, Kv*Cig)
         y = np.matmul(lhs, wm)  # (G, M, Cog)
         y = y.transpose(1, 0, 2).reshape(n, p_out, c_out)  # (n, P_out, C_out)
     if has_bias:
@@ -924,8 +1023,14 @@ def weight_gradient(small, big, geometry: Geometry, groups: int, layout: str) ->
         channel = (slice(None),) if layout == "channels_first" else ()
         for tile in conv_tiles(geometry, tuple(shape)):
             for n0 in range(n):
-                _weight_gradient_block(small[(slice(n0, n0 + 1), *channel, *tile.output)],
-                                       big[(slice(n0, n0 + 1), *channel, *tile.input)], tile.geometry, groups, layout, dw)
+                _weight_gradient_block(
+                    small[(slice(n0, n0 + 1), *channel, *tile.output)],
+                    big[(slice(n0, n0 + 1), *channel, *tile.input)],
+                    tile.geometry,
+                    groups,
+                    layout,
+                    dw,
+                )
     dw = dw.reshape(groups, a, kv, bb).transpose(0, 1, 3, 2)  # (G, A, B, Kv)
     return dw.reshape(groups, a, bb, *geometry.kernel_size)  # (G, A, B, *k)
 

@@ -37,6 +37,7 @@ def tile_transpose(src, dst, a0, a1):
         for bb in range(b_count):
             dst[bb, aa] = src[aa, bb]
 
+
 @jit
 def batched_transpose(x, out, task0, task1):
     """(N, A, B) -> (N, B, A) (channels first <-> last); task = (n, block of 64 rows of A)."""
@@ -45,6 +46,7 @@ def batched_transpose(x, out, task0, task1):
         n = task // blocks
         a0 = (task - n * blocks) * 64
         tile_transpose(x[n], out[n], a0, min(a0 + 64, x.shape[1]))
+
 
 @inline
 def _gather_pixel(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, bias, n, ol, o, acc):
@@ -89,6 +91,7 @@ def gather_cl(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, 
             dst = out[n, ol, o]
             for c in range(g_count * cog):
                 dst[c] = acc[c]
+
 
 @jit
 def gather_cf(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1, o0, o1):
@@ -144,9 +147,11 @@ def direct_cl(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_l
             for c in range(c_out):
                 dst[c] = acc[c]
 
+
 @jit
-def interleave(y, lead_src, lead_dst, first_last, count_last, stride_last, c0, bias, has_bias, out,
-               channels_last, task0, task1):
+def interleave(
+    y, lead_src, lead_dst, first_last, count_last, stride_last, c0, bias, has_bias, out, channels_last, task0, task1
+):
     """Write one phase's results into every s-th output position.
 
     y: (G, N, L, Q, W) phase results on the padded pitch (L lead rows, Q last-axis
@@ -179,6 +184,7 @@ def interleave(y, lead_src, lead_dst, first_last, count_last, stride_last, c0, b
                     target = out[n, g * cog + c, dst]
                     for q in range(count_last):
                         target[first_last + stride_last * q] = rows[q, c0 + c] + b
+
 
 @jit
 def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):

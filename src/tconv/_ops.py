@@ -29,9 +29,7 @@ LAYOUTS = ("channels_first", "channels_last")
 def _as_numeric(value: object, name: str) -> np.ndarray:
     array = np.asarray(value)
     if array.dtype.kind not in "biufc":
-        raise TypeError(
-            f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}"
-        )
+        raise TypeError(f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}")
     return array
 
 
@@ -100,7 +98,7 @@ def prepare_arrays(
     c_axis = 1 if layout == "channels_first" else -1
     if x.shape[c_axis] != w_channels:
         raise ValueError(
-            f"{op}: input of shape {show(x.shape[0 if batched else 1:])} ({layout}) has "
+            f"{op}: input of shape {show(x.shape[0 if batched else 1 :])} ({layout}) has "
             f"{x.shape[c_axis]} channels, but weight of shape {show(w.shape)} with groups={g} "
             f"expects {w_channels}"
         )
@@ -271,8 +269,20 @@ def conv_transpose(
     return y if batched else y[0]
 
 
-def _run(op: str, x, w, b, geometry: Geometry, groups: int, layout: str, compute: np.dtype, algorithm: str,
-         out_size: tuple[int, ...], c_in: int, c_out: int) -> np.ndarray:
+def _run(
+    op: str,
+    x,
+    w,
+    b,
+    geometry: Geometry,
+    groups: int,
+    layout: str,
+    compute: np.dtype,
+    algorithm: str,
+    out_size: tuple[int, ...],
+    c_in: int,
+    c_out: int,
+) -> np.ndarray:
     """Dispatch a checked, batched ``op`` to its algorithm, in ``compute`` dtype."""
     n = x.shape[0]
     if n == 0:
@@ -302,8 +312,20 @@ def run_conv_transpose(
     algorithm: str = "auto",
 ) -> np.ndarray:
     """Run a checked, batched transposed convolution in ``compute`` dtype (input of ``geometry.input_size``)."""
-    return _run("conv_transpose", x, w, b, geometry, groups, layout, compute, algorithm,
-                geometry.output_size, w.shape[0], w.shape[1] * groups)
+    return _run(
+        "conv_transpose",
+        x,
+        w,
+        b,
+        geometry,
+        groups,
+        layout,
+        compute,
+        algorithm,
+        geometry.output_size,
+        w.shape[0],
+        w.shape[1] * groups,
+    )
 
 
 def run_conv(
@@ -317,8 +339,20 @@ def run_conv(
     algorithm: str = "auto",
 ) -> np.ndarray:
     """Run a checked, batched convolution in ``compute`` dtype (input of ``geometry.output_size``)."""
-    return _run("conv", x, w, b, geometry, groups, layout, compute, algorithm,
-                geometry.input_size, w.shape[1] * groups, w.shape[0])
+    return _run(
+        "conv",
+        x,
+        w,
+        b,
+        geometry,
+        groups,
+        layout,
+        compute,
+        algorithm,
+        geometry.input_size,
+        w.shape[1] * groups,
+        w.shape[0],
+    )
 
 
 def conv(

@@ -114,7 +114,9 @@ def framework_spellings(
     >>> framework_spellings((4,), (3,), stride=2, padding="same")["pytorch"]["exact"]   # odd crop: not expressible
     False
     """
-    if not isinstance(padding, str) and any(not isinstance(v, int) for v in ((padding,) if isinstance(padding, int) else padding)):
+    if not isinstance(padding, str) and any(
+        not isinstance(v, int) for v in ((padding,) if isinstance(padding, int) else padding)
+    ):
         raise ValueError(
             f"framework_spellings takes padding as an int, one int per axis, 'same' or 'valid', got {padding!r}; "
             "(begin, end) pairs are left to tconv.translate"
@@ -155,8 +157,7 @@ def framework_spellings(
         (ii - 1) * ss + 1 <= oo <= ii * ss and bb == max(f - oo, 0) // 2 for ii, ss, oo, f, bb in zip(i, s, o, full, b)
     )
     explicit = nd == 2 and all(
-        bb >= 0 and (oo + bb + max(ee, 0) - kk) // ss + 1 == ii
-        for bb, ee, oo, kk, ss, ii in zip(b, e, o, ke, s, i)
+        bb >= 0 and (oo + bb + max(ee, 0) - kk) // ss + 1 == ii for bb, ee, oo, kk, ss, ii in zip(b, e, o, ke, s, i)
     )
     note = "TensorFlow's CPU kernels reject dilation > 1." if max(d) > 1 else ""
     shape = _l((1, *o, out_channels))
@@ -179,8 +180,12 @@ def framework_spellings(
             code = f"tf.pad({code}, {[[0, 0], *([0, x - r] for x, r in zip(extra, reach)), [0, 0]]})"
         code += f"[:, {_slices(b, o)}, :]"
         tf_args = {"padding": "VALID", "output_shape": tuple(size), "slice": tuple(zip(b, o))}
-        note = ("This window is neither VALID nor SAME" + (" nor explicit (2-d only)" if nd != 2 else "")
-                + ": slice the VALID output. " + note).strip()
+        note = (
+            "This window is neither VALID nor SAME"
+            + (" nor explicit (2-d only)" if nd != 2 else "")
+            + ": slice the VALID output. "
+            + note
+        ).strip()
     out["tensorflow"] = {"code": code, "exact": "slice" not in tf_args, "note": note, "args": tf_args}
 
     # Keras 3: 'valid' + output_padding (< s), 'same' (output_padding=None), 'same' with an explicit
@@ -188,8 +193,10 @@ def framework_spellings(
     notes = []
     if max(s) > 1 and max(d) > 1:  # Keras forbids it: write the dilation into the kernel, as tconv.translate does
         kk_keras, d_keras = ke, (1,) * nd
-        notes.append("Keras forbids strides > 1 with dilation_rate > 1: write the dilation into the kernel "
-                     "(zeros between taps) and use dilation 1.")
+        notes.append(
+            "Keras forbids strides > 1 with dilation_rate > 1: write the dilation into the kernel "
+            "(zeros between taps) and use dilation 1."
+        )
     else:
         kk_keras, d_keras = k, d
     ks = f"kernel_size={_t(kk_keras)}, strides={_t(s)}"
@@ -222,7 +229,9 @@ def framework_spellings(
             f"output_padding={_t(reach)}, dilation_rate={_t(d_keras)}, use_bias=False)"
         )
         if any(x > r for x, r in zip(extra, reach)):
-            code += f", then keras.layers.ZeroPadding{n[0].upper()}D({pairs([(0, x - r) for x, r in zip(extra, reach)])})"
+            code += (
+                f", then keras.layers.ZeroPadding{n[0].upper()}D({pairs([(0, x - r) for x, r in zip(extra, reach)])})"
+            )
         code += f", then keras.layers.Cropping{n[0].upper()}D({pairs(crop)})"
         exact = False
         notes.append("Keras crops only through 'same'; this window needs a Cropping layer.")
@@ -257,6 +266,10 @@ def framework_spellings(
     if any(after):
         code += f", then Pad(pads={_l((0, 0, *([0] * nd), 0, 0, *after))})"
         note += " ONNX Runtime rejects output_padding >= stride: the last zeros come from a Pad node."
-    out["onnx"] = {"code": code, "exact": not any(after), "note": note,
-                   "args": {"pads": (*b, *end), "output_padding": tuple(onnx_op), "pad_after": tuple(after)}}
+    out["onnx"] = {
+        "code": code,
+        "exact": not any(after),
+        "note": note,
+        "args": {"pads": (*b, *end), "output_padding": tuple(onnx_op), "pad_after": tuple(after)},
+    }
     return out

@@ -59,7 +59,11 @@ class Flip(Step):
         return np.flip(a, axis=self.axes) if self.axes else a
 
     def code(self, name: str) -> list[str]:
-        return [f"{name} = np.flip({name}, axis={self.axes})  # reverse the kernel in every spatial axis"] if self.axes else []
+        return (
+            [f"{name} = np.flip({name}, axis={self.axes})  # reverse the kernel in every spatial axis"]
+            if self.axes
+            else []
+        )
 
     def describe(self) -> str:
         return f"flip the kernel along axes {self.axes}"

@@ -97,8 +97,12 @@ def lead_and_last(geometry: Geometry) -> tuple[TapTable, TapTable]:
     tables = [
         axis_table(i, k, s, d, b, o)
         for i, k, s, d, b, o in zip(
-            geometry.input_size, geometry.kernel_size, geometry.stride, geometry.dilation,
-            geometry.crop_begin, geometry.output_size,
+            geometry.input_size,
+            geometry.kernel_size,
+            geometry.stride,
+            geometry.dilation,
+            geometry.crop_begin,
+            geometry.output_size,
         )
     ]
     lead = TapTable(np.array([0, 1], np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64))

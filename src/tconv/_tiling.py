@@ -93,8 +93,14 @@ def conv_tile_geometry(geometry: Geometry, start: tuple[int, ...], stop: tuple[i
         in_slices.append(slice(lo, hi))
         sizes.append(hi - lo)
         begins.append(geometry.crop_begin[axis] - geometry.stride[axis] * start[axis] + lo)
-    sub = Geometry(tuple(b - a for a, b in zip(start, stop)), tuple(sizes), geometry.kernel_size,
-                   geometry.stride, geometry.dilation, tuple(begins))
+    sub = Geometry(
+        tuple(b - a for a, b in zip(start, stop)),
+        tuple(sizes),
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.dilation,
+        tuple(begins),
+    )
     return Tile(tuple(out_slices), tuple(in_slices), sub)
 
 

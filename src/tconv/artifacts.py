@@ -185,16 +185,12 @@ class Overlap:
 
     def phase_of(self, position: Sequence[int]) -> tuple[int, ...]:
         """The phase of an output position."""
-        return tuple(
-            (int(o) + b) % s for o, b, s in zip(position, self.phase_offset, self.geometry.stride)
-        )
+        return tuple((int(o) + b) % s for o, b, s in zip(position, self.phase_offset, self.geometry.stride))
 
     def interior_counts(self) -> np.ndarray:
         """The counts the interior would have at every position: ``phase_counts`` laid over the output."""
         index = np.indices(self.geometry.output_size)  # (nd, *o)
-        phases = tuple(
-            (index[a] + self.phase_offset[a]) % self.geometry.stride[a] for a in range(self.geometry.ndim)
-        )
+        phases = tuple((index[a] + self.phase_offset[a]) % self.geometry.stride[a] for a in range(self.geometry.ndim))
         return self.phase_counts[phases]
 
 
@@ -267,9 +263,7 @@ def overlap(
 # Weights
 
 
-def phase_gains(
-    weight: np.ndarray, stride: int | Sequence[int] = 1, dilation: int | Sequence[int] = 1
-) -> np.ndarray:
+def phase_gains(weight: np.ndarray, stride: int | Sequence[int] = 1, dilation: int | Sequence[int] = 1) -> np.ndarray:
     """The gain of each phase: the sum of its sub-kernel, per channel pair.
 
     Parameters
@@ -588,23 +582,32 @@ def advice(
         taps = list(ov.phase_taps[a])
         if a in holes:
             gcd = math.gcd(d[a], s[a])
-            per_axis.append((a,
-                f"holes. With dilation {d[a]} the taps sit {d[a]} cells apart, and gcd(dilation, "
-                f"stride) = gcd({d[a]}, {s[a]}) = {gcd} > 1, so they only reach the phases that are "
-                f"multiples of {gcd}: taps per phase {taps}. The other phases receive no input at all, "
-                f"only the bias."
-            ))
+            per_axis.append(
+                (
+                    a,
+                    f"holes. With dilation {d[a]} the taps sit {d[a]} cells apart, and gcd(dilation, "
+                    f"stride) = gcd({d[a]}, {s[a]}) = {gcd} > 1, so they only reach the phases that are "
+                    f"multiples of {gcd}: taps per phase {taps}. The other phases receive no input at all, "
+                    f"only the bias.",
+                )
+            )
         else:
-            per_axis.append((a,
-                f"checkerboard. The kernel size {k[a]} is not divisible by the stride {s[a]}, so "
-                f"neighbouring stamps of the kernel overlap unevenly: taps per phase {taps} (Odena, "
-                f"Dumoulin and Olah, Distill 2016)."
-            ))
+            per_axis.append(
+                (
+                    a,
+                    f"checkerboard. The kernel size {k[a]} is not divisible by the stride {s[a]}, so "
+                    f"neighbouring stamps of the kernel overlap unevenly: taps per phase {taps} (Odena, "
+                    f"Dumoulin and Olah, Distill 2016).",
+                )
+            )
     if g.ndim > 1:
-        per_axis.append((-1,
-            f"The axes multiply: per-phase tap counts {ov.phase_counts.tolist()}, uniformity "
-            f"(fewest/most) {ov.uniformity:.3g}."
-        ))
+        per_axis.append(
+            (
+                -1,
+                f"The axes multiply: per-phase tap counts {ov.phase_counts.tolist()}, uniformity "
+                f"(fewest/most) {ov.uniformity:.3g}.",
+            )
+        )
     pad = parse_padding(padding, g.ndim)
     ops = int_tuple(output_padding, "output_padding", g.ndim)
     symmetric = isinstance(pad, tuple) and all(b == e for b, e in pad)

@@ -82,14 +82,25 @@ class Layer:
     def output_size(self) -> tuple[int, ...]:
         from .shape import conv_transpose_output_size
 
-        return conv_transpose_output_size(self.size, self.kernel, self.stride, self.padding,  # type: ignore[return-value]
-                                          self.output_padding, self.dilation)
+        return conv_transpose_output_size(
+            self.size,
+            self.kernel,
+            self.stride,
+            self.padding,  # type: ignore[return-value]
+            self.output_padding,
+            self.dilation,
+        )
 
     def describe(self) -> str:
         dims = "x".join(map(str, self.size))
         out = "x".join(map(str, self.output_size))
-        parts = [f"N={self.n}", f"{self.c_in}->{self.c_out}", f"{dims}->{out}", f"k={_compact(self.kernel)}",
-                 f"s={_compact(self.stride)}"]
+        parts = [
+            f"N={self.n}",
+            f"{self.c_in}->{self.c_out}",
+            f"{dims}->{out}",
+            f"k={_compact(self.kernel)}",
+            f"s={_compact(self.stride)}",
+        ]
         if any(self.padding):
             parts.append(f"p={_compact(self.padding)}")
         if any(self.output_padding):
@@ -101,14 +112,21 @@ class Layer:
         return " ".join(parts)
 
     def kwargs(self) -> dict:
-        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
-                    groups=self.groups, dilation=self.dilation)
+        return dict(
+            stride=self.stride,
+            padding=self.padding,
+            output_padding=self.output_padding,
+            groups=self.groups,
+            dilation=self.dilation,
+        )
 
     def arrays(self, dtype: str, seed: int = 0):
         rng = np.random.default_rng(seed)
         x = rng.standard_normal((self.n, self.c_in, *self.size), dtype=np.float64).astype(dtype)
-        w = (rng.standard_normal((self.c_in, self.c_out // self.groups, *self.kernel)) / math.sqrt(
-            self.c_in // self.groups * math.prod(self.kernel))).astype(dtype)
+        w = (
+            rng.standard_normal((self.c_in, self.c_out // self.groups, *self.kernel))
+            / math.sqrt(self.c_in // self.groups * math.prod(self.kernel))
+        ).astype(dtype)
         b = rng.standard_normal(self.c_out).astype(dtype) if self.bias else None
         return x, w, b
 
@@ -118,29 +136,87 @@ def _compact(values: tuple[int, ...]) -> str:
 
 
 LAYERS: tuple[Layer, ...] = (
-    Layer("dcgan-project", "DCGAN generator (Radford et al. 2016; PyTorch examples/dcgan netG): z (100x1x1) -> 512x4x4",
-          16, 100, 512, (1, 1), 4, 1, 0),
+    Layer(
+        "dcgan-project",
+        "DCGAN generator (Radford et al. 2016; PyTorch examples/dcgan netG): z (100x1x1) -> 512x4x4",
+        16,
+        100,
+        512,
+        (1, 1),
+        4,
+        1,
+        0,
+    ),
     Layer("dcgan-1", "DCGAN generator up-sampling layer 1 (ngf*8 -> ngf*4)", 16, 512, 256, (4, 4), 4, 2, 1),
     Layer("dcgan-2", "DCGAN generator up-sampling layer 2 (ngf*4 -> ngf*2)", 16, 256, 128, (8, 8), 4, 2, 1),
     Layer("dcgan-3", "DCGAN generator up-sampling layer 3 (ngf*2 -> ngf)", 16, 128, 64, (16, 16), 4, 2, 1),
     Layer("dcgan-4", "DCGAN generator output layer (ngf -> 3 RGB channels)", 16, 64, 3, (32, 32), 4, 2, 1),
-    Layer("unet-1024", "U-Net (Ronneberger et al. 2015) first 2x2 up-convolution, 28x28 -> 56x56", 1, 1024, 512, (28, 28), 2, 2),
+    Layer(
+        "unet-1024",
+        "U-Net (Ronneberger et al. 2015) first 2x2 up-convolution, 28x28 -> 56x56",
+        1,
+        1024,
+        512,
+        (28, 28),
+        2,
+        2,
+    ),
     Layer("unet-256", "U-Net 2x2 up-convolution 256 -> 128 channels", 4, 256, 128, (32, 32), 2, 2),
     Layer("unet-128", "U-Net 2x2 up-convolution 128 -> 64 channels at 112x112", 2, 128, 64, (112, 112), 2, 2),
     Layer("unet-64", "U-Net last 2x2 up-convolution 64 -> 32 channels at 128x128", 2, 64, 32, (128, 128), 2, 2),
-    Layer("fcn8s-up2", "FCN-8s (Long et al. 2015) upscore2: x2 up-scoring of 21 class scores, k4 s2, no bias",
-          4, 21, 21, (16, 16), 4, 2, 0, bias=False),
-    Layer("fcn8s-up8", "FCN-8s upscore8: x8 up-scoring of 21 class scores, k16 s8, no bias",
-          2, 21, 21, (64, 64), 16, 8, 0, bias=False),
-    Layer("hifigan-up1", "HiFi-GAN V1 (Kong et al. 2020) generator up-sampler 1: k16 s8 p4", 4, 512, 256, (200,), 16, 8, 4),
-    Layer("istft-ola", "inverse-STFT-like overlap-add: 1026 -> 1 channel, k1024 s256 (pytorch#120982)",
-          1, 1026, 1, (224,), 1024, 256, 0),
+    Layer(
+        "fcn8s-up2",
+        "FCN-8s (Long et al. 2015) upscore2: x2 up-scoring of 21 class scores, k4 s2, no bias",
+        4,
+        21,
+        21,
+        (16, 16),
+        4,
+        2,
+        0,
+        bias=False,
+    ),
+    Layer(
+        "fcn8s-up8",
+        "FCN-8s upscore8: x8 up-scoring of 21 class scores, k16 s8, no bias",
+        2,
+        21,
+        21,
+        (64, 64),
+        16,
+        8,
+        0,
+        bias=False,
+    ),
+    Layer(
+        "hifigan-up1", "HiFi-GAN V1 (Kong et al. 2020) generator up-sampler 1: k16 s8 p4", 4, 512, 256, (200,), 16, 8, 4
+    ),
+    Layer(
+        "istft-ola",
+        "inverse-STFT-like overlap-add: 1026 -> 1 channel, k1024 s256 (pytorch#120982)",
+        1,
+        1026,
+        1,
+        (224,),
+        1024,
+        256,
+        0,
+    ),
     Layer("unet3d-up", "3-D U-Net (Cicek et al. 2016) 2x2x2 up-convolution 128 -> 64", 1, 128, 64, (16, 16, 16), 2, 2),
     Layer("vnet-up", "V-Net (Milletari et al. 2016) 2x2x2 de-convolution 256 -> 128", 2, 256, 128, (8, 8, 8), 2, 2),
     Layer("3d-k3s2", "3-D decoder up-sampling k3 s2 p1 op1 64 -> 32", 1, 64, 32, (16, 16, 16), 3, 2, 1, 1),
     Layer("decoder-k3s2", "2-D decoder up-sampling k3 s2 p1 op1 128 -> 64", 8, 128, 64, (32, 32), 3, 2, 1, 1),
-    Layer("stride1-3x3", "stride-1 3x3 transposed convolution 128 -> 128 (a decoder's refinement layer)",
-          8, 128, 128, (32, 32), 3, 1, 1),
+    Layer(
+        "stride1-3x3",
+        "stride-1 3x3 transposed convolution 128 -> 128 (a decoder's refinement layer)",
+        8,
+        128,
+        128,
+        (32, 32),
+        3,
+        1,
+        1,
+    ),
     Layer("grouped-4", "grouped (groups=4) k4 s2 p1 256 -> 256", 8, 256, 256, (16, 16), 4, 2, 1, groups=4),
     Layer("depthwise", "depthwise (groups=channels=128) k4 s2 p1", 8, 128, 128, (32, 32), 4, 2, 1, groups=128),
     Layer("dilated", "dilated k3 s2 p2 d2 op1 64 -> 64", 4, 64, 64, (32, 32), 3, 2, 2, 1, dilation=2),
@@ -244,8 +320,18 @@ def _torch_module(layer: Layer, w, b):
     import torch
 
     cls = {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d, 3: torch.nn.ConvTranspose3d}[len(layer.size)]
-    module = cls(layer.c_in, layer.c_out, layer.kernel, layer.stride, layer.padding, layer.output_padding,
-                 layer.groups, b is not None, layer.dilation, dtype=getattr(torch, str(w.dtype)))
+    module = cls(
+        layer.c_in,
+        layer.c_out,
+        layer.kernel,
+        layer.stride,
+        layer.padding,
+        layer.output_padding,
+        layer.groups,
+        b is not None,
+        layer.dilation,
+        dtype=getattr(torch, str(w.dtype)),
+    )
     with torch.no_grad():
         module.weight.copy_(torch.from_numpy(w))
         if b is not None:
@@ -278,8 +364,9 @@ class _Tconv(_Runtime):
         from . import _algorithms
         from .shape import conv_transpose_geometry
 
-        g = conv_transpose_geometry(layer.size, layer.kernel, layer.stride, layer.padding, layer.output_padding,
-                                    layer.dilation)
+        g = conv_transpose_geometry(
+            layer.size, layer.kernel, layer.stride, layer.padding, layer.output_padding, layer.dilation
+        )
         return _algorithms.choose(g, layer.groups, layer.n, layer.c_in, layer.c_out)
 
 
@@ -293,8 +380,11 @@ class _Torch(_Runtime):
 
     def prepare(self, layer, x, w, b, algorithm):
         torch = self.torch
-        f = {1: torch.nn.functional.conv_transpose1d, 2: torch.nn.functional.conv_transpose2d,
-             3: torch.nn.functional.conv_transpose3d}[len(layer.size)]
+        f = {
+            1: torch.nn.functional.conv_transpose1d,
+            2: torch.nn.functional.conv_transpose2d,
+            3: torch.nn.functional.conv_transpose3d,
+        }[len(layer.size)]
         xt, wt = torch.from_numpy(x), torch.from_numpy(w)
         bt = None if b is None else torch.from_numpy(b)
         args = (layer.stride, layer.padding, layer.output_padding, layer.groups, layer.dilation)
@@ -318,14 +408,25 @@ class _Onnxruntime(_Runtime):
         elem = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}[x.dtype]
         inputs = ["X", "W"] + (["B"] if b is not None else [])
         node = helper.make_node(
-            "ConvTranspose", inputs, ["Y"], kernel_shape=list(layer.kernel), strides=list(layer.stride),
-            pads=list(layer.padding) * 2, output_padding=list(layer.output_padding), dilations=list(layer.dilation),
+            "ConvTranspose",
+            inputs,
+            ["Y"],
+            kernel_shape=list(layer.kernel),
+            strides=list(layer.stride),
+            pads=list(layer.padding) * 2,
+            output_padding=list(layer.output_padding),
+            dilations=list(layer.dilation),
             group=layer.groups,
         )
         initializers = [numpy_helper.from_array(w, "W")] + ([numpy_helper.from_array(b, "B")] if b is not None else [])
         y_shape = [layer.n, layer.c_out, *layer.output_size]
-        graph = helper.make_graph([node], "convtranspose", [helper.make_tensor_value_info("X", elem, list(x.shape))],
-                                  [helper.make_tensor_value_info("Y", elem, y_shape)], initializers)
+        graph = helper.make_graph(
+            [node],
+            "convtranspose",
+            [helper.make_tensor_value_info("X", elem, list(x.shape))],
+            [helper.make_tensor_value_info("Y", elem, y_shape)],
+            initializers,
+        )
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
         model.ir_version = 8
         onnx.checker.check_model(model)
@@ -352,8 +453,10 @@ class _Jax(_Runtime):
         g = layer.groups
         cig, cog = layer.c_in // g, layer.c_out // g
         # (C_in, C_out/g, *k) -> (G, Cog, Cig, *k) -> (C_out, C_in/g, *k), spatially flipped: OIHW of the direct conv
-        rhs = np.flip(w.reshape(g, cig, cog, *layer.kernel).swapaxes(1, 2).reshape(layer.c_out, cig, *layer.kernel),
-                      axis=tuple(range(2, 2 + nd))).copy()
+        rhs = np.flip(
+            w.reshape(g, cig, cog, *layer.kernel).swapaxes(1, 2).reshape(layer.c_out, cig, *layer.kernel),
+            axis=tuple(range(2, 2 + nd)),
+        ).copy()
         k_eff = [d * (k - 1) + 1 for k, d in zip(layer.kernel, layer.dilation)]
         padding = [(ke - 1 - p, ke - 1 - p + op) for ke, p, op in zip(k_eff, layer.padding, layer.output_padding)]
         spatial = "DHW"[-nd:] if nd <= 3 else None
@@ -363,8 +466,16 @@ class _Jax(_Runtime):
 
         @jax.jit
         def f(xv, rv, bv):
-            y = jax.lax.conv_general_dilated(xv, rv, (1,) * nd, padding, lhs_dilation=layer.stride,
-                                             rhs_dilation=layer.dilation, dimension_numbers=dn, feature_group_count=g)
+            y = jax.lax.conv_general_dilated(
+                xv,
+                rv,
+                (1,) * nd,
+                padding,
+                lhs_dilation=layer.stride,
+                rhs_dilation=layer.dilation,
+                dimension_numbers=dn,
+                feature_group_count=g,
+            )
             return y if bv is None else y + bv
 
         return lambda: np.asarray(f(xj, rj, bj).block_until_ready())
@@ -562,8 +673,13 @@ def run(
         for worker in workers.values():
             worker.close()
     return {
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "python": sys.version.split()[0], "numpy": np.__version__, "threads": threads},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "python": sys.version.split()[0],
+            "numpy": np.__version__,
+            "threads": threads,
+        },
         "gemm_gflops": gemm,
         "rounds": rounds,
         "repeat": repeat,
@@ -585,9 +701,12 @@ def summary(report: dict) -> dict:
         return {"shapes": 0}
     geo = math.exp(sum(math.log(v) for v, *_ in ratios) / len(ratios))
     worst = min(ratios)
-    return {"shapes": len(ratios), "geomean_speedup_over_fastest_peer": geo,
-            "slowest": {"ratio": worst[0], "layer": worst[1], "dtype": worst[2], "peer": worst[3]},
-            "below_0.8": [f"{layer} {dtype} ({v:.2f}x vs {peer})" for v, layer, dtype, peer in ratios if v < 0.8]}
+    return {
+        "shapes": len(ratios),
+        "geomean_speedup_over_fastest_peer": geo,
+        "slowest": {"ratio": worst[0], "layer": worst[1], "dtype": worst[2], "peer": worst[3]},
+        "below_0.8": [f"{layer} {dtype} ({v:.2f}x vs {peer})" for v, layer, dtype, peer in ratios if v < 0.8],
+    }
 
 
 def format_table(report: dict) -> str:
@@ -600,8 +719,17 @@ def format_table(report: dict) -> str:
                 labels.append(label)
     tconv_labels = [lb for lb in labels if lb.startswith("tconv")]
     peer_labels = [lb for lb in labels if lb in PEERS]
-    head = ["layer", "dtype", "GFLOP", *[f"{lb} ms" for lb in tconv_labels], "tconv GF/s", "% GEMM peak", "auto chose",
-            *[f"{p} ms (x)" for p in peer_labels], "vs fastest peer"]
+    head = [
+        "layer",
+        "dtype",
+        "GFLOP",
+        *[f"{lb} ms" for lb in tconv_labels],
+        "tconv GF/s",
+        "% GEMM peak",
+        "auto chose",
+        *[f"{p} ms (x)" for p in peer_labels],
+        "vs fastest peer",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         peak = report["gemm_gflops"].get(r.dtype)
@@ -627,9 +755,11 @@ def format_table(report: dict) -> str:
     gemm = ", ".join(f"{k} {v:.0f} GF/s" for k, v in report["gemm_gflops"].items())
     text += f"\n\nGEMM peak measured in this run: {gemm}. "
     if s.get("shapes"):
-        text += (f"Geometric-mean speed-up over the fastest peer on each shape: "
-                 f"{s['geomean_speedup_over_fastest_peer']:.2f}x over {s['shapes']} shapes; slowest: "
-                 f"{s['slowest']['layer']} {s['slowest']['dtype']} at {s['slowest']['ratio']:.2f}x vs {s['slowest']['peer']}.")
+        text += (
+            f"Geometric-mean speed-up over the fastest peer on each shape: "
+            f"{s['geomean_speedup_over_fastest_peer']:.2f}x over {s['shapes']} shapes; slowest: "
+            f"{s['slowest']['layer']} {s['slowest']['dtype']} at {s['slowest']['ratio']:.2f}x vs {s['slowest']['peer']}."
+        )
     notes = [f"{r.layer} {r.dtype}: {lb}: {msg}" for r in rows for lb, msg in r.errors.items()]
     if notes:
         text += "\n\nNot timed:\n" + "\n".join(f"- {n}" for n in notes)

@@ -316,9 +316,7 @@ def _build(
                 in_index[a] = c
                 index[a] = sl
             in_key = (x.name, *in_index)
-            whole = all(
-                sl.start == 0 and sl.stop == x.chunks[a][c] for a, (c, sl) in zip(spatial_axes, combo)
-            )
+            whole = all(sl.start == 0 and sl.stop == x.chunks[a][c] for a, (c, sl) in zip(spatial_axes, combo))
             if whole:
                 return in_key
             piece_key = (piece_name, *out_index, *(c for c, _ in combo))
@@ -549,8 +547,9 @@ def halo_diagram(
     output chunk 0: cells 0..4 read inputs 0..2, padding (1, 1)
     output chunk 1: cells 5..8 read inputs 2..4 (halo: input 2), padding (2, 1)
     """
-    g = conv_transpose_geometry(input_size, kernel_size, stride, padding, output_padding, dilation,
-                                output_size=output_size)
+    g = conv_transpose_geometry(
+        input_size, kernel_size, stride, padding, output_padding, dilation, output_size=output_size
+    )
     ((out_chunks,),) = (conv_transpose_chunks(g, (tuple(chunks),)),)
     (i,), (k,), (s,), (d,), (b,), (o,) = g.input_size, g.kernel_size, g.stride, g.dilation, g.crop_begin, g.output_size
     starts = [sum(chunks[:n]) for n in range(len(chunks))]
@@ -585,6 +584,8 @@ def halo_diagram(
             begin = lo + b - s * r0
             end = (r1 - r0 - 1) * s + d * (k - 1) + 1 - begin - size
             note = f" (halo: input{'s' if len(halo) > 1 else ''} {', '.join(map(str, halo))})" if halo else ""
-            lines.append(f"output chunk {q}: cells {lo}..{hi - 1} read inputs {r0}..{r1 - 1}{note}, padding ({begin}, {end})")
+            lines.append(
+                f"output chunk {q}: cells {lo}..{hi - 1} read inputs {r0}..{r1 - 1}{note}, padding ({begin}, {end})"
+            )
         lo = hi
     return "\n".join(line.rstrip() for line in lines)

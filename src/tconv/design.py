@@ -105,7 +105,9 @@ class Design:
 
     def conv_transpose_arguments(self) -> dict[str, int]:
         """Keyword arguments of :func:`tconv.conv_transpose` (and ``F.conv_transpose*d``) for this design."""
-        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding, dilation=self.dilation)
+        return dict(
+            stride=self.stride, padding=self.padding, output_padding=self.output_padding, dilation=self.dilation
+        )
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -114,8 +116,16 @@ class Design:
         return data
 
     def _rank(self) -> tuple:
-        return (self.holes, self.checkerboard, not self.every_size, self.output_padding > 0, self.dilation > 1,
-                self.kernel_size, self.padding, self.stride)
+        return (
+            self.holes,
+            self.checkerboard,
+            not self.every_size,
+            self.output_padding > 0,
+            self.dilation > 1,
+            self.kernel_size,
+            self.padding,
+            self.stride,
+        )
 
 
 def _positive(value: object, name: str, minimum: int = 1) -> int:

@@ -192,7 +192,9 @@ def explain_text(
             tuple(o + dd * t for o, dd, t in zip(step.origin, d, tap))
             for tap in itertools.product(*(range(kk) for kk in k))
         }
-        out.append(f"   step {n}: x{list(step.index)} = {_num(step.value)} stamps {_num(step.value)} * w at {list(step.origin)}; running sum:")
+        out.append(
+            f"   step {n}: x{list(step.index)} = {_num(step.value)} stamps {_num(step.value)} * w at {list(step.origin)}; running sum:"
+        )
         out.append(_grid(step.total, region, indent="     "))
     if len(shown) < len(steps):
         out.append(f"   ... {len(steps) - len(shown)} more steps (--steps all shows them)")
@@ -204,7 +206,9 @@ def explain_text(
     if not np.allclose(window, y):
         raise RuntimeError("the scatter replay disagrees with conv_transpose; please report this bug")
     if g.output_size != g.full_size or any(g.crop_begin):
-        out.append(f"   the output is the window {[(b, b + o) for b, o in zip(g.crop_begin, g.output_size)]} of the full output (zeros outside it).")
+        out.append(
+            f"   the output is the window {[(b, b + o) for b, o in zip(g.crop_begin, g.output_size)]} of the full output (zeros outside it)."
+        )
     out += ["", f"result ({_size(g.output_size)}):", _grid(y), ""]
 
     first_terms = [
@@ -220,9 +224,7 @@ def explain_text(
     ke = g.effective_kernel_size
     pad = tuple(kk - 1 - b for kk, b in zip(ke, g.crop_begin))
     x_pad = zero_insert(x, g)
-    window = {
-        tuple(dd * t for dd, t in zip(d, tap)) for tap in itertools.product(*(range(kk) for kk in k))
-    }
+    window = {tuple(dd * t for dd, t in zip(d, tap)) for tap in itertools.product(*(range(kk) for kk in k))}
     w_flip = np.flip(w)
     products = [
         (x_pad[tuple(dd * t for dd, t in zip(d, tap))], w_flip[tap])
@@ -261,7 +263,9 @@ def explain_text(
         diff = float(np.max(np.abs(other - y))) if y.size else 0.0
         worst = max(worst, diff)
         out.append(f"   {name:<10} max |difference| = {diff:.3g}")
-    out.append("   all algorithms agree" if worst <= 1e-9 * max(1.0, float(np.max(np.abs(y)))) else "   ALGORITHMS DISAGREE")
+    out.append(
+        "   all algorithms agree" if worst <= 1e-9 * max(1.0, float(np.max(np.abs(y)))) else "   ALGORITHMS DISAGREE"
+    )
     return "\n".join(out)
 
 
@@ -294,7 +298,12 @@ def window_diagram(
     rows = []
     for opts in options:
         g = conv_transpose_geometry(
-            input_size, kernel_size, stride, opts.get("padding", 0), opts.get("output_padding", 0), dilation,
+            input_size,
+            kernel_size,
+            stride,
+            opts.get("padding", 0),
+            opts.get("output_padding", 0),
+            dilation,
             output_size=opts.get("output_size"),
         )
         label = ", ".join(f"{key}={value!r}" for key, value in opts.items())

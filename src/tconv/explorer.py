@@ -64,7 +64,9 @@ def explorer_html(
     """
     nd = 1 if is_int(input_size) else len(input_size)  # type: ignore[arg-type]
     if nd not in (1, 2):
-        raise ValueError(f"the explorer shows 1-d or 2-d problems: input_size must have 1 or 2 entries, got {input_size!r}")
+        raise ValueError(
+            f"the explorer shows 1-d or 2-d problems: input_size must have 1 or 2 entries, got {input_size!r}"
+        )
     if values not in (*VALUE_MODES, "given"):
         raise ValueError(f"values must be one of {(*VALUE_MODES, 'given')}, got {values!r}")
     if (values == "given") != (input is not None and weight is not None):

@@ -52,9 +52,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import _compiled
 from ._algorithms import algorithms
 from ._checks import show
-from . import _compiled
 from ._fast import weight_gradient
 from ._kernels import weight_correlation
 from ._ops import output_template, prepare_arrays, result_dtype, run_conv, run_conv_transpose, spatial_output_size
@@ -115,14 +115,10 @@ def _output_shape(n: int, c: int, size: tuple[int, ...], layout: str, batched: b
     return (n, *shape) if batched else shape
 
 
-def _check_grad_output(
-    grad_output: Any, expected: tuple[int, ...], caller: str, forward: str
-) -> np.ndarray:
+def _check_grad_output(grad_output: Any, expected: tuple[int, ...], caller: str, forward: str) -> np.ndarray:
     dy = np.asarray(grad_output)
     if dy.dtype.kind not in "biufc":
-        raise TypeError(
-            f"grad_output must be a numeric array (bool, integer, float or complex), got dtype {dy.dtype}"
-        )
+        raise TypeError(f"grad_output must be a numeric array (bool, integer, float or complex), got dtype {dy.dtype}")
     if dy.shape != expected:
         raise ValueError(
             f"{caller}: grad_output must have the shape of {forward}'s output for this input and these "

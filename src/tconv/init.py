@@ -45,9 +45,7 @@ RNG = Any  # None, an int seed or a numpy.random.Generator
 
 def _shape(shape: object, name: str = "shape") -> tuple[int, ...]:
     if not isinstance(shape, Sequence) or isinstance(shape, (str, bytes)) or not all(is_int(v) for v in shape):
-        raise TypeError(
-            f"{name} must be a weight shape (C_in, C_out/groups, *kernel_size) of ints, got {show(shape)}"
-        )
+        raise TypeError(f"{name} must be a weight shape (C_in, C_out/groups, *kernel_size) of ints, got {show(shape)}")
     shape = tuple(int(v) for v in shape)
     if len(shape) < 3 or min(shape) < 1:
         raise ValueError(
@@ -329,7 +327,9 @@ def icnr(
     else:
         sub = np.asarray(initializer(sub_shape))
         if sub.shape != sub_shape:
-            raise ValueError(f"icnr: initializer must return an array of shape {show(sub_shape)}, got {show(sub.shape)}")
+            raise ValueError(
+                f"icnr: initializer must return an array of shape {show(sub_shape)}, got {show(sub.shape)}"
+            )
     for axis, ss in enumerate(s):
         sub = np.repeat(sub, ss, axis=2 + axis)  # tap t of the result is tap t // s of v
     return sub.astype(dtype)

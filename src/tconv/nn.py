@@ -181,7 +181,10 @@ class ConvTranspose:
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         self.layout = layout
-        for value, op, label in ((algorithm, "conv_transpose", "algorithm"), (backward_algorithm, "conv", "backward_algorithm")):
+        for value, op, label in (
+            (algorithm, "conv_transpose", "algorithm"),
+            (backward_algorithm, "conv", "backward_algorithm"),
+        ):
             valid = ("auto", *algorithms(op))
             if value not in valid:
                 raise ValueError(f"{label} {value!r} not found, valid options are {{{', '.join(map(repr, valid))}}}")
@@ -196,8 +199,9 @@ class ConvTranspose:
     # ------------------------------------------------------------------ computing
 
     def _kwargs(self) -> dict[str, Any]:
-        return dict(stride=self.stride, padding=self.padding, groups=self.groups, dilation=self.dilation,
-                    layout=self.layout)
+        return dict(
+            stride=self.stride, padding=self.padding, groups=self.groups, dilation=self.dilation, layout=self.layout
+        )
 
     def forward(self, input: Any, output_size: int | Sequence[int] | None = None) -> np.ndarray:
         """The layer's output; ``output_size`` as for PyTorch's module (it overrides ``output_padding``).
@@ -211,8 +215,15 @@ class ConvTranspose:
         """
         x = np.array(input, copy=True)  # saved for backward: later changes to `input` must not leak in
         output_padding = self.output_padding if output_size is None else 0
-        y = conv_transpose(x, self.weight, self.bias, output_padding=output_padding, output_size=output_size,
-                           algorithm=self.algorithm, **self._kwargs())
+        y = conv_transpose(
+            x,
+            self.weight,
+            self.bias,
+            output_padding=output_padding,
+            output_size=output_size,
+            algorithm=self.algorithm,
+            **self._kwargs(),
+        )
         self._saved = (x, self.weight.copy(), output_size)
         return y
 
@@ -241,8 +252,14 @@ class ConvTranspose:
         x, w, output_size = self._saved
         needs = ["weight"] + ["input"] * input_grad + ["bias"] * (self.bias is not None)
         grads = conv_transpose_backward(
-            grad_output, x, w, output_padding=self.output_padding if output_size is None else 0,
-            output_size=output_size, algorithm=self.backward_algorithm, needs=needs, **self._kwargs(),
+            grad_output,
+            x,
+            w,
+            output_padding=self.output_padding if output_size is None else 0,
+            output_size=output_size,
+            algorithm=self.backward_algorithm,
+            needs=needs,
+            **self._kwargs(),
         )
         self._saved = None
         self.weight_grad = _accumulate(self.weight_grad, grads.weight, self.weight.dtype)
@@ -267,7 +284,11 @@ class ConvTranspose:
     @property
     def grads(self) -> dict[str, np.ndarray | None]:
         """The accumulated gradients by parameter name."""
-        return {"weight": self.weight_grad, "bias": self.bias_grad} if self.bias is not None else {"weight": self.weight_grad}
+        return (
+            {"weight": self.weight_grad, "bias": self.bias_grad}
+            if self.bias is not None
+            else {"weight": self.weight_grad}
+        )
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of the parameters, under the keys ``torch.nn.ConvTranspose*d`` uses."""
@@ -324,12 +345,41 @@ def _accumulate(total: np.ndarray | None, grad: np.ndarray, dtype: np.dtype) -> 
 
 def _fixed_ndim(nd: int) -> type:
     class Layer(ConvTranspose):
-        def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                     groups=1, bias=True, dilation=1, *, layout="channels_first", algorithm="auto",
-                     backward_algorithm="auto", dtype=np.float32, rng=None):
-            super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-                             bias, dilation, ndim=nd, layout=layout, algorithm=algorithm,
-                             backward_algorithm=backward_algorithm, dtype=dtype, rng=rng)
+        def __init__(
+            self,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=1,
+            padding=0,
+            output_padding=0,
+            groups=1,
+            bias=True,
+            dilation=1,
+            *,
+            layout="channels_first",
+            algorithm="auto",
+            backward_algorithm="auto",
+            dtype=np.float32,
+            rng=None,
+        ):
+            super().__init__(
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+                output_padding,
+                groups,
+                bias,
+                dilation,
+                ndim=nd,
+                layout=layout,
+                algorithm=algorithm,
+                backward_algorithm=backward_algorithm,
+                dtype=dtype,
+                rng=rng,
+            )
 
     Layer.__name__ = Layer.__qualname__ = f"ConvTranspose{nd}d"
     Layer.__doc__ = f"""{nd}-d :class:`ConvTranspose` (``ndim={nd}``), like ``torch.nn.ConvTranspose{nd}d``."""
@@ -395,8 +445,9 @@ class SGD(_Optimizer):
     ``p -= lr*d``, in place.
     """
 
-    def __init__(self, layers: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False) -> None:
+    def __init__(
+        self, layers: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False
+    ) -> None:
         super().__init__(layers, lr)
         if momentum < 0 or weight_decay < 0:
             raise ValueError(f"momentum and weight_decay must be non-negative, got {momentum!r}, {weight_decay!r}")
@@ -424,8 +475,14 @@ class Adam(_Optimizer):
     ``p -= lr/(1 - b1**t) * m / (sqrt(v)/sqrt(1 - b2**t) + eps)``, in place.
     """
 
-    def __init__(self, layers: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        layers: Any,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(layers, lr)
         if not all(0 <= b < 1 for b in betas) or len(betas) != 2:
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")

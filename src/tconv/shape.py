@@ -67,13 +67,11 @@ __all__ = [
     "parse_padding",
 ]
 
-PaddingArg = Union[int, str, Sequence[Union[int, Sequence[int]]]]
+PaddingArg = Union[int, str, Sequence[int | Sequence[int]]]
 Pairs = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
-
-
 class Geometry:
     """The index map shared by a transposed convolution and its forward convolution.
 
@@ -112,10 +110,7 @@ class Geometry:
     @property
     def full_size(self) -> tuple[int, ...]:
         """``(i - 1)*s + d*(k - 1) + 1`` per axis: the uncropped output."""
-        return tuple(
-            (i - 1) * s + ke
-            for i, s, ke in zip(self.input_size, self.stride, self.effective_kernel_size)
-        )
+        return tuple((i - 1) * s + ke for i, s, ke in zip(self.input_size, self.stride, self.effective_kernel_size))
 
     @property
     def crop_end(self) -> tuple[int, ...]:
@@ -191,8 +186,7 @@ def parse_padding(padding: PaddingArg, ndim: int, *, name: str = "padding") -> s
         if ndim == 1 and len(padding) == 2 and all(is_int(v) for v in padding):
             hint = f"; an asymmetric (begin, end) pair is written as a nested pair: ({show(padding)},)"
         raise ValueError(
-            f"{name} must have one entry per spatial axis ({ndim}), "
-            f"got {len(padding)} entries: {show(padding)}{hint}"
+            f"{name} must have one entry per spatial axis ({ndim}), got {len(padding)} entries: {show(padding)}{hint}"
         )
     pairs = []
     for entry in padding:
@@ -212,9 +206,7 @@ def parse_padding(padding: PaddingArg, ndim: int, *, name: str = "padding") -> s
         ):
             pairs.append(int_tuple(entry, name, 2))
         else:
-            raise TypeError(
-                f"{name} entries must be ints or (begin, end) pairs of ints, got {show(padding)}"
-            )
+            raise TypeError(f"{name} entries must be ints or (begin, end) pairs of ints, got {show(padding)}")
     return tuple(pairs)  # type: ignore[return-value]
 
 
@@ -485,9 +477,7 @@ def conv_transpose_output_size_range(
         g = conv_transpose_geometry(i, kernel_size, s, 0, 0, d)
         pairs = _pairs(pad, nd)
         natural = tuple(f - b - e for f, (b, e) in zip(g.full_size, pairs))
-        ranges = tuple(
-            range(max(n, 1), n + max(si, di)) for n, si, di in zip(natural, s, d)
-        )
+        ranges = tuple(range(max(n, 1), n + max(si, di)) for n, si, di in zip(natural, s, d))
     return _unwrap(ranges, input_size)  # type: ignore[return-value]
 
 
@@ -642,9 +632,7 @@ def conv_halo(
     return tuple((0, max(di * (ki - 1) + 1 - si, 0)) for ki, si, di in zip(k, s, d))
 
 
-def _check_axis_range(
-    sizes: tuple[int, ...], axis: object, start: object, stop: object
-) -> tuple[int, int, int]:
+def _check_axis_range(sizes: tuple[int, ...], axis: object, start: object, stop: object) -> tuple[int, int, int]:
     ax = int_tuple(axis, "axis", 1)[0]
     if not 0 <= ax < len(sizes):
         raise ValueError(f"axis must be in [0, {len(sizes)}) (the geometry's spatial axes), got {ax}")
@@ -755,11 +743,18 @@ def conv_input_range(geometry: Geometry, axis: int, start: int, stop: int) -> tu
 
 def _check_chunks(chunks: object, sizes: tuple[int, ...], name: str) -> tuple[tuple[int, ...], ...]:
     if not isinstance(chunks, Sequence) or len(chunks) != len(sizes):
-        raise ValueError(f"{name} must have one tuple of chunk sizes per spatial axis ({len(sizes)}), got {show(chunks)}")
+        raise ValueError(
+            f"{name} must have one tuple of chunk sizes per spatial axis ({len(sizes)}), got {show(chunks)}"
+        )
     result = []
     for axis, (sizes_of_axis, total) in enumerate(zip(chunks, sizes)):
-        c = int_tuple(sizes_of_axis, name, len(sizes_of_axis) if isinstance(sizes_of_axis, Sequence) else 1,
-                      minimum=1, rule="positive")
+        c = int_tuple(
+            sizes_of_axis,
+            name,
+            len(sizes_of_axis) if isinstance(sizes_of_axis, Sequence) else 1,
+            minimum=1,
+            rule="positive",
+        )
         if sum(c) != total:
             raise ValueError(f"{name} of axis {axis} must add up to its size {total}, got {show(c)} (sum {sum(c)})")
         result.append(c)
@@ -886,9 +881,7 @@ def conv_input_size_range(
         ranges = tuple(range((nn - 1) * si + 1, nn * si + 1) for nn, si in zip(n, s))
     else:
         pairs = _pairs(pad, nd)
-        lows = tuple(
-            (nn - 1) * si + di * (ki - 1) + 1 - b - e for nn, si, di, ki, (b, e) in zip(n, s, d, k, pairs)
-        )
+        lows = tuple((nn - 1) * si + di * (ki - 1) + 1 - b - e for nn, si, di, ki, (b, e) in zip(n, s, d, k, pairs))
         ranges = tuple(range(max(low, 1), max(low + si, 1)) for low, si in zip(lows, s))
     return _unwrap(ranges, output_size)  # type: ignore[return-value]
 

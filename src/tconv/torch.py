@@ -96,8 +96,14 @@ class _Params:
     backward_algorithm: str
 
     def geometry_kwargs(self) -> dict[str, Any]:
-        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
-                    groups=self.groups, dilation=self.dilation, output_size=self.output_size)
+        return dict(
+            stride=self.stride,
+            padding=self.padding,
+            output_padding=self.output_padding,
+            groups=self.groups,
+            dilation=self.dilation,
+            output_size=self.output_size,
+        )
 
 
 def _numpy(t: torch.Tensor | None) -> np.ndarray | None:
@@ -114,8 +120,9 @@ class _ConvTransposeFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, input, weight, bias, params):  # type: ignore[override]
-        y = _conv_transpose_numpy(_numpy(input), _numpy(weight), _numpy(bias), **params.geometry_kwargs(),
-                                  algorithm=params.algorithm)
+        y = _conv_transpose_numpy(
+            _numpy(input), _numpy(weight), _numpy(bias), **params.geometry_kwargs(), algorithm=params.algorithm
+        )
         ctx.save_for_backward(input, weight)
         ctx.params = params
         return _tensor(y)
@@ -128,8 +135,12 @@ class _ConvTransposeFunction(torch.autograd.Function):
         if not needs:
             return None, None, None, None
         grads = conv_transpose_backward(
-            _numpy(grad_output), _numpy(input), _numpy(weight), **ctx.params.geometry_kwargs(),
-            algorithm=ctx.params.backward_algorithm, needs=needs,
+            _numpy(grad_output),
+            _numpy(input),
+            _numpy(weight),
+            **ctx.params.geometry_kwargs(),
+            algorithm=ctx.params.backward_algorithm,
+            needs=needs,
         )
         return _tensor(grads.input), _tensor(grads.weight), _tensor(grads.bias), None
 
@@ -142,8 +153,15 @@ def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
         raise TypeError(f"tconv.torch: PyTorch has no {nd}-d transposed convolution to fall back to")
     functional = getattr(torch.nn.functional, f"conv_transpose{nd}d")
     spatial = tuple(input.shape[-nd:])
-    geometry = conv_transpose_geometry(spatial, tuple(weight.shape[2:]), params.stride, params.padding,
-                                       params.output_padding, params.dilation, output_size=_spatial_size(params.output_size, nd))
+    geometry = conv_transpose_geometry(
+        spatial,
+        tuple(weight.shape[2:]),
+        params.stride,
+        params.padding,
+        params.output_padding,
+        params.dilation,
+        output_size=_spatial_size(params.output_size, nd),
+    )
     begin = geometry.crop_begin
     extra = tuple(b - e for b, e in geometry.padding_pairs)  # PyTorch's output_padding, where it has one
     if all(b >= 0 and 0 <= a < max(s, d) for b, a, s, d in zip(begin, extra, geometry.stride, geometry.dilation)):
@@ -167,7 +185,10 @@ def _spatial_size(output_size: Any, nd: int) -> Any:
 
 
 def _check_algorithms(algorithm: object, backward_algorithm: object) -> None:
-    for value, op, label in ((algorithm, "conv_transpose", "algorithm"), (backward_algorithm, "conv", "backward_algorithm")):
+    for value, op, label in (
+        (algorithm, "conv_transpose", "algorithm"),
+        (backward_algorithm, "conv", "backward_algorithm"),
+    ):
         valid = ("auto", *algorithms(op))
         if value not in valid:
             raise ValueError(f"{label} {value!r} not found, valid options are {{{', '.join(map(repr, valid))}}}")
@@ -229,7 +250,8 @@ def conv_transpose(
         return _ConvTransposeFunction.apply(input, weight, bias, params)
     if not fallback:
         tensors = ", ".join(
-            f"{name} on {t.device} of dtype {t.dtype}" for name, t in (("input", input), ("weight", weight), ("bias", bias))
+            f"{name} on {t.device} of dtype {t.dtype}"
+            for name, t in (("input", input), ("weight", weight), ("bias", bias))
             if t is not None
         )
         raise TypeError(
@@ -267,8 +289,20 @@ class _DropIn:
         _check_algorithms(algorithm, backward_algorithm)
         attribute = _padding_attribute(padding, self._ndim)  # validates; ints where PyTorch has them
         torch_padding = attribute if isinstance(attribute, tuple) and all(isinstance(p, int) for p in attribute) else 0
-        super().__init__(in_channels, out_channels, kernel_size, stride, torch_padding, output_padding,  # type: ignore[call-arg]
-                         groups, bias, dilation, padding_mode, device, dtype)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            torch_padding,
+            output_padding,  # type: ignore[call-arg]
+            groups,
+            bias,
+            dilation,
+            padding_mode,
+            device,
+            dtype,
+        )
         self.padding = attribute
         self.algorithm = algorithm
         self.backward_algorithm = backward_algorithm
@@ -277,9 +311,17 @@ class _DropIn:
     def forward(self, input: torch.Tensor, output_size: Sequence[int] | None = None) -> torch.Tensor:
         """PyTorch's ``forward``: ``output_size`` (spatial or whole shape) overrides ``output_padding``."""
         return conv_transpose(
-            input, self.weight, self.bias, self.stride, self.padding,  # type: ignore[attr-defined]
-            self.output_padding if output_size is None else 0, self.groups, self.dilation,  # type: ignore[attr-defined]
-            output_size=output_size, algorithm=self.algorithm, backward_algorithm=self.backward_algorithm,
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,  # type: ignore[attr-defined]
+            self.output_padding if output_size is None else 0,
+            self.groups,
+            self.dilation,  # type: ignore[attr-defined]
+            output_size=output_size,
+            algorithm=self.algorithm,
+            backward_algorithm=self.backward_algorithm,
             fallback=self.fallback,
         )
 
@@ -348,22 +390,37 @@ def from_torch(module: torch.nn.Module, **options: Any) -> torch.nn.Module:
     >>> torch.allclose(ours(x), theirs(x), atol=1e-5)
     True
     """
-    classes = {torch.nn.ConvTranspose1d: ConvTranspose1d, torch.nn.ConvTranspose2d: ConvTranspose2d,
-               torch.nn.ConvTranspose3d: ConvTranspose3d}
+    classes = {
+        torch.nn.ConvTranspose1d: ConvTranspose1d,
+        torch.nn.ConvTranspose2d: ConvTranspose2d,
+        torch.nn.ConvTranspose3d: ConvTranspose3d,
+    }
     base = next((c for c in classes if isinstance(module, c)), None)
     if base is None:
         raise TypeError(f"from_torch expects a torch.nn.ConvTranspose1d/2d/3d, got {type(module).__name__}")
     weight = module.weight
     copy = classes[base](
-        module.in_channels, module.out_channels, module.kernel_size, module.stride, module.padding,
-        module.output_padding, module.groups, module.bias is not None, module.dilation, module.padding_mode,
-        device=weight.device, dtype=weight.dtype, **options,
+        module.in_channels,
+        module.out_channels,
+        module.kernel_size,
+        module.stride,
+        module.padding,
+        module.output_padding,
+        module.groups,
+        module.bias is not None,
+        module.dilation,
+        module.padding_mode,
+        device=weight.device,
+        dtype=weight.dtype,
+        **options,
     )
     copy.load_state_dict(module.state_dict())
     return copy
 
 
-def forward_backward(module: torch.nn.Module, input: torch.Tensor, grad_output: torch.Tensor | None = None) -> torch.Tensor:
+def forward_backward(
+    module: torch.nn.Module, input: torch.Tensor, grad_output: torch.Tensor | None = None
+) -> torch.Tensor:
     """One forward and one backward pass of ``module`` (tconv's or PyTorch's): the unit a benchmark times.
 
     The gradient of the input is computed too (as inside a network) but not

@@ -64,15 +64,49 @@ PARAMETERS = {
     "tconv": ("stride", "padding", "output_padding", "groups", "dilation", "output_size", "layout"),
     "torch": ("stride", "padding", "output_padding", "groups", "dilation", "output_size"),
     "tensorflow": ("output_shape", "strides", "padding", "data_format", "dilations"),
-    "keras": ("filters", "kernel_size", "strides", "padding", "output_padding", "data_format", "dilation_rate", "use_bias"),
-    "jax": ("strides", "padding", "rhs_dilation", "dimension_numbers", "transpose_kernel", "use_consistent_padding",
-            "window_strides", "lhs_dilation", "feature_group_count"),
-    "onnx": ("auto_pad", "dilations", "group", "kernel_shape", "output_padding", "output_shape", "pads", "strides",
-             "semantics"),
+    "keras": (
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "output_padding",
+        "data_format",
+        "dilation_rate",
+        "use_bias",
+    ),
+    "jax": (
+        "strides",
+        "padding",
+        "rhs_dilation",
+        "dimension_numbers",
+        "transpose_kernel",
+        "use_consistent_padding",
+        "window_strides",
+        "lhs_dilation",
+        "feature_group_count",
+    ),
+    "onnx": (
+        "auto_pad",
+        "dilations",
+        "group",
+        "kernel_shape",
+        "output_padding",
+        "output_shape",
+        "pads",
+        "strides",
+        "semantics",
+    ),
 }
 
 #: Each framework's weight layout name (:data:`tconv.weights.WEIGHT_LAYOUTS`).
-_NAMES = {"tconv": "tconv", "torch": "PyTorch", "tensorflow": "TensorFlow", "keras": "Keras", "jax": "JAX", "onnx": "ONNX"}
+_NAMES = {
+    "tconv": "tconv",
+    "torch": "PyTorch",
+    "tensorflow": "TensorFlow",
+    "keras": "Keras",
+    "jax": "JAX",
+    "onnx": "ONNX",
+}
 
 
 @dataclass(frozen=True)
@@ -121,7 +155,11 @@ class ConvTransposeSpec:
     def geometry(self, input_size: Sequence[int]) -> Geometry:
         """The :class:`tconv.shape.Geometry` of this window for an input size."""
         return Geometry(
-            tuple(input_size), self.output_size(input_size), self.kernel_size, self.stride, self.dilation,
+            tuple(input_size),
+            self.output_size(input_size),
+            self.kernel_size,
+            self.stride,
+            self.dilation,
             tuple(b for b, _ in self.crop),
         )
 
@@ -153,7 +191,9 @@ def _identity(nd: int) -> tuple[int, ...]:
 
 def _check_keys(params: Mapping[str, Any], source: str) -> dict[str, Any]:
     if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a mapping of {_NAMES[source]}'s argument names to values, got {type(params).__name__}")
+        raise TypeError(
+            f"params must be a mapping of {_NAMES[source]}'s argument names to values, got {type(params).__name__}"
+        )
     unknown = sorted(set(params) - set(PARAMETERS[source]))
     if unknown:
         raise ValueError(
@@ -163,7 +203,9 @@ def _check_keys(params: Mapping[str, Any], source: str) -> dict[str, Any]:
     return dict(params)
 
 
-def _probe_window(window: Callable[[tuple[int, ...]], Geometry], nd: int, input_size: tuple[int, ...] | None) -> Geometry:
+def _probe_window(
+    window: Callable[[tuple[int, ...]], Geometry], nd: int, input_size: tuple[int, ...] | None
+) -> Geometry:
     """The window for ``input_size``, or for a large probe size when the window does not depend on it."""
     if input_size is not None:
         return window(input_size)
@@ -182,18 +224,23 @@ def _spec(window: Geometry, c_in: int, c_out: int, groups: int, pinned: tuple[in
             f"the source's output is empty (spatial size {show(window.output_size)} for an input of size "
             f"{show(window.input_size)}): there is nothing to translate"
         )
-    return ConvTransposeSpec(window.kernel_size, window.stride, window.dilation, window.padding_pairs, c_in, c_out,
-                             groups, pinned)
+    return ConvTransposeSpec(
+        window.kernel_size, window.stride, window.dilation, window.padding_pairs, c_in, c_out, groups, pinned
+    )
 
 
-def _spatial_input(input_shape: Sequence[int] | None, perm: tuple[int, ...], nd: int, unbatched_ok: bool) -> tuple[int, ...] | None:
+def _spatial_input(
+    input_shape: Sequence[int] | None, perm: tuple[int, ...], nd: int, unbatched_ok: bool
+) -> tuple[int, ...] | None:
     if input_shape is None:
         return None
     shape = tuple(int(v) for v in input_shape)
     if unbatched_ok and len(shape) == nd + 1:
         shape = (1, *shape)
     if len(shape) != nd + 2:
-        raise ValueError(f"input_shape must have {nd + 2} entries (batch, channels and {nd} spatial), got {show(shape)}")
+        raise ValueError(
+            f"input_shape must have {nd + 2} entries (batch, channels and {nd} spatial), got {show(shape)}"
+        )
     canonical = tuple(shape[j] for j in perm)
     return canonical[2:]
 
@@ -207,8 +254,12 @@ def _resolve_tconv(params: dict, weight_shape: tuple[int, ...], input_shape: Any
         raise ValueError(f"layout must be one of ('channels_first', 'channels_last'), got {layout!r}")
     perms = (_identity(nd), _identity(nd)) if layout == "channels_first" else _channels_last_perms(nd)
     groups = params.get("groups", 1)
-    args = dict(stride=params.get("stride", 1), padding=params.get("padding", 0),
-                output_padding=params.get("output_padding", 0), dilation=params.get("dilation", 1))
+    args = dict(
+        stride=params.get("stride", 1),
+        padding=params.get("padding", 0),
+        output_padding=params.get("output_padding", 0),
+        dilation=params.get("dilation", 1),
+    )
     output_size = params.get("output_size")
     size = _spatial_input(input_shape, perms[0], nd, True)
     if output_size is not None and size is None:
@@ -225,8 +276,17 @@ def _resolve_tconv(params: dict, weight_shape: tuple[int, ...], input_shape: Any
     def run(x, w, b):
         return conv_transpose(x, w, b, groups=groups, output_size=output_size, layout=layout, **args)
 
-    return _Source("tconv", _spec(g, weight_shape[0], weight_shape[1] * groups, groups, pinned), call, perms[0],
-                   perms[1], [], weight_shape, run, unbatched=True)
+    return _Source(
+        "tconv",
+        _spec(g, weight_shape[0], weight_shape[1] * groups, groups, pinned),
+        call,
+        perms[0],
+        perms[1],
+        [],
+        weight_shape,
+        run,
+        unbatched=True,
+    )
 
 
 def _resolve_torch(params: dict, weight_shape: tuple[int, ...], input_shape: Any) -> _Source:
@@ -251,14 +311,25 @@ def _resolve_torch(params: dict, weight_shape: tuple[int, ...], input_shape: Any
     def run(x, w, b):
         return function(x, w, b, s, p, a, groups, d)
 
-    return _Source("torch", _spec(g, weight_shape[0], weight_shape[1] * groups, groups, pinned), call, _identity(nd),
-                   _identity(nd), [], weight_shape, run, unbatched=True)
+    return _Source(
+        "torch",
+        _spec(g, weight_shape[0], weight_shape[1] * groups, groups, pinned),
+        call,
+        _identity(nd),
+        _identity(nd),
+        [],
+        weight_shape,
+        run,
+        unbatched=True,
+    )
 
 
 def _resolve_tensorflow(params: dict, weight_shape: tuple[int, ...], input_shape: Any) -> _Source:
     nd = len(weight_shape) - 2
     if not 1 <= nd <= 3:
-        raise ValueError(f"TensorFlow's conv_transpose has 1 to 3 spatial axes, got filters of shape {show(weight_shape)}")
+        raise ValueError(
+            f"TensorFlow's conv_transpose has 1 to 3 spatial axes, got filters of shape {show(weight_shape)}"
+        )
     if "output_shape" not in params:
         raise ValueError("TensorFlow's conv_transpose needs output_shape (it is mandatory there)")
     data_format = params.get("data_format") or ("NWC", "NHWC", "NDHWC")[nd - 1]
@@ -283,23 +354,42 @@ def _resolve_tensorflow(params: dict, weight_shape: tuple[int, ...], input_shape
     # TensorFlow's checks without computing anything: the output shape's batch/channel entries and the window
     shape = compat_tf._output_shape(output_shape, nd, f"conv{nd}d_transpose")
     if len(shape) == nd:
-        shape = [input_shape[0], weight_shape[-2], *shape] if channels_first else [input_shape[0], *shape, weight_shape[-2]]
+        shape = (
+            [input_shape[0], weight_shape[-2], *shape] if channels_first else [input_shape[0], *shape, weight_shape[-2]]
+        )
     c_out = shape[1] if channels_first else shape[-1]
     channels = input_shape[1] if channels_first else input_shape[-1]
     if channels != c_in:
-        raise ValueError(f"filter and out_backprop must have the same out_depth: filters.shape[-1]={c_in}, input channels {channels}")
+        raise ValueError(
+            f"filter and out_backprop must have the same out_depth: filters.shape[-1]={c_in}, input channels {channels}"
+        )
     if c_out % weight_shape[-2] or c_in % (c_out // weight_shape[-2]):
-        raise ValueError(f"input depth must be evenly divisible by filter depth: output_shape has {c_out} channels, "
-                         f"filters.shape[-2] is {weight_shape[-2]}")
+        raise ValueError(
+            f"input depth must be evenly divisible by filter depth: output_shape has {c_out} channels, "
+            f"filters.shape[-2] is {weight_shape[-2]}"
+        )
     groups = c_out // weight_shape[-2]
     spatial = shape[2:] if channels_first else shape[1:-1]
     g = _tf_window(size, weight_shape, spatial, strides, padding, dilations, channels_first, nd)
-    call = (f"tf.nn.conv{nd}d_transpose(x, filters, output_shape={output_shape}, strides={strides!r}, "
-            f"padding={padding!r}, data_format={data_format!r}, dilations={dilations!r})")
+    call = (
+        f"tf.nn.conv{nd}d_transpose(x, filters, output_shape={output_shape}, strides={strides!r}, "
+        f"padding={padding!r}, data_format={data_format!r}, dilations={dilations!r})"
+    )
     steps = _steps.to_torch_steps("tensorflow", nd, groups)
-    notes = ["TensorFlow's output_shape pins the window to input size " + show(size) + ": the plan holds for that size."]
-    return _Source("tensorflow", _spec(g, c_in, c_out, groups, size), call, perms[0], perms[1], steps, weight_shape,
-                   run, notes=notes)
+    notes = [
+        "TensorFlow's output_shape pins the window to input size " + show(size) + ": the plan holds for that size."
+    ]
+    return _Source(
+        "tensorflow",
+        _spec(g, c_in, c_out, groups, size),
+        call,
+        perms[0],
+        perms[1],
+        steps,
+        weight_shape,
+        run,
+        notes=notes,
+    )
 
 
 def _tf_window(size, weight_shape, spatial, strides, padding, dilations, channels_first, nd) -> Geometry:
@@ -321,26 +411,40 @@ def _resolve_keras(params: dict, weight_shape: tuple[int, ...], input_shape: Any
     filters = params.get("filters", weight_shape[-2])
     kernel_size = params.get("kernel_size", weight_shape[:nd])
     layer_class = getattr(compat_keras, f"Conv{nd}DTranspose")
-    options = {k: params[k] for k in ("strides", "padding", "output_padding", "data_format", "dilation_rate", "use_bias") if k in params}
+    options = {
+        k: params[k]
+        for k in ("strides", "padding", "output_padding", "data_format", "dilation_rate", "use_bias")
+        if k in params
+    }
     layer = layer_class(filters, kernel_size, **options)
     expected = (*layer.kernel_size, layer.filters)
     if tuple(weight_shape[:-1]) != expected:
-        raise ValueError(f"weight_shape {show(weight_shape)} is not a kernel of this layer: expected {show(expected)} + (in_channels,)")
+        raise ValueError(
+            f"weight_shape {show(weight_shape)} is not a kernel of this layer: expected {show(expected)} + (in_channels,)"
+        )
     channels_first = layer.data_format == "channels_first"
     perms = (_identity(nd), _identity(nd)) if channels_first else _channels_last_perms(nd)
     size = _spatial_input(input_shape, perms[0], nd, False)
-    g = _probe_window(lambda i: compat_keras.window(i, layer.kernel_size, layer.strides, layer.padding,
-                                                    layer.output_padding, layer.dilation_rate), nd, size)
-    call = (f"keras.layers.Conv{nd}DTranspose(filters={layer.filters}, kernel_size={layer.kernel_size}, strides={layer.strides}, "
-            f"padding={layer.padding!r}, output_padding={layer.output_padding}, data_format={layer.data_format!r}, "
-            f"dilation_rate={layer.dilation_rate}, use_bias={layer.use_bias})")
+    g = _probe_window(
+        lambda i: compat_keras.window(
+            i, layer.kernel_size, layer.strides, layer.padding, layer.output_padding, layer.dilation_rate
+        ),
+        nd,
+        size,
+    )
+    call = (
+        f"keras.layers.Conv{nd}DTranspose(filters={layer.filters}, kernel_size={layer.kernel_size}, strides={layer.strides}, "
+        f"padding={layer.padding!r}, output_padding={layer.output_padding}, data_format={layer.data_format!r}, "
+        f"dilation_rate={layer.dilation_rate}, use_bias={layer.use_bias})"
+    )
 
     def run(x, w, b):
         return layer(x, w, b)
 
     steps = _steps.to_torch_steps("keras", nd, 1)
-    return _Source("keras", _spec(g, weight_shape[-1], layer.filters, 1, None), call, perms[0], perms[1], steps,
-                   weight_shape, run)
+    return _Source(
+        "keras", _spec(g, weight_shape[-1], layer.filters, 1, None), call, perms[0], perms[1], steps, weight_shape, run
+    )
 
 
 def _resolve_jax(params: dict, weight_shape: tuple[int, ...], input_shape: Any) -> _Source:
@@ -350,7 +454,9 @@ def _resolve_jax(params: dict, weight_shape: tuple[int, ...], input_shape: Any) 
     transposed_only = ("transpose_kernel", "use_consistent_padding", "strides")
     general_only = ("window_strides", "feature_group_count")
     if general and any(k in params for k in transposed_only):
-        raise ValueError(f"give conv_general_dilated's parameters (lhs_dilation, ...) or conv_transpose's {transposed_only}, not both")
+        raise ValueError(
+            f"give conv_general_dilated's parameters (lhs_dilation, ...) or conv_transpose's {transposed_only}, not both"
+        )
     if not general and any(k in params for k in general_only):
         raise ValueError(f"{general_only} belong to conv_general_dilated: give lhs_dilation too")
     numbers = params.get("dimension_numbers")
@@ -390,8 +496,10 @@ def _resolve_jax(params: dict, weight_shape: tuple[int, ...], input_shape: Any) 
 
         c_in, c_out = i_channels * groups, o_channels
         steps = [to_oik, _steps.ConvToTorch(groups)]
-        call = (f"lax.conv_general_dilated(x, w, window_strides={window_strides}, padding={pads}, lhs_dilation={lhs_dilation}, "
-                f"rhs_dilation={d}, dimension_numbers={numbers!r}, feature_group_count={groups})")
+        call = (
+            f"lax.conv_general_dilated(x, w, window_strides={window_strides}, padding={pads}, lhs_dilation={lhs_dilation}, "
+            f"rhs_dilation={d}, dimension_numbers={numbers!r}, feature_group_count={groups})"
+        )
 
         def run(x, w, b):
             y = compat_jax.conv_general_dilated(x, w, window_strides, pads, lhs_dilation, d, numbers, groups)
@@ -411,19 +519,23 @@ def _resolve_jax(params: dict, weight_shape: tuple[int, ...], input_shape: Any) 
         def window(i):
             return compat_jax.conv_transpose_window(i, kernel, strides, padding, rhs_dilation, consistent)
 
-        call = (f"lax.conv_transpose(x, w, strides={strides}, padding={padding!r}, rhs_dilation={rhs_dilation}, "
-                f"dimension_numbers={numbers!r}, transpose_kernel={transpose_kernel}, use_consistent_padding={consistent})")
+        call = (
+            f"lax.conv_transpose(x, w, strides={strides}, padding={padding!r}, rhs_dilation={rhs_dilation}, "
+            f"dimension_numbers={numbers!r}, transpose_kernel={transpose_kernel}, use_consistent_padding={consistent})"
+        )
 
         def run(x, w, b):
-            y = compat_jax.conv_transpose(x, w, strides, padding, rhs_dilation, numbers, transpose_kernel,
-                                          use_consistent_padding=consistent)
+            y = compat_jax.conv_transpose(
+                x, w, strides, padding, rhs_dilation, numbers, transpose_kernel, use_consistent_padding=consistent
+            )
             return y if b is None else y + np.reshape(b, [-1 if j == out_perm[1] else 1 for j in range(ndim)])
 
     g = _probe_window(window, nd, size)
     pinned = None  # every jax padding form gives a window independent of the input size
     inverse_out = tuple(int(v) for v in np.argsort(out_perm))
-    return _Source("jax", _spec(g, c_in, c_out, groups, pinned), call, tuple(lhs_perm), inverse_out, steps,
-                   weight_shape, run)
+    return _Source(
+        "jax", _spec(g, c_in, c_out, groups, pinned), call, tuple(lhs_perm), inverse_out, steps, weight_shape, run
+    )
 
 
 def _resolve_onnx(params: dict, weight_shape: tuple[int, ...], input_shape: Any) -> _Source:
@@ -438,20 +550,34 @@ def _resolve_onnx(params: dict, weight_shape: tuple[int, ...], input_shape: Any)
         raise ValueError("ONNX's output_shape pins the window to one input size: pass input_shape")
     kernel_shape = attributes.pop("kernel_shape", None)
     if kernel_shape is not None and tuple(kernel_shape) != tuple(weight_shape[2:]):
-        raise ValueError(f"ConvTranspose: kernel_shape is not compatible with W shape. kernel_shape: {list(kernel_shape)} W: {list(weight_shape)}")
+        raise ValueError(
+            f"ConvTranspose: kernel_shape is not compatible with W shape. kernel_shape: {list(kernel_shape)} W: {list(weight_shape)}"
+        )
 
     def window(i):
         return compat_onnx.window(i, weight_shape[2:], semantics=semantics, **attributes)
 
     g = _probe_window(window, nd, size)
     pinned = size if attributes.get("output_shape") is not None else None
-    call = "ConvTranspose(" + ", ".join(f"{k}={v!r}" for k, v in {**attributes, "group": group}.items()) + f")  # semantics={semantics!r}"
+    call = (
+        "ConvTranspose("
+        + ", ".join(f"{k}={v!r}" for k, v in {**attributes, "group": group}.items())
+        + f")  # semantics={semantics!r}"
+    )
 
     def run(x, w, b):
         return compat_onnx.conv_transpose(x, w, b, group=group, semantics=semantics, **attributes)
 
-    return _Source("onnx", _spec(g, weight_shape[0], weight_shape[1] * group, group, pinned), call, _identity(nd),
-                   _identity(nd), [], weight_shape, run)
+    return _Source(
+        "onnx",
+        _spec(g, weight_shape[0], weight_shape[1] * group, group, pinned),
+        call,
+        _identity(nd),
+        _identity(nd),
+        [],
+        weight_shape,
+        run,
+    )
 
 
 _RESOLVERS = {
@@ -653,7 +779,9 @@ class TranslationPlan:
         """The source's weight in the target's layout (every step of :attr:`weight_steps`)."""
         w = np.asarray(weight)
         if w.shape != self._source.weight_shape:
-            raise ValueError(f"weight must have the source's shape {show(self._source.weight_shape)}, got {show(w.shape)}")
+            raise ValueError(
+                f"weight must have the source's shape {show(self._source.weight_shape)}, got {show(w.shape)}"
+            )
         return _steps.run(self._weight_steps, w)
 
     def _batched(self, x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -661,7 +789,9 @@ class TranslationPlan:
         if self._source.unbatched and x.ndim == nd + 1:
             return x[None], False
         if x.ndim != nd + 2:
-            raise ValueError(f"input must have {nd + 2} dimensions in the {self.source} layout, got shape {show(x.shape)}")
+            raise ValueError(
+                f"input must have {nd + 2} dimensions in the {self.source} layout, got shape {show(x.shape)}"
+            )
         return x, True
 
     def input_to_target(self, input: Any) -> np.ndarray:
@@ -725,16 +855,23 @@ class TranslationPlan:
             "bias_after": self.bias_after,
             "notes": self.notes,
             "window": {
-                "kernel_size": list(spec.kernel_size), "stride": list(spec.stride), "dilation": list(spec.dilation),
-                "crop": [list(c) for c in spec.crop], "in_channels": spec.in_channels,
-                "out_channels": spec.out_channels, "groups": spec.groups,
+                "kernel_size": list(spec.kernel_size),
+                "stride": list(spec.stride),
+                "dilation": list(spec.dilation),
+                "crop": [list(c) for c in spec.crop],
+                "in_channels": spec.in_channels,
+                "out_channels": spec.out_channels,
+                "groups": spec.groups,
                 "input_size": None if spec.input_size is None else list(spec.input_size),
             },
         }
 
     def describe(self) -> str:
         """The plan in words."""
-        lines = [f"{_NAMES[self.source]} -> {_NAMES[self.target]}: " + ("exact" if self.exact else "needs a crop/pad after the call")]
+        lines = [
+            f"{_NAMES[self.source]} -> {_NAMES[self.target]}: "
+            + ("exact" if self.exact else "needs a crop/pad after the call")
+        ]
         lines.append(f"  source:    {self.source_call}")
         spec = self.spec
         lines.append(
@@ -742,7 +879,9 @@ class TranslationPlan:
             f"crop (begin, end) {spec.crop} of the full output, channels {spec.in_channels} -> {spec.out_channels}, "
             f"groups {spec.groups}" + ("" if spec.input_size is None else f", for input size {spec.input_size}")
         )
-        lines.append(f"  target:    {self.function}(" + ", ".join(f"{k}={v!r}" for k, v in self.arguments.items()) + ")")
+        lines.append(
+            f"  target:    {self.function}(" + ", ".join(f"{k}={v!r}" for k, v in self.arguments.items()) + ")"
+        )
         for step in self.weight_steps or ["none (same layout)"]:
             lines.append(f"  weight:    {step}")
         if self.post_crop is not None:
@@ -769,10 +908,14 @@ class TranslationPlan:
         ]
         header += [f"# note: {note}" for note in self.notes]
         lines = ["def convert_weight(weight):"]
-        lines.append(f'    """{_NAMES[self.source]} weight {show(self._source.weight_shape)} -> {_NAMES[self.target]} weight."""')
+        lines.append(
+            f'    """{_NAMES[self.source]} weight {show(self._source.weight_shape)} -> {_NAMES[self.target]} weight."""'
+        )
         lines.append("    w = np.asarray(weight)")
         lines += ["    " + line for line in _steps.code(self._weight_steps, "w")]
-        lines.append("    return np.array(w, order=\"C\", copy=True)  # a fresh C-ordered copy (flips leave negative strides)")
+        lines.append(
+            '    return np.array(w, order="C", copy=True)  # a fresh C-ordered copy (flips leave negative strides)'
+        )
         return "\n".join(header) + "\n" + self._target.code("\n".join(lines), self) + "\n"
 
 

@@ -241,7 +241,6 @@ def _draw_cells(
 ) -> None:
     """Draw a 2-d array as labelled cells, coloured by value on a diverging scale."""
     import matplotlib
-
     from matplotlib.patches import Rectangle
 
     cmap = matplotlib.colormaps["RdBu_r"]
@@ -264,8 +263,15 @@ def _draw_cells(
             ax.add_patch(Rectangle((x0 + c - 0.5, y0 + r - 0.5), 1, 1, facecolor=face, edgecolor="#999999", lw=0.5))
             if texts:
                 lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
-                ax.text(x0 + c, y0 + r, labels[r][c], ha="center", va="center", fontsize=size,
-                        color="white" if lum < 0.45 else "black")
+                ax.text(
+                    x0 + c,
+                    y0 + r,
+                    labels[r][c],
+                    ha="center",
+                    va="center",
+                    fontsize=size,
+                    color="white" if lum < 0.45 else "black",
+                )
 
 
 def _outline(ax, cells: Sequence[tuple[int, int]], color: str, lw: float = 2.0, x0: int = 0, y0: int = 0) -> None:
@@ -278,7 +284,9 @@ def _outline(ax, cells: Sequence[tuple[int, int]], color: str, lw: float = 2.0, 
 def _box(ax, r0: float, c0: float, rows: int, cols: int, color: str, style: str = "--", lw: float = 1.6) -> None:
     from matplotlib.patches import Rectangle
 
-    ax.add_patch(Rectangle((c0 - 0.55, r0 - 0.55), cols + 0.1, rows + 0.1, fill=False, edgecolor=color, lw=lw, ls=style))
+    ax.add_patch(
+        Rectangle((c0 - 0.55, r0 - 0.55), cols + 0.1, rows + 0.1, fill=False, edgecolor=color, lw=lw, ls=style)
+    )
 
 
 def _inches(fig) -> tuple[float, float]:
@@ -300,7 +308,9 @@ def _title(fig, text: str) -> float:
 def _panel_axes(fig, shapes: Sequence[tuple[int, int]], *, top: float = 0.82, bottom: float = 0.04):
     """One row of axes with widths proportional to their grids."""
     widths = [max(c, 1) + 1 for _, c in shapes]
-    gs = fig.add_gridspec(1, len(shapes), width_ratios=widths, left=0.02, right=0.98, top=top, bottom=bottom, wspace=0.15)
+    gs = fig.add_gridspec(
+        1, len(shapes), width_ratios=widths, left=0.02, right=0.98, top=top, bottom=bottom, wspace=0.15
+    )
     return [fig.add_subplot(gs[0, n]) for n in range(len(shapes))]
 
 
@@ -532,14 +542,17 @@ def _draw_zero_insertion(fig, p: _Problem, position: tuple[int, ...]) -> None:
         k2, v2 = _as2d(kind), _as2d(x_pad)
         colors = [
             [
-                {"pad": "#e0e0e0", "zero": "#fff3c4"}.get(k2[r, c]) or matplotlib.colors.to_hex(cmap(0.5 + 0.45 * v2[r, c] / scale))
+                {"pad": "#e0e0e0", "zero": "#fff3c4"}.get(k2[r, c])
+                or matplotlib.colors.to_hex(cmap(0.5 + 0.45 * v2[r, c] / scale))
                 for c in range(k2.shape[1])
             ]
             for r in range(k2.shape[0])
         ]
         ax = axes[2 * n]
         r, c = _grid_shape(padded)
-        _prepare_axes(ax, r, c, f"x[{ci}], zero-inserted and padded" if p.x.shape[0] > 1 else "x, zero-inserted and padded")
+        _prepare_axes(
+            ax, r, c, f"x[{ci}], zero-inserted and padded" if p.x.shape[0] > 1 else "x, zero-inserted and padded"
+        )
         _draw_cells(ax, x_pad, colors=colors)
         _outline(ax, window, TAP_COLOR)
         ax = axes[2 * n + 1]
@@ -609,8 +622,9 @@ def _draw_matrix(fig, p: _Problem, output_element: tuple[int, ...], input_elemen
     g = p.geometry
     nd = g.ndim
     ct = np.asarray(
-        conv_transpose_matrix(p.w, g.input_size, g.stride, tuple(zip(g.crop_begin, g.crop_end)), 0, p.groups,
-                              g.dilation, sparse=False)
+        conv_transpose_matrix(
+            p.w, g.input_size, g.stride, tuple(zip(g.crop_begin, g.crop_end)), 0, p.groups, g.dilation, sparse=False
+        )
     )  # (C_out*prod(o), C_in*prod(i))
     check = float(np.max(np.abs(ct @ p.x.ravel() - p.y.ravel()))) if p.y.size else 0.0
     if check > 1e-9 * max(1.0, float(np.max(np.abs(p.y)))):
@@ -626,8 +640,17 @@ def _draw_matrix(fig, p: _Problem, output_element: tuple[int, ...], input_elemen
         f"element (its stamp)" + ("; dotted lines: channel blocks" if p.x.shape[0] * p.y.shape[0] > 1 else ""),
     )
     height = _inches(fig)[1]
-    gs = fig.add_gridspec(2, 3, width_ratios=[1.5, 1, 1], left=0.06, right=0.98, top=top - 0.3 / height,
-                          bottom=0.55 / height, wspace=0.25, hspace=0.45)
+    gs = fig.add_gridspec(
+        2,
+        3,
+        width_ratios=[1.5, 1, 1],
+        left=0.06,
+        right=0.98,
+        top=top - 0.3 / height,
+        bottom=0.55 / height,
+        wspace=0.25,
+        hspace=0.45,
+    )
     ax = fig.add_subplot(gs[:, 0])
     scale = float(np.max(np.abs(ct))) or 1.0
     ax.imshow(ct, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest", aspect="auto")
@@ -698,11 +721,15 @@ def matrix_figure(
     """
     p = _problem(x, w, stride, padding, output_padding, groups, dilation, channel)
     g = p.geometry
-    out_el = _position(output_element, g.output_size, "output_element") if output_element is not None else tuple(
-        o // 2 for o in g.output_size
+    out_el = (
+        _position(output_element, g.output_size, "output_element")
+        if output_element is not None
+        else tuple(o // 2 for o in g.output_size)
     )
-    in_el = _position(input_element, g.input_size, "input_element") if input_element is not None else tuple(
-        i // 2 for i in g.input_size
+    in_el = (
+        _position(input_element, g.input_size, "input_element")
+        if input_element is not None
+        else tuple(i // 2 for i in g.input_size)
     )
     n = int(np.prod(g.output_size)) * p.y.shape[0] * int(np.prod(g.input_size)) * p.x.shape[0]
     if n > 2**22:
@@ -733,8 +760,9 @@ def _draw_overlap(fig, kernel_size, stride, padding, output_padding, dilation, i
     response = None
     if analysis is not None:
         x = np.ones((analysis.weight.shape[0], *g.input_size))
-        response = conv_transpose(x, analysis.weight, None, g.stride, tuple(zip(g.crop_begin, g.crop_end)), 0,
-                                  groups, g.dilation)[0]  # (*o) of output channel 0
+        response = conv_transpose(
+            x, analysis.weight, None, g.stride, tuple(zip(g.crop_begin, g.crop_end)), 0, groups, g.dilation
+        )[0]  # (*o) of output channel 0
         shapes.append(_grid_shape(g.output_size))
     one = lambda v: v[0] if len(set(v)) == 1 else v  # noqa: E731
     top = _title(
@@ -750,20 +778,26 @@ def _draw_overlap(fig, kernel_size, stride, padding, output_padding, dilation, i
     cmap = matplotlib.colormaps["viridis"]
     top = int(ov.counts.max()) or 1
     counts2 = _as2d(ov.counts)
-    colors = [[matplotlib.colors.to_hex(cmap(0.15 + 0.8 * v / top)) if v else "#ffffff" for v in row] for row in counts2]
+    colors = [
+        [matplotlib.colors.to_hex(cmap(0.15 + 0.8 * v / top)) if v else "#ffffff" for v in row] for row in counts2
+    ]
     r, c = _grid_shape(g.output_size)
-    _prepare_axes(axes[0], r, c, f"taps reaching each output (input {'x'.join(map(str, g.input_size))}); "
-                  "hatched: borders")
+    _prepare_axes(
+        axes[0], r, c, f"taps reaching each output (input {'x'.join(map(str, g.input_size))}); hatched: borders"
+    )
     _draw_cells(axes[0], ov.counts, colors=colors)
     from matplotlib.patches import Rectangle
 
     for pos in zip(*np.nonzero(~ov.interior)):
         r0, c0 = _key(pos, nd)
-        axes[0].add_patch(Rectangle((c0 - 0.5, r0 - 0.5), 1, 1, fill=False, hatch="////", edgecolor="#ffffff", lw=0,
-                                    alpha=0.55))
+        axes[0].add_patch(
+            Rectangle((c0 - 0.5, r0 - 0.5), 1, 1, fill=False, hatch="////", edgecolor="#ffffff", lw=0, alpha=0.55)
+        )
     pc = ov.phase_counts
-    colors = [[matplotlib.colors.to_hex(cmap(0.15 + 0.8 * v / max(int(pc.max()), 1))) if v else "#ffffff" for v in row]
-              for row in _as2d(pc)]
+    colors = [
+        [matplotlib.colors.to_hex(cmap(0.15 + 0.8 * v / max(int(pc.max()), 1))) if v else "#ffffff" for v in row]
+        for row in _as2d(pc)
+    ]
     r, c = _grid_shape(g.stride)
     _prepare_axes(axes[1], r, c, "taps per phase")
     _draw_cells(axes[1], pc, colors=colors)
@@ -900,8 +934,9 @@ def save_animation(figures, path: str | Path, *, duration: int = 700, last_durat
     frames = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
     durations = [duration] * (len(frames) - 1) + [last_duration]
     path = Path(path)
-    frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0,
-                   optimize=False)
+    frames[0].save(
+        path, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=False
+    )
     return path
 
 

@@ -40,7 +40,14 @@ import numpy as np
 
 from ._checks import as_int, int_tuple, show
 
-__all__ = ["WEIGHT_LAYOUTS", "convert_weight", "dilate_weight", "from_torch_layout", "to_torch_layout", "ungroup_weight"]
+__all__ = [
+    "WEIGHT_LAYOUTS",
+    "convert_weight",
+    "dilate_weight",
+    "from_torch_layout",
+    "to_torch_layout",
+    "ungroup_weight",
+]
 
 #: The named weight layouts and their shapes (``k`` = the spatial kernel axes).
 WEIGHT_LAYOUTS = {

@@ -55,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
         weight = _weights(args, ())
         kernel_size = weight.shape[2:]
         given = None if args.kernel_size is None else tuple(args.kernel_size)
-        if given is not None and given not in (tuple(kernel_size), given[:1] * len(kernel_size)) or (
-            given is not None and len(given) == 1 and given * len(kernel_size) != tuple(kernel_size)
+        if (
+            given is not None
+            and given not in (tuple(kernel_size), given[:1] * len(kernel_size))
+            or (given is not None and len(given) == 1 and given * len(kernel_size) != tuple(kernel_size))
         ):
             raise ValueError(
                 f"--kernel-size {args.kernel_size} differs from the weight file's kernel size {tuple(kernel_size)}"
@@ -76,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.json:
         if weight is not None:
-            analysis = analyze_weights(weight, stride, padding, output_padding, args.groups, dilation, input_size=input_size)
+            analysis = analyze_weights(
+                weight, stride, padding, output_padding, args.groups, dilation, input_size=input_size
+            )
             ov = analysis.overlap
         else:
             analysis = None
@@ -108,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(data))
     else:
         print(
-            report(ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups)
+            report(
+                ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups
+            )
         )
     if args.png is not None:
         from ..viz import overlap_figure, save_figure
@@ -134,13 +140,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=ARTIFACTS_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sizes = lambda name: (lambda text: parse_sizes(text, name))  # noqa: E731
+    sizes = lambda name: lambda text: parse_sizes(text, name)  # noqa: E731
     parser.add_argument("--kernel-size", type=sizes("--kernel-size"), help="e.g. 3 (1-d) or 3x3 (2-d); default 3")
     parser.add_argument("--stride", type=sizes("--stride"), help="one int, or one per axis")
     parser.add_argument("--padding", type=parse_padding_option, help="int, 1,2, 0:1,1:0, same or valid")
     parser.add_argument("--output-padding", type=sizes("--output-padding"))
     parser.add_argument("--dilation", type=sizes("--dilation"))
-    parser.add_argument("--input-size", type=sizes("--input-size"), help="input size of the map (default: shows two periods)")
+    parser.add_argument(
+        "--input-size", type=sizes("--input-size"), help="input size of the map (default: shows two periods)"
+    )
     parser.add_argument("--weights", choices=("random", "ones"), help="analyse these weights too")
     parser.add_argument("--weights-file", help="a .npy weight of shape (C_in, C_out/groups, *kernel_size)")
     parser.add_argument("--channels", type=_channels, default=(1, 1), help="C_in,C_out for --weights (default 1,1)")

@@ -31,17 +31,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("--list", action="store_true", help="list the named layers and exit")
     bench.add_argument("--layers", default="all", help="comma-separated layer names, or 'all' (default)")
-    bench.add_argument("--layer", help='one custom layer, e.g. "n=4 c_in=64 c_out=32 size=64x64 kernel=4 stride=2 padding=1"')
-    bench.add_argument("--dtypes", default="float32", help="float32, float64 or both, comma-separated (default float32)")
+    bench.add_argument(
+        "--layer", help='one custom layer, e.g. "n=4 c_in=64 c_out=32 size=64x64 kernel=4 stride=2 padding=1"'
+    )
+    bench.add_argument(
+        "--dtypes", default="float32", help="float32, float64 or both, comma-separated (default float32)"
+    )
     bench.add_argument("--peers", default="torch,onnxruntime,jax", help="comma-separated peers (default: all three)")
     bench.add_argument("--algorithms", default="auto", help="tconv algorithms to time, comma-separated (default auto)")
     bench.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
     bench.add_argument("--repeat", type=int, default=3, help="calls per runtime per round (default 3)")
     bench.add_argument("--threads", type=int, help="threads per runtime (default: all CPUs of this process)")
     bench.add_argument("--json", metavar="FILE", help="also write the full report as JSON ('-' for stdout only)")
-    bench.add_argument("--backward", action="store_true",
-                       help="time a training step (forward + backward) of tconv's drop-in torch module against "
-                       "torch.nn.ConvTranspose*d (the other peers have no training step)")
+    bench.add_argument(
+        "--backward",
+        action="store_true",
+        help="time a training step (forward + backward) of tconv's drop-in torch module against "
+        "torch.nn.ConvTranspose*d (the other peers have no training step)",
+    )
     bench.add_argument("--quiet", action="store_true", help="no progress line")
     bench.set_defaults(handler=run)
 
@@ -87,8 +94,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.backward:
         peers = [p for p in peers if p == "torch"]
-    report = run_benchmark(layers, dtypes, peers, algorithms, args.rounds, args.repeat, args.threads, progress,
-                           training=args.backward)
+    report = run_benchmark(
+        layers, dtypes, peers, algorithms, args.rounds, args.repeat, args.threads, progress, training=args.backward
+    )
     if not args.quiet:
         sys.stderr.write("\r\033[K")
     if args.json == "-":

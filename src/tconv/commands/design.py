@@ -18,8 +18,14 @@ def run(args: argparse.Namespace) -> int:
     from ..design import upsampling_designs
 
     designs = upsampling_designs(
-        args.input_size, args.output_size, factor=args.factor, max_kernel=args.max_kernel, max_stride=args.max_stride,
-        max_padding=args.max_padding, max_dilation=args.max_dilation, output_padding=not args.no_output_padding,
+        args.input_size,
+        args.output_size,
+        factor=args.factor,
+        max_kernel=args.max_kernel,
+        max_stride=args.max_stride,
+        max_padding=args.max_padding,
+        max_dilation=args.max_dilation,
+        output_padding=not args.no_output_padding,
     )
     shown = designs if args.top == 0 else designs[: args.top]
     if args.json:
@@ -27,18 +33,25 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.factor is not None:
         goal = f"{args.factor}x up-sampling for every input size" + (
-            f" (input {args.input_size} -> {args.factor * args.input_size})" if args.input_size else "")
+            f" (input {args.input_size} -> {args.factor * args.input_size})" if args.input_size else ""
+        )
     else:
         goal = f"input {args.input_size} -> output {args.output_size}"
     if not designs:
-        print(f"{goal}: no design within the limits (raise --max-kernel, --max-stride, --max-padding or --max-dilation)")
+        print(
+            f"{goal}: no design within the limits (raise --max-kernel, --max-stride, --max-padding or --max-dilation)"
+        )
         return 1
     print(f"{goal}: {len(designs)} design(s), best first (PyTorch's parameters; taps = kernel taps per output phase)")
-    print(f"{'rank':>4}  {'kernel':>6}  {'stride':>6}  {'padding':>7}  {'out_pad':>7}  {'dilation':>8}  {'taps':<10}  flags")
+    print(
+        f"{'rank':>4}  {'kernel':>6}  {'stride':>6}  {'padding':>7}  {'out_pad':>7}  {'dilation':>8}  {'taps':<10}  flags"
+    )
     for rank, d in enumerate(shown, 1):
         taps = ",".join(map(str, d.taps_per_phase))
         flags = "; ".join(d.flags) or "-"
-        print(f"{rank:>4}  {d.kernel_size:>6}  {d.stride:>6}  {d.padding:>7}  {d.output_padding:>7}  {d.dilation:>8}  {taps:<10}  {flags}")
+        print(
+            f"{rank:>4}  {d.kernel_size:>6}  {d.stride:>6}  {d.padding:>7}  {d.output_padding:>7}  {d.dilation:>8}  {taps:<10}  {flags}"
+        )
     if len(shown) < len(designs):
         print(f"... {len(designs) - len(shown)} more (--top 0 shows all)")
     return 0

@@ -41,7 +41,10 @@ def _arrays(args: argparse.Namespace, input_size, kernel_size) -> tuple[np.ndarr
         return rng.integers(-9, 10, size=x_shape).astype(float), rng.integers(-9, 10, size=w_shape).astype(float)
     if args.values == "ones":
         return np.ones(x_shape), np.ones(w_shape)
-    return (np.arange(1.0, np.prod(x_shape) + 1).reshape(x_shape), np.arange(1.0, np.prod(w_shape) + 1).reshape(w_shape))
+    return (
+        np.arange(1.0, np.prod(x_shape) + 1).reshape(x_shape),
+        np.arange(1.0, np.prod(w_shape) + 1).reshape(w_shape),
+    )
 
 
 def _position(text: str | None) -> tuple[int, ...] | None:
@@ -53,11 +56,22 @@ def _position(text: str | None) -> tuple[int, ...] | None:
 def run(args: argparse.Namespace) -> int:
     from ..explain import SEED_EXAMPLE, explain_text
 
-    custom = any(
-        v is not None
-        for v in (args.input_size, args.kernel_size, args.stride, args.padding, args.output_padding, args.dilation,
-                  args.channels)
-    ) or args.values is not None or args.groups != 1
+    custom = (
+        any(
+            v is not None
+            for v in (
+                args.input_size,
+                args.kernel_size,
+                args.stride,
+                args.padding,
+                args.output_padding,
+                args.dilation,
+                args.channels,
+            )
+        )
+        or args.values is not None
+        or args.groups != 1
+    )
     max_steps = None if args.steps == "all" else int(args.steps)
     files = [f for f in (args.png, args.gif, args.html) if f]
     if not custom:
@@ -89,8 +103,13 @@ def run(args: argparse.Namespace) -> int:
             )
         print(explain_text(x, w, stride, padding, output_padding, dilation, max_steps=max_steps))
         return 0
-    common = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation,
-                  groups=1 if single else args.groups)
+    common = dict(
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=1 if single else args.groups,
+    )
     if args.png or args.gif:
         from .. import viz
 
@@ -106,8 +125,9 @@ def run(args: argparse.Namespace) -> int:
                 fig = viz.matrix_figure(x, w, **common, channel=args.channel, output_element=position)
             else:
                 w4 = w[None, None] if single else w  # (C_in, C_out/groups, *k)
-                fig = viz.overlap_figure(w4.shape[2:], stride, padding, output_padding, dilation, weight=w4,
-                                         groups=common["groups"])
+                fig = viz.overlap_figure(
+                    w4.shape[2:], stride, padding, output_padding, dilation, weight=w4, groups=common["groups"]
+                )
             viz.save_figure(fig, args.png)
             print(f"wrote {args.png}")
         if args.gif:
@@ -124,15 +144,29 @@ def run(args: argparse.Namespace) -> int:
         if not single:
             raise ValueError("the explorer page (--html) shows one channel; drop --channels/--groups")
         if isinstance(padding, tuple) and any(isinstance(p, tuple) for p in padding):
-            raise ValueError("the explorer page (--html) takes --padding as ints, 'same' or 'valid', not begin:end pairs")
+            raise ValueError(
+                "the explorer page (--html) takes --padding as ints, 'same' or 'valid', not begin:end pairs"
+            )
         if custom:
             values = args.values or "sequential"
             extra = {"values": "given", "input": x, "weight": w, "label": f"{values} values (from the command line)"}
         else:
-            extra = {"values": "given", "input": x, "weight": w, "label": "seed 004 (TensorFlow's example, first output 67)"}
+            extra = {
+                "values": "given",
+                "input": x,
+                "weight": w,
+                "label": "seed 004 (TensorFlow's example, first output 67)",
+            }
         write_explorer(
-            args.html, input_size=x.shape, kernel_size=w.shape, stride=stride, padding=padding,
-            output_padding=output_padding, dilation=dilation, seed=args.seed, **extra,
+            args.html,
+            input_size=x.shape,
+            kernel_size=w.shape,
+            stride=stride,
+            padding=padding,
+            output_padding=output_padding,
+            dilation=dilation,
+            seed=args.seed,
+            **extra,
         )
         print(f"wrote {args.html}")
     return 0
@@ -149,22 +183,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXPLAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sizes = lambda name: (lambda text: parse_sizes(text, name))  # noqa: E731
+    sizes = lambda name: lambda text: parse_sizes(text, name)  # noqa: E731
     explain.add_argument("--input-size", type=sizes("--input-size"), help="e.g. 4 or 2x3")
     explain.add_argument("--kernel-size", type=sizes("--kernel-size"), help="e.g. 3 or 3x2")
     explain.add_argument("--stride", type=sizes("--stride"))
     explain.add_argument("--padding", type=parse_padding_option, help="int, 1,2, 0:1,1:0, same or valid")
     explain.add_argument("--output-padding", type=sizes("--output-padding"))
     explain.add_argument("--dilation", type=sizes("--dilation"))
-    explain.add_argument("--values", choices=("sequential", "random", "ones"), help="input/kernel values (default sequential 1, 2, ...)")
+    explain.add_argument(
+        "--values", choices=("sequential", "random", "ones"), help="input/kernel values (default sequential 1, 2, ...)"
+    )
     explain.add_argument("--seed", type=int, default=0, help="random seed for --values random")
-    explain.add_argument("--steps", type=_steps, default="12", help="how many scatter steps to show, or 'all' (default 12)")
+    explain.add_argument(
+        "--steps", type=_steps, default="12", help="how many scatter steps to show, or 'all' (default 12)"
+    )
     pictures = explain.add_argument_group("pictures and the explorer page (--png/--gif need matplotlib: tconv[viz])")
     pictures.add_argument("--png", metavar="PATH", help="draw the views into a PNG")
     pictures.add_argument("--gif", metavar="PATH", help="animate the scatter (or --view zero-insert) into a GIF")
-    pictures.add_argument("--html", metavar="PATH", help="write the interactive explorer page (one self-contained file)")
-    pictures.add_argument("--view", choices=("all", "scatter", "zero-insert", "matrix", "overlap"), default="all",
-                          help="which view --png draws / --gif animates (default all; the GIF: scatter)")
+    pictures.add_argument(
+        "--html", metavar="PATH", help="write the interactive explorer page (one self-contained file)"
+    )
+    pictures.add_argument(
+        "--view",
+        choices=("all", "scatter", "zero-insert", "matrix", "overlap"),
+        default="all",
+        help="which view --png draws / --gif animates (default all; the GIF: scatter)",
+    )
     pictures.add_argument("--channels", type=_channels, help="C_in,C_out for the pictures (default 1,1)")
     pictures.add_argument("--groups", type=int, default=1, help="groups for the pictures (default 1)")
     pictures.add_argument("--channel", type=int, default=0, help="the output channel drawn (default 0)")

@@ -41,9 +41,14 @@ def _frameworks(params: dict[str, Any], kernel: tuple[int, ...], size: tuple[int
             views[target] = {"expressible": False, "reason": str(error)}
             continue
         call = f"{plan.function}(" + ", ".join(f"{k}={v!r}" for k, v in plan.arguments.items()) + ")"
-        views[target] = {"expressible": True, "exact": plan.exact, "function": plan.function,
-                         "arguments": plan.to_dict()["arguments"], "call": call,
-                         "post_crop": None if plan.post_crop is None else [list(p) for p in plan.post_crop]}
+        views[target] = {
+            "expressible": True,
+            "exact": plan.exact,
+            "function": plan.function,
+            "arguments": plan.to_dict()["arguments"],
+            "call": call,
+            "post_crop": None if plan.post_crop is None else [list(p) for p in plan.post_crop],
+        }
     return views
 
 
@@ -53,7 +58,9 @@ def _framework_lines(views: dict[str, dict[str, Any]]) -> list[str]:
         if not view["expressible"]:
             lines.append(f"  {name:<11} not expressible: {view['reason']}")
             continue
-        state = "exact" if view["exact"] else f"+ crop (begin, end) {tuple(map(tuple, view['post_crop']))} after the call"
+        state = (
+            "exact" if view["exact"] else f"+ crop (begin, end) {tuple(map(tuple, view['post_crop']))} after the call"
+        )
         lines.append(f"  {name:<11} {view['call']}  [{state}]")
     return lines
 
@@ -83,9 +90,15 @@ def _transposed(args: argparse.Namespace) -> dict[str, Any]:
         params["output_size"] = output_size
     return {
         "mode": "conv_transpose",
-        "input_size": list(size), "kernel_size": list(k), "stride": list(s), "padding": padding,
-        "output_padding": list(op), "dilation": list(d),
-        "full_size": list(g.full_size), "crop": [list(p) for p in g.padding_pairs], "output_size": list(g.output_size),
+        "input_size": list(size),
+        "kernel_size": list(k),
+        "stride": list(s),
+        "padding": padding,
+        "output_padding": list(op),
+        "dilation": list(d),
+        "full_size": list(g.full_size),
+        "crop": [list(p) for p in g.padding_pairs],
+        "output_size": list(g.output_size),
         "valid_output_sizes": choices,
         "taps_per_phase": [list(overlap_profile(ki, si, di)) for ki, si, di in zip(k, s, d)],
         "frameworks": _frameworks(params, k, size),
@@ -93,18 +106,25 @@ def _transposed(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print_transposed(data: dict[str, Any]) -> None:
-    print(f"transposed convolution: input {tuple(data['input_size'])}, kernel {tuple(data['kernel_size'])}, stride "
-          f"{tuple(data['stride'])}, padding {data['padding']!r}, output_padding {tuple(data['output_padding'])}, "
-          f"dilation {tuple(data['dilation'])}")
+    print(
+        f"transposed convolution: input {tuple(data['input_size'])}, kernel {tuple(data['kernel_size'])}, stride "
+        f"{tuple(data['stride'])}, padding {data['padding']!r}, output_padding {tuple(data['output_padding'])}, "
+        f"dilation {tuple(data['dilation'])}"
+    )
     print(f"  full output    (i-1)*s + d*(k-1) + 1 = {tuple(data['full_size'])}")
-    print(f"  window         crop (begin, end) {tuple(map(tuple, data['crop']))} of it -> output size {tuple(data['output_size'])}")
+    print(
+        f"  window         crop (begin, end) {tuple(map(tuple, data['crop']))} of it -> output size {tuple(data['output_size'])}"
+    )
     for axis, options in enumerate(data["valid_output_sizes"]):
         key = "output_padding" if "output_padding" in options[0] else "output_size_argument"
         listed = ", ".join(f"{o['output_size']} ({key.split('_argument')[0]}={o[key]})" for o in options)
         print(f"  valid sizes    axis {axis}: {listed}")
     for axis, taps in enumerate(data["taps_per_phase"]):
-        verdict = "holes: some outputs get no kernel tap" if 0 in taps else (
-            "uneven overlap: checkerboard-prone" if len(set(taps)) > 1 else "even overlap")
+        verdict = (
+            "holes: some outputs get no kernel tap"
+            if 0 in taps
+            else ("uneven overlap: checkerboard-prone" if len(set(taps)) > 1 else "even overlap")
+        )
         print(f"  overlap        axis {axis}: kernel taps per output phase {tuple(taps)}: {verdict}")
     print("in each framework:")
     for line in _framework_lines(data["frameworks"]):
@@ -127,7 +147,11 @@ def _convolution(args: argparse.Namespace) -> dict[str, Any]:
         params["output_size"] = inverse["output_size"]
     return {
         "mode": "conv",
-        "input_size": list(size), "kernel_size": list(k), "stride": list(s), "padding": padding, "dilation": list(d),
+        "input_size": list(size),
+        "kernel_size": list(k),
+        "stride": list(s),
+        "padding": padding,
+        "dilation": list(d),
         "output_size": list(g.input_size),
         "inputs_with_same_output": [list(r) for r in inputs],
         "inverse": {key: (list(v) if isinstance(v, tuple) else v) for key, v in inverse.items()},
@@ -136,13 +160,19 @@ def _convolution(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print_convolution(data: dict[str, Any]) -> None:
-    print(f"convolution: input {tuple(data['input_size'])}, kernel {tuple(data['kernel_size'])}, stride "
-          f"{tuple(data['stride'])}, padding {data['padding']!r}, dilation {tuple(data['dilation'])} -> output "
-          f"{tuple(data['output_size'])}")
+    print(
+        f"convolution: input {tuple(data['input_size'])}, kernel {tuple(data['kernel_size'])}, stride "
+        f"{tuple(data['stride'])}, padding {data['padding']!r}, dilation {tuple(data['dilation'])} -> output "
+        f"{tuple(data['output_size'])}"
+    )
     for axis, sizes in enumerate(data["inputs_with_same_output"]):
-        print(f"  axis {axis}: inputs {', '.join(map(str, sizes))} all give output {data['output_size'][axis]} (the stride ambiguity)")
+        print(
+            f"  axis {axis}: inputs {', '.join(map(str, sizes))} all give output {data['output_size'][axis]} (the stride ambiguity)"
+        )
     inverse = data["inverse"]
-    args = ", ".join(f"{k}={tuple(v) if isinstance(v, list) else v!r}" for k, v in inverse.items() if k != "kernel_size")
+    args = ", ".join(
+        f"{k}={tuple(v) if isinstance(v, list) else v!r}" for k, v in inverse.items() if k != "kernel_size"
+    )
     print(f"  inverse: tconv.conv_transpose(y, w, {args}) -> {tuple(data['input_size'])}")
     print("the inverse in each framework:")
     for line in _framework_lines(data["frameworks"]):
@@ -158,10 +188,17 @@ def _framework(args: argparse.Namespace) -> dict[str, Any]:
     spec = resolve(params, args.framework, weight_shape=args.weight_shape, input_shape=args.input_shape)
     out = output_size(params, args.framework, weight_shape=args.weight_shape, input_shape=args.input_shape)
     return {
-        "mode": "framework", "framework": args.framework, "params": {k: repr(v) for k, v in params.items()},
-        "output_size": list(out), "crop": [list(c) for c in spec.crop], "kernel_size": list(spec.kernel_size),
-        "stride": list(spec.stride), "dilation": list(spec.dilation), "in_channels": spec.in_channels,
-        "out_channels": spec.out_channels, "groups": spec.groups,
+        "mode": "framework",
+        "framework": args.framework,
+        "params": {k: repr(v) for k, v in params.items()},
+        "output_size": list(out),
+        "crop": [list(c) for c in spec.crop],
+        "kernel_size": list(spec.kernel_size),
+        "stride": list(spec.stride),
+        "dilation": list(spec.dilation),
+        "in_channels": spec.in_channels,
+        "out_channels": spec.out_channels,
+        "groups": spec.groups,
         "tconv": f"tconv.conv_transpose(x, w, stride={spec.stride}, padding={spec.crop}, groups={spec.groups}, dilation={spec.dilation})",
     }
 
@@ -169,8 +206,10 @@ def _framework(args: argparse.Namespace) -> dict[str, Any]:
 def _print_framework(data: dict[str, Any]) -> None:
     print(f"{data['framework']}: " + ", ".join(f"{k}={v}" for k, v in data["params"].items()))
     print(f"  output size    {tuple(data['output_size'])} (spatial), {data['out_channels']} channels")
-    print(f"  window         crop (begin, end) {tuple(map(tuple, data['crop']))} of the full output "
-          f"(kernel {tuple(data['kernel_size'])}, stride {tuple(data['stride'])}, dilation {tuple(data['dilation'])})")
+    print(
+        f"  window         crop (begin, end) {tuple(map(tuple, data['crop']))} of the full output "
+        f"(kernel {tuple(data['kernel_size'])}, stride {tuple(data['stride'])}, dilation {tuple(data['dilation'])})"
+    )
     print(f"  in tconv       {data['tconv']}")
 
 
@@ -204,13 +243,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=SHAPE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sizes = lambda name: (lambda text: parse_sizes(text, name))  # noqa: E731
+    sizes = lambda name: lambda text: parse_sizes(text, name)  # noqa: E731
     parser.add_argument("--input-size", type=sizes("--input-size"), help="spatial input size, e.g. 4 or 16x16")
     parser.add_argument("--kernel-size", type=sizes("--kernel-size"), help="e.g. 3 or 3x2 (default 3)")
     parser.add_argument("--stride", type=sizes("--stride"))
     parser.add_argument("--padding", type=parse_padding_option, help="int, 1,2, 0:1,1:0 (begin:end), same or valid")
     parser.add_argument("--output-padding", type=sizes("--output-padding"))
-    parser.add_argument("--output-size", type=sizes("--output-size"), help="pick the output size instead of output_padding")
+    parser.add_argument(
+        "--output-size", type=sizes("--output-size"), help="pick the output size instead of output_padding"
+    )
     parser.add_argument("--dilation", type=sizes("--dilation"))
     parser.add_argument("--conv", action="store_true", help="read the arguments as a convolution and invert it")
     parser.add_argument("--framework", choices=("tconv", *TARGETS), help="read name=value in this framework's terms")

@@ -32,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     plans, failures = [], {}
     for target in targets:
         try:
-            plans.append(translate(params, args.source, target, weight_shape=args.weight_shape, input_shape=args.input_shape))
+            plans.append(
+                translate(params, args.source, target, weight_shape=args.weight_shape, input_shape=args.input_shape)
+            )
         except ValueError as error:
             if args.target != "all":
                 raise
@@ -66,12 +68,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--from", dest="source", required=True, choices=FRAMEWORK_CHOICES, help="the source convention")
-    parser.add_argument("--to", dest="target", required=True, choices=(*FRAMEWORK_CHOICES, "all"),
-                        help="the target convention, or all")
-    parser.add_argument("--weight-shape", required=True, type=parse_shape,
-                        help="the source's weight/kernel/filters shape in its layout, e.g. 3x3x8x4 (Keras, TF)")
-    parser.add_argument("--input-shape", type=parse_shape,
-                        help="the source's input shape in its layout (needed when it pins the output size)")
+    parser.add_argument(
+        "--to", dest="target", required=True, choices=(*FRAMEWORK_CHOICES, "all"), help="the target convention, or all"
+    )
+    parser.add_argument(
+        "--weight-shape",
+        required=True,
+        type=parse_shape,
+        help="the source's weight/kernel/filters shape in its layout, e.g. 3x3x8x4 (Keras, TF)",
+    )
+    parser.add_argument(
+        "--input-shape",
+        type=parse_shape,
+        help="the source's input shape in its layout (needed when it pins the output size)",
+    )
     parser.add_argument("params", nargs="*", metavar="name=value", help="the source's arguments")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the plan (and code) as JSON")

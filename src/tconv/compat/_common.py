@@ -77,9 +77,7 @@ def geometry(
     )
 
 
-def run_window(
-    x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, window: Geometry, groups: int
-) -> np.ndarray:
+def run_window(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, window: Geometry, groups: int) -> np.ndarray:
     """The window ``window`` of the transposed convolution of channels-first ``x``.
 
     ``x`` is ``(N, C_in, *i)``, ``w`` ``(C_in, C_out/groups, *k)``; returns

@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from .._checks import is_int, show
-from ..weights import to_torch_layout
 from ..shape import Geometry
+from ..weights import to_torch_layout
 from ._common import as_array, geometry, int_list, run_window
 
 __all__ = [
@@ -64,13 +64,20 @@ def default_dimension_numbers(ndim: int) -> tuple[str, str, str]:
     >>> default_dimension_numbers(4)
     ('NHWC', 'HWIO', 'NHWC')
     """
-    defaults = {2: ("NC", "IO", "NC"), 3: ("NHC", "HIO", "NHC"), 4: ("NHWC", "HWIO", "NHWC"), 5: ("NHWDC", "HWDIO", "NHWDC")}
+    defaults = {
+        2: ("NC", "IO", "NC"),
+        3: ("NHC", "HIO", "NHC"),
+        4: ("NHWC", "HWIO", "NHWC"),
+        5: ("NHWDC", "HWDIO", "NHWDC"),
+    }
     if ndim not in defaults:
         raise ValueError("No 4+ dimensional dimension_number defaults.")
     return defaults[ndim]
 
 
-def dimension_permutations(dimension_numbers: object, ndim: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+def dimension_permutations(
+    dimension_numbers: object, ndim: int
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """JAX's ``conv_general_permutations``: axis orders giving ``(N, C, *S)``, ``(O, I, *S)``, ``(N, C, *S)``.
 
     ``dimension_numbers`` is ``None`` (``NCHW``/``OIHW``), three spec strings such as
@@ -90,7 +97,9 @@ def dimension_permutations(dimension_numbers: object, ndim: int) -> tuple[tuple[
     if all(isinstance(spec, (list, tuple)) for spec in dimension_numbers):  # a ConvDimensionNumbers of ints
         perms = tuple(tuple(int(v) for v in spec) for spec in dimension_numbers)
         if any(sorted(p) != list(range(ndim)) for p in perms):
-            raise TypeError(f"convolution dimension_numbers must be permutations of range({ndim}), got {dimension_numbers!r}")
+            raise TypeError(
+                f"convolution dimension_numbers must be permutations of range({ndim}), got {dimension_numbers!r}"
+            )
         return perms  # type: ignore[return-value]
     if not all(isinstance(spec, str) for spec in dimension_numbers):
         raise TypeError(f"convolution dimension_numbers elements must be strings, got {dimension_numbers!r}.")
@@ -193,7 +202,9 @@ def conv_general_dilated(
     x = as_array(lhs, "lhs")
     w = as_array(rhs, "rhs")
     if x.ndim != w.ndim:
-        raise ValueError(f"conv_general_dilated lhs and rhs must have the same number of dimensions, but got {x.shape} and {w.shape}.")
+        raise ValueError(
+            f"conv_general_dilated lhs and rhs must have the same number of dimensions, but got {x.shape} and {w.shape}."
+        )
     if x.ndim < 2:
         raise ValueError(f"conv_general_dilated needs arrays of at least 2 dimensions, got {x.shape}")
     lhs_perm, rhs_perm, out_perm = dimension_permutations(dimension_numbers, x.ndim)
@@ -219,9 +230,7 @@ def conv_general_dilated(
     if not is_int(bgc) or bgc < 1:
         raise ValueError(f"conv_general_dilated batch_group_count must be a positive integer, got {bgc}")
     if fgc > 1 and bgc > 1:
-        raise ValueError(
-            f"At most one of feature_group_count and batch_group_count may be > 1, got {fgc} and {bgc}"
-        )
+        raise ValueError(f"At most one of feature_group_count and batch_group_count may be > 1, got {fgc} and {bgc}")
     n, c = x.shape[:2]
     o_channels, i_channels = w.shape[:2]
     if c % fgc:
@@ -239,7 +248,9 @@ def conv_general_dilated(
             f"but {o_channels} is not a multiple of {fgc}."
         )
     if n % bgc:
-        raise ValueError(f"conv_general_dilated batch_group_count must divide lhs batch dimension size, but {bgc} does not divide {n}.")
+        raise ValueError(
+            f"conv_general_dilated batch_group_count must divide lhs batch dimension size, but {bgc} does not divide {n}."
+        )
     if o_channels % bgc:
         raise ValueError(
             "conv_general_dilated rhs output feature dimension size must be a multiple of batch_group_count, "
@@ -463,6 +474,13 @@ def conv_transpose(
         w = np.flip(w, axis=tuple(rhs_perm[2:])) if nd else w
         w = np.swapaxes(w, rhs_perm[0], rhs_perm[1])
     return conv_general_dilated(
-        x, w, (1,) * nd, pads, lhs_dilation=s, rhs_dilation=d, dimension_numbers=dimension_numbers,
-        precision=precision, preferred_element_type=preferred_element_type,
+        x,
+        w,
+        (1,) * nd,
+        pads,
+        lhs_dilation=s,
+        rhs_dilation=d,
+        dimension_numbers=dimension_numbers,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
     )

@@ -121,7 +121,9 @@ def window(
     (10,)
     """
     ops = [None] * len(input_size) if output_padding is None else list(output_padding)
-    pairs = [_axis(i, k, s, d, padding, a) for i, k, s, d, a in zip(input_size, kernel_size, strides, dilation_rate, ops)]
+    pairs = [
+        _axis(i, k, s, d, padding, a) for i, k, s, d, a in zip(input_size, kernel_size, strides, dilation_rate, ops)
+    ]
     return geometry(input_size, kernel_size, strides, dilation_rate, [b for b, _ in pairs], [o for _, o in pairs])
 
 
@@ -142,8 +144,14 @@ def output_size(
     >>> output_size(4, 1, 3, "valid")        # (i - 1)*s + max(k, s)
     12
     """
-    return window((input_size,), (kernel_size,), (strides,), _standardize_padding(padding),
-                  None if output_padding is None else (output_padding,), (dilation_rate,)).output_size[0]
+    return window(
+        (input_size,),
+        (kernel_size,),
+        (strides,),
+        _standardize_padding(padding),
+        None if output_padding is None else (output_padding,),
+        (dilation_rate,),
+    ).output_size[0]
 
 
 def _check_output_padding(output_padding: tuple[int, ...] | None, strides: tuple[int, ...]) -> None:
@@ -225,7 +233,9 @@ def conv_transpose(
     w = as_array(kernel, "kernel")
     nd = w.ndim - 2
     if nd < 1:
-        raise ValueError(f"kernel must have at least 3 dimensions (*k, filters, in_channels), got shape {show(w.shape)}")
+        raise ValueError(
+            f"kernel must have at least 3 dimensions (*k, filters, in_channels), got shape {show(w.shape)}"
+        )
     data_format = _standardize_data_format(data_format)
     pad = _standardize_padding(padding)
     s = _standardize_tuple(strides, nd, "strides")
@@ -268,7 +278,9 @@ class _ConvTranspose:
         self.data_format = _standardize_data_format(data_format)
         self.use_bias = bool(use_bias)
         if not is_int(filters) or filters <= 0:
-            raise ValueError(f"Invalid value for argument `filters`. Expected a strictly positive value. Received filters={filters}.")
+            raise ValueError(
+                f"Invalid value for argument `filters`. Expected a strictly positive value. Received filters={filters}."
+            )
         _check_output_padding(self.output_padding, self.strides)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(

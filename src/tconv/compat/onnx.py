@@ -70,7 +70,9 @@ def _attribute(value: object, name: str, nd: int, default: int) -> tuple[int, ..
         return (default,) * nd
     values = tuple(int_list(value, name))
     if len(values) != nd:
-        raise ValueError(f"ConvTranspose: {name} size ({len(values)}) does not match the number of spatial dimensions ({nd}).")
+        raise ValueError(
+            f"ConvTranspose: {name} size ({len(values)}) does not match the number of spatial dimensions ({nd})."
+        )
     return values
 
 
@@ -110,7 +112,9 @@ def window(
     k = tuple(kernel_shape)
     nd = len(i)
     if auto_pad not in AUTO_PADS:
-        raise ValueError(f"ConvTranspose: auto_pad must be one of {AUTO_PADS}, got {auto_pad!r} (Unknown AutoPadType String)")
+        raise ValueError(
+            f"ConvTranspose: auto_pad must be one of {AUTO_PADS}, got {auto_pad!r} (Unknown AutoPadType String)"
+        )
     s = _attribute(strides, "strides", nd, 1)
     d = _attribute(dilations, "dilations", nd, 1)
     a = _attribute(output_padding, "output_padding", nd, 0)
@@ -217,8 +221,15 @@ def output_size(
     (7, 3)
     """
     return window(
-        input_size, kernel_shape, auto_pad=auto_pad, dilations=dilations, output_padding=output_padding,
-        output_shape=output_shape, pads=pads, strides=strides, semantics=semantics,
+        input_size,
+        kernel_shape,
+        auto_pad=auto_pad,
+        dilations=dilations,
+        output_padding=output_padding,
+        output_shape=output_shape,
+        pads=pads,
+        strides=strides,
+        semantics=semantics,
     ).output_size
 
 
@@ -274,7 +285,9 @@ def conv_transpose(
     x = as_array(X, "X")
     w = as_array(W, "W")
     if x.ndim < 3:
-        raise ValueError(f"ConvTranspose: Input X must have at least 3 dimensions (N x C x D1...Dn). X: {show(x.shape)}")
+        raise ValueError(
+            f"ConvTranspose: Input X must have at least 3 dimensions (N x C x D1...Dn). X: {show(x.shape)}"
+        )
     if w.ndim != x.ndim:
         raise ValueError(f"ConvTranspose: X num_dims does not match W num_dims. X: {show(x.shape)} W: {show(w.shape)}")
     if not is_int(group) or group <= 0:
@@ -307,7 +320,14 @@ def conv_transpose(
         if len(shape) == nd + 2:
             output_shape = shape[2:]
     g_window = window(
-        x.shape[2:], w.shape[2:], auto_pad=auto_pad, dilations=dilations, output_padding=output_padding,
-        output_shape=output_shape, pads=pads, strides=strides, semantics=semantics,
+        x.shape[2:],
+        w.shape[2:],
+        auto_pad=auto_pad,
+        dilations=dilations,
+        output_padding=output_padding,
+        output_shape=output_shape,
+        pads=pads,
+        strides=strides,
+        semantics=semantics,
     )
     return run_window(x, w, b, g_window, g)

@@ -78,7 +78,9 @@ def _explicit_padding(padding: Sequence, nd: int, channel_index: int) -> list[tu
             )
         pairs.append(tuple(int_list(list(entry), "padding")))
     if len(pairs) != nd + 2:
-        raise ValueError(f"When padding is a list, it must be of size {nd + 2}. Received: padding={padding} of size {len(pairs)}")
+        raise ValueError(
+            f"When padding is a list, it must be of size {nd + 2}. Received: padding={padding} of size {len(pairs)}"
+        )
     if any(v < 0 for pair in pairs for v in pair):
         raise ValueError(f"All elements of explicit_paddings must be nonnegative, got padding={padding}")
     spatial = list(range(2, nd + 2)) if channel_index == 1 else list(range(1, nd + 1))
@@ -100,7 +102,7 @@ def _padding(padding: object, nd: int, channel_index: int, op: str) -> str | lis
         )
     if padding not in ("SAME", "VALID"):
         raise ValueError(
-            f'{op}: Value for attr \'padding\' of "{padding}" is not in the list of allowed values: '
+            f"{op}: Value for attr 'padding' of \"{padding}\" is not in the list of allowed values: "
             '"SAME", "VALID"' + (', "EXPLICIT"' if nd == 2 else "") + " (TensorFlow's padding names are upper case)"
         )
     return padding  # type: ignore[return-value]
@@ -227,9 +229,13 @@ def _conv_transpose(
     d_full = _sequence(dilations, nd, channel_index, "dilations")
     spatial_axes = list(range(2, nd + 2)) if channel_index == 1 else list(range(1, nd + 1))
     if s_full[0] != 1 or s_full[channel_index] != 1:
-        raise ValueError(f"{op}: Current implementation does not yet support strides in the batch and depth dimensions.")
+        raise ValueError(
+            f"{op}: Current implementation does not yet support strides in the batch and depth dimensions."
+        )
     if d_full[0] != 1 or d_full[channel_index] != 1:
-        raise ValueError(f"{op}: Current implementation does not yet support dilations in the batch and depth dimensions.")
+        raise ValueError(
+            f"{op}: Current implementation does not yet support dilations in the batch and depth dimensions."
+        )
     s = tuple(s_full[a] for a in spatial_axes)
     d = tuple(d_full[a] for a in spatial_axes)
     if any(v < 1 for v in s):
@@ -238,7 +244,9 @@ def _conv_transpose(
         raise ValueError(f"{op}: Dilated rates should be larger than 0, got dilations={d_full}")
     pad = _padding(padding, nd, channel_index, op)
     if x.ndim != nd + 2:
-        raise ValueError(f"{op}: input must be {nd + 2}-dimensional (batched, {data_format}), got shape {show(x.shape)}")
+        raise ValueError(
+            f"{op}: input must be {nd + 2}-dimensional (batched, {data_format}), got shape {show(x.shape)}"
+        )
     if w.ndim != nd + 2:
         raise ValueError(
             f"{op}: filters must be {nd + 2}-dimensional [*k, output_channels, in_channels], got shape {show(w.shape)}"
@@ -330,7 +338,9 @@ def conv1d_transpose(
         data_format = "NWC"
     if data_format not in ("NWC", "NCW"):
         raise ValueError(f"`data_format` must be 'NWC' or 'NCW'. Received: data_format={data_format}")
-    return _conv_transpose(1, "conv1d_transpose", input, filters, output_shape, strides, padding, data_format, dilations)
+    return _conv_transpose(
+        1, "conv1d_transpose", input, filters, output_shape, strides, padding, data_format, dilations
+    )
 
 
 def conv2d_transpose(
@@ -373,7 +383,9 @@ def conv2d_transpose(
     """
     if data_format is None:
         data_format = "NHWC"
-    return _conv_transpose(2, "conv2d_transpose", input, filters, output_shape, strides, padding, data_format, dilations)
+    return _conv_transpose(
+        2, "conv2d_transpose", input, filters, output_shape, strides, padding, data_format, dilations
+    )
 
 
 def conv3d_transpose(
@@ -405,7 +417,9 @@ def conv3d_transpose(
     """
     if data_format is None:
         data_format = "NDHWC"
-    return _conv_transpose(3, "conv3d_transpose", input, filters, output_shape, strides, padding, data_format, dilations)
+    return _conv_transpose(
+        3, "conv3d_transpose", input, filters, output_shape, strides, padding, data_format, dilations
+    )
 
 
 def conv_transpose(
@@ -442,4 +456,6 @@ def conv_transpose(
             f"`output_shape` must be of length 3, 4 or 5. Received: output_shape={list(output_shape)} of length {n + 2}."
         )
     function = (conv1d_transpose, conv2d_transpose, conv3d_transpose)[n - 1]
-    return function(input, filters, output_shape, strides, padding=padding, data_format=data_format, dilations=dilations)
+    return function(
+        input, filters, output_shape, strides, padding=padding, data_format=data_format, dilations=dilations
+    )

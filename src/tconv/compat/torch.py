@@ -42,9 +42,11 @@ _AXIS_NAMES = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "wi
 
 def _per_axis(value: object, name: str, nd: int, op: str) -> tuple[int, ...]:
     """PyTorch's int-or-tuple argument: an int, or a sequence of 1 or ``nd`` ints."""
-    if isinstance(value, str) or (
-        isinstance(value, Sequence) and any(isinstance(v, (Sequence, float)) for v in value)
-    ) or isinstance(value, float):
+    if (
+        isinstance(value, str)
+        or (isinstance(value, Sequence) and any(isinstance(v, (Sequence, float)) for v in value))
+        or isinstance(value, float)
+    ):
         raise TypeError(f"{op}(): argument '{name}' must be tuple of ints, not {type(value).__name__}")
     values = int_list(value, name)
     if len(values) == 1:
@@ -74,10 +76,10 @@ def _check_parameters(
         raise ValueError(f"{op}: dilation should be greater than zero, got dilation={show(d)}")
     if any(ai >= si and ai >= di for ai, si, di in zip(a, s, d)):
         names = _AXIS_NAMES[nd] if nd in _AXIS_NAMES else tuple(f"axis {j}" for j in range(nd))
-        detail = ", ".join(f"{n}: output_padding {ai}, stride {si}, dilation {di}" for n, ai, si, di in zip(names, a, s, d))
-        raise ValueError(
-            f"{op}: output padding must be smaller than either stride or dilation, but got {detail}"
+        detail = ", ".join(
+            f"{n}: output_padding {ai}, stride {si}, dilation {di}" for n, ai, si, di in zip(names, a, s, d)
         )
+        raise ValueError(f"{op}: output padding must be smaller than either stride or dilation, but got {detail}")
     return s, p, a, d
 
 
@@ -163,7 +165,9 @@ def valid_output_sizes(
     return tuple(range(max(low, 1), max(low + si, 1)) for low, si in zip(lows, s))
 
 
-def _min_sizes(i: tuple[int, ...], k: tuple[int, ...], stride: object, padding: object, dilation: object) -> tuple[int, ...]:
+def _min_sizes(
+    i: tuple[int, ...], k: tuple[int, ...], stride: object, padding: object, dilation: object
+) -> tuple[int, ...]:
     """``(i - 1)*s - 2p + d*(k - 1) + 1`` per axis (PyTorch's ``min_sizes``; may be < 1)."""
     s, p, _, d = _check_parameters(len(i), stride, padding, 0, dilation, f"conv_transpose{len(i)}d")
     return tuple((ii - 1) * si - 2 * pi + di * (ki - 1) + 1 for ii, si, pi, di, ki in zip(i, s, p, d, k))

@@ -81,7 +81,9 @@ def _in_memory_region(x_store, weight: np.ndarray, region: tuple[slice, ...]) ->
     import tconv
 
     full = tconv.conv_transpose(sub, weight, stride=STRIDE, padding="valid")  # (1, 1, *full of the sub-volume)
-    window = tuple(slice(sl.start + PADDING - STRIDE * a, sl.stop + PADDING - STRIDE * a) for sl, a in zip(region, starts))
+    window = tuple(
+        slice(sl.start + PADDING - STRIDE * a, sl.stop + PADDING - STRIDE * a) for sl, a in zip(region, starts)
+    )
     return full[(slice(None), slice(None), *window)]
 
 
@@ -134,15 +136,25 @@ def run(
     log(f"output {(1, 1, *(2 * size,) * 3)} float32, {format_bytes(8 * in_bytes)} in chunks of {2 * chunk}^3")
     log(f"memory budget: {workers} workers x {memory_limit} = {format_bytes(budget)}")
 
-    with LocalCluster(
-        n_workers=workers, threads_per_worker=1, memory_limit=memory_limit, processes=processes,
-        dashboard_address=":0",
-    ) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            memory_limit=memory_limit,
+            processes=processes,
+            dashboard_address=":0",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         log(f"dashboard: {client.dashboard_link} (needs bokeh; the progress bars below need nothing)")
 
         # 1. the input, generated chunk by chunk into Zarr
         t0 = time.perf_counter()
-        volume = da.map_blocks(volume_block, dtype=np.float32, chunks=((1,), (1,), *((chunk,) * (size // chunk) + ((size % chunk,) if size % chunk else ()),) * 3))
+        volume = da.map_blocks(
+            volume_block,
+            dtype=np.float32,
+            chunks=((1,), (1,), *((chunk,) * (size // chunk) + ((size % chunk,) if size % chunk else ()),) * 3),
+        )
         log("writing input.zarr")
         future = client.compute(da.to_zarr(volume, str(input_path), overwrite=True, compute=False))
         progress(future)
@@ -155,19 +167,26 @@ def run(
         x = da.from_zarr(str(input_path))
         y = tconv.dask.conv_transpose(x, weight, stride=STRIDE, padding=PADDING, chunks=2 * chunk)
         graph_tasks = len(dict(y.__dask_graph__())) - len(dict(x.__dask_graph__()))
-        log(f"up-sampling: {y.npartitions} output blocks, {graph_tasks} tasks ({graph_tasks / y.npartitions:.1f} per block)")
+        log(
+            f"up-sampling: {y.npartitions} output blocks, {graph_tasks} tasks ({graph_tasks / y.npartitions:.1f} per block)"
+        )
         future = client.compute(da.to_zarr(y, str(output_path), overwrite=True, compute=False))
         progress(future)
         future.result()
         result["upsample_seconds"] = time.perf_counter() - t0
         log(f"\n  {result['upsample_seconds']:.1f} s")
         result["store_bytes"] = (_store_bytes(input_path), _store_bytes(output_path))
-        log(f"stores on disk: input.zarr {format_bytes(result['store_bytes'][0])}, "
-            f"output.zarr {format_bytes(result['store_bytes'][1])} (compressed)")
+        log(
+            f"stores on disk: input.zarr {format_bytes(result['store_bytes'][0])}, "
+            f"output.zarr {format_bytes(result['store_bytes'][1])} (compressed)"
+        )
         worker_peaks = client.run(_peak_rss_mib)
         result["worker_peak_rss_mib"] = sorted(worker_peaks.values())
         if processes:
-            log("peak memory of the worker processes: " + ", ".join(f"{m:.0f} MiB" for m in result["worker_peak_rss_mib"]))
+            log(
+                "peak memory of the worker processes: "
+                + ", ".join(f"{m:.0f} MiB" for m in result["worker_peak_rss_mib"])
+            )
 
     # 3. a random sample of output blocks against the in-memory result on their region
     x_store, y_store = zarr.open_array(str(input_path), mode="r"), zarr.open_array(str(output_path), mode="r")
@@ -194,7 +213,9 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tconv.examples.dask_upsample", description=__doc__.split("\n")[0])
-    parser.add_argument("--size", type=int, default=768, help="cells per axis of the input volume (default 768: 1.7 GiB)")
+    parser.add_argument(
+        "--size", type=int, default=768, help="cells per axis of the input volume (default 768: 1.7 GiB)"
+    )
     parser.add_argument("--chunk", type=int, default=128, help="cells per axis of an input chunk (default 128)")
     parser.add_argument("--out", default="tconv-dask-example", help="directory for input.zarr and output.zarr")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")

@@ -55,7 +55,16 @@ from .. import nn
 from .._ops import conv_transpose
 
 __all__ = [
-    "INITS", "checkerboard", "downsample", "least_squares", "load_image", "main", "make_layer", "psnr", "resize", "run",
+    "INITS",
+    "checkerboard",
+    "downsample",
+    "least_squares",
+    "load_image",
+    "main",
+    "make_layer",
+    "psnr",
+    "resize",
+    "run",
     "train",
 ]
 
@@ -97,11 +106,16 @@ def resize(x: np.ndarray, factor: int, method: str) -> np.ndarray:
     """PIL's resize of ``(C, H, W)`` float images by ``factor``: ``"nearest"``, ``"bilinear"`` or ``"bicubic"``."""
     from PIL import Image
 
-    filters = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
-               "bicubic": Image.Resampling.BICUBIC}
+    filters = {
+        "nearest": Image.Resampling.NEAREST,
+        "bilinear": Image.Resampling.BILINEAR,
+        "bicubic": Image.Resampling.BICUBIC,
+    }
     h, w = x.shape[-2:]
     channels = [
-        np.asarray(Image.fromarray(np.ascontiguousarray(c, dtype=np.float32)).resize((w * factor, h * factor), filters[method]))
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(c, dtype=np.float32)).resize((w * factor, h * factor), filters[method])
+        )
         for c in x
     ]
     return np.stack(channels)  # (C, factor*H, factor*W)
@@ -193,7 +207,7 @@ def _patches(image: np.ndarray, count: int, size: int, rng: np.random.Generator)
     _, h, w = image.shape
     rows = rng.integers(0, (h - size) // 2, count) * 2
     cols = rng.integers(0, (w - size) // 2, count) * 2
-    return np.stack([image[:, r:r + size, c:c + size] for r, c in zip(rows, cols)])  # (N, C, size, size)
+    return np.stack([image[:, r : r + size, c : c + size] for r, c in zip(rows, cols)])  # (N, C, size, size)
 
 
 def train(
@@ -273,9 +287,19 @@ def run(
     test_low = downsample(test_high)  # (3, 300, 128)
     outputs: dict[str, np.ndarray] = {m: resize(test_low, 2, m) for m in ("nearest", "bilinear", "bicubic")}
     results: dict[str, Any] = {
-        "settings": dict(steps=steps, batch=batch, patch=patch, optimizer=optimizer, lr=lr, seed=seed,
-                         image="matplotlib sample data grace_hopper.jpg", train_columns=[0, SPLIT],
-                         test_columns=[SPLIT, image.shape[2]], loss_border=LOSS_BORDER, psnr_border=PSNR_BORDER),
+        "settings": dict(
+            steps=steps,
+            batch=batch,
+            patch=patch,
+            optimizer=optimizer,
+            lr=lr,
+            seed=seed,
+            image="matplotlib sample data grace_hopper.jpg",
+            train_columns=[0, SPLIT],
+            test_columns=[SPLIT, image.shape[2]],
+            loss_border=LOSS_BORDER,
+            psnr_border=PSNR_BORDER,
+        ),
         "psnr": {f"{m} resize": psnr(o, test_high) for m, o in outputs.items()},
         "inits": {},
     }
@@ -291,8 +315,17 @@ def run(
     for init in INITS:
         layer = make_layer(init, seed)
         start = time.perf_counter()
-        history = train(layer, train_image, steps=steps, batch=batch, patch=patch, optimizer=optimizer, lr=lr,
-                        seed=seed, snapshots=(0, early))
+        history = train(
+            layer,
+            train_image,
+            steps=steps,
+            batch=batch,
+            patch=patch,
+            optimizer=optimizer,
+            lr=lr,
+            seed=seed,
+            snapshots=(0, early),
+        )
         seconds = time.perf_counter() - start
         for step, (weight, bias) in history["snapshots"].items():
             snap = make_layer(init, seed)
@@ -332,26 +365,41 @@ def draw(results: dict[str, Any], outputs: dict[str, np.ndarray], truth: np.ndar
         if losses.size:
             window = max(1, losses.size // 50)
             smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-            loss_ax.semilogy(np.arange(smooth.size) + window, smooth, color=colours[init],
-                             label=f"{init} init: {r['psnr_initial']:.2f} -> {r['psnr_trained']:.2f} dB")
+            loss_ax.semilogy(
+                np.arange(smooth.size) + window,
+                smooth,
+                color=colours[init],
+                label=f"{init} init: {r['psnr_initial']:.2f} -> {r['psnr_trained']:.2f} dB",
+            )
             board_ax.semilogy(np.arange(1, losses.size + 1), np.maximum(r["checkerboard"], 1e-6), color=colours[init])
     if "least_squares_train_loss" in results:
-        loss_ax.axhline(results["least_squares_train_loss"], color="k", lw=0.8,
-                        label=f"least-squares optimum: {results['psnr']['least-squares optimum of the layer']:.2f} dB")
+        loss_ax.axhline(
+            results["least_squares_train_loss"],
+            color="k",
+            lw=0.8,
+            label=f"least-squares optimum: {results['psnr']['least-squares optimum of the layer']:.2f} dB",
+        )
     for name, style in (("bilinear resize", ":"), ("bicubic resize", "--")):
         loss_ax.plot([], [], "k" + style, label=f"{name}: {results['psnr'][name]:.2f} dB (test PSNR)")
     loss_ax.set(title="Training loss (MSE, moving average) and test PSNR", xlabel="step", ylabel="loss")
     loss_ax.legend(fontsize=8)
-    board_ax.set(title="Checkerboard: spread of the 4 output phases on a flat input", xlabel="step",
-                 ylabel="(max-min)/mean")
+    board_ax.set(
+        title="Checkerboard: spread of the 4 output phases on a flat input", xlabel="step", ylabel="(max-min)/mean"
+    )
     early = results["early_step"]
     panels = [
-        ("high-resolution truth", None), ("input (nearest x2)", "nearest"), ("bilinear resize", "bilinear"),
+        ("high-resolution truth", None),
+        ("input (nearest x2)", "nearest"),
+        ("bilinear resize", "bilinear"),
         ("bicubic resize", "bicubic"),
-        ("random init, step 0", "random step 0"), (f"random init, step {early}", f"random step {early}"),
-        ("random init, trained", "random trained"), ("bilinear init, trained", "bilinear trained"),
-        ("ICNR init, step 0", "icnr step 0"), (f"ICNR init, step {early}", f"icnr step {early}"),
-        ("ICNR init, trained", "icnr trained"), ("bilinear init, step 0", "bilinear step 0"),
+        ("random init, step 0", "random step 0"),
+        (f"random init, step {early}", f"random step {early}"),
+        ("random init, trained", "random trained"),
+        ("bilinear init, trained", "bilinear trained"),
+        ("ICNR init, step 0", "icnr step 0"),
+        (f"ICNR init, step {early}", f"icnr step {early}"),
+        ("ICNR init, trained", "icnr trained"),
+        ("bilinear init, step 0", "bilinear step 0"),
     ]
     rows, cols = CROP[0], slice(CROP[1].start - SPLIT, CROP[1].stop - SPLIT)
     for index, (title, key) in enumerate(panels):
@@ -361,33 +409,56 @@ def draw(results: dict[str, Any], outputs: dict[str, np.ndarray], truth: np.ndar
         subtitle = "" if key is None else f"\n{psnr(image, truth):.2f} dB"
         ax.set_title(title + subtitle, fontsize=9)
         ax.set_axis_off()
-    fig.suptitle("A x2 up-sampler ConvTranspose2d(3, 3, k=4, s=2, p=1) trained in NumPy with tconv "
-                 f"({results['settings']['optimizer']}, {results['settings']['steps']} steps)")
+    fig.suptitle(
+        "A x2 up-sampler ConvTranspose2d(3, 3, k=4, s=2, p=1) trained in NumPy with tconv "
+        f"({results['settings']['optimizer']}, {results['settings']['steps']} steps)"
+    )
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tconv.examples.train_upsampler", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tconv.examples.train_upsampler", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--out", required=True, help="directory for upsampler.png and results.json")
     parser.add_argument("--steps", type=int, default=1500, help="training steps per initialisation (default 1500)")
     parser.add_argument("--batch", type=int, default=16, help="patches per step (default 16)")
     parser.add_argument("--patch", type=int, default=48, help="high-resolution patch size, even (default 48)")
     parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    parser.add_argument("--lr", type=float, default=None, help="initial learning rate, decayed to 0 along a cosine (default 1e-2 for Adam, 0.5 for SGD)")
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="initial learning rate, decayed to 0 along a cosine (default 1e-2 for Adam, 0.5 for SGD)",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--least-squares-iterations", type=int, default=600,
-                        help="conjugate-gradient iterations for the layer's least-squares optimum (0: skip)")
+    parser.add_argument(
+        "--least-squares-iterations",
+        type=int,
+        default=600,
+        help="conjugate-gradient iterations for the layer's least-squares optimum (0: skip)",
+    )
     args = parser.parse_args(argv)
-    results = run(args.out, steps=args.steps, batch=args.batch, patch=args.patch, optimizer=args.optimizer,
-                  lr=args.lr, seed=args.seed, least_squares_iterations=args.least_squares_iterations)
+    results = run(
+        args.out,
+        steps=args.steps,
+        batch=args.batch,
+        patch=args.patch,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        seed=args.seed,
+        least_squares_iterations=args.least_squares_iterations,
+    )
     print(f"test PSNR on the right half of grace_hopper.jpg (border {PSNR_BORDER} px skipped):")
     for name, value in results["psnr"].items():
         print(f"  {name:<36} {value:6.2f} dB")
     for init, r in results["inits"].items():
-        print(f"  {init + ' init':<14} initial {r['psnr_initial']:6.2f} dB, trained {r['psnr_trained']:6.2f} dB "
-              f"(checkerboard {r['checkerboard_initial']:.3f} -> {r['checkerboard_trained']:.3f}, "
-              f"{r['train_seconds']:.1f} s)")
+        print(
+            f"  {init + ' init':<14} initial {r['psnr_initial']:6.2f} dB, trained {r['psnr_trained']:6.2f} dB "
+            f"(checkerboard {r['checkerboard_initial']:.3f} -> {r['checkerboard_trained']:.3f}, "
+            f"{r['train_seconds']:.1f} s)"
+        )
     print(f"wrote {Path(args.out) / 'upsampler.png'} and {Path(args.out) / 'results.json'}")
     return 0
 
