@@ -15,9 +15,9 @@ from pathlib import Path
 #: Files (relative to the repository root) and the top-level modules their doctests need.
 NEEDS = {
     "src/tconv/torch.py": ("torch",),
-    "src/tconv/_numba_kernels.py": ("numba",),
+    "src/tconv/_algorithms/numba_kernels.py": ("numba",),
     "src/tconv/dask.py": ("dask",),
-    "src/tconv/viz.py": ("matplotlib",),
+    "src/tconv/explain/pictures.py": ("matplotlib",),
     "src/tconv/examples/dask_upsample.py": ("dask", "distributed", "zarr"),
     "src/tconv/examples/train_upsampler.py": ("matplotlib",),
     "README.md": ("torch", "dask", "keras"),

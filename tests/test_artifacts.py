@@ -39,7 +39,7 @@ IDS = [f"k{c[0]}-s{c[1]}-p{c[2]}-op{c[3]}-d{c[4]}" for c in CONFIGS]
 
 def brute_force_counts(kernel_size, stride, padding, output_padding, dilation, input_size):
     """Count every (input element, tap) pair at its N-d output position, one pair at a time."""
-    g = tconv.shape.conv_transpose_geometry(input_size, kernel_size, stride, padding, output_padding, dilation)
+    g = tconv.geometry.conv_transpose_geometry(input_size, kernel_size, stride, padding, output_padding, dilation)
     counts = np.zeros(g.output_size, dtype=int)
     for j in itertools.product(*(range(i) for i in g.input_size)):
         for t in itertools.product(*(range(k) for k in g.kernel_size)):

@@ -37,8 +37,8 @@ def test_help_has_examples(command, capsys):
 
 def test_every_help_example_runs(capsys):
     """The examples printed by --help are real commands that succeed."""
-    from tconv.commands import design, shape
-    from tconv.commands import translate as translate_command
+    from tconv.cli import design, shape
+    from tconv.cli import translate as translate_command
 
     for text in (shape.SHAPE_EXAMPLES, design.DESIGN_EXAMPLES, translate_command.TRANSLATE_EXAMPLES):
         joined = re.sub(r"\s*\\\n\s*", " ", text)

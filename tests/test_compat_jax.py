@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from helpers import assert_close
 
-from tconv.compat import jax as compat
+from tconv.frameworks import jax as compat
 
 SPATIAL = "HWDXYZ"
 

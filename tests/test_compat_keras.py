@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import assert_close, oracle
 
-from tconv.compat import keras as compat
+from tconv.frameworks import keras as compat
 
 
 def _tf_backend_rejects(k, s, d, padding, output_padding):

@@ -9,7 +9,7 @@ import pytest
 from framework_oracles import onnx_model, run_ort, run_reference
 from helpers import assert_close, oracle
 
-from tconv.compat import onnx as compat
+from tconv.frameworks import onnx as compat
 
 
 def _configs(count: int, seed: int = 9):

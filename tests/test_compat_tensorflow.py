@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from helpers import assert_close
 
-from tconv.compat import tensorflow as compat
+from tconv.frameworks import tensorflow as compat
 from tconv.weights import dilate_weight, from_torch_layout, to_torch_layout, ungroup_weight
 
 FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import assert_close
 
-from tconv.compat import torch as compat
+from tconv.frameworks import torch as compat
 
 
 def _configs(count: int, seed: int = 5):

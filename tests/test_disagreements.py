@@ -14,10 +14,10 @@ from framework_oracles import onnx_model, run_ort, run_reference
 from helpers import assert_close
 
 import tconv
-from tconv.compat import jax as compat_jax
-from tconv.compat import keras as compat_keras
-from tconv.compat import onnx as compat_onnx
-from tconv.compat import tensorflow as compat_tf
+from tconv.frameworks import jax as compat_jax
+from tconv.frameworks import keras as compat_keras
+from tconv.frameworks import onnx as compat_onnx
+from tconv.frameworks import tensorflow as compat_tf
 
 X = np.array([[[1.0, 2.0, 3.0]]], dtype=np.float32)  # (N, C, W)
 W3 = np.array([[[1.0, 10.0, 100.0]]], dtype=np.float32)

@@ -15,11 +15,11 @@ from helpers import assert_close, oracle, oracle_executable
 
 import tconv
 from tconv import artifacts
-from tconv._spellings import framework_spellings
 from tconv.cli import main
-from tconv.explain import SEED_EXAMPLE, scatter_steps
-from tconv.explorer import write_explorer
-from tconv.shape import conv_transpose_geometry
+from tconv.explain import TENSORFLOW_EXAMPLE, scatter_steps
+from tconv.explain.explorer import write_explorer
+from tconv.frameworks._spellings import framework_spellings
+from tconv.geometry import conv_transpose_geometry
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -114,7 +114,7 @@ def test_seed_page_shows_67_and_its_sources(page, tmp_path, capsys):
     path = tmp_path / "explorer.html"
     assert main(["explain", "--html", str(path)]) == 0
     load(page, path)
-    x, w = SEED_EXAMPLE["input"], SEED_EXAMPLE["weight"]
+    x, w = TENSORFLOW_EXAMPLE["input"], TENSORFLOW_EXAMPLE["weight"]
     np.testing.assert_array_equal(grid(page, "input"), x)
     np.testing.assert_array_equal(grid(page, "kernel"), w)
     y = tconv.conv_transpose(x[None, None], w[None, None], stride=2)[0, 0]

@@ -21,7 +21,7 @@ def gemm_path(request, monkeypatch):
     independent threads (tiny tiles, so there are many, with bands and channel blocks), one
     multi-threaded GEMM, the transposed orientation for few output channels, and the
     single-thread path for tiny problems."""
-    from tconv import _fast
+    from tconv._algorithms import fast as _fast
 
     if request.param != "small":
         monkeypatch.setattr(_fast, "SMALL_FLOPS", 0)
@@ -47,8 +47,8 @@ def test_gemm_paths(case, layout, gemm_path):
 
 def test_tiled_path_really_tiles(monkeypatch):
     """The patched thresholds do produce bands, channel blocks and several samples per tile."""
-    from tconv import _fast
-    from tconv.shape import conv_transpose_geometry
+    from tconv._algorithms import fast as _fast
+    from tconv.geometry import conv_transpose_geometry
 
     monkeypatch.setattr(_fast, "TILE_BYTES", 1500)
     monkeypatch.setattr(_fast, "WEIGHT_BYTES", 200)
@@ -185,7 +185,8 @@ def test_blas_threads_restored_after_tiled_calls(monkeypatch):
     also when several user threads call it at once (OpenBLAS's count is process-wide)."""
     import threading
 
-    from tconv import _blas, _fast
+    from tconv._algorithms import blas as _blas
+    from tconv._algorithms import fast as _fast
 
     if not _blas.available():
         pytest.skip("BLAS threading cannot be controlled here (not OpenBLAS)")
@@ -222,9 +223,9 @@ def test_blas_threads_restored_after_tiled_calls(monkeypatch):
 @pytest.mark.parametrize("case", CASES[::2], ids=CASE_IDS[::2])
 def test_weight_gradient_matches_reference(case, layout, budget):
     """im2col + GEMM weight gradient == the per-tap reference weight_correlation, blocked and tiled."""
-    from tconv._fast import weight_gradient
-    from tconv._kernels import weight_correlation
-    from tconv.shape import conv_transpose_geometry
+    from tconv._algorithms.fast import weight_gradient
+    from tconv.geometry import conv_transpose_geometry
+    from tconv.kernels import weight_correlation
 
     x, w, _ = case.arrays()
     g = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding, case.dilation)

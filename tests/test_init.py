@@ -212,7 +212,7 @@ def test_icnr_is_convolution_then_nearest_resize(padding):
     w = init.icnr((3, 2, 4, 6), s, rng=0, dtype=np.float64)
     x = np.random.default_rng(1).standard_normal((2, 3, 4, 3))
     y = tconv.conv_transpose(x, w, None, s, padding)
-    g = tconv.shape.conv_transpose_geometry(x.shape[2:], (4, 6), s, padding)
+    g = tconv.geometry.conv_transpose_geometry(x.shape[2:], (4, 6), s, padding)
     sub = w[:, :, ::2, ::3]  # v: one tap of each repeated block
     u = tconv.conv_transpose(x, sub)  # (2, 2, 5, 4): stride 1, full output
     u = np.pad(u, ((0, 0), (0, 0), (0, 4), (0, 4)))  # zeros past the full output (negative end crops)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tconv
-from tconv.shape import conv_geometry, conv_transpose_geometry, parse_padding
+from tconv.geometry import conv_geometry, conv_transpose_geometry, parse_padding
 
 PARAMS = list(itertools.product(range(1, 6), range(1, 5), range(1, 4), range(0, 3), range(1, 3)))  # i, k, s, p, d
 

@@ -1,6 +1,6 @@
 """The explorer's framework spellings, run verbatim in each framework and compared with tconv.
 
-Every ``code`` string of :func:`tconv._spellings.framework_spellings` is evaluated
+Every ``code`` string of :func:`tconv.frameworks._spellings.framework_spellings` is evaluated
 (``eval``) with ``x`` and ``w`` bound in that framework's terms, so what the page shows
 a person is what is checked.
 """
@@ -12,7 +12,7 @@ import pytest
 from helpers import assert_close, oracle
 
 import tconv
-from tconv._spellings import framework_spellings
+from tconv.frameworks._spellings import framework_spellings
 from tconv.weights import dilate_weight
 
 # (input_size, kernel_size, stride, padding, output_padding, dilation)

@@ -17,9 +17,9 @@ from framework_oracles import onnx_model, run_ort
 from helpers import assert_close
 
 import tconv
-from tconv.compat import jax as compat_jax
-from tconv.compat import onnx as compat_onnx
-from tconv.compat import tensorflow as compat_tf
+from tconv.frameworks import jax as compat_jax
+from tconv.frameworks import onnx as compat_onnx
+from tconv.frameworks import tensorflow as compat_tf
 from tconv.translation import FRAMEWORKS, translate
 
 TARGETS = FRAMEWORKS
@@ -197,7 +197,7 @@ def _tconv_cases(rng, count):
         kind = rng.integers(0, 3)
         padding = "same" if kind == 0 else tuple(tuple(int(v) for v in rng.integers(-2, 3, 2)) for _ in range(nd))
         try:
-            tconv.shape.conv_transpose_geometry(size, k, s, padding, 0, d)
+            tconv.geometry.conv_transpose_geometry(size, k, s, padding, 0, d)
         except ValueError:
             continue
         layout = str(rng.choice(["channels_first", "channels_last"]))

@@ -16,9 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tconv
-from tconv.compat import keras as compat_keras
-from tconv.compat import onnx as compat_onnx
-from tconv.compat import torch as compat_torch
+from tconv.frameworks import keras as compat_keras
+from tconv.frameworks import onnx as compat_onnx
+from tconv.frameworks import torch as compat_torch
 from tconv.translation import translate
 
 
@@ -56,7 +56,7 @@ def test_every_target_reproduces_an_arbitrary_window(case):
 @given(windows())
 def test_target_window_plus_post_step_is_the_source_window(case):
     params, k, size = case
-    source = tconv.shape.conv_transpose_geometry(size, k, params["stride"], params["padding"], 0, params["dilation"])
+    source = tconv.geometry.conv_transpose_geometry(size, k, params["stride"], params["padding"], 0, params["dilation"])
     weight_shape = (2 * params["groups"], 2, *k)
     for target, window in (
         (

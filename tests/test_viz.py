@@ -7,8 +7,8 @@ import pytest
 from helpers import oracle
 
 import tconv
-from tconv import viz  # noqa: E402  (imports no matplotlib until it draws)
-from tconv.explain import SEED_EXAMPLE
+from tconv.explain import TENSORFLOW_EXAMPLE
+from tconv.explain import pictures as viz  # noqa: E402  (imports no matplotlib until it draws)
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +59,7 @@ def test_every_view_renders_and_shows_the_operator_output(problem, tmp_path):
     assert _texts(fig.axes[-1]) == [_num(v) for v in y[channel].ravel()]
     fig = viz.matrix_figure(x, w, *args, channel=channel)
     x3, w3 = (x[None], w[None, None]) if w.ndim == x.ndim else (x, w)
-    g = tconv.shape.conv_transpose_geometry(x3.shape[1:], w3.shape[2:], args[0], args[1], args[2], args[4])
+    g = tconv.geometry.conv_transpose_geometry(x3.shape[1:], w3.shape[2:], args[0], args[1], args[2], args[4])
     ct = tconv.conv_transpose_matrix(w3, g.input_size, args[0], args[1], args[2], args[3], args[4], sparse=False)
     np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), ct)
     assert _texts(fig.axes[-1]) == [_num(v) for v in y[channel].ravel()]
@@ -71,7 +71,7 @@ def test_every_view_renders_and_shows_the_operator_output(problem, tmp_path):
 
 
 def test_scatter_steps_show_the_replay():
-    x, w = SEED_EXAMPLE["input"], SEED_EXAMPLE["weight"]
+    x, w = TENSORFLOW_EXAMPLE["input"], TENSORFLOW_EXAMPLE["weight"]
     first = viz.scatter_figure(x, w, stride=2, step=1)
     assert first.axes[-2].get_title() == "stamp: x[0, 0] = -67 times w"
     assert _texts(first.axes[-2])[:3] == ["67", "-134", "201"]  # -67 * [-1, 2, -3]
@@ -96,7 +96,7 @@ def test_overlap_picture_shows_brute_force_counts():
 
 def test_animations(tmp_path):
     image = oracle("PIL.Image")
-    x, w = SEED_EXAMPLE["input"], SEED_EXAMPLE["weight"]
+    x, w = TENSORFLOW_EXAMPLE["input"], TENSORFLOW_EXAMPLE["weight"]
     path = viz.scatter_animation(x, w, stride=2, path=tmp_path / "s.gif")
     gif = image.open(path)
     assert gif.format == "GIF" and gif.n_frames == 5  # the empty output, then one frame per input element

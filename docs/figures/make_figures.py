@@ -2,7 +2,7 @@
 
     python docs/figures/make_figures.py [OUTDIR]     # default: this folder
 
-Each figure is drawn by :mod:`tconv.viz` from the library's own computation. Next to
+Each figure is drawn by :mod:`tconv.explain.pictures` from the library's own computation. Next to
 the pictures, ``MANIFEST.json`` records a hash of the numbers each one shows (the
 configuration and the operator's output for it): the test suite regenerates the
 figures into a temporary folder and compares the hashes with the committed
@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 import tconv
-from tconv import viz
-from tconv.explain import SEED_EXAMPLE
+from tconv.explain import pictures as viz
+from tconv.explain import TENSORFLOW_EXAMPLE
 
 HERE = Path(__file__).resolve().parent
 
-SEED_X = SEED_EXAMPLE["input"]  # 2x2
-SEED_W = SEED_EXAMPLE["weight"]  # 3x3
+SEED_X = TENSORFLOW_EXAMPLE["input"]  # 2x2
+SEED_W = TENSORFLOW_EXAMPLE["weight"]  # 3x3
 RNG = np.random.default_rng(6)
 SMALL_X = RNG.integers(-5, 6, size=(3, 3)).astype(float)
 SMALL_W = RNG.integers(-3, 4, size=(3, 3)).astype(float)

@@ -1,24 +1,18 @@
 """tconv: transposed convolution for NumPy, exact in every framework's convention.
 
-Read ``tconv/shape.py`` (the integer shape arithmetic) and ``tconv/_kernels.py``
+Read ``tconv/geometry.py`` (the integer index arithmetic) and ``tconv/kernels.py``
 (the NumPy kernels) to understand the operator; everything else builds on them.
-Adapters for optional frameworks (``tconv.torch``, ``tconv.dask``, ``tconv.viz``)
+Adapters for optional frameworks (``tconv.torch``, ``tconv.dask``, ``tconv.explain.pictures``)
 are never imported here: ``import tconv`` imports nothing but NumPy.
 """
 
-from . import (
-    _fast,  # noqa: F401  (registers the fast algorithms)
-    artifacts,
-    compat,
-    init,
-    nn,
-)
+from . import artifacts, compat, init, nn
 from ._algorithms import algorithms
-from ._config import get_options, options, set_options
-from ._ops import conv, conv_transpose
+from ._options import get_options, options, set_options
 from ._version import __version__
 from .grad import conv_backward, conv_transpose_backward
 from .matrix import conv_matrix, conv_transpose_matrix
+from .ops import conv, conv_transpose
 from .shape import (
     conv_output_size,
     conv_transpose_output_size,

@@ -1,7 +1,7 @@
 """Checkerboard and overlap analysis of a transposed convolution.
 
 Per axis, input element ``j`` and kernel tap ``t`` meet at position ``f = s*j + d*t``
-of the full output (see :mod:`tconv.shape`). Away from the borders, which taps
+of the full output (see :mod:`tconv.geometry`). Away from the borders, which taps
 reach ``f`` depends only on its **phase** ``r = f mod s``: the taps with
 ``d*t = r (mod s)``. So the output is ``s`` interleaved sub-grids per axis, each fed
 by its own sub-kernel, and
@@ -40,9 +40,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import int_tuple, is_int, show
+from ._validate import int_tuple, is_int, show
+from .geometry import Geometry, PaddingArg, conv_transpose_geometry, parse_padding
 from .matrix import _check_weight
-from .shape import Geometry, PaddingArg, conv_transpose_geometry, parse_padding
 
 __all__ = [
     "Overlap",
@@ -404,7 +404,7 @@ class WeightAnalysis:
         Returns the largest absolute difference between the prediction and the
         operator's output over the interior positions.
         """
-        from ._ops import conv_transpose
+        from .ops import conv_transpose
 
         g = self.overlap.geometry
         x = np.ones((self.weight.shape[0], *g.input_size))  # (C_in, *i)

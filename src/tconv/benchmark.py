@@ -362,7 +362,7 @@ class _Tconv(_Runtime):
 
     def chosen(self, layer, x, w):
         from . import _algorithms
-        from .shape import conv_transpose_geometry
+        from .geometry import conv_transpose_geometry
 
         g = conv_transpose_geometry(
             layer.size, layer.kernel, layer.stride, layer.padding, layer.output_padding, layer.dilation
@@ -610,7 +610,7 @@ def run(
     naming the forward algorithm) against PyTorch's own; the other peers have no
     training step here. Useful FLOPs are then three times the forward's.
     """
-    from ._config import get_options
+    from ._options import get_options
 
     threads = threads or get_options().threads
     names = [("tconv" if a == "auto" else f"tconv:{a}", "tconv", a) for a in algorithms]

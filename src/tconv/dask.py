@@ -8,17 +8,17 @@ parameter the in-memory functions take. Install with ``pip install "tconv[dask]"
 
 How a chunk is computed (see ``docs/dask.md`` for the picture)
 --------------------------------------------------------------
-Per spatial axis, with the window model of :mod:`tconv.shape` (input ``j`` and
+Per spatial axis, with the window model of :mod:`tconv.geometry` (input ``j`` and
 tap ``t`` meet at output ``o = s*j + d*t - b``):
 
 1. **Output chunks.** By default they map from the input chunks
-   (:func:`tconv.shape.conv_transpose_chunks`): the output chunk of input chunk
+   (:func:`tconv.chunks.conv_transpose_chunks`): the output chunk of input chunk
    ``[a, a')`` is ``[s*a - b, s*a' - b)``, the cells where its elements' stamps
    start, cut to the output at both ends; ``chunks=`` chooses any other output
    chunking instead (say a regular one, for Zarr).
 2. **Halo.** Output chunk ``[lo, hi)`` needs exactly the inputs
-   :func:`tconv.shape.conv_transpose_input_range` returns: its own ones plus
-   ``floor(d*(k - 1)/s)`` before them (:func:`tconv.shape.conv_transpose_halo`).
+   :func:`tconv.geometry.conv_transpose_input_range` returns: its own ones plus
+   ``floor(d*(k - 1)/s)`` before them (:func:`tconv.chunks.conv_transpose_halo`).
    Only those are cut out of the neighbouring chunks (one small ``getitem`` task
    each) and concatenated with the chunk: no task ever holds more than this
    neighbourhood and its output block, and there is no overlap-add pass.
@@ -32,8 +32,8 @@ tap ``t`` meet at output ``o = s*j + d*t - b``):
    so every algorithm of :func:`tconv.algorithms` (and ``"auto"``'s choice) runs
    on each block unchanged.
 
-The convolution is the mirror image (:func:`tconv.shape.conv_chunks`,
-:func:`tconv.shape.conv_input_range`, :func:`tconv.shape.conv_halo`): its
+The convolution is the mirror image (:func:`tconv.chunks.conv_chunks`,
+:func:`tconv.geometry.conv_input_range`, :func:`tconv.chunks.conv_halo`): its
 outputs ``[a, a')`` read the cells ``[s*a - b, s*a' - b)`` they own plus
 ``max(d*(k - 1) + 1 - s, 0)`` after.
 
@@ -62,18 +62,17 @@ except ImportError as error:  # pragma: no cover - depends on the installation
 
 import tconv
 
-from ._checks import is_int, show
-from ._ops import spatial_output_size
-from .shape import (
+from ._validate import is_int, show
+from .chunks import conv_chunks, conv_transpose_chunks
+from .geometry import (
     Geometry,
     PaddingArg,
-    conv_chunks,
     conv_geometry,
     conv_input_range,
-    conv_transpose_chunks,
     conv_transpose_geometry,
     conv_transpose_input_range,
 )
+from .ops import spatial_output_size
 
 __all__ = ["conv", "conv_transpose", "halo_diagram"]
 
@@ -375,7 +374,7 @@ def conv_transpose(
         Chunks of the output's spatial axes, in any form
         :func:`dask.array.core.normalize_chunks` accepts for the spatial output
         shape (e.g. an int per axis for a regular grid, as Zarr wants). By default
-        they map from the input's chunks (:func:`tconv.shape.conv_transpose_chunks`):
+        they map from the input's chunks (:func:`tconv.chunks.conv_transpose_chunks`):
         ``stride`` times each input chunk, with the crop (or zero extension) at the
         ends. Batch chunks always map one to one, and the channel axis is one chunk.
 
@@ -389,8 +388,8 @@ def conv_transpose(
     -----
     Each output block reads its own input chunk plus
     ``floor(dilation*(k - 1)/stride)`` input elements before it per axis
-    (:func:`tconv.shape.conv_transpose_halo`; exactly
-    :func:`tconv.shape.conv_transpose_input_range`), and runs one in-memory
+    (:func:`tconv.chunks.conv_transpose_halo`; exactly
+    :func:`tconv.geometry.conv_transpose_input_range`), and runs one in-memory
     :func:`tconv.conv_transpose` on them with explicit ``(begin, end)`` padding.
     See the module docstring and ``docs/dask.md``.
 
@@ -455,7 +454,7 @@ def conv(
         Chunks of the output's spatial axes (see :func:`conv_transpose`). By default
         they map from the input's: output ``j`` belongs to the input chunk holding
         its first tap's cell ``stride*j - pad_begin``
-        (:func:`tconv.shape.conv_chunks`).
+        (:func:`tconv.chunks.conv_chunks`).
 
     Returns
     -------
@@ -466,7 +465,7 @@ def conv(
     -----
     Each output block reads the cells it owns plus
     ``max(dilation*(k - 1) + 1 - stride, 0)`` cells after them per axis
-    (:func:`tconv.shape.conv_halo`; exactly :func:`tconv.shape.conv_input_range`).
+    (:func:`tconv.chunks.conv_halo`; exactly :func:`tconv.geometry.conv_input_range`).
 
     Examples
     --------
@@ -516,10 +515,10 @@ def halo_diagram(
     The first part draws the stamp of every input element (rows, grouped by input
     chunk) on the cells of the output (columns): ``■`` a cell of the window,
     ``·`` a cropped cell of the full output; ``|`` marks the boundaries of the
-    output chunks that :func:`tconv.shape.conv_transpose_chunks` maps from the
+    output chunks that :func:`tconv.chunks.conv_transpose_chunks` maps from the
     input chunks. An input whose stamp crosses a boundary is in the halo of the
     next chunk. The second part lists, per output chunk, the inputs its block
-    reads (:func:`tconv.shape.conv_transpose_input_range`), the halo among them,
+    reads (:func:`tconv.geometry.conv_transpose_input_range`), the halo among them,
     and the ``(begin, end)`` padding of its in-memory call. Needs no Dask.
 
     Parameters

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ._checks import as_int
+from ._validate import as_int
 
 __all__ = ["Design", "overlap_profile", "upsampling_designs"]
 

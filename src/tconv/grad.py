@@ -4,7 +4,7 @@ The algebra, once
 -----------------
 Both operators are bilinear in ``(input, weight)``. Per axis, input element ``j``
 and kernel tap ``t`` meet at output position ``o = s*j + d*t - b`` (the index map
-of :class:`tconv.shape.Geometry`, ``b = crop_begin``). A transposed convolution
+of :class:`tconv.geometry.Geometry`, ``b = crop_begin``). A transposed convolution
 computes ``y[n, co, o] = sum x[n, ci, j] * w[ci, co, t] + bias[co]`` over the pairs
 ``(j, t)`` that land on ``o``, so for a loss ``L`` with ``dy = dL/dy``:
 
@@ -14,14 +14,14 @@ computes ``y[n, co, o] = sum x[n, ci, j] * w[ci, co, t] + bias[co]`` over the pa
   gradient of deconvolution *is* convolution");
 - ``dL/dw[ci, co, t] = sum_{n, j} x[n, ci, j] * dy[n, co, s*j + d*t - b]``: the
   correlation of the input with the output gradient over batch and positions,
-  :func:`tconv._kernels.weight_correlation`;
+  :func:`tconv.kernels.weight_correlation`;
 - ``dL/dbias[co] = sum_{n, o} dy[n, co, o]``.
 
 A convolution ``y = conv(x, w)`` reads ``x`` on the big side of the same index map,
 so the roles swap: its input gradient is a **transposed convolution** of ``dy``
 with the same weight, and its weight gradient is
 ``weight_correlation(dy, x)``. Because everything works on a resolved
-:class:`~tconv.shape.Geometry`, every padding form (ints, ``(begin, end)`` pairs
+:class:`~tconv.geometry.Geometry`, every padding form (ints, ``(begin, end)`` pairs
 with negative values, ``"same"``, ``"valid"``, ``output_padding``/``output_size``)
 needs no special case: the backward pass uses the window the forward pass used.
 
@@ -37,9 +37,9 @@ Which algorithm computes what
   :func:`conv_backward` one of ``tconv.algorithms()`` (a transposed convolution).
   Every algorithm of a registry computes the same function, so the choice changes
   only the speed, and new algorithms apply automatically.
-- The **weight gradient** runs :func:`tconv._fast.weight_gradient` (im2col of the
+- The **weight gradient** runs :func:`tconv._algorithms.fast.weight_gradient` (im2col of the
   big side and one GEMM per group) when the compiled kernels are available, and
-  otherwise its reference form :func:`tconv._kernels.weight_correlation`
+  otherwise its reference form :func:`tconv.kernels.weight_correlation`
   (one BLAS matrix product per kernel tap over batch and positions); it is not an
   operator with a registry.
 - The **bias gradient** is a sum.
@@ -52,13 +52,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _compiled
 from ._algorithms import algorithms
-from ._checks import show
-from ._fast import weight_gradient
-from ._kernels import weight_correlation
-from ._ops import output_template, prepare_arrays, result_dtype, run_conv, run_conv_transpose, spatial_output_size
-from .shape import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
+from ._algorithms import compiled as _compiled
+from ._algorithms.fast import weight_gradient
+from ._validate import show
+from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
+from .kernels import weight_correlation
+from .ops import output_template, prepare_arrays, result_dtype, run_conv, run_conv_transpose, spatial_output_size
 from .typing import Layout
 
 __all__ = ["GRADIENTS", "Gradients", "conv_backward", "conv_transpose_backward"]
@@ -227,7 +227,7 @@ def conv_transpose_backward(
     algorithm : str
         ``"auto"`` or one of ``tconv.algorithms("conv")``: the input gradient is a
         convolution of ``grad_output`` with ``weight`` (see the module docstring).
-        The weight gradient always runs :func:`tconv._kernels.weight_correlation`.
+        The weight gradient always runs :func:`tconv.kernels.weight_correlation`.
     needs : str or iterable of str
         Which gradients to compute, from ``("input", "weight", "bias")`` (all by
         default); the others are returned as ``None``.
@@ -318,7 +318,7 @@ def conv_backward(
     algorithm : str
         ``"auto"`` or one of ``tconv.algorithms()``: the input gradient is a
         transposed convolution of ``grad_output`` with ``weight``. The weight
-        gradient always runs :func:`tconv._kernels.weight_correlation`.
+        gradient always runs :func:`tconv.kernels.weight_correlation`.
     needs : str or iterable of str
         Which gradients to compute, from ``("input", "weight", "bias")``.
 

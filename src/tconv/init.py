@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_int, int_tuple, is_int, show
-from .shape import PaddingArg, parse_padding
+from ._validate import as_int, int_tuple, is_int, show
+from .geometry import PaddingArg, parse_padding
 
 __all__ = [
     "bilinear",

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._checks import as_int, show
-from .shape import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
+from ._validate import as_int, show
+from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 
 __all__ = ["DENSE_LIMIT", "conv_matrix", "conv_transpose_matrix"]
 
@@ -53,7 +53,7 @@ def _from_geometry(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool 
     and ``C[(ci, j), (co, o)] = w[ci, co mod C_out/G, t]`` when ``ci`` and ``co`` are
     in the same group and ``o = s*j + d*t - b``.
     """
-    from ._kernels import tap_slices
+    from .kernels import tap_slices
 
     c_in, c_out_g = w.shape[:2]
     c_in_g = c_in // groups

@@ -31,10 +31,10 @@ import numpy as np
 
 from . import init as _init
 from ._algorithms import algorithms
-from ._checks import as_int, int_tuple, is_int, show
-from ._ops import conv_transpose
+from ._validate import as_int, int_tuple, is_int, show
+from .geometry import PaddingArg, parse_padding
 from .grad import conv_transpose_backward
-from .shape import PaddingArg, parse_padding
+from .ops import conv_transpose
 
 __all__ = ["Adam", "ConvTranspose", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "SGD", "mse_loss"]
 

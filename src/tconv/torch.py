@@ -43,10 +43,10 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from ._algorithms import algorithms
-from ._ops import conv_transpose as _conv_transpose_numpy
+from .geometry import PaddingArg, conv_transpose_geometry
 from .grad import conv_transpose_backward
 from .nn import _padding_attribute
-from .shape import PaddingArg, conv_transpose_geometry
+from .ops import conv_transpose as _conv_transpose_numpy
 
 __all__ = [
     "ConvTranspose1d",

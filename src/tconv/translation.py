@@ -46,13 +46,13 @@ from typing import Any
 import numpy as np
 
 from . import _steps
-from ._checks import is_int, show
-from .compat import jax as compat_jax
-from .compat import keras as compat_keras
-from .compat import onnx as compat_onnx
-from .compat import tensorflow as compat_tf
-from .compat import torch as compat_torch
-from .shape import Geometry, conv_transpose_geometry
+from ._validate import is_int, show
+from .frameworks import jax as compat_jax
+from .frameworks import keras as compat_keras
+from .frameworks import onnx as compat_onnx
+from .frameworks import tensorflow as compat_tf
+from .frameworks import torch as compat_torch
+from .geometry import Geometry, conv_transpose_geometry
 
 __all__ = ["FRAMEWORKS", "ConvTransposeSpec", "TranslationPlan", "output_size", "resolve", "translate"]
 
@@ -153,7 +153,7 @@ class ConvTransposeSpec:
         )
 
     def geometry(self, input_size: Sequence[int]) -> Geometry:
-        """The :class:`tconv.shape.Geometry` of this window for an input size."""
+        """The :class:`tconv.geometry.Geometry` of this window for an input size."""
         return Geometry(
             tuple(input_size),
             self.output_size(input_size),
@@ -702,7 +702,7 @@ def translate(
     if not shape or not all(v > 0 for v in shape):
         raise ValueError(f"weight_shape must be positive sizes, got {show(tuple(weight_shape))}")
     resolved = _RESOLVERS[source](_check_keys(params, source), shape, input_shape)
-    from ._targets import express
+    from .frameworks._targets import express
 
     return TranslationPlan(resolved, express(resolved.spec, target))
 

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_int, int_tuple, show
+from ._validate import as_int, int_tuple, show
 
 __all__ = [
     "WEIGHT_LAYOUTS",

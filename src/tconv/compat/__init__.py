@@ -1,5 +1,9 @@
 """Each framework's transposed convolution, exactly, on NumPy arrays: no framework is imported.
 
+The public face of :mod:`tconv.frameworks`, where everything tconv knows about each
+framework lives (its emulation, which windows it can express, its weight layout and
+its printed code); these modules re-export the emulation.
+
 - :mod:`tconv.compat.torch`: ``conv_transpose1d/2d/3d`` and the module's
   ``output_size`` rule;
 - :mod:`tconv.compat.tensorflow`: ``conv1d_transpose``, ``conv2d_transpose``
@@ -13,7 +17,7 @@
 Each function takes the framework's argument names, defaults, data layout and
 weight layout, rejects what the framework rejects (with the framework's reason
 in the message), resolves the arguments into tconv's window model
-(:mod:`tconv.shape`) and computes with :func:`tconv.conv_transpose`. The tests
+(:mod:`tconv.geometry`) and computes with :func:`tconv.conv_transpose`. The tests
 compare every module with the real framework on randomized configurations.
 
 Examples

@@ -52,7 +52,7 @@ import numpy as np
 
 from .. import init as tinit
 from .. import nn
-from .._ops import conv_transpose
+from ..ops import conv_transpose
 
 __all__ = [
     "INITS",

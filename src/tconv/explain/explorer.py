@@ -4,12 +4,12 @@ One self-contained HTML file (inline CSS and JavaScript, no network, no CDN) in
 which a person sets the input size, kernel size, stride, padding (an int per axis,
 ``"same"`` or ``"valid"``), output_padding and dilation of a 1-d or 2-d transposed
 convolution and sees the output shape and values, computed in the page with the
-window model of :mod:`tconv.shape`. Hovering or clicking an output cell
+window model of :mod:`tconv.geometry`. Hovering or clicking an output cell
 highlights the input elements and kernel taps that sum into it; clicking an input
 element shows its stamp; the scatter plays step by step; the overlap map and
 per-phase tap counts show checkerboards and holes; and the configuration is
 spelled in PyTorch, TensorFlow, Keras, JAX and ONNX terms (interim, see
-:mod:`tconv._spellings`).
+:mod:`tconv.frameworks._spellings`).
 
 The page's numbers are checked against :func:`tconv.conv_transpose` in a real
 headless browser by the test suite (``tests/test_explorer_browser.py``).
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from ._checks import int_tuple, is_int
-from .shape import conv_transpose_geometry
+from .._validate import int_tuple, is_int
+from ..geometry import conv_transpose_geometry
 
 __all__ = ["explorer_html", "write_explorer"]
 
@@ -46,7 +46,7 @@ def explorer_html(
 ) -> str:
     """The explorer page as one HTML string, opening on the given configuration.
 
-    The configuration is checked with :func:`tconv.shape.conv_transpose_geometry`
+    The configuration is checked with :func:`tconv.geometry.conv_transpose_geometry`
     first, so a bad one raises here rather than in the browser.
 
     ``values`` is ``"sequential"`` (1, 2, 3, ...), ``"random"`` (integers in
@@ -99,7 +99,7 @@ def explorer_html(
             {"shape": list(w.shape), "values": w.ravel().tolist()},
         ]
         config["given_label"] = label
-    folder = resources.files("tconv") / "_explorer"
+    folder = resources.files("tconv.explain") / "assets"
     page = (folder / "explorer.html").read_text(encoding="utf-8")
     css = (folder / "explorer.css").read_text(encoding="utf-8")
     js = (folder / "explorer.js").read_text(encoding="utf-8")

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from . import _algorithms
-from ._checks import as_int, is_int, show
-from .shape import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
+from ._validate import as_int, is_int, show
+from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
 
 __all__ = [

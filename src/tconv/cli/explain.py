@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from ..cli import parse_padding_option, parse_sizes
+from . import parse_padding_option, parse_sizes
 
 EXPLAIN_EXAMPLES = """\
 examples:
@@ -54,7 +54,7 @@ def _position(text: str | None) -> tuple[int, ...] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..explain import SEED_EXAMPLE, explain_text
+    from ..explain import TENSORFLOW_EXAMPLE, explain_text
 
     custom = (
         any(
@@ -75,14 +75,14 @@ def run(args: argparse.Namespace) -> int:
     max_steps = None if args.steps == "all" else int(args.steps)
     files = [f for f in (args.png, args.gif, args.html) if f]
     if not custom:
-        ex = SEED_EXAMPLE
+        ex = TENSORFLOW_EXAMPLE
         x, w = ex["input"], ex["weight"]
         stride, padding, output_padding, dilation = ex["stride"], ex["padding"], ex["output_padding"], ex["dilation"]
         if not files:
             print(explain_text(max_steps=max_steps))
             return 0
     else:
-        input_size = args.input_size or SEED_EXAMPLE["input"].shape
+        input_size = args.input_size or TENSORFLOW_EXAMPLE["input"].shape
         kernel_size = args.kernel_size or (3,)
         if len(kernel_size) == 1:
             kernel_size = kernel_size * len(input_size)
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         groups=1 if single else args.groups,
     )
     if args.png or args.gif:
-        from .. import viz
+        from ..explain import pictures as viz
 
         position = _position(args.position)
         if args.png:
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError(f"--gif animates the views 'scatter' and 'zero-insert', got --view {args.view!r}")
             print(f"wrote {args.gif}")
     if args.html:
-        from ..explorer import write_explorer
+        from ..explain.explorer import write_explorer
 
         if not single:
             raise ValueError("the explorer page (--html) shows one channel; drop --channels/--groups")

@@ -11,15 +11,15 @@ PyTorch's layout of that operator (``(C_in, C_out/groups, *k)`` for
 ``(C_out,)`` or ``None``, all already in the compute dtype, and ``y`` returned in
 ``layout``, bias added. For ``conv_transpose`` the input has
 ``geometry.input_size`` and the output ``geometry.output_size``; for ``conv`` the
-other way round (see :class:`tconv.shape.Geometry`). Fast
+other way round (see :class:`tconv.geometry.Geometry`). Fast
 algorithms can so fuse the bias and the layout change into their last pass; the
 reference ones below work in the canonical grouped channels-first layout of
-:mod:`tconv._kernels` through :func:`_grouped_channels_first`.
+:mod:`tconv.kernels` through :func:`_grouped_channels_first`.
 
 The seeds' three views are the reference algorithms:
 
 - ``"scatter"``: each input element stamps the kernel, scaled by its value, into
-  the output at stride offsets (:func:`tconv._kernels.scatter`);
+  the output at stride offsets (:func:`tconv.kernels.scatter`);
 - ``"dilate"``: insert ``stride - 1`` zeros between input elements, pad by
   ``dilation*(k - 1) - padding`` and correlate with the spatially flipped kernel;
 - ``"matrix"``: multiply by ``C.T``, the transpose of the forward convolution's
@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _kernels
-from .shape import Geometry
+from .. import kernels as _kernels
+from ..geometry import Geometry
 
 __all__ = ["OPS", "Algorithm", "algorithms", "choose", "get", "register"]
 
@@ -127,7 +127,7 @@ def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: s
     """
     if op == "conv":
         return "gemm"
-    from ._compiled import available
+    from .compiled import available
 
     cig, cog = c_in // groups, c_out // groups
     if groups > 1 and cig * cog <= 16:
@@ -190,7 +190,7 @@ def zero_insert(x: np.ndarray, geometry: Geometry) -> np.ndarray:
 
     Examples
     --------
-    >>> from tconv.shape import conv_transpose_geometry
+    >>> from tconv.geometry import conv_transpose_geometry
     >>> zero_insert(np.array([1., 2.]), conv_transpose_geometry(2, 3, stride=2))
     array([0., 0., 1., 0., 2., 0., 0.])
     """
@@ -230,7 +230,7 @@ register("dilate", "zero insertion + padding + correlation with the flipped kern
 
 
 def _matrix(x, w, bias, geometry, groups, layout):
-    from .matrix import _from_geometry
+    from ..matrix import _from_geometry
 
     if layout == "channels_last":
         x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
@@ -249,7 +249,7 @@ register("matrix", "multiplication by C.T, the transposed convolution matrix")(_
 
 
 def _direct(x, w, bias, geometry, groups, layout):
-    """Convolution as the gather of :func:`tconv._kernels.correlate`, the adjoint of ``scatter``."""
+    """Convolution as the gather of :func:`tconv.kernels.correlate`, the adjoint of ``scatter``."""
     if layout == "channels_last":
         x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
     n, c_in = x.shape[:2]
@@ -267,7 +267,7 @@ register("direct", "each output element gathers the kernel-weighted input window
 
 def _conv_matrix(x, w, bias, geometry, groups, layout):
     """Convolution as multiplication by its matrix ``C`` (:func:`tconv.conv_matrix`)."""
-    from .matrix import _from_geometry
+    from ..matrix import _from_geometry
 
     if layout == "channels_last":
         x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
@@ -281,3 +281,6 @@ def _conv_matrix(x, w, bias, geometry, groups, layout):
 
 
 register("matrix", "multiplication by C, the convolution matrix", op="conv")(_conv_matrix)
+
+
+from . import fast  # noqa: E402, F401  (registers the fast algorithms; to become the explicit table)

@@ -5,7 +5,7 @@ inputs ``j`` with ``start <= s*j + d*t - b < stop`` for some tap ``t``:
 ``ceil((start + b - d*(k - 1)) / s) <= j <= floor((stop - 1 + b) / s)``, clipped to
 the input. The tile is itself a transposed convolution of that slab, with the same
 kernel, stride and dilation and a window that starts at
-``crop_begin = b + start - s*j_first``: the window model of :mod:`tconv.shape`
+``crop_begin = b + start - s*j_first``: the window model of :mod:`tconv.geometry`
 turns tiling into geometry. Used to keep temporary memory under the budget for
 samples too large to process whole.
 """
@@ -16,7 +16,7 @@ import itertools
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from .shape import Geometry, conv_input_range, conv_transpose_input_range
+from ..geometry import Geometry, conv_input_range, conv_transpose_input_range
 
 __all__ = ["Tile", "conv_tile_geometry", "conv_tiles", "tile_geometry", "tiles"]
 
@@ -35,11 +35,11 @@ class Tile(NamedTuple):
 def tile_geometry(geometry: Geometry, start: tuple[int, ...], stop: tuple[int, ...]) -> Tile:
     """The tile ``[start, stop)`` of the output of ``geometry``.
 
-    The input slab is :func:`tconv.shape.conv_transpose_input_range` per axis.
+    The input slab is :func:`tconv.geometry.conv_transpose_input_range` per axis.
 
     Examples
     --------
-    >>> from tconv.shape import conv_transpose_geometry
+    >>> from tconv.geometry import conv_transpose_geometry
     >>> g = conv_transpose_geometry(8, 4, stride=2, padding=1)      # output 16
     >>> t = tile_geometry(g, (4,), (8,))
     >>> t.input, t.geometry.input_size, t.geometry.crop_begin, t.geometry.output_size
@@ -71,7 +71,7 @@ def tiles(geometry: Geometry, shape: tuple[int, ...]) -> Iterator[Tile]:
 def conv_tile_geometry(geometry: Geometry, start: tuple[int, ...], stop: tuple[int, ...]) -> Tile:
     """The tile ``[start, stop)`` of a *convolution's* output (the small side of ``geometry``).
 
-    The tile reads the slab :func:`tconv.shape.conv_input_range` per axis and is a
+    The tile reads the slab :func:`tconv.geometry.conv_input_range` per axis and is a
     convolution of that slab with ``crop_begin = b - s*start + slab_start``. A tile
     that reads only padding keeps one input cell, so its geometry stays valid (it
     computes zeros plus the bias). ``Tile.output`` indexes the convolution's output,
@@ -79,7 +79,7 @@ def conv_tile_geometry(geometry: Geometry, start: tuple[int, ...], stop: tuple[i
 
     Examples
     --------
-    >>> from tconv.shape import conv_geometry
+    >>> from tconv.geometry import conv_geometry
     >>> g = conv_geometry(16, 4, stride=2, padding=1)               # output 8
     >>> t = conv_tile_geometry(g, (2,), (5,))
     >>> t.input, t.geometry.input_size, t.geometry.output_size, t.geometry.crop_begin

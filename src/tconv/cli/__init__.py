@@ -1,6 +1,6 @@
 """The ``tconv`` command line.
 
-Each subcommand lives in its own module under :mod:`tconv.commands`, which
+Each subcommand lives in its own module under :mod:`tconv.cli`, which
 defines ``add_parser(subparsers)`` (setting ``handler``) and imports anything
 heavy only when it runs. :data:`COMMANDS` lists them in ``--help`` order.
 """
@@ -12,18 +12,18 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ._version import __version__
+from .._version import __version__
 
 __all__ = ["COMMANDS", "main", "parse_padding_option", "parse_sizes"]
 
 #: The subcommand modules, in the order ``tconv --help`` lists them.
 COMMANDS = (
-    "tconv.commands.explain",
-    "tconv.commands.shape",
-    "tconv.commands.design",
-    "tconv.commands.translate",
-    "tconv.commands.artifacts",
-    "tconv.commands.bench",
+    "tconv.cli.explain",
+    "tconv.cli.shape",
+    "tconv.cli.design",
+    "tconv.cli.translate",
+    "tconv.cli.artifacts",
+    "tconv.cli.bench",
 )
 
 

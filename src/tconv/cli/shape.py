@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from ..cli import parse_padding_option, parse_sizes
+from . import parse_padding_option, parse_sizes
 from ._params import parse_params, parse_shape
 
 SHAPE_EXAMPLES = """\
@@ -67,7 +67,8 @@ def _framework_lines(views: dict[str, dict[str, Any]]) -> list[str]:
 
 def _transposed(args: argparse.Namespace) -> dict[str, Any]:
     from ..design import overlap_profile
-    from ..shape import conv_transpose_geometry, conv_transpose_output_size_range
+    from ..geometry import conv_transpose_geometry
+    from ..shape import conv_transpose_output_size_range
 
     size = args.input_size
     nd = len(size)
@@ -132,7 +133,8 @@ def _print_transposed(data: dict[str, Any]) -> None:
 
 
 def _convolution(args: argparse.Namespace) -> dict[str, Any]:
-    from ..shape import conv_geometry, conv_input_size_range, conv_transpose_inverse
+    from ..geometry import conv_geometry
+    from ..shape import conv_input_size_range, conv_transpose_inverse
 
     size = args.input_size
     nd = len(size)

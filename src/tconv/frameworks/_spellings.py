@@ -2,7 +2,7 @@
 
 The explorer page (``tconv explain --html``) computes everything in the browser for
 whatever configuration a person dials in, so it needs this translation in
-JavaScript: ``frameworkSpellings`` in ``tconv/_explorer/explorer.js`` is this
+JavaScript: ``frameworkSpellings`` in ``tconv/explain/assets/explorer.js`` is this
 module's twin, and the browser test checks both give the same strings. The
 authority is :func:`tconv.translate` (every plan verified in the real
 frameworks): ``tests/test_spellings.py`` checks that, over a grid of the page's
@@ -11,7 +11,7 @@ every spelled call verbatim in its framework. This module covers only the page's
 subset -- groups 1, symmetric padding, "same"/"valid", output_padding, dilation,
 1-d and 2-d -- as one-line calls a person can copy.
 
-Everything is derived from the window model of :mod:`tconv.shape`: per axis the
+Everything is derived from the window model of :mod:`tconv.geometry`: per axis the
 full output has ``full = (i - 1)*s + k_eff`` cells and the result is the window
 ``[b, b + o)`` of it, with ``e = full - b - o`` cropped at the end (negative:
 zeros appended). Each framework is asked for the same window, natively when its
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .shape import PaddingArg, conv_transpose_geometry
+from ..geometry import PaddingArg, conv_transpose_geometry
 
 __all__ = ["framework_spellings"]
 

@@ -2,13 +2,13 @@
 
 All of them put every multiplication into BLAS (``numpy.matmul``) except
 ``"direct"``, where BLAS cannot help, and make every other pass a single
-write-once pass (compiled with numba when available, see :mod:`tconv._compiled`).
+write-once pass (compiled with numba when available, see :mod:`tconv._algorithms.compiled`).
 None multiplies by an inserted zero. Temporary buffers are bounded by the
 ``memory_budget`` option: the batch, the output channels and, for very large
 samples, bands of output rows are processed in blocks.
 
 The algebra of each is in its function's docstring; the shared notation is that of
-:mod:`tconv._kernels`: input element ``j`` and tap ``t`` meet at output
+:mod:`tconv.kernels`: input element ``j`` and tap ``t`` meet at output
 ``o = s*j + d*t - b``.
 """
 
@@ -20,13 +20,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _blas, _compiled
-from ._algorithms import register
-from ._config import get_options, options
-from ._kernels import tap_slices
-from ._taptable import lead_and_last, phase_plan
-from ._tiling import conv_tiles, tile_geometry, tiles
-from .shape import Geometry
+from .._options import get_options, options
+from ..geometry import Geometry
+from ..kernels import tap_slices
+from . import blas as _blas
+from . import compiled as _compiled
+from . import register
+from .taptable import lead_and_last, phase_plan
+from .tiling import conv_tiles, tile_geometry, tiles
 
 __all__ = ["conv_gemm", "direct", "gemm", "phase"]
 
@@ -72,7 +73,7 @@ def _blocked(impl, footprint):
     groups, c_in, c_out, itemsize)`` estimates its temporary bytes per sample. The
     batch is processed in blocks that fit; a sample that does not fit alone is split
     into output tiles (halving the tile along the first axes until it fits), each
-    computed from its input slab with its own geometry (:mod:`tconv._tiling`).
+    computed from its input slab with its own geometry (:mod:`tconv._algorithms.tiling`).
     """
 
     def run(x, w, bias, geometry, groups, layout):
@@ -143,7 +144,7 @@ def gemm(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out: n
 
     Then every output element is written once: it sums the columns that land on it,
     ``y[n, o, co] = bias[co] + sum over (j, t) with s*j + d*t - b = o of
-    cols[n, j, t, co]`` (the tap tables of :mod:`tconv._taptable`), in parallel over
+    cols[n, j, t, co]`` (the tap tables of :mod:`tconv._algorithms.taptable`), in parallel over
     output rows, directly in the requested layout. With ``kernel_size <= stride``
     every output receives at most one tap: the GEMM plus a depth-to-space copy.
     Column memory is ``N*prod(i)*prod(k)*C_out`` elements (see :func:`_gemm_footprint`).
@@ -339,7 +340,7 @@ def gemm_tiled(x, w, bias, geometry: Geometry, groups: int, layout: str) -> np.n
     columns with a single-threaded GEMM straight from the input (a channels-first
     input is read through a transposed view, so no layout pass is needed) and
     gathering them into the output at once, while they are still in its cache.
-    BLAS runs single-threaded meanwhile (:mod:`tconv._blas`), so no BLAS thread
+    BLAS runs single-threaded meanwhile (:mod:`tconv._algorithms.blas`), so no BLAS thread
     pool competes with them.
     """
     n = x.shape[0]
@@ -565,7 +566,7 @@ def phase(x, w, b, has_bias, geometry: Geometry, groups: int, layout: str, out: 
     Along an axis, output ``o`` (full position ``f = o + b``) receives tap ``t`` only
     when ``d*t ≡ f (mod s)``. Grouping outputs by that residue, phase
     ``o = first + s*q`` is a stride-1 correlation over ``q`` with just its taps,
-    ``y[first + s*q] = sum_t x[q + offset_t] @ W_t`` (:func:`tconv._taptable.phase_plan`;
+    ``y[first + s*q] = sum_t x[q + offset_t] @ W_t`` (:func:`tconv._algorithms.taptable.phase_plan`;
     when ``gcd(s, d) > 1`` some residues get no tap at all and are the bias alone).
     No multiplication by an inserted zero, no scatter.
 
@@ -991,7 +992,7 @@ register("gemm", "im2col (one compiled gather pass) + one GEMM per group", op="c
 def weight_gradient(small, big, geometry: Geometry, groups: int, layout: str) -> np.ndarray:
     """``dw[g, a, b, t] = sum_n sum_j small[n, g*A + a, j] * big[n, g*B + b, s*j + d*t - crop_begin]``.
 
-    The weight gradient of both operators (:func:`tconv._kernels.weight_correlation`
+    The weight gradient of both operators (:func:`tconv.kernels.weight_correlation`
     is its reference form): for ``conv_transpose`` ``small`` is the input and ``big``
     the output gradient; for ``conv`` ``small`` is the output gradient and ``big`` the
     input. Computed as im2col of ``big`` over the geometry (one compiled pass,

@@ -1,17 +1,37 @@
-"""Argument checks on plain Python integers (no NumPy).
+"""Every argument check of tconv, in one wording.
 
 Every public function validates its arguments through these helpers so that a bad
 value always gives a ``TypeError`` (wrong kind of thing) or ``ValueError`` (bad value)
-that names the parameter and the value, in one wording:
-``stride must be positive in every axis, got (2, 0)``.
+that names the parameter and the value: ``stride must be positive in every axis, got
+(2, 0)``; ``layout must be one of ('channels_first', 'channels_last'), got 'NHWC'``.
+The integer checks import nothing numeric; :func:`numeric_array` imports NumPy when
+called.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["as_int", "int_tuple", "is_int", "show"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "LAYOUTS",
+    "as_int",
+    "check_choice",
+    "check_layout",
+    "int_tuple",
+    "is_int",
+    "numeric_array",
+    "positive_sizes",
+    "positive_int",
+    "show",
+]
+
+#: The data layouts of every array-taking function (weights always keep their own layout).
+LAYOUTS = ("channels_first", "channels_last")
 
 
 def show(value: object) -> str:
@@ -94,3 +114,72 @@ def int_tuple(
     if minimum is not None and any(v < minimum for v in result):
         raise ValueError(f"{name} must be {rule} in every axis, got {show(value)}")
     return result
+
+
+def positive_int(value: object, name: str) -> int:
+    """Return ``value`` as a positive ``int``, or raise naming ``name``.
+
+    Examples
+    --------
+    >>> positive_int(3, "groups")
+    3
+    >>> positive_int(0, "groups")
+    Traceback (most recent call last):
+    ...
+    ValueError: groups must be a positive int, got 0
+    """
+    result = as_int(value, name)
+    if result < 1:
+        raise ValueError(f"{name} must be a positive int, got {result}")
+    return result
+
+
+def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def check_layout(layout: object) -> str:
+    """``layout`` if it is one of :data:`LAYOUTS`.
+
+    Examples
+    --------
+    >>> check_layout("NHWC")
+    Traceback (most recent call last):
+    ...
+    ValueError: layout must be one of ('channels_first', 'channels_last'), got 'NHWC'
+    """
+    return check_choice(layout, "layout", LAYOUTS)
+
+
+def numeric_array(value: Any, name: str) -> np.ndarray:
+    """``value`` as a NumPy array of a numeric dtype (bool, integer, float or complex).
+
+    Examples
+    --------
+    >>> numeric_array(["a"], "input")
+    Traceback (most recent call last):
+    ...
+    TypeError: input must be a numeric array (bool, integer, float or complex), got dtype <U1
+    """
+    import numpy as np
+
+    array = np.asarray(value)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}")
+    return array
+
+
+def positive_sizes(value: object, name: str, ndim: int | None = None) -> tuple[int, ...]:
+    """Positive sizes as a tuple; an int is one axis unless ``ndim`` broadcasts it.
+
+    Examples
+    --------
+    >>> positive_sizes(5, "input_size"), positive_sizes((2, 3), "input_size"), positive_sizes(3, "kernel_size", 2)
+    ((5,), (2, 3), (3, 3))
+    """
+    if ndim is None:
+        ndim = 1 if is_int(value) or not isinstance(value, Sequence) else len(value)
+    return int_tuple(value, name, ndim, minimum=1, rule="positive")

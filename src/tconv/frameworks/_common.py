@@ -3,7 +3,7 @@
 Every framework's transposed convolution is, per spatial axis, a window of the
 full output ``(i - 1)*s + d*(k - 1) + 1`` (read ``tconv/shape.py``). A compat
 function therefore only has to (1) validate its arguments as the framework does,
-(2) resolve them into a :class:`tconv.shape.Geometry`, (3) bring data and weight
+(2) resolve them into a :class:`tconv.geometry.Geometry`, (3) bring data and weight
 into tconv's channels-first / ``(C_in, C_out/groups, *k)`` layout, and
 (4) call :func:`run_window`, which is the native :func:`tconv.conv_transpose`
 with the window written as ``(begin, end)`` padding pairs.
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import is_int, show
-from ..shape import Geometry
+from .._validate import is_int, show
+from ..geometry import Geometry
 
 __all__ = [
     "as_array",

@@ -1,7 +1,7 @@
 """The NumPy kernels: transposed convolution as a scatter, convolution as a gather.
 
 Both kernels work on one canonical, grouped, channels-first layout and on a
-:class:`tconv.shape.Geometry` (read ``tconv/shape.py`` first):
+:class:`tconv.geometry.Geometry` (read ``tconv/shape.py`` first):
 
 - ``x`` for :func:`scatter` is ``(N, G, C_in/G, *input_size)`` and its weight
   ``(G, C_in/G, C_out/G, *kernel_size)``: PyTorch's ``(C_in, C_out/G, *k)`` weight
@@ -40,7 +40,7 @@ import math
 
 import numpy as np
 
-from .shape import Geometry
+from .geometry import Geometry
 
 __all__ = ["correlate", "scatter", "tap_slices", "weight_correlation"]
 
@@ -54,7 +54,7 @@ def tap_slices(geometry: Geometry, tap: tuple[int, ...]) -> tuple[tuple[slice, .
 
     Examples
     --------
-    >>> from tconv.shape import conv_transpose_geometry
+    >>> from tconv.geometry import conv_transpose_geometry
     >>> g = conv_transpose_geometry(3, 3, stride=2, padding=1)   # output size 5
     >>> tap_slices(g, (0,))    # tap 0 of input j lands at 2j - 1: j = 1, 2 -> o = 1, 3
     ((slice(1, 3, None),), (slice(1, 4, 2),))

@@ -39,8 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from ._ops import conv_transpose
-from .shape import Geometry, PaddingArg, conv_transpose_geometry
+from ..geometry import Geometry, PaddingArg, conv_transpose_geometry
+from ..ops import conv_transpose
 
 __all__ = [
     "explain_figure",
@@ -154,7 +154,7 @@ class _Frame:
 
 def _replay(p: _Problem) -> list[_Frame]:
     """The scatter view of the shown output channel, one input element per frame, checked."""
-    from .explain import scatter_steps
+    from . import scatter_steps
 
     g = p.geometry
     frames = []
@@ -464,7 +464,7 @@ def scatter_figure(
 
 def _zero_insertion_data(p: _Problem, ci: int):
     """The padded zero-inserted input of channel ``ci`` and a map of what each cell is."""
-    from .explain import zero_insert
+    from . import zero_insert
 
     g = p.geometry
     x_pad = zero_insert(p.x[ci], g)  # (*(o + k_eff - 1))
@@ -617,7 +617,7 @@ def _matrix_size(p: _Problem) -> tuple[float, float]:
 
 
 def _draw_matrix(fig, p: _Problem, output_element: tuple[int, ...], input_element: tuple[int, ...]) -> None:
-    from .matrix import conv_transpose_matrix
+    from ..matrix import conv_transpose_matrix
 
     g = p.geometry
     nd = g.ndim
@@ -744,7 +744,7 @@ def matrix_figure(
 
 
 def _draw_overlap(fig, kernel_size, stride, padding, output_padding, dilation, input_size, weight, groups) -> None:
-    from .artifacts import analyze_weights, overlap
+    from ..artifacts import analyze_weights, overlap
 
     if weight is not None:
         analysis = analyze_weights(weight, stride, padding, output_padding, groups, dilation, input_size=input_size)
@@ -809,7 +809,7 @@ def _draw_overlap(fig, kernel_size, stride, padding, output_padding, dilation, i
 
 
 def _overlap_size(kernel_size, stride, padding, output_padding, dilation, input_size, weight) -> tuple[float, float]:
-    from .artifacts import overlap
+    from ..artifacts import overlap
 
     ks = weight.shape[2:] if weight is not None else kernel_size
     ov = overlap(ks, stride, padding, output_padding, dilation, input_size=input_size)

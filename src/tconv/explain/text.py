@@ -17,15 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._algorithms import algorithms, zero_insert
-from ._ops import conv_transpose
-from .shape import Geometry, PaddingArg, conv_transpose_geometry
+from .._algorithms import algorithms, zero_insert
+from ..geometry import Geometry, PaddingArg, conv_transpose_geometry
+from ..ops import conv_transpose
 
-__all__ = ["SEED_EXAMPLE", "Step", "explain_text", "scatter_steps", "window_diagram", "zero_insert"]
+__all__ = ["TENSORFLOW_EXAMPLE", "Step", "explain_text", "scatter_steps", "window_diagram", "zero_insert"]
 
 #: The worked example of ``tf.nn.conv2d_transpose`` (seed 004): a 2x2 input,
 #: a 3x3 kernel, stride 2, VALID padding; TensorFlow returns 67 first.
-SEED_EXAMPLE = {
+TENSORFLOW_EXAMPLE = {
     "input": np.array([[-67.0, -77.0], [-117.0, -127.0]]),
     "weight": np.array([[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0], [-7.0, 8.0, -9.0]]),
     "stride": 2,
@@ -75,7 +75,7 @@ def scatter_steps(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> Iterator[
     Examples
     --------
     >>> import numpy as np
-    >>> from tconv.shape import conv_transpose_geometry
+    >>> from tconv.geometry import conv_transpose_geometry
     >>> g = conv_transpose_geometry(2, 3, stride=2)
     >>> steps = list(scatter_steps(np.array([1., 10.]), np.array([1., 2., 3.]), g))
     >>> steps[0].stamp, steps[1].origin
@@ -148,7 +148,7 @@ def explain_text(
     True
     """
     if input is None and weight is None:
-        ex = SEED_EXAMPLE
+        ex = TENSORFLOW_EXAMPLE
         input, weight = ex["input"], ex["weight"]
         stride, padding, output_padding, dilation = ex["stride"], ex["padding"], ex["output_padding"], ex["dilation"]
         is_seed = True

@@ -1,6 +1,6 @@
-"""The numba kernels of the fast algorithms (imported lazily, with numba, by :mod:`tconv._compiled`).
+"""The numba kernels of the fast algorithms (imported lazily, with numba, by :mod:`tconv._algorithms.compiled`).
 
-Every kernel is compiled with ``nogil=True`` so that :func:`tconv._compiled.parallel_for`
+Every kernel is compiled with ``nogil=True`` so that :func:`tconv._algorithms.compiled.parallel_for`
 can run it from several Python threads at once, and cached on disk (``cache=True``).
 Array layouts are given in each docstring; ``task0:task1`` (and ``o0:o1``) select the
 part of the output one call writes, so calls on disjoint ranges can run in parallel.

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from . import _steps
-from .compat import jax as compat_jax
-from .compat import keras as compat_keras
-from .compat import onnx as compat_onnx
-from .compat import tensorflow as compat_tf
-from .compat import torch as compat_torch
+from .. import _steps
+from . import jax as compat_jax
+from . import keras as compat_keras
+from . import onnx as compat_onnx
+from . import tensorflow as compat_tf
+from . import torch as compat_torch
 
 __all__ = ["express"]
 
@@ -110,7 +110,7 @@ def _tconv(spec: Any) -> Target:
     arguments = dict(stride=spec.stride, padding=spec.crop, groups=spec.groups, dilation=spec.dilation)
 
     def run(x, w, b):
-        from . import conv_transpose
+        from .. import conv_transpose
 
         return conv_transpose(x, w, b, **arguments)
 

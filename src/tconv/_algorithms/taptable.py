@@ -3,7 +3,7 @@
 The write-once *gather* form of a transposed convolution computes each output
 element once, from the contributions that land on it, instead of scattering every
 input element's stamp. Per axis, output ``o`` receives input ``j`` through tap ``t``
-exactly when ``s*j + d*t - crop_begin == o`` (:class:`tconv.shape.Geometry`); the
+exactly when ``s*j + d*t - crop_begin == o`` (:class:`tconv.geometry.Geometry`); the
 table lists those pairs in CSR form (``ptr[o]:ptr[o+1]`` indexes ``j`` and ``t``).
 N-d tables are Cartesian products of the per-axis ones, flattened in C order; the
 fast kernels use the product over all axes but the last (the "lead") and the last
@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .shape import Geometry
+from ..geometry import Geometry
 
 __all__ = ["TapTable", "axis_table", "combine", "lead_and_last", "phase_plan"]
 

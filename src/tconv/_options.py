@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from ._checks import is_int
+from ._validate import is_int
 
 __all__ = ["Options", "get_options", "options", "set_options"]
 

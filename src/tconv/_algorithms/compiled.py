@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from ._config import get_options
+from .._options import get_options
 
 __all__ = ["available", "kernels", "parallel_for", "split"]
 
@@ -89,7 +89,7 @@ def kernels() -> dict[str, Callable]:
 
 
 def _build() -> dict[str, Callable]:
-    from . import _numba_kernels as k
+    from . import numba_kernels as k
 
     return {name: getattr(k, name) for name in KERNEL_NAMES}
 

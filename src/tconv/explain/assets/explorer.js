@@ -8,7 +8,7 @@
   const AXES = ["0", "1"];
 
   // ------------------------------------------------------------------------------------------
-  // The window model: a port of tconv.shape.conv_transpose_geometry (PyTorch-style padding,
+  // The window model: a port of tconv.geometry.conv_transpose_geometry (PyTorch-style padding,
   // "same" and "valid"), with the same rules and error wording.
 
   function geometry(cfg) {

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from ..cli import parse_padding_option, parse_sizes
+from . import parse_padding_option, parse_sizes
 
 ARTIFACTS_EXAMPLES = """\
 examples:
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     if args.png is not None:
-        from ..viz import overlap_figure, save_figure
+        from ..explain.pictures import overlap_figure, save_figure
 
         figure = overlap_figure(
             ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups

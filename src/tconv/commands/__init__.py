@@ -1,1 +1,0 @@
-"""The ``tconv`` subcommands: one module each, with ``add_parser(subparsers)``."""

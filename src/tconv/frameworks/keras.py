@@ -1,0 +1,385 @@
+"""Keras 3's ``Conv{1,2,3}DTranspose`` and ``keras.ops.conv_transpose``, forward semantics on NumPy arrays.
+
+Same arguments, defaults (``padding="valid"``, ``output_padding=None``,
+``data_format="channels_last"``), kernel layout ``kernel_size + (filters,
+in_channels)`` and validation as Keras 3 (its messages), and the same numbers;
+no Keras import. Only the convolution is modelled: no activation, initializers,
+regularizers or constraints (``__call__`` takes the kernel and bias).
+
+Keras' window (``keras/src/backend/common/backend_utils.py``, the rule its JAX,
+PyTorch and NumPy backends implement and its TensorFlow backend reproduces
+through ``tf.nn.conv_transpose``), per axis with ``k_eff = d*(k - 1) + 1``:
+
+- ``"valid"``: the full output, plus ``output_padding`` cells at the end; the
+  default ``output_padding=None`` means ``max(k_eff, s) - k_eff``, so the output
+  is ``(i - 1)*s + max(k_eff, s)``;
+- ``"same"`` with ``output_padding=None``: ``o = i*s``, cropped TensorFlow's way
+  (``floor`` of the total crop at the start);
+- ``"same"`` with an ``output_padding`` (even 0!): ``o = (i - 1)*s + k_eff % 2 +
+  output_padding``, a *different* size: ``None`` and ``0`` are not the same
+  under ``"same"``. The crop is ``left = min(ceil(L/2), k_eff - 1)`` cells into
+  JAX's padded input with ``L = k_eff + k_eff % 2 - 2 + output_padding``.
+
+One disagreement inside Keras: with ``"same"``, an even ``k_eff`` and
+``output_padding=0`` (so ``o = (i - 1)*s``), Keras' TensorFlow backend raises
+(that size is outside TensorFlow's SAME range ``[(i - 1)*s + 1, i*s]``), while its
+JAX backend returns the window above. tconv returns the window, as Keras
+defines it (``compute_output_shape`` gives that size on every backend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._validate import is_int, show
+from ..geometry import Geometry
+from ._common import as_array, geometry, move_channels_first, move_channels_last, run_window
+
+__all__ = [
+    "Conv1DTranspose",
+    "Conv2DTranspose",
+    "Conv3DTranspose",
+    "conv_transpose",
+    "output_size",
+    "window",
+]
+
+
+def _standardize_tuple(value: object, n: int, name: str, allow_zero: bool = False) -> tuple[int, ...]:
+    """Keras' ``standardize_tuple`` with its messages."""
+    message = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}"
+    if is_int(value):
+        values = (int(value),) * n  # type: ignore[call-overload]
+    else:
+        if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+            raise ValueError(message)
+        values = tuple(value)
+        if len(values) != n:
+            raise ValueError(message)
+        if not all(is_int(v) for v in values):
+            raise ValueError(message)
+        values = tuple(int(v) for v in values)  # type: ignore[call-overload]
+    bad = {v for v in values if (v < 0 if allow_zero else v <= 0)}
+    if bad:
+        rule = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{message}, including values {bad} that do not satisfy `value {rule}`")
+    return values
+
+
+def _standardize_padding(padding: object) -> str:
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"The `padding` argument must be one of 'valid', 'same'. Received: padding={padding}")
+    return padding.lower()
+
+
+def _standardize_data_format(data_format: object) -> str:
+    if data_format is None:
+        return "channels_last"  # keras.config.image_data_format() of a default install
+    value = str(data_format).lower()
+    if value not in ("channels_first", "channels_last"):
+        raise ValueError(
+            "The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
+            f"Received: data_format={value}"
+        )
+    return value
+
+
+def _axis(i: int, k: int, s: int, d: int, padding: str, output_padding: int | None) -> tuple[int, int]:
+    """``(crop_begin, output_size)`` of one axis by Keras' rule (the JAX backend's pads)."""
+    k_eff = d * (k - 1) + 1
+    if padding == "valid":
+        a = max(k_eff, s) - k_eff if output_padding is None else output_padding
+        left, right = k_eff - 1, k_eff - 1 + a
+    else:
+        pad_len = s + k_eff - 2 if output_padding is None else k_eff + k_eff % 2 - 2 + output_padding
+        left = min(pad_len // 2 + pad_len % 2, k_eff - 1)
+        right = pad_len - left
+    # JAX pads the zero-inserted input by (left, right): crop_begin = k_eff - 1 - left
+    return k_eff - 1 - left, (i - 1) * s + 2 - k_eff + left + right
+
+
+def window(
+    input_size: Sequence[int],
+    kernel_size: Sequence[int],
+    strides: Sequence[int],
+    padding: str,
+    output_padding: Sequence[int] | None,
+    dilation_rate: Sequence[int],
+) -> Geometry:
+    """Keras' window for spatial sizes (arguments already standardized).
+
+    Examples
+    --------
+    ``output_padding=None`` versus ``0`` under ``"same"`` (k=2, s=2, i=6):
+
+    >>> window((6,), (2,), (2,), "same", None, (1,)).output_size
+    (12,)
+    >>> window((6,), (2,), (2,), "same", (0,), (1,)).output_size
+    (10,)
+    """
+    ops = [None] * len(input_size) if output_padding is None else list(output_padding)
+    pairs = [
+        _axis(i, k, s, d, padding, a) for i, k, s, d, a in zip(input_size, kernel_size, strides, dilation_rate, ops)
+    ]
+    return geometry(input_size, kernel_size, strides, dilation_rate, [b for b, _ in pairs], [o for _, o in pairs])
+
+
+def output_size(
+    input_size: int,
+    kernel_size: int,
+    strides: int = 1,
+    padding: str = "valid",
+    output_padding: int | None = None,
+    dilation_rate: int = 1,
+) -> int:
+    """Keras' output size of one axis (``compute_conv_transpose_output_shape``).
+
+    Examples
+    --------
+    >>> output_size(6, 2, 2, "same"), output_size(6, 2, 2, "same", output_padding=0)
+    (12, 10)
+    >>> output_size(4, 1, 3, "valid")        # (i - 1)*s + max(k, s)
+    12
+    """
+    return window(
+        (input_size,),
+        (kernel_size,),
+        (strides,),
+        _standardize_padding(padding),
+        None if output_padding is None else (output_padding,),
+        (dilation_rate,),
+    ).output_size[0]
+
+
+def _check_output_padding(output_padding: tuple[int, ...] | None, strides: tuple[int, ...]) -> None:
+    if output_padding is None:
+        return
+    for index, (a, s) in enumerate(zip(output_padding, strides)):
+        if a >= s:
+            raise ValueError(
+                "`output_padding` must be strictly less than `strides` for all dimensions. At dimension "
+                f"{index}, `output_padding` is {a} but `strides` is {s}. Received: output_padding="
+                f"{output_padding}, strides={strides}"
+            )
+
+
+def _run(
+    inputs: Any,
+    kernel: Any,
+    bias: Any,
+    strides: tuple[int, ...],
+    padding: str,
+    output_padding: tuple[int, ...] | None,
+    data_format: str,
+    dilation_rate: tuple[int, ...],
+) -> np.ndarray:
+    x = as_array(inputs, "inputs")
+    w = as_array(kernel, "kernel")
+    nd = w.ndim - 2
+    if x.ndim != nd + 2:
+        raise ValueError(
+            f"expected min_ndim={nd + 2}, found ndim={x.ndim}: inputs must be batched, shape {show(x.shape)}"
+        )
+    c_in = x.shape[-1] if data_format == "channels_last" else x.shape[1]
+    if c_in != w.shape[-1]:
+        raise ValueError(
+            "The number of input channels must match the kernel's input channels. Received: input channels="
+            f"{c_in}, kernel input channels={w.shape[-1]}, data_format='{data_format}'."
+        )
+    b = None
+    if bias is not None:
+        b = as_array(bias, "bias")
+        if b.shape != (w.shape[-2],):
+            raise ValueError(f"bias must have shape ({w.shape[-2]},) (one value per filter), got {show(b.shape)}")
+    x_cf = x if data_format == "channels_first" else move_channels_first(x)  # (N, C_in, *i)
+    g = window(x_cf.shape[2:], w.shape[:nd], strides, padding, output_padding, dilation_rate)
+    w_torch = np.transpose(w, (nd + 1, nd, *range(nd)))  # (*k, filters, C_in) -> (C_in, filters, *k)
+    y = run_window(x_cf, w_torch, b, g, 1)  # (N, filters, *o)
+    return y if data_format == "channels_first" else move_channels_last(y)
+
+
+def conv_transpose(
+    inputs: Any,
+    kernel: Any,
+    strides: int | Sequence[int] = 1,
+    padding: str = "valid",
+    output_padding: int | Sequence[int] | None = None,
+    data_format: str | None = None,
+    dilation_rate: int | Sequence[int] = 1,
+) -> np.ndarray:
+    """``keras.ops.conv_transpose`` on NumPy arrays (no bias; the layers add it).
+
+    Parameters
+    ----------
+    inputs : array_like, shape (N, *i, C_in) or, channels first, (N, C_in, *i)
+    kernel : array_like, shape (*k, filters, C_in)
+    strides, dilation_rate : int or sequence of int
+    padding : {"valid", "same"}, case-insensitive
+    output_padding : int, sequence of int or None
+        ``None`` and ``0`` differ under ``"same"`` (see the module docstring).
+    data_format : {"channels_last", "channels_first"}, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv_transpose(np.ones((1, 6, 1)), np.ones((2, 1, 1)), strides=2, padding="same").shape
+    (1, 12, 1)
+    >>> conv_transpose(np.ones((1, 6, 1)), np.ones((2, 1, 1)), strides=2, padding="same", output_padding=0).shape
+    (1, 10, 1)
+    """
+    w = as_array(kernel, "kernel")
+    nd = w.ndim - 2
+    if nd < 1:
+        raise ValueError(
+            f"kernel must have at least 3 dimensions (*k, filters, in_channels), got shape {show(w.shape)}"
+        )
+    data_format = _standardize_data_format(data_format)
+    pad = _standardize_padding(padding)
+    s = _standardize_tuple(strides, nd, "strides")
+    d = _standardize_tuple(dilation_rate, nd, "dilation_rate")
+    a = None if output_padding is None else _standardize_tuple(output_padding, nd, "output_padding", allow_zero=True)
+    return _run(inputs, w, None, s, pad, a, data_format, d)
+
+
+class _ConvTranspose:
+    """Keras' ``BaseConvTranspose``: validated arguments, output shape, forward pass."""
+
+    rank = 0
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | Sequence[int],
+        strides: int | Sequence[int] = 1,
+        padding: str = "valid",
+        output_padding: int | Sequence[int] | None = None,
+        data_format: str | None = None,
+        dilation_rate: int | Sequence[int] = 1,
+        use_bias: bool = True,
+    ) -> None:
+        n = self.rank
+        self.filters = filters
+        self.kernel_size = _standardize_tuple(kernel_size, n, "kernel_size")
+        self.strides = _standardize_tuple(strides, n, "strides")
+        self.dilation_rate = _standardize_tuple(dilation_rate, n, "dilation_rate")
+        if isinstance(padding, (list, tuple)):
+            raise ValueError(f"The `padding` argument must be one of 'valid', 'same'. Received: padding={padding}")
+        if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+            raise ValueError(
+                f"The `padding` argument must be a list/tuple or one of {{'valid', 'same'}}. Received: {padding}"
+            )
+        self.padding = padding.lower()
+        self.output_padding = (
+            None if output_padding is None else _standardize_tuple(output_padding, n, "output_padding", allow_zero=True)
+        )
+        self.data_format = _standardize_data_format(data_format)
+        self.use_bias = bool(use_bias)
+        if not is_int(filters) or filters <= 0:
+            raise ValueError(
+                f"Invalid value for argument `filters`. Expected a strictly positive value. Received filters={filters}."
+            )
+        _check_output_padding(self.output_padding, self.strides)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                "`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: "
+                f"strides={self.strides} and dilation_rate={self.dilation_rate}"
+            )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(filters={self.filters}, kernel_size={self.kernel_size}, strides={self.strides}, "
+            f"padding={self.padding!r}, output_padding={self.output_padding}, data_format={self.data_format!r}, "
+            f"dilation_rate={self.dilation_rate}, use_bias={self.use_bias})"
+        )
+
+    def kernel_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
+        """The shape of the layer's kernel for an input of ``input_shape``: ``kernel_size + (filters, C_in)``."""
+        c_in = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
+        return (*self.kernel_size, self.filters, int(c_in))
+
+    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int | None, ...]:
+        """Keras' ``compute_output_shape`` (the batch entry may be ``None``)."""
+        shape = tuple(input_shape)
+        if len(shape) != self.rank + 2:
+            raise ValueError(f"expected an input shape with {self.rank + 2} entries, got {shape}")
+        spatial = shape[1:-1] if self.data_format == "channels_last" else shape[2:]
+        g = window(spatial, self.kernel_size, self.strides, self.padding, self.output_padding, self.dilation_rate)
+        if self.data_format == "channels_last":
+            return (shape[0], *g.output_size, self.filters)
+        return (shape[0], self.filters, *g.output_size)
+
+    def __call__(self, inputs: Any, kernel: Any, bias: Any = None) -> np.ndarray:
+        """The layer's output for these weights.
+
+        Parameters
+        ----------
+        inputs : array_like, shape (N, *i, C_in) (or channels first)
+        kernel : array_like, shape ``kernel_size + (filters, C_in)``
+        bias : array_like, shape (filters,), optional
+            Keras initializes the bias to zeros; ``None`` means that (or no bias
+            with ``use_bias=False``, where passing one is an error).
+        """
+        x = as_array(inputs, "inputs")
+        w = as_array(kernel, "kernel")
+        if x.ndim != self.rank + 2:
+            raise ValueError(
+                f"Input 0 of layer {type(self).__name__} is incompatible with the layer: expected "
+                f"min_ndim={self.rank + 2}, found ndim={x.ndim}. Full shape received: {x.shape}"
+            )
+        expected = self.kernel_shape(x.shape)
+        if w.shape != expected:
+            raise ValueError(f"kernel must have shape {expected} (kernel_size + (filters, in_channels)), got {w.shape}")
+        if bias is not None and not self.use_bias:
+            raise ValueError("bias was given to a layer with use_bias=False")
+        return _run(x, w, bias, self.strides, self.padding, self.output_padding, self.data_format, self.dilation_rate)
+
+
+class Conv1DTranspose(_ConvTranspose):
+    """``keras.layers.Conv1DTranspose``: kernel ``(k, filters, C_in)``, input ``(N, W, C_in)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = Conv1DTranspose(1, 3, strides=2, padding="same")
+    >>> layer.compute_output_shape((1, 3, 1))
+    (1, 6, 1)
+    >>> layer(np.array([[[1.], [2.], [3.]]]), np.ones((3, 1, 1)))[0, :, 0]
+    array([1., 1., 3., 2., 5., 3.])
+    """
+
+    rank = 1
+
+
+class Conv2DTranspose(_ConvTranspose):
+    """``keras.layers.Conv2DTranspose``: kernel ``(kH, kW, filters, C_in)``, input ``(N, H, W, C_in)``.
+
+    Examples
+    --------
+    ``output_padding=None`` and ``output_padding=0`` differ under ``"same"``:
+
+    >>> Conv2DTranspose(8, 2, strides=2, padding="same").compute_output_shape((1, 6, 6, 3))
+    (1, 12, 12, 8)
+    >>> Conv2DTranspose(8, 2, strides=2, padding="same", output_padding=0).compute_output_shape((1, 6, 6, 3))
+    (1, 10, 10, 8)
+    >>> Conv2DTranspose(8, 3, strides=2, dilation_rate=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: `strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: strides=(2, 2) and dilation_rate=(2, 2)
+    """
+
+    rank = 2
+
+
+class Conv3DTranspose(_ConvTranspose):
+    """``keras.layers.Conv3DTranspose``: kernel ``(kD, kH, kW, filters, C_in)``.
+
+    Examples
+    --------
+    >>> Conv3DTranspose(4, 3, strides=2).compute_output_shape((None, 2, 3, 4, 5))
+    (None, 5, 7, 9, 4)
+    """
+
+    rank = 3

@@ -1,0 +1,461 @@
+"""TensorFlow's ``tf.nn.conv{1,2,3}d_transpose`` and ``tf.nn.conv_transpose``, on NumPy arrays.
+
+Same names, defaults, data formats (``NWC``/``NCW``, ``NHWC``/``NCHW``,
+``NDHWC``/``NCDHW``) and filter layout ``[*k, output_channels, in_channels]``
+as TensorFlow, TensorFlow's validation (its reasons in the messages) and its
+numbers; no TensorFlow import.
+
+TensorFlow defines ``conv*_transpose`` as the input gradient of ``conv*`` whose
+input has the mandatory ``output_shape``, so the window (see ``tconv/shape.py``)
+is the forward convolution's padding of the output:
+
+- ``"VALID"``: no padding, ``crop_begin = 0``; the forward convolution must map
+  ``o`` back to ``i``: ``o in [(i - 1)*s + k_eff, (i - 1)*s + k_eff + s - 1]``;
+- ``"SAME"``: ``crop_begin = floor(max((i - 1)*s + k_eff - o, 0) / 2)`` (the smaller
+  half first), ``o in [(i - 1)*s + 1, i*s]``;
+- explicit ``[[0, 0], [top, bottom], [left, right], [0, 0]]`` (``conv2d_transpose``
+  only): ``crop_begin = top``, ``floor((o + top + bottom - k_eff)/s) + 1 = i``.
+
+Two things TensorFlow's CPU kernels reject are computed here as the op defines
+them (as TensorFlow computes them on GPU, and on CPU through oneDNN for float32):
+``dilations > 1`` and the ``NCHW`` formats. Likewise grouping: when the channel
+entry of ``output_shape`` is a multiple ``g`` of ``filters.shape[-2]``, the op is
+the gradient of a grouped convolution with ``g`` groups (TensorFlow's CPU kernels
+accept it only through oneDNN, for float32). Dtypes follow NumPy's promotion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._validate import is_int, show
+from ..geometry import Geometry
+from ._common import as_array, geometry, int_list, move_channels_first, move_channels_last, run_window
+
+__all__ = [
+    "conv1d_transpose",
+    "conv2d_transpose",
+    "conv3d_transpose",
+    "conv_transpose",
+    "valid_output_sizes",
+    "window",
+]
+
+_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
+
+
+def _sequence(value: object, n: int, channel_index: int, name: str) -> list[int]:
+    """TensorFlow's ``_get_sequence``: 1, ``n`` or ``n + 2`` entries -> ``n + 2`` entries."""
+    if value is None:
+        return [1] * (n + 2)
+    values = int_list(value, name)
+    if len(values) == n + 2:
+        return values
+    if len(values) == 1:
+        values = values * n
+    elif len(values) != n:
+        lengths = f"1, {n} or {n + 2}"
+        raise ValueError(f"{name} should be of length {lengths}. Received: {name}={values} of length {len(values)}")
+    return [1, 1] + values if channel_index == 1 else [1] + values + [1]
+
+
+def _explicit_padding(padding: Sequence, nd: int, channel_index: int) -> list[tuple[int, int]]:
+    """``[[0, 0], [top, bottom], [left, right], [0, 0]]`` -> spatial ``(begin, end)`` pairs."""
+    pairs = []
+    for index, entry in enumerate(padding):
+        if not isinstance(entry, (list, tuple)):
+            raise ValueError(
+                "When `padding` is a list, each element of `padding` must be a list/tuple of size 2. Received: "
+                f"padding={padding} with element at index {index} of type {type(entry)}"
+            )
+        if len(entry) != 2:
+            raise ValueError(
+                "When `padding` is a list, each element of `padding` must be a list/tuple of size 2. Received: "
+                f"padding={padding} with element at index {index} of size {len(entry)}"
+            )
+        pairs.append(tuple(int_list(list(entry), "padding")))
+    if len(pairs) != nd + 2:
+        raise ValueError(
+            f"When padding is a list, it must be of size {nd + 2}. Received: padding={padding} of size {len(pairs)}"
+        )
+    if any(v < 0 for pair in pairs for v in pair):
+        raise ValueError(f"All elements of explicit_paddings must be nonnegative, got padding={padding}")
+    spatial = list(range(2, nd + 2)) if channel_index == 1 else list(range(1, nd + 1))
+    if any(pairs[j] != (0, 0) for j in range(nd + 2) if j not in spatial):
+        raise ValueError(
+            f"Nonzero explicit padding in the batch or depth dimensions is not supported, got padding={padding}"
+        )
+    return [pairs[j] for j in spatial]  # type: ignore[misc]
+
+
+def _padding(padding: object, nd: int, channel_index: int, op: str) -> str | list[tuple[int, int]]:
+    if isinstance(padding, (list, tuple)):
+        if nd != 2:
+            raise TypeError(f"{op}: Expected string for argument 'padding' not {padding!r}")
+        return _explicit_padding(padding, nd, channel_index)
+    if padding == "EXPLICIT":
+        raise ValueError(
+            "'EXPLICIT' is not a valid value for `padding`. To use explicit padding, `padding` must be a list."
+        )
+    if padding not in ("SAME", "VALID"):
+        raise ValueError(
+            f"{op}: Value for attr 'padding' of \"{padding}\" is not in the list of allowed values: "
+            '"SAME", "VALID"' + (', "EXPLICIT"' if nd == 2 else "") + " (TensorFlow's padding names are upper case)"
+        )
+    return padding  # type: ignore[return-value]
+
+
+def _computed_input_size(o: int, k_eff: int, s: int, padding: str | tuple[int, int]) -> int:
+    """The forward convolution's output size for an input of size ``o`` (what TF checks against ``i``)."""
+    if padding == "SAME":
+        return -(-o // s)
+    before, after = (0, 0) if padding == "VALID" else padding
+    padded = o + before + after
+    return (padded - k_eff) // s + 1 if padded >= k_eff else 0
+
+
+def window(
+    input_size: Sequence[int],
+    kernel_size: Sequence[int],
+    output_size: Sequence[int],
+    strides: Sequence[int],
+    padding: str | Sequence[tuple[int, int]] = "SAME",
+    dilations: Sequence[int] | None = None,
+) -> Geometry:
+    """TensorFlow's window for spatial sizes, after checking ``output_size`` as the op does.
+
+    Parameters
+    ----------
+    input_size, kernel_size, output_size, strides : sequence of int
+        Spatial entries only.
+    padding : "SAME", "VALID", or ``(top, bottom)`` pairs per spatial axis
+    dilations : sequence of int, optional
+
+    Examples
+    --------
+    TensorFlow's "SAME" with an odd total crop puts the smaller half first:
+
+    >>> window((4,), (3,), (8,), (2,)).crop_begin
+    (0,)
+    >>> window((4,), (3,), (6,), (2,))
+    Traceback (most recent call last):
+    ...
+    ValueError: conv_transpose: output_shape does not match the input (Size of out_backprop doesn't match computed: actual = 4, computed = 3 spatial_dim: 0 input: 6 filter: 3 output: 4 stride: 2 dilation: 1); for padding 'SAME' the valid sizes are 7 to 8
+    """
+    i, k, o, s = tuple(input_size), tuple(kernel_size), tuple(output_size), tuple(strides)
+    nd = len(i)
+    d = tuple(dilations) if dilations is not None else (1,) * nd
+    pads = [padding] * nd if isinstance(padding, str) else [tuple(p) for p in padding]
+    begins = []
+    for axis, (ii, ki, oi, si, di, pad) in enumerate(zip(i, k, o, s, d, pads)):
+        k_eff = di * (ki - 1) + 1
+        computed = _computed_input_size(oi, k_eff, si, pad)
+        if computed != ii:
+            sizes = valid_output_sizes((ii,), (ki,), (si,), padding if isinstance(padding, str) else [pad], (di,))[0]
+            raise ValueError(
+                f"conv_transpose: output_shape does not match the input (Size of out_backprop doesn't match "
+                f"computed: actual = {ii}, computed = {computed} spatial_dim: {axis} input: {oi} filter: {ki} "
+                f"output: {ii} stride: {si} dilation: {di}); for padding {pad!r} the valid sizes are "
+                f"{sizes.start} to {sizes.stop - 1}"
+            )
+        if pad == "VALID":
+            begins.append(0)
+        elif pad == "SAME":
+            begins.append(max((ii - 1) * si + k_eff - oi, 0) // 2)
+        else:
+            begins.append(pad[0])
+    return geometry(i, k, s, d, begins, o)
+
+
+def valid_output_sizes(
+    input_size: Sequence[int],
+    kernel_size: Sequence[int],
+    strides: Sequence[int],
+    padding: str | Sequence[tuple[int, int]] = "SAME",
+    dilations: Sequence[int] | None = None,
+) -> tuple[range, ...]:
+    """The ``output_shape`` entries TensorFlow accepts, per spatial axis.
+
+    ``"VALID"``: ``(i - 1)*s + k_eff`` to ``+ s - 1``; ``"SAME"``: ``(i - 1)*s + 1`` to
+    ``i*s``; explicit ``(top, bottom)``: the VALID range minus ``top + bottom``.
+
+    Examples
+    --------
+    >>> valid_output_sizes((4,), (3,), (2,), "SAME")
+    (range(7, 9),)
+    >>> valid_output_sizes((4,), (3,), (2,), "VALID")
+    (range(9, 11),)
+    """
+    i, k, s = tuple(input_size), tuple(kernel_size), tuple(strides)
+    nd = len(i)
+    d = tuple(dilations) if dilations is not None else (1,) * nd
+    pads = [padding] * nd if isinstance(padding, str) else [tuple(p) for p in padding]
+    ranges = []
+    for ii, ki, si, di, pad in zip(i, k, s, d, pads):
+        k_eff = di * (ki - 1) + 1
+        if pad == "SAME":
+            ranges.append(range((ii - 1) * si + 1, ii * si + 1))
+        else:
+            total = 0 if pad == "VALID" else pad[0] + pad[1]
+            low = (ii - 1) * si + k_eff - total
+            ranges.append(range(max(low, 1), max(low + si, 1)))
+    return tuple(ranges)
+
+
+def _conv_transpose(
+    nd: int,
+    op: str,
+    input: Any,
+    filters: Any,
+    output_shape: Any,
+    strides: object,
+    padding: object,
+    data_format: str,
+    dilations: object,
+) -> np.ndarray:
+    x = as_array(input, "input")
+    w = as_array(filters, "filters")
+    channel_index = 1 if data_format.startswith("NC") else nd + 1
+    if data_format not in _FORMATS[nd]:
+        raise ValueError(
+            f"{op}: Value for attr 'data_format' of \"{data_format}\" is not in the list of allowed values: "
+            + ", ".join(f'"{f}"' for f in _FORMATS[nd])
+        )
+    stride_name = "stride" if nd == 1 else "strides"
+    s_full = _sequence(strides, nd, channel_index, stride_name)
+    d_full = _sequence(dilations, nd, channel_index, "dilations")
+    spatial_axes = list(range(2, nd + 2)) if channel_index == 1 else list(range(1, nd + 1))
+    if s_full[0] != 1 or s_full[channel_index] != 1:
+        raise ValueError(
+            f"{op}: Current implementation does not yet support strides in the batch and depth dimensions."
+        )
+    if d_full[0] != 1 or d_full[channel_index] != 1:
+        raise ValueError(
+            f"{op}: Current implementation does not yet support dilations in the batch and depth dimensions."
+        )
+    s = tuple(s_full[a] for a in spatial_axes)
+    d = tuple(d_full[a] for a in spatial_axes)
+    if any(v < 1 for v in s):
+        raise ValueError(f"{op}: strides should be larger than 0, got strides={s_full}")
+    if any(v < 1 for v in d):
+        raise ValueError(f"{op}: Dilated rates should be larger than 0, got dilations={d_full}")
+    pad = _padding(padding, nd, channel_index, op)
+    if x.ndim != nd + 2:
+        raise ValueError(
+            f"{op}: input must be {nd + 2}-dimensional (batched, {data_format}), got shape {show(x.shape)}"
+        )
+    if w.ndim != nd + 2:
+        raise ValueError(
+            f"{op}: filters must be {nd + 2}-dimensional [*k, output_channels, in_channels], got shape {show(w.shape)}"
+        )
+    shape = _output_shape(output_shape, nd, op)
+    if len(shape) == nd:  # conv2d_backprop_input also accepts the spatial sizes alone
+        c_out = w.shape[-2]
+        shape = [x.shape[0], c_out, *shape] if channel_index == 1 else [x.shape[0], *shape, c_out]
+    if any(v < 0 for v in shape):
+        raise ValueError(f"{op}: output_shape entries must be >= 0, got output_shape={shape}")
+    n_out, c_out = shape[0], shape[channel_index]
+    c_in = x.shape[channel_index]
+    if n_out != x.shape[0]:
+        raise ValueError(
+            f"{op}: input and out_backprop must have the same batch size. Input batch: {n_out}, outbackprop "
+            f"batch: {x.shape[0]} (output_shape={shape}, input shape {show(x.shape)})"
+        )
+    if w.shape[-1] != c_in:
+        raise ValueError(
+            f"{op}: filter and out_backprop must have the same out_depth: filters.shape[-1]={w.shape[-1]} "
+            f"(in_channels) but the input has {c_in} channels"
+        )
+    if c_out == 0 or c_out % w.shape[-2]:
+        raise ValueError(
+            f"{op}: input depth must be evenly divisible by filter depth: output_shape has {c_out} channels, "
+            f"filters.shape[-2] (output_channels) is {w.shape[-2]}"
+        )
+    groups = c_out // w.shape[-2]
+    if c_in % groups:
+        raise ValueError(
+            f"{op}: {c_out} output channels with filters of output depth {w.shape[-2]} is a grouped convolution "
+            f"with {groups} groups, which must divide the {c_in} input channels"
+        )
+    x_cf = x if channel_index == 1 else move_channels_first(x)  # (N, C_in, *i)
+    o = tuple(shape[a] for a in spatial_axes)
+    g = window(x_cf.shape[2:], w.shape[:nd], o, s, pad, d)
+    w_torch = np.transpose(w, (nd + 1, nd, *range(nd)))  # (*k, C_out/g, C_in) -> (C_in, C_out/g, *k)
+    y = run_window(x_cf, w_torch, None, g, groups)  # (N, C_out, *o)
+    return y if channel_index == 1 else move_channels_last(y)
+
+
+def _output_shape(output_shape: Any, nd: int, op: str) -> list[int]:
+    if not isinstance(output_shape, (Sequence, np.ndarray)) or isinstance(output_shape, (str, bytes)):
+        raise ValueError(f"`output_shape` must be a tensor or sized collection. Received: output_shape={output_shape}")
+    values = [v.item() if isinstance(v, np.generic) else v for v in list(output_shape)]
+    if not all(is_int(v) for v in values):
+        raise TypeError(f"{op}: output_shape must contain integers, got {output_shape!r}")
+    lengths = (nd + 2, nd) if nd == 2 else (nd + 2,)
+    if len(values) not in lengths:
+        raise ValueError(
+            f"{op}: output_shape must have {' or '.join(map(str, lengths))} entries, got {len(values)}: {values}"
+        )
+    return [int(v) for v in values]
+
+
+def conv1d_transpose(
+    input: Any,
+    filters: Any,
+    output_shape: Sequence[int],
+    strides: int | Sequence[int],
+    padding: str = "SAME",
+    data_format: str = "NWC",
+    dilations: int | Sequence[int] | None = None,
+) -> np.ndarray:
+    """``tf.nn.conv1d_transpose`` on NumPy arrays.
+
+    Parameters
+    ----------
+    input : array_like, shape (N, W, C_in) ("NWC") or (N, C_in, W) ("NCW")
+    filters : array_like, shape (kW, C_out, C_in)
+    output_shape : sequence of 3 int
+        The whole output shape, batch and channels included.
+    strides : int or sequence of 1 or 3 int
+    padding : {"SAME", "VALID"}
+    data_format : {"NWC", "NCW"}
+    dilations : int or sequence of 1 or 3 int, optional
+
+    Returns
+    -------
+    ndarray of shape ``output_shape``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv1d_transpose(np.ones((1, 3, 1)), np.ones((3, 1, 1)), [1, 6, 1], 2)[0, :, 0]
+    array([1., 1., 2., 1., 2., 1.])
+    """
+    if data_format is None:
+        data_format = "NWC"
+    if data_format not in ("NWC", "NCW"):
+        raise ValueError(f"`data_format` must be 'NWC' or 'NCW'. Received: data_format={data_format}")
+    return _conv_transpose(
+        1, "conv1d_transpose", input, filters, output_shape, strides, padding, data_format, dilations
+    )
+
+
+def conv2d_transpose(
+    input: Any,
+    filters: Any,
+    output_shape: Sequence[int],
+    strides: int | Sequence[int],
+    padding: str | Sequence[Sequence[int]] = "SAME",
+    data_format: str = "NHWC",
+    dilations: int | Sequence[int] | None = None,
+) -> np.ndarray:
+    """``tf.nn.conv2d_transpose`` on NumPy arrays, explicit paddings included.
+
+    Parameters
+    ----------
+    input : array_like, shape (N, H, W, C_in) ("NHWC") or (N, C_in, H, W) ("NCHW")
+    filters : array_like, shape (kH, kW, C_out, C_in)
+    output_shape : sequence of 4 int (or the 2 spatial sizes)
+    strides : int or sequence of 1, 2 or 4 int
+    padding : "SAME", "VALID", or ``[[0, 0], [top, bottom], [left, right], [0, 0]]``
+        (``[[0, 0], [0, 0], [top, bottom], [left, right]]`` for "NCHW"): the
+        forward convolution's padding of the output, non-negative.
+    data_format : {"NHWC", "NCHW"}
+    dilations : int or sequence of 1, 2 or 4 int, optional
+
+    Returns
+    -------
+    ndarray of shape ``output_shape``
+
+    Examples
+    --------
+    The worked example of seed 004 (TensorFlow prints 67 first):
+
+    >>> import numpy as np
+    >>> x = np.array([[-67., -77.], [-117., -127.]]).reshape(1, 2, 2, 1)
+    >>> w = np.array([[-1., 2., -3.], [4., -5., 6.], [-7., 8., -9.]]).reshape(3, 3, 1, 1)
+    >>> conv2d_transpose(x, w, [1, 5, 5, 1], strides=2, padding="VALID")[0, :2, :, 0]
+    array([[  67., -134.,  278., -154.,  231.],
+           [-268.,  335., -710.,  385., -462.]])
+    """
+    if data_format is None:
+        data_format = "NHWC"
+    return _conv_transpose(
+        2, "conv2d_transpose", input, filters, output_shape, strides, padding, data_format, dilations
+    )
+
+
+def conv3d_transpose(
+    input: Any,
+    filters: Any,
+    output_shape: Sequence[int],
+    strides: int | Sequence[int],
+    padding: str = "SAME",
+    data_format: str = "NDHWC",
+    dilations: int | Sequence[int] | None = None,
+) -> np.ndarray:
+    """``tf.nn.conv3d_transpose`` on NumPy arrays.
+
+    Parameters
+    ----------
+    input : array_like, shape (N, D, H, W, C_in) ("NDHWC") or (N, C_in, D, H, W) ("NCDHW")
+    filters : array_like, shape (kD, kH, kW, C_out, C_in)
+    output_shape : sequence of 5 int
+    strides : int or sequence of 1, 3 or 5 int
+    padding : {"SAME", "VALID"}
+    data_format : {"NDHWC", "NCDHW"}
+    dilations : int or sequence of 1, 3 or 5 int, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv3d_transpose(np.ones((1, 2, 2, 2, 3)), np.ones((3, 3, 3, 4, 3)), [1, 4, 4, 4, 4], 2).shape
+    (1, 4, 4, 4, 4)
+    """
+    if data_format is None:
+        data_format = "NDHWC"
+    return _conv_transpose(
+        3, "conv3d_transpose", input, filters, output_shape, strides, padding, data_format, dilations
+    )
+
+
+def conv_transpose(
+    input: Any,
+    filters: Any,
+    output_shape: Sequence[int],
+    strides: int | Sequence[int],
+    padding: str | Sequence[Sequence[int]] = "SAME",
+    data_format: str | None = None,
+    dilations: int | Sequence[int] | None = None,
+) -> np.ndarray:
+    """``tf.nn.conv_transpose``: the rank comes from ``len(output_shape) - 2`` (1, 2 or 3).
+
+    ``filters`` is ``[*k, output_channels, in_channels]`` as for the rank-specific
+    functions (TensorFlow's docstring of this function says ``[..., in, out]``, but
+    it dispatches to them). ``data_format=None`` means channels last; any format
+    starting with "NC" is channels first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv_transpose(np.ones((1, 4, 4, 2)), np.ones((3, 3, 5, 2)), [1, 8, 8, 5], 2).shape
+    (1, 8, 8, 5)
+    >>> conv_transpose(np.ones((1, 4, 2)), np.ones((3, 5, 2)), [1, 4, 4, 4, 5, 5], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: `output_shape` must be of length 3, 4 or 5. Received: output_shape=[1, 4, 4, 4, 5, 5] of length 6.
+    """
+    if not isinstance(output_shape, (Sequence, np.ndarray)) or isinstance(output_shape, (str, bytes)):
+        raise ValueError(f"`output_shape` must be a tensor or sized collection. Received: output_shape={output_shape}")
+    n = len(output_shape) - 2
+    if not 1 <= n <= 3:
+        raise ValueError(
+            f"`output_shape` must be of length 3, 4 or 5. Received: output_shape={list(output_shape)} of length {n + 2}."
+        )
+    function = (conv1d_transpose, conv2d_transpose, conv3d_transpose)[n - 1]
+    return function(
+        input, filters, output_shape, strides, padding=padding, data_format=data_format, dilations=dilations
+    )
