@@ -126,11 +126,11 @@ def positive_int(value: object, name: str) -> int:
     >>> positive_int(0, "groups")
     Traceback (most recent call last):
     ...
-    ValueError: groups must be a positive int, got 0
+    ValueError: groups must be a positive integer, got 0
     """
     result = as_int(value, name)
     if result < 1:
-        raise ValueError(f"{name} must be a positive int, got {result}")
+        raise ValueError(f"{name} must be a positive integer, got {result}")
     return result
 
 

@@ -62,7 +62,7 @@ except ImportError as error:  # pragma: no cover - depends on the installation
 
 import tconv
 
-from ._validate import is_int, show
+from ._validate import is_int, numeric_array, show
 from .chunks import conv_chunks, conv_transpose_chunks
 from .geometry import (
     Geometry,
@@ -72,11 +72,9 @@ from .geometry import (
     conv_transpose_geometry,
     conv_transpose_input_range,
 )
-from .ops import spatial_output_size
+from .ops import check_operands, spatial_output_size
 
 __all__ = ["conv", "conv_transpose", "halo_diagram"]
-
-LAYOUTS = ("channels_first", "channels_last")
 
 
 # ---------------------------------------------------------------------------
@@ -121,20 +119,14 @@ def _fill_block(bias, *, shape, dtype, channel_axis) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def _small_array(value: Any, name: str) -> np.ndarray | None:
-    """The weight or bias as a NumPy array (a Dask array is computed: it is small)."""
-    if value is None:
-        return None
-    if isinstance(value, da.Array):
-        value = value.compute()
-    array = np.asarray(value)
-    if array.dtype.kind not in "biufc":
-        raise TypeError(f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}")
-    return array
+def _small_array(value: Any) -> Any:
+    """The weight or bias in memory (a Dask array is computed: it is small); checked by the caller."""
+    return value.compute() if isinstance(value, da.Array) else value
 
 
 def _prepare(op: str, x: Any, weight: Any, bias: Any, groups: Any, layout: Any, weight_in_axis: int):
-    """Check the arguments that the in-memory functions cannot see, and lay out the axes.
+    """Check the arguments as the in-memory functions do (:func:`tconv.ops.check_operands`, on
+    the shape of ``x``), and put each group's channels into one chunk.
 
     Returns ``(x, w, b, axes)`` where ``axes`` holds the batch axis (or None), the
     channel axis and the spatial axes of ``x`` (and of the result).
@@ -144,43 +136,24 @@ def _prepare(op: str, x: Any, weight: Any, bias: Any, groups: Any, layout: Any, 
             f"{op}: x must be a dask.array.Array, got {type(x).__name__}; wrap it with "
             f"dask.array.from_array(x, chunks=...), or call tconv.{op} for an in-memory array"
         )
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    w = _small_array(weight, "weight")
-    b = _small_array(bias, "bias")
-    if w is None or w.ndim < 3:
-        raise ValueError(
-            f"{op}: weight must have at least 3 dimensions (two channel axes and at least one "
-            f"spatial axis), got shape {show(None if w is None else w.shape)}"
-        )
-    nd = w.ndim - 2
-    if x.ndim not in (nd + 1, nd + 2):
-        expected = "(N, C, *spatial)" if layout == "channels_first" else "(N, *spatial, C)"
-        raise ValueError(
-            f"{op}: expected x of shape {expected} (or unbatched without N) with {nd} spatial axes "
-            f"to match weight of shape {show(w.shape)}, got x of shape {show(x.shape)}"
-        )
-    batched = x.ndim == nd + 2
-    lead = 1 if batched else 0
-    if layout == "channels_first":
-        channel, spatial = lead, tuple(range(lead + 1, lead + 1 + nd))
-    else:
-        channel, spatial = x.ndim - 1, tuple(range(lead, lead + nd))
     if any(np.isnan(size) for size in x.shape):
         raise ValueError(f"{op}: x has unknown chunk sizes {x.chunks}; call x.compute_chunk_sizes() first")
-    if any(x.shape[a] == 0 for a in spatial):
-        raise ValueError(f"{op}: input spatial size must be positive, got {show(tuple(x.shape[a] for a in spatial))}")
-    if is_int(groups) and groups >= 1:
-        channels = w.shape[0] if weight_in_axis == 0 else w.shape[1] * groups
-        if x.shape[channel] != channels:
-            raise ValueError(
-                f"{op}: x of shape {show(x.shape)} ({layout}) has {x.shape[channel]} channels, but weight "
-                f"of shape {show(w.shape)} with groups={groups} expects {channels}"
-            )
+    numeric_array(np.empty(0, dtype=x.dtype), "x")
+    ops = check_operands(
+        op,
+        x.shape,
+        _small_array(weight),
+        _small_array(bias),
+        groups,
+        layout,
+        weight_in_axis=weight_in_axis,
+        input_name="x",
+    )
+    channel = ops.channel_axis
     if len(x.chunks[channel]) > 1:
         # every output channel reads every input channel of its group: one chunk
         x = x.rechunk({channel: -1})
-    return x, w, b, (0 if batched else None, channel, spatial)
+    return x, ops.weight, ops.bias, (0 if ops.batched else None, channel, ops.spatial_axes)
 
 
 def _probe_dtype(op: str, x: da.Array, w: np.ndarray, b: np.ndarray | None, axes: tuple, **kwargs) -> np.dtype:

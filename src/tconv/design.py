@@ -21,7 +21,7 @@ Per output phase ``r = o mod s``, the interior of the output receives
 For an up-sampling factor ``n`` that must hold for *every* input size,
 ``o = (i - 1)*s - 2p + d*(k - 1) + 1 + op = n*i`` forces ``s = n`` and
 ``d*(k - 1) + 1 + op - 2p = n``; without dilation and output_padding that is
-seed 002's family ``S = n, F = n + 2P`` (``S = 2k, P = t, F = 2(k + t)`` for even
+the familiar family ``S = n, F = n + 2P`` (``S = 2k, P = t, F = 2(k + t)`` for even
 ``n``), checkerboard-free exactly when ``2P`` is a multiple of ``n``.
 """
 
@@ -170,7 +170,7 @@ def upsampling_designs(
 
     Examples
     --------
-    2x up-sampling for every size, the seed's family first (kernels 2 and 4 are
+    2x up-sampling for every size, the ``S = n, F = n + 2P`` family first (kernels 2 and 4 are
     divisible by stride 2; kernel 3 needs output_padding and overlaps unevenly;
     kernel 1 leaves every other output without a tap):
 

@@ -405,7 +405,7 @@ def conv_geometry(
 
     Examples
     --------
-    The seed's 4x4 input and 3x3 kernel give a 2x2 output:
+    A 4x4 input and a 3x3 kernel give a 2x2 output:
 
     >>> conv_geometry((4, 4), 3).input_size
     (2, 2)

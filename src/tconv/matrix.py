@@ -3,7 +3,7 @@
 For an unbatched input ``x`` of shape ``(C_in, *input_size)``,
 ``conv(x, w).ravel() == C @ x.ravel()``. Each row of ``C`` is one output element:
 the kernel, laid out over the positions of the input it reads, zeros elsewhere
-(the seeds' 4x16 matrix for a 3x3 kernel on a 4x4 input). The transposed
+(a 4x16 matrix for a 3x3 kernel on a 4x4 input). The transposed
 convolution with the same weight is ``C.T``: it connects each input element to the
 ``prod(kernel_size)`` output elements it stamps, one column of ``C.T`` per input
 element, so ``conv_transpose(y, w).ravel() == C.T @ y.ravel()``.
@@ -135,7 +135,7 @@ def conv_matrix(
 
     Examples
     --------
-    The seeds' example: a 3x3 kernel on a 4x4 input is a 4x16 matrix, and its
+    A 3x3 kernel on a 4x4 input is a 4x16 matrix, and its
     transpose maps 4 values back to 16.
 
     >>> import numpy as np, tconv

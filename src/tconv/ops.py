@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import _algorithms
-from ._validate import as_int, is_int, show
+from ._validate import check_layout, is_int, numeric_array, positive_int, show
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
 
 __all__ = [
+    "Operands",
+    "check_operands",
     "conv",
     "conv_transpose",
+    "conv_transpose_window",
     "output_template",
     "prepare_arrays",
     "result_dtype",
@@ -22,15 +26,6 @@ __all__ = [
     "run_conv_transpose",
     "spatial_output_size",
 ]
-
-LAYOUTS = ("channels_first", "channels_last")
-
-
-def _as_numeric(value: object, name: str) -> np.ndarray:
-    array = np.asarray(value)
-    if array.dtype.kind not in "biufc":
-        raise TypeError(f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}")
-    return array
 
 
 def result_dtype(*arrays: np.ndarray) -> tuple[np.dtype, np.dtype]:
@@ -43,10 +38,91 @@ def result_dtype(*arrays: np.ndarray) -> tuple[np.dtype, np.dtype]:
     return result, compute
 
 
-def _check_layout(layout: object) -> str:
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    return layout  # type: ignore[return-value]
+@dataclass(frozen=True)
+class Operands:
+    """The checked weight, bias and groups of one call, and where the input's axes are.
+
+    ``channel_axis`` and ``spatial_axes`` index the *given* input (batched or not),
+    in its ``layout``; the same positions hold in the result.
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray | None
+    groups: int
+    layout: str
+    batched: bool
+    channel_axis: int
+    spatial_axes: tuple[int, ...]
+
+    @property
+    def ndim(self) -> int:
+        """Number of spatial axes."""
+        return len(self.spatial_axes)
+
+
+def check_operands(
+    op: str,
+    input_shape: tuple[int, ...],
+    weight: Any,
+    bias: Any,
+    groups: object,
+    layout: object,
+    *,
+    weight_in_axis: int,
+    input_name: str = "input",
+) -> Operands:
+    """Check everything about a call of ``op`` but the input's values: only its shape is needed.
+
+    ``weight_in_axis`` is the weight axis that must match the input channels
+    (0 for ``conv_transpose``'s ``(C_in, C_out/g, *k)``, 1 for ``conv``'s
+    ``(C_out, C_in/g, *k)``, where it counts ``C_in/g``). :mod:`tconv.dask` calls
+    this with the shape of a chunked array (and ``input_name="x"``, its parameter's name).
+    """
+    layout = check_layout(layout)
+    w = numeric_array(weight, "weight")
+    if w.ndim < 3:
+        raise ValueError(
+            f"{op}: weight must have at least 3 dimensions (two channel axes and at least one "
+            f"spatial axis), got shape {show(w.shape)}"
+        )
+    if 0 in w.shape:
+        raise ValueError(f"{op}: weight must not have an empty axis, got shape {show(w.shape)}")
+    nd = w.ndim - 2
+    if len(input_shape) not in (nd + 1, nd + 2):
+        channel_first = "(N, C, *spatial)" if layout == "channels_first" else "(N, *spatial, C)"
+        raise ValueError(
+            f"{op}: expected {input_name} of shape {channel_first} (or unbatched without N) with {nd} spatial "
+            f"axes to match weight of shape {show(w.shape)}, got {input_name} of shape {show(input_shape)}"
+        )
+    batched = len(input_shape) == nd + 2
+    lead = 1 if batched else 0
+    if layout == "channels_first":
+        channel, spatial = lead, tuple(range(lead + 1, lead + 1 + nd))
+    else:
+        channel, spatial = len(input_shape) - 1, tuple(range(lead, lead + nd))
+    g = positive_int(groups, "groups")
+    if w.shape[0] % g:
+        which = "input" if weight_in_axis == 0 else "output"
+        raise ValueError(f"{op}: groups={g} must divide weight.shape[0]={w.shape[0]} (the {which} channels)")
+    w_channels = w.shape[0] if weight_in_axis == 0 else w.shape[1] * g
+    if input_shape[channel] != w_channels:
+        raise ValueError(
+            f"{op}: {input_name} of shape {show(input_shape)} ({layout}) has "
+            f"{input_shape[channel]} channels, but weight of shape {show(w.shape)} with groups={g} "
+            f"expects {w_channels}"
+        )
+    sizes = tuple(input_shape[a] for a in spatial)
+    if 0 in sizes:
+        raise ValueError(f"{op}: {input_name} spatial size must be positive, got {show(sizes)}")
+    b = None
+    if bias is not None:
+        b = numeric_array(bias, "bias")
+        c_out = w.shape[1] * g if weight_in_axis == 0 else w.shape[0]
+        if b.shape != (c_out,):
+            raise ValueError(
+                f"{op}: bias must have shape ({c_out},) (one value per output channel), got shape {show(b.shape)}"
+            )
+    return Operands(w, b, g, layout, batched, channel, spatial)
 
 
 def prepare_arrays(
@@ -59,61 +135,15 @@ def prepare_arrays(
     *,
     weight_in_axis: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int, str, bool]:
-    """Check the arrays of ``conv`` or ``conv_transpose`` and batch the input.
-
-    ``weight_in_axis`` is the weight axis that must match the input channels
-    (0 for ``conv_transpose``'s ``(C_in, C_out/g, *k)``, 1 for ``conv``'s
-    ``(C_out, C_in/g, *k)``, where it counts ``C_in/g``).
+    """Check the arrays of ``conv`` or ``conv_transpose`` (:func:`check_operands`) and batch the input.
 
     Returns ``(x, w, b, groups, layout, batched)`` with ``x`` batched in ``layout``.
     """
-    layout = _check_layout(layout)
-    w = _as_numeric(weight, "weight")
-    x = _as_numeric(input, "input")
-    if w.ndim < 3:
-        raise ValueError(
-            f"{op}: weight must have at least 3 dimensions (two channel axes and at least one "
-            f"spatial axis), got shape {show(w.shape)}"
-        )
-    if 0 in w.shape:
-        raise ValueError(f"{op}: weight must not have an empty axis, got shape {show(w.shape)}")
-    nd = w.ndim - 2
-    if x.ndim not in (nd + 1, nd + 2):
-        channel_first = "(N, C, *spatial)" if layout == "channels_first" else "(N, *spatial, C)"
-        raise ValueError(
-            f"{op}: expected input of shape {channel_first} (or unbatched without N) with {nd} "
-            f"spatial axes to match weight of shape {show(w.shape)}, got input of shape {show(x.shape)}"
-        )
-    batched = x.ndim == nd + 2
-    if not batched:
-        x = x[None]
-    g = as_int(groups, "groups")
-    if g < 1:
-        raise ValueError(f"groups must be a positive integer, got {g}")
-    w_channels = w.shape[0] if weight_in_axis == 0 else w.shape[1] * g
-    if weight_in_axis == 0 and w.shape[0] % g:
-        raise ValueError(f"{op}: groups={g} must divide weight.shape[0]={w.shape[0]} (the input channels)")
-    if weight_in_axis == 1 and w.shape[0] % g:
-        raise ValueError(f"{op}: groups={g} must divide weight.shape[0]={w.shape[0]} (the output channels)")
-    c_axis = 1 if layout == "channels_first" else -1
-    if x.shape[c_axis] != w_channels:
-        raise ValueError(
-            f"{op}: input of shape {show(x.shape[0 if batched else 1 :])} ({layout}) has "
-            f"{x.shape[c_axis]} channels, but weight of shape {show(w.shape)} with groups={g} "
-            f"expects {w_channels}"
-        )
-    spatial = x.shape[2:] if layout == "channels_first" else x.shape[1:-1]
-    if 0 in spatial:
-        raise ValueError(f"{op}: input spatial size must be positive, got {show(spatial)}")
-    b = None
-    if bias is not None:
-        b = _as_numeric(bias, "bias")
-        c_out = w.shape[1] * g if weight_in_axis == 0 else w.shape[0]
-        if b.shape != (c_out,):
-            raise ValueError(
-                f"{op}: bias must have shape ({c_out},) (one value per output channel), got shape {show(b.shape)}"
-            )
-    return x, w, b, g, layout, batched
+    check_layout(layout)
+    w = numeric_array(weight, "weight")
+    x = numeric_array(input, "input")
+    ops = check_operands(op, x.shape, w, bias, groups, layout, weight_in_axis=weight_in_axis)
+    return (x if ops.batched else x[None]), ops.weight, ops.bias, ops.groups, ops.layout, ops.batched
 
 
 def _spatial(x: np.ndarray, layout: str) -> tuple[int, ...]:
@@ -230,7 +260,7 @@ def conv_transpose(
 
     Examples
     --------
-    The worked example of TensorFlow's ``conv2d_transpose`` (seed 004): the first
+    TensorFlow's worked example of ``conv2d_transpose`` (2x2 input, 3x3 kernel, stride 2): the first
     output is ``-67 * -1 = 67``, the input's first element times the kernel's first
     tap, because every input element stamps the whole kernel at stride offsets.
 
@@ -263,10 +293,63 @@ def conv_transpose(
     geometry = conv_transpose_geometry(
         _spatial(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
     )
-    result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
-    y = run_conv_transpose(x, w, b, geometry, g, layout, compute, algorithm)
-    y = y.astype(result, copy=False)
+    y = _run_checked("conv_transpose", x, w, b, geometry, g, layout, algorithm)
     return y if batched else y[0]
+
+
+def conv_transpose_window(
+    input: Any,
+    weight: Any,
+    bias: Any,
+    geometry: Geometry,
+    groups: int = 1,
+    *,
+    layout: Layout = "channels_first",
+    algorithm: str = "auto",
+) -> np.ndarray:
+    """:func:`conv_transpose` of a window already resolved into a :class:`~tconv.geometry.Geometry`.
+
+    The frameworks' emulations (:mod:`tconv.frameworks`) resolve their own
+    arguments into a window and call this, so that no window is turned back into
+    padding arguments and parsed again. The input's spatial size must be
+    ``geometry.input_size``; an axis with ``output_size <= 0`` (JAX allows one) gives
+    an empty result.
+    """
+    x, w, b, g, layout, batched = prepare_arrays(
+        "conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0
+    )
+    if _spatial(x, layout) != geometry.input_size or w.shape[2:] != geometry.kernel_size:
+        raise ValueError(
+            f"conv_transpose_window: input spatial size {show(_spatial(x, layout))} and kernel size "
+            f"{show(w.shape[2:])} must be the geometry's {show(geometry.input_size)} and {show(geometry.kernel_size)}"
+        )
+    if algorithm != "auto":
+        _algorithms.get(algorithm)
+    if any(o <= 0 for o in geometry.output_size):
+        result, _ = result_dtype(*(a for a in (x, w, b) if a is not None))
+        size = tuple(max(o, 0) for o in geometry.output_size)
+        c_out = w.shape[1] * g
+        shape = (x.shape[0], c_out, *size) if layout == "channels_first" else (x.shape[0], *size, c_out)
+        y = np.zeros(shape, dtype=result)
+    else:
+        y = _run_checked("conv_transpose", x, w, b, geometry, g, layout, algorithm)
+    return y if batched else y[0]
+
+
+def _run_checked(
+    op: str,
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    geometry: Geometry,
+    groups: int,
+    layout: str,
+    algorithm: str,
+) -> np.ndarray:
+    """Run checked, batched arrays in their compute dtype and return the result dtype (the dtype rule, once)."""
+    result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
+    run = run_conv_transpose if op == "conv_transpose" else run_conv
+    return run(x, w, b, geometry, groups, layout, compute, algorithm).astype(result, copy=False)
 
 
 def _run(
@@ -414,7 +497,5 @@ def conv(
     if algorithm != "auto":
         _algorithms.get(algorithm, op="conv")
     geometry = conv_geometry(_spatial(x, layout), w.shape[2:], stride, padding, dilation)
-    result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
-    y = run_conv(x, w, b, geometry, g, layout, compute, algorithm)
-    y = y.astype(result, copy=False)
+    y = _run_checked("conv", x, w, b, geometry, g, layout, algorithm)
     return y if batched else y[0]

@@ -72,7 +72,7 @@ def conv_output_size(
 
     Examples
     --------
-    The seed's check ``5 = (5 + 2*1 - 3)/1 + 1``:
+    A 3x3 convolution with padding 1 keeps a 5x5 input's size, ``5 = (5 + 2*1 - 3)/1 + 1``:
 
     >>> conv_output_size(5, 3, padding=1)
     5
@@ -99,7 +99,7 @@ def conv_transpose_output_size(
 
     Examples
     --------
-    The seed's n-times up-sampling recipes ``S = n, F = 2(k + t), P = t``:
+    The n-times up-sampling recipes ``S = n, F = 2(k + t), P = t`` (here ``n = 2``):
 
     >>> conv_transpose_output_size(256, kernel_size=2, stride=2)
     512

@@ -16,7 +16,7 @@ algorithms can so fuse the bias and the layout change into their last pass; the
 reference ones below work in the canonical grouped channels-first layout of
 :mod:`tconv.kernels` through :func:`_grouped_channels_first`.
 
-The seeds' three views are the reference algorithms:
+The three textbook views of the operator are the reference algorithms:
 
 - ``"scatter"``: each input element stamps the kernel, scaled by its value, into
   the output at stride offsets (:func:`tconv.kernels.scatter`);

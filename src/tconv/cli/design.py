@@ -7,7 +7,7 @@ import json
 
 DESIGN_EXAMPLES = """\
 examples:
-  tconv design --factor 2                          2x up-sampling for every input size (seed 002's family first)
+  tconv design --factor 2                          2x up-sampling for every input size (the S = n, F = n + 2P family first)
   tconv design --factor 4 --max-kernel 12 --top 5
   tconv design --input-size 7 --output-size 14     one size: strides other than 2 also qualify
   tconv design --input-size 16 --output-size 33 --max-dilation 2 --json

@@ -10,16 +10,16 @@ from . import parse_padding_option, parse_sizes
 
 EXPLAIN_EXAMPLES = """\
 examples:
-  tconv explain                                  the seed's 2x2 input, 3x3 kernel, stride 2 (first output 67)
+  tconv explain                                  TensorFlow's worked example: 2x2 input, 3x3 kernel, stride 2 (first output 67)
   tconv explain --input-size 3x3 --kernel-size 4 --stride 2 --padding 1
   tconv explain --input-size 4 --kernel-size 3 --stride 2 --dilation 2 --values random --seed 1
   tconv explain --input-size 3x3 --kernel-size 3 --stride 2 --padding same
   tconv explain --input-size 2x3 --kernel-size 3 --stride 2 --padding 0:1,1:0    (begin:end per axis)
-  tconv explain --png seed.png                   the seed's example: scatter, zero-insertion, matrix, overlap
-  tconv explain --gif seed.gif                   the scatter, one stamp per frame
+  tconv explain --png views.png                  all four views: scatter, zero-insertion, matrix, overlap
+  tconv explain --gif views.gif                  the scatter, one stamp per frame
   tconv explain --input-size 4 --kernel-size 3 --stride 2 --dilation 2 --view zero-insert --gif slide.gif
   tconv explain --input-size 3 --kernel-size 3 --stride 2 --channels 4,2 --groups 2 --view matrix --png m.png
-  tconv explain --html explorer.html             the interactive explorer page, opening on the seed's example
+  tconv explain --html explorer.html             the interactive explorer page, opening on TensorFlow's worked example
 """
 
 
@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
                 "values": "given",
                 "input": x,
                 "weight": w,
-                "label": "seed 004 (TensorFlow's example, first output 67)",
+                "label": "TensorFlow's conv2d_transpose worked example (first output 67)",
             }
         write_explorer(
             args.html,
@@ -179,7 +179,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="show a transposed convolution step by step",
         description="Show a transposed convolution step by step: the input, the kernel, each "
         "scatter step, the result, why it looks like a flipped-kernel convolution, and the same "
-        "result from every algorithm. With no options: the worked example of seed 004.",
+        "result from every algorithm. With no options: TensorFlow's conv2d_transpose worked example (2x2 input, 3x3 kernel, stride 2).",
         epilog=EXPLAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

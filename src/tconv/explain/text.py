@@ -23,7 +23,7 @@ from ..ops import conv_transpose
 
 __all__ = ["TENSORFLOW_EXAMPLE", "Step", "explain_text", "scatter_steps", "window_diagram", "zero_insert"]
 
-#: The worked example of ``tf.nn.conv2d_transpose`` (seed 004): a 2x2 input,
+#: TensorFlow's worked example of ``tf.nn.conv2d_transpose``: a 2x2 input,
 #: a 3x3 kernel, stride 2, VALID padding; TensorFlow returns 67 first.
 TENSORFLOW_EXAMPLE = {
     "input": np.array([[-67.0, -77.0], [-117.0, -127.0]]),
@@ -134,7 +134,7 @@ def explain_text(
     Parameters
     ----------
     input, weight : ndarray, optional
-        A single-channel 1-d or 2-d input and kernel; both ``None`` for the seed's
+        A single-channel 1-d or 2-d input and kernel; both ``None`` for TensorFlow's
         worked example (2x2 input, 3x3 kernel, stride 2: the first output is 67).
     stride, padding, output_padding, dilation
         As for :func:`tconv.conv_transpose`.
@@ -153,11 +153,11 @@ def explain_text(
         stride, padding, output_padding, dilation = ex["stride"], ex["padding"], ex["output_padding"], ex["dilation"]
         is_seed = True
         title = (
-            "Worked example of tf.nn.conv2d_transpose (seed 004): 2x2 input, 3x3 kernel, stride 2, VALID.\n"
+            "TensorFlow's conv2d_transpose worked example: 2x2 input, 3x3 kernel, stride 2, VALID.\n"
             "TensorFlow returns 67 as the first output, not -67 * -9 = 603. Here is why."
         )
     elif input is None or weight is None:
-        raise ValueError("explain_text needs both input and weight, or neither (the seed's example)")
+        raise ValueError("explain_text needs both input and weight, or neither (TensorFlow's worked example)")
     else:
         is_seed = False
         title = "Transposed convolution, step by step."
@@ -246,7 +246,7 @@ def explain_text(
     ]
     if is_seed:
         out += [
-            "   Seed 004's 603 = -67 * -9 pairs x[0,0] with the unflipped kernel's last tap:",
+            "   The often-expected 603 = -67 * -9 pairs x[0,0] with the unflipped kernel's last tap:",
             "   that is the zero-insertion view with the flip forgotten.",
         ]
     out += [

@@ -84,19 +84,6 @@ def run_window(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, window: Ge
     ``(N, C_out, *o)``. An axis with ``output_size <= 0`` (only JAX allows one)
     gives an empty result.
     """
-    from .. import conv_transpose  # the public operator (whatever algorithms the registry holds)
+    from ..ops import conv_transpose_window
 
-    c_out = w.shape[1] * groups
-    if any(o <= 0 for o in window.output_size):
-        dtype = np.result_type(*(a for a in (x, w, bias) if a is not None))
-        dtype = np.float64 if dtype.kind in "biu" else dtype
-        return np.zeros((x.shape[0], c_out, *(max(o, 0) for o in window.output_size)), dtype=dtype)
-    return conv_transpose(
-        x,
-        w,
-        bias,
-        stride=window.stride,
-        padding=window.padding_pairs,
-        groups=groups,
-        dilation=window.dilation,
-    )
+    return conv_transpose_window(x, w, bias, window, groups)

@@ -372,7 +372,7 @@ def conv2d_transpose(
 
     Examples
     --------
-    The worked example of seed 004 (TensorFlow prints 67 first):
+    TensorFlow's worked example of ``conv2d_transpose`` (it prints 67 first):
 
     >>> import numpy as np
     >>> x = np.array([[-67., -77.], [-117., -127.]]).reshape(1, 2, 2, 1)
