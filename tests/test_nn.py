@@ -261,6 +261,7 @@ ERRORS = [
         ValueError,
         r"ndim=3 differs from the 2 entries of kernel_size=\(3, 3\)",
     ),
+    (lambda: nn.ConvTranspose2d(3, 4, 3, ndim=2), TypeError, "ConvTranspose2d has 2 spatial axes and takes no ndim="),
     (
         lambda: nn.ConvTranspose2d(3, 4, 3, groups=2),
         ValueError,
