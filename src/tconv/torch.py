@@ -7,9 +7,9 @@ Switch a model by changing one import::
 The classes *are* PyTorch's modules (subclasses): the same constructor, attributes,
 parameters, default initialisation, ``state_dict`` and ``forward(input,
 output_size=None)``, and ``isinstance(m, torch.nn.ConvTranspose2d)`` holds. Only
-``forward`` changes: it runs :func:`conv_transpose`, a ``torch.autograd.Function``
-whose forward is :func:`tconv.conv_transpose` and whose backward is
-:func:`tconv.conv_transpose_backward`, on the tensors' memory (no copies in).
+``forward`` changes: it runs :func:`conv_transpose`, which applies a
+``torch.autograd.Function`` whose forward is :func:`tconv.conv_transpose` and whose
+backward is :func:`tconv.conv_transpose_backward`, on the tensors' memory (no copies in).
 They also accept what PyTorch cannot express: ``padding="same"``/``"valid"`` and
 ``(begin, end)`` pairs per axis (negative values extend the output with zeros).
 
@@ -19,10 +19,10 @@ tconv computes when every tensor is a dense CPU tensor and all share one dtype
 among float16, float32, float64, complex64 and complex128 (the dtypes NumPy has).
 Anything else — CUDA/MPS/meta tensors, bfloat16, integer tensors, mixed dtypes —
 **falls back to PyTorch's own implementation** (``fallback=True``, the default),
-so a model moved to the GPU keeps working and gives the same results: the
-fallback computes PyTorch's full output (``padding=0``) and cuts the same window
-with ``F.pad``, so even ``"same"`` and ``(begin, end)`` pairs work there, and
-PyTorch reports its own errors (for example for mixed dtypes). With
+so a model moved to the GPU keeps working and gives the same results: PyTorch's
+own call where it can express the window, else its full output (``padding=0``) cut
+to the same window with ``F.pad``, so even ``"same"`` and ``(begin, end)`` pairs work
+there, and PyTorch reports its own errors (for example for mixed dtypes). With
 ``fallback=False`` such a call raises a ``TypeError`` instead.
 :func:`uses_tconv` tells which path a call takes.
 
@@ -94,7 +94,8 @@ class _Params:
     algorithm: str
     backward_algorithm: str
 
-    def geometry_kwargs(self) -> dict[str, Any]:
+    def kwargs(self) -> dict[str, Any]:
+        """The keywords of :func:`tconv.conv_transpose` and its backward besides the algorithm."""
         return dict(
             stride=self.stride,
             padding=self.padding,
@@ -120,7 +121,7 @@ class _ConvTransposeFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, input, weight, bias, params):
         y = _conv_transpose_numpy(
-            _numpy(input), _numpy(weight), _numpy(bias), **params.geometry_kwargs(), algorithm=params.algorithm
+            _numpy(input), _numpy(weight), _numpy(bias), **params.kwargs(), algorithm=params.algorithm
         )
         ctx.save_for_backward(input, weight)
         ctx.params = params
@@ -137,7 +138,7 @@ class _ConvTransposeFunction(torch.autograd.Function):
             _numpy(grad_output),
             _numpy(input),
             _numpy(weight),
-            **ctx.params.geometry_kwargs(),
+            **ctx.params.kwargs(),
             algorithm=ctx.params.backward_algorithm,
             needs=needs,
         )
