@@ -96,14 +96,8 @@ class _Params:
 
     def kwargs(self) -> dict[str, Any]:
         """The keywords of :func:`tconv.conv_transpose` and its backward besides the algorithm."""
-        return dict(
-            stride=self.stride,
-            padding=self.padding,
-            output_padding=self.output_padding,
-            groups=self.groups,
-            dilation=self.dilation,
-            output_size=self.output_size,
-        )
+        names = ("stride", "padding", "output_padding", "groups", "dilation", "output_size")
+        return {name: getattr(self, name) for name in names}
 
 
 def _numpy(t: torch.Tensor | None) -> np.ndarray | None:
@@ -237,16 +231,7 @@ def conv_transpose(
     True
     """
     check_algorithms(algorithm, backward_algorithm)
-    params = _Params(
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        groups=groups,
-        dilation=dilation,
-        output_size=output_size,
-        algorithm=algorithm,
-        backward_algorithm=backward_algorithm,
-    )
+    params = _Params(stride, padding, output_padding, groups, dilation, output_size, algorithm, backward_algorithm)
     if uses_tconv(input, weight, bias):
         return _ConvTransposeFunction.apply(input, weight, bias, params)
     if not fallback:

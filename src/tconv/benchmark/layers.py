@@ -86,25 +86,15 @@ class Layer:
             f"k={_compact(self.kernel)}",
             f"s={_compact(self.stride)}",
         ]
-        if any(self.padding):
-            parts.append(f"p={_compact(self.padding)}")
-        if any(self.output_padding):
-            parts.append(f"op={_compact(self.output_padding)}")
-        if any(d != 1 for d in self.dilation):
-            parts.append(f"d={_compact(self.dilation)}")
+        unless_default = (("p", self.padding, 0), ("op", self.output_padding, 0), ("d", self.dilation, 1))
+        parts += [f"{label}={_compact(v)}" for label, v, default in unless_default if any(e != default for e in v)]
         if self.groups != 1:
             parts.append(f"g={self.groups}")
         return " ".join(parts)
 
     def kwargs(self) -> dict[str, Any]:
         """The keyword arguments of :func:`tconv.conv_transpose` (and of PyTorch's) besides the arrays."""
-        return dict(
-            stride=self.stride,
-            padding=self.padding,
-            output_padding=self.output_padding,
-            groups=self.groups,
-            dilation=self.dilation,
-        )
+        return {name: getattr(self, name) for name in ("stride", "padding", "output_padding", "groups", "dilation")}
 
     def arrays(self, dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """``(x, w, b)`` drawn from ``seed``: every runtime times the same inputs."""

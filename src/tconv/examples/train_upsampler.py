@@ -431,16 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="conjugate-gradient iterations for the layer's least-squares optimum (0: skip)",
     )
     args = parser.parse_args(argv)
-    results = run(
-        args.out,
-        steps=args.steps,
-        batch=args.batch,
-        patch=args.patch,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        seed=args.seed,
-        least_squares_iterations=args.least_squares_iterations,
-    )
+    results = run(**vars(args))  # every option is a parameter of run, under the same name
     print(f"test PSNR on the right half of grace_hopper.jpg (border {PSNR_BORDER} px skipped):")
     for name, value in results["psnr"].items():
         print(f"  {name:<36} {value:6.2f} dB")
