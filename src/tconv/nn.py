@@ -31,8 +31,8 @@ import numpy as np
 
 from . import init as _init
 from ._layers import check_algorithms, padding_attribute
-from ._validate import check_layout, int_tuple, is_int, positive_int, positive_sizes, show
-from .geometry import PaddingArg
+from ._validate import check_layout, is_int, positive_int, show
+from .geometry import PaddingArg, window_arguments
 from .grad import conv_transpose_backward
 from .ops import conv_transpose
 
@@ -137,20 +137,11 @@ class ConvTranspose:
                 f"out_channels must be divisible by groups, got out_channels={out_channels}, groups={groups}"
             )
         self.ndim = nd = self._spatial_axes(kernel_size, ndim)
-        self.kernel_size = positive_sizes(kernel_size, "kernel_size", nd)
-        self.stride = int_tuple(stride, "stride", nd, minimum=1, rule="positive")
-        self.dilation = int_tuple(dilation, "dilation", nd, minimum=1, rule="positive")
-        self.output_padding = int_tuple(output_padding, "output_padding", nd, minimum=0, rule="non-negative")
-        # The two rules below are conv_transpose_geometry's; checked here already, when the layer is
-        # built, because the geometry needs an input size.
-        if any(a >= max(s, d) for a, s, d in zip(self.output_padding, self.stride, self.dilation)):
-            raise ValueError(
-                "output_padding must be smaller than stride or dilation in every axis, got output_padding="
-                f"{show(self.output_padding)}, stride={show(self.stride)}, dilation={show(self.dilation)}"
-            )
+        # the geometry's size-free rules, checked when the layer is built (it has no input size yet)
+        window = window_arguments(nd, kernel_size, stride, padding, output_padding, dilation)
+        self.kernel_size, self.stride, self.dilation = window.kernel_size, window.stride, window.dilation
+        self.output_padding = window.output_padding
         self.padding = padding_attribute(padding, nd)
-        if self.padding == "same" and any(self.output_padding):
-            raise ValueError(f"output_padding must be 0 with padding='same', got {show(self.output_padding)}")
         self.layout = check_layout(layout)
         check_algorithms(algorithm, backward_algorithm)
         self.algorithm = algorithm
