@@ -37,11 +37,12 @@ Which algorithm computes what
   :func:`conv_backward` one of ``tconv.algorithms()`` (a transposed convolution).
   Every algorithm of a registry computes the same function, so the choice changes
   only the speed, and new algorithms apply automatically.
-- The **weight gradient** runs :func:`tconv._algorithms.fast.weight_gradient` (im2col of the
-  big side and one GEMM per group) when the compiled kernels are available, and
-  otherwise its reference form :func:`tconv.kernels.weight_correlation`
-  (one BLAS matrix product per kernel tap over batch and positions); it is not an
-  operator with a registry.
+- The **weight gradient** does not depend on ``algorithm`` (it is not an operator
+  with algorithms of its own): with the compiled kernels it runs
+  :func:`tconv._algorithms.im2col.weight_gradient` (im2col of the big side and one
+  GEMM per group, under the memory budget), otherwise its reference form
+  :func:`tconv.kernels.weight_correlation` (one BLAS matrix product per kernel tap
+  over batch and positions).
 - The **bias gradient** is a sum.
 """
 
@@ -54,11 +55,19 @@ import numpy as np
 
 from ._algorithms import algorithms
 from ._algorithms import compiled as _compiled
-from ._algorithms.fast import weight_gradient
-from ._validate import show
+from ._algorithms.im2col import weight_gradient
+from ._validate import numeric_array, show
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .kernels import weight_correlation
-from .ops import output_template, prepare_arrays, result_dtype, run_conv, run_conv_transpose, spatial_output_size
+from .ops import (
+    array_shape,
+    output_template,
+    prepare_arrays,
+    result_dtype,
+    run,
+    spatial_output_size,
+    spatial_size,
+)
 from .typing import Layout
 
 __all__ = ["GRADIENTS", "Gradients", "conv_backward", "conv_transpose_backward"]
@@ -106,19 +115,8 @@ def _check_algorithm(algorithm: object, op: str, caller: str, forward: str) -> s
     return algorithm
 
 
-def _spatial(x: np.ndarray, layout: str) -> tuple[int, ...]:
-    return x.shape[2:] if layout == "channels_first" else x.shape[1:-1]
-
-
-def _output_shape(n: int, c: int, size: tuple[int, ...], layout: str, batched: bool) -> tuple[int, ...]:
-    shape = (c, *size) if layout == "channels_first" else (*size, c)
-    return (n, *shape) if batched else shape
-
-
 def _check_grad_output(grad_output: Any, expected: tuple[int, ...], caller: str, forward: str) -> np.ndarray:
-    dy = np.asarray(grad_output)
-    if dy.dtype.kind not in "biufc":
-        raise TypeError(f"grad_output must be a numeric array (bool, integer, float or complex), got dtype {dy.dtype}")
+    dy = numeric_array(grad_output, "grad_output")
     if dy.shape != expected:
         raise ValueError(
             f"{caller}: grad_output must have the shape of {forward}'s output for this input and these "
@@ -169,8 +167,8 @@ def _backward(
     grad_input = grad_weight = grad_bias = None
     if "input" in needs:
         w_adj = np.conj(wc) if complex_ else wc
-        run = run_conv if transposed else run_conv_transpose
-        grad_input = run(dyc, w_adj, None, geometry, groups, layout, compute, algorithm)
+        adjoint = "conv" if transposed else "conv_transpose"
+        grad_input = run(adjoint, dyc, w_adj, None, geometry, groups, layout, compute, algorithm)
         grad_input = _as_gradient_of(grad_input, x, result)
         if not batched:
             grad_input = grad_input[0]
@@ -227,7 +225,7 @@ def conv_transpose_backward(
     algorithm : str
         ``"auto"`` or one of ``tconv.algorithms("conv")``: the input gradient is a
         convolution of ``grad_output`` with ``weight`` (see the module docstring).
-        The weight gradient always runs :func:`tconv.kernels.weight_correlation`.
+        The weight gradient does not depend on it (the module docstring says what runs).
     needs : str or iterable of str
         Which gradients to compute, from ``("input", "weight", "bias")`` (all by
         default); the others are returned as ``None``.
@@ -273,16 +271,16 @@ def conv_transpose_backward(
     True
     """
     wanted = _check_needs(needs)
-    x, w, _, g, layout, batched = prepare_arrays(
+    x, w, _, g, _, batched = prepare_arrays(
         "conv_transpose_backward", input, weight, None, groups, layout, weight_in_axis=0
     )
     _check_algorithm(algorithm, "conv", "conv_transpose_backward", "conv_transpose")
     nd = w.ndim - 2
     out_size = spatial_output_size(output_size, nd, output_template(x.shape[0], w.shape[1] * g, nd, layout, batched))
     geometry = conv_transpose_geometry(
-        _spatial(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
+        spatial_size(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
     )
-    expected = _output_shape(x.shape[0], w.shape[1] * g, geometry.output_size, layout, batched)
+    expected = array_shape(x.shape[0], w.shape[1] * g, geometry.output_size, layout, batched)
     dy = _check_grad_output(grad_output, expected, "conv_transpose_backward", "conv_transpose")
     dy = dy if batched else dy[None]
     return _backward(dy, x, w, geometry, g, layout, batched, wanted, algorithm, transposed=True)
@@ -318,7 +316,7 @@ def conv_backward(
     algorithm : str
         ``"auto"`` or one of ``tconv.algorithms()``: the input gradient is a
         transposed convolution of ``grad_output`` with ``weight``. The weight
-        gradient always runs :func:`tconv.kernels.weight_correlation`.
+        gradient does not depend on it (the module docstring says what runs).
     needs : str or iterable of str
         Which gradients to compute, from ``("input", "weight", "bias")``.
 
@@ -344,10 +342,10 @@ def conv_backward(
     True
     """
     wanted = _check_needs(needs)
-    x, w, _, g, layout, batched = prepare_arrays("conv_backward", input, weight, None, groups, layout, weight_in_axis=1)
+    x, w, _, g, _, batched = prepare_arrays("conv_backward", input, weight, None, groups, layout, weight_in_axis=1)
     _check_algorithm(algorithm, "conv_transpose", "conv_backward", "conv")
-    geometry = conv_geometry(_spatial(x, layout), w.shape[2:], stride, padding, dilation)
-    expected = _output_shape(x.shape[0], w.shape[0], geometry.input_size, layout, batched)
+    geometry = conv_geometry(spatial_size(x, layout), w.shape[2:], stride, padding, dilation)
+    expected = array_shape(x.shape[0], w.shape[0], geometry.input_size, layout, batched)
     dy = _check_grad_output(grad_output, expected, "conv_backward", "conv")
     dy = dy if batched else dy[None]
     return _backward(dy, x, w, geometry, g, layout, batched, wanted, algorithm, transposed=False)
