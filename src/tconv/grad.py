@@ -53,8 +53,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._algorithms import algorithms
 from ._algorithms import compiled as _compiled
+from ._algorithms import get as get_algorithm
 from ._algorithms.im2col import weight_gradient
 from ._validate import numeric_array, show
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
@@ -104,15 +104,17 @@ def _check_needs(needs: object) -> frozenset[str]:
     return frozenset(items)
 
 
-def _check_algorithm(algorithm: object, op: str, caller: str, forward: str) -> str:
-    valid = ("auto", *algorithms(op))
-    if not isinstance(algorithm, str) or algorithm not in valid:
-        choices = ", ".join(repr(a) for a in valid)
+def _check_algorithm(algorithm: object, op: str, caller: str, forward: str) -> None:
+    """The registry's check (:func:`tconv._algorithms.get`), with why the names are those of ``op``."""
+    if algorithm == "auto":
+        return
+    try:
+        get_algorithm(algorithm, op)
+    except ValueError as error:
         raise ValueError(
-            f"algorithm {algorithm!r} not found, valid options are {{{choices}}}: the input gradient "
-            f"of {forward} is a {op}, so {caller}'s algorithm names one of tconv.algorithms({op!r})"
-        )
-    return algorithm
+            f"{error}: the input gradient of {forward} is a {op}, so {caller}'s algorithm names one of "
+            f"tconv.algorithms({op!r})"
+        ) from None
 
 
 def _check_grad_output(grad_output: Any, expected: tuple[int, ...], caller: str, forward: str) -> np.ndarray:

@@ -33,7 +33,7 @@ from ..geometry import Geometry
 from . import compiled as _compiled
 from .blocking import blocked
 from .problem import Problem, batched_shape, channels_last, layout_index
-from .taptable import Phase, phase_plan
+from .taptable import Phase, phase_plans
 
 __all__ = ["phase", "run"]
 
@@ -73,17 +73,7 @@ class _Grid(NamedTuple):
 
 
 def _grid(geometry: Geometry, samples: int = 1) -> _Grid:
-    plans = tuple(
-        phase_plan(i, k, s, d, b, o)
-        for i, k, s, d, b, o in zip(
-            geometry.input_size,
-            geometry.kernel_size,
-            geometry.stride,
-            geometry.dilation,
-            geometry.crop_begin,
-            geometry.output_size,
-        )
-    )
+    plans = phase_plans(geometry)
     before, padded = [], []
     for i, plan in zip(geometry.input_size, plans):
         lows = [u for ph in plan for u in ph.offsets] or [0]

@@ -7,15 +7,25 @@ exactly when ``s*j + d*t - crop_begin == o`` (:class:`tconv.geometry.Geometry`);
 table lists those pairs in CSR form (``ptr[o]:ptr[o+1]`` indexes ``j`` and ``t``).
 N-d tables are Cartesian products of the per-axis ones, flattened in C order; the
 fast kernels use the product over all axes but the last (the "lead") and the last
-axis separately, so that their innermost loops run along contiguous memory.
+axis separately, so that their innermost loops run along contiguous memory
+(:func:`lead_and_last`).
 
-Only integer NumPy arrays; tables are cached per geometry.
+The same pairs, read in other orders, are the other tables of the fast algorithms:
+the pairs of one output residue class (:func:`phase_plan`, the polyphase view, built
+on :func:`tconv.geometry.phase_taps`), the inputs each tap carries
+(:func:`tap_ranges`) and the cells each convolution output reads
+(:func:`im2col_positions`). Every per-tap range comes from
+:func:`tconv.geometry.tap_range`.
+
+Only integer NumPy arrays; the tables of the gather and the phase plans are cached
+per geometry.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -31,8 +41,22 @@ __all__ = [
     "im2col_positions",
     "lead_and_last",
     "phase_plan",
+    "phase_plans",
     "tap_ranges",
 ]
+
+
+def _axes(geometry: Geometry) -> Iterator[tuple[int, int, int, int, int, int]]:
+    """``(input_size, kernel_size, stride, dilation, crop_begin, output_size)`` of each axis: the
+    arguments of :func:`axis_table` and :func:`phase_plan`."""
+    return zip(
+        geometry.input_size,
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.dilation,
+        geometry.crop_begin,
+        geometry.output_size,
+    )
 
 
 class TapTable(NamedTuple):
@@ -133,17 +157,7 @@ class Tables(NamedTuple):
 @functools.lru_cache(maxsize=256)
 def lead_and_last(geometry: Geometry) -> Tables:
     """The table of all axes but the last (one output for 1-d), and of the last axis."""
-    tables = [
-        axis_table(i, k, s, d, b, o)
-        for i, k, s, d, b, o in zip(
-            geometry.input_size,
-            geometry.kernel_size,
-            geometry.stride,
-            geometry.dilation,
-            geometry.crop_begin,
-            geometry.output_size,
-        )
-    ]
+    tables = [axis_table(*axis) for axis in _axes(geometry)]
     lead = TapTable(np.array([0, 1], np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64))
     for axis in range(geometry.ndim - 1):
         lead = combine(lead, tables[axis], geometry.input_size[axis], geometry.kernel_size[axis])
@@ -184,14 +198,7 @@ def im2col_positions(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
     [[-1, 0, 1], [1, 2, 3], [3, 4, -1]]
     """
     per_axis = []
-    for i, o, k, s, d, b in zip(
-        geometry.input_size,
-        geometry.output_size,
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.dilation,
-        geometry.crop_begin,
-    ):
+    for i, k, s, d, b, o in _axes(geometry):
         pos = np.full((i, k), -1, dtype=np.int64)  # (J, K)
         for t in range(k):
             shift = d * t - b
@@ -243,3 +250,8 @@ def phase_plan(i: int, k: int, s: int, d: int, b: int, o: int) -> tuple[Phase, .
         offsets = tuple((first + b - d * t) // s for t in taps)
         phases.append(Phase(first, len(range(first, o, s)), taps, offsets))
     return tuple(phases)
+
+
+def phase_plans(geometry: Geometry) -> tuple[tuple[Phase, ...], ...]:
+    """The phases of every axis (:func:`phase_plan`)."""
+    return tuple(phase_plan(*axis) for axis in _axes(geometry))
