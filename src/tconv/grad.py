@@ -148,6 +148,7 @@ def _backward(
     x: np.ndarray,
     w: np.ndarray,
     geometry: Geometry,
+    *,
     groups: int,
     layout: str,
     batched: bool,
@@ -170,7 +171,7 @@ def _backward(
     if "input" in needs:
         w_adj = np.conj(wc) if complex_ else wc
         adjoint = "conv" if transposed else "conv_transpose"
-        grad_input = run(adjoint, dyc, w_adj, None, geometry, groups, layout, compute, algorithm)
+        grad_input = run(adjoint, dyc, w_adj, None, geometry, groups=groups, layout=layout, algorithm=algorithm)
         grad_input = _as_gradient_of(grad_input, x, result)
         if not batched:
             grad_input = grad_input[0]
@@ -285,7 +286,9 @@ def conv_transpose_backward(
     expected = array_shape(x.shape[0], w.shape[1] * g, geometry.output_size, layout, batched)
     dy = _check_grad_output(grad_output, expected, "conv_transpose_backward", "conv_transpose")
     dy = dy if batched else dy[None]
-    return _backward(dy, x, w, geometry, g, layout, batched, wanted, algorithm, transposed=True)
+    return _backward(
+        dy, x, w, geometry, groups=g, layout=layout, batched=batched, needs=wanted, algorithm=algorithm, transposed=True
+    )
 
 
 def conv_backward(
@@ -350,4 +353,15 @@ def conv_backward(
     expected = array_shape(x.shape[0], w.shape[0], geometry.input_size, layout, batched)
     dy = _check_grad_output(grad_output, expected, "conv_backward", "conv")
     dy = dy if batched else dy[None]
-    return _backward(dy, x, w, geometry, g, layout, batched, wanted, algorithm, transposed=False)
+    return _backward(
+        dy,
+        x,
+        w,
+        geometry,
+        groups=g,
+        layout=layout,
+        batched=batched,
+        needs=wanted,
+        algorithm=algorithm,
+        transposed=False,
+    )

@@ -347,9 +347,9 @@ def _run_checked(
     layout: str,
     algorithm: str,
 ) -> np.ndarray:
-    """Run checked, batched arrays in their compute dtype and return the result dtype (the dtype rule, once)."""
-    result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
-    return run(op, x, w, b, geometry, groups, layout, compute, algorithm).astype(result, copy=False)
+    """:func:`run`, and the result cast to the result dtype (the dtype rule, once)."""
+    result, _ = result_dtype(*(a for a in (x, w, b) if a is not None))
+    return run(op, x, w, b, geometry, groups=groups, layout=layout, algorithm=algorithm).astype(result, copy=False)
 
 
 def run(
@@ -358,17 +358,19 @@ def run(
     w: np.ndarray,
     b: np.ndarray | None,
     geometry: Geometry,
+    *,
     groups: int,
     layout: str,
-    compute: np.dtype,
     algorithm: str = "auto",
 ) -> np.ndarray:
-    """Run a checked, batched ``op`` (``"conv_transpose"`` or ``"conv"``) in ``compute`` dtype.
+    """Run a checked, batched ``op`` (``"conv_transpose"`` or ``"conv"``) in the compute dtype of :func:`result_dtype`.
 
     For ``conv_transpose`` the input has ``geometry.input_size``, for ``conv``
     ``geometry.output_size``. ``"auto"`` asks the cost model
-    (:func:`tconv._algorithms.choose`).
+    (:func:`tconv._algorithms.choose`). Arrays already in the compute dtype are not
+    copied (it is its own compute dtype).
     """
+    _, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
     x, w = x.astype(compute, copy=False), w.astype(compute, copy=False)
     problem = Problem.of(x, w, None if b is None else b.astype(compute, copy=False), groups, layout, op)
     n = x.shape[0]
