@@ -98,8 +98,15 @@ def test_lead_and_last_is_the_product_of_the_axes(geometry):
     assert args[-4:] == (tables.pixels, geometry.input_size[-1], geometry.kernel_size[-1], lead.outputs)
 
 
-def test_im2col_positions_read_the_index_map():
-    g = conv_geometry((7, 6), (3, 2), stride=(2, 1), padding=((1, 2), (0, 1)), dilation=(1, 2))
+@pytest.mark.parametrize(
+    "g",
+    [
+        conv_geometry((7, 6), (3, 2), stride=(2, 1), padding=((1, 2), (0, 1)), dilation=(1, 2)),
+        conv_geometry((2, 4), 3, padding=((0, 8), (1, 1)), dilation=(2, 1)),  # taps that read only padding
+    ],
+    ids=["2d", "padding-only-taps"],
+)
+def test_im2col_positions_read_the_index_map(g):
     lead, last = im2col_positions(g)
     for j in range(g.input_size[-1]):
         for t in range(g.kernel_size[-1]):

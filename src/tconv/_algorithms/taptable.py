@@ -203,7 +203,8 @@ def im2col_positions(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
         for t in range(k):
             shift = d * t - b
             lo, hi = tap_range(shift, s, i, 0, o)
-            pos[lo:hi, t] = s * np.arange(lo, hi) + shift
+            if lo < hi:
+                pos[lo:hi, t] = s * np.arange(lo, hi) + shift
         per_axis.append(pos)
     lead = np.zeros((1, 1), dtype=np.int64)
     for axis in range(geometry.ndim - 1):
