@@ -143,25 +143,27 @@ def _as_gradient_of(grad: np.ndarray, primal: np.ndarray, result: np.dtype) -> n
     return grad.astype(dtype, copy=False)
 
 
-def _backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    w: np.ndarray,
-    geometry: Geometry,
-    *,
-    groups: int,
-    layout: str,
-    batched: bool,
-    needs: frozenset[str],
-    algorithm: str,
-    transposed: bool,
-) -> Gradients:
-    """The three gradients of ``conv_transpose`` (``transposed=True``) or ``conv`` at a geometry.
+class _Forward(NamedTuple):
+    """The forward call whose gradients are asked for: its operator, window, groups and layout."""
 
-    ``x`` and ``dy`` are batched and in ``layout``; for ``conv_transpose`` ``x`` has
-    ``geometry.input_size`` and ``dy`` ``geometry.output_size``, for ``conv`` the
-    other way round.
+    op: str  # "conv_transpose" or "conv"
+    geometry: Geometry
+    groups: int
+    layout: str
+    batched: bool
+
+
+def _backward(
+    dy: np.ndarray, x: np.ndarray, w: np.ndarray, forward: _Forward, needs: frozenset[str], algorithm: str
+) -> Gradients:
+    """The three gradients of the forward call.
+
+    ``x`` and ``dy`` are batched and in the forward layout; for ``conv_transpose``
+    ``x`` has ``geometry.input_size`` and ``dy`` ``geometry.output_size``, for
+    ``conv`` the other way round.
     """
+    geometry, groups, layout = forward.geometry, forward.groups, forward.layout
+    transposed = forward.op == "conv_transpose"
     result, compute = result_dtype(dy, x, w)
     dyc = dy.astype(compute, copy=False)
     xc = x.astype(compute, copy=False)
@@ -173,7 +175,7 @@ def _backward(
         adjoint = "conv" if transposed else "conv_transpose"
         grad_input = run(adjoint, dyc, w_adj, None, geometry, groups=groups, layout=layout, algorithm=algorithm)
         grad_input = _as_gradient_of(grad_input, x, result)
-        if not batched:
+        if not forward.batched:
             grad_input = grad_input[0]
     if "weight" in needs:
         x_adj = np.conj(xc) if complex_ else xc
@@ -286,9 +288,7 @@ def conv_transpose_backward(
     expected = array_shape(x.shape[0], w.shape[1] * g, geometry.output_size, layout, batched)
     dy = _check_grad_output(grad_output, expected, "conv_transpose_backward", "conv_transpose")
     dy = dy if batched else dy[None]
-    return _backward(
-        dy, x, w, geometry, groups=g, layout=layout, batched=batched, needs=wanted, algorithm=algorithm, transposed=True
-    )
+    return _backward(dy, x, w, _Forward("conv_transpose", geometry, g, layout, batched), wanted, algorithm)
 
 
 def conv_backward(
@@ -353,15 +353,4 @@ def conv_backward(
     expected = array_shape(x.shape[0], w.shape[0], geometry.input_size, layout, batched)
     dy = _check_grad_output(grad_output, expected, "conv_backward", "conv")
     dy = dy if batched else dy[None]
-    return _backward(
-        dy,
-        x,
-        w,
-        geometry,
-        groups=g,
-        layout=layout,
-        batched=batched,
-        needs=wanted,
-        algorithm=algorithm,
-        transposed=False,
-    )
+    return _backward(dy, x, w, _Forward("conv", geometry, g, layout, batched), wanted, algorithm)

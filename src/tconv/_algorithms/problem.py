@@ -89,9 +89,3 @@ class Problem:
             return 0
         bias = self.bias[channels]
         return bias if self.layout == "channels_last" else bias.reshape(-1, *(1,) * ndim)
-
-    def add_bias(self, y: np.ndarray) -> np.ndarray:
-        """``y`` (batched, in the problem's layout) plus the bias, in place; unchanged without bias."""
-        if self.has_bias:
-            y += self.bias_fill(y.ndim - 2)
-        return y
