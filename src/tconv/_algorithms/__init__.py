@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import check_choice
 from ..geometry import Geometry
 from . import compiled as _compiled
 from . import direct, gemm, im2col, phase, reference
@@ -87,9 +88,7 @@ ALGORITHMS: dict[str, dict[str, Algorithm]] = {
 
 
 def _check_op(op: object) -> str:
-    if not isinstance(op, str) or op not in OPS:
-        raise ValueError(f"op must be one of {OPS}, got {op!r}")
-    return op
+    return check_choice(op, "op", OPS)
 
 
 def algorithms(op: str = "conv_transpose") -> tuple[str, ...]:

@@ -6,9 +6,9 @@ A sample that does not fit alone is cut into tiles: the tile shape is halved alo
 the first axes, then the next, until a tile's temporaries fit, and every tile, itself
 a (transposed) convolution of the input slab it reads with its own geometry
 (:mod:`tconv._algorithms.tiling`), runs sample by sample. :func:`blocks` is that
-rule; :func:`blocked` applies it to the transposed-convolution algorithms, and the
-convolution and the weight gradient (:mod:`tconv._algorithms.im2col`) loop over it
-directly.
+rule; :func:`blocked` applies it to the transposed-convolution algorithms (tiles of
+their output), :func:`conv_blocks` to the convolution and the weight gradient of
+:mod:`tconv._algorithms.im2col` (tiles of the convolution's output).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import numpy as np
 from .._options import get_options
 from ..geometry import Geometry
 from .problem import Problem, layout_index
-from .tiling import Tile, tile_geometry, tiles
+from .tiling import Tile, conv_tiles, tile_geometry, tiles
 
-__all__ = ["blocked", "blocks"]
+__all__ = ["blocked", "blocks", "conv_blocks"]
 
 #: ``impl(x, w, geometry, problem, out)``: compute a batch block into ``out`` (its whole output, C-contiguous).
 Impl = Callable[[np.ndarray, np.ndarray, Geometry, Problem, np.ndarray], None]
@@ -61,6 +61,21 @@ def blocks(
     for tile in tiling(tuple(shape)):
         for n0 in range(n):
             yield slice(n0, n0 + 1), tile
+
+
+def conv_blocks(n: int, per_sample: int, geometry: Geometry) -> Iterator[tuple[slice, Tile | None]]:
+    """:func:`blocks` of a convolution whose temporaries grow with its outputs (the small side of
+    ``geometry``): tiles of its output (:func:`tconv._algorithms.tiling.conv_tiles`) hold their share
+    of ``per_sample``. The im2col convolution and the weight gradient run on these."""
+    p_small = math.prod(geometry.input_size)
+
+    def tile_bytes(shape: tuple[int, ...]) -> float:
+        return per_sample * math.prod(shape) / p_small
+
+    def tiling(shape: tuple[int, ...]) -> Iterator[Tile]:
+        return conv_tiles(geometry, shape)
+
+    return blocks(n, per_sample, geometry.input_size, tile_bytes, tiling)
 
 
 def blocked(impl: Impl, footprint: Footprint) -> Solve:

@@ -20,7 +20,6 @@ large alone, keep them under the memory budget (:mod:`tconv._algorithms.blocking
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -28,30 +27,15 @@ from .._options import get_options
 from ..geometry import Geometry
 from ..kernels import tap_pairs
 from . import compiled as _compiled
-from .blocking import blocks
+from .blocking import conv_blocks
 from .problem import Problem, channels_last, layout_index
 from .taptable import im2col_positions
-from .tiling import Tile, conv_tiles
 
 __all__ = ["conv", "im2col", "weight_gradient"]
 
 #: With at most this many channel pairs per group (``C_in/G * C_out/G``, depthwise and the like),
 #: one ``einsum`` over all groups replaces the per-group GEMMs.
 SMALL_GROUPS = 16
-
-
-def _conv_tiling(geometry: Geometry, per_sample: int):
-    """The :func:`~tconv._algorithms.blocking.blocks` arguments of a convolution's small side:
-    its sizes, the bytes of a tile (in proportion to its outputs) and its tiles."""
-    p_small = math.prod(geometry.input_size)
-
-    def tile_bytes(shape: tuple[int, ...]) -> float:
-        return per_sample * math.prod(shape) / p_small
-
-    def tiling(shape: tuple[int, ...]) -> Iterator[Tile]:
-        return conv_tiles(geometry, shape)
-
-    return geometry.input_size, tile_bytes, tiling
 
 
 def im2col(big_cl: np.ndarray, geometry: Geometry) -> np.ndarray:
@@ -97,7 +81,7 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
         math.prod(geometry.output_size) * problem.c_in
         + math.prod(geometry.input_size) * (kv * problem.c_in + 2 * problem.c_out)
     ) * problem.dtype.itemsize  # channels-last input, columns, result and its layout change
-    for samples, tile in blocks(n, per_sample, *_conv_tiling(geometry, per_sample)):
+    for samples, tile in conv_blocks(n, per_sample, geometry):
         if tile is None:
             out[samples] = _conv_block(x[samples], wm, geometry, problem)
         else:
@@ -153,7 +137,7 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
     dw = np.zeros((groups, a, kv * bb), dtype=dtype)  # (G, A, Kv*B)
     p_small, p_big = math.prod(geometry.input_size), math.prod(geometry.output_size)
     per_sample = (p_small * (kv * b_total + a_total) + p_big * b_total) * dtype.itemsize
-    for samples, tile in blocks(n, per_sample, *_conv_tiling(geometry, per_sample)):
+    for samples, tile in conv_blocks(n, per_sample, geometry):
         if tile is None:
             _weight_gradient_block(small[samples], big[samples], geometry, groups, layout, dw)
         else:
