@@ -41,7 +41,7 @@ from ..geometry import Geometry
 from . import compiled as _compiled
 from . import direct, gemm, im2col, phase, reference
 from .problem import Problem
-from .reference import zero_insert
+from .reference import zero_insert  # re-exported: tconv.explain.text imports it from here
 
 __all__ = ["ALGORITHMS", "OPS", "Algorithm", "Problem", "algorithms", "choose", "get", "zero_insert"]
 
