@@ -42,7 +42,7 @@ import numpy as np
 
 from ._validate import int_tuple, is_int, show
 from .geometry import Geometry, PaddingArg, conv_transpose_geometry, parse_padding
-from .matrix import _check_weight
+from .matrix import check_weight as _check_weight
 
 __all__ = [
     "Overlap",
