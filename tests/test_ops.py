@@ -150,15 +150,6 @@ def test_conv_rejects(kwargs, error, match):
         tconv.conv(**args)
 
 
-def test_shape_functions_reject():
-    with pytest.raises(ValueError, match="kernel_size must be positive"):
-        tconv.conv_transpose_output_size(4, 0)
-    with pytest.raises(TypeError, match="input_size must be an int or a sequence"):
-        tconv.conv_output_size("4", 3)
-    with pytest.raises(ValueError, match="pass output_size=8"):
-        tconv.inverse_output_padding(8, 3, stride=2, padding="same")
-
-
 ALGORITHMS = tconv.algorithms()
 
 

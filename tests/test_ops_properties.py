@@ -1,7 +1,7 @@
 """Randomized property tests over the whole parameter space (hypothesis, fixed profile).
 
 The expected output window is computed here from the conventions' definitions,
-independently of ``tconv.shape``: PyTorch's ``begin = p``; pairs ``begin = b``;
+independently of ``tconv.geometry``: PyTorch's ``begin = p``; pairs ``begin = b``;
 "valid" no crop; "same" TensorFlow's ``floor(max(full - i*s, 0)/2)``. The values
 come from the naive loop reference and from PyTorch's uncropped output.
 """

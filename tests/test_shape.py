@@ -60,3 +60,12 @@ def test_output_size_int_applies_to_every_axis():
     x, w = np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3))
     assert tconv.conv_transpose(x, w, stride=2, padding=1, output_size=8).shape == (1, 1, 8, 8)
     assert conv_transpose_geometry((4, 4), 3, 2, 1, output_size=8).output_size == (8, 8)
+
+
+def test_shape_functions_reject():
+    with pytest.raises(ValueError, match="kernel_size must be positive"):
+        tconv.conv_transpose_output_size(4, 0)
+    with pytest.raises(TypeError, match="input_size must be an int or a sequence"):
+        tconv.conv_output_size("4", 3)
+    with pytest.raises(ValueError, match="pass output_size=8"):
+        tconv.inverse_output_padding(8, 3, stride=2, padding="same")
