@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import parse_padding_option, parse_sizes
+
+if TYPE_CHECKING:
+    from ..artifacts import Overlap, WeightAnalysis
 
 ARTIFACTS_EXAMPLES = """\
 examples:
@@ -28,13 +32,7 @@ def _one_or_many(values: tuple[int, ...] | None, default: int) -> int | tuple[in
 
 
 def _weights(args: argparse.Namespace, kernel_size: tuple[int, ...]) -> np.ndarray | None:
-    if args.weights_file is not None:
-        w = np.load(args.weights_file, allow_pickle=False)
-        if w.ndim < 3:
-            raise ValueError(
-                f"--weights-file must hold a (C_in, C_out/groups, *kernel_size) array, got shape {w.shape}"
-            )
-        return w
+    """The weight --weights asks for (None without it)."""
     if args.weights is None:
         return None
     c_in, c_out = args.channels
@@ -46,70 +44,76 @@ def _weights(args: argparse.Namespace, kernel_size: tuple[int, ...]) -> np.ndarr
     return np.random.default_rng(args.seed).standard_normal(shape)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..artifacts import advice, analyze_weights, overlap, report
+def _kernel_and_weight(args: argparse.Namespace) -> tuple[tuple[int, ...], np.ndarray | None]:
+    """The kernel size and the weight (or None) from --kernel-size, --weights and --weights-file."""
+    if args.weights_file is None:
+        kernel_size = tuple(args.kernel_size or (3,))
+        return kernel_size, _weights(args, kernel_size)
+    weight = np.load(args.weights_file, allow_pickle=False)
+    if weight.ndim < 3:
+        raise ValueError(
+            f"--weights-file must hold a (C_in, C_out/groups, *kernel_size) array, got shape {weight.shape}"
+        )
+    kernel_size = weight.shape[2:]
+    given = args.kernel_size  # one int for every axis, or one per axis
+    if given is not None and len(given) == 1:
+        given = given * len(kernel_size)
+    if given is not None and given != kernel_size:
+        raise ValueError(
+            f"--kernel-size {args.kernel_size} differs from the weight file's kernel size {tuple(kernel_size)}"
+        )
+    return kernel_size, weight
 
-    kernel_size = args.kernel_size
-    weight = None
-    if args.weights_file is not None:
-        weight = _weights(args, ())
-        kernel_size = weight.shape[2:]
-        given = None if args.kernel_size is None else tuple(args.kernel_size)
-        if (
-            given is not None
-            and given not in (tuple(kernel_size), given[:1] * len(kernel_size))
-            or (given is not None and len(given) == 1 and given * len(kernel_size) != tuple(kernel_size))
-        ):
-            raise ValueError(
-                f"--kernel-size {args.kernel_size} differs from the weight file's kernel size {tuple(kernel_size)}"
-            )
-    else:
-        kernel_size = tuple(kernel_size or (3,))
-        weight = _weights(args, kernel_size)
+
+def _json(ov: Overlap, analysis: WeightAnalysis | None, advice: list[str]) -> dict[str, object]:
+    g = ov.geometry
+    data: dict[str, object] = {
+        "kernel_size": list(g.kernel_size),
+        "stride": list(g.stride),
+        "dilation": list(g.dilation),
+        "input_size": list(g.input_size),
+        "output_size": list(g.output_size),
+        "crop_begin": list(g.crop_begin),
+        "phase_taps": [list(t) for t in ov.phase_taps],
+        "phase_counts": ov.phase_counts.tolist(),
+        "phase_offset": list(ov.phase_offset),
+        "uniformity": ov.uniformity,
+        "verdict": ov.verdict,
+        "hole_phases": [list(p) for p in ov.hole_phases],
+        "counts": ov.counts.tolist(),
+        "interior": ov.interior.tolist(),
+        "advice": advice,
+    }
+    if analysis is not None:
+        data["weight_shape"] = list(analysis.weight.shape)
+        data["groups"] = analysis.groups
+        data["response"] = analysis.response.tolist()
+        data["amplitude"] = analysis.amplitude.tolist()
+        data["check_max_difference"] = analysis.check()
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..artifacts import analyze
+    from ..explain.artifacts_text import advice, report
+
+    kernel_size, weight = _kernel_and_weight(args)
     nd = len(kernel_size)
     input_size = args.input_size
     if input_size is not None and len(input_size) == 1:
         input_size = input_size * nd
+    ks = kernel_size[0] if nd == 1 else kernel_size
     stride = _one_or_many(args.stride, 1)
     padding = args.padding if args.padding is not None else 0
     output_padding = _one_or_many(args.output_padding, 0)
     dilation = _one_or_many(args.dilation, 1)
-    ks = kernel_size[0] if nd == 1 else tuple(kernel_size)
-
     if args.json:
-        if weight is not None:
-            analysis = analyze_weights(
-                weight, stride, padding, output_padding, args.groups, dilation, input_size=input_size
-            )
-            ov = analysis.overlap
-        else:
-            analysis = None
-            ov = overlap(ks, stride, padding, output_padding, dilation, input_size=input_size)
+        ov, analysis = analyze(
+            ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups
+        )
         g = ov.geometry
-        data = {
-            "kernel_size": list(g.kernel_size),
-            "stride": list(g.stride),
-            "dilation": list(g.dilation),
-            "input_size": list(g.input_size),
-            "output_size": list(g.output_size),
-            "crop_begin": list(g.crop_begin),
-            "phase_taps": [list(t) for t in ov.phase_taps],
-            "phase_counts": ov.phase_counts.tolist(),
-            "phase_offset": list(ov.phase_offset),
-            "uniformity": ov.uniformity,
-            "verdict": ov.verdict,
-            "hole_phases": [list(p) for p in ov.hole_phases],
-            "counts": ov.counts.tolist(),
-            "interior": ov.interior.tolist(),
-            "advice": advice(g.kernel_size, g.stride, padding, output_padding, g.dilation),
-        }
-        if analysis is not None:
-            data["weight_shape"] = list(analysis.weight.shape)
-            data["groups"] = analysis.groups
-            data["response"] = analysis.response.tolist()
-            data["amplitude"] = analysis.amplitude.tolist()
-            data["check_max_difference"] = analysis.check()
-        print(json.dumps(data))
+        words = advice(g.kernel_size, g.stride, padding, output_padding, g.dilation)
+        print(json.dumps(_json(ov, analysis, words)))
     else:
         print(
             report(

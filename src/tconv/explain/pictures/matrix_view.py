@@ -1,0 +1,149 @@
+"""The matrix view: ``C^T`` as a heat-map, with one output element's row and one input element's column."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ...geometry import PaddingArg
+from ..text import contributions
+from ._drawing import (
+    INPUT_COLOR,
+    TAP_COLOR,
+    cell_of,
+    draw_cells,
+    figure_title,
+    grid_shape,
+    inches,
+    new_figure,
+    num,
+    outline,
+    prepare_axes,
+)
+from ._problem import Problem, element, middle, problem
+
+__all__ = ["matrix_figure"]
+
+
+def matrix_size(p: Problem) -> tuple[float, float]:
+    """Width and height in inches."""
+    return 12.0, 5.2
+
+
+def draw_matrix(fig: Any, p: Problem, output_element: tuple[int, ...], input_element: tuple[int, ...]) -> None:
+    """Panels: ``C^T`` with the row and the column marked; the row and the column as grids; ``y = C^T x``."""
+    from ...matrix import conv_transpose_matrix
+
+    g = p.geometry
+    nd = g.ndim
+    ct = np.asarray(
+        conv_transpose_matrix(p.w, g.input_size, g.stride, g.padding_pairs, 0, p.groups, g.dilation, sparse=False)
+    )  # (C_out*prod(o), C_in*prod(i))
+    check = float(np.max(np.abs(ct @ p.x.ravel() - p.y.ravel()))) if p.y.size else 0.0
+    if check > 1e-9 * max(1.0, float(np.max(np.abs(p.y)))):
+        raise RuntimeError("C^T x disagrees with conv_transpose; please report this bug")
+    n_out, n_in = math.prod(g.output_size), math.prod(g.input_size)
+    row = p.channel * n_out + int(np.ravel_multi_index(output_element, g.output_size))
+    ci = p.in_channels[0]
+    col = ci * n_in + int(np.ravel_multi_index(input_element, g.input_size))
+    top = figure_title(
+        fig,
+        f"Matrix view: {p.describe()}\nthe transposed convolution is y = C^T x (tconv.conv_transpose_matrix); red: "
+        f"the row of one output element (the inputs and taps summed into it), blue: the column of one input "
+        f"element (its stamp)" + ("; dotted lines: channel blocks" if p.x.shape[0] * p.y.shape[0] > 1 else ""),
+    )
+    height = inches(fig)[1]
+    gs = fig.add_gridspec(
+        2,
+        3,
+        width_ratios=[1.5, 1, 1],
+        left=0.06,
+        right=0.98,
+        top=top - 0.3 / height,
+        bottom=0.55 / height,
+        wspace=0.25,
+        hspace=0.45,
+    )
+    ax = fig.add_subplot(gs[:, 0])
+    scale = float(np.max(np.abs(ct))) or 1.0
+    ax.imshow(ct, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest", aspect="auto")
+    ax.axhline(row, color=TAP_COLOR, lw=1.2, alpha=0.9)
+    ax.axvline(col, color=INPUT_COLOR, lw=1.2, alpha=0.9)
+    for c in range(1, p.y.shape[0]):
+        ax.axhline(c * n_out - 0.5, color="#555555", lw=0.6, ls=":")
+    for c in range(1, p.x.shape[0]):
+        ax.axvline(c * n_in - 0.5, color="#555555", lw=0.6, ls=":")
+    if ct.shape[0] * ct.shape[1] <= 40 * 12:
+        for (r, c), v in np.ndenumerate(ct):
+            if v != 0:
+                ax.text(c, r, num(v), ha="center", va="center", fontsize=6)
+    ax.set_title(f"C^T: {ct.shape[0]} x {ct.shape[1]} (output elements x input elements)", fontsize=9)
+    ax.set_xlabel("input element (column)", fontsize=8)
+    ax.set_ylabel("output element (row)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    # the row: weights on the input elements, as an input-shaped grid per input channel of the group
+    row_vals = ct[row].reshape(p.x.shape)  # (C_in, *i)
+    ax = fig.add_subplot(gs[0, 1])
+    r, c = grid_shape(g.input_size)
+    prepare_axes(ax, r, c, f"row {row}: y[{p.channel}, {list(output_element)}] reads these taps")
+    draw_cells(ax, row_vals[ci])
+    read = [cell_of(j, nd) for j, _ in contributions(g, output_element)]  # the inputs summed into the row's output
+    outline(ax, read, TAP_COLOR)
+    ax = fig.add_subplot(gs[1, 1])
+    r, c = grid_shape(g.input_size)
+    prepare_axes(ax, r, c, f"... times the input x[{ci}]" if p.x.shape[0] > 1 else "... times the input x")
+    draw_cells(ax, p.x[ci])
+    outline(ax, read, TAP_COLOR)
+    # the column: the stamp of one input element on the output
+    col_vals = ct[:, col].reshape(p.y.shape)  # (C_out, *o)
+    ax = fig.add_subplot(gs[0, 2])
+    r, c = grid_shape(g.output_size)
+    prepare_axes(ax, r, c, f"column {col}: x[{ci}, {list(input_element)}] stamps w into output {p.channel}")
+    draw_cells(ax, col_vals[p.channel])
+    ax = fig.add_subplot(gs[1, 2])
+    prepare_axes(ax, r, c, f"y = C^T x (max |C^T x - conv_transpose| = {check:.2g})")
+    draw_cells(ax, p.y[p.channel])
+    outline(ax, [cell_of(output_element, nd)], TAP_COLOR)
+
+
+def matrix_figure(
+    x: Any,
+    w: Any,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+    *,
+    output_element: Sequence[int] | None = None,
+    input_element: Sequence[int] | None = None,
+    channel: int = 0,
+) -> Any:
+    """The matrix view: ``C^T`` as a heat-map with one output element's row and one input element's column.
+
+    ``C^T`` comes from :func:`tconv.conv_transpose_matrix`; ``C^T x`` is checked
+    against :func:`tconv.conv_transpose`. Defaults: the middle output element and
+    the middle input element.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig = matrix_figure(np.ones((2, 2)), np.ones((3, 3)), stride=2)
+    >>> fig.axes[0].get_title()
+    'C^T: 25 x 4 (output elements x input elements)'
+    """
+    p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
+    g = p.geometry
+    out_el = (
+        middle(g.output_size) if output_element is None else element(output_element, g.output_size, "output_element")
+    )
+    in_el = middle(g.input_size) if input_element is None else element(input_element, g.input_size, "input_element")
+    n = p.y.size * p.x.size  # the entries of C^T
+    if n > 2**22:
+        raise ValueError(f"the matrix has {n} entries, too many to draw; use smaller sizes")
+    fig = new_figure(*matrix_size(p))
+    draw_matrix(fig, p, out_el, in_el)
+    return fig

@@ -1,0 +1,199 @@
+"""The scatter view: each input element stamps the scaled kernel into the full output."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...geometry import Geometry, PaddingArg
+from ..text import output_window, scatter_steps
+from ._drawing import (
+    CELL,
+    INPUT_COLOR,
+    TAP_COLOR,
+    WINDOW_COLOR,
+    box,
+    cell_of,
+    draw_cells,
+    figure_title,
+    grid_shape,
+    new_figure,
+    num,
+    outline,
+    panel_axes,
+    prepare_axes,
+)
+from ._problem import Problem, problem
+
+__all__ = ["scatter_figure"]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One step of the scatter replay of the shown output channel."""
+
+    channel: int  # input channel
+    index: tuple[int, ...]  # input element
+    value: float
+    origin: tuple[int, ...]
+    stamp: np.ndarray  # (*full)
+    total: np.ndarray  # (*full), all channels so far
+
+
+def replay(p: Problem) -> list[Frame]:
+    """The scatter view of the shown output channel, one input element per frame, checked."""
+    g = p.geometry
+    frames = []
+    done = np.zeros(g.full_size)
+    for ci in p.in_channels:
+        last = None
+        for step in scatter_steps(p.x[ci], p.w[ci, p.channel_in_group], g):
+            frames.append(Frame(ci, step.index, step.value, step.origin, step.stamp, done + step.total))
+            last = step.total
+        if last is not None:
+            done = done + last
+    if not np.allclose(output_window(done, g), p.y[p.channel]):
+        raise RuntimeError("the scatter replay disagrees with conv_transpose; please report this bug")
+    return frames
+
+
+def _canvas(g: Geometry) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Per axis, the first position and the size of the drawing: full output and window together."""
+    first = tuple(min(0, b) for b in g.crop_begin)
+    end = tuple(max(f, b + o) for f, b, o in zip(g.full_size, g.crop_begin, g.output_size))
+    return first, tuple(e - f for e, f in zip(end, first))
+
+
+def _on_canvas(full: np.ndarray, g: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """A full-output array laid on the canvas, and the mask of canvas cells outside the full output."""
+    first, size = _canvas(g)
+    out = np.zeros(size)
+    outside = np.ones(size, dtype=bool)
+    dst = tuple(slice(-f, -f + n) for f, n in zip(first, g.full_size))
+    out[dst] = full
+    outside[dst] = False
+    return out, outside
+
+
+def scatter_size(p: Problem) -> tuple[float, float]:
+    """Width and height in inches."""
+    g = p.geometry
+    _, size = _canvas(g)
+    ir, ic = grid_shape(g.input_size)
+    kr, kc = grid_shape(g.kernel_size)
+    cr, cc = grid_shape(size)
+    n_in = len(p.in_channels)
+    width = (ic + 1) * min(n_in, 3) + (kc + 1) + 2 * (cc + 1)
+    height = max(ir, kr, cr) + 2.2
+    return width * CELL + 0.6, height * CELL + 0.8
+
+
+def draw_scatter(fig: Any, p: Problem, frames: list[Frame], step: int | None) -> None:
+    """Panels: the inputs (current element outlined), the kernel, the current stamp, the running sum."""
+    g = p.geometry
+    nd = g.ndim
+    n = len(frames) if step is None else step
+    frame = frames[n - 1] if n >= 1 else None
+    first, size = _canvas(g)
+    shown_in = p.in_channels[:3]
+    shapes = [grid_shape(g.input_size)] * len(shown_in) + [grid_shape(g.kernel_size)] + [grid_shape(size)] * 2
+    head = f"Scatter view: {p.describe()}"
+    sub = (
+        "each input element multiplies the whole kernel and adds it at stride*j (taps dilation apart); "
+        "green box: the output window (padding crops, output_padding extends)"
+    )
+    if p.groups > 1 or p.y.shape[0] > 1:
+        sub += f"; output channel {p.channel} sums input channels {p.in_channels[0]}..{p.in_channels[-1]} (its group)"
+    top = figure_title(fig, head + "\n" + sub)
+    axes = panel_axes(fig, shapes, top=top)
+    scale_x = float(np.max(np.abs(p.x))) or 1.0
+    for ax, ci in zip(axes, shown_in):
+        r, c = grid_shape(g.input_size)
+        prepare_axes(ax, r, c, f"input x[{ci}]" if p.x.shape[0] > 1 else "input x")
+        draw_cells(ax, p.x[ci], scale=scale_x)
+        if frame is not None and frame.channel == ci:
+            outline(ax, [cell_of(frame.index, nd)], INPUT_COLOR, lw=2.5)
+    kci = frame.channel if frame is not None else shown_in[0]
+    ax = axes[len(shown_in)]
+    r, c = grid_shape(g.kernel_size)
+    prepare_axes(ax, r, c, f"kernel w[{kci}, {p.channel_in_group}]" if p.w.shape[:2] != (1, 1) else "kernel w")
+    draw_cells(ax, p.w[kci, p.channel_in_group])
+    rows, cols = grid_shape(size)
+    # the stamp of this step
+    ax = axes[-2]
+    stamp = frame.stamp if frame is not None else np.zeros(g.full_size)
+    prepare_axes(
+        ax, rows, cols, "stamp" if frame is None else f"stamp: x{list(frame.index)} = {num(frame.value)} times w"
+    )
+    canvas, outside = _on_canvas(stamp, g)
+    total_scale = float(np.max(np.abs(frames[-1].total))) if frames else 1.0
+    draw_cells(ax, canvas, blank=outside, scale=max(total_scale, float(np.max(np.abs(canvas))) or 1.0))
+    taps = []
+    if frame is not None:
+        for t in itertools.product(*(range(k) for k in g.kernel_size)):
+            pos = tuple(o + d * tt for o, d, tt in zip(frame.origin, g.dilation, t))
+            taps.append(cell_of(tuple(q - f for q, f in zip(pos, first)), nd))
+        outline(ax, taps, TAP_COLOR)
+    # the running sum, with the output window
+    ax = axes[-1]
+    total = frame.total if frame is not None else np.zeros(g.full_size)
+    prepare_axes(ax, rows, cols, f"running sum after {n} of {len(frames)} steps")
+    canvas, outside = _on_canvas(total, g)
+    draw_cells(ax, canvas, blank=outside, scale=total_scale or 1.0)
+    outline(ax, taps, TAP_COLOR, lw=1.2)
+    wr, wc = grid_shape(g.output_size)
+    br, bc = cell_of(tuple(b - f for b, f in zip(g.crop_begin, first)), nd)
+    box(ax, br, bc, wr, wc, WINDOW_COLOR)
+
+
+def scatter_figure(
+    x: Any,
+    w: Any,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+    *,
+    step: int | None = None,
+    channel: int = 0,
+) -> Any:
+    """The scatter view after ``step`` input elements (all of them by default).
+
+    Panels: the input (current element outlined), the kernel, the current stamp on
+    the full output (its taps outlined) and the running sum with the output window.
+
+    Parameters
+    ----------
+    x, w : array_like
+        ``(C_in, *i)`` and ``(C_in, C_out/groups, *k)``, or one channel ``i`` and ``k``.
+    stride, padding, output_padding, groups, dilation
+        As for :func:`tconv.conv_transpose`.
+    step : int, optional
+        How many scatter steps to show (1 = the first element only).
+    channel : int
+        The output channel shown.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig = scatter_figure(np.array([[-67., -77.], [-117., -127.]]),
+    ...                      np.array([[-1., 2., -3.], [4., -5., 6.], [-7., 8., -9.]]), stride=2, step=1)
+    >>> fig.axes[-1].get_title()
+    'running sum after 1 of 4 steps'
+    """
+    p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
+    frames = replay(p)
+    if step is not None and not 0 <= step <= len(frames):
+        raise ValueError(f"step must be in [0, {len(frames)}] (one step per input element), got {step}")
+    fig = new_figure(*scatter_size(p))
+    draw_scatter(fig, p, frames, step)
+    return fig
