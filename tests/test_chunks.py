@@ -1,9 +1,9 @@
-"""The halo rule of tconv.dask, on plain integers, checked by brute force against the index map.
+"""tconv.chunks: the halo rule of tconv.dask and the chunk maps, checked by brute force against the index map.
 
-The index map (``tconv/shape.py``): input ``j`` and tap ``t`` meet at output
-``o = s*j + d*t - b``. Every test enumerates these pairs directly and compares
-with the closed forms of ``conv_transpose_halo``/``conv_halo``, the exact ranges
-``conv_transpose_input_range``/``conv_input_range`` and the chunk maps.
+The index map (``tconv/geometry.py``): input ``j`` and tap ``t`` meet at output
+``o = s*j + d*t - b``. Every test enumerates these pairs (``tests/index_map.py``)
+and compares with the closed forms of ``conv_transpose_halo``/``conv_halo`` and
+the chunk maps.
 """
 
 from __future__ import annotations
@@ -12,83 +12,10 @@ import itertools
 import random
 
 import pytest
+from index_map import CONV, TRANSPOSE, conv_reads, ranges, transpose_reach
 
-from tconv.shape import (
-    conv_chunks,
-    conv_geometry,
-    conv_halo,
-    conv_input_range,
-    conv_transpose_chunks,
-    conv_transpose_geometry,
-    conv_transpose_halo,
-    conv_transpose_input_range,
-)
-
-
-def _transpose_geometries():
-    """Every small 1-d transposed convolution, every padding form (incl. negative and 'same')."""
-    for i, k, s, d in itertools.product(range(1, 7), range(1, 5), range(1, 4), range(1, 3)):
-        paddings = [0, 1, 3, ((2, -1),), ((-2, 1),), ((-1, -2),), "same", "valid"]
-        for padding in paddings:
-            for output_padding in range(max(s, d)):
-                if padding == "same" and output_padding:
-                    continue
-                try:
-                    yield conv_transpose_geometry(i, k, s, padding, output_padding, d)
-                except ValueError:  # the crop leaves no output
-                    pass
-
-
-def _conv_geometries():
-    for size, k, s, d in itertools.product(range(1, 12), range(1, 5), range(1, 4), range(1, 3)):
-        for padding in [0, 1, 2, ((2, -1),), ((-1, 0),), ((0, 3),), "same", "valid"]:
-            try:
-                yield conv_geometry(size, k, s, padding, d)
-            except ValueError:  # padded input shorter than the kernel
-                pass
-
-
-TRANSPOSE = list(_transpose_geometries())
-CONV = list(_conv_geometries())
-
-
-def _transpose_reach(g, lo, hi):
-    """Brute force: the inputs j with some tap landing in [lo, hi)."""
-    (i,), (k,), (s,), (d,), (b,) = g.input_size, g.kernel_size, g.stride, g.dilation, g.crop_begin
-    return {j for j in range(i) for t in range(k) if lo <= s * j + d * t - b < hi}
-
-
-def _conv_reads(g, lo, hi):
-    """Brute force: the input cells (not padding) that conv outputs [lo, hi) read."""
-    (size,), (k,), (s,), (d,), (b,) = g.output_size, g.kernel_size, g.stride, g.dilation, g.crop_begin
-    return {s * j + d * t - b for j in range(lo, hi) for t in range(k) if 0 <= s * j + d * t - b < size}
-
-
-def _ranges(n):
-    return [(lo, hi) for lo in range(n) for hi in range(lo + 1, n + 1)]
-
-
-def test_tables_are_large():
-    assert len(TRANSPOSE) > 1000 and len(CONV) > 1000
-
-
-@pytest.mark.parametrize("chunk", range(8))
-def test_transpose_input_range_is_exact(chunk):
-    """The returned range is the smallest one holding every input that reaches the outputs."""
-    for g in TRANSPOSE[chunk::8]:
-        for lo, hi in _ranges(g.output_size[0]):
-            reach = _transpose_reach(g, lo, hi)
-            expected = (min(reach), max(reach) + 1) if reach else None
-            assert conv_transpose_input_range(g, 0, lo, hi) == expected, (g, lo, hi)
-
-
-@pytest.mark.parametrize("chunk", range(8))
-def test_conv_input_range_is_exact(chunk):
-    for g in CONV[chunk::8]:
-        for lo, hi in _ranges(g.input_size[0]):
-            reads = _conv_reads(g, lo, hi)
-            expected = (min(reads), max(reads) + 1) if reads else None
-            assert conv_input_range(g, 0, lo, hi) == expected, (g, lo, hi)
+from tconv.chunks import conv_chunks, conv_halo, conv_transpose_chunks, conv_transpose_halo
+from tconv.geometry import conv_geometry, conv_transpose_geometry
 
 
 @pytest.mark.parametrize("chunk", range(4))
@@ -99,9 +26,9 @@ def test_transpose_halo_bounds_every_range_and_is_attained(chunk):
         (s,), (b,), (o,), (i,) = g.stride, g.crop_begin, g.output_size, g.input_size
         ((before, after),) = conv_transpose_halo(g.kernel_size, g.stride, g.dilation)
         assert after == 0
-        for lo, hi in _ranges(o):
+        for lo, hi in ranges(o):
             own_first, own_stop = -((-lo - b) // s), -((-hi - b) // s)  # ceil((lo + b)/s), ceil((hi + b)/s)
-            reach = _transpose_reach(g, lo, hi)
+            reach = transpose_reach(g, lo, hi)
             on_grid = (lo + b) % s == 0
             # off the stride grid, the tail of one more stamp may reach in: ceil instead of floor
             extra = 0 if on_grid else -((-(g.dilation[0] * (g.kernel_size[0] - 1))) // s) - before
@@ -120,8 +47,8 @@ def test_conv_halo_bounds_every_range_and_is_attained(chunk):
         (s,), (b,), (size,), (n,) = g.stride, g.crop_begin, g.output_size, g.input_size
         ((before, after),) = conv_halo(g.kernel_size, g.stride, g.dilation)
         assert before == 0
-        for lo, hi in _ranges(n):
-            reads = _conv_reads(g, lo, hi)
+        for lo, hi in ranges(n):
+            reads = conv_reads(g, lo, hi)
             own_first, own_stop = s * lo - b, s * hi - b
             assert all(own_first - before <= c < own_stop + after for c in reads), (g, lo, hi)
             if own_first >= 0 and own_stop + after <= size:
@@ -164,7 +91,7 @@ def test_transpose_chunks_follow_the_stamp_starts():
             hi = lo + size
             first = starts[owner[lo]] - before if lo > 0 else 0
             stop = starts[owner[hi - 1] + 1] if owner[hi - 1] + 1 < len(starts) else i
-            reach = _transpose_reach(g, lo, hi)
+            reach = transpose_reach(g, lo, hi)
             assert all(first <= j < stop for j in reach), (g, chunks, lo, hi, reach)
             lo = hi
 
@@ -183,7 +110,7 @@ def test_conv_chunks_follow_the_first_tap():
         k_eff = g.dilation[0] * (g.kernel_size[0] - 1) + 1
         j = 0
         for m in out:
-            reads = _conv_reads(g, j, j + m)
+            reads = conv_reads(g, j, j + m)
             c = owner[j]
             first = starts[c] if s * j - b >= 0 else 0
             stop = starts[owner[j + m - 1] + 1] if owner[j + m - 1] + 1 < len(starts) else size
@@ -211,10 +138,6 @@ def test_halo_of_several_axes():
 
 def test_bad_arguments_are_named():
     g = conv_transpose_geometry(10, 3)
-    with pytest.raises(ValueError, match=r"axis must be in \[0, 1\).*got 1"):
-        conv_transpose_input_range(g, 1, 0, 3)
-    with pytest.raises(ValueError, match="need 0 <= start < stop <= 12.*start=3, stop=3"):
-        conv_transpose_input_range(g, 0, 3, 3)
     with pytest.raises(ValueError, match="chunks of axis 0 must add up to its size 10, got \\(4, 4\\)"):
         conv_transpose_chunks(g, ((4, 4),))
     with pytest.raises(ValueError, match="chunks must be positive"):
