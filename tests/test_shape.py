@@ -1,4 +1,4 @@
-"""tconv.shape: output sizes and their inverses, checked by their defining properties rather than by retyping formulas."""
+"""tconv.shape: output sizes and their inverses, checked by their defining properties, not by retyped formulas."""
 
 from __future__ import annotations
 
