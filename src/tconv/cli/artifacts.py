@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import parse_padding_option, parse_sizes
+from ._arguments import channels, one_or_many
 
 if TYPE_CHECKING:
     from ..artifacts import Overlap, WeightAnalysis
@@ -23,12 +24,6 @@ examples:
   tconv artifacts --kernel-size 5 --stride 3 --json            machine-readable
   tconv artifacts --kernel-size 3x3 --stride 2 --png map.png   the overlap map as a picture (tconv[viz])
 """
-
-
-def _one_or_many(values: tuple[int, ...] | None, default: int) -> int | tuple[int, ...]:
-    if values is None:
-        return default
-    return values[0] if len(values) == 1 else values
 
 
 def _weights(args: argparse.Namespace, kernel_size: tuple[int, ...]) -> np.ndarray | None:
@@ -103,10 +98,10 @@ def run(args: argparse.Namespace) -> int:
     if input_size is not None and len(input_size) == 1:
         input_size = input_size * nd
     ks = kernel_size[0] if nd == 1 else kernel_size
-    stride = _one_or_many(args.stride, 1)
+    stride = one_or_many(args.stride, 1)
     padding = args.padding if args.padding is not None else 0
-    output_padding = _one_or_many(args.output_padding, 0)
-    dilation = _one_or_many(args.dilation, 1)
+    output_padding = one_or_many(args.output_padding, 0)
+    dilation = one_or_many(args.dilation, 1)
     if args.json:
         ov, analysis = analyze(
             ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups
@@ -155,16 +150,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--weights", choices=("random", "ones"), help="analyse these weights too")
     parser.add_argument("--weights-file", help="a .npy weight of shape (C_in, C_out/groups, *kernel_size)")
-    parser.add_argument("--channels", type=_channels, default=(1, 1), help="C_in,C_out for --weights (default 1,1)")
+    parser.add_argument("--channels", type=channels, default=(1, 1), help="C_in,C_out for --weights (default 1,1)")
     parser.add_argument("--groups", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0, help="random seed for --weights random")
     parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
     parser.add_argument("--png", help="also draw the overlap map into this PNG (needs matplotlib: tconv[viz])")
     parser.set_defaults(handler=run)
-
-
-def _channels(text: str) -> tuple[int, int]:
-    values = parse_sizes(text, "--channels")
-    if len(values) != 2 or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"--channels must be two positive ints C_in,C_out, got {text!r}")
-    return values  # type: ignore[return-value]
