@@ -232,14 +232,15 @@ def test_errors_name_the_parameter():
 
 
 def test_analyze_is_overlap_or_analyze_weights():
-    ov, weights = artifacts.analyze((3, 3), 2, 1, 1, input_size=4)
+    a = artifacts.analyze((3, 3), 2, 1, 1, input_size=4)
     expected_overlap = artifacts.overlap((3, 3), 2, 1, 1, input_size=4)
-    assert weights is None and ov.geometry == expected_overlap.geometry
-    np.testing.assert_array_equal(ov.counts, expected_overlap.counts)
+    assert a.weights is None and a.overlap.geometry == expected_overlap.geometry
+    np.testing.assert_array_equal(a.overlap.counts, expected_overlap.counts)
+    assert (a.padding, a.output_padding) == (1, 1)
     w = np.random.default_rng(2).standard_normal((2, 2, 4))
-    ov, weights = artifacts.analyze(None, 2, 1, groups=2, weight=w)
+    a = artifacts.analyze(None, 2, 1, groups=2, weight=w)
     expected = artifacts.analyze_weights(w, 2, 1, groups=2)
-    assert ov.geometry == expected.overlap.geometry and weights.groups == 2
-    assert_close(weights.amplitude, expected.amplitude)
+    assert a.overlap.geometry == expected.overlap.geometry and a.weights.groups == 2
+    assert_close(a.weights.amplitude, expected.amplitude)
     with pytest.raises(ValueError, match="give kernel_size, or weight"):
         artifacts.analyze(None, 2)

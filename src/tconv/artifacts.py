@@ -48,6 +48,7 @@ from ._validate import int_tuple, numeric_array, positive_int, positive_sizes, s
 from .geometry import Geometry, PaddingArg, conv_transpose_geometry, effective_kernel_size, parse_padding
 
 __all__ = [
+    "Analysis",
     "Overlap",
     "WeightAnalysis",
     "analyze",
@@ -469,6 +470,25 @@ def analyze_weights(
     return WeightAnalysis(ov, w, g, gains, response, amplitude)
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """A configuration analysed: what ``tconv artifacts`` prints and draws.
+
+    Attributes
+    ----------
+    overlap : Overlap
+    weights : WeightAnalysis or None
+        With given weights.
+    padding, output_padding
+        As the caller wrote them (the words and the pictures quote them).
+    """
+
+    overlap: Overlap
+    weights: WeightAnalysis | None
+    padding: PaddingArg
+    output_padding: int | Sequence[int]
+
+
 def analyze(
     kernel_size: int | Sequence[int] | None,
     stride: int | Sequence[int] = 1,
@@ -479,29 +499,30 @@ def analyze(
     input_size: int | Sequence[int] | None = None,
     weight: np.ndarray | None = None,
     groups: int = 1,
-) -> tuple[Overlap, WeightAnalysis | None]:
+) -> Analysis:
     """:func:`overlap` of a configuration, and :func:`analyze_weights` when ``weight`` is given.
 
     With ``weight`` (``(C_in, C_out/groups, *k)``) the kernel size is the weight's
-    and ``kernel_size`` is ignored. ``tconv artifacts``, its text report and its
-    picture all start here.
+    and ``kernel_size`` is ignored. ``tconv artifacts``, its words
+    (:mod:`tconv.explain.artifacts_text`) and its picture all start here.
 
     Examples
     --------
     >>> import numpy as np
-    >>> ov, weights = analyze(3, stride=2)
-    >>> ov.verdict, weights is None
+    >>> a = analyze(3, stride=2)
+    >>> a.overlap.verdict, a.weights is None
     ('checkerboard', True)
-    >>> ov, weights = analyze(None, stride=2, weight=np.ones((1, 1, 4)))
-    >>> ov.phase_taps, weights.amplitude
+    >>> a = analyze(None, stride=2, weight=np.ones((1, 1, 4)))
+    >>> a.overlap.phase_taps, a.weights.amplitude
     (((2, 2),), array([0.]))
     """
-    if weight is None:
-        if kernel_size is None:
-            raise ValueError("give kernel_size, or weight to take it from")
-        return overlap(kernel_size, stride, padding, output_padding, dilation, input_size=input_size), None
-    analysis = analyze_weights(weight, stride, padding, output_padding, groups, dilation, input_size=input_size)
-    return analysis.overlap, analysis
+    if weight is not None:
+        weights = analyze_weights(weight, stride, padding, output_padding, groups, dilation, input_size=input_size)
+        return Analysis(weights.overlap, weights, padding, output_padding)
+    if kernel_size is None:
+        raise ValueError("give kernel_size, or weight to take it from")
+    ov = overlap(kernel_size, stride, padding, output_padding, dilation, input_size=input_size)
+    return Analysis(ov, None, padding, output_padding)
 
 
 # ---------------------------------------------------------------------------------------------

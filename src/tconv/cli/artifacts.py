@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import parse_padding_option, parse_sizes
-from ._arguments import channels, one_or_many
+from ._arguments import add_layer_options, channels, one_or_many, sizes
 
 if TYPE_CHECKING:
-    from ..artifacts import Overlap, WeightAnalysis
+    from ..artifacts import Analysis
 
 ARTIFACTS_EXAMPLES = """\
 examples:
@@ -60,7 +59,10 @@ def _kernel_and_weight(args: argparse.Namespace) -> tuple[tuple[int, ...], np.nd
     return kernel_size, weight
 
 
-def _json(ov: Overlap, analysis: WeightAnalysis | None, advice: list[str]) -> dict[str, object]:
+def _json(analysis: Analysis) -> dict[str, object]:
+    from ..explain.artifacts_text import advice
+
+    ov, weights = analysis.overlap, analysis.weights
     g = ov.geometry
     data: dict[str, object] = {
         "kernel_size": list(g.kernel_size),
@@ -77,20 +79,20 @@ def _json(ov: Overlap, analysis: WeightAnalysis | None, advice: list[str]) -> di
         "hole_phases": [list(p) for p in ov.hole_phases],
         "counts": ov.counts.tolist(),
         "interior": ov.interior.tolist(),
-        "advice": advice,
+        "advice": advice(analysis),
     }
-    if analysis is not None:
-        data["weight_shape"] = list(analysis.weight.shape)
-        data["groups"] = analysis.groups
-        data["response"] = analysis.response.tolist()
-        data["amplitude"] = analysis.amplitude.tolist()
-        data["check_max_difference"] = analysis.check()
+    if weights is not None:
+        data["weight_shape"] = list(weights.weight.shape)
+        data["groups"] = weights.groups
+        data["response"] = weights.response.tolist()
+        data["amplitude"] = weights.amplitude.tolist()
+        data["check_max_difference"] = weights.check()
     return data
 
 
 def run(args: argparse.Namespace) -> int:
     from ..artifacts import analyze
-    from ..explain.artifacts_text import advice, report
+    from ..explain.artifacts_text import report
 
     kernel_size, weight = _kernel_and_weight(args)
     nd = len(kernel_size)
@@ -102,19 +104,13 @@ def run(args: argparse.Namespace) -> int:
     padding = args.padding if args.padding is not None else 0
     output_padding = one_or_many(args.output_padding, 0)
     dilation = one_or_many(args.dilation, 1)
+    analysis = analyze(
+        ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups
+    )
     if args.json:
-        ov, analysis = analyze(
-            ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups
-        )
-        g = ov.geometry
-        words = advice(g.kernel_size, g.stride, padding, output_padding, g.dilation)
-        print(json.dumps(_json(ov, analysis, words)))
+        print(json.dumps(_json(analysis)))
     else:
-        print(
-            report(
-                ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups
-            )
-        )
+        print(report(analysis))
     if args.png is not None:
         from ..explain.pictures import overlap_figure, save_figure
 
@@ -139,12 +135,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=ARTIFACTS_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sizes = lambda name: lambda text: parse_sizes(text, name)  # noqa: E731
-    parser.add_argument("--kernel-size", type=sizes("--kernel-size"), help="e.g. 3 (1-d) or 3x3 (2-d); default 3")
-    parser.add_argument("--stride", type=sizes("--stride"), help="one int, or one per axis")
-    parser.add_argument("--padding", type=parse_padding_option, help="int, 1,2, 0:1,1:0, same or valid")
-    parser.add_argument("--output-padding", type=sizes("--output-padding"))
-    parser.add_argument("--dilation", type=sizes("--dilation"))
+    add_layer_options(parser, kernel_size_help="e.g. 3 (1-d) or 3x3 (2-d); default 3")
     parser.add_argument(
         "--input-size", type=sizes("--input-size"), help="input size of the map (default: shows two periods)"
     )

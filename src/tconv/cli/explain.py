@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from . import parse_padding_option, parse_sizes
-from ._arguments import channels, one_or_many
+from . import parse_sizes
+from ._arguments import add_layer_options, channels, one_or_many, sizes
 
 EXPLAIN_EXAMPLES = """\
 examples:
@@ -46,13 +46,8 @@ class _Problem:
         return self.w.ndim == self.x.ndim
 
     def arguments(self) -> dict[str, Any]:
-        return dict(
-            stride=self.stride,
-            padding=self.padding,
-            output_padding=self.output_padding,
-            groups=self.groups,
-            dilation=self.dilation,
-        )
+        """The keyword arguments of the pictures (those of :func:`tconv.conv_transpose` after the arrays)."""
+        return {name: getattr(self, name) for name in ("stride", "padding", "output_padding", "groups", "dilation")}
 
 
 def _arrays(args: argparse.Namespace, input_size, kernel_size) -> tuple[np.ndarray, np.ndarray]:
@@ -203,13 +198,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXPLAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sizes = lambda name: lambda text: parse_sizes(text, name)  # noqa: E731
     explain.add_argument("--input-size", type=sizes("--input-size"), help="e.g. 4 or 2x3")
-    explain.add_argument("--kernel-size", type=sizes("--kernel-size"), help="e.g. 3 or 3x2")
-    explain.add_argument("--stride", type=sizes("--stride"))
-    explain.add_argument("--padding", type=parse_padding_option, help="int, 1,2, 0:1,1:0, same or valid")
-    explain.add_argument("--output-padding", type=sizes("--output-padding"))
-    explain.add_argument("--dilation", type=sizes("--dilation"))
+    add_layer_options(explain, kernel_size_help="e.g. 3 or 3x2")
     explain.add_argument(
         "--values", choices=("sequential", "random", "ones"), help="input/kernel values (default sequential 1, 2, ...)"
     )

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._validate import int_tuple
-from ..artifacts import analyze, even_alternatives, overlap
+from ..artifacts import Analysis, even_alternatives
 from ..geometry import PaddingArg, parse_padding
 from ._format import collapse, grid_text
 
@@ -78,14 +78,14 @@ def _even_nearby(
     return found
 
 
-def advice(
-    kernel_size: int | Sequence[int],
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-) -> list[str]:
+def advice(analysis: Analysis) -> list[str]:
     """Why the overlap is uneven, and which nearby configurations make it even, in words.
+
+    Parameters
+    ----------
+    analysis : tconv.artifacts.Analysis
+        Of the configuration (:func:`tconv.artifacts.analyze`); only its tap counts
+        and padding arguments are used.
 
     Returns
     -------
@@ -95,13 +95,14 @@ def advice(
 
     Examples
     --------
-    >>> for line in advice(4, stride=2, padding=1):
+    >>> from tconv.artifacts import analyze
+    >>> for line in advice(analyze(4, stride=2, padding=1)):
     ...     print(line)
     Even: every output away from the borders receives the same number of taps (2 per axis), because the
     stride 2 divides the kernel size 4 and is coprime to the dilation 1. A constant input can still give a
     checkerboard if the weights' phase gains differ (see analyze_weights).
     """
-    ov = overlap(kernel_size, stride, padding, output_padding, dilation)
+    ov = analysis.overlap
     g = ov.geometry
     k, s, d = g.kernel_size, g.stride, g.dilation
     uneven = [a for a in range(g.ndim) if len(set(ov.phase_taps[a])) > 1]
@@ -139,7 +140,7 @@ def advice(
                 f"(fewest/most) {ov.uniformity:.3g}.",
             )
         )
-    per_axis += _even_nearby(uneven, k, s, d, padding, output_padding)
+    per_axis += _even_nearby(uneven, k, s, d, analysis.padding, analysis.output_padding)
     lines = _merge_axes(per_axis, g.ndim)
     lines.append(
         f"Resize, then convolve: up-sample by {collapse(s)} with nearest-neighbour repetition "
@@ -177,25 +178,17 @@ def _rows(a: np.ndarray) -> np.ndarray:
     return a if a.ndim <= 2 else a.reshape(-1, a.shape[-1])
 
 
-def report(
-    kernel_size: int | Sequence[int] | None,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-    *,
-    input_size: int | Sequence[int] | None = None,
-    weight: np.ndarray | None = None,
-    groups: int = 1,
-) -> str:
+def report(analysis: Analysis) -> str:
     """The text printed by ``tconv artifacts``: the map, the phase counts, the verdict, advice.
 
-    With ``weight``, also its phase gains, the predicted response to a constant
-    input and the check of that prediction against :func:`tconv.conv_transpose`.
+    With weights (``analysis.weights``), also their predicted response to a
+    constant input and the check of that prediction against
+    :func:`tconv.conv_transpose`.
 
     Examples
     --------
-    >>> print(report(3, stride=2, input_size=4))
+    >>> from tconv.artifacts import analyze
+    >>> print(report(analyze(3, stride=2, input_size=4)))
     Overlap of a transposed convolution: kernel_size 3, stride 2, dilation 1, padding 0, output_padding 0
     taps per phase (phase r = full-output position mod stride): [2, 1]
     uniformity (fewest / most taps of any phase): 0.5
@@ -208,9 +201,8 @@ def report(
       - Checkerboard. The kernel size 3 is not divisible by the stride 2, ...
     ...
     """
-    ov, analysis = analyze(
-        kernel_size, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=groups
-    )
+    ov, weights = analysis.overlap, analysis.weights
+    padding, output_padding = analysis.padding, analysis.output_padding
     g = ov.geometry
     lines = [
         f"Overlap of a transposed convolution: kernel_size {collapse(g.kernel_size)}, stride {collapse(g.stride)}, "
@@ -242,27 +234,27 @@ def report(
     border_holes = int(ov.holes.sum() - (ov.holes & ov.interior).sum())
     if border_holes:
         lines.append(f"{border_holes} border position(s) receive no tap (zeros outside the full output, or holes).")
-    if analysis is not None:
-        w = analysis.weight
-        lines += ["", f"weights of shape {w.shape}, groups {analysis.groups}:"]
+    if weights is not None:
+        w = weights.weight
+        lines += ["", f"weights of shape {w.shape}, groups {weights.groups}:"]
         lines.append("output of an all-ones input away from the borders, per output channel and phase (bias excluded):")
-        shown = min(4, analysis.response.shape[0])
+        shown = min(4, weights.response.shape[0])
         for co in range(shown):
             lines.append(f"  channel {co}:")
-            lines.append(_grid(_rows(analysis.response[co]), indent="    "))
-        if analysis.response.shape[0] > shown:
-            lines.append(f"  ... {analysis.response.shape[0] - shown} more channels")
-        amp = analysis.amplitude
+            lines.append(_grid(_rows(weights.response[co]), indent="    "))
+        if weights.response.shape[0] > shown:
+            lines.append(f"  ... {weights.response.shape[0] - shown} more channels")
+        amp = weights.amplitude
         lines.append(
             f"predicted checkerboard amplitude (peak-to-peak over phases): max {_num(np.max(np.abs(amp)))}, "
             f"mean {_num(np.mean(np.abs(amp)))} over {amp.shape[0]} output channel(s)"
         )
-        diff = analysis.check()
+        diff = weights.check()
         lines.append(
             f"checked: tconv.conv_transpose of an all-ones input gives these values on the interior "
             f"(max |difference| = {diff:.3g})"
         )
     lines += ["", "advice:"]
-    for paragraph in advice(g.kernel_size, g.stride, padding, output_padding, g.dilation):
+    for paragraph in advice(analysis):
         lines.append("  - " + paragraph)
     return "\n".join(lines)

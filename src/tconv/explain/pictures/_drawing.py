@@ -18,7 +18,7 @@ TAP_COLOR = "#d62728"
 WINDOW_COLOR = "#2ca02c"
 
 
-def new_figure(width: float, height: float) -> Any:
+def figure(width: float, height: float) -> Any:
     """A figure on an Agg canvas, at least 3 x 1.6 inches."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -28,7 +28,7 @@ def new_figure(width: float, height: float) -> Any:
     return fig
 
 
-def num(v: object) -> str:
+def label(v: object) -> str:
     """A cell label: integers without a decimal point, others with 3 significant digits."""
     v = float(v)  # type: ignore[arg-type]
     if v == 0:
@@ -43,12 +43,12 @@ def as2d(a: np.ndarray) -> np.ndarray:
     return a.reshape(1, -1) if a.ndim == 1 else a
 
 
-def cell_of(index: Sequence[int], ndim: int) -> tuple[int, int]:
+def cell(index: Sequence[int], ndim: int) -> tuple[int, int]:
     """The (row, column) cell of an index (a 1-d array is one row)."""
     return (0, int(index[0])) if ndim == 1 else (int(index[0]), int(index[1]))
 
 
-def prepare_axes(ax: Any, rows: int, cols: int, title: str = "") -> None:
+def axes_for(ax: Any, rows: int, cols: int, title: str = "") -> None:
     """Axes for a grid of ``rows`` x ``cols`` cells centred on integer positions, titled."""
     ax.set_xlim(-0.6, cols - 0.4)
     ax.set_ylim(rows - 0.4, -0.6)
@@ -58,7 +58,7 @@ def prepare_axes(ax: Any, rows: int, cols: int, title: str = "") -> None:
         ax.set_title(title, fontsize=9)
 
 
-def draw_cells(
+def cells(
     ax: Any,
     values: np.ndarray,
     *,
@@ -73,7 +73,7 @@ def draw_cells(
     cmap = matplotlib.colormaps["RdBu_r"]
     v = as2d(np.asarray(values, dtype=float))
     scale = scale if scale is not None else (float(np.max(np.abs(v))) if v.size else 1.0) or 1.0
-    labels = [[num(a) for a in row] for row in v]
+    labels = [[label(a) for a in row] for row in v]
     longest = max((len(s) for row in labels for s in row), default=1)
     size = min(9.0, 26.0 / max(longest, 2) * 1.25)
     for r in range(v.shape[0]):
@@ -115,7 +115,7 @@ def inches(fig: Any) -> tuple[float, float]:
     return fig.bbox.width / fig.figure.dpi, fig.bbox.height / fig.figure.dpi
 
 
-def figure_title(fig: Any, text: str) -> float:
+def title(fig: Any, text: str) -> float:
     """A wrapped title at the top of ``fig``; returns the fraction of the height left below it."""
     import textwrap
 
@@ -126,7 +126,7 @@ def figure_title(fig: Any, text: str) -> float:
     return 1 - (0.2 + 0.17 * len(lines) + 0.25) / height
 
 
-def panel_axes(fig: Any, shapes: Sequence[tuple[int, int]], *, top: float = 0.82, bottom: float = 0.04) -> list[Any]:
+def panels(fig: Any, shapes: Sequence[tuple[int, int]], *, top: float = 0.82, bottom: float = 0.04) -> list[Any]:
     """One row of axes with widths proportional to their grids."""
     widths = [max(c, 1) + 1 for _, c in shapes]
     gs = fig.add_gridspec(
@@ -135,6 +135,6 @@ def panel_axes(fig: Any, shapes: Sequence[tuple[int, int]], *, top: float = 0.82
     return [fig.add_subplot(gs[0, n]) for n in range(len(shapes))]
 
 
-def grid_shape(size: Sequence[int]) -> tuple[int, int]:
+def shape(size: Sequence[int]) -> tuple[int, int]:
     """(rows, columns) of a 1-d or 2-d grid."""
     return (1, size[0]) if len(size) == 1 else (size[0], size[1])

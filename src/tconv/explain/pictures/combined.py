@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from ...artifacts import analyze
 from ...geometry import PaddingArg
-from ._drawing import new_figure
+from . import _drawing as drawing
 from ._problem import Problem, element, middle, problem
 from .matrix_view import draw_matrix, matrix_size
-from .overlap_view import draw_overlap, overlap_picture, overlap_size
+from .overlap_view import draw_overlap, overlap_size
 from .scatter_view import draw_scatter, replay, scatter_size
 from .zero_insertion_view import draw_zero_insertion, zero_insertion_size
 
@@ -30,8 +31,8 @@ def _view(name: str, p: Problem, position: tuple[int, ...]) -> tuple[tuple[float
         return zero_insertion_size(p), lambda fig: draw_zero_insertion(fig, p, position)
     if name == "matrix":
         return matrix_size(p), lambda fig: draw_matrix(fig, p, position, middle(g.input_size))
-    picture = overlap_picture(None, g.stride, p.padding, p.output_padding, g.dilation, weight=p.w, groups=p.groups)
-    return overlap_size(picture), lambda fig: draw_overlap(fig, picture)
+    analysis = analyze(None, g.stride, p.padding, p.output_padding, g.dilation, weight=p.w, groups=p.groups)
+    return overlap_size(analysis), lambda fig: draw_overlap(fig, analysis)
 
 
 def explain_figure(
@@ -67,7 +68,7 @@ def explain_figure(
     parts = [_view(name, p, pos) for name in views]
     width = max(size[0] for size, _ in parts)
     heights = [size[1] for size, _ in parts]
-    fig = new_figure(width, sum(heights))
+    fig = drawing.figure(width, sum(heights))
     subs = fig.subfigures(len(views), 1, height_ratios=heights) if len(views) > 1 else [fig]
     for (_, draw), sub in zip(parts, np.atleast_1d(subs)):
         draw(sub)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...geometry import PaddingArg
-from ._drawing import DPI, new_figure
+from . import _drawing as drawing
 from ._problem import problem
 from .scatter_view import draw_scatter, replay, scatter_size
 from .zero_insertion_view import draw_zero_insertion, zero_insertion_size
@@ -23,7 +23,7 @@ __all__ = ["save_animation", "save_figure", "scatter_animation", "zero_insertion
 def save_figure(fig: Any, path: str | Path) -> Path:
     """Write a figure as PNG without metadata that changes between runs (so files are reproducible)."""
     path = Path(path)
-    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    fig.savefig(path, format="png", dpi=drawing.DPI, metadata={"Software": None})
     return path
 
 
@@ -31,7 +31,7 @@ def _to_image(fig: Any) -> Any:
     from PIL import Image
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
+    fig.savefig(buffer, format="png", dpi=drawing.DPI)
     buffer.seek(0)
     return Image.open(buffer).convert("RGB")
 
@@ -68,7 +68,7 @@ def _animate(
     """One figure of ``size`` per drawing function, written as a GIF."""
     figures = []
     for draw in draws:
-        fig = new_figure(*size)
+        fig = drawing.figure(*size)
         draw(fig)
         figures.append(fig)
     return save_animation(figures, path, duration=duration)

@@ -10,19 +10,7 @@ import numpy as np
 
 from ...geometry import PaddingArg
 from ..text import contributions
-from ._drawing import (
-    INPUT_COLOR,
-    TAP_COLOR,
-    cell_of,
-    draw_cells,
-    figure_title,
-    grid_shape,
-    inches,
-    new_figure,
-    num,
-    outline,
-    prepare_axes,
-)
+from . import _drawing as drawing
 from ._problem import Problem, element, middle, problem
 
 __all__ = ["matrix_figure"]
@@ -49,13 +37,13 @@ def draw_matrix(fig: Any, p: Problem, output_element: tuple[int, ...], input_ele
     row = p.channel * n_out + int(np.ravel_multi_index(output_element, g.output_size))
     ci = p.in_channels[0]
     col = ci * n_in + int(np.ravel_multi_index(input_element, g.input_size))
-    top = figure_title(
+    top = drawing.title(
         fig,
         f"Matrix view: {p.describe()}\nthe transposed convolution is y = C^T x (tconv.conv_transpose_matrix); red: "
         f"the row of one output element (the inputs and taps summed into it), blue: the column of one input "
         f"element (its stamp)" + ("; dotted lines: channel blocks" if p.x.shape[0] * p.y.shape[0] > 1 else ""),
     )
-    height = inches(fig)[1]
+    height = drawing.inches(fig)[1]
     gs = fig.add_gridspec(
         2,
         3,
@@ -70,8 +58,8 @@ def draw_matrix(fig: Any, p: Problem, output_element: tuple[int, ...], input_ele
     ax = fig.add_subplot(gs[:, 0])
     scale = float(np.max(np.abs(ct))) or 1.0
     ax.imshow(ct, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest", aspect="auto")
-    ax.axhline(row, color=TAP_COLOR, lw=1.2, alpha=0.9)
-    ax.axvline(col, color=INPUT_COLOR, lw=1.2, alpha=0.9)
+    ax.axhline(row, color=drawing.TAP_COLOR, lw=1.2, alpha=0.9)
+    ax.axvline(col, color=drawing.INPUT_COLOR, lw=1.2, alpha=0.9)
     for c in range(1, p.y.shape[0]):
         ax.axhline(c * n_out - 0.5, color="#555555", lw=0.6, ls=":")
     for c in range(1, p.x.shape[0]):
@@ -79,7 +67,7 @@ def draw_matrix(fig: Any, p: Problem, output_element: tuple[int, ...], input_ele
     if ct.shape[0] * ct.shape[1] <= 40 * 12:
         for (r, c), v in np.ndenumerate(ct):
             if v != 0:
-                ax.text(c, r, num(v), ha="center", va="center", fontsize=6)
+                ax.text(c, r, drawing.label(v), ha="center", va="center", fontsize=6)
     ax.set_title(f"C^T: {ct.shape[0]} x {ct.shape[1]} (output elements x input elements)", fontsize=9)
     ax.set_xlabel("input element (column)", fontsize=8)
     ax.set_ylabel("output element (row)", fontsize=8)
@@ -87,26 +75,26 @@ def draw_matrix(fig: Any, p: Problem, output_element: tuple[int, ...], input_ele
     # the row: weights on the input elements, as an input-shaped grid per input channel of the group
     row_vals = ct[row].reshape(p.x.shape)  # (C_in, *i)
     ax = fig.add_subplot(gs[0, 1])
-    r, c = grid_shape(g.input_size)
-    prepare_axes(ax, r, c, f"row {row}: y[{p.channel}, {list(output_element)}] reads these taps")
-    draw_cells(ax, row_vals[ci])
-    read = [cell_of(j, nd) for j, _ in contributions(g, output_element)]  # the inputs summed into the row's output
-    outline(ax, read, TAP_COLOR)
+    r, c = drawing.shape(g.input_size)
+    drawing.axes_for(ax, r, c, f"row {row}: y[{p.channel}, {list(output_element)}] reads these taps")
+    drawing.cells(ax, row_vals[ci])
+    read = [drawing.cell(j, nd) for j, _ in contributions(g, output_element)]  # the inputs summed into the row's output
+    drawing.outline(ax, read, drawing.TAP_COLOR)
     ax = fig.add_subplot(gs[1, 1])
-    r, c = grid_shape(g.input_size)
-    prepare_axes(ax, r, c, f"... times the input x[{ci}]" if p.x.shape[0] > 1 else "... times the input x")
-    draw_cells(ax, p.x[ci])
-    outline(ax, read, TAP_COLOR)
+    r, c = drawing.shape(g.input_size)
+    drawing.axes_for(ax, r, c, f"... times the input x[{ci}]" if p.x.shape[0] > 1 else "... times the input x")
+    drawing.cells(ax, p.x[ci])
+    drawing.outline(ax, read, drawing.TAP_COLOR)
     # the column: the stamp of one input element on the output
     col_vals = ct[:, col].reshape(p.y.shape)  # (C_out, *o)
     ax = fig.add_subplot(gs[0, 2])
-    r, c = grid_shape(g.output_size)
-    prepare_axes(ax, r, c, f"column {col}: x[{ci}, {list(input_element)}] stamps w into output {p.channel}")
-    draw_cells(ax, col_vals[p.channel])
+    r, c = drawing.shape(g.output_size)
+    drawing.axes_for(ax, r, c, f"column {col}: x[{ci}, {list(input_element)}] stamps w into output {p.channel}")
+    drawing.cells(ax, col_vals[p.channel])
     ax = fig.add_subplot(gs[1, 2])
-    prepare_axes(ax, r, c, f"y = C^T x (max |C^T x - conv_transpose| = {check:.2g})")
-    draw_cells(ax, p.y[p.channel])
-    outline(ax, [cell_of(output_element, nd)], TAP_COLOR)
+    drawing.axes_for(ax, r, c, f"y = C^T x (max |C^T x - conv_transpose| = {check:.2g})")
+    drawing.cells(ax, p.y[p.channel])
+    drawing.outline(ax, [drawing.cell(output_element, nd)], drawing.TAP_COLOR)
 
 
 def matrix_figure(
@@ -144,6 +132,6 @@ def matrix_figure(
     n = p.y.size * p.x.size  # the entries of C^T
     if n > 2**22:
         raise ValueError(f"the matrix has {n} entries, too many to draw; use smaller sizes")
-    fig = new_figure(*matrix_size(p))
+    fig = drawing.figure(*matrix_size(p))
     draw_matrix(fig, p, out_el, in_el)
     return fig

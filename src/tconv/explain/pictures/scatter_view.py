@@ -11,22 +11,7 @@ import numpy as np
 
 from ...geometry import Geometry, PaddingArg
 from ..text import output_window, scatter_steps
-from ._drawing import (
-    CELL,
-    INPUT_COLOR,
-    TAP_COLOR,
-    WINDOW_COLOR,
-    box,
-    cell_of,
-    draw_cells,
-    figure_title,
-    grid_shape,
-    new_figure,
-    num,
-    outline,
-    panel_axes,
-    prepare_axes,
-)
+from . import _drawing as drawing
 from ._problem import Problem, problem
 
 __all__ = ["scatter_figure"]
@@ -83,13 +68,13 @@ def scatter_size(p: Problem) -> tuple[float, float]:
     """Width and height in inches."""
     g = p.geometry
     _, size = _canvas(g)
-    ir, ic = grid_shape(g.input_size)
-    kr, kc = grid_shape(g.kernel_size)
-    cr, cc = grid_shape(size)
+    ir, ic = drawing.shape(g.input_size)
+    kr, kc = drawing.shape(g.kernel_size)
+    cr, cc = drawing.shape(size)
     n_in = len(p.in_channels)
     width = (ic + 1) * min(n_in, 3) + (kc + 1) + 2 * (cc + 1)
     height = max(ir, kr, cr) + 2.2
-    return width * CELL + 0.6, height * CELL + 0.8
+    return width * drawing.CELL + 0.6, height * drawing.CELL + 0.8
 
 
 def draw_scatter(fig: Any, p: Problem, frames: list[Frame], step: int | None) -> None:
@@ -100,7 +85,7 @@ def draw_scatter(fig: Any, p: Problem, frames: list[Frame], step: int | None) ->
     frame = frames[n - 1] if n >= 1 else None
     first, size = _canvas(g)
     shown_in = p.in_channels[:3]
-    shapes = [grid_shape(g.input_size)] * len(shown_in) + [grid_shape(g.kernel_size)] + [grid_shape(size)] * 2
+    shapes = [drawing.shape(g.input_size)] * len(shown_in) + [drawing.shape(g.kernel_size)] + [drawing.shape(size)] * 2
     head = f"Scatter view: {p.describe()}"
     sub = (
         "each input element multiplies the whole kernel and adds it at stride*j (taps dilation apart); "
@@ -108,46 +93,49 @@ def draw_scatter(fig: Any, p: Problem, frames: list[Frame], step: int | None) ->
     )
     if p.groups > 1 or p.y.shape[0] > 1:
         sub += f"; output channel {p.channel} sums input channels {p.in_channels[0]}..{p.in_channels[-1]} (its group)"
-    top = figure_title(fig, head + "\n" + sub)
-    axes = panel_axes(fig, shapes, top=top)
+    top = drawing.title(fig, head + "\n" + sub)
+    axes = drawing.panels(fig, shapes, top=top)
     scale_x = float(np.max(np.abs(p.x))) or 1.0
     for ax, ci in zip(axes, shown_in):
-        r, c = grid_shape(g.input_size)
-        prepare_axes(ax, r, c, f"input x[{ci}]" if p.x.shape[0] > 1 else "input x")
-        draw_cells(ax, p.x[ci], scale=scale_x)
+        r, c = drawing.shape(g.input_size)
+        drawing.axes_for(ax, r, c, f"input x[{ci}]" if p.x.shape[0] > 1 else "input x")
+        drawing.cells(ax, p.x[ci], scale=scale_x)
         if frame is not None and frame.channel == ci:
-            outline(ax, [cell_of(frame.index, nd)], INPUT_COLOR, lw=2.5)
+            drawing.outline(ax, [drawing.cell(frame.index, nd)], drawing.INPUT_COLOR, lw=2.5)
     kci = frame.channel if frame is not None else shown_in[0]
     ax = axes[len(shown_in)]
-    r, c = grid_shape(g.kernel_size)
-    prepare_axes(ax, r, c, f"kernel w[{kci}, {p.channel_in_group}]" if p.w.shape[:2] != (1, 1) else "kernel w")
-    draw_cells(ax, p.w[kci, p.channel_in_group])
-    rows, cols = grid_shape(size)
+    r, c = drawing.shape(g.kernel_size)
+    drawing.axes_for(ax, r, c, f"kernel w[{kci}, {p.channel_in_group}]" if p.w.shape[:2] != (1, 1) else "kernel w")
+    drawing.cells(ax, p.w[kci, p.channel_in_group])
+    rows, cols = drawing.shape(size)
     # the stamp of this step
     ax = axes[-2]
     stamp = frame.stamp if frame is not None else np.zeros(g.full_size)
-    prepare_axes(
-        ax, rows, cols, "stamp" if frame is None else f"stamp: x{list(frame.index)} = {num(frame.value)} times w"
+    drawing.axes_for(
+        ax,
+        rows,
+        cols,
+        "stamp" if frame is None else f"stamp: x{list(frame.index)} = {drawing.label(frame.value)} times w",
     )
     canvas, outside = _on_canvas(stamp, g)
     total_scale = float(np.max(np.abs(frames[-1].total))) if frames else 1.0
-    draw_cells(ax, canvas, blank=outside, scale=max(total_scale, float(np.max(np.abs(canvas))) or 1.0))
+    drawing.cells(ax, canvas, blank=outside, scale=max(total_scale, float(np.max(np.abs(canvas))) or 1.0))
     taps = []
     if frame is not None:
         for t in itertools.product(*(range(k) for k in g.kernel_size)):
             pos = tuple(o + d * tt for o, d, tt in zip(frame.origin, g.dilation, t))
-            taps.append(cell_of(tuple(q - f for q, f in zip(pos, first)), nd))
-        outline(ax, taps, TAP_COLOR)
+            taps.append(drawing.cell(tuple(q - f for q, f in zip(pos, first)), nd))
+        drawing.outline(ax, taps, drawing.TAP_COLOR)
     # the running sum, with the output window
     ax = axes[-1]
     total = frame.total if frame is not None else np.zeros(g.full_size)
-    prepare_axes(ax, rows, cols, f"running sum after {n} of {len(frames)} steps")
+    drawing.axes_for(ax, rows, cols, f"running sum after {n} of {len(frames)} steps")
     canvas, outside = _on_canvas(total, g)
-    draw_cells(ax, canvas, blank=outside, scale=total_scale or 1.0)
-    outline(ax, taps, TAP_COLOR, lw=1.2)
-    wr, wc = grid_shape(g.output_size)
-    br, bc = cell_of(tuple(b - f for b, f in zip(g.crop_begin, first)), nd)
-    box(ax, br, bc, wr, wc, WINDOW_COLOR)
+    drawing.cells(ax, canvas, blank=outside, scale=total_scale or 1.0)
+    drawing.outline(ax, taps, drawing.TAP_COLOR, lw=1.2)
+    wr, wc = drawing.shape(g.output_size)
+    br, bc = drawing.cell(tuple(b - f for b, f in zip(g.crop_begin, first)), nd)
+    drawing.box(ax, br, bc, wr, wc, drawing.WINDOW_COLOR)
 
 
 def scatter_figure(
@@ -194,6 +182,6 @@ def scatter_figure(
     frames = replay(p)
     if step is not None and not 0 <= step <= len(frames):
         raise ValueError(f"step must be in [0, {len(frames)}] (one step per input element), got {step}")
-    fig = new_figure(*scatter_size(p))
+    fig = drawing.figure(*scatter_size(p))
     draw_scatter(fig, p, frames, step)
     return fig

@@ -10,19 +10,7 @@ import numpy as np
 
 from ...geometry import PaddingArg
 from ..text import zero_insert, zero_insertion_padding
-from ._drawing import (
-    CELL,
-    TAP_COLOR,
-    cell_of,
-    draw_cells,
-    figure_title,
-    grid_shape,
-    new_figure,
-    num,
-    outline,
-    panel_axes,
-    prepare_axes,
-)
+from . import _drawing as drawing
 from ._problem import Problem, element, problem
 
 __all__ = ["zero_insertion_figure"]
@@ -55,12 +43,12 @@ def _zero_insertion_data(p: Problem, ci: int) -> tuple[np.ndarray, np.ndarray]:
 def zero_insertion_size(p: Problem) -> tuple[float, float]:
     """Width and height in inches."""
     g = p.geometry
-    pr, pc = grid_shape(_padded_size(p))
-    kr, kc = grid_shape(g.kernel_size)
-    orr, oc = grid_shape(g.output_size)
+    pr, pc = drawing.shape(_padded_size(p))
+    kr, kc = drawing.shape(g.kernel_size)
+    orr, oc = drawing.shape(g.output_size)
     n = min(len(p.in_channels), 2)
     width = n * (pc + 1 + kc + 1) + oc + 1
-    return width * CELL + 0.6, (max(pr, kr, orr) + 2.6) * CELL + 0.9
+    return width * drawing.CELL + 0.6, (max(pr, kr, orr) + 2.6) * drawing.CELL + 0.9
 
 
 def draw_zero_insertion(fig: Any, p: Problem, position: tuple[int, ...]) -> None:
@@ -80,11 +68,11 @@ def draw_zero_insertion(fig: Any, p: Problem, position: tuple[int, ...]) -> None
         window = []
         for t in itertools.product(*(range(k) for k in g.kernel_size)):
             pos = tuple(o + d * tt for o, d, tt in zip(position, g.dilation, t))
-            window.append(cell_of(pos, nd))
+            window.append(drawing.cell(pos, nd))
             a, b = float(x_pad[pos]), float(w_flip[t])
             total += a * b
             if a != 0:
-                terms.append(f"{num(a)}*{num(b)}")
+                terms.append(f"{drawing.label(a)}*{drawing.label(b)}")
         data[ci] = (x_pad, kind, w_flip, window)
     value = float(p.y[p.channel][position])
     if not np.isclose(total, value, rtol=1e-9, atol=1e-9 * max(1.0, abs(value))):
@@ -96,16 +84,16 @@ def draw_zero_insertion(fig: Any, p: Problem, position: tuple[int, ...]) -> None
     sub = (
         f"insert stride-1 zeros (yellow), pad by dilation*(k-1) - padding = {list(zero_insertion_padding(g))} "
         f"at the start (grey; negative: crop), slide the FLIPPED kernel with stride 1\n"
-        f"y{list(position)} = sum(window * flipped kernel) = {sums} = {num(value)}"
+        f"y{list(position)} = sum(window * flipped kernel) = {sums} = {drawing.label(value)}"
     )
     if len(p.in_channels) > 1:
         sub += f" (summed over input channels {p.in_channels[0]}..{p.in_channels[-1]})"
-    top = figure_title(fig, head + "\n" + sub)
+    top = drawing.title(fig, head + "\n" + sub)
     shapes = []
     for _ in shown:
-        shapes += [grid_shape(_padded_size(p)), grid_shape(g.kernel_size)]
-    shapes.append(grid_shape(g.output_size))
-    axes = panel_axes(fig, shapes, top=top)
+        shapes += [drawing.shape(_padded_size(p)), drawing.shape(g.kernel_size)]
+    shapes.append(drawing.shape(g.output_size))
+    axes = drawing.panels(fig, shapes, top=top)
     cmap = matplotlib.colormaps["RdBu_r"]
     scale = float(np.max(np.abs(p.x))) or 1.0
     for n, ci in enumerate(shown):
@@ -119,21 +107,21 @@ def draw_zero_insertion(fig: Any, p: Problem, position: tuple[int, ...]) -> None
             for r in range(k2.shape[0])
         ]
         ax = axes[2 * n]
-        r, c = grid_shape(x_pad.shape)
-        prepare_axes(
+        r, c = drawing.shape(x_pad.shape)
+        drawing.axes_for(
             ax, r, c, f"x[{ci}], zero-inserted and padded" if p.x.shape[0] > 1 else "x, zero-inserted and padded"
         )
-        draw_cells(ax, x_pad, colors=colors)
-        outline(ax, window, TAP_COLOR)
+        drawing.cells(ax, x_pad, colors=colors)
+        drawing.outline(ax, window, drawing.TAP_COLOR)
         ax = axes[2 * n + 1]
-        r, c = grid_shape(g.kernel_size)
-        prepare_axes(ax, r, c, "flipped kernel")
-        draw_cells(ax, w_flip)
+        r, c = drawing.shape(g.kernel_size)
+        drawing.axes_for(ax, r, c, "flipped kernel")
+        drawing.cells(ax, w_flip)
     ax = axes[-1]
-    r, c = grid_shape(g.output_size)
-    prepare_axes(ax, r, c, "output y" if p.y.shape[0] == 1 else f"output y[{p.channel}]")
-    draw_cells(ax, p.y[p.channel])
-    outline(ax, [cell_of(position, nd)], TAP_COLOR, lw=2.5)
+    r, c = drawing.shape(g.output_size)
+    drawing.axes_for(ax, r, c, "output y" if p.y.shape[0] == 1 else f"output y[{p.channel}]")
+    drawing.cells(ax, p.y[p.channel])
+    drawing.outline(ax, [drawing.cell(position, nd)], drawing.TAP_COLOR, lw=2.5)
 
 
 def zero_insertion_figure(
@@ -164,6 +152,6 @@ def zero_insertion_figure(
     """
     p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
     pos = element(position, p.geometry.output_size, "position")
-    fig = new_figure(*zero_insertion_size(p))
+    fig = drawing.figure(*zero_insertion_size(p))
     draw_zero_insertion(fig, p, pos)
     return fig
