@@ -114,10 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if args.png is not None:
         from ..explain.pictures import overlap_figure, save_figure
 
-        figure = overlap_figure(
-            ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups
-        )
-        save_figure(figure, args.png)
+        save_figure(overlap_figure(analysis), args.png)
         if not args.json:
             print(f"\nwrote {args.png}")
     return 0

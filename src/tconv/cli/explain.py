@@ -102,6 +102,7 @@ def _problem(args: argparse.Namespace) -> _Problem:
 
 
 def _png(args: argparse.Namespace, p: _Problem) -> None:
+    from ..artifacts import analyze
     from ..explain import pictures
 
     position = None if args.position is None else parse_sizes(args.position, "--position")
@@ -116,7 +117,7 @@ def _png(args: argparse.Namespace, p: _Problem) -> None:
     else:
         w = p.w[None, None] if p.single else p.w  # (C_in, C_out/groups, *k)
         fig = pictures.overlap_figure(
-            w.shape[2:], p.stride, p.padding, p.output_padding, p.dilation, weight=w, groups=p.groups
+            analyze(None, p.stride, p.padding, p.output_padding, p.dilation, weight=w, groups=p.groups)
         )
     pictures.save_figure(fig, args.png)
     print(f"wrote {args.png}")

@@ -12,8 +12,9 @@ or 2-d problem:
 - :func:`matrix_figure`: ``C^T`` as a heat-map, with the row of one output element
   (the inputs and taps that sum into it) and the column of one input element
   (its stamp);
-- :func:`overlap_figure`: the overlap map and per-phase tap counts of
-  :mod:`tconv.artifacts`, and with weights the real response to a constant input.
+- :func:`overlap_figure`: the overlap map and per-phase tap counts of a
+  configuration analysed by :func:`tconv.artifacts.analyze`, and with weights the
+  real response to a constant input.
 
 :func:`explain_figure` stacks several views of one problem in one figure;
 :func:`save_figure` and :func:`save_animation` write PNG and GIF files.
@@ -30,28 +31,10 @@ Inputs are ``x`` of shape ``(C_in, *i)`` and ``w`` of shape
 ``(C_in, C_out/groups, *k)`` (PyTorch's layout), or a single channel: ``x`` of
 shape ``i`` with ``w`` of shape ``k``.
 
-The modules: one per view (:mod:`.scatter_view`, :mod:`.zero_insertion_view`,
-:mod:`.matrix_view`, :mod:`.overlap_view`), :mod:`.combined` (all views in one
-figure), :mod:`.files` (PNG, GIF and the animations); ``_problem`` holds the
-numbers every view shows and ``_drawing`` the matplotlib helpers they share.
+The public functions are in :mod:`.figures`; one private module draws each view
+(``_scatter``, ``_zero_insertion``, ``_matrix``, ``_overlap``), ``_problem`` holds
+the numbers every view shows and ``_drawing`` the matplotlib helpers they share.
 """
 
-from .combined import VIEWS, explain_figure
-from .files import save_animation, save_figure, scatter_animation, zero_insertion_animation
-from .matrix_view import matrix_figure
-from .overlap_view import overlap_figure
-from .scatter_view import scatter_figure
-from .zero_insertion_view import zero_insertion_figure
-
-__all__ = [
-    "VIEWS",
-    "explain_figure",
-    "matrix_figure",
-    "overlap_figure",
-    "save_animation",
-    "save_figure",
-    "scatter_animation",
-    "scatter_figure",
-    "zero_insertion_animation",
-    "zero_insertion_figure",
-]
+from .figures import *  # noqa: F403  (the public functions, __all__)
+from .figures import __all__ as __all__

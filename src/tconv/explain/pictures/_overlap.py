@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ...artifacts import Analysis, analyze
-from ...geometry import PaddingArg
+from ...artifacts import Analysis
 from .._format import collapse
 from . import _drawing as drawing
-
-__all__ = ["overlap_figure"]
-
-
-def _check_axes(analysis: Analysis) -> Analysis:
-    if analysis.overlap.geometry.ndim > 2:
-        raise ValueError(
-            f"the overlap picture shows 1-d or 2-d configurations, got {analysis.overlap.geometry.ndim} axes"
-        )
-    return analysis
 
 
 def overlap_size(analysis: Analysis) -> tuple[float, float]:
@@ -80,35 +68,3 @@ def draw_overlap(fig: Any, analysis: Analysis) -> None:
             axes[2], r, c, f"conv_transpose(ones), channel 0: amplitude {drawing.label(weights.amplitude[0])}"
         )
         drawing.cells(axes[2], weights.ones_output()[0])  # (*o) of output channel 0
-
-
-def overlap_figure(
-    kernel_size: int | Sequence[int],
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-    *,
-    input_size: int | Sequence[int] | None = None,
-    weight: np.ndarray | None = None,
-    groups: int = 1,
-) -> Any:
-    """The overlap map, taps per phase and verdict (:mod:`tconv.artifacts`) as a picture.
-
-    With ``weight`` (``(C_in, C_out/groups, *k)``; ``kernel_size`` is then taken
-    from it), a third panel shows :func:`tconv.conv_transpose` of an all-ones input.
-
-    Examples
-    --------
-    >>> fig = overlap_figure((3, 3), stride=2)
-    >>> fig._suptitle.get_text().endswith("uniformity 0.25: CHECKERBOARD")
-    True
-    """
-    analysis = _check_axes(
-        analyze(
-            kernel_size, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=groups
-        )
-    )
-    fig = drawing.figure(*overlap_size(analysis))
-    draw_overlap(fig, analysis)
-    return fig

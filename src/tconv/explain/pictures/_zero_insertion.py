@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ...geometry import PaddingArg
 from ..text import zero_insert, zero_insertion_padding
 from . import _drawing as drawing
-from ._problem import Problem, element, problem
-
-__all__ = ["zero_insertion_figure"]
+from ._problem import Problem
 
 CELL_COLORS = {"pad": "#e0e0e0", "zero": "#fff3c4"}  # grey: padding, yellow: inserted zeros
 
@@ -122,36 +118,3 @@ def draw_zero_insertion(fig: Any, p: Problem, position: tuple[int, ...]) -> None
     drawing.axes_for(ax, r, c, "output y" if p.y.shape[0] == 1 else f"output y[{p.channel}]")
     drawing.cells(ax, p.y[p.channel])
     drawing.outline(ax, [drawing.cell(position, nd)], drawing.TAP_COLOR, lw=2.5)
-
-
-def zero_insertion_figure(
-    x: Any,
-    w: Any,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-    *,
-    position: Sequence[int] | None = None,
-    channel: int = 0,
-) -> Any:
-    """The zero-insertion view of one output element (the first by default).
-
-    Panels: the zero-inserted, padded input with the window of ``position``
-    outlined, the flipped kernel, and the output with ``position`` outlined; the
-    title spells the sum, which is checked against :func:`tconv.conv_transpose`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> fig = zero_insertion_figure(np.array([[-67., -77.], [-117., -127.]]),
-    ...                             np.array([[-1., 2., -3.], [4., -5., 6.], [-7., 8., -9.]]), stride=2)
-    >>> "= -67*-1 = 67" in fig._suptitle.get_text()
-    True
-    """
-    p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
-    pos = element(position, p.geometry.output_size, "position")
-    fig = drawing.figure(*zero_insertion_size(p))
-    draw_zero_insertion(fig, p, pos)
-    return fig

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ...geometry import Geometry, PaddingArg
+from ...geometry import Geometry
 from ..text import output_window, scatter_steps
 from . import _drawing as drawing
-from ._problem import Problem, problem
-
-__all__ = ["scatter_figure"]
+from ._problem import Problem
 
 
 @dataclass(frozen=True)
@@ -136,52 +133,3 @@ def draw_scatter(fig: Any, p: Problem, frames: list[Frame], step: int | None) ->
     wr, wc = drawing.shape(g.output_size)
     br, bc = drawing.cell(tuple(b - f for b, f in zip(g.crop_begin, first)), nd)
     drawing.box(ax, br, bc, wr, wc, drawing.WINDOW_COLOR)
-
-
-def scatter_figure(
-    x: Any,
-    w: Any,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-    *,
-    step: int | None = None,
-    channel: int = 0,
-) -> Any:
-    """The scatter view after ``step`` input elements (all of them by default).
-
-    Panels: the input (current element outlined), the kernel, the current stamp on
-    the full output (its taps outlined) and the running sum with the output window.
-
-    Parameters
-    ----------
-    x, w : array_like
-        ``(C_in, *i)`` and ``(C_in, C_out/groups, *k)``, or one channel ``i`` and ``k``.
-    stride, padding, output_padding, groups, dilation
-        As for :func:`tconv.conv_transpose`.
-    step : int, optional
-        How many scatter steps to show (1 = the first element only).
-    channel : int
-        The output channel shown.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> fig = scatter_figure(np.array([[-67., -77.], [-117., -127.]]),
-    ...                      np.array([[-1., 2., -3.], [4., -5., 6.], [-7., 8., -9.]]), stride=2, step=1)
-    >>> fig.axes[-1].get_title()
-    'running sum after 1 of 4 steps'
-    """
-    p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
-    frames = replay(p)
-    if step is not None and not 0 <= step <= len(frames):
-        raise ValueError(f"step must be in [0, {len(frames)}] (one step per input element), got {step}")
-    fig = drawing.figure(*scatter_size(p))
-    draw_scatter(fig, p, frames, step)
-    return fig

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ...geometry import PaddingArg
 from ..text import contributions
 from . import _drawing as drawing
-from ._problem import Problem, element, middle, problem
-
-__all__ = ["matrix_figure"]
+from ._problem import Problem
 
 
 def matrix_size(p: Problem) -> tuple[float, float]:
@@ -95,43 +91,3 @@ def draw_matrix(fig: Any, p: Problem, output_element: tuple[int, ...], input_ele
     drawing.axes_for(ax, r, c, f"y = C^T x (max |C^T x - conv_transpose| = {check:.2g})")
     drawing.cells(ax, p.y[p.channel])
     drawing.outline(ax, [drawing.cell(output_element, nd)], drawing.TAP_COLOR)
-
-
-def matrix_figure(
-    x: Any,
-    w: Any,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-    *,
-    output_element: Sequence[int] | None = None,
-    input_element: Sequence[int] | None = None,
-    channel: int = 0,
-) -> Any:
-    """The matrix view: ``C^T`` as a heat-map with one output element's row and one input element's column.
-
-    ``C^T`` comes from :func:`tconv.conv_transpose_matrix`; ``C^T x`` is checked
-    against :func:`tconv.conv_transpose`. Defaults: the middle output element and
-    the middle input element.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> fig = matrix_figure(np.ones((2, 2)), np.ones((3, 3)), stride=2)
-    >>> fig.axes[0].get_title()
-    'C^T: 25 x 4 (output elements x input elements)'
-    """
-    p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
-    g = p.geometry
-    out_el = (
-        middle(g.output_size) if output_element is None else element(output_element, g.output_size, "output_element")
-    )
-    in_el = middle(g.input_size) if input_element is None else element(input_element, g.input_size, "input_element")
-    n = p.y.size * p.x.size  # the entries of C^T
-    if n > 2**22:
-        raise ValueError(f"the matrix has {n} entries, too many to draw; use smaller sizes")
-    fig = drawing.figure(*matrix_size(p))
-    draw_matrix(fig, p, out_el, in_el)
-    return fig
