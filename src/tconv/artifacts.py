@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import geometry
-from ._validate import int_tuple, numeric_array, positive_int, positive_sizes, show
+from ._validate import int_tuple, is_int, numeric_array, positive_int, positive_sizes, show
 from .geometry import Geometry, PaddingArg, conv_transpose_geometry, effective_kernel_size, parse_padding
 
 __all__ = [
@@ -103,7 +103,7 @@ def phase_taps(
     ((2, 0, 2, 0), (2, 1, 2))
     """
     taps = tuple(map(geometry.taps_per_phase, *_axes(kernel_size, stride, dilation)))
-    return taps if isinstance(kernel_size, Sequence) else taps[0]
+    return taps[0] if is_int(kernel_size) else taps
 
 
 def _axis_counts(g: Geometry, axis: int) -> np.ndarray:
