@@ -1,4 +1,4 @@
-"""The out-of-core example (python -m tconv.examples.dask_upsample), scaled down, on 2 worker processes."""
+"""tconv.examples.dask_upsample, the out-of-core example, scaled down, on 2 worker processes."""
 
 from __future__ import annotations
 

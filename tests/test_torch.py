@@ -106,7 +106,7 @@ def test_module_parity(nd, args, kwargs):
     natural = theirs(x).shape[2:]
     stride = theirs.stride
     for output_size in (None, [o + s - 1 - a for o, s, a in zip(natural, stride, theirs.output_padding)]):
-        for step in range(2):
+        for _ in range(2):  # two steps: the gradients accumulate
             xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
             ya, yb = theirs(xa, output_size=output_size), ours(xb, output_size=output_size)
             assert_close(yb.detach().numpy(), ya.detach().numpy(), dtype=np.float32)
@@ -155,7 +155,7 @@ def test_switching_the_import_trains_the_same_model():
             opt.zero_grad()
             torch.nn.functional.mse_loss(m(x), target).backward()
             opt.step()
-    for (name, a), b in zip(theirs.named_parameters(), ours.parameters()):
+    for a, b in zip(theirs.parameters(), ours.parameters()):
         assert_close(b.detach().numpy(), a.detach().numpy(), dtype=np.float32, atol=1e-5)
 
 

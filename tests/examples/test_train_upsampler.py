@@ -123,7 +123,7 @@ def test_docs_table_is_the_committed_run():
     """docs/learning.md quotes docs/upsampler/results.json, which the committed figure's run wrote."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     results = json.loads((root / "docs" / "upsampler" / "results.json").read_text())
     page = (root / "docs" / "learning.md").read_text()
     assert results["settings"]["steps"] == 1500 and "1500 Adam steps" in page
