@@ -1,4 +1,5 @@
-"""The command line: tconv shape, tconv design, tconv translate (text, --json, --help, errors)."""
+"""The command line: tconv shape, tconv translate (text, --json, --help, errors); the help examples of shape,
+design and translate (tconv design: tests/cli/test_design.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import pytest
 
 import tconv
 from tconv.cli import main
-from tconv.design import upsampling_designs
 from tconv.translation import translate
 
 SRC = str(Path(tconv.__file__).resolve().parents[1])
@@ -127,23 +127,6 @@ def test_shape_framework_mode_uses_the_frameworks_rule(capsys):
     assert "output size    (12, 12)" in out
 
 
-def test_design_json_is_the_solver(capsys):
-    code, out, _ = run(capsys, "design", "--factor", "2", "--max-kernel", "6", "--top", "0", "--json")
-    data = json.loads(out)
-    expected = upsampling_designs(factor=2, max_kernel=6)
-    assert data["count"] == len(expected)
-    assert [(d["kernel_size"], d["padding"]) for d in data["designs"]] == [(d.kernel_size, d.padding) for d in expected]
-    code, out, _ = run(capsys, "design", "--factor", "2", "--max-kernel", "4")
-    assert "holes (phases with no kernel tap)" in out and "checkerboard-prone" in out
-
-
-def test_design_reports_when_nothing_fits(capsys):
-    code, out, _ = run(
-        capsys, "design", "--input-size", "5", "--output-size", "100", "--max-kernel", "2", "--max-stride", "2"
-    )
-    assert code == 1 and "no design within the limits" in out
-
-
 def test_translate_prints_plan_and_code_that_runs(capsys):
     code, out, _ = run(
         capsys,
@@ -227,7 +210,6 @@ def test_translate_json_and_all(capsys):
         (["shape", "--input-size", "4", "--stride", "0"], "stride must be positive"),
         (["shape"], "give --input-size"),
         (["shape", "--framework", "torch", "stride=2"], "needs --weight-shape and --input-shape"),
-        (["design", "--input-size", "4"], "give factor=, or both"),
     ],
 )
 def test_errors_exit_2_with_the_reason(argv, phrase, capsys):

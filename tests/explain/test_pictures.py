@@ -1,4 +1,4 @@
-"""Pictures and animations: they render for arbitrary parameters, and show the library's numbers."""
+"""tconv.explain.pictures: they render for arbitrary parameters, and show the library's numbers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from helpers import oracle
 
 import tconv
+from tconv.artifacts import analyze
 from tconv.explain import TENSORFLOW_EXAMPLE
 from tconv.explain import pictures as viz  # noqa: E402  (imports no matplotlib until it draws)
 
@@ -83,12 +84,12 @@ def test_scatter_steps_show_the_replay():
 
 
 def test_overlap_picture_shows_brute_force_counts():
-    fig = viz.overlap_figure((3, 3), stride=2, dilation=2, input_size=(3, 4))
+    fig = viz.overlap_figure(analyze((3, 3), stride=2, dilation=2, input_size=(3, 4)))
     counts = tconv.conv_transpose(np.ones((1, 1, 3, 4)), np.ones((1, 1, 3, 3)), stride=2, dilation=2)[0, 0]
     assert _texts(fig.axes[0]) == [_num(v) for v in counts.ravel()]
     assert fig._suptitle.get_text().endswith("HOLES")
     w = np.random.default_rng(0).standard_normal((2, 2, 4))
-    fig = viz.overlap_figure(4, stride=2, padding=1, weight=w, groups=2)
+    fig = viz.overlap_figure(analyze(None, stride=2, padding=1, weight=w, groups=2))
     size = tconv.artifacts.overlap(4, stride=2, padding=1).geometry.input_size  # the picture's default input
     response = tconv.conv_transpose(np.ones((2, *size)), w, stride=2, padding=1, groups=2)[0]
     assert _texts(fig.axes[2]) == [_num(v) for v in response]
@@ -129,3 +130,8 @@ def test_animations(tmp_path):
 def test_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_overlap_picture_needs_one_or_two_axes():
+    with pytest.raises(ValueError, match="the overlap picture shows 1-d or 2-d configurations, got 3 axes"):
+        viz.overlap_figure(analyze((3, 3, 3), stride=2))

@@ -1,4 +1,13 @@
-"""The seed articles' worked examples as test vectors."""
+"""Worked examples from tutorials on transposed convolution, as test vectors.
+
+- TensorFlow's ``tf.nn.conv2d_transpose`` worked example (2x2 input, 3x3 kernel, stride 2) and the output
+  TensorFlow prints for it;
+- a hand-written ``ConvTranspose2d`` (zero insertion + flipped kernel, checked against PyTorch in its tutorial),
+  ported line by line;
+- the sizes of an n-times up-sampling (``S = n, F = n + 2P``) checked with ``torch.nn.ConvTranspose2d``;
+- the matrix view: a 3x3 kernel on a 4x4 input is a 4x16 matrix ``C`` (Naoki Shibuya, "Up-sampling with
+  Transposed Convolution", 2017), and a 2x2 kernel on a 3x3 input a 9x4 one.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +17,13 @@ from helpers import assert_close, oracle, torch_conv, torch_conv_transpose
 
 import tconv
 
-# Seed 004: tf.nn.conv2d_transpose(x, f, output_shape=(1, 5, 5, 1), strides=2, padding='VALID'),
-# the output printed by TensorFlow in the article (an independent oracle).
-SEED004_X = np.array([[[[-67], [-77]], [[-117], [-127]]]], dtype=np.float32)  # NHWC (1, 2, 2, 1)
-SEED004_F = np.array(
+# TensorFlow's worked example: tf.nn.conv2d_transpose(x, f, output_shape=(1, 5, 5, 1), strides=2,
+# padding='VALID'), and the output TensorFlow prints for it (an independent oracle).
+TF_EXAMPLE_X = np.array([[[[-67], [-77]], [[-117], [-127]]]], dtype=np.float32)  # NHWC (1, 2, 2, 1)
+TF_EXAMPLE_F = np.array(
     [[[[-1]], [[2]], [[-3]]], [[[4]], [[-5]], [[6]]], [[[-7]], [[8]], [[-9]]]], dtype=np.float32
 )  # TF layout (h, w, out, in) = (3, 3, 1, 1)
-SEED004_TF_OUTPUT = np.array(
+TF_EXAMPLE_OUTPUT = np.array(
     [
         [67, -134, 278, -154, 231],
         [-268, 335, -710, 385, -462],
@@ -27,17 +36,17 @@ SEED004_TF_OUTPUT = np.array(
 
 
 @pytest.mark.parametrize("algorithm", ("auto", *tconv.algorithms()))
-def test_seed004_tensorflow_example(algorithm):
+def test_tensorflow_worked_example(algorithm):
     """The first output is 67 = -67 * -1, not 603; every other value as TensorFlow printed."""
-    weight = SEED004_F.transpose(3, 2, 0, 1)  # TF (h, w, out, in) -> (in, out, h, w), no flip
-    y = tconv.conv_transpose(SEED004_X, weight, stride=2, layout="channels_last", algorithm=algorithm)
+    weight = TF_EXAMPLE_F.transpose(3, 2, 0, 1)  # TF (h, w, out, in) -> (in, out, h, w), no flip
+    y = tconv.conv_transpose(TF_EXAMPLE_X, weight, stride=2, layout="channels_last", algorithm=algorithm)
     assert y.shape == (1, 5, 5, 1)
     assert y[0, 0, 0, 0] == 67
-    assert_close(y[0, :, :, 0], SEED004_TF_OUTPUT, dtype=np.float32)
+    assert_close(y[0, :, :, 0], TF_EXAMPLE_OUTPUT, dtype=np.float32)
 
 
 class MyTranspose2d:
-    """Seed 003's hand-written ConvTranspose2d, ported line by line from torch to NumPy.
+    """A tutorial's hand-written ConvTranspose2d, ported line by line from torch to NumPy.
 
     It inserts stride zeros into a padded buffer and correlates with the flipped
     kernel: an implementation independent of tconv's.
@@ -82,8 +91,8 @@ class MyTranspose2d:
 
 
 @pytest.mark.parametrize("algorithm", tconv.algorithms())
-def test_seed003_hand_written_transpose(algorithm):
-    """Seed 003: in=1, out=1, kernel 5, padding 2, stride 2 on a (2, 1, 2, 2) input."""
+def test_hand_written_transpose(algorithm):
+    """The tutorial's check: in=1, out=1, kernel 5, padding 2, stride 2 on a (2, 1, 2, 2) input."""
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 1, 2, 2))
     w = rng.standard_normal((1, 1, 5, 5))
@@ -94,7 +103,7 @@ def test_seed003_hand_written_transpose(algorithm):
     assert_close(y, torch_conv_transpose(x, w, b, 2, 2, 0, 1, 1))
 
 
-def test_seed003_multichannel_hand_written_transpose():
+def test_multichannel_hand_written_transpose():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((1, 3, 3, 2))
     w = rng.standard_normal((3, 2, 4, 4))
@@ -102,7 +111,7 @@ def test_seed003_multichannel_hand_written_transpose():
     assert_close(tconv.conv_transpose(x, w, b, stride=3, padding=1), MyTranspose2d(w, b, 4, 1, 3).forward(x))
 
 
-def test_seed003_shapes_are_inverse():
+def test_convolution_and_transpose_shapes_are_inverse():
     """conv(3->5, k5, p1) maps 7x9 to 5x7, and the transpose maps 5x7 back to 7x9."""
     x = np.zeros((1, 3, 7, 9))
     y = tconv.conv(x, np.zeros((5, 3, 5, 5)), padding=1)
@@ -110,13 +119,13 @@ def test_seed003_shapes_are_inverse():
     assert tconv.conv_transpose(y, np.zeros((5, 3, 5, 5)), padding=1).shape == (1, 3, 7, 9)
 
 
-def test_seed002_sizes():
+def test_upsampling_sizes():
     torch = oracle("torch")
     assert tconv.conv_output_size(5, 3, padding=1) == 5  # 5 = (5 + 2*1 - 3)/1 + 1
     assert tconv.conv_output_size(256, 3, padding=1) == 256
     assert tconv.conv_transpose_output_size(256, 2, stride=2) == 512  # F=2, P=0, S=2
     assert tconv.conv_transpose_output_size(256, 4, stride=2, padding=1) == 512  # F=4, P=1, S=2
-    # the article's checks with torch.nn.ConvTranspose2d
+    # the same sizes from torch.nn.ConvTranspose2d
     x = torch.randn((1, 1, 256, 256))
     assert torch.nn.ConvTranspose2d(1, 1, 2, padding=0, stride=2)(x).shape[-1] == 512
     assert torch.nn.ConvTranspose2d(1, 1, 4, padding=1, stride=2)(x).shape[-1] == 512
@@ -125,12 +134,12 @@ def test_seed002_sizes():
 @pytest.mark.parametrize("k", [1, 2, 3])
 @pytest.mark.parametrize("t", [1, 2, 3])
 @pytest.mark.parametrize("width", [1, 7, 32])
-def test_seed002_upsampling_family(k, t, width):
+def test_upsampling_family(k, t, width):
     """S = 2k, P = t, F = 2(k + t) up-samples by exactly n = 2k."""
     assert tconv.conv_transpose_output_size(width, 2 * (k + t), stride=2 * k, padding=t) == 2 * k * width
 
 
-def test_seed002_padded_convolution_equals_transpose():
+def test_padded_convolution_equals_transpose():
     """5x5 input, padding 2, 3x3 kernel, stride 1 -> 7x7: the transposed conv of 5x5 with k=3."""
     rng = np.random.default_rng(2)
     x = rng.standard_normal((1, 1, 5, 5))
@@ -140,7 +149,7 @@ def test_seed002_padded_convolution_equals_transpose():
     assert_close(tconv.conv_transpose(x, w), direct)
 
 
-def test_seed000_001_matrix_view():
+def test_matrix_view():
     """4x4 input, 3x3 kernel: C is 4x16; C.T maps a 2x2 input to 4x4. 3x3 input, 2x2 kernel: C is 4x9."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal((1, 1, 3, 3))
@@ -152,6 +161,6 @@ def test_seed000_001_matrix_view():
     assert_close(C @ x.ravel(), tconv.conv(x, w).ravel())
     y = rng.standard_normal((1, 2, 2))
     assert_close((C.T @ y.ravel()).reshape(1, 4, 4), tconv.conv_transpose(y, w))
-    # seed 000: A = [1, 9] times B = [9, 4] gives [1, 4]; the transpose goes back from 4 to 9
+    # a 2x2 kernel on a 3x3 input: A = [1, 9] times B = [9, 4] gives [1, 4]; the transpose goes back from 4 to 9
     B = tconv.conv_matrix(rng.standard_normal((1, 1, 2, 2)), (3, 3), sparse=False).T
     assert B.shape == (9, 4)

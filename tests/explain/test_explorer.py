@@ -110,7 +110,7 @@ def set_config(page, ndim, i, k, s=1, p=0, op=0, d=1, pmode="int", values="rando
     page.fill("#seed", str(seed))
 
 
-def test_seed_page_shows_67_and_its_sources(page, tmp_path, capsys):
+def test_default_page_is_the_tensorflow_example(page, tmp_path, capsys):
     path = tmp_path / "explorer.html"
     assert main(["explain", "--html", str(path)]) == 0
     load(page, path)
