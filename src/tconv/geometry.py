@@ -119,6 +119,16 @@ class Geometry:
         return tuple(f - b - o for f, b, o in zip(self.full_size, self.crop_begin, self.output_size))
 
     @property
+    def zero_insertion_padding(self) -> tuple[int, ...]:
+        """``d*(k - 1) - crop_begin`` per axis: the zeros the zero-insertion view puts before the input.
+
+        In that view (zeros inserted between the inputs, then a stride-1 correlation
+        with the flipped kernel), output ``o`` is the window starting at ``o`` of the
+        zero-inserted input padded by this many zeros in front; a negative value crops.
+        """
+        return tuple(ke - 1 - b for ke, b in zip(self.effective_kernel_size, self.crop_begin))
+
+    @property
     def padding_pairs(self) -> Pairs:
         """``((crop_begin, crop_end), ...)``: the same window as explicit padding pairs."""
         return tuple(zip(self.crop_begin, self.crop_end))

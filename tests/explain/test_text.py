@@ -15,7 +15,6 @@ from tconv.explain import (
     output_window,
     scatter_steps,
     zero_insert,
-    zero_insertion_padding,
 )
 from tconv.geometry import conv_transpose_geometry
 
@@ -65,7 +64,7 @@ def test_the_scatter_replay_and_its_window_are_the_operator(config):
     # the zero-insertion view: the flipped kernel over the padded, zero-inserted input
     x_pad = zero_insert(x, g)
     assert x_pad.shape == tuple(o + ke - 1 for o, ke in zip(g.output_size, g.effective_kernel_size))
-    assert zero_insertion_padding(g) == tuple(
+    assert g.zero_insertion_padding == tuple(
         d * (k - 1) - b for d, k, b in zip(g.dilation, g.kernel_size, g.crop_begin)
     )
 

@@ -91,12 +91,12 @@ def zero_insert(x: np.ndarray, geometry: Geometry) -> np.ndarray:
     array([0., 0., 1., 0., 2., 0., 0.])
     """
     lead = x.shape[: x.ndim - geometry.ndim]
-    s, b, o = geometry.stride, geometry.crop_begin, geometry.output_size
+    s, o = geometry.stride, geometry.output_size
     ke = geometry.effective_kernel_size
     dilated_size = tuple((i - 1) * si + 1 for i, si in zip(geometry.input_size, s))
     x_dil = np.zeros((*lead, *dilated_size), dtype=x.dtype)  # (..., *dilated)
     x_dil[(Ellipsis,) + tuple(slice(None, None, si) for si in s)] = x
-    before = tuple(k - 1 - bi for k, bi in zip(ke, b))
+    before = geometry.zero_insertion_padding
     after = tuple(oi + k - 1 - bf - ds for oi, k, bf, ds in zip(o, ke, before, dilated_size))
     return _pad_or_crop(x_dil, before, after)  # (..., *(o + k_eff - 1))
 

@@ -33,7 +33,6 @@ __all__ = [
     "scatter_steps",
     "window_diagram",
     "zero_insert",
-    "zero_insertion_padding",
 ]
 
 #: TensorFlow's worked example of ``tf.nn.conv2d_transpose``: a 2x2 input,
@@ -161,14 +160,6 @@ def contributions(geometry: Geometry, position: Sequence[int]) -> list[tuple[tup
     return sorted(found)
 
 
-def zero_insertion_padding(geometry: Geometry) -> tuple[int, ...]:
-    """Per axis, ``d*(k - 1) - crop_begin``: the zeros the zero-insertion view puts before the input.
-
-    A negative value crops. :func:`zero_insert` builds the padded input.
-    """
-    return tuple(ke - 1 - b for ke, b in zip(geometry.effective_kernel_size, geometry.crop_begin))
-
-
 def _grid(a: np.ndarray, mark: set[tuple[int, ...]] | None = None, indent: str = "  ") -> str:
     """Right-aligned rows of a 1-d or 2-d array; ``mark`` brackets some cells."""
 
@@ -280,7 +271,7 @@ def explain_text(
     values = " + ".join(f"{_num(x[j])}*{_num(w[t])}" for j, t in first_terms)
     out.append(f"The first output is {terms}" + (f" = {values} = {_num(y[(0,) * g.ndim])}." if first_terms else "."))
 
-    pad = zero_insertion_padding(g)
+    pad = g.zero_insertion_padding
     x_pad = zero_insert(x, g)
     first_window = {tuple(dd * t for dd, t in zip(d, tap)) for tap in itertools.product(*(range(kk) for kk in k))}
     w_flip = np.flip(w)

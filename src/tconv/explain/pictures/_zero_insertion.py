@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..text import zero_insert, zero_insertion_padding
+from ..text import zero_insert
 from . import _drawing as drawing
 from ._problem import Problem
 
@@ -24,7 +24,7 @@ def _zero_insertion_data(p: Problem, ci: int) -> tuple[np.ndarray, np.ndarray]:
     """The padded zero-inserted input of channel ``ci`` and a map of what each cell is ("pad", "zero", "input")."""
     g = p.geometry
     x_pad = zero_insert(p.x[ci], g)  # (*(o + k_eff - 1))
-    before = zero_insertion_padding(g)
+    before = g.zero_insertion_padding
     kind = np.full(x_pad.shape, "pad", dtype=object)
     dilated = tuple((i - 1) * s + 1 for i, s in zip(g.input_size, g.stride))
     region = tuple(slice(max(bf, 0), max(min(bf + ds, n), 0)) for bf, ds, n in zip(before, dilated, x_pad.shape))
@@ -78,7 +78,7 @@ def draw_zero_insertion(fig: Any, p: Problem, position: tuple[int, ...]) -> None
         sums = sums[:147] + "..."
     head = f"Zero-insertion view: {p.describe()}"
     sub = (
-        f"insert stride-1 zeros (yellow), pad by dilation*(k-1) - padding = {list(zero_insertion_padding(g))} "
+        f"insert stride-1 zeros (yellow), pad by dilation*(k-1) - padding = {list(g.zero_insertion_padding)} "
         f"at the start (grey; negative: crop), slide the FLIPPED kernel with stride 1\n"
         f"y{list(position)} = sum(window * flipped kernel) = {sums} = {drawing.label(value)}"
     )
