@@ -1,4 +1,4 @@
-"""JAX's ``lax.conv_transpose`` and ``lax.conv_general_dilated`` (with ``lhs_dilation``), on NumPy arrays.
+"""JAX's ``lax.conv_transpose`` and ``lax.conv_general_dilated`` (with ``lhs_dilation``): emulation and translation.
 
 Same arguments, defaults, dimension numbers and kernel conventions as
 ``jax.lax``, JAX's validation (its messages), and the same numbers; no JAX import.
@@ -6,10 +6,11 @@ Same arguments, defaults, dimension numbers and kernel conventions as
 JAX computes a transposed convolution *directly*, as XLA's convolution of the
 input dilated by ``lhs_dilation`` (``stride - 1`` zeros between elements), padded
 by ``(lo, hi)`` per axis (negative values crop), and **correlated** with the
-kernel. In tconv's window model (``tconv/shape.py``) that is the transposed
+kernel. In tconv's window model (:mod:`tconv.geometry`) that is the transposed
 convolution with the kernel flipped in space and its channel axes swapped
-(:func:`tconv.weights.to_torch_layout` with ``"conv"``), ``crop_begin = k_eff -
-1 - lo`` and ``o = (i - 1)*s + 2 - k_eff + lo + hi``.
+(:func:`tconv.weights.to_torch_layout` with ``"conv"``) and the crop ``(k_eff - 1 -
+lo, k_eff - 1 - hi)`` of the full output (:func:`crop_of_pads`), so
+``o = (i - 1)*s + 2 - k_eff + lo + hi``.
 
 ``lax.conv_transpose`` turns its ``padding`` into those ``(lo, hi)``:
 
@@ -29,31 +30,85 @@ channel axes first, which makes the result the gradient of a convolution
 are here. Dtypes follow NumPy's promotion (as JAX with ``jax_enable_x64``);
 ``precision`` is accepted and ignored, ``preferred_element_type`` sets the result
 dtype.
+
+As a translation target (:func:`target`) JAX cuts every window:
+``lax.conv_transpose`` with the pads of the crop and ``transpose_kernel=True``, or,
+with groups, ``conv_general_dilated(lhs_dilation=stride, feature_group_count=groups)``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from .._validate import is_int, show
-from ..geometry import Geometry
-from ..weights import to_torch_layout
-from ._common import as_array, geometry, int_list, run_window
+from .._validate import int_tuple, is_int, numeric_array, show
+from ..geometry import Geometry, effective_kernel_size
+from ..weights import FromCorrelation, Step, Transpose, steps_from_torch, to_torch_layout
+from . import _code
+from ._common import (
+    ConvTransposeSpec,
+    DataLayout,
+    Source,
+    Target,
+    channels_last,
+    input_spatial_size,
+    int_list,
+    nonempty,
+    run_window,
+    window_from_crop,
+)
 
 __all__ = [
     "conv_general_dilated",
     "conv_transpose",
     "conv_transpose_padding",
     "conv_transpose_window",
+    "crop_of_pads",
     "default_dimension_numbers",
     "dimension_permutations",
 ]
 
+#: The name translations print, and the parameters a translation source takes (``lax.conv_transpose``'s,
+#: or with ``lhs_dilation`` ``lax.conv_general_dilated``'s).
+NAME = "JAX"
+PARAMETERS = (
+    "strides",
+    "padding",
+    "rhs_dilation",
+    "dimension_numbers",
+    "transpose_kernel",
+    "use_consistent_padding",
+    "window_strides",
+    "lhs_dilation",
+    "feature_group_count",
+)
+
 Pads = list[tuple[int, int]]
+
+_STRING_PADDING = (
+    "String padding is not implemented for transposed convolution using this op. Please either exactly specify the "
+    "required padding or use conv_transpose."
+)
+
+
+def crop_of_pads(k_eff: int, pads: tuple[int, int]) -> tuple[int, int]:
+    """The crop ``(begin, end)`` of the full output cut by JAX's pads ``(lo, hi)`` of the dilated input.
+
+    The correlation of the dilated input padded by ``k_eff - 1`` at both ends is the
+    full output; each pad cell less crops one cell, each more adds a zero. The map
+    is its own inverse: the pads of a crop are ``crop_of_pads(k_eff, crop)``.
+
+    Examples
+    --------
+    >>> crop_of_pads(3, (2, 1))     # JAX's "SAME" pads for k=3, s=2: TensorFlow's crop
+    (0, 1)
+    """
+    lo, hi = pads
+    return k_eff - 1 - lo, k_eff - 1 - hi
 
 
 def default_dimension_numbers(ndim: int) -> tuple[str, str, str]:
@@ -132,28 +187,39 @@ def dimension_permutations(
     return perm(lhs_spec, pairs[0]), perm(rhs_spec, pairs[1]), perm(out_spec, pairs[2])
 
 
-def _positive(value: object, nd: int, name: str, default: int = 1) -> tuple[int, ...]:
-    if value is None:
-        return (default,) * nd
-    values = tuple(int_list(value, name))
-    if len(values) != nd:
-        raise ValueError(f"{name} must have one entry per spatial dimension ({nd}), got {show(values)}")
-    return values
+def _per_axis(value: object, nd: int, name: str) -> tuple[int, ...]:
+    """One int per spatial axis (JAX takes sequences only); None means 1 in every axis."""
+    return (1,) * nd if value is None else int_tuple(int_list(value, name), name, nd)
 
 
-def _string_pads(padding: str, in_size: Sequence[int], window: Sequence[int], strides: Sequence[int]) -> Pads:
-    """JAX's ``padtype_to_pads`` for the forward modes ``SAME``, ``SAME_LOWER`` and ``VALID``."""
+def _split_pads(padding: str, totals: Sequence[int]) -> Pads:
+    """JAX's forward modes ``SAME``, ``SAME_LOWER`` and ``VALID``: how a total padding per axis is split."""
     mode = padding.upper()
     if mode not in ("SAME", "SAME_LOWER", "VALID"):
         raise ValueError(f"Unrecognized padding type: expected 'VALID', 'SAME', or 'SAME_LOWER', got {padding}.")
     if mode == "VALID":
-        return [(0, 0)] * len(in_size)
-    pads = []
-    for i, k, s in zip(in_size, window, strides):
-        out = -(-i // s)
-        total = max((out - 1) * s + k - i, 0)
-        pads.append((total // 2, total - total // 2) if mode == "SAME" else (total - total // 2, total // 2))
+        return [(0, 0)] * len(totals)
+    return [(t // 2, t - t // 2) if mode == "SAME" else (t - t // 2, t // 2) for t in totals]
+
+
+def _explicit_pads(padding: Any, nd: int) -> Pads:
+    """``(lo, hi)`` pairs, one per spatial axis, with JAX's messages."""
+    try:
+        pads = [(int(lo), int(hi)) for lo, hi in padding]
+    except (TypeError, ValueError):
+        raise ValueError(
+            "padding argument to conv_general_dilated should be a string or a sequence of (low, high) pairs, "
+            f"got {padding}"
+        ) from None
+    if len(pads) != nd:
+        raise TypeError(f"Wrong number of explicit pads for convolution: expected {nd}, got {len(pads)}.")
     return pads
+
+
+def _string_pads(padding: str, in_size: Sequence[int], window: Sequence[int], strides: Sequence[int]) -> Pads:
+    """JAX's ``padtype_to_pads``: the forward convolution's pads for ``padding``."""
+    totals = [max((-(-i // s) - 1) * s + k - i, 0) for i, k, s in zip(in_size, window, strides)]
+    return _split_pads(padding, totals)
 
 
 def conv_general_dilated(
@@ -199,8 +265,8 @@ def conv_general_dilated(
     >>> conv_general_dilated(x, k, (1,), [(2, 2)], lhs_dilation=(2,))[0, 0]
     array([  1.,  10., 102.,  20., 203.,  30., 300.])
     """
-    x = as_array(lhs, "lhs")
-    w = as_array(rhs, "rhs")
+    x = numeric_array(lhs, "lhs")
+    w = numeric_array(rhs, "rhs")
     if x.ndim != w.ndim:
         raise ValueError(
             f"conv_general_dilated lhs and rhs must have the same number of dimensions, but got {x.shape} and {w.shape}."
@@ -218,8 +284,8 @@ def conv_general_dilated(
             f"but got {nd} and {len(strides_given)}"
         )
     ws = tuple(strides_given)
-    ld = _positive(lhs_dilation, nd, "lhs_dilation")
-    rd = _positive(rhs_dilation, nd, "rhs_dilation")
+    ld = _per_axis(lhs_dilation, nd, "lhs_dilation")
+    rd = _per_axis(rhs_dilation, nd, "rhs_dilation")
     if any(v < 1 for v in ws):
         raise ValueError(f"conv_general_dilated window_strides must be positive, got {show(ws)}")
     if any(v < 1 for v in ld + rd):
@@ -256,24 +322,13 @@ def conv_general_dilated(
             "conv_general_dilated rhs output feature dimension size must be a multiple of batch_group_count, "
             f"but {o_channels} is not a multiple of {bgc}."
         )
-    k_eff = tuple(d * (k - 1) + 1 for k, d in zip(w.shape[2:], rd))
+    k_eff = tuple(map(effective_kernel_size, w.shape[2:], rd))
     if isinstance(padding, str):
         if any(v != 1 for v in ld):
-            raise ValueError(
-                "String padding is not implemented for transposed convolution using this op. Please either exactly "
-                "specify the required padding or use conv_transpose."
-            )
+            raise ValueError(_STRING_PADDING)
         pads = _string_pads(padding, x.shape[2:], k_eff, ws)
     else:
-        try:
-            pads = [(int(lo), int(hi)) for lo, hi in padding]  # type: ignore[misc]
-        except (TypeError, ValueError):
-            raise ValueError(
-                "padding argument to conv_general_dilated should be a string or a sequence of (low, high) pairs, "
-                f"got {padding}"
-            ) from None
-        if len(pads) != nd:
-            raise TypeError(f"Wrong number of explicit pads for convolution: expected {nd}, got {len(pads)}.")
+        pads = _explicit_pads(padding, nd)
     dilated = tuple((i - 1) * s + 1 if i else 0 for i, s in zip(x.shape[2:], ld))
     padded = tuple(size + lo + hi for size, (lo, hi) in zip(dilated, pads))
     if any(p < 0 for p in padded):
@@ -318,10 +373,10 @@ def _correlate(
 
         return conv(x, w, None, stride=strides, padding=tuple(pads), dilation=rhs_dilation, groups=groups)
     # the transposed convolution with the flipped, channel-swapped kernel, at stride 1 positions, then subsampled
-    k_eff = tuple(d * (k - 1) + 1 for k, d in zip(w.shape[2:], rhs_dilation))
-    begin = tuple(ke - 1 - lo for ke, (lo, _) in zip(k_eff, pads))
+    k_eff = tuple(map(effective_kernel_size, w.shape[2:], rhs_dilation))
+    begin = tuple(crop_of_pads(ke, p)[0] for ke, p in zip(k_eff, pads))
     dense = tuple((size - 1) * s + 1 for size, s in zip(out_size, strides))
-    window = geometry(x.shape[2:], w.shape[2:], lhs_dilation, rhs_dilation, begin, dense)
+    window = Geometry(x.shape[2:], dense, w.shape[2:], lhs_dilation, rhs_dilation, begin)
     y = run_window(x, to_torch_layout(w, "conv", groups), None, window, groups)  # (N, O, *dense)
     return y[(slice(None), slice(None), *(slice(None, None, s) for s in strides))]
 
@@ -355,13 +410,30 @@ def conv_transpose_padding(kernel_size: int, stride: int, padding: object) -> tu
 
 def _transpose_pads(
     kernel_size: Sequence[int], strides: Sequence[int], dilation: Sequence[int], padding: Any, consistent: bool
-) -> Any:
-    """``lax.conv_transpose``'s pads of the dilated input, or the string it hands to ``conv_general_dilated``."""
+) -> Pads:
+    """``lax.conv_transpose``'s pads ``(lo, hi)`` of the dilated input, per axis.
+
+    A string other than ``"SAME"``/``"VALID"`` is handed to ``conv_general_dilated`` as a
+    forward mode, which it allows with unit strides only; there its total pad is
+    ``k_eff - 1`` whatever the input size.
+    """
+    k_eff = tuple(map(effective_kernel_size, kernel_size, dilation))
     if consistent or (isinstance(padding, str) and padding in ("SAME", "VALID")):
-        k_eff = tuple(di * (k - 1) + 1 for k, di in zip(kernel_size, dilation))
         replicated = [padding] * len(k_eff) if isinstance(padding, str) else list(padding)
         return [conv_transpose_padding(ke, si, p) for ke, si, p in zip(k_eff, strides, replicated)]
-    return padding
+    if isinstance(padding, str):
+        if any(v != 1 for v in strides):
+            raise ValueError(_STRING_PADDING)
+        return _split_pads(padding, [ke - 1 for ke in k_eff])
+    return _explicit_pads(padding, len(k_eff))
+
+
+def _crop(
+    kernel_size: Sequence[int], strides: Sequence[int], dilation: Sequence[int], padding: Any, consistent: bool
+) -> tuple[tuple[int, int], ...]:
+    """``lax.conv_transpose``'s crop of the full output: it does not depend on the input size."""
+    pads = _transpose_pads(kernel_size, strides, dilation, padding, consistent)
+    return tuple(map(crop_of_pads, map(effective_kernel_size, kernel_size, dilation), pads))
 
 
 def conv_transpose_window(
@@ -372,10 +444,10 @@ def conv_transpose_window(
     rhs_dilation: Sequence[int] | None = None,
     use_consistent_padding: bool = False,
 ) -> Geometry:
-    """The window (see ``tconv/shape.py``) of ``lax.conv_transpose`` for spatial sizes.
+    """The window (:mod:`tconv.geometry`) of ``lax.conv_transpose`` for spatial sizes.
 
-    ``crop_begin = k_eff - 1 - lo`` and ``o = (i - 1)*s + 2 - k_eff + lo + hi`` for the
-    pads ``(lo, hi)`` of the dilated input (``o`` may be 0, never negative: JAX
+    The crop of the pads ``(lo, hi)`` of the dilated input (:func:`crop_of_pads`), so
+    ``o = (i - 1)*s + 2 - k_eff + lo + hi`` (``o`` may be 0, never negative: JAX
     rejects a negative total).
 
     Examples
@@ -389,28 +461,17 @@ def conv_transpose_window(
     (9,)
     """
     i, k, s = tuple(input_size), tuple(kernel_size), tuple(strides)
-    d = _positive(rhs_dilation, len(i), "rhs_dilation")
-    k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
-    pads = _transpose_pads(k, s, d, padding, use_consistent_padding)
-    if isinstance(pads, str):
-        if any(v != 1 for v in s):
-            raise ValueError(
-                "String padding is not implemented for transposed convolution using this op. Please either exactly "
-                "specify the required padding or use conv_transpose."
-            )
-        pads = _string_pads(pads, i, k_eff, (1,) * len(i))
-    pads = [(int(lo), int(hi)) for lo, hi in pads]
-    if len(pads) != len(i):
-        raise TypeError(f"Wrong number of explicit pads for convolution: expected {len(i)}, got {len(pads)}.")
+    d = _per_axis(rhs_dilation, len(i), "rhs_dilation")
+    crop = _crop(k, s, d, padding, use_consistent_padding)
     dilated = tuple((ii - 1) * si + 1 for ii, si in zip(i, s))
+    pads = tuple(map(crop_of_pads, map(effective_kernel_size, k, d), crop))
     if any(size + lo + hi < 0 for size, (lo, hi) in zip(dilated, pads)):
         raise ValueError(
             "Negative padding is larger than the size of the corresponding dimension: "
-            f"got padding={tuple(pads)} for lhs_shape[2:]={dilated}"
+            f"got padding={pads} for lhs_shape[2:]={dilated}"
         )
-    begins = tuple(ke - 1 - lo for ke, (lo, _) in zip(k_eff, pads))
-    out = tuple(max((ii - 1) * si + 2 - ke + lo + hi, 0) for ii, si, ke, (lo, hi) in zip(i, s, k_eff, pads))
-    return geometry(i, k, s, d, begins, out)
+    g = window_from_crop(i, k, s, d, crop)
+    return replace(g, output_size=tuple(max(o, 0) for o in g.output_size))
 
 
 def conv_transpose(
@@ -456,8 +517,8 @@ def conv_transpose(
     >>> conv_transpose(x, k, (2,), "VALID")[0, :, 0]
     array([100.,  10., 201.,  20., 302.,  30.,   3.])
     """
-    x = as_array(lhs, "lhs")
-    w = as_array(rhs, "rhs")
+    x = numeric_array(lhs, "lhs")
+    w = numeric_array(rhs, "rhs")
     if x.ndim != w.ndim or x.ndim < 2:
         raise ValueError(f"conv_transpose needs lhs and rhs of the same rank >= 2, got shapes {x.shape} and {w.shape}")
     if dimension_numbers is None:
@@ -467,7 +528,7 @@ def conv_transpose(
     s = tuple(int_list(strides, "strides")) if nd else ()
     if len(s) != nd:
         raise ValueError(f"conv_transpose strides must have one entry per spatial dimension ({nd}), got {show(s)}")
-    d = _positive(rhs_dilation, nd, "rhs_dilation")
+    d = _per_axis(rhs_dilation, nd, "rhs_dilation")
     k_spatial = tuple(w.shape[j] for j in rhs_perm[2:])
     pads = _transpose_pads(k_spatial, s, d, padding, use_consistent_padding)
     if transpose_kernel:
@@ -484,3 +545,148 @@ def conv_transpose(
         precision=precision,
         preferred_element_type=preferred_element_type,
     )
+
+
+# --- translation ---------------------------------------------------------------------------------------
+
+_LETTERS = "HWDABEFGJKLMPQRSTUVXYZ"  # spatial axis names for dimension numbers
+
+
+def target(spec: ConvTransposeSpec) -> Target:
+    """``lax.conv_transpose`` (with groups ``lax.conv_general_dilated``): every window, exactly."""
+    nd = spec.ndim
+    if nd > len(_LETTERS):
+        raise ValueError(f"at most {len(_LETTERS)} spatial axes can be named in JAX's dimension numbers, got {nd}")
+    letters = _LETTERS[:nd]
+    numbers = ("N" + letters + "C", letters + "IO", "N" + letters + "C")
+    pads = tuple(crop_of_pads(ke, c) for ke, c in zip(spec.effective_kernel_size, spec.crop))
+    notes = ["JAX's convolutions have no bias: the plan adds it after the call."]
+    arguments: dict[str, Any]
+    if spec.groups == 1:
+        function = "conv_transpose"
+        arguments = dict(
+            strides=spec.stride,
+            padding=pads,
+            rhs_dilation=spec.dilation,
+            dimension_numbers=numbers,
+            transpose_kernel=True,
+        )
+        steps = steps_from_torch("tensorflow", nd)
+    else:
+        function = "conv_general_dilated"
+        arguments = dict(
+            window_strides=(1,) * nd,
+            padding=pads,
+            lhs_dilation=spec.stride,
+            rhs_dilation=spec.dilation,
+            dimension_numbers=numbers,
+            feature_group_count=spec.groups,
+        )
+        steps = steps_from_torch("jax", nd, spec.groups)
+        notes.append(
+            "lax.conv_transpose has no groups: the plan uses conv_general_dilated with lhs_dilation=stride "
+            "and feature_group_count, whose kernel is the flipped, channel-swapped correlation kernel."
+        )
+    layout = channels_last(nd)
+    emulation = {"conv_transpose": conv_transpose, "conv_general_dilated": conv_general_dilated}[function]
+
+    def body(weight: str, bias: str | None) -> list[str]:
+        return [f"y = lax.{function}(x, {weight}, {_code.keywords(arguments)})"]
+
+    def program(convert_weight: str) -> str:
+        doc = "x: (N, *spatial, C_in) array (channels last); weight: convert_weight(w); bias: (C_out,) or None."
+        lines = body("weight", "bias") + _code.bias_lines(layout) + ["return y"]
+        return _code.program(["import numpy as np", "from jax import lax"], convert_weight, doc, lines)
+
+    return Target(
+        "jax",
+        f"jax.lax.{function}",
+        arguments,
+        steps,
+        layout,
+        ((0, 0),) * nd,
+        True,
+        lambda x, w, b: emulation(x, w, **arguments),
+        body,
+        program,
+        notes,
+    )
+
+
+def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:
+    """A ``lax.conv_transpose`` call, or with ``lhs_dilation`` a ``lax.conv_general_dilated`` one, read into a spec."""
+    ndim = len(weight_shape)
+    nd = ndim - 2
+    general = "lhs_dilation" in params
+    transposed_only = ("transpose_kernel", "use_consistent_padding", "strides")
+    general_only = ("window_strides", "feature_group_count")
+    if general and any(k in params for k in transposed_only):
+        raise ValueError(
+            f"give conv_general_dilated's parameters (lhs_dilation, ...) or conv_transpose's {transposed_only}, not both"
+        )
+    if not general and any(k in params for k in general_only):
+        raise ValueError(f"{general_only} belong to conv_general_dilated: give lhs_dilation too")
+    numbers = params.get("dimension_numbers")
+    if numbers is None and not general:
+        numbers = default_dimension_numbers(ndim)
+    lhs_perm, rhs_perm, out_perm = dimension_permutations(numbers, ndim)
+    layout = DataLayout(tuple(lhs_perm), tuple(int(v) for v in np.argsort(out_perm)))
+    kernel = tuple(weight_shape[j] for j in rhs_perm[2:])
+    o_channels, i_channels = weight_shape[rhs_perm[0]], weight_shape[rhs_perm[1]]
+    size = input_spatial_size(input_shape, layout)
+    rhs_dilation = params.get("rhs_dilation")
+    padding = params.get("padding")
+    if padding is None:
+        raise ValueError("jax.lax's transposed convolutions need padding")
+    steps: list[Step] = [Transpose(tuple(rhs_perm), "(O, I, *k)")]
+    if general:
+        window_strides = tuple(params.get("window_strides", (1,) * nd))
+        if any(v != 1 for v in window_strides):
+            raise ValueError(
+                f"conv_general_dilated with window_strides={window_strides} subsamples the transposed convolution; "
+                "only window_strides of 1 is a transposed convolution that other frameworks express"
+            )
+        groups = params.get("feature_group_count", 1)
+        lhs_dilation = tuple(params["lhs_dilation"])
+        if isinstance(padding, str):
+            raise ValueError(_STRING_PADDING)
+        pads = [tuple(p) for p in padding]
+        d = tuple(rhs_dilation or (1,) * nd)
+        stride, crop = lhs_dilation, tuple(map(crop_of_pads, map(effective_kernel_size, kernel, d), pads))
+        channels = (i_channels * groups, o_channels, groups)
+        steps.append(FromCorrelation(groups))
+        call = (
+            f"lax.conv_general_dilated(x, w, window_strides={window_strides}, padding={pads}, lhs_dilation={lhs_dilation}, "
+            f"rhs_dilation={d}, dimension_numbers={numbers!r}, feature_group_count={groups})"
+        )
+
+        def run(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+            return conv_general_dilated(x, w, window_strides, pads, lhs_dilation, d, numbers, groups)
+    else:
+        stride = tuple(params.get("strides", (1,) * nd))
+        transpose_kernel = bool(params.get("transpose_kernel", False))
+        consistent = bool(params.get("use_consistent_padding", False))
+        d = _per_axis(rhs_dilation, nd, "rhs_dilation")
+        if size is not None:
+            conv_transpose_window(size, kernel, stride, padding, rhs_dilation, consistent)  # JAX's checks at this size
+        crop = _crop(kernel, stride, d, padding, consistent)
+        # the array's O-position axis holds the input channels when transpose_kernel swaps them
+        channels = (o_channels, i_channels, 1) if transpose_kernel else (i_channels, o_channels, 1)
+        if not transpose_kernel:
+            steps.append(FromCorrelation(1))
+        call = (
+            f"lax.conv_transpose(x, w, strides={stride}, padding={padding!r}, rhs_dilation={rhs_dilation}, "
+            f"dimension_numbers={numbers!r}, transpose_kernel={transpose_kernel}, use_consistent_padding={consistent})"
+        )
+
+        def run(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+            return conv_transpose(
+                x, w, stride, padding, rhs_dilation, numbers, transpose_kernel, use_consistent_padding=consistent
+            )
+
+    def run_with_bias(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        y = run(x, w)
+        return y if b is None else y + np.reshape(b, [-1 if j == out_perm[1] else 1 for j in range(ndim)])
+
+    spec = ConvTransposeSpec(kernel, stride, d, crop, *channels)
+    return Source("jax", nonempty(spec, size), call, layout, steps, weight_shape, run_with_bias)

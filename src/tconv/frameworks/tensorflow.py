@@ -1,4 +1,4 @@
-"""TensorFlow's ``tf.nn.conv{1,2,3}d_transpose`` and ``tf.nn.conv_transpose``, on NumPy arrays.
+"""TensorFlow's ``tf.nn.conv{1,2,3}d_transpose`` and ``tf.nn.conv_transpose``: emulation and translation.
 
 Same names, defaults, data formats (``NWC``/``NCW``, ``NHWC``/``NCHW``,
 ``NDHWC``/``NCDHW``) and filter layout ``[*k, output_channels, in_channels]``
@@ -6,8 +6,8 @@ as TensorFlow, TensorFlow's validation (its reasons in the messages) and its
 numbers; no TensorFlow import.
 
 TensorFlow defines ``conv*_transpose`` as the input gradient of ``conv*`` whose
-input has the mandatory ``output_shape``, so the window (see ``tconv/shape.py``)
-is the forward convolution's padding of the output:
+input has the mandatory ``output_shape``, so the window (:mod:`tconv.geometry`)
+is the forward convolution's padding of the output, pinned to the input size:
 
 - ``"VALID"``: no padding, ``crop_begin = 0``; the forward convolution must map
   ``o`` back to ``i``: ``o in [(i - 1)*s + k_eff, (i - 1)*s + k_eff + s - 1]``;
@@ -22,6 +22,14 @@ them (as TensorFlow computes them on GPU, and on CPU through oneDNN for float32)
 entry of ``output_shape`` is a multiple ``g`` of ``filters.shape[-2]``, the op is
 the gradient of a grouped convolution with ``g`` groups (TensorFlow's CPU kernels
 accept it only through oneDNN, for float32). Dtypes follow NumPy's promotion.
+
+As a translation target (:func:`target`) TensorFlow cuts the windows of VALID
+(``b = 0``, ``-s < e <= 0``), of SAME (``b = floor((b + e)/2)`` with
+``k_eff - s <= b + e < k_eff``) and, in 2-d, of explicit paddings (``b >= 0``,
+``e > -s``); any other window is VALID's full output plus a crop or zero-pad
+afterwards. The plan expands groups into a dense block-diagonal kernel and writes
+the dilation into the kernel (its CPU kernels reject both outside oneDNN's
+float32 path), and adds the bias after the call (the op has none).
 """
 
 from __future__ import annotations
@@ -31,9 +39,23 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import is_int, show
-from ..geometry import Geometry
-from ._common import as_array, geometry, int_list, move_channels_first, move_channels_last, run_window
+from .._validate import is_int, numeric_array, show
+from ..geometry import Geometry, effective_kernel_size
+from ..weights import Dilate, Step, Ungroup, steps_from_torch, steps_to_torch, to_torch_layout
+from . import _code
+from ._common import (
+    ConvTransposeSpec,
+    Source,
+    Target,
+    channels_first,
+    channels_last,
+    int_list,
+    move_channels_first,
+    move_channels_last,
+    needs_rank,
+    nonempty,
+    run_window,
+)
 
 __all__ = [
     "conv1d_transpose",
@@ -43,6 +65,10 @@ __all__ = [
     "valid_output_sizes",
     "window",
 ]
+
+#: The name translations print, and the parameters a translation source takes.
+NAME = "TensorFlow"
+PARAMETERS = ("output_shape", "strides", "padding", "data_format", "dilations")
 
 _FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 
@@ -151,7 +177,7 @@ def window(
     pads = [padding] * nd if isinstance(padding, str) else [tuple(p) for p in padding]
     begins = []
     for axis, (ii, ki, oi, si, di, pad) in enumerate(zip(i, k, o, s, d, pads)):
-        k_eff = di * (ki - 1) + 1
+        k_eff = effective_kernel_size(ki, di)
         computed = _computed_input_size(oi, k_eff, si, pad)
         if computed != ii:
             sizes = valid_output_sizes((ii,), (ki,), (si,), padding if isinstance(padding, str) else [pad], (di,))[0]
@@ -167,7 +193,7 @@ def window(
             begins.append(max((ii - 1) * si + k_eff - oi, 0) // 2)
         else:
             begins.append(pad[0])
-    return geometry(i, k, s, d, begins, o)
+    return Geometry(i, o, k, s, d, tuple(begins))
 
 
 def valid_output_sizes(
@@ -195,7 +221,7 @@ def valid_output_sizes(
     pads = [padding] * nd if isinstance(padding, str) else [tuple(p) for p in padding]
     ranges = []
     for ii, ki, si, di, pad in zip(i, k, s, d, pads):
-        k_eff = di * (ki - 1) + 1
+        k_eff = effective_kernel_size(ki, di)
         if pad == "SAME":
             ranges.append(range((ii - 1) * si + 1, ii * si + 1))
         else:
@@ -205,27 +231,25 @@ def valid_output_sizes(
     return tuple(ranges)
 
 
-def _conv_transpose(
+def _resolve(
     nd: int,
     op: str,
-    input: Any,
-    filters: Any,
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
     output_shape: Any,
     strides: object,
     padding: object,
     data_format: str,
     dilations: object,
-) -> np.ndarray:
-    x = as_array(input, "input")
-    w = as_array(filters, "filters")
+) -> tuple[Geometry, int, int]:
+    """TensorFlow's checks of a call on its arguments and shapes, and its window: ``(window, groups, channel_index)``."""
     channel_index = 1 if data_format.startswith("NC") else nd + 1
     if data_format not in _FORMATS[nd]:
         raise ValueError(
             f"{op}: Value for attr 'data_format' of \"{data_format}\" is not in the list of allowed values: "
             + ", ".join(f'"{f}"' for f in _FORMATS[nd])
         )
-    stride_name = "stride" if nd == 1 else "strides"
-    s_full = _sequence(strides, nd, channel_index, stride_name)
+    s_full = _sequence(strides, nd, channel_index, "stride" if nd == 1 else "strides")
     d_full = _sequence(dilations, nd, channel_index, "dilations")
     spatial_axes = list(range(2, nd + 2)) if channel_index == 1 else list(range(1, nd + 1))
     if s_full[0] != 1 or s_full[channel_index] != 1:
@@ -243,48 +267,66 @@ def _conv_transpose(
     if any(v < 1 for v in d):
         raise ValueError(f"{op}: Dilated rates should be larger than 0, got dilations={d_full}")
     pad = _padding(padding, nd, channel_index, op)
-    if x.ndim != nd + 2:
+    if len(x_shape) != nd + 2:
         raise ValueError(
-            f"{op}: input must be {nd + 2}-dimensional (batched, {data_format}), got shape {show(x.shape)}"
+            f"{op}: input must be {nd + 2}-dimensional (batched, {data_format}), got shape {show(x_shape)}"
         )
-    if w.ndim != nd + 2:
+    if len(w_shape) != nd + 2:
         raise ValueError(
-            f"{op}: filters must be {nd + 2}-dimensional [*k, output_channels, in_channels], got shape {show(w.shape)}"
+            f"{op}: filters must be {nd + 2}-dimensional [*k, output_channels, in_channels], got shape {show(w_shape)}"
         )
     shape = _output_shape(output_shape, nd, op)
     if len(shape) == nd:  # conv2d_backprop_input also accepts the spatial sizes alone
-        c_out = w.shape[-2]
-        shape = [x.shape[0], c_out, *shape] if channel_index == 1 else [x.shape[0], *shape, c_out]
+        c_out = w_shape[-2]
+        shape = [x_shape[0], c_out, *shape] if channel_index == 1 else [x_shape[0], *shape, c_out]
     if any(v < 0 for v in shape):
         raise ValueError(f"{op}: output_shape entries must be >= 0, got output_shape={shape}")
     n_out, c_out = shape[0], shape[channel_index]
-    c_in = x.shape[channel_index]
-    if n_out != x.shape[0]:
+    c_in = x_shape[channel_index]
+    if n_out != x_shape[0]:
         raise ValueError(
             f"{op}: input and out_backprop must have the same batch size. Input batch: {n_out}, outbackprop "
-            f"batch: {x.shape[0]} (output_shape={shape}, input shape {show(x.shape)})"
+            f"batch: {x_shape[0]} (output_shape={shape}, input shape {show(x_shape)})"
         )
-    if w.shape[-1] != c_in:
+    if w_shape[-1] != c_in:
         raise ValueError(
-            f"{op}: filter and out_backprop must have the same out_depth: filters.shape[-1]={w.shape[-1]} "
+            f"{op}: filter and out_backprop must have the same out_depth: filters.shape[-1]={w_shape[-1]} "
             f"(in_channels) but the input has {c_in} channels"
         )
-    if c_out == 0 or c_out % w.shape[-2]:
+    if c_out == 0 or c_out % w_shape[-2]:
         raise ValueError(
             f"{op}: input depth must be evenly divisible by filter depth: output_shape has {c_out} channels, "
-            f"filters.shape[-2] (output_channels) is {w.shape[-2]}"
+            f"filters.shape[-2] (output_channels) is {w_shape[-2]}"
         )
-    groups = c_out // w.shape[-2]
+    groups = c_out // w_shape[-2]
     if c_in % groups:
         raise ValueError(
-            f"{op}: {c_out} output channels with filters of output depth {w.shape[-2]} is a grouped convolution "
+            f"{op}: {c_out} output channels with filters of output depth {w_shape[-2]} is a grouped convolution "
             f"with {groups} groups, which must divide the {c_in} input channels"
         )
-    x_cf = x if channel_index == 1 else move_channels_first(x)  # (N, C_in, *i)
+    i = tuple(x_shape[a] for a in spatial_axes)
     o = tuple(shape[a] for a in spatial_axes)
-    g = window(x_cf.shape[2:], w.shape[:nd], o, s, pad, d)
-    w_torch = np.transpose(w, (nd + 1, nd, *range(nd)))  # (*k, C_out/g, C_in) -> (C_in, C_out/g, *k)
-    y = run_window(x_cf, w_torch, None, g, groups)  # (N, C_out, *o)
+    return window(i, w_shape[:nd], o, s, pad, d), groups, channel_index
+
+
+def _conv_transpose(
+    nd: int,
+    op: str,
+    input: Any,
+    filters: Any,
+    output_shape: Any,
+    strides: object,
+    padding: object,
+    data_format: str,
+    dilations: object,
+) -> np.ndarray:
+    x = numeric_array(input, "input")
+    w = numeric_array(filters, "filters")
+    g, groups, channel_index = _resolve(
+        nd, op, x.shape, w.shape, output_shape, strides, padding, data_format, dilations
+    )
+    x_cf = x if channel_index == 1 else move_channels_first(x)  # (N, C_in, *i)
+    y = run_window(x_cf, to_torch_layout(w, "tensorflow"), None, g, groups)  # (N, C_out, *o)
     return y if channel_index == 1 else move_channels_last(y)
 
 
@@ -458,4 +500,140 @@ def conv_transpose(
     function = (conv1d_transpose, conv2d_transpose, conv3d_transpose)[n - 1]
     return function(
         input, filters, output_shape, strides, padding=padding, data_format=data_format, dilations=dilations
+    )
+
+
+# --- translation ---------------------------------------------------------------------------------------
+
+
+def _choice(spec: ConvTransposeSpec) -> tuple[Any, tuple[tuple[int, int], ...]]:
+    """The ``padding`` that cuts the window of ``spec`` and the window it cuts (the full output when none does)."""
+    axes = list(zip(spec.effective_kernel_size, spec.stride, spec.crop))
+    if all(b == 0 and -s < e <= 0 for _, s, (b, e) in axes):
+        return "VALID", spec.crop
+    if all(ke - s <= b + e <= ke - 1 and b == max(b + e, 0) // 2 for ke, s, (b, e) in axes):
+        return "SAME", spec.crop
+    if spec.ndim == 2 and all(b >= 0 and e > -s for _, s, (b, e) in axes):
+        return [[0, 0], *([b, max(e, 0)] for _, _, (b, e) in axes), [0, 0]], spec.crop
+    return "VALID", ((0, 0),) * spec.ndim
+
+
+def target(spec: ConvTransposeSpec) -> Target:
+    """``tf.nn.conv{n}d_transpose`` for the window of ``spec`` (module docstring), bias added after the call."""
+    needs_rank(spec, NAME, range(1, 4))
+    nd = spec.ndim
+    steps: list[Step] = []
+    notes = []
+    if spec.groups > 1:
+        steps.append(Ungroup(spec.groups))
+        notes.append(
+            f"TensorFlow has no groups argument: groups={spec.groups} becomes a dense block-diagonal kernel "
+            f"({spec.groups}x the multiplications, same result)."
+        )
+    if any(d > 1 for d in spec.dilation):
+        steps.append(Dilate(spec.dilation))
+        notes.append(
+            "TensorFlow's CPU kernels reject dilations > 1 (except float32 through oneDNN): the dilation is "
+            "written into the kernel (zeros between taps) and dilations=1."
+        )
+    padding, window = _choice(spec)
+    post = tuple((b - wb, e - we) for (b, e), (wb, we) in zip(spec.crop, window))
+    offsets = tuple(ke - wb - we for ke, (wb, we) in zip(spec.effective_kernel_size, window))  # o = (i - 1)*s + offset
+    if any(b or e for b, e in post):
+        explicit = "explicit padding is non-negative" if nd == 2 else "explicit padding is 2-d only"
+        notes.append(_code.post_note(NAME, post, "SAME crops floor(T/2) first, VALID nothing, and " + explicit))
+    notes.append("TensorFlow's op has no bias: the plan adds it after the call.")
+    strides = list(spec.stride)
+    c_out = spec.out_channels
+    output_shape: Any
+    if spec.input_size is not None:
+        output_shape = ["N", *((i - 1) * s + c for i, s, c in zip(spec.input_size, spec.stride, offsets)), c_out]
+    else:
+        sizes = ", ".join(f"({a} - 1)*{s} + {c}" for a, s, c in zip("HWD", spec.stride, offsets))
+        output_shape = f"[N, {sizes}, {c_out}]"
+    data_format = _FORMATS[nd][0]
+    arguments = dict(
+        output_shape=output_shape, strides=strides, padding=padding, data_format=data_format, dilations=[1] * nd
+    )
+    function = {1: conv1d_transpose, 2: conv2d_transpose, 3: conv3d_transpose}[nd]
+    layout = channels_last(nd)
+
+    def run(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        shape = [x.shape[0], *((i - 1) * s + c for i, s, c in zip(x.shape[1:-1], spec.stride, offsets)), c_out]
+        return function(x, w, shape, strides, padding=padding, data_format=data_format)
+
+    def body(weight: str, bias: str | None) -> list[str]:
+        sizes = (f"(x.shape[{j + 1}] - 1) * {s} + {c}" for j, (s, c) in enumerate(zip(spec.stride, offsets)))
+        return [
+            f"output_shape = [{', '.join(['tf.shape(x)[0]', *sizes, str(c_out)])}]",
+            f"y = tf.nn.conv{nd}d_transpose(x, {weight}, output_shape, strides={strides}, padding={padding!r}, "
+            f"data_format={data_format!r})",
+            *_code.pad_crop_lines(post, layout, "y = tf.pad(y, {pads})"),
+        ]
+
+    def program(convert_weight: str) -> str:
+        doc = "x: (N, *spatial, C_in) tensor (channels last); weight: convert_weight(w); bias: (C_out,) or None."
+        lines = body("weight", "bias") + _code.bias_lines(layout) + ["return y"]
+        return _code.program(["import numpy as np", "import tensorflow as tf"], convert_weight, doc, lines)
+
+    return Target(
+        "tensorflow",
+        f"tf.nn.conv{nd}d_transpose",
+        arguments,
+        steps + steps_from_torch("tensorflow", nd),
+        layout,
+        post,
+        True,
+        run,
+        body,
+        program,
+        notes,
+    )
+
+
+def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:
+    """A ``tf.nn.conv{n}d_transpose`` call read into a spec, pinned to ``input_shape`` by its ``output_shape``."""
+    nd = len(weight_shape) - 2
+    if not 1 <= nd <= 3:
+        raise ValueError(
+            f"TensorFlow's conv_transpose has 1 to 3 spatial axes, got filters of shape {show(weight_shape)}"
+        )
+    if "output_shape" not in params:
+        raise ValueError("TensorFlow's conv_transpose needs output_shape (it is mandatory there)")
+    if input_shape is None:
+        raise ValueError("TensorFlow's output_shape pins the window to one input size: pass input_shape")
+    data_format = params.get("data_format") or _FORMATS[nd][0]
+    output_shape = list(params["output_shape"])
+    strides, padding, dilations = params.get("strides", 1), params.get("padding", "SAME"), params.get("dilations")
+    x_shape = tuple(int(v) for v in input_shape)
+    op = f"conv{nd}d_transpose"
+    g, groups, channel_index = _resolve(
+        nd, op, x_shape, weight_shape, output_shape, strides, padding, data_format, dilations
+    )
+    layout = channels_first(nd) if channel_index == 1 else channels_last(nd)
+    c_in = weight_shape[-1]
+    spec = ConvTransposeSpec(
+        g.kernel_size, g.stride, g.dilation, g.padding_pairs, c_in, weight_shape[-2] * groups, groups, g.input_size
+    )
+    call = (
+        f"tf.nn.conv{nd}d_transpose(x, filters, output_shape={output_shape}, strides={strides!r}, "
+        f"padding={padding!r}, data_format={data_format!r}, dilations={dilations!r})"
+    )
+    notes = [
+        f"TensorFlow's output_shape pins the window to input size {show(g.input_size)}: the plan holds for that size."
+    ]
+
+    def run(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        y = conv_transpose(x, w, output_shape, strides, padding=padding, data_format=data_format, dilations=dilations)
+        return y if b is None else y + (np.reshape(b, (-1,) + (1,) * nd) if channel_index == 1 else b)
+
+    return Source(
+        "tensorflow",
+        nonempty(spec, g.input_size),
+        call,
+        layout,
+        steps_to_torch("tensorflow", nd),
+        weight_shape,
+        run,
+        notes=notes,
     )
