@@ -408,7 +408,7 @@ class TranslationPlan:
         lines.append(
             '    return np.array(w, order="C", copy=True)  # a fresh C-ordered copy (flips leave negative strides)'
         )
-        return "\n".join(header) + "\n" + self._target.program("\n".join(lines)) + "\n"
+        return "\n".join(header) + "\n" + self._target.code("\n".join(lines)) + "\n"
 
     def snippet(self) -> str:
         """The plan as a few lines for the target framework, without a bias: what the explorer page shows.

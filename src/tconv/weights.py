@@ -23,7 +23,7 @@ the weight is *scattered*; ``lax.conv_transpose`` (by default) and
 ``conv_general_dilated`` *correlate* the zero-inserted input with the weight, so
 the same result needs the kernel reversed in every spatial axis (and the two
 channel axes swapped, because the correlation's input channels are the
-transposed convolution's input channels).
+transposed convolution's input channels): :class:`Correlation`.
 
 With groups, the channel axis that is split (``C_out/groups`` or ``C_in/groups``)
 holds one group's channels; the groups follow each other along the other channel
@@ -75,8 +75,10 @@ def _group_size(channels: int, groups: int, which: str, shape: tuple[int, ...]) 
 class Step:
     """One array transformation: ``apply`` on NumPy, ``code`` as NumPy source, ``describe`` in words."""
 
-    #: The shape after the step, as the printed code's comment names it.
-    shape = ""
+    @property
+    def shape(self) -> str:
+        """The shape after the step, as the printed code's comments name it ("" when they do not)."""
+        return ""
 
     def apply(self, a: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -113,65 +115,52 @@ class Transpose(Step):
 
 
 @dataclass(frozen=True)
-class ToCorrelation(Step):
-    """``(C_in, C_out/g, *k)`` -> the flipped forward-convolution (correlation) weight ``(C_out, C_in/g, *k)``."""
+class Correlation(Step):
+    """Swap the two channel axes group by group and flip the kernel in space.
+
+    ``(C_in, C_out/g, *k)`` <-> the flipped forward-convolution (correlation) weight
+    ``(C_out, C_in/g, *k)``: the same array operation both ways (it is its own
+    inverse); ``into`` says which way the printed code and the words name it.
+    """
 
     groups: int
-    shape = _CONV
+    into: bool = True  # into the correlation kernel (else out of it)
+
+    @property
+    def shape(self) -> str:
+        return _CONV if self.into else _TORCH
+
+    def _axes(self) -> tuple[str, str]:
+        """The names of the first two axes before the step."""
+        return ("C_in", "C_out") if self.into else ("C_out", "C_in")
 
     def apply(self, a: np.ndarray) -> np.ndarray:
         g = self.groups
-        c_in, c_out_g, *k = a.shape
-        c_in_g = _group_size(c_in, g, "input", a.shape)
-        a = a.reshape(g, c_in_g, c_out_g, *k)  # (G, C_in/G, C_out/G, *k)
-        a = np.swapaxes(a, 1, 2).reshape(g * c_out_g, c_in_g, *k)  # (C_out, C_in/G, *k)
+        first, second_g, *k = a.shape
+        first_g = _group_size(first, g, "input" if self.into else "output", a.shape)
+        a = a.reshape(g, first_g, second_g, *k)  # (G, first/G, second/G, *k)
+        a = np.swapaxes(a, 1, 2).reshape(g * second_g, first_g, *k)  # (second, first/G, *k)
         return np.flip(a, axis=tuple(range(2, a.ndim)))
 
     def code(self, name: str) -> list[str]:
         g = self.groups
+        first, second = self._axes()
+        v1, v2 = first.lower(), f"{second.lower()}_g"
+        flip = "the correlation kernel is flipped" if self.into else "un-flip the correlation kernel"
         return [
-            f"c_in, c_out_g, *k = {name}.shape",
-            f"{name} = {name}.reshape({g}, c_in // {g}, c_out_g, *k)  # (G, C_in/G, C_out/G, *k)",
-            f"{name} = np.swapaxes({name}, 1, 2).reshape({g} * c_out_g, c_in // {g}, *k)  # (C_out, C_in/G, *k)",
-            f"{name} = np.flip({name}, axis=tuple(range(2, {name}.ndim)))  # the correlation kernel is flipped",
+            f"{v1}, {v2}, *k = {name}.shape",
+            f"{name} = {name}.reshape({g}, {v1} // {g}, {v2}, *k)  # (G, {first}/G, {second}/G, *k)",
+            f"{name} = np.swapaxes({name}, 1, 2).reshape({g} * {v2}, {v1} // {g}, *k)  # ({second}, {first}/G, *k)",
+            f"{name} = np.flip({name}, axis=tuple(range(2, {name}.ndim)))  # {flip}",
         ]
 
     def describe(self) -> str:
-        return f"flip the kernel and swap its channel axes into a correlation kernel (groups={self.groups})"
-
-    def inverse(self, shape_before: str) -> Step:
-        return FromCorrelation(self.groups)
-
-
-@dataclass(frozen=True)
-class FromCorrelation(Step):
-    """The flipped correlation weight ``(C_out, C_in/g, *k)`` -> ``(C_in, C_out/g, *k)`` (un-flipped)."""
-
-    groups: int
-    shape = _TORCH
-
-    def apply(self, a: np.ndarray) -> np.ndarray:
-        g = self.groups
-        c_out, c_in_g, *k = a.shape
-        c_out_g = _group_size(c_out, g, "output", a.shape)
-        a = a.reshape(g, c_out_g, c_in_g, *k)  # (G, C_out/G, C_in/G, *k)
-        a = np.swapaxes(a, 1, 2).reshape(g * c_in_g, c_out_g, *k)  # (C_in, C_out/G, *k)
-        return np.flip(a, axis=tuple(range(2, a.ndim)))
-
-    def code(self, name: str) -> list[str]:
-        g = self.groups
-        return [
-            f"c_out, c_in_g, *k = {name}.shape",
-            f"{name} = {name}.reshape({g}, c_out // {g}, c_in_g, *k)  # (G, C_out/G, C_in/G, *k)",
-            f"{name} = np.swapaxes({name}, 1, 2).reshape({g} * c_in_g, c_out // {g}, *k)  # (C_in, C_out/G, *k)",
-            f"{name} = np.flip({name}, axis=tuple(range(2, {name}.ndim)))  # un-flip the correlation kernel",
-        ]
-
-    def describe(self) -> str:
+        if self.into:
+            return f"flip the kernel and swap its channel axes into a correlation kernel (groups={self.groups})"
         return f"un-flip the correlation kernel and swap its channel axes (groups={self.groups})"
 
     def inverse(self, shape_before: str) -> Step:
-        return ToCorrelation(self.groups)
+        return Correlation(self.groups, not self.into)
 
 
 @dataclass(frozen=True)
@@ -259,8 +248,8 @@ def steps_from_torch(layout: str, nd: int, groups: int = 1) -> list[Step]:
     programs: dict[str, list[Step]] = {
         "torch": [],
         "tensorflow": [Transpose(channels_last, "(*k, C_out/G, C_in)")],
-        "conv": [ToCorrelation(groups)],
-        "jax": [ToCorrelation(groups), Transpose(channels_last, "(*k, C_in/G, C_out)")],
+        "conv": [Correlation(groups)],
+        "jax": [Correlation(groups), Transpose(channels_last, "(*k, C_in/G, C_out)")],
     }
     return programs[_layout(layout, "layout")]
 
@@ -275,7 +264,7 @@ def steps_to_torch(layout: str, nd: int, groups: int = 1) -> list[Step]:
 def _shape_in_words(layout: str) -> str:
     program = steps_from_torch(layout, 1)
     shape = (program[-1].shape if program else _TORCH).replace("/G", "/groups")
-    return shape + (", spatially flipped" if any(isinstance(s, ToCorrelation) for s in program) else "")
+    return shape + (", spatially flipped" if any(isinstance(s, Correlation) for s in program) else "")
 
 
 #: The named weight layouts and their shapes (``k`` = the spatial kernel axes).

@@ -1,16 +1,18 @@
 """The pieces every framework's printed code is made of (see :meth:`tconv.translation.TranslationPlan.to_code`).
 
-A framework module's ``target(spec)`` writes the statements of its call (``body``)
-and wraps them with :func:`program`: the imports, the ``convert_weight`` function
-the plan's weight steps print, and ``conv_transpose(x, weight, bias=None)``.
+A framework module's ``target(spec)`` writes the statements of its call (the
+target's ``body``); :meth:`tconv.frameworks._common.Target.code` wraps them with
+:func:`program`: the imports, the ``convert_weight`` function the plan's weight
+steps print, and ``conv_transpose(x, weight, bias=None)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._common import DataLayout
+if TYPE_CHECKING:
+    from ._common import DataLayout
 
 __all__ = ["bias_lines", "function", "keywords", "pad_crop_lines", "post_note", "program"]
 

@@ -24,7 +24,8 @@ import numpy as np
 
 from .._validate import int_tuple, show
 from ..geometry import Geometry, effective_kernel_size
-from ..weights import Step
+from ..weights import Dilate, Step, Ungroup
+from . import _code
 
 __all__ = [
     "ConvTransposeSpec",
@@ -33,6 +34,7 @@ __all__ = [
     "Target",
     "channels_first",
     "channels_last",
+    "dense_kernel",
     "input_spatial_size",
     "int_list",
     "move_channels_first",
@@ -209,21 +211,32 @@ class Target:
     """A target's call for a spec: its arguments, the step after it, its emulation and its code.
 
     ``body(weight, bias)`` gives the statements that compute ``y`` from ``x`` and the
-    variable ``weight`` (``bias`` is a variable name, or None for no bias);
-    ``program(convert_weight)`` the whole printed module around them.
+    variable ``weight`` (``bias`` is a variable name, or None for no bias); :meth:`code`
+    wraps them into the printed module (``imports``, ``convert_weight``, and
+    ``conv_transpose(x, weight, bias=None)`` documented by ``doc``), unless the target
+    writes its own (``program``).
     """
 
     framework: str
     function: str
     arguments: dict[str, Any]
-    weight_steps: list[Step]  # (C_in, C_out/groups, *k) -> target weight
     layout: DataLayout
     post: Pairs
-    bias_after: bool
     run: Runner
     body: Callable[[str, str | None], list[str]]
-    program: Callable[[str], str]
+    imports: tuple[str, ...] = ()
+    doc: str = ""
+    weight_steps: list[Step] = field(default_factory=list)  # (C_in, C_out/groups, *k) -> target weight
+    bias_after: bool = False
     notes: list[str] = field(default_factory=list)
+    program: Callable[[str], str] | None = None
+
+    def code(self, convert_weight: str) -> str:
+        """The printed module, given the source of its ``convert_weight`` function."""
+        if self.program is not None:
+            return self.program(convert_weight)
+        bias = _code.bias_lines(self.layout) if self.bias_after else []
+        return _code.program(self.imports, convert_weight, self.doc, [*self.body("weight", "bias"), *bias, "return y"])
 
 
 def input_spatial_size(
@@ -241,6 +254,27 @@ def input_spatial_size(
             f"input_shape must have {nd + 2} entries (batch, channels and {nd} spatial), got {show(shape)}"
         )
     return tuple(shape[j] for j in layout.to_tconv[2:])
+
+
+def dense_kernel(
+    spec: ConvTransposeSpec, no_groups: str, no_dilation: str, dilation_name: str
+) -> tuple[list[Step], list[str]]:
+    """The weight steps, and their notes, of a target without groups (``no_groups`` says so) and, when
+    ``no_dilation`` says why, without the dilation (its argument ``dilation_name`` becomes 1)."""
+    steps: list[Step] = []
+    notes = []
+    if spec.groups > 1:
+        steps.append(Ungroup(spec.groups))
+        notes.append(
+            f"{no_groups}: groups={spec.groups} becomes a dense block-diagonal kernel "
+            f"({spec.groups}x the multiplications, same result)."
+        )
+    if no_dilation:
+        steps.append(Dilate(spec.dilation))
+        notes.append(
+            f"{no_dilation}: the dilation is written into the kernel (zeros between taps) and {dilation_name}=1."
+        )
+    return steps, notes
 
 
 def needs_rank(spec: ConvTransposeSpec, framework: str, ranks: range) -> None:

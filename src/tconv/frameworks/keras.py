@@ -43,7 +43,7 @@ import numpy as np
 
 from .._validate import is_int, numeric_array, show
 from ..geometry import Geometry, effective_kernel_size
-from ..weights import Dilate, Step, Ungroup, steps_from_torch, steps_to_torch
+from ..weights import steps_from_torch, steps_to_torch
 from . import _code
 from ._common import (
     ConvTransposeSpec,
@@ -51,6 +51,7 @@ from ._common import (
     Target,
     channels_first,
     channels_last,
+    dense_kernel,
     input_spatial_size,
     move_channels_first,
     move_channels_last,
@@ -59,7 +60,7 @@ from ._common import (
     run_window,
     window_from_crop,
 )
-from .jax import crop_of_pads
+from ._xla import crop_of_pads
 
 __all__ = [
     "Conv1DTranspose",
@@ -462,22 +463,12 @@ def target(spec: ConvTransposeSpec) -> Target:
     """``keras.layers.Conv{n}DTranspose`` for the window of ``spec`` (module docstring)."""
     needs_rank(spec, NAME, range(1, 4))
     nd = spec.ndim
-    steps: list[Step] = []
-    notes = []
-    if spec.groups > 1:
-        steps.append(Ungroup(spec.groups))
-        notes.append(
-            f"Keras has no groups: groups={spec.groups} becomes a dense block-diagonal kernel "
-            f"({spec.groups}x the multiplications, same result)."
-        )
     kernel, dilation = spec.kernel_size, spec.dilation
-    if max(spec.stride) > 1 and max(dilation) > 1:
-        steps.append(Dilate(dilation))
+    forbid = max(spec.stride) > 1 and max(dilation) > 1
+    why = "Keras forbids strides > 1 with dilation_rate > 1" if forbid else ""
+    steps, notes = dense_kernel(spec, "Keras has no groups", why, "dilation_rate")
+    if forbid:
         kernel, dilation = spec.effective_kernel_size, (1,) * nd
-        notes.append(
-            "Keras forbids strides > 1 with dilation_rate > 1: the dilation is written into the kernel "
-            "(zeros between taps) and dilation_rate=1."
-        )
     choice = _choice(spec.effective_kernel_size, spec.stride, spec.crop)
     if choice is None:
         padding, output_padding = "valid", (0,) * nd
@@ -514,23 +505,19 @@ def target(spec: ConvTransposeSpec) -> Target:
         ]
         return lines + _code.pad_crop_lines(post, layout, "y = keras.ops.pad(y, {pads})")
 
-    def program(convert_weight: str) -> str:
-        doc = "x: (N, *spatial, C_in) (channels last); weight: convert_weight(w); bias: (filters,) or None."
-        lines = body("weight", "bias") + (_code.bias_lines(layout) if bias_after else []) + ["return y"]
-        return _code.program(["import numpy as np", "import keras"], convert_weight, doc, lines)
-
     return Target(
-        "keras",
-        f"keras.layers.Conv{nd}DTranspose",
-        arguments,
-        steps + steps_from_torch("keras", nd),
-        layout,
-        post,
-        bias_after,
-        lambda x, w, b: _LAYERS[nd](**arguments, use_bias=b is not None)(x, w, b),  # type: ignore[arg-type]
-        body,
-        program,
-        notes,
+        framework="keras",
+        function=f"keras.layers.Conv{nd}DTranspose",
+        arguments=arguments,
+        layout=layout,
+        post=post,
+        run=lambda x, w, b: _LAYERS[nd](**arguments, use_bias=b is not None)(x, w, b),  # type: ignore[arg-type]
+        body=body,
+        imports=("import numpy as np", "import keras"),
+        doc="x: (N, *spatial, C_in) (channels last); weight: convert_weight(w); bias: (filters,) or None.",
+        weight_steps=steps + steps_from_torch("keras", nd),
+        bias_after=bias_after,
+        notes=notes,
     )
 
 

@@ -281,19 +281,8 @@ def window(
     return g
 
 
-def output_size(
-    input_size: Sequence[int],
-    kernel_shape: Sequence[int],
-    *,
-    auto_pad: str = "NOTSET",
-    dilations: Sequence[int] | None = None,
-    output_padding: Sequence[int] | None = None,
-    output_shape: Sequence[int] | None = None,
-    pads: Sequence[int] | None = None,
-    strides: Sequence[int] | None = None,
-    semantics: Semantics = "spec",
-) -> tuple[int, ...]:
-    """Spatial output size of ``ConvTranspose`` (see :func:`window`).
+def output_size(input_size: Sequence[int], kernel_shape: Sequence[int], **attributes: Any) -> tuple[int, ...]:
+    """Spatial output size of ``ConvTranspose``: the keyword arguments of :func:`window`, which checks them.
 
     Examples
     --------
@@ -302,17 +291,7 @@ def output_size(
     >>> output_size((3, 3), (3, 3), strides=(3, 2), pads=(1, 2, 1, 2))
     (7, 3)
     """
-    return window(
-        input_size,
-        kernel_shape,
-        auto_pad=auto_pad,
-        dilations=dilations,
-        output_padding=output_padding,
-        output_shape=output_shape,
-        pads=pads,
-        strides=strides,
-        semantics=semantics,
-    ).output_size
+    return window(input_size, kernel_shape, **attributes).output_size
 
 
 def conv_transpose(
@@ -363,7 +342,7 @@ def conv_transpose(
     >>> conv_transpose(x, w, auto_pad="SAME_UPPER", strides=[2], semantics="onnxruntime")[0, 0]
     array([10.,  0., 20.,  0., 30.])
     """
-    runtime = _check_semantics(semantics) == "onnxruntime"
+    _check_semantics(semantics)
     x = numeric_array(X, "X")
     w = numeric_array(W, "W")
     if x.ndim < 3:
@@ -375,7 +354,6 @@ def conv_transpose(
     if not is_int(group) or group <= 0:
         raise ValueError(f"ConvTranspose: group count is <= 0 group: {group}")
     g = int(group)  # type: ignore[call-overload]
-    nd = x.ndim - 2
     if kernel_shape is not None and tuple(int_list(kernel_shape, "kernel_shape")) != w.shape[2:]:
         raise ValueError(
             f"ConvTranspose: kernel_shape is not compatible with W shape. kernel_shape: {list(kernel_shape)} W: {list(w.shape)}"
@@ -527,17 +505,16 @@ def target(spec: ConvTransposeSpec) -> Target:
 
     attributes = {k: v for k, v in arguments.items() if k != "group"}
     return Target(
-        "onnx",
-        "onnx ConvTranspose",
-        arguments,
-        [],
-        channels_first(nd),
-        post_t,
-        bias_after,
-        lambda x, w, b: conv_transpose(x, w, b, **attributes, group=spec.groups),  # type: ignore[arg-type]
-        body,
-        program,
-        notes,
+        framework="onnx",
+        function="onnx ConvTranspose",
+        arguments=arguments,
+        layout=channels_first(nd),
+        post=post_t,
+        run=lambda x, w, b: conv_transpose(x, w, b, **attributes, group=spec.groups),  # type: ignore[arg-type]
+        body=body,
+        bias_after=bias_after,
+        notes=notes,
+        program=program,
     )
 
 

@@ -52,7 +52,14 @@ def target(spec: ConvTransposeSpec) -> Target:
         return _code.program(["import numpy as np", "import tconv"], convert_weight, doc, lines)
 
     return Target(
-        "tconv", "tconv.conv_transpose", arguments, [], channels_first(nd), ((0, 0),) * nd, False, run, body, program
+        framework="tconv",
+        function="tconv.conv_transpose",
+        arguments=arguments,
+        layout=channels_first(nd),
+        post=((0, 0),) * nd,
+        run=run,
+        body=body,
+        program=program,
     )
 
 

@@ -34,14 +34,14 @@ float32 path), and adds the bias after the call (the op has none).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._validate import is_int, numeric_array, show
 from ..geometry import Geometry, effective_kernel_size
-from ..weights import Dilate, Step, Ungroup, steps_from_torch, steps_to_torch, to_torch_layout
+from ..weights import steps_from_torch, steps_to_torch, to_torch_layout
 from . import _code
 from ._common import (
     ConvTransposeSpec,
@@ -49,6 +49,7 @@ from ._common import (
     Target,
     channels_first,
     channels_last,
+    dense_kernel,
     int_list,
     move_channels_first,
     move_channels_last,
@@ -330,10 +331,14 @@ def _conv_transpose(
     return y if channel_index == 1 else move_channels_last(y)
 
 
-def _output_shape(output_shape: Any, nd: int, op: str) -> list[int]:
+def _sized(output_shape: Any) -> list[Any]:
     if not isinstance(output_shape, (Sequence, np.ndarray)) or isinstance(output_shape, (str, bytes)):
         raise ValueError(f"`output_shape` must be a tensor or sized collection. Received: output_shape={output_shape}")
-    values = [v.item() if isinstance(v, np.generic) else v for v in list(output_shape)]
+    return list(output_shape)
+
+
+def _output_shape(output_shape: Any, nd: int, op: str) -> list[int]:
+    values = [v.item() if isinstance(v, np.generic) else v for v in _sized(output_shape)]
     if not all(is_int(v) for v in values):
         raise TypeError(f"{op}: output_shape must contain integers, got {output_shape!r}")
     lengths = (nd + 2, nd) if nd == 2 else (nd + 2,)
@@ -344,56 +349,47 @@ def _output_shape(output_shape: Any, nd: int, op: str) -> list[int]:
     return [int(v) for v in values]
 
 
-def conv1d_transpose(
-    input: Any,
-    filters: Any,
-    output_shape: Sequence[int],
-    strides: int | Sequence[int],
-    padding: str = "SAME",
-    data_format: str = "NWC",
-    dilations: int | Sequence[int] | None = None,
-) -> np.ndarray:
-    """``tf.nn.conv1d_transpose`` on NumPy arrays.
+def _functional(nd: int, doc: str) -> Callable[..., np.ndarray]:
+    """``tf.nn.conv{nd}d_transpose``: the three functions differ in their number of spatial axes and formats."""
+    op = f"conv{nd}d_transpose"
 
-    Parameters
-    ----------
-    input : array_like, shape (N, W, C_in) ("NWC") or (N, C_in, W) ("NCW")
-    filters : array_like, shape (kW, C_out, C_in)
-    output_shape : sequence of 3 int
-        The whole output shape, batch and channels included.
-    strides : int or sequence of 1 or 3 int
-    padding : {"SAME", "VALID"}
-    data_format : {"NWC", "NCW"}
-    dilations : int or sequence of 1 or 3 int, optional
+    def conv_transpose(
+        input: Any,
+        filters: Any,
+        output_shape: Sequence[int],
+        strides: int | Sequence[int],
+        padding: str | Sequence[Sequence[int]] = "SAME",
+        data_format: str | None = _FORMATS[nd][0],
+        dilations: int | Sequence[int] | None = None,
+    ) -> np.ndarray:
+        data_format = _FORMATS[nd][0] if data_format is None else data_format
+        if nd == 1 and data_format not in _FORMATS[1]:
+            raise ValueError(f"`data_format` must be 'NWC' or 'NCW'. Received: data_format={data_format}")
+        return _conv_transpose(nd, op, input, filters, output_shape, strides, padding, data_format, dilations)
 
-    Returns
-    -------
-    ndarray of shape ``output_shape``
+    conv_transpose.__name__ = conv_transpose.__qualname__ = op
+    conv_transpose.__doc__ = doc
+    return conv_transpose
+
+
+conv1d_transpose = _functional(
+    1,
+    """``tf.nn.conv1d_transpose`` on NumPy arrays: :func:`conv2d_transpose` with one spatial axis.
+
+    ``input`` is ``(N, W, C_in)`` ("NWC") or ``(N, C_in, W)`` ("NCW"), ``filters``
+    ``(kW, C_out, C_in)``, ``output_shape`` the 3 entries of the output, ``strides`` and
+    ``dilations`` 1 or 3 ints; ``padding`` is "SAME" or "VALID".
 
     Examples
     --------
     >>> import numpy as np
     >>> conv1d_transpose(np.ones((1, 3, 1)), np.ones((3, 1, 1)), [1, 6, 1], 2)[0, :, 0]
     array([1., 1., 2., 1., 2., 1.])
-    """
-    if data_format is None:
-        data_format = "NWC"
-    if data_format not in ("NWC", "NCW"):
-        raise ValueError(f"`data_format` must be 'NWC' or 'NCW'. Received: data_format={data_format}")
-    return _conv_transpose(
-        1, "conv1d_transpose", input, filters, output_shape, strides, padding, data_format, dilations
-    )
+    """,
+)
 
-
-def conv2d_transpose(
-    input: Any,
-    filters: Any,
-    output_shape: Sequence[int],
-    strides: int | Sequence[int],
-    padding: str | Sequence[Sequence[int]] = "SAME",
-    data_format: str = "NHWC",
-    dilations: int | Sequence[int] | None = None,
-) -> np.ndarray:
+conv2d_transpose = _functional(
+    2,
     """``tf.nn.conv2d_transpose`` on NumPy arrays, explicit paddings included.
 
     Parameters
@@ -422,46 +418,24 @@ def conv2d_transpose(
     >>> conv2d_transpose(x, w, [1, 5, 5, 1], strides=2, padding="VALID")[0, :2, :, 0]
     array([[  67., -134.,  278., -154.,  231.],
            [-268.,  335., -710.,  385., -462.]])
-    """
-    if data_format is None:
-        data_format = "NHWC"
-    return _conv_transpose(
-        2, "conv2d_transpose", input, filters, output_shape, strides, padding, data_format, dilations
-    )
+    """,
+)
 
+conv3d_transpose = _functional(
+    3,
+    """``tf.nn.conv3d_transpose`` on NumPy arrays: :func:`conv2d_transpose` with three spatial axes.
 
-def conv3d_transpose(
-    input: Any,
-    filters: Any,
-    output_shape: Sequence[int],
-    strides: int | Sequence[int],
-    padding: str = "SAME",
-    data_format: str = "NDHWC",
-    dilations: int | Sequence[int] | None = None,
-) -> np.ndarray:
-    """``tf.nn.conv3d_transpose`` on NumPy arrays.
-
-    Parameters
-    ----------
-    input : array_like, shape (N, D, H, W, C_in) ("NDHWC") or (N, C_in, D, H, W) ("NCDHW")
-    filters : array_like, shape (kD, kH, kW, C_out, C_in)
-    output_shape : sequence of 5 int
-    strides : int or sequence of 1, 3 or 5 int
-    padding : {"SAME", "VALID"}
-    data_format : {"NDHWC", "NCDHW"}
-    dilations : int or sequence of 1, 3 or 5 int, optional
+    ``input`` is ``(N, D, H, W, C_in)`` ("NDHWC") or ``(N, C_in, D, H, W)`` ("NCDHW"),
+    ``filters`` ``(kD, kH, kW, C_out, C_in)``, ``output_shape`` the 5 entries of the
+    output, ``strides`` and ``dilations`` 1, 3 or 5 ints; ``padding`` is "SAME" or "VALID".
 
     Examples
     --------
     >>> import numpy as np
     >>> conv3d_transpose(np.ones((1, 2, 2, 2, 3)), np.ones((3, 3, 3, 4, 3)), [1, 4, 4, 4, 4], 2).shape
     (1, 4, 4, 4, 4)
-    """
-    if data_format is None:
-        data_format = "NDHWC"
-    return _conv_transpose(
-        3, "conv3d_transpose", input, filters, output_shape, strides, padding, data_format, dilations
-    )
+    """,
+)
 
 
 def conv_transpose(
@@ -490,9 +464,7 @@ def conv_transpose(
     ...
     ValueError: `output_shape` must be of length 3, 4 or 5. Received: output_shape=[1, 4, 4, 4, 5, 5] of length 6.
     """
-    if not isinstance(output_shape, (Sequence, np.ndarray)) or isinstance(output_shape, (str, bytes)):
-        raise ValueError(f"`output_shape` must be a tensor or sized collection. Received: output_shape={output_shape}")
-    n = len(output_shape) - 2
+    n = len(_sized(output_shape)) - 2
     if not 1 <= n <= 3:
         raise ValueError(
             f"`output_shape` must be of length 3, 4 or 5. Received: output_shape={list(output_shape)} of length {n + 2}."
@@ -522,20 +494,10 @@ def target(spec: ConvTransposeSpec) -> Target:
     """``tf.nn.conv{n}d_transpose`` for the window of ``spec`` (module docstring), bias added after the call."""
     needs_rank(spec, NAME, range(1, 4))
     nd = spec.ndim
-    steps: list[Step] = []
-    notes = []
-    if spec.groups > 1:
-        steps.append(Ungroup(spec.groups))
-        notes.append(
-            f"TensorFlow has no groups argument: groups={spec.groups} becomes a dense block-diagonal kernel "
-            f"({spec.groups}x the multiplications, same result)."
-        )
-    if any(d > 1 for d in spec.dilation):
-        steps.append(Dilate(spec.dilation))
-        notes.append(
-            "TensorFlow's CPU kernels reject dilations > 1 (except float32 through oneDNN): the dilation is "
-            "written into the kernel (zeros between taps) and dilations=1."
-        )
+    reject = "TensorFlow's CPU kernels reject dilations > 1 (except float32 through oneDNN)"
+    steps, notes = dense_kernel(
+        spec, "TensorFlow has no groups argument", reject if max(spec.dilation) > 1 else "", "dilations"
+    )
     padding, window = _choice(spec)
     post = tuple((b - wb, e - we) for (b, e), (wb, we) in zip(spec.crop, window))
     offsets = tuple(ke - wb - we for ke, (wb, we) in zip(spec.effective_kernel_size, window))  # o = (i - 1)*s + offset
@@ -571,23 +533,19 @@ def target(spec: ConvTransposeSpec) -> Target:
             *_code.pad_crop_lines(post, layout, "y = tf.pad(y, {pads})"),
         ]
 
-    def program(convert_weight: str) -> str:
-        doc = "x: (N, *spatial, C_in) tensor (channels last); weight: convert_weight(w); bias: (C_out,) or None."
-        lines = body("weight", "bias") + _code.bias_lines(layout) + ["return y"]
-        return _code.program(["import numpy as np", "import tensorflow as tf"], convert_weight, doc, lines)
-
     return Target(
-        "tensorflow",
-        f"tf.nn.conv{nd}d_transpose",
-        arguments,
-        steps + steps_from_torch("tensorflow", nd),
-        layout,
-        post,
-        True,
-        run,
-        body,
-        program,
-        notes,
+        framework="tensorflow",
+        function=f"tf.nn.conv{nd}d_transpose",
+        arguments=arguments,
+        layout=layout,
+        post=post,
+        run=run,
+        body=body,
+        imports=("import numpy as np", "import tensorflow as tf"),
+        doc="x: (N, *spatial, C_in) tensor (channels last); weight: convert_weight(w); bias: (C_out,) or None.",
+        weight_steps=steps + steps_from_torch("tensorflow", nd),
+        bias_after=True,
+        notes=notes,
     )
 
 

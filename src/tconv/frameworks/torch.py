@@ -21,7 +21,7 @@ or zero-pad afterwards. Dtypes follow NumPy's promotion as everywhere in tconv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -314,16 +314,28 @@ def _conv_transpose(
     return y if batched else y[0]
 
 
-def conv_transpose1d(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-) -> np.ndarray:
+def _functional(nd: int, doc: str) -> Callable[..., np.ndarray]:
+    """``F.conv_transpose{nd}d``: the three functions differ only in their number of spatial axes."""
+
+    def conv_transpose(
+        input: Any,
+        weight: Any,
+        bias: Any = None,
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        dilation: int | Sequence[int] = 1,
+    ) -> np.ndarray:
+        return _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+    conv_transpose.__name__ = conv_transpose.__qualname__ = f"conv_transpose{nd}d"
+    conv_transpose.__doc__ = doc
+    return conv_transpose
+
+
+conv_transpose1d = _functional(
+    1,
     """``torch.nn.functional.conv_transpose1d`` on NumPy arrays.
 
     Parameters
@@ -350,20 +362,11 @@ def conv_transpose1d(
     Traceback (most recent call last):
     ...
     ValueError: conv_transpose1d: output padding must be smaller than either stride or dilation, but got width: output_padding 2, stride 2, dilation 1
-    """
-    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    """,
+)
 
-
-def conv_transpose2d(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-) -> np.ndarray:
+conv_transpose2d = _functional(
+    2,
     """``torch.nn.functional.conv_transpose2d`` on NumPy arrays: :func:`conv_transpose1d` with two spatial axes.
 
     ``input`` is ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``, ``weight``
@@ -376,20 +379,11 @@ def conv_transpose2d(
     >>> import numpy as np
     >>> conv_transpose2d(np.ones((1, 3, 8, 8)), np.ones((3, 2, 4, 4)), stride=2, padding=1).shape
     (1, 2, 16, 16)
-    """
-    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    """,
+)
 
-
-def conv_transpose3d(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-) -> np.ndarray:
+conv_transpose3d = _functional(
+    3,
     """``torch.nn.functional.conv_transpose3d`` on NumPy arrays: :func:`conv_transpose1d` with three spatial axes.
 
     ``input`` is ``(N, C_in, D, H, W)`` or unbatched ``(C_in, D, H, W)``, ``weight``
@@ -400,8 +394,8 @@ def conv_transpose3d(
     >>> import numpy as np
     >>> conv_transpose3d(np.ones((2, 2, 2, 3, 2)), np.ones((2, 4, 2, 2, 2)), stride=2).shape
     (2, 4, 4, 6, 4)
-    """
-    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    """,
+)
 
 
 _FUNCTIONS = {1: conv_transpose1d, 2: conv_transpose2d, 3: conv_transpose3d}
@@ -455,27 +449,19 @@ def target(spec: ConvTransposeSpec) -> Target:
             lines.append(f"y = F.pad(y, {crops})  # crop (begin, end) = {post_t} per spatial axis")
         return lines
 
-    def program(convert_weight: str) -> str:
-        imports = ["import numpy as np", "import torch", "import torch.nn.functional as F"]
-        doc = (
-            "x: (N, C_in, *spatial) torch tensor; weight: torch.from_numpy(convert_weight(w)); "
-            "bias: (C_out,) tensor or None."
-        )
-        lines = body("weight", "bias") + (_code.bias_lines(layout) if bias_after else []) + ["return y"]
-        return _code.program(imports, convert_weight, doc, lines)
-
     return Target(
-        "torch",
-        f"torch.nn.functional.conv_transpose{nd}d",
-        arguments,
-        [],
-        layout,
-        post_t,
-        bias_after,
-        lambda x, w, b: function(x, w, b, **arguments),
-        body,
-        program,
-        notes,
+        framework="torch",
+        function=f"torch.nn.functional.conv_transpose{nd}d",
+        arguments=arguments,
+        layout=layout,
+        post=post_t,
+        run=lambda x, w, b: function(x, w, b, **arguments),
+        body=body,
+        imports=("import numpy as np", "import torch", "import torch.nn.functional as F"),
+        doc="x: (N, C_in, *spatial) torch tensor; weight: torch.from_numpy(convert_weight(w)); "
+        "bias: (C_out,) tensor or None.",
+        bias_after=bias_after,
+        notes=notes,
     )
 
 
