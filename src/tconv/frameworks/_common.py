@@ -42,6 +42,7 @@ __all__ = [
     "needs_rank",
     "nonempty",
     "run_window",
+    "source_rank",
     "window_from_crop",
 ]
 
@@ -275,6 +276,14 @@ def dense_kernel(
             f"{no_dilation}: the dilation is written into the kernel (zeros between taps) and {dilation_name}=1."
         )
     return steps, notes
+
+
+def source_rank(weight_shape: tuple[int, ...], ranks: range, message: str) -> int:
+    """The number of spatial axes of a source's weight, or ``ValueError(message + " of shape ...")``."""
+    nd = len(weight_shape) - 2
+    if nd not in ranks:
+        raise ValueError(f"{message} of shape {show(weight_shape)}")
+    return nd
 
 
 def needs_rank(spec: ConvTransposeSpec, framework: str, ranks: range) -> None:

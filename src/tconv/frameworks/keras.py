@@ -58,6 +58,7 @@ from ._common import (
     needs_rank,
     nonempty,
     run_window,
+    source_rank,
     window_from_crop,
 )
 from ._xla import crop_of_pads
@@ -523,9 +524,7 @@ def target(spec: ConvTransposeSpec) -> Target:
 
 def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:
     """A Keras layer read into a spec (``filters`` and ``kernel_size`` default to the kernel's)."""
-    nd = len(weight_shape) - 2
-    if not 1 <= nd <= 3:
-        raise ValueError(f"Keras has Conv1DTranspose to Conv3DTranspose, got a kernel of shape {show(weight_shape)}")
+    nd = source_rank(weight_shape, range(1, 4), "Keras has Conv1DTranspose to Conv3DTranspose, got a kernel")
     filters = params.get("filters", weight_shape[-2])
     kernel_size = params.get("kernel_size", weight_shape[:nd])
     options = {k: v for k, v in params.items() if k not in ("filters", "kernel_size")}

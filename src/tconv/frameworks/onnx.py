@@ -68,6 +68,7 @@ from ._common import (
     needs_rank,
     nonempty,
     run_window,
+    source_rank,
     window_from_crop,
 )
 
@@ -520,9 +521,7 @@ def target(spec: ConvTransposeSpec) -> Target:
 
 def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:
     """A ``ConvTranspose`` node's attributes read into a spec (``semantics`` as for :func:`conv_transpose`)."""
-    nd = len(weight_shape) - 2
-    if nd < 1:
-        raise ValueError(f"ONNX ConvTranspose needs at least one spatial axis, got W of shape {show(weight_shape)}")
+    nd = source_rank(weight_shape, range(1, 1 << 30), "ONNX ConvTranspose needs at least one spatial axis, got W")
     attributes = {k: v for k, v in params.items() if k not in ("group", "semantics")}
     group = params.get("group", 1)
     semantics = params.get("semantics", "spec")

@@ -56,6 +56,7 @@ from ._common import (
     needs_rank,
     nonempty,
     run_window,
+    source_rank,
 )
 
 __all__ = [
@@ -551,11 +552,7 @@ def target(spec: ConvTransposeSpec) -> Target:
 
 def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:
     """A ``tf.nn.conv{n}d_transpose`` call read into a spec, pinned to ``input_shape`` by its ``output_shape``."""
-    nd = len(weight_shape) - 2
-    if not 1 <= nd <= 3:
-        raise ValueError(
-            f"TensorFlow's conv_transpose has 1 to 3 spatial axes, got filters of shape {show(weight_shape)}"
-        )
+    nd = source_rank(weight_shape, range(1, 4), "TensorFlow's conv_transpose has 1 to 3 spatial axes, got filters")
     if "output_shape" not in params:
         raise ValueError("TensorFlow's conv_transpose needs output_shape (it is mandatory there)")
     if input_shape is None:

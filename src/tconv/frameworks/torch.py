@@ -39,6 +39,7 @@ from ._common import (
     needs_rank,
     nonempty,
     run_window,
+    source_rank,
     window_from_crop,
 )
 
@@ -467,9 +468,7 @@ def target(spec: ConvTransposeSpec) -> Target:
 
 def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:
     """A PyTorch call read into a spec (``output_size`` is the module's ``forward(output_size=...)``)."""
-    nd = len(weight_shape) - 2
-    if not 1 <= nd <= 3:
-        raise ValueError(f"PyTorch's ConvTranspose has 1 to 3 spatial axes, got a weight of shape {show(weight_shape)}")
+    nd = source_rank(weight_shape, range(1, 4), "PyTorch's ConvTranspose has 1 to 3 spatial axes, got a weight")
     groups = params.get("groups", 1)
     s, p, a, d = (params.get(k, v) for k, v in (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1)))
     output_size = params.get("output_size")
