@@ -65,16 +65,19 @@ def _framework_lines(views: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _arguments(args: argparse.Namespace) -> tuple[tuple[int, ...], ...]:
+    """``(kernel_size, stride, dilation, output_padding)`` per axis: one value for every axis, or one per axis."""
+    nd = len(args.input_size)
+    defaults = ((args.kernel_size, 3), (args.stride, 1), (args.dilation, 1), (args.output_padding, 0))
+    return tuple(tuple(v or (default,)) * (nd if v is None or len(v) == 1 else 1) for v, default in defaults)
+
+
 def _transposed(args: argparse.Namespace) -> dict[str, Any]:
-    from ..design import overlap_profile
-    from ..geometry import conv_transpose_geometry
+    from ..geometry import conv_transpose_geometry, taps_per_phase
     from ..shape import conv_transpose_output_size_range
 
     size = args.input_size
-    nd = len(size)
-    spread = lambda v, default: (v or (default,)) * (nd if v is None or len(v) == 1 else 1)  # noqa: E731
-    k, s, d = spread(args.kernel_size, 3), spread(args.stride, 1), spread(args.dilation, 1)
-    op = spread(args.output_padding, 0)
+    k, s, d, op = _arguments(args)
     padding = args.padding if args.padding is not None else 0
     output_size = _one(args.output_size) if args.output_size else None
     g = conv_transpose_geometry(size, k, s, padding, op, d, output_size=output_size)
@@ -101,7 +104,7 @@ def _transposed(args: argparse.Namespace) -> dict[str, Any]:
         "crop": [list(p) for p in g.padding_pairs],
         "output_size": list(g.output_size),
         "valid_output_sizes": choices,
-        "taps_per_phase": [list(overlap_profile(ki, si, di)) for ki, si, di in zip(k, s, d)],
+        "taps_per_phase": [list(taps_per_phase(ki, si, di)) for ki, si, di in zip(k, s, d)],
         "frameworks": _frameworks(params, k, size),
     }
 
@@ -137,9 +140,7 @@ def _convolution(args: argparse.Namespace) -> dict[str, Any]:
     from ..shape import conv_input_size_range, conv_transpose_inverse
 
     size = args.input_size
-    nd = len(size)
-    spread = lambda v, default: (v or (default,)) * (nd if v is None or len(v) == 1 else 1)  # noqa: E731
-    k, s, d = spread(args.kernel_size, 3), spread(args.stride, 1), spread(args.dilation, 1)
+    k, s, d, _ = _arguments(args)
     padding = args.padding if args.padding is not None else 0
     g = conv_geometry(size, k, s, padding, d)
     inputs = conv_input_size_range(g.input_size, k, s, padding, d)
