@@ -85,7 +85,7 @@ def _check_keys(params: Mapping[str, Any], source: str) -> dict[str, Any]:
 def _framework(name: object, parameter: str) -> str:
     if name not in FRAMEWORKS:
         raise ValueError(f"{parameter} must be one of {FRAMEWORKS}, got {name!r}")
-    return name  # type: ignore[return-value]
+    return name
 
 
 def _source(params: Mapping[str, Any], source: str, weight_shape: Sequence[int], input_shape: Any) -> Source:
@@ -131,9 +131,11 @@ def output_size(
 
     >>> output_size({"stride": 2}, "torch", weight_shape=(1, 1, 2), input_shape=(1, 1, 6))
     (12,)
-    >>> output_size({"strides": 2, "padding": "same", "output_padding": 0}, "keras", weight_shape=(2, 1, 1), input_shape=(1, 6, 1))
+    >>> output_size({"strides": 2, "padding": "same", "output_padding": 0}, "keras", weight_shape=(2, 1, 1),
+    ...             input_shape=(1, 6, 1))
     (10,)
-    >>> output_size({"strides": [2], "auto_pad": "SAME_UPPER", "output_padding": [1]}, "onnx", weight_shape=(1, 1, 2), input_shape=(1, 1, 6))
+    >>> output_size({"strides": [2], "auto_pad": "SAME_UPPER", "output_padding": [1]}, "onnx", weight_shape=(1, 1, 2),
+    ...             input_shape=(1, 1, 6))
     (12,)
     """
     resolved = _source(params, _framework(framework, "framework"), weight_shape, input_shape)
@@ -187,7 +189,9 @@ def translate(
 
     The same layer with a 4x4 kernel is exact: ``padding=1``.
 
-    >>> tconv.translate({"strides": 2, "padding": "same"}, "keras", "torch", weight_shape=(4, 4, 8, 4)).arguments["padding"]
+    >>> tconv.translate({"strides": 2, "padding": "same"}, "keras", "torch", weight_shape=(4, 4, 8, 4)).arguments[
+    ...     "padding"
+    ... ]
     (1, 1)
     """
     source = _framework(source, "source")

@@ -172,7 +172,8 @@ class Dilate(Step):
     def apply(self, a: np.ndarray) -> np.ndarray:
         spans = tuple(map(effective_kernel_size, a.shape[2:], self.dilation))
         out = np.zeros((*a.shape[:2], *spans), dtype=a.dtype)  # (C_in, C_out/G, *k_eff)
-        out[(slice(None), slice(None), *(slice(None, None, d) for d in self.dilation))] = a
+        taps = (slice(None), slice(None), *(slice(None, None, d) for d in self.dilation))  # every d-th cell
+        out[taps] = a
         return out
 
     def code(self, name: str) -> list[str]:
@@ -239,7 +240,7 @@ _ALIASES = {"onnx": "torch", "keras": "tensorflow"}
 def _layout(name: object, parameter: str) -> str:
     if name not in ("torch", "onnx", "tensorflow", "keras", "jax", "conv"):
         raise ValueError(f"{parameter} must be one of {tuple(WEIGHT_LAYOUTS)}, got {name!r}")
-    return _ALIASES.get(name, name)  # type: ignore[arg-type, return-value]
+    return _ALIASES.get(name, name)
 
 
 def steps_from_torch(layout: str, nd: int, groups: int = 1) -> list[Step]:

@@ -84,7 +84,7 @@ def _transposed(args: argparse.Namespace) -> dict[str, Any]:
     ranges = conv_transpose_output_size_range(size, k, s, padding, d)
     ranges = ranges if isinstance(ranges, tuple) else (ranges,)
     choices = []
-    for axis, r in enumerate(ranges):
+    for r in ranges:
         if padding == "same":
             choices.append([{"output_size": o, "output_size_argument": o} for o in r])
         else:
@@ -117,7 +117,8 @@ def _print_transposed(data: dict[str, Any]) -> None:
     )
     print(f"  full output    (i-1)*s + d*(k-1) + 1 = {tuple(data['full_size'])}")
     print(
-        f"  window         crop (begin, end) {tuple(map(tuple, data['crop']))} of it -> output size {tuple(data['output_size'])}"
+        f"  window         crop (begin, end) {tuple(map(tuple, data['crop']))} of it -> output size "
+        f"{tuple(data['output_size'])}"
     )
     for axis, options in enumerate(data["valid_output_sizes"]):
         key = "output_padding" if "output_padding" in options[0] else "output_size_argument"
@@ -144,6 +145,7 @@ def _convolution(args: argparse.Namespace) -> dict[str, Any]:
     padding = args.padding if args.padding is not None else 0
     g = conv_geometry(size, k, s, padding, d)
     inputs = conv_input_size_range(g.input_size, k, s, padding, d)
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     inverse = conv_transpose_inverse(size, k, s, padding, d)
     params = {key: inverse[key] for key in ("stride", "padding", "output_padding", "dilation")}
     if "output_size" in inverse:
@@ -170,7 +172,8 @@ def _print_convolution(data: dict[str, Any]) -> None:
     )
     for axis, sizes in enumerate(data["inputs_with_same_output"]):
         print(
-            f"  axis {axis}: inputs {', '.join(map(str, sizes))} all give output {data['output_size'][axis]} (the stride ambiguity)"
+            f"  axis {axis}: inputs {', '.join(map(str, sizes))} all give output {data['output_size'][axis]} "
+            "(the stride ambiguity)"
         )
     inverse = data["inverse"]
     args = ", ".join(
@@ -202,7 +205,8 @@ def _framework(args: argparse.Namespace) -> dict[str, Any]:
         "in_channels": spec.in_channels,
         "out_channels": spec.out_channels,
         "groups": spec.groups,
-        "tconv": f"tconv.conv_transpose(x, w, stride={spec.stride}, padding={spec.crop}, groups={spec.groups}, dilation={spec.dilation})",
+        "tconv": f"tconv.conv_transpose(x, w, stride={spec.stride}, padding={spec.crop}, groups={spec.groups}, "
+        f"dilation={spec.dilation})",
     }
 
 

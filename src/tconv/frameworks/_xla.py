@@ -94,13 +94,15 @@ def dimension_permutations(
     for index, (spec, (a, b)) in enumerate(zip(dimension_numbers, pairs)):
         if not spec.count(a) == spec.count(b) == 1:
             raise TypeError(
-                f"convolution dimension_numbers[{index}] must contain the characters '{a}' and '{b}' exactly once, got {spec}."
+                f"convolution dimension_numbers[{index}] must contain the characters '{a}' and '{b}' exactly once, "
+                f"got {spec}."
             )
         if len(spec) != len(set(spec)):
             raise TypeError(f"convolution dimension_numbers[{index}] cannot have duplicate characters, got {spec}.")
     if not set(lhs_spec) - {"N", "C"} == set(rhs_spec) - {"O", "I"} == set(out_spec) - {"N", "C"}:
         raise TypeError(
-            f"convolution dimension_numbers elements must each have the same set of spatial characters, got {dimension_numbers}."
+            "convolution dimension_numbers elements must each have the same set of spatial characters, "
+            f"got {dimension_numbers}."
         )
 
     def perm(spec: str, pair: tuple[str, str]) -> tuple[int, ...]:
@@ -194,7 +196,8 @@ def conv_general_dilated(
     w = numeric_array(rhs, "rhs")
     if x.ndim != w.ndim:
         raise ValueError(
-            f"conv_general_dilated lhs and rhs must have the same number of dimensions, but got {x.shape} and {w.shape}."
+            "conv_general_dilated lhs and rhs must have the same number of dimensions, "
+            f"but got {x.shape} and {w.shape}."
         )
     if x.ndim < 2:
         raise ValueError(f"conv_general_dilated needs arrays of at least 2 dimensions, got {x.shape}")
@@ -226,7 +229,8 @@ def conv_general_dilated(
     o_channels, i_channels = w.shape[:2]
     if c % fgc:
         raise ValueError(
-            f"conv_general_dilated feature_group_count must divide lhs feature dimension size, but {fgc} does not divide {c}."
+            "conv_general_dilated feature_group_count must divide lhs feature dimension size, "
+            f"but {fgc} does not divide {c}."
         )
     if c // fgc != i_channels:
         raise ValueError(
@@ -240,7 +244,8 @@ def conv_general_dilated(
         )
     if n % bgc:
         raise ValueError(
-            f"conv_general_dilated batch_group_count must divide lhs batch dimension size, but {bgc} does not divide {n}."
+            "conv_general_dilated batch_group_count must divide lhs batch dimension size, "
+            f"but {bgc} does not divide {n}."
         )
     if o_channels % bgc:
         raise ValueError(
@@ -303,4 +308,5 @@ def _correlate(
     dense = tuple((size - 1) * s + 1 for size, s in zip(out_size, strides))
     window = Geometry(x.shape[2:], dense, w.shape[2:], lhs_dilation, rhs_dilation, begin)
     y = run_window(x, to_torch_layout(w, "conv", groups), None, window, groups)  # (N, O, *dense)
-    return y[(slice(None), slice(None), *(slice(None, None, s) for s in strides))]
+    subsample = (slice(None), slice(None), *(slice(None, None, s) for s in strides))
+    return y[subsample]

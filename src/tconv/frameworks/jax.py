@@ -39,7 +39,7 @@ with groups, ``conv_general_dilated(lhs_dilation=stride, feature_group_count=gro
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -124,8 +124,10 @@ def conv_transpose_padding(kernel_size: int, stride: int, padding: object) -> tu
 
     Examples
     --------
-    >>> conv_transpose_padding(3, 2, "SAME"), conv_transpose_padding(3, 2, "VALID"), conv_transpose_padding(3, 2, (1, 1))
-    ((2, 1), (2, 2), (1, 1))
+    >>> conv_transpose_padding(3, 2, "SAME"), conv_transpose_padding(3, 2, "VALID")
+    ((2, 1), (2, 2))
+    >>> conv_transpose_padding(3, 2, (1, 1))
+    (1, 1)
     """
     k, s = kernel_size, stride
     if padding == "SAME":
@@ -322,7 +324,7 @@ def target(spec: ConvTransposeSpec) -> Target:
             "lax.conv_transpose has no groups: the plan uses conv_general_dilated with lhs_dilation=stride "
             "and feature_group_count, whose kernel is the flipped, channel-swapped correlation kernel."
         )
-    emulation = {"conv_transpose": conv_transpose, "conv_general_dilated": conv_general_dilated}[function]
+    emulation: Callable[..., np.ndarray] = conv_transpose if function == "conv_transpose" else conv_general_dilated
 
     def body(weight: str, bias: str | None) -> list[str]:
         return [f"y = lax.{function}(x, {weight}, {_code.keywords(arguments)})"]
@@ -352,7 +354,8 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     general_only = ("window_strides", "feature_group_count")
     if general and any(k in params for k in transposed_only):
         raise ValueError(
-            f"give conv_general_dilated's parameters (lhs_dilation, ...) or conv_transpose's {transposed_only}, not both"
+            f"give conv_general_dilated's parameters (lhs_dilation, ...) or conv_transpose's {transposed_only}, "
+            "not both"
         )
     if not general and any(k in params for k in general_only):
         raise ValueError(f"{general_only} belong to conv_general_dilated: give lhs_dilation too")
@@ -386,7 +389,8 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
         channels = (i_channels * groups, o_channels, groups)
         steps.append(Correlation(groups, into=False))
         call = (
-            f"lax.conv_general_dilated(x, w, window_strides={window_strides}, padding={pads}, lhs_dilation={lhs_dilation}, "
+            f"lax.conv_general_dilated(x, w, window_strides={window_strides}, padding={pads}, "
+            f"lhs_dilation={lhs_dilation}, "
             f"rhs_dilation={d}, dimension_numbers={numbers!r}, feature_group_count={groups})"
         )
 

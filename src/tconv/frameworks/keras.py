@@ -99,7 +99,7 @@ def _standardize_tuple(value: object, n: int, name: str, allow_zero: bool = Fals
             raise ValueError(message)
         if not all(is_int(v) for v in values):
             raise ValueError(message)
-        values = tuple(int(v) for v in values)  # type: ignore[call-overload]
+        values = tuple(int(v) for v in values)
     bad = {v for v in values if (v < 0 if allow_zero else v <= 0)}
     if bad:
         rule = ">= 0" if allow_zero else "> 0"
@@ -414,7 +414,7 @@ class Conv2DTranspose(_ConvTranspose):
     Traceback (most recent call last):
     ...
     ValueError: `strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: strides=(2, 2) and dilation_rate=(2, 2)
-    """
+    """  # noqa: E501 (a message a doctest shows whole)
 
     rank = 2
 
@@ -471,6 +471,7 @@ def target(spec: ConvTransposeSpec) -> Target:
     if forbid:
         kernel, dilation = spec.effective_kernel_size, (1,) * nd
     choice = _choice(spec.effective_kernel_size, spec.stride, spec.crop)
+    output_padding: tuple[int, ...] | None
     if choice is None:
         padding, output_padding = "valid", (0,) * nd
         post = spec.crop
@@ -532,7 +533,8 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     expected = (*layer.kernel_size, layer.filters)
     if tuple(weight_shape[:-1]) != expected:
         raise ValueError(
-            f"weight_shape {show(weight_shape)} is not a kernel of this layer: expected {show(expected)} + (in_channels,)"
+            f"weight_shape {show(weight_shape)} is not a kernel of this layer: expected {show(expected)} "
+            "+ (in_channels,)"
         )
     layout = channels_first(nd) if layer.data_format == "channels_first" else channels_last(nd)
     size = input_spatial_size(input_shape, layout)
@@ -541,7 +543,8 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
         layer.kernel_size, layer.strides, layer.dilation_rate, crop, weight_shape[-1], layer.filters, 1
     )
     call = (
-        f"keras.layers.Conv{nd}DTranspose(filters={layer.filters}, kernel_size={layer.kernel_size}, strides={layer.strides}, "
+        f"keras.layers.Conv{nd}DTranspose(filters={layer.filters}, kernel_size={layer.kernel_size}, "
+        f"strides={layer.strides}, "
         f"padding={layer.padding!r}, output_padding={layer.output_padding}, data_format={layer.data_format!r}, "
         f"dilation_rate={layer.dilation_rate}, use_bias={layer.use_bias})"
     )

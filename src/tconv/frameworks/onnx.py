@@ -354,10 +354,11 @@ def conv_transpose(
         raise ValueError(f"ConvTranspose: X num_dims does not match W num_dims. X: {show(x.shape)} W: {show(w.shape)}")
     if not is_int(group) or group <= 0:
         raise ValueError(f"ConvTranspose: group count is <= 0 group: {group}")
-    g = int(group)  # type: ignore[call-overload]
+    g = int(group)
     if kernel_shape is not None and tuple(int_list(kernel_shape, "kernel_shape")) != w.shape[2:]:
         raise ValueError(
-            f"ConvTranspose: kernel_shape is not compatible with W shape. kernel_shape: {list(kernel_shape)} W: {list(w.shape)}"
+            "ConvTranspose: kernel_shape is not compatible with W shape. "
+            f"kernel_shape: {list(kernel_shape)} W: {list(w.shape)}"
         )
     c = x.shape[1]
     if c % g:
@@ -489,15 +490,18 @@ def target(spec: ConvTransposeSpec) -> Target:
             ]
         lines += [
             'nodes.append(helper.make_node("Identity", [last], ["Y"]))',
-            'graph = helper.make_graph(nodes, "conv_transpose", [helper.make_tensor_value_info("X", TensorProto.FLOAT, None)],',
-            '                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], initializer=initializers)',
+            'graph = helper.make_graph(nodes, "conv_transpose", '
+            '[helper.make_tensor_value_info("X", TensorProto.FLOAT, None)],',
+            "                          "
+            '[helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], initializer=initializers)',
             "# opset 22, IR version 10: readable by onnxruntime >= 1.20",
             'return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)], ir_version=10)',
         ]
         doc = "The ConvTranspose model: input X (N, C_in, *spatial) float32, weight/bias as initializers."
         make_model = _code.function("make_model", doc, lines, signature="weight, bias=None")
         run = [
-            'session = onnxruntime.InferenceSession(make_model(weight, bias).SerializeToString(), providers=["CPUExecutionProvider"])',
+            "session = onnxruntime.InferenceSession(make_model(weight, bias).SerializeToString(), "
+            'providers=["CPUExecutionProvider"])',
             'return session.run(None, {"X": np.asarray(x, dtype=np.float32)})[0]',
         ]
         imports = ["import numpy as np", "import onnxruntime", "from onnx import TensorProto, helper, numpy_helper"]
@@ -534,7 +538,8 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     kernel = weight_shape[2:]
     if kernel_shape is not None and tuple(kernel_shape) != tuple(kernel):
         raise ValueError(
-            f"ConvTranspose: kernel_shape is not compatible with W shape. kernel_shape: {list(kernel_shape)} W: {list(weight_shape)}"
+            "ConvTranspose: kernel_shape is not compatible with W shape. "
+            f"kernel_shape: {list(kernel_shape)} W: {list(weight_shape)}"
         )
     if size is not None:
         g = window(size, kernel, semantics=semantics, **attributes)  # ONNX's checks at this input size
@@ -542,8 +547,10 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     else:
         runtime = _check_semantics(semantics) == "onnxruntime"
         auto_pad = attributes.get("auto_pad", "NOTSET")
-        names = ("dilations", "output_padding", "pads", "strides")
-        checked = _attributes(nd, auto_pad, *(attributes.get(name) for name in names), runtime)
+        dilations, output_padding = attributes.get("dilations"), attributes.get("output_padding")
+        checked = _attributes(
+            nd, auto_pad, dilations, output_padding, attributes.get("pads"), attributes.get("strides"), runtime
+        )
         crop = _crops(kernel, checked, auto_pad, runtime)
         s, d, a, _ = checked
         if runtime:  # ORT's check that the output maps back to the input, whatever the input size

@@ -9,12 +9,13 @@ no emulation here: the emulated framework is tconv.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from .._validate import check_layout
 from ..geometry import conv_transpose_geometry, crop_pairs, parse_padding
+from ..typing import Layout
 from . import _code
 from ._common import (
     ConvTransposeSpec,
@@ -77,7 +78,7 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     from .. import conv_transpose
 
     nd = len(weight_shape) - 2
-    layout_name = check_layout(params.get("layout", "channels_first"))
+    layout_name = cast(Layout, check_layout(params.get("layout", "channels_first")))
     layout = channels_first(nd) if layout_name == "channels_first" else channels_last(nd)
     groups = params.get("groups", 1)
     arguments = {

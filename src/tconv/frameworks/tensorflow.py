@@ -133,14 +133,14 @@ def _padding(padding: object, nd: int, channel_index: int, op: str) -> str | lis
             f"{op}: Value for attr 'padding' of \"{padding}\" is not in the list of allowed values: "
             '"SAME", "VALID"' + (', "EXPLICIT"' if nd == 2 else "") + " (TensorFlow's padding names are upper case)"
         )
-    return padding  # type: ignore[return-value]
+    return padding
 
 
 def _computed_input_size(o: int, k_eff: int, s: int, padding: str | tuple[int, int]) -> int:
     """The forward convolution's output size for an input of size ``o`` (what TF checks against ``i``)."""
     if padding == "SAME":
         return -(-o // s)
-    before, after = (0, 0) if padding == "VALID" else padding
+    before, after = padding if isinstance(padding, tuple) else (0, 0)  # VALID: none
     padded = o + before + after
     return (padded - k_eff) // s + 1 if padded >= k_eff else 0
 
@@ -172,7 +172,7 @@ def window(
     Traceback (most recent call last):
     ...
     ValueError: conv_transpose: output_shape does not match the input (Size of out_backprop doesn't match computed: actual = 4, computed = 3 spatial_dim: 0 input: 6 filter: 3 output: 4 stride: 2 dilation: 1); for padding 'SAME' the valid sizes are 7 to 8
-    """
+    """  # noqa: E501 (a message a doctest shows whole)
     i, k, o, s = tuple(input_size), tuple(kernel_size), tuple(output_size), tuple(strides)
     nd = len(i)
     d = tuple(dilations) if dilations is not None else (1,) * nd
@@ -220,7 +220,7 @@ def valid_output_sizes(
     i, k, s = tuple(input_size), tuple(kernel_size), tuple(strides)
     nd = len(i)
     d = tuple(dilations) if dilations is not None else (1,) * nd
-    pads = [padding] * nd if isinstance(padding, str) else [tuple(p) for p in padding]
+    pads: list[Any] = [padding] * nd if isinstance(padding, str) else [tuple(p) for p in padding]
     ranges = []
     for ii, ki, si, di, pad in zip(i, k, s, d, pads):
         k_eff = effective_kernel_size(ki, di)
@@ -244,7 +244,10 @@ def _resolve(
     data_format: str,
     dilations: object,
 ) -> tuple[Geometry, int, int]:
-    """TensorFlow's checks of a call on its arguments and shapes, and its window: ``(window, groups, channel_index)``."""
+    """TensorFlow's checks of a call, on its arguments and shapes, and its window.
+
+    Returns ``(window, groups, channel_index)``.
+    """
     channel_index = 1 if data_format.startswith("NC") else nd + 1
     if data_format not in _FORMATS[nd]:
         raise ValueError(
@@ -333,9 +336,9 @@ def _conv_transpose(
 
 
 def _sized(output_shape: Any) -> list[Any]:
-    if not isinstance(output_shape, (Sequence, np.ndarray)) or isinstance(output_shape, (str, bytes)):
-        raise ValueError(f"`output_shape` must be a tensor or sized collection. Received: output_shape={output_shape}")
-    return list(output_shape)
+    if isinstance(output_shape, (Sequence, np.ndarray)) and not isinstance(output_shape, (str, bytes)):
+        return list(output_shape)
+    raise ValueError(f"`output_shape` must be a tensor or sized collection. Received: output_shape={output_shape}")
 
 
 def _output_shape(output_shape: Any, nd: int, op: str) -> list[int]:
@@ -468,7 +471,8 @@ def conv_transpose(
     n = len(_sized(output_shape)) - 2
     if not 1 <= n <= 3:
         raise ValueError(
-            f"`output_shape` must be of length 3, 4 or 5. Received: output_shape={list(output_shape)} of length {n + 2}."
+            f"`output_shape` must be of length 3, 4 or 5. Received: output_shape={list(output_shape)} "
+            f"of length {n + 2}."
         )
     function = (conv1d_transpose, conv2d_transpose, conv3d_transpose)[n - 1]
     return function(

@@ -228,7 +228,7 @@ def module_output_padding(
     Traceback (most recent call last):
     ...
     ValueError: requested an output size of (11, 10), but valid sizes range from (9, 9) to (10, 10) (for an input of (5, 5))
-    """
+    """  # noqa: E501 (a message a doctest shows whole)
     shape = tuple(int_list(input_shape, "input_shape"))
     size = tuple(int_list(output_size, "output_size"))
     k_list = int_list(kernel_size, "kernel_size")
@@ -363,7 +363,7 @@ conv_transpose1d = _functional(
     Traceback (most recent call last):
     ...
     ValueError: conv_transpose1d: output padding must be smaller than either stride or dilation, but got width: output_padding 2, stride 2, dilation 1
-    """,
+    """,  # noqa: E501 (a message a doctest shows whole)
 )
 
 conv_transpose2d = _functional(
@@ -485,7 +485,10 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     channels = (weight_shape[0], weight_shape[1] * groups, groups)
     pinned = size if output_size is not None else None
     spec = ConvTransposeSpec(kernel, stride, dilation, _crop(padding, output_padding), *channels, pinned)
-    call = f"F.conv_transpose{nd}d(x, w, b, stride={s!r}, padding={p!r}, output_padding={a!r}, groups={groups}, dilation={d!r})"
+    call = (
+        f"F.conv_transpose{nd}d(x, w, b, stride={s!r}, padding={p!r}, output_padding={a!r}, groups={groups}, "
+        f"dilation={d!r})"
+    )
     if output_size is not None:
         call += f"  # = ConvTranspose{nd}d(...)(x, output_size={output_size!r})"
     function = _FUNCTIONS[nd]
