@@ -124,7 +124,8 @@ def test_onnx_negative_pads(onnx, ort):
 
 
 def test_onnx_reference_groups_bug(onnx, ort):
-    """The reference implementation is wrong for groups with several channels per group (or a bias); ORT and tconv agree."""
+    """The reference implementation is wrong for groups with several channels per group (or a bias); ORT and
+    tconv agree."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 4, 3)).astype(np.float32)
     w = rng.standard_normal((4, 3, 2)).astype(np.float32)

@@ -210,8 +210,16 @@ def _page_config(config):
     nd = len(i)
     spread = lambda v: [int(x) for x in np.broadcast_to(v, (nd,))]  # noqa: E731
     pmode = padding if isinstance(padding, str) else "int"
-    return dict(ndim=nd, i=list(i), k=list(k), s=spread(s), p=spread(0 if pmode != "int" else padding), op=spread(op),
-                d=spread(d), pmode=pmode)
+    return dict(
+        ndim=nd,
+        i=list(i),
+        k=list(k),
+        s=spread(s),
+        p=spread(0 if pmode != "int" else padding),
+        op=spread(op),
+        d=spread(d),
+        pmode=pmode,
+    )
 
 
 def test_the_pages_spellings_are_the_plans(page):
@@ -251,8 +259,9 @@ SHOWN = [
 def test_the_page_shows_the_plans(page, config):
     browser_page, folder = page
     i, k, s, padding, op, d = config
-    path = write_explorer(folder / "shown.html", input_size=i, kernel_size=k, stride=s, padding=padding,
-                          output_padding=op, dilation=d)
+    path = write_explorer(
+        folder / "shown.html", input_size=i, kernel_size=k, stride=s, padding=padding, output_padding=op, dilation=d
+    )
     browser_page.goto(path.as_uri())
     browser_page.wait_for_selector(".cell[data-role=output]")
     nd = len(i)
