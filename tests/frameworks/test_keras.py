@@ -138,7 +138,8 @@ def test_channel_mismatch_is_rejected_as_in_keras(keras):
 
 def test_output_padding_none_versus_zero_under_same(keras, tf):
     """docs/frameworks.md ("output_padding=None is not output_padding=0"): k=2, s=2, i=6 gives 12 with
-    output_padding=None and 10 with 0 -- on every backend's shape rule; Keras' TF backend then fails to run the second (10 is outside TF's SAME range [11, 12])."""
+    output_padding=None and 10 with 0 -- on every backend's shape rule; Keras' TF backend then fails to run the
+    second (10 is outside TF's SAME range [11, 12])."""
     x = np.random.default_rng(0).standard_normal((1, 6, 6, 1)).astype(np.float32)
     kernel = np.random.default_rng(1).standard_normal((2, 2, 1, 1)).astype(np.float32)
     shapes = {}
