@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from ..translation import FRAMEWORKS, resolve, translate
+from ..translation import output_size as framework_output_size
 from . import parse_padding_option, parse_sizes
 from ._params import parse_params, parse_shape
 
@@ -22,7 +24,8 @@ examples:
   tconv shape --input-size 16x16 --kernel-size 4 --stride 2 --padding 1 --json
 """
 
-TARGETS = ("torch", "tensorflow", "keras", "jax", "onnx")
+#: The frameworks the same layer is spelled in (every one but tconv itself).
+TARGETS = tuple(name for name in FRAMEWORKS if name != "tconv")
 
 
 def _one(values: tuple[int, ...]) -> Any:
@@ -31,8 +34,6 @@ def _one(values: tuple[int, ...]) -> Any:
 
 def _frameworks(params: dict[str, Any], kernel: tuple[int, ...], size: tuple[int, ...]) -> dict[str, dict[str, Any]]:
     """The same transposed convolution in every framework (translated from tconv's arguments)."""
-    from ..translation import translate
-
     views = {}
     for target in TARGETS:
         try:
@@ -186,13 +187,11 @@ def _print_convolution(data: dict[str, Any]) -> None:
 
 
 def _framework(args: argparse.Namespace) -> dict[str, Any]:
-    from ..translation import output_size, resolve
-
     if args.weight_shape is None or args.input_shape is None:
         raise ValueError("--framework needs --weight-shape and --input-shape (in that framework's layouts)")
     params = parse_params(args.params)
     spec = resolve(params, args.framework, weight_shape=args.weight_shape, input_shape=args.input_shape)
-    out = output_size(params, args.framework, weight_shape=args.weight_shape, input_shape=args.input_shape)
+    out = framework_output_size(params, args.framework, weight_shape=args.weight_shape, input_shape=args.input_shape)
     return {
         "mode": "framework",
         "framework": args.framework,
@@ -261,7 +260,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dilation", type=sizes("--dilation"))
     parser.add_argument("--conv", action="store_true", help="read the arguments as a convolution and invert it")
-    parser.add_argument("--framework", choices=("tconv", *TARGETS), help="read name=value in this framework's terms")
+    parser.add_argument("--framework", choices=FRAMEWORKS, help="read name=value in this framework's terms")
     parser.add_argument("--weight-shape", type=parse_shape, help="with --framework: the weight shape in its layout")
     parser.add_argument("--input-shape", type=parse_shape, help="with --framework: the input shape in its layout")
     parser.add_argument("params", nargs="*", metavar="name=value", help="with --framework: its arguments")

@@ -353,9 +353,9 @@ def _output_shape(output_shape: Any, nd: int, op: str) -> list[int]:
     return [int(v) for v in values]
 
 
-def _functional(nd: int, doc: str) -> Callable[..., np.ndarray]:
-    """``tf.nn.conv{nd}d_transpose``: the three functions differ in their number of spatial axes and formats."""
-    op = f"conv{nd}d_transpose"
+def _functional(nd: int | None, doc: str) -> Callable[..., np.ndarray]:
+    """``tf.nn.conv{nd}d_transpose``, or with ``nd=None`` ``tf.nn.conv_transpose`` (the rank from ``output_shape``)."""
+    name = "conv_transpose" if nd is None else f"conv{nd}d_transpose"
 
     def conv_transpose(
         input: Any,
@@ -363,15 +363,22 @@ def _functional(nd: int, doc: str) -> Callable[..., np.ndarray]:
         output_shape: Sequence[int],
         strides: int | Sequence[int],
         padding: str | Sequence[Sequence[int]] = "SAME",
-        data_format: str | None = _FORMATS[nd][0],
+        data_format: str | None = None,
         dilations: int | Sequence[int] | None = None,
     ) -> np.ndarray:
-        data_format = _FORMATS[nd][0] if data_format is None else data_format
-        if nd == 1 and data_format not in _FORMATS[1]:
+        n = len(_sized(output_shape)) - 2 if nd is None else nd
+        if not 1 <= n <= 3:
+            raise ValueError(
+                f"`output_shape` must be of length 3, 4 or 5. Received: output_shape={list(output_shape)} "
+                f"of length {n + 2}."
+            )
+        data_format = _FORMATS[n][0] if data_format is None else data_format
+        if n == 1 and data_format not in _FORMATS[1]:
             raise ValueError(f"`data_format` must be 'NWC' or 'NCW'. Received: data_format={data_format}")
-        return _conv_transpose(nd, op, input, filters, output_shape, strides, padding, data_format, dilations)
+        op = f"conv{n}d_transpose"
+        return _conv_transpose(n, op, input, filters, output_shape, strides, padding, data_format, dilations)
 
-    conv_transpose.__name__ = conv_transpose.__qualname__ = op
+    conv_transpose.__name__ = conv_transpose.__qualname__ = name
     conv_transpose.__doc__ = doc
     return conv_transpose
 
@@ -442,15 +449,8 @@ conv3d_transpose = _functional(
 )
 
 
-def conv_transpose(
-    input: Any,
-    filters: Any,
-    output_shape: Sequence[int],
-    strides: int | Sequence[int],
-    padding: str | Sequence[Sequence[int]] = "SAME",
-    data_format: str | None = None,
-    dilations: int | Sequence[int] | None = None,
-) -> np.ndarray:
+conv_transpose = _functional(
+    None,
     """``tf.nn.conv_transpose``: the rank comes from ``len(output_shape) - 2`` (1, 2 or 3).
 
     ``filters`` is ``[*k, output_channels, in_channels]`` as for the rank-specific
@@ -467,17 +467,8 @@ def conv_transpose(
     Traceback (most recent call last):
     ...
     ValueError: `output_shape` must be of length 3, 4 or 5. Received: output_shape=[1, 4, 4, 4, 5, 5] of length 6.
-    """
-    n = len(_sized(output_shape)) - 2
-    if not 1 <= n <= 3:
-        raise ValueError(
-            f"`output_shape` must be of length 3, 4 or 5. Received: output_shape={list(output_shape)} "
-            f"of length {n + 2}."
-        )
-    function = (conv1d_transpose, conv2d_transpose, conv3d_transpose)[n - 1]
-    return function(
-        input, filters, output_shape, strides, padding=padding, data_format=data_format, dilations=dilations
-    )
+    """,
+)
 
 
 # --- translation ---------------------------------------------------------------------------------------
