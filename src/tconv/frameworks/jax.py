@@ -9,7 +9,7 @@ by ``(lo, hi)`` per axis (negative values crop), and **correlated** with the
 kernel. In tconv's window model (:mod:`tconv.geometry`) that is the transposed
 convolution with the kernel flipped in space and its channel axes swapped
 (:func:`tconv.weights.to_torch_layout` with ``"conv"``) and the crop ``(k_eff - 1 -
-lo, k_eff - 1 - hi)`` of the full output (:func:`crop_of_pads`), so
+lo, k_eff - 1 - hi)`` of the full output (``_xla.crop_of_pads``), so
 ``o = (i - 1)*s + 2 - k_eff + lo + hi``.
 
 ``lax.conv_transpose`` turns its ``padding`` into those ``(lo, hi)``:
@@ -30,6 +30,9 @@ channel axes first, which makes the result the gradient of a convolution
 are here. Dtypes follow NumPy's promotion (as JAX with ``jax_enable_x64``);
 ``precision`` is accepted and ignored, ``preferred_element_type`` sets the result
 dtype.
+
+``lax.conv_general_dilated`` and the dimension numbers are XLA's general
+convolution, in :mod:`tconv.frameworks._xla` (re-exported here).
 
 As a translation target (:func:`target`) JAX cuts every window:
 ``lax.conv_transpose`` with the pads of the crop and ``transpose_kernel=True``, or,
@@ -76,7 +79,6 @@ __all__ = [
     "conv_transpose",
     "conv_transpose_padding",
     "conv_transpose_window",
-    "crop_of_pads",
     "default_dimension_numbers",
     "dimension_permutations",
 ]
