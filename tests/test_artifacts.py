@@ -1,11 +1,9 @@
-"""tconv.artifacts against brute-force counts and the operator's real outputs."""
+"""tconv.artifacts against brute-force counts and the operator's real outputs (the command: tests/cli)."""
 
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import re
 
 import numpy as np
 import pytest
@@ -15,7 +13,6 @@ from hypothesis import strategies as st
 
 import tconv
 from tconv import artifacts
-from tconv.cli import main
 
 # (kernel_size, stride, padding, output_padding, dilation, input_size)
 CONFIGS = [
@@ -92,8 +89,8 @@ def test_interior_receives_its_phase_count(config):
         assert ov.phase_counts[r] == math.prod(taps[a][r[a]] for a in range(g.ndim))
 
 
-def test_frameworks_table_5_7():
-    """The derived overlap profile of FRAMEWORKS.md 5.7, recomputed by brute force."""
+def test_overlap_of_common_layers():
+    """Taps per phase and verdicts of common layers, recomputed by brute force."""
     table = [
         (3, 2, 1, "checkerboard"),
         (4, 2, 1, "even"),
@@ -203,7 +200,7 @@ def test_bilinear_and_icnr_kernels_have_flat_response(s):
     assert artifacts.checkerboard_amplitude(sub, s).max() > 1e-3
 
 
-# --- advice -----------------------------------------------------------------------------------
+# --- nearby even configurations -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -221,17 +218,6 @@ def test_even_alternatives_are_even_and_keep_the_output_size(k, s, p, op, d):
             ) == tconv.conv_transpose_output_size(i, k, s, p, op, d)
 
 
-def test_advice_words():
-    text = "\n".join(artifacts.advice(3, 2))
-    assert "not divisible by the stride 2" in text and "taps per phase [2, 1]" in text
-    assert "Resize, then convolve" in text and "ICNR" in text and "bilinear" in text
-    holes = "\n".join(artifacts.advice(3, 2, dilation=2))
-    assert "gcd(dilation, stride) = gcd(2, 2) = 2" in holes and "[3, 0]" in holes
-    assert artifacts.advice(4, 2, padding=1)[0].startswith("Even")
-    mixed = "\n".join(artifacts.advice((3, 4), 2))
-    assert "axis 0: checkerboard" in mixed and "[[4, 4], [2, 2]]" in mixed
-
-
 def test_errors_name_the_parameter():
     with pytest.raises(ValueError, match="stride must be positive in every axis, got 0"):
         artifacts.overlap(3, 0)
@@ -245,77 +231,16 @@ def test_errors_name_the_parameter():
         artifacts.overlap(3, 2, output_padding=2)
 
 
-# --- CLI ----------------------------------------------------------------------------------------
-
-
-def test_cli_text(capsys):
-    assert main(["artifacts", "--kernel-size", "3", "--stride", "2"]) == 0
-    out = capsys.readouterr().out
-    assert "taps per phase (phase r = full-output position mod stride): [2, 1]" in out
-    assert "verdict: CHECKERBOARD" in out
-    assert main(["artifacts", "--kernel-size", "3x3", "--stride", "2", "--dilation", "2"]) == 0
-    out = capsys.readouterr().out
-    assert "verdict: HOLES" in out and "holes: phases" in out
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["--kernel-size", "3x3", "--stride", "2", "--padding", "1", "--output-padding", "1", "--input-size", "4"],
-        ["--kernel-size", "5", "--stride", "3", "--dilation", "2", "--input-size", "4", "--padding", "0:2"],
-    ],
-)
-def test_cli_json_counts_are_brute_force(capsys, argv):
-    assert main(["artifacts", *argv, "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    pad = 1 if "1" in argv[argv.index("--padding") + 1] and ":" not in argv[argv.index("--padding") + 1] else ((0, 2),)
-    op = 1 if "--output-padding" in argv else 0
-    d = 2 if "--dilation" in argv else 1
-    _, expected = brute_force_counts(
-        tuple(data["kernel_size"]), tuple(data["stride"]), pad, op, d, tuple(data["input_size"])
-    )
-    np.testing.assert_array_equal(np.array(data["counts"]), expected)
-
-
-def test_cli_weights(capsys, tmp_path):
-    w = np.random.default_rng(1).standard_normal((2, 3, 3, 3))
-    path = tmp_path / "w.npy"
-    np.save(path, w)
-    assert main(["artifacts", "--weights-file", str(path), "--stride", "2", "--padding", "1", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert_close(np.array(data["amplitude"]), artifacts.checkerboard_amplitude(w, 2))
-    assert data["check_max_difference"] < 1e-9
-    assert (
-        main(
-            [
-                "artifacts",
-                "--kernel-size",
-                "4x4",
-                "--stride",
-                "2",
-                "--weights",
-                "random",
-                "--channels",
-                "2,4",
-                "--groups",
-                "2",
-            ]
-        )
-        == 0
-    )
-    out = capsys.readouterr().out
-    assert "predicted checkerboard amplitude" in out
-    assert re.search(r"max \|difference\| = \d", out)
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["--stride", "0"], "stride must be positive"),
-        (["--weights", "random", "--channels", "3,4", "--groups", "2"], "--groups 2 must divide both --channels 3,4"),
-        (["--kernel-size", "3", "--output-padding", "3", "--stride", "2"], "output_padding must be smaller"),
-    ],
-)
-def test_cli_errors_exit_2(capsys, argv, message):
-    assert main(["artifacts", *argv]) == 2
-    assert message in capsys.readouterr().err
+def test_analyze_is_overlap_or_analyze_weights():
+    a = artifacts.analyze((3, 3), 2, 1, 1, input_size=4)
+    expected_overlap = artifacts.overlap((3, 3), 2, 1, 1, input_size=4)
+    assert a.weights is None and a.overlap.geometry == expected_overlap.geometry
+    np.testing.assert_array_equal(a.overlap.counts, expected_overlap.counts)
+    assert (a.padding, a.output_padding) == (1, 1)
+    w = np.random.default_rng(2).standard_normal((2, 2, 4))
+    a = artifacts.analyze(None, 2, 1, groups=2, weight=w)
+    expected = artifacts.analyze_weights(w, 2, 1, groups=2)
+    assert a.overlap.geometry == expected.overlap.geometry and a.weights.groups == 2
+    assert_close(a.weights.amplitude, expected.amplitude)
+    with pytest.raises(ValueError, match="give kernel_size, or weight"):
+        artifacts.analyze(None, 2)

@@ -359,7 +359,7 @@ def test_blocks_receive_their_neighbourhood_only_and_memory_per_task_is_bounded(
     import tconv.dask as module
 
     records = []
-    block = module._conv_transpose_block
+    block = module._block
 
     def measured(pieces, weight, bias, **kwargs):
         tracemalloc.reset_peak()
@@ -370,7 +370,7 @@ def test_blocks_receive_their_neighbourhood_only_and_memory_per_task_is_bounded(
         records.append((neighbourhood.shape, neighbourhood.nbytes, y.nbytes, peak))
         return y
 
-    monkeypatch.setattr(module, "_conv_transpose_block", measured)
+    monkeypatch.setattr(module, "_block", measured)
     rng = np.random.default_rng(8)
     x = rng.standard_normal((1, 4, 96, 96))  # 288 KiB
     w = rng.standard_normal((4, 4, 4, 4))

@@ -1,5 +1,5 @@
-"""Shape tools (conv_input_size_range, conv_transpose_inverse) and the design solver, against their defining
-properties and PyTorch."""
+"""tconv.design: the up-sampling design solver and the overlap profile, against their defining properties and
+PyTorch (tconv design: tests/cli/test_design.py)."""
 
 from __future__ import annotations
 
@@ -11,58 +11,6 @@ from helpers import assert_close
 
 import tconv
 from tconv.design import overlap_profile, upsampling_designs
-from tconv.shape import conv_input_size_range, conv_transpose_inverse
-
-PARAMS = list(itertools.product(range(1, 5), range(1, 4), range(0, 3), range(1, 3)))  # k, s, p, d
-
-
-@pytest.mark.parametrize("k, s, p, d", PARAMS)
-def test_conv_input_size_range_is_the_preimage(k, s, p, d):
-    """Exactly the input sizes whose convolution has n outputs (brute force over sizes)."""
-    for n in range(1, 6):
-        preimage = set()
-        for size in range(1, 40):
-            try:
-                if tconv.conv_output_size(size, k, s, p, d) == n:
-                    preimage.add(size)
-            except ValueError:
-                pass
-        assert set(conv_input_size_range(n, k, s, p, d)) == preimage
-        same = {size for size in range(1, 40) if tconv.conv_output_size(size, k, s, "same", d) == n}
-        assert set(conv_input_size_range(n, k, s, "same", d)) == same
-
-
-@pytest.mark.parametrize("k, s, p, d", PARAMS)
-def test_conv_transpose_inverse_restores_the_shape_and_is_the_adjoint(k, s, p, d):
-    rng = np.random.default_rng(0)
-    for size in range(1, 12):
-        for padding in (p, "same"):
-            try:
-                y_size = tconv.conv_output_size(size, k, s, padding, d)
-            except ValueError:
-                continue
-            inverse = conv_transpose_inverse(size, k, s, padding, d)
-            kwargs = {key: inverse[key] for key in ("stride", "padding", "output_padding", "dilation")}
-            if "output_size" in inverse:
-                kwargs = dict(kwargs, output_padding=0, output_size=inverse["output_size"])
-            x = rng.standard_normal((1, 2, size))
-            w = rng.standard_normal((3, 2, k))
-            y = rng.standard_normal((1, 3, y_size))
-            back = tconv.conv_transpose(y, w, **kwargs)
-            assert back.shape == x.shape
-            # <conv(x), y> == <x, conv_transpose(y)>: the inverse-shaped transpose is the adjoint
-            assert np.isclose(np.vdot(tconv.conv(x, w, stride=s, padding=padding, dilation=d), y), np.vdot(x, back))
-
-
-def test_conv_transpose_inverse_matches_pytorch(torch):
-    """PyTorch: conv2d then conv_transpose2d with the inverse's output_padding gives the input shape back."""
-    for size, k, s, p in [((9, 10), 3, 2, 1), ((7, 8), 4, 3, 1), ((16, 15), 5, 2, 2)]:
-        inverse = conv_transpose_inverse(size, k, s, p)
-        x = torch.zeros(1, 1, *size)
-        w = torch.zeros(1, 1, k, k)
-        y = torch.nn.functional.conv2d(x, w, stride=s, padding=p)
-        back = torch.nn.functional.conv_transpose2d(y, w, stride=s, padding=p, output_padding=inverse["output_padding"])
-        assert tuple(back.shape[2:]) == size
 
 
 @pytest.mark.parametrize("k, s, d", list(itertools.product(range(1, 6), range(1, 5), range(1, 4))))
@@ -80,8 +28,8 @@ def test_overlap_profile_is_what_pytorch_computes(k, s, d, torch):
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 8])
-def test_factor_mode_reproduces_seed_002_family(n):
-    """Seed 002: for n-times up-sampling, S = n and F = n + 2P (F = 2(k + t), P = t for n = 2k) -- exactly the
+def test_factor_mode_reproduces_the_s_n_f_n_plus_2p_family(n):
+    """For n-times up-sampling of every size, S = n and F = n + 2P (F = 2(k + t), P = t for n = 2k) -- exactly the
     designs without output_padding and dilation; each gives n*W for every W."""
     designs = upsampling_designs(factor=n, max_kernel=12, max_padding=4, max_dilation=2)
     plain = {(d.kernel_size, d.stride, d.padding) for d in designs if d.output_padding == 0 and d.dilation == 1}
@@ -138,12 +86,12 @@ def test_design_errors():
         upsampling_designs(8)
     with pytest.raises(ValueError, match="is not factor\\*input_size"):
         upsampling_designs(8, 17, factor=2)
-    with pytest.raises(ValueError, match="max_kernel must be >= 1"):
+    with pytest.raises(ValueError, match="max_kernel must be a positive integer, got 0"):
         upsampling_designs(factor=2, max_kernel=0)
 
 
 def test_resize_check_with_real_arrays(torch):
-    """The seed's 256 -> 512 designs run in PyTorch and give 512."""
+    """The 2x designs for 256 -> 512 run in PyTorch and give 512."""
     for design in upsampling_designs(factor=2, max_kernel=4)[:2]:
         with torch.no_grad():
             y = torch.nn.functional.conv_transpose2d(
@@ -153,3 +101,10 @@ def test_resize_check_with_real_arrays(torch):
             )
         assert tuple(y.shape[2:]) == (512, 512)
     assert_close(np.array(upsampling_designs(factor=2, max_kernel=4)[1].taps_per_phase), np.array([2, 2]))
+
+
+def test_overlap_profile_checks_its_arguments():
+    with pytest.raises(ValueError, match="stride must be a positive integer, got 0"):
+        overlap_profile(3, 0)
+    with pytest.raises(TypeError, match="kernel_size must be an int"):
+        overlap_profile(2.5, 2)

@@ -176,7 +176,10 @@ def test_complex_gradients_follow_torch(case):
 
 
 def torch_window(torch, full, begin, size):
-    """The window [begin, begin + size) of the spatial axes of a torch tensor; zeros outside (F.pad, negative = crop)."""
+    """The window [begin, begin + size) of the spatial axes of a torch tensor; zeros outside.
+
+    (F.pad: a negative amount crops.)
+    """
     pads = []
     for b, n, f in reversed(list(zip(begin, size, full.shape[2:]))):
         pads += [-b, b + n - f]
@@ -535,7 +538,8 @@ def test_output_size_may_be_the_whole_shape():
     assert_close(a.input, b.input)
     with pytest.raises(
         ValueError,
-        match=r"output_size=\(2, 3, 10\) is a whole output shape, but its batch/channel entries \(2, 3\) differ from the output.s \(2, 2\)",
+        match=r"output_size=\(2, 3, 10\) is a whole output shape, but its batch/channel entries \(2, 3\) "
+        r"differ from the output.s \(2, 2\)",
     ):
         tconv.conv_transpose_backward(y, x, w, stride=2, output_size=(2, 3, 10))
 

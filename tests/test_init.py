@@ -106,7 +106,7 @@ def interpolate_reference(x, factor):
     for axis in range(2, x.ndim):
         i = x.shape[axis]
         pos = (np.arange(i * factor) + 0.5) / factor - 0.5
-        x = np.apply_along_axis(lambda v: np.interp(pos, np.arange(i), v), axis, x)
+        x = np.apply_along_axis(lambda v, pos=pos, i=i: np.interp(pos, np.arange(i), v), axis, x)
     return x
 
 

@@ -11,7 +11,8 @@ from helpers import assert_close, oracle
 import tconv
 from tconv import nn
 
-# (ndim, args, kwargs) of torch.nn.ConvTranspose{ndim}d(in, out, kernel_size, stride, padding, output_padding, groups, bias, dilation)
+# (ndim, args, kwargs) of torch.nn.ConvTranspose{ndim}d(in, out, kernel_size, stride, padding, output_padding,
+# groups, bias, dilation)
 MODULES = [
     (1, (3, 4, 3), {}),
     (1, (4, 6, 5), dict(stride=3, padding=2, output_padding=1, groups=2)),
@@ -128,7 +129,8 @@ def test_default_initialisation_is_torchs():
 
 @pytest.mark.parametrize("padding", ["same", "valid", ((2, -1), (0, 1))])
 def test_padding_beyond_torch(padding):
-    """The layer is conv_transpose / conv_transpose_backward with its parameters (checked against torch in test_grad)."""
+    """The layer is conv_transpose / conv_transpose_backward with its parameters (checked against torch in
+    test_grad)."""
     layer = nn.ConvTranspose(2, 4, (4, 3), stride=2, padding=padding, groups=2, dtype=np.float64, rng=0)
     x = _input(layer, dtype=np.float64)
     y = layer(x)
@@ -261,6 +263,7 @@ ERRORS = [
         ValueError,
         r"ndim=3 differs from the 2 entries of kernel_size=\(3, 3\)",
     ),
+    (lambda: nn.ConvTranspose2d(3, 4, 3, ndim=2), TypeError, "ConvTranspose2d has 2 spatial axes and takes no ndim="),
     (
         lambda: nn.ConvTranspose2d(3, 4, 3, groups=2),
         ValueError,

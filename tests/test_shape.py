@@ -1,4 +1,4 @@
-"""Shape arithmetic, checked by its defining properties rather than by retyping formulas."""
+"""tconv.shape: output sizes and their inverses, checked by their defining properties, not by retyped formulas."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import tconv
-from tconv.geometry import conv_geometry, conv_transpose_geometry, parse_padding
+from tconv.geometry import conv_transpose_geometry
+from tconv.shape import conv_input_size_range, conv_transpose_inverse
 
 PARAMS = list(itertools.product(range(1, 6), range(1, 5), range(1, 4), range(0, 3), range(1, 3)))  # i, k, s, p, d
 
@@ -49,47 +50,6 @@ def test_output_size_matches_torch_formula_and_inverse(i, k, s, p, d):
         assert tconv.conv_transpose_output_size(o, k, s, p, a, d) == size
 
 
-@pytest.mark.parametrize("i, k, s", itertools.product(range(1, 6), range(1, 8), range(1, 4)))
-def test_same_is_input_times_stride_and_inverts_same_convolution(i, k, s):
-    g = conv_transpose_geometry(i, k, s, "same")
-    assert g.output_size == (i * s,)
-    total = (i - 1) * s + k - i * s
-    assert g.crop_begin == (max(total, 0) // 2,)  # TensorFlow: the smaller half first
-    for o in tconv.conv_transpose_output_size_range(i, k, s, "same"):
-        assert tconv.conv_output_size(o, k, s, "same") == i
-        forward = conv_geometry(o, k, s, "same")
-        backward = conv_transpose_geometry(i, k, s, "same", output_size=o)
-        assert forward == backward  # one window for a "same" convolution and its transpose
-
-
-def test_geometry_window_definition():
-    g = conv_transpose_geometry((4, 3), (3, 2), stride=(2, 3), padding=((1, -2), 0), output_padding=(1, 2))
-    assert g.full_size == (9, 8)
-    assert g.crop_begin == (1, 0)
-    assert g.output_size == (9 - 1 + 2 + 1, 8 + 2)
-    assert g.crop_end == (-2 - 1, -2)
-    assert g.padding_pairs == ((1, -3), (0, -2))
-
-
-def test_padding_pairs_reproduce_the_call():
-    rng = np.random.default_rng(0)
-    x, w = rng.standard_normal((1, 2, 3, 4)), rng.standard_normal((2, 2, 3, 3))
-    for kwargs in (dict(padding="same"), dict(padding=1, output_padding=1), dict(padding=((2, 0), (0, -1)))):
-        g = conv_transpose_geometry((3, 4), (3, 3), 2, **kwargs)
-        np.testing.assert_array_equal(
-            tconv.conv_transpose(x, w, stride=2, **kwargs),
-            tconv.conv_transpose(x, w, stride=2, padding=g.padding_pairs),
-        )
-
-
-def test_parse_padding_forms():
-    assert parse_padding(0, 1) == ((0, 0),)
-    assert parse_padding([2, 1], 2) == ((2, 2), (1, 1))
-    assert parse_padding(((-1, 2),), 1) == ((-1, 2),)
-    assert parse_padding("valid", 2) == "valid"
-    assert parse_padding(np.int64(1), 2) == ((1, 1), (1, 1))
-
-
 def test_scalar_and_tuple_returns():
     assert tconv.conv_output_size(7, 3) == 5
     assert tconv.conv_output_size((7,), 3) == (5,)
@@ -97,8 +57,70 @@ def test_scalar_and_tuple_returns():
 
 
 def test_output_size_int_applies_to_every_axis():
-    import numpy as np
 
     x, w = np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3))
     assert tconv.conv_transpose(x, w, stride=2, padding=1, output_size=8).shape == (1, 1, 8, 8)
     assert conv_transpose_geometry((4, 4), 3, 2, 1, output_size=8).output_size == (8, 8)
+
+
+def test_shape_functions_reject():
+    with pytest.raises(ValueError, match="kernel_size must be positive"):
+        tconv.conv_transpose_output_size(4, 0)
+    with pytest.raises(TypeError, match="input_size must be an int or a sequence"):
+        tconv.conv_output_size("4", 3)
+    with pytest.raises(ValueError, match="pass output_size=8"):
+        tconv.inverse_output_padding(8, 3, stride=2, padding="same")
+
+
+# --- conv_input_size_range and conv_transpose_inverse (the design inverses) ---------------------
+
+INVERSE_PARAMS = list(itertools.product(range(1, 5), range(1, 4), range(0, 3), range(1, 3)))  # k, s, p, d
+
+
+@pytest.mark.parametrize("k, s, p, d", INVERSE_PARAMS)
+def test_conv_input_size_range_is_the_preimage(k, s, p, d):
+    """Exactly the input sizes whose convolution has n outputs (brute force over sizes)."""
+    for n in range(1, 6):
+        preimage = set()
+        for size in range(1, 40):
+            try:
+                if tconv.conv_output_size(size, k, s, p, d) == n:
+                    preimage.add(size)
+            except ValueError:
+                pass
+        assert set(conv_input_size_range(n, k, s, p, d)) == preimage
+        same = {size for size in range(1, 40) if tconv.conv_output_size(size, k, s, "same", d) == n}
+        assert set(conv_input_size_range(n, k, s, "same", d)) == same
+
+
+@pytest.mark.parametrize("k, s, p, d", INVERSE_PARAMS)
+def test_conv_transpose_inverse_restores_the_shape_and_is_the_adjoint(k, s, p, d):
+    rng = np.random.default_rng(0)
+    for size in range(1, 12):
+        for padding in (p, "same"):
+            try:
+                y_size = tconv.conv_output_size(size, k, s, padding, d)
+            except ValueError:
+                continue
+            inverse = conv_transpose_inverse(size, k, s, padding, d)
+            kwargs = {key: inverse[key] for key in ("stride", "padding", "output_padding", "dilation")}
+            if "output_size" in inverse:
+                kwargs = dict(kwargs, output_padding=0, output_size=inverse["output_size"])
+            x = rng.standard_normal((1, 2, size))
+            w = rng.standard_normal((3, 2, k))
+            y = rng.standard_normal((1, 3, y_size))
+            back = tconv.conv_transpose(y, w, **kwargs)
+            assert back.shape == x.shape
+            # <conv(x), y> == <x, conv_transpose(y)>: the inverse-shaped transpose is the adjoint
+            assert np.isclose(np.vdot(tconv.conv(x, w, stride=s, padding=padding, dilation=d), y), np.vdot(x, back))
+
+
+def test_conv_transpose_inverse_matches_pytorch(torch):
+    """PyTorch: conv2d then conv_transpose2d with the inverse's output_padding gives the input shape back."""
+    for size, k, s, p in [((9, 10), 3, 2, 1), ((7, 8), 4, 3, 1), ((16, 15), 5, 2, 2)]:
+        inverse = conv_transpose_inverse(size, k, s, p)
+        x = torch.zeros(1, 1, *size)
+        w = torch.zeros(1, 1, k, k)
+        y = torch.nn.functional.conv2d(x, w, stride=s, padding=p)
+        back = torch.nn.functional.conv_transpose2d(y, w, stride=s, padding=p, output_padding=inverse["output_padding"])
+        assert tuple(back.shape[2:]) == size

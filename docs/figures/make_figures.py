@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 import tconv
-from tconv.explain import pictures as viz
 from tconv.explain import TENSORFLOW_EXAMPLE
+from tconv.explain import pictures as viz
 
 HERE = Path(__file__).resolve().parent
 
-SEED_X = TENSORFLOW_EXAMPLE["input"]  # 2x2
-SEED_W = TENSORFLOW_EXAMPLE["weight"]  # 3x3
+TF_X = TENSORFLOW_EXAMPLE["input"]  # 2x2
+TF_W = TENSORFLOW_EXAMPLE["weight"]  # 3x3
 RNG = np.random.default_rng(6)
 SMALL_X = RNG.integers(-5, 6, size=(3, 3)).astype(float)
 SMALL_W = RNG.integers(-3, 4, size=(3, 3)).astype(float)
@@ -36,11 +36,12 @@ GROUP_W = np.array([[[1.0, 2.0, 1.0]], [[-1.0, 0.0, 1.0]], [[2.0, 1.0, 2.0]], [[
 LINE_X = np.array([1.0, 2.0, 3.0, 4.0])
 LINE_W = np.array([1.0, 2.0, 3.0, 4.0])
 
-#: name -> (kind, problem, options); the problem is (x, w, stride, padding, output_padding, groups, dilation)
+#: name -> (kind, problem, options); the problem is (x, w, stride, padding, output_padding, groups, dilation),
+#: or for "overlap" (kernel_size, stride, padding, output_padding, dilation)
 FIGURES = {
-    "seed004-scatter.gif": ("scatter-gif", (SEED_X, SEED_W, 2, 0, 0, 1, 1), {}),
-    "seed004-zero-insertion.png": ("zero-insert", (SEED_X, SEED_W, 2, 0, 0, 1, 1), {"position": (0, 0)}),
-    "seed001-matrix.png": (
+    "tensorflow-example-scatter.gif": ("scatter-gif", (TF_X, TF_W, 2, 0, 0, 1, 1), {}),
+    "tensorflow-example-zero-insertion.png": ("zero-insert", (TF_X, TF_W, 2, 0, 0, 1, 1), {"position": (0, 0)}),
+    "matrix-2x2-input-3x3-kernel.png": (
         "matrix",
         (np.array([[1.0, 2.0], [3.0, 4.0]]), np.arange(1.0, 10.0).reshape(3, 3), 1, 0, 0, 1, 1),
         {"output_element": (1, 2), "input_element": (0, 1)},
@@ -64,7 +65,7 @@ FIGURES = {
 
 def _draw(kind, problem, options, path):
     if kind == "overlap":
-        fig = viz.overlap_figure(*problem, **options)
+        fig = viz.overlap_figure(tconv.artifacts.analyze(*problem, **options))
     elif kind == "scatter":
         fig = viz.scatter_figure(*problem, **options)
     elif kind == "zero-insert":

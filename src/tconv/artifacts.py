@@ -3,15 +3,16 @@
 Per axis, input element ``j`` and kernel tap ``t`` meet at position ``f = s*j + d*t``
 of the full output (see :mod:`tconv.geometry`). Away from the borders, which taps
 reach ``f`` depends only on its **phase** ``r = f mod s``: the taps with
-``d*t = r (mod s)``. So the output is ``s`` interleaved sub-grids per axis, each fed
-by its own sub-kernel, and
+``d*t = r (mod s)`` (:func:`tconv.geometry.phase_taps`). So the output is ``s``
+interleaved sub-grids per axis, each fed by its own sub-kernel, and
 
 - the **overlap** of phase ``r`` is the number of its taps,
   ``#{t in [0, k) : d*t = r (mod s)}`` (:func:`phase_taps`). When the counts differ
   between phases the output of a constant input is not constant: the checkerboard
-  of Odena, Dumoulin and Olah (Distill, 2016). In several axes the counts of the
-  axes multiply (:attr:`Overlap.phase_counts`): k=3, s=2 gives ``[2, 1]`` per axis
-  and ``[[4, 2], [2, 1]]`` in 2-d.
+  of Odena, Dumoulin and Olah, "Deconvolution and Checkerboard Artifacts" (Distill,
+  2016, https://distill.pub/2016/deconv-checkerboard/). In several axes the counts
+  of the axes multiply (:attr:`Overlap.phase_counts`): k=3, s=2 gives ``[2, 1]`` per
+  axis and ``[[4, 2], [2, 1]]`` in 2-d.
 - With ``d = 1`` the counts are equal exactly when ``s`` divides ``k``. With
   dilation, ``d*t mod s`` only visits multiples of ``g = gcd(d, s)``: when ``g > 1``
   every phase that is not a multiple of ``g`` gets **no tap at all** (holes that
@@ -28,7 +29,9 @@ by its own sub-kernel, and
 
 The counting works on integers (NumPy only for the maps); every number here can be
 checked by brute force, and :meth:`WeightAnalysis.check` checks the predicted
-response against :func:`tconv.conv_transpose` itself.
+response against :func:`tconv.conv_transpose` itself. The same analysis in words
+(the verdict, why, and what to change) is :mod:`tconv.explain.artifacts_text`,
+which ``tconv artifacts`` prints.
 """
 
 from __future__ import annotations
@@ -40,14 +43,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import int_tuple, is_int, show
-from .geometry import Geometry, PaddingArg, conv_transpose_geometry, parse_padding
-from .matrix import _check_weight
+from . import geometry
+from ._validate import int_tuple, is_int, positive_sizes
+from .geometry import Geometry, PaddingArg, conv_transpose_geometry, effective_kernel_size, parse_padding
+from .matrix import check_weight
 
 __all__ = [
+    "Analysis",
     "Overlap",
     "WeightAnalysis",
-    "advice",
+    "analyze",
     "analyze_weights",
     "checkerboard_amplitude",
     "constant_response",
@@ -55,15 +60,17 @@ __all__ = [
     "overlap",
     "phase_gains",
     "phase_taps",
-    "report",
 ]
 
 
-def _phase_taps_1d(k: int, s: int, d: int) -> tuple[int, ...]:
-    counts = [0] * s
-    for t in range(k):
-        counts[(d * t) % s] += 1
-    return tuple(counts)
+def _axes(
+    kernel_size: int | Sequence[int], stride: int | Sequence[int], dilation: int | Sequence[int]
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Check ``kernel_size`` (its length gives the axes) and broadcast ``stride`` and ``dilation`` to it."""
+    k = positive_sizes(kernel_size, "kernel_size")
+    s = int_tuple(stride, "stride", len(k), minimum=1, rule="positive")
+    d = int_tuple(dilation, "dilation", len(k), minimum=1, rule="positive")
+    return k, s, d
 
 
 def phase_taps(
@@ -73,7 +80,8 @@ def phase_taps(
 
     Phase ``r`` (``0 <= r < stride``) is every full-output position ``f`` with
     ``f mod stride == r``; it receives the taps ``t`` with
-    ``dilation*t mod stride == r``.
+    ``dilation*t mod stride == r``. This is :func:`tconv.geometry.taps_per_phase`
+    with its arguments checked, for one axis or several.
 
     Parameters
     ----------
@@ -86,7 +94,7 @@ def phase_taps(
 
     Examples
     --------
-    The table of FRAMEWORKS.md 5.7:
+    Common layers: k=3, s=2 is uneven, k=4, s=2 even, k=4, s=3 uneven:
 
     >>> phase_taps(3, 2), phase_taps(4, 2), phase_taps(4, 3)
     ((2, 1), (2, 2), (2, 1, 1))
@@ -95,30 +103,32 @@ def phase_taps(
     >>> phase_taps((4, 5), (4, 3), (2, 2))
     ((2, 0, 2, 0), (2, 1, 2))
     """
-    nd = 1 if is_int(kernel_size) else len(kernel_size)  # type: ignore[arg-type]
-    k = int_tuple(kernel_size, "kernel_size", nd, minimum=1, rule="positive")
-    s = int_tuple(stride, "stride", nd, minimum=1, rule="positive")
-    d = int_tuple(dilation, "dilation", nd, minimum=1, rule="positive")
-    taps = tuple(_phase_taps_1d(kk, ss, dd) for kk, ss, dd in zip(k, s, d))
+    taps = tuple(map(geometry.taps_per_phase, *_axes(kernel_size, stride, dilation)))
     return taps[0] if is_int(kernel_size) else taps
 
 
-def _axis_counts(i: int, o: int, k: int, s: int, d: int, b: int) -> np.ndarray:
-    """``counts[o] = #{(j, t) : s*j + d*t - b == o}`` for one axis."""
-    f = np.arange(o)[:, None] + b  # (o, 1) full-output positions
-    rest = f - d * np.arange(k)[None, :]  # (o, k) = s*j for the tap that would reach f
-    j = rest // s
-    hit = (rest % s == 0) & (j >= 0) & (j < i)  # (o, k)
-    return hit.sum(axis=1)  # (o,)
+def _axis_counts(g: Geometry, axis: int) -> np.ndarray:
+    """``counts[o] = #{(j, t) : s*j + d*t - b == o}`` along one axis: each tap adds 1 where it lands."""
+    i, o, k = g.input_size[axis], g.output_size[axis], g.kernel_size[axis]
+    s, d, b = g.stride[axis], g.dilation[axis], g.crop_begin[axis]
+    counts = np.zeros(o, dtype=np.int64)
+    for t in range(k):
+        shift = d * t - b  # tap t carries input j to output s*j + shift
+        first, stop = geometry.tap_range(shift, s, i, 0, o)
+        if first < stop:
+            counts[s * first + shift : s * (stop - 1) + shift + 1 : s] += 1
+    return counts
 
 
-def _default_input_size(k: int, s: int, d: int, padding: object) -> int:
+def _output_phases(g: Geometry) -> tuple[np.ndarray, ...]:
+    """Per axis, the phase of every output position: ``(o + crop_begin) mod stride``."""
+    return tuple((np.arange(o) + b) % s for o, b, s in zip(g.output_size, g.crop_begin, g.stride))
+
+
+def _default_input_size(k: int, s: int, d: int, crop: tuple[int, int]) -> int:
     """Large enough that the output shows two interior periods besides the borders."""
-    ke = d * (k - 1) + 1
-    crop = 0
-    if isinstance(padding, tuple):
-        crop = max(0, padding[0]) + max(0, padding[1])
-    return max(3, -(-(ke + crop) // s) + 3)
+    cropped = max(0, crop[0]) + max(0, crop[1])
+    return max(3, -(-(effective_kernel_size(k, d) + cropped) // s) + 3)
 
 
 @dataclass(frozen=True)
@@ -187,11 +197,13 @@ class Overlap:
         """The phase of an output position."""
         return tuple((int(o) + b) % s for o, b, s in zip(position, self.phase_offset, self.geometry.stride))
 
+    def phase_index(self) -> tuple[np.ndarray, ...]:
+        """The phase of every output position, as an index into arrays of shape ``stride`` (an open mesh)."""
+        return np.ix_(*_output_phases(self.geometry))
+
     def interior_counts(self) -> np.ndarray:
         """The counts the interior would have at every position: ``phase_counts`` laid over the output."""
-        index = np.indices(self.geometry.output_size)  # (nd, *o)
-        phases = tuple((index[a] + self.phase_offset[a]) % self.geometry.stride[a] for a in range(self.geometry.ndim))
-        return self.phase_counts[phases]
+        return self.phase_counts[self.phase_index()]
 
 
 def overlap(
@@ -232,35 +244,32 @@ def overlap(
     >>> ov.counts, ov.verdict, ov.hole_phases
     (array([1, 0, 2, 0, 3, 0, 2, 0, 1]), 'holes', [(1,)])
     """
-    nd = 1 if is_int(kernel_size) else len(kernel_size)  # type: ignore[arg-type]
-    k = int_tuple(kernel_size, "kernel_size", nd, minimum=1, rule="positive")
-    s = int_tuple(stride, "stride", nd, minimum=1, rule="positive")
-    d = int_tuple(dilation, "dilation", nd, minimum=1, rule="positive")
+    k, s, d = _axes(kernel_size, stride, dilation)
     if input_size is None:
-        pad = parse_padding(padding, nd)
-        pairs = ((0, 0),) * nd if isinstance(pad, str) else pad
-        i = tuple(_default_input_size(kk, ss, dd, pp) for kk, ss, dd, pp in zip(k, s, d, pairs))
+        pad = parse_padding(padding, len(k))
+        crops = ((0, 0),) * len(k) if isinstance(pad, str) else pad
+        i = tuple(map(_default_input_size, k, s, d, crops))
     else:
-        i = int_tuple(input_size, "input_size", nd, minimum=1, rule="positive")
+        i = int_tuple(input_size, "input_size", len(k), minimum=1, rule="positive")
     g = conv_transpose_geometry(i, k, s, padding, output_padding, d)
-    axis = tuple(
-        _axis_counts(ii, oo, kk, ss, dd, bb)
-        for ii, oo, kk, ss, dd, bb in zip(g.input_size, g.output_size, k, s, d, g.crop_begin)
-    )
+    axis = tuple(_axis_counts(g, a) for a in range(g.ndim))
     counts = np.ones((), dtype=np.int64)
     for c in axis:
         counts = np.multiply.outer(counts, c)  # (*o[:a+1])
-    taps = tuple(_phase_taps_1d(kk, ss, dd) for kk, ss, dd in zip(k, s, d))
-    offset = tuple(b % ss for b, ss in zip(g.crop_begin, s))
+    taps = tuple(map(geometry.taps_per_phase, k, s, d))
     interior = np.ones((), dtype=bool)
-    for c, t, b, ss in zip(axis, taps, g.crop_begin, s):
-        full = np.asarray(t)[(np.arange(len(c)) + b) % ss]  # (o,) the phase's full count
-        interior = np.logical_and.outer(interior, c == full)
+    for c, t, phases in zip(axis, taps, _output_phases(g)):
+        interior = np.logical_and.outer(interior, c == np.asarray(t)[phases])  # the phase's full count, per axis
+    offset = tuple(b % ss for b, ss in zip(g.crop_begin, s))
     return Overlap(g, counts, axis, taps, offset, interior)
 
 
 # ---------------------------------------------------------------------------------------------
 # Weights
+
+
+def _weight_array(weight: object) -> np.ndarray:
+    return check_weight(weight, 1)[0]
 
 
 def phase_gains(weight: np.ndarray, stride: int | Sequence[int] = 1, dilation: int | Sequence[int] = 1) -> np.ndarray:
@@ -285,17 +294,14 @@ def phase_gains(weight: np.ndarray, stride: int | Sequence[int] = 1, dilation: i
     >>> phase_gains(w, stride=2)[0, 0]                   # phase 0: taps 0 and 2; phase 1: tap 1
     array([4., 2.])
     """
-    w = np.asarray(weight)
-    if w.ndim < 3:
-        raise ValueError(f"weight must have shape (C_in, C_out/groups, *kernel_size), got shape {show(w.shape)}")
-    nd = w.ndim - 2
-    s = int_tuple(stride, "stride", nd, minimum=1, rule="positive")
-    d = int_tuple(dilation, "dilation", nd, minimum=1, rule="positive")
+    w = _weight_array(weight)
+    k, s, d = _axes(w.shape[2:], stride, dilation)
     dtype = np.result_type(w.dtype, np.float64) if w.dtype.kind in "biu" else w.dtype
     gains = np.zeros((*w.shape[:2], *s), dtype=dtype)  # (C_in, C_out/g, *s)
-    for tap in itertools.product(*(range(k) for k in w.shape[2:])):
-        r = tuple((dd * t) % ss for dd, t, ss in zip(d, tap, s))
-        gains[(Ellipsis, *r)] += w[(Ellipsis, *tap)]
+    channels = (slice(None), slice(None))
+    for r in itertools.product(*map(range, s)):
+        taps = np.ix_(*map(geometry.phase_taps, k, s, d, r))  # the sub-kernel of phase r
+        gains[channels + r] = w[channels + taps].sum(axis=tuple(range(2, w.ndim)))
     return gains
 
 
@@ -324,7 +330,7 @@ def constant_response(
     array([[4., 2.],
            [2., 1.]])
     """
-    w, g = _check_weight(weight, groups)
+    w, g = check_weight(weight, groups)
     gains = phase_gains(w, stride, dilation)  # (C_in, C_out/g, *s)
     c_in_g = w.shape[0] // g
     per_group = gains.reshape(g, c_in_g, *gains.shape[1:]).sum(axis=1)  # (G, C_out/g, *s)
@@ -392,11 +398,18 @@ class WeightAnalysis:
         Shape ``(C_out, *output_size)``.
         """
         ov = self.overlap
-        index = np.indices(ov.geometry.output_size)  # (nd, *o)
-        phases = tuple((index[a] + ov.phase_offset[a]) % ov.geometry.stride[a] for a in range(ov.geometry.ndim))
-        pred = self.response[(slice(None), *phases)].astype(np.result_type(self.response, float))  # (C_out, *o)
+        pred = np.stack([r[ov.phase_index()] for r in self.response])  # (C_out, *o): each output's phase
+        pred = pred.astype(np.result_type(self.response, float))
         pred[:, ~ov.interior] = np.nan
         return pred
+
+    def ones_output(self) -> np.ndarray:
+        """:func:`tconv.conv_transpose` of an all-ones input, shape ``(C_out, *output_size)`` (bias excluded)."""
+        from .ops import conv_transpose_window
+
+        g = self.overlap.geometry
+        x = np.ones((self.weight.shape[0], *g.input_size))  # (C_in, *i)
+        return conv_transpose_window(x, self.weight, None, g, self.groups)  # (C_out, *o)
 
     def check(self) -> float:
         """Run :func:`tconv.conv_transpose` on an all-ones input and compare the interior.
@@ -404,12 +417,7 @@ class WeightAnalysis:
         Returns the largest absolute difference between the prediction and the
         operator's output over the interior positions.
         """
-        from .ops import conv_transpose
-
-        g = self.overlap.geometry
-        x = np.ones((self.weight.shape[0], *g.input_size))  # (C_in, *i)
-        pad = tuple(zip(g.crop_begin, g.crop_end))
-        y = conv_transpose(x, self.weight, None, g.stride, pad, 0, self.groups, g.dilation)  # (C_out, *o)
+        y = self.ones_output()
         pred = self.predicted_output()
         inside = np.broadcast_to(self.overlap.interior, y.shape)
         if not inside.any():
@@ -443,7 +451,7 @@ def analyze_weights(
     >>> a.check()                 # the prediction equals the operator's interior output
     0.0
     """
-    w, g = _check_weight(weight, groups)
+    w, g = check_weight(weight, groups)
     ov = overlap(w.shape[2:], stride, padding, output_padding, dilation, input_size=input_size)
     s, d = ov.geometry.stride, ov.geometry.dilation
     gains = phase_gains(w, s, d)
@@ -452,16 +460,63 @@ def analyze_weights(
     return WeightAnalysis(ov, w, g, gains, response, amplitude)
 
 
-# ---------------------------------------------------------------------------------------------
-# Advice
-
-
 @dataclass(frozen=True)
-class _Alternative:
-    kernel_size: int
-    padding: int
-    output_padding: int
-    dilation: int
+class Analysis:
+    """A configuration analysed: what ``tconv artifacts`` prints and draws.
+
+    Attributes
+    ----------
+    overlap : Overlap
+    weights : WeightAnalysis or None
+        With given weights.
+    padding, output_padding
+        As the caller wrote them (the words and the pictures quote them).
+    """
+
+    overlap: Overlap
+    weights: WeightAnalysis | None
+    padding: PaddingArg
+    output_padding: int | Sequence[int]
+
+
+def analyze(
+    kernel_size: int | Sequence[int] | None,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    output_padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    *,
+    input_size: int | Sequence[int] | None = None,
+    weight: np.ndarray | None = None,
+    groups: int = 1,
+) -> Analysis:
+    """:func:`overlap` of a configuration, and :func:`analyze_weights` when ``weight`` is given.
+
+    With ``weight`` (``(C_in, C_out/groups, *k)``) the kernel size is the weight's
+    and ``kernel_size`` is ignored. ``tconv artifacts``, its words
+    (:mod:`tconv.explain.artifacts_text`) and its picture all start here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = analyze(3, stride=2)
+    >>> a.overlap.verdict, a.weights is None
+    ('checkerboard', True)
+    >>> a = analyze(None, stride=2, weight=np.ones((1, 1, 4)))
+    >>> a.overlap.phase_taps, a.weights.amplitude
+    (((2, 2),), array([0.]))
+    """
+    if weight is not None:
+        weights = analyze_weights(weight, stride, padding, output_padding, groups, dilation, input_size=input_size)
+        return Analysis(weights.overlap, weights, padding, output_padding)
+    if kernel_size is None:
+        raise ValueError("give kernel_size, or weight to take it from")
+    ov = overlap(kernel_size, stride, padding, output_padding, dilation, input_size=input_size)
+    return Analysis(ov, None, padding, output_padding)
+
+
+# ---------------------------------------------------------------------------------------------
+# Nearby even configurations
 
 
 def even_alternatives(
@@ -497,276 +552,20 @@ def even_alternatives(
     {'kernel_size': 6, 'padding': 2, 'output_padding': 0, 'dilation': 1}
     """
     s, k, p, op, d = stride, kernel_size, padding, output_padding, dilation
-    target = d * (k - 1) + op - 2 * p  # o - (i - 1)*s - 1, the same for every i
+    target = effective_kernel_size(k, d) + op - 2 * p  # o - (i - 1)*s, the same for every i
     dilations = [1] + ([d] if d != 1 and math.gcd(d, s) == 1 else [])
-    found: list[tuple[tuple[int, int, int], dict]] = []
+    found: list[tuple[tuple[int, bool, int], dict]] = []
     for dd in dilations:
         for kk in range(1, k + 2 * s + 1):
             if kk == k and dd == d:
                 continue
-            if len(set(_phase_taps_1d(kk, s, dd))) != 1:
+            if len(set(geometry.taps_per_phase(kk, s, dd))) != 1:
                 continue
             for oo in range(max(s, dd)):
-                twice_p = dd * (kk - 1) + oo - target
+                twice_p = effective_kernel_size(kk, dd) + oo - target
                 if twice_p >= 0 and twice_p % 2 == 0:
                     alt = {"kernel_size": kk, "padding": twice_p // 2, "output_padding": oo, "dilation": dd}
                     found.append(((abs(kk - k), dd != d, oo), alt))
                     break
     found.sort(key=lambda item: item[0])
     return [alt for _, alt in found[:limit]]
-
-
-def _fmt(values: Sequence[int]) -> str:
-    return values[0] if len(set(values)) == 1 else tuple(values)  # type: ignore[return-value]
-
-
-def _merge_axes(items: list[tuple[int, str]], ndim: int) -> list[str]:
-    """Prefix each text with its axis; texts shared by several axes are written once."""
-    order: list[str] = []
-    axes: dict[str, list[int]] = {}
-    for a, text in items:
-        if text not in axes:
-            order.append(text)
-            axes[text] = []
-        axes[text].append(a)
-    out = []
-    for text in order:
-        where = [a for a in axes[text] if a >= 0]
-        if ndim == 1 or not where or len(where) == ndim:
-            out.append(text[0].upper() + text[1:])
-        else:
-            names = " and ".join(str(a) for a in where)
-            out.append(f"{'axis' if len(where) == 1 else 'axes'} {names}: {text}")
-    return out
-
-
-def advice(
-    kernel_size: int | Sequence[int],
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-) -> list[str]:
-    """Why the overlap is uneven, and which nearby configurations make it even, in words.
-
-    Returns
-    -------
-    list of str
-        One paragraph per point; empty reasons are left out. The init advice
-        (ICNR, bilinear) names the techniques; :mod:`tconv` does not import them here.
-
-    Examples
-    --------
-    >>> for line in advice(4, stride=2, padding=1):
-    ...     print(line)
-    Even: every output away from the borders receives the same number of taps (2 per axis), because the stride 2 divides the kernel size 4 and is coprime to the dilation 1. A constant input can still give a checkerboard if the weights' phase gains differ (see analyze_weights).
-    """
-    ov = overlap(kernel_size, stride, padding, output_padding, dilation)
-    g = ov.geometry
-    k, s, d = g.kernel_size, g.stride, g.dilation
-    lines: list[str] = []
-    axes = range(g.ndim)
-    uneven = [a for a in axes if len(set(ov.phase_taps[a])) > 1]
-    holes = [a for a in axes if min(ov.phase_taps[a]) == 0]
-    if not uneven:
-        per_axis = _fmt([ov.phase_taps[a][0] for a in axes])
-        lines.append(
-            f"Even: every output away from the borders receives the same number of taps ({per_axis} per "
-            f"axis), because the stride {_fmt(s)} divides the kernel size {_fmt(k)} and is coprime to the "
-            f"dilation {_fmt(d)}. A constant input can still give a checkerboard if the weights' phase "
-            f"gains differ (see analyze_weights)."
-        )
-        return lines
-    per_axis: list[tuple[int, str]] = []
-    for a in uneven:
-        taps = list(ov.phase_taps[a])
-        if a in holes:
-            gcd = math.gcd(d[a], s[a])
-            per_axis.append(
-                (
-                    a,
-                    f"holes. With dilation {d[a]} the taps sit {d[a]} cells apart, and gcd(dilation, "
-                    f"stride) = gcd({d[a]}, {s[a]}) = {gcd} > 1, so they only reach the phases that are "
-                    f"multiples of {gcd}: taps per phase {taps}. The other phases receive no input at all, "
-                    f"only the bias.",
-                )
-            )
-        else:
-            per_axis.append(
-                (
-                    a,
-                    f"checkerboard. The kernel size {k[a]} is not divisible by the stride {s[a]}, so "
-                    f"neighbouring stamps of the kernel overlap unevenly: taps per phase {taps} (Odena, "
-                    f"Dumoulin and Olah, Distill 2016).",
-                )
-            )
-    if g.ndim > 1:
-        per_axis.append(
-            (
-                -1,
-                f"The axes multiply: per-phase tap counts {ov.phase_counts.tolist()}, uniformity "
-                f"(fewest/most) {ov.uniformity:.3g}.",
-            )
-        )
-    pad = parse_padding(padding, g.ndim)
-    ops = int_tuple(output_padding, "output_padding", g.ndim)
-    symmetric = isinstance(pad, tuple) and all(b == e for b, e in pad)
-    for a in uneven:
-        if pad == "same":
-            alts = even_alternatives(k[a], s[a], 0, 0, d[a])
-            text = ", ".join(
-                f"kernel_size={alt['kernel_size']}" + (f", dilation={alt['dilation']}" if alt["dilation"] != 1 else "")
-                for alt in alts
-            )
-            if alts:
-                per_axis.append((a, f"even nearby (padding='same' keeps the size i*stride): {text}."))
-        elif symmetric:
-            p = pad[a][0]  # type: ignore[index]
-            alts = even_alternatives(k[a], s[a], p, ops[a], d[a])
-            if alts:
-                text = "; ".join(
-                    f"kernel_size={alt['kernel_size']}, padding={alt['padding']}, output_padding="
-                    f"{alt['output_padding']}" + (f", dilation={alt['dilation']}" if alt["dilation"] != 1 else "")
-                    for alt in alts
-                )
-                per_axis.append((a, f"even nearby with the same output size: {text}."))
-    lines += _merge_axes(per_axis, g.ndim)
-    lines.append(
-        f"Resize, then convolve: up-sample by {_fmt(s)} with nearest-neighbour repetition "
-        f"(np.repeat along each axis) and apply an ordinary stride-1 convolution with an odd kernel "
-        f"and padding kernel_size//2. Every output then sees the same number of taps, which is "
-        f"Distill's recommended fix; it costs prod(stride) times the multiplications."
-    )
-    lines.append(
-        "Or keep the layer and initialise it so every phase has the same gain: ICNR (Aitken et al. "
-        "2017) repeats one sub-kernel of size k/s s times along each axis (needs s to divide k), so "
-        "that at initialisation the layer equals nearest-neighbour resize + convolution; a bilinear "
-        "kernel (Caffe's bilinear filler, k = 2s - s % 2) has equal phase gains for any stride. "
-        "Training can still drift apart; analyze_weights measures the trained weights."
-    )
-    return lines
-
-
-# ---------------------------------------------------------------------------------------------
-# Text
-
-
-def _grid_text(a: np.ndarray, indent: str = "  ", mark: np.ndarray | None = None) -> str:
-    a2 = a.reshape(1, -1) if a.ndim == 1 else a
-    m2 = None if mark is None else (mark.reshape(1, -1) if mark.ndim == 1 else mark)
-    texts = [[_num(v) for v in row] for row in a2]
-    width = max(len(t) for row in texts for t in row) + 1
-    lines = []
-    for r, row in enumerate(texts):
-        cells = []
-        for c, t in enumerate(row):
-            cells.append((t + ("*" if m2 is not None and not m2[r, c] else " ")).rjust(width + 1))
-        lines.append(indent + "".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _num(v: object) -> str:
-    if isinstance(v, (np.integer, int)):
-        return str(int(v))
-    f = float(v)  # type: ignore[arg-type]
-    if np.isnan(f):
-        return "."
-    return str(int(f)) if f == int(f) and abs(f) < 1e12 else f"{f:.3g}"
-
-
-def report(
-    kernel_size: int | Sequence[int],
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-    *,
-    input_size: int | Sequence[int] | None = None,
-    weight: np.ndarray | None = None,
-    groups: int = 1,
-) -> str:
-    """The text printed by ``tconv artifacts``: the map, the phase counts, the verdict, advice.
-
-    With ``weight``, also its phase gains, the predicted response to a constant
-    input and the check of that prediction against :func:`tconv.conv_transpose`.
-
-    Examples
-    --------
-    >>> print(report(3, stride=2, input_size=4))
-    Overlap of a transposed convolution: kernel_size 3, stride 2, dilation 1, padding 0, output_padding 0
-    taps per phase (phase r = full-output position mod stride): [2, 1]
-    uniformity (fewest / most taps of any phase): 0.5
-    verdict: CHECKERBOARD
-    <BLANKLINE>
-    overlap map for input size 4 (output size 9; * marks borders, where fewer taps arrive):
-       1* 1  2  1  2  1  2  1  1*
-    <BLANKLINE>
-    advice:
-      - Checkerboard. The kernel size 3 is not divisible by the stride 2, ...
-    ...
-    """
-    if weight is not None:
-        analysis = analyze_weights(weight, stride, padding, output_padding, groups, dilation, input_size=input_size)
-        ov = analysis.overlap
-        kernel_size = ov.geometry.kernel_size
-    else:
-        analysis = None
-        ov = overlap(kernel_size, stride, padding, output_padding, dilation, input_size=input_size)
-    g = ov.geometry
-    one = lambda v: v[0] if len(v) == 1 else v  # noqa: E731
-    lines = [
-        f"Overlap of a transposed convolution: kernel_size {_fmt(g.kernel_size)}, stride {_fmt(g.stride)}, "
-        f"dilation {_fmt(g.dilation)}, padding {padding!r}, output_padding {output_padding!r}"
-    ]
-    if g.ndim == 1:
-        lines.append(f"taps per phase (phase r = full-output position mod stride): {list(ov.phase_taps[0])}")
-    else:
-        for a in range(g.ndim):
-            lines.append(f"taps per phase, axis {a}: {list(ov.phase_taps[a])}")
-        lines.append("taps per phase in all axes (the axes multiply):")
-        counts = ov.phase_counts
-        lines.append(_grid_text(counts if counts.ndim <= 2 else counts.reshape(-1, counts.shape[-1])))
-    lines.append(f"uniformity (fewest / most taps of any phase): {ov.uniformity:.3g}")
-    lines.append(f"verdict: {ov.verdict.upper()}")
-    if ov.hole_phases:
-        lines.append(f"holes: phases {[one(p) for p in ov.hole_phases]} receive no tap")
-    lines.append("")
-    size = "x".join(map(str, g.input_size))
-    osize = "x".join(map(str, g.output_size))
-    if g.ndim <= 2:
-        lines.append(
-            f"overlap map for input size {size} (output size {osize}; * marks borders, where fewer taps arrive):"
-        )
-        lines.append(_grid_text(ov.counts, indent="  ", mark=ov.interior))
-    else:
-        lines.append(f"overlap map for input size {size} (output size {osize}), first slice of the leading axes:")
-        lead = (0,) * (g.ndim - 2)
-        lines.append(_grid_text(ov.counts[lead], indent="  ", mark=ov.interior[lead]))
-    border_holes = int(ov.holes.sum() - (ov.holes & ov.interior).sum())
-    if border_holes:
-        lines.append(f"{border_holes} border position(s) receive no tap (zeros outside the full output, or holes).")
-    if analysis is not None:
-        w = analysis.weight
-        lines += ["", f"weights of shape {w.shape}, groups {analysis.groups}:"]
-        lines.append("output of an all-ones input away from the borders, per output channel and phase (bias excluded):")
-        shown = min(4, analysis.response.shape[0])
-        for co in range(shown):
-            r = analysis.response[co]
-            lines.append(f"  channel {co}:")
-            lines.append(_grid_text(r if r.ndim <= 2 else r.reshape(-1, r.shape[-1]), indent="    "))
-        if analysis.response.shape[0] > shown:
-            lines.append(f"  ... {analysis.response.shape[0] - shown} more channels")
-        amp = analysis.amplitude
-        lines.append(
-            f"predicted checkerboard amplitude (peak-to-peak over phases): max {_num(np.max(np.abs(amp)))}, "
-            f"mean {_num(np.mean(np.abs(amp)))} over {amp.shape[0]} output channel(s)"
-        )
-        diff = analysis.check()
-        lines.append(
-            f"checked: tconv.conv_transpose of an all-ones input gives these values on the interior "
-            f"(max |difference| = {diff:.3g})"
-        )
-    lines += ["", "advice:"]
-    for paragraph in advice(g.kernel_size, g.stride, padding, output_padding, g.dilation):
-        lines.append("  - " + paragraph)
-    return "\n".join(lines)

@@ -6,47 +6,42 @@
 parameter the in-memory functions take. Install with ``pip install "tconv[dask]"``;
 ``import tconv`` never imports this module (nor Dask).
 
-How a chunk is computed (see ``docs/dask.md`` for the picture)
---------------------------------------------------------------
-Per spatial axis, with the window model of :mod:`tconv.geometry` (input ``j`` and
-tap ``t`` meet at output ``o = s*j + d*t - b``):
+How a chunk is computed (``docs/dask.md`` draws it)
+---------------------------------------------------
+The rules are those of :mod:`tconv.chunks` and :mod:`tconv.geometry`, on plain
+integers; this module turns them into a graph. Per spatial axis, with input ``j``
+and tap ``t`` meeting at output ``o = s*j + d*t - b``:
 
-1. **Output chunks.** By default they map from the input chunks
-   (:func:`tconv.chunks.conv_transpose_chunks`): the output chunk of input chunk
-   ``[a, a')`` is ``[s*a - b, s*a' - b)``, the cells where its elements' stamps
-   start, cut to the output at both ends; ``chunks=`` chooses any other output
-   chunking instead (say a regular one, for Zarr).
+1. **Output chunks** map from the input chunks by default
+   (:func:`tconv.chunks.conv_transpose_chunks`: an output chunk holds the cells
+   where the stamps of one input chunk's elements start); ``chunks=`` chooses any
+   other output chunking (say a regular one, for Zarr).
 2. **Halo.** Output chunk ``[lo, hi)`` needs exactly the inputs
-   :func:`tconv.geometry.conv_transpose_input_range` returns: its own ones plus
-   ``floor(d*(k - 1)/s)`` before them (:func:`tconv.chunks.conv_transpose_halo`).
-   Only those are cut out of the neighbouring chunks (one small ``getitem`` task
-   each) and concatenated with the chunk: no task ever holds more than this
-   neighbourhood and its output block, and there is no overlap-add pass.
-3. **The block** is then one in-memory :func:`tconv.conv_transpose` of the
-   neighbourhood, with explicit ``(begin, end)`` padding pairs that choose this
-   chunk's window of the neighbourhood's full output::
-
-       begin = lo + b - s*first      (first = first input of the neighbourhood)
-       end   = full_of_block - begin - (hi - lo)
-
-   so every algorithm of :func:`tconv.algorithms` (and ``"auto"``'s choice) runs
-   on each block unchanged.
+   :func:`tconv.geometry.conv_transpose_input_range` returns: with the mapped
+   chunks, its own plus :func:`tconv.chunks.conv_transpose_halo` before them. Only
+   those are cut out of the neighbouring chunks (one small task each, a copy) and
+   concatenated with the chunk: no task holds more than this neighbourhood and its
+   output block, and there is no overlap-add pass.
+3. **The block** is one in-memory :func:`tconv.conv_transpose` of the
+   neighbourhood, with the explicit ``(begin, end)`` padding that cuts the chunk's
+   cells out of the neighbourhood's full output (``begin = lo + b - s*first``, with
+   ``first`` its first input), so every algorithm of :func:`tconv.algorithms` (and
+   ``"auto"``'s choice) runs on each block unchanged.
 
 The convolution is the mirror image (:func:`tconv.chunks.conv_chunks`,
-:func:`tconv.geometry.conv_input_range`, :func:`tconv.chunks.conv_halo`): its
-outputs ``[a, a')`` read the cells ``[s*a - b, s*a' - b)`` they own plus
-``max(d*(k - 1) + 1 - s, 0)`` after.
+:func:`tconv.geometry.conv_input_range`, :func:`tconv.chunks.conv_halo`).
 
-The graph has one task per output block, one per halo piece (a bounded number
-per block) and one for each of the weight and the bias: it grows linearly with
-the number of chunks. Batch chunks map one to one; the channel axis must be one
-chunk, and is rechunked to one if it is not (a channel mixes all channels).
+The graph has one task per output block, one per halo piece (a bounded number per
+block) and one each for the weight and the bias: it grows linearly with the number
+of chunks. Batch chunks map one to one; the channel axis is rechunked to one chunk
+if it is split (an output channel reads every input channel of its group).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -62,7 +57,7 @@ except ImportError as error:  # pragma: no cover - depends on the installation
 
 import tconv
 
-from ._validate import is_int, numeric_array, show
+from ._validate import numeric_array, show
 from .chunks import conv_chunks, conv_transpose_chunks
 from .geometry import (
     Geometry,
@@ -71,8 +66,9 @@ from .geometry import (
     conv_input_range,
     conv_transpose_geometry,
     conv_transpose_input_range,
+    tap_range,
 )
-from .ops import check_operands, spatial_output_size
+from .ops import check_operands, output_template, spatial_output_size
 
 __all__ = ["conv", "conv_transpose", "halo_diagram"]
 
@@ -95,14 +91,9 @@ def _assemble(pieces: Any, axes: tuple[int, ...]) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axes[0])
 
 
-def _conv_transpose_block(pieces, weight, bias, *, axes, padding, **kwargs) -> np.ndarray:
-    """One output block: the in-memory transposed convolution of the block's neighbourhood."""
-    return tconv.conv_transpose(_assemble(pieces, axes), weight, bias, padding=padding, **kwargs)
-
-
-def _conv_block(pieces, weight, bias, *, axes, padding, **kwargs) -> np.ndarray:
-    """One output block: the in-memory convolution of the block's neighbourhood."""
-    return tconv.conv(_assemble(pieces, axes), weight, bias, padding=padding, **kwargs)
+def _block(pieces, weight, bias, *, run, axes, padding, **options) -> np.ndarray:
+    """One output block: the in-memory ``run`` (``tconv.conv_transpose`` or ``tconv.conv``) of its neighbourhood."""
+    return run(_assemble(pieces, axes), weight, bias, padding=padding, **options)
 
 
 def _fill_block(bias, *, shape, dtype, channel_axis) -> np.ndarray:
@@ -119,18 +110,47 @@ def _fill_block(bias, *, shape, dtype, channel_axis) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One chunked call of ``op``, checked: what every block of the graph shares.
+
+    ``batch_axis`` (None when unbatched), ``channel_axis`` and ``spatial_axes`` index
+    ``x`` and the result alike; ``options`` (stride, groups, dilation, layout,
+    algorithm) go to every in-memory call unchanged.
+    """
+
+    op: str
+    x: da.Array
+    weight: np.ndarray
+    bias: np.ndarray | None
+    c_out: int
+    batch_axis: int | None
+    channel_axis: int
+    spatial_axes: tuple[int, ...]
+    options: dict[str, Any]
+
+    @property
+    def transpose(self) -> bool:
+        return self.op == "conv_transpose"
+
+    @property
+    def run(self) -> Callable[..., np.ndarray]:
+        """The in-memory function each block calls."""
+        return tconv.conv_transpose if self.transpose else tconv.conv
+
+    @property
+    def spatial_chunks(self) -> tuple[tuple[int, ...], ...]:
+        return tuple(self.x.chunks[a] for a in self.spatial_axes)
+
+
 def _small_array(value: Any) -> Any:
     """The weight or bias in memory (a Dask array is computed: it is small); checked by the caller."""
     return value.compute() if isinstance(value, da.Array) else value
 
 
-def _prepare(op: str, x: Any, weight: Any, bias: Any, groups: Any, layout: Any, weight_in_axis: int):
+def _prepare(op: str, x: Any, weight: Any, bias: Any, **options: Any) -> _Call:
     """Check the arguments as the in-memory functions do (:func:`tconv.ops.check_operands`, on
-    the shape of ``x``), and put each group's channels into one chunk.
-
-    Returns ``(x, w, b, axes)`` where ``axes`` holds the batch axis (or None), the
-    channel axis and the spatial axes of ``x`` (and of the result).
-    """
+    the shape of ``x``), and put the channels into one chunk."""
     if not isinstance(x, da.Array):
         raise TypeError(
             f"{op}: x must be a dask.array.Array, got {type(x).__name__}; wrap it with "
@@ -139,43 +159,43 @@ def _prepare(op: str, x: Any, weight: Any, bias: Any, groups: Any, layout: Any, 
     if any(np.isnan(size) for size in x.shape):
         raise ValueError(f"{op}: x has unknown chunk sizes {x.chunks}; call x.compute_chunk_sizes() first")
     numeric_array(np.empty(0, dtype=x.dtype), "x")
-    ops = check_operands(
+    transpose = op == "conv_transpose"
+    operands = check_operands(
         op,
         x.shape,
         _small_array(weight),
         _small_array(bias),
-        groups,
-        layout,
-        weight_in_axis=weight_in_axis,
+        options["groups"],
+        options["layout"],
+        weight_in_axis=0 if transpose else 1,
         input_name="x",
     )
-    channel = ops.channel_axis
+    w, channel = operands.weight, operands.channel_axis
     if len(x.chunks[channel]) > 1:
         # every output channel reads every input channel of its group: one chunk
         x = x.rechunk({channel: -1})
-    return x, ops.weight, ops.bias, (0 if ops.batched else None, channel, ops.spatial_axes)
+    return _Call(
+        op=op,
+        x=x,
+        weight=w,
+        bias=operands.bias,
+        c_out=w.shape[1] * operands.groups if transpose else w.shape[0],
+        batch_axis=0 if operands.batched else None,
+        channel_axis=channel,
+        spatial_axes=operands.spatial_axes,
+        options=options,
+    )
 
 
-def _probe_dtype(op: str, x: da.Array, w: np.ndarray, b: np.ndarray | None, axes: tuple, **kwargs) -> np.dtype:
-    """Check weight, bias, groups, stride, dilation and algorithm with a tiny in-memory call;
+def _result_dtype(call: _Call, geometry: Geometry) -> np.dtype:
+    """Check the weight, bias, groups, stride, dilation and algorithm with a tiny in-memory call;
     return the result dtype."""
-    _, channel, spatial = axes
-    shape = [1] * x.ndim
-    shape[channel] = x.shape[channel]
-    if op == "conv":  # the smallest input that gives one output: the dilated kernel's span
-        dilation = _ints(kwargs["dilation"], len(spatial))
-        for a, k, d in zip(spatial, w.shape[2:], dilation):
-            shape[a] = d * (k - 1) + 1
-        return tconv.conv(np.zeros(shape, dtype=x.dtype), w, b, padding="valid", **kwargs).dtype
-    return tconv.conv_transpose(np.zeros(shape, dtype=x.dtype), w, b, padding="valid", **kwargs).dtype
-
-
-def _ints(value: Any, nd: int) -> tuple[int, ...]:
-    if is_int(value):
-        return (int(value),) * nd
-    if isinstance(value, Sequence) and len(value) == nd and all(is_int(v) and v >= 1 for v in value):
-        return tuple(int(v) for v in value)
-    return (1,) * nd  # not reached with valid arguments: tconv raises on them first
+    shape = [1] * call.x.ndim
+    shape[call.channel_axis] = call.x.shape[call.channel_axis]
+    if not call.transpose:  # the smallest input that gives one output: the dilated kernel's span
+        for a, k_eff in zip(call.spatial_axes, geometry.effective_kernel_size):
+            shape[a] = k_eff
+    return call.run(np.zeros(shape, dtype=call.x.dtype), call.weight, call.bias, padding="valid", **call.options).dtype
 
 
 def _output_chunks(chunks: Any, default: tuple[tuple[int, ...], ...], shape: tuple[int, ...], dtype) -> tuple:
@@ -196,114 +216,138 @@ def _output_chunks(chunks: Any, default: tuple[tuple[int, ...], ...], shape: tup
 # ---------------------------------------------------------------------------
 
 
+def _block_window(
+    geometry: Geometry, axis: int, lo: int, hi: int, *, transpose: bool
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """What the block of the outputs ``[lo, hi)`` of one axis reads, and how it is called.
+
+    Returns ``((first, stop), (begin, end))``: the inputs ``[first, stop)`` that reach
+    the outputs (:func:`tconv.geometry.conv_transpose_input_range` or, for the
+    convolution, :func:`tconv.geometry.conv_input_range`), and the ``(begin, end)``
+    padding with which the in-memory call on just those inputs gives exactly these
+    outputs; None when no input reaches them.
+    """
+    input_range = conv_transpose_input_range if transpose else conv_input_range
+    span = input_range(geometry, axis, lo, hi)
+    if span is None:
+        return None
+    first, stop = span
+    s, b, k_eff = geometry.stride[axis], geometry.crop_begin[axis], geometry.effective_kernel_size[axis]
+    if transpose:  # the window of the outputs in the full output of the inputs, (stop - first - 1)*s + k_eff long
+        begin = lo + b - s * first
+        end = (stop - first - 1) * s + k_eff - begin - (hi - lo)
+    else:  # pad (or crop) the inputs so that they give exactly hi - lo outputs
+        begin = first + b - s * lo
+        end = (hi - lo - 1) * s + k_eff - (stop - first) - begin
+    return span, (begin, end)
+
+
+def _bounds(chunks: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` of each chunk along an axis."""
+    return itertools.pairwise(itertools.accumulate(chunks, initial=0))
+
+
 def _pieces_of_range(chunks: tuple[int, ...], start: int, stop: int) -> list[tuple[int, slice]]:
     """The input chunks that overlap ``[start, stop)``, each with the slice of it inside the range."""
-    pieces, offset = [], 0
-    for index, size in enumerate(chunks):
-        lo, hi = max(start, offset), min(stop, offset + size)
+    pieces = []
+    for index, (offset, end) in enumerate(_bounds(chunks)):
+        lo, hi = max(start, offset), min(stop, end)
         if lo < hi:
             pieces.append((index, slice(lo - offset, hi - offset)))
-        offset += size
     return pieces
 
 
-def _build(
-    op: str,
-    x: da.Array,
-    w: np.ndarray,
-    b: np.ndarray | None,
-    geometry: Geometry,
-    axes: tuple[int | None, int, tuple[int, ...]],
-    out_spatial_chunks: tuple[tuple[int, ...], ...],
-    c_out: int,
-    dtype: np.dtype,
-    kwargs: dict,
-) -> da.Array:
+#: Per spatial axis and output chunk: the block's ``(begin, end)`` padding and the input pieces it reads.
+_AxisPlan = tuple[tuple[int, int], list[tuple[int, slice]]]
+
+
+def _axis_plans(
+    call: _Call, geometry: Geometry, out_spatial_chunks: tuple[tuple[int, ...], ...]
+) -> list[list[_AxisPlan | None]]:
+    """Per spatial axis, per output chunk: its :data:`_AxisPlan`, or None when no input reaches it."""
+    plans: list[list[_AxisPlan | None]] = []
+    for ax, (out_chunks, in_chunks) in enumerate(zip(out_spatial_chunks, call.spatial_chunks)):
+        plan: list[_AxisPlan | None] = []
+        for lo, hi in _bounds(out_chunks):
+            window = _block_window(geometry, ax, lo, hi, transpose=call.transpose)
+            if window is None:
+                plan.append(None)
+            else:
+                (first, stop), padding = window
+                plan.append((padding, _pieces_of_range(in_chunks, first, stop)))
+        plans.append(plan)
+    return plans
+
+
+def _neighbourhood(dsk: dict, call: _Call, name: str, batch: int, out_index: list[int], per_axis) -> Any:
+    """The keys of one block's inputs as nested lists (one level per spatial axis), for :func:`_assemble`.
+
+    A whole input chunk is its own key; a part of one is a halo piece, a small
+    ``_take`` task added to ``dsk``.
+    """
+    x, spatial_axes = call.x, call.spatial_axes
+
+    def key(combo: tuple[tuple[int, slice], ...]) -> tuple:
+        in_index = [0] * x.ndim
+        index = [slice(None)] * x.ndim
+        if call.batch_axis is not None:
+            in_index[call.batch_axis] = batch
+        for a, (c, sl) in zip(spatial_axes, combo):
+            in_index[a] = c
+            index[a] = sl
+        in_key = (x.name, *in_index)
+        if all(sl.start == 0 and sl.stop == x.chunks[a][c] for a, (c, sl) in zip(spatial_axes, combo)):
+            return in_key
+        piece_key = (f"{name}-halo", *out_index, *(c for c, _ in combo))
+        dsk[piece_key] = (_take, in_key, tuple(index))
+        return piece_key
+
+    def grid(depth: int, combo: tuple) -> Any:
+        if depth == len(per_axis):
+            return key(combo)
+        return [grid(depth + 1, combo + (piece,)) for piece in per_axis[depth][1]]
+
+    return grid(0, ())
+
+
+def _build(call: _Call, geometry: Geometry, out_spatial_chunks: tuple[tuple[int, ...], ...], dtype) -> da.Array:
     """The graph: per output block, its halo pieces and one in-memory call."""
-    batch_axis, channel_axis, spatial_axes = axes
-    transpose = op == "conv_transpose"
-    input_range = conv_transpose_input_range if transpose else conv_input_range
-    k_eff = geometry.effective_kernel_size
-    token = tokenize(op, x, w, b, geometry, out_spatial_chunks, sorted(kwargs.items()))
-    name = f"tconv-{op}-{token}"
+    x, w, b = call.x, call.weight, call.bias
+    token = tokenize(call.op, x, w, b, geometry, out_spatial_chunks, sorted(call.options.items()))
+    name = f"tconv-{call.op}-{token}"
     weight_key = (f"tconv-weight-{tokenize(w)}",)
     bias_key = None if b is None else (f"tconv-bias-{tokenize(b)}",)
     dsk: dict = {weight_key: w}
     if bias_key is not None:
         dsk[bias_key] = b
 
-    # per spatial axis and output chunk: its range, its input range, and its (begin, end) padding
-    plans = []
-    for ax, out_chunks in enumerate(out_spatial_chunks):
-        s, bb = geometry.stride[ax], geometry.crop_begin[ax]
-        plan, lo = [], 0
-        for size in out_chunks:
-            hi = lo + size
-            span = input_range(geometry, ax, lo, hi)
-            if span is None:
-                plan.append(None)
-            else:
-                r0, r1 = span
-                if transpose:  # this chunk's window of the neighbourhood's full output
-                    begin = lo + bb - s * r0
-                    end = (r1 - r0 - 1) * s + k_eff[ax] - begin - size
-                else:  # pad (or crop) the neighbourhood so that it gives exactly `size` outputs
-                    begin = r0 + bb - s * lo
-                    end = (size - 1) * s + k_eff[ax] - (r1 - r0) - begin
-                pieces = _pieces_of_range(x.chunks[spatial_axes[ax]], r0, r1)
-                plan.append(((begin, end), pieces))
-            lo = hi
-        plans.append(plan)
-
     out_chunks: list[tuple[int, ...]] = [()] * x.ndim
-    out_chunks[channel_axis] = (c_out,)
-    if batch_axis is not None:
-        out_chunks[batch_axis] = x.chunks[batch_axis]
-    for a, c in zip(spatial_axes, out_spatial_chunks):
+    out_chunks[call.channel_axis] = (call.c_out,)
+    if call.batch_axis is not None:
+        out_chunks[call.batch_axis] = x.chunks[call.batch_axis]
+    for a, c in zip(call.spatial_axes, out_spatial_chunks):
         out_chunks[a] = tuple(c)
-    batches = range(len(x.chunks[batch_axis])) if batch_axis is not None else [None]
-    block = _conv_transpose_block if transpose else _conv_block
-    piece_name = f"{name}-halo"
 
+    plans = _axis_plans(call, geometry, out_spatial_chunks)
+    batches = [0] if call.batch_axis is None else range(len(x.chunks[call.batch_axis]))
     for n, qs in itertools.product(batches, itertools.product(*(range(len(c)) for c in out_spatial_chunks))):
         out_index = [0] * x.ndim
-        if batch_axis is not None:
-            out_index[batch_axis] = n
-        for a, q in zip(spatial_axes, qs):
+        if call.batch_axis is not None:
+            out_index[call.batch_axis] = n
+        for a, q in zip(call.spatial_axes, qs):
             out_index[a] = q
         key = (name, *out_index)
         per_axis = [plans[ax][q] for ax, q in enumerate(qs)]
         if any(p is None for p in per_axis):
-            shape = [c[i] for c, i in zip(out_chunks, out_index)]
-            dsk[key] = (partial(_fill_block, shape=tuple(shape), dtype=dtype, channel_axis=channel_axis), bias_key)
+            shape = tuple(c[i] for c, i in zip(out_chunks, out_index))
+            dsk[key] = (partial(_fill_block, shape=shape, dtype=dtype, channel_axis=call.channel_axis), bias_key)
             continue
-        padding = tuple(p[0] for p in per_axis)
+        padding = tuple(p[0] for p in per_axis if p is not None)
+        func = partial(_block, run=call.run, axes=call.spatial_axes, padding=padding, **call.options)
+        dsk[key] = (func, _neighbourhood(dsk, call, name, n, out_index, per_axis), weight_key, bias_key)
 
-        def piece(combo: tuple[tuple[int, slice], ...]) -> tuple:
-            in_index = [0] * x.ndim
-            index = [slice(None)] * x.ndim
-            if batch_axis is not None:
-                in_index[batch_axis] = n
-            for a, (c, sl) in zip(spatial_axes, combo):
-                in_index[a] = c
-                index[a] = sl
-            in_key = (x.name, *in_index)
-            whole = all(sl.start == 0 and sl.stop == x.chunks[a][c] for a, (c, sl) in zip(spatial_axes, combo))
-            if whole:
-                return in_key
-            piece_key = (piece_name, *out_index, *(c for c, _ in combo))
-            dsk[piece_key] = (_take, in_key, tuple(index))
-            return piece_key
-
-        def grid(depth: int, combo: tuple) -> Any:
-            if depth == len(per_axis):
-                return piece(combo)
-            return [grid(depth + 1, combo + (p,)) for p in per_axis[depth][1]]
-
-        func = partial(block, axes=spatial_axes, padding=padding, **kwargs)
-        dsk[key] = (func, grid(0, ()), weight_key, bias_key)
-
-    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[x])
+    # dask's annotations disagree with themselves: its Array does not match its DaskCollection protocol
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[x])  # type: ignore[list-item]
     meta = np.empty((0,) * x.ndim, dtype=dtype)
     return da.Array(graph, name, tuple(out_chunks), meta=meta)
 
@@ -378,24 +422,18 @@ def conv_transpose(
     >>> np.allclose(y.compute(), tconv.conv_transpose(x, w, stride=2, padding=1))
     True
     """
-    x, w, b, axes = _prepare("conv_transpose", x, weight, bias, groups, layout, weight_in_axis=0)
-    batch_axis, channel_axis, spatial_axes = axes
-    nd = w.ndim - 2
-    kwargs = dict(stride=stride, groups=groups, dilation=dilation, layout=layout, algorithm=algorithm)
-    dtype = _probe_dtype("conv_transpose", x, w, b, axes, **kwargs)
-    c_out = w.shape[1] * groups
-    template: list[int | None] = [None] * x.ndim
-    template[channel_axis] = c_out
-    if batch_axis is not None:
-        template[batch_axis] = x.shape[batch_axis]
-    out_size = spatial_output_size(output_size, nd, tuple(template))
-    spatial = tuple(x.shape[a] for a in spatial_axes)
+    options = dict(stride=stride, groups=groups, dilation=dilation, layout=layout, algorithm=algorithm)
+    call = _prepare("conv_transpose", x, weight, bias, **options)
+    nd, batched = len(call.spatial_axes), call.batch_axis is not None
+    template = output_template(call.x.shape[0], call.c_out, nd, layout, batched)  # shape[0]: N (unused unbatched)
+    out_size: Any = spatial_output_size(output_size, nd, template)  # checked by the geometry
+    spatial = tuple(call.x.shape[a] for a in call.spatial_axes)
     geometry = conv_transpose_geometry(
-        spatial, w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
+        spatial, call.weight.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
     )
-    default = conv_transpose_chunks(geometry, tuple(x.chunks[a] for a in spatial_axes))
-    out_chunks = _output_chunks(chunks, default, geometry.output_size, dtype)
-    return _build("conv_transpose", x, w, b, geometry, axes, out_chunks, c_out, dtype, kwargs)
+    dtype = _result_dtype(call, geometry)
+    default = conv_transpose_chunks(geometry, call.spatial_chunks)
+    return _build(call, geometry, _output_chunks(chunks, default, geometry.output_size, dtype), dtype)
 
 
 def conv(
@@ -456,15 +494,13 @@ def conv(
     >>> np.allclose(up.compute(), expected)
     True
     """
-    x, w, b, axes = _prepare("conv", x, weight, bias, groups, layout, weight_in_axis=1)
-    spatial_axes = axes[2]
-    kwargs = dict(stride=stride, groups=groups, dilation=dilation, layout=layout, algorithm=algorithm)
-    dtype = _probe_dtype("conv", x, w, b, axes, **kwargs)
-    spatial = tuple(x.shape[a] for a in spatial_axes)
-    geometry = conv_geometry(spatial, w.shape[2:], stride, padding, dilation)
-    default = conv_chunks(geometry, tuple(x.chunks[a] for a in spatial_axes))
-    out_chunks = _output_chunks(chunks, default, geometry.input_size, dtype)
-    return _build("conv", x, w, b, geometry, axes, out_chunks, w.shape[0], dtype, kwargs)
+    options = dict(stride=stride, groups=groups, dilation=dilation, layout=layout, algorithm=algorithm)
+    call = _prepare("conv", x, weight, bias, **options)
+    spatial = tuple(call.x.shape[a] for a in call.spatial_axes)
+    geometry = conv_geometry(spatial, call.weight.shape[2:], stride, padding, dilation)
+    dtype = _result_dtype(call, geometry)
+    default = conv_chunks(geometry, call.spatial_chunks)
+    return _build(call, geometry, _output_chunks(chunks, default, geometry.input_size, dtype), dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -492,7 +528,8 @@ def halo_diagram(
     input chunks. An input whose stamp crosses a boundary is in the halo of the
     next chunk. The second part lists, per output chunk, the inputs its block
     reads (:func:`tconv.geometry.conv_transpose_input_range`), the halo among them,
-    and the ``(begin, end)`` padding of its in-memory call. Needs no Dask.
+    and the ``(begin, end)`` padding of its in-memory call. Only integers: the
+    picture computes nothing with Dask.
 
     Parameters
     ----------
@@ -522,13 +559,12 @@ def halo_diagram(
     g = conv_transpose_geometry(
         input_size, kernel_size, stride, padding, output_padding, dilation, output_size=output_size
     )
-    ((out_chunks,),) = (conv_transpose_chunks(g, (tuple(chunks),)),)
+    (out_chunks,) = conv_transpose_chunks(g, (tuple(chunks),))
     (i,), (k,), (s,), (d,), (b,), (o,) = g.input_size, g.kernel_size, g.stride, g.dilation, g.crop_begin, g.output_size
-    starts = [sum(chunks[:n]) for n in range(len(chunks))]
+    starts = list(itertools.accumulate(chunks, initial=0))[:-1]
     chunk_of = [max(c for c, a in enumerate(starts) if a <= j) for j in range(i)]
-    boundaries = {sum(out_chunks[:n]) for n in range(1, len(out_chunks))}
-    first = min(0, -b)
-    last = max(o, (i - 1) * s + d * (k - 1) + 1 - b)
+    boundaries = set(itertools.accumulate(out_chunks[:-1]))
+    first, last = min(0, -b), max(o, g.full_size[0] - b)  # the cells drawn: the output and the full output
     label_width = len(f"input {i - 1} (chunk {len(chunks) - 1})") + 2
 
     def row(marks: dict[int, str]) -> str:
@@ -543,21 +579,17 @@ def halo_diagram(
         stamp = {s * j + d * t - b: "■" if 0 <= s * j + d * t - b < o else "·" for t in range(k)}
         lines.append(f"input {j} (chunk {chunk_of[j]})".ljust(label_width) + row(stamp))
     lines.append("")
-    lo = 0
-    for q, size in enumerate(out_chunks):
-        hi = lo + size
-        span = conv_transpose_input_range(g, 0, lo, hi)
-        if span is None:
+    for q, (lo, hi) in enumerate(_bounds(out_chunks)):
+        window = _block_window(g, 0, lo, hi, transpose=True)
+        if window is None:
             lines.append(f"output chunk {q}: cells {lo}..{hi - 1} read no input (zeros and the bias)")
-        else:
-            r0, r1 = span
-            own = [j for j in range(r0, r1) if lo <= s * j - b < hi or (q == 0 and s * j - b < 0)]
-            halo = [j for j in range(r0, r1) if j not in own]
-            begin = lo + b - s * r0
-            end = (r1 - r0 - 1) * s + d * (k - 1) + 1 - begin - size
-            note = f" (halo: input{'s' if len(halo) > 1 else ''} {', '.join(map(str, halo))})" if halo else ""
-            lines.append(
-                f"output chunk {q}: cells {lo}..{hi - 1} read inputs {r0}..{r1 - 1}{note}, padding ({begin}, {end})"
-            )
-        lo = hi
+            continue
+        (r0, r1), (begin, end) = window
+        # its own inputs: those whose stamp starts in it (tap 0 lands in it), and for the first chunk those before
+        own = range(*tap_range(-b, s, i, first if q == 0 else lo, hi))
+        halo = [j for j in range(r0, r1) if j not in own]
+        note = f" (halo: input{'s' if len(halo) > 1 else ''} {', '.join(map(str, halo))})" if halo else ""
+        lines.append(
+            f"output chunk {q}: cells {lo}..{hi - 1} read inputs {r0}..{r1 - 1}{note}, padding ({begin}, {end})"
+        )
     return "\n".join(line.rstrip() for line in lines)

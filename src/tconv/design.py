@@ -16,12 +16,14 @@ and ranks them by what goes wrong in practice:
 5. dilation used; then smaller kernels, then less padding.
 
 Per output phase ``r = o mod s``, the interior of the output receives
-``#{t in [0, k) : t*d = r (mod s)}`` kernel taps (:func:`overlap_profile`).
+``#{t in [0, k) : t*d = r (mod s)}`` kernel taps (:func:`overlap_profile`, the
+one-axis form of :func:`tconv.artifacts.phase_taps`; both ask
+:func:`tconv.geometry.taps_per_phase`).
 
 For an up-sampling factor ``n`` that must hold for *every* input size,
 ``o = (i - 1)*s - 2p + d*(k - 1) + 1 + op = n*i`` forces ``s = n`` and
 ``d*(k - 1) + 1 + op - 2p = n``; without dilation and output_padding that is
-the familiar family ``S = n, F = n + 2P`` (``S = 2k, P = t, F = 2(k + t)`` for even
+the family ``S = n, F = n + 2P`` (``S = 2k, P = t, F = 2(k + t)`` for even
 ``n``), checkerboard-free exactly when ``2P`` is a multiple of ``n``.
 """
 
@@ -29,13 +31,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ._validate import as_int
+from ._validate import as_int, positive_int
+from .geometry import effective_kernel_size, taps_per_phase
 
 __all__ = ["Design", "overlap_profile", "upsampling_designs"]
 
 
 def overlap_profile(kernel_size: int, stride: int, dilation: int = 1) -> tuple[int, ...]:
     """Kernel taps per output phase ``r = 0 .. stride - 1`` in the interior of the output.
+
+    :func:`tconv.geometry.taps_per_phase` with its arguments checked: the one-axis
+    form of :func:`tconv.artifacts.phase_taps`.
 
     Examples
     --------
@@ -46,15 +52,10 @@ def overlap_profile(kernel_size: int, stride: int, dilation: int = 1) -> tuple[i
     >>> overlap_profile(3, 2, dilation=2)    # holes: odd outputs get no taps
     (3, 0)
     """
-    k = as_int(kernel_size, "kernel_size")
-    s = as_int(stride, "stride")
-    d = as_int(dilation, "dilation")
-    if k < 1 or s < 1 or d < 1:
-        raise ValueError(f"kernel_size, stride and dilation must be positive, got {k}, {s}, {d}")
-    taps = [0] * s
-    for t in range(k):
-        taps[(t * d) % s] += 1
-    return tuple(taps)
+    k = positive_int(kernel_size, "kernel_size")
+    s = positive_int(stride, "stride")
+    d = positive_int(dilation, "dilation")
+    return taps_per_phase(k, s, d)
 
 
 @dataclass(frozen=True)
@@ -128,10 +129,10 @@ class Design:
         )
 
 
-def _positive(value: object, name: str, minimum: int = 1) -> int:
+def _non_negative(value: object, name: str) -> int:
     v = as_int(value, name)
-    if v < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    if v < 0:
+        raise ValueError(f"{name} must be non-negative, got {v}")
     return v
 
 
@@ -181,22 +182,22 @@ def upsampling_designs(
     """
     if factor is None and (input_size is None or output_size is None):
         raise ValueError("give factor=, or both input_size and output_size")
-    i = None if input_size is None else _positive(input_size, "input_size")
-    n = None if factor is None else _positive(factor, "factor")
-    o = None if output_size is None else _positive(output_size, "output_size")
+    i = None if input_size is None else positive_int(input_size, "input_size")
+    n = None if factor is None else positive_int(factor, "factor")
+    o = None if output_size is None else positive_int(output_size, "output_size")
     if n is not None and i is not None:
         if o is None:
             o = n * i
         elif o != n * i:
             raise ValueError(f"output_size={o} is not factor*input_size = {n}*{i} = {n * i}")
-    k_max = _positive(max_kernel, "max_kernel")
-    d_max = _positive(max_dilation, "max_dilation")
-    p_max = k_max if max_padding is None else _positive(max_padding, "max_padding", 0)
+    k_max = positive_int(max_kernel, "max_kernel")
+    d_max = positive_int(max_dilation, "max_dilation")
+    p_max = k_max if max_padding is None else _non_negative(max_padding, "max_padding")
     if n is not None:
         strides = [n]
     else:
         assert i is not None and o is not None
-        s_max = -(-o // i) + 1 if max_stride is None else _positive(max_stride, "max_stride")
+        s_max = -(-o // i) + 1 if max_stride is None else positive_int(max_stride, "max_stride")
         strides = list(range(1, s_max + 1))
     # in size mode, a design that multiplies every size by o/i (when that is an integer) ranks higher
     every = n if n is not None else (o // i if o is not None and i is not None and o % i == 0 else None)
@@ -206,12 +207,12 @@ def upsampling_designs(
             for k in range(1, k_max + 1):
                 if d > 1 and k == 1:
                     continue  # dilation of a single tap changes nothing
-                k_eff = d * (k - 1) + 1
+                k_eff = effective_kernel_size(k, d)
                 for a in range(0, max(s, d) if output_padding else 1):
                     for p in range(0, p_max + 1):
                         if n is not None and k_eff + a - 2 * p != n:
                             continue
-                        size = None if i is None else (i - 1) * s + k_eff - 2 * p + a
+                        size = None if i is None else (i - 1) * s + k_eff - 2 * p + a  # conv_transpose_output_size
                         if o is not None and size != o:
                             continue
                         if size is not None and size < 1:

@@ -54,6 +54,7 @@ from ._validate import int_tuple, is_int, positive_sizes, show
 __all__ = [
     "Geometry",
     "PaddingArg",
+    "WindowArguments",
     "conv_geometry",
     "conv_input_range",
     "conv_transpose_geometry",
@@ -64,6 +65,7 @@ __all__ = [
     "phase_taps",
     "tap_range",
     "taps_per_phase",
+    "window_arguments",
 ]
 
 PaddingArg = int | str | Sequence[int | Sequence[int]]
@@ -276,6 +278,63 @@ def _output_size_arg(output_size: object, ndim: int) -> tuple[int, ...]:
     return positive_sizes(output_size, "output_size", ndim)
 
 
+@dataclass(frozen=True)
+class WindowArguments:
+    """The arguments of a transposed convolution that do not depend on the input size, checked.
+
+    ``padding`` is parsed (:func:`parse_padding`); every other field has one entry
+    per spatial axis.
+    """
+
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: str | Pairs
+    output_padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+
+
+def window_arguments(
+    ndim: int,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    output_padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+) -> WindowArguments:
+    """Check the size-free arguments of a transposed convolution with ``ndim`` spatial axes.
+
+    The rules :func:`conv_transpose_geometry` applies before it knows the input
+    size, for callers that have none yet (a layer being built): positive kernel
+    size, stride and dilation, ``0 <= output_padding < max(stride, dilation)``
+    (PyTorch's rule) and ``output_padding = 0`` with ``padding="same"``.
+
+    Examples
+    --------
+    >>> window_arguments(2, 3, stride=2, padding=1, output_padding=1).output_padding
+    (1, 1)
+    >>> window_arguments(1, 3, stride=2, output_padding=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: output_padding must be smaller than stride or dilation in every axis, got output_padding=(2,), ...)
+    """
+    k = positive_sizes(kernel_size, "kernel_size", ndim)
+    s = int_tuple(stride, "stride", ndim, minimum=1, rule="positive")
+    d = int_tuple(dilation, "dilation", ndim, minimum=1, rule="positive")
+    op = int_tuple(output_padding, "output_padding", ndim, minimum=0, rule="non-negative")
+    if any(a >= max(si, di) for a, si, di in zip(op, s, d)):
+        raise ValueError(
+            "output_padding must be smaller than stride or dilation in every axis, "
+            f"got output_padding={show(op)}, stride={show(s)}, dilation={show(d)}"
+        )
+    pad = parse_padding(padding, ndim)
+    if pad == "same" and any(op):
+        raise ValueError(
+            "output_padding must be 0 with padding='same' (its output size is input*stride); "
+            f"got output_padding={show(op)}; pass output_size to choose another size"
+        )
+    return WindowArguments(k, s, pad, op, d)
+
+
 def conv_transpose_geometry(
     input_size: int | Sequence[int],
     kernel_size: int | Sequence[int],
@@ -326,24 +385,11 @@ def conv_transpose_geometry(
     """
     i = positive_sizes(input_size, "input_size")
     nd = len(i)
-    k = positive_sizes(kernel_size, "kernel_size", nd)
-    s = int_tuple(stride, "stride", nd, minimum=1, rule="positive")
-    d = int_tuple(dilation, "dilation", nd, minimum=1, rule="positive")
-    op = int_tuple(output_padding, "output_padding", nd, minimum=0, rule="non-negative")
-    if any(a >= max(si, di) for a, si, di in zip(op, s, d)):
-        raise ValueError(
-            "output_padding must be smaller than stride or dilation in every axis, "
-            f"got output_padding={show(op)}, stride={show(s)}, dilation={show(d)}"
-        )
-    pad = parse_padding(padding, nd)
+    w = window_arguments(nd, kernel_size, stride, padding, output_padding, dilation)
+    k, s, d, op, pad = w.kernel_size, w.stride, w.dilation, w.output_padding, w.padding
     full = tuple((ii - 1) * si + effective_kernel_size(ki, di) for ii, ki, si, di in zip(i, k, s, d))
 
     if pad == "same":
-        if any(op):
-            raise ValueError(
-                "output_padding must be 0 with padding='same' (its output size is input*stride); "
-                f"got output_padding={show(op)}; pass output_size to choose another size"
-            )
         if output_size is None:
             out = tuple(ii * si for ii, si in zip(i, s))
         else:

@@ -37,11 +37,12 @@ Which algorithm computes what
   :func:`conv_backward` one of ``tconv.algorithms()`` (a transposed convolution).
   Every algorithm of a registry computes the same function, so the choice changes
   only the speed, and new algorithms apply automatically.
-- The **weight gradient** runs :func:`tconv._algorithms.fast.weight_gradient` (im2col of the
-  big side and one GEMM per group) when the compiled kernels are available, and
-  otherwise its reference form :func:`tconv.kernels.weight_correlation`
-  (one BLAS matrix product per kernel tap over batch and positions); it is not an
-  operator with a registry.
+- The **weight gradient** does not depend on ``algorithm`` (it is not an operator
+  with algorithms of its own): with the compiled kernels it runs
+  :func:`tconv._algorithms.im2col.weight_gradient` (im2col of the big side and one
+  GEMM per group, under the memory budget), otherwise its reference form
+  :func:`tconv.kernels.weight_correlation` (one BLAS matrix product per kernel tap
+  over batch and positions).
 - The **bias gradient** is a sum.
 """
 
@@ -52,13 +53,21 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._algorithms import algorithms
 from ._algorithms import compiled as _compiled
-from ._algorithms.fast import weight_gradient
-from ._validate import show
+from ._algorithms import get as get_algorithm
+from ._algorithms.im2col import weight_gradient
+from ._validate import numeric_array, show
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .kernels import weight_correlation
-from .ops import output_template, prepare_arrays, result_dtype, run_conv, run_conv_transpose, spatial_output_size
+from .ops import (
+    array_shape,
+    output_template,
+    prepare_arrays,
+    result_dtype,
+    run,
+    spatial_output_size,
+    spatial_size,
+)
 from .typing import Layout
 
 __all__ = ["GRADIENTS", "Gradients", "conv_backward", "conv_transpose_backward"]
@@ -95,30 +104,21 @@ def _check_needs(needs: object) -> frozenset[str]:
     return frozenset(items)
 
 
-def _check_algorithm(algorithm: object, op: str, caller: str, forward: str) -> str:
-    valid = ("auto", *algorithms(op))
-    if not isinstance(algorithm, str) or algorithm not in valid:
-        choices = ", ".join(repr(a) for a in valid)
+def _check_algorithm(algorithm: object, op: str, caller: str, forward: str) -> None:
+    """The registry's check (:func:`tconv._algorithms.get`), with why the names are those of ``op``."""
+    if algorithm == "auto":
+        return
+    try:
+        get_algorithm(algorithm, op)
+    except ValueError as error:
         raise ValueError(
-            f"algorithm {algorithm!r} not found, valid options are {{{choices}}}: the input gradient "
-            f"of {forward} is a {op}, so {caller}'s algorithm names one of tconv.algorithms({op!r})"
-        )
-    return algorithm
-
-
-def _spatial(x: np.ndarray, layout: str) -> tuple[int, ...]:
-    return x.shape[2:] if layout == "channels_first" else x.shape[1:-1]
-
-
-def _output_shape(n: int, c: int, size: tuple[int, ...], layout: str, batched: bool) -> tuple[int, ...]:
-    shape = (c, *size) if layout == "channels_first" else (*size, c)
-    return (n, *shape) if batched else shape
+            f"{error}: the input gradient of {forward} is a {op}, so {caller}'s algorithm names one of "
+            f"tconv.algorithms({op!r})"
+        ) from None
 
 
 def _check_grad_output(grad_output: Any, expected: tuple[int, ...], caller: str, forward: str) -> np.ndarray:
-    dy = np.asarray(grad_output)
-    if dy.dtype.kind not in "biufc":
-        raise TypeError(f"grad_output must be a numeric array (bool, integer, float or complex), got dtype {dy.dtype}")
+    dy = numeric_array(grad_output, "grad_output")
     if dy.shape != expected:
         raise ValueError(
             f"{caller}: grad_output must have the shape of {forward}'s output for this input and these "
@@ -143,24 +143,27 @@ def _as_gradient_of(grad: np.ndarray, primal: np.ndarray, result: np.dtype) -> n
     return grad.astype(dtype, copy=False)
 
 
-def _backward(
-    dy: np.ndarray,
-    x: np.ndarray,
-    w: np.ndarray,
-    geometry: Geometry,
-    groups: int,
-    layout: str,
-    batched: bool,
-    needs: frozenset[str],
-    algorithm: str,
-    transposed: bool,
-) -> Gradients:
-    """The three gradients of ``conv_transpose`` (``transposed=True``) or ``conv`` at a geometry.
+class _Forward(NamedTuple):
+    """The forward call whose gradients are asked for: its operator, window, groups and layout."""
 
-    ``x`` and ``dy`` are batched and in ``layout``; for ``conv_transpose`` ``x`` has
-    ``geometry.input_size`` and ``dy`` ``geometry.output_size``, for ``conv`` the
-    other way round.
+    op: str  # "conv_transpose" or "conv"
+    geometry: Geometry
+    groups: int
+    layout: str
+    batched: bool
+
+
+def _backward(
+    dy: np.ndarray, x: np.ndarray, w: np.ndarray, forward: _Forward, needs: frozenset[str], algorithm: str
+) -> Gradients:
+    """The three gradients of the forward call.
+
+    ``x`` and ``dy`` are batched and in the forward layout; for ``conv_transpose``
+    ``x`` has ``geometry.input_size`` and ``dy`` ``geometry.output_size``, for
+    ``conv`` the other way round.
     """
+    geometry, groups, layout = forward.geometry, forward.groups, forward.layout
+    transposed = forward.op == "conv_transpose"
     result, compute = result_dtype(dy, x, w)
     dyc = dy.astype(compute, copy=False)
     xc = x.astype(compute, copy=False)
@@ -169,10 +172,10 @@ def _backward(
     grad_input = grad_weight = grad_bias = None
     if "input" in needs:
         w_adj = np.conj(wc) if complex_ else wc
-        run = run_conv if transposed else run_conv_transpose
-        grad_input = run(dyc, w_adj, None, geometry, groups, layout, compute, algorithm)
+        adjoint = "conv" if transposed else "conv_transpose"
+        grad_input = run(adjoint, dyc, w_adj, None, geometry, groups=groups, layout=layout, algorithm=algorithm)
         grad_input = _as_gradient_of(grad_input, x, result)
-        if not batched:
+        if not forward.batched:
             grad_input = grad_input[0]
     if "weight" in needs:
         x_adj = np.conj(xc) if complex_ else xc
@@ -227,7 +230,7 @@ def conv_transpose_backward(
     algorithm : str
         ``"auto"`` or one of ``tconv.algorithms("conv")``: the input gradient is a
         convolution of ``grad_output`` with ``weight`` (see the module docstring).
-        The weight gradient always runs :func:`tconv.kernels.weight_correlation`.
+        The weight gradient does not depend on it (the module docstring says what runs).
     needs : str or iterable of str
         Which gradients to compute, from ``("input", "weight", "bias")`` (all by
         default); the others are returned as ``None``.
@@ -273,19 +276,19 @@ def conv_transpose_backward(
     True
     """
     wanted = _check_needs(needs)
-    x, w, _, g, layout, batched = prepare_arrays(
+    x, w, _, g, _, batched = prepare_arrays(
         "conv_transpose_backward", input, weight, None, groups, layout, weight_in_axis=0
     )
     _check_algorithm(algorithm, "conv", "conv_transpose_backward", "conv_transpose")
     nd = w.ndim - 2
     out_size = spatial_output_size(output_size, nd, output_template(x.shape[0], w.shape[1] * g, nd, layout, batched))
     geometry = conv_transpose_geometry(
-        _spatial(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
+        spatial_size(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
     )
-    expected = _output_shape(x.shape[0], w.shape[1] * g, geometry.output_size, layout, batched)
+    expected = array_shape(x.shape[0], w.shape[1] * g, geometry.output_size, layout, batched)
     dy = _check_grad_output(grad_output, expected, "conv_transpose_backward", "conv_transpose")
     dy = dy if batched else dy[None]
-    return _backward(dy, x, w, geometry, g, layout, batched, wanted, algorithm, transposed=True)
+    return _backward(dy, x, w, _Forward("conv_transpose", geometry, g, layout, batched), wanted, algorithm)
 
 
 def conv_backward(
@@ -318,7 +321,7 @@ def conv_backward(
     algorithm : str
         ``"auto"`` or one of ``tconv.algorithms()``: the input gradient is a
         transposed convolution of ``grad_output`` with ``weight``. The weight
-        gradient always runs :func:`tconv.kernels.weight_correlation`.
+        gradient does not depend on it (the module docstring says what runs).
     needs : str or iterable of str
         Which gradients to compute, from ``("input", "weight", "bias")``.
 
@@ -344,10 +347,10 @@ def conv_backward(
     True
     """
     wanted = _check_needs(needs)
-    x, w, _, g, layout, batched = prepare_arrays("conv_backward", input, weight, None, groups, layout, weight_in_axis=1)
+    x, w, _, g, _, batched = prepare_arrays("conv_backward", input, weight, None, groups, layout, weight_in_axis=1)
     _check_algorithm(algorithm, "conv_transpose", "conv_backward", "conv")
-    geometry = conv_geometry(_spatial(x, layout), w.shape[2:], stride, padding, dilation)
-    expected = _output_shape(x.shape[0], w.shape[0], geometry.input_size, layout, batched)
+    geometry = conv_geometry(spatial_size(x, layout), w.shape[2:], stride, padding, dilation)
+    expected = array_shape(x.shape[0], w.shape[0], geometry.input_size, layout, batched)
     dy = _check_grad_output(grad_output, expected, "conv_backward", "conv")
     dy = dy if batched else dy[None]
-    return _backward(dy, x, w, geometry, g, layout, batched, wanted, algorithm, transposed=False)
+    return _backward(dy, x, w, _Forward("conv", geometry, g, layout, batched), wanted, algorithm)

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_int, int_tuple, is_int, show
-from .geometry import PaddingArg, parse_padding
+from ._validate import int_tuple, is_int, positive_int, positive_sizes, show
+from .geometry import PaddingArg, conv_transpose_geometry, crop_pairs, parse_padding
 
 __all__ = [
     "bilinear",
@@ -118,8 +118,8 @@ def torch_default(
 
 
 def _groups(groups: object, shape: tuple[int, ...]) -> int:
-    g = as_int(groups, "groups")
-    if g < 1 or shape[0] % g:
+    g = positive_int(groups, "groups")
+    if shape[0] % g:
         raise ValueError(f"groups must be a positive divisor of shape[0]={shape[0]} (C_in), got {g}")
     return g
 
@@ -159,8 +159,7 @@ def bilinear_parameters(factor: int | Sequence[int]) -> dict[str, Any]:
     >>> bilinear_parameters((3, 4))
     {'kernel_size': (5, 8), 'stride': (3, 4), 'padding': (1, 2)}
     """
-    nd = 1 if is_int(factor) else len(factor)  # type: ignore[arg-type]
-    f = _stride(factor, nd, "factor")
+    f = positive_sizes(factor, "factor")
     params = {
         "kernel_size": tuple(2 * v - v % 2 for v in f),
         "stride": f,
@@ -218,13 +217,16 @@ def bilinear(
 
 
 def _crop_begin(padding: PaddingArg, k: tuple[int, ...], s: tuple[int, ...]) -> tuple[int, ...]:
-    """The crop at the start of each axis (``"same"``: ``floor(max(k - s, 0)/2)``, for dilation 1)."""
-    pad = parse_padding(padding, len(k))
+    """The crop at the start of each axis, which no padding form makes depend on the input size.
+
+    Numbers give it; ``"same"`` crops ``k_eff - s`` cells in all whatever the input size,
+    split by :func:`tconv.geometry.conv_transpose_geometry` (read here on a one-cell input).
+    """
+    nd = len(k)
+    pad = parse_padding(padding, nd)
     if pad == "same":
-        return tuple(max(kk - ss, 0) // 2 for kk, ss in zip(k, s))
-    if pad == "valid":
-        return (0,) * len(k)
-    return tuple(b for b, _ in pad)  # type: ignore[union-attr]
+        return conv_transpose_geometry((1,) * nd, k, s, "same").crop_begin
+    return tuple(begin for begin, _ in crop_pairs(pad, nd))
 
 
 def nearest(

@@ -1,7 +1,7 @@
 """The NumPy kernels: transposed convolution as a scatter, convolution as a gather.
 
 Both kernels work on one canonical, grouped, channels-first layout and on a
-:class:`tconv.geometry.Geometry` (read ``tconv/shape.py`` first):
+:class:`tconv.geometry.Geometry` (read ``tconv/geometry.py`` first):
 
 - ``x`` for :func:`scatter` is ``(N, G, C_in/G, *input_size)`` and its weight
   ``(G, C_in/G, C_out/G, *kernel_size)``: PyTorch's ``(C_in, C_out/G, *k)`` weight
@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
-from .geometry import Geometry
+from .geometry import Geometry, tap_range
 
-__all__ = ["correlate", "scatter", "tap_slices", "weight_correlation"]
+__all__ = ["correlate", "scatter", "tap_pairs", "tap_slices", "weight_correlation"]
 
 
 def tap_slices(geometry: Geometry, tap: tuple[int, ...]) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
@@ -64,13 +65,30 @@ def tap_slices(geometry: Geometry, tap: tuple[int, ...]) -> tuple[tuple[slice, .
         tap, geometry.input_size, geometry.output_size, geometry.stride, geometry.dilation, geometry.crop_begin
     ):
         shift = d * t - b  # output position of input element 0
-        lo = max(0, -(shift // s))  # first j with s*j + shift >= 0: ceil(-shift / s)
-        hi = min(i - 1, (o - 1 - shift) // s)  # last j with s*j + shift <= o - 1
-        if lo > hi:
+        lo, hi = tap_range(shift, s, i, 0, o)  # the j with 0 <= s*j + shift < o
+        if lo >= hi:
             return None
-        src.append(slice(lo, hi + 1))
-        dst.append(slice(s * lo + shift, s * hi + shift + 1, s))
+        src.append(slice(lo, hi))
+        dst.append(slice(s * lo + shift, s * (hi - 1) + shift + 1, s))
     return tuple(src), tuple(dst)
+
+
+def tap_pairs(geometry: Geometry) -> Iterator[tuple[tuple[int, ...], tuple[slice, ...], tuple[slice, ...]]]:
+    """``(tap, input_slices, output_slices)`` for every kernel tap that reaches the output, in C order.
+
+    The loop of every per-tap kernel (:func:`tap_slices` of each tap, the taps that
+    reach nothing left out).
+
+    Examples
+    --------
+    >>> from tconv.geometry import conv_transpose_geometry
+    >>> [tap for tap, _, _ in tap_pairs(conv_transpose_geometry(1, 3, padding=1))]   # output size 1: tap 1 only
+    [(1,)]
+    """
+    for tap in itertools.product(*(range(k) for k in geometry.kernel_size)):
+        slices = tap_slices(geometry, tap)
+        if slices is not None:
+            yield (tap, *slices)
 
 
 def _contract(xs: np.ndarray, wt: np.ndarray) -> np.ndarray:
@@ -80,10 +98,6 @@ def _contract(xs: np.ndarray, wt: np.ndarray) -> np.ndarray:
     flat = xs.reshape(n, g, ci, math.prod(spatial))  # (N, G, Ci, prod(S))
     out = np.matmul(wt.swapaxes(1, 2), flat)  # (G, Co, Ci) @ (N, G, Ci, P) -> (N, G, Co, P)
     return out.reshape(n, g, wt.shape[2], *spatial)  # (N, G, Co, *S)
-
-
-def _taps(geometry: Geometry):
-    return itertools.product(*(range(k) for k in geometry.kernel_size))
 
 
 def scatter(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
@@ -102,12 +116,8 @@ def scatter(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
     n, g = x.shape[:2]
     co = w.shape[2]
     y = np.zeros((n, g, co, *geometry.output_size), dtype=np.result_type(x, w))
-    for tap in _taps(geometry):
-        slices = tap_slices(geometry, tap)
-        if slices is None:
-            continue
-        src, dst = slices
-        y[(Ellipsis, *dst)] += _contract(x[(Ellipsis, *src)], w[(Ellipsis, *tap)])
+    for tap, src, dst in tap_pairs(geometry):
+        y[(Ellipsis,) + dst] += _contract(x[(Ellipsis,) + src], w[(Ellipsis,) + tap])
     return y
 
 
@@ -128,12 +138,8 @@ def correlate(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
     n, g = x.shape[:2]
     co = w.shape[1]
     y = np.zeros((n, g, co, *geometry.input_size), dtype=np.result_type(x, w))
-    for tap in _taps(geometry):
-        slices = tap_slices(geometry, tap)
-        if slices is None:
-            continue
-        src, dst = slices
-        y[(Ellipsis, *src)] += _contract(x[(Ellipsis, *dst)], w[(Ellipsis, *tap)].swapaxes(1, 2))
+    for tap, src, dst in tap_pairs(geometry):
+        y[(Ellipsis,) + src] += _contract(x[(Ellipsis,) + dst], w[(Ellipsis,) + tap].swapaxes(1, 2))
     return y
 
 
@@ -158,15 +164,11 @@ def weight_correlation(small: np.ndarray, big: np.ndarray, geometry: Geometry) -
     n, g, a = small.shape[:3]
     b = big.shape[2]
     out = np.zeros((g, a, b, *geometry.kernel_size), dtype=np.result_type(small, big))
-    for tap in _taps(geometry):
-        slices = tap_slices(geometry, tap)
-        if slices is None:
-            continue
-        src, dst = slices
-        xs = small[(Ellipsis, *src)]  # (N, G, A, *S)
-        ys = big[(Ellipsis, *dst)]  # (N, G, B, *S)
+    for tap, src, dst in tap_pairs(geometry):
+        xs = small[(Ellipsis,) + src]  # (N, G, A, *S)
+        ys = big[(Ellipsis,) + dst]  # (N, G, B, *S)
         p = math.prod(xs.shape[3:])
         xs = xs.reshape(n, g, a, p).transpose(1, 2, 0, 3).reshape(g, a, n * p)  # (G, A, N*P)
         ys = ys.reshape(n, g, b, p).transpose(1, 0, 3, 2).reshape(g, n * p, b)  # (G, N*P, B)
-        out[(Ellipsis, *tap)] = xs @ ys  # (G, A, B)
+        out[(Ellipsis,) + tap] = xs @ ys  # (G, A, B)
     return out

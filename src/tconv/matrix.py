@@ -16,24 +16,32 @@ dense NumPy array, refused above :data:`DENSE_LIMIT` entries.
 from __future__ import annotations
 
 import importlib.util
-import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ._validate import as_int, show
+from ._validate import as_int, numeric_array, show
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
+from .kernels import tap_pairs
 
-__all__ = ["DENSE_LIMIT", "conv_matrix", "conv_transpose_matrix"]
+__all__ = ["DENSE_LIMIT", "check_weight", "conv_matrix", "conv_transpose_matrix", "geometry_matrix"]
 
 #: Largest dense matrix (in entries) that :func:`conv_matrix` builds without SciPy.
 DENSE_LIMIT = 2**26
 
 
-def _check_weight(weight: object, groups: object) -> tuple[np.ndarray, int]:
-    w = np.asarray(weight)
-    if w.dtype.kind not in "biufc":
-        raise TypeError(f"weight must be a numeric array, got dtype {w.dtype}")
+def check_weight(weight: object, groups: object) -> tuple[np.ndarray, int]:
+    """A transposed-convolution weight ``(C_in, C_out/groups, *kernel_size)`` and its groups, checked.
+
+    Examples
+    --------
+    >>> check_weight(np.ones((4, 1, 3)), 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: groups must be a positive divisor of weight.shape[0]=4, got 3
+    """
+    w = numeric_array(weight, "weight")
     if w.ndim < 3:
         raise ValueError(
             f"weight must have shape (C_in, C_out/groups, *kernel_size) with at least one "
@@ -45,7 +53,7 @@ def _check_weight(weight: object, groups: object) -> tuple[np.ndarray, int]:
     return w, g
 
 
-def _from_geometry(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool | None) -> object:
+def geometry_matrix(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool | None) -> Any:
     """Build ``C`` from a geometry, in the transposed convolution's terms.
 
     ``w`` is ``(C_in, C_out/G, *k)``. Rows are the ``(C_in, *input_size)`` elements
@@ -53,8 +61,6 @@ def _from_geometry(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool 
     and ``C[(ci, j), (co, o)] = w[ci, co mod C_out/G, t]`` when ``ci`` and ``co`` are
     in the same group and ``o = s*j + d*t - b``.
     """
-    from .kernels import tap_slices
-
     c_in, c_out_g = w.shape[:2]
     c_in_g = c_in // groups
     n_small = int(np.prod(geometry.input_size))
@@ -73,17 +79,13 @@ def _from_geometry(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool 
     cin = np.arange(c_in)  # (C_in,)
     group = cin // c_in_g  # (C_in,)
     rows, cols, vals = [], [], []
-    for tap in itertools.product(*(range(k) for k in geometry.kernel_size)):
-        slices = tap_slices(geometry, tap)
-        if slices is None:
-            continue
-        src, dst = slices
+    for tap, src, dst in tap_pairs(geometry):
         j = small_index[src].ravel()  # (P,) small-side positions of this tap
         o = big_index[dst].ravel()  # (P,) the big-side positions they meet
         cout = group[:, None] * c_out_g + np.arange(c_out_g)[None, :]  # (C_in, C_out/G)
         r = cin[:, None, None] * n_small + j[None, None, :]  # (C_in, 1, P)
         c = cout[:, :, None] * n_big + o[None, None, :]  # (C_in, C_out/G, P)
-        v = w[(slice(None), slice(None), *tap)]  # (C_in, C_out/G)
+        v = w[(slice(None), slice(None)) + tap]  # (C_in, C_out/G)
         rows.append(np.broadcast_to(r, c.shape).ravel())
         cols.append(c.ravel())
         vals.append(np.broadcast_to(v[:, :, None], c.shape).ravel())
@@ -155,10 +157,10 @@ def conv_matrix(
     >>> np.allclose(C.T @ y.ravel(), tconv.conv_transpose(y, w).ravel())
     True
     """
-    w, g = _check_weight(weight, groups)
+    w, g = check_weight(weight, groups)
     geometry = conv_geometry(input_size, w.shape[2:], stride, padding, dilation)
     # The conv weight (C_out, C_in/g, *k) is the transposed conv's (C_in_t, C_out_t/g, *k).
-    return _from_geometry(w, g, geometry, sparse)
+    return geometry_matrix(w, g, geometry, sparse)
 
 
 def conv_transpose_matrix(
@@ -204,8 +206,8 @@ def conv_transpose_matrix(
            [0., 1.],
            [0., 1.]])
     """
-    w, g = _check_weight(weight, groups)
+    w, g = check_weight(weight, groups)
     geometry = conv_transpose_geometry(
         input_size, w.shape[2:], stride, padding, output_padding, dilation, output_size=output_size
     )
-    return _from_geometry(w, g, geometry, sparse).T
+    return geometry_matrix(w, g, geometry, sparse).T

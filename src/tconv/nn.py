@@ -30,32 +30,13 @@ from typing import Any
 import numpy as np
 
 from . import init as _init
-from ._algorithms import algorithms
-from ._validate import as_int, int_tuple, is_int, show
-from .geometry import PaddingArg, parse_padding
+from ._layers import check_algorithms, padding_attribute
+from ._validate import check_layout, is_int, positive_int, show
+from .geometry import PaddingArg, window_arguments
 from .grad import conv_transpose_backward
 from .ops import conv_transpose
 
 __all__ = ["Adam", "ConvTranspose", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "SGD", "mse_loss"]
-
-LAYOUTS = ("channels_first", "channels_last")
-
-
-def _positive(value: object, name: str) -> int:
-    v = as_int(value, name)
-    if v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v}")
-    return v
-
-
-def _padding_attribute(padding: PaddingArg, nd: int) -> object:
-    """PyTorch's form where it has one (a tuple of ints), else the pairs or the mode."""
-    pad = parse_padding(padding, nd)
-    if isinstance(pad, str):
-        return pad
-    if all(b == e for b, e in pad):
-        return tuple(b for b, _ in pad)
-    return pad
 
 
 class ConvTranspose:
@@ -73,7 +54,8 @@ class ConvTranspose:
         everything :func:`tconv.conv_transpose` adds: ``padding`` may also be
         ``(begin, end)`` pairs per axis or ``"same"``/``"valid"``.
     ndim : int, optional
-        Number of spatial axes, when ``kernel_size`` is an int.
+        Number of spatial axes, when ``kernel_size`` is an int (:class:`ConvTranspose1d`,
+        ``2d`` and ``3d`` fix it and take no ``ndim``).
     layout : {"channels_first", "channels_last"}
         Layout of the data passed to :meth:`forward` and :meth:`backward`.
     algorithm : str
@@ -123,6 +105,9 @@ class ConvTranspose:
     200.0
     """
 
+    #: The number of spatial axes of ConvTranspose1d/2d/3d (here: from ``kernel_size`` or ``ndim``).
+    _fixed_ndim: int | None = None
+
     def __init__(
         self,
         in_channels: int,
@@ -142,59 +127,52 @@ class ConvTranspose:
         dtype: Any = np.float32,
         rng: Any = None,
     ) -> None:
-        name = type(self).__name__
-        self.in_channels = _positive(in_channels, "in_channels")
-        self.out_channels = _positive(out_channels, "out_channels")
-        self.groups = _positive(groups, "groups")
+        self.in_channels = positive_int(in_channels, "in_channels")
+        self.out_channels = positive_int(out_channels, "out_channels")
+        self.groups = positive_int(groups, "groups")
         if self.in_channels % self.groups:
             raise ValueError(f"in_channels must be divisible by groups, got in_channels={in_channels}, groups={groups}")
         if self.out_channels % self.groups:
             raise ValueError(
                 f"out_channels must be divisible by groups, got out_channels={out_channels}, groups={groups}"
             )
-        if is_int(kernel_size):
-            if ndim is None:
-                raise ValueError(
-                    f"{name}: kernel_size={kernel_size} is one int, so pass ndim= (the number of spatial axes), "
-                    f"a kernel_size per axis, or use ConvTranspose1d/2d/3d"
-                )
-            nd = _positive(ndim, "ndim")
-        else:
-            if not isinstance(kernel_size, Sequence) or isinstance(kernel_size, (str, bytes)):
-                raise TypeError(f"kernel_size must be an int or a sequence of ints, got {show(kernel_size)}")
-            nd = len(kernel_size)
-            if ndim is not None and ndim != nd:
-                raise ValueError(f"ndim={ndim} differs from the {nd} entries of kernel_size={show(kernel_size)}")
-        self.ndim = nd
-        self.kernel_size = int_tuple(kernel_size, "kernel_size", nd, minimum=1, rule="positive")
-        self.stride = int_tuple(stride, "stride", nd, minimum=1, rule="positive")
-        self.dilation = int_tuple(dilation, "dilation", nd, minimum=1, rule="positive")
-        self.output_padding = int_tuple(output_padding, "output_padding", nd, minimum=0, rule="non-negative")
-        if any(a >= max(s, d) for a, s, d in zip(self.output_padding, self.stride, self.dilation)):
-            raise ValueError(
-                "output_padding must be smaller than stride or dilation in every axis, got "
-                f"output_padding={show(self.output_padding)}, stride={show(self.stride)}, dilation={show(self.dilation)}"
-            )
-        self.padding = _padding_attribute(padding, nd)
-        if self.padding == "same" and any(self.output_padding):
-            raise ValueError(f"output_padding must be 0 with padding='same', got {show(self.output_padding)}")
-        if layout not in LAYOUTS:
-            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-        self.layout = layout
-        for value, op, label in (
-            (algorithm, "conv_transpose", "algorithm"),
-            (backward_algorithm, "conv", "backward_algorithm"),
-        ):
-            valid = ("auto", *algorithms(op))
-            if value not in valid:
-                raise ValueError(f"{label} {value!r} not found, valid options are {{{', '.join(map(repr, valid))}}}")
+        self.ndim = nd = self._spatial_axes(kernel_size, ndim)
+        # the geometry's size-free rules, checked when the layer is built (it has no input size yet)
+        window = window_arguments(nd, kernel_size, stride, padding, output_padding, dilation)
+        self.kernel_size, self.stride, self.dilation = window.kernel_size, window.stride, window.dilation
+        self.output_padding = window.output_padding
+        self.padding = padding_attribute(padding, nd)
+        self.layout = check_layout(layout)
+        check_algorithms(algorithm, backward_algorithm)
         self.algorithm = algorithm
         self.backward_algorithm = backward_algorithm
         shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
         self.weight, self.bias = _init.torch_default(shape, bias, groups=self.groups, rng=rng, dtype=dtype)
         self.weight_grad: np.ndarray | None = None
         self.bias_grad: np.ndarray | None = None
-        self._saved: tuple[np.ndarray, np.ndarray, object] | None = None
+        self._saved: tuple[np.ndarray, np.ndarray, int | Sequence[int] | None] | None = None
+
+    def _spatial_axes(self, kernel_size: object, ndim: object) -> int:
+        """The number of spatial axes: fixed by the class, given by ``ndim``, or the entries of ``kernel_size``."""
+        name = type(self).__name__
+        if self._fixed_ndim is not None:
+            if ndim is not None:
+                raise TypeError(f"{name} has {self._fixed_ndim} spatial axes and takes no ndim= (ConvTranspose does)")
+            ndim = self._fixed_ndim
+        if is_int(kernel_size):
+            if ndim is None:
+                raise ValueError(
+                    f"{name}: kernel_size={kernel_size} is one int, so pass ndim= (the number of spatial axes), "
+                    f"a kernel_size per axis, or use ConvTranspose1d/2d/3d"
+                )
+            return positive_int(ndim, "ndim")
+        if not isinstance(kernel_size, Sequence) or isinstance(kernel_size, (str, bytes)):
+            raise TypeError(f"kernel_size must be an int or a sequence of ints, got {show(kernel_size)}")
+        if ndim is not None and ndim != len(kernel_size):
+            raise ValueError(
+                f"ndim={ndim} differs from the {len(kernel_size)} entries of kernel_size={show(kernel_size)}"
+            )
+        return len(kernel_size)
 
     # ------------------------------------------------------------------ computing
 
@@ -338,57 +316,30 @@ class ConvTranspose:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-def _accumulate(total: np.ndarray | None, grad: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def _accumulate(total: np.ndarray | None, grad: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
+    """``total + grad`` in ``dtype`` (``grad`` when there is no total yet); ``grad`` was asked for."""
+    if grad is None:  # pragma: no cover - conv_transpose_backward returns what `needs` names
+        raise RuntimeError("conv_transpose_backward returned no gradient for a parameter it was asked for")
     grad = grad.astype(dtype, copy=False)
     return grad.copy() if total is None else total + grad
 
 
-def _fixed_ndim(nd: int) -> type:
-    class Layer(ConvTranspose):
-        def __init__(
-            self,
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride=1,
-            padding=0,
-            output_padding=0,
-            groups=1,
-            bias=True,
-            dilation=1,
-            *,
-            layout="channels_first",
-            algorithm="auto",
-            backward_algorithm="auto",
-            dtype=np.float32,
-            rng=None,
-        ):
-            super().__init__(
-                in_channels,
-                out_channels,
-                kernel_size,
-                stride,
-                padding,
-                output_padding,
-                groups,
-                bias,
-                dilation,
-                ndim=nd,
-                layout=layout,
-                algorithm=algorithm,
-                backward_algorithm=backward_algorithm,
-                dtype=dtype,
-                rng=rng,
-            )
+class ConvTranspose1d(ConvTranspose):
+    """1-d :class:`ConvTranspose` (``ndim=1``), like ``torch.nn.ConvTranspose1d``."""
 
-    Layer.__name__ = Layer.__qualname__ = f"ConvTranspose{nd}d"
-    Layer.__doc__ = f"""{nd}-d :class:`ConvTranspose` (``ndim={nd}``), like ``torch.nn.ConvTranspose{nd}d``."""
-    return Layer
+    _fixed_ndim = 1
 
 
-ConvTranspose1d = _fixed_ndim(1)
-ConvTranspose2d = _fixed_ndim(2)
-ConvTranspose3d = _fixed_ndim(3)
+class ConvTranspose2d(ConvTranspose):
+    """2-d :class:`ConvTranspose` (``ndim=2``), like ``torch.nn.ConvTranspose2d``."""
+
+    _fixed_ndim = 2
+
+
+class ConvTranspose3d(ConvTranspose):
+    """3-d :class:`ConvTranspose` (``ndim=3``), like ``torch.nn.ConvTranspose3d``."""
+
+    _fixed_ndim = 3
 
 
 def mse_loss(prediction: Any, target: Any) -> tuple[float, np.ndarray]:
@@ -416,8 +367,8 @@ class _Optimizer:
         for layer in self.layers:
             if not (hasattr(layer, "parameters") and hasattr(layer, "grads")):
                 raise TypeError(
-                    f"{type(self).__name__} optimizes layers with parameters() and grads (like tconv.nn.ConvTranspose), "
-                    f"got {type(layer).__name__}"
+                    f"{type(self).__name__} optimizes layers with parameters() and grads "
+                    f"(like tconv.nn.ConvTranspose), got {type(layer).__name__}"
                 )
         if not lr > 0:
             raise ValueError(f"lr must be positive, got {lr!r}")

@@ -9,12 +9,14 @@ from typing import Any
 import numpy as np
 
 from . import _algorithms
+from ._algorithms.problem import Problem, batched_shape
 from ._validate import check_layout, is_int, numeric_array, positive_int, show
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
 
 __all__ = [
     "Operands",
+    "array_shape",
     "check_operands",
     "conv",
     "conv_transpose",
@@ -22,9 +24,9 @@ __all__ = [
     "output_template",
     "prepare_arrays",
     "result_dtype",
-    "run_conv",
-    "run_conv_transpose",
+    "run",
     "spatial_output_size",
+    "spatial_size",
 ]
 
 
@@ -146,18 +148,23 @@ def prepare_arrays(
     return (x if ops.batched else x[None]), ops.weight, ops.bias, ops.groups, ops.layout, ops.batched
 
 
-def _spatial(x: np.ndarray, layout: str) -> tuple[int, ...]:
+def spatial_size(x: np.ndarray, layout: str) -> tuple[int, ...]:
+    """The spatial size of a batched array in ``layout``."""
     return x.shape[2:] if layout == "channels_first" else x.shape[1:-1]
+
+
+def array_shape(n: int, channels: int, size: tuple[Any, ...], layout: str, batched: bool) -> tuple[Any, ...]:
+    """The shape of ``n`` samples of ``channels`` x ``size`` in ``layout``, without ``n`` when not ``batched``."""
+    shape = batched_shape(n, channels, size, layout)
+    return shape if batched else shape[1:]
 
 
 def output_template(n: int, c_out: int, nd: int, layout: str, batched: bool) -> tuple[int | None, ...]:
     """The output's shape with ``None`` for each spatial entry: what a whole ``output_size`` must match."""
-    spatial: tuple[None, ...] = (None,) * nd
-    lead = (n,) if batched else ()
-    return lead + ((c_out,) + spatial if layout == "channels_first" else spatial + (c_out,))
+    return array_shape(n, c_out, (None,) * nd, layout, batched)
 
 
-def spatial_output_size(output_size: object, nd: int, template: tuple[int | None, ...]) -> object:
+def spatial_output_size(output_size: object, nd: int, template: tuple[int | None, ...]) -> Any:
     """Accept the spatial output size, or the whole output shape checked against ``template``.
 
     ``template`` is the output's shape with ``None`` for spatial entries
@@ -282,16 +289,14 @@ def conv_transpose(
     >>> tconv.conv_transpose(np.ones((1, 3, 8, 8)), np.ones((3, 2, 4, 4)), stride=2, padding=1).shape
     (1, 2, 16, 16)
     """
-    x, w, b, g, layout, batched = prepare_arrays(
-        "conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0
-    )
+    x, w, b, g, _, batched = prepare_arrays("conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0)
     nd = w.ndim - 2
     c_out = w.shape[1] * g
     if algorithm != "auto":
         _algorithms.get(algorithm)
     out_size = spatial_output_size(output_size, nd, output_template(x.shape[0], c_out, nd, layout, batched))
     geometry = conv_transpose_geometry(
-        _spatial(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
+        spatial_size(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
     )
     y = _run_checked("conv_transpose", x, w, b, geometry, g, layout, algorithm)
     return y if batched else y[0]
@@ -315,12 +320,10 @@ def conv_transpose_window(
     ``geometry.input_size``; an axis with ``output_size <= 0`` (JAX allows one) gives
     an empty result.
     """
-    x, w, b, g, layout, batched = prepare_arrays(
-        "conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0
-    )
-    if _spatial(x, layout) != geometry.input_size or w.shape[2:] != geometry.kernel_size:
+    x, w, b, g, _, batched = prepare_arrays("conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0)
+    if spatial_size(x, layout) != geometry.input_size or w.shape[2:] != geometry.kernel_size:
         raise ValueError(
-            f"conv_transpose_window: input spatial size {show(_spatial(x, layout))} and kernel size "
+            f"conv_transpose_window: input spatial size {show(spatial_size(x, layout))} and kernel size "
             f"{show(w.shape[2:])} must be the geometry's {show(geometry.input_size)} and {show(geometry.kernel_size)}"
         )
     if algorithm != "auto":
@@ -328,9 +331,7 @@ def conv_transpose_window(
     if any(o <= 0 for o in geometry.output_size):
         result, _ = result_dtype(*(a for a in (x, w, b) if a is not None))
         size = tuple(max(o, 0) for o in geometry.output_size)
-        c_out = w.shape[1] * g
-        shape = (x.shape[0], c_out, *size) if layout == "channels_first" else (x.shape[0], *size, c_out)
-        y = np.zeros(shape, dtype=result)
+        y = np.zeros(batched_shape(x.shape[0], w.shape[1] * g, size, layout), dtype=result)
     else:
         y = _run_checked("conv_transpose", x, w, b, geometry, g, layout, algorithm)
     return y if batched else y[0]
@@ -346,96 +347,39 @@ def _run_checked(
     layout: str,
     algorithm: str,
 ) -> np.ndarray:
-    """Run checked, batched arrays in their compute dtype and return the result dtype (the dtype rule, once)."""
-    result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
-    run = run_conv_transpose if op == "conv_transpose" else run_conv
-    return run(x, w, b, geometry, groups, layout, compute, algorithm).astype(result, copy=False)
+    """:func:`run`, and the result cast to the result dtype (the dtype rule, once)."""
+    result, _ = result_dtype(*(a for a in (x, w, b) if a is not None))
+    return run(op, x, w, b, geometry, groups=groups, layout=layout, algorithm=algorithm).astype(result, copy=False)
 
 
-def _run(
+def run(
     op: str,
-    x,
-    w,
-    b,
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
     geometry: Geometry,
+    *,
     groups: int,
     layout: str,
-    compute: np.dtype,
-    algorithm: str,
-    out_size: tuple[int, ...],
-    c_in: int,
-    c_out: int,
+    algorithm: str = "auto",
 ) -> np.ndarray:
-    """Dispatch a checked, batched ``op`` to its algorithm, in ``compute`` dtype."""
+    """Run a checked, batched ``op`` (``"conv_transpose"`` or ``"conv"``) in the compute dtype of :func:`result_dtype`.
+
+    For ``conv_transpose`` the input has ``geometry.input_size``, for ``conv``
+    ``geometry.output_size``. ``"auto"`` asks the cost model
+    (:func:`tconv._algorithms.choose`). Arrays already in the compute dtype are not
+    copied (it is its own compute dtype).
+    """
+    _, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
+    x, w = x.astype(compute, copy=False), w.astype(compute, copy=False)
+    problem = Problem.of(x, w, None if b is None else b.astype(compute, copy=False), groups, layout, op)
     n = x.shape[0]
     if n == 0:
-        shape = (0, c_out, *out_size) if layout == "channels_first" else (0, *out_size, c_out)
-        return np.zeros(shape, dtype=compute)
+        size = geometry.output_size if op == "conv_transpose" else geometry.input_size
+        return np.zeros(batched_shape(0, problem.c_out, size, layout), dtype=compute)
     if algorithm == "auto":
-        algorithm = _algorithms.choose(geometry, groups, n, c_in, c_out, op=op)
-    run = _algorithms.get(algorithm, op=op).run
-    return run(
-        x.astype(compute, copy=False),
-        w.astype(compute, copy=False),
-        None if b is None else b.astype(compute, copy=False),
-        geometry,
-        groups,
-        layout,
-    )
-
-
-def run_conv_transpose(
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None,
-    geometry: Geometry,
-    groups: int,
-    layout: str,
-    compute: np.dtype,
-    algorithm: str = "auto",
-) -> np.ndarray:
-    """Run a checked, batched transposed convolution in ``compute`` dtype (input of ``geometry.input_size``)."""
-    return _run(
-        "conv_transpose",
-        x,
-        w,
-        b,
-        geometry,
-        groups,
-        layout,
-        compute,
-        algorithm,
-        geometry.output_size,
-        w.shape[0],
-        w.shape[1] * groups,
-    )
-
-
-def run_conv(
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None,
-    geometry: Geometry,
-    groups: int,
-    layout: str,
-    compute: np.dtype,
-    algorithm: str = "auto",
-) -> np.ndarray:
-    """Run a checked, batched convolution in ``compute`` dtype (input of ``geometry.output_size``)."""
-    return _run(
-        "conv",
-        x,
-        w,
-        b,
-        geometry,
-        groups,
-        layout,
-        compute,
-        algorithm,
-        geometry.input_size,
-        w.shape[1] * groups,
-        w.shape[0],
-    )
+        algorithm = _algorithms.choose(geometry, groups, n, problem.c_in, problem.c_out, op=op)
+    return _algorithms.get(algorithm, op=op).run(x, w, geometry, problem)
 
 
 def conv(
@@ -493,9 +437,9 @@ def conv(
     >>> bool(np.isclose(lhs, rhs))
     True
     """
-    x, w, b, g, layout, batched = prepare_arrays("conv", input, weight, bias, groups, layout, weight_in_axis=1)
+    x, w, b, g, _, batched = prepare_arrays("conv", input, weight, bias, groups, layout, weight_in_axis=1)
     if algorithm != "auto":
         _algorithms.get(algorithm, op="conv")
-    geometry = conv_geometry(_spatial(x, layout), w.shape[2:], stride, padding, dilation)
+    geometry = conv_geometry(spatial_size(x, layout), w.shape[2:], stride, padding, dilation)
     y = _run_checked("conv", x, w, b, geometry, g, layout, algorithm)
     return y if batched else y[0]

@@ -7,9 +7,9 @@ Switch a model by changing one import::
 The classes *are* PyTorch's modules (subclasses): the same constructor, attributes,
 parameters, default initialisation, ``state_dict`` and ``forward(input,
 output_size=None)``, and ``isinstance(m, torch.nn.ConvTranspose2d)`` holds. Only
-``forward`` changes: it runs :func:`conv_transpose`, a ``torch.autograd.Function``
-whose forward is :func:`tconv.conv_transpose` and whose backward is
-:func:`tconv.conv_transpose_backward`, on the tensors' memory (no copies in).
+``forward`` changes: it runs :func:`conv_transpose`, which applies a
+``torch.autograd.Function`` whose forward is :func:`tconv.conv_transpose` and whose
+backward is :func:`tconv.conv_transpose_backward`, on the tensors' memory (no copies in).
 They also accept what PyTorch cannot express: ``padding="same"``/``"valid"`` and
 ``(begin, end)`` pairs per axis (negative values extend the output with zeros).
 
@@ -19,10 +19,10 @@ tconv computes when every tensor is a dense CPU tensor and all share one dtype
 among float16, float32, float64, complex64 and complex128 (the dtypes NumPy has).
 Anything else — CUDA/MPS/meta tensors, bfloat16, integer tensors, mixed dtypes —
 **falls back to PyTorch's own implementation** (``fallback=True``, the default),
-so a model moved to the GPU keeps working and gives the same results: the
-fallback computes PyTorch's full output (``padding=0``) and cuts the same window
-with ``F.pad``, so even ``"same"`` and ``(begin, end)`` pairs work there, and
-PyTorch reports its own errors (for example for mixed dtypes). With
+so a model moved to the GPU keeps working and gives the same results: PyTorch's
+own call where it can express the window, else its full output (``padding=0``) cut
+to the same window with ``F.pad``, so even ``"same"`` and ``(begin, end)`` pairs work
+there, and PyTorch reports its own errors (for example for mixed dtypes). With
 ``fallback=False`` such a call raises a ``TypeError`` instead.
 :func:`uses_tconv` tells which path a call takes.
 
@@ -42,10 +42,9 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from ._algorithms import algorithms
+from ._layers import check_algorithms, padding_attribute
 from .geometry import PaddingArg, conv_transpose_geometry
 from .grad import conv_transpose_backward
-from .nn import _padding_attribute
 from .ops import conv_transpose as _conv_transpose_numpy
 
 __all__ = [
@@ -95,15 +94,10 @@ class _Params:
     algorithm: str
     backward_algorithm: str
 
-    def geometry_kwargs(self) -> dict[str, Any]:
-        return dict(
-            stride=self.stride,
-            padding=self.padding,
-            output_padding=self.output_padding,
-            groups=self.groups,
-            dilation=self.dilation,
-            output_size=self.output_size,
-        )
+    def kwargs(self) -> dict[str, Any]:
+        """The keywords of :func:`tconv.conv_transpose` and its backward besides the algorithm."""
+        names = ("stride", "padding", "output_padding", "groups", "dilation", "output_size")
+        return {name: getattr(self, name) for name in names}
 
 
 def _numpy(t: torch.Tensor | None) -> np.ndarray | None:
@@ -119,9 +113,9 @@ class _ConvTransposeFunction(torch.autograd.Function):
     """Forward: :func:`tconv.conv_transpose`; backward: :func:`tconv.conv_transpose_backward`."""
 
     @staticmethod
-    def forward(ctx, input, weight, bias, params):  # type: ignore[override]
+    def forward(ctx, input, weight, bias, params):
         y = _conv_transpose_numpy(
-            _numpy(input), _numpy(weight), _numpy(bias), **params.geometry_kwargs(), algorithm=params.algorithm
+            _numpy(input), _numpy(weight), _numpy(bias), **params.kwargs(), algorithm=params.algorithm
         )
         ctx.save_for_backward(input, weight)
         ctx.params = params
@@ -129,7 +123,7 @@ class _ConvTransposeFunction(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_output):  # type: ignore[override]
+    def backward(ctx, grad_output):
         input, weight = ctx.saved_tensors
         needs = [name for name, need in zip(("input", "weight", "bias"), ctx.needs_input_grad[:3]) if need]
         if not needs:
@@ -138,7 +132,7 @@ class _ConvTransposeFunction(torch.autograd.Function):
             _numpy(grad_output),
             _numpy(input),
             _numpy(weight),
-            **ctx.params.geometry_kwargs(),
+            **ctx.params.kwargs(),
             algorithm=ctx.params.backward_algorithm,
             needs=needs,
         )
@@ -162,11 +156,11 @@ def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
         params.dilation,
         output_size=_spatial_size(params.output_size, nd),
     )
-    begin = geometry.crop_begin
+    crop = geometry.crop_begin
     extra = tuple(b - e for b, e in geometry.padding_pairs)  # PyTorch's output_padding, where it has one
-    if all(b >= 0 and 0 <= a < max(s, d) for b, a, s, d in zip(begin, extra, geometry.stride, geometry.dilation)):
+    if all(b >= 0 and 0 <= a < max(s, d) for b, a, s, d in zip(crop, extra, geometry.stride, geometry.dilation)):
         # a window PyTorch can express: its own call, rounding included
-        return functional(input, weight, bias, geometry.stride, begin, extra, params.groups, geometry.dilation)
+        return functional(input, weight, bias, geometry.stride, crop, extra, params.groups, geometry.dilation)
     full = functional(input, weight, None, geometry.stride, 0, 0, params.groups, geometry.dilation)
     pads: list[int] = []
     for begin, end in reversed(geometry.padding_pairs):
@@ -178,20 +172,12 @@ def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
 
 
 def _spatial_size(output_size: Any, nd: int) -> Any:
+    """PyTorch's reading of ``output_size`` (``_ConvTransposeNd._output_padding`` in
+    ``torch/nn/modules/conv.py``): a whole shape counts by its last ``nd`` entries."""
     if output_size is None or isinstance(output_size, int):
         return output_size
     size = tuple(int(v) for v in output_size)
     return size[-nd:] if len(size) > nd else size
-
-
-def _check_algorithms(algorithm: object, backward_algorithm: object) -> None:
-    for value, op, label in (
-        (algorithm, "conv_transpose", "algorithm"),
-        (backward_algorithm, "conv", "backward_algorithm"),
-    ):
-        valid = ("auto", *algorithms(op))
-        if value not in valid:
-            raise ValueError(f"{label} {value!r} not found, valid options are {{{', '.join(map(repr, valid))}}}")
 
 
 def conv_transpose(
@@ -244,7 +230,7 @@ def conv_transpose(
     >>> torch.autograd.gradcheck(lambda a, b: conv_transpose(a, b, stride=2, padding="same"), (x, w))
     True
     """
-    _check_algorithms(algorithm, backward_algorithm)
+    check_algorithms(algorithm, backward_algorithm)
     params = _Params(stride, padding, output_padding, groups, dilation, output_size, algorithm, backward_algorithm)
     if uses_tconv(input, weight, bias):
         return _ConvTransposeFunction.apply(input, weight, bias, params)
@@ -263,9 +249,21 @@ def conv_transpose(
 
 
 class _DropIn:
-    """What tconv's modules change in ``torch.nn.ConvTranspose*d``: the padding forms and ``forward``."""
+    """What tconv's modules change in ``torch.nn.ConvTranspose*d``: the padding forms and ``forward``.
+
+    A mixin: each class below also derives from PyTorch's module, which sets the
+    attributes annotated here (``padding`` is ``Any`` because tconv's also holds
+    ``(begin, end)`` pairs, which PyTorch's annotation has no room for).
+    """
 
     _ndim: int
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    stride: tuple[int, ...]
+    padding: Any
+    output_padding: tuple[int, ...]
+    groups: int
+    dilation: tuple[int, ...]
 
     def __init__(
         self,
@@ -286,16 +284,16 @@ class _DropIn:
         backward_algorithm: str = "auto",
         fallback: bool = True,
     ) -> None:
-        _check_algorithms(algorithm, backward_algorithm)
-        attribute = _padding_attribute(padding, self._ndim)  # validates; ints where PyTorch has them
+        check_algorithms(algorithm, backward_algorithm)
+        attribute = padding_attribute(padding, self._ndim)  # validates; ints where PyTorch has them
         torch_padding = attribute if isinstance(attribute, tuple) and all(isinstance(p, int) for p in attribute) else 0
-        super().__init__(
+        super().__init__(  # type: ignore[call-arg]  # the next class in the MRO is PyTorch's module, not object
             in_channels,
             out_channels,
             kernel_size,
             stride,
             torch_padding,
-            output_padding,  # type: ignore[call-arg]
+            output_padding,
             groups,
             bias,
             dilation,
@@ -315,10 +313,10 @@ class _DropIn:
             self.weight,
             self.bias,
             self.stride,
-            self.padding,  # type: ignore[attr-defined]
+            self.padding,
             self.output_padding if output_size is None else 0,
             self.groups,
-            self.dilation,  # type: ignore[attr-defined]
+            self.dilation,
             output_size=output_size,
             algorithm=self.algorithm,
             backward_algorithm=self.backward_algorithm,
@@ -326,7 +324,7 @@ class _DropIn:
         )
 
     def extra_repr(self) -> str:
-        text = super().extra_repr()  # type: ignore[misc]
+        text = super().extra_repr()  # type: ignore[misc]  # PyTorch's module is next in the MRO
         for name in ("algorithm", "backward_algorithm"):
             if getattr(self, name) != "auto":
                 text += f", {name}={getattr(self, name)!r}"
@@ -390,16 +388,11 @@ def from_torch(module: torch.nn.Module, **options: Any) -> torch.nn.Module:
     >>> torch.allclose(ours(x), theirs(x), atol=1e-5)
     True
     """
-    classes = {
-        torch.nn.ConvTranspose1d: ConvTranspose1d,
-        torch.nn.ConvTranspose2d: ConvTranspose2d,
-        torch.nn.ConvTranspose3d: ConvTranspose3d,
-    }
-    base = next((c for c in classes if isinstance(module, c)), None)
-    if base is None:
+    if not isinstance(module, (torch.nn.ConvTranspose1d, torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)):
         raise TypeError(f"from_torch expects a torch.nn.ConvTranspose1d/2d/3d, got {type(module).__name__}")
+    ours = {1: ConvTranspose1d, 2: ConvTranspose2d, 3: ConvTranspose3d}[len(module.kernel_size)]
     weight = module.weight
-    copy = classes[base](
+    copy = ours(
         module.in_channels,
         module.out_channels,
         module.kernel_size,
@@ -421,7 +414,7 @@ def from_torch(module: torch.nn.Module, **options: Any) -> torch.nn.Module:
 def forward_backward(
     module: torch.nn.Module, input: torch.Tensor, grad_output: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """One forward and one backward pass of ``module`` (tconv's or PyTorch's): the unit a benchmark times.
+    """One forward and one backward pass of ``module`` (tconv's or PyTorch's), as one training step runs them.
 
     The gradient of the input is computed too (as inside a network) but not
     kept; ``grad_output`` defaults to ones. Returns the output; the parameter

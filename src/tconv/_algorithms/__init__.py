@@ -1,29 +1,31 @@
-"""The registries of algorithms for ``conv_transpose`` and ``conv``, and the ``"auto"`` choice.
+"""The algorithms of ``conv_transpose`` and ``conv``: one table, and the ``"auto"`` choice.
 
 Every algorithm of an operator computes the same function for every parameter
 combination; they differ in how. An algorithm is a function::
 
-    run(x, w, bias, geometry, groups, layout) -> y
+    run(x, w, geometry, problem) -> y
 
-with ``x`` batched in ``layout`` (``(N, C, *size)`` or ``(N, *size, C)``), ``w`` in
-PyTorch's layout of that operator (``(C_in, C_out/groups, *k)`` for
-``conv_transpose``, ``(C_out, C_in/groups, *k)`` for ``conv``), ``bias`` of shape
-``(C_out,)`` or ``None``, all already in the compute dtype, and ``y`` returned in
-``layout``, bias added. For ``conv_transpose`` the input has
-``geometry.input_size`` and the output ``geometry.output_size``; for ``conv`` the
-other way round (see :class:`tconv.geometry.Geometry`). Fast
-algorithms can so fuse the bias and the layout change into their last pass; the
-reference ones below work in the canonical grouped channels-first layout of
-:mod:`tconv.kernels` through :func:`_grouped_channels_first`.
+with ``x`` batched in ``problem.layout`` (``(N, C, *size)`` or ``(N, *size, C)``),
+``w`` in PyTorch's layout of that operator (``(C_in, C_out/groups, *k)`` for
+``conv_transpose``, ``(C_out, C_in/groups, *k)`` for ``conv``), both already in
+the compute dtype, ``problem`` the channels, groups, layout, dtype and bias
+(:class:`~tconv._algorithms.problem.Problem`), and ``y`` returned in the layout,
+bias added. For ``conv_transpose`` the input has ``geometry.input_size`` and the
+output ``geometry.output_size``; for ``conv`` the other way round (see
+:class:`tconv.geometry.Geometry`).
 
-The three textbook views of the operator are the reference algorithms:
+Where each one lives:
 
-- ``"scatter"``: each input element stamps the kernel, scaled by its value, into
-  the output at stride offsets (:func:`tconv.kernels.scatter`);
-- ``"dilate"``: insert ``stride - 1`` zeros between input elements, pad by
-  ``dilation*(k - 1) - padding`` and correlate with the spatially flipped kernel;
-- ``"matrix"``: multiply by ``C.T``, the transpose of the forward convolution's
-  matrix (:mod:`tconv.matrix`).
+- :mod:`.reference`: the textbook views, written for clarity (``"scatter"``,
+  ``"dilate"``, ``"matrix"``; for ``conv`` ``"direct"`` and ``"matrix"``);
+- :mod:`.gemm`, :mod:`.phase`, :mod:`.direct`: the fast transposed convolutions;
+  :mod:`.im2col`: the fast convolution (and the weight gradient of :mod:`tconv.grad`);
+- what they share: :mod:`.blocking` (the memory budget), :mod:`.tiling`,
+  :mod:`.taptable`, :mod:`.problem`, and the compiled passes (:mod:`.compiled`,
+  :mod:`.numba_kernels`, :mod:`.blas`).
+
+A new algorithm is one module with a ``run`` function and one row in
+:data:`ALGORITHMS`; the test tables cross every row with every case.
 """
 
 from __future__ import annotations
@@ -34,43 +36,59 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import kernels as _kernels
+from .._validate import check_choice
 from ..geometry import Geometry
+from . import compiled as _compiled
+from . import direct, gemm, im2col, phase, reference
+from .problem import Problem
+from .reference import zero_insert  # re-exported: tconv.explain.text imports it from here
 
-__all__ = ["OPS", "Algorithm", "algorithms", "choose", "get", "register"]
+__all__ = ["ALGORITHMS", "OPS", "Algorithm", "Problem", "algorithms", "choose", "get", "zero_insert"]
 
-Run = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", Geometry, int, str], np.ndarray]
+Run = Callable[[np.ndarray, np.ndarray, Geometry, Problem], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Algorithm:
-    """A named way to compute a transposed convolution."""
+    """A named way to compute an operator: ``run(x, w, geometry, problem) -> y``."""
 
     name: str
     run: Run
     summary: str
 
 
-#: The operators that have algorithm registries.
+#: The operators that have algorithms.
 OPS = ("conv_transpose", "conv")
 
-_REGISTRY: dict[str, dict[str, Algorithm]] = {op: {} for op in OPS}
+
+def _table(*entries: Algorithm) -> dict[str, Algorithm]:
+    return {a.name: a for a in entries}
+
+
+#: Every algorithm, per operator, in the order :func:`algorithms` lists them.
+ALGORITHMS: dict[str, dict[str, Algorithm]] = {
+    "conv_transpose": _table(
+        Algorithm(
+            "scatter", reference.scatter, "each input element adds the kernel, scaled by its value, at stride offsets"
+        ),
+        Algorithm("dilate", reference.dilate, "zero insertion + padding + correlation with the flipped kernel"),
+        Algorithm("matrix", reference.matrix, "multiplication by C.T, the transposed convolution matrix"),
+        Algorithm("gemm", gemm.run, "one GEMM over all input pixels, then a write-once gather of the columns (col2im)"),
+        Algorithm(
+            "phase", phase.run, "polyphase: one stride-1 convolution per output phase, shifted-window GEMMs, no zeros"
+        ),
+        Algorithm("direct", direct.run, "direct small-group/depthwise kernel: each output pixel written once, no BLAS"),
+    ),
+    "conv": _table(
+        Algorithm("direct", reference.conv_direct, "each output element gathers the kernel-weighted input window"),
+        Algorithm("matrix", reference.conv_matrix, "multiplication by C, the convolution matrix"),
+        Algorithm("gemm", im2col.conv, "im2col (one compiled gather pass) + one GEMM per group"),
+    ),
+}
 
 
 def _check_op(op: object) -> str:
-    if op not in OPS:
-        raise ValueError(f"op must be one of {OPS}, got {op!r}")
-    return op  # type: ignore[return-value]
-
-
-def register(name: str, summary: str, op: str = "conv_transpose") -> Callable[[Run], Run]:
-    """Decorator adding ``run`` to the registry of ``op`` under ``name``."""
-
-    def add(run: Run) -> Run:
-        _REGISTRY[_check_op(op)][name] = Algorithm(name, run, summary)
-        return run
-
-    return add
+    return check_choice(op, "op", OPS)
 
 
 def algorithms(op: str = "conv_transpose") -> tuple[str, ...]:
@@ -79,21 +97,21 @@ def algorithms(op: str = "conv_transpose") -> tuple[str, ...]:
     Examples
     --------
     >>> import tconv
-    >>> {"scatter", "dilate", "matrix"} <= set(tconv.algorithms())
-    True
-    >>> {"direct", "matrix"} <= set(tconv.algorithms("conv"))
-    True
+    >>> tconv.algorithms()
+    ('scatter', 'dilate', 'matrix', 'gemm', 'phase', 'direct')
+    >>> tconv.algorithms("conv")
+    ('direct', 'matrix', 'gemm')
     """
-    return tuple(_REGISTRY[_check_op(op)])
+    return tuple(ALGORITHMS[_check_op(op)])
 
 
 def get(name: object, op: str = "conv_transpose") -> Algorithm:
     """The algorithm of ``op`` called ``name``; the error lists the valid names."""
-    registry = _REGISTRY[_check_op(op)]
-    if not isinstance(name, str) or name not in registry:
-        valid = ", ".join(repr(n) for n in ("auto", *registry))
+    table = ALGORITHMS[_check_op(op)]
+    if not isinstance(name, str) or name not in table:
+        valid = ", ".join(repr(n) for n in ("auto", *table))
         raise ValueError(f"algorithm {name!r} not found, valid options are {{{valid}}}")
-    return registry[name]
+    return table[name]
 
 
 def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: str = "conv_transpose") -> str:
@@ -106,10 +124,10 @@ def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: s
 
     1. few channels per group (``C_in/G * C_out/G <= 16``, depthwise and the like):
        ``"direct"`` -- BLAS has nothing to multiply, one compiled pass does it all;
-    2. 3-d with overlapping stamps (``dilation*(k - 1) + 1 > stride`` in some axis):
-       ``"phase"`` -- the column buffer of ``gemm`` is ``prod(k)/prod(s)`` times the
-       output (3.4x for k3s2), and the shifted-window GEMMs avoid it; measured equal
-       in float32 and 1.3x faster in float64 on the 3-d decoder layer;
+    2. 3-d with overlapping stamps (effective kernel size ``dilation*(k - 1) + 1 > stride``
+       in some axis): ``"phase"`` -- the column buffer of ``gemm`` is ``prod(k)/prod(s)``
+       times the output (3.4x for k3s2), and the shifted-window GEMMs avoid it;
+       measured equal in float32 and 1.3x faster in float64 on the 3-d decoder layer;
     3. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
        write-once gather beat the polyphase GEMMs on every other benchmark layer.
 
@@ -118,23 +136,26 @@ def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: s
     1. few channels per group: ``"direct"`` (a broadcast multiply-add per tap);
     2. a single input pixel, or large weights (>= 4 MiB) on small samples
        (<= 1024 input pixels): ``"gemm"`` -- one GEMM over few rows, little col2im;
-    3. no overlap between stamps (``dilation*(k - 1) + 1 <= stride``, e.g. U-Net's
+    3. no overlap between stamps (effective kernel size ``<= stride``, e.g. U-Net's
        ``k = s = 2``) or few output channels (``C_out/G <= 8``): ``"scatter"``;
     4. otherwise: ``"phase"`` -- shifted-window GEMMs and one interleave pass,
        instead of ``prod(k)`` strided slice-adds over the output.
 
     For ``conv`` the answer is ``"gemm"`` (im2col + GEMM).
-    """
-    if op == "conv":
-        return "gemm"
-    from .compiled import available
 
+    Examples
+    --------
+    >>> from tconv.geometry import conv_transpose_geometry
+    >>> choose(conv_transpose_geometry((8, 8), 4, stride=2, padding=1), groups=32, n=1, c_in=32, c_out=32)
+    'direct'
+    """
+    if _check_op(op) == "conv":
+        return "gemm"
     cig, cog = c_in // groups, c_out // groups
     if groups > 1 and cig * cog <= 16:
         return "direct"
-    spans = [d * (k - 1) + 1 for k, d in zip(geometry.kernel_size, geometry.dilation)]
-    overlapping = any(e > s for e, s in zip(spans, geometry.stride))
-    if available():
+    overlapping = any(e > s for e, s in zip(geometry.effective_kernel_size, geometry.stride))
+    if _compiled.available():
         return "phase" if geometry.ndim == 3 and overlapping else "gemm"
     p_in = math.prod(geometry.input_size)
     weight_bytes = c_in * cog * math.prod(geometry.kernel_size) * 4
@@ -143,144 +164,3 @@ def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: s
     if not overlapping or cog <= 8:
         return "scatter"
     return "phase"
-
-
-def _grouped_channels_first(kernel: Callable[[np.ndarray, np.ndarray, Geometry], np.ndarray]) -> Run:
-    """Adapt a canonical kernel ``(N, G, Ci, *i), (G, Ci, Co, *k) -> (N, G, Co, *o)``."""
-
-    def run(x, w, bias, geometry, groups, layout):
-        if layout == "channels_last":
-            x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
-        n, c_in = x.shape[:2]
-        xg = x.reshape(n, groups, c_in // groups, *geometry.input_size)  # (N, G, C_in/G, *i)
-        wg = w.reshape(groups, c_in // groups, *w.shape[1:])  # (G, C_in/G, C_out/G, *k)
-        y = kernel(xg, wg, geometry)  # (N, G, C_out/G, *o)
-        y = y.reshape(n, groups * w.shape[1], *geometry.output_size)  # (N, C_out, *o)
-        if bias is not None:
-            y += bias.reshape(-1, *(1,) * geometry.ndim)  # (C_out, 1, ..., 1)
-        if layout == "channels_last":
-            y = np.moveaxis(y, 1, -1)  # (N, *o, C_out)
-        return y
-
-    return run
-
-
-register("scatter", "each input element adds the kernel, scaled by its value, at stride offsets")(
-    _grouped_channels_first(_kernels.scatter)
-)
-
-
-def _pad_or_crop(x: np.ndarray, before: tuple[int, ...], after: tuple[int, ...]) -> np.ndarray:
-    """Zero-pad the last ``len(before)`` axes by ``before``/``after``; negative amounts crop."""
-    lead = x.ndim - len(before)
-    widths = [(0, 0)] * lead + [(max(b, 0), max(a, 0)) for b, a in zip(before, after)]
-    x = np.pad(x, widths)
-    index = tuple(slice(max(-b, 0), n - max(-a, 0)) for b, a, n in zip(before, after, x.shape[lead:]))
-    return x[(Ellipsis, *index)]
-
-
-def zero_insert(x: np.ndarray, geometry: Geometry) -> np.ndarray:
-    """The input of the ``"dilate"`` view: zeros inserted, then padded.
-
-    ``x`` is ``(..., *geometry.input_size)`` (any leading axes). Element ``j`` moves
-    to ``s*j`` with ``s - 1`` zeros in between; the result is padded by
-    ``d*(k - 1) - crop_begin`` at the start (negative: cropped) and at the end so
-    that a stride-1 correlation with the dilated kernel yields ``output_size``
-    values: it has size ``output_size + d*(k - 1)``.
-
-    Examples
-    --------
-    >>> from tconv.geometry import conv_transpose_geometry
-    >>> zero_insert(np.array([1., 2.]), conv_transpose_geometry(2, 3, stride=2))
-    array([0., 0., 1., 0., 2., 0., 0.])
-    """
-    lead = x.shape[: x.ndim - geometry.ndim]
-    s, b, o = geometry.stride, geometry.crop_begin, geometry.output_size
-    ke = geometry.effective_kernel_size
-    dilated_size = tuple((i - 1) * si + 1 for i, si in zip(geometry.input_size, s))
-    x_dil = np.zeros((*lead, *dilated_size), dtype=x.dtype)  # (..., *dilated)
-    x_dil[(Ellipsis, *(slice(None, None, si) for si in s))] = x
-    before = tuple(k - 1 - bi for k, bi in zip(ke, b))
-    after = tuple(oi + k - 1 - bf - ds for oi, k, bf, ds in zip(o, ke, before, dilated_size))
-    return _pad_or_crop(x_dil, before, after)  # (..., *(o + k_eff - 1))
-
-
-def _dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
-    """Zero insertion + padding + correlation with the flipped kernel.
-
-    Per axis the transposed convolution's full output is
-    ``full[f] = sum_t x_dil[f - d*t] * w[t]`` where ``x_dil`` holds ``x[j]`` at
-    ``s*j`` and zeros in between. Substituting the flipped tap ``t' = k - 1 - t``
-    turns it into a correlation, ``sum_t' x_dil[f - (k_eff - 1) + d*t'] * w[k-1-t']``,
-    so output ``o`` (``= full[o + b]``) is a stride-1 correlation of ``x_dil``
-    padded by ``k_eff - 1 - b`` at the start (:func:`zero_insert`), with the flipped
-    kernel whose channel axes are swapped to the convolution layout ``(C_out, C_in)``.
-    """
-    x_pad = zero_insert(x, geometry)  # (N, G, Ci, *(o + k_eff - 1))
-    spatial = tuple(range(3, w.ndim))
-    w_flip = np.flip(w, axis=spatial).swapaxes(1, 2)  # (G, Co, Ci, *k), flipped
-    nd = geometry.ndim
-    plain = Geometry(
-        geometry.output_size, x_pad.shape[3:], geometry.kernel_size, (1,) * nd, geometry.dilation, (0,) * nd
-    )
-    return _kernels.correlate(x_pad, w_flip, plain)
-
-
-register("dilate", "zero insertion + padding + correlation with the flipped kernel")(_grouped_channels_first(_dilate))
-
-
-def _matrix(x, w, bias, geometry, groups, layout):
-    from ..matrix import _from_geometry
-
-    if layout == "channels_last":
-        x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
-    n = x.shape[0]
-    c = _from_geometry(w, groups, geometry, sparse=None)  # (C_in*prod(i), C_out*prod(o))
-    y = np.asarray(x.reshape(n, c.shape[0]) @ c)  # (N, C_in*prod(i)) @ C -> (N, C_out*prod(o))
-    y = y.reshape(n, groups * w.shape[1], *geometry.output_size).astype(
-        np.result_type(x, w), copy=False
-    )  # (N, C_out, *o)
-    if bias is not None:
-        y += bias.reshape(-1, *(1,) * geometry.ndim)
-    return np.moveaxis(y, 1, -1) if layout == "channels_last" else y
-
-
-register("matrix", "multiplication by C.T, the transposed convolution matrix")(_matrix)
-
-
-def _direct(x, w, bias, geometry, groups, layout):
-    """Convolution as the gather of :func:`tconv.kernels.correlate`, the adjoint of ``scatter``."""
-    if layout == "channels_last":
-        x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
-    n, c_in = x.shape[:2]
-    c_out = w.shape[0]
-    xg = x.reshape(n, groups, c_in // groups, *geometry.output_size)  # (N, G, C_in/G, *i)
-    wg = w.reshape(groups, c_out // groups, *w.shape[1:])  # (G, C_out/G, C_in/G, *k)
-    y = _kernels.correlate(xg, wg, geometry).reshape(n, c_out, *geometry.input_size)  # (N, C_out, *o)
-    if bias is not None:
-        y += bias.reshape(-1, *(1,) * geometry.ndim)  # (C_out, 1, ..., 1)
-    return np.moveaxis(y, 1, -1) if layout == "channels_last" else y  # (N, *o, C_out)
-
-
-register("direct", "each output element gathers the kernel-weighted input window", op="conv")(_direct)
-
-
-def _conv_matrix(x, w, bias, geometry, groups, layout):
-    """Convolution as multiplication by its matrix ``C`` (:func:`tconv.conv_matrix`)."""
-    from ..matrix import _from_geometry
-
-    if layout == "channels_last":
-        x = np.moveaxis(x, -1, 1)  # (N, C_in, *i)
-    n = x.shape[0]
-    c = _from_geometry(w, groups, geometry, sparse=None)  # (C_out*prod(o), C_in*prod(i))
-    y = np.asarray(c @ x.reshape(n, c.shape[1]).T).T  # (N, C_out*prod(o))
-    y = y.reshape(n, w.shape[0], *geometry.input_size).astype(np.result_type(x, w), copy=False)  # (N, C_out, *o)
-    if bias is not None:
-        y += bias.reshape(-1, *(1,) * geometry.ndim)
-    return np.moveaxis(y, 1, -1) if layout == "channels_last" else y
-
-
-register("matrix", "multiplication by C, the convolution matrix", op="conv")(_conv_matrix)
-
-
-from . import fast  # noqa: E402, F401  (registers the fast algorithms; to become the explicit table)

@@ -6,8 +6,9 @@ polyphase results, the direct small-group kernel, and the layout change, with
 the bias added on the way. They are compiled with ``nogil=True`` and run from
 Python threads (:func:`parallel_for`) instead of numba's own threading layer: a
 thread that has finished its share blocks instead of spinning, so it does not
-steal cycles from the next BLAS call (PERFORMANCE.md §7 measured OpenMP
-spin-waiting against OpenBLAS at up to 2x).
+steal cycles from the next BLAS call (on the machine of ``docs/performance.md``,
+numba's OpenMP threads spin-waiting after a parallel region made the OpenBLAS
+GEMMs that followed up to 2x slower).
 
 numba is optional (``pip install tconv[fast]``); :func:`available` says whether
 these kernels can be used, and every algorithm has a NumPy-only path.
@@ -21,9 +22,11 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 from .._options import get_options
 
-__all__ = ["available", "kernels", "parallel_for", "split"]
+__all__ = ["available", "kernels", "parallel_for", "split", "transpose"]
 
 _KERNELS: dict[str, Callable] | None = None
 _POOL: ThreadPoolExecutor | None = None
@@ -76,6 +79,17 @@ def parallel_for(function: Callable[..., None], calls: Sequence[tuple]) -> None:
     work()
     for future in futures:
         future.result()
+
+
+def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``(N, A, B) -> (N, B, A)`` with the compiled tiled transpose, in parallel over blocks of 64 rows."""
+    n, rows, cols = a.shape
+    if out is None:
+        out = np.empty((n, cols, rows), dtype=a.dtype)  # (N, B, A)
+    tasks = n * -(-rows // 64)
+    calls = [(a, out, t0, t1) for t0, t1 in split(tasks, 4 * get_options().threads)]
+    parallel_for(kernels()["batched_transpose"], calls)
+    return out
 
 
 def kernels() -> dict[str, Callable]:

@@ -218,14 +218,16 @@ def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
 
 
 @jit
-def gather_rows_t(cols, c, lp, lj, lt, i_last, k_last, s, d, b, o_last, bias, out_rows):
+def gather_rows_t(cols, c, lp, lj, lt, i_last, k_last, ranges, s, d, b, o_last, bias, out_rows):
     """Output rows of one channel from transposed columns (the NCHW orientation, for few channels).
 
     cols: (Kv, C, P_in) = W^T @ x of one sample (taps, channels, input pixels);
     out_rows: (O_lead, O_last) rows of output channel ``c``. Row ``ol`` gets, for each
     lead pair (jl, tl) and each last-axis tap tt, the input row jl of tap
     tl*k_last + tt added at positions s*j + d*tt - b: contiguous reads, stride-s
-    writes into a row that stays in L1.
+    writes into a row that stays in L1. ranges: (k_last, 2), the inputs
+    ``ranges[tt, 0] <= j < ranges[tt, 1]`` that tap tt carries into the row
+    (:func:`tconv.geometry.tap_range`).
     """
     for ol in range(out_rows.shape[0]):
         row = out_rows[ol]
@@ -236,8 +238,6 @@ def gather_rows_t(cols, c, lp, lj, lt, i_last, k_last, s, d, b, o_last, bias, ou
             tap0 = lt[p] * k_last
             for tt in range(k_last):
                 shift = d * tt - b
-                lo = max(0, -(shift // s))
-                hi = min(i_last - 1, (o_last - 1 - shift) // s)
                 src = cols[tap0 + tt, c]
-                for j in range(lo, hi + 1):
+                for j in range(ranges[tt, 0], ranges[tt, 1]):
                     row[s * j + shift] += src[base + j]

@@ -7,21 +7,56 @@ exactly when ``s*j + d*t - crop_begin == o`` (:class:`tconv.geometry.Geometry`);
 table lists those pairs in CSR form (``ptr[o]:ptr[o+1]`` indexes ``j`` and ``t``).
 N-d tables are Cartesian products of the per-axis ones, flattened in C order; the
 fast kernels use the product over all axes but the last (the "lead") and the last
-axis separately, so that their innermost loops run along contiguous memory.
+axis separately, so that their innermost loops run along contiguous memory
+(:func:`lead_and_last`).
 
-Only integer NumPy arrays; tables are cached per geometry.
+The same pairs, read in other orders, are the other tables of the fast algorithms:
+the pairs of one output residue class (:func:`phase_plan`, the polyphase view, built
+on :func:`tconv.geometry.phase_taps`), the inputs each tap carries
+(:func:`tap_ranges`) and the cells each convolution output reads
+(:func:`im2col_positions`). Every per-tap range comes from
+:func:`tconv.geometry.tap_range`.
+
+Only integer NumPy arrays; the tables of the gather and the phase plans are cached
+per geometry.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
 
-from ..geometry import Geometry
+from ..geometry import Geometry, phase_taps, tap_range
 
-__all__ = ["TapTable", "axis_table", "combine", "lead_and_last", "phase_plan"]
+__all__ = [
+    "Phase",
+    "TapTable",
+    "Tables",
+    "axis_table",
+    "combine",
+    "im2col_positions",
+    "lead_and_last",
+    "phase_plan",
+    "phase_plans",
+    "tap_ranges",
+]
+
+
+def _axes(geometry: Geometry) -> Iterator[tuple[int, int, int, int, int, int]]:
+    """``(input_size, kernel_size, stride, dilation, crop_begin, output_size)`` of each axis: the
+    arguments of :func:`axis_table` and :func:`phase_plan`."""
+    return zip(
+        geometry.input_size,
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.dilation,
+        geometry.crop_begin,
+        geometry.output_size,
+    )
 
 
 class TapTable(NamedTuple):
@@ -49,12 +84,11 @@ def axis_table(i: int, k: int, s: int, d: int, b: int, o: int) -> TapTable:
     """
     outs, js, ts = [], [], []
     for t in range(k):
-        shift = d * t - b
-        lo = max(0, -(shift // s))
-        hi = min(i - 1, (o - 1 - shift) // s)
-        if lo > hi:
+        shift = d * t - b  # output position of input 0 through tap t
+        lo, hi = tap_range(shift, s, i, 0, o)
+        if lo >= hi:
             continue
-        j = np.arange(lo, hi + 1, dtype=np.int64)
+        j = np.arange(lo, hi, dtype=np.int64)
         outs.append(s * j + shift)
         js.append(j)
         ts.append(np.full(j.shape, t, dtype=np.int64))
@@ -91,36 +125,107 @@ def combine(a: TapTable, b: TapTable, i_b: int, k_b: int) -> TapTable:
     return TapTable(ptr, a.j[ea] * i_b + b.j[eb], a.t[ea] * k_b + b.t[eb])
 
 
-@functools.lru_cache(maxsize=256)
-def lead_and_last(geometry: Geometry) -> tuple[TapTable, TapTable]:
-    """The table of all axes but the last (one output for 1-d), and of the last axis."""
-    tables = [
-        axis_table(i, k, s, d, b, o)
-        for i, k, s, d, b, o in zip(
-            geometry.input_size,
-            geometry.kernel_size,
-            geometry.stride,
-            geometry.dilation,
-            geometry.crop_begin,
-            geometry.output_size,
+class Tables(NamedTuple):
+    """The tap tables of a geometry as the compiled kernels read them: all axes but the last
+    (``lead``, one output for 1-d) and the last axis (``last``), with the sizes that turn
+    their indices into flat input pixels and flat taps."""
+
+    lead: TapTable
+    last: TapTable
+    pixels: int  # prod(input_size): input pixels per sample
+    input_last: int  # input_size[-1]
+    kernel_last: int  # kernel_size[-1]
+
+    def kernel_args(self) -> tuple:
+        """The arguments ``lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead`` of the gather
+        kernels (:mod:`tconv._algorithms.numba_kernels`), in their order."""
+        lead, last = self.lead, self.last
+        return (
+            lead.ptr,
+            lead.j,
+            lead.t,
+            last.ptr,
+            last.j,
+            last.t,
+            self.pixels,
+            self.input_last,
+            self.kernel_last,
+            lead.outputs,
         )
-    ]
+
+
+@functools.lru_cache(maxsize=256)
+def lead_and_last(geometry: Geometry) -> Tables:
+    """The table of all axes but the last (one output for 1-d), and of the last axis."""
+    tables = [axis_table(*axis) for axis in _axes(geometry)]
     lead = TapTable(np.array([0, 1], np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64))
     for axis in range(geometry.ndim - 1):
         lead = combine(lead, tables[axis], geometry.input_size[axis], geometry.kernel_size[axis])
-    return lead, tables[-1]
+    return Tables(lead, tables[-1], math.prod(geometry.input_size), geometry.input_size[-1], geometry.kernel_size[-1])
+
+
+def tap_ranges(geometry: Geometry, axis: int) -> np.ndarray:
+    """``(k, 2)``: per tap ``t`` of ``axis``, the inputs ``[first, stop)`` it carries into the output
+    (:func:`tconv.geometry.tap_range`), as the compiled row gather reads them.
+
+    Examples
+    --------
+    >>> from tconv.geometry import conv_transpose_geometry
+    >>> tap_ranges(conv_transpose_geometry(3, 3, stride=2, padding=1), 0).tolist()
+    [[1, 3], [0, 3], [0, 2]]
+    """
+    i, o, k = geometry.input_size[axis], geometry.output_size[axis], geometry.kernel_size[axis]
+    s, d, b = geometry.stride[axis], geometry.dilation[axis], geometry.crop_begin[axis]
+    return np.array([tap_range(d * t - b, s, i, 0, o) for t in range(k)], dtype=np.int64).reshape(k, 2)
+
+
+def im2col_positions(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """The positions a convolution reads for each (output, tap): flat over all axes but the last, and along the last.
+
+    The convolution of ``geometry`` reads, for its output ``j`` and tap ``t``, the
+    input cell ``s*j + d*t - crop_begin`` (its input has ``geometry.output_size``);
+    ``-1`` marks a position outside the input (padding). Returns ``(lead, last)``,
+    ``(J_lead, K_lead)`` flat positions over the leading axes and ``(J_last, K_last)``
+    positions along the last axis: the tables of the compiled im2col. The pairs
+    inside are the tap tables' pairs read the other way, so the same per-tap range
+    (:func:`tconv.geometry.tap_range`) gives them.
+
+    Examples
+    --------
+    >>> from tconv.geometry import conv_geometry
+    >>> lead, last = im2col_positions(conv_geometry(5, 3, stride=2, padding=1))
+    >>> last.tolist()         # outputs 0, 1, 2 read cells 2j - 1, 2j, 2j + 1
+    [[-1, 0, 1], [1, 2, 3], [3, 4, -1]]
+    """
+    per_axis = []
+    for i, k, s, d, b, o in _axes(geometry):
+        pos = np.full((i, k), -1, dtype=np.int64)  # (J, K)
+        for t in range(k):
+            shift = d * t - b
+            lo, hi = tap_range(shift, s, i, 0, o)
+            if lo < hi:
+                pos[lo:hi, t] = s * np.arange(lo, hi) + shift
+        per_axis.append(pos)
+    lead = np.zeros((1, 1), dtype=np.int64)
+    for axis in range(geometry.ndim - 1):
+        pos = per_axis[axis]
+        o = geometry.output_size[axis]
+        flat = lead[:, None, :, None] * o + pos[None, :, None, :]  # (J_lead, J_a, K_lead, K_a)
+        bad = (lead[:, None, :, None] < 0) | (pos[None, :, None, :] < 0)
+        lead = np.where(bad, -1, flat).reshape(lead.shape[0] * pos.shape[0], lead.shape[1] * pos.shape[1])
+    return lead, per_axis[-1]
 
 
 class Phase(NamedTuple):
     """One residue class of output positions along one axis (the polyphase view).
 
-    Outputs ``first, first + s, ...`` (``count`` of them, window coordinates) all
+    Outputs ``first, first + s, ...`` (``outputs`` of them, window coordinates) all
     receive the same taps ``taps``; output ``first + s*q`` reads input
     ``q + offsets[n]`` through tap ``taps[n]``.
     """
 
     first: int
-    count: int
+    outputs: int
     taps: tuple[int, ...]
     offsets: tuple[int, ...]
 
@@ -137,12 +242,17 @@ def phase_plan(i: int, k: int, s: int, d: int, b: int, o: int) -> tuple[Phase, .
 
     Examples
     --------
-    >>> [(p.first, p.count, p.taps, p.offsets) for p in phase_plan(i=4, k=4, s=2, d=1, b=1, o=8)]
+    >>> [(p.first, p.outputs, p.taps, p.offsets) for p in phase_plan(i=4, k=4, s=2, d=1, b=1, o=8)]
     [(0, 4, (1, 3), (0, -1)), (1, 4, (0, 2), (1, 0))]
     """
     phases = []
     for first in range(min(s, o)):
-        taps = tuple(t for t in range(k) if (first + b - d * t) % s == 0)
+        taps = phase_taps(k, s, d, (first + b) % s)
         offsets = tuple((first + b - d * t) // s for t in taps)
-        phases.append(Phase(first, (o - first + s - 1) // s, taps, offsets))
+        phases.append(Phase(first, len(range(first, o, s)), taps, offsets))
     return tuple(phases)
+
+
+def phase_plans(geometry: Geometry) -> tuple[tuple[Phase, ...], ...]:
+    """The phases of every axis (:func:`phase_plan`)."""
+    return tuple(phase_plan(*axis) for axis in _axes(geometry))

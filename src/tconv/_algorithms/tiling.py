@@ -6,8 +6,9 @@ inputs ``j`` with ``start <= s*j + d*t - b < stop`` for some tap ``t``:
 the input. The tile is itself a transposed convolution of that slab, with the same
 kernel, stride and dilation and a window that starts at
 ``crop_begin = b + start - s*j_first``: the window model of :mod:`tconv.geometry`
-turns tiling into geometry. Used to keep temporary memory under the budget for
-samples too large to process whole.
+turns tiling into geometry. :mod:`tconv._algorithms.blocking` uses the tiles to keep
+temporary memory under the budget for samples too large to process whole, and the
+``"gemm"`` algorithm to cut its cache-sized bands.
 """
 
 from __future__ import annotations
@@ -47,17 +48,18 @@ def tile_geometry(geometry: Geometry, start: tuple[int, ...], stop: tuple[int, .
     """
     out_slices = tuple(slice(a, b) for a, b in zip(start, stop))
     ranges = [conv_transpose_input_range(geometry, axis, start[axis], stop[axis]) for axis in range(geometry.ndim)]
-    if any(r is None for r in ranges):  # no input reaches the tile: it is the bias alone
+    slabs = [r for r in ranges if r is not None]
+    if len(slabs) < geometry.ndim:  # no input reaches the tile: it is the bias alone
         return Tile(out_slices, tuple(slice(0, 0) for _ in ranges), None)
     sub = Geometry(
-        tuple(hi - lo for lo, hi in ranges),  # type: ignore[misc]
+        tuple(hi - lo for lo, hi in slabs),
         tuple(b - a for a, b in zip(start, stop)),
         geometry.kernel_size,
         geometry.stride,
         geometry.dilation,
-        tuple(b + a - s * lo for b, a, s, (lo, _) in zip(geometry.crop_begin, start, geometry.stride, ranges)),  # type: ignore[misc]
+        tuple(b + a - s * lo for b, a, s, (lo, _) in zip(geometry.crop_begin, start, geometry.stride, slabs)),
     )
-    return Tile(out_slices, tuple(slice(lo, hi) for lo, hi in ranges), sub)  # type: ignore[misc]
+    return Tile(out_slices, tuple(slice(lo, hi) for lo, hi in slabs), sub)
 
 
 def tiles(geometry: Geometry, shape: tuple[int, ...]) -> Iterator[Tile]:

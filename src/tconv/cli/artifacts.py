@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import parse_padding_option, parse_sizes
+from ._arguments import add_layer_options, channels, one_or_many, sizes
+
+if TYPE_CHECKING:
+    from ..artifacts import Analysis
 
 ARTIFACTS_EXAMPLES = """\
 examples:
@@ -21,20 +25,8 @@ examples:
 """
 
 
-def _one_or_many(values: tuple[int, ...] | None, default: int) -> int | tuple[int, ...]:
-    if values is None:
-        return default
-    return values[0] if len(values) == 1 else values
-
-
 def _weights(args: argparse.Namespace, kernel_size: tuple[int, ...]) -> np.ndarray | None:
-    if args.weights_file is not None:
-        w = np.load(args.weights_file, allow_pickle=False)
-        if w.ndim < 3:
-            raise ValueError(
-                f"--weights-file must hold a (C_in, C_out/groups, *kernel_size) array, got shape {w.shape}"
-            )
-        return w
+    """The weight --weights asks for (None without it)."""
     if args.weights is None:
         return None
     c_in, c_out = args.channels
@@ -46,83 +38,83 @@ def _weights(args: argparse.Namespace, kernel_size: tuple[int, ...]) -> np.ndarr
     return np.random.default_rng(args.seed).standard_normal(shape)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..artifacts import advice, analyze_weights, overlap, report
+def _kernel_and_weight(args: argparse.Namespace) -> tuple[tuple[int, ...], np.ndarray | None]:
+    """The kernel size and the weight (or None) from --kernel-size, --weights and --weights-file."""
+    if args.weights_file is None:
+        kernel_size = tuple(args.kernel_size or (3,))
+        return kernel_size, _weights(args, kernel_size)
+    weight = np.load(args.weights_file, allow_pickle=False)
+    if weight.ndim < 3:
+        raise ValueError(
+            f"--weights-file must hold a (C_in, C_out/groups, *kernel_size) array, got shape {weight.shape}"
+        )
+    kernel_size = weight.shape[2:]
+    given = args.kernel_size  # one int for every axis, or one per axis
+    if given is not None and len(given) == 1:
+        given = given * len(kernel_size)
+    if given is not None and given != kernel_size:
+        raise ValueError(
+            f"--kernel-size {args.kernel_size} differs from the weight file's kernel size {tuple(kernel_size)}"
+        )
+    return kernel_size, weight
 
-    kernel_size = args.kernel_size
-    weight = None
-    if args.weights_file is not None:
-        weight = _weights(args, ())
-        kernel_size = weight.shape[2:]
-        given = None if args.kernel_size is None else tuple(args.kernel_size)
-        if (
-            given is not None
-            and given not in (tuple(kernel_size), given[:1] * len(kernel_size))
-            or (given is not None and len(given) == 1 and given * len(kernel_size) != tuple(kernel_size))
-        ):
-            raise ValueError(
-                f"--kernel-size {args.kernel_size} differs from the weight file's kernel size {tuple(kernel_size)}"
-            )
-    else:
-        kernel_size = tuple(kernel_size or (3,))
-        weight = _weights(args, kernel_size)
+
+def _json(analysis: Analysis) -> dict[str, object]:
+    from ..explain.artifacts_text import advice
+
+    ov, weights = analysis.overlap, analysis.weights
+    g = ov.geometry
+    data: dict[str, object] = {
+        "kernel_size": list(g.kernel_size),
+        "stride": list(g.stride),
+        "dilation": list(g.dilation),
+        "input_size": list(g.input_size),
+        "output_size": list(g.output_size),
+        "crop_begin": list(g.crop_begin),
+        "phase_taps": [list(t) for t in ov.phase_taps],
+        "phase_counts": ov.phase_counts.tolist(),
+        "phase_offset": list(ov.phase_offset),
+        "uniformity": ov.uniformity,
+        "verdict": ov.verdict,
+        "hole_phases": [list(p) for p in ov.hole_phases],
+        "counts": ov.counts.tolist(),
+        "interior": ov.interior.tolist(),
+        "advice": advice(analysis),
+    }
+    if weights is not None:
+        data["weight_shape"] = list(weights.weight.shape)
+        data["groups"] = weights.groups
+        data["response"] = weights.response.tolist()
+        data["amplitude"] = weights.amplitude.tolist()
+        data["check_max_difference"] = weights.check()
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..artifacts import analyze
+    from ..explain.artifacts_text import report
+
+    kernel_size, weight = _kernel_and_weight(args)
     nd = len(kernel_size)
     input_size = args.input_size
     if input_size is not None and len(input_size) == 1:
         input_size = input_size * nd
-    stride = _one_or_many(args.stride, 1)
+    ks = kernel_size[0] if nd == 1 else kernel_size
+    stride = one_or_many(args.stride, 1)
     padding = args.padding if args.padding is not None else 0
-    output_padding = _one_or_many(args.output_padding, 0)
-    dilation = _one_or_many(args.dilation, 1)
-    ks = kernel_size[0] if nd == 1 else tuple(kernel_size)
-
+    output_padding = one_or_many(args.output_padding, 0)
+    dilation = one_or_many(args.dilation, 1)
+    analysis = analyze(
+        ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups
+    )
     if args.json:
-        if weight is not None:
-            analysis = analyze_weights(
-                weight, stride, padding, output_padding, args.groups, dilation, input_size=input_size
-            )
-            ov = analysis.overlap
-        else:
-            analysis = None
-            ov = overlap(ks, stride, padding, output_padding, dilation, input_size=input_size)
-        g = ov.geometry
-        data = {
-            "kernel_size": list(g.kernel_size),
-            "stride": list(g.stride),
-            "dilation": list(g.dilation),
-            "input_size": list(g.input_size),
-            "output_size": list(g.output_size),
-            "crop_begin": list(g.crop_begin),
-            "phase_taps": [list(t) for t in ov.phase_taps],
-            "phase_counts": ov.phase_counts.tolist(),
-            "phase_offset": list(ov.phase_offset),
-            "uniformity": ov.uniformity,
-            "verdict": ov.verdict,
-            "hole_phases": [list(p) for p in ov.hole_phases],
-            "counts": ov.counts.tolist(),
-            "interior": ov.interior.tolist(),
-            "advice": advice(g.kernel_size, g.stride, padding, output_padding, g.dilation),
-        }
-        if analysis is not None:
-            data["weight_shape"] = list(analysis.weight.shape)
-            data["groups"] = analysis.groups
-            data["response"] = analysis.response.tolist()
-            data["amplitude"] = analysis.amplitude.tolist()
-            data["check_max_difference"] = analysis.check()
-        print(json.dumps(data))
+        print(json.dumps(_json(analysis)))
     else:
-        print(
-            report(
-                ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups
-            )
-        )
+        print(report(analysis))
     if args.png is not None:
         from ..explain.pictures import overlap_figure, save_figure
 
-        figure = overlap_figure(
-            ks, stride, padding, output_padding, dilation, input_size=input_size, weight=weight, groups=args.groups
-        )
-        save_figure(figure, args.png)
+        save_figure(overlap_figure(analysis), args.png)
         if not args.json:
             print(f"\nwrote {args.png}")
     return 0
@@ -140,27 +132,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=ARTIFACTS_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sizes = lambda name: lambda text: parse_sizes(text, name)  # noqa: E731
-    parser.add_argument("--kernel-size", type=sizes("--kernel-size"), help="e.g. 3 (1-d) or 3x3 (2-d); default 3")
-    parser.add_argument("--stride", type=sizes("--stride"), help="one int, or one per axis")
-    parser.add_argument("--padding", type=parse_padding_option, help="int, 1,2, 0:1,1:0, same or valid")
-    parser.add_argument("--output-padding", type=sizes("--output-padding"))
-    parser.add_argument("--dilation", type=sizes("--dilation"))
+    add_layer_options(parser, kernel_size_help="e.g. 3 (1-d) or 3x3 (2-d); default 3")
     parser.add_argument(
         "--input-size", type=sizes("--input-size"), help="input size of the map (default: shows two periods)"
     )
     parser.add_argument("--weights", choices=("random", "ones"), help="analyse these weights too")
     parser.add_argument("--weights-file", help="a .npy weight of shape (C_in, C_out/groups, *kernel_size)")
-    parser.add_argument("--channels", type=_channels, default=(1, 1), help="C_in,C_out for --weights (default 1,1)")
+    parser.add_argument("--channels", type=channels, default=(1, 1), help="C_in,C_out for --weights (default 1,1)")
     parser.add_argument("--groups", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0, help="random seed for --weights random")
     parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
     parser.add_argument("--png", help="also draw the overlap map into this PNG (needs matplotlib: tconv[viz])")
     parser.set_defaults(handler=run)
-
-
-def _channels(text: str) -> tuple[int, int]:
-    values = parse_sizes(text, "--channels")
-    if len(values) != 2 or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"--channels must be two positive ints C_in,C_out, got {text!r}")
-    return values  # type: ignore[return-value]

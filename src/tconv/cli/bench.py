@@ -95,7 +95,15 @@ def run(args: argparse.Namespace) -> int:
     if args.backward:
         peers = [p for p in peers if p == "torch"]
     report = run_benchmark(
-        layers, dtypes, peers, algorithms, args.rounds, args.repeat, args.threads, progress, training=args.backward
+        layers,
+        dtypes,
+        peers,
+        algorithms,
+        rounds=args.rounds,
+        repeat=args.repeat,
+        threads=args.threads,
+        progress=progress,
+        training=args.backward,
     )
     if not args.quiet:
         sys.stderr.write("\r\033[K")

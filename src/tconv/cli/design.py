@@ -7,7 +7,7 @@ import json
 
 DESIGN_EXAMPLES = """\
 examples:
-  tconv design --factor 2                          2x up-sampling for every input size (the S = n, F = n + 2P family first)
+  tconv design --factor 2                          2x up-sampling for every input size (S = n, F = n + 2P first)
   tconv design --factor 4 --max-kernel 12 --top 5
   tconv design --input-size 7 --output-size 14     one size: strides other than 2 also qualify
   tconv design --input-size 16 --output-size 33 --max-dilation 2 --json
@@ -44,13 +44,15 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"{goal}: {len(designs)} design(s), best first (PyTorch's parameters; taps = kernel taps per output phase)")
     print(
-        f"{'rank':>4}  {'kernel':>6}  {'stride':>6}  {'padding':>7}  {'out_pad':>7}  {'dilation':>8}  {'taps':<10}  flags"
+        f"{'rank':>4}  {'kernel':>6}  {'stride':>6}  {'padding':>7}  {'out_pad':>7}  {'dilation':>8}  "
+        f"{'taps':<10}  flags"
     )
     for rank, d in enumerate(shown, 1):
         taps = ",".join(map(str, d.taps_per_phase))
         flags = "; ".join(d.flags) or "-"
         print(
-            f"{rank:>4}  {d.kernel_size:>6}  {d.stride:>6}  {d.padding:>7}  {d.output_padding:>7}  {d.dilation:>8}  {taps:<10}  {flags}"
+            f"{rank:>4}  {d.kernel_size:>6}  {d.stride:>6}  {d.padding:>7}  {d.output_padding:>7}  "
+            f"{d.dilation:>8}  {taps:<10}  {flags}"
         )
     if len(shown) < len(designs):
         print(f"... {len(designs) - len(shown)} more (--top 0 shows all)")

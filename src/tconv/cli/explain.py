@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from . import parse_padding_option, parse_sizes
+from . import parse_sizes
+from ._arguments import add_layer_options, channels, one_or_many, sizes
 
 EXPLAIN_EXAMPLES = """\
 examples:
-  tconv explain                                  TensorFlow's worked example: 2x2 input, 3x3 kernel, stride 2 (first output 67)
+  tconv explain                                  TensorFlow's conv2d_transpose worked example
+                                                 (2x2 input, 3x3 kernel, stride 2: the first output is 67)
   tconv explain --input-size 3x3 --kernel-size 4 --stride 2 --padding 1
   tconv explain --input-size 4 --kernel-size 3 --stride 2 --dilation 2 --values random --seed 1
   tconv explain --input-size 3x3 --kernel-size 3 --stride 2 --padding same
@@ -23,8 +27,27 @@ examples:
 """
 
 
-def _one_or_many(values: tuple[int, ...]) -> int | tuple[int, ...]:
-    return values[0] if len(values) == 1 else values
+@dataclass(frozen=True)
+class _Problem:
+    """What to explain: the arrays and the arguments of :func:`tconv.conv_transpose`."""
+
+    x: np.ndarray  # (*i), or (C_in, *i) with --channels
+    w: np.ndarray  # (*k), or (C_in, C_out/groups, *k)
+    stride: int | tuple[int, ...]
+    padding: Any
+    output_padding: int | tuple[int, ...]
+    dilation: int | tuple[int, ...]
+    groups: int
+    custom: bool  # False: TensorFlow's worked example
+
+    @property
+    def single(self) -> bool:
+        """One channel: ``x`` of shape ``i`` and ``w`` of shape ``k``."""
+        return self.w.ndim == self.x.ndim
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of the pictures (those of :func:`tconv.conv_transpose` after the arrays)."""
+        return {name: getattr(self, name) for name in ("stride", "padding", "output_padding", "groups", "dilation")}
 
 
 def _arrays(args: argparse.Namespace, input_size, kernel_size) -> tuple[np.ndarray, np.ndarray]:
@@ -47,128 +70,120 @@ def _arrays(args: argparse.Namespace, input_size, kernel_size) -> tuple[np.ndarr
     )
 
 
-def _position(text: str | None) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    return parse_sizes(text, "--position")
+def _problem(args: argparse.Namespace) -> _Problem:
+    from ..explain import TENSORFLOW_EXAMPLE as EXAMPLE
+
+    given = (args.input_size, args.kernel_size, args.stride, args.padding, args.output_padding, args.dilation)
+    custom = any(v is not None for v in (*given, args.channels, args.values)) or args.groups != 1
+    if not custom:
+        x, w = EXAMPLE["input"], EXAMPLE["weight"]
+        return _Problem(
+            x, w, EXAMPLE["stride"], EXAMPLE["padding"], EXAMPLE["output_padding"], EXAMPLE["dilation"], 1, False
+        )
+    input_size = args.input_size or EXAMPLE["input"].shape
+    kernel_size = args.kernel_size or (3,)
+    if len(kernel_size) == 1:
+        kernel_size = kernel_size * len(input_size)
+    if len(input_size) not in (1, 2) or len(kernel_size) != len(input_size):
+        raise ValueError(
+            f"--input-size and --kernel-size must both be 1-d or 2-d, got {args.input_size} and {args.kernel_size}"
+        )
+    x, w = _arrays(args, input_size, kernel_size)
+    return _Problem(
+        x,
+        w,
+        one_or_many(args.stride, 1),
+        args.padding if args.padding is not None else 0,
+        one_or_many(args.output_padding, 0),
+        one_or_many(args.dilation, 1),
+        1 if w.ndim == x.ndim else args.groups,
+        True,
+    )
+
+
+def _png(args: argparse.Namespace, p: _Problem) -> None:
+    from ..artifacts import analyze
+    from ..explain import pictures
+
+    position = None if args.position is None else parse_sizes(args.position, "--position")
+    if args.view == "all":
+        fig = pictures.explain_figure(p.x, p.w, **p.arguments(), channel=args.channel, position=position)
+    elif args.view == "scatter":
+        fig = pictures.scatter_figure(p.x, p.w, **p.arguments(), channel=args.channel)
+    elif args.view == "zero-insert":
+        fig = pictures.zero_insertion_figure(p.x, p.w, **p.arguments(), channel=args.channel, position=position)
+    elif args.view == "matrix":
+        fig = pictures.matrix_figure(p.x, p.w, **p.arguments(), channel=args.channel, output_element=position)
+    else:
+        w = p.w[None, None] if p.single else p.w  # (C_in, C_out/groups, *k)
+        fig = pictures.overlap_figure(
+            analyze(None, p.stride, p.padding, p.output_padding, p.dilation, weight=w, groups=p.groups)
+        )
+    pictures.save_figure(fig, args.png)
+    print(f"wrote {args.png}")
+
+
+def _gif(args: argparse.Namespace, p: _Problem) -> None:
+    from ..explain import pictures
+
+    if args.view in ("all", "scatter"):
+        pictures.scatter_animation(p.x, p.w, **p.arguments(), path=args.gif, channel=args.channel)
+    elif args.view == "zero-insert":
+        pictures.zero_insertion_animation(p.x, p.w, **p.arguments(), path=args.gif, channel=args.channel)
+    else:
+        raise ValueError(f"--gif animates the views 'scatter' and 'zero-insert', got --view {args.view!r}")
+    print(f"wrote {args.gif}")
+
+
+def _html(args: argparse.Namespace, p: _Problem) -> None:
+    from ..explain.explorer import write_explorer
+
+    if not p.single:
+        raise ValueError("the explorer page (--html) shows one channel; drop --channels/--groups")
+    if isinstance(p.padding, tuple) and any(isinstance(v, tuple) for v in p.padding):
+        raise ValueError("the explorer page (--html) takes --padding as ints, 'same' or 'valid', not begin:end pairs")
+    if p.custom:
+        label = f"{args.values or 'sequential'} values (from the command line)"
+    else:
+        label = "TensorFlow's conv2d_transpose worked example (first output 67)"
+    write_explorer(
+        args.html,
+        input_size=p.x.shape,
+        kernel_size=p.w.shape,
+        stride=p.stride,
+        padding=p.padding,
+        output_padding=p.output_padding,
+        dilation=p.dilation,
+        seed=args.seed,
+        values="given",
+        input=p.x,
+        weight=p.w,
+        label=label,
+    )
+    print(f"wrote {args.html}")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..explain import TENSORFLOW_EXAMPLE, explain_text
+    from ..explain import explain_text
 
-    custom = (
-        any(
-            v is not None
-            for v in (
-                args.input_size,
-                args.kernel_size,
-                args.stride,
-                args.padding,
-                args.output_padding,
-                args.dilation,
-                args.channels,
-            )
-        )
-        or args.values is not None
-        or args.groups != 1
-    )
-    max_steps = None if args.steps == "all" else int(args.steps)
-    files = [f for f in (args.png, args.gif, args.html) if f]
-    if not custom:
-        ex = TENSORFLOW_EXAMPLE
-        x, w = ex["input"], ex["weight"]
-        stride, padding, output_padding, dilation = ex["stride"], ex["padding"], ex["output_padding"], ex["dilation"]
-        if not files:
-            print(explain_text(max_steps=max_steps))
-            return 0
-    else:
-        input_size = args.input_size or TENSORFLOW_EXAMPLE["input"].shape
-        kernel_size = args.kernel_size or (3,)
-        if len(kernel_size) == 1:
-            kernel_size = kernel_size * len(input_size)
-        if len(input_size) not in (1, 2) or len(kernel_size) != len(input_size):
-            raise ValueError(
-                f"--input-size and --kernel-size must both be 1-d or 2-d, got {args.input_size} and {args.kernel_size}"
-            )
-        x, w = _arrays(args, input_size, kernel_size)
-        stride = _one_or_many(args.stride or (1,))
-        padding = args.padding if args.padding is not None else 0
-        output_padding = _one_or_many(args.output_padding or (0,))
-        dilation = _one_or_many(args.dilation or (1,))
-    single = w.ndim == x.ndim
-    if not files:
-        if not single:
+    p = _problem(args)
+    if not (args.png or args.gif or args.html):
+        if not p.single:
             raise ValueError(
                 "the terminal explanation shows one channel; draw --channels and --groups with --png or --gif"
             )
-        print(explain_text(x, w, stride, padding, output_padding, dilation, max_steps=max_steps))
-        return 0
-    common = dict(
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        dilation=dilation,
-        groups=1 if single else args.groups,
-    )
-    if args.png or args.gif:
-        from ..explain import pictures as viz
-
-        position = _position(args.position)
-        if args.png:
-            if args.view == "all":
-                fig = viz.explain_figure(x, w, **common, channel=args.channel, position=position)
-            elif args.view == "scatter":
-                fig = viz.scatter_figure(x, w, **common, channel=args.channel)
-            elif args.view == "zero-insert":
-                fig = viz.zero_insertion_figure(x, w, **common, channel=args.channel, position=position)
-            elif args.view == "matrix":
-                fig = viz.matrix_figure(x, w, **common, channel=args.channel, output_element=position)
-            else:
-                w4 = w[None, None] if single else w  # (C_in, C_out/groups, *k)
-                fig = viz.overlap_figure(
-                    w4.shape[2:], stride, padding, output_padding, dilation, weight=w4, groups=common["groups"]
-                )
-            viz.save_figure(fig, args.png)
-            print(f"wrote {args.png}")
-        if args.gif:
-            if args.view in ("all", "scatter"):
-                viz.scatter_animation(x, w, **common, path=args.gif, channel=args.channel)
-            elif args.view == "zero-insert":
-                viz.zero_insertion_animation(x, w, **common, path=args.gif, channel=args.channel)
-            else:
-                raise ValueError(f"--gif animates the views 'scatter' and 'zero-insert', got --view {args.view!r}")
-            print(f"wrote {args.gif}")
-    if args.html:
-        from ..explain.explorer import write_explorer
-
-        if not single:
-            raise ValueError("the explorer page (--html) shows one channel; drop --channels/--groups")
-        if isinstance(padding, tuple) and any(isinstance(p, tuple) for p in padding):
-            raise ValueError(
-                "the explorer page (--html) takes --padding as ints, 'same' or 'valid', not begin:end pairs"
-            )
-        if custom:
-            values = args.values or "sequential"
-            extra = {"values": "given", "input": x, "weight": w, "label": f"{values} values (from the command line)"}
+        max_steps = None if args.steps == "all" else int(args.steps)
+        if not p.custom:
+            print(explain_text(max_steps=max_steps))
         else:
-            extra = {
-                "values": "given",
-                "input": x,
-                "weight": w,
-                "label": "TensorFlow's conv2d_transpose worked example (first output 67)",
-            }
-        write_explorer(
-            args.html,
-            input_size=x.shape,
-            kernel_size=w.shape,
-            stride=stride,
-            padding=padding,
-            output_padding=output_padding,
-            dilation=dilation,
-            seed=args.seed,
-            **extra,
-        )
-        print(f"wrote {args.html}")
+            print(explain_text(p.x, p.w, p.stride, p.padding, p.output_padding, p.dilation, max_steps=max_steps))
+        return 0
+    if args.png:
+        _png(args, p)
+    if args.gif:
+        _gif(args, p)
+    if args.html:
+        _html(args, p)
     return 0
 
 
@@ -179,17 +194,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="show a transposed convolution step by step",
         description="Show a transposed convolution step by step: the input, the kernel, each "
         "scatter step, the result, why it looks like a flipped-kernel convolution, and the same "
-        "result from every algorithm. With no options: TensorFlow's conv2d_transpose worked example (2x2 input, 3x3 kernel, stride 2).",
+        "result from every algorithm. With no options: TensorFlow's conv2d_transpose worked example "
+        "(2x2 input, 3x3 kernel, stride 2).",
         epilog=EXPLAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sizes = lambda name: lambda text: parse_sizes(text, name)  # noqa: E731
     explain.add_argument("--input-size", type=sizes("--input-size"), help="e.g. 4 or 2x3")
-    explain.add_argument("--kernel-size", type=sizes("--kernel-size"), help="e.g. 3 or 3x2")
-    explain.add_argument("--stride", type=sizes("--stride"))
-    explain.add_argument("--padding", type=parse_padding_option, help="int, 1,2, 0:1,1:0, same or valid")
-    explain.add_argument("--output-padding", type=sizes("--output-padding"))
-    explain.add_argument("--dilation", type=sizes("--dilation"))
+    add_layer_options(explain, kernel_size_help="e.g. 3 or 3x2")
     explain.add_argument(
         "--values", choices=("sequential", "random", "ones"), help="input/kernel values (default sequential 1, 2, ...)"
     )
@@ -209,18 +220,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="all",
         help="which view --png draws / --gif animates (default all; the GIF: scatter)",
     )
-    pictures.add_argument("--channels", type=_channels, help="C_in,C_out for the pictures (default 1,1)")
+    pictures.add_argument("--channels", type=channels, help="C_in,C_out for the pictures (default 1,1)")
     pictures.add_argument("--groups", type=int, default=1, help="groups for the pictures (default 1)")
     pictures.add_argument("--channel", type=int, default=0, help="the output channel drawn (default 0)")
     pictures.add_argument("--position", help="the output element drawn, e.g. 0,0 (default: the first)")
     explain.set_defaults(handler=run)
-
-
-def _channels(text: str) -> tuple[int, int]:
-    values = parse_sizes(text, "--channels")
-    if len(values) != 2 or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"--channels must be two positive ints C_in,C_out, got {text!r}")
-    return values  # type: ignore[return-value]
 
 
 def _steps(text: str) -> str:

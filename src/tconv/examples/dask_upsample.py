@@ -41,8 +41,11 @@ def trilinear_weight() -> np.ndarray:
     return np.einsum("i,j,k->ijk", TAPS, TAPS, TAPS)[None, None]  # (C_in, C_out, kD, kH, kW)
 
 
-def volume_block(block: np.ndarray | None = None, block_info: dict | None = None) -> np.ndarray:
-    """One chunk of the synthetic volume: a smooth function of the global coordinates."""
+def volume_block(*, block_info: dict) -> np.ndarray:
+    """One chunk of the synthetic volume: a smooth function of the global coordinates.
+
+    Called by :func:`dask.array.map_blocks`, whose ``block_info[None]`` says where the chunk lies.
+    """
     info = block_info[None]
     shape = info["chunk-shape"]
     (_, _), (_, _), (z0, z1), (y0, y1), (x0, x1) = info["array-location"]
@@ -77,14 +80,17 @@ def _in_memory_region(x_store, weight: np.ndarray, region: tuple[slice, ...]) ->
     for sl, n in zip(region, x_store.shape[2:]):
         starts.append(max((sl.start + PADDING) // STRIDE - k, 0))
         stops.append(min((sl.stop + PADDING) // STRIDE + k, n))
-    sub = np.asarray(x_store[(slice(None), slice(None), *(slice(a, b) for a, b in zip(starts, stops)))])
+    sub_region = (slice(None), slice(None), *(slice(a, b) for a, b in zip(starts, stops)))  # (N, C, *spatial)
+    sub = np.asarray(x_store[sub_region])
     import tconv
 
     full = tconv.conv_transpose(sub, weight, stride=STRIDE, padding="valid")  # (1, 1, *full of the sub-volume)
-    window = tuple(
-        slice(sl.start + PADDING - STRIDE * a, sl.stop + PADDING - STRIDE * a) for sl, a in zip(region, starts)
+    window = (
+        slice(None),
+        slice(None),
+        *(slice(sl.start + PADDING - STRIDE * a, sl.stop + PADDING - STRIDE * a) for sl, a in zip(region, starts)),
     )
-    return full[(slice(None), slice(None), *window)]
+    return full[window]
 
 
 def run(
@@ -167,9 +173,8 @@ def run(
         x = da.from_zarr(str(input_path))
         y = tconv.dask.conv_transpose(x, weight, stride=STRIDE, padding=PADDING, chunks=2 * chunk)
         graph_tasks = len(dict(y.__dask_graph__())) - len(dict(x.__dask_graph__()))
-        log(
-            f"up-sampling: {y.npartitions} output blocks, {graph_tasks} tasks ({graph_tasks / y.npartitions:.1f} per block)"
-        )
+        per_block = graph_tasks / y.npartitions
+        log(f"up-sampling: {y.npartitions} output blocks, {graph_tasks} tasks ({per_block:.1f} per block)")
         future = client.compute(da.to_zarr(y, str(output_path), overwrite=True, compute=False))
         progress(future)
         future.result()
@@ -198,7 +203,8 @@ def run(
         corner = corners[index]
         region = tuple(slice(c, min(c + 2 * chunk, n)) for c, n in zip(corner, y_store.shape[2:]))
         expected = _in_memory_region(x_store, weight, region)
-        actual = np.asarray(y_store[(slice(None), slice(None), *region)])
+        block = (slice(None), slice(None), *region)  # (N, C, *spatial)
+        actual = np.asarray(y_store[block])
         difference = float(np.max(np.abs(actual - expected)))
         worst = max(worst, difference)
         log(f"block at {corner}: max |chunked - in-memory| = {difference:.3g}")

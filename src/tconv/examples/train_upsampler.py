@@ -72,6 +72,8 @@ __all__ = [
 INITS = ("random", "bilinear", "icnr")
 #: Pixels skipped at each border by the loss (2) and by the PSNR (4).
 LOSS_BORDER, PSNR_BORDER = 2, 4
+#: The pixels the loss counts, of a ``(..., H, W)`` image.
+_LOSS_PIXELS = (Ellipsis, slice(LOSS_BORDER, -LOSS_BORDER), slice(LOSS_BORDER, -LOSS_BORDER))
 #: A crop of the test half (rows, columns of the full image): the right eye and the glasses.
 CROP = (slice(150, 246), slice(290, 386))
 SPLIT = 256  # columns [0, 256) train, [256, 512) test
@@ -82,9 +84,8 @@ def load_image() -> np.ndarray:
     from matplotlib import cbook
     from PIL import Image
 
-    with cbook.get_sample_data("grace_hopper.jpg") as file:
-        image = Image.open(file).convert("RGB")
-        image.load()
+    with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as file:
+        image = file.convert("RGB")
     return (np.asarray(image, dtype=np.float32) / 255).transpose(2, 0, 1)  # (H, W, 3) -> (3, H, W)
 
 
@@ -147,7 +148,7 @@ def make_layer(init: str, seed: int = 0) -> nn.ConvTranspose:
     layer = nn.ConvTranspose2d(3, 3, 4, stride=2, padding=1, rng=seed)
     if init == "bilinear":
         layer.weight = tinit.bilinear(layer.weight.shape, stride=2)
-        layer.bias[...] = 0
+        layer.bias = np.zeros(layer.out_channels, np.float32)
     elif init == "icnr":
         layer.weight = tinit.icnr(layer.weight.shape, stride=2, rng=seed)
     return layer
@@ -173,22 +174,22 @@ def least_squares(image: np.ndarray, *, tol: float = 1e-12, max_iterations: int 
 
     low = downsample(image)[None].astype(np.float64)  # (1, C, H/2, W/2)
     target = image[None].astype(np.float64)  # (1, C, H, W)
-    inner = (Ellipsis, slice(LOSS_BORDER, -LOSS_BORDER), slice(LOSS_BORDER, -LOSS_BORDER))
     c = image.shape[0]
     shape = (c, c, 4, 4)
     size = math.prod(shape)
 
     def forward(theta: np.ndarray) -> np.ndarray:
-        return conv_transpose(low, theta[:size].reshape(shape), theta[size:], 2, 1)[inner]
+        return conv_transpose(low, theta[:size].reshape(shape), theta[size:], 2, 1)[_LOSS_PIXELS]
 
     def adjoint(v: np.ndarray) -> np.ndarray:
         dy = np.zeros_like(target)
-        dy[inner] = v
+        dy[_LOSS_PIXELS] = v
         g = conv_transpose_backward(dy, low, np.zeros(shape), stride=2, padding=1, needs=("weight", "bias"))
+        assert g.weight is not None and g.bias is not None  # both asked for
         return np.concatenate([g.weight.ravel(), g.bias])
 
     theta = np.zeros(size + c)
-    residual = adjoint(target[inner])  # A^T (t - A 0)
+    residual = adjoint(target[_LOSS_PIXELS])  # A^T (t - A 0)
     direction = residual.copy()
     norm = start = float(residual @ residual)
     for _ in range(max_iterations):
@@ -208,6 +209,12 @@ def _patches(image: np.ndarray, count: int, size: int, rng: np.random.Generator)
     rows = rng.integers(0, (h - size) // 2, count) * 2
     cols = rng.integers(0, (w - size) // 2, count) * 2
     return np.stack([image[:, r : r + size, c : c + size] for r, c in zip(rows, cols)])  # (N, C, size, size)
+
+
+def _parameters(layer: nn.ConvTranspose) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of the layer's weight and bias."""
+    state = layer.state_dict()
+    return state["weight"], state["bias"]
 
 
 def train(
@@ -240,25 +247,24 @@ def train(
         opt: Any = nn.Adam(layer, lr=1e-2 if lr is None else lr)
     else:
         opt = nn.SGD(layer, lr=0.5 if lr is None else lr, momentum=0.9)
-    inner = (Ellipsis, slice(LOSS_BORDER, -LOSS_BORDER), slice(LOSS_BORDER, -LOSS_BORDER))
     history: dict[str, Any] = {"losses": [], "checkerboard": [], "snapshots": {}}
     base_lr = opt.lr
     for step in range(steps):
         opt.lr = base_lr * 0.5 * (1 + math.cos(math.pi * step / steps))  # cosine decay to 0
         if step in snapshots:
-            history["snapshots"][step] = (layer.weight.copy(), layer.bias.copy())
+            history["snapshots"][step] = _parameters(layer)
         high = _patches(image, batch, patch, rng)  # (N, 3, P, P)
         y = layer(downsample(high))  # (N, 3, P, P)
-        loss, d_inner = nn.mse_loss(y[inner], high[inner])
+        loss, d_inner = nn.mse_loss(y[_LOSS_PIXELS], high[_LOSS_PIXELS])
         dy = np.zeros_like(y)
-        dy[inner] = d_inner
+        dy[_LOSS_PIXELS] = d_inner
         layer.zero_grad()
         layer.backward(dy, input_grad=False)
         opt.step()
         history["losses"].append(loss)
         history["checkerboard"].append(checkerboard(layer))
     if steps in snapshots:
-        history["snapshots"][steps] = (layer.weight.copy(), layer.bias.copy())
+        history["snapshots"][steps] = _parameters(layer)
     return history
 
 
@@ -286,14 +292,10 @@ def run(
     train_image, test_high = image[:, :, :SPLIT], image[:, :, SPLIT:]  # (3, 600, 256) each
     test_low = downsample(test_high)  # (3, 300, 128)
     outputs: dict[str, np.ndarray] = {m: resize(test_low, 2, m) for m in ("nearest", "bilinear", "bicubic")}
+    training: dict[str, Any] = dict(steps=steps, batch=batch, patch=patch, optimizer=optimizer, lr=lr, seed=seed)
     results: dict[str, Any] = {
         "settings": dict(
-            steps=steps,
-            batch=batch,
-            patch=patch,
-            optimizer=optimizer,
-            lr=lr,
-            seed=seed,
+            **training,
             image="matplotlib sample data grace_hopper.jpg",
             train_columns=[0, SPLIT],
             test_columns=[SPLIT, image.shape[2]],
@@ -308,24 +310,13 @@ def run(
         best = make_layer("random", seed)
         best.weight, best.bias = weight.astype(np.float32), bias.astype(np.float32)
         results["psnr"]["least-squares optimum of the layer"] = psnr(upsample(best, test_low), test_high)
-        inner = (Ellipsis, slice(LOSS_BORDER, -LOSS_BORDER), slice(LOSS_BORDER, -LOSS_BORDER))
-        error = (upsample(best, downsample(train_image)) - train_image)[inner]
+        error = (upsample(best, downsample(train_image)) - train_image)[_LOSS_PIXELS]
         results["least_squares_train_loss"] = float(np.mean(error**2))
     early = max(1, steps // 50)
     for init in INITS:
         layer = make_layer(init, seed)
         start = time.perf_counter()
-        history = train(
-            layer,
-            train_image,
-            steps=steps,
-            batch=batch,
-            patch=patch,
-            optimizer=optimizer,
-            lr=lr,
-            seed=seed,
-            snapshots=(0, early),
-        )
+        history = train(layer, train_image, **training, snapshots=(0, early))
         seconds = time.perf_counter() - start
         for step, (weight, bias) in history["snapshots"].items():
             snap = make_layer(init, seed)
@@ -440,16 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="conjugate-gradient iterations for the layer's least-squares optimum (0: skip)",
     )
     args = parser.parse_args(argv)
-    results = run(
-        args.out,
-        steps=args.steps,
-        batch=args.batch,
-        patch=args.patch,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        seed=args.seed,
-        least_squares_iterations=args.least_squares_iterations,
-    )
+    results = run(**vars(args))  # every option is a parameter of run, under the same name
     print(f"test PSNR on the right half of grace_hopper.jpg (border {PSNR_BORDER} px skipped):")
     for name, value in results["psnr"].items():
         print(f"  {name:<36} {value:6.2f} dB")

@@ -12,7 +12,7 @@ spelled in PyTorch, TensorFlow, Keras, JAX and ONNX terms (what ``tconv translat
 gives for it; ``assets/spellings.js``).
 
 The page's numbers are checked against :func:`tconv.conv_transpose` in a real
-headless browser by the test suite (``tests/test_explorer_browser.py``).
+headless browser by the test suite (``tests/explain/test_explorer.py``).
 """
 
 from __future__ import annotations

@@ -12,20 +12,33 @@ comes from the library's computation; the replay is checked against
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .._algorithms import algorithms, zero_insert
-from ..geometry import Geometry, PaddingArg, conv_transpose_geometry
+from ..geometry import Geometry, PaddingArg, conv_transpose_geometry, tap_range
 from ..ops import conv_transpose
+from ._format import grid_text
 
-__all__ = ["TENSORFLOW_EXAMPLE", "Step", "explain_text", "scatter_steps", "window_diagram", "zero_insert"]
+__all__ = [
+    "TENSORFLOW_EXAMPLE",
+    "Step",
+    "contributions",
+    "explain_text",
+    "output_window",
+    "scatter_steps",
+    "window_diagram",
+    "zero_insert",
+    "zero_insertion_padding",
+]
 
 #: TensorFlow's worked example of ``tf.nn.conv2d_transpose``: a 2x2 input,
 #: a 3x3 kernel, stride 2, VALID padding; TensorFlow returns 67 first.
-TENSORFLOW_EXAMPLE = {
+TENSORFLOW_EXAMPLE: dict[str, Any] = {
     "input": np.array([[-67.0, -77.0], [-117.0, -127.0]]),
     "weight": np.array([[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0], [-7.0, 8.0, -9.0]]),
     "stride": 2,
@@ -95,23 +108,79 @@ def scatter_steps(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> Iterator[
         yield Step(j, x[j].item(), origin, stamp, total)
 
 
+def output_window(full: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """The output: the window ``[crop_begin, crop_begin + output_size)`` of a full output, zeros outside it.
+
+    ``full`` has shape ``geometry.full_size`` (the last step's ``total`` of
+    :func:`scatter_steps`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tconv.geometry import conv_transpose_geometry
+    >>> output_window(np.array([1., 2., 13., 20., 30.]), conv_transpose_geometry(2, 3, stride=2, padding=1))
+    array([ 2., 13., 20.])
+    """
+    out = np.zeros(geometry.output_size, dtype=full.dtype)
+    begin, size, full_size = geometry.crop_begin, geometry.output_size, geometry.full_size
+    src = tuple(slice(max(b, 0), min(b + o, f)) for b, o, f in zip(begin, size, full_size))
+    if all(sl.start < sl.stop for sl in src):
+        dst = tuple(slice(sl.start - b, sl.stop - b) for sl, b in zip(src, begin))
+        out[dst] = full[src]
+    return out
+
+
+def contributions(geometry: Geometry, position: Sequence[int]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The ``(input element j, kernel tap t)`` pairs that sum into one output ``position``.
+
+    Per axis, tap ``t`` carries input ``j`` to output ``s*j + d*t - crop_begin``
+    (:func:`tconv.geometry.tap_range` finds the ``j`` for one output cell).
+
+    Examples
+    --------
+    TensorFlow's worked example: the first output reads one input and one tap, the
+    centre reads all four inputs.
+
+    >>> from tconv.geometry import conv_transpose_geometry
+    >>> g = conv_transpose_geometry((2, 2), 3, stride=2)
+    >>> contributions(g, (0, 0))
+    [((0, 0), (0, 0))]
+    >>> [j for j, _ in contributions(g, (2, 2))]
+    [(0, 0), (0, 1), (1, 0), (1, 1)]
+    """
+    g = geometry
+    found = []
+    for t in itertools.product(*map(range, g.kernel_size)):
+        # per axis: the input that tap t carries to `position`, or an empty range
+        ranges = [
+            tap_range(d * tt - b, s, i, o, o + 1)
+            for tt, s, d, b, i, o in zip(t, g.stride, g.dilation, g.crop_begin, g.input_size, position)
+        ]
+        if all(first < stop for first, stop in ranges):
+            found.append((tuple(first for first, _ in ranges), t))
+    return sorted(found)
+
+
+def zero_insertion_padding(geometry: Geometry) -> tuple[int, ...]:
+    """Per axis, ``d*(k - 1) - crop_begin``: the zeros the zero-insertion view puts before the input.
+
+    A negative value crops. :func:`zero_insert` builds the padded input.
+    """
+    return tuple(ke - 1 - b for ke, b in zip(geometry.effective_kernel_size, geometry.crop_begin))
+
+
 def _grid(a: np.ndarray, mark: set[tuple[int, ...]] | None = None, indent: str = "  ") -> str:
     """Right-aligned rows of a 1-d or 2-d array; ``mark`` brackets some cells."""
-    a2 = a.reshape(1, -1) if a.ndim == 1 else a
-    cells = [[_num(v) for v in row] for row in a2]
-    width = max(len(c) for row in cells for c in row) + 2
-    lines = []
-    for r, row in enumerate(cells):
-        parts = []
-        for c, text in enumerate(row):
-            key = (c,) if a.ndim == 1 else (r, c)
-            parts.append(f"[{text}]".rjust(width) if mark and key in mark else f"{text} ".rjust(width))
-        lines.append(indent + "".join(parts).rstrip())
-    return "\n".join(lines)
+
+    def decorate(text: str, r: int, c: int) -> str:
+        key = (c,) if a.ndim == 1 else (r, c)
+        return f"[{text}]" if mark and key in mark else f"{text} "
+
+    return grid_text(a, _num, decorate, indent)
 
 
-def _num(v: float) -> str:
-    v = float(v)
+def _num(v: object) -> str:
+    v = float(v)  # type: ignore[arg-type]
     return str(int(v)) if v == int(v) and abs(v) < 1e15 else f"{v:.4g}"
 
 
@@ -151,7 +220,7 @@ def explain_text(
         ex = TENSORFLOW_EXAMPLE
         input, weight = ex["input"], ex["weight"]
         stride, padding, output_padding, dilation = ex["stride"], ex["padding"], ex["output_padding"], ex["dilation"]
-        is_seed = True
+        is_tensorflow_example = True
         title = (
             "TensorFlow's conv2d_transpose worked example: 2x2 input, 3x3 kernel, stride 2, VALID.\n"
             "TensorFlow returns 67 as the first output, not -67 * -9 = 603. Here is why."
@@ -159,7 +228,7 @@ def explain_text(
     elif input is None or weight is None:
         raise ValueError("explain_text needs both input and weight, or neither (TensorFlow's worked example)")
     else:
-        is_seed = False
+        is_tensorflow_example = False
         title = "Transposed convolution, step by step."
     x = np.asarray(input)
     w = np.asarray(weight)
@@ -192,39 +261,28 @@ def explain_text(
             tuple(o + dd * t for o, dd, t in zip(step.origin, d, tap))
             for tap in itertools.product(*(range(kk) for kk in k))
         }
+        value = _num(step.value)
         out.append(
-            f"   step {n}: x{list(step.index)} = {_num(step.value)} stamps {_num(step.value)} * w at {list(step.origin)}; running sum:"
+            f"   step {n}: x{list(step.index)} = {value} stamps {value} * w at {list(step.origin)}; running sum:"
         )
         out.append(_grid(step.total, region, indent="     "))
     if len(shown) < len(steps):
         out.append(f"   ... {len(steps) - len(shown)} more steps (--steps all shows them)")
-    full = steps[-1].total
-    window = np.zeros(g.output_size, dtype=full.dtype)
-    src = tuple(slice(max(b, 0), min(b + o, f)) for b, o, f in zip(g.crop_begin, g.output_size, g.full_size))
-    dst = tuple(slice(sl.start - b, sl.stop - b) for sl, b in zip(src, g.crop_begin))
-    window[dst] = full[src]
-    if not np.allclose(window, y):
+    if not np.allclose(output_window(steps[-1].total, g), y):
         raise RuntimeError("the scatter replay disagrees with conv_transpose; please report this bug")
     if g.output_size != g.full_size or any(g.crop_begin):
-        out.append(
-            f"   the output is the window {[(b, b + o) for b, o in zip(g.crop_begin, g.output_size)]} of the full output (zeros outside it)."
-        )
+        window = [(b, b + o) for b, o in zip(g.crop_begin, g.output_size)]
+        out.append(f"   the output is the window {window} of the full output (zeros outside it).")
     out += ["", f"result ({_size(g.output_size)}):", _grid(y), ""]
 
-    first_terms = [
-        (step.index, tap)
-        for step in steps
-        for tap in itertools.product(*(range(kk) for kk in k))
-        if tuple(sj * jj + dd * t - b for sj, jj, dd, t, b in zip(s, step.index, d, tap, g.crop_begin)) == (0,) * g.ndim
-    ]
+    first_terms = contributions(g, (0,) * g.ndim)
     terms = " + ".join(f"x{list(j)}*w{list(t)}" for j, t in first_terms) or "nothing (only zeros)"
     values = " + ".join(f"{_num(x[j])}*{_num(w[t])}" for j, t in first_terms)
     out.append(f"The first output is {terms}" + (f" = {values} = {_num(y[(0,) * g.ndim])}." if first_terms else "."))
 
-    ke = g.effective_kernel_size
-    pad = tuple(kk - 1 - b for kk, b in zip(ke, g.crop_begin))
+    pad = zero_insertion_padding(g)
     x_pad = zero_insert(x, g)
-    window = {tuple(dd * t for dd, t in zip(d, tap)) for tap in itertools.product(*(range(kk) for kk in k))}
+    first_window = {tuple(dd * t for dd, t in zip(d, tap)) for tap in itertools.product(*(range(kk) for kk in k))}
     w_flip = np.flip(w)
     products = [
         (x_pad[tuple(dd * t for dd, t in zip(d, tap))], w_flip[tap])
@@ -239,12 +297,12 @@ def explain_text(
         "   over it as an ordinary stride-1 convolution. For the same result the kernel",
         "   must be flipped: that is why it 'looks flipped' in this view.",
         f"   zero-inserted, padded input ({_size(x_pad.shape)}), the window of the first output in brackets:",
-        _grid(x_pad, window, indent="     ") if x_pad.size <= 400 else "     (too large to print)",
+        _grid(x_pad, first_window, indent="     ") if x_pad.size <= 400 else "     (too large to print)",
         "   flipped kernel:",
         _grid(w_flip, indent="     "),
         f"   first output = sum(window * flipped kernel) = {first} = {_num(y[(0,) * g.ndim])}",
     ]
-    if is_seed:
+    if is_tensorflow_example:
         out += [
             "   The often-expected 603 = -67 * -9 pairs x[0,0] with the unflipped kernel's last tap:",
             "   that is the zero-insertion view with the flip forgotten.",
@@ -252,8 +310,9 @@ def explain_text(
     out += [
         "",
         "3. Matrix view: flatten the output; the transposed convolution is y = C^T x, where",
-        f"   C ({int(np.prod(i))}x{int(np.prod(g.output_size))}) is the matrix of the forward convolution with the same kernel",
-        f"   (tconv.conv_matrix); C^T has {int(np.prod(g.output_size))} rows, one per output element.",
+        f"   C ({math.prod(i)}x{math.prod(g.output_size)}) is the matrix of the forward convolution"
+        " with the same kernel",
+        f"   (tconv.conv_matrix); C^T has {math.prod(g.output_size)} rows, one per output element.",
         "",
         "Every algorithm, same result:",
     ]

@@ -1,0 +1,79 @@
+"""The ``"direct"`` algorithm of ``conv_transpose``: small groups and depthwise, each output written once.
+
+With few channels per group there is nothing for BLAS to do (depthwise: a ``1 x 1``
+GEMM per group and tap): each output pixel sums ``x[n, j, ci] * w[ci, k, t]`` over
+its ``(j, t)`` pairs (the tap tables of :mod:`tconv._algorithms.taptable`) and the
+input channels ``ci`` of its group, vectorised along the channels of a
+channels-last pixel, in one compiled pass. The NumPy path does one broadcast
+multiply-add per tap.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._options import get_options
+from ..geometry import Geometry
+from ..kernels import tap_pairs
+from . import compiled as _compiled
+from .blocking import blocked
+from .problem import Problem, channels_last
+from .taptable import lead_and_last
+
+__all__ = ["direct", "run"]
+
+
+def direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
+    """The direct kernel on one batch block, into ``out`` (see the module docstring)."""
+    n = x.shape[0]
+    c_in, c_out, cog = problem.c_in, problem.c_out, problem.cog
+    x_cl = channels_last(x, problem.layout)  # (N, P_in, C_in)
+    if not _compiled.available():
+        out[...] = _direct_numpy(x_cl, w, geometry, problem)
+        return
+    kv = math.prod(geometry.kernel_size)
+    wt = np.ascontiguousarray(w.reshape(c_in, cog, kv).transpose(2, 0, 1))  # (Kv, C_in, Cog)
+    tables = lead_and_last(geometry)
+    o_lead, o_last = tables.lead.outputs, tables.last.outputs
+    if problem.layout == "channels_last":
+        y_cl = out.reshape(n, o_lead, o_last, c_out)  # (N, O_lead, O_last, C_out), written in place
+    else:
+        y_cl = np.empty((n, o_lead, o_last, c_out), dtype=out.dtype)
+    args = (x_cl, wt, problem.cig, cog, *tables.kernel_args(), problem.bias, y_cl)
+    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * o_lead, 4 * get_options().threads)]
+    _compiled.parallel_for(_compiled.kernels()["direct_cl"], calls)
+    if problem.layout == "channels_first":
+        p_out = o_lead * o_last
+        _compiled.transpose(y_cl.reshape(n, p_out, c_out), out.reshape(n, c_out, p_out))  # (N, P, C) -> (N, C, P)
+
+
+def _footprint(geometry: Geometry, problem: Problem) -> int:
+    # channels-last input copy and (for channels-first output) a channels-last output
+    pixels = math.prod(geometry.input_size) * problem.c_in + math.prod(geometry.output_size) * problem.c_out
+    return pixels * problem.dtype.itemsize
+
+
+#: The registry's ``"direct"``: :func:`direct` in blocks under the memory budget.
+run = blocked(direct, _footprint)
+
+
+def _direct_numpy(x_cl: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """One broadcast multiply-add per tap, over a channels-last input ``(N, P_in, C_in)``."""
+    n = x_cl.shape[0]
+    groups, cig, cog = problem.groups, problem.cig, problem.cog
+    xg = x_cl.reshape(n, *geometry.input_size, groups, cig)  # (N, *i, G, Cig)
+    wg = w.reshape(groups, cig, cog, *geometry.kernel_size)  # (G, Cig, Cog, *k)
+    y = np.empty((n, *geometry.output_size, groups, cog), dtype=problem.dtype)  # (N, *o, G, Cog)
+    y[...] = problem.bias.reshape(groups, cog) if problem.has_bias else 0
+    for tap, src, dst in tap_pairs(geometry):
+        xs = xg[(slice(None),) + src]  # (N, *S, G, Cig)
+        wt = wg[(Ellipsis,) + tap]  # (G, Cig, Cog)
+        if cig == 1:
+            contribution = xs * wt[:, 0, :]  # (N, *S, G, Cog)
+        else:
+            contribution = np.einsum("...gi,gio->...go", xs, wt)
+        y[(slice(None),) + dst] += contribution
+    y = y.reshape(n, *geometry.output_size, groups * cog)  # (N, *o, C_out)
+    return y if problem.layout == "channels_last" else np.ascontiguousarray(np.moveaxis(y, -1, 1))

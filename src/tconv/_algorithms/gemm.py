@@ -1,0 +1,409 @@
+"""The ``"gemm"`` algorithm of ``conv_transpose``: GEMM + write-once col2im.
+
+One GEMM per group over all input pixels (channels-last orientation) computes every
+contribution of every input pixel::
+
+    cols[g, (n, j), t, co] = sum_ci x[n, j, g*Cig + ci] * w[g*Cig + ci, co, t]
+
+Then every output element is written once: it sums the columns that land on it,
+``y[n, o, co] = bias[co] + sum over (j, t) with s*j + d*t - b = o of cols[n, j, t, co]``
+(the tap tables of :mod:`tconv._algorithms.taptable`), directly in the requested
+layout. With ``kernel_size <= stride`` every output receives at most one tap: the
+GEMM plus a depth-to-space copy. No multiplication by an inserted zero.
+
+Three organisations of that algebra, chosen by :func:`run`:
+
+- :func:`gemm`, one GEMM over a batch block then a parallel gather, under the
+  memory budget (:mod:`tconv._algorithms.blocking`); the NumPy-only path gathers
+  with one strided slice-add per tap instead (Chainer's ``col2im``);
+- :func:`gemm_tiled`, cache-sized tiles computed by independent threads, each
+  tile's columns gathered while they are still in that core's cache;
+- :func:`gemm_transposed`, the orientation ``W^T @ x`` for few output channels.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .._options import get_options, options
+from ..geometry import Geometry
+from ..kernels import tap_pairs
+from . import blas as _blas
+from . import compiled as _compiled
+from .blocking import blocked
+from .problem import Problem, batched_shape, channels_last
+from .taptable import Tables, lead_and_last, tap_ranges
+from .tiling import tile_geometry
+
+__all__ = ["gemm", "gemm_tiled", "gemm_transposed", "run"]
+
+#: Target size of one tile's column buffer: about one core's L2 cache on the machine measured in
+#: docs/performance.md (AMD EPYC, 1 MiB L2 per core; 2 MiB measured best), so that each tile's
+#: columns are gathered while they are still in cache instead of being re-read from memory.
+TILE_BYTES = 2 * 2**20
+#: Target size of one tile's weight block: the weight columns a tile multiplies by stay in L2 too.
+WEIGHT_BYTES = 1 * 2**20
+#: Column buffers up to this size stay in the (32 MiB, shared) L3 cache between the GEMM and the
+#: gather, so they are not tiled: one multi-threaded BLAS GEMM is more efficient for few rows.
+CACHED_COLUMNS = 3 * 2**20
+#: Problems below this many useful FLOPs run on one thread: handing work to a pool costs more.
+SMALL_FLOPS = 20_000_000
+#: A band of output rows is at least this many times its halo (the input rows it shares with the next
+#: band and recomputes): recomputing more than ~1/8 of the rows costs more than a larger tile.
+MIN_BAND_HALOS = 8
+#: Samples with fewer input pixels are transposed to channels-last before tiling (one GEMM per tile).
+SMALL_SAMPLE = 256
+#: With at most this many output channels per group (and a channels-first output), the GEMM runs
+#: in the transposed orientation W^T @ x and the gather along the rows of the output.
+FEW_CHANNELS = 8
+
+
+def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The registry's ``"gemm"``: cache tiles with the compiled kernels, else blocks of :func:`gemm`."""
+    if _compiled.available():
+        return gemm_tiled(x, w, geometry, problem)
+    return _gemm_blocked(x, w, geometry, problem)
+
+
+def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
+    """GEMM + write-once col2im of one batch block into ``out``.
+
+    Column memory is ``N*prod(i)*prod(k)*C_out`` elements (:func:`_footprint`).
+    """
+    n = x.shape[0]
+    groups, cig, cog = problem.groups, problem.cig, problem.cog
+    kv = math.prod(geometry.kernel_size)
+    p_in = math.prod(geometry.input_size)
+    w_packed = _packed_weight(w, groups, kv)  # (G, Cig, Kv*Cog)
+    cols = np.empty((groups, n * p_in, kv * cog), dtype=problem.dtype)  # (G, M, Kv*Cog)
+    if problem.layout == "channels_first" and p_in >= SMALL_SAMPLE:
+        # large samples: read each sample through a transposed view (no layout pass), one GEMM per sample
+        xs = x.reshape(n, problem.c_in, p_in)  # (N, C_in, P)
+        for i in range(n):
+            for g in range(groups):
+                np.matmul(xs[i, g * cig : (g + 1) * cig].T, w_packed[g], out=cols[g, i * p_in : (i + 1) * p_in])
+    else:
+        xb = channels_last(x, problem.layout).reshape(n * p_in, groups, cig).transpose(1, 0, 2)  # (G, M, Cig)
+        np.matmul(xb, w_packed, out=cols)
+    cols = cols.reshape(groups, n * p_in, kv, cog)  # (G, M, Kv, Cog)
+    if not _compiled.available():
+        _col2im_numpy(cols, geometry, problem, out)
+        return
+    tables = lead_and_last(geometry)
+    o_lead, o_last = tables.lead.outputs, tables.last.outputs
+    view = out.reshape(batched_shape(n, problem.c_out, (o_lead, o_last), problem.layout))
+    _gather(cols, tables, problem.bias, view, problem.layout, _pieces(n * o_lead, o_last))
+
+
+def _footprint(geometry: Geometry, problem: Problem) -> int:
+    p_in = math.prod(geometry.input_size)
+    kv = math.prod(geometry.kernel_size)
+    return p_in * (problem.c_in + kv * problem.c_out) * problem.dtype.itemsize  # channels-last copy + columns
+
+
+_gemm_blocked = blocked(gemm, _footprint)
+
+
+def _packed_weight(w: np.ndarray, groups: int, kv: int) -> np.ndarray:
+    """``(C_in, Cog, *k)`` -> ``(G, Cig, Kv*Cog)``: taps before channels, so one GEMM row holds
+    every tap's output channels contiguously (with the compiled parallel transpose when available)."""
+    c_in, cog = w.shape[:2]
+    w3 = w.reshape(c_in, cog, kv)  # (C_in, Cog, Kv)
+    if cog == 1 or kv == 1:  # already taps-first
+        packed = np.ascontiguousarray(w3)
+    elif _compiled.available():
+        packed = _compiled.transpose(w3)  # (C_in, Kv, Cog)
+    else:
+        packed = np.ascontiguousarray(w3.transpose(0, 2, 1))  # (C_in, Kv, Cog)
+    return packed.reshape(groups, c_in // groups, kv * cog)
+
+
+def _gather(
+    cols: np.ndarray,
+    tables: Tables,
+    bias: np.ndarray,
+    out: np.ndarray,
+    layout: str,
+    pieces: list[tuple[int, int, int, int]],
+) -> None:
+    """The compiled gather: each output pixel of ``out`` is its bias plus the columns that land on it.
+
+    ``cols`` is ``(G, M, Kv, Cb)``; ``out`` is ``(n, O_lead, O_last, G*Cb)`` channels-last
+    or ``(n, G*Cb, O_lead, O_last)`` channels-first; each piece ``(task0, task1, o0, o1)``
+    (tasks are ``(sample, lead output)`` pairs) is one call, the pieces run in parallel.
+    """
+    kernel = _compiled.kernels()["gather_cl" if layout == "channels_last" else "gather_cf"]
+    args = (cols, *tables.kernel_args(), bias, out)
+    _compiled.parallel_for(kernel, [args + piece for piece in pieces])
+
+
+def _pieces(tasks: int, inner: int) -> list[tuple[int, int, int, int]]:
+    """Split ``tasks`` rows x ``inner`` columns into enough pieces for the thread pool."""
+    threads = get_options().threads
+    if threads == 1:
+        return [(0, tasks, 0, inner)]
+    wanted = 4 * threads
+    if tasks >= wanted:
+        return [(a, b, 0, inner) for a, b in _compiled.split(tasks, wanted)]
+    pieces = -(-wanted // max(tasks, 1))
+    return [(a, b, c, d) for a, b in _compiled.split(tasks, tasks) for c, d in _compiled.split(inner, pieces)]
+
+
+def _col2im_numpy(cols: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
+    """NumPy col2im: one strided slice-add per kernel tap (Chainer's ``col2im_cpu``)."""
+    groups, cog = problem.groups, problem.cog
+    nb = out.shape[0]
+    cols = cols.reshape(groups, nb, *geometry.input_size, *geometry.kernel_size, cog)  # (G, n, *i, *k, Cog)
+    if problem.layout == "channels_last":
+        target = out.reshape(nb, *geometry.output_size, groups, cog)  # (n, *o, G, Cog)
+    else:
+        target = np.moveaxis(
+            out.reshape(nb, groups, cog, *geometry.output_size), (1, 2), (-2, -1)
+        )  # (n, *o, G, Cog) view
+    target[...] = problem.bias.reshape(groups, cog) if problem.has_bias else 0  # (G, Cog)
+    for tap, src, dst in tap_pairs(geometry):
+        contribution = cols[(slice(None), slice(None)) + src + tap]  # (G, n, *S, Cog)
+        target[(slice(None),) + dst] += np.moveaxis(contribution, 0, -2)  # (n, *S, G, Cog)
+
+
+class _GemmTile(NamedTuple):
+    """Samples ``n0:n1``, output rows ``band`` of the first axis (read from input rows ``slab``),
+    output channels ``c0:c1`` of group ``g``."""
+
+    n0: int
+    n1: int
+    band: tuple[int, int]
+    slab: tuple[int, int]
+    geometry: Geometry | None  # the tile's own geometry; None when no input reaches it
+    g: int
+    c0: int
+    c1: int
+
+
+def _gemm_tiles(geometry: Geometry, n: int, problem: Problem, threads: int) -> list[_GemmTile] | None:
+    """Tiles whose column buffer (and weight block) fit the cache targets and the budget; None if none can.
+
+    Output channels are split so that a tile's weight block ``C_in/G x prod(k) x C_block``
+    fits :data:`WEIGHT_BYTES`; then samples are grouped, or (for large samples) output
+    rows split into bands, so that its columns fit :data:`TILE_BYTES`. Every group is
+    its own tile. There are at least ``2*threads`` tiles when the problem allows.
+    """
+    groups, cig, cog, itemsize = problem.groups, problem.cig, problem.cog, problem.dtype.itemsize
+    kv = math.prod(geometry.kernel_size)
+    p_in = math.prod(geometry.input_size)
+    budget = get_options().memory_budget
+    target = min(TILE_BYTES, budget // max(threads, 1))
+    c_blocks = max(1, min(cog, -(-cig * kv * cog * itemsize // WEIGHT_BYTES)))
+    c_block = -(-cog // c_blocks)
+    pixel = kv * c_block * itemsize  # column bytes per input pixel
+    i0, o0 = geometry.input_size[0], geometry.output_size[0]
+    channel_tiles = [(g, c, min(cog, c + c_block)) for g in range(groups) for c in range(0, cog, c_block)]
+    tiles: list[_GemmTile] = []
+    wanted = 2 * threads
+    if p_in * pixel <= target:
+        per_tile = min(n, max(1, target // (p_in * pixel)))
+        if -(-n // per_tile) * len(channel_tiles) < wanted:  # too few tiles: smaller batch blocks
+            per_tile = max(1, min(per_tile, n * len(channel_tiles) // wanted))
+        if -(-n // per_tile) * len(channel_tiles) >= wanted or i0 == 1:
+            # channel blocks outermost: a thread's consecutive tiles reuse one weight block
+            for g, c0, c1 in channel_tiles:
+                tiles += [
+                    _GemmTile(a, min(n, a + per_tile), (0, o0), (0, i0), geometry, g, c0, c1)
+                    for a in range(0, n, per_tile)
+                ]
+            return tiles
+        height = -(-o0 // max(1, -(-wanted // (n * len(channel_tiles)))))  # split samples into bands too
+    else:
+        row_bytes = p_in // i0 * pixel  # one input row of the first axis
+        s = geometry.stride[0]
+        halo = (geometry.effective_kernel_size[0] - 1) // s + 1  # input rows a band reads beyond its own h/s
+        height = (target // row_bytes - halo) * s  # h outputs read ~ h/s + halo rows
+        height = max(s, height, MIN_BAND_HALOS * halo * s)  # bound the recomputed halo rows
+        if row_bytes * (height // s + halo + 1) > budget:
+            height = max(s, (budget // row_bytes - halo - 1) * s)
+            if row_bytes * (height // s + halo + 1) > budget:
+                return None
+    rest_start, rest_stop = (0,) * (geometry.ndim - 1), geometry.output_size[1:]
+    for a in range(0, o0, height):
+        b = min(o0, a + height)
+        tile = tile_geometry(geometry, (a, *rest_start), (b, *rest_stop))
+        slab = (tile.input[0].start, tile.input[0].stop)
+        tiles += [
+            _GemmTile(m, m + 1, (a, b), slab, tile.geometry, g, c0, c1) for g, c0, c1 in channel_tiles for m in range(n)
+        ]
+    return tiles
+
+
+def _reshaped(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``array`` viewed with ``shape``; raises instead of copying (assigning ``.shape`` never copies)."""
+    view = array.view()
+    view.shape = shape
+    return view
+
+
+def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """GEMM + write-once col2im, in cache-sized tiles computed by independent threads.
+
+    The same algebra as :func:`gemm`, organised for the cache: the output is cut
+    into tiles (blocks of samples, or bands of output rows with the input rows they
+    read), and each thread takes tiles one after the other, computing the tile's
+    columns with a single-threaded GEMM straight from the input (a channels-first
+    input is read through a transposed view, so no layout pass is needed) and
+    gathering them into the output at once, while they are still in its cache.
+    BLAS runs single-threaded meanwhile (:mod:`tconv._algorithms.blas`), so no BLAS thread
+    pool competes with them.
+    """
+    n = x.shape[0]
+    layout, groups, cig, cog, c_out = problem.layout, problem.groups, problem.cig, problem.cog, problem.c_out
+    kv = math.prod(geometry.kernel_size)
+    p_in = math.prod(geometry.input_size)
+    flops = 2 * n * p_in * cig * kv * c_out
+    if flops < SMALL_FLOPS:  # tiny: one thread, no tiles, nothing to hand over
+        with options(threads=1):
+            return _gemm_blocked(x, w, geometry, problem)
+    if layout == "channels_first" and cog <= FEW_CHANNELS and geometry.ndim <= 3:
+        return gemm_transposed(x, w, geometry, problem)
+    if not _blas.available() or n * p_in * kv * c_out * problem.dtype.itemsize <= CACHED_COLUMNS:
+        return _gemm_blocked(x, w, geometry, problem)  # one multi-threaded GEMM, columns stay in L3
+    threads = get_options().threads
+    tiles = _gemm_tiles(geometry, n, problem, threads)
+    if tiles is None:
+        return _gemm_blocked(x, w, geometry, problem)
+    layout_in = layout
+    if layout == "channels_first" and p_in < SMALL_SAMPLE:
+        # small samples: one transpose to channels-last rows, so each tile is one GEMM over all its samples
+        x = channels_last(x, layout).reshape(n, *geometry.input_size, problem.c_in)
+        layout_in = "channels_last"
+    out = problem.output(n, geometry.output_size)
+    blocks = sorted({(t.c0, t.c1) for t in tiles})
+    packed = {(c0, c1): _packed_weight(w[:, c0:c1], groups, kv) for c0, c1 in blocks}  # (G, Cig, Kv*Cb) each
+    largest = max(
+        (t.n1 - t.n0) * math.prod(t.geometry.input_size) * (t.c1 - t.c0) for t in tiles if t.geometry is not None
+    )
+    claim = itertools.count()
+
+    def work() -> None:
+        workspace = np.empty(largest * kv, dtype=problem.dtype)  # this thread's column buffer
+        for index in claim:
+            if index >= len(tiles):
+                return
+            tile = tiles[index]
+            _gemm_tile(tile, x, layout_in, packed[tile.c0, tile.c1][tile.g], out, workspace, problem)
+
+    with _blas.single_threaded_blas():  # each of our threads runs its own single-threaded GEMMs
+        _compiled.parallel_for(work, [()] * min(threads, len(tiles)))
+    return out
+
+
+def _gemm_tile(
+    tile: _GemmTile,
+    x: np.ndarray,
+    layout_in: str,
+    w_block: np.ndarray,
+    out: np.ndarray,
+    workspace: np.ndarray,
+    problem: Problem,
+) -> None:
+    """One tile: single-threaded GEMM of its input rows with its weight block, then its gather.
+
+    ``x`` is in ``layout_in``, ``out`` in the problem's layout. ``w_block`` is
+    ``(C_in/G, Kv*Cb)``: group ``tile.g``, channels ``tile.c0:tile.c1``.
+    """
+    n0, n1, (a0, a1), g, c0, c1 = tile.n0, tile.n1, tile.band, tile.g, tile.c0, tile.c1
+    cig, cog, layout = problem.cig, problem.cog, problem.layout
+    channels = slice(g * cog + c0, g * cog + c1)  # the tile's output channels
+    nd = out.ndim - 2
+    region = out[n0:n1, channels, a0:a1] if layout == "channels_first" else out[n0:n1, a0:a1, ..., channels]
+    if tile.geometry is None:  # no input reaches these outputs: the bias alone
+        region[...] = problem.bias_fill(nd, channels)
+        return
+    sub = tile.geometry
+    kv = math.prod(sub.kernel_size)
+    rows = math.prod(sub.input_size)
+    nt, cb = n1 - n0, c1 - c0
+    cols = _reshaped(workspace[: nt * rows * kv * cb], (nt * rows, kv * cb))  # (rows, Kv*Cb)
+    j0, j1 = tile.slab
+    inputs = slice(g * cig, (g + 1) * cig)
+    if layout_in == "channels_last" and j0 == 0 and j1 == x.shape[1] and x.flags.c_contiguous:
+        # whole samples of a channels-last input: all the tile's rows are one matrix
+        lhs = _reshaped(x[n0:n1], (nt * rows, x.shape[-1]))[:, inputs]  # (nt*rows, Cig)
+        np.matmul(lhs, w_block, out=cols)
+        nt_loop = 0
+    else:
+        nt_loop = nt
+    for i in range(nt_loop):
+        if layout_in == "channels_first":
+            xs = x[n0 + i, inputs, j0:j1]  # (Cig, *slab)
+            try:
+                lhs = _reshaped(xs, (cig, rows)).T  # (rows, Cig), a transposed view
+            except AttributeError:
+                lhs = np.ascontiguousarray(xs).reshape(cig, rows).T
+        else:
+            xs = x[n0 + i, j0:j1, ..., inputs]  # (*slab, Cig)
+            try:
+                lhs = _reshaped(xs, (rows, cig))
+            except AttributeError:
+                lhs = np.ascontiguousarray(xs).reshape(rows, cig)
+        np.matmul(lhs, w_block, out=cols[i * rows : (i + 1) * rows])  # (rows, Cig) @ (Cig, Kv*Cb)
+    tables = lead_and_last(sub)
+    o_lead, o_last = tables.lead.outputs, tables.last.outputs
+    cols4 = _reshaped(cols, (1, nt * rows, kv, cb))  # (1, M, Kv, Cb)
+    view = _reshaped(region, batched_shape(nt, cb, (o_lead, o_last), layout))  # (n, Cb, O_lead, O_last) or cl
+    _gather(cols4, tables, problem.bias[channels], view, layout, [(0, nt * o_lead, 0, o_last)])
+
+
+def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """gemm in the channels-first orientation, for few output channels per group.
+
+    With 1-8 output channels the channels-last columns give the gather a loop of
+    1-8 channels per tap; in the transposed orientation ``cols = W^T @ x[n]``
+    (``(Kv*Cog) x P`` per sample and group, ONNX Runtime's orientation) the gather
+    runs along contiguous input positions instead (``gather_rows_t`` of
+    :mod:`tconv._algorithms.numba_kernels`), one output channel's rows at a time.
+    Tiles are (sample, group) pairs computed by independent threads with
+    single-threaded BLAS; with fewer tiles than threads the GEMMs use BLAS's
+    threads instead.
+    """
+    n = x.shape[0]
+    groups, cig, cog, dtype = problem.groups, problem.cig, problem.cog, problem.dtype
+    kv = math.prod(geometry.kernel_size)
+    p_in = math.prod(geometry.input_size)
+    tiles = [(i, g) for i in range(n) for g in range(groups)]
+    bytes_per_tile = kv * cog * p_in * dtype.itemsize
+    budget = get_options().memory_budget
+    if len(tiles) * bytes_per_tile > budget and bytes_per_tile > budget:
+        return _gemm_blocked(x, w, geometry, problem)  # one sample's columns exceed the budget
+    out = problem.output(n, geometry.output_size)
+    tables = lead_and_last(geometry)
+    lead, o_lead, o_last = tables.lead, tables.lead.outputs, tables.last.outputs
+    wt = w.reshape(groups, cig, cog * kv).transpose(0, 2, 1)  # (G, Cog*Kv, Cig): a view, BLAS reads it transposed
+    xs = x.reshape(n, groups, cig, p_in)  # (N, G, Cig, P)
+    out4 = out.reshape(n, groups, cog, o_lead, o_last)  # (N, G, Cog, O_lead, O_last)
+    rows = _compiled.kernels()["gather_rows_t"]
+    s, d, b = geometry.stride[-1], geometry.dilation[-1], geometry.crop_begin[-1]
+    # the arguments of gather_rows_t that do not change from call to call
+    per_axis = (tables.input_last, tables.kernel_last, tap_ranges(geometry, -1), s, d, b, o_last)
+    claim = itertools.count()
+
+    def work() -> None:
+        cols = np.empty((cog * kv, p_in), dtype=dtype)  # this thread's (Cog*Kv, P) columns
+        for index in claim:
+            if index >= len(tiles):
+                return
+            i, g = tiles[index]
+            np.matmul(wt[g], xs[i, g], out=cols)  # (Cog*Kv, Cig) @ (Cig, P)
+            c3 = _reshaped(cols, (cog, kv, p_in)).transpose(1, 0, 2)  # (Kv, Cog, P) view
+            for c in range(cog):
+                rows(c3, c, lead.ptr, lead.j, lead.t, *per_axis, problem.bias[g * cog + c], out4[i, g, c])
+
+    threads = get_options().threads
+    if len(tiles) >= threads and _blas.available():
+        with _blas.single_threaded_blas():
+            _compiled.parallel_for(work, [()] * threads)
+    else:
+        work()  # few tiles: BLAS's own threads do the GEMMs
+    return out

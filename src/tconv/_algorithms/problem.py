@@ -1,0 +1,91 @@
+"""What every algorithm receives besides the arrays and the geometry, and the layout helpers they share.
+
+Channel notation of the algorithms: ``C_in`` input and ``C_out`` output channels
+in ``G`` groups, ``Cig = C_in/G`` and ``Cog = C_out/G`` per group; ``P`` the
+pixels of one sample (the product of its spatial size).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import compiled as _compiled
+
+__all__ = ["Problem", "batched_shape", "channels_last", "layout_index"]
+
+
+def batched_shape(n: Any, channels: Any, size: tuple[Any, ...], layout: str) -> tuple[Any, ...]:
+    """``(n, channels, *size)`` channels-first, ``(n, *size, channels)`` channels-last."""
+    return (n, channels, *size) if layout == "channels_first" else (n, *size, channels)
+
+
+def layout_index(layout: str, samples: slice, spatial: tuple[slice, ...]) -> tuple[slice, ...]:
+    """The index of ``samples`` and a spatial region (every channel) of a batched array in ``layout``."""
+    return (samples, slice(None)) + spatial if layout == "channels_first" else (samples,) + spatial
+
+
+def channels_last(x: np.ndarray, layout: str) -> np.ndarray:
+    """``x`` as a C-contiguous ``(N, P, C)`` array (a copy unless it already is one)."""
+    n = x.shape[0]
+    if layout == "channels_last":
+        return np.ascontiguousarray(x).reshape(n, -1, x.shape[-1])  # (N, P, C)
+    block = x.reshape(n, x.shape[1], -1)  # (N, C, P)
+    if _compiled.available():
+        return _compiled.transpose(np.ascontiguousarray(block))  # (N, P, C)
+    return np.ascontiguousarray(block.transpose(0, 2, 1))  # (N, P, C)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The channels, groups, layout, compute dtype and bias of one call of an algorithm.
+
+    ``bias`` is ``(C_out,)`` in ``dtype``; zeros when the call has none
+    (``has_bias`` False), so that compiled passes can add it unconditionally. For
+    ``conv_transpose`` the weight is ``(C_in, Cog, *k)``, for ``conv``
+    ``(C_out, Cig, *k)`` (:meth:`of` reads the channel counts off it).
+    """
+
+    groups: int
+    layout: str
+    c_in: int
+    c_out: int
+    dtype: np.dtype
+    bias: np.ndarray
+    has_bias: bool
+
+    @classmethod
+    def of(cls, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, groups: int, layout: str, op: str) -> Problem:
+        """The problem of ``op`` (``"conv_transpose"`` or ``"conv"``) on these arrays."""
+        dtype = np.result_type(x, w)
+        if op == "conv_transpose":
+            c_in, c_out = w.shape[0], w.shape[1] * groups
+        else:
+            c_in, c_out = w.shape[1] * groups, w.shape[0]
+        if bias is None:
+            return cls(groups, layout, c_in, c_out, dtype, np.zeros(c_out, dtype=dtype), False)
+        return cls(groups, layout, c_in, c_out, dtype, np.ascontiguousarray(bias, dtype=dtype), True)
+
+    @property
+    def cig(self) -> int:
+        """Input channels per group."""
+        return self.c_in // self.groups
+
+    @property
+    def cog(self) -> int:
+        """Output channels per group."""
+        return self.c_out // self.groups
+
+    def output(self, n: int, size: tuple[int, ...]) -> np.ndarray:
+        """An uninitialised result of ``n`` samples of spatial ``size`` in the problem's layout."""
+        return np.empty(batched_shape(n, self.c_out, size, self.layout), dtype=self.dtype)
+
+    def bias_fill(self, ndim: int, channels: slice = slice(None)) -> np.ndarray | int:
+        """What output cells that no input reaches hold: the bias of ``channels``, broadcastable
+        over ``ndim`` spatial axes in the problem's layout, or 0 without bias."""
+        if not self.has_bias:
+            return 0
+        bias = self.bias[channels]
+        return bias if self.layout == "channels_last" else bias.reshape(-1, *(1,) * ndim)

@@ -1,0 +1,162 @@
+"""The reference algorithms: the textbook views of the operator, written for clarity.
+
+For ``conv_transpose``:
+
+- :func:`scatter`: each input element stamps the kernel, scaled by its value, into
+  the output at stride offsets (:func:`tconv.kernels.scatter`);
+- :func:`dilate`: insert ``stride - 1`` zeros between input elements, pad by
+  ``dilation*(k - 1) - padding`` and correlate with the spatially flipped kernel
+  (:func:`zero_insert`);
+- :func:`matrix`: multiply by ``C.T``, the transpose of the forward convolution's
+  matrix (:mod:`tconv.matrix`).
+
+For ``conv``: :func:`conv_direct`, the gather of :func:`tconv.kernels.correlate`,
+and :func:`conv_matrix`, multiplication by ``C``.
+
+They work in the canonical grouped channels-first layout of :mod:`tconv.kernels`
+and add the bias and the layout change afterwards; every one has the signature of
+the registry (:mod:`tconv._algorithms`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import kernels as _kernels
+from ..geometry import Geometry
+from ..matrix import geometry_matrix
+from .problem import Problem
+
+__all__ = ["conv_direct", "conv_matrix", "dilate", "matrix", "scatter", "zero_insert"]
+
+
+def _channels_first(x: np.ndarray, problem: Problem) -> np.ndarray:
+    """A batched array in the problem's layout, channels-first (a view)."""
+    return np.moveaxis(x, -1, 1) if problem.layout == "channels_last" else x  # (N, C, *size)
+
+
+def _finish(y: np.ndarray, problem: Problem) -> np.ndarray:
+    """A channels-first result ``(N, C_out, *size)``: bias added, in the problem's layout."""
+    if problem.has_bias:
+        y += problem.bias.reshape(-1, *(1,) * (y.ndim - 2))  # (C_out, 1, ..., 1)
+    return np.moveaxis(y, 1, -1) if problem.layout == "channels_last" else y  # (N, *size, C_out)
+
+
+def _grouped(
+    kernel: Callable[[np.ndarray, np.ndarray, Geometry], np.ndarray],
+    x: np.ndarray,
+    w: np.ndarray,
+    geometry: Geometry,
+    problem: Problem,
+) -> np.ndarray:
+    """Run a canonical kernel ``(N, G, Ci, *i), (G, Ci, Co, *k) -> (N, G, Co, *o)`` on the registry's arrays."""
+    x = _channels_first(x, problem)  # (N, C_in, *i)
+    n, g = x.shape[0], problem.groups
+    xg = x.reshape(n, g, problem.cig, *geometry.input_size)  # (N, G, C_in/G, *i)
+    wg = w.reshape(g, problem.cig, *w.shape[1:])  # (G, C_in/G, C_out/G, *k)
+    y = kernel(xg, wg, geometry)  # (N, G, C_out/G, *o)
+    return _finish(y.reshape(n, problem.c_out, *geometry.output_size), problem)  # (N, C_out, *o)
+
+
+def scatter(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """Transposed convolution as a scatter: each input element adds the kernel, scaled by its
+    value, at stride offsets (:func:`tconv.kernels.scatter`)."""
+    return _grouped(_kernels.scatter, x, w, geometry, problem)
+
+
+def _pad_or_crop(x: np.ndarray, before: tuple[int, ...], after: tuple[int, ...]) -> np.ndarray:
+    """Zero-pad the last ``len(before)`` axes by ``before``/``after``; negative amounts crop."""
+    lead = x.ndim - len(before)
+    widths = [(0, 0)] * lead + [(max(b, 0), max(a, 0)) for b, a in zip(before, after)]
+    x = np.pad(x, widths)
+    index = tuple(slice(max(-b, 0), n - max(-a, 0)) for b, a, n in zip(before, after, x.shape[lead:]))
+    return x[(Ellipsis,) + index]
+
+
+def zero_insert(x: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """The input of the ``"dilate"`` view: zeros inserted, then padded.
+
+    ``x`` is ``(..., *geometry.input_size)`` (any leading axes). Element ``j`` moves
+    to ``s*j`` with ``s - 1`` zeros in between; the result is padded by
+    ``d*(k - 1) - crop_begin`` at the start (negative: cropped) and at the end so
+    that a stride-1 correlation with the dilated kernel yields ``output_size``
+    values: it has size ``output_size + d*(k - 1)``.
+
+    Examples
+    --------
+    >>> from tconv.geometry import conv_transpose_geometry
+    >>> zero_insert(np.array([1., 2.]), conv_transpose_geometry(2, 3, stride=2))
+    array([0., 0., 1., 0., 2., 0., 0.])
+    """
+    lead = x.shape[: x.ndim - geometry.ndim]
+    s, b, o = geometry.stride, geometry.crop_begin, geometry.output_size
+    ke = geometry.effective_kernel_size
+    dilated_size = tuple((i - 1) * si + 1 for i, si in zip(geometry.input_size, s))
+    x_dil = np.zeros((*lead, *dilated_size), dtype=x.dtype)  # (..., *dilated)
+    x_dil[(Ellipsis,) + tuple(slice(None, None, si) for si in s)] = x
+    before = tuple(k - 1 - bi for k, bi in zip(ke, b))
+    after = tuple(oi + k - 1 - bf - ds for oi, k, bf, ds in zip(o, ke, before, dilated_size))
+    return _pad_or_crop(x_dil, before, after)  # (..., *(o + k_eff - 1))
+
+
+def _dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Zero insertion + padding + correlation with the flipped kernel.
+
+    Per axis the transposed convolution's full output is
+    ``full[f] = sum_t x_dil[f - d*t] * w[t]`` where ``x_dil`` holds ``x[j]`` at
+    ``s*j`` and zeros in between. Substituting the flipped tap ``t' = k - 1 - t``
+    turns it into a correlation, ``sum_t' x_dil[f - (k_eff - 1) + d*t'] * w[k-1-t']``,
+    so output ``o`` (``= full[o + b]``) is a stride-1 correlation of ``x_dil``
+    padded by ``k_eff - 1 - b`` at the start (:func:`zero_insert`), with the flipped
+    kernel whose channel axes are swapped to the convolution layout ``(C_out, C_in)``.
+    """
+    x_pad = zero_insert(x, geometry)  # (N, G, Ci, *(o + k_eff - 1))
+    spatial = tuple(range(3, w.ndim))
+    w_flip = np.flip(w, axis=spatial).swapaxes(1, 2)  # (G, Co, Ci, *k), flipped
+    nd = geometry.ndim
+    plain = Geometry(
+        geometry.output_size, x_pad.shape[3:], geometry.kernel_size, (1,) * nd, geometry.dilation, (0,) * nd
+    )
+    return _kernels.correlate(x_pad, w_flip, plain)
+
+
+def dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """Transposed convolution as zero insertion + padding + correlation with the flipped kernel."""
+    return _grouped(_dilate, x, w, geometry, problem)
+
+
+def _by_matrix(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, op: str) -> np.ndarray:
+    """Multiplication by the convolution matrix ``C`` (``op="conv"``) or its transpose (``"conv_transpose"``)."""
+    x = _channels_first(x, problem)  # (N, C_in, *i)
+    n = x.shape[0]
+    c = geometry_matrix(w, problem.groups, geometry, sparse=None)  # (C_small*prod(i), C_big*prod(o))
+    if op == "conv_transpose":
+        y = np.asarray(x.reshape(n, c.shape[0]) @ c)  # (N, C_in*prod(i)) @ C -> (N, C_out*prod(o))
+        size = geometry.output_size
+    else:
+        y = np.asarray(c @ x.reshape(n, c.shape[1]).T).T  # (N, C_out*prod(o))
+        size = geometry.input_size
+    y = y.reshape(n, problem.c_out, *size).astype(problem.dtype, copy=False)  # (N, C_out, *o)
+    return _finish(y, problem)
+
+
+def matrix(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """Transposed convolution as multiplication by ``C.T`` (:func:`tconv.conv_transpose_matrix`)."""
+    return _by_matrix(x, w, geometry, problem, "conv_transpose")
+
+
+def conv_direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """Convolution as the gather of :func:`tconv.kernels.correlate`, the adjoint of ``scatter``."""
+    x = _channels_first(x, problem)  # (N, C_in, *i)
+    n, g = x.shape[0], problem.groups
+    xg = x.reshape(n, g, problem.cig, *geometry.output_size)  # (N, G, C_in/G, *i)
+    wg = w.reshape(g, problem.cog, *w.shape[1:])  # (G, C_out/G, C_in/G, *k)
+    y = _kernels.correlate(xg, wg, geometry)  # (N, G, C_out/G, *o)
+    return _finish(y.reshape(n, problem.c_out, *geometry.input_size), problem)  # (N, C_out, *o)
+
+
+def conv_matrix(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """Convolution as multiplication by its matrix ``C`` (:func:`tconv.conv_matrix`)."""
+    return _by_matrix(x, w, geometry, problem, "conv")

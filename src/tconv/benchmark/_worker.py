@@ -1,0 +1,129 @@
+"""The worker process of one runtime, and the parent's handle on it.
+
+Every runtime runs in its own process (started with ``spawn``), so that no thread
+pool of one runtime spins while another is timed. The parent sends requests over
+a pipe and the worker answers each with ``("ok", payload)`` or ``("error",
+message)``:
+
+- ``("prepare", layer, dtype, algorithm, training)``: build the call (forward, or a
+  training step) on the layer's arrays, run it once (compilation, warm-up) and
+  answer with its output, to be checked, and the algorithm ``"auto"`` chose;
+- ``("time", algorithm, repeat)``: untimed calls until at least
+  :data:`WARM_UP_CALLS` calls and :data:`WARM_UP_SECONDS` have passed, then
+  ``repeat`` timed calls; answer with their durations in seconds;
+- ``("gemm_rate", dtype)``: the best GFLOP/s of NumPy's GEMM (:func:`gemm_rate`);
+- ``("quit",)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import time
+from typing import Any
+
+import numpy as np
+
+from ._runtimes import RUNTIMES, Call
+
+__all__ = ["WARM_UP_CALLS", "WARM_UP_SECONDS", "Worker", "gemm_rate", "serve"]
+
+#: Untimed calls before each batch: at least this many, and for at least this long. What is timed is
+#: the steady state of a layer called in a loop, not the first calls after an idle pause (on a VM a core
+#: that went idle needs a few milliseconds of work to come back to speed).
+WARM_UP_CALLS = 3
+WARM_UP_SECONDS = 0.02
+
+
+def serve(runtime: str, threads: int, conn: Any) -> None:  # pragma: no cover - runs in a subprocess
+    """The worker's loop: create ``runtime`` with ``threads`` threads, then answer requests until ``quit``."""
+    try:
+        impl = RUNTIMES[runtime](threads)
+    except Exception as error:  # noqa: BLE001 - reported to the parent
+        conn.send(("unavailable", f"{type(error).__name__}: {error}"))
+        return
+    conn.send(("ready", None))
+    calls: dict[str, Call] = {}  # prepared calls, by algorithm (one worker may run several)
+    current = None  # the (layer, dtype) the prepared calls belong to
+    while True:
+        message = conn.recv()
+        kind = message[0]
+        try:
+            if kind == "quit":
+                return
+            if kind == "prepare":
+                _, layer, dtype, algorithm, training = message
+                if current != (layer, dtype):
+                    calls.clear()
+                    current = (layer, dtype)
+                x, w, b = layer.arrays(dtype)
+                prepare = impl.prepare_training if training else impl.prepare
+                calls[algorithm] = prepare(layer, x, w, b, algorithm)
+                out = calls[algorithm]()  # warm-up (compilation) and the output to check
+                conn.send(("ok", (np.asarray(out), impl.chosen(layer))))
+            elif kind == "time":
+                _, algorithm, repeat = message
+                conn.send(("ok", (algorithm, _time(calls[algorithm], repeat))))
+            elif kind == "gemm_rate":
+                conn.send(("ok", gemm_rate(message[1])))
+        except Exception as error:  # noqa: BLE001 - reported to the parent
+            conn.send(("error", f"{type(error).__name__}: {error}"))
+
+
+def _time(call: Call, repeat: int) -> list[float]:
+    """Seconds of each of ``repeat`` calls, after the untimed warm-up calls."""
+    warm_until = time.perf_counter() + WARM_UP_SECONDS
+    for count in itertools.count():  # untimed: reach the steady state of a layer called in a loop
+        call()
+        if count + 1 >= WARM_UP_CALLS and time.perf_counter() >= warm_until:
+            break
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def gemm_rate(dtype: str) -> float:
+    """Best GFLOP/s of NumPy's BLAS GEMM on a few large shapes (the machine's peak, as reachable here)."""
+    best = 0.0
+    rng = np.random.default_rng(0)
+    for m, k, n in ((4096, 1024, 1024), (2048, 2048, 2048), (8192, 256, 1024)):
+        a = rng.standard_normal((m, k)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        a @ b
+        for _ in range(5):
+            start = time.perf_counter()
+            a @ b
+            best = max(best, 2 * m * k * n / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+class Worker:
+    """The parent's handle on the worker process of one runtime; ``error`` says why it is unavailable."""
+
+    def __init__(self, runtime: str, threads: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=serve, args=(runtime, threads, child), daemon=True)
+        self.process.start()
+        status, detail = self.conn.recv()
+        self.error: str | None = detail if status == "unavailable" else None
+
+    def ask(self, *message: Any) -> Any:
+        """Send a request and return the payload of the answer; an error answer raises ``RuntimeError``."""
+        self.conn.send(message)
+        status, payload = self.conn.recv()
+        if status != "ok":
+            raise RuntimeError(payload)
+        return payload
+
+    def close(self) -> None:
+        try:
+            self.conn.send(("quit",))
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()

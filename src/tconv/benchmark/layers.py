@@ -1,0 +1,261 @@
+"""The layers the benchmark times: named shapes from real networks, and custom ones from a spec.
+
+A layer is written as the spec ``tconv bench --layer`` takes, say
+``"n=16 c_in=512 c_out=256 size=4x4 kernel=4 stride=2 padding=1"``:
+:func:`layer_from_spec` reads both the named layers of :data:`LAYERS` and the
+user's. This module imports NumPy (for the inputs of :meth:`Layer.arrays`) and
+:mod:`tconv.geometry` (for each layer's window).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..geometry import Geometry, conv_transpose_geometry
+
+__all__ = ["LAYERS", "Layer", "layer_from_spec"]
+
+#: The keys of a layer spec whose values are one int, and those that are sizes (``4`` or ``4x4``).
+_INT_KEYS = ("n", "c_in", "c_out", "groups")
+_SIZE_KEYS = ("size", "kernel", "stride", "padding", "output_padding", "dilation")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One transposed-convolution layer shape, in PyTorch's terms, with where it comes from.
+
+    ``kernel``, ``stride``, ``padding``, ``output_padding`` and ``dilation`` hold one
+    int per spatial axis; one int (or one entry) applies to every axis, and ``()``
+    means PyTorch's default (1 for ``stride`` and ``dilation``, else 0).
+    """
+
+    name: str
+    source: str
+    n: int
+    c_in: int
+    c_out: int
+    size: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...] = ()
+    output_padding: tuple[int, ...] = ()
+    groups: int = 1
+    dilation: tuple[int, ...] = ()
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        nd = len(self.size)
+        for name in ("kernel", "stride", "padding", "output_padding", "dilation"):
+            value: Any = getattr(self, name)
+            if isinstance(value, int):
+                value = (value,)
+            if value == ():
+                value = (1 if name in ("stride", "dilation") else 0,)
+            if len(value) == 1:
+                value = tuple(value) * nd
+            object.__setattr__(self, name, tuple(value))
+
+    @property
+    def flops(self) -> int:
+        """Useful floating-point operations: ``2*N*C_in*C_out/groups*prod(k)*prod(i)``."""
+        return 2 * self.n * self.c_in * self.c_out // self.groups * math.prod(self.kernel) * math.prod(self.size)
+
+    @property
+    def geometry(self) -> Geometry:
+        """The layer's window (:func:`tconv.geometry.conv_transpose_geometry`)."""
+        return conv_transpose_geometry(
+            self.size, self.kernel, self.stride, self.padding, self.output_padding, self.dilation
+        )
+
+    @property
+    def output_size(self) -> tuple[int, ...]:
+        return self.geometry.output_size
+
+    def describe(self) -> str:
+        """The layer in short: ``N=16 512->256 4x4->8x8 k=4 s=2 p=1``."""
+        dims = "x".join(map(str, self.size))
+        out = "x".join(map(str, self.output_size))
+        parts = [
+            f"N={self.n}",
+            f"{self.c_in}->{self.c_out}",
+            f"{dims}->{out}",
+            f"k={_compact(self.kernel)}",
+            f"s={_compact(self.stride)}",
+        ]
+        unless_default = (("p", self.padding, 0), ("op", self.output_padding, 0), ("d", self.dilation, 1))
+        parts += [f"{label}={_compact(v)}" for label, v, default in unless_default if any(e != default for e in v)]
+        if self.groups != 1:
+            parts.append(f"g={self.groups}")
+        return " ".join(parts)
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`tconv.conv_transpose` (and of PyTorch's) besides the arrays."""
+        return {name: getattr(self, name) for name in ("stride", "padding", "output_padding", "groups", "dilation")}
+
+    def arrays(self, dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(x, w, b)`` drawn from ``seed``: every runtime times the same inputs."""
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((self.n, self.c_in, *self.size), dtype=np.float64).astype(dtype)
+        w = (
+            rng.standard_normal((self.c_in, self.c_out // self.groups, *self.kernel))
+            / math.sqrt(self.c_in // self.groups * math.prod(self.kernel))
+        ).astype(dtype)
+        b = rng.standard_normal(self.c_out).astype(dtype) if self.bias else None
+        return x, w, b
+
+
+def _compact(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+def layer_from_spec(spec: str, *, name: str = "custom", source: str | None = None) -> Layer:
+    """A layer from ``"n=4 c_in=256 c_out=128 size=32x32 kernel=2 stride=2 [padding=..] [groups=..]"``.
+
+    Sizes are ``4`` (every axis) or ``4x4`` (one per axis); the other keys are
+    ``output_padding``, ``dilation`` and ``bias`` (``true``/``false``). ``source``
+    (where the layer comes from) defaults to the spec itself.
+
+    Examples
+    --------
+    >>> layer_from_spec("n=2 c_in=8 c_out=4 size=16x16 kernel=4 stride=2 padding=1").describe()
+    'N=2 8->4 16x16->32x32 k=4 s=2 p=1'
+    """
+    values: dict[str, Any] = {}
+    for item in spec.replace(",", " ").split():
+        if "=" not in item:
+            raise ValueError(f"layer spec entries are key=value, got {item!r} in {spec!r}")
+        key, value = item.split("=", 1)
+        if key in _INT_KEYS:
+            values[key] = int(value)
+        elif key in _SIZE_KEYS:
+            values[key] = tuple(int(v) for v in value.split("x"))
+        elif key == "bias":
+            values[key] = value.lower() in ("1", "true", "yes")
+        else:
+            raise ValueError(
+                f"unknown layer spec key {key!r}, valid keys are n, c_in, c_out, size, kernel, stride, "
+                "padding, output_padding, groups, dilation, bias"
+            )
+    missing = {"n", "c_in", "c_out", "size", "kernel"} - set(values)
+    if missing:
+        raise ValueError(f"layer spec {spec!r} lacks {sorted(missing)}")
+    values.setdefault("stride", ())
+    return Layer(name=name, source=spec if source is None else source, **values)
+
+
+def _named(name: str, spec: str, source: str) -> Layer:
+    return layer_from_spec(spec, name=name, source=source)
+
+
+#: The named layers, from the networks that made transposed convolution common.
+LAYERS: tuple[Layer, ...] = (
+    _named(
+        "dcgan-project",
+        "n=16 c_in=100 c_out=512 size=1x1 kernel=4 stride=1",
+        "DCGAN generator (Radford et al. 2016; PyTorch examples/dcgan netG): z (100x1x1) -> 512x4x4",
+    ),
+    _named(
+        "dcgan-1",
+        "n=16 c_in=512 c_out=256 size=4x4 kernel=4 stride=2 padding=1",
+        "DCGAN generator up-sampling layer 1 (ngf*8 -> ngf*4)",
+    ),
+    _named(
+        "dcgan-2",
+        "n=16 c_in=256 c_out=128 size=8x8 kernel=4 stride=2 padding=1",
+        "DCGAN generator up-sampling layer 2 (ngf*4 -> ngf*2)",
+    ),
+    _named(
+        "dcgan-3",
+        "n=16 c_in=128 c_out=64 size=16x16 kernel=4 stride=2 padding=1",
+        "DCGAN generator up-sampling layer 3 (ngf*2 -> ngf)",
+    ),
+    _named(
+        "dcgan-4",
+        "n=16 c_in=64 c_out=3 size=32x32 kernel=4 stride=2 padding=1",
+        "DCGAN generator output layer (ngf -> 3 RGB channels)",
+    ),
+    _named(
+        "unet-1024",
+        "n=1 c_in=1024 c_out=512 size=28x28 kernel=2 stride=2",
+        "U-Net (Ronneberger et al. 2015) first 2x2 up-convolution, 28x28 -> 56x56",
+    ),
+    _named(
+        "unet-256",
+        "n=4 c_in=256 c_out=128 size=32x32 kernel=2 stride=2",
+        "U-Net 2x2 up-convolution 256 -> 128 channels",
+    ),
+    _named(
+        "unet-128",
+        "n=2 c_in=128 c_out=64 size=112x112 kernel=2 stride=2",
+        "U-Net 2x2 up-convolution 128 -> 64 channels at 112x112",
+    ),
+    _named(
+        "unet-64",
+        "n=2 c_in=64 c_out=32 size=128x128 kernel=2 stride=2",
+        "U-Net last 2x2 up-convolution 64 -> 32 channels at 128x128",
+    ),
+    _named(
+        "fcn8s-up2",
+        "n=4 c_in=21 c_out=21 size=16x16 kernel=4 stride=2 bias=false",
+        "FCN-8s (Long et al. 2015) upscore2: x2 up-scoring of 21 class scores, k4 s2, no bias",
+    ),
+    _named(
+        "fcn8s-up8",
+        "n=2 c_in=21 c_out=21 size=64x64 kernel=16 stride=8 bias=false",
+        "FCN-8s upscore8: x8 up-scoring of 21 class scores, k16 s8, no bias",
+    ),
+    _named(
+        "hifigan-up1",
+        "n=4 c_in=512 c_out=256 size=200 kernel=16 stride=8 padding=4",
+        "HiFi-GAN V1 (Kong et al. 2020) generator up-sampler 1: k16 s8 p4",
+    ),
+    _named(
+        "istft-ola",
+        "n=1 c_in=1026 c_out=1 size=224 kernel=1024 stride=256",
+        "inverse-STFT-like overlap-add: 1026 -> 1 channel, k1024 s256 (pytorch#120982)",
+    ),
+    _named(
+        "unet3d-up",
+        "n=1 c_in=128 c_out=64 size=16x16x16 kernel=2 stride=2",
+        "3-D U-Net (Cicek et al. 2016) 2x2x2 up-convolution 128 -> 64",
+    ),
+    _named(
+        "vnet-up",
+        "n=2 c_in=256 c_out=128 size=8x8x8 kernel=2 stride=2",
+        "V-Net (Milletari et al. 2016) 2x2x2 de-convolution 256 -> 128",
+    ),
+    _named(
+        "3d-k3s2",
+        "n=1 c_in=64 c_out=32 size=16x16x16 kernel=3 stride=2 padding=1 output_padding=1",
+        "3-D decoder up-sampling k3 s2 p1 op1 64 -> 32",
+    ),
+    _named(
+        "decoder-k3s2",
+        "n=8 c_in=128 c_out=64 size=32x32 kernel=3 stride=2 padding=1 output_padding=1",
+        "2-D decoder up-sampling k3 s2 p1 op1 128 -> 64",
+    ),
+    _named(
+        "stride1-3x3",
+        "n=8 c_in=128 c_out=128 size=32x32 kernel=3 stride=1 padding=1",
+        "stride-1 3x3 transposed convolution 128 -> 128 (a decoder's refinement layer)",
+    ),
+    _named(
+        "grouped-4",
+        "n=8 c_in=256 c_out=256 size=16x16 kernel=4 stride=2 padding=1 groups=4",
+        "grouped (groups=4) k4 s2 p1 256 -> 256",
+    ),
+    _named(
+        "depthwise",
+        "n=8 c_in=128 c_out=128 size=32x32 kernel=4 stride=2 padding=1 groups=128",
+        "depthwise (groups=channels=128) k4 s2 p1",
+    ),
+    _named(
+        "dilated",
+        "n=4 c_in=64 c_out=64 size=32x32 kernel=3 stride=2 padding=2 output_padding=1 dilation=2",
+        "dilated k3 s2 p2 d2 op1 64 -> 64",
+    ),
+)

@@ -1,0 +1,104 @@
+"""tconv._algorithms.gemm: each of its code paths on the case table, its cache tiles, and BLAS threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cases import CASE_IDS, CASES
+from helpers import assert_close, from_layout, to_layout
+
+import tconv
+from tconv._algorithms import gemm as _gemm
+
+LAYOUTS = ("channels_first", "channels_last")
+
+
+def reference(case, x, w, b):
+    return tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="scatter")
+
+
+@pytest.fixture(params=["tiled", "one-gemm", "transposed", "small"])
+def gemm_path(request, monkeypatch):
+    """Force each of gemm's code paths on the small test cases: cache-sized tiles computed by
+    independent threads (tiny tiles, so there are many, with bands and channel blocks), one
+    multi-threaded GEMM, the transposed orientation for few output channels, and the
+    single-thread path for tiny problems."""
+    if request.param != "small":
+        monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
+        monkeypatch.setattr(_gemm, "FEW_CHANNELS", 10**6 if request.param == "transposed" else 0)
+    if request.param == "tiled":
+        monkeypatch.setattr(_gemm, "CACHED_COLUMNS", 0)
+        monkeypatch.setattr(_gemm, "TILE_BYTES", 1500)
+        monkeypatch.setattr(_gemm, "WEIGHT_BYTES", 200)
+        monkeypatch.setattr(_gemm, "MIN_BAND_HALOS", 1)
+    elif request.param == "one-gemm":
+        monkeypatch.setattr(_gemm, "CACHED_COLUMNS", 1 << 40)
+    return request.param
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_gemm_paths(case, layout, gemm_path):
+    for dtype in (np.float32, np.complex128):
+        x, w, b = case.arrays(dtype)
+        y = tconv.conv_transpose(to_layout(x, layout), w, b, **case.kwargs(), layout=layout, algorithm="gemm")
+        assert_close(from_layout(y, layout), reference(case, x, w, b), dtype=dtype)
+
+
+def test_tiled_path_really_tiles(monkeypatch):
+    """The patched thresholds do produce bands, channel blocks and several samples per tile."""
+    from tconv._algorithms.problem import Problem
+    from tconv.geometry import conv_transpose_geometry
+
+    monkeypatch.setattr(_gemm, "TILE_BYTES", 1500)
+    monkeypatch.setattr(_gemm, "WEIGHT_BYTES", 200)
+    monkeypatch.setattr(_gemm, "MIN_BAND_HALOS", 1)
+
+    def problem(groups, cig, cog):  # float64
+        return Problem(groups, "channels_first", groups * cig, groups * cog, np.dtype(np.float64), np.zeros(1), False)
+
+    g = conv_transpose_geometry((6, 5), (3, 3), 2, 1)
+    tiles = _gemm._gemm_tiles(g, n=3, problem=problem(groups=2, cig=2, cog=4), threads=2)
+    assert (
+        len({t.band for t in tiles}) > 1 and len({(t.c0, t.c1) for t in tiles}) > 1 and {t.g for t in tiles} == {0, 1}
+    )
+    small = conv_transpose_geometry((2, 2), (2, 2), 2, 0)
+    tiles = _gemm._gemm_tiles(small, n=8, problem=problem(groups=1, cig=2, cog=2), threads=2)
+    assert max(t.n1 - t.n0 for t in tiles) > 1
+
+
+def test_blas_threads_restored_after_tiled_calls(monkeypatch):
+    """The tiled gemm sets BLAS to one thread while it runs and restores the count exactly,
+    also when several user threads call it at once (OpenBLAS's count is process-wide)."""
+    import threading
+
+    from tconv._algorithms import blas as _blas
+
+    if not _blas.available():
+        pytest.skip("BLAS threading cannot be controlled here (not OpenBLAS)")
+    monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
+    monkeypatch.setattr(_gemm, "FEW_CHANNELS", 0)
+    monkeypatch.setattr(_gemm, "TILE_BYTES", 1500)
+    monkeypatch.setattr(_gemm, "MIN_BAND_HALOS", 1)
+    set_threads, get_threads = _blas._functions()
+    before = get_threads()
+    set_threads(2)
+    try:
+        case = CASES[CASE_IDS.index("2d-dcgan-k4s2p1")]
+        x, w, b = case.arrays()
+        expected = reference(case, x, w, b)
+        seen = []
+
+        def call():
+            y = tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="gemm")
+            seen.append(np.allclose(y, expected))
+
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert seen == [True] * 4
+        assert get_threads() == 2
+    finally:
+        set_threads(before)

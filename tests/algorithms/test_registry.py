@@ -1,0 +1,117 @@
+"""tconv._algorithms: the table of algorithms, the cost model, and every fast algorithm's shared guarantees.
+
+Each fast algorithm gives the reference result with NumPy alone (compiled kernels off), with any
+number of threads, and for every window form. (Every algorithm against PyTorch: tests/test_ops_torch.py.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cases import CASE_IDS, CASES
+from helpers import assert_close, from_layout, to_layout
+
+import tconv
+
+FAST = ("gemm", "phase", "direct")
+LAYOUTS = ("channels_first", "channels_last")
+
+
+def reference(case, x, w, b):
+    return tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="scatter")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("algorithm", FAST)
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_numpy_only_path(case, algorithm, layout):
+    """With compiled kernels off, every fast algorithm still gives the reference result."""
+    x, w, b = case.arrays(np.float32)
+    with tconv.options(compiled=False):
+        y = tconv.conv_transpose(to_layout(x, layout), w, b, **case.kwargs(), layout=layout, algorithm=algorithm)
+    assert_close(from_layout(y, layout), reference(case, x, w, b), dtype=np.float32)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("algorithm", FAST)
+def test_thread_counts(algorithm, threads):
+    case = CASES[CASE_IDS.index("2d-dcgan-k4s2p1")]
+    x, w, b = case.arrays()
+    with tconv.options(threads=threads):
+        assert_close(tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm=algorithm), reference(case, x, w, b))
+
+
+@pytest.mark.parametrize("algorithm", FAST)
+@pytest.mark.parametrize(
+    "padding, extra",
+    [("same", {}), (((2, -1), (-2, 3)), {}), (1, {"output_size": (16, 15)})],
+    ids=["same", "pairs", "output_size"],
+)
+def test_general_windows(algorithm, padding, extra):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 8, 7))
+    w = rng.standard_normal((4, 3, 3, 4))
+    kwargs = dict(stride=2, padding=padding, groups=1, **extra)
+    expected = tconv.conv_transpose(x, w, **kwargs, algorithm="scatter")
+    for layout in LAYOUTS:
+        y = tconv.conv_transpose(to_layout(x, layout), w, **kwargs, layout=layout, algorithm=algorithm)
+        assert_close(from_layout(y, layout), expected)
+
+
+def test_the_table_lists_every_algorithm_in_order():
+    from tconv._algorithms import ALGORITHMS
+
+    assert tconv.algorithms() == ("scatter", "dilate", "matrix", "gemm", "phase", "direct")
+    assert tconv.algorithms("conv") == ("direct", "matrix", "gemm")
+    for op, table in ALGORITHMS.items():
+        assert tuple(table) == tconv.algorithms(op)
+        assert all(a.name == name and a.summary for name, a in table.items())
+
+
+def test_get_lists_the_valid_names():
+    from tconv._algorithms import get
+
+    assert get("phase").name == "phase"
+    with pytest.raises(ValueError, match=r"algorithm 'fft' not found, valid options are \{'auto', 'direct', 'matrix'"):
+        get("fft", op="conv")
+    with pytest.raises(ValueError, match=r"op must be one of \('conv_transpose', 'conv'\), got 'deconv'"):
+        tconv.algorithms("deconv")
+
+
+@pytest.mark.parametrize(
+    "size, kernel, stride, c_in, c_out, groups, compiled, numpy_only",
+    [
+        ((16, 16), 4, 2, 32, 32, 32, "direct", "direct"),  # depthwise
+        ((8, 8, 8), 3, 2, 16, 16, 1, "phase", "phase"),  # 3-d, overlapping stamps
+        ((8, 8, 8), 2, 2, 16, 16, 1, "gemm", "scatter"),  # 3-d, k = s: no overlap
+        ((16, 16), 4, 2, 16, 16, 1, "gemm", "phase"),  # 2-d, overlapping
+        ((16, 16), 4, 2, 16, 4, 1, "gemm", "scatter"),  # few output channels
+        ((1, 1), 4, 1, 64, 64, 1, "gemm", "gemm"),  # a single input pixel
+        ((8, 8), 4, 2, 1024, 512, 1, "gemm", "gemm"),  # 32 MiB of weights on 64 pixels
+    ],
+)
+def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, numpy_only):
+    """The rules of choose(), with the compiled kernels and with NumPy alone (docs/performance.md)."""
+    from tconv._algorithms import choose
+    from tconv._algorithms.compiled import available
+    from tconv.geometry import conv_geometry, conv_transpose_geometry
+
+    g = conv_transpose_geometry(size, kernel, stride=stride)
+    if available():
+        assert choose(g, groups, 2, c_in, c_out) == compiled
+    with tconv.options(compiled=False):
+        assert choose(g, groups, 2, c_in, c_out) == numpy_only
+    assert choose(conv_geometry((9, 9), 3), 1, 2, c_in, c_out, op="conv") == "gemm"
+
+
+def test_problem_reads_the_channels_off_the_weight():
+    from tconv._algorithms.problem import Problem
+
+    x, w = np.ones((2, 6, 5), np.float32), np.ones((6, 2, 3), np.float64)
+    p = Problem.of(x, w, None, 3, "channels_first", "conv_transpose")  # weight (C_in, C_out/G, k)
+    assert (p.c_in, p.c_out, p.cig, p.cog, p.dtype, p.has_bias) == (6, 6, 2, 2, np.float64, False)
+    assert p.bias.tolist() == [0.0] * 6 and p.bias_fill(1) == 0
+    p = Problem.of(x, np.ones((4, 2, 3)), np.arange(4), 3, "channels_last", "conv")  # weight (C_out, C_in/G, k)
+    assert (p.c_in, p.c_out, p.cig, p.has_bias) == (6, 4, 2, True)
+    assert p.bias_fill(2).tolist() == [0, 1, 2, 3]
+    assert p.output(5, (7, 8)).shape == (5, 7, 8, 4)

@@ -1,0 +1,33 @@
+"""tconv.benchmark.layers: the named layers, the layer spec and the FLOP formula."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tconv.benchmark import LAYERS, layer_from_spec
+
+
+def test_named_layers_are_valid_and_distinct():
+    assert len({layer.name for layer in LAYERS}) == len(LAYERS)
+    for layer in LAYERS:
+        x, w, b = layer.arrays("float32")
+        assert x.shape == (layer.n, layer.c_in, *layer.size)
+        assert w.shape == (layer.c_in, layer.c_out // layer.groups, *layer.kernel)
+        assert len(layer.output_size) == len(layer.size) and min(layer.output_size) > 0
+        assert layer.source
+
+
+def test_flops_count_every_multiply_add():
+    """2 * (number of (input element, tap, output channel) products), counted by brute force."""
+    layer = layer_from_spec("n=2 c_in=6 c_out=4 size=3x5 kernel=2x3 stride=2 groups=2")
+    products = layer.n * layer.c_in * math.prod(layer.size) * (layer.c_out // layer.groups) * math.prod(layer.kernel)
+    assert layer.flops == 2 * products
+
+
+def test_layer_spec_errors():
+    with pytest.raises(ValueError, match="unknown layer spec key 'colour'"):
+        layer_from_spec("n=1 c_in=1 c_out=1 size=4 kernel=2 colour=red")
+    with pytest.raises(ValueError, match=r"lacks \['kernel'\]"):
+        layer_from_spec("n=1 c_in=1 c_out=1 size=4")

@@ -1,0 +1,131 @@
+"""tconv.geometry: the window model and the index arithmetic, checked by brute force and by definition.
+
+The index map: input ``j`` and tap ``t`` meet at output ``o = s*j + d*t - b``
+(``b`` = ``crop_begin``). The brute-force oracles enumerate those triples
+(``tests/index_map.py``); nothing here retypes a closed form.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from index_map import CONV, TRANSPOSE, conv_reads, ranges, transpose_reach
+
+import tconv
+from tconv.geometry import (
+    conv_geometry,
+    conv_input_range,
+    conv_transpose_geometry,
+    conv_transpose_input_range,
+    effective_kernel_size,
+    parse_padding,
+    phase_taps,
+    tap_range,
+    taps_per_phase,
+)
+
+
+@pytest.mark.parametrize("k, d", itertools.product(range(1, 7), range(1, 5)))
+def test_effective_kernel_size_is_the_span_of_the_taps(k, d):
+    positions = [d * t for t in range(k)]
+    assert effective_kernel_size(k, d) == max(positions) - min(positions) + 1
+
+
+@pytest.mark.parametrize("stride", range(1, 5))
+def test_tap_range_is_every_element_that_lands_in_the_range(stride):
+    for shift, count, start, stop in itertools.product(range(-9, 10), range(0, 7), range(-3, 12), range(-3, 14)):
+        landing = [j for j in range(count) if start <= stride * j + shift < stop]
+        first, last = tap_range(shift, stride, count, start, stop)
+        if landing:
+            assert (first, last) == (landing[0], landing[-1] + 1), (shift, stride, count, start, stop)
+        else:
+            assert first >= last, (shift, stride, count, start, stop)
+
+
+@pytest.mark.parametrize("k, s, d", itertools.product(range(1, 8), range(1, 6), range(1, 5)))
+def test_phase_taps_are_the_taps_landing_on_the_phase(k, s, d):
+    """Far from the borders, the outputs f with f mod s == r receive exactly phase_taps(k, s, d, r)."""
+    i = 4 * k * d + 4 * s  # enough inputs for an interior
+    for r in range(s):
+        f = s * (2 * k * d + 1) + r  # an interior output of phase r
+        taps = tuple(sorted(t for t in range(k) for j in range(i) if s * j + d * t == f))
+        assert phase_taps(k, s, d, r) == taps
+    assert taps_per_phase(k, s, d) == tuple(len(phase_taps(k, s, d, r)) for r in range(s))
+    assert sum(taps_per_phase(k, s, d)) == k
+    if math.gcd(s, d) == 1 and k >= s:  # no holes: every phase is reached
+        assert 0 not in taps_per_phase(k, s, d)
+
+
+@pytest.mark.parametrize("i, k, s", itertools.product(range(1, 6), range(1, 8), range(1, 4)))
+def test_same_is_input_times_stride_and_inverts_same_convolution(i, k, s):
+    g = conv_transpose_geometry(i, k, s, "same")
+    assert g.output_size == (i * s,)
+    total = (i - 1) * s + k - i * s
+    assert g.crop_begin == (max(total, 0) // 2,)  # TensorFlow: the smaller half first
+    for o in tconv.conv_transpose_output_size_range(i, k, s, "same"):
+        assert tconv.conv_output_size(o, k, s, "same") == i
+        forward = conv_geometry(o, k, s, "same")
+        backward = conv_transpose_geometry(i, k, s, "same", output_size=o)
+        assert forward == backward  # one window for a "same" convolution and its transpose
+
+
+def test_geometry_window_definition():
+    g = conv_transpose_geometry((4, 3), (3, 2), stride=(2, 3), padding=((1, -2), 0), output_padding=(1, 2))
+    assert g.full_size == (9, 8)
+    assert g.crop_begin == (1, 0)
+    assert g.output_size == (9 - 1 + 2 + 1, 8 + 2)
+    assert g.crop_end == (-2 - 1, -2)
+    assert g.padding_pairs == ((1, -3), (0, -2))
+
+
+def test_padding_pairs_reproduce_the_call():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 2, 3, 4)), rng.standard_normal((2, 2, 3, 3))
+    for kwargs in (dict(padding="same"), dict(padding=1, output_padding=1), dict(padding=((2, 0), (0, -1)))):
+        g = conv_transpose_geometry((3, 4), (3, 3), 2, **kwargs)
+        np.testing.assert_array_equal(
+            tconv.conv_transpose(x, w, stride=2, **kwargs),
+            tconv.conv_transpose(x, w, stride=2, padding=g.padding_pairs),
+        )
+
+
+def test_parse_padding_forms():
+    assert parse_padding(0, 1) == ((0, 0),)
+    assert parse_padding([2, 1], 2) == ((2, 2), (1, 1))
+    assert parse_padding(((-1, 2),), 1) == ((-1, 2),)
+    assert parse_padding("valid", 2) == "valid"
+    assert parse_padding(np.int64(1), 2) == ((1, 1), (1, 1))
+
+
+def test_tables_are_large():
+    assert len(TRANSPOSE) > 1000 and len(CONV) > 1000
+
+
+@pytest.mark.parametrize("chunk", range(8))
+def test_transpose_input_range_is_exact(chunk):
+    """The returned range is the smallest one holding every input that reaches the outputs."""
+    for g in TRANSPOSE[chunk::8]:
+        for lo, hi in ranges(g.output_size[0]):
+            reach = transpose_reach(g, lo, hi)
+            expected = (min(reach), max(reach) + 1) if reach else None
+            assert conv_transpose_input_range(g, 0, lo, hi) == expected, (g, lo, hi)
+
+
+@pytest.mark.parametrize("chunk", range(8))
+def test_conv_input_range_is_exact(chunk):
+    for g in CONV[chunk::8]:
+        for lo, hi in ranges(g.input_size[0]):
+            reads = conv_reads(g, lo, hi)
+            expected = (min(reads), max(reads) + 1) if reads else None
+            assert conv_input_range(g, 0, lo, hi) == expected, (g, lo, hi)
+
+
+def test_input_range_arguments_are_named():
+    g = conv_transpose_geometry(10, 3)
+    with pytest.raises(ValueError, match=r"axis must be in \[0, 1\).*got 1"):
+        conv_transpose_input_range(g, 1, 0, 3)
+    with pytest.raises(ValueError, match="need 0 <= start < stop <= 12.*start=3, stop=3"):
+        conv_transpose_input_range(g, 0, 3, 3)

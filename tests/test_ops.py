@@ -1,0 +1,312 @@
+"""tconv.conv_transpose and tconv.conv (tconv/ops.py): errors, dtypes, inputs, and the adjoint identity.
+
+Every bad input gets a ValueError/TypeError naming the parameter and the value. Dtypes and
+result dtypes, unbatched and empty inputs, array-likes, and inputs never mutated. The adjoint
+identity <conv_transpose(y, w), x> == <y, conv(x, w)> on the case table and general padding.
+The comparisons with PyTorch are in test_ops_torch.py, the randomized ones in
+test_ops_properties.py, ONNX's conformance cases in test_ops_onnx_conformance.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from cases import CASE_IDS, CASES
+from helpers import assert_close, torch_conv_transpose
+
+import tconv
+
+X = np.ones((2, 4, 5, 5))
+W = np.ones((4, 3, 3, 3))  # C_in=4, C_out/groups=3
+
+BAD_CONV_TRANSPOSE = [
+    # (kwargs, exception, message pattern)
+    (dict(stride=0), ValueError, "stride must be positive in every axis, got 0"),
+    (dict(stride=(2, -1)), ValueError, r"stride must be positive in every axis, got \(2, -1\)"),
+    (dict(dilation=(1, 0)), ValueError, r"dilation must be positive in every axis, got \(1, 0\)"),
+    (dict(padding=-1), ValueError, r"padding must be non-negative, got -1; use \(begin, end\) pairs"),
+    (dict(padding=(1, -1)), ValueError, r"padding must be non-negative where it is a single int"),
+    (
+        dict(stride=2, output_padding=2),
+        ValueError,
+        r"output_padding must be smaller than stride or dilation in every axis, got output_padding=\(2, 2\), "
+        r"stride=\(2, 2\), dilation=\(1, 1\)",
+    ),
+    (dict(output_padding=-1), ValueError, "output_padding must be non-negative in every axis, got -1"),
+    (dict(padding=4), ValueError, r"padding=4 leaves no output: the full output has size \(7, 7\)"),
+    (dict(padding=((0, 7), (0, 0))), ValueError, "leaves no output"),
+    (dict(stride=(1, 2, 3)), ValueError, r"stride must have one entry per spatial axis \(2\), got 3 entries"),
+    (dict(padding=(1, 2, 3)), ValueError, r"padding must have one entry per spatial axis \(2\), got 3 entries"),
+    (dict(dilation=(1,)), ValueError, r"dilation must have one entry per spatial axis \(2\), got 1 entries"),
+    (dict(stride=1.5), TypeError, "stride must be an int or a sequence of 2 ints, got 1.5"),
+    (dict(stride=(1, 2.0)), TypeError, r"stride must be an int or a sequence of 2 ints, got \(1, 2.0\)"),
+    (dict(stride=True), TypeError, "stride must be an int or a sequence of 2 ints, got True"),
+    (dict(padding=1.0), TypeError, "padding must be an int, a sequence of ints or"),
+    (dict(padding=((1, 2.5), 0)), TypeError, "padding entries must be ints or"),
+    (dict(output_size=(7.5, 7)), TypeError, "output_size must be an int or a sequence of 2 ints"),
+    (dict(groups=3), ValueError, r"groups=3 must divide weight.shape\[0\]=4"),
+    (dict(groups=0), ValueError, "groups must be a positive integer, got 0"),
+    (dict(groups=2.0), TypeError, "groups must be an int, got 2.0"),
+    (dict(layout="NHWC"), ValueError, r"layout must be one of \('channels_first', 'channels_last'\), got 'NHWC'"),
+    (dict(algorithm="fft"), ValueError, r"algorithm 'fft' not found, valid options are \{'auto', 'scatter'"),
+    (dict(padding="SAME"), ValueError, r"one of 'same', 'valid'; got 'SAME'"),
+    (dict(padding="full"), ValueError, r"one of 'same', 'valid'; got 'full'"),
+    (
+        dict(output_size=(9, 7)),
+        ValueError,
+        r"requested an output size of \(9, 7\), but valid sizes range from \(7, 7\) to \(7, 7\)",
+    ),
+    (dict(stride=2, output_size=(13, 11)), ValueError, r"valid sizes range from \(11, 11\) to \(12, 12\)"),
+    (
+        dict(stride=2, padding="same", output_size=(11, 8)),
+        ValueError,
+        r"output_size=\(11, 8\) is out of range for padding='same': valid sizes range from \(9, 9\) to \(10, 10\)",
+    ),
+    (dict(stride=2, padding="same", output_padding=1), ValueError, "output_padding must be 0 with padding='same'"),
+    (
+        dict(stride=2, output_padding=1, output_size=(12, 12)),
+        ValueError,
+        "give output_padding or output_size, not both",
+    ),
+    (dict(output_size=(1, 2, 3)), ValueError, r"output_size must have 2 entries \(the spatial size\) or 4"),
+    (dict(output_size=(2, 5, 7, 7)), ValueError, r"batch/channel entries \(2, 5\) differ from the output's \(2, 3\)"),
+    (dict(output_size=(0, 7)), ValueError, r"output_size must be positive in every axis, got \(0, 7\)"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, match", BAD_CONV_TRANSPOSE, ids=[str(k) for k, _, _ in BAD_CONV_TRANSPOSE])
+def test_conv_transpose_rejects(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        tconv.conv_transpose(X, W, **kwargs)
+
+
+BAD_ARRAYS = [
+    (
+        dict(input=np.ones((2, 3, 5, 5))),
+        ValueError,
+        r"input of shape \(2, 3, 5, 5\) \(channels_first\) has 3 channels, but weight of shape \(4, 3, 3, 3\) "
+        r"with groups=1 expects 4",
+    ),
+    (dict(input=np.ones((2, 5, 5, 4)), layout="channels_first"), ValueError, "has 5 channels"),
+    (
+        dict(input=np.ones((4, 5))),
+        ValueError,
+        r"expected input of shape \(N, C, \*spatial\) \(or unbatched without N\) with 2 spatial axes",
+    ),
+    (dict(input=np.ones((1, 2, 4, 5, 5))), ValueError, r"got input of shape \(1, 2, 4, 5, 5\)"),
+    (dict(weight=np.ones((4, 3))), ValueError, r"weight must have at least 3 dimensions .* got shape \(4, 3\)"),
+    (dict(weight=np.ones((4, 0, 3, 3))), ValueError, r"weight must not have an empty axis, got shape \(4, 0, 3, 3\)"),
+    (dict(input=np.ones((2, 4, 0, 5))), ValueError, r"input spatial size must be positive, got \(0, 5\)"),
+    (
+        dict(bias=np.ones(4)),
+        ValueError,
+        r"bias must have shape \(3,\) \(one value per output channel\), got shape \(4,\)",
+    ),
+    (dict(bias=np.ones((3, 1))), ValueError, r"bias must have shape \(3,\)"),
+    (dict(input=np.array([["a"]])), TypeError, "input must be a numeric array .* got dtype <U1"),
+    (dict(input=np.empty((2, 4, 5, 5), dtype=object)), TypeError, "input must be a numeric array .* got dtype object"),
+    (
+        dict(weight=np.empty((4, 3, 3, 3), dtype=object)),
+        TypeError,
+        "weight must be a numeric array .* got dtype object",
+    ),
+    (dict(bias=np.array(["a", "b", "c"])), TypeError, "bias must be a numeric array .* got dtype <U1"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, match", BAD_ARRAYS, ids=[str(i) for i in range(len(BAD_ARRAYS))])
+def test_conv_transpose_rejects_arrays(kwargs, error, match):
+    args = dict(input=X, weight=W)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        tconv.conv_transpose(**args)
+
+
+def test_pair_padding_in_1d_is_a_nested_pair():
+    with pytest.raises(ValueError, match=re.escape("written as a nested pair: ((1, 2),)")):
+        tconv.conv_transpose(np.ones((1, 1, 4)), np.ones((1, 1, 3)), padding=(1, 2))
+
+
+BAD_CONV = [
+    (dict(stride=0), ValueError, "stride must be positive"),
+    (dict(padding=-2), ValueError, "padding must be non-negative"),
+    (dict(padding=((0, 0), (-3, -3))), ValueError, r"the padded input is smaller than the dilated kernel"),
+    (dict(dilation=3), ValueError, r"padded input is smaller than the dilated kernel: input size \(5, 5\)"),
+    (dict(groups=2, weight=np.ones((3, 2, 3, 3))), ValueError, r"groups=2 must divide weight.shape\[0\]=3"),
+    (dict(weight=np.ones((6, 3, 3, 3))), ValueError, "expects 3"),
+    (dict(padding="half"), ValueError, "'same', 'valid'; got 'half'"),
+    (dict(bias=np.ones(3)), ValueError, r"bias must have shape \(6,\)"),
+    (dict(algorithm="scatter"), ValueError, r"algorithm 'scatter' not found, valid options are \{'auto', 'direct'"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, match", BAD_CONV, ids=[str(i) for i in range(len(BAD_CONV))])
+def test_conv_rejects(kwargs, error, match):
+    args = dict(input=X, weight=np.ones((6, 4, 3, 3)))
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        tconv.conv(**args)
+
+
+ALGORITHMS = tconv.algorithms()
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("case", CASES[::4], ids=CASE_IDS[::4])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_complex_matches_torch(case, dtype, algorithm):
+    x, w, b = case.arrays(dtype)
+    expected = torch_conv_transpose(x, w, b, case.stride, case.padding, case.output_padding, case.groups, case.dilation)
+    assert_close(tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm=algorithm), expected, dtype=dtype)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("case", CASES[::4], ids=CASE_IDS[::4])
+def test_float16_accumulates_in_float32(case, algorithm):
+    x, w, b = case.arrays(np.float16)
+    y = tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm=algorithm)
+    assert y.dtype == np.float16
+    as32 = lambda a: None if a is None else a.astype(np.float32)  # noqa: E731
+    in32 = tconv.conv_transpose(as32(x), as32(w), as32(b), **case.kwargs(), algorithm=algorithm)
+    # computed in float32 and rounded once at the end: equal to the float32 result rounded
+    np.testing.assert_array_equal(y, in32.astype(np.float16))
+    expected = torch_conv_transpose(
+        *(as32(a) for a in (x, w, b)), case.stride, case.padding, case.output_padding, case.groups, case.dilation
+    )
+    assert_close(y, expected.astype(np.float16), dtype=np.float16)
+
+
+@pytest.mark.parametrize(
+    "x_dtype, w_dtype, expected",
+    [
+        (np.float32, np.float32, np.float32),
+        (np.float64, np.float32, np.float64),
+        (np.float16, np.float16, np.float16),
+        (np.float16, np.float32, np.float32),
+        (np.complex64, np.float32, np.complex64),
+        (np.float32, np.complex128, np.complex128),
+        (np.int64, np.int64, np.float64),
+        (np.int8, np.int32, np.float64),
+        (np.bool_, np.bool_, np.float64),
+        (np.int64, np.float32, np.float64),
+    ],
+)
+def test_result_dtype(x_dtype, w_dtype, expected):
+    x = np.ones((1, 2, 3, 3), dtype=x_dtype)
+    w = np.ones((2, 1, 2, 2), dtype=w_dtype)
+    y = tconv.conv_transpose(x, w, stride=2)
+    assert y.dtype == expected
+    assert tconv.conv(y, w).dtype == expected
+
+
+def test_integer_inputs_are_exact_in_float64():
+    x = np.arange(12).reshape(1, 1, 3, 4)
+    w = np.arange(6).reshape(1, 1, 2, 3)
+    y = tconv.conv_transpose(x, w, stride=2)
+    assert_close(y, tconv.conv_transpose(x.astype(float), w.astype(float), stride=2), dtype=np.float64)
+
+
+def test_array_likes():
+    y = tconv.conv_transpose([[[1, 2]]], [[[1, 1, 1]]], stride=2)
+    np.testing.assert_array_equal(y, [[[1.0, 1.0, 3.0, 2.0, 2.0]]])
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("algorithm", ("auto", *ALGORITHMS))
+def test_empty_batch(layout, algorithm):
+    x = np.ones((0, 3, 4, 5)) if layout == "channels_first" else np.ones((0, 4, 5, 3))
+    y = tconv.conv_transpose(x, np.ones((3, 2, 3, 3)), np.ones(2), stride=2, layout=layout, algorithm=algorithm)
+    assert y.shape == ((0, 2, 9, 11) if layout == "channels_first" else (0, 9, 11, 2))
+    assert tconv.conv(np.ones((0, 2, 9, 11)), np.ones((3, 2, 3, 3))).shape == (0, 3, 7, 9)
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("algorithm", ("auto", *ALGORITHMS))
+@pytest.mark.parametrize("case", CASES[::5], ids=CASE_IDS[::5])
+def test_inputs_are_never_mutated(case, algorithm, layout):
+    x, w, b = case.arrays()
+    x = x if layout == "channels_first" else np.moveaxis(x, 1, -1)
+    copies = [a.copy() for a in (x, w) + ((b,) if b is not None else ())]
+    tconv.conv_transpose(x, w, b, **case.kwargs(), layout=layout, algorithm=algorithm)
+    tconv.conv(
+        tconv.conv_transpose(x, w, b, **case.kwargs(), layout=layout),
+        w,
+        None,
+        case.stride,
+        case.padding,
+        case.dilation,
+        case.groups,
+        layout=layout,
+    )
+    for before, after in zip(copies, (x, w, b)):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_read_only_and_non_contiguous_inputs():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 6, 10, 9))[:, ::2, ::2, ::-1]  # (2, 3, 5, 9), strided and reversed
+    w = rng.standard_normal((3, 2, 3, 3))
+    x.flags.writeable = False
+    w.flags.writeable = False
+    for algorithm in ALGORITHMS:
+        assert_close(
+            tconv.conv_transpose(x, w, stride=2, algorithm=algorithm),
+            torch_conv_transpose(np.ascontiguousarray(x), w, None, 2, 0, 0, 1, 1),
+        )
+
+
+def test_many_spatial_axes():
+    """Four spatial axes: beyond what PyTorch offers; checked through the adjoint and the other algorithms."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 2, 2, 3, 2, 2))
+    w = rng.standard_normal((2, 3, 2, 2, 3, 2))
+    ys = [
+        tconv.conv_transpose(x, w, stride=(2, 1, 2, 3), padding=((0, 1), 1, 0, (1, 0)), algorithm=a) for a in ALGORITHMS
+    ]
+    for y in ys[1:]:
+        assert_close(y, ys[0])
+    z = rng.standard_normal(ys[0].shape)
+    conv_z = tconv.conv(z, w, stride=(2, 1, 2, 3), padding=((0, 1), 1, 0, (1, 0)))
+    assert np.isclose(np.sum(ys[0] * z), np.sum(x * conv_z))
+
+
+def _adjoint_pair(case, seed=0, dtype=np.float64):
+    x_t, w, _ = case.arrays(dtype, seed)
+    y = tconv.conv_transpose(x_t, w, None, **case.kwargs())
+    rng = np.random.default_rng(seed + 1)
+    z = rng.standard_normal(y.shape).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        z = z + 1j * rng.standard_normal(y.shape)
+    return x_t, w, y, z
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_adjoint_identity(case, dtype):
+    """conv_transpose with the case's output size is the transpose of conv (bilinear, no conjugate)."""
+    x_t, w, y, z = _adjoint_pair(case, dtype=dtype)
+    conv_z = tconv.conv(z, w, None, case.stride, case.padding, case.dilation, case.groups)
+    # With output_padding >= stride (allowed when dilation > stride) the convolution of the larger
+    # output-sized array yields floor(op/stride) extra trailing values, which the transpose never feeds.
+    op = np.broadcast_to(case.output_padding, (case.ndim,))
+    s = np.broadcast_to(case.stride, (case.ndim,))
+    assert conv_z.shape[2:] == tuple(i + o // st for i, o, st in zip(case.size, op, s))
+    conv_z = conv_z[(Ellipsis, *(slice(0, i) for i in case.size))]
+    lhs = np.sum(y * z)  # <conv_transpose(x_t), z>
+    rhs = np.sum(x_t * conv_z)  # <x_t, conv(z)>
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
+
+
+@pytest.mark.parametrize("padding", ["same", ((2, -1), (0, 3)), ((-1, 0), (1, 1))])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_adjoint_identity_general_padding(padding, stride):
+    rng = np.random.default_rng(stride)
+    x = rng.standard_normal((2, 4, 9, 8))
+    w = rng.standard_normal((6, 2, 3, 4))  # conv: 4 -> 6 channels in 2 groups
+    y = tconv.conv(x, w, None, stride, padding, 1, 2)
+    z = rng.standard_normal(y.shape)
+    back = tconv.conv_transpose(z, w, None, stride, padding, 0, 2, 1, output_size=x.shape[2:])
+    assert back.shape == x.shape
+    assert np.isclose(np.sum(back * x), np.sum(z * y))

@@ -1,0 +1,293 @@
+"""tconv.torch: gradcheck, parity with torch.nn.ConvTranspose*d, padding beyond PyTorch, and the fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_close, full_size, module_oracle
+
+import tconv
+
+torch = module_oracle("torch")
+import tconv.torch as tt  # noqa: E402  (needs torch: imported after the oracle check)
+
+ALGORITHMS = ("auto", *tconv.algorithms())
+BACKWARD_ALGORITHMS = ("auto", *tconv.algorithms("conv"))
+
+
+def _double(*shape, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, dtype=torch.float64, generator=g, requires_grad=True)
+
+
+# (id, input shape, weight shape, with bias, kwargs)
+GRADCHECK = [
+    ("1d-s3-op2-d2", (2, 2, 3), (2, 2, 3), True, dict(stride=3, output_padding=2, dilation=2)),
+    ("2d-k4s2p1", (1, 2, 3, 3), (2, 2, 4, 4), True, dict(stride=2, padding=1)),
+    (
+        "2d-groups-dilation",
+        (1, 4, 3, 2),
+        (4, 1, 2, 3),
+        True,
+        dict(stride=(2, 1), groups=2, dilation=(1, 2), output_padding=(1, 0)),
+    ),
+    ("3d", (1, 2, 2, 2, 2), (2, 1, 2, 2, 2), False, dict(stride=2, padding=(1, 0, 0))),
+    ("2d-same", (1, 2, 3, 3), (2, 2, 3, 3), True, dict(stride=2, padding="same")),
+    ("2d-pairs", (1, 2, 3, 3), (2, 2, 3, 2), True, dict(stride=(2, 3), padding=((2, -1), (-1, 1)))),
+    ("1d-output-size", (1, 2, 3), (2, 2, 3), True, dict(stride=3, padding=1, output_size=(8,))),
+]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("cid, xs, ws, bias, kwargs", GRADCHECK, ids=[c[0] for c in GRADCHECK])
+def test_gradcheck(cid, xs, ws, bias, kwargs, algorithm):
+    """torch.autograd.gradcheck in float64: every forward algorithm, and every input-gradient algorithm."""
+    x, w = _double(*xs), _double(*ws, seed=1)
+    groups = kwargs.get("groups", 1)
+    inputs = (x, w, _double(ws[1] * groups, seed=2)) if bias else (x, w)
+    backward = BACKWARD_ALGORITHMS[ALGORITHMS.index(algorithm) % len(BACKWARD_ALGORITHMS)]
+
+    def f(*args):
+        return tt.conv_transpose(*args, **kwargs, algorithm=algorithm, backward_algorithm=backward)
+
+    assert tt.uses_tconv(x, w)
+    assert torch.autograd.gradcheck(f, inputs)
+
+
+def test_gradcheck_complex():
+    x = torch.randn(1, 2, 3, 3, dtype=torch.complex128, requires_grad=True)
+    w = torch.randn(2, 2, 3, 3, dtype=torch.complex128, requires_grad=True)
+    b = torch.randn(2, dtype=torch.complex128, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda *a: tt.conv_transpose(*a, stride=2, padding=1), (x, w, b))
+
+
+# -------------------------------------------------------------------------------------- parity with torch modules
+
+MODULES = [
+    (1, (4, 2, 16), dict(stride=8, padding=4)),
+    (1, (4, 6, 3), dict(stride=2, groups=2, output_padding=1, dilation=2)),
+    (2, (8, 4, 4), dict(stride=2, padding=1)),
+    (2, (3, 6, (3, 2)), dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), groups=3, bias=False)),
+    (3, (2, 4, 2), dict(stride=2)),
+    (3, (2, 2, 3), dict(stride=(2, 1, 2), padding=1, dilation=(1, 2, 1))),
+]
+MODULE_IDS = [f"{nd}d-{i}" for i, (nd, _, _) in enumerate(MODULES)]
+
+
+def _modules(nd, args, kwargs, **options):
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, f"ConvTranspose{nd}d")(*args, **kwargs)
+    torch.manual_seed(0)
+    ours = getattr(tt, f"ConvTranspose{nd}d")(*args, **kwargs, **options)
+    return theirs, ours
+
+
+@pytest.mark.parametrize("nd, args, kwargs", MODULES, ids=MODULE_IDS)
+def test_module_parity(nd, args, kwargs):
+    """Same seed, same init; same forward, input/weight/bias gradients (accumulated twice), output_size, unbatched."""
+    theirs, ours = _modules(nd, args, kwargs)
+    assert isinstance(ours, getattr(torch.nn, f"ConvTranspose{nd}d"))
+    assert repr(ours) == repr(theirs)
+    for name in (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "output_padding",
+        "groups",
+        "dilation",
+        "padding_mode",
+    ):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    for key, value in theirs.state_dict().items():
+        assert torch.equal(ours.state_dict()[key], value), key
+    x = torch.randn(2, args[0], *(5,) * nd)
+    natural = theirs(x).shape[2:]
+    stride = theirs.stride
+    for output_size in (None, [o + s - 1 - a for o, s, a in zip(natural, stride, theirs.output_padding)]):
+        for _ in range(2):  # two steps: the gradients accumulate
+            xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+            ya, yb = theirs(xa, output_size=output_size), ours(xb, output_size=output_size)
+            assert_close(yb.detach().numpy(), ya.detach().numpy(), dtype=np.float32)
+            dy = torch.randn(ya.shape)
+            ya.backward(dy)
+            yb.backward(dy)
+            assert_close(xb.grad.numpy(), xa.grad.numpy(), dtype=np.float32)
+            assert_close(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), dtype=np.float32)
+            if theirs.bias is not None:
+                assert_close(ours.bias.grad.numpy(), theirs.bias.grad.numpy(), dtype=np.float32)
+        ours.zero_grad()
+        theirs.zero_grad()
+    with torch.no_grad():
+        assert_close(ours(x[0]).numpy(), theirs(x[0]).numpy(), dtype=np.float32)
+
+
+@pytest.mark.parametrize("nd, args, kwargs", MODULES, ids=MODULE_IDS)
+def test_state_dict_interchange(nd, args, kwargs):
+    theirs, ours = _modules(nd, args, kwargs)
+    torch.manual_seed(1)
+    other = getattr(torch.nn, f"ConvTranspose{nd}d")(*args, **kwargs)
+    ours.load_state_dict(other.state_dict())  # torch -> tconv
+    theirs.load_state_dict(ours.state_dict())  # tconv -> torch
+    x = torch.randn(1, args[0], *(4,) * nd)
+    with torch.no_grad():
+        assert_close(ours(x).numpy(), other(x).numpy(), dtype=np.float32)
+        assert_close(theirs(x).numpy(), other(x).numpy(), dtype=np.float32)
+    # and with tconv.nn's NumPy layer
+    layer = getattr(tconv.nn, f"ConvTranspose{nd}d")(*args, **kwargs)
+    layer.load_state_dict(ours.state_dict())
+    assert_close(layer(x.numpy()), other(x).detach().numpy(), dtype=np.float32)
+
+
+def test_switching_the_import_trains_the_same_model():
+    """A small decoder trained 3 steps with SGD: identical with torch's modules and tconv's."""
+
+    def model(conv_transpose):
+        torch.manual_seed(0)
+        return torch.nn.Sequential(conv_transpose(4, 8, 4, 2, 1), torch.nn.ReLU(), conv_transpose(8, 1, 4, 2, 1))
+
+    theirs, ours = model(torch.nn.ConvTranspose2d), model(tt.ConvTranspose2d)
+    x, target = torch.randn(2, 4, 4, 4), torch.randn(2, 1, 16, 16)
+    for m in (theirs, ours):
+        opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(3):
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(m(x), target).backward()
+            opt.step()
+    for a, b in zip(theirs.parameters(), ours.parameters()):
+        assert_close(b.detach().numpy(), a.detach().numpy(), dtype=np.float32, atol=1e-5)
+
+
+def test_frozen_weight_gets_no_gradient():
+    """Caffe's lr_mult 0 for a bilinear up-sampler: requires_grad=False is respected (and not computed)."""
+    m = tt.ConvTranspose2d(3, 3, 4, 2, 1, groups=3, bias=False)
+    with torch.no_grad():
+        m.weight.copy_(torch.from_numpy(tconv.init.bilinear(m.weight.shape, 2, groups=3)))
+    m.weight.requires_grad_(False)
+    x = torch.randn(1, 3, 4, 4, requires_grad=True)
+    m(x).sum().backward()
+    assert m.weight.grad is None and x.grad is not None
+
+
+# ------------------------------------------------------------------------------------ padding beyond PyTorch
+
+
+def _window(t, begin, size):
+    pads = []
+    for b, n, f in reversed(list(zip(begin, size, t.shape[2:]))):
+        pads += [-b, b + n - f]
+    return torch.nn.functional.pad(t, pads)
+
+
+@pytest.mark.parametrize(
+    "padding, begin_of",
+    [
+        ("same", lambda full, out: tuple(max(f - o, 0) // 2 for f, o in zip(full, out))),
+        ("valid", lambda full, out: (0, 0)),
+        (((2, -1), (0, 3)), lambda full, out: (2, 0)),
+    ],
+)
+def test_padding_torch_cannot_express(padding, begin_of):
+    """Against autograd through PyTorch's full output and the window computed here from each convention."""
+    m = tt.ConvTranspose2d(2, 3, (5, 3), stride=2, padding=padding).double()
+    x = torch.randn(2, 2, 4, 3, dtype=torch.float64)
+    full = full_size((4, 3), (5, 3), (2, 2), (1, 1))
+    out = {"same": (8, 6), "valid": full}.get(padding, (full[0] - 1, full[1] - 3))
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    reference = _window(torch.nn.functional.conv_transpose2d(xa, m.weight, None, 2), begin_of(full, out), out)
+    reference = reference + m.bias.reshape(-1, 1, 1)
+    y = m(xb)
+    assert_close(y.detach().numpy(), reference.detach().numpy())
+    dy = torch.randn(y.shape, dtype=torch.float64)
+    ga = torch.autograd.grad(reference, (xa, m.weight, m.bias), dy)
+    gb = torch.autograd.grad(y, (xb, m.weight, m.bias), dy)
+    for a, b in zip(ga, gb):
+        assert_close(b.numpy(), a.numpy())
+    assert m.padding == padding and f"padding={padding}" in repr(m)
+
+
+# ---------------------------------------------------------------------------------------------------- fallback
+
+
+def test_unsupported_dtype_falls_back_to_torch():
+    theirs, ours = _modules(2, (4, 3, 4), dict(stride=2, padding=1))
+    x = torch.randn(1, 4, 5, 5)
+    theirs, ours = theirs.to(torch.bfloat16), ours.to(torch.bfloat16)
+    assert not tt.uses_tconv(x.bfloat16(), ours.weight)
+    with torch.no_grad():
+        assert torch.equal(ours(x.bfloat16()), theirs(x.bfloat16()))
+
+
+def test_fallback_keeps_tconvs_padding_forms():
+    """The fallback (used for bfloat16 here, as for CUDA) cuts the same window as the tconv path."""
+    m = tt.ConvTranspose2d(2, 3, (5, 3), stride=2, padding=((2, -1), (0, 3)))
+    x = torch.randn(2, 2, 4, 3)
+    with torch.no_grad():
+        exact = m(x)
+        m_bf = m.to(torch.bfloat16)
+        approx = m_bf(x.bfloat16())
+    assert approx.dtype == torch.bfloat16
+    assert_close(approx.float().numpy(), exact.numpy(), rtol=5e-2, atol=5e-2 * exact.abs().max().item())
+
+
+def test_meta_tensors_fall_back_and_fallback_false_raises():
+    m = tt.ConvTranspose2d(2, 3, 3, stride=2, padding="same", device="meta")
+    assert m(torch.empty(1, 2, 5, 5, device="meta")).shape == (1, 3, 10, 10)
+    strict = tt.ConvTranspose2d(2, 3, 3, stride=2, fallback=False, device="meta")
+    with pytest.raises(
+        TypeError,
+        match=r"tconv.torch computes dense CPU tensors that share one dtype among float16, "
+        r"float32, float64, complex64, complex128; got input on meta of dtype "
+        r"torch.float32, weight on meta.*\(pass fallback=True",
+    ):
+        strict(torch.empty(1, 2, 5, 5, device="meta"))
+    with pytest.raises(
+        TypeError, match="got input on cpu of dtype torch.float64, weight on cpu of dtype torch.float32"
+    ):
+        tt.conv_transpose(torch.ones(1, 2, 3, dtype=torch.float64), torch.ones(2, 1, 2), fallback=False)
+
+
+def test_integer_tensors_follow_torch():
+    x, w = torch.ones(1, 1, 3, 3, dtype=torch.long), torch.ones(1, 1, 2, 2, dtype=torch.long)
+    assert torch.equal(tt.conv_transpose(x, w, stride=2), torch.nn.functional.conv_transpose2d(x, w, stride=2))
+
+
+# ------------------------------------------------------------------------------------- helpers and errors
+
+
+def test_from_torch_and_forward_backward():
+    theirs = torch.nn.ConvTranspose3d(2, 4, 2, stride=2, groups=2, bias=False).double()
+    ours = tt.from_torch(theirs, algorithm="dilate")
+    assert isinstance(ours, tt.ConvTranspose3d) and ours.weight.dtype == torch.float64 and ours.bias is None
+    x = torch.randn(1, 2, 3, 3, 3, dtype=torch.float64)
+    ya, yb = tt.forward_backward(theirs, x), tt.forward_backward(ours, x)
+    assert_close(yb.detach().numpy(), ya.detach().numpy())
+    assert_close(ours.weight.grad.numpy(), theirs.weight.grad.numpy())
+    assert "algorithm='dilate'" in repr(ours)
+    with pytest.raises(TypeError, match="from_torch expects a torch.nn.ConvTranspose1d/2d/3d, got Conv2d"):
+        tt.from_torch(torch.nn.Conv2d(1, 1, 1))
+
+
+def test_errors():
+    with pytest.raises(ValueError, match=r"algorithm 'fast' not found, valid options are \{'auto', "):
+        tt.ConvTranspose2d(1, 1, 3, algorithm="fast")
+    with pytest.raises(ValueError, match=r"backward_algorithm 'no-such' not found, valid options are \{'auto', "):
+        tt.conv_transpose(torch.ones(1, 1, 3), torch.ones(1, 1, 2), backward_algorithm="no-such")
+    with pytest.raises(ValueError, match="one of 'same', 'valid'; got 'full'"):
+        tt.ConvTranspose1d(1, 1, 3, padding="full")
+    with pytest.raises(ValueError, match='Only "zeros" padding mode is supported'):
+        tt.ConvTranspose1d(1, 1, 3, padding_mode="reflect")
+    with pytest.raises(
+        ValueError, match=r"requested an output size of \(9,\), but valid sizes range from \(7,\) to \(8,\)"
+    ):
+        tt.ConvTranspose1d(1, 1, 3, stride=2)(torch.ones(1, 1, 3), output_size=[9])
+
+
+def test_functional_any_number_of_axes():
+    x, w = _double(1, 2, 2, 2, 2, 2), _double(2, 1, 2, 1, 2, 2, seed=1)
+    assert torch.autograd.gradcheck(
+        lambda a, b: tt.conv_transpose(a, b, stride=(2, 1, 1, 2), padding=((1, 0),) * 4), (x, w)
+    )
+    with pytest.raises(TypeError, match="PyTorch has no 4-d transposed convolution to fall back to"):
+        tt.conv_transpose(x.detach().bfloat16(), w.detach().bfloat16())
