@@ -11,14 +11,54 @@ from helpers import assert_close
 import tconv
 from tconv.weights import (
     WEIGHT_LAYOUTS,
+    Dilate,
+    Ungroup,
     convert_weight,
     dilate_weight,
     from_torch_layout,
+    run_steps,
+    steps_code,
+    steps_from_torch,
+    steps_to_torch,
     to_torch_layout,
     ungroup_weight,
 )
 
 LAYOUTS = tuple(WEIGHT_LAYOUTS)
+
+
+def test_the_layouts_in_words():
+    """WEIGHT_LAYOUTS is read off each layout's steps."""
+    assert WEIGHT_LAYOUTS == {
+        "torch": "(C_in, C_out/groups, *k)",
+        "onnx": "(C_in, C_out/groups, *k)",
+        "tensorflow": "(*k, C_out/groups, C_in)",
+        "keras": "(*k, C_out/groups, C_in)",
+        "jax": "(*k, C_in/groups, C_out), spatially flipped",
+        "conv": "(C_out, C_in/groups, *k), spatially flipped",
+    }
+
+
+STEP_PROGRAMS = [
+    *(
+        (f"{way.__name__}-{layout}-g{g}", way(layout, 2, g))
+        for way in (steps_from_torch, steps_to_torch)
+        for layout in LAYOUTS
+        for g in (1, 2, 3)
+    ),
+    ("ungroup", [Ungroup(3)]),
+    ("dilate", [Dilate((2, 3))]),
+]
+
+
+@pytest.mark.parametrize("steps", [p[1] for p in STEP_PROGRAMS], ids=[p[0] for p in STEP_PROGRAMS])
+def test_the_printed_steps_compute_what_the_steps_compute(steps):
+    """The code a plan prints for its weight steps and the arrays they give are one description."""
+    w = np.random.default_rng(5).standard_normal((6, 6, 3, 6))  # every channel axis divisible by 1, 2, 3
+    namespace = {"np": np, "w": w}
+    exec("\n".join(steps_code(steps, "w")), namespace)  # noqa: S102
+    expected = run_steps(steps, w)
+    assert namespace["w"].shape == expected.shape and np.array_equal(namespace["w"], expected)
 
 
 @pytest.mark.parametrize("source, target", list(itertools.product(LAYOUTS, LAYOUTS)))

@@ -11,10 +11,12 @@ A plan runs on NumPy arrays (:meth:`TranslationPlan.apply`, through
 the printed code in the target framework for every pair.
 
 How it works: every framework's transposed convolution is a window of one full
-output (``tconv/shape.py``). The source's arguments are resolved into that window
--- a crop ``(begin, end)`` per axis, negative meaning zero extension -- plus the
-kernel, stride, dilation and channels (a :class:`ConvTransposeSpec`), and the
-target's arguments are chosen to cut the same window. The frameworks' limits:
+output (:mod:`tconv.geometry`). The source's arguments are resolved into that
+window -- a crop ``(begin, end)`` per axis, negative meaning zero extension --
+plus the kernel, stride, dilation and channels (a :class:`ConvTransposeSpec`), and
+the target's arguments are chosen to cut the same window. Both sides live in the
+framework's module of :mod:`tconv.frameworks` (``source(...)`` and
+``target(spec)``); this module runs them. The frameworks' limits:
 
 ========== ================================================================================
 target     which windows it can cut (``k_eff = d*(k - 1) + 1``, crops ``b``/``e``)
@@ -39,160 +41,37 @@ when combined with a stride (which Keras forbids).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _steps
 from ._validate import is_int, show
-from .frameworks import jax as compat_jax
-from .frameworks import keras as compat_keras
-from .frameworks import onnx as compat_onnx
-from .frameworks import tensorflow as compat_tf
-from .frameworks import torch as compat_torch
-from .geometry import Geometry, conv_transpose_geometry
+from .frameworks import jax, keras, onnx, tconv, tensorflow, torch
+from .frameworks._common import ConvTransposeSpec, Source, Target, input_spatial_size
+from .weights import run_steps, steps_code
 
 __all__ = ["FRAMEWORKS", "ConvTransposeSpec", "TranslationPlan", "output_size", "resolve", "translate"]
 
+#: The module of each convention :func:`translate` reads and writes, in this order.
+_MODULES = {"tconv": tconv, "torch": torch, "tensorflow": tensorflow, "keras": keras, "jax": jax, "onnx": onnx}
+
 #: The conventions :func:`translate` reads and writes.
-FRAMEWORKS = ("tconv", "torch", "tensorflow", "keras", "jax", "onnx")
+FRAMEWORKS = tuple(_MODULES)
 
 #: The parameter names each source accepts (its own argument names).
-PARAMETERS = {
-    "tconv": ("stride", "padding", "output_padding", "groups", "dilation", "output_size", "layout"),
-    "torch": ("stride", "padding", "output_padding", "groups", "dilation", "output_size"),
-    "tensorflow": ("output_shape", "strides", "padding", "data_format", "dilations"),
-    "keras": (
-        "filters",
-        "kernel_size",
-        "strides",
-        "padding",
-        "output_padding",
-        "data_format",
-        "dilation_rate",
-        "use_bias",
-    ),
-    "jax": (
-        "strides",
-        "padding",
-        "rhs_dilation",
-        "dimension_numbers",
-        "transpose_kernel",
-        "use_consistent_padding",
-        "window_strides",
-        "lhs_dilation",
-        "feature_group_count",
-    ),
-    "onnx": (
-        "auto_pad",
-        "dilations",
-        "group",
-        "kernel_shape",
-        "output_padding",
-        "output_shape",
-        "pads",
-        "strides",
-        "semantics",
-    ),
-}
-
-#: Each framework's weight layout name (:data:`tconv.weights.WEIGHT_LAYOUTS`).
-_NAMES = {
-    "tconv": "tconv",
-    "torch": "PyTorch",
-    "tensorflow": "TensorFlow",
-    "keras": "Keras",
-    "jax": "JAX",
-    "onnx": "ONNX",
-}
+PARAMETERS = {name: module.PARAMETERS for name, module in _MODULES.items()}
 
 
-@dataclass(frozen=True)
-class ConvTransposeSpec:
-    """A transposed convolution without a framework: tconv's window model plus channels.
-
-    Per spatial axis the output is the window ``[begin, full - end)`` of the full
-    output ``full = (i - 1)*stride + dilation*(kernel_size - 1) + 1``; a negative
-    ``begin``/``end`` extends that side with zeros (plus the bias).
-
-    Attributes
-    ----------
-    kernel_size, stride, dilation : tuple of int
-    crop : tuple of (int, int)
-        ``(begin, end)`` per axis.
-    in_channels, out_channels, groups : int
-    input_size : tuple of int or None
-        The spatial input size the window is pinned to (sources that give an
-        explicit output size), or None when it holds for every input size.
-    """
-
-    kernel_size: tuple[int, ...]
-    stride: tuple[int, ...]
-    dilation: tuple[int, ...]
-    crop: tuple[tuple[int, int], ...]
-    in_channels: int
-    out_channels: int
-    groups: int
-    input_size: tuple[int, ...] | None = None
-
-    @property
-    def ndim(self) -> int:
-        return len(self.kernel_size)
-
-    @property
-    def effective_kernel_size(self) -> tuple[int, ...]:
-        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
-
-    def output_size(self, input_size: Sequence[int]) -> tuple[int, ...]:
-        """``(i - 1)*s + k_eff - begin - end`` per axis."""
-        return tuple(
-            (i - 1) * s + ke - b - e
-            for i, s, ke, (b, e) in zip(input_size, self.stride, self.effective_kernel_size, self.crop)
-        )
-
-    def geometry(self, input_size: Sequence[int]) -> Geometry:
-        """The :class:`tconv.geometry.Geometry` of this window for an input size."""
-        return Geometry(
-            tuple(input_size),
-            self.output_size(input_size),
-            self.kernel_size,
-            self.stride,
-            self.dilation,
-            tuple(b for b, _ in self.crop),
-        )
-
-
-@dataclass
-class _Source:
-    """A source call resolved: its spec, how its arrays map to tconv's, and its compat function."""
-
-    framework: str
-    spec: ConvTransposeSpec
-    call: str
-    input_perm: tuple[int, ...]  # source input (batched) -> (N, C, *S)
-    output_perm: tuple[int, ...]  # (N, C, *S) -> source output
-    weight_steps: list[_steps.Step]  # source weight -> (C_in, C_out/G, *k)
-    weight_shape: tuple[int, ...]
-    run: Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
-    unbatched: bool = False
-    notes: list[str] = field(default_factory=list)
-
-
-def _channels_last_perms(nd: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(source -> canonical, canonical -> source) for ``(N, *S, C)`` data."""
-    return (0, nd + 1, *range(1, nd + 1)), (0, *range(2, nd + 2), 1)
-
-
-def _identity(nd: int) -> tuple[int, ...]:
-    return tuple(range(nd + 2))
+def _name(framework: str) -> str:
+    """The framework's name in words (PyTorch, TensorFlow, ...)."""
+    return _MODULES[framework].NAME
 
 
 def _check_keys(params: Mapping[str, Any], source: str) -> dict[str, Any]:
     if not isinstance(params, Mapping):
         raise TypeError(
-            f"params must be a mapping of {_NAMES[source]}'s argument names to values, got {type(params).__name__}"
+            f"params must be a mapping of {_name(source)}'s argument names to values, got {type(params).__name__}"
         )
     unknown = sorted(set(params) - set(PARAMETERS[source]))
     if unknown:
@@ -203,397 +82,16 @@ def _check_keys(params: Mapping[str, Any], source: str) -> dict[str, Any]:
     return dict(params)
 
 
-def _probe_window(
-    window: Callable[[tuple[int, ...]], Geometry], nd: int, input_size: tuple[int, ...] | None
-) -> Geometry:
-    """The window for ``input_size``, or for a large probe size when the window does not depend on it."""
-    if input_size is not None:
-        return window(input_size)
-    error: Exception | None = None
-    for probe in (16, 256, 65536):
-        try:
-            return window((probe,) * nd)
-        except ValueError as exc:  # too small an input for this padding: try a larger one
-            error = exc
-    raise error  # type: ignore[misc]
-
-
-def _spec(window: Geometry, c_in: int, c_out: int, groups: int, pinned: tuple[int, ...] | None) -> ConvTransposeSpec:
-    if any(o < 1 for o in window.output_size):
-        raise ValueError(
-            f"the source's output is empty (spatial size {show(window.output_size)} for an input of size "
-            f"{show(window.input_size)}): there is nothing to translate"
-        )
-    return ConvTransposeSpec(
-        window.kernel_size, window.stride, window.dilation, window.padding_pairs, c_in, c_out, groups, pinned
-    )
-
-
-def _spatial_input(
-    input_shape: Sequence[int] | None, perm: tuple[int, ...], nd: int, unbatched_ok: bool
-) -> tuple[int, ...] | None:
-    if input_shape is None:
-        return None
-    shape = tuple(int(v) for v in input_shape)
-    if unbatched_ok and len(shape) == nd + 1:
-        shape = (1, *shape)
-    if len(shape) != nd + 2:
-        raise ValueError(
-            f"input_shape must have {nd + 2} entries (batch, channels and {nd} spatial), got {show(shape)}"
-        )
-    canonical = tuple(shape[j] for j in perm)
-    return canonical[2:]
-
-
-def _resolve_tconv(params: dict, weight_shape: tuple[int, ...], input_shape: Any) -> _Source:
-    from . import conv_transpose
-
-    nd = len(weight_shape) - 2
-    layout = params.get("layout", "channels_first")
-    if layout not in ("channels_first", "channels_last"):
-        raise ValueError(f"layout must be one of ('channels_first', 'channels_last'), got {layout!r}")
-    perms = (_identity(nd), _identity(nd)) if layout == "channels_first" else _channels_last_perms(nd)
-    groups = params.get("groups", 1)
-    args = dict(
-        stride=params.get("stride", 1),
-        padding=params.get("padding", 0),
-        output_padding=params.get("output_padding", 0),
-        dilation=params.get("dilation", 1),
-    )
-    output_size = params.get("output_size")
-    size = _spatial_input(input_shape, perms[0], nd, True)
-    if output_size is not None and size is None:
-        raise ValueError("tconv's output_size pins the window to one input size: pass input_shape")
-
-    def window(i):
-        return conv_transpose_geometry(i, weight_shape[2:], output_size=output_size, **args)
-
-    g = _probe_window(window, nd, size)
-    pinned = size if output_size is not None else None
-    call = "tconv.conv_transpose(x, w, b, " + ", ".join(f"{k}={v!r}" for k, v in {**args, "groups": groups}.items())
-    call += (f", output_size={output_size!r}" if output_size is not None else "") + f", layout={layout!r})"
-
-    def run(x, w, b):
-        return conv_transpose(x, w, b, groups=groups, output_size=output_size, layout=layout, **args)
-
-    return _Source(
-        "tconv",
-        _spec(g, weight_shape[0], weight_shape[1] * groups, groups, pinned),
-        call,
-        perms[0],
-        perms[1],
-        [],
-        weight_shape,
-        run,
-        unbatched=True,
-    )
-
-
-def _resolve_torch(params: dict, weight_shape: tuple[int, ...], input_shape: Any) -> _Source:
-    nd = len(weight_shape) - 2
-    if not 1 <= nd <= 3:
-        raise ValueError(f"PyTorch's ConvTranspose has 1 to 3 spatial axes, got a weight of shape {show(weight_shape)}")
-    groups = params.get("groups", 1)
-    s, p, a, d = (params.get(k, v) for k, v in (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1)))
-    output_size = params.get("output_size")
-    size = _spatial_input(input_shape, _identity(nd), nd, True)
-    if output_size is not None:
-        if size is None:
-            raise ValueError("PyTorch's forward(output_size=...) pins the window to one input size: pass input_shape")
-        a = compat_torch.module_output_padding((1, weight_shape[0], *size), output_size, weight_shape[2:], s, p, d)
-    g = _probe_window(lambda i: compat_torch.window(i, weight_shape[2:], s, p, a, d), nd, size)
-    pinned = size if output_size is not None else None
-    function = getattr(compat_torch, f"conv_transpose{nd}d")
-    call = f"F.conv_transpose{nd}d(x, w, b, stride={s!r}, padding={p!r}, output_padding={a!r}, groups={groups}, dilation={d!r})"
-    if output_size is not None:
-        call += f"  # = ConvTranspose{nd}d(...)(x, output_size={output_size!r})"
-
-    def run(x, w, b):
-        return function(x, w, b, s, p, a, groups, d)
-
-    return _Source(
-        "torch",
-        _spec(g, weight_shape[0], weight_shape[1] * groups, groups, pinned),
-        call,
-        _identity(nd),
-        _identity(nd),
-        [],
-        weight_shape,
-        run,
-        unbatched=True,
-    )
-
-
-def _resolve_tensorflow(params: dict, weight_shape: tuple[int, ...], input_shape: Any) -> _Source:
-    nd = len(weight_shape) - 2
-    if not 1 <= nd <= 3:
-        raise ValueError(
-            f"TensorFlow's conv_transpose has 1 to 3 spatial axes, got filters of shape {show(weight_shape)}"
-        )
-    if "output_shape" not in params:
-        raise ValueError("TensorFlow's conv_transpose needs output_shape (it is mandatory there)")
-    data_format = params.get("data_format") or ("NWC", "NHWC", "NDHWC")[nd - 1]
-    if data_format not in compat_tf._FORMATS[nd]:
-        raise ValueError(f"data_format must be one of {compat_tf._FORMATS[nd]} for {nd}-d, got {data_format!r}")
-    channels_first = data_format.startswith("NC")
-    perms = (_identity(nd), _identity(nd)) if channels_first else _channels_last_perms(nd)
-    if input_shape is None:
-        raise ValueError("TensorFlow's output_shape pins the window to one input size: pass input_shape")
-    size = _spatial_input(input_shape, perms[0], nd, False)
-    output_shape = list(params["output_shape"])
-    strides, padding, dilations = params.get("strides", 1), params.get("padding", "SAME"), params.get("dilations")
-    c_in = weight_shape[-1]
-    kwargs = dict(padding=padding, data_format=data_format, dilations=dilations)
-
-    def run(x, w, b):
-        y = compat_tf.conv_transpose(x, w, output_shape, strides, **kwargs)
-        if b is None:
-            return y
-        return y + (np.reshape(b, (-1,) + (1,) * nd) if channels_first else b)
-
-    # TensorFlow's checks without computing anything: the output shape's batch/channel entries and the window
-    shape = compat_tf._output_shape(output_shape, nd, f"conv{nd}d_transpose")
-    if len(shape) == nd:
-        shape = (
-            [input_shape[0], weight_shape[-2], *shape] if channels_first else [input_shape[0], *shape, weight_shape[-2]]
-        )
-    c_out = shape[1] if channels_first else shape[-1]
-    channels = input_shape[1] if channels_first else input_shape[-1]
-    if channels != c_in:
-        raise ValueError(
-            f"filter and out_backprop must have the same out_depth: filters.shape[-1]={c_in}, input channels {channels}"
-        )
-    if c_out % weight_shape[-2] or c_in % (c_out // weight_shape[-2]):
-        raise ValueError(
-            f"input depth must be evenly divisible by filter depth: output_shape has {c_out} channels, "
-            f"filters.shape[-2] is {weight_shape[-2]}"
-        )
-    groups = c_out // weight_shape[-2]
-    spatial = shape[2:] if channels_first else shape[1:-1]
-    g = _tf_window(size, weight_shape, spatial, strides, padding, dilations, channels_first, nd)
-    call = (
-        f"tf.nn.conv{nd}d_transpose(x, filters, output_shape={output_shape}, strides={strides!r}, "
-        f"padding={padding!r}, data_format={data_format!r}, dilations={dilations!r})"
-    )
-    steps = _steps.to_torch_steps("tensorflow", nd, groups)
-    notes = [
-        "TensorFlow's output_shape pins the window to input size " + show(size) + ": the plan holds for that size."
-    ]
-    return _Source(
-        "tensorflow",
-        _spec(g, c_in, c_out, groups, size),
-        call,
-        perms[0],
-        perms[1],
-        steps,
-        weight_shape,
-        run,
-        notes=notes,
-    )
-
-
-def _tf_window(size, weight_shape, spatial, strides, padding, dilations, channels_first, nd) -> Geometry:
-    """TensorFlow's window from the (already validated) arguments, spatial entries only."""
-    index = 1 if channels_first else nd + 1
-    full_s = compat_tf._sequence(strides, nd, index, "strides")
-    full_d = compat_tf._sequence(dilations, nd, index, "dilations")
-    axes = range(2, nd + 2) if channels_first else range(1, nd + 1)
-    s = tuple(full_s[a] for a in axes)
-    d = tuple(full_d[a] for a in axes)
-    pad = padding if isinstance(padding, str) else compat_tf._explicit_padding(padding, nd, index)
-    return compat_tf.window(size, weight_shape[:nd], tuple(spatial), s, pad, d)
-
-
-def _resolve_keras(params: dict, weight_shape: tuple[int, ...], input_shape: Any) -> _Source:
-    nd = len(weight_shape) - 2
-    if not 1 <= nd <= 3:
-        raise ValueError(f"Keras has Conv1DTranspose to Conv3DTranspose, got a kernel of shape {show(weight_shape)}")
-    filters = params.get("filters", weight_shape[-2])
-    kernel_size = params.get("kernel_size", weight_shape[:nd])
-    layer_class = getattr(compat_keras, f"Conv{nd}DTranspose")
-    options = {
-        k: params[k]
-        for k in ("strides", "padding", "output_padding", "data_format", "dilation_rate", "use_bias")
-        if k in params
-    }
-    layer = layer_class(filters, kernel_size, **options)
-    expected = (*layer.kernel_size, layer.filters)
-    if tuple(weight_shape[:-1]) != expected:
-        raise ValueError(
-            f"weight_shape {show(weight_shape)} is not a kernel of this layer: expected {show(expected)} + (in_channels,)"
-        )
-    channels_first = layer.data_format == "channels_first"
-    perms = (_identity(nd), _identity(nd)) if channels_first else _channels_last_perms(nd)
-    size = _spatial_input(input_shape, perms[0], nd, False)
-    g = _probe_window(
-        lambda i: compat_keras.window(
-            i, layer.kernel_size, layer.strides, layer.padding, layer.output_padding, layer.dilation_rate
-        ),
-        nd,
-        size,
-    )
-    call = (
-        f"keras.layers.Conv{nd}DTranspose(filters={layer.filters}, kernel_size={layer.kernel_size}, strides={layer.strides}, "
-        f"padding={layer.padding!r}, output_padding={layer.output_padding}, data_format={layer.data_format!r}, "
-        f"dilation_rate={layer.dilation_rate}, use_bias={layer.use_bias})"
-    )
-
-    def run(x, w, b):
-        return layer(x, w, b)
-
-    steps = _steps.to_torch_steps("keras", nd, 1)
-    return _Source(
-        "keras", _spec(g, weight_shape[-1], layer.filters, 1, None), call, perms[0], perms[1], steps, weight_shape, run
-    )
-
-
-def _resolve_jax(params: dict, weight_shape: tuple[int, ...], input_shape: Any) -> _Source:
-    ndim = len(weight_shape)
-    nd = ndim - 2
-    general = "lhs_dilation" in params
-    transposed_only = ("transpose_kernel", "use_consistent_padding", "strides")
-    general_only = ("window_strides", "feature_group_count")
-    if general and any(k in params for k in transposed_only):
-        raise ValueError(
-            f"give conv_general_dilated's parameters (lhs_dilation, ...) or conv_transpose's {transposed_only}, not both"
-        )
-    if not general and any(k in params for k in general_only):
-        raise ValueError(f"{general_only} belong to conv_general_dilated: give lhs_dilation too")
-    numbers = params.get("dimension_numbers")
-    if numbers is None and not general:
-        numbers = compat_jax.default_dimension_numbers(ndim)
-    lhs_perm, rhs_perm, out_perm = compat_jax.dimension_permutations(numbers, ndim)
-    kernel = tuple(weight_shape[j] for j in rhs_perm[2:])
-    o_channels, i_channels = weight_shape[rhs_perm[0]], weight_shape[rhs_perm[1]]
-    size = _spatial_input(input_shape, lhs_perm, nd, False)
-    rhs_dilation = params.get("rhs_dilation")
-    padding = params.get("padding")
-    if padding is None:
-        raise ValueError("jax.lax's transposed convolutions need padding")
-    to_oik = _steps.Transpose(tuple(rhs_perm), "(O, I, *k)")
-    if general:
-        window_strides = tuple(params.get("window_strides", (1,) * nd))
-        if any(v != 1 for v in window_strides):
-            raise ValueError(
-                f"conv_general_dilated with window_strides={window_strides} subsamples the transposed convolution; "
-                "only window_strides of 1 is a transposed convolution that other frameworks express"
-            )
-        groups = params.get("feature_group_count", 1)
-        lhs_dilation = tuple(params["lhs_dilation"])
-        if isinstance(padding, str):
-            raise ValueError(
-                "String padding is not implemented for transposed convolution using this op. Please either exactly "
-                "specify the required padding or use conv_transpose."
-            )
-        pads = [tuple(p) for p in padding]
-        d = tuple(rhs_dilation or (1,) * nd)
-
-        def window(i):
-            k_eff = [di * (k - 1) + 1 for k, di in zip(kernel, d)]
-            begins = [ke - 1 - lo for ke, (lo, _) in zip(k_eff, pads)]
-            out = [(ii - 1) * s + 2 - ke + lo + hi for ii, s, ke, (lo, hi) in zip(i, lhs_dilation, k_eff, pads)]
-            return Geometry(tuple(i), tuple(out), kernel, lhs_dilation, d, tuple(begins))
-
-        c_in, c_out = i_channels * groups, o_channels
-        steps = [to_oik, _steps.ConvToTorch(groups)]
-        call = (
-            f"lax.conv_general_dilated(x, w, window_strides={window_strides}, padding={pads}, lhs_dilation={lhs_dilation}, "
-            f"rhs_dilation={d}, dimension_numbers={numbers!r}, feature_group_count={groups})"
-        )
-
-        def run(x, w, b):
-            y = compat_jax.conv_general_dilated(x, w, window_strides, pads, lhs_dilation, d, numbers, groups)
-            return y if b is None else y + np.reshape(b, [-1 if j == out_perm[1] else 1 for j in range(ndim)])
-    else:
-        strides = tuple(params.get("strides", (1,) * nd))
-        transpose_kernel = bool(params.get("transpose_kernel", False))
-        consistent = bool(params.get("use_consistent_padding", False))
-        groups = 1
-        if transpose_kernel:  # the array's O-position axis holds the input channels
-            c_in, c_out = o_channels, i_channels
-            steps = [to_oik]
-        else:
-            c_in, c_out = i_channels, o_channels
-            steps = [to_oik, _steps.ConvToTorch(1)]
-
-        def window(i):
-            return compat_jax.conv_transpose_window(i, kernel, strides, padding, rhs_dilation, consistent)
-
-        call = (
-            f"lax.conv_transpose(x, w, strides={strides}, padding={padding!r}, rhs_dilation={rhs_dilation}, "
-            f"dimension_numbers={numbers!r}, transpose_kernel={transpose_kernel}, use_consistent_padding={consistent})"
-        )
-
-        def run(x, w, b):
-            y = compat_jax.conv_transpose(
-                x, w, strides, padding, rhs_dilation, numbers, transpose_kernel, use_consistent_padding=consistent
-            )
-            return y if b is None else y + np.reshape(b, [-1 if j == out_perm[1] else 1 for j in range(ndim)])
-
-    g = _probe_window(window, nd, size)
-    pinned = None  # every jax padding form gives a window independent of the input size
-    inverse_out = tuple(int(v) for v in np.argsort(out_perm))
-    return _Source(
-        "jax", _spec(g, c_in, c_out, groups, pinned), call, tuple(lhs_perm), inverse_out, steps, weight_shape, run
-    )
-
-
-def _resolve_onnx(params: dict, weight_shape: tuple[int, ...], input_shape: Any) -> _Source:
-    nd = len(weight_shape) - 2
-    if nd < 1:
-        raise ValueError(f"ONNX ConvTranspose needs at least one spatial axis, got W of shape {show(weight_shape)}")
-    attributes = {k: v for k, v in params.items() if k not in ("group", "semantics")}
-    group = params.get("group", 1)
-    semantics = params.get("semantics", "spec")
-    size = _spatial_input(input_shape, _identity(nd), nd, False)
-    if attributes.get("output_shape") is not None and size is None:
-        raise ValueError("ONNX's output_shape pins the window to one input size: pass input_shape")
-    kernel_shape = attributes.pop("kernel_shape", None)
-    if kernel_shape is not None and tuple(kernel_shape) != tuple(weight_shape[2:]):
-        raise ValueError(
-            f"ConvTranspose: kernel_shape is not compatible with W shape. kernel_shape: {list(kernel_shape)} W: {list(weight_shape)}"
-        )
-
-    def window(i):
-        return compat_onnx.window(i, weight_shape[2:], semantics=semantics, **attributes)
-
-    g = _probe_window(window, nd, size)
-    pinned = size if attributes.get("output_shape") is not None else None
-    call = (
-        "ConvTranspose("
-        + ", ".join(f"{k}={v!r}" for k, v in {**attributes, "group": group}.items())
-        + f")  # semantics={semantics!r}"
-    )
-
-    def run(x, w, b):
-        return compat_onnx.conv_transpose(x, w, b, group=group, semantics=semantics, **attributes)
-
-    return _Source(
-        "onnx",
-        _spec(g, weight_shape[0], weight_shape[1] * group, group, pinned),
-        call,
-        _identity(nd),
-        _identity(nd),
-        [],
-        weight_shape,
-        run,
-    )
-
-
-_RESOLVERS = {
-    "tconv": _resolve_tconv,
-    "torch": _resolve_torch,
-    "tensorflow": _resolve_tensorflow,
-    "keras": _resolve_keras,
-    "jax": _resolve_jax,
-    "onnx": _resolve_onnx,
-}
-
-
 def _framework(name: object, parameter: str) -> str:
     if name not in FRAMEWORKS:
         raise ValueError(f"{parameter} must be one of {FRAMEWORKS}, got {name!r}")
-    return name  # type: ignore[return-value]
+    return name
+
+
+def _source(params: Mapping[str, Any], source: str, weight_shape: Sequence[int], input_shape: Any) -> Source:
+    source = _framework(source, "source")
+    shape = tuple(int(v) for v in weight_shape)
+    return _MODULES[source].source(_check_keys(params, source), shape, input_shape)
 
 
 def resolve(
@@ -613,9 +111,7 @@ def resolve(
     >>> resolve({"strides": 2, "padding": "same"}, "keras", weight_shape=(3, 8, 4)).crop
     ((0, 1),)
     """
-    source = _framework(source, "source")
-    shape = tuple(int(v) for v in weight_shape)
-    return _RESOLVERS[source](_check_keys(params, source), shape, input_shape).spec
+    return _source(params, source, weight_shape, input_shape).spec
 
 
 def output_size(
@@ -635,15 +131,15 @@ def output_size(
 
     >>> output_size({"stride": 2}, "torch", weight_shape=(1, 1, 2), input_shape=(1, 1, 6))
     (12,)
-    >>> output_size({"strides": 2, "padding": "same", "output_padding": 0}, "keras", weight_shape=(2, 1, 1), input_shape=(1, 6, 1))
+    >>> output_size({"strides": 2, "padding": "same", "output_padding": 0}, "keras", weight_shape=(2, 1, 1),
+    ...             input_shape=(1, 6, 1))
     (10,)
-    >>> output_size({"strides": [2], "auto_pad": "SAME_UPPER", "output_padding": [1]}, "onnx", weight_shape=(1, 1, 2), input_shape=(1, 1, 6))
+    >>> output_size({"strides": [2], "auto_pad": "SAME_UPPER", "output_padding": [1]}, "onnx", weight_shape=(1, 1, 2),
+    ...             input_shape=(1, 1, 6))
     (12,)
     """
-    source = _framework(framework, "framework")
-    shape = tuple(int(v) for v in weight_shape)
-    resolved = _RESOLVERS[source](_check_keys(params, source), shape, input_shape)
-    size = _spatial_input(input_shape, resolved.input_perm, len(shape) - 2, resolved.unbatched)
+    resolved = _source(params, _framework(framework, "framework"), weight_shape, input_shape)
+    size = input_spatial_size(input_shape, resolved.layout, resolved.unbatched)
     return resolved.spec.output_size(size)  # type: ignore[arg-type]
 
 
@@ -693,7 +189,9 @@ def translate(
 
     The same layer with a 4x4 kernel is exact: ``padding=1``.
 
-    >>> tconv.translate({"strides": 2, "padding": "same"}, "keras", "torch", weight_shape=(4, 4, 8, 4)).arguments["padding"]
+    >>> tconv.translate({"strides": 2, "padding": "same"}, "keras", "torch", weight_shape=(4, 4, 8, 4)).arguments[
+    ...     "padding"
+    ... ]
     (1, 1)
     """
     source = _framework(source, "source")
@@ -701,10 +199,8 @@ def translate(
     shape = tuple(int(v) for v in weight_shape)
     if not shape or not all(v > 0 for v in shape):
         raise ValueError(f"weight_shape must be positive sizes, got {show(tuple(weight_shape))}")
-    resolved = _RESOLVERS[source](_check_keys(params, source), shape, input_shape)
-    from .frameworks._targets import express
-
-    return TranslationPlan(resolved, express(resolved.spec, target))
+    resolved = _source(params, source, shape, input_shape)
+    return TranslationPlan(resolved, _MODULES[target].target(resolved.spec))
 
 
 def _crop_pad(y: np.ndarray, crops: tuple[tuple[int, int], ...], spatial_axes: Sequence[int]) -> np.ndarray:
@@ -754,7 +250,7 @@ class TranslationPlan:
         Plain statements of what the plan does and why.
     """
 
-    def __init__(self, source: _Source, target: Any) -> None:
+    def __init__(self, source: Source, target: Target) -> None:
         self._source = source
         self._target = target
         self.source = source.framework
@@ -782,7 +278,7 @@ class TranslationPlan:
             raise ValueError(
                 f"weight must have the source's shape {show(self._source.weight_shape)}, got {show(w.shape)}"
             )
-        return _steps.run(self._weight_steps, w)
+        return run_steps(self._weight_steps, w)
 
     def _batched(self, x: np.ndarray) -> tuple[np.ndarray, bool]:
         nd = self.spec.ndim
@@ -797,13 +293,13 @@ class TranslationPlan:
     def input_to_target(self, input: Any) -> np.ndarray:
         """A (batched) input in the source's data layout, moved into the target's."""
         x, _ = self._batched(np.asarray(input))
-        canonical = np.transpose(x, self._source.input_perm)  # (N, C, *S)
-        return np.transpose(canonical, self._target.input_perm)
+        canonical = np.transpose(x, self._source.layout.to_tconv)  # (N, C, *S)
+        return np.transpose(canonical, self._target.layout.from_tconv)
 
     def output_to_source(self, output: Any) -> np.ndarray:
         """The target's (batched) output moved into the source's output layout."""
-        canonical = np.transpose(np.asarray(output), self._target.output_perm)  # (N, C, *S)
-        return np.transpose(canonical, self._source.output_perm)
+        canonical = np.transpose(np.asarray(output), self._target.layout.to_tconv)  # (N, C, *S)
+        return np.transpose(canonical, self._source.layout.from_tconv)
 
     def apply(self, input: Any, weight: Any, bias: Any = None) -> np.ndarray:
         """Run the plan: the source's result, computed the target's way (through :mod:`tconv.compat`).
@@ -820,7 +316,7 @@ class TranslationPlan:
         """
         x, batched = self._batched(np.asarray(input))
         if self.spec.input_size is not None:
-            size = np.transpose(x, self._source.input_perm).shape[2:]
+            size = np.transpose(x, self._source.layout.to_tconv).shape[2:]
             if tuple(size) != self.spec.input_size:
                 raise ValueError(
                     f"this plan holds for input size {show(self.spec.input_size)} (the source pins its output "
@@ -831,10 +327,10 @@ class TranslationPlan:
         b = None if bias is None else np.asarray(bias)
         y_t = self._target.run(x_t, w_t, None if self.bias_after else b)
         if self.post_crop is not None:
-            y_t = _crop_pad(y_t, self.post_crop, self._target.spatial_axes)
+            y_t = _crop_pad(y_t, self.post_crop, self._target.layout.spatial_axes)
         if self.bias_after and b is not None:
             shape = [1] * y_t.ndim
-            shape[self._target.channel_axis] = -1
+            shape[self._target.layout.channel_axis] = -1
             y_t = y_t + b.reshape(shape)
         y = self.output_to_source(y_t)
         return y if batched else y[0]
@@ -869,7 +365,7 @@ class TranslationPlan:
     def describe(self) -> str:
         """The plan in words."""
         lines = [
-            f"{_NAMES[self.source]} -> {_NAMES[self.target]}: "
+            f"{_name(self.source)} -> {_name(self.target)}: "
             + ("exact" if self.exact else "needs a crop/pad after the call")
         ]
         lines.append(f"  source:    {self.source_call}")
@@ -902,21 +398,38 @@ class TranslationPlan:
         framework's tensors in its default data layout.
         """
         header = [
-            f"# tconv translation plan: {_NAMES[self.source]} -> {_NAMES[self.target]} "
+            f"# tconv translation plan: {_name(self.source)} -> {_name(self.target)} "
             + ("(exact)" if self.exact else "(the target's call plus a crop/pad step)"),
             f"# source: {self.source_call}",
         ]
         header += [f"# note: {note}" for note in self.notes]
         lines = ["def convert_weight(weight):"]
         lines.append(
-            f'    """{_NAMES[self.source]} weight {show(self._source.weight_shape)} -> {_NAMES[self.target]} weight."""'
+            f'    """{_name(self.source)} weight {show(self._source.weight_shape)} -> {_name(self.target)} weight."""'
         )
         lines.append("    w = np.asarray(weight)")
-        lines += ["    " + line for line in _steps.code(self._weight_steps, "w")]
+        lines += ["    " + line for line in steps_code(self._weight_steps, "w")]
         lines.append(
             '    return np.array(w, order="C", copy=True)  # a fresh C-ordered copy (flips leave negative strides)'
         )
-        return "\n".join(header) + "\n" + self._target.code("\n".join(lines), self) + "\n"
+        return "\n".join(header) + "\n" + self._target.code("\n".join(lines)) + "\n"
+
+    def snippet(self) -> str:
+        """The plan as a few lines for the target framework, without a bias: what the explorer page shows.
+
+        ``w`` starts as the source's weight and is converted by the plan's weight
+        steps; ``x`` is the input in the target's data layout; the lines compute ``y``
+        with the target's call and its crop/pad step (the same lines
+        :meth:`to_code` prints). ONNX's lines name its nodes (``y = ConvTranspose(x, w,
+        ...)``) rather than build a model.
+
+        Examples
+        --------
+        >>> print(translate({"stride": 2, "padding": "same"}, "tconv", "torch", weight_shape=(1, 1, 3)).snippet())
+        y = F.conv_transpose1d(x, w, None, stride=(2,), padding=(0,), output_padding=(0,), groups=1, dilation=(1,))
+        y = F.pad(y, (0, -1))  # crop (begin, end) = ((0, 1),) per spatial axis
+        """
+        return "\n".join(steps_code(self._weight_steps, "w") + self._target.body("w", None))
 
 
 def _jsonable(value: Any) -> Any:

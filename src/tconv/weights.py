@@ -23,22 +23,33 @@ the weight is *scattered*; ``lax.conv_transpose`` (by default) and
 ``conv_general_dilated`` *correlate* the zero-inserted input with the weight, so
 the same result needs the kernel reversed in every spatial axis (and the two
 channel axes swapped, because the correlation's input channels are the
-transposed convolution's input channels).
+transposed convolution's input channels): :class:`Correlation`.
 
 With groups, the channel axis that is split (``C_out/groups`` or ``C_in/groups``)
 holds one group's channels; the groups follow each other along the other channel
 axis, in order. :func:`ungroup_weight` turns a grouped weight into the equivalent
 dense block-diagonal one, for frameworks without groups, and :func:`dilate_weight`
 writes the dilation into the kernel, for frameworks or kernels without dilation.
+
+Each layout is written once, as the program of :class:`Step` objects that turns
+tconv's layout into it (:func:`steps_from_torch`; the way back,
+:func:`steps_to_torch`, is its inverse). A step runs on NumPy (:meth:`Step.apply`)
+and prints itself as NumPy source (:meth:`Step.code`), side by side: the arrays of
+:func:`convert_weight` and :meth:`tconv.translation.TranslationPlan.apply` and the
+``convert_weight`` function that :meth:`~tconv.translation.TranslationPlan.to_code`
+prints come from the same steps, and :data:`WEIGHT_LAYOUTS` is read off them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._validate import as_int, int_tuple, show
+from ._validate import int_tuple, positive_int, show
+from .geometry import effective_kernel_size
 
 __all__ = [
     "WEIGHT_LAYOUTS",
@@ -49,23 +60,218 @@ __all__ = [
     "ungroup_weight",
 ]
 
-#: The named weight layouts and their shapes (``k`` = the spatial kernel axes).
-WEIGHT_LAYOUTS = {
-    "torch": "(C_in, C_out/groups, *k)",
-    "onnx": "(C_in, C_out/groups, *k)",
-    "tensorflow": "(*k, C_out/groups, C_in)",
-    "keras": "(*k, C_out/groups, C_in)",
-    "jax": "(*k, C_in/groups, C_out), spatially flipped",
-    "conv": "(C_out, C_in/groups, *k), spatially flipped",
-}
+_TORCH = "(C_in, C_out/G, *k)"  # tconv's layout, as the shape comments of the printed code name it
+_CONV = "(C_out, C_in/G, *k)"
+
+
+def _group_size(channels: int, groups: int, which: str, shape: tuple[int, ...]) -> int:
+    if channels % groups:
+        raise ValueError(
+            f"groups={groups} must divide the {which} channels {channels} of a weight of shape {show(shape)}"
+        )
+    return channels // groups
+
+
+class Step:
+    """One array transformation: ``apply`` on NumPy, ``code`` as NumPy source, ``describe`` in words."""
+
+    @property
+    def shape(self) -> str:
+        """The shape after the step, as the printed code's comments name it ("" when they do not)."""
+        return ""
+
+    def apply(self, a: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def code(self, name: str) -> list[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def inverse(self, shape_before: str) -> Step:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Transpose(Step):
+    """Permute the axes; ``shape`` names the result."""
+
+    perm: tuple[int, ...]
+    shape: str = ""
+
+    def apply(self, a: np.ndarray) -> np.ndarray:
+        return np.transpose(a, self.perm)
+
+    def code(self, name: str) -> list[str]:
+        comment = f"  # {self.shape}" if self.shape else ""
+        return [f"{name} = np.transpose({name}, {self.perm}){comment}"]
+
+    def describe(self) -> str:
+        return f"permute axes {self.perm}" + (f" -> {self.shape}" if self.shape else "")
+
+    def inverse(self, shape_before: str) -> Step:
+        return Transpose(tuple(int(v) for v in np.argsort(self.perm)), shape_before)
+
+
+@dataclass(frozen=True)
+class Correlation(Step):
+    """Swap the two channel axes group by group and flip the kernel in space.
+
+    ``(C_in, C_out/g, *k)`` <-> the flipped forward-convolution (correlation) weight
+    ``(C_out, C_in/g, *k)``: the same array operation both ways (it is its own
+    inverse); ``into`` says which way the printed code and the words name it.
+    """
+
+    groups: int
+    into: bool = True  # into the correlation kernel (else out of it)
+
+    @property
+    def shape(self) -> str:
+        return _CONV if self.into else _TORCH
+
+    def _axes(self) -> tuple[str, str]:
+        """The names of the first two axes before the step."""
+        return ("C_in", "C_out") if self.into else ("C_out", "C_in")
+
+    def apply(self, a: np.ndarray) -> np.ndarray:
+        g = self.groups
+        first, second_g, *k = a.shape
+        first_g = _group_size(first, g, "input" if self.into else "output", a.shape)
+        a = a.reshape(g, first_g, second_g, *k)  # (G, first/G, second/G, *k)
+        a = np.swapaxes(a, 1, 2).reshape(g * second_g, first_g, *k)  # (second, first/G, *k)
+        return np.flip(a, axis=tuple(range(2, a.ndim)))
+
+    def code(self, name: str) -> list[str]:
+        g = self.groups
+        first, second = self._axes()
+        v1, v2 = first.lower(), f"{second.lower()}_g"
+        flip = "the correlation kernel is flipped" if self.into else "un-flip the correlation kernel"
+        return [
+            f"{v1}, {v2}, *k = {name}.shape",
+            f"{name} = {name}.reshape({g}, {v1} // {g}, {v2}, *k)  # (G, {first}/G, {second}/G, *k)",
+            f"{name} = np.swapaxes({name}, 1, 2).reshape({g} * {v2}, {v1} // {g}, *k)  # ({second}, {first}/G, *k)",
+            f"{name} = np.flip({name}, axis=tuple(range(2, {name}.ndim)))  # {flip}",
+        ]
+
+    def describe(self) -> str:
+        if self.into:
+            return f"flip the kernel and swap its channel axes into a correlation kernel (groups={self.groups})"
+        return f"un-flip the correlation kernel and swap its channel axes (groups={self.groups})"
+
+    def inverse(self, shape_before: str) -> Step:
+        return Correlation(self.groups, not self.into)
+
+
+@dataclass(frozen=True)
+class Dilate(Step):
+    """Write the dilation into a ``(C_in, C_out/g, *k)`` kernel (zeros between taps)."""
+
+    dilation: tuple[int, ...]
+
+    def apply(self, a: np.ndarray) -> np.ndarray:
+        spans = tuple(map(effective_kernel_size, a.shape[2:], self.dilation))
+        out = np.zeros((*a.shape[:2], *spans), dtype=a.dtype)  # (C_in, C_out/G, *k_eff)
+        taps = (slice(None), slice(None), *(slice(None, None, d) for d in self.dilation))  # every d-th cell
+        out[taps] = a
+        return out
+
+    def code(self, name: str) -> list[str]:
+        taps = ", ".join(f"::{d}" for d in self.dilation)
+        spans = ", ".join(f"{d} * ({name}.shape[{2 + j}] - 1) + 1" for j, d in enumerate(self.dilation))
+        return [
+            f"dilated = np.zeros({name}.shape[:2] + ({spans},), dtype={name}.dtype)  # (C_in, C_out/G, *k_eff)",
+            f"dilated[:, :, {taps}] = {name}  # dilation {self.dilation} written into the kernel",
+            f"{name} = dilated",
+        ]
+
+    def describe(self) -> str:
+        return f"write dilation {self.dilation} into the kernel (zeros between taps), then use dilation 1"
+
+
+@dataclass(frozen=True)
+class Ungroup(Step):
+    """A grouped ``(C_in, C_out/g, *k)`` kernel -> the dense block-diagonal ``(C_in, C_out, *k)``."""
+
+    groups: int
+
+    def apply(self, a: np.ndarray) -> np.ndarray:
+        g = self.groups
+        c_in, c_out_g = a.shape[:2]
+        c_in_g = _group_size(c_in, g, "input", a.shape)
+        dense = np.zeros((c_in, c_out_g * g, *a.shape[2:]), dtype=a.dtype)  # (C_in, C_out, *k)
+        for group in range(g):
+            rows = slice(group * c_in_g, (group + 1) * c_in_g)
+            dense[rows, group * c_out_g : (group + 1) * c_out_g] = a[rows]
+        return dense
+
+    def code(self, name: str) -> list[str]:
+        g = self.groups
+        return [
+            f"c_in, c_out_g, *k = {name}.shape",
+            f"dense = np.zeros((c_in, {g} * c_out_g, *k), dtype={name}.dtype)  # (C_in, C_out, *k), block-diagonal",
+            f"for group in range({g}):",
+            f"    rows = slice(group * (c_in // {g}), (group + 1) * (c_in // {g}))",
+            f"    dense[rows, group * c_out_g:(group + 1) * c_out_g] = {name}[rows]",
+            f"{name} = dense",
+        ]
+
+    def describe(self) -> str:
+        return f"expand groups={self.groups} into a dense block-diagonal kernel (the target has no groups)"
+
+
+def run_steps(steps: Sequence[Step], a: np.ndarray) -> np.ndarray:
+    """Apply ``steps`` in order."""
+    for step in steps:
+        a = step.apply(a)
+    return a
+
+
+def steps_code(steps: Sequence[Step], name: str) -> list[str]:
+    """The NumPy source lines of ``steps`` transforming the variable ``name``."""
+    return [line for step in steps for line in step.code(name)]
+
+
+# --- the layouts: each one the program of steps from tconv's layout to it --------------------------------
 
 _ALIASES = {"onnx": "torch", "keras": "tensorflow"}
 
 
 def _layout(name: object, parameter: str) -> str:
-    if name not in WEIGHT_LAYOUTS:
+    if name not in ("torch", "onnx", "tensorflow", "keras", "jax", "conv"):
         raise ValueError(f"{parameter} must be one of {tuple(WEIGHT_LAYOUTS)}, got {name!r}")
-    return _ALIASES.get(name, name)  # type: ignore[arg-type, return-value]
+    return _ALIASES.get(name, name)
+
+
+def steps_from_torch(layout: str, nd: int, groups: int = 1) -> list[Step]:
+    """The steps from tconv's ``(C_in, C_out/groups, *k)`` to a named layout (``nd`` spatial axes)."""
+    channels_last = (*range(2, nd + 2), 1, 0)  # the two channel axes moved to the end, swapped
+    programs: dict[str, list[Step]] = {
+        "torch": [],
+        "tensorflow": [Transpose(channels_last, "(*k, C_out/G, C_in)")],
+        "conv": [Correlation(groups)],
+        "jax": [Correlation(groups), Transpose(channels_last, "(*k, C_in/G, C_out)")],
+    }
+    return programs[_layout(layout, "layout")]
+
+
+def steps_to_torch(layout: str, nd: int, groups: int = 1) -> list[Step]:
+    """The steps from a named layout to tconv's ``(C_in, C_out/groups, *k)``: the inverse program."""
+    program = steps_from_torch(layout, nd, groups)
+    before = [_TORCH] + [step.shape for step in program[:-1]]
+    return [step.inverse(shape) for step, shape in reversed(list(zip(program, before)))]
+
+
+def _shape_in_words(layout: str) -> str:
+    program = steps_from_torch(layout, 1)
+    shape = (program[-1].shape if program else _TORCH).replace("/G", "/groups")
+    return shape + (", spatially flipped" if any(isinstance(s, Correlation) for s in program) else "")
+
+
+#: The named weight layouts and their shapes (``k`` = the spatial kernel axes).
+WEIGHT_LAYOUTS = {
+    name: _shape_in_words(_ALIASES.get(name, name)) for name in ("torch", "onnx", "tensorflow", "keras", "jax", "conv")
+}
 
 
 def _weight(weight: Any) -> np.ndarray:
@@ -73,17 +279,6 @@ def _weight(weight: Any) -> np.ndarray:
     if w.ndim < 2:
         raise ValueError(f"weight must have at least 2 dimensions (the two channel axes), got shape {show(w.shape)}")
     return w
-
-
-def _groups(groups: object) -> int:
-    g = as_int(groups, "groups")
-    if g < 1:
-        raise ValueError(f"groups must be a positive integer, got {g}")
-    return g
-
-
-def _spatial_flip(w: np.ndarray, axes: range) -> np.ndarray:
-    return np.flip(w, axis=tuple(axes)) if len(axes) else w
 
 
 def to_torch_layout(weight: Any, layout: str, groups: int = 1) -> np.ndarray:
@@ -110,25 +305,9 @@ def to_torch_layout(weight: Any, layout: str, groups: int = 1) -> np.ndarray:
     >>> to_torch_layout(np.zeros((3, 3, 8, 4)), "keras").shape
     (4, 8, 3, 3)
     """
-    source = _layout(layout, "layout")
+    _layout(layout, "layout")
     w = _weight(weight)
-    g = _groups(groups)
-    nd = w.ndim - 2
-    if source == "torch":
-        return w
-    if source == "tensorflow":
-        return np.transpose(w, (nd + 1, nd, *range(nd)))  # (*k, Co/g, Ci) -> (Ci, Co/g, *k)
-    if source == "jax":
-        w = np.transpose(w, (nd + 1, nd, *range(nd)))  # (*k, Ci/g, Co) -> (Co, Ci/g, *k), the "conv" layout
-    # "conv": (Co, Ci/g, *k) flipped -> (Ci, Co/g, *k)
-    c_out, c_in_g = w.shape[:2]
-    if c_out % g:
-        raise ValueError(f"groups={g} must divide the output channels {c_out} of a weight of shape {show(w.shape)}")
-    kernel = w.shape[2:]
-    w = w.reshape(g, c_out // g, c_in_g, *kernel)  # (G, Co/g, Ci/g, *k)
-    w = np.swapaxes(w, 1, 2)  # (G, Ci/g, Co/g, *k)
-    w = w.reshape(g * c_in_g, c_out // g, *kernel)  # (Ci, Co/g, *k)
-    return _spatial_flip(w, range(2, 2 + nd))
+    return run_steps(steps_to_torch(layout, w.ndim - 2, positive_int(groups, "groups")), w)
 
 
 def from_torch_layout(weight: Any, layout: str, groups: int = 1) -> np.ndarray:
@@ -149,25 +328,9 @@ def from_torch_layout(weight: Any, layout: str, groups: int = 1) -> np.ndarray:
     >>> bool(k[0, 1, 2] == w[1, 2, 3])
     True
     """
-    target = _layout(layout, "layout")
+    _layout(layout, "layout")
     w = _weight(weight)
-    g = _groups(groups)
-    nd = w.ndim - 2
-    if target == "torch":
-        return w
-    if target == "tensorflow":
-        return np.transpose(w, (*range(2, 2 + nd), 1, 0))  # (Ci, Co/g, *k) -> (*k, Co/g, Ci)
-    c_in, c_out_g = w.shape[:2]
-    if c_in % g:
-        raise ValueError(f"groups={g} must divide the input channels {c_in} of a weight of shape {show(w.shape)}")
-    kernel = w.shape[2:]
-    w = w.reshape(g, c_in // g, c_out_g, *kernel)  # (G, Ci/g, Co/g, *k)
-    w = np.swapaxes(w, 1, 2)  # (G, Co/g, Ci/g, *k)
-    w = w.reshape(g * c_out_g, c_in // g, *kernel)  # (Co, Ci/g, *k)
-    w = _spatial_flip(w, range(2, 2 + nd))  # the "conv" layout
-    if target == "jax":
-        w = np.transpose(w, (*range(2, 2 + nd), 1, 0))  # (Co, Ci/g, *k) -> (*k, Ci/g, Co)
-    return w
+    return run_steps(steps_from_torch(layout, w.ndim - 2, positive_int(groups, "groups")), w)
 
 
 def convert_weight(weight: Any, source: str, target: str, groups: int = 1) -> np.ndarray:
@@ -243,16 +406,7 @@ def ungroup_weight(weight: Any, groups: int) -> np.ndarray:
            [0., 0., 0., 1.]])
     """
     w = _weight(weight)
-    g = _groups(groups)
-    c_in, c_out_g = w.shape[:2]
-    if c_in % g:
-        raise ValueError(f"groups={g} must divide the input channels {c_in} of a weight of shape {show(w.shape)}")
-    c_in_g = c_in // g
-    dense = np.zeros((c_in, c_out_g * g, *w.shape[2:]), dtype=w.dtype)  # (Ci, Co, *k)
-    for group in range(g):
-        rows = slice(group * c_in_g, (group + 1) * c_in_g)
-        dense[rows, group * c_out_g : (group + 1) * c_out_g] = w[rows]
-    return dense
+    return Ungroup(positive_int(groups, "groups")).apply(w)
 
 
 def dilate_weight(weight: Any, dilation: int | tuple[int, ...]) -> np.ndarray:
@@ -280,9 +434,4 @@ def dilate_weight(weight: Any, dilation: int | tuple[int, ...]) -> np.ndarray:
     array([[[1., 0., 2., 0., 3.]]])
     """
     w = _weight(weight)
-    nd = w.ndim - 2
-    d = int_tuple(dilation, "dilation", nd, minimum=1, rule="positive")
-    spans = tuple(di * (ki - 1) + 1 for ki, di in zip(w.shape[2:], d))
-    out = np.zeros((*w.shape[:2], *spans), dtype=w.dtype)  # (Ci, Co/g, *k_eff)
-    out[(slice(None), slice(None), *(slice(None, None, di) for di in d))] = w
-    return out
+    return Dilate(int_tuple(dilation, "dilation", w.ndim - 2, minimum=1, rule="positive")).apply(w)

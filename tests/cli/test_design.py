@@ -1,9 +1,18 @@
-"""tconv design: the solver's designs as text and --json, and its errors."""
+"""tconv design: the solver's designs as text and --json, its errors, its --help examples, python -m."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
+
+import tconv
+from tconv.cli import design as design_command
 from tconv.cli import main
 from tconv.design import upsampling_designs
 
@@ -35,3 +44,25 @@ def test_errors_exit_2_with_the_reason(capsys):
     code, _, err = run(capsys, "design", "--input-size", "4")
     assert code == 2
     assert "give factor=, or both" in err
+
+
+def test_help_has_examples_that_run(capsys):
+    """--help shows examples, and each example it prints is a real command that succeeds."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["design", "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert "examples:" in out and "tconv design " in out
+    for line in re.sub(r"\s*\\\n\s*", " ", design_command.DESIGN_EXAMPLES).splitlines():
+        line = line.strip()
+        if line.startswith("tconv "):
+            code, _, err = run(capsys, *line.split("  ")[0].split()[1:])
+            assert code == 0, (line, err)
+
+
+def test_python_dash_m_runs_it():
+    src = str(Path(tconv.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    argv = ["design", "--factor", "3", "--top", "3"]
+    result = subprocess.run([sys.executable, "-m", "tconv", *argv], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.strip()

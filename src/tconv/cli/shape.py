@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from ..translation import FRAMEWORKS, resolve, translate
+from ..translation import output_size as framework_output_size
 from . import parse_padding_option, parse_sizes
 from ._params import parse_params, parse_shape
 
@@ -22,7 +24,8 @@ examples:
   tconv shape --input-size 16x16 --kernel-size 4 --stride 2 --padding 1 --json
 """
 
-TARGETS = ("torch", "tensorflow", "keras", "jax", "onnx")
+#: The frameworks the same layer is spelled in (every one but tconv itself).
+TARGETS = tuple(name for name in FRAMEWORKS if name != "tconv")
 
 
 def _one(values: tuple[int, ...]) -> Any:
@@ -31,8 +34,6 @@ def _one(values: tuple[int, ...]) -> Any:
 
 def _frameworks(params: dict[str, Any], kernel: tuple[int, ...], size: tuple[int, ...]) -> dict[str, dict[str, Any]]:
     """The same transposed convolution in every framework (translated from tconv's arguments)."""
-    from ..translation import translate
-
     views = {}
     for target in TARGETS:
         try:
@@ -65,23 +66,26 @@ def _framework_lines(views: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _arguments(args: argparse.Namespace) -> tuple[tuple[int, ...], ...]:
+    """``(kernel_size, stride, dilation, output_padding)`` per axis: one value for every axis, or one per axis."""
+    nd = len(args.input_size)
+    defaults = ((args.kernel_size, 3), (args.stride, 1), (args.dilation, 1), (args.output_padding, 0))
+    return tuple(tuple(v or (default,)) * (nd if v is None or len(v) == 1 else 1) for v, default in defaults)
+
+
 def _transposed(args: argparse.Namespace) -> dict[str, Any]:
-    from ..design import overlap_profile
-    from ..geometry import conv_transpose_geometry
+    from ..geometry import conv_transpose_geometry, taps_per_phase
     from ..shape import conv_transpose_output_size_range
 
     size = args.input_size
-    nd = len(size)
-    spread = lambda v, default: (v or (default,)) * (nd if v is None or len(v) == 1 else 1)  # noqa: E731
-    k, s, d = spread(args.kernel_size, 3), spread(args.stride, 1), spread(args.dilation, 1)
-    op = spread(args.output_padding, 0)
+    k, s, d, op = _arguments(args)
     padding = args.padding if args.padding is not None else 0
     output_size = _one(args.output_size) if args.output_size else None
     g = conv_transpose_geometry(size, k, s, padding, op, d, output_size=output_size)
     ranges = conv_transpose_output_size_range(size, k, s, padding, d)
     ranges = ranges if isinstance(ranges, tuple) else (ranges,)
     choices = []
-    for axis, r in enumerate(ranges):
+    for r in ranges:
         if padding == "same":
             choices.append([{"output_size": o, "output_size_argument": o} for o in r])
         else:
@@ -101,7 +105,7 @@ def _transposed(args: argparse.Namespace) -> dict[str, Any]:
         "crop": [list(p) for p in g.padding_pairs],
         "output_size": list(g.output_size),
         "valid_output_sizes": choices,
-        "taps_per_phase": [list(overlap_profile(ki, si, di)) for ki, si, di in zip(k, s, d)],
+        "taps_per_phase": [list(taps_per_phase(ki, si, di)) for ki, si, di in zip(k, s, d)],
         "frameworks": _frameworks(params, k, size),
     }
 
@@ -114,7 +118,8 @@ def _print_transposed(data: dict[str, Any]) -> None:
     )
     print(f"  full output    (i-1)*s + d*(k-1) + 1 = {tuple(data['full_size'])}")
     print(
-        f"  window         crop (begin, end) {tuple(map(tuple, data['crop']))} of it -> output size {tuple(data['output_size'])}"
+        f"  window         crop (begin, end) {tuple(map(tuple, data['crop']))} of it -> output size "
+        f"{tuple(data['output_size'])}"
     )
     for axis, options in enumerate(data["valid_output_sizes"]):
         key = "output_padding" if "output_padding" in options[0] else "output_size_argument"
@@ -137,12 +142,11 @@ def _convolution(args: argparse.Namespace) -> dict[str, Any]:
     from ..shape import conv_input_size_range, conv_transpose_inverse
 
     size = args.input_size
-    nd = len(size)
-    spread = lambda v, default: (v or (default,)) * (nd if v is None or len(v) == 1 else 1)  # noqa: E731
-    k, s, d = spread(args.kernel_size, 3), spread(args.stride, 1), spread(args.dilation, 1)
+    k, s, d, _ = _arguments(args)
     padding = args.padding if args.padding is not None else 0
     g = conv_geometry(size, k, s, padding, d)
     inputs = conv_input_size_range(g.input_size, k, s, padding, d)
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     inverse = conv_transpose_inverse(size, k, s, padding, d)
     params = {key: inverse[key] for key in ("stride", "padding", "output_padding", "dilation")}
     if "output_size" in inverse:
@@ -169,7 +173,8 @@ def _print_convolution(data: dict[str, Any]) -> None:
     )
     for axis, sizes in enumerate(data["inputs_with_same_output"]):
         print(
-            f"  axis {axis}: inputs {', '.join(map(str, sizes))} all give output {data['output_size'][axis]} (the stride ambiguity)"
+            f"  axis {axis}: inputs {', '.join(map(str, sizes))} all give output {data['output_size'][axis]} "
+            "(the stride ambiguity)"
         )
     inverse = data["inverse"]
     args = ", ".join(
@@ -182,13 +187,11 @@ def _print_convolution(data: dict[str, Any]) -> None:
 
 
 def _framework(args: argparse.Namespace) -> dict[str, Any]:
-    from ..translation import output_size, resolve
-
     if args.weight_shape is None or args.input_shape is None:
         raise ValueError("--framework needs --weight-shape and --input-shape (in that framework's layouts)")
     params = parse_params(args.params)
     spec = resolve(params, args.framework, weight_shape=args.weight_shape, input_shape=args.input_shape)
-    out = output_size(params, args.framework, weight_shape=args.weight_shape, input_shape=args.input_shape)
+    out = framework_output_size(params, args.framework, weight_shape=args.weight_shape, input_shape=args.input_shape)
     return {
         "mode": "framework",
         "framework": args.framework,
@@ -201,7 +204,8 @@ def _framework(args: argparse.Namespace) -> dict[str, Any]:
         "in_channels": spec.in_channels,
         "out_channels": spec.out_channels,
         "groups": spec.groups,
-        "tconv": f"tconv.conv_transpose(x, w, stride={spec.stride}, padding={spec.crop}, groups={spec.groups}, dilation={spec.dilation})",
+        "tconv": f"tconv.conv_transpose(x, w, stride={spec.stride}, padding={spec.crop}, groups={spec.groups}, "
+        f"dilation={spec.dilation})",
     }
 
 
@@ -256,7 +260,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dilation", type=sizes("--dilation"))
     parser.add_argument("--conv", action="store_true", help="read the arguments as a convolution and invert it")
-    parser.add_argument("--framework", choices=("tconv", *TARGETS), help="read name=value in this framework's terms")
+    parser.add_argument("--framework", choices=FRAMEWORKS, help="read name=value in this framework's terms")
     parser.add_argument("--weight-shape", type=parse_shape, help="with --framework: the weight shape in its layout")
     parser.add_argument("--input-shape", type=parse_shape, help="with --framework: the input shape in its layout")
     parser.add_argument("params", nargs="*", metavar="name=value", help="with --framework: its arguments")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..translation import FRAMEWORKS, translate
 from ._params import parse_params, parse_shape
-
-FRAMEWORK_CHOICES = ("tconv", "torch", "tensorflow", "keras", "jax", "onnx")
 
 TRANSLATE_EXAMPLES = """\
 parameters are the source framework's own argument names, written name=value
@@ -25,10 +24,8 @@ examples:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..translation import translate
-
     params = parse_params(args.params)
-    targets = FRAMEWORK_CHOICES if args.target == "all" else (args.target,)
+    targets = FRAMEWORKS if args.target == "all" else (args.target,)
     plans, failures = [], {}
     for target in targets:
         try:
@@ -67,9 +64,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=TRANSLATE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--from", dest="source", required=True, choices=FRAMEWORK_CHOICES, help="the source convention")
+    parser.add_argument("--from", dest="source", required=True, choices=FRAMEWORKS, help="the source convention")
     parser.add_argument(
-        "--to", dest="target", required=True, choices=(*FRAMEWORK_CHOICES, "all"), help="the target convention, or all"
+        "--to", dest="target", required=True, choices=(*FRAMEWORKS, "all"), help="the target convention, or all"
     )
     parser.add_argument(
         "--weight-shape",

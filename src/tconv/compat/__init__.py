@@ -30,7 +30,8 @@ end, which PyTorch's symmetric ``padding`` cannot express:
 >>> x = np.array([1., 2., 3.]).reshape(1, 3, 1)                    # NWC
 >>> tensorflow.conv1d_transpose(x, np.array([1., 10., 100.]).reshape(3, 1, 1), [1, 6, 1], 2)[0, :, 0]
 array([  1.,  10., 102.,  20., 203.,  30.])
->>> torch.conv_transpose1d(x.reshape(1, 1, 3), np.array([[[1., 10., 100.]]]), stride=2, padding=1, output_padding=1)[0, 0]
+>>> torch.conv_transpose1d(x.reshape(1, 1, 3), np.array([[[1., 10., 100.]]]), stride=2, padding=1,
+...                       output_padding=1)[0, 0]
 array([ 10., 102.,  20., 203.,  30., 300.])
 """
 

@@ -8,8 +8,8 @@ window model of :mod:`tconv.geometry`. Hovering or clicking an output cell
 highlights the input elements and kernel taps that sum into it; clicking an input
 element shows its stamp; the scatter plays step by step; the overlap map and
 per-phase tap counts show checkerboards and holes; and the configuration is
-spelled in PyTorch, TensorFlow, Keras, JAX and ONNX terms (interim, see
-:mod:`tconv.frameworks._spellings`).
+spelled in PyTorch, TensorFlow, Keras, JAX and ONNX terms (what ``tconv translate``
+gives for it; ``assets/spellings.js``).
 
 The page's numbers are checked against :func:`tconv.conv_transpose` in a real
 headless browser by the test suite (``tests/explain/test_explorer.py``).
@@ -102,7 +102,7 @@ def explorer_html(
     folder = resources.files("tconv.explain") / "assets"
     page = (folder / "explorer.html").read_text(encoding="utf-8")
     css = (folder / "explorer.css").read_text(encoding="utf-8")
-    js = (folder / "explorer.js").read_text(encoding="utf-8")
+    js = "\n".join((folder / name).read_text(encoding="utf-8") for name in ("spellings.js", "explorer.js"))
     # json.dumps cannot produce "</script>"-breaking text for these ints and strings, but keep it safe
     blob = json.dumps(config).replace("</", "<\\/")
     return page.replace("/*__CSS__*/", css).replace("/*__JS__*/", js).replace("/*__CONFIG__*/", blob)

@@ -1,21 +1,31 @@
 """Everything tconv knows about each framework's transposed convolution, one module per framework.
 
-Each module owns its framework's conventions: the emulation on NumPy arrays (its
-argument names, defaults, data and weight layouts, checks and window rule; the
-public face is :mod:`tconv.compat`), which windows its arguments can express (the
-target side of :func:`tconv.translate`), its weight layout and the code it prints.
+Each of :mod:`~tconv.frameworks.torch`, :mod:`~tconv.frameworks.tensorflow`,
+:mod:`~tconv.frameworks.keras`, :mod:`~tconv.frameworks.jax` and
+:mod:`~tconv.frameworks.onnx` holds, for its framework:
 
-- :mod:`tconv.frameworks.torch`: ``conv_transpose1d/2d/3d`` and the module's
-  ``output_size`` rule;
-- :mod:`tconv.frameworks.tensorflow`: ``conv1d_transpose``, ``conv2d_transpose``
-  (explicit paddings included), ``conv3d_transpose``, ``conv_transpose``;
-- :mod:`tconv.frameworks.keras`: ``Conv1DTranspose``, ``Conv2DTranspose``,
-  ``Conv3DTranspose`` and ``keras.ops.conv_transpose``;
-- :mod:`tconv.frameworks.jax`: ``lax.conv_transpose`` and ``lax.conv_general_dilated``;
-- :mod:`tconv.frameworks.onnx`: ``ConvTranspose`` with every attribute, following the
-  specification or (``semantics="onnxruntime"``) ONNX Runtime where they differ.
+the emulation
+    the framework's functions on NumPy arrays with its argument names, defaults,
+    data and weight layouts and checks (its ``__all__``; the public face is
+    :mod:`tconv.compat`);
+the window rule
+    its arguments as a crop ``(begin, end)`` of the full output per axis
+    (``window(...)`` returns the :class:`~tconv.geometry.Geometry`);
+the translation rules
+    ``source(params, weight_shape, input_shape)`` reads a call into a
+    :class:`~tconv.frameworks._common.ConvTransposeSpec`, and ``target(spec)`` chooses
+    the call that cuts a spec's window (or the nearest one and a crop or pad
+    afterwards), with its weight layout (the steps of :mod:`tconv.weights`) and its
+    printed code; :mod:`tconv.translation` runs them.
+
+:mod:`~tconv.frameworks.tconv` is tconv's own convention on the translation side,
+:mod:`~tconv.frameworks._xla` the general XLA convolution that JAX's transposed
+convolution is written in, :mod:`~tconv.frameworks._common` and
+:mod:`~tconv.frameworks._code` what they share. To add a framework, write its
+module with the same pieces, add it to ``tconv.translation._MODULES`` and
+re-export its emulation from :mod:`tconv.compat`.
 """
 
-from . import jax, keras, onnx, tensorflow, torch
+from . import jax, keras, onnx, tconv, tensorflow, torch
 
-__all__ = ["jax", "keras", "onnx", "tensorflow", "torch"]
+__all__ = ["jax", "keras", "onnx", "tconv", "tensorflow", "torch"]

@@ -1,4 +1,4 @@
-"""JAX's ``lax.conv_transpose`` and ``lax.conv_general_dilated`` (with ``lhs_dilation``), on NumPy arrays.
+"""JAX's ``lax.conv_transpose`` and ``lax.conv_general_dilated`` (with ``lhs_dilation``): emulation and translation.
 
 Same arguments, defaults, dimension numbers and kernel conventions as
 ``jax.lax``, JAX's validation (its messages), and the same numbers; no JAX import.
@@ -6,10 +6,11 @@ Same arguments, defaults, dimension numbers and kernel conventions as
 JAX computes a transposed convolution *directly*, as XLA's convolution of the
 input dilated by ``lhs_dilation`` (``stride - 1`` zeros between elements), padded
 by ``(lo, hi)`` per axis (negative values crop), and **correlated** with the
-kernel. In tconv's window model (``tconv/shape.py``) that is the transposed
+kernel. In tconv's window model (:mod:`tconv.geometry`) that is the transposed
 convolution with the kernel flipped in space and its channel axes swapped
-(:func:`tconv.weights.to_torch_layout` with ``"conv"``), ``crop_begin = k_eff -
-1 - lo`` and ``o = (i - 1)*s + 2 - k_eff + lo + hi``.
+(:func:`tconv.weights.to_torch_layout` with ``"conv"``) and the crop ``(k_eff - 1 -
+lo, k_eff - 1 - hi)`` of the full output (``_xla.crop_of_pads``), so
+``o = (i - 1)*s + 2 - k_eff + lo + hi``.
 
 ``lax.conv_transpose`` turns its ``padding`` into those ``(lo, hi)``:
 
@@ -29,20 +30,49 @@ channel axes first, which makes the result the gradient of a convolution
 are here. Dtypes follow NumPy's promotion (as JAX with ``jax_enable_x64``);
 ``precision`` is accepted and ignored, ``preferred_element_type`` sets the result
 dtype.
+
+``lax.conv_general_dilated`` and the dimension numbers are XLA's general
+convolution, in :mod:`tconv.frameworks._xla` (re-exported here).
+
+As a translation target (:func:`target`) JAX cuts every window:
+``lax.conv_transpose`` with the pads of the crop and ``transpose_kernel=True``, or,
+with groups, ``conv_general_dilated(lhs_dilation=stride, feature_group_count=groups)``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from .._validate import is_int, show
-from ..geometry import Geometry
-from ..weights import to_torch_layout
-from ._common import as_array, geometry, int_list, run_window
+from .._validate import numeric_array, show
+from ..geometry import Geometry, effective_kernel_size
+from ..weights import Correlation, Step, Transpose, steps_from_torch
+from . import _code
+from ._common import (
+    ConvTransposeSpec,
+    DataLayout,
+    Source,
+    Target,
+    channels_last,
+    input_spatial_size,
+    int_list,
+    nonempty,
+    window_from_crop,
+)
+from ._xla import (
+    STRING_PADDING,
+    Pads,
+    conv_general_dilated,
+    crop_of_pads,
+    dimension_permutations,
+    explicit_pads,
+    per_axis,
+    split_pads,
+)
 
 __all__ = [
     "conv_general_dilated",
@@ -53,7 +83,20 @@ __all__ = [
     "dimension_permutations",
 ]
 
-Pads = list[tuple[int, int]]
+#: The name translations print, and the parameters a translation source takes (``lax.conv_transpose``'s,
+#: or with ``lhs_dilation`` ``lax.conv_general_dilated``'s).
+NAME = "JAX"
+PARAMETERS = (
+    "strides",
+    "padding",
+    "rhs_dilation",
+    "dimension_numbers",
+    "transpose_kernel",
+    "use_consistent_padding",
+    "window_strides",
+    "lhs_dilation",
+    "feature_group_count",
+)
 
 
 def default_dimension_numbers(ndim: int) -> tuple[str, str, str]:
@@ -75,257 +118,6 @@ def default_dimension_numbers(ndim: int) -> tuple[str, str, str]:
     return defaults[ndim]
 
 
-def dimension_permutations(
-    dimension_numbers: object, ndim: int
-) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """JAX's ``conv_general_permutations``: axis orders giving ``(N, C, *S)``, ``(O, I, *S)``, ``(N, C, *S)``.
-
-    ``dimension_numbers`` is ``None`` (``NCHW``/``OIHW``), three spec strings such as
-    ``("NHWC", "HWIO", "NHWC")``, or three permutations of ints. Spatial axes are
-    ordered as in the kernel spec.
-
-    Examples
-    --------
-    >>> dimension_permutations(("NHWC", "HWIO", "NHWC"), 4)
-    ((0, 3, 1, 2), (3, 2, 0, 1), (0, 3, 1, 2))
-    """
-    if dimension_numbers is None:
-        iota = tuple(range(ndim))
-        return iota, iota, iota
-    if not isinstance(dimension_numbers, (list, tuple)) or len(dimension_numbers) != 3:
-        raise TypeError(f"convolution dimension_numbers list/tuple must be length 3, got {dimension_numbers!r}.")
-    if all(isinstance(spec, (list, tuple)) for spec in dimension_numbers):  # a ConvDimensionNumbers of ints
-        perms = tuple(tuple(int(v) for v in spec) for spec in dimension_numbers)
-        if any(sorted(p) != list(range(ndim)) for p in perms):
-            raise TypeError(
-                f"convolution dimension_numbers must be permutations of range({ndim}), got {dimension_numbers!r}"
-            )
-        return perms  # type: ignore[return-value]
-    if not all(isinstance(spec, str) for spec in dimension_numbers):
-        raise TypeError(f"convolution dimension_numbers elements must be strings, got {dimension_numbers!r}.")
-    lhs_spec, rhs_spec, out_spec = dimension_numbers
-    for index, spec in enumerate(dimension_numbers):
-        if len(spec) != ndim:
-            raise TypeError(
-                f"convolution dimension_numbers[{index}] must have len equal to the ndim of lhs and rhs, "
-                f"got {len(spec)} for {ndim}-dimensional arrays."
-            )
-    pairs = (("N", "C"), ("O", "I"), ("N", "C"))
-    for index, (spec, (a, b)) in enumerate(zip(dimension_numbers, pairs)):
-        if not spec.count(a) == spec.count(b) == 1:
-            raise TypeError(
-                f"convolution dimension_numbers[{index}] must contain the characters '{a}' and '{b}' exactly once, got {spec}."
-            )
-        if len(spec) != len(set(spec)):
-            raise TypeError(f"convolution dimension_numbers[{index}] cannot have duplicate characters, got {spec}.")
-    if not set(lhs_spec) - {"N", "C"} == set(rhs_spec) - {"O", "I"} == set(out_spec) - {"N", "C"}:
-        raise TypeError(
-            f"convolution dimension_numbers elements must each have the same set of spatial characters, got {dimension_numbers}."
-        )
-
-    def perm(spec: str, pair: tuple[str, str]) -> tuple[int, ...]:
-        spatial = [j for j, c in enumerate(spec) if c not in pair]
-        if spec is not rhs_spec:
-            spatial = sorted(spatial, key=lambda j: rhs_spec.index(spec[j]))
-        return (spec.index(pair[0]), spec.index(pair[1]), *spatial)
-
-    return perm(lhs_spec, pairs[0]), perm(rhs_spec, pairs[1]), perm(out_spec, pairs[2])
-
-
-def _positive(value: object, nd: int, name: str, default: int = 1) -> tuple[int, ...]:
-    if value is None:
-        return (default,) * nd
-    values = tuple(int_list(value, name))
-    if len(values) != nd:
-        raise ValueError(f"{name} must have one entry per spatial dimension ({nd}), got {show(values)}")
-    return values
-
-
-def _string_pads(padding: str, in_size: Sequence[int], window: Sequence[int], strides: Sequence[int]) -> Pads:
-    """JAX's ``padtype_to_pads`` for the forward modes ``SAME``, ``SAME_LOWER`` and ``VALID``."""
-    mode = padding.upper()
-    if mode not in ("SAME", "SAME_LOWER", "VALID"):
-        raise ValueError(f"Unrecognized padding type: expected 'VALID', 'SAME', or 'SAME_LOWER', got {padding}.")
-    if mode == "VALID":
-        return [(0, 0)] * len(in_size)
-    pads = []
-    for i, k, s in zip(in_size, window, strides):
-        out = -(-i // s)
-        total = max((out - 1) * s + k - i, 0)
-        pads.append((total // 2, total - total // 2) if mode == "SAME" else (total - total // 2, total // 2))
-    return pads
-
-
-def conv_general_dilated(
-    lhs: Any,
-    rhs: Any,
-    window_strides: Sequence[int],
-    padding: str | Sequence[tuple[int, int]],
-    lhs_dilation: Sequence[int] | None = None,
-    rhs_dilation: Sequence[int] | None = None,
-    dimension_numbers: Any = None,
-    feature_group_count: int = 1,
-    batch_group_count: int = 1,
-    precision: Any = None,
-    preferred_element_type: Any = None,
-) -> np.ndarray:
-    """``jax.lax.conv_general_dilated`` on NumPy arrays; with ``lhs_dilation``, a transposed convolution.
-
-    Parameters
-    ----------
-    lhs : array_like
-        The input, laid out by ``dimension_numbers[0]`` (default ``NCHW``).
-    rhs : array_like
-        The kernel, laid out by ``dimension_numbers[1]`` (default ``OIHW``), used as a
-        correlation kernel (no flip).
-    window_strides : sequence of int
-    padding : "SAME", "SAME_LOWER", "VALID" or ``(lo, hi)`` pairs
-        Strings only without ``lhs_dilation``; pairs may be negative (crop).
-    lhs_dilation, rhs_dilation : sequence of int, optional
-        ``lhs_dilation`` is the transposed convolution's stride.
-    dimension_numbers : None, ``(lhs_spec, rhs_spec, out_spec)`` strings, or int permutations
-    feature_group_count, batch_group_count : int
-    precision : ignored
-    preferred_element_type : dtype, optional
-
-    Examples
-    --------
-    The transposed convolution of ``[1, 2, 3]`` with ``[1, 10, 100]``, stride 2, as
-    JAX writes it: dilate the input, pad by ``k - 1``, correlate with the flipped kernel.
-
-    >>> import numpy as np
-    >>> x = np.array([1., 2., 3.]).reshape(1, 1, 3)
-    >>> k = np.array([100., 10., 1.]).reshape(1, 1, 3)
-    >>> conv_general_dilated(x, k, (1,), [(2, 2)], lhs_dilation=(2,))[0, 0]
-    array([  1.,  10., 102.,  20., 203.,  30., 300.])
-    """
-    x = as_array(lhs, "lhs")
-    w = as_array(rhs, "rhs")
-    if x.ndim != w.ndim:
-        raise ValueError(
-            f"conv_general_dilated lhs and rhs must have the same number of dimensions, but got {x.shape} and {w.shape}."
-        )
-    if x.ndim < 2:
-        raise ValueError(f"conv_general_dilated needs arrays of at least 2 dimensions, got {x.shape}")
-    lhs_perm, rhs_perm, out_perm = dimension_permutations(dimension_numbers, x.ndim)
-    x = np.transpose(x, lhs_perm)  # (N, C, *i), spatial axes in the kernel's order
-    w = np.transpose(w, rhs_perm)  # (O, I, *k)
-    nd = x.ndim - 2
-    strides_given = int_list(window_strides, "window_strides") if nd or window_strides else []
-    if len(strides_given) != nd:
-        raise ValueError(
-            "conv_general_dilated window and window_strides must have the same number of dimensions, "
-            f"but got {nd} and {len(strides_given)}"
-        )
-    ws = tuple(strides_given)
-    ld = _positive(lhs_dilation, nd, "lhs_dilation")
-    rd = _positive(rhs_dilation, nd, "rhs_dilation")
-    if any(v < 1 for v in ws):
-        raise ValueError(f"conv_general_dilated window_strides must be positive, got {show(ws)}")
-    if any(v < 1 for v in ld + rd):
-        raise TypeError(f"All dilations must be positive, got {show(ld if any(v < 1 for v in ld) else rd)}.")
-    fgc, bgc = feature_group_count, batch_group_count
-    if not is_int(fgc) or fgc < 1:
-        raise ValueError(f"conv_general_dilated feature_group_count must be a positive integer, got {fgc}")
-    if not is_int(bgc) or bgc < 1:
-        raise ValueError(f"conv_general_dilated batch_group_count must be a positive integer, got {bgc}")
-    if fgc > 1 and bgc > 1:
-        raise ValueError(f"At most one of feature_group_count and batch_group_count may be > 1, got {fgc} and {bgc}")
-    n, c = x.shape[:2]
-    o_channels, i_channels = w.shape[:2]
-    if c % fgc:
-        raise ValueError(
-            f"conv_general_dilated feature_group_count must divide lhs feature dimension size, but {fgc} does not divide {c}."
-        )
-    if c // fgc != i_channels:
-        raise ValueError(
-            "conv_general_dilated lhs feature dimension size divided by feature_group_count must equal the rhs input "
-            f"feature dimension size, but {c} // {fgc} != {i_channels}."
-        )
-    if o_channels % fgc:
-        raise ValueError(
-            "conv_general_dilated rhs output feature dimension size must be a multiple of feature_group_count, "
-            f"but {o_channels} is not a multiple of {fgc}."
-        )
-    if n % bgc:
-        raise ValueError(
-            f"conv_general_dilated batch_group_count must divide lhs batch dimension size, but {bgc} does not divide {n}."
-        )
-    if o_channels % bgc:
-        raise ValueError(
-            "conv_general_dilated rhs output feature dimension size must be a multiple of batch_group_count, "
-            f"but {o_channels} is not a multiple of {bgc}."
-        )
-    k_eff = tuple(d * (k - 1) + 1 for k, d in zip(w.shape[2:], rd))
-    if isinstance(padding, str):
-        if any(v != 1 for v in ld):
-            raise ValueError(
-                "String padding is not implemented for transposed convolution using this op. Please either exactly "
-                "specify the required padding or use conv_transpose."
-            )
-        pads = _string_pads(padding, x.shape[2:], k_eff, ws)
-    else:
-        try:
-            pads = [(int(lo), int(hi)) for lo, hi in padding]  # type: ignore[misc]
-        except (TypeError, ValueError):
-            raise ValueError(
-                "padding argument to conv_general_dilated should be a string or a sequence of (low, high) pairs, "
-                f"got {padding}"
-            ) from None
-        if len(pads) != nd:
-            raise TypeError(f"Wrong number of explicit pads for convolution: expected {nd}, got {len(pads)}.")
-    dilated = tuple((i - 1) * s + 1 if i else 0 for i, s in zip(x.shape[2:], ld))
-    padded = tuple(size + lo + hi for size, (lo, hi) in zip(dilated, pads))
-    if any(p < 0 for p in padded):
-        raise ValueError(
-            "Negative padding is larger than the size of the corresponding dimension: "
-            f"got padding={tuple(pads)} for lhs_shape[2:]={dilated}"
-        )
-    out_size = tuple(max((p - ke) // s + 1, 0) for p, ke, s in zip(padded, k_eff, ws))
-    results = []
-    n_group, o_group = n // bgc, o_channels // bgc
-    for b in range(bgc):  # batch groups: output channels of group b read batch block b
-        xb = x[b * n_group : (b + 1) * n_group]  # (N/B, C, *i)
-        wb = w[b * o_group : (b + 1) * o_group]  # (O/B, I, *k)
-        results.append(_correlate(xb, wb, ld, rd, ws, pads, fgc, out_size))
-    y = np.concatenate(results, axis=1) if bgc > 1 else results[0]  # (N/B, O, *o)
-    if preferred_element_type is not None:
-        y = y.astype(preferred_element_type)
-    return np.transpose(y, np.argsort(out_perm))
-
-
-def _correlate(
-    x: np.ndarray,
-    w: np.ndarray,
-    lhs_dilation: tuple[int, ...],
-    rhs_dilation: tuple[int, ...],
-    strides: tuple[int, ...],
-    pads: Pads,
-    groups: int,
-    out_size: tuple[int, ...],
-) -> np.ndarray:
-    """XLA's convolution in canonical layout: ``x (N, C, *i)``, ``w (O, C/groups, *k)`` -> ``(N, O, *out_size)``."""
-    n, o = x.shape[0], w.shape[0]
-    if x.ndim == 2:  # no spatial axes: a grouped matrix product
-        xg = x.reshape(n, groups, -1)  # (N, G, C/G)
-        wg = w.reshape(groups, o // groups, -1)  # (G, O/G, C/G)
-        return np.einsum("ngc,goc->ngo", xg, wg).reshape(n, o)  # (N, O)
-    if 0 in out_size or n == 0 or 0 in x.shape[2:]:
-        dtype = np.result_type(x, w)
-        return np.zeros((n, o, *out_size), dtype=np.float64 if dtype.kind in "biu" else dtype)
-    if all(v == 1 for v in lhs_dilation):
-        from .. import conv  # a forward convolution: tconv.conv (negative pads crop the input)
-
-        return conv(x, w, None, stride=strides, padding=tuple(pads), dilation=rhs_dilation, groups=groups)
-    # the transposed convolution with the flipped, channel-swapped kernel, at stride 1 positions, then subsampled
-    k_eff = tuple(d * (k - 1) + 1 for k, d in zip(w.shape[2:], rhs_dilation))
-    begin = tuple(ke - 1 - lo for ke, (lo, _) in zip(k_eff, pads))
-    dense = tuple((size - 1) * s + 1 for size, s in zip(out_size, strides))
-    window = geometry(x.shape[2:], w.shape[2:], lhs_dilation, rhs_dilation, begin, dense)
-    y = run_window(x, to_torch_layout(w, "conv", groups), None, window, groups)  # (N, O, *dense)
-    return y[(slice(None), slice(None), *(slice(None, None, s) for s in strides))]
-
-
 def conv_transpose_padding(kernel_size: int, stride: int, padding: object) -> tuple[int, int]:
     """JAX's ``_conv_transpose_padding``: the ``(lo, hi)`` pads of the dilated input for one axis.
 
@@ -334,8 +126,10 @@ def conv_transpose_padding(kernel_size: int, stride: int, padding: object) -> tu
 
     Examples
     --------
-    >>> conv_transpose_padding(3, 2, "SAME"), conv_transpose_padding(3, 2, "VALID"), conv_transpose_padding(3, 2, (1, 1))
-    ((2, 1), (2, 2), (1, 1))
+    >>> conv_transpose_padding(3, 2, "SAME"), conv_transpose_padding(3, 2, "VALID")
+    ((2, 1), (2, 2))
+    >>> conv_transpose_padding(3, 2, (1, 1))
+    (1, 1)
     """
     k, s = kernel_size, stride
     if padding == "SAME":
@@ -355,13 +149,30 @@ def conv_transpose_padding(kernel_size: int, stride: int, padding: object) -> tu
 
 def _transpose_pads(
     kernel_size: Sequence[int], strides: Sequence[int], dilation: Sequence[int], padding: Any, consistent: bool
-) -> Any:
-    """``lax.conv_transpose``'s pads of the dilated input, or the string it hands to ``conv_general_dilated``."""
+) -> Pads:
+    """``lax.conv_transpose``'s pads ``(lo, hi)`` of the dilated input, per axis.
+
+    A string other than ``"SAME"``/``"VALID"`` is handed to ``conv_general_dilated`` as a
+    forward mode, which it allows with unit strides only; there its total pad is
+    ``k_eff - 1`` whatever the input size.
+    """
+    k_eff = tuple(map(effective_kernel_size, kernel_size, dilation))
     if consistent or (isinstance(padding, str) and padding in ("SAME", "VALID")):
-        k_eff = tuple(di * (k - 1) + 1 for k, di in zip(kernel_size, dilation))
         replicated = [padding] * len(k_eff) if isinstance(padding, str) else list(padding)
         return [conv_transpose_padding(ke, si, p) for ke, si, p in zip(k_eff, strides, replicated)]
-    return padding
+    if isinstance(padding, str):
+        if any(v != 1 for v in strides):
+            raise ValueError(STRING_PADDING)
+        return split_pads(padding, [ke - 1 for ke in k_eff])
+    return explicit_pads(padding, len(k_eff))
+
+
+def _crop(
+    kernel_size: Sequence[int], strides: Sequence[int], dilation: Sequence[int], padding: Any, consistent: bool
+) -> tuple[tuple[int, int], ...]:
+    """``lax.conv_transpose``'s crop of the full output: it does not depend on the input size."""
+    pads = _transpose_pads(kernel_size, strides, dilation, padding, consistent)
+    return tuple(map(crop_of_pads, map(effective_kernel_size, kernel_size, dilation), pads))
 
 
 def conv_transpose_window(
@@ -372,10 +183,10 @@ def conv_transpose_window(
     rhs_dilation: Sequence[int] | None = None,
     use_consistent_padding: bool = False,
 ) -> Geometry:
-    """The window (see ``tconv/shape.py``) of ``lax.conv_transpose`` for spatial sizes.
+    """The window (:mod:`tconv.geometry`) of ``lax.conv_transpose`` for spatial sizes.
 
-    ``crop_begin = k_eff - 1 - lo`` and ``o = (i - 1)*s + 2 - k_eff + lo + hi`` for the
-    pads ``(lo, hi)`` of the dilated input (``o`` may be 0, never negative: JAX
+    The crop of the pads ``(lo, hi)`` of the dilated input (:func:`crop_of_pads`), so
+    ``o = (i - 1)*s + 2 - k_eff + lo + hi`` (``o`` may be 0, never negative: JAX
     rejects a negative total).
 
     Examples
@@ -389,28 +200,17 @@ def conv_transpose_window(
     (9,)
     """
     i, k, s = tuple(input_size), tuple(kernel_size), tuple(strides)
-    d = _positive(rhs_dilation, len(i), "rhs_dilation")
-    k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
-    pads = _transpose_pads(k, s, d, padding, use_consistent_padding)
-    if isinstance(pads, str):
-        if any(v != 1 for v in s):
-            raise ValueError(
-                "String padding is not implemented for transposed convolution using this op. Please either exactly "
-                "specify the required padding or use conv_transpose."
-            )
-        pads = _string_pads(pads, i, k_eff, (1,) * len(i))
-    pads = [(int(lo), int(hi)) for lo, hi in pads]
-    if len(pads) != len(i):
-        raise TypeError(f"Wrong number of explicit pads for convolution: expected {len(i)}, got {len(pads)}.")
+    d = per_axis(rhs_dilation, len(i), "rhs_dilation")
+    crop = _crop(k, s, d, padding, use_consistent_padding)
     dilated = tuple((ii - 1) * si + 1 for ii, si in zip(i, s))
+    pads = tuple(map(crop_of_pads, map(effective_kernel_size, k, d), crop))
     if any(size + lo + hi < 0 for size, (lo, hi) in zip(dilated, pads)):
         raise ValueError(
             "Negative padding is larger than the size of the corresponding dimension: "
-            f"got padding={tuple(pads)} for lhs_shape[2:]={dilated}"
+            f"got padding={pads} for lhs_shape[2:]={dilated}"
         )
-    begins = tuple(ke - 1 - lo for ke, (lo, _) in zip(k_eff, pads))
-    out = tuple(max((ii - 1) * si + 2 - ke + lo + hi, 0) for ii, si, ke, (lo, hi) in zip(i, s, k_eff, pads))
-    return geometry(i, k, s, d, begins, out)
+    g = window_from_crop(i, k, s, d, crop)
+    return replace(g, output_size=tuple(max(o, 0) for o in g.output_size))
 
 
 def conv_transpose(
@@ -456,8 +256,8 @@ def conv_transpose(
     >>> conv_transpose(x, k, (2,), "VALID")[0, :, 0]
     array([100.,  10., 201.,  20., 302.,  30.,   3.])
     """
-    x = as_array(lhs, "lhs")
-    w = as_array(rhs, "rhs")
+    x = numeric_array(lhs, "lhs")
+    w = numeric_array(rhs, "rhs")
     if x.ndim != w.ndim or x.ndim < 2:
         raise ValueError(f"conv_transpose needs lhs and rhs of the same rank >= 2, got shapes {x.shape} and {w.shape}")
     if dimension_numbers is None:
@@ -467,7 +267,7 @@ def conv_transpose(
     s = tuple(int_list(strides, "strides")) if nd else ()
     if len(s) != nd:
         raise ValueError(f"conv_transpose strides must have one entry per spatial dimension ({nd}), got {show(s)}")
-    d = _positive(rhs_dilation, nd, "rhs_dilation")
+    d = per_axis(rhs_dilation, nd, "rhs_dilation")
     k_spatial = tuple(w.shape[j] for j in rhs_perm[2:])
     pads = _transpose_pads(k_spatial, s, d, padding, use_consistent_padding)
     if transpose_kernel:
@@ -484,3 +284,145 @@ def conv_transpose(
         precision=precision,
         preferred_element_type=preferred_element_type,
     )
+
+
+# --- translation ---------------------------------------------------------------------------------------
+
+_LETTERS = "HWDABEFGJKLMPQRSTUVXYZ"  # spatial axis names for dimension numbers
+
+
+def target(spec: ConvTransposeSpec) -> Target:
+    """``lax.conv_transpose`` (with groups ``lax.conv_general_dilated``): every window, exactly."""
+    nd = spec.ndim
+    if nd > len(_LETTERS):
+        raise ValueError(f"at most {len(_LETTERS)} spatial axes can be named in JAX's dimension numbers, got {nd}")
+    letters = _LETTERS[:nd]
+    numbers = ("N" + letters + "C", letters + "IO", "N" + letters + "C")
+    pads = tuple(crop_of_pads(ke, c) for ke, c in zip(spec.effective_kernel_size, spec.crop))
+    notes = ["JAX's convolutions have no bias: the plan adds it after the call."]
+    arguments: dict[str, Any]
+    if spec.groups == 1:
+        function = "conv_transpose"
+        arguments = dict(
+            strides=spec.stride,
+            padding=pads,
+            rhs_dilation=spec.dilation,
+            dimension_numbers=numbers,
+            transpose_kernel=True,
+        )
+        steps = steps_from_torch("tensorflow", nd)
+    else:
+        function = "conv_general_dilated"
+        arguments = dict(
+            window_strides=(1,) * nd,
+            padding=pads,
+            lhs_dilation=spec.stride,
+            rhs_dilation=spec.dilation,
+            dimension_numbers=numbers,
+            feature_group_count=spec.groups,
+        )
+        steps = steps_from_torch("jax", nd, spec.groups)
+        notes.append(
+            "lax.conv_transpose has no groups: the plan uses conv_general_dilated with lhs_dilation=stride "
+            "and feature_group_count, whose kernel is the flipped, channel-swapped correlation kernel."
+        )
+    emulation: Callable[..., np.ndarray] = conv_transpose if function == "conv_transpose" else conv_general_dilated
+
+    def body(weight: str, bias: str | None) -> list[str]:
+        return [f"y = lax.{function}(x, {weight}, {_code.keywords(arguments)})"]
+
+    return Target(
+        framework="jax",
+        function=f"jax.lax.{function}",
+        arguments=arguments,
+        layout=channels_last(nd),
+        post=((0, 0),) * nd,
+        run=lambda x, w, b: emulation(x, w, **arguments),
+        body=body,
+        imports=("import numpy as np", "from jax import lax"),
+        doc="x: (N, *spatial, C_in) array (channels last); weight: convert_weight(w); bias: (C_out,) or None.",
+        weight_steps=steps,
+        bias_after=True,
+        notes=notes,
+    )
+
+
+def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:
+    """A ``lax.conv_transpose`` call, or with ``lhs_dilation`` a ``lax.conv_general_dilated`` one, read into a spec."""
+    ndim = len(weight_shape)
+    nd = ndim - 2
+    general = "lhs_dilation" in params
+    transposed_only = ("transpose_kernel", "use_consistent_padding", "strides")
+    general_only = ("window_strides", "feature_group_count")
+    if general and any(k in params for k in transposed_only):
+        raise ValueError(
+            f"give conv_general_dilated's parameters (lhs_dilation, ...) or conv_transpose's {transposed_only}, "
+            "not both"
+        )
+    if not general and any(k in params for k in general_only):
+        raise ValueError(f"{general_only} belong to conv_general_dilated: give lhs_dilation too")
+    numbers = params.get("dimension_numbers")
+    if numbers is None and not general:
+        numbers = default_dimension_numbers(ndim)
+    lhs_perm, rhs_perm, out_perm = dimension_permutations(numbers, ndim)
+    layout = DataLayout(tuple(lhs_perm), tuple(int(v) for v in np.argsort(out_perm)))
+    kernel = tuple(weight_shape[j] for j in rhs_perm[2:])
+    o_channels, i_channels = weight_shape[rhs_perm[0]], weight_shape[rhs_perm[1]]
+    size = input_spatial_size(input_shape, layout)
+    rhs_dilation = params.get("rhs_dilation")
+    padding = params.get("padding")
+    if padding is None:
+        raise ValueError("jax.lax's transposed convolutions need padding")
+    steps: list[Step] = [Transpose(tuple(rhs_perm), "(O, I, *k)")]
+    if general:
+        window_strides = tuple(params.get("window_strides", (1,) * nd))
+        if any(v != 1 for v in window_strides):
+            raise ValueError(
+                f"conv_general_dilated with window_strides={window_strides} subsamples the transposed convolution; "
+                "only window_strides of 1 is a transposed convolution that other frameworks express"
+            )
+        groups = params.get("feature_group_count", 1)
+        lhs_dilation = tuple(params["lhs_dilation"])
+        if isinstance(padding, str):
+            raise ValueError(STRING_PADDING)
+        pads = [tuple(p) for p in padding]
+        d = tuple(rhs_dilation or (1,) * nd)
+        stride, crop = lhs_dilation, tuple(map(crop_of_pads, map(effective_kernel_size, kernel, d), pads))
+        channels = (i_channels * groups, o_channels, groups)
+        steps.append(Correlation(groups, into=False))
+        call = (
+            f"lax.conv_general_dilated(x, w, window_strides={window_strides}, padding={pads}, "
+            f"lhs_dilation={lhs_dilation}, "
+            f"rhs_dilation={d}, dimension_numbers={numbers!r}, feature_group_count={groups})"
+        )
+
+        def run(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+            return conv_general_dilated(x, w, window_strides, pads, lhs_dilation, d, numbers, groups)
+    else:
+        stride = tuple(params.get("strides", (1,) * nd))
+        transpose_kernel = bool(params.get("transpose_kernel", False))
+        consistent = bool(params.get("use_consistent_padding", False))
+        d = per_axis(rhs_dilation, nd, "rhs_dilation")
+        if size is not None:
+            conv_transpose_window(size, kernel, stride, padding, rhs_dilation, consistent)  # JAX's checks at this size
+        crop = _crop(kernel, stride, d, padding, consistent)
+        # the array's O-position axis holds the input channels when transpose_kernel swaps them
+        channels = (o_channels, i_channels, 1) if transpose_kernel else (i_channels, o_channels, 1)
+        if not transpose_kernel:
+            steps.append(Correlation(1, into=False))
+        call = (
+            f"lax.conv_transpose(x, w, strides={stride}, padding={padding!r}, rhs_dilation={rhs_dilation}, "
+            f"dimension_numbers={numbers!r}, transpose_kernel={transpose_kernel}, use_consistent_padding={consistent})"
+        )
+
+        def run(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+            return conv_transpose(
+                x, w, stride, padding, rhs_dilation, numbers, transpose_kernel, use_consistent_padding=consistent
+            )
+
+    def run_with_bias(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        y = run(x, w)
+        return y if b is None else y + np.reshape(b, [-1 if j == out_perm[1] else 1 for j in range(ndim)])
+
+    spec = ConvTransposeSpec(kernel, stride, d, crop, *channels)
+    return Source("jax", nonempty(spec, size), call, layout, steps, weight_shape, run_with_bias)

@@ -1,4 +1,4 @@
-"""Keras 3's ``Conv{1,2,3}DTranspose`` and ``keras.ops.conv_transpose``, forward semantics on NumPy arrays.
+"""Keras 3's ``Conv{1,2,3}DTranspose`` and ``keras.ops.conv_transpose``: emulation and translation.
 
 Same arguments, defaults (``padding="valid"``, ``output_padding=None``,
 ``data_format="channels_last"``), kernel layout ``kernel_size + (filters,
@@ -25,6 +25,13 @@ One disagreement inside Keras: with ``"same"``, an even ``k_eff`` and
 (that size is outside TensorFlow's SAME range ``[(i - 1)*s + 1, i*s]``), while its
 JAX backend returns the window above. tconv returns the window, as Keras
 defines it (``compute_output_shape`` gives that size on every backend).
+
+As a translation target (:func:`target`) Keras cuts the windows of ``"valid"``
+and ``"same"`` with ``output_padding`` None or below the strides (not the one its
+TensorFlow backend rejects); any other window is ``"valid"`` plus a crop or
+zero-pad afterwards. Keras has no groups (the plan expands them into a dense
+block-diagonal kernel) and forbids ``strides > 1`` with ``dilation_rate > 1`` (the
+plan writes the dilation into the kernel).
 """
 
 from __future__ import annotations
@@ -34,9 +41,27 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import is_int, show
-from ..geometry import Geometry
-from ._common import as_array, geometry, move_channels_first, move_channels_last, run_window
+from .._validate import is_int, numeric_array, show
+from ..geometry import Geometry, effective_kernel_size
+from ..weights import steps_from_torch, steps_to_torch
+from . import _code
+from ._common import (
+    ConvTransposeSpec,
+    Source,
+    Target,
+    channels_first,
+    channels_last,
+    dense_kernel,
+    input_spatial_size,
+    move_channels_first,
+    move_channels_last,
+    needs_rank,
+    nonempty,
+    run_window,
+    source_rank,
+    window_from_crop,
+)
+from ._xla import crop_of_pads
 
 __all__ = [
     "Conv1DTranspose",
@@ -46,6 +71,19 @@ __all__ = [
     "output_size",
     "window",
 ]
+
+#: The name translations print, and the parameters a translation source takes.
+NAME = "Keras"
+PARAMETERS = (
+    "filters",
+    "kernel_size",
+    "strides",
+    "padding",
+    "output_padding",
+    "data_format",
+    "dilation_rate",
+    "use_bias",
+)
 
 
 def _standardize_tuple(value: object, n: int, name: str, allow_zero: bool = False) -> tuple[int, ...]:
@@ -61,7 +99,7 @@ def _standardize_tuple(value: object, n: int, name: str, allow_zero: bool = Fals
             raise ValueError(message)
         if not all(is_int(v) for v in values):
             raise ValueError(message)
-        values = tuple(int(v) for v in values)  # type: ignore[call-overload]
+        values = tuple(int(v) for v in values)
     bad = {v for v in values if (v < 0 if allow_zero else v <= 0)}
     if bad:
         rule = ">= 0" if allow_zero else "> 0"
@@ -87,9 +125,8 @@ def _standardize_data_format(data_format: object) -> str:
     return value
 
 
-def _axis(i: int, k: int, s: int, d: int, padding: str, output_padding: int | None) -> tuple[int, int]:
-    """``(crop_begin, output_size)`` of one axis by Keras' rule (the JAX backend's pads)."""
-    k_eff = d * (k - 1) + 1
+def _crop(k_eff: int, s: int, padding: str, output_padding: int | None) -> tuple[int, int]:
+    """``(begin, end)`` crop of one axis by Keras' rule, written as its JAX backend pads the dilated input."""
     if padding == "valid":
         a = max(k_eff, s) - k_eff if output_padding is None else output_padding
         left, right = k_eff - 1, k_eff - 1 + a
@@ -97,8 +134,20 @@ def _axis(i: int, k: int, s: int, d: int, padding: str, output_padding: int | No
         pad_len = s + k_eff - 2 if output_padding is None else k_eff + k_eff % 2 - 2 + output_padding
         left = min(pad_len // 2 + pad_len % 2, k_eff - 1)
         right = pad_len - left
-    # JAX pads the zero-inserted input by (left, right): crop_begin = k_eff - 1 - left
-    return k_eff - 1 - left, (i - 1) * s + 2 - k_eff + left + right
+    return crop_of_pads(k_eff, (left, right))
+
+
+def _crops(
+    kernel_size: Sequence[int],
+    strides: Sequence[int],
+    padding: str,
+    output_padding: Sequence[int] | None,
+    dilation_rate: Sequence[int],
+) -> tuple[tuple[int, int], ...]:
+    """Keras' crop of every axis (arguments already standardized): it does not depend on the input size."""
+    k_eff = tuple(map(effective_kernel_size, kernel_size, dilation_rate))
+    ops = [None] * len(k_eff) if output_padding is None else list(output_padding)
+    return tuple(_crop(ke, s, padding, a) for ke, s, a in zip(k_eff, strides, ops))
 
 
 def window(
@@ -120,11 +169,8 @@ def window(
     >>> window((6,), (2,), (2,), "same", (0,), (1,)).output_size
     (10,)
     """
-    ops = [None] * len(input_size) if output_padding is None else list(output_padding)
-    pairs = [
-        _axis(i, k, s, d, padding, a) for i, k, s, d, a in zip(input_size, kernel_size, strides, dilation_rate, ops)
-    ]
-    return geometry(input_size, kernel_size, strides, dilation_rate, [b for b, _ in pairs], [o for _, o in pairs])
+    crop = _crops(kernel_size, strides, padding, output_padding, dilation_rate)
+    return window_from_crop(input_size, kernel_size, strides, dilation_rate, crop)
 
 
 def output_size(
@@ -176,8 +222,8 @@ def _run(
     data_format: str,
     dilation_rate: tuple[int, ...],
 ) -> np.ndarray:
-    x = as_array(inputs, "inputs")
-    w = as_array(kernel, "kernel")
+    x = numeric_array(inputs, "inputs")
+    w = numeric_array(kernel, "kernel")
     nd = w.ndim - 2
     if x.ndim != nd + 2:
         raise ValueError(
@@ -191,7 +237,7 @@ def _run(
         )
     b = None
     if bias is not None:
-        b = as_array(bias, "bias")
+        b = numeric_array(bias, "bias")
         if b.shape != (w.shape[-2],):
             raise ValueError(f"bias must have shape ({w.shape[-2]},) (one value per filter), got {show(b.shape)}")
     x_cf = x if data_format == "channels_first" else move_channels_first(x)  # (N, C_in, *i)
@@ -230,7 +276,7 @@ def conv_transpose(
     >>> conv_transpose(np.ones((1, 6, 1)), np.ones((2, 1, 1)), strides=2, padding="same", output_padding=0).shape
     (1, 10, 1)
     """
-    w = as_array(kernel, "kernel")
+    w = numeric_array(kernel, "kernel")
     nd = w.ndim - 2
     if nd < 1:
         raise ValueError(
@@ -322,8 +368,8 @@ class _ConvTranspose:
             Keras initializes the bias to zeros; ``None`` means that (or no bias
             with ``use_bias=False``, where passing one is an error).
         """
-        x = as_array(inputs, "inputs")
-        w = as_array(kernel, "kernel")
+        x = numeric_array(inputs, "inputs")
+        w = numeric_array(kernel, "kernel")
         if x.ndim != self.rank + 2:
             raise ValueError(
                 f"Input 0 of layer {type(self).__name__} is incompatible with the layer: expected "
@@ -368,7 +414,7 @@ class Conv2DTranspose(_ConvTranspose):
     Traceback (most recent call last):
     ...
     ValueError: `strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: strides=(2, 2) and dilation_rate=(2, 2)
-    """
+    """  # noqa: E501 (a message a doctest shows whole)
 
     rank = 2
 
@@ -383,3 +429,123 @@ class Conv3DTranspose(_ConvTranspose):
     """
 
     rank = 3
+
+
+_LAYERS = {1: Conv1DTranspose, 2: Conv2DTranspose, 3: Conv3DTranspose}
+
+
+# --- translation ---------------------------------------------------------------------------------------
+
+
+def _choice(
+    k_eff: tuple[int, ...], strides: tuple[int, ...], crop: tuple[tuple[int, int], ...]
+) -> tuple[str, tuple[int, ...] | None] | None:
+    """The ``padding`` and ``output_padding`` whose window is ``crop``, or None."""
+    for padding in ("valid", "same"):
+        if all(_crop(ke, s, padding, None) == c for ke, s, c in zip(k_eff, strides, crop)):
+            return padding, None
+        chosen = []
+        for ke, s, c in zip(k_eff, strides, crop):
+            # "same" with an even k_eff and output_padding 0 is Keras' size (i-1)*s, which its TF backend rejects
+            options = [
+                a
+                for a in range(s)
+                if _crop(ke, s, padding, a) == c and not (padding == "same" and ke % 2 == 0 and a == 0)
+            ]
+            if not options:
+                break
+            chosen.append(options[0])
+        else:
+            return padding, tuple(chosen)
+    return None
+
+
+def target(spec: ConvTransposeSpec) -> Target:
+    """``keras.layers.Conv{n}DTranspose`` for the window of ``spec`` (module docstring)."""
+    needs_rank(spec, NAME, range(1, 4))
+    nd = spec.ndim
+    kernel, dilation = spec.kernel_size, spec.dilation
+    forbid = max(spec.stride) > 1 and max(dilation) > 1
+    why = "Keras forbids strides > 1 with dilation_rate > 1" if forbid else ""
+    steps, notes = dense_kernel(spec, "Keras has no groups", why, "dilation_rate")
+    if forbid:
+        kernel, dilation = spec.effective_kernel_size, (1,) * nd
+    choice = _choice(spec.effective_kernel_size, spec.stride, spec.crop)
+    output_padding: tuple[int, ...] | None
+    if choice is None:
+        padding, output_padding = "valid", (0,) * nd
+        post = spec.crop
+        why = "'valid' and 'same' with output_padding < strides reach only their own windows"
+        notes.append(_code.post_note(NAME, post, why))
+    else:
+        padding, output_padding = choice
+        post = ((0, 0),) * nd
+    bias_after = any(b < 0 or e < 0 for b, e in post)
+    if bias_after:
+        notes.append(
+            "The bias is added after the pad step (use_bias=False in the layer), so that appended cells get it too."
+        )
+    arguments = dict(
+        filters=spec.out_channels,
+        kernel_size=tuple(kernel),
+        strides=spec.stride,
+        padding=padding,
+        output_padding=output_padding,
+        data_format="channels_last",
+        dilation_rate=tuple(dilation),
+    )
+    layout = channels_last(nd)
+
+    def body(weight: str, bias: str | None) -> list[str]:
+        with_bias = bias is not None and not bias_after
+        lines = [
+            f"layer = keras.layers.Conv{nd}DTranspose({_code.keywords(arguments)}, "
+            f"use_bias={f'{bias} is not None' if with_bias else False})",
+            "layer.build(tuple(x.shape))",
+            f"layer.set_weights([{weight}]" + (f" if {bias} is None else [{weight}, {bias}])" if with_bias else ")"),
+            "y = layer(x)",
+        ]
+        return lines + _code.pad_crop_lines(post, layout, "y = keras.ops.pad(y, {pads})")
+
+    return Target(
+        framework="keras",
+        function=f"keras.layers.Conv{nd}DTranspose",
+        arguments=arguments,
+        layout=layout,
+        post=post,
+        run=lambda x, w, b: _LAYERS[nd](**arguments, use_bias=b is not None)(x, w, b),  # type: ignore[arg-type]
+        body=body,
+        imports=("import numpy as np", "import keras"),
+        doc="x: (N, *spatial, C_in) (channels last); weight: convert_weight(w); bias: (filters,) or None.",
+        weight_steps=steps + steps_from_torch("keras", nd),
+        bias_after=bias_after,
+        notes=notes,
+    )
+
+
+def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:
+    """A Keras layer read into a spec (``filters`` and ``kernel_size`` default to the kernel's)."""
+    nd = source_rank(weight_shape, range(1, 4), "Keras has Conv1DTranspose to Conv3DTranspose, got a kernel")
+    filters = params.get("filters", weight_shape[-2])
+    kernel_size = params.get("kernel_size", weight_shape[:nd])
+    options = {k: v for k, v in params.items() if k not in ("filters", "kernel_size")}
+    layer = _LAYERS[nd](filters, kernel_size, **options)
+    expected = (*layer.kernel_size, layer.filters)
+    if tuple(weight_shape[:-1]) != expected:
+        raise ValueError(
+            f"weight_shape {show(weight_shape)} is not a kernel of this layer: expected {show(expected)} "
+            "+ (in_channels,)"
+        )
+    layout = channels_first(nd) if layer.data_format == "channels_first" else channels_last(nd)
+    size = input_spatial_size(input_shape, layout)
+    crop = _crops(layer.kernel_size, layer.strides, layer.padding, layer.output_padding, layer.dilation_rate)
+    spec = ConvTransposeSpec(
+        layer.kernel_size, layer.strides, layer.dilation_rate, crop, weight_shape[-1], layer.filters, 1
+    )
+    call = (
+        f"keras.layers.Conv{nd}DTranspose(filters={layer.filters}, kernel_size={layer.kernel_size}, "
+        f"strides={layer.strides}, "
+        f"padding={layer.padding!r}, output_padding={layer.output_padding}, data_format={layer.data_format!r}, "
+        f"dilation_rate={layer.dilation_rate}, use_bias={layer.use_bias})"
+    )
+    return Source("keras", nonempty(spec, size), call, layout, steps_to_torch("keras", nd), weight_shape, layer)

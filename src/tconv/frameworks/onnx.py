@@ -1,7 +1,7 @@
-"""ONNX ``ConvTranspose`` (opsets 11 and 22) with every attribute, on NumPy arrays.
+"""ONNX ``ConvTranspose`` (opsets 11 and 22) with every attribute: emulation and translation.
 
 ``X`` is ``(N, C, *i)``, ``W`` ``(C, M/group, *k)`` (PyTorch's layout), ``B``
-``(M,)``. The output is a window (see ``tconv/shape.py``) of the full output
+``(M,)``. The output is a window (:mod:`tconv.geometry`) of the full output
 extended by ``output_padding`` zeros at the end, ``natural = (i - 1)*s +
 output_padding + k_eff``:
 
@@ -36,11 +36,16 @@ output_padding + k_eff``:
     under the forward convolution, which bounds ``output_padding`` by the stride
     and ``output_shape`` by ``natural + s - 1``, with ORT's messages.
 
-Both agree everywhere else (``tests/test_compat_onnx.py`` runs ONNX Runtime and the
-reference implementation side by side with these functions). The reference
+Both agree everywhere else (``tests/frameworks/test_onnx.py`` runs ONNX Runtime and
+the reference implementation side by side with these functions). The reference
 implementation has defects of its own that neither mode copies: it is wrong for
 ``group > 1`` unless each group has one input and one output channel and there is
 no bias, and it raises for ``output_shape`` below the natural size.
+
+As a translation target (:func:`target`) ONNX cuts the windows with ``b >= 0`` and
+``e > -s`` (non-negative ``pads``, and ``output_padding < stride`` for ``e < 0``,
+where the spec, the reference implementation and ORT agree); any other window is
+the full output plus a Slice or Pad node.
 """
 
 from __future__ import annotations
@@ -50,9 +55,22 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._validate import is_int, show
-from ..geometry import Geometry
-from ._common import as_array, geometry, int_list, run_window
+from .._validate import check_choice, is_int, numeric_array, show
+from ..geometry import Geometry, effective_kernel_size
+from . import _code
+from ._common import (
+    ConvTransposeSpec,
+    Source,
+    Target,
+    channels_first,
+    input_spatial_size,
+    int_list,
+    needs_rank,
+    nonempty,
+    run_window,
+    source_rank,
+    window_from_crop,
+)
 
 __all__ = ["AUTO_PADS", "SEMANTICS", "conv_transpose", "output_size", "window"]
 
@@ -63,6 +81,20 @@ AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 SEMANTICS = ("spec", "onnxruntime")
 
 Semantics = Literal["spec", "onnxruntime"]
+
+#: The name translations print, and the parameters a translation source takes.
+NAME = "ONNX"
+PARAMETERS = (
+    "auto_pad",
+    "dilations",
+    "group",
+    "kernel_shape",
+    "output_padding",
+    "output_shape",
+    "pads",
+    "strides",
+    "semantics",
+)
 
 
 def _attribute(value: object, name: str, nd: int, default: int) -> tuple[int, ...]:
@@ -77,9 +109,136 @@ def _attribute(value: object, name: str, nd: int, default: int) -> tuple[int, ..
 
 
 def _check_semantics(semantics: object) -> str:
-    if semantics not in SEMANTICS:
-        raise ValueError(f"semantics must be one of {SEMANTICS}, got {semantics!r}")
-    return semantics  # type: ignore[return-value]
+    return check_choice(semantics, "semantics", SEMANTICS)
+
+
+def _attributes(
+    nd: int,
+    auto_pad: str,
+    dilations: Sequence[int] | None,
+    output_padding: Sequence[int] | None,
+    pads: Sequence[int] | None,
+    strides: Sequence[int] | None,
+    runtime: bool,
+) -> tuple[tuple[int, ...], ...]:
+    """``(strides, dilations, output_padding, pads)`` with ONNX's (or ORT's) checks that need no sizes."""
+    if auto_pad not in AUTO_PADS:
+        raise ValueError(
+            f"ConvTranspose: auto_pad must be one of {AUTO_PADS}, got {auto_pad!r} (Unknown AutoPadType String)"
+        )
+    s = _attribute(strides, "strides", nd, 1)
+    d = _attribute(dilations, "dilations", nd, 1)
+    a = _attribute(output_padding, "output_padding", nd, 0)
+    if any(v < 1 for v in s):
+        raise ValueError(f"ConvTranspose: All stride values must be positive, got: {show(s)}")
+    if any(v < 1 for v in d):
+        raise ValueError(f"ConvTranspose: All dilation values must be positive, got: {show(d)}")
+    if any(v < 0 for v in a):
+        raise ValueError(f"ConvTranspose: Output padding must be non-negative. Got: {show(a)}")
+    for axis, (ai, si, di) in enumerate(zip(a, s, d)):
+        if ai >= max(si, di):
+            raise ValueError(
+                f"ConvTranspose: output_padding[{axis}] ({ai}) must be less than max(stride, dilation) "
+                f"({max(si, di)}) for spatial dimension {axis}."
+            )
+    if pads is not None and auto_pad != "NOTSET":
+        raise ValueError(
+            f"ConvTranspose: The pads attribute cannot be used simultaneously with auto_pad attribute "
+            f"(auto_pad={auto_pad!r}, pads={list(pads)})"
+        )
+    if pads is None:
+        return s, d, a, (0,) * (2 * nd)
+    p = tuple(int_list(pads, "pads"))
+    if len(p) != 2 * nd:
+        raise ValueError(f"ConvTranspose: pads size ({len(p)}) does not match expected size (2 * {nd}).")
+    if not runtime and any(v < 0 for v in p):
+        raise ValueError(
+            f"ConvTranspose: pads can take any value greater than or equal to 0 (spec), got {list(p)}; "
+            "ONNX Runtime accepts negative pads as zero extension (semantics='onnxruntime')"
+        )
+    return s, d, a, p
+
+
+def _output_shape(output_shape: Sequence[int], nd: int, runtime: bool) -> tuple[int, ...]:
+    o = tuple(int_list(output_shape, "output_shape"))
+    lengths = (nd, nd + 2) if runtime else (nd,)
+    if len(o) not in lengths:
+        raise ValueError(
+            f"ConvTranspose: output_shape attribute has {len(o)} elements, expected "
+            + " or ".join(map(str, lengths))
+            + (" (the spec's output_shape holds the spatial sizes only)" if not runtime else ".")
+        )
+    return o[-nd:]
+
+
+def _crop(
+    k_eff: int, s: int, a: int, pads: tuple[int, int], auto_pad: str, runtime: bool, excess: int | None = None
+) -> tuple[int, int]:
+    """ONNX's crop ``(begin, end)`` of one axis of the full output.
+
+    The output is the natural output ``full + a`` (``output_padding`` zeros appended)
+    less a total ``t``, split with the extra cell at the end for ``SAME_UPPER`` and
+    at the start otherwise. ``excess`` is ``natural - output_shape`` when an output
+    shape is given (the one case that depends on the input size).
+    """
+    if excess is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        total = k_eff + a - s if excess is None else excess  # SAME: natural - i*s
+        cut = max(total, 0) if runtime else total  # ORT never crops a negative total
+        begin = cut // 2 if auto_pad == "SAME_UPPER" else cut - cut // 2
+        # the window keeps the output shape (natural - excess cells), or natural - cut cells for SAME
+        return begin, (total if excess is not None else cut) - begin - a
+    if auto_pad == "VALID":
+        return 0, -a
+    return pads[0], pads[1] - a
+
+
+def _crops(
+    k: tuple[int, ...],
+    attributes: tuple[tuple[int, ...], ...],
+    auto_pad: str,
+    runtime: bool,
+    input_size: tuple[int, ...] | None = None,
+    output_shape: tuple[int, ...] | None = None,
+) -> tuple[tuple[int, int], ...]:
+    """ONNX's crop of every axis; an ``output_shape`` needs the ``input_size`` it is pinned to."""
+    s, d, a, p = attributes
+    nd = len(k)
+    crop = []
+    for axis, k_eff in enumerate(map(effective_kernel_size, k, d)):
+        excess = None
+        if output_shape is not None:
+            excess = (input_size[axis] - 1) * s[axis] + a[axis] + k_eff - output_shape[axis]  # type: ignore[index]
+        crop.append(_crop(k_eff, s[axis], a[axis], (p[axis], p[nd + axis]), auto_pad, runtime, excess))
+    return tuple(crop)
+
+
+def _runtime_excess(s: int, a: int, k_eff: int, i: int | None = None, output: int | None = None) -> int:
+    """Input cells beyond ``i`` that ONNX Runtime's forward convolution maps the output back to (must be 0).
+
+    Without an output shape that is ``a // s`` whatever the input size.
+    """
+    if output is None:
+        return a // s
+    natural = (i - 1) * s + a + k_eff  # type: ignore[operator]
+    return (max(output, natural) - k_eff) // s + 1 - i  # type: ignore[operator]
+
+
+def _check_runtime(s: int, a: int, k_eff: int, k: int, d: int, i: int | None = None, output: int | None = None) -> None:
+    """ONNX Runtime's check that the output maps back to the input under the forward convolution."""
+    extra = _runtime_excess(s, a, k_eff, i, output)
+    if extra == 0:
+        return
+    if output is not None:
+        raise ValueError(
+            "ConvTranspose: Explicit output_shape is inconsistent with input spatial dimensions and "
+            f"convolution parameters. Expected input size {i + extra} but got {i} (output_size={output}, "  # type: ignore[operator]
+            f"kernel={k}, stride={s}, dilation={d}, output_padding={a})."
+        )
+    sizes = "" if i is None else f" Expected input size {i + extra} but got {i}."
+    raise ValueError(
+        "ConvTranspose: Computed output shape is inconsistent with input spatial dimensions. "
+        f"output_padding ({a}) may be too large for stride ({s}).{sizes}"
+    )
 
 
 def window(
@@ -108,110 +267,23 @@ def window(
     (5,)
     """
     runtime = _check_semantics(semantics) == "onnxruntime"
-    i = tuple(input_size)
-    k = tuple(kernel_shape)
-    nd = len(i)
-    if auto_pad not in AUTO_PADS:
-        raise ValueError(
-            f"ConvTranspose: auto_pad must be one of {AUTO_PADS}, got {auto_pad!r} (Unknown AutoPadType String)"
-        )
-    s = _attribute(strides, "strides", nd, 1)
-    d = _attribute(dilations, "dilations", nd, 1)
-    a = _attribute(output_padding, "output_padding", nd, 0)
-    if any(v < 1 for v in s):
-        raise ValueError(f"ConvTranspose: All stride values must be positive, got: {show(s)}")
-    if any(v < 1 for v in d):
-        raise ValueError(f"ConvTranspose: All dilation values must be positive, got: {show(d)}")
-    if any(v < 0 for v in a):
-        raise ValueError(f"ConvTranspose: Output padding must be non-negative. Got: {show(a)}")
-    for axis, (ai, si, di) in enumerate(zip(a, s, d)):
-        if ai >= max(si, di):
-            raise ValueError(
-                f"ConvTranspose: output_padding[{axis}] ({ai}) must be less than max(stride, dilation) "
-                f"({max(si, di)}) for spatial dimension {axis}."
-            )
-    if pads is not None and auto_pad != "NOTSET":
-        raise ValueError(
-            f"ConvTranspose: The pads attribute cannot be used simultaneously with auto_pad attribute "
-            f"(auto_pad={auto_pad!r}, pads={list(pads)})"
-        )
-    if pads is None:
-        p = (0,) * (2 * nd)
-    else:
-        p = tuple(int_list(pads, "pads"))
-        if len(p) != 2 * nd:
-            raise ValueError(f"ConvTranspose: pads size ({len(p)}) does not match expected size (2 * {nd}).")
-        if not runtime and any(v < 0 for v in p):
-            raise ValueError(
-                f"ConvTranspose: pads can take any value greater than or equal to 0 (spec), got {list(p)}; "
-                "ONNX Runtime accepts negative pads as zero extension (semantics='onnxruntime')"
-            )
-    natural = tuple((ii - 1) * si + ai + di * (ki - 1) + 1 for ii, si, ai, di, ki in zip(i, s, a, d, k))
-    upper = auto_pad == "SAME_UPPER"
-
-    def split(total: int) -> int:
-        return total // 2 if upper else total - total // 2
-
-    if output_shape is not None:
-        o = tuple(int_list(output_shape, "output_shape"))
-        lengths = (nd, nd + 2) if runtime else (nd,)
-        if len(o) not in lengths:
-            raise ValueError(
-                f"ConvTranspose: output_shape attribute has {len(o)} elements, expected "
-                + " or ".join(map(str, lengths))
-                + (" (the spec's output_shape holds the spatial sizes only)" if not runtime else ".")
-            )
-        o = o[-nd:]
-        totals = tuple(n - oo for n, oo in zip(natural, o))
-        if runtime:
-            totals = tuple(max(t, 0) for t in totals)
-        begins = tuple(split(t) for t in totals)
-    elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        totals = tuple(n - ii * si for n, ii, si in zip(natural, i, s))
-        if runtime:
-            totals = tuple(max(t, 0) for t in totals)
-        begins = tuple(split(t) for t in totals)
-        o = tuple(n - t for n, t in zip(natural, totals))
-    elif auto_pad == "VALID":
-        totals, begins, o = (0,) * nd, (0,) * nd, natural
-    else:
-        totals = tuple(pb + pe for pb, pe in zip(p[:nd], p[nd:]))
-        begins = p[:nd]
-        o = tuple(n - t for n, t in zip(natural, totals))
-    for axis, oo in enumerate(o):
+    i, k = tuple(input_size), tuple(kernel_shape)
+    attributes = _attributes(len(k), auto_pad, dilations, output_padding, pads, strides, runtime)
+    o = None if output_shape is None else _output_shape(output_shape, len(k), runtime)
+    crop = _crops(k, attributes, auto_pad, runtime, i, o)
+    s, d, a, _ = attributes
+    g = window_from_crop(i, k, s, d, crop)
+    for axis, oo in enumerate(g.output_size):
         if oo <= 0:
             raise ValueError(f"ConvTranspose: Computed output dimension is <= 0 for dim {axis}. Input shape: {show(i)}")
     if runtime:
-        for oo, t, ii, si, di, ki, ai in zip(o, totals, i, s, d, k, a):
-            k_eff = di * (ki - 1) + 1
-            expected = (oo + t - k_eff) // si + 1
-            if expected != ii:
-                if output_shape is not None:
-                    raise ValueError(
-                        "ConvTranspose: Explicit output_shape is inconsistent with input spatial dimensions and "
-                        f"convolution parameters. Expected input size {expected} but got {ii} (output_size={oo}, "
-                        f"kernel={ki}, stride={si}, dilation={di}, output_padding={ai})."
-                    )
-                raise ValueError(
-                    "ConvTranspose: Computed output shape is inconsistent with input spatial dimensions. "
-                    f"output_padding ({ai}) may be too large for stride ({si}). Expected input size {expected} but got {ii}."
-                )
-    return geometry(i, k, s, d, begins, o)
+        for axis, k_eff in enumerate(map(effective_kernel_size, k, d)):
+            _check_runtime(s[axis], a[axis], k_eff, k[axis], d[axis], i[axis], None if o is None else o[axis])
+    return g
 
 
-def output_size(
-    input_size: Sequence[int],
-    kernel_shape: Sequence[int],
-    *,
-    auto_pad: str = "NOTSET",
-    dilations: Sequence[int] | None = None,
-    output_padding: Sequence[int] | None = None,
-    output_shape: Sequence[int] | None = None,
-    pads: Sequence[int] | None = None,
-    strides: Sequence[int] | None = None,
-    semantics: Semantics = "spec",
-) -> tuple[int, ...]:
-    """Spatial output size of ``ConvTranspose`` (see :func:`window`).
+def output_size(input_size: Sequence[int], kernel_shape: Sequence[int], **attributes: Any) -> tuple[int, ...]:
+    """Spatial output size of ``ConvTranspose``: the keyword arguments of :func:`window`, which checks them.
 
     Examples
     --------
@@ -220,17 +292,7 @@ def output_size(
     >>> output_size((3, 3), (3, 3), strides=(3, 2), pads=(1, 2, 1, 2))
     (7, 3)
     """
-    return window(
-        input_size,
-        kernel_shape,
-        auto_pad=auto_pad,
-        dilations=dilations,
-        output_padding=output_padding,
-        output_shape=output_shape,
-        pads=pads,
-        strides=strides,
-        semantics=semantics,
-    ).output_size
+    return window(input_size, kernel_shape, **attributes).output_size
 
 
 def conv_transpose(
@@ -281,9 +343,9 @@ def conv_transpose(
     >>> conv_transpose(x, w, auto_pad="SAME_UPPER", strides=[2], semantics="onnxruntime")[0, 0]
     array([10.,  0., 20.,  0., 30.])
     """
-    runtime = _check_semantics(semantics) == "onnxruntime"
-    x = as_array(X, "X")
-    w = as_array(W, "W")
+    _check_semantics(semantics)
+    x = numeric_array(X, "X")
+    w = numeric_array(W, "W")
     if x.ndim < 3:
         raise ValueError(
             f"ConvTranspose: Input X must have at least 3 dimensions (N x C x D1...Dn). X: {show(x.shape)}"
@@ -292,11 +354,11 @@ def conv_transpose(
         raise ValueError(f"ConvTranspose: X num_dims does not match W num_dims. X: {show(x.shape)} W: {show(w.shape)}")
     if not is_int(group) or group <= 0:
         raise ValueError(f"ConvTranspose: group count is <= 0 group: {group}")
-    g = int(group)  # type: ignore[call-overload]
-    nd = x.ndim - 2
+    g = int(group)
     if kernel_shape is not None and tuple(int_list(kernel_shape, "kernel_shape")) != w.shape[2:]:
         raise ValueError(
-            f"ConvTranspose: kernel_shape is not compatible with W shape. kernel_shape: {list(kernel_shape)} W: {list(w.shape)}"
+            "ConvTranspose: kernel_shape is not compatible with W shape. "
+            f"kernel_shape: {list(kernel_shape)} W: {list(w.shape)}"
         )
     c = x.shape[1]
     if c % g:
@@ -309,16 +371,12 @@ def conv_transpose(
     m = w.shape[1] * g
     b = None
     if B is not None:
-        b = as_array(B, "B")
+        b = numeric_array(B, "B")
         if b.shape != (m,):
             raise ValueError(
                 "ConvTranspose: Bias shape is not compatible with number of output channels. It should be a 1-D tensor "
                 f"with size num_output_channels(M). Bias: {show(b.shape)} num_output_channels: {m}"
             )
-    if output_shape is not None and runtime:
-        shape = tuple(int_list(output_shape, "output_shape"))
-        if len(shape) == nd + 2:
-            output_shape = shape[2:]
     g_window = window(
         x.shape[2:],
         w.shape[2:],
@@ -331,3 +389,187 @@ def conv_transpose(
         semantics=semantics,
     )
     return run_window(x, w, b, g_window, g)
+
+
+# --- translation ---------------------------------------------------------------------------------------
+
+
+def _post_nodes(post: tuple[tuple[int, int], ...]) -> tuple[list[int] | None, list[list[int]] | None]:
+    """The Pad node's ``pads`` (zeros to append) and the Slice node's ``starts``, ``ends``, ``axes`` after the call."""
+    pads = None
+    if any(b < 0 or e < 0 for b, e in post):
+        pads = [0, 0] + [max(-b, 0) for b, _ in post] + [0, 0] + [max(-e, 0) for _, e in post]
+    cropped = [j for j, (b, e) in enumerate(post) if b > 0 or e > 0]
+    slices = None
+    if cropped:
+        starts = [max(post[j][0], 0) for j in cropped]
+        ends = [-post[j][1] if post[j][1] > 0 else 2**62 for j in cropped]
+        slices = [starts, ends, [2 + j for j in cropped]]
+    return pads, slices
+
+
+def target(spec: ConvTransposeSpec) -> Target:
+    """One ``ConvTranspose`` node for the window of ``spec``, and Pad/Slice nodes when it cannot cut it."""
+    needs_rank(spec, NAME, range(1, 1 << 30))
+    nd = spec.ndim
+    begins, ends, output_padding, post = [], [], [], []
+    for s, (b, e) in zip(spec.stride, spec.crop):
+        # exact: non-negative pads, and output_padding < stride for an extension at the end (where the spec,
+        # the reference implementation and ORT agree); otherwise the full output and a crop/pad afterwards
+        # (any partial crop could leave ONNX an empty output for small inputs)
+        pb, pe, a = (b, max(e, 0), max(-e, 0)) if b >= 0 and e > -s else (0, 0, 0)
+        begins.append(pb)
+        ends.append(pe)
+        output_padding.append(a)
+        post.append((b - pb, e - (pe - a)))
+    post_t = tuple(post)
+    bias_after = any(b < 0 or e < 0 for b, e in post_t)
+    arguments = dict(
+        kernel_shape=list(spec.kernel_size),
+        strides=list(spec.stride),
+        pads=begins + ends,
+        output_padding=output_padding,
+        dilations=list(spec.dilation),
+        group=spec.groups,
+    )
+    notes = []
+    if any(b or e for b, e in post_t):
+        notes.append(_code.post_note(NAME, post_t, "pads must be non-negative and output_padding less than the stride"))
+    if bias_after:
+        notes.append("The bias is added after the pad step (an Add node), so that appended cells get it too.")
+    pads, slices = _post_nodes(post_t)
+
+    def body(weight: str, bias: str | None) -> list[str]:
+        """The nodes in operator notation (``y = Op(inputs, attribute=value, ...)``)."""
+        inputs = f"x, {weight}" + (f", {bias}" if bias and not bias_after else "")
+        lines = [f"y = ConvTranspose({inputs}, {_code.keywords(arguments)})"]
+        if pads is not None:
+            lines.append(f"y = Pad(y, pads={pads})  # append zeros")
+        if slices is not None:
+            lines.append(f"y = Slice(y, starts={slices[0]}, ends={slices[1]}, axes={slices[2]})  # crop {post_t}")
+        return lines
+
+    def program(convert_weight: str) -> str:
+        lines = [
+            "w = np.asarray(weight, dtype=np.float32)",
+            'initializers = [numpy_helper.from_array(w, "W")]',
+            'inputs = ["X", "W"]',
+        ]
+        if not bias_after:
+            lines += [
+                "if bias is not None:",
+                '    initializers.append(numpy_helper.from_array(np.asarray(bias, dtype=np.float32), "B"))',
+                '    inputs.append("B")',
+            ]
+        lines += [
+            f'nodes = [helper.make_node("ConvTranspose", inputs, ["Y0"], {_code.keywords(arguments)})]',
+            'last = "Y0"',
+        ]
+        if pads is not None:
+            lines += [
+                f'initializers.append(numpy_helper.from_array(np.array({pads}, dtype=np.int64), "pads"))',
+                'nodes.append(helper.make_node("Pad", [last, "pads"], ["Y1"]))  # append zeros',
+                'last = "Y1"',
+            ]
+        if slices is not None:
+            starts, stops, axes = slices
+            lines += [
+                f'initializers += [numpy_helper.from_array(np.array({starts}, dtype=np.int64), "starts"), '
+                f'numpy_helper.from_array(np.array({stops}, dtype=np.int64), "ends"), '
+                f'numpy_helper.from_array(np.array({axes}, dtype=np.int64), "axes")]',
+                f'nodes.append(helper.make_node("Slice", [last, "starts", "ends", "axes"], ["Y2"]))  # crop {post_t}',
+                'last = "Y2"',
+            ]
+        if bias_after:
+            lines += [
+                "if bias is not None:",
+                f"    b = np.asarray(bias, dtype=np.float32).reshape(-1{', 1' * nd})",
+                '    initializers.append(numpy_helper.from_array(b, "B"))',
+                '    nodes.append(helper.make_node("Add", [last, "B"], ["Y3"]))',
+                '    last = "Y3"',
+            ]
+        lines += [
+            'nodes.append(helper.make_node("Identity", [last], ["Y"]))',
+            'graph = helper.make_graph(nodes, "conv_transpose", '
+            '[helper.make_tensor_value_info("X", TensorProto.FLOAT, None)],',
+            "                          "
+            '[helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], initializer=initializers)',
+            "# opset 22, IR version 10: readable by onnxruntime >= 1.20",
+            'return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)], ir_version=10)',
+        ]
+        doc = "The ConvTranspose model: input X (N, C_in, *spatial) float32, weight/bias as initializers."
+        make_model = _code.function("make_model", doc, lines, signature="weight, bias=None")
+        run = [
+            "session = onnxruntime.InferenceSession(make_model(weight, bias).SerializeToString(), "
+            'providers=["CPUExecutionProvider"])',
+            'return session.run(None, {"X": np.asarray(x, dtype=np.float32)})[0]',
+        ]
+        imports = ["import numpy as np", "import onnxruntime", "from onnx import TensorProto, helper, numpy_helper"]
+        doc = "x: (N, C_in, *spatial) NumPy array; runs the model with onnxruntime."
+        return _code.program(imports, convert_weight, doc, run, make_model)
+
+    attributes = {k: v for k, v in arguments.items() if k != "group"}
+    return Target(
+        framework="onnx",
+        function="onnx ConvTranspose",
+        arguments=arguments,
+        layout=channels_first(nd),
+        post=post_t,
+        run=lambda x, w, b: conv_transpose(x, w, b, **attributes, group=spec.groups),  # type: ignore[arg-type]
+        body=body,
+        bias_after=bias_after,
+        notes=notes,
+        program=program,
+    )
+
+
+def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:
+    """A ``ConvTranspose`` node's attributes read into a spec (``semantics`` as for :func:`conv_transpose`)."""
+    nd = source_rank(weight_shape, range(1, 1 << 30), "ONNX ConvTranspose needs at least one spatial axis, got W")
+    attributes = {k: v for k, v in params.items() if k not in ("group", "semantics")}
+    group = params.get("group", 1)
+    semantics = params.get("semantics", "spec")
+    layout = channels_first(nd)
+    size = input_spatial_size(input_shape, layout)
+    output_shape = attributes.get("output_shape")
+    if output_shape is not None and size is None:
+        raise ValueError("ONNX's output_shape pins the window to one input size: pass input_shape")
+    kernel_shape = attributes.pop("kernel_shape", None)
+    kernel = weight_shape[2:]
+    if kernel_shape is not None and tuple(kernel_shape) != tuple(kernel):
+        raise ValueError(
+            "ConvTranspose: kernel_shape is not compatible with W shape. "
+            f"kernel_shape: {list(kernel_shape)} W: {list(weight_shape)}"
+        )
+    if size is not None:
+        g = window(size, kernel, semantics=semantics, **attributes)  # ONNX's checks at this input size
+        crop, s, d = g.padding_pairs, g.stride, g.dilation
+    else:
+        runtime = _check_semantics(semantics) == "onnxruntime"
+        auto_pad = attributes.get("auto_pad", "NOTSET")
+        dilations, output_padding = attributes.get("dilations"), attributes.get("output_padding")
+        checked = _attributes(
+            nd, auto_pad, dilations, output_padding, attributes.get("pads"), attributes.get("strides"), runtime
+        )
+        crop = _crops(kernel, checked, auto_pad, runtime)
+        s, d, a, _ = checked
+        if runtime:  # ORT's check that the output maps back to the input, whatever the input size
+            for k, si, di, ai in zip(kernel, s, d, a):
+                _check_runtime(si, ai, effective_kernel_size(k, di), k, di)
+    spec = ConvTransposeSpec(
+        kernel, s, d, crop, weight_shape[0], weight_shape[1] * group, group, size if output_shape is not None else None
+    )
+    call = (
+        "ConvTranspose("
+        + ", ".join(f"{k}={v!r}" for k, v in {**attributes, "group": group}.items())
+        + f")  # semantics={semantics!r}"
+    )
+    return Source(
+        "onnx",
+        nonempty(spec, size),
+        call,
+        layout,
+        [],
+        weight_shape,
+        lambda x, w, b: conv_transpose(x, w, b, group=group, semantics=semantics, **attributes),
+    )

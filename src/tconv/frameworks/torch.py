@@ -1,31 +1,47 @@
-"""PyTorch's ``F.conv_transpose{1,2,3}d`` and ``ConvTranspose*d.forward(output_size=...)``, on NumPy arrays.
+"""PyTorch's ``F.conv_transpose{1,2,3}d`` and ``ConvTranspose*d.forward(output_size=...)``: emulation and translation.
 
 Same names, positional order (``groups`` *before* ``dilation``), defaults, layouts
 and weight layout ``(C_in, C_out/groups, *k)`` as PyTorch, the same validation
 (PyTorch's reasons in the messages), and the same numbers; no PyTorch import.
 
-PyTorch's window (see ``tconv/shape.py``): crop ``padding`` from both ends of the
-full output, then add ``output_padding`` cells at the end, with
-``0 <= output_padding < max(stride, dilation)``. The module's
+PyTorch's window (:mod:`tconv.geometry`): crop ``padding`` from both ends of the
+full output, then give back ``output_padding`` cells at the end, with
+``0 <= output_padding < max(stride, dilation)``: the crop ``(begin, end)`` is
+``(padding, padding - output_padding)``, whatever the input size. The module's
 ``forward(input, output_size)`` replaces ``output_padding`` by
 ``output_size - min_size`` where the valid sizes are
 ``min_size .. min_size + stride - 1`` (:func:`module_output_padding`), the
 stride alone bounding the range even when the dilation is larger.
 
-Dtypes follow NumPy's promotion as everywhere in tconv (PyTorch would reject an
-input and weight of different dtypes).
+As a translation target (:func:`target`) PyTorch cuts the windows with ``b >= 0``
+and ``0 <= b - e < max(s, d)``; any other window is its nearest call plus a crop
+or zero-pad afterwards. Dtypes follow NumPy's promotion as everywhere in tconv
+(PyTorch would reject an input and weight of different dtypes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .._validate import show
+from .._validate import numeric_array, show
 from ..geometry import Geometry
-from ._common import as_array, geometry, int_list, run_window
+from . import _code
+from ._common import (
+    ConvTransposeSpec,
+    Source,
+    Target,
+    channels_first,
+    input_spatial_size,
+    int_list,
+    needs_rank,
+    nonempty,
+    run_window,
+    source_rank,
+    window_from_crop,
+)
 
 __all__ = [
     "conv_transpose1d",
@@ -36,6 +52,10 @@ __all__ = [
     "valid_output_sizes",
     "window",
 ]
+
+#: The name translations print, and the parameters a translation source takes.
+NAME = "PyTorch"
+PARAMETERS = ("stride", "padding", "output_padding", "groups", "dilation", "output_size")
 
 _AXIS_NAMES = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
@@ -83,6 +103,11 @@ def _check_parameters(
     return s, p, a, d
 
 
+def _crop(padding: Sequence[int], output_padding: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """PyTorch's crop of the full output: ``padding`` at both ends, ``output_padding`` given back at the end."""
+    return tuple((p, p - a) for p, a in zip(padding, output_padding))
+
+
 def window(
     input_size: Sequence[int],
     kernel_size: Sequence[int],
@@ -103,16 +128,15 @@ def window(
     ((8, 8), (1, 1))
     """
     i = tuple(input_size)
-    k = tuple(kernel_size)
     nd = len(i)
     s, p, a, d = _check_parameters(nd, stride, padding, output_padding, dilation, f"conv_transpose{nd}d")
-    out = tuple((ii - 1) * si - 2 * pi + di * (ki - 1) + ai + 1 for ii, si, pi, di, ki, ai in zip(i, s, p, d, k, a))
-    if any(o < 1 for o in out):
+    g = window_from_crop(i, kernel_size, s, d, _crop(p, a))
+    if any(o < 1 for o in g.output_size):
         raise ValueError(
             f"conv_transpose{nd}d: Given input size per channel: ({' x '.join(map(str, i))}). Calculated "
-            f"output size per channel: ({' x '.join(map(str, out))}). Output size is too small"
+            f"output size per channel: ({' x '.join(map(str, g.output_size))}). Output size is too small"
         )
-    return geometry(i, k, s, d, p, out)
+    return g
 
 
 def output_size(
@@ -169,8 +193,8 @@ def _min_sizes(
     i: tuple[int, ...], k: tuple[int, ...], stride: object, padding: object, dilation: object
 ) -> tuple[int, ...]:
     """``(i - 1)*s - 2p + d*(k - 1) + 1`` per axis (PyTorch's ``min_sizes``; may be < 1)."""
-    s, p, _, d = _check_parameters(len(i), stride, padding, 0, dilation, f"conv_transpose{len(i)}d")
-    return tuple((ii - 1) * si - 2 * pi + di * (ki - 1) + 1 for ii, si, pi, di, ki in zip(i, s, p, d, k))
+    s, p, a, d = _check_parameters(len(i), stride, padding, 0, dilation, f"conv_transpose{len(i)}d")
+    return window_from_crop(i, k, s, d, _crop(p, a)).output_size
 
 
 def module_output_padding(
@@ -204,7 +228,7 @@ def module_output_padding(
     Traceback (most recent call last):
     ...
     ValueError: requested an output size of (11, 10), but valid sizes range from (9, 9) to (10, 10) (for an input of (5, 5))
-    """
+    """  # noqa: E501 (a message a doctest shows whole)
     shape = tuple(int_list(input_shape, "input_shape"))
     size = tuple(int_list(output_size, "output_size"))
     k_list = int_list(kernel_size, "kernel_size")
@@ -246,8 +270,8 @@ def _conv_transpose(
     dilation: object,
 ) -> np.ndarray:
     op = f"conv_transpose{nd}d"
-    x = as_array(input, "input")
-    w = as_array(weight, "weight")
+    x = numeric_array(input, "input")
+    w = numeric_array(weight, "weight")
     if x.ndim not in (nd + 1, nd + 2):
         raise ValueError(
             f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {op}, but got input of size: "
@@ -276,7 +300,7 @@ def _conv_transpose(
         )
     b = None
     if bias is not None:
-        b = as_array(bias, "bias")
+        b = numeric_array(bias, "bias")
         if b.shape != (w.shape[1] * g,):
             raise ValueError(
                 f"Given transposed=1, weight of size {list(w.shape)}, expected bias to be 1-dimensional with "
@@ -291,16 +315,28 @@ def _conv_transpose(
     return y if batched else y[0]
 
 
-def conv_transpose1d(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-) -> np.ndarray:
+def _functional(nd: int, doc: str) -> Callable[..., np.ndarray]:
+    """``F.conv_transpose{nd}d``: the three functions differ only in their number of spatial axes."""
+
+    def conv_transpose(
+        input: Any,
+        weight: Any,
+        bias: Any = None,
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        dilation: int | Sequence[int] = 1,
+    ) -> np.ndarray:
+        return _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+    conv_transpose.__name__ = conv_transpose.__qualname__ = f"conv_transpose{nd}d"
+    conv_transpose.__doc__ = doc
+    return conv_transpose
+
+
+conv_transpose1d = _functional(
+    1,
     """``torch.nn.functional.conv_transpose1d`` on NumPy arrays.
 
     Parameters
@@ -327,33 +363,15 @@ def conv_transpose1d(
     Traceback (most recent call last):
     ...
     ValueError: conv_transpose1d: output padding must be smaller than either stride or dilation, but got width: output_padding 2, stride 2, dilation 1
-    """
-    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    """,  # noqa: E501 (a message a doctest shows whole)
+)
 
+conv_transpose2d = _functional(
+    2,
+    """``torch.nn.functional.conv_transpose2d`` on NumPy arrays: :func:`conv_transpose1d` with two spatial axes.
 
-def conv_transpose2d(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-) -> np.ndarray:
-    """``torch.nn.functional.conv_transpose2d`` on NumPy arrays.
-
-    Parameters
-    ----------
-    input : array_like, shape (N, C_in, H, W) or unbatched (C_in, H, W)
-    weight : array_like, shape (C_in, C_out/groups, kH, kW)
-    bias : array_like, shape (C_out,), optional
-    stride, padding, output_padding, dilation : int or tuple of int
-    groups : int
-
-    Returns
-    -------
-    ndarray, shape (N, C_out, H_out, W_out)
+    ``input`` is ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``, ``weight``
+    ``(C_in, C_out/groups, kH, kW)``; returns ``(N, C_out, H_out, W_out)``.
 
     Examples
     --------
@@ -362,38 +380,125 @@ def conv_transpose2d(
     >>> import numpy as np
     >>> conv_transpose2d(np.ones((1, 3, 8, 8)), np.ones((3, 2, 4, 4)), stride=2, padding=1).shape
     (1, 2, 16, 16)
-    """
-    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    """,
+)
 
+conv_transpose3d = _functional(
+    3,
+    """``torch.nn.functional.conv_transpose3d`` on NumPy arrays: :func:`conv_transpose1d` with three spatial axes.
 
-def conv_transpose3d(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-) -> np.ndarray:
-    """``torch.nn.functional.conv_transpose3d`` on NumPy arrays.
-
-    Parameters
-    ----------
-    input : array_like, shape (N, C_in, D, H, W) or unbatched (C_in, D, H, W)
-    weight : array_like, shape (C_in, C_out/groups, kD, kH, kW)
-    bias : array_like, shape (C_out,), optional
-    stride, padding, output_padding, dilation : int or tuple of int
-    groups : int
-
-    Returns
-    -------
-    ndarray, shape (N, C_out, D_out, H_out, W_out)
+    ``input`` is ``(N, C_in, D, H, W)`` or unbatched ``(C_in, D, H, W)``, ``weight``
+    ``(C_in, C_out/groups, kD, kH, kW)``; returns ``(N, C_out, D_out, H_out, W_out)``.
 
     Examples
     --------
     >>> import numpy as np
     >>> conv_transpose3d(np.ones((2, 2, 2, 3, 2)), np.ones((2, 4, 2, 2, 2)), stride=2).shape
     (2, 4, 4, 6, 4)
-    """
-    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    """,
+)
+
+
+_FUNCTIONS = {1: conv_transpose1d, 2: conv_transpose2d, 3: conv_transpose3d}
+
+
+# --- translation ---------------------------------------------------------------------------------------
+
+
+def target(spec: ConvTransposeSpec) -> Target:
+    """``F.conv_transpose{n}d`` for the window of ``spec``: exact when ``b >= 0`` and ``0 <= b - e < max(s, d)``."""
+    needs_rank(spec, NAME, range(1, 4))
+    nd = spec.ndim
+    padding, output_padding, post = [], [], []
+    for s, d, (b, e) in zip(spec.stride, spec.dilation, spec.crop):
+        if b >= 0 and 0 <= b - e < max(s, d):  # exact: crop b at both ends, then extend the end by b - e
+            p, a = b, b - e
+        else:  # the nearest call: the common part of both crops, the end extended as far as PyTorch allows
+            p = max(0, min(b, e))
+            a = min(max(p - e, 0), max(s, d) - 1)
+        padding.append(p)
+        output_padding.append(a)
+        post.append((b - p, e - (p - a)))
+    post_t = tuple(post)
+    bias_after = any(b < 0 or e < 0 for b, e in post_t)
+    arguments = dict(
+        stride=spec.stride,
+        padding=tuple(padding),
+        output_padding=tuple(output_padding),
+        groups=spec.groups,
+        dilation=spec.dilation,
+    )
+    notes = []
+    if any(b or e for b, e in post_t):
+        why = "its padding crops both ends equally and output_padding only extends the end, by less than "
+        notes.append(_code.post_note(NAME, post_t, why + "max(stride, dilation)"))
+    if bias_after:
+        notes.append("The bias is added after the crop/pad step, so that appended cells get it too.")
+    function = _FUNCTIONS[nd]
+    layout = channels_first(nd)
+
+    def body(weight: str, bias: str | None) -> list[str]:
+        lines = [
+            f"y = F.conv_transpose{nd}d(x, {weight}, {bias if bias and not bias_after else None}, "
+            f"{_code.keywords(arguments)})"
+        ]
+        if any(b < 0 or e < 0 for b, e in post_t):  # F.pad lists the last axis first
+            pads = tuple(v for b, e in reversed(post_t) for v in (max(-b, 0), max(-e, 0)))
+            lines.append(f"y = F.pad(y, {pads})  # append zeros where the window runs past the full output")
+        if any(b > 0 or e > 0 for b, e in post_t):  # negative F.pad values crop
+            crops = tuple(v for b, e in reversed(post_t) for v in (-max(b, 0), -max(e, 0)))
+            lines.append(f"y = F.pad(y, {crops})  # crop (begin, end) = {post_t} per spatial axis")
+        return lines
+
+    return Target(
+        framework="torch",
+        function=f"torch.nn.functional.conv_transpose{nd}d",
+        arguments=arguments,
+        layout=layout,
+        post=post_t,
+        run=lambda x, w, b: function(x, w, b, **arguments),
+        body=body,
+        imports=("import numpy as np", "import torch", "import torch.nn.functional as F"),
+        doc="x: (N, C_in, *spatial) torch tensor; weight: torch.from_numpy(convert_weight(w)); "
+        "bias: (C_out,) tensor or None.",
+        bias_after=bias_after,
+        notes=notes,
+    )
+
+
+def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:
+    """A PyTorch call read into a spec (``output_size`` is the module's ``forward(output_size=...)``)."""
+    nd = source_rank(weight_shape, range(1, 4), "PyTorch's ConvTranspose has 1 to 3 spatial axes, got a weight")
+    groups = params.get("groups", 1)
+    s, p, a, d = (params.get(k, v) for k, v in (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1)))
+    output_size = params.get("output_size")
+    layout = channels_first(nd)
+    size = input_spatial_size(input_shape, layout, unbatched_ok=True)
+    kernel = weight_shape[2:]
+    if output_size is not None:
+        if size is None:
+            raise ValueError("PyTorch's forward(output_size=...) pins the window to one input size: pass input_shape")
+        a = module_output_padding((1, weight_shape[0], *size), output_size, kernel, s, p, d)
+    stride, padding, output_padding, dilation = _check_parameters(nd, s, p, a, d, f"conv_transpose{nd}d")
+    if size is not None:
+        window(size, kernel, s, p, a, d)  # PyTorch's checks at this input size
+    channels = (weight_shape[0], weight_shape[1] * groups, groups)
+    pinned = size if output_size is not None else None
+    spec = ConvTransposeSpec(kernel, stride, dilation, _crop(padding, output_padding), *channels, pinned)
+    call = (
+        f"F.conv_transpose{nd}d(x, w, b, stride={s!r}, padding={p!r}, output_padding={a!r}, groups={groups}, "
+        f"dilation={d!r})"
+    )
+    if output_size is not None:
+        call += f"  # = ConvTranspose{nd}d(...)(x, output_size={output_size!r})"
+    function = _FUNCTIONS[nd]
+    return Source(
+        "torch",
+        nonempty(spec, size),
+        call,
+        layout,
+        [],
+        weight_shape,
+        lambda x, w, b: function(x, w, b, s, p, a, groups, d),
+        unbatched=True,
+    )

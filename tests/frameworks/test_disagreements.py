@@ -124,7 +124,8 @@ def test_onnx_negative_pads(onnx, ort):
 
 
 def test_onnx_reference_groups_bug(onnx, ort):
-    """The reference implementation is wrong for groups with several channels per group (or a bias); ORT and tconv agree."""
+    """The reference implementation is wrong for groups with several channels per group (or a bias); ORT and
+    tconv agree."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 4, 3)).astype(np.float32)
     w = rng.standard_normal((4, 3, 2)).astype(np.float32)
@@ -138,7 +139,7 @@ def test_onnx_reference_groups_bug(onnx, ort):
 
 def test_keras_output_padding_none_versus_zero(keras):
     """k=2, s=2, i=6: None gives 12, 0 gives 10 (Keras' own shape rule; the TF backend cannot run the second,
-    the JAX backend computes it: tests/test_compat_keras.py). tconv follows the rule on both."""
+    the JAX backend computes it: tests/frameworks/test_keras.py). tconv follows the rule on both."""
     x = np.random.default_rng(0).standard_normal((1, 6, 1)).astype(np.float32)
     kernel = np.random.default_rng(1).standard_normal((2, 1, 1)).astype(np.float32)
     sizes = {}

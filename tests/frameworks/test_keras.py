@@ -15,7 +15,8 @@ from tconv.frameworks import keras as compat
 
 
 def _tf_backend_rejects(k, s, d, padding, output_padding):
-    """Keras' TF backend: "same" with an output_padding and an even k_eff gives (i-1)*s + op, outside TF's SAME range."""
+    """Keras' TF backend: "same" with an output_padding and an even k_eff gives (i-1)*s + op, outside TF's SAME
+    range."""
     if padding != "same" or output_padding is None:
         return False
     return any((di * (ki - 1) + 1) % 2 == 0 and a == 0 for ki, di, a in zip(k, d, output_padding))
@@ -56,7 +57,8 @@ CONFIGS = _configs(40)
 
 
 def _name(c):
-    return f"{c['nd']}d-k{c['k']}s{c['s']}d{c['d']}-{c['padding']}-op{c['output_padding']}-{'cf' if c['channels_first'] else 'cl'}"
+    layout = "cf" if c["channels_first"] else "cl"
+    return f"{c['nd']}d-k{c['k']}s{c['s']}d{c['d']}-{c['padding']}-op{c['output_padding']}-{layout}"
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=_name)
@@ -135,8 +137,9 @@ def test_channel_mismatch_is_rejected_as_in_keras(keras):
 
 
 def test_output_padding_none_versus_zero_under_same(keras, tf):
-    """FRAMEWORKS.md §2.2: k=2, s=2, i=6 gives 12 with output_padding=None and 10 with 0 -- on every backend's
-    shape rule; Keras' TF backend then fails to run the second (10 is outside TF's SAME range [11, 12])."""
+    """docs/frameworks.md ("output_padding=None is not output_padding=0"): k=2, s=2, i=6 gives 12 with
+    output_padding=None and 10 with 0 -- on every backend's shape rule; Keras' TF backend then fails to run the
+    second (10 is outside TF's SAME range [11, 12])."""
     x = np.random.default_rng(0).standard_normal((1, 6, 6, 1)).astype(np.float32)
     kernel = np.random.default_rng(1).standard_normal((2, 2, 1, 1)).astype(np.float32)
     shapes = {}

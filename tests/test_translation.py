@@ -95,7 +95,7 @@ def _keras_cases(rng, count):
             and op is not None
             and any((di * (ki - 1) + 1) % 2 == 0 and a == 0 for ki, di, a in zip(k, d, op))
         ):
-            continue  # Keras' TF backend cannot run these (tests/test_compat_keras.py)
+            continue  # Keras' TF backend cannot run these (tests/frameworks/test_keras.py)
         c_in, filters = int(rng.integers(1, 4)), int(rng.integers(1, 4))
         cases.append(
             dict(

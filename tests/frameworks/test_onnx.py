@@ -102,8 +102,9 @@ def test_matches_onnxruntime(cfg, onnx, ort):
 
 
 def _reference_is_correct(cfg, w):
-    """Where onnx.reference is right (FRAMEWORKS.md §4.3): groups only with one channel per group and no bias,
-    no output_shape below the natural size, output_padding < stride, non-negative pads."""
+    """Where onnx.reference is right (docs/frameworks.md, "the specification versus ONNX Runtime"): groups only
+    with one channel per group and no bias, no output_shape below the natural size, output_padding < stride,
+    non-negative pads."""
     a = cfg["attrs"]
     if cfg["group"] > 1 and (cfg["c_in"] // cfg["group"] > 1 or cfg["m_g"] > 1 or cfg["bias"]):
         return False

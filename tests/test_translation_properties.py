@@ -1,9 +1,9 @@
 """Translation on arbitrary windows (hypothesis, fixed profile): every target's plan reproduces the window.
 
-The real-framework checks are in test_translate.py; here the windows are arbitrary
+The real-framework checks are in test_translation.py; here the windows are arbitrary
 ``(begin, end)`` crops (negative: zero extension) with groups and dilation, the
 source is tconv itself and each plan runs through tconv.compat (which the
-test_compat_* files hold to the frameworks). A second property reads the target's
+tests/frameworks/test_<framework>.py files hold to the frameworks). A second property reads the target's
 own arguments back through that framework's window rule: the target's window plus
 the plan's post step is the source's window.
 """

@@ -88,7 +88,8 @@ def _arrays(cfg, seed=0):
 
 def _name(cfg):
     pad = cfg["padding"] if isinstance(cfg["padding"], str) else "explicit"
-    return f"{cfg['fmt']}-k{cfg['k']}s{cfg['s']}d{cfg['d']}-{pad}-o{cfg['out']}-g{cfg['groups']}-{np.dtype(cfg['dtype']).name}"
+    dtype = np.dtype(cfg["dtype"]).name
+    return f"{cfg['fmt']}-k{cfg['k']}s{cfg['s']}d{cfg['d']}-{pad}-o{cfg['out']}-g{cfg['groups']}-{dtype}"
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=_name)
