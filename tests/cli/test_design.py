@@ -53,7 +53,7 @@ def test_help_has_examples_that_run(capsys):
     out = capsys.readouterr().out
     assert exit_info.value.code == 0
     assert "examples:" in out and "tconv design " in out
-    for line in re.sub(r"\s*\\\n\s*", " ", design_command.DESIGN_EXAMPLES).splitlines():
+    for line in re.sub(r"\s*\\\n\s*", " ", design_command.EXAMPLES).splitlines():
         line = line.strip()
         if line.startswith("tconv "):
             code, _, err = run(capsys, *line.split("  ")[0].split()[1:])

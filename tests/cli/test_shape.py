@@ -48,7 +48,7 @@ def _python_dash_m(argv):
 
 
 def test_help_has_examples_that_run(capsys):
-    _help_and_examples("shape", shape_command.SHAPE_EXAMPLES, capsys)
+    _help_and_examples("shape", shape_command.EXAMPLES, capsys)
 
 
 def test_shape_json_matches_the_library(capsys):

@@ -50,7 +50,7 @@ def _python_dash_m(argv):
 
 
 def test_help_has_examples_that_run(capsys):
-    _help_and_examples("translate", translate_command.TRANSLATE_EXAMPLES, capsys)
+    _help_and_examples("translate", translate_command.EXAMPLES, capsys)
 
 
 def test_translate_prints_plan_and_code_that_runs(capsys):

@@ -1,8 +1,10 @@
 """The ``tconv`` command line.
 
-Each subcommand lives in its own module under :mod:`tconv.cli`, which
-defines ``add_parser(subparsers)`` (setting ``handler``) and imports anything
-heavy only when it runs. :data:`COMMANDS` lists them in ``--help`` order.
+Each subcommand lives in its own module under :mod:`tconv.cli`, which defines
+``NAME``, ``HELP``, ``DESCRIPTION``, ``EXAMPLES`` (the ``--help`` epilog),
+``add_arguments(parser)`` and ``run(args) -> int``, and imports anything heavy only
+when it runs. :data:`COMMANDS` lists them in ``--help`` order; :func:`build_parser`
+builds every subcommand's parser from them, the same way.
 """
 
 from __future__ import annotations
@@ -58,7 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tconv {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="command")
     for name in COMMANDS:
-        importlib.import_module(name).add_parser(subparsers)
+        command = importlib.import_module(name)
+        sub = subparsers.add_parser(
+            command.NAME,
+            help=command.HELP,
+            description=command.DESCRIPTION,
+            epilog=command.EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        command.add_arguments(sub)
+        sub.set_defaults(handler=command.run)
     return parser
 
 

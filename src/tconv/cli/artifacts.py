@@ -13,7 +13,17 @@ from ._arguments import add_layer_options, channels, one_or_many, sizes
 if TYPE_CHECKING:
     from ..artifacts import Analysis
 
-ARTIFACTS_EXAMPLES = """\
+#: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv artifacts --help``).
+NAME = "artifacts"
+HELP = "overlap map, taps per phase and checkerboard verdict of a configuration"
+DESCRIPTION = (
+    "How many kernel taps reach each output of a transposed convolution: the overlap "
+    "map, the taps per phase (full-output position mod stride), a uniformity score, holes, the "
+    "verdict and advice. With weights (--weights or --weights-file): each phase's gain, the "
+    "predicted checkerboard on a constant input, checked by running tconv.conv_transpose."
+)
+
+EXAMPLES = """\
 examples:
   tconv artifacts --kernel-size 3 --stride 2                  1-d: taps per phase [2, 1], checkerboard
   tconv artifacts --kernel-size 3x3 --stride 2 --padding 1 --output-padding 1
@@ -120,18 +130,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``tconv artifacts`` to the command line."""
-    parser = subparsers.add_parser(
-        "artifacts",
-        help="overlap map, taps per phase and checkerboard verdict of a configuration",
-        description="How many kernel taps reach each output of a transposed convolution: the overlap "
-        "map, the taps per phase (full-output position mod stride), a uniformity score, holes, the "
-        "verdict and advice. With weights (--weights or --weights-file): each phase's gain, the "
-        "predicted checkerboard on a constant input, checked by running tconv.conv_transpose.",
-        epilog=ARTIFACTS_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``tconv artifacts``."""
     add_layer_options(parser, kernel_size_help="e.g. 3 (1-d) or 3x3 (2-d); default 3")
     parser.add_argument(
         "--input-size", type=sizes("--input-size"), help="input size of the map (default: shows two periods)"
@@ -143,4 +143,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed for --weights random")
     parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
     parser.add_argument("--png", help="also draw the overlap map into this PNG (needs matplotlib: tconv[viz])")
-    parser.set_defaults(handler=run)

@@ -6,6 +6,16 @@ import argparse
 import json
 import sys
 
+#: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv bench --help``).
+NAME = "bench"
+HELP = "time tconv against PyTorch, ONNX Runtime and JAX on real layer shapes"
+DESCRIPTION = (
+    "Time tconv's conv_transpose against every installed peer (PyTorch, ONNX Runtime, "
+    "JAX), each in its own process, in alternating rounds, after checking each peer's output against "
+    "tconv's. Reports median ms per call, useful GFLOP/s, the ratio to each peer and the fraction of "
+    "the GEMM rate measured in the same run."
+)
+
 EXAMPLES = """\
 examples:
   tconv bench                                  every named layer, float32, against every installed peer
@@ -17,18 +27,8 @@ examples:
 """
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``tconv bench`` to the command line."""
-    bench = subparsers.add_parser(
-        "bench",
-        help="time tconv against PyTorch, ONNX Runtime and JAX on real layer shapes",
-        description="Time tconv's conv_transpose against every installed peer (PyTorch, ONNX Runtime, "
-        "JAX), each in its own process, in alternating rounds, after checking each peer's output against "
-        "tconv's. Reports median ms per call, useful GFLOP/s, the ratio to each peer and the fraction of "
-        "the GEMM rate measured in the same run.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(bench: argparse.ArgumentParser) -> None:
+    """The options of ``tconv bench``."""
     bench.add_argument("--list", action="store_true", help="list the named layers and exit")
     bench.add_argument("--layers", default="all", help="comma-separated layer names, or 'all' (default)")
     bench.add_argument(
@@ -50,7 +50,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "torch.nn.ConvTranspose*d (the other peers have no training step)",
     )
     bench.add_argument("--quiet", action="store_true", help="no progress line")
-    bench.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 
-DESIGN_EXAMPLES = """\
+#: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv design --help``).
+NAME = "design"
+HELP = "find and rank the transposed convolutions for an output size or up-sampling factor"
+DESCRIPTION = (
+    "Enumerate (kernel, stride, padding, output_padding, dilation) within limits that turn the "
+    "input size into the wanted output size (or up-sample by a factor for every size), ranked: no holes "
+    "(phases without a kernel tap), even overlap (kernel divisible by stride: no checkerboard), exact for "
+    "every size, no output_padding, no dilation, then smaller kernels and less padding."
+)
+
+EXAMPLES = """\
 examples:
   tconv design --factor 2                          2x up-sampling for every input size (S = n, F = n + 2P first)
   tconv design --factor 4 --max-kernel 12 --top 5
@@ -59,18 +69,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``tconv design`` to the command line."""
-    parser = subparsers.add_parser(
-        "design",
-        help="find and rank the transposed convolutions for an output size or up-sampling factor",
-        description="Enumerate (kernel, stride, padding, output_padding, dilation) within limits that turn the "
-        "input size into the wanted output size (or up-sample by a factor for every size), ranked: no holes "
-        "(phases without a kernel tap), even overlap (kernel divisible by stride: no checkerboard), exact for "
-        "every size, no output_padding, no dilation, then smaller kernels and less padding.",
-        epilog=DESIGN_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``tconv design``."""
     parser.add_argument("--factor", type=int, help="up-sampling factor that must hold for every input size")
     parser.add_argument("--input-size", type=int, help="the input size (one axis)")
     parser.add_argument("--output-size", type=int, help="the wanted output size (one axis)")
@@ -81,4 +81,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-output-padding", action="store_true", help="only designs with output_padding 0")
     parser.add_argument("--top", type=int, default=10, help="how many designs to show (0: all; default 10)")
     parser.add_argument("--json", action="store_true", help="print the designs as JSON")
-    parser.set_defaults(handler=run)

@@ -11,7 +11,17 @@ import numpy as np
 from . import parse_sizes
 from ._arguments import add_layer_options, channels, one_or_many, sizes
 
-EXPLAIN_EXAMPLES = """\
+#: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv explain --help``).
+NAME = "explain"
+HELP = "show a transposed convolution step by step"
+DESCRIPTION = (
+    "Show a transposed convolution step by step: the input, the kernel, each "
+    "scatter step, the result, why it looks like a flipped-kernel convolution, and the same "
+    "result from every algorithm. With no options: TensorFlow's conv2d_transpose worked example "
+    "(2x2 input, 3x3 kernel, stride 2)."
+)
+
+EXAMPLES = """\
 examples:
   tconv explain                                  TensorFlow's conv2d_transpose worked example
                                                  (2x2 input, 3x3 kernel, stride 2: the first output is 67)
@@ -187,18 +197,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``tconv explain`` to the command line."""
-    explain = subparsers.add_parser(
-        "explain",
-        help="show a transposed convolution step by step",
-        description="Show a transposed convolution step by step: the input, the kernel, each "
-        "scatter step, the result, why it looks like a flipped-kernel convolution, and the same "
-        "result from every algorithm. With no options: TensorFlow's conv2d_transpose worked example "
-        "(2x2 input, 3x3 kernel, stride 2).",
-        epilog=EXPLAIN_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(explain: argparse.ArgumentParser) -> None:
+    """The options of ``tconv explain``."""
     explain.add_argument("--input-size", type=sizes("--input-size"), help="e.g. 4 or 2x3")
     add_layer_options(explain, kernel_size_help="e.g. 3 or 3x2")
     explain.add_argument(
@@ -224,7 +224,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     pictures.add_argument("--groups", type=int, default=1, help="groups for the pictures (default 1)")
     pictures.add_argument("--channel", type=int, default=0, help="the output channel drawn (default 0)")
     pictures.add_argument("--position", help="the output element drawn, e.g. 0,0 (default: the first)")
-    explain.set_defaults(handler=run)
 
 
 def _steps(text: str) -> str:

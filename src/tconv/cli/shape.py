@@ -11,7 +11,17 @@ from ..translation import output_size as framework_output_size
 from . import parse_padding_option, parse_sizes
 from ._params import parse_params, parse_shape
 
-SHAPE_EXAMPLES = """\
+#: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv shape --help``).
+NAME = "shape"
+HELP = "output sizes, the stride ambiguity, inverting a convolution, every framework's view"
+DESCRIPTION = (
+    "Shape arithmetic of a transposed convolution (tconv's/PyTorch's arguments): the full output, "
+    "the window the padding keeps, the sizes output_padding can choose, the kernel overlap, and the same "
+    "layer in every framework. --conv reads the arguments as a convolution and gives the transposed "
+    "convolution that inverts its shape; --framework reads one framework's own arguments."
+)
+
+EXAMPLES = """\
 examples:
   tconv shape --input-size 4 --kernel-size 3 --stride 2 --padding 1
       output size, window, the sizes output_padding can pick, overlap, and the call in every framework
@@ -237,18 +247,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``tconv shape`` to the command line."""
-    parser = subparsers.add_parser(
-        "shape",
-        help="output sizes, the stride ambiguity, inverting a convolution, every framework's view",
-        description="Shape arithmetic of a transposed convolution (tconv's/PyTorch's arguments): the full output, "
-        "the window the padding keeps, the sizes output_padding can choose, the kernel overlap, and the same "
-        "layer in every framework. --conv reads the arguments as a convolution and gives the transposed "
-        "convolution that inverts its shape; --framework reads one framework's own arguments.",
-        epilog=SHAPE_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``tconv shape``."""
     sizes = lambda name: lambda text: parse_sizes(text, name)  # noqa: E731
     parser.add_argument("--input-size", type=sizes("--input-size"), help="spatial input size, e.g. 4 or 16x16")
     parser.add_argument("--kernel-size", type=sizes("--kernel-size"), help="e.g. 3 or 3x2 (default 3)")
@@ -265,4 +265,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--input-shape", type=parse_shape, help="with --framework: the input shape in its layout")
     parser.add_argument("params", nargs="*", metavar="name=value", help="with --framework: its arguments")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(handler=run)

@@ -8,7 +8,16 @@ import json
 from ..translation import FRAMEWORKS, translate
 from ._params import parse_params, parse_shape
 
-TRANSLATE_EXAMPLES = """\
+#: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv translate --help``).
+NAME = "translate"
+HELP = "translate a transposed convolution between frameworks (exactly), with code"
+DESCRIPTION = (
+    "Translate a transposed convolution from one framework's convention to another's: the target's "
+    "arguments, the weight transform, and the crop or pad the target needs after its call when it cannot "
+    "express the source's output window; then the code for the target framework."
+)
+
+EXAMPLES = """\
 parameters are the source framework's own argument names, written name=value
 (ints, 2x2 or 2,2 tuples, Python literals such as [[0,0],[1,1],[1,1],[0,0]], strings).
 
@@ -53,17 +62,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``tconv translate`` to the command line."""
-    parser = subparsers.add_parser(
-        "translate",
-        help="translate a transposed convolution between frameworks (exactly), with code",
-        description="Translate a transposed convolution from one framework's convention to another's: the target's "
-        "arguments, the weight transform, and the crop or pad the target needs after its call when it cannot "
-        "express the source's output window; then the code for the target framework.",
-        epilog=TRANSLATE_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``tconv translate``."""
     parser.add_argument("--from", dest="source", required=True, choices=FRAMEWORKS, help="the source convention")
     parser.add_argument(
         "--to", dest="target", required=True, choices=(*FRAMEWORKS, "all"), help="the target convention, or all"
@@ -84,4 +84,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     output.add_argument("--json", action="store_true", help="print the plan (and code) as JSON")
     output.add_argument("--code-only", action="store_true", help="print only the code")
     output.add_argument("--no-code", action="store_true", help="print only the plan")
-    parser.set_defaults(handler=run)
