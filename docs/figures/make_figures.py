@@ -63,19 +63,21 @@ FIGURES = {
 }
 
 
-def _draw(kind, problem, options, path):
+def _draw(kind, arguments, options, path):
+    options = dict(options)
+    problem = None if kind == "overlap" else viz.problem(*arguments, channel=options.pop("channel", 0))
     if kind == "overlap":
-        fig = viz.overlap_figure(tconv.artifacts.analyze(*problem, **options))
+        fig = viz.overlap_figure(tconv.artifacts.analyze(*arguments, **options))
     elif kind == "scatter":
-        fig = viz.scatter_figure(*problem, **options)
+        fig = viz.scatter_figure(problem, **options)
     elif kind == "zero-insert":
-        fig = viz.zero_insertion_figure(*problem, **options)
+        fig = viz.zero_insertion_figure(problem, **options)
     elif kind == "matrix":
-        fig = viz.matrix_figure(*problem, **options)
+        fig = viz.matrix_figure(problem, **options)
     elif kind == "scatter-gif":
-        return viz.scatter_animation(*problem, path=path, duration=900, **options)
+        return viz.scatter_animation(problem, path=path, duration=900, **options)
     elif kind == "zero-insert-gif":
-        return viz.zero_insertion_animation(*problem, path=path, duration=700, **options)
+        return viz.zero_insertion_animation(problem, path=path, duration=700, **options)
     else:
         raise ValueError(f"unknown figure kind {kind!r}")
     return viz.save_figure(fig, path)

@@ -56,30 +56,30 @@ def test_every_view_renders_and_shows_the_operator_output(problem, tmp_path):
     args = problem[2:]
     y = _expected(x, w, args)  # (C_out, *o)
     channel = y.shape[0] - 1
-    fig = viz.zero_insertion_figure(x, w, *args, channel=channel)
+    fig = viz.zero_insertion_figure(viz.problem(x, w, *args, channel=channel))
     assert _texts(fig.axes[-1]) == [_num(v) for v in y[channel].ravel()]
-    fig = viz.matrix_figure(x, w, *args, channel=channel)
+    fig = viz.matrix_figure(viz.problem(x, w, *args, channel=channel))
     x3, w3 = (x[None], w[None, None]) if w.ndim == x.ndim else (x, w)
     g = tconv.geometry.conv_transpose_geometry(x3.shape[1:], w3.shape[2:], args[0], args[1], args[2], args[4])
     ct = tconv.conv_transpose_matrix(w3, g.input_size, args[0], args[1], args[2], args[3], args[4], sparse=False)
     np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), ct)
     assert _texts(fig.axes[-1]) == [_num(v) for v in y[channel].ravel()]
-    fig = viz.scatter_figure(x, w, *args, channel=channel)
+    fig = viz.scatter_figure(viz.problem(x, w, *args, channel=channel))
     assert fig.axes[-1].get_title().startswith("running sum after")
-    path = viz.save_figure(viz.explain_figure(x, w, *args, channel=channel), tmp_path / "all.png")
+    path = viz.save_figure(viz.explain_figure(viz.problem(x, w, *args, channel=channel)), tmp_path / "all.png")
     image = oracle("PIL.Image").open(path)
     assert image.format == "PNG" and image.size[0] > 300 and image.size[1] > 300
 
 
 def test_scatter_steps_show_the_replay():
     x, w = TENSORFLOW_EXAMPLE["input"], TENSORFLOW_EXAMPLE["weight"]
-    first = viz.scatter_figure(x, w, stride=2, step=1)
+    first = viz.scatter_figure(viz.problem(x, w, stride=2), step=1)
     assert first.axes[-2].get_title() == "stamp: x[0, 0] = -67 times w"
     assert _texts(first.axes[-2])[:3] == ["67", "-134", "201"]  # -67 * [-1, 2, -3]
-    last = viz.scatter_figure(x, w, stride=2)
+    last = viz.scatter_figure(viz.problem(x, w, stride=2))
     y = tconv.conv_transpose(x[None, None], w[None, None], stride=2)[0, 0]
     assert _texts(last.axes[-1]) == [_num(v) for v in y.ravel()]
-    zero = viz.zero_insertion_figure(x, w, stride=2)
+    zero = viz.zero_insertion_figure(viz.problem(x, w, stride=2))
     assert "y[0, 0] = sum(window * flipped kernel) = -67*-1 = 67" in zero._suptitle.get_text()
 
 
@@ -98,12 +98,16 @@ def test_overlap_picture_shows_brute_force_counts():
 def test_animations(tmp_path):
     image = oracle("PIL.Image")
     x, w = TENSORFLOW_EXAMPLE["input"], TENSORFLOW_EXAMPLE["weight"]
-    path = viz.scatter_animation(x, w, stride=2, path=tmp_path / "s.gif")
+    path = viz.scatter_animation(viz.problem(x, w, stride=2), path=tmp_path / "s.gif")
     gif = image.open(path)
     assert gif.format == "GIF" and gif.n_frames == 5  # the empty output, then one frame per input element
-    path = viz.zero_insertion_animation(np.ones(3), np.ones(3), stride=2, dilation=2, path=tmp_path / "z.gif")
+    path = viz.zero_insertion_animation(
+        viz.problem(np.ones(3), np.ones(3), stride=2, dilation=2), path=tmp_path / "z.gif"
+    )
     assert image.open(path).n_frames == 9  # one frame per output element
-    path = viz.scatter_animation(np.ones((8, 8)), np.ones((2, 2)), stride=2, path=tmp_path / "long.gif", max_frames=10)
+    path = viz.scatter_animation(
+        viz.problem(np.ones((8, 8)), np.ones((2, 2)), stride=2), path=tmp_path / "long.gif", max_frames=10
+    )
     assert image.open(path).n_frames == 10
 
 
@@ -111,20 +115,23 @@ def test_animations(tmp_path):
     "call, message",
     [
         (
-            lambda: viz.scatter_figure(np.ones((1, 2, 2, 2)), np.ones((1, 1, 2, 2, 2))),
+            lambda: viz.problem(np.ones((1, 2, 2, 2)), np.ones((1, 1, 2, 2, 2))),
             "the pictures show 1-d or 2-d problems",
         ),
-        (lambda: viz.scatter_figure(np.ones(3), np.ones(3), step=9), r"step must be in \[0, 3\]"),
-        (lambda: viz.zero_insertion_figure(np.ones(3), np.ones(3), position=(7,)), "position must be an index"),
+        (lambda: viz.scatter_figure(viz.problem(np.ones(3), np.ones(3)), step=9), r"step must be in \[0, 3\]"),
         (
-            lambda: viz.matrix_figure(np.ones((2, 3)), np.ones((2, 1, 3)), groups=2, channel=2),
+            lambda: viz.zero_insertion_figure(viz.problem(np.ones(3), np.ones(3)), position=(7,)),
+            "position must be an index",
+        ),
+        (
+            lambda: viz.problem(np.ones((2, 3)), np.ones((2, 1, 3)), groups=2, channel=2),
             r"channel must be an output channel in \[0, 2\)",
         ),
         (
-            lambda: viz.explain_figure(np.ones(3), np.ones(3), views=("scatter", "nope")),
+            lambda: viz.explain_figure(viz.problem(np.ones(3), np.ones(3)), views=("scatter", "nope")),
             "views must be a non-empty selection",
         ),
-        (lambda: viz.scatter_figure(np.ones(3), np.ones(3), stride=0), "stride must be positive"),
+        (lambda: viz.problem(np.ones(3), np.ones(3), stride=0), "stride must be positive"),
     ],
 )
 def test_errors(call, message):

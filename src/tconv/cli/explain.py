@@ -116,19 +116,21 @@ def _png(args: argparse.Namespace, p: _Problem) -> None:
     from ..explain import pictures
 
     position = None if args.position is None else parse_sizes(args.position, "--position")
-    if args.view == "all":
-        fig = pictures.explain_figure(p.x, p.w, **p.arguments(), channel=args.channel, position=position)
-    elif args.view == "scatter":
-        fig = pictures.scatter_figure(p.x, p.w, **p.arguments(), channel=args.channel)
-    elif args.view == "zero-insert":
-        fig = pictures.zero_insertion_figure(p.x, p.w, **p.arguments(), channel=args.channel, position=position)
-    elif args.view == "matrix":
-        fig = pictures.matrix_figure(p.x, p.w, **p.arguments(), channel=args.channel, output_element=position)
-    else:
+    if args.view == "overlap":
         w = p.w[None, None] if p.single else p.w  # (C_in, C_out/groups, *k)
         fig = pictures.overlap_figure(
             analyze(None, p.stride, p.padding, p.output_padding, p.dilation, weight=w, groups=p.groups)
         )
+    else:
+        problem = pictures.problem(p.x, p.w, **p.arguments(), channel=args.channel)
+        if args.view == "all":
+            fig = pictures.explain_figure(problem, position=position)
+        elif args.view == "scatter":
+            fig = pictures.scatter_figure(problem)
+        elif args.view == "zero-insert":
+            fig = pictures.zero_insertion_figure(problem, position=position)
+        else:
+            fig = pictures.matrix_figure(problem, output_element=position)
     pictures.save_figure(fig, args.png)
     print(f"wrote {args.png}")
 
@@ -136,12 +138,13 @@ def _png(args: argparse.Namespace, p: _Problem) -> None:
 def _gif(args: argparse.Namespace, p: _Problem) -> None:
     from ..explain import pictures
 
-    if args.view in ("all", "scatter"):
-        pictures.scatter_animation(p.x, p.w, **p.arguments(), path=args.gif, channel=args.channel)
-    elif args.view == "zero-insert":
-        pictures.zero_insertion_animation(p.x, p.w, **p.arguments(), path=args.gif, channel=args.channel)
-    else:
+    if args.view not in ("all", "scatter", "zero-insert"):
         raise ValueError(f"--gif animates the views 'scatter' and 'zero-insert', got --view {args.view!r}")
+    problem = pictures.problem(p.x, p.w, **p.arguments(), channel=args.channel)
+    if args.view == "zero-insert":
+        pictures.zero_insertion_animation(problem, path=args.gif)
+    else:
+        pictures.scatter_animation(problem, path=args.gif)
     print(f"wrote {args.gif}")
 
 

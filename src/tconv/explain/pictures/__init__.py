@@ -27,9 +27,14 @@ what it draws against :func:`tconv.conv_transpose` before drawing it.
 Matplotlib is imported only when a picture is drawn, and only its object-oriented
 API with the Agg canvas is used (no ``pyplot``, no global state, no display).
 
-Inputs are ``x`` of shape ``(C_in, *i)`` and ``w`` of shape
-``(C_in, C_out/groups, *k)`` (PyTorch's layout), or a single channel: ``x`` of
-shape ``i`` with ``w`` of shape ``k``.
+:func:`problem` checks and computes the problem once -- ``x`` of shape
+``(C_in, *i)`` and ``w`` of shape ``(C_in, C_out/groups, *k)`` (PyTorch's layout), or
+a single channel: ``x`` of shape ``i`` with ``w`` of shape ``k``, with the arguments
+of :func:`tconv.conv_transpose` -- and every view takes it::
+
+    p = problem(x, w, stride=2, padding=1)
+    save_figure(explain_figure(p), "views.png")
+    scatter_animation(p, path="scatter.gif")
 
 The public functions are in :mod:`.figures`; one private module draws each view
 (``_scatter``, ``_zero_insertion``, ``_matrix``, ``_overlap``), ``_problem`` holds

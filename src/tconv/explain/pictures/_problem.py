@@ -62,14 +62,32 @@ class Problem:
 def problem(
     x: Any,
     w: Any,
-    stride: int | Sequence[int],
-    padding: PaddingArg,
-    output_padding: int | Sequence[int],
-    groups: int,
-    dilation: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+    *,
     channel: int = 0,
 ) -> Problem:
-    """Check and resolve the arguments of a picture (those of :func:`tconv.conv_transpose`)."""
+    """The problem every picture of a transposed convolution shows, checked and computed once.
+
+    Parameters
+    ----------
+    x, w : array_like
+        ``(C_in, *i)`` and ``(C_in, C_out/groups, *k)`` (1-d or 2-d), or one channel:
+        ``x`` of shape ``i`` and ``w`` of shape ``k``.
+    stride, padding, output_padding, groups, dilation
+        As for :func:`tconv.conv_transpose`.
+    channel : int
+        The output channel the views show.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> problem(np.ones((2, 2)), np.ones((3, 3)), stride=2).geometry.output_size
+    (5, 5)
+    """
     x = np.asarray(x, dtype=float)
     w = np.asarray(w, dtype=float)
     if w.ndim == x.ndim and x.ndim in (1, 2):  # one channel: x (*i), w (*k)

@@ -1,8 +1,9 @@
 """The pictures' public functions: one figure per view, all views in one figure, PNG and GIF files.
 
-Each function checks its arguments (those of :func:`tconv.conv_transpose`), builds
-the problem once (:mod:`._problem`) and hands it to the module that draws the view:
-:mod:`._scatter`, :mod:`._zero_insertion`, :mod:`._matrix`, :mod:`._overlap`.
+:func:`problem` checks and resolves the arguments of :func:`tconv.conv_transpose`
+once (:mod:`._problem`); every view function takes that :class:`Problem` and hands it
+to the module that draws the view: :mod:`._scatter`, :mod:`._zero_insertion`,
+:mod:`._matrix`, :mod:`._overlap` (as :func:`overlap_figure` takes an analysis).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from ...artifacts import Analysis, analyze
-from ...geometry import PaddingArg
 from . import _drawing as drawing
 from ._matrix import draw_matrix, matrix_size
 from ._overlap import draw_overlap, overlap_size
@@ -27,9 +27,11 @@ from ._zero_insertion import draw_zero_insertion, zero_insertion_size
 
 __all__ = [
     "VIEWS",
+    "Problem",
     "explain_figure",
     "matrix_figure",
     "overlap_figure",
+    "problem",
     "save_animation",
     "save_figure",
     "scatter_animation",
@@ -40,16 +42,9 @@ __all__ = [
 
 
 def scatter_figure(
-    x: Any,
-    w: Any,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
+    p: Problem,
     *,
     step: int | None = None,
-    channel: int = 0,
 ) -> Any:
     """The scatter view after ``step`` input elements (all of them by default).
 
@@ -58,14 +53,10 @@ def scatter_figure(
 
     Parameters
     ----------
-    x, w : array_like
-        ``(C_in, *i)`` and ``(C_in, C_out/groups, *k)``, or one channel ``i`` and ``k``.
-    stride, padding, output_padding, groups, dilation
-        As for :func:`tconv.conv_transpose`.
+    p : Problem
+        The problem and the output channel shown (:func:`problem`).
     step : int, optional
         How many scatter steps to show (1 = the first element only).
-    channel : int
-        The output channel shown.
 
     Returns
     -------
@@ -74,12 +65,11 @@ def scatter_figure(
     Examples
     --------
     >>> import numpy as np
-    >>> fig = scatter_figure(np.array([[-67., -77.], [-117., -127.]]),
-    ...                      np.array([[-1., 2., -3.], [4., -5., 6.], [-7., 8., -9.]]), stride=2, step=1)
+    >>> x, w = np.array([[-67., -77.], [-117., -127.]]), np.array([[-1., 2., -3.], [4., -5., 6.], [-7., 8., -9.]])
+    >>> fig = scatter_figure(problem(x, w, stride=2), step=1)
     >>> fig.axes[-1].get_title()
     'running sum after 1 of 4 steps'
     """
-    p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
     frames = replay(p)
     if step is not None and not 0 <= step <= len(frames):
         raise ValueError(f"step must be in [0, {len(frames)}] (one step per input element), got {step}")
@@ -89,16 +79,9 @@ def scatter_figure(
 
 
 def zero_insertion_figure(
-    x: Any,
-    w: Any,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
+    p: Problem,
     *,
     position: Sequence[int] | None = None,
-    channel: int = 0,
 ) -> Any:
     """The zero-insertion view of one output element (the first by default).
 
@@ -109,12 +92,11 @@ def zero_insertion_figure(
     Examples
     --------
     >>> import numpy as np
-    >>> fig = zero_insertion_figure(np.array([[-67., -77.], [-117., -127.]]),
-    ...                             np.array([[-1., 2., -3.], [4., -5., 6.], [-7., 8., -9.]]), stride=2)
+    >>> x, w = np.array([[-67., -77.], [-117., -127.]]), np.array([[-1., 2., -3.], [4., -5., 6.], [-7., 8., -9.]])
+    >>> fig = zero_insertion_figure(problem(x, w, stride=2))
     >>> "= -67*-1 = 67" in fig._suptitle.get_text()
     True
     """
-    p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
     pos = element(position, p.geometry.output_size, "position")
     fig = drawing.figure(*zero_insertion_size(p))
     draw_zero_insertion(fig, p, pos)
@@ -122,17 +104,10 @@ def zero_insertion_figure(
 
 
 def matrix_figure(
-    x: Any,
-    w: Any,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
+    p: Problem,
     *,
     output_element: Sequence[int] | None = None,
     input_element: Sequence[int] | None = None,
-    channel: int = 0,
 ) -> Any:
     """The matrix view: ``C^T`` as a heat-map with one output element's row and one input element's column.
 
@@ -143,11 +118,10 @@ def matrix_figure(
     Examples
     --------
     >>> import numpy as np
-    >>> fig = matrix_figure(np.ones((2, 2)), np.ones((3, 3)), stride=2)
+    >>> fig = matrix_figure(problem(np.ones((2, 2)), np.ones((3, 3)), stride=2))
     >>> fig.axes[0].get_title()
     'C^T: 25 x 4 (output elements x input elements)'
     """
-    p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
     g = p.geometry
     out_el = (
         middle(g.output_size) if output_element is None else element(output_element, g.output_size, "output_element")
@@ -200,16 +174,9 @@ def _view(name: str, p: Problem, position: tuple[int, ...]) -> tuple[tuple[float
 
 
 def explain_figure(
-    x: Any,
-    w: Any,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
+    p: Problem,
     *,
     views: Sequence[str] = VIEWS,
-    channel: int = 0,
     position: Sequence[int] | None = None,
 ) -> Any:
     """Several views of one problem stacked in one figure (what ``tconv explain --png`` draws).
@@ -220,14 +187,13 @@ def explain_figure(
     Examples
     --------
     >>> import numpy as np
-    >>> fig = explain_figure(np.arange(1., 4.), np.arange(1., 4.), stride=2, views=("scatter", "overlap"))
+    >>> fig = explain_figure(problem(np.arange(1., 4.), np.arange(1., 4.), stride=2), views=("scatter", "overlap"))
     >>> len(fig.subfigs)
     2
     """
     bad = [v for v in views if v not in VIEWS]
     if bad or not views:
         raise ValueError(f"views must be a non-empty selection of {VIEWS}, got {tuple(views)!r}")
-    p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
     pos = element(position, p.geometry.output_size, "position")
     parts = [_view(name, p, pos) for name in views]
     width = max(size[0] for size, _ in parts)
@@ -294,16 +260,9 @@ def _animate(
 
 
 def scatter_animation(
-    x: Any,
-    w: Any,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
+    p: Problem,
     *,
     path: str | Path,
-    channel: int = 0,
     max_frames: int = 40,
     duration: int = 700,
 ) -> Path:
@@ -313,12 +272,11 @@ def scatter_animation(
     --------
     >>> import numpy as np, tempfile, os
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     out = scatter_animation(np.ones(2), np.ones(3), stride=2, path=os.path.join(d, "s.gif"))
+    ...     out = scatter_animation(problem(np.ones(2), np.ones(3), stride=2), path=os.path.join(d, "s.gif"))
     ...     from PIL import Image
     ...     Image.open(out).n_frames
     3
     """
-    p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
     frames = replay(p)
     steps = [0] + [n + 1 for n in _pick(len(frames), max_frames - 1)]
     draws = (functools.partial(draw_scatter, p=p, frames=frames, step=step) for step in steps)
@@ -326,21 +284,13 @@ def scatter_animation(
 
 
 def zero_insertion_animation(
-    x: Any,
-    w: Any,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
+    p: Problem,
     *,
     path: str | Path,
-    channel: int = 0,
     max_frames: int = 40,
     duration: int = 600,
 ) -> Path:
     """A GIF of the flipped kernel sliding over the zero-inserted input, one output element per frame."""
-    p = problem(x, w, stride, padding, output_padding, groups, dilation, channel)
     positions = list(itertools.product(*(range(o) for o in p.geometry.output_size)))
     draws = (
         functools.partial(draw_zero_insertion, p=p, position=positions[n]) for n in _pick(len(positions), max_frames)
