@@ -65,7 +65,10 @@ FIGURES = {
 
 def _draw(kind, arguments, options, path):
     options = dict(options)
-    problem = None if kind == "overlap" else viz.problem(*arguments, channel=options.pop("channel", 0))
+    if kind != "overlap":
+        x, w, *values = arguments
+        names = ("stride", "padding", "output_padding", "groups", "dilation")
+        problem = viz.problem(x, w, channel=options.pop("channel", 0), **dict(zip(names, values)))
     if kind == "overlap":
         fig = viz.overlap_figure(tconv.artifacts.analyze(*arguments, **options))
     elif kind == "scatter":

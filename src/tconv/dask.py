@@ -40,10 +40,10 @@ if it is split (an output channel reads every input channel of its group).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -62,13 +62,17 @@ from .chunks import conv_chunks, conv_transpose_chunks
 from .geometry import (
     Geometry,
     PaddingArg,
-    conv_geometry,
     conv_input_range,
     conv_transpose_geometry,
     conv_transpose_input_range,
     tap_range,
 )
-from .ops import check_operands, output_template, spatial_output_size
+from .ops import check_operands, resolve_geometry
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
+
+    from .typing import ConvOptions, ConvTransposeOptions
 
 __all__ = ["conv", "conv_transpose", "halo_diagram"]
 
@@ -148,9 +152,11 @@ def _small_array(value: Any) -> Any:
     return value.compute() if isinstance(value, da.Array) else value
 
 
-def _prepare(op: str, x: Any, weight: Any, bias: Any, **options: Any) -> _Call:
-    """Check the arguments as the in-memory functions do (:func:`tconv.ops.check_operands`, on
-    the shape of ``x``), and put the channels into one chunk."""
+def _prepare(
+    op: str, x: Any, weight: Any, bias: Any, algorithm: str, options: Mapping[str, Any]
+) -> tuple[_Call, Geometry]:
+    """Check the arguments as the in-memory functions do (:func:`tconv.ops.check_operands` and
+    :func:`tconv.ops.window`, on the shape of ``x``), and put the channels into one chunk."""
     if not isinstance(x, da.Array):
         raise TypeError(
             f"{op}: x must be a dask.array.Array, got {type(x).__name__}; wrap it with "
@@ -160,21 +166,30 @@ def _prepare(op: str, x: Any, weight: Any, bias: Any, **options: Any) -> _Call:
         raise ValueError(f"{op}: x has unknown chunk sizes {x.chunks}; call x.compute_chunk_sizes() first")
     numeric_array(np.empty(0, dtype=x.dtype), "x")
     transpose = op == "conv_transpose"
+    window_options = dict(options)
+    groups = window_options.pop("groups", 1)
+    layout = window_options.pop("layout", "channels_first")
     operands = check_operands(
         op,
         x.shape,
         _small_array(weight),
         _small_array(bias),
-        options["groups"],
-        options["layout"],
+        groups,
+        layout,
         weight_in_axis=0 if transpose else 1,
         input_name="x",
     )
+    batched_shape = x.shape if operands.batched else (1, *x.shape)
+    geometry = resolve_geometry(op, batched_shape, operands, window_options)
     w, channel = operands.weight, operands.channel_axis
     if len(x.chunks[channel]) > 1:
         # every output channel reads every input channel of its group: one chunk
         x = x.rechunk({channel: -1})
-    return _Call(
+    # what each block's in-memory call takes besides its own (begin, end) padding
+    block_options = dict(
+        stride=geometry.stride, dilation=geometry.dilation, groups=operands.groups, layout=layout, algorithm=algorithm
+    )
+    call = _Call(
         op=op,
         x=x,
         weight=w,
@@ -183,8 +198,9 @@ def _prepare(op: str, x: Any, weight: Any, bias: Any, **options: Any) -> _Call:
         batch_axis=0 if operands.batched else None,
         channel_axis=channel,
         spatial_axes=operands.spatial_axes,
-        options=options,
+        options=block_options,
     )
+    return call, geometry
 
 
 def _result_dtype(call: _Call, geometry: Geometry) -> np.dtype:
@@ -361,16 +377,10 @@ def conv_transpose(
     x: da.Array,
     weight: Any,
     bias: Any = None,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
     *,
-    output_size: int | Sequence[int] | None = None,
-    layout: str = "channels_first",
     algorithm: str = "auto",
     chunks: Any = None,
+    **options: Unpack[ConvTransposeOptions],
 ) -> da.Array:
     """Transposed convolution of a chunked Dask array: lazy, and equal to :func:`tconv.conv_transpose`.
 
@@ -384,9 +394,12 @@ def conv_transpose(
     weight, bias : array_like
         As for :func:`tconv.conv_transpose` (a Dask array is computed: they are
         small, and every task shares one copy in the graph).
-    stride, padding, output_padding, groups, dilation, output_size, layout, algorithm
-        Exactly as for :func:`tconv.conv_transpose`; ``algorithm`` is used for
-        every block.
+    algorithm : str
+        As for :func:`tconv.conv_transpose`, used for every block.
+    **options
+        ``stride``, ``padding``, ``output_padding``, ``groups``, ``dilation``,
+        ``output_size``, ``layout``: exactly as for :func:`tconv.conv_transpose`
+        (:class:`tconv.typing.ConvTransposeOptions`), as keywords.
     chunks : optional
         Chunks of the output's spatial axes, in any form
         :func:`dask.array.core.normalize_chunks` accepts for the spatial output
@@ -422,15 +435,7 @@ def conv_transpose(
     >>> np.allclose(y.compute(), tconv.conv_transpose(x, w, stride=2, padding=1))
     True
     """
-    options = dict(stride=stride, groups=groups, dilation=dilation, layout=layout, algorithm=algorithm)
-    call = _prepare("conv_transpose", x, weight, bias, **options)
-    nd, batched = len(call.spatial_axes), call.batch_axis is not None
-    template = output_template(call.x.shape[0], call.c_out, nd, layout, batched)  # shape[0]: N (unused unbatched)
-    out_size: Any = spatial_output_size(output_size, nd, template)  # checked by the geometry
-    spatial = tuple(call.x.shape[a] for a in call.spatial_axes)
-    geometry = conv_transpose_geometry(
-        spatial, call.weight.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
-    )
+    call, geometry = _prepare("conv_transpose", x, weight, bias, algorithm, options)
     dtype = _result_dtype(call, geometry)
     default = conv_transpose_chunks(geometry, call.spatial_chunks)
     return _build(call, geometry, _output_chunks(chunks, default, geometry.output_size, dtype), dtype)
@@ -440,14 +445,10 @@ def conv(
     x: da.Array,
     weight: Any,
     bias: Any = None,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    dilation: int | Sequence[int] = 1,
-    groups: int = 1,
     *,
-    layout: str = "channels_first",
     algorithm: str = "auto",
     chunks: Any = None,
+    **options: Unpack[ConvOptions],
 ) -> da.Array:
     """Convolution of a chunked Dask array: lazy, and equal to :func:`tconv.conv`.
 
@@ -459,8 +460,11 @@ def conv(
     x : dask.array.Array, shape (N, C_in, *i) or unbatched (C_in, *i)
         (channels last with ``layout="channels_last"``), chunked along the batch
         and spatial axes in any way.
-    weight, bias, stride, padding, dilation, groups, layout, algorithm
-        Exactly as for :func:`tconv.conv`.
+    weight, bias, algorithm
+        As for :func:`tconv.conv`.
+    **options
+        ``stride``, ``padding``, ``dilation``, ``groups``, ``layout``: exactly as for
+        :func:`tconv.conv` (:class:`tconv.typing.ConvOptions`), as keywords.
     chunks : optional
         Chunks of the output's spatial axes (see :func:`conv_transpose`). By default
         they map from the input's: output ``j`` belongs to the input chunk holding
@@ -494,10 +498,7 @@ def conv(
     >>> np.allclose(up.compute(), expected)
     True
     """
-    options = dict(stride=stride, groups=groups, dilation=dilation, layout=layout, algorithm=algorithm)
-    call = _prepare("conv", x, weight, bias, **options)
-    spatial = tuple(call.x.shape[a] for a in call.spatial_axes)
-    geometry = conv_geometry(spatial, call.weight.shape[2:], stride, padding, dilation)
+    call, geometry = _prepare("conv", x, weight, bias, algorithm, options)
     dtype = _result_dtype(call, geometry)
     default = conv_chunks(geometry, call.spatial_chunks)
     return _build(call, geometry, _output_chunks(chunks, default, geometry.input_size, dtype), dtype)

@@ -48,8 +48,8 @@ Which algorithm computes what
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -57,18 +57,14 @@ from ._algorithms import compiled as _compiled
 from ._algorithms import get as get_algorithm
 from ._algorithms.im2col import weight_gradient
 from ._validate import numeric_array, show
-from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
+from .geometry import Geometry
 from .kernels import weight_correlation
-from .ops import (
-    array_shape,
-    output_template,
-    prepare_arrays,
-    result_dtype,
-    run,
-    spatial_output_size,
-    spatial_size,
-)
-from .typing import Layout
+from .ops import array_shape, prepare_arrays, resolve_geometry, result_dtype, run
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
+
+    from .typing import ConvOptions, ConvTransposeOptions
 
 __all__ = ["GRADIENTS", "Gradients", "conv_backward", "conv_transpose_backward"]
 
@@ -193,20 +189,36 @@ def _backward(
     return Gradients(grad_input, grad_weight, grad_bias)
 
 
+def _gradients(
+    op: str, grad_output: Any, input: Any, weight: Any, forward: Mapping[str, Any], needs: object, algorithm: str
+) -> Gradients:
+    """Check the forward call of ``op`` (:func:`tconv.ops.window`) and ``grad_output``, then differentiate."""
+    wanted = _check_needs(needs)
+    options = dict(forward)
+    groups, layout = options.pop("groups", 1), options.pop("layout", "channels_first")
+    caller = f"{op}_backward"
+    x, operands = prepare_arrays(
+        caller, input, weight, None, groups, layout, weight_in_axis=0 if op == "conv_transpose" else 1
+    )
+    w, g, layout, batched = operands.weight, operands.groups, operands.layout, operands.batched
+    geometry = resolve_geometry(op, x.shape, operands, options)
+    if op == "conv_transpose":
+        expected = array_shape(x.shape[0], w.shape[1] * g, geometry.output_size, layout, batched)
+    else:
+        expected = array_shape(x.shape[0], w.shape[0], geometry.input_size, layout, batched)
+    dy = _check_grad_output(grad_output, expected, caller, op)
+    dy = dy if batched else dy[None]
+    return _backward(dy, x, w, _Forward(op, geometry, g, layout, batched), wanted, algorithm)
+
+
 def conv_transpose_backward(
     grad_output: Any,
     input: Any,
     weight: Any,
     *,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-    output_size: int | Sequence[int] | None = None,
-    layout: Layout = "channels_first",
     algorithm: str = "auto",
     needs: str | Iterable[str] = GRADIENTS,
+    **forward: Unpack[ConvTransposeOptions],
 ) -> Gradients:
     """Gradients of :func:`tconv.conv_transpose` with respect to its input, weight and bias.
 
@@ -223,10 +235,12 @@ def conv_transpose_backward(
     input : array_like, shape (N, C_in, *i) or unbatched (C_in, *i)
         The forward input (``(N, *i, C_in)`` with ``layout="channels_last"``).
     weight : array_like, shape (C_in, C_out/groups, *k)
-    stride, padding, output_padding, groups, dilation, output_size, layout
-        Exactly as given to :func:`tconv.conv_transpose` (keyword-only here, so
-        that dropping ``bias`` from the argument list cannot shift them).
-        The bias value is not needed: its gradient depends on ``grad_output`` only.
+    **forward
+        ``stride``, ``padding``, ``output_padding``, ``groups``, ``dilation``,
+        ``output_size``, ``layout``: exactly as given to :func:`tconv.conv_transpose`
+        (:class:`tconv.typing.ConvTransposeOptions`; keyword-only here, so that
+        dropping ``bias`` from the argument list cannot shift them). The bias value
+        is not needed: its gradient depends on ``grad_output`` only.
     algorithm : str
         ``"auto"`` or one of ``tconv.algorithms("conv")``: the input gradient is a
         convolution of ``grad_output`` with ``weight`` (see the module docstring).
@@ -275,20 +289,8 @@ def conv_transpose_backward(
     >>> np.allclose(dx, tconv.conv(dy, w, stride=2, padding=1))
     True
     """
-    wanted = _check_needs(needs)
-    x, w, _, g, _, batched = prepare_arrays(
-        "conv_transpose_backward", input, weight, None, groups, layout, weight_in_axis=0
-    )
     _check_algorithm(algorithm, "conv", "conv_transpose_backward", "conv_transpose")
-    nd = w.ndim - 2
-    out_size = spatial_output_size(output_size, nd, output_template(x.shape[0], w.shape[1] * g, nd, layout, batched))
-    geometry = conv_transpose_geometry(
-        spatial_size(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
-    )
-    expected = array_shape(x.shape[0], w.shape[1] * g, geometry.output_size, layout, batched)
-    dy = _check_grad_output(grad_output, expected, "conv_transpose_backward", "conv_transpose")
-    dy = dy if batched else dy[None]
-    return _backward(dy, x, w, _Forward("conv_transpose", geometry, g, layout, batched), wanted, algorithm)
+    return _gradients("conv_transpose", grad_output, input, weight, forward, needs, algorithm)
 
 
 def conv_backward(
@@ -296,13 +298,9 @@ def conv_backward(
     input: Any,
     weight: Any,
     *,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    dilation: int | Sequence[int] = 1,
-    groups: int = 1,
-    layout: Layout = "channels_first",
     algorithm: str = "auto",
     needs: str | Iterable[str] = GRADIENTS,
+    **forward: Unpack[ConvOptions],
 ) -> Gradients:
     """Gradients of :func:`tconv.conv` with respect to its input, weight and bias.
 
@@ -316,8 +314,9 @@ def conv_backward(
     grad_output : array_like, shape of the forward output, (N, C_out, *o)
     input : array_like, shape (N, C_in, *i) or unbatched (C_in, *i)
     weight : array_like, shape (C_out, C_in/groups, *k)
-    stride, padding, dilation, groups, layout
-        Exactly as given to :func:`tconv.conv` (keyword-only here).
+    **forward
+        ``stride``, ``padding``, ``dilation``, ``groups``, ``layout``: exactly as given
+        to :func:`tconv.conv` (:class:`tconv.typing.ConvOptions`; keyword-only here).
     algorithm : str
         ``"auto"`` or one of ``tconv.algorithms()``: the input gradient is a
         transposed convolution of ``grad_output`` with ``weight``. The weight
@@ -346,11 +345,5 @@ def conv_backward(
     >>> np.allclose(g.weight, expected)       # every output channel: sum_j x[ci, 2*j + t]
     True
     """
-    wanted = _check_needs(needs)
-    x, w, _, g, _, batched = prepare_arrays("conv_backward", input, weight, None, groups, layout, weight_in_axis=1)
     _check_algorithm(algorithm, "conv_transpose", "conv_backward", "conv")
-    geometry = conv_geometry(spatial_size(x, layout), w.shape[2:], stride, padding, dilation)
-    expected = array_shape(x.shape[0], w.shape[0], geometry.input_size, layout, batched)
-    dy = _check_grad_output(grad_output, expected, "conv_backward", "conv")
-    dy = dy if batched else dy[None]
-    return _backward(dy, x, w, _Forward("conv", geometry, g, layout, batched), wanted, algorithm)
+    return _gradients("conv", grad_output, input, weight, forward, needs, algorithm)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ __all__ = [
     "run",
     "spatial_output_size",
     "spatial_size",
+    "resolve_geometry",
 ]
 
 
@@ -136,16 +137,16 @@ def prepare_arrays(
     layout: object,
     *,
     weight_in_axis: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int, str, bool]:
+) -> tuple[np.ndarray, Operands]:
     """Check the arrays of ``conv`` or ``conv_transpose`` (:func:`check_operands`) and batch the input.
 
-    Returns ``(x, w, b, groups, layout, batched)`` with ``x`` batched in ``layout``.
+    Returns ``(x, operands)`` with ``x`` the input batched (``(N, ...)``) in its layout.
     """
     check_layout(layout)
     w = numeric_array(weight, "weight")
     x = numeric_array(input, "input")
-    ops = check_operands(op, x.shape, w, bias, groups, layout, weight_in_axis=weight_in_axis)
-    return (x if ops.batched else x[None]), ops.weight, ops.bias, ops.groups, ops.layout, ops.batched
+    operands = check_operands(op, x.shape, w, bias, groups, layout, weight_in_axis=weight_in_axis)
+    return (x if operands.batched else x[None]), operands
 
 
 def spatial_size(x: np.ndarray, layout: str) -> tuple[int, ...]:
@@ -188,6 +189,38 @@ def spatial_output_size(output_size: object, nd: int, template: tuple[int | None
             f"{show(given)} differ from the output's {show(wanted)}"
         )
     return tuple(v for v, t in zip(size, template) if t is None)
+
+
+#: The keyword arguments :func:`window` resolves, per operator (groups and layout are the operands').
+WINDOW_OPTIONS = {
+    "conv_transpose": ("stride", "padding", "output_padding", "dilation", "output_size"),
+    "conv": ("stride", "padding", "dilation"),
+}
+
+
+def resolve_geometry(
+    op: str, batched_shape: tuple[int, ...], operands: Operands, options: Mapping[str, Any]
+) -> Geometry:
+    """The geometry of a call of ``op`` on an input of ``batched_shape``, from its keyword arguments.
+
+    The one place where a call's keyword arguments become its window, for
+    :func:`conv_transpose`, :func:`conv`, the gradients and :mod:`tconv.dask`:
+    ``options`` holds the names of :data:`WINDOW_OPTIONS` (others are a
+    ``TypeError``, as for a misspelt keyword argument), and a whole-shape
+    ``output_size`` is checked against the output's batch and channel entries.
+    """
+    unknown = sorted(set(options) - set(WINDOW_OPTIONS[op]))
+    if unknown:
+        raise TypeError(f"{op} got unexpected keyword arguments {unknown}; valid ones are {WINDOW_OPTIONS[op]}")
+    w, nd, layout = operands.weight, operands.ndim, operands.layout
+    lead = 2 if layout == "channels_first" else 1
+    spatial = tuple(batched_shape[lead : lead + nd])
+    if op == "conv":
+        return conv_geometry(spatial, w.shape[2:], **options)
+    template = output_template(batched_shape[0], w.shape[1] * operands.groups, nd, layout, operands.batched)
+    arguments = dict(options)
+    arguments["output_size"] = spatial_output_size(options.get("output_size"), nd, template)
+    return conv_transpose_geometry(spatial, w.shape[2:], **arguments)
 
 
 def conv_transpose(
@@ -289,17 +322,13 @@ def conv_transpose(
     >>> tconv.conv_transpose(np.ones((1, 3, 8, 8)), np.ones((3, 2, 4, 4)), stride=2, padding=1).shape
     (1, 2, 16, 16)
     """
-    x, w, b, g, _, batched = prepare_arrays("conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0)
-    nd = w.ndim - 2
-    c_out = w.shape[1] * g
+    x, operands = prepare_arrays("conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0)
     if algorithm != "auto":
         _algorithms.get(algorithm)
-    out_size = spatial_output_size(output_size, nd, output_template(x.shape[0], c_out, nd, layout, batched))
-    geometry = conv_transpose_geometry(
-        spatial_size(x, layout), w.shape[2:], stride, padding, output_padding, dilation, output_size=out_size
-    )
-    y = _run_checked("conv_transpose", x, w, b, geometry, g, layout, algorithm)
-    return y if batched else y[0]
+    options = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
+    geometry = resolve_geometry("conv_transpose", x.shape, operands, dict(options, output_size=output_size))
+    y = _run_checked("conv_transpose", x, operands, geometry, algorithm)
+    return y if operands.batched else y[0]
 
 
 def conv_transpose_window(
@@ -320,7 +349,8 @@ def conv_transpose_window(
     ``geometry.input_size``; an axis with ``output_size <= 0`` (JAX allows one) gives
     an empty result.
     """
-    x, w, b, g, _, batched = prepare_arrays("conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0)
+    x, operands = prepare_arrays("conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0)
+    w, b = operands.weight, operands.bias
     if spatial_size(x, layout) != geometry.input_size or w.shape[2:] != geometry.kernel_size:
         raise ValueError(
             f"conv_transpose_window: input spatial size {show(spatial_size(x, layout))} and kernel size "
@@ -331,25 +361,18 @@ def conv_transpose_window(
     if any(o <= 0 for o in geometry.output_size):
         result, _ = result_dtype(*(a for a in (x, w, b) if a is not None))
         size = tuple(max(o, 0) for o in geometry.output_size)
-        y = np.zeros(batched_shape(x.shape[0], w.shape[1] * g, size, layout), dtype=result)
+        y = np.zeros(batched_shape(x.shape[0], w.shape[1] * operands.groups, size, layout), dtype=result)
     else:
-        y = _run_checked("conv_transpose", x, w, b, geometry, g, layout, algorithm)
-    return y if batched else y[0]
+        y = _run_checked("conv_transpose", x, operands, geometry, algorithm)
+    return y if operands.batched else y[0]
 
 
-def _run_checked(
-    op: str,
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None,
-    geometry: Geometry,
-    groups: int,
-    layout: str,
-    algorithm: str,
-) -> np.ndarray:
-    """:func:`run`, and the result cast to the result dtype (the dtype rule, once)."""
+def _run_checked(op: str, x: np.ndarray, operands: Operands, geometry: Geometry, algorithm: str) -> np.ndarray:
+    """:func:`run` on checked, batched arrays, the result cast to the result dtype (the dtype rule, once)."""
+    w, b = operands.weight, operands.bias
     result, _ = result_dtype(*(a for a in (x, w, b) if a is not None))
-    return run(op, x, w, b, geometry, groups=groups, layout=layout, algorithm=algorithm).astype(result, copy=False)
+    y = run(op, x, w, b, geometry, groups=operands.groups, layout=operands.layout, algorithm=algorithm)
+    return y.astype(result, copy=False)
 
 
 def run(
@@ -437,9 +460,9 @@ def conv(
     >>> bool(np.isclose(lhs, rhs))
     True
     """
-    x, w, b, g, _, batched = prepare_arrays("conv", input, weight, bias, groups, layout, weight_in_axis=1)
+    x, operands = prepare_arrays("conv", input, weight, bias, groups, layout, weight_in_axis=1)
     if algorithm != "auto":
         _algorithms.get(algorithm, op="conv")
-    geometry = conv_geometry(spatial_size(x, layout), w.shape[2:], stride, padding, dilation)
-    y = _run_checked("conv", x, w, b, geometry, g, layout, algorithm)
-    return y if batched else y[0]
+    geometry = resolve_geometry("conv", x.shape, operands, dict(stride=stride, padding=padding, dilation=dilation))
+    y = _run_checked("conv", x, operands, geometry, algorithm)
+    return y if operands.batched else y[0]

@@ -45,6 +45,11 @@ def _problem(shape_x, shape_w, seed=0):
     return rng.integers(-5, 6, size=shape_x).astype(float), rng.integers(-3, 4, size=shape_w).astype(float)
 
 
+def _problem_of(x, w, args, channel=0):
+    names = ("stride", "padding", "output_padding", "groups", "dilation")
+    return viz.problem(x, w, channel=channel, **dict(zip(names, args)))
+
+
 def _expected(x, w, args):
     x3, w3 = (x[None], w[None, None]) if w.ndim == x.ndim else (x, w)
     return tconv.conv_transpose(x3, w3, None, *args)
@@ -56,17 +61,17 @@ def test_every_view_renders_and_shows_the_operator_output(problem, tmp_path):
     args = problem[2:]
     y = _expected(x, w, args)  # (C_out, *o)
     channel = y.shape[0] - 1
-    fig = viz.zero_insertion_figure(viz.problem(x, w, *args, channel=channel))
+    fig = viz.zero_insertion_figure(_problem_of(x, w, args, channel))
     assert _texts(fig.axes[-1]) == [_num(v) for v in y[channel].ravel()]
-    fig = viz.matrix_figure(viz.problem(x, w, *args, channel=channel))
+    fig = viz.matrix_figure(_problem_of(x, w, args, channel))
     x3, w3 = (x[None], w[None, None]) if w.ndim == x.ndim else (x, w)
     g = tconv.geometry.conv_transpose_geometry(x3.shape[1:], w3.shape[2:], args[0], args[1], args[2], args[4])
     ct = tconv.conv_transpose_matrix(w3, g.input_size, args[0], args[1], args[2], args[3], args[4], sparse=False)
     np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), ct)
     assert _texts(fig.axes[-1]) == [_num(v) for v in y[channel].ravel()]
-    fig = viz.scatter_figure(viz.problem(x, w, *args, channel=channel))
+    fig = viz.scatter_figure(_problem_of(x, w, args, channel))
     assert fig.axes[-1].get_title().startswith("running sum after")
-    path = viz.save_figure(viz.explain_figure(viz.problem(x, w, *args, channel=channel)), tmp_path / "all.png")
+    path = viz.save_figure(viz.explain_figure(_problem_of(x, w, args, channel)), tmp_path / "all.png")
     image = oracle("PIL.Image").open(path)
     assert image.format == "PNG" and image.size[0] > 300 and image.size[1] > 300
 

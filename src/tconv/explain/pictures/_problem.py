@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...geometry import Geometry, PaddingArg, conv_transpose_geometry
-from ...ops import conv_transpose
+from ...geometry import Geometry
+from ...ops import conv_transpose, prepare_arrays, resolve_geometry
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
+
+    from ...typing import ConvTransposeOptions
 from .._format import collapse
 
 
@@ -59,17 +64,7 @@ class Problem:
         return text
 
 
-def problem(
-    x: Any,
-    w: Any,
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-    *,
-    channel: int = 0,
-) -> Problem:
+def problem(x: Any, w: Any, *, channel: int = 0, **options: Unpack[ConvTransposeOptions]) -> Problem:
     """The problem every picture of a transposed convolution shows, checked and computed once.
 
     Parameters
@@ -77,10 +72,12 @@ def problem(
     x, w : array_like
         ``(C_in, *i)`` and ``(C_in, C_out/groups, *k)`` (1-d or 2-d), or one channel:
         ``x`` of shape ``i`` and ``w`` of shape ``k``.
-    stride, padding, output_padding, groups, dilation
-        As for :func:`tconv.conv_transpose`.
     channel : int
         The output channel the views show.
+    **options
+        ``stride``, ``padding``, ``output_padding``, ``groups``, ``dilation``,
+        ``output_size``: as for :func:`tconv.conv_transpose`
+        (:class:`tconv.typing.ConvTransposeOptions`; the pictures are channels-first).
 
     Examples
     --------
@@ -97,11 +94,17 @@ def problem(
             "the pictures show 1-d or 2-d problems: x of shape (C_in, *i) with w of shape "
             f"(C_in, C_out/groups, *k), or x of shape i with w of shape k; got shapes {x.shape} and {w.shape}"
         )
-    y = conv_transpose(x, w, None, stride, padding, output_padding, groups, dilation)  # (C_out, *o)
+    if options.get("layout", "channels_first") != "channels_first":
+        raise ValueError(f"the pictures show channels-first problems, got layout={options['layout']!r}")
+    y = conv_transpose(x, w, None, **options)  # (C_out, *o)
     if not 0 <= channel < y.shape[0]:
         raise ValueError(f"channel must be an output channel in [0, {y.shape[0]}), got {channel}")
-    g = conv_transpose_geometry(x.shape[1:], w.shape[2:], stride, padding, output_padding, dilation)
-    return Problem(x, w, g, groups, padding, output_padding, y, channel)
+    window_options = {k: v for k, v in options.items() if k not in ("groups", "layout")}
+    _, operands = prepare_arrays(
+        "conv_transpose", x, w, None, options.get("groups", 1), "channels_first", weight_in_axis=0
+    )
+    g = resolve_geometry("conv_transpose", x[None].shape, operands, window_options)
+    return Problem(x, w, g, operands.groups, options.get("padding", 0), options.get("output_padding", 0), y, channel)
 
 
 def element(position: Sequence[int] | int | None, size: Sequence[int], name: str) -> tuple[int, ...]:
