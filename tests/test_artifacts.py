@@ -151,7 +151,7 @@ def test_phase_gains_and_constant_response_match_the_operator(config):
     rng = np.random.default_rng(7)
     w = rng.standard_normal((c_in, c_out // groups, *k))
     assert_close(artifacts.phase_gains(w, s, d), _brute_force_gains(w, s, d))
-    a = artifacts.analyze_weights(w, s, p, op, groups, d)
+    a = artifacts.analyze_weights(w, s, p, op, d, groups=groups)
     g = a.overlap.geometry
     # run the operator (and PyTorch) on a constant input of 3.0 and read the interior, phase by phase
     x = np.full((1, c_in, *g.input_size), 3.0)

@@ -17,7 +17,14 @@ def test_conv_transpose_matrix(case, sparse):
         oracle("scipy")
     x_t, w, b = case.arrays()
     M = tconv.conv_transpose_matrix(
-        w, case.size, case.stride, case.padding, case.output_padding, case.groups, case.dilation, sparse=sparse
+        w,
+        case.size,
+        stride=case.stride,
+        padding=case.padding,
+        output_padding=case.output_padding,
+        groups=case.groups,
+        dilation=case.dilation,
+        sparse=sparse,
     )
     y = tconv.conv_transpose(x_t, w, None, **case.kwargs())
     for n in range(case.n):
@@ -41,14 +48,18 @@ def test_conv_matrix_is_conv_and_its_transpose_is_conv_transpose(case):
     out_size = tconv.conv_transpose_output_size(
         case.size, case.kernel, case.stride, case.padding, case.output_padding, case.dilation
     )
-    C = tconv.conv_matrix(w, out_size, case.stride, case.padding, case.dilation, case.groups)
+    C = tconv.conv_matrix(
+        w, out_size, stride=case.stride, padding=case.padding, dilation=case.dilation, groups=case.groups
+    )
     assert scipy.sparse.issparse(C)
     z = np.random.default_rng(5).standard_normal((w.shape[1] * case.groups, *out_size))
     conv_z = tconv.conv(z, w, None, case.stride, case.padding, case.dilation, case.groups)
     assert_close(C @ z.ravel(), conv_z.ravel())
     y = tconv.conv_transpose(x_t[0], w, None, **case.kwargs())
     assert_close(C.T @ x_t[0].ravel(), y.ravel())
-    dense = tconv.conv_matrix(w, out_size, case.stride, case.padding, case.dilation, case.groups, sparse=False)
+    dense = tconv.conv_matrix(
+        w, out_size, stride=case.stride, padding=case.padding, dilation=case.dilation, groups=case.groups, sparse=False
+    )
     assert_close(dense, C.toarray())
 
 

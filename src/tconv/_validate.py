@@ -11,7 +11,7 @@ called.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,6 +32,13 @@ __all__ = [
 
 #: The data layouts of every array-taking function (weights always keep their own layout).
 LAYOUTS = ("channels_first", "channels_last")
+
+#: The keyword arguments that describe a call's window, per operator (``groups`` and ``layout``
+#: describe its operands); :class:`tconv.typing.ConvTransposeOptions` and ``ConvOptions`` hold all.
+WINDOW_OPTIONS = {
+    "conv_transpose": ("stride", "padding", "output_padding", "dilation", "output_size"),
+    "conv": ("stride", "padding", "dilation"),
+}
 
 
 def show(value: object) -> str:
@@ -183,3 +190,29 @@ def positive_sizes(value: object, name: str, ndim: int | None = None) -> tuple[i
     if ndim is None:
         ndim = 1 if is_int(value) or not isinstance(value, Sequence) else len(value)
     return int_tuple(value, name, ndim, minimum=1, rule="positive")
+
+
+def split_options(op: str, options: Mapping[str, Any], caller: str) -> tuple[Any, Any, dict[str, Any]]:
+    """``(groups, layout, window)`` of the keyword arguments ``options`` of a call of ``op``.
+
+    ``window`` holds the names of :data:`WINDOW_OPTIONS`; any other name is a
+    ``TypeError`` naming ``caller``, as for a misspelt keyword argument. ``groups``
+    and ``layout`` default to 1 and ``"channels_first"`` and are checked by the caller.
+
+    Examples
+    --------
+    >>> split_options("conv", {"stride": 2, "groups": 3}, "conv_backward")
+    (3, 'channels_first', {'stride': 2})
+    >>> split_options("conv", {"strides": 2}, "conv_backward")
+    Traceback (most recent call last):
+    ...
+    TypeError: conv_backward got an unexpected keyword argument 'strides'; valid ones are ('stride', ...)
+    """
+    window = dict(options)
+    groups = window.pop("groups", 1)
+    layout = window.pop("layout", "channels_first")
+    valid = (*WINDOW_OPTIONS[op], "groups", "layout")
+    for name in window:
+        if name not in WINDOW_OPTIONS[op]:
+            raise TypeError(f"{caller} got an unexpected keyword argument {name!r}; valid ones are {valid}")
+    return groups, layout, window

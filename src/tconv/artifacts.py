@@ -430,14 +430,15 @@ def analyze_weights(
     stride: int | Sequence[int] = 1,
     padding: PaddingArg = 0,
     output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
     dilation: int | Sequence[int] = 1,
     *,
+    groups: int = 1,
     input_size: int | Sequence[int] | None = None,
 ) -> WeightAnalysis:
     """Overlap, phase gains and the predicted checkerboard of given weights.
 
-    Arguments in the order of :func:`tconv.conv_transpose`.
+    Arguments in the order of :func:`overlap` and :func:`analyze` (``groups`` and
+    ``input_size`` are keywords).
 
     Examples
     --------
@@ -507,7 +508,9 @@ def analyze(
     (((2, 2),), array([0.]))
     """
     if weight is not None:
-        weights = analyze_weights(weight, stride, padding, output_padding, groups, dilation, input_size=input_size)
+        weights = analyze_weights(
+            weight, stride, padding, output_padding, dilation, groups=groups, input_size=input_size
+        )
         return Analysis(weights.overlap, weights, padding, output_padding)
     if kernel_size is None:
         raise ValueError("give kernel_size, or weight to take it from")

@@ -57,7 +57,7 @@ except ImportError as error:  # pragma: no cover - depends on the installation
 
 import tconv
 
-from ._validate import numeric_array, show
+from ._validate import numeric_array, show, split_options
 from .chunks import conv_chunks, conv_transpose_chunks
 from .geometry import (
     Geometry,
@@ -166,9 +166,7 @@ def _prepare(
         raise ValueError(f"{op}: x has unknown chunk sizes {x.chunks}; call x.compute_chunk_sizes() first")
     numeric_array(np.empty(0, dtype=x.dtype), "x")
     transpose = op == "conv_transpose"
-    window_options = dict(options)
-    groups = window_options.pop("groups", 1)
-    layout = window_options.pop("layout", "channels_first")
+    groups, layout, window_options = split_options(op, options, f"tconv.dask.{op}")
     operands = check_operands(
         op,
         x.shape,

@@ -56,7 +56,7 @@ import numpy as np
 from ._algorithms import compiled as _compiled
 from ._algorithms import get as get_algorithm
 from ._algorithms.im2col import weight_gradient
-from ._validate import numeric_array, show
+from ._validate import numeric_array, show, split_options
 from .geometry import Geometry
 from .kernels import weight_correlation
 from .ops import array_shape, prepare_arrays, resolve_geometry, result_dtype, run
@@ -194,9 +194,8 @@ def _gradients(
 ) -> Gradients:
     """Check the forward call of ``op`` (:func:`tconv.ops.window`) and ``grad_output``, then differentiate."""
     wanted = _check_needs(needs)
-    options = dict(forward)
-    groups, layout = options.pop("groups", 1), options.pop("layout", "channels_first")
     caller = f"{op}_backward"
+    groups, layout, options = split_options(op, forward, caller)
     x, operands = prepare_arrays(
         caller, input, weight, None, groups, layout, weight_in_axis=0 if op == "conv_transpose" else 1
     )

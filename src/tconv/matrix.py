@@ -16,14 +16,19 @@ dense NumPy array, refused above :data:`DENSE_LIMIT` entries.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validate import as_int, numeric_array, show
-from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
+from ._validate import as_int, numeric_array, show, split_options
+from .geometry import Geometry, conv_geometry, conv_transpose_geometry
 from .kernels import tap_pairs
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
+
+    from .typing import ConvOptions, ConvTransposeOptions
 
 __all__ = ["DENSE_LIMIT", "check_weight", "conv_matrix", "conv_transpose_matrix", "geometry_matrix"]
 
@@ -102,16 +107,17 @@ def geometry_matrix(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool
     return dense
 
 
+def _options(op: str, options: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """``groups`` and the window's keyword arguments of ``options`` (a matrix has no data layout)."""
+    groups, layout, window = split_options(op, options, f"{op}_matrix")
+    if "layout" in options:
+        raise TypeError(f"{op}_matrix got an unexpected keyword argument 'layout' (a matrix has no data layout)")
+    return groups, window
+
+
 def conv_matrix(
-    weight: np.ndarray,
-    input_size: int | Sequence[int],
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    dilation: int | Sequence[int] = 1,
-    groups: int = 1,
-    *,
-    sparse: bool | None = None,
-):
+    weight: np.ndarray, input_size: int | Sequence[int], *, sparse: bool | None = None, **options: Unpack[ConvOptions]
+) -> Any:
     """The matrix ``C`` of the convolution ``tconv.conv(·, weight, ...)``.
 
     Parameters
@@ -121,11 +127,12 @@ def conv_matrix(
         convolution ``C.T`` (``(C_in, C_out/groups, *k)`` from its side).
     input_size : int or sequence of int
         Spatial size of the convolution's input.
-    stride, padding, dilation, groups
-        As for :func:`tconv.conv`.
     sparse : bool, optional
         ``True`` for a ``scipy.sparse.csr_array``, ``False`` for a dense ndarray;
         the default is sparse when SciPy is installed.
+    **options
+        ``stride``, ``padding``, ``dilation``, ``groups``: as for :func:`tconv.conv`
+        (:class:`tconv.typing.ConvOptions`; a matrix has no data layout).
 
     Returns
     -------
@@ -157,8 +164,9 @@ def conv_matrix(
     >>> np.allclose(C.T @ y.ravel(), tconv.conv_transpose(y, w).ravel())
     True
     """
+    groups, window = _options("conv", options)
     w, g = check_weight(weight, groups)
-    geometry = conv_geometry(input_size, w.shape[2:], stride, padding, dilation)
+    geometry = conv_geometry(input_size, w.shape[2:], **window)
     # The conv weight (C_out, C_in/g, *k) is the transposed conv's (C_in_t, C_out_t/g, *k).
     return geometry_matrix(w, g, geometry, sparse)
 
@@ -166,15 +174,10 @@ def conv_matrix(
 def conv_transpose_matrix(
     weight: np.ndarray,
     input_size: int | Sequence[int],
-    stride: int | Sequence[int] = 1,
-    padding: PaddingArg = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
     *,
-    output_size: int | Sequence[int] | None = None,
     sparse: bool | None = None,
-):
+    **options: Unpack[ConvTransposeOptions],
+) -> Any:
     """The matrix ``C.T`` of the transposed convolution ``tconv.conv_transpose(·, weight, ...)``.
 
     Parameters
@@ -182,10 +185,12 @@ def conv_transpose_matrix(
     weight : array_like, shape (C_in, C_out/groups, *kernel_size)
     input_size : int or sequence of int
         Spatial size of the transposed convolution's input.
-    stride, padding, output_padding, groups, dilation, output_size
-        As for :func:`tconv.conv_transpose`.
     sparse : bool, optional
         As for :func:`conv_matrix`.
+    **options
+        ``stride``, ``padding``, ``output_padding``, ``groups``, ``dilation``,
+        ``output_size``: as for :func:`tconv.conv_transpose`
+        (:class:`tconv.typing.ConvTransposeOptions`; a matrix has no data layout).
 
     Returns
     -------
@@ -206,8 +211,7 @@ def conv_transpose_matrix(
            [0., 1.],
            [0., 1.]])
     """
+    groups, window = _options("conv_transpose", options)
     w, g = check_weight(weight, groups)
-    geometry = conv_transpose_geometry(
-        input_size, w.shape[2:], stride, padding, output_padding, dilation, output_size=output_size
-    )
+    geometry = conv_transpose_geometry(input_size, w.shape[2:], **window)
     return geometry_matrix(w, g, geometry, sparse).T

@@ -191,13 +191,6 @@ def spatial_output_size(output_size: object, nd: int, template: tuple[int | None
     return tuple(v for v, t in zip(size, template) if t is None)
 
 
-#: The keyword arguments :func:`window` resolves, per operator (groups and layout are the operands').
-WINDOW_OPTIONS = {
-    "conv_transpose": ("stride", "padding", "output_padding", "dilation", "output_size"),
-    "conv": ("stride", "padding", "dilation"),
-}
-
-
 def resolve_geometry(
     op: str, batched_shape: tuple[int, ...], operands: Operands, options: Mapping[str, Any]
 ) -> Geometry:
@@ -205,13 +198,11 @@ def resolve_geometry(
 
     The one place where a call's keyword arguments become its window, for
     :func:`conv_transpose`, :func:`conv`, the gradients and :mod:`tconv.dask`:
-    ``options`` holds the names of :data:`WINDOW_OPTIONS` (others are a
-    ``TypeError``, as for a misspelt keyword argument), and a whole-shape
-    ``output_size`` is checked against the output's batch and channel entries.
+    ``options`` holds the names of :data:`tconv._validate.WINDOW_OPTIONS`
+    (:func:`tconv._validate.split_options` separates them from the operands'), and
+    a whole-shape ``output_size`` is checked against the output's batch and channel
+    entries.
     """
-    unknown = sorted(set(options) - set(WINDOW_OPTIONS[op]))
-    if unknown:
-        raise TypeError(f"{op} got unexpected keyword arguments {unknown}; valid ones are {WINDOW_OPTIONS[op]}")
     w, nd, layout = operands.weight, operands.ndim, operands.layout
     lead = 2 if layout == "channels_first" else 1
     spatial = tuple(batched_shape[lead : lead + nd])

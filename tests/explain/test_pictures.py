@@ -66,7 +66,8 @@ def test_every_view_renders_and_shows_the_operator_output(problem, tmp_path):
     fig = viz.matrix_figure(_problem_of(x, w, args, channel))
     x3, w3 = (x[None], w[None, None]) if w.ndim == x.ndim else (x, w)
     g = tconv.geometry.conv_transpose_geometry(x3.shape[1:], w3.shape[2:], args[0], args[1], args[2], args[4])
-    ct = tconv.conv_transpose_matrix(w3, g.input_size, args[0], args[1], args[2], args[3], args[4], sparse=False)
+    names = ("stride", "padding", "output_padding", "groups", "dilation")
+    ct = tconv.conv_transpose_matrix(w3, g.input_size, sparse=False, **dict(zip(names, args)))
     np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), ct)
     assert _texts(fig.axes[-1]) == [_num(v) for v in y[channel].ravel()]
     fig = viz.scatter_figure(_problem_of(x, w, args, channel))

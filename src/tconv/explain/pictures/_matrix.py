@@ -24,7 +24,15 @@ def draw_matrix(fig: Any, p: Problem, output_element: tuple[int, ...], input_ele
     g = p.geometry
     nd = g.ndim
     ct = np.asarray(
-        conv_transpose_matrix(p.w, g.input_size, g.stride, g.padding_pairs, 0, p.groups, g.dilation, sparse=False)
+        conv_transpose_matrix(
+            p.w,
+            g.input_size,
+            stride=g.stride,
+            padding=g.padding_pairs,
+            groups=p.groups,
+            dilation=g.dilation,
+            sparse=False,
+        )
     )  # (C_out*prod(o), C_in*prod(i))
     check = float(np.max(np.abs(ct @ p.x.ravel() - p.y.ravel()))) if p.y.size else 0.0
     if check > 1e-9 * max(1.0, float(np.max(np.abs(p.y)))):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..._validate import split_options
 from ...geometry import Geometry
 from ...ops import conv_transpose, prepare_arrays, resolve_geometry
 
@@ -94,17 +95,15 @@ def problem(x: Any, w: Any, *, channel: int = 0, **options: Unpack[ConvTranspose
             "the pictures show 1-d or 2-d problems: x of shape (C_in, *i) with w of shape "
             f"(C_in, C_out/groups, *k), or x of shape i with w of shape k; got shapes {x.shape} and {w.shape}"
         )
-    if options.get("layout", "channels_first") != "channels_first":
-        raise ValueError(f"the pictures show channels-first problems, got layout={options['layout']!r}")
+    groups, layout, window = split_options("conv_transpose", options, "problem")
+    if layout != "channels_first":
+        raise ValueError(f"the pictures show channels-first problems, got layout={layout!r}")
+    x_batched, operands = prepare_arrays("conv_transpose", x, w, None, groups, layout, weight_in_axis=0)
+    g = resolve_geometry("conv_transpose", x_batched.shape, operands, window)
     y = conv_transpose(x, w, None, **options)  # (C_out, *o)
     if not 0 <= channel < y.shape[0]:
         raise ValueError(f"channel must be an output channel in [0, {y.shape[0]}), got {channel}")
-    window_options = {k: v for k, v in options.items() if k not in ("groups", "layout")}
-    _, operands = prepare_arrays(
-        "conv_transpose", x, w, None, options.get("groups", 1), "channels_first", weight_in_axis=0
-    )
-    g = resolve_geometry("conv_transpose", x[None].shape, operands, window_options)
-    return Problem(x, w, g, operands.groups, options.get("padding", 0), options.get("output_padding", 0), y, channel)
+    return Problem(x, w, g, operands.groups, window.get("padding", 0), window.get("output_padding", 0), y, channel)
 
 
 def element(position: Sequence[int] | int | None, size: Sequence[int], name: str) -> tuple[int, ...]:
