@@ -19,6 +19,8 @@ def test_quickstart_has_two_commands():
     assert len(commands) == 2
     assert commands[0].endswith("tconv explain")
     assert "pytest" in commands[1] and ".[test]" in commands[1]
+    for check in ("ruff check", "ruff format --check", "mypy"):  # lint, format and types run in CI too
+        assert f"python -m {check}" in commands[1], check
 
 
 def test_ci_runs_the_readme_test_command():
