@@ -114,8 +114,18 @@ def draw(path: Path) -> Path:
             x += box
     top, bottom = 4 + 3 * (band + gap) + band, 4
     ax.add_patch(FancyArrowPatch((90, top), (90, bottom + 2), arrowstyle="-|>", mutation_scale=18, lw=2, color="#345"))
-    ax.add_patch(FancyArrowPatch((100, bottom + 2), (100, top), arrowstyle="-|>", mutation_scale=18, lw=2, color="#585"))
-    ax.text(88.5, (top + bottom) / 2, "a call goes down: imports only point down", rotation=90, fontsize=10, ha="center", va="center")
+    ax.add_patch(
+        FancyArrowPatch((100, bottom + 2), (100, top), arrowstyle="-|>", mutation_scale=18, lw=2, color="#585")
+    )
+    ax.text(
+        88.5,
+        (top + bottom) / 2,
+        "a call goes down: imports only point down",
+        rotation=90,
+        fontsize=10,
+        ha="center",
+        va="center",
+    )
     ax.text(98.5, (top + bottom) / 2, "its result comes back up", rotation=90, fontsize=10, ha="center", va="center")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", metadata={"Software": None})
