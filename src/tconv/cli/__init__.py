@@ -25,6 +25,7 @@ COMMANDS = (
     "tconv.cli.design",
     "tconv.cli.translate",
     "tconv.cli.artifacts",
+    "tconv.cli.audit",
     "tconv.cli.bench",
 )
 
