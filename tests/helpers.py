@@ -31,6 +31,11 @@ ORACLES = {
     "distributed": "dask[array,distributed]>=2024.1",
     "zarr": "zarr>=2.16",
     "jaxlib": "jaxlib",
+    # issue 12 (tconv audit): the converters and exporters its tables are checked against
+    "onnx2torch": "onnx2torch==1.5.15",
+    "tf2onnx": "tf2onnx==1.17.0",
+    "onnxscript": "onnxscript==0.7.2",
+    "h5py": "h5py>=3.7",
 }
 
 

@@ -98,7 +98,6 @@ def read_keras(path: str | Path) -> list[Layer]:
     layers = []
     for layer_path, weights_path, entry in found:
         layer_config = entry["config"]
-        nd = _CLASSES[entry["class_name"]]
         shape = (entry.get("build_config") or {}).get("input_shape")
         data_format = layer_config.get("data_format") or "channels_last"
         channels = None if shape is None else shape[-1] if data_format == "channels_last" else shape[1]
@@ -113,7 +112,7 @@ def read_keras(path: str | Path) -> list[Layer]:
             raise ValueError(f"Keras layer {layer_path!r}: neither its weights nor its input channels are saved")
         spatial = None if shape is None else (shape[1:-1] if data_format == "channels_last" else shape[2:])
         static = spatial is not None and None not in spatial
-        input_shape = (1, *shape[1:]) if static else None
+        input_shape = (1, *shape[1:]) if static and shape is not None else None
         notes = [note] if note else []
         if weight is None and not note:
             notes.append("no saved weights for this layer: audited without its trained values")

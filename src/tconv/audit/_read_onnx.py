@@ -125,7 +125,7 @@ def read_onnx(path: str | Path, input_shape: Sequence[int] | Mapping[str, Sequen
                 framework="onnx",
                 op="ConvTranspose",
                 params=params,
-                weight_shape=tuple(int(v) for v in weight_shape),  # type: ignore[union-attr]
+                weight_shape=tuple(int(v or 0) for v in weight_shape),
                 weight=None if weight is None else np.asarray(weight),
                 bias=None if bias is None else np.asarray(bias),
                 input_shape=None if x_shape is None else tuple(int(v) for v in x_shape),  # type: ignore[arg-type]

@@ -50,7 +50,8 @@ def pads_for(facts: LayerFacts, g: Geometry) -> list[int] | None:
 
 
 def _same(facts: LayerFacts) -> bool:
-    return facts.params.get("auto_pad", "NOTSET") in ("SAME_UPPER", "SAME_LOWER")
+    """``auto_pad=SAME_*`` without ``output_shape`` (which shape inference returns as given)."""
+    return facts.params.get("auto_pad", "NOTSET") in ("SAME_UPPER", "SAME_LOWER") and "output_shape" not in facts.params
 
 
 def inferred_output_size(facts: LayerFacts) -> tuple[int, ...] | None:
@@ -68,19 +69,20 @@ def inferred_output_size(facts: LayerFacts) -> tuple[int, ...] | None:
 
 
 def _shape_inference(facts: LayerFacts) -> tuple[str, str] | None:
-    if not _same(facts) or not any(output_padding(facts)):
-        return None
     inferred = inferred_output_size(facts)
-    computed = window(facts, "spec").output_size
-    if inferred == computed:
+    spec = window(facts, "spec")
+    if inferred is None or inferred == spec.output_size:
         return None
-    fix = window(facts, "spec")
-    pads = pads_for(facts, fix)
-    advice = f"write pads={pads} instead of auto_pad" if pads is not None else "write explicit pads"
+    try:
+        runtime = f"ONNX Runtime computes {window(facts, 'onnxruntime').output_size}"
+    except ValueError:
+        runtime = "ONNX Runtime refuses the node"
+    pads = pads_for(facts, spec)
+    advice = f"write pads={pads}" if pads is not None else "write explicit pads (and output_padding)"
     return (
-        f"shape inference declares spatial output {inferred}; ONNX Runtime and the spec's formula compute "
-        f"{computed} (auto_pad={facts.params['auto_pad']} with output_padding={list(output_padding(facts))})",
-        f"{advice} and output_padding=0, so every reader agrees",
+        f"shape inference declares spatial output {inferred}; the spec computes {spec.output_size} ({runtime}) for "
+        f"auto_pad={facts.params['auto_pad']} with output_padding={list(output_padding(facts))}",
+        f"{advice} instead of auto_pad, so that every reader agrees",
     )
 
 
@@ -91,12 +93,12 @@ ENTRIES = [
         reads="onnx",
         since=None,
         before=None,
-        condition="auto_pad=SAME_UPPER/SAME_LOWER with output_padding != 0",
+        condition="auto_pad=SAME_UPPER/SAME_LOWER with output_padding != 0, or with k_eff < stride",
         effect="differs",
-        what="ONNX shape inference declares i*s + output_padding cells; ONNX Runtime computes i*s: the model's "
-        "declared shape is not what runs (and downstream shapes inferred from it are wrong)",
+        what="ONNX shape inference ignores output_padding and clamps the total crop at 0: it declares another size "
+        "than the spec's i*s, so the model's declared shapes are not what runs",
         source="onnx/onnx#4299, microsoft/onnxruntime#11927 (open)",
-        evidence="observed: tests/audit/test_known_onnx.py::test_shape_inference_ignores_output_padding_under_same",
+        evidence="observed: tests/audit/test_known_onnx.py::test_shape_inference_under_same",
         rule=_shape_inference,
     ),
 ]
