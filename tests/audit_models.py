@@ -252,3 +252,24 @@ def onnx_case(onnx, path, name, *, static=True, opset=18):
     shape = list(ONNX_INPUT_SHAPE) if static else [1, 2, None]
     onnx_node_model(onnx, path, shape, w, case["attributes"], b=b, opset=opset)
     return path, x, w, b
+
+
+def keras_outputs(keras, tmp_path, *, size=(5, 5)):
+    """Every KERAS_LAYERS model saved as ``.keras`` with its input and its output on the TensorFlow backend.
+
+    ``{name: (path, x, y or the exception)}``; ``size`` None entries leave the model's sizes open
+    (the input array is 5 cells per axis).
+    """
+    rng = np.random.default_rng(1)
+    found = {}
+    for name, config in KERAS_LAYERS.items():
+        model = keras_model(keras, config, size=size)
+        path = tmp_path / f"{name}.keras"
+        model.save(path)
+        x = rng.standard_normal((1, *(s or 5 for s in size), 2)).astype(np.float32)
+        try:
+            y = np.asarray(model(x))
+        except Exception as error:
+            y = error
+        found[name] = (path, x, y, model)
+    return found

@@ -20,7 +20,9 @@ from tconv.frameworks import onnx as onnx_rules
 def _spec(x, w, b, attributes):
     group = attributes.get("group", 1)
     rest = {k: v for k, v in attributes.items() if k != "group"}
-    return onnx_rules.conv_transpose(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), group=group, **rest)
+    return onnx_rules.conv_transpose(
+        x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), group=group, **rest
+    )
 
 
 def _converted(torch, path, x):

@@ -21,7 +21,9 @@ from tconv.frameworks import onnx as onnx_rules
 def _spec(x, w, b, attributes):
     group = attributes.get("group", 1)
     rest = {k: v for k, v in attributes.items() if k != "group"}
-    return onnx_rules.conv_transpose(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), group=group, **rest)
+    return onnx_rules.conv_transpose(
+        x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), group=group, **rest
+    )
 
 
 def _runtime(ort, path, x):
@@ -67,9 +69,7 @@ def test_output_shape_beyond_the_natural_size(onnx, ort, tmp_path):
     assert y.shape == spec.shape and not np.allclose(y, spec, atol=1e-4)  # same size, zeros at the other end
 
 
-def test_the_swapped_same_of_old_versions_is_documented_only_and_current_versions_follow_the_spec(
-    onnx, ort, tmp_path
-):
+def test_the_swapped_same_of_old_versions_is_documented_only_and_current_versions_follow_the_spec(onnx, ort, tmp_path):
     path, x, w, b = onnx_case(onnx, tmp_path / "m.onnx", "same_upper_odd")
     old = tconv.audit.audit(path, targets=["onnxruntime"], versions={"onnxruntime": "1.12.1"}).layers[0]
     (finding,) = old.findings
@@ -77,5 +77,9 @@ def test_the_swapped_same_of_old_versions_is_documented_only_and_current_version
     assert finding.version == "1.12.1"
     assert not tconv.audit.audit(path, targets=["onnxruntime"]).layers[0].findings  # the installed version
     assert ort.__version__ >= "1.13"
-    assert_close(run_onnx(ort, path, x), _spec(x, w, b, ONNX_CASES["same_upper_odd"]["attributes"]).astype(np.float32),
-                 rtol=1e-5, atol=1e-5)
+    assert_close(
+        run_onnx(ort, path, x),
+        _spec(x, w, b, ONNX_CASES["same_upper_odd"]["attributes"]).astype(np.float32),
+        rtol=1e-5,
+        atol=1e-5,
+    )

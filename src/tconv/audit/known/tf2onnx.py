@@ -13,7 +13,8 @@ TensorFlow's ``output_shape``:
   spec (and ONNX Runtime) crop with the odd cell at the *start* where TensorFlow crops it
   at the end (tf2onnx#765, #1501);
 - dynamic output shape (a Keras model with ``None`` spatial sizes): the full output, then
-  Slice and Pad nodes computed at run time -- exact.
+  Slice and Pad nodes computed at run time -- exact, except that the cells the Pad appends
+  (an output larger than the full output) hold 0 where Keras adds the bias to them too.
 """
 
 from __future__ import annotations
@@ -63,6 +64,20 @@ def _keras_static(facts: LayerFacts) -> tuple[str, str] | None:
     return None
 
 
+def _keras_open_bias(facts: LayerFacts) -> tuple[str, str] | None:
+    if facts.static or not facts.params.get("use_bias", True):
+        return None
+    extended = [axis for axis, (b, e) in enumerate(facts.spec.crop) if b < 0 or e < 0]
+    if not extended:
+        return None
+    return (
+        f"the output extends past the full output in axis {extended} (crop {facts.spec.crop}): with open sizes "
+        "tf2onnx runs the ConvTranspose with the bias and pads the extra cells with zeros, where Keras puts the "
+        "bias there too",
+        "add the bias after the Pad node (or keep the bias out of this layer and add it in a following layer)",
+    )
+
+
 def _tensorflow_crop(total: int) -> tuple[int, int]:
     """TensorFlow's window for an output ``total`` cells smaller than the full output (negative: larger)."""
     return (total // 2, total - total // 2) if total >= 0 else (0, total)
@@ -105,6 +120,20 @@ ENTRIES = [
         source=_SOURCE + "; onnx/tensorflow-onnx#1501",
         evidence="observed: tests/audit/test_known_tf2onnx.py::test_keras_models_through_tf2onnx",
         rule=_keras_static,
+    ),
+    KnownIssue(
+        key="tf2onnx-open-size-bias",
+        tool="tf2onnx",
+        reads="keras",
+        since=None,
+        before=None,
+        condition="a layer with a bias, of a model with open spatial sizes, whose output extends past the full "
+        "output ('valid' with output_padding, or k_eff < stride)",
+        effect="differs",
+        what="the cells beyond the full output hold 0 instead of the bias",
+        source=_SOURCE + " (the run-time Pad after ConvTranspose); found by this audit's tests",
+        evidence="observed: tests/audit/test_known_tf2onnx.py::test_keras_models_through_tf2onnx",
+        rule=_keras_open_bias,
     ),
     KnownIssue(
         key="tf2onnx-output-shape",
