@@ -135,6 +135,7 @@ def audit(
     -------
     Report
     """
+    _targets(targets), _versions(versions)  # check the arguments before reading the model
     path = Path(model)
     kind = _kind(path)
     if not path.is_file():
