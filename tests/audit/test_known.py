@@ -8,7 +8,6 @@ entries were checked against are installed at the versions the test extra pins.
 from __future__ import annotations
 
 import re
-from importlib import metadata
 from pathlib import Path
 
 import pytest
