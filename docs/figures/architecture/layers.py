@@ -37,8 +37,8 @@ LAYERS = (
     ),
     (
         "surfaces and adapters",
-        "what users run: explanations, the command line, PyTorch, Dask, the benchmark",
-        ("explain", "cli", "torch", "dask", "benchmark", "examples"),
+        "what users run: explanations, the model audit, the command line, PyTorch, Dask, the benchmark",
+        ("explain", "audit", "cli", "torch", "dask", "benchmark", "examples"),
     ),
 )
 
