@@ -22,6 +22,7 @@ NEEDS = {
     "src/tconv/examples/train_upsampler.py": ("matplotlib",),
     "README.md": ("torch", "dask", "keras"),
     "docs/api.md": ("torch",),
+    "docs/audit.md": ("keras", "h5py", "torch", "jax", "matplotlib"),
     "docs/dask.md": ("dask", "distributed", "zarr"),
     "docs/design.md": ("keras",),
     "docs/frameworks.md": ("jax",),

@@ -75,7 +75,7 @@ def _section(audit: LayerAudit) -> str:
     rows = [
         ("parameters", f"<code>{_e(layer.op)}({_e(parameters_text(audit))})</code>"),
         ("channels", f"{spec.in_channels} &rarr; {spec.out_channels}, groups {spec.groups}"),
-        ("input &rarr; output", "unknown" if g is None else f"{_e(g.input_size)} &rarr; {_e(g.output_size)}"),
+        ("input → output", "unknown" if g is None else f"{_e(g.input_size)} &rarr; {_e(g.output_size)}"),
         (
             "window",
             f"kernel {_e(spec.kernel_size)}, stride {_e(spec.stride)}, dilation {_e(spec.dilation)}; crop (begin, end) "

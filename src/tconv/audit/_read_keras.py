@@ -118,9 +118,8 @@ def read_keras(path: str | Path) -> list[Layer]:
             notes.append("no saved weights for this layer: audited without its trained values")
         if not static:
             notes.append("the model leaves the spatial input size open: the window is given for every input size")
-        params = {key: layer_config[key] for key in _PARAMETERS if key in layer_config}
-        params["filters"] = layer_config["filters"]
-        params["kernel_size"] = kernel_size
+        params = {"filters": layer_config["filters"], "kernel_size": kernel_size}
+        params.update({key: layer_config[key] for key in _PARAMETERS if key in layer_config})
         for key in ("strides", "dilation_rate", "output_padding"):
             if isinstance(params.get(key), list):
                 params[key] = tuple(params[key])
