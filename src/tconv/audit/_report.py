@@ -195,7 +195,7 @@ class Report:
 def _layer_dict(audit: LayerAudit) -> dict[str, Any]:
     from ..translation import _jsonable
 
-    layer, spec = audit.layer, audit.spec
+    layer = audit.layer
     data: dict[str, Any] = {
         "name": layer.name,
         "framework": layer.framework,
@@ -207,13 +207,7 @@ def _layer_dict(audit: LayerAudit) -> dict[str, Any]:
         "input_size": None if audit.input_size is None else list(audit.input_size),
         "output_size": None if audit.output_size is None else list(audit.output_size),
         "window": {
-            "kernel_size": list(spec.kernel_size),
-            "stride": list(spec.stride),
-            "dilation": list(spec.dilation),
-            "crop": [list(c) for c in spec.crop],
-            "in_channels": spec.in_channels,
-            "out_channels": spec.out_channels,
-            "groups": spec.groups,
+            **audit.translations["tconv"].to_dict()["window"],  # type: ignore[union-attr]
             "full_size": None if audit.geometry is None else list(audit.geometry.full_size),
         },
         "translations": {

@@ -123,8 +123,6 @@ class KnownIssue:
         The package whose version decides (``"onnxruntime"``, ``"tf2onnx"``, ...).
     reads : str
         The framework of the layers it concerns (``"onnx"``, ``"keras"``, ``"torch"``), or ``"*"``.
-    since, before : tuple of int or None
-        The versions it applies to: ``since <= version < before`` (None: open).
     condition, effect, what : str
         The condition on the layer in words, one of :data:`EFFECTS`, and what happens.
     source : str
@@ -134,19 +132,21 @@ class KnownIssue:
         ``"documented only: <what was read>"``.
     rule : callable
         ``rule(facts)`` returns ``(detail, fix)`` when the condition holds for the layer, else None.
+    since, before : tuple of int or None
+        The versions it applies to: ``since <= version < before`` (None: open).
     """
 
     key: str
     tool: str
     reads: str
-    since: tuple[int, ...] | None
-    before: tuple[int, ...] | None
     condition: str
     effect: Effect
     what: str
     source: str
     evidence: str
     rule: Rule = field(repr=False, compare=False)
+    since: tuple[int, ...] | None = None
+    before: tuple[int, ...] | None = None
 
     @property
     def observed(self) -> bool:

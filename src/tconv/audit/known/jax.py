@@ -44,8 +44,6 @@ ENTRIES = [
         key="jax-explicit-padding",
         tool="jax",
         reads="*",
-        since=None,
-        before=None,
         condition="a layer that crops its full output, ported to lax.conv_transpose with explicit padding pairs",
         effect="caution",
         what="the pairs pad the zero-inserted input unless use_consistent_padding=True (jax >= 0.9.0, PR #32268); "

@@ -96,8 +96,6 @@ ENTRIES = [
         key="keras-torch-backend-shift",
         tool="keras",
         reads="keras",
-        since=None,
-        before=(3, 15, 0),
         condition="torch backend; a window PyTorch's symmetric padding plus output_padding cannot cut (every "
         "'same' layer with stride > 1 and an odd k_eff - stride)",
         effect="differs",
@@ -107,13 +105,12 @@ ENTRIES = [
         "compute_conv_transpose_padding_args_for_torch, which the backend called before 3.15.0, run with "
         "PyTorch); the version bound from Keras's release history",
         rule=_torch_shift,
+        before=(3, 15, 0),
     ),
     KnownIssue(
         key="keras-tensorflow-same-even-kernel",
         tool="keras",
         reads="keras",
-        since=None,
-        before=None,
         condition="TensorFlow backend; padding='same', output_padding=0 and an even k_eff",
         effect="fails",
         what="tf.nn.conv_transpose refuses the output size (i - 1)*s that Keras computes for it",

@@ -91,8 +91,6 @@ ENTRIES = [
         key="onnx-shape-inference-same-output-padding",
         tool="onnx",
         reads="onnx",
-        since=None,
-        before=None,
         condition="auto_pad=SAME_UPPER/SAME_LOWER with output_padding != 0, or with k_eff < stride",
         effect="differs",
         what="ONNX shape inference ignores output_padding and clamps the total crop at 0: it declares another size "

@@ -82,8 +82,6 @@ ENTRIES = [
         key="onnxruntime-same-swapped",
         tool="onnxruntime",
         reads="onnx",
-        since=None,
-        before=(1, 13),
         condition="auto_pad=SAME_UPPER/SAME_LOWER with an odd total crop k_eff + output_padding - stride > 0",
         effect="differs",
         what="SAME_UPPER and SAME_LOWER swapped against the spec: the odd cell is cropped at the other end, a "
@@ -92,13 +90,12 @@ ENTRIES = [
         evidence="documented only: the installed onnxruntime is newer; tests/audit/test_known_onnxruntime.py observes "
         "that onnxruntime >= 1.13 follows the spec",
         rule=_swapped,
+        before=(1, 13),
     ),
     KnownIssue(
         key="onnxruntime-same-small-kernel",
         tool="onnxruntime",
         reads="onnx",
-        since=None,
-        before=None,
         condition="auto_pad=SAME_UPPER/SAME_LOWER with k_eff + output_padding < stride",
         effect="differs",
         what="ONNX Runtime clamps the total crop at 0: (i - 1)*s + output_padding + k_eff cells instead of the "
@@ -111,8 +108,6 @@ ENTRIES = [
         key="onnxruntime-output-shape-beyond-natural",
         tool="onnxruntime",
         reads="onnx",
-        since=None,
-        before=None,
         condition="output_shape larger than the natural size (i - 1)*s + output_padding + k_eff",
         effect="differs",
         what="the spec splits the negative total crop (zeros at the start too); ONNX Runtime appends zeros at the "

@@ -111,8 +111,6 @@ ENTRIES = [
         key="tf2onnx-negative-pads",
         tool="tf2onnx",
         reads="keras",
-        since=None,
-        before=None,
         condition="a layer of a model with fixed spatial input sizes whose output extends past the full output "
         "('valid' with output_padding, or k_eff < stride)",
         effect="fails",
@@ -125,8 +123,6 @@ ENTRIES = [
         key="tf2onnx-open-size-bias",
         tool="tf2onnx",
         reads="keras",
-        since=None,
-        before=None,
         condition="a layer with a bias, of a model with open spatial sizes, whose output extends past the full "
         "output ('valid' with output_padding, or k_eff < stride)",
         effect="differs",
@@ -139,8 +135,6 @@ ENTRIES = [
         key="tf2onnx-output-shape",
         tool="tf2onnx",
         reads="onnx",
-        since=None,
-        before=None,
         condition="a ConvTranspose with output_shape written by tf2onnx (producer_name) whose total crop is odd "
         "or negative",
         effect="differs",

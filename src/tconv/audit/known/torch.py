@@ -41,8 +41,6 @@ ENTRIES = [
         key="torch-onnx-output-size",
         tool="torch",
         reads="torch",
-        since=None,
-        before=None,
         condition="forward(input, output_size=...) (U-Net decoders sized to their skip connection)",
         effect="differs",
         what="torch.onnx.export bakes the output_padding of the traced size into the node",
