@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import types
 import warnings
 from pathlib import Path
 
@@ -123,29 +122,8 @@ def run_onnx(ort, path, feeds):
 
 
 def onnx2torch():
-    """The real onnx2torch package.
-
-    onnx2torch imports torchvision at import time (for its NMS and RoiAlign converters only);
-    the torchvision wheels on PyPI are built against CUDA torch and cannot load their ops next to
-    the CPU torch of this project (``RuntimeError: operator torchvision::nms does not exist``).
-    When that happens a stand-in ``torchvision`` module without ops is installed first: the
-    ConvTranspose converter under test never touches torchvision.
-    """
+    """The real onnx2torch package (see ``helpers._torchvision_stand_in`` for its torchvision)."""
     oracle("torch")
-    try:
-        import torchvision  # noqa: F401
-    except Exception:  # the CUDA build of torchvision next to the CPU torch
-        for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
-            del sys.modules[name]
-        stand_in = types.ModuleType("torchvision")
-        ops = types.ModuleType("torchvision.ops")
-
-        def unavailable(*args, **kwargs):
-            raise RuntimeError("torchvision is not usable next to the CPU torch (stand-in module)")
-
-        ops.nms = ops.roi_align = ops.box_convert = unavailable
-        stand_in.ops = ops
-        sys.modules["torchvision"], sys.modules["torchvision.ops"] = stand_in, ops
     return oracle("onnx2torch")
 
 

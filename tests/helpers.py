@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import itertools
 import os
 import shutil
@@ -39,8 +40,37 @@ ORACLES = {
 }
 
 
+def _torchvision_stand_in() -> None:
+    """Let onnx2torch import next to the CPU torch.
+
+    onnx2torch imports torchvision at import time (for its NMS and RoiAlign converters only); the
+    torchvision wheels on PyPI are built against CUDA torch and cannot load their ops next to this
+    project's CPU torch (``RuntimeError: operator torchvision::nms does not exist``). Then a stand-in
+    ``torchvision`` module without ops is installed: the ConvTranspose converter the tests run never
+    touches torchvision.
+    """
+    import sys
+    import types
+
+    try:
+        import torchvision  # noqa: F401
+    except Exception:  # the CUDA build of torchvision next to the CPU torch
+        for module in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+            del sys.modules[module]
+        stand_in, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
+
+        def unavailable(*args, **kwargs):
+            raise RuntimeError("torchvision is not usable next to the CPU torch (a stand-in module)")
+
+        ops.nms = ops.roi_align = ops.box_convert = unavailable
+        stand_in.ops = ops
+        sys.modules["torchvision"], sys.modules["torchvision.ops"] = stand_in, ops
+
+
 def oracle(name: str):
     """Import an oracle framework; fail the test if it is missing and oracles are required."""
+    if name == "onnx2torch" and importlib.util.find_spec("torch") is not None:
+        _torchvision_stand_in()
     try:
         return importlib.import_module(name)
     except ImportError as error:
