@@ -130,6 +130,25 @@ def test_errors_name_the_problem(tmp_path):
     bad.write_text("not a zip")
     with pytest.raises(ValueError, match="not a Keras 3 .keras file"):
         tconv.audit.audit(bad)
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="is not an ONNX model"):
+        tconv.audit.audit(garbage)
+    partial = tmp_path / "partial.keras"
+    import zipfile
+
+    with zipfile.ZipFile(partial, "w") as archive:  # a layer whose config lacks its arguments
+        archive.writestr(
+            "config.json",
+            json.dumps(
+                {
+                    "class_name": "Functional",
+                    "config": {"layers": [{"class_name": "Conv2DTranspose", "config": {"name": "up"}}]},
+                }
+            ),
+        )
+    with pytest.raises(ValueError, match="not a Keras 3 model this reader understands"):
+        tconv.audit.audit(partial)
     with pytest.raises(ValueError, match="targets must be among"):
         tconv.audit.audit(bad, targets=["tvm"])
     with pytest.raises(ValueError, match="versions names tool 'tvm'"):

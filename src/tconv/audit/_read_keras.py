@@ -74,7 +74,15 @@ def _read_weights(archive: zipfile.ZipFile, paths: list[str]) -> tuple[dict[str,
 
 def read_keras(path: str | Path) -> list[Layer]:
     """The transposed convolutions of the Keras 3 model saved at ``path`` (a ``.keras`` file)."""
-    path = Path(path)
+    try:
+        return _read(Path(path))
+    except (KeyError, TypeError, IndexError, AttributeError, OSError) as error:  # a config or file we cannot read
+        raise ValueError(
+            f"{str(path)!r} is not a Keras 3 model this reader understands ({type(error).__name__}: {error})"
+        ) from None
+
+
+def _read(path: Path) -> list[Layer]:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -83,7 +91,10 @@ def read_keras(path: str | Path) -> list[Layer]:
         names = set(archive.namelist())
         if "config.json" not in names:
             raise ValueError(f"{str(path)!r} has no config.json: not a Keras 3 .keras file")
-        config = json.loads(archive.read("config.json"))
+        try:
+            config = json.loads(archive.read("config.json"))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{str(path)!r}: its config.json is not JSON ({error})") from None
         found: list[tuple[str, str, dict]] = []
         if config.get("class_name") in _CLASSES:
             found.append((config["config"].get("name", "layer"), "", config))

@@ -64,7 +64,10 @@ def read_onnx(path: str | Path, input_shape: Sequence[int] | Mapping[str, Sequen
     onnx = _import_onnx()
     from onnx import helper, numpy_helper, shape_inference
 
-    model = onnx.load(str(path))
+    try:
+        model = onnx.load(str(path))
+    except Exception as error:  # protobuf's DecodeError and friends: not an ONNX file
+        raise ValueError(f"{str(path)!r} is not an ONNX model ({type(error).__name__}: {error})") from None
     initializers = {t.name: t for t in model.graph.initializer}
     graph_inputs = [value for value in model.graph.input if value.name not in initializers]
     if input_shape is not None:
