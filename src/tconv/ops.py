@@ -115,7 +115,7 @@ def check_operands(
             f"expects {w_channels}"
         )
     sizes = tuple(input_shape[a] for a in spatial)
-    if 0 in sizes:
+    if weight_in_axis == 1 and 0 in sizes:  # a transposed convolution takes an empty input (its output: the bias)
         raise ValueError(f"{op}: {input_name} spatial size must be positive, got {show(sizes)}")
     b = None
     if bias is not None:
@@ -388,9 +388,12 @@ def run(
     x, w = x.astype(compute, copy=False), w.astype(compute, copy=False)
     problem = Problem.of(x, w, None if b is None else b.astype(compute, copy=False), groups, layout, op)
     n = x.shape[0]
-    if n == 0:
+    if n == 0 or 0 in geometry.input_size or 0 in geometry.output_size:
+        # an empty batch or spatial axis: no input cell reaches an output cell, which hold the bias
+        # (TensorFlow's "degenerate" case; every algorithm is spared it)
         size = geometry.output_size if op == "conv_transpose" else geometry.input_size
-        return np.zeros(batched_shape(0, problem.c_out, size, layout), dtype=compute)
+        y = np.zeros(batched_shape(n, problem.c_out, size, layout), dtype=compute)
+        return y + problem.bias_fill(len(size))
     if algorithm == "auto":
         algorithm = _algorithms.choose(geometry, groups, n, problem.c_in, problem.c_out, op=op)
     return _algorithms.get(algorithm, op=op).run(x, w, geometry, problem)

@@ -346,16 +346,27 @@ class _ConvTranspose:
         c_in = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
         return (*self.kernel_size, self.filters, int(c_in))
 
-    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int | None, ...]:
-        """Keras' ``compute_output_shape`` (the batch entry may be ``None``)."""
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        """Keras' ``compute_output_shape``: ``None`` (an unknown size) stays ``None``, in any entry.
+
+        An empty spatial axis gives ``max(size, 0)``, the size of the layer's output (Keras'
+        own ``compute_output_shape`` returns the formula's negative number there).
+
+        Examples
+        --------
+        >>> Conv2DTranspose(8, 3, strides=2).compute_output_shape((None, None, 5, 3))
+        (None, None, 11, 8)
+        """
         shape = tuple(input_shape)
         if len(shape) != self.rank + 2:
             raise ValueError(f"expected an input shape with {self.rank + 2} entries, got {shape}")
         spatial = shape[1:-1] if self.data_format == "channels_last" else shape[2:]
-        g = window(spatial, self.kernel_size, self.strides, self.padding, self.output_padding, self.dilation_rate)
+        known = tuple(1 if i is None else i for i in spatial)  # any size: its entry is dropped below
+        g = window(known, self.kernel_size, self.strides, self.padding, self.output_padding, self.dilation_rate)
+        out = tuple(None if i is None else max(o, 0) for i, o in zip(spatial, g.output_size))
         if self.data_format == "channels_last":
-            return (shape[0], *g.output_size, self.filters)
-        return (shape[0], self.filters, *g.output_size)
+            return (shape[0], *out, self.filters)
+        return (shape[0], self.filters, *out)
 
     def __call__(self, inputs: Any, kernel: Any, bias: Any = None) -> np.ndarray:
         """The layer's output for these weights.

@@ -215,16 +215,20 @@ def _crops(
 def _runtime_excess(s: int, a: int, k_eff: int, i: int | None = None, output: int | None = None) -> int:
     """Input cells beyond ``i`` that ONNX Runtime's forward convolution maps the output back to (must be 0).
 
-    Without an output shape that is ``a // s`` whatever the input size.
+    Without an output shape that is ``a // s`` for every input size but 0, where
+    C++'s division truncates ``(a - s)/s`` toward zero, so that any
+    ``output_padding`` maps an empty input back to one cell.
     """
     if output is None:
-        return a // s
+        return (1 if a else 0) if i == 0 else a // s
     natural = (i - 1) * s + a + k_eff  # type: ignore[operator]
     return (max(output, natural) - k_eff) // s + 1 - i  # type: ignore[operator]
 
 
 def _check_runtime(s: int, a: int, k_eff: int, k: int, d: int, i: int | None = None, output: int | None = None) -> None:
     """ONNX Runtime's check that the output maps back to the input under the forward convolution."""
+    if i == 0 and output is not None:
+        raise ValueError("ConvTranspose: Input spatial dimension must be positive. Got: 0 (with an output_shape)")
     extra = _runtime_excess(s, a, k_eff, i, output)
     if extra == 0:
         return
@@ -349,6 +353,10 @@ def conv_transpose(
     if x.ndim < 3:
         raise ValueError(
             f"ConvTranspose: Input X must have at least 3 dimensions (N x C x D1...Dn). X: {show(x.shape)}"
+        )
+    if w.ndim < 3:
+        raise ValueError(
+            f"ConvTranspose: Filter W must have at least 3 dimensions (C x M/group x k1...kn). W: {show(w.shape)}"
         )
     if w.ndim != x.ndim:
         raise ValueError(f"ConvTranspose: X num_dims does not match W num_dims. X: {show(x.shape)} W: {show(w.shape)}")
