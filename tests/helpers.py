@@ -27,6 +27,7 @@ ORACLES = {
     "tensorflow": "tensorflow-cpu",
     "keras": "keras>=3",
     "playwright": "playwright",
+    "ml_dtypes": "ml_dtypes (comes with jax)",
     "dask": "dask[array,distributed]>=2024.1",
     "distributed": "dask[array,distributed]>=2024.1",
     "zarr": "zarr>=2.16",
@@ -72,6 +73,8 @@ def module_oracle(name: str):
 
 def tolerance(dtype) -> float:
     dtype = np.dtype(dtype)
+    if dtype.name == "bfloat16":  # ml_dtypes': 8 bits of mantissa
+        return 1e-2
     if dtype in (np.float16,):
         return 2e-3
     if dtype in (np.float32, np.complex64):

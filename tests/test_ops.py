@@ -10,11 +10,13 @@ test_ops_properties.py, ONNX's conformance cases in test_ops_onnx_conformance.py
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from cases import CASE_IDS, CASES
-from helpers import assert_close, torch_conv_transpose
+from helpers import assert_close, oracle, torch_conv_transpose
 
 import tconv
 
@@ -256,6 +258,35 @@ def test_empty_spatial_input_gives_the_bias_at_the_formulas_size(k, s, padding, 
     np.testing.assert_array_equal(y, expected)
     unbatched = tconv.conv_transpose(x[0], w, bias, **kwargs, layout=layout, algorithm=algorithm)
     np.testing.assert_array_equal(unbatched, expected[0])
+
+
+@pytest.mark.parametrize("algorithm", ("auto", *ALGORITHMS))
+def test_bfloat16_accumulates_in_float32(algorithm):
+    """ml_dtypes' bfloat16 (JAX's and PyTorch's training type): a bfloat16 result within one bfloat16 rounding of
+    the exact float64 answer, as for float16; its gradients keep the dtype."""
+    ml_dtypes = oracle("ml_dtypes")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 5, 4)).astype(ml_dtypes.bfloat16)
+    w = rng.standard_normal((3, 4, 3, 3)).astype(ml_dtypes.bfloat16)
+    b = rng.standard_normal(4).astype(ml_dtypes.bfloat16)
+    y = tconv.conv_transpose(x, w, b, stride=2, padding=1, algorithm=algorithm)
+    assert y.dtype == ml_dtypes.bfloat16
+    exact = torch_conv_transpose(*(a.astype(np.float64) for a in (x, w, b)), 2, 1, 0, 1, 1)
+    np.testing.assert_allclose(y.astype(np.float64), exact, rtol=2**-8, atol=2**-8)
+    grads = tconv.conv_transpose_backward(y, x, w, stride=2, padding=1)
+    assert [g.dtype for g in grads] == [ml_dtypes.bfloat16] * 3
+    assert tconv.conv(y, w, stride=2, padding=1).dtype == ml_dtypes.bfloat16
+    assert tconv.conv_transpose(x, w.astype(np.float32), stride=2).dtype == np.float32  # ml_dtypes' promotion
+
+
+def test_bfloat16_is_told_without_importing_ml_dtypes():
+    code = (
+        "import sys, numpy as np, tconv\n"
+        "tconv.conv_transpose(np.ones((1, 1, 3), np.float16), np.ones((1, 1, 2), np.float16))\n"
+        "print('ml_dtypes' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
 
 
 def test_empty_spatial_input_has_gradients():

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _algorithms
 from ._algorithms.problem import Problem, batched_shape
-from ._validate import check_layout, is_int, numeric_array, positive_int, show
+from ._validate import check_layout, is_bfloat16, is_int, numeric_array, positive_int, show
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
 
@@ -33,11 +33,11 @@ __all__ = [
 
 def result_dtype(*arrays: np.ndarray) -> tuple[np.dtype, np.dtype]:
     """``(result, compute)`` dtypes: NumPy promotion, with integers and bools computed in
-    float64 and float16 accumulated in float32."""
+    float64, and float16 and ``ml_dtypes.bfloat16`` accumulated in float32."""
     result = np.result_type(*arrays)
     if result.kind in "biu":
         result = np.dtype(np.float64)
-    compute = np.dtype(np.float32) if result == np.float16 else result
+    compute = np.dtype(np.float32) if result == np.float16 or is_bfloat16(result) else result
     return result, compute
 
 
@@ -273,8 +273,10 @@ def conv_transpose(
     -------
     ndarray, shape (N, C_out, *o) (or as the input is laid out and batched)
         Its dtype is NumPy's promotion of the input, weight and bias dtypes, except
-        that integer and bool arrays give float64. float16 is accumulated in float32
-        and rounded to float16 at the end. The inputs are never modified.
+        that integer and bool arrays give float64. float16 and ``ml_dtypes.bfloat16``
+        (JAX's and PyTorch's training type; NumPy reads it through ``ml_dtypes``, which
+        tconv does not need) are accumulated in float32 and rounded at the end. The
+        inputs are never modified.
 
     Notes
     -----
