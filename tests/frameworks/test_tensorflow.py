@@ -273,7 +273,9 @@ def test_empty_input_takes_the_output_shapes_tensorflows_reference_kernel_takes(
         pad = padding if isinstance(padding, str) else [[0, 0], padding[1], [0, 0], [0, 0]]
         for height in range(0, 7):
             cases.append(
-                dict(x=[], x_shape=[1, 0, 3, 3], w=w.tolist(), output_shape=[1, height, width, 2], strides=s, padding=pad)
+                dict(
+                    x=[], x_shape=[1, 0, 3, 3], w=w.tolist(), output_shape=[1, height, width, 2], strides=s, padding=pad
+                )
             )
     env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
     result = subprocess.run(
