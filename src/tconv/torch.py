@@ -457,7 +457,8 @@ class _DropIn:
         ``_output_padding`` (its valid sizes and its ``ValueError``); with tconv's
         (``"same"``, ``"valid"``, pairs) from tconv's window for that size.
         """
-        padding, output_padding = self.padding, self.output_padding
+        padding: Any = self.padding
+        output_padding: tuple[int, ...] = self.output_padding
         if output_size is not None and _is_torch_padding(padding):
             output_padding = tuple(
                 self._output_padding(  # type: ignore[attr-defined]  # PyTorch's module is next in the MRO
@@ -480,7 +481,7 @@ class _DropIn:
                 self.dilation,
                 output_size=_spatial_size(output_size, self._ndim),
             )
-            padding, output_padding = geometry.padding_pairs, 0
+            padding, output_padding = geometry.padding_pairs, (0,) * self._ndim
         return conv_transpose(
             input,
             self.weight,
