@@ -47,6 +47,7 @@ from ._common import (
     ConvTransposeSpec,
     Source,
     Target,
+    Words,
     channels_first,
     channels_last,
     dense_kernel,
@@ -71,6 +72,23 @@ __all__ = [
 #: The name translations print, and the parameters a translation source takes.
 NAME = "TensorFlow"
 PARAMETERS = ("output_shape", "strides", "padding", "data_format", "dilations")
+
+_CALL = ("input", "filters", "output_shape", "strides", "padding", "data_format", "dilations", "name")
+
+#: How a person writes it: ``tf.nn.conv{n}d_transpose`` and ``tf.nn.conv_transpose``.
+WORDS = Words(
+    prefixes=("tf", "tensorflow", "nn"),
+    calls={"conv{n}d_transpose": _CALL, "conv_transpose": _CALL},
+    dropped=("input", "filters", "name"),
+)
+
+
+def weight_shape(
+    params: dict[str, Any], input_shape: Sequence[int] | None, notes: list[str]
+) -> tuple[int | str, ...] | None:
+    """None: a call's arguments never give the filters' kernel size, so their shape must be given."""
+    return None
+
 
 _FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 
