@@ -132,7 +132,7 @@ def test_docs_table_is_the_committed_run():
         "nearest resize (PIL)": f"{psnr['nearest resize']:.2f} dB",
         "bilinear resize (PIL)": f"{psnr['bilinear resize']:.2f} dB",
         "bicubic resize (PIL)": f"{psnr['bicubic resize']:.2f} dB",
-        "least-squares fit of the layer to the training half": f"{psnr['least-squares fit to the training half']:.2f} dB",
+        "least-squares fit of the layer to the training half": f"{psnr[ex.LEAST_SQUARES]:.2f} dB",
     }
     for init, label in (("random", "random"), ("bilinear", "bilinear"), ("icnr", "ICNR")):
         r = results["inits"][init]
