@@ -30,6 +30,7 @@ import json
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from .._validate import int_tuple, is_int
 from ..geometry import conv_transpose_geometry
@@ -41,7 +42,7 @@ VALUE_MODES = ("sequential", "random", "ones")
 #: The page's limits, the smallest and largest value of each field (one place: the page reads them from its
 #: configuration); ``cells`` is the largest grid drawn cell by cell (larger ones are heat-maps). At the
 #: largest values the output is (16 - 1)*8 + 6*(9 - 1) + 1 + 7 = 176 cells per axis.
-LIMITS = {
+LIMITS: dict[str, Any] = {
     "input_size": (1, 16),
     "kernel_size": (1, 9),
     "stride": (1, 8),
@@ -57,7 +58,7 @@ def _check_limits(**values: tuple[int, ...] | None) -> None:
     for name, value in values.items():
         if value is None:
             continue
-        lo, hi = LIMITS[name]  # type: ignore[misc]
+        lo, hi = LIMITS[name]
         if any(not lo <= v <= hi for v in value):
             raise ValueError(
                 f"the explorer page takes {name} from {lo} to {hi} in every axis, got {value} "
