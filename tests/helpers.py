@@ -174,3 +174,22 @@ def to_layout(x, layout):
 def from_layout(y, layout):
     """Array in the given layout -> channels-first."""
     return y if layout == "channels_first" else np.moveaxis(y, -1, 1)
+
+
+def run_json_script(script: str, data, **env):
+    """Run ``script`` in a fresh interpreter (a framework set up differently: another Keras backend, TensorFlow
+    without oneDNN), ``data`` as JSON on its stdin, ``env`` added to the environment; its last line, as JSON."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(data),
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **env),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from helpers import assert_close, oracle
+from helpers import assert_close, oracle, run_json_script
 
 from tconv.frameworks import keras as compat
 
@@ -203,17 +198,9 @@ def test_keras_jax_backend_matches_where_the_tf_backend_cannot_run(tmp_path):
         kernel = rng.standard_normal((k, 3, 2)).astype(np.float32)
         case = dict(x=[], x_shape=[1, 0, 2], kernel=kernel.tolist(), strides=s, padding="same", output_padding=op)
         cases.append(dict(case, dilation_rate=1))
-    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run(
-        [sys.executable, "-c", JAX_BACKEND_SCRIPT],
-        input=json.dumps(cases),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+    outputs = run_json_script(
+        JAX_BACKEND_SCRIPT, cases, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3"
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    outputs = json.loads(result.stdout.strip().splitlines()[-1])
     for case, expected in zip(cases, outputs):
         ours = compat.conv_transpose(
             np.array(case["x"], np.float32).reshape(case.get("x_shape", np.shape(case["x"]))),

@@ -10,14 +10,9 @@ it (``tconv.weights.dilate_weight``).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from helpers import assert_close, oracle
+from helpers import assert_close, oracle, run_json_script
 
 from tconv.frameworks import tensorflow as compat
 from tconv.weights import dilate_weight, from_torch_layout, to_torch_layout, ungroup_weight
@@ -277,17 +272,9 @@ def test_empty_input_takes_the_output_shapes_tensorflows_reference_kernel_takes(
                     x=[], x_shape=[1, 0, 3, 3], w=w.tolist(), output_shape=[1, height, width, 2], strides=s, padding=pad
                 )
             )
-    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    result = subprocess.run(
-        [sys.executable, "-c", REFERENCE_KERNEL_SCRIPT],
-        input=json.dumps(cases),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+    outputs = run_json_script(
+        REFERENCE_KERNEL_SCRIPT, cases, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    outputs = json.loads(result.stdout.strip().splitlines()[-1])
     accepted = 0
     for case, expected in zip(cases, outputs):
         x = np.zeros(case["x_shape"], np.float32)

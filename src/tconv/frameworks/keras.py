@@ -75,19 +75,7 @@ __all__ = [
     "window",
 ]
 
-#: The name translations print, and the parameters a translation source takes.
-NAME = "Keras"
-PARAMETERS = (
-    "filters",
-    "kernel_size",
-    "strides",
-    "padding",
-    "output_padding",
-    "data_format",
-    "dilation_rate",
-    "use_bias",
-)
-
+#: The arguments of Keras' layers, in their positional order.
 _LAYER = (
     "filters",
     "kernel_size",
@@ -106,6 +94,10 @@ _LAYER = (
     "kernel_constraint",
     "bias_constraint",
 )
+
+#: The name translations print, and the parameters a translation source takes.
+NAME = "Keras"
+PARAMETERS = (*_LAYER[:7], "use_bias")
 
 #: How a person writes it: the layers (also as ``tf.keras.layers``) and ``keras.ops.conv_transpose``.
 WORDS = Words(
