@@ -45,9 +45,12 @@ Drop-in behaviour
   correlation — each a differentiable ``torch.autograd.Function`` whose backward is
   made of the three again, so gradients of gradients (``gradgradcheck``, gradient
   penalties as in WGAN-GP) are exact to any order.
-- ``repr``: PyTorch's arguments, unchanged, under the name
+- ``repr``: the issue's two wishes, reconciled: everything inside the parentheses
+  is PyTorch's own ``repr`` of the layer, unchanged (what a reader or a tool reads
+  the configuration from keeps working), and the name in front is
   ``tconv.torch.ConvTranspose2d``, so that a printed model shows which layers tconv
-  computes (plus ``algorithm=``/``fallback=`` when they are not the defaults).
+  computes (plus ``algorithm=``/``fallback=`` when they are not the defaults). A
+  byte-identical ``repr`` would hide that; another format would break what reads it.
 
 Limits: ``torch.func`` transforms (``vmap``, ``jacrev``) do not apply to it, and
 ``torch.compile`` runs it as opaque Python (with graph breaks).
