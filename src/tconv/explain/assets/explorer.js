@@ -367,7 +367,6 @@
         const probe = { classList: { add: (c) => { if (tint[c]) { ctx.fillStyle = tint[c]; ctx.fillRect((q % g.cols) * s, Math.floor(q / g.cols) * s, s, s); } else if (c !== "win") mark(g, unravel(q, g.shape), c); } } };
         g.decorate(probe, unravel(q, g.shape));
       }
-      g.window = g.windowBox || null;
     }
     paintOverlay(g);
   }
@@ -423,8 +422,6 @@
     for (const g of Object.values(grids)) if (g.mode === "canvas") paintOverlay(g);
   }
 
-  function cellsOf(role) { return Array.from(document.querySelectorAll(`.cell[data-role=${role}]`)); }
-  function cellAt(role, idx) { return document.querySelector(`.cell[data-role=${role}][data-index="${idx.join(",")}"]`); }
   const name = (v) => "[" + v.join(", ") + "]";
 
   // ------------------------------------------------------------------------------------------
