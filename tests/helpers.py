@@ -28,6 +28,7 @@ ORACLES = {
     "tensorflow": "tensorflow-cpu",
     "keras": "keras>=3",
     "playwright": "playwright",
+    "ml_dtypes": "ml_dtypes (comes with jax)",
     "dask": "dask[array,distributed]>=2024.1",
     "distributed": "dask[array,distributed]>=2024.1",
     "zarr": "zarr>=2.16",
@@ -107,6 +108,8 @@ def module_oracle(name: str):
 
 def tolerance(dtype) -> float:
     dtype = np.dtype(dtype)
+    if dtype.name == "bfloat16":  # ml_dtypes': 8 bits of mantissa
+        return 1e-2
     if dtype in (np.float16,):
         return 2e-3
     if dtype in (np.float32, np.complex64):
@@ -206,3 +209,22 @@ def to_layout(x, layout):
 def from_layout(y, layout):
     """Array in the given layout -> channels-first."""
     return y if layout == "channels_first" else np.moveaxis(y, -1, 1)
+
+
+def run_json_script(script: str, data, **env):
+    """Run ``script`` in a fresh interpreter (a framework set up differently: another Keras backend, TensorFlow
+    without oneDNN), ``data`` as JSON on its stdin, ``env`` added to the environment; its last line, as JSON."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(data),
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **env),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -10,11 +10,13 @@ test_ops_properties.py, ONNX's conformance cases in test_ops_onnx_conformance.py
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from cases import CASE_IDS, CASES
-from helpers import assert_close, torch_conv_transpose
+from helpers import assert_close, oracle, torch_conv_transpose
 
 import tconv
 
@@ -98,7 +100,6 @@ BAD_ARRAYS = [
     (dict(input=np.ones((1, 2, 4, 5, 5))), ValueError, r"got input of shape \(1, 2, 4, 5, 5\)"),
     (dict(weight=np.ones((4, 3))), ValueError, r"weight must have at least 3 dimensions .* got shape \(4, 3\)"),
     (dict(weight=np.ones((4, 0, 3, 3))), ValueError, r"weight must not have an empty axis, got shape \(4, 0, 3, 3\)"),
-    (dict(input=np.ones((2, 4, 0, 5))), ValueError, r"input spatial size must be positive, got \(0, 5\)"),
     (
         dict(bias=np.ones(4)),
         ValueError,
@@ -138,6 +139,7 @@ BAD_CONV = [
     (dict(weight=np.ones((6, 3, 3, 3))), ValueError, "expects 3"),
     (dict(padding="half"), ValueError, "'same', 'valid'; got 'half'"),
     (dict(bias=np.ones(3)), ValueError, r"bias must have shape \(6,\)"),
+    (dict(input=np.ones((2, 4, 0, 5))), ValueError, r"conv: input spatial size must be positive, got \(0, 5\)"),
     (dict(algorithm="scatter"), ValueError, r"algorithm 'scatter' not found, valid options are \{'auto', 'direct'"),
 ]
 
@@ -220,6 +222,81 @@ def test_empty_batch(layout, algorithm):
     y = tconv.conv_transpose(x, np.ones((3, 2, 3, 3)), np.ones(2), stride=2, layout=layout, algorithm=algorithm)
     assert y.shape == ((0, 2, 9, 11) if layout == "channels_first" else (0, 9, 11, 2))
     assert tconv.conv(np.ones((0, 2, 9, 11)), np.ones((3, 2, 3, 3))).shape == (0, 3, 7, 9)
+
+
+# (kernel, stride, padding, output_padding, dilation) of an input with an empty first spatial axis
+EMPTY_INPUT = [
+    (3, 2, 0, 0, 1),  # TensorFlow's "degenerate" test: one cell per empty axis
+    (3, 2, 1, 1, 1),
+    (4, 2, 1, 0, 1),  # the formula gives 0
+    (1, 3, 0, 2, 1),
+    (1, 3, 0, 0, 1),  # the formula gives -2: an empty output
+    (3, 1, "same", 0, 1),
+    (2, 2, "valid", 0, 2),
+    (3, 2, ((-2, 0), (0, 1)), 0, 1),  # two zeros in front, then the formula's cells
+]
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("algorithm", ("auto", *ALGORITHMS))
+@pytest.mark.parametrize("k, s, padding, output_padding, d", EMPTY_INPUT, ids=[str(c) for c in EMPTY_INPUT])
+def test_empty_spatial_input_gives_the_bias_at_the_formulas_size(k, s, padding, output_padding, d, algorithm, layout):
+    """TensorFlow, Keras and JAX: an empty spatial axis gives the output its size formula says (none where it is
+    negative), holding the bias. The size is checked by the formula's linearity in the input size, i*s + c: the
+    empty axis has the size of a one-cell axis less one stride."""
+    kwargs = dict(stride=s, padding=padding, output_padding=output_padding, dilation=d)
+    w = np.random.default_rng(0).standard_normal((3, 2, k, k))
+    bias = np.array([1.5, -2.0])
+    one = tconv.conv_transpose(np.ones((1, 3, 1, 4)), w, bias, **kwargs).shape[2]
+    size = 0 if padding == "same" else max(one - s, 0)
+    x = np.ones((2, 3, 0, 4)) if layout == "channels_first" else np.ones((2, 0, 4, 3))
+    y = tconv.conv_transpose(x, w, bias, **kwargs, layout=layout, algorithm=algorithm)
+    full_width = tconv.conv_transpose(np.ones((1, 3, 1, 4)), w, **kwargs).shape[3]
+    channels = (2, 2, size, full_width) if layout == "channels_first" else (2, size, full_width, 2)
+    assert y.shape == channels
+    expected = np.broadcast_to(bias.reshape(-1, 1, 1) if layout == "channels_first" else bias, y.shape)
+    np.testing.assert_array_equal(y, expected)
+    unbatched = tconv.conv_transpose(x[0], w, bias, **kwargs, layout=layout, algorithm=algorithm)
+    np.testing.assert_array_equal(unbatched, expected[0])
+
+
+@pytest.mark.parametrize("algorithm", ("auto", *ALGORITHMS))
+def test_bfloat16_accumulates_in_float32(algorithm):
+    """ml_dtypes' bfloat16 (JAX's and PyTorch's training type): a bfloat16 result within one bfloat16 rounding of
+    the exact float64 answer, as for float16; its gradients keep the dtype."""
+    ml_dtypes = oracle("ml_dtypes")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 5, 4)).astype(ml_dtypes.bfloat16)
+    w = rng.standard_normal((3, 4, 3, 3)).astype(ml_dtypes.bfloat16)
+    b = rng.standard_normal(4).astype(ml_dtypes.bfloat16)
+    y = tconv.conv_transpose(x, w, b, stride=2, padding=1, algorithm=algorithm)
+    assert y.dtype == ml_dtypes.bfloat16
+    exact = torch_conv_transpose(*(a.astype(np.float64) for a in (x, w, b)), 2, 1, 0, 1, 1)
+    np.testing.assert_allclose(y.astype(np.float64), exact, rtol=2**-8, atol=2**-8)
+    grads = tconv.conv_transpose_backward(y, x, w, stride=2, padding=1)
+    assert [g.dtype for g in grads] == [ml_dtypes.bfloat16] * 3
+    assert tconv.conv(y, w, stride=2, padding=1).dtype == ml_dtypes.bfloat16
+    assert tconv.conv_transpose(x, w.astype(np.float32), stride=2).dtype == np.float32  # ml_dtypes' promotion
+
+
+def test_bfloat16_is_told_without_importing_ml_dtypes():
+    code = (
+        "import sys, numpy as np, tconv\n"
+        "tconv.conv_transpose(np.ones((1, 1, 3), np.float16), np.ones((1, 1, 2), np.float16))\n"
+        "print('ml_dtypes' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_empty_spatial_input_has_gradients():
+    """The input gradient is empty, the weight gradient zero (no input meets the output), the bias gradient a sum."""
+    w = np.ones((3, 2, 3, 3))
+    dy = np.random.default_rng(1).standard_normal((2, 2, 1, 9))
+    grads = tconv.conv_transpose_backward(dy, np.ones((2, 3, 0, 4)), w, stride=2)
+    assert grads.input.shape == (2, 3, 0, 4)
+    np.testing.assert_array_equal(grads.weight, np.zeros_like(w))
+    assert_close(grads.bias, dy.sum(axis=(0, 2, 3)))
 
 
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])

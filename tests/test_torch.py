@@ -87,7 +87,7 @@ def test_module_parity(nd, args, kwargs):
     """Same seed, same init; same forward, input/weight/bias gradients (accumulated twice), output_size, unbatched."""
     theirs, ours = _modules(nd, args, kwargs)
     assert isinstance(ours, getattr(torch.nn, f"ConvTranspose{nd}d"))
-    assert repr(ours) == repr(theirs)
+    assert repr(ours) == "tconv.torch." + repr(theirs)  # PyTorch's arguments, under tconv's name
     for name in (
         "in_channels",
         "out_channels",
@@ -210,25 +210,17 @@ def test_padding_torch_cannot_express(padding, begin_of):
 # ---------------------------------------------------------------------------------------------------- fallback
 
 
-def test_unsupported_dtype_falls_back_to_torch():
-    theirs, ours = _modules(2, (4, 3, 4), dict(stride=2, padding=1))
-    x = torch.randn(1, 4, 5, 5)
-    theirs, ours = theirs.to(torch.bfloat16), ours.to(torch.bfloat16)
-    assert not tt.uses_tconv(x.bfloat16(), ours.weight)
-    with torch.no_grad():
-        assert torch.equal(ours(x.bfloat16()), theirs(x.bfloat16()))
-
-
-def test_fallback_keeps_tconvs_padding_forms():
-    """The fallback (used for bfloat16 here, as for CUDA) cuts the same window as the tconv path."""
-    m = tt.ConvTranspose2d(2, 3, (5, 3), stride=2, padding=((2, -1), (0, 3)))
-    x = torch.randn(2, 2, 4, 3)
-    with torch.no_grad():
-        exact = m(x)
-        m_bf = m.to(torch.bfloat16)
-        approx = m_bf(x.bfloat16())
-    assert approx.dtype == torch.bfloat16
-    assert_close(approx.float().numpy(), exact.numpy(), rtol=5e-2, atol=5e-2 * exact.abs().max().item())
+def test_integer_tensors_fall_back_to_torch_with_tconvs_padding_forms():
+    """The fallback (used for integer tensors here, as for CUDA) cuts the same window as the tconv path."""
+    x = torch.randint(-3, 4, (2, 2, 4, 3))
+    w = torch.randint(-3, 4, (2, 3, 5, 3))
+    b = torch.randint(-3, 4, (3,))
+    assert not tt.uses_tconv(x, w, b)
+    padding = ((2, -1), (0, 3))
+    exact = tt.conv_transpose(x.double(), w.double(), b.double(), stride=2, padding=padding)
+    fallback = tt.conv_transpose(x, w, b, stride=2, padding=padding)
+    assert fallback.dtype == torch.int64
+    assert torch.equal(fallback, exact.long())
 
 
 def test_meta_tensors_fall_back_and_fallback_false_raises():
@@ -238,7 +230,7 @@ def test_meta_tensors_fall_back_and_fallback_false_raises():
     with pytest.raises(
         TypeError,
         match=r"tconv.torch computes dense CPU tensors that share one dtype among float16, "
-        r"float32, float64, complex64, complex128; got input on meta of dtype "
+        r"bfloat16, float32, float64, complex64, complex128; got input on meta of dtype "
         r"torch.float32, weight on meta.*\(pass fallback=True",
     ):
         strict(torch.empty(1, 2, 5, 5, device="meta"))
@@ -279,9 +271,15 @@ def test_errors():
     with pytest.raises(ValueError, match='Only "zeros" padding mode is supported'):
         tt.ConvTranspose1d(1, 1, 3, padding_mode="reflect")
     with pytest.raises(
-        ValueError, match=r"requested an output size of \(9,\), but valid sizes range from \(7,\) to \(8,\)"
+        ValueError, match=r"requested an output size of \[9\], but valid sizes range from \[7\] to \[8\]"
+    ):
+        torch.nn.ConvTranspose1d(1, 1, 3, stride=2)(torch.ones(1, 1, 3), output_size=[9])
+    with pytest.raises(
+        ValueError, match=r"requested an output size of \[9\], but valid sizes range from \[7\] to \[8\]"
     ):
         tt.ConvTranspose1d(1, 1, 3, stride=2)(torch.ones(1, 1, 3), output_size=[9])
+    with pytest.raises(ValueError, match=r"output_size=\(11,\) is out of range for padding='same'"):
+        tt.ConvTranspose1d(1, 1, 3, stride=2, padding="same")(torch.ones(1, 1, 3), output_size=[11])
 
 
 def test_functional_any_number_of_axes():
@@ -290,4 +288,160 @@ def test_functional_any_number_of_axes():
         lambda a, b: tt.conv_transpose(a, b, stride=(2, 1, 1, 2), padding=((1, 0),) * 4), (x, w)
     )
     with pytest.raises(TypeError, match="PyTorch has no 4-d transposed convolution to fall back to"):
-        tt.conv_transpose(x.detach().bfloat16(), w.detach().bfloat16())
+        tt.conv_transpose(x.detach().long(), w.detach().long())
+
+
+# ------------------------------------------------------------------------------ drop-in: errors, formats, dtypes
+
+
+def _conv_transpose2d_calls():
+    """(name, a call of a ConvTranspose2d module class or F-like functional, given (module class, functional))."""
+    x, w = torch.randn(1, 4, 5, 5), torch.randn(4, 3, 3, 3)
+    return [
+        ("input rank", lambda M, F: M(4, 3, 3)(torch.randn(1, 1, 4, 5, 5))),
+        ("channels", lambda M, F: M(4, 3, 3)(torch.randn(1, 3, 5, 5))),
+        ("empty spatial axis", lambda M, F: M(4, 3, 3)(torch.randn(1, 4, 0, 5))),
+        ("output too small", lambda M, F: M(4, 3, 3, padding=4)(x)),
+        ("functional rank", lambda M, F: F(torch.randn(5, 5), w)),
+        ("functional weight rank", lambda M, F: F(x, torch.randn(4, 3))),
+        ("functional bias", lambda M, F: F(x, w, torch.randn(4))),
+        ("functional groups", lambda M, F: F(x, w, None, 1, 0, 0, 3)),
+        ("functional stride", lambda M, F: F(x, w, None, 0)),
+        ("functional output_padding", lambda M, F: F(x, w, None, 2, 0, 2)),
+        ("functional negative padding", lambda M, F: F(x, w, None, 1, -1)),
+    ]
+
+
+CALLS = _conv_transpose2d_calls()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("name, call", CALLS, ids=[c[0] for c in CALLS])
+def test_errors_have_pytorchs_type(name, call, dtype):
+    """Code that catches PyTorch's error keeps working: the same exception class as torch.nn, in every dtype."""
+    previous = torch.get_default_dtype()
+
+    def run(M, F):
+        torch.set_default_dtype(torch.float32)
+        try:
+            return call(
+                lambda *a, **k: M(*a, **k).to(dtype),
+                lambda *a: F(*(t.to(dtype) if isinstance(t, torch.Tensor) else t for t in a)),
+            )
+        finally:
+            torch.set_default_dtype(previous)
+
+    with pytest.raises(Exception) as theirs:
+        run(torch.nn.ConvTranspose2d, torch.nn.functional.conv_transpose2d)
+    with pytest.raises(Exception) as ours:
+        run(tt.ConvTranspose2d, tt.conv_transpose)
+    assert type(ours.value) is type(theirs.value), (theirs.value, ours.value)
+
+
+FORMATS = [(True, False), (False, True), (True, True)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("input_last, weight_last", FORMATS, ids=["input", "weight", "both"])
+def test_channels_last_is_kept_as_pytorch_keeps_it(input_last, weight_last, dtype):
+    """Output, input gradient and weight gradient in the memory formats PyTorch gives them, same values."""
+    theirs, ours = _modules(2, (4, 3, 3), dict(stride=2, padding=1, output_padding=1))
+    theirs, ours = theirs.to(dtype), ours.to(dtype)
+    if weight_last:
+        theirs, ours = theirs.to(memory_format=torch.channels_last), ours.to(memory_format=torch.channels_last)
+    x = torch.randn(2, 4, 5, 6).to(dtype)
+    if input_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya, yb = theirs(xa), ours(xb)
+    assert tt.uses_tconv(xb, ours.weight)
+    last = torch.channels_last
+    assert yb.is_contiguous(memory_format=last) == ya.is_contiguous(memory_format=last) == True  # noqa: E712
+    tolerance = dict(rtol=3e-2, atol=3e-2) if dtype in (torch.float16, torch.bfloat16) else {}
+    assert_close(yb.detach().float().numpy(), ya.detach().float().numpy(), **tolerance)
+    dy = torch.randn(ya.shape).to(dtype)
+    ya.backward(dy)
+    yb.backward(dy)
+    for a, b in ((xa.grad, xb.grad), (theirs.weight.grad, ours.weight.grad)):
+        assert b.is_contiguous(memory_format=last) == a.is_contiguous(memory_format=last)
+        assert b.is_contiguous() == a.is_contiguous()
+        assert b.dtype == a.dtype
+        assert_close(b.float().numpy(), a.float().numpy(), **tolerance)
+
+
+def test_channels_last_3d():
+    theirs, ours = _modules(3, (2, 3, 3), dict(stride=2))
+    x = torch.randn(2, 2, 5, 5, 5).contiguous(memory_format=torch.channels_last_3d)
+    ya, yb = theirs(x), ours(x)
+    assert ya.is_contiguous(memory_format=torch.channels_last_3d)
+    assert yb.is_contiguous(memory_format=torch.channels_last_3d)
+    assert_close(yb.detach().numpy(), ya.detach().numpy(), dtype=np.float32)
+
+
+def test_bfloat16_is_computed_by_tconv_in_float32():
+    """bfloat16 (no fallback): PyTorch's answer within bfloat16's rounding, gradients in bfloat16."""
+    theirs, ours = _modules(2, (4, 3, 4), dict(stride=2, padding=1))
+    theirs, ours = theirs.to(torch.bfloat16), ours.to(torch.bfloat16)
+    x = torch.randn(2, 4, 5, 5).bfloat16()
+    assert tt.uses_tconv(x, ours.weight, ours.bias)
+    exact = torch.nn.functional.conv_transpose2d(
+        x.double(), theirs.weight.double(), theirs.bias.double(), stride=2, padding=1
+    )
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya, yb = theirs(xa), ours(xb)
+    assert yb.dtype == torch.bfloat16
+    scale = exact.abs().max().item()
+    assert_close(yb.double().detach().numpy(), exact.detach().numpy(), rtol=2**-8, atol=2**-8 * scale)
+    yb.float().sum().backward()
+    ya.float().sum().backward()
+    assert xb.grad.dtype == ours.weight.grad.dtype == ours.bias.grad.dtype == torch.bfloat16
+    assert_close(xb.grad.float().numpy(), xa.grad.float().numpy(), rtol=2e-2, atol=2e-2)
+
+
+DOUBLE_BACKWARD = GRADCHECK + [
+    ("1d-groups", (1, 4, 3), (4, 1, 3), True, dict(stride=2, groups=2)),
+]
+
+
+@pytest.mark.parametrize("cid, xs, ws, bias, kwargs", DOUBLE_BACKWARD, ids=[c[0] for c in DOUBLE_BACKWARD])
+def test_gradgradcheck(cid, xs, ws, bias, kwargs):
+    """The backward pass is differentiable: second derivatives against finite differences of the first."""
+    x, w = _double(*xs), _double(*ws, seed=1)
+    groups = kwargs.get("groups", 1)
+    inputs = (x, w, _double(ws[1] * groups, seed=2)) if bias else (x, w)
+    assert torch.autograd.gradgradcheck(lambda *a: tt.conv_transpose(*a, **kwargs), inputs)
+
+
+def test_gradgradcheck_complex_and_channels_last():
+    x = torch.randn(1, 2, 3, 3, dtype=torch.complex128, requires_grad=True)
+    w = torch.randn(2, 2, 3, 3, dtype=torch.complex128, requires_grad=True)
+    assert torch.autograd.gradgradcheck(lambda *a: tt.conv_transpose(*a, stride=2, padding=1), (x, w))
+    xl = _double(2, 2, 3, 4).detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    assert torch.autograd.gradgradcheck(lambda *a: tt.conv_transpose(*a, stride=2), (xl, _double(2, 3, 2, 2)))
+
+
+def test_gradient_penalty_as_in_wgan_gp():
+    """WGAN-GP's penalty ((|d critic(x)/dx| - 1)^2) through a generator-like layer: the weight gradients of the
+    penalty, which need the backward pass's own gradient, equal PyTorch's."""
+    theirs, ours = _modules(2, (3, 2, 4), dict(stride=2, padding=1))
+    theirs, ours = theirs.double(), ours.double()
+    x = torch.randn(4, 3, 5, 5, dtype=torch.float64)
+    for m in (theirs, ours):
+        xi = x.clone().requires_grad_(True)
+        score = (m(xi) ** 2).sum(dim=(1, 2, 3))
+        (grad,) = torch.autograd.grad(score.sum(), xi, create_graph=True)
+        penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+        penalty.backward()
+    assert ours.weight.grad is not None and ours.weight.grad.abs().max() > 0
+    assert_close(ours.weight.grad.numpy(), theirs.weight.grad.numpy())
+    assert_close(ours.bias.grad.numpy(), theirs.bias.grad.numpy())
+
+
+def test_a_printed_model_shows_the_layers_tconv_computes():
+    model = torch.nn.Sequential(tt.ConvTranspose2d(8, 4, 4, 2, 1), torch.nn.ReLU(), torch.nn.ConvTranspose2d(4, 1, 3))
+    text = repr(model)
+    assert "(0): tconv.torch.ConvTranspose2d(8, 4, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))" in text
+    assert "(2): ConvTranspose2d(4, 1, kernel_size=(3, 3), stride=(1, 1))" in text
+    assert repr(tt.ConvTranspose2d(1, 1, 3, fallback=False, algorithm="gemm")).endswith(
+        "stride=(1, 1), algorithm='gemm', fallback=False)"
+    )

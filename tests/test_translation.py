@@ -364,17 +364,19 @@ def _run_code(target, plan, x_t, w, b, fw):
     namespace: dict = {}
     exec(compile(plan.to_code(), f"<plan {plan.source}->{target}>", "exec"), namespace)  # noqa: S102
     w_t = namespace["convert_weight"](w)
-    if target == "torch":
+    if target == "torch":  # a module, built once, as a model holds it
         torch = fw["torch"]
+        layer = namespace["make_layer"](w_t, b)
+        assert isinstance(layer, torch.nn.Module)
         with torch.no_grad():
-            return namespace["conv_transpose"](
-                torch.from_numpy(x_t.copy()), torch.from_numpy(w_t), torch.from_numpy(b)
-            ).numpy()
+            return layer(torch.from_numpy(x_t.copy())).numpy()
     if target == "tensorflow":
         tf = fw["tf"]
         return namespace["conv_transpose"](tf.constant(x_t), tf.constant(w_t), tf.constant(b)).numpy()
-    if target == "keras":
-        return np.asarray(namespace["conv_transpose"](x_t, w_t, b))
+    if target == "keras":  # a layer, built once, as a model holds it
+        layer = namespace["make_layer"](w_t, b)
+        assert isinstance(layer, fw["keras"].layers.Layer)
+        return np.asarray(layer(x_t))
     if target == "jax":
         jnp = fw["jax"].numpy
         return np.asarray(namespace["conv_transpose"](jnp.asarray(x_t), jnp.asarray(w_t), jnp.asarray(b)))
@@ -431,7 +433,16 @@ def test_plan_reports_what_it_does():
         input_shape=(1, 4, 4, 3),
     )
     assert not plan.exact and plan.post_crop == ((0, 1), (0, 1))
-    assert plan.arguments == dict(stride=(2, 2), padding=(0, 0), output_padding=(0, 0), groups=1, dilation=(1, 1))
+    assert plan.arguments == dict(
+        in_channels=3,
+        out_channels=2,
+        kernel_size=(3, 3),
+        stride=(2, 2),
+        padding=(0, 0),
+        output_padding=(0, 0),
+        groups=1,
+        dilation=(1, 1),
+    )
     text = plan.describe()
     assert "crop (begin, end) ((0, 1), (0, 1))" in text and "PyTorch cannot cut this window" in text
     data = plan.to_dict()

@@ -23,6 +23,7 @@ __all__ = [
     "check_choice",
     "check_layout",
     "int_tuple",
+    "is_bfloat16",
     "is_int",
     "numeric_array",
     "positive_sizes",
@@ -161,8 +162,21 @@ def check_layout(layout: object) -> str:
     return check_choice(layout, "layout", LAYOUTS)
 
 
+def is_bfloat16(dtype: Any) -> bool:
+    """Whether ``dtype`` is ``ml_dtypes.bfloat16`` (JAX's and PyTorch's training type, which NumPy reads
+    through ``ml_dtypes``), told without importing ``ml_dtypes``: a user who has none has no such array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_bfloat16(np.dtype(np.float16))
+    False
+    """
+    return getattr(dtype, "name", None) == "bfloat16" and type(dtype).__module__.split(".")[0] == "ml_dtypes"
+
+
 def numeric_array(value: Any, name: str) -> np.ndarray:
-    """``value`` as a NumPy array of a numeric dtype (bool, integer, float or complex).
+    """``value`` as a NumPy array of a numeric dtype (bool, integer, float or complex; ``ml_dtypes.bfloat16`` too).
 
     Examples
     --------
@@ -174,7 +188,7 @@ def numeric_array(value: Any, name: str) -> np.ndarray:
     import numpy as np
 
     array = np.asarray(value)
-    if array.dtype.kind not in "biufc":
+    if array.dtype.kind not in "biufc" and not is_bfloat16(array.dtype):
         raise TypeError(f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}")
     return array
 

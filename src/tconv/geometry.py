@@ -360,7 +360,9 @@ def conv_transpose_geometry(
     Parameters
     ----------
     input_size : int or sequence of int
-        Spatial size of the input (its length sets the number of axes).
+        Spatial size of the input (its length sets the number of axes). An axis of
+        size 0 is allowed: its output has the size the formula gives, or 0 where the
+        formula is negative (TensorFlow's, Keras' and JAX's empty inputs).
     kernel_size, stride, dilation : int or sequence of int
         Positive; one int for every axis or one per axis.
     padding : int, sequence, or {"same", "valid"}
@@ -393,8 +395,8 @@ def conv_transpose_geometry(
     >>> g.output_size, g.padding_pairs
     ((8,), ((1, 2),))
     """
-    i = positive_sizes(input_size, "input_size")
-    nd = len(i)
+    nd = 1 if is_int(input_size) or not isinstance(input_size, Sequence) else len(input_size)
+    i = int_tuple(input_size, "input_size", nd, minimum=0, rule="non-negative")
     w = window_arguments(nd, kernel_size, stride, padding, output_padding, dilation)
     k, s, d, op, pad = w.kernel_size, w.stride, w.dilation, w.output_padding, w.padding
     full = tuple((ii - 1) * si + effective_kernel_size(ki, di) for ii, ki, si, di in zip(i, k, s, d))
@@ -433,7 +435,9 @@ def conv_transpose_geometry(
             )
     else:
         out = tuple(n + a for n, a in zip(natural, op))
-    if any(o < 1 for o in out):
+    # an empty input axis gives the output its formula says, or an empty one (TensorFlow, Keras, JAX)
+    out = tuple(o if ii else max(o, 0) for o, ii in zip(out, i))
+    if any(o < 1 for o, ii in zip(out, i) if ii):
         raise ValueError(
             f"padding={show(padding)} leaves no output: the full output has size {show(full)}, "
             f"and the cropped output would have size {show(out)}"

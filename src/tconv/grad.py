@@ -56,7 +56,7 @@ import numpy as np
 from ._algorithms import compiled as _compiled
 from ._algorithms import get as get_algorithm
 from ._algorithms.im2col import weight_gradient
-from ._validate import numeric_array, show, split_options
+from ._validate import is_bfloat16, numeric_array, show, split_options
 from .geometry import Geometry
 from .kernels import weight_correlation
 from .ops import array_shape, prepare_arrays, resolve_geometry, result_dtype, run
@@ -133,7 +133,7 @@ def _grouped(a: np.ndarray, groups: int, layout: str) -> np.ndarray:
 
 def _as_gradient_of(grad: np.ndarray, primal: np.ndarray, result: np.dtype) -> np.ndarray:
     """Cast a gradient to its primal's dtype (a real primal keeps the real part)."""
-    dtype = primal.dtype if primal.dtype.kind in "fc" else result
+    dtype = primal.dtype if primal.dtype.kind in "fc" or is_bfloat16(primal.dtype) else result
     if grad.dtype.kind == "c" and dtype.kind != "c":
         grad = grad.real
     return grad.astype(dtype, copy=False)
@@ -178,7 +178,9 @@ def _backward(
         # for conv_transpose x is the small side (input_size) and dy the big side (output_size);
         # for conv dy is the small side and x (the convolution's input) the big side
         small, big = (x_adj, dyc) if transposed else (dyc, x_adj)
-        if _compiled.available() and len(dyc):
+        if not (small.size and big.size):  # an empty batch or spatial axis: no pair meets
+            dw = np.zeros(w.shape, dtype=compute)
+        elif _compiled.available():
             dw = weight_gradient(small, big, geometry, groups, layout)  # im2col + GEMM
         else:
             dw = weight_correlation(_grouped(small, groups, layout), _grouped(big, groups, layout), geometry)

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _algorithms
 from ._algorithms.problem import Problem, batched_shape
-from ._validate import check_layout, is_int, numeric_array, positive_int, show
+from ._validate import check_layout, is_bfloat16, is_int, numeric_array, positive_int, show
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
 
@@ -33,11 +33,11 @@ __all__ = [
 
 def result_dtype(*arrays: np.ndarray) -> tuple[np.dtype, np.dtype]:
     """``(result, compute)`` dtypes: NumPy promotion, with integers and bools computed in
-    float64 and float16 accumulated in float32."""
+    float64, and float16 and ``ml_dtypes.bfloat16`` accumulated in float32."""
     result = np.result_type(*arrays)
     if result.kind in "biu":
         result = np.dtype(np.float64)
-    compute = np.dtype(np.float32) if result == np.float16 else result
+    compute = np.dtype(np.float32) if result == np.float16 or is_bfloat16(result) else result
     return result, compute
 
 
@@ -115,7 +115,7 @@ def check_operands(
             f"expects {w_channels}"
         )
     sizes = tuple(input_shape[a] for a in spatial)
-    if 0 in sizes:
+    if weight_in_axis == 1 and 0 in sizes:  # a transposed convolution takes an empty input (its output: the bias)
         raise ValueError(f"{op}: {input_name} spatial size must be positive, got {show(sizes)}")
     b = None
     if bias is not None:
@@ -273,8 +273,10 @@ def conv_transpose(
     -------
     ndarray, shape (N, C_out, *o) (or as the input is laid out and batched)
         Its dtype is NumPy's promotion of the input, weight and bias dtypes, except
-        that integer and bool arrays give float64. float16 is accumulated in float32
-        and rounded to float16 at the end. The inputs are never modified.
+        that integer and bool arrays give float64. float16 and ``ml_dtypes.bfloat16``
+        (JAX's and PyTorch's training type; NumPy reads it through ``ml_dtypes``, which
+        tconv does not need) are accumulated in float32 and rounded at the end. The
+        inputs are never modified.
 
     Notes
     -----
@@ -388,9 +390,12 @@ def run(
     x, w = x.astype(compute, copy=False), w.astype(compute, copy=False)
     problem = Problem.of(x, w, None if b is None else b.astype(compute, copy=False), groups, layout, op)
     n = x.shape[0]
-    if n == 0:
+    if n == 0 or 0 in geometry.input_size or 0 in geometry.output_size:
+        # an empty batch or spatial axis: no input cell reaches an output cell, which hold the bias
+        # (TensorFlow's "degenerate" case; every algorithm is spared it)
         size = geometry.output_size if op == "conv_transpose" else geometry.input_size
-        return np.zeros(batched_shape(0, problem.c_out, size, layout), dtype=compute)
+        y = np.zeros(batched_shape(n, problem.c_out, size, layout), dtype=compute)
+        return y + problem.bias_fill(len(size))
     if algorithm == "auto":
         algorithm = _algorithms.choose(geometry, groups, n, problem.c_in, problem.c_out, op=op)
     return _algorithms.get(algorithm, op=op).run(x, w, geometry, problem)

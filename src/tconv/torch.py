@@ -16,20 +16,44 @@ They also accept what PyTorch cannot express: ``padding="same"``/``"valid"`` and
 When tconv computes, and when PyTorch does
 ------------------------------------------
 tconv computes when every tensor is a dense CPU tensor and all share one dtype
-among float16, float32, float64, complex64 and complex128 (the dtypes NumPy has).
-Anything else — CUDA/MPS/meta tensors, bfloat16, integer tensors, mixed dtypes —
-**falls back to PyTorch's own implementation** (``fallback=True``, the default),
-so a model moved to the GPU keeps working and gives the same results: PyTorch's
-own call where it can express the window, else its full output (``padding=0``) cut
-to the same window with ``F.pad``, so even ``"same"`` and ``(begin, end)`` pairs work
-there, and PyTorch reports its own errors (for example for mixed dtypes). With
-``fallback=False`` such a call raises a ``TypeError`` instead.
-:func:`uses_tconv` tells which path a call takes.
+among float16, bfloat16, float32, float64, complex64 and complex128 (float16 and
+bfloat16 accumulate in float32, as :func:`tconv.conv_transpose` does for NumPy's
+float16 and ``ml_dtypes.bfloat16``). Anything else — CUDA/MPS/meta tensors,
+integer tensors, mixed dtypes — **falls back to PyTorch's own implementation**
+(``fallback=True``, the default), so a model moved to the GPU keeps working and
+gives the same results: PyTorch's own call where it can express the window, else
+its full output (``padding=0``) cut to the same window with ``F.pad``, so even
+``"same"`` and ``(begin, end)`` pairs work there, and PyTorch reports its own errors
+(for example for mixed dtypes). With ``fallback=False`` such a call raises a
+``TypeError`` instead. :func:`uses_tconv` tells which path a call takes.
 
-Limits: the backward pass is not itself differentiable (``once_differentiable``:
-no double backward through the tconv path), ``torch.func`` transforms (``vmap``,
-``jacrev``) do not apply to it, and ``torch.compile`` runs it as opaque Python
-(with graph breaks).
+Drop-in behaviour
+-----------------
+- Errors: a bad argument or shape raises ``RuntimeError`` as ``torch.nn.functional``
+  does (tconv's message, naming the parameter and the value); the module's
+  ``forward(input, output_size)`` raises PyTorch's ``ValueError`` for an output size
+  it cannot reach (it runs PyTorch's own ``_output_padding`` for PyTorch's padding).
+  An input with an empty spatial axis is refused as PyTorch refuses it (tconv's
+  NumPy functions accept it).
+- Memory format: the output is ``channels_last`` (``channels_last_3d``) when the
+  input or the weight is, as PyTorch's oneDNN kernels return it, and tconv
+  computes it in that layout (no copies); each gradient has its tensor's format.
+  (PyTorch's own kernels without oneDNN, such as 3-d float64, return contiguous
+  output there.)
+- Double backward: the backward pass is made of the forward operators — the input
+  gradient of a transposed convolution is a convolution and the weight gradient a
+  correlation — each a differentiable ``torch.autograd.Function`` whose backward is
+  made of the three again, so gradients of gradients (``gradgradcheck``, gradient
+  penalties as in WGAN-GP) are exact to any order.
+- ``repr``: the issue's two wishes, reconciled: everything inside the parentheses
+  is PyTorch's own ``repr`` of the layer, unchanged (what a reader or a tool reads
+  the configuration from keeps working), and the name in front is
+  ``tconv.torch.ConvTranspose2d``, so that a printed model shows which layers tconv
+  computes (plus ``algorithm=``/``fallback=`` when they are not the defaults). A
+  byte-identical ``repr`` would hide that; another format would break what reads it.
+
+Limits: ``torch.func`` transforms (``vmap``, ``jacrev``) do not apply to it, and
+``torch.compile`` runs it as opaque Python (with graph breaks).
 """
 
 from __future__ import annotations
@@ -40,7 +64,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.autograd.function import once_differentiable
 
 from ._layers import check_algorithms, padding_attribute
 from .geometry import PaddingArg, conv_transpose_geometry
@@ -48,18 +71,21 @@ from .grad import conv_transpose_backward
 from .ops import conv_transpose as _conv_transpose_numpy
 
 __all__ = [
+    "COMPUTED_DTYPES",
     "ConvTranspose1d",
     "ConvTranspose2d",
     "ConvTranspose3d",
-    "NUMPY_DTYPES",
     "conv_transpose",
     "forward_backward",
     "from_torch",
     "uses_tconv",
 ]
 
-#: The torch dtypes tconv computes (the others fall back to PyTorch).
-NUMPY_DTYPES = (torch.float16, torch.float32, torch.float64, torch.complex64, torch.complex128)
+#: The torch dtypes tconv computes (the others fall back to PyTorch); bfloat16 is computed in float32.
+COMPUTED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64, torch.complex128)
+
+#: The channels-last memory format of a tensor with this many dimensions (a batch, channels, spatial axes).
+_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
 
 
 def uses_tconv(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> bool:
@@ -71,19 +97,21 @@ def uses_tconv(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     >>> uses_tconv(torch.ones(1, 2, 3), torch.ones(2, 1, 2))
     True
     >>> uses_tconv(torch.ones(1, 2, 3, dtype=torch.bfloat16), torch.ones(2, 1, 2, dtype=torch.bfloat16))
+    True
+    >>> uses_tconv(torch.ones(1, 2, 3, dtype=torch.int64), torch.ones(2, 1, 2, dtype=torch.int64))
     False
     """
     tensors = [t for t in (input, weight, bias) if t is not None]
     return (
         len({t.dtype for t in tensors}) == 1
-        and tensors[0].dtype in NUMPY_DTYPES
+        and tensors[0].dtype in COMPUTED_DTYPES
         and all(t.device.type == "cpu" and t.layout == torch.strided for t in tensors)
     )
 
 
 @dataclass(frozen=True)
 class _Params:
-    """The non-tensor arguments of one call."""
+    """The non-tensor arguments of one call, and the memory layout it computes in."""
 
     stride: Any
     padding: Any
@@ -93,50 +121,144 @@ class _Params:
     output_size: Any
     algorithm: str
     backward_algorithm: str
+    layout: str = "channels_first"
 
     def kwargs(self) -> dict[str, Any]:
         """The keywords of :func:`tconv.conv_transpose` and its backward besides the algorithm."""
-        names = ("stride", "padding", "output_padding", "groups", "dilation", "output_size")
+        names = ("stride", "padding", "output_padding", "groups", "dilation", "output_size", "layout")
         return {name: getattr(self, name) for name in names}
 
 
-def _numpy(t: torch.Tensor | None) -> np.ndarray | None:
-    """The tensor's memory as a NumPy array (lazy conjugation and negation resolved)."""
-    return None if t is None else t.detach().resolve_conj().resolve_neg().numpy()
+def _memory_format(t: torch.Tensor) -> torch.memory_format:
+    """PyTorch's ``suggest_memory_format``: channels-last when the strides say so (and not also contiguous)."""
+    channels_last = _CHANNELS_LAST.get(t.dim())
+    if channels_last is not None and t.is_contiguous(memory_format=channels_last) and not t.is_contiguous():
+        return channels_last
+    return torch.contiguous_format
 
 
-def _tensor(a: np.ndarray | None) -> torch.Tensor | None:
-    return None if a is None else torch.from_numpy(np.ascontiguousarray(a))
+def _layout(input: torch.Tensor, weight: torch.Tensor) -> str:
+    """The layout tconv computes a batched call in: channels-last when the input or the weight is (oneDNN's rule)."""
+    if input.dim() != weight.dim() or input.dim() not in _CHANNELS_LAST:
+        return "channels_first"
+    last = _CHANNELS_LAST[input.dim()]
+    return "channels_last" if last in (_memory_format(input), _memory_format(weight)) else "channels_first"
+
+
+def _numpy(t: torch.Tensor | None, layout: str = "channels_first") -> np.ndarray | None:
+    """The tensor as a NumPy array in ``layout`` (its memory, lazy conjugation and negation resolved;
+    bfloat16, which NumPy has not, as a float32 copy: tconv accumulates it in float32 anyway)."""
+    if t is None:
+        return None
+    t = t.detach().resolve_conj().resolve_neg()
+    if t.dtype == torch.bfloat16:
+        t = t.float()
+    return (t.movedim(1, -1) if layout == "channels_last" else t).numpy()  # (N, *S, C) or as given
+
+
+def _tensor(a: np.ndarray, dtype: torch.dtype, layout: str = "channels_first") -> torch.Tensor:
+    """A NumPy result in ``layout`` as a ``(N, C, *S)`` tensor of ``dtype`` (channels-last memory for that layout)."""
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    t = t.movedim(-1, 1) if layout == "channels_last" else t  # (N, C, *S), channels-last strides
+    return t.to(dtype)
+
+
+def _placeholder(shape: torch.Size, dtype: np.dtype, layout: str) -> np.ndarray:
+    """An operand whose values a gradient does not read, only its shape: zeros without memory."""
+    numpy_shape = (shape[0], *shape[2:], shape[1]) if layout == "channels_last" else tuple(shape)
+    return np.broadcast_to(np.zeros((), dtype), numpy_shape)
+
+
+# The backward pass, made of the forward operators (the algebra is tconv.grad's): with T(x, w) the transposed
+# convolution, C(y, w) its adjoint convolution and W(x, y) the weight correlation (<T(x, w), y> = <W(x, y), w>),
+#   T's backward:  dx = C(dy, conj w),    dw = W(conj x, dy),    dbias = sum(dy)
+#   C's backward:  dy = T(dx', conj w),   dw = W(dx', conj y)     (dx' the gradient of C's output)
+#   W's backward:  dx = C(conj y, dw'),   dy = T(conj x, dw')     (dw' the gradient of W's output)
+# Each is an autograd.Function whose backward calls the three again, so every order of derivative is exact.
 
 
 class _ConvTransposeFunction(torch.autograd.Function):
-    """Forward: :func:`tconv.conv_transpose`; backward: :func:`tconv.conv_transpose_backward`."""
+    """``T(x, w) + bias``: forward :func:`tconv.conv_transpose`; backward ``C``, ``W`` and a sum."""
 
     @staticmethod
     def forward(ctx, input, weight, bias, params):
         y = _conv_transpose_numpy(
-            _numpy(input), _numpy(weight), _numpy(bias), **params.kwargs(), algorithm=params.algorithm
+            _numpy(input, params.layout), _numpy(weight), _numpy(bias), **params.kwargs(), algorithm=params.algorithm
         )
         ctx.save_for_backward(input, weight)
         ctx.params = params
-        return _tensor(y)
+        return _tensor(y, input.dtype, params.layout)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_output):
         input, weight = ctx.saved_tensors
-        needs = [name for name, need in zip(("input", "weight", "bias"), ctx.needs_input_grad[:3]) if need]
-        if not needs:
-            return None, None, None, None
+        params = ctx.params
+        need_input, need_weight, need_bias = ctx.needs_input_grad[:3]
+        grad_input = grad_weight = grad_bias = None
+        if need_input:
+            grad_input = _ConvFunction.apply(grad_output, weight.conj(), params, input.shape)
+            grad_input = grad_input.contiguous(memory_format=_memory_format(input))
+        if need_weight:
+            grad_weight = _WeightGradientFunction.apply(input.conj(), grad_output, params, weight.shape)
+            grad_weight = grad_weight.contiguous(memory_format=_memory_format(weight))
+        if need_bias:
+            channel = grad_output.dim() - weight.dim() + 1  # 1 batched, 0 unbatched
+            grad_bias = grad_output.sum(dim=[d for d in range(grad_output.dim()) if d != channel])
+        return grad_input, grad_weight, grad_bias, None
+
+
+class _ConvFunction(torch.autograd.Function):
+    """``C(y, w)``: the convolution of ``y`` (of the transposed convolution's output size) back to an input of
+    ``input_shape``: :func:`tconv.conv_transpose_backward`'s input gradient."""
+
+    @staticmethod
+    def forward(ctx, y, weight, params, input_shape):
+        y_np = _numpy(y, params.layout)
+        x = _placeholder(input_shape, y_np.dtype, params.layout)  # only its shape is read
+        # the gradient conjugates the weight (PyTorch's convention): C(y, w) is that of conj(w)
+        w_np = _numpy(weight.conj())
         grads = conv_transpose_backward(
-            _numpy(grad_output),
-            _numpy(input),
-            _numpy(weight),
-            **ctx.params.kwargs(),
-            algorithm=ctx.params.backward_algorithm,
-            needs=needs,
+            y_np, x, w_np, **params.kwargs(), algorithm=params.backward_algorithm, needs="input"
         )
-        return _tensor(grads.input), _tensor(grads.weight), _tensor(grads.bias), None
+        ctx.save_for_backward(y, weight)
+        ctx.params = params
+        return _tensor(grads.input, y.dtype, params.layout)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        y, weight = ctx.saved_tensors
+        params = ctx.params
+        grad_y = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            grad_y = _ConvTransposeFunction.apply(grad_output, weight.conj(), None, params)
+        if ctx.needs_input_grad[1]:
+            grad_weight = _WeightGradientFunction.apply(grad_output, y.conj(), params, weight.shape)
+        return grad_y, grad_weight, None, None
+
+
+class _WeightGradientFunction(torch.autograd.Function):
+    """``W(x, y)``: the correlation of an input and an output over batch and positions, of ``weight_shape``:
+    :func:`tconv.conv_transpose_backward`'s weight gradient."""
+
+    @staticmethod
+    def forward(ctx, input, y, params, weight_shape):
+        x_np = _numpy(input.conj(), params.layout)  # the gradient conjugates the input: W(x, y) is that of conj(x)
+        w = _placeholder(weight_shape, x_np.dtype, "channels_first")  # only its shape is read
+        grads = conv_transpose_backward(_numpy(y, params.layout), x_np, w, **params.kwargs(), needs="weight")
+        ctx.save_for_backward(input, y)
+        ctx.params = params
+        return _tensor(grads.weight, input.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, y = ctx.saved_tensors
+        params = ctx.params
+        grad_input = grad_y = None
+        if ctx.needs_input_grad[0]:
+            grad_input = _ConvFunction.apply(y.conj(), grad_output, params, input.shape)
+        if ctx.needs_input_grad[1]:
+            grad_y = _ConvTransposeFunction.apply(input.conj(), grad_output, None, params)
+        return grad_input, grad_y, None, None
 
 
 def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, params: _Params):
@@ -169,6 +291,11 @@ def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     if bias is not None:
         y = y + bias.reshape(-1, *(1,) * nd)
     return y
+
+
+def _is_torch_padding(attribute: Any) -> bool:
+    """Whether a layer's padding attribute is PyTorch's (one int per axis), not tconv's mode or pairs."""
+    return isinstance(attribute, tuple) and all(isinstance(p, int) for p in attribute)
 
 
 def _spatial_size(output_size: Any, nd: int) -> Any:
@@ -231,21 +358,41 @@ def conv_transpose(
     True
     """
     check_algorithms(algorithm, backward_algorithm)
-    params = _Params(stride, padding, output_padding, groups, dilation, output_size, algorithm, backward_algorithm)
-    if uses_tconv(input, weight, bias):
-        return _ConvTransposeFunction.apply(input, weight, bias, params)
-    if not fallback:
-        tensors = ", ".join(
-            f"{name} on {t.device} of dtype {t.dtype}"
-            for name, t in (("input", input), ("weight", weight), ("bias", bias))
-            if t is not None
+    _check_input(input, weight)
+    layout = _layout(input, weight)
+    params = _Params(
+        stride, padding, output_padding, groups, dilation, output_size, algorithm, backward_algorithm, layout
+    )
+    try:
+        if uses_tconv(input, weight, bias):
+            return _ConvTransposeFunction.apply(input, weight, bias, params)
+        if not fallback:
+            tensors = ", ".join(
+                f"{name} on {t.device} of dtype {t.dtype}"
+                for name, t in (("input", input), ("weight", weight), ("bias", bias))
+                if t is not None
+            )
+            raise TypeError(
+                "tconv.torch computes dense CPU tensors that share one dtype among "
+                f"{', '.join(str(d).replace('torch.', '') for d in COMPUTED_DTYPES)}; got {tensors} "
+                "(pass fallback=True to use PyTorch's implementation for these)"
+            )
+        return _torch_fallback(input, weight, bias, params)
+    except ValueError as error:  # tconv's checks of the arguments: PyTorch's functional raises RuntimeError
+        raise RuntimeError(f"tconv.torch.conv_transpose: {error}") from error
+
+
+def _check_input(input: torch.Tensor, weight: torch.Tensor) -> None:
+    """PyTorch's refusals of an input of the wrong rank and of an empty spatial axis, as ``RuntimeError``."""
+    nd = weight.dim() - 2
+    if nd >= 1 and input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to conv_transpose{nd}d, but got input of "
+            f"size: {list(input.shape)}"
         )
-        raise TypeError(
-            "tconv.torch computes dense CPU tensors that share one dtype among "
-            f"{', '.join(str(d).replace('torch.', '') for d in NUMPY_DTYPES)}; got {tensors} "
-            "(pass fallback=True to use PyTorch's implementation for these)"
-        )
-    return _torch_fallback(input, weight, bias, params)
+    if nd >= 1 and 0 in input.shape[-nd:]:
+        shape = list(input.shape) if input.dim() == nd + 2 else [1, *input.shape]
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input shape: {shape}")
 
 
 class _DropIn:
@@ -286,7 +433,7 @@ class _DropIn:
     ) -> None:
         check_algorithms(algorithm, backward_algorithm)
         attribute = padding_attribute(padding, self._ndim)  # validates; ints where PyTorch has them
-        torch_padding = attribute if isinstance(attribute, tuple) and all(isinstance(p, int) for p in attribute) else 0
+        torch_padding = attribute if _is_torch_padding(attribute) else 0
         super().__init__(  # type: ignore[call-arg]  # the next class in the MRO is PyTorch's module, not object
             in_channels,
             out_channels,
@@ -307,27 +454,64 @@ class _DropIn:
         self.fallback = fallback
 
     def forward(self, input: torch.Tensor, output_size: Sequence[int] | None = None) -> torch.Tensor:
-        """PyTorch's ``forward``: ``output_size`` (spatial or whole shape) overrides ``output_padding``."""
+        """PyTorch's ``forward``: ``output_size`` (spatial or whole shape) overrides ``output_padding``.
+
+        With PyTorch's padding the output padding comes from PyTorch's own
+        ``_output_padding`` (its valid sizes and its ``ValueError``); with tconv's
+        (``"same"``, ``"valid"``, pairs) from tconv's window for that size.
+        """
+        padding: Any = self.padding
+        output_padding: tuple[int, ...] = self.output_padding
+        if output_size is not None and _is_torch_padding(padding):
+            output_padding = tuple(
+                self._output_padding(  # type: ignore[attr-defined]  # PyTorch's module is next in the MRO
+                    input,
+                    list(output_size),
+                    list(self.stride),
+                    list(padding),
+                    list(self.weight.shape[2:]),
+                    self._ndim,
+                    list(self.dilation),
+                )
+            )
+        elif output_size is not None:
+            geometry = conv_transpose_geometry(
+                tuple(input.shape[-self._ndim :]),
+                tuple(self.weight.shape[2:]),
+                self.stride,
+                padding,
+                0,
+                self.dilation,
+                output_size=_spatial_size(output_size, self._ndim),
+            )
+            padding, output_padding = geometry.padding_pairs, (0,) * self._ndim
         return conv_transpose(
             input,
             self.weight,
             self.bias,
             self.stride,
-            self.padding,
-            self.output_padding if output_size is None else 0,
+            padding,
+            output_padding,
             self.groups,
             self.dilation,
-            output_size=output_size,
             algorithm=self.algorithm,
             backward_algorithm=self.backward_algorithm,
             fallback=self.fallback,
         )
 
+    def _get_name(self) -> str:
+        """``tconv.torch.ConvTranspose2d`` in a printed model (PyTorch's repr prints this name, then the arguments)."""
+        cls = type(self)
+        return f"tconv.torch.{cls.__name__}" if cls.__module__ == __name__ else cls.__name__
+
     def extra_repr(self) -> str:
+        """PyTorch's arguments, unchanged, then tconv's options that are not the defaults."""
         text = super().extra_repr()  # type: ignore[misc]  # PyTorch's module is next in the MRO
         for name in ("algorithm", "backward_algorithm"):
             if getattr(self, name) != "auto":
                 text += f", {name}={getattr(self, name)!r}"
+        if not self.fallback:
+            text += ", fallback=False"
         return text
 
 

@@ -41,7 +41,9 @@ when combined with a stride (which Keras forbids).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,7 +53,20 @@ from .frameworks import jax, keras, onnx, tconv, tensorflow, torch
 from .frameworks._common import ConvTransposeSpec, Source, Target, input_spatial_size
 from .weights import run_steps, steps_code
 
-__all__ = ["FRAMEWORKS", "ConvTransposeSpec", "TranslationPlan", "output_size", "resolve", "translate"]
+__all__ = [
+    "FRAMEWORKS",
+    "Call",
+    "accepted_parameters",
+    "possessive",
+    "weight_layout",
+    "ConvTransposeSpec",
+    "MissingWeightShape",
+    "TranslationPlan",
+    "output_size",
+    "read_call",
+    "resolve",
+    "translate",
+]
 
 #: The module of each convention :func:`translate` reads and writes, in this order.
 _MODULES = {"tconv": tconv, "torch": torch, "tensorflow": tensorflow, "keras": keras, "jax": jax, "onnx": onnx}
@@ -68,16 +83,23 @@ def _name(framework: str) -> str:
     return _MODULES[framework].NAME
 
 
+def accepted_parameters(source: str) -> tuple[str, ...]:
+    """The names a source's ``params`` may hold: its parameters, then the words of its layer."""
+    words = _MODULES[source].WORDS
+    return tuple(dict.fromkeys((*PARAMETERS[source], *words.layer, *words.unmodelled)))
+
+
 def _check_keys(params: Mapping[str, Any], source: str) -> dict[str, Any]:
     if not isinstance(params, Mapping):
         raise TypeError(
             f"params must be a mapping of {_name(source)}'s argument names to values, got {type(params).__name__}"
         )
-    unknown = sorted(set(params) - set(PARAMETERS[source]))
+    unknown = sorted(set(params) - set(accepted_parameters(source)))
     if unknown:
         raise ValueError(
-            f"unknown {source} parameter(s) {unknown}; {source} takes {list(PARAMETERS[source])} "
-            "(the weight and input shapes are passed as weight_shape= and input_shape=)"
+            f"unknown {source} parameter(s) {unknown}; {source} takes {list(accepted_parameters(source))} "
+            "(the weight's and the input's shapes are given apart: weight_shape= and input_shape= in Python, "
+            "--weight-shape and --input-shape on the command line)"
         )
     return dict(params)
 
@@ -88,17 +110,170 @@ def _framework(name: object, parameter: str) -> str:
     return name
 
 
-def _source(params: Mapping[str, Any], source: str, weight_shape: Sequence[int], input_shape: Any) -> Source:
-    source = _framework(source, "source")
+class MissingWeightShape(ValueError):
+    """The source's arguments do not give the whole weight shape, and none was given.
+
+    ``partial`` is what they give, with a name for each entry they do not (``"C_in"``)
+    or None when they give nothing; ``framework`` is the source.
+    """
+
+    def __init__(self, framework: str, partial: tuple[int | str, ...] | None) -> None:
+        self.framework = framework
+        self.partial = partial
+        if partial is None:
+            what = f"{possessive(framework)} arguments do not give the weight's shape"
+        else:
+            what = f"{possessive(framework)} arguments give the weight shape {_show_partial(partial)} but not its " + (
+                ", ".join(v for v in partial if isinstance(v, str))
+            )
+        super().__init__(f"{what}: pass weight_shape= (the source's weight shape, {_layout_of(framework)})")
+
+
+def possessive(framework: str) -> str:
+    """``PyTorch's``, ``Keras'``."""
+    name = _name(framework)
+    return name + ("'" if name.endswith("s") else "'s")
+
+
+def _show_partial(partial: Sequence[int | str]) -> str:
+    return "(" + ", ".join(str(v) for v in partial) + ")"
+
+
+def weight_layout(framework: str) -> str:
+    """The source's weight layout in words, ``(C_in, C_out/groups, *k)``."""
+    return _layout_of(framework)
+
+
+def _layout_of(framework: str) -> str:
+    from .weights import WEIGHT_LAYOUTS
+
+    return {"jax": "in its dimension numbers' layout, (*k, I, O) by default"}.get(
+        framework, WEIGHT_LAYOUTS.get(framework, WEIGHT_LAYOUTS["torch"])
+    )
+
+
+def _weight_shape(
+    params: dict[str, Any], source: str, weight_shape: Sequence[int] | None, input_shape: Any, notes: list[str]
+) -> tuple[int, ...]:
+    """The weight shape: given, or read off the source's arguments (:class:`MissingWeightShape` when they give
+    only part of it); a given one must agree with the arguments."""
+    described = _MODULES[source].weight_shape(params, input_shape, notes)
+    if weight_shape is None:
+        if described is None or any(isinstance(v, str) for v in described):
+            raise MissingWeightShape(source, described)
+        return tuple(int(v) for v in described)
     shape = tuple(int(v) for v in weight_shape)
-    return _MODULES[source].source(_check_keys(params, source), shape, input_shape)
+    if described is not None and (
+        len(described) != len(shape) or any(d != v for d, v in zip(described, shape) if not isinstance(d, str))
+    ):
+        raise ValueError(
+            f"weight_shape {show(shape)} is not the weight of these arguments, which give {_show_partial(described)} "
+            f"({_layout_of(source)})"
+        )
+    return shape
+
+
+def _source(params: Mapping[str, Any], source: str, weight_shape: Sequence[int] | None, input_shape: Any) -> Source:
+    source = _framework(source, "source")
+    module = _MODULES[source]
+    checked = _check_keys(params, source)
+    notes: list[str] = []
+    shape = _weight_shape(checked, source, weight_shape, input_shape, notes)
+    if not shape or not all(v > 0 for v in shape):
+        raise ValueError(f"weight_shape must be positive sizes, got {show(shape)}")
+    left_out = [name for name in checked if name in module.WORDS.unmodelled and checked[name] is not None]
+    if left_out:
+        notes.append(
+            f"{', '.join(f'{k}={checked[k]!r}' for k in left_out)}: not part of the transposed convolution; the "
+            "plan leaves it out (apply an activation after the call)"
+        )
+    own = {k: v for k, v in checked.items() if k in PARAMETERS[source]}  # the layer's words are in the shape now
+    resolved = module.source(own, shape, input_shape)
+    resolved.notes[:0] = notes
+    return resolved
+
+
+@dataclass
+class Call:
+    """A call as a person wrote it, read into a framework's arguments (:func:`read_call`).
+
+    ``params`` are the source's arguments by name (positional ones named, the
+    arrays and other arguments that do not change the numbers dropped);
+    ``kernel_size`` carries the rank a name such as ``ConvTranspose2d`` says.
+    """
+
+    framework: str
+    params: dict[str, Any]
+    notes: list[str]
+
+
+def read_call(
+    callee: str, args: Sequence[Any] = (), keywords: Mapping[str, Any] | None = None, framework: str | None = None
+) -> Call:
+    """Read a call as written in its framework: the callee's dotted name, positional and keyword arguments.
+
+    The callee names the framework (``torch.nn.ConvTranspose2d``,
+    ``keras.layers.Conv2DTranspose``, ``tf.nn.conv2d_transpose``,
+    ``lax.conv_transpose``, ``helper.make_node("ConvTranspose", ...)``,
+    ``tconv.conv_transpose``); ``framework`` settles a name several frameworks
+    use (``conv_transpose``).
+
+    Examples
+    --------
+    >>> call = read_call("torch.nn.ConvTranspose2d", (64, 32, 3), {"stride": 2, "padding": 1})
+    >>> call.framework, call.params
+    ('torch', {'in_channels': 64, 'out_channels': 32, 'kernel_size': (3, 3), 'stride': 2, 'padding': 1})
+    """
+    keywords = dict(keywords or {})
+    parts = callee.split(".")
+    last = parts[-1]
+    candidates = []
+    for name, module in _MODULES.items():
+        if framework is not None and name != framework:
+            continue
+        for pattern, positional in module.WORDS.calls.items():
+            match = re.fullmatch(pattern.replace("{n}", "([1-9])"), last)
+            if match:
+                prefixed = len(parts) > 1 and parts[0] in module.WORDS.prefixes
+                candidates.append((prefixed, name, positional, int(match.group(1)) if match.groups() else None))
+    if framework is not None:
+        framework = _framework(framework, "framework")
+    if not candidates:
+        known = sorted({p.replace("{n}", "N") for m in _MODULES.values() for p in m.WORDS.calls})
+        where = f"{_name(framework)}'s calls" if framework else "the calls tconv reads"
+        raise ValueError(f"{callee} is not a transposed convolution tconv reads: {where} are {known}")
+    if len(parts) > 1 and any(c[0] for c in candidates):
+        candidates = [c for c in candidates if c[0]]
+    if len({c[1] for c in candidates}) > 1:
+        preferred = [c for c in candidates if c[1] == "torch"]  # ConvTranspose2d without a prefix: PyTorch's
+        if not preferred:
+            names = sorted({c[1] for c in candidates})
+            raise ValueError(f"{callee} is written the same in {names}: say which (its module, or the source)")
+        candidates = preferred
+    _, name, positional, rank = candidates[0]
+    words = _MODULES[name].WORDS
+    if len(args) > len(positional):
+        raise ValueError(f"{callee} takes at most {len(positional)} positional arguments {positional}, got {len(args)}")
+    params = dict(zip(positional, args))
+    for key, value in keywords.items():
+        if key in params:
+            raise ValueError(f"{callee} got multiple values for argument {key!r}")
+        params[key] = value
+    if name == "onnx" and last == "make_node" and params.get("op_type", "ConvTranspose") != "ConvTranspose":
+        raise ValueError(
+            f"make_node's op_type must be 'ConvTranspose' for a transposed convolution, got {params['op_type']!r}"
+        )
+    params = {k: v for k, v in params.items() if k not in words.dropped}
+    if rank is not None and is_int(params.get("kernel_size")):
+        params["kernel_size"] = (params["kernel_size"],) * rank
+    return Call(name, params, [])
 
 
 def resolve(
     params: Mapping[str, Any],
     source: str,
     *,
-    weight_shape: Sequence[int],
+    weight_shape: Sequence[int] | None = None,
     input_shape: Sequence[int] | None = None,
 ) -> ConvTransposeSpec:
     """The framework-free :class:`ConvTransposeSpec` of a transposed convolution given in ``source``'s terms.
@@ -118,7 +293,7 @@ def output_size(
     params: Mapping[str, Any],
     framework: str,
     *,
-    weight_shape: Sequence[int],
+    weight_shape: Sequence[int] | None = None,
     input_shape: Sequence[int],
 ) -> tuple[int, ...]:
     """The spatial output size of a transposed convolution under ``framework``'s rules (and checks).
@@ -148,7 +323,7 @@ def translate(
     source: str,
     target: str,
     *,
-    weight_shape: Sequence[int],
+    weight_shape: Sequence[int] | None = None,
     input_shape: Sequence[int] | None = None,
 ) -> TranslationPlan:
     """Translate a transposed convolution from ``source``'s convention to ``target``'s, exactly.
@@ -158,11 +333,16 @@ def translate(
     params : mapping
         The source call's arguments in its own names (see ``PARAMETERS``), e.g.
         ``{"strides": 2, "padding": "same"}`` for Keras or ``{"stride": 2,
-        "padding": 1}`` for PyTorch. Omitted arguments take the source's defaults.
+        "padding": 1}`` for PyTorch, or the layer's (``{"in_channels": 64,
+        "out_channels": 32, "kernel_size": 3, ...}`` for PyTorch's module,
+        ``{"filters": 32, "kernel_size": 3, ...}`` for Keras'; :func:`read_call` reads
+        a call as written). Omitted arguments take the source's defaults.
     source, target : {"tconv", "torch", "tensorflow", "keras", "jax", "onnx"}
-    weight_shape : sequence of int
+    weight_shape : sequence of int, optional
         The source's weight (kernel, filters) shape in the source's layout: it gives
-        the rank, kernel size and channels.
+        the rank, kernel size and channels. Read off ``params`` when they describe
+        the layer (PyTorch's, tconv's and Keras' layers; Keras' input channels come
+        from ``input_shape``); :class:`MissingWeightShape` says what is missing.
     input_shape : sequence of int, optional
         The source's input shape, in the source's data layout. Required when the
         source pins its output size (TensorFlow's ``output_shape``, ONNX's
@@ -183,7 +363,7 @@ def translate(
     >>> plan.exact
     False
     >>> plan.arguments
-    {'stride': (2, 2), 'padding': (0, 0), 'output_padding': (0, 0), 'groups': 1, 'dilation': (1, 1)}
+    {'in_channels': 4, 'out_channels': 8, 'kernel_size': (3, 3), 'stride': (2, 2), 'padding': (0, 0), 'output_padding': (0, 0), 'groups': 1, 'dilation': (1, 1)}
     >>> plan.post_crop
     ((0, 1), (0, 1))
 
@@ -193,13 +373,16 @@ def translate(
     ...     "padding"
     ... ]
     (1, 1)
-    """
+
+    A layer as written (:func:`read_call` reads the call's text into these arguments) gives its weight's shape:
+
+    >>> tconv.translate({"in_channels": 64, "out_channels": 32, "kernel_size": (3, 3), "stride": 2}, "torch",
+    ...                 "keras").arguments["filters"]
+    32
+    """  # noqa: E501 (a dict a doctest shows whole)
     source = _framework(source, "source")
     target = _framework(target, "target")
-    shape = tuple(int(v) for v in weight_shape)
-    if not shape or not all(v > 0 for v in shape):
-        raise ValueError(f"weight_shape must be positive sizes, got {show(tuple(weight_shape))}")
-    resolved = _source(params, source, shape, input_shape)
+    resolved = _source(params, source, weight_shape, input_shape)
     return TranslationPlan(resolved, _MODULES[target].target(resolved.spec))
 
 
@@ -419,16 +602,22 @@ class TranslationPlan:
 
         ``w`` starts as the source's weight and is converted by the plan's weight
         steps; ``x`` is the input in the target's data layout; the lines compute ``y``
-        with the target's call and its crop/pad step (the same lines
-        :meth:`to_code` prints). ONNX's lines name its nodes (``y = ConvTranspose(x, w,
-        ...)``) rather than build a model.
+        with the target's layer (PyTorch's module, Keras' layer, with the crop or
+        zero-padding layers the window needs, the weight loaded) or call (TensorFlow,
+        JAX, tconv): the same lines :meth:`to_code` prints. ONNX's lines name its
+        nodes (``y = ConvTranspose(x, w, ...)``) rather than build a model.
 
         Examples
         --------
         >>> print(translate({"stride": 2, "padding": "same"}, "tconv", "torch", weight_shape=(1, 1, 3)).snippet())
-        y = F.conv_transpose1d(x, w, None, stride=(2,), padding=(0,), output_padding=(0,), groups=1, dilation=(1,))
-        y = F.pad(y, (0, -1))  # crop (begin, end) = ((0, 1),) per spatial axis
-        """
+        conv = torch.nn.ConvTranspose1d(1, 1, kernel_size=(3,), stride=(2,), padding=(0,), output_padding=(0,), groups=1, dilation=(1,), bias=False)
+        conv.weight.data.copy_(torch.as_tensor(w))
+        layer = torch.nn.Sequential(
+            conv,
+            torch.nn.ZeroPad1d((0, -1)),  # crop (begin, end) = ((0, 1),) (negative amounts crop)
+        )
+        y = layer(x)
+        """  # noqa: E501 (the printed line is long)
         return "\n".join(steps_code(self._weight_steps, "w") + self._target.body("w", None))
 
 

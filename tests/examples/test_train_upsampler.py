@@ -1,7 +1,7 @@
 """The training example (tconv.examples.train_upsampler), on a small budget, against independent references.
 
 References: PIL's resize (bilinear initialisation == bilinear resizing in the interior), np.linalg.lstsq on an
-explicit design matrix (the conjugate-gradient least-squares optimum), and the files the example must write.
+explicit design matrix (the conjugate-gradient least-squares fit), and the files the example must write.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def test_docs_table_is_the_committed_run():
         "nearest resize (PIL)": f"{psnr['nearest resize']:.2f} dB",
         "bilinear resize (PIL)": f"{psnr['bilinear resize']:.2f} dB",
         "bicubic resize (PIL)": f"{psnr['bicubic resize']:.2f} dB",
-        "least-squares optimum of the layer": f"{psnr['least-squares optimum of the layer']:.2f} dB",
+        "least-squares fit of the layer to the training half": f"{psnr[ex.LEAST_SQUARES]:.2f} dB",
     }
     for init, label in (("random", "random"), ("bilinear", "bilinear"), ("icnr", "ICNR")):
         r = results["inits"][init]
@@ -140,3 +140,34 @@ def test_docs_table_is_the_committed_run():
     for method, value in rows.items():
         assert f"| {method} | {value} |" in page, (method, value)
     assert (root / "docs" / "upsampler" / "upsampler.png").stat().st_size > 100_000
+
+
+def test_the_figure_draws_what_its_legend_says(tmp_path):
+    """Every line the legend names has data on the plot (the resizers' lines are their training losses), the
+    least-squares line is named for what it is (a fit to the training half), and the text is readable at the
+    docs' size."""
+    from figure_text import DOCS_WIDTH_PX, assert_readable
+
+    results = ex.run(tmp_path, steps=4, batch=2, patch=16, least_squares_iterations=3, figure=False)
+    test_low = ex.downsample(ex.load_image()[:, :, ex.SPLIT :])
+    upsampled = ex.resize(test_low, 2, "bilinear")
+    keys = ["nearest", "bilinear", "bicubic"] + [
+        f"{init} {when}" for init in ex.INITS for when in ("step 0", f"step {results['early_step']}", "trained")
+    ]
+    fig = ex.figure(results, dict.fromkeys(keys, upsampled), ex.load_image()[:, :, ex.SPLIT :])
+    loss_ax = fig.axes[0]
+    labels = loss_ax.get_legend_handles_labels()
+    assert len(labels[1]) == 6
+    for handle, label in zip(*labels):
+        x, y = handle.get_data()
+        assert len(x) and np.all(np.isfinite(np.asarray(y, float))), label
+    names = " ".join(labels[1])
+    assert (
+        "bilinear resize" in names and "bicubic resize" in names and "least-squares fit to the training half" in names
+    )
+    assert "optimum" not in names
+    assert fig.bbox.width <= DOCS_WIDTH_PX
+    assert_readable(fig, "upsampler figure")
+    # the lines sit at the training losses results.json records
+    for name, loss in results["train_loss"].items():
+        assert any(np.allclose(h.get_ydata(), loss) for h, label in zip(*labels) if label.startswith(name)), name

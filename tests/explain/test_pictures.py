@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from figure_text import DOCS_WIDTH_PX, assert_readable, drawn_text, font_sizes
 from helpers import oracle
 
 import tconv
@@ -148,3 +149,91 @@ def test_errors(call, message):
 def test_overlap_picture_needs_one_or_two_axes():
     with pytest.raises(ValueError, match="the overlap picture shows 1-d or 2-d configurations, got 3 axes"):
         viz.overlap_figure(analyze((3, 3, 3), stride=2))
+
+
+# --- readable at the docs' size --------------------------------------------------------------------------
+
+
+def _views(p):
+    return [
+        viz.scatter_figure(p),
+        viz.zero_insertion_figure(p),
+        viz.matrix_figure(p),
+        viz.explain_figure(p),
+    ]
+
+
+READABLE = [
+    (TENSORFLOW_EXAMPLE["input"], TENSORFLOW_EXAMPLE["weight"], dict(stride=2)),  # `tconv explain --png`'s poster
+    # the issue's k4 s2 p1 example: three-digit numbers in Cᵀ and four-digit ones in the output
+    (np.arange(1.0, 10.0).reshape(3, 3) * 10, np.arange(1.0, 17.0).reshape(4, 4) * 3, dict(stride=2, padding=1)),
+    (np.arange(1.0, 5.0), np.arange(1.0, 5.0), dict(stride=2, padding=1)),  # a long 1-d canvas
+    (np.arange(1.0, 13.0).reshape(4, 3), np.ones((4, 1, 3)), dict(stride=2, output_padding=1, groups=2)),
+    (np.ones((8, 8)), np.ones((5, 5)), dict(stride=3, dilation=2)),  # large grids: small cells
+]
+
+
+@pytest.mark.parametrize("x, w, options", READABLE, ids=[str(i) for i in range(len(READABLE))])
+def test_every_view_is_readable_at_the_docs_size(x, w, options):
+    """No two lines of text overlap, none is under 8 pt, and no figure is wider than the docs' column."""
+    p = viz.problem(x, w, **options)
+    for name, fig in zip(("scatter", "zero-insert", "matrix", "poster"), _views(p)):
+        assert fig.bbox.width <= DOCS_WIDTH_PX + 1e-6, name
+        assert_readable(fig, name)
+
+
+def test_numbers_that_do_not_fit_are_left_out_and_the_title_says_so():
+    x = np.linspace(-1.234567e30, 2.5e29, 30).reshape(1, 30)  # 30 cells of 9 characters: no room
+    p = viz.problem(x, np.ones((1, 1)) * 7.77777e-9)
+    fig = viz.zero_insertion_figure(p)
+    assert_readable(fig)
+    said = [ax for ax in fig.axes if "colours only" in " ".join(ax.get_title().split())]
+    assert said and all(not ax.texts for ax in said)
+    assert all(ax in said for ax in fig.axes if not ax.texts)
+
+
+def _frames(draw, p, steps):
+    from tconv.explain.pictures import _drawing as drawing
+
+    figures = []
+    for step in steps:
+        fig = drawing.figure(*draw[0](p))
+        draw[1](fig, p, step)
+        figures.append(fig)
+    return figures
+
+
+def test_animation_frames_keep_their_fonts():
+    """The scatter GIF's numbers keep one size per panel in every frame (the text no longer jumps)."""
+    from tconv.explain.pictures._scatter import draw_scatter, replay, scatter_size
+    from tconv.explain.pictures._zero_insertion import draw_zero_insertion, zero_insertion_size
+
+    p = viz.problem(TENSORFLOW_EXAMPLE["input"], TENSORFLOW_EXAMPLE["weight"], stride=2)
+    frames = replay(p)
+    scatter = _frames((scatter_size, lambda fig, p, n: draw_scatter(fig, p, frames, n)), p, range(len(frames) + 1))
+    positions = [(0, 0), (2, 2), (4, 1)]
+    sliding = _frames((zero_insertion_size, draw_zero_insertion), p, positions)
+    for figures in (scatter, sliding):
+        sizes = [font_sizes(fig) for fig in figures]
+        assert all(s == sizes[-1] for s in sizes), sizes
+        assert all(fig.bbox.size.tolist() == figures[0].bbox.size.tolist() for fig in figures)
+        for fig in figures:
+            assert_readable(fig)
+
+
+def test_the_grouped_matrix_shows_every_input_channel_its_output_sums():
+    x = np.arange(1.0, 13.0).reshape(4, 3)
+    w = np.array([[[1.0, 2.0, 1.0]], [[-1.0, 0.0, 1.0]], [[2.0, 1.0, 2.0]], [[1.0, -1.0, 1.0]]])
+    fig = viz.matrix_figure(viz.problem(x, w, stride=2, output_padding=1, groups=2, channel=1), output_element=(3,))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any("times the input x[2]" in t for t in titles) and any("times the input x[3]" in t for t in titles)
+    assert "output channel 1 sums input channels 2..3 (its group)" in " ".join(fig._suptitle.get_text().split())
+    shown = [ax for ax in fig.axes if "times the input" in ax.get_title()]
+    for ax, channel in zip(shown, (2, 3)):  # each panel shows its channel's input
+        assert [t.get_text() for t in ax.texts] == [_num(v) for v in x[channel]]
+
+
+def test_the_matrix_is_written_c_transposed():
+    fig = viz.matrix_figure(viz.problem(np.ones((2, 2)), np.ones((3, 3)), stride=2))
+    text = " ".join(line.text for line in drawn_text(fig))
+    assert "Cᵀ" in text and "C^T" not in text

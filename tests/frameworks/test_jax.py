@@ -251,3 +251,12 @@ def test_rejects_what_jax_rejects(call, phrase, lax):
         call(lax, x, w)
     with pytest.raises((ValueError, TypeError), match=phrase):
         call(compat, x, w)
+
+
+EMPTY = [c for c in CONV_TRANSPOSE if c["nd"] >= 1][::3]
+
+
+@pytest.mark.parametrize("cfg", EMPTY, ids=_name)
+def test_empty_input_matches_jax(cfg, lax):
+    """An input with an empty spatial axis: XLA's size rule (the dilated input of an empty axis is empty), zeros."""
+    test_conv_transpose_matches_jax(dict(cfg, size=(0, *cfg["size"][1:])), lax)

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from helpers import assert_close, oracle
+from helpers import assert_close, oracle, run_json_script
 
 from tconv.frameworks import keras as compat
 
@@ -169,11 +164,11 @@ assert keras.backend.backend() == "jax", keras.backend.backend()
 cases = json.loads(sys.stdin.read())
 results = []
 for case in cases:
-    x = np.array(case["x"], dtype="float32")
+    x = np.array(case["x"], dtype="float32").reshape(case.get("x_shape", np.shape(case["x"])))
     kernel = np.array(case["kernel"], dtype="float32")
     y = keras.ops.conv_transpose(x, kernel, case["strides"], case["padding"], case["output_padding"],
                                  "channels_last", case["dilation_rate"])
-    results.append(np.asarray(y).tolist())
+    results.append(dict(shape=list(np.shape(y)), values=np.asarray(y).ravel().tolist()))
 print(json.dumps(results))
 """
 
@@ -199,20 +194,16 @@ def test_keras_jax_backend_matches_where_the_tf_backend_cannot_run(tmp_path):
         cases.append(
             dict(x=x.tolist(), kernel=kernel.tolist(), strides=s, padding="same", output_padding=op, dilation_rate=d)
         )
-    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run(
-        [sys.executable, "-c", JAX_BACKEND_SCRIPT],
-        input=json.dumps(cases),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+    for k, s, op in [(4, 2, 0), (1, 3, 0)]:  # an empty input with a negative size formula: the TF backend aborts
+        kernel = rng.standard_normal((k, 3, 2)).astype(np.float32)
+        case = dict(x=[], x_shape=[1, 0, 2], kernel=kernel.tolist(), strides=s, padding="same", output_padding=op)
+        cases.append(dict(case, dilation_rate=1))
+    outputs = run_json_script(
+        JAX_BACKEND_SCRIPT, cases, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3"
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    outputs = json.loads(result.stdout.strip().splitlines()[-1])
     for case, expected in zip(cases, outputs):
         ours = compat.conv_transpose(
-            np.array(case["x"], np.float32),
+            np.array(case["x"], np.float32).reshape(case.get("x_shape", np.shape(case["x"]))),
             np.array(case["kernel"], np.float32),
             case["strides"],
             "same",
@@ -220,4 +211,42 @@ def test_keras_jax_backend_matches_where_the_tf_backend_cannot_run(tmp_path):
             "channels_last",
             case["dilation_rate"],
         )
-        assert_close(ours, np.array(expected, np.float32), dtype=np.float32)
+        assert_close(ours, np.reshape(np.array(expected["values"], np.float32), expected["shape"]), dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    "input_shape, data_format, padding, output_padding",
+    [
+        ((None, None, None, 3), "channels_last", "valid", None),
+        ((None, None, 5, 3), "channels_last", "same", None),
+        ((2, None, 5, 3), "channels_last", "same", 1),
+        ((None, 3, None, 4), "channels_first", "valid", None),
+        ((None, 3, 4, None), "channels_first", "valid", 1),
+    ],
+)
+def test_compute_output_shape_keeps_unknown_sizes(input_shape, data_format, padding, output_padding, keras):
+    kwargs = dict(strides=2, padding=padding, output_padding=output_padding, data_format=data_format)
+    expected = keras.layers.Conv2DTranspose(8, 3, **kwargs).compute_output_shape(input_shape)
+    assert compat.Conv2DTranspose(8, 3, **kwargs).compute_output_shape(input_shape) == tuple(expected)
+
+
+# (kernel, strides, padding, output_padding): configurations whose output on an empty input is not negative
+EMPTY_INPUT = [(3, 2, "valid", None), (1, 2, "valid", None), (3, 1, "valid", None), (3, 2, "valid", 1)]
+EMPTY_INPUT += [(3, 2, "same", None), (3, 2, "same", 1), (1, 3, "same", 2), (5, 2, "valid", 1)]
+
+
+@pytest.mark.parametrize("k, s, padding, output_padding", EMPTY_INPUT)
+def test_empty_input_gives_the_bias_at_keras_size(k, s, padding, output_padding, keras):
+    """Keras (TensorFlow backend) returns the bias at its output size for an input with an empty axis."""
+    kwargs = dict(strides=s, padding=padding, output_padding=output_padding)
+    layer = keras.layers.Conv1DTranspose(2, k, **kwargs)
+    layer.build((1, 0, 3))
+    rng = np.random.default_rng(0)
+    kernel = rng.standard_normal((k, 2, 3)).astype(np.float32)
+    bias = np.array([1.5, -2.0], np.float32)
+    layer.set_weights([kernel, bias])
+    x = np.zeros((1, 0, 3), np.float32)
+    expected = np.asarray(layer(x))
+    ours = compat.Conv1DTranspose(2, k, **kwargs)
+    assert ours.compute_output_shape(x.shape) == tuple(layer.compute_output_shape(x.shape)) == expected.shape
+    assert_close(ours(x, kernel, bias), expected, dtype=np.float32)

@@ -197,6 +197,8 @@ def test_rejects_what_onnxruntime_rejects(attrs, phrase, onnx, ort):
         ((2, 4, 3), (4, 3, 2), 4, "Bias shape is not compatible with number of output channels"),
         ((1, 3), (1, 1, 3), None, "Input X must have at least 3 dimensions"),
         ((1, 1, 3), (1, 1, 1, 3), None, "X num_dims does not match W num_dims"),
+        ((1, 1, 3), (), None, r"Filter W must have at least 3 dimensions \(C x M/group x k1...kn\)"),
+        ((1, 1, 3), (1, 1), None, "Filter W must have at least 3 dimensions"),
     ],
 )
 def test_array_checks_match_onnxruntime(x_shape, w_shape, bias, phrase, onnx, ort):
@@ -228,3 +230,50 @@ def test_spec_rejects_what_the_spec_forbids():
         compat.conv_transpose(x, w, output_shape=[1, 1, 5])
     with pytest.raises(ValueError, match="semantics must be one of"):
         compat.conv_transpose(x, w, semantics="ort")
+
+
+# attributes of ConvTranspose on an input with an empty spatial axis (W has 3 taps)
+EMPTY_INPUT = [
+    dict(strides=[2]),  # one cell: the bias
+    dict(strides=[1]),
+    dict(strides=[2], pads=[1, 1]),  # the formula gives -1
+    dict(strides=[3]),  # the formula gives 0
+    dict(strides=[2], pads=[0, 1]),
+    dict(strides=[2], auto_pad="SAME_UPPER"),
+    dict(strides=[2], auto_pad="VALID"),
+    dict(strides=[2], output_padding=[1]),  # ORT: the forward convolution maps the output back to one cell
+    dict(strides=[2], output_shape=[3]),
+    dict(strides=[1], dilations=[2]),
+]
+
+
+@pytest.mark.parametrize("attrs", EMPTY_INPUT, ids=[str(a) for a in EMPTY_INPUT])
+def test_empty_input_matches_onnxruntime(attrs, onnx, ort):
+    """ONNX Runtime computes an empty input's output (the bias) when its size is positive, else says why."""
+    x = np.zeros((1, 2, 0), np.float32)
+    w = np.random.default_rng(0).standard_normal((2, 3, 3)).astype(np.float32)
+    b = np.array([1.5, -2.0, 0.5], np.float32)
+    try:
+        expected = run_ort(ort, onnx_model(onnx, 1, attrs, bias=True), x, w, b)
+    except Exception as error:  # onnxruntime's own exception types
+        reason = str(error).split("Status Message: ")[-1].split(".")[0]
+        with pytest.raises(ValueError, match=reason.replace("(", r"\(").replace(")", r"\)")[:40]):
+            compat.conv_transpose(x, w, b, semantics="onnxruntime", **attrs)
+    else:
+        assert_close(compat.conv_transpose(x, w, b, semantics="onnxruntime", **attrs), expected)
+
+
+@pytest.mark.parametrize("attrs", EMPTY_INPUT[:5], ids=[str(a) for a in EMPTY_INPUT[:5]])
+def test_empty_input_follows_the_specs_formula(attrs):
+    """The spec's size formula is linear in the input size: an empty axis is a one-cell axis less one stride (the
+    reference implementation fails on empty inputs with a reshape error: there is no other oracle)."""
+    w = np.ones((2, 3, 3))
+    b = np.array([1.5, -2.0, 0.5])
+    one = compat.output_size((1,), (3,), **attrs)[0]
+    size = one - attrs["strides"][0]
+    if size < 1:
+        with pytest.raises(ValueError, match="Computed output dimension is <= 0"):
+            compat.conv_transpose(np.zeros((1, 2, 0)), w, b, **attrs)
+    else:
+        y = compat.conv_transpose(np.zeros((1, 2, 0)), w, b, **attrs)
+        np.testing.assert_array_equal(y, np.broadcast_to(b.reshape(1, 3, 1), (1, 3, size)))

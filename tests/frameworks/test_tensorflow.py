@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import assert_close, oracle, run_json_script
 
 from tconv.frameworks import tensorflow as compat
 from tconv.weights import dilate_weight, from_torch_layout, to_torch_layout, ungroup_weight
@@ -227,3 +227,66 @@ def test_spatial_only_output_shape_is_accepted_by_conv2d_transpose(tf):
     w = np.random.default_rng(1).standard_normal((3, 3, 5, 2))
     expected = tf.nn.conv2d_transpose(x, w, [6, 8], 2, padding="SAME").numpy()
     assert_close(compat.conv2d_transpose(x, w, [6, 8], 2, padding="SAME"), expected)
+
+
+REFERENCE_KERNEL_SCRIPT = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+results = []
+for case in json.loads(sys.stdin.read()):
+    x, w = np.array(case["x"], "float32").reshape(case["x_shape"]), np.array(case["w"], "float32")
+    try:
+        y = tf.nn.conv2d_transpose(x, w, case["output_shape"], case["strides"], padding=case["padding"])
+        results.append(dict(shape=list(y.shape), values=np.asarray(y).ravel().tolist()))
+    except tf.errors.InvalidArgumentError as error:
+        results.append(dict(error=str(error).splitlines()[0][-300:]))
+print(json.dumps(results))
+"""
+
+
+def test_empty_input_takes_the_output_shapes_tensorflows_reference_kernel_takes():
+    """TensorFlow's "degenerate" case: an input with an empty height gives zeros of any output height the forward
+    convolution truncates back to 0. Run on TensorFlow's own CPU kernels (TF_ENABLE_ONEDNN_OPTS=0, in a
+    subprocess: the flag is read at import) -- its oneDNN kernels skip the check for an empty input."""
+    oracle("tensorflow")
+    rng = np.random.default_rng(3)
+    cases = []
+    for k, s, padding in [
+        (3, 2, "VALID"),
+        (1, 2, "VALID"),
+        (5, 1, "VALID"),
+        (2, 3, "VALID"),
+        (3, 2, "SAME"),
+        (4, 3, "SAME"),
+        (3, 2, [[0, 0], [1, 1], [0, 0], [0, 0]]),
+        (3, 2, [[0, 0], [0, 1], [0, 0], [0, 0]]),
+        (4, 1, [[0, 0], [0, 2], [0, 0], [0, 0]]),
+    ]:
+        width = compat.valid_output_sizes((3,), (k,), (s,), "VALID")[0].start  # the width axis: not empty
+        w = rng.standard_normal((k, k, 2, 3)).astype(np.float32)
+        pad = padding if isinstance(padding, str) else [[0, 0], padding[1], [0, 0], [0, 0]]
+        for height in range(0, 7):
+            cases.append(
+                dict(
+                    x=[], x_shape=[1, 0, 3, 3], w=w.tolist(), output_shape=[1, height, width, 2], strides=s, padding=pad
+                )
+            )
+    outputs = run_json_script(
+        REFERENCE_KERNEL_SCRIPT, cases, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""
+    )
+    accepted = 0
+    for case, expected in zip(cases, outputs):
+        x = np.zeros(case["x_shape"], np.float32)
+        w = np.array(case["w"], np.float32)
+        call = dict(padding=case["padding"])
+        if "error" in expected:
+            assert "doesn't match computed" in expected["error"] or "negative" in expected["error"], expected
+            with pytest.raises(ValueError, match="doesn't match computed|would be negative"):
+                compat.conv2d_transpose(x, w, case["output_shape"], case["strides"], **call)
+        else:
+            accepted += 1
+            ours = compat.conv2d_transpose(x, w, case["output_shape"], case["strides"], **call)
+            assert list(ours.shape) == expected["shape"]
+            assert_close(ours.ravel(), np.array(expected["values"], np.float32))
+    assert 9 < accepted < len(cases)  # both kinds occur

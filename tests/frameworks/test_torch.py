@@ -121,6 +121,7 @@ ERRORS = [
     (dict(bias=(4,)), "expected bias to be 1-dimensional with 3 elements"),
     (dict(input=(1, 1, 4, 5, 5)), r"Expected 3D \(unbatched\) or 4D \(batched\) input to conv_transpose2d"),
     (dict(stride=(1, 2, 3)), "expected stride to be a single integer value or a list of 2 values"),
+    (dict(input=(1, 4, 0, 5)), "Only zero batch or zero channel inputs are supported"),
 ]
 
 

@@ -1,4 +1,8 @@
-"""Parsing framework parameters written as ``key=value`` on the command line."""
+"""Parsing a layer as a person writes it on the command line: ``key=value`` words, or the call itself.
+
+Expressions are read with :mod:`ast` and only literals are evaluated
+(:func:`ast.literal_eval`): nothing typed is ever run.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import argparse
 import ast
 import re
 
-__all__ = ["parse_params", "parse_shape", "parse_value"]
+__all__ = ["parse_call", "parse_params", "parse_shape", "parse_value"]
 
 
 def parse_value(text: str) -> object:
@@ -34,9 +38,13 @@ def parse_value(text: str) -> object:
 
 
 def parse_params(items: list[str]) -> dict[str, object]:
-    """``["strides=2", "padding=same"]`` -> ``{"strides": 2, "padding": "same"}``."""
+    """``["strides=2", "padding=same"]`` -> ``{"strides": 2, "padding": "same"}`` (a trailing comma, as copied
+    from an argument list, is dropped)."""
     params: dict[str, object] = {}
     for item in items:
+        item = item.strip().removesuffix(",")
+        if not item:
+            continue
         key, sep, value = item.partition("=")
         if not sep or not key.isidentifier():
             raise ValueError(f"framework parameters are written name=value (e.g. strides=2 padding=same), got {item!r}")
@@ -50,3 +58,62 @@ def parse_shape(text: str) -> tuple[int, ...]:
         return tuple(int(v) for v in re.split(r"[x,]", text.strip()))
     except ValueError:
         raise argparse.ArgumentTypeError(f"shapes are integers like 1x16x16x4, got {text!r}") from None
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """``torch.nn.ConvTranspose2d`` of an ``ast.Attribute`` chain of names, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return None if head is None else head + "." + node.attr
+    return None
+
+
+def _value(node: ast.expr) -> object:
+    """A literal's value; any other expression (a variable ``x``, ``torch.float32``) as its text."""
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return ast.unparse(node)
+
+
+def parse_call(text: str) -> tuple[str, list[object], dict[str, object]]:
+    """A call as written, ``name(args, key=value)``, as ``(dotted name, positional, keywords)``.
+
+    Only literals are evaluated; anything else (the arrays ``x``, ``w``; ``tf.nn.relu``)
+    stays its text, for the framework's reading to drop or to refuse by name. A bare
+    name as a keyword's value reads as that word (``padding=same``).
+
+    Examples
+    --------
+    >>> parse_call("torch.nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1)")
+    ('torch.nn.ConvTranspose2d', [64, 32, 3], {'stride': 2, 'padding': 1, 'output_padding': 1})
+    >>> parse_call("tf.nn.conv2d_transpose(x, w, [1, 8, 8, 3], 2, padding='SAME')")
+    ('tf.nn.conv2d_transpose', ['x', 'w', [1, 8, 8, 3], 2], {'padding': 'SAME'})
+    >>> parse_call("__import__('os').system('ls')")
+    Traceback (most recent call last):
+    ...
+    ValueError: a layer is written as a call of a name, like torch.nn.ConvTranspose2d(...), got __import__('os').system
+    """
+    source = text.strip()
+    source = source.split("=", 1)[1].strip() if re.match(r"^[A-Za-z_][\w.]*\s*=[^=]", source) else source  # layer = ...
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as error:
+        raise ValueError(
+            f"cannot read the layer {text!r}: {error.msg} (write it as in Python, quoted for the shell)"
+        ) from None
+    call = tree.body
+    if not isinstance(call, ast.Call):
+        raise ValueError(f"a layer is written as a call, like torch.nn.ConvTranspose2d(64, 32, 3), got {text!r}")
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        raise ValueError(f"write the arguments out (no *args or **kwargs): {text!r}")
+    callee = _dotted(call.func)
+    if callee is None:
+        raise ValueError(
+            f"a layer is written as a call of a name, like torch.nn.ConvTranspose2d(...), got {ast.unparse(call.func)}"
+        )
+    args = [_value(a) for a in call.args]
+    keywords = {k.arg: (k.value.id if isinstance(k.value, ast.Name) else _value(k.value)) for k in call.keywords}
+    return callee, args, keywords  # type: ignore[return-value]

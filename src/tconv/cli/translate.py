@@ -5,8 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..translation import FRAMEWORKS, translate
-from ._params import parse_params, parse_shape
+import numpy as np
+
+from ..translation import (
+    FRAMEWORKS,
+    MissingWeightShape,
+    accepted_parameters,
+    possessive,
+    read_call,
+    translate,
+    weight_layout,
+)
+from ..weights import from_torch_layout
+from ._params import parse_call, parse_params, parse_shape
 
 #: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv translate --help``).
 NAME = "translate"
@@ -18,29 +29,93 @@ DESCRIPTION = (
 )
 
 EXAMPLES = """\
-parameters are the source framework's own argument names, written name=value
-(ints, 2x2 or 2,2 tuples, Python literals such as [[0,0],[1,1],[1,1],[0,0]], strings).
+the layer is written as in its framework: the call itself (quoted for the shell), or its arguments as
+name=value words (ints, 2x2 or 2,2 tuples, Python literals such as [[0,0],[1,1],[1,1],[0,0]], strings).
+The call names the framework (--from is needed only for name=value words that several frameworks use) and,
+for a layer, its weight's shape (--weight-shape is needed where the words do not give it).
 
 examples:
-  tconv translate --from keras --to torch --weight-shape 3x3x8x4 strides=2 padding=same
-      Keras "same" with a 3x3 kernel: PyTorch cannot express it; prints the call plus the crop
+  tconv translate --to keras "torch.nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1)"
+      a PyTorch layer as written: prints the Keras layers (Conv2DTranspose, then Cropping2D) with the weights
+  tconv translate --from torch --to jax in_channels=64 out_channels=32 kernel_size=4 stride=2 padding=1
+  tconv translate --from keras --to torch --input-shape 1x16x16x64 filters=32 kernel_size=3 strides=2 padding=same
+      Keras "same" with a 3x3 kernel: PyTorch cannot express it; prints the module plus the crop
   tconv translate --from tensorflow --to torch --weight-shape 4x4x8x3 --input-shape 1x16x16x3 \\
       output_shape=1,32,32,8 strides=2 padding=SAME
   tconv translate --from torch --to all --weight-shape 16x8x4x4 stride=2 padding=1
   tconv translate --from jax --to onnx --weight-shape 3x3x4x8 strides=2,2 padding=SAME transpose_kernel=true
-  tconv translate --from onnx --to keras --weight-shape 4x2x3x3 strides=2,2 auto_pad=SAME_LOWER --json
+  tconv translate --to keras --weight-shape 4x2x3x3 "helper.make_node('ConvTranspose', ['X', 'W'], ['Y'], \\
+      strides=[2, 2], auto_pad='SAME_LOWER')" --json
 """
 
 
+def _shape_words(shape: tuple[int | str, ...]) -> str:
+    """``--weight-shape``'s value for a shape with names for what is not known: 3x3x32x64, or 3,3,32,C_in."""
+    return ("x" if all(isinstance(v, int) for v in shape) else ",").join(str(v) for v in shape)
+
+
+def _example_shape(framework: str) -> str:
+    """A weight shape in ``framework``'s layout: PyTorch's ``64x32x3x3`` (64 in, 32 out, 3x3) moved into it."""
+    layout = "jax" if framework == "jax" else "torch" if framework in ("tconv", "onnx") else framework
+    weight = np.broadcast_to(np.zeros((), np.float32), (64, 32, 3, 3))  # shapes only: no memory
+    return "x".join(map(str, from_torch_layout(weight, layout).shape))
+
+
+def _missing_shape(error: MissingWeightShape, args: argparse.Namespace) -> str:
+    """The error of a layer whose words do not give its weight's shape, in the command line's terms."""
+    layout = weight_layout(error.framework)
+    if error.partial is None:
+        return (
+            f"{possessive(error.framework)} call does not give the weight's shape: pass --weight-shape, the shape of "
+            f"its weight {layout} (e.g. --weight-shape {_example_shape(error.framework)} for 64 input and 32 output "
+            "channels and a 3x3 kernel)"
+        )
+    missing = " and ".join(v for v in error.partial if isinstance(v, str))
+    shape = _shape_words(error.partial)
+    hint = f"pass --weight-shape {shape} with {missing} filled in (the layout is {layout})"
+    if args.input_shape is None and any(v in ("C_in", "C") for v in error.partial):
+        hint += ", or --input-shape (its channels are the input channels)"
+    return f"{possessive(error.framework)} layer gives the weight shape {shape} but not {missing}: {hint}"
+
+
+def _read(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
+    """The source framework and its arguments, from the words as typed."""
+    words = list(args.params)
+    if any("(" in word for word in words):
+        callee, positional, keywords = parse_call(" ".join(words))
+        call = read_call(callee, positional, keywords, args.source)
+        return call.framework, call.params
+    params = parse_params(words)
+    for key in ("weight_shape", "input_shape"):
+        if key in params:
+            flag = "--" + key.replace("_", "-")
+            value = params[key]
+            shape = _shape_words(tuple(value)) if isinstance(value, (tuple, list)) else value
+            raise ValueError(f"the {key.replace('_', ' ')} is an option here: {flag} {shape}")
+    if args.source is None:
+        readers = [f for f in FRAMEWORKS if set(params) <= set(accepted_parameters(f))]
+        if "torch" in readers and "tconv" in readers:
+            readers.remove("tconv")  # PyTorch's names, read as PyTorch reads them
+        if len(readers) != 1:
+            which = f"these arguments are those of {', '.join(readers)}" if readers else "no framework takes them all"
+            raise ValueError(
+                f"say which framework the arguments are written for with --from ({which}), or write the call"
+            )
+        return readers[0], params
+    return args.source, params
+
+
 def run(args: argparse.Namespace) -> int:
-    params = parse_params(args.params)
+    source, params = _read(args)
     targets = FRAMEWORKS if args.target == "all" else (args.target,)
     plans, failures = [], {}
     for target in targets:
         try:
             plans.append(
-                translate(params, args.source, target, weight_shape=args.weight_shape, input_shape=args.input_shape)
+                translate(params, source, target, weight_shape=args.weight_shape, input_shape=args.input_shape)
             )
+        except MissingWeightShape as error:
+            raise ValueError(_missing_shape(error, args)) from None
         except ValueError as error:
             if args.target != "all":
                 raise
@@ -64,22 +139,29 @@ def run(args: argparse.Namespace) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``tconv translate``."""
-    parser.add_argument("--from", dest="source", required=True, choices=FRAMEWORKS, help="the source convention")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        choices=FRAMEWORKS,
+        help="the source convention (read off the call when the layer is written as one)",
+    )
     parser.add_argument(
         "--to", dest="target", required=True, choices=(*FRAMEWORKS, "all"), help="the target convention, or all"
     )
     parser.add_argument(
         "--weight-shape",
-        required=True,
         type=parse_shape,
-        help="the source's weight/kernel/filters shape in its layout, e.g. 3x3x8x4 (Keras, TF)",
+        help="the source's weight/kernel/filters shape in its layout, e.g. 3x3x8x4 (Keras, TF); "
+        "read off a layer's arguments where they give it",
     )
     parser.add_argument(
         "--input-shape",
         type=parse_shape,
         help="the source's input shape in its layout (needed when it pins the output size)",
     )
-    parser.add_argument("params", nargs="*", metavar="name=value", help="the source's arguments")
+    parser.add_argument(
+        "params", nargs="*", metavar="layer", help="the layer: its call as written, or its arguments as name=value"
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the plan (and code) as JSON")
     output.add_argument("--code-only", action="store_true", help="print only the code")

@@ -22,9 +22,12 @@ initialisations (:mod:`tconv.init`):
 - ``icnr``: a random 2x2 sub-kernel repeated over the phases (ICNR): random
   colours and blur, but no checkerboard at initialisation.
 
-A reference line: the least-squares optimum of the same layer on the training
-half, the best any training can reach (:func:`least_squares`, conjugate gradients
-whose adjoint step is :func:`tconv.conv_transpose_backward`).
+A reference line: the least-squares fit of the same layer to the training half,
+the lowest training loss any training can reach (:func:`least_squares`, conjugate
+gradients whose adjoint step is :func:`tconv.conv_transpose_backward`). It is
+fitted to the training half, so on the test half a trained layer can do better.
+The resizers' training losses are drawn too, next to the curves they compare
+with (their test PSNR in the legend).
 
 The loss and the PSNR skip a border of a few pixels, where the zeros outside the
 input darken any transposed convolution (the resizers clamp to the edge
@@ -58,6 +61,7 @@ __all__ = [
     "INITS",
     "checkerboard",
     "downsample",
+    "figure",
     "least_squares",
     "load_image",
     "main",
@@ -160,7 +164,7 @@ def upsample(layer: nn.ConvTranspose, low: np.ndarray) -> np.ndarray:
 
 
 def least_squares(image: np.ndarray, *, tol: float = 1e-12, max_iterations: int = 600) -> tuple[np.ndarray, np.ndarray]:
-    """The best weights the layer can have on ``image`` ``(C, H, W)``: the exact minimiser of the loss.
+    """The layer's least-squares fit to ``image`` ``(C, H, W)``: the exact minimiser of the loss on it.
 
     The loss is a linear least-squares problem in ``(weight, bias)``:
     ``min |A(theta) - target|**2`` with ``A(theta)`` the layer's output on
@@ -268,6 +272,16 @@ def train(
     return history
 
 
+#: The name of the layer's least-squares fit in ``results.json``: fitted to the training half (it is the lowest
+#: training loss, not the best test PSNR).
+LEAST_SQUARES = "least-squares fit to the training half"
+
+
+def _loss(estimate: np.ndarray, reference: np.ndarray) -> float:
+    """The training loss (mean squared error, the loss border skipped) of a whole image."""
+    return float(np.mean((estimate[_LOSS_PIXELS].astype(np.float64) - reference[_LOSS_PIXELS]) ** 2))
+
+
 def run(
     out: str | Path,
     *,
@@ -305,13 +319,16 @@ def run(
         "psnr": {f"{m} resize": psnr(o, test_high) for m, o in outputs.items()},
         "inits": {},
     }
+    train_low = downsample(train_image)
+    results["train_loss"] = {  # the loss the training minimises, of the resizers on the whole training half
+        f"{m} resize": _loss(resize(train_low, 2, m), train_image) for m in ("bilinear", "bicubic")
+    }
     if least_squares_iterations:
         weight, bias = least_squares(train_image, max_iterations=least_squares_iterations)
         best = make_layer("random", seed)
         best.weight, best.bias = weight.astype(np.float32), bias.astype(np.float32)
-        results["psnr"]["least-squares optimum of the layer"] = psnr(upsample(best, test_low), test_high)
-        error = (upsample(best, downsample(train_image)) - train_image)[_LOSS_PIXELS]
-        results["least_squares_train_loss"] = float(np.mean(error**2))
+        results["psnr"][LEAST_SQUARES] = psnr(upsample(best, test_low), test_high)
+        results["train_loss"][LEAST_SQUARES] = _loss(upsample(best, train_low), train_image)
     early = max(1, steps // 50)
     for init in INITS:
         layer = make_layer(init, seed)
@@ -340,15 +357,26 @@ def run(
 
 
 def draw(results: dict[str, Any], outputs: dict[str, np.ndarray], truth: np.ndarray, path: Path) -> None:
-    """The figure: loss curves, checkerboard over training, and crops of the test half."""
-    import matplotlib
+    """Write :func:`figure` as a PNG."""
+    fig = figure(results, outputs, truth)
+    fig.savefig(path, dpi=fig.dpi, metadata={"Software": None})
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def figure(results: dict[str, Any], outputs: dict[str, np.ndarray], truth: np.ndarray) -> Any:
+    """The figure: loss curves with the reference lines, checkerboard over training, and crops of the test half.
+
+    960 pixels wide (the docs' column), its text 8 points or more; every line the
+    legend names is drawn: the curves (moving averages of the batch losses), and
+    the training loss of bilinear and bicubic resizing and of the layer's
+    least-squares fit, each on the whole training half.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     colours = {"random": "tab:red", "bilinear": "tab:blue", "icnr": "tab:green"}
-    fig = plt.figure(figsize=(15, 7.6), layout="constrained")
-    grid = fig.add_gridspec(3, 6, width_ratios=[1.5, 1.5, 1, 1, 1, 1])
+    fig = Figure(figsize=(12, 7.2), dpi=80, layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(3, 6, width_ratios=[1.3, 1.3, 1, 1, 1, 1])
     loss_ax = fig.add_subplot(grid[:2, :2])
     board_ax = fig.add_subplot(grid[2, :2])
     for init, r in results["inits"].items():
@@ -363,20 +391,24 @@ def draw(results: dict[str, Any], outputs: dict[str, np.ndarray], truth: np.ndar
                 label=f"{init} init: {r['psnr_initial']:.2f} -> {r['psnr_trained']:.2f} dB",
             )
             board_ax.semilogy(np.arange(1, losses.size + 1), np.maximum(r["checkerboard"], 1e-6), color=colours[init])
-    if "least_squares_train_loss" in results:
-        loss_ax.axhline(
-            results["least_squares_train_loss"],
-            color="k",
-            lw=0.8,
-            label=f"least-squares optimum: {results['psnr']['least-squares optimum of the layer']:.2f} dB",
-        )
-    for name, style in (("bilinear resize", ":"), ("bicubic resize", "--")):
-        loss_ax.plot([], [], "k" + style, label=f"{name}: {results['psnr'][name]:.2f} dB (test PSNR)")
-    loss_ax.set(title="Training loss (MSE, moving average) and test PSNR", xlabel="step", ylabel="loss")
-    loss_ax.legend(fontsize=8)
-    board_ax.set(
-        title="Checkerboard: spread of the 4 output phases on a flat input", xlabel="step", ylabel="(max-min)/mean"
-    )
+    for name, style in (("bilinear resize", ":"), ("bicubic resize", "--"), (LEAST_SQUARES, "-")):
+        if name in results.get("train_loss", {}):
+            loss_ax.axhline(
+                results["train_loss"][name],
+                color="k",
+                lw=0.9,
+                ls=style,
+                label=f"{name}: {results['psnr'][name]:.2f} dB",
+            )
+    loss_ax.set_title("Training loss (MSE, moving average); test PSNR in the legend", fontsize=10)
+    loss_ax.set_xlabel("step", fontsize=9)
+    loss_ax.set_ylabel("loss on the training half", fontsize=9)
+    loss_ax.legend(fontsize=8.5, title="initial -> trained test PSNR; lines: their training loss", title_fontsize=8.5)
+    board_ax.set_title("Checkerboard: spread of the 4 output phases on a flat input", fontsize=10)
+    board_ax.set_xlabel("step", fontsize=9)
+    board_ax.set_ylabel("(max-min)/mean", fontsize=9)
+    for ax in (loss_ax, board_ax):
+        ax.tick_params(labelsize=8.5)
     early = results["early_step"]
     panels = [
         ("high-resolution truth", None),
@@ -402,10 +434,10 @@ def draw(results: dict[str, Any], outputs: dict[str, np.ndarray], truth: np.ndar
         ax.set_axis_off()
     fig.suptitle(
         "A x2 up-sampler ConvTranspose2d(3, 3, k=4, s=2, p=1) trained in NumPy with tconv "
-        f"({results['settings']['optimizer']}, {results['settings']['steps']} steps)"
+        f"({results['settings']['optimizer']}, {results['settings']['steps']} steps); crops of the test half",
+        fontsize=11,
     )
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    return fig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -428,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--least-squares-iterations",
         type=int,
         default=600,
-        help="conjugate-gradient iterations for the layer's least-squares optimum (0: skip)",
+        help="conjugate-gradient iterations for the layer's least-squares fit to the training half (0: skip)",
     )
     args = parser.parse_args(argv)
     results = run(**vars(args))  # every option is a parameter of run, under the same name

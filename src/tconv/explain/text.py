@@ -300,10 +300,10 @@ def explain_text(
         ]
     out += [
         "",
-        "3. Matrix view: flatten the output; the transposed convolution is y = C^T x, where",
+        "3. Matrix view: flatten the output; the transposed convolution is y = Cᵀ x, where",
         f"   C ({math.prod(i)}x{math.prod(g.output_size)}) is the matrix of the forward convolution"
         " with the same kernel",
-        f"   (tconv.conv_matrix); C^T has {math.prod(g.output_size)} rows, one per output element.",
+        f"   (tconv.conv_matrix); Cᵀ has {math.prod(g.output_size)} rows, one per output element.",
         "",
         "Every algorithm, same result:",
     ]

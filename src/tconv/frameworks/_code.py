@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._common import DataLayout
 
-__all__ = ["bias_lines", "function", "keywords", "pad_crop_lines", "post_note", "program"]
+__all__ = [
+    "bias_lines",
+    "function",
+    "keywords",
+    "layer_program",
+    "pad_crop_lines",
+    "pad_then_crop",
+    "post_note",
+    "program",
+]
 
 
 def keywords(arguments: Mapping[str, Any]) -> str:
@@ -30,6 +39,22 @@ def program(imports: Sequence[str], convert_weight: str, doc: str, body: Sequenc
     """The printed module: imports, ``convert_weight``, any ``functions``, then ``conv_transpose(x, weight, bias)``."""
     parts = [convert_weight, *functions, function("conv_transpose", doc, body)]
     return "\n".join(imports) + "\n\n\n" + "\n\n\n".join(parts)
+
+
+def layer_program(imports: Sequence[str], convert_weight: str, doc: str, lines: Sequence[str], *classes: str) -> str:
+    """The printed module of a framework with layers: imports, ``convert_weight``, any ``classes``, then
+    ``make_layer(weight, bias=None)``, whose ``lines`` build ``layer`` (returned) with the weights loaded."""
+    parts = [convert_weight, *classes, function("make_layer", doc, [*lines, "return layer"], "weight, bias=None")]
+    return "\n".join(imports) + "\n\n\n" + "\n\n\n".join(parts)
+
+
+def pad_then_crop(post: Sequence[tuple[int, int]]) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """``(zeros, crops)``: the cells to append at ``(begin, end)`` of each axis (the negative entries of ``post``),
+    then the cells to crop (its positive entries). Padding first keeps every crop inside the array, even for a
+    window lying in the zero region."""
+    zeros = tuple((max(-b, 0), max(-e, 0)) for b, e in post)
+    crops = tuple((max(b, 0), max(e, 0)) for b, e in post)
+    return zeros, crops
 
 
 def bias_lines(layout: DataLayout) -> list[str]:

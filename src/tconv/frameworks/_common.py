@@ -11,7 +11,10 @@ layout, and (4) call :func:`run_window`.
 A translation (:mod:`tconv.translation`) meets the frameworks in a
 :class:`ConvTransposeSpec`, the window without a framework: each framework module
 reads its own arguments into one (``source(...)`` returns a :class:`Source`) and
-chooses its arguments for one (``target(spec)`` returns a :class:`Target`).
+chooses its arguments for one (``target(spec)`` returns a :class:`Target`). How a
+person writes the framework's layer (its calls, their positional parameters, the
+arguments that describe the weight) is each module's :class:`Words`, and its
+``weight_shape(params, input_shape, notes)`` reads the weight's shape off them.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ __all__ = [
     "DataLayout",
     "Source",
     "Target",
+    "Words",
+    "channel_count",
+    "layer_rank",
     "channels_first",
     "channels_last",
     "dense_kernel",
@@ -102,6 +108,52 @@ def run_window(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, window: Ge
 
 
 # --- the translations ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Words:
+    """How a framework's transposed convolution is written: what :func:`tconv.translation.read_call` reads.
+
+    Attributes
+    ----------
+    prefixes : tuple of str
+        The first dotted names its calls are written with (``torch`` in ``torch.nn.ConvTranspose2d``).
+    calls : dict
+        The last dotted name of each call (``{n}``: the number of spatial axes) and its positional parameters.
+    layer : tuple of str
+        Arguments that describe the weight (channels, kernel size): read into its shape by the module's
+        ``weight_shape``, and checked against a given one.
+    dropped : tuple of str
+        Arguments that do not change the numbers: the arrays, names, devices.
+    unmodelled : tuple of str
+        Arguments of the layer outside the transposed convolution (an activation, initializers): left out,
+        and the plan says so.
+    """
+
+    prefixes: tuple[str, ...]
+    calls: dict[str, tuple[str, ...]]
+    layer: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    unmodelled: tuple[str, ...] = ()
+
+
+def layer_rank(kernel_size: object, input_shape: Sequence[int] | None, extra: int, notes: list[str]) -> int:
+    """The number of spatial axes of a layer written with ``kernel_size``: its entries, else the input's (which
+    has ``extra`` non-spatial axes), else 2, said in ``notes``."""
+    if isinstance(kernel_size, Sequence) and not isinstance(kernel_size, (str, bytes)):
+        return len(kernel_size)
+    if input_shape is not None:
+        return len(input_shape) - extra
+    notes.append(
+        f"kernel_size={kernel_size!r} does not say the number of spatial axes: read as 2-d (write one size per "
+        "axis, or name the layer, e.g. ConvTranspose1d, for another)"
+    )
+    return 2
+
+
+def channel_count(input_shape: Sequence[int] | None, axis: int, name: str) -> int | str:
+    """The channels of ``input_shape`` (its entry ``axis``), or ``name`` when there is no input shape."""
+    return name if input_shape is None else int(input_shape[axis])
 
 
 @dataclass(frozen=True)

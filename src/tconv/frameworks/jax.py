@@ -57,6 +57,7 @@ from ._common import (
     DataLayout,
     Source,
     Target,
+    Words,
     channels_last,
     input_spatial_size,
     int_list,
@@ -97,6 +98,47 @@ PARAMETERS = (
     "lhs_dilation",
     "feature_group_count",
 )
+
+#: How a person writes it: ``lax.conv_transpose`` and ``lax.conv_general_dilated`` (with ``lhs_dilation``).
+WORDS = Words(
+    prefixes=("jax", "lax"),
+    calls={
+        "conv_transpose": (
+            "lhs",
+            "rhs",
+            "strides",
+            "padding",
+            "rhs_dilation",
+            "dimension_numbers",
+            "transpose_kernel",
+            "precision",
+            "preferred_element_type",
+            "use_consistent_padding",
+        ),
+        "conv_general_dilated": (
+            "lhs",
+            "rhs",
+            "window_strides",
+            "padding",
+            "lhs_dilation",
+            "rhs_dilation",
+            "dimension_numbers",
+            "feature_group_count",
+            "batch_group_count",
+            "precision",
+            "preferred_element_type",
+            "out_sharding",
+        ),
+    },
+    dropped=("lhs", "rhs", "precision", "preferred_element_type", "out_sharding"),
+)
+
+
+def weight_shape(
+    params: dict[str, Any], input_shape: Sequence[int] | None, notes: list[str]
+) -> tuple[int | str, ...] | None:
+    """None: a call's arguments never give the kernel's shape, so it must be given."""
+    return None
 
 
 def default_dimension_numbers(ndim: int) -> tuple[str, str, str]:

@@ -49,10 +49,13 @@ from ._common import (
     ConvTransposeSpec,
     Source,
     Target,
+    Words,
+    channel_count,
     channels_first,
     channels_last,
     dense_kernel,
     input_spatial_size,
+    layer_rank,
     move_channels_first,
     move_channels_last,
     needs_rank,
@@ -72,9 +75,8 @@ __all__ = [
     "window",
 ]
 
-#: The name translations print, and the parameters a translation source takes.
-NAME = "Keras"
-PARAMETERS = (
+#: The arguments of Keras' layers, in their positional order.
+_LAYER = (
     "filters",
     "kernel_size",
     "strides",
@@ -82,8 +84,51 @@ PARAMETERS = (
     "output_padding",
     "data_format",
     "dilation_rate",
+    "activation",
     "use_bias",
+    "kernel_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
 )
+
+#: The name translations print, and the parameters a translation source takes.
+NAME = "Keras"
+PARAMETERS = (*_LAYER[:7], "use_bias")
+
+#: How a person writes it: the layers (also as ``tf.keras.layers``) and ``keras.ops.conv_transpose``.
+WORDS = Words(
+    prefixes=("keras", "layers", "tf", "ops"),
+    calls={
+        "Conv{n}DTranspose": _LAYER,
+        "Convolution{n}DTranspose": _LAYER,
+        "conv_transpose": ("inputs", "kernel", "strides", "padding", "output_padding", "data_format", "dilation_rate"),
+    },
+    dropped=("inputs", "kernel", "name", "dtype", "trainable"),
+    unmodelled=_LAYER[7:8] + _LAYER[9:],
+)
+
+
+def weight_shape(
+    params: dict[str, Any], input_shape: Sequence[int] | None, notes: list[str]
+) -> tuple[int | str, ...] | None:
+    """The kernel shape ``kernel_size + (filters, in_channels)`` a layer's arguments give (``in_channels`` off
+    ``input_shape``, else the name ``"C_in"``); None without ``filters`` and ``kernel_size`` (``keras.ops``).
+
+    Examples
+    --------
+    >>> weight_shape({"filters": 32, "kernel_size": 3}, (1, 16, 16, 64), [])
+    (3, 3, 32, 64)
+    """
+    if "filters" not in params or "kernel_size" not in params:
+        return None
+    nd = layer_rank(params["kernel_size"], input_shape, 2, notes)
+    kernel = _standardize_tuple(params["kernel_size"], nd, "kernel_size")
+    axis = 1 if _standardize_data_format(params.get("data_format")) == "channels_first" else -1
+    return (*kernel, params["filters"], channel_count(input_shape, axis, "C_in"))
 
 
 def _standardize_tuple(value: object, n: int, name: str, allow_zero: bool = False) -> tuple[int, ...]:
@@ -346,16 +391,27 @@ class _ConvTranspose:
         c_in = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
         return (*self.kernel_size, self.filters, int(c_in))
 
-    def compute_output_shape(self, input_shape: Sequence[int]) -> tuple[int | None, ...]:
-        """Keras' ``compute_output_shape`` (the batch entry may be ``None``)."""
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        """Keras' ``compute_output_shape``: ``None`` (an unknown size) stays ``None``, in any entry.
+
+        An empty spatial axis gives ``max(size, 0)``, the size of the layer's output (Keras'
+        own ``compute_output_shape`` returns the formula's negative number there).
+
+        Examples
+        --------
+        >>> Conv2DTranspose(8, 3, strides=2).compute_output_shape((None, None, 5, 3))
+        (None, None, 11, 8)
+        """
         shape = tuple(input_shape)
         if len(shape) != self.rank + 2:
             raise ValueError(f"expected an input shape with {self.rank + 2} entries, got {shape}")
         spatial = shape[1:-1] if self.data_format == "channels_last" else shape[2:]
-        g = window(spatial, self.kernel_size, self.strides, self.padding, self.output_padding, self.dilation_rate)
+        known = tuple(1 if i is None else i for i in spatial)  # any size: its entry is dropped below
+        g = window(known, self.kernel_size, self.strides, self.padding, self.output_padding, self.dilation_rate)
+        out = tuple(None if i is None else max(o, 0) for i, o in zip(spatial, g.output_size))
         if self.data_format == "channels_last":
-            return (shape[0], *g.output_size, self.filters)
-        return (shape[0], self.filters, *g.output_size)
+            return (shape[0], *out, self.filters)
+        return (shape[0], self.filters, *out)
 
     def __call__(self, inputs: Any, kernel: Any, bias: Any = None) -> np.ndarray:
         """The layer's output for these weights.
@@ -495,17 +551,40 @@ def target(spec: ConvTransposeSpec) -> Target:
         dilation_rate=tuple(dilation),
     )
     layout = channels_last(nd)
+    zeros, crops = _code.pad_then_crop(post)
+
+    def amounts(pairs: tuple[tuple[int, int], ...]) -> Any:
+        """Keras' ``padding``/``cropping`` argument: ``(begin, end)`` in 1-d, one pair per axis otherwise."""
+        return pairs[0] if nd == 1 else pairs
+
+    def layer_lines(weight: str, bias: str | None) -> list[str]:
+        """``layer``: the Keras layer for the window, built, ``weight`` (and ``bias``, which may hold None) loaded."""
+        has_bias = "False" if bias is None or bias_after else f"{bias} is not None"
+        steps = []
+        if any(b or e for b, e in zeros):
+            steps.append(f"keras.layers.ZeroPadding{nd}D({amounts(zeros)}),  # zeros where the window runs past")
+        if any(b or e for b, e in crops):
+            steps.append(f"keras.layers.Cropping{nd}D({amounts(crops)}),  # crop (begin, end) per spatial axis")
+        conv = "conv" if steps or (bias is not None and bias_after) else "layer"
+        weights = f"[{weight}]" if has_bias == "False" else f"[{weight}] if {bias} is None else [{weight}, {bias}]"
+        lines = [f"{conv} = keras.layers.Conv{nd}DTranspose({_code.keywords(arguments)}, use_bias={has_bias})"]
+        if conv == "conv":
+            lines += ["layer = keras.Sequential([", "    conv,", *("    " + step for step in steps), "])"]
+        if bias is not None and bias_after:
+            lines += [f"if {bias} is not None:", f"    layer.add(AddBias({bias}))  # after the zeros: they get it too"]
+        lines += [f"layer.build((None, {'None, ' * nd}{spec.in_channels}))", f"{conv}.set_weights({weights})"]
+        return lines
 
     def body(weight: str, bias: str | None) -> list[str]:
-        with_bias = bias is not None and not bias_after
-        lines = [
-            f"layer = keras.layers.Conv{nd}DTranspose({_code.keywords(arguments)}, "
-            f"use_bias={f'{bias} is not None' if with_bias else False})",
-            "layer.build(tuple(x.shape))",
-            f"layer.set_weights([{weight}]" + (f" if {bias} is None else [{weight}, {bias}])" if with_bias else ")"),
-            "y = layer(x)",
-        ]
-        return lines + _code.pad_crop_lines(post, layout, "y = keras.ops.pad(y, {pads})")
+        return [*layer_lines(weight, bias), "y = layer(x)"]
+
+    def program(convert_weight: str) -> str:
+        doc = (
+            "The Keras layer for this window, built and weights loaded: (N, *spatial, C_in) -> (N, *spatial, filters)."
+        )
+        classes = [_ADD_BIAS] if bias_after else []
+        imports = ("import numpy as np", "import keras")
+        return _code.layer_program(imports, convert_weight, doc, layer_lines("weight", "bias"), *classes)
 
     return Target(
         framework="keras",
@@ -515,12 +594,24 @@ def target(spec: ConvTransposeSpec) -> Target:
         post=post,
         run=lambda x, w, b: _LAYERS[nd](**arguments, use_bias=b is not None)(x, w, b),  # type: ignore[arg-type]
         body=body,
-        imports=("import numpy as np", "import keras"),
-        doc="x: (N, *spatial, C_in) (channels last); weight: convert_weight(w); bias: (filters,) or None.",
         weight_steps=steps + steps_from_torch("keras", nd),
         bias_after=bias_after,
         notes=notes,
+        program=program,
     )
+
+
+#: The layer the printed code adds after a zero extension, so that the appended cells get the bias too.
+_ADD_BIAS = '''class AddBias(keras.layers.Layer):
+    """Adds a bias per channel to channels-last tensors."""
+
+    def __init__(self, bias, **kwargs):
+        super().__init__(**kwargs)
+        self.bias = self.add_weight(shape=np.shape(bias), initializer="zeros")
+        self.bias.assign(np.asarray(bias))
+
+    def call(self, y):
+        return y + self.bias'''
 
 
 def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:

@@ -62,6 +62,8 @@ from ._common import (
     ConvTransposeSpec,
     Source,
     Target,
+    Words,
+    channel_count,
     channels_first,
     input_spatial_size,
     int_list,
@@ -95,6 +97,34 @@ PARAMETERS = (
     "strides",
     "semantics",
 )
+
+#: How a person writes it: ``helper.make_node("ConvTranspose", ...)``, or the node as an operator call
+#: (``ConvTranspose(X, W, B, strides=...)``, as the explorer page spells it).
+WORDS = Words(
+    prefixes=("onnx", "helper"),
+    calls={
+        "make_node": ("op_type", "inputs", "outputs", "name", "doc_string", "domain"),
+        "ConvTranspose": ("X", "W", "B"),
+    },
+    dropped=("op_type", "inputs", "outputs", "name", "doc_string", "domain", "X", "W", "B"),
+)
+
+
+def weight_shape(
+    params: dict[str, Any], input_shape: Sequence[int] | None, notes: list[str]
+) -> tuple[int | str, ...] | None:
+    """``W``'s shape ``(C, M/group, *kernel_shape)`` as far as the attributes give it: ``C`` from ``input_shape``,
+    never ``M`` (a name); None without ``kernel_shape``.
+
+    Examples
+    --------
+    >>> weight_shape({"kernel_shape": [3, 3]}, (1, 64, 8, 8), [])
+    (64, 'M/group', 3, 3)
+    """
+    if "kernel_shape" not in params:
+        return None
+    kernel = tuple(int_list(params["kernel_shape"], "kernel_shape"))
+    return (channel_count(input_shape, 1, "C"), "M/group", *kernel)
 
 
 def _attribute(value: object, name: str, nd: int, default: int) -> tuple[int, ...]:
@@ -215,16 +245,20 @@ def _crops(
 def _runtime_excess(s: int, a: int, k_eff: int, i: int | None = None, output: int | None = None) -> int:
     """Input cells beyond ``i`` that ONNX Runtime's forward convolution maps the output back to (must be 0).
 
-    Without an output shape that is ``a // s`` whatever the input size.
+    Without an output shape that is ``a // s`` for every input size but 0, where
+    C++'s division truncates ``(a - s)/s`` toward zero, so that any
+    ``output_padding`` maps an empty input back to one cell.
     """
     if output is None:
-        return a // s
+        return (1 if a else 0) if i == 0 else a // s
     natural = (i - 1) * s + a + k_eff  # type: ignore[operator]
     return (max(output, natural) - k_eff) // s + 1 - i  # type: ignore[operator]
 
 
 def _check_runtime(s: int, a: int, k_eff: int, k: int, d: int, i: int | None = None, output: int | None = None) -> None:
     """ONNX Runtime's check that the output maps back to the input under the forward convolution."""
+    if i == 0 and output is not None:
+        raise ValueError("ConvTranspose: Input spatial dimension must be positive. Got: 0 (with an output_shape)")
     extra = _runtime_excess(s, a, k_eff, i, output)
     if extra == 0:
         return
@@ -350,6 +384,10 @@ def conv_transpose(
         raise ValueError(
             f"ConvTranspose: Input X must have at least 3 dimensions (N x C x D1...Dn). X: {show(x.shape)}"
         )
+    if w.ndim < 3:
+        raise ValueError(
+            f"ConvTranspose: Filter W must have at least 3 dimensions (C x M/group x k1...kn). W: {show(w.shape)}"
+        )
     if w.ndim != x.ndim:
         raise ValueError(f"ConvTranspose: X num_dims does not match W num_dims. X: {show(x.shape)} W: {show(w.shape)}")
     if not is_int(group) or group <= 0:
@@ -451,54 +489,61 @@ def target(spec: ConvTransposeSpec) -> Target:
 
     def program(convert_weight: str) -> str:
         lines = [
-            "w = np.asarray(weight, dtype=np.float32)",
-            'initializers = [numpy_helper.from_array(w, "W")]',
-            'inputs = ["X", "W"]',
+            'initializers = [numpy_helper.from_array(np.asarray(weight, dtype=np.float32), name + ".W")]',
+            'inputs = [input, name + ".W"]',
         ]
         if not bias_after:
             lines += [
                 "if bias is not None:",
-                '    initializers.append(numpy_helper.from_array(np.asarray(bias, dtype=np.float32), "B"))',
-                '    inputs.append("B")',
+                '    initializers.append(numpy_helper.from_array(np.asarray(bias, dtype=np.float32), name + ".B"))',
+                '    inputs.append(name + ".B")',
             ]
         lines += [
-            f'nodes = [helper.make_node("ConvTranspose", inputs, ["Y0"], {_code.keywords(arguments)})]',
-            'last = "Y0"',
+            f'nodes = [helper.make_node("ConvTranspose", inputs, [name + ".y0"], {_code.keywords(arguments)})]',
         ]
         if pads is not None:
             lines += [
-                f'initializers.append(numpy_helper.from_array(np.array({pads}, dtype=np.int64), "pads"))',
-                'nodes.append(helper.make_node("Pad", [last, "pads"], ["Y1"]))  # append zeros',
-                'last = "Y1"',
+                f'initializers.append(numpy_helper.from_array(np.array({pads}, dtype=np.int64), name + ".pads"))',
+                'nodes.append(helper.make_node("Pad", [nodes[-1].output[0], name + ".pads"], [name + ".y1"]))'
+                "  # append zeros",
             ]
         if slices is not None:
             starts, stops, axes = slices
             lines += [
-                f'initializers += [numpy_helper.from_array(np.array({starts}, dtype=np.int64), "starts"), '
-                f'numpy_helper.from_array(np.array({stops}, dtype=np.int64), "ends"), '
-                f'numpy_helper.from_array(np.array({axes}, dtype=np.int64), "axes")]',
-                f'nodes.append(helper.make_node("Slice", [last, "starts", "ends", "axes"], ["Y2"]))  # crop {post_t}',
-                'last = "Y2"',
+                "initializers += [",
+                f'    numpy_helper.from_array(np.array({starts}, dtype=np.int64), name + ".starts"),',
+                f'    numpy_helper.from_array(np.array({stops}, dtype=np.int64), name + ".ends"),',
+                f'    numpy_helper.from_array(np.array({axes}, dtype=np.int64), name + ".axes"),',
+                "]",
+                'inputs = [nodes[-1].output[0], name + ".starts", name + ".ends", name + ".axes"]',
+                f'nodes.append(helper.make_node("Slice", inputs, [name + ".y2"]))  # crop {post_t}',
             ]
         if bias_after:
             lines += [
-                "if bias is not None:",
+                "if bias is not None:  # after the zeros: they get it too",
                 f"    b = np.asarray(bias, dtype=np.float32).reshape(-1{', 1' * nd})",
-                '    initializers.append(numpy_helper.from_array(b, "B"))',
-                '    nodes.append(helper.make_node("Add", [last, "B"], ["Y3"]))',
-                '    last = "Y3"',
+                '    initializers.append(numpy_helper.from_array(b, name + ".B"))',
+                '    nodes.append(helper.make_node("Add", [nodes[-1].output[0], name + ".B"], [name + ".y3"]))',
             ]
         lines += [
-            'nodes.append(helper.make_node("Identity", [last], ["Y"]))',
-            'graph = helper.make_graph(nodes, "conv_transpose", '
-            '[helper.make_tensor_value_info("X", TensorProto.FLOAT, None)],',
-            "                          "
-            '[helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], initializer=initializers)',
+            'nodes.append(helper.make_node("Identity", [nodes[-1].output[0]], [output]))',
+            "return nodes, initializers",
+        ]
+        doc = (
+            "The nodes from input (N, C_in, *spatial) to output, for a graph: ConvTranspose and what this window "
+            "needs after it; and their initializers (the weight, the bias, float32), named after name."
+        )
+        make_nodes = _code.function("make_nodes", doc, lines, 'weight, bias=None, input="X", output="Y", name="up"')
+        model = [
+            "nodes, initializers = make_nodes(weight, bias)",
+            'x_info = helper.make_tensor_value_info("X", TensorProto.FLOAT, None)',
+            'y_info = helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)',
+            'graph = helper.make_graph(nodes, "conv_transpose", [x_info], [y_info], initializer=initializers)',
             "# opset 22, IR version 10: readable by onnxruntime >= 1.20",
             'return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)], ir_version=10)',
         ]
-        doc = "The ConvTranspose model: input X (N, C_in, *spatial) float32, weight/bias as initializers."
-        make_model = _code.function("make_model", doc, lines, signature="weight, bias=None")
+        doc = "A model of these nodes alone: input X (N, C_in, *spatial) float32, output Y."
+        make_model = _code.function("make_model", doc, model, signature="weight, bias=None")
         run = [
             "session = onnxruntime.InferenceSession(make_model(weight, bias).SerializeToString(), "
             'providers=["CPUExecutionProvider"])',
@@ -506,7 +551,7 @@ def target(spec: ConvTransposeSpec) -> Target:
         ]
         imports = ["import numpy as np", "import onnxruntime", "from onnx import TensorProto, helper, numpy_helper"]
         doc = "x: (N, C_in, *spatial) NumPy array; runs the model with onnxruntime."
-        return _code.program(imports, convert_weight, doc, run, make_model)
+        return _code.program(imports, convert_weight, doc, run, make_nodes, make_model)
 
     attributes = {k: v for k, v in arguments.items() if k != "group"}
     return Target(

@@ -17,10 +17,12 @@ from .._validate import check_layout
 from ..geometry import conv_transpose_geometry, crop_pairs, parse_padding
 from ..typing import Layout
 from . import _code
+from . import torch as _torch
 from ._common import (
     ConvTransposeSpec,
     Source,
     Target,
+    Words,
     channels_first,
     channels_last,
     input_spatial_size,
@@ -31,6 +33,28 @@ from ._common import (
 #: The name translations print, and the parameters a translation source takes.
 NAME = "tconv"
 PARAMETERS = ("stride", "padding", "output_padding", "groups", "dilation", "output_size", "layout")
+
+#: How a person writes it: the function, the NumPy layer (``tconv.nn``) and the drop-in (``tconv.torch``).
+WORDS = Words(
+    prefixes=("tconv",),
+    calls={
+        "conv_transpose": ("input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation"),
+        "ConvTranspose{n}d": _torch.WORDS.calls["ConvTranspose{n}d"],
+        "ConvTranspose": _torch.WORDS.calls["ConvTranspose{n}d"][:9],
+    },
+    layer=("in_channels", "out_channels", "kernel_size", "padding_mode", "ndim"),
+    dropped=("input", "weight", "bias", "device", "dtype", "algorithm", "backward_algorithm", "fallback", "rng"),
+)
+
+
+def weight_shape(
+    params: dict[str, Any], input_shape: Sequence[int] | None, notes: list[str]
+) -> tuple[int | str, ...] | None:
+    """PyTorch's (:func:`tconv.frameworks.torch.weight_shape`), in either data layout, with ``tconv.nn``'s ``ndim``."""
+    if "ndim" in params and "kernel_size" in params and not isinstance(params["kernel_size"], Sequence):
+        params = dict(params, kernel_size=(params["kernel_size"],) * params["ndim"])
+    channel_axis = -1 if params.get("layout") == "channels_last" else None
+    return _torch.weight_shape(params, input_shape, notes, channel_axis)
 
 
 def target(spec: ConvTransposeSpec) -> Target:

@@ -47,6 +47,7 @@ from ._common import (
     ConvTransposeSpec,
     Source,
     Target,
+    Words,
     channels_first,
     channels_last,
     dense_kernel,
@@ -71,6 +72,23 @@ __all__ = [
 #: The name translations print, and the parameters a translation source takes.
 NAME = "TensorFlow"
 PARAMETERS = ("output_shape", "strides", "padding", "data_format", "dilations")
+
+_CALL = ("input", "filters", "output_shape", "strides", "padding", "data_format", "dilations", "name")
+
+#: How a person writes it: ``tf.nn.conv{n}d_transpose`` and ``tf.nn.conv_transpose``.
+WORDS = Words(
+    prefixes=("tf", "tensorflow", "nn"),
+    calls={"conv{n}d_transpose": _CALL, "conv_transpose": _CALL},
+    dropped=("input", "filters", "name"),
+)
+
+
+def weight_shape(
+    params: dict[str, Any], input_shape: Sequence[int] | None, notes: list[str]
+) -> tuple[int | str, ...] | None:
+    """None: a call's arguments never give the filters' kernel size, so their shape must be given."""
+    return None
+
 
 _FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 
@@ -137,12 +155,19 @@ def _padding(padding: object, nd: int, channel_index: int, op: str) -> str | lis
 
 
 def _computed_input_size(o: int, k_eff: int, s: int, padding: str | tuple[int, int]) -> int:
-    """The forward convolution's output size for an input of size ``o`` (what TF checks against ``i``)."""
+    """The forward convolution's output size for an input of size ``o`` (what TF checks against ``i``).
+
+    TensorFlow's ``GetWindowedOutputSize``: ``(o + s - 1) / s`` for SAME and
+    ``(o + before + after - k_eff + s) / s`` otherwise, in C++ integer division,
+    which truncates toward zero. The truncation decides which outputs an empty
+    input (``i = 0``) takes: ``o`` in ``(k_eff - 2s, k_eff)`` for VALID (TensorFlow's
+    "degenerate" tests), only ``o = 0`` for SAME.
+    """
     if padding == "SAME":
-        return -(-o // s)
+        return (o + s - 1) // s
     before, after = padding if isinstance(padding, tuple) else (0, 0)  # VALID: none
-    padded = o + before + after
-    return (padded - k_eff) // s + 1 if padded >= k_eff else 0
+    numerator = o + before + after - k_eff + s
+    return numerator // s if numerator >= 0 else -(-numerator // s)
 
 
 def window(
@@ -181,13 +206,18 @@ def window(
     for axis, (ii, ki, oi, si, di, pad) in enumerate(zip(i, k, o, s, d, pads)):
         k_eff = effective_kernel_size(ki, di)
         computed = _computed_input_size(oi, k_eff, si, pad)
+        if computed < 0:
+            raise ValueError(
+                f"conv_transpose: output_shape does not match the input (Computed output size would be negative: "
+                f"{computed} [input_size: {oi}, effective_filter_size: {k_eff}, stride: {si}]); for padding "
+                f"{pad!r} the valid sizes are {_show_range(ii, ki, si, di, pad)}"
+            )
         if computed != ii:
-            sizes = valid_output_sizes((ii,), (ki,), (si,), padding if isinstance(padding, str) else [pad], (di,))[0]
             raise ValueError(
                 f"conv_transpose: output_shape does not match the input (Size of out_backprop doesn't match "
                 f"computed: actual = {ii}, computed = {computed} spatial_dim: {axis} input: {oi} filter: {ki} "
                 f"output: {ii} stride: {si} dilation: {di}); for padding {pad!r} the valid sizes are "
-                f"{sizes.start} to {sizes.stop - 1}"
+                f"{_show_range(ii, ki, si, di, pad)}"
             )
         if pad == "VALID":
             begins.append(0)
@@ -196,6 +226,11 @@ def window(
         else:
             begins.append(pad[0])
     return Geometry(i, o, k, s, d, tuple(begins))
+
+
+def _show_range(i: int, k: int, s: int, d: int, padding: str | tuple[int, int]) -> str:
+    sizes = valid_output_sizes((i,), (k,), (s,), padding if isinstance(padding, str) else [padding], (d,))[0]
+    return f"{sizes.start} to {sizes.stop - 1}" if len(sizes) else "none"
 
 
 def valid_output_sizes(
@@ -208,7 +243,10 @@ def valid_output_sizes(
     """The ``output_shape`` entries TensorFlow accepts, per spatial axis.
 
     ``"VALID"``: ``(i - 1)*s + k_eff`` to ``+ s - 1``; ``"SAME"``: ``(i - 1)*s + 1`` to
-    ``i*s``; explicit ``(top, bottom)``: the VALID range minus ``top + bottom``.
+    ``i*s``; explicit ``(top, bottom)``: the VALID range minus ``top + bottom``. An
+    empty input (``i = 0``) takes the sizes whose forward convolution truncates to
+    0: ``max(k_eff - 2s + 1, 0)`` to ``k_eff - 1`` (VALID, less ``top + bottom``
+    when explicit) and ``0`` (SAME).
 
     Examples
     --------
@@ -224,10 +262,13 @@ def valid_output_sizes(
     ranges = []
     for ii, ki, si, di, pad in zip(i, k, s, d, pads):
         k_eff = effective_kernel_size(ki, di)
-        if pad == "SAME":
+        total = 0 if isinstance(pad, str) else pad[0] + pad[1]
+        if ii == 0:  # C++'s truncating division (see _computed_input_size)
+            sizes = range(0, 1) if pad == "SAME" else range(max(k_eff - 2 * si + 1 - total, 0), k_eff - total)
+            ranges.append(range(sizes.start, max(sizes.stop, sizes.start)))
+        elif pad == "SAME":
             ranges.append(range((ii - 1) * si + 1, ii * si + 1))
         else:
-            total = 0 if pad == "VALID" else pad[0] + pad[1]
             low = (ii - 1) * si + k_eff - total
             ranges.append(range(max(low, 1), max(low + si, 1)))
     return tuple(ranges)

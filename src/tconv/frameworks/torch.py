@@ -33,9 +33,12 @@ from ._common import (
     ConvTransposeSpec,
     Source,
     Target,
+    Words,
+    channel_count,
     channels_first,
     input_spatial_size,
     int_list,
+    layer_rank,
     needs_rank,
     nonempty,
     run_window,
@@ -56,6 +59,69 @@ __all__ = [
 #: The name translations print, and the parameters a translation source takes.
 NAME = "PyTorch"
 PARAMETERS = ("stride", "padding", "output_padding", "groups", "dilation", "output_size")
+
+_MODULE = (
+    "in_channels",
+    "out_channels",
+    "kernel_size",
+    "stride",
+    "padding",
+    "output_padding",
+    "groups",
+    "bias",
+    "dilation",
+    "padding_mode",
+    "device",
+    "dtype",
+)
+
+#: How a person writes it: the module (lazy too) and the functional, with their positional parameters.
+WORDS = Words(
+    prefixes=("torch", "nn", "F", "functional"),
+    calls={
+        "ConvTranspose{n}d": _MODULE,
+        "LazyConvTranspose{n}d": _MODULE[1:],
+        "conv_transpose{n}d": ("input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation"),
+    },
+    layer=("in_channels", "out_channels", "kernel_size", "padding_mode"),
+    dropped=("input", "weight", "bias", "device", "dtype"),
+)
+
+
+def weight_shape(
+    params: dict[str, Any], input_shape: Sequence[int] | None, notes: list[str], channel_axis: int | None = None
+) -> tuple[int | str, ...] | None:
+    """The weight shape ``(in_channels, out_channels/groups, *kernel_size)`` a module's arguments give.
+
+    An entry they do not give is a name (``"C_in"``, read off ``input_shape``'s
+    channel axis when there is one: ``channel_axis``, by default the one before the
+    spatial axes); None when they give no kernel size (a functional call: the
+    weight's shape must be given). Checks PyTorch's constructor rules.
+
+    Examples
+    --------
+    >>> weight_shape({"in_channels": 64, "out_channels": 32, "kernel_size": 3, "groups": 2}, None, [])
+    (64, 16, 3, 3)
+    >>> weight_shape({"out_channels": 32, "kernel_size": (3,)}, None, [])
+    ('C_in', 32, 3)
+    """
+    mode = params.get("padding_mode", "zeros")
+    if mode != "zeros":
+        raise ValueError(f'Only "zeros" padding mode is supported for ConvTranspose, got padding_mode={mode!r}')
+    if "kernel_size" not in params:
+        return None
+    nd = layer_rank(params["kernel_size"], input_shape, 2, notes)
+    kernel = _per_axis(params["kernel_size"], "kernel_size", nd, f"ConvTranspose{nd}d")
+    groups = params.get("groups", 1)
+    c_in = params.get(
+        "in_channels", channel_count(input_shape, -nd - 1 if channel_axis is None else channel_axis, "C_in")
+    )
+    c_out = params.get("out_channels", "C_out")
+    for value, name in ((c_in, "in_channels"), (c_out, "out_channels")):
+        if not isinstance(value, str) and value % groups:
+            raise ValueError(f"{name} must be divisible by groups, got {name}={value}, groups={groups}")
+    return (c_in, "C_out/groups" if isinstance(c_out, str) else c_out // groups, *kernel)
+
 
 _AXIS_NAMES = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
@@ -421,12 +487,15 @@ def target(spec: ConvTransposeSpec) -> Target:
         post.append((b - p, e - (p - a)))
     post_t = tuple(post)
     bias_after = any(b < 0 or e < 0 for b, e in post_t)
-    arguments = dict(
+    window = dict(
         stride=spec.stride,
         padding=tuple(padding),
         output_padding=tuple(output_padding),
         groups=spec.groups,
         dilation=spec.dilation,
+    )
+    arguments = dict(
+        in_channels=spec.in_channels, out_channels=spec.out_channels, kernel_size=spec.kernel_size, **window
     )
     notes = []
     if any(b or e for b, e in post_t):
@@ -436,34 +505,73 @@ def target(spec: ConvTransposeSpec) -> Target:
         notes.append("The bias is added after the crop/pad step, so that appended cells get it too.")
     function = _FUNCTIONS[nd]
     layout = channels_first(nd)
+    zeros, crops = _code.pad_then_crop(post_t)
+    module = dict(kernel_size=spec.kernel_size, **window)
+
+    def layer_lines(weight: str, bias: str | None) -> list[str]:
+        """``layer``: the module for the window, ``weight`` (and ``bias``, a variable that may hold None) loaded."""
+        has_bias = "False" if bias is None or bias_after else f"{bias} is not None"
+        pads = [(f"ZeroPad{nd}d", zeros, "append zeros where the window runs past the full output")]
+        pads.append(
+            (f"ZeroPad{nd}d", tuple((-b, -e) for b, e in crops), f"crop (begin, end) = {crops} (negative amounts crop)")
+        )
+        steps = [(name, amounts, why) for name, amounts, why in pads if any(b or e for b, e in amounts)]
+        conv = "conv" if steps or (bias is not None and bias_after) else "layer"
+        lines = [
+            f"{conv} = torch.nn.ConvTranspose{nd}d({spec.in_channels}, {spec.out_channels}, "
+            f"{_code.keywords(module)}, bias={has_bias})",
+            f"{conv}.weight.data.copy_(torch.as_tensor({weight}))",
+        ]
+        if bias is not None and not bias_after:
+            lines += [f"if {bias} is not None:", f"    {conv}.bias.data.copy_(torch.as_tensor({bias}))"]
+        if conv == "conv":
+            lines.append("layer = torch.nn.Sequential(")
+            lines.append("    conv,")
+            for name, amounts, why in steps:  # ZeroPadNd lists the last axis first, as F.pad does
+                flat = tuple(v for b, e in reversed(amounts) for v in (b, e))
+                lines.append(f"    torch.nn.{name}({flat}),  # {why}")
+            lines.append(")")
+        if bias is not None and bias_after:
+            lines += [
+                f"if {bias} is not None:",
+                f"    layer.append(AddBias({bias}))  # after the zeros: they get it too",
+            ]
+        return lines
 
     def body(weight: str, bias: str | None) -> list[str]:
-        lines = [
-            f"y = F.conv_transpose{nd}d(x, {weight}, {bias if bias and not bias_after else None}, "
-            f"{_code.keywords(arguments)})"
-        ]
-        if any(b < 0 or e < 0 for b, e in post_t):  # F.pad lists the last axis first
-            pads = tuple(v for b, e in reversed(post_t) for v in (max(-b, 0), max(-e, 0)))
-            lines.append(f"y = F.pad(y, {pads})  # append zeros where the window runs past the full output")
-        if any(b > 0 or e > 0 for b, e in post_t):  # negative F.pad values crop
-            crops = tuple(v for b, e in reversed(post_t) for v in (-max(b, 0), -max(e, 0)))
-            lines.append(f"y = F.pad(y, {crops})  # crop (begin, end) = {post_t} per spatial axis")
-        return lines
+        return [*layer_lines(weight, bias), "y = layer(x)"]
+
+    def program(convert_weight: str) -> str:
+        doc = "The PyTorch module for this window, weights loaded: (N, C_in, *spatial) -> (N, C_out, *spatial) tensors."
+        classes = [_ADD_BIAS] if bias_after else []
+        return _code.layer_program(
+            ("import numpy as np", "import torch"), convert_weight, doc, layer_lines("weight", "bias"), *classes
+        )
 
     return Target(
         framework="torch",
-        function=f"torch.nn.functional.conv_transpose{nd}d",
+        function=f"torch.nn.ConvTranspose{nd}d",
         arguments=arguments,
         layout=layout,
         post=post_t,
-        run=lambda x, w, b: function(x, w, b, **arguments),
+        run=lambda x, w, b: function(x, w, b, **window),
         body=body,
-        imports=("import numpy as np", "import torch", "import torch.nn.functional as F"),
-        doc="x: (N, C_in, *spatial) torch tensor; weight: torch.from_numpy(convert_weight(w)); "
-        "bias: (C_out,) tensor or None.",
         bias_after=bias_after,
         notes=notes,
+        program=program,
     )
+
+
+#: The module the printed code adds after a zero extension, so that the appended cells get the bias too.
+_ADD_BIAS = '''class AddBias(torch.nn.Module):
+    """Adds a bias per channel to (N, C, *spatial) tensors."""
+
+    def __init__(self, bias):
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.as_tensor(bias))
+
+    def forward(self, y):
+        return y + self.bias.reshape(-1, *(1,) * (y.dim() - 2))'''
 
 
 def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: Sequence[int] | None) -> Source:

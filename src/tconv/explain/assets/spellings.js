@@ -70,17 +70,25 @@ function frameworkSpellings(g, cIn, cOut) {
       else { p = Math.max(0, Math.min(b, e)); op = Math.min(Math.max(p - e, 0), most - 1); }
       padding.push(p); outputPadding.push(op); post.push([b - p, e - (p - op)]);
     }
-    const args = [["stride", T(g.s)], ["padding", T(padding)], ["output_padding", T(outputPadding)], ["groups", 1], ["dilation", T(g.d)]];
-    const lines = [`y = F.conv_transpose${nd}d(x, w, None, ${keywords(args)})`];
-    const reversed = post.slice().reverse();
-    if (anyNegative(post)) {
-      const pads = T(reversed.flatMap(([b, e]) => [Math.max(-b, 0), Math.max(-e, 0)]));
-      lines.push(`y = F.pad(y, ${py(pads)})  # append zeros where the window runs past the full output`);
+    const args = [["kernel_size", T(g.k)], ["stride", T(g.s)], ["padding", T(padding)], ["output_padding", T(outputPadding)],
+      ["groups", 1], ["dilation", T(g.d)]];
+    // frameworks/_code.pad_then_crop: the zeros to append first, then the cells to crop
+    const zeros = post.map(([b, e]) => [Math.max(-b, 0), Math.max(-e, 0)]);
+    const crops = post.map(([b, e]) => [Math.max(b, 0), Math.max(e, 0)]);
+    const steps = [];
+    const flat = (pairs) => T(pairs.slice().reverse().flatMap(([b, e]) => [b, e]));  // the last axis first, as F.pad
+    if (zeros.some(([b, e]) => b || e)) {
+      steps.push(`    torch.nn.ZeroPad${nd}d(${py(flat(zeros))}),  # append zeros where the window runs past the full output`);
     }
-    if (anyPositive(post)) {
-      const crops = T(reversed.flatMap(([b, e]) => [-Math.max(b, 0) || 0, -Math.max(e, 0) || 0]));
-      lines.push(`y = F.pad(y, ${py(crops)})  # crop (begin, end) = ${py(pairsT(post))} per spatial axis`);
+    if (crops.some(([b, e]) => b || e)) {
+      steps.push(`    torch.nn.ZeroPad${nd}d(${py(flat(crops.map(([b, e]) => [-b || 0, -e || 0])))}),  ` +
+        `# crop (begin, end) = ${py(pairsT(crops))} (negative amounts crop)`);
     }
+    const conv = steps.length ? "conv" : "layer";
+    const lines = [`${conv} = torch.nn.ConvTranspose${nd}d(${cIn}, ${cOut}, ${keywords(args)}, bias=False)`,
+      `${conv}.weight.data.copy_(torch.as_tensor(w))`];
+    if (steps.length) lines.push("layer = torch.nn.Sequential(", "    conv,", ...steps, ")");
+    lines.push("y = layer(x)");
     const notes = [];
     if (!isExact(post)) {
       notes.push(postNote("PyTorch", post, "its padding crops both ends equally and output_padding only extends the end, by less than max(stride, dilation)"));
@@ -168,8 +176,20 @@ function frameworkSpellings(g, cIn, cOut) {
     if (anyNegative(post)) notes.push("The bias is added after the pad step (use_bias=False in the layer), so that appended cells get it too.");
     const args = [["filters", cOut], ["kernel_size", T(forbid ? g.ke : g.k)], ["strides", T(g.s)], ["padding", choice[0]],
       ["output_padding", choice[1]], ["data_format", "channels_last"], ["dilation_rate", T(forbid ? axes.map(() => 1) : g.d)]];
-    lines.push(`layer = keras.layers.Conv${nd}DTranspose(${keywords(args)}, use_bias=False)`,
-      "layer.build(tuple(x.shape))", "layer.set_weights([w])", "y = layer(x)", ...padCropLines(post, "y = keras.ops.pad"));
+    const zeros = post.map(([b, e]) => T([Math.max(-b, 0), Math.max(-e, 0)]));
+    const crops = post.map(([b, e]) => T([Math.max(b, 0), Math.max(e, 0)]));
+    const amounts = (pairs) => py(nd === 1 ? pairs[0] : T(pairs));  // Keras: (begin, end) in 1-d, a pair per axis
+    const steps = [];
+    if (zeros.some((p) => p.tuple[0] || p.tuple[1])) {
+      steps.push(`    keras.layers.ZeroPadding${nd}D(${amounts(zeros)}),  # zeros where the window runs past`);
+    }
+    if (crops.some((p) => p.tuple[0] || p.tuple[1])) {
+      steps.push(`    keras.layers.Cropping${nd}D(${amounts(crops)}),  # crop (begin, end) per spatial axis`);
+    }
+    const conv = steps.length ? "conv" : "layer";
+    lines.push(`${conv} = keras.layers.Conv${nd}DTranspose(${keywords(args)}, use_bias=False)`);
+    if (steps.length) lines.push("layer = keras.Sequential([", "    conv,", ...steps, "])");
+    lines.push(`layer.build((None, ${"None, ".repeat(nd)}${cIn}))`, `${conv}.set_weights([w])`, "y = layer(x)");
     out.keras = spelling(lines, post, notes);
   }
 

@@ -9,7 +9,7 @@ or 2-d problem:
 - :func:`zero_insertion_figure`: the same output as an ordinary convolution of the
   zero-inserted, padded input with the **flipped** kernel, for one output element
   (:func:`zero_insertion_animation` slides the kernel over every output);
-- :func:`matrix_figure`: ``C^T`` as a heat-map, with the row of one output element
+- :func:`matrix_figure`: ``Cᵀ`` as a heat-map, with the row of one output element
   (the inputs and taps that sum into it) and the column of one input element
   (its stamp);
 - :func:`overlap_figure`: the overlap map and per-phase tap counts of a

@@ -11,21 +11,83 @@ from typing import Any
 
 import numpy as np
 
-CELL = 0.42  # inches per grid cell
+CELL = 0.5  # inches per grid cell, at most: figures wider than MAX_WIDTH get smaller cells
 DPI = 80
+#: The widest figure, in inches: 960 pixels, the docs' column, so that the docs show every figure at its own
+#: size and its text at the sizes below.
+MAX_WIDTH = 12.0
+#: Text sizes in points: no text is smaller than MIN_FONT; numbers in cells are sized to the cells, up to
+#: MAX_FONT, and left out where they would need less than MIN_FONT (the panel's title says so).
+MIN_FONT = 8.0
+MAX_FONT = 10.0
+TITLE_FONT = 9.0
 INPUT_COLOR = "#1f77b4"
 TAP_COLOR = "#d62728"
 WINDOW_COLOR = "#2ca02c"
+#: What a panel's title adds when its numbers do not fit its cells.
+NO_NUMBERS = "(colours only: the numbers do not fit the cells)"
 
 
 def figure(width: float, height: float) -> Any:
-    """A figure on an Agg canvas, at least 3 x 1.6 inches."""
+    """A figure on an Agg canvas, at least 3 x 1.6 inches and at most :data:`MAX_WIDTH` wide."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(max(width, 3.0), max(height, 1.6)), dpi=DPI)
+    fig = Figure(figsize=(min(max(width, 3.0), MAX_WIDTH), max(height, 1.6)), dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
+
+
+def fit(width_cells: float, height_cells: float, extra_width: float, extra_height: float) -> tuple[float, float]:
+    """The size in inches of a figure of grids ``width_cells`` x ``height_cells`` cells plus fixed margins:
+    :data:`CELL` inches per cell, less where that would be wider than :data:`MAX_WIDTH`."""
+    cell = min(CELL, (MAX_WIDTH - extra_width) / max(width_cells, 1.0))
+    return width_cells * cell + extra_width, height_cells * cell + extra_height
+
+
+def _renderer(ax: Any) -> Any:
+    return ax.figure.figure.canvas.get_renderer()
+
+
+def text_width(ax: Any, text: str, size: float) -> float:
+    """The width in points of ``text`` at font ``size``."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = _renderer(ax)
+    width, _, _ = renderer.get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
+    return width * 72.0 / renderer.dpi
+
+
+def cell_points(ax: Any, rows: int, cols: int) -> float:
+    """The side of one cell in points of a grid drawn by :func:`axes_for` into ``ax`` (equal aspect)."""
+    box = ax.bbox  # the axes' slot, in pixels
+    dpi = ax.figure.figure.dpi
+    return min(box.width / (cols + 0.2), box.height / (rows + 0.2)) * 72.0 / dpi
+
+
+def number_font(ax: Any, labels: Sequence[str], rows: int, cols: int) -> float | None:
+    """The font size that fits the widest of ``labels`` into a cell of this grid (at most :data:`MAX_FONT`), or
+    None when that is under :data:`MIN_FONT`: then the cells show colours only."""
+    side = cell_points(ax, rows, cols)
+    widest = max((text_width(ax, s, 10.0) for s in set(labels)), default=0.0)
+    size = min(MAX_FONT, 0.6 * side, 10.0 * 0.92 * side / widest if widest else MAX_FONT)
+    return size if size >= MIN_FONT else None
+
+
+def panel_title(ax: Any, text: str, rows: int = 0, cols: int = 0) -> None:
+    """A title at :data:`TITLE_FONT`, wrapped to the width of the grid below it (``rows`` x ``cols`` cells; the
+    axes' width when not given)."""
+    import textwrap
+
+    width = cell_points(ax, rows, cols) * (cols + 0.2) if cols else ax.bbox.width * 72.0 / ax.figure.figure.dpi
+    width = max(width, 10.0 * TITLE_FONT)
+    lines: list[str] = []
+    for word in text.split(" "):  # greedy, measured
+        if lines and text_width(ax, lines[-1] + " " + word, TITLE_FONT) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    ax.set_title("\n".join(lines) if lines else textwrap.fill(text), fontsize=TITLE_FONT)
 
 
 def label(v: object) -> str:
@@ -49,13 +111,13 @@ def cell(index: Sequence[int], ndim: int) -> tuple[int, int]:
 
 
 def axes_for(ax: Any, rows: int, cols: int, title: str = "") -> None:
-    """Axes for a grid of ``rows`` x ``cols`` cells centred on integer positions, titled."""
+    """Axes for a grid of ``rows`` x ``cols`` cells centred on integer positions, titled (:func:`panel_title`)."""
     ax.set_xlim(-0.6, cols - 0.4)
     ax.set_ylim(rows - 0.4, -0.6)
     ax.set_aspect("equal")
     ax.set_axis_off()
     if title:
-        ax.set_title(title, fontsize=9)
+        panel_title(ax, title, rows, cols)
 
 
 def cells(
@@ -65,8 +127,16 @@ def cells(
     scale: float | None = None,
     colors: Sequence[Sequence[str]] | None = None,
     blank: np.ndarray | None = None,
-) -> None:
-    """Draw a 2-d array as labelled cells, coloured by value on a diverging scale."""
+    sized_for: Sequence[str] | None = None,
+) -> bool:
+    """Draw a 2-d array as cells coloured by value on a diverging scale, with their numbers where they fit.
+
+    The numbers' font is sized to the cells (:func:`number_font`) for the widest of
+    their labels, or of ``sized_for`` (every label a panel shows over the frames of an
+    animation, so that its font does not change between frames). Returns whether
+    the numbers are drawn; when they are not, the caller's title says so
+    (:data:`NO_NUMBERS`).
+    """
     import matplotlib
     from matplotlib.patches import Rectangle
 
@@ -74,8 +144,7 @@ def cells(
     v = as2d(np.asarray(values, dtype=float))
     scale = scale if scale is not None else (float(np.max(np.abs(v))) if v.size else 1.0) or 1.0
     labels = [[label(a) for a in row] for row in v]
-    longest = max((len(s) for row in labels for s in row), default=1)
-    size = min(9.0, 26.0 / max(longest, 2) * 1.25)
+    size = number_font(ax, [s for row in labels for s in row] + list(sized_for or ()), *v.shape)
     for r in range(v.shape[0]):
         for c in range(v.shape[1]):
             if blank is not None and as2d(blank)[r, c]:
@@ -90,7 +159,11 @@ def cells(
             ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=face, edgecolor="#999999", lw=0.5))
             lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
             color = "white" if lum < 0.45 else "black"
-            ax.text(c, r, labels[r][c], ha="center", va="center", fontsize=size, color=color)
+            if size is not None:
+                ax.text(c, r, labels[r][c], ha="center", va="center", fontsize=size, color=color)
+    if size is None:
+        panel_title(ax, " ".join([*ax.get_title().split(), NO_NUMBERS]), *v.shape)
+    return size is not None
 
 
 def outline(ax: Any, cells: Sequence[tuple[int, int]], color: str, lw: float = 2.0) -> None:
@@ -120,10 +193,78 @@ def title(fig: Any, text: str) -> float:
     import textwrap
 
     width, height = inches(fig)
-    chars = max(40, int(width * 72 / (9 * 0.56)))
+    chars = max(40, int(width * 72 / (TITLE_FONT * 0.62)))
     lines = [part for line in text.split("\n") for part in textwrap.wrap(line, chars)]
-    fig.suptitle("\n".join(lines), fontsize=9, y=1 - 0.06 / height)
+    fig.suptitle("\n".join(lines), fontsize=TITLE_FONT, y=1 - 0.06 / height)
     return 1 - (0.2 + 0.17 * len(lines) + 0.25) / height
+
+
+def title_height(text: str, width: float) -> float:
+    """The height in inches :func:`title` takes for ``text`` in a figure ``width`` inches wide."""
+    import textwrap
+
+    chars = max(40, int(width * 72 / (TITLE_FONT * 0.62)))
+    return 0.45 + 0.17 * sum(len(textwrap.wrap(line, chars)) for line in text.split("\n"))
+
+
+#: Inches: the figure's side margins, the gap between panels (in cells), the height of a panel's title line.
+MARGIN = 0.15
+GAP = 0.8
+TITLE_LINE = TITLE_FONT * 1.3 / 72
+
+
+def _extent(rows: Sequence[Sequence[tuple[int, int]]]) -> tuple[float, float]:
+    """Width and height in cells of panel rows laid out by :func:`layout`."""
+    width = max(sum(c + 0.2 for _, c in row) + GAP * (len(row) - 1) for row in rows)
+    return width, sum(max(r + 0.2 for r, _ in row) for row in rows)
+
+
+def layout_size(
+    rows: Sequence[Sequence[tuple[int, int]]], title_text: str, title_lines: int = 2
+) -> tuple[float, float]:
+    """The size in inches of a figure of panel ``rows`` (each a list of grids ``(rows, cols)`` in cells) under a
+    title ``title_text``: cells of :data:`CELL` inches, smaller where the figure would be wider than
+    :data:`MAX_WIDTH`."""
+    width_cells, height_cells = _extent(rows)
+    width = min(width_cells * CELL + 2 * MARGIN, MAX_WIDTH)
+    cell = (width - 2 * MARGIN) / width_cells
+    width = max(width, 5.5)  # room for the title's lines
+    height = title_height(title_text, width) + len(rows) * (title_lines * TITLE_LINE + 0.1) + height_cells * cell
+    return width, height + 0.1
+
+
+def first_that_fits(*arrangements: list[list[tuple[int, int]]], smallest: float = CELL) -> list[list[tuple[int, int]]]:
+    """The first arrangement of panel rows whose cells stay at least ``smallest`` inches (:data:`CELL` at
+    most) within :data:`MAX_WIDTH`, else the last."""
+    for rows in arrangements:
+        if _extent(rows)[0] * smallest + 2 * MARGIN <= MAX_WIDTH:
+            return rows
+    return arrangements[-1]
+
+
+def layout(fig: Any, rows: Sequence[Sequence[tuple[int, int]]], top: float, title_lines: int = 2) -> list[list[Any]]:
+    """Axes for panel ``rows`` below the fraction ``top`` of ``fig``: every cell the same size, as large as fits;
+    the panels of a row left to right, ``GAP`` cells apart and centred; above each row room for
+    ``title_lines`` lines of title."""
+    width, height = inches(fig)
+    width_cells, height_cells = _extent(rows)
+    room = top * height - len(rows) * (title_lines * TITLE_LINE + 0.1) - 0.1
+    cell = min((width - 2 * MARGIN) / width_cells, room / height_cells)
+    y = top * height
+    out = []
+    for row in rows:
+        y -= title_lines * TITLE_LINE + 0.1
+        row_height = max(r + 0.2 for r, _ in row) * cell
+        row_width = (sum(c + 0.2 for _, c in row) + GAP * (len(row) - 1)) * cell
+        x = (width - row_width) / 2
+        axes = []
+        for r, c in row:
+            w, h = (c + 0.2) * cell, (r + 0.2) * cell
+            axes.append(fig.add_axes((x / width, (y - h) / height, w / width, h / height)))
+            x += w + GAP * cell
+        out.append(axes)
+        y -= row_height
+    return out
 
 
 def panels(fig: Any, shapes: Sequence[tuple[int, int]], *, top: float = 0.82, bottom: float = 0.04) -> list[Any]:

@@ -11,12 +11,29 @@ from .._format import collapse
 from . import _drawing as drawing
 
 
+def _title(analysis: Analysis) -> str:
+    ov = analysis.overlap
+    g = ov.geometry
+    taps = [list(t) for t in ov.phase_taps] if g.ndim > 1 else list(ov.phase_taps[0])
+    return (
+        f"Overlap: kernel_size {collapse(g.kernel_size)}, stride {collapse(g.stride)}, "
+        f"dilation {collapse(g.dilation)}, padding {analysis.padding!r}, output_padding {analysis.output_padding!r}\n"
+        f"taps per phase {taps}, uniformity {ov.uniformity:.3g}: {ov.verdict.upper()}"
+    )
+
+
+def _rows(analysis: Analysis) -> list[list[tuple[int, int]]]:
+    g = analysis.overlap.geometry
+    row = [drawing.shape(g.output_size), drawing.shape(g.stride)]
+    if analysis.weights is None:
+        return [row]
+    # side by side unless that needs cells under 0.3 inches (a 2-d map stays square; a 1-d one stacks)
+    return drawing.first_that_fits([[*row, row[0]]], [row, [row[0]]], smallest=0.3 if g.ndim > 1 else drawing.CELL)
+
+
 def overlap_size(analysis: Analysis) -> tuple[float, float]:
     """Width and height in inches."""
-    r, c = drawing.shape(analysis.overlap.geometry.output_size)
-    sr, sc = drawing.shape(analysis.overlap.geometry.stride)
-    n = 2 if analysis.weights is not None else 1
-    return ((c + 1) * n + sc + 1) * drawing.CELL + 0.6, (max(r, sr) + 2.4) * drawing.CELL + 0.8
+    return drawing.layout_size(_rows(analysis), _title(analysis))
 
 
 def _count_colors(counts: np.ndarray) -> list[list[str]]:
@@ -38,17 +55,8 @@ def draw_overlap(fig: Any, analysis: Analysis) -> None:
     ov, weights = analysis.overlap, analysis.weights
     g = ov.geometry
     nd = g.ndim
-    shapes = [drawing.shape(g.output_size), drawing.shape(g.stride)]
-    if weights is not None:
-        shapes.append(drawing.shape(g.output_size))
-    taps = [list(t) for t in ov.phase_taps] if nd > 1 else list(ov.phase_taps[0])
-    top = drawing.title(
-        fig,
-        f"Overlap: kernel_size {collapse(g.kernel_size)}, stride {collapse(g.stride)}, "
-        f"dilation {collapse(g.dilation)}, padding {analysis.padding!r}, output_padding {analysis.output_padding!r}\n"
-        f"taps per phase {taps}, uniformity {ov.uniformity:.3g}: {ov.verdict.upper()}",
-    )
-    axes = drawing.panels(fig, shapes, top=top)
+    top = drawing.title(fig, _title(analysis))
+    axes = [ax for row in drawing.layout(fig, _rows(analysis), top) for ax in row]
     r, c = drawing.shape(g.output_size)
     drawing.axes_for(
         axes[0], r, c, f"taps reaching each output (input {'x'.join(map(str, g.input_size))}); hatched: borders"

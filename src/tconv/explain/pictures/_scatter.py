@@ -61,17 +61,39 @@ def _on_canvas(full: np.ndarray, g: Geometry) -> tuple[np.ndarray, np.ndarray]:
     return out, outside
 
 
-def scatter_size(p: Problem) -> tuple[float, float]:
-    """Width and height in inches."""
+def _title(p: Problem) -> str:
+    head = f"Scatter view: {p.describe()}"
+    sub = (
+        "each input element multiplies the whole kernel and adds it at stride*j (taps dilation apart); "
+        "green box: the output window (padding crops, output_padding extends)"
+    )
+    if p.groups > 1 or p.y.shape[0] > 1:
+        sub += f"; output channel {p.channel} sums input channels {p.in_channels[0]}..{p.in_channels[-1]} (its group)"
+    return head + "\n" + sub
+
+
+def _rows(p: Problem) -> list[list[tuple[int, int]]]:
+    """The panels in rows: the inputs and the kernel, then the stamp and the running sum on the canvas (one
+    row, or for long 1-d canvases and wide figures one row each, aligned)."""
     g = p.geometry
     _, size = _canvas(g)
-    ir, ic = drawing.shape(g.input_size)
-    kr, kc = drawing.shape(g.kernel_size)
-    cr, cc = drawing.shape(size)
-    n_in = len(p.in_channels)
-    width = (ic + 1) * min(n_in, 3) + (kc + 1) + 2 * (cc + 1)
-    height = max(ir, kr, cr) + 2.2
-    return width * drawing.CELL + 0.6, height * drawing.CELL + 0.8
+    top = [drawing.shape(g.input_size)] * min(len(p.in_channels), 3) + [drawing.shape(g.kernel_size)]
+    canvas = drawing.shape(size)
+    if g.ndim == 1:
+        return drawing.first_that_fits([[*top, canvas, canvas]], [top, [canvas], [canvas]])
+    return drawing.first_that_fits([[*top, canvas, canvas]], [top, [canvas, canvas]], smallest=0.3)
+
+
+def scatter_size(p: Problem) -> tuple[float, float]:
+    """Width and height in inches."""
+    return drawing.layout_size(_rows(p), _title(p))
+
+
+def _labels(frames: list[Frame]) -> tuple[list[str], list[str]]:
+    """Every label the stamp panel and the running-sum panel show over all frames (one font for all of them)."""
+    stamps = {drawing.label(v) for f in frames for v in np.ravel(f.stamp)} | {"0"}
+    totals = {drawing.label(v) for f in frames for v in np.ravel(f.total)} | {"0"}
+    return sorted(stamps), sorted(totals)
 
 
 def draw_scatter(fig: Any, p: Problem, frames: list[Frame], step: int | None) -> None:
@@ -82,16 +104,9 @@ def draw_scatter(fig: Any, p: Problem, frames: list[Frame], step: int | None) ->
     frame = frames[n - 1] if n >= 1 else None
     first, size = _canvas(g)
     shown_in = p.in_channels[:3]
-    shapes = [drawing.shape(g.input_size)] * len(shown_in) + [drawing.shape(g.kernel_size)] + [drawing.shape(size)] * 2
-    head = f"Scatter view: {p.describe()}"
-    sub = (
-        "each input element multiplies the whole kernel and adds it at stride*j (taps dilation apart); "
-        "green box: the output window (padding crops, output_padding extends)"
-    )
-    if p.groups > 1 or p.y.shape[0] > 1:
-        sub += f"; output channel {p.channel} sums input channels {p.in_channels[0]}..{p.in_channels[-1]} (its group)"
-    top = drawing.title(fig, head + "\n" + sub)
-    axes = drawing.panels(fig, shapes, top=top)
+    top = drawing.title(fig, _title(p))
+    axes = [ax for row in drawing.layout(fig, _rows(p), top) for ax in row]
+    stamp_labels, total_labels = _labels(frames)
     scale_x = float(np.max(np.abs(p.x))) or 1.0
     for ax, ci in zip(axes, shown_in):
         r, c = drawing.shape(g.input_size)
@@ -103,7 +118,7 @@ def draw_scatter(fig: Any, p: Problem, frames: list[Frame], step: int | None) ->
     ax = axes[len(shown_in)]
     r, c = drawing.shape(g.kernel_size)
     drawing.axes_for(ax, r, c, f"kernel w[{kci}, {p.channel_in_group}]" if p.w.shape[:2] != (1, 1) else "kernel w")
-    drawing.cells(ax, p.w[kci, p.channel_in_group])
+    drawing.cells(ax, p.w[kci, p.channel_in_group], sized_for=[drawing.label(v) for v in np.ravel(p.w)])
     rows, cols = drawing.shape(size)
     # the stamp of this step
     ax = axes[-2]
@@ -116,7 +131,8 @@ def draw_scatter(fig: Any, p: Problem, frames: list[Frame], step: int | None) ->
     )
     canvas, outside = _on_canvas(stamp, g)
     total_scale = float(np.max(np.abs(frames[-1].total))) if frames else 1.0
-    drawing.cells(ax, canvas, blank=outside, scale=max(total_scale, float(np.max(np.abs(canvas))) or 1.0))
+    scale = max(total_scale, float(np.max(np.abs(canvas))) or 1.0)
+    drawing.cells(ax, canvas, blank=outside, scale=scale, sized_for=stamp_labels)
     taps = []
     if frame is not None:
         for t in itertools.product(*(range(k) for k in g.kernel_size)):
@@ -128,7 +144,7 @@ def draw_scatter(fig: Any, p: Problem, frames: list[Frame], step: int | None) ->
     total = frame.total if frame is not None else np.zeros(g.full_size)
     drawing.axes_for(ax, rows, cols, f"running sum after {n} of {len(frames)} steps")
     canvas, outside = _on_canvas(total, g)
-    drawing.cells(ax, canvas, blank=outside, scale=total_scale or 1.0)
+    drawing.cells(ax, canvas, blank=outside, scale=total_scale or 1.0, sized_for=total_labels)
     drawing.outline(ax, taps, drawing.TAP_COLOR, lw=1.2)
     wr, wc = drawing.shape(g.output_size)
     br, bc = drawing.cell(tuple(b - f for b, f in zip(g.crop_begin, first)), nd)

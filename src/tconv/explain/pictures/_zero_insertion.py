@@ -36,15 +36,34 @@ def _zero_insertion_data(p: Problem, ci: int) -> tuple[np.ndarray, np.ndarray]:
     return x_pad, kind
 
 
-def zero_insertion_size(p: Problem) -> tuple[float, float]:
-    """Width and height in inches."""
+def _title(p: Problem, position: tuple[int, ...] | None, sums: str, value: float) -> str:
+    """The title; ``position`` None: the longest one, for the figure's size (every frame has the same)."""
     g = p.geometry
-    pr, pc = drawing.shape(_padded_size(p))
-    kr, kc = drawing.shape(g.kernel_size)
-    orr, oc = drawing.shape(g.output_size)
-    n = min(len(p.in_channels), 2)
-    width = n * (pc + 1 + kc + 1) + oc + 1
-    return width * drawing.CELL + 0.6, (max(pr, kr, orr) + 2.6) * drawing.CELL + 0.9
+    head = f"Zero-insertion view: {p.describe()}"
+    where = "y" + ("[...]" if position is None else str(list(position)))
+    sub = (
+        f"insert stride-1 zeros (yellow), pad by dilation*(k-1) - padding = {list(g.zero_insertion_padding)} "
+        f"at the start (grey; negative: crop), slide the FLIPPED kernel with stride 1\n"
+        f"{where} = sum(window * flipped kernel) = {sums} = {drawing.label(value)}"
+    )
+    if len(p.in_channels) > 1:
+        sub += f" (summed over input channels {p.in_channels[0]}..{p.in_channels[-1]})"
+    return head + "\n" + sub
+
+
+def _rows(p: Problem) -> list[list[tuple[int, int]]]:
+    """The padded input and the flipped kernel of each shown input channel, then the output: in one row, or the
+    output in a second row when one would be too wide."""
+    g = p.geometry
+    pairs = [drawing.shape(_padded_size(p)), drawing.shape(g.kernel_size)] * min(len(p.in_channels), 2)
+    output = drawing.shape(g.output_size)
+    return drawing.first_that_fits([[*pairs, output]], [pairs, [output]])
+
+
+def zero_insertion_size(p: Problem) -> tuple[float, float]:
+    """Width and height in inches (room for the longest title: the sum is cut at 150 characters)."""
+    widest = "-8.88e+88*-8.88e+88 + " * 7
+    return drawing.layout_size(_rows(p), _title(p, None, widest[:150] + "...", -8.88e88))
 
 
 def draw_zero_insertion(fig: Any, p: Problem, position: tuple[int, ...]) -> None:
@@ -76,20 +95,8 @@ def draw_zero_insertion(fig: Any, p: Problem, position: tuple[int, ...]) -> None
     sums = " + ".join(terms) if terms else "0 (the window holds only zeros)"
     if len(sums) > 150:
         sums = sums[:147] + "..."
-    head = f"Zero-insertion view: {p.describe()}"
-    sub = (
-        f"insert stride-1 zeros (yellow), pad by dilation*(k-1) - padding = {list(g.zero_insertion_padding)} "
-        f"at the start (grey; negative: crop), slide the FLIPPED kernel with stride 1\n"
-        f"y{list(position)} = sum(window * flipped kernel) = {sums} = {drawing.label(value)}"
-    )
-    if len(p.in_channels) > 1:
-        sub += f" (summed over input channels {p.in_channels[0]}..{p.in_channels[-1]})"
-    top = drawing.title(fig, head + "\n" + sub)
-    shapes = []
-    for _ in shown:
-        shapes += [drawing.shape(_padded_size(p)), drawing.shape(g.kernel_size)]
-    shapes.append(drawing.shape(g.output_size))
-    axes = drawing.panels(fig, shapes, top=top)
+    top = drawing.title(fig, _title(p, position, sums, value))
+    axes = [ax for row in drawing.layout(fig, _rows(p), top) for ax in row]
     cmap = matplotlib.colormaps["RdBu_r"]
     scale = float(np.max(np.abs(p.x))) or 1.0
     for n, ci in enumerate(shown):

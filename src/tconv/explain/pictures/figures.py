@@ -109,9 +109,9 @@ def matrix_figure(
     output_element: Sequence[int] | None = None,
     input_element: Sequence[int] | None = None,
 ) -> Any:
-    """The matrix view: ``C^T`` as a heat-map with one output element's row and one input element's column.
+    """The matrix view: ``Cᵀ`` as a heat-map with one output element's row and one input element's column.
 
-    ``C^T`` comes from :func:`tconv.conv_transpose_matrix`; ``C^T x`` is checked
+    ``Cᵀ`` comes from :func:`tconv.conv_transpose_matrix`; ``Cᵀ x`` is checked
     against :func:`tconv.conv_transpose`. Defaults: the middle output element and
     the middle input element.
 
@@ -120,14 +120,14 @@ def matrix_figure(
     >>> import numpy as np
     >>> fig = matrix_figure(problem(np.ones((2, 2)), np.ones((3, 3)), stride=2))
     >>> fig.axes[0].get_title()
-    'C^T: 25 x 4 (output elements x input elements)'
+    'Cᵀ: 25 x 4 (output elements x input elements)'
     """
     g = p.geometry
     out_el = (
         middle(g.output_size) if output_element is None else element(output_element, g.output_size, "output_element")
     )
     in_el = middle(g.input_size) if input_element is None else element(input_element, g.input_size, "input_element")
-    n = p.y.size * p.x.size  # the entries of C^T
+    n = p.y.size * p.x.size  # the entries of Cᵀ
     if n > 2**22:
         raise ValueError(f"the matrix has {n} entries, too many to draw; use smaller sizes")
     fig = drawing.figure(*matrix_size(p))
