@@ -574,11 +574,14 @@ class TranslationPlan:
     __str__ = describe
 
     def to_code(self) -> str:
-        """Python code for the target framework: ``convert_weight`` (NumPy) and ``conv_transpose``.
+        """Python code for the target framework: ``convert_weight`` (NumPy) and what the target runs.
 
         ``convert_weight`` takes the source's weight (a NumPy array) and returns the
-        target's; ``conv_transpose(x, weight, bias=None)`` takes the target
-        framework's tensors in its default data layout.
+        target's. PyTorch and Keras then get ``make_layer(weight, bias=None)``, the
+        module or layer a model holds (with the crop or zero-padding layers the window
+        needs, the weights loaded), called on the target's tensors in its default data
+        layout; TensorFlow, JAX, ONNX and tconv get ``conv_transpose(x, weight,
+        bias=None)`` (ONNX also ``make_nodes`` and ``make_model``).
         """
         header = [
             f"# tconv translation plan: {_name(self.source)} -> {_name(self.target)} "

@@ -108,11 +108,15 @@ def _translated(target: str, plan: TranslationPlan, x: np.ndarray, w: np.ndarray
     exec(compile(plan.to_code(), f"<tconv plan {plan.source} -> {target}>", "exec"), namespace)  # noqa: S102
     x_t = np.array(plan.input_to_target(x), order="C")
     w_t = namespace["convert_weight"](w).astype(np.float32)
-    if target == "torch":
-        import torch
+    if "make_layer" in namespace:  # PyTorch and Keras print the layer a model holds
+        layer = namespace["make_layer"](w_t, b)
+        if target == "torch":
+            import torch
 
-        with torch.no_grad():
-            y = namespace["conv_transpose"](torch.from_numpy(x_t), torch.from_numpy(w_t), torch.from_numpy(b)).numpy()
+            with torch.no_grad():
+                y = layer(torch.from_numpy(x_t)).numpy()
+        else:
+            y = np.asarray(layer(x_t))
     elif target == "tensorflow":
         import tensorflow as tf
 
