@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .._options import get_options
+from .._options import effective
 from ..geometry import Geometry
 from .problem import Problem, layout_index
 from .tiling import Tile, conv_tiles, tile_geometry, tiles
@@ -48,7 +48,7 @@ def blocks(
     while ``tile_bytes(shape)`` exceeds the budget; then every tile of
     ``tiling(shape)`` comes once per sample.
     """
-    budget = get_options().memory_budget
+    budget = effective().memory_budget
     if per_sample <= budget:
         step = max(1, budget // max(per_sample, 1))
         for n0 in range(0, n, step):

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .._options import get_options
+from .._options import effective
 from ..geometry import Geometry
 from ..kernels import tap_pairs
 from . import compiled as _compiled
@@ -42,7 +42,7 @@ def direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, o
     else:
         y_cl = np.empty((n, o_lead, o_last, c_out), dtype=out.dtype)
     args = (x_cl, wt, problem.cig, cog, *tables.kernel_args(), problem.bias, y_cl)
-    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * o_lead, 4 * get_options().threads)]
+    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * o_lead, 4 * effective().threads)]
     _compiled.parallel_for(_compiled.kernels()["direct_cl"], calls)
     if problem.layout == "channels_first":
         p_out = o_lead * o_last

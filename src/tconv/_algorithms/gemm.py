@@ -23,13 +23,12 @@ Three organisations of that algebra, chosen by :func:`run`:
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import NamedTuple
 
 import numpy as np
 
-from .._options import get_options, options
+from .._options import effective, internal
 from ..geometry import Geometry
 from ..kernels import tap_pairs
 from . import blas as _blas
@@ -143,7 +142,7 @@ def _gather(
 
 def _pieces(tasks: int, inner: int) -> list[tuple[int, int, int, int]]:
     """Split ``tasks`` rows x ``inner`` columns into enough pieces for the thread pool."""
-    threads = get_options().threads
+    threads = effective().threads
     if threads == 1:
         return [(0, tasks, 0, inner)]
     wanted = 4 * threads
@@ -195,7 +194,7 @@ def _gemm_tiles(geometry: Geometry, n: int, problem: Problem, threads: int) -> l
     groups, cig, cog, itemsize = problem.groups, problem.cig, problem.cog, problem.dtype.itemsize
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
-    budget = get_options().memory_budget
+    budget = effective().memory_budget
     target = min(TILE_BYTES, budget // max(threads, 1))
     c_blocks = max(1, min(cog, -(-cig * kv * cog * itemsize // WEIGHT_BYTES)))
     c_block = -(-cog // c_blocks)
@@ -263,13 +262,13 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     p_in = math.prod(geometry.input_size)
     flops = 2 * n * p_in * cig * kv * c_out
     if flops < SMALL_FLOPS:  # tiny: one thread, no tiles, nothing to hand over
-        with options(threads=1):
+        with internal(threads=1):
             return _gemm_blocked(x, w, geometry, problem)
     if layout == "channels_first" and cog <= FEW_CHANNELS and geometry.ndim <= 3:
         return gemm_transposed(x, w, geometry, problem)
     if not _blas.available() or n * p_in * kv * c_out * problem.dtype.itemsize <= CACHED_COLUMNS:
         return _gemm_blocked(x, w, geometry, problem)  # one multi-threaded GEMM, columns stay in L3
-    threads = get_options().threads
+    threads = effective().threads
     tiles = _gemm_tiles(geometry, n, problem, threads)
     if tiles is None:
         return _gemm_blocked(x, w, geometry, problem)
@@ -284,18 +283,16 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     largest = max(
         (t.n1 - t.n0) * math.prod(t.geometry.input_size) * (t.c1 - t.c0) for t in tiles if t.geometry is not None
     )
-    claim = itertools.count()
+    claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
         workspace = np.empty(largest * kv, dtype=problem.dtype)  # this thread's column buffer
         for index in claim:
-            if index >= len(tiles):
-                return
             tile = tiles[index]
             _gemm_tile(tile, x, layout_in, packed[tile.c0, tile.c1][tile.g], out, workspace, problem)
 
     with _blas.single_threaded_blas():  # each of our threads runs its own single-threaded GEMMs
-        _compiled.parallel_for(work, [()] * min(threads, len(tiles)))
+        _compiled.run_workers(work, min(threads, len(tiles)), claim)
     return out
 
 
@@ -374,8 +371,8 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     p_in = math.prod(geometry.input_size)
     tiles = [(i, g) for i in range(n) for g in range(groups)]
     bytes_per_tile = kv * cog * p_in * dtype.itemsize
-    budget = get_options().memory_budget
-    if len(tiles) * bytes_per_tile > budget and bytes_per_tile > budget:
+    budget = effective().memory_budget
+    if bytes_per_tile > budget:
         return _gemm_blocked(x, w, geometry, problem)  # one sample's columns exceed the budget
     out = problem.output(n, geometry.output_size)
     tables = lead_and_last(geometry)
@@ -387,23 +384,21 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     s, d, b = geometry.stride[-1], geometry.dilation[-1], geometry.crop_begin[-1]
     # the arguments of gather_rows_t that do not change from call to call
     per_axis = (tables.input_last, tables.kernel_last, tap_ranges(geometry, -1), s, d, b, o_last)
-    claim = itertools.count()
+    claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
         cols = np.empty((cog * kv, p_in), dtype=dtype)  # this thread's (Cog*Kv, P) columns
         for index in claim:
-            if index >= len(tiles):
-                return
             i, g = tiles[index]
             np.matmul(wt[g], xs[i, g], out=cols)  # (Cog*Kv, Cig) @ (Cig, P)
             c3 = _reshaped(cols, (cog, kv, p_in)).transpose(1, 0, 2)  # (Kv, Cog, P) view
             for c in range(cog):
                 rows(c3, c, lead.ptr, lead.j, lead.t, *per_axis, problem.bias[g * cog + c], out4[i, g, c])
 
-    threads = get_options().threads
-    if len(tiles) >= threads and _blas.available():
+    threads = min(effective().threads, budget // bytes_per_tile)  # one column buffer per thread
+    if len(tiles) >= threads > 1 and _blas.available():
         with _blas.single_threaded_blas():
-            _compiled.parallel_for(work, [()] * threads)
+            _compiled.run_workers(work, threads, claim)
     else:
         work()  # few tiles: BLAS's own threads do the GEMMs
     return out

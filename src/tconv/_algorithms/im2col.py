@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from .._options import get_options
+from .._options import effective
 from ..geometry import Geometry
 from ..kernels import tap_pairs
 from . import compiled as _compiled
@@ -54,7 +54,7 @@ def im2col(big_cl: np.ndarray, geometry: Geometry) -> np.ndarray:
         kernel = _compiled.kernels()["im2col_cl"]
         calls = [
             (big_cl, lead, last, geometry.output_size[-1], cols, t0, t1)
-            for t0, t1 in _compiled.split(n * lead.shape[0], 4 * get_options().threads)
+            for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)
         ]
         _compiled.parallel_for(kernel, calls)
         return cols

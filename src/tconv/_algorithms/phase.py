@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._options import get_options
+from .._options import effective
 from ..geometry import Geometry
 from . import compiled as _compiled
 from .blocking import blocked
@@ -216,7 +216,7 @@ def _interleave(
         kernel = _compiled.kernels()["interleave"]
         last = (ph[-1].first, counts[-1], geometry.stride[-1])
         args = (y5, src, dst, *last, c0, problem.bias, problem.has_bias, view, problem.layout == "channels_last")
-        calls = [(*args, t0, t1) for t0, t1 in _compiled.split(nb * len(src), 4 * get_options().threads)]
+        calls = [(*args, t0, t1) for t0, t1 in _compiled.split(nb * len(src), 4 * effective().threads)]
         _compiled.parallel_for(kernel, calls)
         return
     window = (slice(None), slice(None)) + tuple(slice(0, c) for c in counts) + (slice(c0, c0 + cog),)
