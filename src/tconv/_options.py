@@ -67,7 +67,7 @@ _GLOBAL_LOCK = threading.Lock()
 #: The options of a ``with options(...)`` block, in the context that runs it (None: the global ones).
 _SCOPED: contextvars.ContextVar[Options | None] = contextvars.ContextVar("tconv_options", default=None)
 #: What the library asks for one call (never shown by get_options).
-_INTERNAL: contextvars.ContextVar[dict[str, object]] = contextvars.ContextVar("tconv_internal", default={})
+_INTERNAL: contextvars.ContextVar[tuple[tuple[str, object], ...]] = contextvars.ContextVar("tconv_internal", default=())
 
 
 def get_options() -> Options:
@@ -81,7 +81,7 @@ def effective() -> Options:
     """The options a computation runs with: :func:`get_options` and what :func:`internal` adds."""
     changes = _INTERNAL.get()
     current = get_options()
-    return replace(current, **changes) if changes else current  # type: ignore[arg-type]
+    return replace(current, **dict(changes)) if changes else current  # type: ignore[arg-type]
 
 
 def _validated(base: Options, **changes: object) -> Options:
@@ -141,7 +141,7 @@ def options(**changes: object) -> Iterator[Options]:
 def internal(**changes: object) -> Iterator[None]:
     """The library's own per-call settings (``threads``, ``compiled``), read by :func:`effective`
     only: the options a user sees (:func:`get_options`) do not change."""
-    token = _INTERNAL.set({**_INTERNAL.get(), **changes})
+    token = _INTERNAL.set(tuple({**dict(_INTERNAL.get()), **changes}.items()))
     try:
         yield
     finally:

@@ -178,7 +178,7 @@ def _backward(
         # for conv_transpose x is the small side (input_size) and dy the big side (output_size);
         # for conv dy is the small side and x (the convolution's input) the big side
         small, big = (x_adj, dyc) if transposed else (dyc, x_adj)
-        if _compiled.available() and len(dyc):
+        if _compiled.available() and _compiled.supports(compute) and len(dyc):
             dw = weight_gradient(small, big, geometry, groups, layout)  # im2col + GEMM
         else:
             dw = weight_correlation(_grouped(small, groups, layout), _grouped(big, groups, layout), geometry)

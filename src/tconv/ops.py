@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from . import _algorithms
+from ._algorithms import compiled as _compiled
 from ._algorithms.problem import Problem, batched_shape
+from ._options import internal
 from ._validate import check_layout, is_int, numeric_array, positive_int, show
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
@@ -18,6 +21,7 @@ __all__ = [
     "Operands",
     "array_shape",
     "check_operands",
+    "compute_context",
     "conv",
     "conv_transpose",
     "conv_transpose_window",
@@ -391,9 +395,18 @@ def run(
     if n == 0:
         size = geometry.output_size if op == "conv_transpose" else geometry.input_size
         return np.zeros(batched_shape(0, problem.c_out, size, layout), dtype=compute)
-    if algorithm == "auto":
-        algorithm = _algorithms.choose(geometry, groups, n, problem.c_in, problem.c_out, op=op)
-    return _algorithms.get(algorithm, op=op).run(x, w, geometry, problem)
+    with compute_context(compute):
+        if algorithm == "auto":
+            algorithm = _algorithms.choose(geometry, groups, n, problem.c_in, problem.c_out, op=op)
+        return _algorithms.get(algorithm, op=op).run(x, w, geometry, problem)
+
+
+def compute_context(compute: np.dtype) -> contextlib.AbstractContextManager:
+    """The per-call settings of a compute dtype: the NumPy paths for one the compiled kernels lack
+    (long double: NumPy computes it, numba has no such type)."""
+    if _compiled.supports(compute):
+        return contextlib.nullcontext()
+    return internal(compiled=False)
 
 
 def conv(

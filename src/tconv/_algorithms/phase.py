@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -31,6 +32,7 @@ import numpy as np
 from .._options import effective
 from ..geometry import Geometry
 from . import compiled as _compiled
+from . import gemm
 from .blocking import blocked
 from .problem import Problem, batched_shape, channels_last, layout_index
 from .taptable import Phase, phase_plans
@@ -121,8 +123,23 @@ def _footprint(geometry: Geometry, problem: Problem) -> int:
     return grid.cells * (problem.c_in + problem.c_out + extra) * problem.dtype.itemsize
 
 
-#: The registry's ``"phase"``: :func:`phase` in blocks under the memory budget.
-run = blocked(phase, _footprint)
+_phase_blocked = blocked(phase, _footprint)
+
+
+def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The registry's ``"phase"``: :func:`phase` in blocks under the memory budget.
+
+    The shifted windows read the zero padding around the input too, so a non-finite
+    weight (inf, NaN) would give ``0*inf = NaN`` where its tap meets no input; such
+    entries are left to :mod:`.gemm` (which multiplies input elements only) and added.
+    """
+    finite = np.isfinite(w)
+    if finite.all():
+        return _phase_blocked(x, w, geometry, problem)
+    y = _phase_blocked(x, np.where(finite, w, 0), geometry, problem)
+    no_bias = replace(problem, bias=np.zeros_like(problem.bias), has_bias=False)
+    y += gemm.run(x, np.where(finite, 0, w), geometry, no_bias)
+    return y
 
 
 def _accumulating_gemm(dtype: np.dtype) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:

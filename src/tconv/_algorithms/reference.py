@@ -119,7 +119,28 @@ def _dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
     plain = Geometry(
         geometry.output_size, x_pad.shape[3:], geometry.kernel_size, (1,) * nd, geometry.dilation, (0,) * nd
     )
-    return _kernels.correlate(x_pad, w_flip, plain)
+    finite = np.isfinite(w_flip)
+    if finite.all():
+        return _kernels.correlate(x_pad, w_flip, plain)
+    # A non-finite weight times an inserted (or padding) zero would be 0*inf = NaN where the tap
+    # meets no input at all; PyTorch and the other algorithms never form that product. So the
+    # non-finite entries count only where the window holds an input element (`real`).
+    y = _kernels.correlate(x_pad, np.where(finite, w_flip, 0), plain)
+    real = zero_insert(np.ones(geometry.input_size, dtype=bool), geometry)  # (*(o + k_eff - 1)) input cells
+    rest = np.where(finite, 0, w_flip)  # (G, Co, Ci, *k): the non-finite entries
+    for tap, src, dst in _kernels.tap_pairs(plain):
+        if finite[(Ellipsis,) + tap].all():
+            continue
+        part = _kernels.correlate(x_pad[(Ellipsis,) + dst], rest[(Ellipsis,) + tap + (None,) * nd], _one(src))
+        y[(Ellipsis,) + src] += np.where(real[dst], part, 0)
+    return y
+
+
+def _one(window: tuple[slice, ...]) -> Geometry:
+    """A stride-1 geometry with a one-tap kernel over ``window`` (input and output of its size)."""
+    size = tuple(s.stop - s.start for s in window)
+    nd = len(size)
+    return Geometry(size, size, (1,) * nd, (1,) * nd, (1,) * nd, (0,) * nd)
 
 
 def dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
