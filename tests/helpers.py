@@ -171,3 +171,18 @@ def to_layout(x, layout):
 def from_layout(y, layout):
     """Array in the given layout -> channels-first."""
     return y if layout == "channels_first" else np.moveaxis(y, -1, 1)
+
+
+def within_budget(budget, minimum, call):
+    """``call()`` under ``memory_budget=budget``: refused up front with a ValueError naming the budget
+    when its smallest piece needs more than ``budget`` bytes (``minimum``), else its result."""
+    import pytest
+
+    import tconv
+
+    with tconv.options(memory_budget=budget):
+        if minimum > budget:
+            with pytest.raises(ValueError, match="memory_budget"):
+                call()
+            return None
+        return call()

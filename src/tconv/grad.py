@@ -38,11 +38,10 @@ Which algorithm computes what
   Every algorithm of a registry computes the same function, so the choice changes
   only the speed, and new algorithms apply automatically.
 - The **weight gradient** does not depend on ``algorithm`` (it is not an operator
-  with algorithms of its own): with the compiled kernels it runs
-  :func:`tconv._algorithms.im2col.weight_gradient` (im2col of the big side and one
-  GEMM per group, under the memory budget), otherwise its reference form
-  :func:`tconv.kernels.weight_correlation` (one BLAS matrix product per kernel tap
-  over batch and positions).
+  with algorithms of its own): it runs :func:`tconv._algorithms.im2col.weight_gradient`
+  (im2col of the big side, compiled or one strided copy per tap, and one GEMM per
+  group, under the memory budget); its reference form is
+  :func:`tconv.kernels.weight_correlation`.
 - The **bias gradient** is a sum.
 """
 
@@ -53,13 +52,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ._algorithms import compiled as _compiled
 from ._algorithms import get as get_algorithm
-from ._algorithms.im2col import weight_gradient
+from ._algorithms.blocking import show_bytes
+from ._algorithms.im2col import weight_gradient, weight_gradient_pieces
+from ._options import effective
 from ._validate import numeric_array, show, split_options
 from .geometry import Geometry
 from .kernels import weight_correlation
-from .ops import array_shape, prepare_arrays, resolve_geometry, result_dtype, run
+from .ops import array_shape, compute_context, prepare_arrays, resolve_geometry, result_dtype, run
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
@@ -165,6 +165,18 @@ def _backward(
     xc = x.astype(compute, copy=False)
     wc = w.astype(compute, copy=False)
     complex_ = compute.kind == "c"
+    if "weight" in needs:  # refuse before computing anything when the weight gradient cannot fit
+        a_total, b_total = (x.shape, dy.shape) if transposed else (dy.shape, x.shape)
+        channel = 1 if layout == "channels_first" else -1
+        pieces = weight_gradient_pieces(a_total[channel], b_total[channel], groups, compute)
+        needed, budget = pieces.minimum(geometry), effective().memory_budget
+        if needed > budget:
+            raise ValueError(
+                f"{forward.op}_backward: the weight gradient needs at least {show_bytes(needed)} of temporary "
+                f"memory even for one output cell (kernel_size={show(geometry.kernel_size)}, "
+                f"dilation={show(geometry.dilation)}), more than memory_budget={budget} ({show_bytes(budget)}); "
+                "raise it with tconv.options(memory_budget=...)"
+            )
     grad_input = grad_weight = grad_bias = None
     if "input" in needs:
         w_adj = np.conj(wc) if complex_ else wc
@@ -178,8 +190,9 @@ def _backward(
         # for conv_transpose x is the small side (input_size) and dy the big side (output_size);
         # for conv dy is the small side and x (the convolution's input) the big side
         small, big = (x_adj, dyc) if transposed else (dyc, x_adj)
-        if _compiled.available() and _compiled.supports(compute) and len(dyc):
-            dw = weight_gradient(small, big, geometry, groups, layout)  # im2col + GEMM
+        if len(dyc):
+            with compute_context(compute):  # the NumPy im2col for long double
+                dw = weight_gradient(small, big, geometry, groups, layout)  # im2col + GEMM, under the budget
         else:
             dw = weight_correlation(_grouped(small, groups, layout), _grouped(big, groups, layout), geometry)
         grad_weight = _as_gradient_of(dw.reshape(w.shape), w, result)  # (G, A, B, *k) -> weight's shape

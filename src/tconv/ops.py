@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,8 +13,9 @@ import numpy as np
 
 from . import _algorithms
 from ._algorithms import compiled as _compiled
+from ._algorithms.blocking import show_bytes
 from ._algorithms.problem import Problem, batched_shape
-from ._options import internal
+from ._options import effective, internal
 from ._validate import check_layout, is_int, numeric_array, positive_int, show
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
@@ -20,11 +23,14 @@ from .typing import Layout
 __all__ = [
     "Operands",
     "array_shape",
+    "check_budget",
     "check_operands",
+    "check_result_size",
     "compute_context",
     "conv",
     "conv_transpose",
     "conv_transpose_window",
+    "machine_memory",
     "output_template",
     "prepare_arrays",
     "result_dtype",
@@ -388,17 +394,73 @@ def run(
     (:func:`tconv._algorithms.choose`). Arrays already in the compute dtype are not
     copied (it is its own compute dtype).
     """
-    _, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
+    result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
+    c_out = w.shape[1] * groups if op == "conv_transpose" else w.shape[0]
+    size = geometry.output_size if op == "conv_transpose" else geometry.input_size
+    check_result_size(
+        op, batched_shape(x.shape[0], c_out, size, layout), max(result.itemsize, compute.itemsize), geometry
+    )
     x, w = x.astype(compute, copy=False), w.astype(compute, copy=False)
     problem = Problem.of(x, w, None if b is None else b.astype(compute, copy=False), groups, layout, op)
     n = x.shape[0]
     if n == 0:
-        size = geometry.output_size if op == "conv_transpose" else geometry.input_size
         return np.zeros(batched_shape(0, problem.c_out, size, layout), dtype=compute)
     with compute_context(compute):
+        given = algorithm
         if algorithm == "auto":
-            algorithm = _algorithms.choose(geometry, groups, n, problem.c_in, problem.c_out, op=op)
-        return _algorithms.get(algorithm, op=op).run(x, w, geometry, problem)
+            algorithm = _algorithms.choose(
+                geometry, groups, n, problem.c_in, problem.c_out, op=op, dtype=compute, layout=layout
+            )
+        chosen = _algorithms.get(algorithm, op=op)
+        check_budget(op, chosen, geometry, problem, given)
+        return chosen.run(x, w, geometry, problem)
+
+
+def machine_memory() -> int:
+    """This machine's memory in bytes (``2**63 - 1`` where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**63 - 1
+
+
+def _window(op: str, geometry: Geometry) -> str:
+    """The parameters that set a window's size, for a message."""
+    size = geometry.input_size if op == "conv_transpose" else geometry.output_size
+    return (
+        f"input size {show(size)}, kernel_size={show(geometry.kernel_size)}, "
+        f"stride={show(geometry.stride)}, dilation={show(geometry.dilation)}, "
+        f"padding (crop at the start)={show(geometry.crop_begin)}"
+    )
+
+
+def check_result_size(op: str, shape: tuple[int, ...], itemsize: int, geometry: Geometry) -> None:
+    """Refuse, before anything is allocated, a result larger than this machine's memory: its size
+    comes from the parameters (a huge stride, dilation or padding), and NumPy would fail with
+    "array is too big" or a ``MemoryError`` (or the machine would swap)."""
+    needed = math.prod(shape) * itemsize
+    if needed > machine_memory():
+        raise ValueError(
+            f"{op}: the result would have shape {show(shape)} ({show_bytes(needed)}), more than this "
+            f"machine's memory ({show_bytes(machine_memory())}); its spatial size comes from the parameters: "
+            f"{_window(op, geometry)}"
+        )
+
+
+def check_budget(op: str, algorithm: _algorithms.Algorithm, geometry: Geometry, problem: Problem, given: str) -> None:
+    """Refuse up front a call whose smallest piece needs more temporary memory than ``memory_budget``."""
+    needed = algorithm.minimum(geometry, problem)
+    budget = effective().memory_budget
+    if needed <= budget:
+        return
+    hint = "raise it with tconv.options(memory_budget=...)"
+    if given != "auto":
+        hint += " or let algorithm='auto' choose an algorithm that fits"
+    raise ValueError(
+        f"{op}: algorithm={algorithm.name!r} needs at least {show_bytes(needed)} of temporary memory even for "
+        f"one output cell ({_window(op, geometry)}, {problem.c_in} -> {problem.c_out} channels, "
+        f"groups={problem.groups}), more than memory_budget={budget} ({show_bytes(budget)}); {hint}"
+    )
 
 
 def compute_context(compute: np.dtype) -> contextlib.AbstractContextManager:

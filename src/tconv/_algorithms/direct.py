@@ -20,7 +20,7 @@ from ..kernels import tap_pairs
 from . import compiled as _compiled
 from .blocking import blocked
 from .problem import Problem, channels_last
-from .taptable import lead_and_last
+from .taptable import lead_and_last, table_bytes
 
 __all__ = ["direct", "run"]
 
@@ -50,9 +50,11 @@ def direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, o
 
 
 def _footprint(geometry: Geometry, problem: Problem) -> int:
-    # channels-last input copy and (for channels-first output) a channels-last output
-    pixels = math.prod(geometry.input_size) * problem.c_in + math.prod(geometry.output_size) * problem.c_out
-    return pixels * problem.dtype.itemsize
+    # channels-last input copy and a channels-last output (compiled); the NumPy path also holds one
+    # tap's contribution and the layout change of its result
+    p_in, p_out = math.prod(geometry.input_size), math.prod(geometry.output_size)
+    elements = p_in * (problem.c_in + problem.c_out) + 2 * p_out * problem.c_out
+    return elements * problem.dtype.itemsize + table_bytes(geometry)  # and the tap tables
 
 
 #: The registry's ``"direct"``: :func:`direct` in blocks under the memory budget.

@@ -35,7 +35,7 @@ from . import blas as _blas
 from . import compiled as _compiled
 from .blocking import blocked
 from .problem import Problem, batched_shape, channels_last
-from .taptable import Tables, lead_and_last, tap_ranges
+from .taptable import Tables, lead_and_last, table_bytes, tap_ranges
 from .tiling import tile_geometry
 
 __all__ = ["gemm", "gemm_tiled", "gemm_transposed", "run"]
@@ -101,10 +101,13 @@ def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out
 def _footprint(geometry: Geometry, problem: Problem) -> int:
     p_in = math.prod(geometry.input_size)
     kv = math.prod(geometry.kernel_size)
-    return p_in * (problem.c_in + kv * problem.c_out) * problem.dtype.itemsize  # channels-last copy + columns
+    # channels-last copy + columns, and the gather's tap tables
+    return p_in * (problem.c_in + kv * problem.c_out) * problem.dtype.itemsize + table_bytes(geometry)
 
 
 _gemm_blocked = blocked(gemm, _footprint)
+#: The temporary bytes of gemm's smallest piece (the tiled and transposed paths fall back to the blocked one).
+minimum = _gemm_blocked.minimum
 
 
 def _packed_weight(w: np.ndarray, groups: int, kv: int) -> np.ndarray:

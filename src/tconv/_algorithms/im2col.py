@@ -27,7 +27,7 @@ from .._options import effective
 from ..geometry import Geometry
 from ..kernels import tap_pairs
 from . import compiled as _compiled
-from .blocking import conv_blocks
+from .blocking import ConvBlocked
 from .problem import Problem, channels_last, layout_index
 from .taptable import im2col_positions
 
@@ -66,6 +66,20 @@ def im2col(big_cl: np.ndarray, geometry: Geometry) -> np.ndarray:
     return cols
 
 
+def conv_footprint(problem: Problem) -> ConvBlocked:
+    """The pieces of :func:`conv` on ``problem``: its temporaries for one sample of a geometry are the
+    channels-last input, the columns (twice with groups: the per-group copy), and the result with its
+    layout change."""
+    kv_c_in = problem.c_in * (2 if problem.groups > 1 else 1)
+
+    def footprint(geometry: Geometry) -> int:
+        kv = math.prod(geometry.kernel_size)
+        small = math.prod(geometry.input_size) * (kv * kv_c_in + 3 * problem.c_out)
+        return (math.prod(geometry.output_size) * problem.c_in + small) * problem.dtype.itemsize
+
+    return ConvBlocked(footprint)
+
+
 def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """The registry's ``"gemm"`` convolution: im2col + one GEMM per group, under the memory budget.
 
@@ -77,11 +91,7 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
     kv = math.prod(geometry.kernel_size)
     out = problem.output(n, geometry.input_size)
     wm = np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1)).reshape(groups, kv * cig, cog)
-    per_sample = (
-        math.prod(geometry.output_size) * problem.c_in
-        + math.prod(geometry.input_size) * (kv * problem.c_in + 2 * problem.c_out)
-    ) * problem.dtype.itemsize  # channels-last input, columns, result and its layout change
-    for samples, tile in conv_blocks(n, per_sample, geometry):
+    for samples, tile in conv_footprint(problem).pieces(n, geometry):
         if tile is None:
             out[samples] = _conv_block(x[samples], wm, geometry, problem)
         else:
@@ -135,9 +145,7 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
     kv = math.prod(geometry.kernel_size)
     dtype = np.result_type(small, big)
     dw = np.zeros((groups, a, kv * bb), dtype=dtype)  # (G, A, Kv*B)
-    p_small, p_big = math.prod(geometry.input_size), math.prod(geometry.output_size)
-    per_sample = (p_small * (kv * b_total + a_total) + p_big * b_total) * dtype.itemsize
-    for samples, tile in conv_blocks(n, per_sample, geometry):
+    for samples, tile in weight_gradient_pieces(a_total, b_total, groups, dtype).pieces(n, geometry):
         if tile is None:
             _weight_gradient_block(small[samples], big[samples], geometry, groups, layout, dw)
         else:
@@ -147,6 +155,19 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
             _weight_gradient_block(small_tile, big_tile, tile.geometry, groups, layout, dw)
     dw = dw.reshape(groups, a, kv, bb).transpose(0, 1, 3, 2)  # (G, A, B, Kv)
     return dw.reshape(groups, a, bb, *geometry.kernel_size)  # (G, A, B, *k)
+
+
+def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dtype) -> ConvBlocked:
+    """The pieces of :func:`weight_gradient`: for one sample, the channels-last copies of both sides,
+    the columns of the big side, and (with groups) a group's copy of them."""
+
+    def footprint(geometry: Geometry) -> int:
+        kv = math.prod(geometry.kernel_size)
+        per_group = kv * (b_total // groups) if groups > 1 else 0
+        small = math.prod(geometry.input_size) * (kv * b_total + a_total + per_group)
+        return (small + math.prod(geometry.output_size) * b_total) * dtype.itemsize
+
+    return ConvBlocked(footprint)
 
 
 def _weight_gradient_block(

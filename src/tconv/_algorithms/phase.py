@@ -119,11 +119,26 @@ def _footprint(geometry: Geometry, problem: Problem) -> int:
     grid = _grid(geometry)
     phases = math.prod(len(plan) for plan in grid.plans)
     extra = problem.c_out * phases if _single_window(grid.plans) is not None else 0
-    # padded channels-last input, one phase accumulator, and the all-phase GEMM output of the k == s case
-    return grid.cells * (problem.c_in + problem.c_out + extra) * problem.dtype.itemsize
+    p_in, p_out = math.prod(geometry.input_size), math.prod(geometry.output_size)
+    # padded channels-last input (and the channels-last copy it is filled from), one phase
+    # accumulator, the all-phase GEMM output of the k == s case, and the NumPy interleave's two
+    # copies of one phase
+    elements = grid.cells * (problem.c_in + problem.c_out + extra) + p_in * problem.c_in
+    return (elements + 2 * -(-p_out // max(phases, 1)) * problem.c_out) * problem.dtype.itemsize
 
 
 _phase_blocked = blocked(phase, _footprint)
+
+
+def minimum(geometry: Geometry, problem: Problem) -> int:
+    """The temporary bytes of phase's smallest piece (a tile of one cell, or a whole sample when it
+    has few enough phases to plan cheaply)."""
+    from .cost import MAX_PHASES
+
+    tile = _phase_blocked.tile_bytes(geometry, problem, (1,) * geometry.ndim)
+    if math.prod(min(s, o) for s, o in zip(geometry.stride, geometry.output_size)) > MAX_PHASES:
+        return tile
+    return min(tile, _footprint(geometry, problem))
 
 
 def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
