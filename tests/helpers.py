@@ -175,13 +175,14 @@ def from_layout(y, layout):
 
 def within_budget(budget, minimum, call):
     """``call()`` under ``memory_budget=budget``: refused up front with a ValueError naming the budget
-    when its smallest piece needs more than ``budget`` bytes (``minimum``), else its result."""
+    when its smallest piece needs more than ``budget`` bytes (``minimum()``, asked under that budget),
+    else its result."""
     import pytest
 
     import tconv
 
     with tconv.options(memory_budget=budget):
-        if minimum > budget:
+        if minimum() > budget:
             with pytest.raises(ValueError, match="memory_budget"):
                 call()
             return None

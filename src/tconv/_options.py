@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import os
 import threading
 from collections.abc import Iterator
@@ -81,7 +82,12 @@ def effective() -> Options:
     """The options a computation runs with: :func:`get_options` and what :func:`internal` adds."""
     changes = _INTERNAL.get()
     current = get_options()
-    return replace(current, **dict(changes)) if changes else current  # type: ignore[arg-type]
+    return _with(current, changes) if changes else current
+
+
+@functools.lru_cache(maxsize=64)
+def _with(base: Options, changes: tuple[tuple[str, object], ...]) -> Options:
+    return replace(base, **dict(changes))  # type: ignore[arg-type]
 
 
 def _validated(base: Options, **changes: object) -> Options:

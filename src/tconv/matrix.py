@@ -115,6 +115,14 @@ def build_bytes(geometry: Geometry) -> int:
     return chunk_entries() * ENTRY_BYTES + 6 * 8 * math.prod(geometry.input_size)
 
 
+def _dense_guard(shape: tuple[int, int]) -> None:
+    if shape[0] * shape[1] > DENSE_LIMIT:
+        raise ValueError(
+            f"the dense matrix would have shape {shape} ({shape[0] * shape[1]} entries, more than "
+            f"DENSE_LIMIT={DENSE_LIMIT}); install SciPy for a sparse matrix or use smaller sizes"
+        )
+
+
 def geometry_matrix(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool | None) -> Any:
     """Build ``C`` from a geometry, in the transposed convolution's terms.
 
@@ -136,11 +144,8 @@ def geometry_matrix(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool
     shape = (c_in * n_small, cog * groups * n_big)
     if sparse is None:
         sparse = importlib.util.find_spec("scipy") is not None
-    if not sparse and shape[0] * shape[1] > DENSE_LIMIT:
-        raise ValueError(
-            f"the dense matrix would have shape {shape} ({shape[0] * shape[1]} entries, more than "
-            f"DENSE_LIMIT={DENSE_LIMIT}); install SciPy for a sparse matrix or use smaller sizes"
-        )
+    if not sparse:
+        _dense_guard(shape)
     dtype = w.dtype if w.dtype.kind in "fc" else np.dtype(np.float64)
     bounds = _tap_bounds(geometry)
     counts = [hi - lo for lo, hi in bounds]  # per axis: taps of each j
@@ -208,13 +213,16 @@ def _check_sizes(caller: str, w: np.ndarray, groups: int, geometry: Geometry, sp
     if sparse is None:
         sparse = importlib.util.find_spec("scipy") is not None
     itemsize = w.dtype.itemsize if w.dtype.kind in "fc" else 8
+    shape = (w.shape[0] * math.prod(geometry.input_size), w.shape[1] * groups * math.prod(geometry.output_size))
+    if not sparse:
+        _dense_guard(shape)
     needed = matrix_bytes(w.shape, groups, geometry, itemsize, sparse)
     if needed > machine_memory():
+        size = geometry.output_size if caller == "conv_matrix" else geometry.input_size  # the user's input_size
         raise ValueError(
             f"{caller}: the matrix would take {show_bytes(needed)}, more than this machine's memory "
-            f"({show_bytes(machine_memory())}), for weight of shape {show(w.shape)} and input_size "
-            f"{show(geometry.input_size)} (a matrix of {math.prod(w.shape[:1]) * math.prod(geometry.input_size)} rows "
-            f"by {w.shape[1] * groups * math.prod(geometry.output_size)} columns); use smaller sizes"
+            f"({show_bytes(machine_memory())}), for weight of shape {show(w.shape)} and input_size {show(size)} "
+            f"(a {'sparse' if sparse else 'dense'} matrix of {shape[0]} x {shape[1]}); use smaller sizes"
         )
     budget = effective().memory_budget
     if build_bytes(geometry) > budget:

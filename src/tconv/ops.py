@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -216,12 +217,46 @@ def resolve_geometry(
     w, nd, layout = operands.weight, operands.ndim, operands.layout
     lead = 2 if layout == "channels_first" else 1
     spatial = tuple(batched_shape[lead : lead + nd])
+    key = _geometry_key(op, batched_shape, operands, options)
+    if key is not None:
+        found = _GEOMETRIES.get(key)
+        if found is not None:
+            return found
     if op == "conv":
-        return conv_geometry(spatial, w.shape[2:], **options)
-    template = output_template(batched_shape[0], w.shape[1] * operands.groups, nd, layout, operands.batched)
-    arguments = dict(options)
-    arguments["output_size"] = spatial_output_size(options.get("output_size"), nd, template)
-    return conv_transpose_geometry(spatial, w.shape[2:], **arguments)
+        geometry = conv_geometry(spatial, w.shape[2:], **options)
+    else:
+        template = output_template(batched_shape[0], w.shape[1] * operands.groups, nd, layout, operands.batched)
+        arguments = dict(options)
+        arguments["output_size"] = spatial_output_size(options.get("output_size"), nd, template)
+        geometry = conv_transpose_geometry(spatial, w.shape[2:], **arguments)
+    if key is not None:
+        if len(_GEOMETRIES) >= 1024:
+            _GEOMETRIES.clear()
+        _GEOMETRIES[key] = geometry
+    return geometry
+
+
+#: Checked windows by their call's shapes and keyword arguments: what depends only on the geometry
+#: is worked out once (a call's checks and window take tens of microseconds).
+_GEOMETRIES: dict[tuple, Geometry] = {}
+
+
+def _geometry_key(op: str, shape: tuple[int, ...], operands: Operands, options: Mapping[str, Any]) -> tuple | None:
+    """A hashable key of a window's arguments, or None when an argument is not a plain value."""
+    items = []
+    for name in sorted(options):
+        value = options[name]
+        if isinstance(value, (list, tuple)):
+            value = tuple(tuple(v) if isinstance(v, (list, tuple)) else v for v in value)
+        if not isinstance(value, (int, str, tuple, type(None))) or isinstance(value, bool):
+            return None
+        items.append((name, type(value), value))
+    key = (op, shape, operands.weight.shape, operands.groups, operands.layout, operands.batched, tuple(items))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def conv_transpose(
@@ -386,8 +421,11 @@ def run(
     groups: int,
     layout: str,
     algorithm: str = "auto",
+    packed: dict | None = None,
 ) -> np.ndarray:
     """Run a checked, batched ``op`` (``"conv_transpose"`` or ``"conv"``) in the compute dtype of :func:`result_dtype`.
+
+    ``packed`` keeps the packed forms of ``w`` between calls (a prepared call's, :func:`tconv.prepare`).
 
     For ``conv_transpose`` the input has ``geometry.input_size``, for ``conv``
     ``geometry.output_size``. ``"auto"`` asks the cost model
@@ -401,7 +439,7 @@ def run(
         op, batched_shape(x.shape[0], c_out, size, layout), max(result.itemsize, compute.itemsize), geometry
     )
     x, w = x.astype(compute, copy=False), w.astype(compute, copy=False)
-    problem = Problem.of(x, w, None if b is None else b.astype(compute, copy=False), groups, layout, op)
+    problem = Problem.of(x, w, None if b is None else b.astype(compute, copy=False), groups, layout, op, packed)
     n = x.shape[0]
     if n == 0:
         return np.zeros(batched_shape(0, problem.c_out, size, layout), dtype=compute)
@@ -447,10 +485,20 @@ def check_result_size(op: str, shape: tuple[int, ...], itemsize: int, geometry: 
         )
 
 
+@functools.lru_cache(maxsize=512)
+def _minimum(op: str, name: str, geometry: Geometry, key: tuple, compiled: bool, budget: int) -> int:
+    """The smallest piece's temporaries (:attr:`tconv._algorithms.Algorithm.minimum`), cached per
+    geometry and problem (what depends only on them is computed once)."""
+    groups, layout, c_in, c_out, dtype = key
+    problem = Problem(groups, layout, c_in, c_out, dtype, np.zeros(0, dtype), False)
+    return _algorithms.get(name, op=op).minimum(geometry, problem)
+
+
 def check_budget(op: str, algorithm: _algorithms.Algorithm, geometry: Geometry, problem: Problem, given: str) -> None:
     """Refuse up front a call whose smallest piece needs more temporary memory than ``memory_budget``."""
-    needed = algorithm.minimum(geometry, problem)
     budget = effective().memory_budget
+    key = (problem.groups, problem.layout, problem.c_in, problem.c_out, problem.dtype)
+    needed = _minimum(op, algorithm.name, geometry, key, _compiled.available(), budget)
     if needed <= budget:
         return
     hint = "raise it with tconv.options(memory_budget=...)"

@@ -38,7 +38,9 @@ def test_tiny_budgets_block_and_tile(case, algorithm, budget, compiled):
         geometry = conv_transpose_geometry(
             case.size, case.kernel, case.stride, case.padding, case.output_padding, case.dilation
         )
-        minimum = _algorithms.get(algorithm).minimum(geometry, problem)
+
+        def minimum(geometry=geometry, problem=problem):
+            return _algorithms.get(algorithm).minimum(geometry, problem)
 
         def call(layout=layout):
             return tconv.conv_transpose(to_layout(x, layout), w, b, **case.kwargs(), layout=layout, algorithm=algorithm)

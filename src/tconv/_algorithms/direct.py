@@ -34,7 +34,9 @@ def direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, o
         out[...] = _direct_numpy(x_cl, w, geometry, problem)
         return
     kv = math.prod(geometry.kernel_size)
-    wt = np.ascontiguousarray(w.reshape(c_in, cog, kv).transpose(2, 0, 1))  # (Kv, C_in, Cog)
+    wt = problem.pack(
+        "direct", lambda: np.ascontiguousarray(w.reshape(c_in, cog, kv).transpose(2, 0, 1))
+    )  # (Kv, C_in, Cog)
     tables = lead_and_last(geometry)
     o_lead, o_last = tables.lead.outputs, tables.last.outputs
     if problem.layout == "channels_last":

@@ -77,7 +77,7 @@ def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out
     groups, cig, cog = problem.groups, problem.cig, problem.cog
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
-    w_packed = _packed_weight(w, groups, kv)  # (G, Cig, Kv*Cog)
+    w_packed = problem.pack(("gemm", 0, cog), lambda: _packed_weight(w, groups, kv))  # (G, Cig, Kv*Cog)
     cols = np.empty((groups, n * p_in, kv * cog), dtype=problem.dtype)  # (G, M, Kv*Cog)
     if problem.layout == "channels_first" and p_in >= SMALL_SAMPLE:
         # large samples: read each sample through a transposed view (no layout pass), one GEMM per sample
@@ -282,7 +282,10 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
         layout_in = "channels_last"
     out = problem.output(n, geometry.output_size)
     blocks = sorted({(t.c0, t.c1) for t in tiles})
-    packed = {(c0, c1): _packed_weight(w[:, c0:c1], groups, kv) for c0, c1 in blocks}  # (G, Cig, Kv*Cb) each
+    packed = {
+        (c0, c1): problem.pack(("gemm", c0, c1), lambda c0=c0, c1=c1: _packed_weight(w[:, c0:c1], groups, kv))
+        for c0, c1 in blocks
+    }  # (G, Cig, Kv*Cb) each
     largest = max(
         (t.n1 - t.n0) * math.prod(t.geometry.input_size) * (t.c1 - t.c0) for t in tiles if t.geometry is not None
     )

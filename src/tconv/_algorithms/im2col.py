@@ -29,9 +29,9 @@ from ..kernels import tap_pairs
 from . import compiled as _compiled
 from .blocking import ConvBlocked
 from .problem import Problem, channels_last, layout_index
-from .taptable import im2col_positions
+from .taptable import im2col_bytes, im2col_positions
 
-__all__ = ["conv", "im2col", "weight_gradient"]
+__all__ = ["conv", "conv_transpose_gradients", "im2col", "weight_gradient"]
 
 #: With at most this many channel pairs per group (``C_in/G * C_out/G``, depthwise and the like),
 #: one ``einsum`` over all groups replaces the per-group GEMMs.
@@ -75,7 +75,9 @@ def conv_footprint(problem: Problem) -> ConvBlocked:
     def footprint(geometry: Geometry) -> int:
         kv = math.prod(geometry.kernel_size)
         small = math.prod(geometry.input_size) * (kv * kv_c_in + 3 * problem.c_out)
-        return (math.prod(geometry.output_size) * problem.c_in + small) * problem.dtype.itemsize
+        return (math.prod(geometry.output_size) * problem.c_in + small) * problem.dtype.itemsize + im2col_bytes(
+            geometry
+        )
 
     return ConvBlocked(footprint)
 
@@ -90,7 +92,9 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
     groups, cig, cog = problem.groups, problem.cig, problem.cog
     kv = math.prod(geometry.kernel_size)
     out = problem.output(n, geometry.input_size)
-    wm = np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1)).reshape(groups, kv * cig, cog)
+    wm = problem.pack(
+        "im2col", lambda: np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1))
+    ).reshape(groups, kv * cig, cog)  # (G, Kv*Cig, Cog)
     for samples, tile in conv_footprint(problem).pieces(n, geometry):
         if tile is None:
             out[samples] = _conv_block(x[samples], wm, geometry, problem)
@@ -103,11 +107,16 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
 
 def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """The convolution of one block with the packed weight ``wm`` ``(G, Kv*Cig, Cog)``, bias added."""
-    n = x.shape[0]
+    cols = im2col(channels_last(x, problem.layout), geometry)  # (n, P_out, Kv, C_in)
+    return _conv_of_columns(cols, wm, geometry, problem)
+
+
+def _conv_of_columns(cols: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The convolution from its columns ``(n, P_out, Kv, C_in)``: one GEMM per group, bias, layout."""
+    n = cols.shape[0]
     groups, cig, cog, c_out = problem.groups, problem.cig, problem.cog, problem.c_out
     kv = math.prod(geometry.kernel_size)
     p_out = math.prod(geometry.input_size)
-    cols = im2col(channels_last(x, problem.layout), geometry)  # (n, P_out, Kv, C_in)
     if groups > 1 and cig * cog <= SMALL_GROUPS:  # one contraction over all groups
         wg = wm.reshape(groups, kv, cig, cog)  # (G, Kv, Cig, Cog)
         y = np.einsum("mtgi,gtio->mgo", cols.reshape(n * p_out, kv, groups, cig), wg)  # (M, G, Cog)
@@ -125,6 +134,34 @@ def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Prob
     return np.ascontiguousarray(y.transpose(0, 2, 1)).reshape(n, c_out, *geometry.input_size)
 
 
+#: Bytes of single-precision partial products held at once by :func:`_add_weight_gradient` (at most an
+#: eighth of the memory budget).
+PARTIALS_BYTES = 4 * 2**20
+
+
+def partials_bytes() -> int:
+    return min(PARTIALS_BYTES, effective().memory_budget // 8)
+
+
+def chunk_rows(products: int) -> int:
+    """Rows (samples x positions) of one partial weight-gradient sum, for a gradient of ``products``
+    entries per group: the partial sums are added in double precision, so a float32 weight gradient is
+    a sum of short float32 sums, whose error grows with this length and not with the batch and image
+    size. Short for small gradients (where the extra partials cost nothing), longer for large ones
+    (where each partial's read and double-precision add would cost a pass over the gradient): as close
+    to the float64 result as PyTorch's float32 gradients on the layers of ``tests/test_grad.py``."""
+    if products <= 2**16:
+        return 32
+    return 64 if products <= 2**20 else 256
+
+
+def accumulator(dtype: np.dtype) -> np.dtype:
+    """The dtype a weight gradient in ``dtype`` is summed in: float64 (complex128) for single precision."""
+    return {np.dtype(np.float32): np.dtype(np.float64), np.dtype(np.complex64): np.dtype(np.complex128)}.get(
+        np.dtype(dtype), np.dtype(dtype)
+    )
+
+
 def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, groups: int, layout: str) -> np.ndarray:
     """``dw[g, a, b, t] = sum_n sum_j small[n, g*A + a, j] * big[n, g*B + b, s*j + d*t - crop_begin]``.
 
@@ -132,61 +169,139 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
     is its reference form): for ``conv_transpose`` ``small`` is the input and ``big``
     the output gradient; for ``conv`` ``small`` is the output gradient and ``big`` the
     input. Computed as im2col of ``big`` over the geometry (one compiled pass,
-    ``cols[(n, j), t, b] = big[n, position(j, t), b]``) and one GEMM per group,
-    ``dw[g] = small_g^T @ cols_g``, in batch blocks under the memory budget (samples
-    too large alone are split into tiles of the small side, whose partial sums add).
+    ``cols[(n, j), t, b] = big[n, position(j, t), b]``) and one GEMM per group and
+    :func:`chunk_rows` rows, ``dw[g] += small_g^T @ cols_g``, summed in double precision
+    for single-precision inputs, in batch blocks under the memory budget (samples too
+    large alone are split into tiles of the small side, whose partial sums add).
 
-    ``small`` and ``big`` are batched in ``layout``; returns ``(G, A, B, *kernel_size)``.
+    ``small`` and ``big`` are batched in ``layout``; returns ``(G, A, B, *kernel_size)``
+    in their dtype.
     """
     n = small.shape[0]
     a_total = small.shape[1] if layout == "channels_first" else small.shape[-1]
     b_total = big.shape[1] if layout == "channels_first" else big.shape[-1]
-    a, bb = a_total // groups, b_total // groups
     kv = math.prod(geometry.kernel_size)
     dtype = np.result_type(small, big)
-    dw = np.zeros((groups, a, kv * bb), dtype=dtype)  # (G, A, Kv*B)
+    dw = np.zeros((groups, a_total // groups, kv * (b_total // groups)), dtype=accumulator(dtype))  # (G, A, Kv*B)
     for samples, tile in weight_gradient_pieces(a_total, b_total, groups, dtype).pieces(n, geometry):
         if tile is None:
-            _weight_gradient_block(small[samples], big[samples], geometry, groups, layout, dw)
+            small_part, big_part, part = small[samples], big[samples], geometry
         else:
             assert tile.geometry is not None  # a convolution's tile always reads at least one cell
-            small_tile = small[layout_index(layout, samples, tile.output)]
-            big_tile = big[layout_index(layout, samples, tile.input)]
-            _weight_gradient_block(small_tile, big_tile, tile.geometry, groups, layout, dw)
-    dw = dw.reshape(groups, a, kv, bb).transpose(0, 1, 3, 2)  # (G, A, B, Kv)
-    return dw.reshape(groups, a, bb, *geometry.kernel_size)  # (G, A, B, *k)
+            small_part = small[layout_index(layout, samples, tile.output)]
+            big_part = big[layout_index(layout, samples, tile.input)]
+            part = tile.geometry
+        cols = im2col(channels_last(big_part, layout), part)  # (n, P_small, Kv, B_total)
+        _add_weight_gradient(channels_last(small_part, layout), cols, groups, dw)
+    return _weight_layout(dw, geometry, dtype)
 
 
-def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dtype) -> ConvBlocked:
+def _weight_layout(dw: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.ndarray:
+    """``(G, A, Kv*B)`` -> ``(G, A, B, *k)`` in ``dtype``."""
+    groups, a, kvb = dw.shape
+    kv = math.prod(geometry.kernel_size)
+    dw = dw.reshape(groups, a, kv, kvb // kv).transpose(0, 1, 3, 2)  # (G, A, B, Kv)
+    return dw.reshape(groups, a, kvb // kv, *geometry.kernel_size).astype(dtype)  # (G, A, B, *k)
+
+
+def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dtype, conv_out: int = 0) -> ConvBlocked:
     """The pieces of :func:`weight_gradient`: for one sample, the channels-last copies of both sides,
-    the columns of the big side, and (with groups) a group's copy of them."""
+    the columns of the big side, (with groups) a group's copy of them, and one chunk's product; with
+    ``conv_out`` (the fused gradients of :func:`conv_transpose_gradients`) the input gradient's result
+    and its layout change too."""
 
     def footprint(geometry: Geometry) -> int:
         kv = math.prod(geometry.kernel_size)
         per_group = kv * (b_total // groups) if groups > 1 else 0
-        small = math.prod(geometry.input_size) * (kv * b_total + a_total + per_group)
-        return (small + math.prod(geometry.output_size) * b_total) * dtype.itemsize
+        small = math.prod(geometry.input_size) * (kv * b_total + a_total + per_group + 3 * conv_out)
+        sums = 2 * a_total * kv * b_total // groups  # a group's double-precision sum of partial products
+        elements = small + math.prod(geometry.output_size) * b_total + sums
+        return elements * dtype.itemsize + partials_bytes() + im2col_bytes(geometry)
 
     return ConvBlocked(footprint)
 
 
-def _weight_gradient_block(
-    small: np.ndarray, big: np.ndarray, geometry: Geometry, groups: int, layout: str, dw: np.ndarray
-) -> None:
-    """Add one block's contribution ``small^T @ im2col(big)`` to ``dw`` (G, A, Kv*B)."""
-    n = small.shape[0]
-    kv = math.prod(geometry.kernel_size)
-    p_small = math.prod(geometry.input_size)
-    big_cl = channels_last(big, layout)  # (n, P_big, B_total)
-    small_cl = channels_last(small, layout).reshape(n * p_small, -1)  # (n*P_small, A_total)
-    b_total = big_cl.shape[2]
-    cols = im2col(big_cl, geometry)  # (n, P_small, Kv, B_total)
+def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw: np.ndarray) -> None:
+    """Add one block's ``small^T @ cols`` to ``dw`` (G, A, Kv*B).
+
+    ``small_cl`` is ``(n, P_small, A_total)`` channels-last, ``cols`` ``(n, P_small, Kv, B_total)``.
+    With a double-precision ``dw`` (single-precision inputs), the rows are cut into chunks of
+    :func:`chunk_rows`, each chunk's product is one single-precision GEMM (a batch of them at once,
+    ``np.matmul`` over chunks), and the partial products are summed in double precision.
+    """
+    n, p_small, kv, b_total = cols.shape
+    rows = n * p_small
+    small_rows = small_cl.reshape(rows, -1)  # (M, A_total)
     a, bb = dw.shape[1], b_total // groups
+    exact = dw.dtype == cols.dtype  # no wider accumulator: one product per group
+    step = rows if exact else chunk_rows(a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1))
+    full = rows - rows % step
     if groups > 1 and a * bb <= SMALL_GROUPS:  # one contraction over all groups
-        sg = small_cl.reshape(n * p_small, groups, a)  # (M, G, A)
-        cg = cols.reshape(n * p_small, kv, groups, bb)  # (M, Kv, G, B)
-        dw += np.einsum("mga,mtgb->gatb", sg, cg).reshape(groups, a, kv * bb)
+        cg = cols.reshape(rows, kv, groups, bb)  # (M, Kv, G, B)
+        sg = small_rows.reshape(rows, groups, a)  # (M, G, A)
+        batch = max(1, partials_bytes() // (groups * a * kv * bb * cols.itemsize))
+        for c0 in range(0, full // step, batch):
+            r0, r1 = c0 * step, min(full, (c0 + batch) * step)
+            k = (r1 - r0) // step
+            part = np.einsum(
+                "cmga,cmtgb->cgatb", sg[r0:r1].reshape(k, step, groups, a), cg[r0:r1].reshape(k, step, kv, groups, bb)
+            )  # (k, G, A, Kv, B)
+            dw += part.sum(axis=0, dtype=dw.dtype).reshape(groups, a, kv * bb)
+        if full < rows:
+            dw += np.einsum("mga,mtgb->gatb", sg[full:], cg[full:]).reshape(groups, a, kv * bb)
         return
+    flat = cols.reshape(rows, kv, b_total)  # (M, Kv, B_total)
+    batch = max(1, partials_bytes() // (a * kv * bb * cols.itemsize))
     for g in range(groups):
-        rhs = cols[..., g * bb : (g + 1) * bb].reshape(n * p_small, kv * bb)  # (n*P_small, Kv*B)
-        dw[g] += small_cl[:, g * a : (g + 1) * a].T @ rhs  # (A, n*P_small) @ (n*P_small, Kv*B)
+        rhs = flat[:, :, g * bb : (g + 1) * bb]  # (M, Kv, B)
+        if groups > 1:
+            rhs = np.ascontiguousarray(rhs)
+        rhs = rhs.reshape(rows, kv * bb)  # (M, Kv*B)
+        lhs = small_rows[:, g * a : (g + 1) * a]  # (M, A)
+        if exact:
+            dw[g] += lhs.T @ rhs  # (A, M) @ (M, Kv*B)
+            continue
+        for c0 in range(0, full // step, batch):
+            r0, r1 = c0 * step, min(full, (c0 + batch) * step)
+            k = (r1 - r0) // step
+            left = lhs[r0:r1].reshape(k, step, a).transpose(0, 2, 1)  # (k, A, m)
+            part = np.matmul(left, rhs[r0:r1].reshape(k, step, kv * bb))  # (k, A, Kv*B)
+            dw[g] += part.sum(axis=0, dtype=dw.dtype)
+        if full < rows:
+            dw[g] += lhs[full:].T @ rhs[full:]
+
+
+def conv_transpose_gradients(
+    dy: np.ndarray, x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem
+) -> tuple[np.ndarray, np.ndarray]:
+    """The input and weight gradients of a transposed convolution from *one* im2col of ``dy``.
+
+    The input gradient is the convolution ``conv(dy, w)`` (``y = cols @ W``), the weight
+    gradient ``x^T @ cols``: both read the columns of ``dy`` over the geometry, so each
+    block's columns are gathered once and feed both GEMMs. ``problem`` is the
+    convolution's (its input is ``dy``, :meth:`Problem.of` with ``op="conv"``, no bias).
+    Returns ``(dx, dw)``: ``dx`` batched in ``problem.layout``, ``dw`` ``(G, A, B, *k)``.
+    """
+    n = dy.shape[0]
+    groups, layout, dtype = problem.groups, problem.layout, problem.dtype
+    kv = math.prod(geometry.kernel_size)
+    a_total, b_total = problem.c_out, problem.c_in  # the transposed convolution's C_in and C_out
+    cig, cog = problem.cig, problem.cog
+    wm = problem.pack(
+        "im2col", lambda: np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1))
+    ).reshape(groups, kv * cig, cog)  # (G, Kv*Cig, Cog)
+    dx = problem.output(n, geometry.input_size)
+    dw = np.zeros((groups, a_total // groups, kv * (b_total // groups)), dtype=accumulator(dtype))  # (G, A, Kv*B)
+    pieces = weight_gradient_pieces(a_total, b_total, groups, dtype, conv_out=a_total)
+    for samples, tile in pieces.pieces(n, geometry):
+        if tile is None:
+            dy_part, x_part, part, target = dy[samples], x[samples], geometry, (samples,)
+        else:
+            assert tile.geometry is not None  # a convolution's tile always reads at least one cell
+            dy_part = dy[layout_index(layout, samples, tile.input)]
+            x_part = x[layout_index(layout, samples, tile.output)]
+            part, target = tile.geometry, layout_index(layout, samples, tile.output)
+        cols = im2col(channels_last(dy_part, layout), part)  # (n, P_small, Kv, C_out): once for both
+        dx[target] = _conv_of_columns(cols, wm, part, problem)
+        _add_weight_gradient(channels_last(x_part, layout), cols, groups, dw)
+    return dx, _weight_layout(dw, geometry, dtype)

@@ -152,7 +152,7 @@ def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> n
     if finite.all():
         return _phase_blocked(x, w, geometry, problem)
     y = _phase_blocked(x, np.where(finite, w, 0), geometry, problem)
-    no_bias = replace(problem, bias=np.zeros_like(problem.bias), has_bias=False)
+    no_bias = replace(problem, bias=np.zeros_like(problem.bias), has_bias=False, packed=None)
     y += gemm.run(x, np.where(finite, 0, w), geometry, no_bias)
     return y
 

@@ -40,6 +40,7 @@ __all__ = [
     "Tables",
     "axis_table",
     "combine",
+    "im2col_bytes",
     "im2col_positions",
     "lead_and_last",
     "phase_plan",
@@ -229,6 +230,12 @@ def tap_ranges(geometry: Geometry, axis: int) -> np.ndarray:
     i, o, k = geometry.input_size[axis], geometry.output_size[axis], geometry.kernel_size[axis]
     s, d, b = geometry.stride[axis], geometry.dilation[axis], geometry.crop_begin[axis]
     return np.array([tap_range(d * t - b, s, i, 0, o) for t in range(k)], dtype=np.int64).reshape(k, 2)
+
+
+def im2col_bytes(geometry: Geometry) -> int:
+    """The bytes of :func:`im2col_positions`' tables (and their building), from integers."""
+    lead = math.prod(geometry.input_size[:-1]) * math.prod(geometry.kernel_size[:-1])
+    return 2 * 8 * (lead + geometry.input_size[-1] * geometry.kernel_size[-1])
 
 
 def im2col_positions(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
