@@ -124,6 +124,11 @@ def _packed_weight(w: np.ndarray, groups: int, kv: int) -> np.ndarray:
     return packed.reshape(groups, c_in // groups, kv * cog)
 
 
+def _pack_block(w: np.ndarray, problem: Problem, c0: int, c1: int, kv: int) -> np.ndarray:
+    """The packed weight of output channels ``c0:c1`` of every group (kept by a prepared call)."""
+    return problem.pack(("gemm", c0, c1), lambda: _packed_weight(w[:, c0:c1], problem.groups, kv))
+
+
 def _gather(
     cols: np.ndarray,
     tables: Tables,
@@ -260,7 +265,7 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     pool competes with them.
     """
     n = x.shape[0]
-    layout, groups, cig, cog, c_out = problem.layout, problem.groups, problem.cig, problem.cog, problem.c_out
+    layout, cig, cog, c_out = problem.layout, problem.cig, problem.cog, problem.c_out
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
     flops = 2 * n * p_in * cig * kv * c_out
@@ -282,10 +287,7 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
         layout_in = "channels_last"
     out = problem.output(n, geometry.output_size)
     blocks = sorted({(t.c0, t.c1) for t in tiles})
-    packed = {
-        (c0, c1): problem.pack(("gemm", c0, c1), lambda c0=c0, c1=c1: _packed_weight(w[:, c0:c1], groups, kv))
-        for c0, c1 in blocks
-    }  # (G, Cig, Kv*Cb) each
+    packed = {(c0, c1): _pack_block(w, problem, c0, c1, kv) for c0, c1 in blocks}  # (G, Cig, Kv*Cb) each
     largest = max(
         (t.n1 - t.n0) * math.prod(t.geometry.input_size) * (t.c1 - t.c0) for t in tiles if t.geometry is not None
     )

@@ -294,6 +294,7 @@ def conv_transpose_gradients(
     dw = np.zeros((groups, a_total // groups, kv * (b_total // groups)), dtype=accumulator(dtype))  # (G, A, Kv*B)
     pieces = weight_gradient_pieces(a_total, b_total, groups, dtype, conv_out=a_total)
     for samples, tile in pieces.pieces(n, geometry):
+        target: tuple[slice, ...]
         if tile is None:
             dy_part, x_part, part, target = dy[samples], x[samples], geometry, (samples,)
         else:
