@@ -35,7 +35,7 @@ no double backward through the tconv path), ``torch.func`` transforms (``vmap``,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -93,6 +93,8 @@ class _Params:
     output_size: Any
     algorithm: str
     backward_algorithm: str
+    #: A module's prepared weight (:func:`tconv.prepare`) for the forward pass, when it has one.
+    prepared: Any = field(default=None, compare=False)
 
     def kwargs(self) -> dict[str, Any]:
         """The keywords of :func:`tconv.conv_transpose` and its backward besides the algorithm."""
@@ -114,9 +116,12 @@ class _ConvTransposeFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, input, weight, bias, params):
-        y = _conv_transpose_numpy(
-            _numpy(input), _numpy(weight), _numpy(bias), **params.kwargs(), algorithm=params.algorithm
-        )
+        if params.prepared is not None:
+            y = params.prepared(_numpy(input), _numpy(bias), output_size=params.output_size)
+        else:
+            y = _conv_transpose_numpy(
+                _numpy(input), _numpy(weight), _numpy(bias), **params.kwargs(), algorithm=params.algorithm
+            )
         ctx.save_for_backward(input, weight)
         ctx.params = params
         return _tensor(y)
@@ -194,6 +199,7 @@ def conv_transpose(
     algorithm: str = "auto",
     backward_algorithm: str = "auto",
     fallback: bool = True,
+    _prepared: Any = None,
 ) -> torch.Tensor:
     """``F.conv_transpose{1,2,3}d`` for torch tensors, any number of axes, differentiable, computed by tconv.
 
@@ -231,7 +237,9 @@ def conv_transpose(
     True
     """
     check_algorithms(algorithm, backward_algorithm)
-    params = _Params(stride, padding, output_padding, groups, dilation, output_size, algorithm, backward_algorithm)
+    params = _Params(
+        stride, padding, output_padding, groups, dilation, output_size, algorithm, backward_algorithm, _prepared
+    )
     if uses_tconv(input, weight, bias):
         return _ConvTransposeFunction.apply(input, weight, bias, params)
     if not fallback:
@@ -308,6 +316,9 @@ class _DropIn:
 
     def forward(self, input: torch.Tensor, output_size: Sequence[int] | None = None) -> torch.Tensor:
         """PyTorch's ``forward``: ``output_size`` (spatial or whole shape) overrides ``output_padding``."""
+        plan = None
+        if output_size is None and uses_tconv(input, self.weight, self.bias):
+            plan = self._prepared()
         return conv_transpose(
             input,
             self.weight,
@@ -321,7 +332,41 @@ class _DropIn:
             algorithm=self.algorithm,
             backward_algorithm=self.backward_algorithm,
             fallback=self.fallback,
+            _prepared=plan,
         )
+
+    def _prepared(self) -> Any:
+        """The module's prepared weight (:func:`tconv.prepare`), made anew when the weight tensor changes:
+        PyTorch counts every in-place change of a tensor (``_version``: an optimizer step,
+        ``load_state_dict``, ``copy_``), and a new tensor has a new address or version."""
+        w = self.weight
+        key = (
+            w.data_ptr(),
+            w._version,
+            w.dtype,
+            tuple(w.shape),
+            tuple(w.stride()),
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+            self.algorithm,
+        )
+        if getattr(self, "_plan_key", None) != key:
+            from .prepared import prepare
+
+            self._plan = prepare(
+                _numpy(w),
+                self.stride,
+                self.padding,
+                self.output_padding,
+                self.groups,
+                self.dilation,
+                algorithm=self.algorithm,
+            )
+            self._plan_key = key
+        return self._plan
 
     def extra_repr(self) -> str:
         text = super().extra_repr()  # type: ignore[misc]  # PyTorch's module is next in the MRO
