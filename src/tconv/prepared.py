@@ -18,12 +18,16 @@ passed in do not reach it (prepare again). :class:`tconv.nn.ConvTranspose` and t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from . import _algorithms
-from ._algorithms.problem import batched_shape
+from ._algorithms import compiled as _compiled
+from ._algorithms.gemm import small_call
+from ._algorithms.problem import Problem, batched_shape
+from ._options import effective
 from ._validate import check_layout, numeric_array, show
 from .geometry import Geometry, PaddingArg, window_arguments
 from .ops import prepare_arrays, resolve_geometry, result_dtype, run
@@ -69,6 +73,8 @@ class Prepared:
         self._calls: dict[tuple, tuple[Geometry, Any, str]] = {}  # per input shape: its checked call
         self._weights: dict[np.dtype, np.ndarray] = {}  # the weight in each compute dtype
         self._packed: dict[np.dtype, dict] = {}  # its packed forms, per compute dtype
+        self._small_calls: dict[tuple, Any] = {}  # planned calls of small problems
+        self._zeros: dict[np.dtype, np.ndarray] = {}  # the bias of a call without one
 
     def _call(self, x: np.ndarray, bias: Any, output_size: Any) -> tuple[Geometry, Any, str]:
         """The checked window, operands and algorithm of a call on an input like ``x``, cached per shape."""
@@ -129,6 +135,9 @@ class Prepared:
             raise ValueError(f"bias must have shape ({w.shape[1] * operands.groups},), got shape {show(b.shape)}")
         if xb.shape[0] == 0:
             y = np.zeros(batched_shape(0, w.shape[1] * operands.groups, geometry.output_size, self.layout), result)
+        elif (fast := self._small(geometry, operands, algorithm, xb, w, compute)) is not None:
+            bias = self._zeros.setdefault(compute, np.zeros(w.shape[1], compute)) if b is None else b.astype(compute)
+            y = fast(xb.astype(compute, copy=False), bias).astype(result, copy=False)
         else:
             y = run(
                 "conv_transpose",
@@ -142,6 +151,22 @@ class Prepared:
                 packed=self._packed[compute],
             ).astype(result, copy=False)
         return y if operands.batched else y[0]
+
+    def _small(
+        self, geometry: Geometry, operands: Any, algorithm: str, xb: np.ndarray, w: np.ndarray, compute: np.dtype
+    ) -> Any:
+        """The planned call of a small problem (:func:`tconv._algorithms.gemm.small_call`) or None, per
+        input shape, compute dtype and options (a change of options plans anew)."""
+        if algorithm != "gemm" or not _compiled.supports(compute):
+            return None
+        key = (geometry, xb.shape, compute, effective())
+        if key not in self._small_calls:
+            problem = Problem.of(xb[:0].astype(compute), w, None, operands.groups, self.layout, "conv_transpose")
+            problem = replace(problem, packed=self._packed[compute])
+            if len(self._small_calls) > 64:
+                self._small_calls.clear()
+            self._small_calls[key] = small_call(geometry, problem, w, xb.shape[0])
+        return self._small_calls[key]
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._window.items())

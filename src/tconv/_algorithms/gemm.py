@@ -24,6 +24,7 @@ Three organisations of that algebra, chosen by :func:`run`:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -38,7 +39,7 @@ from .problem import Problem, batched_shape, channels_last
 from .taptable import Tables, lead_and_last, table_bytes, tap_ranges
 from .tiling import tile_geometry
 
-__all__ = ["gemm", "gemm_tiled", "gemm_transposed", "run"]
+__all__ = ["gemm", "gemm_tiled", "gemm_transposed", "run", "small_call"]
 
 #: Target size of one tile's column buffer: about one core's L2 cache on the machine measured in
 #: docs/performance.md (AMD EPYC, 1 MiB L2 per core; 2 MiB measured best), so that each tile's
@@ -96,6 +97,41 @@ def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out
     o_lead, o_last = tables.lead.outputs, tables.last.outputs
     view = out.reshape(batched_shape(n, problem.c_out, (o_lead, o_last), problem.layout))
     _gather(cols, tables, problem.bias, view, problem.layout, _pieces(n * o_lead, o_last))
+
+
+def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> Callable[..., np.ndarray] | None:
+    """A call of :func:`gemm` on ``n`` samples with everything but the arrays worked out once, for a
+    prepared call (:func:`tconv.prepare`) of a small problem: one GEMM and one gather on the calling
+    thread, none of the per-call planning. None when the problem is not small (one group, compiled
+    kernels, under :data:`SMALL_FLOPS` and within the budget whole).
+
+    The returned ``call(x, bias)`` takes ``x`` batched in the problem's layout and ``bias`` ``(C_out,)``
+    in the compute dtype.
+    """
+    kv, p_in = math.prod(geometry.kernel_size), math.prod(geometry.input_size)
+    flops = 2 * n * p_in * problem.c_in * kv * problem.c_out
+    fits = n * _footprint(geometry, problem) <= effective().memory_budget
+    if problem.groups != 1 or not _compiled.available() or flops >= SMALL_FLOPS or not fits:
+        return None
+    w_packed = problem.pack(("gemm", 0, problem.cog), lambda: _packed_weight(w, 1, kv))[0]  # (C_in, Kv*C_out)
+    tables = lead_and_last(geometry)
+    o_lead, o_last = tables.lead.outputs, tables.last.outputs
+    kernel = _compiled.kernels()["gather_cl" if problem.layout == "channels_last" else "gather_cf"]
+    table_args = tables.kernel_args()
+    c_in, c_out, layout, dtype = problem.c_in, problem.c_out, problem.layout, problem.dtype
+    shape = batched_shape(n, c_out, geometry.output_size, layout)
+    view_shape = batched_shape(n, c_out, (o_lead, o_last), layout)
+
+    def call(x: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        if layout == "channels_first" and c_in > 1 and p_in > 1:
+            x = x.reshape(n, c_in, p_in).transpose(0, 2, 1)  # (N, P, C_in) view
+        rows = np.matmul(x.reshape(n * p_in, c_in), w_packed)  # (M, Kv*C_out)
+        out = np.empty(shape, dtype=dtype)
+        cols = rows.reshape(1, n * p_in, kv, c_out)  # (1, M, Kv, C_out)
+        kernel(cols, *table_args, bias, out.reshape(view_shape), 0, n * o_lead, 0, o_last)
+        return out
+
+    return call
 
 
 def _footprint(geometry: Geometry, problem: Problem) -> int:

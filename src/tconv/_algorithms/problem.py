@@ -34,7 +34,7 @@ def channels_last(x: np.ndarray, layout: str) -> np.ndarray:
     if layout == "channels_last":
         return np.ascontiguousarray(x).reshape(n, -1, x.shape[-1])  # (N, P, C)
     block = x.reshape(n, x.shape[1], -1)  # (N, C, P)
-    if _compiled.available():
+    if _compiled.available() and block.size > 4096:  # (a NumPy copy is quicker to start for small arrays)
         return _compiled.transpose(np.ascontiguousarray(block))  # (N, P, C)
     return np.ascontiguousarray(block.transpose(0, 2, 1))  # (N, P, C)
 

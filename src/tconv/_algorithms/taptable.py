@@ -199,6 +199,7 @@ def lead_and_last(geometry: Geometry) -> Tables:
     return built
 
 
+@functools.lru_cache(maxsize=1024)
 def table_bytes(geometry: Geometry) -> int:
     """An upper estimate of the bytes :func:`lead_and_last` allocates for ``geometry`` (the tables
     and what building them takes), from integers: 8-byte pointers per output and two 8-byte
@@ -232,6 +233,7 @@ def tap_ranges(geometry: Geometry, axis: int) -> np.ndarray:
     return np.array([tap_range(d * t - b, s, i, 0, o) for t in range(k)], dtype=np.int64).reshape(k, 2)
 
 
+@functools.lru_cache(maxsize=1024)
 def im2col_bytes(geometry: Geometry) -> int:
     """The bytes of :func:`im2col_positions`' tables (and their building), from integers."""
     lead = math.prod(geometry.input_size[:-1]) * math.prod(geometry.kernel_size[:-1])
