@@ -172,5 +172,6 @@ KERNEL_NAMES = (
     "gather_cf",
     "batched_transpose",
     "direct_cl",
+    "direct_cf",
     "interleave",
 )

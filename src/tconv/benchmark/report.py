@@ -59,6 +59,8 @@ def summary(report: dict) -> dict:
     gemm, bandwidth = report["gemm_gflops"], report.get("bandwidth_gbs")
     for row in report["results"]:
         r = Result(**row)
+        if r.gflop < 1e-6:  # a fixed-cost probe (the 1-element call) is reported, not counted as a layer
+            continue
         best = r.best_peer()
         if best and "tconv" in r.times:
             ratios.append((r.ratio(best), r.layer, r.dtype, best))
