@@ -42,7 +42,7 @@ from .._validate import check_choice
 from ..geometry import Geometry
 from . import compiled as _compiled
 from . import cost as _cost
-from . import direct, gemm, im2col, phase, reference
+from . import direct, gemm, im2col, phase, reference, winograd
 from .problem import Problem
 from .reference import zero_insert  # re-exported: tconv.explain.text imports it from here
 
@@ -111,6 +111,12 @@ ALGORITHMS: dict[str, dict[str, Algorithm]] = {
             "direct small-group/depthwise kernel: each output pixel written once, no BLAS",
             direct.run.minimum,
         ),
+        Algorithm(
+            "winograd",
+            winograd.run,
+            "Winograd F(2x2, 3x3) for stride-1 3x3 2-d layers (16 products per 2x2 block, not 36); gemm elsewhere",
+            winograd.minimum,
+        ),
     ),
     "conv": _table(
         Algorithm(
@@ -146,7 +152,7 @@ def algorithms(op: str = "conv_transpose") -> tuple[str, ...]:
     --------
     >>> import tconv
     >>> tconv.algorithms()
-    ('scatter', 'dilate', 'matrix', 'gemm', 'phase', 'direct')
+    ('scatter', 'dilate', 'matrix', 'gemm', 'phase', 'direct', 'winograd')
     >>> tconv.algorithms("conv")
     ('direct', 'matrix', 'gemm')
     """

@@ -174,4 +174,6 @@ KERNEL_NAMES = (
     "direct_cl",
     "direct_cf",
     "interleave",
+    "winograd_input",
+    "winograd_output",
 )

@@ -22,7 +22,7 @@ examples:
   tconv bench --list                           the named layers and where they come from
   tconv bench --layers dcgan-3,unet-256 --dtypes float32,float64
   tconv bench --layer "n=4 c_in=256 c_out=128 size=32x32 kernel=2 stride=2"
-  tconv bench --algorithms auto,gemm,phase,direct --json report.json
+  tconv bench --algorithms auto,prepared,gemm,phase,direct --json report.json
   tconv bench --backward --layers dcgan-3,unet-256    training step vs torch.nn.ConvTranspose2d
   tconv bench --full --json report.json        everything docs/performance.md shows, in one run
 """
@@ -41,9 +41,9 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--peers", default="torch,onnxruntime,jax", help="comma-separated peers (default: all three)")
     bench.add_argument(
         "--algorithms",
-        default="auto,prepared",
+        default="auto",
         help="tconv algorithms to time, comma-separated; 'prepared' times the call of tconv.prepare's plan "
-        "(default auto,prepared)",
+        "(default auto)",
     )
     bench.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
     bench.add_argument("--repeat", type=int, default=3, help="calls per runtime per round (default 3)")
