@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"unknown peer {peer!r}, valid peers are {PEERS}")
     algorithms = args.algorithms.split(",")
     if args.full:
-        algorithms = ["auto", PREPARED, "gemm", "phase", "direct"]
+        algorithms = ["auto", PREPARED, "gemm", "phase", "direct", "winograd"]
     for name in algorithms:
         if name not in ("auto", PREPARED):
             _algorithms.get(name)
