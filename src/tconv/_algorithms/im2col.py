@@ -26,6 +26,7 @@ import numpy as np
 from .._options import effective
 from ..geometry import Geometry
 from ..kernels import tap_pairs
+from . import blas as _blas
 from . import compiled as _compiled
 from .blocking import ConvBlocked
 from .problem import Problem, channels_last, layout_index
@@ -251,7 +252,8 @@ def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw
             dw += np.einsum("mga,mtgb->gatb", sg[full:], cg[full:]).reshape(groups, a, kv * bb)
         return
     flat = cols.reshape(rows, kv, b_total)  # (M, Kv, B_total)
-    batch = max(1, partials_bytes() // (a * kv * bb * cols.itemsize))
+    threads = max(1, min(effective().threads, full // step))
+    batch = max(1, partials_bytes() // (threads * a * kv * bb * cols.itemsize))
     for g in range(groups):
         rhs = flat[:, :, g * bb : (g + 1) * bb]  # (M, Kv, B)
         if groups > 1:
@@ -261,14 +263,42 @@ def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw
         if exact:
             dw[g] += lhs.T @ rhs  # (A, M) @ (M, Kv*B)
             continue
-        for c0 in range(0, full // step, batch):
-            r0, r1 = c0 * step, min(full, (c0 + batch) * step)
-            k = (r1 - r0) // step
-            left = lhs[r0:r1].reshape(k, step, a).transpose(0, 2, 1)  # (k, A, m)
-            part = np.matmul(left, rhs[r0:r1].reshape(k, step, kv * bb))  # (k, A, Kv*B)
-            dw[g] += part.sum(axis=0, dtype=dw.dtype)
+        dw[g] += _chunked_product(lhs[:full], rhs[:full], step, batch, threads, dw.dtype)
         if full < rows:
             dw[g] += lhs[full:].T @ rhs[full:]
+
+
+def _chunked_product(
+    lhs: np.ndarray, rhs: np.ndarray, step: int, batch: int, threads: int, dtype: np.dtype
+) -> np.ndarray:
+    """``lhs^T @ rhs`` summed in ``dtype`` from products of ``step`` rows each.
+
+    Each thread takes ``batch`` chunks at a time (one ``np.matmul`` over them, with
+    single-threaded BLAS: many small multi-threaded GEMMs would each wait for BLAS's
+    threads, which on a busy machine costs more than the GEMM) and adds them into its
+    own accumulator; the accumulators are added at the end.
+    """
+    rows, a = lhs.shape
+    width = rhs.shape[1]
+    chunks = rows // step
+    starts = list(range(0, chunks, batch))
+    claim = _compiled.Claim(len(starts))
+    sums: list[np.ndarray] = []
+
+    def work() -> None:
+        total = np.zeros((a, width), dtype=dtype)
+        for index in claim:
+            c0 = starts[index]
+            k = min(batch, chunks - c0)
+            r0, r1 = c0 * step, (c0 + k) * step
+            left = lhs[r0:r1].reshape(k, step, a).transpose(0, 2, 1)  # (k, A, m)
+            part = np.matmul(left, rhs[r0:r1].reshape(k, step, width))  # (k, A, W)
+            total += part.sum(axis=0, dtype=dtype)
+        sums.append(total)
+
+    with _blas.single_threaded_blas():
+        _compiled.run_workers(work, min(threads, len(starts)), claim)
+    return np.sum(sums, axis=0) if len(sums) > 1 else sums[0]
 
 
 def conv_transpose_gradients(
