@@ -228,3 +228,19 @@ def run_json_script(script: str, data, **env):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def within_budget(budget, minimum, call):
+    """``call()`` under ``memory_budget=budget``: refused up front with a ValueError naming the budget
+    when its smallest piece needs more than ``budget`` bytes (``minimum()``, asked under that budget),
+    else its result."""
+    import pytest
+
+    import tconv
+
+    with tconv.options(memory_budget=budget):
+        if minimum() > budget:
+            with pytest.raises(ValueError, match="memory_budget"):
+                call()
+            return None
+        return call()

@@ -323,3 +323,27 @@ def test_load_state_dict_not_strict():
     layer = nn.ConvTranspose2d(2, 3, 3, rng=0)
     layer.load_state_dict({"weight": np.zeros((2, 3, 3, 3)), "extra": 1}, strict=False)
     assert not layer.weight.any() and layer.bias.any()
+
+
+def test_forward_uses_a_prepared_weight_that_follows_the_weight():
+    """The layer packs its weight once (tconv.prepare) and packs it again whenever it changes: an
+    optimizer step in place, an assignment, a changed stride; results always equal the plain call's."""
+    rng = np.random.default_rng(0)
+    layer = tconv.nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1, rng=0)
+    x = rng.standard_normal((2, 4, 5, 5)).astype(np.float32)
+
+    def plain():
+        return tconv.conv_transpose(x, layer.weight, layer.bias, stride=layer.stride, padding=layer.padding)
+
+    y = layer(x)
+    plan = layer._plan
+    np.testing.assert_allclose(layer(x), plain(), rtol=1e-6, atol=1e-6)
+    assert layer._plan is plan  # unchanged weight: the same plan
+    layer.backward(np.ones_like(y))
+    tconv.nn.SGD(layer, lr=0.1).step()  # the weight changes in place
+    np.testing.assert_allclose(layer(x), plain(), rtol=1e-6, atol=1e-6)
+    assert layer._plan is not plan
+    layer.weight = rng.standard_normal(layer.weight.shape).astype(np.float32)  # a new array
+    np.testing.assert_allclose(layer(x), plain(), rtol=1e-6, atol=1e-6)
+    layer.stride = (1, 1)
+    np.testing.assert_allclose(layer(x), plain(), rtol=1e-6, atol=1e-6)

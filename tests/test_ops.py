@@ -180,6 +180,46 @@ def test_float16_accumulates_in_float32(case, algorithm):
     assert_close(y, expected.astype(np.float16), dtype=np.float16)
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_non_finite_weights_match_torch(case, algorithm, compiled):
+    """inf and NaN weights give inf/NaN exactly where PyTorch's do: no algorithm multiplies a tap by
+    an inserted or padding zero (``"dilate"`` gave NaN there, 0*inf), and a real zero input still
+    gives PyTorch's NaN."""
+    x, w, b = case.arrays()
+    w = w.copy()
+    flat = w.reshape(-1)
+    flat[:: max(1, flat.size // 3)] = [np.inf, -np.inf, np.nan, np.inf][: len(flat[:: max(1, flat.size // 3)])]
+    x = x.copy()
+    x.reshape(-1)[::7] = 0.0
+    expected = torch_conv_transpose(x, w, b, case.stride, case.padding, case.output_padding, case.groups, case.dilation)
+    with np.errstate(invalid="ignore"), tconv.options(compiled=compiled):
+        y = tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm=algorithm)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    np.testing.assert_array_equal(np.where(np.isinf(expected), y, 0), np.where(np.isinf(expected), expected, 0))
+    finite = np.isfinite(expected)
+    assert_close(np.where(finite, y, 0), np.where(finite, expected, 0))
+
+
+@pytest.mark.parametrize("dtype", [np.longdouble, np.clongdouble])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("case", CASES[::3], ids=CASE_IDS[::3])
+def test_long_double_is_computed(case, algorithm, dtype):
+    """Long double (which numba cannot compile) is computed by the NumPy paths, in long double,
+    by every algorithm, the convolution and the gradients (it was a numba TypingError)."""
+    x, w, b = case.arrays(dtype)
+    y = tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm=algorithm)
+    assert y.dtype == dtype
+    expected = tconv.conv_transpose(
+        *(None if a is None else a.astype(np.complex128) for a in (x, w, b)), **case.kwargs(), algorithm="scatter"
+    )
+    np.testing.assert_allclose(y.astype(np.complex128), expected, rtol=1e-12, atol=1e-12)
+    g = tconv.conv_transpose_backward(y, x, w, **case.kwargs())
+    assert g.input.dtype == g.weight.dtype == dtype
+    assert tconv.conv(y, w, **{k: v for k, v in case.kwargs().items() if k != "output_padding"}).dtype == dtype
+
+
 @pytest.mark.parametrize(
     "x_dtype, w_dtype, expected",
     [

@@ -445,3 +445,29 @@ def test_a_printed_model_shows_the_layers_tconv_computes():
     assert repr(tt.ConvTranspose2d(1, 1, 3, fallback=False, algorithm="gemm")).endswith(
         "stride=(1, 1), algorithm='gemm', fallback=False)"
     )
+
+
+def test_modules_prepare_their_weight_and_follow_its_changes():
+    """A module packs its weight once (tconv.prepare) while the weight tensor is unchanged, and again
+    after any change (an optimizer step in place, load_state_dict): results equal PyTorch's throughout."""
+    import tconv.torch as tt
+
+    torch.manual_seed(0)
+    ours = tt.ConvTranspose2d(4, 3, 4, stride=2, padding=1)
+    theirs = torch.nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1)
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 4, 5, 5)
+    torch.testing.assert_close(ours(x), theirs(x))
+    plan = ours._plan
+    ours(x)
+    assert ours._plan is plan
+    for module in (ours, theirs):
+        optimizer = torch.optim.SGD(module.parameters(), lr=0.5)
+        module(x).square().sum().backward()
+        optimizer.step()
+    torch.testing.assert_close(ours(x), theirs(x))
+    assert ours._plan is not plan
+    state = {k: torch.randn_like(v) for k, v in theirs.state_dict().items()}
+    ours.load_state_dict(state)
+    theirs.load_state_dict(state)
+    torch.testing.assert_close(ours(x), theirs(x))

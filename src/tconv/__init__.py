@@ -13,6 +13,7 @@ from ._version import __version__
 from .grad import conv_backward, conv_transpose_backward
 from .matrix import conv_matrix, conv_transpose_matrix
 from .ops import conv, conv_transpose
+from .prepared import prepare
 from .shape import (
     conv_output_size,
     conv_transpose_output_size,
@@ -42,6 +43,7 @@ __all__ = [
     "inverse_output_padding",
     "nn",
     "options",
+    "prepare",
     "set_options",
     "translate",
 ]

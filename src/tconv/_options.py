@@ -1,22 +1,34 @@
 """Run-time options: the temporary-memory budget, threads, and whether to use compiled kernels.
 
-Options are process-wide, changed with :func:`set_options` or, for a block of code,
-with the :func:`options` context manager (as ``numpy.errstate``)::
+Two levels, as NumPy's ``errstate`` and Python's :mod:`decimal` contexts have:
+
+- :func:`set_options` changes the process-wide defaults;
+- :func:`options` changes them inside a ``with`` block, for the code that runs in
+  that block only: the change lives in a :mod:`contextvars` variable, so another
+  thread (or asyncio task) never sees it, and overlapping blocks in several threads
+  cannot restore each other's values::
 
     with tconv.options(memory_budget=64 * 2**20, compiled=False):
         y = tconv.conv_transpose(x, w, stride=2)
+
+The library itself never changes the options a user sees. What it needs for one
+call (one thread for a tiny problem, the NumPy path for a dtype numba cannot
+compile) it says with :func:`internal`, which only :func:`effective` reads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from ._validate import is_int
 
-__all__ = ["Options", "get_options", "options", "set_options"]
+__all__ = ["Options", "effective", "get_options", "internal", "options", "set_options"]
 
 
 def _default_threads() -> int:
@@ -34,8 +46,10 @@ class Options:
     ----------
     memory_budget : int
         Bytes of temporary buffers (column buffers, padded copies) one call may
-        hold at a time; the fast algorithms process the batch, the channels or
-        bands of output rows in blocks to stay under it. Default 256 MiB.
+        hold at a time, beyond its inputs, its result and its packed weights; the
+        algorithms process the batch, the channels or tiles of the output in blocks
+        to stay under it, and a call that cannot is refused before it starts
+        (``docs/api.md``, "Memory"). Default 256 MiB.
     threads : int
         Threads for the compiled (non-BLAS) passes; BLAS keeps its own setting.
         Default: the CPUs this process may run on.
@@ -49,15 +63,34 @@ class Options:
     compiled: bool = os.environ.get("TCONV_COMPILED", "1") not in ("0", "false", "no")
 
 
-_OPTIONS = Options()
+_GLOBAL = Options()
+_GLOBAL_LOCK = threading.Lock()
+#: The options of a ``with options(...)`` block, in the context that runs it (None: the global ones).
+_SCOPED: contextvars.ContextVar[Options | None] = contextvars.ContextVar("tconv_options", default=None)
+#: What the library asks for one call (never shown by get_options).
+_INTERNAL: contextvars.ContextVar[tuple[tuple[str, object], ...]] = contextvars.ContextVar("tconv_internal", default=())
 
 
 def get_options() -> Options:
-    """The current :class:`Options`."""
-    return _OPTIONS
+    """The current :class:`Options`: those of the innermost ``with options(...)`` block of this
+    thread (or context), else the process-wide ones."""
+    scoped = _SCOPED.get()
+    return _GLOBAL if scoped is None else scoped
 
 
-def _validated(**changes: object) -> Options:
+def effective() -> Options:
+    """The options a computation runs with: :func:`get_options` and what :func:`internal` adds."""
+    changes = _INTERNAL.get()
+    current = get_options()
+    return _with(current, changes) if changes else current
+
+
+@functools.lru_cache(maxsize=64)
+def _with(base: Options, changes: tuple[tuple[str, object], ...]) -> Options:
+    return replace(base, **dict(changes))  # type: ignore[arg-type]
+
+
+def _validated(base: Options, **changes: object) -> Options:
     for name, value in changes.items():
         if name not in Options.__dataclass_fields__:
             valid = ", ".join(Options.__dataclass_fields__)
@@ -67,11 +100,14 @@ def _validated(**changes: object) -> Options:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if name == "compiled" and not isinstance(value, bool):
             raise TypeError(f"compiled must be a bool, got {value!r}")
-    return replace(_OPTIONS, **changes)  # type: ignore[arg-type]
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def set_options(**changes: object) -> Options:
-    """Change options for the rest of the process; returns the previous options.
+    """Change the process-wide options; returns the previous ones.
+
+    Inside a ``with options(...)`` block the block's values still win for the code
+    in it.
 
     Examples
     --------
@@ -81,14 +117,16 @@ def set_options(**changes: object) -> Options:
     1048576
     >>> _ = tconv.set_options(**previous.__dict__)
     """
-    global _OPTIONS
-    previous, _OPTIONS = _OPTIONS, _validated(**changes)
+    global _GLOBAL
+    with _GLOBAL_LOCK:
+        previous = _GLOBAL
+        _GLOBAL = _validated(previous, **changes)
     return previous
 
 
 @contextlib.contextmanager
 def options(**changes: object) -> Iterator[Options]:
-    """Change options inside a ``with`` block.
+    """Change options inside a ``with`` block, for this thread (or context) only.
 
     Examples
     --------
@@ -97,9 +135,20 @@ def options(**changes: object) -> Iterator[Options]:
     ...     current.compiled
     False
     """
-    global _OPTIONS
-    previous, _OPTIONS = _OPTIONS, _validated(**changes)
+    current = _validated(get_options(), **changes)
+    token = _SCOPED.set(current)
     try:
-        yield _OPTIONS
+        yield current
     finally:
-        _OPTIONS = previous
+        _SCOPED.reset(token)
+
+
+@contextlib.contextmanager
+def internal(**changes: object) -> Iterator[None]:
+    """The library's own per-call settings (``threads``, ``compiled``), read by :func:`effective`
+    only: the options a user sees (:func:`get_options`) do not change."""
+    token = _INTERNAL.set(tuple({**dict(_INTERNAL.get()), **changes}.items()))
+    try:
+        yield
+    finally:
+        _INTERNAL.reset(token)

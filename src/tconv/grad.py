@@ -38,11 +38,10 @@ Which algorithm computes what
   Every algorithm of a registry computes the same function, so the choice changes
   only the speed, and new algorithms apply automatically.
 - The **weight gradient** does not depend on ``algorithm`` (it is not an operator
-  with algorithms of its own): with the compiled kernels it runs
-  :func:`tconv._algorithms.im2col.weight_gradient` (im2col of the big side and one
-  GEMM per group, under the memory budget), otherwise its reference form
-  :func:`tconv.kernels.weight_correlation` (one BLAS matrix product per kernel tap
-  over batch and positions).
+  with algorithms of its own): it runs :func:`tconv._algorithms.im2col.weight_gradient`
+  (im2col of the big side, compiled or one strided copy per tap, and one GEMM per
+  group, under the memory budget); its reference form is
+  :func:`tconv.kernels.weight_correlation`.
 - The **bias gradient** is a sum.
 """
 
@@ -53,13 +52,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ._algorithms import compiled as _compiled
 from ._algorithms import get as get_algorithm
-from ._algorithms.im2col import weight_gradient
+from ._algorithms.blocking import show_bytes
+from ._algorithms.im2col import conv_transpose_gradients, weight_gradient, weight_gradient_pieces
+from ._algorithms.problem import Problem
+from ._options import effective
 from ._validate import is_bfloat16, numeric_array, show, split_options
 from .geometry import Geometry
-from .kernels import weight_correlation
-from .ops import array_shape, prepare_arrays, resolve_geometry, result_dtype, run
+from .ops import array_shape, compute_context, prepare_arrays, resolve_geometry, result_dtype, run
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
@@ -123,14 +123,6 @@ def _check_grad_output(grad_output: Any, expected: tuple[int, ...], caller: str,
     return dy
 
 
-def _grouped(a: np.ndarray, groups: int, layout: str) -> np.ndarray:
-    """A batched array in ``layout`` -> the canonical ``(N, G, C/G, *size)``."""
-    if layout == "channels_last":
-        a = np.moveaxis(a, -1, 1)  # (N, C, *size)
-    n, c = a.shape[:2]
-    return a.reshape(n, groups, c // groups, *a.shape[2:])  # (N, G, C/G, *size)
-
-
 def _as_gradient_of(grad: np.ndarray, primal: np.ndarray, result: np.dtype) -> np.ndarray:
     """Cast a gradient to its primal's dtype (a real primal keeps the real part)."""
     dtype = primal.dtype if primal.dtype.kind in "fc" or is_bfloat16(primal.dtype) else result
@@ -165,7 +157,33 @@ def _backward(
     xc = x.astype(compute, copy=False)
     wc = w.astype(compute, copy=False)
     complex_ = compute.kind == "c"
+    # conv_transpose's input and weight gradients both read the columns of dy: one im2col for both
+    nonempty = dyc.size > 0 and xc.size > 0
+    fused = transposed and {"input", "weight"} <= needs and algorithm in ("auto", "gemm") and nonempty
+    if "weight" in needs and nonempty:  # refuse before computing anything when the weight gradient cannot fit
+        a_total, b_total = (x.shape, dy.shape) if transposed else (dy.shape, x.shape)
+        channel = 1 if layout == "channels_first" else -1
+        conv_out = a_total[channel] if fused else 0
+        pieces = weight_gradient_pieces(a_total[channel], b_total[channel], groups, compute, conv_out)
+        needed, budget = pieces.minimum(geometry), effective().memory_budget
+        if needed > budget:
+            raise ValueError(
+                f"{forward.op}_backward: the weight gradient needs at least {show_bytes(needed)} of temporary "
+                f"memory even for one output cell (kernel_size={show(geometry.kernel_size)}, "
+                f"dilation={show(geometry.dilation)}), more than memory_budget={budget} ({show_bytes(budget)}); "
+                "raise it with tconv.options(memory_budget=...)"
+            )
     grad_input = grad_weight = grad_bias = None
+    if fused:
+        w_adj = np.conj(wc) if complex_ else wc
+        x_adj = np.conj(xc) if complex_ else xc
+        problem = Problem.of(dyc, w_adj, None, groups, layout, "conv")
+        with compute_context(compute):
+            dx, dw = conv_transpose_gradients(dyc, x_adj, w_adj, geometry, problem)
+        grad_input = _as_gradient_of(dx, x, result)
+        grad_input = grad_input if forward.batched else grad_input[0]
+        grad_weight = _as_gradient_of(dw.reshape(w.shape), w, result)
+        needs = needs - {"input", "weight"}
     if "input" in needs:
         w_adj = np.conj(wc) if complex_ else wc
         adjoint = "conv" if transposed else "conv_transpose"
@@ -180,10 +198,9 @@ def _backward(
         small, big = (x_adj, dyc) if transposed else (dyc, x_adj)
         if not (small.size and big.size):  # an empty batch or spatial axis: no pair meets
             dw = np.zeros(w.shape, dtype=compute)
-        elif _compiled.available():
-            dw = weight_gradient(small, big, geometry, groups, layout)  # im2col + GEMM
         else:
-            dw = weight_correlation(_grouped(small, groups, layout), _grouped(big, groups, layout), geometry)
+            with compute_context(compute):  # the NumPy im2col for long double
+                dw = weight_gradient(small, big, geometry, groups, layout)  # im2col + GEMM, under the budget
         grad_weight = _as_gradient_of(dw.reshape(w.shape), w, result)  # (G, A, B, *k) -> weight's shape
     if "bias" in needs:
         axes = tuple(i for i in range(dyc.ndim) if i != (1 if layout == "channels_first" else dyc.ndim - 1))

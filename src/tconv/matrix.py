@@ -16,11 +16,13 @@ dense NumPy array, refused above :data:`DENSE_LIMIT` entries.
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._options import effective
 from ._validate import as_int, numeric_array, show, split_options
 from .geometry import Geometry, conv_geometry, conv_transpose_geometry
 from .kernels import tap_pairs
@@ -58,6 +60,69 @@ def check_weight(weight: object, groups: object) -> tuple[np.ndarray, int]:
     return w, g
 
 
+def _tap_bounds(geometry: Geometry) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per axis, for every small-side position ``j``, the taps ``lo[j] <= t < hi[j]`` that carry it
+    into the window: ``0 <= s*j + d*t - b < o`` (:func:`tconv.geometry.tap_range` with the roles of
+    ``j`` and ``t`` swapped; the taps of one ``j`` are a contiguous range)."""
+    bounds = []
+    for i, k, s, d, b, o in zip(
+        geometry.input_size,
+        geometry.kernel_size,
+        geometry.stride,
+        geometry.dilation,
+        geometry.crop_begin,
+        geometry.output_size,
+    ):
+        shift = s * np.arange(i, dtype=np.int64) - b  # (i,) position of tap 0
+        lo = np.maximum(-(shift // d), 0)  # ceil(-shift / d)
+        hi = np.minimum(-((shift - o) // d), k)  # ceil((o - shift) / d)
+        bounds.append((lo, np.maximum(hi, lo)))
+    return bounds
+
+
+def nonzeros(geometry: Geometry, c_in: int, cog: int) -> int:
+    """The stored entries of ``C``: one per ``(ci, co)`` pair of a group and ``(j, t)`` pair that lands."""
+    pairs = 1
+    for lo, hi in _tap_bounds(geometry):
+        pairs *= int((hi - lo).sum())
+    return c_in * cog * pairs
+
+
+def matrix_bytes(weight_shape: tuple[int, ...], groups: int, geometry: Geometry, itemsize: int, sparse: bool) -> int:
+    """The bytes of the matrix :func:`geometry_matrix` returns (CSR arrays, or the dense array)."""
+    c_in, cog = weight_shape[:2]
+    rows = c_in * math.prod(geometry.input_size)
+    cols = cog * groups * math.prod(geometry.output_size)
+    if not sparse:
+        return rows * cols * itemsize
+    nnz = nonzeros(geometry, c_in, cog)
+    index = 4 if max(nnz, cols) < 2**31 else 8
+    return nnz * (itemsize + index) + (rows + 1) * index
+
+
+#: Temporary bytes per entry built at once (its row, column, position and value arrays on the way).
+ENTRY_BYTES = 48
+
+
+def chunk_entries() -> int:
+    """How many entries :func:`geometry_matrix` builds at once: a fifth of the memory budget."""
+    return max(1024, effective().memory_budget // (5 * ENTRY_BYTES))
+
+
+def build_bytes(geometry: Geometry) -> int:
+    """The temporaries of :func:`geometry_matrix` besides the matrix: one chunk of entries, and a
+    few index vectors over the small side."""
+    return chunk_entries() * ENTRY_BYTES + 6 * 8 * math.prod(geometry.input_size)
+
+
+def _dense_guard(shape: tuple[int, int]) -> None:
+    if shape[0] * shape[1] > DENSE_LIMIT:
+        raise ValueError(
+            f"the dense matrix would have shape {shape} ({shape[0] * shape[1]} entries, more than "
+            f"DENSE_LIMIT={DENSE_LIMIT}); install SciPy for a sparse matrix or use smaller sizes"
+        )
+
+
 def geometry_matrix(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool | None) -> Any:
     """Build ``C`` from a geometry, in the transposed convolution's terms.
 
@@ -65,46 +130,107 @@ def geometry_matrix(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool
     (the small side), columns the ``(C_out, *output_size)`` elements (the big side),
     and ``C[(ci, j), (co, o)] = w[ci, co mod C_out/G, t]`` when ``ci`` and ``co`` are
     in the same group and ``o = s*j + d*t - b``.
+
+    The CSR arrays (or the dense array) are written in place, tap by tap and a few
+    input channels at a time, so the temporaries stay at about
+    :func:`chunk_entries` entries whatever the size of the matrix. Row ``(ci, j)``
+    holds, for each output channel ``co`` of its group, the taps that carry ``j``
+    into the window, in C order (so its column indices are sorted).
     """
-    c_in, c_out_g = w.shape[:2]
-    c_in_g = c_in // groups
-    n_small = int(np.prod(geometry.input_size))
-    n_big = int(np.prod(geometry.output_size))
-    shape = (c_in * n_small, c_out_g * groups * n_big)
+    c_in, cog = w.shape[:2]
+    cig = c_in // groups
+    n_small = math.prod(geometry.input_size)
+    n_big = math.prod(geometry.output_size)
+    shape = (c_in * n_small, cog * groups * n_big)
     if sparse is None:
         sparse = importlib.util.find_spec("scipy") is not None
-    if not sparse and shape[0] * shape[1] > DENSE_LIMIT:
-        raise ValueError(
-            f"the dense matrix would have shape {shape} ({shape[0] * shape[1]} entries, more than "
-            f"DENSE_LIMIT={DENSE_LIMIT}); install SciPy for a sparse matrix or use smaller sizes"
-        )
-    small_index = np.arange(n_small).reshape(geometry.input_size)  # (*input_size)
-    big_index = np.arange(n_big).reshape(geometry.output_size)  # (*output_size)
-    # Every (C_in, C_out/G) channel pair of a group: in-channel g*C_in/G + ci, out-channel g*C_out/G + co.
-    cin = np.arange(c_in)  # (C_in,)
-    group = cin // c_in_g  # (C_in,)
-    rows, cols, vals = [], [], []
-    for tap, src, dst in tap_pairs(geometry):
-        j = small_index[src].ravel()  # (P,) small-side positions of this tap
-        o = big_index[dst].ravel()  # (P,) the big-side positions they meet
-        cout = group[:, None] * c_out_g + np.arange(c_out_g)[None, :]  # (C_in, C_out/G)
-        r = cin[:, None, None] * n_small + j[None, None, :]  # (C_in, 1, P)
-        c = cout[:, :, None] * n_big + o[None, None, :]  # (C_in, C_out/G, P)
-        v = w[(slice(None), slice(None)) + tap]  # (C_in, C_out/G)
-        rows.append(np.broadcast_to(r, c.shape).ravel())
-        cols.append(c.ravel())
-        vals.append(np.broadcast_to(v[:, :, None], c.shape).ravel())
-    dtype = w.dtype if w.dtype.kind in "fc" else np.float64
-    row = np.concatenate(rows) if rows else np.zeros(0, np.intp)
-    col = np.concatenate(cols) if cols else np.zeros(0, np.intp)
-    val = np.concatenate(vals).astype(dtype) if vals else np.zeros(0, dtype)
+    if not sparse:
+        _dense_guard(shape)
+    dtype = w.dtype if w.dtype.kind in "fc" else np.dtype(np.float64)
+    bounds = _tap_bounds(geometry)
+    counts = [hi - lo for lo, hi in bounds]  # per axis: taps of each j
+    per_j = np.ones(1, dtype=np.int64)
+    for c in counts:
+        per_j = np.multiply.outer(per_j, c).reshape(-1)  # (n_small,) taps of each flat j
+    nnz = c_in * cog * int(per_j.sum())
+    index_dtype = np.int32 if max(nnz, shape[1]) < 2**31 else np.int64
     if sparse:
-        import scipy.sparse
+        indptr = np.zeros(shape[0] + 1, dtype=index_dtype)
+        np.cumsum(np.tile(per_j * cog, c_in), out=indptr[1:])  # row (ci, j) holds cog * per_j[j] entries
+        indices = np.empty(nnz, dtype=index_dtype)
+        data = np.empty(nnz, dtype=dtype)
+    else:
+        dense = np.zeros(shape, dtype=dtype)
+    small_index = np.arange(n_small, dtype=np.int64).reshape(geometry.input_size)  # (*input_size)
+    big_index = np.arange(n_big, dtype=np.int64).reshape(geometry.output_size)  # (*output_size)
+    per_j_grid = per_j.reshape(geometry.input_size)
+    for tap, src, dst in tap_pairs(geometry):
+        j = small_index[src].ravel()  # (P,) small-side positions this tap carries
+        o = big_index[dst].ravel()  # (P,) the big-side positions they reach
+        # the rank of this tap among the taps of each j, in C order
+        rank = np.zeros(src_shape := tuple(sl.stop - sl.start for sl in src), dtype=np.int64)
+        for axis, (t, sl) in enumerate(zip(tap, src)):
+            lo = bounds[axis][0][sl]
+            inner = np.ones(src_shape, dtype=np.int64)
+            for later in range(axis + 1, geometry.ndim):
+                shape_b = [1] * geometry.ndim
+                shape_b[later] = -1
+                inner = inner * counts[later][src[later]].reshape(shape_b)
+            shape_a = [1] * geometry.ndim
+            shape_a[axis] = -1
+            rank = rank + (t - lo).reshape(shape_a) * inner
+        rank = rank.ravel()  # (P,)
+        taps_of_j = per_j_grid[src].ravel()  # (P,)
+        v = w[(slice(None), slice(None)) + tap]  # (C_in, Cog)
+        step = max(1, chunk_entries() // max(1, cog * len(j)))
+        for c0 in range(0, c_in, step):
+            ci = np.arange(c0, min(c_in, c0 + step), dtype=np.int64)[:, None, None]  # (c, 1, 1)
+            co = np.arange(cog, dtype=np.int64)[None, :, None]  # (1, Cog, 1)
+            col = ((ci // cig) * cog + co) * n_big + o  # (c, Cog, P)
+            if sparse:
+                start = indptr[ci[:, :, 0] * n_small + j[None, :]][:, None, :]  # (c, 1, P) row starts
+                where = start + co * taps_of_j + rank  # (c, Cog, P)
+                indices[where] = col
+                data[where] = v[c0 : c0 + len(ci), :, None]
+            else:
+                row = ci * n_small + j  # (c, 1, P)
+                dense[row, col] = v[c0 : c0 + len(ci), :, None]
+    if not sparse:
+        return dense
+    import scipy.sparse
 
-        return scipy.sparse.csr_array((val, (row, col)), shape=shape)
-    dense = np.zeros(shape, dtype=dtype)
-    dense[row, col] = val
-    return dense
+    matrix = scipy.sparse.csr_array((data, indices, indptr), shape=shape)
+    matrix.has_sorted_indices = True
+    return matrix
+
+
+def _check_sizes(caller: str, w: np.ndarray, groups: int, geometry: Geometry, sparse: bool | None) -> None:
+    """Refuse, before anything is built, a matrix larger than this machine's memory, or one whose
+    building needs more temporary memory than ``memory_budget``."""
+    from ._algorithms.blocking import show_bytes
+    from .ops import machine_memory
+
+    if sparse is None:
+        sparse = importlib.util.find_spec("scipy") is not None
+    itemsize = w.dtype.itemsize if w.dtype.kind in "fc" else 8
+    shape = (w.shape[0] * math.prod(geometry.input_size), w.shape[1] * groups * math.prod(geometry.output_size))
+    if not sparse:
+        _dense_guard(shape)
+    needed = matrix_bytes(w.shape, groups, geometry, itemsize, sparse)
+    if needed > machine_memory():
+        size = geometry.output_size if caller == "conv_matrix" else geometry.input_size  # the user's input_size
+        raise ValueError(
+            f"{caller}: the matrix would take {show_bytes(needed)}, more than this machine's memory "
+            f"({show_bytes(machine_memory())}), for weight of shape {show(w.shape)} and input_size {show(size)} "
+            f"(a {'sparse' if sparse else 'dense'} matrix of {shape[0]} x {shape[1]}); use smaller sizes"
+        )
+    budget = effective().memory_budget
+    if build_bytes(geometry) > budget:
+        raise ValueError(
+            f"{caller}: building the matrix needs {show_bytes(build_bytes(geometry))} of temporary memory for "
+            f"input_size {show(geometry.input_size)}, more than memory_budget={budget} ({show_bytes(budget)}); "
+            f"raise it with tconv.options(memory_budget=...)"
+        )
 
 
 def _options(op: str, options: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -168,6 +294,7 @@ def conv_matrix(
     w, g = check_weight(weight, groups)
     geometry = conv_geometry(input_size, w.shape[2:], **window)
     # The conv weight (C_out, C_in/g, *k) is the transposed conv's (C_in_t, C_out_t/g, *k).
+    _check_sizes("conv_matrix", w, g, geometry, sparse)
     return geometry_matrix(w, g, geometry, sparse)
 
 
@@ -214,4 +341,5 @@ def conv_transpose_matrix(
     groups, window = _options("conv_transpose", options)
     w, g = check_weight(weight, groups)
     geometry = conv_transpose_geometry(input_size, w.shape[2:], **window)
+    _check_sizes("conv_transpose_matrix", w, g, geometry, sparse)
     return geometry_matrix(w, g, geometry, sparse).T

@@ -35,6 +35,7 @@ from ._validate import check_layout, is_int, positive_int, show
 from .geometry import PaddingArg, window_arguments
 from .grad import conv_transpose_backward
 from .ops import conv_transpose
+from .prepared import Prepared, prepare
 
 __all__ = ["Adam", "ConvTranspose", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "SGD", "mse_loss"]
 
@@ -192,18 +193,41 @@ class ConvTranspose:
             The spatial output size, or the whole output shape.
         """
         x = np.array(input, copy=True)  # saved for backward: later changes to `input` must not leak in
-        output_padding = self.output_padding if output_size is None else 0
+        if output_size is None:  # the prepared weight (packed once, kept while the weight is unchanged)
+            plan = self._prepared()
+            self._saved = (x, plan.weight, None)  # the plan's own copy of the weight
+            return plan(x, self.bias)
         y = conv_transpose(
-            x,
-            self.weight,
-            self.bias,
-            output_padding=output_padding,
-            output_size=output_size,
-            algorithm=self.algorithm,
-            **self._kwargs(),
+            x, self.weight, self.bias, output_size=output_size, algorithm=self.algorithm, **self._kwargs()
         )
         self._saved = (x, self.weight.copy(), output_size)
         return y
+
+    def _prepared(self) -> Prepared:
+        """The layer's prepared call (:func:`tconv.prepare`), made anew when the weight has changed
+        (an optimizer step, an assignment, ``load_state_dict``): compared with the plan's own copy."""
+        plan: Prepared | None = getattr(self, "_plan", None)
+        w = self.weight
+        key = (self.stride, self.padding, self.output_padding, self.groups, self.dilation, self.layout, self.algorithm)
+        if (
+            plan is None
+            or getattr(self, "_plan_key", None) != key
+            or plan.weight.shape != w.shape
+            or plan.weight.dtype != w.dtype
+            or not np.array_equal(plan.weight, w)
+        ):
+            plan = prepare(
+                w,
+                self.stride,
+                self.padding,
+                self.output_padding,
+                self.groups,
+                self.dilation,
+                layout=self.layout,  # type: ignore[arg-type]
+                algorithm=self.algorithm,
+            )
+            self._plan, self._plan_key = plan, key
+        return plan
 
     __call__ = forward
 

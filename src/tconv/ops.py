@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +13,10 @@ from typing import Any
 import numpy as np
 
 from . import _algorithms
+from ._algorithms import compiled as _compiled
+from ._algorithms.blocking import show_bytes
 from ._algorithms.problem import Problem, batched_shape
+from ._options import effective, internal
 from ._validate import check_layout, is_bfloat16, is_int, numeric_array, positive_int, show
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
@@ -17,10 +24,14 @@ from .typing import Layout
 __all__ = [
     "Operands",
     "array_shape",
+    "check_budget",
     "check_operands",
+    "check_result_size",
+    "compute_context",
     "conv",
     "conv_transpose",
     "conv_transpose_window",
+    "machine_memory",
     "output_template",
     "prepare_arrays",
     "result_dtype",
@@ -206,12 +217,46 @@ def resolve_geometry(
     w, nd, layout = operands.weight, operands.ndim, operands.layout
     lead = 2 if layout == "channels_first" else 1
     spatial = tuple(batched_shape[lead : lead + nd])
+    key = _geometry_key(op, batched_shape, operands, options)
+    if key is not None:
+        found = _GEOMETRIES.get(key)
+        if found is not None:
+            return found
     if op == "conv":
-        return conv_geometry(spatial, w.shape[2:], **options)
-    template = output_template(batched_shape[0], w.shape[1] * operands.groups, nd, layout, operands.batched)
-    arguments = dict(options)
-    arguments["output_size"] = spatial_output_size(options.get("output_size"), nd, template)
-    return conv_transpose_geometry(spatial, w.shape[2:], **arguments)
+        geometry = conv_geometry(spatial, w.shape[2:], **options)
+    else:
+        template = output_template(batched_shape[0], w.shape[1] * operands.groups, nd, layout, operands.batched)
+        arguments = dict(options)
+        arguments["output_size"] = spatial_output_size(options.get("output_size"), nd, template)
+        geometry = conv_transpose_geometry(spatial, w.shape[2:], **arguments)
+    if key is not None:
+        if len(_GEOMETRIES) >= 1024:
+            _GEOMETRIES.clear()
+        _GEOMETRIES[key] = geometry
+    return geometry
+
+
+#: Checked windows by their call's shapes and keyword arguments: what depends only on the geometry
+#: is worked out once (a call's checks and window take tens of microseconds).
+_GEOMETRIES: dict[tuple, Geometry] = {}
+
+
+def _geometry_key(op: str, shape: tuple[int, ...], operands: Operands, options: Mapping[str, Any]) -> tuple | None:
+    """A hashable key of a window's arguments, or None when an argument is not a plain value."""
+    items = []
+    for name in sorted(options):
+        value = options[name]
+        if isinstance(value, (list, tuple)):
+            value = tuple(tuple(v) if isinstance(v, (list, tuple)) else v for v in value)
+        if not isinstance(value, (int, str, tuple, type(None))) or isinstance(value, bool):
+            return None
+        items.append((name, type(value), value))
+    key = (op, shape, operands.weight.shape, operands.groups, operands.layout, operands.batched, tuple(items))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def conv_transpose(
@@ -378,27 +423,105 @@ def run(
     groups: int,
     layout: str,
     algorithm: str = "auto",
+    packed: dict | None = None,
 ) -> np.ndarray:
     """Run a checked, batched ``op`` (``"conv_transpose"`` or ``"conv"``) in the compute dtype of :func:`result_dtype`.
+
+    ``packed`` keeps the packed forms of ``w`` between calls (a prepared call's, :func:`tconv.prepare`).
 
     For ``conv_transpose`` the input has ``geometry.input_size``, for ``conv``
     ``geometry.output_size``. ``"auto"`` asks the cost model
     (:func:`tconv._algorithms.choose`). Arrays already in the compute dtype are not
     copied (it is its own compute dtype).
     """
-    _, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
+    result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
+    c_out = w.shape[1] * groups if op == "conv_transpose" else w.shape[0]
+    size = geometry.output_size if op == "conv_transpose" else geometry.input_size
+    check_result_size(
+        op, batched_shape(x.shape[0], c_out, size, layout), max(result.itemsize, compute.itemsize), geometry
+    )
     x, w = x.astype(compute, copy=False), w.astype(compute, copy=False)
-    problem = Problem.of(x, w, None if b is None else b.astype(compute, copy=False), groups, layout, op)
+    problem = Problem.of(x, w, None if b is None else b.astype(compute, copy=False), groups, layout, op, packed)
     n = x.shape[0]
     if n == 0 or 0 in geometry.input_size or 0 in geometry.output_size:
         # an empty batch or spatial axis: no input cell reaches an output cell, which hold the bias
         # (TensorFlow's "degenerate" case; every algorithm is spared it)
-        size = geometry.output_size if op == "conv_transpose" else geometry.input_size
         y = np.zeros(batched_shape(n, problem.c_out, size, layout), dtype=compute)
         return y + problem.bias_fill(len(size))
-    if algorithm == "auto":
-        algorithm = _algorithms.choose(geometry, groups, n, problem.c_in, problem.c_out, op=op)
-    return _algorithms.get(algorithm, op=op).run(x, w, geometry, problem)
+    with compute_context(compute):
+        given = algorithm
+        if algorithm == "auto":
+            algorithm = _algorithms.choose(
+                geometry, groups, n, problem.c_in, problem.c_out, op=op, dtype=compute, layout=layout
+            )
+        chosen = _algorithms.get(algorithm, op=op)
+        check_budget(op, chosen, geometry, problem, given)
+        return chosen.run(x, w, geometry, problem)
+
+
+def machine_memory() -> int:
+    """This machine's memory in bytes (``2**63 - 1`` where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**63 - 1
+
+
+def _window(op: str, geometry: Geometry) -> str:
+    """The parameters that set a window's size, for a message."""
+    size = geometry.input_size if op == "conv_transpose" else geometry.output_size
+    return (
+        f"input size {show(size)}, kernel_size={show(geometry.kernel_size)}, "
+        f"stride={show(geometry.stride)}, dilation={show(geometry.dilation)}, "
+        f"padding (crop at the start)={show(geometry.crop_begin)}"
+    )
+
+
+def check_result_size(op: str, shape: tuple[int, ...], itemsize: int, geometry: Geometry) -> None:
+    """Refuse, before anything is allocated, a result larger than this machine's memory: its size
+    comes from the parameters (a huge stride, dilation or padding), and NumPy would fail with
+    "array is too big" or a ``MemoryError`` (or the machine would swap)."""
+    needed = math.prod(shape) * itemsize
+    if needed > machine_memory():
+        raise ValueError(
+            f"{op}: the result would have shape {show(shape)} ({show_bytes(needed)}), more than this "
+            f"machine's memory ({show_bytes(machine_memory())}); its spatial size comes from the parameters: "
+            f"{_window(op, geometry)}"
+        )
+
+
+@functools.lru_cache(maxsize=512)
+def _minimum(op: str, name: str, geometry: Geometry, key: tuple, compiled: bool, budget: int) -> int:
+    """The smallest piece's temporaries (:attr:`tconv._algorithms.Algorithm.minimum`), cached per
+    geometry and problem (what depends only on them is computed once)."""
+    groups, layout, c_in, c_out, dtype = key
+    problem = Problem(groups, layout, c_in, c_out, dtype, np.zeros(0, dtype), False)
+    return _algorithms.get(name, op=op).minimum(geometry, problem)
+
+
+def check_budget(op: str, algorithm: _algorithms.Algorithm, geometry: Geometry, problem: Problem, given: str) -> None:
+    """Refuse up front a call whose smallest piece needs more temporary memory than ``memory_budget``."""
+    budget = effective().memory_budget
+    key = (problem.groups, problem.layout, problem.c_in, problem.c_out, problem.dtype)
+    needed = _minimum(op, algorithm.name, geometry, key, _compiled.available(), budget)
+    if needed <= budget:
+        return
+    hint = "raise it with tconv.options(memory_budget=...)"
+    if given != "auto":
+        hint += " or let algorithm='auto' choose an algorithm that fits"
+    raise ValueError(
+        f"{op}: algorithm={algorithm.name!r} needs at least {show_bytes(needed)} of temporary memory even for "
+        f"one output cell ({_window(op, geometry)}, {problem.c_in} -> {problem.c_out} channels, "
+        f"groups={problem.groups}), more than memory_budget={budget} ({show_bytes(budget)}); {hint}"
+    )
+
+
+def compute_context(compute: np.dtype) -> contextlib.AbstractContextManager:
+    """The per-call settings of a compute dtype: the NumPy paths for one the compiled kernels lack
+    (long double: NumPy computes it, numba has no such type)."""
+    if _compiled.supports(compute):
+        return contextlib.nullcontext()
+    return internal(compiled=False)
 
 
 def conv(

@@ -59,7 +59,7 @@ Limits: ``torch.func`` transforms (``vmap``, ``jacrev``) do not apply to it, and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -69,6 +69,7 @@ from ._layers import check_algorithms, padding_attribute
 from .geometry import PaddingArg, conv_transpose_geometry
 from .grad import conv_transpose_backward
 from .ops import conv_transpose as _conv_transpose_numpy
+from .typing import Layout
 
 __all__ = [
     "COMPUTED_DTYPES",
@@ -122,6 +123,8 @@ class _Params:
     algorithm: str
     backward_algorithm: str
     layout: str = "channels_first"
+    #: A module's prepared weight (:func:`tconv.prepare`) for the forward pass, when it has one.
+    prepared: Any = field(default=None, compare=False)
 
     def kwargs(self) -> dict[str, Any]:
         """The keywords of :func:`tconv.conv_transpose` and its backward besides the algorithm."""
@@ -137,7 +140,7 @@ def _memory_format(t: torch.Tensor) -> torch.memory_format:
     return torch.contiguous_format
 
 
-def _layout(input: torch.Tensor, weight: torch.Tensor) -> str:
+def _layout(input: torch.Tensor, weight: torch.Tensor) -> Layout:
     """The layout tconv computes a batched call in: channels-last when the input or the weight is (oneDNN's rule)."""
     if input.dim() != weight.dim() or input.dim() not in _CHANNELS_LAST:
         return "channels_first"
@@ -182,9 +185,16 @@ class _ConvTransposeFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, input, weight, bias, params):
-        y = _conv_transpose_numpy(
-            _numpy(input, params.layout), _numpy(weight), _numpy(bias), **params.kwargs(), algorithm=params.algorithm
-        )
+        if params.prepared is not None:  # a module's weight, packed once (its layout is params.layout)
+            y = params.prepared(_numpy(input, params.layout), _numpy(bias), output_size=params.output_size)
+        else:
+            y = _conv_transpose_numpy(
+                _numpy(input, params.layout),
+                _numpy(weight),
+                _numpy(bias),
+                **params.kwargs(),
+                algorithm=params.algorithm,
+            )
         ctx.save_for_backward(input, weight)
         ctx.params = params
         return _tensor(y, input.dtype, params.layout)
@@ -321,6 +331,7 @@ def conv_transpose(
     algorithm: str = "auto",
     backward_algorithm: str = "auto",
     fallback: bool = True,
+    _prepared: Any = None,
 ) -> torch.Tensor:
     """``F.conv_transpose{1,2,3}d`` for torch tensors, any number of axes, differentiable, computed by tconv.
 
@@ -361,7 +372,7 @@ def conv_transpose(
     _check_input(input, weight)
     layout = _layout(input, weight)
     params = _Params(
-        stride, padding, output_padding, groups, dilation, output_size, algorithm, backward_algorithm, layout
+        stride, padding, output_padding, groups, dilation, output_size, algorithm, backward_algorithm, layout, _prepared
     )
     try:
         if uses_tconv(input, weight, bias):
@@ -485,6 +496,12 @@ class _DropIn:
                 output_size=_spatial_size(output_size, self._ndim),
             )
             padding, output_padding = geometry.padding_pairs, (0,) * self._ndim
+        plan = None
+        if output_size is None and uses_tconv(input, self.weight, self.bias):
+            try:
+                plan = self._prepared(_layout(input, self.weight))
+            except ValueError as error:  # as conv_transpose reports tconv's checks: PyTorch's RuntimeError
+                raise RuntimeError(f"tconv.torch.{type(self).__name__}: {error}") from error
         return conv_transpose(
             input,
             self.weight,
@@ -497,12 +514,48 @@ class _DropIn:
             algorithm=self.algorithm,
             backward_algorithm=self.backward_algorithm,
             fallback=self.fallback,
+            _prepared=plan,
         )
 
     def _get_name(self) -> str:
         """``tconv.torch.ConvTranspose2d`` in a printed model (PyTorch's repr prints this name, then the arguments)."""
         cls = type(self)
         return f"tconv.torch.{cls.__name__}" if cls.__module__ == __name__ else cls.__name__
+
+    def _prepared(self, layout: Layout) -> Any:
+        """The module's prepared weight (:func:`tconv.prepare`), made anew when the weight tensor changes:
+        PyTorch counts every in-place change of a tensor (``_version``: an optimizer step,
+        ``load_state_dict``, ``copy_``), and a new tensor has a new address or version."""
+        w = self.weight
+        key = (
+            w.data_ptr(),
+            w._version,
+            w.dtype,
+            tuple(w.shape),
+            tuple(w.stride()),
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+            self.algorithm,
+            layout,
+        )
+        if getattr(self, "_plan_key", None) != key:
+            from .prepared import prepare
+
+            self._plan = prepare(
+                _numpy(w),
+                self.stride,
+                self.padding,
+                self.output_padding,
+                self.groups,
+                self.dilation,
+                layout=layout,
+                algorithm=self.algorithm,
+            )
+            self._plan_key = key
+        return self._plan
 
     def extra_repr(self) -> str:
         """PyTorch's arguments, unchanged, then tconv's options that are not the defaults."""

@@ -33,7 +33,19 @@ LAYERS = (
     (
         "built on the operator",
         "gradients, every framework's convention, translation, analysis, layers",
-        ("grad", "weights", "frameworks", "compat", "translation", "artifacts", "design", "init", "_layers", "nn"),
+        (
+            "grad",
+            "prepared",
+            "weights",
+            "frameworks",
+            "compat",
+            "translation",
+            "artifacts",
+            "design",
+            "init",
+            "_layers",
+            "nn",
+        ),
     ),
     (
         "surfaces and adapters",

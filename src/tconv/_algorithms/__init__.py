@@ -30,31 +30,38 @@ A new algorithm is one module with a ``run`` function and one row in
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .._validate import check_choice
 from ..geometry import Geometry
 from . import compiled as _compiled
-from . import direct, gemm, im2col, phase, reference
+from . import cost as _cost
+from . import direct, gemm, im2col, phase, reference, winograd
 from .problem import Problem
 from .reference import zero_insert  # re-exported: tconv.explain.text imports it from here
 
-__all__ = ["ALGORITHMS", "OPS", "Algorithm", "Problem", "algorithms", "choose", "get", "zero_insert"]
+__all__ = ["ALGORITHMS", "OPS", "OVERRIDE", "Algorithm", "Problem", "algorithms", "choose", "get", "zero_insert"]
 
 Run = Callable[[np.ndarray, np.ndarray, Geometry, Problem], np.ndarray]
+#: ``minimum(geometry, problem)``: the temporary bytes of the smallest piece a call can be cut into.
+Minimum = Callable[[Geometry, Problem], int]
 
 
 @dataclass(frozen=True)
 class Algorithm:
-    """A named way to compute an operator: ``run(x, w, geometry, problem) -> y``."""
+    """A named way to compute an operator: ``run(x, w, geometry, problem) -> y``, and the temporary
+    bytes of its smallest piece, ``minimum(geometry, problem)``, which must fit the memory budget."""
 
     name: str
     run: Run
     summary: str
+    minimum: Minimum
 
 
 #: The operators that have algorithms.
@@ -69,20 +76,67 @@ def _table(*entries: Algorithm) -> dict[str, Algorithm]:
 ALGORITHMS: dict[str, dict[str, Algorithm]] = {
     "conv_transpose": _table(
         Algorithm(
-            "scatter", reference.scatter, "each input element adds the kernel, scaled by its value, at stride offsets"
+            "scatter",
+            reference.scatter,
+            "each input element adds the kernel, scaled by its value, at stride offsets",
+            reference.scatter.minimum,
         ),
-        Algorithm("dilate", reference.dilate, "zero insertion + padding + correlation with the flipped kernel"),
-        Algorithm("matrix", reference.matrix, "multiplication by C.T, the transposed convolution matrix"),
-        Algorithm("gemm", gemm.run, "one GEMM over all input pixels, then a write-once gather of the columns (col2im)"),
         Algorithm(
-            "phase", phase.run, "polyphase: one stride-1 convolution per output phase, shifted-window GEMMs, no zeros"
+            "dilate",
+            reference.dilate,
+            "zero insertion + padding + correlation with the flipped kernel",
+            reference.dilate.minimum,
         ),
-        Algorithm("direct", direct.run, "direct small-group/depthwise kernel: each output pixel written once, no BLAS"),
+        Algorithm(
+            "matrix",
+            reference.matrix,
+            "multiplication by C.T, the transposed convolution matrix",
+            reference.matrix.minimum,
+        ),
+        Algorithm(
+            "gemm",
+            gemm.run,
+            "one GEMM over all input pixels, then a write-once gather of the columns (col2im)",
+            gemm.minimum,
+        ),
+        Algorithm(
+            "phase",
+            phase.run,
+            "polyphase: one stride-1 convolution per output phase, shifted-window GEMMs, no zeros",
+            phase.minimum,
+        ),
+        Algorithm(
+            "direct",
+            direct.run,
+            "direct small-group/depthwise kernel: each output pixel written once, no BLAS",
+            direct.run.minimum,
+        ),
+        Algorithm(
+            "winograd",
+            winograd.run,
+            "Winograd F(2x2, 3x3) for stride-1 3x3 2-d layers (16 products per 2x2 block, not 36); gemm elsewhere",
+            winograd.minimum,
+        ),
     ),
     "conv": _table(
-        Algorithm("direct", reference.conv_direct, "each output element gathers the kernel-weighted input window"),
-        Algorithm("matrix", reference.conv_matrix, "multiplication by C, the convolution matrix"),
-        Algorithm("gemm", im2col.conv, "im2col (one compiled gather pass) + one GEMM per group"),
+        Algorithm(
+            "direct",
+            reference.conv_direct,
+            "each output element gathers the kernel-weighted input window",
+            lambda geometry, problem: reference.conv_direct_pieces(problem).minimum(geometry),
+        ),
+        Algorithm(
+            "matrix",
+            reference.conv_matrix,
+            "multiplication by C, the convolution matrix",
+            lambda geometry, problem: reference.conv_matrix_pieces(problem).minimum(geometry),
+        ),
+        Algorithm(
+            "gemm",
+            im2col.conv,
+            "im2col (one compiled gather pass) + one GEMM per group",
+            lambda geometry, problem: im2col.conv_footprint(problem).minimum(geometry),
+        ),
     ),
 }
 
@@ -98,7 +152,7 @@ def algorithms(op: str = "conv_transpose") -> tuple[str, ...]:
     --------
     >>> import tconv
     >>> tconv.algorithms()
-    ('scatter', 'dilate', 'matrix', 'gemm', 'phase', 'direct')
+    ('scatter', 'dilate', 'matrix', 'gemm', 'phase', 'direct', 'winograd')
     >>> tconv.algorithms("conv")
     ('direct', 'matrix', 'gemm')
     """
@@ -114,7 +168,22 @@ def get(name: object, op: str = "conv_transpose") -> Algorithm:
     return table[name]
 
 
-def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: str = "conv_transpose") -> str:
+#: ``"auto"`` leaves its measured rule when the rule's algorithm would cost more than this many
+#: times the cheapest candidate (:mod:`tconv._algorithms.cost`): only far from the measured layers.
+OVERRIDE = 8.0
+
+
+def choose(
+    geometry: Geometry,
+    groups: int,
+    n: int,
+    c_in: int,
+    c_out: int,
+    op: str = "conv_transpose",
+    *,
+    dtype: Any = np.float32,
+    layout: str = "channels_first",
+) -> str:
     """The algorithm ``"auto"`` runs for this problem: the cost model.
 
     The rules come from ``tconv bench --algorithms auto,gemm,phase,direct`` runs on
@@ -141,6 +210,12 @@ def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: s
     4. otherwise: ``"phase"`` -- shifted-window GEMMs and one interleave pass,
        instead of ``prod(k)`` strided slice-adds over the output.
 
+    Then two checks by real cost (:mod:`tconv._algorithms.cost`): an algorithm whose
+    smallest piece does not fit the memory budget is never chosen, and the rule's
+    choice gives way to the cheapest candidate when it would cost more than
+    :data:`OVERRIDE` times as much (a huge dilation makes the polyphase grid mostly
+    holes). Raises ``ValueError`` when no candidate fits the budget.
+
     For ``conv`` the answer is ``"gemm"`` (im2col + GEMM).
 
     Examples
@@ -148,14 +223,59 @@ def choose(geometry: Geometry, groups: int, n: int, c_in: int, c_out: int, op: s
     >>> from tconv.geometry import conv_transpose_geometry
     >>> choose(conv_transpose_geometry((8, 8), 4, stride=2, padding=1), groups=32, n=1, c_in=32, c_out=32)
     'direct'
+    >>> choose(conv_transpose_geometry((2, 2, 2), 3, dilation=150), groups=1, n=1, c_in=1, c_out=1)
+    'gemm'
     """
-    if _check_op(op) == "conv":
+    compiled = _compiled.available()
+    return _choose(geometry, groups, n, c_in, c_out, _check_op(op), np.dtype(dtype), layout, compiled, _budget())
+
+
+def _budget() -> int:
+    from .._options import effective
+
+    return effective().memory_budget
+
+
+@functools.lru_cache(maxsize=512)
+def _choose(
+    geometry: Geometry,
+    groups: int,
+    n: int,
+    c_in: int,
+    c_out: int,
+    op: str,
+    dtype: np.dtype,
+    layout: str,
+    compiled: bool,
+    budget: int,
+) -> str:
+    """:func:`choose` for hashable arguments, cached: what depends only on the geometry is computed once."""
+    if op == "conv":
         return "gemm"
+    rule = _rule(geometry, groups, c_in, c_out, compiled)
+    problem = Problem(groups, layout, c_in, c_out, dtype, np.zeros(0, dtype), False)
+    candidates = ("gemm", "phase", "scatter", "direct")
+    costs = {
+        name: _cost.seconds(name, geometry, problem, n, compiled)
+        for name in candidates
+        if ALGORITHMS["conv_transpose"][name].minimum(geometry, problem) <= budget
+    }
+    costs = {name: value for name, value in costs.items() if math.isfinite(value)}
+    if not costs:
+        return rule  # nothing fits: ops refuses the call with the rule's algorithm's numbers
+    best = min(costs, key=costs.__getitem__)
+    if rule not in costs or costs[rule] > OVERRIDE * costs[best]:
+        return best
+    return rule
+
+
+def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool) -> str:
+    """The measured rules of :func:`choose`."""
     cig, cog = c_in // groups, c_out // groups
     if groups > 1 and cig * cog <= 16:
         return "direct"
     overlapping = any(e > s for e, s in zip(geometry.effective_kernel_size, geometry.stride))
-    if _compiled.available():
+    if compiled:
         return "phase" if geometry.ndim == 3 and overlapping else "gemm"
     p_in = math.prod(geometry.input_size)
     weight_bytes = c_in * cog * math.prod(geometry.kernel_size) * 4

@@ -1,14 +1,18 @@
 """The one driver that keeps an algorithm's temporary memory under the ``memory_budget`` option.
 
-An algorithm that needs ``per_sample`` bytes of temporaries (column buffers, padded
-copies, ...) for one sample runs on blocks of as many samples as fit the budget.
-A sample that does not fit alone is cut into tiles: the tile shape is halved along
-the first axes, then the next, until a tile's temporaries fit, and every tile, itself
-a (transposed) convolution of the input slab it reads with its own geometry
-(:mod:`tconv._algorithms.tiling`), runs sample by sample. :func:`blocks` is that
-rule; :func:`blocked` applies it to the transposed-convolution algorithms (tiles of
-their output), :func:`conv_blocks` to the convolution and the weight gradient of
-:mod:`tconv._algorithms.im2col` (tiles of the convolution's output).
+An algorithm that needs ``footprint(geometry, problem)`` bytes of temporaries
+(column buffers, padded copies, ...) for one sample runs on blocks of as many
+samples as fit the budget. A sample that does not fit alone is cut into tiles: the
+tile shape is halved along the first axes, then the next, until a tile's
+temporaries fit, and every tile, itself a (transposed) convolution of the input
+slab it reads with its own geometry (:mod:`tconv._algorithms.tiling`), runs sample
+by sample. When not even a tile of one cell fits, the call is refused before
+anything is computed (:class:`BudgetError`): :meth:`Blocked.minimum` is that
+smallest need, which :mod:`tconv.ops` checks up front.
+
+:func:`blocks` is the rule; :class:`Blocked` applies it to the transposed-convolution
+algorithms (tiles of their output), :class:`ConvBlocked` to the convolutions and the
+weight gradient (tiles of the convolution's output, the small side).
 """
 
 from __future__ import annotations
@@ -18,19 +22,38 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .._options import get_options
+from .._options import effective
 from ..geometry import Geometry
 from .problem import Problem, layout_index
-from .tiling import Tile, conv_tiles, tile_geometry, tiles
+from .tiling import Tile, conv_tile_geometry, conv_tiles, tile_geometry, tiles
 
-__all__ = ["blocked", "blocks", "conv_blocks"]
+__all__ = ["Blocked", "BudgetError", "ConvBlocked", "blocked", "blocks", "conv_blocks", "show_bytes"]
 
 #: ``impl(x, w, geometry, problem, out)``: compute a batch block into ``out`` (its whole output, C-contiguous).
 Impl = Callable[[np.ndarray, np.ndarray, Geometry, Problem, np.ndarray], None]
-#: ``footprint(geometry, problem)``: an estimate of ``impl``'s temporary bytes per sample.
+#: ``footprint(geometry, problem)``: an upper estimate of ``impl``'s temporary bytes for one sample.
 Footprint = Callable[[Geometry, Problem], int]
-#: ``solve(x, w, geometry, problem) -> y``: the whole batch.
-Solve = Callable[[np.ndarray, np.ndarray, Geometry, Problem], np.ndarray]
+
+
+def show_bytes(count: float) -> str:
+    """``1.5 MiB``: a byte count for a message."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(count) < 1024 or unit == "PiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+class BudgetError(ValueError):
+    """Even the smallest piece of a call needs more temporary memory than ``memory_budget``."""
+
+    def __init__(self, needed: int, budget: int) -> None:
+        super().__init__(
+            f"needs at least {show_bytes(needed)} of temporary memory for one output cell, more than "
+            f"memory_budget={budget} ({show_bytes(budget)})"
+        )
+        self.needed = needed
+        self.budget = budget
 
 
 def blocks(
@@ -46,9 +69,10 @@ def blocks(
     at ``per_sample`` bytes each). When one sample exceeds the budget, the tile shape
     starts at ``sizes`` (the extent the tiles cut) and is halved, axis after axis,
     while ``tile_bytes(shape)`` exceeds the budget; then every tile of
-    ``tiling(shape)`` comes once per sample.
+    ``tiling(shape)`` comes once per sample. Raises :class:`BudgetError` (before
+    yielding anything) when a tile of one cell still exceeds it.
     """
-    budget = get_options().memory_budget
+    budget = effective().memory_budget
     if per_sample <= budget:
         step = max(1, budget // max(per_sample, 1))
         for n0 in range(0, n, step):
@@ -58,59 +82,110 @@ def blocks(
     for axis in range(len(shape)):
         while shape[axis] > 1 and tile_bytes(tuple(shape)) > budget:
             shape[axis] = -(-shape[axis] // 2)
+    needed = tile_bytes(tuple(shape))
+    if needed > budget:
+        raise BudgetError(int(needed), budget)
     for tile in tiling(tuple(shape)):
         for n0 in range(n):
             yield slice(n0, n0 + 1), tile
 
 
-def conv_blocks(n: int, per_sample: int, geometry: Geometry) -> Iterator[tuple[slice, Tile | None]]:
-    """:func:`blocks` of a convolution whose temporaries grow with its outputs (the small side of
-    ``geometry``): tiles of its output (:func:`tconv._algorithms.tiling.conv_tiles`) hold their share
-    of ``per_sample``. The im2col convolution and the weight gradient run on these."""
-    p_small = math.prod(geometry.input_size)
-
-    def tile_bytes(shape: tuple[int, ...]) -> float:
-        return per_sample * math.prod(shape) / p_small
-
-    def tiling(shape: tuple[int, ...]) -> Iterator[Tile]:
-        return conv_tiles(geometry, shape)
-
-    return blocks(n, per_sample, geometry.input_size, tile_bytes, tiling)
+def _starts(sizes: tuple[int, ...], shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Where to look for the largest tile of ``shape``: at the start and in the middle (the middle
+    tiles read the most inputs; the first may be cut by the padding)."""
+    middle = tuple(max(0, (o - t) // 2) for o, t in zip(sizes, shape))
+    return [(0,) * len(sizes), middle]
 
 
-def blocked(impl: Impl, footprint: Footprint) -> Solve:
+class Blocked:
     """A transposed-convolution algorithm ``impl`` run under the memory budget (:func:`blocks`).
 
     Tiles cut the output; a tile that no input reaches is the bias alone, the others
     are computed into a temporary of the tile's size and copied into place.
     """
 
-    def solve(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    def __init__(self, impl: Impl, footprint: Footprint) -> None:
+        self.impl = impl
+        self.footprint = footprint
+
+    def tile_bytes(self, geometry: Geometry, problem: Problem, shape: tuple[int, ...]) -> int:
+        """Temporary bytes of the largest tile of ``shape`` (its own output included)."""
+        most = 0
+        for start in _starts(geometry.output_size, shape):
+            stop = tuple(min(o, a + t) for a, o, t in zip(start, geometry.output_size, shape))
+            tile = tile_geometry(geometry, start, stop)
+            if tile.geometry is not None:
+                own = math.prod(tile.geometry.output_size) * problem.c_out * problem.dtype.itemsize
+                most = max(most, self.footprint(tile.geometry, problem) + own)
+        return most
+
+    def minimum(self, geometry: Geometry, problem: Problem) -> int:
+        """The temporary bytes of the smallest piece: one sample, or a tile of one output cell."""
+        whole = self.footprint(geometry, problem)
+        return min(whole, self.tile_bytes(geometry, problem, (1,) * geometry.ndim))
+
+    def __call__(self, x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
         out = problem.output(x.shape[0], geometry.output_size)
 
         def tile_bytes(shape: tuple[int, ...]) -> int:
-            """Temporary bytes of the first (largest) tile of ``shape``, its own output included."""
-            tile = tile_geometry(geometry, (0,) * geometry.ndim, shape)
-            if tile.geometry is None:
-                return 0
-            own = math.prod(tile.geometry.output_size) * problem.c_out * problem.dtype.itemsize
-            return footprint(tile.geometry, problem) + own
+            return self.tile_bytes(geometry, problem, shape)
 
         def tiling(shape: tuple[int, ...]) -> Iterator[Tile]:
             return tiles(geometry, shape)
 
-        pieces = blocks(x.shape[0], footprint(geometry, problem), geometry.output_size, tile_bytes, tiling)
+        pieces = blocks(x.shape[0], self.footprint(geometry, problem), geometry.output_size, tile_bytes, tiling)
         for samples, tile in pieces:
             if tile is None:
-                impl(x[samples], w, geometry, problem, out[samples])
+                self.impl(x[samples], w, geometry, problem, out[samples])
                 continue
             target = out[layout_index(problem.layout, samples, tile.output)]
             if tile.geometry is None:
                 target[...] = problem.bias_fill(geometry.ndim)
                 continue
             part = problem.output(1, tile.geometry.output_size)
-            impl(x[layout_index(problem.layout, samples, tile.input)], w, tile.geometry, problem, part)
+            self.impl(x[layout_index(problem.layout, samples, tile.input)], w, tile.geometry, problem, part)
             target[...] = part
         return out
 
-    return solve
+
+def blocked(impl: Impl, footprint: Footprint) -> Blocked:
+    """:class:`Blocked` (``impl`` under the memory budget)."""
+    return Blocked(impl, footprint)
+
+
+class ConvBlocked:
+    """The pieces of a convolution (or a weight gradient) whose temporaries for one sample are
+    ``footprint(geometry)``: blocks of samples, or tiles of the convolution's output (the small side
+    of ``geometry``), each reading its slab of the big side (:func:`tconv._algorithms.tiling.conv_tiles`)."""
+
+    def __init__(self, footprint: Callable[[Geometry], int]) -> None:
+        self.footprint = footprint
+
+    def tile_bytes(self, geometry: Geometry, shape: tuple[int, ...]) -> int:
+        most = 0
+        for start in _starts(geometry.input_size, shape):
+            stop = tuple(min(i, a + t) for a, i, t in zip(start, geometry.input_size, shape))
+            tile = conv_tile_geometry(geometry, start, stop)
+            assert tile.geometry is not None  # a convolution's tile always reads at least one cell
+            most = max(most, self.footprint(tile.geometry))
+        return most
+
+    def minimum(self, geometry: Geometry) -> int:
+        """The temporary bytes of the smallest piece: one sample, or a tile of one output cell."""
+        return min(self.footprint(geometry), self.tile_bytes(geometry, (1,) * geometry.ndim))
+
+    def pieces(self, n: int, geometry: Geometry) -> Iterator[tuple[slice, Tile | None]]:
+        def tile_bytes(shape: tuple[int, ...]) -> int:
+            return self.tile_bytes(geometry, shape)
+
+        def tiling(shape: tuple[int, ...]) -> Iterator[Tile]:
+            return conv_tiles(geometry, shape)
+
+        return blocks(n, self.footprint(geometry), geometry.input_size, tile_bytes, tiling)
+
+
+def conv_blocks(
+    n: int, footprint: Callable[[Geometry], int], geometry: Geometry
+) -> Iterator[tuple[slice, Tile | None]]:
+    """:meth:`ConvBlocked.pieces`: the pieces of a convolution with temporaries ``footprint(geometry)`` per sample."""
+    return ConvBlocked(footprint).pieces(n, geometry)

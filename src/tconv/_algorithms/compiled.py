@@ -16,28 +16,37 @@ these kernels can be used, and every algorithm has a NumPy-only path.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import importlib.util
 import itertools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .._options import get_options
+from .._options import effective
 
-__all__ = ["available", "kernels", "parallel_for", "split", "transpose"]
+__all__ = ["Claim", "available", "kernels", "parallel_for", "run_workers", "split", "supports", "transpose"]
 
 _KERNELS: dict[str, Callable] | None = None
 _POOL: ThreadPoolExecutor | None = None
 _POOL_SIZE = 0
 _LOCK = threading.Lock()
 _HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+#: The dtypes the compiled kernels are built for (numba has no long double).
+_COMPILED_KINDS = frozenset("efdFD")
 
 
 def available() -> bool:
     """True when numba is installed and the ``compiled`` option is on."""
-    return _HAVE_NUMBA and get_options().compiled
+    return _HAVE_NUMBA and effective().compiled
+
+
+def supports(dtype: np.dtype) -> bool:
+    """Whether the compiled kernels handle ``dtype`` (float16/32/64, complex64/128; not long double)."""
+    return np.dtype(dtype).char in _COMPILED_KINDS
 
 
 def split(total: int, parts: int) -> list[tuple[int, int]]:
@@ -47,6 +56,71 @@ def split(total: int, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
+class Claim:
+    """The indices ``0..total-1``, handed out once each to whichever thread asks next.
+
+    :meth:`stop` ends the hand-out early (an error or an interrupt in one thread):
+    every thread then finishes the piece it holds and takes no other.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._next = itertools.count()  # next() on a count is atomic under the GIL
+        self._stopped = False
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def __iter__(self) -> Iterator[int]:
+        for index in self._next:
+            if index >= self.total or self._stopped:
+                return
+            yield index
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A pool of at least ``workers`` threads. A pool that must grow is replaced, never shut down
+    under a running call: a call keeps the pool it took, and a dropped pool's threads end when its
+    last call returns (the executor is then garbage)."""
+    global _POOL, _POOL_SIZE
+    with _LOCK:
+        if _POOL is None or _POOL_SIZE < workers:
+            _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tconv")
+            _POOL_SIZE = workers
+        return _POOL
+
+
+def run_workers(work: Callable[[], None], threads: int, claim: Claim) -> None:
+    """Run ``work()`` on ``threads`` threads at once (the calling thread is one of them).
+
+    ``work`` takes its pieces from ``claim``. When any thread raises (or the caller
+    is interrupted), the claim is stopped, and this returns only after every pool
+    thread has finished its current piece: no pool thread outlives the call, and
+    the next call finds the pool free. Each pool thread runs in a copy of the
+    caller's context, so it sees the caller's ``with tconv.options(...)``.
+    """
+    if threads <= 1:
+        work()
+        return
+    pool = _pool(threads - 1)
+
+    def guarded() -> None:
+        try:
+            work()
+        except BaseException:
+            claim.stop()
+            raise
+
+    futures = [pool.submit(contextvars.copy_context().run, guarded) for _ in range(threads - 1)]
+    try:
+        guarded()
+    except BaseException:
+        concurrent.futures.wait(futures)  # each pool thread ends after its current piece
+        raise
+    for future in futures:
+        future.result()
+
+
 def parallel_for(function: Callable[..., None], calls: Sequence[tuple]) -> None:
     """Run ``function(*args)`` for every ``args`` in ``calls``, on ``threads`` threads.
 
@@ -54,31 +128,13 @@ def parallel_for(function: Callable[..., None], calls: Sequence[tuple]) -> None:
     ``threads`` run at once); each takes the next unclaimed call until none are
     left, which balances uneven calls. The calls must write disjoint outputs.
     """
-    global _POOL, _POOL_SIZE
-    threads = min(get_options().threads, len(calls))
-    if threads <= 1:
-        for args in calls:
-            function(*args)
-        return
-    with _LOCK:
-        if _POOL is None or _POOL_SIZE < threads - 1:
-            if _POOL is not None:
-                _POOL.shutdown(wait=False)
-            _POOL = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="tconv")
-            _POOL_SIZE = threads - 1
-        pool = _POOL
-    claim = itertools.count()  # next() on a count is atomic under the GIL
+    claim = Claim(len(calls))
 
     def work() -> None:
         for index in claim:
-            if index >= len(calls):
-                return
             function(*calls[index])
 
-    futures = [pool.submit(work) for _ in range(threads - 1)]
-    work()
-    for future in futures:
-        future.result()
+    run_workers(work, min(effective().threads, len(calls)), claim)
 
 
 def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -87,7 +143,7 @@ def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     if out is None:
         out = np.empty((n, cols, rows), dtype=a.dtype)  # (N, B, A)
     tasks = n * -(-rows // 64)
-    calls = [(a, out, t0, t1) for t0, t1 in split(tasks, 4 * get_options().threads)]
+    calls = [(a, out, t0, t1) for t0, t1 in split(tasks, 4 * effective().threads)]
     parallel_for(kernels()["batched_transpose"], calls)
     return out
 
@@ -116,5 +172,8 @@ KERNEL_NAMES = (
     "gather_cf",
     "batched_transpose",
     "direct_cl",
+    "direct_cf",
     "interleave",
+    "winograd_input",
+    "winograd_output",
 )

@@ -14,13 +14,13 @@ import math
 
 import numpy as np
 
-from .._options import get_options
+from .._options import effective
 from ..geometry import Geometry
 from ..kernels import tap_pairs
 from . import compiled as _compiled
 from .blocking import blocked
 from .problem import Problem, channels_last
-from .taptable import lead_and_last
+from .taptable import lead_and_last, table_bytes
 
 __all__ = ["direct", "run"]
 
@@ -34,25 +34,28 @@ def direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, o
         out[...] = _direct_numpy(x_cl, w, geometry, problem)
         return
     kv = math.prod(geometry.kernel_size)
-    wt = np.ascontiguousarray(w.reshape(c_in, cog, kv).transpose(2, 0, 1))  # (Kv, C_in, Cog)
+    wt = problem.pack(
+        "direct", lambda: np.ascontiguousarray(w.reshape(c_in, cog, kv).transpose(2, 0, 1))
+    )  # (Kv, C_in, Cog)
     tables = lead_and_last(geometry)
     o_lead, o_last = tables.lead.outputs, tables.last.outputs
     if problem.layout == "channels_last":
-        y_cl = out.reshape(n, o_lead, o_last, c_out)  # (N, O_lead, O_last, C_out), written in place
-    else:
-        y_cl = np.empty((n, o_lead, o_last, c_out), dtype=out.dtype)
-    args = (x_cl, wt, problem.cig, cog, *tables.kernel_args(), problem.bias, y_cl)
-    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * o_lead, 4 * get_options().threads)]
-    _compiled.parallel_for(_compiled.kernels()["direct_cl"], calls)
-    if problem.layout == "channels_first":
-        p_out = o_lead * o_last
-        _compiled.transpose(y_cl.reshape(n, p_out, c_out), out.reshape(n, c_out, p_out))  # (N, P, C) -> (N, C, P)
+        y = out.reshape(n, o_lead, o_last, c_out)  # (N, O_lead, O_last, C_out)
+    else:  # rows summed channels-last and written transposed: no channels-last copy of the output and
+        # no separate transpose pass over it (which cost 2-5x the arithmetic of a depthwise layer)
+        y = out.reshape(n, c_out, o_lead, o_last)  # (N, C_out, O_lead, O_last)
+    args = (x_cl, wt, problem.cig, cog, *tables.kernel_args(), problem.bias, y)
+    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * o_lead, 4 * effective().threads)]
+    kernel = "direct_cl" if problem.layout == "channels_last" else "direct_cf"
+    _compiled.parallel_for(_compiled.kernels()[kernel], calls)
 
 
 def _footprint(geometry: Geometry, problem: Problem) -> int:
-    # channels-last input copy and (for channels-first output) a channels-last output
-    pixels = math.prod(geometry.input_size) * problem.c_in + math.prod(geometry.output_size) * problem.c_out
-    return pixels * problem.dtype.itemsize
+    # channels-last input copy (compiled); the NumPy path also holds the result channels-last, one
+    # tap's contribution and the layout change of its result
+    p_in, p_out = math.prod(geometry.input_size), math.prod(geometry.output_size)
+    elements = p_in * (problem.c_in + problem.c_out) + 2 * p_out * problem.c_out
+    return elements * problem.dtype.itemsize + table_bytes(geometry)  # and the tap tables
 
 
 #: The registry's ``"direct"``: :func:`direct` in blocks under the memory budget.

@@ -23,23 +23,23 @@ Three organisations of that algebra, chosen by :func:`run`:
 
 from __future__ import annotations
 
-import itertools
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
-from .._options import get_options, options
+from .._options import effective, internal
 from ..geometry import Geometry
 from ..kernels import tap_pairs
 from . import blas as _blas
 from . import compiled as _compiled
 from .blocking import blocked
 from .problem import Problem, batched_shape, channels_last
-from .taptable import Tables, lead_and_last, tap_ranges
+from .taptable import Tables, lead_and_last, table_bytes, tap_ranges
 from .tiling import tile_geometry
 
-__all__ = ["gemm", "gemm_tiled", "gemm_transposed", "run"]
+__all__ = ["gemm", "gemm_tiled", "gemm_transposed", "run", "small_call"]
 
 #: Target size of one tile's column buffer: about one core's L2 cache on the machine measured in
 #: docs/performance.md (AMD EPYC, 1 MiB L2 per core; 2 MiB measured best), so that each tile's
@@ -78,7 +78,7 @@ def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out
     groups, cig, cog = problem.groups, problem.cig, problem.cog
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
-    w_packed = _packed_weight(w, groups, kv)  # (G, Cig, Kv*Cog)
+    w_packed = problem.pack(("gemm", 0, cog), lambda: _packed_weight(w, groups, kv))  # (G, Cig, Kv*Cog)
     cols = np.empty((groups, n * p_in, kv * cog), dtype=problem.dtype)  # (G, M, Kv*Cog)
     if problem.layout == "channels_first" and p_in >= SMALL_SAMPLE:
         # large samples: read each sample through a transposed view (no layout pass), one GEMM per sample
@@ -99,13 +99,51 @@ def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out
     _gather(cols, tables, problem.bias, view, problem.layout, _pieces(n * o_lead, o_last))
 
 
+def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> Callable[..., np.ndarray] | None:
+    """A call of :func:`gemm` on ``n`` samples with everything but the arrays worked out once, for a
+    prepared call (:func:`tconv.prepare`) of a small problem: one GEMM and one gather on the calling
+    thread, none of the per-call planning. None when the problem is not small (one group, compiled
+    kernels, under :data:`SMALL_FLOPS` and within the budget whole).
+
+    The returned ``call(x, bias)`` takes ``x`` batched in the problem's layout and ``bias`` ``(C_out,)``
+    in the compute dtype.
+    """
+    kv, p_in = math.prod(geometry.kernel_size), math.prod(geometry.input_size)
+    flops = 2 * n * p_in * problem.c_in * kv * problem.c_out
+    fits = n * _footprint(geometry, problem) <= effective().memory_budget
+    if problem.groups != 1 or not _compiled.available() or flops >= SMALL_FLOPS or not fits:
+        return None
+    w_packed = problem.pack(("gemm", 0, problem.cog), lambda: _packed_weight(w, 1, kv))[0]  # (C_in, Kv*C_out)
+    tables = lead_and_last(geometry)
+    o_lead, o_last = tables.lead.outputs, tables.last.outputs
+    kernel = _compiled.kernels()["gather_cl" if problem.layout == "channels_last" else "gather_cf"]
+    table_args = tables.kernel_args()
+    c_in, c_out, layout, dtype = problem.c_in, problem.c_out, problem.layout, problem.dtype
+    shape = batched_shape(n, c_out, geometry.output_size, layout)
+    view_shape = batched_shape(n, c_out, (o_lead, o_last), layout)
+
+    def call(x: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        if layout == "channels_first" and c_in > 1 and p_in > 1:
+            x = x.reshape(n, c_in, p_in).transpose(0, 2, 1)  # (N, P, C_in) view
+        rows = np.matmul(x.reshape(n * p_in, c_in), w_packed)  # (M, Kv*C_out)
+        out = np.empty(shape, dtype=dtype)
+        cols = rows.reshape(1, n * p_in, kv, c_out)  # (1, M, Kv, C_out)
+        kernel(cols, *table_args, bias, out.reshape(view_shape), 0, n * o_lead, 0, o_last)
+        return out
+
+    return call
+
+
 def _footprint(geometry: Geometry, problem: Problem) -> int:
     p_in = math.prod(geometry.input_size)
     kv = math.prod(geometry.kernel_size)
-    return p_in * (problem.c_in + kv * problem.c_out) * problem.dtype.itemsize  # channels-last copy + columns
+    # channels-last copy + columns, and the gather's tap tables
+    return p_in * (problem.c_in + kv * problem.c_out) * problem.dtype.itemsize + table_bytes(geometry)
 
 
 _gemm_blocked = blocked(gemm, _footprint)
+#: The temporary bytes of gemm's smallest piece (the tiled and transposed paths fall back to the blocked one).
+minimum = _gemm_blocked.minimum
 
 
 def _packed_weight(w: np.ndarray, groups: int, kv: int) -> np.ndarray:
@@ -120,6 +158,11 @@ def _packed_weight(w: np.ndarray, groups: int, kv: int) -> np.ndarray:
     else:
         packed = np.ascontiguousarray(w3.transpose(0, 2, 1))  # (C_in, Kv, Cog)
     return packed.reshape(groups, c_in // groups, kv * cog)
+
+
+def _pack_block(w: np.ndarray, problem: Problem, c0: int, c1: int, kv: int) -> np.ndarray:
+    """The packed weight of output channels ``c0:c1`` of every group (kept by a prepared call)."""
+    return problem.pack(("gemm", c0, c1), lambda: _packed_weight(w[:, c0:c1], problem.groups, kv))
 
 
 def _gather(
@@ -143,7 +186,7 @@ def _gather(
 
 def _pieces(tasks: int, inner: int) -> list[tuple[int, int, int, int]]:
     """Split ``tasks`` rows x ``inner`` columns into enough pieces for the thread pool."""
-    threads = get_options().threads
+    threads = effective().threads
     if threads == 1:
         return [(0, tasks, 0, inner)]
     wanted = 4 * threads
@@ -195,7 +238,7 @@ def _gemm_tiles(geometry: Geometry, n: int, problem: Problem, threads: int) -> l
     groups, cig, cog, itemsize = problem.groups, problem.cig, problem.cog, problem.dtype.itemsize
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
-    budget = get_options().memory_budget
+    budget = effective().memory_budget
     target = min(TILE_BYTES, budget // max(threads, 1))
     c_blocks = max(1, min(cog, -(-cig * kv * cog * itemsize // WEIGHT_BYTES)))
     c_block = -(-cog // c_blocks)
@@ -258,18 +301,18 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     pool competes with them.
     """
     n = x.shape[0]
-    layout, groups, cig, cog, c_out = problem.layout, problem.groups, problem.cig, problem.cog, problem.c_out
+    layout, cig, cog, c_out = problem.layout, problem.cig, problem.cog, problem.c_out
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
     flops = 2 * n * p_in * cig * kv * c_out
     if flops < SMALL_FLOPS:  # tiny: one thread, no tiles, nothing to hand over
-        with options(threads=1):
+        with internal(threads=1):
             return _gemm_blocked(x, w, geometry, problem)
     if layout == "channels_first" and cog <= FEW_CHANNELS and geometry.ndim <= 3:
         return gemm_transposed(x, w, geometry, problem)
     if not _blas.available() or n * p_in * kv * c_out * problem.dtype.itemsize <= CACHED_COLUMNS:
         return _gemm_blocked(x, w, geometry, problem)  # one multi-threaded GEMM, columns stay in L3
-    threads = get_options().threads
+    threads = effective().threads
     tiles = _gemm_tiles(geometry, n, problem, threads)
     if tiles is None:
         return _gemm_blocked(x, w, geometry, problem)
@@ -280,22 +323,20 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
         layout_in = "channels_last"
     out = problem.output(n, geometry.output_size)
     blocks = sorted({(t.c0, t.c1) for t in tiles})
-    packed = {(c0, c1): _packed_weight(w[:, c0:c1], groups, kv) for c0, c1 in blocks}  # (G, Cig, Kv*Cb) each
+    packed = {(c0, c1): _pack_block(w, problem, c0, c1, kv) for c0, c1 in blocks}  # (G, Cig, Kv*Cb) each
     largest = max(
         (t.n1 - t.n0) * math.prod(t.geometry.input_size) * (t.c1 - t.c0) for t in tiles if t.geometry is not None
     )
-    claim = itertools.count()
+    claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
         workspace = np.empty(largest * kv, dtype=problem.dtype)  # this thread's column buffer
         for index in claim:
-            if index >= len(tiles):
-                return
             tile = tiles[index]
             _gemm_tile(tile, x, layout_in, packed[tile.c0, tile.c1][tile.g], out, workspace, problem)
 
     with _blas.single_threaded_blas():  # each of our threads runs its own single-threaded GEMMs
-        _compiled.parallel_for(work, [()] * min(threads, len(tiles)))
+        _compiled.run_workers(work, min(threads, len(tiles)), claim)
     return out
 
 
@@ -374,8 +415,8 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     p_in = math.prod(geometry.input_size)
     tiles = [(i, g) for i in range(n) for g in range(groups)]
     bytes_per_tile = kv * cog * p_in * dtype.itemsize
-    budget = get_options().memory_budget
-    if len(tiles) * bytes_per_tile > budget and bytes_per_tile > budget:
+    budget = effective().memory_budget
+    if bytes_per_tile > budget:
         return _gemm_blocked(x, w, geometry, problem)  # one sample's columns exceed the budget
     out = problem.output(n, geometry.output_size)
     tables = lead_and_last(geometry)
@@ -387,23 +428,21 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     s, d, b = geometry.stride[-1], geometry.dilation[-1], geometry.crop_begin[-1]
     # the arguments of gather_rows_t that do not change from call to call
     per_axis = (tables.input_last, tables.kernel_last, tap_ranges(geometry, -1), s, d, b, o_last)
-    claim = itertools.count()
+    claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
         cols = np.empty((cog * kv, p_in), dtype=dtype)  # this thread's (Cog*Kv, P) columns
         for index in claim:
-            if index >= len(tiles):
-                return
             i, g = tiles[index]
             np.matmul(wt[g], xs[i, g], out=cols)  # (Cog*Kv, Cig) @ (Cig, P)
             c3 = _reshaped(cols, (cog, kv, p_in)).transpose(1, 0, 2)  # (Kv, Cog, P) view
             for c in range(cog):
                 rows(c3, c, lead.ptr, lead.j, lead.t, *per_axis, problem.bias[g * cog + c], out4[i, g, c])
 
-    threads = get_options().threads
-    if len(tiles) >= threads and _blas.available():
+    threads = min(effective().threads, budget // bytes_per_tile)  # one column buffer per thread
+    if len(tiles) >= threads > 1 and _blas.available():
         with _blas.single_threaded_blas():
-            _compiled.parallel_for(work, [()] * threads)
+            _compiled.run_workers(work, threads, claim)
     else:
         work()  # few tiles: BLAS's own threads do the GEMMs
     return out

@@ -23,15 +23,16 @@ import math
 
 import numpy as np
 
-from .._options import get_options
+from .._options import effective
 from ..geometry import Geometry
 from ..kernels import tap_pairs
+from . import blas as _blas
 from . import compiled as _compiled
-from .blocking import conv_blocks
+from .blocking import ConvBlocked
 from .problem import Problem, channels_last, layout_index
-from .taptable import im2col_positions
+from .taptable import im2col_bytes, im2col_positions
 
-__all__ = ["conv", "im2col", "weight_gradient"]
+__all__ = ["conv", "conv_transpose_gradients", "im2col", "weight_gradient"]
 
 #: With at most this many channel pairs per group (``C_in/G * C_out/G``, depthwise and the like),
 #: one ``einsum`` over all groups replaces the per-group GEMMs.
@@ -54,7 +55,7 @@ def im2col(big_cl: np.ndarray, geometry: Geometry) -> np.ndarray:
         kernel = _compiled.kernels()["im2col_cl"]
         calls = [
             (big_cl, lead, last, geometry.output_size[-1], cols, t0, t1)
-            for t0, t1 in _compiled.split(n * lead.shape[0], 4 * get_options().threads)
+            for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)
         ]
         _compiled.parallel_for(kernel, calls)
         return cols
@@ -64,6 +65,22 @@ def im2col(big_cl: np.ndarray, geometry: Geometry) -> np.ndarray:
     for tap, src, dst in tap_pairs(geometry):
         view[(slice(None),) + src + tap] = big[(slice(None),) + dst]
     return cols
+
+
+def conv_footprint(problem: Problem) -> ConvBlocked:
+    """The pieces of :func:`conv` on ``problem``: its temporaries for one sample of a geometry are the
+    channels-last input, the columns (twice with groups: the per-group copy), and the result with its
+    layout change."""
+    kv_c_in = problem.c_in * (2 if problem.groups > 1 else 1)
+
+    def footprint(geometry: Geometry) -> int:
+        kv = math.prod(geometry.kernel_size)
+        small = math.prod(geometry.input_size) * (kv * kv_c_in + 3 * problem.c_out)
+        return (math.prod(geometry.output_size) * problem.c_in + small) * problem.dtype.itemsize + im2col_bytes(
+            geometry
+        )
+
+    return ConvBlocked(footprint)
 
 
 def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
@@ -76,12 +93,10 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
     groups, cig, cog = problem.groups, problem.cig, problem.cog
     kv = math.prod(geometry.kernel_size)
     out = problem.output(n, geometry.input_size)
-    wm = np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1)).reshape(groups, kv * cig, cog)
-    per_sample = (
-        math.prod(geometry.output_size) * problem.c_in
-        + math.prod(geometry.input_size) * (kv * problem.c_in + 2 * problem.c_out)
-    ) * problem.dtype.itemsize  # channels-last input, columns, result and its layout change
-    for samples, tile in conv_blocks(n, per_sample, geometry):
+    wm = problem.pack(
+        "im2col", lambda: np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1))
+    ).reshape(groups, kv * cig, cog)  # (G, Kv*Cig, Cog)
+    for samples, tile in conv_footprint(problem).pieces(n, geometry):
         if tile is None:
             out[samples] = _conv_block(x[samples], wm, geometry, problem)
         else:
@@ -93,11 +108,16 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
 
 def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """The convolution of one block with the packed weight ``wm`` ``(G, Kv*Cig, Cog)``, bias added."""
-    n = x.shape[0]
+    cols = im2col(channels_last(x, problem.layout), geometry)  # (n, P_out, Kv, C_in)
+    return _conv_of_columns(cols, wm, geometry, problem)
+
+
+def _conv_of_columns(cols: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The convolution from its columns ``(n, P_out, Kv, C_in)``: one GEMM per group, bias, layout."""
+    n = cols.shape[0]
     groups, cig, cog, c_out = problem.groups, problem.cig, problem.cog, problem.c_out
     kv = math.prod(geometry.kernel_size)
     p_out = math.prod(geometry.input_size)
-    cols = im2col(channels_last(x, problem.layout), geometry)  # (n, P_out, Kv, C_in)
     if groups > 1 and cig * cog <= SMALL_GROUPS:  # one contraction over all groups
         wg = wm.reshape(groups, kv, cig, cog)  # (G, Kv, Cig, Cog)
         y = np.einsum("mtgi,gtio->mgo", cols.reshape(n * p_out, kv, groups, cig), wg)  # (M, G, Cog)
@@ -115,6 +135,34 @@ def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Prob
     return np.ascontiguousarray(y.transpose(0, 2, 1)).reshape(n, c_out, *geometry.input_size)
 
 
+#: Bytes of single-precision partial products held at once by :func:`_add_weight_gradient` (at most an
+#: eighth of the memory budget).
+PARTIALS_BYTES = 4 * 2**20
+
+
+def partials_bytes() -> int:
+    return min(PARTIALS_BYTES, effective().memory_budget // 8)
+
+
+def chunk_rows(products: int) -> int:
+    """Rows (samples x positions) of one partial weight-gradient sum, for a gradient of ``products``
+    entries per group: the partial sums are added in double precision, so a float32 weight gradient is
+    a sum of short float32 sums, whose error grows with this length and not with the batch and image
+    size. Short for small gradients (where the extra partials cost nothing), longer for large ones
+    (where each partial's read and double-precision add would cost a pass over the gradient): as close
+    to the float64 result as PyTorch's float32 gradients on the layers of ``tests/test_grad.py``."""
+    if products <= 2**16:
+        return 32
+    return 64 if products <= 2**20 else 256
+
+
+def accumulator(dtype: np.dtype) -> np.dtype:
+    """The dtype a weight gradient in ``dtype`` is summed in: float64 (complex128) for single precision."""
+    return {np.dtype(np.float32): np.dtype(np.float64), np.dtype(np.complex64): np.dtype(np.complex128)}.get(
+        np.dtype(dtype), np.dtype(dtype)
+    )
+
+
 def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, groups: int, layout: str) -> np.ndarray:
     """``dw[g, a, b, t] = sum_n sum_j small[n, g*A + a, j] * big[n, g*B + b, s*j + d*t - crop_begin]``.
 
@@ -122,50 +170,169 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
     is its reference form): for ``conv_transpose`` ``small`` is the input and ``big``
     the output gradient; for ``conv`` ``small`` is the output gradient and ``big`` the
     input. Computed as im2col of ``big`` over the geometry (one compiled pass,
-    ``cols[(n, j), t, b] = big[n, position(j, t), b]``) and one GEMM per group,
-    ``dw[g] = small_g^T @ cols_g``, in batch blocks under the memory budget (samples
-    too large alone are split into tiles of the small side, whose partial sums add).
+    ``cols[(n, j), t, b] = big[n, position(j, t), b]``) and one GEMM per group and
+    :func:`chunk_rows` rows, ``dw[g] += small_g^T @ cols_g``, summed in double precision
+    for single-precision inputs, in batch blocks under the memory budget (samples too
+    large alone are split into tiles of the small side, whose partial sums add).
 
-    ``small`` and ``big`` are batched in ``layout``; returns ``(G, A, B, *kernel_size)``.
+    ``small`` and ``big`` are batched in ``layout``; returns ``(G, A, B, *kernel_size)``
+    in their dtype.
     """
     n = small.shape[0]
     a_total = small.shape[1] if layout == "channels_first" else small.shape[-1]
     b_total = big.shape[1] if layout == "channels_first" else big.shape[-1]
-    a, bb = a_total // groups, b_total // groups
     kv = math.prod(geometry.kernel_size)
     dtype = np.result_type(small, big)
-    dw = np.zeros((groups, a, kv * bb), dtype=dtype)  # (G, A, Kv*B)
-    p_small, p_big = math.prod(geometry.input_size), math.prod(geometry.output_size)
-    per_sample = (p_small * (kv * b_total + a_total) + p_big * b_total) * dtype.itemsize
-    for samples, tile in conv_blocks(n, per_sample, geometry):
+    dw = np.zeros((groups, a_total // groups, kv * (b_total // groups)), dtype=accumulator(dtype))  # (G, A, Kv*B)
+    for samples, tile in weight_gradient_pieces(a_total, b_total, groups, dtype).pieces(n, geometry):
         if tile is None:
-            _weight_gradient_block(small[samples], big[samples], geometry, groups, layout, dw)
+            small_part, big_part, part = small[samples], big[samples], geometry
         else:
             assert tile.geometry is not None  # a convolution's tile always reads at least one cell
-            small_tile = small[layout_index(layout, samples, tile.output)]
-            big_tile = big[layout_index(layout, samples, tile.input)]
-            _weight_gradient_block(small_tile, big_tile, tile.geometry, groups, layout, dw)
-    dw = dw.reshape(groups, a, kv, bb).transpose(0, 1, 3, 2)  # (G, A, B, Kv)
-    return dw.reshape(groups, a, bb, *geometry.kernel_size)  # (G, A, B, *k)
+            small_part = small[layout_index(layout, samples, tile.output)]
+            big_part = big[layout_index(layout, samples, tile.input)]
+            part = tile.geometry
+        cols = im2col(channels_last(big_part, layout), part)  # (n, P_small, Kv, B_total)
+        _add_weight_gradient(channels_last(small_part, layout), cols, groups, dw)
+    return _weight_layout(dw, geometry, dtype)
 
 
-def _weight_gradient_block(
-    small: np.ndarray, big: np.ndarray, geometry: Geometry, groups: int, layout: str, dw: np.ndarray
-) -> None:
-    """Add one block's contribution ``small^T @ im2col(big)`` to ``dw`` (G, A, Kv*B)."""
-    n = small.shape[0]
+def _weight_layout(dw: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.ndarray:
+    """``(G, A, Kv*B)`` -> ``(G, A, B, *k)`` in ``dtype``."""
+    groups, a, kvb = dw.shape
     kv = math.prod(geometry.kernel_size)
-    p_small = math.prod(geometry.input_size)
-    big_cl = channels_last(big, layout)  # (n, P_big, B_total)
-    small_cl = channels_last(small, layout).reshape(n * p_small, -1)  # (n*P_small, A_total)
-    b_total = big_cl.shape[2]
-    cols = im2col(big_cl, geometry)  # (n, P_small, Kv, B_total)
+    dw = dw.reshape(groups, a, kv, kvb // kv).transpose(0, 1, 3, 2)  # (G, A, B, Kv)
+    return dw.reshape(groups, a, kvb // kv, *geometry.kernel_size).astype(dtype)  # (G, A, B, *k)
+
+
+def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dtype, conv_out: int = 0) -> ConvBlocked:
+    """The pieces of :func:`weight_gradient`: for one sample, the channels-last copies of both sides,
+    the columns of the big side, (with groups) a group's copy of them, and one chunk's product; with
+    ``conv_out`` (the fused gradients of :func:`conv_transpose_gradients`) the input gradient's result
+    and its layout change too."""
+
+    def footprint(geometry: Geometry) -> int:
+        kv = math.prod(geometry.kernel_size)
+        per_group = kv * (b_total // groups) if groups > 1 else 0
+        small = math.prod(geometry.input_size) * (kv * b_total + a_total + per_group + 3 * conv_out)
+        sums = 2 * a_total * kv * b_total // groups  # a group's double-precision sum of partial products
+        elements = small + math.prod(geometry.output_size) * b_total + sums
+        return elements * dtype.itemsize + partials_bytes() + im2col_bytes(geometry)
+
+    return ConvBlocked(footprint)
+
+
+def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw: np.ndarray) -> None:
+    """Add one block's ``small^T @ cols`` to ``dw`` (G, A, Kv*B).
+
+    ``small_cl`` is ``(n, P_small, A_total)`` channels-last, ``cols`` ``(n, P_small, Kv, B_total)``.
+    With a double-precision ``dw`` (single-precision inputs), the rows are cut into chunks of
+    :func:`chunk_rows`, each chunk's product is one single-precision GEMM (a batch of them at once,
+    ``np.matmul`` over chunks), and the partial products are summed in double precision.
+    """
+    n, p_small, kv, b_total = cols.shape
+    rows = n * p_small
+    small_rows = small_cl.reshape(rows, -1)  # (M, A_total)
     a, bb = dw.shape[1], b_total // groups
+    exact = dw.dtype == cols.dtype  # no wider accumulator: one product per group
+    step = rows if exact else chunk_rows(a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1))
+    full = rows - rows % step
     if groups > 1 and a * bb <= SMALL_GROUPS:  # one contraction over all groups
-        sg = small_cl.reshape(n * p_small, groups, a)  # (M, G, A)
-        cg = cols.reshape(n * p_small, kv, groups, bb)  # (M, Kv, G, B)
-        dw += np.einsum("mga,mtgb->gatb", sg, cg).reshape(groups, a, kv * bb)
+        cg = cols.reshape(rows, kv, groups, bb)  # (M, Kv, G, B)
+        sg = small_rows.reshape(rows, groups, a)  # (M, G, A)
+        batch = max(1, partials_bytes() // (groups * a * kv * bb * cols.itemsize))
+        for c0 in range(0, full // step, batch):
+            r0, r1 = c0 * step, min(full, (c0 + batch) * step)
+            k = (r1 - r0) // step
+            part = np.einsum(
+                "cmga,cmtgb->cgatb", sg[r0:r1].reshape(k, step, groups, a), cg[r0:r1].reshape(k, step, kv, groups, bb)
+            )  # (k, G, A, Kv, B)
+            dw += part.sum(axis=0, dtype=dw.dtype).reshape(groups, a, kv * bb)
+        if full < rows:
+            dw += np.einsum("mga,mtgb->gatb", sg[full:], cg[full:]).reshape(groups, a, kv * bb)
         return
+    flat = cols.reshape(rows, kv, b_total)  # (M, Kv, B_total)
+    threads = max(1, min(effective().threads, full // step))
+    batch = max(1, partials_bytes() // (threads * a * kv * bb * cols.itemsize))
     for g in range(groups):
-        rhs = cols[..., g * bb : (g + 1) * bb].reshape(n * p_small, kv * bb)  # (n*P_small, Kv*B)
-        dw[g] += small_cl[:, g * a : (g + 1) * a].T @ rhs  # (A, n*P_small) @ (n*P_small, Kv*B)
+        rhs = flat[:, :, g * bb : (g + 1) * bb]  # (M, Kv, B)
+        if groups > 1:
+            rhs = np.ascontiguousarray(rhs)
+        rhs = rhs.reshape(rows, kv * bb)  # (M, Kv*B)
+        lhs = small_rows[:, g * a : (g + 1) * a]  # (M, A)
+        if exact:
+            dw[g] += lhs.T @ rhs  # (A, M) @ (M, Kv*B)
+            continue
+        dw[g] += _chunked_product(lhs[:full], rhs[:full], step, batch, threads, dw.dtype)
+        if full < rows:
+            dw[g] += lhs[full:].T @ rhs[full:]
+
+
+def _chunked_product(
+    lhs: np.ndarray, rhs: np.ndarray, step: int, batch: int, threads: int, dtype: np.dtype
+) -> np.ndarray:
+    """``lhs^T @ rhs`` summed in ``dtype`` from products of ``step`` rows each.
+
+    Each thread takes ``batch`` chunks at a time (one ``np.matmul`` over them, with
+    single-threaded BLAS: many small multi-threaded GEMMs would each wait for BLAS's
+    threads, which on a busy machine costs more than the GEMM) and adds them into its
+    own accumulator; the accumulators are added at the end.
+    """
+    rows, a = lhs.shape
+    width = rhs.shape[1]
+    chunks = rows // step
+    starts = list(range(0, chunks, batch))
+    claim = _compiled.Claim(len(starts))
+    sums: list[np.ndarray] = []
+
+    def work() -> None:
+        total = np.zeros((a, width), dtype=dtype)
+        for index in claim:
+            c0 = starts[index]
+            k = min(batch, chunks - c0)
+            r0, r1 = c0 * step, (c0 + k) * step
+            left = lhs[r0:r1].reshape(k, step, a).transpose(0, 2, 1)  # (k, A, m)
+            part = np.matmul(left, rhs[r0:r1].reshape(k, step, width))  # (k, A, W)
+            total += part.sum(axis=0, dtype=dtype)
+        sums.append(total)
+
+    with _blas.single_threaded_blas():
+        _compiled.run_workers(work, min(threads, len(starts)), claim)
+    return np.sum(sums, axis=0) if len(sums) > 1 else sums[0]
+
+
+def conv_transpose_gradients(
+    dy: np.ndarray, x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem
+) -> tuple[np.ndarray, np.ndarray]:
+    """The input and weight gradients of a transposed convolution from *one* im2col of ``dy``.
+
+    The input gradient is the convolution ``conv(dy, w)`` (``y = cols @ W``), the weight
+    gradient ``x^T @ cols``: both read the columns of ``dy`` over the geometry, so each
+    block's columns are gathered once and feed both GEMMs. ``problem`` is the
+    convolution's (its input is ``dy``, :meth:`Problem.of` with ``op="conv"``, no bias).
+    Returns ``(dx, dw)``: ``dx`` batched in ``problem.layout``, ``dw`` ``(G, A, B, *k)``.
+    """
+    n = dy.shape[0]
+    groups, layout, dtype = problem.groups, problem.layout, problem.dtype
+    kv = math.prod(geometry.kernel_size)
+    a_total, b_total = problem.c_out, problem.c_in  # the transposed convolution's C_in and C_out
+    cig, cog = problem.cig, problem.cog
+    wm = problem.pack(
+        "im2col", lambda: np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1))
+    ).reshape(groups, kv * cig, cog)  # (G, Kv*Cig, Cog)
+    dx = problem.output(n, geometry.input_size)
+    dw = np.zeros((groups, a_total // groups, kv * (b_total // groups)), dtype=accumulator(dtype))  # (G, A, Kv*B)
+    pieces = weight_gradient_pieces(a_total, b_total, groups, dtype, conv_out=a_total)
+    for samples, tile in pieces.pieces(n, geometry):
+        target: tuple[slice, ...]
+        if tile is None:
+            dy_part, x_part, part, target = dy[samples], x[samples], geometry, (samples,)
+        else:
+            assert tile.geometry is not None  # a convolution's tile always reads at least one cell
+            dy_part = dy[layout_index(layout, samples, tile.input)]
+            x_part = x[layout_index(layout, samples, tile.output)]
+            part, target = tile.geometry, layout_index(layout, samples, tile.output)
+        cols = im2col(channels_last(dy_part, layout), part)  # (n, P_small, Kv, C_out): once for both
+        dx[target] = _conv_of_columns(cols, wm, part, problem)
+        _add_weight_gradient(channels_last(x_part, layout), cols, groups, dw)
+    return dx, _weight_layout(dw, geometry, dtype)

@@ -15,27 +15,18 @@ inline = numba.njit(nogil=True, cache=True, boundscheck=False, inline="always")
 
 @jit
 def tile_transpose(src, dst, a0, a1):
-    """dst[b, a] = src[a, b] for rows a0:a1 of src, in 8x8 tiles held in registers."""
+    """dst[b, a] = src[a, b] for rows a0:a1 of src, 64 rows at a time: each column of the 64-row block
+    (in L1) is written as one contiguous run of dst. (The 8x8 register tiles this replaced wrote
+    32-byte pieces of many dst rows at once, and ran 4-5x slower on (6400, 96) blocks.)"""
     b_count = src.shape[1]
-    tile = np.empty((8, 8), dtype=dst.dtype)
     a = a0
-    while a + 8 <= a1:
-        b = 0
-        while b + 8 <= b_count:
-            for i in range(8):
-                for j in range(8):
-                    tile[j, i] = src[a + i, b + j]
-            for j in range(8):
-                for i in range(8):
-                    dst[b + j, a + i] = tile[j, i]
-            b += 8
-        for bb in range(b, b_count):
-            for i in range(8):
-                dst[bb, a + i] = src[a + i, bb]
-        a += 8
-    for aa in range(a, a1):
-        for bb in range(b_count):
-            dst[bb, aa] = src[aa, bb]
+    while a < a1:
+        end = min(a + 64, a1)
+        for b in range(b_count):
+            row = dst[b]
+            for i in range(a, end):
+                row[i] = src[i, b]
+        a = end
 
 
 @jit
@@ -110,6 +101,29 @@ def gather_cf(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, 
         tile_transpose(buf, out[n, :, ol, o0:o1], 0, o1 - o0)
 
 
+@inline
+def _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc):
+    """acc = bias + the sum of x[n, j, ci] * wt[t, ci, k] over output pixel (n, ol, o)'s (j, t) pairs."""
+    c_in = x.shape[2]
+    for c in range(acc.shape[0]):
+        acc[c] = bias[c]
+    for p in range(lp[ol], lp[ol + 1]):
+        row0 = lj[p] * i_last
+        tap0 = lt[p] * k_last
+        for q in range(qp[o], qp[o + 1]):
+            src = x[n, row0 + qj[q]]
+            w = wt[tap0 + qt[q]]
+            if cog == 1 and cig == 1:
+                for ci in range(c_in):
+                    acc[ci] += src[ci] * w[ci, 0]
+            else:
+                for ci in range(c_in):
+                    base = (ci // cig) * cog
+                    v = src[ci]
+                    for k in range(cog):
+                        acc[base + k] += v * w[ci, k]
+
+
 @jit
 def direct_cl(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1):
     """Small-group transposed convolution written once per output pixel (channels-last).
@@ -118,34 +132,31 @@ def direct_cl(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_l
     first; out: (N, O_lead, O_last, G*cog). Every output pixel sums x[n, j, ci] *
     wt[t, ci, k] over its (j, t) pairs, for ci in its group (ci // cig == g).
     """
-    c_in = x.shape[2]
     o_last = out.shape[2]
-    c_out = out.shape[3]
-    acc = np.empty(c_out, dtype=out.dtype)
+    acc = np.empty(out.shape[3], dtype=out.dtype)
     for task in range(task0, task1):
         n = task // o_lead
         ol = task - n * o_lead
         for o in range(o_last):
-            for c in range(c_out):
-                acc[c] = bias[c]
-            for p in range(lp[ol], lp[ol + 1]):
-                row0 = lj[p] * i_last
-                tap0 = lt[p] * k_last
-                for q in range(qp[o], qp[o + 1]):
-                    src = x[n, row0 + qj[q]]
-                    w = wt[tap0 + qt[q]]
-                    if cog == 1 and cig == 1:
-                        for ci in range(c_in):
-                            acc[ci] += src[ci] * w[ci, 0]
-                    else:
-                        for ci in range(c_in):
-                            base = (ci // cig) * cog
-                            v = src[ci]
-                            for k in range(cog):
-                                acc[base + k] += v * w[ci, k]
+            _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc)
             dst = out[n, ol, o]
-            for c in range(c_out):
+            for c in range(acc.shape[0]):
                 dst[c] = acc[c]
+
+
+@jit
+def direct_cf(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1):
+    """As direct_cl, into a channels-first output (N, G*cog, O_lead, O_last): each task's output row
+    is summed in a local (O_last, C_out) buffer and written transposed, so the output is written once,
+    along its rows, with no channels-last copy of it."""
+    o_last = out.shape[3]
+    buf = np.empty((o_last, out.shape[1]), dtype=out.dtype)
+    for task in range(task0, task1):
+        n = task // o_lead
+        ol = task - n * o_lead
+        for o in range(o_last):
+            _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, buf[o])
+        tile_transpose(buf, out[n, :, ol, :], 0, o_last)
 
 
 @jit
@@ -241,3 +252,97 @@ def gather_rows_t(cols, c, lp, lj, lt, i_last, k_last, ranges, s, d, b, o_last, 
                 src = cols[tap0 + tt, c]
                 for j in range(ranges[tt, 0], ranges[tt, 1]):
                     row[s * j + shift] += src[base + j]
+
+
+@jit
+def winograd_input(x, pad_h, pad_w, th, tw, v, task0, task1):
+    """Winograd F(2x2, 3x3) input transform, V = B^T d B for every 4x4 tile d of the padded input.
+
+    x: (N, C, H, W) (any strides); the padded input holds x[n, c, i - pad_h, j - pad_w] (zero
+    outside); tile (ty, tx) is its 4x4 window at (2*ty, 2*tx). v: (16, C, N*th*tw), column
+    n*th*tw + ty*tw + tx. B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
+    Task ``(n*C + c)*th + ty`` transforms one row of tiles, every step a loop along the row (which
+    vectorises): d[i, j, tx] gathered from input rows, e = B^T d, v = e B written row by row.
+    """
+    c_count, h, w = x.shape[1], x.shape[2], x.shape[3]
+    d = np.zeros((4, 4, tw), dtype=v.dtype)
+    e = np.empty((4, 4, tw), dtype=v.dtype)
+    for task in range(task0, task1):
+        ty = task % th
+        nc = task // th
+        c = nc % c_count
+        n = nc // c_count
+        col0 = (n * th + ty) * tw
+        for i in range(4):
+            r = 2 * ty + i - pad_h
+            for j in range(4):
+                dij = d[i, j]
+                if r < 0 or r >= h:
+                    for tx in range(tw):
+                        dij[tx] = 0
+                    continue
+                src = x[n, c, r]
+                # the tiles whose column 2*tx + j - pad_w falls inside the row
+                lo = max(0, -((j - pad_w) // 2))
+                hi = min(tw, (w - 1 - j + pad_w) // 2 + 1)
+                for tx in range(0, min(lo, tw)):
+                    dij[tx] = 0
+                for tx in range(lo, hi):
+                    dij[tx] = src[2 * tx + j - pad_w]
+                for tx in range(max(hi, 0), tw):
+                    dij[tx] = 0
+        for j in range(4):  # e = B^T d
+            for tx in range(tw):
+                e[0, j, tx] = d[0, j, tx] - d[2, j, tx]
+                e[1, j, tx] = d[1, j, tx] + d[2, j, tx]
+                e[2, j, tx] = d[2, j, tx] - d[1, j, tx]
+                e[3, j, tx] = d[1, j, tx] - d[3, j, tx]
+        for i in range(4):  # v = e B
+            v0 = v[4 * i, c, col0 : col0 + tw]
+            v1 = v[4 * i + 1, c, col0 : col0 + tw]
+            v2 = v[4 * i + 2, c, col0 : col0 + tw]
+            v3 = v[4 * i + 3, c, col0 : col0 + tw]
+            for tx in range(tw):
+                v0[tx] = e[i, 0, tx] - e[i, 2, tx]
+                v1[tx] = e[i, 1, tx] + e[i, 2, tx]
+                v2[tx] = e[i, 2, tx] - e[i, 1, tx]
+                v3[tx] = e[i, 1, tx] - e[i, 3, tx]
+
+
+@jit
+def winograd_output(m, th, tw, bias, out, task0, task1):
+    """Winograd F(2x2, 3x3) output transform, Y = A^T M A + bias, into the 2x2 outputs of each tile.
+
+    m: (16, C_out, N*th*tw); out: (N, C_out, H_out, W_out) (any strides), tile (ty, tx) writes
+    out[n, co, 2*ty:2*ty+2, 2*tx:2*tx+2] (cut at the border). A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].
+    Task ``(n*C_out + co)*th + ty`` writes one row of tiles, every step a loop along the row.
+    """
+    c_count, h, w = out.shape[1], out.shape[2], out.shape[3]
+    t = np.empty((2, 4, tw), dtype=m.dtype)
+    y = np.empty((2, 2 * tw), dtype=m.dtype)
+    for task in range(task0, task1):
+        ty = task % th
+        nc = task // th
+        co = nc % c_count
+        n = nc // c_count
+        col0 = (n * th + ty) * tw
+        for j in range(4):  # t = A^T M
+            a0 = m[j, co, col0 : col0 + tw]
+            a1 = m[4 + j, co, col0 : col0 + tw]
+            a2 = m[8 + j, co, col0 : col0 + tw]
+            a3 = m[12 + j, co, col0 : col0 + tw]
+            for tx in range(tw):
+                t[0, j, tx] = a0[tx] + a1[tx] + a2[tx]
+                t[1, j, tx] = a1[tx] - a2[tx] - a3[tx]
+        b = bias[co]
+        for i in range(2):  # y = t A
+            r = 2 * ty + i
+            if r >= h:
+                continue
+            yi = y[i]
+            for tx in range(tw):
+                yi[2 * tx] = t[i, 0, tx] + t[i, 1, tx] + t[i, 2, tx] + b
+                yi[2 * tx + 1] = t[i, 1, tx] - t[i, 2, tx] - t[i, 3, tx] + b
+            row = out[n, co, r]
+            for q in range(w):
+                row[q] = yi[q]

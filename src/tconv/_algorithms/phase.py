@@ -24,13 +24,15 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
 
-from .._options import get_options
+from .._options import effective
 from ..geometry import Geometry
 from . import compiled as _compiled
+from . import gemm
 from .blocking import blocked
 from .problem import Problem, batched_shape, channels_last, layout_index
 from .taptable import Phase, phase_plans
@@ -117,12 +119,42 @@ def _footprint(geometry: Geometry, problem: Problem) -> int:
     grid = _grid(geometry)
     phases = math.prod(len(plan) for plan in grid.plans)
     extra = problem.c_out * phases if _single_window(grid.plans) is not None else 0
-    # padded channels-last input, one phase accumulator, and the all-phase GEMM output of the k == s case
-    return grid.cells * (problem.c_in + problem.c_out + extra) * problem.dtype.itemsize
+    p_in, p_out = math.prod(geometry.input_size), math.prod(geometry.output_size)
+    # padded channels-last input (and the channels-last copy it is filled from), one phase
+    # accumulator, the all-phase GEMM output of the k == s case, and the NumPy interleave's two
+    # copies of one phase
+    elements = grid.cells * (problem.c_in + problem.c_out + extra) + p_in * problem.c_in
+    return (elements + 2 * -(-p_out // max(phases, 1)) * problem.c_out) * problem.dtype.itemsize
 
 
-#: The registry's ``"phase"``: :func:`phase` in blocks under the memory budget.
-run = blocked(phase, _footprint)
+_phase_blocked = blocked(phase, _footprint)
+
+
+def minimum(geometry: Geometry, problem: Problem) -> int:
+    """The temporary bytes of phase's smallest piece (a tile of one cell, or a whole sample when it
+    has few enough phases to plan cheaply)."""
+    from .cost import MAX_PHASES
+
+    tile = _phase_blocked.tile_bytes(geometry, problem, (1,) * geometry.ndim)
+    if math.prod(min(s, o) for s, o in zip(geometry.stride, geometry.output_size)) > MAX_PHASES:
+        return tile
+    return min(tile, _footprint(geometry, problem))
+
+
+def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The registry's ``"phase"``: :func:`phase` in blocks under the memory budget.
+
+    The shifted windows read the zero padding around the input too, so a non-finite
+    weight (inf, NaN) would give ``0*inf = NaN`` where its tap meets no input; such
+    entries are left to :mod:`.gemm` (which multiplies input elements only) and added.
+    """
+    finite = np.isfinite(w)
+    if finite.all():
+        return _phase_blocked(x, w, geometry, problem)
+    y = _phase_blocked(x, np.where(finite, w, 0), geometry, problem)
+    no_bias = replace(problem, bias=np.zeros_like(problem.bias), has_bias=False, packed=None)
+    y += gemm.run(x, np.where(finite, 0, w), geometry, no_bias)
+    return y
 
 
 def _accumulating_gemm(dtype: np.dtype) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
@@ -216,7 +248,7 @@ def _interleave(
         kernel = _compiled.kernels()["interleave"]
         last = (ph[-1].first, counts[-1], geometry.stride[-1])
         args = (y5, src, dst, *last, c0, problem.bias, problem.has_bias, view, problem.layout == "channels_last")
-        calls = [(*args, t0, t1) for t0, t1 in _compiled.split(nb * len(src), 4 * get_options().threads)]
+        calls = [(*args, t0, t1) for t0, t1 in _compiled.split(nb * len(src), 4 * effective().threads)]
         _compiled.parallel_for(kernel, calls)
         return
     window = (slice(None), slice(None)) + tuple(slice(0, c) for c in counts) + (slice(c0, c0 + cog),)

@@ -7,7 +7,8 @@ pixels of one sample (the product of its spatial size).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ def channels_last(x: np.ndarray, layout: str) -> np.ndarray:
     if layout == "channels_last":
         return np.ascontiguousarray(x).reshape(n, -1, x.shape[-1])  # (N, P, C)
     block = x.reshape(n, x.shape[1], -1)  # (N, C, P)
-    if _compiled.available():
+    if _compiled.available() and block.size > 4096:  # (a NumPy copy is quicker to start for small arrays)
         return _compiled.transpose(np.ascontiguousarray(block))  # (N, P, C)
     return np.ascontiguousarray(block.transpose(0, 2, 1))  # (N, P, C)
 
@@ -55,9 +56,20 @@ class Problem:
     dtype: np.dtype
     bias: np.ndarray
     has_bias: bool
+    #: Packed forms of the weight kept by a prepared call (:func:`tconv.prepare`), by key; None: pack anew.
+    packed: dict[Any, np.ndarray] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @classmethod
-    def of(cls, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, groups: int, layout: str, op: str) -> Problem:
+    def of(
+        cls,
+        x: np.ndarray,
+        w: np.ndarray,
+        bias: np.ndarray | None,
+        groups: int,
+        layout: str,
+        op: str,
+        packed: dict[Any, np.ndarray] | None = None,
+    ) -> Problem:
         """The problem of ``op`` (``"conv_transpose"`` or ``"conv"``) on these arrays."""
         dtype = np.result_type(x, w)
         if op == "conv_transpose":
@@ -65,8 +77,17 @@ class Problem:
         else:
             c_in, c_out = w.shape[1] * groups, w.shape[0]
         if bias is None:
-            return cls(groups, layout, c_in, c_out, dtype, np.zeros(c_out, dtype=dtype), False)
-        return cls(groups, layout, c_in, c_out, dtype, np.ascontiguousarray(bias, dtype=dtype), True)
+            return cls(groups, layout, c_in, c_out, dtype, np.zeros(c_out, dtype=dtype), False, packed)
+        return cls(groups, layout, c_in, c_out, dtype, np.ascontiguousarray(bias, dtype=dtype), True, packed)
+
+    def pack(self, key: Any, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """The packed weight ``make()`` returns, kept under ``key`` when the call is prepared."""
+        if self.packed is None:
+            return make()
+        found = self.packed.get(key)
+        if found is None:
+            found = self.packed[key] = make()
+        return found
 
     @property
     def cig(self) -> int:

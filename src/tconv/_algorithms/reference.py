@@ -20,14 +20,17 @@ the registry (:mod:`tconv._algorithms`).
 
 from __future__ import annotations
 
+import importlib.util
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 from .. import kernels as _kernels
 from ..geometry import Geometry
-from ..matrix import geometry_matrix
-from .problem import Problem
+from ..matrix import build_bytes, geometry_matrix, matrix_bytes
+from .blocking import ConvBlocked, blocked
+from .problem import Problem, layout_index
 
 __all__ = ["conv_direct", "conv_matrix", "dilate", "matrix", "scatter", "zero_insert"]
 
@@ -60,10 +63,19 @@ def _grouped(
     return _finish(y.reshape(n, problem.c_out, *geometry.output_size), problem)  # (N, C_out, *o)
 
 
-def scatter(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """Transposed convolution as a scatter: each input element adds the kernel, scaled by its
-    value, at stride offsets (:func:`tconv.kernels.scatter`)."""
-    return _grouped(_kernels.scatter, x, w, geometry, problem)
+def _scatter(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
+    out[...] = _grouped(_kernels.scatter, x, w, geometry, problem)
+
+
+def _scatter_footprint(geometry: Geometry, problem: Problem) -> int:
+    # the result, and per tap a copy of the input slice and its contraction (plus a channels-first copy)
+    p_in, p_out = math.prod(geometry.input_size), math.prod(geometry.output_size)
+    return (p_out * problem.c_out + p_in * (2 * problem.c_in + problem.c_out)) * problem.dtype.itemsize
+
+
+#: Transposed convolution as a scatter: each input element adds the kernel, scaled by its value, at
+#: stride offsets (:func:`tconv.kernels.scatter`), in blocks under the memory budget.
+scatter = blocked(_scatter, _scatter_footprint)
 
 
 def _pad_or_crop(x: np.ndarray, before: tuple[int, ...], after: tuple[int, ...]) -> np.ndarray:
@@ -119,12 +131,47 @@ def _dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
     plain = Geometry(
         geometry.output_size, x_pad.shape[3:], geometry.kernel_size, (1,) * nd, geometry.dilation, (0,) * nd
     )
-    return _kernels.correlate(x_pad, w_flip, plain)
+    finite = np.isfinite(w_flip)
+    if finite.all():
+        return _kernels.correlate(x_pad, w_flip, plain)
+    # A non-finite weight times an inserted (or padding) zero would be 0*inf = NaN where the tap
+    # meets no input at all; PyTorch and the other algorithms never form that product. So the
+    # non-finite entries count only where the window holds an input element (`real`).
+    y = _kernels.correlate(x_pad, np.where(finite, w_flip, 0), plain)
+    real = zero_insert(np.ones(geometry.input_size, dtype=bool), geometry)  # (*(o + k_eff - 1)) input cells
+    rest = np.where(finite, 0, w_flip)  # (G, Co, Ci, *k): the non-finite entries
+    for tap, src, dst in _kernels.tap_pairs(plain):
+        if finite[(Ellipsis,) + tap].all():
+            continue
+        part = _kernels.correlate(x_pad[(Ellipsis,) + dst], rest[(Ellipsis,) + tap + (None,) * nd], _one(src))
+        y[(Ellipsis,) + src] += np.where(real[dst], part, 0)
+    return y
 
 
-def dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """Transposed convolution as zero insertion + padding + correlation with the flipped kernel."""
-    return _grouped(_dilate, x, w, geometry, problem)
+def _one(window: tuple[slice, ...]) -> Geometry:
+    """A stride-1 geometry with a one-tap kernel over ``window`` (input and output of its size)."""
+    size = tuple(s.stop - s.start for s in window)
+    nd = len(size)
+    return Geometry(size, size, (1,) * nd, (1,) * nd, (1,) * nd, (0,) * nd)
+
+
+def _dilate_into(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
+    out[...] = _grouped(_dilate, x, w, geometry, problem)
+
+
+def _dilate_footprint(geometry: Geometry, problem: Problem) -> int:
+    # the zero-inserted input and its padded copy, a copy of each tap's window and its contraction,
+    # the result (and, for non-finite weights, the mask and one more result-sized part)
+    padded = math.prod(o + k - 1 for o, k in zip(geometry.output_size, geometry.effective_kernel_size))
+    dilated = math.prod((i - 1) * s + 1 for i, s in zip(geometry.input_size, geometry.stride))
+    p_in, p_out = math.prod(geometry.input_size), math.prod(geometry.output_size)
+    elements = problem.c_in * (dilated + padded + p_out + p_in) + 4 * problem.c_out * p_out
+    return elements * problem.dtype.itemsize + padded
+
+
+#: Transposed convolution as zero insertion + padding + correlation with the flipped kernel, in
+#: blocks under the memory budget.
+dilate = blocked(_dilate_into, _dilate_footprint)
 
 
 def _by_matrix(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, op: str) -> np.ndarray:
@@ -142,13 +189,68 @@ def _by_matrix(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     return _finish(y, problem)
 
 
-def matrix(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """Transposed convolution as multiplication by ``C.T`` (:func:`tconv.conv_transpose_matrix`)."""
-    return _by_matrix(x, w, geometry, problem, "conv_transpose")
+def _matrix_into(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
+    out[...] = _by_matrix(x, w, geometry, problem, "conv_transpose")
+
+
+def _sparse() -> bool:
+    return importlib.util.find_spec("scipy") is not None
+
+
+def _matrix_footprint(geometry: Geometry, problem: Problem) -> int:
+    # the matrix and the chunks it is built from, a channels-first copy of the input, the product
+    # and its cast
+    itemsize = problem.dtype.itemsize
+    w_shape = (problem.c_in, problem.cog)
+    built = matrix_bytes(w_shape, problem.groups, geometry, itemsize, _sparse()) + build_bytes(geometry)
+    p_in, p_out = math.prod(geometry.input_size), math.prod(geometry.output_size)
+    return built + (p_in * problem.c_in + 2 * p_out * problem.c_out) * itemsize
+
+
+#: Transposed convolution as multiplication by ``C.T`` (:func:`tconv.conv_transpose_matrix`): the
+#: matrix of each block (or output tile) under the memory budget.
+matrix = blocked(_matrix_into, _matrix_footprint)
+
+
+def _conv_pieces(
+    block: Callable[[np.ndarray, np.ndarray, Geometry, Problem], np.ndarray],
+    pieces: ConvBlocked,
+    x: np.ndarray,
+    w: np.ndarray,
+    geometry: Geometry,
+    problem: Problem,
+) -> np.ndarray:
+    """A convolution ``block`` run on the pieces of ``pieces`` (blocks of samples or output tiles)."""
+    out = problem.output(x.shape[0], geometry.input_size)
+    for samples, tile in pieces.pieces(x.shape[0], geometry):
+        if tile is None:
+            out[samples] = block(x[samples], w, geometry, problem)
+        else:
+            assert tile.geometry is not None  # a convolution's tile always reads at least one cell
+            xs = x[layout_index(problem.layout, samples, tile.input)]
+            out[layout_index(problem.layout, samples, tile.output)] = block(xs, w, tile.geometry, problem)
+    return out
+
+
+def conv_direct_pieces(problem: Problem) -> ConvBlocked:
+    """The pieces of :func:`conv_direct`: for one sample, the result, a channels-first copy of the
+    input, and per tap a copy of its window and its contraction."""
+
+    def footprint(geometry: Geometry) -> int:
+        p_small, p_big = math.prod(geometry.input_size), math.prod(geometry.output_size)
+        elements = p_big * problem.c_in + p_small * (problem.c_in + 3 * problem.c_out)
+        return elements * problem.dtype.itemsize
+
+    return ConvBlocked(footprint)
 
 
 def conv_direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """Convolution as the gather of :func:`tconv.kernels.correlate`, the adjoint of ``scatter``."""
+    """Convolution as the gather of :func:`tconv.kernels.correlate`, the adjoint of ``scatter``,
+    under the memory budget."""
+    return _conv_pieces(_conv_direct, conv_direct_pieces(problem), x, w, geometry, problem)
+
+
+def _conv_direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     x = _channels_first(x, problem)  # (N, C_in, *i)
     n, g = x.shape[0], problem.groups
     xg = x.reshape(n, g, problem.cig, *geometry.output_size)  # (N, G, C_in/G, *i)
@@ -157,6 +259,24 @@ def conv_direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Probl
     return _finish(y.reshape(n, problem.c_out, *geometry.input_size), problem)  # (N, C_out, *o)
 
 
+def conv_matrix_pieces(problem: Problem) -> ConvBlocked:
+    """The pieces of :func:`conv_matrix`: the matrix of a block, a channels-first copy of the input,
+    the product and its cast."""
+
+    def footprint(geometry: Geometry) -> int:
+        itemsize = problem.dtype.itemsize
+        # from the transposed convolution's side: C_out of the convolution is the matrix's C_in
+        built = matrix_bytes((problem.c_out, problem.cig), problem.groups, geometry, itemsize, _sparse())
+        p_small, p_big = math.prod(geometry.input_size), math.prod(geometry.output_size)
+        return built + build_bytes(geometry) + (p_big * problem.c_in + 2 * p_small * problem.c_out) * itemsize
+
+    return ConvBlocked(footprint)
+
+
 def conv_matrix(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """Convolution as multiplication by its matrix ``C`` (:func:`tconv.conv_matrix`)."""
+    """Convolution as multiplication by its matrix ``C`` (:func:`tconv.conv_matrix`), under the memory budget."""
+    return _conv_pieces(_conv_by_matrix, conv_matrix_pieces(problem), x, w, geometry, problem)
+
+
+def _conv_by_matrix(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     return _by_matrix(x, w, geometry, problem, "conv")

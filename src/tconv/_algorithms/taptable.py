@@ -23,8 +23,10 @@ per geometry.
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
+import threading
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -38,10 +40,12 @@ __all__ = [
     "Tables",
     "axis_table",
     "combine",
+    "im2col_bytes",
     "im2col_positions",
     "lead_and_last",
     "phase_plan",
     "phase_plans",
+    "table_bytes",
     "tap_ranges",
 ]
 
@@ -154,14 +158,64 @@ class Tables(NamedTuple):
         )
 
 
-@functools.lru_cache(maxsize=256)
+#: Tables kept for reuse, most recent last, and their bytes: at most :data:`CACHE_BYTES` in all, so the
+#: cache never holds more than a small, fixed amount of memory whatever the geometries.
+_CACHE: collections.OrderedDict[Geometry, Tables] = collections.OrderedDict()
+_CACHE_LOCK = threading.Lock()
+CACHE_BYTES = 32 * 2**20
+_cached_bytes = 0
+
+
+def _table_nbytes(tables: Tables) -> int:
+    return sum(a.nbytes for table in (tables.lead, tables.last) for a in table)
+
+
 def lead_and_last(geometry: Geometry) -> Tables:
-    """The table of all axes but the last (one output for 1-d), and of the last axis."""
+    """The table of all axes but the last (one output for 1-d), and of the last axis.
+
+    Cached per geometry (what depends only on the geometry is built once), within
+    :data:`CACHE_BYTES`.
+    """
+    global _cached_bytes
+    with _CACHE_LOCK:
+        hit = _CACHE.get(geometry)
+        if hit is not None:
+            _CACHE.move_to_end(geometry)
+            return hit
     tables = [axis_table(*axis) for axis in _axes(geometry)]
     lead = TapTable(np.array([0, 1], np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64))
     for axis in range(geometry.ndim - 1):
         lead = combine(lead, tables[axis], geometry.input_size[axis], geometry.kernel_size[axis])
-    return Tables(lead, tables[-1], math.prod(geometry.input_size), geometry.input_size[-1], geometry.kernel_size[-1])
+    built = Tables(lead, tables[-1], math.prod(geometry.input_size), geometry.input_size[-1], geometry.kernel_size[-1])
+    size = _table_nbytes(built)
+    if size <= CACHE_BYTES // 8:
+        with _CACHE_LOCK:
+            if geometry not in _CACHE:
+                _CACHE[geometry] = built
+                _cached_bytes += size
+            while _cached_bytes > CACHE_BYTES:
+                _, old = _CACHE.popitem(last=False)
+                _cached_bytes -= _table_nbytes(old)
+    return built
+
+
+@functools.lru_cache(maxsize=1024)
+def table_bytes(geometry: Geometry) -> int:
+    """An upper estimate of the bytes :func:`lead_and_last` allocates for ``geometry`` (the tables
+    and what building them takes), from integers: 8-byte pointers per output and two 8-byte
+    indices per (input, tap) pair, per part, twice for the sorting and counting on the way."""
+    counts = []
+    for i, k, s, d, b, o in _axes(geometry):
+        pairs = (
+            i * k
+            if k > 4096
+            else sum(max(0, hi - lo) for lo, hi in (tap_range(d * t - b, s, i, 0, o) for t in range(k)))
+        )
+        counts.append((o, pairs))
+    lead_outputs = math.prod(o for o, _ in counts[:-1])
+    lead_pairs = math.prod(p for _, p in counts[:-1])
+    last_outputs, last_pairs = counts[-1]
+    return 2 * 8 * (lead_outputs + 2 * lead_pairs + last_outputs + 2 * last_pairs + 4)
 
 
 def tap_ranges(geometry: Geometry, axis: int) -> np.ndarray:
@@ -177,6 +231,13 @@ def tap_ranges(geometry: Geometry, axis: int) -> np.ndarray:
     i, o, k = geometry.input_size[axis], geometry.output_size[axis], geometry.kernel_size[axis]
     s, d, b = geometry.stride[axis], geometry.dilation[axis], geometry.crop_begin[axis]
     return np.array([tap_range(d * t - b, s, i, 0, o) for t in range(k)], dtype=np.int64).reshape(k, 2)
+
+
+@functools.lru_cache(maxsize=1024)
+def im2col_bytes(geometry: Geometry) -> int:
+    """The bytes of :func:`im2col_positions`' tables (and their building), from integers."""
+    lead = math.prod(geometry.input_size[:-1]) * math.prod(geometry.kernel_size[:-1])
+    return 2 * 8 * (lead + geometry.input_size[-1] * geometry.kernel_size[-1])
 
 
 def im2col_positions(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:

@@ -18,9 +18,12 @@ import numpy as np
 from ..geometry import effective_kernel_size
 from .layers import Layer
 
-__all__ = ["PEERS", "RUNTIMES", "Runtime"]
+__all__ = ["PEERS", "PREPARED", "RUNTIMES", "Runtime"]
 
 Call = Callable[[], np.ndarray]
+
+#: The column of tconv's prepared call (:func:`tconv.prepare`), given where an algorithm name goes.
+PREPARED = "prepared"
 
 
 class Runtime:
@@ -86,8 +89,13 @@ class Tconv(Runtime):
         tconv.set_options(threads=threads)
 
     def prepare(self, layer, x, w, b, algorithm):
+        """``tconv.conv_transpose`` (the weight checked and packed every call), or with ``algorithm=
+        "prepared"`` the call of :func:`tconv.prepare`'s plan (packed once, like ONNX Runtime's session)."""
         tconv = self.tconv
         kwargs = layer.kwargs()
+        if algorithm == PREPARED:
+            plan = tconv.prepare(w, **kwargs)
+            return lambda: plan(x, b)
         return lambda: tconv.conv_transpose(x, w, b, **kwargs, algorithm=algorithm)
 
     def prepare_training(self, layer, x, w, b, algorithm):
@@ -97,6 +105,7 @@ class Tconv(Runtime):
         from ..torch import from_torch
 
         torch.set_num_threads(self.threads)
+        algorithm = "auto" if algorithm == PREPARED else algorithm  # the modules always prepare their weight
         return _training_step(from_torch(_torch_module(layer, w, b), algorithm=algorithm), x)
 
     def chosen(self, layer):

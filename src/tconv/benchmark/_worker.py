@@ -12,6 +12,7 @@ message)``:
   :data:`WARM_UP_CALLS` calls and :data:`WARM_UP_SECONDS` have passed, then
   ``repeat`` timed calls; answer with their durations in seconds;
 - ``("gemm_rate", dtype)``: the best GFLOP/s of NumPy's GEMM (:func:`gemm_rate`);
+- ``("bandwidth",)``: the best GB/s of a large copy (:func:`bandwidth`);
 - ``("quit",)``.
 """
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from ._runtimes import RUNTIMES, Call
 
-__all__ = ["WARM_UP_CALLS", "WARM_UP_SECONDS", "Worker", "gemm_rate", "serve"]
+__all__ = ["WARM_UP_CALLS", "WARM_UP_SECONDS", "Worker", "bandwidth", "gemm_rate", "serve"]
 
 #: Untimed calls before each batch: at least this many, and for at least this long. What is timed is
 #: the steady state of a layer called in a loop, not the first calls after an idle pause (on a VM a core
@@ -66,6 +67,8 @@ def serve(runtime: str, threads: int, conn: Any) -> None:  # pragma: no cover - 
                 conn.send(("ok", (algorithm, _time(calls[algorithm], repeat))))
             elif kind == "gemm_rate":
                 conn.send(("ok", gemm_rate(message[1])))
+            elif kind == "bandwidth":
+                conn.send(("ok", bandwidth(threads)))
         except Exception as error:  # noqa: BLE001 - reported to the parent
             conn.send(("error", f"{type(error).__name__}: {error}"))
 
@@ -97,6 +100,28 @@ def gemm_rate(dtype: str) -> float:
             start = time.perf_counter()
             a @ b
             best = max(best, 2 * m * k * n / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def bandwidth(threads: int = 1, megabytes: int = 256) -> float:
+    """Best GB/s of a copy between two arrays of ``megabytes`` (bytes read plus bytes written), split
+    between ``threads`` threads (NumPy's copy releases the GIL): the memory speed the roofline divides
+    by. The arrays are far larger than the caches, and written once before timing (no page faults in
+    the timed copies)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    count = megabytes * 2**20 // 8
+    a, b = np.ones(count), np.zeros(count)
+    parts = [
+        (b[i * count // threads : (i + 1) * count // threads], a[i * count // threads : (i + 1) * count // threads])
+        for i in range(threads)
+    ]
+    best = 0.0
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in range(6):
+            start = time.perf_counter()
+            list(pool.map(lambda pair: np.copyto(*pair), parts))
+            best = max(best, 2 * a.nbytes / (time.perf_counter() - start) / 1e9)
     return best
 
 

@@ -64,6 +64,16 @@ class Layer:
         """Useful floating-point operations: ``2*N*C_in*C_out/groups*prod(k)*prod(i)``."""
         return 2 * self.n * self.c_in * self.c_out // self.groups * math.prod(self.kernel) * math.prod(self.size)
 
+    def bytes(self, itemsize: int) -> int:
+        """The bytes a call must move at least: read the input, the weight and the bias, write the output."""
+        elements = (
+            self.n * self.c_in * math.prod(self.size)
+            + self.c_in * self.c_out // self.groups * math.prod(self.kernel)
+            + self.n * self.c_out * math.prod(self.output_size)
+            + (self.c_out if self.bias else 0)
+        )
+        return elements * itemsize
+
     @property
     def geometry(self) -> Geometry:
         """The layer's window (:func:`tconv.geometry.conv_transpose_geometry`)."""
@@ -257,5 +267,37 @@ LAYERS: tuple[Layer, ...] = (
         "dilated",
         "n=4 c_in=64 c_out=64 size=32x32 kernel=3 stride=2 padding=2 output_padding=1 dilation=2",
         "dilated k3 s2 p2 d2 op1 64 -> 64",
+    ),
+    # Depthwise and small groups at other shapes than the layer above: the cost model is fitted on
+    # more than one point, and the direct kernel is measured where it used to collapse.
+    _named(
+        "depthwise-96",
+        "n=4 c_in=96 c_out=96 size=40x40 kernel=4 stride=2 padding=1 groups=96",
+        "depthwise k4 s2 p1, 96 channels, batch 4, 40x40 (issue 13: 4x slower than PyTorch)",
+    ),
+    _named(
+        "depthwise-k3s2",
+        "n=16 c_in=256 c_out=256 size=14x14 kernel=3 stride=2 padding=1 output_padding=1 groups=256",
+        "depthwise k3 s2 p1 op1, 256 channels at 14x14 (a mobile decoder's up-sampling)",
+    ),
+    _named(
+        "depthwise-1d",
+        "n=2 c_in=512 c_out=512 size=400 kernel=4 stride=2 padding=1 groups=512",
+        "1-d depthwise k4 s2 p1, 512 channels (pytorch#47341's grouped ConvTranspose1d)",
+    ),
+    _named(
+        "groups-32",
+        "n=4 c_in=128 c_out=128 size=32x32 kernel=4 stride=2 padding=1 groups=32",
+        "groups=32 (4 channels per group) k4 s2 p1 128 -> 128",
+    ),
+    _named(
+        "groups-8",
+        "n=4 c_in=128 c_out=64 size=32x32 kernel=4 stride=2 padding=1 groups=8",
+        "groups=8 (16 -> 8 channels per group) k4 s2 p1",
+    ),
+    _named(
+        "one-element",
+        "n=1 c_in=1 c_out=1 size=1 kernel=1 stride=1",
+        "a 1-element call: the fixed cost of a call (checks, dispatch, hand-off), nothing else",
     ),
 )

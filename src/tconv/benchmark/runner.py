@@ -93,6 +93,7 @@ def run(
                 session.unavailable[column.runtime] = worker.error
     try:
         gemm = {dtype: session.workers["tconv"].ask("gemm_rate", dtype) for dtype in dtypes}
+        memory = session.workers["tconv"].ask("bandwidth")
         steps = enumerate(itertools.product(dtypes, layers), 1)
         results = [session.measure(step, layer, dtype) for step, (dtype, layer) in steps]
     finally:
@@ -107,6 +108,7 @@ def run(
             "threads": threads,
         },
         "gemm_gflops": gemm,
+        "bandwidth_gbs": memory,
         "rounds": rounds,
         "repeat": repeat,
         "unavailable": session.unavailable,
@@ -134,7 +136,15 @@ class _Session:
 
     def measure(self, step: int, layer: Layer, dtype: str) -> Result:
         """Check, then time every column on ``layer`` in ``dtype`` (the ``step``-th of :attr:`steps`)."""
-        result = Result(layer.name, layer.describe(), dtype, layer.flops * (3 if self.training else 1) / 1e9)
+        itemsize = np.dtype(dtype).itemsize
+        passes = 2 if self.training else 1  # a training step reads and writes each array about twice as often
+        result = Result(
+            layer.name,
+            layer.describe(),
+            dtype,
+            layer.flops * (3 if self.training else 1) / 1e9,
+            megabytes=passes * layer.bytes(itemsize) / 1e6,
+        )
         outputs = self._outputs(result, step, layer, dtype)
         samples: dict[str, list[float]] = {label: [] for label in outputs}
         order = list(outputs)

@@ -22,8 +22,9 @@ examples:
   tconv bench --list                           the named layers and where they come from
   tconv bench --layers dcgan-3,unet-256 --dtypes float32,float64
   tconv bench --layer "n=4 c_in=256 c_out=128 size=32x32 kernel=2 stride=2"
-  tconv bench --algorithms auto,gemm,phase,direct --json report.json
+  tconv bench --algorithms auto,prepared,gemm,phase,direct --json report.json
   tconv bench --backward --layers dcgan-3,unet-256    training step vs torch.nn.ConvTranspose2d
+  tconv bench --full --json report.json        everything docs/performance.md shows, in one run
 """
 
 
@@ -38,7 +39,12 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
         "--dtypes", default="float32", help="float32, float64 or both, comma-separated (default float32)"
     )
     bench.add_argument("--peers", default="torch,onnxruntime,jax", help="comma-separated peers (default: all three)")
-    bench.add_argument("--algorithms", default="auto", help="tconv algorithms to time, comma-separated (default auto)")
+    bench.add_argument(
+        "--algorithms",
+        default="auto",
+        help="tconv algorithms to time, comma-separated; 'prepared' times the call of tconv.prepare's plan "
+        "(default auto)",
+    )
     bench.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
     bench.add_argument("--repeat", type=int, default=3, help="calls per runtime per round (default 3)")
     bench.add_argument("--threads", type=int, help="threads per runtime (default: all CPUs of this process)")
@@ -49,6 +55,12 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
         help="time a training step (forward + backward) of tconv's drop-in torch module against "
         "torch.nn.ConvTranspose*d (the other peers have no training step)",
     )
+    bench.add_argument(
+        "--full",
+        action="store_true",
+        help="everything docs/performance.md shows, in one run: the forward pass with every fast algorithm, "
+        "the prepared call and the roofline, then the training step (--json writes both reports)",
+    )
     bench.add_argument("--quiet", action="store_true", help="no progress line")
 
 
@@ -56,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import _algorithms
     from ..benchmark import LAYERS, PEERS, format_table, layer_from_spec, save_json
     from ..benchmark import run as run_benchmark
+    from ..benchmark._runtimes import PREPARED
 
     if args.list:
         for layer in LAYERS:
@@ -80,8 +93,10 @@ def run(args: argparse.Namespace) -> int:
         if peer not in PEERS:
             raise ValueError(f"unknown peer {peer!r}, valid peers are {PEERS}")
     algorithms = args.algorithms.split(",")
+    if args.full:
+        algorithms = ["auto", PREPARED, "gemm", "phase", "direct", "winograd"]
     for name in algorithms:
-        if name != "auto":
+        if name not in ("auto", PREPARED):
             _algorithms.get(name)
     if args.rounds < 1 or args.repeat < 1:
         raise ValueError(f"--rounds and --repeat must be positive, got {args.rounds} and {args.repeat}")
@@ -91,21 +106,34 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write("\r\033[K" + text)
             sys.stderr.flush()
 
-    if args.backward:
-        peers = [p for p in peers if p == "torch"]
-    report = run_benchmark(
-        layers,
-        dtypes,
-        peers,
-        algorithms,
-        rounds=args.rounds,
-        repeat=args.repeat,
-        threads=args.threads,
-        progress=progress,
-        training=args.backward,
-    )
-    if not args.quiet:
-        sys.stderr.write("\r\033[K")
+    def measure(training: bool) -> dict:
+        report = run_benchmark(
+            layers,
+            dtypes,
+            [p for p in peers if p == "torch"] if training else peers,
+            ["auto"] if training and args.full else algorithms,
+            rounds=args.rounds,
+            repeat=args.repeat,
+            threads=args.threads,
+            progress=progress,
+            training=training,
+        )
+        if not args.quiet:
+            sys.stderr.write("\r\033[K")
+        return report
+
+    if args.full:
+        reports = {"forward": measure(False), "training": measure(True)}
+        if args.json == "-":
+            print(json.dumps(reports, indent=1))
+            return 0
+        print("## Forward\n\n" + format_table(reports["forward"]))
+        print("\n## Training step\n\n" + format_table(reports["training"]))
+        if args.json:
+            with open(args.json, "w") as handle:
+                json.dump(reports, handle, indent=1)
+        return 0
+    report = measure(args.backward)
     if args.json == "-":
         print(json.dumps(report, indent=1))
         return 0

@@ -1,0 +1,216 @@
+"""Prepared calls: a weight packed once and reused, as FFTW's plans and ONNX Runtime's sessions do.
+
+:func:`tconv.conv_transpose` receives a mutable NumPy weight on every call, so it
+checks it and packs it (into the layout its GEMMs read) every time.
+:func:`prepare` does that once: the returned :class:`Prepared` holds its own copy of
+the weight, its packed forms (made on first use, per compute dtype), and, per input
+shape, the checked window and the algorithm ``"auto"`` chose, so that a call does
+only the work of the call::
+
+    plan = tconv.prepare(w, stride=2, padding=1)     # packs nothing yet; copies w
+    y = plan(x, b)                                    # == tconv.conv_transpose(x, w, b, stride=2, padding=1)
+
+The plan is of the weight *as it was when prepared*: later changes to the array
+passed in do not reach it (prepare again). :class:`tconv.nn.ConvTranspose` and the
+``tconv.torch`` modules keep a plan and make a new one when their weight changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from . import _algorithms
+from ._algorithms import compiled as _compiled
+from ._algorithms.gemm import small_call
+from ._algorithms.problem import Problem, batched_shape
+from ._options import effective
+from ._validate import check_layout, numeric_array, show
+from .geometry import Geometry, PaddingArg, window_arguments
+from .ops import prepare_arrays, resolve_geometry, result_dtype, run
+from .typing import Layout
+
+__all__ = ["Prepared", "prepare"]
+
+
+class Prepared:
+    """A transposed convolution with a fixed weight and parameters, ready to call (:func:`prepare`).
+
+    Attributes
+    ----------
+    weight : ndarray
+        The plan's own, read-only copy of the weight.
+    groups : int
+    layout : str
+    algorithm : str
+    """
+
+    def __init__(
+        self,
+        weight: Any,
+        stride: int | Sequence[int],
+        padding: PaddingArg,
+        output_padding: int | Sequence[int],
+        groups: int,
+        dilation: int | Sequence[int],
+        layout: Layout,
+        algorithm: str,
+    ) -> None:
+        w = numeric_array(weight, "weight")
+        self.weight = np.array(w, copy=True)
+        self.weight.flags.writeable = False
+        self.layout = check_layout(layout)
+        if algorithm != "auto":
+            _algorithms.get(algorithm)
+        self.algorithm = algorithm
+        if w.ndim >= 3:  # check the size-free arguments now (a bad weight is reported by the first call)
+            window_arguments(w.ndim - 2, w.shape[2:], stride, padding, output_padding, dilation)
+        self.groups = groups
+        self._window = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
+        self._calls: dict[tuple, tuple[Geometry, Any, str]] = {}  # per input shape: its checked call
+        self._weights: dict[np.dtype, np.ndarray] = {}  # the weight in each compute dtype
+        self._packed: dict[np.dtype, dict] = {}  # its packed forms, per compute dtype
+        self._small_calls: dict[tuple, Any] = {}  # planned calls of small problems
+        self._zeros: dict[np.dtype, np.ndarray] = {}  # the bias of a call without one
+
+    def _call(self, x: np.ndarray, bias: Any, output_size: Any) -> tuple[Geometry, Any, str]:
+        """The checked window, operands and algorithm of a call on an input like ``x``, cached per shape."""
+        key = (
+            x.shape,
+            x.dtype,
+            None if bias is None else (np.shape(bias), np.asarray(bias).dtype),
+            _hashable(output_size),
+        )
+        found = self._calls.get(key)
+        if found is None:
+            xb, operands = prepare_arrays(
+                "conv_transpose", x, self.weight, bias, self.groups, self.layout, weight_in_axis=0
+            )
+            geometry = resolve_geometry(
+                "conv_transpose", xb.shape, operands, dict(self._window, output_size=output_size)
+            )
+            algorithm = self.algorithm
+            if algorithm == "auto":
+                _, compute = result_dtype(*(a for a in (xb, self.weight, operands.bias) if a is not None))
+                c_out = self.weight.shape[1] * operands.groups
+                algorithm = _algorithms.choose(
+                    geometry,
+                    operands.groups,
+                    xb.shape[0],
+                    self.weight.shape[0],
+                    c_out,
+                    dtype=compute,
+                    layout=self.layout,
+                )
+            found = self._calls[key] = (geometry, operands, algorithm)
+            if len(self._calls) > 64:  # a plan called on ever new shapes keeps only the recent ones
+                self._calls.pop(next(iter(self._calls)))
+        return found
+
+    def __call__(self, input: Any, bias: Any = None, *, output_size: int | Sequence[int] | None = None) -> np.ndarray:
+        """``conv_transpose(input, weight, bias, ...)`` with the prepared weight and parameters.
+
+        Parameters
+        ----------
+        input : array_like, shape (N, C_in, *i) or unbatched (C_in, *i)
+            (``(N, *i, C_in)`` with ``layout="channels_last"``).
+        bias : array_like, shape (C_out,), optional
+            Not part of the plan (it is not packed): pass the current one.
+        output_size : int or sequence of int, optional
+            As for :func:`tconv.conv_transpose`.
+        """
+        x = numeric_array(input, "input")
+        geometry, operands, algorithm = self._call(x, bias, output_size)
+        b = None if bias is None else numeric_array(bias, "bias")
+        xb = x if operands.batched else x[None]
+        result, compute = result_dtype(*(a for a in (xb, self.weight, b) if a is not None))
+        w = self._weights.get(compute)
+        if w is None:
+            w = self._weights[compute] = self.weight.astype(compute)
+            self._packed[compute] = {}
+        if b is not None and b.shape != (w.shape[1] * operands.groups,):
+            raise ValueError(f"bias must have shape ({w.shape[1] * operands.groups},), got shape {show(b.shape)}")
+        if xb.shape[0] == 0:
+            y = np.zeros(batched_shape(0, w.shape[1] * operands.groups, geometry.output_size, self.layout), result)
+        elif (fast := self._small(geometry, operands, algorithm, xb, w, compute)) is not None:
+            bias = self._zeros.setdefault(compute, np.zeros(w.shape[1], compute)) if b is None else b.astype(compute)
+            y = fast(xb.astype(compute, copy=False), bias).astype(result, copy=False)
+        else:
+            y = run(
+                "conv_transpose",
+                xb,
+                w,
+                b,
+                geometry,
+                groups=operands.groups,
+                layout=self.layout,
+                algorithm=algorithm,
+                packed=self._packed[compute],
+            ).astype(result, copy=False)
+        return y if operands.batched else y[0]
+
+    def _small(
+        self, geometry: Geometry, operands: Any, algorithm: str, xb: np.ndarray, w: np.ndarray, compute: np.dtype
+    ) -> Any:
+        """The planned call of a small problem (:func:`tconv._algorithms.gemm.small_call`) or None, per
+        input shape, compute dtype and options (a change of options plans anew)."""
+        if algorithm != "gemm" or not _compiled.supports(compute):
+            return None
+        key = (geometry, xb.shape, compute, effective())
+        if key not in self._small_calls:
+            problem = Problem.of(xb[:0].astype(compute), w, None, operands.groups, self.layout, "conv_transpose")
+            problem = replace(problem, packed=self._packed[compute])
+            if len(self._small_calls) > 64:
+                self._small_calls.clear()
+            self._small_calls[key] = small_call(geometry, problem, w, xb.shape[0])
+        return self._small_calls[key]
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._window.items())
+        return (
+            f"Prepared(weight of shape {show(self.weight.shape)}, {args}, groups={self.groups}, layout={self.layout!r})"
+        )
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return tuple(value.tolist())
+    return value
+
+
+def prepare(
+    weight: Any,
+    stride: int | Sequence[int] = 1,
+    padding: PaddingArg = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+    *,
+    layout: Layout = "channels_first",
+    algorithm: str = "auto",
+) -> Prepared:
+    """A transposed convolution with this weight, packed once and reused by every call.
+
+    The parameters are :func:`tconv.conv_transpose`'s, without the input and the
+    bias (the returned plan takes those: ``plan(x, bias)``). The plan keeps its own
+    copy of the weight; its packed forms are made on the first call of each compute
+    dtype, and the window and the algorithm on the first call of each input shape.
+
+    Examples
+    --------
+    >>> import numpy as np, tconv
+    >>> rng = np.random.default_rng(0)
+    >>> x, w, b = rng.standard_normal((2, 8, 5, 5)), rng.standard_normal((8, 4, 4, 4)), rng.standard_normal(4)
+    >>> plan = tconv.prepare(w, stride=2, padding=1)
+    >>> y = plan(x, b)
+    >>> y.shape
+    (2, 4, 10, 10)
+    >>> bool(np.allclose(y, tconv.conv_transpose(x, w, b, stride=2, padding=1)))
+    True
+    """
+    return Prepared(weight, stride, padding, output_padding, groups, dilation, layout, algorithm)

@@ -1,0 +1,65 @@
+"""tconv.prepare (tconv/prepared.py): a prepared call equals the plain call, on the whole case table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cases import CASE_IDS, CASES
+from helpers import assert_close, from_layout, to_layout
+
+import tconv
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_prepared_call_equals_the_plain_call(case, layout, compiled):
+    for dtype in (np.float32, np.float64, np.complex128):
+        x, w, b = case.arrays(dtype)
+        expected = tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="scatter")
+        with tconv.options(compiled=compiled):
+            plan = tconv.prepare(w, **case.kwargs(), layout=layout)
+            for _ in range(2):  # the second call reuses the packed weight and the planned call
+                y = plan(to_layout(x, layout), b)
+                assert y.dtype == expected.dtype
+                assert_close(from_layout(y, layout), expected, dtype=dtype)
+            assert_close(from_layout(plan(to_layout(x[:1], layout), b), layout), expected[:1], dtype=dtype)
+            assert_close(
+                from_layout(plan(to_layout(x, layout)[0][None], None), layout),
+                tconv.conv_transpose(x[:1], w, None, **case.kwargs()),
+                dtype=dtype,
+            )
+
+
+def test_plan_keeps_its_own_weight_and_checks_its_calls():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((3, 2, 4, 4))
+    plan = tconv.prepare(w, stride=2, padding=1)
+    expected = tconv.conv_transpose(x, w, stride=2, padding=1)
+    w[...] = 0  # a plan is of the weight as it was when prepared
+    np.testing.assert_allclose(plan(x), expected)
+    assert not plan.weight.flags.writeable
+    np.testing.assert_allclose(plan(x[0]), expected[0])  # unbatched
+    assert plan(x, output_size=(11, 11)).shape == (2, 2, 11, 11)
+    assert plan(np.ones((2, 3, 7, 7), np.float32)).dtype == np.float64  # NumPy's promotion with the weight
+    with pytest.raises(ValueError, match="channels"):
+        plan(np.ones((2, 4, 5, 5)))
+    with pytest.raises(ValueError, match="bias must have shape"):
+        plan(x, np.ones(3))
+    with pytest.raises(ValueError, match="stride must be positive"):
+        tconv.prepare(w, stride=0)
+    with pytest.raises(ValueError, match="algorithm 'fast' not found"):
+        tconv.prepare(w, algorithm="fast")
+
+
+def test_plan_follows_the_options_of_each_call():
+    """A planned small call is made per options: a budget too small for it, or compiled=False, is obeyed."""
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((2, 4, 6, 6)).astype(np.float32), rng.standard_normal((4, 3, 4, 4)).astype(np.float32)
+    plan = tconv.prepare(w, stride=2, padding=1, algorithm="gemm")
+    expected = tconv.conv_transpose(x, w, stride=2, padding=1)
+    np.testing.assert_allclose(plan(x), expected, rtol=1e-5, atol=1e-5)
+    with tconv.options(compiled=False):
+        np.testing.assert_allclose(plan(x), expected, rtol=1e-5, atol=1e-5)
+    with tconv.options(memory_budget=1), pytest.raises(ValueError, match="memory_budget"):
+        plan(x)
