@@ -155,23 +155,28 @@ def format_table(report: dict) -> str:
     text += f"\n\nGEMM peak measured in this run: {gemm}"
     if bandwidth:
         text += f"; memory bandwidth {bandwidth:.1f} GB/s (roofline = max(FLOPs / GEMM peak, bytes / bandwidth))"
-    text += ". "
+    text += "."
+    sentences = []
     if s.get("shapes"):
         slowest = s["slowest"]
-        text += (
+        sentences.append(
             f"Geometric-mean speed-up over the fastest peer on each shape: "
             f"{s['geomean_speedup_over_fastest_peer']:.2f}x over {s['shapes']} shapes; slowest: "
             f"{slowest['layer']} {slowest['dtype']} at {slowest['ratio']:.2f}x vs {slowest['peer']}."
         )
     if "prepared_vs_onnxruntime" in s:
         p = s["prepared_vs_onnxruntime"]
-        text += (
+        sentences.append(
             f"Prepared call vs ONNX Runtime's session: {p['geomean']:.2f}x in geometric mean; slowest "
-            f"{p['slowest']['layer']} {p['slowest']['dtype']} at {p['slowest']['ratio']:.2f}x. "
+            f"{p['slowest']['layer']} {p['slowest']['dtype']} at {p['slowest']['ratio']:.2f}x."
         )
     if s.get("roofline_below_70%_above_0.5_GFLOP") is not None:
         below = s["roofline_below_70%_above_0.5_GFLOP"]
-        text += f"Layers above 0.5 GFLOP below 70% of their roofline: {', '.join(below) if below else 'none'}. "
+        sentences.append(
+            f"Layers above 0.5 GFLOP below 70% of their roofline: {', '.join(below) if below else 'none'}."
+        )
+    if sentences:
+        text += " " + " ".join(sentences)
     notes = [f"{r.layer} {r.dtype}: {lb}: {msg}" for r in rows for lb, msg in r.errors.items()]
     if notes:
         text += "\n\nNot timed:\n" + "\n".join(f"- {n}" for n in notes)
