@@ -82,7 +82,7 @@ def test_ranking_puts_problems_last():
 
 
 def test_design_errors():
-    with pytest.raises(ValueError, match="give factor=, or both input_size and output_size"):
+    with pytest.raises(ValueError, match="give factor, or both input_size and output_size"):
         upsampling_designs(8)
     with pytest.raises(ValueError, match="is not factor\\*input_size"):
         upsampling_designs(8, 17, factor=2)

@@ -18,15 +18,19 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = [
+    "EXTRAS",
     "LAYOUTS",
+    "MissingDependency",
     "as_int",
     "check_choice",
     "check_layout",
+    "install_hint",
     "int_tuple",
     "is_int",
     "numeric_array",
     "positive_sizes",
     "positive_int",
+    "require",
     "show",
 ]
 
@@ -216,3 +220,54 @@ def split_options(op: str, options: Mapping[str, Any], caller: str) -> tuple[Any
         if name not in WINDOW_OPTIONS[op]:
             raise TypeError(f"{caller} got an unexpected keyword argument {name!r}; valid ones are {valid}")
     return groups, layout, window
+
+
+#: Every optional dependency tconv imports, with the extra of ``pyproject.toml`` that installs it
+#: (``tests/test_validate.py`` checks this table against ``pyproject.toml``).
+EXTRAS = {
+    "matplotlib": "viz",
+    "PIL": "viz",
+    "torch": "torch",
+    "dask": "dask",
+    "distributed": "dask",
+    "zarr": "dask",
+    "numba": "fast",
+    "scipy": "sparse",
+    "onnx": "onnx",
+    "onnxruntime": "bench",
+    "jax": "bench",
+}
+
+
+class MissingDependency(ModuleNotFoundError):
+    """An optional dependency is not installed; the message says what needs it and how to install it."""
+
+
+def require(module: str, purpose: str, extra: str | None = None) -> Any:
+    """Import ``module`` (an optional dependency), or raise :class:`MissingDependency` with the install hint.
+
+    The hint names the extra that installs it, spelled for a clone of the repository
+    (``pip install ".[viz]"``, the README's installation) and for an installed tconv
+    (``pip install "tconv[viz]"``).
+
+    Examples
+    --------
+    >>> require("no_such_module", "--png", extra="viz")
+    Traceback (most recent call last):
+    ...
+    tconv._validate.MissingDependency: --png needs no_such_module, which is not installed: pip install ".[viz]" \
+in a clone of tconv (pip install "tconv[viz]" otherwise)
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        top = module.split(".")[0]
+        hint = install_hint(extra or EXTRAS[top])
+        raise MissingDependency(f"{purpose} needs {top}, which is not installed: {hint}", name=top) from error
+
+
+def install_hint(extra: str) -> str:
+    """How to install an extra: ``pip install ".[viz]" in a clone of tconv (pip install "tconv[viz]" otherwise)``."""
+    return f'pip install ".[{extra}]" in a clone of tconv (pip install "tconv[{extra}]" otherwise)'

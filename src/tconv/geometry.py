@@ -46,6 +46,7 @@ One :class:`Geometry` describes both.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ __all__ = [
     "crop_pairs",
     "effective_kernel_size",
     "parse_padding",
+    "phase_tap_counts",
     "phase_taps",
     "tap_range",
     "taps_per_phase",
@@ -201,11 +203,43 @@ def taps_per_phase(kernel_size: int, stride: int, dilation: int = 1) -> tuple[in
     --------
     >>> taps_per_phase(3, 2), taps_per_phase(4, 2), taps_per_phase(3, 2, dilation=2)
     ((2, 1), (2, 2), (3, 0))
+
+    The work is ``stride`` steps plus fewer than ``stride`` taps, whatever the kernel size: tap
+    ``t`` reaches phase ``dilation*t mod stride``, which repeats every ``m = stride/gcd(dilation,
+    stride)`` taps (:func:`phase_tap_counts`), so each reached phase gets ``kernel_size // m`` taps
+    plus one for the first ``kernel_size mod m`` taps.
     """
-    counts = [0] * stride
-    for t in range(kernel_size):
+    g = math.gcd(dilation, stride)
+    q, r = divmod(kernel_size, stride // g)
+    counts = [q if phase % g == 0 else 0 for phase in range(stride)]
+    for t in range(r):
         counts[(dilation * t) % stride] += 1
     return tuple(counts)
+
+
+def phase_tap_counts(kernel_size: int, stride: int, dilation: int = 1) -> dict[int, int]:
+    """:func:`taps_per_phase` summarized in constant time: ``{taps: how many phases receive that many}``.
+
+    With ``g = gcd(dilation, stride)``, the taps reach the ``m = stride/g`` phases that are
+    multiples of ``g``, each once per ``m`` consecutive taps: ``kernel_size mod m`` of them
+    receive ``ceil(kernel_size/m)`` taps, the others ``floor(kernel_size/m)``, and the
+    ``stride - m`` remaining phases none (holes). The listing itself has ``stride``
+    entries; this summary has at most three, whatever the stride.
+
+    Examples
+    --------
+    >>> phase_tap_counts(3, 2), phase_tap_counts(3, 2, dilation=2)
+    ({2: 1, 1: 1}, {3: 1, 0: 1})
+    >>> phase_tap_counts(3, 10**9)
+    {1: 3, 0: 999999997}
+    """
+    m = stride // math.gcd(dilation, stride)
+    q, r = divmod(kernel_size, m)
+    counts: dict[int, int] = {}
+    for taps, phases in ((q + 1, r), (q, m - r), (0, stride - m)):
+        if phases:
+            counts[taps] = counts.get(taps, 0) + phases
+    return counts
 
 
 def parse_padding(padding: PaddingArg, ndim: int, *, name: str = "padding") -> str | Pairs:

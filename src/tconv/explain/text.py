@@ -160,8 +160,60 @@ def contributions(geometry: Geometry, position: Sequence[int]) -> list[tuple[tup
     return sorted(found)
 
 
+#: Grids of at most this many cells are printed; a larger array is summarized in one line (its size and
+#: range), so that the text grows with what a person can read, not with the sizes.
+MAX_GRID_CELLS = 400
+
+
+def _scatter_lines(x: np.ndarray, w: np.ndarray, g: Geometry, max_steps: int | None) -> list[str]:
+    """The first ``max_steps`` scatter steps (all if None), streamed from :func:`scatter_steps` and checked.
+
+    Only the steps shown are replayed, one at a time (a step holds two full-output arrays). Their last
+    running sum is checked against :func:`tconv.conv_transpose` of the input with only those elements
+    kept. When the full output is too large to print, the steps are listed without their running sums
+    (and nothing is replayed).
+    """
+    count = math.prod(g.input_size)
+    shown = count if max_steps is None else min(max_steps, count)
+    lines = []
+    if math.prod(g.full_size) > MAX_GRID_CELLS:
+        lines.append(f"   (the full output has {math.prod(g.full_size)} cells: the steps without their running sums)")
+        for n, j in enumerate(itertools.islice(np.ndindex(*g.input_size), shown), 1):
+            origin = [s * jj for s, jj in zip(g.stride, j)]
+            value = _num(x[j])
+            lines.append(f"   step {n}: x{list(j)} = {value} stamps {value} * w at {origin}")
+    else:
+        last = None
+        for n, step in enumerate(itertools.islice(scatter_steps(x, w, g), shown), 1):
+            region = {
+                tuple(o + dd * t for o, dd, t in zip(step.origin, g.dilation, tap))
+                for tap in itertools.product(*(range(kk) for kk in g.kernel_size))
+            }
+            value = _num(step.value)
+            lines.append(
+                f"   step {n}: x{list(step.index)} = {value} stamps {value} * w at {list(step.origin)}; running sum:"
+            )
+            lines.append(_grid(step.total, region, indent="     "))
+            last = step.total
+        if last is not None:
+            first = np.zeros_like(x)
+            first.flat[:shown] = x.flat[:shown]  # the elements replayed so far (C order, as the steps go)
+            full = conv_transpose(first[None], w[None, None], None, g.stride, 0, 0, 1, g.dilation)[0]
+            if not np.allclose(last, full):
+                raise RuntimeError("the scatter replay disagrees with conv_transpose; please report this bug")
+    if shown < count:
+        lines.append(f"   ... {count - shown} more steps (--steps all shows them)")
+    return lines
+
+
 def _grid(a: np.ndarray, mark: set[tuple[int, ...]] | None = None, indent: str = "  ") -> str:
-    """Right-aligned rows of a 1-d or 2-d array; ``mark`` brackets some cells."""
+    """Right-aligned rows of a 1-d or 2-d array; ``mark`` brackets some cells.
+
+    An array of more than :data:`MAX_GRID_CELLS` cells is one line: its size and range.
+    """
+    if a.size > MAX_GRID_CELLS:
+        low, high = (_num(np.min(a)), _num(np.max(a))) if a.size else ("-", "-")
+        return f"{indent}({_size(a.shape)} = {a.size} values from {low} to {high}: too many to print)"
 
     def decorate(text: str, r: int, c: int) -> str:
         key = (c,) if a.ndim == 1 else (r, c)
@@ -245,22 +297,7 @@ def explain_text(
 
     out.append("1. Scatter view: every input element multiplies the whole kernel and adds it")
     out.append(f"   into the full output, its first tap at stride*j (taps dilation = {d} apart).")
-    steps = list(scatter_steps(x, w, g))
-    shown = steps if max_steps is None else steps[:max_steps]
-    for n, step in enumerate(shown, 1):
-        region = {
-            tuple(o + dd * t for o, dd, t in zip(step.origin, d, tap))
-            for tap in itertools.product(*(range(kk) for kk in k))
-        }
-        value = _num(step.value)
-        out.append(
-            f"   step {n}: x{list(step.index)} = {value} stamps {value} * w at {list(step.origin)}; running sum:"
-        )
-        out.append(_grid(step.total, region, indent="     "))
-    if len(shown) < len(steps):
-        out.append(f"   ... {len(steps) - len(shown)} more steps (--steps all shows them)")
-    if not np.allclose(output_window(steps[-1].total, g), y):
-        raise RuntimeError("the scatter replay disagrees with conv_transpose; please report this bug")
+    out += _scatter_lines(x, w, g, max_steps)
     if g.output_size != g.full_size or any(g.crop_begin):
         window = [(b, b + o) for b, o in zip(g.crop_begin, g.output_size)]
         out.append(f"   the output is the window {window} of the full output (zeros outside it).")
@@ -288,7 +325,7 @@ def explain_text(
         "   over it as an ordinary stride-1 convolution. For the same result the kernel",
         "   must be flipped: that is why it 'looks flipped' in this view.",
         f"   zero-inserted, padded input ({_size(x_pad.shape)}), the window of the first output in brackets:",
-        _grid(x_pad, first_window, indent="     ") if x_pad.size <= 400 else "     (too large to print)",
+        _grid(x_pad, first_window, indent="     "),
         "   flipped kernel:",
         _grid(w_flip, indent="     "),
         f"   first output = sum(window * flipped kernel) = {first} = {_num(y[(0,) * g.ndim])}",
