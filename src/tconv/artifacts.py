@@ -44,11 +44,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import geometry
-from ._validate import int_tuple, is_int, positive_sizes
+from ._validate import int_tuple, is_int, positive_sizes, show
 from .geometry import Geometry, PaddingArg, conv_transpose_geometry, effective_kernel_size, parse_padding
 from .matrix import check_weight
 
 __all__ = [
+    "MAX_CELLS",
     "Analysis",
     "Overlap",
     "WeightAnalysis",
@@ -61,6 +62,22 @@ __all__ = [
     "phase_gains",
     "phase_taps",
 ]
+
+
+#: The largest analysis: the overlap map (output cells), the phase table (``prod(stride)`` phases) and
+#: the kernel taps counted (``sum(kernel_size)``) each have at most this many entries; a larger one is
+#: refused before anything is allocated (:func:`overlap`, :func:`phase_gains`).
+MAX_CELLS = 10**6
+
+
+def _collapse(values: tuple[int, ...]) -> str:
+    """One value for every axis (``3``), or the tuple (``(3, 2)``)."""
+    return show(values[0]) if len(set(values)) == 1 else show(values)
+
+
+def _check_cells(count: int, what: str) -> None:
+    if count > MAX_CELLS:
+        raise ValueError(f"{what} has {count} entries: the analysis handles at most {MAX_CELLS}")
 
 
 def _axes(
@@ -252,6 +269,11 @@ def overlap(
     else:
         i = int_tuple(input_size, "input_size", len(k), minimum=1, rule="positive")
     g = conv_transpose_geometry(i, k, s, padding, output_padding, d)
+    _check_cells(sum(k), f"kernel_size {_collapse(k)}")
+    _check_cells(math.prod(s), f"the phase table of stride {_collapse(s)}")
+    _check_cells(
+        math.prod(g.output_size), f"the overlap map (output size {_collapse(g.output_size)}, input size {_collapse(i)})"
+    )
     axis = tuple(_axis_counts(g, a) for a in range(g.ndim))
     counts = np.ones((), dtype=np.int64)
     for c in axis:
@@ -296,6 +318,7 @@ def phase_gains(weight: np.ndarray, stride: int | Sequence[int] = 1, dilation: i
     """
     w = _weight_array(weight)
     k, s, d = _axes(w.shape[2:], stride, dilation)
+    _check_cells(w.shape[0] * w.shape[1] * math.prod(s), f"the phase gains of stride {_collapse(s)}")
     dtype = np.result_type(w.dtype, np.float64) if w.dtype.kind in "biu" else w.dtype
     gains = np.zeros((*w.shape[:2], *s), dtype=dtype)  # (C_in, C_out/g, *s)
     channels = (slice(None), slice(None))
@@ -559,16 +582,16 @@ def even_alternatives(
     dilations = [1] + ([d] if d != 1 and math.gcd(d, s) == 1 else [])
     found: list[tuple[tuple[int, bool, int], dict]] = []
     for dd in dilations:
-        for kk in range(1, k + 2 * s + 1):
+        # dd is coprime to s, so every phase is reached and the counts are equal exactly when s divides kk
+        for kk in range(s, k + 2 * s + 1, s):
             if kk == k and dd == d:
                 continue
-            if len(set(geometry.taps_per_phase(kk, s, dd))) != 1:
-                continue
-            for oo in range(max(s, dd)):
-                twice_p = effective_kernel_size(kk, dd) + oo - target
-                if twice_p >= 0 and twice_p % 2 == 0:
-                    alt = {"kernel_size": kk, "padding": twice_p // 2, "output_padding": oo, "dilation": dd}
-                    found.append(((abs(kk - k), dd != d, oo), alt))
-                    break
+            # the smallest output_padding that makes 2p = k_eff + oo - target non-negative and even
+            k_eff = effective_kernel_size(kk, dd)
+            oo = max(0, target - k_eff)
+            oo += (k_eff + oo - target) % 2
+            if oo < max(s, dd):
+                alt = {"kernel_size": kk, "padding": (k_eff + oo - target) // 2, "output_padding": oo, "dilation": dd}
+                found.append(((abs(kk - k), dd != d, oo), alt))
     found.sort(key=lambda item: item[0])
     return [alt for _, alt in found[:limit]]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..translation import FRAMEWORKS, translate
-from ._params import parse_params, parse_shape
+from ..translation import FRAMEWORKS, resolve, translate
+from ._arguments import flag_names, sizes
+from ._params import parse_params
 
 #: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv translate --help``).
 NAME = "translate"
@@ -32,8 +33,19 @@ examples:
 """
 
 
+#: The parameters of :func:`tconv.translate` by the option that sets each (for its messages).
+FLAGS = {"weight_shape": "--weight-shape", "input_shape": "--input-shape"}
+
+
 def run(args: argparse.Namespace) -> int:
+    with flag_names(FLAGS):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     params = parse_params(args.params)
+    # the source's errors first, once (with --to all they would otherwise read as every target's)
+    resolve(params, args.source, weight_shape=args.weight_shape, input_shape=args.input_shape)
     targets = FRAMEWORKS if args.target == "all" else (args.target,)
     plans, failures = [], {}
     for target in targets:
@@ -71,12 +83,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weight-shape",
         required=True,
-        type=parse_shape,
+        type=sizes("--weight-shape"),
         help="the source's weight/kernel/filters shape in its layout, e.g. 3x3x8x4 (Keras, TF)",
     )
     parser.add_argument(
         "--input-shape",
-        type=parse_shape,
+        type=sizes("--input-shape"),
         help="the source's input shape in its layout (needed when it pins the output size)",
     )
     parser.add_argument("params", nargs="*", metavar="name=value", help="the source's arguments")
