@@ -63,6 +63,22 @@ class Operands:
         return len(self.spatial_axes)
 
 
+def _weight_layout_hint(shape: tuple[int, ...], channels: int, weight_in_axis: int) -> str:
+    """Which weight layout tconv takes, and, for a weight that looks like another framework's, the conversion."""
+    if weight_in_axis == 1:
+        return "conv takes weights as (C_out, C_in/groups, *kernel_size), PyTorch's Conv layout"
+    hint = (
+        "conv_transpose takes weights as (C_in, C_out/groups, *kernel_size), PyTorch's layout, whatever the data layout"
+    )
+    if shape[-1] == channels:  # (*k, C_out/groups, C_in)
+        hint += '; this looks like a TensorFlow/Keras kernel: tconv.convert_weight(weight, "keras", "torch")'
+    elif shape[-2] == channels:  # (*k, C_in, C_out), flipped
+        hint += '; this looks like a JAX kernel: tconv.convert_weight(weight, "jax", "torch")'
+    else:
+        hint += " (tconv.convert_weight converts the other frameworks' layouts)"
+    return hint
+
+
 def check_operands(
     op: str,
     input_shape: tuple[int, ...],
@@ -112,7 +128,7 @@ def check_operands(
         raise ValueError(
             f"{op}: {input_name} of shape {show(input_shape)} ({layout}) has "
             f"{input_shape[channel]} channels, but weight of shape {show(w.shape)} with groups={g} "
-            f"expects {w_channels}"
+            f"expects {w_channels}; {_weight_layout_hint(w.shape, input_shape[channel], weight_in_axis)}"
         )
     sizes = tuple(input_shape[a] for a in spatial)
     if 0 in sizes:

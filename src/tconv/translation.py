@@ -48,7 +48,14 @@ import numpy as np
 
 from ._validate import is_int, show
 from .frameworks import jax, keras, onnx, tconv, tensorflow, torch
-from .frameworks._common import ConvTransposeSpec, Source, Target, input_spatial_size
+from .frameworks._common import (
+    ConvTransposeSpec,
+    Source,
+    Target,
+    check_shape,
+    input_channels,
+    input_spatial_size,
+)
 from .weights import run_steps, steps_code
 
 __all__ = ["FRAMEWORKS", "ConvTransposeSpec", "TranslationPlan", "output_size", "resolve", "translate"]
@@ -89,9 +96,22 @@ def _framework(name: object, parameter: str) -> str:
 
 
 def _source(params: Mapping[str, Any], source: str, weight_shape: Sequence[int], input_shape: Any) -> Source:
+    """The source read into a spec; ``weight_shape`` and ``input_shape`` checked here, once for every framework."""
     source = _framework(source, "source")
-    shape = tuple(int(v) for v in weight_shape)
-    return _MODULES[source].source(_check_keys(params, source), shape, input_shape)
+    shape = check_shape(weight_shape, "weight_shape")
+    if len(shape) < 2:
+        raise ValueError(f"weight_shape must have the two channel axes, got {show(shape)}")
+    if input_shape is not None:
+        input_shape = check_shape(input_shape, "input_shape", minimum=0)
+    resolved = _MODULES[source].source(_check_keys(params, source), shape, input_shape)
+    if input_shape is not None:
+        channels = input_channels(input_shape, resolved.layout, resolved.unbatched)
+        if channels != resolved.spec.in_channels:
+            raise ValueError(
+                f"input_shape {show(input_shape)} has {channels} channels in {_name(source)}'s layout, but "
+                f"weight_shape {show(shape)} takes {resolved.spec.in_channels} input channels"
+            )
+    return resolved
 
 
 def resolve(
@@ -196,10 +216,7 @@ def translate(
     """
     source = _framework(source, "source")
     target = _framework(target, "target")
-    shape = tuple(int(v) for v in weight_shape)
-    if not shape or not all(v > 0 for v in shape):
-        raise ValueError(f"weight_shape must be positive sizes, got {show(tuple(weight_shape))}")
-    resolved = _source(params, source, shape, input_shape)
+    resolved = _source(params, source, weight_shape, input_shape)
     return TranslationPlan(resolved, _MODULES[target].target(resolved.spec))
 
 

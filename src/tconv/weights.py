@@ -307,7 +307,10 @@ def to_torch_layout(weight: Any, layout: str, groups: int = 1) -> np.ndarray:
     """
     _layout(layout, "layout")
     w = _weight(weight)
-    return run_steps(steps_to_torch(layout, w.ndim - 2, positive_int(groups, "groups")), w)
+    g = positive_int(groups, "groups")
+    canonical = run_steps(steps_to_torch(layout, w.ndim - 2, g), w)  # (C_in, C_out/G, *k)
+    _group_size(canonical.shape[0], g, "input", w.shape)
+    return canonical
 
 
 def from_torch_layout(weight: Any, layout: str, groups: int = 1) -> np.ndarray:
@@ -329,8 +332,10 @@ def from_torch_layout(weight: Any, layout: str, groups: int = 1) -> np.ndarray:
     True
     """
     _layout(layout, "layout")
-    w = _weight(weight)
-    return run_steps(steps_from_torch(layout, w.ndim - 2, positive_int(groups, "groups")), w)
+    w = _weight(weight)  # (C_in, C_out/G, *k)
+    g = positive_int(groups, "groups")
+    _group_size(w.shape[0], g, "input", w.shape)
+    return run_steps(steps_from_torch(layout, w.ndim - 2, g), w)
 
 
 def convert_weight(weight: Any, source: str, target: str, groups: int = 1) -> np.ndarray:

@@ -58,6 +58,7 @@ from ._common import (
     Source,
     Target,
     channels_last,
+    check_groups,
     input_spatial_size,
     int_list,
     nonempty,
@@ -375,18 +376,18 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
         raise ValueError("jax.lax's transposed convolutions need padding")
     steps: list[Step] = [Transpose(tuple(rhs_perm), "(O, I, *k)")]
     if general:
-        window_strides = tuple(params.get("window_strides", (1,) * nd))
+        window_strides = per_axis(params.get("window_strides"), nd, "window_strides", minimum=1)
         if any(v != 1 for v in window_strides):
             raise ValueError(
                 f"conv_general_dilated with window_strides={window_strides} subsamples the transposed convolution; "
                 "only window_strides of 1 is a transposed convolution that other frameworks express"
             )
-        groups = params.get("feature_group_count", 1)
-        lhs_dilation = tuple(params["lhs_dilation"])
+        groups = check_groups(params.get("feature_group_count", 1), "feature_group_count", out_channels=o_channels)
+        lhs_dilation = per_axis(params["lhs_dilation"], nd, "lhs_dilation", minimum=1)
         if isinstance(padding, str):
             raise ValueError(STRING_PADDING)
-        pads = [tuple(p) for p in padding]
-        d = tuple(rhs_dilation or (1,) * nd)
+        pads = explicit_pads(padding, nd)
+        d = per_axis(rhs_dilation, nd, "rhs_dilation", minimum=1)
         stride, crop = lhs_dilation, tuple(map(crop_of_pads, map(effective_kernel_size, kernel, d), pads))
         channels = (i_channels * groups, o_channels, groups)
         steps.append(Correlation(groups, into=False))
@@ -399,10 +400,10 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
         def run(x: np.ndarray, w: np.ndarray) -> np.ndarray:
             return conv_general_dilated(x, w, window_strides, pads, lhs_dilation, d, numbers, groups)
     else:
-        stride = tuple(params.get("strides", (1,) * nd))
+        stride = per_axis(params.get("strides"), nd, "strides", minimum=1)
         transpose_kernel = bool(params.get("transpose_kernel", False))
         consistent = bool(params.get("use_consistent_padding", False))
-        d = per_axis(rhs_dilation, nd, "rhs_dilation")
+        d = per_axis(rhs_dilation, nd, "rhs_dilation", minimum=1)
         if size is not None:
             conv_transpose_window(size, kernel, stride, padding, rhs_dilation, consistent)  # JAX's checks at this size
         crop = _crop(kernel, stride, d, padding, consistent)
