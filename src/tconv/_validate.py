@@ -24,6 +24,7 @@ __all__ = [
     "as_int",
     "check_choice",
     "check_layout",
+    "floating_dtype",
     "install_hint",
     "int_tuple",
     "is_int",
@@ -181,6 +182,30 @@ def numeric_array(value: Any, name: str) -> np.ndarray:
     if array.dtype.kind not in "biufc":
         raise TypeError(f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}")
     return array
+
+
+def floating_dtype(value: Any, name: str = "dtype") -> np.dtype:
+    """``value`` as a NumPy floating-point dtype (float16, float32, float64, ...): the dtypes a layer's
+    parameters can be trained in (an integer weight would round every update away).
+
+    Examples
+    --------
+    >>> floating_dtype("float32")
+    dtype('float32')
+    >>> floating_dtype("int32")
+    Traceback (most recent call last):
+    ...
+    ValueError: dtype must be a floating-point dtype such as float32 or float64, got int32
+    """
+    import numpy as np
+
+    try:
+        dtype = np.dtype(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a NumPy dtype such as float32, got {value!r}") from None
+    if dtype.kind != "f":
+        raise ValueError(f"{name} must be a floating-point dtype such as float32 or float64, got {dtype}")
+    return dtype
 
 
 def positive_sizes(value: object, name: str, ndim: int | None = None) -> tuple[int, ...]:

@@ -57,7 +57,7 @@ except ImportError as error:  # pragma: no cover - depends on the installation
 
 import tconv
 
-from ._validate import numeric_array, show, split_options
+from ._validate import is_int, numeric_array, show, split_options
 from .chunks import conv_chunks, conv_transpose_chunks
 from .geometry import (
     Geometry,
@@ -216,13 +216,23 @@ def _output_chunks(chunks: Any, default: tuple[tuple[int, ...], ...], shape: tup
     """The spatial output chunks: mapped from the input's (None) or as Dask normalises ``chunks``."""
     if chunks is None:
         return default
+    empty = ValueError(
+        f"chunks must give positive chunk sizes (or -1 for one chunk per axis), one entry per spatial axis "
+        f"of the output of spatial shape {show(shape)}; got {chunks!r}"
+    )
+    sizes = [chunks] if is_int(chunks) else (list(chunks) if isinstance(chunks, (tuple, list)) else [])
+    if any(is_int(size) and size == 0 for size in sizes):  # Dask would divide by it
+        raise empty
     try:
-        return normalize_chunks(chunks, shape=shape, dtype=dtype)
-    except (ValueError, TypeError) as error:
+        normalized = normalize_chunks(chunks, shape=shape, dtype=dtype)
+    except (ValueError, TypeError, ZeroDivisionError) as error:
         raise ValueError(
             f"chunks must be None (map the input's chunks) or the spatial output chunks, one entry "
             f"per spatial axis of the output of spatial shape {show(shape)}; got {chunks!r}: {error}"
         ) from None
+    if any(0 in axis for axis in normalized):  # Dask allows empty chunks; an output chunk needs a cell
+        raise empty
+    return normalized
 
 
 # ---------------------------------------------------------------------------

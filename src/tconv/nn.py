@@ -31,7 +31,7 @@ import numpy as np
 
 from . import init as _init
 from ._layers import check_algorithms, padding_attribute
-from ._validate import check_layout, is_int, positive_int, show
+from ._validate import check_layout, floating_dtype, is_int, positive_int, show
 from .geometry import PaddingArg, window_arguments
 from .grad import conv_transpose_backward
 from .ops import conv_transpose
@@ -146,7 +146,10 @@ class ConvTranspose:
         check_algorithms(algorithm, backward_algorithm)
         self.algorithm = algorithm
         self.backward_algorithm = backward_algorithm
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
         shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        dtype = floating_dtype(dtype)  # an integer weight would round every update away
         self.weight, self.bias = _init.torch_default(shape, bias, groups=self.groups, rng=rng, dtype=dtype)
         self.weight_grad: np.ndarray | None = None
         self.bias_grad: np.ndarray | None = None
@@ -279,25 +282,38 @@ class ConvTranspose:
         layer's dtype and copied into the existing arrays (so optimizers keep
         working). With ``strict=True`` the keys must match exactly.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: state_dict must be a mapping, got {type(state_dict).__name__}")
         own = self.parameters()
         missing = sorted(set(own) - set(state_dict))
-        unexpected = sorted(set(state_dict) - set(own))
+        unexpected = sorted(map(str, set(state_dict) - set(own)))
         if strict and (missing or unexpected):
             raise ValueError(
                 f"load_state_dict: the keys differ from this layer's {sorted(own)}: missing {missing}, "
                 f"unexpected {unexpected}"
             )
-        for name in own.keys() & state_dict.keys():
-            value = state_dict[name]
-            if hasattr(value, "detach"):  # a torch tensor, without importing torch
-                value = value.detach().cpu().numpy()
-            value = np.asarray(value)
-            if value.shape != own[name].shape:
-                raise ValueError(
-                    f"load_state_dict: {name} has shape {show(value.shape)} in the state dict, but this layer's "
-                    f"{name} has shape {show(own[name].shape)}"
-                )
+        # every value is checked before any is copied: a bad entry leaves the layer as it was
+        values = {name: self._loadable(name, state_dict[name], own[name]) for name in sorted(own.keys() & state_dict)}
+        for name, value in values.items():
             own[name][...] = value
+
+    @staticmethod
+    def _loadable(name: str, value: Any, own: np.ndarray) -> np.ndarray:
+        """``value`` (a NumPy array or a CPU torch tensor) as an array that fits ``own`` exactly, or an error."""
+        if hasattr(value, "detach"):  # a torch tensor, without importing torch
+            value = value.detach().cpu().numpy()
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(
+                f"load_state_dict: {name} must be a real numeric array (bool, integer or float) for this layer's "
+                f"{own.dtype} {name}, got dtype {array.dtype}"
+            )
+        if array.shape != own.shape:
+            raise ValueError(
+                f"load_state_dict: {name} has shape {show(array.shape)} in the state dict, but this layer's "
+                f"{name} has shape {show(own.shape)}"
+            )
+        return array
 
     def __repr__(self) -> str:
         parts = [f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}", f"stride={self.stride}"]
