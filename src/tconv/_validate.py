@@ -28,6 +28,7 @@ __all__ = [
     "install_hint",
     "int_tuple",
     "is_int",
+    "missing_dependency",
     "numeric_array",
     "positive_sizes",
     "positive_int",
@@ -288,9 +289,20 @@ in a clone of tconv (pip install "tconv[viz]" otherwise)
     try:
         return importlib.import_module(module)
     except ImportError as error:
-        top = module.split(".")[0]
-        hint = install_hint(extra or EXTRAS[top])
-        raise MissingDependency(f"{purpose} needs {top}, which is not installed: {hint}", name=top) from error
+        raise missing_dependency(module, purpose, extra) from error
+
+
+def missing_dependency(module: str, purpose: str, extra: str | None = None) -> MissingDependency:
+    """The :class:`MissingDependency` error for ``module``, for a module that imports it at the top::
+
+    try:
+        import torch
+    except ImportError as error:
+        raise missing_dependency("torch", "tconv.torch") from error
+    """
+    top = module.split(".")[0]
+    hint = install_hint(extra or EXTRAS[top])
+    return MissingDependency(f"{purpose} needs {top}, which is not installed: {hint}", name=top)
 
 
 def install_hint(extra: str) -> str:

@@ -47,17 +47,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._validate import is_int, missing_dependency, numeric_array, show, split_options
+
 try:
     import dask.array as da
     from dask.array.core import normalize_chunks
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
-except ImportError as error:  # pragma: no cover - depends on the installation
-    raise ImportError(f"tconv.dask needs Dask: pip install 'tconv[dask]' ({error})") from error
+except ImportError as error:  # one line with the install hint
+    raise missing_dependency("dask", "tconv.dask") from error
 
 import tconv
 
-from ._validate import is_int, numeric_array, show, split_options
 from .chunks import conv_chunks, conv_transpose_chunks
 from .geometry import (
     Geometry,

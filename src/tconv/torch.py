@@ -1,4 +1,4 @@
-"""A drop-in ``torch.nn.ConvTranspose{1,2,3}d`` computed by tconv's kernels (extra ``tconv[torch]``).
+"""A drop-in ``torch.nn.ConvTranspose{1,2,3}d`` computed by tconv's kernels (the ``torch`` extra).
 
 Switch a model by changing one import::
 
@@ -39,8 +39,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
-from torch.autograd.function import once_differentiable
+
+from ._validate import missing_dependency
+
+try:
+    import torch
+    from torch.autograd.function import once_differentiable
+except ImportError as error:  # one line with the install hint, not a bare ModuleNotFoundError
+    raise missing_dependency("torch", "tconv.torch") from error
 
 from ._layers import check_algorithms, padding_attribute
 from .geometry import PaddingArg, conv_transpose_geometry

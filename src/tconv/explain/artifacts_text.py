@@ -236,9 +236,9 @@ def report(analysis: Analysis) -> str:
     lines.append(f"verdict: {ov.verdict.upper()}")
     if ov.hole_phases:
         holes = ov.hole_phases
-        shown = [p[0] if len(p) == 1 else p for p in holes[:MAX_LISTED]]
+        listed = [p[0] if len(p) == 1 else p for p in holes[:MAX_LISTED]]
         more = f" and {len(holes) - MAX_LISTED} more" if len(holes) > MAX_LISTED else ""
-        lines.append(f"holes: phases {shown}{more} receive no tap")
+        lines.append(f"holes: phases {listed}{more} receive no tap")
     lines.append("")
     size = "x".join(map(str, g.input_size))
     osize = "x".join(map(str, g.output_size))
