@@ -22,6 +22,7 @@ from tconv.geometry import (
     conv_transpose_input_range,
     effective_kernel_size,
     parse_padding,
+    phase_tap_counts,
     phase_taps,
     tap_range,
     taps_per_phase,
@@ -129,3 +130,18 @@ def test_input_range_arguments_are_named():
         conv_transpose_input_range(g, 1, 0, 3)
     with pytest.raises(ValueError, match="need 0 <= start < stop <= 12.*start=3, stop=3"):
         conv_transpose_input_range(g, 0, 3, 3)
+
+
+@pytest.mark.parametrize("k, s, d", itertools.product(range(1, 12), range(1, 9), range(1, 7)))
+def test_phase_tap_counts_summarize_taps_per_phase(k, s, d):
+    counts = {}
+    for taps in taps_per_phase(k, s, d):
+        counts[taps] = counts.get(taps, 0) + 1
+    assert phase_tap_counts(k, s, d) == counts
+
+
+def test_phase_tap_counts_and_taps_per_phase_do_not_loop_over_the_kernel():
+    """Work in the stride (the listing's length), never in the kernel size; the summary in neither."""
+    assert phase_tap_counts(3, 10**18, 2) == {1: 3, 0: 10**18 - 3}
+    assert phase_tap_counts(10**18, 4, 2) == {10**18 // 2: 2, 0: 2}
+    assert taps_per_phase(10**18 + 1, 2) == (10**18 // 2 + 1, 10**18 // 2)

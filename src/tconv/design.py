@@ -270,7 +270,7 @@ def _check_search(strides: range, k_max: int, d_max: int, output_padding: bool, 
             stride = f"{len(strides)} strides up to max_stride={top}"
         raise ValueError(
             f"the search is too large: {stride}, max_dilation={d_max}, max_kernel={k_max}"
-            + (f", output_padding up to {choices - 1}" if output_padding else "")
+            + (f", output paddings up to {choices - 1}" if output_padding else "")
             + f", each design listing its taps for every one of its stride phases: about {work} steps, "
             f"more than {MAX_SEARCH}; lower the limits" + (" or pass output_padding=False" if output_padding else "")
         )

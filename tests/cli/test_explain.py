@@ -227,3 +227,11 @@ def test_picture_errors_exit_2(capsys, tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
     assert main(["explain", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_long_input_is_explained(capsys):
+    """--input-size 100000 died with a MemoryError traceback; now its text is bounded and every algorithm runs."""
+    code, out, _ = run(capsys, "explain", "--input-size", "100000")
+    assert code == 0 and "all algorithms agree" in out
+    assert "(100002 values from 1 to 599992: too many to print)" in out
+    assert len(out) < 5_000

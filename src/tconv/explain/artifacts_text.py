@@ -184,8 +184,8 @@ def _listed(values: Sequence[int]) -> str:
 def _grid(a: np.ndarray, indent: str = "  ", interior: np.ndarray | None = None) -> str:
     """A number grid; with ``interior``, a ``*`` after each border cell. Too large: one line, its size and range."""
     if a.size > MAX_GRID_CELLS:
-        shape = "x".join(map(str, a.shape))
-        return f"{indent}({shape} = {a.size} values from {_num(np.min(a))} to {_num(np.max(a))}: too many to print)"
+        size = "x".join(map(str, a.shape)) + f" = {a.size}" if a.ndim > 1 else f"{a.size}"
+        return f"{indent}({size} values from {_num(np.min(a))} to {_num(np.max(a))}: too many to print)"
     marks = None if interior is None else (interior.reshape(1, -1) if interior.ndim == 1 else interior)
     return grid_text(a, _num, lambda text, r, c: text + ("*" if marks is not None and not marks[r, c] else " "), indent)
 

@@ -213,7 +213,8 @@ def _grid(a: np.ndarray, mark: set[tuple[int, ...]] | None = None, indent: str =
     """
     if a.size > MAX_GRID_CELLS:
         low, high = (_num(np.min(a)), _num(np.max(a))) if a.size else ("-", "-")
-        return f"{indent}({_size(a.shape)} = {a.size} values from {low} to {high}: too many to print)"
+        size = f"{_size(a.shape)} = {a.size}" if a.ndim > 1 else f"{a.size}"
+        return f"{indent}({size} values from {low} to {high}: too many to print)"
 
     def decorate(text: str, r: int, c: int) -> str:
         key = (c,) if a.ndim == 1 else (r, c)
