@@ -197,7 +197,7 @@ def test_nearest_needs_one_tap_per_output():
     with pytest.raises(
         ValueError,
         match=r"taps \[crop_begin, crop_begin \+ stride\) must lie inside the kernel; "
-        r"got kernel_size=\(3,\), stride=\(2,\), crop_begin=\(2,\)",
+        r"got kernel_size=\(3,\) \(shape\[2:\]\), stride=\(2,\), crop_begin=\(2,\)",
     ):
         init.nearest((1, 1, 3), 2, padding=2)
 

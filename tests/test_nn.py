@@ -304,7 +304,7 @@ ERRORS = [
         r"weight has shape \(3, 2, 3, 3\) in the state dict, but this layer's weight has shape \(2, 3, 3, 3\)",
     ),
     (lambda: nn.SGD(object(), lr=0.1), TypeError, "SGD optimizes layers with parameters"),
-    (lambda: nn.Adam(nn.ConvTranspose1d(1, 1, 2), lr=0), ValueError, "lr must be positive, got 0"),
+    (lambda: nn.Adam(nn.ConvTranspose1d(1, 1, 2), lr=0), ValueError, "lr must be greater than 0, got 0"),
     (
         lambda: nn.mse_loss(np.ones(2), np.ones(3)),
         ValueError,

@@ -133,7 +133,7 @@ BAD_CONV = [
     (dict(stride=0), ValueError, "stride must be positive"),
     (dict(padding=-2), ValueError, "padding must be non-negative"),
     (dict(padding=((0, 0), (-3, -3))), ValueError, r"the padded input is smaller than the dilated kernel"),
-    (dict(dilation=3), ValueError, r"padded input is smaller than the dilated kernel: input size \(5, 5\)"),
+    (dict(dilation=3), ValueError, r"padded input is smaller than the dilated kernel: input_size \(5, 5\)"),
     (dict(groups=2, weight=np.ones((3, 2, 3, 3))), ValueError, r"groups=2 must divide weight.shape\[0\]=3"),
     (dict(weight=np.ones((6, 3, 3, 3))), ValueError, "expects 3"),
     (dict(padding="half"), ValueError, "'same', 'valid'; got 'half'"),

@@ -20,18 +20,22 @@ if TYPE_CHECKING:
 __all__ = [
     "EXTRAS",
     "LAYOUTS",
+    "MAX_SPATIAL_AXES",
     "MissingDependency",
     "as_int",
     "check_choice",
     "check_layout",
+    "check_ndim",
     "floating_dtype",
     "install_hint",
     "int_tuple",
+    "non_negative_int",
     "is_int",
     "missing_dependency",
     "numeric_array",
     "positive_sizes",
     "positive_int",
+    "real_number",
     "require",
     "show",
 ]
@@ -147,6 +151,22 @@ def positive_int(value: object, name: str) -> int:
     return result
 
 
+def non_negative_int(value: object, name: str) -> int:
+    """Return ``value`` as a non-negative ``int``, or raise naming ``name``.
+
+    Examples
+    --------
+    >>> non_negative_int(-1, "padding")
+    Traceback (most recent call last):
+    ...
+    ValueError: padding must be non-negative, got -1
+    """
+    result = as_int(value, name)
+    if result < 0:
+        raise ValueError(f"{name} must be non-negative, got {result}")
+    return result
+
+
 def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` listing them."""
     if not isinstance(value, str) or value not in choices:
@@ -179,7 +199,12 @@ def numeric_array(value: Any, name: str) -> np.ndarray:
     """
     import numpy as np
 
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # a ragged list, or an object NumPy cannot take
+        raise TypeError(
+            f"{name} must be a numeric array, got a {type(value).__name__} that NumPy cannot read: {error}"
+        ) from None
     if array.dtype.kind not in "biufc":
         raise TypeError(f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}")
     return array
@@ -219,7 +244,57 @@ def positive_sizes(value: object, name: str, ndim: int | None = None) -> tuple[i
     """
     if ndim is None:
         ndim = 1 if is_int(value) or not isinstance(value, Sequence) else len(value)
-    return int_tuple(value, name, ndim, minimum=1, rule="positive")
+        if ndim == 0:
+            raise ValueError(f"{name} must have at least one entry (one per spatial axis), got {show(value)}")
+    return int_tuple(value, name, check_ndim(ndim), minimum=1, rule="positive")
+
+
+#: The most spatial axes anything can have: NumPy arrays have at most 64 axes, two of them batch and channels.
+MAX_SPATIAL_AXES = 62
+
+
+def check_ndim(value: object, name: str = "ndim") -> int:
+    """A number of spatial axes: a positive int of at most :data:`MAX_SPATIAL_AXES`.
+
+    Examples
+    --------
+    >>> check_ndim(10**9)
+    Traceback (most recent call last):
+    ...
+    ValueError: ndim must be at most 62 (NumPy arrays have at most 64 axes), got 1000000000
+    """
+    ndim = positive_int(value, name)
+    if ndim > MAX_SPATIAL_AXES:
+        raise ValueError(f"{name} must be at most {MAX_SPATIAL_AXES} (NumPy arrays have at most 64 axes), got {ndim}")
+    return ndim
+
+
+def real_number(value: object, name: str, *, minimum: float | None = None, strict: bool = False) -> float:
+    """``value`` as a finite float (an int or float, not a bool), at least (or above, ``strict``) ``minimum``.
+
+    Examples
+    --------
+    >>> real_number(0.1, "lr", minimum=0, strict=True)
+    0.1
+    >>> real_number("fast", "lr")
+    Traceback (most recent call last):
+    ...
+    TypeError: lr must be a real number, got 'fast' of type str
+    """
+    import math
+
+    if isinstance(value, bool) or type(value).__name__ == "bool_" or not hasattr(value, "__float__"):
+        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
+    if type(value).__name__ == "ndarray" and getattr(value, "ndim", 0) != 0:
+        raise TypeError(f"{name} must be a real number, got an array of shape {value.shape}")  # type: ignore[attr-defined]
+    if isinstance(value, complex) or getattr(getattr(value, "dtype", None), "kind", "") == "c":
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {number}")
+    if minimum is not None and (number <= minimum if strict else number < minimum):
+        raise ValueError(f"{name} must be {'greater than' if strict else 'at least'} {minimum}, got {number}")
+    return number
 
 
 def split_options(op: str, options: Mapping[str, Any], caller: str) -> tuple[Any, Any, dict[str, Any]]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ._validate import as_int, positive_int
+from ._validate import non_negative_int, positive_int
 from .geometry import effective_kernel_size, taps_per_phase
 
 __all__ = ["Design", "overlap_profile", "upsampling_designs"]
@@ -55,7 +55,16 @@ def overlap_profile(kernel_size: int, stride: int, dilation: int = 1) -> tuple[i
     k = positive_int(kernel_size, "kernel_size")
     s = positive_int(stride, "stride")
     d = positive_int(dilation, "dilation")
+    if s > MAX_PHASES:
+        raise ValueError(
+            f"overlap_profile lists the taps of each of the stride phases, at most {MAX_PHASES}, got stride {s} "
+            "(tconv.geometry.phase_tap_counts counts them in constant size)"
+        )
     return taps_per_phase(k, s, d)
+
+
+#: The most phases :func:`overlap_profile` lists (one entry per unit of stride).
+MAX_PHASES = 10**6
 
 
 @dataclass(frozen=True)
@@ -129,13 +138,6 @@ class Design:
         )
 
 
-def _non_negative(value: object, name: str) -> int:
-    v = as_int(value, name)
-    if v < 0:
-        raise ValueError(f"{name} must be non-negative, got {v}")
-    return v
-
-
 def upsampling_designs(
     input_size: int | None = None,
     output_size: int | None = None,
@@ -192,7 +194,7 @@ def upsampling_designs(
             raise ValueError(f"output_size={o} is not factor*input_size = {n}*{i} = {n * i}")
     k_max = positive_int(max_kernel, "max_kernel")
     d_max = positive_int(max_dilation, "max_dilation")
-    p_max = k_max if max_padding is None else _non_negative(max_padding, "max_padding")
+    p_max = k_max if max_padding is None else non_negative_int(max_padding, "max_padding")
     if not isinstance(output_padding, bool):
         raise TypeError(f"output_padding must be True or False, got {output_padding!r}")
     if n is not None:

@@ -50,12 +50,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._validate import int_tuple, is_int, positive_sizes, show
+from ._validate import as_int, check_ndim, int_tuple, is_int, positive_int, positive_sizes, show
 
 __all__ = [
     "Geometry",
     "PaddingArg",
     "WindowArguments",
+    "check_geometry",
     "conv_geometry",
     "conv_input_range",
     "conv_transpose_geometry",
@@ -189,8 +190,16 @@ def phase_taps(kernel_size: int, stride: int, dilation: int, phase: int) -> tupl
     ((0, 2), (1,))
     >>> phase_taps(3, 2, 2, 1)                            # dilation 2: the odd phase is a hole
     ()
+
+    The taps of a phase repeat every ``m = stride/gcd(dilation, stride)`` taps, so they are
+    the range from the first one, found in ``m`` steps at most.
     """
-    return tuple(t for t in range(kernel_size) if (dilation * t - phase) % stride == 0)
+    k, s = positive_int(kernel_size, "kernel_size"), positive_int(stride, "stride")
+    d = positive_int(dilation, "dilation")
+    r = as_int(phase, "phase") % s
+    m = s // math.gcd(d, s)
+    first = next((t for t in range(min(m, k)) if (d * t - r) % s == 0), None)
+    return () if first is None else tuple(range(first, k, m))
 
 
 def taps_per_phase(kernel_size: int, stride: int, dilation: int = 1) -> tuple[int, ...]:
@@ -209,6 +218,8 @@ def taps_per_phase(kernel_size: int, stride: int, dilation: int = 1) -> tuple[in
     stride)`` taps (:func:`phase_tap_counts`), so each reached phase gets ``kernel_size // m`` taps
     plus one for the first ``kernel_size mod m`` taps.
     """
+    kernel_size, stride = positive_int(kernel_size, "kernel_size"), positive_int(stride, "stride")
+    dilation = positive_int(dilation, "dilation")
     g = math.gcd(dilation, stride)
     q, r = divmod(kernel_size, stride // g)
     counts = [q if phase % g == 0 else 0 for phase in range(stride)]
@@ -233,13 +244,24 @@ def phase_tap_counts(kernel_size: int, stride: int, dilation: int = 1) -> dict[i
     >>> phase_tap_counts(3, 10**9)
     {1: 3, 0: 999999997}
     """
-    m = stride // math.gcd(dilation, stride)
+    kernel_size, stride = positive_int(kernel_size, "kernel_size"), positive_int(stride, "stride")
+    m = stride // math.gcd(positive_int(dilation, "dilation"), stride)
     q, r = divmod(kernel_size, m)
     counts: dict[int, int] = {}
     for taps, phases in ((q + 1, r), (q, m - r), (0, stride - m)):
         if phases:
             counts[taps] = counts.get(taps, 0) + phases
     return counts
+
+
+def check_geometry(value: object, name: str = "geometry") -> Geometry:
+    """``value`` if it is a :class:`Geometry` (as :func:`conv_transpose_geometry` returns), else a ``TypeError``."""
+    if not isinstance(value, Geometry):
+        raise TypeError(
+            f"{name} must be a tconv.geometry.Geometry (from conv_transpose_geometry or conv_geometry), "
+            f"got {type(value).__name__}"
+        )
+    return value
 
 
 def parse_padding(padding: PaddingArg, ndim: int, *, name: str = "padding") -> str | Pairs:
@@ -262,6 +284,7 @@ def parse_padding(padding: PaddingArg, ndim: int, *, name: str = "padding") -> s
     ...
     ValueError: padding must have one entry per spatial axis (1), got 2 entries: (1, 2); an asymmetric ... ((1, 2),)
     """
+    ndim = check_ndim(ndim)
     if isinstance(padding, str):
         if padding in ("same", "valid"):
             return padding
@@ -361,6 +384,7 @@ def window_arguments(
     ...
     ValueError: output_padding must be smaller than stride or dilation in every axis, got output_padding=(2,), ...)
     """
+    ndim = check_ndim(ndim)
     k = positive_sizes(kernel_size, "kernel_size", ndim)
     s = int_tuple(stride, "stride", ndim, minimum=1, rule="positive")
     d = int_tuple(dilation, "dilation", ndim, minimum=1, rule="positive")
@@ -463,7 +487,8 @@ def conv_transpose_geometry(
             raise ValueError(
                 f"requested an output size of {show(out)}, but valid sizes range from "
                 f"{show(natural)} to {show(hi)} (for an input of size {show(i)}, kernel_size "
-                f"{show(k)}, stride {show(s)}, padding {show(padding)}, dilation {show(d)})"
+                f"{show(k)}, stride {show(s)}, padding {show(padding)}, dilation {show(d)}); pass an output_size "
+                "in that range"
             )
     else:
         out = tuple(n + a for n, a in zip(natural, op))
@@ -517,18 +542,19 @@ def conv_geometry(
     padded = tuple(ii + b + e for ii, (b, e) in zip(i, pairs))
     if any(pp < kk for pp, kk in zip(padded, ke)):
         raise ValueError(
-            f"the padded input is smaller than the dilated kernel: input size {show(i)} with "
-            f"padding {show(padding)} gives {show(padded)}, kernel span d*(k-1)+1 is {show(ke)}"
+            f"the padded input is smaller than the dilated kernel: input_size {show(i)} with "
+            f"padding {show(padding)} gives {show(padded)}, but the kernel spans dilation*(kernel_size - 1) + 1 "
+            f"= {show(ke)} (kernel_size {show(k)}, dilation {show(d)})"
         )
     out = tuple((pp - kk) // si + 1 for pp, kk, si in zip(padded, ke, s))
     return Geometry(out, i, k, s, d, tuple(b for b, _ in pairs))
 
 
 def _check_axis_range(sizes: tuple[int, ...], axis: object, start: object, stop: object) -> tuple[int, int, int]:
-    ax = int_tuple(axis, "axis", 1)[0]
+    ax = as_int(axis, "axis")
     if not 0 <= ax < len(sizes):
         raise ValueError(f"axis must be in [0, {len(sizes)}) (the geometry's spatial axes), got {ax}")
-    lo, hi = int_tuple(start, "start", 1)[0], int_tuple(stop, "stop", 1)[0]
+    lo, hi = as_int(start, "start"), as_int(stop, "stop")
     size = sizes[ax]
     if not 0 <= lo < hi <= size:
         raise ValueError(f"need 0 <= start < stop <= {size} (the axis's size), got start={lo}, stop={hi}")
@@ -572,7 +598,7 @@ def conv_transpose_input_range(geometry: Geometry, axis: int, start: int, stop: 
     >>> conv_transpose_input_range(g, 0, 0, 2) is None
     True
     """
-    ax, lo, hi = _check_axis_range(geometry.output_size, axis, start, stop)
+    ax, lo, hi = _check_axis_range(check_geometry(geometry).output_size, axis, start, stop)
     i, k = geometry.input_size[ax], geometry.kernel_size[ax]
     s, d, b = geometry.stride[ax], geometry.dilation[ax], geometry.crop_begin[ax]
     spans = [tap_range(d * t - b, s, i, lo, hi) for t in range(k)]
@@ -615,7 +641,7 @@ def conv_input_range(geometry: Geometry, axis: int, start: int, stop: int) -> tu
     >>> conv_input_range(g, 0, 0, 1)       # output 0 reads padding, cell 0 and cell 1
     (0, 2)
     """
-    ax, lo, hi = _check_axis_range(geometry.input_size, axis, start, stop)
+    ax, lo, hi = _check_axis_range(check_geometry(geometry).input_size, axis, start, stop)
     size, k = geometry.output_size[ax], geometry.kernel_size[ax]
     s, d, b = geometry.stride[ax], geometry.dilation[ax], geometry.crop_begin[ax]
     cells = []

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import init as _init
 from ._layers import check_algorithms, padding_attribute
-from ._validate import check_layout, floating_dtype, is_int, positive_int, show
+from ._validate import check_layout, check_ndim, floating_dtype, is_int, numeric_array, positive_int, real_number, show
 from .geometry import PaddingArg, window_arguments
 from .grad import conv_transpose_backward
 from .ops import conv_transpose
@@ -168,10 +168,14 @@ class ConvTranspose:
                     f"{name}: kernel_size={kernel_size} is one int, so pass ndim= (the number of spatial axes), "
                     f"a kernel_size per axis, or use ConvTranspose1d/2d/3d"
                 )
-            return positive_int(ndim, "ndim")
+            return check_ndim(ndim)
         if not isinstance(kernel_size, Sequence) or isinstance(kernel_size, (str, bytes)):
             raise TypeError(f"kernel_size must be an int or a sequence of ints, got {show(kernel_size)}")
-        if ndim is not None and ndim != len(kernel_size):
+        if not kernel_size:
+            raise ValueError(
+                f"kernel_size must have one entry per spatial axis (at least one), got {show(kernel_size)}"
+            )
+        if ndim is not None and check_ndim(ndim) != len(kernel_size):
             raise ValueError(
                 f"ndim={ndim} differs from the {len(kernel_size)} entries of kernel_size={show(kernel_size)}"
             )
@@ -194,7 +198,7 @@ class ConvTranspose:
         output_size : sequence of int, optional
             The spatial output size, or the whole output shape.
         """
-        x = np.array(input, copy=True)  # saved for backward: later changes to `input` must not leak in
+        x = np.array(numeric_array(input, "input"), copy=True)  # saved for backward: later changes must not leak in
         output_padding = self.output_padding if output_size is None else 0
         y = conv_transpose(
             x,
@@ -302,7 +306,7 @@ class ConvTranspose:
         """``value`` (a NumPy array or a CPU torch tensor) as an array that fits ``own`` exactly, or an error."""
         if hasattr(value, "detach"):  # a torch tensor, without importing torch
             value = value.detach().cpu().numpy()
-        array = np.asarray(value)
+        array = numeric_array(value, f"load_state_dict: {name}") if not isinstance(value, np.ndarray) else value
         if array.dtype.kind not in "biuf":
             raise TypeError(
                 f"load_state_dict: {name} must be a real numeric array (bool, integer or float) for this layer's "
@@ -367,7 +371,7 @@ def mse_loss(prediction: Any, target: Any) -> tuple[float, np.ndarray]:
     >>> loss, grad
     (5.0, array([1., 3.]))
     """
-    p, t = np.asarray(prediction), np.asarray(target)
+    p, t = numeric_array(prediction, "prediction"), numeric_array(target, "target")
     if p.shape != t.shape:
         raise ValueError(f"mse_loss: prediction has shape {show(p.shape)} but target has shape {show(t.shape)}")
     diff = p - t
@@ -386,9 +390,7 @@ class _Optimizer:
                     f"{type(self).__name__} optimizes layers with parameters() and grads "
                     f"(like tconv.nn.ConvTranspose), got {type(layer).__name__}"
                 )
-        if not lr > 0:
-            raise ValueError(f"lr must be positive, got {lr!r}")
-        self.lr = float(lr)
+        self.lr = real_number(lr, "lr", minimum=0, strict=True)
         self.state: dict[tuple[int, str], dict[str, Any]] = {}
 
     def _pairs(self):
@@ -416,8 +418,10 @@ class SGD(_Optimizer):
         self, layers: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False
     ) -> None:
         super().__init__(layers, lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError(f"momentum and weight_decay must be non-negative, got {momentum!r}, {weight_decay!r}")
+        momentum = real_number(momentum, "momentum", minimum=0)
+        weight_decay = real_number(weight_decay, "weight_decay", minimum=0)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
         if nesterov and momentum == 0:
             raise ValueError("nesterov needs a positive momentum")
         self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
@@ -451,9 +455,14 @@ class Adam(_Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(layers, lr)
-        if not all(0 <= b < 1 for b in betas) or len(betas) != 2:
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        b1, b2 = (real_number(b, "betas", minimum=0) for b in betas)
+        if not (b1 < 1 and b2 < 1):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+        eps = real_number(eps, "eps", minimum=0, strict=True)
+        weight_decay = real_number(weight_decay, "weight_decay", minimum=0)
+        self.betas, self.eps, self.weight_decay = (b1, b2), eps, weight_decay
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""

@@ -330,7 +330,7 @@ def conv_transpose(
     (1, 2, 16, 16)
     """
     x, operands = prepare_arrays("conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0)
-    if algorithm != "auto":
+    if not (isinstance(algorithm, str) and algorithm == "auto"):  # an array would compare elementwise
         _algorithms.get(algorithm)
     options = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
     geometry = resolve_geometry("conv_transpose", x.shape, operands, dict(options, output_size=output_size))
@@ -363,7 +363,7 @@ def conv_transpose_window(
             f"conv_transpose_window: input spatial size {show(spatial_size(x, layout))} and kernel size "
             f"{show(w.shape[2:])} must be the geometry's {show(geometry.input_size)} and {show(geometry.kernel_size)}"
         )
-    if algorithm != "auto":
+    if not (isinstance(algorithm, str) and algorithm == "auto"):  # an array would compare elementwise
         _algorithms.get(algorithm)
     if any(o <= 0 for o in geometry.output_size):
         result, _ = result_dtype(*(a for a in (x, w, b) if a is not None))
@@ -468,7 +468,7 @@ def conv(
     True
     """
     x, operands = prepare_arrays("conv", input, weight, bias, groups, layout, weight_in_axis=1)
-    if algorithm != "auto":
+    if not (isinstance(algorithm, str) and algorithm == "auto"):  # an array would compare elementwise
         _algorithms.get(algorithm, op="conv")
     geometry = resolve_geometry("conv", x.shape, operands, dict(stride=stride, padding=padding, dilation=dilation))
     y = _run_checked("conv", x, operands, geometry, algorithm)

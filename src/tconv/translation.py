@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import is_int, show
+from ._validate import is_int, numeric_array, show
 from .frameworks import jax, keras, onnx, tconv, tensorflow, torch
 from .frameworks._common import (
     ConvTransposeSpec,
@@ -90,7 +90,7 @@ def _check_keys(params: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def _framework(name: object, parameter: str) -> str:
-    if name not in FRAMEWORKS:
+    if not isinstance(name, str) or name not in FRAMEWORKS:
         raise ValueError(f"{parameter} must be one of {FRAMEWORKS}, got {name!r}")
     return name
 
@@ -158,6 +158,8 @@ def output_size(
     ...             input_shape=(1, 1, 6))
     (12,)
     """
+    if input_shape is None:
+        raise ValueError("output_size needs input_shape: the output size depends on the input's")
     resolved = _source(params, _framework(framework, "framework"), weight_shape, input_shape)
     size = input_spatial_size(input_shape, resolved.layout, resolved.unbatched)
     return resolved.spec.output_size(size)  # type: ignore[arg-type]
@@ -290,7 +292,7 @@ class TranslationPlan:
     # arrays ----------------------------------------------------------------------------------------
     def convert_weight(self, weight: Any) -> np.ndarray:
         """The source's weight in the target's layout (every step of :attr:`weight_steps`)."""
-        w = np.asarray(weight)
+        w = numeric_array(weight, "weight")
         if w.shape != self._source.weight_shape:
             raise ValueError(
                 f"weight must have the source's shape {show(self._source.weight_shape)}, got {show(w.shape)}"
@@ -331,7 +333,13 @@ class TranslationPlan:
             Added to every output cell, as every framework does (for TensorFlow and
             JAX, whose ops have no bias, this is the usual ``y + bias``).
         """
-        x, batched = self._batched(np.asarray(input))
+        x, batched = self._batched(numeric_array(input, "input"))
+        channels = np.transpose(x, self._source.layout.to_tconv).shape[1]
+        if channels != self.spec.in_channels:
+            raise ValueError(
+                f"input must have {self.spec.in_channels} channels in the {self.source} layout (the plan's weight "
+                f"takes them), got {channels} in an input of shape {show(x.shape)}"
+            )
         if self.spec.input_size is not None:
             size = np.transpose(x, self._source.layout.to_tconv).shape[2:]
             if tuple(size) != self.spec.input_size:
@@ -341,7 +349,9 @@ class TranslationPlan:
                 )
         x_t = self.input_to_target(x)
         w_t = self.convert_weight(weight)
-        b = None if bias is None else np.asarray(bias)
+        b = None if bias is None else numeric_array(bias, "bias")
+        if b is not None and b.shape != (self.spec.out_channels,):
+            raise ValueError(f"bias must have shape ({self.spec.out_channels},), got {show(b.shape)}")
         y_t = self._target.run(x_t, w_t, None if self.bias_after else b)
         if self.post_crop is not None:
             y_t = _crop_pad(y_t, self.post_crop, self._target.layout.spatial_axes)

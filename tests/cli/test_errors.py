@@ -184,7 +184,10 @@ def test_every_option_that_takes_a_value_has_help():
         (["explain", "--input-size", "100000", "--kernel-size", "10000"], "multiply-adds"),
         (["explain", "--input-size", "2000", "--gif", "x.gif"], "--gif animates every cell, at most 400"),
         (["explain", "--input-size", "60x60", "--png", "x.png"], "--png draws every cell, at most 1600"),
-        (["artifacts", "--stride", "1000000"], "the overlap map (output size 3000003, input size 4)"),
+        (
+            ["artifacts", "--stride", "1000000"],
+            "the overlap map (output size 3000003 for --input-size 4, --kernel-size 3, --stride 1000000",
+        ),
         (["artifacts", "--kernel-size", "3x3", "--stride", "3000"], "the phase table of --stride 3000"),
         (["design", "--input-size", "10", "--output-size", "1000000000"], "the search is too large"),
         (["bench", "--layer", "n=1 c_in=2 c_out=2 size=100000x100000 kernel=3"], "more than the benchmark's"),

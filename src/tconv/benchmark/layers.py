@@ -124,6 +124,8 @@ def layer_from_spec(spec: str, *, name: str = "custom", source: str | None = Non
     >>> layer_from_spec("n=2 c_in=8 c_out=4 size=16x16 kernel=4 stride=2 padding=1").describe()
     'N=2 8->4 16x16->32x32 k=4 s=2 p=1'
     """
+    if not isinstance(spec, str):
+        raise TypeError(f"a layer spec is a string like 'n=4 c_in=64 c_out=32 size=16 kernel=4', got {spec!r}")
     values: dict[str, Any] = {}
     for item in spec.replace(",", " ").split():
         if "=" not in item:

@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._algorithms import algorithms, zero_insert
-from ..geometry import Geometry, PaddingArg, conv_transpose_geometry, tap_range
+from .._algorithms import algorithms
+from .._algorithms import zero_insert as _zero_insert
+from .._validate import int_tuple, non_negative_int, numeric_array, positive_int
+from ..geometry import (
+    Geometry,
+    PaddingArg,
+    check_geometry,
+    conv_transpose_geometry,
+    effective_kernel_size,
+    tap_range,
+)
 from ..ops import conv_transpose
 from ._format import grid_text
 
@@ -95,6 +104,7 @@ def scatter_steps(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> Iterator[
     >>> steps[-1].total
     array([ 1.,  2., 13., 20., 30.])
     """
+    x, w, geometry = _single_channel(x, w, check_geometry(geometry))
     total = np.zeros(geometry.full_size, dtype=np.result_type(x, w, float))
     for j in itertools.product(*(range(i) for i in geometry.input_size)):
         origin = tuple(s * jj for s, jj in zip(geometry.stride, j))
@@ -120,6 +130,10 @@ def output_window(full: np.ndarray, geometry: Geometry) -> np.ndarray:
     >>> output_window(np.array([1., 2., 13., 20., 30.]), conv_transpose_geometry(2, 3, stride=2, padding=1))
     array([ 2., 13., 20.])
     """
+    geometry = check_geometry(geometry)
+    full = numeric_array(full, "full")
+    if full.shape != geometry.full_size:
+        raise ValueError(f"full must have the geometry's full size {geometry.full_size}, got shape {full.shape}")
     out = np.zeros(geometry.output_size, dtype=full.dtype)
     begin, size, full_size = geometry.crop_begin, geometry.output_size, geometry.full_size
     src = tuple(slice(max(b, 0), min(b + o, f)) for b, o, f in zip(begin, size, full_size))
@@ -147,7 +161,10 @@ def contributions(geometry: Geometry, position: Sequence[int]) -> list[tuple[tup
     >>> [j for j, _ in contributions(g, (2, 2))]
     [(0, 0), (0, 1), (1, 0), (1, 1)]
     """
-    g = geometry
+    g = check_geometry(geometry)
+    position = int_tuple(position, "position", g.ndim)
+    if not all(0 <= o < size for o, size in zip(position, g.output_size)):
+        raise ValueError(f"position must be inside the output {g.output_size}, got {position}")
     found = []
     for t in itertools.product(*map(range, g.kernel_size)):
         # per axis: the input that tap t carries to `position`, or an empty range
@@ -204,6 +221,37 @@ def _scatter_lines(x: np.ndarray, w: np.ndarray, g: Geometry, max_steps: int | N
     if shown < count:
         lines.append(f"   ... {count - shown} more steps (--steps all shows them)")
     return lines
+
+
+def zero_insert(x: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """The input of the zero-insertion view: ``s - 1`` zeros between the elements, then padded.
+
+    ``x`` is ``(..., *geometry.input_size)``; the result has size ``output_size + d*(k - 1)``
+    per axis, which a stride-1 correlation with the dilated, flipped kernel turns into the
+    output (the ``"dilate"`` algorithm's first step, with its arguments checked).
+
+    Examples
+    --------
+    >>> from tconv.geometry import conv_transpose_geometry
+    >>> zero_insert(np.array([1., 2.]), conv_transpose_geometry(2, 3, stride=2))
+    array([0., 0., 1., 0., 2., 0., 0.])
+    """
+    g = check_geometry(geometry)
+    x = numeric_array(x, "x")
+    if x.shape[max(x.ndim - g.ndim, 0) :] != g.input_size:
+        raise ValueError(f"x must end with the geometry's input size {g.input_size}, got shape {x.shape}")
+    return _zero_insert(x, g)
+
+
+def _single_channel(x: Any, w: Any, g: Geometry) -> tuple[np.ndarray, np.ndarray, Geometry]:
+    """``x`` and ``w`` as numeric arrays of the geometry's input and kernel sizes (one channel)."""
+    x, w = numeric_array(x, "x"), numeric_array(w, "w")
+    if x.shape != g.input_size or w.shape != g.kernel_size:
+        raise ValueError(
+            f"x and w must have the geometry's input size {g.input_size} and kernel size {g.kernel_size}, "
+            f"got shapes {x.shape} and {w.shape}"
+        )
+    return x, w, g
 
 
 def _grid(a: np.ndarray, mark: set[tuple[int, ...]] | None = None, indent: str = "  ") -> str:
@@ -274,8 +322,10 @@ def explain_text(
     else:
         is_tensorflow_example = False
         title = "Transposed convolution, step by step."
-    x = np.asarray(input)
-    w = np.asarray(weight)
+    x = numeric_array(input, "input")
+    w = numeric_array(weight, "weight")
+    if max_steps is not None:
+        max_steps = non_negative_int(max_steps, "max_steps")
     if x.ndim not in (1, 2) or w.ndim != x.ndim:
         raise ValueError(
             f"explain_text shows 1-d or 2-d single-channel examples: input and weight must both be "
@@ -357,6 +407,10 @@ def explain_text(
     return "\n".join(out)
 
 
+#: The widest diagram :func:`window_diagram` draws (columns: cells of the full output; rows: options).
+MAX_DIAGRAM_CELLS = 200
+
+
 def window_diagram(
     input_size: int,
     kernel_size: int,
@@ -383,6 +437,22 @@ def window_diagram(
     padding=1                1  2  3        size 3
     padding='same'        0  1  2  3        size 4
     """
+    sizes = {"input_size": input_size, "kernel_size": kernel_size, "stride": stride, "dilation": dilation}
+    input_size, kernel_size, stride, dilation = (positive_int(value, name) for name, value in sizes.items())
+    if isinstance(options, (str, bytes, Mapping)) or not isinstance(options, Sequence) or not options:
+        raise TypeError(f"options must be a non-empty sequence of dicts of keyword arguments, got {options!r}")
+    for opts in options:
+        if not isinstance(opts, Mapping) or not set(opts) <= {"padding", "output_padding", "output_size"}:
+            raise TypeError(
+                f"options must hold dicts of padding, output_padding and output_size, got {opts!r} in {options!r}"
+            )
+    span = (input_size - 1) * stride + effective_kernel_size(kernel_size, dilation)
+    if span > MAX_DIAGRAM_CELLS or len(options) > MAX_DIAGRAM_CELLS:
+        raise ValueError(
+            f"window_diagram draws one column per cell of the full output, at most {MAX_DIAGRAM_CELLS}: got "
+            f"{span} (input_size {input_size}, kernel_size {kernel_size}, stride {stride}, dilation {dilation}) "
+            f"and {len(options)} options"
+        )
     rows = []
     for opts in options:
         g = conv_transpose_geometry(
@@ -399,6 +469,11 @@ def window_diagram(
     full = conv_transpose_geometry(input_size, kernel_size, stride, 0, 0, dilation).full_size[0]
     first = min([0] + [b for _, b, _ in rows])
     last = max([full] + [b + o for _, b, o in rows])
+    if last - first > MAX_DIAGRAM_CELLS:
+        raise ValueError(
+            f"window_diagram draws one column per cell, at most {MAX_DIAGRAM_CELLS}: the windows of options "
+            f"(padding, output_padding, output_size) {list(options)} span {last - first}"
+        )
     width = max(len("full output"), *(len(label) for label, _, _ in rows)) + 2
 
     def cells(begin: int, size: int) -> str:

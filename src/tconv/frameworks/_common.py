@@ -308,7 +308,8 @@ def input_spatial_size(
         shape = (1, *shape)
     if len(shape) != nd + 2:
         raise ValueError(
-            f"input_shape must have {nd + 2} entries (batch, channels and {nd} spatial), got {show(shape)}"
+            f"input_shape must have {nd + 2} entries (batch, channels and the {nd} spatial axes of weight_shape), "
+            f"got {show(shape)}"
         )
     return tuple(shape[j] for j in layout.to_tconv[2:])
 
@@ -338,7 +339,7 @@ def source_rank(weight_shape: tuple[int, ...], ranks: range, message: str) -> in
     """The number of spatial axes of a source's weight, or ``ValueError(message + " of shape ...")``."""
     nd = len(weight_shape) - 2
     if nd not in ranks:
-        raise ValueError(f"{message} of shape {show(weight_shape)}")
+        raise ValueError(f"{message} of shape {show(weight_shape)} (weight_shape)")
     return nd
 
 

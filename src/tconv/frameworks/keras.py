@@ -537,8 +537,8 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     expected = (*layer.kernel_size, layer.filters)
     if tuple(weight_shape[:-1]) != expected:
         raise ValueError(
-            f"weight_shape {show(weight_shape)} is not a kernel of this layer: expected {show(expected)} "
-            "+ (in_channels,)"
+            f"weight_shape {show(weight_shape)} is not a kernel of this layer: expected kernel_size + (filters,) "
+            f"= {show(expected)}, then in_channels"
         )
     layout = channels_first(nd) if layer.data_format == "channels_first" else channels_last(nd)
     size = input_spatial_size(input_shape, layout)
