@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 
 from . import parse_padding_option, parse_sizes
@@ -82,11 +83,23 @@ def output_path(name: str, suffixes: tuple[str, ...] = ()) -> Callable[[str], st
         folder = os.path.dirname(os.path.abspath(text))
         if not os.path.isdir(folder):
             raise argparse.ArgumentTypeError(f"{name}: the folder {folder!r} of {text!r} does not exist")
-        if not os.access(folder, os.W_OK) or (os.path.exists(text) and not os.access(text, os.W_OK)):
+        if not _writable(folder) or (os.path.exists(text) and not os.access(text, os.W_OK)):
             raise argparse.ArgumentTypeError(f"{name}: {text!r} is not writable")
         return text
 
     return parse
+
+
+def _writable(folder: str) -> bool:
+    """Whether a file can be created in ``folder``: tried, since permissions alone miss read-only file systems,
+    ``/proc`` and ``/sys`` (and say yes to root everywhere)."""
+    if not os.access(folder, os.W_OK):
+        return False
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".tconv-"):
+            return True
+    except OSError:
+        return False
 
 
 def input_path(name: str) -> Callable[[str], str]:

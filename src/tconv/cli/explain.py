@@ -159,16 +159,18 @@ def _check_size(args: argparse.Namespace, input_size: tuple[int, ...], kernel_si
         "--kernel-size": c_in * c_out * cells["--kernel-size"],
         "full output": c_out * cells["full output"],
     }
+    with_channels = f" with --channels {c_in},{c_out}" if args.channels else ""
     for what, count in arrays.items():
         if count > MAX_ELEMENTS:
             raise ValueError(
-                f"{_what(what, g)} has {count} elements: tconv explain builds arrays of at most {MAX_ELEMENTS}"
+                f"{_what(what, g)}{with_channels} has {count} elements: tconv explain builds arrays of at most "
+                f"{MAX_ELEMENTS}"
             )
     work = arrays["--input-size"] * cells["--kernel-size"] * c_out
     if work > MAX_WORK:
         raise ValueError(
-            f"--input-size {_size(input_size)} with --kernel-size {_size(kernel_size)} is {work} multiply-adds: "
-            f"tconv explain computes at most {MAX_WORK}"
+            f"--input-size {_size(input_size)} with --kernel-size {_size(kernel_size)}{with_channels} is {work} "
+            f"multiply-adds: tconv explain computes at most {MAX_WORK}"
         )
     for flag, limit, drawing in (
         ("--png", MAX_PICTURE_CELLS, "draws"),
@@ -187,7 +189,12 @@ def _what(what: str, g: Any) -> str:
     """An array named by the option that sets its size, or by what it is."""
     sizes = {"--input-size": g.input_size, "--kernel-size": g.kernel_size, "full output": g.full_size}
     size = sizes.get(what, g.output_size)
-    return f"{what} {_size(size)}" if what.startswith("--") else f"the {what} ({_size(size)})"
+    if what.startswith("--"):
+        return f"{what} {_size(size)}"
+    return (
+        f"the {what} ({_size(size)}, from --input-size {_size(g.input_size)}, --kernel-size {_size(g.kernel_size)}, "
+        f"--stride {_size(g.stride)}, --dilation {_size(g.dilation)})"
+    )
 
 
 def _size(size: tuple[int, ...]) -> str:
@@ -276,7 +283,7 @@ def _run(args: argparse.Namespace) -> int:
             raise ValueError(
                 "the terminal explanation shows one channel; draw --channels and --groups with --png or --gif"
             )
-        max_steps = None if args.steps == "all" else int(args.steps)
+        max_steps = None if args.steps == "all" else args.steps
         if not p.custom:
             print(explain_text(max_steps=max_steps))
         else:
@@ -342,7 +349,10 @@ def add_arguments(explain: argparse.ArgumentParser) -> None:
     )
 
 
-def _steps(text: str) -> str:
-    if text != "all" and not text.isdigit():
-        raise argparse.ArgumentTypeError(f"--steps must be a non-negative integer or 'all', got {text!r}")
-    return text
+def _steps(text: str) -> str | int:
+    if text == "all":
+        return text
+    try:
+        return integer("--steps", 0)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"--steps must be a non-negative integer or 'all', got {text!r}") from None
