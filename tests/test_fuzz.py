@@ -305,23 +305,18 @@ CASES = [
         huge=True,
     ),
     Case("parse_padding", geometry.parse_padding, dict(padding=1, ndim=2), ("padding", "ndim"), huge=True),
-    # their answers list the taps of every phase (stride entries) or of one phase (up to kernel_size):
-    # moderate sizes; the counts (phase_tap_counts) and the checked listings (overlap_profile,
-    # artifacts.phase_taps, which refuse more than a million phases) take huge ones
+    # their answers list the taps of every phase (stride entries) or of one phase (up to kernel_size),
+    # refused beyond geometry.MAX_LISTED; the counts (phase_tap_counts) are constant-size: all take huge values
     *(
-        Case(f.__name__, f, dict(kernel_size=3, stride=2, dilation=1), ("kernel_size", "stride", "dilation"), huge=huge)
-        for f, huge in (
-            (geometry.taps_per_phase, False),
-            (geometry.phase_tap_counts, True),
-            (design.overlap_profile, True),
-            (artifacts.phase_taps, True),
-        )
+        Case(f.__name__, f, dict(kernel_size=3, stride=2, dilation=1), ("kernel_size", "stride", "dilation"), huge=True)
+        for f in (geometry.taps_per_phase, geometry.phase_tap_counts, design.overlap_profile, artifacts.phase_taps)
     ),
     Case(
         "phase_taps (geometry)",
         geometry.phase_taps,
         dict(kernel_size=3, stride=2, dilation=1, phase=1),
         ("kernel_size", "stride", "dilation", "phase"),
+        huge=True,
     ),
     Case("check_geometry", geometry.check_geometry, dict(value=G, name="geometry"), ("value",), names=GEOMETRY),
     Case(

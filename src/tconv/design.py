@@ -55,16 +55,7 @@ def overlap_profile(kernel_size: int, stride: int, dilation: int = 1) -> tuple[i
     k = positive_int(kernel_size, "kernel_size")
     s = positive_int(stride, "stride")
     d = positive_int(dilation, "dilation")
-    if s > MAX_PHASES:
-        raise ValueError(
-            f"overlap_profile lists the taps of each of the stride phases, at most {MAX_PHASES}, got stride {s} "
-            "(tconv.geometry.phase_tap_counts counts them in constant size)"
-        )
-    return taps_per_phase(k, s, d)
-
-
-#: The most phases :func:`overlap_profile` lists (one entry per unit of stride).
-MAX_PHASES = 10**6
+    return taps_per_phase(k, s, d)  # at most geometry.MAX_LISTED phases
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,11 @@ def tap_range(shift: int, stride: int, count: int, start: int, stop: int) -> tup
     return first, last
 
 
+#: The longest listing :func:`phase_taps` (taps) and :func:`taps_per_phase` (phases) return;
+#: :func:`phase_tap_counts` summarizes any size in constant size.
+MAX_LISTED = 10**6
+
+
 def phase_taps(kernel_size: int, stride: int, dilation: int, phase: int) -> tuple[int, ...]:
     """The kernel taps that reach full-output positions ``f`` with ``f mod stride == phase``.
 
@@ -192,14 +197,22 @@ def phase_taps(kernel_size: int, stride: int, dilation: int, phase: int) -> tupl
     ()
 
     The taps of a phase repeat every ``m = stride/gcd(dilation, stride)`` taps, so they are
-    the range from the first one, found in ``m`` steps at most.
+    the range from the first one, solved in closed form (a modular inverse), whatever the sizes.
     """
     k, s = positive_int(kernel_size, "kernel_size"), positive_int(stride, "stride")
     d = positive_int(dilation, "dilation")
     r = as_int(phase, "phase") % s
-    m = s // math.gcd(d, s)
-    first = next((t for t in range(min(m, k)) if (d * t - r) % s == 0), None)
-    return () if first is None else tuple(range(first, k, m))
+    g = math.gcd(d, s)
+    m = s // g
+    # d*t = r (mod s) has a solution exactly when g divides r: t = (r/g) * (d/g)^-1 (mod m), then every m-th tap
+    first = (r // g) * pow(d // g, -1, m) % m if r % g == 0 else k
+    taps = range(first, k, m)
+    if len(taps) > MAX_LISTED:
+        raise ValueError(
+            f"phase_taps lists the taps of a phase, at most {MAX_LISTED}: phase {r} of kernel_size {k}, stride {s}, "
+            f"dilation {d} has {len(taps)} (tconv.geometry.phase_tap_counts counts them in constant size)"
+        )
+    return tuple(taps)
 
 
 def taps_per_phase(kernel_size: int, stride: int, dilation: int = 1) -> tuple[int, ...]:
@@ -220,6 +233,11 @@ def taps_per_phase(kernel_size: int, stride: int, dilation: int = 1) -> tuple[in
     """
     kernel_size, stride = positive_int(kernel_size, "kernel_size"), positive_int(stride, "stride")
     dilation = positive_int(dilation, "dilation")
+    if stride > MAX_LISTED:
+        raise ValueError(
+            f"taps_per_phase lists one count per phase, at most {MAX_LISTED} phases, got stride {stride} "
+            "(tconv.geometry.phase_tap_counts counts them in constant size)"
+        )
     g = math.gcd(dilation, stride)
     q, r = divmod(kernel_size, stride // g)
     counts = [q if phase % g == 0 else 0 for phase in range(stride)]
