@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import itertools
 import os
 import shutil
+import signal
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -244,3 +247,33 @@ def within_budget(budget, minimum, call):
                 call()
             return None
         return call()
+
+
+@contextlib.contextmanager
+def no_hang(seconds: int = 60):
+    """Fail (``TimeoutError``) instead of hanging when the block runs longer than ``seconds``.
+
+    A guard for calls that used to loop over a parameter's value (``range(stride)``): the limit
+    is generous, far above the milliseconds the calls take, so it measures nothing but a hang.
+    """
+
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s: the work grows with a parameter's value")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def peak_memory(function, *args, **kwargs):
+    """``(result, peak bytes)`` of one call, measured with tracemalloc (NumPy's allocations included)."""
+    tracemalloc.start()
+    try:
+        result = function(*args, **kwargs)
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

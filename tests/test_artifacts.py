@@ -244,3 +244,59 @@ def test_analyze_is_overlap_or_analyze_weights():
     assert_close(a.weights.amplitude, expected.amplitude)
     with pytest.raises(ValueError, match="give kernel_size, or weight"):
         artifacts.analyze(None, 2)
+
+
+def _even_alternatives_by_search(k, s, p, op, d, limit):
+    """The search even_alternatives replaced: every kernel size near k, every output_padding, first fit."""
+    target = d * (k - 1) + 1 + op - 2 * p
+    found = []
+    for dd in [1] + ([d] if d != 1 and math.gcd(d, s) == 1 else []):
+        for kk in range(1, k + 2 * s + 1):
+            if (kk, dd) == (k, d) or len(set(brute_force_phase_taps(kk, s, dd))) != 1:
+                continue
+            for oo in range(max(s, dd)):
+                twice_p = dd * (kk - 1) + 1 + oo - target
+                if twice_p >= 0 and twice_p % 2 == 0:
+                    found.append(((abs(kk - k), dd != d, oo), (kk, twice_p // 2, oo, dd)))
+                    break
+    return [alt for _, alt in sorted(found, key=lambda item: item[0])[:limit]]
+
+
+@pytest.mark.parametrize("k, s", itertools.product(range(1, 14), range(1, 6)))
+def test_even_alternatives_in_closed_form_are_the_searched_ones(k, s):
+    for p, op, d, limit in itertools.product(range(4), range(3), range(1, 4), (1, 3, 50)):
+        alts = artifacts.even_alternatives(k, s, p, op, d, limit=limit)
+        got = [(a["kernel_size"], a["padding"], a["output_padding"], a["dilation"]) for a in alts]
+        assert got == _even_alternatives_by_search(k, s, p, op, d, limit)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: artifacts.overlap(3, 10**6),
+            r"the overlap map \(output size 3000003 for input_size 4, kernel_size 3, stride 1000000.*\) has 3000003",
+        ),
+        (lambda: artifacts.overlap((3, 3), 3000, input_size=1), r"the phase table of stride 3000 has 9000000"),
+        (lambda: artifacts.overlap(10**7, 1, input_size=1), "kernel_size 10000000 has 10000000 entries"),
+        (lambda: artifacts.overlap(3, 1, input_size=10**8), "has 100000002 entries"),
+        (lambda: artifacts.phase_gains(np.ones((1, 1, 3, 3)), 2000), "the phase gains of stride 2000 has 4000000"),
+    ],
+)
+def test_an_analysis_too_large_is_refused_before_allocating(call, message):
+    from helpers import no_hang
+
+    with no_hang(), pytest.raises(ValueError, match=message + r".*the analysis handles at most 1000000"):
+        call()
+
+
+def test_a_huge_stride_is_analysed_and_reported_in_bounded_text():
+    from helpers import no_hang
+
+    from tconv.explain.artifacts_text import report
+
+    with no_hang():
+        analysis = artifacts.analyze(3, 10**6, input_size=1)
+        text = report(analysis)
+    assert analysis.overlap.phase_counts.shape == (10**6,)
+    assert "... (999936 more)]" in text and len(text) < 10_000

@@ -490,3 +490,11 @@ def test_every_registered_algorithm_runs_on_the_blocks(op):
     for algorithm in tconv.algorithms(op):
         y = getattr(tdask, op)(da.from_array(x, chunks=(1, 4, 2, 3)), w, algorithm=algorithm, **kwargs)
         assert_close(y.compute(), expected, dtype=np.float64)
+
+
+@pytest.mark.parametrize("chunks", [0, (3, 0), ((4, 4, 2), (0, 5, 5)), (0, -1)])
+def test_zero_size_chunks_are_refused_naming_chunks(chunks):
+    """chunks=0 ended in a ZeroDivisionError inside Dask."""
+    x = da.ones((1, 1, 8, 8), chunks=4)
+    with pytest.raises(ValueError, match="chunks must give positive chunk sizes"):
+        tdask.conv_transpose(x, np.ones((1, 1, 3, 3)), chunks=chunks)

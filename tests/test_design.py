@@ -82,7 +82,7 @@ def test_ranking_puts_problems_last():
 
 
 def test_design_errors():
-    with pytest.raises(ValueError, match="give factor=, or both input_size and output_size"):
+    with pytest.raises(ValueError, match="give factor, or both input_size and output_size"):
         upsampling_designs(8)
     with pytest.raises(ValueError, match="is not factor\\*input_size"):
         upsampling_designs(8, 17, factor=2)
@@ -108,3 +108,93 @@ def test_overlap_profile_checks_its_arguments():
         overlap_profile(3, 0)
     with pytest.raises(TypeError, match="kernel_size must be an int"):
         overlap_profile(2.5, 2)
+
+
+def _by_definition(i, o, factor, max_kernel, max_stride, max_padding, max_dilation, output_padding):
+    """Every design, by the definition of the output size, searching every padding (the oracle)."""
+    found = set()
+    strides = [factor] if factor else range(1, max_stride + 1)
+    for s, d, k in itertools.product(strides, range(1, max_dilation + 1), range(1, max_kernel + 1)):
+        if d > 1 and k == 1:
+            continue
+        for a, p in itertools.product(range(max(s, d) if output_padding else 1), range(max_padding + 1)):
+            if factor and d * (k - 1) + 1 + a - 2 * p != factor:
+                continue
+            size = None if i is None else (i - 1) * s + d * (k - 1) + 1 - 2 * p + a
+            if (o is not None and size != o) or (size is not None and size < 1):
+                continue
+            found.add((k, s, p, a, d))
+    return found
+
+
+@pytest.mark.parametrize("case", range(300))
+def test_the_solved_padding_finds_what_the_search_finds(case):
+    """The padding is solved and the strides narrowed to those that can reach the output: nothing is lost."""
+    rng = np.random.default_rng(case)
+    limits = dict(
+        max_kernel=int(rng.integers(1, 8)),
+        max_padding=int(rng.integers(0, 8)),
+        max_dilation=int(rng.integers(1, 4)),
+        output_padding=bool(rng.integers(0, 2)),
+    )
+    if case % 2:
+        i, factor = (int(rng.integers(1, 7)) if case % 3 else None), int(rng.integers(1, 6))
+        o = None if i is None else factor * i
+        found = upsampling_designs(i, factor=factor, **limits)
+    else:
+        i, o, factor = int(rng.integers(1, 9)), int(rng.integers(1, 50)), None
+        limits["max_stride"] = int(rng.integers(1, 12))
+        found = upsampling_designs(i, o, **limits)
+        if limits["max_stride"] == -(-o // i) + 1:  # the default gives the same search
+            assert found == upsampling_designs(i, o, **{**limits, "max_stride": None})
+    expected = _by_definition(
+        i,
+        o,
+        factor,
+        limits["max_kernel"],
+        limits.get("max_stride", 0),
+        limits["max_padding"],
+        limits["max_dilation"],
+        limits["output_padding"],
+    )
+    assert {(d.kernel_size, d.stride, d.padding, d.output_padding, d.dilation) for d in found} == expected
+
+
+def test_large_limits_are_searched_without_a_loop_over_the_padding():
+    """design --factor 2 --max-kernel 100000 took minutes (kernel x padding x the taps of every kernel)."""
+    from helpers import no_hang
+
+    with no_hang():
+        designs = upsampling_designs(factor=2, max_kernel=100_000)
+    assert len(designs) == 100_000  # one padding per kernel size and output_padding that fits
+    assert (designs[0].kernel_size, designs[0].padding) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(input_size=10, output_size=10**9), r"the search is too large: 2 strides up to 100000001 \(max_stride"),
+        (dict(factor=10**9), r"stride factor=1000000000, .* output paddings up to 999999999"),
+        (dict(factor=10**9, output_padding=False), "more than 10000000; lower the limits$"),
+        (dict(input_size=10, output_size=10**9, max_stride=10**8), "strides up to max_stride=100000000"),
+    ],
+)
+def test_a_search_too_large_is_refused_before_it_starts(kwargs, message):
+    from helpers import no_hang
+
+    with no_hang(), pytest.raises(ValueError, match=message):
+        upsampling_designs(**kwargs)
+
+
+def test_a_huge_size_with_few_reachable_strides_is_searched():
+    """Without output_padding only strides near output/(input - 1) reach the output: a small search."""
+    designs = upsampling_designs(10, 10**6, max_stride=10**6, output_padding=False)
+    found = {(d.kernel_size, d.stride, d.padding, d.output_padding, d.dilation) for d in designs}
+    expected = {
+        (k, s, p, 0, 1)
+        for s in range(10**6 // 9 - 50, 10**6 // 9 + 50)
+        for k in range(1, 9)
+        for p in range(9)
+        if 9 * s + k - 2 * p == 10**6
+    }
+    assert found == expected and {s for _, s, *_ in found} == {111111, 111112}

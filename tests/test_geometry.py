@@ -22,6 +22,7 @@ from tconv.geometry import (
     conv_transpose_input_range,
     effective_kernel_size,
     parse_padding,
+    phase_tap_counts,
     phase_taps,
     tap_range,
     taps_per_phase,
@@ -129,3 +130,54 @@ def test_input_range_arguments_are_named():
         conv_transpose_input_range(g, 1, 0, 3)
     with pytest.raises(ValueError, match="need 0 <= start < stop <= 12.*start=3, stop=3"):
         conv_transpose_input_range(g, 0, 3, 3)
+
+
+@pytest.mark.parametrize("k, s, d", itertools.product(range(1, 12), range(1, 9), range(1, 7)))
+def test_phase_tap_counts_summarize_taps_per_phase(k, s, d):
+    counts = {}
+    for taps in taps_per_phase(k, s, d):
+        counts[taps] = counts.get(taps, 0) + 1
+    assert phase_tap_counts(k, s, d) == counts
+
+
+def test_phase_tap_counts_and_taps_per_phase_do_not_loop_over_the_kernel():
+    """Work in the stride (the listing's length), never in the kernel size; the summary in neither."""
+    assert phase_tap_counts(3, 10**18, 2) == {1: 3, 0: 10**18 - 3}
+    assert phase_tap_counts(10**18, 4, 2) == {10**18 // 2: 2, 0: 2}
+    assert taps_per_phase(10**18 + 1, 2) == (10**18 // 2 + 1, 10**18 // 2)
+
+
+def test_taps_per_phase_refuses_a_listing_longer_than_its_limit():
+    """One count per unit of stride: a stride of 10**18 was a 10**18-entry list (killed by the OOM killer)."""
+    from helpers import no_hang
+
+    from tconv import design, geometry
+
+    with no_hang(), pytest.raises(ValueError, match=r"at most 1000000 phases, got stride 1000000000000000000.*"):
+        taps_per_phase(3, 10**18)
+    with no_hang(), pytest.raises(ValueError, match="phase_tap_counts counts them in constant size"):
+        design.overlap_profile(3, geometry.MAX_LISTED + 1)
+    assert len(taps_per_phase(1, geometry.MAX_LISTED)) == geometry.MAX_LISTED  # the limit itself is listed
+
+
+def test_phase_taps_in_closed_form_are_the_searched_ones():
+    """The modular-inverse solution against the definition: tap t reaches phase (dilation*t) mod stride."""
+    for k, s, d in itertools.product(range(1, 13), range(1, 13), range(1, 13)):
+        for phase in range(-s, 2 * s):
+            searched = tuple(t for t in range(k) if (d * t - phase) % s == 0)
+            assert phase_taps(k, s, d, phase) == searched, (k, s, d, phase)
+
+
+def test_phase_taps_answer_huge_sizes_without_looping():
+    from helpers import no_hang
+
+    from tconv import geometry
+
+    with no_hang():
+        assert phase_taps(5, 10**18, 10**18 - 1, 10**18 - 3) == (
+            3,
+        )  # dilation = -1 (mod stride): tap t reaches phase -t
+        assert phase_taps(4, 10**18 + 1, 2, 1) == ()  # the first tap of phase 1 is (10**18 + 2)/2, beyond the kernel
+        with pytest.raises(ValueError, match="phase_taps lists the taps of a phase, at most 1000000"):
+            phase_taps(10**18, 1, 1, 0)
+    assert len(phase_taps(geometry.MAX_LISTED, 1, 1, 0)) == geometry.MAX_LISTED

@@ -197,7 +197,7 @@ def test_nearest_needs_one_tap_per_output():
     with pytest.raises(
         ValueError,
         match=r"taps \[crop_begin, crop_begin \+ stride\) must lie inside the kernel; "
-        r"got kernel_size=\(3,\), stride=\(2,\), crop_begin=\(2,\)",
+        r"got kernel_size=\(3,\) \(shape\[2:\]\), stride=\(2,\), crop_begin=\(2,\)",
     ):
         init.nearest((1, 1, 3), 2, padding=2)
 
@@ -268,3 +268,19 @@ ERRORS = [
 def test_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda dtype: tconv.init.kaiming_uniform((2, 3, 3), dtype=dtype),
+        lambda dtype: tconv.init.torch_default((2, 3, 3), dtype=dtype)[0],
+        lambda dtype: tconv.init.bilinear((2, 2, 4), 2, groups=2, dtype=dtype),
+        lambda dtype: tconv.init.icnr((2, 2, 4), 2, dtype=dtype),
+    ],
+)
+def test_initialisers_refuse_integer_dtypes(call):
+    """An integer dtype truncated the draws to zeros."""
+    with pytest.raises(ValueError, match="dtype must be a floating-point dtype"):
+        call(np.int32)
+    assert call(np.float64).dtype == np.float64

@@ -304,7 +304,7 @@ ERRORS = [
         r"weight has shape \(3, 2, 3, 3\) in the state dict, but this layer's weight has shape \(2, 3, 3, 3\)",
     ),
     (lambda: nn.SGD(object(), lr=0.1), TypeError, "SGD optimizes layers with parameters"),
-    (lambda: nn.Adam(nn.ConvTranspose1d(1, 1, 2), lr=0), ValueError, "lr must be positive, got 0"),
+    (lambda: nn.Adam(nn.ConvTranspose1d(1, 1, 2), lr=0), ValueError, "lr must be greater than 0, got 0"),
     (
         lambda: nn.mse_loss(np.ones(2), np.ones(3)),
         ValueError,
@@ -347,3 +347,74 @@ def test_forward_uses_a_prepared_weight_that_follows_the_weight():
     np.testing.assert_allclose(layer(x), plain(), rtol=1e-6, atol=1e-6)
     layer.stride = (1, 1)
     np.testing.assert_allclose(layer(x), plain(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "entries, error, message",
+    [
+        ({"weight": np.zeros((2, 3, 3, 3)), "bias": np.zeros(7)}, ValueError, r"bias has shape \(7,\)"),
+        ({"weight": np.zeros((3, 2, 3, 3)), "bias": np.zeros(3)}, ValueError, r"weight has shape \(3, 2, 3, 3\)"),
+        (
+            {"weight": np.full((2, 3, 3, 3), None, dtype=object), "bias": np.zeros(3)},
+            TypeError,
+            "weight must be a real numeric array .* got dtype object",
+        ),
+        (
+            {"weight": np.zeros((2, 3, 3, 3)), "bias": np.full(3, 1 + 2j)},
+            TypeError,
+            "bias must be a real numeric array .* got dtype complex128",
+        ),
+        ({"weight": np.full((2, 3, 3, 3), "a"), "bias": np.zeros(3)}, TypeError, "got dtype <U1"),
+    ],
+)
+def test_load_state_dict_checks_every_entry_before_assigning_any(entries, error, message):
+    """One bad entry leaves every parameter as it was, whatever the order the keys come in."""
+    for order in (list(entries), list(reversed(entries))):
+        layer = nn.ConvTranspose2d(2, 3, 3, rng=0)
+        before = {name: value.copy() for name, value in layer.state_dict().items()}
+        with pytest.raises(error, match=message):
+            layer.load_state_dict({name: entries[name] for name in order})
+        for name, value in layer.state_dict().items():
+            np.testing.assert_array_equal(value, before[name])
+
+
+def test_load_state_dict_casts_real_numbers():
+    layer = nn.ConvTranspose2d(2, 3, 3, rng=0)
+    layer.load_state_dict({"weight": np.ones((2, 3, 3, 3), dtype=np.int64), "bias": np.array([True, False, True])})
+    assert layer.weight.dtype == np.float32 and np.all(layer.weight == 1)
+    np.testing.assert_array_equal(layer.bias, [1, 0, 1])
+
+
+@pytest.mark.parametrize(
+    "dtype, error, message",
+    [
+        (np.int32, ValueError, "dtype must be a floating-point dtype such as float32 or float64, got int32"),
+        (object, ValueError, "got object"),
+        (np.complex64, ValueError, "got complex64"),
+        (bool, ValueError, "got bool"),
+        ("no-such-type", TypeError, "dtype must be a NumPy dtype such as float32, got 'no-such-type'"),
+    ],
+)
+def test_a_layer_is_built_in_a_floating_dtype(dtype, error, message):
+    """An int32 layer had all-zero weights (the uniform draw truncated) and an object layer was accepted."""
+    with pytest.raises(error, match=message):
+        nn.ConvTranspose2d(2, 3, 3, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_floating_layers_are_built(dtype):
+    layer = nn.ConvTranspose2d(2, 3, 3, dtype=dtype, rng=0)
+    assert layer.weight.dtype == dtype and layer.bias.dtype == dtype and layer.weight.any()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"rng": "a"}, TypeError, "rng must be None, an int or a numpy.random.Generator, got 'a'"),
+        ({"rng": -1}, ValueError, "rng must be a non-negative int, got -1"),
+        ({"bias": "no"}, TypeError, "bias must be True or False, got 'no'"),
+    ],
+)
+def test_other_layer_arguments_are_checked(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        nn.ConvTranspose2d(2, 3, 3, **kwargs)

@@ -134,7 +134,7 @@ BAD_CONV = [
     (dict(stride=0), ValueError, "stride must be positive"),
     (dict(padding=-2), ValueError, "padding must be non-negative"),
     (dict(padding=((0, 0), (-3, -3))), ValueError, r"the padded input is smaller than the dilated kernel"),
-    (dict(dilation=3), ValueError, r"padded input is smaller than the dilated kernel: input size \(5, 5\)"),
+    (dict(dilation=3), ValueError, r"padded input is smaller than the dilated kernel: input_size \(5, 5\)"),
     (dict(groups=2, weight=np.ones((3, 2, 3, 3))), ValueError, r"groups=2 must divide weight.shape\[0\]=3"),
     (dict(weight=np.ones((6, 3, 3, 3))), ValueError, "expects 3"),
     (dict(padding="half"), ValueError, "'same', 'valid'; got 'half'"),
@@ -427,3 +427,21 @@ def test_adjoint_identity_general_padding(padding, stride):
     back = tconv.conv_transpose(z, w, None, stride, padding, 0, 2, 1, output_size=x.shape[2:])
     assert back.shape == x.shape
     assert np.isclose(np.sum(back * x), np.sum(z * y))
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, kwargs, hint",
+    [
+        ((1, 3, 8, 8), (4, 4, 8, 3), {}, 'a TensorFlow/Keras kernel: tconv.convert_weight(weight, "keras", "torch")'),
+        ((1, 8, 8, 3), (4, 4, 8, 3), {"layout": "channels_last"}, 'tconv.convert_weight(weight, "keras", "torch")'),
+        ((1, 3, 8, 8), (4, 4, 3, 8), {}, 'a JAX kernel: tconv.convert_weight(weight, "jax", "torch")'),
+        ((1, 3, 8, 8), (5, 5, 5, 5), {}, "tconv.convert_weight converts the other frameworks' layouts"),
+    ],
+)
+def test_a_weight_in_another_layout_is_named(x_shape, w_shape, kwargs, hint):
+    """'expects 4' alone did not say that tconv takes PyTorch's layout whatever the data layout."""
+    with pytest.raises(ValueError) as error:
+        tconv.conv_transpose(np.ones(x_shape), np.ones(w_shape), **kwargs)
+    message = str(error.value)
+    assert "conv_transpose takes weights as (C_in, C_out/groups, *kernel_size), PyTorch's layout" in message
+    assert hint in message

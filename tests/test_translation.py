@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from framework_oracles import onnx_model, run_ort
-from helpers import assert_close
+from helpers import assert_close, no_hang
 
 import tconv
 from tconv.frameworks import jax as compat_jax
@@ -495,3 +495,119 @@ def test_zero_dimensional_jax_translates_to_jax(lax):
     plan = translate({"strides": (), "padding": "SAME"}, "jax", "jax", weight_shape=w.shape)
     expected = np.asarray(lax.conv_transpose(x, w, (), "SAME"))
     assert_close(plan.apply(x, w), expected)
+
+
+# --- issue 11: every argument checked, in the source's own names; no work that grows with a value ----------
+
+
+@pytest.mark.parametrize(
+    "params, source, weight_shape, error, phrase",
+    [
+        ({"groups": 3}, "torch", (4, 8, 3, 3), ValueError, r"groups=3 must divide the input channels \(4\)"),
+        ({"groups": 3}, "tconv", (4, 8, 3, 3), ValueError, r"groups=3 must divide the input channels \(4\)"),
+        ({"group": 3}, "onnx", (4, 8, 3, 3), ValueError, r"group=3 must divide the input channels \(4\)"),
+        (
+            {"lhs_dilation": (2, 2), "padding": ((1, 1), (1, 1)), "feature_group_count": 3},
+            "jax",
+            (4, 2, 3, 3),  # OIHW, conv_general_dilated's default
+            ValueError,
+            r"feature_group_count=3 must divide the output channels \(4\)",
+        ),
+        ({"groups": 0}, "torch", (4, 8, 3, 3), ValueError, "groups must be a positive integer, got 0"),
+        ({"groups": -1}, "tconv", (4, 8, 3, 3), ValueError, "groups must be a positive integer, got -1"),
+        ({"groups": 2.0}, "torch", (4, 8, 3, 3), TypeError, "groups must be an int, got 2.0"),
+        ({"group": "2"}, "onnx", (4, 8, 3, 3), TypeError, "group must be an int"),
+        ({}, "torch", (4.5, 8, 3, 3), TypeError, r"weight_shape must be a sequence of ints, got \(4.5, 8, 3, 3\)"),
+        ({}, "keras", (3.0, 3, 8, 4), TypeError, "weight_shape must be a sequence of ints"),
+        ({}, "torch", 4, TypeError, "weight_shape must be a sequence of ints, got 4 of type int"),
+        ({}, "tconv", (4, 8), ValueError, r"tconv's conv_transpose needs a spatial axis, got a weight of shape"),
+        ({}, "torch", (4,), ValueError, r"weight_shape must have the two channel axes, got \(4,\)"),
+        (
+            {"strides": (2, 2, 2), "padding": "SAME"},
+            "jax",
+            (3, 3, 4, 8),
+            ValueError,
+            r"strides must have one entry per spatial axis \(2\), got 3 entries",
+        ),
+        ({"strides": (2, 0), "padding": "SAME"}, "jax", (3, 3, 4, 8), ValueError, "strides must be positive"),
+        (
+            {"lhs_dilation": (2,), "padding": ((1, 1), (1, 1))},
+            "jax",
+            (3, 3, 4, 8),
+            ValueError,
+            "lhs_dilation must have one entry per spatial axis",
+        ),
+    ],
+)
+def test_bad_parameters_are_refused_in_the_sources_names(params, source, weight_shape, error, phrase):
+    for target in ("keras", "torch"):
+        with pytest.raises(error, match=phrase):
+            translate(params, source, target, weight_shape=weight_shape)
+
+
+@pytest.mark.parametrize(
+    "source, params, weight_shape, input_shape, phrase",
+    [
+        ("torch", {}, (4, 8, 3, 3), (1, 5, 6, 6), r"input_shape \(1, 5, 6, 6\) has 5 channels in PyTorch's layout"),
+        ("torch", {}, (4, 8, 3, 3), (5, 6, 6), "has 5 channels"),  # unbatched
+        ("keras", {}, (3, 3, 8, 4), (1, 6, 6, 5), "has 5 channels in Keras's layout|has 5 channels"),
+        ("tconv", {"layout": "channels_last"}, (4, 8, 3, 3), (1, 6, 6, 3), "has 3 channels"),
+        ("jax", {"padding": "SAME"}, (3, 3, 4, 8), (1, 6, 6, 5), "has 5 channels"),
+        ("onnx", {}, (4, 8, 3, 3), (1, 2, 6, 6), "has 2 channels"),
+    ],
+)
+def test_an_input_shape_must_have_the_weights_channels(source, params, weight_shape, input_shape, phrase):
+    with pytest.raises(ValueError, match=phrase):
+        translate(params, source, "torch", weight_shape=weight_shape, input_shape=input_shape)
+
+
+@pytest.mark.parametrize("input_shape", [(1, 4.0, 6, 6), "1x4x6x6", (1, -4, 6, 6)])
+def test_an_input_shape_must_be_ints(input_shape):
+    with pytest.raises((TypeError, ValueError), match="input_shape must be"):
+        translate({}, "torch", "keras", weight_shape=(4, 8, 3, 3), input_shape=input_shape)
+
+
+def test_tensorflows_output_shape_must_keep_the_batch():
+    with pytest.raises(ValueError, match="must have the same batch size"):
+        translate(
+            {"strides": 2, "padding": "SAME", "output_shape": (5, 32, 32, 8)},
+            "tensorflow",
+            "torch",
+            weight_shape=(4, 4, 8, 3),
+            input_shape=(1, 16, 16, 3),
+        )
+
+
+@pytest.mark.parametrize("stride", [10**6, 10**9, 10**18])
+def test_a_huge_stride_translates_without_a_loop_over_it(stride):
+    """Keras' output_padding is solved, not searched in range(stride)."""
+    from tconv.frameworks import keras as keras_module
+
+    with no_hang():
+        plan = translate({"stride": stride}, "torch", "keras", weight_shape=(4, 8, 3, 3))
+        plans = [translate({"stride": stride, "padding": 1}, "torch", t, weight_shape=(4, 8, 3, 3)) for t in TARGETS]
+    assert plan.exact and plan.arguments["strides"] == (stride, stride)
+    args = plan.arguments
+    crops = keras_module._crops(
+        args["kernel_size"], args["strides"], args["padding"], args["output_padding"], args["dilation_rate"]
+    )
+    assert crops == plan.spec.crop == ((0, 0), (0, 0))
+    assert all(p.spec.crop == ((1, 1), (1, 1)) for p in plans)
+
+
+def test_keras_output_padding_is_the_one_a_search_finds():
+    """The closed form against the search it replaced (every crop of small kernels and strides)."""
+    from tconv.frameworks.keras import _crop, _output_padding_for
+
+    for k_eff in range(1, 10):
+        for s in range(1, 8):
+            for padding in ("valid", "same"):
+                for b in range(-10, 10):
+                    for e in range(-10, 10):
+                        found = [
+                            a
+                            for a in range(s)
+                            if _crop(k_eff, s, padding, a) == (b, e)
+                            and not (padding == "same" and k_eff % 2 == 0 and a == 0)
+                        ]
+                        assert _output_padding_for(k_eff, s, padding, (b, e)) == (found[0] if found else None)

@@ -144,3 +144,14 @@ def test_errors_name_the_problem():
         from_torch_layout(np.zeros((6, 1, 3)), "jax", 0)
     with pytest.raises(ValueError, match="dilation must be positive"):
         dilate_weight(np.zeros((1, 1, 3)), 0)
+
+
+@pytest.mark.parametrize("layout", ["torch", "onnx", "tensorflow", "keras", "jax", "conv"])
+def test_groups_must_divide_the_input_channels(layout):
+    """groups=3 on 4 input channels returned an array for the layouts that do not reorder by group."""
+    weight = tconv.weights.from_torch_layout(np.ones((4, 2, 3, 3)), layout)
+    for other in ("torch", "keras", "jax"):
+        with pytest.raises(ValueError, match="groups=3 must divide the (input|output) channels"):
+            convert_weight(weight, layout, other, groups=3)
+    with pytest.raises(ValueError, match="groups=3 must divide the input channels 4"):
+        tconv.weights.from_torch_layout(np.ones((4, 2, 3, 3)), layout, groups=3)

@@ -50,5 +50,5 @@ def check_algorithms(algorithm: object, backward_algorithm: object) -> None:
         (backward_algorithm, "conv", "backward_algorithm"),
     ):
         valid = ("auto", *algorithms(op))
-        if value not in valid:
+        if not isinstance(value, str) or value not in valid:
             raise ValueError(f"{name} {value!r} not found, valid options are {{{', '.join(map(repr, valid))}}}")

@@ -18,17 +18,28 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = [
+    "EXTRAS",
     "LAYOUTS",
+    "MAX_SPATIAL_AXES",
+    "MissingDependency",
     "as_int",
     "check_choice",
     "check_layout",
+    "check_ndim",
+    "floating_dtype",
+    "install_hint",
     "int_tuple",
     "is_bfloat16",
+    "non_negative_int",
     "is_int",
+    "missing_dependency",
     "numeric_array",
     "positive_sizes",
     "positive_int",
+    "real_number",
+    "require",
     "show",
+    "spatial_rank",
 ]
 
 #: The data layouts of every array-taking function (weights always keep their own layout).
@@ -142,6 +153,22 @@ def positive_int(value: object, name: str) -> int:
     return result
 
 
+def non_negative_int(value: object, name: str) -> int:
+    """Return ``value`` as a non-negative ``int``, or raise naming ``name``.
+
+    Examples
+    --------
+    >>> non_negative_int(-1, "padding")
+    Traceback (most recent call last):
+    ...
+    ValueError: padding must be non-negative, got -1
+    """
+    result = as_int(value, name)
+    if result < 0:
+        raise ValueError(f"{name} must be non-negative, got {result}")
+    return result
+
+
 def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` listing them."""
     if not isinstance(value, str) or value not in choices:
@@ -187,10 +214,39 @@ def numeric_array(value: Any, name: str) -> np.ndarray:
     """
     import numpy as np
 
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # a ragged list, or an object NumPy cannot take
+        raise TypeError(
+            f"{name} must be a numeric array, got a {type(value).__name__} that NumPy cannot read: {error}"
+        ) from None
     if array.dtype.kind not in "biufc" and not is_bfloat16(array.dtype):
         raise TypeError(f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}")
     return array
+
+
+def floating_dtype(value: Any, name: str = "dtype") -> np.dtype:
+    """``value`` as a NumPy floating-point dtype (float16, float32, float64, ...): the dtypes a layer's
+    parameters can be trained in (an integer weight would round every update away).
+
+    Examples
+    --------
+    >>> floating_dtype("float32")
+    dtype('float32')
+    >>> floating_dtype("int32")
+    Traceback (most recent call last):
+    ...
+    ValueError: dtype must be a floating-point dtype such as float32 or float64, got int32
+    """
+    import numpy as np
+
+    try:
+        dtype = np.dtype(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a NumPy dtype such as float32, got {value!r}") from None
+    if dtype.kind != "f":
+        raise ValueError(f"{name} must be a floating-point dtype such as float32 or float64, got {dtype}")
+    return dtype
 
 
 def positive_sizes(value: object, name: str, ndim: int | None = None) -> tuple[int, ...]:
@@ -201,9 +257,64 @@ def positive_sizes(value: object, name: str, ndim: int | None = None) -> tuple[i
     >>> positive_sizes(5, "input_size"), positive_sizes((2, 3), "input_size"), positive_sizes(3, "kernel_size", 2)
     ((5,), (2, 3), (3, 3))
     """
-    if ndim is None:
-        ndim = 1 if is_int(value) or not isinstance(value, Sequence) else len(value)
-    return int_tuple(value, name, ndim, minimum=1, rule="positive")
+    ndim = spatial_rank(value, name) if ndim is None else ndim
+    return int_tuple(value, name, check_ndim(ndim), minimum=1, rule="positive")
+
+
+def spatial_rank(value: object, name: str) -> int:
+    """The number of spatial axes sizes such as ``input_size`` give: 1 for an int, else their entries (at least one)."""
+    ndim = 1 if is_int(value) or not isinstance(value, Sequence) else len(value)
+    if ndim == 0:
+        raise ValueError(f"{name} must have at least one entry (one per spatial axis), got {show(value)}")
+    return ndim
+
+
+#: The most spatial axes anything can have: NumPy arrays have at most 64 axes, two of them batch and channels.
+MAX_SPATIAL_AXES = 62
+
+
+def check_ndim(value: object, name: str = "ndim") -> int:
+    """A number of spatial axes: a positive int of at most :data:`MAX_SPATIAL_AXES`.
+
+    Examples
+    --------
+    >>> check_ndim(10**9)
+    Traceback (most recent call last):
+    ...
+    ValueError: ndim must be at most 62 (NumPy arrays have at most 64 axes), got 1000000000
+    """
+    ndim = positive_int(value, name)
+    if ndim > MAX_SPATIAL_AXES:
+        raise ValueError(f"{name} must be at most {MAX_SPATIAL_AXES} (NumPy arrays have at most 64 axes), got {ndim}")
+    return ndim
+
+
+def real_number(value: object, name: str, *, minimum: float | None = None, strict: bool = False) -> float:
+    """``value`` as a finite float (an int or float, not a bool), at least (or above, ``strict``) ``minimum``.
+
+    Examples
+    --------
+    >>> real_number(0.1, "lr", minimum=0, strict=True)
+    0.1
+    >>> real_number("fast", "lr")
+    Traceback (most recent call last):
+    ...
+    TypeError: lr must be a real number, got 'fast' of type str
+    """
+    import math
+
+    if isinstance(value, bool) or type(value).__name__ == "bool_" or not hasattr(value, "__float__"):
+        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
+    if type(value).__name__ == "ndarray" and getattr(value, "ndim", 0) != 0:
+        raise TypeError(f"{name} must be a real number, got an array of shape {value.shape}")  # type: ignore[attr-defined]
+    if isinstance(value, complex) or getattr(getattr(value, "dtype", None), "kind", "") == "c":
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {number}")
+    if minimum is not None and (number <= minimum if strict else number < minimum):
+        raise ValueError(f"{name} must be {'greater than' if strict else 'at least'} {minimum}, got {number}")
+    return number
 
 
 def split_options(op: str, options: Mapping[str, Any], caller: str) -> tuple[Any, Any, dict[str, Any]]:
@@ -230,3 +341,65 @@ def split_options(op: str, options: Mapping[str, Any], caller: str) -> tuple[Any
         if name not in WINDOW_OPTIONS[op]:
             raise TypeError(f"{caller} got an unexpected keyword argument {name!r}; valid ones are {valid}")
     return groups, layout, window
+
+
+#: Every optional dependency tconv imports, with the extra of ``pyproject.toml`` that installs it
+#: (``tests/test_validate.py`` checks this table against ``pyproject.toml``).
+EXTRAS = {
+    "matplotlib": "viz",
+    "PIL": "viz",
+    "torch": "torch",
+    "dask": "dask",
+    "distributed": "dask",
+    "zarr": "dask",
+    "numba": "fast",
+    "scipy": "sparse",
+    "onnx": "onnx",
+    "onnxruntime": "bench",
+    "jax": "bench",
+}
+
+
+class MissingDependency(ModuleNotFoundError):
+    """An optional dependency is not installed; the message says what needs it and how to install it."""
+
+
+def require(module: str, purpose: str, extra: str | None = None) -> Any:
+    """Import ``module`` (an optional dependency), or raise :class:`MissingDependency` with the install hint.
+
+    The hint names the extra that installs it, spelled for a clone of the repository
+    (``pip install ".[viz]"``, the README's installation) and for an installed tconv
+    (``pip install "tconv[viz]"``).
+
+    Examples
+    --------
+    >>> require("no_such_module", "--png", extra="viz")
+    Traceback (most recent call last):
+    ...
+    tconv._validate.MissingDependency: --png needs no_such_module, which is not installed: pip install ".[viz]" \
+in a clone of tconv (pip install "tconv[viz]" otherwise)
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise missing_dependency(module, purpose, extra) from error
+
+
+def missing_dependency(module: str, purpose: str, extra: str | None = None) -> MissingDependency:
+    """The :class:`MissingDependency` error for ``module``, for a module that imports it at the top::
+
+    try:
+        import torch
+    except ImportError as error:
+        raise missing_dependency("torch", "tconv.torch") from error
+    """
+    top = module.split(".")[0]
+    hint = install_hint(extra or EXTRAS[top])
+    return MissingDependency(f"{purpose} needs {top}, which is not installed: {hint}", name=top)
+
+
+def install_hint(extra: str) -> str:
+    """How to install an extra: ``pip install ".[viz]" in a clone of tconv (pip install "tconv[viz]" otherwise)``."""
+    return f'pip install ".[{extra}]" in a clone of tconv (pip install "tconv[{extra}]" otherwise)'

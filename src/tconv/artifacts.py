@@ -44,11 +44,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import geometry
-from ._validate import int_tuple, is_int, positive_sizes
+from ._validate import int_tuple, is_int, non_negative_int, positive_int, positive_sizes, real_number, show
 from .geometry import Geometry, PaddingArg, conv_transpose_geometry, effective_kernel_size, parse_padding
 from .matrix import check_weight
 
 __all__ = [
+    "MAX_CELLS",
     "Analysis",
     "Overlap",
     "WeightAnalysis",
@@ -61,6 +62,22 @@ __all__ = [
     "phase_gains",
     "phase_taps",
 ]
+
+
+#: The largest analysis: the overlap map (output cells), the phase table (``prod(stride)`` phases) and
+#: the kernel taps counted (``sum(kernel_size)``) each have at most this many entries; a larger one is
+#: refused before anything is allocated (:func:`overlap`, :func:`phase_gains`).
+MAX_CELLS = 10**6
+
+
+def _collapse(values: tuple[int, ...]) -> str:
+    """One value for every axis (``3``), or the tuple (``(3, 2)``)."""
+    return show(values[0]) if len(set(values)) == 1 else show(values)
+
+
+def _check_cells(count: int, what: str) -> None:
+    if count > MAX_CELLS:
+        raise ValueError(f"{what} has {count} entries: the analysis handles at most {MAX_CELLS}")
 
 
 def _axes(
@@ -103,7 +120,9 @@ def phase_taps(
     >>> phase_taps((4, 5), (4, 3), (2, 2))
     ((2, 0, 2, 0), (2, 1, 2))
     """
-    taps = tuple(map(geometry.taps_per_phase, *_axes(kernel_size, stride, dilation)))
+    k, s, d = _axes(kernel_size, stride, dilation)
+    _check_cells(math.prod(s), f"the phase table of stride {_collapse(s)}")
+    taps = tuple(map(geometry.taps_per_phase, k, s, d))
     return taps[0] if is_int(kernel_size) else taps
 
 
@@ -122,7 +141,7 @@ def _axis_counts(g: Geometry, axis: int) -> np.ndarray:
 
 def _output_phases(g: Geometry) -> tuple[np.ndarray, ...]:
     """Per axis, the phase of every output position: ``(o + crop_begin) mod stride``."""
-    return tuple((np.arange(o) + b) % s for o, b, s in zip(g.output_size, g.crop_begin, g.stride))
+    return tuple((np.arange(o) + b % s) % s for o, b, s in zip(g.output_size, g.crop_begin, g.stride))
 
 
 def _default_input_size(k: int, s: int, d: int, crop: tuple[int, int]) -> int:
@@ -252,6 +271,13 @@ def overlap(
     else:
         i = int_tuple(input_size, "input_size", len(k), minimum=1, rule="positive")
     g = conv_transpose_geometry(i, k, s, padding, output_padding, d)
+    _check_cells(sum(k), f"kernel_size {_collapse(k)}")
+    _check_cells(math.prod(s), f"the phase table of stride {_collapse(s)}")
+    _check_cells(
+        math.prod(g.output_size),
+        f"the overlap map (output size {_collapse(g.output_size)} for input_size {_collapse(i)}, kernel_size "
+        f"{_collapse(k)}, stride {_collapse(s)}, dilation {_collapse(d)}, padding {show(padding)})",
+    )
     axis = tuple(_axis_counts(g, a) for a in range(g.ndim))
     counts = np.ones((), dtype=np.int64)
     for c in axis:
@@ -296,6 +322,7 @@ def phase_gains(weight: np.ndarray, stride: int | Sequence[int] = 1, dilation: i
     """
     w = _weight_array(weight)
     k, s, d = _axes(w.shape[2:], stride, dilation)
+    _check_cells(w.shape[0] * w.shape[1] * math.prod(s), f"the phase gains of stride {_collapse(s)}")
     dtype = np.result_type(w.dtype, np.float64) if w.dtype.kind in "biu" else w.dtype
     gains = np.zeros((*w.shape[:2], *s), dtype=dtype)  # (C_in, C_out/g, *s)
     channels = (slice(None), slice(None))
@@ -334,7 +361,7 @@ def constant_response(
     gains = phase_gains(w, stride, dilation)  # (C_in, C_out/g, *s)
     c_in_g = w.shape[0] // g
     per_group = gains.reshape(g, c_in_g, *gains.shape[1:]).sum(axis=1)  # (G, C_out/g, *s)
-    return value * per_group.reshape(g * w.shape[1], *gains.shape[2:])  # (C_out, *s)
+    return real_number(value, "value") * per_group.reshape(g * w.shape[1], *gains.shape[2:])  # (C_out, *s)
 
 
 def checkerboard_amplitude(
@@ -522,6 +549,13 @@ def analyze(
 # Nearby even configurations
 
 
+def _nearest(low: int, high: int, k: int, s: int, count: int) -> list[int]:
+    """The (at most ``count``) ``m`` in ``[low, high]`` whose ``m*s`` is nearest to ``k``, in increasing order."""
+    centre = min(max(k // s, low), high)
+    window = range(max(low, centre - count), min(high, centre + count) + 1)
+    return sorted(sorted(window, key=lambda m: abs(m * s - k))[:count])
+
+
 def even_alternatives(
     kernel_size: int,
     stride: int,
@@ -554,21 +588,31 @@ def even_alternatives(
     {'kernel_size': 4, 'padding': 1, 'output_padding': 0, 'dilation': 1}
     {'kernel_size': 6, 'padding': 2, 'output_padding': 0, 'dilation': 1}
     """
-    s, k, p, op, d = stride, kernel_size, padding, output_padding, dilation
+    k, s, d = (
+        positive_int(kernel_size, "kernel_size"),
+        positive_int(stride, "stride"),
+        positive_int(dilation, "dilation"),
+    )
+    p, op = non_negative_int(padding, "padding"), non_negative_int(output_padding, "output_padding")
+    limit = non_negative_int(limit, "limit")
     target = effective_kernel_size(k, d) + op - 2 * p  # o - (i - 1)*s, the same for every i
     dilations = [1] + ([d] if d != 1 and math.gcd(d, s) == 1 else [])
     found: list[tuple[tuple[int, bool, int], dict]] = []
     for dd in dilations:
-        for kk in range(1, k + 2 * s + 1):
+        # dd is coprime to s, so every phase is reached and the counts are equal exactly when s divides kk;
+        # kk in [s, k + 2s], and k_eff(kk) > target - max(s, dd) for an output_padding below max(s, dd)
+        lowest = max(1, -(-(target - max(s, dd) - 1) // dd) + 1)
+        low, high = -(-max(s, lowest) // s), (k + 2 * s) // s  # the multiples m*s of the range
+        for m in _nearest(low, high, k, s, 4 * (limit + 2)):
+            kk = m * s
             if kk == k and dd == d:
                 continue
-            if len(set(geometry.taps_per_phase(kk, s, dd))) != 1:
-                continue
-            for oo in range(max(s, dd)):
-                twice_p = effective_kernel_size(kk, dd) + oo - target
-                if twice_p >= 0 and twice_p % 2 == 0:
-                    alt = {"kernel_size": kk, "padding": twice_p // 2, "output_padding": oo, "dilation": dd}
-                    found.append(((abs(kk - k), dd != d, oo), alt))
-                    break
+            # the smallest output_padding that makes 2p = k_eff + oo - target non-negative and even
+            k_eff = effective_kernel_size(kk, dd)
+            oo = max(0, target - k_eff)
+            oo += (k_eff + oo - target) % 2
+            if oo < max(s, dd):
+                alt = {"kernel_size": kk, "padding": (k_eff + oo - target) // 2, "output_padding": oo, "dilation": dd}
+                found.append(((abs(kk - k), dd != d, oo), alt))
     found.sort(key=lambda item: item[0])
     return [alt for _, alt in found[:limit]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._validate import int_tuple, is_int, positive_sizes, show
-from .geometry import Geometry, effective_kernel_size
+from .geometry import Geometry, check_geometry, effective_kernel_size
 
 __all__ = ["conv_chunks", "conv_halo", "conv_transpose_chunks", "conv_transpose_halo"]
 
@@ -32,7 +32,12 @@ Pairs = tuple[tuple[int, int], ...]
 
 def _axis_params(kernel_size: object, stride: object, dilation: object) -> tuple[tuple[int, ...], ...]:
     """kernel_size, stride, dilation as tuples of one length (ints broadcast)."""
-    lengths = {len(v) for v in (kernel_size, stride, dilation) if not is_int(v) and isinstance(v, Sequence)}
+    given = (kernel_size, stride, dilation)
+    lengths = {len(v) for v in given if not is_int(v) and isinstance(v, Sequence) and not isinstance(v, str)}
+    if 0 in lengths:
+        raise ValueError(
+            f"kernel_size, stride and dilation must have one entry per axis (at least one), got {show(given)}"
+        )
     nd = max(lengths) if lengths else 1
     k = positive_sizes(kernel_size, "kernel_size", nd)
     s = int_tuple(stride, "stride", nd, minimum=1, rule="positive")
@@ -186,7 +191,7 @@ def conv_transpose_chunks(geometry: Geometry, chunks: Sequence[Sequence[int]]) -
     >>> conv_transpose_chunks(g, ((4, 3, 3),))        # 2*4 - 1, 2*3, 2*3 + (4 - 2) - 1
     ((7, 6, 7),)
     """
-    chunks = _check_chunks(chunks, geometry.input_size, "chunks")
+    chunks = _check_chunks(chunks, check_geometry(geometry).input_size, "chunks")
     result = []
     for c, o, s, b in zip(chunks, geometry.output_size, geometry.stride, geometry.crop_begin):
         starts = [sum(c[:n]) for n in range(1, len(c))]
@@ -225,7 +230,7 @@ def conv_chunks(geometry: Geometry, chunks: Sequence[Sequence[int]]) -> tuple[tu
     >>> conv_chunks(g, ((7, 6, 7),))
     ((4, 3, 3),)
     """
-    chunks = _check_chunks(chunks, geometry.output_size, "chunks")
+    chunks = _check_chunks(chunks, check_geometry(geometry).output_size, "chunks")
     result = []
     for c, i, s, b in zip(chunks, geometry.input_size, geometry.stride, geometry.crop_begin):
         starts = [sum(c[:n]) for n in range(1, len(c))]

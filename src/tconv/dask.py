@@ -47,17 +47,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._validate import as_int, is_int, missing_dependency, numeric_array, positive_int, show, split_options
+
 try:
     import dask.array as da
     from dask.array.core import normalize_chunks
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
-except ImportError as error:  # pragma: no cover - depends on the installation
-    raise ImportError(f"tconv.dask needs Dask: pip install 'tconv[dask]' ({error})") from error
+except ImportError as error:  # one line with the install hint
+    raise missing_dependency("dask", "tconv.dask") from error
 
 import tconv
 
-from ._validate import numeric_array, show, split_options
 from .chunks import conv_chunks, conv_transpose_chunks
 from .geometry import (
     Geometry,
@@ -216,13 +217,23 @@ def _output_chunks(chunks: Any, default: tuple[tuple[int, ...], ...], shape: tup
     """The spatial output chunks: mapped from the input's (None) or as Dask normalises ``chunks``."""
     if chunks is None:
         return default
+    empty = ValueError(
+        f"chunks must give positive chunk sizes (or -1 for one chunk per axis), one entry per spatial axis "
+        f"of the output of spatial shape {show(shape)}; got {chunks!r}"
+    )
+    sizes = [chunks] if is_int(chunks) else (list(chunks) if isinstance(chunks, (tuple, list)) else [])
+    if any(is_int(size) and (size == 0 or size < -1) for size in sizes):  # Dask would divide by it, or misread
+        raise empty
     try:
-        return normalize_chunks(chunks, shape=shape, dtype=dtype)
-    except (ValueError, TypeError) as error:
+        normalized = normalize_chunks(chunks, shape=shape, dtype=dtype)
+    except (ValueError, TypeError, ZeroDivisionError) as error:
         raise ValueError(
             f"chunks must be None (map the input's chunks) or the spatial output chunks, one entry "
             f"per spatial axis of the output of spatial shape {show(shape)}; got {chunks!r}: {error}"
         ) from None
+    if any(0 in axis for axis in normalized):  # Dask allows empty chunks; an output chunk needs a cell
+        raise empty
+    return normalized
 
 
 # ---------------------------------------------------------------------------
@@ -507,6 +518,10 @@ def conv(
 # ---------------------------------------------------------------------------
 
 
+#: The largest diagram :func:`halo_diagram` draws: columns (output cells) and rows (inputs).
+MAX_DIAGRAM_CELLS = 200
+
+
 def halo_diagram(
     input_size: int,
     chunks: Sequence[int],
@@ -555,9 +570,22 @@ def halo_diagram(
     output chunk 0: cells 0..4 read inputs 0..2, padding (1, 1)
     output chunk 1: cells 5..8 read inputs 2..4 (halo: input 2), padding (2, 1)
     """
-    g = conv_transpose_geometry(
-        input_size, kernel_size, stride, padding, output_padding, dilation, output_size=output_size
-    )
+    sizes = {"input_size": input_size, "kernel_size": kernel_size, "stride": stride, "dilation": dilation}
+    i, k, s, d = (positive_int(value, name) for name, value in sizes.items())  # one axis: ints
+    if output_size is not None:
+        output_size = positive_int(output_size, "output_size")
+    if isinstance(chunks, (str, bytes)) or not isinstance(chunks, Sequence):
+        raise TypeError(f"chunks must be the input's chunk sizes, a sequence of ints, got {chunks!r}")
+    g = conv_transpose_geometry(i, k, s, padding, as_int(output_padding, "output_padding"), d, output_size=output_size)
+    columns = max(g.output_size[0], g.full_size[0] - g.crop_begin[0]) - min(0, -g.crop_begin[0])
+    if columns > MAX_DIAGRAM_CELLS or i > MAX_DIAGRAM_CELLS:
+        raise ValueError(
+            f"halo_diagram draws one column per output cell and one row per input: at most {MAX_DIAGRAM_CELLS} "
+            f"each, got {columns} columns and {i} rows (input_size {i}, kernel_size {k}, stride {s}, dilation {d}, "
+            f"padding {show(padding)}, output_size {output_size})"
+        )
+    if not all(is_int(c) for c in chunks) or sum(chunks) != i:
+        raise ValueError(f"chunks must be ints adding up to input_size {i}, got {show(chunks)}")
     (out_chunks,) = conv_transpose_chunks(g, (tuple(chunks),))
     (i,), (k,), (s,), (d,), (b,), (o,) = g.input_size, g.kernel_size, g.stride, g.dilation, g.crop_begin, g.output_size
     starts = list(itertools.accumulate(chunks, initial=0))[:-1]

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ._validate import as_int, positive_int
+from ._validate import non_negative_int, positive_int
 from .geometry import effective_kernel_size, taps_per_phase
 
 __all__ = ["Design", "overlap_profile", "upsampling_designs"]
@@ -55,7 +55,7 @@ def overlap_profile(kernel_size: int, stride: int, dilation: int = 1) -> tuple[i
     k = positive_int(kernel_size, "kernel_size")
     s = positive_int(stride, "stride")
     d = positive_int(dilation, "dilation")
-    return taps_per_phase(k, s, d)
+    return taps_per_phase(k, s, d)  # at most geometry.MAX_LISTED phases
 
 
 @dataclass(frozen=True)
@@ -129,13 +129,6 @@ class Design:
         )
 
 
-def _non_negative(value: object, name: str) -> int:
-    v = as_int(value, name)
-    if v < 0:
-        raise ValueError(f"{name} must be non-negative, got {v}")
-    return v
-
-
 def upsampling_designs(
     input_size: int | None = None,
     output_size: int | None = None,
@@ -181,7 +174,7 @@ def upsampling_designs(
     ('checkerboard-prone (uneven overlap)', 'needs output_padding')
     """
     if factor is None and (input_size is None or output_size is None):
-        raise ValueError("give factor=, or both input_size and output_size")
+        raise ValueError("give factor, or both input_size and output_size")
     i = None if input_size is None else positive_int(input_size, "input_size")
     n = None if factor is None else positive_int(factor, "factor")
     o = None if output_size is None else positive_int(output_size, "output_size")
@@ -192,13 +185,16 @@ def upsampling_designs(
             raise ValueError(f"output_size={o} is not factor*input_size = {n}*{i} = {n * i}")
     k_max = positive_int(max_kernel, "max_kernel")
     d_max = positive_int(max_dilation, "max_dilation")
-    p_max = k_max if max_padding is None else _non_negative(max_padding, "max_padding")
+    p_max = k_max if max_padding is None else non_negative_int(max_padding, "max_padding")
+    if not isinstance(output_padding, bool):
+        raise TypeError(f"output_padding must be True or False, got {output_padding!r}")
     if n is not None:
-        strides = [n]
+        strides = range(n, n + 1)
     else:
         assert i is not None and o is not None
         s_max = -(-o // i) + 1 if max_stride is None else positive_int(max_stride, "max_stride")
-        strides = list(range(1, s_max + 1))
+        strides = _reachable_strides(i, o, s_max, effective_kernel_size(k_max, d_max), d_max, p_max, output_padding)
+    _check_search(strides, k_max, d_max, output_padding, "factor" if n is not None else max_stride)
     # in size mode, a design that multiplies every size by o/i (when that is an integer) ranks higher
     every = n if n is not None else (o // i if o is not None and i is not None and o % i == 0 else None)
     designs = []
@@ -209,15 +205,65 @@ def upsampling_designs(
                     continue  # dilation of a single tap changes nothing
                 k_eff = effective_kernel_size(k, d)
                 for a in range(0, max(s, d) if output_padding else 1):
-                    for p in range(0, p_max + 1):
-                        if n is not None and k_eff + a - 2 * p != n:
-                            continue
-                        size = None if i is None else (i - 1) * s + k_eff - 2 * p + a  # conv_transpose_output_size
-                        if o is not None and size != o:
-                            continue
-                        if size is not None and size < 1:
-                            continue
-                        taps = overlap_profile(k, s, d)
-                        every_size = every is not None and s == every and k_eff + a - 2 * p == every
-                        designs.append(Design(k, s, p, a, d, size, taps, len(set(taps)) > 1, 0 in taps, every_size))
+                    # the padding is fixed by the size: k_eff + a - 2p = n (factor), or = o - (i - 1)*s (size)
+                    twice_p = k_eff + a - (n if n is not None else o - (i - 1) * s)  # type: ignore[operator]
+                    p = twice_p // 2
+                    if twice_p % 2 or not 0 <= p <= p_max:
+                        continue
+                    size = None if i is None else (i - 1) * s + k_eff - 2 * p + a  # conv_transpose_output_size
+                    if size is not None and size < 1:
+                        continue
+                    taps = overlap_profile(k, s, d)
+                    every_size = every is not None and s == every and k_eff + a - 2 * p == every
+                    designs.append(Design(k, s, p, a, d, size, taps, len(set(taps)) > 1, 0 in taps, every_size))
     return sorted(designs, key=Design._rank)
+
+
+#: The most work :func:`upsampling_designs` does: candidates (stride, dilation, kernel, output_padding)
+#: times the stride (each design lists its taps for every one of its ``stride`` phases).
+MAX_SEARCH = 10**7
+
+
+def _reachable_strides(
+    i: int, o: int, s_max: int, k_eff_max: int, d_max: int, p_max: int, output_padding: bool
+) -> range:
+    """The strides ``<= s_max`` that can give output ``o`` from input ``i`` within the limits.
+
+    ``o = (i - 1)*s + k_eff - 2p + a`` with ``1 <= k_eff <= k_eff_max``, ``0 <= p <= p_max`` and
+    ``0 <= a < max(s, d)`` (``a = 0`` without output_padding), so ``(i - 1)*s <= o + 2*p_max - 1``,
+    and ``(i - 1)*s + k_eff_max + a_max >= o`` with ``a_max = s - 1`` or ``d_max - 1``.
+    """
+    high = s_max if i == 1 else min(s_max, (o + 2 * p_max - 1) // (i - 1))
+    if i == 1:
+        low = 1
+    elif output_padding:
+        low = min(-(-(o - k_eff_max + 1) // i), -(-(o - k_eff_max - d_max + 1) // (i - 1)))
+    else:
+        low = -(-(o - k_eff_max) // (i - 1))
+    low = max(1, low)
+    return range(low, max(low, high + 1))
+
+
+def _check_search(strides: range, k_max: int, d_max: int, output_padding: bool, max_stride: object) -> None:
+    """Refuse, before searching, a search of more than :data:`MAX_SEARCH` steps (naming the limits).
+
+    ``max_stride`` is the argument (None: its default), or ``"factor"`` in factor mode.
+    """
+    if not strides:
+        return
+    top = strides[-1]
+    choices = max(top, d_max) if output_padding else 1
+    work = len(strides) * d_max * k_max * choices * top
+    if work > MAX_SEARCH:
+        if max_stride == "factor":
+            stride = f"stride factor={top}"
+        elif max_stride is None:
+            stride = f"{len(strides)} strides up to {top} (max_stride defaults to ceil(output_size/input_size) + 1)"
+        else:
+            stride = f"{len(strides)} strides up to max_stride={top}"
+        raise ValueError(
+            f"the search is too large: {stride}, max_dilation={d_max}, max_kernel={k_max}"
+            + (f", output paddings up to {choices - 1}" if output_padding else "")
+            + f", each design listing its taps for every one of its stride phases: about {work} steps, "
+            f"more than {MAX_SEARCH}; lower the limits" + (" or pass output_padding=False" if output_padding else "")
+        )

@@ -46,15 +46,17 @@ One :class:`Geometry` describes both.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._validate import int_tuple, is_int, positive_sizes, show
+from ._validate import as_int, check_ndim, int_tuple, is_int, positive_int, positive_sizes, show, spatial_rank
 
 __all__ = [
     "Geometry",
     "PaddingArg",
     "WindowArguments",
+    "check_geometry",
     "conv_geometry",
     "conv_input_range",
     "conv_transpose_geometry",
@@ -62,6 +64,7 @@ __all__ = [
     "crop_pairs",
     "effective_kernel_size",
     "parse_padding",
+    "phase_tap_counts",
     "phase_taps",
     "tap_range",
     "taps_per_phase",
@@ -172,6 +175,11 @@ def tap_range(shift: int, stride: int, count: int, start: int, stop: int) -> tup
     return first, last
 
 
+#: The longest listing :func:`phase_taps` (taps) and :func:`taps_per_phase` (phases) return;
+#: :func:`phase_tap_counts` summarizes any size in constant size.
+MAX_LISTED = 10**6
+
+
 def phase_taps(kernel_size: int, stride: int, dilation: int, phase: int) -> tuple[int, ...]:
     """The kernel taps that reach full-output positions ``f`` with ``f mod stride == phase``.
 
@@ -187,8 +195,24 @@ def phase_taps(kernel_size: int, stride: int, dilation: int, phase: int) -> tupl
     ((0, 2), (1,))
     >>> phase_taps(3, 2, 2, 1)                            # dilation 2: the odd phase is a hole
     ()
+
+    The taps of a phase repeat every ``m = stride/gcd(dilation, stride)`` taps, so they are
+    the range from the first one, solved in closed form (a modular inverse), whatever the sizes.
     """
-    return tuple(t for t in range(kernel_size) if (dilation * t - phase) % stride == 0)
+    k, s = positive_int(kernel_size, "kernel_size"), positive_int(stride, "stride")
+    d = positive_int(dilation, "dilation")
+    r = as_int(phase, "phase") % s
+    g = math.gcd(d, s)
+    m = s // g
+    # d*t = r (mod s) has a solution exactly when g divides r: t = (r/g) * (d/g)^-1 (mod m), then every m-th tap
+    first = (r // g) * pow(d // g, -1, m) % m if r % g == 0 else k
+    taps = range(first, k, m)
+    if len(taps) > MAX_LISTED:
+        raise ValueError(
+            f"phase_taps lists the taps of a phase, at most {MAX_LISTED}: phase {r} of kernel_size {k}, stride {s}, "
+            f"dilation {d} has {len(taps)} (tconv.geometry.phase_tap_counts counts them in constant size)"
+        )
+    return tuple(taps)
 
 
 def taps_per_phase(kernel_size: int, stride: int, dilation: int = 1) -> tuple[int, ...]:
@@ -201,11 +225,61 @@ def taps_per_phase(kernel_size: int, stride: int, dilation: int = 1) -> tuple[in
     --------
     >>> taps_per_phase(3, 2), taps_per_phase(4, 2), taps_per_phase(3, 2, dilation=2)
     ((2, 1), (2, 2), (3, 0))
+
+    The work is ``stride`` steps plus fewer than ``stride`` taps, whatever the kernel size: tap
+    ``t`` reaches phase ``dilation*t mod stride``, which repeats every ``m = stride/gcd(dilation,
+    stride)`` taps (:func:`phase_tap_counts`), so each reached phase gets ``kernel_size // m`` taps
+    plus one for the first ``kernel_size mod m`` taps.
     """
-    counts = [0] * stride
-    for t in range(kernel_size):
+    kernel_size, stride = positive_int(kernel_size, "kernel_size"), positive_int(stride, "stride")
+    dilation = positive_int(dilation, "dilation")
+    if stride > MAX_LISTED:
+        raise ValueError(
+            f"taps_per_phase lists one count per phase, at most {MAX_LISTED} phases, got stride {stride} "
+            "(tconv.geometry.phase_tap_counts counts them in constant size)"
+        )
+    g = math.gcd(dilation, stride)
+    q, r = divmod(kernel_size, stride // g)
+    counts = [q if phase % g == 0 else 0 for phase in range(stride)]
+    for t in range(r):
         counts[(dilation * t) % stride] += 1
     return tuple(counts)
+
+
+def phase_tap_counts(kernel_size: int, stride: int, dilation: int = 1) -> dict[int, int]:
+    """:func:`taps_per_phase` summarized in constant time: ``{taps: how many phases receive that many}``.
+
+    With ``g = gcd(dilation, stride)``, the taps reach the ``m = stride/g`` phases that are
+    multiples of ``g``, each once per ``m`` consecutive taps: ``kernel_size mod m`` of them
+    receive ``ceil(kernel_size/m)`` taps, the others ``floor(kernel_size/m)``, and the
+    ``stride - m`` remaining phases none (holes). The listing itself has ``stride``
+    entries; this summary has at most three, whatever the stride.
+
+    Examples
+    --------
+    >>> phase_tap_counts(3, 2), phase_tap_counts(3, 2, dilation=2)
+    ({2: 1, 1: 1}, {3: 1, 0: 1})
+    >>> phase_tap_counts(3, 10**9)
+    {1: 3, 0: 999999997}
+    """
+    kernel_size, stride = positive_int(kernel_size, "kernel_size"), positive_int(stride, "stride")
+    m = stride // math.gcd(positive_int(dilation, "dilation"), stride)
+    q, r = divmod(kernel_size, m)
+    counts: dict[int, int] = {}
+    for taps, phases in ((q + 1, r), (q, m - r), (0, stride - m)):
+        if phases:
+            counts[taps] = counts.get(taps, 0) + phases
+    return counts
+
+
+def check_geometry(value: object, name: str = "geometry") -> Geometry:
+    """``value`` if it is a :class:`Geometry` (as :func:`conv_transpose_geometry` returns), else a ``TypeError``."""
+    if not isinstance(value, Geometry):
+        raise TypeError(
+            f"{name} must be a tconv.geometry.Geometry (from conv_transpose_geometry or conv_geometry), "
+            f"got {type(value).__name__}"
+        )
+    return value
 
 
 def parse_padding(padding: PaddingArg, ndim: int, *, name: str = "padding") -> str | Pairs:
@@ -228,6 +302,7 @@ def parse_padding(padding: PaddingArg, ndim: int, *, name: str = "padding") -> s
     ...
     ValueError: padding must have one entry per spatial axis (1), got 2 entries: (1, 2); an asymmetric ... ((1, 2),)
     """
+    ndim = check_ndim(ndim)
     if isinstance(padding, str):
         if padding in ("same", "valid"):
             return padding
@@ -327,6 +402,7 @@ def window_arguments(
     ...
     ValueError: output_padding must be smaller than stride or dilation in every axis, got output_padding=(2,), ...)
     """
+    ndim = check_ndim(ndim)
     k = positive_sizes(kernel_size, "kernel_size", ndim)
     s = int_tuple(stride, "stride", ndim, minimum=1, rule="positive")
     d = int_tuple(dilation, "dilation", ndim, minimum=1, rule="positive")
@@ -395,7 +471,7 @@ def conv_transpose_geometry(
     >>> g.output_size, g.padding_pairs
     ((8,), ((1, 2),))
     """
-    nd = 1 if is_int(input_size) or not isinstance(input_size, Sequence) else len(input_size)
+    nd = spatial_rank(input_size, "input_size")
     i = int_tuple(input_size, "input_size", nd, minimum=0, rule="non-negative")
     w = window_arguments(nd, kernel_size, stride, padding, output_padding, dilation)
     k, s, d, op, pad = w.kernel_size, w.stride, w.dilation, w.output_padding, w.padding
@@ -431,7 +507,8 @@ def conv_transpose_geometry(
             raise ValueError(
                 f"requested an output size of {show(out)}, but valid sizes range from "
                 f"{show(natural)} to {show(hi)} (for an input of size {show(i)}, kernel_size "
-                f"{show(k)}, stride {show(s)}, padding {show(padding)}, dilation {show(d)})"
+                f"{show(k)}, stride {show(s)}, padding {show(padding)}, dilation {show(d)}); pass an output_size "
+                "in that range"
             )
     else:
         out = tuple(n + a for n, a in zip(natural, op))
@@ -487,18 +564,19 @@ def conv_geometry(
     padded = tuple(ii + b + e for ii, (b, e) in zip(i, pairs))
     if any(pp < kk for pp, kk in zip(padded, ke)):
         raise ValueError(
-            f"the padded input is smaller than the dilated kernel: input size {show(i)} with "
-            f"padding {show(padding)} gives {show(padded)}, kernel span d*(k-1)+1 is {show(ke)}"
+            f"the padded input is smaller than the dilated kernel: input_size {show(i)} with "
+            f"padding {show(padding)} gives {show(padded)}, but the kernel spans dilation*(kernel_size - 1) + 1 "
+            f"= {show(ke)} (kernel_size {show(k)}, dilation {show(d)})"
         )
     out = tuple((pp - kk) // si + 1 for pp, kk, si in zip(padded, ke, s))
     return Geometry(out, i, k, s, d, tuple(b for b, _ in pairs))
 
 
 def _check_axis_range(sizes: tuple[int, ...], axis: object, start: object, stop: object) -> tuple[int, int, int]:
-    ax = int_tuple(axis, "axis", 1)[0]
+    ax = as_int(axis, "axis")
     if not 0 <= ax < len(sizes):
         raise ValueError(f"axis must be in [0, {len(sizes)}) (the geometry's spatial axes), got {ax}")
-    lo, hi = int_tuple(start, "start", 1)[0], int_tuple(stop, "stop", 1)[0]
+    lo, hi = as_int(start, "start"), as_int(stop, "stop")
     size = sizes[ax]
     if not 0 <= lo < hi <= size:
         raise ValueError(f"need 0 <= start < stop <= {size} (the axis's size), got start={lo}, stop={hi}")
@@ -542,7 +620,7 @@ def conv_transpose_input_range(geometry: Geometry, axis: int, start: int, stop: 
     >>> conv_transpose_input_range(g, 0, 0, 2) is None
     True
     """
-    ax, lo, hi = _check_axis_range(geometry.output_size, axis, start, stop)
+    ax, lo, hi = _check_axis_range(check_geometry(geometry).output_size, axis, start, stop)
     i, k = geometry.input_size[ax], geometry.kernel_size[ax]
     s, d, b = geometry.stride[ax], geometry.dilation[ax], geometry.crop_begin[ax]
     spans = [tap_range(d * t - b, s, i, lo, hi) for t in range(k)]
@@ -585,7 +663,7 @@ def conv_input_range(geometry: Geometry, axis: int, start: int, stop: int) -> tu
     >>> conv_input_range(g, 0, 0, 1)       # output 0 reads padding, cell 0 and cell 1
     (0, 2)
     """
-    ax, lo, hi = _check_axis_range(geometry.input_size, axis, start, stop)
+    ax, lo, hi = _check_axis_range(check_geometry(geometry).input_size, axis, start, stop)
     size, k = geometry.output_size[ax], geometry.kernel_size[ax]
     s, d, b = geometry.stride[ax], geometry.dilation[ax], geometry.crop_begin[ax]
     cells = []

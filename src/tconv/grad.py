@@ -93,8 +93,11 @@ def _check_needs(needs: object) -> frozenset[str]:
             f"needs must be a name or a sequence of names from {GRADIENTS}, "
             f"got {show(needs)} of type {type(needs).__name__}"
         )
-    items = tuple(needs)
-    bad = [n for n in items if n not in GRADIENTS]
+    try:
+        items = tuple(needs)
+    except TypeError:  # iterable in name only (a 0-d array)
+        raise TypeError(f"needs must be a name or a sequence of names from {GRADIENTS}, got {show(needs)}") from None
+    bad = [n for n in items if not isinstance(n, str) or n not in GRADIENTS]
     if bad:
         raise ValueError(f"needs must name gradients from {GRADIENTS}, got {show(items)}")
     return frozenset(items)
@@ -102,7 +105,7 @@ def _check_needs(needs: object) -> frozenset[str]:
 
 def _check_algorithm(algorithm: object, op: str, caller: str, forward: str) -> None:
     """The registry's check (:func:`tconv._algorithms.get`), with why the names are those of ``op``."""
-    if algorithm == "auto":
+    if isinstance(algorithm, str) and algorithm == "auto":
         return
     try:
         get_algorithm(algorithm, op)

@@ -21,12 +21,13 @@ undilated kernel.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ._validate import int_tuple, is_int, positive_int, positive_sizes, show
+from ._validate import floating_dtype, int_tuple, is_int, positive_int, positive_sizes, real_number, show
 from .geometry import PaddingArg, conv_transpose_geometry, crop_pairs, parse_padding
 
 __all__ = [
@@ -56,7 +57,14 @@ def _shape(shape: object, name: str = "shape") -> tuple[int, ...]:
 
 
 def _rng(rng: RNG) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is not None and not is_int(rng):
+        raise TypeError(f"rng must be None, an int or a numpy.random.Generator, got {rng!r}")
+    try:
+        return np.random.default_rng(operator.index(rng) if rng is not None else None)
+    except ValueError:  # a negative int
+        raise ValueError(f"rng must be a non-negative int, got {rng!r}") from None
 
 
 def fan_in(shape: Shape) -> int:
@@ -85,8 +93,9 @@ def kaiming_uniform(shape: Shape, a: float = 0.0, *, rng: RNG = None, dtype: Any
     >>> bool(np.abs(w).max() <= 1 / np.sqrt(2 * 3))
     True
     """
+    a = real_number(a, "a")
     bound = math.sqrt(2.0 / (1.0 + a * a)) * math.sqrt(3.0 / fan_in(shape))
-    return _rng(rng).uniform(-bound, bound, size=_shape(shape)).astype(dtype)
+    return _rng(rng).uniform(-bound, bound, size=_shape(shape)).astype(floating_dtype(dtype))
 
 
 def torch_default(
@@ -109,6 +118,9 @@ def torch_default(
     """
     shape = _shape(shape)
     g = _groups(groups, shape)
+    dtype = floating_dtype(dtype)
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"bias must be True or False, got {bias!r}")
     generator = _rng(rng)
     weight = kaiming_uniform(shape, a=math.sqrt(5.0), rng=generator, dtype=dtype)
     if not bias:
@@ -137,7 +149,7 @@ def _per_channel(kernel: np.ndarray, shape: tuple[int, ...], groups: int, dtype:
     """Place one ``kernel`` (``(*k)``) on every copying channel pair of :func:`_channel_map`."""
     channels = _channel_map(shape, groups)  # (C_in, C_out/G)
     weight = channels.reshape(*channels.shape, *(1,) * kernel.ndim) * kernel  # (C_in, C_out/G, *k)
-    return weight.astype(dtype)
+    return weight.astype(floating_dtype(dtype))
 
 
 def _stride(stride: object, nd: int, name: str = "stride") -> tuple[int, ...]:
@@ -266,7 +278,8 @@ def nearest(
     if any(b < 0 or b + ss > kk for b, ss, kk in zip(begin, s, k)):
         raise ValueError(
             f"nearest: every output must have exactly one tap, so the taps [crop_begin, crop_begin + stride) "
-            f"must lie inside the kernel; got kernel_size={show(k)}, stride={show(s)}, crop_begin={show(begin)} "
+            f"must lie inside the kernel; got kernel_size={show(k)} (shape[2:]), stride={show(s)}, "
+            f"crop_begin={show(begin)} "
             f"(from padding={show(padding)})"
         )
     kernel = np.ones(())
@@ -334,4 +347,4 @@ def icnr(
             )
     for axis, ss in enumerate(s):
         sub = np.repeat(sub, ss, axis=2 + axis)  # tap t of the result is tap t // s of v
-    return sub.astype(dtype)
+    return sub.astype(floating_dtype(dtype))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._options import effective
-from ._validate import as_int, numeric_array, show, split_options
+from ._validate import as_int, numeric_array, positive_sizes, show, split_options
 from .geometry import Geometry, conv_geometry, conv_transpose_geometry
 from .kernels import tap_pairs
 
@@ -54,6 +54,8 @@ def check_weight(weight: object, groups: object) -> tuple[np.ndarray, int]:
             f"weight must have shape (C_in, C_out/groups, *kernel_size) with at least one "
             f"spatial axis, got shape {show(w.shape)}"
         )
+    if 0 in w.shape:
+        raise ValueError(f"weight must not have an empty axis, got shape {show(w.shape)}")
     g = as_int(groups, "groups")
     if g < 1 or w.shape[0] % g:
         raise ValueError(f"groups must be a positive divisor of weight.shape[0]={w.shape[0]}, got {g}")
@@ -233,6 +235,19 @@ def _check_sizes(caller: str, w: np.ndarray, groups: int, geometry: Geometry, sp
         )
 
 
+def _input_size(input_size: object, w: np.ndarray, sparse: object) -> tuple[int, ...]:
+    """``input_size`` with one positive entry per spatial axis of ``w`` (one int for all); ``sparse`` checked."""
+    if sparse is not None and not isinstance(sparse, bool):
+        raise TypeError(f"sparse must be True, False or None, got {sparse!r}")
+    nd = w.ndim - 2
+    if isinstance(input_size, Sequence) and not isinstance(input_size, str) and len(input_size) != nd:
+        raise ValueError(
+            f"input_size must have one entry per spatial axis of the weight of shape {show(w.shape)} ({nd}), "
+            f"got {show(input_size)}"
+        )
+    return positive_sizes(input_size, "input_size", nd)
+
+
 def _options(op: str, options: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """``groups`` and the window's keyword arguments of ``options`` (a matrix has no data layout)."""
     groups, layout, window = split_options(op, options, f"{op}_matrix")
@@ -292,7 +307,7 @@ def conv_matrix(
     """
     groups, window = _options("conv", options)
     w, g = check_weight(weight, groups)
-    geometry = conv_geometry(input_size, w.shape[2:], **window)
+    geometry = conv_geometry(_input_size(input_size, w, sparse), w.shape[2:], **window)
     # The conv weight (C_out, C_in/g, *k) is the transposed conv's (C_in_t, C_out_t/g, *k).
     _check_sizes("conv_matrix", w, g, geometry, sparse)
     return geometry_matrix(w, g, geometry, sparse)
@@ -340,6 +355,6 @@ def conv_transpose_matrix(
     """
     groups, window = _options("conv_transpose", options)
     w, g = check_weight(weight, groups)
-    geometry = conv_transpose_geometry(input_size, w.shape[2:], **window)
+    geometry = conv_transpose_geometry(_input_size(input_size, w, sparse), w.shape[2:], **window)
     _check_sizes("conv_transpose_matrix", w, g, geometry, sparse)
     return geometry_matrix(w, g, geometry, sparse).T

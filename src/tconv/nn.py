@@ -31,7 +31,7 @@ import numpy as np
 
 from . import init as _init
 from ._layers import check_algorithms, padding_attribute
-from ._validate import check_layout, is_int, positive_int, show
+from ._validate import check_layout, check_ndim, floating_dtype, is_int, numeric_array, positive_int, real_number, show
 from .geometry import PaddingArg, window_arguments
 from .grad import conv_transpose_backward
 from .ops import conv_transpose
@@ -147,7 +147,10 @@ class ConvTranspose:
         check_algorithms(algorithm, backward_algorithm)
         self.algorithm = algorithm
         self.backward_algorithm = backward_algorithm
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
         shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        dtype = floating_dtype(dtype)  # an integer weight would round every update away
         self.weight, self.bias = _init.torch_default(shape, bias, groups=self.groups, rng=rng, dtype=dtype)
         self.weight_grad: np.ndarray | None = None
         self.bias_grad: np.ndarray | None = None
@@ -166,10 +169,14 @@ class ConvTranspose:
                     f"{name}: kernel_size={kernel_size} is one int, so pass ndim= (the number of spatial axes), "
                     f"a kernel_size per axis, or use ConvTranspose1d/2d/3d"
                 )
-            return positive_int(ndim, "ndim")
+            return check_ndim(ndim)
         if not isinstance(kernel_size, Sequence) or isinstance(kernel_size, (str, bytes)):
             raise TypeError(f"kernel_size must be an int or a sequence of ints, got {show(kernel_size)}")
-        if ndim is not None and ndim != len(kernel_size):
+        if not kernel_size:
+            raise ValueError(
+                f"kernel_size must have one entry per spatial axis (at least one), got {show(kernel_size)}"
+            )
+        if ndim is not None and check_ndim(ndim) != len(kernel_size):
             raise ValueError(
                 f"ndim={ndim} differs from the {len(kernel_size)} entries of kernel_size={show(kernel_size)}"
             )
@@ -192,7 +199,7 @@ class ConvTranspose:
         output_size : sequence of int, optional
             The spatial output size, or the whole output shape.
         """
-        x = np.array(input, copy=True)  # saved for backward: later changes to `input` must not leak in
+        x = np.array(numeric_array(input, "input"), copy=True)  # saved for backward: later changes must not leak in
         if output_size is None:  # the prepared weight (packed once, kept while the weight is unchanged)
             plan = self._prepared()
             self._saved = (x, plan.weight, None)  # the plan's own copy of the weight
@@ -303,25 +310,38 @@ class ConvTranspose:
         layer's dtype and copied into the existing arrays (so optimizers keep
         working). With ``strict=True`` the keys must match exactly.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: state_dict must be a mapping, got {type(state_dict).__name__}")
         own = self.parameters()
         missing = sorted(set(own) - set(state_dict))
-        unexpected = sorted(set(state_dict) - set(own))
+        unexpected = sorted(map(str, set(state_dict) - set(own)))
         if strict and (missing or unexpected):
             raise ValueError(
                 f"load_state_dict: the keys differ from this layer's {sorted(own)}: missing {missing}, "
                 f"unexpected {unexpected}"
             )
-        for name in own.keys() & state_dict.keys():
-            value = state_dict[name]
-            if hasattr(value, "detach"):  # a torch tensor, without importing torch
-                value = value.detach().cpu().numpy()
-            value = np.asarray(value)
-            if value.shape != own[name].shape:
-                raise ValueError(
-                    f"load_state_dict: {name} has shape {show(value.shape)} in the state dict, but this layer's "
-                    f"{name} has shape {show(own[name].shape)}"
-                )
+        # every value is checked before any is copied: a bad entry leaves the layer as it was
+        values = {name: self._loadable(name, state_dict[name], own[name]) for name in sorted(own.keys() & state_dict)}
+        for name, value in values.items():
             own[name][...] = value
+
+    @staticmethod
+    def _loadable(name: str, value: Any, own: np.ndarray) -> np.ndarray:
+        """``value`` (a NumPy array or a CPU torch tensor) as an array that fits ``own`` exactly, or an error."""
+        if hasattr(value, "detach"):  # a torch tensor, without importing torch
+            value = value.detach().cpu().numpy()
+        array = numeric_array(value, f"load_state_dict: {name}") if not isinstance(value, np.ndarray) else value
+        if array.dtype.kind not in "biuf":
+            raise TypeError(
+                f"load_state_dict: {name} must be a real numeric array (bool, integer or float) for this layer's "
+                f"{own.dtype} {name}, got dtype {array.dtype}"
+            )
+        if array.shape != own.shape:
+            raise ValueError(
+                f"load_state_dict: {name} has shape {show(array.shape)} in the state dict, but this layer's "
+                f"{name} has shape {show(own.shape)}"
+            )
+        return array
 
     def __repr__(self) -> str:
         parts = [f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}", f"stride={self.stride}"]
@@ -375,7 +395,7 @@ def mse_loss(prediction: Any, target: Any) -> tuple[float, np.ndarray]:
     >>> loss, grad
     (5.0, array([1., 3.]))
     """
-    p, t = np.asarray(prediction), np.asarray(target)
+    p, t = numeric_array(prediction, "prediction"), numeric_array(target, "target")
     if p.shape != t.shape:
         raise ValueError(f"mse_loss: prediction has shape {show(p.shape)} but target has shape {show(t.shape)}")
     diff = p - t
@@ -394,9 +414,7 @@ class _Optimizer:
                     f"{type(self).__name__} optimizes layers with parameters() and grads "
                     f"(like tconv.nn.ConvTranspose), got {type(layer).__name__}"
                 )
-        if not lr > 0:
-            raise ValueError(f"lr must be positive, got {lr!r}")
-        self.lr = float(lr)
+        self.lr = real_number(lr, "lr", minimum=0, strict=True)
         self.state: dict[tuple[int, str], dict[str, Any]] = {}
 
     def _pairs(self):
@@ -424,8 +442,10 @@ class SGD(_Optimizer):
         self, layers: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False
     ) -> None:
         super().__init__(layers, lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError(f"momentum and weight_decay must be non-negative, got {momentum!r}, {weight_decay!r}")
+        momentum = real_number(momentum, "momentum", minimum=0)
+        weight_decay = real_number(weight_decay, "weight_decay", minimum=0)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
         if nesterov and momentum == 0:
             raise ValueError("nesterov needs a positive momentum")
         self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
@@ -459,9 +479,14 @@ class Adam(_Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(layers, lr)
-        if not all(0 <= b < 1 for b in betas) or len(betas) != 2:
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        b1, b2 = (real_number(b, "betas", minimum=0) for b in betas)
+        if not (b1 < 1 and b2 < 1):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+        eps = real_number(eps, "eps", minimum=0, strict=True)
+        weight_decay = real_number(weight_decay, "weight_decay", minimum=0)
+        self.betas, self.eps, self.weight_decay = (b1, b2), eps, weight_decay
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""

@@ -74,6 +74,22 @@ class Operands:
         return len(self.spatial_axes)
 
 
+def _weight_layout_hint(shape: tuple[int, ...], channels: int, weight_in_axis: int) -> str:
+    """Which weight layout tconv takes, and, for a weight that looks like another framework's, the conversion."""
+    if weight_in_axis == 1:
+        return "conv takes weights as (C_out, C_in/groups, *kernel_size), PyTorch's Conv layout"
+    hint = (
+        "conv_transpose takes weights as (C_in, C_out/groups, *kernel_size), PyTorch's layout, whatever the data layout"
+    )
+    if shape[-1] == channels:  # (*k, C_out/groups, C_in)
+        hint += '; this looks like a TensorFlow/Keras kernel: tconv.convert_weight(weight, "keras", "torch")'
+    elif shape[-2] == channels:  # (*k, C_in, C_out), flipped
+        hint += '; this looks like a JAX kernel: tconv.convert_weight(weight, "jax", "torch")'
+    else:
+        hint += " (tconv.convert_weight converts the other frameworks' layouts)"
+    return hint
+
+
 def check_operands(
     op: str,
     input_shape: tuple[int, ...],
@@ -123,7 +139,7 @@ def check_operands(
         raise ValueError(
             f"{op}: {input_name} of shape {show(input_shape)} ({layout}) has "
             f"{input_shape[channel]} channels, but weight of shape {show(w.shape)} with groups={g} "
-            f"expects {w_channels}"
+            f"expects {w_channels}; {_weight_layout_hint(w.shape, input_shape[channel], weight_in_axis)}"
         )
     sizes = tuple(input_shape[a] for a in spatial)
     if weight_in_axis == 1 and 0 in sizes:  # a transposed convolution takes an empty input (its output: the bias)
@@ -361,7 +377,7 @@ def conv_transpose(
     (1, 2, 16, 16)
     """
     x, operands = prepare_arrays("conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0)
-    if algorithm != "auto":
+    if not (isinstance(algorithm, str) and algorithm == "auto"):  # an array would compare elementwise
         _algorithms.get(algorithm)
     options = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
     geometry = resolve_geometry("conv_transpose", x.shape, operands, dict(options, output_size=output_size))
@@ -394,7 +410,7 @@ def conv_transpose_window(
             f"conv_transpose_window: input spatial size {show(spatial_size(x, layout))} and kernel size "
             f"{show(w.shape[2:])} must be the geometry's {show(geometry.input_size)} and {show(geometry.kernel_size)}"
         )
-    if algorithm != "auto":
+    if not (isinstance(algorithm, str) and algorithm == "auto"):  # an array would compare elementwise
         _algorithms.get(algorithm)
     if any(o <= 0 for o in geometry.output_size):
         result, _ = result_dtype(*(a for a in (x, w, b) if a is not None))
@@ -580,7 +596,7 @@ def conv(
     True
     """
     x, operands = prepare_arrays("conv", input, weight, bias, groups, layout, weight_in_axis=1)
-    if algorithm != "auto":
+    if not (isinstance(algorithm, str) and algorithm == "auto"):  # an array would compare elementwise
         _algorithms.get(algorithm, op="conv")
     geometry = resolve_geometry("conv", x.shape, operands, dict(stride=stride, padding=padding, dilation=dilation))
     y = _run_checked("conv", x, operands, geometry, algorithm)

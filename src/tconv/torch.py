@@ -1,4 +1,4 @@
-"""A drop-in ``torch.nn.ConvTranspose{1,2,3}d`` computed by tconv's kernels (extra ``tconv[torch]``).
+"""A drop-in ``torch.nn.ConvTranspose{1,2,3}d`` computed by tconv's kernels (the ``torch`` extra).
 
 Switch a model by changing one import::
 
@@ -63,7 +63,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
+
+from ._validate import missing_dependency
+
+try:
+    import torch
+except ImportError as error:  # one line with the install hint, not a bare ModuleNotFoundError
+    raise missing_dependency("torch", "tconv.torch") from error
 
 from ._layers import check_algorithms, padding_attribute
 from .geometry import PaddingArg, conv_transpose_geometry

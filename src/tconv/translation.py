@@ -48,9 +48,16 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import is_int, show
+from ._validate import is_int, numeric_array, show
 from .frameworks import jax, keras, onnx, tconv, tensorflow, torch
-from .frameworks._common import ConvTransposeSpec, Source, Target, input_spatial_size
+from .frameworks._common import (
+    ConvTransposeSpec,
+    Source,
+    Target,
+    check_shape,
+    input_channels,
+    input_spatial_size,
+)
 from .weights import run_steps, steps_code
 
 __all__ = [
@@ -85,6 +92,7 @@ def _name(framework: str) -> str:
 
 def accepted_parameters(source: str) -> tuple[str, ...]:
     """The names a source's ``params`` may hold: its parameters, then the words of its layer."""
+    source = _framework(source, "source")
     words = _MODULES[source].WORDS
     return tuple(dict.fromkeys((*PARAMETERS[source], *words.layer, *words.unmodelled)))
 
@@ -105,7 +113,7 @@ def _check_keys(params: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def _framework(name: object, parameter: str) -> str:
-    if name not in FRAMEWORKS:
+    if not isinstance(name, str) or name not in FRAMEWORKS:
         raise ValueError(f"{parameter} must be one of {FRAMEWORKS}, got {name!r}")
     return name
 
@@ -131,7 +139,7 @@ class MissingWeightShape(ValueError):
 
 def possessive(framework: str) -> str:
     """``PyTorch's``, ``Keras'``."""
-    name = _name(framework)
+    name = _name(_framework(framework, "framework"))
     return name + ("'" if name.endswith("s") else "'s")
 
 
@@ -141,7 +149,7 @@ def _show_partial(partial: Sequence[int | str]) -> str:
 
 def weight_layout(framework: str) -> str:
     """The source's weight layout in words, ``(C_in, C_out/groups, *k)``."""
-    return _layout_of(framework)
+    return _layout_of(_framework(framework, "framework"))
 
 
 def _layout_of(framework: str) -> str:
@@ -174,13 +182,20 @@ def _weight_shape(
 
 
 def _source(params: Mapping[str, Any], source: str, weight_shape: Sequence[int] | None, input_shape: Any) -> Source:
+    """The source read into a spec; ``weight_shape`` and ``input_shape`` checked here, once for every framework."""
     source = _framework(source, "source")
     module = _MODULES[source]
+    if weight_shape is not None:
+        weight_shape = check_shape(weight_shape, "weight_shape")
+        if len(weight_shape) < 2:
+            raise ValueError(f"weight_shape must have the two channel axes, got {show(weight_shape)}")
+    if input_shape is not None:
+        input_shape = check_shape(input_shape, "input_shape", minimum=0)
     checked = _check_keys(params, source)
     notes: list[str] = []
     shape = _weight_shape(checked, source, weight_shape, input_shape, notes)
-    if not shape or not all(v > 0 for v in shape):
-        raise ValueError(f"weight_shape must be positive sizes, got {show(shape)}")
+    if len(shape) < 2 or not all(v > 0 for v in shape):
+        raise ValueError(f"weight_shape must be positive sizes with the two channel axes, got {show(shape)}")
     left_out = [name for name in checked if name in module.WORDS.unmodelled and checked[name] is not None]
     if left_out:
         notes.append(
@@ -190,6 +205,13 @@ def _source(params: Mapping[str, Any], source: str, weight_shape: Sequence[int] 
     own = {k: v for k, v in checked.items() if k in PARAMETERS[source]}  # the layer's words are in the shape now
     resolved = module.source(own, shape, input_shape)
     resolved.notes[:0] = notes
+    if input_shape is not None:
+        channels = input_channels(input_shape, resolved.layout, resolved.unbatched)
+        if channels != resolved.spec.in_channels:
+            raise ValueError(
+                f"input_shape {show(input_shape)} has {channels} channels in {_name(source)}'s layout, but "
+                f"weight_shape {show(shape)} takes {resolved.spec.in_channels} input channels"
+            )
     return resolved
 
 
@@ -224,6 +246,14 @@ def read_call(
     >>> call.framework, call.params
     ('torch', {'in_channels': 64, 'out_channels': 32, 'kernel_size': (3, 3), 'stride': 2, 'padding': 1})
     """
+    if not isinstance(callee, str) or not callee.strip():
+        raise TypeError(
+            f"callee must be the called name as written (a str such as 'nn.ConvTranspose2d'), got {callee!r}"
+        )
+    if not isinstance(args, (list, tuple)):
+        raise TypeError(f"args must be the call's positional arguments (a list or tuple), got {args!r}")
+    if keywords is not None and not isinstance(keywords, Mapping):
+        raise TypeError(f"keywords must be the call's keyword arguments (a mapping), got {keywords!r}")
     keywords = dict(keywords or {})
     parts = callee.split(".")
     last = parts[-1]
@@ -253,11 +283,13 @@ def read_call(
     _, name, positional, rank = candidates[0]
     words = _MODULES[name].WORDS
     if len(args) > len(positional):
-        raise ValueError(f"{callee} takes at most {len(positional)} positional arguments {positional}, got {len(args)}")
+        raise ValueError(
+            f"{callee} takes at most {len(positional)} positional arguments {positional}, got {len(args)} in args"
+        )
     params = dict(zip(positional, args))
     for key, value in keywords.items():
         if key in params:
-            raise ValueError(f"{callee} got multiple values for argument {key!r}")
+            raise ValueError(f"{callee} got multiple values for argument {key!r} (in args and in keywords)")
         params[key] = value
     if name == "onnx" and last == "make_node" and params.get("op_type", "ConvTranspose") != "ConvTranspose":
         raise ValueError(
@@ -313,6 +345,8 @@ def output_size(
     ...             input_shape=(1, 1, 6))
     (12,)
     """
+    if input_shape is None:
+        raise ValueError("output_size needs input_shape: the output size depends on the input's")
     resolved = _source(params, _framework(framework, "framework"), weight_shape, input_shape)
     size = input_spatial_size(input_shape, resolved.layout, resolved.unbatched)
     return resolved.spec.output_size(size)  # type: ignore[arg-type]
@@ -456,7 +490,7 @@ class TranslationPlan:
     # arrays ----------------------------------------------------------------------------------------
     def convert_weight(self, weight: Any) -> np.ndarray:
         """The source's weight in the target's layout (every step of :attr:`weight_steps`)."""
-        w = np.asarray(weight)
+        w = numeric_array(weight, "weight")
         if w.shape != self._source.weight_shape:
             raise ValueError(
                 f"weight must have the source's shape {show(self._source.weight_shape)}, got {show(w.shape)}"
@@ -497,7 +531,13 @@ class TranslationPlan:
             Added to every output cell, as every framework does (for TensorFlow and
             JAX, whose ops have no bias, this is the usual ``y + bias``).
         """
-        x, batched = self._batched(np.asarray(input))
+        x, batched = self._batched(numeric_array(input, "input"))
+        channels = np.transpose(x, self._source.layout.to_tconv).shape[1]
+        if channels != self.spec.in_channels:
+            raise ValueError(
+                f"input must have {self.spec.in_channels} channels in the {self.source} layout (the plan's weight "
+                f"takes them), got {channels} in an input of shape {show(x.shape)}"
+            )
         if self.spec.input_size is not None:
             size = np.transpose(x, self._source.layout.to_tconv).shape[2:]
             if tuple(size) != self.spec.input_size:
@@ -507,7 +547,9 @@ class TranslationPlan:
                 )
         x_t = self.input_to_target(x)
         w_t = self.convert_weight(weight)
-        b = None if bias is None else np.asarray(bias)
+        b = None if bias is None else numeric_array(bias, "bias")
+        if b is not None and b.shape != (self.spec.out_channels,):
+            raise ValueError(f"bias must have shape ({self.spec.out_channels},), got {show(b.shape)}")
         y_t = self._target.run(x_t, w_t, None if self.bias_after else b)
         if self.post_crop is not None:
             y_t = _crop_pad(y_t, self.post_crop, self._target.layout.spatial_axes)

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import int_tuple, positive_int, show
+from ._validate import int_tuple, numeric_array, positive_int, show
 from .geometry import effective_kernel_size
 
 __all__ = [
@@ -238,7 +238,7 @@ _ALIASES = {"onnx": "torch", "keras": "tensorflow"}
 
 
 def _layout(name: object, parameter: str) -> str:
-    if name not in ("torch", "onnx", "tensorflow", "keras", "jax", "conv"):
+    if not isinstance(name, str) or name not in ("torch", "onnx", "tensorflow", "keras", "jax", "conv"):
         raise ValueError(f"{parameter} must be one of {tuple(WEIGHT_LAYOUTS)}, got {name!r}")
     return _ALIASES.get(name, name)
 
@@ -275,7 +275,7 @@ WEIGHT_LAYOUTS = {
 
 
 def _weight(weight: Any) -> np.ndarray:
-    w = np.asarray(weight)
+    w = numeric_array(weight, "weight")
     if w.ndim < 2:
         raise ValueError(f"weight must have at least 2 dimensions (the two channel axes), got shape {show(w.shape)}")
     return w
@@ -307,7 +307,10 @@ def to_torch_layout(weight: Any, layout: str, groups: int = 1) -> np.ndarray:
     """
     _layout(layout, "layout")
     w = _weight(weight)
-    return run_steps(steps_to_torch(layout, w.ndim - 2, positive_int(groups, "groups")), w)
+    g = positive_int(groups, "groups")
+    canonical = run_steps(steps_to_torch(layout, w.ndim - 2, g), w)  # (C_in, C_out/G, *k)
+    _group_size(canonical.shape[0], g, "input", w.shape)
+    return canonical
 
 
 def from_torch_layout(weight: Any, layout: str, groups: int = 1) -> np.ndarray:
@@ -329,8 +332,10 @@ def from_torch_layout(weight: Any, layout: str, groups: int = 1) -> np.ndarray:
     True
     """
     _layout(layout, "layout")
-    w = _weight(weight)
-    return run_steps(steps_from_torch(layout, w.ndim - 2, positive_int(groups, "groups")), w)
+    w = _weight(weight)  # (C_in, C_out/G, *k)
+    g = positive_int(groups, "groups")
+    _group_size(w.shape[0], g, "input", w.shape)
+    return run_steps(steps_from_torch(layout, w.ndim - 2, g), w)
 
 
 def convert_weight(weight: Any, source: str, target: str, groups: int = 1) -> np.ndarray:

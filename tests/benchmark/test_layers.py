@@ -31,3 +31,25 @@ def test_layer_spec_errors():
         layer_from_spec("n=1 c_in=1 c_out=1 size=4 kernel=2 colour=red")
     with pytest.raises(ValueError, match=r"lacks \['kernel'\]"):
         layer_from_spec("n=1 c_in=1 c_out=1 size=4")
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("n=x c_in=1 c_out=1 size=4 kernel=2", "layer spec key n must be an int, got 'x'"),
+        ("n=2x2 c_in=1 c_out=1 size=4 kernel=2", "layer spec key n must be an int, got '2x2'"),
+        ("n=1 c_in=1 c_out=1 size=4x? kernel=2", "layer spec key size must be an int or one per axis like 4x4"),
+        ("n=0 c_in=1 c_out=1 size=4 kernel=2", "layer spec key n must be positive, got 0"),
+        ("n=1 c_in=3 c_out=2 size=4 kernel=2 groups=2", "groups=2 must divide c_in=3 and c_out=2"),
+        ("n=1 c_in=1 c_out=1 size=4 kernel=2x2", "layer spec key kernel must have one entry or 1"),
+        ("n=1 c_in=1 c_out=1 size=4x4x4x4 kernel=2", "size must have 1 to 3 axes"),
+        ("n=1 c_in=1 c_out=1 size=4 kernel=2 stride=0", "stride must be positive"),
+        ("n=1 c_in=1 c_out=1 size=4 kernel=2 stride=2 output_padding=3", "output_padding must be smaller"),
+        ("n=1 c_in=2 c_out=2 size=100000x100000 kernel=3", "its input has 20000000000 elements, more than"),
+        ("n=1 c_in=1 c_out=1 size=4 kernel=2 dilation=1000000000 stride=1000000000", "its output has"),
+    ],
+)
+def test_a_layer_spec_is_checked_before_any_array_exists(spec, message):
+    """A bad spec ended in int()'s message without the key, or in a worker's MemoryError."""
+    with pytest.raises(ValueError, match=message):
+        layer_from_spec(spec)

@@ -77,9 +77,9 @@ def test_weights(capsys, tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--stride", "0"], "stride must be positive"),
+        (["--stride", "0"], "--stride must be positive"),
         (["--weights", "random", "--channels", "3,4", "--groups", "2"], "--groups 2 must divide both --channels 3,4"),
-        (["--kernel-size", "3", "--output-padding", "3", "--stride", "2"], "output_padding must be smaller"),
+        (["--kernel-size", "3", "--output-padding", "3", "--stride", "2"], "--output-padding must be smaller"),
     ],
 )
 def test_errors_exit_2(capsys, argv, message):

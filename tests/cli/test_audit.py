@@ -71,7 +71,7 @@ def test_input_shape_for_a_model_with_open_sizes(onnx, tmp_path, capsys):
     "argv, message",
     [
         (["missing.onnx"], "does not exist"),
-        (["model.pt"], "an .onnx or a .keras file"),
+        (["{pt}"], "an .onnx or a .keras file"),
         (["{risky}", "--targets", "tvm"], "targets must be among"),
         (["{risky}", "--versions", "onnxruntime"], "--versions takes TOOL=VERSION"),
         (["{risky}", "--versions", "tvm=1.0"], "versions names tool 'tvm'"),
@@ -80,8 +80,10 @@ def test_input_shape_for_a_model_with_open_sizes(onnx, tmp_path, capsys):
         (["{risky}", "--html", "/no/such/folder/r.html"], "--html: the folder"),
     ],
 )
-def test_usage_errors_end_in_one_line_and_status_2(argv, message, risky):
-    argv = [risky if a == "{risky}" else a for a in argv]
+def test_usage_errors_end_in_one_line_and_status_2(argv, message, risky, tmp_path):
+    pt = tmp_path / "model.pt"
+    pt.write_bytes(b"not a model tconv reads")
+    argv = [{"{risky}": risky, "{pt}": str(pt)}.get(a, a) for a in argv]
     done = subprocess.run([sys.executable, "-m", "tconv", "audit", *argv], capture_output=True, text=True)
     assert done.returncode == 2, done.stderr
     # one line naming the problem (argparse's own errors put the usage lines before it)

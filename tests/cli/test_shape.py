@@ -26,10 +26,8 @@ def run(capsys, *argv):
 
 def _help_and_examples(command, examples, capsys):
     """--help shows examples, and each example it prints is a real command that succeeds."""
-    with pytest.raises(SystemExit) as exit_info:
-        main([command, "--help"])
+    assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
-    assert exit_info.value.code == 0
     assert "examples:" in out and f"tconv {command} " in out
     joined = re.sub(r"\s*\\\n\s*", " ", examples)
     for line in joined.splitlines():
@@ -143,3 +141,33 @@ def test_errors_exit_2_with_the_reason(argv, phrase, capsys):
 
 def test_python_dash_m_runs_it():
     _python_dash_m(["shape", "--input-size", "4", "--kernel-size", "4", "--stride", "2", "--padding", "1"])
+
+
+def test_listings_that_grow_with_the_stride_are_bounded(capsys):
+    """--input-size 10^18 --stride 10^9 built one entry per valid size (10^9 of them) and never finished."""
+    from helpers import no_hang, peak_memory
+
+    with no_hang():
+        (code, out, _), peak = peak_memory(
+            run, capsys, "shape", "--input-size", "1000000000000000000", "--stride", "1000000000"
+        )
+    assert code == 0 and peak < 16 * 2**20
+    sizes = re.search(r"valid sizes    axis 0: (.*)", out).group(1)
+    assert sizes.count("output_padding=") == shape_command.MAX_LISTED and sizes.endswith("... (999999984 more)")
+    assert "of 1000000000 output phases, 3 phase(s) get 1 tap(s); 999999997 phase(s) get 0 tap(s): holes" in out
+    code, out, _ = run(capsys, "shape", "--conv", "--input-size", "1000000000000000000", "--stride", "1000000000")
+    assert code == 0 and "... (999999984 more) all give output 1000000000" in out
+
+
+def test_the_json_listings_are_bounded_and_counted(capsys):
+    code, out, _ = run(capsys, "shape", "--input-size", "5", "--stride", "40", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["valid_output_sizes_count"] == [40]
+    assert [o["output_padding"] for o in data["valid_output_sizes"][0]] == list(range(shape_command.MAX_LISTED))
+    assert data["taps_per_phase"] == [None] and data["phase_tap_counts"] == [{"1": 3, "0": 37}]
+    code, out, _ = run(capsys, "shape", "--input-size", "5", "--stride", "2", "--json")
+    data = json.loads(out)
+    assert data["taps_per_phase"] == [[2, 1]] and data["phase_tap_counts"] == [{"2": 1, "1": 1}]
+    code, out, _ = run(capsys, "shape", "--conv", "--input-size", "100", "--stride", "30", "--json")
+    data = json.loads(out)
+    assert data["inputs_with_same_output_count"] == [30] and len(data["inputs_with_same_output"][0]) == 16

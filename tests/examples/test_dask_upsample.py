@@ -45,3 +45,43 @@ def test_command_line_rejects_bad_sizes(capsys):
     with pytest.raises(SystemExit):
         main(["--size", "0"])
     assert "--size must be positive, got 0" in capsys.readouterr().err
+
+
+def _ones_failing_at(block: int):
+    """A Dask array of ones in 4 chunks whose chunk ``block`` raises when computed (a worker failing)."""
+    da = oracle("dask.array")
+
+    def chunk(x, block_info=None):
+        if block_info[0]["chunk-location"][0] == block:
+            raise RuntimeError("a worker failed")
+        return x
+
+    return da.ones((8, 2), chunks=(2, 2)).map_blocks(chunk, dtype=float)
+
+
+def test_a_failed_to_zarr_leaves_a_store_whose_missing_chunks_read_as_zeros(tmp_path):
+    """The hazard the example's store() avoids: plain da.to_zarr, interrupted, leaves a plausible store."""
+    da, zarr = oracle("dask.array"), oracle("zarr")
+    path = tmp_path / "naive.zarr"
+    with pytest.raises(RuntimeError, match="a worker failed"):
+        da.to_zarr(_ones_failing_at(1), str(path))
+    partial = np.asarray(zarr.open_array(str(path), mode="r")[...])
+    assert partial.shape == (8, 2)
+    assert np.all(partial[2:4] == 0)  # the chunk that failed: zeros, although the data is ones
+
+
+def test_store_writes_a_complete_store_or_none(tmp_path):
+    zarr = oracle("zarr")
+    da = oracle("dask.array")
+    from tconv.examples.dask_upsample import store
+
+    path = tmp_path / "out.zarr"
+    with pytest.raises(RuntimeError, match="a worker failed"):
+        store(_ones_failing_at(1), path)
+    assert not path.exists()  # only the partial store, under its own name
+    # a complete store is written; a failed rewrite leaves it as it was
+    store(da.ones((8, 2), chunks=(2, 2)), path)
+    assert np.all(np.asarray(zarr.open_array(str(path), mode="r")[...]) == 1)
+    with pytest.raises(RuntimeError, match="a worker failed"):
+        store(_ones_failing_at(3), path)
+    assert np.all(np.asarray(zarr.open_array(str(path), mode="r")[...]) == 1)

@@ -134,15 +134,20 @@ def layer_from_spec(spec: str, *, name: str = "custom", source: str | None = Non
     >>> layer_from_spec("n=2 c_in=8 c_out=4 size=16x16 kernel=4 stride=2 padding=1").describe()
     'N=2 8->4 16x16->32x32 k=4 s=2 p=1'
     """
+    if not isinstance(spec, str):
+        raise TypeError(f"a layer spec is a string like 'n=4 c_in=64 c_out=32 size=16 kernel=4', got {spec!r}")
     values: dict[str, Any] = {}
     for item in spec.replace(",", " ").split():
         if "=" not in item:
             raise ValueError(f"layer spec entries are key=value, got {item!r} in {spec!r}")
         key, value = item.split("=", 1)
         if key in _INT_KEYS:
-            values[key] = int(value)
+            ints = _spec_ints(key, value, spec)
+            if len(ints) != 1:
+                raise ValueError(f"layer spec key {key} must be an int, got {value!r} in {spec!r}")
+            values[key] = ints[0]
         elif key in _SIZE_KEYS:
-            values[key] = tuple(int(v) for v in value.split("x"))
+            values[key] = _spec_ints(key, value, spec)
         elif key == "bias":
             values[key] = value.lower() in ("1", "true", "yes")
         else:
@@ -154,7 +159,49 @@ def layer_from_spec(spec: str, *, name: str = "custom", source: str | None = Non
     if missing:
         raise ValueError(f"layer spec {spec!r} lacks {sorted(missing)}")
     values.setdefault("stride", ())
-    return Layer(name=name, source=spec if source is None else source, **values)
+    layer = Layer(name=name, source=spec if source is None else source, **values)
+    _check(layer, spec)
+    return layer
+
+
+#: The most elements of one array a layer spec may ask for (a GiB of float32): the benchmark allocates the
+#: input, the weight and the output of every layer in every runtime's process.
+MAX_ELEMENTS = 2**28
+
+
+def _spec_ints(key: str, value: str, spec: str) -> tuple[int, ...]:
+    """``4`` or ``4x4`` as ints, or a ``ValueError`` naming the key."""
+    try:
+        return tuple(int(v) for v in value.split("x"))
+    except ValueError:
+        kind = "an int" if key in _INT_KEYS else "an int or one per axis like 4x4"
+        raise ValueError(f"layer spec key {key} must be {kind}, got {value!r} in {spec!r}") from None
+
+
+def _check(layer: Layer, spec: str) -> None:
+    """Every argument of the layer, as :func:`tconv.conv_transpose` checks it, and its arrays' sizes."""
+    nd = len(layer.size)
+    if nd not in (1, 2, 3):
+        raise ValueError(f"layer spec size must have 1 to 3 axes (the peers' layers), got {layer.size} in {spec!r}")
+    for key in ("n", "c_in", "c_out", "groups"):
+        if getattr(layer, key) < 1:
+            raise ValueError(f"layer spec key {key} must be positive, got {getattr(layer, key)} in {spec!r}")
+    if layer.c_in % layer.groups or layer.c_out % layer.groups:
+        raise ValueError(f"layer spec groups={layer.groups} must divide c_in={layer.c_in} and c_out={layer.c_out}")
+    for key in ("kernel", "stride", "padding", "output_padding", "dilation"):
+        if len(getattr(layer, key)) != nd:
+            raise ValueError(f"layer spec key {key} must have one entry or {nd} (size has {nd} axes) in {spec!r}")
+    out = layer.output_size  # the window's checks, naming stride, padding, output_padding, ...
+    arrays = {
+        "input": layer.n * layer.c_in * math.prod(layer.size),
+        "weight": layer.c_in * layer.c_out // layer.groups * math.prod(layer.kernel),
+        "output": layer.n * layer.c_out * math.prod(out),
+    }
+    for what, count in arrays.items():
+        if count > MAX_ELEMENTS:
+            raise ValueError(
+                f"layer spec {spec!r}: its {what} has {count} elements, more than the benchmark's {MAX_ELEMENTS}"
+            )
 
 
 def _named(name: str, spec: str, source: str) -> Layer:

@@ -5,15 +5,25 @@ Each subcommand lives in its own module under :mod:`tconv.cli`, which defines
 ``add_arguments(parser)`` and ``run(args) -> int``, and imports anything heavy only
 when it runs. :data:`COMMANDS` lists them in ``--help`` order; :func:`build_parser`
 builds every subcommand's parser from them, the same way.
+
+Exit codes (:func:`main`): 0 for success; 1 when a command finds nothing (``tconv design``
+with no design within the limits) or its output pipe closed early (``tconv ... | head``,
+silently); 2 for anything the user must fix -- a bad option (from the parser or from the
+library's checks, ``ValueError``/``TypeError``), a path that cannot be read or written, a
+missing optional dependency -- always as one line on standard error, never a traceback;
+130 when interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
 from collections.abc import Sequence
 
+from .._validate import MissingDependency
 from .._version import __version__
 
 __all__ = ["COMMANDS", "main", "parse_padding_option", "parse_sizes"]
@@ -56,8 +66,17 @@ def parse_padding_option(text: str) -> object:
     return values[0] if len(values) == 1 else values
 
 
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line on standard error (exit status 2), naming the option."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # "argument --top: --top must be ..." -> "--top must be ..." (our option types name the option)
+        message = re.sub(r"^argument (\S+): (?=\1\b)", "", message)
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tconv", description="Transposed convolution: exact, fast, explained.")
+    parser = Parser(prog="tconv", description="Transposed convolution: exact, fast, explained.")
     parser.add_argument("--version", action="version", version=f"tconv {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="command")
     for name in COMMANDS:
@@ -75,17 +94,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``tconv`` command: returns the exit status (2 for bad arguments)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 0
+    """Entry point of the ``tconv`` command: returns the exit status (module docstring: 0, 1, 2 or 130)."""
     try:
-        return args.handler(args)
-    except (ValueError, TypeError) as error:
-        print(f"tconv {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit:  # a bad option (one line already printed), --help or --version
+            return exit.code if isinstance(exit.code, int) else 0
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 0
+        try:
+            status = args.handler(args)
+        except (ValueError, TypeError, MissingDependency) as error:
+            return _fail(args.command, str(error))
+        except OSError as error:
+            if error.filename is None or isinstance(error, BrokenPipeError):
+                raise
+            return _fail(args.command, f"{error.strerror or error}: {error.filename!r}")
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at exit
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
+    except KeyboardInterrupt:
+        print("tconv: interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(command: str, message: str) -> int:
+    """Print ``message`` as one line on standard error; exit status 2."""
+    print(f"tconv {command}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe (``tconv ... | head``): send what is left to devnull, so that Python's flush at exit
+    raises nothing (the recipe of Python's documentation on ``SIGPIPE``)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (stdout replaced, e.g. under pytest)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,17 +23,20 @@ def parse_value(text: str) -> object:
     (2, (2, 3), (2, 3), 'SAME', None)
     >>> parse_value("[[0,0],[1,1]]")
     [[0, 0], [1, 1]]
+    >>> len(parse_value("-" * 100_000 + "1"))  # too deep for Python's parser: the text, for the library to refuse
+    100001
     """
     lowered = text.strip().lower()
     if lowered in ("none", "null"):
         return None
     if lowered in ("true", "false"):
         return lowered == "true"
-    if re.fullmatch(r"-?\d+([x,]-?\d+)+", text.strip()):
-        return tuple(int(v) for v in re.split(r"[x,]", text.strip()))
     try:
+        if re.fullmatch(r"-?\d+([x,]-?\d+)+", text.strip()):
+            return tuple(int(v) for v in re.split(r"[x,]", text.strip()))
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        # not a literal; more digits than Python converts; nesting too deep for Python's parser
         return text
 
 

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._arguments import add_layer_options, channels, one_or_many, sizes
+from .._validate import require
+from ._arguments import (
+    LAYER_FLAGS,
+    add_layer_options,
+    channels,
+    flag_names,
+    input_path,
+    integer,
+    one_or_many,
+    output_path,
+    sizes,
+)
 
 if TYPE_CHECKING:
     from ..artifacts import Analysis
@@ -31,7 +42,7 @@ examples:
   tconv artifacts --kernel-size 4x4 --stride 2 --padding 1 --weights random --channels 3,8
   tconv artifacts --weights-file layer.npy --stride 2 --padding 1   a trained (C_in, C_out/g, *k) weight
   tconv artifacts --kernel-size 5 --stride 3 --json            machine-readable
-  tconv artifacts --kernel-size 3x3 --stride 2 --png map.png   the overlap map as a picture (tconv[viz])
+  tconv artifacts --kernel-size 3x3 --stride 2 --png map.png   the overlap map as a picture (needs matplotlib)
 """
 
 
@@ -53,7 +64,12 @@ def _kernel_and_weight(args: argparse.Namespace) -> tuple[tuple[int, ...], np.nd
     if args.weights_file is None:
         kernel_size = tuple(args.kernel_size or (3,))
         return kernel_size, _weights(args, kernel_size)
-    weight = np.load(args.weights_file, allow_pickle=False)
+    try:
+        weight = np.load(args.weights_file, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:  # not a .npy file, or an object array
+        raise ValueError(f"--weights-file {args.weights_file!r} is not a readable .npy array: {error}") from None
+    if not isinstance(weight, np.ndarray):  # an .npz archive
+        raise ValueError(f"--weights-file must be one .npy array, got an archive of {len(weight.files)} arrays")
     if weight.ndim < 3:
         raise ValueError(
             f"--weights-file must hold a (C_in, C_out/groups, *kernel_size) array, got shape {weight.shape}"
@@ -101,6 +117,13 @@ def _json(analysis: Analysis) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.png is not None:
+        require("matplotlib", "--png")
+    with flag_names(LAYER_FLAGS):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..artifacts import analyze
     from ..explain.artifacts_text import report
 
@@ -137,9 +160,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--input-size", type=sizes("--input-size"), help="input size of the map (default: shows two periods)"
     )
     parser.add_argument("--weights", choices=("random", "ones"), help="analyse these weights too")
-    parser.add_argument("--weights-file", help="a .npy weight of shape (C_in, C_out/groups, *kernel_size)")
+    parser.add_argument(
+        "--weights-file",
+        type=input_path("--weights-file"),
+        help="a .npy weight of shape (C_in, C_out/groups, *kernel_size)",
+    )
     parser.add_argument("--channels", type=channels, default=(1, 1), help="C_in,C_out for --weights (default 1,1)")
-    parser.add_argument("--groups", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0, help="random seed for --weights random")
+    parser.add_argument(
+        "--groups", type=integer("--groups", 1), default=1, help="groups of the weight (positive; default 1)"
+    )
+    parser.add_argument(
+        "--seed", type=integer("--seed", 0), default=0, help="non-negative; picks the values of --weights random"
+    )
     parser.add_argument("--json", action="store_true", help="print the analysis as JSON")
-    parser.add_argument("--png", help="also draw the overlap map into this PNG (needs matplotlib: tconv[viz])")
+    parser.add_argument(
+        "--png",
+        type=output_path("--png", (".png",)),
+        help='also draw the overlap map into this PNG (needs matplotlib: pip install ".[viz]" in a clone of tconv)',
+    )

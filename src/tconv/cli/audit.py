@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import parse_sizes
+from ._arguments import flag_names, input_path, output_path, sizes
 
 #: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv audit --help``).
 NAME = "audit"
@@ -37,7 +37,7 @@ examples:
 def _input_shape(text: str) -> tuple[str | None, tuple[int, ...]]:
     """``1x3x64x64`` or ``NAME=1x3x64x64``."""
     name, _, shape = text.rpartition("=")
-    return (name or None), parse_sizes(shape, "--input-shape")
+    return (name or None), sizes("--input-shape")(shape)
 
 
 def _versions(texts: list[str]) -> dict[str, str]:
@@ -63,15 +63,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             input_shape = named
     targets = None if args.targets is None else [t.strip() for t in args.targets.split(",") if t.strip()]
-    if args.html is not None and not Path(args.html).resolve().parent.is_dir():
-        raise ValueError(f"--html: the folder of {args.html!r} does not exist")
-    report = audit(
-        args.model,
-        input_shape=input_shape,  # type: ignore[arg-type]
-        targets=targets,
-        versions=_versions(args.versions),
-        verify=args.verify,
-    )
+    with flag_names({"input_shape": "--input-shape", "targets": "--targets", "versions": "--versions"}):
+        report = audit(
+            args.model,
+            input_shape=input_shape,  # type: ignore[arg-type]
+            targets=targets,
+            versions=_versions(args.versions),
+            verify=args.verify,
+        )
     if args.json:
         print(json.dumps(report.to_dict()))
     else:
@@ -85,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``tconv audit``."""
-    parser.add_argument("model", help="an .onnx or .keras file")
+    parser.add_argument("model", type=input_path("model"), help="an .onnx or .keras file")
     parser.add_argument(
         "--input-shape",
         type=_input_shape,
@@ -108,4 +107,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verify", action="store_true", help="run every layer through the installed runtimes")
     parser.add_argument("--details", action="store_true", help="everything about each layer, not one line")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report")
+    parser.add_argument(
+        "--html",
+        metavar="PATH",
+        type=output_path("--html", (".html", ".htm")),
+        help="also write a self-contained HTML report (the path is checked before the audit runs)",
+    )

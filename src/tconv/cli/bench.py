@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from ._arguments import flag_names, integer, output_path
+
 #: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv bench --help``).
 NAME = "bench"
 HELP = "time tconv against PyTorch, ONNX Runtime and JAX on real layer shapes"
@@ -45,10 +47,19 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
         help="tconv algorithms to time, comma-separated; 'prepared' times the call of tconv.prepare's plan "
         "(default auto)",
     )
-    bench.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
-    bench.add_argument("--repeat", type=int, default=3, help="calls per runtime per round (default 3)")
-    bench.add_argument("--threads", type=int, help="threads per runtime (default: all CPUs of this process)")
-    bench.add_argument("--json", metavar="FILE", help="also write the full report as JSON ('-' for stdout only)")
+    bench.add_argument("--rounds", type=integer("--rounds", 1), default=5, help="alternating rounds (default 5)")
+    bench.add_argument(
+        "--repeat", type=integer("--repeat", 1), default=3, help="calls per runtime per round (default 3)"
+    )
+    bench.add_argument(
+        "--threads", type=integer("--threads", 1), help="threads per runtime (default: all CPUs of this process)"
+    )
+    bench.add_argument(
+        "--json",
+        metavar="FILE",
+        type=_json_path,
+        help="also write the full report as JSON ('-' for stdout only); the path is checked before the run",
+    )
     bench.add_argument(
         "--backward",
         action="store_true",
@@ -61,7 +72,13 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
         help="everything docs/performance.md shows, in one run: the forward pass with every fast algorithm, "
         "the prepared call and the roofline, then the training step (--json writes both reports)",
     )
-    bench.add_argument("--quiet", action="store_true", help="no progress line")
+    bench.add_argument(
+        "--quiet", action="store_true", help="no progress line (there is none unless stderr is a terminal)"
+    )
+
+
+def _json_path(text: str) -> str:
+    return text if text == "-" else output_path("--json")(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,14 +92,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"{layer.name:<14} {layer.describe():<48} {layer.source}")
         return 0
     if args.layer:
-        layers = [layer_from_spec(args.layer)]
+        with flag_names({"layer spec": "--layer"}):
+            layers = [layer_from_spec(args.layer)]
     elif args.layers == "all":
         layers = list(LAYERS)
     else:
         by_name = {layer.name: layer for layer in LAYERS}
         unknown = [n for n in args.layers.split(",") if n not in by_name]
         if unknown:
-            raise ValueError(f"unknown layers {unknown}; valid names are {sorted(by_name)}")
+            raise ValueError(f"--layers: unknown layers {unknown}; valid names are {sorted(by_name)} or 'all'")
         layers = [by_name[n] for n in args.layers.split(",")]
     dtypes = args.dtypes.split(",")
     for dtype in dtypes:
@@ -91,18 +109,20 @@ def run(args: argparse.Namespace) -> int:
     peers = [p for p in args.peers.split(",") if p]
     for peer in peers:
         if peer not in PEERS:
-            raise ValueError(f"unknown peer {peer!r}, valid peers are {PEERS}")
+            raise ValueError(f"--peers: unknown peer {peer!r}, valid peers are {PEERS}")
     algorithms = args.algorithms.split(",")
     if args.full:
         algorithms = ["auto", PREPARED, "gemm", "phase", "direct", "winograd"]
-    for name in algorithms:
-        if name not in ("auto", PREPARED):
-            _algorithms.get(name)
-    if args.rounds < 1 or args.repeat < 1:
-        raise ValueError(f"--rounds and --repeat must be positive, got {args.rounds} and {args.repeat}")
+    with flag_names({"algorithm": "--algorithms: algorithm"}):
+        for name in algorithms:
+            if name not in ("auto", PREPARED):
+                _algorithms.get(name)
+    # the progress line rewrites itself with a carriage return and an erase-line code: only on a terminal,
+    # never into a file or a pipe that stderr was redirected to
+    show_progress = not args.quiet and sys.stderr.isatty()
 
     def progress(text: str) -> None:
-        if not args.quiet:
+        if show_progress:
             sys.stderr.write("\r\033[K" + text)
             sys.stderr.flush()
 
@@ -118,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             training=training,
         )
-        if not args.quiet:
+        if show_progress:
             sys.stderr.write("\r\033[K")
         return report
 
@@ -130,8 +150,7 @@ def run(args: argparse.Namespace) -> int:
         print("## Forward\n\n" + format_table(reports["forward"]))
         print("\n## Training step\n\n" + format_table(reports["training"]))
         if args.json:
-            with open(args.json, "w") as handle:
-                json.dump(reports, handle, indent=1)
+            save_json(reports, args.json)
         return 0
     report = measure(args.backward)
     if args.json == "-":

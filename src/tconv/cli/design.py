@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ._arguments import flag_names, integer
+
 #: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv design --help``).
 NAME = "design"
 HELP = "find and rank the transposed convolutions for an output size or up-sampling factor"
@@ -24,19 +26,33 @@ examples:
 """
 
 
+#: The parameters of :func:`tconv.design.upsampling_designs` by the option that sets each (for its messages).
+FLAGS = {
+    "factor": "--factor",
+    "input_size": "--input-size",
+    "output_size": "--output-size",
+    "max_kernel": "--max-kernel",
+    "max_stride": "--max-stride",
+    "max_padding": "--max-padding",
+    "max_dilation": "--max-dilation",
+    "output_padding=False": "--no-output-padding",
+}
+
+
 def run(args: argparse.Namespace) -> int:
     from ..design import upsampling_designs
 
-    designs = upsampling_designs(
-        args.input_size,
-        args.output_size,
-        factor=args.factor,
-        max_kernel=args.max_kernel,
-        max_stride=args.max_stride,
-        max_padding=args.max_padding,
-        max_dilation=args.max_dilation,
-        output_padding=not args.no_output_padding,
-    )
+    with flag_names(FLAGS):
+        designs = upsampling_designs(
+            args.input_size,
+            args.output_size,
+            factor=args.factor,
+            max_kernel=args.max_kernel,
+            max_stride=args.max_stride,
+            max_padding=args.max_padding,
+            max_dilation=args.max_dilation,
+            output_padding=not args.no_output_padding,
+        )
     shown = designs if args.top == 0 else designs[: args.top]
     if args.json:
         print(json.dumps({"count": len(designs), "designs": [d.to_dict() for d in shown]}, indent=2))
@@ -71,13 +87,26 @@ def run(args: argparse.Namespace) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``tconv design``."""
-    parser.add_argument("--factor", type=int, help="up-sampling factor that must hold for every input size")
-    parser.add_argument("--input-size", type=int, help="the input size (one axis)")
-    parser.add_argument("--output-size", type=int, help="the wanted output size (one axis)")
-    parser.add_argument("--max-kernel", type=int, default=8, help="largest kernel size (default 8)")
-    parser.add_argument("--max-stride", type=int, help="largest stride (default ceil(output/input) + 1)")
-    parser.add_argument("--max-padding", type=int, help="largest padding (default max-kernel)")
-    parser.add_argument("--max-dilation", type=int, default=1, help="largest dilation (default 1)")
+    positive = {name: integer(name, 1) for name in FLAGS.values()}
+    parser.add_argument(
+        "--factor", type=positive["--factor"], help="up-sampling factor that must hold for every input size"
+    )
+    parser.add_argument("--input-size", type=positive["--input-size"], help="the input size (one axis)")
+    parser.add_argument("--output-size", type=positive["--output-size"], help="the wanted output size (one axis)")
+    parser.add_argument(
+        "--max-kernel", type=positive["--max-kernel"], default=8, help="largest kernel size (default 8)"
+    )
+    parser.add_argument(
+        "--max-stride", type=positive["--max-stride"], help="largest stride (default ceil(output/input) + 1)"
+    )
+    parser.add_argument(
+        "--max-padding", type=integer("--max-padding", 0), help="largest padding (default: --max-kernel)"
+    )
+    parser.add_argument(
+        "--max-dilation", type=positive["--max-dilation"], default=1, help="largest dilation (default 1)"
+    )
     parser.add_argument("--no-output-padding", action="store_true", help="only designs with output_padding 0")
-    parser.add_argument("--top", type=int, default=10, help="how many designs to show (0: all; default 10)")
+    parser.add_argument(
+        "--top", type=integer("--top", 0), default=10, help="how many designs to show (0: all; default 10)"
+    )
     parser.add_argument("--json", action="store_true", help="print the designs as JSON")

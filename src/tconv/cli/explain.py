@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import parse_sizes
-from ._arguments import add_layer_options, channels, one_or_many, sizes
+from .._validate import require
+from ._arguments import (
+    LAYER_FLAGS,
+    add_layer_options,
+    channels,
+    flag_names,
+    integer,
+    one_or_many,
+    output_path,
+    sizes,
+)
 
 #: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv explain --help``).
 NAME = "explain"
@@ -35,6 +45,18 @@ examples:
   tconv explain --input-size 3 --kernel-size 3 --stride 2 --channels 4,2 --groups 2 --view matrix --png m.png
   tconv explain --html explorer.html             the interactive explorer page, opening on TensorFlow's worked example
 """
+
+
+#: The largest problem ``tconv explain`` builds. Its arrays are generated from the sizes, so the sizes are its
+#: data: each array (input, kernel, full output; channels included) has at most MAX_ELEMENTS elements, and
+#: one algorithm's work (input elements x kernel elements) is at most MAX_WORK multiply-adds.
+MAX_ELEMENTS = 10**6
+MAX_WORK = 10**8
+#: The pictures draw every cell (matplotlib patches, about a millisecond each): --png and --html take
+#: at most MAX_PICTURE_CELLS cells per array (input, kernel, full output, output), --gif (40 frames at most,
+#: each a whole drawing) at most MAX_ANIMATION_CELLS.
+MAX_PICTURE_CELLS = 1600
+MAX_ANIMATION_CELLS = 400
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,7 @@ def _problem(args: argparse.Namespace) -> _Problem:
         raise ValueError(
             f"--input-size and --kernel-size must both be 1-d or 2-d, got {args.input_size} and {args.kernel_size}"
         )
+    _check_size(args, input_size, kernel_size)
     x, w = _arrays(args, input_size, kernel_size)
     return _Problem(
         x,
@@ -111,11 +134,78 @@ def _problem(args: argparse.Namespace) -> _Problem:
     )
 
 
+def _check_size(args: argparse.Namespace, input_size: tuple[int, ...], kernel_size: tuple[int, ...]) -> None:
+    """Refuse, before allocating anything, a problem larger than :data:`MAX_ELEMENTS`/:data:`MAX_WORK`, or than
+    the pictures asked for can draw (:data:`MAX_PICTURE_CELLS`, :data:`MAX_ANIMATION_CELLS`)."""
+    from ..geometry import conv_transpose_geometry
+
+    c_in, c_out = args.channels or (1, 1)
+    g = conv_transpose_geometry(
+        input_size,
+        kernel_size,
+        one_or_many(args.stride, 1),
+        args.padding if args.padding is not None else 0,
+        one_or_many(args.output_padding, 0),
+        one_or_many(args.dilation, 1),
+    )
+    cells = {
+        "--input-size": math.prod(input_size),
+        "--kernel-size": math.prod(kernel_size),
+        "full output": math.prod(g.full_size),
+        "output": math.prod(g.output_size),
+    }
+    arrays = {
+        "--input-size": c_in * cells["--input-size"],
+        "--kernel-size": c_in * c_out * cells["--kernel-size"],
+        "full output": c_out * cells["full output"],
+    }
+    with_channels = f" with --channels {c_in},{c_out}" if args.channels else ""
+    for what, count in arrays.items():
+        if count > MAX_ELEMENTS:
+            raise ValueError(
+                f"{_what(what, g)}{with_channels} has {count} elements: tconv explain builds arrays of at most "
+                f"{MAX_ELEMENTS}"
+            )
+    work = arrays["--input-size"] * cells["--kernel-size"] * c_out
+    if work > MAX_WORK:
+        raise ValueError(
+            f"--input-size {_size(input_size)} with --kernel-size {_size(kernel_size)}{with_channels} is {work} "
+            f"multiply-adds: tconv explain computes at most {MAX_WORK}"
+        )
+    for flag, limit, drawing in (
+        ("--png", MAX_PICTURE_CELLS, "draws"),
+        ("--html", MAX_PICTURE_CELLS, "draws"),
+        ("--gif", MAX_ANIMATION_CELLS, "animates"),
+    ):
+        if getattr(args, flag[2:]):
+            for what, count in cells.items():
+                if count > limit:
+                    raise ValueError(
+                        f"{flag} {drawing} every cell, at most {limit} per array: {_what(what, g)} has {count} cells"
+                    )
+
+
+def _what(what: str, g: Any) -> str:
+    """An array named by the option that sets its size, or by what it is."""
+    sizes = {"--input-size": g.input_size, "--kernel-size": g.kernel_size, "full output": g.full_size}
+    size = sizes.get(what, g.output_size)
+    if what.startswith("--"):
+        return f"{what} {_size(size)}"
+    return (
+        f"the {what} ({_size(size)}, from --input-size {_size(g.input_size)}, --kernel-size {_size(g.kernel_size)}, "
+        f"--stride {_size(g.stride)}, --dilation {_size(g.dilation)})"
+    )
+
+
+def _size(size: tuple[int, ...]) -> str:
+    return "x".join(map(str, size))
+
+
 def _png(args: argparse.Namespace, p: _Problem) -> None:
     from ..artifacts import analyze
     from ..explain import pictures
 
-    position = None if args.position is None else parse_sizes(args.position, "--position")
+    position = args.position
     if args.view == "overlap":
         w = p.w[None, None] if p.single else p.w  # (C_in, C_out/groups, *k)
         fig = pictures.overlap_figure(
@@ -177,15 +267,23 @@ def _html(args: argparse.Namespace, p: _Problem) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with flag_names(LAYER_FLAGS):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..explain import explain_text
 
+    for flag in ("--png", "--gif"):
+        if getattr(args, flag[2:]):
+            require("matplotlib", flag)
     p = _problem(args)
     if not (args.png or args.gif or args.html):
         if not p.single:
             raise ValueError(
                 "the terminal explanation shows one channel; draw --channels and --groups with --png or --gif"
             )
-        max_steps = None if args.steps == "all" else int(args.steps)
+        max_steps = None if args.steps == "all" else args.steps
         if not p.custom:
             print(explain_text(max_steps=max_steps))
         else:
@@ -202,20 +300,34 @@ def run(args: argparse.Namespace) -> int:
 
 def add_arguments(explain: argparse.ArgumentParser) -> None:
     """The options of ``tconv explain``."""
-    explain.add_argument("--input-size", type=sizes("--input-size"), help="e.g. 4 or 2x3")
+    explain.add_argument("--input-size", type=sizes("--input-size"), help="e.g. 4 or 2x3 (default 2x2)")
     add_layer_options(explain, kernel_size_help="e.g. 3 or 3x2")
     explain.add_argument(
         "--values", choices=("sequential", "random", "ones"), help="input/kernel values (default sequential 1, 2, ...)"
     )
-    explain.add_argument("--seed", type=int, default=0, help="random seed for --values random")
+    explain.add_argument(
+        "--seed", type=integer("--seed", 0), default=0, help="non-negative; picks the values of --values random"
+    )
     explain.add_argument(
         "--steps", type=_steps, default="12", help="how many scatter steps to show, or 'all' (default 12)"
     )
-    pictures = explain.add_argument_group("pictures and the explorer page (--png/--gif need matplotlib: tconv[viz])")
-    pictures.add_argument("--png", metavar="PATH", help="draw the views into a PNG")
-    pictures.add_argument("--gif", metavar="PATH", help="animate the scatter (or --view zero-insert) into a GIF")
+    pictures = explain.add_argument_group(
+        'pictures and the explorer page (--png/--gif need matplotlib: pip install ".[viz]" in a clone of tconv)'
+    )
     pictures.add_argument(
-        "--html", metavar="PATH", help="write the interactive explorer page (one self-contained file)"
+        "--png", metavar="PATH", type=output_path("--png", (".png",)), help="draw the views into a PNG"
+    )
+    pictures.add_argument(
+        "--gif",
+        metavar="PATH",
+        type=output_path("--gif", (".gif",)),
+        help="animate the scatter (or --view zero-insert) into a GIF",
+    )
+    pictures.add_argument(
+        "--html",
+        metavar="PATH",
+        type=output_path("--html", (".html", ".htm")),
+        help="write the interactive explorer page (one self-contained file)",
     )
     pictures.add_argument(
         "--view",
@@ -224,12 +336,23 @@ def add_arguments(explain: argparse.ArgumentParser) -> None:
         help="which view --png draws / --gif animates (default all; the GIF: scatter)",
     )
     pictures.add_argument("--channels", type=channels, help="C_in,C_out for the pictures (default 1,1)")
-    pictures.add_argument("--groups", type=int, default=1, help="groups for the pictures (default 1)")
-    pictures.add_argument("--channel", type=int, default=0, help="the output channel drawn (default 0)")
-    pictures.add_argument("--position", help="the output element drawn, e.g. 0,0 (default: the first)")
+    pictures.add_argument(
+        "--groups", type=integer("--groups", 1), default=1, help="groups for the pictures (positive; default 1)"
+    )
+    pictures.add_argument(
+        "--channel", type=integer("--channel", 0), default=0, help="the output channel drawn (default 0)"
+    )
+    pictures.add_argument(
+        "--position",
+        type=sizes("--position", 0),
+        help="the output element drawn, e.g. 0,0 (default: the first)",
+    )
 
 
-def _steps(text: str) -> str:
-    if text != "all" and not text.isdigit():
-        raise argparse.ArgumentTypeError(f"--steps must be a number or 'all', got {text!r}")
-    return text
+def _steps(text: str) -> str | int:
+    if text == "all":
+        return text
+    try:
+        return integer("--steps", 0)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"--steps must be a non-negative integer or 'all', got {text!r}") from None

@@ -8,8 +8,8 @@ from typing import Any
 
 from ..translation import FRAMEWORKS, resolve, translate
 from ..translation import output_size as framework_output_size
-from . import parse_padding_option, parse_sizes
-from ._params import parse_params, parse_shape
+from ._arguments import LAYER_FLAGS, add_layer_options, flag_names, sizes
+from ._params import parse_params
 
 #: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv shape --help``).
 NAME = "shape"
@@ -36,6 +36,19 @@ examples:
 
 #: The frameworks the same layer is spelled in (every one but tconv itself).
 TARGETS = tuple(name for name in FRAMEWORKS if name != "tconv")
+
+#: Listings that grow with a parameter (the valid sizes, the inputs with the same output, the taps per
+#: phase: one entry per unit of stride) show at most this many entries and say how many were left out;
+#: the JSON gives their count (``*_count``) and the taps per phase as ``phase_tap_counts``, in constant size.
+MAX_LISTED = 16
+
+
+def _first(values: range) -> list[int]:
+    return list(values[:MAX_LISTED])
+
+
+def _left_out(count: int) -> str:
+    return f", ... ({count - MAX_LISTED} more)" if count > MAX_LISTED else ""
 
 
 def _one(values: tuple[int, ...]) -> Any:
@@ -84,7 +97,7 @@ def _arguments(args: argparse.Namespace) -> tuple[tuple[int, ...], ...]:
 
 
 def _transposed(args: argparse.Namespace) -> dict[str, Any]:
-    from ..geometry import conv_transpose_geometry, taps_per_phase
+    from ..geometry import conv_transpose_geometry
     from ..shape import conv_transpose_output_size_range
 
     size = args.input_size
@@ -97,9 +110,9 @@ def _transposed(args: argparse.Namespace) -> dict[str, Any]:
     choices = []
     for r in ranges:
         if padding == "same":
-            choices.append([{"output_size": o, "output_size_argument": o} for o in r])
+            choices.append([{"output_size": o, "output_size_argument": o} for o in _first(r)])
         else:
-            choices.append([{"output_size": o, "output_padding": o - r.start} for o in r])
+            choices.append([{"output_size": o, "output_padding": o - r.start} for o in _first(r)])
     params = dict(stride=s, padding=padding, output_padding=op, dilation=d)
     if output_size is not None:
         params["output_size"] = output_size
@@ -115,8 +128,23 @@ def _transposed(args: argparse.Namespace) -> dict[str, Any]:
         "crop": [list(p) for p in g.padding_pairs],
         "output_size": list(g.output_size),
         "valid_output_sizes": choices,
-        "taps_per_phase": [list(taps_per_phase(ki, si, di)) for ki, si, di in zip(k, s, d)],
+        "valid_output_sizes_count": [len(r) for r in ranges],
+        **_taps(k, s, d),
         "frameworks": _frameworks(params, k, size),
+    }
+
+
+def _taps(k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...]) -> dict[str, Any]:
+    """The taps per phase of every axis: listed up to :data:`MAX_LISTED` phases, and counted."""
+    from ..geometry import phase_tap_counts, taps_per_phase
+
+    return {
+        "taps_per_phase": [
+            list(taps_per_phase(ki, si, di)) if si <= MAX_LISTED else None for ki, si, di in zip(k, s, d)
+        ],
+        "phase_tap_counts": [
+            {str(taps): phases for taps, phases in phase_tap_counts(ki, si, di).items()} for ki, si, di in zip(k, s, d)
+        ],
     }
 
 
@@ -134,14 +162,18 @@ def _print_transposed(data: dict[str, Any]) -> None:
     for axis, options in enumerate(data["valid_output_sizes"]):
         key = "output_padding" if "output_padding" in options[0] else "output_size_argument"
         listed = ", ".join(f"{o['output_size']} ({key.split('_argument')[0]}={o[key]})" for o in options)
-        print(f"  valid sizes    axis {axis}: {listed}")
-    for axis, taps in enumerate(data["taps_per_phase"]):
+        print(f"  valid sizes    axis {axis}: {listed}{_left_out(data['valid_output_sizes_count'][axis])}")
+    for axis, (taps, counts) in enumerate(zip(data["taps_per_phase"], data["phase_tap_counts"])):
         verdict = (
             "holes: some outputs get no kernel tap"
-            if 0 in taps
-            else ("uneven overlap: checkerboard-prone" if len(set(taps)) > 1 else "even overlap")
+            if "0" in counts
+            else ("uneven overlap: checkerboard-prone" if len(counts) > 1 else "even overlap")
         )
-        print(f"  overlap        axis {axis}: kernel taps per output phase {tuple(taps)}: {verdict}")
+        if taps is None:
+            phases = "; ".join(f"{n} phase(s) get {t} tap(s)" for t, n in counts.items())
+            print(f"  overlap        axis {axis}: of {data['stride'][axis]} output phases, {phases}: {verdict}")
+        else:
+            print(f"  overlap        axis {axis}: kernel taps per output phase {tuple(taps)}: {verdict}")
     print("in each framework:")
     for line in _framework_lines(data["frameworks"]):
         print(line)
@@ -169,7 +201,8 @@ def _convolution(args: argparse.Namespace) -> dict[str, Any]:
         "padding": padding,
         "dilation": list(d),
         "output_size": list(g.input_size),
-        "inputs_with_same_output": [list(r) for r in inputs],
+        "inputs_with_same_output": [_first(r) for r in inputs],
+        "inputs_with_same_output_count": [len(r) for r in inputs],
         "inverse": {key: (list(v) if isinstance(v, tuple) else v) for key, v in inverse.items()},
         "frameworks": _frameworks(params, k, tuple(g.input_size)),
     }
@@ -181,9 +214,10 @@ def _print_convolution(data: dict[str, Any]) -> None:
         f"{tuple(data['stride'])}, padding {data['padding']!r}, dilation {tuple(data['dilation'])} -> output "
         f"{tuple(data['output_size'])}"
     )
-    for axis, sizes in enumerate(data["inputs_with_same_output"]):
+    for axis, inputs in enumerate(data["inputs_with_same_output"]):
+        more = _left_out(data["inputs_with_same_output_count"][axis])
         print(
-            f"  axis {axis}: inputs {', '.join(map(str, sizes))} all give output {data['output_size'][axis]} "
+            f"  axis {axis}: inputs {', '.join(map(str, inputs))}{more} all give output {data['output_size'][axis]} "
             "(the stride ambiguity)"
         )
     inverse = data["inverse"]
@@ -229,16 +263,50 @@ def _print_framework(data: dict[str, Any]) -> None:
     print(f"  in tconv       {data['tconv']}")
 
 
+#: The options of each mode; any other given is an error (never silently ignored).
+_LAYER = ("input_size", "kernel_size", "stride", "padding", "dilation")
+_MODES = {
+    "framework": ("framework", "weight_shape", "input_shape", "params"),
+    "conv": ("conv", *_LAYER),
+    "conv_transpose": ("output_padding", "output_size", *_LAYER),
+}
+_WHY = {
+    "framework": "--framework reads the layer from name=value, --weight-shape and --input-shape",
+    "conv": "--conv reads a convolution, which has no output padding or output size",
+    "conv_transpose": "without --framework the layer is given by --input-size, --kernel-size, ...",
+}
+
+
+def _check_mode(args: argparse.Namespace, mode: str) -> None:
+    """Refuse the options the mode does not read."""
+    for name in (
+        "framework",
+        "weight_shape",
+        "input_shape",
+        "params",
+        "conv",
+        "output_padding",
+        "output_size",
+        *_LAYER,
+    ):
+        value = getattr(args, name)
+        if name not in _MODES[mode] and value not in (None, False, []):
+            flag = "name=value parameters" if name == "params" else "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} does not apply here: {_WHY[mode]}")
+
+
 def run(args: argparse.Namespace) -> int:
+    mode = "framework" if args.framework is not None else ("conv" if args.conv else "conv_transpose")
+    _check_mode(args, mode)
     if args.framework is not None:
-        data = _framework(args)
+        with flag_names({"weight_shape": "--weight-shape", "input_shape": "--input-shape"}):
+            data = _framework(args)
         show = _print_framework
     else:
         if args.input_size is None:
             raise ValueError("give --input-size (or --framework with --input-shape)")
-        if args.params:
-            raise ValueError(f"name=value parameters need --framework, got {args.params}")
-        data = _convolution(args) if args.conv else _transposed(args)
+        with flag_names({**LAYER_FLAGS, "output_size": "--output-size"}):
+            data = _convolution(args) if args.conv else _transposed(args)
         show = _print_convolution if args.conv else _print_transposed
     if args.json:
         print(json.dumps(data, indent=2))
@@ -249,19 +317,18 @@ def run(args: argparse.Namespace) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``tconv shape``."""
-    sizes = lambda name: lambda text: parse_sizes(text, name)  # noqa: E731
     parser.add_argument("--input-size", type=sizes("--input-size"), help="spatial input size, e.g. 4 or 16x16")
-    parser.add_argument("--kernel-size", type=sizes("--kernel-size"), help="e.g. 3 or 3x2 (default 3)")
-    parser.add_argument("--stride", type=sizes("--stride"))
-    parser.add_argument("--padding", type=parse_padding_option, help="int, 1,2, 0:1,1:0 (begin:end), same or valid")
-    parser.add_argument("--output-padding", type=sizes("--output-padding"))
+    add_layer_options(parser, kernel_size_help="e.g. 3 or 3x2 (default 3)")
     parser.add_argument(
-        "--output-size", type=sizes("--output-size"), help="pick the output size instead of output_padding"
+        "--output-size", type=sizes("--output-size"), help="pick the output size instead of --output-padding"
     )
-    parser.add_argument("--dilation", type=sizes("--dilation"))
     parser.add_argument("--conv", action="store_true", help="read the arguments as a convolution and invert it")
     parser.add_argument("--framework", choices=FRAMEWORKS, help="read name=value in this framework's terms")
-    parser.add_argument("--weight-shape", type=parse_shape, help="with --framework: the weight shape in its layout")
-    parser.add_argument("--input-shape", type=parse_shape, help="with --framework: the input shape in its layout")
+    parser.add_argument(
+        "--weight-shape", type=sizes("--weight-shape"), help="with --framework: the weight shape in its layout"
+    )
+    parser.add_argument(
+        "--input-shape", type=sizes("--input-shape"), help="with --framework: the input shape in its layout"
+    )
     parser.add_argument("params", nargs="*", metavar="name=value", help="with --framework: its arguments")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -13,11 +13,13 @@ from ..translation import (
     accepted_parameters,
     possessive,
     read_call,
+    resolve,
     translate,
     weight_layout,
 )
 from ..weights import from_torch_layout
-from ._params import parse_call, parse_params, parse_shape
+from ._arguments import flag_names, sizes
+from ._params import parse_call, parse_params
 
 #: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv translate --help``).
 NAME = "translate"
@@ -105,8 +107,22 @@ def _read(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
     return args.source, params
 
 
+#: The parameters of :func:`tconv.translate` by the option that sets each (for its messages).
+FLAGS = {"weight_shape": "--weight-shape", "input_shape": "--input-shape"}
+
+
 def run(args: argparse.Namespace) -> int:
+    with flag_names(FLAGS):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     source, params = _read(args)
+    try:
+        # the source's errors first, once (with --to all they would otherwise read as every target's)
+        resolve(params, source, weight_shape=args.weight_shape, input_shape=args.input_shape)
+    except MissingWeightShape as error:
+        raise ValueError(_missing_shape(error, args)) from None
     targets = FRAMEWORKS if args.target == "all" else (args.target,)
     plans, failures = [], {}
     for target in targets:
@@ -114,8 +130,6 @@ def run(args: argparse.Namespace) -> int:
             plans.append(
                 translate(params, source, target, weight_shape=args.weight_shape, input_shape=args.input_shape)
             )
-        except MissingWeightShape as error:
-            raise ValueError(_missing_shape(error, args)) from None
         except ValueError as error:
             if args.target != "all":
                 raise
@@ -150,13 +164,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--weight-shape",
-        type=parse_shape,
+        type=sizes("--weight-shape"),
         help="the source's weight/kernel/filters shape in its layout, e.g. 3x3x8x4 (Keras, TF); "
         "read off a layer's arguments where they give it",
     )
     parser.add_argument(
         "--input-shape",
-        type=parse_shape,
+        type=sizes("--input-shape"),
         help="the source's input shape in its layout (needed when it pins the output size)",
     )
     parser.add_argument(

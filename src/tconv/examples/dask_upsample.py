@@ -15,7 +15,14 @@ options; ``docs/dask.md`` shows a full-size run). Four steps:
    :func:`tconv.conv_transpose` of the corresponding input region, read back from
    the store with a margin of input around it.
 
-Requires ``tconv[dask]`` (Dask, distributed and Zarr).
+Both stores are written with :func:`store` (the safe pattern for ``to_zarr``): a task
+that fails part-way through ``da.to_zarr`` leaves a partly written store whose missing
+chunks read back as zeros (Zarr's fill value), indistinguishable from data. So each
+store is written under a temporary name and renamed to its final name only after every
+chunk is written; a failed write raises and leaves the final name untouched.
+
+Requires the ``dask`` extra (Dask, distributed and Zarr): ``pip install ".[dask]"`` in a
+clone of tconv.
 """
 
 from __future__ import annotations
@@ -56,6 +63,41 @@ def volume_block(*, block_info: dict) -> np.ndarray:
         + 0.25 * np.cos(0.05 * (x + y))
     )
     return values.astype(np.float32).reshape(shape)
+
+
+def store(array, path: str | Path, compute=None) -> Path:
+    """Write a Dask array to the Zarr store ``path`` so that ``path`` only ever holds a complete store.
+
+    ``da.to_zarr`` writes chunk by chunk; if a task fails (a worker dies, a chunk raises) the
+    chunks already written stay, and the missing ones read back as Zarr's fill value (zeros):
+    a partial store looks like a complete one. So the store is written to ``path`` plus
+    ``.partial``, which is renamed to ``path`` (replacing an older store) only after every
+    chunk is written. On failure the error is raised and ``path`` is untouched (an older
+    store there stays whole); the ``.partial`` store is left for inspection and removed by
+    the next call.
+
+    Parameters
+    ----------
+    array : dask.array.Array
+    path : path
+        The final store.
+    compute : callable, optional
+        Runs the delayed write and waits for it (default ``dask.compute``); the example
+        passes one that submits it to its cluster and shows a progress bar.
+    """
+    import dask
+    import dask.array as da
+
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    # if a task fails this raises, and the final name is untouched; the partial store keeps its name
+    # (tasks still running may write into it after the error) until the next call removes it
+    (compute or dask.compute)(da.to_zarr(array, str(partial), overwrite=True, compute=False))
+    if path.exists():
+        shutil.rmtree(path)
+    partial.rename(path)  # atomic on one file system: the final name appears complete, or not at all
+    return path
 
 
 def _peak_rss_mib() -> float:
@@ -161,10 +203,14 @@ def run(
             dtype=np.float32,
             chunks=((1,), (1,), *((chunk,) * (size // chunk) + ((size % chunk,) if size % chunk else ()),) * 3),
         )
+
+        def on_cluster(write) -> None:
+            future = client.compute(write)
+            progress(future)
+            future.result()  # raises if any task failed: store() then leaves the final name untouched
+
         log("writing input.zarr")
-        future = client.compute(da.to_zarr(volume, str(input_path), overwrite=True, compute=False))
-        progress(future)
-        future.result()
+        store(volume, input_path, on_cluster)
         result["generate_seconds"] = time.perf_counter() - t0
         log(f"\n  {result['generate_seconds']:.1f} s")
 
@@ -175,9 +221,7 @@ def run(
         graph_tasks = len(dict(y.__dask_graph__())) - len(dict(x.__dask_graph__()))
         per_block = graph_tasks / y.npartitions
         log(f"up-sampling: {y.npartitions} output blocks, {graph_tasks} tasks ({per_block:.1f} per block)")
-        future = client.compute(da.to_zarr(y, str(output_path), overwrite=True, compute=False))
-        progress(future)
-        future.result()
+        store(y, output_path, on_cluster)
         result["upsample_seconds"] = time.perf_counter() - t0
         log(f"\n  {result['upsample_seconds']:.1f} s")
         result["store_bytes"] = (_store_bytes(input_path), _store_bytes(output_path))

@@ -1,7 +1,7 @@
 """Train a x2 up-sampler in NumPy and compare it with bilinear and bicubic resizing.
 
 Run it (it needs matplotlib, which ships the photograph and draws the figure;
-``pip install "tconv[examples]"``)::
+``pip install ".[examples]"`` in a clone of tconv)::
 
     python -m tconv.examples.train_upsampler --out upsampler
 
@@ -55,6 +55,7 @@ import numpy as np
 
 from .. import init as tinit
 from .. import nn
+from .._validate import MissingDependency, require
 from ..ops import conv_transpose
 
 __all__ = [
@@ -463,6 +464,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="conjugate-gradient iterations for the layer's least-squares fit to the training half (0: skip)",
     )
     args = parser.parse_args(argv)
+    try:
+        require("matplotlib", "the training example (its photograph and its figure)", extra="examples")
+    except MissingDependency as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
     results = run(**vars(args))  # every option is a parameter of run, under the same name
     print(f"test PSNR on the right half of grace_hopper.jpg (border {PSNR_BORDER} px skipped):")
     for name, value in results["psnr"].items():

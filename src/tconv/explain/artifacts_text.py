@@ -122,13 +122,13 @@ def advice(analysis: Analysis) -> list[str]:
             why = (
                 f"holes. With dilation {d[a]} the taps sit {d[a]} cells apart, and gcd(dilation, "
                 f"stride) = gcd({d[a]}, {s[a]}) = {gcd} > 1, so they only reach the phases that are "
-                f"multiples of {gcd}: taps per phase {taps}. The other phases receive no input at all, "
+                f"multiples of {gcd}: taps per phase {_listed(taps)}. The other phases receive no input at all, "
                 f"only the bias."
             )
         else:
             why = (
                 f"checkerboard. The kernel size {k[a]} is not divisible by the stride {s[a]}, so "
-                f"neighbouring stamps of the kernel overlap unevenly: taps per phase {taps} (Odena, "
+                f"neighbouring stamps of the kernel overlap unevenly: taps per phase {_listed(taps)} (Odena, "
                 f"Dumoulin and Olah, Distill 2016)."
             )
         per_axis.append((a, why))
@@ -136,8 +136,9 @@ def advice(analysis: Analysis) -> list[str]:
         per_axis.append(
             (
                 -1,
-                f"The axes multiply: per-phase tap counts {ov.phase_counts.tolist()}, uniformity "
-                f"(fewest/most) {ov.uniformity:.3g}.",
+                "The axes multiply: per-phase tap counts "
+                + (str(ov.phase_counts.tolist()) if ov.phase_counts.size <= MAX_LISTED else "(see above)")
+                + f", uniformity (fewest/most) {ov.uniformity:.3g}.",
             )
         )
     per_axis += _even_nearby(uneven, k, s, d, analysis.padding, analysis.output_padding)
@@ -167,8 +168,24 @@ def _num(v: object) -> str:
     return str(int(f)) if f == int(f) and abs(f) < 1e12 else f"{f:.3g}"
 
 
+#: The report prints grids of at most this many cells and lists of at most MAX_LISTED entries; larger
+#: ones are summarized (``--json`` has them whole), so the text grows with what a person reads.
+MAX_GRID_CELLS = 2000
+MAX_LISTED = 64
+
+
+def _listed(values: Sequence[int]) -> str:
+    """``[2, 1]``, or the first :data:`MAX_LISTED` values and how many were left out."""
+    if len(values) <= MAX_LISTED:
+        return str(list(values))
+    return f"[{', '.join(map(str, values[:MAX_LISTED]))}, ... ({len(values) - MAX_LISTED} more)]"
+
+
 def _grid(a: np.ndarray, indent: str = "  ", interior: np.ndarray | None = None) -> str:
-    """A number grid; with ``interior``, a ``*`` after each border cell."""
+    """A number grid; with ``interior``, a ``*`` after each border cell. Too large: one line, its size and range."""
+    if a.size > MAX_GRID_CELLS:
+        size = "x".join(map(str, a.shape)) + f" = {a.size}" if a.ndim > 1 else f"{a.size}"
+        return f"{indent}({size} values from {_num(np.min(a))} to {_num(np.max(a))}: too many to print)"
     marks = None if interior is None else (interior.reshape(1, -1) if interior.ndim == 1 else interior)
     return grid_text(a, _num, lambda text, r, c: text + ("*" if marks is not None and not marks[r, c] else " "), indent)
 
@@ -209,16 +226,19 @@ def report(analysis: Analysis) -> str:
         f"dilation {collapse(g.dilation)}, padding {padding!r}, output_padding {output_padding!r}"
     ]
     if g.ndim == 1:
-        lines.append(f"taps per phase (phase r = full-output position mod stride): {list(ov.phase_taps[0])}")
+        lines.append(f"taps per phase (phase r = full-output position mod stride): {_listed(ov.phase_taps[0])}")
     else:
         for a in range(g.ndim):
-            lines.append(f"taps per phase, axis {a}: {list(ov.phase_taps[a])}")
+            lines.append(f"taps per phase, axis {a}: {_listed(ov.phase_taps[a])}")
         lines.append("taps per phase in all axes (the axes multiply):")
         lines.append(_grid(_rows(ov.phase_counts)))
     lines.append(f"uniformity (fewest / most taps of any phase): {ov.uniformity:.3g}")
     lines.append(f"verdict: {ov.verdict.upper()}")
     if ov.hole_phases:
-        lines.append(f"holes: phases {[p[0] if len(p) == 1 else p for p in ov.hole_phases]} receive no tap")
+        holes = ov.hole_phases
+        listed = [p[0] if len(p) == 1 else p for p in holes[:MAX_LISTED]]
+        more = f" and {len(holes) - MAX_LISTED} more" if len(holes) > MAX_LISTED else ""
+        lines.append(f"holes: phases {listed}{more} receive no tap")
     lines.append("")
     size = "x".join(map(str, g.input_size))
     osize = "x".join(map(str, g.output_size))

@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._algorithms import algorithms, zero_insert
-from ..geometry import Geometry, PaddingArg, conv_transpose_geometry, tap_range
+from .._algorithms import algorithms
+from .._algorithms import zero_insert as _zero_insert
+from .._validate import int_tuple, non_negative_int, numeric_array, positive_int
+from ..geometry import (
+    Geometry,
+    PaddingArg,
+    check_geometry,
+    conv_transpose_geometry,
+    effective_kernel_size,
+    tap_range,
+)
 from ..ops import conv_transpose
 from ._format import grid_text
 
@@ -95,6 +104,7 @@ def scatter_steps(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> Iterator[
     >>> steps[-1].total
     array([ 1.,  2., 13., 20., 30.])
     """
+    x, w, geometry = _single_channel(x, w, check_geometry(geometry))
     total = np.zeros(geometry.full_size, dtype=np.result_type(x, w, float))
     for j in itertools.product(*(range(i) for i in geometry.input_size)):
         origin = tuple(s * jj for s, jj in zip(geometry.stride, j))
@@ -120,6 +130,10 @@ def output_window(full: np.ndarray, geometry: Geometry) -> np.ndarray:
     >>> output_window(np.array([1., 2., 13., 20., 30.]), conv_transpose_geometry(2, 3, stride=2, padding=1))
     array([ 2., 13., 20.])
     """
+    geometry = check_geometry(geometry)
+    full = numeric_array(full, "full")
+    if full.shape != geometry.full_size:
+        raise ValueError(f"full must have the geometry's full size {geometry.full_size}, got shape {full.shape}")
     out = np.zeros(geometry.output_size, dtype=full.dtype)
     begin, size, full_size = geometry.crop_begin, geometry.output_size, geometry.full_size
     src = tuple(slice(max(b, 0), min(b + o, f)) for b, o, f in zip(begin, size, full_size))
@@ -147,7 +161,10 @@ def contributions(geometry: Geometry, position: Sequence[int]) -> list[tuple[tup
     >>> [j for j, _ in contributions(g, (2, 2))]
     [(0, 0), (0, 1), (1, 0), (1, 1)]
     """
-    g = geometry
+    g = check_geometry(geometry)
+    position = int_tuple(position, "position", g.ndim)
+    if not all(0 <= o < size for o, size in zip(position, g.output_size)):
+        raise ValueError(f"position must be inside the output {g.output_size}, got {position}")
     found = []
     for t in itertools.product(*map(range, g.kernel_size)):
         # per axis: the input that tap t carries to `position`, or an empty range
@@ -160,8 +177,92 @@ def contributions(geometry: Geometry, position: Sequence[int]) -> list[tuple[tup
     return sorted(found)
 
 
+#: Grids of at most this many cells are printed; a larger array is summarized in one line (its size and
+#: range), so that the text grows with what a person can read, not with the sizes.
+MAX_GRID_CELLS = 400
+
+
+def _scatter_lines(x: np.ndarray, w: np.ndarray, g: Geometry, max_steps: int | None) -> list[str]:
+    """The first ``max_steps`` scatter steps (all if None), streamed from :func:`scatter_steps` and checked.
+
+    Only the steps shown are replayed, one at a time (a step holds two full-output arrays). Their last
+    running sum is checked against :func:`tconv.conv_transpose` of the input with only those elements
+    kept. When the full output is too large to print, the steps are listed without their running sums
+    (and nothing is replayed).
+    """
+    count = math.prod(g.input_size)
+    shown = count if max_steps is None else min(max_steps, count)
+    lines = []
+    if math.prod(g.full_size) > MAX_GRID_CELLS:
+        lines.append(f"   (the full output has {math.prod(g.full_size)} cells: the steps without their running sums)")
+        for n, j in enumerate(itertools.islice(np.ndindex(*g.input_size), shown), 1):
+            origin = [s * jj for s, jj in zip(g.stride, j)]
+            value = _num(x[j])
+            lines.append(f"   step {n}: x{list(j)} = {value} stamps {value} * w at {origin}")
+    else:
+        last = None
+        for n, step in enumerate(itertools.islice(scatter_steps(x, w, g), shown), 1):
+            region = {
+                tuple(o + dd * t for o, dd, t in zip(step.origin, g.dilation, tap))
+                for tap in itertools.product(*(range(kk) for kk in g.kernel_size))
+            }
+            value = _num(step.value)
+            lines.append(
+                f"   step {n}: x{list(step.index)} = {value} stamps {value} * w at {list(step.origin)}; running sum:"
+            )
+            lines.append(_grid(step.total, region, indent="     "))
+            last = step.total
+        if last is not None:
+            first = np.zeros_like(x)
+            first.flat[:shown] = x.flat[:shown]  # the elements replayed so far (C order, as the steps go)
+            full = conv_transpose(first[None], w[None, None], None, g.stride, 0, 0, 1, g.dilation)[0]
+            if not np.allclose(last, full):
+                raise RuntimeError("the scatter replay disagrees with conv_transpose; please report this bug")
+    if shown < count:
+        lines.append(f"   ... {count - shown} more steps (--steps all shows them)")
+    return lines
+
+
+def zero_insert(x: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """The input of the zero-insertion view: ``s - 1`` zeros between the elements, then padded.
+
+    ``x`` is ``(..., *geometry.input_size)``; the result has size ``output_size + d*(k - 1)``
+    per axis, which a stride-1 correlation with the dilated, flipped kernel turns into the
+    output (the ``"dilate"`` algorithm's first step, with its arguments checked).
+
+    Examples
+    --------
+    >>> from tconv.geometry import conv_transpose_geometry
+    >>> zero_insert(np.array([1., 2.]), conv_transpose_geometry(2, 3, stride=2))
+    array([0., 0., 1., 0., 2., 0., 0.])
+    """
+    g = check_geometry(geometry)
+    x = numeric_array(x, "x")
+    if x.shape[max(x.ndim - g.ndim, 0) :] != g.input_size:
+        raise ValueError(f"x must end with the geometry's input size {g.input_size}, got shape {x.shape}")
+    return _zero_insert(x, g)
+
+
+def _single_channel(x: Any, w: Any, g: Geometry) -> tuple[np.ndarray, np.ndarray, Geometry]:
+    """``x`` and ``w`` as numeric arrays of the geometry's input and kernel sizes (one channel)."""
+    x, w = numeric_array(x, "x"), numeric_array(w, "w")
+    if x.shape != g.input_size or w.shape != g.kernel_size:
+        raise ValueError(
+            f"x and w must have the geometry's input size {g.input_size} and kernel size {g.kernel_size}, "
+            f"got shapes {x.shape} and {w.shape}"
+        )
+    return x, w, g
+
+
 def _grid(a: np.ndarray, mark: set[tuple[int, ...]] | None = None, indent: str = "  ") -> str:
-    """Right-aligned rows of a 1-d or 2-d array; ``mark`` brackets some cells."""
+    """Right-aligned rows of a 1-d or 2-d array; ``mark`` brackets some cells.
+
+    An array of more than :data:`MAX_GRID_CELLS` cells is one line: its size and range.
+    """
+    if a.size > MAX_GRID_CELLS:
+        low, high = (_num(np.min(a)), _num(np.max(a))) if a.size else ("-", "-")
+        size = f"{_size(a.shape)} = {a.size}" if a.ndim > 1 else f"{a.size}"
+        return f"{indent}({size} values from {low} to {high}: too many to print)"
 
     def decorate(text: str, r: int, c: int) -> str:
         key = (c,) if a.ndim == 1 else (r, c)
@@ -221,8 +322,10 @@ def explain_text(
     else:
         is_tensorflow_example = False
         title = "Transposed convolution, step by step."
-    x = np.asarray(input)
-    w = np.asarray(weight)
+    x = numeric_array(input, "input")
+    w = numeric_array(weight, "weight")
+    if max_steps is not None:
+        max_steps = non_negative_int(max_steps, "max_steps")
     if x.ndim not in (1, 2) or w.ndim != x.ndim:
         raise ValueError(
             f"explain_text shows 1-d or 2-d single-channel examples: input and weight must both be "
@@ -245,22 +348,7 @@ def explain_text(
 
     out.append("1. Scatter view: every input element multiplies the whole kernel and adds it")
     out.append(f"   into the full output, its first tap at stride*j (taps dilation = {d} apart).")
-    steps = list(scatter_steps(x, w, g))
-    shown = steps if max_steps is None else steps[:max_steps]
-    for n, step in enumerate(shown, 1):
-        region = {
-            tuple(o + dd * t for o, dd, t in zip(step.origin, d, tap))
-            for tap in itertools.product(*(range(kk) for kk in k))
-        }
-        value = _num(step.value)
-        out.append(
-            f"   step {n}: x{list(step.index)} = {value} stamps {value} * w at {list(step.origin)}; running sum:"
-        )
-        out.append(_grid(step.total, region, indent="     "))
-    if len(shown) < len(steps):
-        out.append(f"   ... {len(steps) - len(shown)} more steps (--steps all shows them)")
-    if not np.allclose(output_window(steps[-1].total, g), y):
-        raise RuntimeError("the scatter replay disagrees with conv_transpose; please report this bug")
+    out += _scatter_lines(x, w, g, max_steps)
     if g.output_size != g.full_size or any(g.crop_begin):
         window = [(b, b + o) for b, o in zip(g.crop_begin, g.output_size)]
         out.append(f"   the output is the window {window} of the full output (zeros outside it).")
@@ -288,7 +376,7 @@ def explain_text(
         "   over it as an ordinary stride-1 convolution. For the same result the kernel",
         "   must be flipped: that is why it 'looks flipped' in this view.",
         f"   zero-inserted, padded input ({_size(x_pad.shape)}), the window of the first output in brackets:",
-        _grid(x_pad, first_window, indent="     ") if x_pad.size <= 400 else "     (too large to print)",
+        _grid(x_pad, first_window, indent="     "),
         "   flipped kernel:",
         _grid(w_flip, indent="     "),
         f"   first output = sum(window * flipped kernel) = {first} = {_num(y[(0,) * g.ndim])}",
@@ -319,6 +407,10 @@ def explain_text(
     return "\n".join(out)
 
 
+#: The widest diagram :func:`window_diagram` draws (columns: cells of the full output; rows: options).
+MAX_DIAGRAM_CELLS = 200
+
+
 def window_diagram(
     input_size: int,
     kernel_size: int,
@@ -345,6 +437,22 @@ def window_diagram(
     padding=1                1  2  3        size 3
     padding='same'        0  1  2  3        size 4
     """
+    sizes = {"input_size": input_size, "kernel_size": kernel_size, "stride": stride, "dilation": dilation}
+    input_size, kernel_size, stride, dilation = (positive_int(value, name) for name, value in sizes.items())
+    if isinstance(options, (str, bytes, Mapping)) or not isinstance(options, Sequence) or not options:
+        raise TypeError(f"options must be a non-empty sequence of dicts of keyword arguments, got {options!r}")
+    for opts in options:
+        if not isinstance(opts, Mapping) or not set(opts) <= {"padding", "output_padding", "output_size"}:
+            raise TypeError(
+                f"options must hold dicts of padding, output_padding and output_size, got {opts!r} in {options!r}"
+            )
+    span = (input_size - 1) * stride + effective_kernel_size(kernel_size, dilation)
+    if span > MAX_DIAGRAM_CELLS or len(options) > MAX_DIAGRAM_CELLS:
+        raise ValueError(
+            f"window_diagram draws one column per cell of the full output, at most {MAX_DIAGRAM_CELLS}: got "
+            f"{span} (input_size {input_size}, kernel_size {kernel_size}, stride {stride}, dilation {dilation}) "
+            f"and {len(options)} options"
+        )
     rows = []
     for opts in options:
         g = conv_transpose_geometry(
@@ -361,6 +469,11 @@ def window_diagram(
     full = conv_transpose_geometry(input_size, kernel_size, stride, 0, 0, dilation).full_size[0]
     first = min([0] + [b for _, b, _ in rows])
     last = max([full] + [b + o for _, b, o in rows])
+    if last - first > MAX_DIAGRAM_CELLS:
+        raise ValueError(
+            f"window_diagram draws one column per cell, at most {MAX_DIAGRAM_CELLS}: the windows of options "
+            f"(padding, output_padding, output_size) {list(options)} span {last - first}"
+        )
     width = max(len("full output"), *(len(label) for label, _, _ in rows)) + 2
 
     def cells(begin: int, size: int) -> str:

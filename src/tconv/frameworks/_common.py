@@ -25,13 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import int_tuple, show
+from .._validate import int_tuple, is_int, positive_int, show
 from ..geometry import Geometry, effective_kernel_size
 from ..weights import Dilate, Step, Ungroup
 from . import _code
 
 __all__ = [
     "ConvTransposeSpec",
+    "check_groups",
+    "check_shape",
+    "input_channels",
     "DataLayout",
     "Source",
     "Target",
@@ -184,6 +187,13 @@ class ConvTransposeSpec:
     groups: int
     input_size: tuple[int, ...] | None = None
 
+    def __post_init__(self) -> None:
+        # the sources check their own arguments, in their own names; this is the last line of defence
+        nd = len(self.kernel_size)
+        for name in ("kernel_size", "stride", "dilation"):
+            int_tuple(getattr(self, name), name, nd, minimum=1, rule="positive")
+        check_groups(self.groups, "groups", in_channels=self.in_channels, out_channels=self.out_channels)
+
     @property
     def ndim(self) -> int:
         return len(self.kernel_size)
@@ -292,6 +302,52 @@ class Target:
         return _code.program(self.imports, convert_weight, self.doc, [*self.body("weight", "bias"), *bias, "return y"])
 
 
+def check_shape(value: object, name: str, minimum: int = 1) -> tuple[int, ...]:
+    """A shape argument (``weight_shape``, ``input_shape``): a non-empty sequence of ints ``>= minimum``.
+
+    Examples
+    --------
+    >>> check_shape((4.5, 8, 3, 3), "weight_shape")
+    Traceback (most recent call last):
+    ...
+    TypeError: weight_shape must be a sequence of ints, got (4.5, 8, 3, 3)
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
+        raise TypeError(f"{name} must be a sequence of ints, got {show(value)} of type {type(value).__name__}")
+    if not all(is_int(v) for v in value):
+        raise TypeError(f"{name} must be a sequence of ints, got {show(value)}")
+    rule = "positive" if minimum == 1 else "non-negative"
+    return int_tuple(value, name, len(value), minimum=minimum, rule=rule)
+
+
+def check_groups(groups: object, name: str, in_channels: int | None = None, out_channels: int | None = None) -> int:
+    """``groups`` (called ``name`` by the framework) as a positive int dividing the channel counts given.
+
+    Examples
+    --------
+    >>> check_groups(3, "groups", in_channels=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: groups=3 must divide the input channels (4)
+    """
+    g = positive_int(groups, name)
+    counts = {"input": in_channels, "output": out_channels}
+    bad = [f"the {which} channels ({count})" for which, count in counts.items() if count is not None and count % g]
+    if bad:
+        raise ValueError(f"{name}={g} must divide " + " and ".join(bad))
+    return g
+
+
+def input_channels(input_shape: Sequence[int], layout: DataLayout, unbatched_ok: bool = False) -> int:
+    """The channel count of a source's ``input_shape`` given in its data layout (checked like
+    :func:`input_spatial_size`)."""
+    nd = len(layout.to_tconv) - 2
+    shape = tuple(input_shape)
+    if unbatched_ok and len(shape) == nd + 1:
+        shape = (1, *shape)
+    return shape[layout.to_tconv[1]]
+
+
 def input_spatial_size(
     input_shape: Sequence[int] | None, layout: DataLayout, unbatched_ok: bool = False
 ) -> tuple[int, ...] | None:
@@ -299,12 +355,13 @@ def input_spatial_size(
     if input_shape is None:
         return None
     nd = len(layout.to_tconv) - 2
-    shape = tuple(int(v) for v in input_shape)
+    shape = check_shape(input_shape, "input_shape", minimum=0)
     if unbatched_ok and len(shape) == nd + 1:
         shape = (1, *shape)
     if len(shape) != nd + 2:
         raise ValueError(
-            f"input_shape must have {nd + 2} entries (batch, channels and {nd} spatial), got {show(shape)}"
+            f"input_shape must have {nd + 2} entries (batch, channels and the {nd} spatial axes of weight_shape), "
+            f"got {show(shape)}"
         )
     return tuple(shape[j] for j in layout.to_tconv[2:])
 
@@ -334,7 +391,7 @@ def source_rank(weight_shape: tuple[int, ...], ranks: range, message: str) -> in
     """The number of spatial axes of a source's weight, or ``ValueError(message + " of shape ...")``."""
     nd = len(weight_shape) - 2
     if nd not in ranks:
-        raise ValueError(f"{message} of shape {show(weight_shape)}")
+        raise ValueError(f"{message} of shape {show(weight_shape)} (weight_shape)")
     return nd
 
 

@@ -114,9 +114,11 @@ def dimension_permutations(
     return perm(lhs_spec, pairs[0]), perm(rhs_spec, pairs[1]), perm(out_spec, pairs[2])
 
 
-def per_axis(value: object, nd: int, name: str) -> tuple[int, ...]:
+def per_axis(value: object, nd: int, name: str, minimum: int | None = None) -> tuple[int, ...]:
     """One int per spatial axis (JAX takes sequences only); None means 1 in every axis."""
-    return (1,) * nd if value is None else int_tuple(int_list(value, name), name, nd)
+    if value is None:
+        return (1,) * nd
+    return int_tuple(int_list(value, name), name, nd, minimum=minimum, rule="positive")
 
 
 def split_pads(padding: str, totals: Sequence[int]) -> Pads:

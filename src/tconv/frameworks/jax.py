@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import numeric_array, show
+from .._validate import is_int, numeric_array, positive_int, show
 from ..geometry import Geometry, effective_kernel_size
 from ..weights import Correlation, Step, Transpose, steps_from_torch
 from . import _code
@@ -59,6 +59,7 @@ from ._common import (
     Target,
     Words,
     channels_last,
+    check_groups,
     input_spatial_size,
     int_list,
     nonempty,
@@ -173,11 +174,13 @@ def conv_transpose_padding(kernel_size: int, stride: int, padding: object) -> tu
     >>> conv_transpose_padding(3, 2, (1, 1))
     (1, 1)
     """
-    k, s = kernel_size, stride
-    if padding == "SAME":
+    k, s = positive_int(kernel_size, "kernel_size"), positive_int(stride, "stride")
+    if isinstance(padding, tuple) and (len(padding) != 2 or not all(is_int(p) for p in padding)):
+        raise ValueError(f"padding must be 'SAME', 'VALID' or a (low, high) pair of ints, got {padding!r}")
+    if isinstance(padding, str) and padding == "SAME":
         pad_len = k + s - 2
         pad_a = k - 1 if s > k - 1 else math.ceil(pad_len / 2)
-    elif padding == "VALID":
+    elif isinstance(padding, str) and padding == "VALID":
         pad_len = k + s - 2 + max(k - s, 0)
         pad_a = k - 1
     elif isinstance(padding, tuple):
@@ -394,6 +397,14 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     ndim = len(weight_shape)
     nd = ndim - 2
     general = "lhs_dilation" in params
+
+    def axes(value: object, name: str) -> tuple[int, ...]:
+        """One positive int per spatial axis of the kernel (its count comes from weight_shape)."""
+        try:
+            return per_axis(value, nd, name, minimum=1)
+        except ValueError as error:
+            raise ValueError(f"{error} (weight_shape {show(weight_shape)} has {nd} spatial axes)") from None
+
     transposed_only = ("transpose_kernel", "use_consistent_padding", "strides")
     general_only = ("window_strides", "feature_group_count")
     if general and any(k in params for k in transposed_only):
@@ -417,18 +428,18 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
         raise ValueError("jax.lax's transposed convolutions need padding")
     steps: list[Step] = [Transpose(tuple(rhs_perm), "(O, I, *k)")]
     if general:
-        window_strides = tuple(params.get("window_strides", (1,) * nd))
+        window_strides = axes(params.get("window_strides"), "window_strides")
         if any(v != 1 for v in window_strides):
             raise ValueError(
                 f"conv_general_dilated with window_strides={window_strides} subsamples the transposed convolution; "
                 "only window_strides of 1 is a transposed convolution that other frameworks express"
             )
-        groups = params.get("feature_group_count", 1)
-        lhs_dilation = tuple(params["lhs_dilation"])
+        groups = check_groups(params.get("feature_group_count", 1), "feature_group_count", out_channels=o_channels)
+        lhs_dilation = axes(params["lhs_dilation"], "lhs_dilation")
         if isinstance(padding, str):
             raise ValueError(STRING_PADDING)
-        pads = [tuple(p) for p in padding]
-        d = tuple(rhs_dilation or (1,) * nd)
+        pads = explicit_pads(padding, nd)
+        d = axes(rhs_dilation, "rhs_dilation")
         stride, crop = lhs_dilation, tuple(map(crop_of_pads, map(effective_kernel_size, kernel, d), pads))
         channels = (i_channels * groups, o_channels, groups)
         steps.append(Correlation(groups, into=False))
@@ -441,10 +452,10 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
         def run(x: np.ndarray, w: np.ndarray) -> np.ndarray:
             return conv_general_dilated(x, w, window_strides, pads, lhs_dilation, d, numbers, groups)
     else:
-        stride = tuple(params.get("strides", (1,) * nd))
+        stride = axes(params.get("strides"), "strides")
         transpose_kernel = bool(params.get("transpose_kernel", False))
         consistent = bool(params.get("use_consistent_padding", False))
-        d = per_axis(rhs_dilation, nd, "rhs_dilation")
+        d = axes(rhs_dilation, "rhs_dilation")
         if size is not None:
             conv_transpose_window(size, kernel, stride, padding, rhs_dilation, consistent)  # JAX's checks at this size
         crop = _crop(kernel, stride, d, padding, consistent)

@@ -500,20 +500,24 @@ def _choice(
     for padding in ("valid", "same"):
         if all(_crop(ke, s, padding, None) == c for ke, s, c in zip(k_eff, strides, crop)):
             return padding, None
-        chosen = []
-        for ke, s, c in zip(k_eff, strides, crop):
-            # "same" with an even k_eff and output_padding 0 is Keras' size (i-1)*s, which its TF backend rejects
-            options = [
-                a
-                for a in range(s)
-                if _crop(ke, s, padding, a) == c and not (padding == "same" and ke % 2 == 0 and a == 0)
-            ]
-            if not options:
-                break
-            chosen.append(options[0])
-        else:
-            return padding, tuple(chosen)
+        chosen = [_output_padding_for(ke, s, padding, c) for ke, s, c in zip(k_eff, strides, crop)]
+        if None not in chosen:
+            return padding, tuple(chosen)  # type: ignore[arg-type]
     return None
+
+
+def _output_padding_for(k_eff: int, s: int, padding: str, crop: tuple[int, int]) -> int | None:
+    """The ``output_padding < s`` whose crop under ``padding`` is ``crop``, or None (constant time).
+
+    Each unit of ``output_padding`` crops one cell less in total (:func:`_crop`: ``begin + end`` is
+    ``-a`` under "valid", ``k_eff - k_eff % 2 - a`` under "same"), so at most one ``a`` fits.
+    """
+    b, e = crop
+    a = -(b + e) if padding == "valid" else k_eff - k_eff % 2 - b - e
+    # "same" with an even k_eff and output_padding 0 is Keras' size (i-1)*s, which its TF backend rejects
+    if not 0 <= a < s or (padding == "same" and k_eff % 2 == 0 and a == 0):
+        return None
+    return a if _crop(k_eff, s, padding, a) == crop else None
 
 
 def target(spec: ConvTransposeSpec) -> Target:
@@ -624,8 +628,8 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     expected = (*layer.kernel_size, layer.filters)
     if tuple(weight_shape[:-1]) != expected:
         raise ValueError(
-            f"weight_shape {show(weight_shape)} is not a kernel of this layer: expected {show(expected)} "
-            "+ (in_channels,)"
+            f"weight_shape {show(weight_shape)} is not a kernel of this layer: expected kernel_size + (filters,) "
+            f"= {show(expected)}, then in_channels"
         )
     layout = channels_first(nd) if layer.data_format == "channels_first" else channels_last(nd)
     size = input_spatial_size(input_shape, layout)

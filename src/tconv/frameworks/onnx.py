@@ -65,6 +65,7 @@ from ._common import (
     Words,
     channel_count,
     channels_first,
+    check_groups,
     input_spatial_size,
     int_list,
     needs_rank,
@@ -601,6 +602,7 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
         if runtime:  # ORT's check that the output maps back to the input, whatever the input size
             for k, si, di, ai in zip(kernel, s, d, a):
                 _check_runtime(si, ai, effective_kernel_size(k, di), k, di)
+    group = check_groups(group, "group", in_channels=weight_shape[0])
     spec = ConvTransposeSpec(
         kernel, s, d, crop, weight_shape[0], weight_shape[1] * group, group, size if output_shape is not None else None
     )

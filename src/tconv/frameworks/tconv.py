@@ -25,9 +25,11 @@ from ._common import (
     Words,
     channels_first,
     channels_last,
+    check_groups,
     input_spatial_size,
     needs_rank,
     nonempty,
+    source_rank,
 )
 
 #: The name translations print, and the parameters a translation source takes.
@@ -101,7 +103,7 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     """A ``tconv.conv_transpose`` call read into a spec."""
     from .. import conv_transpose
 
-    nd = len(weight_shape) - 2
+    nd = source_rank(weight_shape, range(1, 1 << 30), "tconv's conv_transpose needs a spatial axis, got a weight")
     layout_name = cast(Layout, check_layout(params.get("layout", "channels_first")))
     layout = channels_first(nd) if layout_name == "channels_first" else channels_last(nd)
     groups = params.get("groups", 1)
@@ -116,6 +118,7 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     kernel = weight_shape[2:]
     at = size if size is not None else _size_for_the_crop(arguments["padding"], nd)
     g = conv_transpose_geometry(at, kernel, output_size=output_size, **arguments)
+    groups = check_groups(groups, "groups", in_channels=weight_shape[0])
     channels = (weight_shape[0], weight_shape[1] * groups, groups)
     pinned = size if output_size is not None else None
     spec = ConvTransposeSpec(g.kernel_size, g.stride, g.dilation, g.padding_pairs, *channels, pinned)

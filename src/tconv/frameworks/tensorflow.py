@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import is_int, numeric_array, show
+from .._validate import int_tuple, is_int, numeric_array, positive_sizes, show, spatial_rank
 from ..geometry import Geometry, effective_kernel_size
 from ..weights import steps_from_torch, steps_to_torch, to_torch_layout
 from . import _code
@@ -233,6 +233,13 @@ def _show_range(i: int, k: int, s: int, d: int, padding: str | tuple[int, int]) 
     return f"{sizes.start} to {sizes.stop - 1}" if len(sizes) else "none"
 
 
+def int_list_of(padding: Any, nd: int) -> list[Any]:
+    """Explicit padding as one entry per spatial axis (a ``ValueError`` naming ``padding`` otherwise)."""
+    if not isinstance(padding, (list, tuple)) or len(padding) != nd:
+        raise ValueError(f"padding must be 'SAME', 'VALID' or {nd} (top, bottom) pairs, got {padding!r}")
+    return list(padding)
+
+
 def valid_output_sizes(
     input_size: Sequence[int],
     kernel_size: Sequence[int],
@@ -255,10 +262,17 @@ def valid_output_sizes(
     >>> valid_output_sizes((4,), (3,), (2,), "VALID")
     (range(9, 11),)
     """
-    i, k, s = tuple(input_size), tuple(kernel_size), tuple(strides)
-    nd = len(i)
-    d = tuple(dilations) if dilations is not None else (1,) * nd
-    pads: list[Any] = [padding] * nd if isinstance(padding, str) else [tuple(p) for p in padding]
+    nd = spatial_rank(input_size, "input_size")
+    i = int_tuple(input_size, "input_size", nd, minimum=0, rule="non-negative")  # an empty input is TensorFlow's too
+    k = positive_sizes(kernel_size, "kernel_size", nd)
+    s = int_tuple(strides, "strides", nd, minimum=1, rule="positive")
+    d = int_tuple(dilations, "dilations", nd, minimum=1, rule="positive") if dilations is not None else (1,) * nd
+    if isinstance(padding, str):
+        if padding not in ("SAME", "VALID"):
+            raise ValueError(f"padding must be 'SAME', 'VALID' or (top, bottom) pairs per axis, got {padding!r}")
+        pads: list[Any] = [padding] * nd
+    else:
+        pads = [int_tuple(p, "padding", 2, minimum=0, rule="non-negative") for p in int_list_of(padding, nd)]
     ranges = []
     for ii, ki, si, di, pad in zip(i, k, s, d, pads):
         k_eff = effective_kernel_size(ki, di)
@@ -289,12 +303,12 @@ def _resolve(
 
     Returns ``(window, groups, channel_index)``.
     """
-    channel_index = 1 if data_format.startswith("NC") else nd + 1
-    if data_format not in _FORMATS[nd]:
+    if not isinstance(data_format, str) or data_format not in _FORMATS[nd]:
         raise ValueError(
             f"{op}: Value for attr 'data_format' of \"{data_format}\" is not in the list of allowed values: "
             + ", ".join(f'"{f}"' for f in _FORMATS[nd])
         )
+    channel_index = 1 if data_format.startswith("NC") else nd + 1
     s_full = _sequence(strides, nd, channel_index, "stride" if nd == 1 else "strides")
     d_full = _sequence(dilations, nd, channel_index, "dilations")
     spatial_axes = list(range(2, nd + 2)) if channel_index == 1 else list(range(1, nd + 1))
@@ -414,7 +428,7 @@ def _functional(nd: int | None, doc: str) -> Callable[..., np.ndarray]:
                 f"of length {n + 2}."
             )
         data_format = _FORMATS[n][0] if data_format is None else data_format
-        if n == 1 and data_format not in _FORMATS[1]:
+        if n == 1 and (not isinstance(data_format, str) or data_format not in _FORMATS[1]):
             raise ValueError(f"`data_format` must be 'NWC' or 'NCW'. Received: data_format={data_format}")
         op = f"conv{n}d_transpose"
         return _conv_transpose(n, op, input, filters, output_shape, strides, padding, data_format, dilations)

@@ -36,6 +36,7 @@ from ._common import (
     Words,
     channel_count,
     channels_first,
+    check_groups,
     input_spatial_size,
     int_list,
     layer_rank,
@@ -590,6 +591,7 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
     stride, padding, output_padding, dilation = _check_parameters(nd, s, p, a, d, f"conv_transpose{nd}d")
     if size is not None:
         window(size, kernel, s, p, a, d)  # PyTorch's checks at this input size
+    groups = check_groups(groups, "groups", in_channels=weight_shape[0])
     channels = (weight_shape[0], weight_shape[1] * groups, groups)
     pinned = size if output_size is not None else None
     spec = ConvTransposeSpec(kernel, stride, dilation, _crop(padding, output_padding), *channels, pinned)
