@@ -649,6 +649,6 @@ def test_float32_weight_gradient_at_least_as_accurate_as_torch(layer):
 
     precise = torch_weight_gradient(torch.float64)
     theirs = _distance(torch_weight_gradient(torch.float32), precise)
-    for needs in (("weight",), ("input", "weight")):  # the weight gradient alone, and fused with the input's
+    for needs in (("weight",), ("input", "weight")):  # the weight gradient alone, and with the input's
         ours = _distance(tconv.conv_transpose_backward(dy, x, w, **kwargs, needs=needs).weight, precise)
         assert ours <= theirs, f"tconv's float32 weight gradient is farther ({ours}) than PyTorch's ({theirs})"

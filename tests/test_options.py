@@ -14,6 +14,8 @@ def test_options_validation_and_restore():
     with pytest.raises(ValueError, match="threads must be a positive int, got -1"):
         with tconv.options(threads=-1):
             pass
+    with pytest.raises(ValueError, match="threads must be at most 1024 .each is an OS thread., got 1000000000000"):
+        tconv.set_options(threads=10**12)  # refused, not a pool of 10**12 threads
     with pytest.raises(TypeError, match="unknown option 'budget', valid options are"):
         tconv.set_options(budget=1)
     with pytest.raises(TypeError, match="compiled must be a bool, got 1"):

@@ -28,7 +28,12 @@ from dataclasses import dataclass, replace
 
 from ._validate import is_int
 
-__all__ = ["Options", "effective", "get_options", "internal", "options", "set_options"]
+__all__ = ["MAX_THREADS", "Options", "effective", "get_options", "internal", "options", "set_options"]
+
+
+#: The most threads a call may use: each is an OS thread with its own stack, so a huge value would
+#: exhaust the machine instead of computing anything faster.
+MAX_THREADS = 1024
 
 
 def _default_threads() -> int:
@@ -52,7 +57,7 @@ class Options:
         (``docs/api.md``, "Memory"). Default 256 MiB.
     threads : int
         Threads for the compiled (non-BLAS) passes; BLAS keeps its own setting.
-        Default: the CPUs this process may run on.
+        Default: the CPUs this process may run on; at most :data:`MAX_THREADS`.
     compiled : bool
         Use the numba-compiled kernels when numba is installed (``pip install
         tconv[fast]``); ``False`` forces the NumPy-only code paths.
@@ -98,6 +103,8 @@ def _validated(base: Options, **changes: object) -> Options:
         if name in ("memory_budget", "threads"):
             if not is_int(value) or value < 1:  # type: ignore[operator]
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
+            if name == "threads" and value > MAX_THREADS:  # type: ignore[operator]
+                raise ValueError(f"threads must be at most {MAX_THREADS} (each is an OS thread), got {value!r}")
         if name == "compiled" and not isinstance(value, bool):
             raise TypeError(f"compiled must be a bool, got {value!r}")
     return replace(base, **changes)  # type: ignore[arg-type]

@@ -211,20 +211,6 @@ class _ConvTransposeFunction(torch.autograd.Function):
         params = ctx.params
         need_input, need_weight, need_bias = ctx.needs_input_grad[:3]
         grad_input = grad_weight = grad_bias = None
-        if need_input and need_weight and not torch.is_grad_enabled():
-            # a first-order backward (no create_graph): both gradients from one im2col of dy
-            # (tconv.conv_transpose_backward's fused path); with create_graph each is a differentiable Function
-            grads = conv_transpose_backward(
-                _numpy(grad_output, params.layout),
-                _numpy(input, params.layout),
-                _numpy(weight),  # conv_transpose_backward conjugates them (PyTorch's convention)
-                **params.kwargs(),
-                algorithm=params.backward_algorithm,
-                needs=("input", "weight"),
-            )
-            grad_input = _tensor(grads.input, input.dtype, params.layout)
-            grad_weight = _tensor(grads.weight, weight.dtype)
-            need_input = need_weight = False
         if need_input:
             grad_input = _ConvFunction.apply(grad_output, weight.conj(), params, input.shape)
         if need_weight:

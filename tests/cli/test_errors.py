@@ -104,6 +104,7 @@ def test_bench_checks_its_json_path_before_running(capsys, monkeypatch):
         (["explain", "--seed", "-1", "--values", "random"], "--seed must be a non-negative integer"),
         (["explain", "--groups", "0", "--channels", "2,2", "--png", "x.png"], "--groups must be a positive integer"),
         (["bench", "--threads", "-1"], "--threads must be a positive integer, got '-1'"),
+        (["bench", "--threads", "1000000"], "--threads must be at most 1024, got 1000000"),
         (["bench", "--rounds", "0"], "--rounds must be a positive integer"),
         (["bench", "--layer", "n=x c_in=2 c_out=2 size=4 kernel=3"], "--layer key n must be an int, got 'x'"),
         (["bench", "--algorithms", "fast"], "--algorithms: algorithm 'fast' not found"),

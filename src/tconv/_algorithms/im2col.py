@@ -32,7 +32,7 @@ from .blocking import ConvBlocked
 from .problem import Problem, channels_last, layout_index
 from .taptable import im2col_bytes, im2col_positions
 
-__all__ = ["conv", "conv_transpose_gradients", "im2col", "weight_gradient"]
+__all__ = ["conv", "im2col", "weight_gradient"]
 
 #: With at most this many channel pairs per group (``C_in/G * C_out/G``, depthwise and the like),
 #: one ``einsum`` over all groups replaces the per-group GEMMs.
@@ -205,16 +205,14 @@ def _weight_layout(dw: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.nd
     return dw.reshape(groups, a, kvb // kv, *geometry.kernel_size).astype(dtype)  # (G, A, B, *k)
 
 
-def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dtype, conv_out: int = 0) -> ConvBlocked:
+def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dtype) -> ConvBlocked:
     """The pieces of :func:`weight_gradient`: for one sample, the channels-last copies of both sides,
-    the columns of the big side, (with groups) a group's copy of them, and one chunk's product; with
-    ``conv_out`` (the fused gradients of :func:`conv_transpose_gradients`) the input gradient's result
-    and its layout change too."""
+    the columns of the big side, (with groups) a group's copy of them, and one chunk's product."""
 
     def footprint(geometry: Geometry) -> int:
         kv = math.prod(geometry.kernel_size)
         per_group = kv * (b_total // groups) if groups > 1 else 0
-        small = math.prod(geometry.input_size) * (kv * b_total + a_total + per_group + 3 * conv_out)
+        small = math.prod(geometry.input_size) * (kv * b_total + a_total + per_group)
         sums = 2 * a_total * kv * b_total // groups  # a group's double-precision sum of partial products
         elements = small + math.prod(geometry.output_size) * b_total + sums
         return elements * dtype.itemsize + partials_bytes() + im2col_bytes(geometry)
@@ -299,40 +297,3 @@ def _chunked_product(
     with _blas.single_threaded_blas():
         _compiled.run_workers(work, min(threads, len(starts)), claim)
     return np.sum(sums, axis=0) if len(sums) > 1 else sums[0]
-
-
-def conv_transpose_gradients(
-    dy: np.ndarray, x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem
-) -> tuple[np.ndarray, np.ndarray]:
-    """The input and weight gradients of a transposed convolution from *one* im2col of ``dy``.
-
-    The input gradient is the convolution ``conv(dy, w)`` (``y = cols @ W``), the weight
-    gradient ``x^T @ cols``: both read the columns of ``dy`` over the geometry, so each
-    block's columns are gathered once and feed both GEMMs. ``problem`` is the
-    convolution's (its input is ``dy``, :meth:`Problem.of` with ``op="conv"``, no bias).
-    Returns ``(dx, dw)``: ``dx`` batched in ``problem.layout``, ``dw`` ``(G, A, B, *k)``.
-    """
-    n = dy.shape[0]
-    groups, layout, dtype = problem.groups, problem.layout, problem.dtype
-    kv = math.prod(geometry.kernel_size)
-    a_total, b_total = problem.c_out, problem.c_in  # the transposed convolution's C_in and C_out
-    cig, cog = problem.cig, problem.cog
-    wm = problem.pack(
-        "im2col", lambda: np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1))
-    ).reshape(groups, kv * cig, cog)  # (G, Kv*Cig, Cog)
-    dx = problem.output(n, geometry.input_size)
-    dw = np.zeros((groups, a_total // groups, kv * (b_total // groups)), dtype=accumulator(dtype))  # (G, A, Kv*B)
-    pieces = weight_gradient_pieces(a_total, b_total, groups, dtype, conv_out=a_total)
-    for samples, tile in pieces.pieces(n, geometry):
-        target: tuple[slice, ...]
-        if tile is None:
-            dy_part, x_part, part, target = dy[samples], x[samples], geometry, (samples,)
-        else:
-            assert tile.geometry is not None  # a convolution's tile always reads at least one cell
-            dy_part = dy[layout_index(layout, samples, tile.input)]
-            x_part = x[layout_index(layout, samples, tile.output)]
-            part, target = tile.geometry, layout_index(layout, samples, tile.output)
-        cols = im2col(channels_last(dy_part, layout), part)  # (n, P_small, Kv, C_out): once for both
-        dx[target] = _conv_of_columns(cols, wm, part, problem)
-        _add_weight_gradient(channels_last(x_part, layout), cols, groups, dw)
-    return dx, _weight_layout(dw, geometry, dtype)

@@ -320,7 +320,7 @@ LAYERS: tuple[Layer, ...] = (
     _named(
         "depthwise-96",
         "n=4 c_in=96 c_out=96 size=40x40 kernel=4 stride=2 padding=1 groups=96",
-        "depthwise k4 s2 p1, 96 channels, batch 4, 40x40 (a shape where the direct kernel once ran 4x slower than PyTorch)",
+        "depthwise k4 s2 p1, 96 channels, batch 4, 40x40 (the direct kernel once ran 4x slower than PyTorch here)",
     ),
     _named(
         "depthwise-k3s2",

@@ -83,6 +83,7 @@ def _json_path(text: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from .. import _algorithms
+    from .._options import MAX_THREADS
     from ..benchmark import LAYERS, PEERS, format_table, layer_from_spec, save_json
     from ..benchmark import run as run_benchmark
     from ..benchmark._runtimes import PREPARED
@@ -111,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         if peer not in PEERS:
             raise ValueError(f"--peers: unknown peer {peer!r}, valid peers are {PEERS}")
     algorithms = args.algorithms.split(",")
+    if args.threads is not None and args.threads > MAX_THREADS:
+        raise ValueError(f"--threads must be at most {MAX_THREADS}, got {args.threads}")
     if args.full:
         algorithms = ["auto", PREPARED, "gemm", "phase", "direct", "winograd"]
     with flag_names({"algorithm": "--algorithms: algorithm"}):
