@@ -258,7 +258,7 @@ def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw
             rhs = np.ascontiguousarray(rhs)
         rhs = rhs.reshape(rows, kv * bb)  # (M, Kv*B)
         lhs = small_rows[:, g * a : (g + 1) * a]  # (M, A)
-        if exact:
+        if exact or full <= step:  # one product: nothing to split (its float32 sum is one chunk's)
             dw[g] += lhs.T @ rhs  # (A, M) @ (M, Kv*B)
             continue
         dw[g] += _chunked_product(lhs[:full], rhs[:full], step, batch, threads, dw.dtype)
