@@ -106,6 +106,13 @@ class Geometry:
         """Number of spatial axes."""
         return len(self.input_size)
 
+    def axes(self) -> list[tuple[int, int, int, int, int, int]]:
+        """``(input_size, kernel_size, stride, dilation, crop_begin, output_size)`` of each axis: what the
+        per-axis index arithmetic of the kernels and tables reads."""
+        return list(
+            zip(self.input_size, self.kernel_size, self.stride, self.dilation, self.crop_begin, self.output_size)
+        )
+
     @property
     def effective_kernel_size(self) -> tuple[int, ...]:
         """``d*(k - 1) + 1`` per axis: the span of the dilated kernel."""

@@ -67,14 +67,7 @@ def _tap_bounds(geometry: Geometry) -> list[tuple[np.ndarray, np.ndarray]]:
     into the window: ``0 <= s*j + d*t - b < o`` (:func:`tconv.geometry.tap_range` with the roles of
     ``j`` and ``t`` swapped; the taps of one ``j`` are a contiguous range)."""
     bounds = []
-    for i, k, s, d, b, o in zip(
-        geometry.input_size,
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.dilation,
-        geometry.crop_begin,
-        geometry.output_size,
-    ):
+    for i, k, s, d, b, o in geometry.axes():
         shift = s * np.arange(i, dtype=np.int64) - b  # (i,) position of tap 0
         lo = np.maximum(-(shift // d), 0)  # ceil(-shift / d)
         hi = np.minimum(-((shift - o) // d), k)  # ceil((o - shift) / d)

@@ -49,14 +49,7 @@ def useful_flops(geometry: Geometry, problem: Problem, n: int) -> int:
 def _pairs(geometry: Geometry) -> int:
     """The (input, tap) pairs that land in the window (the work of a gather or a scatter)."""
     total = 1
-    for i, k, s, d, b, o in zip(
-        geometry.input_size,
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.dilation,
-        geometry.crop_begin,
-        geometry.output_size,
-    ):
+    for i, k, s, d, b, o in geometry.axes():
         if k > 4096:  # a long kernel: count in closed form, no loop over its taps
             total *= i * k
             continue

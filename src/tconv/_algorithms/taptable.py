@@ -27,7 +27,6 @@ import collections
 import functools
 import math
 import threading
-from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -48,19 +47,6 @@ __all__ = [
     "table_bytes",
     "tap_ranges",
 ]
-
-
-def _axes(geometry: Geometry) -> Iterator[tuple[int, int, int, int, int, int]]:
-    """``(input_size, kernel_size, stride, dilation, crop_begin, output_size)`` of each axis: the
-    arguments of :func:`axis_table` and :func:`phase_plan`."""
-    return zip(
-        geometry.input_size,
-        geometry.kernel_size,
-        geometry.stride,
-        geometry.dilation,
-        geometry.crop_begin,
-        geometry.output_size,
-    )
 
 
 class TapTable(NamedTuple):
@@ -182,7 +168,7 @@ def lead_and_last(geometry: Geometry) -> Tables:
         if hit is not None:
             _CACHE.move_to_end(geometry)
             return hit
-    tables = [axis_table(*axis) for axis in _axes(geometry)]
+    tables = [axis_table(*axis) for axis in geometry.axes()]
     lead = TapTable(np.array([0, 1], np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64))
     for axis in range(geometry.ndim - 1):
         lead = combine(lead, tables[axis], geometry.input_size[axis], geometry.kernel_size[axis])
@@ -205,7 +191,7 @@ def table_bytes(geometry: Geometry) -> int:
     and what building them takes), from integers: 8-byte pointers per output and two 8-byte
     indices per (input, tap) pair, per part, twice for the sorting and counting on the way."""
     counts = []
-    for i, k, s, d, b, o in _axes(geometry):
+    for i, k, s, d, b, o in geometry.axes():
         pairs = (
             i * k
             if k > 4096
@@ -259,7 +245,7 @@ def im2col_positions(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
     [[-1, 0, 1], [1, 2, 3], [3, 4, -1]]
     """
     per_axis = []
-    for i, k, s, d, b, o in _axes(geometry):
+    for i, k, s, d, b, o in geometry.axes():
         pos = np.full((i, k), -1, dtype=np.int64)  # (J, K)
         for t in range(k):
             shift = d * t - b
@@ -316,4 +302,4 @@ def phase_plan(i: int, k: int, s: int, d: int, b: int, o: int) -> tuple[Phase, .
 
 def phase_plans(geometry: Geometry) -> tuple[tuple[Phase, ...], ...]:
     """The phases of every axis (:func:`phase_plan`)."""
-    return tuple(phase_plan(*axis) for axis in _axes(geometry))
+    return tuple(phase_plan(*axis) for axis in geometry.axes())
