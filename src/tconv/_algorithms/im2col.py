@@ -291,7 +291,8 @@ def _chunked_product(
             r0, r1 = c0 * step, (c0 + k) * step
             left = lhs[r0:r1].reshape(k, step, a).transpose(0, 2, 1)  # (k, A, m)
             part = np.matmul(left, rhs[r0:r1].reshape(k, step, width))  # (k, A, W)
-            total += part.sum(axis=0, dtype=dtype)
+            for product in part:  # cast while adding: no double-precision temporary of the batch
+                total += product
         sums.append(total)
 
     with _blas.single_threaded_blas():
