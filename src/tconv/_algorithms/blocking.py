@@ -183,6 +183,26 @@ class ConvBlocked:
 
         return blocks(n, self.footprint(geometry), geometry.input_size, tile_bytes, tiling)
 
+    def run(
+        self,
+        block: Callable[[np.ndarray, np.ndarray, Geometry, Problem], np.ndarray],
+        x: np.ndarray,
+        w: np.ndarray,
+        geometry: Geometry,
+        problem: Problem,
+    ) -> np.ndarray:
+        """A convolution: ``block(x_piece, w, piece_geometry, problem)`` on each of :meth:`pieces`, written
+        into one output (``x`` has ``geometry.output_size``, the result ``geometry.input_size``)."""
+        out = problem.output(x.shape[0], geometry.input_size)
+        for samples, tile in self.pieces(x.shape[0], geometry):
+            if tile is None:
+                out[samples] = block(x[samples], w, geometry, problem)
+            else:
+                assert tile.geometry is not None  # a convolution's tile always reads at least one cell
+                xs = x[layout_index(problem.layout, samples, tile.input)]
+                out[layout_index(problem.layout, samples, tile.output)] = block(xs, w, tile.geometry, problem)
+        return out
+
 
 def conv_blocks(
     n: int, footprint: Callable[[Geometry], int], geometry: Geometry

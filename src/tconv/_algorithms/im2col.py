@@ -89,21 +89,12 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
     ``x`` has ``geometry.output_size`` (the big side) and the result
     ``geometry.input_size``; ``w`` is ``(C_out, C_in/G, *k)``.
     """
-    n = x.shape[0]
     groups, cig, cog = problem.groups, problem.cig, problem.cog
     kv = math.prod(geometry.kernel_size)
-    out = problem.output(n, geometry.input_size)
     wm = problem.pack(
         "im2col", lambda: np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1))
     ).reshape(groups, kv * cig, cog)  # (G, Kv*Cig, Cog)
-    for samples, tile in conv_footprint(problem).pieces(n, geometry):
-        if tile is None:
-            out[samples] = _conv_block(x[samples], wm, geometry, problem)
-        else:
-            assert tile.geometry is not None  # a convolution's tile always reads at least one cell
-            xs = x[layout_index(problem.layout, samples, tile.input)]
-            out[layout_index(problem.layout, samples, tile.output)] = _conv_block(xs, wm, tile.geometry, problem)
-    return out
+    return conv_footprint(problem).run(_conv_block, x, wm, geometry, problem)
 
 
 def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:

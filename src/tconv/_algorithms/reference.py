@@ -30,7 +30,7 @@ from .. import kernels as _kernels
 from ..geometry import Geometry
 from ..matrix import build_bytes, geometry_matrix, matrix_bytes
 from .blocking import ConvBlocked, blocked
-from .problem import Problem, layout_index
+from .problem import Problem
 
 __all__ = ["conv_direct", "conv_matrix", "dilate", "matrix", "scatter", "zero_insert"]
 
@@ -212,26 +212,6 @@ def _matrix_footprint(geometry: Geometry, problem: Problem) -> int:
 matrix = blocked(_matrix_into, _matrix_footprint)
 
 
-def _conv_pieces(
-    block: Callable[[np.ndarray, np.ndarray, Geometry, Problem], np.ndarray],
-    pieces: ConvBlocked,
-    x: np.ndarray,
-    w: np.ndarray,
-    geometry: Geometry,
-    problem: Problem,
-) -> np.ndarray:
-    """A convolution ``block`` run on the pieces of ``pieces`` (blocks of samples or output tiles)."""
-    out = problem.output(x.shape[0], geometry.input_size)
-    for samples, tile in pieces.pieces(x.shape[0], geometry):
-        if tile is None:
-            out[samples] = block(x[samples], w, geometry, problem)
-        else:
-            assert tile.geometry is not None  # a convolution's tile always reads at least one cell
-            xs = x[layout_index(problem.layout, samples, tile.input)]
-            out[layout_index(problem.layout, samples, tile.output)] = block(xs, w, tile.geometry, problem)
-    return out
-
-
 def conv_direct_pieces(problem: Problem) -> ConvBlocked:
     """The pieces of :func:`conv_direct`: for one sample, the result, a channels-first copy of the
     input, and per tap a copy of its window and its contraction."""
@@ -247,7 +227,7 @@ def conv_direct_pieces(problem: Problem) -> ConvBlocked:
 def conv_direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """Convolution as the gather of :func:`tconv.kernels.correlate`, the adjoint of ``scatter``,
     under the memory budget."""
-    return _conv_pieces(_conv_direct, conv_direct_pieces(problem), x, w, geometry, problem)
+    return conv_direct_pieces(problem).run(_conv_direct, x, w, geometry, problem)
 
 
 def _conv_direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
@@ -275,7 +255,7 @@ def conv_matrix_pieces(problem: Problem) -> ConvBlocked:
 
 def conv_matrix(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """Convolution as multiplication by its matrix ``C`` (:func:`tconv.conv_matrix`), under the memory budget."""
-    return _conv_pieces(_conv_by_matrix, conv_matrix_pieces(problem), x, w, geometry, problem)
+    return conv_matrix_pieces(problem).run(_conv_by_matrix, x, w, geometry, problem)
 
 
 def _conv_by_matrix(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
