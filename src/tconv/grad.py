@@ -159,10 +159,7 @@ def _backward(
     xc = x.astype(compute, copy=False)
     wc = w.astype(compute, copy=False)
     complex_ = compute.kind == "c"
-    # The input and weight gradients run separately: one im2col of dy feeding both (a fused pass) was
-    # measured slower on 6 of 8 benchmark layers (up to 2.1x: its blocks, sized for both results, are
-    # smaller), so each runs its own blocked GEMMs.
-    nonempty = dyc.size > 0 and xc.size > 0
+    nonempty = dyc.size > 0 and xc.size > 0  # else an empty batch or spatial axis: no input meets an output
     if "weight" in needs and nonempty:  # refuse before computing anything when the weight gradient cannot fit
         a_total, b_total = (x.shape, dy.shape) if transposed else (dy.shape, x.shape)
         channel = 1 if layout == "channels_first" else -1
@@ -176,6 +173,9 @@ def _backward(
                 "raise it with tconv.options(memory_budget=...)"
             )
     grad_input = grad_weight = grad_bias = None
+    # The input and weight gradients run separately: one im2col of dy feeding both (a fused pass) was
+    # measured slower on 6 of 8 benchmark layers (up to 2.1x: its blocks, sized for both results, are
+    # smaller), so each runs its own blocked GEMMs.
     if "input" in needs:
         w_adj = np.conj(wc) if complex_ else wc
         adjoint = "conv" if transposed else "conv_transpose"
@@ -188,7 +188,7 @@ def _backward(
         # for conv_transpose x is the small side (input_size) and dy the big side (output_size);
         # for conv dy is the small side and x (the convolution's input) the big side
         small, big = (x_adj, dyc) if transposed else (dyc, x_adj)
-        if not (small.size and big.size):  # an empty batch or spatial axis: no pair meets
+        if not nonempty:
             dw = np.zeros(w.shape, dtype=compute)
         else:
             with compute_context(compute):  # the NumPy im2col for long double
