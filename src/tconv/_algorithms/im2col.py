@@ -99,8 +99,99 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
 
 def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """The convolution of one block with the packed weight ``wm`` ``(G, Kv*Cig, Cog)``, bias added."""
-    cols = im2col(channels_last(x, problem.layout), geometry)  # (n, P_out, Kv, C_in)
+    x_cl = channels_last(x, problem.layout)  # (n, P_in, C_in)
+    small_groups = problem.groups > 1 and problem.cig * problem.cog <= SMALL_GROUPS
+    if _compiled.available() and _blas.available() and not small_groups:
+        return _conv_tiled(x_cl, wm, geometry, problem)
+    cols = im2col(x_cl, geometry)  # (n, P_out, Kv, C_in)
     return _conv_of_columns(cols, wm, geometry, problem)
+
+
+#: Bytes of columns one thread of :func:`_conv_tiled` gathers and multiplies at a time (they stay in its cache).
+TILE_COLUMNS = 1 * 2**20
+
+
+def _conv_tiles(n: int, j_lead: int, rows_per_lead: int, row_bytes: int) -> list[tuple[int, int, int, int]]:
+    """The tiles of :func:`_conv_tiled`: ``(n0, n1, l0, l1)``, samples ``n0:n1`` and lead positions
+    ``l0:l1`` of the output (all of them when a tile holds several samples), about
+    :data:`TILE_COLUMNS` of columns each."""
+    leads = max(1, TILE_COLUMNS // max(1, rows_per_lead * row_bytes))  # lead positions per tile
+    if leads >= j_lead:  # whole samples per tile
+        per = max(1, leads // j_lead)
+        return [(n0, min(n, n0 + per), 0, j_lead) for n0 in range(0, n, per)]
+    return [(i, i + 1, l0, min(j_lead, l0 + leads)) for i in range(n) for l0 in range(0, j_lead, leads)]
+
+
+def _conv_tiled(x_cl: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The convolution in cache-sized tiles, each computed by one of our threads: the tile's columns
+    (compiled im2col), then its single-threaded GEMM straight into the output rows, in the problem's
+    layout (a channels-first tile is the GEMM ``W^T @ cols^T`` written with the output's row pitch),
+    then its bias, while the columns are still in that thread's cache. BLAS runs single-threaded
+    meanwhile, so no BLAS thread pool spins next to our threads (:mod:`tconv._algorithms.blas`)."""
+    n, _, c_in = x_cl.shape
+    groups, cig, cog, c_out = problem.groups, problem.cig, problem.cog, problem.c_out
+    kv = math.prod(geometry.kernel_size)
+    p_out = math.prod(geometry.input_size)
+    lead, last = im2col_positions(geometry)
+    j_lead, j_last = lead.shape[0], last.shape[0]
+    kernel = _compiled.kernels()["im2col_cl"]
+    o_last = geometry.output_size[-1]
+    channels_first = problem.layout == "channels_first"
+    y = np.empty((n, c_out, p_out) if channels_first else (n, p_out, c_out), dtype=problem.dtype)
+    bias = problem.bias.reshape(-1, 1) if channels_first else problem.bias
+    wt = wm.transpose(0, 2, 1)  # (G, Cog, Kv*Cig): the channels-first orientation, a view
+    tiles = _conv_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize)
+    claim = _compiled.Claim(len(tiles))
+
+    def work() -> None:
+        for index in claim:
+            n0, n1, l0, l1 = tiles[index]
+            rows = (l1 - l0) * j_last
+            cols = np.empty((n1 - n0, rows, kv, c_in), dtype=problem.dtype)  # (n, R, Kv, C_in)
+            kernel(x_cl[n0:n1], lead[l0:l1], last, o_last, cols, 0, (n1 - n0) * (l1 - l0))
+            r0, r1 = l0 * j_last, l1 * j_last
+            if channels_first and rows >= SMALL_SAMPLE_ROWS:  # per sample, written with the output's row pitch
+                for i in range(n1 - n0):
+                    _tile_gemm(cols[i : i + 1], wm, wt, y[n0 + i, :, r0:r1], transposed=True)
+            elif channels_first:  # small samples: one GEMM over the tile, then each sample's transpose
+                part = np.empty(((n1 - n0) * rows, c_out), dtype=problem.dtype)  # (n*R, C_out)
+                _tile_gemm(cols, wm, wt, part, transposed=False)
+                y[n0:n1, :, r0:r1] = part.reshape(n1 - n0, rows, c_out).transpose(0, 2, 1)
+            else:  # rows of one sample, or whole samples: a (rows, C_out) view of the output either way
+                target = y[n0, r0:r1] if n1 - n0 == 1 else y[n0:n1].reshape(-1, c_out)
+                _tile_gemm(cols, wm, wt, target, transposed=False)
+            if problem.has_bias:
+                if channels_first:
+                    y[n0:n1, :, r0:r1] += bias
+                else:
+                    y[n0:n1, r0:r1] += bias
+
+    with _blas.single_threaded_blas():
+        _compiled.run_workers(work, min(effective().threads, len(tiles)), claim)
+    return y.reshape(n, *((c_out, *geometry.input_size) if channels_first else (*geometry.input_size, c_out)))
+
+
+#: Rows of a channels-first sample from which :func:`_conv_tiled` multiplies it alone, in the
+#: transposed orientation straight into the output (shorter samples share one GEMM per tile).
+SMALL_SAMPLE_ROWS = 256
+
+
+def _tile_gemm(cols: np.ndarray, wm: np.ndarray, wt: np.ndarray, target: np.ndarray, transposed: bool) -> None:
+    """One tile's product: ``cols`` ``(n, R, Kv, C_in)`` times the packed weight (``wm`` ``(G, Kv*Cig, Cog)``,
+    ``wt`` its transposed view) into ``target``, ``(n*R, C_out)``, or ``(C_out, R)`` when ``transposed``
+    (one sample), one GEMM per group."""
+    groups, kvc, cog = wm.shape
+    rows = cols.shape[0] * cols.shape[1]
+    kv = cols.shape[2]
+    grouped = cols.reshape(rows, kv, groups, kvc // kv)  # (n*R, Kv, G, Cig)
+    for g in range(groups):
+        lhs = grouped[:, :, g, :] if groups > 1 else grouped  # (n*R, Kv, Cig)
+        lhs = np.ascontiguousarray(lhs).reshape(rows, kvc)  # (n*R, Kv*Cig)
+        channels = slice(g * cog, (g + 1) * cog)
+        if transposed:
+            np.matmul(wt[g], lhs.T, out=target[channels])  # (Cog, R)
+        else:
+            np.matmul(lhs, wm[g], out=target[:, channels])  # (n*R, Cog)
 
 
 def _conv_of_columns(cols: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
@@ -135,16 +226,28 @@ def partials_bytes() -> int:
     return min(PARTIALS_BYTES, effective().memory_budget // 8)
 
 
-def chunk_rows(products: int) -> int:
+def chunk_rows(products: int, ndim: int) -> int:
     """Rows (samples x positions) of one partial weight-gradient sum, for a gradient of ``products``
-    entries per group: the partial sums are added in double precision, so a float32 weight gradient is
-    a sum of short float32 sums, whose error grows with this length and not with the batch and image
-    size. Short for small gradients (where the extra partials cost nothing), longer for large ones
-    (where each partial's read and double-precision add would cost a pass over the gradient): as close
-    to the float64 result as PyTorch's float32 gradients on the layers of ``tests/test_grad.py``."""
+    entries per group and ``ndim`` spatial axes: the partial sums are added in double precision, so a
+    float32 weight gradient is a sum of short float32 sums, whose error grows with this length and not
+    with the batch and image size.
+
+    The lengths are measured, not derived: each is the longest at which tconv's float32 gradient stays
+    closer to the float64 one than PyTorch's float32 gradient on every layer measured (the table in
+    ``docs/performance.md#accuracy-of-the-gradients``; ``tests/test_grad.py`` checks the rule on its
+    layers). PyTorch's own error depends on its kernel: its 1-d and small-channel gradients are more
+    accurate than one long single-precision GEMM (so the chunks are short there), its 2-d and 3-d
+    gradients of many channels less (where 256 rows keep the GEMMs efficient). The tiles of
+    :func:`_chunked_product` keep the double-precision sums in cache, so short chunks cost little more
+    than one GEMM.
+    """
     if products <= 2**16:
         return 32
-    return 64 if products <= 2**20 else 256
+    return {1: 64, 2: UNCHUNKED}.get(ndim, 256)
+
+
+#: :func:`chunk_rows` of a gradient summed as one GEMM per block (BLAS's own blocked float32 sums).
+UNCHUNKED = 2**62
 
 
 def accumulator(dtype: np.dtype) -> np.dtype:
@@ -184,7 +287,7 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
             big_part = big[layout_index(layout, samples, tile.input)]
             part = tile.geometry
         cols = im2col(channels_last(big_part, layout), part)  # (n, P_small, Kv, B_total)
-        _add_weight_gradient(channels_last(small_part, layout), cols, groups, dw)
+        _add_weight_gradient(channels_last(small_part, layout), cols, groups, dw, geometry.ndim)
     return _weight_layout(dw, geometry, dtype)
 
 
@@ -211,20 +314,21 @@ def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dt
     return ConvBlocked(footprint)
 
 
-def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw: np.ndarray) -> None:
+def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw: np.ndarray, ndim: int) -> None:
     """Add one block's ``small^T @ cols`` to ``dw`` (G, A, Kv*B).
 
     ``small_cl`` is ``(n, P_small, A_total)`` channels-last, ``cols`` ``(n, P_small, Kv, B_total)``.
     With a double-precision ``dw`` (single-precision inputs), the rows are cut into chunks of
-    :func:`chunk_rows`, each chunk's product is one single-precision GEMM (a batch of them at once,
-    ``np.matmul`` over chunks), and the partial products are summed in double precision.
+    :func:`chunk_rows` (``ndim`` spatial axes), each chunk's product is one single-precision GEMM
+    (:func:`_chunked_product`; small groups: one ``einsum`` over a batch of chunks), and the partial
+    products are summed in double precision.
     """
     n, p_small, kv, b_total = cols.shape
     rows = n * p_small
     small_rows = small_cl.reshape(rows, -1)  # (M, A_total)
     a, bb = dw.shape[1], b_total // groups
     exact = dw.dtype == cols.dtype  # no wider accumulator: one product per group
-    step = rows if exact else chunk_rows(a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1))
+    step = rows if exact else chunk_rows(a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1), ndim)
     full = rows - rows % step
     if groups > 1 and a * bb <= SMALL_GROUPS:  # one contraction over all groups
         cg = cols.reshape(rows, kv, groups, bb)  # (M, Kv, G, B)
@@ -241,51 +345,60 @@ def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw
             dw += np.einsum("mga,mtgb->gatb", sg[full:], cg[full:]).reshape(groups, a, kv * bb)
         return
     flat = cols.reshape(rows, kv, b_total)  # (M, Kv, B_total)
-    threads = max(1, min(effective().threads, full // step))
-    batch = max(1, partials_bytes() // (threads * a * kv * bb * cols.itemsize))
     for g in range(groups):
         rhs = flat[:, :, g * bb : (g + 1) * bb]  # (M, Kv, B)
         if groups > 1:
             rhs = np.ascontiguousarray(rhs)
         rhs = rhs.reshape(rows, kv * bb)  # (M, Kv*B)
         lhs = small_rows[:, g * a : (g + 1) * a]  # (M, A)
-        if exact or full <= step:  # one product: nothing to split (its float32 sum is one chunk's)
-            dw[g] += lhs.T @ rhs  # (A, M) @ (M, Kv*B)
-            continue
-        dw[g] += _chunked_product(lhs[:full], rhs[:full], step, batch, threads, dw.dtype)
-        if full < rows:
-            dw[g] += lhs[full:].T @ rhs[full:]
+        dw[g] += _chunked_product(lhs, rhs, step, dw.dtype)
 
 
-def _chunked_product(
-    lhs: np.ndarray, rhs: np.ndarray, step: int, batch: int, threads: int, dtype: np.dtype
-) -> np.ndarray:
-    """``lhs^T @ rhs`` summed in ``dtype`` from products of ``step`` rows each.
+def _chunked_product(lhs: np.ndarray, rhs: np.ndarray, step: int, dtype: np.dtype) -> np.ndarray:
+    """``lhs^T @ rhs`` ``(A, W)`` summed in ``dtype`` from products of ``step`` rows each.
 
-    Each thread takes ``batch`` chunks at a time (one ``np.matmul`` over them, with
-    single-threaded BLAS: many small multi-threaded GEMMs would each wait for BLAS's
-    threads, which on a busy machine costs more than the GEMM) and adds them into its
-    own accumulator; the accumulators are added at the end.
+    The result is cut into tiles of at most :data:`PRODUCT_TILE` entries, which each
+    thread takes one after the other: for its tile, a single-threaded GEMM per chunk of
+    ``step`` rows writes the chunk's product (single precision) and adds it into the
+    tile's double-precision sum, both small enough to stay in that core's cache (the
+    sums of whole gradients did not, and their adds cost 2-4x the GEMMs). No BLAS
+    thread pool runs meanwhile (:mod:`tconv._algorithms.blas`). With ``dtype`` the
+    inputs' own, each tile is one GEMM over all rows.
     """
     rows, a = lhs.shape
     width = rhs.shape[1]
-    chunks = rows // step
-    starts = list(range(0, chunks, batch))
-    claim = _compiled.Claim(len(starts))
-    sums: list[np.ndarray] = []
+    out = np.empty((a, width), dtype=dtype)
+    threads = effective().threads
+    one_product = np.dtype(dtype) == lhs.dtype or rows <= step
+    if one_product:  # one GEMM: a band of columns per thread, as wide as can be (each GEMM packs lhs once)
+        ta, tw = a, -(-width // threads)
+    else:
+        ta = min(a, PRODUCT_ROWS)
+        tw = min(width, max(PRODUCT_ROWS // 4, PRODUCT_TILE // ta))
+    tiles = [(a0, w0) for a0 in range(0, a, ta) for w0 in range(0, width, tw)]
+    claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
-        total = np.zeros((a, width), dtype=dtype)
         for index in claim:
-            c0 = starts[index]
-            k = min(batch, chunks - c0)
-            r0, r1 = c0 * step, (c0 + k) * step
-            left = lhs[r0:r1].reshape(k, step, a).transpose(0, 2, 1)  # (k, A, m)
-            part = np.matmul(left, rhs[r0:r1].reshape(k, step, width))  # (k, A, W)
-            for product in part:  # cast while adding: no double-precision temporary of the batch
-                total += product
-        sums.append(total)
+            a0, w0 = tiles[index]
+            a1, w1 = min(a, a0 + ta), min(width, w0 + tw)
+            left, right = lhs[:, a0:a1], rhs[:, w0:w1]  # (M, a), (M, w)
+            if one_product:
+                out[a0:a1, w0:w1] = np.matmul(left.T, right)
+                continue
+            part = np.empty((a1 - a0, w1 - w0), dtype=lhs.dtype)  # one chunk's product
+            total = np.zeros((a1 - a0, w1 - w0), dtype=dtype)
+            for r0 in range(0, rows, step):
+                np.matmul(left[r0 : r0 + step].T, right[r0 : r0 + step], out=part)
+                total += part
+            out[a0:a1, w0:w1] = total
 
     with _blas.single_threaded_blas():
-        _compiled.run_workers(work, min(threads, len(starts)), claim)
-    return np.sum(sums, axis=0) if len(sums) > 1 else sums[0]
+        _compiled.run_workers(work, min(threads, len(tiles)), claim)
+    return out
+
+
+#: Entries of one tile of :func:`_chunked_product`'s result (its single- and double-precision copies
+#: stay in a core's cache), and the most rows of ``lhs^T`` a tile spans.
+PRODUCT_TILE = 2**16
+PRODUCT_ROWS = 256
