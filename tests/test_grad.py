@@ -620,6 +620,13 @@ ACCURACY_LAYERS = [
     ("vocoder-1d", (4, 64, 200), (64, 32, 16), dict(stride=8, padding=4)),
     ("decoder-3d", (2, 16, 8, 8, 8), (16, 8, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
     ("unet-k2s2", (4, 64, 32, 32), (64, 32, 2, 2), dict(stride=2)),
+    # gradients of over 2**16 entries, where the weight gradient's rule changes (im2col.chunk_rows)
+    ("dcgan-wide", (16, 256, 8, 8), (256, 128, 4, 4), dict(stride=2, padding=1)),
+    ("unet-wide", (1, 512, 16, 16), (512, 256, 2, 2), dict(stride=2)),
+    ("vocoder-wide-1d", (2, 256, 100), (256, 128, 16), dict(stride=8, padding=4)),
+    ("decoder-wide-3d", (1, 96, 8, 8, 8), (96, 48, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+    ("rgb-out", (8, 64, 16, 16), (64, 3, 4, 4), dict(stride=2, padding=1)),
+    ("groups-8", (2, 128, 16, 16), (128, 8, 4, 4), dict(stride=2, padding=1, groups=8)),
 ]
 
 
@@ -627,11 +634,8 @@ def _distance(a, precise):
     return float(np.abs(a.astype(np.float64) - precise).sum())
 
 
-@pytest.mark.parametrize("layer", ACCURACY_LAYERS, ids=[layer[0] for layer in ACCURACY_LAYERS])
-def test_float32_weight_gradient_at_least_as_accurate_as_torch(layer):
-    """tconv's float32 weight gradient is at least as close to the float64 gradient as PyTorch's float32
-    one (it was 2-10x farther: block-wise float32 accumulation over the batch and the image; the partial
-    sums are now added in double precision)."""
+def _torch_gradients(layer):
+    """The layer's float32 operands, and PyTorch's (input, weight) gradients in float64 and float32."""
     torch = oracle("torch")
     _, x_shape, w_shape, kwargs = layer
     rng = np.random.default_rng(0)
@@ -641,14 +645,25 @@ def test_float32_weight_gradient_at_least_as_accurate_as_torch(layer):
     y_shape = conv_transpose(torch.from_numpy(x), torch.from_numpy(w), **kwargs).shape
     dy = rng.standard_normal(tuple(y_shape)).astype(np.float32)
 
-    def torch_weight_gradient(dtype):
-        xt = torch.from_numpy(x).to(dtype)
+    def gradients(dtype):
+        xt = torch.from_numpy(x).to(dtype).requires_grad_(True)
         wt = torch.from_numpy(w).to(dtype).requires_grad_(True)
         conv_transpose(xt, wt, **kwargs).backward(torch.from_numpy(dy).to(dtype))
-        return wt.grad.numpy()
+        return xt.grad.numpy(), wt.grad.numpy()
 
-    precise = torch_weight_gradient(torch.float64)
-    theirs = _distance(torch_weight_gradient(torch.float32), precise)
-    for needs in (("weight",), ("input", "weight")):  # the weight gradient alone, and with the input's
-        ours = _distance(tconv.conv_transpose_backward(dy, x, w, **kwargs, needs=needs).weight, precise)
-        assert ours <= theirs, f"tconv's float32 weight gradient is farther ({ours}) than PyTorch's ({theirs})"
+    return (x, w, dy), gradients(torch.float64), gradients(torch.float32)
+
+
+@pytest.mark.parametrize("layer", ACCURACY_LAYERS, ids=[layer[0] for layer in ACCURACY_LAYERS])
+def test_float32_gradients_at_least_as_accurate_as_torch(layer):
+    """tconv's float32 weight and input gradients are at least as close to the float64 gradients as
+    PyTorch's float32 ones. (The weight gradient was 2-10x farther: block-wise float32 accumulation over
+    the batch and the image; the input gradient up to 2x: one float32 sum over all taps and channels.
+    Both now add short float32 sums in double precision: im2col.chunk_rows, im2col.INPUT_CHUNK.)"""
+    (x, w, dy), precise, single = _torch_gradients(layer)
+    kwargs = layer[3]
+    for index, name in enumerate(("input", "weight")):
+        theirs = _distance(single[index], precise[index])
+        for needs in ((name,), ("input", "weight")):  # the gradient alone, and with the other
+            ours = _distance(getattr(tconv.conv_transpose_backward(dy, x, w, **kwargs, needs=needs), name), precise[index])
+            assert ours <= theirs, f"tconv's float32 {name} gradient is farther ({ours}) than PyTorch's ({theirs})"

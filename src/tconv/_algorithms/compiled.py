@@ -166,6 +166,9 @@ def _build() -> dict[str, Callable]:
 
 #: The compiled kernels :func:`kernels` provides.
 KERNEL_NAMES = (
+    "accumulate",
+    "conv_direct_cl",
+    "correlate_direct_cl",
     "gather_rows_t",
     "im2col_cl",
     "gather_cl",

@@ -91,17 +91,49 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
     """
     groups, cig, cog = problem.groups, problem.cig, problem.cog
     kv = math.prod(geometry.kernel_size)
+    if _compiled.available() and small_groups(groups, cig, cog):  # no GEMM: one compiled pass
+        wt = problem.pack(
+            "conv_direct",
+            lambda: np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(3, 0, 2, 1)).reshape(
+                kv, groups * cig, cog
+            ),
+        )  # (Kv, C_in, Cog)
+        return conv_footprint(problem).run(_conv_direct_block, x, wt, geometry, problem)
     wm = problem.pack(
         "im2col", lambda: np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(0, 3, 2, 1))
     ).reshape(groups, kv * cig, cog)  # (G, Kv*Cig, Cog)
     return conv_footprint(problem).run(_conv_block, x, wm, geometry, problem)
 
 
+def small_groups(groups: int, a: int, b: int) -> bool:
+    """Grouped with at most :data:`SMALL_GROUPS` channel pairs per group (depthwise and the like): BLAS has
+    nothing to multiply, so the convolution and the weight gradient sum their products directly."""
+    return groups > 1 and a * b <= SMALL_GROUPS
+
+
+def _conv_direct_block(x: np.ndarray, wt: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The convolution of one block with small groups: each output pixel summed once by a compiled pass
+    (in double precision for single-precision data), then the bias and the layout."""
+    x_cl = channels_last(x, problem.layout)  # (n, P_in, C_in)
+    n = x_cl.shape[0]
+    lead, last = im2col_positions(geometry)
+    p_out = math.prod(geometry.input_size)
+    y = np.empty((n, p_out, problem.c_out), dtype=problem.dtype)  # (n, P_out, C_out)
+    zero = np.zeros(1, dtype=accumulator(problem.dtype))  # the dtype the kernel sums in
+    args = (x_cl, wt, problem.cig, problem.cog, lead, last, geometry.output_size[-1], zero, y)
+    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)]
+    _compiled.parallel_for(_compiled.kernels()["conv_direct_cl"], calls)
+    if problem.has_bias:
+        y += problem.bias
+    if problem.layout == "channels_last":
+        return y.reshape(n, *geometry.input_size, problem.c_out)
+    return _compiled.transpose(y).reshape(n, problem.c_out, *geometry.input_size)
+
+
 def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """The convolution of one block with the packed weight ``wm`` ``(G, Kv*Cig, Cog)``, bias added."""
     x_cl = channels_last(x, problem.layout)  # (n, P_in, C_in)
-    small_groups = problem.groups > 1 and problem.cig * problem.cog <= SMALL_GROUPS
-    if _compiled.available() and _blas.available() and not small_groups:
+    if _compiled.available() and _blas.available() and not small_groups(problem.groups, problem.cig, problem.cog):
         return _conv_tiled(x_cl, wm, geometry, problem)
     cols = im2col(x_cl, geometry)  # (n, P_out, Kv, C_in)
     return _conv_of_columns(cols, wm, geometry, problem)
@@ -179,19 +211,42 @@ SMALL_SAMPLE_ROWS = 256
 def _tile_gemm(cols: np.ndarray, wm: np.ndarray, wt: np.ndarray, target: np.ndarray, transposed: bool) -> None:
     """One tile's product: ``cols`` ``(n, R, Kv, C_in)`` times the packed weight (``wm`` ``(G, Kv*Cig, Cog)``,
     ``wt`` its transposed view) into ``target``, ``(n*R, C_out)``, or ``(C_out, R)`` when ``transposed``
-    (one sample), one GEMM per group."""
+    (one sample), one GEMM per group; in single precision, as a double-precision sum of the products
+    of :data:`INPUT_CHUNK` columns each (:func:`_chunked_sum`)."""
     groups, kvc, cog = wm.shape
     rows = cols.shape[0] * cols.shape[1]
     kv = cols.shape[2]
     grouped = cols.reshape(rows, kv, groups, kvc // kv)  # (n*R, Kv, G, Cig)
+    wide = accumulator(cols.dtype)
     for g in range(groups):
         lhs = grouped[:, :, g, :] if groups > 1 else grouped  # (n*R, Kv, Cig)
         lhs = np.ascontiguousarray(lhs).reshape(rows, kvc)  # (n*R, Kv*Cig)
         channels = slice(g * cog, (g + 1) * cog)
-        if transposed:
-            np.matmul(wt[g], lhs.T, out=target[channels])  # (Cog, R)
+        left, right = (wt[g], lhs.T) if transposed else (lhs, wm[g])  # (Cog, K) @ (K, R) or (R, K) @ (K, Cog)
+        out = target[channels] if transposed else target[:, channels]
+        if wide == cols.dtype or kvc <= INPUT_CHUNK:
+            np.matmul(left, right, out=out)
         else:
-            np.matmul(lhs, wm[g], out=target[:, channels])  # (n*R, Cog)
+            out[...] = _chunked_sum(left, right, INPUT_CHUNK, wide)
+
+
+#: Columns (taps x channels) of one single-precision partial product of the input gradient
+#: (:func:`_tile_gemm`): its float32 sums are this long, and their sum is double precision. PyTorch's
+#: float32 input gradients (oneDNN) are as far from the float64 result as float32 sums of 64 columns
+#: added in float32 (docs/performance.md#accuracy-of-the-gradients); 32 keeps tconv's closer.
+INPUT_CHUNK = 32
+
+
+def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype) -> np.ndarray:
+    """``left @ right`` in ``wide`` precision from single-precision products of ``step`` columns of ``left``
+    (rows of ``right``) each: one small GEMM per chunk, added into the tile's sum by a compiled pass."""
+    part = np.empty((left.shape[0], right.shape[1]), dtype=left.dtype)
+    total = np.zeros(part.shape, dtype=wide)
+    add = _compiled.kernels()["accumulate"]
+    for k0 in range(0, left.shape[1], step):
+        np.matmul(left[:, k0 : k0 + step], right[k0 : k0 + step], out=part)
+        add(total, part)
+    return total
 
 
 def _conv_of_columns(cols: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
@@ -200,7 +255,7 @@ def _conv_of_columns(cols: np.ndarray, wm: np.ndarray, geometry: Geometry, probl
     groups, cig, cog, c_out = problem.groups, problem.cig, problem.cog, problem.c_out
     kv = math.prod(geometry.kernel_size)
     p_out = math.prod(geometry.input_size)
-    if groups > 1 and cig * cog <= SMALL_GROUPS:  # one contraction over all groups
+    if small_groups(groups, cig, cog):  # one contraction over all groups
         wg = wm.reshape(groups, kv, cig, cog)  # (G, Kv, Cig, Cog)
         y = np.einsum("mtgi,gtio->mgo", cols.reshape(n * p_out, kv, groups, cig), wg)  # (M, G, Cog)
         y = y.reshape(n, p_out, c_out)  # (n, P_out, C_out)
@@ -286,9 +341,40 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
             small_part = small[layout_index(layout, samples, tile.output)]
             big_part = big[layout_index(layout, samples, tile.input)]
             part = tile.geometry
-        cols = im2col(channels_last(big_part, layout), part)  # (n, P_small, Kv, B_total)
-        _add_weight_gradient(channels_last(small_part, layout), cols, groups, dw, geometry.ndim)
+        small_cl, big_cl = channels_last(small_part, layout), channels_last(big_part, layout)
+        if _compiled.available() and small_groups(groups, a_total // groups, b_total // groups):
+            _add_weight_gradient_direct(small_cl, big_cl, part, groups, dw)
+            continue
+        cols = im2col(big_cl, part)  # (n, P_small, Kv, B_total)
+        _add_weight_gradient(small_cl, cols, groups, dw, geometry.ndim)
     return _weight_layout(dw, geometry, dtype)
+
+
+def _add_weight_gradient_direct(
+    small_cl: np.ndarray, big_cl: np.ndarray, geometry: Geometry, groups: int, dw: np.ndarray
+) -> None:
+    """Add one block's small-group weight gradient to ``dw`` (G, A, Kv*B) with the compiled pass: each
+    thread sums its samples' products into its own ``(Kv, G*A, B)`` array in ``dw``'s precision, and
+    those are added at the end (no columns, no GEMM)."""
+    n = small_cl.shape[0]
+    a, kvb = dw.shape[1], dw.shape[2]
+    kv = math.prod(geometry.kernel_size)
+    bb = kvb // kv
+    lead, last = im2col_positions(geometry)
+    tasks = _compiled.split(n * lead.shape[0], 4 * effective().threads)
+    claim = _compiled.Claim(len(tasks))
+    kernel = _compiled.kernels()["correlate_direct_cl"]
+    sums: list[np.ndarray] = []
+
+    def work() -> None:
+        total = np.zeros((kv, groups * a, bb), dtype=dw.dtype)  # (Kv, G*A, B)
+        for index in claim:
+            kernel(small_cl, big_cl, a, bb, lead, last, geometry.output_size[-1], total, *tasks[index])
+        sums.append(total)
+
+    _compiled.run_workers(work, min(effective().threads, len(tasks)), claim)
+    total = np.sum(sums, axis=0) if len(sums) > 1 else sums[0]
+    dw += total.reshape(kv, groups, a, bb).transpose(1, 2, 0, 3).reshape(groups, a, kvb)
 
 
 def _weight_layout(dw: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.ndarray:
@@ -330,7 +416,7 @@ def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw
     exact = dw.dtype == cols.dtype  # no wider accumulator: one product per group
     step = rows if exact else chunk_rows(a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1), ndim)
     full = rows - rows % step
-    if groups > 1 and a * bb <= SMALL_GROUPS:  # one contraction over all groups
+    if small_groups(groups, a, bb):  # one contraction over all groups
         cg = cols.reshape(rows, kv, groups, bb)  # (M, Kv, G, B)
         sg = small_rows.reshape(rows, groups, a)  # (M, G, A)
         batch = max(1, partials_bytes() // (groups * a * kv * bb * cols.itemsize))

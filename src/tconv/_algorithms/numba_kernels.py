@@ -30,6 +30,16 @@ def tile_transpose(src, dst, a0, a1):
 
 
 @jit
+def accumulate(total, part):
+    """total += part, element by element (2-d arrays of one shape, C-contiguous; ``total`` of a wider
+    dtype: the double-precision sums of single-precision partial products)."""
+    t = total.reshape(-1)
+    p = part.reshape(-1)
+    for i in range(t.size):
+        t[i] += p[i]
+
+
+@jit
 def batched_transpose(x, out, task0, task1):
     """(N, A, B) -> (N, B, A) (channels first <-> last); task = (n, block of 64 rows of A)."""
     blocks = (x.shape[1] + 63) // 64
@@ -226,6 +236,88 @@ def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
                         src = x[n, pl * o_last + pp]
                         for c in range(c_count):
                             dst[c] = src[c]
+
+
+@jit
+def conv_direct_cl(x, wt, cig, cog, lead_pos, last_pos, o_last, acc_dtype_zero, out, task0, task1):
+    """Small-group convolution, each output pixel written once: out[n, j, g*cog + k] = the sum over the
+    taps t that read inside the input and the channels ci of group g of x[n, position(j, t), ci] *
+    wt[t, ci, k], accumulated in the dtype of ``acc_dtype_zero`` (double precision for single-precision
+    data).
+
+    x: (N, P_big, C_in) channels-last input; wt: (Kv, C_in, cog) weight with taps first;
+    lead_pos, last_pos: :func:`tconv._algorithms.taptable.im2col_positions`; out:
+    (N, J_lead*J_last, G*cog) channels-last. Tasks are (n, j_lead) pairs.
+    """
+    j_lead, k_lead = lead_pos.shape
+    j_last, k_last = last_pos.shape
+    c_in = x.shape[2]
+    acc = np.zeros(out.shape[2], dtype=acc_dtype_zero.dtype)
+    for task in range(task0, task1):
+        n = task // j_lead
+        jl = task - n * j_lead
+        for jj in range(j_last):
+            acc[:] = 0
+            for tl in range(k_lead):
+                pl = lead_pos[jl, tl]
+                if pl < 0:
+                    continue
+                for tt in range(k_last):
+                    pp = last_pos[jj, tt]
+                    if pp < 0:
+                        continue
+                    src = x[n, pl * o_last + pp]
+                    w = wt[tl * k_last + tt]
+                    if cog == 1 and cig == 1:
+                        for ci in range(c_in):
+                            acc[ci] += src[ci] * w[ci, 0]
+                    else:
+                        for ci in range(c_in):
+                            base = (ci // cig) * cog
+                            v = src[ci]
+                            for k in range(cog):
+                                acc[base + k] += v * w[ci, k]
+            dst = out[n, jl * j_last + jj]
+            for c in range(acc.shape[0]):
+                dst[c] = acc[c]
+
+
+@jit
+def correlate_direct_cl(small, big, a_per, b_per, lead_pos, last_pos, o_last, acc, task0, task1):
+    """Small-group weight gradient, added into ``acc``: acc[t, g*a_per + a, b] += the sum over the tasks'
+    samples and outputs j of small[n, j, g*a_per + a] * big[n, position(j, t), g*b_per + b].
+
+    small: (N, J_lead*J_last, G*a_per) channels-last (the small side); big: (N, P_big, G*b_per)
+    channels-last; acc: (Kv, G*a_per, b_per) in the accumulation dtype (one per thread). Tasks are
+    (n, j_lead) pairs.
+    """
+    j_lead, k_lead = lead_pos.shape
+    j_last, k_last = last_pos.shape
+    a_total = small.shape[2]
+    for task in range(task0, task1):
+        n = task // j_lead
+        jl = task - n * j_lead
+        for jj in range(j_last):
+            s = small[n, jl * j_last + jj]
+            for tl in range(k_lead):
+                pl = lead_pos[jl, tl]
+                if pl < 0:
+                    continue
+                for tt in range(k_last):
+                    pp = last_pos[jj, tt]
+                    if pp < 0:
+                        continue
+                    src = big[n, pl * o_last + pp]
+                    target = acc[tl * k_last + tt]
+                    if a_per == 1 and b_per == 1:
+                        for c in range(a_total):
+                            target[c, 0] += s[c] * src[c]
+                    else:
+                        for c in range(a_total):
+                            base = (c // a_per) * b_per
+                            v = s[c]
+                            for b in range(b_per):
+                                target[c, b] += v * src[base + b]
 
 
 @jit
