@@ -140,7 +140,7 @@ def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Prob
 
 
 #: Bytes of columns one thread of :func:`_conv_tiled` gathers and multiplies at a time (they stay in its cache).
-TILE_COLUMNS = 1 * 2**20
+TILE_COLUMNS = 2 * 2**20
 
 
 def _conv_tiles(n: int, j_lead: int, rows_per_lead: int, row_bytes: int) -> list[tuple[int, int, int, int]]:
@@ -239,10 +239,11 @@ INPUT_CHUNK = 32
 
 def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype) -> np.ndarray:
     """``left @ right`` in ``wide`` precision from single-precision products of ``step`` columns of ``left``
-    (rows of ``right``) each: one small GEMM per chunk, added into the tile's sum by a compiled pass."""
+    (rows of ``right``) each: one small GEMM per chunk, added into the tile's double-precision sum by a
+    compiled pass (NumPy without numba)."""
     part = np.empty((left.shape[0], right.shape[1]), dtype=left.dtype)
     total = np.zeros(part.shape, dtype=wide)
-    add = _compiled.kernels()["accumulate"]
+    add = _compiled.kernels()["accumulate"] if _compiled.available() else np.ndarray.__iadd__
     for k0 in range(0, left.shape[1], step):
         np.matmul(left[:, k0 : k0 + step], right[k0 : k0 + step], out=part)
         add(total, part)
@@ -472,12 +473,7 @@ def _chunked_product(lhs: np.ndarray, rhs: np.ndarray, step: int, dtype: np.dtyp
             if one_product:
                 out[a0:a1, w0:w1] = np.matmul(left.T, right)
                 continue
-            part = np.empty((a1 - a0, w1 - w0), dtype=lhs.dtype)  # one chunk's product
-            total = np.zeros((a1 - a0, w1 - w0), dtype=dtype)
-            for r0 in range(0, rows, step):
-                np.matmul(left[r0 : r0 + step].T, right[r0 : r0 + step], out=part)
-                total += part
-            out[a0:a1, w0:w1] = total
+            out[a0:a1, w0:w1] = _chunked_sum(left.T, right, step, dtype)
 
     with _blas.single_threaded_blas():
         _compiled.run_workers(work, min(threads, len(tiles)), claim)
