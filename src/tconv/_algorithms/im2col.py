@@ -39,20 +39,22 @@ __all__ = ["conv", "im2col", "weight_gradient"]
 SMALL_GROUPS = 16
 
 
-def im2col(big_cl: np.ndarray, geometry: Geometry) -> np.ndarray:
+def im2col(big_cl: np.ndarray, geometry: Geometry, groups: int = 1) -> np.ndarray:
     """Columns of a convolution: ``cols[n, j, t, :] = big[n, s*j + d*t - crop_begin, :]`` (zeros outside).
 
     ``big_cl`` is ``(n, prod(geometry.output_size), C)`` channels-last; the result is
-    ``(n, prod(geometry.input_size), prod(kernel_size), C)``: one compiled pass, or one
-    strided copy per tap with NumPy alone.
+    ``(n, prod(geometry.input_size), prod(kernel_size), C)``, or with ``groups > 1`` each
+    group's channels in a block of their own, ``(G, n, P_small, Kv, C/G)``: one compiled pass,
+    or one strided copy per tap with NumPy alone.
     """
     n, _, c = big_cl.shape
     kv = math.prod(geometry.kernel_size)
     p_small = math.prod(geometry.input_size)
-    cols = np.empty((n, p_small, kv, c), dtype=big_cl.dtype)  # (n, P_small, Kv, C)
+    shape = (n, p_small, kv, c) if groups == 1 else (groups, n, p_small, kv, c // groups)
+    cols = np.empty(shape, dtype=big_cl.dtype)
     if _compiled.available():
         lead, last = im2col_positions(geometry)
-        kernel = _compiled.kernels()["im2col_cl"]
+        kernel = _compiled.kernels()["im2col_cl" if groups == 1 else "im2col_groups_cl"]
         calls = [
             (big_cl, lead, last, geometry.output_size[-1], cols, t0, t1)
             for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)
@@ -60,10 +62,13 @@ def im2col(big_cl: np.ndarray, geometry: Geometry) -> np.ndarray:
         _compiled.parallel_for(kernel, calls)
         return cols
     big = big_cl.reshape(n, *geometry.output_size, c)  # (n, *big, C)
-    view = cols.reshape(n, *geometry.input_size, *geometry.kernel_size, c)  # (n, *small, *k, C)
+    if groups > 1:  # (G, n, *big, C/G): each group's channels, as a view
+        big = np.moveaxis(big.reshape(n, *geometry.output_size, groups, c // groups), -2, 0)
+    view = cols.reshape(*shape[:-3], *geometry.input_size, *geometry.kernel_size, shape[-1])
     view[...] = 0
+    lead = (slice(None),) * (len(shape) - 3)  # the group and sample axes
     for tap, src, dst in tap_pairs(geometry):
-        view[(slice(None),) + src + tap] = big[(slice(None),) + dst]
+        view[lead + src + tap] = big[lead + dst]
     return cols
 
 
@@ -288,18 +293,20 @@ def chunk_rows(products: int, ndim: int) -> int:
     float32 weight gradient is a sum of short float32 sums, whose error grows with this length and not
     with the batch and image size.
 
-    The lengths are measured, not derived: each is the longest at which tconv's float32 gradient stays
-    closer to the float64 one than PyTorch's float32 gradient on every layer measured (the table in
+    The lengths are measured, not derived: on every layer measured, tconv's float32 gradient stays
+    closer to the float64 one than PyTorch's float32 gradient, with a margin (the table in
     ``docs/performance.md#accuracy-of-the-gradients``; ``tests/test_grad.py`` checks the rule on its
-    layers). PyTorch's own error depends on its kernel: its 1-d and small-channel gradients are more
-    accurate than one long single-precision GEMM (so the chunks are short there), its 2-d and 3-d
-    gradients of many channels less (where 256 rows keep the GEMMs efficient). The tiles of
-    :func:`_chunked_product` keep the double-precision sums in cache, so short chunks cost little more
-    than one GEMM.
+    layers). PyTorch's own error depends on its kernel: its 2-d gradients are less accurate than one
+    float32 GEMM of OpenBLAS over all rows when the gradient is large (0.4-0.75x its distance), and than
+    sums of 128 rows when it is small (at most 0.55x); its 1-d and 3-d ones are more accurate (a 3-d layer
+    of 16 -> 8 channels needs sums of 32 rows, a 1-d vocoder layer sums of 64).
     """
-    if products <= 2**16:
-        return 32
-    return {1: 64, 2: UNCHUNKED}.get(ndim, 256)
+    small = products <= 2**16
+    if ndim == 2:
+        return 128 if small else UNCHUNKED
+    if ndim == 1:
+        return 32 if small else 64
+    return 32 if small else 256
 
 
 #: :func:`chunk_rows` of a gradient summed as one GEMM per block (BLAS's own blocked float32 sums).
@@ -346,8 +353,14 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
         if _compiled.available() and small_groups(groups, a_total // groups, b_total // groups):
             _add_weight_gradient_direct(small_cl, big_cl, part, groups, dw)
             continue
-        cols = im2col(big_cl, part)  # (n, P_small, Kv, B_total)
-        _add_weight_gradient(small_cl, cols, groups, dw, geometry.ndim)
+        if groups == 1 or small_groups(groups, a_total // groups, b_total // groups):
+            cols = im2col(big_cl, part)  # (n, P_small, Kv, B_total)
+            _add_weight_gradient(small_cl, cols, groups, dw, geometry.ndim)
+            continue
+        a = a_total // groups
+        grouped = im2col(big_cl, part, groups)  # (G, n, P_small, Kv, B): each group's columns contiguous
+        for g in range(groups):
+            _add_weight_gradient(small_cl[:, :, g * a : (g + 1) * a], grouped[g], 1, dw[g : g + 1], geometry.ndim)
     return _weight_layout(dw, geometry, dtype)
 
 

@@ -321,6 +321,36 @@ def correlate_direct_cl(small, big, a_per, b_per, lead_pos, last_pos, o_last, ac
 
 
 @jit
+def im2col_groups_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
+    """As im2col_cl, each group's channels in its own block: out[g, n, j, t, b] = x[n, position of
+    (j, t), g*B + b] or 0. out: (G, N, J_lead*J_last, K_lead*K_last, B). Tasks are (n, j_lead) pairs."""
+    j_lead, k_lead = lead_pos.shape
+    j_last, k_last = last_pos.shape
+    g_count, b_count = out.shape[0], out.shape[4]
+    for task in range(task0, task1):
+        n = task // j_lead
+        jl = task - n * j_lead
+        for jj in range(j_last):
+            j = jl * j_last + jj
+            for tl in range(k_lead):
+                pl = lead_pos[jl, tl]
+                for tt in range(k_last):
+                    t = tl * k_last + tt
+                    pp = last_pos[jj, tt]
+                    if pl < 0 or pp < 0:
+                        for g in range(g_count):
+                            dst = out[g, n, j, t]
+                            for b in range(b_count):
+                                dst[b] = 0
+                    else:
+                        src = x[n, pl * o_last + pp]
+                        for g in range(g_count):
+                            dst = out[g, n, j, t]
+                            for b in range(b_count):
+                                dst[b] = src[g * b_count + b]
+
+
+@jit
 def gather_rows_t(cols, c, lp, lj, lt, i_last, k_last, ranges, s, d, b, o_last, bias, out_rows):
     """Output rows of one channel from transposed columns (the NCHW orientation, for few channels).
 
