@@ -25,9 +25,14 @@ import ctypes
 import functools
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
-__all__ = ["available", "single_threaded_blas"]
+import numpy as np
+
+from .._options import effective
+from . import compiled as _compiled
+
+__all__ = ["available", "matmul", "parallel_products", "single_threaded_blas"]
 
 #: Global thread-count setters and getters of the OpenBLAS builds NumPy and SciPy ship, by symbol name.
 _SYMBOLS = (
@@ -102,3 +107,59 @@ def single_threaded_blas() -> Iterator[None]:
             _DEPTH -= 1
             if _DEPTH == 0:
                 set_threads(_SAVED)
+
+
+#: Multiply-adds (x2) below which :func:`matmul` runs on the calling thread alone: handing a piece to
+#: another thread costs tens of microseconds.
+PARALLEL_FLOPS = 4_000_000
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.matmul(a, b, out=out)`` computed on tconv's own threads, each with single-threaded BLAS.
+
+    OpenBLAS's own threads spin for about 0.1 s after each multi-threaded call (measured: the process
+    kept both cores busy for 100 ms of a 100 ms sleep after one GEMM), so a multi-threaded GEMM slows
+    every compiled pass of ours that follows it within that time, up to 2x (and the next layer's, or
+    the backward pass's). tconv's algorithms therefore never call BLAS multi-threaded: this splits the
+    rows of ``a`` (or the columns of ``b`` when ``a`` has few rows) among our threads. ``a`` is 2-d or
+    3-d (a batch of matrices), ``b`` 2-d or with the same batch; without control over BLAS's threads
+    (another BLAS) it is ``np.matmul``.
+    """
+    if out is None:
+        batch = a.shape[:-2] if a.ndim > b.ndim else b.shape[:-2]
+        out = np.empty((*batch, a.shape[-2], b.shape[-1]), dtype=np.result_type(a, b))
+    threads = effective().threads
+    if not available() or threads <= 1 or 2 * out.size * a.shape[-1] < PARALLEL_FLOPS:
+        with single_threaded_blas():
+            return np.matmul(a, b, out=out)
+    rows, cols = out.shape[-2], out.shape[-1]
+    batches = list(np.ndindex(*out.shape[:-2])) or [()]
+    by_rows = rows >= 16 * threads or rows >= cols
+    pieces = [
+        (index, r0, r1)
+        for index in batches
+        for r0, r1 in _compiled.split(rows if by_rows else cols, max(1, 2 * threads // len(batches)))
+    ]
+
+    def piece(index: tuple[int, ...], r0: int, r1: int) -> None:
+        left = a[index] if a.ndim > 2 else a
+        right = b[index] if b.ndim > 2 else b
+        if by_rows:
+            np.matmul(left[r0:r1], right, out=out[index][r0:r1])
+        else:
+            np.matmul(left, right[:, r0:r1], out=out[index][:, r0:r1])
+
+    parallel_products(piece, pieces)
+    return out
+
+
+def parallel_products(function: Callable[..., None], calls: Sequence[tuple]) -> None:
+    """Run ``function(*args)`` for every ``args`` in ``calls`` (each a BLAS product writing its own part of
+    the result) on tconv's threads, BLAS single-threaded (see :func:`matmul`); one after the other,
+    with BLAS's own threads, where BLAS's threads cannot be controlled."""
+    if not available():
+        for args in calls:
+            function(*args)
+        return
+    with single_threaded_blas():
+        _compiled.parallel_for(function, calls)

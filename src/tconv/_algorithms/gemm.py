@@ -83,12 +83,14 @@ def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out
     if problem.layout == "channels_first" and p_in >= SMALL_SAMPLE:
         # large samples: read each sample through a transposed view (no layout pass), one GEMM per sample
         xs = x.reshape(n, problem.c_in, p_in)  # (N, C_in, P)
-        for i in range(n):
-            for g in range(groups):
-                np.matmul(xs[i, g * cig : (g + 1) * cig].T, w_packed[g], out=cols[g, i * p_in : (i + 1) * p_in])
+
+        def product(i: int, g: int) -> None:
+            np.matmul(xs[i, g * cig : (g + 1) * cig].T, w_packed[g], out=cols[g, i * p_in : (i + 1) * p_in])
+
+        _blas.parallel_products(product, [(i, g) for i in range(n) for g in range(groups)])
     else:
         xb = channels_last(x, problem.layout).reshape(n * p_in, groups, cig).transpose(1, 0, 2)  # (G, M, Cig)
-        np.matmul(xb, w_packed, out=cols)
+        _blas.matmul(xb, w_packed, out=cols)
     cols = cols.reshape(groups, n * p_in, kv, cog)  # (G, M, Kv, Cog)
     if not _compiled.available():
         _col2im_numpy(cols, geometry, problem, out)
@@ -125,7 +127,7 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
     def call(x: np.ndarray, bias: np.ndarray) -> np.ndarray:
         if layout == "channels_first" and c_in > 1 and p_in > 1:
             x = x.reshape(n, c_in, p_in).transpose(0, 2, 1)  # (N, P, C_in) view
-        rows = np.matmul(x.reshape(n * p_in, c_in), w_packed)  # (M, Kv*C_out)
+        rows = _blas.matmul(x.reshape(n * p_in, c_in), w_packed)  # (M, Kv*C_out)
         out = np.empty(shape, dtype=dtype)
         cols = rows.reshape(1, n * p_in, kv, c_out)  # (1, M, Kv, C_out)
         kernel(cols, *table_args, bias, out.reshape(view_shape), 0, n * o_lead, 0, o_last)

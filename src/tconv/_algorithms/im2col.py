@@ -269,7 +269,7 @@ def _conv_of_columns(cols: np.ndarray, wm: np.ndarray, geometry: Geometry, probl
         lhs = (
             cols.reshape(n * p_out, kv, groups, cig).transpose(2, 0, 1, 3).reshape(groups, n * p_out, kv * cig)
         )  # (G, M, Kv*Cig)
-        y = np.matmul(lhs, wm)  # (G, M, Cog)
+        y = _blas.matmul(lhs, wm)  # (G, M, Cog)
         y = y.transpose(1, 0, 2).reshape(n, p_out, c_out)  # (n, P_out, C_out)
     if problem.has_bias:
         y += problem.bias

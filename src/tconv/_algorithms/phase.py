@@ -11,9 +11,10 @@ convolutions, no multiplication by an inserted zero, no scatter.
 Each phase is computed as shifted-window GEMMs accumulated in place: on the
 input, zero-padded and flattened channels-last, every tap's window over all
 output rows of the phase is one contiguous row range, so each tap is one GEMM
-``(rows x C_in) @ (C_in x C_out)`` added into the phase's accumulator (BLAS
-``beta=1``, no column buffer; the rows between samples and past each row's end
-are computed and discarded). Then the phase is interleaved into the output,
+``(rows x C_in) @ (C_in x C_out)`` added into the phase's accumulator (no column
+buffer; the rows between samples and past each row's end are computed and
+discarded), in bands of rows computed by our threads with single-threaded BLAS
+(:func:`tconv._algorithms.blas.matmul` says why). Then the phase is interleaved into the output,
 with bias and layout, in one pass. When every phase reads the same window
 (``kernel_size == stride``, no crop) all taps share one GEMM: a single GEMM plus
 a depth-to-space.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -31,6 +32,7 @@ import numpy as np
 
 from .._options import effective
 from ..geometry import Geometry
+from . import blas as _blas
 from . import compiled as _compiled
 from . import gemm
 from .blocking import blocked
@@ -96,21 +98,30 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
     if shared is not None:
         _single_gemm(flat, wg, grid, shared, out, problem)
         return
-    accumulate = _accumulating_gemm(flat.dtype)
     y = np.empty((groups, grid.samples * grid.cells, cog), dtype=flat.dtype)  # phase accumulator, padded pitch
+    threads = effective().threads
     for ph in grid.phases():
         counts = tuple(p.outputs for p in ph)
         if 0 in counts or not all(p.taps for p in ph):
             continue  # no output, or a dilation hole (bias only, written by _fill_holes)
         span = grid.span(counts)
-        acc = y[:, :span]
-        acc[...] = 0
-        for pairs in itertools.product(*(zip(p.taps, p.offsets) for p in ph)):  # one (tap, offset) per axis
-            tap = tuple(t for t, _ in pairs)
-            start = grid.start(tuple(u for _, u in pairs))
-            window = flat[start : start + span]  # (span, G, Cig): contiguous rows
-            for g in range(groups):
-                accumulate(window[:, g], wg[(g, slice(None), slice(None)) + tap], acc[g])
+        taps = [  # one (tap, offset) per axis: the tap and where its window of input rows starts
+            (tuple(t for t, _ in pairs), grid.start(tuple(u for _, u in pairs)))
+            for pairs in itertools.product(*(zip(p.taps, p.offsets) for p in ph))
+        ]
+
+        def rows(g: int, r0: int, r1: int) -> None:  # one band of the phase's rows, every tap added in
+            acc = y[g, r0:r1]
+            for index, (tap, start) in enumerate(taps):
+                window = flat[start + r0 : start + r1, g]  # (rows, Cig): contiguous rows
+                w_tap = wg[(g, slice(None), slice(None)) + tap]  # (Cig, Cog)
+                if index == 0:
+                    np.matmul(window, w_tap, out=acc)
+                else:
+                    acc += window @ w_tap
+
+        bands = _compiled.split(span, 2 * threads if span * problem.c_in * cog >= _blas.PARALLEL_FLOPS else 1)
+        _blas.parallel_products(rows, [(g, r0, r1) for g in range(groups) for r0, r1 in bands])
         _interleave(y, ph, grid, out, problem)
     _fill_holes(grid, out, problem)
 
@@ -157,27 +168,6 @@ def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> n
     return y
 
 
-def _accumulating_gemm(dtype: np.dtype) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
-    """``gemm(a, b, c)``: ``c += a @ b`` in place (BLAS ``beta=1``; NumPy fallback: a temporary)."""
-    try:
-        from scipy.linalg import blas
-    except ImportError:  # pragma: no cover - SciPy is optional
-        blas = None
-    if blas is not None and dtype.char in "fdFD":
-        routine = {"f": blas.sgemm, "d": blas.dgemm, "F": blas.cgemm, "D": blas.zgemm}[dtype.char]
-
-        def gemm_beta1(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:
-            # c (R, Co) C-order is c.T (Co, R) in Fortran order: c.T += b.T @ a.T, no copies.
-            routine(1.0, b.T, a.T, beta=1.0, c=c.T, overwrite_c=1)
-
-        return gemm_beta1
-
-    def gemm_add(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:
-        c += a @ b
-
-    return gemm_add
-
-
 def _padded_channels_last(x: np.ndarray, grid: _Grid, problem: Problem) -> np.ndarray:
     """The samples zero-padded and channels-last: ``(nb, *padded, C_in)`` C-contiguous."""
     nb, size = x.shape[0], grid.geometry.input_size
@@ -215,7 +205,7 @@ def _single_gemm(
     wcat = wcat.reshape(groups, cig, len(taps) * cog)
     window = flat[start : start + span].transpose(1, 0, 2)  # (G, span, Cig)
     y = np.empty((groups, grid.samples * grid.cells, len(taps) * cog), dtype=flat.dtype)  # (G, nb*P, F*Cog)
-    np.matmul(window, wcat, out=y[:, :span])
+    _blas.matmul(window, wcat, out=y[:, :span])
     for f, ph in enumerate(phases):
         if 0 not in [p.outputs for p in ph]:
             _interleave(y, ph, grid, out, problem, f * cog)

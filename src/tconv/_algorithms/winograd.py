@@ -32,6 +32,7 @@ import numpy as np
 
 from .._options import effective
 from ..geometry import Geometry
+from . import blas as _blas
 from . import compiled as _compiled
 from . import gemm
 from .blocking import blocked
@@ -82,7 +83,7 @@ def winograd(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem,
     ]
     _compiled.parallel_for(kernels["winograd_input"], calls)
     u = problem.pack("winograd", lambda: transformed_weight(w))  # (16, C_out, C_in)
-    m = np.matmul(u, v)  # (16, C_out, tiles): 16 GEMMs over the channels
+    m = _blas.matmul(u, v)  # (16, C_out, tiles): 16 GEMMs over the channels
     del v
     calls = [(m, th, tw, problem.bias, out4, a, b) for a, b in _compiled.split(n * c_out * th, 4 * threads)]
     _compiled.parallel_for(kernels["winograd_output"], calls)
