@@ -27,7 +27,8 @@ import collections
 import functools
 import math
 import threading
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -144,16 +145,42 @@ class Tables(NamedTuple):
         )
 
 
-#: Tables kept for reuse, most recent last, and their bytes: at most :data:`CACHE_BYTES` in all, so the
-#: cache never holds more than a small, fixed amount of memory whatever the geometries.
-_CACHE: collections.OrderedDict[Geometry, Tables] = collections.OrderedDict()
+#: Tables kept for reuse (tap tables and im2col positions, keyed by kind and geometry), most recent
+#: last, and their bytes: at most :data:`CACHE_BYTES` in all, so the cache never holds more than a
+#: small, fixed amount of memory whatever the geometries.
+_CACHE: collections.OrderedDict[tuple[str, Geometry], Any] = collections.OrderedDict()
 _CACHE_LOCK = threading.Lock()
 CACHE_BYTES = 32 * 2**20
 _cached_bytes = 0
 
 
-def _table_nbytes(tables: Tables) -> int:
-    return sum(a.nbytes for table in (tables.lead, tables.last) for a in table)
+def _cached(kind: str, geometry: Geometry, build: Callable[[Geometry], Any], nbytes: Callable[[Any], int]) -> Any:
+    """``build(geometry)``, kept for the next call with the same kind and geometry (within :data:`CACHE_BYTES`;
+    a table over an eighth of it is not kept)."""
+    global _cached_bytes
+    key = (kind, geometry)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    built = build(geometry)
+    size = nbytes(built)
+    if size <= CACHE_BYTES // 8:
+        with _CACHE_LOCK:
+            if key not in _CACHE:
+                _CACHE[key] = built
+                _cached_bytes += size
+            while _cached_bytes > CACHE_BYTES:
+                _, old = _CACHE.popitem(last=False)
+                _cached_bytes -= nbytes(old)
+    return built
+
+
+def _table_nbytes(tables: Any) -> int:
+    if isinstance(tables, Tables):
+        return sum(a.nbytes for table in (tables.lead, tables.last) for a in table)
+    return sum(a.nbytes for a in tables)
 
 
 def lead_and_last(geometry: Geometry) -> Tables:
@@ -162,27 +189,15 @@ def lead_and_last(geometry: Geometry) -> Tables:
     Cached per geometry (what depends only on the geometry is built once), within
     :data:`CACHE_BYTES`.
     """
-    global _cached_bytes
-    with _CACHE_LOCK:
-        hit = _CACHE.get(geometry)
-        if hit is not None:
-            _CACHE.move_to_end(geometry)
-            return hit
+    return _cached("tables", geometry, _lead_and_last, _table_nbytes)
+
+
+def _lead_and_last(geometry: Geometry) -> Tables:
     tables = [axis_table(*axis) for axis in geometry.axes()]
     lead = TapTable(np.array([0, 1], np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64))
     for axis in range(geometry.ndim - 1):
         lead = combine(lead, tables[axis], geometry.input_size[axis], geometry.kernel_size[axis])
-    built = Tables(lead, tables[-1], math.prod(geometry.input_size), geometry.input_size[-1], geometry.kernel_size[-1])
-    size = _table_nbytes(built)
-    if size <= CACHE_BYTES // 8:
-        with _CACHE_LOCK:
-            if geometry not in _CACHE:
-                _CACHE[geometry] = built
-                _cached_bytes += size
-            while _cached_bytes > CACHE_BYTES:
-                _, old = _CACHE.popitem(last=False)
-                _cached_bytes -= _table_nbytes(old)
-    return built
+    return Tables(lead, tables[-1], math.prod(geometry.input_size), geometry.input_size[-1], geometry.kernel_size[-1])
 
 
 @functools.lru_cache(maxsize=1024)
@@ -243,7 +258,13 @@ def im2col_positions(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
     >>> lead, last = im2col_positions(conv_geometry(5, 3, stride=2, padding=1))
     >>> last.tolist()         # outputs 0, 1, 2 read cells 2j - 1, 2j, 2j + 1
     [[-1, 0, 1], [1, 2, 3], [3, 4, -1]]
+
+    Cached per geometry, as :func:`lead_and_last` (the arrays are read-only).
     """
+    return _cached("im2col", geometry, _im2col_positions, _table_nbytes)
+
+
+def _im2col_positions(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
     per_axis = []
     for i, k, s, d, b, o in geometry.axes():
         pos = np.full((i, k), -1, dtype=np.int64)  # (J, K)
@@ -260,7 +281,9 @@ def im2col_positions(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
         flat = lead[:, None, :, None] * o + pos[None, :, None, :]  # (J_lead, J_a, K_lead, K_a)
         bad = (lead[:, None, :, None] < 0) | (pos[None, :, None, :] < 0)
         lead = np.where(bad, -1, flat).reshape(lead.shape[0] * pos.shape[0], lead.shape[1] * pos.shape[1])
-    return lead, per_axis[-1]
+    last = per_axis[-1]
+    lead.flags.writeable = last.flags.writeable = False  # shared by every call of this geometry
+    return lead, last
 
 
 class Phase(NamedTuple):
