@@ -220,9 +220,23 @@ class _ConvTransposeFunction(torch.autograd.Function):
         if grad_weight is not None:
             grad_weight = grad_weight.contiguous(memory_format=_memory_format(weight))
         if need_bias:
-            channel = grad_output.dim() - weight.dim() + 1  # 1 batched, 0 unbatched
-            grad_bias = grad_output.sum(dim=[d for d in range(grad_output.dim()) if d != channel])
+            grad_bias = _bias_gradient(grad_output, grad_output.dim() - weight.dim() + 1)  # channel axis 1 or 0
         return grad_input, grad_weight, grad_bias, None
+
+
+def _bias_gradient(grad_output: torch.Tensor, channel: int) -> torch.Tensor:
+    """The sum of ``grad_output`` over every axis but ``channel``, by NumPy on the calling thread.
+
+    (PyTorch's own ``sum`` runs on its OpenMP threads, which spin for about 5 ms afterwards and slowed
+    the next call's threads, measured; differentiable when gradients of gradients are asked for.)
+    """
+    axes = [d for d in range(grad_output.dim()) if d != channel]
+    if torch.is_grad_enabled() and grad_output.requires_grad:  # a double backward: keep the graph
+        return grad_output.sum(dim=axes)
+    g = _numpy(grad_output)
+    assert g is not None
+    total = np.sum(g, axis=tuple(axes), dtype=np.float32 if g.dtype == np.float16 else None)
+    return torch.from_numpy(np.asarray(total)).to(grad_output.dtype)
 
 
 class _ConvFunction(torch.autograd.Function):

@@ -38,6 +38,7 @@ from .blocking import blocked
 from .problem import Problem, batched_shape, channels_last
 from .taptable import Tables, lead_and_last, table_bytes, tap_ranges
 from .tiling import tile_geometry
+from .workspace import scratch
 
 __all__ = ["gemm", "gemm_tiled", "gemm_transposed", "run", "small_call"]
 
@@ -332,7 +333,7 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
-        workspace = np.empty(largest * kv, dtype=problem.dtype)  # this thread's column buffer
+        workspace = scratch("columns", (largest * kv,), problem.dtype)  # this thread's column buffer
         for index in claim:
             tile = tiles[index]
             _gemm_tile(tile, x, layout_in, packed[tile.c0, tile.c1][tile.g], out, workspace, problem)
@@ -433,7 +434,7 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
-        cols = np.empty((cog * kv, p_in), dtype=dtype)  # this thread's (Cog*Kv, P) columns
+        cols = scratch("columns", (cog * kv, p_in), dtype)  # this thread's (Cog*Kv, P) columns
         for index in claim:
             i, g = tiles[index]
             np.matmul(wt[g], xs[i, g], out=cols)  # (Cog*Kv, Cig) @ (Cig, P)

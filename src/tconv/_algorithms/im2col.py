@@ -31,6 +31,7 @@ from . import compiled as _compiled
 from .blocking import ConvBlocked
 from .problem import Problem, channels_last, layout_index
 from .taptable import im2col_bytes, im2col_positions
+from .workspace import scratch
 
 __all__ = ["conv", "im2col", "weight_gradient"]
 
@@ -39,19 +40,20 @@ __all__ = ["conv", "im2col", "weight_gradient"]
 SMALL_GROUPS = 16
 
 
-def im2col(big_cl: np.ndarray, geometry: Geometry, groups: int = 1) -> np.ndarray:
+def im2col(big_cl: np.ndarray, geometry: Geometry, groups: int = 1, slot: str | None = None) -> np.ndarray:
     """Columns of a convolution: ``cols[n, j, t, :] = big[n, s*j + d*t - crop_begin, :]`` (zeros outside).
 
     ``big_cl`` is ``(n, prod(geometry.output_size), C)`` channels-last; the result is
     ``(n, prod(geometry.input_size), prod(kernel_size), C)``, or with ``groups > 1`` each
     group's channels in a block of their own, ``(G, n, P_small, Kv, C/G)``: one compiled pass,
-    or one strided copy per tap with NumPy alone.
+    or one strided copy per tap with NumPy alone. In the calling thread's scratch ``slot`` when
+    given (:mod:`tconv._algorithms.workspace`).
     """
     n, _, c = big_cl.shape
     kv = math.prod(geometry.kernel_size)
     p_small = math.prod(geometry.input_size)
     shape = (n, p_small, kv, c) if groups == 1 else (groups, n, p_small, kv, c // groups)
-    cols = np.empty(shape, dtype=big_cl.dtype)
+    cols = np.empty(shape, dtype=big_cl.dtype) if slot is None else scratch(slot, shape, big_cl.dtype)
     if _compiled.available():
         lead, last = im2col_positions(geometry)
         kernel = _compiled.kernels()["im2col_cl" if groups == 1 else "im2col_groups_cl"]
@@ -151,7 +153,7 @@ def _conv_direct_block(x: np.ndarray, wt: np.ndarray, geometry: Geometry, proble
 
 def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """The convolution of one block with the packed weight ``wm`` ``(G, Kv*Cig, Cog)``, bias added."""
-    x_cl = channels_last(x, problem.layout)  # (n, P_in, C_in)
+    x_cl = channels_last(x, problem.layout, "channels_last")  # (n, P_in, C_in)
     if _compiled.available() and _blas.available() and not small_groups(problem.groups, problem.cig, problem.cog):
         return _conv_tiled(x_cl, wm, geometry, problem)
     cols = im2col(x_cl, geometry)  # (n, P_out, Kv, C_in)
@@ -198,7 +200,7 @@ def _conv_tiled(x_cl: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: P
         for index in claim:
             n0, n1, l0, l1 = tiles[index]
             rows = (l1 - l0) * j_last
-            cols = np.empty((n1 - n0, rows, kv, c_in), dtype=problem.dtype)  # (n, R, Kv, C_in)
+            cols = scratch("columns", (n1 - n0, rows, kv, c_in), problem.dtype)  # (n, R, Kv, C_in)
             kernel(x_cl[n0:n1], lead[l0:l1], last, o_last, cols, 0, (n1 - n0) * (l1 - l0))
             r0, r1 = l0 * j_last, l1 * j_last
             if channels_first and rows >= SMALL_SAMPLE_ROWS:  # per sample, written with the output's row pitch
@@ -259,9 +261,11 @@ INPUT_CHUNK = 32
 def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype) -> np.ndarray:
     """``left @ right`` in ``wide`` precision from single-precision products of ``step`` columns of ``left``
     (rows of ``right``) each: one small GEMM per chunk, added into the tile's double-precision sum by a
-    compiled pass (NumPy without numba)."""
-    part = np.empty((left.shape[0], right.shape[1]), dtype=left.dtype)
-    total = np.zeros(part.shape, dtype=wide)
+    compiled pass (NumPy without numba). The result is the calling thread's scratch ``"sum"``: valid
+    until its next request (:mod:`tconv._algorithms.workspace`)."""
+    part = scratch("partial", (left.shape[0], right.shape[1]), left.dtype)
+    total = scratch("sum", part.shape, wide)
+    total[...] = 0
     add = _compiled.kernels()["accumulate"] if _compiled.available() else np.ndarray.__iadd__
     for k0 in range(0, left.shape[1], step):
         np.matmul(left[:, k0 : k0 + step], right[k0 : k0 + step], out=part)
@@ -363,16 +367,17 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
             small_part = small[layout_index(layout, samples, tile.output)]
             big_part = big[layout_index(layout, samples, tile.input)]
             part = tile.geometry
-        small_cl, big_cl = channels_last(small_part, layout), channels_last(big_part, layout)
+        small_cl = channels_last(small_part, layout, "channels_last_2")
+        big_cl = channels_last(big_part, layout, "channels_last")
         if _compiled.available() and small_groups(groups, a_total // groups, b_total // groups):
             _add_weight_gradient_direct(small_cl, big_cl, part, groups, dw)
             continue
         if groups == 1 or small_groups(groups, a_total // groups, b_total // groups):
-            cols = im2col(big_cl, part)  # (n, P_small, Kv, B_total)
+            cols = im2col(big_cl, part, slot="columns")  # (n, P_small, Kv, B_total)
             _add_weight_gradient(small_cl, cols, groups, dw, geometry.ndim)
             continue
         a = a_total // groups
-        grouped = im2col(big_cl, part, groups)  # (G, n, P_small, Kv, B): each group's columns contiguous
+        grouped = im2col(big_cl, part, groups, slot="columns")  # (G, n, P_small, Kv, B): each group's contiguous
         for g in range(groups):
             _add_weight_gradient(small_cl[:, :, g * a : (g + 1) * a], grouped[g], 1, dw[g : g + 1], geometry.ndim)
     return _weight_layout(dw, geometry, dtype)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import compiled as _compiled
+from .workspace import scratch
 
 __all__ = ["Problem", "batched_shape", "channels_last", "layout_index"]
 
@@ -28,15 +29,20 @@ def layout_index(layout: str, samples: slice, spatial: tuple[slice, ...]) -> tup
     return (samples, slice(None)) + spatial if layout == "channels_first" else (samples,) + spatial
 
 
-def channels_last(x: np.ndarray, layout: str) -> np.ndarray:
-    """``x`` as a C-contiguous ``(N, P, C)`` array (a copy unless it already is one)."""
+def channels_last(x: np.ndarray, layout: str, slot: str | None = None) -> np.ndarray:
+    """``x`` as a C-contiguous ``(N, P, C)`` array (a copy unless it already is one; in the calling thread's
+    scratch ``slot`` when given, :mod:`tconv._algorithms.workspace`)."""
     n = x.shape[0]
     if layout == "channels_last":
         return np.ascontiguousarray(x).reshape(n, -1, x.shape[-1])  # (N, P, C)
     block = x.reshape(n, x.shape[1], -1)  # (N, C, P)
+    out = None if slot is None else scratch(slot, (n, block.shape[2], block.shape[1]), x.dtype)
     if _compiled.available() and block.size > 4096:  # (a NumPy copy is quicker to start for small arrays)
-        return _compiled.transpose(np.ascontiguousarray(block))  # (N, P, C)
-    return np.ascontiguousarray(block.transpose(0, 2, 1))  # (N, P, C)
+        return _compiled.transpose(np.ascontiguousarray(block), out=out)  # (N, P, C)
+    if out is None:
+        return np.ascontiguousarray(block.transpose(0, 2, 1))  # (N, P, C)
+    np.copyto(out, block.transpose(0, 2, 1))
+    return out
 
 
 @dataclass(frozen=True)
