@@ -32,7 +32,7 @@ import numpy as np
 from .._options import effective
 from . import compiled as _compiled
 
-__all__ = ["available", "matmul", "parallel_products", "single_threaded_blas"]
+__all__ = ["available", "gemm_into", "matmul", "parallel_products", "single_threaded_blas"]
 
 #: Global thread-count setters and getters of the OpenBLAS builds NumPy and SciPy ship, by symbol name.
 _SYMBOLS = (
@@ -46,18 +46,22 @@ _DEPTH = 0
 _SAVED = 0
 
 
+def _library_paths() -> list[str]:
+    """The OpenBLAS libraries loaded in this process, NumPy's own copy first (none off Linux)."""
+    try:
+        with open("/proc/self/maps") as maps:  # the shared libraries loaded in this process
+            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line})
+    except OSError:  # not Linux
+        return []
+    return sorted(paths, key=lambda p: "numpy" not in p)  # NumPy's own copy before SciPy's
+
+
 @functools.lru_cache(maxsize=1)
 def _functions():
     """``(set, get)`` of the OpenBLAS that NumPy's matmul uses, or None."""
     import numpy  # noqa: F401  (loads NumPy's BLAS)
 
-    try:
-        with open("/proc/self/maps") as maps:  # the shared libraries loaded in this process
-            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line})
-    except OSError:  # not Linux
-        return None
-    numpy_first = sorted(paths, key=lambda p: "numpy" not in p)  # NumPy's own copy before SciPy's
-    for path in numpy_first:
+    for path in _library_paths():
         try:
             library = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL)
         except OSError:
@@ -70,6 +74,74 @@ def _functions():
                 getter.argtypes, getter.restype = [], ctypes.c_int
                 return setter, getter
     return None
+
+
+#: CBLAS single-precision GEMM symbols of the same builds, with the width of their integers.
+_SGEMM_SYMBOLS = (("scipy_cblas_sgemm64_", ctypes.c_int64), ("cblas_sgemm64_", ctypes.c_int64), ("cblas_sgemm", ctypes.c_int))
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+@functools.lru_cache(maxsize=1)
+def _sgemm():
+    """CBLAS ``sgemm`` of the OpenBLAS NumPy uses, as ``(function, integer type)``, or None."""
+    import numpy  # noqa: F401  (loads NumPy's BLAS)
+
+    for path in _library_paths():
+        try:
+            library = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL)
+        except OSError:
+            continue
+        for name, integer in _SGEMM_SYMBOLS:
+            function = getattr(library, name, None)
+            if function is not None:
+                enum, f32, pointer = ctypes.c_int, ctypes.c_float, ctypes.c_void_p
+                function.argtypes = [enum, enum, enum, integer, integer, integer, f32, pointer, integer]
+                function.argtypes += [pointer, integer, f32, pointer, integer]
+                function.restype = None
+                return function, integer
+    return None
+
+
+def _operand(a: np.ndarray) -> tuple[int, int] | None:
+    """``(transpose flag, leading dimension)`` of a 2-d array for a row-major CBLAS call, or None when
+    neither axis has unit stride (or the other's is not a positive multiple of the item size)."""
+    item = a.itemsize
+    if a.strides[1] == item and a.strides[0] % item == 0 and a.strides[0] >= item * max(1, a.shape[1]):
+        return _NO_TRANS, a.strides[0] // item
+    if a.strides[0] == item and a.strides[1] % item == 0 and a.strides[1] >= item * max(1, a.shape[0]):
+        return _TRANS, a.strides[1] // item
+    return None
+
+
+def gemm_into(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
+    """``c += a @ b`` in single precision by BLAS in place (``beta = 1``: no temporary, no second pass).
+
+    ``a``, ``b``, ``c`` are 2-d float32 arrays with a unit-stride axis (``c``: its rows). Returns False,
+    having done nothing, where that is not possible (another BLAS, another dtype, other strides); the
+    caller then adds a product computed otherwise. A ctypes call holds the GIL while it converts its
+    arguments (microseconds): for large products only, not for many small ones from several threads.
+
+    Examples
+    --------
+    >>> a, b = np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)
+    >>> c = np.ones((2, 4), np.float32)
+    >>> gemm_into(a, b, c) and bool((c == 4).all())
+    True
+    """
+    found = _sgemm() if available() else None
+    if found is None or not all(m.dtype.char == "f" and m.ndim == 2 for m in (a, b, c)):
+        return False
+    (m, k), n = a.shape, b.shape[1]
+    left, right = _operand(a), _operand(b)
+    rows_ok = c.strides[1] == c.itemsize and c.strides[0] % c.itemsize == 0 and c.strides[0] >= c.itemsize * max(1, n)
+    if left is None or right is None or not rows_ok or c.shape != (m, n) or b.shape[0] != k:
+        return False
+    if m and n and k:
+        function, _ = found
+        ldc = c.strides[0] // c.itemsize
+        function(_ROW_MAJOR, left[0], right[0], m, n, k, 1.0, a.ctypes.data, left[1], b.ctypes.data, right[1], 1.0,
+                 c.ctypes.data, ldc)  # fmt: skip
+    return True
 
 
 def available() -> bool:

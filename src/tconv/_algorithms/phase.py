@@ -117,7 +117,7 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
                 w_tap = wg[(g, slice(None), slice(None)) + tap]  # (Cig, Cog)
                 if index == 0:
                     np.matmul(window, w_tap, out=acc)
-                else:
+                elif not _blas.gemm_into(window, w_tap, acc):  # BLAS beta = 1, else a product and an add
                     acc += window @ w_tap
 
         bands = _compiled.split(span, 2 * threads if span * problem.c_in * cog >= _blas.PARALLEL_FLOPS else 1)
