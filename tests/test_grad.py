@@ -665,5 +665,7 @@ def test_float32_gradients_at_least_as_accurate_as_torch(layer):
     for index, name in enumerate(("input", "weight")):
         theirs = _distance(single[index], precise[index])
         for needs in ((name,), ("input", "weight")):  # the gradient alone, and with the other
-            ours = _distance(getattr(tconv.conv_transpose_backward(dy, x, w, **kwargs, needs=needs), name), precise[index])
+            ours = _distance(
+                getattr(tconv.conv_transpose_backward(dy, x, w, **kwargs, needs=needs), name), precise[index]
+            )
             assert ours <= theirs, f"tconv's float32 {name} gradient is farther ({ours}) than PyTorch's ({theirs})"

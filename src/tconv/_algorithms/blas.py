@@ -77,7 +77,11 @@ def _functions():
 
 
 #: CBLAS single-precision GEMM symbols of the same builds, with the width of their integers.
-_SGEMM_SYMBOLS = (("scipy_cblas_sgemm64_", ctypes.c_int64), ("cblas_sgemm64_", ctypes.c_int64), ("cblas_sgemm", ctypes.c_int))
+_SGEMM_SYMBOLS = (
+    ("scipy_cblas_sgemm64_", ctypes.c_int64),
+    ("cblas_sgemm64_", ctypes.c_int64),
+    ("cblas_sgemm", ctypes.c_int),
+)
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 

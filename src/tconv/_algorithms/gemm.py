@@ -309,6 +309,9 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     p_in = math.prod(geometry.input_size)
     flops = 2 * n * p_in * cig * kv * c_out
     if flops < SMALL_FLOPS:  # tiny: one thread, no tiles, nothing to hand over
+        call = small_call(geometry, problem, w, n)  # one GEMM and one gather, no blocks
+        if call is not None:
+            return call(x, problem.bias)
         with internal(threads=1):
             return _gemm_blocked(x, w, geometry, problem)
     if layout == "channels_first" and cog <= FEW_CHANNELS and geometry.ndim <= 3:

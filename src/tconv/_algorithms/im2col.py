@@ -68,9 +68,9 @@ def im2col(big_cl: np.ndarray, geometry: Geometry, groups: int = 1, slot: str | 
         big = np.moveaxis(big.reshape(n, *geometry.output_size, groups, c // groups), -2, 0)
     view = cols.reshape(*shape[:-3], *geometry.input_size, *geometry.kernel_size, shape[-1])
     view[...] = 0
-    lead = (slice(None),) * (len(shape) - 3)  # the group and sample axes
+    outer = (slice(None),) * (len(shape) - 3)  # the group and sample axes
     for tap, src, dst in tap_pairs(geometry):
-        view[lead + src + tap] = big[lead + dst]
+        view[outer + src + tap] = big[outer + dst]
     return cols
 
 
@@ -182,7 +182,7 @@ def _conv_tiled(x_cl: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: P
     then its bias, while the columns are still in that thread's cache. BLAS runs single-threaded
     meanwhile, so no BLAS thread pool spins next to our threads (:mod:`tconv._algorithms.blas`)."""
     n, _, c_in = x_cl.shape
-    groups, cig, cog, c_out = problem.groups, problem.cig, problem.cog, problem.c_out
+    c_out = problem.c_out
     kv = math.prod(geometry.kernel_size)
     p_out = math.prod(geometry.input_size)
     lead, last = im2col_positions(geometry)

@@ -110,7 +110,8 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
             for pairs in itertools.product(*(zip(p.taps, p.offsets) for p in ph))
         ]
 
-        def rows(g: int, r0: int, r1: int) -> None:  # one band of the phase's rows, every tap added in
+        def rows(g: int, r0: int, r1: int, taps: list[tuple[tuple[int, ...], int]] = taps) -> None:
+            """One band of the phase's rows, every tap added in."""
             acc = y[g, r0:r1]
             for index, (tap, start) in enumerate(taps):
                 window = flat[start + r0 : start + r1, g]  # (rows, Cig): contiguous rows
