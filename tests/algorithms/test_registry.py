@@ -82,7 +82,7 @@ def test_get_lists_the_valid_names():
     "size, kernel, stride, c_in, c_out, groups, compiled, numpy_only",
     [
         ((16, 16), 4, 2, 32, 32, 32, "direct", "direct"),  # depthwise
-        ((8, 8, 8), 3, 2, 16, 16, 1, "phase", "phase"),  # 3-d, overlapping stamps
+        ((8, 8, 8), 3, 2, 16, 16, 1, "gemm", "phase"),  # 3-d, overlapping stamps
         ((8, 8, 8), 2, 2, 16, 16, 1, "gemm", "scatter"),  # 3-d, k = s: no overlap
         ((16, 16), 4, 2, 16, 16, 1, "gemm", "phase"),  # 2-d, overlapping
         ((16, 16), 4, 2, 16, 4, 1, "gemm", "scatter"),  # few output channels

@@ -99,6 +99,9 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
         _single_gemm(flat, wg, grid, shared, out, problem)
         return
     y = np.empty((groups, grid.samples * grid.cells, cog), dtype=flat.dtype)  # phase accumulator, padded pitch
+    # each tap's (Cig, Cog) contiguous: a strided one is not a BLAS operand (NumPy's matmul would run
+    # its own loops on it, and gemm_into would refuse it)
+    wk = problem.pack("phase", lambda: np.ascontiguousarray(np.moveaxis(wg, (1, 2), (-2, -1))))  # (G, *k, Cig, Cog)
     threads = effective().threads
     for ph in grid.phases():
         counts = tuple(p.outputs for p in ph)
@@ -115,7 +118,7 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
             acc = y[g, r0:r1]
             for index, (tap, start) in enumerate(taps):
                 window = flat[start + r0 : start + r1, g]  # (rows, Cig): contiguous rows
-                w_tap = wg[(g, slice(None), slice(None)) + tap]  # (Cig, Cog)
+                w_tap = wk[(g, *tap)]  # (Cig, Cog)
                 if index == 0:
                     np.matmul(window, w_tap, out=acc)
                 elif not _blas.gemm_into(window, w_tap, acc):  # BLAS beta = 1, else a product and an add
