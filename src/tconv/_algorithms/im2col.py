@@ -187,7 +187,8 @@ def _conv_tiled(x_cl: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: P
     p_out = math.prod(geometry.input_size)
     lead, last = im2col_positions(geometry)
     j_lead, j_last = lead.shape[0], last.shape[0]
-    kernel = _compiled.kernels()["im2col_cl"]
+    groups = problem.groups
+    kernel = _compiled.kernels()["im2col_cl" if groups == 1 else "im2col_groups_cl"]
     o_last = geometry.output_size[-1]
     channels_first = problem.layout == "channels_first"
     y = np.empty((n, c_out, p_out) if channels_first else (n, p_out, c_out), dtype=problem.dtype)
@@ -200,14 +201,16 @@ def _conv_tiled(x_cl: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: P
         for index in claim:
             n0, n1, l0, l1 = tiles[index]
             rows = (l1 - l0) * j_last
-            cols = scratch("columns", (n1 - n0, rows, kv, c_in), problem.dtype)  # (n, R, Kv, C_in)
+            shape = (groups, n1 - n0, rows, kv, c_in // groups)  # each group's columns contiguous
+            cols = scratch("columns", shape if groups > 1 else shape[1:], problem.dtype)
             kernel(x_cl[n0:n1], lead[l0:l1], last, o_last, cols, 0, (n1 - n0) * (l1 - l0))
+            cols = cols.reshape(shape)  # (G, n, R, Kv, Cig)
             r0, r1 = l0 * j_last, l1 * j_last
             if channels_first and rows >= SMALL_SAMPLE_ROWS:  # per sample, written with the output's row pitch
                 for i in range(n1 - n0):
-                    _tile_gemm(cols[i : i + 1], wm, wt, y[n0 + i, :, r0:r1], transposed=True)
+                    _tile_gemm(cols[:, i : i + 1], wm, wt, y[n0 + i, :, r0:r1], transposed=True)
             elif channels_first:  # small samples: one GEMM over the tile, then each sample's transpose
-                part = np.empty(((n1 - n0) * rows, c_out), dtype=problem.dtype)  # (n*R, C_out)
+                part = scratch("output", ((n1 - n0) * rows, c_out), problem.dtype)  # (n*R, C_out)
                 _tile_gemm(cols, wm, wt, part, transposed=False)
                 y[n0:n1, :, r0:r1] = part.reshape(n1 - n0, rows, c_out).transpose(0, 2, 1)
             else:  # rows of one sample, or whole samples: a (rows, C_out) view of the output either way
@@ -230,18 +233,15 @@ SMALL_SAMPLE_ROWS = 256
 
 
 def _tile_gemm(cols: np.ndarray, wm: np.ndarray, wt: np.ndarray, target: np.ndarray, transposed: bool) -> None:
-    """One tile's product: ``cols`` ``(n, R, Kv, C_in)`` times the packed weight (``wm`` ``(G, Kv*Cig, Cog)``,
+    """One tile's product: ``cols`` ``(G, n, R, Kv, Cig)`` times the packed weight (``wm`` ``(G, Kv*Cig, Cog)``,
     ``wt`` its transposed view) into ``target``, ``(n*R, C_out)``, or ``(C_out, R)`` when ``transposed``
     (one sample), one GEMM per group; in single precision, as a double-precision sum of the products
     of :data:`INPUT_CHUNK` columns each (:func:`_chunked_sum`)."""
     groups, kvc, cog = wm.shape
-    rows = cols.shape[0] * cols.shape[1]
-    kv = cols.shape[2]
-    grouped = cols.reshape(rows, kv, groups, kvc // kv)  # (n*R, Kv, G, Cig)
+    rows = cols.shape[1] * cols.shape[2]
     wide = accumulator(cols.dtype)
     for g in range(groups):
-        lhs = grouped[:, :, g, :] if groups > 1 else grouped  # (n*R, Kv, Cig)
-        lhs = np.ascontiguousarray(lhs).reshape(rows, kvc)  # (n*R, Kv*Cig)
+        lhs = cols[g].reshape(rows, kvc)  # (n*R, Kv*Cig), contiguous
         channels = slice(g * cog, (g + 1) * cog)
         left, right = (wt[g], lhs.T) if transposed else (lhs, wm[g])  # (Cog, K) @ (K, R) or (R, K) @ (K, Cog)
         out = target[channels] if transposed else target[:, channels]

@@ -35,6 +35,7 @@ SLOTS = {
     "columns": "the columns of a tile (the tiled GEMMs and convolution) or of a weight gradient block",
     "partial": "one chunk's single-precision product (double-precision sums of chunks)",
     "sum": "the double-precision sum of chunk products of one tile",
+    "output": "a tile's result before it is written transposed into a channels-first output",
 }
 #: The largest buffer a slot keeps (larger requests get fresh memory).
 SLOT_BYTES = 64 * 2**20
