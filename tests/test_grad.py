@@ -659,7 +659,7 @@ def test_float32_gradients_at_least_as_accurate_as_torch(layer):
     """tconv's float32 weight and input gradients are at least as close to the float64 gradients as
     PyTorch's float32 ones. (The weight gradient was 2-10x farther: block-wise float32 accumulation over
     the batch and the image; the input gradient up to 2x: one float32 sum over all taps and channels.
-    Both now add short float32 sums in double precision: im2col.chunk_rows, im2col.INPUT_CHUNK.)"""
+    Both now add short float32 sums in double precision: im2col.chunk_rows, im2col.input_chunk.)"""
     (x, w, dy), precise, single = _torch_gradients(layer)
     kwargs = layer[3]
     for index, name in enumerate(("input", "weight")):

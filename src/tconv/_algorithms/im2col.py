@@ -236,7 +236,7 @@ def _tile_gemm(cols: np.ndarray, wm: np.ndarray, wt: np.ndarray, target: np.ndar
     """One tile's product: ``cols`` ``(G, n, R, Kv, Cig)`` times the packed weight (``wm`` ``(G, Kv*Cig, Cog)``,
     ``wt`` its transposed view) into ``target``, ``(n*R, C_out)``, or ``(C_out, R)`` when ``transposed``
     (one sample), one GEMM per group; in single precision, as a double-precision sum of the products
-    of :data:`INPUT_CHUNK` columns each (:func:`_chunked_sum`)."""
+    of :func:`input_chunk` columns each (:func:`_chunked_sum`)."""
     groups, kvc, cog = wm.shape
     rows = cols.shape[1] * cols.shape[2]
     wide = accumulator(cols.dtype)
@@ -245,17 +245,26 @@ def _tile_gemm(cols: np.ndarray, wm: np.ndarray, wt: np.ndarray, target: np.ndar
         channels = slice(g * cog, (g + 1) * cog)
         left, right = (wt[g], lhs.T) if transposed else (lhs, wm[g])  # (Cog, K) @ (K, R) or (R, K) @ (K, Cog)
         out = target[channels] if transposed else target[:, channels]
-        if wide == cols.dtype or kvc <= INPUT_CHUNK:
+        step = input_chunk(kvc)
+        if wide == cols.dtype or kvc <= step:
             np.matmul(left, right, out=out)
         else:
-            out[...] = _chunked_sum(left, right, INPUT_CHUNK, wide)
+            out[...] = _chunked_sum(left, right, step, wide)
 
 
-#: Columns (taps x channels) of one single-precision partial product of the input gradient
-#: (:func:`_tile_gemm`): its float32 sums are this long, and their sum is double precision. PyTorch's
-#: float32 input gradients (oneDNN) are as far from the float64 result as float32 sums of 64 columns
-#: added in float32 (docs/performance.md#accuracy-of-the-gradients); 32 keeps tconv's closer.
-INPUT_CHUNK = 32
+def input_chunk(k: int) -> int:
+    """Columns (taps x channels) of one single-precision partial product of the input gradient, for a
+    sum over ``k`` columns (:func:`_tile_gemm`): its float32 sums are this long, and their sum is double
+    precision.
+
+    Measured (``docs/performance.md#accuracy-of-the-gradients``): PyTorch's float32 input gradients
+    (oneDNN) are exactly as far from the float64 result as float32 sums of 64 columns added in float32,
+    so 64-column chunks added in double precision are closer, but barely where ``k`` is small (0.95x
+    its distance at ``k = 512``, 1.00x at 128); 32-column ones are 0.6-0.8x there. Each chunk costs a
+    small GEMM and a pass over the tile's sums (the input gradient takes 1.3-2.3x one GEMM's time with
+    64, 1.6-3.2x with 32), so the short chunks are kept for the short sums.
+    """
+    return 32 if k <= 512 else 64
 
 
 def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype) -> np.ndarray:
