@@ -627,6 +627,10 @@ ACCURACY_LAYERS = [
     ("decoder-wide-3d", (1, 96, 8, 8, 8), (96, 48, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
     ("rgb-out", (8, 64, 16, 16), (64, 3, 4, 4), dict(stride=2, padding=1)),
     ("groups-8", (2, 128, 16, 16), (128, 8, 4, 4), dict(stride=2, padding=1, groups=8)),
+    # few channels, long sums: FCN's x8 up-scoring (one float32 GEMM over its rows was farther than PyTorch)
+    ("fcn-x8", (1, 21, 48, 48), (21, 21, 16, 16), dict(stride=8)),
+    # a 16-row DCGAN projection (one float32 sum over its 16 rows is exactly as far as PyTorch's; now 4 chunks)
+    ("dcgan-project", (16, 100, 1, 1), (100, 128, 4, 4), dict(stride=1)),
 ]
 
 

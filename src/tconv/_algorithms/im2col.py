@@ -314,30 +314,30 @@ def partials_bytes() -> int:
     return min(PARTIALS_BYTES, effective().memory_budget // 8)
 
 
-def chunk_rows(products: int, ndim: int) -> int:
+def chunk_rows(products: int, ndim: int, rows: int) -> int:
     """Rows (samples x positions) of one partial weight-gradient sum, for a gradient of ``products``
-    entries per group and ``ndim`` spatial axes: the partial sums are added in double precision, so a
-    float32 weight gradient is a sum of short float32 sums, whose error grows with this length and not
-    with the batch and image size.
+    entries per group, ``ndim`` spatial axes and ``rows`` rows in all: the partial sums are added in
+    double precision, so a float32 weight gradient is a sum of short float32 sums, whose error grows
+    with this length and not with the batch and image size.
 
     The lengths are measured, not derived: on every layer measured, tconv's float32 gradient stays
     closer to the float64 one than PyTorch's float32 gradient, with a margin (the table in
     ``docs/performance.md#accuracy-of-the-gradients``; ``tests/test_grad.py`` checks the rule on its
-    layers). PyTorch's own error depends on its kernel: its 2-d gradients are less accurate than one
-    float32 GEMM of OpenBLAS over all rows when the gradient is large (0.4-0.75x its distance), and than
-    sums of 128 rows when it is small (at most 0.55x); its 1-d and 3-d ones are more accurate (a 3-d layer
-    of 16 -> 8 channels needs sums of 32 rows, a 1-d vocoder layer sums of 64).
+    layers). PyTorch's own error depends on its kernel: its 2-d gradients are as close as sums of about
+    1024 rows (FCN's x8 up-scoring of 21 channels: one float32 GEMM over its 8192 rows is 1.07x as far,
+    sums of 256 rows 0.81x), its 1-d and 3-d ones closer (a 3-d layer of 16 -> 8 channels needs sums
+    of 32 rows, a 1-d vocoder layer sums of 64). Whatever the rule, a gradient has at least four
+    chunks, so that it is never one float32 sum over all its rows (the order PyTorch may use too: on
+    a 16-row DCGAN projection both were equally far).
     """
     small = products <= 2**16
     if ndim == 2:
-        return 128 if small else UNCHUNKED
-    if ndim == 1:
-        return 32 if small else 64
-    return 32 if small else 256
-
-
-#: :func:`chunk_rows` of a gradient summed as one GEMM per block (BLAS's own blocked float32 sums).
-UNCHUNKED = 2**62
+        length = 128 if small else 256
+    elif ndim == 1:
+        length = 32 if small else 64
+    else:
+        length = 32 if small else 256
+    return max(1, min(length, -(-rows // 4)))
 
 
 def accumulator(dtype: np.dtype) -> np.dtype:
@@ -456,7 +456,7 @@ def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw
     small_rows = small_cl.reshape(rows, -1)  # (M, A_total)
     a, bb = dw.shape[1], b_total // groups
     exact = dw.dtype == cols.dtype  # no wider accumulator: one product per group
-    step = rows if exact else chunk_rows(a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1), ndim)
+    step = rows if exact else chunk_rows(a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1), ndim, rows)
     full = rows - rows % step
     if small_groups(groups, a, bb):  # one contraction over all groups
         cg = cols.reshape(rows, kv, groups, bb)  # (M, Kv, G, B)
