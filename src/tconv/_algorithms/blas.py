@@ -188,6 +188,10 @@ def single_threaded_blas() -> Iterator[None]:
 #: Multiply-adds (x2) below which :func:`matmul` runs on the calling thread alone: handing a piece to
 #: another thread costs tens of microseconds.
 PARALLEL_FLOPS = 4_000_000
+#: ``M*N*K`` up to which OpenBLAS computes a GEMM on one thread by itself (``interface/gemm.c``:
+#: ``SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD``, 65536 * 4): no thread count to set around it
+#: (setting and restoring it costs ~12 us warm, ~100 us after an idle pause, measured).
+OPENBLAS_ONE_THREAD = 65536 * 4
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -205,6 +209,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         batch = a.shape[:-2] if a.ndim > b.ndim else b.shape[:-2]
         out = np.empty((*batch, a.shape[-2], b.shape[-1]), dtype=np.result_type(a, b))
     threads = effective().threads
+    if out.size * a.shape[-1] <= OPENBLAS_ONE_THREAD:  # OpenBLAS runs it on one thread anyway
+        return np.matmul(a, b, out=out)
     if not available() or threads <= 1 or 2 * out.size * a.shape[-1] < PARALLEL_FLOPS:
         with single_threaded_blas():
             return np.matmul(a, b, out=out)

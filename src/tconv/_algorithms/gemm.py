@@ -124,6 +124,7 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
     c_in, c_out, layout, dtype = problem.c_in, problem.c_out, problem.layout, problem.dtype
     shape = batched_shape(n, c_out, geometry.output_size, layout)
     view_shape = batched_shape(n, c_out, (o_lead, o_last), layout)
+    parallel = flops >= _blas.PARALLEL_FLOPS and n * o_lead > 1
 
     def call(x: np.ndarray, bias: np.ndarray) -> np.ndarray:
         if layout == "channels_first" and c_in > 1 and p_in > 1:
@@ -131,7 +132,12 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
         rows = _blas.matmul(x.reshape(n * p_in, c_in), w_packed)  # (M, Kv*C_out)
         out = np.empty(shape, dtype=dtype)
         cols = rows.reshape(1, n * p_in, kv, c_out)  # (1, M, Kv, C_out)
-        kernel(cols, *table_args, bias, out.reshape(view_shape), 0, n * o_lead, 0, o_last)
+        args = (cols, *table_args, bias, out.reshape(view_shape))
+        if parallel:  # the gather in two or more pieces too (it is as long as the GEMM here)
+            calls = [(*args, t0, t1, 0, o_last) for t0, t1 in _compiled.split(n * o_lead, effective().threads)]
+            _compiled.parallel_for(kernel, calls)
+        else:
+            kernel(*args, 0, n * o_lead, 0, o_last)
         return out
 
     return call
