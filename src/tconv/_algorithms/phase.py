@@ -118,7 +118,7 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
             acc = y[g, r0:r1]
             for index, (tap, start) in enumerate(taps):
                 window = flat[start + r0 : start + r1, g]  # (rows, Cig): contiguous rows
-                w_tap = wk[(g, *tap)]  # (Cig, Cog)
+                w_tap = wk[(g,) + tap]  # (Cig, Cog)
                 if index == 0:
                     np.matmul(window, w_tap, out=acc)
                 elif not _blas.gemm_into(window, w_tap, acc):  # BLAS beta = 1, else a product and an add
