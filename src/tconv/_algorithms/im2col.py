@@ -240,12 +240,12 @@ def _tile_gemm(cols: np.ndarray, wm: np.ndarray, wt: np.ndarray, target: np.ndar
     groups, kvc, cog = wm.shape
     rows = cols.shape[1] * cols.shape[2]
     wide = accumulator(cols.dtype)
+    step = input_chunk(kvc)
     for g in range(groups):
         lhs = cols[g].reshape(rows, kvc)  # (n*R, Kv*Cig), contiguous
         channels = slice(g * cog, (g + 1) * cog)
         left, right = (wt[g], lhs.T) if transposed else (lhs, wm[g])  # (Cog, K) @ (K, R) or (R, K) @ (K, Cog)
         out = target[channels] if transposed else target[:, channels]
-        step = input_chunk(kvc)
         if wide == cols.dtype or kvc <= step:
             np.matmul(left, right, out=out)
         else:
@@ -445,7 +445,8 @@ def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dt
 def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw: np.ndarray, ndim: int) -> None:
     """Add one block's ``small^T @ cols`` to ``dw`` (G, A, Kv*B).
 
-    ``small_cl`` is ``(n, P_small, A_total)`` channels-last, ``cols`` ``(n, P_small, Kv, B_total)``.
+    ``small_cl`` is ``(n, P_small, A_total)`` channels-last, ``cols`` ``(n, P_small, Kv, B_total)``;
+    ``groups`` is 1, or all groups when they are small (:func:`small_groups`).
     With a double-precision ``dw`` (single-precision inputs), the rows are cut into chunks of
     :func:`chunk_rows` (``ndim`` spatial axes), each chunk's product is one single-precision GEMM
     (:func:`_chunked_product`; small groups: one ``einsum`` over a batch of chunks), and the partial
@@ -472,14 +473,9 @@ def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw
         if full < rows:
             dw += np.einsum("mga,mtgb->gatb", sg[full:], cg[full:]).reshape(groups, a, kv * bb)
         return
-    flat = cols.reshape(rows, kv, b_total)  # (M, Kv, B_total)
-    for g in range(groups):
-        rhs = flat[:, :, g * bb : (g + 1) * bb]  # (M, Kv, B)
-        if groups > 1:
-            rhs = np.ascontiguousarray(rhs)
-        rhs = rhs.reshape(rows, kv * bb)  # (M, Kv*B)
-        lhs = small_rows[:, g * a : (g + 1) * a]  # (M, A)
-        dw[g] += _chunked_product(lhs, rhs, step, dw.dtype)
+    # one group: weight_gradient hands larger groups over one at a time, each with its own columns
+    assert groups == 1, groups
+    dw[0] += _chunked_product(small_rows, cols.reshape(rows, kv * b_total), step, dw.dtype)
 
 
 def _chunked_product(lhs: np.ndarray, rhs: np.ndarray, step: int, dtype: np.dtype) -> np.ndarray:
