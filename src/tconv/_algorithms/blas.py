@@ -46,26 +46,27 @@ _DEPTH = 0
 _SAVED = 0
 
 
-def _library_paths() -> list[str]:
-    """The OpenBLAS libraries loaded in this process, NumPy's own copy first (none off Linux)."""
+def _libraries() -> Iterator[ctypes.CDLL]:
+    """The OpenBLAS libraries already loaded in this process (NumPy's own copy first, then SciPy's), opened
+    without loading anything new; none off Linux."""
+    import numpy  # noqa: F401  (loads NumPy's BLAS)
+
     try:
         with open("/proc/self/maps") as maps:  # the shared libraries loaded in this process
             paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line})
     except OSError:  # not Linux
-        return []
-    return sorted(paths, key=lambda p: "numpy" not in p)  # NumPy's own copy before SciPy's
+        return
+    for path in sorted(paths, key=lambda p: "numpy" not in p):
+        try:
+            yield ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL)
+        except OSError:
+            continue
 
 
 @functools.lru_cache(maxsize=1)
 def _functions():
     """``(set, get)`` of the OpenBLAS that NumPy's matmul uses, or None."""
-    import numpy  # noqa: F401  (loads NumPy's BLAS)
-
-    for path in _library_paths():
-        try:
-            library = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL)
-        except OSError:
-            continue
+    for library in _libraries():
         for set_name, get_name in _SYMBOLS:
             setter = getattr(library, set_name, None)
             getter = getattr(library, get_name, None)
@@ -88,13 +89,7 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 @functools.lru_cache(maxsize=1)
 def _sgemm():
     """CBLAS ``sgemm`` of the OpenBLAS NumPy uses, as ``(function, integer type)``, or None."""
-    import numpy  # noqa: F401  (loads NumPy's BLAS)
-
-    for path in _library_paths():
-        try:
-            library = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL)
-        except OSError:
-            continue
+    for library in _libraries():
         for name, integer in _SGEMM_SYMBOLS:
             function = getattr(library, name, None)
             if function is not None:
