@@ -61,7 +61,7 @@ def test_general_windows(algorithm, padding, extra):
 def test_the_table_lists_every_algorithm_in_order():
     from tconv._algorithms import ALGORITHMS
 
-    assert tconv.algorithms() == ("scatter", "dilate", "matrix", "gemm", "phase", "direct", "winograd")
+    assert tconv.algorithms() == ("scatter", "dilate", "matrix", "gemm", "phase", "direct", "im2col", "winograd")
     assert tconv.algorithms("conv") == ("direct", "matrix", "gemm")
     for op, table in ALGORITHMS.items():
         assert tuple(table) == tconv.algorithms(op)
@@ -88,6 +88,10 @@ def test_get_lists_the_valid_names():
         ((16, 16), 4, 2, 16, 4, 1, "gemm", "scatter"),  # few output channels
         ((1, 1), 4, 1, 64, 64, 1, "gemm", "gemm"),  # a single input pixel
         ((8, 8), 4, 2, 1024, 512, 1, "gemm", "gemm"),  # 32 MiB of weights on 64 pixels
+        ((56, 56), 5, 1, 16, 192, 1, "im2col", "phase"),  # stride 1, fewer input channels: a convolution
+        ((56, 56), 5, 1, 192, 16, 1, "gemm", "phase"),  # stride 1, more input channels
+        ((56, 56), 5, 1, 32, 64, 2, "gemm", "phase"),  # stride 1 with groups
+        ((1, 1), 4, 1, 16, 64, 1, "gemm", "direct"),  # stride 1, but 16 output pixels per input pixel
     ],
 )
 def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, numpy_only):

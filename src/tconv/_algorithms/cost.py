@@ -82,6 +82,11 @@ def seconds(name: str, geometry: Geometry, problem: Problem, n: int, compiled: b
             moved += 2 * n * _pairs(geometry) * c_out
             return flops / rate + moved * size / PASS_RATE + kv * PER_CALL
         return flops / rate + moved * size / PASS_RATE
+    if name == "im2col":
+        if not compiled or any(s != 1 for s in geometry.stride):
+            return seconds("gemm", geometry, problem, n, compiled)  # what it runs then
+        moved += 2 * n * p_out * kv * c_in  # the columns, written and read (in cache tiles)
+        return n * p_out * kv * problem.cig * c_out / rate + moved * size / PASS_RATE
     if name == "phase":
         cells = _phase_cells(geometry)
         if cells is None:

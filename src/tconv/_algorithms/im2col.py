@@ -175,12 +175,15 @@ def _conv_tiles(n: int, j_lead: int, rows_per_lead: int, row_bytes: int) -> list
     return [(i, i + 1, l0, min(j_lead, l0 + leads)) for i in range(n) for l0 in range(0, j_lead, leads)]
 
 
-def _conv_tiled(x_cl: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+def _conv_tiled(
+    x_cl: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem, exact: bool = True
+) -> np.ndarray:
     """The convolution in cache-sized tiles, each computed by one of our threads: the tile's columns
     (compiled im2col), then its single-threaded GEMM straight into the output rows, in the problem's
     layout (a channels-first tile is the GEMM ``W^T @ cols^T`` written with the output's row pitch),
     then its bias, while the columns are still in that thread's cache. BLAS runs single-threaded
-    meanwhile, so no BLAS thread pool spins next to our threads (:mod:`tconv._algorithms.blas`)."""
+    meanwhile, so no BLAS thread pool spins next to our threads (:mod:`tconv._algorithms.blas`).
+    ``exact``: single-precision sums in double-precision chunks (:func:`_tile_gemm`), else one GEMM."""
     n, _, c_in = x_cl.shape
     c_out = problem.c_out
     kv = math.prod(geometry.kernel_size)
@@ -208,14 +211,14 @@ def _conv_tiled(x_cl: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: P
             r0, r1 = l0 * j_last, l1 * j_last
             if channels_first and rows >= SMALL_SAMPLE_ROWS:  # per sample, written with the output's row pitch
                 for i in range(n1 - n0):
-                    _tile_gemm(cols[:, i : i + 1], wm, wt, y[n0 + i, :, r0:r1], transposed=True)
+                    _tile_gemm(cols[:, i : i + 1], wm, wt, y[n0 + i, :, r0:r1], True, exact)
             elif channels_first:  # small samples: one GEMM over the tile, then each sample's transpose
                 part = scratch("output", ((n1 - n0) * rows, c_out), problem.dtype)  # (n*R, C_out)
-                _tile_gemm(cols, wm, wt, part, transposed=False)
+                _tile_gemm(cols, wm, wt, part, False, exact)
                 y[n0:n1, :, r0:r1] = part.reshape(n1 - n0, rows, c_out).transpose(0, 2, 1)
             else:  # rows of one sample, or whole samples: a (rows, C_out) view of the output either way
                 target = y[n0, r0:r1] if n1 - n0 == 1 else y[n0:n1].reshape(-1, c_out)
-                _tile_gemm(cols, wm, wt, target, transposed=False)
+                _tile_gemm(cols, wm, wt, target, False, exact)
             if problem.has_bias:
                 if channels_first:
                     y[n0:n1, :, r0:r1] += bias
@@ -232,11 +235,13 @@ def _conv_tiled(x_cl: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: P
 SMALL_SAMPLE_ROWS = 256
 
 
-def _tile_gemm(cols: np.ndarray, wm: np.ndarray, wt: np.ndarray, target: np.ndarray, transposed: bool) -> None:
+def _tile_gemm(
+    cols: np.ndarray, wm: np.ndarray, wt: np.ndarray, target: np.ndarray, transposed: bool, exact: bool = True
+) -> None:
     """One tile's product: ``cols`` ``(G, n, R, Kv, Cig)`` times the packed weight (``wm`` ``(G, Kv*Cig, Cog)``,
     ``wt`` its transposed view) into ``target``, ``(n*R, C_out)``, or ``(C_out, R)`` when ``transposed``
     (one sample), one GEMM per group; in single precision, as a double-precision sum of the products
-    of :func:`input_chunk` columns each (:func:`_chunked_sum`)."""
+    of :func:`input_chunk` columns each (:func:`_chunked_sum`) when ``exact``."""
     groups, kvc, cog = wm.shape
     rows = cols.shape[1] * cols.shape[2]
     wide = accumulator(cols.dtype)
@@ -246,7 +251,7 @@ def _tile_gemm(cols: np.ndarray, wm: np.ndarray, wt: np.ndarray, target: np.ndar
         channels = slice(g * cog, (g + 1) * cog)
         left, right = (wt[g], lhs.T) if transposed else (lhs, wm[g])  # (Cog, K) @ (K, R) or (R, K) @ (K, Cog)
         out = target[channels] if transposed else target[:, channels]
-        if wide == cols.dtype or kvc <= step:
+        if not exact or wide == cols.dtype or kvc <= step:
             np.matmul(left, right, out=out)
         else:
             out[...] = _chunked_sum(left, right, step, wide)
