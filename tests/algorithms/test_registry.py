@@ -91,6 +91,8 @@ def test_get_lists_the_valid_names():
         ((56, 56), 5, 1, 16, 192, 1, "im2col", "phase"),  # stride 1, fewer input channels: a convolution
         ((56, 56), 5, 1, 192, 16, 1, "gemm", "phase"),  # stride 1, more input channels
         ((56, 56), 5, 1, 32, 64, 2, "gemm", "phase"),  # stride 1 with groups
+        ((56, 56), 3, 1, 64, 64, 1, "gemm", "phase"),  # stride 1, 2-d, equal channel counts
+        ((16, 16, 16), 3, 1, 32, 64, 1, "im2col", "phase"),  # stride 1, 3-d: columns 1.4x smaller than gemm's
         ((1, 1), 4, 1, 16, 64, 1, "gemm", "direct"),  # stride 1, but 16 output pixels per input pixel
     ],
 )

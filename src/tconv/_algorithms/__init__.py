@@ -201,13 +201,14 @@ def choose(
        multipliers): ``"direct"`` -- BLAS has nothing to multiply, one compiled pass does it all;
        with 2 or more input channels per group (``groups=32`` on 128 channels) the per-group GEMMs
        of ``gemm`` were 1.6-2.6x faster in every measured shape;
-    2. stride 1 on every axis, no groups, ``C_in*prod(o) <= C_out*prod(i)`` (``C_in <= C_out`` for
-       "same" padding): ``"im2col"`` -- the layer is a convolution, and its im2col columns
-       (``prod(k)*C_in`` per output pixel) are no larger than gemm's (``prod(k)*C_out`` per input
-       pixel) and its GEMM deeper (``prod(k)*C_in`` against ``C_in``): 1.0-1.1x
-       ``gemm``'s speed at equal channel counts, 1.6x at 64 -> 256, 3x at 16 -> 192 (5x5), 11x at
-       3 -> 64 (7x7); with more input than output channels, or with groups, it was the slower
-       (0.5-0.9x);
+    2. stride 1 on every axis, no groups, and gemm's columns (``prod(k)*C_out`` per input pixel)
+       at least twice im2col's (``prod(k)*C_in`` per output pixel; in 3-d at least as large):
+       ``"im2col"`` -- the layer is a convolution, computed as one (its GEMM sums over
+       ``prod(k)*C_in`` instead of ``C_in``). Measured against ``gemm`` (A/B, 15 rounds):
+       1.1-1.5x at twice the output channels (8 -> 32, 16 -> 32, 32 -> 128), 1.3x at 64 -> 256,
+       2.9x at 16 -> 192 (5x5), 9x at 3 -> 64 (7x7); in 3-d 1.1-2.3x at equal channel counts
+       (16-64; gemm's gather of 27 scattered taps is the slow part there); 0.8-0.9x at equal
+       counts in 2-d and 1-d, 0.56x at 32 -> 1;
     3. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
        write-once gather beat the polyphase GEMMs on every benchmark layer. (3-d layers with
        overlapping stamps took ``"phase"`` until its GEMMs ran on BLAS's own threads: on the 3-d
@@ -294,13 +295,11 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
         return "direct"
     overlapping = any(e > s for e, s in zip(geometry.effective_kernel_size, geometry.stride))
     if compiled:
-        stride_1 = all(s == 1 for s in geometry.stride)
-        if (
-            stride_1
-            and groups == 1
-            and c_in * math.prod(geometry.output_size) <= c_out * math.prod(geometry.input_size)
-        ):
-            return "im2col"
+        if groups == 1 and all(s == 1 for s in geometry.stride):
+            # gemm's columns over im2col's: C_out per input pixel against C_in per output pixel
+            larger = c_out * math.prod(geometry.input_size) / (c_in * math.prod(geometry.output_size))
+            if larger >= (1 if geometry.ndim >= 3 else 2):
+                return "im2col"
         return "gemm"
     p_in = math.prod(geometry.input_size)
     weight_bytes = c_in * cog * math.prod(geometry.kernel_size) * 4
