@@ -102,3 +102,41 @@ def test_blas_threads_restored_after_tiled_calls(monkeypatch):
         assert get_threads() == 2
     finally:
         set_threads(before)
+
+
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float64, np.float32), (np.complex64, np.float32)])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("kernel", [(4, 4), (3,), (2, 3, 2)])
+def test_one_stamp_is_one_plain_gemm(kernel, bias, dtypes, monkeypatch):
+    """A single input pixel whose output is the kernel's stamp (DCGAN's first layer): one GEMM of the
+    weight as it is, against the scatter reference; the tiled path is never reached."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 6, *(1,) * len(kernel))).astype(dtypes[0])
+    w = rng.standard_normal((6, 7, *kernel)).astype(dtypes[1])
+    b = rng.standard_normal(7) if bias else None
+    expected = tconv.conv_transpose(x, w, b, algorithm="scatter")
+    monkeypatch.setattr(_gemm, "gemm_tiled", None)  # calling it would fail
+    monkeypatch.setattr(_gemm, "_gemm_blocked", None)
+    y = tconv.conv_transpose(x[:, :, ::1], w, b, algorithm="gemm")
+    assert y.shape == (5, 7, *kernel) and y.dtype == expected.dtype
+    assert_close(y, expected)
+    xt = np.asfortranarray(x)  # a non-contiguous input reads the same
+    assert_close(tconv.conv_transpose(xt, w, b, algorithm="gemm"), expected)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(padding=1), dict(output_padding=1, stride=2), dict(dilation=2), dict(groups=2), dict(layout="channels_last")],
+)
+def test_one_stamp_needs_exactly_one_stamp(kwargs):
+    """A crop, an extended output, a dilation, groups or a channels-last layout is not one plain GEMM."""
+    from tconv._algorithms.problem import Problem
+    from tconv.geometry import conv_transpose_geometry
+
+    layout = kwargs.pop("layout", "channels_first")
+    groups = kwargs.pop("groups", 1)
+    geometry = conv_transpose_geometry((1, 1), 4, **kwargs)
+    problem = Problem(groups, layout, 4, 4, np.dtype(np.float32), np.zeros(4, np.float32), False)
+    assert not _gemm.one_stamp(geometry, problem)
+    plain = Problem(1, "channels_first", 4, 4, np.dtype(np.float32), np.zeros(4, np.float32), False)
+    assert _gemm.one_stamp(conv_transpose_geometry((1, 1), 4), plain)

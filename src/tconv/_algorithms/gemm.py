@@ -64,10 +64,41 @@ FEW_CHANNELS = 8
 
 
 def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """The registry's ``"gemm"``: cache tiles with the compiled kernels, else blocks of :func:`gemm`."""
+    """The registry's ``"gemm"``: cache tiles with the compiled kernels, else blocks of :func:`gemm`;
+    one plain GEMM when the output is one stamp of the kernel per sample (:func:`one_stamp`)."""
+    if one_stamp(geometry, problem):
+        return _one_stamp(x, w, geometry, problem)
     if _compiled.available():
         return gemm_tiled(x, w, geometry, problem)
     return _gemm_blocked(x, w, geometry, problem)
+
+
+def one_stamp(geometry: Geometry, problem: Problem) -> bool:
+    """Whether each sample's output is exactly one stamp of the kernel: a single input pixel, no
+    dilation, no crop, the output the kernel's size (DCGAN's first layer, ``z`` of ``100 x 1 x 1`` to
+    ``512 x 4 x 4``). Then the channels-first output *is* the GEMM ``x @ w.reshape(C_in, C_out*Kv)``,
+    with the weight as it is (no packing, no gather), for one group."""
+    return (
+        problem.groups == 1
+        and problem.layout == "channels_first"
+        and all(i == 1 for i in geometry.input_size)
+        and geometry.output_size == geometry.kernel_size
+        and all(b == 0 for b in geometry.crop_begin)
+        and all(d == 1 for d in geometry.dilation)
+        and problem.dtype == np.result_type(problem.dtype, np.float32)  # BLAS dtypes (not float16)
+    )
+
+
+def _one_stamp(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """:func:`one_stamp`'s GEMM, under the memory budget (it needs none beyond the output)."""
+    n, c_in, c_out = x.shape[0], problem.c_in, problem.c_out
+    kv = math.prod(geometry.kernel_size)
+    flat = np.ascontiguousarray(x.reshape(n, c_in), dtype=problem.dtype)
+    y = _blas.matmul(flat, np.ascontiguousarray(w, dtype=problem.dtype).reshape(c_in, c_out * kv))
+    out = y.reshape(n, c_out, *geometry.kernel_size)
+    if problem.has_bias:
+        out += problem.bias.reshape(-1, *(1,) * geometry.ndim)
+    return out
 
 
 def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
