@@ -13,7 +13,7 @@ from helpers import assert_close, from_layout, to_layout
 
 import tconv
 
-FAST = ("gemm", "phase", "direct", "winograd")
+FAST = ("gemm", "phase", "direct", "im2col", "winograd")
 LAYOUTS = ("channels_first", "channels_last")
 
 
