@@ -196,11 +196,20 @@ def parallel_for(function: Callable[..., None], calls: Sequence[tuple]) -> None:
     run_workers(work, min(effective().threads, len(calls)), claim)
 
 
+#: Bytes of one matrix up to which :func:`transpose` writes each matrix whole (it stays in cache).
+SMALL_MATRIX = 256 * 2**10
+
+
 def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``(N, A, B) -> (N, B, A)`` with the compiled tiled transpose, in parallel over blocks of 64 rows."""
+    """``(N, A, B) -> (N, B, A)`` with the compiled tiled transpose, in parallel over blocks of 64 rows
+    (over matrices, each written whole, when one matrix fits :data:`SMALL_MATRIX`)."""
     n, rows, cols = a.shape
     if out is None:
         out = np.empty((n, cols, rows), dtype=a.dtype)  # (N, B, A)
+    if rows * cols * a.itemsize <= SMALL_MATRIX:
+        calls = [(a, out, t0, t1) for t0, t1 in split(n, 4 * effective().threads)]
+        parallel_for(kernels()["small_transpose"], calls)
+        return out
     tasks = n * -(-rows // 64)
     calls = [(a, out, t0, t1) for t0, t1 in split(tasks, 4 * effective().threads)]
     parallel_for(kernels()["batched_transpose"], calls)
@@ -234,6 +243,7 @@ KERNEL_NAMES = (
     "gather_cl",
     "gather_cf",
     "batched_transpose",
+    "small_transpose",
     "direct_cl",
     "direct_cf",
     "interleave",

@@ -49,6 +49,20 @@ def batched_transpose(x, out, task0, task1):
         tile_transpose(x[n], out[n], a0, min(a0 + 64, x.shape[1]))
 
 
+@jit
+def small_transpose(x, out, task0, task1):
+    """(N, A, B) -> (N, B, A) for matrices that fit in cache (a weight's (C_out, taps) per input
+    channel): task = n, each row of out[n] written in one run. On (512, 256, 16) weights this ran
+    in half the time of :func:`batched_transpose`'s 64-row blocks."""
+    for n in range(task0, task1):
+        src = x[n]
+        dst = out[n]
+        for b in range(src.shape[1]):
+            row = dst[b]
+            for a in range(src.shape[0]):
+                row[a] = src[a, b]
+
+
 @inline
 def _gather_pixel(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, bias, n, ol, o, acc):
     """acc = bias + the sum of the columns that land on output pixel (n, ol, o)."""
