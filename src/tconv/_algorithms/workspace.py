@@ -36,6 +36,7 @@ SLOTS = {
     "partial": "one chunk's single-precision product (double-precision sums of chunks)",
     "sum": "the double-precision sum of chunk products of one tile",
     "output": "a tile's result before it is written transposed into a channels-first output",
+    "weight": "the packed weight of a plain (not prepared) call, read by the call's threads until it returns",
 }
 #: The largest buffer a slot keeps (larger requests get fresh memory).
 SLOT_BYTES = 64 * 2**20
