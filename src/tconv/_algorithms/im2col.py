@@ -480,11 +480,15 @@ def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw
         return
     # one group: weight_gradient hands larger groups over one at a time, each with its own columns
     assert groups == 1, groups
-    dw[0] += _chunked_product(small_rows, cols.reshape(rows, kv * b_total), step, dw.dtype)
+    _chunked_product(small_rows, cols.reshape(rows, kv * b_total), step, dw.dtype, into=dw[0])
 
 
-def _chunked_product(lhs: np.ndarray, rhs: np.ndarray, step: int, dtype: np.dtype) -> np.ndarray:
-    """``lhs^T @ rhs`` ``(A, W)`` summed in ``dtype`` from products of ``step`` rows each.
+def _chunked_product(
+    lhs: np.ndarray, rhs: np.ndarray, step: int, dtype: np.dtype, into: np.ndarray | None = None
+) -> np.ndarray:
+    """``lhs^T @ rhs`` ``(A, W)`` summed in ``dtype`` from products of ``step`` rows each; added into
+    ``into`` (``(A, W)`` of ``dtype``) tile by tile when given, which is returned (no result of the
+    gradient's size allocated and added afterwards: a pass over 16 MB on a 2M-entry gradient).
 
     The result is cut into tiles of at most :data:`PRODUCT_TILE` entries, which each
     thread takes one after the other: for its tile, a single-threaded GEMM per chunk of
@@ -496,7 +500,7 @@ def _chunked_product(lhs: np.ndarray, rhs: np.ndarray, step: int, dtype: np.dtyp
     """
     rows, a = lhs.shape
     width = rhs.shape[1]
-    out = np.empty((a, width), dtype=dtype)
+    out = np.empty((a, width), dtype=dtype) if into is None else into
     threads = effective().threads
     one_product = np.dtype(dtype) == lhs.dtype or rows <= step
     if one_product:  # one GEMM: a band of columns per thread, as wide as can be (each GEMM packs lhs once)
@@ -512,10 +516,11 @@ def _chunked_product(lhs: np.ndarray, rhs: np.ndarray, step: int, dtype: np.dtyp
             a0, w0 = tiles[index]
             a1, w1 = min(a, a0 + ta), min(width, w0 + tw)
             left, right = lhs[:, a0:a1], rhs[:, w0:w1]  # (M, a), (M, w)
-            if one_product:
-                out[a0:a1, w0:w1] = np.matmul(left.T, right)
-                continue
-            out[a0:a1, w0:w1] = _chunked_sum(left.T, right, step, dtype)
+            tile = np.matmul(left.T, right) if one_product else _chunked_sum(left.T, right, step, dtype)
+            if into is None:
+                out[a0:a1, w0:w1] = tile
+            else:
+                out[a0:a1, w0:w1] += tile
 
     with _blas.single_threaded_blas():
         _compiled.run_workers(work, min(threads, len(tiles)), claim)
