@@ -288,7 +288,8 @@ def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
     if rows * cols <= STACKED_PRODUCT and chunks >= 4:
         # a small product over many chunks: the chunks' products as stacked GEMMs (one C loop over BLAS
         # calls, not one Python call each: 128 chunks of a 16 x 100 product took 1.3 ms that way)
-        per = max(1, STACKED_PRODUCT * 8 // (rows * cols))  # chunks per stacked product
+        # chunks per stacked product: their single-precision products within partials_bytes()
+        per = max(1, min(STACKED_PRODUCT * 8, partials_bytes() // left.dtype.itemsize) // (rows * cols))
         total[...] = 0
         for c0 in range(0, chunks, per):
             c1 = min(chunks, c0 + per)
