@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads > MAX_THREADS:
         raise ValueError(f"--threads must be at most {MAX_THREADS}, got {args.threads}")
     if args.full:
-        algorithms = ["auto", PREPARED, "gemm", "phase", "direct", "winograd"]
+        algorithms = ["auto", PREPARED, "gemm", "phase", "direct", "im2col", "winograd"]
     with flag_names({"algorithm": "--algorithms: algorithm"}):
         for name in algorithms:
             if name not in ("auto", PREPARED):
