@@ -67,3 +67,42 @@ def test_weight_gradient_matches_reference(case, layout, budget):
     )
     if got is not None:  # refused when even one output cell does not fit (1 B always)
         assert_close(got, expected)
+
+
+@pytest.mark.parametrize("shape", [(16, 8192, 100), (7, 2000, 33), (3, 64 * 16 + 5, 2)])
+def test_stacked_chunk_products_are_the_same_sums(shape, monkeypatch):
+    """_chunked_sum's stacked GEMMs (small products over many chunks) add the same float32 chunk products
+    in double precision as its loop of one GEMM per chunk, to the last bit; the tail chunk too."""
+    from tconv._algorithms import im2col
+
+    rows, k, cols = shape
+    rng = np.random.default_rng(0)
+    left = rng.standard_normal((rows, k), dtype=np.float32)
+    right = rng.standard_normal((k, cols), dtype=np.float32)
+    stacked = im2col._chunked_sum(left, right, 64, np.dtype(np.float64)).copy()
+    monkeypatch.setattr(im2col, "STACKED_PRODUCT", 0)
+    looped = im2col._chunked_sum(left, right, 64, np.dtype(np.float64)).copy()
+    assert np.array_equal(stacked, looped)
+    exact = left.astype(np.float64) @ right.astype(np.float64)
+    assert np.abs(stacked - exact).max() <= 1e-5 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_batched_weight_gradient_chunks(threads):
+    """_chunked_product of a small gradient over many rows (its chunks shared among threads) against the
+    float64 product, into a fresh result and added into an existing one."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(1)
+    lhs = rng.standard_normal((16384 + 77, 64), dtype=np.float32)
+    rhs = rng.standard_normal((16384 + 77, 48), dtype=np.float32)
+    exact = lhs.astype(np.float64).T @ rhs.astype(np.float64)
+    with tconv.options(threads=threads):
+        fresh = im2col._chunked_product(lhs, rhs, 128, np.dtype(np.float64))
+        into = np.ones((64, 48))
+        im2col._chunked_product(lhs, rhs, 128, np.dtype(np.float64), into=into)
+    scale = np.abs(exact).max()  # float32 products of 128 rows each, summed in float64
+    assert np.abs(fresh - exact).max() <= 1e-6 * scale
+    assert np.abs(into - (exact + 1)).max() <= 1e-6 * scale
+    whole = (lhs.T @ rhs).astype(np.float64)  # one float32 GEMM over all 16461 rows is farther
+    assert np.abs(fresh - exact).sum() < np.abs(whole - exact).sum()

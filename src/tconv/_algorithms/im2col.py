@@ -285,7 +285,7 @@ def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
     rows, k, cols = left.shape[0], left.shape[1], right.shape[1]
     total = scratch("sum", (rows, cols), wide)
     chunks = k // step
-    if rows * cols <= STACKED_PRODUCT and chunks >= 4:
+    if rows * cols <= STACKED_PRODUCT and chunks >= 16:
         # a small product over many chunks: the chunks' products as stacked GEMMs (one C loop over BLAS
         # calls, not one Python call each: 128 chunks of a 16 x 100 product took 1.3 ms that way)
         # chunks per stacked product: their single-precision products within partials_bytes()
