@@ -106,3 +106,22 @@ def test_batched_weight_gradient_chunks(threads):
     assert np.abs(into - (exact + 1)).max() <= 1e-6 * scale
     whole = (lhs.T @ rhs).astype(np.float64)  # one float32 GEMM over all 16461 rows is farther
     assert np.abs(fresh - exact).sum() < np.abs(whole - exact).sum()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64])
+@pytest.mark.parametrize("bias", [False, True])
+def test_one_window_convolution(dtype, bias, monkeypatch):
+    """A convolution whose one output pixel's window is its whole input (DCGAN's projection's input
+    gradient) is one product of the arrays as they are, against the direct reference; no columns."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((5, 6, 4, 3)).astype(dtype)
+    w = rng.standard_normal((7, 6, 4, 3)).astype(dtype)  # (C_out, C_in, k): the kernel covers the input
+    b = rng.standard_normal(7).astype(dtype) if bias else None
+    expected = tconv.conv(x, w, b, algorithm="direct")
+    monkeypatch.setattr(im2col, "_conv_tiled", None)  # calling it would fail
+    monkeypatch.setattr(im2col, "im2col", None)
+    y = tconv.conv(x, w, b, algorithm="gemm")
+    assert y.shape == (5, 7, 1, 1)
+    assert_close(y, expected, dtype=expected.dtype)
