@@ -81,11 +81,19 @@ def one_stamp(geometry: Geometry, problem: Problem) -> bool:
     return (
         problem.groups == 1
         and problem.layout == "channels_first"
-        and all(i == 1 for i in geometry.input_size)
+        and single_stamp(geometry)
+        and problem.dtype == np.result_type(problem.dtype, np.float32)  # BLAS dtypes (not float16)
+    )
+
+
+def single_stamp(geometry: Geometry) -> bool:
+    """A single input pixel, no dilation, no crop, the output the kernel's size: the geometry of
+    :func:`one_stamp` (and of the convolution and weight gradient that go with it)."""
+    return (
+        all(i == 1 for i in geometry.input_size)
         and geometry.output_size == geometry.kernel_size
         and all(b == 0 for b in geometry.crop_begin)
         and all(d == 1 for d in geometry.dilation)
-        and problem.dtype == np.result_type(problem.dtype, np.float32)  # BLAS dtypes (not float16)
     )
 
 
