@@ -615,7 +615,8 @@ def _batched_chunks(lhs: np.ndarray, rhs: np.ndarray, step: int, out: np.ndarray
     full = chunks * step
     left = lhs[:full].reshape(chunks, step, a).transpose(0, 2, 1)  # (chunks, A, step), BLAS reads it transposed
     right = rhs[:full].reshape(chunks, step, width)  # (chunks, step, W)
-    per = max(1, min(chunks, PRODUCT_TILE * 4 // max(1, a * width)))  # chunks per batched product
+    # chunks per batched product: their single-precision products within partials_bytes()
+    per = max(1, min(chunks, partials_bytes() // max(1, a * width * lhs.dtype.itemsize)))
     pieces = [(c0, min(chunks, c0 + per)) for c0 in range(0, chunks, per)]
     claim = _compiled.Claim(len(pieces))
     sums: list[np.ndarray] = []
