@@ -61,7 +61,7 @@ def equivalent_geometry(geometry: Geometry) -> Geometry:
         kernel_size=geometry.kernel_size,
         stride=geometry.stride,
         dilation=geometry.dilation,
-        crop_begin=tuple(e - 1 - b for e, b in zip(geometry.effective_kernel_size, geometry.crop_begin)),
+        crop_begin=geometry.zero_insertion_padding,
     )
 
 
