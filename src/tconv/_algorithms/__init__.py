@@ -201,7 +201,8 @@ def choose(
        multipliers): ``"direct"`` -- BLAS has nothing to multiply, one compiled pass does it all;
        with 2 or more input channels per group (``groups=32`` on 128 channels) the per-group GEMMs
        of ``gemm`` were 1.6-2.6x faster in every measured shape;
-    2. stride 1 on every axis, no groups, and gemm's columns (``prod(k)*C_out`` per input pixel)
+    2. stride 1 on every axis, no groups, more than one input pixel (one pixel is one plain GEMM,
+       :func:`tconv._algorithms.gemm.one_stamp`), and gemm's columns (``prod(k)*C_out`` per input pixel)
        at least twice im2col's (``prod(k)*C_in`` per output pixel; in 3-d at least as large):
        ``"im2col"`` -- the layer is a convolution, computed as one (its GEMM sums over
        ``prod(k)*C_in`` instead of ``C_in``). Measured against ``gemm`` (A/B, 15 rounds):
@@ -294,14 +295,14 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
     if not compiled and groups > 1 and cig * cog <= 16:
         return "direct"
     overlapping = any(e > s for e, s in zip(geometry.effective_kernel_size, geometry.stride))
+    p_in = math.prod(geometry.input_size)
     if compiled:
-        if groups == 1 and all(s == 1 for s in geometry.stride):
+        if groups == 1 and p_in > 1 and all(s == 1 for s in geometry.stride):  # (one pixel: a plain GEMM)
             # gemm's columns over im2col's: C_out per input pixel against C_in per output pixel
             larger = c_out * math.prod(geometry.input_size) / (c_in * math.prod(geometry.output_size))
             if larger >= (1 if geometry.ndim >= 3 else 2):
                 return "im2col"
         return "gemm"
-    p_in = math.prod(geometry.input_size)
     weight_bytes = c_in * cog * math.prod(geometry.kernel_size) * 4
     if p_in == 1 or (weight_bytes >= 4 * 2**20 and p_in <= 1024):
         return "gemm"
