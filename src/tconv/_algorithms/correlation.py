@@ -12,9 +12,10 @@ Against ``"gemm"`` (one GEMM over ``C_in`` per input pixel, then a gather of the
 ``prod(k) x C_out`` columns onto the output), its columns hold ``prod(k) x C_in``
 values per pixel instead of ``prod(k) x C_out``, and its GEMM sums over
 ``prod(k) x C_in`` instead of ``C_in``: it wins where ``C_in`` is small against
-``C_out`` (a 7x7 layer of 3 -> 64 channels: 10x; 5x5, 16 -> 192: 3x) and loses where
-``C_in`` is the larger, which is why ``"auto"`` takes it only when ``C_in <= C_out``
-per group (:func:`tconv._algorithms.choose`; measured in ``docs/performance.md``).
+``C_out`` (a 7x7 layer of 3 -> 64 channels: 9x; 5x5, 16 -> 192: 3x) and loses where
+``C_in`` is the larger, which is why ``"auto"`` takes it only without groups, for more than
+one input pixel, where gemm's columns are at least twice its own (in 3-d at least as large;
+:func:`tconv._algorithms.choose`, measured in ``docs/performance.md``).
 The polyphase generalisation (each output phase of a strided layer a stride-1
 convolution with its taps, then copied into its strided positions) was built and
 measured slower than ``"gemm"`` on all 13 strided layers tried, small ``C_in`` included,
