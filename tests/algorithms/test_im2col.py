@@ -125,3 +125,53 @@ def test_one_window_convolution(dtype, bias, monkeypatch):
     y = tconv.conv(x, w, b, algorithm="gemm")
     assert y.shape == (5, 7, 1, 1)
     assert_close(y, expected, dtype=expected.dtype)
+
+
+def test_weight_gradient_accumulator_is_counted_once_per_piece():
+    """The weight gradient's double-precision sum is allocated once per call: the budget holds it once,
+    not once per sample (counted per sample, DCGAN's 512 -> 256 layer, 16 samples of 4x4, was cut into
+    pieces of 12 and 4 samples under the default budget)."""
+    from tconv.geometry import conv_transpose_geometry
+
+    g = conv_transpose_geometry((4, 4), (4, 4), (2, 2), (1, 1), (0, 0), (1, 1))
+    pieces = weight_gradient_pieces(512, 256, 1, np.dtype(np.float32))
+    assert [s for s, _ in pieces.pieces(16, g)] == [slice(0, 16)]  # the default budget
+    for budget in (2**25, 2**26, 2**27):
+        with tconv.options(memory_budget=budget):
+            per_sample, fixed = pieces.footprint(g), pieces.fixed(g)  # (fixed includes a share of the budget)
+            assert fixed >= 2 * 512 * 256 * 16 * 4  # the float64 sum of the (512, 256*16) gradient
+            step = (budget - fixed) // per_sample
+            first = next(iter(pieces.pieces(16, g)))[0]
+        assert first == slice(0, min(16, step))
+        assert step >= 16  # counted per sample, the accumulator left room for 1-4 samples
+
+
+@pytest.mark.parametrize("budget", [2**30, 600_000], ids=["one-piece", "pieces"])
+def test_weight_gradient_chunks_follow_the_whole_sum(budget, monkeypatch):
+    """The chunk length of the double-precision sums depends on the rows of the whole gradient, not on
+    how many of them a piece of the memory budget holds (a piece of 4 samples made chunks of 16 rows)."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((16, 32, 8, 8), dtype=np.float32)
+    w = rng.standard_normal((32, 16, 4, 4), dtype=np.float32)
+    dy = rng.standard_normal((16, 16, 16, 16), dtype=np.float32)
+    steps, parts = [], []
+    original = im2col._chunked_product
+
+    def spy(lhs, rhs, step, dtype, into=None):
+        steps.append(step)
+        parts.append(lhs.shape[0])
+        return original(lhs, rhs, step, dtype, into=into)
+
+    monkeypatch.setattr(im2col, "_chunked_product", spy)
+    with tconv.options(memory_budget=budget):
+        got = tconv.conv_transpose_backward(dy, x, w, stride=2, padding=1, needs="weight").weight
+    rows = 16 * 8 * 8
+    expected_step = im2col.chunk_rows(32 * 16 * 16, 2, rows)
+    assert sum(parts) == rows and (len(parts) > 1) == (budget < 2**30)
+    assert all(step == min(expected_step, part) for step, part in zip(steps, parts))
+    exact = tconv.conv_transpose_backward(
+        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), stride=2, padding=1, needs="weight"
+    ).weight
+    assert np.abs(got - exact).max() <= 1e-5 * np.abs(exact).max()

@@ -62,19 +62,21 @@ def blocks(
     sizes: tuple[int, ...],
     tile_bytes: Callable[[tuple[int, ...]], float],
     tiling: Callable[[tuple[int, ...]], Iterable[Tile]],
+    fixed: int = 0,
 ) -> Iterator[tuple[slice, Tile | None]]:
     """The pieces of a batch of ``n`` samples to compute one after the other: ``(samples, tile)``.
 
     ``tile`` is ``None`` for a block of whole samples (as many as the budget holds
-    at ``per_sample`` bytes each). When one sample exceeds the budget, the tile shape
+    at ``per_sample`` bytes each, after the ``fixed`` bytes a block needs whatever its
+    size, such as a result-sized accumulator). When one sample exceeds the budget, the tile shape
     starts at ``sizes`` (the extent the tiles cut) and is halved, axis after axis,
     while ``tile_bytes(shape)`` exceeds the budget; then every tile of
     ``tiling(shape)`` comes once per sample. Raises :class:`BudgetError` (before
     yielding anything) when a tile of one cell still exceeds it.
     """
     budget = effective().memory_budget
-    if per_sample <= budget:
-        step = max(1, budget // max(per_sample, 1))
+    if fixed + per_sample <= budget:
+        step = max(1, (budget - fixed) // max(per_sample, 1))
         for n0 in range(0, n, step):
             yield slice(n0, min(n, n0 + step)), None
         return
@@ -155,11 +157,14 @@ def blocked(impl: Impl, footprint: Footprint) -> Blocked:
 
 class ConvBlocked:
     """The pieces of a convolution (or a weight gradient) whose temporaries for one sample are
-    ``footprint(geometry)``: blocks of samples, or tiles of the convolution's output (the small side
-    of ``geometry``), each reading its slab of the big side (:func:`tconv._algorithms.tiling.conv_tiles`)."""
+    ``footprint(geometry)``, plus ``fixed(geometry)`` once per piece whatever its size (a weight
+    gradient's accumulator, a bounded scratch): blocks of samples, or tiles of the convolution's output
+    (the small side of ``geometry``), each reading its slab of the big side
+    (:func:`tconv._algorithms.tiling.conv_tiles`)."""
 
-    def __init__(self, footprint: Callable[[Geometry], int]) -> None:
+    def __init__(self, footprint: Callable[[Geometry], int], fixed: Callable[[Geometry], int] | None = None) -> None:
         self.footprint = footprint
+        self.fixed = fixed if fixed is not None else (lambda geometry: 0)
 
     def tile_bytes(self, geometry: Geometry, shape: tuple[int, ...]) -> int:
         most = 0
@@ -167,12 +172,13 @@ class ConvBlocked:
             stop = tuple(min(i, a + t) for a, i, t in zip(start, geometry.input_size, shape))
             tile = conv_tile_geometry(geometry, start, stop)
             assert tile.geometry is not None  # a convolution's tile always reads at least one cell
-            most = max(most, self.footprint(tile.geometry))
+            most = max(most, self.footprint(tile.geometry) + self.fixed(tile.geometry))
         return most
 
     def minimum(self, geometry: Geometry) -> int:
         """The temporary bytes of the smallest piece: one sample, or a tile of one output cell."""
-        return min(self.footprint(geometry), self.tile_bytes(geometry, (1,) * geometry.ndim))
+        whole = self.footprint(geometry) + self.fixed(geometry)
+        return min(whole, self.tile_bytes(geometry, (1,) * geometry.ndim))
 
     def pieces(self, n: int, geometry: Geometry) -> Iterator[tuple[slice, Tile | None]]:
         def tile_bytes(shape: tuple[int, ...]) -> int:
@@ -181,7 +187,7 @@ class ConvBlocked:
         def tiling(shape: tuple[int, ...]) -> Iterator[Tile]:
             return conv_tiles(geometry, shape)
 
-        return blocks(n, self.footprint(geometry), geometry.input_size, tile_bytes, tiling)
+        return blocks(n, self.footprint(geometry), geometry.input_size, tile_bytes, tiling, self.fixed(geometry))
 
     def run(
         self,

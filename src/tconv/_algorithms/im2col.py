@@ -425,6 +425,7 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
         dw = _chunked_product(lhs.astype(dtype, copy=False), rhs.astype(dtype, copy=False), step, wide)
         return dw.astype(dtype, copy=False).reshape(1, a_total, b_total, *geometry.kernel_size)
     dw = np.zeros((groups, a_total // groups, kv * (b_total // groups)), dtype=accumulator(dtype))  # (G, A, Kv*B)
+    rows = n * math.prod(geometry.input_size)  # the chunk length follows the whole sum, not a piece's share
     for samples, tile in weight_gradient_pieces(a_total, b_total, groups, dtype).pieces(n, geometry):
         if tile is None:
             small_part, big_part, part = small[samples], big[samples], geometry
@@ -440,12 +441,12 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
             continue
         if groups == 1 or small_groups(groups, a_total // groups, b_total // groups):
             cols = im2col(big_cl, part, slot="columns")  # (n, P_small, Kv, B_total)
-            _add_weight_gradient(small_cl, cols, groups, dw, geometry.ndim)
+            _add_weight_gradient(small_cl, cols, groups, dw, geometry.ndim, rows)
             continue
         a = a_total // groups
         grouped = im2col(big_cl, part, groups, slot="columns")  # (G, n, P_small, Kv, B): each group's contiguous
         for g in range(groups):
-            _add_weight_gradient(small_cl[:, :, g * a : (g + 1) * a], grouped[g], 1, dw[g : g + 1], geometry.ndim)
+            _add_weight_gradient(small_cl[:, :, g * a : (g + 1) * a], grouped[g], 1, dw[g : g + 1], geometry.ndim, rows)
     return _weight_layout(dw, geometry, dtype)
 
 
@@ -492,21 +493,30 @@ def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dt
         kv = math.prod(geometry.kernel_size)
         per_group = kv * (b_total // groups) if groups > 1 else 0
         small = math.prod(geometry.input_size) * (kv * b_total + a_total + per_group)
-        sums = 2 * a_total * kv * b_total // groups  # a group's double-precision sum of partial products
-        elements = small + math.prod(geometry.output_size) * b_total + sums
-        return elements * dtype.itemsize + partials_bytes() + im2col_bytes(geometry)
+        return (small + math.prod(geometry.output_size) * b_total) * dtype.itemsize
 
-    return ConvBlocked(footprint)
+    def fixed(geometry: Geometry) -> int:
+        # once per piece, not per sample: the gradient's double-precision sum (allocated once for the
+        # whole call), one chunk's products and the positions' tables. Counted per sample, they cut
+        # dcgan-1's 16 samples into pieces of 12 and 4, whose chunks of a quarter of a piece's rows were
+        # GEMMs over 48 and 16 rows (its weight gradient 25-40 ms; 12-14 in one piece)
+        sums = 2 * a_total * math.prod(geometry.kernel_size) * b_total // groups
+        return sums * dtype.itemsize + partials_bytes() + im2col_bytes(geometry)
+
+    return ConvBlocked(footprint, fixed)
 
 
-def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw: np.ndarray, ndim: int) -> None:
+def _add_weight_gradient(
+    small_cl: np.ndarray, cols: np.ndarray, groups: int, dw: np.ndarray, ndim: int, total_rows: int
+) -> None:
     """Add one block's ``small^T @ cols`` to ``dw`` (G, A, Kv*B).
 
     ``small_cl`` is ``(n, P_small, A_total)`` channels-last, ``cols`` ``(n, P_small, Kv, B_total)``;
-    ``groups`` is 1, or all groups when they are small (:func:`small_groups`).
-    With a double-precision ``dw`` (single-precision inputs), the rows are cut into chunks of
-    :func:`chunk_rows` (``ndim`` spatial axes), each chunk's product is one single-precision GEMM
-    (:func:`_chunked_product`; small groups: one ``einsum`` over a batch of chunks), and the partial
+    ``groups`` is 1, or all groups when they are small (:func:`small_groups`); ``total_rows`` the rows
+    of the whole sum, of which this block is a part. With a double-precision ``dw`` (single-precision
+    inputs), the rows are cut into chunks of :func:`chunk_rows` (``ndim`` spatial axes, ``total_rows``),
+    each chunk's product is one single-precision GEMM (:func:`_chunked_product`; small groups: one
+    ``einsum`` over a batch of chunks), and the partial
     products are summed in double precision.
     """
     n, p_small, kv, b_total = cols.shape
@@ -514,7 +524,8 @@ def _add_weight_gradient(small_cl: np.ndarray, cols: np.ndarray, groups: int, dw
     small_rows = small_cl.reshape(rows, -1)  # (M, A_total)
     a, bb = dw.shape[1], b_total // groups
     exact = dw.dtype == cols.dtype  # no wider accumulator: one product per group
-    step = rows if exact else chunk_rows(a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1), ndim, rows)
+    products = a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1)
+    step = rows if exact else min(rows, chunk_rows(products, ndim, total_rows))
     full = rows - rows % step
     if small_groups(groups, a, bb):  # one contraction over all groups
         cg = cols.reshape(rows, kv, groups, bb)  # (M, Kv, G, B)

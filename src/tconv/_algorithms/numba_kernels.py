@@ -69,6 +69,35 @@ def small_transpose(x, out, task0, task1):
                     dst[b, a] = row[b]
 
 
+@jit
+def short_transpose_blocked(x, out, block, task0, task1):
+    """:func:`small_transpose` of matrices larger than a core's cache whose short side has at least 8
+    entries: task = (n, block of ``block`` entries of the long side), each row of ``dst`` written in one
+    run within the block, so that the block's share of the other side stays in cache (a 21-channel
+    520x520 output gradient: 20 -> 6 ms; (8, 65536, 16): 12 -> 6 ms; written whole, each of the short
+    side's passes went over all of ``dst``). (One kernel for both, with the block as a parameter, made
+    the whole-matrix case 2x slower.)"""
+    rows, cols = x.shape[1], x.shape[2]
+    per = (max(rows, cols) + block - 1) // block
+    for task in range(task0, task1):
+        n = task // per
+        l0 = (task - n * per) * block
+        src = x[n]
+        dst = out[n]
+        if rows >= cols:
+            l1 = min(l0 + block, rows)
+            for b in range(cols):
+                row = dst[b]
+                for a in range(l0, l1):
+                    row[a] = src[a, b]
+        else:
+            l1 = min(l0 + block, cols)
+            for b in range(l0, l1):
+                row = dst[b]
+                for a in range(rows):
+                    row[a] = src[a, b]
+
+
 @inline
 def _gather_pixel(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, bias, n, ol, o, acc):
     """acc = bias + the sum of the columns that land on output pixel (n, ol, o)."""
