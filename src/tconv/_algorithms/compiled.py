@@ -220,8 +220,8 @@ def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     pieces = 4 * effective().threads if a.nbytes >= PARALLEL_TRANSPOSE else 1
     if min(rows, cols) <= SHORT_SIDE and min(rows, cols) >= 8 and rows * cols * a.itemsize > SHORT_MATRIX:
         tasks = n * -(-max(rows, cols) // SHORT_BLOCK)
-        calls = [(a, out, SHORT_BLOCK, t0, t1) for t0, t1 in split(tasks, pieces)]
-        parallel_for(kernels()["short_transpose_blocked"], calls)
+        blocked: list[tuple] = [(a, out, SHORT_BLOCK, t0, t1) for t0, t1 in split(tasks, pieces)]
+        parallel_for(kernels()["short_transpose_blocked"], blocked)
         return out
     if min(rows, cols) <= SHORT_SIDE:
         calls = [(a, out, t0, t1) for t0, t1 in split(n, pieces)]
