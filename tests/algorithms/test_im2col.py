@@ -175,3 +175,47 @@ def test_weight_gradient_chunks_follow_the_whole_sum(budget, monkeypatch):
         dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), stride=2, padding=1, needs="weight"
     ).weight
     assert np.abs(got - exact).max() <= 1e-5 * np.abs(exact).max()
+
+
+# (groups, input and output channels per group, spatial size, kernel, stride, padding, dilation)
+MINOR = [
+    (32, 4, 4, (9, 7), (4, 4), (2, 2), (1, 1), (1, 1)),
+    (8, 2, 8, (6, 5), (3, 3), (1, 2), (0, 1), (2, 1)),
+    (16, 1, 4, (5, 6), (4, 3), (2, 3), (1, 0), (1, 1)),
+    (12, 3, 5, (11,), (5,), (3,), (2,), (1,)),
+    (9, 16, 1, (3, 4, 3), (2, 3, 2), (2, 1, 2), (0, 1, 0), (1, 1, 1)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.float64])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("shape", MINOR, ids=[f"G{m[0]}-{m[1]}x{m[2]}-{len(m[3])}d" for m in MINOR])
+def test_small_groups_along_the_groups(shape, layout, dtype):
+    """Both gradients of layers with 8 or more small groups (the compiled passes along the groups, channels
+    in (channel, group) order) against the NumPy-only path in float64, in both layouts."""
+    from tconv._algorithms.im2col import minor_groups
+
+    groups, cig, cog, size, kernel, stride, padding, dilation = shape
+    assert minor_groups(groups, cig, cog) and minor_groups(groups, cog, cig)
+    rng = np.random.default_rng(5)
+    n, c_in = 3, groups * cig
+    x = rng.standard_normal((n, c_in, *size))
+    w = rng.standard_normal((c_in, cog, *kernel))
+    if np.dtype(dtype).kind == "c":
+        x, w = x + 1j * rng.standard_normal(x.shape), w + 1j * rng.standard_normal(w.shape)
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y_shape = tconv.conv_transpose(x, w, **kwargs).shape
+    dy = rng.standard_normal(y_shape) * (1 + (1j if np.dtype(dtype).kind == "c" else 0))
+    with tconv.options(compiled=False):
+        expected = tconv.conv_transpose_backward(dy, x, w, **kwargs)
+    got = tconv.conv_transpose_backward(
+        to_layout(dy.astype(dtype), layout),
+        to_layout(x.astype(dtype), layout),
+        w.astype(dtype),
+        **kwargs,
+        layout=layout,
+    )
+    tolerance = 1e-12 if np.dtype(dtype) == np.float64 else 2e-5
+    for mine, theirs in ((from_layout(got.input, layout), expected.input), (got.weight, expected.weight)):
+        assert mine.dtype == np.dtype(dtype)
+        assert np.abs(mine - theirs).max() <= tolerance * np.abs(theirs).max()

@@ -101,6 +101,14 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
     kv = math.prod(geometry.kernel_size)
     if one_stamp(geometry, problem):
         return _one_window(x, w, geometry, problem)
+    if _compiled.available() and minor_groups(groups, cig, cog):  # one compiled pass along the groups
+        wg = problem.pack(
+            "conv_minor",
+            lambda: np.ascontiguousarray(w.reshape(groups, cog, cig, kv).transpose(3, 2, 1, 0)).reshape(
+                kv, cig * cog, groups
+            ),
+        )  # (Kv, Cig*Cog, G)
+        return conv_footprint(problem).run(_conv_minor_block, x, wg, geometry, problem)
     if _compiled.available() and small_groups(groups, cig, cog):  # no GEMM: one compiled pass
         wt = problem.pack(
             "conv_direct",
@@ -154,6 +162,39 @@ def small_groups(groups: int, a: int, b: int) -> bool:
     return groups > 1 and a * b <= SMALL_GROUPS
 
 
+def minor_groups(groups: int, a: int, b: int) -> bool:
+    """Small groups (:func:`small_groups`) of which there are at least :data:`MINOR_GROUPS`, not depthwise:
+    the compiled passes run along the groups (channels in (channel, group) order), not along each
+    group's few channels."""
+    return groups >= MINOR_GROUPS and a * b > 1 and small_groups(groups, a, b)
+
+
+#: Groups from which :func:`minor_groups` applies (a vector of single-precision values: 8 to 16).
+MINOR_GROUPS = 8
+
+
+def group_minor(x_cl: np.ndarray, groups: int) -> np.ndarray:
+    """``(n, P, G*c)`` channels-last in (group, channel) order -> ``(n, P, c*G)`` in (channel, group) order."""
+    n, p, c = x_cl.shape
+    if c == groups:  # one channel per group: the orders agree
+        return x_cl
+    return _compiled.transpose(x_cl.reshape(n * p, groups, c // groups)).reshape(n, p, c)
+
+
+def _conv_minor_block(x: np.ndarray, wg: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """:func:`_conv_direct_block` along the groups (:func:`minor_groups`), ``wg`` ``(Kv, Cig*Cog, G)``."""
+    x_cl = group_minor(channels_last(x, problem.layout), problem.groups)  # (n, P_in, Cig*G)
+    n = x_cl.shape[0]
+    lead, last = im2col_positions(geometry)
+    p_out = math.prod(geometry.input_size)
+    y = np.empty((n, p_out, problem.c_out), dtype=problem.dtype)  # (n, P_out, C_out)
+    zero = np.zeros(1, dtype=accumulator(problem.dtype))  # the dtype the kernel sums in
+    args = (x_cl, wg, problem.cig, problem.cog, lead, last, geometry.output_size[-1], zero, y)
+    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)]
+    _compiled.parallel_for(_compiled.kernels()["conv_direct_minor"], calls)
+    return _finish_direct(y, geometry, problem)
+
+
 def _conv_direct_block(x: np.ndarray, wt: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """The convolution of one block with small groups: each output pixel summed once by a compiled pass
     (in double precision for single-precision data), then the bias and the layout."""
@@ -166,6 +207,12 @@ def _conv_direct_block(x: np.ndarray, wt: np.ndarray, geometry: Geometry, proble
     args = (x_cl, wt, problem.cig, problem.cog, lead, last, geometry.output_size[-1], zero, y)
     calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)]
     _compiled.parallel_for(_compiled.kernels()["conv_direct_cl"], calls)
+    return _finish_direct(y, geometry, problem)
+
+
+def _finish_direct(y: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The bias and the layout of a direct pass's ``(n, P_out, C_out)`` result."""
+    n = y.shape[0]
     if problem.has_bias:
         y += problem.bias
     if problem.layout == "channels_last":
@@ -471,8 +518,9 @@ def _add_weight_gradient_direct(
     small_cl: np.ndarray, big_cl: np.ndarray, geometry: Geometry, groups: int, dw: np.ndarray
 ) -> None:
     """Add one block's small-group weight gradient to ``dw`` (G, A, Kv*B) with the compiled pass: each
-    thread sums its samples' products into its own ``(Kv, G*A, B)`` array in ``dw``'s precision, and
-    those are added at the end (no columns, no GEMM)."""
+    thread sums its samples' products into its own ``(Kv, G*A, B)`` array in ``dw``'s precision (along
+    the groups, :func:`minor_groups`: ``(Kv, A*B, G)``), and those are added at the end (no columns, no
+    GEMM)."""
     n = small_cl.shape[0]
     a, kvb = dw.shape[1], dw.shape[2]
     kv = math.prod(geometry.kernel_size)
@@ -480,18 +528,25 @@ def _add_weight_gradient_direct(
     lead, last = im2col_positions(geometry)
     tasks = _compiled.split(n * lead.shape[0], 4 * effective().threads)
     claim = _compiled.Claim(len(tasks))
-    kernel = _compiled.kernels()["correlate_direct_cl"]
+    minor = minor_groups(groups, a, bb)  # along the groups: both sides' channels in (channel, group) order
+    if minor:
+        small_cl, big_cl = group_minor(small_cl, groups), group_minor(big_cl, groups)
+    kernel = _compiled.kernels()["correlate_direct_minor" if minor else "correlate_direct_cl"]
+    shape = (kv, a * bb, groups) if minor else (kv, groups * a, bb)
     sums: list[np.ndarray] = []
 
     def work() -> None:
-        total = np.zeros((kv, groups * a, bb), dtype=dw.dtype)  # (Kv, G*A, B)
+        total = np.zeros(shape, dtype=dw.dtype)
         for index in claim:
             kernel(small_cl, big_cl, a, bb, lead, last, geometry.output_size[-1], total, *tasks[index])
         sums.append(total)
 
     _compiled.run_workers(work, min(effective().threads, len(tasks)), claim)
     total = np.sum(sums, axis=0) if len(sums) > 1 else sums[0]
-    dw += total.reshape(kv, groups, a, bb).transpose(1, 2, 0, 3).reshape(groups, a, kvb)
+    if minor:  # (Kv, A*B, G)
+        dw += total.reshape(kv, a, bb, groups).transpose(3, 1, 0, 2).reshape(groups, a, kvb)
+    else:  # (Kv, G*A, B)
+        dw += total.reshape(kv, groups, a, bb).transpose(1, 2, 0, 3).reshape(groups, a, kvb)
 
 
 def _weight_layout(dw: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.ndarray:
