@@ -369,7 +369,6 @@ def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
         if chunks * step < k:
             total += np.matmul(left[:, chunks * step :], right[chunks * step :])
         return total
-    total[...] = 0
     # PARTS products per pass over the sums (one GEMM and one pass each: 4.6 ms on unet-256's (256, 512)
     # x (512, 1024) tile with 32-column chunks, 4.1 this way; one GEMM over all 512 columns takes 2.0,
     # GEMMs over 32 rows run at ~60% of its rate. Bands of columns, to keep each band's products and
@@ -383,8 +382,10 @@ def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
             a0, a1 = k0 + j * step, min(k, k0 + (j + 1) * step)
             np.matmul(left[:, a0:a1], right[a0:a1], out=parts[j])
         if _compiled.available():
-            _compiled.kernels()["accumulate"](total, parts, count)
+            _compiled.kernels()["accumulate"](total, parts, count, k0 == 0)
         else:
+            if k0 == 0:
+                total[...] = 0
             for j in range(count):
                 total += parts[j]
     return total

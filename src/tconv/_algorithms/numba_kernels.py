@@ -30,18 +30,39 @@ def tile_transpose(src, dst, a0, a1):
 
 
 @jit
-def accumulate(total, parts, count):
-    """total += parts[0] + ... + parts[count - 1], added one after the other to each element (``total``
-    (R, W), a view with any row pitch, of a wider dtype: the double-precision sums of single-precision
-    partial products; ``parts`` (P, R, W) C-contiguous). One pass over ``total`` for several parts: each
-    pass reads and writes it whole (4 parts a pass: 25% off the input gradient's chunked products)."""
+def accumulate(total, parts, count, first):
+    """total += parts[0] + ... + parts[count - 1] (``total = ...`` when ``first``), added one after the
+    other to each element in ``total``'s dtype (``total`` (R, W), a view with any row pitch, of a wider
+    dtype: the double-precision sums of single-precision partial products; ``parts`` (P, R, W)
+    C-contiguous). One pass over ``total`` for up to four parts, each element's four additions in one
+    loop (two passes, or a pass per part, took 1.8x as long)."""
     rows, width = total.shape
-    for r in range(rows):
-        t = total[r]
-        for j in range(count):
-            p = parts[j, r]
-            for c in range(width):
-                t[c] += p[c]
+    zero = np.zeros(1, dtype=total.dtype)[0]
+    for j0 in range(0, count, 4):
+        k = min(4, count - j0)
+        init = first and j0 == 0
+        for r in range(rows):
+            t = total[r]
+            p0 = parts[j0, r]
+            if k == 4:
+                p1, p2, p3 = parts[j0 + 1, r], parts[j0 + 2, r], parts[j0 + 3, r]
+                if init:
+                    for c in range(width):
+                        t[c] = (((zero + p0[c]) + p1[c]) + p2[c]) + p3[c]
+                else:
+                    for c in range(width):
+                        t[c] = (((t[c] + p0[c]) + p1[c]) + p2[c]) + p3[c]
+            else:
+                if init:
+                    for c in range(width):
+                        t[c] = p0[c]
+                else:
+                    for c in range(width):
+                        t[c] += p0[c]
+                for j in range(j0 + 1, j0 + k):
+                    p = parts[j, r]
+                    for c in range(width):
+                        t[c] += p[c]
 
 
 @jit
