@@ -200,6 +200,10 @@ def parallel_for(function: Callable[..., None], calls: Sequence[tuple]) -> None:
 #: (measured: 2-3x faster than 64-row blocks on (256, 16), (16, 256), (512, 4) and (3, 4096) matrices,
 #: 1.7-1.8x slower on (64, 1024) and (1024, 64)).
 SHORT_SIDE = 32
+#: Rows of ``A`` per block of :func:`transpose` (each column of a block written as one run): 16 rows
+#: (64 bytes of float32, one cache line per run) ran 1.2-1.7x as fast as 64 on (4, 256, 1024),
+#: (16, 64, 1024), (2, 512, 4096) and (4, 128, 4096) inputs, and as fast on (1, 1024, 784).
+TRANSPOSE_ROWS = 16
 #: Bytes of such a matrix (with a short side of 8 or more) from which it is transposed in blocks of
 #: :data:`SHORT_BLOCK` entries of its long side (``short_transpose_blocked``; measured on 21 x 270400,
 #: 16 x 65536 and 32 x 65536 matrices: 2-6x faster; 3-row ones and small matrices stay whole: blocks
@@ -212,8 +216,9 @@ PARALLEL_TRANSPOSE = 4 * 2**20
 
 
 def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``(N, A, B) -> (N, B, A)`` with the compiled tiled transpose, in parallel over blocks of 64 rows
-    (over matrices, each along its longer side, when one side is at most :data:`SHORT_SIDE`)."""
+    """``(N, A, B) -> (N, B, A)`` with the compiled tiled transpose, in parallel over blocks of
+    :data:`TRANSPOSE_ROWS` rows (over matrices, each along its longer side, when one side is at most
+    :data:`SHORT_SIDE`)."""
     n, rows, cols = a.shape
     if out is None:
         out = np.empty((n, cols, rows), dtype=a.dtype)  # (N, B, A)
@@ -227,8 +232,8 @@ def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         calls = [(a, out, t0, t1) for t0, t1 in split(n, pieces)]
         parallel_for(kernels()["small_transpose"], calls)
         return out
-    tasks = n * -(-rows // 64)
-    calls = [(a, out, t0, t1) for t0, t1 in split(tasks, pieces)]
+    tasks = n * -(-rows // TRANSPOSE_ROWS)
+    calls = [(a, out, TRANSPOSE_ROWS, t0, t1) for t0, t1 in split(tasks, pieces)]
     parallel_for(kernels()["batched_transpose"], calls)
     return out
 

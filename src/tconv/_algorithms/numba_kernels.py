@@ -66,20 +66,21 @@ def accumulate(total, parts, count, first):
 
 
 @jit
-def batched_transpose(x, out, task0, task1):
-    """(N, A, B) -> (N, B, A) (channels first <-> last); task = (n, block of 64 rows of A)."""
-    blocks = (x.shape[1] + 63) // 64
+def batched_transpose(x, out, block, task0, task1):
+    """(N, A, B) -> (N, B, A) (channels first <-> last); task = (n, block of ``block`` rows of A), each
+    column of the block written as one run of its row of ``out``."""
+    blocks = (x.shape[1] + block - 1) // block
     for task in range(task0, task1):
         n = task // blocks
-        a0 = (task - n * blocks) * 64
-        tile_transpose(x[n], out[n], a0, min(a0 + 64, x.shape[1]))
+        a0 = (task - n * blocks) * block
+        tile_transpose(x[n], out[n], a0, min(a0 + block, x.shape[1]))
 
 
 @jit
 def small_transpose(x, out, task0, task1):
     """(N, A, B) -> (N, B, A) for matrices with a short side (a weight's (C_out, taps) per input
     channel, 3 channels of an image): task = n, along the longer of the two sides. On (512, 256, 16)
-    weights this ran in half the time of :func:`batched_transpose`'s 64-row blocks."""
+    weights this ran in half the time of :func:`batched_transpose` (in 64-row blocks then)."""
     for n in range(task0, task1):
         src = x[n]
         dst = out[n]
