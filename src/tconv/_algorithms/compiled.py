@@ -228,6 +228,7 @@ def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         blocked: list[tuple] = [(a, out, SHORT_BLOCK, t0, t1) for t0, t1 in split(tasks, pieces)]
         parallel_for(kernels()["short_transpose_blocked"], blocked)
         return out
+    calls: list[tuple]
     if min(rows, cols) <= SHORT_SIDE:
         calls = [(a, out, t0, t1) for t0, t1 in split(n, pieces)]
         parallel_for(kernels()["small_transpose"], calls)
