@@ -200,10 +200,12 @@ def parallel_for(function: Callable[..., None], calls: Sequence[tuple]) -> None:
 #: (measured: 2-3x faster than 64-row blocks on (256, 16), (16, 256), (512, 4) and (3, 4096) matrices,
 #: 1.7-1.8x slower on (64, 1024) and (1024, 64)).
 SHORT_SIDE = 32
-#: Rows of ``A`` per block of :func:`transpose` (each column of a block written as one run): 16 rows
-#: (64 bytes of float32, one cache line per run) ran 1.2-1.7x as fast as 64 on (4, 256, 1024),
-#: (16, 64, 1024), (2, 512, 4096) and (4, 128, 4096) inputs, and as fast on (1, 1024, 784).
+#: Rows of ``A`` per block of :func:`transpose` (each column of a block written as one run) for inputs
+#: of at least TRANSPOSE_WIDE columns, 64 below: 16 rows (64 bytes of float32, one cache line per run)
+#: ran 1.2-1.7x as fast as 64 on (4, 256, 1024), (16, 64, 1024), (8, 128, 1024) and (2, 512, 4096)
+#: inputs, but ~10% slower on (16, 256, 196) and (16, 256, 784).
 TRANSPOSE_ROWS = 16
+TRANSPOSE_WIDE = 1024
 #: Bytes of such a matrix (with a short side of 8 or more) from which it is transposed in blocks of
 #: :data:`SHORT_BLOCK` entries of its long side (``short_transpose_blocked``; measured on 21 x 270400,
 #: 16 x 65536 and 32 x 65536 matrices: 2-6x faster; 3-row ones and small matrices stay whole: blocks
@@ -233,8 +235,9 @@ def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         calls = [(a, out, t0, t1) for t0, t1 in split(n, pieces)]
         parallel_for(kernels()["small_transpose"], calls)
         return out
-    tasks = n * -(-rows // TRANSPOSE_ROWS)
-    calls = [(a, out, TRANSPOSE_ROWS, t0, t1) for t0, t1 in split(tasks, pieces)]
+    block = TRANSPOSE_ROWS if cols >= TRANSPOSE_WIDE else 64
+    tasks = n * -(-rows // block)
+    calls = [(a, out, block, t0, t1) for t0, t1 in split(tasks, pieces)]
     parallel_for(kernels()["batched_transpose"], calls)
     return out
 

@@ -493,9 +493,11 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
         return dw.astype(dtype, copy=False).reshape(1, a_total, b_total, *geometry.kernel_size)
     dw = np.zeros((groups, a_total // groups, kv * (b_total // groups)), dtype=accumulator(dtype))  # (G, A, Kv*B)
     rows = n * math.prod(geometry.input_size)  # the chunk length follows the whole sum, not a piece's share
-    # blocks of samples whose columns the calling thread's scratch keeps between calls
+    # blocks of samples whose columns the calling thread's scratch keeps between calls (the compiled
+    # pass of small groups makes no columns: its blocks stay whole)
+    direct = _compiled.available() and small_groups(groups, a_total // groups, b_total // groups)
     column_bytes = math.prod(geometry.input_size) * kv * b_total * dtype.itemsize * (2 if groups > 1 else 1)
-    per_block = max(1, WEIGHT_COLUMNS // max(1, column_bytes))
+    per_block = n if direct else max(1, WEIGHT_COLUMNS // max(1, column_bytes))
     pieces = weight_gradient_pieces(a_total, b_total, groups, dtype).pieces(n, geometry)
     for samples, tile in _split_blocks(pieces, per_block):
         if tile is None:
@@ -507,7 +509,7 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
             part = tile.geometry
         small_cl = channels_last(small_part, layout, "channels_last_2")
         big_cl = channels_last(big_part, layout, "channels_last")
-        if _compiled.available() and small_groups(groups, a_total // groups, b_total // groups):
+        if direct:
             _add_weight_gradient_direct(small_cl, big_cl, part, groups, dw)
             continue
         if groups == 1 or small_groups(groups, a_total // groups, b_total // groups):
