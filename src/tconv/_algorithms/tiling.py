@@ -13,6 +13,7 @@ temporary memory under the budget for samples too large to process whole, and th
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -33,6 +34,12 @@ class Tile(NamedTuple):
     geometry: Geometry | None
 
 
+#: Tiles whose geometry is kept (both functions below depend on their arguments only, and work through
+#: every tap of the kernel: a 1024-tap vocoder layer's memory check took 6 ms a call without the cache).
+TILE_CACHE = 4096
+
+
+@functools.lru_cache(maxsize=TILE_CACHE)
 def tile_geometry(geometry: Geometry, start: tuple[int, ...], stop: tuple[int, ...]) -> Tile:
     """The tile ``[start, stop)`` of the output of ``geometry``.
 
@@ -70,6 +77,7 @@ def tiles(geometry: Geometry, shape: tuple[int, ...]) -> Iterator[Tile]:
         yield tile_geometry(geometry, start, stop)
 
 
+@functools.lru_cache(maxsize=TILE_CACHE)
 def conv_tile_geometry(geometry: Geometry, start: tuple[int, ...], stop: tuple[int, ...]) -> Tile:
     """The tile ``[start, stop)`` of a *convolution's* output (the small side of ``geometry``).
 
