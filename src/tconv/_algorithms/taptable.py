@@ -229,9 +229,19 @@ def tap_ranges(geometry: Geometry, axis: int) -> np.ndarray:
     >>> tap_ranges(conv_transpose_geometry(3, 3, stride=2, padding=1), 0).tolist()
     [[1, 3], [0, 3], [0, 2]]
     """
+    axis = axis % geometry.ndim
+    # cached per geometry, as the other tables (a tap_range per tap: 1.7 ms a call for 1024 taps)
+    return _cached(f"tap_ranges{axis}", geometry, functools.partial(_tap_ranges, axis=axis), _array_nbytes)
+
+
+def _tap_ranges(geometry: Geometry, axis: int) -> np.ndarray:
     i, o, k = geometry.input_size[axis], geometry.output_size[axis], geometry.kernel_size[axis]
     s, d, b = geometry.stride[axis], geometry.dilation[axis], geometry.crop_begin[axis]
     return np.array([tap_range(d * t - b, s, i, 0, o) for t in range(k)], dtype=np.int64).reshape(k, 2)
+
+
+def _array_nbytes(array: np.ndarray) -> int:
+    return array.nbytes
 
 
 @functools.lru_cache(maxsize=1024)
