@@ -191,8 +191,9 @@ MINOR = [
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("shape", MINOR, ids=[f"G{m[0]}-{m[1]}x{m[2]}-{len(m[3])}d" for m in MINOR])
 def test_small_groups_along_the_groups(shape, layout, dtype):
-    """Both gradients of layers with 8 or more small groups (the compiled passes along the groups, channels
-    in (channel, group) order) against the NumPy-only path in float64, in both layouts."""
+    """The forward ``direct`` pass and both gradients of layers with 8 or more small groups (the compiled
+    passes along the groups, channels in (channel, group) order) against the NumPy-only path in float64,
+    in both layouts."""
     from tconv._algorithms.im2col import minor_groups
 
     groups, cig, cog, size, kernel, stride, padding, dilation = shape
@@ -208,14 +209,15 @@ def test_small_groups_along_the_groups(shape, layout, dtype):
     dy = rng.standard_normal(y_shape) * (1 + (1j if np.dtype(dtype).kind == "c" else 0))
     with tconv.options(compiled=False):
         expected = tconv.conv_transpose_backward(dy, x, w, **kwargs)
+    x_in = to_layout(x.astype(dtype), layout)
     got = tconv.conv_transpose_backward(
-        to_layout(dy.astype(dtype), layout),
-        to_layout(x.astype(dtype), layout),
-        w.astype(dtype),
-        **kwargs,
-        layout=layout,
+        to_layout(dy.astype(dtype), layout), x_in, w.astype(dtype), **kwargs, layout=layout
     )
+    with tconv.options(compiled=False):
+        expected_y = tconv.conv_transpose(x, w, **kwargs)
+    y = tconv.conv_transpose(x_in, w.astype(dtype), **kwargs, layout=layout, algorithm="direct")
     tolerance = 1e-12 if np.dtype(dtype) == np.float64 else 2e-5
-    for mine, theirs in ((from_layout(got.input, layout), expected.input), (got.weight, expected.weight)):
+    pairs = ((from_layout(got.input, layout), expected.input), (got.weight, expected.weight))
+    for mine, theirs in (*pairs, (from_layout(y, layout), expected_y)):
         assert mine.dtype == np.dtype(dtype)
         assert np.abs(mine - theirs).max() <= tolerance * np.abs(theirs).max()

@@ -82,6 +82,10 @@ def test_get_lists_the_valid_names():
     "size, kernel, stride, c_in, c_out, groups, compiled, numpy_only",
     [
         ((16, 16), 4, 2, 32, 32, 32, "direct", "direct"),  # depthwise
+        ((32, 32), 4, 2, 128, 128, 32, "direct", "direct"),  # 32 groups of 4 -> 4: along the groups
+        ((200,), 16, 8, 256, 256, 64, "direct", "direct"),  # 64 groups of 4 -> 4, 1-d
+        ((16, 16), 4, 2, 32, 32, 4, "gemm", "scatter"),  # 4 groups of 8 -> 8: per-group GEMMs
+        ((16, 16), 4, 2, 16, 16, 4, "gemm", "direct"),  # 4 groups of 4 -> 4: too few groups to run along
         ((8, 8, 8), 3, 2, 16, 16, 1, "gemm", "phase"),  # 3-d, overlapping stamps
         ((8, 8, 8), 2, 2, 16, 16, 1, "gemm", "scatter"),  # 3-d, k = s: no overlap
         ((16, 16), 4, 2, 16, 16, 1, "gemm", "phase"),  # 2-d, overlapping

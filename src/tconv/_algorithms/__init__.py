@@ -199,8 +199,11 @@ def choose(
 
     1. one input channel per group (``C_in/G == 1``, ``C_out/G <= 16``: depthwise and channel
        multipliers): ``"direct"`` -- BLAS has nothing to multiply, one compiled pass does it all;
-       with 2 or more input channels per group (``groups=32`` on 128 channels) the per-group GEMMs
-       of ``gemm`` were 1.6-2.6x faster in every measured shape;
+       with 2 or more input channels per group, at most 16 channel pairs per group and 8 or more
+       groups (``groups=32`` on 128 channels): ``"direct"`` too, its pass along the groups
+       (:func:`tconv._algorithms.im2col.minor_groups`; 1.0-3.2x ``gemm``'s speed on 12 shapes in
+       1-3 d, measured A/B; only a tiny 8x8 one (0.1 ms) ran faster with ``gemm``); with fewer groups
+       the per-group GEMMs of ``gemm`` (its per-group loop over 2-16 channels did not vectorise);
     2. stride 1 on every axis, no groups, more than one input pixel (one pixel is one plain GEMM,
        :func:`tconv._algorithms.gemm.one_stamp`), and gemm's columns (``prod(k)*C_out`` per input pixel)
        at least twice im2col's (``prod(k)*C_in`` per output pixel; in 3-d at least as large):
@@ -291,6 +294,8 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
     """The measured rules of :func:`choose`."""
     cig, cog = c_in // groups, c_out // groups
     if compiled and groups > 1 and cig == 1 and cog <= 16:
+        return "direct"
+    if compiled and im2col.minor_groups(groups, cig, cog):  # its pass runs along the groups
         return "direct"
     if not compiled and groups > 1 and cig * cog <= 16:
         return "direct"

@@ -275,6 +275,8 @@ KERNEL_NAMES = (
     "short_transpose_blocked",
     "direct_cl",
     "direct_cf",
+    "direct_minor_cl",
+    "direct_minor_cf",
     "interleave",
     "winograd_input",
     "winograd_output",

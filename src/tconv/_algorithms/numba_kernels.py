@@ -246,6 +246,59 @@ def direct_cf(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_l
 
 
 @jit
+def _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, dst):
+    """dst[g*cog + k] = bias + the sum over output pixel (n, ol, o)'s (j, t) pairs and i < cig of
+    x[n, j, i*G + g] * wt[t, i*cog + k, g]: :func:`_direct_pixel` along the groups (``x`` with its
+    channels in (i, g) order, ``wt`` (Kv, cig*cog, G); ``acc`` a (cog*G,) buffer)."""
+    g_count = wt.shape[2]
+    for c in range(acc.shape[0]):
+        acc[c] = 0
+    for p in range(lp[ol], lp[ol + 1]):
+        row0 = lj[p] * i_last
+        tap0 = lt[p] * k_last
+        for q in range(qp[o], qp[o + 1]):
+            src = x[n, row0 + qj[q]]
+            w = wt[tap0 + qt[q]]
+            for i in range(cig):
+                s0 = i * g_count
+                for k in range(cog):
+                    wr = w[i * cog + k]
+                    a0 = k * g_count
+                    for g in range(g_count):
+                        acc[a0 + g] += src[s0 + g] * wr[g]
+    for g in range(g_count):
+        for k in range(cog):
+            dst[g * cog + k] = bias[g * cog + k] + acc[k * g_count + g]
+
+
+@jit
+def direct_minor_cl(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1):
+    """:func:`direct_cl` along the groups (:func:`_direct_pixel_minor`): 8 or more small groups."""
+    o_last = out.shape[2]
+    acc = np.empty(out.shape[3], dtype=out.dtype)
+    for task in range(task0, task1):
+        n = task // o_lead
+        ol = task - n * o_lead
+        for o in range(o_last):
+            dst = out[n, ol, o]
+            _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, dst)
+
+
+@jit
+def direct_minor_cf(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1):
+    """:func:`direct_cf` along the groups (:func:`_direct_pixel_minor`): 8 or more small groups."""
+    o_last = out.shape[3]
+    buf = np.empty((o_last, out.shape[1]), dtype=out.dtype)
+    acc = np.empty(out.shape[1], dtype=out.dtype)
+    for task in range(task0, task1):
+        n = task // o_lead
+        ol = task - n * o_lead
+        for o in range(o_last):
+            _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, buf[o])
+        tile_transpose(buf, out[n, :, ol, :], 0, o_last)
+
+
+@jit
 def interleave(
     y, lead_src, lead_dst, first_last, count_last, stride_last, c0, bias, has_bias, out, channels_last, task0, task1
 ):
