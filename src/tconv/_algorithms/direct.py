@@ -74,8 +74,9 @@ def _footprint(geometry: Geometry, problem: Problem) -> int:
     # channels-last input copy (compiled); the NumPy path also holds the result channels-last, one
     # tap's contribution and the layout change of its result
     p_in, p_out = math.prod(geometry.input_size), math.prod(geometry.output_size)
-    # (and with a channel multiplier, the input repeated along its channels: C_out per input pixel)
-    elements = p_in * (problem.c_in + 2 * problem.c_out) + 2 * p_out * problem.c_out
+    # (and with a channel multiplier, the input repeated along its channels: C_out per input pixel; along
+    # the groups, its copy in (channel, group) order: C_in per input pixel)
+    elements = p_in * (2 * problem.c_in + 2 * problem.c_out) + 2 * p_out * problem.c_out
     return elements * problem.dtype.itemsize + table_bytes(geometry)  # and the tap tables
 
 

@@ -79,16 +79,16 @@ def im2col(big_cl: np.ndarray, geometry: Geometry, groups: int = 1, slot: str | 
 
 def conv_footprint(problem: Problem) -> ConvBlocked:
     """The pieces of :func:`conv` on ``problem``: its temporaries for one sample of a geometry are the
-    channels-last input, the columns (twice with groups: the per-group copy), and the result with its
-    layout change."""
-    kv_c_in = problem.c_in * (2 if problem.groups > 1 else 1)
+    channels-last input (twice with groups: a copy in (channel, group) order, :func:`minor_groups`), the
+    columns (twice with groups: the per-group copy), and the result with its layout change."""
+    copies = 2 if problem.groups > 1 else 1
+    kv_c_in = problem.c_in * copies
 
     def footprint(geometry: Geometry) -> int:
         kv = math.prod(geometry.kernel_size)
         small = math.prod(geometry.input_size) * (kv * kv_c_in + 3 * problem.c_out)
-        return (math.prod(geometry.output_size) * problem.c_in + small) * problem.dtype.itemsize + im2col_bytes(
-            geometry
-        )
+        big = math.prod(geometry.output_size) * problem.c_in * copies
+        return (big + small) * problem.dtype.itemsize + im2col_bytes(geometry)
 
     return ConvBlocked(footprint)
 
@@ -584,14 +584,16 @@ def _weight_layout(dw: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.nd
 
 
 def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dtype) -> ConvBlocked:
-    """The pieces of :func:`weight_gradient`: for one sample, the channels-last copies of both sides,
-    the columns of the big side, (with groups) a group's copy of them, and one chunk's product."""
+    """The pieces of :func:`weight_gradient`: for one sample, the channels-last copies of both sides (with
+    groups twice), the columns of the big side, (with groups) a group's copy of them; once per piece,
+    the double-precision sum, one chunk's products and the position tables."""
 
     def footprint(geometry: Geometry) -> int:
         kv = math.prod(geometry.kernel_size)
         per_group = kv * (b_total // groups) if groups > 1 else 0
-        small = math.prod(geometry.input_size) * (kv * b_total + a_total + per_group)
-        return (small + math.prod(geometry.output_size) * b_total) * dtype.itemsize
+        copies = 2 if groups > 1 else 1  # with groups, the copies in (channel, group) order (minor_groups)
+        small = math.prod(geometry.input_size) * (kv * b_total + a_total * copies + per_group)
+        return (small + math.prod(geometry.output_size) * b_total * copies) * dtype.itemsize
 
     def fixed(geometry: Geometry) -> int:
         # once per piece, not per sample: the gradient's double-precision sum (allocated once for the
