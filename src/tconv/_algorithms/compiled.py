@@ -262,9 +262,7 @@ def _build() -> dict[str, Callable]:
 KERNEL_NAMES = (
     "accumulate",
     "conv_direct_cl",
-    "conv_direct_minor",
     "correlate_direct_cl",
-    "correlate_direct_minor",
     "gather_rows_t",
     "im2col_cl",
     "im2col_groups_cl",

@@ -191,9 +191,9 @@ def _conv_minor_block(x: np.ndarray, wg: np.ndarray, geometry: Geometry, problem
     p_out = math.prod(geometry.input_size)
     y = np.empty((n, p_out, problem.c_out), dtype=problem.dtype)  # (n, P_out, C_out)
     zero = np.zeros(1, dtype=accumulator(problem.dtype))  # the dtype the kernel sums in
-    args = (x_cl, wg, problem.cig, problem.cog, lead, last, geometry.output_size[-1], zero, y)
+    args = (x_cl, wg, problem.cig, problem.cog, True, lead, last, geometry.output_size[-1], zero, y)
     calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)]
-    _compiled.parallel_for(_compiled.kernels()["conv_direct_minor"], calls)
+    _compiled.parallel_for(_compiled.kernels()["conv_direct_cl"], calls)
     return _finish_direct(y, geometry, problem)
 
 
@@ -206,7 +206,7 @@ def _conv_direct_block(x: np.ndarray, wt: np.ndarray, geometry: Geometry, proble
     p_out = math.prod(geometry.input_size)
     y = np.empty((n, p_out, problem.c_out), dtype=problem.dtype)  # (n, P_out, C_out)
     zero = np.zeros(1, dtype=accumulator(problem.dtype))  # the dtype the kernel sums in
-    args = (x_cl, wt, problem.cig, problem.cog, lead, last, geometry.output_size[-1], zero, y)
+    args = (x_cl, wt, problem.cig, problem.cog, False, lead, last, geometry.output_size[-1], zero, y)
     calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)]
     _compiled.parallel_for(_compiled.kernels()["conv_direct_cl"], calls)
     return _finish_direct(y, geometry, problem)
@@ -557,14 +557,14 @@ def _add_weight_gradient_direct(
     minor = minor_groups(groups, a, bb)  # along the groups: both sides' channels in (channel, group) order
     if minor:
         small_cl, big_cl = group_minor(small_cl, groups), group_minor(big_cl, groups)
-    kernel = _compiled.kernels()["correlate_direct_minor" if minor else "correlate_direct_cl"]
+    kernel = _compiled.kernels()["correlate_direct_cl"]
     shape = (kv, a * bb, groups) if minor else (kv, groups * a, bb)
     sums: list[np.ndarray] = []
 
     def work() -> None:
         total = np.zeros(shape, dtype=dw.dtype)
         for index in claim:
-            kernel(small_cl, big_cl, a, bb, lead, last, geometry.output_size[-1], total, *tasks[index])
+            kernel(small_cl, big_cl, a, bb, minor, lead, last, geometry.output_size[-1], total, *tasks[index])
         sums.append(total)
 
     _compiled.run_workers(work, min(effective().threads, len(tasks)), claim)

@@ -368,7 +368,7 @@ def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
 
 
 @jit
-def conv_direct_cl(x, wt, cig, cog, lead_pos, last_pos, o_last, acc_dtype_zero, out, task0, task1):
+def conv_direct_cl(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype_zero, out, task0, task1):
     """Small-group convolution, each output pixel written once: out[n, j, g*cog + k] = the sum over the
     taps t that read inside the input and the channels ci of group g of x[n, position(j, t), ci] *
     wt[t, ci, k], accumulated in the dtype of ``acc_dtype_zero`` (double precision for single-precision
@@ -377,10 +377,16 @@ def conv_direct_cl(x, wt, cig, cog, lead_pos, last_pos, o_last, acc_dtype_zero, 
     x: (N, P_big, C_in) channels-last input; wt: (Kv, C_in, cog) weight with taps first;
     lead_pos, last_pos: :func:`tconv._algorithms.taptable.im2col_positions`; out:
     (N, J_lead*J_last, G*cog) channels-last. Tasks are (n, j_lead) pairs.
+
+    ``minor`` (8 or more groups of a few channels, 4 -> 4 in 32 groups): the group index innermost.
+    x's channels are in (i, g) order, wt is (Kv, cig*cog, G), and each (i, k) channel pair is one loop
+    along the G groups, which vectorises (the loop over a group's 4 channels did not: 4-5x slower);
+    out stays in the usual (g, k) order.
     """
     j_lead, k_lead = lead_pos.shape
     j_last, k_last = last_pos.shape
     c_in = x.shape[2]
+    g_count = wt.shape[2]
     acc = np.zeros(out.shape[2], dtype=acc_dtype_zero.dtype)
     for task in range(task0, task1):
         n = task // j_lead
@@ -397,7 +403,15 @@ def conv_direct_cl(x, wt, cig, cog, lead_pos, last_pos, o_last, acc_dtype_zero, 
                         continue
                     src = x[n, pl * o_last + pp]
                     w = wt[tl * k_last + tt]
-                    if cog == 1 and cig == 1:
+                    if minor:
+                        for i in range(cig):
+                            s0 = i * g_count
+                            for k in range(cog):
+                                wr = w[i * cog + k]
+                                a0 = k * g_count
+                                for g in range(g_count):
+                                    acc[a0 + g] += src[s0 + g] * wr[g]
+                    elif cog == 1 and cig == 1:
                         for ci in range(c_in):
                             acc[ci] += src[ci] * w[ci, 0]
                     else:
@@ -407,65 +421,30 @@ def conv_direct_cl(x, wt, cig, cog, lead_pos, last_pos, o_last, acc_dtype_zero, 
                             for k in range(cog):
                                 acc[base + k] += v * w[ci, k]
             dst = out[n, jl * j_last + jj]
-            for c in range(acc.shape[0]):
-                dst[c] = acc[c]
+            if minor:
+                for g in range(g_count):
+                    for k in range(cog):
+                        dst[g * cog + k] = acc[k * g_count + g]
+            else:
+                for c in range(acc.shape[0]):
+                    dst[c] = acc[c]
 
 
 @jit
-def conv_direct_minor(x, wt, cig, cog, lead_pos, last_pos, o_last, acc_dtype_zero, out, task0, task1):
-    """:func:`conv_direct_cl` with the group index innermost, for 8 or more groups of a few channels
-    (4 -> 4 channels in 32 groups): out[n, j, g*cog + k] = the sum over the taps t that read inside the
-    input and over i < cig of x[n, position(j, t), i*G + g] * wt[t, i*cog + k, g], each (i, k) pair one
-    loop along the G groups, which vectorises (conv_direct_cl's loop over a group's 4 channels did not:
-    4-5x slower), summed in the dtype of ``acc_dtype_zero``.
+def correlate_direct_cl(small, big, a_per, b_per, minor, lead_pos, last_pos, o_last, acc, task0, task1):
+    """Small-group weight gradient, added into ``acc``: acc[t, g*a_per + a, b] += the sum over the tasks'
+    samples and outputs j of small[n, j, g*a_per + a] * big[n, position(j, t), g*b_per + b].
 
-    x: (N, P_big, cig*G) channels-last input with its channels in (i, g) order; wt: (Kv, cig*cog, G);
-    out: (N, J_lead*J_last, G*cog) channels-last, in the usual (g, k) order. Tasks are (n, j_lead) pairs.
+    small: (N, J_lead*J_last, G*a_per) channels-last (the small side); big: (N, P_big, G*b_per)
+    channels-last; acc: (Kv, G*a_per, b_per) in the accumulation dtype (one per thread). Tasks are
+    (n, j_lead) pairs.
+
+    ``minor`` (see :func:`conv_direct_cl`): both sides' channels in (channel, group) order, acc
+    ``(Kv, a_per*b_per, G)``: acc[t, a*b_per + b, g] += small[n, j, a*G + g] * big[n, position, b*G + g].
     """
     j_lead, k_lead = lead_pos.shape
     j_last, k_last = last_pos.shape
-    g_count = wt.shape[2]
-    acc = np.zeros(cog * g_count, dtype=acc_dtype_zero.dtype)
-    for task in range(task0, task1):
-        n = task // j_lead
-        jl = task - n * j_lead
-        for jj in range(j_last):
-            acc[:] = 0
-            for tl in range(k_lead):
-                pl = lead_pos[jl, tl]
-                if pl < 0:
-                    continue
-                for tt in range(k_last):
-                    pp = last_pos[jj, tt]
-                    if pp < 0:
-                        continue
-                    src = x[n, pl * o_last + pp]
-                    w = wt[tl * k_last + tt]
-                    for i in range(cig):
-                        s0 = i * g_count
-                        for k in range(cog):
-                            wr = w[i * cog + k]
-                            a0 = k * g_count
-                            for g in range(g_count):
-                                acc[a0 + g] += src[s0 + g] * wr[g]
-            dst = out[n, jl * j_last + jj]
-            for g in range(g_count):
-                for k in range(cog):
-                    dst[g * cog + k] = acc[k * g_count + g]
-
-
-@jit
-def correlate_direct_minor(small, big, a_per, b_per, lead_pos, last_pos, o_last, acc, task0, task1):
-    """:func:`correlate_direct_cl` with the group index innermost (see :func:`conv_direct_minor`):
-    acc[t, a*b_per + b, g] += the sum over the tasks' samples and outputs j of small[n, j, a*G + g] *
-    big[n, position(j, t), b*G + g].
-
-    small: (N, J_lead*J_last, a_per*G) and big: (N, P_big, b_per*G), channels-last with their channels
-    in (channel, group) order; acc: (Kv, a_per*b_per, G) in the accumulation dtype (one per thread).
-    Tasks are (n, j_lead) pairs.
-    """
-    j_lead, k_lead = lead_pos.shape
-    j_last, k_last = last_pos.shape
+    a_total = small.shape[2]
     g_count = acc.shape[2]
     for task in range(task0, task1):
         n = task // j_lead
@@ -482,43 +461,15 @@ def correlate_direct_minor(small, big, a_per, b_per, lead_pos, last_pos, o_last,
                         continue
                     src = big[n, pl * o_last + pp]
                     target = acc[tl * k_last + tt]
-                    for a in range(a_per):
-                        s0 = a * g_count
-                        for b in range(b_per):
-                            row = target[a * b_per + b]
-                            b0 = b * g_count
-                            for g in range(g_count):
-                                row[g] += s[s0 + g] * src[b0 + g]
-
-
-@jit
-def correlate_direct_cl(small, big, a_per, b_per, lead_pos, last_pos, o_last, acc, task0, task1):
-    """Small-group weight gradient, added into ``acc``: acc[t, g*a_per + a, b] += the sum over the tasks'
-    samples and outputs j of small[n, j, g*a_per + a] * big[n, position(j, t), g*b_per + b].
-
-    small: (N, J_lead*J_last, G*a_per) channels-last (the small side); big: (N, P_big, G*b_per)
-    channels-last; acc: (Kv, G*a_per, b_per) in the accumulation dtype (one per thread). Tasks are
-    (n, j_lead) pairs.
-    """
-    j_lead, k_lead = lead_pos.shape
-    j_last, k_last = last_pos.shape
-    a_total = small.shape[2]
-    for task in range(task0, task1):
-        n = task // j_lead
-        jl = task - n * j_lead
-        for jj in range(j_last):
-            s = small[n, jl * j_last + jj]
-            for tl in range(k_lead):
-                pl = lead_pos[jl, tl]
-                if pl < 0:
-                    continue
-                for tt in range(k_last):
-                    pp = last_pos[jj, tt]
-                    if pp < 0:
-                        continue
-                    src = big[n, pl * o_last + pp]
-                    target = acc[tl * k_last + tt]
-                    if a_per == 1 and b_per == 1:
+                    if minor:
+                        for a in range(a_per):
+                            s0 = a * g_count
+                            for b in range(b_per):
+                                row = target[a * b_per + b]
+                                b0 = b * g_count
+                                for g in range(g_count):
+                                    row[g] += s[s0 + g] * src[b0 + g]
+                    elif a_per == 1 and b_per == 1:
                         for c in range(a_total):
                             target[c, 0] += s[c] * src[c]
                     else:
