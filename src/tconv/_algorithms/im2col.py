@@ -110,7 +110,7 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
                 kv, cig * cog, groups
             ),
         )  # (Kv, Cig*Cog, G)
-        return conv_footprint(problem).run(_conv_minor_block, x, wg, geometry, problem)
+        return conv_footprint(problem).run(_conv_direct_block, x, wg, geometry, problem)
     if _compiled.available() and small_groups(groups, cig, cog):  # no GEMM: one compiled pass
         wt = problem.pack(
             "conv_direct",
@@ -183,38 +183,23 @@ def group_minor(x_cl: np.ndarray, groups: int) -> np.ndarray:
     return _compiled.transpose(x_cl.reshape(n * p, groups, c // groups)).reshape(n, p, c)
 
 
-def _conv_minor_block(x: np.ndarray, wg: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """:func:`_conv_direct_block` along the groups (:func:`minor_groups`), ``wg`` ``(Kv, Cig*Cog, G)``."""
-    x_cl = group_minor(channels_last(x, problem.layout), problem.groups)  # (n, P_in, Cig*G)
-    n = x_cl.shape[0]
-    lead, last = im2col_positions(geometry)
-    p_out = math.prod(geometry.input_size)
-    y = np.empty((n, p_out, problem.c_out), dtype=problem.dtype)  # (n, P_out, C_out)
-    zero = np.zeros(1, dtype=accumulator(problem.dtype))  # the dtype the kernel sums in
-    args = (x_cl, wg, problem.cig, problem.cog, True, lead, last, geometry.output_size[-1], zero, y)
-    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)]
-    _compiled.parallel_for(_compiled.kernels()["conv_direct_cl"], calls)
-    return _finish_direct(y, geometry, problem)
-
-
 def _conv_direct_block(x: np.ndarray, wt: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """The convolution of one block with small groups: each output pixel summed once by a compiled pass
-    (in double precision for single-precision data), then the bias and the layout."""
+    (in double precision for single-precision data), then the bias and the layout. Along the groups
+    (:func:`minor_groups`) ``wt`` is ``(Kv, Cig*Cog, G)`` and the input's channels are reordered to
+    (channel, group) first; otherwise it is ``(Kv, C_in, Cog)``."""
+    minor = minor_groups(problem.groups, problem.cig, problem.cog)
     x_cl = channels_last(x, problem.layout)  # (n, P_in, C_in)
+    if minor:
+        x_cl = group_minor(x_cl, problem.groups)  # (n, P_in, Cig*G)
     n = x_cl.shape[0]
     lead, last = im2col_positions(geometry)
     p_out = math.prod(geometry.input_size)
     y = np.empty((n, p_out, problem.c_out), dtype=problem.dtype)  # (n, P_out, C_out)
     zero = np.zeros(1, dtype=accumulator(problem.dtype))  # the dtype the kernel sums in
-    args = (x_cl, wt, problem.cig, problem.cog, False, lead, last, geometry.output_size[-1], zero, y)
+    args = (x_cl, wt, problem.cig, problem.cog, minor, lead, last, geometry.output_size[-1], zero, y)
     calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)]
     _compiled.parallel_for(_compiled.kernels()["conv_direct_cl"], calls)
-    return _finish_direct(y, geometry, problem)
-
-
-def _finish_direct(y: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """The bias and the layout of a direct pass's ``(n, P_out, C_out)`` result."""
-    n = y.shape[0]
     if problem.has_bias:
         y += problem.bias
     if problem.layout == "channels_last":

@@ -188,6 +188,19 @@ def gather_cf(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, 
 
 
 @inline
+def _add_along_groups(acc, src, w, cig, cog, g_count):
+    """acc[k*G + g] += src[i*G + g] * w[i*cog + k, g] for every channel pair (i, k): one loop along the
+    G groups per pair (the passes along the groups, channels in (channel, group) order)."""
+    for i in range(cig):
+        s0 = i * g_count
+        for k in range(cog):
+            wr = w[i * cog + k]
+            a0 = k * g_count
+            for g in range(g_count):
+                acc[a0 + g] += src[s0 + g] * wr[g]
+
+
+@inline
 def _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc):
     """acc = bias + the sum of x[n, j, ci] * wt[t, ci, k] over output pixel (n, ol, o)'s (j, t) pairs."""
     c_in = x.shape[2]
@@ -258,14 +271,7 @@ def _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last,
         tap0 = lt[p] * k_last
         for q in range(qp[o], qp[o + 1]):
             src = x[n, row0 + qj[q]]
-            w = wt[tap0 + qt[q]]
-            for i in range(cig):
-                s0 = i * g_count
-                for k in range(cog):
-                    wr = w[i * cog + k]
-                    a0 = k * g_count
-                    for g in range(g_count):
-                        acc[a0 + g] += src[s0 + g] * wr[g]
+            _add_along_groups(acc, src, wt[tap0 + qt[q]], cig, cog, g_count)
     for g in range(g_count):
         for k in range(cog):
             dst[g * cog + k] = bias[g * cog + k] + acc[k * g_count + g]
@@ -404,13 +410,7 @@ def conv_direct_cl(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype
                     src = x[n, pl * o_last + pp]
                     w = wt[tl * k_last + tt]
                     if minor:
-                        for i in range(cig):
-                            s0 = i * g_count
-                            for k in range(cog):
-                                wr = w[i * cog + k]
-                                a0 = k * g_count
-                                for g in range(g_count):
-                                    acc[a0 + g] += src[s0 + g] * wr[g]
+                        _add_along_groups(acc, src, w, cig, cog, g_count)
                     elif cog == 1 and cig == 1:
                         for ci in range(c_in):
                             acc[ci] += src[ci] * w[ci, 0]
