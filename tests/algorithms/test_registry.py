@@ -86,6 +86,8 @@ def test_get_lists_the_valid_names():
         ((200,), 16, 8, 256, 256, 64, "direct", "direct"),  # 64 groups of 4 -> 4, 1-d
         ((16, 16), 4, 2, 32, 32, 4, "gemm", "scatter"),  # 4 groups of 8 -> 8: per-group GEMMs
         ((16, 16), 4, 2, 16, 16, 4, "gemm", "direct"),  # 4 groups of 4 -> 4: too few groups to run along
+        ((32, 32), 3, 2, 64, 16, 8, "gemm", "direct"),  # 8 groups of 8 -> 2: gemm (0.72x with direct)
+        ((32, 32), 4, 2, 64, 64, 16, "direct", "direct"),  # 16 groups of 4 -> 4
         ((8, 8, 8), 3, 2, 16, 16, 1, "gemm", "phase"),  # 3-d, overlapping stamps
         ((8, 8, 8), 2, 2, 16, 16, 1, "gemm", "scatter"),  # 3-d, k = s: no overlap
         ((16, 16), 4, 2, 16, 16, 1, "gemm", "phase"),  # 2-d, overlapping

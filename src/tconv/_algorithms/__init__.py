@@ -174,6 +174,13 @@ def get(name: object, op: str = "conv_transpose") -> Algorithm:
     return table[name]
 
 
+#: Groups from which ``"auto"`` runs ``"direct"`` for small groups of several channels (its pass along the
+#: groups, :func:`tconv._algorithms.im2col.minor_groups`). A random sweep of 14 such shapes (1-3 d, 8-64
+#: groups) had it at 0.72-0.73x ``gemm`` on two of its three 8-group shapes (16 channel pairs on 8
+#: lanes) and 0.8-2.9x from 16 groups up (1.16x in geometric mean over all 14); with 8 groups ``gemm``.
+DIRECT_GROUPS = 16
+
+
 #: ``"auto"`` leaves its measured rule when the rule's algorithm would cost more than this many
 #: times the cheapest candidate (:mod:`tconv._algorithms.cost`): only far from the measured layers.
 OVERRIDE = 8.0
@@ -199,11 +206,11 @@ def choose(
 
     1. one input channel per group (``C_in/G == 1``, ``C_out/G <= 16``: depthwise and channel
        multipliers): ``"direct"`` -- BLAS has nothing to multiply, one compiled pass does it all;
-       with 2 or more input channels per group, at most 16 channel pairs per group and 8 or more
+       with 2 or more input channels per group, at most 16 channel pairs per group and 16 or more
        groups (``groups=32`` on 128 channels): ``"direct"`` too, its pass along the groups
        (:func:`tconv._algorithms.im2col.minor_groups`; 1.0-3.2x ``gemm``'s speed on 12 shapes in
-       1-3 d, measured A/B; only a tiny 8x8 one (0.1 ms) ran faster with ``gemm``); with fewer groups
-       the per-group GEMMs of ``gemm`` (its per-group loop over 2-16 channels did not vectorise);
+       1-3 d, measured A/B, 0.8-2.9x on a random sweep, :data:`DIRECT_GROUPS`); with fewer groups
+       the per-group GEMMs of ``gemm``;
     2. stride 1 on every axis, no groups, more than one input pixel (one pixel is one plain GEMM,
        :func:`tconv._algorithms.gemm.one_stamp`), and gemm's columns (``prod(k)*C_out`` per input pixel)
        at least twice im2col's (``prod(k)*C_in`` per output pixel; in 3-d at least as large):
@@ -295,7 +302,7 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
     cig, cog = c_in // groups, c_out // groups
     if compiled and groups > 1 and cig == 1 and cog <= 16:
         return "direct"
-    if compiled and im2col.minor_groups(groups, cig, cog):  # its pass runs along the groups
+    if compiled and groups >= DIRECT_GROUPS and im2col.minor_groups(groups, cig, cog):  # along the groups
         return "direct"
     if not compiled and groups > 1 and cig * cog <= 16:
         return "direct"
