@@ -48,12 +48,12 @@ def direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, o
                 kv, cig * cog, groups
             ),
         )
-    elif cig == 1 and cog > 1:
-        # a channel multiplier: each input channel repeated cog times, then depthwise over C_out channels
-        # (the kernel's loop over cog short channels did not vectorise: 2.3-3.8x slower, measured)
-        x_cl = np.repeat(x_cl, cog, axis=-1)  # (N, P_in, C_out)
-        cig, cog, rows = 1, 1, c_out
-    if not minor:
+    else:
+        if cig == 1 and cog > 1:
+            # a channel multiplier: each input channel repeated cog times, then depthwise over C_out
+            # channels (the kernel's loop over cog short channels did not vectorise: 2.3-3.8x slower)
+            x_cl = np.repeat(x_cl, cog, axis=-1)  # (N, P_in, C_out)
+            cig, cog, rows = 1, 1, c_out
         wt = problem.pack(
             "direct", lambda: np.ascontiguousarray(w.reshape(rows, -1, kv).transpose(2, 0, 1))
         )  # (Kv, C_in, Cog), or (Kv, C_out, 1) for a channel multiplier
