@@ -20,6 +20,18 @@ def test_options_validation_and_restore():
         tconv.set_options(budget=1)
     with pytest.raises(TypeError, match="compiled must be a bool, got 1"):
         tconv.set_options(compiled=1)
+    with pytest.raises(TypeError, match="keep_awake must be a real number, got True of type bool"):
+        tconv.set_options(keep_awake=True)
+    with pytest.raises(TypeError, match="keep_awake must be a real number, got '1ms' of type str"):
+        tconv.set_options(keep_awake="1ms")
+    with pytest.raises(ValueError, match="keep_awake must be at least 0, got -0.001"):
+        tconv.set_options(keep_awake=-0.001)
+    with pytest.raises(ValueError, match="keep_awake must be at most 1.0 seconds, got 60"):
+        tconv.set_options(keep_awake=60)  # the threads would spin a minute after every call
+    with pytest.raises(ValueError, match="keep_awake must be finite, got nan"):
+        tconv.set_options(keep_awake=float("nan"))
+    with tconv.options(keep_awake=0):
+        assert tconv.get_options().keep_awake == 0.0
     assert tconv.get_options() == before
 
 

@@ -26,10 +26,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from ._validate import is_int
+from ._validate import is_int, real_number
 
-__all__ = ["MAX_THREADS", "Options", "effective", "get_options", "internal", "options", "set_options"]
+__all__ = ["MAX_KEEP_AWAKE", "MAX_THREADS", "Options", "effective", "get_options", "internal", "options", "set_options"]
 
+
+#: The most seconds ``keep_awake`` may be: the threads spin for that long after every parallel call.
+MAX_KEEP_AWAKE = 1.0
 
 #: The most threads a call may use: each is an OS thread with its own stack, so a huge value would
 #: exhaust the machine instead of computing anything faster.
@@ -61,11 +64,18 @@ class Options:
     compiled : bool
         Use the numba-compiled kernels when numba is installed (``pip install
         tconv[fast]``); ``False`` forces the NumPy-only code paths.
+    keep_awake : float
+        Seconds that idle-priority threads keep the cores of a parallel compiled
+        call awake after it (Linux; ``0`` turns them off): a core whose thread waits
+        for the next piece of work spins instead of halting, as OpenMP's threads do,
+        but only when nothing else wants the core (``docs/performance.md``,
+        "Threads"). Default 0.002; at most :data:`MAX_KEEP_AWAKE`.
     """
 
     memory_budget: int = 256 * 2**20
     threads: int = _default_threads()
     compiled: bool = os.environ.get("TCONV_COMPILED", "1") not in ("0", "false", "no")
+    keep_awake: float = 0.002
 
 
 _GLOBAL = Options()
@@ -107,6 +117,11 @@ def _validated(base: Options, **changes: object) -> Options:
                 raise ValueError(f"threads must be at most {MAX_THREADS} (each is an OS thread), got {value!r}")
         if name == "compiled" and not isinstance(value, bool):
             raise TypeError(f"compiled must be a bool, got {value!r}")
+        if name == "keep_awake":
+            seconds = real_number(value, name, minimum=0)
+            if seconds > MAX_KEEP_AWAKE:  # the threads spin this long after every call
+                raise ValueError(f"keep_awake must be at most {MAX_KEEP_AWAKE} seconds, got {value!r}")
+            changes[name] = seconds
     return replace(base, **changes)  # type: ignore[arg-type]
 
 

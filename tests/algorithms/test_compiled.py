@@ -1,10 +1,16 @@
-"""tconv._algorithms.compiled: the compiled transpose against NumPy's, on every branch it takes."""
+"""tconv._algorithms.compiled: the compiled transpose against NumPy's, on every branch it takes; the
+keep-awake threads of the parallel calls."""
 
 from __future__ import annotations
+
+import os
+import threading
+import time
 
 import numpy as np
 import pytest
 
+import tconv
 from tconv._algorithms import compiled
 
 # (N, A, B): both sides long (64-row tiles); a short side of 1, 3, 8, 21 and 32 entries, on small
@@ -61,3 +67,47 @@ def test_large_matrices_with_a_short_side_run_in_blocks(shape, monkeypatch):
     a = np.ones(shape, dtype=np.float32)
     compiled.transpose(a)
     assert calls and set(calls) == {compiled.SHORT_BLOCK}
+
+
+# ------------------------------------------------------------------------------------- keep-awake threads
+
+
+def _parallel_call():
+    """A parallel compiled call on two threads (a transpose large enough to be split)."""
+    a = np.ones((4, 1024, 1024), dtype=np.float32)
+    with tconv.options(threads=2):
+        compiled.transpose(a)
+
+
+def _awake_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("tconv-awake-")]
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="idle priority is Linux's (elsewhere there are none)")
+def test_keep_awake_threads_spin_at_idle_priority_and_stop_after_the_tail():
+    if not compiled.available():  # numba is part of the test dependencies
+        pytest.fail("numba is not installed")
+    with tconv.options(keep_awake=0.01):
+        _parallel_call()
+    threads = _awake_threads()
+    assert len(threads) >= 2  # one per thread of the call
+    for thread in threads:  # they never take a core from a thread that wants it
+        assert os.sched_getscheduler(thread.native_id) == os.SCHED_IDLE
+    state = compiled._AWAKE.state
+    assert state[0] == 0  # no call in progress: only the tail keeps them spinning
+    time.sleep(0.05)  # past the 10 ms tail: every keep-awake thread blocks until the next call
+    cpu = time.process_time()
+    time.sleep(0.3)
+    assert time.process_time() - cpu < 0.05  # an idle process: nothing spins (two spinning threads: 0.6 s)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="idle priority is Linux's (elsewhere there are none)")
+def test_keep_awake_zero_spins_nothing():
+    if not compiled.available():
+        pytest.fail("numba is not installed")
+    before = compiled._AWAKE.state.copy()
+    with tconv.options(keep_awake=0):
+        assert not compiled._AWAKE.begin(2, tconv.get_options().keep_awake)
+        _parallel_call()
+    assert compiled._AWAKE.state[0] == 0
+    assert compiled._AWAKE.state[1] == before[1]  # no tail was set

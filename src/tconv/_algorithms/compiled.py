@@ -22,6 +22,7 @@ import itertools
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -126,10 +127,92 @@ _QUEUE: queue.SimpleQueue[_Job] = queue.SimpleQueue()
 _THREADS: list[threading.Thread] = []
 
 
+class _KeepAwake:
+    """Threads at idle priority (Linux ``SCHED_IDLE``) that spin while a parallel call runs and for
+    ``keep_awake`` seconds after it (:class:`tconv.Options`), so that a core whose thread waits for
+    the next piece of work does not halt.
+
+    On a virtual machine a halted virtual CPU is woken through the hypervisor, tens of microseconds to
+    milliseconds late, and a call hands work between its threads dozens of times (each parallel pass,
+    each BLAS call): measured in the benchmark's worker processes, tconv's two-thread calls ran up to
+    1.5x slower after other runtimes had run than alone, one-thread calls did not. OpenMP and ONNX
+    Runtime's pools spin-wait for the same reason, at normal priority; these threads run only when a
+    core would otherwise be idle (any other thread preempts them), so they take no time from the
+    computation, tconv's or BLAS's. They stop spinning ``keep_awake`` seconds after the last call
+    and then block until the next one.
+    """
+
+    def __init__(self) -> None:
+        self.state = np.zeros(2, dtype=np.int64)  # calls in progress, cycle count until which to spin
+        self.lock = threading.Lock()
+        self.wake = threading.Semaphore(0)
+        self.started = 0
+        self.sleeping = 0
+        self.off = not hasattr(os, "SCHED_IDLE")
+        self.origin: tuple[float, int] | None = None  # (seconds, cycles) of the first call
+        self.rate = 0.0  # cycles per second, measured over the first calls
+
+    def begin(self, threads: int, seconds: float) -> bool:
+        """A parallel call starts that runs on ``threads`` threads: have as many spinning, and True,
+        unless ``seconds`` (the ``keep_awake`` option) is 0 or this system has no idle priority."""
+        if self.off or not seconds:
+            return False
+        if self.origin is None and kernels()["cycles"]() == 0:  # no cycle counter: no clock to stop by
+            self.off = True
+            return False
+        with self.lock:
+            self.state[0] += 1
+            release, self.sleeping = self.sleeping, 0
+            while self.started < threads:
+                self.started += 1
+                threading.Thread(target=self._spin, name=f"tconv-awake-{self.started}", daemon=True).start()
+        for _ in range(release):
+            self.wake.release()
+        return True
+
+    def end(self, seconds: float) -> None:
+        """The call that :meth:`begin` counted has ended: spin on for ``seconds``."""
+        now = kernels()["cycles"]()
+        with self.lock:
+            self.state[1] = max(self.state[1], now + int(seconds * self._cycles_per_second(now)))
+            self.state[0] -= 1
+
+    def _cycles_per_second(self, now: int) -> float:
+        if self.rate:
+            return self.rate
+        seconds = time.perf_counter()
+        if self.origin is None:
+            self.origin = (seconds, now)
+        elif seconds - self.origin[0] >= 0.05:
+            self.rate = max(1.0, (now - self.origin[1]) / (seconds - self.origin[0]))
+            return self.rate
+        return 4e9  # until measured: at most the tail asked for, on a counter of up to 4 GHz
+
+    def _spin(self) -> None:
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except (AttributeError, OSError):  # pragma: no cover - no idle priority: spinning would compete
+            self.off = True
+            return
+        spin = kernels()["keep_awake"]
+        while True:
+            spin(self.state)
+            with self.lock:
+                if self.state[0] > 0 or self.off:  # a call began after the spin ended
+                    if self.off:
+                        return
+                    continue
+                self.sleeping += 1
+            self.wake.acquire()
+
+
+_AWAKE = _KeepAwake()
+
+
 def _after_fork() -> None:
     """A forked child has none of its parent's pool threads: it starts its own."""
-    global _QUEUE, _THREADS
-    _QUEUE, _THREADS = queue.SimpleQueue(), []
+    global _QUEUE, _THREADS, _AWAKE
+    _QUEUE, _THREADS, _AWAKE = queue.SimpleQueue(), [], _KeepAwake()
 
 
 if hasattr(os, "register_at_fork"):
@@ -166,16 +249,20 @@ def run_workers(work: Callable[[], None], threads: int, claim: Claim) -> None:
         work()
         return
     _start(threads - 1)
+    awake, seconds = _AWAKE, effective().keep_awake
+    counted = awake.begin(threads, seconds)
     job = _Job(work, claim)
     for _ in range(threads - 1):
         _QUEUE.put(job)
     try:
         work()
     except BaseException:
-        claim.stop()
-        job.close()  # each pool thread ends after its current piece
+        claim.stop()  # each pool thread ends after its current piece
         raise
-    job.close()
+    finally:
+        job.close()
+        if counted:
+            awake.end(seconds)
     if job.errors:
         raise job.errors[0]
 
@@ -261,6 +348,8 @@ def _build() -> dict[str, Callable]:
 #: The compiled kernels :func:`kernels` provides.
 KERNEL_NAMES = (
     "accumulate",
+    "cycles",
+    "keep_awake",
     "conv_direct_cl",
     "correlate_direct_cl",
     "gather_rows_t",

@@ -6,11 +6,76 @@ Array layouts are given in each docstring; ``task0:task1`` (and ``o0:o1``) selec
 part of the output one call writes, so calls on disjoint ranges can run in parallel.
 """
 
+import platform
+
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core.extending import intrinsic
 
 jit = numba.njit(nogil=True, cache=True, boundscheck=False)
 inline = numba.njit(nogil=True, cache=True, boundscheck=False, inline="always")
+
+
+@intrinsic
+def _load_acquire(typingctx, array, index):
+    """``array[index]`` of an int64 array read with an atomic (acquire) load: re-read on every call,
+    never hoisted out of a loop, and ordered with the writes of other threads."""
+    signature = types.int64(array, types.intp)
+
+    def codegen(context, builder, sig, args):
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        return builder.load_atomic(builder.gep(data, [args[1]]), "acquire", 8)
+
+    return signature, codegen
+
+
+@intrinsic
+def _cycle_counter(typingctx):
+    """The processor's cycle counter (``llvm.readcyclecounter``: the TSC on x86-64; 0 where the target
+    has none)."""
+    signature = types.int64()
+
+    def codegen(context, builder, sig, args):
+        function = builder.module.declare_intrinsic("llvm.readcyclecounter", fnty=ir.FunctionType(ir.IntType(64), []))
+        return builder.call(function, [])
+
+    return signature, codegen
+
+
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+
+@intrinsic
+def _pause(typingctx):
+    """x86's ``pause`` (a spin-wait hint: the loop yields the core's pipeline to a sibling hardware
+    thread and saves power); nothing elsewhere."""
+    signature = types.none()
+
+    def codegen(context, builder, sig, args):
+        if _X86:
+            pause = ir.FunctionType(ir.VoidType(), [])
+            builder.call(builder.module.declare_intrinsic("llvm.x86.sse2.pause", fnty=pause), [])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@jit
+def cycles():
+    """The cycle counter (:func:`keep_awake`'s clock)."""
+    return _cycle_counter()
+
+
+@jit
+def keep_awake(state):
+    """Spin while ``state[0]`` (calls in progress) is positive or the cycle counter is below ``state[1]``
+    (the end of the tail after the last call): the busy loop of :mod:`tconv._algorithms.compiled`'s
+    keep-awake threads, which run at idle priority, so that a core waiting for the next piece of a call
+    stays awake instead of halting (see there)."""
+    while _load_acquire(state, 0) > 0 or _cycle_counter() < _load_acquire(state, 1):
+        _pause()
 
 
 @jit
