@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from helpers import assert_close, full_size, module_oracle
@@ -471,3 +475,36 @@ def test_modules_prepare_their_weight_and_follow_its_changes():
     ours.load_state_dict(state)
     theirs.load_state_dict(state)
     torch.testing.assert_close(ours(x), theirs(x))
+
+
+KEEP_AWAKE_SCRIPT = """
+import threading
+import numpy as np, torch
+import tconv, tconv.torch as tt
+from tconv._algorithms import compiled
+
+def awake():
+    return sum(t.name.startswith("tconv-awake-") for t in threading.enumerate())
+
+torch.set_num_threads(2)
+tconv.set_options(threads=2)
+module = tt.ConvTranspose2d(64, 32, 4, stride=2, padding=1)
+x = torch.randn(8, 64, 32, 32, requires_grad=True)
+module(x).sum().backward()  # parallel passes in the forward and both gradients
+print(awake())
+tconv.conv_transpose(x.detach().numpy(), module.weight.detach().numpy(), stride=2, padding=1)
+print(awake())
+"""
+
+
+def test_no_keep_awake_threads_under_torch():
+    """tconv.torch's calls run without the keep-awake threads (PyTorch's OpenMP threads keep the cores
+    awake; with both, training steps ran slower), a plain call in the same process with them. In a
+    fresh process: other tests have started the threads already."""
+    if not hasattr(os, "SCHED_IDLE"):
+        pytest.skip("keep-awake threads exist on Linux only")
+    result = subprocess.run([sys.executable, "-c", KEEP_AWAKE_SCRIPT], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    under_torch, plain = map(int, result.stdout.split())
+    assert under_torch == 0
+    assert plain >= 2
