@@ -28,7 +28,17 @@ from dataclasses import dataclass, replace
 
 from ._validate import is_int, real_number
 
-__all__ = ["MAX_KEEP_AWAKE", "MAX_THREADS", "Options", "effective", "get_options", "internal", "options", "set_options"]
+__all__ = [
+    "MAX_KEEP_AWAKE",
+    "MAX_THREADS",
+    "Options",
+    "cores",
+    "effective",
+    "get_options",
+    "internal",
+    "options",
+    "set_options",
+]
 
 
 #: The most seconds ``keep_awake`` may be: the threads spin for that long after every parallel call.
@@ -39,7 +49,8 @@ MAX_KEEP_AWAKE = 1.0
 MAX_THREADS = 1024
 
 
-def _default_threads() -> int:
+def cores() -> int:
+    """The CPUs this process may run on (the default ``threads``)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
@@ -73,7 +84,7 @@ class Options:
     """
 
     memory_budget: int = 256 * 2**20
-    threads: int = _default_threads()
+    threads: int = cores()
     compiled: bool = os.environ.get("TCONV_COMPILED", "1") not in ("0", "false", "no")
     keep_awake: float = 0.002
 

@@ -72,10 +72,10 @@ def test_large_matrices_with_a_short_side_run_in_blocks(shape, monkeypatch):
 # ------------------------------------------------------------------------------------- keep-awake threads
 
 
-def _parallel_call():
-    """A parallel compiled call on two threads (a transpose large enough to be split)."""
+def _parallel_call(threads=2):
+    """A parallel compiled call on ``threads`` threads (a transpose large enough to be split)."""
     a = np.ones((4, 1024, 1024), dtype=np.float32)
-    with tconv.options(threads=2):
+    with tconv.options(threads=threads):
         compiled.transpose(a)
 
 
@@ -89,8 +89,9 @@ def test_keep_awake_threads_spin_at_idle_priority_and_stop_after_the_tail():
         pytest.fail("numba is not installed")
     with tconv.options(keep_awake=0.01):
         _parallel_call()
+        _parallel_call(threads=64)  # a thread per core at most, however many threads a call runs on
     threads = _awake_threads()
-    assert len(threads) >= 2  # one per thread of the call
+    assert 2 <= len(threads) <= max(2, len(os.sched_getaffinity(0)))  # one per thread of the call, per core
     for thread in threads:  # they never take a core from a thread that wants it
         assert os.sched_getscheduler(thread.native_id) == os.SCHED_IDLE
     state = compiled._AWAKE.state

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .._options import effective
+from .._options import cores, effective
 
 __all__ = ["Claim", "available", "kernels", "parallel_for", "run_workers", "split", "supports", "transpose"]
 
@@ -160,6 +160,7 @@ class _KeepAwake:
         if self.origin is None and kernels()["cycles"]() == 0:  # no cycle counter: no clock to stop by
             self.off = True
             return False
+        threads = min(threads, cores())  # more threads than cores: a core needs only one
         with self.lock:
             self.state[0] += 1
             release, self.sleeping = self.sleeping, 0
