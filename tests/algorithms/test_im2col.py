@@ -87,6 +87,36 @@ def test_stacked_chunk_products_are_the_same_sums(shape, monkeypatch):
     assert np.abs(stacked - exact).max() <= 1e-5 * np.abs(exact).max()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+@pytest.mark.parametrize("k", [33, 48, 64])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_two_chunk_tile_products_are_the_wide_sums(k, dtype, transposed):
+    """A tile product over two input chunks (33-64 columns, e.g. a 3-channel k4 layer's input gradient)
+    adds its two single-precision chunk products in single precision: the same bits as their
+    double-precision sum rounded (_chunked_sum), without its pass over double-precision sums."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(k)
+    rows, cog = 300, 24
+
+    def draw(*shape):
+        a = rng.standard_normal(shape).astype(dtype)
+        return a + 1j * rng.standard_normal(shape).astype(dtype) if np.dtype(dtype).kind == "c" else a
+
+    cols = draw(1, 1, rows, k, 1)  # (G, n, R, Kv, Cig) with Kv*Cig = k
+    wm = draw(1, k, cog)  # (G, Kv*Cig, Cog)
+    lhs = cols.reshape(rows, k)
+    if transposed:
+        target = np.empty((cog, rows), dtype=dtype)
+        expected = im2col._chunked_sum(wm[0].T, lhs.T, im2col.input_chunk(k), im2col.accumulator(dtype))
+    else:
+        target = np.empty((rows, cog), dtype=dtype)
+        expected = im2col._chunked_sum(lhs, wm[0], im2col.input_chunk(k), im2col.accumulator(dtype))
+    im2col._tile_gemm(cols, wm, wm.transpose(0, 2, 1), target, transposed)
+    assert im2col.input_chunk(k) < k <= 2 * im2col.input_chunk(k)  # the two-chunk case
+    assert np.array_equal(target, expected.astype(dtype))
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_batched_weight_gradient_chunks(threads):
     """_chunked_product of a small gradient over many rows (its chunks shared among threads) against the
