@@ -4,6 +4,8 @@ keep-awake threads of the parallel calls."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -112,3 +114,27 @@ def test_keep_awake_zero_spins_nothing():
         _parallel_call()
     assert compiled._AWAKE.state[0] == 0
     assert compiled._AWAKE.state[1] == before[1]  # no tail was set
+
+
+WITHOUT_NUMBA = """
+import sys
+sys.modules["numba"] = None  # as if numba were not installed: NumPy is tconv's only hard dependency
+import numpy as np, tconv
+from tconv._algorithms import compiled
+assert not compiled.available()
+rng = np.random.default_rng(0)
+x = rng.standard_normal((8, 128, 32, 32)).astype(np.float32)
+w = rng.standard_normal((128, 64, 4, 4)).astype(np.float32)
+with tconv.options(threads=2):  # products split among tconv's threads (tconv._algorithms.blas.matmul)
+    y = tconv.conv_transpose(x, w, stride=2, padding=1)
+    g = tconv.conv_transpose_backward(y, x, w, stride=2, padding=1)
+print(compiled._AWAKE.started)
+"""
+
+
+def test_parallel_calls_without_numba_start_no_keep_awake_threads():
+    """Without numba the parallel BLAS products still run on tconv's threads, and no keep-awake thread
+    (its spin loop is a compiled kernel): a call must not import numba (it did, and failed)."""
+    result = subprocess.run([sys.executable, "-c", WITHOUT_NUMBA], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0"]

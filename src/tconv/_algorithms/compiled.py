@@ -154,8 +154,10 @@ class _KeepAwake:
 
     def begin(self, threads: int, seconds: float) -> bool:
         """A parallel call starts that runs on ``threads`` threads: have as many spinning, and True,
-        unless ``seconds`` (the ``keep_awake`` option) is 0 or this system has no idle priority."""
-        if self.off or not seconds:
+        unless ``seconds`` (the ``keep_awake`` option) is 0, this system has no idle priority, or the
+        compiled kernels are not :func:`available` (their spin loop is one: without numba, or with
+        ``compiled=False``, a parallel call of BLAS products runs without keep-awake threads)."""
+        if self.off or not seconds or not available():
             return False
         if self.origin is None and kernels()["cycles"]() == 0:  # no cycle counter: no clock to stop by
             self.off = True
