@@ -501,10 +501,11 @@ def test_no_keep_awake_threads_under_torch():
     """tconv.torch's calls run without the keep-awake threads (PyTorch's OpenMP threads keep the cores
     awake; with both, training steps ran slower), a plain call in the same process with them. In a
     fresh process: other tests have started the threads already."""
-    if not hasattr(os, "SCHED_IDLE"):
-        pytest.skip("keep-awake threads exist on Linux only")
     result = subprocess.run([sys.executable, "-c", KEEP_AWAKE_SCRIPT], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     under_torch, plain = map(int, result.stdout.split())
     assert under_torch == 0
-    assert plain >= 2
+    if hasattr(os, "SCHED_IDLE"):  # Linux: idle priority, keep-awake threads
+        assert plain >= 2
+    else:  # elsewhere there are none
+        assert plain == 0
