@@ -140,3 +140,29 @@ def test_one_stamp_needs_exactly_one_stamp(kwargs):
     assert not _gemm.one_stamp(geometry, problem)
     plain = Problem(1, "channels_first", 4, 4, np.dtype(np.float32), np.zeros(4, np.float32), False)
     assert _gemm.one_stamp(conv_transpose_geometry((1, 1), 4), plain)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize(
+    "n, c_in, cog, groups, size, kernel, stride",
+    [
+        (64, 64, 1, 1, (14, 14), 4, 2),  # an MNIST GAN's last layer: many small samples, blocks of them
+        (7, 32, 3, 1, (40, 40), 4, 2),  # a tail block
+        (5, 64, 2, 2, (33, 20), 3, 2),
+        (3, 16, 1, 4, (64,), 8, 4),
+        (9, 8, 3, 1, (10, 12, 9), 3, 2),
+    ],
+)
+def test_transposed_orientation_in_blocks_of_samples(n, c_in, cog, groups, size, kernel, stride, threads, monkeypatch):
+    """gemm_transposed's blocks of samples (one stacked GEMM and one gather call per block and group),
+    with blocks smaller than the batch, a shorter last block, and more threads than blocks."""
+    monkeypatch.setattr(_gemm, "BLOCK_COLUMNS", 3 * kernel ** len(size) * cog * int(np.prod(size)) * 4)  # 3 samples
+    monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((n, c_in, *size))
+    w = rng.standard_normal((c_in, cog, *(kernel,) * len(size)))
+    b = rng.standard_normal(cog * groups)
+    kwargs = dict(stride=stride, padding=1, groups=groups)
+    with tconv.options(threads=threads):
+        got = tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm")
+    assert_close(got, tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter"))

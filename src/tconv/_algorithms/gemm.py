@@ -61,6 +61,8 @@ SMALL_SAMPLE = 256
 #: With at most this many output channels per group (and a channels-first output), the GEMM runs
 #: in the transposed orientation W^T @ x and the gather along the rows of the output.
 FEW_CHANNELS = 8
+#: Bytes of columns of one block of samples of :func:`gemm_transposed` (they stay in a core's L2).
+BLOCK_COLUMNS = 2**20
 
 
 def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
@@ -487,25 +489,33 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     (``(Kv*Cog) x P`` per sample and group, ONNX Runtime's orientation) the gather
     runs along contiguous input positions instead (``gather_rows_t`` of
     :mod:`tconv._algorithms.numba_kernels`), one output channel's rows at a time.
-    Tiles are (sample, group) pairs computed by independent threads with
-    single-threaded BLAS; with fewer tiles than threads the GEMMs use BLAS's
-    threads instead.
+    Tiles are (block of samples, group) pairs computed by independent threads with
+    single-threaded BLAS: a block's GEMMs in one stacked ``matmul``, its gather in one
+    compiled call (per sample, small images spent more in the calls than in the work:
+    a 64-sample 14x14 layer with one output channel); with fewer tiles than threads the
+    GEMMs use BLAS's threads instead.
     """
     n = x.shape[0]
     groups, cig, cog, dtype = problem.groups, problem.cig, problem.cog, problem.dtype
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
-    tiles = [(i, g) for i in range(n) for g in range(groups)]
-    bytes_per_tile = kv * cog * p_in * dtype.itemsize
+    bytes_per_sample = kv * cog * p_in * dtype.itemsize
     budget = effective().memory_budget
-    if bytes_per_tile > budget:
+    if bytes_per_sample > budget:
         return _gemm_blocked(x, w, geometry, problem)  # one sample's columns exceed the budget
+    threads = min(effective().threads, budget // bytes_per_sample)  # one column buffer per thread
+    # samples per block: columns of at most BLOCK_COLUMNS (and a thread's share of the budget), and
+    # enough blocks for every thread
+    per = max(1, min(BLOCK_COLUMNS, budget // threads) // bytes_per_sample)
+    per = min(per, max(1, n // -(-threads // groups)))
+    tiles = [(i, min(n, i + per), g) for i in range(0, n, per) for g in range(groups)]
     out = problem.output(n, geometry.output_size)
     tables = lead_and_last(geometry)
     lead, o_lead, o_last = tables.lead, tables.lead.outputs, tables.last.outputs
     wt = w.reshape(groups, cig, cog * kv).transpose(0, 2, 1)  # (G, Cog*Kv, Cig): a view, BLAS reads it transposed
     xs = x.reshape(n, groups, cig, p_in)  # (N, G, Cig, P)
     out4 = out.reshape(n, groups, cog, o_lead, o_last)  # (N, G, Cog, O_lead, O_last)
+    bias = problem.bias.reshape(groups, cog)
     rows = _compiled.kernels()["gather_rows_t"]
     s, d, b = geometry.stride[-1], geometry.dilation[-1], geometry.crop_begin[-1]
     # the arguments of gather_rows_t that do not change from call to call
@@ -513,15 +523,14 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
-        cols = scratch("columns", (cog * kv, p_in), dtype)  # this thread's (Cog*Kv, P) columns
+        buffer = scratch("columns", (per, cog * kv, p_in), dtype)  # this thread's columns
         for index in claim:
-            i, g = tiles[index]
-            np.matmul(wt[g], xs[i, g], out=cols)  # (Cog*Kv, Cig) @ (Cig, P)
-            c3 = _reshaped(cols, (cog, kv, p_in)).transpose(1, 0, 2)  # (Kv, Cog, P) view
-            for c in range(cog):
-                rows(c3, c, lead.ptr, lead.j, lead.t, *per_axis, problem.bias[g * cog + c], out4[i, g, c])
+            i0, i1, g = tiles[index]
+            cols = buffer[: i1 - i0]
+            np.matmul(wt[g], xs[i0:i1, g], out=cols)  # (Cog*Kv, Cig) @ (n, Cig, P), stacked
+            c4 = cols.reshape(i1 - i0, cog, kv, p_in).transpose(0, 2, 1, 3)  # (n, Kv, Cog, P) view
+            rows(c4, lead.ptr, lead.j, lead.t, *per_axis, bias[g], out4[i0:i1, g])
 
-    threads = min(effective().threads, budget // bytes_per_tile)  # one column buffer per thread
     if len(tiles) >= threads > 1 and _blas.available():
         with _blas.single_threaded_blas():
             _compiled.run_workers(work, threads, claim)

@@ -575,8 +575,8 @@ def im2col_groups_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
                                 dst[b] = src[g * b_count + b]
 
 
-@jit
-def gather_rows_t(cols, c, lp, lj, lt, i_last, k_last, ranges, s, d, b, o_last, bias, out_rows):
+@inline
+def _gather_rows_t(cols, c, lp, lj, lt, i_last, k_last, ranges, s, d, b, o_last, bias, out_rows):
     """Output rows of one channel from transposed columns (the NCHW orientation, for few channels).
 
     cols: (Kv, C, P_in) = W^T @ x of one sample (taps, channels, input pixels);
@@ -599,6 +599,18 @@ def gather_rows_t(cols, c, lp, lj, lt, i_last, k_last, ranges, s, d, b, o_last, 
                 src = cols[tap0 + tt, c]
                 for j in range(ranges[tt, 0], ranges[tt, 1]):
                     row[s * j + shift] += src[base + j]
+
+
+@jit
+def gather_rows_t(cols, lp, lj, lt, i_last, k_last, ranges, s, d, b, o_last, bias, out):
+    """:func:`_gather_rows_t` for every sample and channel of a block, in one call (a call per sample
+    and channel cost more in dispatch than its rows on small images: 5-8 us against 1-2).
+
+    cols: (n, Kv, C, P_in) columns of the block's samples; bias: (C,); out: (n, C, O_lead, O_last).
+    """
+    for i in range(cols.shape[0]):
+        for c in range(cols.shape[2]):
+            _gather_rows_t(cols[i], c, lp, lj, lt, i_last, k_last, ranges, s, d, b, o_last, bias[c], out[i, c])
 
 
 @jit
