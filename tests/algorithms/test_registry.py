@@ -97,7 +97,12 @@ def test_get_lists_the_valid_names():
         ((56, 56), 5, 1, 16, 192, 1, "im2col", "phase"),  # stride 1, fewer input channels: a convolution
         ((56, 56), 5, 1, 192, 16, 1, "gemm", "phase"),  # stride 1, more input channels
         ((56, 56), 5, 1, 32, 64, 2, "gemm", "phase"),  # stride 1 with groups
-        ((56, 56), 3, 1, 64, 64, 1, "gemm", "phase"),  # stride 1, 2-d, equal channel counts
+        ((56, 56), 3, 1, 64, 64, 1, "winograd", "phase"),  # stride 1, 3x3, 64 channels: F(2x2, 3x3)
+        ((32, 32), 3, 1, 32, 32, 1, "gemm", "phase"),  # stride 1, 3x3, 32 channels: the transforms cost more
+        ((56, 56), 5, 1, 64, 64, 1, "gemm", "phase"),  # stride 1, 5x5: no Winograd form
+        ((64, 64), 4, 2, 128, 64, 1, "winograd", "phase"),  # k4 s2 on a large image: F(3x3, 2x2) on 4 phases
+        ((7, 7), 4, 2, 128, 64, 1, "gemm", "phase"),  # k4 s2 on 7x7: the tiles' edges waste the savings
+        ((16, 16), 4, 2, 512, 256, 1, "gemm", "gemm"),  # a 32 MiB transformed weight on few tiles
         ((16, 16, 16), 3, 1, 32, 64, 1, "im2col", "phase"),  # stride 1, 3-d: columns 1.4x smaller than gemm's
         ((1, 1), 4, 1, 16, 64, 1, "gemm", "direct"),  # stride 1, but 16 output pixels per input pixel
         ((1, 1), 4, 1, 16, 1024, 1, "gemm", "gemm"),  # a single input pixel: one plain GEMM, whatever the channels

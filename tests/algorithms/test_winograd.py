@@ -39,12 +39,27 @@ def test_winograd_applies_only_to_stride_1_3x3():
     assert not winograd.applies(conv_transpose_geometry((8,), 3), problem)
 
 
-def test_winograd_under_a_small_budget_tiles_the_output():
+def test_winograd_under_a_small_budget_runs_in_units_of_tile_rows(monkeypatch):
+    """A budget that holds a few tile rows: Winograd runs in units of one or two rows, each thread one
+    at a time; a budget that holds none: "gemm" computes the call instead, within the budget."""
+    units = []
+    original = winograd._units
+
+    def spy(*args):
+        units.append(original(*args))
+        return units[-1]
+
+    monkeypatch.setattr(winograd, "_units", spy)
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal((3, 8, 20, 20)), rng.standard_normal((8, 8, 3, 3))
     expected = tconv.conv_transpose(x, w, padding=1, algorithm="scatter")
+    with tconv.options(memory_budget=80_000):
+        assert_close(tconv.conv_transpose(x, w, padding=1, algorithm="winograd"), expected)
+    assert units and len(units[-1]) >= 3 * 5 and all(n1 - n0 == 1 and t1 - t0 <= 2 for n0, n1, t0, t1 in units[-1])
+    units.clear()
     with tconv.options(memory_budget=20_000):
         assert_close(tconv.conv_transpose(x, w, padding=1, algorithm="winograd"), expected)
+    assert not units  # gemm ran
 
 
 def test_winograd_float32_error_is_within_the_torch_tolerance():

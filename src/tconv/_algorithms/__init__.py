@@ -220,7 +220,10 @@ def choose(
        2.9x at 16 -> 192 (5x5), 9x at 3 -> 64 (7x7); in 3-d 1.1-2.3x at equal channel counts
        (16-64; gemm's gather of 27 scattered taps is the slow part there); 0.8-0.9x at equal
        counts in 2-d and 1-d, 0.56x at 32 -> 1;
-    3. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
+    3. float32 stride-1 3x3 and stride-2 4x4 2-d layers with one group, at least 64 channels, at
+       least 400 Winograd tiles and 1.7x fewer multiplications (:func:`tconv._algorithms.winograd.preferred`):
+       ``"winograd"`` -- 1.1-1.3x ``gemm``'s speed there (1.2-1.45x prepared), measured A/B;
+    4. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
        write-once gather beat the polyphase GEMMs on every benchmark layer. (3-d layers with
        overlapping stamps took ``"phase"`` until its GEMMs ran on BLAS's own threads: on the 3-d
        k3s2 decoder layer ``gemm`` now takes 7.6-9.4 ms in float32 against phase's 12-13 ms,
@@ -253,6 +256,8 @@ def choose(
     'gemm'
     >>> choose(conv_transpose_geometry((56, 56), 5), groups=1, n=2, c_in=16, c_out=192)
     'im2col'
+    >>> choose(conv_transpose_geometry((32, 32), 3, padding=1), groups=1, n=8, c_in=128, c_out=128)
+    'winograd'
     """
     compiled = _compiled.available()
     return _choose(geometry, groups, n, c_in, c_out, _check_op(op), np.dtype(dtype), layout, compiled, _budget())
@@ -282,7 +287,10 @@ def _choose(
         return "gemm"
     rule = _rule(geometry, groups, c_in, c_out, compiled)
     problem = Problem(groups, layout, c_in, c_out, dtype, np.zeros(0, dtype), False)
-    candidates = ("gemm", "phase", "scatter", "direct", "im2col")
+    candidates: tuple[str, ...] = ("gemm", "phase", "scatter", "direct", "im2col")
+    if rule == "gemm" and winograd.preferred(geometry, problem, n):
+        rule = "winograd"
+        candidates += ("winograd",)
     costs = {
         name: _cost.seconds(name, geometry, problem, n, compiled)
         for name in candidates

@@ -370,4 +370,5 @@ KERNEL_NAMES = (
     "interleave",
     "winograd_input",
     "winograd_output",
+    "winograd_weight",
 )

@@ -103,4 +103,13 @@ def seconds(name: str, geometry: Geometry, problem: Problem, n: int, compiled: b
         # per tap: copy the slice, add its contraction; the output zeroed, then copied into place
         moved += n * pairs * (c_in + 3 * c_out) + 2 * n * p_out * c_out
         return flops / rate + moved * size / PASS_RATE + kv * PER_CALL
+    if name == "winograd":
+        from . import winograd
+
+        products = winograd.multiplications(geometry, n, c_in, c_out)
+        if not compiled or problem.groups != 1 or not products:
+            return seconds("gemm", geometry, problem, n, compiled)  # what it runs then
+        # the transformed tiles and their products, written and read; the transformed weight, written
+        moved += 2 * products // c_out + 2 * products // c_in + 16 * c_in * c_out * kv
+        return products / rate + moved * size / PASS_RATE
     raise ValueError(f"no cost model for algorithm {name!r}")

@@ -614,94 +614,167 @@ def gather_rows_t(cols, lp, lj, lt, i_last, k_last, ranges, s, d, b, o_last, bia
 
 
 @jit
-def winograd_input(x, pad_h, pad_w, th, tw, v, task0, task1):
-    """Winograd F(2x2, 3x3) input transform, V = B^T d B for every 4x4 tile d of the padded input.
+def winograd_input(x, channels_first, n0, n1, ty0, ty1, tw, step, pad_h, pad_w, band, v):
+    """Winograd input transform, V = B^T d B for every 4x4 input tile d of a unit of work.
 
-    x: (N, C, H, W) (any strides); the padded input holds x[n, c, i - pad_h, j - pad_w] (zero
-    outside); tile (ty, tx) is its 4x4 window at (2*ty, 2*tx). v: (16, C, N*th*tw), column
-    n*th*tw + ty*tw + tx. B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
-    Task ``(n*C + c)*th + ty`` transforms one row of tiles, every step a loop along the row (which
-    vectorises): d[i, j, tx] gathered from input rows, e = B^T d, v = e B written row by row.
+    x: (N, C, H, W) when ``channels_first``, else (N, H, W, C) (zero outside); tile (n, ty, tx) is
+    the window at rows ``step*ty - pad_h`` and columns ``step*tx - pad_w`` (``step`` = 2 for
+    F(2x2, 3x3), 3 for F(3x3, 2x2): both use the points 0, 1, -1 and infinity, so the same
+    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]). The unit is samples
+    ``n0:n1`` and tile rows ``ty0:ty1``; v: (16, T, C), tile ``((n - n0)*(ty1 - ty0) + ty - ty0)*tw + tx``.
+
+    Each sample's input rows under the unit are first copied channels-last into ``band`` (a flat
+    buffer of at least ``(step*(ty1 - ty0) + 4)*W*C`` elements), so that every later loop runs along
+    the channels (contiguous: it vectorises whatever the image size). Elements are indexed
+    directly, with no array views in the loops (a view costs reference counting).
     """
-    c_count, h, w = x.shape[1], x.shape[2], x.shape[3]
-    d = np.zeros((4, 4, tw), dtype=v.dtype)
-    e = np.empty((4, 4, tw), dtype=v.dtype)
-    for task in range(task0, task1):
-        ty = task % th
-        nc = task // th
-        c = nc % c_count
-        n = nc // c_count
-        col0 = (n * th + ty) * tw
-        for i in range(4):
-            r = 2 * ty + i - pad_h
-            for j in range(4):
-                dij = d[i, j]
-                if r < 0 or r >= h:
-                    for tx in range(tw):
-                        dij[tx] = 0
-                    continue
-                src = x[n, c, r]
-                # the tiles whose column 2*tx + j - pad_w falls inside the row
-                lo = max(0, -((j - pad_w) // 2))
-                hi = min(tw, (w - 1 - j + pad_w) // 2 + 1)
-                for tx in range(0, min(lo, tw)):
-                    dij[tx] = 0
-                for tx in range(lo, hi):
-                    dij[tx] = src[2 * tx + j - pad_w]
-                for tx in range(max(hi, 0), tw):
-                    dij[tx] = 0
-        for j in range(4):  # e = B^T d
+    if channels_first:
+        c_count, h, w = x.shape[1], x.shape[2], x.shape[3]
+    else:
+        h, w, c_count = x.shape[1], x.shape[2], x.shape[3]
+    rows = ty1 - ty0
+    r_lo = max(0, step * ty0 - pad_h)
+    r_hi = max(r_lo, min(h, step * (ty1 - 1) + 4 - pad_h))
+    rows_in = r_hi - r_lo
+    local = band[: rows_in * w * c_count].reshape(rows_in, w, c_count)
+    d = np.empty((4, 4, c_count), dtype=v.dtype)
+    e = np.empty((4, 4, c_count), dtype=v.dtype)
+    for n in range(n0, n1):
+        if channels_first:
+            for c in range(c_count):
+                for rr in range(rows_in):
+                    for q in range(w):
+                        local[rr, q, c] = x[n, c, r_lo + rr, q]
+        else:
+            for rr in range(rows_in):
+                for q in range(w):
+                    for c in range(c_count):
+                        local[rr, q, c] = x[n, r_lo + rr, q, c]
+        for ty in range(ty0, ty1):
             for tx in range(tw):
-                e[0, j, tx] = d[0, j, tx] - d[2, j, tx]
-                e[1, j, tx] = d[1, j, tx] + d[2, j, tx]
-                e[2, j, tx] = d[2, j, tx] - d[1, j, tx]
-                e[3, j, tx] = d[1, j, tx] - d[3, j, tx]
-        for i in range(4):  # v = e B
-            v0 = v[4 * i, c, col0 : col0 + tw]
-            v1 = v[4 * i + 1, c, col0 : col0 + tw]
-            v2 = v[4 * i + 2, c, col0 : col0 + tw]
-            v3 = v[4 * i + 3, c, col0 : col0 + tw]
-            for tx in range(tw):
-                v0[tx] = e[i, 0, tx] - e[i, 2, tx]
-                v1[tx] = e[i, 1, tx] + e[i, 2, tx]
-                v2[tx] = e[i, 2, tx] - e[i, 1, tx]
-                v3[tx] = e[i, 1, tx] - e[i, 3, tx]
+                tile = ((n - n0) * rows + ty - ty0) * tw + tx
+                for i in range(4):
+                    r = step * ty + i - pad_h
+                    for j in range(4):
+                        q = step * tx + j - pad_w
+                        if r < r_lo or r >= r_hi or q < 0 or q >= w:
+                            for c in range(c_count):
+                                d[i, j, c] = 0
+                        else:
+                            for c in range(c_count):
+                                d[i, j, c] = local[r - r_lo, q, c]
+                for j in range(4):  # e = B^T d
+                    for c in range(c_count):
+                        e[0, j, c] = d[0, j, c] - d[2, j, c]
+                        e[1, j, c] = d[1, j, c] + d[2, j, c]
+                        e[2, j, c] = d[2, j, c] - d[1, j, c]
+                        e[3, j, c] = d[1, j, c] - d[3, j, c]
+                for i in range(4):  # v = e B
+                    for c in range(c_count):
+                        v[4 * i, tile, c] = e[i, 0, c] - e[i, 2, c]
+                        v[4 * i + 1, tile, c] = e[i, 1, c] + e[i, 2, c]
+                        v[4 * i + 2, tile, c] = e[i, 2, c] - e[i, 1, c]
+                        v[4 * i + 3, tile, c] = e[i, 1, c] - e[i, 3, c]
 
 
 @jit
-def winograd_output(m, th, tw, bias, out, task0, task1):
-    """Winograd F(2x2, 3x3) output transform, Y = A^T M A + bias, into the 2x2 outputs of each tile.
+def winograd_output(m, n0, n1, ty0, ty1, tw, step, s, off_h, off_w, bias, out, channels_first):
+    """Winograd output transform, Y = A^T M A + bias, of a unit of work (:func:`winograd_input`'s).
 
-    m: (16, C_out, N*th*tw); out: (N, C_out, H_out, W_out) (any strides), tile (ty, tx) writes
-    out[n, co, 2*ty:2*ty+2, 2*tx:2*tx+2] (cut at the border). A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].
-    Task ``(n*C_out + co)*th + ty`` writes one row of tiles, every step a loop along the row.
+    m: (16, T, P*C_out), the products of the unit's tiles, P = s*s output phases in the columns
+    ``(ph*s + pw)*C_out + co``; ``step`` outputs per tile and axis: A^T = [[1, 1, 1, 0],
+    [0, 1, -1, -1]] for F(2x2, 3x3), [[1, 1, 1, 0], [0, 1, -1, 0], [0, 1, 1, -1]] for F(3x3, 2x2).
+    Output ``i`` of tile row ``ty`` and phase ``ph`` is output row ``s*(step*ty + i) + ph - off_h``
+    (rows outside the output are dropped), and the same along the columns. Each row of tiles is
+    assembled channels-last in a local (s*step, s*step*tw, C_out) buffer (every loop along the
+    channels), then written to out: (N, C_out, H, W) when ``channels_first`` (along its rows),
+    else (N, H, W, C_out).
     """
-    c_count, h, w = out.shape[1], out.shape[2], out.shape[3]
-    t = np.empty((2, 4, tw), dtype=m.dtype)
-    y = np.empty((2, 2 * tw), dtype=m.dtype)
-    for task in range(task0, task1):
-        ty = task % th
-        nc = task // th
-        co = nc % c_count
-        n = nc // c_count
-        col0 = (n * th + ty) * tw
-        for j in range(4):  # t = A^T M
-            a0 = m[j, co, col0 : col0 + tw]
-            a1 = m[4 + j, co, col0 : col0 + tw]
-            a2 = m[8 + j, co, col0 : col0 + tw]
-            a3 = m[12 + j, co, col0 : col0 + tw]
+    c_out = bias.shape[0]
+    if channels_first:
+        h, w = out.shape[2], out.shape[3]
+    else:
+        h, w = out.shape[1], out.shape[2]
+    rows = ty1 - ty0
+    span = s * step
+    y = np.empty((span, span * tw, c_out), dtype=m.dtype)
+    t = np.empty((3, 4, c_out), dtype=m.dtype)
+    for n in range(n0, n1):
+        for ty in range(ty0, ty1):
             for tx in range(tw):
-                t[0, j, tx] = a0[tx] + a1[tx] + a2[tx]
-                t[1, j, tx] = a1[tx] - a2[tx] - a3[tx]
-        b = bias[co]
-        for i in range(2):  # y = t A
-            r = 2 * ty + i
-            if r >= h:
-                continue
-            yi = y[i]
-            for tx in range(tw):
-                yi[2 * tx] = t[i, 0, tx] + t[i, 1, tx] + t[i, 2, tx] + b
-                yi[2 * tx + 1] = t[i, 1, tx] - t[i, 2, tx] - t[i, 3, tx] + b
-            row = out[n, co, r]
-            for q in range(w):
-                row[q] = yi[q]
+                tile = ((n - n0) * rows + ty - ty0) * tw + tx
+                for ph in range(s):
+                    for pw in range(s):
+                        base = (ph * s + pw) * c_out
+                        for j in range(4):  # t = A^T M
+                            if step == 2:
+                                for c in range(c_out):
+                                    a1, a2 = m[4 + j, tile, base + c], m[8 + j, tile, base + c]
+                                    t[0, j, c] = m[j, tile, base + c] + a1 + a2
+                                    t[1, j, c] = a1 - a2 - m[12 + j, tile, base + c]
+                            else:
+                                for c in range(c_out):
+                                    a1, a2 = m[4 + j, tile, base + c], m[8 + j, tile, base + c]
+                                    t[0, j, c] = m[j, tile, base + c] + a1 + a2
+                                    t[1, j, c] = a1 - a2
+                                    t[2, j, c] = a1 + a2 - m[12 + j, tile, base + c]
+                        for i in range(step):  # y = t A + bias, at this phase's places
+                            yr = s * i + ph
+                            q = s * step * tx + pw
+                            if step == 2:
+                                for c in range(c_out):
+                                    t1, t2 = t[i, 1, c], t[i, 2, c]
+                                    y[yr, q, c] = t[i, 0, c] + t1 + t2 + bias[c]
+                                    y[yr, q + s, c] = t1 - t2 - t[i, 3, c] + bias[c]
+                            else:
+                                for c in range(c_out):
+                                    t1, t2 = t[i, 1, c], t[i, 2, c]
+                                    y[yr, q, c] = t[i, 0, c] + t1 + t2 + bias[c]
+                                    y[yr, q + s, c] = t1 - t2 + bias[c]
+                                    y[yr, q + 2 * s, c] = t1 + t2 - t[i, 3, c] + bias[c]
+            for yr in range(span):
+                r = span * ty + yr - off_h
+                if r < 0 or r >= h:
+                    continue
+                if channels_first:
+                    for c in range(c_out):
+                        for q in range(w):
+                            out[n, c, r, q] = y[yr, q + off_w, c]
+                else:
+                    for q in range(w):
+                        for c in range(c_out):
+                            out[n, r, q, c] = y[yr, q + off_w, c]
+
+
+@jit
+def winograd_weight(w, s, gm, u, ci0, ci1):
+    """Winograd weight transform, U = G g G^T in double precision, of every (phase, C_in, C_out) triple.
+
+    w: (k, k, C_in, C_out), the transposed-convolution weight with its channel axes last (so that the
+    loops along ``co`` read and write runs, and vectorise); gm: (4, r) the transform G (float64);
+    u: (16, C_in, s*s*C_out), column ``(ph*s + pw)*C_out + co``, for input channels ``ci0:ci1``.
+    Phase (ph, pw)'s correlation kernel is ``g[jh, jw] = w[ci, co, ph + s*(r-1-jh), pw + s*(r-1-jw)]``
+    in the weight's own layout (stride 1, r = 3: the flipped kernel; stride 2, r = 2: one of the four
+    2x2 phases of a k4 kernel); ``U[4a + b] = sum over (jh, jw) of G[a, jh] G[b, jw] g[jh, jw]``.
+    """
+    c_out = w.shape[3]
+    r = gm.shape[1]
+    acc = np.empty(c_out)
+    for ci in range(ci0, ci1):
+        for ph in range(s):
+            for pw in range(s):
+                base = (ph * s + pw) * c_out
+                for a in range(4):
+                    for b in range(4):
+                        for co in range(c_out):
+                            acc[co] = 0.0
+                        for jh in range(r):
+                            for jw in range(r):
+                                coefficient = gm[a, jh] * gm[b, jw]
+                                if coefficient != 0.0:
+                                    kh = ph + s * (r - 1 - jh)
+                                    kw = pw + s * (r - 1 - jw)
+                                    for co in range(c_out):
+                                        acc[co] += coefficient * w[kh, kw, ci, co]
+                        for co in range(c_out):
+                            u[4 * a + b, ci, base + co] = acc[co]
