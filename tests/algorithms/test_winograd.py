@@ -1,4 +1,5 @@
-"""tconv._algorithms.winograd: F(2x2, 3x3) against the reference, every padding form, and its float32 error."""
+"""tconv._algorithms.winograd: F(2x2, 3x3) and F(3x3, 2x2) against the reference, every padding form, the
+units under a small budget, the values it leaves to gemm, and its float32 error."""
 
 from __future__ import annotations
 
@@ -29,14 +30,75 @@ def test_winograd_equals_the_reference(size, padding, layout):
     assert_close(from_layout(y, layout), expected)
 
 
-def test_winograd_applies_only_to_stride_1_3x3():
+K4S2_PADDINGS = [0, 1, 2, 3, ((0, 2), (1, 0)), ((2, -1), (-2, 1)), "same"]
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("output_padding", [0, 1])
+@pytest.mark.parametrize("padding", K4S2_PADDINGS, ids=str)
+@pytest.mark.parametrize("size", [(1, 1), (2, 3), (4, 5), (7, 8), (9, 6)], ids=str)
+def test_winograd_k4_s2_equals_the_reference(size, padding, output_padding, layout):
+    """The four-phase form, F(3x3, 2x2), on every crop: outputs before the first tile row, after the
+    last, cut in the middle of a tile, and the extra row of output padding."""
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 5, *size)), rng.standard_normal((5, 3, 4, 4)), rng.standard_normal(3)
+    kwargs = dict(stride=2, padding=padding, output_padding=output_padding)
+    try:
+        expected = tconv.conv_transpose(x, w, b, algorithm="scatter", **kwargs)
+    except ValueError:  # no output left, or output padding the padding form does not allow: refused alike
+        with pytest.raises(ValueError):
+            tconv.conv_transpose(x, w, b, algorithm="winograd", **kwargs)
+        return
+    y = tconv.conv_transpose(to_layout(x, layout), w, b, layout=layout, algorithm="winograd", **kwargs)
+    assert_close(from_layout(y, layout), expected)
+
+
+def test_winograd_applies_to_stride_1_3x3_and_stride_2_4x4():
     """Elsewhere "winograd" is "gemm" (the case table of tests/test_ops.py covers those results)."""
     problem = Problem(1, "channels_first", 4, 4, np.dtype(np.float32), np.zeros(4, np.float32), False)
     assert winograd.applies(conv_transpose_geometry((8, 8), 3, padding=1), problem)
-    for other in (dict(stride=2), dict(dilation=2)):
-        assert not winograd.applies(conv_transpose_geometry((8, 8), 3, **other), problem)
-    assert not winograd.applies(conv_transpose_geometry((8, 8), 4), problem)
+    assert winograd.applies(conv_transpose_geometry((8, 8), 4, stride=2, padding=1), problem)
+    for kernel, other in ((3, dict(stride=2)), (3, dict(dilation=2)), (4, {}), (4, dict(stride=(2, 1)))):
+        assert not winograd.applies(conv_transpose_geometry((8, 8), kernel, **other), problem)
     assert not winograd.applies(conv_transpose_geometry((8,), 3), problem)
+    assert not winograd.applies(conv_transpose_geometry((8, 8, 8), 3), problem)
+    grouped = Problem(2, "channels_first", 4, 4, np.dtype(np.float32), np.zeros(4, np.float32), False)
+    assert not winograd.applies(conv_transpose_geometry((8, 8), 3), grouped)
+    half = Problem(1, "channels_first", 4, 4, np.dtype(np.float16), np.zeros(4, np.float16), False)
+    assert not winograd.applies(conv_transpose_geometry((8, 8), 3), half)
+
+
+@pytest.mark.parametrize("kernel, stride", [(3, 1), (4, 2)])
+def test_winograd_leaves_non_finite_and_huge_values_to_gemm(kernel, stride, monkeypatch):
+    """The transforms add inputs (and weights) before multiplying: an infinity next to a finite value
+    would make NaN where the direct sums make infinity, and values near the dtype's largest number
+    could overflow in the transforms only. Those calls are gemm's, bit for bit."""
+    ran = []
+    original = winograd.winograd
+    monkeypatch.setattr(winograd, "winograd", lambda *args: ran.append(1) or original(*args))
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 4, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 3, kernel, kernel)).astype(np.float32)
+    x_inf, w_nan, x_huge = x.copy(), w.copy(), x * np.float32(1e37)
+    x_inf[0, 1, 2, 3] = np.inf
+    w_nan[1, 2, 0, 1] = np.nan
+    for a, b in ((x_inf, w), (x, w_nan), (x_huge, w)):
+        y = tconv.conv_transpose(a, b, stride=stride, padding=1, algorithm="winograd")
+        g = tconv.conv_transpose(a, b, stride=stride, padding=1, algorithm="gemm")
+        np.testing.assert_array_equal(y, g)
+    assert not ran
+    tconv.conv_transpose(x, w, stride=stride, padding=1, algorithm="winograd")
+    assert ran  # the finite, moderate call is Winograd's
+
+
+def test_winograd_prepared_keeps_the_transformed_weight():
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 6, 9, 9)), rng.standard_normal((6, 4, 4, 4)), rng.standard_normal(4)
+    plan = tconv.prepare(w, stride=2, padding=1, algorithm="winograd")
+    first = plan(x, b)
+    assert any(key[0] == "winograd" for packed in plan._packed.values() for key in packed)
+    assert_close(plan(x, b), first)
+    assert_close(first, tconv.conv_transpose(x, w, b, stride=2, padding=1, algorithm="scatter"))
 
 
 def test_winograd_under_a_small_budget_runs_in_units_of_tile_rows(monkeypatch):
@@ -62,15 +124,21 @@ def test_winograd_under_a_small_budget_runs_in_units_of_tile_rows(monkeypatch):
     assert not units  # gemm ran
 
 
-def test_winograd_float32_error_is_within_the_torch_tolerance():
-    """Its float32 error, measured against float64 on a stride-1 3x3 layer, stays within the tolerance
-    the tests use against PyTorch (assert_close's float32 rtol/atol), and within a few times gemm's."""
+@pytest.mark.parametrize(
+    "n, c_in, c_out, size, kernel, stride",
+    [(4, 128, 128, 16, 3, 1), (8, 256, 128, 8, 4, 2), (4, 128, 64, 16, 4, 2)],
+    ids=["stride1-3x3", "k4s2-256", "k4s2-128"],
+)
+def test_winograd_float32_error_is_within_the_torch_tolerance(n, c_in, c_out, size, kernel, stride):
+    """Its float32 error, measured against float64, stays within the tolerance the tests use against
+    PyTorch (assert_close's float32 rtol/atol), and within a few times gemm's."""
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((4, 128, 16, 16)).astype(np.float32)
-    w = (rng.standard_normal((128, 128, 3, 3)) / np.sqrt(128 * 9)).astype(np.float32)
-    precise = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), padding=1)
-    ours = tconv.conv_transpose(x, w, padding=1, algorithm="winograd")
-    direct = tconv.conv_transpose(x, w, padding=1, algorithm="gemm")
+    x = rng.standard_normal((n, c_in, size, size)).astype(np.float32)
+    w = (rng.standard_normal((c_in, c_out, kernel, kernel)) / np.sqrt(c_in * kernel * kernel)).astype(np.float32)
+    kwargs = dict(stride=stride, padding=1)
+    precise = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), **kwargs)
+    ours = tconv.conv_transpose(x, w, algorithm="winograd", **kwargs)
+    direct = tconv.conv_transpose(x, w, algorithm="gemm", **kwargs)
     assert_close(ours, precise.astype(np.float32), dtype=np.float32)
     error = np.abs(ours - precise).max() / np.abs(precise).max()
     assert error < 4 * max(np.abs(direct - precise).max() / np.abs(precise).max(), 1e-7)

@@ -208,7 +208,7 @@ def _safe(x: np.ndarray, w: np.ndarray, problem: Problem) -> bool:
     dtype's largest number (the transforms add up to 16 values before and after multiplying)."""
     largest_w = problem.pack(("winograd largest",), lambda: np.array(_largest(w)))
     bound = _largest(x) * float(largest_w) * problem.c_in
-    return math.isfinite(bound) and bound < np.finfo(problem.dtype).max * _OVERFLOW_MARGIN
+    return math.isfinite(bound) and bound < float(np.finfo(problem.dtype).max) * _OVERFLOW_MARGIN
 
 
 def _units(n: int, tiles: _Tiles, per_tile: int, target: int, threads: int) -> list[tuple[int, int, int, int]]:
