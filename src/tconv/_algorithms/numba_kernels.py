@@ -640,11 +640,13 @@ def winograd_input(x, channels_first, n0, n1, ty0, ty1, tw, step, pad_h, pad_w, 
     d = np.empty((4, 4, c_count), dtype=v.dtype)
     e = np.empty((4, 4, c_count), dtype=v.dtype)
     for n in range(n0, n1):
-        if channels_first:
-            for c in range(c_count):
+        if channels_first:  # each pixel's channels written in one run, 64 channels (rows of x) at a time
+            for c0 in range(0, c_count, 64):
+                c1 = min(c0 + 64, c_count)
                 for rr in range(rows_in):
                     for q in range(w):
-                        local[rr, q, c] = x[n, c, r_lo + rr, q]
+                        for c in range(c0, c1):
+                            local[rr, q, c] = x[n, c, r_lo + rr, q]
         else:
             for rr in range(rows_in):
                 for q in range(w):

@@ -54,9 +54,10 @@ __all__ = ["applies", "minimum", "multiplications", "preferred", "run", "transfo
 #: The weight transforms ``G`` of F(2, 3) and F(3, 2) on the points 0, 1, -1, infinity.
 G_3 = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 G_2 = np.array([[1.0, 0.0], [0.5, 0.5], [0.5, -0.5], [0.0, 1.0]])
-#: Bytes of one unit's transformed tiles and products, per thread: within a core's L2 cache
-#: (2 MiB on the machines of docs/performance.md).
-TILE_BYTES = 2 * 2**20
+#: Bytes of one unit's transformed tiles and products, per thread: about two cores' L2 caches (2 MiB
+#: each on the machines of docs/performance.md), within their shared L3. Measured on two layers from
+#: 0.5 to 64 MiB: slower below 2 MiB (smaller GEMMs), the same within noise from 4 to 16 MiB.
+TILE_BYTES = 4 * 2**20
 #: Inputs and weights whose largest magnitudes multiply to more than this (times the channels) go to
 #: ``"gemm"``: the transforms' sums of up to 16 values could overflow where the direct sums do not.
 _OVERFLOW_MARGIN = 2.0**-10
