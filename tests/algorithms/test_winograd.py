@@ -53,6 +53,26 @@ def test_winograd_k4_s2_equals_the_reference(size, padding, output_padding, layo
     assert_close(from_layout(y, layout), expected)
 
 
+@pytest.mark.parametrize("block", [1, 2, None], ids=["block1", "block2", "whole"])
+@pytest.mark.parametrize("groups", [1, 2, 3])
+@pytest.mark.parametrize("kernel, stride", [(3, 1), (4, 2)])
+def test_winograd_groups_and_blocks_of_output_channels(kernel, stride, groups, block, monkeypatch):
+    """Groups (each its own tiles and GEMMs) and a transformed weight cut into blocks of output
+    channels (of 1 and 2 channels here, 3 per group), in one thread and two, against the reference."""
+    if block is not None:  # bytes of `block` channels' transformed weight: 16 * C_in/G * phases * 8
+        monkeypatch.setattr(winograd, "BLOCK_WEIGHT_BYTES", block * 16 * 2 * stride * stride * 8)
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((3, 2 * groups, 7, 6)), rng.standard_normal((2 * groups, 3, kernel, kernel))
+    b = rng.standard_normal(3 * groups)
+    kwargs = dict(stride=stride, padding=1, groups=groups)
+    expected = tconv.conv_transpose(x, w, b, algorithm="scatter", **kwargs)
+    for threads in (1, 2):
+        with tconv.options(threads=threads):
+            for layout in ("channels_first", "channels_last"):
+                y = tconv.conv_transpose(to_layout(x, layout), w, b, layout=layout, algorithm="winograd", **kwargs)
+                assert_close(from_layout(y, layout), expected)
+
+
 def test_winograd_applies_to_stride_1_3x3_and_stride_2_4x4():
     """Elsewhere "winograd" is "gemm" (the case table of tests/test_ops.py covers those results)."""
     problem = Problem(1, "channels_first", 4, 4, np.dtype(np.float32), np.zeros(4, np.float32), False)
@@ -63,7 +83,7 @@ def test_winograd_applies_to_stride_1_3x3_and_stride_2_4x4():
     assert not winograd.applies(conv_transpose_geometry((8,), 3), problem)
     assert not winograd.applies(conv_transpose_geometry((8, 8, 8), 3), problem)
     grouped = Problem(2, "channels_first", 4, 4, np.dtype(np.float32), np.zeros(4, np.float32), False)
-    assert not winograd.applies(conv_transpose_geometry((8, 8), 3), grouped)
+    assert winograd.applies(conv_transpose_geometry((8, 8), 3), grouped)
     half = Problem(1, "channels_first", 4, 4, np.dtype(np.float16), np.zeros(4, np.float16), False)
     assert not winograd.applies(conv_transpose_geometry((8, 8), 3), half)
 

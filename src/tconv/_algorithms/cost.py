@@ -106,10 +106,10 @@ def seconds(name: str, geometry: Geometry, problem: Problem, n: int, compiled: b
     if name == "winograd":
         from . import winograd
 
-        products = winograd.multiplications(geometry, n, c_in, c_out)
-        if not compiled or problem.groups != 1 or not products:
+        products = winograd.multiplications(geometry, n, c_in, problem.cog)
+        if not compiled or not products:
             return seconds("gemm", geometry, problem, n, compiled)  # what it runs then
         # the transformed tiles and their products, written and read; the transformed weight, written
-        moved += 2 * products // c_out + 2 * products // c_in + 16 * c_in * c_out * kv
+        moved += 2 * products // problem.cog + 2 * products // problem.cig + 16 * c_in * problem.cog * kv
         return products / rate + moved * size / PASS_RATE
     raise ValueError(f"no cost model for algorithm {name!r}")

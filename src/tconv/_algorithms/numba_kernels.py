@@ -749,23 +749,27 @@ def winograd_output(m, n0, n1, ty0, ty1, tw, step, s, off_h, off_w, bias, out, c
 
 
 @jit
-def winograd_weight(w, s, gm, u, ci0, ci1):
+def winograd_weight(w, s, gm, block, u, ci0, ci1):
     """Winograd weight transform, U = G g G^T in double precision, of every (phase, C_in, C_out) triple.
 
     w: (k, k, C_in, C_out), the transposed-convolution weight with its channel axes last (so that the
     loops along ``co`` read and write runs, and vectorise); gm: (4, r) the transform G (float64);
-    u: (16, C_in, s*s*C_out), column ``(ph*s + pw)*C_out + co``, for input channels ``ci0:ci1``.
+    u: (16, C_in, s*s*C_out) for input channels ``ci0:ci1``. Its columns are blocks of ``block``
+    output channels, each block's columns phase by phase: channel ``co = b*block + j`` of phase
+    ``p = ph*s + pw`` is column ``b*P*block + p*width + j`` with ``width`` the block's channels (so a
+    block of channels, all phases, is a contiguous range of columns, and each phase's part of it too).
     Phase (ph, pw)'s correlation kernel is ``g[jh, jw] = w[ci, co, ph + s*(r-1-jh), pw + s*(r-1-jw)]``
     in the weight's own layout (stride 1, r = 3: the flipped kernel; stride 2, r = 2: one of the four
     2x2 phases of a k4 kernel); ``U[4a + b] = sum over (jh, jw) of G[a, jh] G[b, jw] g[jh, jw]``.
     """
     c_out = w.shape[3]
     r = gm.shape[1]
+    phases = s * s
     acc = np.empty(c_out)
     for ci in range(ci0, ci1):
         for ph in range(s):
             for pw in range(s):
-                base = (ph * s + pw) * c_out
+                p = ph * s + pw
                 for a in range(4):
                     for b in range(4):
                         for co in range(c_out):
@@ -778,5 +782,8 @@ def winograd_weight(w, s, gm, u, ci0, ci1):
                                     kw = pw + s * (r - 1 - jw)
                                     for co in range(c_out):
                                         acc[co] += coefficient * w[kh, kw, ci, co]
-                        for co in range(c_out):
-                            u[4 * a + b, ci, base + co] = acc[co]
+                        for c0 in range(0, c_out, block):
+                            width = min(block, c_out - c0)
+                            base = c0 * phases + p * width
+                            for j in range(width):
+                                u[4 * a + b, ci, base + j] = acc[c0 + j]

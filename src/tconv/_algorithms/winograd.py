@@ -93,7 +93,6 @@ def applies(geometry: Geometry, problem: Problem) -> bool:
     """Whether the Winograd kernels compute this call (else ``"gemm"`` does)."""
     return (
         _form(geometry) is not None
-        and problem.groups == 1
         and problem.dtype in (np.dtype(np.float32), np.dtype(np.float64))
         and _compiled.available()
     )
@@ -123,14 +122,14 @@ def _tiles(geometry: Geometry, form: Form) -> _Tiles:
     return _Tiles(th, tw, pad_h, pad_w, off_h, off_w)
 
 
-def multiplications(geometry: Geometry, n: int, c_in: int, c_out: int) -> int:
-    """The multiplications of the GEMMs (``16*P*C_out*C_in`` per tile), for the cost model; 0 where no
+def multiplications(geometry: Geometry, n: int, c_in: int, cog: int) -> int:
+    """The multiplications of the GEMMs (``16*P*C_in*C_out/G`` per tile), for the cost model; 0 where no
     form applies."""
     form = _form(geometry)
     if form is None:
         return 0
     tiles = _tiles(geometry, form)
-    return n * tiles.th * tiles.tw * 16 * form.phases * c_out * c_in
+    return n * tiles.th * tiles.tw * 16 * form.phases * cog * c_in
 
 
 #: ``"auto"`` runs Winograd (float32) where the GEMMs do at least this many times fewer multiplications
@@ -163,39 +162,51 @@ def preferred(geometry: Geometry, problem: Problem, n: int) -> bool:
     assert form is not None
     tiles = _tiles(geometry, form)
     count = n * tiles.th * tiles.tw
-    products = multiplications(geometry, n, problem.c_in, problem.c_out)
-    direct = n * math.prod(geometry.input_size) * problem.c_in * problem.c_out * math.prod(geometry.kernel_size)
-    weight_bytes = 16 * problem.c_in * form.phases * problem.c_out * problem.dtype.itemsize
+    products = multiplications(geometry, n, problem.c_in, problem.cog)
+    direct = n * math.prod(geometry.input_size) * problem.c_in * problem.cog * math.prod(geometry.kernel_size)
     return (
         direct >= AUTO_SAVING * products
         and count >= AUTO_TILES
-        and min(problem.c_in, form.phases * problem.c_out) >= AUTO_CHANNELS
-        and weight_bytes <= AUTO_WEIGHT_BYTES
+        and min(problem.cig, form.phases * problem.cog) >= AUTO_CHANNELS
+        and _weight_bytes(form, problem) <= AUTO_WEIGHT_BYTES
     )
 
 
-def transformed_weight(w: np.ndarray, form: Form, out: np.ndarray | None = None) -> np.ndarray:
-    """``U[ξ, ci, p*C_out + co] = (G g G^T)[ξ // 4, ξ % 4]`` for phase ``p``'s correlation kernel ``g`` of
-    ``w[ci, co]`` (``(C_in, C_out, k, k)``): ``(16, C_in, P*C_out)``, computed in double precision
-    (on the call's threads) and rounded once; into ``out`` when given."""
-    c_in, c_out = w.shape[:2]
+#: Bytes of the transformed weight one GEMM reads: larger ones are cut into blocks of output channels
+#: (all phases of each), so that a block stays in cache next to the tiles (an 8 MiB transformed weight
+#: read whole by each unit of a few tiles made the GEMMs memory-bound).
+BLOCK_WEIGHT_BYTES = 2 * 2**20
+
+
+def _block(form: Form, problem: Problem) -> int:
+    """Output channels per block of the transformed weight (:data:`BLOCK_WEIGHT_BYTES`), per group."""
+    per_channel = 16 * problem.cig * form.phases * problem.dtype.itemsize
+    return max(1, min(problem.cog, BLOCK_WEIGHT_BYTES // per_channel))
+
+
+def transformed_weight(w: np.ndarray, form: Form, block: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``U[ξ, ci, column] = (G g G^T)[ξ // 4, ξ % 4]`` for phase ``p``'s correlation kernel ``g`` of
+    ``w[ci, co]`` (``(C_in, C_out/G, k, k)``), the columns in blocks of ``block`` output channels of
+    every phase (``winograd_weight`` of :mod:`.numba_kernels`): ``(16, C_in, P*C_out/G)``, computed in
+    double precision (on the call's threads) and rounded once; into ``out`` when given."""
+    c_in, cog = w.shape[:2]
     if out is None:
-        out = np.empty((16, c_in, form.phases * c_out), dtype=w.dtype)
+        out = np.empty((16, c_in, form.phases * cog), dtype=w.dtype)
     gm = G_3 if form.taps == 3 else G_2
     kernel = _compiled.kernels()["winograd_weight"]
-    swapped = np.ascontiguousarray(w.transpose(2, 3, 0, 1))  # (k, k, C_in, C_out)
-    calls = [(swapped, form.s, gm, out, a, b) for a, b in _compiled.split(c_in, effective().threads)]
+    swapped = np.ascontiguousarray(w.transpose(2, 3, 0, 1))  # (k, k, C_in, C_out/G)
+    calls = [(swapped, form.s, gm, block, out, a, b) for a, b in _compiled.split(c_in, effective().threads)]
     _compiled.parallel_for(kernel, calls)
     return out
 
 
-def _weight(w: np.ndarray, problem: Problem, form: Form) -> np.ndarray:
+def _weight(w: np.ndarray, problem: Problem, form: Form, block: int) -> np.ndarray:
     """The transformed weight: kept by a prepared call; for a plain call in the calling thread's scratch
     (fresh memory every call costs page faults: see :mod:`.workspace`)."""
-    shape = (16, problem.c_in, form.phases * problem.c_out)
+    shape = (16, problem.c_in, form.phases * problem.cog)
     if problem.packed is not None:
-        return problem.pack(("winograd", form), lambda: transformed_weight(w, form))
-    return transformed_weight(w, form, scratch("weight", shape, problem.dtype))
+        return problem.pack(("winograd", form, block), lambda: transformed_weight(w, form, block))
+    return transformed_weight(w, form, block, scratch("weight", shape, problem.dtype))
 
 
 def _largest(a: np.ndarray) -> float:
@@ -212,12 +223,11 @@ def _safe(x: np.ndarray, w: np.ndarray, problem: Problem) -> bool:
     return math.isfinite(bound) and bound < float(np.finfo(problem.dtype).max) * _OVERFLOW_MARGIN
 
 
-def _units(n: int, tiles: _Tiles, per_tile: int, target: int, threads: int) -> list[tuple[int, int, int, int]]:
-    """Units ``(n0, n1, ty0, ty1)`` of at most ``target`` bytes of tiles (``per_tile`` each; at least
-    one tile row), at least ``2*threads`` of them where the problem allows."""
+def _units(n: int, tiles: _Tiles, per_tile: int, target: int, wanted: int) -> list[tuple[int, int, int, int]]:
+    """Spans of tiles ``(n0, n1, ty0, ty1)`` of at most ``target`` bytes (``per_tile`` each; at least
+    one tile row), at least ``wanted`` of them where the problem allows."""
     th, tw = tiles.th, tiles.tw
     most = max(1, target // per_tile)  # tiles per unit
-    wanted = 2 * threads
     if th * tw <= most:  # whole samples
         per = min(n, most // (th * tw))
         per = max(1, min(per, -(-n // wanted)))
@@ -230,19 +240,19 @@ def _units(n: int, tiles: _Tiles, per_tile: int, target: int, threads: int) -> l
     return [(i, i + 1, r, min(th, r + rows)) for i in range(n) for r in range(0, th, rows)]
 
 
-def _unit_bytes(form: Form, problem: Problem) -> int:
-    """Bytes of one tile's transformed values and products."""
-    return 16 * (problem.c_in + form.phases * problem.c_out) * problem.dtype.itemsize
+def _unit_bytes(form: Form, problem: Problem, block: int) -> int:
+    """Bytes of one tile's transformed values (one group's channels) and products (one block's)."""
+    return 16 * (problem.cig + form.phases * block) * problem.dtype.itemsize
 
 
 def _band_bytes(form: Form, geometry: Geometry, problem: Problem, rows: int) -> int:
-    """Bytes of the channels-last copy of the input rows under ``rows`` tile rows of one sample."""
-    return (form.step * rows + 4) * geometry.input_size[1] * problem.c_in * problem.dtype.itemsize
+    """Bytes of the channels-last copy of one group's input rows under ``rows`` tile rows of a sample."""
+    return (form.step * rows + 4) * geometry.input_size[1] * problem.cig * problem.dtype.itemsize
 
 
 def _weight_bytes(form: Form, problem: Problem) -> int:
     """Bytes of the transformed weight."""
-    return 16 * problem.c_in * form.phases * problem.c_out * problem.dtype.itemsize
+    return 16 * problem.c_in * form.phases * problem.cog * problem.dtype.itemsize
 
 
 def minimum(geometry: Geometry, problem: Problem) -> int:
@@ -255,8 +265,59 @@ def minimum(geometry: Geometry, problem: Problem) -> int:
     form = _form(geometry)
     assert form is not None
     tiles = _tiles(geometry, form)
-    row = _unit_bytes(form, problem) * tiles.tw + _band_bytes(form, geometry, problem, 1)
+    row = _unit_bytes(form, problem, _block(form, problem)) * tiles.tw + _band_bytes(form, geometry, problem, 1)
     return min(fallback, _weight_bytes(form, problem) + row)
+
+
+class _Unit(NamedTuple):
+    """Samples ``n0:n1``, tile rows ``ty0:ty1``, group ``g``, channel blocks ``b0:b1`` of the group."""
+
+    n0: int
+    n1: int
+    ty0: int
+    ty1: int
+    g: int
+    b0: int
+    b1: int
+
+
+def _plan(
+    n: int, tiles: _Tiles, form: Form, geometry: Geometry, problem: Problem, block: int
+) -> tuple[list[_Unit], int, int] | None:
+    """The units, the threads that run them, and the largest unit's tiles; None when the memory
+    budget does not hold the transformed weight and one tile row."""
+    per_tile = _unit_bytes(form, problem, block)
+    free = effective().memory_budget - _weight_bytes(form, problem)
+    row = per_tile * tiles.tw + _band_bytes(form, geometry, problem, 1)
+    if free < row:
+        return None
+    threads = max(1, min(effective().threads, free // row))
+    # a unit's tiles and the input rows it copies (a whole sample's, or its band's), within a thread's share;
+    # with several blocks of output channels, as many tiles per unit as fit (the threads share the
+    # blocks), else at least two units per thread
+    blocks = -(-problem.cog // block)
+    wanted = 1 if blocks * problem.groups >= 2 * threads else 2 * threads
+    target = min(TILE_BYTES, free // threads)
+    while True:
+        spans = _units(n, tiles, per_tile, target, wanted)
+        largest = max((n1 - n0) * (ty1 - ty0) for n0, n1, ty0, ty1 in spans) * tiles.tw
+        band_rows = max(ty1 - ty0 for _, _, ty0, ty1 in spans)
+        need = largest * per_tile + _band_bytes(form, geometry, problem, band_rows)
+        if need <= free // threads or target <= per_tile * tiles.tw:
+            break
+        target //= 2
+    if need > free // threads:
+        return None
+    # too few units for the threads: the blocks of output channels split among units too (each unit
+    # transforms its tiles once for all its blocks)
+    parts = max(1, min(blocks, -(-2 * threads // (len(spans) * problem.groups))))
+    units = [
+        _Unit(*span, g, b0, b1)
+        for span in spans
+        for g in range(problem.groups)
+        for b0, b1 in _compiled.split(blocks, parts)
+    ]
+    return units, threads, largest
 
 
 def winograd(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray | None:
@@ -264,62 +325,55 @@ def winograd(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem)
     budget does not hold the transformed weight and a tile row of one thread."""
     form = _form(geometry)
     assert form is not None
-    n, c_in, c_out = x.shape[0], problem.c_in, problem.c_out
+    n, cig, cog = x.shape[0], problem.cig, problem.cog
     tiles = _tiles(geometry, form)
-    per_tile = _unit_bytes(form, problem)
-    threads = effective().threads
-    free = effective().memory_budget - _weight_bytes(form, problem)
-    row = per_tile * tiles.tw + _band_bytes(form, geometry, problem, 1)
-    threads = max(1, min(threads, free // row)) if free >= row else 0
-    if threads == 0:
+    block = _block(form, problem)
+    plan = _plan(n, tiles, form, geometry, problem, block)
+    if plan is None:
         return None
-    # a unit's tiles and the input rows it copies (a whole sample's, or its band's), within a thread's share
-    target = min(TILE_BYTES, free // threads)
-    while True:
-        units = _units(n, tiles, per_tile, target, threads)
-        largest = max((n1 - n0) * (ty1 - ty0) for n0, n1, ty0, ty1 in units) * tiles.tw
-        band_rows = max(ty1 - ty0 for _, _, ty0, ty1 in units)
-        need = largest * per_tile + _band_bytes(form, geometry, problem, band_rows)
-        if need <= free // threads or target <= per_tile * tiles.tw:
-            break
-        target //= 2
-    if need > free // threads:
-        return None
-    u = _weight(w, problem, form)  # (16, C_in, P*C_out)
+    units, threads, largest = plan
+    phases = form.phases
+    u = _weight(w, problem, form, block)  # (16, C_in, P*C_out/G)
     out = problem.output(n, geometry.output_size)
     kernels = _compiled.kernels()
     transform_in, transform_out = kernels["winograd_input"], kernels["winograd_output"]
-    rows = form.phases * c_out
     channels_first = problem.layout == "channels_first"
-    band_size = _band_bytes(form, geometry, problem, band_rows) // problem.dtype.itemsize
+    band_size = _band_bytes(form, geometry, problem, max(t.ty1 - t.ty0 for t in units)) // problem.dtype.itemsize
     claim = _compiled.Claim(len(units))
 
+    def channels(a: np.ndarray, c0: int, c1: int) -> np.ndarray:
+        return a[:, c0:c1] if channels_first else a[..., c0:c1]
+
     def work() -> None:
-        v_buffer = scratch("columns", (16 * c_in * largest,), problem.dtype)
-        m_buffer = scratch("output", (16 * rows * largest,), problem.dtype)
+        v_buffer = scratch("columns", (16 * cig * largest,), problem.dtype)
+        m_buffer = scratch("output", (16 * phases * block * largest,), problem.dtype)
         band = scratch("channels_last", (band_size,), problem.dtype)
         for index in claim:
-            n0, n1, ty0, ty1 = units[index]
+            n0, n1, ty0, ty1, g, b0, b1 = units[index]
             count = (n1 - n0) * (ty1 - ty0) * tiles.tw
-            v = v_buffer[: 16 * c_in * count].reshape(16, count, c_in)
-            m = m_buffer[: 16 * rows * count].reshape(16, count, rows)
-            transform_in(x, channels_first, n0, n1, ty0, ty1, tiles.tw, form.step, tiles.pad_h, tiles.pad_w, band, v)
-            np.matmul(v, u, out=m)  # 16 GEMMs over the channels
-            transform_out(
-                m,
-                n0,
-                n1,
-                ty0,
-                ty1,
-                tiles.tw,
-                form.step,
-                form.s,
-                tiles.off_h,
-                tiles.off_w,
-                problem.bias,
-                out,
-                channels_first,
-            )
+            v = v_buffer[: 16 * cig * count].reshape(16, count, cig)
+            xg = channels(x, g * cig, (g + 1) * cig)
+            transform_in(xg, channels_first, n0, n1, ty0, ty1, tiles.tw, form.step, tiles.pad_h, tiles.pad_w, band, v)
+            for b in range(b0, b1):
+                c0, c1 = b * block, min(cog, (b + 1) * block)
+                m = m_buffer[: 16 * count * phases * (c1 - c0)].reshape(16, count, phases * (c1 - c0))
+                np.matmul(v, u[:, g * cig : (g + 1) * cig, c0 * phases : c1 * phases], out=m)  # 16 GEMMs
+                first, last = g * cog + c0, g * cog + c1
+                transform_out(
+                    m,
+                    n0,
+                    n1,
+                    ty0,
+                    ty1,
+                    tiles.tw,
+                    form.step,
+                    form.s,
+                    tiles.off_h,
+                    tiles.off_w,
+                    problem.bias[first:last],
+                    channels(out, first, last),
+                    channels_first,
+                )
 
     with _blas.single_threaded_blas():  # each of our threads runs its own single-threaded GEMMs
         _compiled.run_workers(work, min(threads, len(units)), claim)
