@@ -140,7 +140,7 @@ AUTO_SAVING = 1.7
 AUTO_TILES = 400
 #: ... with at least this many input channels and output channels times phases (the transforms are
 #: passes over ``16*(C_in + P*C_out)`` values per tile, the GEMMs ``16*C_in*P*C_out`` multiplications) ...
-AUTO_CHANNELS = 64
+AUTO_CHANNELS = 48
 #: ... and a transformed weight of at most this many bytes (a 512 -> 256 k4 s2 layer's is 32 MiB: 4x the
 #: weight, written on every plain call and read by every unit).
 AUTO_WEIGHT_BYTES = 8 * 2**20
