@@ -35,7 +35,7 @@ from ._validate import check_layout, check_ndim, floating_dtype, is_int, numeric
 from .geometry import PaddingArg, window_arguments
 from .grad import conv_transpose_backward
 from .ops import conv_transpose
-from .prepared import Prepared, prepare
+from .prepared import Prepared
 
 __all__ = ["Adam", "ConvTranspose", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "SGD", "mse_loss"]
 
@@ -223,7 +223,7 @@ class ConvTranspose:
             or plan.weight.dtype != w.dtype
             or not np.array_equal(plan.weight, w)
         ):
-            plan = prepare(
+            plan = Prepared(
                 w,
                 self.stride,
                 self.padding,
@@ -232,6 +232,7 @@ class ConvTranspose:
                 self.dilation,
                 layout=self.layout,  # type: ignore[arg-type]
                 algorithm=self.algorithm,
+                reused=False,
             )
             self._plan, self._plan_key = plan, key
         return plan

@@ -58,6 +58,8 @@ class Prepared:
         dilation: int | Sequence[int],
         layout: Layout,
         algorithm: str,
+        *,
+        reused: bool = True,
     ) -> None:
         w = numeric_array(weight, "weight")
         self.weight = np.array(w, copy=True)
@@ -66,6 +68,9 @@ class Prepared:
         if algorithm != "auto":
             _algorithms.get(algorithm)
         self.algorithm = algorithm
+        # whether "auto" may count on many calls per plan (a layer's plan, made anew after every change
+        # of its weight -- every training step -- does not: it chooses as a plain call does)
+        self._reused = reused
         if w.ndim >= 3:  # check the size-free arguments now (a bad weight is reported by the first call)
             window_arguments(w.ndim - 2, w.shape[2:], stride, padding, output_padding, dilation)
         self.groups = groups
@@ -104,6 +109,7 @@ class Prepared:
                     c_out,
                     dtype=compute,
                     layout=self.layout,
+                    reused=self._reused,
                 )
             found = self._calls[key] = (geometry, operands, algorithm)
             if len(self._calls) > 64:  # a plan called on ever new shapes keeps only the recent ones

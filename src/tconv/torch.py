@@ -576,9 +576,9 @@ class _DropIn:
             layout,
         )
         if getattr(self, "_plan_key", None) != key:
-            from .prepared import prepare
+            from .prepared import Prepared
 
-            self._plan = prepare(
+            self._plan = Prepared(
                 _numpy(w),
                 self.stride,
                 self.padding,
@@ -587,6 +587,7 @@ class _DropIn:
                 self.dilation,
                 layout=layout,
                 algorithm=self.algorithm,
+                reused=False,
             )
             self._plan_key = key
         return self._plan

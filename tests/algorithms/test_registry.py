@@ -122,6 +122,24 @@ def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, num
     assert choose(conv_geometry((9, 9), 3), 1, 2, c_in, c_out, op="conv") == "gemm"
 
 
+def test_a_prepared_plan_counts_on_reuse_and_a_layer_plan_does_not():
+    """Winograd's weight transform is paid once by a plan of tconv.prepare, on every call of a plain
+    call, and on every training step by a layer's plan (made anew after each change of the weight):
+    "auto" takes Winograd from fewer tiles for the first only."""
+    from tconv._algorithms import choose, compiled
+    from tconv.geometry import conv_transpose_geometry
+    from tconv.nn import ConvTranspose2d
+
+    g = conv_transpose_geometry((16, 16), 4, stride=2, padding=1)  # 8 x 256 -> 256, 4 groups: 288 tiles
+    assert choose(g, 4, 8, 256, 256) == "gemm"
+    assert choose(g, 4, 8, 256, 256, reused=True) == ("winograd" if compiled.available() else "gemm")
+    plan = tconv.prepare(np.zeros((256, 64, 4, 4), np.float32), stride=2, padding=1, groups=4)
+    assert plan._reused
+    layer = ConvTranspose2d(8, 8, 4, stride=2, padding=1)
+    layer(np.zeros((1, 8, 5, 5), np.float32))
+    assert not layer._plan._reused
+
+
 def test_problem_reads_the_channels_off_the_weight():
     from tconv._algorithms.problem import Problem
 

@@ -196,8 +196,12 @@ def choose(
     *,
     dtype: Any = np.float32,
     layout: str = "channels_first",
+    reused: bool = False,
 ) -> str:
     """The algorithm ``"auto"`` runs for this problem: the cost model.
+
+    ``reused``: whether the weight's packed forms are reused by many calls (a plan of
+    :func:`tconv.prepare`), which makes Winograd's weight transform a one-off cost.
 
     The rules come from ``tconv bench --algorithms auto,gemm,phase,direct`` runs on
     this project's 2-core machine (``docs/performance.md`` has the tables):
@@ -260,7 +264,9 @@ def choose(
     'winograd'
     """
     compiled = _compiled.available()
-    return _choose(geometry, groups, n, c_in, c_out, _check_op(op), np.dtype(dtype), layout, compiled, _budget())
+    return _choose(
+        geometry, groups, n, c_in, c_out, _check_op(op), np.dtype(dtype), layout, compiled, _budget(), reused
+    )
 
 
 def _budget() -> int:
@@ -281,6 +287,7 @@ def _choose(
     layout: str,
     compiled: bool,
     budget: int,
+    reused: bool = False,
 ) -> str:
     """:func:`choose` for hashable arguments, cached: what depends only on the geometry is computed once."""
     if op == "conv":
@@ -288,7 +295,7 @@ def _choose(
     rule = _rule(geometry, groups, c_in, c_out, compiled)
     problem = Problem(groups, layout, c_in, c_out, dtype, np.zeros(0, dtype), False)
     candidates: tuple[str, ...] = ("gemm", "phase", "scatter", "direct", "im2col")
-    if rule == "gemm" and winograd.preferred(geometry, problem, n):
+    if rule == "gemm" and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"
         candidates += ("winograd",)
     costs = {

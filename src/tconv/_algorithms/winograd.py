@@ -136,8 +136,10 @@ def multiplications(geometry: Geometry, n: int, c_in: int, cog: int) -> int:
 #: than the direct sums (the tiles' edges waste some: a k4 s2 layer on a 7x7 input saves only 1.36x) ...
 AUTO_SAVING = 1.7
 #: ... over at least this many tiles in the call (the weight transform of a plain call, and each unit's
-#: pass over the transformed weight, are paid per call, the savings per tile) ...
+#: pass over the transformed weight, are paid per call, the savings per tile; a prepared plan, which
+#: transforms its weight once, from :data:`AUTO_TILES_REUSED`) ...
 AUTO_TILES = 400
+AUTO_TILES_REUSED = 200
 #: ... with at least this many input channels and output channels times phases (the transforms are
 #: passes over ``16*(C_in + P*C_out)`` values per tile, the GEMMs ``16*C_in*P*C_out`` multiplications) ...
 AUTO_CHANNELS = 48
@@ -146,8 +148,9 @@ AUTO_CHANNELS = 48
 AUTO_WEIGHT_BYTES = 8 * 2**20
 
 
-def preferred(geometry: Geometry, problem: Problem, n: int) -> bool:
-    """Whether ``"auto"`` runs Winograd: float32, where it applies, on enough tiles and channels.
+def preferred(geometry: Geometry, problem: Problem, n: int, reused: bool = False) -> bool:
+    """Whether ``"auto"`` runs Winograd: float32, where it applies, on enough tiles and channels
+    (fewer tiles when the transformed weight is ``reused`` by a prepared plan's calls).
 
     Measured against ``"gemm"`` (float32, 2 threads, min of 9 interleaved rounds, plain and prepared
     calls; ``docs/performance.md#winograd-fewer-multiplications``): faster on every one of 15 layer
@@ -166,7 +169,7 @@ def preferred(geometry: Geometry, problem: Problem, n: int) -> bool:
     direct = n * math.prod(geometry.input_size) * problem.c_in * problem.cog * math.prod(geometry.kernel_size)
     return (
         direct >= AUTO_SAVING * products
-        and count >= AUTO_TILES
+        and count >= (AUTO_TILES_REUSED if reused else AUTO_TILES)
         and min(problem.cig, form.phases * problem.cog) >= AUTO_CHANNELS
         and _weight_bytes(form, problem) <= AUTO_WEIGHT_BYTES
     )
