@@ -73,14 +73,38 @@ def test_winograd_groups_and_blocks_of_output_channels(kernel, stride, groups, b
                 assert_close(from_layout(y, layout), expected)
 
 
-def test_winograd_applies_to_stride_1_3x3_and_stride_2_4x4():
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("kernel, stride", [(3, 1), (2, 1), (4, 2), (6, 3), (16, 8)])
+@pytest.mark.parametrize("length", [1, 2, 7, 40, 301])
+def test_winograd_1d_and_kernels_of_twice_the_stride(length, kernel, stride, layout):
+    """1-d layers (a vocoder's k16 s8 up-sampling: eight phases of two taps each), and every kernel of
+    twice the stride, against the reference, with padding, output padding and groups; 301 samples
+    make more than the 64 tiles the 1-d output pass assembles at a time."""
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal((2, 4, length)), rng.standard_normal((4, 3, kernel)), rng.standard_normal(6)
+    for padding, output_padding in ((0, 0), (stride // 2, 0), (kernel - 1, stride - 1)):
+        kwargs = dict(stride=stride, padding=padding, output_padding=output_padding, groups=2)
+        try:
+            expected = tconv.conv_transpose(x, w, b, algorithm="scatter", **kwargs)
+        except ValueError:
+            continue
+        y = tconv.conv_transpose(to_layout(x, layout), w, b, layout=layout, algorithm="winograd", **kwargs)
+        assert_close(from_layout(y, layout), expected)
+    xs, ws = rng.standard_normal((1, 4, 6, 5)), rng.standard_normal((4, 3, kernel, kernel))  # 2-d, same kernel
+    expected = tconv.conv_transpose(xs, ws, stride=stride, padding=1, algorithm="scatter")
+    assert_close(tconv.conv_transpose(xs, ws, stride=stride, padding=1, algorithm="winograd"), expected)
+
+
+def test_winograd_applies_to_3_taps_at_stride_1_and_twice_the_stride():
     """Elsewhere "winograd" is "gemm" (the case table of tests/test_ops.py covers those results)."""
     problem = Problem(1, "channels_first", 4, 4, np.dtype(np.float32), np.zeros(4, np.float32), False)
     assert winograd.applies(conv_transpose_geometry((8, 8), 3, padding=1), problem)
     assert winograd.applies(conv_transpose_geometry((8, 8), 4, stride=2, padding=1), problem)
-    for kernel, other in ((3, dict(stride=2)), (3, dict(dilation=2)), (4, {}), (4, dict(stride=(2, 1)))):
+    assert winograd.applies(conv_transpose_geometry((8,), 16, stride=8, padding=4), problem)  # 1-d, k = 2s
+    assert winograd.applies(conv_transpose_geometry((8, 8), 2), problem)  # 2x2 at stride 1: k = 2s too
+    for kernel, other in ((3, dict(stride=2)), (3, dict(dilation=2)), (4, {}), (4, dict(stride=(2, 1))), (5, {})):
         assert not winograd.applies(conv_transpose_geometry((8, 8), kernel, **other), problem)
-    assert not winograd.applies(conv_transpose_geometry((8,), 3), problem)
+    assert not winograd.applies(conv_transpose_geometry((8, 8), (4, 2), stride=2), problem)
     assert not winograd.applies(conv_transpose_geometry((8, 8, 8), 3), problem)
     grouped = Problem(2, "channels_first", 4, 4, np.dtype(np.float32), np.zeros(4, np.float32), False)
     assert winograd.applies(conv_transpose_geometry((8, 8), 3), grouped)

@@ -371,4 +371,7 @@ KERNEL_NAMES = (
     "winograd_input",
     "winograd_output",
     "winograd_weight",
+    "winograd_input_1d",
+    "winograd_output_1d",
+    "winograd_weight_1d",
 )

@@ -787,3 +787,123 @@ def winograd_weight(w, s, gm, block, u, ci0, ci1):
                             base = c0 * phases + p * width
                             for j in range(width):
                                 u[4 * a + b, ci, base + j] = acc[c0 + j]
+
+
+@jit
+def winograd_input_1d(x, channels_first, n0, n1, t0, t1, step, pad, band, v):
+    """:func:`winograd_input` along one axis: V = B^T d for every 4-element input tile d.
+
+    x: (N, C, L) when ``channels_first``, else (N, L, C); tile ``t`` of sample ``n`` is the window at
+    ``step*t - pad`` (zero outside); the unit is samples ``n0:n1`` and tiles ``t0:t1``; v: (4, T, C),
+    tile ``(n - n0)*(t1 - t0) + t - t0``. Each sample's input under the unit is first copied
+    channels-last into ``band`` (at least ``(step*(t1 - t0) + 4)*C`` elements).
+    """
+    if channels_first:
+        c_count, length = x.shape[1], x.shape[2]
+    else:
+        length, c_count = x.shape[1], x.shape[2]
+    tiles = t1 - t0
+    lo = max(0, step * t0 - pad)
+    hi = max(lo, min(length, step * (t1 - 1) + 4 - pad))
+    local = band[: (hi - lo) * c_count].reshape(hi - lo, c_count)
+    d = np.empty((4, c_count), dtype=v.dtype)
+    for n in range(n0, n1):
+        if channels_first:  # each position's channels written in one run, 64 channels at a time
+            for c0 in range(0, c_count, 64):
+                c1 = min(c0 + 64, c_count)
+                for q in range(hi - lo):
+                    for c in range(c0, c1):
+                        local[q, c] = x[n, c, lo + q]
+        else:
+            for q in range(hi - lo):
+                for c in range(c_count):
+                    local[q, c] = x[n, lo + q, c]
+        for t in range(t0, t1):
+            tile = (n - n0) * tiles + t - t0
+            for j in range(4):
+                q = step * t + j - pad
+                if q < lo or q >= hi:
+                    for c in range(c_count):
+                        d[j, c] = 0
+                else:
+                    for c in range(c_count):
+                        d[j, c] = local[q - lo, c]
+            for c in range(c_count):  # v = B^T d
+                v[0, tile, c] = d[0, c] - d[2, c]
+                v[1, tile, c] = d[1, c] + d[2, c]
+                v[2, tile, c] = d[2, c] - d[1, c]
+                v[3, tile, c] = d[1, c] - d[3, c]
+
+
+@jit
+def winograd_output_1d(m, n0, n1, t0, t1, step, s, off, bias, out, channels_first):
+    """:func:`winograd_output` along one axis: Y = A^T M + bias for every tile of a unit.
+
+    m: (4, T, s*C_out), phase ``p``'s columns ``p*C_out:(p+1)*C_out``; output ``i`` of tile ``t`` and
+    phase ``p`` is output ``s*(step*t + i) + p - off`` of out: (N, C_out, L) when ``channels_first``,
+    else (N, L, C_out) (outputs outside it are dropped). The outputs of 64 tiles at a time are
+    assembled channels-last in a local buffer and written once.
+    """
+    c_out = bias.shape[0]
+    length = out.shape[2] if channels_first else out.shape[1]
+    tiles = t1 - t0
+    span = s * step
+    chunk = 64
+    y = np.empty((span * chunk, c_out), dtype=m.dtype)
+    for n in range(n0, n1):
+        for a0 in range(t0, t1, chunk):
+            a1 = min(t1, a0 + chunk)
+            for t in range(a0, a1):
+                tile = (n - n0) * tiles + t - t0
+                for p in range(s):
+                    base = p * c_out
+                    r = span * (t - a0) + p
+                    if step == 2:
+                        for c in range(c_out):
+                            m1, m2 = m[1, tile, base + c], m[2, tile, base + c]
+                            y[r, c] = m[0, tile, base + c] + m1 + m2 + bias[c]
+                            y[r + s, c] = m1 - m2 - m[3, tile, base + c] + bias[c]
+                    else:
+                        for c in range(c_out):
+                            m1, m2 = m[1, tile, base + c], m[2, tile, base + c]
+                            y[r, c] = m[0, tile, base + c] + m1 + m2 + bias[c]
+                            y[r + s, c] = m1 - m2 + bias[c]
+                            y[r + 2 * s, c] = m1 + m2 - m[3, tile, base + c] + bias[c]
+            o0 = span * a0 - off  # the output of the buffer's first row
+            first = max(0, o0)
+            last = min(length, o0 + span * (a1 - a0))
+            if channels_first:
+                for c in range(c_out):
+                    for o in range(first, last):
+                        out[n, c, o] = y[o - o0, c]
+            else:
+                for o in range(first, last):
+                    for c in range(c_out):
+                        out[n, o, c] = y[o - o0, c]
+
+
+@jit
+def winograd_weight_1d(w, s, gm, block, u, ci0, ci1):
+    """:func:`winograd_weight` along one axis: U = G g in double precision, for input channels
+    ``ci0:ci1``. w: (k, C_in, C_out); u: (4, C_in, s*C_out) with the columns of
+    :func:`winograd_weight` (blocks of ``block`` output channels, phase by phase within a block);
+    phase ``p``'s correlation kernel is ``g[j] = w[ci, co, p + s*(r-1-j)]`` in the weight's own layout."""
+    c_out = w.shape[2]
+    r = gm.shape[1]
+    acc = np.empty(c_out)
+    for ci in range(ci0, ci1):
+        for p in range(s):
+            for a in range(4):
+                for co in range(c_out):
+                    acc[co] = 0.0
+                for j in range(r):
+                    coefficient = gm[a, j]
+                    if coefficient != 0.0:
+                        k = p + s * (r - 1 - j)
+                        for co in range(c_out):
+                            acc[co] += coefficient * w[k, ci, co]
+                for c0 in range(0, c_out, block):
+                    width = min(block, c_out - c0)
+                    base = c0 * s + p * width
+                    for jj in range(width):
+                        u[a, ci, base + jj] = acc[c0 + jj]

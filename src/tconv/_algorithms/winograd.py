@@ -65,28 +65,37 @@ _OVERFLOW_MARGIN = 2.0**-10
 
 class Form(NamedTuple):
     """The Winograd form of a layer: ``step`` outputs per tile and axis (and phase), ``taps`` of each
-    phase's correlation per axis, the stride ``s`` (``s*s`` phases)."""
+    phase's correlation per axis, the stride ``s`` (``s**ndim`` phases), the spatial axes ``ndim``."""
 
     step: int
     taps: int
     s: int
+    ndim: int
 
     @property
     def phases(self) -> int:
-        return self.s * self.s
+        return self.s**self.ndim
 
-
-#: (kernel, stride) -> its form.
-FORMS = {(3, 1): Form(2, 3, 1), (4, 2): Form(3, 2, 2)}
+    @property
+    def points(self) -> int:
+        """Transformed values per tile (and products per channel pair): 4 per axis."""
+        return 4**self.ndim
 
 
 def _form(geometry: Geometry) -> Form | None:
-    if geometry.ndim != 2 or geometry.dilation != (1, 1):
+    """F(2, 3) for a 3-tap kernel at stride 1; F(3, 2) on the ``s`` phases of a kernel of ``2*s`` taps
+    at stride ``s`` (4 at 2 in 2-d, 16 at 8 in a vocoder's 1-d layer; 2 at 1 too); the same on every
+    axis, 1-d or 2-d, no dilation; None otherwise."""
+    if geometry.ndim not in (1, 2) or any(d != 1 for d in geometry.dilation):
         return None
-    (k, k2), (s, s2) = geometry.kernel_size, geometry.stride
-    if k != k2 or s != s2:
+    if len(set(geometry.kernel_size)) != 1 or len(set(geometry.stride)) != 1:
         return None
-    return FORMS.get((k, s))
+    k, s = geometry.kernel_size[0], geometry.stride[0]
+    if (k, s) == (3, 1):
+        return Form(2, 3, 1, geometry.ndim)
+    if k == 2 * s:
+        return Form(3, 2, s, geometry.ndim)
+    return None
 
 
 def applies(geometry: Geometry, problem: Problem) -> bool:
@@ -100,7 +109,8 @@ def applies(geometry: Geometry, problem: Problem) -> bool:
 
 class _Tiles(NamedTuple):
     """Tile rows and columns, and where they start: tile ``t`` reads input rows from
-    ``step*t - pad`` and writes output rows from ``s*step*t - off``."""
+    ``step*t - pad`` and writes output rows from ``s*step*t - off``. In 1-d the tiles are the rows
+    (one tile each: ``tw = 1``), which lets the units split a long signal."""
 
     th: int
     tw: int
@@ -118,18 +128,20 @@ def _tiles(geometry: Geometry, form: Form) -> _Tiles:
         m0 = b // form.s
         count = (o - 1 + b) // form.s - m0 + 1
         out += [-(-count // form.step), form.taps - 1 - m0, b - form.s * m0]
+    if form.ndim == 1:
+        return _Tiles(out[0], 1, out[1], 0, out[2], 0)
     (th, pad_h, off_h), (tw, pad_w, off_w) = out[:3], out[3:]
     return _Tiles(th, tw, pad_h, pad_w, off_h, off_w)
 
 
 def multiplications(geometry: Geometry, n: int, c_in: int, cog: int) -> int:
-    """The multiplications of the GEMMs (``16*P*C_in*C_out/G`` per tile), for the cost model; 0 where no
-    form applies."""
+    """The multiplications of the GEMMs (``4**ndim * P * C_in * C_out/G`` per tile), for the cost model;
+    0 where no form applies."""
     form = _form(geometry)
     if form is None:
         return 0
     tiles = _tiles(geometry, form)
-    return n * tiles.th * tiles.tw * 16 * form.phases * cog * c_in
+    return n * tiles.th * tiles.tw * form.points * form.phases * cog * c_in
 
 
 #: ``"auto"`` runs Winograd (float32) where the GEMMs do at least this many times fewer multiplications
@@ -144,8 +156,10 @@ AUTO_TILES_REUSED = 200
 #: passes over ``16*(C_in + P*C_out)`` values per tile, the GEMMs ``16*C_in*P*C_out`` multiplications) ...
 AUTO_CHANNELS = 48
 #: ... and a transformed weight of at most this many bytes (a 512 -> 256 k4 s2 layer's is 32 MiB: 4x the
-#: weight, written on every plain call and read by every unit).
+#: weight, written on every plain call and read by every unit; a prepared plan's, written once, up to
+#: :data:`AUTO_WEIGHT_BYTES_REUSED`: HiFi-GAN's first 1-d layer, 16 MiB, 1.16x ``gemm`` prepared).
 AUTO_WEIGHT_BYTES = 8 * 2**20
+AUTO_WEIGHT_BYTES_REUSED = 32 * 2**20
 
 
 def preferred(geometry: Geometry, problem: Problem, n: int, reused: bool = False) -> bool:
@@ -171,7 +185,7 @@ def preferred(geometry: Geometry, problem: Problem, n: int, reused: bool = False
         direct >= AUTO_SAVING * products
         and count >= (AUTO_TILES_REUSED if reused else AUTO_TILES)
         and min(problem.cig, form.phases * problem.cog) >= AUTO_CHANNELS
-        and _weight_bytes(form, problem) <= AUTO_WEIGHT_BYTES
+        and _weight_bytes(form, problem) <= (AUTO_WEIGHT_BYTES_REUSED if reused else AUTO_WEIGHT_BYTES)
     )
 
 
@@ -183,21 +197,22 @@ BLOCK_WEIGHT_BYTES = 2 * 2**20
 
 def _block(form: Form, problem: Problem) -> int:
     """Output channels per block of the transformed weight (:data:`BLOCK_WEIGHT_BYTES`), per group."""
-    per_channel = 16 * problem.cig * form.phases * problem.dtype.itemsize
+    per_channel = form.points * problem.cig * form.phases * problem.dtype.itemsize
     return max(1, min(problem.cog, BLOCK_WEIGHT_BYTES // per_channel))
 
 
 def transformed_weight(w: np.ndarray, form: Form, block: int, out: np.ndarray | None = None) -> np.ndarray:
-    """``U[ξ, ci, column] = (G g G^T)[ξ // 4, ξ % 4]`` for phase ``p``'s correlation kernel ``g`` of
-    ``w[ci, co]`` (``(C_in, C_out/G, k, k)``), the columns in blocks of ``block`` output channels of
-    every phase (``winograd_weight`` of :mod:`.numba_kernels`): ``(16, C_in, P*C_out/G)``, computed in
-    double precision (on the call's threads) and rounded once; into ``out`` when given."""
+    """``U[ξ, ci, column] = (G g G^T)[ξ // 4, ξ % 4]`` (in 1-d ``(G g)[ξ]``) for phase ``p``'s correlation
+    kernel ``g`` of ``w[ci, co]`` (``(C_in, C_out/G, *k)``), the columns in blocks of ``block`` output
+    channels of every phase (``winograd_weight`` of :mod:`.numba_kernels`): ``(4**ndim, C_in,
+    P*C_out/G)``, computed in double precision (on the call's threads) and rounded once; into ``out``
+    when given."""
     c_in, cog = w.shape[:2]
     if out is None:
-        out = np.empty((16, c_in, form.phases * cog), dtype=w.dtype)
+        out = np.empty((form.points, c_in, form.phases * cog), dtype=w.dtype)
     gm = G_3 if form.taps == 3 else G_2
-    kernel = _compiled.kernels()["winograd_weight"]
-    swapped = np.ascontiguousarray(w.transpose(2, 3, 0, 1))  # (k, k, C_in, C_out/G)
+    kernel = _compiled.kernels()["winograd_weight" if form.ndim == 2 else "winograd_weight_1d"]
+    swapped = np.ascontiguousarray(np.moveaxis(w, (0, 1), (-2, -1)))  # (*k, C_in, C_out/G)
     calls = [(swapped, form.s, gm, block, out, a, b) for a, b in _compiled.split(c_in, effective().threads)]
     _compiled.parallel_for(kernel, calls)
     return out
@@ -206,7 +221,7 @@ def transformed_weight(w: np.ndarray, form: Form, block: int, out: np.ndarray | 
 def _weight(w: np.ndarray, problem: Problem, form: Form, block: int) -> np.ndarray:
     """The transformed weight: kept by a prepared call; for a plain call in the calling thread's scratch
     (fresh memory every call costs page faults: see :mod:`.workspace`)."""
-    shape = (16, problem.c_in, form.phases * problem.cog)
+    shape = (form.points, problem.c_in, form.phases * problem.cog)
     if problem.packed is not None:
         return problem.pack(("winograd", form, block), lambda: transformed_weight(w, form, block))
     return transformed_weight(w, form, block, scratch("weight", shape, problem.dtype))
@@ -245,17 +260,19 @@ def _units(n: int, tiles: _Tiles, per_tile: int, target: int, wanted: int) -> li
 
 def _unit_bytes(form: Form, problem: Problem, block: int) -> int:
     """Bytes of one tile's transformed values (one group's channels) and products (one block's)."""
-    return 16 * (problem.cig + form.phases * block) * problem.dtype.itemsize
+    return form.points * (problem.cig + form.phases * block) * problem.dtype.itemsize
 
 
 def _band_bytes(form: Form, geometry: Geometry, problem: Problem, rows: int) -> int:
-    """Bytes of the channels-last copy of one group's input rows under ``rows`` tile rows of a sample."""
-    return (form.step * rows + 4) * geometry.input_size[1] * problem.cig * problem.dtype.itemsize
+    """Bytes of the channels-last copy of one group's input rows under ``rows`` tile rows of a sample
+    (in 1-d, its input under ``rows`` tiles)."""
+    width = geometry.input_size[1] if form.ndim == 2 else 1
+    return (form.step * rows + 4) * width * problem.cig * problem.dtype.itemsize
 
 
 def _weight_bytes(form: Form, problem: Problem) -> int:
     """Bytes of the transformed weight."""
-    return 16 * problem.c_in * form.phases * problem.cog * problem.dtype.itemsize
+    return form.points * problem.c_in * form.phases * problem.cog * problem.dtype.itemsize
 
 
 def minimum(geometry: Geometry, problem: Problem) -> int:
@@ -335,11 +352,18 @@ def winograd(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem)
     if plan is None:
         return None
     units, threads, largest = plan
-    phases = form.phases
-    u = _weight(w, problem, form, block)  # (16, C_in, P*C_out/G)
+    phases, points = form.phases, form.points
+    u = _weight(w, problem, form, block)  # (4**ndim, C_in, P*C_out/G)
     out = problem.output(n, geometry.output_size)
     kernels = _compiled.kernels()
-    transform_in, transform_out = kernels["winograd_input"], kernels["winograd_output"]
+    suffix = "" if form.ndim == 2 else "_1d"
+    transform_in, transform_out = kernels["winograd_input" + suffix], kernels["winograd_output" + suffix]
+    if form.ndim == 2:
+        args_in = (tiles.tw, form.step, tiles.pad_h, tiles.pad_w)
+        args_out = (tiles.tw, form.step, form.s, tiles.off_h, tiles.off_w)
+    else:  # the tiles are the rows
+        args_in = (form.step, tiles.pad_h)
+        args_out = (form.step, form.s, tiles.off_h)
     channels_first = problem.layout == "channels_first"
     band_size = _band_bytes(form, geometry, problem, max(t.ty1 - t.ty0 for t in units)) // problem.dtype.itemsize
     claim = _compiled.Claim(len(units))
@@ -348,35 +372,22 @@ def winograd(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem)
         return a[:, c0:c1] if channels_first else a[..., c0:c1]
 
     def work() -> None:
-        v_buffer = scratch("columns", (16 * cig * largest,), problem.dtype)
-        m_buffer = scratch("output", (16 * phases * block * largest,), problem.dtype)
+        v_buffer = scratch("columns", (points * cig * largest,), problem.dtype)
+        m_buffer = scratch("output", (points * phases * block * largest,), problem.dtype)
         band = scratch("channels_last", (band_size,), problem.dtype)
         for index in claim:
             n0, n1, ty0, ty1, g, b0, b1 = units[index]
             count = (n1 - n0) * (ty1 - ty0) * tiles.tw
-            v = v_buffer[: 16 * cig * count].reshape(16, count, cig)
+            v = v_buffer[: points * cig * count].reshape(points, count, cig)
             xg = channels(x, g * cig, (g + 1) * cig)
-            transform_in(xg, channels_first, n0, n1, ty0, ty1, tiles.tw, form.step, tiles.pad_h, tiles.pad_w, band, v)
+            transform_in(xg, channels_first, n0, n1, ty0, ty1, *args_in, band, v)
             for b in range(b0, b1):
                 c0, c1 = b * block, min(cog, (b + 1) * block)
-                m = m_buffer[: 16 * count * phases * (c1 - c0)].reshape(16, count, phases * (c1 - c0))
-                np.matmul(v, u[:, g * cig : (g + 1) * cig, c0 * phases : c1 * phases], out=m)  # 16 GEMMs
+                m = m_buffer[: points * count * phases * (c1 - c0)].reshape(points, count, phases * (c1 - c0))
+                np.matmul(v, u[:, g * cig : (g + 1) * cig, c0 * phases : c1 * phases], out=m)  # the GEMMs
                 first, last = g * cog + c0, g * cog + c1
-                transform_out(
-                    m,
-                    n0,
-                    n1,
-                    ty0,
-                    ty1,
-                    tiles.tw,
-                    form.step,
-                    form.s,
-                    tiles.off_h,
-                    tiles.off_w,
-                    problem.bias[first:last],
-                    channels(out, first, last),
-                    channels_first,
-                )
+                bias, target = problem.bias[first:last], channels(out, first, last)
+                transform_out(m, n0, n1, ty0, ty1, *args_out, bias, target, channels_first)
 
     with _blas.single_threaded_blas():  # each of our threads runs its own single-threaded GEMMs
         _compiled.run_workers(work, min(threads, len(units)), claim)
