@@ -358,6 +358,8 @@ def winograd(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem)
     kernels = _compiled.kernels()
     suffix = "" if form.ndim == 2 else "_1d"
     transform_in, transform_out = kernels["winograd_input" + suffix], kernels["winograd_output" + suffix]
+    args_in: tuple[int, ...]
+    args_out: tuple[int, ...]
     if form.ndim == 2:
         args_in = (tiles.tw, form.step, tiles.pad_h, tiles.pad_w)
         args_out = (tiles.tw, form.step, form.s, tiles.off_h, tiles.off_w)
