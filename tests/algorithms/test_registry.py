@@ -133,6 +133,11 @@ def test_a_prepared_plan_counts_on_reuse_and_a_layer_plan_does_not():
     g = conv_transpose_geometry((16, 16), 4, stride=2, padding=1)  # 8 x 256 -> 256, 4 groups: 288 tiles
     assert choose(g, 4, 8, 256, 256) == "gemm"
     assert choose(g, 4, 8, 256, 256, reused=True) == ("winograd" if compiled.available() else "gemm")
+    vocoder = conv_transpose_geometry((200,), 16, stride=8, padding=4)  # 1-d F(3, 2): 1.5x fewer products
+    assert choose(vocoder, 1, 4, 512, 256) == "gemm"
+    assert choose(vocoder, 1, 4, 512, 256, reused=True) == ("winograd" if compiled.available() else "gemm")
+    narrow = conv_transpose_geometry((1000,), 4, stride=2, padding=1)  # the same, 2 phases x 64 channels
+    assert choose(narrow, 1, 4, 128, 64, reused=True) == "gemm"
     plan = tconv.prepare(np.zeros((256, 64, 4, 4), np.float32), stride=2, padding=1, groups=4)
     assert plan._reused
     layer = ConvTranspose2d(8, 8, 4, stride=2, padding=1)

@@ -147,6 +147,12 @@ def multiplications(geometry: Geometry, n: int, c_in: int, cog: int) -> int:
 #: ``"auto"`` runs Winograd (float32) where the GEMMs do at least this many times fewer multiplications
 #: than the direct sums (the tiles' edges waste some: a k4 s2 layer on a 7x7 input saves only 1.36x) ...
 AUTO_SAVING = 1.7
+#: A prepared plan also from :data:`AUTO_SAVING_REUSED` (1-d F(3, 2): 1.5x) where its GEMMs are at least
+#: :data:`AUTO_WIDE` columns wide (output channels times phases): a vocoder's k16 s8 and k8 s4 1-d
+#: layers measured 1.04-1.27x ``gemm`` prepared (0.58-1.07x plain), a k4 s2 1-d layer of 64 output
+#: channels (128 columns) 0.88x.
+AUTO_SAVING_REUSED = 1.45
+AUTO_WIDE = 512
 #: ... over at least this many tiles in the call (the weight transform of a plain call, and each unit's
 #: pass over the transformed weight, are paid per call, the savings per tile; a prepared plan, which
 #: transforms its weight once, from :data:`AUTO_TILES_REUSED`) ...
@@ -181,8 +187,10 @@ def preferred(geometry: Geometry, problem: Problem, n: int, reused: bool = False
     count = n * tiles.th * tiles.tw
     products = multiplications(geometry, n, problem.c_in, problem.cog)
     direct = n * math.prod(geometry.input_size) * problem.c_in * problem.cog * math.prod(geometry.kernel_size)
+    wide = form.phases * problem.cog >= AUTO_WIDE
+    saving = direct >= AUTO_SAVING * products or (reused and wide and direct >= AUTO_SAVING_REUSED * products)
     return (
-        direct >= AUTO_SAVING * products
+        saving
         and count >= (AUTO_TILES_REUSED if reused else AUTO_TILES)
         and min(problem.cig, form.phases * problem.cog) >= AUTO_CHANNELS
         and _weight_bytes(form, problem) <= (AUTO_WEIGHT_BYTES_REUSED if reused else AUTO_WEIGHT_BYTES)
