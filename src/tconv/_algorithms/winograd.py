@@ -155,9 +155,10 @@ AUTO_SAVING_REUSED = 1.45
 AUTO_WIDE = 512
 #: ... over at least this many tiles in the call (the weight transform of a plain call, and each unit's
 #: pass over the transformed weight, are paid per call, the savings per tile; a prepared plan, which
-#: transforms its weight once, from :data:`AUTO_TILES_REUSED`) ...
+#: transforms its weight once, from :data:`AUTO_TILES_REUSED`: 1.06-1.29x ``gemm`` prepared on every
+#: layer measured from 144 tiles, 0.80-0.87x on two of 36 and 72 tiles with 32 MiB weights) ...
 AUTO_TILES = 400
-AUTO_TILES_REUSED = 200
+AUTO_TILES_REUSED = 128
 #: ... with at least this many input channels and output channels times phases (the transforms are
 #: passes over ``16*(C_in + P*C_out)`` values per tile, the GEMMs ``16*C_in*P*C_out`` multiplications) ...
 AUTO_CHANNELS = 48
@@ -170,14 +171,13 @@ AUTO_WEIGHT_BYTES_REUSED = 32 * 2**20
 
 def preferred(geometry: Geometry, problem: Problem, n: int, reused: bool = False) -> bool:
     """Whether ``"auto"`` runs Winograd: float32, where it applies, on enough tiles and channels
-    (fewer tiles when the transformed weight is ``reused`` by a prepared plan's calls).
+    (fewer tiles, and 1-d layers, when the transformed weight is ``reused`` by a prepared plan's calls).
 
-    Measured against ``"gemm"`` (float32, 2 threads, min of 9 interleaved rounds, plain and prepared
-    calls; ``docs/performance.md#winograd-fewer-multiplications``): faster on every one of 15 layer
-    shapes this rule picks from (stride 1, 3x3: 8 x 128 -> 128 at 32x32 1.15x / 1.35x prepared,
-    4 x 64 -> 64 at 56x56 1.17x, 16 x 256 -> 256 at 16x16 1.28x; k4 s2: 1 x 128 -> 64 at 64x64
-    1.27x), and not picking the ones where it was slower (a 7x7 input; 256 or 512 input channels on
-    8x8 or 16x16 inputs, whose transformed weights are 8-32 MiB and tiles few; 32 channels).
+    Measured against ``"gemm"`` (float32, 2 threads, min of 9 interleaved rounds of plain and prepared
+    calls, 21 layer shapes, and two random sweeps of 16; the table in
+    ``docs/performance.md#winograd-fewer-multiplications``): the plain rule picks 7 of the 21, at
+    1.02-1.43x ``gemm``, and none of those where it was slower (0.25-0.91x: few tiles against a large
+    transformed weight, or the 1.5x of 1-d F(3, 2)); the prepared rule picks 14, at 1.06-1.56x.
     """
     if not applies(geometry, problem) or problem.dtype != np.dtype(np.float32):
         return False
