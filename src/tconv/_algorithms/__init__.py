@@ -120,7 +120,7 @@ ALGORITHMS: dict[str, dict[str, Algorithm]] = {
         Algorithm(
             "winograd",
             winograd.run,
-            "Winograd F(2x2, 3x3) for stride-1 3x3 2-d layers (16 products per 2x2 block, not 36); gemm elsewhere",
+            "Winograd: F(2x2, 3x3) at stride 1, F(3x3, 2x2) on the phases of a kernel twice the stride; gemm elsewhere",
             winograd.minimum,
         ),
     ),

@@ -1,37 +1,39 @@
-"""The ``"winograd"`` algorithm of ``conv_transpose``: fewer multiplications for 3x3 stride-1 and 4x4 stride-2 layers.
+"""The ``"winograd"`` algorithm of ``conv_transpose``: fewer multiplications, in 1-d and 2-d.
 
 Two forms of Winograd's minimal filtering (Lavin & Gray, "Fast Algorithms for
-Convolutional Neural Networks", 2016), both on 4x4 input tiles and the points
-0, 1, -1 and infinity (so with the same input transform ``B^T d B``):
+Convolutional Neural Networks", 2016), both on 4-point input tiles per axis and the
+points 0, 1, -1 and infinity (so with the same input transform ``B^T d B``):
 
-- **stride 1, 3x3** -- the layer is the correlation of its input with the flipped
+- **3 taps at stride 1** -- the layer is the correlation of its input with the flipped
   kernel; F(2x2, 3x3) computes each 2x2 block of it from the 4x4 tile under it with
   16 multiplications per channel pair instead of 36;
-- **stride 2, 4x4** (DCGAN, pix2pix, the decoders' k4 s2 up-sampling) -- each of the
-  four output phases ``(o_h mod 2, o_w mod 2)`` is the correlation of the input with a
-  2x2 slice of the kernel, ``z[m] = x[m-1] w[φ+2] + x[m] w[φ]`` along each axis (in the
-  uncropped output ``o + crop = 2m + φ``), and all four read the same 2x2 input windows.
-  F(3x3, 2x2) computes each phase's 3x3 block from the 4x4 tile under it with 16
-  multiplications instead of 36, so one transformed tile serves the four phases: 64
-  multiplications for 36 outputs of 4 taps.
+- **a kernel of twice the stride** (4 at 2: DCGAN, pix2pix, the decoders' k4 s2
+  up-sampling; 16 at 8 and 8 at 4: HiFi-GAN's and MelGAN's 1-d up-sampling) -- along an
+  axis, output ``o`` with ``o + crop = s*m + φ`` sums two taps, ``z[m] = x[m-1] w[φ+s] +
+  x[m] w[φ]``: each of the ``s`` phases is a 2-tap correlation, and all of them read the
+  same input windows. F(3x3, 2x2) computes each phase's 3x3 block from the 4x4 tile under
+  it with 16 multiplications instead of 36, so one transformed tile serves every phase (in
+  2-d 64 multiplications for 36 outputs of 4 taps; in 1-d F(3, 2), 4 for 3 outputs of 2).
 
-Per tile ``Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A``, summed over the input channels: the
-input and output transforms are compiled passes of additions (``winograd_input``,
-``winograd_output`` of :mod:`.numba_kernels`), the sums over channels 16 GEMMs,
-``M[ξ] = U[ξ] @ V[ξ]`` with ``U[ξ]`` the transformed weight ``(P*C_out, C_in)`` of the
-``P`` phases (``winograd_weight``, in double precision, kept by a prepared call) and
-``V[ξ]`` the transformed tiles ``(C_in, T)``. The work is cut into units (a block of
-samples, or a band of tile rows of one sample) whose transformed tiles and products fit
-a core's L2 cache (:data:`TILE_BYTES`); each thread takes units one after the other and
-runs all three steps of a unit while its data are in that core's cache (single-threaded
-BLAS), as :func:`tconv._algorithms.gemm.gemm_tiled` does with its columns.
+Per tile ``Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A`` (in 1-d ``A^T [(G g) ⊙ (B^T d)]``), summed
+over the input channels: the input and output transforms are compiled passes of additions
+(``winograd_input``, ``winograd_output`` and their ``_1d`` forms in :mod:`.numba_kernels`),
+the sums over channels 16 GEMMs (4 in 1-d), ``M[ξ] = V[ξ] @ U[ξ]`` with ``V[ξ]`` the
+transformed tiles ``(T, C_in/G)`` and ``U[ξ]`` the transformed weight ``(C_in/G, P*C_out/G)``
+of the ``P`` phases (``winograd_weight``, in double precision, kept by a prepared call). The
+work is cut into units (a block of samples, or a band of tile rows of one sample -- in 1-d a
+run of tiles --, of one group, for one or more blocks of output channels) whose data stay in
+a core's cache (:data:`TILE_BYTES`, :data:`BLOCK_WEIGHT_BYTES`); each thread takes units
+one after the other and runs all three steps of a unit (single-threaded BLAS), as
+:func:`tconv._algorithms.gemm.gemm_tiled` does with its columns.
 
-It applies to 2-d layers with those kernels and strides, dilation 1, one group, real
-float32 or float64, with the compiled kernels; any other call runs ``"gemm"``. The
-transforms add and subtract before multiplying, so the float32 error is about twice a
-direct sum's (``docs/performance.md`` has the measurements); non-finite values, and
-values large enough that a transform could overflow where the direct sum would not,
-go to ``"gemm"`` too (:func:`_safe`).
+It applies to 1-d and 2-d layers with those kernels and strides (the same on every axis),
+dilation 1, any groups, either layout, real float32 or float64, with the compiled kernels;
+any other call runs ``"gemm"``. The transforms add and subtract before multiplying, so the
+float32 error is about twice a direct sum's (``docs/performance.md`` has the
+measurements); non-finite values, and values large enough that a transform could overflow
+where the direct sum would not, go to ``"gemm"`` too (:func:`_safe`). Where ``"auto"`` runs
+it: :func:`preferred`.
 """
 
 from __future__ import annotations
