@@ -98,7 +98,9 @@ def test_get_lists_the_valid_names():
         ((56, 56), 5, 1, 192, 16, 1, "gemm", "phase"),  # stride 1, more input channels
         ((56, 56), 5, 1, 32, 64, 2, "gemm", "phase"),  # stride 1 with groups
         ((56, 56), 3, 1, 64, 64, 1, "winograd", "phase"),  # stride 1, 3x3, 64 channels: F(2x2, 3x3)
-        ((32, 32), 3, 1, 32, 32, 1, "gemm", "phase"),  # stride 1, 3x3, 32 channels: the transforms cost more
+        ((32, 32), 3, 1, 32, 32, 1, "winograd", "phase"),  # stride 1, 3x3, 32 channels
+        ((32, 32), 3, 1, 32, 8, 1, "gemm", "scatter"),  # 8 output channels: too few GEMM columns
+        ((64, 64), 16, 8, 21, 21, 1, "winograd", "phase"),  # FCN's x8: 64 phases of 21 channels
         ((56, 56), 5, 1, 64, 64, 1, "gemm", "phase"),  # stride 1, 5x5: no Winograd form
         ((64, 64), 4, 2, 128, 64, 1, "winograd", "phase"),  # k4 s2 on a large image: F(3x3, 2x2) on 4 phases
         ((7, 7), 4, 2, 128, 64, 1, "gemm", "phase"),  # k4 s2 on 7x7: the tiles' edges waste the savings

@@ -161,9 +161,16 @@ AUTO_WIDE = 512
 #: layer measured from 144 tiles, 0.80-0.87x on two of 36 and 72 tiles with 32 MiB weights) ...
 AUTO_TILES = 400
 AUTO_TILES_REUSED = 128
-#: ... with at least this many input channels and output channels times phases (the transforms are
-#: passes over ``16*(C_in + P*C_out)`` values per tile, the GEMMs ``16*C_in*P*C_out`` multiplications) ...
-AUTO_CHANNELS = 48
+#: ... with at least this many input channels and output channels times phases per group (the
+#: transforms are passes over ``16*(C_in + P*C_out)`` values per tile, the GEMMs ``16*C_in*P*C_out``
+#: multiplications; with fewer, ``gemm``'s own small GEMMs and gathers are slow too: FCN's x8 layer,
+#: 21 channels and 64 phases, 1.68x; groups-8, 16 -> 8 channels per group and 4 phases, 1.15-1.48x;
+#: 3-12 columns lost, 0.35-0.86x) ...
+AUTO_INPUT_CHANNELS = 16
+AUTO_COLUMNS = 32
+#: ... (where a prepared plan's fewer tiles suffice only from this many of both: FCN's x2 layer,
+#: 21 channels on 144 tiles, 0.89x prepared) ...
+AUTO_CHANNELS_REUSED = 48
 #: ... and a transformed weight of at most this many bytes (a 512 -> 256 k4 s2 layer's is 32 MiB: 4x the
 #: weight, written on every plain call and read by every unit; a prepared plan's, written once, up to
 #: :data:`AUTO_WEIGHT_BYTES_REUSED`: HiFi-GAN's first 1-d layer, 16 MiB, 1.16x ``gemm`` prepared).
@@ -177,9 +184,10 @@ def preferred(geometry: Geometry, problem: Problem, n: int, reused: bool = False
 
     Measured against ``"gemm"`` (float32, 2 threads, min of 9 interleaved rounds of plain and prepared
     calls, 21 layer shapes, and two random sweeps of 16; the table in
-    ``docs/performance.md#winograd-fewer-multiplications``): the plain rule picks 7 of the 21, at
+    ``docs/performance.md#winograd-fewer-multiplications``): the plain rule picks 8 of the 21, at
     1.02-1.43x ``gemm``, and none of those where it was slower (0.25-0.91x: few tiles against a large
-    transformed weight, or the 1.5x of 1-d F(3, 2)); the prepared rule picks 14, at 1.06-1.56x.
+    transformed weight, or the 1.5x of 1-d F(3, 2)); the prepared rule picks 15, at 1.06-1.56x; on a
+    sweep of few-channel layers the plain rule's picks ran at 0.96-1.26x.
     """
     if not applies(geometry, problem) or problem.dtype != np.dtype(np.float32):
         return False
@@ -189,12 +197,16 @@ def preferred(geometry: Geometry, problem: Problem, n: int, reused: bool = False
     count = n * tiles.th * tiles.tw
     products = multiplications(geometry, n, problem.c_in, problem.cog)
     direct = n * math.prod(geometry.input_size) * problem.c_in * problem.cog * math.prod(geometry.kernel_size)
-    wide = form.phases * problem.cog >= AUTO_WIDE
-    saving = direct >= AUTO_SAVING * products or (reused and wide and direct >= AUTO_SAVING_REUSED * products)
+    columns = form.phases * problem.cog
+    if problem.cig < AUTO_INPUT_CHANNELS or columns < AUTO_COLUMNS:
+        return False
+    reused = reused and min(problem.cig, columns) >= AUTO_CHANNELS_REUSED
+    saving = direct >= AUTO_SAVING * products or (
+        reused and columns >= AUTO_WIDE and direct >= AUTO_SAVING_REUSED * products
+    )
     return (
         saving
         and count >= (AUTO_TILES_REUSED if reused else AUTO_TILES)
-        and min(problem.cig, form.phases * problem.cog) >= AUTO_CHANNELS
         and _weight_bytes(form, problem) <= (AUTO_WEIGHT_BYTES_REUSED if reused else AUTO_WEIGHT_BYTES)
     )
 
