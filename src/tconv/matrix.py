@@ -177,19 +177,24 @@ def geometry_matrix(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool
         rank = rank.ravel()  # (P,)
         taps_of_j = per_j_grid[src].ravel()  # (P,)
         v = w[(slice(None), slice(None)) + tap]  # (C_in, Cog)
-        step = max(1, chunk_entries() // max(1, cog * len(j)))
-        for c0 in range(0, c_in, step):
-            ci = np.arange(c0, min(c_in, c0 + step), dtype=np.int64)[:, None, None]  # (c, 1, 1)
-            co = np.arange(cog, dtype=np.int64)[None, :, None]  # (1, Cog, 1)
-            col = ((ci // cig) * cog + co) * n_big + o  # (c, Cog, P)
-            if sparse:
-                start = indptr[ci[:, :, 0] * n_small + j[None, :]][:, None, :]  # (c, 1, P) row starts
-                where = start + co * taps_of_j + rank  # (c, Cog, P)
-                indices[where] = col
-                data[where] = v[c0 : c0 + len(ci), :, None]
-            else:
-                row = ci * n_small + j  # (c, 1, P)
-                dense[row, col] = v[c0 : c0 + len(ci), :, None]
+        # pieces of at most chunk_entries() entries: positions, then input channels (a piece of one
+        # input channel and every position was Cog * P entries, whatever the budget)
+        span = max(1, chunk_entries() // max(1, cog))
+        co = np.arange(cog, dtype=np.int64)[None, :, None]  # (1, Cog, 1)
+        for p0 in range(0, len(j), span):
+            jp, op, rp, tp = (a[p0 : p0 + span] for a in (j, o, rank, taps_of_j))
+            step = max(1, chunk_entries() // max(1, cog * len(jp)))
+            for c0 in range(0, c_in, step):
+                ci = np.arange(c0, min(c_in, c0 + step), dtype=np.int64)[:, None, None]  # (c, 1, 1)
+                col = ((ci // cig) * cog + co) * n_big + op  # (c, Cog, P)
+                if sparse:
+                    start = indptr[ci[:, :, 0] * n_small + jp[None, :]][:, None, :]  # (c, 1, P) row starts
+                    where = start + co * tp + rp  # (c, Cog, P)
+                    indices[where] = col
+                    data[where] = v[c0 : c0 + len(ci), :, None]
+                else:
+                    row = ci * n_small + jp  # (c, 1, P)
+                    dense[row, col] = v[c0 : c0 + len(ci), :, None]
     if not sparse:
         return dense
     import scipy.sparse

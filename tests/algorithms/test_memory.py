@@ -42,6 +42,8 @@ GEOMETRIES = [
     Geo("1d-huge-dilation", (1, 2, 8), (2, 2, 300), dict(dilation=300)),
     Geo("3d-k3s2", (1, 8, 12, 12, 12), (8, 8, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
     Geo("depthwise", (2, 32, 32, 32), (32, 1, 4, 4), dict(stride=2, padding=1, groups=32)),
+    Geo("1d-vocoder-k16s8", (2, 64, 400), (64, 32, 16), dict(stride=8, padding=4)),  # Winograd's 1-d form
+    Geo("stride1-3x3", (2, 32, 40, 40), (32, 32, 3, 3), dict(padding=1)),  # Winograd's F(2x2, 3x3)
 ]
 IDS = [g.id for g in GEOMETRIES]
 

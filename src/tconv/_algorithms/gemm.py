@@ -347,9 +347,11 @@ def _gemm_tiles(geometry: Geometry, n: int, problem: Problem, threads: int) -> l
         halo = (geometry.effective_kernel_size[0] - 1) // s + 1  # input rows a band reads beyond its own h/s
         height = (target // row_bytes - halo) * s  # h outputs read ~ h/s + halo rows
         height = max(s, height, MIN_BAND_HALOS * halo * s)  # bound the recomputed halo rows
-        if row_bytes * (height // s + halo + 1) > budget:
-            height = max(s, (budget // row_bytes - halo - 1) * s)
-            if row_bytes * (height // s + halo + 1) > budget:
+        # every thread holds a tile's columns at once: the halo bound gives way to the budget's share
+        share = budget // max(threads, 1)
+        if row_bytes * (height // s + halo + 1) > share:
+            height = max(s, (share // row_bytes - halo - 1) * s)
+            if row_bytes * (height // s + halo + 1) > share:
                 return None
     rest_start, rest_stop = (0,) * (geometry.ndim - 1), geometry.output_size[1:]
     for a in range(0, o0, height):
