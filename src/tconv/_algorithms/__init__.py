@@ -224,9 +224,10 @@ def choose(
        2.9x at 16 -> 192 (5x5), 9x at 3 -> 64 (7x7); in 3-d 1.1-2.3x at equal channel counts
        (16-64; gemm's gather of 27 scattered taps is the slow part there); 0.8-0.9x at equal
        counts in 2-d and 1-d, 0.56x at 32 -> 1;
-    3. float32 stride-1 3x3 and stride-2 4x4 2-d layers with one group, at least 64 channels, at
-       least 400 Winograd tiles and 1.7x fewer multiplications (:func:`tconv._algorithms.winograd.preferred`):
-       ``"winograd"`` -- 1.1-1.3x ``gemm``'s speed there (1.2-1.45x prepared), measured A/B;
+    3. where ``"gemm"`` would run, float32 1-d and 2-d layers of 3 taps at stride 1 or a kernel of
+       twice the stride, with enough channels and tiles and 1.7x fewer multiplications (fewer tiles,
+       and 1-d, for a ``reused`` plan; :func:`tconv._algorithms.winograd.preferred`): ``"winograd"``
+       -- 1.02-1.43x ``gemm``'s speed on the shapes it picks (1.06-1.56x prepared), measured A/B;
     4. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
        write-once gather beat the polyphase GEMMs on every benchmark layer. (3-d layers with
        overlapping stamps took ``"phase"`` until its GEMMs ran on BLAS's own threads: on the 3-d
