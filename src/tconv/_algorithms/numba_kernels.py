@@ -640,13 +640,9 @@ def winograd_input(x, channels_first, n0, n1, ty0, ty1, tw, step, pad_h, pad_w, 
     d = np.empty((4, 4, c_count), dtype=v.dtype)
     e = np.empty((4, 4, c_count), dtype=v.dtype)
     for n in range(n0, n1):
-        if channels_first:  # each pixel's channels written in one run, 64 channels (rows of x) at a time
-            for c0 in range(0, c_count, 64):
-                c1 = min(c0 + 64, c_count)
-                for rr in range(rows_in):
-                    for q in range(w):
-                        for c in range(c0, c1):
-                            local[rr, q, c] = x[n, c, r_lo + rr, q]
+        if channels_first:  # each row's (C, W) -> (W, C), 64 channels at a time
+            for rr in range(rows_in):
+                tile_transpose(x[n, :, r_lo + rr, :], local[rr], 0, c_count)
         else:
             for rr in range(rows_in):
                 for q in range(w):
@@ -748,6 +744,19 @@ def winograd_output(m, n0, n1, ty0, ty1, tw, step, s, off_h, off_w, bias, out, c
                             out[n, r, q, c] = y[yr, q + off_w, c]
 
 
+@inline
+def _store_blocks(acc, dst, p, phases, block):
+    """Phase ``p``'s transformed weights ``acc`` (one per output channel) into their columns ``dst`` of
+    the transformed weight: blocks of ``block`` channels, each block's columns phase by phase
+    (channel ``c0 + j`` of the block at ``c0`` in column ``c0*phases + p*width + j``)."""
+    c_out = acc.shape[0]
+    for c0 in range(0, c_out, block):
+        width = min(block, c_out - c0)
+        base = c0 * phases + p * width
+        for j in range(width):
+            dst[base + j] = acc[c0 + j]
+
+
 @jit
 def winograd_weight(w, s, gm, block, u, ci0, ci1):
     """Winograd weight transform, U = G g G^T in double precision, of every (phase, C_in, C_out) triple.
@@ -782,11 +791,7 @@ def winograd_weight(w, s, gm, block, u, ci0, ci1):
                                     kw = pw + s * (r - 1 - jw)
                                     for co in range(c_out):
                                         acc[co] += coefficient * w[kh, kw, ci, co]
-                        for c0 in range(0, c_out, block):
-                            width = min(block, c_out - c0)
-                            base = c0 * phases + p * width
-                            for j in range(width):
-                                u[4 * a + b, ci, base + j] = acc[c0 + j]
+                        _store_blocks(acc, u[4 * a + b, ci], p, phases, block)
 
 
 @jit
@@ -808,12 +813,8 @@ def winograd_input_1d(x, channels_first, n0, n1, t0, t1, step, pad, band, v):
     local = band[: (hi - lo) * c_count].reshape(hi - lo, c_count)
     d = np.empty((4, c_count), dtype=v.dtype)
     for n in range(n0, n1):
-        if channels_first:  # each position's channels written in one run, 64 channels at a time
-            for c0 in range(0, c_count, 64):
-                c1 = min(c0 + 64, c_count)
-                for q in range(hi - lo):
-                    for c in range(c0, c1):
-                        local[q, c] = x[n, c, lo + q]
+        if channels_first:  # (C, L) -> (L, C), 64 channels at a time
+            tile_transpose(x[n, :, lo:hi], local, 0, c_count)
         else:
             for q in range(hi - lo):
                 for c in range(c_count):
@@ -902,8 +903,4 @@ def winograd_weight_1d(w, s, gm, block, u, ci0, ci1):
                         k = p + s * (r - 1 - j)
                         for co in range(c_out):
                             acc[co] += coefficient * w[k, ci, co]
-                for c0 in range(0, c_out, block):
-                    width = min(block, c_out - c0)
-                    base = c0 * s + p * width
-                    for jj in range(width):
-                        u[a, ci, base + jj] = acc[c0 + jj]
+                _store_blocks(acc, u[a, ci], p, s, block)
