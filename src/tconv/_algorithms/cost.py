@@ -110,6 +110,6 @@ def seconds(name: str, geometry: Geometry, problem: Problem, n: int, compiled: b
         if not compiled or not products:
             return seconds("gemm", geometry, problem, n, compiled)  # what it runs then
         # the transformed tiles and their products, written and read; the transformed weight, written
-        moved += 2 * products // problem.cog + 2 * products // problem.cig + 16 * c_in * problem.cog * kv
-        return products / rate + moved * size / PASS_RATE
+        moved += 2 * products // problem.cog + 2 * products // problem.cig
+        return products / rate + (moved * size + winograd.weight_bytes(geometry, problem)) / PASS_RATE
     raise ValueError(f"no cost model for algorithm {name!r}")

@@ -734,10 +734,8 @@ def winograd_output(m, n0, n1, ty0, ty1, tw, step, s, off_h, off_w, bias, out, c
                 r = span * ty + yr - off_h
                 if r < 0 or r >= h:
                     continue
-                if channels_first:
-                    for c in range(c_out):
-                        for q in range(w):
-                            out[n, c, r, q] = y[yr, q + off_w, c]
+                if channels_first:  # (W, C_out) -> (C_out, W)
+                    tile_transpose(y[yr, off_w : off_w + w], out[n, :, r, :], 0, w)
                 else:
                     for q in range(w):
                         for c in range(c_out):
@@ -873,10 +871,8 @@ def winograd_output_1d(m, n0, n1, t0, t1, step, s, off, bias, out, channels_firs
             o0 = span * a0 - off  # the output of the buffer's first row
             first = max(0, o0)
             last = min(length, o0 + span * (a1 - a0))
-            if channels_first:
-                for c in range(c_out):
-                    for o in range(first, last):
-                        out[n, c, o] = y[o - o0, c]
+            if channels_first:  # (L, C_out) -> (C_out, L)
+                tile_transpose(y[first - o0 : last - o0], out[n, :, first:last], 0, last - first)
             else:
                 for o in range(first, last):
                     for c in range(c_out):

@@ -47,11 +47,12 @@ from .._options import effective
 from ..geometry import Geometry
 from . import blas as _blas
 from . import compiled as _compiled
+from . import cost as _cost
 from . import gemm
 from .problem import Problem
 from .workspace import scratch
 
-__all__ = ["applies", "minimum", "multiplications", "preferred", "run", "transformed_weight"]
+__all__ = ["applies", "minimum", "multiplications", "preferred", "run", "transformed_weight", "weight_bytes"]
 
 #: The weight transforms ``G`` of F(2, 3) and F(3, 2) on the points 0, 1, -1, infinity.
 G_3 = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -193,13 +194,13 @@ def preferred(geometry: Geometry, problem: Problem, n: int, reused: bool = False
         return False
     form = _form(geometry)
     assert form is not None
-    tiles = _tiles(geometry, form)
-    count = n * tiles.th * tiles.tw
-    products = multiplications(geometry, n, problem.c_in, problem.cog)
-    direct = n * math.prod(geometry.input_size) * problem.c_in * problem.cog * math.prod(geometry.kernel_size)
     columns = form.phases * problem.cog
     if problem.cig < AUTO_INPUT_CHANNELS or columns < AUTO_COLUMNS:
         return False
+    tiles = _tiles(geometry, form)
+    count = n * tiles.th * tiles.tw
+    products = multiplications(geometry, n, problem.c_in, problem.cog)
+    direct = _cost.useful_flops(geometry, problem, n) // 2  # the direct sums' multiplications
     reused = reused and min(problem.cig, columns) >= AUTO_CHANNELS_REUSED
     saving = direct >= AUTO_SAVING * products or (
         reused and columns >= AUTO_WIDE and direct >= AUTO_SAVING_REUSED * products
@@ -295,6 +296,12 @@ def _band_bytes(form: Form, geometry: Geometry, problem: Problem, rows: int) -> 
 def _weight_bytes(form: Form, problem: Problem) -> int:
     """Bytes of the transformed weight."""
     return form.points * problem.c_in * form.phases * problem.cog * problem.dtype.itemsize
+
+
+def weight_bytes(geometry: Geometry, problem: Problem) -> int:
+    """Bytes of the transformed weight of a call (for the cost model); 0 where no form applies."""
+    form = _form(geometry)
+    return 0 if form is None else _weight_bytes(form, problem)
 
 
 def minimum(geometry: Geometry, problem: Problem) -> int:
