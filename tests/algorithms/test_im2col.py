@@ -251,3 +251,59 @@ def test_small_groups_along_the_groups(shape, layout, dtype):
     for mine, theirs in (*pairs, (from_layout(y, layout), expected_y)):
         assert mine.dtype == np.dtype(dtype)
         assert np.abs(mine - theirs).max() <= tolerance * np.abs(theirs).max()
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["columns-first", "channels-last"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        # (n, C_in, size), the weight's shape (C_out, C_in/G, *k), stride, padding, dilation, groups (not small)
+        ((3, 6, (9, 8)), (4, 6, 3, 3), (2, 2), (1, 1), (1, 1), 1),  # overlapping windows
+        ((2, 8, (12, 10)), (10, 4, 2, 2), (2, 2), (0, 0), (1, 1), 2),  # no overlap (U-Net's k2 s2), groups
+        ((2, 4, (11,)), (5, 4, 16), (8,), (4,), (1,), 1),  # a vocoder's k16 s8, 1-d
+        ((1, 8, (5, 6, 7)), (10, 4, 2, 3, 2), (1, 2, 3), (1, 0, 1), (2, 1, 1), 2),  # 3-d, dilation, groups
+        ((5, 3, (6, 6)), (7, 3, 4, 4), (2, 2), (1, 1), (1, 1), 1),  # several short samples per tile
+    ],
+)
+def test_convolution_columns_first(shape, first, monkeypatch):
+    """The channels-first convolution gathers its columns in the weight's (channel, tap) order from the
+    input as it is (``_conv_tiled_cf``), or from a channels-last copy with a packed weight, as
+    ``_columns_first`` says: both are the reference convolution, in float64 and within float32's
+    error, with bias, under a budget that cuts the batch into blocks and with tiles of a few rows."""
+    from tconv._algorithms import im2col
+
+    (n, c, size), w_shape, stride, padding, dilation, groups = shape
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c, *size))
+    w = rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    expected = tconv.conv(x, w, b, **args, algorithm="direct")
+    monkeypatch.setattr(im2col, "_columns_first", lambda *a: first)
+    calls = []
+    original = im2col._conv_tiled_cf
+    monkeypatch.setattr(im2col, "_conv_tiled_cf", lambda *a: calls.append(1) or original(*a))
+    for tile in (256, 2**20):  # tiles of one row of one sample; of several whole samples
+        monkeypatch.setattr(im2col, "TILE_COLUMNS", tile)
+        for budget in (2**30, 5000):
+            with tconv.options(memory_budget=budget):
+                assert_close(tconv.conv(x, w, b, **args, algorithm="gemm"), expected, rtol=1e-12, atol=1e-12)
+                single = tconv.conv(*(a.astype(np.float32) for a in (x, w, b)), **args, algorithm="gemm")
+                assert_close(single, expected, rtol=2e-5, atol=2e-5)
+    assert bool(calls) == first
+
+
+def test_columns_first_rule():
+    """Columns from the channels-first input where windows do not overlap or the weight is the larger
+    array; a channels-last copy for overlapping windows of a small weight, and for channels-last data."""
+    from tconv._algorithms.im2col import _columns_first
+
+    def rule(x_shape, w_shape, kernel, stride, layout="channels_first"):
+        x, w = np.zeros(x_shape, np.float32), np.zeros(w_shape, np.float32)
+        geometry = conv_geometry(x_shape[2:], kernel, stride)
+        return _columns_first(x, w, geometry, Problem.of(x, w, None, 1, layout, "conv"))
+
+    assert rule((4, 128, 64, 64), (256, 128, 2, 2), 2, 2)  # U-Net's k2 s2: no overlap
+    assert rule((16, 256, 8, 8), (512, 256, 4, 4), 4, 2)  # dcgan-1's input gradient: a weight larger than dy
+    assert not rule((4, 64, 64, 64), (128, 64, 4, 4), 4, 2)  # overlapping windows, small weight
+    assert not rule((4, 128, 64, 64), (256, 128, 2, 2), 2, 2, "channels_last")

@@ -357,6 +357,7 @@ KERNEL_NAMES = (
     "correlate_direct_cl",
     "gather_rows_t",
     "im2col_cl",
+    "im2col_cf",
     "im2col_groups_cl",
     "gather_cl",
     "gather_cf",

@@ -439,6 +439,63 @@ def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
 
 
 @jit
+def im2col_cf(x, lead_pos, last_pos, o_last, stride_last, out, n0, l0, task0, task1):
+    """Columns of a convolution in the transposed orientation, from a channels-first input:
+    out[c, tl*K_last + tt, i, r] = x[n0 + i, c, position of (row l0*J_last + r, tap (tl, tt))] or 0.
+
+    x: (N, C, P_big) channels-first input; lead_pos, last_pos as for :func:`im2col_cl` (along the
+    last axis the positions of a tap are ``stride_last * j + first``: read as a strided run);
+    out: (C, K_lead*K_last, n, R) with R a whole number of rows of J_last. Tasks are channels:
+    each writes its own rows, along them (the reads stride along the input's rows).
+    """
+    j_lead, k_lead = lead_pos.shape
+    j_last, k_last = last_pos.shape
+    samples = out.shape[2]
+    leads = out.shape[3] // j_last
+    lo = np.empty(k_last, dtype=np.int64)  # per tap along the last axis: its run of outputs inside
+    hi = np.empty(k_last, dtype=np.int64)
+    first = np.empty(k_last, dtype=np.int64)
+    for tt in range(k_last):
+        lo[tt] = j_last
+        hi[tt] = j_last
+        first[tt] = 0
+        for jj in range(j_last):
+            if last_pos[jj, tt] >= 0:
+                if lo[tt] == j_last:
+                    lo[tt] = jj
+                    first[tt] = last_pos[jj, tt]
+                hi[tt] = jj + 1
+    for c in range(task0, task1):
+        for i in range(samples):
+            src = x[n0 + i, c]
+            for tl in range(k_lead):
+                for tt in range(k_last):
+                    dst = out[c, tl * k_last + tt, i]
+                    a, b, f = lo[tt], hi[tt], first[tt]
+                    for r in range(leads):
+                        base = r * j_last
+                        pl = lead_pos[l0 + r, tl]
+                        if pl < 0:
+                            for jj in range(j_last):
+                                dst[base + jj] = 0
+                            continue
+                        for jj in range(a):
+                            dst[base + jj] = 0
+                        off = pl * o_last + f - stride_last * a
+                        if stride_last == 1:  # constant strides, so that the copies are vectorised
+                            for jj in range(a, b):
+                                dst[base + jj] = src[off + jj]
+                        elif stride_last == 2:
+                            for jj in range(a, b):
+                                dst[base + jj] = src[off + 2 * jj]
+                        else:
+                            for jj in range(a, b):
+                                dst[base + jj] = src[off + stride_last * jj]
+                        for jj in range(b, j_last):
+                            dst[base + jj] = 0
+
+
+@jit
 def conv_direct_cl(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype_zero, out, task0, task1):
     """Small-group convolution, each output pixel written once: out[n, j, g*cog + k] = the sum over the
     taps t that read inside the input and the channels ci of group g of x[n, position(j, t), ci] *
