@@ -15,6 +15,9 @@ Then:
 The columns are gathered in one compiled pass over a channels-last array (NumPy:
 one strided copy per tap); batch blocks, or tiles of the small side for samples too
 large alone, keep them under the memory budget (:mod:`tconv._algorithms.blocking`).
+A channels-first convolution whose windows do not overlap, or whose weight is at least
+as large as its input, gathers them from the input as it is, in the transposed
+orientation ``cols[c, t, j]``, and multiplies the weight as it is (:func:`_columns_first`).
 """
 
 from __future__ import annotations
