@@ -202,6 +202,28 @@ def test_non_finite_weights_match_torch(case, algorithm, compiled):
     assert_close(np.where(finite, y, 0), np.where(finite, expected, 0))
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("case", CASES[::2], ids=CASE_IDS[::2])
+def test_non_finite_inputs_and_weights_match_torch(case, algorithm, compiled):
+    """inf and NaN in both the input and the weight: inf/NaN exactly where PyTorch's are. (``"phase"``
+    and ``"dilate"`` split a non-finite weight into its finite entries and the rest, each with zeros in
+    place of the other's, and multiplied an infinite input by those zeros: NaN where the sums are inf.)"""
+    x, w, b = case.arrays()
+    x, w = x.copy(), w.copy()
+    flat = w.reshape(-1)
+    flat[:: max(1, flat.size // 2)] = np.inf
+    x.reshape(-1)[:: max(1, x.size // 3)] = -np.inf
+    x.reshape(-1)[1 :: max(1, x.size // 2)] = np.nan if x.size > 8 else np.inf
+    expected = torch_conv_transpose(x, w, b, case.stride, case.padding, case.output_padding, case.groups, case.dilation)
+    with np.errstate(invalid="ignore"), tconv.options(compiled=compiled):
+        y = tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm=algorithm)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    np.testing.assert_array_equal(np.where(np.isinf(expected), y, 0), np.where(np.isinf(expected), expected, 0))
+    finite = np.isfinite(expected)
+    assert_close(np.where(finite, y, 0), np.where(finite, expected, 0))
+
+
 @pytest.mark.parametrize("dtype", [np.longdouble, np.clongdouble])
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("case", CASES[::3], ids=CASE_IDS[::3])

@@ -36,7 +36,7 @@ from . import blas as _blas
 from . import compiled as _compiled
 from . import gemm
 from .blocking import blocked
-from .problem import Problem, batched_shape, channels_last, layout_index
+from .problem import Problem, all_finite, batched_shape, channels_last, layout_index
 from .taptable import Phase, phase_plans
 
 __all__ = ["phase", "run"]
@@ -162,10 +162,14 @@ def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> n
     The shifted windows read the zero padding around the input too, so a non-finite
     weight (inf, NaN) would give ``0*inf = NaN`` where its tap meets no input; such
     entries are left to :mod:`.gemm` (which multiplies input elements only) and added.
+    With non-finite inputs too, ``gemm`` computes the whole call: that split would multiply
+    an infinite input by the zeros put in place of the other part's entries.
     """
     finite = np.isfinite(w)
     if finite.all():
         return _phase_blocked(x, w, geometry, problem)
+    if not all_finite(x):
+        return gemm.run(x, w, geometry, problem)
     y = _phase_blocked(x, np.where(finite, w, 0), geometry, problem)
     no_bias = replace(problem, bias=np.zeros_like(problem.bias), has_bias=False, packed=None)
     y += gemm.run(x, np.where(finite, 0, w), geometry, no_bias)

@@ -29,6 +29,13 @@ def layout_index(layout: str, samples: slice, spatial: tuple[slice, ...]) -> tup
     return (samples, slice(None)) + spatial if layout == "channels_first" else (samples,) + spatial
 
 
+def all_finite(a: np.ndarray) -> bool:
+    """Whether every value of ``a`` is finite, without a temporary of its size: its sum is (a sum of
+    finite values that overflows counts as not finite, which only sends the callers down their
+    exact path)."""
+    return a.size == 0 or bool(np.isfinite(np.sum(a)))
+
+
 def channels_last(x: np.ndarray, layout: str, slot: str | None = None) -> np.ndarray:
     """``x`` as a C-contiguous ``(N, P, C)`` array (a copy unless it already is one; in the calling thread's
     scratch ``slot`` when given, :mod:`tconv._algorithms.workspace`)."""

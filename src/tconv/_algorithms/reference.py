@@ -30,7 +30,7 @@ from .. import kernels as _kernels
 from ..geometry import Geometry
 from ..matrix import build_bytes, geometry_matrix, matrix_bytes
 from .blocking import ConvBlocked, blocked
-from .problem import Problem
+from .problem import Problem, all_finite
 
 __all__ = ["conv_direct", "conv_matrix", "dilate", "matrix", "scatter", "zero_insert"]
 
@@ -134,6 +134,10 @@ def _dilate(x: np.ndarray, w: np.ndarray, geometry: Geometry) -> np.ndarray:
     finite = np.isfinite(w_flip)
     if finite.all():
         return _kernels.correlate(x_pad, w_flip, plain)
+    if not all_finite(x):
+        # the split below would multiply an infinite input by the zeros put in place of the finite
+        # entries (NaN where the direct sums have an infinity): the scatter view of the same sums
+        return _kernels.scatter(x, w, geometry)
     # A non-finite weight times an inserted (or padding) zero would be 0*inf = NaN where the tap
     # meets no input at all; PyTorch and the other algorithms never form that product. So the
     # non-finite entries count only where the window holds an input element (`real`).
