@@ -20,6 +20,8 @@ def test_options_validation_and_restore():
         tconv.set_options(budget=1)
     with pytest.raises(TypeError, match="compiled must be a bool, got 1"):
         tconv.set_options(compiled=1)
+    with pytest.raises(TypeError, match="winograd must be a bool, got 'no'"):
+        tconv.set_options(winograd="no")
     with pytest.raises(TypeError, match="keep_awake must be a real number, got True of type bool"):
         tconv.set_options(keep_awake=True)
     with pytest.raises(TypeError, match="keep_awake must be a real number, got '1ms' of type str"):

@@ -1,4 +1,4 @@
-"""Run-time options: the temporary-memory budget, threads, and whether to use compiled kernels.
+"""Run-time options: the temporary-memory budget, threads, whether to use compiled kernels and Winograd.
 
 Two levels, as NumPy's ``errstate`` and Python's :mod:`decimal` contexts have:
 
@@ -81,12 +81,23 @@ class Options:
         for the next piece of work spins instead of halting, as OpenMP's threads do,
         but only when nothing else wants the core (``docs/performance.md``,
         "Threads"). Default 0.002; at most :data:`MAX_KEEP_AWAKE`.
+    winograd : bool
+        Whether ``algorithm="auto"`` may run Winograd's minimal filtering where it is
+        the faster algorithm (float32 layers of 3 taps at stride 1 or of a kernel
+        twice the stride, with enough channels). Its float32 error is within the
+        tolerance the tests use against PyTorch relative to the output's largest
+        values, but it is bounded by the magnitudes of each transformed input tile,
+        not by each output's own terms: a small output next to an input 10⁵ times
+        its neighbours can be off by 1 % of its own value, where the direct sums are
+        off by 1e-7 (``docs/performance.md``, "Winograd"). ``False``: ``"auto"``
+        never runs it (``algorithm="winograd"`` still does). Default True.
     """
 
     memory_budget: int = 256 * 2**20
     threads: int = cores()
     compiled: bool = os.environ.get("TCONV_COMPILED", "1") not in ("0", "false", "no")
     keep_awake: float = 0.002
+    winograd: bool = True
 
 
 _GLOBAL = Options()
@@ -126,8 +137,8 @@ def _validated(base: Options, **changes: object) -> Options:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
             if name == "threads" and value > MAX_THREADS:  # type: ignore[operator]
                 raise ValueError(f"threads must be at most {MAX_THREADS} (each is an OS thread), got {value!r}")
-        if name == "compiled" and not isinstance(value, bool):
-            raise TypeError(f"compiled must be a bool, got {value!r}")
+        if name in ("compiled", "winograd") and not isinstance(value, bool):
+            raise TypeError(f"{name} must be a bool, got {value!r}")
         if name == "keep_awake":
             seconds = real_number(value, name, minimum=0)
             if seconds > MAX_KEEP_AWAKE:  # the threads spin this long after every call

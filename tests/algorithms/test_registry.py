@@ -147,6 +147,34 @@ def test_a_prepared_plan_counts_on_reuse_and_a_layer_plan_does_not():
     assert not layer._plan._reused
 
 
+def test_winograd_option_keeps_auto_off_winograd(monkeypatch):
+    """``tconv.options(winograd=False)``: "auto" (plain calls and plans) never runs Winograd, where it
+    otherwise does; ``algorithm="winograd"`` still does."""
+    from tconv._algorithms import choose, compiled, winograd
+    from tconv.geometry import conv_transpose_geometry
+
+    g = conv_transpose_geometry((32, 32), 3, padding=1)
+    fast = compiled.available()  # Winograd runs with the compiled kernels only
+    assert choose(g, 1, 8, 128, 128) == ("winograd" if fast else "gemm")
+    ran = []
+    original = winograd.winograd
+    monkeypatch.setattr(winograd, "winograd", lambda *args: ran.append(1) or original(*args))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 128, 32, 32)).astype(np.float32)
+    w = rng.standard_normal((128, 128, 3, 3)).astype(np.float32)
+    with tconv.options(winograd=False):
+        assert choose(g, 1, 8, 128, 128) == "gemm"
+        assert choose(g, 1, 8, 128, 128, reused=True) == "gemm"
+        tconv.conv_transpose(x, w, padding=1)
+        tconv.prepare(w, padding=1)(x)
+        assert not ran
+        tconv.conv_transpose(x, w, padding=1, algorithm="winograd")
+        assert bool(ran) == fast
+    ran.clear()
+    tconv.conv_transpose(x, w, padding=1)
+    assert bool(ran) == fast  # the default lets "auto" run it
+
+
 def test_problem_reads_the_channels_off_the_weight():
     from tconv._algorithms.problem import Problem
 

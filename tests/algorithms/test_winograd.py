@@ -112,6 +112,45 @@ def test_winograd_applies_to_3_taps_at_stride_1_and_twice_the_stride():
     assert not winograd.applies(conv_transpose_geometry((8, 8), 3), half)
 
 
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize(
+    "size, kernel, stride, padding, output_padding",
+    [
+        ((1,), 4, 2, ((-2, 4),), 0),  # a window ending past the full output: its last cell is no input's
+        ((5,), 16, 8, ((4, -3),), 0),  # a window past the full output's end (its last three cells)
+        ((1,), 16, 8, ((-4, 19),), 3),  # no cell reached at all
+        ((3, 4), 4, 2, ((-2, 1), (1, -3)), 1),  # both ends, both axes, with output padding
+        ((4, 5), 3, 1, ((-1, 2), (2, -1)), 0),  # F(2x2, 3x3)
+    ],
+)
+def test_winograd_cells_no_input_reaches_are_the_bias(size, kernel, stride, padding, output_padding, layout):
+    """The output cells that no (input, tap) pair reaches hold the bias exactly, as the direct sums'
+    do: the transforms computed them as products that cancel only up to rounding (1.9e-9 where the
+    direct sum is 0)."""
+    rng = np.random.default_rng(7)
+    nd = len(size)
+    x = rng.standard_normal((2, 16, *size)).astype(np.float32)
+    w = rng.standard_normal((16, 5, *(kernel,) * nd)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    kwargs = dict(stride=stride, padding=padding, output_padding=output_padding)
+    geometry = conv_transpose_geometry(size, kernel, stride, padding, output_padding)
+    assert winograd.applies(geometry, Problem.of(x, w, b, 1, layout, "conv_transpose"))
+    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
+    y = from_layout(
+        tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs, layout=layout, algorithm="winograd"), layout
+    )
+    reached = np.zeros(geometry.output_size, dtype=bool)  # the cells some pair lands on, by the index map
+    for j in np.ndindex(*size):
+        for t in np.ndindex(*(kernel,) * nd):
+            o = tuple(stride * a + c - cb for a, c, cb in zip(j, t, geometry.crop_begin))
+            if all(0 <= v < n for v, n in zip(o, geometry.output_size)):
+                reached[o] = True
+    assert not reached.all()
+    bias = np.broadcast_to(b.reshape(1, -1, *(1,) * nd), y.shape)
+    np.testing.assert_array_equal(y[..., ~reached], bias[..., ~reached])
+    assert_close(y, expected)
+
+
 @pytest.mark.parametrize("kernel, stride", [(3, 1), (4, 2)])
 def test_winograd_leaves_non_finite_and_huge_values_to_gemm(kernel, stride, monkeypatch):
     """The transforms add inputs (and weights) before multiplying: an infinity next to a finite value

@@ -228,6 +228,8 @@ def choose(
        twice the stride, with enough channels and tiles and 1.7x fewer multiplications (fewer tiles,
        and 1-d, for a ``reused`` plan; :func:`tconv._algorithms.winograd.preferred`): ``"winograd"``
        -- 1.02-1.43x ``gemm``'s speed on the shapes it picks (1.06-1.56x prepared), measured A/B;
+       not with ``tconv.options(winograd=False)`` (its error is bounded by each input tile's
+       magnitudes, not each output's own terms: :class:`tconv.Options`);
     4. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
        write-once gather beat the polyphase GEMMs on every benchmark layer. (3-d layers with
        overlapping stamps took ``"phase"`` until its GEMMs ran on BLAS's own threads: on the 3-d
@@ -265,15 +267,29 @@ def choose(
     'winograd'
     """
     compiled = _compiled.available()
+    budget, allow_winograd = _options()
     return _choose(
-        geometry, groups, n, c_in, c_out, _check_op(op), np.dtype(dtype), layout, compiled, _budget(), reused
+        geometry,
+        groups,
+        n,
+        c_in,
+        c_out,
+        _check_op(op),
+        np.dtype(dtype),
+        layout,
+        compiled,
+        budget,
+        reused,
+        allow_winograd,
     )
 
 
-def _budget() -> int:
+def _options() -> tuple[int, bool]:
+    """The options :func:`choose` reads: the memory budget, and whether it may run Winograd."""
     from .._options import effective
 
-    return effective().memory_budget
+    current = effective()
+    return current.memory_budget, current.winograd
 
 
 @functools.lru_cache(maxsize=512)
@@ -289,6 +305,7 @@ def _choose(
     compiled: bool,
     budget: int,
     reused: bool = False,
+    allow_winograd: bool = True,
 ) -> str:
     """:func:`choose` for hashable arguments, cached: what depends only on the geometry is computed once."""
     if op == "conv":
@@ -296,7 +313,7 @@ def _choose(
     rule = _rule(geometry, groups, c_in, c_out, compiled)
     problem = Problem(groups, layout, c_in, c_out, dtype, np.zeros(0, dtype), False)
     candidates: tuple[str, ...] = ("gemm", "phase", "scatter", "direct", "im2col")
-    if rule == "gemm" and winograd.preferred(geometry, problem, n, reused):
+    if rule == "gemm" and allow_winograd and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"
         candidates += ("winograd",)
     costs = {

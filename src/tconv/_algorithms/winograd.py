@@ -422,7 +422,23 @@ def winograd(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem)
 
     with _blas.single_threaded_blas():  # each of our threads runs its own single-threaded GEMMs
         _compiled.run_workers(work, min(threads, len(units)), claim)
+    _unreached(out, geometry, problem)
     return out
+
+
+def _unreached(out: np.ndarray, geometry: Geometry, problem: Problem) -> None:
+    """Set the output cells that no input reaches (output padding, a window that starts before the full
+    output or ends after it) to the bias, exactly: the transforms compute them as products of the tile
+    that cancel only up to rounding (1e-9 where the direct sum is 0). Along an axis the forms' taps
+    (``k >= s``, dilation 1) reach every cell from ``-crop_begin`` to ``s*(i-1) + k-1 - crop_begin``."""
+    channels_first = problem.layout == "channels_first"
+    bias = problem.bias.reshape(-1, *(1,) * geometry.ndim) if channels_first else problem.bias
+    for axis, (i, k, s, d, b, o) in enumerate(geometry.axes()):
+        first, last = max(0, -b), min(o, s * (i - 1) + d * (k - 1) - b + 1)
+        where = 2 + axis if channels_first else 1 + axis
+        for cells in (slice(0, min(first, o)), slice(max(last, first), o)):
+            if cells.stop > cells.start:
+                out[(slice(None),) * where + (cells,)] = bias
 
 
 def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
