@@ -45,6 +45,41 @@ def test_gemm_paths(case, layout, gemm_path):
         assert_close(from_layout(y, layout), reference(case, x, w, b), dtype=dtype)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    "size, kernel, stride, padding",
+    [
+        ((9, 8), 4, 2, ((0, 0), (0, 4))),  # a crop of a whole kernel at the end of the second axis
+        ((9, 8), 4, 2, 4),  # and on both axes
+        ((7, 6), 3, 2, ((1, 0), (5, 3))),  # more than a kernel at both ends of the second axis
+        ((5, 6, 5), 4, 2, ((0, 0), (4, 0), (0, 5))),  # 3-d: the second and third axes
+        ((9, 8), 16, 8, ((0, 0), (17, 0))),  # a long kernel
+    ],
+)
+def test_bands_read_the_input_cells_of_every_axis(size, kernel, stride, padding, layout, monkeypatch):
+    """A band of output rows (first axis) reads, along the other axes, only the input cells its geometry
+    keeps: a crop of a kernel's length or more drops the cells that reach only cropped outputs (it
+    raised "cannot reshape array", on the default path, for padding=4 at k4 s2 on large layers)."""
+    monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
+    monkeypatch.setattr(_gemm, "FEW_CHANNELS", 0)
+    monkeypatch.setattr(_gemm, "CACHED_COLUMNS", 0)
+    monkeypatch.setattr(_gemm, "TILE_BYTES", 3000)  # bands of a few rows
+    monkeypatch.setattr(_gemm, "MIN_BAND_HALOS", 1)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, *size))
+    w = rng.standard_normal((3, 4, *(kernel,) * len(size)))
+    b = rng.standard_normal(4)
+    expected = tconv.conv_transpose(x, w, b, stride=stride, padding=padding, algorithm="scatter")
+    bands = []
+    original = _gemm._gemm_tile
+    monkeypatch.setattr(_gemm, "_gemm_tile", lambda tile, *a: bands.append(tile.band) or original(tile, *a))
+    y = tconv.conv_transpose(
+        to_layout(x, layout), w, b, stride=stride, padding=padding, layout=layout, algorithm="gemm"
+    )
+    assert_close(from_layout(y, layout), expected)
+    assert len(set(bands)) > 1  # the call was cut into bands
+
+
 def test_tiled_path_really_tiles(monkeypatch):
     """The patched thresholds do produce bands, channel blocks and several samples per tile."""
     from tconv._algorithms.problem import Problem

@@ -295,13 +295,14 @@ def _col2im_numpy(cols: np.ndarray, geometry: Geometry, problem: Problem, out: n
 
 
 class _GemmTile(NamedTuple):
-    """Samples ``n0:n1``, output rows ``band`` of the first axis (read from input rows ``slab``),
-    output channels ``c0:c1`` of group ``g``."""
+    """Samples ``n0:n1``, output rows ``band`` of the first axis (read from the input cells ``slab``, a
+    slice per axis: a band's geometry may also drop, along the other axes, the input cells that reach
+    only cropped outputs), output channels ``c0:c1`` of group ``g``."""
 
     n0: int
     n1: int
     band: tuple[int, int]
-    slab: tuple[int, int]
+    slab: tuple[slice, ...]
     geometry: Geometry | None  # the tile's own geometry; None when no input reaches it
     g: int
     c0: int
@@ -335,8 +336,9 @@ def _gemm_tiles(geometry: Geometry, n: int, problem: Problem, threads: int) -> l
         if -(-n // per_tile) * len(channel_tiles) >= wanted or i0 == 1:
             # channel blocks outermost: a thread's consecutive tiles reuse one weight block
             for g, c0, c1 in channel_tiles:
+                whole = tuple(slice(0, i) for i in geometry.input_size)
                 tiles += [
-                    _GemmTile(a, min(n, a + per_tile), (0, o0), (0, i0), geometry, g, c0, c1)
+                    _GemmTile(a, min(n, a + per_tile), (0, o0), whole, geometry, g, c0, c1)
                     for a in range(0, n, per_tile)
                 ]
             return tiles
@@ -357,7 +359,7 @@ def _gemm_tiles(geometry: Geometry, n: int, problem: Problem, threads: int) -> l
     for a in range(0, o0, height):
         b = min(o0, a + height)
         tile = tile_geometry(geometry, (a, *rest_start), (b, *rest_stop))
-        slab = (tile.input[0].start, tile.input[0].stop)
+        slab = tile.input
         tiles += [
             _GemmTile(m, m + 1, (a, b), slab, tile.geometry, g, c0, c1) for g, c0, c1 in channel_tiles for m in range(n)
         ]
@@ -453,9 +455,11 @@ def _gemm_tile(
     rows = math.prod(sub.input_size)
     nt, cb = n1 - n0, c1 - c0
     cols = _reshaped(workspace[: nt * rows * kv * cb], (nt * rows, kv * cb))  # (rows, Kv*Cb)
-    j0, j1 = tile.slab
+    slab = tile.slab
     inputs = slice(g * cig, (g + 1) * cig)
-    if layout_in == "channels_last" and j0 == 0 and j1 == x.shape[1] and x.flags.c_contiguous:
+    size = x.shape[2:] if layout_in == "channels_first" else x.shape[1:-1]
+    whole = all(c.start == 0 and c.stop == i for c, i in zip(slab, size))
+    if layout_in == "channels_last" and whole and x.flags.c_contiguous:
         # whole samples of a channels-last input: all the tile's rows are one matrix
         lhs = _reshaped(x[n0:n1], (nt * rows, x.shape[-1]))[:, inputs]  # (nt*rows, Cig)
         np.matmul(lhs, w_block, out=cols)
@@ -464,13 +468,15 @@ def _gemm_tile(
         nt_loop = nt
     for i in range(nt_loop):
         if layout_in == "channels_first":
-            xs = x[n0 + i, inputs, j0:j1]  # (Cig, *slab)
+            index: tuple[int | slice, ...] = (n0 + i, inputs, *slab)
+            xs = x[index]  # (Cig, *slab)
             try:
                 lhs = _reshaped(xs, (cig, rows)).T  # (rows, Cig), a transposed view
             except AttributeError:
                 lhs = np.ascontiguousarray(xs).reshape(cig, rows).T
         else:
-            xs = x[n0 + i, j0:j1, ..., inputs]  # (*slab, Cig)
+            index = (n0 + i, *slab, inputs)
+            xs = x[index]  # (*slab, Cig)
             try:
                 lhs = _reshaped(xs, (rows, cig))
             except AttributeError:
