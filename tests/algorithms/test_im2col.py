@@ -307,3 +307,19 @@ def test_columns_first_rule():
     assert rule((16, 256, 8, 8), (512, 256, 4, 4), 4, 2)  # dcgan-1's input gradient: a weight larger than dy
     assert not rule((4, 64, 64, 64), (128, 64, 4, 4), 4, 2)  # overlapping windows, small weight
     assert not rule((4, 128, 64, 64), (256, 128, 2, 2), 2, 2, "channels_last")
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("groups, cig, cog", [(2, 3, 4), (64, 1, 1), (16, 2, 2)])
+def test_small_group_weight_gradient_is_the_same_on_every_run(groups, cig, cog, threads):
+    """The compiled small-group weight gradient sums each piece of its tasks apart and adds the pieces in
+    their order: bit for bit the same result whichever thread claims which piece (a sum per thread of
+    the pieces it claimed differed in the last bits from run to run)."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((groups * cig, cog, 4, 4))
+    x = rng.standard_normal((2, groups * cig, 25, 13))
+    kwargs = dict(stride=2, groups=groups)
+    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape)
+    with tconv.options(threads=threads):
+        runs = {tconv.conv_transpose_backward(dy, x, w, needs="weight", **kwargs).weight.tobytes() for _ in range(24)}
+    assert len(runs) == 1

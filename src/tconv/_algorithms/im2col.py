@@ -615,9 +615,11 @@ def _add_weight_gradient_direct(
     small_cl: np.ndarray, big_cl: np.ndarray, geometry: Geometry, groups: int, dw: np.ndarray
 ) -> None:
     """Add one block's small-group weight gradient to ``dw`` (G, A, Kv*B) with the compiled pass: each
-    thread sums its samples' products into its own ``(Kv, G*A, B)`` array in ``dw``'s precision (along
-    the groups, :func:`minor_groups`: ``(Kv, A*B, G)``), and those are added at the end (no columns, no
-    GEMM)."""
+    piece of the (sample, row) tasks is summed into its own ``(Kv, G*A, B)`` array in ``dw``'s precision
+    (along the groups, :func:`minor_groups`: ``(Kv, A*B, G)``), by whichever thread claims it, and the
+    pieces' sums are added in their order at the end (no columns, no GEMM): the same sums whatever the
+    threads' timing (a sum per thread, of the pieces it happened to claim, gave results that differed
+    in the last bits from run to run)."""
     n = small_cl.shape[0]
     a, kvb = dw.shape[1], dw.shape[2]
     kv = math.prod(geometry.kernel_size)
@@ -630,16 +632,16 @@ def _add_weight_gradient_direct(
         small_cl, big_cl = group_minor(small_cl, groups), group_minor(big_cl, groups)
     kernel = _compiled.kernels()["correlate_direct_cl"]
     shape = (kv, a * bb, groups) if minor else (kv, groups * a, bb)
-    sums: list[np.ndarray] = []
+    sums = np.zeros((len(tasks), *shape), dtype=dw.dtype)  # one per piece (the pieces of a small gradient)
 
     def work() -> None:
-        total = np.zeros(shape, dtype=dw.dtype)
         for index in claim:
-            kernel(small_cl, big_cl, a, bb, minor, lead, last, geometry.output_size[-1], total, *tasks[index])
-        sums.append(total)
+            kernel(small_cl, big_cl, a, bb, minor, lead, last, geometry.output_size[-1], sums[index], *tasks[index])
 
     _compiled.run_workers(work, min(effective().threads, len(tasks)), claim)
-    total = np.sum(sums, axis=0) if len(sums) > 1 else sums[0]
+    total = sums[0]
+    for part in sums[1:]:  # in the pieces' order
+        total += part
     if minor:  # (Kv, A*B, G)
         dw += total.reshape(kv, a, bb, groups).transpose(3, 1, 0, 2).reshape(groups, a, kvb)
     else:  # (Kv, G*A, B)
