@@ -138,7 +138,7 @@ def _columns_first(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
     rows, a few cells each, about a third as fast as the channels-last gather copies runs of channels.
     So where the windows do not overlap (U-Net's k2 s2: the columns are the input, rearranged) or the
     weight is at least as large as the input (the input gradient of dcgan-1, HiFi-GAN's k16 s8, an
-    inverse STFT): measured A/B on the benchmark's layers' input gradients, 1.07-1.34x there; on
+    inverse STFT): measured A/B on the benchmark's layers' input gradients, 1.07-1.43x there; on
     overlapping windows of a small weight (k4 s2 with 4 or 8 groups) 0.76-0.84x.
     """
     if problem.layout != "channels_first" or not (_compiled.available() and _blas.available()):

@@ -482,15 +482,8 @@ def im2col_cf(x, lead_pos, last_pos, o_last, stride_last, out, n0, l0, task0, ta
                         for jj in range(a):
                             dst[base + jj] = 0
                         off = pl * o_last + f - stride_last * a
-                        if stride_last == 1:  # constant strides, so that the copies are vectorised
-                            for jj in range(a, b):
-                                dst[base + jj] = src[off + jj]
-                        elif stride_last == 2:
-                            for jj in range(a, b):
-                                dst[base + jj] = src[off + 2 * jj]
-                        else:
-                            for jj in range(a, b):
-                                dst[base + jj] = src[off + stride_last * jj]
+                        for jj in range(a, b):
+                            dst[base + jj] = src[off + stride_last * jj]
                         for jj in range(b, j_last):
                             dst[base + jj] = 0
 

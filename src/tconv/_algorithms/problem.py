@@ -30,9 +30,9 @@ def layout_index(layout: str, samples: slice, spatial: tuple[slice, ...]) -> tup
 
 
 def all_finite(a: np.ndarray) -> bool:
-    """Whether every value of ``a`` is finite, without a temporary of its size: its sum is (a sum of
-    finite values that overflows counts as not finite, which only sends the callers down their
-    exact path)."""
+    """Whether every value of ``a`` is finite, judged by its sum (no temporary of its size): a sum of
+    finite values that overflows counts as not finite, which only sends the callers down their exact
+    path."""
     return a.size == 0 or bool(np.isfinite(np.sum(a)))
 
 
