@@ -467,3 +467,60 @@ def test_a_weight_in_another_layout_is_named(x_shape, w_shape, kwargs, hint):
     message = str(error.value)
     assert "conv_transpose takes weights as (C_in, C_out/groups, *kernel_size), PyTorch's layout" in message
     assert hint in message
+
+
+def test_a_call_like_an_earlier_one_reads_its_arrays_anew_and_is_checked_again():
+    """conv_transpose and conv reuse the checks and the algorithm of an earlier call of the same shapes,
+    dtypes, arguments and options (tconv.ops._call_key), never its arrays: new values of the input,
+    weight and bias are read on every call, and every other change of an argument is checked in full."""
+    from tconv import ops
+
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((3, 4, 3, 3)), rng.standard_normal(4)
+    kwargs = dict(stride=2, padding=1, output_padding=1)
+    for op, weight in ((tconv.conv_transpose, w), (tconv.conv, w.transpose(1, 0, 2, 3).copy())):
+        first = op(x, weight, b, **(kwargs if op is tconv.conv_transpose else dict(stride=2, padding=1)))
+        kw = kwargs if op is tconv.conv_transpose else dict(stride=2, padding=1)
+        assert ops._call_key(op.__name__, x, weight, b, tuple(kw.values())) is not None
+        for _ in range(2):
+            x2, w2, b2 = x * 2.0, weight * -3.0, b + 1.0
+            expected = op(x2.tolist(), w2.tolist(), b2.tolist(), **kw)  # lists: checked in full every time
+            assert_close(op(x2, w2, b2, **kw), expected, dtype=np.float64)
+            weight_copy = weight.copy()
+            weight[...] = w2  # the same array, new values
+            assert_close(op(x2, weight, b2, **kw), expected, dtype=np.float64)
+            weight[...] = weight_copy
+        assert_close(op(x, weight, b, **kw), first, dtype=np.float64)
+        assert_close(op(x[0], weight, b, **kw), first[0], dtype=np.float64)  # unbatched: its own key
+        y32 = op(x.astype(np.float32), weight, None, **kw)  # another dtype: its own key and promotion
+        assert y32.dtype == np.float64
+    # the same shapes with a bad argument are refused as before
+    tconv.conv_transpose(x, w, b, stride=2)
+    with pytest.raises(TypeError, match="stride"):
+        tconv.conv_transpose(x, w, b, stride=True)
+    with pytest.raises(ValueError, match="stride"):
+        tconv.conv_transpose(x, w, b, stride=0)
+    with pytest.raises(TypeError, match="input must be a numeric array"):
+        tconv.conv_transpose(x.astype(str), w, b, stride=2)
+    with pytest.raises(ValueError, match="bias must have shape"):
+        tconv.conv_transpose(x, w, np.ones(5), stride=2)
+    assert tconv.conv_transpose(x, w, b, stride=np.int64(2)).shape == (2, 4, 11, 11)  # not a plain int: no key
+    # the options are part of the key: a budget too small is obeyed after a call under the default one
+    tconv.conv_transpose(x, w, b, stride=2, algorithm="gemm")
+    with tconv.options(memory_budget=64), pytest.raises(ValueError, match="memory_budget"):
+        tconv.conv_transpose(x, w, b, stride=2, algorithm="gemm")
+    # the inputs are never modified by a reused call
+    x0, w0 = x.copy(), w.copy()
+    for _ in range(2):
+        tconv.conv_transpose(x, w, b, stride=2)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+
+
+def test_the_checked_calls_are_bounded():
+    from tconv import ops
+
+    w = np.ones((1, 1, 1), np.float32)
+    for n in range(ops.CALLS + 10):
+        tconv.conv_transpose(np.ones((n + 1, 1, 1), np.float32), w)
+    assert len(ops._CALLS) <= ops.CALLS

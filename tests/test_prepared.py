@@ -63,3 +63,26 @@ def test_plan_follows_the_options_of_each_call():
         np.testing.assert_allclose(plan(x), expected, rtol=1e-5, atol=1e-5)
     with tconv.options(memory_budget=1), pytest.raises(ValueError, match="memory_budget"):
         plan(x)
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 6, 6), (3, 4, 20, 20)], ids=["small", "large"])
+def test_a_planned_call_reads_its_arrays_anew(shape):
+    """A plan reuses the checked call of an input and bias of the same shapes and dtypes (and options),
+    never their values: the same arrays with new values, new arrays, no bias, another dtype."""
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal(shape), rng.standard_normal((4, 3, 4, 4)), rng.standard_normal(3)
+    plan = tconv.prepare(w, stride=2, padding=1)
+    for _ in range(3):
+        assert_close(plan(x, b), tconv.conv_transpose(x.tolist(), w, b.tolist(), stride=2, padding=1), dtype=np.float64)
+        x *= -1.5  # the same arrays, new values
+        b += 1.0
+    assert_close(plan(x), tconv.conv_transpose(x, w, stride=2, padding=1), dtype=np.float64)
+    y32 = plan(x.astype(np.float32), b.astype(np.float32))
+    assert y32.dtype == np.float64  # promotion with the plan's float64 weight, as a plain call
+    assert_close(
+        y32, tconv.conv_transpose(x.astype(np.float32), w, b.astype(np.float32), stride=2, padding=1), dtype=np.float64
+    )
+    with pytest.raises(ValueError, match="bias must have shape"):
+        plan(x, np.ones(4))
+    with pytest.raises(TypeError, match="input must be a numeric array"):
+        plan(x.astype(object))

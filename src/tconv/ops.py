@@ -6,7 +6,7 @@ import contextlib
 import functools
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -376,13 +376,19 @@ def conv_transpose(
     >>> tconv.conv_transpose(np.ones((1, 3, 8, 8)), np.ones((3, 2, 4, 4)), stride=2, padding=1).shape
     (1, 2, 16, 16)
     """
-    x, operands = prepare_arrays("conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0)
-    if not (isinstance(algorithm, str) and algorithm == "auto"):  # an array would compare elementwise
-        _algorithms.get(algorithm)
-    options = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
-    geometry = resolve_geometry("conv_transpose", x.shape, operands, dict(options, output_size=output_size))
-    y = _run_checked("conv_transpose", x, operands, geometry, algorithm)
-    return y if operands.batched else y[0]
+    arguments = (stride, padding, output_padding, groups, dilation, output_size, layout, algorithm)
+    key = _call_key("conv_transpose", input, weight, bias, arguments)
+    call = None if key is None else _CALLS.get(key)
+    if call is None:
+        x, operands = prepare_arrays("conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0)
+        if not (isinstance(algorithm, str) and algorithm == "auto"):  # an array would compare elementwise
+            _algorithms.get(algorithm)
+        options = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
+        geometry = resolve_geometry("conv_transpose", x.shape, operands, dict(options, output_size=output_size))
+        call = _checked_call("conv_transpose", x, operands, geometry, algorithm)
+        _remember(key, call)
+        return call(*_given(x, operands))
+    return call(input, weight, bias)
 
 
 def conv_transpose_window(
@@ -416,17 +422,71 @@ def conv_transpose_window(
         result, _ = result_dtype(*(a for a in (x, w, b) if a is not None))
         size = tuple(max(o, 0) for o in geometry.output_size)
         y = np.zeros(batched_shape(x.shape[0], w.shape[1] * operands.groups, size, layout), dtype=result)
-    else:
-        y = _run_checked("conv_transpose", x, operands, geometry, algorithm)
-    return y if operands.batched else y[0]
+        return y if operands.batched else y[0]
+    return _checked_call("conv_transpose", x, operands, geometry, algorithm)(*_given(x, operands))
 
 
-def _run_checked(op: str, x: np.ndarray, operands: Operands, geometry: Geometry, algorithm: str) -> np.ndarray:
-    """:func:`run` on checked, batched arrays, the result cast to the result dtype (the dtype rule, once)."""
-    w, b = operands.weight, operands.bias
+def _given(x: np.ndarray, operands: Operands) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The checked arrays of a call as it was given (the input unbatched again if it was)."""
+    return (x if operands.batched else x[0]), operands.weight, operands.bias
+
+
+def _checked_call(
+    op: str, x: np.ndarray, operands: Operands, geometry: Geometry, algorithm: str
+) -> Callable[[Any, Any, Any], np.ndarray]:
+    """A checked call of ``op`` (batched ``x``, its ``operands`` and ``geometry``) as a function of the
+    arrays as they were given -- ``(input, weight, bias)``, unbatched or not -- that does only the work
+    of the call, the result in the result dtype (the dtype rule, once): :func:`_call_key`'s calls of
+    the same shapes, dtypes and arguments reuse it."""
+    w, b, batched = operands.weight, operands.bias, operands.batched
     result, _ = result_dtype(*(a for a in (x, w, b) if a is not None))
-    y = run(op, x, w, b, geometry, groups=operands.groups, layout=operands.layout, algorithm=algorithm)
-    return y.astype(result, copy=False)
+    execute = plan(op, x, w, b, geometry, groups=operands.groups, layout=operands.layout, algorithm=algorithm)
+
+    def call(input: Any, weight: Any, bias: Any) -> np.ndarray:
+        array = np.asarray(input)
+        y = execute(array if batched else array[None], np.asarray(weight), None if bias is None else np.asarray(bias))
+        y = y.astype(result, copy=False)
+        return y if batched else y[0]
+
+    return call
+
+
+#: The checked calls of :func:`conv_transpose` and :func:`conv` by :func:`_call_key` (at most
+#: :data:`CALLS`, the oldest dropped first).
+_CALLS: dict[tuple, Callable[[Any, Any, Any], np.ndarray]] = {}
+CALLS = 256
+
+
+def _call_key(op: str, input: Any, weight: Any, bias: Any, arguments: tuple) -> tuple | None:
+    """What a checked call of ``op`` depends on: the shapes and dtypes of NumPy arrays, the plain
+    arguments (ints, strings, None and tuples of them; no bools, no NumPy scalars) and the options;
+    None when an operand or argument is anything else (such a call is checked in full every time).
+
+    Every check of a call and every choice of its algorithm depend only on these: a call of a small
+    layer spent tens of microseconds on them (ONNX Runtime's session call takes ~10)."""
+    if type(input) is not np.ndarray or type(weight) is not np.ndarray:
+        return None
+    if bias is None:
+        b = None
+    elif type(bias) is np.ndarray:
+        b = (bias.shape, bias.dtype)
+    else:
+        return None
+    if not all(_plain(a) for a in arguments):
+        return None
+    return (op, input.shape, input.dtype, weight.shape, weight.dtype, b, arguments, effective())
+
+
+def _plain(value: Any) -> bool:
+    kind = type(value)
+    return kind is int or kind is str or value is None or (kind is tuple and all(_plain(v) for v in value))
+
+
+def _remember(key: tuple | None, call: Callable[[Any, Any, Any], np.ndarray]) -> None:
+    if key is not None:
+        if len(_CALLS) >= CALLS:
+            _CALLS.pop(next(iter(_CALLS)), None)
+        _CALLS[key] = call
 
 
 def run(
@@ -450,29 +510,57 @@ def run(
     (:func:`tconv._algorithms.choose`). Arrays already in the compute dtype are not
     copied (it is its own compute dtype).
     """
+    return plan(op, x, w, b, geometry, groups=groups, layout=layout, algorithm=algorithm, packed=packed)(x, w, b)
+
+
+def plan(
+    op: str,
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    geometry: Geometry,
+    *,
+    groups: int,
+    layout: str,
+    algorithm: str = "auto",
+    packed: dict | None = None,
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]:
+    """:func:`run` on arrays of the shapes and dtypes of ``x``, ``w`` and ``b``, as a function of the three
+    arrays: the result's size and the budget checked and the algorithm chosen now (they depend on
+    nothing else), the call's work left to each call."""
     result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
     c_out = w.shape[1] * groups if op == "conv_transpose" else w.shape[0]
     size = geometry.output_size if op == "conv_transpose" else geometry.input_size
-    check_result_size(
-        op, batched_shape(x.shape[0], c_out, size, layout), max(result.itemsize, compute.itemsize), geometry
-    )
-    x, w = x.astype(compute, copy=False), w.astype(compute, copy=False)
-    problem = Problem.of(x, w, None if b is None else b.astype(compute, copy=False), groups, layout, op, packed)
     n = x.shape[0]
+    check_result_size(op, batched_shape(n, c_out, size, layout), max(result.itemsize, compute.itemsize), geometry)
+
+    def problem_of(xc: np.ndarray, wc: np.ndarray, b: np.ndarray | None) -> Problem:  # xc, wc in compute
+        return Problem.of(xc, wc, None if b is None else b.astype(compute, copy=False), groups, layout, op, packed)
+
     if n == 0 or 0 in geometry.input_size or 0 in geometry.output_size:
         # an empty batch or spatial axis: no input cell reaches an output cell, which hold the bias
         # (TensorFlow's "degenerate" case; every algorithm is spared it)
-        y = np.zeros(batched_shape(n, problem.c_out, size, layout), dtype=compute)
-        return y + problem.bias_fill(len(size))
+        def empty(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+            y = np.zeros(batched_shape(n, c_out, size, layout), dtype=compute)
+            return y + problem_of(x[:0].astype(compute), w.astype(compute, copy=False), b).bias_fill(len(size))
+
+        return empty
+    c_in = w.shape[0] if op == "conv_transpose" else w.shape[1] * groups
     with compute_context(compute):
         given = algorithm
         if algorithm == "auto":
-            algorithm = _algorithms.choose(
-                geometry, groups, n, problem.c_in, problem.c_out, op=op, dtype=compute, layout=layout
-            )
+            algorithm = _algorithms.choose(geometry, groups, n, c_in, c_out, op=op, dtype=compute, layout=layout)
         chosen = _algorithms.get(algorithm, op=op)
-        check_budget(op, chosen, geometry, problem, given)
-        return chosen.run(x, w, geometry, problem)
+        shapes = Problem(groups, layout, c_in, c_out, compute, np.zeros(c_out, compute), False, packed)
+        check_budget(op, chosen, geometry, shapes, given)
+
+    def execute(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        x, w = x.astype(compute, copy=False), w.astype(compute, copy=False)
+        problem = problem_of(x, w, b)
+        with compute_context(compute):
+            return chosen.run(x, w, geometry, problem)
+
+    return execute
 
 
 def machine_memory() -> int:
@@ -595,9 +683,15 @@ def conv(
     >>> bool(np.isclose(lhs, rhs))
     True
     """
-    x, operands = prepare_arrays("conv", input, weight, bias, groups, layout, weight_in_axis=1)
-    if not (isinstance(algorithm, str) and algorithm == "auto"):  # an array would compare elementwise
-        _algorithms.get(algorithm, op="conv")
-    geometry = resolve_geometry("conv", x.shape, operands, dict(stride=stride, padding=padding, dilation=dilation))
-    y = _run_checked("conv", x, operands, geometry, algorithm)
-    return y if operands.batched else y[0]
+    key = _call_key("conv", input, weight, bias, (stride, padding, dilation, groups, layout, algorithm))
+    call = None if key is None else _CALLS.get(key)
+    if call is None:
+        x, operands = prepare_arrays("conv", input, weight, bias, groups, layout, weight_in_axis=1)
+        if not (isinstance(algorithm, str) and algorithm == "auto"):  # an array would compare elementwise
+            _algorithms.get(algorithm, op="conv")
+        options = dict(stride=stride, padding=padding, dilation=dilation)
+        geometry = resolve_geometry("conv", x.shape, operands, options)
+        call = _checked_call("conv", x, operands, geometry, algorithm)
+        _remember(key, call)
+        return call(*_given(x, operands))
+    return call(input, weight, bias)
