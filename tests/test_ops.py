@@ -524,3 +524,24 @@ def test_the_checked_calls_are_bounded():
     for n in range(ops.CALLS + 10):
         tconv.conv_transpose(np.ones((n + 1, 1, 1), np.float32), w)
     assert len(ops._CALLS) <= ops.CALLS
+
+
+def test_no_call_keeps_the_callers_arrays():
+    """The checked calls kept by conv_transpose, conv and a plan hold shapes and dtypes, not arrays."""
+    import gc
+    import weakref
+
+    rng = np.random.default_rng(6)
+    x, w, b = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(2)
+    big = rng.standard_normal((2, 3, 40, 40))
+    refs = [weakref.ref(a) for a in (x, w, b, big)]
+    plan = tconv.prepare(w, stride=2)
+    for _ in range(2):
+        tconv.conv_transpose(x, w, b, stride=2)
+        tconv.conv(big, w.transpose(1, 0, 2, 3), b)
+        plan(x, b)
+        plan(big)
+    del x, w, b, big
+    gc.collect()
+    assert all(ref() is None for ref in refs)
+    assert plan(np.ones((1, 3, 2, 2))).shape == (1, 2, 5, 5)

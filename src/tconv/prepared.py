@@ -111,7 +111,7 @@ class Prepared:
                     layout=self.layout,
                     reused=self._reused,
                 )
-            found = self._calls[key] = (geometry, operands, algorithm)
+            found = self._calls[key] = (geometry, replace(operands, bias=None), algorithm)  # not the bias itself
             if len(self._calls) > 64:  # a plan called on ever new shapes keeps only the recent ones
                 self._calls.pop(next(iter(self._calls)))
         return found
