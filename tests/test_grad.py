@@ -673,3 +673,31 @@ def test_float32_gradients_at_least_as_accurate_as_torch(layer):
                 getattr(tconv.conv_transpose_backward(dy, x, w, **kwargs, needs=needs), name), precise[index]
             )
             assert ours <= theirs, f"tconv's float32 {name} gradient is farther ({ours}) than PyTorch's ({theirs})"
+
+
+def test_a_backward_call_like_an_earlier_one_reads_its_arrays_anew():
+    """conv_transpose_backward and conv_backward reuse the checks and plan of an earlier call of the same
+    shapes, dtypes, arguments and options (tconv.grad._GRADIENT_CALLS), never its arrays' values."""
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((3, 4, 3, 3))
+    kwargs = dict(stride=2, padding=1, output_padding=1)
+    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape)
+    for backward in (tconv.conv_transpose_backward, tconv.conv_backward):
+        args = (dy, x, w) if backward is tconv.conv_transpose_backward else (x, dy, w)
+        kw = kwargs if backward is tconv.conv_transpose_backward else dict(stride=2, padding=1)
+        for scale in (1.0, -2.0, 0.5):
+            arrays = [a * scale for a in args]
+            got = backward(*arrays, **kw)
+            expected = backward(*(a.tolist() for a in arrays), **kw)  # lists: checked in full every time
+            for g, e in zip(got, expected):
+                np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+            unbatched = backward(*(a[0] for a in arrays[:2]), arrays[2], **kw)  # unbatched: its own key
+            for g, e in zip(unbatched, backward(*(a[:1] for a in arrays[:2]), arrays[2], **kw)):
+                np.testing.assert_allclose(g, e[0] if g.ndim < e.ndim else e, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="grad_output must have the shape"):
+        tconv.conv_transpose_backward(dy[:, :, :-1], x, w, **kwargs)
+    with pytest.raises(ValueError, match="needs must name"):
+        tconv.conv_transpose_backward(dy, x, w, **kwargs, needs="inputs")
+    tconv.conv_transpose_backward(dy, x, w, **kwargs, needs="weight")
+    with tconv.options(memory_budget=64), pytest.raises(ValueError, match="memory_budget"):
+        tconv.conv_transpose_backward(dy, x, w, **kwargs, needs="weight")

@@ -47,7 +47,7 @@ Which algorithm computes what
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -58,7 +58,7 @@ from ._algorithms.im2col import weight_gradient, weight_gradient_pieces
 from ._options import effective
 from ._validate import is_bfloat16, numeric_array, show, split_options
 from .geometry import Geometry
-from .ops import array_shape, compute_context, prepare_arrays, resolve_geometry, result_dtype, run
+from .ops import CALLS, _plain, array_shape, compute_context, plan, prepare_arrays, resolve_geometry, result_dtype
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
@@ -143,10 +143,11 @@ class _Forward(NamedTuple):
     batched: bool
 
 
-def _backward(
+def _plan_backward(
     dy: np.ndarray, x: np.ndarray, w: np.ndarray, forward: _Forward, needs: frozenset[str], algorithm: str
-) -> Gradients:
-    """The three gradients of the forward call.
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray], Gradients]:
+    """The three gradients of the forward call, as a function of ``(dy, x, w)`` of the shapes and dtypes of
+    these: what depends only on them (the budget's check, the input gradient's algorithm) done now.
 
     ``x`` and ``dy`` are batched and in the forward layout; for ``conv_transpose``
     ``x`` has ``geometry.input_size`` and ``dy`` ``geometry.output_size``, for
@@ -155,11 +156,8 @@ def _backward(
     geometry, groups, layout = forward.geometry, forward.groups, forward.layout
     transposed = forward.op == "conv_transpose"
     result, compute = result_dtype(dy, x, w)
-    dyc = dy.astype(compute, copy=False)
-    xc = x.astype(compute, copy=False)
-    wc = w.astype(compute, copy=False)
     complex_ = compute.kind == "c"
-    nonempty = dyc.size > 0 and xc.size > 0  # else an empty batch or spatial axis: no input meets an output
+    nonempty = dy.size > 0 and x.size > 0  # else an empty batch or spatial axis: no input meets an output
     if "weight" in needs and nonempty:  # refuse before computing anything when the weight gradient cannot fit
         a_total, b_total = (x.shape, dy.shape) if transposed else (dy.shape, x.shape)
         channel = 1 if layout == "channels_first" else -1
@@ -172,38 +170,70 @@ def _backward(
                 f"dilation={show(geometry.dilation)}), more than memory_budget={budget} ({show_bytes(budget)}); "
                 "raise it with tconv.options(memory_budget=...)"
             )
-    grad_input = grad_weight = grad_bias = None
-    # The input and weight gradients run separately: one im2col of dy feeding both (a fused pass) was
-    # measured slower on 6 of 8 benchmark layers (up to 2.1x: its blocks, sized for both results, are
-    # smaller), so each runs its own blocked GEMMs.
+    input_gradient = None
     if "input" in needs:
-        w_adj = np.conj(wc) if complex_ else wc
         adjoint = "conv" if transposed else "conv_transpose"
-        grad_input = run(adjoint, dyc, w_adj, None, geometry, groups=groups, layout=layout, algorithm=algorithm)
-        grad_input = _as_gradient_of(grad_input, x, result)
-        if not forward.batched:
-            grad_input = grad_input[0]
-    if "weight" in needs:
-        x_adj = np.conj(xc) if complex_ else xc
-        # for conv_transpose x is the small side (input_size) and dy the big side (output_size);
-        # for conv dy is the small side and x (the convolution's input) the big side
-        small, big = (x_adj, dyc) if transposed else (dyc, x_adj)
-        if not nonempty:
-            dw = np.zeros(w.shape, dtype=compute)
-        else:
-            with compute_context(compute):  # the NumPy im2col for long double
-                dw = weight_gradient(small, big, geometry, groups, layout)  # im2col + GEMM, under the budget
-        grad_weight = _as_gradient_of(dw.reshape(w.shape), w, result)  # (G, A, B, *k) -> weight's shape
-    if "bias" in needs:
-        axes = tuple(i for i in range(dyc.ndim) if i != (1 if layout == "channels_first" else dyc.ndim - 1))
-        grad_bias = dyc.sum(axis=axes).astype(result, copy=False)  # (C_out,)
-    return Gradients(grad_input, grad_weight, grad_bias)
+        like = np.zeros((), compute)  # planned on arrays of the call's shapes in the compute dtype (no memory)
+        input_gradient = plan(
+            adjoint,
+            np.broadcast_to(like, dy.shape),
+            np.broadcast_to(like, w.shape),
+            None,
+            geometry,
+            groups=groups,
+            layout=layout,
+            algorithm=algorithm,
+        )
+    channel_axis = 1 if layout == "channels_first" else dy.ndim - 1
+    bias_axes = tuple(i for i in range(dy.ndim) if i != channel_axis)
+
+    def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray) -> Gradients:
+        dyc = dy.astype(compute, copy=False)
+        xc = x.astype(compute, copy=False)
+        wc = w.astype(compute, copy=False)
+        grad_input = grad_weight = grad_bias = None
+        # The input and weight gradients run separately: one im2col of dy feeding both (a fused pass) was
+        # measured slower on 6 of 8 benchmark layers (up to 2.1x: its blocks, sized for both results, are
+        # smaller), so each runs its own blocked GEMMs.
+        if input_gradient is not None:
+            grad_input = input_gradient(dyc, np.conj(wc) if complex_ else wc, None)
+            grad_input = _as_gradient_of(grad_input, x, result)
+            if not forward.batched:
+                grad_input = grad_input[0]
+        if "weight" in needs:
+            x_adj = np.conj(xc) if complex_ else xc
+            # for conv_transpose x is the small side (input_size) and dy the big side (output_size);
+            # for conv dy is the small side and x (the convolution's input) the big side
+            small, big = (x_adj, dyc) if transposed else (dyc, x_adj)
+            if not nonempty:
+                dw = np.zeros(w.shape, dtype=compute)
+            else:
+                with compute_context(compute):  # the NumPy im2col for long double
+                    dw = weight_gradient(small, big, geometry, groups, layout)  # im2col + GEMM, under the budget
+            grad_weight = _as_gradient_of(dw.reshape(w.shape), w, result)  # (G, A, B, *k) -> weight's shape
+        if "bias" in needs:
+            grad_bias = dyc.sum(axis=bias_axes).astype(result, copy=False)  # (C_out,)
+        return Gradients(grad_input, grad_weight, grad_bias)
+
+    return gradients
 
 
 def _gradients(
     op: str, grad_output: Any, input: Any, weight: Any, forward: Mapping[str, Any], needs: object, algorithm: str
 ) -> Gradients:
     """Check the forward call of ``op`` (:func:`tconv.ops.window`) and ``grad_output``, then differentiate."""
+    key = None
+    if all(type(a) is np.ndarray for a in (grad_output, input, weight)) and _plain((needs, algorithm)):
+        arguments = tuple(sorted(forward.items()))
+        if _plain(arguments):
+            shapes = tuple((a.shape, a.dtype) for a in (grad_output, input, weight))
+            key = (op, shapes, arguments, needs, algorithm, effective())
+            found = _GRADIENT_CALLS.get(key)
+            if found is not None:
+                batched, gradients = found
+                if batched:
+                    return gradients(grad_output, input, weight)
+                return gradients(grad_output[None], input[None], weight)
     wanted = _check_needs(needs)
     caller = f"{op}_backward"
     groups, layout, options = split_options(op, forward, caller)
@@ -218,7 +248,17 @@ def _gradients(
         expected = array_shape(x.shape[0], w.shape[0], geometry.input_size, layout, batched)
     dy = _check_grad_output(grad_output, expected, caller, op)
     dy = dy if batched else dy[None]
-    return _backward(dy, x, w, _Forward(op, geometry, g, layout, batched), wanted, algorithm)
+    gradients = _plan_backward(dy, x, w, _Forward(op, geometry, g, layout, batched), wanted, algorithm)
+    if key is not None:
+        if len(_GRADIENT_CALLS) >= CALLS:
+            _GRADIENT_CALLS.pop(next(iter(_GRADIENT_CALLS)), None)
+        _GRADIENT_CALLS[key] = batched, gradients
+    return gradients(dy, x, w)
+
+
+#: The planned gradients of :func:`_gradients` by the shapes and dtypes of their arrays, their plain
+#: arguments and the options (as :func:`tconv.ops._call_key`: only these decide every check and choice).
+_GRADIENT_CALLS: dict[tuple, tuple[bool, Callable[[np.ndarray, np.ndarray, np.ndarray], Gradients]]] = {}
 
 
 def conv_transpose_backward(
