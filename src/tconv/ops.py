@@ -478,8 +478,17 @@ def _call_key(op: str, input: Any, weight: Any, bias: Any, arguments: tuple) -> 
 
 
 def _plain(value: Any) -> bool:
+    """Whether ``value`` is an int, a str, None or a tuple of such values (no bool, no NumPy scalar)."""
     kind = type(value)
-    return kind is int or kind is str or value is None or (kind is tuple and all(_plain(v) for v in value))
+    if kind is int or kind is str or value is None:
+        return True
+    if kind is not tuple:
+        return False
+    for item in value:
+        kind = type(item)
+        if not (kind is int or kind is str or item is None or (kind is tuple and _plain(item))):
+            return False
+    return True
 
 
 def _remember(key: tuple | None, call: Callable[[Any, Any, Any], np.ndarray]) -> None:
