@@ -545,3 +545,27 @@ def test_no_call_keeps_the_callers_arrays():
     gc.collect()
     assert all(ref() is None for ref in refs)
     assert plan(np.ones((1, 3, 2, 2))).shape == (1, 2, 5, 5)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(stride=(2.0, 2.0)),
+        dict(stride=(True, True)),
+        dict(dilation=(1.0, 1.0)),
+        dict(padding=(1.0, 0)),
+        dict(output_size=(9.0, 9.0), stride=2),
+        dict(output_padding=(True, 0), stride=2),
+    ],
+)
+def test_a_refused_argument_is_refused_after_the_same_call_with_ints(kwargs):
+    """The windows kept per call (ops._geometry_key) and the checked calls (ops._call_key) are keyed by
+    ints, never by values equal to them (2.0 == 2 and True == 1 hash alike): found by a differential fuzz."""
+    x, w = np.ones((1, 3, 4, 4)), np.ones((3, 2, 3, 3))
+    ints = {k: tuple(int(v) for v in value) if isinstance(value, tuple) else value for k, value in kwargs.items()}
+    for _ in range(2):
+        tconv.conv_transpose(x, w, **ints)
+        with pytest.raises(TypeError):
+            tconv.conv_transpose(x, w, **kwargs)
+        with pytest.raises(TypeError):
+            tconv.conv_transpose(x, w, **{k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()})

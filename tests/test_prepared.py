@@ -86,3 +86,19 @@ def test_a_planned_call_reads_its_arrays_anew(shape):
         plan(x, np.ones(4))
     with pytest.raises(TypeError, match="input must be a numeric array"):
         plan(x.astype(object))
+
+
+def test_a_plan_checks_output_size_as_a_plain_call_does():
+    """A plan keeps the checked call of each output_size of ints; any other (a 0-d array, floats, an
+    array) is checked in full every time, as by conv_transpose: found by a differential fuzz."""
+    w, x = np.ones((3, 2, 3, 3)), np.ones((1, 3, 4, 4))
+    plan = tconv.prepare(w, stride=2)
+    assert plan(x, output_size=np.array(9)).shape == tconv.conv_transpose(x, w, stride=2, output_size=np.array(9)).shape
+    for bad in (np.array([9, 9]), (9.0, 9.0), (True, 9)):
+        for _ in range(2):
+            assert plan(x, output_size=(9, 9)).shape == (1, 2, 9, 9)
+            assert plan(x, output_size=[9, 9]).shape == (1, 2, 9, 9)
+            with pytest.raises(TypeError):
+                tconv.conv_transpose(x, w, stride=2, output_size=bad)
+            with pytest.raises(TypeError):
+                plan(x, output_size=bad)

@@ -475,6 +475,12 @@ def test_modules_prepare_their_weight_and_follow_its_changes():
     ours.load_state_dict(state)
     theirs.load_state_dict(state)
     torch.testing.assert_close(ours(x), theirs(x))
+    # changes through .data are not counted by the tensor's version: the values are compared too
+    for change in (lambda w: w.data.fill_(0.25), lambda w: w.data.normal_(), lambda w: w.data.mul_(-1)):
+        for module in (ours, theirs):
+            torch.manual_seed(1)
+            change(module.weight)
+        torch.testing.assert_close(ours(x), theirs(x))
 
 
 KEEP_AWAKE_SCRIPT = """

@@ -264,15 +264,12 @@ def _geometry_key(op: str, shape: tuple[int, ...], operands: Operands, options: 
         value = options[name]
         if isinstance(value, (list, tuple)):
             value = tuple(tuple(v) if isinstance(v, (list, tuple)) else v for v in value)
-        if not isinstance(value, (int, str, tuple, type(None))) or isinstance(value, bool):
+        # ints, strings and None only, at every level: 2.0 == 2 and True == 1 hash alike, and a cached
+        # window must never accept what the checks refuse
+        if not _plain(value):
             return None
-        items.append((name, type(value), value))
-    key = (op, shape, operands.weight.shape, operands.groups, operands.layout, operands.batched, tuple(items))
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+        items.append((name, value))
+    return (op, shape, operands.weight.shape, operands.groups, operands.layout, operands.batched, tuple(items))
 
 
 def conv_transpose(

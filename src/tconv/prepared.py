@@ -30,7 +30,7 @@ from ._algorithms.problem import Problem, batched_shape
 from ._options import effective
 from ._validate import check_layout, numeric_array, show
 from .geometry import Geometry, PaddingArg, window_arguments
-from .ops import plan, prepare_arrays, resolve_geometry, result_dtype
+from .ops import _plain, plan, prepare_arrays, resolve_geometry, result_dtype
 from .typing import Layout
 
 __all__ = ["Prepared", "prepare"]
@@ -83,13 +83,10 @@ class Prepared:
 
     def _call(self, x: np.ndarray, bias: Any, output_size: Any) -> tuple[Geometry, Any, str]:
         """The checked window, operands and algorithm of a call on an input like ``x``, cached per shape."""
-        key = (
-            x.shape,
-            x.dtype,
-            None if bias is None else (np.shape(bias), np.asarray(bias).dtype),
-            _hashable(output_size),
-        )
-        found = self._calls.get(key)
+        size = tuple(output_size) if type(output_size) is list else output_size
+        key = (x.shape, x.dtype, None if bias is None else (np.shape(bias), np.asarray(bias).dtype), size)
+        # ints and None only (not 9.0, True or arrays): a kept call must never accept what the checks refuse
+        found = self._calls.get(key) if _plain(size) else None
         if found is None:
             xb, operands = prepare_arrays(
                 "conv_transpose", x, self.weight, bias, self.groups, self.layout, weight_in_axis=0
@@ -111,9 +108,11 @@ class Prepared:
                     layout=self.layout,
                     reused=self._reused,
                 )
-            found = self._calls[key] = (geometry, replace(operands, bias=None), algorithm)  # not the bias itself
-            if len(self._calls) > 64:  # a plan called on ever new shapes keeps only the recent ones
-                self._calls.pop(next(iter(self._calls)))
+            found = (geometry, replace(operands, bias=None), algorithm)  # not the bias itself
+            if _plain(size):
+                self._calls[key] = found
+                if len(self._calls) > 64:  # a plan called on ever new shapes keeps only the recent ones
+                    self._calls.pop(next(iter(self._calls)))
         return found
 
     def __call__(self, input: Any, bias: Any = None, *, output_size: int | Sequence[int] | None = None) -> np.ndarray:
@@ -214,14 +213,6 @@ class Prepared:
         return (
             f"Prepared(weight of shape {show(self.weight.shape)}, {args}, groups={self.groups}, layout={self.layout!r})"
         )
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return tuple(_hashable(v) for v in value)
-    if isinstance(value, np.ndarray):
-        return tuple(value.tolist())
-    return value
 
 
 def prepare(
