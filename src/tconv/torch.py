@@ -587,7 +587,8 @@ class _DropIn:
             self.algorithm,
             layout,
         )
-        if getattr(self, "_plan_key", None) != key or not _same_values(w, self._plan_weight):
+        kept: torch.Tensor | None = getattr(self, "_plan_weight", None)
+        if getattr(self, "_plan_key", None) != key or kept is None or not _same_values(w, kept):
             from .prepared import Prepared
 
             self._plan = Prepared(
