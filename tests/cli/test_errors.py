@@ -292,3 +292,27 @@ def test_the_bench_progress_line_goes_to_a_terminal_only(capsys, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     assert main(["bench", "--layers", "dcgan-3", "--peers", ""]) == 0
     assert "\r\033[K[####----] 1/2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["translate", "--to", "torch", "--input-shape", "16x16", "torch.nn.ConvTranspose2d(64, 32, 3, stride=2)"],
+        ["translate", "--to", "keras", "--input-shape", "1", "torch.nn.ConvTranspose2d(64, 32, 3, stride=2)"],
+    ],
+)
+def test_an_input_shape_without_its_channel_axis_is_one_line(capsys, argv):
+    """Found by a differential fuzz: an IndexError from deep inside the frameworks' weight shapes."""
+    assert "--input-shape" in fails(capsys, *argv)
+
+
+def test_huge_shape_arguments_are_counted_not_listed(capsys):
+    """Found by a differential fuzz: the count of valid output sizes took len() of a range past 2**63."""
+    assert main(["shape", "--input-size", "5", "--dilation", str(10**23), "--json"]) == 0
+    out, _ = capsys.readouterr()
+    import json
+
+    report = json.loads(out)
+    assert report["valid_output_sizes_count"] == [10**23]  # output_padding < max(stride, dilation)
+    assert main(["shape", "--input-size", "5", "--stride", str(10**23), "--json"]) == 0
+    assert json.loads(capsys.readouterr()[0])["valid_output_sizes_count"] == [10**23]

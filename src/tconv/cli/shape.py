@@ -128,7 +128,7 @@ def _transposed(args: argparse.Namespace) -> dict[str, Any]:
         "crop": [list(p) for p in g.padding_pairs],
         "output_size": list(g.output_size),
         "valid_output_sizes": choices,
-        "valid_output_sizes_count": [len(r) for r in ranges],
+        "valid_output_sizes_count": [max(0, r.stop - r.start) for r in ranges],  # len() overflows past 2**63
         **_taps(k, s, d),
         "frameworks": _frameworks(params, k, size),
     }

@@ -155,8 +155,25 @@ def layer_rank(kernel_size: object, input_shape: Sequence[int] | None, extra: in
 
 
 def channel_count(input_shape: Sequence[int] | None, axis: int, name: str) -> int | str:
-    """The channels of ``input_shape`` (its entry ``axis``), or ``name`` when there is no input shape."""
-    return name if input_shape is None else int(input_shape[axis])
+    """The channels of ``input_shape`` (its entry ``axis``), or ``name`` when there is no input shape.
+
+    Examples
+    --------
+    >>> channel_count((1, 64, 16, 16), 1, "C_in"), channel_count(None, 1, "C_in")
+    (64, 'C_in')
+    >>> channel_count((16, 16), -3, "C_in")
+    Traceback (most recent call last):
+    ...
+    ValueError: input_shape (16, 16) has no channel axis -3: give the input's whole shape, its channel axis included
+    """
+    if input_shape is None:
+        return name
+    if not -len(input_shape) <= axis < len(input_shape):
+        raise ValueError(
+            f"input_shape {tuple(input_shape)} has no channel axis {axis}: give the input's whole shape, "
+            "its channel axis included"
+        )
+    return int(input_shape[axis])
 
 
 @dataclass(frozen=True)
