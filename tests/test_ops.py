@@ -569,3 +569,21 @@ def test_a_refused_argument_is_refused_after_the_same_call_with_ints(kwargs):
             tconv.conv_transpose(x, w, **kwargs)
         with pytest.raises(TypeError):
             tconv.conv_transpose(x, w, **{k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()})
+
+
+def test_an_empty_batch_with_a_huge_window_is_refused_by_tconv():
+    """Found by a differential fuzz: with N=0 the result has no element, but NumPy cannot make an empty
+    array whose other axes overflow ("array is too big" came out of np.zeros): refused as with N=1."""
+    w, x = np.ones((2, 3, 3, 3)), np.zeros((0, 2, 3, 3))
+    calls = [
+        lambda: tconv.conv_transpose(x, w, stride=10**9),
+        lambda: tconv.conv_transpose(x, w, dilation=10**9),
+        lambda: tconv.prepare(w, stride=10**9)(x),
+        lambda: tconv.nn.ConvTranspose2d(2, 3, 3, stride=10**9)(x),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="more than this machine's memory") as error:
+            call()
+        assert "array is too big" not in str(error.value)
+    assert tconv.conv_transpose(x, w, stride=2).shape == (0, 3, 7, 7)  # a normal empty batch
+    assert tconv.prepare(w, stride=2)(x).shape == (0, 3, 7, 7)

@@ -590,8 +590,9 @@ def _window(op: str, geometry: Geometry) -> str:
 def check_result_size(op: str, shape: tuple[int, ...], itemsize: int, geometry: Geometry) -> None:
     """Refuse, before anything is allocated, a result larger than this machine's memory: its size
     comes from the parameters (a huge stride, dilation or padding), and NumPy would fail with
-    "array is too big" or a ``MemoryError`` (or the machine would swap)."""
-    needed = math.prod(shape) * itemsize
+    "array is too big" or a ``MemoryError`` (or the machine would swap). An empty axis (an empty
+    batch) counts as one: NumPy cannot make an empty array whose other axes overflow either."""
+    needed = math.prod(max(d, 1) for d in shape) * itemsize
     if needed > machine_memory():
         raise ValueError(
             f"{op}: the result would have shape {show(shape)} ({show_bytes(needed)}), more than this "

@@ -30,7 +30,7 @@ from ._algorithms.problem import Problem, batched_shape
 from ._options import effective
 from ._validate import check_layout, numeric_array, show
 from .geometry import Geometry, PaddingArg, window_arguments
-from .ops import _plain, plan, prepare_arrays, resolve_geometry, result_dtype
+from .ops import _plain, check_result_size, plan, prepare_arrays, resolve_geometry, result_dtype
 from .typing import Layout
 
 __all__ = ["Prepared", "prepare"]
@@ -161,6 +161,7 @@ class Prepared:
             raise ValueError(f"bias must have shape ({c_out},), got shape {show(b.shape)}")
         if n == 0:
             empty = batched_shape(0, c_out, geometry.output_size, layout)
+            check_result_size("conv_transpose", empty, max(result.itemsize, compute.itemsize), geometry)
             return lambda x, b: np.zeros(empty, result)
         fast = self._small(geometry, operands, algorithm, n, w, compute)
         if fast is not None:
