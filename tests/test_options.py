@@ -16,6 +16,11 @@ def test_options_validation_and_restore():
             pass
     with pytest.raises(ValueError, match="threads must be at most 1024 .each is an OS thread., got 1000000000000"):
         tconv.set_options(threads=10**12)  # refused, not a pool of 10**12 threads
+    for value in (True, 2.0, "2"):  # the wrong type: TypeError, as everywhere in the library
+        with pytest.raises(TypeError, match="threads must be a positive int, got .* of type"):
+            tconv.set_options(threads=value)
+        with pytest.raises(TypeError, match="memory_budget must be a positive int"):
+            tconv.set_options(memory_budget=value)
     with pytest.raises(TypeError, match="unknown option 'budget', valid options are"):
         tconv.set_options(budget=1)
     with pytest.raises(TypeError, match="compiled must be a bool, got 1"):

@@ -133,7 +133,9 @@ def _validated(base: Options, **changes: object) -> Options:
             valid = ", ".join(Options.__dataclass_fields__)
             raise TypeError(f"unknown option {name!r}, valid options are {{{valid}}}")
         if name in ("memory_budget", "threads"):
-            if not is_int(value) or value < 1:  # type: ignore[operator]
+            if not is_int(value):  # a bool, a float, a string: the wrong type (the library's rule)
+                raise TypeError(f"{name} must be a positive int, got {value!r} of type {type(value).__name__}")
+            if value < 1:  # type: ignore[operator]
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
             if name == "threads" and value > MAX_THREADS:  # type: ignore[operator]
                 raise ValueError(f"threads must be at most {MAX_THREADS} (each is an OS thread), got {value!r}")
