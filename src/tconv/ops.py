@@ -35,7 +35,7 @@ __all__ = [
     "output_template",
     "prepare_arrays",
     "result_dtype",
-    "run",
+    "plan",
     "spatial_output_size",
     "spatial_size",
     "resolve_geometry",
@@ -495,30 +495,6 @@ def _remember(key: tuple | None, call: Callable[[Any, Any, Any], np.ndarray]) ->
         _CALLS[key] = call
 
 
-def run(
-    op: str,
-    x: np.ndarray,
-    w: np.ndarray,
-    b: np.ndarray | None,
-    geometry: Geometry,
-    *,
-    groups: int,
-    layout: str,
-    algorithm: str = "auto",
-    packed: dict | None = None,
-) -> np.ndarray:
-    """Run a checked, batched ``op`` (``"conv_transpose"`` or ``"conv"``) in the compute dtype of :func:`result_dtype`.
-
-    ``packed`` keeps the packed forms of ``w`` between calls (a prepared call's, :func:`tconv.prepare`).
-
-    For ``conv_transpose`` the input has ``geometry.input_size``, for ``conv``
-    ``geometry.output_size``. ``"auto"`` asks the cost model
-    (:func:`tconv._algorithms.choose`). Arrays already in the compute dtype are not
-    copied (it is its own compute dtype).
-    """
-    return plan(op, x, w, b, geometry, groups=groups, layout=layout, algorithm=algorithm, packed=packed)(x, w, b)
-
-
 def plan(
     op: str,
     x: np.ndarray,
@@ -531,8 +507,9 @@ def plan(
     algorithm: str = "auto",
     packed: dict | None = None,
 ) -> Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]:
-    """:func:`run` on arrays of the shapes and dtypes of ``x``, ``w`` and ``b``, as a function of the three
-    arrays: the result's size and the budget checked and the algorithm chosen now (they depend on
+    """A checked, batched ``op`` (``"conv_transpose"`` or ``"conv"``) on arrays of the shapes and dtypes of
+    ``x``, ``w`` and ``b``, computed in the compute dtype of :func:`result_dtype`, as a function of the
+    three arrays: the result's size and the budget checked and the algorithm chosen now (they depend on
     nothing else), the call's work left to each call."""
     result, compute = result_dtype(*(a for a in (x, w, b) if a is not None))
     c_out = w.shape[1] * groups if op == "conv_transpose" else w.shape[0]
