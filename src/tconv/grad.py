@@ -58,7 +58,7 @@ from ._algorithms.im2col import weight_gradient, weight_gradient_pieces
 from ._options import effective
 from ._validate import is_bfloat16, numeric_array, show, split_options
 from .geometry import Geometry
-from .ops import CALLS, _plain, array_shape, compute_context, plan, prepare_arrays, resolve_geometry, result_dtype
+from .ops import CALLS, array_shape, compute_context, is_plain, plan, prepare_arrays, resolve_geometry, result_dtype
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
@@ -223,9 +223,9 @@ def _gradients(
 ) -> Gradients:
     """Check the forward call of ``op`` (:func:`tconv.ops.window`) and ``grad_output``, then differentiate."""
     key = None
-    if all(type(a) is np.ndarray for a in (grad_output, input, weight)) and _plain((needs, algorithm)):
+    if all(type(a) is np.ndarray for a in (grad_output, input, weight)) and is_plain((needs, algorithm)):
         arguments = tuple(sorted(forward.items()))
-        if _plain(arguments):
+        if is_plain(arguments):
             shapes = tuple((a.shape, a.dtype) for a in (grad_output, input, weight))
             key = (op, shapes, arguments, needs, algorithm, effective())
             found = _GRADIENT_CALLS.get(key)

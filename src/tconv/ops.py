@@ -31,6 +31,7 @@ __all__ = [
     "conv",
     "conv_transpose",
     "conv_transpose_window",
+    "is_plain",
     "machine_memory",
     "output_template",
     "prepare_arrays",
@@ -266,7 +267,7 @@ def _geometry_key(op: str, shape: tuple[int, ...], operands: Operands, options: 
             value = tuple(tuple(v) if isinstance(v, (list, tuple)) else v for v in value)
         # ints, strings and None only, at every level: 2.0 == 2 and True == 1 hash alike, and a cached
         # window must never accept what the checks refuse
-        if not _plain(value):
+        if not is_plain(value):
             return None
         items.append((name, value))
     return (op, shape, operands.weight.shape, operands.groups, operands.layout, operands.batched, tuple(items))
@@ -469,12 +470,12 @@ def _call_key(op: str, input: Any, weight: Any, bias: Any, arguments: tuple) -> 
         b = (bias.shape, bias.dtype)
     else:
         return None
-    if not all(_plain(a) for a in arguments):
+    if not all(is_plain(a) for a in arguments):
         return None
     return (op, input.shape, input.dtype, weight.shape, weight.dtype, b, arguments, effective())
 
 
-def _plain(value: Any) -> bool:
+def is_plain(value: Any) -> bool:
     """Whether ``value`` is an int, a str, None or a tuple of such values (no bool, no NumPy scalar)."""
     kind = type(value)
     if kind is int or kind is str or value is None:
@@ -483,7 +484,7 @@ def _plain(value: Any) -> bool:
         return False
     for item in value:
         kind = type(item)
-        if not (kind is int or kind is str or item is None or (kind is tuple and _plain(item))):
+        if not (kind is int or kind is str or item is None or (kind is tuple and is_plain(item))):
             return False
     return True
 

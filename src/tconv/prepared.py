@@ -30,7 +30,7 @@ from ._algorithms.problem import Problem, batched_shape
 from ._options import effective
 from ._validate import check_layout, numeric_array, show
 from .geometry import Geometry, PaddingArg, window_arguments
-from .ops import _plain, check_result_size, plan, prepare_arrays, resolve_geometry, result_dtype
+from .ops import check_result_size, is_plain, plan, prepare_arrays, resolve_geometry, result_dtype
 from .typing import Layout
 
 __all__ = ["Prepared", "prepare"]
@@ -86,7 +86,7 @@ class Prepared:
         size = tuple(output_size) if type(output_size) is list else output_size
         key = (x.shape, x.dtype, None if bias is None else (np.shape(bias), np.asarray(bias).dtype), size)
         # ints and None only (not 9.0, True or arrays): a kept call must never accept what the checks refuse
-        found = self._calls.get(key) if _plain(size) else None
+        found = self._calls.get(key) if is_plain(size) else None
         if found is None:
             xb, operands = prepare_arrays(
                 "conv_transpose", x, self.weight, bias, self.groups, self.layout, weight_in_axis=0
@@ -109,7 +109,7 @@ class Prepared:
                     reused=self._reused,
                 )
             found = (geometry, replace(operands, bias=None), algorithm)  # not the bias itself
-            if _plain(size):
+            if is_plain(size):
                 self._calls[key] = found
                 if len(self._calls) > 64:  # a plan called on ever new shapes keeps only the recent ones
                     self._calls.pop(next(iter(self._calls)))
