@@ -587,3 +587,34 @@ def test_an_empty_batch_with_a_huge_window_is_refused_by_tconv():
         assert "array is too big" not in str(error.value)
     assert tconv.conv_transpose(x, w, stride=2).shape == (0, 3, 7, 7)  # a normal empty batch
     assert tconv.prepare(w, stride=2)(x).shape == (0, 3, 7, 7)
+
+
+def test_the_kept_calls_are_safe_with_several_threads(monkeypatch):
+    """Threads calling with ever new shapes fill and trim the kept calls at once (a tiny limit, so
+    that every call drops one): no error, every result right."""
+    import threading
+
+    from tconv import ops
+
+    monkeypatch.setattr(ops, "CALLS", 4)
+    w = np.arange(6.0).reshape(1, 2, 3)
+    errors: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        try:
+            for i in range(200):
+                n = 1 + (seed * 200 + i) % 37
+                x = np.full((n, 1, 2), float(i))
+                y = tconv.conv_transpose(x, w)
+                assert y.shape == (n, 2, 4)
+                np.testing.assert_array_equal(y[0], tconv.conv_transpose(x[0].tolist(), w.tolist()))  # lists: no key
+        except BaseException as error:  # noqa: BLE001 - reported to the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:1]
+    assert len(ops._CALLS) <= 4 + 4  # at most one extra entry per thread in flight

@@ -58,7 +58,17 @@ from ._algorithms.im2col import weight_gradient, weight_gradient_pieces
 from ._options import effective
 from ._validate import is_bfloat16, numeric_array, show, split_options
 from .geometry import Geometry
-from .ops import CALLS, array_shape, compute_context, is_plain, plan, prepare_arrays, resolve_geometry, result_dtype
+from .ops import (
+    CALLS,
+    array_shape,
+    compute_context,
+    is_plain,
+    plan,
+    prepare_arrays,
+    remember,
+    resolve_geometry,
+    result_dtype,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
@@ -250,9 +260,7 @@ def _gradients(
     dy = dy if batched else dy[None]
     gradients = _plan_backward(dy, x, w, _Forward(op, geometry, g, layout, batched), wanted, algorithm)
     if key is not None:
-        if len(_GRADIENT_CALLS) >= CALLS:
-            _GRADIENT_CALLS.pop(next(iter(_GRADIENT_CALLS)), None)
-        _GRADIENT_CALLS[key] = batched, gradients
+        remember(_GRADIENT_CALLS, key, (batched, gradients), CALLS)
     return gradients(dy, x, w)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "machine_memory",
     "output_template",
     "prepare_arrays",
+    "remember",
     "result_dtype",
     "plan",
     "spatial_output_size",
@@ -491,9 +492,29 @@ def is_plain(value: Any) -> bool:
 
 def _remember(key: tuple | None, call: Callable[[Any, Any, Any], np.ndarray]) -> None:
     if key is not None:
-        if len(_CALLS) >= CALLS:
-            _CALLS.pop(next(iter(_CALLS)), None)
-        _CALLS[key] = call
+        remember(_CALLS, key, call, CALLS)
+
+
+def remember(cache: dict, key: Any, value: Any, limit: int) -> None:
+    """``cache[key] = value``, dropping the oldest entry first when ``cache`` holds ``limit`` already.
+
+    Safe with several threads: another thread may change the dict between taking its first key and
+    dropping it (the iterator then raises), in which case nothing is dropped this time.
+
+    Examples
+    --------
+    >>> cache = {}
+    >>> for i in range(5):
+    ...     remember(cache, i, i * i, limit=3)
+    >>> cache
+    {2: 4, 3: 9, 4: 16}
+    """
+    while len(cache) >= limit:
+        try:
+            cache.pop(next(iter(cache)), None)
+        except (RuntimeError, StopIteration):  # changed by another thread meanwhile
+            break
+    cache[key] = value
 
 
 def plan(

@@ -30,7 +30,7 @@ from ._algorithms.problem import Problem, batched_shape
 from ._options import effective
 from ._validate import check_layout, numeric_array, show
 from .geometry import Geometry, PaddingArg, window_arguments
-from .ops import check_result_size, is_plain, plan, prepare_arrays, resolve_geometry, result_dtype
+from .ops import check_result_size, is_plain, plan, prepare_arrays, remember, resolve_geometry, result_dtype
 from .typing import Layout
 
 __all__ = ["Prepared", "prepare"]
@@ -109,10 +109,8 @@ class Prepared:
                     reused=self._reused,
                 )
             found = (geometry, replace(operands, bias=None), algorithm)  # not the bias itself
-            if is_plain(size):
-                self._calls[key] = found
-                if len(self._calls) > 64:  # a plan called on ever new shapes keeps only the recent ones
-                    self._calls.pop(next(iter(self._calls)))
+            if is_plain(size):  # a plan called on ever new shapes keeps only the recent ones
+                remember(self._calls, key, found, 64)
         return found
 
     def __call__(self, input: Any, bias: Any = None, *, output_size: int | Sequence[int] | None = None) -> np.ndarray:
@@ -140,9 +138,7 @@ class Prepared:
         b = None if bias is None else numeric_array(bias, "bias")
         call = self._plan(x, b, output_size)
         if key is not None:
-            if len(self._planned) >= 64:  # a plan called on ever new shapes keeps only the recent ones
-                self._planned.pop(next(iter(self._planned)))
-            self._planned[key] = call
+            remember(self._planned, key, call, 64)
         return call(x, b)
 
     def _plan(self, x: np.ndarray, b: np.ndarray | None, output_size: Any) -> Callable[..., np.ndarray]:
