@@ -470,7 +470,7 @@ def test_a_weight_in_another_layout_is_named(x_shape, w_shape, kwargs, hint):
 
 def test_a_call_like_an_earlier_one_reads_its_arrays_anew_and_is_checked_again():
     """conv_transpose and conv reuse the checks and the algorithm of an earlier call of the same shapes,
-    dtypes, arguments and options (tconv.ops._call_key), never its arrays: new values of the input,
+    dtypes, arguments and options (tconv.ops.call_key), never its arrays: new values of the input,
     weight and bias are read on every call, and every other change of an argument is checked in full."""
     from tconv import ops
 
@@ -480,7 +480,7 @@ def test_a_call_like_an_earlier_one_reads_its_arrays_anew_and_is_checked_again()
     for op, weight in ((tconv.conv_transpose, w), (tconv.conv, w.transpose(1, 0, 2, 3).copy())):
         first = op(x, weight, b, **(kwargs if op is tconv.conv_transpose else dict(stride=2, padding=1)))
         kw = kwargs if op is tconv.conv_transpose else dict(stride=2, padding=1)
-        assert ops._call_key(op.__name__, x, weight, b, tuple(kw.values())) is not None
+        assert ops.call_key(op.__name__, (x, weight, b), tuple(kw.values())) is not None
         for _ in range(2):
             x2, w2, b2 = x * 2.0, weight * -3.0, b + 1.0
             expected = op(x2.tolist(), w2.tolist(), b2.tolist(), **kw)  # lists: checked in full every time
@@ -558,7 +558,7 @@ def test_no_call_keeps_the_callers_arrays():
     ],
 )
 def test_a_refused_argument_is_refused_after_the_same_call_with_ints(kwargs):
-    """The windows kept per call (ops._geometry_key) and the checked calls (ops._call_key) are keyed by
+    """The windows kept per call (ops._geometry_key) and the checked calls (ops.call_key) are keyed by
     ints, never by values equal to them (2.0 == 2 and True == 1 hash alike): found by a differential fuzz."""
     x, w = np.ones((1, 3, 4, 4)), np.ones((3, 2, 3, 3))
     ints = {k: tuple(int(v) for v in value) if isinstance(value, tuple) else value for k, value in kwargs.items()}

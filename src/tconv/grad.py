@@ -61,8 +61,8 @@ from .geometry import Geometry
 from .ops import (
     CALLS,
     array_shape,
+    call_key,
     compute_context,
-    is_plain,
     plan,
     prepare_arrays,
     remember,
@@ -232,18 +232,14 @@ def _gradients(
     op: str, grad_output: Any, input: Any, weight: Any, forward: Mapping[str, Any], needs: object, algorithm: str
 ) -> Gradients:
     """Check the forward call of ``op`` (:func:`tconv.ops.window`) and ``grad_output``, then differentiate."""
-    key = None
-    if all(type(a) is np.ndarray for a in (grad_output, input, weight)) and is_plain((needs, algorithm)):
-        arguments = tuple(sorted(forward.items()))
-        if is_plain(arguments):
-            shapes = tuple((a.shape, a.dtype) for a in (grad_output, input, weight))
-            key = (op, shapes, arguments, needs, algorithm, effective())
-            found = _GRADIENT_CALLS.get(key)
-            if found is not None:
-                batched, gradients = found
-                if batched:
-                    return gradients(grad_output, input, weight)
-                return gradients(grad_output[None], input[None], weight)
+    # the key of a None array is never stored: such a call does not pass the checks
+    key = call_key(op, (grad_output, input, weight), (tuple(sorted(forward.items())), needs, algorithm))
+    found = None if key is None else _GRADIENT_CALLS.get(key)
+    if found is not None:
+        batched, gradients = found
+        if batched:
+            return gradients(grad_output, input, weight)
+        return gradients(grad_output[None], input[None], weight)
     wanted = _check_needs(needs)
     caller = f"{op}_backward"
     groups, layout, options = split_options(op, forward, caller)
@@ -265,7 +261,7 @@ def _gradients(
 
 
 #: The planned gradients of :func:`_gradients` by the shapes and dtypes of their arrays, their plain
-#: arguments and the options (as :func:`tconv.ops._call_key`: only these decide every check and choice).
+#: arguments and the options (:func:`tconv.ops.call_key`: only these decide every check and choice).
 _GRADIENT_CALLS: dict[tuple, tuple[bool, Callable[[np.ndarray, np.ndarray, np.ndarray], Gradients]]] = {}
 
 

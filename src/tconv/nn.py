@@ -216,13 +216,7 @@ class ConvTranspose:
         plan: Prepared | None = getattr(self, "_plan", None)
         w = self.weight
         key = (self.stride, self.padding, self.output_padding, self.groups, self.dilation, self.layout, self.algorithm)
-        if (
-            plan is None
-            or getattr(self, "_plan_key", None) != key
-            or plan.weight.shape != w.shape
-            or plan.weight.dtype != w.dtype
-            or not np.array_equal(plan.weight, w)
-        ):
+        if plan is None or getattr(self, "_plan_key", None) != key or not plan.holds(w):
             plan = Prepared(
                 w,
                 self.stride,

@@ -26,6 +26,7 @@ __all__ = [
     "array_shape",
     "check_budget",
     "check_operands",
+    "call_key",
     "check_result_size",
     "compute_context",
     "conv",
@@ -376,7 +377,7 @@ def conv_transpose(
     (1, 2, 16, 16)
     """
     arguments = (stride, padding, output_padding, groups, dilation, output_size, layout, algorithm)
-    key = _call_key("conv_transpose", input, weight, bias, arguments)
+    key = call_key("conv_transpose", (input, weight, bias), arguments)  # None arrays never pass the checks
     call = None if key is None else _CALLS.get(key)
     if call is None:
         x, operands = prepare_arrays("conv_transpose", input, weight, bias, groups, layout, weight_in_axis=0)
@@ -435,7 +436,7 @@ def _checked_call(
 ) -> Callable[[Any, Any, Any], np.ndarray]:
     """A checked call of ``op`` (batched ``x``, its ``operands`` and ``geometry``) as a function of the
     arrays as they were given -- ``(input, weight, bias)``, unbatched or not -- that does only the work
-    of the call, the result in the result dtype (the dtype rule, once): :func:`_call_key`'s calls of
+    of the call, the result in the result dtype (the dtype rule, once): :func:`call_key`'s calls of
     the same shapes, dtypes and arguments reuse it."""
     w, b, batched = operands.weight, operands.bias, operands.batched
     result, _ = result_dtype(*(a for a in (x, w, b) if a is not None))
@@ -450,30 +451,32 @@ def _checked_call(
     return call
 
 
-#: The checked calls of :func:`conv_transpose` and :func:`conv` by :func:`_call_key` (at most
+#: The checked calls of :func:`conv_transpose` and :func:`conv` by :func:`call_key` (at most
 #: :data:`CALLS`, the oldest dropped first).
 _CALLS: dict[tuple, Callable[[Any, Any, Any], np.ndarray]] = {}
 CALLS = 256
 
 
-def _call_key(op: str, input: Any, weight: Any, bias: Any, arguments: tuple) -> tuple | None:
-    """What a checked call of ``op`` depends on: the shapes and dtypes of NumPy arrays, the plain
-    arguments (ints, strings, None and tuples of them; no bools, no NumPy scalars) and the options;
-    None when an operand or argument is anything else (such a call is checked in full every time).
+def call_key(op: str, arrays: tuple, arguments: tuple) -> tuple | None:
+    """What a checked call of ``op`` depends on: the shapes and dtypes of its NumPy ``arrays`` (None
+    where an optional one is absent), its ``arguments`` when they are plain (:func:`is_plain`) and the
+    options; None when an operand or argument is anything else (such a call is checked in full every
+    time). :func:`conv_transpose`, :func:`conv`, the backward functions and a prepared plan key the
+    calls they keep with it.
 
     Every check of a call and every choice of its algorithm depend only on these: a call of a small
     layer spent tens of microseconds on them (ONNX Runtime's session call takes ~10)."""
-    if type(input) is not np.ndarray or type(weight) is not np.ndarray:
+    shapes: list[tuple | None] = []
+    for array in arrays:
+        if array is None:
+            shapes.append(None)
+        elif type(array) is np.ndarray:
+            shapes.append((array.shape, array.dtype))
+        else:
+            return None
+    if not is_plain(arguments):
         return None
-    if bias is None:
-        b = None
-    elif type(bias) is np.ndarray:
-        b = (bias.shape, bias.dtype)
-    else:
-        return None
-    if not all(is_plain(a) for a in arguments):
-        return None
-    return (op, input.shape, input.dtype, weight.shape, weight.dtype, b, arguments, effective())
+    return (op, tuple(shapes), arguments, effective())
 
 
 def is_plain(value: Any) -> bool:
@@ -689,7 +692,8 @@ def conv(
     >>> bool(np.isclose(lhs, rhs))
     True
     """
-    key = _call_key("conv", input, weight, bias, (stride, padding, dilation, groups, layout, algorithm))
+    arguments = (stride, padding, dilation, groups, layout, algorithm)
+    key = call_key("conv", (input, weight, bias), arguments)
     call = None if key is None else _CALLS.get(key)
     if call is None:
         x, operands = prepare_arrays("conv", input, weight, bias, groups, layout, weight_in_axis=1)

@@ -305,16 +305,6 @@ class _WeightGradientFunction(torch.autograd.Function):
         return grad_input, grad_y, None, None
 
 
-def _same_values(weight: torch.Tensor, copy: np.ndarray) -> bool:
-    """Whether ``weight`` holds the values of ``copy``, the NumPy copy a plan made of it (:func:`_numpy`).
-
-    NumPy compares them on the calling thread at memory speed; ``torch.equal`` took 1.4 ms on a
-    74 000-value weight and woke PyTorch's OpenMP threads, whose spinning then slowed tconv's threads
-    (training steps 0.87-0.92x as fast, A/B)."""
-    w = _numpy(weight)
-    return w is not None and w.shape == copy.shape and w.dtype == copy.dtype and bool(np.array_equal(w, copy))
-
-
 def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, params: _Params):
     """PyTorch's own implementation: its own call when it can express the window, else its full output
     (padding 0), then tconv's window of it (``F.pad``), then the bias."""
@@ -571,8 +561,8 @@ class _DropIn:
         PyTorch counts most in-place changes of a tensor (``_version``: an optimizer step,
         ``load_state_dict``, ``copy_``), and a new tensor has a new address or version; a change through
         ``weight.data`` (``m.weight.data.normal_()``, common in initialisation code) is not counted, so
-        the values are compared with the plan's own copy as well (:func:`_same_values`: ~1 ms for an
-        8 MiB weight)."""
+        the values are compared with the plan's own copy as well (:meth:`tconv.prepared.Prepared.holds`:
+        ~1 ms for an 8 MiB weight)."""
         w = self.weight
         key = (
             w.data_ptr(),
@@ -589,7 +579,7 @@ class _DropIn:
             layout,
         )
         kept: Any = getattr(self, "_plan", None)
-        if getattr(self, "_plan_key", None) != key or not _same_values(w, kept.weight):
+        if getattr(self, "_plan_key", None) != key or not kept.holds(_numpy(w)):
             from .prepared import Prepared
 
             self._plan = Prepared(
