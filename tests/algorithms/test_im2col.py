@@ -117,10 +117,55 @@ def test_two_chunk_tile_products_are_the_wide_sums(k, dtype, transposed):
     assert np.array_equal(target, expected.astype(dtype))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+@pytest.mark.parametrize("k", [48, 100, 128, 1000])
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("slab", [False, True], ids=["one-slab", "slabs"])
+def test_grouped_tile_products_are_each_groups_sums(k, dtype, transposed, slab, monkeypatch):
+    """A tile product of several groups (all groups' chunks as one stacked GEMM, summed by one compiled
+    pass, in slabs of groups under a small partials budget) is each group's double-precision sum of
+    its chunk products (_chunked_sum) rounded, to the last bit, written into its channels of a target
+    that is a strided view (a tile of a larger output); the last, shorter chunk too (k = 100, 1000)."""
+    from tconv._algorithms import im2col
+
+    if slab:
+        monkeypatch.setattr(im2col, "PARTIALS_BYTES", 40_000)  # a slab of one or two groups
+    rng = np.random.default_rng(k)
+    groups, rows, cog = 3, 70, 24
+
+    def draw(*shape):
+        a = rng.standard_normal(shape).astype(dtype)
+        return a + 1j * rng.standard_normal(shape).astype(dtype) if np.dtype(dtype).kind == "c" else a
+
+    cols = draw(groups, 1, rows, k, 1)  # (G, n, R, Kv, Cig) with Kv*Cig = k
+    wm = draw(groups, k, cog)  # (G, Kv*Cig, Cog)
+    step, wide = im2col.input_chunk(k), im2col.accumulator(dtype)
+    big = np.full((groups * cog + 5, rows + 9), np.nan, dtype=dtype)
+    target = big[2 : 2 + groups * cog, 3 : 3 + rows] if transposed else big[3 : 3 + rows, 2 : 2 + groups * cog]
+    im2col._tile_gemm(cols, wm, wm.transpose(0, 2, 1), target, transposed)
+    for g in range(groups):
+        lhs = cols[g].reshape(rows, k)
+        if transposed:
+            expected = im2col._chunked_sum(wm[g].T, lhs.T, step, wide).astype(dtype)
+            got = target[g * cog : (g + 1) * cog]
+        else:
+            expected = im2col._chunked_sum(lhs, wm[g], step, wide).astype(dtype)
+            got = target[:, g * cog : (g + 1) * cog]
+        assert np.array_equal(got, expected), g
+    outside = np.ones(big.shape, bool)
+    window = (
+        (slice(2, 2 + groups * cog), slice(3, 3 + rows))
+        if transposed
+        else (slice(3, 3 + rows), slice(2, 2 + groups * cog))
+    )
+    outside[window] = False
+    assert np.isnan(big[outside]).all()  # nothing written outside the target
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_batched_weight_gradient_chunks(threads):
     """_chunked_product of a small gradient over many rows (its chunks shared among threads) against the
-    float64 product, into a fresh result and added into an existing one."""
+    float64 product, into a fresh result and added into an existing one; the same on every call."""
     from tconv._algorithms import im2col
 
     rng = np.random.default_rng(1)
@@ -129,6 +174,8 @@ def test_batched_weight_gradient_chunks(threads):
     exact = lhs.astype(np.float64).T @ rhs.astype(np.float64)
     with tconv.options(threads=threads):
         fresh = im2col._chunked_product(lhs, rhs, 128, np.dtype(np.float64))
+        for _ in range(3):  # the runs' sums are added in order: the same bits every time
+            assert np.array_equal(im2col._chunked_product(lhs, rhs, 128, np.dtype(np.float64)), fresh)
         into = np.ones((64, 48))
         im2col._chunked_product(lhs, rhs, 128, np.dtype(np.float64), into=into)
     scale = np.abs(exact).max()  # float32 products of 128 rows each, summed in float64

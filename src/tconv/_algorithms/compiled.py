@@ -351,6 +351,7 @@ def _build() -> dict[str, Callable]:
 #: The compiled kernels :func:`kernels` provides.
 KERNEL_NAMES = (
     "accumulate",
+    "sum_chunks",
     "cycles",
     "keep_awake",
     "conv_direct_cl",

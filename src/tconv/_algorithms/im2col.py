@@ -33,7 +33,7 @@ from ..kernels import tap_pairs
 from . import blas as _blas
 from . import compiled as _compiled
 from .blocking import ConvBlocked
-from .gemm import one_stamp, single_stamp
+from .gemm import SMALL_FLOPS, one_stamp, single_stamp
 from .problem import Problem, channels_last, layout_index
 from .taptable import im2col_bytes, im2col_positions
 from .tiling import Tile
@@ -314,7 +314,7 @@ def _conv_tiled_cf(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
     GEMM ``W_g @ cols_g`` with the weight as it is, ``(Cog, Cig*Kv)`` -- its columns in the columns'
     own (channel, tap) order -- straight into the output rows (several short samples: one GEMM over
     the tile, then each sample's rows), in single precision as double-precision sums of
-    :func:`input_chunk` columns (:func:`_exact_product`), then the bias."""
+    :func:`input_chunk` columns (:func:`_group_products`), then the bias."""
     n, c_in = x.shape[0], x.shape[1]
     c_out, groups, cog = problem.c_out, problem.groups, problem.cog
     kv = math.prod(geometry.kernel_size)
@@ -330,8 +330,6 @@ def _conv_tiled_cf(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
     bias = problem.bias.reshape(-1, 1)
     tiles = _conv_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize)
     claim = _compiled.Claim(len(tiles))
-    wide = accumulator(problem.dtype)
-    step = input_chunk(kvc)
 
     def work() -> None:
         for index in claim:
@@ -342,9 +340,7 @@ def _conv_tiled_cf(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
             cols2 = cols.reshape(groups, kvc, count * rows)  # each group's (Cig*Kv, n*R)
             r0, r1 = l0 * j_last, l1 * j_last
             part = y[n0, :, r0:r1] if count == 1 else scratch("output", (c_out, count * rows), problem.dtype)
-            for g in range(groups):
-                channels = slice(g * cog, (g + 1) * cog)
-                _exact_product(wf[channels], cols2[g], part[channels], step, wide)
+            _group_products(wf.reshape(groups, cog, kvc), cols2, _group_view(part, groups, 0))
             if count > 1:
                 y[n0:n1, :, r0:r1] = part.reshape(c_out, count, rows).transpose(1, 0, 2)
             if problem.has_bias:
@@ -366,20 +362,58 @@ def _tile_gemm(
     """One tile's product: ``cols`` ``(G, n, R, Kv, Cig)`` times the packed weight (``wm`` ``(G, Kv*Cig, Cog)``,
     ``wt`` its transposed view) into ``target``, ``(n*R, C_out)``, or ``(C_out, R)`` when ``transposed``
     (one sample), one GEMM per group; in single precision, as a double-precision sum of the products
-    of :func:`input_chunk` columns each (:func:`_chunked_sum`) when ``exact``."""
+    of :func:`input_chunk` columns each (:func:`_group_products`) when ``exact``."""
     groups, kvc, cog = wm.shape
-    rows = cols.shape[1] * cols.shape[2]
-    wide = accumulator(cols.dtype)
-    step = input_chunk(kvc)
-    for g in range(groups):
-        lhs = cols[g].reshape(rows, kvc)  # (n*R, Kv*Cig), contiguous
-        channels = slice(g * cog, (g + 1) * cog)
-        left, right = (wt[g], lhs.T) if transposed else (lhs, wm[g])  # (Cog, K) @ (K, R) or (R, K) @ (K, Cog)
-        out = target[channels] if transposed else target[:, channels]
-        if exact:
-            _exact_product(left, right, out, step, wide)
-        else:
-            np.matmul(left, right, out=out)
+    lhs = cols.reshape(groups, -1, kvc)  # (G, n*R, Kv*Cig), each group's contiguous
+    if transposed:  # (G, Cog, K) @ (G, K, R) into target (C_out, R) seen as (G, Cog, R)
+        _group_products(wt, lhs.transpose(0, 2, 1), _group_view(target, groups, 0), exact)
+    else:  # (G, n*R, K) @ (G, K, Cog) into target (n*R, C_out) seen as (G, n*R, Cog)
+        _group_products(lhs, wm, _group_view(target, groups, 1), exact)
+
+
+def _group_view(a: np.ndarray, groups: int, axis: int) -> np.ndarray:
+    """The 2-d ``a`` (any strides) as ``(G, rows, cols)``: its ``axis`` cut into ``groups`` equal parts, a view."""
+    stride = a.strides[axis] * (a.shape[axis] // groups)
+    shape = list(a.shape)
+    shape[axis] //= groups
+    return np.lib.stride_tricks.as_strided(a, (groups, *shape), (stride, *a.strides))
+
+
+def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact: bool = True) -> None:
+    """``out[g] = left[g] @ right[g]`` for every group (``(G, M, K) @ (G, K, N)``, ``out`` a ``(G, M, N)``
+    view), under the input gradient's accuracy rule when ``exact`` (:func:`_exact_product`). With
+    several groups whose sums have several chunks, all groups' chunks are one stacked GEMM (NumPy's
+    ``matmul`` over a (group, chunk) batch: one C loop over BLAS calls) and one compiled pass sums
+    them in double precision and rounds each once (``sum_chunks``), in slabs of groups whose products
+    fit :func:`partials_bytes`: the same sums as :func:`_exact_product`'s, bit for bit. A product and
+    a sum per group and chunk from Python cost more than their arithmetic on a grouped layer's many
+    short products (the input gradient of 8 groups of 16 x 8 channels, k4 s2: four 32-column chunks
+    of 512 x 16 per group and tile), and two threads making such calls ran slower than one: A/B on
+    that layer's input gradient 9.6 -> 6.6 ms with two threads, a 4-group 256-channel one 22 -> 13."""
+    groups, rows, k = left.shape
+    wide = accumulator(left.dtype)
+    step = input_chunk(k)
+    if not exact or groups == 1 or wide == left.dtype or k <= step or not _compiled.available():
+        for g in range(groups):
+            if exact:
+                _exact_product(left[g], right[g], out[g], step, wide)
+            else:
+                np.matmul(left[g], right[g], out=out[g])
+        return
+    width = right.shape[2]
+    chunks = k // step
+    full = chunks * step
+    per = max(1, partials_bytes() // ((chunks + 1) * rows * width * left.dtype.itemsize))  # groups per slab
+    acc = scratch("sum", (width,), wide)  # one row of the double-precision sums
+    for g0 in range(0, groups, per):
+        g1 = min(groups, g0 + per)
+        lhs = left[g0:g1, :, :full].reshape(g1 - g0, rows, chunks, step).transpose(0, 2, 1, 3)  # (g, C, M, step)
+        rhs = right[g0:g1, :full].reshape(g1 - g0, chunks, step, width)  # (g, C, step, N)
+        parts = scratch("partial", (g1 - g0, chunks + (full < k), rows, width), left.dtype)
+        np.matmul(lhs, rhs, out=parts[:, :chunks])
+        if full < k:  # the last, shorter chunk
+            np.matmul(left[g0:g1, :, full:], right[g0:g1, full:], out=parts[:, chunks])
+        _compiled.kernels()["sum_chunks"](parts, out[g0:g1], acc)
 
 
 def _exact_product(left: np.ndarray, right: np.ndarray, out: np.ndarray, step: int, wide: np.dtype) -> None:
@@ -758,9 +792,13 @@ def _chunked_product(
         return out
     if one_product:  # one GEMM: a band of columns per thread, as wide as can be (each GEMM packs lhs once)
         ta, tw = a, -(-width // threads)
-    else:
+    else:  # tiles within PRODUCT_TILE; from SMALL_FLOPS, at least one per thread where the columns allow
+        # (a group of a 4-group layer's gradient, 64 x 1024 over 512 rows, was one tile: one thread
+        # working, the other idle)
         ta = min(a, PRODUCT_ROWS)
         tw = min(width, max(PRODUCT_ROWS // 4, PRODUCT_TILE // ta))
+        if 2 * rows * a * width >= SMALL_FLOPS:
+            tw = min(tw, max(PRODUCT_ROWS // 4, -(-width // threads)))
     tiles = [(a0, w0) for a0 in range(0, a, ta) for w0 in range(0, width, tw)]
     claim = _compiled.Claim(len(tiles))
 
@@ -789,10 +827,14 @@ BATCHED_CHUNKS = 8
 
 def _batched_chunks(lhs: np.ndarray, rhs: np.ndarray, step: int, out: np.ndarray, accumulate: bool) -> None:
     """:func:`_chunked_product` of a small gradient (one tile) over many rows: the chunks' products as
-    batched GEMMs (NumPy's stacked ``matmul``, one C loop over BLAS calls), a share of the chunks per
-    thread, each share's products summed in ``out``'s precision, then the shares. (A Python loop of one
-    small GEMM per chunk of 128 rows took 5 ms on the 64 x 48 gradient of a 3-output-channel layer
-    over 16384 rows, ten times the GEMMs' work.)"""
+    batched GEMMs (NumPy's stacked ``matmul``, one C loop over BLAS calls), the chunks cut into one
+    run per thread (each in batches within :func:`partials_bytes`), each run's products summed in
+    ``out``'s precision, then the runs' sums in order (the same bits on every call with the same
+    threads; below :data:`~tconv._algorithms.gemm.SMALL_FLOPS` one run, on the calling thread. (A
+    Python loop of one small GEMM per chunk of 128 rows took 5 ms on the 64 x 48 gradient of a
+    3-output-channel layer over 16384 rows, ten times the GEMMs' work. The chunks were cut by the
+    budget alone before, so that gradient, whose chunks all fit one batch, ran on one thread; runs
+    per thread for the 17 MFLOP of a group of an 8-group layer were slower than one.)"""
     rows, a = lhs.shape
     width = rhs.shape[1]
     chunks = rows // step
@@ -801,20 +843,25 @@ def _batched_chunks(lhs: np.ndarray, rhs: np.ndarray, step: int, out: np.ndarray
     right = rhs[:full].reshape(chunks, step, width)  # (chunks, step, W)
     # chunks per batched product: their single-precision products within partials_bytes()
     per = max(1, min(chunks, partials_bytes() // max(1, a * width * lhs.dtype.itemsize)))
-    pieces = [(c0, min(chunks, c0 + per)) for c0 in range(0, chunks, per)]
-    claim = _compiled.Claim(len(pieces))
-    sums: list[np.ndarray] = []
+    runs = _compiled.split(chunks, effective().threads if 2 * rows * a * width >= SMALL_FLOPS else 1)
+    claim = _compiled.Claim(len(runs))
+    sums: list[np.ndarray | None] = [None] * len(runs)
 
     def work() -> None:
-        total = np.zeros((a, width), dtype=out.dtype)
         for index in claim:
-            c0, c1 = pieces[index]
-            total += np.matmul(left[c0:c1], right[c0:c1]).sum(axis=0, dtype=out.dtype)
-        sums.append(total)
+            total = np.zeros((a, width), dtype=out.dtype)
+            r0, r1 = runs[index]
+            for c0 in range(r0, r1, per):
+                c1 = min(r1, c0 + per)
+                total += np.matmul(left[c0:c1], right[c0:c1]).sum(axis=0, dtype=out.dtype)
+            sums[index] = total
 
     with _blas.single_threaded_blas():
-        _compiled.run_workers(work, min(effective().threads, len(pieces)), claim)
-    total = np.sum(sums, axis=0)
+        _compiled.run_workers(work, len(runs), claim)
+    done = [piece for piece in sums if piece is not None]  # every run's (run_workers raised otherwise)
+    total = done[0]
+    for other in done[1:]:
+        total += other
     if full < rows:
         total += lhs[full:].T.astype(out.dtype) @ rhs[full:].astype(out.dtype)
     if accumulate:

@@ -131,6 +131,27 @@ def accumulate(total, parts, count, first):
 
 
 @jit
+def sum_chunks(parts, out, acc):
+    """``out[g, m, :] = parts[g, 0, m, :] + ... + parts[g, C - 1, m, :]``, summed in ``acc``'s dtype
+    (double precision for single-precision parts) and rounded once into ``out``: the chunked
+    products of several groups at once (``parts`` (G, C, M, N) C-contiguous, ``out`` (G, M, N) a view
+    with any strides, ``acc`` (N,) scratch)."""
+    groups, chunks, rows, width = parts.shape
+    for g in range(groups):
+        for m in range(rows):
+            p0 = parts[g, 0, m]
+            for n in range(width):
+                acc[n] = p0[n]
+            for c in range(1, chunks):
+                p = parts[g, c, m]
+                for n in range(width):
+                    acc[n] += p[n]
+            o = out[g, m]
+            for n in range(width):
+                o[n] = acc[n]
+
+
+@jit
 def batched_transpose(x, out, block, task0, task1):
     """(N, A, B) -> (N, B, A) (channels first <-> last); task = (n, block of ``block`` rows of A), each
     column of the block written as one run of its row of ``out``."""
