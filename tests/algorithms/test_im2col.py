@@ -370,3 +370,24 @@ def test_small_group_weight_gradient_is_the_same_on_every_run(groups, cig, cog, 
     with tconv.options(threads=threads):
         runs = {tconv.conv_transpose_backward(dy, x, w, needs="weight", **kwargs).weight.tobytes() for _ in range(24)}
     assert len(runs) == 1
+
+
+@pytest.mark.parametrize("groups", [2, 4, 5])
+def test_grouped_weight_gradient_is_the_same_with_any_threads(groups):
+    """Groups with a GEMM each run side by side, each group's product on one thread: the float32 weight
+    gradient (double-precision chunk sums) is the same to the last bit with 1, 2 or 3 threads, and
+    within float32 rounding of the float64 one."""
+    rng = np.random.default_rng(groups)
+    w = rng.standard_normal((groups * 24, 20, 4, 4)).astype(np.float32)
+    x = rng.standard_normal((4, groups * 24, 24, 20)).astype(np.float32)  # 1920 rows: over SMALL_FLOPS per group
+    kwargs = dict(stride=2, padding=1, groups=groups)
+    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape).astype(np.float32)
+    got = []
+    for threads in (1, 2, 3):
+        with tconv.options(threads=threads):
+            got.append(tconv.conv_transpose_backward(dy, x, w, needs="weight", **kwargs).weight)
+    assert all(np.array_equal(got[0], other) for other in got[1:])
+    exact = tconv.conv_transpose_backward(
+        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), needs="weight", **kwargs
+    ).weight
+    assert np.abs(got[0] - exact).max() <= 1e-5 * np.abs(exact).max()
