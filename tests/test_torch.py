@@ -515,3 +515,37 @@ def test_no_keep_awake_threads_under_torch():
         assert plain >= 2
     else:  # elsewhere there are none
         assert plain == 0
+
+
+@pytest.mark.parametrize(
+    "dtype, layout, groups",
+    [
+        (torch.float32, "channels_first", 1),
+        (torch.float32, "channels_last", 4),
+        (torch.float32, "channels_first", 48),
+        (torch.float64, "channels_first", 2),
+        (torch.complex64, "channels_first", 1),
+    ],
+)
+def test_one_call_backward_is_the_two_functions(dtype, layout, groups):
+    """A first-order backward computes both gradients in one tconv call (sharing its layout copy of the
+    output gradient); a backward that keeps its graph (create_graph) runs the two differentiable
+    Functions. Both give the same bits."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 48, 9, 10, generator=g, dtype=dtype)
+    w = torch.randn(48, 96 // groups, 4, 4, generator=g, dtype=dtype)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    kwargs = dict(stride=2, padding=1, groups=groups)
+    dy = torch.randn(tt.conv_transpose(x, w, **kwargs).shape, generator=g, dtype=dtype)
+    xa, wa = x.clone().requires_grad_(True), w.clone().requires_grad_(True)
+    tt.conv_transpose(xa, wa, **kwargs).backward(dy)
+    xb, wb = x.clone().requires_grad_(True), w.clone().requires_grad_(True)
+    gx, gw = torch.autograd.grad(tt.conv_transpose(xb, wb, **kwargs), (xb, wb), dy, create_graph=True)
+    assert torch.equal(xa.grad, gx.detach()) and torch.equal(wa.grad, gw.detach())
+    assert xa.grad.is_contiguous(memory_format=torch.channels_last) == (layout == "channels_last")
+    wide = torch.complex128 if dtype.is_complex else torch.float64  # PyTorch's own gradients, as the oracle
+    xc, wc = x.to(wide).requires_grad_(True), w.to(wide).requires_grad_(True)
+    ex, ew = torch.autograd.grad(torch.nn.functional.conv_transpose2d(xc, wc, **kwargs), (xc, wc), dy.to(wide))
+    assert_close(xa.grad.numpy(), ex.to(dtype).numpy())
+    assert_close(wa.grad.numpy(), ew.to(dtype).numpy())

@@ -55,6 +55,7 @@ import numpy as np
 from ._algorithms import get as get_algorithm
 from ._algorithms.blocking import show_bytes
 from ._algorithms.im2col import weight_gradient, weight_gradient_pieces
+from ._algorithms.workspace import sharing
 from ._options import effective
 from ._validate import is_bfloat16, numeric_array, show, split_options
 from .geometry import Geometry
@@ -201,6 +202,12 @@ def _plan_backward(
         dyc = dy.astype(compute, copy=False)
         xc = x.astype(compute, copy=False)
         wc = w.astype(compute, copy=False)
+        if input_gradient is None or "weight" not in needs:
+            return computed(x, w, dyc, xc, wc)
+        with sharing(dyc, xc):  # the two gradients share their channels-last copies of dy where they match
+            return computed(x, w, dyc, xc, wc)
+
+    def computed(x: np.ndarray, w: np.ndarray, dyc: np.ndarray, xc: np.ndarray, wc: np.ndarray) -> Gradients:
         grad_input = grad_weight = grad_bias = None
         # The input and weight gradients run separately: one im2col of dy feeding both (a fused pass) was
         # measured slower on 6 of 8 benchmark layers (up to 2.1x: its blocks, sized for both results, are

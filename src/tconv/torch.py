@@ -221,10 +221,27 @@ class _ConvTransposeFunction(torch.autograd.Function):
         params = ctx.params
         need_input, need_weight, need_bias = ctx.needs_input_grad[:3]
         grad_input = grad_weight = grad_bias = None
-        if need_input:
-            grad_input = _ConvFunction.apply(grad_output, weight.conj(), params, input.shape)
-        if need_weight:
-            grad_weight = _WeightGradientFunction.apply(input.conj(), grad_output, params, weight.shape)
+        same = input.dtype == weight.dtype == grad_output.dtype
+        if need_input and need_weight and same and not torch.is_grad_enabled():
+            # a first-order backward (no graph of it to keep): both gradients in one call, which copies
+            # grad_output channels-last once for both where they need it (tconv._algorithms.workspace.
+            # sharing); the same arithmetic as the two Functions below
+            with _inside_torch():
+                grads = conv_transpose_backward(
+                    _numpy(grad_output, params.layout),
+                    _numpy(input, params.layout),
+                    _numpy(weight),
+                    **params.kwargs(),
+                    algorithm=params.backward_algorithm,
+                    needs=("input", "weight"),
+                )
+            grad_input = _tensor(grads.input, input.dtype, params.layout)
+            grad_weight = _tensor(grads.weight, weight.dtype)
+        elif need_input or need_weight:
+            if need_input:
+                grad_input = _ConvFunction.apply(grad_output, weight.conj(), params, input.shape)
+            if need_weight:
+                grad_weight = _WeightGradientFunction.apply(input.conj(), grad_output, params, weight.shape)
         if grad_input is not None:
             grad_input = grad_input.contiguous(memory_format=_memory_format(input))
         if grad_weight is not None:

@@ -210,7 +210,7 @@ def _conv_direct_block(x: np.ndarray, wt: np.ndarray, geometry: Geometry, proble
     (:func:`minor_groups`) ``wt`` is ``(Kv, Cig*Cog, G)`` and the input's channels are reordered to
     (channel, group) first; otherwise it is ``(Kv, C_in, Cog)``."""
     minor = minor_groups(problem.groups, problem.cig, problem.cog)
-    x_cl = channels_last(x, problem.layout)  # (n, P_in, C_in)
+    x_cl = channels_last(x, problem.layout, "channels_last")  # (n, P_in, C_in)
     if minor:
         x_cl = group_minor(x_cl, problem.groups)  # (n, P_in, Cig*G)
     n = x_cl.shape[0]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import compiled as _compiled
-from .workspace import scratch
+from .workspace import copy_key, held_copy, keep_copy, scratch
 
 __all__ = ["Problem", "batched_shape", "channels_last", "layout_index"]
 
@@ -38,17 +38,26 @@ def all_finite(a: np.ndarray) -> bool:
 
 def channels_last(x: np.ndarray, layout: str, slot: str | None = None) -> np.ndarray:
     """``x`` as a C-contiguous ``(N, P, C)`` array (a copy unless it already is one; in the calling thread's
-    scratch ``slot`` when given, :mod:`tconv._algorithms.workspace`)."""
+    scratch ``slot`` when given, :mod:`tconv._algorithms.workspace`, and inside a
+    :func:`~tconv._algorithms.workspace.sharing` block the copy that slot already holds of the same
+    part of the same array)."""
     n = x.shape[0]
     if layout == "channels_last":
         return np.ascontiguousarray(x).reshape(n, -1, x.shape[-1])  # (N, P, C)
     block = x.reshape(n, x.shape[1], -1)  # (N, C, P)
+    key = None if slot is None else copy_key(x)
+    found = held_copy(slot, key) if slot is not None else None
+    if found is not None:  # the same part of the same array, copied into this slot earlier in the block
+        return found
     out = None if slot is None else scratch(slot, (n, block.shape[2], block.shape[1]), x.dtype)
     if _compiled.available() and block.size > 4096:  # (a NumPy copy is quicker to start for small arrays)
-        return _compiled.transpose(np.ascontiguousarray(block), out=out)  # (N, P, C)
-    if out is None:
+        out = _compiled.transpose(np.ascontiguousarray(block), out=out)  # (N, P, C)
+    elif out is None:
         return np.ascontiguousarray(block.transpose(0, 2, 1))  # (N, P, C)
-    np.copyto(out, block.transpose(0, 2, 1))
+    else:
+        np.copyto(out, block.transpose(0, 2, 1))
+    if slot is not None:
+        keep_copy(slot, key, out)
     return out
 
 

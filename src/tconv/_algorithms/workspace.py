@@ -19,14 +19,17 @@ option) get a fresh array, so a thread holds at most ``len(SLOTS) * SLOT_BYTES``
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 
 from .._options import effective
 
-__all__ = ["SLOTS", "SLOT_BYTES", "held_bytes", "release", "scratch"]
+__all__ = ["SLOTS", "SLOT_BYTES", "copy_key", "held_bytes", "held_copy", "keep_copy", "release", "scratch", "sharing"]
 
 #: The slot names (one buffer each per thread): what each holds.
 SLOTS = {
@@ -56,6 +59,9 @@ def scratch(slot: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     True
     """
     assert slot in SLOTS, slot
+    copies = _LOCAL.__dict__.get("copies")
+    if copies:
+        copies.pop(slot, None)  # the slot is handed out anew: the copy it held is gone
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > min(SLOT_BYTES, effective().memory_budget // 8) or nbytes == 0:
@@ -69,6 +75,77 @@ def scratch(slot: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
+def sharing(*arrays: np.ndarray) -> contextlib.AbstractContextManager[None]:
+    """Within the block, a layout copy of (a part of) one of ``arrays`` made into a scratch slot is
+    handed out again when the same part is asked for in the same slot by the same thread, as long as
+    the slot was not handed out for anything else meanwhile (:func:`held_copy`, :func:`keep_copy`):
+    the input and weight gradients of one backward call each copied the output gradient channels-last
+    (the same 12.8 MB twice in a depthwise layer's step). Only ``arrays`` (read-only for tconv during
+    the block, kept alive by the caller) and views of them qualify: a temporary of tconv's own may be
+    rewritten in place, or freed and its memory reused by another array of the same shape."""
+    return _sharing(tuple(_root(a) for a in arrays))
+
+
+@contextlib.contextmanager
+def _sharing(roots: tuple[object, ...]) -> Iterator[None]:
+    block = _Block(roots)
+    token = _SHARED.set(block)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+        _LOCAL.__dict__.pop("copies", None)
+
+
+class _Block:
+    """One :func:`sharing` block: its arrays' memory owners. Each key names its block (the object, not
+    its id), so a record of an earlier block -- another thread's, not cleared when that block ended --
+    never matches: the arrays' values may have changed since."""
+
+    def __init__(self, roots: tuple[object, ...]) -> None:
+        self.roots = roots
+
+
+def copy_key(source: np.ndarray) -> tuple | None:
+    """What identifies ``source``'s values inside a :func:`sharing` block (the block, its memory,
+    shape, strides and dtype), or None when it is not a view of one of the block's arrays (or there is
+    no block)."""
+    block = _SHARED.get()
+    if block is None or not any(_root(source) is root for root in block.roots):
+        return None
+    return (block, source.__array_interface__["data"][0], source.shape, source.strides, source.dtype.str)
+
+
+def held_copy(slot: str, key: tuple | None) -> np.ndarray | None:
+    """The copy that :func:`keep_copy` recorded for ``key`` in the calling thread's ``slot``, if the
+    slot still holds it."""
+    if key is None:
+        return None
+    found = _LOCAL.__dict__.get("copies", {}).get(slot)
+    return found[1] if found is not None and found[0] == key else None
+
+
+def keep_copy(slot: str, key: tuple | None, copy: np.ndarray) -> None:
+    """Record that ``copy`` holds the layout copy of ``key``, if it is the calling thread's ``slot``
+    buffer (a fresh array, too large for the slot, is not kept: holding it past its use would add its
+    size to what the memory budget counted)."""
+    raw = _LOCAL.__dict__.get("pool", {}).get(slot)
+    if key is not None and raw is not None and _root(copy) is raw:
+        _LOCAL.__dict__.setdefault("copies", {})[slot] = (key, copy)
+
+
+def _root(a: np.ndarray) -> object:
+    """The object that owns ``a``'s memory (the end of its chain of bases)."""
+    root: object = a
+    while isinstance(root, np.ndarray) and root.base is not None:
+        root = root.base
+    return root
+
+
+#: The current :func:`sharing` block, per context.
+_SHARED: contextvars.ContextVar[_Block | None] = contextvars.ContextVar("tconv_shared_copies", default=None)
+
+
 def held_bytes() -> int:
     """The bytes the calling thread's slots hold."""
     return sum(raw.nbytes for raw in _LOCAL.__dict__.get("pool", {}).values())
@@ -77,3 +154,4 @@ def held_bytes() -> int:
 def release() -> None:
     """Drop the calling thread's buffers (the next requests allocate anew)."""
     _LOCAL.__dict__.pop("pool", None)
+    _LOCAL.__dict__.pop("copies", None)
