@@ -44,7 +44,10 @@ Drop-in behaviour
   gradient of a transposed convolution is a convolution and the weight gradient a
   correlation — each a differentiable ``torch.autograd.Function`` whose backward is
   made of the three again, so gradients of gradients (``gradgradcheck``, gradient
-  penalties as in WGAN-GP) are exact to any order.
+  penalties as in WGAN-GP) are exact to any order. A first-order backward (no graph
+  kept: ``create_graph=False``, the usual ``loss.backward()``) computes both gradients
+  in one :func:`tconv.conv_transpose_backward` call instead, the same arithmetic,
+  which copies the output gradient into the layout it needs once for both.
 - ``repr``: the issue's two wishes, reconciled: everything inside the parentheses
   is PyTorch's own ``repr`` of the layer, unchanged (what a reader or a tool reads
   the configuration from keeps working), and the name in front is

@@ -51,6 +51,9 @@ def test_only_the_blocks_arrays_and_their_views_are_shared():
         assert workspace.copy_key(other) is None
         assert workspace.copy_key(x.copy()) is None  # a copy: its memory may be rewritten or reused
     assert workspace.copy_key(x) is None  # outside a block
+    with workspace.sharing(x):
+        key = workspace.copy_key(x)
+    assert key is not None and key[0].roots == ()  # a record kept anywhere past the block holds no array
 
 
 def test_a_later_block_never_reuses_an_earlier_blocks_copy():
@@ -98,3 +101,24 @@ def test_a_copy_too_large_for_its_slot_is_not_kept(monkeypatch):
         first = channels_last(x, "channels_first", "channels_last")
         again = channels_last(x, "channels_first", "channels_last")
         assert again is not first and np.array_equal(again, first)
+
+
+def test_a_backward_call_keeps_none_of_its_arrays():
+    """After a backward call that shared its copies (two threads, a depthwise layer whose gradients both
+    copy dy channels-last), nothing of tconv's holds the caller's arrays."""
+    import gc
+    import weakref
+
+    import tconv
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 32, 20, 20)).astype(np.float32)
+    w = rng.standard_normal((32, 1, 4, 4)).astype(np.float32)
+    dy = rng.standard_normal((2, 32, 40, 40)).astype(np.float32)
+    refs = [weakref.ref(a) for a in (x, w, dy)]
+    with tconv.options(threads=2):
+        grads = tconv.conv_transpose_backward(dy, x, w, stride=2, padding=1, groups=32)
+    assert grads.input.shape == x.shape and grads.weight.shape == w.shape
+    del x, w, dy
+    gc.collect()
+    assert all(ref() is None for ref in refs)

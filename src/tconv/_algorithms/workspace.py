@@ -95,12 +95,13 @@ def _sharing(roots: tuple[object, ...]) -> Iterator[None]:
     finally:
         _SHARED.reset(token)
         _LOCAL.__dict__.pop("copies", None)
+        block.roots = ()  # a record left in another thread names the block, and must not keep the arrays
 
 
 class _Block:
-    """One :func:`sharing` block: its arrays' memory owners. Each key names its block (the object, not
-    its id), so a record of an earlier block -- another thread's, not cleared when that block ended --
-    never matches: the arrays' values may have changed since."""
+    """One :func:`sharing` block: its arrays' memory owners (until it ends). Each key names its block
+    (the object, not its id), so a record of an earlier block -- another thread's, not cleared when
+    that block ended -- never matches: the arrays' values may have changed since."""
 
     def __init__(self, roots: tuple[object, ...]) -> None:
         self.roots = roots
