@@ -391,3 +391,22 @@ def test_grouped_weight_gradient_is_the_same_with_any_threads(groups):
         dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), needs="weight", **kwargs
     ).weight
     assert np.abs(got[0] - exact).max() <= 1e-5 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("groups, cig, cog", [(32, 1, 1), (16, 1, 2), (12, 2, 2), (3, 4, 4)])
+def test_small_group_convolution_with_bias_in_both_layouts(groups, cig, cog, layout):
+    """The compiled small-group convolution writes a channels-first result row by row through a
+    channels-last buffer (conv_direct_cf) and a channels-last one directly; with a bias, on a 32 x 32
+    plane (power-of-two rows), against the NumPy-only path."""
+    rng = np.random.default_rng(groups)
+    x = rng.standard_normal((2, groups * cig, 32, 32))
+    w = rng.standard_normal((groups * cog, cig, 3, 3))
+    b = rng.standard_normal(groups * cog)
+    kwargs = dict(stride=2, padding=1, groups=groups)
+    with tconv.options(compiled=False):
+        expected = tconv.conv(x, w, b, **kwargs)
+    got = tconv.conv(
+        to_layout(x.astype(np.float32), layout), w.astype(np.float32), b.astype(np.float32), **kwargs, layout=layout
+    )
+    assert_close(from_layout(got, layout), expected.astype(np.float32))

@@ -355,6 +355,7 @@ KERNEL_NAMES = (
     "cycles",
     "keep_awake",
     "conv_direct_cl",
+    "conv_direct_cf",
     "correlate_direct_cl",
     "gather_rows_t",
     "im2col_cl",

@@ -216,16 +216,19 @@ def _conv_direct_block(x: np.ndarray, wt: np.ndarray, geometry: Geometry, proble
     n = x_cl.shape[0]
     lead, last = im2col_positions(geometry)
     p_out = math.prod(geometry.input_size)
-    y = np.empty((n, p_out, problem.c_out), dtype=problem.dtype)  # (n, P_out, C_out)
+    first = problem.layout == "channels_first"  # written channels-first by the kernel (no transpose pass)
+    y = np.empty((n, problem.c_out, p_out) if first else (n, p_out, problem.c_out), dtype=problem.dtype)
     zero = np.zeros(1, dtype=accumulator(problem.dtype))  # the dtype the kernel sums in
     args = (x_cl, wt, problem.cig, problem.cog, minor, lead, last, geometry.output_size[-1], zero, y)
     calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)]
-    _compiled.parallel_for(_compiled.kernels()["conv_direct_cl"], calls)
+    _compiled.parallel_for(_compiled.kernels()["conv_direct_cf" if first else "conv_direct_cl"], calls)
+    if first:
+        if problem.has_bias:
+            y += problem.bias.reshape(-1, 1)
+        return y.reshape(n, problem.c_out, *geometry.input_size)
     if problem.has_bias:
         y += problem.bias
-    if problem.layout == "channels_last":
-        return y.reshape(n, *geometry.input_size, problem.c_out)
-    return _compiled.transpose(y).reshape(n, problem.c_out, *geometry.input_size)
+    return y.reshape(n, *geometry.input_size, problem.c_out)
 
 
 def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:

@@ -525,45 +525,70 @@ def conv_direct_cl(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype
     along the G groups, which vectorises (the loop over a group's 4 channels did not: 4-5x slower);
     out stays in the usual (g, k) order.
     """
-    j_lead, k_lead = lead_pos.shape
-    j_last, k_last = last_pos.shape
-    c_in = x.shape[2]
-    g_count = wt.shape[2]
+    j_lead = lead_pos.shape[0]
+    j_last = last_pos.shape[0]
     acc = np.zeros(out.shape[2], dtype=acc_dtype_zero.dtype)
     for task in range(task0, task1):
         n = task // j_lead
         jl = task - n * j_lead
         for jj in range(j_last):
-            acc[:] = 0
-            for tl in range(k_lead):
-                pl = lead_pos[jl, tl]
-                if pl < 0:
-                    continue
-                for tt in range(k_last):
-                    pp = last_pos[jj, tt]
-                    if pp < 0:
-                        continue
-                    src = x[n, pl * o_last + pp]
-                    w = wt[tl * k_last + tt]
-                    if minor:
-                        _add_along_groups(acc, src, w, cig, cog, g_count)
-                    elif cog == 1 and cig == 1:
-                        for ci in range(c_in):
-                            acc[ci] += src[ci] * w[ci, 0]
-                    else:
-                        for ci in range(c_in):
-                            base = (ci // cig) * cog
-                            v = src[ci]
-                            for k in range(cog):
-                                acc[base + k] += v * w[ci, k]
-            dst = out[n, jl * j_last + jj]
+            _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, acc, out[n, jl * j_last + jj])
+
+
+@jit
+def conv_direct_cf(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype_zero, out, task0, task1):
+    """:func:`conv_direct_cl` into a channels-first output ``(N, G*cog, J_lead*J_last)``: each task's
+    output row summed channels-last in a local ``(J_last, G*cog)`` buffer and written transposed, along
+    the output's rows (no channels-last result and no transpose pass over it; writing each pixel's
+    channels straight into their planes, 4 KiB apart on a 32 x 32 plane, thrashed the cache)."""
+    j_lead = lead_pos.shape[0]
+    j_last = last_pos.shape[0]
+    acc = np.zeros(out.shape[1], dtype=acc_dtype_zero.dtype)
+    buf = np.empty((j_last, out.shape[1]), dtype=out.dtype)
+    for task in range(task0, task1):
+        n = task // j_lead
+        jl = task - n * j_lead
+        for jj in range(j_last):
+            _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, acc, buf[jj])
+        tile_transpose(buf, out[n, :, jl * j_last : (jl + 1) * j_last], 0, j_last)
+
+
+@inline
+def _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, acc, dst):
+    """dst = output pixel (n, jl, jj) of :func:`conv_direct_cl`, summed in ``acc``."""
+    k_lead = lead_pos.shape[1]
+    k_last = last_pos.shape[1]
+    c_in = x.shape[2]
+    g_count = wt.shape[2]
+    acc[:] = 0
+    for tl in range(k_lead):
+        pl = lead_pos[jl, tl]
+        if pl < 0:
+            continue
+        for tt in range(k_last):
+            pp = last_pos[jj, tt]
+            if pp < 0:
+                continue
+            src = x[n, pl * o_last + pp]
+            w = wt[tl * k_last + tt]
             if minor:
-                for g in range(g_count):
-                    for k in range(cog):
-                        dst[g * cog + k] = acc[k * g_count + g]
+                _add_along_groups(acc, src, w, cig, cog, g_count)
+            elif cog == 1 and cig == 1:
+                for ci in range(c_in):
+                    acc[ci] += src[ci] * w[ci, 0]
             else:
-                for c in range(acc.shape[0]):
-                    dst[c] = acc[c]
+                for ci in range(c_in):
+                    base = (ci // cig) * cog
+                    v = src[ci]
+                    for k in range(cog):
+                        acc[base + k] += v * w[ci, k]
+    if minor:
+        for g in range(g_count):
+            for k in range(cog):
+                dst[g * cog + k] = acc[k * g_count + g]
+    else:
+        for c in range(acc.shape[0]):
+            dst[c] = acc[c]
 
 
 @jit
