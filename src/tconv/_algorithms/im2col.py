@@ -391,8 +391,8 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
     fit :func:`partials_bytes`: the same sums as :func:`_exact_product`'s, bit for bit. A product and
     a sum per group and chunk from Python cost more than their arithmetic on a grouped layer's many
     short products (the input gradient of 8 groups of 16 x 8 channels, k4 s2: four 32-column chunks
-    of 512 x 16 per group and tile), and two threads making such calls ran slower than one: A/B on
-    that layer's input gradient 9.6 -> 6.6 ms with two threads, a 4-group 256-channel one 22 -> 13."""
+    of 512 x 16 per group and tile), and two threads making such calls ran slower than one (9.6 ms
+    against 6.8): A/B, that layer's input gradient 11.7 -> 5.2 ms, a 4-group 256-channel one's 18 -> 14."""
     groups, rows, k = left.shape
     wide = accumulator(left.dtype)
     step = input_chunk(k)
@@ -850,12 +850,12 @@ def _batched_chunks(lhs: np.ndarray, rhs: np.ndarray, step: int, out: np.ndarray
     """:func:`_chunked_product` of a small gradient (one tile) over many rows: the chunks' products as
     batched GEMMs (NumPy's stacked ``matmul``, one C loop over BLAS calls), the chunks cut into one
     run per thread (each in batches within :func:`partials_bytes`), each run's products summed in
-    ``out``'s precision, then the runs' sums in order (the same bits on every call with the same
-    threads; below :data:`~tconv._algorithms.gemm.SMALL_FLOPS` one run, on the calling thread. (A
-    Python loop of one small GEMM per chunk of 128 rows took 5 ms on the 64 x 48 gradient of a
-    3-output-channel layer over 16384 rows, ten times the GEMMs' work. The chunks were cut by the
-    budget alone before, so that gradient, whose chunks all fit one batch, ran on one thread; runs
-    per thread for the 17 MFLOP of a group of an 8-group layer were slower than one.)"""
+    ``out``'s precision, then the runs' sums in order: the same bits on every call with the same
+    threads. Below :data:`~tconv._algorithms.gemm.SMALL_FLOPS`, one run on the calling thread (runs
+    per thread for the 17 MFLOP of a group of an 8-group layer were slower than one). (A Python loop
+    of one small GEMM per chunk of 128 rows took 5 ms on the 64 x 48 gradient of a 3-output-channel
+    layer over 16384 rows, ten times the GEMMs' work; with the chunks cut by the budget alone, that
+    gradient, whose chunks all fit one batch, ran on one thread.)"""
     rows, a = lhs.shape
     width = rhs.shape[1]
     chunks = rows // step
