@@ -240,7 +240,7 @@ class _ConvTransposeFunction(torch.autograd.Function):
                 )
             grad_input = _tensor(grads.input, input.dtype, params.layout)
             grad_weight = _tensor(grads.weight, weight.dtype)
-        elif need_input or need_weight:
+        else:
             if need_input:
                 grad_input = _ConvFunction.apply(grad_output, weight.conj(), params, input.shape)
             if need_weight:
