@@ -108,6 +108,11 @@ def test_get_lists_the_valid_names():
         ((16, 16, 16), 3, 1, 32, 64, 1, "im2col", "phase"),  # stride 1, 3-d: columns 1.4x smaller than gemm's
         ((1, 1), 4, 1, 16, 64, 1, "gemm", "direct"),  # stride 1, but 16 output pixels per input pixel
         ((1, 1), 4, 1, 16, 1024, 1, "gemm", "gemm"),  # a single input pixel: one plain GEMM, whatever the channels
+        ((64, 64), 4, 2, 1, 32, 1, "direct", "phase"),  # one input channel: gemm's product is an outer product
+        ((64, 64), 4, 2, 4, 128, 4, "direct", "phase"),  # one input channel per group, 32 outputs each
+        ((64, 64), 4, 2, 1, 1, 1, "gemm", "scatter"),  # one channel in and out: gemm
+        ((64, 64), 3, 1, 1, 64, 1, "im2col", "phase"),  # one input channel at stride 1: im2col first
+        ((1, 1), 4, 1, 1, 64, 1, "gemm", "direct"),  # one input pixel: one plain GEMM
     ],
 )
 def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, numpy_only):

@@ -73,23 +73,30 @@ def axis_table(i: int, k: int, s: int, d: int, b: int, o: int) -> TapTable:
     >>> table.ptr.tolist(), table.j.tolist(), table.t.tolist()
     ([0, 1, 2, 4, 5, 6], [0, 0, 1, 0, 1, 1], [0, 1, 0, 2, 1, 2])
     """
-    outs, js, ts = [], [], []
+    ranges = []
     for t in range(k):
         shift = d * t - b  # output position of input 0 through tap t
         lo, hi = tap_range(shift, s, i, 0, o)
-        if lo >= hi:
-            continue
-        j = np.arange(lo, hi, dtype=np.int64)
-        outs.append(s * j + shift)
-        js.append(j)
-        ts.append(np.full(j.shape, t, dtype=np.int64))
-    if not outs:
-        return TapTable(np.zeros(o + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-    out = np.concatenate(outs)
-    order = np.argsort(out, kind="stable")  # by output, then by tap (taps were appended in order)
+        if lo < hi:
+            ranges.append((t, shift, lo, hi))
+    counts = np.zeros(o, dtype=np.int64)
+    for _, shift, lo, hi in ranges:  # one tap reaches each output at most once: no repeated index
+        counts[s * lo + shift : s * (hi - 1) + shift + 1 : s] += 1
     ptr = np.zeros(o + 1, dtype=np.int64)
-    np.cumsum(np.bincount(out, minlength=o), out=ptr[1:])
-    return TapTable(ptr, np.concatenate(js)[order], np.concatenate(ts)[order])
+    np.cumsum(counts, out=ptr[1:])
+    js = np.empty(int(ptr[-1]), dtype=np.int64)
+    ts = np.empty(int(ptr[-1]), dtype=np.int64)
+    # Taps in increasing order, each writing its pairs at the next free place of its outputs: the pairs
+    # come out ordered by output, then tap, without a sort (an argsort of the pairs took 46 ms for a
+    # 1-d axis of 10^5 inputs and 16 taps, the call itself 2 ms).
+    free = ptr[:-1].copy()
+    for t, shift, lo, hi in ranges:
+        outs = slice(s * lo + shift, s * (hi - 1) + shift + 1, s)
+        at = free[outs]
+        js[at] = np.arange(lo, hi, dtype=np.int64)
+        ts[at] = t
+        free[outs] += 1
+    return TapTable(ptr, js, ts)
 
 
 def combine(a: TapTable, b: TapTable, i_b: int, k_b: int) -> TapTable:
