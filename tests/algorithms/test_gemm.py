@@ -201,3 +201,30 @@ def test_transposed_orientation_in_blocks_of_samples(n, c_in, cog, groups, size,
     with tconv.options(threads=threads):
         got = tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm")
     assert_close(got, tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter"))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float64, np.float32), (np.complex64, np.float64)])
+@pytest.mark.parametrize(
+    "n, size, kernel, stride, padding",
+    [(1, (4, 4), 4, 2, 1), (2, (3,), 16, 8, 4), (1, (2, 3, 2), 3, 2, 1), (3, (2, 2), (3, 2), (1, 2), 0)],
+)
+def test_few_rows_multiply_the_weight_as_it_is(n, size, kernel, stride, padding, dtypes, layout, monkeypatch):
+    """Fewer input pixels than input channels in a plain call: the weight is multiplied in its own
+    layout and the columns transposed (never the weight packed), against the scatter reference; a
+    prepared plan packs it (its copy is reused), with the same result."""
+    rng = np.random.default_rng(1)
+    c_in = 2 * n * int(np.prod(size)) + 3
+    x = rng.standard_normal((n, c_in, *size)).astype(dtypes[0])
+    w = rng.standard_normal((c_in, 24, *np.broadcast_to(kernel, len(size))))[:, ::2].astype(dtypes[1])  # a view
+    b = rng.standard_normal(12).astype(dtypes[1])
+    kwargs = dict(stride=stride, padding=padding, layout=layout)
+    expected = tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs, algorithm="scatter")
+    packed = _gemm._packed_weight
+    monkeypatch.setattr(_gemm, "_packed_weight", None)  # calling it would fail
+    y = tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs, algorithm="gemm")
+    assert y.dtype == expected.dtype
+    assert_close(y, expected, dtype=expected.dtype)
+    monkeypatch.setattr(_gemm, "_packed_weight", packed)
+    plan = tconv.prepare(w, **kwargs, algorithm="gemm")
+    assert_close(plan(to_layout(x, layout), b), expected, dtype=expected.dtype)

@@ -211,7 +211,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
             return np.matmul(a, b, out=out)
     rows, cols = out.shape[-2], out.shape[-1]
     batches = list(np.ndindex(*out.shape[:-2])) or [()]
-    by_rows = rows >= 16 * threads or rows >= cols
+    by_rows = rows >= cols
     pieces = [
         (index, r0, r1)
         for index in batches
