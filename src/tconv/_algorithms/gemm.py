@@ -423,7 +423,7 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     p_in = math.prod(geometry.input_size)
     flops = 2 * n * p_in * cig * kv * c_out
     if flops < SMALL_FLOPS:  # tiny: one thread, no tiles, nothing to hand over
-        # one GEMM and one gather, no blocks (with a weight to pack on every call, only if it is smaller than the columns)
+        # one GEMM and one gather, no blocks (a weight packed on every call only if smaller than the columns)
         call = None if unpacked_weight(geometry, problem, n) else small_call(geometry, problem, w, n)
         if call is not None:
             return call(x, problem.bias)
