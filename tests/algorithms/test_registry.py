@@ -113,6 +113,7 @@ def test_get_lists_the_valid_names():
         ((64, 64), 4, 2, 1, 1, 1, "gemm", "scatter"),  # one channel in and out: gemm
         ((64, 64), 3, 1, 1, 64, 1, "im2col", "phase"),  # one input channel at stride 1: im2col first
         ((1, 1), 4, 1, 1, 64, 1, "gemm", "direct"),  # one input pixel: one plain GEMM
+        ((100000,), 16, 8, 1, 4, 1, "gemm", "scatter"),  # one input channel, tap tables too large to keep
     ],
 )
 def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, numpy_only):

@@ -41,7 +41,7 @@ import numpy as np
 from .._validate import check_choice
 from ..geometry import Geometry
 from . import compiled as _compiled
-from . import correlation, direct, gemm, im2col, phase, reference, winograd
+from . import correlation, direct, gemm, im2col, phase, reference, taptable, winograd
 from . import cost as _cost
 from .problem import Problem
 from .reference import zero_insert  # re-exported: tconv.explain.text imports it from here
@@ -232,7 +232,9 @@ def choose(
        as ``gemm`` (6.9 ms against 22.7 at 1 -> 32 channels, 64x64 k4 s2, batch 8; 1.2x at 1 -> 2
        and 1 -> 4, 3.4-5x from 8 output channels on); with one output channel too (``1 -> 1``)
        ``gemm`` (38 against 56 ms on a 1000x1000 image); at stride 1 rule 2 comes first
-       (``im2col``, as fast);
+       (``im2col``, as fast); not where the tap tables are too large to be kept between calls
+       (:func:`tconv._algorithms.taptable.kept`: a 1-d signal of 10^5 samples, 1 -> 4 channels, k16 s8,
+       took 72 ms with ``direct``, 19 with ``gemm``, which finds the last axis's taps from their ranges);
     4. where ``"gemm"`` would run, float32 1-d and 2-d layers of 3 taps at stride 1 or a kernel of
        twice the stride, with enough channels and tiles and 1.7x fewer multiplications (fewer tiles,
        and 1-d, for a ``reused`` plan; :func:`tconv._algorithms.winograd.preferred`): ``"winograd"``
@@ -356,7 +358,7 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
             larger = c_out * math.prod(geometry.input_size) / (c_in * math.prod(geometry.output_size))
             if larger >= (1 if geometry.ndim >= 3 else 2):
                 return "im2col"
-        if cig == 1 and cog >= 2 and p_in > 1:  # one input channel, several output channels per group
+        if cig == 1 and cog >= 2 and p_in > 1 and taptable.kept(geometry):  # one input channel, several outputs
             return "direct"
         return "gemm"
     weight_bytes = c_in * cog * math.prod(geometry.kernel_size) * 4

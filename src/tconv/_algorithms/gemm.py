@@ -36,7 +36,7 @@ from . import blas as _blas
 from . import compiled as _compiled
 from .blocking import blocked
 from .problem import Problem, batched_shape, channels_last
-from .taptable import Tables, lead_and_last, table_bytes, tap_ranges
+from .taptable import Tables, kept, lead_and_last, lead_table, table_bytes, tap_ranges
 from .tiling import tile_geometry
 from .workspace import scratch
 
@@ -189,6 +189,8 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
     fits = n * _footprint(geometry, problem) <= effective().memory_budget
     if problem.groups != 1 or not _compiled.available() or flops >= SMALL_FLOPS or not fits:
         return None
+    if rows_gather(geometry, problem):
+        return None
     w_packed = problem.pack(("gemm", 0, problem.cog), lambda: _packed_weight(w, 1, kv))[0]  # (C_in, Kv*C_out)
     tables = lead_and_last(geometry)
     o_lead, o_last = tables.lead.outputs, tables.last.outputs
@@ -214,6 +216,20 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
         return out
 
     return call
+
+
+def transposed(geometry: Geometry, problem: Problem) -> bool:
+    """Whether ``gemm`` runs :func:`gemm_transposed`: few output channels per group, a channels-first
+    output, 1-3 d."""
+    return problem.layout == "channels_first" and problem.cog <= FEW_CHANNELS and geometry.ndim <= 3
+
+
+def rows_gather(geometry: Geometry, problem: Problem) -> bool:
+    """Whether a small call (:func:`small_call`) runs :func:`gemm_transposed` instead, whose gather builds
+    no table of the last axis: :func:`transposed`, with tap tables too large to be kept between calls
+    (:func:`tconv._algorithms.taptable.kept`; a 1-d signal of 10^5 samples, one channel, k16 s8: 45 ms a
+    call through the tables, 3.2 without)."""
+    return transposed(geometry, problem) and not kept(geometry)
 
 
 def _footprint(geometry: Geometry, problem: Problem) -> int:
@@ -418,7 +434,7 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     pool competes with them.
     """
     n = x.shape[0]
-    layout, cig, cog, c_out = problem.layout, problem.cig, problem.cog, problem.c_out
+    layout, cig, c_out = problem.layout, problem.cig, problem.c_out
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
     flops = 2 * n * p_in * cig * kv * c_out
@@ -427,9 +443,12 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
         call = None if unpacked_weight(geometry, problem, n) else small_call(geometry, problem, w, n)
         if call is not None:
             return call(x, problem.bias)
+        if rows_gather(geometry, problem):
+            with internal(threads=1):
+                return gemm_transposed(x, w, geometry, problem)
         with internal(threads=1):
             return _gemm_blocked(x, w, geometry, problem)
-    if layout == "channels_first" and cog <= FEW_CHANNELS and geometry.ndim <= 3:
+    if transposed(geometry, problem):
         return gemm_transposed(x, w, geometry, problem)
     if not _blas.available() or n * p_in * kv * c_out * problem.dtype.itemsize <= CACHED_COLUMNS:
         return _gemm_blocked(x, w, geometry, problem)  # one multi-threaded GEMM, columns stay in L3
@@ -551,8 +570,8 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     per = min(per, max(1, n // -(-threads // groups)))
     tiles = [(i, min(n, i + per), g) for i in range(0, n, per) for g in range(groups)]
     out = problem.output(n, geometry.output_size)
-    tables = lead_and_last(geometry)
-    lead, o_lead, o_last = tables.lead, tables.lead.outputs, tables.last.outputs
+    lead = lead_table(geometry)  # the last axis's pairs come from its tap ranges: no table of them
+    o_lead, o_last = lead.outputs, geometry.output_size[-1]
     wt = w.reshape(groups, cig, cog * kv).transpose(0, 2, 1)  # (G, Cog*Kv, Cig): a view, BLAS reads it transposed
     xs = x.reshape(n, groups, cig, p_in)  # (N, G, Cig, P)
     out4 = out.reshape(n, groups, cog, o_lead, o_last)  # (N, G, Cog, O_lead, O_last)
@@ -560,7 +579,7 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     rows = _compiled.kernels()["gather_rows_t"]
     s, d, b = geometry.stride[-1], geometry.dilation[-1], geometry.crop_begin[-1]
     # the arguments of gather_rows_t that do not change from call to call
-    per_axis = (tables.input_last, tables.kernel_last, tap_ranges(geometry, -1), s, d, b, o_last)
+    per_axis = (geometry.input_size[-1], geometry.kernel_size[-1], tap_ranges(geometry, -1), s, d, b, o_last)
     claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
