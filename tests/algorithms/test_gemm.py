@@ -268,3 +268,24 @@ def test_lead_table_is_lead_and_last_lead():
     ):
         lead, full = lead_table(g), lead_and_last(g).lead
         assert all(np.array_equal(a, b) for a, b in zip(lead, full))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64])
+@pytest.mark.parametrize(
+    "n, c_in, c_out, size, groups", [(4, 16, 8, (6, 5), 1), (2, 6, 9, (5,), 3), (1, 4, 4, (3, 4, 2), 2)]
+)
+def test_pointwise_layers_are_gemms_of_the_weight_as_it_is(n, c_in, c_out, size, groups, dtype, layout, monkeypatch):
+    """A 1 x ... x 1 kernel at stride 1 without crop: one GEMM per group into the output, no columns, no
+    gather (the tiled and blocked paths are never reached), against the scatter reference."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((n, c_in, *size)).astype(dtype)
+    w = rng.standard_normal((c_in, c_out // groups, *(1,) * len(size))).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    expected = tconv.conv_transpose(to_layout(x, layout), w, b, groups=groups, layout=layout, algorithm="scatter")
+    monkeypatch.setattr(_gemm, "gemm_tiled", None)  # calling either would fail
+    monkeypatch.setattr(_gemm, "_gemm_blocked", None)
+    y = tconv.conv_transpose(to_layout(x, layout), w, b, groups=groups, layout=layout, algorithm="gemm")
+    assert_close(y, expected, dtype=dtype)
+    xf = np.asfortranarray(to_layout(x, layout))  # a non-contiguous input reads the same
+    assert_close(tconv.conv_transpose(xf, w, b, groups=groups, layout=layout, algorithm="gemm"), expected, dtype=dtype)

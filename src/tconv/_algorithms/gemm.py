@@ -70,6 +70,8 @@ def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> n
     one plain GEMM when the output is one stamp of the kernel per sample (:func:`one_stamp`)."""
     if one_stamp(geometry, problem):
         return _one_stamp(x, w, geometry, problem)
+    if pointwise(geometry, problem):
+        return _pointwise(x, w, geometry, problem)
     if _compiled.available():
         return gemm_tiled(x, w, geometry, problem)
     return _gemm_blocked(x, w, geometry, problem)
@@ -86,6 +88,39 @@ def one_stamp(geometry: Geometry, problem: Problem) -> bool:
         and single_stamp(geometry)
         and problem.dtype == np.result_type(problem.dtype, np.float32)  # BLAS dtypes (not float16)
     )
+
+
+def pointwise(geometry: Geometry, problem: Problem) -> bool:
+    """Whether the layer is a pointwise product: a ``1 x ... x 1`` kernel at stride 1 with no crop and no
+    output padding, each output pixel its input pixel times the weight. Then the output *is* the GEMM
+    ``W^T @ x[n]`` per sample and group (channels-first; ``x @ W`` channels-last), the weight as it is:
+    no columns, no gather (a 256 -> 128 layer on 4 x 32 x 32: 2.7 ms through the columns, 1.6 this way)."""
+    return (
+        all(k == 1 for k in geometry.kernel_size)
+        and all(s == 1 for s in geometry.stride)
+        and all(b == 0 for b in geometry.crop_begin)
+        and geometry.output_size == geometry.input_size
+        and problem.dtype == np.result_type(problem.dtype, np.float32)  # BLAS dtypes (not float16)
+    )
+
+
+def _pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """:func:`pointwise`'s GEMMs, into the output (no temporaries beyond it)."""
+    n, groups, cig, cog, dtype = x.shape[0], problem.groups, problem.cig, problem.cog, problem.dtype
+    p = math.prod(geometry.input_size)
+    out = problem.output(n, geometry.output_size)
+    wg = np.asarray(w, dtype=dtype).reshape(groups, cig, cog)  # (G, Cig, Cog)
+    xv = np.asarray(x, dtype=dtype)
+    for g in range(groups):
+        if problem.layout == "channels_first":
+            y = out.reshape(n, groups, cog, p)[:, g]  # (N, Cog, P)
+            _blas.matmul(wg[g].T, xv.reshape(n, groups, cig, p)[:, g], out=y)  # (Cog, Cig) @ (N, Cig, P)
+        else:
+            y = out.reshape(n * p, groups, cog)[:, g]  # (N*P, Cog)
+            _blas.matmul(xv.reshape(n * p, groups, cig)[:, g], wg[g], out=y)  # (N*P, Cig) @ (Cig, Cog)
+    if problem.has_bias:
+        out += problem.bias_fill(geometry.ndim)
+    return out
 
 
 def single_stamp(geometry: Geometry) -> bool:
