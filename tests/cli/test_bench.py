@@ -34,3 +34,18 @@ def test_cli_bench(capsys):
     assert set(report["results"][0]["times"]) == {"tconv", "torch"}
     assert main(["bench", "--layers", "nope", "--quiet"]) == 2
     assert "unknown layers ['nope']" in capsys.readouterr().err
+
+
+def test_the_other_layers_are_listed_and_named_apart(capsys):
+    """``--layers others``: layers of other models, listed after the named ones, with names of their own
+    (a name selects either set's layer)."""
+    from tconv.benchmark import LAYERS, OTHER_LAYERS
+
+    names = [layer.name for layer in (*LAYERS, *OTHER_LAYERS)]
+    assert len(names) == len(set(names)) and len(OTHER_LAYERS) >= 20
+    assert main(["bench", "--list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(layer.name in listing for layer in OTHER_LAYERS)
+    assert listing.index("dcgan-1") < listing.index("others") < listing.index("pix2pix-up8")
+    assert main(["bench", "--layers", "nope,pointwise", "--quiet"]) == 2
+    assert "'others'" in capsys.readouterr().err

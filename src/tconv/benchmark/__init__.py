@@ -23,12 +23,13 @@ the private ``_runtimes`` (how tconv and each peer are called) and ``_worker``
 """
 
 from ._runtimes import PEERS
-from .layers import LAYERS, Layer, layer_from_spec
+from .layers import LAYERS, OTHER_LAYERS, Layer, layer_from_spec
 from .report import Result, format_table, save_json, summary
 from .runner import check_output, run
 
 __all__ = [
     "LAYERS",
+    "OTHER_LAYERS",
     "PEERS",
     "Layer",
     "Result",

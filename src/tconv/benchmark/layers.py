@@ -348,3 +348,152 @@ LAYERS: tuple[Layer, ...] = (
         "a 1-element call: the fixed cost of a call (checks, dispatch, hand-off), nothing else",
     ),
 )
+#: Layers of other published models, not used to fit the rules of ``"auto"`` (a held-out set: the rules were
+#: read off :data:`LAYERS`). ``tconv bench --layers others`` runs them (docs/performance.md, "Other shapes").
+#: Four of them (marked in their sources) showed slow paths when the set was first run; those were then fixed.
+OTHER_LAYERS: tuple[Layer, ...] = (
+    _named(
+        "pix2pix-up8",
+        "n=1 c_in=1024 c_out=512 size=8x8 kernel=4 stride=2 padding=1",
+        "pix2pix U-Net generator (Isola et al. 2017): 1024 (with the skip) -> 512 at 8x8 (a 32 MiB weight "
+        "on 64 input pixels: packing it was the slow path found here)",
+    ),
+    _named(
+        "pix2pix-up64",
+        "n=1 c_in=256 c_out=64 size=64x64 kernel=4 stride=2 padding=1",
+        "pix2pix U-Net generator: 256 -> 64 at 64x64",
+    ),
+    _named(
+        "pix2pix-out",
+        "n=1 c_in=128 c_out=3 size=128x128 kernel=4 stride=2 padding=1",
+        "pix2pix U-Net generator output: 128 -> 3 RGB channels, 128x128 -> 256x256",
+    ),
+    _named(
+        "maskrcnn-mask",
+        "n=64 c_in=256 c_out=256 size=14x14 kernel=2 stride=2",
+        "Mask R-CNN (He et al. 2017; torchvision's mask head) 2x2 deconvolution on 64 RoIs of 14x14",
+    ),
+    _named(
+        "centernet-up",
+        "n=8 c_in=512 c_out=256 size=16x16 kernel=4 stride=2 padding=1",
+        "CenterNet (Zhou et al. 2019) ResNet up-sampling deconvolution 512 -> 256",
+    ),
+    _named(
+        "pose-up1",
+        "n=16 c_in=2048 c_out=256 size=8x6 kernel=4 stride=2 padding=1",
+        "Simple Baselines for pose estimation (Xiao et al. 2018): ResNet-50's 2048 channels -> 256 at 8x6",
+    ),
+    _named(
+        "pose-up3",
+        "n=16 c_in=256 c_out=256 size=32x24 kernel=4 stride=2 padding=1",
+        "Simple Baselines for pose estimation: the third deconvolution, 256 -> 256 at 32x24",
+    ),
+    _named(
+        "fcn32s-up",
+        "n=1 c_in=21 c_out=21 size=16x16 kernel=64 stride=32 bias=false",
+        "FCN-32s (Long et al. 2015) upscore: x32 up-scoring of 21 class scores, k64 s32",
+    ),
+    _named(
+        "stylegan2-up",
+        "n=1 c_in=2048 c_out=2048 size=16x16 kernel=3 stride=2 groups=4",
+        "StyleGAN2 (Karras et al. 2020) modulated up-sampling 3x3 s2, 4 samples fused as 4 groups of 512",
+    ),
+    _named(
+        "melgan-up1",
+        "n=4 c_in=512 c_out=256 size=64 kernel=16 stride=8 padding=4",
+        "MelGAN (Kumar et al. 2019) generator up-sampler 1: k16 s8 on 64 frames",
+    ),
+    _named(
+        "melgan-up3",
+        "n=4 c_in=128 c_out=64 size=2048 kernel=4 stride=2 padding=1",
+        "MelGAN generator up-sampler 3: k4 s2 on 2048 samples",
+    ),
+    _named(
+        "encodec-up5",
+        "n=2 c_in=256 c_out=128 size=600 kernel=10 stride=5 padding=3 output_padding=1",
+        "EnCodec / SEANet decoder (Defossez et al. 2022) x5 up-sampling, k10 s5",
+    ),
+    _named(
+        "tasnet-dec",
+        "n=4 c_in=512 c_out=1 size=4000 kernel=16 stride=8",
+        "Conv-TasNet (Luo and Mesgarani 2019) decoder: 512 basis signals -> 1 waveform, k16 s8",
+    ),
+    _named(
+        "demucs-dec",
+        "n=2 c_in=96 c_out=48 size=4000 kernel=8 stride=4",
+        "Demucs (Defossez et al. 2019) decoder block, k8 s4",
+    ),
+    _named(
+        "wavegan-up1",
+        "n=16 c_in=1024 c_out=512 size=16 kernel=25 stride=4 padding=11 output_padding=1",
+        "WaveGAN (Donahue et al. 2019) generator up-sampler 1: k25 s4 on 16 samples",
+    ),
+    _named(
+        "nnunet3d-up",
+        "n=2 c_in=320 c_out=256 size=8x8x8 kernel=2 stride=2",
+        "nnU-Net 3-D (Isensee et al. 2021) transposed convolution 320 -> 256 at 8x8x8",
+    ),
+    _named(
+        "nnunet3d-last",
+        "n=2 c_in=64 c_out=32 size=32x32x32 kernel=2 stride=2",
+        "nnU-Net 3-D: the last transposed convolution, 64 -> 32 at 32x32x32",
+    ),
+    _named(
+        "mobile-dw",
+        "n=8 c_in=128 c_out=128 size=20x20 kernel=4 stride=2 padding=1 groups=128",
+        "depthwise k4 s2 p1 at 20x20 (a mobile decoder)",
+    ),
+    _named(
+        "dw-k3s2-256",
+        "n=2 c_in=256 c_out=256 size=32x32 kernel=3 stride=2 padding=1 output_padding=1 groups=256",
+        "depthwise k3 s2 p1 op1, 256 channels at 32x32",
+    ),
+    _named(
+        "k5s2",
+        "n=4 c_in=128 c_out=64 size=32x32 kernel=5 stride=2 padding=2 output_padding=1",
+        "a decoder's 5x5 up-sampling, k5 s2 p2 op1",
+    ),
+    _named(
+        "k3s3",
+        "n=4 c_in=64 c_out=64 size=30x30 kernel=3 stride=3",
+        "non-overlapping x3 up-sampling, k3 s3",
+    ),
+    _named(
+        "dilated-s1",
+        "n=4 c_in=64 c_out=64 size=32x32 kernel=3 stride=1 padding=2 dilation=2",
+        "stride-1 dilated 3x3 (d2) 64 -> 64",
+    ),
+    _named(
+        "vae-dec",
+        "n=128 c_in=64 c_out=32 size=16x16 kernel=4 stride=2 padding=1",
+        "a small VAE decoder layer, batch 128",
+    ),
+    _named(
+        "rgb-out-k3",
+        "n=4 c_in=64 c_out=3 size=128x128 kernel=3 stride=2 padding=1 output_padding=1",
+        "a decoder's RGB output, k3 s2 p1 op1 64 -> 3",
+    ),
+    _named(
+        "one-channel-in",
+        "n=8 c_in=1 c_out=32 size=64x64 kernel=4 stride=2 padding=1",
+        "a one-channel input (a mask or depth map) up-sampled into 32 channels (gemm's outer product was "
+        "the slow path found here)",
+    ),
+    _named(
+        "groups-2",
+        "n=4 c_in=256 c_out=256 size=32x32 kernel=4 stride=2 padding=1 groups=2",
+        "groups=2 k4 s2 p1 256 -> 256",
+    ),
+    _named(
+        "pointwise",
+        "n=4 c_in=256 c_out=128 size=32x32 kernel=1 stride=1",
+        "a 1x1 stride-1 projection written as a transposed convolution (columns and a gather for a plain "
+        "GEMM were the slow path found here)",
+    ),
+    _named(
+        "mono-x8",
+        "n=1 c_in=1 c_out=1 size=100000 kernel=16 stride=8",
+        "a mono signal of 10^5 samples up-sampled x8 by one 16-tap filter (building its tap tables on "
+        "every call was the slow path found here)",
+    ),
+)

@@ -23,6 +23,7 @@ examples:
   tconv bench                                  every named layer, float32, against every installed peer
   tconv bench --list                           the named layers and where they come from
   tconv bench --layers dcgan-3,unet-256 --dtypes float32,float64
+  tconv bench --layers others --algorithms auto,prepared   layers of other models (not fitted on)
   tconv bench --layer "n=4 c_in=256 c_out=128 size=32x32 kernel=2 stride=2"
   tconv bench --algorithms auto,prepared,gemm,phase,direct --json report.json
   tconv bench --backward --layers dcgan-3,unet-256    training step vs torch.nn.ConvTranspose2d
@@ -33,7 +34,12 @@ examples:
 def add_arguments(bench: argparse.ArgumentParser) -> None:
     """The options of ``tconv bench``."""
     bench.add_argument("--list", action="store_true", help="list the named layers and exit")
-    bench.add_argument("--layers", default="all", help="comma-separated layer names, or 'all' (default)")
+    bench.add_argument(
+        "--layers",
+        default="all",
+        help="comma-separated layer names, 'all' (default: the named layers docs/performance.md shows) or "
+        "'others' (layers of other models, which the rules of 'auto' were not fitted on)",
+    )
     bench.add_argument(
         "--layer", help='one custom layer, e.g. "n=4 c_in=64 c_out=32 size=64x64 kernel=4 stride=2 padding=1"'
     )
@@ -84,12 +90,15 @@ def _json_path(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from .. import _algorithms
     from .._options import MAX_THREADS
-    from ..benchmark import LAYERS, PEERS, format_table, layer_from_spec, save_json
+    from ..benchmark import LAYERS, OTHER_LAYERS, PEERS, format_table, layer_from_spec, save_json
     from ..benchmark import run as run_benchmark
     from ..benchmark._runtimes import PREPARED
 
     if args.list:
         for layer in LAYERS:
+            print(f"{layer.name:<14} {layer.describe():<48} {layer.source}")
+        print("\nothers (--layers others: layers of other models, not used to fit the rules of 'auto'):")
+        for layer in OTHER_LAYERS:
             print(f"{layer.name:<14} {layer.describe():<48} {layer.source}")
         return 0
     if args.layer:
@@ -97,11 +106,15 @@ def run(args: argparse.Namespace) -> int:
             layers = [layer_from_spec(args.layer)]
     elif args.layers == "all":
         layers = list(LAYERS)
+    elif args.layers == "others":
+        layers = list(OTHER_LAYERS)
     else:
-        by_name = {layer.name: layer for layer in LAYERS}
+        by_name = {layer.name: layer for layer in (*LAYERS, *OTHER_LAYERS)}
         unknown = [n for n in args.layers.split(",") if n not in by_name]
         if unknown:
-            raise ValueError(f"--layers: unknown layers {unknown}; valid names are {sorted(by_name)} or 'all'")
+            raise ValueError(
+                f"--layers: unknown layers {unknown}; valid names are {sorted(by_name)}, 'all' or 'others'"
+            )
         layers = [by_name[n] for n in args.layers.split(",")]
     dtypes = args.dtypes.split(",")
     for dtype in dtypes:
