@@ -289,3 +289,23 @@ def test_pointwise_layers_are_gemms_of_the_weight_as_it_is(n, c_in, c_out, size,
     assert_close(y, expected, dtype=dtype)
     xf = np.asfortranarray(to_layout(x, layout))  # a non-contiguous input reads the same
     assert_close(tconv.conv_transpose(xf, w, b, groups=groups, layout=layout, algorithm="gemm"), expected, dtype=dtype)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("tiled", [False, True])
+def test_few_rows_per_group_multiply_each_group_s_weight_as_it_is(layout, tiled, monkeypatch):
+    """Groups too (StyleGAN2's fused up-sampling: 4 groups of 512 channels on 256 input pixels), through
+    the blocked path and where the tiled path would run."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3 * 22, 3, 3)).astype(np.float32)  # 18 rows, 22 input channels per group
+    w = rng.standard_normal((3 * 22, 5, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(15).astype(np.float32)
+    kwargs = dict(stride=2, groups=3, layout=layout)
+    expected = tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs, algorithm="scatter")
+    if tiled:
+        monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
+        monkeypatch.setattr(_gemm, "CACHED_COLUMNS", 0)
+        monkeypatch.setattr(_gemm, "FEW_CHANNELS", 0)
+    monkeypatch.setattr(_gemm, "_packed_weight", None)  # calling it would fail
+    y = tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs, algorithm="gemm")
+    assert_close(y, expected, dtype=np.float32)

@@ -158,9 +158,10 @@ def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out
     if unpacked_weight(geometry, problem, n) and _compiled.available():
         # fewer rows than input channels, and a weight that is not kept packed: the columns in the weight's
         # own (Cog, Kv) order, then transposed -- a pass over the columns instead of over the weight
-        rows = _blas.matmul(channels_last(x, problem.layout).reshape(n * p_in, cig), w.reshape(cig, cog * kv))
-        cols = _compiled.transpose(rows.reshape(n * p_in, cog, kv), scratch("columns", (n * p_in, kv, cog), rows.dtype))
-        cols = cols.reshape(1, n * p_in, kv * cog)
+        xb = channels_last(x, problem.layout).reshape(n * p_in, groups, cig).transpose(1, 0, 2)  # (G, M, Cig)
+        rows = _blas.matmul(xb, w.reshape(groups, cig, cog * kv))  # (G, M, Cog*Kv)
+        m = groups * n * p_in
+        cols = _compiled.transpose(rows.reshape(m, cog, kv), scratch("columns", (m, kv, cog), rows.dtype))
     else:
         cols = _products(x, w, geometry, problem, n)
     cols = cols.reshape(groups, n * p_in, kv, cog)  # (G, M, Kv, Cog)
@@ -175,17 +176,16 @@ def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out
 
 def unpacked_weight(geometry: Geometry, problem: Problem, n: int) -> bool:
     """Whether :func:`gemm` multiplies the weight in its own layout ``(C_in, C_out*Kv)`` and transposes the
-    columns instead of packing the weight: a plain call (no prepared plan keeps a packed weight) of one
-    group with fewer rows (input pixels of the block) than input channels, so the columns are smaller
-    than the weight. Measured: pix2pix's innermost up-sampling layer (1024 -> 512 channels, 8x8, k4 s2,
-    one sample: a 32 MiB weight on 64 rows) spent 8 ms of its 20 on packing the weight."""
+    columns instead of packing the weight: a plain call (no prepared plan keeps a packed weight) with at
+    most half as many rows (input pixels) as input channels per group, so the columns are at most half
+    the weight. Measured: pix2pix's innermost up-sampling layer (1024 -> 512 channels, 8x8, k4 s2, one
+    sample: a 32 MiB weight on 64 rows) spent 8 ms of its 20 on packing the weight; StyleGAN2's fused
+    up-sampling (4 groups of 512 channels, 3x3 s2 on 16x16: 256 rows per group) 35-42 ms -> 32,
+    pose estimation's 2048 -> 256 on 16 x 8x6 77-83 -> 72; at 784 rows for 1024 channels (U-Net's
+    first up-convolution) 0.96-0.98x, so not there."""
     kv = math.prod(geometry.kernel_size)
     return (
-        problem.groups == 1
-        and problem.packed is None
-        and kv > 1
-        and problem.cog > 1
-        and n * math.prod(geometry.input_size) < problem.c_in
+        problem.packed is None and kv > 1 and problem.cog > 1 and 2 * n * math.prod(geometry.input_size) <= problem.cig
     )
 
 
@@ -487,6 +487,8 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
         return gemm_transposed(x, w, geometry, problem)
     if not _blas.available() or n * p_in * kv * c_out * problem.dtype.itemsize <= CACHED_COLUMNS:
         return _gemm_blocked(x, w, geometry, problem)  # one multi-threaded GEMM, columns stay in L3
+    if unpacked_weight(geometry, problem, n):
+        return _gemm_blocked(x, w, geometry, problem)  # no packed weight: one GEMM of the weight as it is
     threads = effective().threads
     tiles = _gemm_tiles(geometry, n, problem, threads)
     if tiles is None:
