@@ -186,11 +186,15 @@ def test_one_stamp_needs_exactly_one_stamp(kwargs):
         (5, 64, 2, 2, (33, 20), 3, 2),
         (3, 16, 1, 4, (64,), 8, 4),
         (9, 8, 3, 1, (10, 12, 9), 3, 2),
+        (1, 32, 3, 1, (40, 40), 4, 2),  # fewer tiles than threads: the gather in bands of output rows
+        (1, 16, 2, 2, (9, 7, 5), 3, 2),  # one tile per group
+        (1, 16, 1, 1, (50,), 4, 2),  # one output row: nothing to split
     ],
 )
 def test_transposed_orientation_in_blocks_of_samples(n, c_in, cog, groups, size, kernel, stride, threads, monkeypatch):
     """gemm_transposed's blocks of samples (one stacked GEMM and one gather call per block and group),
-    with blocks smaller than the batch, a shorter last block, and more threads than blocks."""
+    with blocks smaller than the batch, a shorter last block, and more threads than blocks (then each
+    block's gather runs in bands of output rows)."""
     monkeypatch.setattr(_gemm, "BLOCK_COLUMNS", 3 * kernel ** len(size) * cog * int(np.prod(size)) * 4)  # 3 samples
     monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
     rng = np.random.default_rng(n)

@@ -631,6 +631,20 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     if len(tiles) >= threads > 1 and _blas.available():
         with _blas.single_threaded_blas():
             _compiled.run_workers(work, threads, claim)
+    elif threads > 1 and o_lead > 1:
+        # fewer tiles than threads (one or a few large samples): each tile's GEMM split among the threads
+        # (_blas.matmul), then its gather in bands of output rows, one per thread (pix2pix's RGB output,
+        # one sample of 128 -> 3 channels at 128x128: the gather on one thread took a third of the call)
+        buffer = scratch("columns", (per, cog * kv, p_in), dtype)
+        for i0, i1, g in tiles:
+            cols = buffer[: i1 - i0]
+            _blas.matmul(wt[g], xs[i0:i1, g], out=cols)
+            c4 = _reshaped(cols, (i1 - i0, cog, kv, p_in)).transpose(0, 2, 1, 3)  # (n, Kv, Cog, P) view
+            calls = [
+                (c4, lead.ptr[r0 : r1 + 1], lead.j, lead.t, *per_axis, bias[g], out4[i0:i1, g, :, r0:r1])
+                for r0, r1 in _compiled.split(o_lead, 2 * threads)
+            ]
+            _compiled.parallel_for(rows, calls)
     else:
-        work()  # few tiles: BLAS's own threads do the GEMMs
+        work()
     return out
