@@ -94,7 +94,7 @@ def pointwise(geometry: Geometry, problem: Problem) -> bool:
     """Whether the layer is a pointwise product: a ``1 x ... x 1`` kernel at stride 1 with no crop and no
     output padding, each output pixel its input pixel times the weight. Then the output *is* the GEMM
     ``W^T @ x[n]`` per sample and group (channels-first; ``x @ W`` channels-last), the weight as it is:
-    no columns, no gather (a 256 -> 128 layer on 4 x 32 x 32: 2.7 ms through the columns, 1.6 this way)."""
+    no columns, no gather (a 256 -> 128 layer on 4 x 32 x 32: 2.7 ms through the columns, 1.8 this way)."""
     return (
         all(k == 1 for k in geometry.kernel_size)
         and all(s == 1 for s in geometry.stride)
@@ -270,8 +270,10 @@ def rows_gather(geometry: Geometry, problem: Problem) -> bool:
 def _footprint(geometry: Geometry, problem: Problem) -> int:
     p_in = math.prod(geometry.input_size)
     kv = math.prod(geometry.kernel_size)
-    # channels-last copy + columns, and the gather's tap tables
-    return p_in * (problem.c_in + kv * problem.c_out) * problem.dtype.itemsize + table_bytes(geometry)
+    # channels-last copy + columns, and the gather's tap tables; the columns twice where the weight may be
+    # multiplied as it is (its product and its transpose: unpacked_weight, at one sample per block or more)
+    columns = kv * problem.c_out * (2 if unpacked_weight(geometry, problem, 1) else 1)
+    return p_in * (problem.c_in + columns) * problem.dtype.itemsize + table_bytes(geometry)
 
 
 _gemm_blocked = blocked(gemm, _footprint)
