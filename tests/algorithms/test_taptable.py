@@ -116,3 +116,20 @@ def test_im2col_positions_read_the_index_map(g):
         for t in range(g.kernel_size[0]):
             pos = g.stride[0] * j + g.dilation[0] * t - g.crop_begin[0]
             assert lead[j, t] == (pos if 0 <= pos < g.output_size[0] else -1)
+
+
+def test_the_cache_evicts_entries_of_every_kind(monkeypatch):
+    """Entries of different kinds (tap tables, tap ranges) share the cache: evicting one measures it with
+    its own size (an older table was once measured by a newer entry's size function: AttributeError)."""
+    from tconv._algorithms import taptable
+    from tconv.geometry import conv_transpose_geometry
+
+    monkeypatch.setattr(taptable, "_CACHE", type(taptable._CACHE)())
+    monkeypatch.setattr(taptable, "_cached_bytes", 0)
+    monkeypatch.setattr(taptable, "CACHE_BYTES", 64 * 2**10)
+    for length in range(300, 340):  # tables, then tap ranges, each pushing out older entries of the other kind
+        g = conv_transpose_geometry((length,), 16, stride=8)
+        taptable.lead_and_last(g)
+        taptable.tap_ranges(conv_transpose_geometry((2,), 200 + length), 0)
+    sizes = [size for _, size in taptable._CACHE.values()]
+    assert 0 < taptable._cached_bytes == sum(sizes) <= taptable.CACHE_BYTES

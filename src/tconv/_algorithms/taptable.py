@@ -165,24 +165,25 @@ _cached_bytes = 0
 
 def _cached(kind: str, geometry: Geometry, build: Callable[[Geometry], Any], nbytes: Callable[[Any], int]) -> Any:
     """``build(geometry)``, kept for the next call with the same kind and geometry (within :data:`CACHE_BYTES`;
-    a table over an eighth of it is not kept)."""
+    a table over an eighth of it is not kept). Each entry keeps its own size: entries of different kinds
+    are measured by different functions, so an evicted one is not measured by the newcomer's."""
     global _cached_bytes
     key = (kind, geometry)
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
-            return hit
+            return hit[0]
     built = build(geometry)
     size = nbytes(built)
     if size <= CACHE_BYTES // 8:
         with _CACHE_LOCK:
             if key not in _CACHE:
-                _CACHE[key] = built
+                _CACHE[key] = (built, size)
                 _cached_bytes += size
-            while _cached_bytes > CACHE_BYTES:
-                _, old = _CACHE.popitem(last=False)
-                _cached_bytes -= nbytes(old)
+            while _cached_bytes > CACHE_BYTES and _CACHE:
+                _, (_, old_size) = _CACHE.popitem(last=False)
+                _cached_bytes -= old_size
     return built
 
 
