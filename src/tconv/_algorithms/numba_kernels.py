@@ -287,26 +287,30 @@ def _add_along_groups(acc, src, w, cig, cog, g_count):
 
 
 @inline
+def _add_channels(acc, src, w, cig, cog):
+    """acc[g*cog + k] += src[ci] * w[ci, k] for every input channel ci of the pixel ``src``, g = ci // cig:
+    one tap of a small-group pixel (the transposed convolution's and the convolution's direct passes)."""
+    if cog == 1 and cig == 1:
+        for ci in range(src.shape[0]):
+            acc[ci] += src[ci] * w[ci, 0]
+    else:
+        for ci in range(src.shape[0]):
+            base = (ci // cig) * cog
+            v = src[ci]
+            for k in range(cog):
+                acc[base + k] += v * w[ci, k]
+
+
+@inline
 def _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc):
     """acc = bias + the sum of x[n, j, ci] * wt[t, ci, k] over output pixel (n, ol, o)'s (j, t) pairs."""
-    c_in = x.shape[2]
     for c in range(acc.shape[0]):
         acc[c] = bias[c]
     for p in range(lp[ol], lp[ol + 1]):
         row0 = lj[p] * i_last
         tap0 = lt[p] * k_last
         for q in range(qp[o], qp[o + 1]):
-            src = x[n, row0 + qj[q]]
-            w = wt[tap0 + qt[q]]
-            if cog == 1 and cig == 1:
-                for ci in range(c_in):
-                    acc[ci] += src[ci] * w[ci, 0]
-            else:
-                for ci in range(c_in):
-                    base = (ci // cig) * cog
-                    v = src[ci]
-                    for k in range(cog):
-                        acc[base + k] += v * w[ci, k]
+            _add_channels(acc, x[n, row0 + qj[q]], wt[tap0 + qt[q]], cig, cog)
 
 
 @jit
@@ -558,7 +562,6 @@ def _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, a
     """dst = output pixel (n, jl, jj) of :func:`conv_direct_cl`, summed in ``acc``."""
     k_lead = lead_pos.shape[1]
     k_last = last_pos.shape[1]
-    c_in = x.shape[2]
     g_count = wt.shape[2]
     acc[:] = 0
     for tl in range(k_lead):
@@ -573,15 +576,8 @@ def _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, a
             w = wt[tl * k_last + tt]
             if minor:
                 _add_along_groups(acc, src, w, cig, cog, g_count)
-            elif cog == 1 and cig == 1:
-                for ci in range(c_in):
-                    acc[ci] += src[ci] * w[ci, 0]
             else:
-                for ci in range(c_in):
-                    base = (ci // cig) * cog
-                    v = src[ci]
-                    for k in range(cog):
-                        acc[base + k] += v * w[ci, k]
+                _add_channels(acc, src, w, cig, cog)
     if minor:
         for g in range(g_count):
             for k in range(cog):
