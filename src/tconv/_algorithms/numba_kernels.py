@@ -10,7 +10,12 @@ non-negative costs a compare and select per element. A bare loop variable of a `
 is known non-negative; a sum with it (``a[base + c]``) is not, and the loop then does not
 vectorise (measured on 128 float32 channels: a read ``a[base + c]`` 4.7x slower, through
 gathers, a write 35x slower, scalar). Inner loops therefore index views taken outside
-them (``row = a[base : base + n]``, then ``row[c]``) with the loop variable alone.
+them (``row = a[base : base + n]``, then ``row[c]``) with the loop variable alone, or,
+where a view per iteration would cost more than the loop (a few channels of a group: each
+view counts a reference), an index cast to unsigned (``a[np.uintp(base + c)]``: numba does
+not wrap unsigned indices), only where the sum is an index inside the array. Measured A/B
+on real calls: the small-group direct pass 1.35-1.9x, its weight gradient 1.5x, the
+phase interleave 2x, the channels-first convolution's columns 1.4-1.8x faster.
 """
 
 import platform
@@ -242,7 +247,7 @@ def _gather_pixel(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, bias, n, o
                     src = cols[g, m, tap]
                     base = g * cog
                     for c in range(cog):
-                        acc[base + c] += src[c]
+                        acc[np.uintp(base + c)] += src[c]
 
 
 @jit
@@ -308,7 +313,7 @@ def _add_channels(acc, src, w, cig, cog):
             base = (ci // cig) * cog
             v = src[ci]
             for k in range(cog):
-                acc[base + k] += v * w[ci, k]
+                acc[np.uintp(base + k)] += v * w[ci, k]
 
 
 @inline
@@ -374,7 +379,8 @@ def _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last,
             _add_along_groups(acc, src, wt[tap0 + qt[q]], cig, cog, g_count)
     for g in range(g_count):
         for k in range(cog):
-            dst[g * cog + k] = bias[g * cog + k] + acc[k * g_count + g]
+            c = np.uintp(g * cog + k)
+            dst[c] = bias[c] + acc[np.uintp(k * g_count + g)]
 
 
 @jit
@@ -433,13 +439,14 @@ def interleave(
                     target = out[n, dst, first_last + stride_last * q]
                     src = rows[q]
                     for c in range(cog):
-                        target[g * cog + c] = src[c0 + c] + (bias[g * cog + c] if has_bias else 0)
+                        gc = np.uintp(g * cog + c)
+                        target[gc] = src[np.uintp(c0 + c)] + (bias[gc] if has_bias else 0)
             else:
                 for c in range(cog):
                     b = bias[g * cog + c] if has_bias else 0
                     target = out[n, g * cog + c, dst]
                     for q in range(count_last):
-                        target[first_last + stride_last * q] = rows[q, c0 + c] + b
+                        target[np.uintp(first_last + stride_last * q)] = rows[q, np.uintp(c0 + c)] + b
 
 
 @jit
@@ -512,15 +519,15 @@ def im2col_cf(x, lead_pos, last_pos, o_last, stride_last, out, n0, l0, task0, ta
                         pl = lead_pos[l0 + r, tl]
                         if pl < 0:
                             for jj in range(j_last):
-                                dst[base + jj] = 0
+                                dst[np.uintp(base + jj)] = 0
                             continue
                         for jj in range(a):
-                            dst[base + jj] = 0
+                            dst[np.uintp(base + jj)] = 0
                         off = pl * o_last + f - stride_last * a
                         for jj in range(a, b):
-                            dst[base + jj] = src[off + stride_last * jj]
+                            dst[np.uintp(base + jj)] = src[np.uintp(off + stride_last * jj)]
                         for jj in range(b, j_last):
-                            dst[base + jj] = 0
+                            dst[np.uintp(base + jj)] = 0
 
 
 @jit
@@ -591,7 +598,7 @@ def _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, a
     if minor:
         for g in range(g_count):
             for k in range(cog):
-                dst[g * cog + k] = acc[k * g_count + g]
+                dst[np.uintp(g * cog + k)] = acc[np.uintp(k * g_count + g)]
     else:
         for c in range(acc.shape[0]):
             dst[c] = acc[c]
@@ -635,7 +642,7 @@ def correlate_direct_cl(small, big, a_per, b_per, minor, lead_pos, last_pos, o_l
                                 row = target[a * b_per + b]
                                 b0 = b * g_count
                                 for g in range(g_count):
-                                    row[g] += s[s0 + g] * src[b0 + g]
+                                    row[g] += s[np.uintp(s0 + g)] * src[np.uintp(b0 + g)]
                     elif a_per == 1 and b_per == 1:
                         for c in range(a_total):
                             target[c, 0] += s[c] * src[c]
@@ -644,7 +651,7 @@ def correlate_direct_cl(small, big, a_per, b_per, minor, lead_pos, last_pos, o_l
                             base = (c // a_per) * b_per
                             v = s[c]
                             for b in range(b_per):
-                                target[c, b] += v * src[base + b]
+                                target[c, b] += v * src[np.uintp(base + b)]
 
 
 @jit
@@ -674,7 +681,7 @@ def im2col_groups_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
                         for g in range(g_count):
                             dst = out[g, n, j, t]
                             for b in range(b_count):
-                                dst[b] = src[g * b_count + b]
+                                dst[b] = src[np.uintp(g * b_count + b)]
 
 
 @inline
