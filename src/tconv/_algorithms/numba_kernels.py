@@ -819,19 +819,20 @@ def winograd_output(m, n0, n1, ty0, ty1, tw, step, s, off_h, off_w, bias, out, c
                 for ph in range(s):
                     for pw in range(s):
                         base = (ph * s + pw) * c_out
-                        mp = m[:, tile, base : base + c_out]  # (16, C_out): indexed by c alone (module docstring)
-                        for j in range(4):  # t = A^T M
+                        for j in range(4):  # t = A^T M (unsigned channel index: module docstring)
                             if step == 2:
                                 for c in range(c_out):
-                                    a1, a2 = mp[4 + j, c], mp[8 + j, c]
-                                    t[0, j, c] = mp[j, c] + a1 + a2
-                                    t[1, j, c] = a1 - a2 - mp[12 + j, c]
+                                    mc = np.uintp(base + c)
+                                    a1, a2 = m[4 + j, tile, mc], m[8 + j, tile, mc]
+                                    t[0, j, c] = m[j, tile, mc] + a1 + a2
+                                    t[1, j, c] = a1 - a2 - m[12 + j, tile, mc]
                             else:
                                 for c in range(c_out):
-                                    a1, a2 = mp[4 + j, c], mp[8 + j, c]
-                                    t[0, j, c] = mp[j, c] + a1 + a2
+                                    mc = np.uintp(base + c)
+                                    a1, a2 = m[4 + j, tile, mc], m[8 + j, tile, mc]
+                                    t[0, j, c] = m[j, tile, mc] + a1 + a2
                                     t[1, j, c] = a1 - a2
-                                    t[2, j, c] = a1 + a2 - mp[12 + j, c]
+                                    t[2, j, c] = a1 + a2 - m[12 + j, tile, mc]
                         for i in range(step):  # y = t A + bias, at this phase's places
                             yr = s * i + ph
                             q = s * step * tx + pw
@@ -973,19 +974,20 @@ def winograd_output_1d(m, n0, n1, t0, t1, step, s, off, bias, out, channels_firs
                 tile = (n - n0) * tiles + t - t0
                 for p in range(s):
                     base = p * c_out
-                    mp = m[:, tile, base : base + c_out]  # (4, C_out): indexed by c alone (module docstring)
                     r = span * (t - a0) + p
-                    if step == 2:
+                    if step == 2:  # (unsigned channel index: module docstring)
                         for c in range(c_out):
-                            m1, m2 = mp[1, c], mp[2, c]
-                            y[r, c] = mp[0, c] + m1 + m2 + bias[c]
-                            y[r + s, c] = m1 - m2 - mp[3, c] + bias[c]
+                            mc = np.uintp(base + c)
+                            m1, m2 = m[1, tile, mc], m[2, tile, mc]
+                            y[r, c] = m[0, tile, mc] + m1 + m2 + bias[c]
+                            y[r + s, c] = m1 - m2 - m[3, tile, mc] + bias[c]
                     else:
                         for c in range(c_out):
-                            m1, m2 = mp[1, c], mp[2, c]
-                            y[r, c] = mp[0, c] + m1 + m2 + bias[c]
+                            mc = np.uintp(base + c)
+                            m1, m2 = m[1, tile, mc], m[2, tile, mc]
+                            y[r, c] = m[0, tile, mc] + m1 + m2 + bias[c]
                             y[r + s, c] = m1 - m2 + bias[c]
-                            y[r + 2 * s, c] = m1 + m2 - mp[3, c] + bias[c]
+                            y[r + 2 * s, c] = m1 + m2 - m[3, tile, mc] + bias[c]
             o0 = span * a0 - off  # the output of the buffer's first row
             first = max(0, o0)
             last = min(length, o0 + span * (a1 - a0))
