@@ -88,7 +88,11 @@ def test_get_lists_the_valid_names():
         ((16, 16), 4, 2, 16, 16, 4, "gemm", "direct"),  # 4 groups of 4 -> 4: too few groups to run along
         ((32, 32), 3, 2, 64, 16, 8, "gemm", "direct"),  # 8 groups of 8 -> 2: gemm (0.72x with direct)
         ((32, 32), 4, 2, 64, 64, 16, "direct", "direct"),  # 16 groups of 4 -> 4
-        ((8, 8, 8), 3, 2, 16, 16, 1, "gemm", "phase"),  # 3-d, overlapping stamps
+        ((8, 8, 8), 3, 2, 16, 16, 1, "gemm", "phase"),  # 3-d, overlapping stamps, few pixels
+        ((16, 16, 16), 3, 2, 64, 32, 1, "phase", "phase"),  # 3-d, overlapping stamps, 4096 pixels
+        ((12, 12, 12), 4, 2, 64, 64, 1, "phase", "phase"),  # 3-d k4 s2 at 12^3
+        ((16, 16, 16), 3, 2, 64, 64, 4, "gemm", "phase"),  # 3-d with groups: gemm
+        ((16, 16, 16), 2, 2, 64, 32, 1, "gemm", "scatter"),  # 3-d, k = s: no overlap
         ((8, 8, 8), 2, 2, 16, 16, 1, "gemm", "scatter"),  # 3-d, k = s: no overlap
         ((16, 16), 4, 2, 16, 16, 1, "gemm", "phase"),  # 2-d, overlapping
         ((16, 16), 4, 2, 16, 4, 1, "gemm", "scatter"),  # few output channels

@@ -179,6 +179,10 @@ def get(name: object, op: str = "conv_transpose") -> Algorithm:
 #: groups) had it at 0.72-0.73x ``gemm`` on two of its three 8-group shapes (16 channel pairs on 8
 #: lanes) and 0.8-2.9x from 16 groups up (1.16x in geometric mean over all 14); with 8 groups ``gemm``.
 DIRECT_GROUPS = 16
+#: Input pixels per sample from which a 3-d layer with overlapping stamps runs ``"phase"`` (rule 5 of
+#: :func:`choose`): k3 s2 and k4 s2 layers of 32-128 channels at 12^3-24^3 ran 1.1-1.7x as fast with
+#: ``phase`` as with ``gemm`` (whose gather of 27-64 scattered taps is the slow part), at 8^3 0.3-0.6x.
+PHASE_3D_PIXELS = 1024
 
 
 #: ``"auto"`` leaves its measured rule when the rule's algorithm would cost more than this many
@@ -241,11 +245,15 @@ def choose(
        -- 1.02-1.43x ``gemm``'s speed on the shapes it picks (1.06-1.56x prepared), measured A/B;
        not with ``tconv.options(winograd=False)`` (its error is bounded by each input tile's
        magnitudes, not each output's own terms: :class:`tconv.Options`);
-    5. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
-       write-once gather beat the polyphase GEMMs on every benchmark layer. (3-d layers with
-       overlapping stamps took ``"phase"`` until its GEMMs ran on BLAS's own threads: on the 3-d
-       k3s2 decoder layer ``gemm`` now takes 7.6-9.4 ms in float32 against phase's 12-13 ms,
-       and 15.0 against 15.8 ms in float64.)
+    5. 3-d layers with overlapping stamps, one group, and at least :data:`PHASE_3D_PIXELS` input
+       pixels per sample: ``"phase"`` -- its interleave, once a fifth of its time, runs twice as
+       fast since its compiled pass indexes without negative-index checks, and on 3-d k3 s2 and k4
+       s2 layers of 32-128 channels at 12^3-24^3 it ran 1.1-1.7x as fast as ``gemm`` (the 3-d
+       k3s2 decoder layer: 6.1-6.9 ms against 7.7-9.0; float64 and channels-last 1.0-1.4x); at
+       8^3 ``gemm`` (1.7-3.3x faster there); in 2-d and 1-d ``gemm`` ran 1.2-1.7x as fast on
+       every such layer measured (k3 s2, k5 s2, k4 s2, k10 s5);
+    6. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
+       write-once gather.
 
     With NumPy alone, where every non-BLAS pass is a NumPy pass:
 
@@ -360,6 +368,8 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
                 return "im2col"
         if cig == 1 and cog >= 2 and p_in > 1 and taptable.kept(geometry):  # one input channel, several outputs
             return "direct"
+        if geometry.ndim == 3 and overlapping and groups == 1 and p_in >= PHASE_3D_PIXELS:
+            return "phase"
         return "gemm"
     weight_bytes = c_in * cog * math.prod(geometry.kernel_size) * 4
     if p_in == 1 or (weight_bytes >= 4 * 2**20 and p_in <= 1024):
