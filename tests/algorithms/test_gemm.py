@@ -313,3 +313,59 @@ def test_few_rows_per_group_multiply_each_group_s_weight_as_it_is(layout, tiled,
     monkeypatch.setattr(_gemm, "_packed_weight", None)  # calling it would fail
     y = tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs, algorithm="gemm")
     assert_close(y, expected, dtype=np.float32)
+
+
+@pytest.mark.parametrize("prepared", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "n, c_out, size, kernel, stride, dilation, padding, output_padding",
+    [
+        (1, 1, (300,), 16, 8, 1, 4, 0),  # a mono signal up-sampled x8: one long row in chunks
+        (2, 3, (50,), 5, 3, 2, ((7, 1),), 2),  # dilation, an uneven crop, output padding
+        (3, 1, (9, 11), 4, 2, 1, 1, 0),
+        (2, 8, (6, 7), 3, 2, 1, ((4, 0), (0, 5)), 1),  # crops of more than a kernel at one end
+        (1, 40, (7, 5), (3, 1), (1, 2), (2, 1), 0, 0),  # 40 outputs, stride 1 on the lead axis
+        (2, 2, (3, 4, 5), 3, 2, 1, 1, 1),  # 3-d
+        (1, 1, (4,), 9, 2, 1, 0, 0),  # a kernel longer than the input
+    ],
+)
+def test_one_input_channel_rows_from_the_input(
+    n, c_out, size, kernel, stride, dilation, padding, output_padding, dtype, prepared, monkeypatch
+):
+    """One input channel (channels-first, no groups): gemm computes each output row straight from the
+    input rows (direct_rows), in chunks of a row and pieces of rows or of one row, with no columns."""
+    rng = np.random.default_rng(5)
+    nd = len(size)
+    k = kernel if isinstance(kernel, tuple) else (kernel,) * nd
+    x = rng.standard_normal((n, 1, *size)).astype(dtype)
+    w = rng.standard_normal((1, c_out, *k)).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    kwargs = dict(stride=stride, dilation=dilation, padding=padding, output_padding=output_padding)
+    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
+    monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", 7)  # many chunks per row
+    monkeypatch.setattr(_gemm, "DIRECT_ROWS_PARALLEL", 0)  # pieces for every thread
+    for name in ("_packed_weight", "lead_and_last", "scratch"):  # any columns path would fail
+        monkeypatch.setattr(_gemm, name, None)
+    calls = []
+    original = _gemm.direct_rows
+    monkeypatch.setattr(_gemm, "direct_rows", lambda *a: calls.append(1) or original(*a))
+    for threads in (1, 2, 3):
+        with tconv.options(threads=threads):
+            if prepared:
+                y = tconv.prepare(w, **kwargs, algorithm="gemm")(x, b)
+            else:
+                y = tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm")
+        assert_close(y, expected, dtype=dtype)
+    assert len(calls) == 3
+    assert tconv.conv_transpose(x, w, b, **kwargs).shape == expected.shape
+
+
+def test_one_input_channel_rows_input_untouched_and_views():
+    """direct_rows reads strided views of the input and weight as they are and leaves them unchanged."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 1, 40, 30)).astype(np.float32)[:, :, ::2, 1::2]  # non-contiguous
+    w = rng.standard_normal((1, 3, 4, 4)).astype(np.float32)
+    x0, w0 = x.copy(), w.copy()
+    y = tconv.conv_transpose(x, w, stride=2, padding=1, algorithm="gemm")
+    assert_close(y, tconv.conv_transpose(x0, w0, stride=2, padding=1, algorithm="scatter"), dtype=np.float32)
+    assert np.array_equal(x, x0) and np.array_equal(w, w0)

@@ -112,7 +112,8 @@ def test_get_lists_the_valid_names():
         ((16, 16, 16), 3, 1, 32, 64, 1, "im2col", "phase"),  # stride 1, 3-d: columns 1.4x smaller than gemm's
         ((1, 1), 4, 1, 16, 64, 1, "gemm", "direct"),  # stride 1, but 16 output pixels per input pixel
         ((1, 1), 4, 1, 16, 1024, 1, "gemm", "gemm"),  # a single input pixel: one plain GEMM, whatever the channels
-        ((64, 64), 4, 2, 1, 32, 1, "direct", "phase"),  # one input channel: gemm's product is an outer product
+        ((64, 64), 4, 2, 1, 32, 1, "gemm", "phase"),  # one input channel: gemm's rows straight from the input
+        ((64, 64), 4, 2, 1, 128, 1, "direct", "phase"),  # one input channel, 128 outputs: direct's tap tables
         ((64, 64), 4, 2, 4, 128, 4, "direct", "phase"),  # one input channel per group, 32 outputs each
         ((64, 64), 4, 2, 1, 1, 1, "gemm", "scatter"),  # one channel in and out: gemm
         ((64, 64), 3, 1, 1, 64, 1, "im2col", "phase"),  # one input channel at stride 1: im2col first
@@ -132,6 +133,18 @@ def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, num
     with tconv.options(compiled=False):
         assert choose(g, groups, 2, c_in, c_out) == numpy_only
     assert choose(conv_geometry((9, 9), 3), 1, 2, c_in, c_out, op="conv") == "gemm"
+
+
+def test_one_input_channel_runs_gemms_rows_in_channels_first_only():
+    """One input channel, no groups: gemm's rows straight from the input (direct_rows) where the output
+    is channels-first; channels-last keeps direct's tap tables."""
+    from tconv._algorithms import choose
+    from tconv.geometry import conv_transpose_geometry
+
+    g = conv_transpose_geometry((64, 64), 4, stride=2, padding=1)
+    assert choose(g, 1, 8, 1, 8) == "gemm"
+    assert choose(g, 1, 8, 1, 8, layout="channels_last") == "direct"
+    assert choose(g, 8, 8, 8, 16) == "direct"  # depthwise with a multiplier: direct
 
 
 def test_a_prepared_plan_counts_on_reuse_and_a_layer_plan_does_not():

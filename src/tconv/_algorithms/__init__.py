@@ -331,6 +331,8 @@ def _choose(
         return "gemm"
     rule = _rule(geometry, groups, c_in, c_out, compiled)
     problem = Problem(groups, layout, c_in, c_out, dtype, np.zeros(0, dtype), False)
+    if rule == "direct" and compiled and gemm.rows_direct(geometry, problem):
+        rule = "gemm"  # rule 3's exception: one input channel, channels-first, no groups
     candidates: tuple[str, ...] = ("gemm", "phase", "scatter", "direct", "im2col")
     if rule == "gemm" and allow_winograd and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"

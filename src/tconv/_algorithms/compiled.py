@@ -358,6 +358,7 @@ KERNEL_NAMES = (
     "conv_direct_cf",
     "correlate_direct_cl",
     "gather_rows_t",
+    "direct_rows_t",
     "im2col_cl",
     "im2col_cf",
     "im2col_groups_cl",
