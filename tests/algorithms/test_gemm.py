@@ -318,29 +318,33 @@ def test_few_rows_per_group_multiply_each_group_s_weight_as_it_is(layout, tiled,
 @pytest.mark.parametrize("prepared", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
-    "n, c_out, size, kernel, stride, dilation, padding, output_padding",
+    "n, groups, c_out, size, kernel, stride, dilation, padding, output_padding",
     [
-        (1, 1, (300,), 16, 8, 1, 4, 0),  # a mono signal up-sampled x8: one long row in chunks
-        (2, 3, (50,), 5, 3, 2, ((7, 1),), 2),  # dilation, an uneven crop, output padding
-        (3, 1, (9, 11), 4, 2, 1, 1, 0),
-        (2, 8, (6, 7), 3, 2, 1, ((4, 0), (0, 5)), 1),  # crops of more than a kernel at one end
-        (1, 40, (7, 5), (3, 1), (1, 2), (2, 1), 0, 0),  # 40 outputs, stride 1 on the lead axis
-        (2, 2, (3, 4, 5), 3, 2, 1, 1, 1),  # 3-d
-        (1, 1, (4,), 9, 2, 1, 0, 0),  # a kernel longer than the input
+        (1, 1, 1, (300,), 16, 8, 1, 4, 0),  # a mono signal up-sampled x8: one long row in chunks
+        (2, 1, 3, (50,), 5, 3, 2, ((7, 1),), 2),  # dilation, an uneven crop, output padding
+        (3, 1, 1, (9, 11), 4, 2, 1, 1, 0),
+        (2, 1, 8, (6, 7), 3, 2, 1, ((4, 0), (0, 5)), 1),  # crops of more than a kernel at one end
+        (1, 1, 40, (7, 5), (3, 1), (1, 2), (2, 1), 0, 0),  # 40 outputs, stride 1 on the lead axis
+        (2, 1, 2, (3, 4, 5), 3, 2, 1, 1, 1),  # 3-d
+        (1, 1, 1, (4,), 9, 2, 1, 0, 0),  # a kernel longer than the input
+        (2, 5, 5, (140,), 4, 2, 1, 1, 0),  # depthwise 1-d: rows of 280 outputs
+        (1, 3, 6, (130,), 5, 2, 1, 2, 1),  # a channel multiplier of 2
+        (2, 4, 4, (3, 130), 3, 2, 1, 1, 1),  # depthwise 2-d with long rows
     ],
 )
 def test_one_input_channel_rows_from_the_input(
-    n, c_out, size, kernel, stride, dilation, padding, output_padding, dtype, prepared, monkeypatch
+    n, groups, c_out, size, kernel, stride, dilation, padding, output_padding, dtype, prepared, monkeypatch
 ):
-    """One input channel (channels-first, no groups): gemm computes each output row straight from the
-    input rows (direct_rows), in chunks of a row and pieces of rows or of one row, with no columns."""
+    """One input channel per group (channels-first; with groups, long output rows): gemm computes each
+    output row straight from the input rows (direct_rows), in chunks of a row and pieces of rows or of
+    one row, with no columns."""
     rng = np.random.default_rng(5)
     nd = len(size)
     k = kernel if isinstance(kernel, tuple) else (kernel,) * nd
-    x = rng.standard_normal((n, 1, *size)).astype(dtype)
-    w = rng.standard_normal((1, c_out, *k)).astype(dtype)
+    x = rng.standard_normal((n, groups, *size)).astype(dtype)
+    w = rng.standard_normal((groups, c_out // groups, *k)).astype(dtype)
     b = rng.standard_normal(c_out).astype(dtype)
-    kwargs = dict(stride=stride, dilation=dilation, padding=padding, output_padding=output_padding)
+    kwargs = dict(stride=stride, dilation=dilation, padding=padding, output_padding=output_padding, groups=groups)
     expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
     monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", 7)  # many chunks per row
     monkeypatch.setattr(_gemm, "DIRECT_ROWS_PARALLEL", 0)  # pieces for every thread

@@ -213,7 +213,9 @@ def choose(
     With compiled kernels (numba installed, ``compiled=True``):
 
     1. one input channel per group (``C_in/G == 1``, ``C_out/G <= 16``: depthwise and channel
-       multipliers): ``"direct"`` -- BLAS has nothing to multiply, one compiled pass does it all;
+       multipliers): ``"direct"`` -- BLAS has nothing to multiply, one compiled pass does it all
+       (channels-first output rows of 256 or more, 1-d depthwise layers: ``"gemm"``, whose rows come
+       straight from the input rows, :func:`tconv._algorithms.gemm.rows_direct`: 1.3-6.5x);
        with 2 or more input channels per group, at most 16 channel pairs per group and 16 or more
        groups (``groups=32`` on 128 channels): ``"direct"`` too, its pass along the groups
        (:func:`tconv._algorithms.im2col.minor_groups`; 1.0-3.2x ``gemm``'s speed on 12 shapes in
@@ -235,7 +237,10 @@ def choose(
        ten shapes (1-3 d, 2-512 output channels, one with 4 groups) ``direct`` ran 1.2-5x as fast
        as ``gemm`` (6.9 ms against 22.7 at 1 -> 32 channels, 64x64 k4 s2, batch 8; 1.2x at 1 -> 2
        and 1 -> 4, 3.4-5x from 8 output channels on); with one output channel too (``1 -> 1``)
-       ``gemm`` (38 against 56 ms on a 1000x1000 image); at stride 1 rule 2 comes first
+       ``gemm`` (38 against 56 ms on a 1000x1000 image). Since ``gemm`` computes a channels-first
+       layer of one input channel and up to 64 outputs without a GEMM, its rows straight from the
+       input rows (:func:`tconv._algorithms.gemm.rows_direct`), ``"auto"`` takes ``gemm`` there:
+       1.0-9x ``direct``'s speed (1 -> 1 on 1000x1000: 2.8 ms); at stride 1 rule 2 comes first
        (``im2col``, as fast); not where the tap tables are too large to be kept between calls
        (:func:`tconv._algorithms.taptable.kept`: a 1-d signal of 10^5 samples, 1 -> 4 channels, k16 s8,
        took 72 ms with ``direct``, 19 with ``gemm``, which finds the last axis's taps from their ranges);
@@ -332,7 +337,7 @@ def _choose(
     rule = _rule(geometry, groups, c_in, c_out, compiled)
     problem = Problem(groups, layout, c_in, c_out, dtype, np.zeros(0, dtype), False)
     if rule == "direct" and compiled and gemm.rows_direct(geometry, problem):
-        rule = "gemm"  # rule 3's exception: one input channel, channels-first, no groups
+        rule = "gemm"  # rules 1 and 3's exception: one input channel per group, rows straight from the input
     candidates: tuple[str, ...] = ("gemm", "phase", "scatter", "direct", "im2col")
     if rule == "gemm" and allow_winograd and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"

@@ -70,6 +70,10 @@ BLOCK_COLUMNS = 2**20
 #: tables (2-64 outputs): 1.0-6.5x and 0.98-9x as fast; with 2 input channels 0.76-0.99x the columns'
 #: speed, with 4 0.45-0.65x, and with groups (depthwise) 0.5-0.8x ``"direct"``'s: not there.
 DIRECT_ROWS_OUTPUTS = 64
+#: With groups (depthwise layers, channel multipliers) :func:`direct_rows` from output rows this long:
+#: on 1-d depthwise layers (800-8000 outputs a row) 1.9-6.5x ``"direct"``'s speed, on a 2-d one with
+#: rows of 256 1.3x; with rows of 28-80 outputs 0.5-0.7x (``"direct"`` runs along the channels there).
+DEPTHWISE_ROWS = 256
 #: Outputs per chunk of a row in :func:`direct_rows` (16 KiB of float32: they stay in L1 while every
 #: tap is added).
 DIRECT_ROWS_CHUNK = 4096
@@ -272,13 +276,13 @@ def transposed(geometry: Geometry, problem: Problem) -> bool:
 
 
 def rows_direct(geometry: Geometry, problem: Problem) -> bool:
-    """Whether ``gemm`` runs :func:`direct_rows`: one input channel, no groups, at most
-    :data:`DIRECT_ROWS_OUTPUTS` output channels, a channels-first output, 1-3 d, float32 or float64,
-    the compiled kernels."""
+    """Whether ``gemm`` runs :func:`direct_rows`: one input channel per group, at most
+    :data:`DIRECT_ROWS_OUTPUTS` output channels per group, with groups output rows of at least
+    :data:`DEPTHWISE_ROWS`, a channels-first output, 1-3 d, float32 or float64, the compiled kernels."""
     return (
-        problem.c_in == 1
-        and problem.groups == 1
-        and problem.c_out <= DIRECT_ROWS_OUTPUTS
+        problem.cig == 1
+        and (problem.groups == 1 or geometry.output_size[-1] >= DEPTHWISE_ROWS)
+        and problem.cog <= DIRECT_ROWS_OUTPUTS
         and problem.layout == "channels_first"
         and geometry.ndim <= 3
         and problem.dtype in (np.float32, np.float64)
@@ -610,7 +614,7 @@ def _gemm_tile(
 
 
 def direct_rows(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """``gemm`` without a GEMM, for one input channel (:func:`rows_direct`): each output row summed
+    """``gemm`` without a GEMM, for one input channel per group (:func:`rows_direct`): each output row summed
     straight from the input rows (``direct_rows_t`` of :mod:`tconv._algorithms.numba_kernels`), each
     tap's weight times an input row added at stride ``s``, in chunks of the row that stay in L1; the
     rows, or pieces of a few long rows, shared among the threads. No temporaries beyond the lead axes'
@@ -623,9 +627,10 @@ def direct_rows(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Probl
     lead = lead_table(geometry)
     o_lead, o_last = lead.outputs, geometry.output_size[-1]
     axis = (geometry.input_size[-1], geometry.kernel_size[-1], *geometry.axes()[-1][2:5])  # i, k, s, d, b
+    groups = problem.groups
     args = (
-        x.reshape(n, 1, p_in),
-        w.reshape(1, c_out, kv),  # the weight as it is
+        x.reshape(n, groups, p_in),
+        w.reshape(groups, c_out // groups, kv),  # the weight as it is
         *(lead.ptr, lead.j, lead.t),
         *axis,
         DIRECT_ROWS_CHUNK,

@@ -735,46 +735,47 @@ _tap_range = numba.njit(nogil=True, cache=True, inline="always")(tap_range)
 
 @jit
 def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, task0, task1, o0, o1):
-    """Output rows of a layer with few input channels straight from the input (channels-first): no
-    columns. Row ``(i, co, ol)`` of ``out`` gets, for each lead pair (jl, tl), input channel ``ci`` and
-    last-axis tap ``tt``, ``w[ci, co, tl*k_last + tt]`` times input row jl of channel ci added at
-    positions ``s*j + d*tt - b`` (:func:`tconv.geometry.tap_range` gives the inputs of each tap), in
-    chunks of ``chunk`` outputs that stay in L1 (a 1-d signal's single row can be megabytes long).
+    """Output rows of a layer with one input channel per group straight from the input (channels-first):
+    no columns. Row ``(i, c, ol)`` of ``out`` (output channel ``c = g*Cog + co`` of group ``g``) gets,
+    for each lead pair (jl, tl) and last-axis tap ``tt``, ``w[g, co, tl*k_last + tt]`` times input row
+    jl of channel ``g`` added at positions ``s*j + d*tt - b`` (:func:`tconv.geometry.tap_range` gives
+    the inputs of each tap), in chunks of ``chunk`` outputs that stay in L1 (a 1-d signal's single row
+    can be megabytes long).
 
-    x: (n, Cig, P_in) one group's input; w: (Cig, Cog, Kv) its weight as it is; bias: (Cog,);
-    out: (n, Cog, O_lead, O_last). Tasks are rows ``(i*Cog + co)*O_lead + ol``; the call writes their
-    outputs ``o0:o1`` along the last axis.
+    x: (n, G, P_in) the input; w: (G, Cog, Kv) the weight as it is; bias: (G*Cog,);
+    out: (n, G*Cog, O_lead, O_last). Tasks are rows ``(i*G*Cog + c)*O_lead + ol``; the call writes
+    their outputs ``o0:o1`` along the last axis.
     """
-    cig, cog = w.shape[0], w.shape[1]
-    o_lead = out.shape[2]
+    cog = w.shape[1]
+    c_out, o_lead = out.shape[1], out.shape[2]
     for task in range(task0, task1):
-        i = task // (cog * o_lead)
-        rest = task - i * cog * o_lead
-        co = rest // o_lead
-        ol = rest - co * o_lead
-        row = out[i, co, ol]
+        i = task // (c_out * o_lead)
+        rest = task - i * c_out * o_lead
+        c = rest // o_lead
+        ol = rest - c * o_lead
+        g = c // cog
+        row = out[i, c, ol]
+        xr = x[i, g]
+        wr = w[g, c - g * cog]
         for c0 in range(o0, o1, chunk):
             c1 = min(o1, c0 + chunk)
             part = row[c0:c1]
             for o in range(c1 - c0):
-                part[o] = bias[co]
+                part[o] = bias[c]
             for p in range(lp[ol], lp[ol + 1]):
                 base = lj[p] * i_last
                 tap0 = lt[p] * k_last
-                for ci in range(cig):
-                    xr = x[i, ci]
-                    wr = w[ci, co]
-                    for tt in range(k_last):
-                        shift = d * tt - b
-                        lo, hi = _tap_range(shift, s, i_last, c0, c1)
-                        if hi <= lo:
-                            continue
-                        weight = wr[tap0 + tt]
-                        first = s * lo + shift - c0  # the output of input lo, in the chunk
-                        src = xr[base + lo : base + hi]
-                        dst = part[first : first + s * (hi - lo) : s]
-                        for j in range(hi - lo):
-                            dst[j] += weight * src[j]
+                for tt in range(k_last):
+                    shift = d * tt - b
+                    lo, hi = _tap_range(shift, s, i_last, c0, c1)
+                    if hi <= lo:
+                        continue
+                    weight = wr[tap0 + tt]
+                    first = s * lo + shift - c0  # the output of input lo, in the chunk
+                    src = xr[base + lo : base + hi]
+                    dst = part[first : first + s * (hi - lo) : s]
+                    for j in range(hi - lo):
+                        dst[j] += weight * src[j]
 
 
 @jit
