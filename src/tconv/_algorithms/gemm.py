@@ -63,12 +63,12 @@ SMALL_SAMPLE = 256
 FEW_CHANNELS = 8
 #: Bytes of columns of one block of samples of :func:`gemm_transposed` (they stay in a core's L2).
 BLOCK_COLUMNS = 2**20
-#: With one input channel and at most this many output channels (no groups, channels-first), ``gemm``
-#: computes the output rows straight from the input (:func:`direct_rows`): its GEMM would be an outer
-#: product whose columns (``prod(k)*C_out`` per input value) cost more to write and gather than the
-#: products themselves. Measured against the columns (1-8 outputs) and against ``"direct"``'s tap
+#: With one input channel per group and at most this many output channels per group (channels-first),
+#: ``gemm`` computes the output rows straight from the input (:func:`direct_rows`): its GEMM would be an
+#: outer product whose columns (``prod(k)*C_out`` per input value) cost more to write and gather than
+#: the products themselves. Measured against the columns (1-8 outputs) and against ``"direct"``'s tap
 #: tables (2-64 outputs): 1.0-6.5x and 0.98-9x as fast; with 2 input channels 0.76-0.99x the columns'
-#: speed, with 4 0.45-0.65x, and with groups (depthwise) 0.5-0.8x ``"direct"``'s: not there.
+#: speed, with 4 0.45-0.65x: not there. With groups: :data:`DEPTHWISE_ROWS`.
 DIRECT_ROWS_OUTPUTS = 64
 #: With groups (depthwise layers, channel multipliers) :func:`direct_rows` from output rows this long:
 #: on 1-d depthwise layers (800-8000 outputs a row) 1.9-6.5x ``"direct"``'s speed, on a 2-d one with
