@@ -668,8 +668,6 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     """
     n = x.shape[0]
     groups, cig, cog, dtype = problem.groups, problem.cig, problem.cog, problem.dtype
-    if rows_direct(geometry, problem):
-        return direct_rows(x, w, geometry, problem)
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
     bytes_per_sample = kv * cog * p_in * dtype.itemsize
