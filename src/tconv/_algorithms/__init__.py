@@ -251,8 +251,9 @@ def choose(
        not with ``tconv.options(winograd=False)`` (its error is bounded by each input tile's
        magnitudes, not each output's own terms: :class:`tconv.Options`);
     5. 3-d layers with overlapping stamps, one group, and at least :data:`PHASE_3D_PIXELS` input
-       pixels per sample: ``"phase"`` -- its interleave, once a fifth of its time, runs twice as
-       fast since its compiled pass indexes without negative-index checks, and on 3-d k3 s2 and k4
+       pixels per sample: ``"phase"`` -- its interleave runs twice as fast since its compiled pass
+       indexes without negative-index checks (0.32-0.37 -> 0.17-0.18 ms on a 4 x 32 -> 16 k4 s2
+       layer at 32x32, A/B on the same arrays), and on 3-d k3 s2 and k4
        s2 layers of 32-128 channels at 12^3-24^3 it ran 1.1-1.7x as fast as ``gemm`` (the 3-d
        k3s2 decoder layer: 6.1-6.9 ms against 7.7-9.0; float64 and channels-last 1.0-1.4x); at
        8^3 ``gemm`` (1.7-3.3x faster there); in 2-d and 1-d ``gemm`` ran 1.2-1.7x as fast on
