@@ -102,6 +102,48 @@ def test_tiled_path_really_tiles(monkeypatch):
     assert max(t.n1 - t.n0 for t in tiles) > 1
 
 
+@pytest.mark.parametrize("threads", [2, 3, 4])
+@pytest.mark.parametrize(
+    "size, kernel, stride, padding, output_padding, c_in, c_out",
+    [
+        ((16, 16, 16), 3, 2, 1, 1, 64, 32),  # one band covers the output: channel blocks instead
+        ((18, 18, 18), 4, 2, 1, 0, 64, 32),  # 36 output rows: bands of 18 and 18, not 32 and 4
+        ((24, 24, 24), 3, 2, 1, 1, 32, 16),  # 16 channels: cannot split them, so more bands
+        ((5, 6, 7), 3, 2, 1, 1, 16, 8),
+    ],
+)
+def test_one_large_sample_is_shared_evenly(size, kernel, stride, padding, output_padding, c_in, c_out, threads):
+    """gemm's bands of one large sample (gemm._enough_tiles): a count of tiles that is a multiple of the
+    threads (at least one each), bands of equal height (but the last), every output row and channel in
+    exactly one tile; and the output right on that many threads, with the tiles made small."""
+    from tconv._algorithms.problem import Problem
+    from tconv.geometry import conv_transpose_geometry
+
+    g = conv_transpose_geometry(size, (kernel,) * len(size), stride, padding, output_padding=output_padding)
+    problem = Problem(1, "channels_first", c_in, c_out, np.dtype(np.float32), np.zeros(c_out, np.float32), False)
+    if size == (5, 6, 7):  # a small sample: only with small tiles does it take the bands' branch
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_gemm, "TILE_BYTES", 4000)
+            tiles = _gemm._gemm_tiles(g, 1, problem, threads)
+    else:
+        tiles = _gemm._gemm_tiles(g, 1, problem, threads)
+    assert tiles is not None and len(tiles) >= threads and len(tiles) % threads == 0
+    heights = sorted({t.band[1] - t.band[0] for t in tiles}, reverse=True)
+    assert len(heights) <= 2 and (len(heights) == 1 or tiles[-1].band[1] == g.output_size[0])
+    covered = np.zeros((g.output_size[0], c_out), int)
+    for t in tiles:
+        covered[t.band[0] : t.band[1], t.c0 : t.c1] += 1
+    assert (covered == 1).all()
+    rng = np.random.default_rng(threads)
+    x = rng.standard_normal((1, c_in, *size)).astype(np.float32)
+    w = rng.standard_normal((c_in, c_out, *(kernel,) * len(size))).astype(np.float32)
+    kwargs = dict(stride=stride, padding=padding, output_padding=output_padding)
+    with tconv.options(threads=threads), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_gemm, "TILE_BYTES", 4000)
+        y = tconv.conv_transpose(x, w, **kwargs, algorithm="gemm")
+    assert_close(y, tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), **kwargs), dtype=np.float32)
+
+
 def test_blas_threads_restored_after_tiled_calls(monkeypatch):
     """The tiled gemm sets BLAS to one thread while it runs and restores the count exactly,
     also when several user threads call it at once (OpenBLAS's count is process-wide)."""

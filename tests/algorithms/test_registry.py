@@ -89,8 +89,12 @@ def test_get_lists_the_valid_names():
         ((32, 32), 3, 2, 64, 16, 8, "gemm", "direct"),  # 8 groups of 8 -> 2: gemm (0.72x with direct)
         ((32, 32), 4, 2, 64, 64, 16, "direct", "direct"),  # 16 groups of 4 -> 4
         ((8, 8, 8), 3, 2, 16, 16, 1, "gemm", "phase"),  # 3-d, overlapping stamps, few pixels
-        ((16, 16, 16), 3, 2, 64, 32, 1, "phase", "phase"),  # 3-d, overlapping stamps, 4096 pixels
-        ((12, 12, 12), 4, 2, 64, 64, 1, "phase", "phase"),  # 3-d k4 s2 at 12^3
+        ((16, 16, 16), 3, 2, 64, 32, 1, "gemm", "phase"),  # 3-d, overlapping, 4096 pixels x 27 taps
+        ((12, 12, 12), 4, 2, 64, 64, 1, "gemm", "phase"),  # 3-d k4 s2 at 12^3
+        ((16, 16, 16), 4, 2, 64, 32, 1, "gemm", "phase"),  # 3-d k4 s2 at 16^3: 262 144 pixels x taps
+        ((20, 20, 20), 4, 2, 64, 32, 1, "phase", "phase"),  # 3-d k4 s2 at 20^3: 512 000
+        ((32, 32, 32), 3, 2, 32, 16, 1, "phase", "phase"),  # 3-d k3 s2 at 32^3: 884 736
+        ((20, 20, 20), 3, 2, 32, 16, 1, "gemm", "phase"),  # 3-d k3 s2 at 20^3: 216 000
         ((16, 16, 16), 3, 2, 64, 64, 4, "gemm", "phase"),  # 3-d with groups: gemm
         ((16, 16, 16), 2, 2, 64, 32, 1, "gemm", "scatter"),  # 3-d, k = s: no overlap
         ((8, 8, 8), 2, 2, 16, 16, 1, "gemm", "scatter"),  # 3-d, k = s: no overlap

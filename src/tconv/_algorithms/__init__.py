@@ -179,10 +179,13 @@ def get(name: object, op: str = "conv_transpose") -> Algorithm:
 #: groups) had it at 0.72-0.73x ``gemm`` on two of its three 8-group shapes (16 channel pairs on 8
 #: lanes) and 0.8-2.9x from 16 groups up (1.16x in geometric mean over all 14); with 8 groups ``gemm``.
 DIRECT_GROUPS = 16
-#: Input pixels per sample from which a 3-d layer with overlapping stamps runs ``"phase"`` (rule 5 of
-#: :func:`choose`): k3 s2 and k4 s2 layers of 32-128 channels at 12^3-24^3 ran 1.1-1.7x as fast with
-#: ``phase`` as with ``gemm`` (whose gather of 27-64 scattered taps is the slow part), at 8^3 0.3-0.6x.
-PHASE_3D_PIXELS = 1024
+#: Input pixels times kernel taps per sample from which a 3-d layer with overlapping stamps runs
+#: ``"phase"`` (rule 5 of :func:`choose`). Measured on one sample of 16-128 channels, k3 s2 and k4 s2,
+#: against ``gemm`` with its bands shared evenly among the threads: ``gemm`` 1.1-1.8x as fast up to
+#: 20^3 x 27 taps and 16^3 x 64 (216 000 and 262 144); even at 18^3 x 64 and 24^3 x 27 (373 248);
+#: ``phase`` 1.3-1.5x from 20^3 x 64 and 32^3 x 27 (its per-phase GEMMs sum 8x as many input
+#: channels as ``gemm``'s, whose gather of 27-64 scattered taps per output grows with the volume).
+PHASE_3D_TAPS = 360_000
 
 
 #: ``"auto"`` leaves its measured rule when the rule's algorithm would cost more than this many
@@ -250,14 +253,13 @@ def choose(
        -- 1.02-1.43x ``gemm``'s speed on the shapes it picks (1.06-1.56x prepared), measured A/B;
        not with ``tconv.options(winograd=False)`` (its error is bounded by each input tile's
        magnitudes, not each output's own terms: :class:`tconv.Options`);
-    5. 3-d layers with overlapping stamps, one group, and at least :data:`PHASE_3D_PIXELS` input
-       pixels per sample: ``"phase"`` -- its interleave runs twice as fast since its compiled pass
-       indexes without negative-index checks (0.32-0.37 -> 0.17-0.18 ms on a 4 x 32 -> 16 k4 s2
-       layer at 32x32, A/B on the same arrays), and on 3-d k3 s2 and k4
-       s2 layers of 32-128 channels at 12^3-24^3 it ran 1.1-1.7x as fast as ``gemm`` (the 3-d
-       k3s2 decoder layer: 6.1-6.9 ms against 7.7-9.0; float64 and channels-last 1.0-1.4x); at
-       8^3 ``gemm`` (1.7-3.3x faster there); in 2-d and 1-d ``gemm`` ran 1.2-1.7x as fast on
-       every such layer measured (k3 s2, k5 s2, k4 s2, k10 s5);
+    5. 3-d layers with overlapping stamps, one group, and at least :data:`PHASE_3D_TAPS` input pixels
+       times kernel taps per sample (a 32^3 k3 s2 or 20^3 k4 s2 volume): ``"phase"`` -- 1.3-1.5x
+       ``gemm``'s speed there; below it ``gemm`` (1.1-1.8x ``phase``'s on 12^3-20^3 k3 s2 and 16^3 k4
+       s2, the 3-d k3s2 decoder layer's 16^3 included) since its bands of one sample are shared
+       evenly among the threads (the rule was 1024 input pixels before that, fitted while a sample
+       whose band bound covered its whole output ran on one thread). In 2-d and 1-d ``gemm`` ran
+       1.2-1.7x as fast on every such layer measured (k3 s2, k5 s2, k4 s2, k10 s5);
     6. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
        write-once gather.
 
@@ -376,7 +378,8 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
                 return "im2col"
         if cig == 1 and cog >= 2 and p_in > 1 and taptable.kept(geometry):  # one input channel, several outputs
             return "direct"
-        if geometry.ndim == 3 and overlapping and groups == 1 and p_in >= PHASE_3D_PIXELS:
+        taps = p_in * math.prod(geometry.kernel_size)
+        if geometry.ndim == 3 and overlapping and groups == 1 and taps >= PHASE_3D_TAPS:
             return "phase"
         return "gemm"
     weight_bytes = c_in * cog * math.prod(geometry.kernel_size) * 4

@@ -471,6 +471,7 @@ def _gemm_tiles(geometry: Geometry, n: int, problem: Problem, threads: int) -> l
             height = max(s, (share // row_bytes - halo - 1) * s)
             if row_bytes * (height // s + halo + 1) > share:
                 return None
+        channel_tiles, height = _enough_tiles(channel_tiles, height, n, o0, s, groups, cog, threads)
     rest_start, rest_stop = (0,) * (geometry.ndim - 1), geometry.output_size[1:]
     for a in range(0, o0, height):
         b = min(o0, a + height)
@@ -480,6 +481,39 @@ def _gemm_tiles(geometry: Geometry, n: int, problem: Problem, threads: int) -> l
             _GemmTile(m, m + 1, (a, b), slab, tile.geometry, g, c0, c1) for g, c0, c1 in channel_tiles for m in range(n)
         ]
     return tiles
+
+
+def _enough_tiles(
+    channel_tiles: list[tuple[int, int, int]], height: int, n: int, o0: int, s: int, groups: int, cog: int, threads: int
+) -> tuple[list[tuple[int, int, int]], int]:
+    """Channel blocks and band height of :func:`_gemm_tiles`'s bands of large samples, so that the threads
+    get equal shares: bands of equal height, and where there are few tiles (under four per thread) a
+    count of them that is a multiple of the threads -- smaller channel blocks first (each tile's GEMM
+    then has fewer columns but recomputes nothing), down to :data:`MIN_TILE_CHANNELS` a block, else
+    more bands (each recomputes its halo rows). Without this, a single large sample whose band bound
+    (:data:`MIN_BAND_HALOS`) covered its whole output was one tile on one of two threads (a 3-d decoder
+    layer, 64 -> 32 channels at 16^3, k3 s2: 7.3-8.0 ms, 4.1 on both), and one of 18^3 two bands of 32
+    and 4 output rows (64 -> 32, k4 s2: 33 ms against 11 at 16^3)."""
+    bands = -(-o0 // height)
+    height = -(-o0 // (bands * s)) * s  # equal bands, a multiple of the stride
+    bands = -(-o0 // height)
+    tiles = n * len(channel_tiles) * bands
+    if tiles % threads == 0 or tiles >= 4 * threads:
+        return channel_tiles, height
+    per_group = len(channel_tiles) // groups
+    c_block = channel_tiles[0][2] - channel_tiles[0][1]
+    for more in range(per_group + 1, cog // MIN_TILE_CHANNELS + 1):  # smaller channel blocks
+        c_block = -(-cog // more)
+        if (n * groups * -(-cog // c_block) * bands) % threads == 0:
+            channel_tiles = [(g, c, min(cog, c + c_block)) for g in range(groups) for c in range(0, cog, c_block)]
+            return channel_tiles, height
+    wanted = -(-tiles // threads) * threads  # else more bands (of any height: a multiple of the stride
+    bands = min(o0, -(-wanted // (n * len(channel_tiles))))  # may not divide the rows into enough)
+    return channel_tiles, -(-o0 // bands)
+
+
+#: Fewest output channels of a tile's channel block split off for more tiles (:func:`_enough_tiles`).
+MIN_TILE_CHANNELS = 16
 
 
 def _reshaped(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
