@@ -340,6 +340,56 @@ def test_convolution_columns_first(shape, first, monkeypatch):
     assert bool(calls) == first
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3, 4])
+@pytest.mark.parametrize(
+    "n, j_lead, j_last, row_bytes",
+    [(4, 16, 16, 100), (1, 1, 224, 10**5), (1, 28, 28, 10**4), (3, 5, 7, 10), (16, 32, 32, 3000), (1, 1, 1, 8)],
+)
+def test_conv_tiles_cover_the_output_once_in_equal_shares(n, j_lead, j_last, row_bytes, threads):
+    """_conv_tiles: every (sample, lead, last) output position in exactly one tile; a tile holds whole
+    samples, or lead positions of one sample, or last-axis positions of one lead position; at least one
+    tile per thread where the output has positions enough, of at most two sizes (a sample's last band shorter)."""
+    from tconv._algorithms.im2col import _conv_tiles
+
+    tiles = _conv_tiles(n, j_lead, j_last, row_bytes, threads)
+    covered = np.zeros((n, j_lead, j_last), int)
+    for n0, n1, l0, l1, m0, m1 in tiles:
+        assert (l0, l1) == (0, j_lead) or n1 - n0 == 1
+        assert (m0, m1) == (0, j_last) or (n1 - n0, l1 - l0) == (1, 1)
+        covered[n0:n1, l0:l1, m0:m1] += 1
+    assert (covered == 1).all()
+    if n * j_lead * j_last >= threads:
+        assert len(tiles) >= threads
+    assert len({(n1 - n0) * (l1 - l0) * (m1 - m0) for n0, n1, l0, l1, m0, m1 in tiles}) <= 2
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("first", [True, False])
+@pytest.mark.parametrize(
+    "n, c, size, w_shape, stride",
+    [
+        (1, 4, (41,), (6, 4, 16), 8),  # one 1-d sample: pieces of its one row
+        (1, 3, (9, 10), (5, 3, 4, 4), 2),  # one 2-d sample: bands of its rows, or pieces of one row
+        (2, 3, (5, 6, 7), (4, 3, 3, 3, 3), 2),
+        (3, 2, (6, 6), (4, 2, 2, 2), 2),  # whole samples per tile, an odd count
+    ],
+)
+def test_convolution_tiles_shared_among_threads(n, c, size, w_shape, stride, first, threads, monkeypatch):
+    """The tiled convolutions (channels-first columns, and channels-last copies) on tiles shared among
+    2-3 threads -- whole samples, bands of lead positions, pieces of one row -- are the reference."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(threads)
+    x, w, b = rng.standard_normal((n, c, *size)), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    expected = tconv.conv(x, w, b, stride=stride, algorithm="direct")
+    monkeypatch.setattr(im2col, "_columns_first", lambda *a: first)
+    monkeypatch.setattr(im2col, "_threads_for", lambda macs: threads)  # small arrays: split them anyway
+    for tile in (256, 2**20):
+        monkeypatch.setattr(im2col, "TILE_COLUMNS", tile)
+        with tconv.options(threads=threads):
+            assert_close(tconv.conv(x, w, b, stride=stride, algorithm="gemm"), expected, rtol=1e-12, atol=1e-12)
+
+
 def test_columns_first_rule():
     """Columns from the channels-first input where windows do not overlap or the weight is the larger
     array; a channels-last copy for overlapping windows of a small weight, and for channels-last data."""

@@ -244,15 +244,46 @@ def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Prob
 TILE_COLUMNS = 2 * 2**20
 
 
-def _conv_tiles(n: int, j_lead: int, rows_per_lead: int, row_bytes: int) -> list[tuple[int, int, int, int]]:
-    """The tiles of :func:`_conv_tiled`: ``(n0, n1, l0, l1)``, samples ``n0:n1`` and lead positions
-    ``l0:l1`` of the output (all of them when a tile holds several samples), about
-    :data:`TILE_COLUMNS` of columns each."""
-    leads = max(1, TILE_COLUMNS // max(1, rows_per_lead * row_bytes))  # lead positions per tile
-    if leads >= j_lead:  # whole samples per tile
-        per = max(1, leads // j_lead)
-        return [(n0, min(n, n0 + per), 0, j_lead) for n0 in range(0, n, per)]
-    return [(i, i + 1, l0, min(j_lead, l0 + leads)) for i in range(n) for l0 in range(0, j_lead, leads)]
+def _conv_tiles(n: int, j_lead: int, j_last: int, row_bytes: int, threads: int = 1) -> list[tuple[int, ...]]:
+    """The tiles of :func:`_conv_tiled`: ``(n0, n1, l0, l1, m0, m1)``, samples ``n0:n1``, lead positions
+    ``l0:l1`` and last-axis positions ``m0:m1`` of the output (all of these but the samples when a tile
+    holds several samples; all last-axis positions but when it holds one lead position), about
+    :data:`TILE_COLUMNS` of columns each, and equal shares for ``threads`` threads: at least one tile
+    each where the output has the positions for it, and with few tiles (under four a thread) a
+    multiple of the threads, of equal sizes. Without that, four small samples (FCN's 21 channels at
+    16 x 16) were one tile, a 1-d signal (an inverse STFT's 224 frames) one tile, and a U-Net layer of
+    28 rows four tiles of 9, 9, 9 and 1 rows: the input gradient on one of two threads, or mostly."""
+    leads = min(j_lead, max(1, TILE_COLUMNS // max(1, j_last * row_bytes)))  # lead positions per tile
+    if leads == j_lead and n >= threads:  # whole samples per tile
+        count = _shares(-(-n // max(1, TILE_COLUMNS // max(1, j_lead * j_last * row_bytes))), threads)
+        per = max(1, n // count)  # at least count tiles
+        return [(n0, min(n, n0 + per), 0, j_lead, 0, j_last) for n0 in range(0, n, per)]
+    pieces = -(-_shares(n * -(-j_lead // leads), threads) // n)  # tiles per sample
+    if pieces <= j_lead:  # bands of lead positions
+        leads = -(-j_lead // pieces)
+        return [(i, i + 1, l0, min(j_lead, l0 + leads), 0, j_last) for i in range(n) for l0 in range(0, j_lead, leads)]
+    width = -(-j_last // min(j_last, -(-pieces // j_lead)))  # pieces of each lead position's rows
+    return [
+        (i, i + 1, lead, lead + 1, m0, min(j_last, m0 + width))
+        for i in range(n)
+        for lead in range(j_lead)
+        for m0 in range(0, j_last, width)
+    ]
+
+
+def _shares(count: int, threads: int) -> int:
+    """``count`` tiles made at least ``threads``, and a multiple of them when fewer than four each."""
+    if count < 4 * threads:
+        return max(threads, -(-count // threads) * threads)
+    return count
+
+
+def _threads_for(macs: int) -> int:
+    """The threads a convolution of ``macs`` multiply-adds shares its tiles among: one below
+    :data:`tconv._algorithms.gemm.SMALL_FLOPS` (FCN's 21-channel input gradient, 14 MFLOP in chunks
+    of a few small GEMMs called from Python, ran 0.62 -> 0.86 ms on two threads: their calls wait
+    for each other's hold of the interpreter)."""
+    return effective().threads if 2 * macs >= SMALL_FLOPS else 1
 
 
 def _conv_tiled(
@@ -277,18 +308,20 @@ def _conv_tiled(
     y = np.empty((n, c_out, p_out) if channels_first else (n, p_out, c_out), dtype=problem.dtype)
     bias = problem.bias.reshape(-1, 1) if channels_first else problem.bias
     wt = wm.transpose(0, 2, 1)  # (G, Cog, Kv*Cig): the channels-first orientation, a view
-    tiles = _conv_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize)
+    macs = n * p_out * kv * c_in * problem.cog
+    tiles = _conv_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize, _threads_for(macs))
     claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
         for index in claim:
-            n0, n1, l0, l1 = tiles[index]
-            rows = (l1 - l0) * j_last
+            n0, n1, l0, l1, m0, m1 = tiles[index]
+            rows = (l1 - l0) * (m1 - m0)
             shape = (groups, n1 - n0, rows, kv, c_in // groups)  # each group's columns contiguous
             cols = scratch("columns", shape if groups > 1 else shape[1:], problem.dtype)
-            kernel(x_cl[n0:n1], lead[l0:l1], last, o_last, cols, 0, (n1 - n0) * (l1 - l0))
+            kernel(x_cl[n0:n1], lead[l0:l1], last[m0:m1], o_last, cols, 0, (n1 - n0) * (l1 - l0))
             cols = cols.reshape(shape)  # (G, n, R, Kv, Cig)
-            r0, r1 = l0 * j_last, l1 * j_last
+            r0 = l0 * j_last + m0  # the tile's output rows (m0:m1 is all of them unless one lead position)
+            r1 = r0 + rows
             if channels_first and rows >= SMALL_SAMPLE_ROWS:  # per sample, written with the output's row pitch
                 for i in range(n1 - n0):
                     _tile_gemm(cols[:, i : i + 1], wm, wt, y[n0 + i, :, r0:r1], True, exact)
@@ -331,17 +364,19 @@ def _conv_tiled_cf(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
     o_last, s_last = geometry.output_size[-1], geometry.stride[-1]
     y = np.empty((n, c_out, p_out), dtype=problem.dtype)
     bias = problem.bias.reshape(-1, 1)
-    tiles = _conv_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize)
+    macs = n * p_out * kvc * c_out
+    tiles = _conv_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize, _threads_for(macs))
     claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
         for index in claim:
-            n0, n1, l0, l1 = tiles[index]
-            count, rows = n1 - n0, (l1 - l0) * j_last
+            n0, n1, l0, l1, m0, m1 = tiles[index]
+            count, rows = n1 - n0, (l1 - l0) * (m1 - m0)
             cols = scratch("columns", (c_in, kv, count, rows), problem.dtype)
-            kernel(xf, lead, last, o_last, s_last, cols, n0, l0, 0, c_in)
+            kernel(xf, lead, last[m0:m1], o_last, s_last, cols, n0, l0, 0, c_in)
             cols2 = cols.reshape(groups, kvc, count * rows)  # each group's (Cig*Kv, n*R)
-            r0, r1 = l0 * j_last, l1 * j_last
+            r0 = l0 * j_last + m0  # the tile's output rows (m0:m1 is all of them unless one lead position)
+            r1 = r0 + rows
             part = y[n0, :, r0:r1] if count == 1 else scratch("output", (c_out, count * rows), problem.dtype)
             _group_products(wf.reshape(groups, cog, kvc), cols2, _group_view(part, groups, 0))
             if count > 1:
