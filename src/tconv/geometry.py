@@ -119,6 +119,13 @@ class Geometry:
         return tuple(map(effective_kernel_size, self.kernel_size, self.dilation))
 
     @property
+    def overlapping(self) -> bool:
+        """Whether the stamps of neighbouring input cells overlap on some axis (``d*(k - 1) + 1 > s``):
+        some output cells then sum several taps. Where they do not, each output cell is one tap of one
+        input cell (or none)."""
+        return any(e > s for e, s in zip(self.effective_kernel_size, self.stride))
+
+    @property
     def full_size(self) -> tuple[int, ...]:
         """``(i - 1)*s + d*(k - 1) + 1`` per axis: the uncropped output."""
         return tuple((i - 1) * s + ke for i, s, ke in zip(self.input_size, self.stride, self.effective_kernel_size))

@@ -249,6 +249,45 @@ def test_transposed_orientation_in_blocks_of_samples(n, c_in, cog, groups, size,
     assert_close(got, tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter"))
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize(
+    "n, c_in, c_out, groups, size, kernel, stride, dilation, padding, transposed",
+    [
+        (2, 16, 12, 1, (24, 24), 2, 2, 1, 0, True),  # U-Net's k2 s2
+        (1, 16, 12, 1, (30, 20), 3, 3, 1, 1, True),  # k3 s3, a crop; one sample: fewer tiles than threads
+        (3, 8, 16, 2, (600,), 4, 4, 1, 2, True),  # 1-d, groups, an odd batch
+        (2, 8, 12, 1, (24, 24), 2, 3, 2, 0, True),  # dilated taps that still do not overlap (gaps between)
+        (2, 16, 12, 1, (20, 20), 2, 2, 1, 0, False),  # 400 input cells: fewer than TRANSPOSED_PIXELS
+        (2, 16, 12, 1, (24, 24), 3, 2, 1, 1, False),  # overlapping stamps
+        (1, 8, 12, 1, (8, 8, 8), 2, 2, 1, 0, False),  # 3-d
+    ],
+)
+def test_stamps_that_do_not_overlap_run_transposed(
+    n, c_in, c_out, groups, size, kernel, stride, dilation, padding, transposed, threads, monkeypatch
+):
+    """1-d and 2-d channels-first layers whose stamps do not overlap, on samples of at least
+    TRANSPOSED_PIXELS input cells, run gemm's transposed orientation (each output row its input row's
+    products interleaved), whatever their channel count, and give the reference output; the others
+    keep the channels-last columns."""
+    monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
+    calls = []
+    original = _gemm.gemm_transposed
+    monkeypatch.setattr(_gemm, "gemm_transposed", lambda *a: calls.append(1) or original(*a))
+    rng = np.random.default_rng(threads)
+    x = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+    w = rng.standard_normal((c_in, c_out // groups, *(kernel,) * len(size))).astype(np.float32)
+    b = rng.standard_normal(c_out).astype(np.float32)
+    kwargs = dict(stride=stride, dilation=dilation, padding=padding, groups=groups)
+    with tconv.options(threads=threads):
+        got = tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm")
+        plan = tconv.prepare(w, **kwargs, algorithm="gemm")
+        prepared = plan(x, b)
+    assert bool(calls) == transposed
+    expected = tconv.conv_transpose(*(a.astype(np.float64) for a in (x, w, b)), **kwargs, algorithm="scatter")
+    assert_close(got, expected, dtype=np.float32)
+    assert_close(prepared, expected, dtype=np.float32)
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float64, np.float32), (np.complex64, np.float64)])
 @pytest.mark.parametrize(

@@ -368,7 +368,7 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
         return "direct"
     if not compiled and groups > 1 and cig * cog <= 16:
         return "direct"
-    overlapping = any(e > s for e, s in zip(geometry.effective_kernel_size, geometry.stride))
+    overlapping = geometry.overlapping
     p_in = math.prod(geometry.input_size)
     if compiled:
         if groups == 1 and p_in > 1 and all(s == 1 for s in geometry.stride):  # (one pixel: a plain GEMM)

@@ -143,8 +143,7 @@ def _columns_first(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
     """
     if problem.layout != "channels_first" or not (_compiled.available() and _blas.available()):
         return False
-    overlapping = any(e > s for e, s in zip(geometry.effective_kernel_size, geometry.stride))
-    return not overlapping or w.size >= x.size
+    return not geometry.overlapping or w.size >= x.size
 
 
 def _one_window(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
