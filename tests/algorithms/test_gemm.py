@@ -181,6 +181,54 @@ def test_blas_threads_restored_after_tiled_calls(monkeypatch):
         set_threads(before)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        # (n, c_in, c_out, size, kernel, stride): one 1-d sample with one output channel (an inverse STFT's
+        # overlap-add, the transposed orientation with fewer tiles than threads), one 2-d RGB sample,
+        # a batch of a GEMM-bound layer
+        (1, 512, 1, (224,), (256,), (64,)),
+        (1, 48, 3, (40, 40), (4, 4), (2, 2)),
+        (4, 64, 32, (12, 12), (4, 4), (2, 2)),
+    ],
+)
+def test_no_product_runs_on_blas_threads(shape, threads, monkeypatch):
+    """No BLAS product of a forward or backward call runs on BLAS's own threads: OpenBLAS's threads spin
+    for ~0.1 s after a multi-threaded call and slow every pass of ours that follows (an inverse-STFT
+    layer's backward ran 1.5x slower after its forward's one multi-threaded GEMM). Every product above
+    OpenBLAS's one-thread size must find BLAS at one thread."""
+    from tconv._algorithms import blas as _blas
+    from tconv.grad import conv_transpose_backward
+
+    if not _blas.available():
+        pytest.skip("BLAS threading cannot be controlled here (not OpenBLAS)")
+    set_threads, get_threads = _blas._functions()
+    n, c_in, c_out, size, kernel, stride = shape
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+    w = rng.standard_normal((c_in, c_out, *kernel)).astype(np.float32)
+    matmul, multi = np.matmul, []
+
+    def spy(a, b, *args, **kwargs):
+        m, k = (a.shape[-2] if a.ndim > 1 else 1), a.shape[-1]
+        if m * k * (b.shape[-1] if b.ndim > 1 else 1) > _blas.OPENBLAS_ONE_THREAD and get_threads() > 1:
+            multi.append((a.shape, b.shape))
+        return matmul(a, b, *args, **kwargs)
+
+    before = get_threads()
+    set_threads(2)
+    try:
+        monkeypatch.setattr(np, "matmul", spy)
+        with tconv.options(threads=threads):
+            y = tconv.conv_transpose(x, w, stride=stride)
+            grads = conv_transpose_backward(np.ones_like(y), x, w, stride=stride, needs=("input", "weight"))
+    finally:
+        set_threads(before)
+    assert multi == []
+    assert grads.input.shape == x.shape and grads.weight.shape == w.shape
+
+
 @pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float64, np.float32), (np.complex64, np.float32)])
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("kernel", [(4, 4), (3,), (2, 3, 2)])

@@ -709,8 +709,8 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     Tiles are (block of samples, group) pairs computed by independent threads with
     single-threaded BLAS: a block's GEMMs in one stacked ``matmul``, its gather in one
     compiled call (per sample, small images spent more in the calls than in the work:
-    a 64-sample 14x14 layer with one output channel); with fewer tiles than threads the
-    GEMMs use BLAS's threads instead.
+    a 64-sample 14x14 layer with one output channel); with fewer tiles than threads each
+    tile's GEMM is split among the threads instead (:func:`tconv._algorithms.blas.matmul`).
     """
     n = x.shape[0]
     groups, cig, cog, dtype = problem.groups, problem.cig, problem.cog, problem.dtype
@@ -751,10 +751,12 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     if len(tiles) >= threads > 1 and _blas.available():
         with _blas.single_threaded_blas():
             _compiled.run_workers(work, threads, claim)
-    elif threads > 1 and o_lead > 1:
-        # fewer tiles than threads (one or a few large samples): each tile's GEMM split among the threads
-        # (_blas.matmul), then its gather in bands of output rows, one per thread (pix2pix's RGB output,
-        # one sample of 128 -> 3 channels at 128x128: the gather on one thread took a third of the call)
+    else:
+        # fewer tiles than threads (one or a few large samples), or one thread: each tile's GEMM split
+        # among the threads by _blas.matmul (never BLAS's own threads, which spin for 0.1 s after a call:
+        # one 1-d sample's GEMM here, 1026 -> 1 channel, slowed the backward pass after it from 10 to
+        # 15 ms), then its gather in bands of output rows, one per thread (pix2pix's RGB output, one
+        # sample of 128 -> 3 channels at 128x128: the gather on one thread took a third of the call)
         buffer = scratch("columns", (per, cog * kv, p_in), dtype)
         for i0, i1, g in tiles:
             cols = buffer[: i1 - i0]
@@ -765,6 +767,4 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
                 for r0, r1 in _compiled.split(o_lead, 2 * threads)
             ]
             _compiled.parallel_for(rows, calls)
-    else:
-        work()
     return out
