@@ -351,6 +351,7 @@ def _build() -> dict[str, Callable]:
 #: The compiled kernels :func:`kernels` provides.
 KERNEL_NAMES = (
     "accumulate",
+    "depth_to_space",
     "sum_chunks",
     "cycles",
     "keep_awake",

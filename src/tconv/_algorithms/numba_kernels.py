@@ -452,6 +452,47 @@ def interleave(
 
 
 @jit
+def depth_to_space(
+    y, lead_row, lead_phase, last_row, last_phase, phases_last, bias, has_bias, out, channels_last, task0, task1
+):
+    """Write every phase's results at once (the all-phase GEMM of ``phase``): output ``(lead e, last X)``
+    of channel ``g*Cog + c`` is ``y[g, n, lead_row[e] + last_row[X], f*Cog + c]`` with phase
+    ``f = lead_phase[e]*phases_last + last_phase[X]``, plus the bias.
+
+    y: (G, N, R, F*Cog) on the padded pitch; out: (N, O_lead, O_last, C) if channels_last else
+    (N, C, O_lead, O_last). Tasks are (n, e) pairs; every output is written once. A channels-first
+    output row is first gathered channels-last into a buffer (reading ``y`` along its channels, not
+    one cache line per value), then written one channel row at a time.
+    """
+    g_count = y.shape[0]
+    c_total = out.shape[3] if channels_last else out.shape[1]
+    cog = c_total // g_count
+    n_lead = lead_row.shape[0]
+    o_last = last_row.shape[0]
+    line = np.empty((o_last, c_total), dtype=out.dtype)  # one output row, channels-last
+    for task in range(task0, task1):
+        n = task // n_lead
+        e = task - n * n_lead
+        row0 = lead_row[e]
+        f0 = lead_phase[e] * phases_last
+        target = out[n, e] if channels_last else line
+        for g in range(g_count):
+            rows = y[g, n]
+            for x in range(o_last):
+                src = rows[np.uintp(row0 + last_row[x])]
+                col = (f0 + last_phase[x]) * cog
+                dst = target[x]
+                for c in range(cog):
+                    gc = np.uintp(g * cog + c)
+                    dst[gc] = src[np.uintp(col + c)] + (bias[gc] if has_bias else 0)
+        if not channels_last:
+            for c in range(c_total):
+                plane = out[n, c, e]
+                for x in range(o_last):
+                    plane[x] = line[x, c]
+
+
+@jit
 def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
     """Columns of a convolution: out[n, j, t, :] = x[n, position of (j, t), :] or 0.
 

@@ -15,9 +15,10 @@ output rows of the phase is one contiguous row range, so each tap is one GEMM
 buffer; the rows between samples and past each row's end are computed and
 discarded), in bands of rows computed by our threads with single-threaded BLAS
 (:func:`tconv._algorithms.blas.matmul` says why). Then the phase is interleaved into the output,
-with bias and layout, in one pass. When every phase reads the same window
-(``kernel_size == stride``, no crop) all taps share one GEMM: a single GEMM plus
-a depth-to-space.
+with bias and layout, in one pass. When every phase's taps are a block of consecutive input
+offsets (``kernel_size = m * stride``) and there are many phases, or one tap each
+(``kernel_size == stride``), all phases are one GEMM plus one depth-to-space pass
+(:class:`_Blocks`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from . import gemm
 from .blocking import blocked
 from .problem import Problem, all_finite, batched_shape, channels_last, layout_index
 from .taptable import Phase, phase_plans
+from .workspace import scratch
 
 __all__ = ["phase", "run"]
 
@@ -94,9 +96,9 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
     grid = _grid(geometry, x.shape[0])
     wg = w.reshape(groups, cig, cog, *geometry.kernel_size)  # (G, Cig, Cog, *k)
     flat = _padded_channels_last(x, grid, problem).reshape(-1, groups, cig)  # (nb*P, G, Cig)
-    shared = _single_window(grid.plans)
-    if shared is not None:
-        _single_gemm(flat, wg, grid, shared, out, problem)
+    blocks = _blocks(grid)
+    if blocks is not None:
+        _block_gemm(flat, w, grid, blocks, out, problem)
         return
     y = np.empty((groups, grid.samples * grid.cells, cog), dtype=flat.dtype)  # phase accumulator, padded pitch
     # each tap's (Cig, Cog) contiguous: a strided one is not a BLAS operand (NumPy's matmul would run
@@ -133,10 +135,12 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
 def _footprint(geometry: Geometry, problem: Problem) -> int:
     grid = _grid(geometry)
     phases = math.prod(len(plan) for plan in grid.plans)
-    extra = problem.c_out * phases if _single_window(grid.plans) is not None else 0
+    blocks = _blocks(grid)
+    # the all-phase GEMM's output and columns (taps per phase x C_in)
+    extra = problem.c_out * phases + blocks.taps * problem.c_in if blocks is not None else 0
     p_in, p_out = math.prod(geometry.input_size), math.prod(geometry.output_size)
     # padded channels-last input (and the channels-last copy it is filled from), one phase
-    # accumulator, the all-phase GEMM output of the k == s case, and the NumPy interleave's two
+    # accumulator, the all-phase GEMM's output and columns, and the NumPy interleave's two
     # copies of one phase
     elements = grid.cells * (problem.c_in + problem.c_out + extra) + p_in * problem.c_in
     return (elements + 2 * -(-p_out // max(phases, 1)) * problem.c_out) * problem.dtype.itemsize
@@ -188,35 +192,133 @@ def _padded_channels_last(x: np.ndarray, grid: _Grid, problem: Problem) -> np.nd
     return xp
 
 
-def _single_window(plans: tuple[tuple[Phase, ...], ...]) -> tuple[int, ...] | None:
-    """The common offsets when every phase has exactly one tap at the same offset, else None."""
-    offsets = []
-    for plan in plans:
-        per_axis = {u for ph in plan for u in ph.offsets}
-        if any(len(ph.taps) != 1 for ph in plan) or len(per_axis) != 1:
-            return None
-        offsets.append(per_axis.pop())
-    return tuple(offsets)
+class _Blocks(NamedTuple):
+    """Every phase's taps as one block of ``taps`` consecutive input offsets per axis (``kernel = m *
+    stride``, no dilation: FCN's k64 s32, DCGAN's k4 s2, U-Net's k2 s2), so that one GEMM computes all
+    phases: row ``R`` of the padded input grid, with the ``taps`` windows ``R + j`` side by side as
+    columns, times the weights of every phase side by side.
+
+    Per axis: ``tap[p][j]``, the tap of phase ``p`` at its ``j``-th offset, and ``base[p]``, the
+    padded row of phase ``p``'s first output (its output ``q`` is row ``base[p] + q``).
+    """
+
+    per_axis: tuple[int, ...]
+    tap: tuple[tuple[tuple[int, ...], ...], ...]
+    base: tuple[tuple[int, ...], ...]
+
+    @property
+    def taps(self) -> int:
+        """Column windows: taps per phase."""
+        return math.prod(self.per_axis)
 
 
-def _single_gemm(
-    flat: np.ndarray, wg: np.ndarray, grid: _Grid, offsets: tuple[int, ...], out: np.ndarray, problem: Problem
+def _blocks(grid: _Grid) -> _Blocks | None:
+    """The phases as blocks of consecutive offsets (:class:`_Blocks`), or None: where some phase's taps
+    are not ``m`` consecutive offsets with the same ``m`` for every phase (``k`` not a multiple of ``s``,
+    dilation, holes), or without the compiled kernels (its depth-to-space is one)."""
+    if not _compiled.available():
+        return None
+    phases = math.prod(len(plan) for plan in grid.plans)
+    per_axis, taps, bases = [], [], []
+    for plan, before in zip(grid.plans, grid.before):
+        live = [ph for ph in plan if ph.outputs]
+        m = len(live[0].taps) if live else 0
+        tap_rows, base_row = [], []
+        for ph in plan:
+            if not ph.outputs:  # a phase with no output: its columns are computed and never read
+                tap_rows.append((0,) * m)
+                base_row.append(before)
+                continue
+            order = sorted(zip(ph.offsets, ph.taps))
+            low = order[0][0] if order else 0
+            if len(order) != m or m == 0 or [u for u, _ in order] != list(range(low, low + m)):
+                return None
+            tap_rows.append(tuple(t for _, t in order))
+            base_row.append(low + before)
+        per_axis.append(m)
+        taps.append(tuple(tap_rows))
+        bases.append(tuple(base_row))
+    if math.prod(per_axis) > 1 and phases < BLOCK_PHASES:
+        return None
+    return _Blocks(tuple(per_axis), tuple(taps), tuple(bases))
+
+
+#: Phases from which :func:`phase` computes a kernel of several taps per phase as one GEMM
+#: (:class:`_Blocks`; one tap per phase always is). Measured against the phase-by-phase GEMMs, A/B:
+#: 8.3x on FCN-32s' k64 s32 (1024 phases), 2.2x on FCN-8s' k16 s8 (64), 1.7x on a k8 s4 layer of 16
+#: channels (16); with 4 phases of 4 taps (DCGAN's k4 s2) 0.96x, and with 8 phases of 8 taps (a 3-d
+#: k4 s2 layer, 64 -> 32 channels at 24^3) 0.77x: its columns are 8x the input, while the phases'
+#: GEMMs are few and large. With one tap per phase (k = s) 1.0-1.7x (U-Net's 2-d and 3-d k2 s2).
+BLOCK_PHASES = 16
+
+
+def _block_weight(w: np.ndarray, groups: int, kernel: tuple[int, ...], blocks: _Blocks) -> np.ndarray:
+    """``(G, taps*Cig, F*Cog)``: row ``(j, ci)``, column ``(phase, co)`` holds ``w[ci, co]`` at the tap of
+    that phase at its ``j``-th offset. Picked from the taps-first packed weight, whose runs of ``Cog``
+    channels stay contiguous (picked from ``w`` itself, FCN-32s' 64x64 kernel took 11.5 ms)."""
+    c_in, cog = w.shape[:2]
+    cig, nd = c_in // groups, len(kernel)
+    packed = gemm._packed_weight(w, groups, math.prod(kernel)).reshape(groups, cig, *kernel, cog)
+    index = []
+    for a, table in enumerate(blocks.tap):
+        shape = [1] * (2 * nd)
+        shape[2 * a], shape[2 * a + 1] = len(table), blocks.per_axis[a]
+        index.append(np.asarray(table, dtype=np.intp).reshape(shape))
+    picked = packed[(slice(None),) * 2 + tuple(index)]  # (G, Cig, P1, J1, ..., Pd, Jd, Cog)
+    phases = [2 * a + 2 for a in range(nd)]
+    offsets = [2 * a + 3 for a in range(nd)]
+    ordered = picked.transpose(0, *offsets, 1, *phases, 2 * nd + 2)  # (G, J..., Cig, P..., Cog)
+    return np.ascontiguousarray(ordered).reshape(groups, blocks.taps * cig, -1)
+
+
+def _block_gemm(
+    flat: np.ndarray, w: np.ndarray, grid: _Grid, blocks: _Blocks, out: np.ndarray, problem: Problem
 ) -> None:
-    """kernel_size == stride (and the like): one GEMM for all phases, then depth-to-space."""
+    """Every phase in one GEMM (:class:`_Blocks`), then one depth-to-space pass into the output: no
+    phase accumulators, and no overlap-add of columns (``gemm``'s gather), which is what a layer of few
+    channels and a long kernel spends its time on (FCN-32s' k64 s32 up-scoring of 21 channels)."""
+    geometry, nb, nd = grid.geometry, grid.samples, grid.geometry.ndim
     groups, cig, cog = problem.groups, problem.cig, problem.cog
-    span = grid.span(tuple(max(ph.outputs for ph in plan) for plan in grid.plans))
-    start = grid.start(offsets)
-    phases = list(grid.phases())
-    taps = [tuple(p.taps[0] for p in ph) for ph in phases]
-    # (G, Cig, F*Cog): the weights of every phase side by side
-    wcat = np.stack([wg[(slice(None), slice(None), slice(None)) + t] for t in taps], axis=2)  # (G, Cig, F, Cog)
-    wcat = wcat.reshape(groups, cig, len(taps) * cog)
-    window = flat[start : start + span].transpose(1, 0, 2)  # (G, span, Cig)
-    y = np.empty((groups, grid.samples * grid.cells, len(taps) * cog), dtype=flat.dtype)  # (G, nb*P, F*Cog)
-    _blas.matmul(window, wcat, out=y[:, :span])
-    for f, ph in enumerate(phases):
-        if 0 not in [p.outputs for p in ph]:
-            _interleave(y, ph, grid, out, problem, f * cog)
+    phases = math.prod(len(plan) for plan in grid.plans)
+    # (G, taps*Cig, F*Cog)
+    wcat = problem.pack(("phase-blocks",), lambda: _block_weight(w, groups, geometry.kernel_size, blocks))
+    # rows of the padded grid that hold some phase's output, over all samples
+    rows_at = [
+        (min(blocks.base[a][p] for p, ph in enumerate(plan) if ph.outputs),
+         max(blocks.base[a][p] + ph.outputs - 1 for p, ph in enumerate(plan) if ph.outputs))
+        for a, plan in enumerate(grid.plans)
+    ]  # fmt: skip
+    r0 = sum(low * pitch for (low, _), pitch in zip(rows_at, grid.pitch))
+    r1 = (nb - 1) * grid.cells + sum(high * pitch for (_, high), pitch in zip(rows_at, grid.pitch)) + 1
+    shifts = [sum(j * p for j, p in zip(js, grid.pitch)) for js in itertools.product(*map(range, blocks.per_axis))]
+    cols = scratch("columns", (groups, r1 - r0, blocks.taps * cig), flat.dtype)  # (G, rows, taps*Cig)
+    for j, shift in enumerate(shifts):
+        cols[:, :, j * cig : (j + 1) * cig] = flat[r0 + shift : r1 + shift].transpose(1, 0, 2)
+    # (G, nb*cells, F*Cog), cached: a fresh one of FCN-32s' 25 MiB cost its page faults, 12 ms
+    y = scratch("output", (groups, nb * grid.cells, phases * cog), flat.dtype)
+    _blas.matmul(cols, wcat, out=y[:, r0:r1])
+    # per axis, each output's phase and padded row
+    phase_of, row_of = [], []
+    for a, plan in enumerate(grid.plans):
+        p_idx = np.empty(geometry.output_size[a], dtype=np.int64)
+        r_idx = np.empty(geometry.output_size[a], dtype=np.int64)
+        for p, ph in enumerate(plan):
+            q = np.arange(ph.outputs)
+            p_idx[ph.first + geometry.stride[a] * q] = p
+            r_idx[ph.first + geometry.stride[a] * q] = blocks.base[a][p] + q
+        phase_of.append(p_idx)
+        row_of.append(r_idx)
+    lead_row, lead_phase = np.zeros(1, np.int64), np.zeros(1, np.int64)
+    for a in range(nd - 1):  # C order over the lead axes: row offsets and phase indices
+        lead_row = (lead_row[:, None] + row_of[a][None, :] * grid.pitch[a]).ravel()
+        lead_phase = (lead_phase[:, None] * len(grid.plans[a]) + phase_of[a][None, :]).ravel()
+    sizes = (math.prod(geometry.output_size[:-1]), geometry.output_size[-1])
+    view = out.reshape(batched_shape(nb, problem.c_out, sizes, problem.layout))
+    y4 = y.reshape(groups, nb, grid.cells, phases * cog)
+    args = (y4, lead_row, lead_phase, row_of[-1], phase_of[-1], len(grid.plans[-1]), problem.bias, problem.has_bias,
+            view, problem.layout == "channels_last")  # fmt: skip
+    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(nb * len(lead_row), 4 * effective().threads)]
+    _compiled.parallel_for(_compiled.kernels()["depth_to_space"], calls)
 
 
 def _interleave(
