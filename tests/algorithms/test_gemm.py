@@ -181,6 +181,35 @@ def test_blas_threads_restored_after_tiled_calls(monkeypatch):
         set_threads(before)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        # (n, c_in, c_out, size, kernel, stride, padding, dilation): an inverse STFT's overlap-add (one
+        # sample, one output row), a few 1-d samples with dilation and crops, a 2-d layer with a group
+        (1, 9, 1, (40,), (16,), (4,), (3,), (1,), 1),
+        (2, 6, 2, (23,), (5,), (3,), (2,), (2,), 1),
+        (1, 4, 4, (5, 9), (3, 4), (2, 3), (1, 2), (1, 1), 2),
+    ],
+)
+def test_transposed_gather_in_chunks_and_pieces_of_a_row(shape, threads, monkeypatch):
+    """The transposed orientation's gather writes each row in chunks that stay in L1 and, for one row per
+    sample, in pieces shared among the threads: with chunks of 7 outputs (so every row is cut, at every
+    offset of the stride) it equals the scatter reference."""
+    n, c_in, c_out, size, kernel, stride, padding, dilation, groups = shape
+    monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", 7)
+    monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
+    monkeypatch.setattr(_gemm, "FEW_CHANNELS", 10**6)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c_in, *size))
+    w = rng.standard_normal((c_in, c_out // groups, *kernel))
+    b = rng.standard_normal(c_out)
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
+    with tconv.options(threads=threads):
+        assert_close(tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm"), expected)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize(
     "shape",

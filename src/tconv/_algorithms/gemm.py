@@ -736,7 +736,8 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     rows = _compiled.kernels()["gather_rows_t"]
     s, d, b = geometry.stride[-1], geometry.dilation[-1], geometry.crop_begin[-1]
     # the arguments of gather_rows_t that do not change from call to call
-    per_axis = (geometry.input_size[-1], geometry.kernel_size[-1], tap_ranges(geometry, -1), s, d, b, o_last)
+    per_axis = (geometry.input_size[-1], geometry.kernel_size[-1], tap_ranges(geometry, -1), s, d, b)
+    whole = (0, o_last, DIRECT_ROWS_CHUNK)  # every output of a row, in chunks that stay in L1
     claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
@@ -746,7 +747,7 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
             cols = buffer[: i1 - i0]
             np.matmul(wt[g], xs[i0:i1, g], out=cols)  # (Cog*Kv, Cig) @ (n, Cig, P), stacked
             c4 = _reshaped(cols, (i1 - i0, cog, kv, p_in)).transpose(0, 2, 1, 3)  # (n, Kv, Cog, P) view
-            rows(c4, lead.ptr, lead.j, lead.t, *per_axis, bias[g], out4[i0:i1, g])
+            rows(c4, lead.ptr, lead.j, lead.t, *per_axis, *whole, bias[g], out4[i0:i1, g])
 
     if len(tiles) >= threads > 1 and _blas.available():
         with _blas.single_threaded_blas():
@@ -756,15 +757,22 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
         # among the threads by _blas.matmul (never BLAS's own threads, which spin for 0.1 s after a call:
         # one 1-d sample's GEMM here, 1026 -> 1 channel, slowed the backward pass after it from 10 to
         # 15 ms), then its gather in bands of output rows, one per thread (pix2pix's RGB output, one
-        # sample of 128 -> 3 channels at 128x128: the gather on one thread took a third of the call)
+        # sample of 128 -> 3 channels at 128x128: the gather on one thread took a third of the call), or in
+        # 1-d pieces of the row (an inverse STFT's 57 000 outputs)
         buffer = scratch("columns", (per, cog * kv, p_in), dtype)
         for i0, i1, g in tiles:
             cols = buffer[: i1 - i0]
             _blas.matmul(wt[g], xs[i0:i1, g], out=cols)
             c4 = _reshaped(cols, (i1 - i0, cog, kv, p_in)).transpose(0, 2, 1, 3)  # (n, Kv, Cog, P) view
-            calls = [
-                (c4, lead.ptr[r0 : r1 + 1], lead.j, lead.t, *per_axis, bias[g], out4[i0:i1, g, :, r0:r1])
-                for r0, r1 in _compiled.split(o_lead, 2 * threads)
-            ]
+            if o_lead > 1:
+                calls = [
+                    (c4, lead.ptr[r0 : r1 + 1], lead.j, lead.t, *per_axis, *whole, bias[g], out4[i0:i1, g, :, r0:r1])
+                    for r0, r1 in _compiled.split(o_lead, 2 * threads)
+                ]
+            else:
+                calls = [
+                    (c4, lead.ptr, lead.j, lead.t, *per_axis, o0, o1, DIRECT_ROWS_CHUNK, bias[g], out4[i0:i1, g])
+                    for o0, o1 in _compiled.split(o_last, 2 * threads)
+                ]
             _compiled.parallel_for(rows, calls)
     return out
