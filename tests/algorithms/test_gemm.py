@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cases import CASE_IDS, CASES
+from cases import CASE_IDS, CASES, Case
 from helpers import assert_close, from_layout, to_layout
 
 import tconv
@@ -183,31 +183,27 @@ def test_blas_threads_restored_after_tiled_calls(monkeypatch):
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize(
-    "shape",
+    "case",
     [
-        # (n, c_in, c_out, size, kernel, stride, padding, dilation): an inverse STFT's overlap-add (one
-        # sample, one output row), a few 1-d samples with dilation and crops, a 2-d layer with a group
-        (1, 9, 1, (40,), (16,), (4,), (3,), (1,), 1),
-        (2, 6, 2, (23,), (5,), (3,), (2,), (2,), 1),
-        (1, 4, 4, (5, 9), (3, 4), (2, 3), (1, 2), (1, 1), 2),
+        # an inverse STFT's overlap-add (one sample, one output row), a few 1-d samples with dilation and
+        # crops, a 2-d layer with groups
+        Case("istft-like", 1, 9, 1, (40,), (16,), stride=4, padding=3),
+        Case("1d-dilated", 2, 6, 2, (23,), (5,), stride=3, padding=2, dilation=2),
+        Case("2d-groups", 1, 4, 4, (5, 9), (3, 4), stride=(2, 3), padding=(1, 2), groups=2),
     ],
+    ids=lambda case: case.id,
 )
-def test_transposed_gather_in_chunks_and_pieces_of_a_row(shape, threads, monkeypatch):
+def test_transposed_gather_in_chunks_and_pieces_of_a_row(case, threads, monkeypatch):
     """The transposed orientation's gather writes each row in chunks that stay in L1 and, for one row per
     sample, in pieces shared among the threads: with chunks of 7 outputs (so every row is cut, at every
     offset of the stride) it equals the scatter reference."""
-    n, c_in, c_out, size, kernel, stride, padding, dilation, groups = shape
     monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", 7)
     monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
     monkeypatch.setattr(_gemm, "FEW_CHANNELS", 10**6)
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((n, c_in, *size))
-    w = rng.standard_normal((c_in, c_out // groups, *kernel))
-    b = rng.standard_normal(c_out)
-    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
+    x, w, b = case.arrays(seed=5)
+    expected = reference(case, x, w, b)
     with tconv.options(threads=threads):
-        assert_close(tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm"), expected)
+        assert_close(tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="gemm"), expected)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cases import CASES
+from cases import CASES, Case
 from helpers import assert_close, from_layout, to_layout
 
 import tconv
@@ -42,30 +42,38 @@ def test_all_phases_in_one_gemm_on_the_case_table(layout, block_calls):
 
 
 @pytest.mark.parametrize(
-    "shape",
+    "case",
     [
-        # (n, c_in, c_out, size, kernel, stride, padding, output_padding, groups): FCN-32s-like many phases,
-        # a 1-d k32 s16 and a 3-d k = s layer, with padding, output padding and groups
-        (1, 5, 7, (4, 3), (32, 16), (16, 8), (8, 3), (0, 5), 1),
-        (2, 6, 4, (9,), (32,), (16,), (4,), (1,), 2),
-        (2, 4, 6, (3, 2, 3), (2, 3, 2), (2, 3, 2), (0, 1, 0), (0, 0, 1), 2),
-        (3, 8, 2, (5, 5), (8, 8), (4, 4), (2, 2), (0, 0), 1),
+        # FCN-32s-like many phases, a 1-d k32 s16 and a 3-d k = s layer, with padding, output padding and
+        # groups
+        Case("many-phases", 1, 5, 7, (4, 3), (32, 16), stride=(16, 8), padding=(8, 3), output_padding=(0, 5)),
+        Case("1d-k32s16", 2, 6, 4, (9,), (32,), stride=16, padding=4, output_padding=1, groups=2),
+        Case(
+            "3d-k=s",
+            2,
+            4,
+            6,
+            (3, 2, 3),
+            (2, 3, 2),
+            stride=(2, 3, 2),
+            padding=(0, 1, 0),
+            output_padding=(0, 0, 1),
+            groups=2,
+        ),
+        Case("2d-k8s4", 3, 8, 2, (5, 5), (8, 8), stride=4, padding=2),
     ],
+    ids=lambda case: case.id,
 )
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_many_phases_as_one_gemm(shape, layout, dtype):
+def test_many_phases_as_one_gemm(case, layout, dtype):
     """Layers of many phases (or one tap per phase) take the all-phase GEMM by default, plain and
     prepared (the weight picked once), and match the float64 scatter reference."""
-    n, c_in, c_out, size, kernel, stride, padding, output_padding, groups = shape
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((n, c_in, *size))
-    w = rng.standard_normal((c_in, c_out // groups, *kernel))
-    b = rng.standard_normal(c_out)
-    kwargs = dict(stride=stride, padding=padding, output_padding=output_padding, groups=groups)
+    x, w, b = case.arrays(seed=1)
+    kwargs = case.kwargs()
     expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
-    grid = _phase._grid(conv_transpose_geometry(size, kernel, stride, padding, output_padding))
-    assert _phase._blocks(grid) is not None
+    geometry = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding)
+    assert _phase._blocks(_phase._grid(geometry)) is not None
     xl, wl, bl = to_layout(x, layout).astype(dtype), w.astype(dtype), b.astype(dtype)
     x_before = xl.copy()
     y = tconv.conv_transpose(xl, wl, bl, **kwargs, algorithm="phase", layout=layout)
