@@ -185,6 +185,65 @@ def test_batched_weight_gradient_chunks(threads):
     assert np.abs(fresh - exact).sum() < np.abs(whole - exact).sum()
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape", [(300, 37, 5, 11), (40, 64, 16, 256), (900, 24, 1024, 1), (50, 3, 1, 70)])
+def test_chunked_product_hands_each_tile_to_store_once(shape, threads):
+    """_chunked_product with ``store``: every entry of the product handed over exactly once, in tiles
+    (the one-block weight gradient writes them into its single-precision result); the same values as
+    into a fresh result, in each of its branches (few rows, one small tile, tiles per thread)."""
+    from tconv._algorithms import im2col
+
+    rows, a, kv, b = shape
+    rng = np.random.default_rng(5)
+    lhs = rng.standard_normal((rows, a), dtype=np.float32)
+    rhs = rng.standard_normal((rows, kv * b), dtype=np.float32)
+    step = im2col.chunk_rows(a * kv * b, 2, rows)
+    got = np.full((a, kv * b), np.nan)
+    count = np.zeros((a, kv * b), dtype=int)
+
+    def store(a0, a1, w0, w1, tile):
+        got[a0:a1, w0:w1] = tile
+        count[a0:a1, w0:w1] += 1
+
+    with tconv.options(threads=threads):
+        assert im2col._chunked_product(lhs, rhs, step, np.dtype(np.float64), store=store) is None
+        fresh = im2col._chunked_product(lhs, rhs, step, np.dtype(np.float64))
+    assert (count == 1).all()
+    assert np.array_equal(got, fresh)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64])
+@pytest.mark.parametrize("shape", [(4, 6, 5, (7, 6), (3, 4)), (3, 2, 1, (40,), (16,)), (2, 1, 3, (5, 4, 3), (2, 3, 2))])
+def test_weight_gradient_in_one_block_or_several(shape, dtype, layout, monkeypatch):
+    """The weight gradient of all samples in one block (written tile by tile into its own layout) and in
+    blocks of one sample each (added in the wide precision) agree with the float64 reference, in each
+    dtype the algorithms compute in (float16 is computed in float32), both layouts and 1-3 d."""
+    from tconv._algorithms import im2col
+    from tconv.geometry import conv_transpose_geometry
+    from tconv.kernels import weight_correlation
+
+    n, c_in, c_out, size, kernel = shape
+    rng = np.random.default_rng(9)
+    real = np.dtype(dtype).kind == "f"
+    draw = lambda *s: rng.standard_normal(s) if real else rng.standard_normal(s) + 1j * rng.standard_normal(s)  # noqa: E731
+    g = conv_transpose_geometry(size, kernel, (2,) * len(size), (1,) * len(size), (0,) * len(size), (1,) * len(size))
+    x, dy = draw(n, c_in, *size), draw(n, c_out, *g.output_size)
+    expected = weight_correlation(x[:, None], dy[:, None], g)
+    results = []
+    for columns in (im2col.WEIGHT_COLUMNS, 1):  # one block; a block per sample
+        monkeypatch.setattr(im2col, "WEIGHT_COLUMNS", columns)
+        got = im2col.weight_gradient(
+            to_layout(x.astype(dtype), layout), to_layout(dy.astype(dtype), layout), g, 1, layout
+        )
+        assert got.dtype == dtype and got.shape == expected.shape
+        results.append(got)
+        tolerance = {np.float32: 1e-5, np.complex64: 1e-5, np.float64: 1e-12}[dtype]
+        scale = np.abs(expected).max()
+        assert np.abs(got.astype(expected.dtype) - expected).max() <= tolerance * scale
+    assert results[0].flags.c_contiguous
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64])
 @pytest.mark.parametrize("bias", [False, True])
 def test_one_window_convolution(dtype, bias, monkeypatch):
@@ -236,10 +295,10 @@ def test_weight_gradient_chunks_follow_the_whole_sum(budget, monkeypatch):
     steps, parts = [], []
     original = im2col._chunked_product
 
-    def spy(lhs, rhs, step, dtype, into=None):
+    def spy(lhs, rhs, step, dtype, **where):
         steps.append(step)
         parts.append(lhs.shape[0])
-        return original(lhs, rhs, step, dtype, into=into)
+        return original(lhs, rhs, step, dtype, **where)
 
     monkeypatch.setattr(im2col, "_chunked_product", spy)
     with tconv.options(memory_budget=budget):
