@@ -631,6 +631,12 @@ ACCURACY_LAYERS = [
     ("fcn-x8", (1, 21, 48, 48), (21, 21, 16, 16), dict(stride=8)),
     # a 16-row DCGAN projection (one float32 sum over its 16 rows is exactly as far as PyTorch's; now 4 chunks)
     ("dcgan-project", (16, 100, 1, 1), (100, 128, 4, 4), dict(stride=1)),
+    # input-gradient sums of 256-512 columns: 64-column chunks over 8 taps or more, 32 over 4 taps
+    # (where 64 would be 0.95-1.00x PyTorch's distance: im2col.input_chunk)
+    ("unet3d-k2s2", (1, 64, 8, 8, 8), (64, 64, 2, 2, 2), dict(stride=2)),
+    ("k3s2-c32", (4, 64, 16, 16), (64, 32, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+    ("vocoder-c16-1d", (4, 64, 200), (64, 16, 16), dict(stride=8, padding=4)),
+    ("k2s1-c64", (4, 64, 16, 16), (64, 64, 2, 2), dict(stride=1)),
 ]
 
 

@@ -156,7 +156,7 @@ def _one_window(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Probl
     left = np.ascontiguousarray(x.reshape(n, kvc), dtype=problem.dtype)  # (n, C_in*Kv)
     right = np.asarray(w, dtype=problem.dtype).reshape(problem.c_out, kvc).T  # (C_in*Kv, C_out), a view
     y = np.empty((n, problem.c_out), dtype=problem.dtype)
-    _exact_product(left, right, y, input_chunk(kvc), accumulator(problem.dtype))
+    _exact_product(left, right, y, input_chunk(kvc, math.prod(geometry.kernel_size)), accumulator(problem.dtype))
     if problem.has_bias:
         y += problem.bias
     return y.reshape(n, problem.c_out, *(1,) * geometry.ndim)
@@ -377,7 +377,7 @@ def _conv_tiled_cf(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
             r0 = l0 * j_last + m0  # the tile's output rows (m0:m1 is all of them unless one lead position)
             r1 = r0 + rows
             part = y[n0, :, r0:r1] if count == 1 else scratch("output", (c_out, count * rows), problem.dtype)
-            _group_products(wf.reshape(groups, cog, kvc), cols2, _group_view(part, groups, 0))
+            _group_products(wf.reshape(groups, cog, kvc), cols2, _group_view(part, groups, 0), taps=kv)
             if count > 1:
                 y[n0:n1, :, r0:r1] = part.reshape(c_out, count, rows).transpose(1, 0, 2)
             if problem.has_bias:
@@ -401,11 +401,12 @@ def _tile_gemm(
     (one sample), one GEMM per group; in single precision, as a double-precision sum of the products
     of :func:`input_chunk` columns each (:func:`_group_products`) when ``exact``."""
     groups, kvc, cog = wm.shape
+    taps = cols.shape[3]
     lhs = cols.reshape(groups, -1, kvc)  # (G, n*R, Kv*Cig), each group's contiguous
     if transposed:  # (G, Cog, K) @ (G, K, R) into target (C_out, R) seen as (G, Cog, R)
-        _group_products(wt, lhs.transpose(0, 2, 1), _group_view(target, groups, 0), exact)
+        _group_products(wt, lhs.transpose(0, 2, 1), _group_view(target, groups, 0), exact, taps)
     else:  # (G, n*R, K) @ (G, K, Cog) into target (n*R, C_out) seen as (G, n*R, Cog)
-        _group_products(lhs, wm, _group_view(target, groups, 1), exact)
+        _group_products(lhs, wm, _group_view(target, groups, 1), exact, taps)
 
 
 def _group_view(a: np.ndarray, groups: int, axis: int) -> np.ndarray:
@@ -416,9 +417,10 @@ def _group_view(a: np.ndarray, groups: int, axis: int) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(a, (groups, *shape), (stride, *a.strides))
 
 
-def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact: bool = True) -> None:
+def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact: bool = True, taps: int = 1) -> None:
     """``out[g] = left[g] @ right[g]`` for every group (``(G, M, K) @ (G, K, N)``, ``out`` a ``(G, M, N)``
-    view), under the input gradient's accuracy rule when ``exact`` (:func:`_exact_product`). With
+    view), under the input gradient's accuracy rule when ``exact`` (:func:`_exact_product`, chunks of
+    :func:`input_chunk` columns for sums over ``taps`` kernel taps). With
     several groups whose sums have several chunks, all groups' chunks are one stacked GEMM (NumPy's
     ``matmul`` over a (group, chunk) batch: one C loop over BLAS calls) and one compiled pass sums
     them in double precision and rounds each once (``sum_chunks``), in slabs of groups whose products
@@ -429,7 +431,7 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
     against 6.8): A/B, that layer's input gradient 11.7 -> 5.2 ms, a 4-group 256-channel one's 18 -> 14."""
     groups, rows, k = left.shape
     wide = accumulator(left.dtype)
-    step = input_chunk(k)
+    step = input_chunk(k, taps)
     if not exact or groups == 1 or wide == left.dtype or k <= step or not _compiled.available():
         for g in range(groups):
             if exact:
@@ -470,19 +472,24 @@ def _exact_product(left: np.ndarray, right: np.ndarray, out: np.ndarray, step: i
         out[...] = _chunked_sum(left, right, step, wide)
 
 
-def input_chunk(k: int) -> int:
+def input_chunk(k: int, taps: int = 1) -> int:
     """Columns (taps x channels) of one single-precision partial product of the input gradient, for a
-    sum over ``k`` columns (:func:`_tile_gemm`): its float32 sums are this long, and their sum is double
-    precision.
+    sum over ``k`` columns of ``taps`` kernel taps each (:func:`_tile_gemm`): its float32 sums are this
+    long, and their sum is double precision.
 
     Measured (``docs/performance.md#accuracy-of-the-gradients``): PyTorch's float32 input gradients
     (oneDNN) are exactly as far from the float64 result as float32 sums of 64 columns added in float32,
     so 64-column chunks added in double precision are closer, but barely where ``k`` is small (0.95x
-    its distance at ``k = 512``, 1.00x at 128); 32-column ones are 0.6-0.8x there. Each chunk costs a
-    small GEMM and a pass over the tile's sums (the input gradient takes 1.3-2.3x one GEMM's time with
-    64, 1.6-3.2x with 32), so the short chunks are kept for the short sums.
+    its distance at ``k = 512``, 1.00x at 128) on kernels of 4 taps (U-Net's 2 x 2, a 2 x 2 kernel at
+    stride 1, a 1-d k4 s4: 0.95-1.00x); 32-column ones are 0.6-0.8x there. On kernels of 8 taps or
+    more, 64-column chunks were at most 0.74x PyTorch's distance on the 15 layers measured with sums
+    of 256-512 columns (1-3 d, strides 1-8, 6-64 channels, groups, dilation), but up to 0.92x on
+    shorter sums (72 columns). Each chunk costs a small GEMM and a pass over the tile's sums (with
+    32-column chunks a 3-d U-Net layer's input gradient took 1.5x as long as with 64), so the short
+    chunks are kept where they are needed: sums of up to 512 columns, but for those of 256 or more
+    over 8 taps or more.
     """
-    return 32 if k <= 512 else 64
+    return 64 if k > 512 or (taps >= 8 and k >= 256) else 32
 
 
 #: Entries of a chunked product up to which :func:`_chunked_sum` multiplies its chunks as stacked GEMMs.
