@@ -637,6 +637,17 @@ ACCURACY_LAYERS = [
     ("k3s2-c32", (4, 64, 16, 16), (64, 32, 3, 3), dict(stride=2, padding=1, output_padding=1)),
     ("vocoder-c16-1d", (4, 64, 200), (64, 16, 16), dict(stride=8, padding=4)),
     ("k2s1-c64", (4, 64, 16, 16), (64, 64, 2, 2), dict(stride=1)),
+    # small and unusual layers where PyTorch's float32 gradients are nearly correctly rounded (found by a
+    # random search against PyTorch): 1 x 1 kernels of 3-45 output channels (input gradient: one
+    # double-precision product), few-channel groups (their direct passes multiply in double precision),
+    # small weight gradients (one double-precision product: im2col.wide_sum), dilated 3-d layers
+    # (16-row chunks: im2col.chunk_rows)
+    ("k1-c40-1d", (2, 44, 900), (44, 40, 1), dict(stride=3, dilation=2)),
+    ("k1-c5-3d", (2, 9, 8, 8, 8), (9, 5, 1, 1, 1), dict(stride=2)),
+    ("groups-2-c5-1d", (2, 10, 600), (10, 1, 2), dict(groups=2)),
+    ("small-grouped-dilated", (2, 12, 12, 12), (12, 7, 2, 2), dict(stride=3, dilation=2, groups=2)),
+    ("small-3d-k3", (2, 4, 12, 12, 12), (4, 4, 3, 3, 3), dict(padding=1)),
+    ("dilated-3d-k5", (3, 24, 9, 9, 9), (24, 24, 5, 5, 5), dict(padding=3, dilation=2)),
 ]
 
 

@@ -431,8 +431,8 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
     against 6.8): A/B, that layer's input gradient 11.7 -> 5.2 ms, a 4-group 256-channel one's 18 -> 14."""
     groups, rows, k = left.shape
     wide = accumulator(left.dtype)
-    step = input_chunk(k, taps)
-    if not exact or groups == 1 or wide == left.dtype or k <= step or not _compiled.available():
+    step = input_chunk(k, taps, groups)
+    if not exact or groups == 1 or wide == left.dtype or k <= 2 * step or not _compiled.available():
         for g in range(groups):
             if exact:
                 _exact_product(left[g], right[g], out[g], step, wide)
@@ -458,21 +458,36 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
 def _exact_product(left: np.ndarray, right: np.ndarray, out: np.ndarray, step: int, wide: np.dtype) -> None:
     """``out = left @ right`` under the input gradient's accuracy rule: in single precision, the ``wide``
     (double-precision) sum of the products of ``step`` columns of ``left`` each, rounded (one GEMM when
-    ``wide`` is ``out``'s own dtype or there is one chunk). Two chunks are added in single precision:
-    the sum of two single-precision numbers, correctly rounded, is their double-precision sum rounded,
-    bit for bit, without :func:`_chunked_sum`'s pass over double-precision sums (a 3-channel k4 layer's
-    input gradient, 48 columns: 4.2 -> 2.9 ms)."""
+    ``wide`` is ``out``'s own dtype). Up to ``2 * step`` columns, no pass of :func:`_chunked_sum` over
+    double-precision sums (a 3-channel k4 layer's input gradient, 48 columns, took 4.2 ms that way, 2.9
+    as two float32 chunks added in float32): up to :data:`WIDE_INPUT_MACS` multiply-adds one product in
+    ``wide``; above, one GEMM for one chunk, and two chunks' products added in single precision (the
+    sum of two single-precision numbers, correctly rounded, is their double-precision sum rounded)."""
     k = left.shape[1]
-    if wide == out.dtype or k <= step:
+    if wide == out.dtype or k <= 1:
         np.matmul(left, right, out=out)
-    elif k <= 2 * step:
+    elif k <= 2 * step and out.size * k <= WIDE_INPUT_MACS:
+        # one or two chunks of a small product: one product in double precision, rounded once. One
+        # float32 GEMM of up to 32 columns was farther than PyTorch's on small layers (1.03-1.18x on
+        # 1 x 1 kernels of 3-16 output channels, 1.06x on a 3-d k2 s2 layer of 4 -> 4 channels), and so
+        # were two halves added in float32, and two chunks of up to 32 added in float32 on 1 x 1 kernels
+        # of 34-45 channels (1.16-1.23x, 3-11 M multiply-adds)
+        out[...] = np.matmul(left.astype(wide), right.astype(wide))
+    elif k <= step:  # larger products: in double precision 2.4x as slow (Conv-TasNet's decoder)
+        np.matmul(left, right, out=out)
+    elif k <= 2 * step:  # two chunks, added in single precision: their double-precision sum rounded
         np.matmul(left[:, :step], right[:step], out=out)
         out += np.matmul(left[:, step:], right[step:], out=scratch("partial", out.shape, out.dtype))
     else:
         out[...] = _chunked_sum(left, right, step, wide)
 
 
-def input_chunk(k: int, taps: int = 1) -> int:
+#: Multiply-adds up to which an input gradient's product of one or two chunks is one double-precision
+#: product (:func:`_exact_product`).
+WIDE_INPUT_MACS = 2**24
+
+
+def input_chunk(k: int, taps: int = 1, groups: int = 1) -> int:
     """Columns (taps x channels) of one single-precision partial product of the input gradient, for a
     sum over ``k`` columns of ``taps`` kernel taps each (:func:`_tile_gemm`): its float32 sums are this
     long, and their sum is double precision.
@@ -487,9 +502,10 @@ def input_chunk(k: int, taps: int = 1) -> int:
     shorter sums (72 columns). Each chunk costs a small GEMM and a pass over the tile's sums (with
     32-column chunks a 3-d U-Net layer's input gradient took 1.5x as long as with 64), so the short
     chunks are kept where they are needed: sums of up to 512 columns, but for those of 256 or more
-    over 8 taps or more.
+    over 8 taps or more in one group (``groups``: a 4-group k4 s2 layer of 12 -> 16 channels per group
+    was 0.98x PyTorch's distance with 64-column chunks of its 256-column sums).
     """
-    return 64 if k > 512 or (taps >= 8 and k >= 256) else 32
+    return 64 if k > 512 or (taps >= 8 and k >= 256 and groups == 1) else 32
 
 
 #: Entries of a chunked product up to which :func:`_chunked_sum` multiplies its chunks as stacked GEMMs.
@@ -578,7 +594,12 @@ def partials_bytes() -> int:
     return min(PARTIALS_BYTES, effective().memory_budget // 8)
 
 
-def chunk_rows(products: int, ndim: int, rows: int) -> int:
+def is_dilated(geometry: Geometry) -> bool:
+    """Whether the geometry has a dilation above 1 on some axis."""
+    return any(d > 1 for d in geometry.dilation)
+
+
+def chunk_rows(products: int, ndim: int, rows: int, dilated: bool = False) -> int:
     """Rows (samples x positions) of one partial weight-gradient sum, for a gradient of ``products``
     entries per group, ``ndim`` spatial axes and ``rows`` rows in all: the partial sums are added in
     double precision, so a float32 weight gradient is a sum of short float32 sums, whose error grows
@@ -592,16 +613,47 @@ def chunk_rows(products: int, ndim: int, rows: int) -> int:
     sums of 256 rows 0.81x), its 1-d and 3-d ones closer (a 3-d layer of 16 -> 8 channels needs sums
     of 32 rows, a 1-d vocoder layer sums of 64). Whatever the rule, a gradient has at least four
     chunks, so that it is never one float32 sum over all its rows (the order PyTorch may use too: on
-    a 16-row DCGAN projection both were equally far).
+    a 16-row DCGAN projection both were equally far). ``dilated`` 3-d layers take chunks of 16 rows:
+    PyTorch's gradients of those (its own dilated 3-d path, not oneDNN's) were as close as sums of
+    about 40 rows (k5 d2 and k4 d2 layers of 15-59 channels: 256-row chunks 0.97-2.1x as far as
+    PyTorch's, 32-row ones 0.37-0.80x, 16-row ones 0.28-0.59x).
     """
     small = products <= 2**16
-    if ndim == 2:
+    if ndim == 3 and dilated:
+        length = 16
+    elif ndim == 2:
         length = 128 if small else 256
     elif ndim == 1:
         length = 32 if small else 64
     else:
         length = 32 if small else 256
     return max(1, min(length, -(-rows // 4)))
+
+
+#: Entries (per group) and multiply-adds (1-d and 2-d; 3-d) up to which a weight gradient is one
+#: product in double precision (:func:`wide_sum`).
+WIDE_ENTRIES = 4096
+WIDE_MACS = 2**21
+WIDE_MACS_3D = 2**25
+
+
+def wide_sum(entries: int, ndim: int, rows: int) -> bool:
+    """Whether a single-precision weight gradient of ``entries`` entries (per group) over ``rows`` rows
+    (samples x positions) with ``ndim`` spatial axes is one double-precision product instead of chunks
+    of :func:`chunk_rows` rows: up to :data:`WIDE_ENTRIES` entries and :data:`WIDE_MACS`
+    multiply-adds (in 3-d: ``2**16`` entries and :data:`WIDE_MACS_3D`). PyTorch's float32 gradients
+    of small layers are nearly correctly rounded, closer than chunks of float32 sums: with
+    :func:`chunk_rows`' chunks tconv's were up to 1.8x as far from float64 as PyTorch's on 1-d and 2-d
+    layers of 3-32 channels (grouped, dilated, 5 x 5 kernels; 170-2000 entries, 0.05-1.5 M
+    multiply-adds), 0.96-1.02x on 3-d layers of 4 -> 4 to 8 -> 8 channels at 8^3-12^3 (430-1730
+    entries, 1-6 M), and 0.98-1.09x on 3-d layers of 5-13 channels with 4 x 4 x 4 and 5 x 5 x 5
+    kernels (5000-21000 entries, 14-24 M). One correctly rounded sum cannot be farther. Its
+    double-precision GEMM, on a few rows of the gradient, is slow where the work is larger (an 8-group
+    layer's 2048 entries per group over 4096 rows: 1.6x the chunks' time, which were 0.20x PyTorch's
+    distance there; FCN's x2 layer, 7056 entries over 1024 rows: 2x, 0.40x), hence the bounds."""
+    if ndim == 3:
+        return entries <= 2**16 and entries * rows <= WIDE_MACS_3D
+    return entries <= WIDE_ENTRIES and entries * rows <= WIDE_MACS
 
 
 def accumulator(dtype: np.dtype) -> np.dtype:
@@ -638,7 +690,8 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
         lhs, rhs = small.reshape(n, a_total), big.reshape(n, b_total * kv)
         wide = accumulator(dtype)
         step = n if wide == dtype else chunk_rows(a_total * kv * b_total, geometry.ndim, n)
-        dw = _chunked_product(lhs.astype(dtype, copy=False), rhs.astype(dtype, copy=False), step, wide)
+        whole = wide_sum(a_total * kv * b_total, geometry.ndim, n)
+        dw = _chunked_product(lhs.astype(dtype, copy=False), rhs.astype(dtype, copy=False), step, wide, whole=whole)
         assert dw is not None
         return dw.astype(dtype, copy=False).reshape(1, a_total, b_total, *geometry.kernel_size)
     rows = n * math.prod(geometry.input_size)  # the chunk length follows the whole sum, not a piece's share
@@ -669,10 +722,10 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
             continue
         if groups == 1 or small_groups(groups, a_total // groups, b_total // groups):
             cols = im2col(big_cl, part, slot="columns")  # (n, P_small, Kv, B_total)
-            _add_weight_gradient(small_cl, cols, groups, dw, geometry.ndim, rows)
+            _add_weight_gradient(small_cl, cols, groups, dw, geometry, rows)
             continue
         grouped = im2col(big_cl, part, groups, slot="columns")  # (G, n, P_small, Kv, B): each group's contiguous
-        _add_group_gradients(small_cl, grouped, dw, geometry.ndim, rows)
+        _add_group_gradients(small_cl, grouped, dw, geometry, rows)
     return _weight_layout(dw, geometry, dtype)
 
 
@@ -694,13 +747,14 @@ def _one_block_gradient(
     lhs = small_cl.reshape(rows, -1)  # (M, A)
     a = lhs.shape[1]
     wide = accumulator(dtype)
-    step = rows if wide == dtype else min(rows, chunk_rows(a * kv * b, geometry.ndim, total_rows))
+    step = rows if wide == dtype else min(rows, chunk_rows(a * kv * b, geometry.ndim, total_rows, is_dilated(geometry)))
     by_tap = np.empty((a, kv * b), dtype=dtype)  # (A, Kv*B)
 
     def store(a0: int, a1: int, w0: int, w1: int, tile: np.ndarray) -> None:
         by_tap[a0:a1, w0:w1] = tile
 
-    _chunked_product(lhs, cols.reshape(rows, kv * b), step, wide, store=store)
+    whole = wide_sum(a * kv * b, geometry.ndim, total_rows)
+    _chunked_product(lhs, cols.reshape(rows, kv * b), step, wide, store=store, whole=whole)
     if b == 1 or kv == 1:  # (A, Kv*B) is (A, B*Kv) already
         final = by_tap
     elif _compiled.available() and _compiled.supports(dtype):
@@ -710,7 +764,9 @@ def _one_block_gradient(
     return final.reshape(1, a, b, *geometry.kernel_size)
 
 
-def _add_group_gradients(small_cl: np.ndarray, grouped: np.ndarray, dw: np.ndarray, ndim: int, rows: int) -> None:
+def _add_group_gradients(
+    small_cl: np.ndarray, grouped: np.ndarray, dw: np.ndarray, geometry: Geometry, rows: int
+) -> None:
     """Add each group's ``small_g^T @ cols_g`` to ``dw[g]`` (:func:`_add_weight_gradient`, one group at a
     time), the groups side by side on the threads, each group's product on the thread that takes it
     (its sums do not depend on the threads). Handing each group's product to both threads in turn made
@@ -724,7 +780,7 @@ def _add_group_gradients(small_cl: np.ndarray, grouped: np.ndarray, dw: np.ndarr
         with internal(threads=1):
             for g in claim:
                 small = small_cl[:, :, g * a : (g + 1) * a]
-                _add_weight_gradient(small, grouped[g], 1, dw[g : g + 1], ndim, rows)
+                _add_weight_gradient(small, grouped[g], 1, dw[g : g + 1], geometry, rows)
 
     with _blas.single_threaded_blas():
         _compiled.run_workers(work, min(effective().threads, groups), claim)
@@ -816,14 +872,14 @@ def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dt
 
 
 def _add_weight_gradient(
-    small_cl: np.ndarray, cols: np.ndarray, groups: int, dw: np.ndarray, ndim: int, total_rows: int
+    small_cl: np.ndarray, cols: np.ndarray, groups: int, dw: np.ndarray, geometry: Geometry, total_rows: int
 ) -> None:
     """Add one block's ``small^T @ cols`` to ``dw`` (G, A, Kv*B).
 
     ``small_cl`` is ``(n, P_small, A_total)`` channels-last, ``cols`` ``(n, P_small, Kv, B_total)``;
     ``groups`` is 1, or all groups when they are small (:func:`small_groups`); ``total_rows`` the rows
     of the whole sum, of which this block is a part. With a double-precision ``dw`` (single-precision
-    inputs), the rows are cut into chunks of :func:`chunk_rows` (``ndim`` spatial axes, ``total_rows``),
+    inputs), the rows are cut into chunks of :func:`chunk_rows` (the ``geometry``, ``total_rows``),
     each chunk's product is one single-precision GEMM (:func:`_chunked_product`; small groups: one
     ``einsum`` over a batch of chunks), and the partial
     products are summed in double precision.
@@ -834,7 +890,7 @@ def _add_weight_gradient(
     a, bb = dw.shape[1], b_total // groups
     exact = dw.dtype == cols.dtype  # no wider accumulator: one product per group
     products = a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1)
-    step = rows if exact else min(rows, chunk_rows(products, ndim, total_rows))
+    step = rows if exact else min(rows, chunk_rows(products, geometry.ndim, total_rows, is_dilated(geometry)))
     full = rows - rows % step
     if small_groups(groups, a, bb):  # one contraction over all groups
         cg = cols.reshape(rows, kv, groups, bb)  # (M, Kv, G, B)
@@ -852,7 +908,8 @@ def _add_weight_gradient(
         return
     # one group: weight_gradient hands larger groups over one at a time, each with its own columns
     assert groups == 1, groups
-    _chunked_product(small_rows, cols.reshape(rows, kv * b_total), step, dw.dtype, into=dw[0])
+    whole = wide_sum(a * kv * b_total, geometry.ndim, total_rows)
+    _chunked_product(small_rows, cols.reshape(rows, kv * b_total), step, dw.dtype, into=dw[0], whole=whole)
 
 
 def _chunked_product(
@@ -862,12 +919,15 @@ def _chunked_product(
     dtype: np.dtype,
     into: np.ndarray | None = None,
     store: Callable[[int, int, int, int, np.ndarray], None] | None = None,
+    whole: bool = False,
 ) -> np.ndarray | None:
     """``lhs^T @ rhs`` ``(A, W)`` summed in ``dtype`` from products of ``step`` rows each; added into
     ``into`` (``(A, W)`` of ``dtype``) tile by tile when given, which is returned (no result of the
     gradient's size allocated and added afterwards: a pass over 16 MB on a 2M-entry gradient); or,
     with ``store``, each finished tile handed to ``store(a0, a1, w0, w1, tile)`` (rows ``a0:a1``,
-    columns ``w0:w1`` of the result, in ``dtype``; from any of the threads), and None returned.
+    columns ``w0:w1`` of the result, in ``dtype``; from any of the threads), and None returned. With
+    ``whole`` (:func:`wide_sum`), one product in ``dtype`` over all rows, as for few rows (below), where
+    the rows' copy in ``dtype`` fits :func:`partials_bytes`.
 
     The result is cut into tiles of at most :data:`PRODUCT_TILE` entries, which each
     thread takes one after the other: for its tile, a single-threaded GEMM per chunk of
@@ -881,21 +941,23 @@ def _chunked_product(
     width = rhs.shape[1]
     threads = effective().threads
     one_product = np.dtype(dtype) == lhs.dtype or rows <= step
+    whole = whole and rows * a * np.dtype(dtype).itemsize <= partials_bytes()
     if store is not None:
-        if not one_product and a * width <= PRODUCT_TILE and rows >= BATCHED_CHUNKS * step:
-            whole = np.empty((a, width), dtype=dtype)  # a small gradient: one tile
-            _batched_chunks(lhs, rhs, step, whole, accumulate=False)
-            store(0, a, 0, width, whole)
+        if not one_product and not whole and a * width <= PRODUCT_TILE and rows >= BATCHED_CHUNKS * step:
+            small = np.empty((a, width), dtype=dtype)  # a small gradient: one tile
+            _batched_chunks(lhs, rhs, step, small, accumulate=False)
+            store(0, a, 0, width, small)
             return None
         out = np.empty((0, 0), dtype=dtype)  # not written: every tile goes to store
     else:
         out = np.empty((a, width), dtype=dtype) if into is None else into
-    if not one_product and rows < 4 * WIDE_ROWS:
+    if not one_product and (whole or rows < 4 * WIDE_ROWS):
         # few rows (a DCGAN projection's 16 samples): chunks of a few rows are GEMMs of a few products
         # each; one GEMM in the wide precision costs little more than one in single precision, and its
-        # sums are closer than any chunking's (16 rows, 100 x 8192 gradient: 3.9 ms in 4 chunks)
-        # in bands of columns whose wide copies and products stay within partials_bytes()
-        left = lhs.T.astype(dtype)  # (A, M), M < 4 * WIDE_ROWS
+        # sums are closer than any chunking's (16 rows, 100 x 8192 gradient: 3.9 ms in 4 chunks); and
+        # a small 3-d gradient (whole), whose rows' wide copy fits partials_bytes(). In bands of
+        # columns whose wide copies and products stay within partials_bytes()
+        left = lhs.T.astype(dtype)  # (A, M)
         band = max(1, partials_bytes() // (2 * (rows + a) * np.dtype(dtype).itemsize))
         for w0 in range(0, width, band):
             part = _blas.matmul(left, rhs[:, w0 : w0 + band].astype(dtype))  # (A, band)

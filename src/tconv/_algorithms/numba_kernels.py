@@ -291,35 +291,40 @@ def gather_cf(cols, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, 
 
 
 @inline
-def _add_along_groups(acc, src, w, cig, cog, g_count):
+def _add_along_groups(acc, src, w, cig, cog, g_count, zero):
     """acc[k*G + g] += src[i*G + g] * w[i*cog + k, g] for every channel pair (i, k): one loop along the
-    G groups per pair (the passes along the groups, channels in (channel, group) order)."""
+    G groups per pair (the passes along the groups, channels in (channel, group) order). Each product
+    is taken in ``zero``'s dtype (``acc``'s: in double precision the product of two single-precision
+    values is exact, so a double-precision sum of them is the correctly rounded sum of products)."""
     for i in range(cig):
         s0 = i * g_count
         for k in range(cog):
             wr = w[i * cog + k]
             a0 = k * g_count
             for g in range(g_count):
-                acc[a0 + g] += src[s0 + g] * wr[g]
+                acc[a0 + g] += (src[s0 + g] + zero) * wr[g]
 
 
 @inline
-def _add_channels(acc, src, w, cig, cog):
+def _add_channels(acc, src, w, cig, cog, zero):
     """acc[g*cog + k] += src[ci] * w[ci, k] for every input channel ci of the pixel ``src``, g = ci // cig:
-    one tap of a small-group pixel (the transposed convolution's and the convolution's direct passes)."""
+    one tap of a small-group pixel (the transposed convolution's and the convolution's direct passes),
+    each product in ``zero``'s dtype (:func:`_add_along_groups`). A float32 product added to a double
+    sum was rounded once more than PyTorch's fused multiply-adds: the input gradient of depthwise and
+    few-channel groups (sums of 2-4 terms) was 1.03-1.16x as far from float64 as PyTorch's."""
     if cog == 1 and cig == 1:
         for ci in range(src.shape[0]):
-            acc[ci] += src[ci] * w[ci, 0]
+            acc[ci] += (src[ci] + zero) * w[ci, 0]
     else:
         for ci in range(src.shape[0]):
             base = (ci // cig) * cog
-            v = src[ci]
+            v = src[ci] + zero
             for k in range(cog):
                 acc[np.uintp(base + k)] += v * w[ci, k]
 
 
 @inline
-def _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc):
+def _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, zero):
     """acc = bias + the sum of x[n, j, ci] * wt[t, ci, k] over output pixel (n, ol, o)'s (j, t) pairs."""
     for c in range(acc.shape[0]):
         acc[c] = bias[c]
@@ -327,7 +332,7 @@ def _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias,
         row0 = lj[p] * i_last
         tap0 = lt[p] * k_last
         for q in range(qp[o], qp[o + 1]):
-            _add_channels(acc, x[n, row0 + qj[q]], wt[tap0 + qt[q]], cig, cog)
+            _add_channels(acc, x[n, row0 + qj[q]], wt[tap0 + qt[q]], cig, cog, zero)
 
 
 @jit
@@ -340,11 +345,12 @@ def direct_cl(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_l
     """
     o_last = out.shape[2]
     acc = np.empty(out.shape[3], dtype=out.dtype)
+    zero = np.zeros(1, dtype=out.dtype)[0]
     for task in range(task0, task1):
         n = task // o_lead
         ol = task - n * o_lead
         for o in range(o_last):
-            _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc)
+            _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, zero)
             dst = out[n, ol, o]
             for c in range(acc.shape[0]):
                 dst[c] = acc[c]
@@ -357,16 +363,17 @@ def direct_cf(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_l
     along its rows, with no channels-last copy of it."""
     o_last = out.shape[3]
     buf = np.empty((o_last, out.shape[1]), dtype=out.dtype)
+    zero = np.zeros(1, dtype=out.dtype)[0]
     for task in range(task0, task1):
         n = task // o_lead
         ol = task - n * o_lead
         for o in range(o_last):
-            _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, buf[o])
+            _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, buf[o], zero)
         tile_transpose(buf, out[n, :, ol, :], 0, o_last)
 
 
 @jit
-def _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, dst):
+def _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, dst, zero):
     """dst[g*cog + k] = bias + the sum over output pixel (n, ol, o)'s (j, t) pairs and i < cig of
     x[n, j, i*G + g] * wt[t, i*cog + k, g]: :func:`_direct_pixel` along the groups (``x`` with its
     channels in (i, g) order, ``wt`` (Kv, cig*cog, G); ``acc`` a (cog*G,) buffer)."""
@@ -378,7 +385,7 @@ def _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last,
         tap0 = lt[p] * k_last
         for q in range(qp[o], qp[o + 1]):
             src = x[n, row0 + qj[q]]
-            _add_along_groups(acc, src, wt[tap0 + qt[q]], cig, cog, g_count)
+            _add_along_groups(acc, src, wt[tap0 + qt[q]], cig, cog, g_count, zero)
     for g in range(g_count):
         for k in range(cog):
             c = np.uintp(g * cog + k)
@@ -390,12 +397,13 @@ def direct_minor_cl(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_las
     """:func:`direct_cl` along the groups (:func:`_direct_pixel_minor`): 8 or more small groups."""
     o_last = out.shape[2]
     acc = np.empty(out.shape[3], dtype=out.dtype)
+    zero = np.zeros(1, dtype=out.dtype)[0]
     for task in range(task0, task1):
         n = task // o_lead
         ol = task - n * o_lead
         for o in range(o_last):
             dst = out[n, ol, o]
-            _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, dst)
+            _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, dst, zero)
 
 
 @jit
@@ -404,11 +412,14 @@ def direct_minor_cf(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_las
     o_last = out.shape[3]
     buf = np.empty((o_last, out.shape[1]), dtype=out.dtype)
     acc = np.empty(out.shape[1], dtype=out.dtype)
+    zero = np.zeros(1, dtype=out.dtype)[0]
     for task in range(task0, task1):
         n = task // o_lead
         ol = task - n * o_lead
         for o in range(o_last):
-            _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, buf[o])
+            _direct_pixel_minor(
+                x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, buf[o], zero
+            )
         tile_transpose(buf, out[n, :, ol, :], 0, o_last)
 
 
@@ -577,7 +588,7 @@ def im2col_cf(x, lead_pos, last_pos, o_last, stride_last, out, n0, l0, task0, ta
 def conv_direct_cl(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype_zero, out, task0, task1):
     """Small-group convolution, each output pixel written once: out[n, j, g*cog + k] = the sum over the
     taps t that read inside the input and the channels ci of group g of x[n, position(j, t), ci] *
-    wt[t, ci, k], accumulated in the dtype of ``acc_dtype_zero`` (double precision for single-precision
+    wt[t, ci, k], multiplied and accumulated in the dtype of ``acc_dtype_zero`` (double precision for single-precision
     data).
 
     x: (N, P_big, C_in) channels-last input; wt: (Kv, C_in, cog) weight with taps first;
@@ -592,11 +603,14 @@ def conv_direct_cl(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype
     j_lead = lead_pos.shape[0]
     j_last = last_pos.shape[0]
     acc = np.zeros(out.shape[2], dtype=acc_dtype_zero.dtype)
+    zero = acc_dtype_zero[0]
     for task in range(task0, task1):
         n = task // j_lead
         jl = task - n * j_lead
         for jj in range(j_last):
-            _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, acc, out[n, jl * j_last + jj])
+            _conv_pixel(
+                x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, acc, out[n, jl * j_last + jj], zero
+            )
 
 
 @jit
@@ -608,17 +622,18 @@ def conv_direct_cf(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype
     j_lead = lead_pos.shape[0]
     j_last = last_pos.shape[0]
     acc = np.zeros(out.shape[1], dtype=acc_dtype_zero.dtype)
+    zero = acc_dtype_zero[0]
     buf = np.empty((j_last, out.shape[1]), dtype=out.dtype)
     for task in range(task0, task1):
         n = task // j_lead
         jl = task - n * j_lead
         for jj in range(j_last):
-            _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, acc, buf[jj])
+            _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, acc, buf[jj], zero)
         tile_transpose(buf, out[n, :, jl * j_last : (jl + 1) * j_last], 0, j_last)
 
 
 @inline
-def _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, acc, dst):
+def _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, acc, dst, zero):
     """dst = output pixel (n, jl, jj) of :func:`conv_direct_cl`, summed in ``acc``."""
     k_lead = lead_pos.shape[1]
     k_last = last_pos.shape[1]
@@ -635,9 +650,9 @@ def _conv_pixel(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, n, jl, jj, a
             src = x[n, pl * o_last + pp]
             w = wt[tl * k_last + tt]
             if minor:
-                _add_along_groups(acc, src, w, cig, cog, g_count)
+                _add_along_groups(acc, src, w, cig, cog, g_count, zero)
             else:
-                _add_channels(acc, src, w, cig, cog)
+                _add_channels(acc, src, w, cig, cog, zero)
     if minor:
         for g in range(g_count):
             for k in range(cog):
