@@ -458,33 +458,24 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
 def _exact_product(left: np.ndarray, right: np.ndarray, out: np.ndarray, step: int, wide: np.dtype) -> None:
     """``out = left @ right`` under the input gradient's accuracy rule: in single precision, the ``wide``
     (double-precision) sum of the products of ``step`` columns of ``left`` each, rounded (one GEMM when
-    ``wide`` is ``out``'s own dtype). Up to ``2 * step`` columns, no pass of :func:`_chunked_sum` over
-    double-precision sums (a 3-channel k4 layer's input gradient, 48 columns, took 4.2 ms that way, 2.9
-    as two float32 chunks added in float32): up to :data:`WIDE_INPUT_MACS` multiply-adds one product in
-    ``wide``; above, one GEMM for one chunk, and two chunks' products added in single precision (the
-    sum of two single-precision numbers, correctly rounded, is their double-precision sum rounded)."""
+    ``wide`` is ``out``'s own dtype). Up to ``2 * step`` columns, one product in ``wide``, rounded once
+    (no pass of :func:`_chunked_sum` over double-precision sums: a 3-channel k4 layer's input gradient,
+    48 columns, took 4.2 ms that way). It costs more than single precision where the product is large
+    (the input gradient of Conv-TasNet's decoder, 16 columns, 512 channels: 2.4x its one float32 GEMM,
+    which was no farther than PyTorch's there), but one float32 GEMM, or two float32 chunks added in
+    float32, were farther than PyTorch's on other layers of this kind."""
     k = left.shape[1]
     if wide == out.dtype or k <= 1:
         np.matmul(left, right, out=out)
-    elif k <= 2 * step and out.size * k <= WIDE_INPUT_MACS:
-        # one or two chunks of a small product: one product in double precision, rounded once. One
-        # float32 GEMM of up to 32 columns was farther than PyTorch's on small layers (1.03-1.18x on
-        # 1 x 1 kernels of 3-16 output channels, 1.06x on a 3-d k2 s2 layer of 4 -> 4 channels), and so
-        # were two halves added in float32, and two chunks of up to 32 added in float32 on 1 x 1 kernels
-        # of 34-45 channels (1.16-1.23x, 3-11 M multiply-adds)
+    elif k <= 2 * step:
+        # one or two chunks: one product in double precision, rounded once. One float32 GEMM of up to 32
+        # columns was farther than PyTorch's on small layers (1.03-1.18x on 1 x 1 kernels of 3-16 output
+        # channels, 1.06x on a 3-d k2 s2 layer of 4 -> 4 channels), and so were two halves added in
+        # float32, and two chunks of up to 32 added in float32 on 1 x 1 kernels of 34-60 channels
+        # (1.16-1.23x, 3-53 M multiply-adds)
         out[...] = np.matmul(left.astype(wide), right.astype(wide))
-    elif k <= step:  # larger products: in double precision 2.4x as slow (Conv-TasNet's decoder)
-        np.matmul(left, right, out=out)
-    elif k <= 2 * step:  # two chunks, added in single precision: their double-precision sum rounded
-        np.matmul(left[:, :step], right[:step], out=out)
-        out += np.matmul(left[:, step:], right[step:], out=scratch("partial", out.shape, out.dtype))
     else:
         out[...] = _chunked_sum(left, right, step, wide)
-
-
-#: Multiply-adds up to which an input gradient's product of one or two chunks is one double-precision
-#: product (:func:`_exact_product`).
-WIDE_INPUT_MACS = 2**24
 
 
 def input_chunk(k: int, taps: int = 1, groups: int = 1) -> int:
@@ -613,13 +604,14 @@ def chunk_rows(products: int, ndim: int, rows: int, dilated: bool = False) -> in
     sums of 256 rows 0.81x), its 1-d and 3-d ones closer (a 3-d layer of 16 -> 8 channels needs sums
     of 32 rows, a 1-d vocoder layer sums of 64). Whatever the rule, a gradient has at least four
     chunks, so that it is never one float32 sum over all its rows (the order PyTorch may use too: on
-    a 16-row DCGAN projection both were equally far). ``dilated`` 3-d layers take chunks of 16 rows:
-    PyTorch's gradients of those (its own dilated 3-d path, not oneDNN's) were as close as sums of
-    about 40 rows (k5 d2 and k4 d2 layers of 15-59 channels: 256-row chunks 0.97-2.1x as far as
-    PyTorch's, 32-row ones 0.37-0.80x, 16-row ones 0.28-0.59x).
+    a 16-row DCGAN projection both were equally far). ``dilated`` layers take chunks of 16 rows:
+    PyTorch's gradients of those (its own dilated path, not oneDNN's) were as close as sums of about
+    40 rows (3-d k5 d2 and k4 d2 layers of 15-59 channels: 256-row chunks 0.97-2.1x as far as
+    PyTorch's, 32-row ones 0.37-0.80x, 16-row ones 0.28-0.59x; 2-d dilated k5 layers of 12-15
+    channels: 128-row chunks 1.4-1.7x).
     """
     small = products <= 2**16
-    if ndim == 3 and dilated:
+    if dilated:
         length = 16
     elif ndim == 2:
         length = 128 if small else 256
@@ -630,30 +622,30 @@ def chunk_rows(products: int, ndim: int, rows: int, dilated: bool = False) -> in
     return max(1, min(length, -(-rows // 4)))
 
 
-#: Entries (per group) and multiply-adds (1-d and 2-d; 3-d) up to which a weight gradient is one
-#: product in double precision (:func:`wide_sum`).
+#: Entries (per group) and multiply-adds up to which a weight gradient is one product in double
+#: precision (:func:`wide_sum`).
 WIDE_ENTRIES = 4096
-WIDE_MACS = 2**21
-WIDE_MACS_3D = 2**25
+WIDE_MACS = 2**25
 
 
-def wide_sum(entries: int, ndim: int, rows: int) -> bool:
+def wide_sum(entries: int, ndim: int, rows: int, grouped: bool = False) -> bool:
     """Whether a single-precision weight gradient of ``entries`` entries (per group) over ``rows`` rows
     (samples x positions) with ``ndim`` spatial axes is one double-precision product instead of chunks
     of :func:`chunk_rows` rows: up to :data:`WIDE_ENTRIES` entries and :data:`WIDE_MACS`
-    multiply-adds (in 3-d: ``2**16`` entries and :data:`WIDE_MACS_3D`). PyTorch's float32 gradients
+    multiply-adds (in 3-d, and for a group of a ``grouped`` layer, up to ``2**16`` entries). PyTorch's float32 gradients
     of small layers are nearly correctly rounded, closer than chunks of float32 sums: with
     :func:`chunk_rows`' chunks tconv's were up to 1.8x as far from float64 as PyTorch's on 1-d and 2-d
     layers of 3-32 channels (grouped, dilated, 5 x 5 kernels; 170-2000 entries, 0.05-1.5 M
-    multiply-adds), 0.96-1.02x on 3-d layers of 4 -> 4 to 8 -> 8 channels at 8^3-12^3 (430-1730
-    entries, 1-6 M), and 0.98-1.09x on 3-d layers of 5-13 channels with 4 x 4 x 4 and 5 x 5 x 5
-    kernels (5000-21000 entries, 14-24 M). One correctly rounded sum cannot be farther. Its
-    double-precision GEMM, on a few rows of the gradient, is slow where the work is larger (an 8-group
-    layer's 2048 entries per group over 4096 rows: 1.6x the chunks' time, which were 0.20x PyTorch's
-    distance there; FCN's x2 layer, 7056 entries over 1024 rows: 2x, 0.40x), hence the bounds."""
-    if ndim == 3:
-        return entries <= 2**16 and entries * rows <= WIDE_MACS_3D
-    return entries <= WIDE_ENTRIES and entries * rows <= WIDE_MACS
+    multiply-adds; a 2-group 5 x 5 layer, 1350 entries per group, 4.1 M: 1.11x), 0.96-1.02x on 3-d
+    layers of 4 -> 4 to 8 -> 8 channels at 8^3-12^3 (430-1730 entries, 1-6 M), and 0.98-1.09x on 3-d
+    layers of 5-13 channels with 4 x 4 x 4 and 5 x 5 x 5 kernels (5000-21000 entries, 14-24 M). One
+    correctly rounded sum cannot be farther. Its double-precision GEMM over a few rows of the gradient
+    is slower than the chunks (an 8-group layer's 2048 entries per group over 4096 rows: 1.6x the
+    chunks' time, which were 0.20x PyTorch's distance there; FCN's x2 layer, 7056 entries over 1024
+    rows in 2-d: 2x, 0.40x), hence the bounds; a cheaper rule for the gradients that are small but not
+    tiny was not found."""
+    small = entries <= WIDE_ENTRIES or (ndim == 3 or grouped) and entries <= 2**16
+    return small and entries * rows <= WIDE_MACS
 
 
 def accumulator(dtype: np.dtype) -> np.dtype:
@@ -780,7 +772,7 @@ def _add_group_gradients(
         with internal(threads=1):
             for g in claim:
                 small = small_cl[:, :, g * a : (g + 1) * a]
-                _add_weight_gradient(small, grouped[g], 1, dw[g : g + 1], geometry, rows)
+                _add_weight_gradient(small, grouped[g], 1, dw[g : g + 1], geometry, rows, grouped=True)
 
     with _blas.single_threaded_blas():
         _compiled.run_workers(work, min(effective().threads, groups), claim)
@@ -872,12 +864,19 @@ def weight_gradient_pieces(a_total: int, b_total: int, groups: int, dtype: np.dt
 
 
 def _add_weight_gradient(
-    small_cl: np.ndarray, cols: np.ndarray, groups: int, dw: np.ndarray, geometry: Geometry, total_rows: int
+    small_cl: np.ndarray,
+    cols: np.ndarray,
+    groups: int,
+    dw: np.ndarray,
+    geometry: Geometry,
+    total_rows: int,
+    grouped: bool = False,
 ) -> None:
     """Add one block's ``small^T @ cols`` to ``dw`` (G, A, Kv*B).
 
     ``small_cl`` is ``(n, P_small, A_total)`` channels-last, ``cols`` ``(n, P_small, Kv, B_total)``;
-    ``groups`` is 1, or all groups when they are small (:func:`small_groups`); ``total_rows`` the rows
+    ``groups`` is 1, or all groups when they are small (:func:`small_groups`); ``grouped``: one group of a
+    grouped layer (:func:`wide_sum`); ``total_rows`` the rows
     of the whole sum, of which this block is a part. With a double-precision ``dw`` (single-precision
     inputs), the rows are cut into chunks of :func:`chunk_rows` (the ``geometry``, ``total_rows``),
     each chunk's product is one single-precision GEMM (:func:`_chunked_product`; small groups: one
@@ -908,7 +907,7 @@ def _add_weight_gradient(
         return
     # one group: weight_gradient hands larger groups over one at a time, each with its own columns
     assert groups == 1, groups
-    whole = wide_sum(a * kv * b_total, geometry.ndim, total_rows)
+    whole = wide_sum(a * kv * b_total, geometry.ndim, total_rows, grouped)
     _chunked_product(small_rows, cols.reshape(rows, kv * b_total), step, dw.dtype, into=dw[0], whole=whole)
 
 
