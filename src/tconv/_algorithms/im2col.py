@@ -590,7 +590,7 @@ def is_dilated(geometry: Geometry) -> bool:
     return any(d > 1 for d in geometry.dilation)
 
 
-def chunk_rows(products: int, ndim: int, rows: int, dilated: bool = False) -> int:
+def chunk_rows(products: int, ndim: int, rows: int, dilated: bool = False, grouped: bool = False) -> int:
     """Rows (samples x positions) of one partial weight-gradient sum, for a gradient of ``products``
     entries per group, ``ndim`` spatial axes and ``rows`` rows in all: the partial sums are added in
     double precision, so a float32 weight gradient is a sum of short float32 sums, whose error grows
@@ -608,10 +608,12 @@ def chunk_rows(products: int, ndim: int, rows: int, dilated: bool = False) -> in
     PyTorch's gradients of those (its own dilated path, not oneDNN's) were as close as sums of about
     40 rows (3-d k5 d2 and k4 d2 layers of 15-59 channels: 256-row chunks 0.97-2.1x as far as
     PyTorch's, 32-row ones 0.37-0.80x, 16-row ones 0.28-0.59x; 2-d dilated k5 layers of 12-15
-    channels: 128-row chunks 1.4-1.7x).
+    channels: 128-row chunks 1.4-1.7x). A :func:`small_gradient` (``grouped``: one group's) takes
+    chunks of 16 rows too (0.35x the error of 128, 0.7x that of 32), where it is not one double-precision
+    product (:func:`wide_sum`).
     """
     small = products <= 2**16
-    if dilated:
+    if dilated or small_gradient(products, ndim, rows, grouped):
         length = 16
     elif ndim == 2:
         length = 128 if small else 256
@@ -622,30 +624,45 @@ def chunk_rows(products: int, ndim: int, rows: int, dilated: bool = False) -> in
     return max(1, min(length, -(-rows // 4)))
 
 
-#: Entries (per group) and multiply-adds up to which a weight gradient is one product in double
-#: precision (:func:`wide_sum`).
+#: Entries (per group) up to which a weight gradient counts as small (:func:`small_gradient`; in 3-d and
+#: per group of a grouped layer :data:`SMALL_GRADIENT_ENTRIES`), multiply-adds up to which it does (1-d
+#: and 2-d; 3-d), summed in 16-row chunks (:func:`chunk_rows`), and up to which a small gradient is one
+#: double-precision product (:func:`wide_sum`).
 WIDE_ENTRIES = 4096
-WIDE_MACS = 2**25
+SMALL_GRADIENT_ENTRIES = 2**15
+SMALL_GRADIENT_MACS = 6_000_000
+SMALL_GRADIENT_MACS_3D = 2**27
+WIDE_MACS = 2**21
+
+
+def small_gradient(entries: int, ndim: int, rows: int, grouped: bool = False) -> bool:
+    """Whether a single-precision weight gradient of ``entries`` entries (per group) over ``rows`` rows
+    (samples x positions), ``ndim`` spatial axes, one group of a ``grouped`` layer or not, is small
+    enough that PyTorch's float32 gradient is nearly correctly rounded, closer than chunks of float32
+    sums of :func:`chunk_rows`' usual lengths. Measured against PyTorch (a random search of 800
+    layers): tconv's were up to 1.8x as far from float64 as PyTorch's on 1-d and 2-d layers of 3-32
+    channels (grouped, dilated, 5 x 5 kernels; 170-2000 entries, 0.05-1.5 M multiply-adds; a 2-group
+    5 x 5 layer, 1350 entries per group, 4.1 M: 1.11x; a 4-group one, 2400 entries: 1.26x),
+    0.96-1.02x on 3-d layers of 4 -> 4 to 8 -> 8 channels at 8^3-12^3 (430-1730 entries, 1-6 M), and
+    0.98-1.09x on 3-d layers of 5-13 channels with 4 x 4 x 4 and 5 x 5 x 5 kernels (5000-21000
+    entries, 14-24 M); not on larger ones (a 3-d U-Net layer, 2**16 entries: 0.10x; nnU-Net's last
+    layer, 16384 entries over 65536 rows: 0.05x; an 8-group 2-d layer, 2048 entries per group over
+    4096 rows, 8.4 M: 0.20x, where 16-row chunks would cost 1.3-1.6x its weight gradient's time).
+    Small: up to :data:`WIDE_ENTRIES` entries, in 3-d and per group of a grouped layer up to
+    :data:`SMALL_GRADIENT_ENTRIES`, and up to :data:`SMALL_GRADIENT_MACS` multiply-adds (the 1-d and 2-d
+    failures reached 4.1 M), in 3-d :data:`SMALL_GRADIENT_MACS_3D` (where they reached 24 M, and 32-row
+    chunks were 0.77-0.87x PyTorch's distance at 86-128 M)."""
+    limit = SMALL_GRADIENT_ENTRIES if ndim == 3 or grouped else WIDE_ENTRIES
+    macs = SMALL_GRADIENT_MACS_3D if ndim == 3 else SMALL_GRADIENT_MACS
+    return entries <= limit and entries * rows <= macs
 
 
 def wide_sum(entries: int, ndim: int, rows: int, grouped: bool = False) -> bool:
-    """Whether a single-precision weight gradient of ``entries`` entries (per group) over ``rows`` rows
-    (samples x positions) with ``ndim`` spatial axes is one double-precision product instead of chunks
-    of :func:`chunk_rows` rows: up to :data:`WIDE_ENTRIES` entries and :data:`WIDE_MACS`
-    multiply-adds (in 3-d, and for a group of a ``grouped`` layer, up to ``2**16`` entries). PyTorch's float32 gradients
-    of small layers are nearly correctly rounded, closer than chunks of float32 sums: with
-    :func:`chunk_rows`' chunks tconv's were up to 1.8x as far from float64 as PyTorch's on 1-d and 2-d
-    layers of 3-32 channels (grouped, dilated, 5 x 5 kernels; 170-2000 entries, 0.05-1.5 M
-    multiply-adds; a 2-group 5 x 5 layer, 1350 entries per group, 4.1 M: 1.11x), 0.96-1.02x on 3-d
-    layers of 4 -> 4 to 8 -> 8 channels at 8^3-12^3 (430-1730 entries, 1-6 M), and 0.98-1.09x on 3-d
-    layers of 5-13 channels with 4 x 4 x 4 and 5 x 5 x 5 kernels (5000-21000 entries, 14-24 M). One
-    correctly rounded sum cannot be farther. Its double-precision GEMM over a few rows of the gradient
-    is slower than the chunks (an 8-group layer's 2048 entries per group over 4096 rows: 1.6x the
-    chunks' time, which were 0.20x PyTorch's distance there; FCN's x2 layer, 7056 entries over 1024
-    rows in 2-d: 2x, 0.40x), hence the bounds; a cheaper rule for the gradients that are small but not
-    tiny was not found."""
-    small = entries <= WIDE_ENTRIES or (ndim == 3 or grouped) and entries <= 2**16
-    return small and entries * rows <= WIDE_MACS
+    """Whether a :func:`small_gradient` is one double-precision product, rounded once (no float32 sum
+    can be closer to float64), instead of 16-row chunks: up to :data:`WIDE_MACS` multiply-adds. Its
+    double-precision GEMM over a few rows of the gradient is slower than the chunks above that (an
+    8-group layer's 2048 entries per group over 4096 rows, 8 M: 1.6x the float32 chunks' time)."""
+    return small_gradient(entries, ndim, rows, grouped) and entries * rows <= WIDE_MACS
 
 
 def accumulator(dtype: np.dtype) -> np.dtype:
@@ -889,7 +906,7 @@ def _add_weight_gradient(
     a, bb = dw.shape[1], b_total // groups
     exact = dw.dtype == cols.dtype  # no wider accumulator: one product per group
     products = a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1)
-    step = rows if exact else min(rows, chunk_rows(products, geometry.ndim, total_rows, is_dilated(geometry)))
+    step = rows if exact else min(rows, chunk_rows(products, geometry.ndim, total_rows, is_dilated(geometry), grouped))
     full = rows - rows % step
     if small_groups(groups, a, bb):  # one contraction over all groups
         cg = cols.reshape(rows, kv, groups, bb)  # (M, Kv, G, B)
