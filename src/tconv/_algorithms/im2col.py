@@ -590,7 +590,13 @@ def is_dilated(geometry: Geometry) -> bool:
     return any(d > 1 for d in geometry.dilation)
 
 
-def chunk_rows(products: int, ndim: int, rows: int, dilated: bool = False, grouped: bool = False) -> int:
+#: Entries (per group) up to which a dilated 1-d or 2-d layer's weight gradient takes 16-row chunks.
+DILATED_ENTRIES = 2**14
+
+
+def chunk_rows(
+    products: int, ndim: int, rows: int, dilated: bool = False, grouped: bool = False, pointwise: bool = False
+) -> int:
     """Rows (samples x positions) of one partial weight-gradient sum, for a gradient of ``products``
     entries per group, ``ndim`` spatial axes and ``rows`` rows in all: the partial sums are added in
     double precision, so a float32 weight gradient is a sum of short float32 sums, whose error grows
@@ -604,16 +610,19 @@ def chunk_rows(products: int, ndim: int, rows: int, dilated: bool = False, group
     sums of 256 rows 0.81x), its 1-d and 3-d ones closer (a 3-d layer of 16 -> 8 channels needs sums
     of 32 rows, a 1-d vocoder layer sums of 64). Whatever the rule, a gradient has at least four
     chunks, so that it is never one float32 sum over all its rows (the order PyTorch may use too: on
-    a 16-row DCGAN projection both were equally far). ``dilated`` layers take chunks of 16 rows:
-    PyTorch's gradients of those (its own dilated path, not oneDNN's) were as close as sums of about
-    40 rows (3-d k5 d2 and k4 d2 layers of 15-59 channels: 256-row chunks 0.97-2.1x as far as
-    PyTorch's, 32-row ones 0.37-0.80x, 16-row ones 0.28-0.59x; 2-d dilated k5 layers of 12-15
-    channels: 128-row chunks 1.4-1.7x). A :func:`small_gradient` (``grouped``: one group's) takes
-    chunks of 16 rows too (0.35x the error of 128, 0.7x that of 32), where it is not one double-precision
-    product (:func:`wide_sum`).
+    a 16-row DCGAN projection both were equally far). ``dilated`` layers take chunks of 16 rows in 3-d
+    and, in 1-d and 2-d, up to :data:`DILATED_ENTRIES` entries: PyTorch's gradients of those (its own
+    dilated path, not oneDNN's) were as close as sums of about 40 rows (3-d k5 d2 and k4 d2 layers of
+    15-59 channels, 10^5-3.5 10^5 entries: 256-row chunks 0.97-2.1x as far as PyTorch's, 32-row ones
+    0.37-0.80x, 16-row ones 0.28-0.59x; 2-d dilated k5 layers of 12-15 channels, 3500-4500 entries:
+    128-row chunks 1.4-1.7x), but not on larger 2-d ones (the benchmark's k3 d2 layer of 64 channels,
+    36864 entries: 0.61x with 128-row chunks, 0.23x with 16-row ones, which took 1.5x as long). A
+    :func:`small_gradient` (``grouped``: one group's) takes chunks of 16 rows too (0.35x the error of
+    128, 0.7x that of 32), where it is not one double-precision product (:func:`wide_sum`).
     """
     small = products <= 2**16
-    if dilated or small_gradient(products, ndim, rows, grouped):
+    short = dilated and (ndim == 3 or products <= DILATED_ENTRIES)
+    if short or small_gradient(products, ndim, rows, grouped, pointwise):
         length = 16
     elif ndim == 2:
         length = 128 if small else 256
@@ -635,34 +644,36 @@ SMALL_GRADIENT_MACS_3D = 2**27
 WIDE_MACS = 2**21
 
 
-def small_gradient(entries: int, ndim: int, rows: int, grouped: bool = False) -> bool:
+def small_gradient(entries: int, ndim: int, rows: int, grouped: bool = False, pointwise: bool = False) -> bool:
     """Whether a single-precision weight gradient of ``entries`` entries (per group) over ``rows`` rows
     (samples x positions), ``ndim`` spatial axes, one group of a ``grouped`` layer or not, is small
     enough that PyTorch's float32 gradient is nearly correctly rounded, closer than chunks of float32
-    sums of :func:`chunk_rows`' usual lengths. Measured against PyTorch (a random search of 800
-    layers): tconv's were up to 1.8x as far from float64 as PyTorch's on 1-d and 2-d layers of 3-32
+    sums of :func:`chunk_rows`' usual lengths. Measured against PyTorch (a random search of about
+    2 600 layers): tconv's were up to 1.8x as far from float64 as PyTorch's on 1-d and 2-d layers of 3-32
     channels (grouped, dilated, 5 x 5 kernels; 170-2000 entries, 0.05-1.5 M multiply-adds; a 2-group
     5 x 5 layer, 1350 entries per group, 4.1 M: 1.11x; a 4-group one, 2400 entries: 1.26x),
     0.96-1.02x on 3-d layers of 4 -> 4 to 8 -> 8 channels at 8^3-12^3 (430-1730 entries, 1-6 M), and
     0.98-1.09x on 3-d layers of 5-13 channels with 4 x 4 x 4 and 5 x 5 x 5 kernels (5000-21000
     entries, 14-24 M); not on larger ones (a 3-d U-Net layer, 2**16 entries: 0.10x; nnU-Net's last
     layer, 16384 entries over 65536 rows: 0.05x; an 8-group 2-d layer, 2048 entries per group over
-    4096 rows, 8.4 M: 0.20x, where 16-row chunks would cost 1.3-1.6x its weight gradient's time).
+    4096 rows, 8.4 M: 0.20x, where 16-row chunks would cost 1.3-1.6x its weight gradient's time), but
+    for 1 x 1 kernels (``pointwise``, whose gradient PyTorch computes as one GEMM: 1.09-1.19x at 3700-3850
+    entries and 14-21 M multiply-adds).
     Small: up to :data:`WIDE_ENTRIES` entries, in 3-d and per group of a grouped layer up to
     :data:`SMALL_GRADIENT_ENTRIES`, and up to :data:`SMALL_GRADIENT_MACS` multiply-adds (the 1-d and 2-d
-    failures reached 4.1 M), in 3-d :data:`SMALL_GRADIENT_MACS_3D` (where they reached 24 M, and 32-row
-    chunks were 0.77-0.87x PyTorch's distance at 86-128 M)."""
+    failures reached 4.1 M), in 3-d and for 1 x 1 kernels :data:`SMALL_GRADIENT_MACS_3D` (where they
+    reached 24 M, and 32-row chunks were 0.77-0.87x PyTorch's distance at 86-128 M)."""
     limit = SMALL_GRADIENT_ENTRIES if ndim == 3 or grouped else WIDE_ENTRIES
-    macs = SMALL_GRADIENT_MACS_3D if ndim == 3 else SMALL_GRADIENT_MACS
+    macs = SMALL_GRADIENT_MACS_3D if ndim == 3 or pointwise else SMALL_GRADIENT_MACS
     return entries <= limit and entries * rows <= macs
 
 
-def wide_sum(entries: int, ndim: int, rows: int, grouped: bool = False) -> bool:
+def wide_sum(entries: int, ndim: int, rows: int, grouped: bool = False, pointwise: bool = False) -> bool:
     """Whether a :func:`small_gradient` is one double-precision product, rounded once (no float32 sum
     can be closer to float64), instead of 16-row chunks: up to :data:`WIDE_MACS` multiply-adds. Its
     double-precision GEMM over a few rows of the gradient is slower than the chunks above that (an
     8-group layer's 2048 entries per group over 4096 rows, 8 M: 1.6x the float32 chunks' time)."""
-    return small_gradient(entries, ndim, rows, grouped) and entries * rows <= WIDE_MACS
+    return small_gradient(entries, ndim, rows, grouped, pointwise) and entries * rows <= WIDE_MACS
 
 
 def accumulator(dtype: np.dtype) -> np.dtype:
@@ -756,13 +767,19 @@ def _one_block_gradient(
     lhs = small_cl.reshape(rows, -1)  # (M, A)
     a = lhs.shape[1]
     wide = accumulator(dtype)
-    step = rows if wide == dtype else min(rows, chunk_rows(a * kv * b, geometry.ndim, total_rows, is_dilated(geometry)))
+    pointwise = kv == 1
+    step = (
+        rows
+        if wide == dtype
+        else chunk_rows(a * kv * b, geometry.ndim, total_rows, is_dilated(geometry), False, pointwise)
+    )
+    step = min(rows, step)
     by_tap = np.empty((a, kv * b), dtype=dtype)  # (A, Kv*B)
 
     def store(a0: int, a1: int, w0: int, w1: int, tile: np.ndarray) -> None:
         by_tap[a0:a1, w0:w1] = tile
 
-    whole = wide_sum(a * kv * b, geometry.ndim, total_rows)
+    whole = wide_sum(a * kv * b, geometry.ndim, total_rows, False, pointwise)
     _chunked_product(lhs, cols.reshape(rows, kv * b), step, wide, store=store, whole=whole)
     if b == 1 or kv == 1:  # (A, Kv*B) is (A, B*Kv) already
         final = by_tap
@@ -906,7 +923,9 @@ def _add_weight_gradient(
     a, bb = dw.shape[1], b_total // groups
     exact = dw.dtype == cols.dtype  # no wider accumulator: one product per group
     products = a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1)
-    step = rows if exact else min(rows, chunk_rows(products, geometry.ndim, total_rows, is_dilated(geometry), grouped))
+    pointwise = kv == 1
+    step = rows if exact else chunk_rows(products, geometry.ndim, total_rows, is_dilated(geometry), grouped, pointwise)
+    step = min(rows, step)
     full = rows - rows % step
     if small_groups(groups, a, bb):  # one contraction over all groups
         cg = cols.reshape(rows, kv, groups, bb)  # (M, Kv, G, B)
@@ -924,7 +943,7 @@ def _add_weight_gradient(
         return
     # one group: weight_gradient hands larger groups over one at a time, each with its own columns
     assert groups == 1, groups
-    whole = wide_sum(a * kv * b_total, geometry.ndim, total_rows, grouped)
+    whole = wide_sum(a * kv * b_total, geometry.ndim, total_rows, grouped, pointwise)
     _chunked_product(small_rows, cols.reshape(rows, kv * b_total), step, dw.dtype, into=dw[0], whole=whole)
 
 
