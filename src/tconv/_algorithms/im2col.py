@@ -203,6 +203,15 @@ def group_minor(x_cl: np.ndarray, groups: int) -> np.ndarray:
     return _compiled.transpose(x_cl.reshape(n * p, groups, c // groups)).reshape(n, p, c)
 
 
+#: Terms per output (taps x input channels per group) up to which the small-group convolution takes each
+#: product in double precision (exact) for single-precision data: a float32 product added to a double sum
+#: is rounded once more than PyTorch's fused multiply-adds, which on sums of 2-4 terms made the input
+#: gradient of few-channel groups 1.03-1.16x as far from float64 as PyTorch's; on depthwise k4 s2 layers
+#: (16 terms in 2-d) the float32 products were 0.54x, and the double ones 1.2x as slow (on a 1-d depthwise
+#: k4 s2 layer, 4 terms, where they are kept: 1.4x).
+EXACT_PRODUCT_TERMS = 8
+
+
 def _conv_direct_block(x: np.ndarray, wt: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """The convolution of one block with small groups: each output pixel summed once by a compiled pass
     (in double precision for single-precision data), then the bias and the layout. Along the groups
@@ -218,7 +227,10 @@ def _conv_direct_block(x: np.ndarray, wt: np.ndarray, geometry: Geometry, proble
     first = problem.layout == "channels_first"  # written channels-first by the kernel (no transpose pass)
     y = np.empty((n, problem.c_out, p_out) if first else (n, p_out, problem.c_out), dtype=problem.dtype)
     zero = np.zeros(1, dtype=accumulator(problem.dtype))  # the dtype the kernel sums in
-    args = (x_cl, wt, problem.cig, problem.cog, minor, lead, last, geometry.output_size[-1], zero, y)
+    # the dtype it multiplies in: the wide one for sums of few terms (each output sums Kv * Cig products)
+    few = math.prod(geometry.kernel_size) * problem.cig <= EXACT_PRODUCT_TERMS
+    product_zero = zero if few else np.zeros(1, dtype=problem.dtype)
+    args = (x_cl, wt, problem.cig, problem.cog, minor, lead, last, geometry.output_size[-1], zero, product_zero, y)
     calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * lead.shape[0], 4 * effective().threads)]
     _compiled.parallel_for(_compiled.kernels()["conv_direct_cf" if first else "conv_direct_cl"], calls)
     if first:

@@ -585,11 +585,12 @@ def im2col_cf(x, lead_pos, last_pos, o_last, stride_last, out, n0, l0, task0, ta
 
 
 @jit
-def conv_direct_cl(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype_zero, out, task0, task1):
+def conv_direct_cl(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype_zero, product_zero, out, task0, task1):
     """Small-group convolution, each output pixel written once: out[n, j, g*cog + k] = the sum over the
     taps t that read inside the input and the channels ci of group g of x[n, position(j, t), ci] *
-    wt[t, ci, k], multiplied and accumulated in the dtype of ``acc_dtype_zero`` (double precision for single-precision
-    data).
+    wt[t, ci, k], accumulated in the dtype of ``acc_dtype_zero`` (double precision for single-precision
+    data), each product taken in the dtype of ``product_zero`` (in double precision, exact: for sums of a
+    few terms, where a product's rounding is as large as the sum's).
 
     x: (N, P_big, C_in) channels-last input; wt: (Kv, C_in, cog) weight with taps first;
     lead_pos, last_pos: :func:`tconv._algorithms.taptable.im2col_positions`; out:
@@ -603,7 +604,7 @@ def conv_direct_cl(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype
     j_lead = lead_pos.shape[0]
     j_last = last_pos.shape[0]
     acc = np.zeros(out.shape[2], dtype=acc_dtype_zero.dtype)
-    zero = acc_dtype_zero[0]
+    zero = product_zero[0]
     for task in range(task0, task1):
         n = task // j_lead
         jl = task - n * j_lead
@@ -614,7 +615,7 @@ def conv_direct_cl(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype
 
 
 @jit
-def conv_direct_cf(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype_zero, out, task0, task1):
+def conv_direct_cf(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype_zero, product_zero, out, task0, task1):
     """:func:`conv_direct_cl` into a channels-first output ``(N, G*cog, J_lead*J_last)``: each task's
     output row summed channels-last in a local ``(J_last, G*cog)`` buffer and written transposed, along
     the output's rows (no channels-last result and no transpose pass over it; writing each pixel's
@@ -622,7 +623,7 @@ def conv_direct_cf(x, wt, cig, cog, minor, lead_pos, last_pos, o_last, acc_dtype
     j_lead = lead_pos.shape[0]
     j_last = last_pos.shape[0]
     acc = np.zeros(out.shape[1], dtype=acc_dtype_zero.dtype)
-    zero = acc_dtype_zero[0]
+    zero = product_zero[0]
     buf = np.empty((j_last, out.shape[1]), dtype=out.dtype)
     for task in range(task0, task1):
         n = task // j_lead
