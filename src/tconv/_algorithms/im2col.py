@@ -630,9 +630,11 @@ def chunk_rows(
     128-row chunks 1.4-1.7x), but not on larger 2-d ones (the benchmark's k3 d2 layer of 64 channels,
     36864 entries: 0.61x with 128-row chunks, 0.23x with 16-row ones, which took 1.5x as long). A
     :func:`small_gradient` (``grouped``: one group's) takes chunks of 16 rows too (0.35x the error of
-    128, 0.7x that of 32), where it is not one double-precision product (:func:`wide_sum`).
+    128, 0.7x that of 32), where it is not one double-precision product (:func:`wide_sum`). In 3-d,
+    gradients of up to 2**17 entries take the shorter chunks of small ones (32 rows: a 64 -> 56 k3 s2
+    layer, 96768 entries, was 1.09x PyTorch's distance with 256).
     """
-    small = products <= 2**16
+    small = products <= (2**17 if ndim == 3 else 2**16)
     short = dilated and (ndim == 3 or products <= DILATED_ENTRIES)
     if short or small_gradient(products, ndim, rows, grouped, pointwise):
         length = 16
@@ -667,15 +669,20 @@ def small_gradient(entries: int, ndim: int, rows: int, grouped: bool = False, po
     0.96-1.02x on 3-d layers of 4 -> 4 to 8 -> 8 channels at 8^3-12^3 (430-1730 entries, 1-6 M), and
     0.98-1.09x on 3-d layers of 5-13 channels with 4 x 4 x 4 and 5 x 5 x 5 kernels (5000-21000
     entries, 14-24 M); not on larger ones (a 3-d U-Net layer, 2**16 entries: 0.10x; nnU-Net's last
-    layer, 16384 entries over 65536 rows: 0.05x; an 8-group 2-d layer, 2048 entries per group over
-    4096 rows, 8.4 M: 0.20x, where 16-row chunks would cost 1.3-1.6x its weight gradient's time), but
-    for 1 x 1 kernels (``pointwise``, whose gradient PyTorch computes as one GEMM: 1.09-1.19x at 3700-3850
-    entries and 14-21 M multiply-adds).
-    Small: up to :data:`WIDE_ENTRIES` entries, in 3-d and per group of a grouped layer up to
-    :data:`SMALL_GRADIENT_ENTRIES`, and up to :data:`SMALL_GRADIENT_MACS` multiply-adds (the 1-d and 2-d
-    failures reached 4.1 M), in 3-d and for 1 x 1 kernels :data:`SMALL_GRADIENT_MACS_3D` (where they
-    reached 24 M, and 32-row chunks were 0.77-0.87x PyTorch's distance at 86-128 M)."""
-    limit = SMALL_GRADIENT_ENTRIES if ndim == 3 or grouped else WIDE_ENTRIES
+    layer, 16384 entries over 65536 rows: 0.05x), but for 1 x 1 kernels (``pointwise``, whose gradient
+    PyTorch computes as one GEMM: 1.09-1.19x at 3700-3850 entries and 14-21 M multiply-adds) and for
+    the groups of grouped layers, where the size did not tell: an 8-group 2-d k4 s2 layer, 2048 entries
+    per group over 4096 rows (8.4 M), was 0.20x PyTorch's distance with 128-row chunks, 4-group k4 s1
+    and k5 s2 ones of 2464 and 4550 entries per group (10 and 17 M) 1.27x and 1.18x.
+    Small: up to :data:`WIDE_ENTRIES` entries and :data:`SMALL_GRADIENT_MACS` multiply-adds (the 1-d
+    and 2-d failures reached 4.1 M); in 3-d up to :data:`SMALL_GRADIENT_ENTRIES` entries and
+    :data:`SMALL_GRADIENT_MACS_3D` (where they reached 24 M, and 32-row chunks were 0.77-0.87x
+    PyTorch's distance at 86-128 M), for 1 x 1 kernels up to that too; per group of a grouped layer
+    up to :data:`SMALL_GRADIENT_ENTRIES` entries, whatever the multiply-adds (16-row chunks cost the
+    8-group layer's weight gradient 1.3-1.6x its time)."""
+    if grouped:
+        return entries <= SMALL_GRADIENT_ENTRIES
+    limit = SMALL_GRADIENT_ENTRIES if ndim == 3 else WIDE_ENTRIES
     macs = SMALL_GRADIENT_MACS_3D if ndim == 3 or pointwise else SMALL_GRADIENT_MACS
     return entries <= limit and entries * rows <= macs
 
