@@ -663,7 +663,7 @@ def small_gradient(entries: int, ndim: int, rows: int, grouped: bool = False, po
     (samples x positions), ``ndim`` spatial axes, one group of a ``grouped`` layer or not, is small
     enough that PyTorch's float32 gradient is nearly correctly rounded, closer than chunks of float32
     sums of :func:`chunk_rows`' usual lengths. Measured against PyTorch (a random search of about
-    2 600 layers): tconv's were up to 1.8x as far from float64 as PyTorch's on 1-d and 2-d layers of 3-32
+    4 000 layers): tconv's were up to 1.8x as far from float64 as PyTorch's on 1-d and 2-d layers of 3-32
     channels (grouped, dilated, 5 x 5 kernels; 170-2000 entries, 0.05-1.5 M multiply-adds; a 2-group
     5 x 5 layer, 1350 entries per group, 4.1 M: 1.11x; a 4-group one, 2400 entries: 1.26x),
     0.96-1.02x on 3-d layers of 4 -> 4 to 8 -> 8 channels at 8^3-12^3 (430-1730 entries, 1-6 M), and
