@@ -695,6 +695,20 @@ def wide_sum(entries: int, ndim: int, rows: int, grouped: bool = False, pointwis
     return small_gradient(entries, ndim, rows, grouped, pointwise) and entries * rows <= WIDE_MACS
 
 
+def _row_sums(
+    entries: int, kv: int, geometry: Geometry, total_rows: int, rows: int, exact: bool, grouped: bool = False
+) -> tuple[int, bool]:
+    """How a weight gradient of ``entries`` entries (per group; ``kv`` taps, the ``geometry``) over ``rows``
+    rows of a block of ``total_rows`` sums them: the rows of one partial sum (:func:`chunk_rows`, at most
+    ``rows``; all of them when ``exact``, i.e. summed in the inputs' own precision) and whether it is one
+    double-precision product instead (:func:`wide_sum`)."""
+    if exact:
+        return rows, False
+    pointwise = kv == 1
+    step = chunk_rows(entries, geometry.ndim, total_rows, is_dilated(geometry), grouped, pointwise)
+    return min(rows, step), wide_sum(entries, geometry.ndim, total_rows, grouped, pointwise)
+
+
 def accumulator(dtype: np.dtype) -> np.dtype:
     """The dtype a weight gradient in ``dtype`` is summed in: float64 (complex128) for single precision."""
     return {np.dtype(np.float32): np.dtype(np.float64), np.dtype(np.complex64): np.dtype(np.complex128)}.get(
@@ -728,8 +742,7 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
         # general path took 7.8 ms on that layer, PyTorch 4.7); the same chunks as below
         lhs, rhs = small.reshape(n, a_total), big.reshape(n, b_total * kv)
         wide = accumulator(dtype)
-        step = n if wide == dtype else chunk_rows(a_total * kv * b_total, geometry.ndim, n)
-        whole = wide_sum(a_total * kv * b_total, geometry.ndim, n)
+        step, whole = _row_sums(a_total * kv * b_total, kv, geometry, n, n, wide == dtype)
         dw = _chunked_product(lhs.astype(dtype, copy=False), rhs.astype(dtype, copy=False), step, wide, whole=whole)
         assert dw is not None
         return dw.astype(dtype, copy=False).reshape(1, a_total, b_total, *geometry.kernel_size)
@@ -786,19 +799,12 @@ def _one_block_gradient(
     lhs = small_cl.reshape(rows, -1)  # (M, A)
     a = lhs.shape[1]
     wide = accumulator(dtype)
-    pointwise = kv == 1
-    step = (
-        rows
-        if wide == dtype
-        else chunk_rows(a * kv * b, geometry.ndim, total_rows, is_dilated(geometry), False, pointwise)
-    )
-    step = min(rows, step)
+    step, whole = _row_sums(a * kv * b, kv, geometry, total_rows, rows, wide == dtype)
     by_tap = np.empty((a, kv * b), dtype=dtype)  # (A, Kv*B)
 
     def store(a0: int, a1: int, w0: int, w1: int, tile: np.ndarray) -> None:
         by_tap[a0:a1, w0:w1] = tile
 
-    whole = wide_sum(a * kv * b, geometry.ndim, total_rows, False, pointwise)
     _chunked_product(lhs, cols.reshape(rows, kv * b), step, wide, store=store, whole=whole)
     if b == 1 or kv == 1:  # (A, Kv*B) is (A, B*Kv) already
         final = by_tap
@@ -942,9 +948,7 @@ def _add_weight_gradient(
     a, bb = dw.shape[1], b_total // groups
     exact = dw.dtype == cols.dtype  # no wider accumulator: one product per group
     products = a * kv * bb * (groups if a * bb <= SMALL_GROUPS else 1)
-    pointwise = kv == 1
-    step = rows if exact else chunk_rows(products, geometry.ndim, total_rows, is_dilated(geometry), grouped, pointwise)
-    step = min(rows, step)
+    step, whole = _row_sums(products, kv, geometry, total_rows, rows, exact, grouped)
     full = rows - rows % step
     if small_groups(groups, a, bb):  # one contraction over all groups
         cg = cols.reshape(rows, kv, groups, bb)  # (M, Kv, G, B)
@@ -962,7 +966,6 @@ def _add_weight_gradient(
         return
     # one group: weight_gradient hands larger groups over one at a time, each with its own columns
     assert groups == 1, groups
-    whole = wide_sum(a * kv * b_total, geometry.ndim, total_rows, grouped, pointwise)
     _chunked_product(small_rows, cols.reshape(rows, kv * b_total), step, dw.dtype, into=dw[0], whole=whole)
 
 
