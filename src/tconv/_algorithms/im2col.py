@@ -1000,11 +1000,6 @@ def _chunked_product(
     one_product = np.dtype(dtype) == lhs.dtype or rows <= step
     whole = whole and rows * a * np.dtype(dtype).itemsize <= partials_bytes()
     if store is not None:
-        if not one_product and not whole and a * width <= PRODUCT_TILE and rows >= BATCHED_CHUNKS * step:
-            small = np.empty((a, width), dtype=dtype)  # a small gradient: one tile
-            _batched_chunks(lhs, rhs, step, small, accumulate=False)
-            store(0, a, 0, width, small)
-            return None
         out = np.empty((0, 0), dtype=dtype)  # not written: every tile goes to store
     else:
         out = np.empty((a, width), dtype=dtype) if into is None else into
@@ -1026,8 +1021,13 @@ def _chunked_product(
                 out[:, w0 : w0 + band] += part
         return None if store is not None else out
     if not one_product and a * width <= PRODUCT_TILE and rows >= BATCHED_CHUNKS * step:
-        _batched_chunks(lhs, rhs, step, out, accumulate=into is not None)
-        return out
+        if store is None:
+            _batched_chunks(lhs, rhs, step, out, accumulate=into is not None)
+            return out
+        small = np.empty((a, width), dtype=dtype)  # a small gradient: one tile
+        _batched_chunks(lhs, rhs, step, small, accumulate=False)
+        store(0, a, 0, width, small)
+        return None
     if one_product:  # one GEMM: a band of columns per thread, as wide as can be (each GEMM packs lhs once)
         ta, tw = a, -(-width // threads)
     else:  # tiles within PRODUCT_TILE; from SMALL_FLOPS, at least one per thread where the columns allow
