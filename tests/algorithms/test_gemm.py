@@ -449,6 +449,72 @@ def test_pointwise_layers_are_gemms_of_the_weight_as_it_is(n, c_in, c_out, size,
     assert_close(tconv.conv_transpose(xf, w, b, groups=groups, layout=layout, algorithm="gemm"), expected, dtype=dtype)
 
 
+def _problem(x, w, groups, layout="channels_first"):
+    from tconv._algorithms.problem import Problem
+
+    c_out = w.shape[1] * groups
+    return Problem(groups, layout, x.shape[1], c_out, x.dtype, np.zeros(c_out, x.dtype), False)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize(
+    "n, c_in, c_out, size, groups, chunk",
+    [
+        (2, 1, 8, (9, 7), 1, 4096),
+        (3, 7, 5, (13,), 1, 4),  # several chunks per row, the last one short; 4 rows a pass and 3 more
+        (2, 12, 6, (3, 4, 5), 3, 8),
+        (1, 384, 384, (5, 6), 384, 16),  # depthwise
+        (4, 64, 32, (6, 6), 2, 4096),  # 32 input channels per group: the most the pass takes
+    ],
+)
+def test_pointwise_rows_of_few_input_channels(n, c_in, c_out, size, groups, chunk, bias, dtype, monkeypatch):
+    """Pointwise layers of up to POINTWISE_ROWS_CHANNELS input channels per group are one compiled pass
+    over the rows (no BLAS call), in chunks; against the scatter reference and float64."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((n, c_in, *size)).astype(dtype)
+    w = rng.standard_normal((c_in, c_out // groups, *(1,) * len(size))).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype) if bias else None
+    expected = tconv.conv_transpose(x, w, b, groups=groups, algorithm="scatter")
+    assert _gemm.pointwise_direct(_problem(x, w, groups))
+    monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", chunk)
+    monkeypatch.setattr(_gemm._blas, "matmul", None)  # calling BLAS would fail
+    before = x.copy()
+    for threads in (1, 2):
+        with tconv.options(threads=threads):
+            y = tconv.conv_transpose(x, w, b, groups=groups, algorithm="gemm")
+        assert_close(y, expected, dtype=dtype)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_pointwise_rows_leave_many_input_channels_to_blas():
+    """From POINTWISE_ROWS_CHANNELS + 1 input channels per group (and channels-last, and other dtypes)
+    the pointwise GEMMs stay BLAS's."""
+    rng = np.random.default_rng(12)
+    limit = _gemm.POINTWISE_ROWS_CHANNELS
+    x = rng.standard_normal((1, limit + 1, 3, 3)).astype(np.float32)
+    w = rng.standard_normal((limit + 1, 4, 1, 1)).astype(np.float32)
+    assert not _gemm.pointwise_direct(_problem(x, w, 1))
+    assert _gemm.pointwise_direct(_problem(x[:, :limit], w[:limit], 1))
+    assert not _gemm.pointwise_direct(_problem(x[:, :limit], w[:limit], 1, layout="channels_last"))
+    assert not _gemm.pointwise_direct(_problem(x[:, :limit].astype(np.complex64), w[:limit], 1))
+
+
+@pytest.mark.parametrize(
+    "size, c_in, c_out, groups",
+    [((42, 42), 192, 512, 1), ((76, 76), 2, 8, 2), ((73, 73), 384, 384, 384), ((5, 6, 7), 4, 64, 1)],
+)
+def test_auto_runs_pointwise_layers_as_gemm(size, c_in, c_out, groups):
+    """A pointwise layer is a product per pixel whatever its channels: "auto" takes gemm (no im2col for
+    more output channels, no direct pass for depthwise ones)."""
+    from tconv._algorithms import choose
+    from tconv.geometry import conv_transpose_geometry
+
+    geometry = conv_transpose_geometry(size, 1)
+    assert choose(geometry, groups=groups, n=2, c_in=c_in, c_out=c_out) == "gemm"
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("tiled", [False, True])
 def test_few_rows_per_group_multiply_each_group_s_weight_as_it_is(layout, tiled, monkeypatch):

@@ -179,6 +179,13 @@ def get(name: object, op: str = "conv_transpose") -> Algorithm:
 #: groups) had it at 0.72-0.73x ``gemm`` on two of its three 8-group shapes (16 channel pairs on 8
 #: lanes) and 0.8-2.9x from 16 groups up (1.16x in geometric mean over all 14); with 8 groups ``gemm``.
 DIRECT_GROUPS = 16
+#: How many times im2col's columns gemm's must be for ``"auto"`` to run ``"im2col"`` at stride 1 (rule 2
+#: of :func:`choose`): ``IM2COL_LARGER[grouped][three_d]``. With groups (a random search found a 3-d
+#: 32 -> 96, 2-group, k4 layer 6.8x slower than PyTorch through ``gemm``), measured A/B: in 3-d
+#: ``im2col`` 1.3-3.3x as fast from twice the columns (2-4 groups, 16-48 channels per group, k3-k4),
+#: 0.9x at 16 -> 32 per group on 12^3, 0.55x at equal counts; in 1-d and 2-d 1.1-1.2x at 8 times,
+#: 0.95-1.05x at 4, 0.85x at 2 (4 groups).
+IM2COL_LARGER = ((2, 1), (8, 2))
 #: Input pixels times kernel taps per sample from which a 3-d layer with overlapping stamps runs
 #: ``"phase"`` (rule 5 of :func:`choose`). Measured on one sample of 16-128 channels, k3 s2 and k4 s2,
 #: against ``gemm`` with its bands shared evenly among the threads: ``gemm`` 1.1-1.8x as fast up to
@@ -213,6 +220,11 @@ def choose(
     The rules come from ``tconv bench --algorithms auto,gemm,phase,direct`` runs on
     this project's 2-core machine (``docs/performance.md`` has the tables):
 
+    First, compiled kernels or not: a pointwise layer (``1 x ... x 1`` kernel, stride 1, no crop:
+    :func:`tconv._algorithms.gemm.pointwise`) runs ``"gemm"``, which computes it as the product it is, one
+    per pixel (no columns, no gather; the rules below took ``"im2col"`` or ``"direct"`` there, 1.2-9x
+    slower: a 384-channel depthwise 1x1 layer 12.9 ms against 2.3).
+
     With compiled kernels (numba installed, ``compiled=True``):
 
     1. one input channel per group (``C_in/G == 1``, ``C_out/G <= 16``: depthwise and channel
@@ -224,9 +236,10 @@ def choose(
        (:func:`tconv._algorithms.im2col.minor_groups`; 1.0-3.2x ``gemm``'s speed on 12 shapes in
        1-3 d, measured A/B, 0.8-2.9x on a random sweep, :data:`DIRECT_GROUPS`); with fewer groups
        the per-group GEMMs of ``gemm``;
-    2. stride 1 on every axis, no groups, more than one input pixel (one pixel is one plain GEMM,
+    2. stride 1 on every axis, more than one input pixel (one pixel is one plain GEMM,
        :func:`tconv._algorithms.gemm.one_stamp`), and gemm's columns (``prod(k)*C_out`` per input pixel)
-       at least twice im2col's (``prod(k)*C_in`` per output pixel; in 3-d at least as large):
+       at least twice im2col's (``prod(k)*C_in`` per output pixel; in 3-d at least as large; with
+       groups 8 times, in 3-d twice: :data:`IM2COL_LARGER`):
        ``"im2col"`` -- the layer is a convolution, computed as one (its GEMM sums over
        ``prod(k)*C_in`` instead of ``C_in``). Measured against ``gemm`` (A/B, 15 rounds):
        1.1-1.5x at twice the output channels (8 -> 32, 16 -> 32, 32 -> 128), 1.3x at 64 -> 256,
@@ -362,6 +375,9 @@ def _choose(
 def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool) -> str:
     """The measured rules of :func:`choose`."""
     cig, cog = c_in // groups, c_out // groups
+    problem = Problem(groups, "channels_first", c_in, c_out, np.dtype(np.float32), np.zeros(0, np.float32), False)
+    if gemm.pointwise(geometry, problem):
+        return "gemm"  # rule 0: a product per pixel, no columns and no gather
     if compiled and groups > 1 and cig == 1 and cog <= 16:
         return "direct"
     if compiled and groups >= DIRECT_GROUPS and im2col.minor_groups(groups, cig, cog):  # along the groups
@@ -371,10 +387,10 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
     overlapping = geometry.overlapping
     p_in = math.prod(geometry.input_size)
     if compiled:
-        if groups == 1 and p_in > 1 and all(s == 1 for s in geometry.stride):  # (one pixel: a plain GEMM)
+        if p_in > 1 and all(s == 1 for s in geometry.stride):  # (one pixel: a plain GEMM)
             # gemm's columns over im2col's: C_out per input pixel against C_in per output pixel
             larger = c_out * math.prod(geometry.input_size) / (c_in * math.prod(geometry.output_size))
-            if larger >= (1 if geometry.ndim >= 3 else 2):
+            if larger >= IM2COL_LARGER[groups > 1][geometry.ndim >= 3]:
                 return "im2col"
         if cig == 1 and cog >= 2 and p_in > 1 and taptable.kept(geometry):  # one input channel, several outputs
             return "direct"

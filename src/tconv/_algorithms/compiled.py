@@ -360,6 +360,7 @@ KERNEL_NAMES = (
     "correlate_direct_cl",
     "gather_rows_t",
     "direct_rows_t",
+    "pointwise_rows",
     "im2col_cl",
     "im2col_cf",
     "im2col_groups_cl",

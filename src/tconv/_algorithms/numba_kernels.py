@@ -424,6 +424,46 @@ def direct_minor_cf(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_las
 
 
 @jit
+def pointwise_rows(x, w, bias, chunk, out, task0, task1):
+    """A pointwise layer's channels-first rows straight from the input rows, for few input channels per
+    group (:func:`tconv._algorithms.gemm.pointwise_direct`): chunk ``j`` of row ``(n, c)`` of ``out`` is
+    ``bias[c]`` plus ``w[g, ci, co]`` times chunk ``j`` of input row ``(n, g, ci)`` summed over ``ci``
+    (channel ``c = g*Cog + co``), in chunks of ``chunk`` pixels that stay in L1.
+
+    x: (N, G, Cig, P); w: (G, Cig, Cog); bias: (G*Cog,); out: (N, G*Cog, P). Tasks are
+    ``(n*G*Cog + c)*chunks + j`` with ``chunks = ceil(P / chunk)``.
+    """
+    cig, cog = w.shape[1], w.shape[2]
+    c_out, p = out.shape[1], out.shape[2]
+    chunks = (p + chunk - 1) // chunk
+    for task in range(task0, task1):
+        row = task // chunks
+        j0 = (task - row * chunks) * chunk
+        j1 = min(p, j0 + chunk)
+        n = row // c_out
+        c = row - n * c_out
+        g = c // cog
+        co = c - g * cog
+        dst = out[n, c, j0:j1]
+        b = bias[c]
+        for j in range(j1 - j0):
+            dst[j] = b
+        ci = 0
+        while ci + 4 <= cig:  # four input rows a pass: a quarter of the passes over the chunk
+            w0, w1, w2, w3 = w[g, ci, co], w[g, ci + 1, co], w[g, ci + 2, co], w[g, ci + 3, co]
+            s0, s1 = x[n, g, ci, j0:j1], x[n, g, ci + 1, j0:j1]
+            s2, s3 = x[n, g, ci + 2, j0:j1], x[n, g, ci + 3, j0:j1]
+            for j in range(j1 - j0):
+                dst[j] += (w0 * s0[j] + w1 * s1[j]) + (w2 * s2[j] + w3 * s3[j])
+            ci += 4
+        for c2 in range(ci, cig):
+            weight = w[g, c2, co]
+            src = x[n, g, c2, j0:j1]
+            for j in range(j1 - j0):
+                dst[j] += weight * src[j]
+
+
+@jit
 def interleave(
     y, lead_src, lead_dst, first_last, count_last, stride_last, c0, bias, has_bias, out, channels_last, task0, task1
 ):
