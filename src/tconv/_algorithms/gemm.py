@@ -172,9 +172,7 @@ def _pointwise_rows(x: np.ndarray, w: np.ndarray, problem: Problem, out: np.ndar
     flat = out.reshape(n, problem.c_out, p)
     tasks = n * problem.c_out * -(-p // DIRECT_ROWS_CHUNK)
     pieces = 2 * effective().threads if out.size * (problem.cig + 1) >= DIRECT_ROWS_PARALLEL else 1
-    calls = [
-        (x, w, problem.bias, DIRECT_ROWS_CHUNK, flat, t0, t1) for t0, t1 in _compiled.split(tasks, pieces)
-    ]
+    calls = [(x, w, problem.bias, DIRECT_ROWS_CHUNK, flat, t0, t1) for t0, t1 in _compiled.split(tasks, pieces)]
     kernel = _compiled.kernels()["pointwise_rows"]
     if len(calls) == 1:
         kernel(*calls[0])
