@@ -88,6 +88,13 @@ def test_get_lists_the_valid_names():
         ((16, 16), 4, 2, 16, 16, 4, "gemm", "direct"),  # 4 groups of 4 -> 4: too few groups to run along
         ((32, 32), 3, 2, 64, 16, 8, "gemm", "direct"),  # 8 groups of 8 -> 2: gemm (0.72x with direct)
         ((32, 32), 4, 2, 64, 64, 16, "direct", "direct"),  # 16 groups of 4 -> 4
+        ((44, 44), 3, 2, 256, 16, 16, "gemm", "direct"),  # 16 groups of 16 -> 1: gemm (direct 4-8x as slow)
+        ((1000,), 8, 4, 32, 128, 16, "gemm", "direct"),  # 16 groups of 2 -> 8 in 1-d: gemm (direct 1.3x)
+        ((32, 32), 3, 2, 32, 128, 16, "direct", "direct"),  # 16 groups of 2 -> 8 in 2-d: along the groups
+        ((42, 42), 1, 1, 192, 512, 1, "gemm", "gemm"),  # pointwise: a product per pixel, not im2col
+        ((76, 76), 1, 1, 2, 8, 2, "gemm", "gemm"),  # pointwise with groups of one input channel
+        ((20, 20, 20), 3, 1, 32, 96, 2, "im2col", "phase"),  # stride 1, 2 groups, 3-d, 2.25x the columns
+        ((32, 32), 3, 1, 64, 128, 4, "winograd", "phase"),  # stride 1, 4 groups, 2-d, ~twice: not im2col
         ((8, 8, 8), 3, 2, 16, 16, 1, "gemm", "phase"),  # 3-d, overlapping stamps, few pixels
         ((16, 16, 16), 3, 2, 64, 32, 1, "gemm", "phase"),  # 3-d, overlapping, 4096 pixels x 27 taps
         ((12, 12, 12), 4, 2, 64, 64, 1, "gemm", "phase"),  # 3-d k4 s2 at 12^3

@@ -234,8 +234,9 @@ def choose(
        with 2 or more input channels per group, at most 16 channel pairs per group and 16 or more
        groups (``groups=32`` on 128 channels): ``"direct"`` too, its pass along the groups
        (:func:`tconv._algorithms.im2col.minor_groups`; 1.0-3.2x ``gemm``'s speed on 12 shapes in
-       1-3 d, measured A/B, 0.8-2.9x on a random sweep, :data:`DIRECT_GROUPS`); with fewer groups
-       the per-group GEMMs of ``gemm``;
+       1-3 d, measured A/B, 0.8-2.9x on a random sweep, :data:`DIRECT_GROUPS`) with as many input as
+       output channels per group, or fewer in 2-d and 3-d (:func:`_along_groups`); otherwise the
+       per-group GEMMs of ``gemm``;
     2. stride 1 on every axis, more than one input pixel (one pixel is one plain GEMM,
        :func:`tconv._algorithms.gemm.one_stamp`), and gemm's columns (``prod(k)*C_out`` per input pixel)
        at least twice im2col's (``prod(k)*C_in`` per output pixel; in 3-d at least as large; with
@@ -372,6 +373,19 @@ def _choose(
     return rule
 
 
+def _along_groups(geometry: Geometry, groups: int, cig: int, cog: int) -> bool:
+    """Whether rule 1's pass along the groups (:data:`DIRECT_GROUPS`) is taken over ``gemm``'s per-group
+    GEMMs: as many input as output channels per group, or fewer in 2-d and 3-d. Measured A/B on 22
+    layers of 16-64 groups (a random search found 16 -> 1 channels per group 6-8x slower than
+    ``gemm``): with more input channels per group ``gemm`` ran 1.5-8x as fast (16 -> 1, 8 -> 2, 4 -> 2
+    per group, 1-3 d); with fewer ``direct`` 1.1-2.9x in 2-d and 1.4x in 3-d, but ``gemm`` 1.3x in 1-d;
+    at equal counts it depends on the batch (4 -> 4 per group, 1-d k16 s8 and 2-d k4 s2: ``direct``
+    1.1-1.6x on 2 samples, ``gemm`` 1.5-1.8x on 8), so ``direct`` as before."""
+    if groups < DIRECT_GROUPS or not im2col.minor_groups(groups, cig, cog):
+        return False
+    return cig == cog or (cig < cog and geometry.ndim >= 2)
+
+
 def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool) -> str:
     """The measured rules of :func:`choose`."""
     cig, cog = c_in // groups, c_out // groups
@@ -380,7 +394,7 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
         return "gemm"  # rule 0: a product per pixel, no columns and no gather
     if compiled and groups > 1 and cig == 1 and cog <= 16:
         return "direct"
-    if compiled and groups >= DIRECT_GROUPS and im2col.minor_groups(groups, cig, cog):  # along the groups
+    if compiled and _along_groups(geometry, groups, cig, cog):
         return "direct"
     if not compiled and groups > 1 and cig * cog <= 16:
         return "direct"
