@@ -550,12 +550,17 @@ def test_few_rows_per_group_multiply_each_group_s_weight_as_it_is(layout, tiled,
         (2, 5, 5, (140,), 4, 2, 1, 1, 0),  # depthwise 1-d: rows of 280 outputs
         (1, 3, 6, (130,), 5, 2, 1, 2, 1),  # a channel multiplier of 2
         (2, 4, 4, (3, 130), 3, 2, 1, 1, 1),  # depthwise 2-d with long rows
+        (2, 16, 16, (5, 6), 2, 2, 1, 0, 0),  # depthwise, few channels, short rows: taps that do not overlap
+        (1, 3, 6, (6, 7), 4, 3, 1, 1, 0),  # 3 -> 6, k4 s3: overlapping taps summed per residue
+        (2, 4, 8, (5, 9), 3, 1, 2, 1, 0),  # stride 1, dilation 2
+        (1, 2, 2, (4, 8), 3, 2, 2, 3, 1),  # dilation 2 at stride 2: taps 0 and 2 hit the same residue
+        (1, 3, 3, (2, 3, 4), 2, 3, 1, 0, 2),  # 3-d, stride larger than the kernel, output padding
     ],
 )
 def test_one_input_channel_rows_from_the_input(
     n, groups, c_out, size, kernel, stride, dilation, padding, output_padding, dtype, prepared, monkeypatch
 ):
-    """One input channel per group (channels-first; with groups, long output rows): gemm computes each
+    """One input channel per group (channels-first; with groups, long output rows or few channels): gemm computes each
     output row straight from the input rows (direct_rows), in chunks of a row and pieces of rows or of
     one row, with no columns."""
     rng = np.random.default_rng(5)

@@ -148,15 +148,17 @@ def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, num
 
 def test_one_input_channel_runs_gemms_rows_in_channels_first_only():
     """One input channel per group: gemm's rows straight from the input (direct_rows) where the output
-    is channels-first (with groups: rows of 256 outputs or more); channels-last keeps direct's tap
-    tables."""
+    is channels-first (with groups: rows of 256 outputs or more, or at most 24 output channels);
+    channels-last keeps direct's tap tables."""
     from tconv._algorithms import choose
     from tconv.geometry import conv_transpose_geometry
 
     g = conv_transpose_geometry((64, 64), 4, stride=2, padding=1)
     assert choose(g, 1, 8, 1, 8) == "gemm"
     assert choose(g, 1, 8, 1, 8, layout="channels_last") == "direct"
-    assert choose(g, 8, 8, 8, 16) == "direct"  # depthwise with a multiplier, rows of 128: direct
+    assert choose(g, 8, 8, 8, 16) == "gemm"  # depthwise with a multiplier, 16 channels: the rows
+    assert choose(g, 16, 8, 16, 32) == "direct"  # 32 channels, rows of 128: along the channels
+    assert choose(g, 16, 8, 16, 32, layout="channels_last") == "direct"
     long = conv_transpose_geometry((400,), 4, stride=2, padding=1)  # rows of 800
     assert choose(long, 512, 2, 512, 512) == "gemm"  # depthwise 1-d: the rows
     assert choose(long, 512, 2, 512, 512, layout="channels_last") == "direct"

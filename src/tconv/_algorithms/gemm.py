@@ -80,6 +80,12 @@ DIRECT_ROWS_OUTPUTS = 64
 #: on 1-d depthwise layers (800-8000 outputs a row) 1.9-6.5x ``"direct"``'s speed, on a 2-d one with
 #: rows of 256 1.3x; with rows of 28-80 outputs 0.5-0.7x (``"direct"`` runs along the channels there).
 DEPTHWISE_ROWS = 256
+#: With groups, :func:`direct_rows` for shorter rows too with at most this many output channels, where
+#: ``"direct"``'s pass along the channels has less than two vectors to work with. Measured A/B (2-d
+#: depthwise and channel multipliers, rows of 32-217 outputs): 1.2-3.4x as fast with 3-21 channels
+#: (k2 s2, k3 s2, k4 s2, k4 s3), 0.9x with 32 (16 groups of 2); with 32-512 channels 0.4-1.9x (stride
+#: 1 and short rows lose: 0.43x at 64 channels on 14x14 k5), so not there.
+DEPTHWISE_ROWS_CHANNELS = 24
 #: Outputs per chunk of a row in :func:`direct_rows` (16 KiB of float32: they stay in L1 while every
 #: tap is added).
 DIRECT_ROWS_CHUNK = 4096
@@ -325,10 +331,15 @@ def transposed(geometry: Geometry, problem: Problem) -> bool:
 def rows_direct(geometry: Geometry, problem: Problem) -> bool:
     """Whether ``gemm`` runs :func:`direct_rows`: one input channel per group, at most
     :data:`DIRECT_ROWS_OUTPUTS` output channels per group, with groups output rows of at least
-    :data:`DEPTHWISE_ROWS`, a channels-first output, 1-3 d, float32 or float64, the compiled kernels."""
+    :data:`DEPTHWISE_ROWS` or at most :data:`DEPTHWISE_ROWS_CHANNELS` output channels, a channels-first
+    output, 1-3 d, float32 or float64, the compiled kernels."""
     return (
         problem.cig == 1
-        and (problem.groups == 1 or geometry.output_size[-1] >= DEPTHWISE_ROWS)
+        and (
+            problem.groups == 1
+            or geometry.output_size[-1] >= DEPTHWISE_ROWS
+            or problem.c_out <= DEPTHWISE_ROWS_CHANNELS
+        )
         and problem.cog <= DIRECT_ROWS_OUTPUTS
         and problem.layout == "channels_first"
         and geometry.ndim <= 3

@@ -847,9 +847,17 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
     """Output rows of a layer with one input channel per group straight from the input (channels-first):
     no columns. Row ``(i, c, ol)`` of ``out`` (output channel ``c = g*Cog + co`` of group ``g``) gets,
     for each lead pair (jl, tl) and last-axis tap ``tt``, ``w[g, co, tl*k_last + tt]`` times input row
-    jl of channel ``g`` added at positions ``s*j + d*tt - b`` (:func:`tconv.geometry.tap_range` gives
-    the inputs of each tap), in chunks of ``chunk`` outputs that stay in L1 (a 1-d signal's single row
-    can be megabytes long).
+    jl of channel ``g`` added at positions ``s*j + d*tt - b``, in chunks of ``chunk`` outputs that stay
+    in L1 (a 1-d signal's single row can be megabytes long).
+
+    Where taps overlap along the last axis (``d*(k_last - 1) >= s``) each residue ``r`` of the outputs
+    modulo ``s`` is summed in a contiguous buffer (its taps are those with ``(r + b - d*tt) % s == 0``,
+    reading input ``q + (r + b - d*tt) // s`` for output ``s*q + r``) and stored once at stride ``s``:
+    one stride-``s`` store per output instead of one stride-``s`` read-modify-write per tap. Otherwise
+    each tap's products are added in place. Elements are indexed, not sliced: a view per row and tap
+    cost more than the short rows of small images. Measured A/B against the sliced, tap-by-tap version
+    this replaced: 1.05-1.7x on its layers (a 1000x1000 1 -> 1 k4 s2 image 3.8 -> 2.4 ms, 1-d
+    depthwise k4 s2 1.5x, k7 s1 1.7x, 1 -> 32 k4 s2 1.4x), 1.8-4x on 2-d depthwise rows of 42-217.
 
     x: (n, G, P_in) the input; w: (G, Cog, Kv) the weight as it is; bias: (G*Cog,);
     out: (n, G*Cog, O_lead, O_last). Tasks are rows ``(i*G*Cog + c)*O_lead + ol``; the call writes
@@ -857,34 +865,62 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
     """
     cog = w.shape[1]
     c_out, o_lead = out.shape[1], out.shape[2]
+    overlapping = d * (k_last - 1) >= s
+    acc = np.empty(chunk // s + 2, dtype=out.dtype)
     for task in range(task0, task1):
         i = task // (c_out * o_lead)
         rest = task - i * c_out * o_lead
         c = rest // o_lead
         ol = rest - c * o_lead
         g = c // cog
-        row = out[i, c, ol]
-        xr = x[i, g]
-        wr = w[g, c - g * cog]
+        co = c - g * cog
+        bv = bias[c]
         for c0 in range(o0, o1, chunk):
             c1 = min(o1, c0 + chunk)
-            part = row[c0:c1]
-            for o in range(c1 - c0):
-                part[o] = bias[c]
-            for p in range(lp[ol], lp[ol + 1]):
-                base = lj[p] * i_last
-                tap0 = lt[p] * k_last
-                for tt in range(k_last):
-                    shift = d * tt - b
-                    lo, hi = _tap_range(shift, s, i_last, c0, c1)
-                    if hi <= lo:
-                        continue
-                    weight = wr[tap0 + tt]
-                    first = s * lo + shift - c0  # the output of input lo, in the chunk
-                    src = xr[base + lo : base + hi]
-                    dst = part[first : first + s * (hi - lo) : s]
-                    for j in range(hi - lo):
-                        dst[j] += weight * src[j]
+            if not overlapping:
+                for o in range(c0, c1):
+                    out[i, c, ol, o] = bv
+                for p in range(lp[ol], lp[ol + 1]):
+                    base = lj[p] * i_last
+                    tap0 = lt[p] * k_last
+                    for tt in range(k_last):
+                        shift = d * tt - b
+                        lo, hi = _tap_range(shift, s, i_last, c0, c1)
+                        if hi <= lo:
+                            continue
+                        weight = w[g, co, tap0 + tt]
+                        first = s * lo + shift
+                        x0 = base + lo
+                        for j in range(hi - lo):
+                            out[i, c, ol, np.uintp(first + s * j)] += weight * x[i, g, np.uintp(x0 + j)]
+                continue
+            for r in range(s):
+                q0 = (c0 - r + s - 1) // s  # outputs s*q + r in c0:c1
+                q1 = (c1 - r + s - 1) // s
+                if q1 <= q0:
+                    continue
+                for q in range(q1 - q0):
+                    acc[q] = bv
+                for p in range(lp[ol], lp[ol + 1]):
+                    base = lj[p] * i_last
+                    tap0 = lt[p] * k_last
+                    for tt in range(k_last):
+                        e = r + b - d * tt
+                        if e % s != 0:
+                            continue
+                        off = e // s  # output s*q + r reads input q + off
+                        lo = max(q0, -off)
+                        hi = min(q1, i_last - off)
+                        if hi <= lo:
+                            continue
+                        weight = w[g, co, tap0 + tt]
+                        a0 = lo - q0
+                        x0 = base + lo + off
+                        for j in range(hi - lo):
+                            acc[np.uintp(a0 + j)] += weight * x[i, g, np.uintp(x0 + j)]
+                first = s * q0 + r
+                for q in range(q1 - q0):
+                    out[i, c, ol, np.uintp(first + s * q)] = acc[q]
 
 
 @jit
