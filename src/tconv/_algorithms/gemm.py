@@ -797,7 +797,7 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
             i0, i1, g = tiles[index]
             cols = buffer[: i1 - i0]
             np.matmul(wt[g], xs[i0:i1, g], out=cols)  # (Cog*Kv, Cig) @ (n, Cig, P), stacked
-            c4 = _reshaped(cols, (i1 - i0, cog, kv, p_in)).transpose(0, 2, 1, 3)  # (n, Kv, Cog, P) view
+            c4 = _reshaped(cols, (i1 - i0, cog, kv, p_in))  # (n, Cog, Kv, P)
             rows(c4, lead.ptr, lead.j, lead.t, *per_axis, *whole, bias[g], out4[i0:i1, g])
 
     if len(tiles) >= threads > 1 and _blas.available():
@@ -814,7 +814,7 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
         for i0, i1, g in tiles:
             cols = buffer[: i1 - i0]
             _blas.matmul(wt[g], xs[i0:i1, g], out=cols)
-            c4 = _reshaped(cols, (i1 - i0, cog, kv, p_in)).transpose(0, 2, 1, 3)  # (n, Kv, Cog, P) view
+            c4 = _reshaped(cols, (i1 - i0, cog, kv, p_in))  # (n, Cog, Kv, P)
             if o_lead > 1:
                 calls = [
                     (c4, lead.ptr[r0 : r1 + 1], lead.j, lead.t, *per_axis, *whole, bias[g], out4[i0:i1, g, :, r0:r1])

@@ -784,46 +784,96 @@ def im2col_groups_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
 
 
 @inline
-def _gather_rows_t(cols, c, lp, lj, lt, i_last, k_last, ranges, s, d, b, o0, o1, chunk, bias, out_rows):
+def _residue_taps(k_last, s, d, b):
+    """The last axis's taps grouped by the residue modulo ``s`` of the outputs they reach: tap ``tt``
+    adds to outputs ``s*j + d*tt - b``, of residue ``(d*tt - b) mod s``; the taps of residue ``r`` are
+    ``order[start[r]:start[r + 1]]`` (a loop over every tap for each residue cost k*s checks: an
+    inverse STFT's k1024 s256, 262 144 a chunk)."""
+    start = np.zeros(s + 1, dtype=np.int64)
+    for tt in range(k_last):
+        start[(d * tt - b) % s + 1] += 1
+    for r in range(s):
+        start[r + 1] += start[r]
+    order = np.empty(k_last, dtype=np.int64)
+    fill = start[:s].copy()
+    for tt in range(k_last):
+        r = (d * tt - b) % s
+        order[fill[r]] = tt
+        fill[r] += 1
+    return order, start
+
+
+@inline
+def _gather_rows_t(
+    cols, c, lp, lj, lt, i_last, k_last, ranges, s, d, b, o0, o1, chunk, bias, out_rows, acc, order, start
+):
     """Output rows of one channel from transposed columns (the NCHW orientation, for few channels).
 
-    cols: (Kv, C, P_in) = W^T @ x of one sample (taps, channels, input pixels);
+    cols: (C, Kv, P_in) = W^T @ x of one sample (channels, taps, input pixels), C-contiguous (its
+    rows' layout known to the compiler: indexed through a transposed view they were read element by element);
     out_rows: (O_lead, O_last) rows of output channel ``c``, of which this writes outputs ``o0:o1``
     along the last axis. Row ``ol`` gets, for each lead pair (jl, tl) and each last-axis tap tt,
-    the input row jl of tap tl*k_last + tt added at positions s*j + d*tt - b: contiguous reads,
-    stride-s writes, in chunks of ``chunk`` outputs that stay in L1 (a 1-d row can be far longer:
-    an inverse STFT's 57 000 outputs gathered whole took 0.76 ms, writes missing L1). ranges:
-    (k_last, 2), the inputs ``ranges[tt, 0] <= j < ranges[tt, 1]`` that tap tt carries into the
-    whole row (:func:`tconv.geometry.tap_range`), used when a chunk is the whole row; a chunk's own
-    come from ``tap_range`` itself. Each tap's run is a view of the input row and a stride-``s``
-    view of the chunk, indexed from 0 (see the module docstring; 1.7x faster than indexing
-    ``row[s*j + shift]`` and ``src[base + j]``).
+    the input row jl of tap tl*k_last + tt added at positions s*j + d*tt - b, in chunks of ``chunk``
+    outputs that stay in L1 (a 1-d row can be far longer: an inverse STFT's 57 000 outputs gathered
+    whole took 0.76 ms, writes missing L1). ranges: (k_last, 2), the inputs ``ranges[tt, 0] <= j <
+    ranges[tt, 1]`` that tap tt carries into the whole row (:func:`tconv.geometry.tap_range`), used
+    when a chunk is the whole row; a chunk's own come from ``tap_range`` itself.
+
+    As in :func:`direct_rows_t`: where taps overlap along the last axis, each residue of the outputs
+    modulo ``s`` is summed in the contiguous buffer ``acc`` (at least ``chunk // s + 2`` long) and
+    stored once at stride ``s``; otherwise each tap is added in place; elements are indexed, not
+    sliced (a view per tap and row cost more than short rows: DCGAN's RGB output, rows of 64, 3 taps
+    and 2 lead pairs a row, 1.x faster).
     """
     o_last = out_rows.shape[1]
+    overlapping = d * (k_last - 1) >= s
     for ol in range(out_rows.shape[0]):
-        row = out_rows[ol]
         for c0 in range(o0, o1, chunk):
             c1 = min(o1, c0 + chunk)
-            part = row[c0:c1]
-            for o in range(c1 - c0):
-                part[o] = bias
             whole = c0 == 0 and c1 == o_last
-            for p in range(lp[ol], lp[ol + 1]):
-                base = lj[p] * i_last
-                tap0 = lt[p] * k_last
-                for tt in range(k_last):
-                    shift = d * tt - b
-                    if whole:
-                        lo, hi = ranges[tt, 0], ranges[tt, 1]
-                    else:
-                        lo, hi = _tap_range(shift, s, i_last, c0, c1)
-                    if hi <= lo:
-                        continue
-                    first = s * lo + shift - c0  # the output of input lo, in the chunk
-                    src = cols[tap0 + tt, c, base + lo : base + hi]
-                    dst = part[first : first + s * (hi - lo) : s]
-                    for j in range(hi - lo):
-                        dst[j] += src[j]
+            if not overlapping:
+                for o in range(c0, c1):
+                    out_rows[ol, o] = bias
+                for p in range(lp[ol], lp[ol + 1]):
+                    base = lj[p] * i_last
+                    tap0 = lt[p] * k_last
+                    for tt in range(k_last):
+                        shift = d * tt - b
+                        if whole:
+                            lo, hi = ranges[tt, 0], ranges[tt, 1]
+                        else:
+                            lo, hi = _tap_range(shift, s, i_last, c0, c1)
+                        if hi <= lo:
+                            continue
+                        first = s * lo + shift
+                        x0 = base + lo
+                        for j in range(hi - lo):
+                            out_rows[ol, np.uintp(first + s * j)] += cols[c, tap0 + tt, np.uintp(x0 + j)]
+                continue
+            for r in range(s):
+                q0 = (c0 - r + s - 1) // s  # outputs s*q + r in c0:c1
+                q1 = (c1 - r + s - 1) // s
+                if q1 <= q0:
+                    continue
+                for q in range(q1 - q0):
+                    acc[q] = bias
+                for p in range(lp[ol], lp[ol + 1]):
+                    base = lj[p] * i_last
+                    tap0 = lt[p] * k_last
+                    for e_index in range(start[r], start[r + 1]):
+                        tt = order[e_index]
+                        off = (r + b - d * tt) // s  # output s*q + r reads input q + off
+                        lo = max(q0, -off)
+                        hi = min(q1, i_last - off)
+                        if hi <= lo:
+                            continue
+                        a0 = lo - q0
+                        x0 = base + lo + off
+                        for j in range(hi - lo):
+                            acc[np.uintp(a0 + j)] += cols[c, tap0 + tt, np.uintp(x0 + j)]
+                first = s * q0 + r
+                for q in range(q1 - q0):
+                    out_rows[ol, np.uintp(first + s * q)] = acc[q]
 
 
 @jit
@@ -831,12 +881,34 @@ def gather_rows_t(cols, lp, lj, lt, i_last, k_last, ranges, s, d, b, o0, o1, chu
     """:func:`_gather_rows_t` for every sample and channel of a block, in one call (a call per sample
     and channel cost more in dispatch than its rows on small images: 5-8 us against 1-2).
 
-    cols: (n, Kv, C, P_in) columns of the block's samples; bias: (C,); out: (n, C, O_lead, O_last),
+    cols: (n, C, Kv, P_in) columns of the block's samples; bias: (C,); out: (n, C, O_lead, O_last),
     of which the call writes outputs ``o0:o1`` along the last axis.
     """
+    acc = np.empty(chunk // s + 2, dtype=out.dtype)
+    order, start = _residue_taps(k_last, s, d, b)
     for i in range(cols.shape[0]):
-        for c in range(cols.shape[2]):
-            _gather_rows_t(cols[i], c, lp, lj, lt, i_last, k_last, ranges, s, d, b, o0, o1, chunk, bias[c], out[i, c])
+        for c in range(cols.shape[1]):
+            _gather_rows_t(
+                cols[i],
+                c,
+                lp,
+                lj,
+                lt,
+                i_last,
+                k_last,
+                ranges,
+                s,
+                d,
+                b,
+                o0,
+                o1,
+                chunk,
+                bias[c],
+                out[i, c],
+                acc,
+                order,
+                start,
+            )
 
 
 _tap_range = numba.njit(nogil=True, cache=True, inline="always")(tap_range)
@@ -867,6 +939,7 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
     c_out, o_lead = out.shape[1], out.shape[2]
     overlapping = d * (k_last - 1) >= s
     acc = np.empty(chunk // s + 2, dtype=out.dtype)
+    order, start = _residue_taps(k_last, s, d, b)
     for task in range(task0, task1):
         i = task // (c_out * o_lead)
         rest = task - i * c_out * o_lead
@@ -904,11 +977,9 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
                 for p in range(lp[ol], lp[ol + 1]):
                     base = lj[p] * i_last
                     tap0 = lt[p] * k_last
-                    for tt in range(k_last):
-                        e = r + b - d * tt
-                        if e % s != 0:
-                            continue
-                        off = e // s  # output s*q + r reads input q + off
+                    for e_index in range(start[r], start[r + 1]):
+                        tt = order[e_index]
+                        off = (r + b - d * tt) // s  # output s*q + r reads input q + off
                         lo = max(q0, -off)
                         hi = min(q1, i_last - off)
                         if hi <= lo:
