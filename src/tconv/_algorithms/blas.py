@@ -181,8 +181,12 @@ def single_threaded_blas() -> Iterator[None]:
 
 
 #: Multiply-adds (x2) below which :func:`matmul` runs on the calling thread alone: handing a piece to
-#: another thread costs tens of microseconds.
-PARALLEL_FLOPS = 4_000_000
+#: another thread costs tens of microseconds. Measured (2 threads, min and median of 300 calls): a GEMM
+#: alone of 4.4 MFLOP took 0.05 ms on one thread, 0.10-0.16 split; 9 MFLOP 0.10-0.12 against
+#: 0.13-0.16; from 16 MFLOP the split was as fast or faster. Whole small layers, whose gathers are split
+#: from this size too, were 1.2-1.4x as fast split at 14-17 MFLOP (fcn8s-up2, 64 -> 64 k4 s2 on 16^2),
+#: and a pointwise layer of 4.4 MFLOP 1.8x as fast on one thread: 8 MFLOP.
+PARALLEL_FLOPS = 8_000_000
 #: ``M*N*K`` up to which OpenBLAS computes a GEMM on one thread by itself (``interface/gemm.c``:
 #: ``SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD``, 65536 * 4): no thread count to set around it
 #: (setting and restoring it costs ~12 us warm, ~100 us after an idle pause, measured).
