@@ -589,6 +589,66 @@ def test_one_input_channel_rows_from_the_input(
     assert tconv.conv_transpose(x, w, b, **kwargs).shape == expected.shape
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "n, groups, cig, cog, size, kernel, stride, dilation, padding, output_padding",
+    [
+        (2, 32, 4, 1, (14, 14), 2, 2, 1, 0, 0),  # 4 -> 1 per group, k = s: several terms per output
+        (1, 16, 2, 8, (5, 30), 3, 2, 1, 1, 1),  # 2 -> 8 per group
+        (2, 16, 16, 1, (300,), 8, 4, 1, 2, 0),  # 1-d, 16 -> 1 per group
+        (1, 3, 3, 2, (6, 25), 4, 3, 2, ((5, 0), (0, 4)), 1),  # dilation, crops of more than a kernel
+        (2, 5, 2, 2, (40,), 5, 1, 1, 2, 0),  # stride 1
+    ],
+)
+def test_small_groups_rows_from_the_input(
+    n, groups, cig, cog, size, kernel, stride, dilation, padding, output_padding, dtype, monkeypatch
+):
+    """Small groups of several input channels (2-d rows of 24 inputs or more, or 1-d): gemm sums each
+    output row from the group's input rows (direct_rows, one buffer per residue of the stride), in
+    chunks and pieces, with no columns; against the scatter reference."""
+    rng = np.random.default_rng(6)
+    nd = len(size)
+    x = rng.standard_normal((n, groups * cig, *size)).astype(dtype)
+    w = rng.standard_normal((groups * cig, cog, *(kernel,) * nd)).astype(dtype)
+    b = rng.standard_normal(groups * cog).astype(dtype)
+    kwargs = dict(stride=stride, dilation=dilation, padding=padding, output_padding=output_padding, groups=groups)
+    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
+    monkeypatch.setattr(_gemm, "GROUP_ROWS_INPUTS", 1)  # short rows too
+    monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", 7)  # many chunks per row
+    monkeypatch.setattr(_gemm, "DIRECT_ROWS_PARALLEL", 0)  # pieces for every thread
+    for name in ("_packed_weight", "lead_and_last", "scratch"):  # any columns path would fail
+        monkeypatch.setattr(_gemm, name, None)
+    calls = []
+    original = _gemm.direct_rows
+    monkeypatch.setattr(_gemm, "direct_rows", lambda *a: calls.append(1) or original(*a))
+    before = x.copy()
+    for threads in (1, 2, 3):
+        with tconv.options(threads=threads):
+            y = tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm")
+        assert_close(y, expected, dtype=dtype)
+    assert len(calls) == 3
+    np.testing.assert_array_equal(x, before)
+
+
+def test_small_groups_rows_only_where_measured():
+    """The rows of small groups: not for short 2-d rows with many terms, not in 3-d, not for groups of more
+    than 16 channel pairs."""
+    from tconv._algorithms.problem import Problem
+    from tconv.geometry import conv_transpose_geometry
+
+    def rows(size, kernel, stride, c_in, c_out, groups):
+        problem = Problem(groups, "channels_first", c_in, c_out, np.dtype(np.float32), np.zeros(c_out), False)
+        return _gemm.rows_direct(conv_transpose_geometry(size, kernel, stride=stride), problem)
+
+    assert rows((14, 14), 2, 2, 128, 32, 32)  # 4 terms per output
+    assert rows((32, 32), 4, 2, 128, 128, 32)  # rows of 32
+    assert rows((3000,), 2, 2, 512, 32, 32)  # 1-d
+    assert not rows((14, 14), 5, 1, 128, 128, 32)  # rows of 14, 100 terms
+    assert not rows((12, 12, 12), 3, 2, 64, 64, 16)  # 3-d
+    assert not rows((32, 32), 4, 2, 64, 64, 8)  # 8 -> 8 per group
+    assert not rows((32, 32), 4, 2, 64, 64, 1)  # no groups
+
+
 def test_one_input_channel_rows_input_untouched_and_views():
     """direct_rows reads strided views of the input and weight as they are and leaves them unchanged."""
     rng = np.random.default_rng(6)

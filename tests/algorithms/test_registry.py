@@ -82,15 +82,18 @@ def test_get_lists_the_valid_names():
     "size, kernel, stride, c_in, c_out, groups, compiled, numpy_only",
     [
         ((16, 16), 4, 2, 32, 32, 32, "direct", "direct"),  # depthwise
-        ((32, 32), 4, 2, 128, 128, 32, "direct", "direct"),  # 32 groups of 4 -> 4: along the groups
-        ((200,), 16, 8, 256, 256, 64, "direct", "direct"),  # 64 groups of 4 -> 4, 1-d
+        ((32, 32), 4, 2, 128, 128, 32, "gemm", "direct"),  # 32 groups of 4 -> 4 on rows of 32: the rows
+        ((16, 16), 4, 2, 256, 256, 64, "direct", "direct"),  # 64 groups of 4 -> 4 on rows of 16: along the groups
+        ((200,), 16, 8, 256, 256, 64, "gemm", "direct"),  # 64 groups of 4 -> 4, 1-d: the rows
         ((16, 16), 4, 2, 32, 32, 4, "gemm", "scatter"),  # 4 groups of 8 -> 8: per-group GEMMs
         ((16, 16), 4, 2, 16, 16, 4, "gemm", "direct"),  # 4 groups of 4 -> 4: too few groups to run along
         ((32, 32), 3, 2, 64, 16, 8, "gemm", "direct"),  # 8 groups of 8 -> 2: gemm (0.72x with direct)
-        ((32, 32), 4, 2, 64, 64, 16, "direct", "direct"),  # 16 groups of 4 -> 4
+        ((32, 32), 4, 2, 64, 64, 16, "gemm", "direct"),  # 16 groups of 4 -> 4, rows of 32: the rows
+        ((8, 8, 8), 4, 2, 64, 64, 16, "direct", "direct"),  # 16 groups of 4 -> 4 in 3-d: along the groups
         ((44, 44), 3, 2, 256, 16, 16, "gemm", "direct"),  # 16 groups of 16 -> 1: gemm (direct 4-8x as slow)
         ((1000,), 8, 4, 32, 128, 16, "gemm", "direct"),  # 16 groups of 2 -> 8 in 1-d: gemm (direct 1.3x)
-        ((32, 32), 3, 2, 32, 128, 16, "direct", "direct"),  # 16 groups of 2 -> 8 in 2-d: along the groups
+        ((32, 32), 3, 2, 32, 128, 16, "gemm", "direct"),  # 16 groups of 2 -> 8 in 2-d, rows of 32: the rows
+        ((14, 14), 5, 1, 128, 128, 32, "direct", "direct"),  # 32 groups of 4 -> 4, rows of 14, 100 terms
         ((42, 42), 1, 1, 192, 512, 1, "gemm", "gemm"),  # pointwise: a product per pixel, not im2col
         ((76, 76), 1, 1, 2, 8, 2, "gemm", "gemm"),  # pointwise with groups of one input channel
         ((20, 20, 20), 3, 1, 32, 96, 2, "im2col", "phase"),  # stride 1, 2 groups, 3-d, 2.25x the columns

@@ -86,6 +86,9 @@ DEPTHWISE_ROWS = 256
 #: (k2 s2, k3 s2, k4 s2, k4 s3), 0.9x with 32 (16 groups of 2); with 32-512 channels 0.4-1.9x (stride
 #: 1 and short rows lose: 0.43x at 64 channels on 14x14 k5), so not there.
 DEPTHWISE_ROWS_CHANNELS = 24
+#: Input rows from which 2-d layers of small groups of several input channels run :func:`direct_rows`
+#: (:func:`small_group_rows`): shorter rows spend more in the loops' set-up than in their work.
+GROUP_ROWS_INPUTS = 24
 #: Outputs per chunk of a row in :func:`direct_rows` (16 KiB of float32: they stay in L1 while every
 #: tap is added).
 DIRECT_ROWS_CHUNK = 4096
@@ -329,23 +332,40 @@ def transposed(geometry: Geometry, problem: Problem) -> bool:
 
 
 def rows_direct(geometry: Geometry, problem: Problem) -> bool:
-    """Whether ``gemm`` runs :func:`direct_rows`: one input channel per group, at most
-    :data:`DIRECT_ROWS_OUTPUTS` output channels per group, with groups output rows of at least
-    :data:`DEPTHWISE_ROWS` or at most :data:`DEPTHWISE_ROWS_CHANNELS` output channels, a channels-first
-    output, 1-3 d, float32 or float64, the compiled kernels."""
-    return (
-        problem.cig == 1
-        and (
-            problem.groups == 1
-            or geometry.output_size[-1] >= DEPTHWISE_ROWS
-            or problem.c_out <= DEPTHWISE_ROWS_CHANNELS
-        )
-        and problem.cog <= DIRECT_ROWS_OUTPUTS
-        and problem.layout == "channels_first"
+    """Whether ``gemm`` runs :func:`direct_rows`: a channels-first output, 1-3 d, float32 or float64, the
+    compiled kernels, and either one input channel per group and at most :data:`DIRECT_ROWS_OUTPUTS`
+    output channels per group (with groups: output rows of at least :data:`DEPTHWISE_ROWS` or at most
+    :data:`DEPTHWISE_ROWS_CHANNELS` output channels), or small groups of several input channels
+    (:func:`small_group_rows`)."""
+    if not (
+        problem.layout == "channels_first"
         and geometry.ndim <= 3
         and problem.dtype in (np.float32, np.float64)
         and _compiled.available()
+    ):
+        return False
+    if problem.cig > 1:
+        return small_group_rows(geometry, problem)
+    return problem.cog <= DIRECT_ROWS_OUTPUTS and (
+        problem.groups == 1 or geometry.output_size[-1] >= DEPTHWISE_ROWS or problem.c_out <= DEPTHWISE_ROWS_CHANNELS
     )
+
+
+def small_group_rows(geometry: Geometry, problem: Problem) -> bool:
+    """Whether :func:`direct_rows` computes a layer of small groups of several input channels (at most
+    :data:`tconv._algorithms.im2col.SMALL_GROUPS` channel pairs per group) from its input rows: 1-d, or
+    2-d with input rows of at least :data:`GROUP_ROWS_INPUTS` or at most 4 terms per output (input
+    channels per group times taps per output). Measured A/B against ``"auto"``'s choice before it (the
+    pass along the groups, or per-group GEMMs): 1-d 3.0-4.1x (16-32 groups, k2-k8); 2-d 1.1-1.6x on
+    rows of 14-73 inputs (16-32 groups of 4 -> 1 to 2 -> 8 channels, k2-k4, stride 1 and 2); 0.34x
+    and 0.63x on rows of 14 and 16 inputs with 16-100 terms, 0.6x in 3-d; larger groups (8 -> 8, 16
+    -> 16) 0.3-0.66x."""
+    from .im2col import SMALL_GROUPS
+
+    if problem.groups == 1 or problem.cig * problem.cog > SMALL_GROUPS or geometry.ndim > 2:
+        return False
+    terms = problem.cig * math.prod(geometry.kernel_size) / math.prod(geometry.stride)
+    return geometry.ndim == 1 or geometry.input_size[-1] >= GROUP_ROWS_INPUTS or terms <= 4
 
 
 def rows_gather(geometry: Geometry, problem: Problem) -> bool:
@@ -710,9 +730,9 @@ def _gemm_tile(
 
 
 def direct_rows(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """``gemm`` without a GEMM, for one input channel per group (:func:`rows_direct`): each output row summed
-    straight from the input rows (``direct_rows_t`` of :mod:`tconv._algorithms.numba_kernels`), each
-    tap's weight times an input row added at stride ``s``, in chunks of the row that stay in L1; the
+    """``gemm`` without a GEMM, for one or a few input channels per group (:func:`rows_direct`): each output
+    row summed straight from the input rows (``direct_rows_t`` of :mod:`tconv._algorithms.numba_kernels`),
+    each tap's weight times an input row added at stride ``s``, in chunks of the row that stay in L1; the
     rows, or pieces of a few long rows, shared among the threads. No temporaries beyond the lead axes'
     tap table: a 1-channel signal of 10^5 samples up-sampled x8 (k16) took 2.6-3.8 ms through the
     columns (16 values per input sample, then their gather), and takes 0.7 ms this way; a
@@ -723,10 +743,10 @@ def direct_rows(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Probl
     lead = lead_table(geometry)
     o_lead, o_last = lead.outputs, geometry.output_size[-1]
     axis = (geometry.input_size[-1], geometry.kernel_size[-1], *geometry.axes()[-1][2:5])  # i, k, s, d, b
-    groups = problem.groups
+    groups, cig, cog = problem.groups, problem.cig, problem.cog
     args = (
-        x.reshape(n, groups, p_in),
-        w.reshape(groups, c_out // groups, kv),  # the weight as it is
+        x.reshape(n, groups, cig, p_in),
+        w.reshape(groups, cig, cog, kv),  # the weight as it is
         *(lead.ptr, lead.j, lead.t),
         *axis,
         DIRECT_ROWS_CHUNK,
@@ -734,7 +754,7 @@ def direct_rows(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Probl
         out.reshape(n, c_out, o_lead, o_last),
     )
     rows = n * c_out * o_lead
-    work = out.size + n * p_in * kv * c_out
+    work = out.size + n * p_in * kv * c_out * cig
     pieces = 2 * effective().threads if work >= DIRECT_ROWS_PARALLEL else 1
     if rows >= pieces:  # rows enough for every thread
         calls = [(*args, t0, t1, 0, o_last) for t0, t1 in _compiled.split(rows, pieces)]

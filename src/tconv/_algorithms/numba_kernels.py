@@ -916,28 +916,30 @@ _tap_range = numba.njit(nogil=True, cache=True, inline="always")(tap_range)
 
 @jit
 def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, task0, task1, o0, o1):
-    """Output rows of a layer with one input channel per group straight from the input (channels-first):
+    """Output rows of a layer with few input channels per group straight from the input (channels-first):
     no columns. Row ``(i, c, ol)`` of ``out`` (output channel ``c = g*Cog + co`` of group ``g``) gets,
-    for each lead pair (jl, tl) and last-axis tap ``tt``, ``w[g, co, tl*k_last + tt]`` times input row
-    jl of channel ``g`` added at positions ``s*j + d*tt - b``, in chunks of ``chunk`` outputs that stay
-    in L1 (a 1-d signal's single row can be megabytes long).
+    for each input channel ``ci`` of the group, lead pair (jl, tl) and last-axis tap ``tt``,
+    ``w[g, ci, co, tl*k_last + tt]`` times input row jl of channel ``g*Cig + ci`` added at positions
+    ``s*j + d*tt - b``, in chunks of ``chunk`` outputs that stay in L1 (a 1-d signal's single row can be
+    megabytes long).
 
-    Where taps overlap along the last axis (``d*(k_last - 1) >= s``) each residue ``r`` of the outputs
-    modulo ``s`` is summed in a contiguous buffer (its taps are those with ``(r + b - d*tt) % s == 0``,
-    reading input ``q + (r + b - d*tt) // s`` for output ``s*q + r``) and stored once at stride ``s``:
-    one stride-``s`` store per output instead of one stride-``s`` read-modify-write per tap. Otherwise
-    each tap's products are added in place. Elements are indexed, not sliced: a view per row and tap
-    cost more than the short rows of small images. Measured A/B against the sliced, tap-by-tap version
-    this replaced: 1.05-1.7x on its layers (a 1000x1000 1 -> 1 k4 s2 image 3.8 -> 2.4 ms, 1-d
-    depthwise k4 s2 1.5x, k7 s1 1.7x, 1 -> 32 k4 s2 1.4x), 1.8-4x on 2-d depthwise rows of 42-217.
+    With several terms per output (overlapping taps along the last axis, ``d*(k_last - 1) >= s``, or
+    several input channels) each residue ``r`` of the outputs modulo ``s`` is summed in a contiguous
+    buffer (its taps are those with ``(d*tt - b) mod s == r``, :func:`_residue_taps`, reading input
+    ``q + (r + b - d*tt) // s`` for output ``s*q + r``) and stored once at stride ``s``: one stride-``s``
+    store per output instead of one stride-``s`` read-modify-write per term. Otherwise each tap's
+    products are added in place. Elements are indexed, not sliced: a view per row and tap cost more
+    than the short rows of small images. Measured A/B against the sliced, tap-by-tap version this
+    replaced (one input channel): 1.05-1.7x on its layers (a 1000x1000 1 -> 1 k4 s2 image 3.8 -> 2.4
+    ms, 1-d depthwise k4 s2 1.5x, k7 s1 1.7x, 1 -> 32 k4 s2 1.4x), 1.8-4x on 2-d depthwise rows of 42-217.
 
-    x: (n, G, P_in) the input; w: (G, Cog, Kv) the weight as it is; bias: (G*Cog,);
+    x: (n, G, Cig, P_in) the input; w: (G, Cig, Cog, Kv) the weight as it is; bias: (G*Cog,);
     out: (n, G*Cog, O_lead, O_last). Tasks are rows ``(i*G*Cog + c)*O_lead + ol``; the call writes
     their outputs ``o0:o1`` along the last axis.
     """
-    cog = w.shape[1]
+    cig, cog = w.shape[1], w.shape[2]
     c_out, o_lead = out.shape[1], out.shape[2]
-    overlapping = d * (k_last - 1) >= s
+    in_place = d * (k_last - 1) < s and cig == 1
     acc = np.empty(chunk // s + 2, dtype=out.dtype)
     order, start = _residue_taps(k_last, s, d, b)
     for task in range(task0, task1):
@@ -950,7 +952,7 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
         bv = bias[c]
         for c0 in range(o0, o1, chunk):
             c1 = min(o1, c0 + chunk)
-            if not overlapping:
+            if in_place:
                 for o in range(c0, c1):
                     out[i, c, ol, o] = bv
                 for p in range(lp[ol], lp[ol + 1]):
@@ -961,11 +963,11 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
                         lo, hi = _tap_range(shift, s, i_last, c0, c1)
                         if hi <= lo:
                             continue
-                        weight = w[g, co, tap0 + tt]
+                        weight = w[g, 0, co, tap0 + tt]
                         first = s * lo + shift
                         x0 = base + lo
                         for j in range(hi - lo):
-                            out[i, c, ol, np.uintp(first + s * j)] += weight * x[i, g, np.uintp(x0 + j)]
+                            out[i, c, ol, np.uintp(first + s * j)] += weight * x[i, g, 0, np.uintp(x0 + j)]
                 continue
             for r in range(s):
                 q0 = (c0 - r + s - 1) // s  # outputs s*q + r in c0:c1
@@ -984,11 +986,12 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
                         hi = min(q1, i_last - off)
                         if hi <= lo:
                             continue
-                        weight = w[g, co, tap0 + tt]
                         a0 = lo - q0
                         x0 = base + lo + off
-                        for j in range(hi - lo):
-                            acc[np.uintp(a0 + j)] += weight * x[i, g, np.uintp(x0 + j)]
+                        for ci in range(cig):
+                            weight = w[g, ci, co, tap0 + tt]
+                            for j in range(hi - lo):
+                                acc[np.uintp(a0 + j)] += weight * x[i, g, ci, np.uintp(x0 + j)]
                 first = s * q0 + r
                 for q in range(q1 - q0):
                     out[i, c, ol, np.uintp(first + s * q)] = acc[q]
