@@ -53,3 +53,33 @@ def test_a_layer_spec_is_checked_before_any_array_exists(spec, message):
     """A bad spec ended in int()'s message without the key, or in a worker's MemoryError."""
     with pytest.raises(ValueError, match=message):
         layer_from_spec(spec)
+
+
+def test_random_layers_are_reproducible_valid_and_of_every_kind():
+    """random_layers: the same layers for the same seed, others for another, each a valid layer of the
+    benchmark (its arrays within the limit) with useful FLOPs in RANDOM_FLOPS; over 200, every kind the
+    docstring names appears (1-3 d, depthwise, channel multipliers, groups, dilation, stride 1)."""
+    from tconv.benchmark import random_layers
+    from tconv.benchmark.layers import RANDOM_FLOPS
+
+    layers = random_layers(200, seed=3)
+    assert layers == random_layers(200, seed=3)
+    assert layers[:5] != random_layers(5, seed=4)
+    assert [layer.name for layer in layers[:3]] == ["random-3-0", "random-3-1", "random-3-2"]
+    for layer in layers:
+        assert layer == layer_from_spec(layer.source, name=layer.name)  # the source is the spec
+        assert RANDOM_FLOPS[0] <= layer.flops <= RANDOM_FLOPS[1]
+    assert {len(layer.size) for layer in layers} == {1, 2, 3}
+    depthwise = [layer for layer in layers if layer.groups > 1 and layer.groups == layer.c_in]
+    assert {1, 2} <= {layer.c_out // layer.c_in for layer in depthwise}
+    assert any(1 < layer.groups < layer.c_in for layer in layers)
+    assert any(layer.dilation[0] == 2 for layer in layers)
+    assert any(layer.stride[0] == 1 for layer in layers) and any(layer.stride[0] > 1 for layer in layers)
+
+
+@pytest.mark.parametrize("count, seed", [(0, 0), (1001, 0), (2.0, 0), (True, 0), (3, -1), (3, 1.5), (3, None)])
+def test_random_layers_reject_bad_counts_and_seeds(count, seed):
+    from tconv.benchmark import random_layers
+
+    with pytest.raises(ValueError, match="count|seed"):
+        random_layers(count, seed)

@@ -49,3 +49,28 @@ def test_the_other_layers_are_listed_and_named_apart(capsys):
     assert listing.index("dcgan-1") < listing.index("others") < listing.index("pix2pix-up8")
     assert main(["bench", "--layers", "nope,pointwise", "--quiet"]) == 2
     assert "'others'" in capsys.readouterr().err
+
+
+def test_random_layers_from_the_command_line(capsys, monkeypatch):
+    """``--layers random:COUNT[:SEED]`` runs random_layers(COUNT, SEED); a malformed value is one line on
+    stderr and exit code 2, before anything runs."""
+    import tconv.benchmark as benchmark
+    from tconv.benchmark import random_layers
+
+    seen = []
+
+    def fake_run(layers, *args, **kwargs):
+        seen.append(list(layers))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(benchmark, "run", fake_run)
+    for value, expected in (("random:3:7", random_layers(3, 7)), ("random:2", random_layers(2, 0))):
+        try:
+            main(["bench", "--layers", value, "--peers", "torch", "--quiet"])
+        except SystemExit:
+            pass
+        assert seen.pop() == list(expected)
+    for value in ("random:", "random:x", "random:0", "random:1001", "random:3:-1", "random:3:1:2"):
+        assert main(["bench", "--layers", value, "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "--layers" in err and err.count("\n") == 1

@@ -23,7 +23,7 @@ the private ``_runtimes`` (how tconv and each peer are called) and ``_worker``
 """
 
 from ._runtimes import PEERS
-from .layers import LAYERS, OTHER_LAYERS, Layer, layer_from_spec
+from .layers import LAYERS, OTHER_LAYERS, Layer, layer_from_spec, random_layers
 from .report import Result, format_table, save_json, summary
 from .runner import check_output, run
 
@@ -36,6 +36,7 @@ __all__ = [
     "check_output",
     "format_table",
     "layer_from_spec",
+    "random_layers",
     "run",
     "save_json",
     "summary",

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..geometry import Geometry, conv_transpose_geometry
 
-__all__ = ["LAYERS", "Layer", "layer_from_spec"]
+__all__ = ["LAYERS", "OTHER_LAYERS", "Layer", "layer_from_spec", "random_layers"]
 
 #: The keys of a layer spec whose values are one int, and those that are sizes (``4`` or ``4x4``).
 _INT_KEYS = ("n", "c_in", "c_out", "groups")
@@ -497,3 +497,73 @@ OTHER_LAYERS: tuple[Layer, ...] = (
         "every call was the slow path found here)",
     ),
 )
+
+
+#: The most layers :func:`random_layers` draws in one call.
+MAX_RANDOM_LAYERS = 1000
+#: The useful FLOPs of a random layer: from a small layer (tens of microseconds, where fixed costs count)
+#: to a large one (tens of milliseconds).
+RANDOM_FLOPS = (5 * 10**5, 3 * 10**9)
+_RANDOM_CHANNELS = (1, 3, 4, 8, 16, 21, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+
+
+def random_layers(count: int, seed: int = 0) -> tuple[Layer, ...]:
+    """``count`` layers drawn at random from the shapes of real networks, the same for the same ``seed``: a
+    check of ``"auto"`` and of the algorithms away from the named layers (``tconv bench --layers
+    random:COUNT:SEED``).
+
+    Each is 1-d, 2-d or 3-d (1 : 3 : 1); plain, depthwise (with a channel multiplier of 1 or 2) or grouped
+    (2-32 groups) (3 : 1 : 1); of 1-512 channels (the counts of :data:`_RANDOM_CHANNELS`); a kernel of
+    1-8 (1-d also 16 and 32) at stride 1-4 (1-d also 8), mostly no larger than the kernel; dilation 2 one
+    time in nine; any padding up to half the dilated kernel; 1-16 samples of 16-4000 (1-d), 4-96
+    (2-d) or 4-24 (3-d) cells a side; with :data:`RANDOM_FLOPS` useful FLOPs and arrays the benchmark
+    accepts (shapes outside those are drawn again). Named ``random-SEED-I``.
+
+    Examples
+    --------
+    >>> [layer.name for layer in random_layers(2, seed=7)]
+    ['random-7-0', 'random-7-1']
+    >>> random_layers(3, seed=1) == random_layers(3, seed=1)
+    True
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RANDOM_LAYERS:
+        raise ValueError(f"random layers: count must be an int from 1 to {MAX_RANDOM_LAYERS}, got {count!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"random layers: seed must be a non-negative int, got {seed!r}")
+    rng = np.random.default_rng(seed)
+    layers: list[Layer] = []
+    while len(layers) < count:
+        spec = _random_spec(rng)
+        try:
+            layer = layer_from_spec(spec, name=f"random-{seed}-{len(layers)}", source=spec)
+        except ValueError:  # a window with no output, or arrays too large: draw again
+            continue
+        if RANDOM_FLOPS[0] <= layer.flops <= RANDOM_FLOPS[1]:
+            layers.append(layer)
+    return tuple(layers)
+
+
+def _random_spec(rng: np.random.Generator) -> str:
+    """One layer spec of :func:`random_layers`' distribution."""
+    nd = int(rng.choice([1, 2, 2, 2, 3]))
+    family = str(rng.choice(["plain", "plain", "plain", "depthwise", "groups"]))
+    c_in, c_out = int(rng.choice(_RANDOM_CHANNELS)), int(rng.choice(_RANDOM_CHANNELS))
+    groups = 1
+    if family == "depthwise":
+        c_out, groups = c_in * int(rng.choice([1, 1, 2])), c_in
+    elif family == "groups":
+        groups = int(rng.choice([2, 4, 8, 16, 32]))
+        c_in, c_out = max(c_in, groups) // groups * groups, max(c_out, groups) // groups * groups
+    kernel = int(rng.choice([1, 2, 3, 4, 4, 5, 7, 8] + ([16, 32] if nd == 1 else [])))
+    stride = int(rng.choice([1, 2, 2, 2, 3, 4] + ([8] if nd == 1 else [])))
+    if rng.random() < 0.8:
+        stride = min(stride, kernel)
+    dilation = int(rng.choice([1] * 8 + [2]))
+    padding = int(rng.integers(0, dilation * (kernel - 1) // 2 + 1))
+    n = int(rng.choice([1, 1, 2, 4, 8, 16]))
+    side = {1: int(rng.integers(16, 4000)), 2: int(rng.integers(4, 96)), 3: int(rng.integers(4, 24))}[nd]
+    size = "x".join([str(side)] * nd)
+    return (
+        f"n={n} c_in={c_in} c_out={c_out} size={size} kernel={kernel} stride={stride} padding={padding} "
+        f"dilation={dilation} groups={groups}"
+    )

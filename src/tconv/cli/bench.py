@@ -24,6 +24,7 @@ examples:
   tconv bench --list                           the named layers and where they come from
   tconv bench --layers dcgan-3,unet-256 --dtypes float32,float64
   tconv bench --layers others --algorithms auto,prepared   layers of other models (not fitted on)
+  tconv bench --layers random:60:1 --rounds 3  60 layers drawn at random (seed 1)
   tconv bench --layer "n=4 c_in=256 c_out=128 size=32x32 kernel=2 stride=2"
   tconv bench --algorithms auto,prepared,gemm,phase,direct --json report.json
   tconv bench --backward --layers dcgan-3,unet-256    training step vs torch.nn.ConvTranspose2d
@@ -37,8 +38,9 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
     bench.add_argument(
         "--layers",
         default="all",
-        help="comma-separated layer names, 'all' (default: the named layers docs/performance.md shows) or "
-        "'others' (layers of other models, which the rules of 'auto' were not fitted on)",
+        help="comma-separated layer names, 'all' (default: the named layers docs/performance.md shows), "
+        "'others' (layers of other models, which the rules of 'auto' were not fitted on) or 'random:COUNT[:SEED]' "
+        "(COUNT layers drawn at random from the shapes of real networks, the same for the same SEED, default 0)",
     )
     bench.add_argument(
         "--layer", help='one custom layer, e.g. "n=4 c_in=64 c_out=32 size=64x64 kernel=4 stride=2 padding=1"'
@@ -83,6 +85,23 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
     )
 
 
+def _random(text: str) -> tuple:
+    """The layers of ``--layers random:COUNT[:SEED]``."""
+    from ..benchmark import random_layers
+    from ..benchmark.layers import MAX_RANDOM_LAYERS
+
+    parts = text.split(":")[1:]
+    try:
+        if not 1 <= len(parts) <= 2:
+            raise ValueError
+        count, seed = int(parts[0]), int(parts[1]) if len(parts) == 2 else 0
+    except ValueError:
+        raise ValueError(f"--layers must be random:COUNT or random:COUNT:SEED (integers), got {text!r}") from None
+    if not 1 <= count <= MAX_RANDOM_LAYERS or seed < 0:
+        raise ValueError(f"--layers {text!r}: COUNT must be from 1 to {MAX_RANDOM_LAYERS} and SEED non-negative")
+    return random_layers(count, seed)
+
+
 def _json_path(text: str) -> str:
     return text if text == "-" else output_path("--json")(text)
 
@@ -108,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         layers = list(LAYERS)
     elif args.layers == "others":
         layers = list(OTHER_LAYERS)
+    elif args.layers.startswith("random:"):
+        layers = list(_random(args.layers))
     else:
         by_name = {layer.name: layer for layer in (*LAYERS, *OTHER_LAYERS)}
         unknown = [n for n in args.layers.split(",") if n not in by_name]
