@@ -535,6 +535,19 @@ def test_few_rows_per_group_multiply_each_group_s_weight_as_it_is(layout, tiled,
     assert_close(y, expected, dtype=np.float32)
 
 
+def _rows_only(monkeypatch) -> list:
+    """Make gemm reach its rows straight from the input only (any columns path fails), in chunks of 7
+    outputs and pieces for every thread; the list returned gets an entry per call of direct_rows."""
+    monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", 7)  # many chunks per row
+    monkeypatch.setattr(_gemm, "DIRECT_ROWS_PARALLEL", 0)  # pieces for every thread
+    for name in ("_packed_weight", "lead_and_last", "scratch"):  # any columns path would fail
+        monkeypatch.setattr(_gemm, name, None)
+    calls: list = []
+    original = _gemm.direct_rows
+    monkeypatch.setattr(_gemm, "direct_rows", lambda *a: calls.append(1) or original(*a))
+    return calls
+
+
 @pytest.mark.parametrize("prepared", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
@@ -571,13 +584,7 @@ def test_one_input_channel_rows_from_the_input(
     b = rng.standard_normal(c_out).astype(dtype)
     kwargs = dict(stride=stride, dilation=dilation, padding=padding, output_padding=output_padding, groups=groups)
     expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
-    monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", 7)  # many chunks per row
-    monkeypatch.setattr(_gemm, "DIRECT_ROWS_PARALLEL", 0)  # pieces for every thread
-    for name in ("_packed_weight", "lead_and_last", "scratch"):  # any columns path would fail
-        monkeypatch.setattr(_gemm, name, None)
-    calls = []
-    original = _gemm.direct_rows
-    monkeypatch.setattr(_gemm, "direct_rows", lambda *a: calls.append(1) or original(*a))
+    calls = _rows_only(monkeypatch)
     for threads in (1, 2, 3):
         with tconv.options(threads=threads):
             if prepared:
@@ -614,13 +621,7 @@ def test_small_groups_rows_from_the_input(
     kwargs = dict(stride=stride, dilation=dilation, padding=padding, output_padding=output_padding, groups=groups)
     expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
     monkeypatch.setattr(_gemm, "GROUP_ROWS_INPUTS", 1)  # short rows too
-    monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", 7)  # many chunks per row
-    monkeypatch.setattr(_gemm, "DIRECT_ROWS_PARALLEL", 0)  # pieces for every thread
-    for name in ("_packed_weight", "lead_and_last", "scratch"):  # any columns path would fail
-        monkeypatch.setattr(_gemm, name, None)
-    calls = []
-    original = _gemm.direct_rows
-    monkeypatch.setattr(_gemm, "direct_rows", lambda *a: calls.append(1) or original(*a))
+    calls = _rows_only(monkeypatch)
     before = x.copy()
     for threads in (1, 2, 3):
         with tconv.options(threads=threads):

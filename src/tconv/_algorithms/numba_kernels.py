@@ -804,6 +804,20 @@ def _residue_taps(k_last, s, d, b):
 
 
 @inline
+def _residue_span(c0, c1, r, s):
+    """``(q0, q1)``: the outputs ``s*q + r`` of residue ``r`` among outputs ``c0:c1`` are ``q0 <= q < q1``."""
+    return (c0 - r + s - 1) // s, (c1 - r + s - 1) // s
+
+
+@inline
+def _residue_inputs(q0, q1, r, tt, s, d, b, i_last):
+    """``(lo, hi, off)``: tap ``tt`` of residue ``r`` (``(d*tt - b) mod s == r``) adds input ``q + off`` to
+    output ``s*q + r``, for ``lo <= q < hi`` (within ``q0:q1`` and the ``i_last`` inputs)."""
+    off = (r + b - d * tt) // s
+    return max(q0, -off), min(q1, i_last - off), off
+
+
+@inline
 def _gather_rows_t(
     cols, c, lp, lj, lt, i_last, k_last, ranges, s, d, b, o0, o1, chunk, bias, out_rows, acc, order, start
 ):
@@ -852,8 +866,7 @@ def _gather_rows_t(
                             out_rows[ol, np.uintp(first + s * j)] += taps[np.uintp(tap0 + tt), np.uintp(x0 + j)]
                 continue
             for r in range(s):
-                q0 = (c0 - r + s - 1) // s  # outputs s*q + r in c0:c1
-                q1 = (c1 - r + s - 1) // s
+                q0, q1 = _residue_span(c0, c1, r, s)
                 if q1 <= q0:
                     continue
                 for q in range(q1 - q0):
@@ -863,9 +876,7 @@ def _gather_rows_t(
                     tap0 = lt[p] * k_last
                     for e_index in range(start[r], start[r + 1]):
                         tt = order[e_index]
-                        off = (r + b - d * tt) // s  # output s*q + r reads input q + off
-                        lo = max(q0, -off)
-                        hi = min(q1, i_last - off)
+                        lo, hi, off = _residue_inputs(q0, q1, r, tt, s, d, b, i_last)
                         if hi <= lo:
                             continue
                         a0 = lo - q0
@@ -957,8 +968,7 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
         for c0 in range(o0, o1, chunk):
             c1 = min(o1, c0 + chunk)
             for r in range(s):
-                q0 = (c0 - r + s - 1) // s  # outputs s*q + r in c0:c1
-                q1 = (c1 - r + s - 1) // s
+                q0, q1 = _residue_span(c0, c1, r, s)
                 if q1 <= q0:
                     continue
                 for q in range(q1 - q0):
@@ -968,9 +978,7 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
                     tap0 = lt[p] * k_last
                     for e_index in range(start[r], start[r + 1]):
                         tt = order[e_index]
-                        off = (r + b - d * tt) // s  # output s*q + r reads input q + off
-                        lo = max(q0, -off)
-                        hi = min(q1, i_last - off)
+                        lo, hi, off = _residue_inputs(q0, q1, r, tt, s, d, b, i_last)
                         if hi <= lo:
                             continue
                         a0 = lo - q0
