@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from cases import CASE_IDS, CASES, Case
-from helpers import assert_close, from_layout, to_layout
+from helpers import assert_close, from_layout, oracle, to_layout
 
 import tconv
 from tconv._algorithms import gemm as _gemm
@@ -470,8 +470,8 @@ def _problem(x, w, groups, layout="channels_first"):
 )
 def test_pointwise_rows_of_few_input_channels(n, c_in, c_out, size, groups, chunk, bias, dtype, monkeypatch):
     """Pointwise layers of up to POINTWISE_ROWS_CHANNELS input channels per group are one compiled pass
-    over the rows (no BLAS call), in chunks; against the scatter reference and float64."""
-    pytest.importorskip("numba")
+    over the rows (no BLAS call), in chunks, with 1 and 2 threads; against the scatter reference."""
+    oracle("numba")  # the compiled pass: required like an oracle (a missing numba fails the run)
     rng = np.random.default_rng(11)
     x = rng.standard_normal((n, c_in, *size)).astype(dtype)
     w = rng.standard_normal((c_in, c_out // groups, *(1,) * len(size))).astype(dtype)

@@ -351,8 +351,9 @@ def _choose(
     """:func:`choose` for hashable arguments, cached: what depends only on the geometry is computed once."""
     if op == "conv":
         return "gemm"
-    rule = _rule(geometry, groups, c_in, c_out, compiled)
     problem = Problem(groups, layout, c_in, c_out, dtype, np.zeros(0, dtype), False)
+    # rule 0, before the measured rules: a pointwise layer is a product per pixel, no columns, no gather
+    rule = "gemm" if gemm.pointwise(geometry, problem) else _rule(geometry, groups, c_in, c_out, compiled)
     if rule == "direct" and compiled and gemm.rows_direct(geometry, problem):
         rule = "gemm"  # rules 1 and 3's exception: one input channel per group, rows straight from the input
     candidates: tuple[str, ...] = ("gemm", "phase", "scatter", "direct", "im2col")
@@ -389,9 +390,6 @@ def _along_groups(geometry: Geometry, groups: int, cig: int, cog: int) -> bool:
 def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool) -> str:
     """The measured rules of :func:`choose`."""
     cig, cog = c_in // groups, c_out // groups
-    problem = Problem(groups, "channels_first", c_in, c_out, np.dtype(np.float32), np.zeros(0, np.float32), False)
-    if gemm.pointwise(geometry, problem):
-        return "gemm"  # rule 0: a product per pixel, no columns and no gather
     if compiled and groups > 1 and cig == 1 and cog <= 16:
         return "direct"
     if compiled and _along_groups(geometry, groups, cig, cog):
