@@ -765,6 +765,13 @@ CASES = [
         ("spec",),
         names={"spec": ("spec", "layer")},
     ),
+    Case(
+        "random_layers",
+        lambda count, seed: tconv.benchmark.random_layers(count, seed),
+        dict(count=2, seed=0),
+        ("count", "seed"),
+        huge=True,
+    ),
 ]
 
 #: Public callables not fuzzed here, and why (every other public callable must be in CASES).
