@@ -86,9 +86,9 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
 
 
 def _random(text: str) -> tuple:
-    """The layers of ``--layers random:COUNT[:SEED]``."""
+    """The layers of ``--layers random:COUNT[:SEED]``; :func:`tconv.benchmark.random_layers` checks the
+    values, its message naming them as typed here."""
     from ..benchmark import random_layers
-    from ..benchmark.layers import MAX_RANDOM_LAYERS
 
     parts = text.split(":")[1:]
     try:
@@ -97,9 +97,8 @@ def _random(text: str) -> tuple:
         count, seed = int(parts[0]), int(parts[1]) if len(parts) == 2 else 0
     except ValueError:
         raise ValueError(f"--layers must be random:COUNT or random:COUNT:SEED (integers), got {text!r}") from None
-    if not 1 <= count <= MAX_RANDOM_LAYERS or seed < 0:
-        raise ValueError(f"--layers {text!r}: COUNT must be from 1 to {MAX_RANDOM_LAYERS} and SEED non-negative")
-    return random_layers(count, seed)
+    with flag_names({"random layers": "--layers random", "count": "COUNT", "seed": "SEED"}):
+        return random_layers(count, seed)
 
 
 def _json_path(text: str) -> str:
