@@ -190,6 +190,10 @@ def test_blas_threads_restored_after_tiled_calls(monkeypatch):
         Case("istft-like", 1, 9, 1, (40,), (16,), stride=4, padding=3),
         Case("1d-dilated", 2, 6, 2, (23,), (5,), stride=3, padding=2, dilation=2),
         Case("2d-groups", 1, 4, 4, (5, 9), (3, 4), stride=(2, 3), padding=(1, 2), groups=2),
+        # stamps along the last axis (kernel = stride: each output written once, with the bias), under
+        # overlapping lead pairs, with crops and output padding that leave the row's ends to the bias
+        Case("2d-stamps", 2, 5, 6, (6, 17), (4, 3), stride=(2, 3), padding=(1, 0), output_padding=(0, 2)),
+        Case("1d-stamps", 1, 7, 2, (50,), (4,), stride=4, padding=1, output_padding=3),
     ],
     ids=lambda case: case.id,
 )
@@ -568,6 +572,10 @@ def _rows_only(monkeypatch) -> list:
         (2, 4, 8, (5, 9), 3, 1, 2, 1, 0),  # stride 1, dilation 2
         (1, 2, 2, (4, 8), 3, 2, 2, 3, 1),  # dilation 2 at stride 2: taps 0 and 2 hit the same residue
         (1, 3, 3, (2, 3, 4), 2, 3, 1, 0, 2),  # 3-d, stride larger than the kernel, output padding
+        # kernel = stride along the last axis (each output one term, written with the bias): overlapping
+        # lead pairs, crops and output padding at the rows' ends; a depthwise 1-d row in chunks
+        (2, 1, 3, (5, 40), (4, 2), 2, 1, ((3, 0), (1, 0)), 1),
+        (1, 6, 6, (300,), 3, 3, 1, ((4, 0),), 2),
     ],
 )
 def test_one_input_channel_rows_from_the_input(

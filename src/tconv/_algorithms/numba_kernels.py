@@ -804,6 +804,42 @@ def _residue_taps(k_last, s, d, b):
 
 
 @inline
+def _stamp_edges(row, c0, c1, reached, first, bias):
+    """The bias into the outputs ``c0:c1`` of ``row`` that no input reaches along a stamped axis (kernel
+    ``k == s``, dilation 1: input ``j``'s taps ``tt`` carry it to ``s*j + tt - b``, one tap per output,
+    so the outputs ``first = -b`` to ``reached = s*i_last - b`` are each reached exactly once)."""
+    for o in range(c0, min(c1, first)):
+        row[o] = bias
+    for o in range(max(c0, reached), c1):
+        row[o] = bias
+
+
+@inline
+def _stamp_tap(row, src, line, base, shift, s, i_last, c0, c1, scale, scaled, bias, add):
+    """One tap of a stamped axis (:func:`_stamp_edges`) over outputs ``c0:c1``: ``src[line, base + j]`` (times
+    ``scale`` when ``scaled``; ``scale`` of the arrays' dtype, so no wider arithmetic) into
+    ``row[s*j + shift]``, added when ``add``, else written with ``bias`` (the first of the terms: one
+    stride-``s`` store per output, no pass filling the bias and no read-modify-write)."""
+    lo, hi = _tap_range(shift, s, i_last, c0, c1)
+    first = s * lo + shift
+    x0 = base + lo
+    line = np.uintp(line)
+    if scaled:
+        if add:
+            for j in range(hi - lo):
+                row[np.uintp(first + s * j)] += scale * src[line, np.uintp(x0 + j)]
+        else:
+            for j in range(hi - lo):
+                row[np.uintp(first + s * j)] = bias + scale * src[line, np.uintp(x0 + j)]
+    elif add:
+        for j in range(hi - lo):
+            row[np.uintp(first + s * j)] += src[line, np.uintp(x0 + j)]
+    else:
+        for j in range(hi - lo):
+            row[np.uintp(first + s * j)] = bias + src[line, np.uintp(x0 + j)]
+
+
+@inline
 def _residue_span(c0, c1, r, s):
     """``(q0, q1)``: the outputs ``s*q + r`` of residue ``r`` among outputs ``c0:c1`` are ``q0 <= q < q1``."""
     return (c0 - r + s - 1) // s, (c1 - r + s - 1) // s
@@ -841,11 +877,22 @@ def _gather_rows_t(
     """
     o_last = out_rows.shape[1]
     overlapping = d * (k_last - 1) >= s
+    stamps = d == 1 and k_last == s  # each output of the row carried by exactly one tap of a lead pair
     taps = cols[c]  # (Kv, P_in): a view once, not the channel's index checked in every access
     for ol in range(out_rows.shape[0]):
+        row = out_rows[ol]  # a view once a row
         for c0 in range(o0, o1, chunk):
             c1 = min(o1, c0 + chunk)
             whole = c0 == 0 and c1 == o_last
+            if stamps and lp[ol + 1] > lp[ol]:
+                # the first lead pair's taps written with the bias, not added into it (_stamp_tap)
+                _stamp_edges(row, c0, c1, s * i_last - b, -b, bias)
+                for p in range(lp[ol], lp[ol + 1]):
+                    base = lj[p] * i_last
+                    for tt in range(k_last):
+                        line = lt[p] * k_last + tt
+                        _stamp_tap(row, taps, line, base, tt - b, s, i_last, c0, c1, bias, False, bias, p > lp[ol])
+                continue
             if not overlapping:
                 for o in range(c0, c1):
                     out_rows[ol, o] = bias
@@ -955,6 +1002,7 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
     c_out, o_lead = out.shape[1], out.shape[2]
     acc = np.empty(chunk // s + 2, dtype=out.dtype)
     order, start = _residue_taps(k_last, s, d, b)
+    stamps = cig == 1 and d == 1 and k_last == s
     for task in range(task0, task1):
         i = task // (c_out * o_lead)
         rest = task - i * c_out * o_lead
@@ -967,6 +1015,17 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
         xs = x[i, g]
         for c0 in range(o0, o1, chunk):
             c1 = min(o1, c0 + chunk)
+            if stamps and lp[ol + 1] > lp[ol]:
+                # one input channel, kernel == stride: each output one term of each lead pair, written
+                # with the bias by the first (_stamp_tap), no buffer
+                _stamp_edges(row, c0, c1, s * i_last - b, -b, bv)
+                for p in range(lp[ol], lp[ol + 1]):
+                    base = lj[p] * i_last
+                    tap0 = lt[p] * k_last
+                    for tt in range(k_last):
+                        weight = w[g, 0, co, tap0 + tt]
+                        _stamp_tap(row, xs, 0, base, tt - b, s, i_last, c0, c1, weight, True, bv, p > lp[ol])
+                continue
             for r in range(s):
                 q0, q1 = _residue_span(c0, c1, r, s)
                 if q1 <= q0:
