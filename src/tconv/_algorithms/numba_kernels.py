@@ -873,7 +873,11 @@ def _gather_rows_t(
     modulo ``s`` is summed in the contiguous buffer ``acc`` (at least ``chunk // s + 2`` long) and
     stored once at stride ``s``; otherwise each tap is added in place; elements are indexed, not
     sliced (a view per tap and row cost more than short rows: DCGAN's RGB output, rows of 64, 3 taps
-    and 2 lead pairs a row, 1.x faster).
+    and 2 lead pairs a row, 1.x faster). Where the kernel equals the stride along the last axis
+    (dilation 1: U-Net's k2 s2), each output is one tap's term per lead pair: the first pair's terms
+    are written with the bias (:func:`_stamp_tap`), with no pass filling the bias and no
+    read-modify-write (A/B: U-Net's k2 s2 layers at 112^2-128^2, whose gather is most of the call,
+    1.26-1.38x; small k = s layers 1.0-1.2x).
     """
     o_last = out_rows.shape[1]
     overlapping = d * (k_last - 1) >= s
@@ -992,7 +996,9 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
     input channel): 1.05-1.7x on its layers (a 1000x1000 1 -> 1 k4 s2 image 3.8 -> 2.4 ms, 1-d
     depthwise k4 s2 1.2-1.5x, k7 s1 1.7x, 1 -> 32 k4 s2 1.4x), 1.1-4x on 2-d depthwise rows of 42-328
     (taps that do not overlap too: adding them in place at stride ``s`` was 0.4-0.6x the buffer), 0.8x
-    on a 1-d channel multiplier at k2 s2 (0.16 -> 0.20 ms, near the memory's speed).
+    on a 1-d channel multiplier at k2 s2 (0.16 -> 0.20 ms, near the memory's speed). With one input
+    channel per group and the kernel equal to the stride along the last axis (dilation 1), each output
+    is one term per lead pair, written with the bias, no buffer (:func:`_stamp_tap`).
 
     x: (n, G, Cig, P_in) the input; w: (G, Cig, Cog, Kv) the weight as it is; bias: (G*Cog,);
     out: (n, G*Cog, O_lead, O_last). Tasks are rows ``(i*G*Cog + c)*O_lead + ol``; the call writes
