@@ -334,7 +334,9 @@ def test_transposed_orientation_in_blocks_of_samples(n, c_in, cog, groups, size,
         (1, 16, 12, 1, (30, 20), 3, 3, 1, 1, True),  # k3 s3, a crop; one sample: fewer tiles than threads
         (3, 8, 16, 2, (600,), 4, 4, 1, 2, True),  # 1-d, groups, an odd batch
         (2, 8, 12, 1, (24, 24), 2, 3, 2, 0, True),  # dilated taps that still do not overlap (gaps between)
-        (2, 16, 12, 1, (20, 20), 2, 2, 1, 0, False),  # 400 input cells: fewer than TRANSPOSED_PIXELS
+        (2, 16, 12, 1, (14, 14), 2, 2, 1, 0, True),  # 196 cells: stamps that tile the axes, from STAMP_PIXELS
+        (2, 16, 12, 1, (12, 12), 2, 2, 1, 0, False),  # 144 input cells: fewer than STAMP_PIXELS
+        (2, 16, 12, 1, (20, 20), 2, 3, 1, 0, False),  # 400 cells of stamps with gaps: fewer than TRANSPOSED_PIXELS
         (2, 16, 12, 1, (24, 24), 3, 2, 1, 1, False),  # overlapping stamps
         (1, 8, 12, 1, (8, 8, 8), 2, 2, 1, 0, False),  # 3-d
     ],
@@ -343,9 +345,9 @@ def test_stamps_that_do_not_overlap_run_transposed(
     n, c_in, c_out, groups, size, kernel, stride, dilation, padding, transposed, threads, monkeypatch
 ):
     """1-d and 2-d channels-first layers whose stamps do not overlap, on samples of at least
-    TRANSPOSED_PIXELS input cells, run gemm's transposed orientation (each output row its input row's
-    products interleaved), whatever their channel count, and give the reference output; the others
-    keep the channels-last columns."""
+    TRANSPOSED_PIXELS input cells (STAMP_PIXELS where kernel = stride), run gemm's transposed
+    orientation (each output row its input row's products interleaved), whatever their channel count,
+    and give the reference output; the others keep the channels-last columns."""
     monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
     calls = []
     original = _gemm.gemm_transposed

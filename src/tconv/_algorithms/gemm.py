@@ -67,6 +67,12 @@ FEW_CHANNELS = 8
 #: on 19 such layers (k2 s2, k3 s3, k4 s4, 1-d k4 s4; 16-512 channels, 24^2-256^2): 1.02-1.35x as fast,
 #: but one 64-channel 32 x 32 layer of 1.4 ms at 0.97x; in 3-d 0.78-1.22x, so not there.
 TRANSPOSED_PIXELS = 512
+#: ... and from this many where the stamps tile every axis exactly (kernel = stride, dilation 1), whose
+#: gather writes each output once (``_stamp_tap`` of :mod:`.numba_kernels`). Measured against the
+#: channels-last columns on 15 such 1-d and 2-d layers of 196-441 input cells (k2 s2, k3 s3, k4 s4; 21-512
+#: channels, 1-16 samples): 1.00-1.67x; on 64 and 144 cells 1.01x and 0.82x, 16 cells 0.69x; stamps
+#: with gaps between them (k2 s3) at 400 cells 0.86x.
+STAMP_PIXELS = 192
 #: Bytes of columns of one block of samples of :func:`gemm_transposed` (they stay in a core's L2).
 BLOCK_COLUMNS = 2**20
 #: With one input channel per group and at most this many output channels per group (channels-first),
@@ -323,12 +329,14 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
 def transposed(geometry: Geometry, problem: Problem) -> bool:
     """Whether ``gemm`` runs :func:`gemm_transposed`: a channels-first output, 1-3 d, and few output
     channels per group, or 1-d and 2-d stamps that do not overlap on samples of at least
-    :data:`TRANSPOSED_PIXELS` input cells."""
+    :data:`TRANSPOSED_PIXELS` input cells (:data:`STAMP_PIXELS` where they tile every axis exactly)."""
     if problem.layout != "channels_first" or geometry.ndim > 3:
         return False
     if problem.cog <= FEW_CHANNELS:
         return True
-    return geometry.ndim <= 2 and not geometry.overlapping and math.prod(geometry.input_size) >= TRANSPOSED_PIXELS
+    exact = all(k == s and d == 1 for k, s, d in zip(geometry.kernel_size, geometry.stride, geometry.dilation))
+    pixels = STAMP_PIXELS if exact else TRANSPOSED_PIXELS
+    return geometry.ndim <= 2 and not geometry.overlapping and math.prod(geometry.input_size) >= pixels
 
 
 def rows_direct(geometry: Geometry, problem: Problem) -> bool:
