@@ -570,7 +570,7 @@ def _rows_only(monkeypatch) -> list:
         (1, 3, 6, (130,), 5, 2, 1, 2, 1),  # a channel multiplier of 2
         (2, 4, 4, (3, 130), 3, 2, 1, 1, 1),  # depthwise 2-d with long rows
         (2, 16, 16, (5, 6), 2, 2, 1, 0, 0),  # depthwise, few channels, short rows: taps that do not overlap
-        (1, 3, 6, (6, 7), 4, 3, 1, 1, 0),  # 3 -> 6, k4 s3: overlapping taps summed per residue
+        (1, 3, 6, (6, 40), 4, 3, 1, 1, 0),  # 3 -> 6, k4 s3: overlapping taps summed per residue
         (2, 4, 8, (5, 9), 3, 1, 2, 1, 0),  # stride 1, dilation 2
         (1, 2, 2, (4, 8), 3, 2, 2, 3, 1),  # dilation 2 at stride 2: taps 0 and 2 hit the same residue
         (1, 3, 3, (2, 3, 4), 2, 3, 1, 0, 2),  # 3-d, stride larger than the kernel, output padding
@@ -658,6 +658,30 @@ def test_small_groups_rows_only_where_measured():
     assert not rows((12, 12, 12), 3, 2, 64, 64, 16)  # 3-d
     assert not rows((32, 32), 4, 2, 64, 64, 8)  # 8 -> 8 per group
     assert not rows((32, 32), 4, 2, 64, 64, 1)  # no groups
+
+
+def test_depthwise_rows_only_on_long_enough_runs():
+    """Grouped layers of one input channel per group: the rows up to 24 output channels, but where the
+    taps overlap at a stride above 1, only up to (outputs per row // stride) - 15 of them (at least 4);
+    stamps that do not overlap and stride 1 keep the 24; rows of 256 outputs or more take any count."""
+    from tconv._algorithms.problem import Problem
+    from tconv.geometry import conv_transpose_geometry
+
+    def rows(size, kernel, stride, channels, padding=0):
+        problem = Problem(
+            channels, "channels_first", channels, channels, np.dtype(np.float32), np.zeros(channels), False
+        )
+        return _gemm.rows_direct(conv_transpose_geometry(size, kernel, stride=stride, padding=padding), problem)
+
+    assert rows((20, 20), 4, 2, 4, 1)  # runs of 20: 4 channels
+    assert not rows((20, 20), 4, 2, 8, 1)  # runs of 20: not 8
+    assert rows((30, 30), 3, 2, 12, 1)  # runs of 30: up to 15
+    assert not rows((30, 30), 3, 2, 16, 1)
+    assert rows((50, 50), 3, 2, 24, 1)  # runs of 50: 24
+    assert not rows((50, 50), 3, 2, 32, 1)  # never more than 24 below DEPTHWISE_ROWS
+    assert rows((12, 12), 2, 2, 24)  # stamps that do not overlap
+    assert rows((12, 12), 3, 1, 24, 1)  # stride 1
+    assert rows((4, 300), 4, 2, 512, 1)  # rows of 600 outputs
 
 
 def test_one_input_channel_rows_input_untouched_and_views():

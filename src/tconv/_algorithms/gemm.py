@@ -92,6 +92,15 @@ DEPTHWISE_ROWS = 256
 #: (k2 s2, k3 s2, k4 s2, k4 s3), 0.9x with 32 (16 groups of 2); with 32-512 channels 0.4-1.9x (stride
 #: 1 and short rows lose: 0.43x at 64 channels on 14x14 k5), so not there.
 DEPTHWISE_ROWS_CHANNELS = 24
+#: ... but where the taps overlap along the last axis at a stride above 1 (each residue of the outputs
+#: modulo ``s`` summed in a buffer: runs of ``o_last // s`` outputs), only up to ``run -``
+#: :data:`RUN_MARGIN` output channels (at least :data:`DEPTHWISE_FEW`): on such runs of 12-20 outputs
+#: the rows were 0.5-0.95x ``"direct"``'s speed from 8 channels (k4 s2 at 12^2 and 20^2, k5 s4 at 17^2,
+#: k8 s4 at 14^2), 1.1-1.6x with 4; on runs of 30, 1.2-1.3x up to 12 channels, 1.0x at 16, 0.75x at 24;
+#: of 40-50, 1.4-3.4x up to 24. Stamps that do not overlap (k2 s2, k4 s4, written once: 1.6-4.3x up to
+#: 24 channels on rows of 50-128) and stride 1 (1.0-2.1x on rows of 24) keep the 24.
+RUN_MARGIN = 15
+DEPTHWISE_FEW = 4
 #: Input rows from which 2-d layers of small groups of several input channels run :func:`direct_rows`
 #: (:func:`small_group_rows`): shorter rows spend more in the loops' set-up than in their work.
 GROUP_ROWS_INPUTS = 24
@@ -343,8 +352,8 @@ def rows_direct(geometry: Geometry, problem: Problem) -> bool:
     """Whether ``gemm`` runs :func:`direct_rows`: a channels-first output, 1-3 d, float32 or float64, the
     compiled kernels, and either one input channel per group and at most :data:`DIRECT_ROWS_OUTPUTS`
     output channels per group (with groups: output rows of at least :data:`DEPTHWISE_ROWS` or at most
-    :data:`DEPTHWISE_ROWS_CHANNELS` output channels), or small groups of several input channels
-    (:func:`small_group_rows`)."""
+    :data:`DEPTHWISE_ROWS_CHANNELS` output channels, fewer on short runs: :func:`_rows_channels`), or
+    small groups of several input channels (:func:`small_group_rows`)."""
     if not (
         problem.layout == "channels_first"
         and geometry.ndim <= 3
@@ -355,8 +364,19 @@ def rows_direct(geometry: Geometry, problem: Problem) -> bool:
     if problem.cig > 1:
         return small_group_rows(geometry, problem)
     return problem.cog <= DIRECT_ROWS_OUTPUTS and (
-        problem.groups == 1 or geometry.output_size[-1] >= DEPTHWISE_ROWS or problem.c_out <= DEPTHWISE_ROWS_CHANNELS
+        problem.groups == 1 or geometry.output_size[-1] >= DEPTHWISE_ROWS or problem.c_out <= _rows_channels(geometry)
     )
+
+
+def _rows_channels(geometry: Geometry) -> int:
+    """The most output channels of a grouped layer with one input channel per group for which
+    :func:`direct_rows` beats ``"direct"`` on rows shorter than :data:`DEPTHWISE_ROWS`:
+    :data:`DEPTHWISE_ROWS_CHANNELS`, fewer on short runs of overlapping taps (:data:`RUN_MARGIN`)."""
+    k, s, d = geometry.kernel_size[-1], geometry.stride[-1], geometry.dilation[-1]
+    if s == 1 or d * (k - 1) < s:  # stride 1, or taps that do not overlap along the last axis
+        return DEPTHWISE_ROWS_CHANNELS
+    run = geometry.output_size[-1] // s
+    return min(DEPTHWISE_ROWS_CHANNELS, max(DEPTHWISE_FEW, run - RUN_MARGIN))
 
 
 def small_group_rows(geometry: Geometry, problem: Problem) -> bool:
