@@ -133,6 +133,11 @@ def test_get_lists_the_valid_names():
         ((64, 64), 3, 1, 1, 64, 1, "im2col", "phase"),  # one input channel at stride 1: im2col first
         ((1, 1), 4, 1, 1, 64, 1, "gemm", "direct"),  # one input pixel: one plain GEMM
         ((100000,), 16, 8, 1, 4, 1, "gemm", "scatter"),  # one input channel, tap tables too large to keep
+        ((8, 8, 8), 4, 2, 4, 192, 1, "direct", "phase"),  # few input channels: gemm's product an outer product
+        ((24, 24), 4, 2, 2, 64, 1, "direct", "phase"),  # 2 -> 64, 2-d
+        ((500,), 8, 4, 8, 64, 1, "direct", "phase"),  # 8 -> 64, 1-d
+        ((24, 24), 4, 2, 16, 128, 1, "gemm", "phase"),  # 16 input channels: gemm
+        ((20, 20), 3, 1, 4, 64, 1, "im2col", "phase"),  # few input channels at stride 1: im2col first
     ],
 )
 def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, numpy_only):
