@@ -137,6 +137,9 @@ def test_get_lists_the_valid_names():
         ((24, 24), 4, 2, 2, 64, 1, "direct", "phase"),  # 2 -> 64, 2-d
         ((500,), 8, 4, 8, 64, 1, "direct", "phase"),  # 8 -> 64, 1-d
         ((24, 24), 4, 2, 16, 128, 1, "gemm", "phase"),  # 16 input channels: gemm
+        ((88, 88), 7, 2, 4, 1, 1, "gemm", "scatter"),  # few input channels, but one output channel: gemm
+        ((1946,), 4, 2, 3, 32, 1, "gemm", "phase"),  # 32 output channels: gemm
+        ((1994,), 4, 4, 4, 192, 1, "gemm", "scatter"),  # stamps that do not overlap: gemm (transposed)
         ((20, 20), 3, 1, 4, 64, 1, "im2col", "phase"),  # few input channels at stride 1: im2col first
     ],
 )

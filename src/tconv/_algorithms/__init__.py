@@ -201,8 +201,13 @@ PHASE_3D_TAPS = 360_000
 #: search found 3-d layers of 4 -> 96 and 4 -> 192 channels 2-2.3x behind PyTorch; A/B on 42 layers
 #: (1-3 d, k3 s2 to k8 s4, 2-16 -> 32-192 channels, 2 samples): ``direct`` 1.02-5.7x as fast with 2-4
 #: input channels (0.89x and 0.99x on two of 3 -> 32), 1.4x in geometric mean with 8 (0.89-2.3x),
-#: 0.72-1.32x with 16. One input channel: rule 3 (:func:`_rule`).
+#: 0.72-1.32x with 16. One input channel: rule 3 (:func:`_rule`). Only from :data:`FEW_INPUTS_OUTPUTS`
+#: output channels and where the stamps overlap (:func:`_few_inputs`): a second random search found it
+#: 4-14x slower with 1-8 output channels (4 -> 1 at 88^2 k7 s2: 7.2 ms, ``gemm`` 0.52), 0.78x on a 1-d
+#: 3 -> 32 layer, and behind ``gemm``'s transposed orientation on stamps that do not overlap (1-d k4 s4:
+#: 4 -> 192 0.6x, 8 -> 24 0.44x).
 FEW_INPUT_CHANNELS = 8
+FEW_INPUTS_OUTPUTS = 64
 
 #: ``"auto"`` leaves its measured rule when the rule's algorithm would cost more than this many
 #: times the cheapest candidate (:mod:`tconv._algorithms.cost`): only far from the measured layers.
@@ -396,6 +401,21 @@ def _along_groups(geometry: Geometry, groups: int, cig: int, cog: int) -> bool:
     return cig == cog or (cig < cog and geometry.ndim >= 2)
 
 
+def _few_inputs(geometry: Geometry, groups: int, cig: int, cog: int) -> bool:
+    """Whether a layer without groups has few input channels (:data:`FEW_INPUT_CHANNELS`) and enough output
+    channels (:data:`FEW_INPUTS_OUTPUTS`) for ``"direct"``'s sums along them, at a stride above 1, with
+    stamps that overlap (else ``gemm``'s transposed orientation writes each output once) and more than
+    one input pixel."""
+    return (
+        groups == 1
+        and 1 < cig <= FEW_INPUT_CHANNELS
+        and cog >= FEW_INPUTS_OUTPUTS
+        and geometry.overlapping
+        and any(s > 1 for s in geometry.stride)
+        and math.prod(geometry.input_size) > 1
+    )
+
+
 def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool) -> str:
     """The measured rules of :func:`choose`."""
     cig, cog = c_in // groups, c_out // groups
@@ -415,8 +435,7 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
                 return "im2col"
         if cig == 1 and cog >= 2 and p_in > 1 and taptable.kept(geometry):  # one input channel, several outputs
             return "direct"
-        strided = any(s > 1 for s in geometry.stride)
-        if groups == 1 and cig <= FEW_INPUT_CHANNELS and strided and p_in > 1 and taptable.kept(geometry):
+        if _few_inputs(geometry, groups, cig, cog) and taptable.kept(geometry):
             return "direct"  # few input channels: gemm's product is an outer product (FEW_INPUT_CHANNELS)
         taps = p_in * math.prod(geometry.kernel_size)
         if geometry.ndim == 3 and overlapping and groups == 1 and taps >= PHASE_3D_TAPS:
