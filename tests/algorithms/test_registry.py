@@ -140,6 +140,7 @@ def test_get_lists_the_valid_names():
         ((88, 88), 7, 2, 4, 1, 1, "gemm", "scatter"),  # few input channels, but one output channel: gemm
         ((1946,), 4, 2, 3, 32, 1, "gemm", "phase"),  # 32 output channels: gemm
         ((1994,), 4, 4, 4, 192, 1, "gemm", "scatter"),  # stamps that do not overlap: gemm (transposed)
+        ((400,), 4, 2, 16, 256, 4, "direct", "phase"),  # 4 groups of 4 -> 64: few inputs per group
         ((20, 20), 3, 1, 4, 64, 1, "im2col", "phase"),  # few input channels at stride 1: im2col first
     ],
 )

@@ -205,7 +205,8 @@ PHASE_3D_TAPS = 360_000
 #: output channels and where the stamps overlap (:func:`_few_inputs`): a second random search found it
 #: 4-14x slower with 1-8 output channels (4 -> 1 at 88^2 k7 s2: 7.2 ms, ``gemm`` 0.52), 0.78x on a 1-d
 #: 3 -> 32 layer, and behind ``gemm``'s transposed orientation on stamps that do not overlap (1-d k4 s4:
-#: 4 -> 192 0.6x, 8 -> 24 0.44x).
+#: 4 -> 192 0.6x, 8 -> 24 0.44x). With groups the same per group (1-d 2 and 4 groups of 4 -> 64 and 4 ->
+#: 128 per group: 1.39x and 1.44x; 4 groups of 5 -> 128, 1.14x, where ``phase`` was faster still).
 FEW_INPUT_CHANNELS = 8
 FEW_INPUTS_OUTPUTS = 64
 
@@ -401,14 +402,13 @@ def _along_groups(geometry: Geometry, groups: int, cig: int, cog: int) -> bool:
     return cig == cog or (cig < cog and geometry.ndim >= 2)
 
 
-def _few_inputs(geometry: Geometry, groups: int, cig: int, cog: int) -> bool:
-    """Whether a layer without groups has few input channels (:data:`FEW_INPUT_CHANNELS`) and enough output
-    channels (:data:`FEW_INPUTS_OUTPUTS`) for ``"direct"``'s sums along them, at a stride above 1, with
-    stamps that overlap (else ``gemm``'s transposed orientation writes each output once) and more than
-    one input pixel."""
+def _few_inputs(geometry: Geometry, cig: int, cog: int) -> bool:
+    """Whether a layer has few input channels per group (:data:`FEW_INPUT_CHANNELS`) and enough output
+    channels per group (:data:`FEW_INPUTS_OUTPUTS`) for ``"direct"``'s sums along them, at a stride above
+    1, with stamps that overlap (else ``gemm``'s transposed orientation writes each output once) and more
+    than one input pixel."""
     return (
-        groups == 1
-        and 1 < cig <= FEW_INPUT_CHANNELS
+        1 < cig <= FEW_INPUT_CHANNELS
         and cog >= FEW_INPUTS_OUTPUTS
         and geometry.overlapping
         and any(s > 1 for s in geometry.stride)
@@ -435,7 +435,7 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
                 return "im2col"
         if cig == 1 and cog >= 2 and p_in > 1 and taptable.kept(geometry):  # one input channel, several outputs
             return "direct"
-        if _few_inputs(geometry, groups, cig, cog) and taptable.kept(geometry):
+        if _few_inputs(geometry, cig, cog) and taptable.kept(geometry):
             return "direct"  # few input channels: gemm's product is an outer product (FEW_INPUT_CHANNELS)
         taps = p_in * math.prod(geometry.kernel_size)
         if geometry.ndim == 3 and overlapping and groups == 1 and taps >= PHASE_3D_TAPS:
