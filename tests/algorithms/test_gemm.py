@@ -205,9 +205,13 @@ def test_transposed_gather_in_chunks_and_pieces_of_a_row(case, threads, monkeypa
     monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
     monkeypatch.setattr(_gemm, "FEW_CHANNELS", 10**6)
     x, w, b = case.arrays(seed=5)
-    expected = reference(case, x, w, b)
     with tconv.options(threads=threads):
-        assert_close(tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="gemm"), expected)
+        # two biases one after the other: a cell the gather failed to write would still hold the first
+        # call's value, freed and handed out again, which the second reference does not have
+        for bias in (b, 2 * b + 1):
+            assert_close(
+                tconv.conv_transpose(x, w, bias, **case.kwargs(), algorithm="gemm"), reference(case, x, w, bias)
+            )
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -595,14 +599,17 @@ def test_one_input_channel_rows_from_the_input(
     kwargs = dict(stride=stride, dilation=dilation, padding=padding, output_padding=output_padding, groups=groups)
     expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
     calls = _rows_only(monkeypatch)
+    other = 2 * b + 1  # a second bias: cells left unwritten would keep the first call's values
+    expected_other = tconv.conv_transpose(x, w, other, **kwargs, algorithm="scatter")
     for threads in (1, 2, 3):
         with tconv.options(threads=threads):
-            if prepared:
-                y = tconv.prepare(w, **kwargs, algorithm="gemm")(x, b)
-            else:
-                y = tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm")
-        assert_close(y, expected, dtype=dtype)
-    assert len(calls) == 3
+            for bias, want in ((b, expected), (other, expected_other)):
+                if prepared:
+                    y = tconv.prepare(w, **kwargs, algorithm="gemm")(x, bias)
+                else:
+                    y = tconv.conv_transpose(x, w, bias, **kwargs, algorithm="gemm")
+                assert_close(y, want, dtype=dtype)
+    assert len(calls) == 6
     assert tconv.conv_transpose(x, w, b, **kwargs).shape == expected.shape
 
 
