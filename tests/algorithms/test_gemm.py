@@ -194,6 +194,10 @@ def test_blas_threads_restored_after_tiled_calls(monkeypatch):
         # overlapping lead pairs, with crops and output padding that leave the row's ends to the bias
         Case("2d-stamps", 2, 5, 6, (6, 17), (4, 3), stride=(2, 3), padding=(1, 0), output_padding=(0, 2)),
         Case("1d-stamps", 1, 7, 2, (50,), (4,), stride=4, padding=1, output_padding=3),
+        # stride 2 (both taps in one loop where both have inputs), an odd crop
+        Case("2d-k2s2", 2, 5, 6, (6, 17), (2, 2), stride=2, padding=(0, 1), output_padding=(1, 1)),
+        Case("1d-k2s2", 1, 3, 2, (40,), (2,), stride=2, padding=3, output_padding=1),
+        Case("2d-k2s2-lead", 1, 4, 5, (5, 19), (4, 2), stride=2, padding=(1, 1)),  # two lead pairs a row
     ],
     ids=lambda case: case.id,
 )
