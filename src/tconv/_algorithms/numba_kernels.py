@@ -804,13 +804,13 @@ def _residue_taps(k_last, s, d, b):
 
 
 @inline
-def _stamp_edges(row, c0, c1, reached, first, bias):
+def _stamp_edges(row, c0, c1, s, i_last, b, bias):
     """The bias into the outputs ``c0:c1`` of ``row`` that no input reaches along a stamped axis (kernel
     ``k == s``, dilation 1: input ``j``'s taps ``tt`` carry it to ``s*j + tt - b``, one tap per output,
-    so the outputs ``first = -b`` to ``reached = s*i_last - b`` are each reached exactly once)."""
-    for o in range(c0, min(c1, first)):
+    so the outputs ``-b`` to ``s*i_last - b`` are each reached exactly once)."""
+    for o in range(c0, min(c1, -b)):
         row[o] = bias
-    for o in range(max(c0, reached), c1):
+    for o in range(max(c0, s * i_last - b), c1):
         row[o] = bias
 
 
@@ -847,8 +847,8 @@ def _stamp_pair(row, src, line, base, b, i_last, c0, c1, scale0, scale1, bias, a
     outputs ``2*j - b`` and ``2*j - b + 1`` in one loop, which the compiler vectorises, the ends by
     :func:`_stamp_tap`. Measured A/B in ``direct_rows_t``: 1.9x on a 1-d channel multiplier (64 -> 128
     in 64 groups, k2 s2), 2.4-2.75x on a one-channel 1000^2 image, 0.78-1.30x (this VM's noise) on 2-d
-    depthwise layers with rows of 40-80 outputs; in the
-    row gather of columns (two lines of columns, no weights) 0.8-0.99x on U-Net's layers, so not there."""
+    depthwise layers with rows of 40-80 outputs; in the row gather of columns (two lines of columns, no
+    weights) 0.8-0.99x on U-Net's layers, so not there."""
     lo0, hi0 = _tap_range(-b, 2, i_last, c0, c1)
     lo1, hi1 = _tap_range(1 - b, 2, i_last, c0, c1)
     lo, hi = max(lo0, lo1), min(hi0, hi1)
@@ -924,7 +924,7 @@ def _gather_rows_t(
             whole = c0 == 0 and c1 == o_last
             if stamps and lp[ol + 1] > lp[ol]:
                 # the first lead pair's taps written with the bias, not added into it (_stamp_tap)
-                _stamp_edges(row, c0, c1, s * i_last - b, -b, bias)
+                _stamp_edges(row, c0, c1, s, i_last, b, bias)
                 for p in range(lp[ol], lp[ol + 1]):
                     base = lj[p] * i_last
                     for tt in range(k_last):
@@ -1058,7 +1058,7 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
             if stamps and lp[ol + 1] > lp[ol]:
                 # one input channel, kernel == stride: each output one term of each lead pair, written
                 # with the bias by the first (_stamp_tap), no buffer
-                _stamp_edges(row, c0, c1, s * i_last - b, -b, bv)
+                _stamp_edges(row, c0, c1, s, i_last, b, bv)
                 for p in range(lp[ol], lp[ol + 1]):
                     base = lj[p] * i_last
                     tap0 = lt[p] * k_last
