@@ -493,6 +493,7 @@ def test_pointwise_rows_of_few_input_channels(n, c_in, c_out, size, groups, chun
     expected = tconv.conv_transpose(x, w, b, groups=groups, algorithm="scatter")
     assert _gemm.pointwise_direct(_problem(x, w, groups))
     monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", chunk)
+    monkeypatch.setattr(_gemm, "POINTWISE_PARALLEL", 0)  # pieces for every thread, however small
     monkeypatch.setattr(_gemm._blas, "matmul", None)  # calling BLAS would fail
     before = x.copy()
     for threads in (1, 2):

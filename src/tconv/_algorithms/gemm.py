@@ -115,6 +115,14 @@ DIRECT_ROWS_CHUNK = 4096
 POINTWISE_ROWS_CHANNELS = 32
 #: Outputs plus multiply-adds of a :func:`direct_rows` call from which it runs on several threads.
 DIRECT_ROWS_PARALLEL = 2**16
+#: Outputs times (input channels per group + 1) of a :func:`pointwise_direct` pass from which it runs
+#: on several threads (about 0.1-0.15 ms of work on one): below it, handing half of the rows to another
+#: thread cost more than it saved on the VM of docs/performance.md, whose idle virtual CPU wakes 25-300 us
+#: after it is signalled. Measured A/B (2 threads, in one process, min of 4 rounds) on 13 pointwise
+#: layers of 0.3-1.8 million: 1.3-2.5x as fast on one thread (16 -> 4 channels at 65^2 0.096 -> 0.040 ms,
+#: 32 -> 48 at 16^2 0.16 -> 0.065; the threshold was :data:`DIRECT_ROWS_PARALLEL`, 2^16); from 2 to 4
+#: million one thread was 0.87-1.23x (noise).
+POINTWISE_PARALLEL = 2**21
 
 
 def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
@@ -195,7 +203,7 @@ def _pointwise_rows(x: np.ndarray, w: np.ndarray, problem: Problem, out: np.ndar
     n, p = x.shape[0], x.shape[3]
     flat = out.reshape(n, problem.c_out, p)
     tasks = n * problem.c_out * -(-p // DIRECT_ROWS_CHUNK)
-    pieces = 2 * effective().threads if out.size * (problem.cig + 1) >= DIRECT_ROWS_PARALLEL else 1
+    pieces = 2 * effective().threads if out.size * (problem.cig + 1) >= POINTWISE_PARALLEL else 1
     calls = [(x, w, problem.bias, DIRECT_ROWS_CHUNK, flat, t0, t1) for t0, t1 in _compiled.split(tasks, pieces)]
     kernel = _compiled.kernels()["pointwise_rows"]
     if len(calls) == 1:
