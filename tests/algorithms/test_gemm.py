@@ -316,12 +316,15 @@ def test_one_stamp_needs_exactly_one_stamp(kwargs):
         (1, 32, 3, 1, (40, 40), 4, 2),  # fewer tiles than threads: the gather in bands of output rows
         (1, 16, 2, 2, (9, 7, 5), 3, 2),  # one tile per group
         (1, 16, 1, 1, (50,), 4, 2),  # one output row: nothing to split
+        (1, 96, 3, 32, (11, 11), 4, 2),  # blocks of 2-3 groups (32 groups of 3 -> 3 channels)
+        (2, 14, 2, 7, (9, 7), 3, 2),  # 7 groups in uneven blocks
+        (1, 12, 1, 12, (30,), 5, 3),  # 1-d, depthwise
     ],
 )
 def test_transposed_orientation_in_blocks_of_samples(n, c_in, cog, groups, size, kernel, stride, threads, monkeypatch):
-    """gemm_transposed's blocks of samples (one stacked GEMM and one gather call per block and group),
-    with blocks smaller than the batch, a shorter last block, and more threads than blocks (then each
-    block's gather runs in bands of output rows)."""
+    """gemm_transposed's blocks of samples and of groups (one stacked GEMM and one gather call per
+    block), with blocks smaller than the batch, a shorter last block, several groups to a block, and more
+    threads than blocks (then each block's gather runs in bands of output rows)."""
     monkeypatch.setattr(_gemm, "BLOCK_COLUMNS", 3 * kernel ** len(size) * cog * int(np.prod(size)) * 4)  # 3 samples
     monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
     rng = np.random.default_rng(n)

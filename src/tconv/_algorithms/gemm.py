@@ -820,10 +820,11 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     (``(Kv*Cog) x P`` per sample and group, ONNX Runtime's orientation) the gather
     runs along contiguous input positions instead (``gather_rows_t`` of
     :mod:`tconv._algorithms.numba_kernels`), one output channel's rows at a time.
-    Tiles are (block of samples, group) pairs computed by independent threads with
+    Tiles are (block of samples, block of groups) pairs computed by independent threads with
     single-threaded BLAS: a block's GEMMs in one stacked ``matmul``, its gather in one
     compiled call (per sample, small images spent more in the calls than in the work:
-    a 64-sample 14x14 layer with one output channel); with fewer tiles than threads each
+    a 64-sample 14x14 layer with one output channel; per group, a layer of 32 groups of
+    6 -> 3 channels at 11x11 spent 40 us a group in them); with fewer tiles than threads each
     tile's GEMM is split among the threads instead (:func:`tconv._algorithms.blas.matmul`).
     """
     n = x.shape[0]
@@ -836,17 +837,21 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
         return _gemm_blocked(x, w, geometry, problem)  # one sample's columns exceed the budget
     threads = min(effective().threads, budget // bytes_per_sample)  # one column buffer per thread
     # samples per block: columns of at most BLOCK_COLUMNS (and a thread's share of the budget), and
-    # enough blocks for every thread
-    per = max(1, min(BLOCK_COLUMNS, budget // threads) // bytes_per_sample)
+    # enough blocks for every thread; groups per block likewise, once a block holds every sample
+    limit = max(bytes_per_sample, min(BLOCK_COLUMNS, budget // threads))
+    per = max(1, limit // bytes_per_sample)
     per = min(per, max(1, n // -(-threads // groups)))
-    tiles = [(i, min(n, i + per), g) for i in range(0, n, per) for g in range(groups)]
+    per_groups = max(1, min(groups, limit // (per * bytes_per_sample), groups * -(-n // per) // threads))
+    spans = _compiled.split(groups, -(-groups // per_groups))
+    tiles = [(i, min(n, i + per), g0, g1) for i in range(0, n, per) for g0, g1 in spans]
+    per_groups = max(g1 - g0 for g0, g1 in spans)
     out = problem.output(n, geometry.output_size)
     lead = lead_table(geometry)  # the last axis's pairs come from its tap ranges: no table of them
     o_lead, o_last = lead.outputs, geometry.output_size[-1]
     wt = w.reshape(groups, cig, cog * kv).transpose(0, 2, 1)  # (G, Cog*Kv, Cig): a view, BLAS reads it transposed
     xs = x.reshape(n, groups, cig, p_in)  # (N, G, Cig, P)
-    out4 = out.reshape(n, groups, cog, o_lead, o_last)  # (N, G, Cog, O_lead, O_last)
-    bias = problem.bias.reshape(groups, cog)
+    out4 = out.reshape(n, groups * cog, o_lead, o_last)  # (N, G*Cog, O_lead, O_last)
+    bias = problem.bias
     rows = _compiled.kernels()["gather_rows_t"]
     s, d, b = geometry.stride[-1], geometry.dilation[-1], geometry.crop_begin[-1]
     # the arguments of gather_rows_t that do not change from call to call
@@ -854,14 +859,25 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     whole = (0, o_last, DIRECT_ROWS_CHUNK)  # every output of a row, in chunks that stay in L1
     claim = _compiled.Claim(len(tiles))
 
+    def block(
+        buffer: np.ndarray, i0: int, i1: int, g0: int, g1: int, multiply: Callable[..., np.ndarray]
+    ) -> np.ndarray:
+        """The columns of samples i0:i1, groups g0:g1, as (n, (g1-g0)*Cog, Kv, P) in ``buffer``."""
+        cols = _reshaped(buffer[: (i1 - i0) * (g1 - g0) * cog * kv * p_in], (i1 - i0, g1 - g0, cog * kv, p_in))
+        # (g, Cog*Kv, Cig) @ (n, g, Cig, P), stacked
+        lhs = np.broadcast_to(wt[g0:g1], (i1 - i0, *wt[g0:g1].shape))  # a view: _blas.matmul's pieces index both
+        multiply(lhs, xs[i0:i1, g0:g1], out=cols)
+        return _reshaped(cols, (i1 - i0, (g1 - g0) * cog, kv, p_in))
+
+    size = per * per_groups * cog * kv * p_in
+
     def work() -> None:
-        buffer = scratch("columns", (per, cog * kv, p_in), dtype)  # this thread's columns
+        buffer = scratch("columns", (size,), dtype)  # this thread's columns
         for index in claim:
-            i0, i1, g = tiles[index]
-            cols = buffer[: i1 - i0]
-            np.matmul(wt[g], xs[i0:i1, g], out=cols)  # (Cog*Kv, Cig) @ (n, Cig, P), stacked
-            c4 = _reshaped(cols, (i1 - i0, cog, kv, p_in))  # (n, Cog, Kv, P)
-            rows(c4, lead.ptr, lead.j, lead.t, *per_axis, *whole, bias[g], out4[i0:i1, g])
+            i0, i1, g0, g1 = tiles[index]
+            channels = slice(g0 * cog, g1 * cog)
+            c4 = block(buffer, i0, i1, g0, g1, np.matmul)  # BLAS single-threaded around the workers
+            rows(c4, lead.ptr, lead.j, lead.t, *per_axis, *whole, bias[channels], out4[i0:i1, channels])
 
     if len(tiles) >= threads > 1 and _blas.available():
         with _blas.single_threaded_blas():
@@ -873,20 +889,23 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
         # 15 ms), then its gather in bands of output rows, one per thread (pix2pix's RGB output, one
         # sample of 128 -> 3 channels at 128x128: the gather on one thread took a third of the call), or in
         # 1-d pieces of the row (an inverse STFT's 57 000 outputs)
-        buffer = scratch("columns", (per, cog * kv, p_in), dtype)
-        for i0, i1, g in tiles:
-            cols = buffer[: i1 - i0]
-            _blas.matmul(wt[g], xs[i0:i1, g], out=cols)
-            c4 = _reshaped(cols, (i1 - i0, cog, kv, p_in))  # (n, Cog, Kv, P)
-            if o_lead > 1:
+        buffer = scratch("columns", (size,), dtype)
+        for i0, i1, g0, g1 in tiles:
+            channels = slice(g0 * cog, g1 * cog)
+            c4 = block(buffer, i0, i1, g0, g1, _blas.matmul)  # split among the threads
+            target = out4[i0:i1, channels]
+            if threads == 1:
+                rows(c4, lead.ptr, lead.j, lead.t, *per_axis, *whole, bias[channels], target)
+            elif o_lead > 1:
                 calls = [
-                    (c4, lead.ptr[r0 : r1 + 1], lead.j, lead.t, *per_axis, *whole, bias[g], out4[i0:i1, g, :, r0:r1])
+                    (c4, lead.ptr[r0 : r1 + 1], lead.j, lead.t, *per_axis, *whole, bias[channels], target[:, :, r0:r1])
                     for r0, r1 in _compiled.split(o_lead, 2 * threads)
                 ]
+                _compiled.parallel_for(rows, calls)
             else:
                 calls = [
-                    (c4, lead.ptr, lead.j, lead.t, *per_axis, o0, o1, DIRECT_ROWS_CHUNK, bias[g], out4[i0:i1, g])
+                    (c4, lead.ptr, lead.j, lead.t, *per_axis, o0, o1, DIRECT_ROWS_CHUNK, bias[channels], target)
                     for o0, o1 in _compiled.split(o_last, 2 * threads)
                 ]
-            _compiled.parallel_for(rows, calls)
+                _compiled.parallel_for(rows, calls)
     return out

@@ -607,7 +607,13 @@ DILATED_ENTRIES = 2**14
 
 
 def chunk_rows(
-    products: int, ndim: int, rows: int, dilated: bool = False, grouped: bool = False, pointwise: bool = False
+    products: int,
+    ndim: int,
+    rows: int,
+    dilated: bool = False,
+    grouped: bool = False,
+    pointwise: bool = False,
+    pairs: int | None = None,
 ) -> int:
     """Rows (samples x positions) of one partial weight-gradient sum, for a gradient of ``products``
     entries per group, ``ndim`` spatial axes and ``rows`` rows in all: the partial sums are added in
@@ -632,14 +638,21 @@ def chunk_rows(
     :func:`small_gradient` (``grouped``: one group's) takes chunks of 16 rows too (0.35x the error of
     128, 0.7x that of 32), where it is not one double-precision product (:func:`wide_sum`). In 3-d,
     gradients of up to 2**17 entries take the shorter chunks of small ones (32 rows: a 64 -> 56 k3 s2
-    layer, 96768 entries, was 1.09x PyTorch's distance with 256).
+    layer, 96768 entries, was 1.09x PyTorch's distance with 256). In 2-d, gradients of at most
+    :data:`FEW_PAIRS` channel ``pairs`` (input times output channels per group) take 128 rows too: on an
+    AMD EPYC without AVX-512 (Zen 3), FCN's x8 up-scoring (21 x 21 channels, sums of 2304 rows) was 1.004x
+    PyTorch's distance with 256-row sums (0.81x on the Zen 4 with AVX-512 measured before), 0.73x with
+    128 -- its product over so few channels runs at a fraction of the GEMM rate, so the shorter sums
+    cost it nothing measurable (the benchmark's fcn8s-up8 weight gradient: 47.7 and 47.4 ms), where
+    128-row sums on every 2-d layer cost 6-16 % of the weight gradient's time (dcgan-2, decoder-k3s2,
+    grouped-4).
     """
     small = products <= (2**17 if ndim == 3 else 2**16)
     short = dilated and (ndim == 3 or products <= DILATED_ENTRIES)
     if short or small_gradient(products, ndim, rows, grouped, pointwise):
         length = 16
     elif ndim == 2:
-        length = 128 if small else 256
+        length = 128 if small or (pairs is not None and pairs <= FEW_PAIRS) else 256
     elif ndim == 1:
         length = 32 if small else 64
     else:
@@ -647,6 +660,9 @@ def chunk_rows(
     return max(1, min(length, -(-rows // 4)))
 
 
+#: Channel pairs per group (input times output channels) up to which a 2-d weight gradient takes 128-row
+#: sums whatever its size (:func:`chunk_rows`).
+FEW_PAIRS = 1024
 #: Entries (per group) up to which a weight gradient counts as small (:func:`small_gradient`; in 3-d and
 #: per group of a grouped layer :data:`SMALL_GRADIENT_ENTRIES`), multiply-adds up to which it does (1-d
 #: and 2-d; 3-d), summed in 16-row chunks (:func:`chunk_rows`), and up to which a small gradient is one
@@ -705,7 +721,7 @@ def _row_sums(
     if exact:
         return rows, False
     pointwise = kv == 1
-    step = chunk_rows(entries, geometry.ndim, total_rows, is_dilated(geometry), grouped, pointwise)
+    step = chunk_rows(entries, geometry.ndim, total_rows, is_dilated(geometry), grouped, pointwise, entries // kv)
     return min(rows, step), wide_sum(entries, geometry.ndim, total_rows, grouped, pointwise)
 
 
