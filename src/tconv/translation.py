@@ -35,7 +35,7 @@ expanded into a dense block-diagonal kernel for TensorFlow and Keras (exact, at
 ``groups`` times the work), and JAX uses ``conv_general_dilated`` with
 ``feature_group_count``. Dilation is written into the kernel for TensorFlow (whose
 CPU kernels reject ``dilations > 1`` outside oneDNN's float32 path) and for Keras
-when combined with a stride (which Keras forbids).
+(which forbids it with a stride, and runs on those kernels at stride 1).
 """
 
 from __future__ import annotations

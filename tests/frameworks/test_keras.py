@@ -250,3 +250,72 @@ def test_empty_input_gives_the_bias_at_keras_size(k, s, padding, output_padding,
     ours = compat.Conv1DTranspose(2, k, **kwargs)
     assert ours.compute_output_shape(x.shape) == tuple(layer.compute_output_shape(x.shape)) == expected.shape
     assert_close(ours(x, kernel, bias), expected, dtype=np.float32)
+
+
+PLAN_SCRIPT = r"""
+import json, sys
+import numpy as np
+results = []
+for case in json.loads(sys.stdin.read()):
+    namespace = {}
+    exec(case["code"], namespace)
+    x = np.array(case["x"], "float32").reshape(case["x_shape"])
+    w = namespace["convert_weight"](np.array(case["w"], "float32").reshape(case["w_shape"])).astype("float32")
+    b = np.array(case["b"], "float32")
+    if "make_layer" in namespace:
+        y = np.asarray(namespace["make_layer"](w, b)(x))
+    else:
+        import tensorflow as tf
+        y = namespace["conv_transpose"](tf.constant(x), tf.constant(w), tf.constant(b)).numpy()
+    results.append(dict(shape=list(y.shape), values=y.ravel().tolist()))
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.parametrize("target", ["keras", "tensorflow"])
+def test_dilated_plans_run_on_tensorflows_own_cpu_kernels(target):
+    """tconv's Keras and TensorFlow plans of dilated layers run where TensorFlow's CPU kernels reject a
+    dilation (oneDNN off: TF_ENABLE_ONEDNN_OPTS=0, in a subprocess; TensorFlow turns oneDNN on by itself
+    only on CPUs with AVX-512 VNNI/BF16 or AMX): the plans write the dilation into the kernel. (The Keras
+    plan of a stride-1 dilated layer kept dilation_rate and failed on an AMD EPYC without AVX-512:
+    "Current CPU implementations do not yet support dilation rates larger than 1".)"""
+    import tconv
+
+    oracle(target)
+    rng = np.random.default_rng(7)
+    cases, plans, expected = [], [], []
+    for in_shape, w_shape, params in [
+        ((1, 4, 9, 9), (4, 2, 3, 3), dict(stride=1, padding=2, dilation=2)),
+        ((2, 4, 7, 6), (4, 3, 3, 2), dict(stride=2, padding=1, dilation=(2, 3), output_padding=1)),
+        ((1, 4, 8, 8), (4, 1, 3, 3), dict(stride=1, dilation=3, groups=2)),
+        ((2, 3, 20), (3, 2, 4), dict(stride=1, padding=3, dilation=2)),
+    ]:
+        x = rng.standard_normal(in_shape).astype(np.float32)
+        w = rng.standard_normal(w_shape).astype(np.float32)
+        b = rng.standard_normal(w_shape[1] * params.get("groups", 1)).astype(np.float32)
+        plan = tconv.translate(params, "torch", target, weight_shape=w_shape)
+        assert "dilation is written into the kernel" in plan.to_code()
+        x_t = np.ascontiguousarray(plan.input_to_target(x))
+        cases.append(
+            dict(
+                code=plan.to_code(),
+                x=x_t.ravel().tolist(),
+                x_shape=list(x_t.shape),
+                w=w.ravel().tolist(),
+                w_shape=list(w.shape),
+                b=b.tolist(),
+            )
+        )
+        plans.append(plan)
+        expected.append(tconv.conv_transpose(x, w, b, **params))
+    outputs = run_json_script(
+        PLAN_SCRIPT,
+        cases,
+        TF_ENABLE_ONEDNN_OPTS="0",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        CUDA_VISIBLE_DEVICES="",
+        KERAS_BACKEND="tensorflow",
+    )
+    for plan, want, got in zip(plans, expected, outputs):
+        y = plan.output_to_source(np.array(got["values"], np.float32).reshape(got["shape"]))
+        assert_close(y, want, dtype=np.float32)

@@ -17,6 +17,7 @@ The result per runtime is the largest absolute difference, or the reason it did 
 from __future__ import annotations
 
 import importlib.util
+import re
 from typing import Any
 
 import numpy as np
@@ -130,6 +131,36 @@ def _translated(target: str, plan: TranslationPlan, x: np.ndarray, w: np.ndarray
     return plan.output_to_source(y)
 
 
+#: Lines of a framework's error that wrap the reason instead of giving it (Keras's "Exception encountered
+#: when calling Conv2DTranspose.call()." and its list of the arguments received).
+_WRAPPERS = re.compile(r"^(Exception encountered when calling|Arguments received by|\W*[•*-] \w+=)")
+_TERMINAL = re.compile(r"\x1b\[[0-9;]*m")  # colour codes (Keras prints TensorFlow's reason in bold)
+_FUNCTION_NODE = re.compile(r"^\{\{function_node [^}]*\}\}\s*")  # TensorFlow's name of the failing op
+
+
+def failure_reason(error: BaseException, limit: int = 200) -> str:
+    """The line of ``error``'s message that says why, at most ``limit`` characters: its first line that is
+    not a wrapper's (:data:`_WRAPPERS`), without colour codes or TensorFlow's op name.
+
+    Keras wraps TensorFlow's reason in lines of its own, so the first line alone said only that a call
+    failed; on a CPU without oneDNN, TensorFlow's reason was that it "does not yet support dilation rates
+    larger than 1".
+
+    Examples
+    --------
+    >>> failure_reason(ValueError("Exception encountered when calling Conv2DTranspose.call().\\n\\n"
+    ...     "{{function_node Conv2DBackpropInput}} Current CPU implementations do not yet support dilation"
+    ...     " rates larger than 1. [Op:Conv2DBackpropInput]"))
+    'Current CPU implementations do not yet support dilation rates larger than 1. [Op:Conv2DBackpropInput]'
+    >>> failure_reason(RuntimeError("shapes differ\\nmore detail"))
+    'shapes differ'
+    """
+    lines = [_FUNCTION_NODE.sub("", _TERMINAL.sub("", line)).strip() for line in str(error).splitlines()]
+    lines = [line for line in lines if line]
+    reasons = [line for line in lines if not _WRAPPERS.match(line)]
+    return ((reasons or lines or [""])[0])[:limit]
+
+
 def _difference(y: np.ndarray, reference: np.ndarray) -> float | str:
     if y.shape != reference.shape:
         return f"shape {tuple(y.shape)} where tconv gives {tuple(reference.shape)}"
@@ -172,4 +203,4 @@ def verify_layer(audit: LayerAudit, seed: int = 0) -> None:
         try:
             audit.verification[label] = _difference(np.asarray(run()), reference)
         except Exception as error:  # a runtime that refuses the layer is a result, not a crash
-            audit.verification[label] = f"fails: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+            audit.verification[label] = f"fails: {type(error).__name__}: {failure_reason(error)}"

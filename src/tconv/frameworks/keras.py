@@ -30,8 +30,11 @@ As a translation target (:func:`target`) Keras cuts the windows of ``"valid"``
 and ``"same"`` with ``output_padding`` None or below the strides (not the one its
 TensorFlow backend rejects); any other window is ``"valid"`` plus a crop or
 zero-pad afterwards. Keras has no groups (the plan expands them into a dense
-block-diagonal kernel) and forbids ``strides > 1`` with ``dilation_rate > 1`` (the
-plan writes the dilation into the kernel).
+block-diagonal kernel) and forbids ``strides > 1`` with ``dilation_rate > 1``; at
+stride 1 its TensorFlow backend rejects ``dilation_rate > 1`` on CPU unless oneDNN is
+on (which TensorFlow turns on by itself only on CPUs with AVX-512 VNNI/BF16 or AMX:
+"Current CPU implementations do not yet support dilation rates larger than 1"), so
+the plan writes any dilation into the kernel (zeros between taps), as for TensorFlow.
 """
 
 from __future__ import annotations
@@ -525,10 +528,13 @@ def target(spec: ConvTransposeSpec) -> Target:
     needs_rank(spec, NAME, range(1, 4))
     nd = spec.ndim
     kernel, dilation = spec.kernel_size, spec.dilation
-    forbid = max(spec.stride) > 1 and max(dilation) > 1
-    why = "Keras forbids strides > 1 with dilation_rate > 1" if forbid else ""
-    steps, notes = dense_kernel(spec, "Keras has no groups", why, "dilation_rate")
-    if forbid:
+    dilated = max(dilation) > 1
+    if max(spec.stride) > 1:
+        why = "Keras forbids strides > 1 with dilation_rate > 1"
+    else:
+        why = "Keras's TensorFlow backend rejects dilation_rate > 1 on CPU outside oneDNN"
+    steps, notes = dense_kernel(spec, "Keras has no groups", why if dilated else "", "dilation_rate")
+    if dilated:
         kernel, dilation = spec.effective_kernel_size, (1,) * nd
     choice = _choice(spec.effective_kernel_size, spec.stride, spec.crop)
     output_padding: tuple[int, ...] | None
