@@ -420,7 +420,8 @@ def dilate_weight(weight: Any, dilation: int | tuple[int, ...]) -> np.ndarray:
     A transposed convolution with kernel ``w`` and dilation ``d`` equals one with
     dilation 1 and this kernel of size ``d*(k - 1) + 1``: used for frameworks that
     cannot combine dilation with the other parameters (Keras forbids ``strides > 1``
-    together with ``dilation_rate > 1``).
+    together with ``dilation_rate > 1``) or whose kernels have none (TensorFlow's CPU
+    kernels outside oneDNN).
 
     Parameters
     ----------

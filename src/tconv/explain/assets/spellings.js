@@ -161,10 +161,13 @@ function frameworkSpellings(g, cIn, cOut) {
     }
     const notes = [];
     const lines = [];
-    const forbid = Math.max(...g.s) > 1 && Math.max(...g.d) > 1;
-    if (forbid) {
+    // any dilation written into the kernel: Keras forbids it with a stride, and at stride 1 its TensorFlow
+    // backend's CPU kernels reject it outside oneDNN
+    const dilated = Math.max(...g.d) > 1;
+    if (dilated) {
       lines.push(...dilate(g.d));
-      notes.push(dilateNote("Keras forbids strides > 1 with dilation_rate > 1", "dilation_rate"));
+      notes.push(dilateNote(Math.max(...g.s) > 1 ? "Keras forbids strides > 1 with dilation_rate > 1"
+        : "Keras's TensorFlow backend rejects dilation_rate > 1 on CPU outside oneDNN", "dilation_rate"));
     }
     lines.push(...transpose);
     let post = crop.map(() => [0, 0]);
@@ -174,8 +177,8 @@ function frameworkSpellings(g, cIn, cOut) {
       notes.push(postNote("Keras", post, "'valid' and 'same' with output_padding < strides reach only their own windows"));
     }
     if (anyNegative(post)) notes.push("The bias is added after the pad step (use_bias=False in the layer), so that appended cells get it too.");
-    const args = [["filters", cOut], ["kernel_size", T(forbid ? g.ke : g.k)], ["strides", T(g.s)], ["padding", choice[0]],
-      ["output_padding", choice[1]], ["data_format", "channels_last"], ["dilation_rate", T(forbid ? axes.map(() => 1) : g.d)]];
+    const args = [["filters", cOut], ["kernel_size", T(dilated ? g.ke : g.k)], ["strides", T(g.s)], ["padding", choice[0]],
+      ["output_padding", choice[1]], ["data_format", "channels_last"], ["dilation_rate", T(dilated ? axes.map(() => 1) : g.d)]];
     const zeros = post.map(([b, e]) => T([Math.max(-b, 0), Math.max(-e, 0)]));
     const crops = post.map(([b, e]) => T([Math.max(b, 0), Math.max(e, 0)]));
     const amounts = (pairs) => py(nd === 1 ? pairs[0] : T(pairs));  // Keras: (begin, end) in 1-d, a pair per axis
