@@ -1081,6 +1081,9 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
     channel per group and the kernel equal to the stride along the last axis (dilation 1), each output
     is one term per lead pair, written with the bias, no buffer (:func:`_stamp_tap`).
 
+    A chunk that is the whole row takes its residues' spans and inputs from :func:`_whole_row_residues`,
+    worked out once per call.
+
     x: (n, G, Cig, P_in) the input; w: (G, Cig, Cog, Kv) the weight as it is; bias: (G*Cog,);
     out: (n, G*Cog, O_lead, O_last). Tasks are rows ``(i*G*Cog + c)*O_lead + ol``; the call writes
     their outputs ``o0:o1`` along the last axis.
@@ -1089,6 +1092,7 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
     c_out, o_lead = out.shape[1], out.shape[2]
     acc = np.empty(chunk // s + 2, dtype=out.dtype)
     order, start = _residue_taps(k_last, s, d, b)
+    spans, inputs = _whole_row_residues(out.shape[3], order, start, s, d, b, i_last)
     stamps = cig == 1 and d == 1 and k_last == s
     for task in range(task0, task1):
         i = task // (c_out * o_lead)
@@ -1117,8 +1121,12 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
                         weight = w[g, 0, co, tap0 + tt]
                         _stamp_tap(row, xs, 0, base, tt - b, s, i_last, c0, c1, weight, True, bv, p > lp[ol])
                 continue
+            whole = c0 == 0 and c1 == row.shape[0]  # the residues' spans and inputs worked out once
             for r in range(s):
-                q0, q1 = _residue_span(c0, c1, r, s)
+                if whole:
+                    q0, q1 = spans[r, 0], spans[r, 1]
+                else:
+                    q0, q1 = _residue_span(c0, c1, r, s)
                 if q1 <= q0:
                     continue
                 for q in range(q1 - q0):
@@ -1128,7 +1136,10 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
                     tap0 = lt[p] * k_last
                     for e_index in range(start[r], start[r + 1]):
                         tt = order[e_index]
-                        lo, hi, off = _residue_inputs(q0, q1, r, tt, s, d, b, i_last)
+                        if whole:
+                            lo, hi, off = inputs[e_index, 0], inputs[e_index, 1], inputs[e_index, 2]
+                        else:
+                            lo, hi, off = _residue_inputs(q0, q1, r, tt, s, d, b, i_last)
                         if hi <= lo:
                             continue
                         a0 = lo - q0
