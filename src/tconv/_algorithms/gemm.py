@@ -841,10 +841,10 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     limit = max(bytes_per_sample, min(BLOCK_COLUMNS, budget // threads))
     per = max(1, limit // bytes_per_sample)
     per = min(per, max(1, n // -(-threads // groups)))
-    per_groups = max(1, min(groups, limit // (per * bytes_per_sample), groups * -(-n // per) // threads))
-    spans = _compiled.split(groups, -(-groups // per_groups))
+    group_block = max(1, min(groups, limit // (per * bytes_per_sample), groups * -(-n // per) // threads))
+    spans = _compiled.split(groups, -(-groups // group_block))  # blocks of about group_block groups
     tiles = [(i, min(n, i + per), g0, g1) for i in range(0, n, per) for g0, g1 in spans]
-    per_groups = max(g1 - g0 for g0, g1 in spans)
+    per_groups = max(g1 - g0 for g0, g1 in spans)  # the largest block, which the column buffer holds
     out = problem.output(n, geometry.output_size)
     lead = lead_table(geometry)  # the last axis's pairs come from its tap ranges: no table of them
     o_lead, o_last = lead.outputs, geometry.output_size[-1]
