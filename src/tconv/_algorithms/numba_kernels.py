@@ -888,6 +888,24 @@ def _residue_inputs(q0, q1, r, tt, s, d, b, i_last):
 
 
 @inline
+def _span_of(whole, spans, c0, c1, r, s):
+    """Residue ``r``'s span among outputs ``c0:c1``: from :func:`_whole_row_residues`' ``spans`` for a whole
+    row, else :func:`_residue_span`."""
+    if whole:
+        return spans[r, 0], spans[r, 1]
+    return _residue_span(c0, c1, r, s)
+
+
+@inline
+def _inputs_of(whole, inputs, e_index, q0, q1, r, tt, s, d, b, i_last):
+    """Tap ``order[e_index]`` (``tt``)'s ``(lo, hi, off)``: from ``inputs`` for a whole row, else
+    :func:`_residue_inputs`."""
+    if whole:
+        return inputs[e_index, 0], inputs[e_index, 1], inputs[e_index, 2]
+    return _residue_inputs(q0, q1, r, tt, s, d, b, i_last)
+
+
+@inline
 def _gather_rows_t(
     cols,
     c,
@@ -974,10 +992,7 @@ def _gather_rows_t(
                             out_rows[ol, np.uintp(first + s * j)] += taps[np.uintp(tap0 + tt), np.uintp(x0 + j)]
                 continue
             for r in range(s):
-                if whole:
-                    q0, q1 = spans[r, 0], spans[r, 1]
-                else:
-                    q0, q1 = _residue_span(c0, c1, r, s)
+                q0, q1 = _span_of(whole, spans, c0, c1, r, s)
                 if q1 <= q0:
                     continue
                 for q in range(q1 - q0):
@@ -987,10 +1002,7 @@ def _gather_rows_t(
                     tap0 = lt[p] * k_last
                     for e_index in range(start[r], start[r + 1]):
                         tt = order[e_index]
-                        if whole:
-                            lo, hi, off = inputs[e_index, 0], inputs[e_index, 1], inputs[e_index, 2]
-                        else:
-                            lo, hi, off = _residue_inputs(q0, q1, r, tt, s, d, b, i_last)
+                        lo, hi, off = _inputs_of(whole, inputs, e_index, q0, q1, r, tt, s, d, b, i_last)
                         if hi <= lo:
                             continue
                         a0 = lo - q0
@@ -1123,10 +1135,7 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
                 continue
             whole = c0 == 0 and c1 == row.shape[0]  # the residues' spans and inputs worked out once
             for r in range(s):
-                if whole:
-                    q0, q1 = spans[r, 0], spans[r, 1]
-                else:
-                    q0, q1 = _residue_span(c0, c1, r, s)
+                q0, q1 = _span_of(whole, spans, c0, c1, r, s)
                 if q1 <= q0:
                     continue
                 for q in range(q1 - q0):
@@ -1136,10 +1145,7 @@ def direct_rows_t(x, w, lp, lj, lt, i_last, k_last, s, d, b, chunk, bias, out, t
                     tap0 = lt[p] * k_last
                     for e_index in range(start[r], start[r + 1]):
                         tt = order[e_index]
-                        if whole:
-                            lo, hi, off = inputs[e_index, 0], inputs[e_index, 1], inputs[e_index, 2]
-                        else:
-                            lo, hi, off = _residue_inputs(q0, q1, r, tt, s, d, b, i_last)
+                        lo, hi, off = _inputs_of(whole, inputs, e_index, q0, q1, r, tt, s, d, b, i_last)
                         if hi <= lo:
                             continue
                         a0 = lo - q0
