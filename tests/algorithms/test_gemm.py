@@ -31,6 +31,7 @@ def gemm_path(request, monkeypatch):
         monkeypatch.setattr(_gemm, "TILE_BYTES", 1500)
         monkeypatch.setattr(_gemm, "WEIGHT_BYTES", 200)
         monkeypatch.setattr(_gemm, "MIN_BAND_HALOS", 1)
+        monkeypatch.setattr(_gemm, "MIN_TILE_CHANNELS", 1)
     elif request.param == "one-gemm":
         monkeypatch.setattr(_gemm, "CACHED_COLUMNS", 1 << 40)
     return request.param
@@ -88,6 +89,7 @@ def test_tiled_path_really_tiles(monkeypatch):
     monkeypatch.setattr(_gemm, "TILE_BYTES", 1500)
     monkeypatch.setattr(_gemm, "WEIGHT_BYTES", 200)
     monkeypatch.setattr(_gemm, "MIN_BAND_HALOS", 1)
+    monkeypatch.setattr(_gemm, "MIN_TILE_CHANNELS", 1)
 
     def problem(groups, cig, cog):  # float64
         return Problem(groups, "channels_first", groups * cig, groups * cog, np.dtype(np.float64), np.zeros(1), False)
@@ -100,6 +102,21 @@ def test_tiled_path_really_tiles(monkeypatch):
     small = conv_transpose_geometry((2, 2), (2, 2), 2, 0)
     tiles = _gemm._gemm_tiles(small, n=8, problem=problem(groups=1, cig=2, cog=2), threads=2)
     assert max(t.n1 - t.n0 for t in tiles) > 1
+
+
+@pytest.mark.parametrize("c_out, blocks", [(21, 1), (64, 4), (150, 9)])
+def test_weight_blocks_keep_enough_channels(c_out, blocks):
+    """A weight beyond WEIGHT_BYTES is split into channel blocks of at least MIN_TILE_CHANNELS (FCN-32s's
+    21-channel k64 s32 up-scoring had blocks of 3; the last block holds the rest), and still split where there
+    are enough channels."""
+    from tconv._algorithms.problem import Problem
+    from tconv.geometry import conv_transpose_geometry
+
+    g = conv_transpose_geometry((16, 16), (64, 64), 32, 0)
+    problem = Problem(1, "channels_first", c_out, c_out, np.dtype(np.float32), np.zeros(1), False)
+    tiles = _gemm._gemm_tiles(g, n=1, problem=problem, threads=2)
+    spans = sorted({(t.c0, t.c1) for t in tiles})
+    assert len(spans) == blocks and spans[0][1] >= _gemm.MIN_TILE_CHANNELS and spans[-1][1] == c_out, spans
 
 
 @pytest.mark.parametrize("threads", [2, 3, 4])
