@@ -200,7 +200,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     kept both cores busy for 100 ms of a 100 ms sleep after one GEMM), so a multi-threaded GEMM slows
     every compiled pass of ours that follows it within that time, up to 2x (and the next layer's, or
     the backward pass's). tconv's algorithms therefore never call BLAS multi-threaded: this splits the
-    rows of ``a`` (or the columns of ``b`` when ``a`` has few rows) among our threads. ``a`` is 2-d or
+    rows of ``a`` (or the columns of ``b`` when ``a`` has few rows) among our threads, or a batch of at
+    least two matrices a thread into runs of it. ``a`` is 2-d or
     3-d (a batch of matrices), ``b`` 2-d or with the same batch; without control over BLAS's threads
     (another BLAS) it is ``np.matmul``.
     """
@@ -214,6 +215,16 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         with single_threaded_blas():
             return np.matmul(a, b, out=out)
     rows, cols = out.shape[-2], out.shape[-1]
+    if out.ndim == 3 and out.shape[0] >= 2 * threads:
+        # a batch of at least two matrices a thread: runs of the batch, each one stacked matmul (NumPy
+        # loops over it in C), not a call per matrix from Python. Measured A/B on pointwise layers (the
+        # batch is the samples): 32 samples of 128 -> 128 channels at 4x4 0.66 -> 0.30 ms, 16 of 512 -> 21
+        # at 6x6 1.25x; larger samples and grouped layers within noise
+        def run(b0: int, b1: int) -> None:
+            np.matmul(a[b0:b1] if a.ndim > 2 else a, b[b0:b1] if b.ndim > 2 else b, out=out[b0:b1])
+
+        parallel_products(run, _compiled.split(out.shape[0], 2 * threads))
+        return out
     batches = list(np.ndindex(*out.shape[:-2])) or [()]
     by_rows = rows >= cols
     pieces = [
