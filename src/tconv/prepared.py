@@ -159,11 +159,10 @@ class Prepared:
             return lambda x, b: np.zeros(empty, result)
         fast = self._small(geometry, operands, algorithm, n, w, compute)
         if fast is not None:
-            zeros = np.zeros(c_out, compute)
 
             def small(x: np.ndarray, b: np.ndarray | None) -> np.ndarray:
                 xb = x if batched else x[None]
-                bias = zeros if b is None else b.astype(compute, copy=False)
+                bias = None if b is None else b.astype(compute, copy=False)
                 y = fast(xb.astype(compute, copy=False), bias).astype(result, copy=False)
                 return y if batched else y[0]
 

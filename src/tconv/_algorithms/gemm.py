@@ -314,10 +314,12 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
     kernels, under :data:`SMALL_FLOPS` and within the budget whole).
 
     The returned ``call(x, bias)`` takes ``x`` batched in the problem's layout and ``bias`` ``(C_out,)``
-    in the compute dtype.
+    in the compute dtype, or None.
     """
     kv, p_in = math.prod(geometry.kernel_size), math.prod(geometry.input_size)
     flops = 2 * n * p_in * problem.c_in * kv * problem.c_out
+    if one_stamp(geometry, problem) and flops < SMALL_FLOPS:
+        return _one_stamp_call(geometry, problem, w, n)
     fits = n * _footprint(geometry, problem) <= effective().memory_budget
     if problem.groups != 1 or not _compiled.available() or flops >= SMALL_FLOPS or not fits:
         return None
@@ -333,7 +335,11 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
     view_shape = batched_shape(n, c_out, (o_lead, o_last), layout)
     parallel = flops >= _blas.PARALLEL_FLOPS and n * o_lead > 1
 
-    def call(x: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    zeros = np.zeros(c_out, dtype)
+
+    def call(x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        if bias is None:
+            bias = zeros
         if layout == "channels_first" and c_in > 1 and p_in > 1:
             x = x.reshape(n, c_in, p_in).transpose(0, 2, 1)  # (N, P, C_in) view
         rows = _blas.matmul(x.reshape(n * p_in, c_in), w_packed)  # (M, Kv*C_out)
@@ -346,6 +352,26 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
         else:
             kernel(*args, 0, n * o_lead, 0, o_last)
         return out
+
+    return call
+
+
+def _one_stamp_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> Callable[..., np.ndarray]:
+    """:func:`small_call` of a small :func:`one_stamp` problem: :func:`_one_stamp`'s GEMM with the weight
+    viewed as a matrix once, nothing else per call (a prepared one-element call spent 16-23 us in the
+    general path's checks of the problem, ONNX Runtime's session ~10)."""
+    c_in, c_out = problem.c_in, problem.c_out
+    matrix = np.ascontiguousarray(w, dtype=problem.dtype).reshape(c_in, c_out * math.prod(geometry.kernel_size))
+    shape = (n, c_out, *geometry.kernel_size)
+    # as _blas.matmul would: a product OpenBLAS computes on one thread by itself is called as it is
+    multiply = np.matmul if n * matrix.size <= _blas.OPENBLAS_ONE_THREAD else _blas.matmul
+    column = (-1, *(1,) * geometry.ndim)
+
+    def call(x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        y = multiply(x.reshape(n, c_in), matrix).reshape(shape)
+        if bias is not None:
+            y += bias.reshape(column)
+        return y
 
     return call
 
