@@ -56,12 +56,17 @@ Minimum = Callable[[Geometry, Problem], int]
 @dataclass(frozen=True)
 class Algorithm:
     """A named way to compute an operator: ``run(x, w, geometry, problem) -> y``, and the temporary
-    bytes of its smallest piece, ``minimum(geometry, problem)``, which must fit the memory budget."""
+    bytes of its smallest piece, ``minimum(geometry, problem)``, which must fit the memory budget.
+    ``planned(geometry, problem, n)``, where an algorithm has it, returns for some small problems a
+    call ``(x, w, bias) -> y`` with everything but the arrays worked out once (None for the others):
+    :func:`tconv.ops.plan` keeps it for the calls of one shape (the problem's bias is a placeholder;
+    ``bias`` is the call's own in the compute dtype, or None)."""
 
     name: str
     run: Run
     summary: str
     minimum: Minimum
+    planned: Callable[[Geometry, Problem, int], Callable[..., np.ndarray] | None] | None = None
 
 
 #: The operators that have algorithms.
@@ -98,6 +103,7 @@ ALGORITHMS: dict[str, dict[str, Algorithm]] = {
             gemm.run,
             "one GEMM over all input pixels, then a write-once gather of the columns (col2im)",
             gemm.minimum,
+            gemm.planned,
         ),
         Algorithm(
             "phase",

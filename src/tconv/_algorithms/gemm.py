@@ -40,7 +40,7 @@ from .taptable import Tables, lead_and_last, lead_table, table_bytes, tap_ranges
 from .tiling import tile_geometry
 from .workspace import scratch
 
-__all__ = ["direct_rows", "gemm", "gemm_tiled", "gemm_transposed", "run", "small_call"]
+__all__ = ["direct_rows", "gemm", "gemm_tiled", "gemm_transposed", "planned", "run", "small_call"]
 
 #: Target size of one tile's column buffer: about one core's L2 cache on the machine measured in
 #: docs/performance.md (AMD EPYC, 1 MiB L2 per core; 2 MiB measured best), so that each tile's
@@ -319,7 +319,8 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
     kv, p_in = math.prod(geometry.kernel_size), math.prod(geometry.input_size)
     flops = 2 * n * p_in * problem.c_in * kv * problem.c_out
     if one_stamp(geometry, problem) and flops < SMALL_FLOPS:
-        return _one_stamp_call(geometry, problem, w, n)
+        product = _one_stamp_call(geometry, problem, n)
+        return lambda x, bias: product(x, w, bias)
     fits = n * _footprint(geometry, problem) <= effective().memory_budget
     if problem.groups != 1 or not _compiled.available() or flops >= SMALL_FLOPS or not fits:
         return None
@@ -356,18 +357,28 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
     return call
 
 
-def _one_stamp_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> Callable[..., np.ndarray]:
-    """:func:`small_call` of a small :func:`one_stamp` problem: :func:`_one_stamp`'s GEMM with the weight
-    viewed as a matrix once, nothing else per call (a prepared one-element call spent 16-23 us in the
-    general path's checks of the problem, ONNX Runtime's session ~10)."""
-    c_in, c_out = problem.c_in, problem.c_out
-    matrix = np.ascontiguousarray(w, dtype=problem.dtype).reshape(c_in, c_out * math.prod(geometry.kernel_size))
+def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.ndarray] | None:
+    """The registry's planned ``"gemm"`` (:class:`tconv._algorithms.Algorithm`): a small :func:`one_stamp`
+    problem's product as a call ``(x, w, bias)``, None for every other problem."""
+    flops = 2 * n * problem.c_in * problem.c_out * math.prod(geometry.kernel_size)
+    if one_stamp(geometry, problem) and flops < SMALL_FLOPS:
+        return _one_stamp_call(geometry, problem, n)
+    return None
+
+
+def _one_stamp_call(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.ndarray]:
+    """``call(x, w, bias)`` of a small :func:`one_stamp` problem: :func:`_one_stamp`'s GEMM and nothing else
+    per call, for :func:`small_call` and :func:`planned` (a one-element call spent 16-23 us in the
+    general path's checks of the problem, prepared or not; ONNX Runtime's session ~10)."""
+    c_in, c_out, dtype = problem.c_in, problem.c_out, problem.dtype
+    columns = c_out * math.prod(geometry.kernel_size)
     shape = (n, c_out, *geometry.kernel_size)
     # as _blas.matmul would: a product OpenBLAS computes on one thread by itself is called as it is
-    multiply = np.matmul if n * matrix.size <= _blas.OPENBLAS_ONE_THREAD else _blas.matmul
+    multiply = np.matmul if n * c_in * columns <= _blas.OPENBLAS_ONE_THREAD else _blas.matmul
     column = (-1, *(1,) * geometry.ndim)
 
-    def call(x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    def call(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        matrix = np.ascontiguousarray(w, dtype=dtype).reshape(c_in, columns)  # a view of a C-contiguous w
         y = multiply(x.reshape(n, c_in), matrix).reshape(shape)
         if bias is not None:
             y += bias.reshape(column)
@@ -582,9 +593,9 @@ def _gemm_tiles(geometry: Geometry, n: int, problem: Problem, threads: int) -> l
     Output channels are split so that a tile's weight block ``C_in/G x prod(k) x C_block``
     fits :data:`WEIGHT_BYTES`, in blocks of at least :data:`MIN_TILE_CHANNELS` (the gather adds a
     block's channels per pixel and tap: in blocks of 3, FCN-32s's k64 s32 up-scoring of 21 channels,
-    whose 7 MB weight asked for 7 blocks, gathered at a third of a gigaflop per second); then samples are grouped, or (for large samples) output
-    rows split into bands, so that its columns fit :data:`TILE_BYTES`. Every group is
-    its own tile. There are at least ``2*threads`` tiles when the problem allows.
+    whose 7 MB weight asked for 7 blocks, gathered at a third of a gigaflop per second); then samples
+    are grouped, or (for large samples) output rows split into bands, so that its columns fit
+    :data:`TILE_BYTES`. Every group is its own tile. There are at least ``2*threads`` tiles when the problem allows.
     """
     groups, cig, cog, itemsize = problem.groups, problem.cig, problem.cog, problem.dtype.itemsize
     kv = math.prod(geometry.kernel_size)
