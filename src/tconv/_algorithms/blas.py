@@ -201,9 +201,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     every compiled pass of ours that follows it within that time, up to 2x (and the next layer's, or
     the backward pass's). tconv's algorithms therefore never call BLAS multi-threaded: this splits the
     rows of ``a`` (or the columns of ``b`` when ``a`` has few rows) among our threads, or a batch of at
-    least two matrices a thread into runs of it. ``a`` is 2-d or
-    3-d (a batch of matrices), ``b`` 2-d or with the same batch; without control over BLAS's threads
-    (another BLAS) it is ``np.matmul``.
+    least two matrices a thread into runs of it. ``a`` is 2-d or 3-d (a batch of matrices), ``b`` 2-d
+    or with the same batch; without control over BLAS's threads (another BLAS) it is ``np.matmul``.
     """
     if out is None:
         batch = a.shape[:-2] if a.ndim > b.ndim else b.shape[:-2]

@@ -316,11 +316,11 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
     The returned ``call(x, bias)`` takes ``x`` batched in the problem's layout and ``bias`` ``(C_out,)``
     in the compute dtype, or None.
     """
+    product = planned(geometry, problem, n)  # a small one-stamp problem: its planned product
+    if product is not None:
+        return lambda x, bias: product(x, w, bias)
     kv, p_in = math.prod(geometry.kernel_size), math.prod(geometry.input_size)
     flops = 2 * n * p_in * problem.c_in * kv * problem.c_out
-    if one_stamp(geometry, problem) and flops < SMALL_FLOPS:
-        product = _one_stamp_call(geometry, problem, n)
-        return lambda x, bias: product(x, w, bias)
     fits = n * _footprint(geometry, problem) <= effective().memory_budget
     if problem.groups != 1 or not _compiled.available() or flops >= SMALL_FLOPS or not fits:
         return None
