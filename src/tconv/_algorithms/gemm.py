@@ -226,14 +226,8 @@ def single_stamp(geometry: Geometry) -> bool:
 
 def _one_stamp(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """:func:`one_stamp`'s GEMM, under the memory budget (it needs none beyond the output)."""
-    n, c_in, c_out = x.shape[0], problem.c_in, problem.c_out
-    kv = math.prod(geometry.kernel_size)
-    flat = np.ascontiguousarray(x.reshape(n, c_in), dtype=problem.dtype)
-    y = _blas.matmul(flat, np.ascontiguousarray(w, dtype=problem.dtype).reshape(c_in, c_out * kv))
-    out = y.reshape(n, c_out, *geometry.kernel_size)
-    if problem.has_bias:
-        out += problem.bias.reshape(-1, *(1,) * geometry.ndim)
-    return out
+    product = _one_stamp_call(geometry, problem, x.shape[0])
+    return product(x, w, problem.bias if problem.has_bias else None)
 
 
 def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
@@ -367,9 +361,10 @@ def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.nd
 
 
 def _one_stamp_call(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.ndarray]:
-    """``call(x, w, bias)`` of a small :func:`one_stamp` problem: :func:`_one_stamp`'s GEMM and nothing else
-    per call, for :func:`small_call` and :func:`planned` (a one-element call spent 16-23 us in the
-    general path's checks of the problem, prepared or not; ONNX Runtime's session ~10)."""
+    """``call(x, w, bias)`` of a :func:`one_stamp` problem: its GEMM and nothing else per call, for
+    :func:`_one_stamp` and, planned once for small problems, :func:`small_call` and :func:`planned` (a
+    one-element call spent 16-23 us in the general path's checks of the problem, prepared or not;
+    ONNX Runtime's session ~10)."""
     c_in, c_out, dtype = problem.c_in, problem.c_out, problem.dtype
     columns = c_out * math.prod(geometry.kernel_size)
     shape = (n, c_out, *geometry.kernel_size)
@@ -379,7 +374,7 @@ def _one_stamp_call(geometry: Geometry, problem: Problem, n: int) -> Callable[..
 
     def call(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         matrix = np.ascontiguousarray(w, dtype=dtype).reshape(c_in, columns)  # a view of a C-contiguous w
-        y = multiply(x.reshape(n, c_in), matrix).reshape(shape)
+        y = multiply(np.asarray(x, dtype=dtype).reshape(n, c_in), matrix).reshape(shape)
         if bias is not None:
             y += bias.reshape(column)
         return y
