@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 
 import numpy as np
+
+from tconv.benchmark._worker import _time  # the benchmark's timing: warmed up, then one call at a time
 
 
 def conv_transpose_fft(
@@ -38,7 +39,7 @@ def conv_transpose_fft(
     _, c_out, k = w.shape
     s, d = stride, dilation
     full = s * (length - 1) + d * (k - 1) + 1  # the outputs before the padding's crop
-    taps = d * (k - 1) // s + 1  # M: taps per residue (the longest residue's)
+    taps = taps_per_residue(k, s, d)
     h = np.zeros((c_in, s, c_out, taps), dtype=x.dtype)  # residue r's taps m
     for t in range(k):
         h[:, (d * t) % s, :, (d * t) // s] = w[:, :, t]
@@ -57,14 +58,18 @@ def conv_transpose_fft(
     spectra = np.fft.rfft(segments, axis=-1).astype(complex_dtype)  # (N, C_in, blocks, F)
     lhs = spectra.transpose(3, 0, 2, 1).reshape(bins, n * blocks, c_in)
     products = np.matmul(lhs, weight).reshape(bins, n, blocks, s, c_out)  # (F, N, blocks, s, C_out)
-    rows = np.fft.irfft(products.transpose(1, 4, 3, 2, 0), size, axis=-1)[
-        ..., taps - 1 :
-    ]  # (N, C_out, s, blocks, B-M+1)
+    rows = np.fft.irfft(products.transpose(1, 4, 3, 2, 0), size, axis=-1)  # (N, C_out, s, blocks, B)
+    rows = rows[..., taps - 1 :]  # each block's valid outputs
     residues = rows.reshape(n, c_out, s, blocks * step)[..., :outputs]
     interleaved = residues.transpose(0, 1, 3, 2).reshape(n, c_out, s * outputs)  # output s*q + r
     y = np.zeros((n, c_out, full + output_padding), dtype=x.dtype)
     y[:, :, :full] = interleaved[:, :, :full]
     return y[:, :, padding : full + output_padding - padding]
+
+
+def taps_per_residue(k: int, stride: int, dilation: int = 1) -> int:
+    """``M``: the taps of the longest residue of the stride (tap ``t`` goes to residue ``d*t mod s``)."""
+    return dilation * (k - 1) // stride + 1
 
 
 #: The measured layers: (channels in = out, samples, input length, kernel, stride).
@@ -87,19 +92,9 @@ LAYERS = [
 ]
 
 
-def _best(f, seconds: float = 0.3) -> float:
-    """The fastest of 5 rounds of calls of ``f`` lasting about ``seconds`` each, in milliseconds."""
-    f()
-    start = time.perf_counter()
-    f()
-    reps = max(3, int(seconds / max(time.perf_counter() - start, 1e-9)))
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(reps):
-            f()
-        times.append((time.perf_counter() - start) / reps)
-    return min(times) * 1e3
+def _milliseconds(call) -> float:
+    """The fastest of 15 calls, in milliseconds (:func:`tconv.benchmark._worker._time`)."""
+    return min(_time(call, 15)) * 1e3
 
 
 def measure(c: int, n: int, length: int, k: int, s: int, rng: np.random.Generator) -> str:
@@ -109,10 +104,10 @@ def measure(c: int, n: int, length: int, k: int, s: int, rng: np.random.Generato
 
     x = rng.standard_normal((n, c, length)).astype(np.float32)
     w = (rng.standard_normal((c, c, k)) / np.sqrt(c * k / s)).astype(np.float32)
-    direct = _best(lambda: tconv.conv_transpose(x, w, stride=s))
-    taps = (k - 1) // s + 1
+    direct = _milliseconds(lambda: tconv.conv_transpose(x, w, stride=s))
+    taps = taps_per_residue(k, s)
     sizes = sorted({max(16, 2 ** math.ceil(math.log2(m * taps))) for m in (2, 4, 8, 16, 32)})
-    fastest = min((_best(lambda b=b: conv_transpose_fft(x, w, s, block=b)), b) for b in sizes)
+    fastest = min((_milliseconds(lambda b=b: conv_transpose_fft(x, w, s, block=b)), b) for b in sizes)
     exact = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), stride=s)
     scale = np.abs(exact).max()
     ours, fft = (

@@ -12,12 +12,15 @@ from helpers import assert_close, oracle
 SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "bench" / "fft_1d.py"
 
 
-def _prototype():
+def _load():
     spec = importlib.util.spec_from_file_location("fft_1d", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+fft_1d = _load()
 
 
 @pytest.mark.parametrize(
@@ -39,7 +42,7 @@ def test_fft_prototype_is_pytorchs_conv_transpose1d(n, c_in, c_out, length, k, s
     expected = torch.nn.functional.conv_transpose1d(
         torch.from_numpy(x), torch.from_numpy(w), stride=s, padding=p, output_padding=op, dilation=d
     ).numpy()
-    got = _prototype().conv_transpose_fft(x, w, s, p, op, d, block=block)
+    got = fft_1d.conv_transpose_fft(x, w, s, p, op, d, block=block)
     assert_close(got, expected, dtype=np.float64)
-    got32 = _prototype().conv_transpose_fft(x.astype(np.float32), w.astype(np.float32), s, p, op, d, block=block)
+    got32 = fft_1d.conv_transpose_fft(x.astype(np.float32), w.astype(np.float32), s, p, op, d, block=block)
     assert_close(got32, expected.astype(np.float32), dtype=np.float32, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
