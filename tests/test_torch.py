@@ -549,3 +549,42 @@ def test_one_call_backward_is_the_two_functions(dtype, layout, groups):
     ex, ew = torch.autograd.grad(torch.nn.functional.conv_transpose2d(xc, wc, **kwargs), (xc, wc), dy.to(wide))
     assert_close(xa.grad.numpy(), ex.to(dtype).numpy())
     assert_close(wa.grad.numpy(), ew.to(dtype).numpy())
+
+
+def test_a_module_that_ran_a_forward_pickles_and_saves_whole():
+    """torch.save of a whole model (and pickle) after a forward: the module's prepared weight, whose calls
+    are local functions, is left out and made again by the next forward."""
+    import io
+    import pickle
+
+    m = tt.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1)
+    x = torch.randn(2, 3, 5, 5)
+    y = m(x)
+    again = pickle.loads(pickle.dumps(m))
+    assert torch.equal(again(x), y)
+    buffer = io.BytesIO()
+    torch.save(torch.nn.Sequential(m), buffer)
+    buffer.seek(0)
+    assert torch.equal(torch.load(buffer, weights_only=False)(x), y)
+    assert torch.equal(m(x), y)  # the module itself keeps working
+
+
+def test_a_parametrized_weight_is_read_once_a_forward():
+    """spectral_norm recomputes its weight on every read (a power iteration in training mode): one read
+    per forward, as torch.nn's module, so the values, the state and the gradients are torch.nn's."""
+    torch.manual_seed(0)
+    reference = torch.nn.ConvTranspose2d(4, 3, 3, stride=2, dtype=torch.float64)
+    ours = tt.ConvTranspose2d(4, 3, 3, stride=2, dtype=torch.float64)
+    ours.load_state_dict(reference.state_dict())
+    reference = torch.nn.utils.parametrizations.spectral_norm(reference)
+    ours = torch.nn.utils.parametrizations.spectral_norm(ours)
+    ours.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 4, 5, 5, dtype=torch.float64)
+    for module in (reference, ours):
+        module(x).square().sum().backward()
+    assert torch.allclose(ours(x), reference(x), rtol=1e-12, atol=1e-12)
+    u = "parametrizations.weight.0._u"
+    assert torch.allclose(ours.state_dict()[u], reference.state_dict()[u], rtol=1e-12, atol=1e-12)
+    original = "parametrizations.weight.original"
+    grads = [dict(m.named_parameters())[original].grad for m in (reference, ours)]
+    assert torch.allclose(grads[1], grads[0], rtol=1e-10, atol=1e-10)

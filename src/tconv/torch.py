@@ -525,6 +525,9 @@ class _DropIn:
         ``_output_padding`` (its valid sizes and its ``ValueError``); with tconv's
         (``"same"``, ``"valid"``, pairs) from tconv's window for that size.
         """
+        # the weight read once: a parametrized weight (spectral_norm) is computed anew on every read, so
+        # the plan, the product and the tensor saved for the gradients must all come from one read
+        weight = self.weight
         padding: Any = self.padding
         output_padding: tuple[int, ...] = self.output_padding
         if output_size is not None and _is_torch_padding(padding):
@@ -534,7 +537,7 @@ class _DropIn:
                     list(output_size),
                     list(self.stride),
                     list(padding),
-                    list(self.weight.shape[2:]),
+                    list(weight.shape[2:]),
                     self._ndim,
                     list(self.dilation),
                 )
@@ -542,7 +545,7 @@ class _DropIn:
         elif output_size is not None:
             geometry = conv_transpose_geometry(
                 tuple(input.shape[-self._ndim :]),
-                tuple(self.weight.shape[2:]),
+                tuple(weight.shape[2:]),
                 self.stride,
                 padding,
                 0,
@@ -551,14 +554,14 @@ class _DropIn:
             )
             padding, output_padding = geometry.padding_pairs, (0,) * self._ndim
         plan = None
-        if output_size is None and uses_tconv(input, self.weight, self.bias):
+        if output_size is None and uses_tconv(input, weight, self.bias):
             try:
-                plan = self._prepared(_layout(input, self.weight))
+                plan = self._prepared(_layout(input, weight), weight)
             except ValueError as error:  # as conv_transpose reports tconv's checks: PyTorch's RuntimeError
                 raise RuntimeError(f"tconv.torch.{type(self).__name__}: {error}") from error
         return conv_transpose(
             input,
-            self.weight,
+            weight,
             self.bias,
             self.stride,
             padding,
@@ -571,19 +574,25 @@ class _DropIn:
             _prepared=plan,
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The module's state for ``pickle`` and ``torch.save`` of a whole module, without its prepared
+        weight: the plan's calls are local functions, which cannot be pickled (it is made again by the
+        next forward)."""
+        state = super().__getstate__()  # type: ignore[misc]  # PyTorch's module is next in the MRO
+        return {key: value for key, value in state.items() if key not in ("_plan", "_plan_key")}
+
     def _get_name(self) -> str:
         """``tconv.torch.ConvTranspose2d`` in a printed model (PyTorch's repr prints this name, then the arguments)."""
         cls = type(self)
         return f"tconv.torch.{cls.__name__}" if cls.__module__ == __name__ else cls.__name__
 
-    def _prepared(self, layout: Layout) -> Any:
+    def _prepared(self, layout: Layout, w: torch.Tensor) -> Any:
         """The module's prepared weight (:func:`tconv.prepare`), made anew when the weight tensor changes:
         PyTorch counts most in-place changes of a tensor (``_version``: an optimizer step,
         ``load_state_dict``, ``copy_``), and a new tensor has a new address or version; a change through
         ``weight.data`` (``m.weight.data.normal_()``, common in initialisation code) is not counted, so
         the values are compared with the plan's own copy as well (:meth:`tconv.prepared.Prepared.holds`:
-        ~1 ms for an 8 MiB weight)."""
-        w = self.weight
+        ~1 ms for an 8 MiB weight). ``w`` is the weight as ``forward`` read it (once)."""
         key = (
             w.data_ptr(),
             w._version,
