@@ -588,3 +588,109 @@ def test_a_parametrized_weight_is_read_once_a_forward():
     original = "parametrizations.weight.original"
     grads = [dict(m.named_parameters())[original].grad for m in (reference, ours)]
     assert torch.allclose(grads[1], grads[0], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+def test_one_entry_sequences_stand_for_every_axis_as_in_pytorch(nd):
+    """ATen expands a one-entry stride/padding/output_padding/dilation to every spatial axis; so does tconv
+    (the module keeps the attribute as given, as PyTorch's does)."""
+    torch.manual_seed(0)
+    kwargs = dict(stride=(2,), padding=(1,), output_padding=[1], dilation=(2,))
+    ours = getattr(tt, f"ConvTranspose{nd}d")(3, 2, 3, **kwargs, dtype=torch.float64)
+    theirs = getattr(torch.nn, f"ConvTranspose{nd}d")(3, 2, 3, **kwargs, dtype=torch.float64)
+    theirs.load_state_dict(ours.state_dict())
+    assert (ours.stride, ours.padding, ours.dilation) == (theirs.stride, theirs.padding, theirs.dilation)
+    assert repr(ours).split("(", 1)[1] == repr(theirs).split("(", 1)[1]
+    x = torch.randn(2, 3, *(4,) * nd, dtype=torch.float64)
+    y = ours(x)
+    expected = theirs(x)
+    assert y.shape == expected.shape
+    assert torch.allclose(y, expected, rtol=1e-12, atol=1e-12)
+    functional = getattr(torch.nn.functional, f"conv_transpose{nd}d")
+    w = ours.weight.detach()
+    assert torch.allclose(tt.conv_transpose(x, w, None, **kwargs), functional(x, w, None, **kwargs), atol=1e-12)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_an_empty_batch_gives_pytorchs_empty_tensor(memory_format):
+    """A zero batch: the output and the gradients are empty tensors with PyTorch's shapes and strides (NumPy's
+    empty arrays have zero strides)."""
+    ours = tt.ConvTranspose2d(4, 3, 3, stride=2)
+    theirs = torch.nn.ConvTranspose2d(4, 3, 3, stride=2)
+    x = torch.randn(0, 4, 5, 5).contiguous(memory_format=memory_format)
+    y, expected = ours(x), theirs(x)
+    assert (y.shape, y.stride()) == (expected.shape, expected.stride())
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ours(xa).sum().backward()
+    theirs(xb).sum().backward()
+    assert xa.grad.shape == xb.grad.shape and torch.equal(ours.weight.grad, theirs.weight.grad)
+
+
+def test_autocast_casts_as_pytorchs_autocast():
+    """Under CPU autocast PyTorch computes a transposed convolution in bfloat16 (float64 stays): the same dtypes,
+    and values within bfloat16's rounding of PyTorch's; the gradients reach the float32 parameters."""
+    torch.manual_seed(0)
+    ours = tt.ConvTranspose2d(8, 4, 4, stride=2, padding=1)
+    theirs = torch.nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1)
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 8, 6, 6)
+    with torch.autocast("cpu"):
+        y, expected = ours(x), theirs(x)
+        assert y.dtype == expected.dtype == torch.bfloat16
+        assert torch.allclose(y.float(), expected.float(), rtol=2e-2, atol=2e-2)
+        y.float().sum().backward()
+        assert ours.weight.grad.dtype == torch.float32
+        wide = tt.conv_transpose(x.double(), ours.weight.detach().double(), stride=2, padding=1)
+        assert wide.dtype == torch.float64
+    assert not torch.allclose(y.float(), ours(x), rtol=0, atol=0)  # (autocast was really on: rounded)
+
+
+def test_a_changed_padding_mode_is_refused_by_forward():
+    m = tt.ConvTranspose2d(2, 2, 3)
+    m.padding_mode = "reflect"
+    with pytest.raises(ValueError, match="zeros"):
+        m(torch.randn(1, 2, 4, 4))
+
+
+@pytest.mark.parametrize("padding", [1, "same"])
+def test_traced_and_exported_graphs_record_pytorchs_operators(tmp_path, padding):
+    """torch.jit.trace, torch.export and the ONNX exporter see PyTorch's own operators for the same function:
+    a traced model saves and loads, an exported one has aten's transposed convolution, an ONNX file has a
+    ConvTranspose node, and all three compute what the eager tconv module computes."""
+    import io
+
+    import onnxruntime
+
+    torch.manual_seed(0)
+    m = tt.ConvTranspose2d(4, 3, 3, stride=2, padding=padding).eval()
+    x = torch.randn(2, 4, 5, 5)
+    with torch.no_grad():
+        eager = m(x)
+        buffer = io.BytesIO()
+        torch.jit.save(torch.jit.trace(m, x), buffer)
+        buffer.seek(0)
+        traced = torch.jit.load(buffer)
+        assert any("conv_transpose" in node.kind() or "_convolution" in node.kind() for node in traced.graph.nodes())
+        assert torch.allclose(traced(x), eager, atol=1e-5)
+        exported = torch.export.export(m, (x,))
+        targets = [str(node.target) for node in exported.graph.nodes if node.op == "call_function"]
+        assert any("conv_transpose" in t or "convolution" in t for t in targets), targets
+        assert torch.allclose(exported.module()(x), eager, atol=1e-5)
+        path = tmp_path / "layer.onnx"
+        torch.onnx.export(m, (x,), str(path), dynamo=False)
+    import onnx
+
+    assert "ConvTranspose" in [node.op_type for node in onnx.load(str(path)).graph.node]
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (result,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    assert np.allclose(result, eager.numpy(), atol=1e-5)
+
+
+def test_torch_compile_captures_the_layer_in_one_graph():
+    """torch.compile records PyTorch's operators for the layer: one graph without breaks (fullgraph) that
+    computes what the eager module computes (the eager backend: no C++ compiler needed)."""
+    torch.manual_seed(0)
+    m = tt.ConvTranspose2d(4, 3, 4, stride=2, padding=1)
+    x = torch.randn(2, 4, 5, 5)
+    compiled = torch.compile(m, backend="eager", fullgraph=True)
+    assert torch.allclose(compiled(x), m(x), atol=1e-5)

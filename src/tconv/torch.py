@@ -55,15 +55,29 @@ Drop-in behaviour
   computes (plus ``algorithm=``/``fallback=`` when they are not the defaults). A
   byte-identical ``repr`` would hide that; another format would break what reads it.
 
+- Graphs: under ``torch.jit.trace``, ``torch.compile`` and ``torch.export`` (and the
+  ONNX exporters built on them) a layer records PyTorch's own operators, the same
+  function (:func:`_torch_fallback`'s window), so a traced model saves and exports as a
+  plain PyTorch model (an ONNX export has standard ``ConvTranspose`` nodes) and a
+  compiled one runs PyTorch's kernels; tconv computes eager calls.
+- Autocast: under ``torch.autocast("cpu")`` the layer casts as PyTorch's autocast casts
+  a transposed convolution (float32 tensors to the autocast dtype, bfloat16 by
+  default; float64 left), so the output has PyTorch's dtype.
+- Arguments: a one-entry ``stride``/``padding``/``output_padding``/``dilation``
+  stands for every axis (``stride=(2,)`` on a 2-d layer), as ATen expands it; changing
+  ``padding_mode`` after construction is refused by ``forward`` as PyTorch's is.
+
 Limits: ``torch.func`` transforms (``vmap``, ``jacrev``) do not apply to it, and
-``torch.compile`` runs it as opaque Python (with graph breaks).
+``torch.jit.script`` cannot compile it (its ``forward`` calls Python; ``torch.jit.trace``
+works). A negative ``padding`` is refused at construction with a ``ValueError`` naming
+it, where PyTorch builds the module and raises ``RuntimeError`` at the first forward.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -171,6 +185,9 @@ def _numpy(t: torch.Tensor | None, layout: str = "channels_first") -> np.ndarray
 
 def _tensor(a: np.ndarray, dtype: torch.dtype, layout: str = "channels_first") -> torch.Tensor:
     """A NumPy result in ``layout`` as a ``(N, C, *S)`` tensor of ``dtype`` (channels-last memory for that layout)."""
+    if a.size == 0:  # NumPy gives empty arrays zero strides; PyTorch's empty results have contiguous ones
+        shape = (a.shape[0], a.shape[-1], *a.shape[1:-1]) if layout == "channels_last" else a.shape
+        return torch.empty(shape, dtype=dtype)
     t = torch.from_numpy(np.ascontiguousarray(a))
     t = t.movedim(-1, 1) if layout == "channels_last" else t  # (N, C, *S), channels-last strides
     return t.to(dtype)
@@ -357,6 +374,31 @@ def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     return y
 
 
+def _expand(value: Any, nd: int) -> Any:
+    """ATen's ``expand_param_if_needed``: a one-entry list of ints stands for every spatial axis
+    (``stride=(2,)`` on a 2-d layer is ``(2, 2)``); anything else is passed on as given, to be checked by
+    tconv (a ``(begin, end)`` pair and ``"same"`` are not one int)."""
+    if isinstance(value, (list, tuple)) and len(value) == 1 and nd > 1 and isinstance(value[0], int):
+        return (value[0],) * nd
+    return value
+
+
+def _recording() -> bool:
+    """Whether PyTorch is recording a graph rather than computing (``torch.jit.trace``, ``torch.compile``,
+    ``torch.export`` and the ONNX exporters built on them): they get PyTorch's own operators, the same
+    function, so the graph is a plain PyTorch graph that saves and exports (tconv's NumPy kernels cannot
+    be traced: a traced graph could not be saved, and export's fake tensors have no memory to read)."""
+    return bool(torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.compiler.is_exporting())
+
+
+def _autocast(t: Any) -> Any:
+    """A tensor as CPU autocast casts the operands of a ``conv_transpose`` (one of its lower-precision
+    operators): floating point but float64 to the autocast dtype (bfloat16 by default)."""
+    if t is not None and t.is_floating_point() and t.dtype != torch.float64:
+        return t.to(torch.get_autocast_dtype("cpu"))
+    return t
+
+
 def _is_torch_padding(attribute: Any) -> bool:
     """Whether a layer's padding attribute is PyTorch's (one int per axis), not tconv's mode or pairs."""
     return isinstance(attribute, tuple) and all(isinstance(p, int) for p in attribute)
@@ -423,12 +465,19 @@ def conv_transpose(
     True
     """
     check_algorithms(algorithm, backward_algorithm)
-    _check_input(input, weight)
+    if not _recording():  # (a graph records PyTorch's own call, which makes its own checks)
+        _check_input(input, weight)
+    nd = weight.dim() - 2
+    stride, padding, output_padding, dilation = (_expand(v, nd) for v in (stride, padding, output_padding, dilation))
+    if input.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        input, weight, bias = _autocast(input), _autocast(weight), _autocast(bias)
     layout = _layout(input, weight)
     params = _Params(
         stride, padding, output_padding, groups, dilation, output_size, algorithm, backward_algorithm, layout, _prepared
     )
     try:
+        if _recording():
+            return _torch_fallback(input, weight, bias, params)
         if uses_tconv(input, weight, bias):
             return _ConvTransposeFunction.apply(input, weight, bias, params)
         if not fallback:
@@ -476,6 +525,7 @@ class _DropIn:
     output_padding: tuple[int, ...]
     groups: int
     dilation: tuple[int, ...]
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular"]
 
     def __init__(
         self,
@@ -497,7 +547,10 @@ class _DropIn:
         fallback: bool = True,
     ) -> None:
         check_algorithms(algorithm, backward_algorithm)
-        attribute = padding_attribute(padding, self._ndim)  # validates; ints where PyTorch has them
+        expanded = _expand(padding, self._ndim)
+        attribute = padding_attribute(expanded, self._ndim)  # validates; ints where PyTorch has them
+        if expanded is not padding:  # one int for every axis: kept as given, as PyTorch keeps it
+            attribute = tuple(padding)  # type: ignore[arg-type,assignment]  # one int, as _expand found
         torch_padding = attribute if _is_torch_padding(attribute) else 0
         super().__init__(  # type: ignore[call-arg]  # the next class in the MRO is PyTorch's module, not object
             in_channels,
@@ -525,49 +578,54 @@ class _DropIn:
         ``_output_padding`` (its valid sizes and its ``ValueError``); with tconv's
         (``"same"``, ``"valid"``, pairs) from tconv's window for that size.
         """
+        if self.padding_mode != "zeros":  # PyTorch's check, in its forward too (the attribute can change)
+            raise ValueError(f"Only `zeros` padding mode is supported for {type(self).__name__}")
         # the weight read once: a parametrized weight (spectral_norm) is computed anew on every read, so
         # the plan, the product and the tensor saved for the gradients must all come from one read
         weight = self.weight
-        padding: Any = self.padding
-        output_padding: tuple[int, ...] = self.output_padding
+        nd = self._ndim
+        stride, padding, output_padding, dilation = (
+            _expand(v, nd) for v in (self.stride, self.padding, self.output_padding, self.dilation)
+        )
         if output_size is not None and _is_torch_padding(padding):
             output_padding = tuple(
                 self._output_padding(  # type: ignore[attr-defined]  # PyTorch's module is next in the MRO
                     input,
                     list(output_size),
-                    list(self.stride),
+                    list(stride),
                     list(padding),
                     list(weight.shape[2:]),
-                    self._ndim,
-                    list(self.dilation),
+                    nd,
+                    list(dilation),
                 )
             )
         elif output_size is not None:
             geometry = conv_transpose_geometry(
-                tuple(input.shape[-self._ndim :]),
+                tuple(input.shape[-nd:]),
                 tuple(weight.shape[2:]),
-                self.stride,
+                stride,
                 padding,
                 0,
-                self.dilation,
-                output_size=_spatial_size(output_size, self._ndim),
+                dilation,
+                output_size=_spatial_size(output_size, nd),
             )
-            padding, output_padding = geometry.padding_pairs, (0,) * self._ndim
+            padding, output_padding = geometry.padding_pairs, (0,) * nd
         plan = None
-        if output_size is None and uses_tconv(input, weight, self.bias):
+        prepare = output_size is None and not _recording() and not torch.is_autocast_enabled("cpu")
+        if prepare and uses_tconv(input, weight, self.bias):
             try:
-                plan = self._prepared(_layout(input, weight), weight)
+                plan = self._prepared(_layout(input, weight), weight, (stride, padding, output_padding, dilation))
             except ValueError as error:  # as conv_transpose reports tconv's checks: PyTorch's RuntimeError
                 raise RuntimeError(f"tconv.torch.{type(self).__name__}: {error}") from error
         return conv_transpose(
             input,
             weight,
             self.bias,
-            self.stride,
+            stride,
             padding,
             output_padding,
             self.groups,
-            self.dilation,
+            dilation,
             algorithm=self.algorithm,
             backward_algorithm=self.backward_algorithm,
             fallback=self.fallback,
@@ -586,24 +644,26 @@ class _DropIn:
         cls = type(self)
         return f"tconv.torch.{cls.__name__}" if cls.__module__ == __name__ else cls.__name__
 
-    def _prepared(self, layout: Layout, w: torch.Tensor) -> Any:
+    def _prepared(self, layout: Layout, w: torch.Tensor, geometry: tuple[Any, Any, Any, Any]) -> Any:
         """The module's prepared weight (:func:`tconv.prepare`), made anew when the weight tensor changes:
         PyTorch counts most in-place changes of a tensor (``_version``: an optimizer step,
         ``load_state_dict``, ``copy_``), and a new tensor has a new address or version; a change through
         ``weight.data`` (``m.weight.data.normal_()``, common in initialisation code) is not counted, so
         the values are compared with the plan's own copy as well (:meth:`tconv.prepared.Prepared.holds`:
-        ~1 ms for an 8 MiB weight). ``w`` is the weight as ``forward`` read it (once)."""
+        ~1 ms for an 8 MiB weight). ``w`` is the weight as ``forward`` read it (once), ``geometry`` its
+        ``(stride, padding, output_padding, dilation)`` as ``forward`` expanded them."""
+        stride, padding, output_padding, dilation = geometry
         key = (
             w.data_ptr(),
             w._version,
             w.dtype,
             tuple(w.shape),
             tuple(w.stride()),
-            self.stride,
-            self.padding,
-            self.output_padding,
+            stride,
+            padding,
+            output_padding,
             self.groups,
-            self.dilation,
+            dilation,
             self.algorithm,
             layout,
         )
@@ -613,11 +673,11 @@ class _DropIn:
 
             self._plan = Prepared(
                 _numpy(w),
-                self.stride,
-                self.padding,
-                self.output_padding,
+                stride,
+                padding,
+                output_padding,
                 self.groups,
-                self.dilation,
+                dilation,
                 layout=layout,
                 algorithm=self.algorithm,
                 reused=False,
