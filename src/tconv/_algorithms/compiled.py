@@ -359,6 +359,7 @@ KERNEL_NAMES = (
     "conv_direct_cf",
     "correlate_direct_cl",
     "gather_rows_t",
+    "stamp_rows_t",
     "direct_rows_t",
     "pointwise_rows",
     "im2col_cl",

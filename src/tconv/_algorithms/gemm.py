@@ -890,11 +890,26 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     xs = x.reshape(n, groups, cig, p_in)  # (N, G, Cig, P)
     out4 = out.reshape(n, groups * cog, o_lead, o_last)  # (N, G*Cog, O_lead, O_last)
     bias = problem.bias
-    rows = _compiled.kernels()["gather_rows_t"]
     s, d, b = geometry.stride[-1], geometry.dilation[-1], geometry.crop_begin[-1]
-    # the arguments of gather_rows_t that do not change from call to call
-    per_axis = (geometry.input_size[-1], geometry.kernel_size[-1], tap_ranges(geometry, -1), s, d, b)
-    whole = (0, o_last, DIRECT_ROWS_CHUNK)  # every output of a row, in chunks that stay in L1
+    i_last, k_last = geometry.input_size[-1], geometry.kernel_size[-1]
+    if k_last == s == 2 and d == 1:
+        # the last axis stamped at stride 2 (U-Net's k2 s2): both taps of an input in one loop
+        # (stamp_rows_t); measured A/B in real calls on one thread, the gather 2.3-2.9x as fast on
+        # U-Net's layers at 32^2-128^2, 2.7x on a 24 -> 96 layer at 38^2
+        rows = _compiled.kernels()["stamp_rows_t"]
+
+        def arguments(c4: np.ndarray, ptr: np.ndarray, o0: int, o1: int, bias: np.ndarray, target: np.ndarray):
+            return (c4, ptr, lead.j, lead.t, i_last, b, o0, o1, bias, target)
+
+    else:
+        rows = _compiled.kernels()["gather_rows_t"]
+        # the arguments of gather_rows_t that do not change from call to call
+        per_axis = (i_last, k_last, tap_ranges(geometry, -1), s, d, b)
+
+        def arguments(c4: np.ndarray, ptr: np.ndarray, o0: int, o1: int, bias: np.ndarray, target: np.ndarray):
+            # outputs o0:o1 of every row, in chunks that stay in L1
+            return (c4, ptr, lead.j, lead.t, *per_axis, o0, o1, DIRECT_ROWS_CHUNK, bias, target)
+
     claim = _compiled.Claim(len(tiles))
 
     def block(
@@ -915,7 +930,7 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
             i0, i1, g0, g1 = tiles[index]
             channels = slice(g0 * cog, g1 * cog)
             c4 = block(buffer, i0, i1, g0, g1, np.matmul)  # BLAS single-threaded around the workers
-            rows(c4, lead.ptr, lead.j, lead.t, *per_axis, *whole, bias[channels], out4[i0:i1, channels])
+            rows(*arguments(c4, lead.ptr, 0, o_last, bias[channels], out4[i0:i1, channels]))
 
     if len(tiles) >= threads > 1 and _blas.available():
         with _blas.single_threaded_blas():
@@ -933,16 +948,16 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
             c4 = block(buffer, i0, i1, g0, g1, _blas.matmul)  # split among the threads
             target = out4[i0:i1, channels]
             if threads == 1:
-                rows(c4, lead.ptr, lead.j, lead.t, *per_axis, *whole, bias[channels], target)
+                rows(*arguments(c4, lead.ptr, 0, o_last, bias[channels], target))
             elif o_lead > 1:
                 calls = [
-                    (c4, lead.ptr[r0 : r1 + 1], lead.j, lead.t, *per_axis, *whole, bias[channels], target[:, :, r0:r1])
+                    arguments(c4, lead.ptr[r0 : r1 + 1], 0, o_last, bias[channels], target[:, :, r0:r1])
                     for r0, r1 in _compiled.split(o_lead, 2 * threads)
                 ]
                 _compiled.parallel_for(rows, calls)
             else:
                 calls = [
-                    (c4, lead.ptr, lead.j, lead.t, *per_axis, o0, o1, DIRECT_ROWS_CHUNK, bias[channels], target)
+                    arguments(c4, lead.ptr, o0, o1, bias[channels], target)
                     for o0, o1 in _compiled.split(o_last, 2 * threads)
                 ]
                 _compiled.parallel_for(rows, calls)
