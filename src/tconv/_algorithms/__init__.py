@@ -192,6 +192,20 @@ DIRECT_GROUPS = 16
 #: 0.9x at 16 -> 32 per group on 12^3, 0.55x at equal counts; in 1-d and 2-d 1.1-1.2x at 8 times,
 #: 0.95-1.05x at 4, 0.85x at 2 (4 groups).
 IM2COL_LARGER = ((2, 1), (8, 2))
+#: The most output channels of a 1-d or 2-d stride-1 layer of one input channel (no groups) for which
+#: ``"auto"`` takes ``gemm``'s rows straight from the input (:func:`tconv._algorithms.gemm.rows_direct`)
+#: over rule 2's ``"im2col"``, whose GEMM sums only ``prod(k)`` terms per output. Measured (4 December,
+#: Zen 3, one process, min of 3 rounds; a random search had found a 16-sample 1 -> 8 k4 layer at 18^2
+#: 3.3x slower than ONNX Runtime): 1.1-2.5x with 2-32 outputs on 12 layers (1 -> 2 at 500^2 14x, 1 -> 4
+#: k7 at 256^2 7.5x, 1-d 1 -> 16 k15 3.7x); above, 1 -> 48 1.8x but 1 -> 64 0.66-1.05x; in 3-d 0.68x at
+#: 1 -> 24, so not there.
+ROWS_OVER_IM2COL = 32
+#: How many times ``"direct"``'s estimated cost (:mod:`tconv._algorithms.cost`) ``gemm``'s rows straight
+#: from the input may cost for ``"auto"`` to take them over rule 3's ``"direct"`` (measured 1.0-9x its
+#: speed on rows of images and signals; a 3-d depthwise layer at 4^3, k7, rows of 4 outputs, 0.29x:
+#: estimated 4.4x ``"direct"``'s cost). And over rule 5's ``"phase"`` where they cost less: 3-d layers
+#: of one input channel, 1 -> 1 at 23^3 k4 s2 and 18^3 k7 s4, 11-15x.
+ROWS_OVER_DIRECT = 2.0
 #: Input pixels times kernel taps per sample from which a 3-d layer with overlapping stamps runs
 #: ``"phase"`` (rule 5 of :func:`choose`). Measured on one sample of 16-128 channels, k3 s2 and k4 s2,
 #: against ``gemm`` with its bands shared evenly among the threads: ``gemm`` 1.1-1.8x as fast up to
@@ -267,7 +281,9 @@ def choose(
        1.1-1.5x at twice the output channels (8 -> 32, 16 -> 32, 32 -> 128), 1.3x at 64 -> 256,
        2.9x at 16 -> 192 (5x5), 9x at 3 -> 64 (7x7); in 3-d 1.1-2.3x at equal channel counts
        (16-64; gemm's gather of 27 scattered taps is the slow part there); 0.8-0.9x at equal
-       counts in 2-d and 1-d, 0.56x at 32 -> 1;
+       counts in 2-d and 1-d, 0.56x at 32 -> 1; but with one input channel and up to
+       :data:`ROWS_OVER_IM2COL` output channels in 1-d and 2-d, ``gemm``'s rows straight from the
+       input (rule 3's exception), 1.1-14x ``im2col``'s speed;
     3. one input channel per group and several output channels (``C_in/G == 1``, ``C_out/G >= 2``)
        otherwise, e.g. a 1-channel image or mask up-sampled into 32 channels: ``"direct"`` (the input
        repeated along the output channels, then depthwise) -- ``gemm``'s product has one term per
@@ -278,8 +294,9 @@ def choose(
        ``gemm`` (38 against 56 ms on a 1000x1000 image). Since ``gemm`` computes a channels-first
        layer of one input channel and up to 64 outputs without a GEMM, its rows straight from the
        input rows (:func:`tconv._algorithms.gemm.rows_direct`), ``"auto"`` takes ``gemm`` there:
-       1.0-9x ``direct``'s speed (1 -> 1 on 1000x1000: 2.8 ms); at stride 1 rule 2 comes first
-       (``im2col``, as fast); not where the tap tables are too large to be kept between calls
+       1.0-9x ``direct``'s speed (1 -> 1 on 1000x1000: 2.8 ms), where the cost model puts them at most
+       :data:`ROWS_OVER_DIRECT` times ``direct``'s cost; at stride 1 rule 2 comes first (but for its
+       exception); not where the tap tables are too large to be kept between calls
        (:func:`tconv._algorithms.taptable.kept`: a 1-d signal of 10^5 samples, 1 -> 4 channels, k16 s8,
        took 72 ms with ``direct``, 19 with ``gemm``, which finds the last axis's taps from their ranges);
     4. where ``"gemm"`` would run, float32 1-d and 2-d layers of 3 taps at stride 1 or a kernel of
@@ -293,7 +310,8 @@ def choose(
        ``gemm``'s speed there; below it ``gemm`` (1.1-1.8x ``phase``'s on 12^3-20^3 k3 s2 and 16^3 k4
        s2, the 3-d k3s2 decoder layer's 16^3 included) since its bands of one sample are shared
        evenly among the threads (the rule was 1024 input pixels before that, fitted while a sample
-       whose band bound covered its whole output ran on one thread). In 2-d and 1-d ``gemm`` ran
+       whose band bound covered its whole output ran on one thread); with one input channel, ``gemm``'s
+       rows where the cost model puts them below ``phase`` (:data:`ROWS_OVER_DIRECT`). In 2-d and 1-d ``gemm`` ran
        1.2-1.7x as fast on every such layer measured (k3 s2, k5 s2, k4 s2, k10 s5);
     6. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
        write-once gather.
@@ -373,20 +391,28 @@ def _choose(
     if op == "conv":
         return "gemm"
     problem = Problem(groups, layout, c_in, c_out, dtype, np.zeros(0, dtype), False)
+    candidates: tuple[str, ...] = ("gemm", "phase", "scatter", "direct", "im2col")
+    costs = {name: _cost.seconds(name, geometry, problem, n, compiled) for name in candidates}
     # rule 0, before the measured rules: a pointwise layer is a product per pixel, no columns, no gather
     rule = "gemm" if gemm.pointwise(geometry, problem) else _rule(geometry, groups, c_in, c_out, compiled)
-    if rule == "direct" and compiled and gemm.rows_direct(geometry, problem):
-        rule = "gemm"  # rules 1 and 3's exception: one input channel per group, rows straight from the input
-    candidates: tuple[str, ...] = ("gemm", "phase", "scatter", "direct", "im2col")
+    rows = compiled and gemm.rows_direct(geometry, problem)  # gemm's rows straight from the input
+    if rows and (
+        (rule == "direct" and costs["gemm"] <= ROWS_OVER_DIRECT * costs["direct"])
+        or (rule == "phase" and costs["gemm"] < costs["phase"])
+        or (rule == "im2col" and c_in == 1 and c_out <= ROWS_OVER_IM2COL and geometry.ndim <= 2)
+    ):
+        # the exceptions for one input channel per group (or small groups): rule 3's to "direct" where
+        # the rows' loops are not much costlier (ROWS_OVER_DIRECT), rule 5's "phase", and rule 2's
+        # "im2col" in 1-d and 2-d (ROWS_OVER_IM2COL)
+        rule = "gemm"
     if rule == "gemm" and allow_winograd and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"
-        candidates += ("winograd",)
+        costs["winograd"] = _cost.seconds("winograd", geometry, problem, n, compiled)
     costs = {
-        name: _cost.seconds(name, geometry, problem, n, compiled)
-        for name in candidates
-        if ALGORITHMS["conv_transpose"][name].minimum(geometry, problem) <= budget
+        name: value
+        for name, value in costs.items()
+        if math.isfinite(value) and ALGORITHMS["conv_transpose"][name].minimum(geometry, problem) <= budget
     }
-    costs = {name: value for name, value in costs.items() if math.isfinite(value)}
     if not costs:
         return rule  # nothing fits: ops refuses the call with the rule's algorithm's numbers
     best = min(costs, key=costs.__getitem__)

@@ -33,6 +33,13 @@ __all__ = ["MAX_PHASES", "seconds", "useful_flops"]
 GEMM_RATE = 100e9
 #: Multiply-adds per second of a compiled direct loop (no BLAS).
 DIRECT_RATE = 2e9
+#: Multiply-adds per second of ``gemm``'s rows straight from the input (:func:`tconv._algorithms.gemm.rows_direct`:
+#: compiled loops along rows, no columns): 12-15e9 measured on 1 -> 16 and 1 -> 32 channels, 1-d and 2-d.
+ROWS_RATE = 10e9
+#: Seconds per row operation of those loops (one input row of one tap into one output row): rows of a
+#: few outputs spend more in them than in their multiply-adds (a 3-d depthwise layer at 4^3, k7: 1.2 ms
+#: through the rows against 0.35 through ``"direct"``).
+ROW_SECONDS = 5e-9
 #: Bytes per second of a pass over memory.
 PASS_RATE = 10e9
 #: Seconds of Python and NumPy overhead per call inside a per-tap loop.
@@ -46,10 +53,10 @@ def useful_flops(geometry: Geometry, problem: Problem, n: int) -> int:
     return 2 * n * math.prod(geometry.input_size) * problem.c_in * problem.cog * math.prod(geometry.kernel_size)
 
 
-def _pairs(geometry: Geometry) -> int:
-    """The (input, tap) pairs that land in the window (the work of a gather or a scatter)."""
+def _pairs(geometry: Geometry, axes: slice = slice(None)) -> int:
+    """The (input, tap) pairs that land in the window (the work of a gather or a scatter), on ``axes``."""
     total = 1
-    for i, k, s, d, b, o in geometry.axes():
+    for i, k, s, d, b, o in geometry.axes()[axes]:
         if k > 4096:  # a long kernel: count in closed form, no loop over its taps
             total *= i * k
             continue
@@ -77,6 +84,12 @@ def seconds(name: str, geometry: Geometry, problem: Problem, n: int, compiled: b
     c_in, c_out = problem.c_in, problem.c_out
     moved = n * (p_in * c_in + p_out * c_out)  # read the input, write the output
     if name == "gemm":
+        from . import gemm
+
+        if compiled and gemm.rows_direct(geometry, problem):  # no columns: rows straight from the input
+            row_ops = n * problem.cig * c_out * _pairs(geometry, slice(-1)) * geometry.kernel_size[-1]
+            macs = n * _pairs(geometry) * problem.cig * c_out
+            return macs / ROWS_RATE + row_ops * ROW_SECONDS + moved * size / PASS_RATE
         moved += 2 * n * p_in * kv * c_out  # the columns, written and read
         if not compiled:  # the NumPy col2im: one strided slice-add over the output per tap
             moved += 2 * n * _pairs(geometry) * c_out
