@@ -200,6 +200,15 @@ IM2COL_LARGER = ((2, 1), (8, 2))
 #: k7 at 256^2 7.5x, 1-d 1 -> 16 k15 3.7x); above, 1 -> 48 1.8x but 1 -> 64 0.66-1.05x; in 3-d 0.68x at
 #: 1 -> 24, so not there.
 ROWS_OVER_IM2COL = 32
+#: How many times ``"im2col"``'s estimated cost (:mod:`tconv._algorithms.cost`) ``gemm``'s must be for rule 2
+#: to take ``"im2col"``: small samples at stride 1 without padding (the output larger than the input)
+#: make it multiply mostly zeros, which its estimate counts. Measured on 18 stride-1 layers (4 December,
+#: Zen 3, min of 3 rounds; 1-3 d, 8-128 -> 32-384 channels): where ``gemm``'s estimate was below
+#: im2col's, im2col ran 0.38-0.62x ``gemm``'s speed (3-d 4^3-8^3 k3 and 6^3 k5 without padding: a
+#: random 64 -> 384 layer at 6^3 0.51x); at 1.10-1.23x 0.77-0.98x, but a random 96 -> 192 layer at 49^2,
+#: k5, estimated at 1.2-1.3x, ran 1.14x, so the bound is 1.0 (the rule as it was everywhere else); from
+#: 1.38x 0.96-2.36x.
+IM2COL_COST = 1.0
 #: How many times ``"direct"``'s estimated cost (:mod:`tconv._algorithms.cost`) ``gemm``'s rows straight
 #: from the input may cost for ``"auto"`` to take them over rule 3's ``"direct"`` (measured 1.0-9x its
 #: speed on rows of images and signals; a 3-d depthwise layer at 4^3, k7, rows of 4 outputs, 0.29x:
@@ -395,6 +404,8 @@ def _choose(
     costs = {name: _cost.seconds(name, geometry, problem, n, compiled) for name in candidates}
     # rule 0, before the measured rules: a pointwise layer is a product per pixel, no columns, no gather
     rule = "gemm" if gemm.pointwise(geometry, problem) else _rule(geometry, groups, c_in, c_out, compiled)
+    if rule == "im2col" and costs["gemm"] < IM2COL_COST * costs["im2col"]:
+        rule = _rule(geometry, groups, c_in, c_out, compiled, im2col=False)  # mostly zeros (IM2COL_COST)
     rows = compiled and gemm.rows_direct(geometry, problem)  # gemm's rows straight from the input
     if rows and (
         (rule == "direct" and costs["gemm"] <= ROWS_OVER_DIRECT * costs["direct"])
@@ -448,8 +459,8 @@ def _few_inputs(geometry: Geometry, cig: int, cog: int) -> bool:
     )
 
 
-def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool) -> str:
-    """The measured rules of :func:`choose`."""
+def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool, im2col: bool = True) -> str:
+    """The measured rules of :func:`choose` (without rule 2, ``"im2col"``, unless ``im2col``)."""
     cig, cog = c_in // groups, c_out // groups
     if compiled and groups > 1 and cig == 1 and cog <= 16:
         return "direct"
@@ -463,7 +474,7 @@ def _rule(geometry: Geometry, groups: int, c_in: int, c_out: int, compiled: bool
         if p_in > 1 and all(s == 1 for s in geometry.stride):  # (one pixel: a plain GEMM)
             # gemm's columns over im2col's: C_out per input pixel against C_in per output pixel
             larger = c_out * math.prod(geometry.input_size) / (c_in * math.prod(geometry.output_size))
-            if larger >= IM2COL_LARGER[groups > 1][geometry.ndim >= 3]:
+            if im2col and larger >= IM2COL_LARGER[groups > 1][geometry.ndim >= 3]:
                 return "im2col"
         if cig == 1 and cog >= 2 and p_in > 1 and taptable.kept(geometry):  # one input channel, several outputs
             return "direct"
