@@ -209,11 +209,16 @@ ROWS_OVER_IM2COL = 32
 #: k5, estimated at 1.2-1.3x, ran 1.14x, so the bound is 1.0 (the rule as it was everywhere else); from
 #: 1.38x 0.96-2.36x.
 IM2COL_COST = 1.0
+#: How many times ``gemm``'s estimated cost (:mod:`tconv._algorithms.cost`) ``"phase"``'s may be for rule 5
+#: to take ``"phase"``. Measured on the 16 random 3-d layers where the estimate was above 1.0 (4 December,
+#: Zen 3, A/B in one process, min of 3 rounds): from 3.0x, ``gemm`` ran 0.92-3.4x ``phase``'s speed (2.3-3.4x
+#: on five: few output channels at strides 3-4, a stride-1 layer, 21 -> 21 channels at 10^3 k8 s2), below
+#: it 0.54-0.79x on six (few input channels at stride 2-3) and 0.9-2.3x on four; two 1 -> 1 layers 11-15x.
+PHASE_OVER_GEMM = 3.0
 #: How many times ``"direct"``'s estimated cost (:mod:`tconv._algorithms.cost`) ``gemm``'s rows straight
 #: from the input may cost for ``"auto"`` to take them over rule 3's ``"direct"`` (measured 1.0-9x its
 #: speed on rows of images and signals; a 3-d depthwise layer at 4^3, k7, rows of 4 outputs, 0.29x:
-#: estimated 4.4x ``"direct"``'s cost). And over rule 5's ``"phase"`` where they cost less: 3-d layers
-#: of one input channel, 1 -> 1 at 23^3 k4 s2 and 18^3 k7 s4, 11-15x.
+#: estimated 4.4x ``"direct"``'s cost).
 ROWS_OVER_DIRECT = 2.0
 #: Input pixels times kernel taps per sample from which a 3-d layer with overlapping stamps runs
 #: ``"phase"`` (rule 5 of :func:`choose`). Measured on one sample of 16-128 channels, k3 s2 and k4 s2,
@@ -319,8 +324,8 @@ def choose(
        ``gemm``'s speed there; below it ``gemm`` (1.1-1.8x ``phase``'s on 12^3-20^3 k3 s2 and 16^3 k4
        s2, the 3-d k3s2 decoder layer's 16^3 included) since its bands of one sample are shared
        evenly among the threads (the rule was 1024 input pixels before that, fitted while a sample
-       whose band bound covered its whole output ran on one thread); with one input channel, ``gemm``'s
-       rows where the cost model puts them below ``phase`` (:data:`ROWS_OVER_DIRECT`). In 2-d and 1-d ``gemm`` ran
+       whose band bound covered its whole output ran on one thread); but ``gemm`` where the cost model
+       puts ``phase`` above :data:`PHASE_OVER_GEMM` times its cost. In 2-d and 1-d ``gemm`` ran
        1.2-1.7x as fast on every such layer measured (k3 s2, k5 s2, k4 s2, k10 s5);
     6. everything else: ``"gemm"`` -- cache-sized tiles of one GEMM each plus a
        write-once gather.
@@ -406,15 +411,16 @@ def _choose(
     rule = "gemm" if gemm.pointwise(geometry, problem) else _rule(geometry, groups, c_in, c_out, compiled)
     if rule == "im2col" and costs["gemm"] < IM2COL_COST * costs["im2col"]:
         rule = _rule(geometry, groups, c_in, c_out, compiled, im2col=False)  # mostly zeros (IM2COL_COST)
+    if rule == "phase" and compiled and costs["phase"] > PHASE_OVER_GEMM * costs["gemm"]:
+        rule = "gemm"  # rule 5's 3-d phase where the model puts it far above gemm (PHASE_OVER_GEMM)
     rows = compiled and gemm.rows_direct(geometry, problem)  # gemm's rows straight from the input
     if rows and (
         (rule == "direct" and costs["gemm"] <= ROWS_OVER_DIRECT * costs["direct"])
-        or (rule == "phase" and costs["gemm"] < costs["phase"])
         or (rule == "im2col" and c_in == 1 and c_out <= ROWS_OVER_IM2COL and geometry.ndim <= 2)
     ):
         # the exceptions for one input channel per group (or small groups): rule 3's to "direct" where
-        # the rows' loops are not much costlier (ROWS_OVER_DIRECT), rule 5's "phase", and rule 2's
-        # "im2col" in 1-d and 2-d (ROWS_OVER_IM2COL)
+        # the rows' loops are not much costlier (ROWS_OVER_DIRECT), and rule 2's "im2col" in 1-d and 2-d
+        # (ROWS_OVER_IM2COL)
         rule = "gemm"
     if rule == "gemm" and allow_winograd and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"
