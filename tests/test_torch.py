@@ -694,3 +694,39 @@ def test_torch_compile_captures_the_layer_in_one_graph():
     x = torch.randn(2, 4, 5, 5)
     compiled = torch.compile(m, backend="eager", fullgraph=True)
     assert torch.allclose(compiled(x), m(x), atol=1e-5)
+
+
+def test_graphs_of_windows_that_start_past_the_full_output():
+    """A window that begins or ends beyond the full output (negative (begin, end) pairs): the graph paths
+    append the zeros before they cut, as the eager module computes it (one F.pad cropped first and
+    failed where a crop was longer than the axis)."""
+    torch.manual_seed(0)
+    for padding, shape in ((((-2, 2),), (1, 1, 1)), (((3, -4),), (1, 1, 2)), (((-1, 3), (2, -3)), (1, 1, 3, 2))):
+        nd = len(padding)
+        m = getattr(tt, f"ConvTranspose{nd}d")(1, 1, 1, padding=padding)
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            eager = m(x)
+            assert torch.allclose(torch.jit.trace(m, (x,))(x), eager, atol=1e-6)
+            assert torch.allclose(torch.export.export(m, (x,)).module()(x), eager, atol=1e-6)
+
+
+def test_an_exported_graph_keeps_dynamic_sizes():
+    """torch.export with a dynamic spatial size: PyTorch's arguments go straight to its call, so the size
+    stays symbolic, and the graph computes other sizes as torch.nn does."""
+    from torch.export import Dim
+
+    torch.manual_seed(0)
+    ours = tt.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+    theirs = torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+    theirs.load_state_dict(ours.state_dict())
+    exported = torch.export.export(ours, (torch.randn(2, 2, 5, 5),), dynamic_shapes={"input": {2: Dim("h", max=64)}})
+    x = torch.randn(2, 2, 7, 5)
+    with torch.no_grad():
+        assert torch.allclose(exported.module()(x), theirs(x), atol=1e-5)
+
+
+def test_one_entry_sequences_of_numpy_ints():
+    x, w = torch.randn(1, 2, 4, 4), torch.randn(2, 3, 3, 3)
+    expected = torch.nn.functional.conv_transpose2d(x, w, stride=2)
+    assert torch.allclose(tt.conv_transpose(x, w, stride=(np.int64(2),)), expected, atol=1e-5)

@@ -59,7 +59,10 @@ Drop-in behaviour
   ONNX exporters built on them) a layer records PyTorch's own operators, the same
   function (:func:`_torch_fallback`'s window), so a traced model saves and exports as a
   plain PyTorch model (an ONNX export has standard ``ConvTranspose`` nodes) and a
-  compiled one runs PyTorch's kernels; tconv computes eager calls.
+  compiled one runs PyTorch's kernels; tconv computes eager calls. With PyTorch's
+  forms of the arguments the sizes stay symbolic (``torch.export``'s
+  ``dynamic_shapes``); tconv's padding forms and ``output_size`` fix them to the
+  traced input's.
 - Autocast: under ``torch.autocast("cpu")`` the layer casts as PyTorch's autocast casts
   a transposed convolution (float32 tensors to the autocast dtype, bfloat16 by
   default; float64 left), so the output has PyTorch's dtype.
@@ -344,11 +347,21 @@ class _WeightGradientFunction(torch.autograd.Function):
 
 def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, params: _Params):
     """PyTorch's own implementation: its own call when it can express the window, else its full output
-    (padding 0), then tconv's window of it (``F.pad``), then the bias."""
+    (padding 0), then tconv's window of it (zeros appended with ``F.pad``, then cut with ``narrow``), then
+    the bias. Arguments PyTorch takes as they are go straight to its call, without tconv's geometry,
+    which reads the input's sizes as integers: a graph with dynamic sizes (``torch.export`` with
+    ``dynamic_shapes``) keeps them symbolic."""
     nd = weight.dim() - 2
     if nd not in (1, 2, 3):
         raise TypeError(f"tconv.torch: PyTorch has no {nd}-d transposed convolution to fall back to")
     functional = getattr(torch.nn.functional, f"conv_transpose{nd}d")
+    axes = [_per_axis(params.stride, nd), _per_axis(params.padding, nd), _per_axis(params.output_padding, nd)]
+    axes.append(_per_axis(params.dilation, nd))
+    stride, padding, output_padding, dilation = axes
+    if params.output_size is None and None not in axes:
+        assert stride is not None and padding is not None and output_padding is not None and dilation is not None
+        if all(p >= 0 and 0 <= a < max(s, d) for s, p, a, d in zip(stride, padding, output_padding, dilation)):
+            return functional(input, weight, bias, stride, padding, output_padding, params.groups, dilation)
     spatial = tuple(input.shape[-nd:])
     geometry = conv_transpose_geometry(
         spatial,
@@ -364,21 +377,37 @@ def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     if all(b >= 0 and 0 <= a < max(s, d) for b, a, s, d in zip(crop, extra, geometry.stride, geometry.dilation)):
         # a window PyTorch can express: its own call, rounding included
         return functional(input, weight, bias, geometry.stride, crop, extra, params.groups, geometry.dilation)
-    full = functional(input, weight, None, geometry.stride, 0, 0, params.groups, geometry.dilation)
-    pads: list[int] = []
-    for begin, end in reversed(geometry.padding_pairs):
-        pads += [-begin, -end]  # F.pad: negative amounts crop, positive ones append zeros
-    y = torch.nn.functional.pad(full, pads)
+    y = functional(input, weight, None, geometry.stride, 0, 0, params.groups, geometry.dilation)
+    # the window of the full output: zeros appended where it reaches past an end, then the cut (one F.pad
+    # with negative amounts crops first, and failed where a crop is longer than the axis)
+    zeros: list[int] = []
+    for begin, end in reversed(geometry.padding_pairs):  # amounts cropped; negative ones extend
+        zeros += [max(0, -begin), max(0, -end)]
+    if any(zeros):
+        y = torch.nn.functional.pad(y, zeros)
+    for axis, ((begin, _), size) in enumerate(zip(geometry.padding_pairs, geometry.output_size)):
+        y = y.narrow(axis - nd, max(0, begin), size)
     if bias is not None:
         y = y + bias.reshape(-1, *(1,) * nd)
     return y
+
+
+def _per_axis(value: Any, nd: int) -> tuple[int, ...] | None:
+    """``value`` as one int per spatial axis, when it is PyTorch's form of an argument (an int, or one
+    int per axis); None for tconv's other forms (``(begin, end)`` pairs, ``"same"``)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value),) * nd
+    if isinstance(value, (list, tuple)) and len(value) == nd:
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+            return tuple(int(v) for v in value)
+    return None
 
 
 def _expand(value: Any, nd: int) -> Any:
     """ATen's ``expand_param_if_needed``: a one-entry list of ints stands for every spatial axis
     (``stride=(2,)`` on a 2-d layer is ``(2, 2)``); anything else is passed on as given, to be checked by
     tconv (a ``(begin, end)`` pair and ``"same"`` are not one int)."""
-    if isinstance(value, (list, tuple)) and len(value) == 1 and nd > 1 and isinstance(value[0], int):
+    if isinstance(value, (list, tuple)) and len(value) == 1 and nd > 1 and isinstance(value[0], (int, np.integer)):
         return (value[0],) * nd
     return value
 
