@@ -355,13 +355,10 @@ def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     if nd not in (1, 2, 3):
         raise TypeError(f"tconv.torch: PyTorch has no {nd}-d transposed convolution to fall back to")
     functional = getattr(torch.nn.functional, f"conv_transpose{nd}d")
-    axes = [_per_axis(params.stride, nd), _per_axis(params.padding, nd), _per_axis(params.output_padding, nd)]
-    axes.append(_per_axis(params.dilation, nd))
-    stride, padding, output_padding, dilation = axes
-    if params.output_size is None and None not in axes:
-        assert stride is not None and padding is not None and output_padding is not None and dilation is not None
-        if all(p >= 0 and 0 <= a < max(s, d) for s, p, a, d in zip(stride, padding, output_padding, dilation)):
-            return functional(input, weight, bias, stride, padding, output_padding, params.groups, dilation)
+    arguments = _torch_arguments(params, nd)
+    if arguments is not None:
+        stride, padding, output_padding, dilation = arguments
+        return functional(input, weight, bias, stride, padding, output_padding, params.groups, dilation)
     spatial = tuple(input.shape[-nd:])
     geometry = conv_transpose_geometry(
         spatial,
@@ -390,6 +387,23 @@ def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     if bias is not None:
         y = y + bias.reshape(-1, *(1,) * nd)
     return y
+
+
+def _torch_arguments(params: _Params, nd: int) -> tuple[tuple[int, ...], ...] | None:
+    """``(stride, padding, output_padding, dilation)`` one int per axis when PyTorch's call takes them as they
+    are (no ``output_size``, padding of at least 0, output padding below the stride or the dilation), else None."""
+    if params.output_size is not None:
+        return None
+    values = []
+    for value in (params.stride, params.padding, params.output_padding, params.dilation):
+        per_axis = _per_axis(value, nd)
+        if per_axis is None:
+            return None
+        values.append(per_axis)
+    stride, padding, output_padding, dilation = values
+    if all(p >= 0 and 0 <= a < max(s, d) for s, p, a, d in zip(stride, padding, output_padding, dilation)):
+        return tuple(values)
+    return None
 
 
 def _per_axis(value: Any, nd: int) -> tuple[int, ...] | None:
@@ -494,7 +508,8 @@ def conv_transpose(
     True
     """
     check_algorithms(algorithm, backward_algorithm)
-    if not _recording():  # (a graph records PyTorch's own call, which makes its own checks)
+    recording = _recording()
+    if not recording:  # (a graph records PyTorch's own call, which makes its own checks)
         _check_input(input, weight)
     nd = weight.dim() - 2
     stride, padding, output_padding, dilation = (_expand(v, nd) for v in (stride, padding, output_padding, dilation))
@@ -505,7 +520,7 @@ def conv_transpose(
         stride, padding, output_padding, groups, dilation, output_size, algorithm, backward_algorithm, layout, _prepared
     )
     try:
-        if _recording():
+        if recording:
             return _torch_fallback(input, weight, bias, params)
         if uses_tconv(input, weight, bias):
             return _ConvTransposeFunction.apply(input, weight, bias, params)
