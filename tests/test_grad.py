@@ -746,3 +746,96 @@ def test_a_backward_call_like_an_earlier_one_reads_its_arrays_anew():
     tconv.conv_transpose_backward(dy, x, w, **kwargs, needs="weight")
     with tconv.options(memory_budget=64), pytest.raises(ValueError, match="memory_budget"):
         tconv.conv_transpose_backward(dy, x, w, **kwargs, needs="weight")
+
+
+# ------------------------------------------------------------------------------------- tiny problems
+# With algorithm="auto", a problem of at most tconv._algorithms.tiny.TINY_MACS multiply-adds takes its
+# gradients from the list of its multiply-adds, summed in double precision and rounded once.
+
+
+def _tiny_case(seed):
+    rng = np.random.default_rng(seed)
+    nd = int(rng.integers(1, 4))
+    groups = int(rng.choice([1, 2, 3]))
+    a, b = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    k, s, d = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 3))
+    kwargs = dict(stride=s, dilation=d, groups=groups, padding=int(rng.integers(0, d * (k - 1) + 1)))
+    x_shape = (int(rng.integers(1, 3)), a * groups, *(int(rng.integers(1, 5)) for _ in range(nd)))
+    return rng, x_shape, (a * groups, b, *(k,) * nd), kwargs
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("seed", range(12))
+def test_tiny_float32_gradients_are_the_float64_ones_rounded_once(seed, layout):
+    """Each float32 gradient of a tiny problem is within half a float32 spacing of PyTorch's float64
+    gradient (plus float64's own rounding): correctly rounded, which no float32 sum guarantees."""
+    torch = oracle("torch")
+    rng, x_shape, w_shape, kwargs = _tiny_case(seed)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    conv_transpose = getattr(torch.nn.functional, f"conv_transpose{len(x_shape) - 2}d")
+    xt = torch.from_numpy(x.astype(np.float64)).requires_grad_(True)
+    wt = torch.from_numpy(w.astype(np.float64)).requires_grad_(True)
+    bt = torch.zeros(w_shape[1] * kwargs["groups"], dtype=torch.float64, requires_grad=True)
+    y = conv_transpose(xt, wt, bt, **kwargs)
+    dy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+    y.backward(torch.from_numpy(dy.astype(np.float64)))
+    got = tconv.conv_transpose_backward(to_layout(dy, layout), to_layout(x, layout), w, **kwargs, layout=layout)
+    for name, precise in (("input", xt.grad.numpy()), ("weight", wt.grad.numpy()), ("bias", bt.grad.numpy())):
+        ours = getattr(got, name)
+        ours = from_layout(ours, layout) if name == "input" else ours
+        assert ours.dtype == np.float32, (name, ours.dtype)
+        half_spacing = np.spacing(np.abs(precise).astype(np.float32)).astype(np.float64) / 2
+        error = np.abs(ours.astype(np.float64) - precise)
+        assert np.all(error <= half_spacing * (1 + 1e-6) + 1e-300), f"{name}: {error.max()} > half a spacing"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_tiny_gradients_equal_the_general_path(seed):
+    """The tiny path ("auto") and a named algorithm's general path agree on both operators, float64,
+    unbatched and batched, with and without enough memory budget for the list."""
+    rng, x_shape, w_shape, kwargs = _tiny_case(seed)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    y = tconv.conv_transpose(x, w, **kwargs)
+    dy = rng.standard_normal(y.shape)
+    general = tconv.conv_transpose_backward(dy, x, w, **kwargs, algorithm="gemm")
+    for got in (
+        tconv.conv_transpose_backward(dy, x, w, **kwargs),
+        tconv.conv_transpose_backward(dy[0], x[0], w, **kwargs, needs=("input", "weight")),
+    ):
+        batched = got.input.ndim == x.ndim
+        assert_close(got.input, general.input if batched else general.input[0])
+        if batched:
+            assert_close(got.bias, general.bias)
+            assert_close(got.weight, general.weight)
+    # the convolution's gradients: x on the big side of the same index map
+    conv_kwargs = {key: value for key, value in kwargs.items() if key != "padding"}
+    span = kwargs["dilation"] * (w_shape[-1] - 1) + 1  # the dilated kernel's
+    big = rng.standard_normal((x_shape[0], w_shape[1] * kwargs["groups"], *(v + span for v in x_shape[2:])))
+    c = tconv.conv(big, w, **conv_kwargs)
+    if c.size:
+        dc = rng.standard_normal(c.shape)
+        ours = tconv.conv_backward(dc, big, w, **conv_kwargs)
+        theirs = tconv.conv_backward(dc, big, w, **conv_kwargs, algorithm="gemm")
+        assert_close(ours.input, theirs.input)
+        assert_close(ours.weight, theirs.weight)
+
+
+def test_a_tiny_problem_whose_list_exceeds_the_memory_budget_takes_the_general_path():
+    from tconv._algorithms import tiny
+    from tconv.geometry import conv_transpose_geometry
+
+    geometry = conv_transpose_geometry((4, 4), (3, 3), stride=2)
+    macs = 2 * 16 * 9 * 3 * 4  # samples x input pixels x taps x channels (3 -> 4)
+    assert tiny.tiny(geometry, 2, 3, 4, 1, np.dtype(np.float32))
+    with tconv.options(memory_budget=macs * tiny.BYTES_PER_MAC - 1):
+        assert not tiny.tiny(geometry, 2, 3, 4, 1, np.dtype(np.float32))
+    assert not tiny.tiny(geometry, 2, 3, 4, 1, np.dtype(np.complex64))  # and complex values, or long doubles
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((3, 4, 3, 3))
+    dy = rng.standard_normal((2, 4, 9, 9))
+    with tconv.options(memory_budget=macs * tiny.BYTES_PER_MAC - 1):
+        general = tconv.conv_transpose_backward(dy, x, w, stride=2)
+    listed = tconv.conv_transpose_backward(dy, x, w, stride=2)
+    for name in ("input", "weight", "bias"):
+        assert_close(getattr(listed, name), getattr(general, name))

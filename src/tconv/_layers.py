@@ -45,6 +45,8 @@ def check_algorithms(algorithm: object, backward_algorithm: object) -> None:
     ...
     ValueError: backward_algorithm 'no-such' not found, valid options are {'auto', ...}
     """
+    if algorithm == "auto" and backward_algorithm == "auto":  # the default, on every call of a layer: no lookup
+        return
     for value, op, name in (
         (algorithm, "conv_transpose", "algorithm"),
         (backward_algorithm, "conv", "backward_algorithm"),

@@ -43,6 +43,11 @@ Which algorithm computes what
   group, under the memory budget); its reference form is
   :func:`tconv.kernels.weight_correlation`.
 - The **bias gradient** is a sum.
+- With ``algorithm="auto"``, a **tiny** real problem (at most
+  :data:`tconv._algorithms.tiny.TINY_MACS` multiply-adds, in float32 or float64)
+  takes none of these: its gradients are summed in double precision from the list
+  of its multiply-adds (:mod:`tconv._algorithms.tiny`), each rounded once, as the
+  fixed costs of the general path were most of its time.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ import numpy as np
 from ._algorithms import get as get_algorithm
 from ._algorithms.blocking import show_bytes
 from ._algorithms.im2col import weight_gradient, weight_gradient_pieces
+from ._algorithms.tiny import TinyGradients, tiny
 from ._algorithms.workspace import sharing
 from ._options import effective
 from ._validate import is_bfloat16, numeric_array, show, split_options
@@ -181,6 +187,12 @@ def _plan_backward(
                 f"dilation={show(geometry.dilation)}), more than memory_budget={budget} ({show_bytes(budget)}); "
                 "raise it with tconv.options(memory_budget=...)"
             )
+    c_small, c_big = w.shape[0], w.shape[1] * groups  # both operators' weights: (small, big/groups, *k)
+    # with a named algorithm the general path runs (the algorithm computes the input gradient, and the
+    # tests that cross the algorithms with every case cover the general weight gradient too)
+    if algorithm == "auto" and nonempty and tiny(geometry, dy.shape[0], c_small, c_big, groups, compute):
+        listed = TinyGradients(geometry, dy.shape[0], c_small, c_big, groups, layout)
+        return _tiny_backward(listed, forward, needs, result)
     input_gradient = None
     if "input" in needs:
         adjoint = "conv" if transposed else "conv_transpose"
@@ -230,6 +242,32 @@ def _plan_backward(
             grad_weight = _as_gradient_of(dw.reshape(w.shape), w, result)  # (G, A, B, *k) -> weight's shape
         if "bias" in needs:
             grad_bias = dyc.sum(axis=bias_axes).astype(result, copy=False)  # (C_out,)
+        return Gradients(grad_input, grad_weight, grad_bias)
+
+    return gradients
+
+
+def _tiny_backward(
+    plan: TinyGradients, forward: _Forward, needs: frozenset[str], result: np.dtype
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray], Gradients]:
+    """:func:`_plan_backward` of a tiny real problem (:func:`tconv._algorithms.tiny.tiny`): each gradient
+    from the list of the operator's multiply-adds, summed in double precision and rounded once into
+    its primal's dtype (no algorithm, no blocks, no threads: their fixed costs were most of the time)."""
+    transposed = forward.op == "conv_transpose"
+    channel_axis = 1 if forward.layout == "channels_first" else -1
+
+    def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray) -> Gradients:
+        grad_input = grad_weight = grad_bias = None
+        d_input, d_weight = plan.gradients(dy, x, w, transposed, "input" in needs, "weight" in needs)
+        if d_input is not None:
+            grad_input = _as_gradient_of(d_input.reshape(x.shape), x, result)
+            if not forward.batched:
+                grad_input = grad_input[0]
+        if d_weight is not None:
+            grad_weight = _as_gradient_of(d_weight.reshape(w.shape), w, result)
+        if "bias" in needs:
+            axes = tuple(i for i in range(dy.ndim) if i != channel_axis % dy.ndim)
+            grad_bias = np.sum(dy, axis=axes, dtype=np.float64).astype(result, copy=False)  # (C_out,)
         return Gradients(grad_input, grad_weight, grad_bias)
 
     return gradients
@@ -306,6 +344,8 @@ def conv_transpose_backward(
         ``"auto"`` or one of ``tconv.algorithms("conv")``: the input gradient is a
         convolution of ``grad_output`` with ``weight`` (see the module docstring).
         The weight gradient does not depend on it (the module docstring says what runs).
+        With ``"auto"``, a tiny float32 or float64 problem computes both from the list of
+        its multiply-adds in double precision (the module docstring).
     needs : str or iterable of str
         Which gradients to compute, from ``("input", "weight", "bias")`` (all by
         default); the others are returned as ``None``.
@@ -382,6 +422,8 @@ def conv_backward(
         ``"auto"`` or one of ``tconv.algorithms()``: the input gradient is a
         transposed convolution of ``grad_output`` with ``weight``. The weight
         gradient does not depend on it (the module docstring says what runs).
+        With ``"auto"``, a tiny float32 or float64 problem computes both from the list of
+        its multiply-adds in double precision (the module docstring).
     needs : str or iterable of str
         Which gradients to compute, from ``("input", "weight", "bias")``.
 

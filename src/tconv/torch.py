@@ -508,13 +508,19 @@ def conv_transpose(
     True
     """
     check_algorithms(algorithm, backward_algorithm)
-    recording = _recording()
+    # a module's prepared weight: its forward found the call not recorded, not under autocast, of
+    # tensors tconv computes, and expanded the arguments (not asked again: ~10 us of a 1-element call)
+    prepared = _prepared is not None
+    recording = not prepared and _recording()
     if not recording:  # (a graph records PyTorch's own call, which makes its own checks)
         _check_input(input, weight)
     nd = weight.dim() - 2
-    stride, padding, output_padding, dilation = (_expand(v, nd) for v in (stride, padding, output_padding, dilation))
-    if input.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
-        input, weight, bias = _autocast(input), _autocast(weight), _autocast(bias)
+    if not prepared:
+        stride, padding, output_padding, dilation = (
+            _expand(v, nd) for v in (stride, padding, output_padding, dilation)
+        )
+        if input.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            input, weight, bias = _autocast(input), _autocast(weight), _autocast(bias)
     layout = _layout(input, weight)
     params = _Params(
         stride, padding, output_padding, groups, dilation, output_size, algorithm, backward_algorithm, layout, _prepared
@@ -522,7 +528,7 @@ def conv_transpose(
     try:
         if recording:
             return _torch_fallback(input, weight, bias, params)
-        if uses_tconv(input, weight, bias):
+        if prepared or uses_tconv(input, weight, bias):
             return _ConvTransposeFunction.apply(input, weight, bias, params)
         if not fallback:
             tensors = ", ".join(

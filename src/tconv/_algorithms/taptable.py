@@ -45,6 +45,7 @@ __all__ = [
     "kept",
     "lead_and_last",
     "lead_table",
+    "multiply_adds",
     "phase_plan",
     "phase_plans",
     "table_bytes",
@@ -247,6 +248,53 @@ def table_bytes(geometry: Geometry) -> int:
     lead_pairs = math.prod(p for _, p in counts[:-1])
     last_outputs, last_pairs = counts[-1]
     return 2 * 8 * (lead_outputs + 2 * lead_pairs + last_outputs + 2 * last_pairs + 4)
+
+
+def multiply_adds(
+    geometry: Geometry, n: int, c_small: int, c_big: int, groups: int, layout: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every multiply-add of a transposed convolution (or of its convolution) as three flat indices
+    ``(small, big, weight)`` into its batched arrays in ``layout``: the small side ``(n, c_small,
+    *input_size)``, the big side ``(n, c_big, *output_size)`` (channels-last: ``(n, *size, c)``) and the
+    weight ``(c_small, c_big/groups, *kernel_size)``; ordered by sample, group, small channel, big
+    channel, then big-side pixel and tap (the tables' order). Cached per problem within
+    :data:`CACHE_BYTES` (for :mod:`tconv._algorithms.tiny`, whose problems are small).
+
+    Examples
+    --------
+    >>> from tconv.geometry import conv_transpose_geometry
+    >>> small, big, weight = multiply_adds(conv_transpose_geometry((2,), (2,), stride=2), 1, 1, 1, 1, "channels_first")
+    >>> small.tolist(), big.tolist(), weight.tolist()
+    ([0, 0, 1, 1], [0, 1, 2, 3], [0, 1, 0, 1])
+    """
+    kind = f"multiply_adds:{n}:{c_small}:{c_big}:{groups}:{layout}"
+    return _cached(kind, geometry, lambda g: _multiply_adds(g, n, c_small, c_big, groups, layout), _table_nbytes)
+
+
+def _multiply_adds(
+    geometry: Geometry, n: int, c_small: int, c_big: int, groups: int, layout: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tables = lead_and_last(geometry)
+    table = combine(tables.lead, tables.last, tables.input_last, tables.kernel_last)
+    outputs = np.repeat(np.arange(table.outputs, dtype=np.intp), np.diff(table.ptr))  # flat big-side pixel
+    pixels, taps = table.j.astype(np.intp), table.t.astype(np.intp)  # flat small-side pixel, flat tap
+    p_small, p_big = math.prod(geometry.input_size), math.prod(geometry.output_size)
+    kv = math.prod(geometry.kernel_size)
+    a, b = c_small // groups, c_big // groups
+    samples = np.arange(n, dtype=np.intp).reshape(n, 1, 1, 1, 1)
+    group = np.arange(groups, dtype=np.intp).reshape(1, groups, 1, 1, 1)
+    small_channel = group * a + np.arange(a, dtype=np.intp).reshape(1, 1, a, 1, 1)  # (1, G, A, 1, 1)
+    big_local = np.arange(b, dtype=np.intp).reshape(1, 1, 1, b, 1)
+    big_channel = group * b + big_local  # (1, G, 1, B, 1)
+    if layout == "channels_last":
+        small = (samples * p_small + pixels) * c_small + small_channel
+        big = (samples * p_big + outputs) * c_big + big_channel
+    else:
+        small = (samples * c_small + small_channel) * p_small + pixels
+        big = (samples * c_big + big_channel) * p_big + outputs
+    weight = (small_channel * b + big_local) * kv + taps
+    shape = np.broadcast_shapes(small.shape, big.shape, weight.shape)  # (n, G, A, B, pairs)
+    return tuple(np.broadcast_to(a, shape).ravel() for a in (small, big, weight))  # type: ignore[return-value]
 
 
 def tap_ranges(geometry: Geometry, axis: int) -> np.ndarray:
