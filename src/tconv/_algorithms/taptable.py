@@ -257,8 +257,11 @@ def multiply_adds(
     ``(small, big, weight)`` into its batched arrays in ``layout``: the small side ``(n, c_small,
     *input_size)``, the big side ``(n, c_big, *output_size)`` (channels-last: ``(n, *size, c)``) and the
     weight ``(c_small, c_big/groups, *kernel_size)``; ordered by sample, group, small channel, big
-    channel, then big-side pixel and tap (the tables' order). Cached per problem within
-    :data:`CACHE_BYTES` (for :mod:`tconv._algorithms.tiny`, whose problems are small).
+    channel, then the pairs of (input pixel, tap) that land in the window, axis by axis. Built from
+    every input meeting every tap (no table of the output: a dilated kernel's output can be far longer
+    than its pairs), so in memory of the order of ``n * prod(input_size) * prod(kernel_size) * c_small
+    * c_big / groups``; cached per problem within :data:`CACHE_BYTES` (for
+    :mod:`tconv._algorithms.tiny`, whose problems are small).
 
     Examples
     --------
@@ -266,6 +269,9 @@ def multiply_adds(
     >>> small, big, weight = multiply_adds(conv_transpose_geometry((2,), (2,), stride=2), 1, 1, 1, 1, "channels_first")
     >>> small.tolist(), big.tolist(), weight.tolist()
     ([0, 0, 1, 1], [0, 1, 2, 3], [0, 1, 0, 1])
+    >>> cropped = conv_transpose_geometry((2,), (2,), stride=1, padding=1)  # one output: two pairs land on it
+    >>> multiply_adds(cropped, 1, 1, 1, 1, "channels_first")[1].tolist()
+    [0, 0]
     """
     kind = f"multiply_adds:{n}:{c_small}:{c_big}:{groups}:{layout}"
     return _cached(kind, geometry, lambda g: _multiply_adds(g, n, c_small, c_big, groups, layout), _table_nbytes)
@@ -274,10 +280,16 @@ def multiply_adds(
 def _multiply_adds(
     geometry: Geometry, n: int, c_small: int, c_big: int, groups: int, layout: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    tables = lead_and_last(geometry)
-    table = combine(tables.lead, tables.last, tables.input_last, tables.kernel_last)
-    outputs = np.repeat(np.arange(table.outputs, dtype=np.intp), np.diff(table.ptr))  # flat big-side pixel
-    pixels, taps = table.j.astype(np.intp), table.t.astype(np.intp)  # flat small-side pixel, flat tap
+    # per axis, the (input, tap) pairs that land in the window and where they land, from every input
+    # meeting every tap (memory of the pairs, not of the output: a dilated kernel's output can be long)
+    small_pixel = big_pixel = tap = np.zeros(1, dtype=np.intp)
+    for i, k, s, d, b, o in geometry.axes():
+        j, t = np.divmod(np.arange(i * k, dtype=np.intp), k)  # every (input, tap) pair of the axis
+        position = s * j + d * t - b
+        kept = (position >= 0) & (position < o)
+        small_pixel = (small_pixel[:, None] * i + j[kept]).ravel()
+        big_pixel = (big_pixel[:, None] * o + position[kept]).ravel()
+        tap = (tap[:, None] * k + t[kept]).ravel()
     p_small, p_big = math.prod(geometry.input_size), math.prod(geometry.output_size)
     kv = math.prod(geometry.kernel_size)
     a, b = c_small // groups, c_big // groups
@@ -287,12 +299,12 @@ def _multiply_adds(
     big_local = np.arange(b, dtype=np.intp).reshape(1, 1, 1, b, 1)
     big_channel = group * b + big_local  # (1, G, 1, B, 1)
     if layout == "channels_last":
-        small = (samples * p_small + pixels) * c_small + small_channel
-        big = (samples * p_big + outputs) * c_big + big_channel
+        small = (samples * p_small + small_pixel) * c_small + small_channel
+        big = (samples * p_big + big_pixel) * c_big + big_channel
     else:
-        small = (samples * c_small + small_channel) * p_small + pixels
-        big = (samples * c_big + big_channel) * p_big + outputs
-    weight = (small_channel * b + big_local) * kv + taps
+        small = (samples * c_small + small_channel) * p_small + small_pixel
+        big = (samples * c_big + big_channel) * p_big + big_pixel
+    weight = (small_channel * b + big_local) * kv + tap
     shape = np.broadcast_shapes(small.shape, big.shape, weight.shape)  # (n, G, A, B, pairs)
     return tuple(np.broadcast_to(a, shape).ravel() for a in (small, big, weight))  # type: ignore[return-value]
 

@@ -104,5 +104,6 @@ class TinyGradients:
 
 
 def _gathered(a: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``a``'s values at the flat ``index`` (in C order of its shape), in double precision."""
-    return np.ravel(a).astype(np.float64, copy=False)[index]
+    """``a``'s values at the flat ``index`` (in C order of its shape), in double precision (gathered, then
+    widened: memory of the multiply-adds, not of the array)."""
+    return np.ravel(a)[index].astype(np.float64, copy=False)
