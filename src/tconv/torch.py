@@ -94,7 +94,7 @@ except ImportError as error:  # one line with the install hint, not a bare Modul
 
 from ._layers import check_algorithms, padding_attribute
 from .geometry import PaddingArg, conv_transpose_geometry
-from .grad import conv_transpose_backward
+from .grad import bias_gradient, conv_transpose_backward
 from .ops import conv_transpose as _conv_transpose_numpy
 from .typing import Layout
 
@@ -280,12 +280,11 @@ def _bias_gradient(grad_output: torch.Tensor, channel: int) -> torch.Tensor:
     (PyTorch's own ``sum`` runs on its OpenMP threads, which spin for about 5 ms afterwards and slowed
     the next call's threads, measured; differentiable when gradients of gradients are asked for.)
     """
-    axes = [d for d in range(grad_output.dim()) if d != channel]
     if torch.is_grad_enabled() and grad_output.requires_grad:  # a double backward: keep the graph
-        return grad_output.sum(dim=axes)
+        return grad_output.sum(dim=[d for d in range(grad_output.dim()) if d != channel])
     g = _numpy(grad_output)
     assert g is not None
-    total = np.sum(g, axis=tuple(axes), dtype=np.float32 if g.dtype == np.float16 else None)
+    total = bias_gradient(g, channel, np.float32 if g.dtype == np.float16 else None)
     return torch.from_numpy(np.asarray(total)).to(grad_output.dtype)
 
 
