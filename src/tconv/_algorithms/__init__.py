@@ -19,7 +19,8 @@ Where each one lives:
 - :mod:`.reference`: the textbook views, written for clarity (``"scatter"``,
   ``"dilate"``, ``"matrix"``; for ``conv`` ``"direct"`` and ``"matrix"``);
 - :mod:`.gemm`, :mod:`.phase`, :mod:`.direct`: the fast transposed convolutions;
-  :mod:`.im2col`: the fast convolution (and the weight gradient of :mod:`tconv.grad`);
+  :mod:`.im2col`: the fast convolution (and the weight gradient of :mod:`tconv.grad`); :mod:`.tiny`:
+  the gradients of tiny problems, from the list of their multiply-adds;
 - what they share: :mod:`.blocking` (the memory budget), :mod:`.tiling`,
   :mod:`.taptable`, :mod:`.problem`, and the compiled passes (:mod:`.compiled`,
   :mod:`.numba_kernels`, :mod:`.blas`).

@@ -5,18 +5,18 @@ blocking, the columns, the chunked products, the threads' hand-off) were most of
 1-element call's input and weight gradients took 70 us, PyTorch's whole training step of it 140.
 Here the plan (:class:`TinyGradients`, made once per shape by :mod:`tconv.grad`) lists every
 multiply-add of the operator as three flat indices, ``(small, big, weight)``
-(:func:`tconv._algorithms.taptable.multiply_adds`, from the geometry's tap table); a call is then three gathers (``dy``,
-``x``, ``w``) and one ``np.bincount`` per gradient, over the listed triples (``x`` on the small side
-for ``conv_transpose``, on the big side for ``conv``):
+(:func:`tconv._algorithms.taptable.multiply_adds`); a call is then three gathers (``dy``, ``x``,
+``w``) and one ``np.bincount`` per gradient, over the listed triples (``x`` on the small side for
+``conv_transpose``, on the big side for ``conv``):
 
 - ``dx[i] = sum dy[j] * w[k]`` (the input gradient: a convolution of ``dy`` for ``conv_transpose``,
   a transposed convolution for ``conv``),
 - ``dw[k] = sum x[i] * dy[j]`` (the weight gradient of both).
- ``np.bincount`` sums in double precision, in the list's
-order (the same bits on every call), and the products are taken in double precision, where those
-of single-precision values are exact: each single-precision gradient is its double-precision sum
-rounded once, closer to the float64 result than any float32 sum (the accuracy rule of
-:mod:`tconv._algorithms.im2col`, met with room).
+
+``np.bincount`` sums in double precision, in the list's order (the same bits on every call), and the
+products are taken in double precision, where those of single-precision values are exact: each
+single-precision gradient is its double-precision sum rounded once, closer to the float64 result
+than any float32 sum (the accuracy rule of :mod:`tconv._algorithms.im2col`, met with room).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ __all__ = ["BYTES_PER_MAC", "TINY_MACS", "TinyGradients", "tiny"]
 #: real single- or double-precision problem from the list of its multiply-adds (:class:`TinyGradients`).
 #: The list's three index arrays take 24 bytes a multiply-add (1.5 MiB here, kept in the tables'
 #: bounded cache) and a call 5-6 ns a multiply-add; the general path's fixed costs were 80-480 us a
-#: call (both gradients, 2 threads, Zen 3): the list was 4x faster on the 1-element call, 2-13x on
-#: layers of 2 300-37 000 multiply-adds, and even at 74 000 (docs/performance.md, "Per-call overhead").
+#: call (both gradients, 2 threads, Zen 3): the list was 4x faster on the 1-element call and 2-13x on
+#: layers of 2 300-37 000 multiply-adds (docs/performance.md, "Per-call overhead").
 TINY_MACS = 2**16
 
 
