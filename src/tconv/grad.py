@@ -52,6 +52,7 @@ Which algorithm computes what
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -267,10 +268,19 @@ def bias_gradient(dy: np.ndarray, channel: int, dtype: Any = None) -> np.ndarray
         return np.zeros(c, dtype=np.sum(dy[:0], dtype=dtype).dtype)
     if channel == dy.ndim - 1:  # channels last (or a 1-d gradient): sums of the rows' columns
         return np.sum(dy.reshape(-1, c), axis=0, dtype=dtype)
-    if channel > 0:
-        dy = np.sum(dy.reshape(-1, *dy.shape[channel:]), axis=0, dtype=dtype)  # the samples (and leading axes)
-        channel = 0
+    samples = math.prod(dy.shape[:channel])
+    if samples > 1:
+        # the samples' sum is one sample's size: made only while small (it is temporary memory, which
+        # the budget counts), else NumPy's reduction over the axes, which holds no such array
+        one = dy.size // samples * np.dtype(dtype or dy.dtype).itemsize
+        if one > min(SAMPLES_FIRST_BYTES, effective().memory_budget // 8):
+            return np.sum(dy, axis=tuple(a for a in range(dy.ndim) if a != channel), dtype=dtype)
+        dy = np.sum(dy.reshape(samples, *dy.shape[channel:]), axis=0, dtype=dtype)
     return np.sum(dy.reshape(c, -1), axis=1, dtype=dtype)
+
+
+#: Bytes of one sample's output gradient up to which :func:`bias_gradient` sums the samples first.
+SAMPLES_FIRST_BYTES = 2**20
 
 
 def _tiny_backward(
