@@ -793,7 +793,7 @@ def test_tiny_float32_gradients_are_the_float64_ones_rounded_once(seed, layout):
 @pytest.mark.parametrize("seed", range(12))
 def test_tiny_gradients_equal_the_general_path(seed):
     """The tiny path ("auto") and a named algorithm's general path agree on both operators, float64,
-    unbatched and batched, with and without enough memory budget for the list."""
+    unbatched and batched."""
     rng, x_shape, w_shape, kwargs = _tiny_case(seed)
     x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     y = tconv.conv_transpose(x, w, **kwargs)
@@ -839,3 +839,19 @@ def test_a_tiny_problem_whose_list_exceeds_the_memory_budget_takes_the_general_p
     listed = tconv.conv_transpose_backward(dy, x, w, stride=2)
     for name in ("input", "weight", "bias"):
         assert_close(getattr(listed, name), getattr(general, name))
+
+
+@pytest.mark.parametrize(
+    "shape, channel",
+    [((4, 3, 5, 5), 1), ((4, 5, 5, 3), 3), ((3, 7), 0), ((2, 3, 0), 1), ((0, 3, 4), 1), ((2, 3, 300_000), 1)],
+)
+def test_bias_gradient_is_the_sum_over_every_other_axis(shape, channel):
+    """tconv.grad.bias_gradient (the samples summed first while one sample is small, else NumPy's
+    reduction over the axes) equals the plain sum, in the dtype asked for."""
+    dy = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    axes = tuple(a for a in range(dy.ndim) if a != channel)
+    for dtype in (None, np.float64):
+        got = tconv.grad.bias_gradient(dy, channel, dtype)
+        expected = np.sum(dy.astype(np.float64), axis=axes)
+        assert got.shape == (shape[channel],) and got.dtype == (dtype or np.float32)
+        assert_close(got.astype(np.float64), expected, rtol=1e-5, atol=1e-3)

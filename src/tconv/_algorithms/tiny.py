@@ -92,6 +92,8 @@ class TinyGradients:
         ``y = conv(x, w)`` (``x`` on the big side), as float64 arrays of their flat sizes, in the arrays'
         layout: ``dx[i] = sum dy[j] * w[k]`` and ``dw[k] = sum x[i] * dy[j]`` over the multiply-adds
         ``(i, j, k)`` (``dy`` gathered once for both)."""
+        if not (input or weight):  # the bias alone: nothing to list
+            return None, None
         small, big, taps = self.lists
         x_index, dy_index = (small, big) if transposed else (big, small)
         dy_terms = _gathered(dy, dy_index)
