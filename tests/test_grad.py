@@ -855,3 +855,16 @@ def test_bias_gradient_is_the_sum_over_every_other_axis(shape, channel):
         expected = np.sum(dy.astype(np.float64), axis=axes)
         assert got.shape == (shape[channel],) and got.dtype == (dtype or np.float32)
         assert_close(got.astype(np.float64), expected, rtol=1e-5, atol=1e-3)
+
+
+def test_tiny_gradients_sum_only_the_windows_pairs_as_the_reference_does():
+    """An infinite input whose tap is cropped: the tiny path, like the reference form
+    (tconv.kernels.weight_correlation, the definition's sum over the pairs in the window), gives
+    [1, inf]; the general path's columns multiply the infinity by a padding zero (as PyTorch does)."""
+    from tconv.geometry import conv_transpose_geometry
+
+    x, w, dy = np.array([[[np.inf, 1.0]]]), np.ones((1, 1, 2)), np.array([[[1.0]]])
+    geometry = conv_transpose_geometry((2,), (2,), padding=1)
+    reference = tconv.kernels.weight_correlation(x[:, None], dy[:, None], geometry)[0]
+    listed = tconv.conv_transpose_backward(dy, x, w, padding=1, needs="weight").weight
+    assert reference.tolist() == listed.tolist() == [[[1.0, np.inf]]]

@@ -17,6 +17,12 @@ multiply-add of the operator as three flat indices, ``(small, big, weight)``
 products are taken in double precision, where those of single-precision values are exact: each
 single-precision gradient is its double-precision sum rounded once, closer to the float64 result
 than any float32 sum (the accuracy rule of :mod:`tconv._algorithms.im2col`, met with room).
+
+Only the multiply-adds of the definition are listed: the pairs whose output lands in the window.
+So an infinite or NaN value meets no padding zero here, where the general path's columns (and
+PyTorch) multiply it by one: the weight gradient of an input ``[inf, 1]`` whose first tap is cropped
+is ``[1, inf]`` here (the sum over the window's pairs) and ``[nan, inf]`` there. Finite values are the
+same up to rounding.
 """
 
 from __future__ import annotations
@@ -50,11 +56,20 @@ def tiny(geometry: Geometry, n: int, c_small: int, c_big: int, groups: int, dtyp
     convolution's input) and ``c_big`` on the big side, in the compute ``dtype``, is computed by
     :class:`TinyGradients`: real single or double precision, and at most :data:`TINY_MACS`
     multiply-adds counted as every input cell meeting every tap (an upper bound of the listed ones),
-    whose :data:`BYTES_PER_MAC` fit the memory budget."""
+    arrays of at most as many entries, and their :data:`BYTES_PER_MAC` and double-precision
+    gradients within the memory budget."""
     if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         return False  # bincount sums in float64: wider or complex dtypes keep the general path
     bound = n * math.prod(geometry.input_size) * math.prod(geometry.kernel_size) * c_small * (c_big // groups)
-    return 0 < bound <= TINY_MACS and bound * BYTES_PER_MAC <= effective().memory_budget
+    # the arrays too: np.bincount makes each gradient whole in double precision (a convolution's input
+    # gradient is its big side, which a huge dilation makes long however few the multiply-adds)
+    arrays = (
+        n * c_small * math.prod(geometry.input_size),
+        n * c_big * math.prod(geometry.output_size),
+        c_small * (c_big // groups) * math.prod(geometry.kernel_size),
+    )
+    needed = bound * BYTES_PER_MAC + 8 * sum(arrays)
+    return 0 < bound <= TINY_MACS and max(arrays) <= TINY_MACS and needed <= effective().memory_budget
 
 
 class TinyGradients:
