@@ -370,7 +370,7 @@ def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     )
     crop = geometry.crop_begin
     extra = tuple(b - e for b, e in geometry.padding_pairs)  # PyTorch's output_padding, where it has one
-    if all(b >= 0 and 0 <= a < max(s, d) for b, a, s, d in zip(crop, extra, geometry.stride, geometry.dilation)):
+    if _expressible(geometry.stride, crop, extra, geometry.dilation):
         # a window PyTorch can express: its own call, rounding included
         return functional(input, weight, bias, geometry.stride, crop, extra, params.groups, geometry.dilation)
     y = functional(input, weight, None, geometry.stride, 0, 0, params.groups, geometry.dilation)
@@ -399,10 +399,13 @@ def _torch_arguments(params: _Params, nd: int) -> tuple[tuple[int, ...], ...] | 
         if per_axis is None:
             return None
         values.append(per_axis)
-    stride, padding, output_padding, dilation = values
-    if all(p >= 0 and 0 <= a < max(s, d) for s, p, a, d in zip(stride, padding, output_padding, dilation)):
-        return tuple(values)
-    return None
+    return tuple(values) if _expressible(*values) else None
+
+
+def _expressible(stride: Any, padding: Any, output_padding: Any, dilation: Any) -> bool:
+    """Whether PyTorch's call takes these (one int per axis each): a padding of at least 0 and an output
+    padding below the stride or the dilation (ATen's check)."""
+    return all(p >= 0 and 0 <= a < max(s, d) for s, p, a, d in zip(stride, padding, output_padding, dilation))
 
 
 def _per_axis(value: Any, nd: int) -> tuple[int, ...] | None:
