@@ -441,7 +441,8 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
     """``out[g] = left[g] @ right[g]`` for every group (``(G, M, K) @ (G, K, N)``, ``out`` a ``(G, M, N)``
     view), under the input gradient's accuracy rule when ``exact`` (:func:`_exact_product`, chunks of
     :func:`input_chunk` columns for sums over ``taps`` kernel taps). With
-    several groups whose sums have several chunks, all groups' chunks are one stacked GEMM (NumPy's
+    several groups whose sums have several chunks (or one group, on two or more threads, whose chunks'
+    products fit :func:`partials_bytes`), all groups' chunks are one stacked GEMM (NumPy's
     ``matmul`` over a (group, chunk) batch: one C loop over BLAS calls) and one compiled pass sums
     them in double precision and rounds each once (``sum_chunks``), in slabs of groups whose products
     fit :func:`partials_bytes`: the same sums as :func:`_exact_product`'s, bit for bit. A product and
@@ -452,17 +453,24 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
     groups, rows, k = left.shape
     wide = accumulator(left.dtype)
     step = input_chunk(k, taps, groups)
-    if not exact or groups == 1 or wide == left.dtype or k <= 2 * step or not _compiled.available():
+    width = right.shape[2]
+    chunks = k // step
+    slab = (chunks + 1) * rows * width * left.dtype.itemsize  # one group's single-precision products
+    # One group: stacked too where its products fit partials_bytes() and other threads work beside this
+    # one -- each Python call of a chunk's GEMM or sum waits for the interpreter the other thread holds.
+    # A/B, input gradients on two threads: dcgan-3 9.9 -> 8.8 ms, stride1-3x3 20.3 -> 17.0, decoder-k3s2
+    # 10.7 -> 9.5, dcgan-2 and unet-256 within noise; on one thread 1.04x as slow (dcgan-3: a tile's
+    # 17 products, 2.2 MB, leave the core's cache before their sum reads them).
+    one = groups == 1 and (slab > partials_bytes() or effective().threads < 2)
+    if not exact or one or wide == left.dtype or k <= 2 * step or not _compiled.available():
         for g in range(groups):
             if exact:
                 _exact_product(left[g], right[g], out[g], step, wide)
             else:
                 np.matmul(left[g], right[g], out=out[g])
         return
-    width = right.shape[2]
-    chunks = k // step
     full = chunks * step
-    per = max(1, partials_bytes() // ((chunks + 1) * rows * width * left.dtype.itemsize))  # groups per slab
+    per = max(1, partials_bytes() // slab)  # groups per slab
     acc = scratch("sum", (width,), wide)  # one row of the double-precision sums
     for g0 in range(0, groups, per):
         g1 = min(groups, g0 + per)
@@ -550,8 +558,9 @@ def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
     # PARTS products per pass over the sums (one GEMM and one pass each: 4.6 ms on unet-256's (256, 512)
     # x (512, 1024) tile with 32-column chunks, 4.1 this way; one GEMM over all 512 columns takes 2.0,
     # GEMMs over 32 rows run at ~60% of its rate. Bands of columns, to keep each band's products and
-    # sums in the core's cache, were slower: 5.1 ms.) More than one product at a time only within the
-    # partial products' share of the memory budget.
+    # sums in the core's cache, were slower: 5.1 ms. All of a weight-gradient tile's products as one
+    # stacked GEMM and one pass, on two threads: within noise on six layers.) More than one product at
+    # a time only within the partial products' share of the memory budget.
     per = max(1, min(PARTS, partials_bytes() // (rows * cols * left.dtype.itemsize)))
     parts = scratch("partial", (per, rows, cols), left.dtype)
     for k0 in range(0, k, per * step):
