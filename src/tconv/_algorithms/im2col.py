@@ -460,7 +460,9 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
     # one -- each Python call of a chunk's GEMM or sum waits for the interpreter the other thread holds.
     # A/B, input gradients on two threads: dcgan-3 9.9 -> 8.8 ms, stride1-3x3 20.3 -> 17.0, decoder-k3s2
     # 10.7 -> 9.5, dcgan-2 and unet-256 within noise; on one thread 1.04x as slow (dcgan-3: a tile's
-    # 17 products, 2.2 MB, leave the core's cache before their sum reads them).
+    # 17 products, 2.2 MB, leave the core's cache before their sum reads them). Larger products in
+    # bands of rows that fit were 1.03-1.12x as slow on nine layers (dcgan-1, unet-1024, hifigan-up1):
+    # each band's GEMMs pack the whole right-hand side again.
     one = groups == 1 and (slab > partials_bytes() or effective().threads < 2)
     if not exact or one or wide == left.dtype or k <= 2 * step or not _compiled.available():
         for g in range(groups):
