@@ -452,8 +452,9 @@ def test_a_printed_model_shows_the_layers_tconv_computes():
 
 
 def test_modules_prepare_their_weight_and_follow_its_changes():
-    """A module packs its weight once (tconv.prepare) while the weight tensor is unchanged, and again
-    after any change (an optimizer step in place, load_state_dict): results equal PyTorch's throughout."""
+    """Outside training a module packs its weight once (tconv.prepare) while the weight tensor is
+    unchanged, and again after any change (an optimizer step in place, load_state_dict, a change through
+    .data); a forward that trains the weight keeps no plan. Results equal PyTorch's throughout."""
     import tconv.torch as tt
 
     torch.manual_seed(0)
@@ -461,25 +462,38 @@ def test_modules_prepare_their_weight_and_follow_its_changes():
     theirs = torch.nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1)
     theirs.load_state_dict(ours.state_dict())
     x = torch.randn(2, 4, 5, 5)
-    torch.testing.assert_close(ours(x), theirs(x))
-    plan = ours._plan
-    ours(x)
-    assert ours._plan is plan
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x))
+        plan = ours._plan
+        assert plan is not None
+        ours(x)
+        assert ours._plan is plan
     for module in (ours, theirs):
         optimizer = torch.optim.SGD(module.parameters(), lr=0.5)
         module(x).square().sum().backward()
         optimizer.step()
+    assert ours._plan is None  # the forward above trained the weight: the plan was dropped
     torch.testing.assert_close(ours(x), theirs(x))
-    assert ours._plan is not plan
+    assert ours._plan is None
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x))
+        assert ours._plan is not None and ours._plan is not plan
     state = {k: torch.randn_like(v) for k, v in theirs.state_dict().items()}
     ours.load_state_dict(state)
     theirs.load_state_dict(state)
-    torch.testing.assert_close(ours(x), theirs(x))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x))
+    ours.weight.requires_grad_(False)  # a frozen weight, gradients on: prepared too
+    ours(x.requires_grad_(True))
+    assert ours._plan is not None
+    ours.weight.requires_grad_(True)
     # changes through .data are not counted by the tensor's version: the values are compared too
     for change in (lambda w: w.data.fill_(0.25), lambda w: w.data.normal_(), lambda w: w.data.mul_(-1)):
         for module in (ours, theirs):
             torch.manual_seed(1)
             change(module.weight)
+        with torch.no_grad():
+            torch.testing.assert_close(ours(x), theirs(x))
         torch.testing.assert_close(ours(x), theirs(x))
 
 

@@ -105,7 +105,8 @@ class Tconv(Runtime):
         from ..torch import from_torch
 
         torch.set_num_threads(self.threads)
-        algorithm = "auto" if algorithm == PREPARED else algorithm  # the modules always prepare their weight
+        # the modules prepare their weight when it is not trained, so "prepared" is the plain module here
+        algorithm = "auto" if algorithm == PREPARED else algorithm
         return _training_step(from_torch(_torch_module(layer, w, b), algorithm=algorithm), x)
 
     def chosen(self, layer):
