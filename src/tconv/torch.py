@@ -671,10 +671,13 @@ class _DropIn:
             # plan's copy; the plain call packs the weight it is given. Measured (forward, backward and
             # an SGD step, two threads, in one process): DCGAN's projection 3.75 -> 3.03 ms, FCN's x2
             # up-scoring 1.76 -> 1.55, HiFi-GAN's first layer 46.8 -> 44.4, five other layers within
-            # noise; without the optimizer's step, as fast or faster on seven of eight.
+            # noise. Without the optimizer's step (the benchmark's, whose weight never changes):
+            # dcgan-project and unet-1024 faster, dcgan-3 1.04x slower (its Winograd transform is made
+            # every step), the rest within noise (docs/performance.md#training-steps-forward--backward).
             prepare = False
-            self._plan: Any = None
-            self._plan_key: Any = None
+            if getattr(self, "_plan", None) is not None:
+                self._plan: Any = None
+                self._plan_key: Any = None
         if prepare and uses_tconv(input, weight, self.bias):
             try:
                 plan = self._prepared(_layout(input, weight), weight, (stride, padding, output_padding, dilation))

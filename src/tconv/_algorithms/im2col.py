@@ -458,11 +458,11 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
     slab = (chunks + 1) * rows * width * left.dtype.itemsize  # one group's single-precision products
     # One group: stacked too where its products fit partials_bytes() and other threads work beside this
     # one -- each Python call of a chunk's GEMM or sum waits for the interpreter the other thread holds.
-    # A/B, input gradients on two threads: dcgan-3 9.9 -> 8.8 ms, stride1-3x3 20.3 -> 17.0, decoder-k3s2
-    # 10.7 -> 9.5, dcgan-2 and unet-256 within noise; on one thread 1.04x as slow (dcgan-3: a tile's
-    # 17 products, 2.2 MB, leave the core's cache before their sum reads them). Larger products in
-    # bands of rows that fit were 1.03-1.12x as slow on nine layers (dcgan-1, unet-1024, hifigan-up1):
-    # each band's GEMMs pack the whole right-hand side again.
+    # A/B, input gradients on two threads: dcgan-3 10.0-10.2 -> 8.7-9.1 ms, stride1-3x3 21.2-21.6 ->
+    # 18.0-18.4, decoder-k3s2 10.6-11.3 -> 9.3-9.9; on one thread 1.04x as slow (dcgan-3: a tile's 17
+    # products, 2.2 MB, leave the core's cache before their sum reads them). Larger products in bands
+    # of rows that fit were 1.03-1.12x as slow on nine layers (dcgan-1, unet-1024, hifigan-up1): each
+    # band's GEMMs pack the whole right-hand side again.
     one = groups == 1 and (slab > partials_bytes() or effective().threads < 2)
     if not exact or one or wide == left.dtype or k <= 2 * step or not _compiled.available():
         for g in range(groups):
