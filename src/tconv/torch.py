@@ -663,22 +663,26 @@ class _DropIn:
             )
             padding, output_padding = geometry.padding_pairs, (0,) * nd
         plan = None
-        prepare = output_size is None and not _recording() and not torch.is_autocast_enabled("cpu")
-        if prepare and torch.is_grad_enabled() and weight.requires_grad:
+        if torch.is_grad_enabled() and weight.requires_grad:
             # Training the weight: no plan, and none kept. An optimizer changes the weight in place at
             # every step, so a plan would be made anew at every forward (a copy of the weight, its
             # packing, the call's planning), and an unchanged weight costs a comparison with the
-            # plan's copy; the plain call packs the weight it is given. Measured (forward, backward and
-            # an SGD step, two threads, in one process): DCGAN's projection 3.75 -> 3.03 ms, FCN's x2
-            # up-scoring 1.76 -> 1.55, HiFi-GAN's first layer 46.8 -> 44.4, five other layers within
-            # noise. Without the optimizer's step (the benchmark's, whose weight never changes):
-            # dcgan-project and unet-1024 faster, dcgan-3 1.04x slower (its Winograd transform is made
-            # every step), the rest within noise (docs/performance.md#training-steps-forward--backward).
-            prepare = False
-            if getattr(self, "_plan", None) is not None:
+            # plan's copy; the plain call packs the weight it is given (and makes the checks below
+            # itself, once). Measured (forward, backward and an SGD step, two threads, in one
+            # process): DCGAN's projection 3.75 -> 3.03 ms, FCN's x2 up-scoring 1.76 -> 1.55, HiFi-GAN's
+            # first layer 46.8 -> 44.4, five other layers within noise. Without the optimizer's step
+            # (the benchmark's, whose weight never changes): dcgan-project and unet-1024 faster, dcgan-3
+            # 1.04x slower (its Winograd transform is made every step), the rest within noise
+            # (docs/performance.md#training-steps-forward--backward).
+            if getattr(self, "_plan", None) is not None and not _recording():
                 self._plan: Any = None
                 self._plan_key: Any = None
-        if prepare and uses_tconv(input, weight, self.bias):
+        elif (
+            output_size is None
+            and not _recording()
+            and not torch.is_autocast_enabled("cpu")
+            and uses_tconv(input, weight, self.bias)
+        ):
             try:
                 plan = self._prepared(_layout(input, weight), weight, (stride, padding, output_padding, dilation))
             except ValueError as error:  # as conv_transpose reports tconv's checks: PyTorch's RuntimeError
