@@ -405,13 +405,13 @@ def test_convolution_columns_first(shape, first, monkeypatch):
     "n, j_lead, j_last, row_bytes",
     [(4, 16, 16, 100), (1, 1, 224, 10**5), (1, 28, 28, 10**4), (3, 5, 7, 10), (16, 32, 32, 3000), (1, 1, 1, 8)],
 )
-def test_conv_tiles_cover_the_output_once_in_equal_shares(n, j_lead, j_last, row_bytes, threads):
-    """_conv_tiles: every (sample, lead, last) output position in exactly one tile; a tile holds whole
+def test_row_tiles_cover_the_output_once_in_equal_shares(n, j_lead, j_last, row_bytes, threads):
+    """row_tiles: every (sample, lead, last) output position in exactly one tile; a tile holds whole
     samples, or lead positions of one sample, or last-axis positions of one lead position; at least one
     tile per thread where the output has positions enough, of at most two sizes (a sample's last band shorter)."""
-    from tconv._algorithms.im2col import _conv_tiles
+    from tconv._algorithms.im2col import row_tiles
 
-    tiles = _conv_tiles(n, j_lead, j_last, row_bytes, threads)
+    tiles = row_tiles(n, j_lead, j_last, row_bytes, threads)
     covered = np.zeros((n, j_lead, j_last), int)
     for n0, n1, l0, l1, m0, m1 in tiles:
         assert (l0, l1) == (0, j_lead) or n1 - n0 == 1

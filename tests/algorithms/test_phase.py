@@ -9,21 +9,31 @@ from cases import CASES, Case
 from helpers import assert_close, from_layout, to_layout
 
 import tconv
+from tconv._algorithms import choose
 from tconv._algorithms import phase as _phase
+from tconv._algorithms.problem import Problem
 from tconv.geometry import conv_transpose_geometry
 
 
 @pytest.fixture
 def block_calls(monkeypatch):
-    """Counts the all-phase GEMMs; with BLOCK_PHASES at 1 every kernel of blocks of taps takes that path."""
+    """Counts the all-phase GEMMs, whole or in tiles; with BLOCK_PHASES at 1 every kernel of blocks of taps
+    takes that path."""
     calls = []
-    block_gemm = _phase._block_gemm
+    block_gemm, block_plan = _phase._block_gemm, _phase._block_plan
 
     def counted(*args, **kwargs):
         calls.append(args[3])
         return block_gemm(*args, **kwargs)
 
+    def counted_plan(geometry, problem, n):
+        run = block_plan(geometry, problem, n)
+        if run is not None:
+            calls.append(_phase._blocks(_phase._grid(geometry), None))
+        return run
+
     monkeypatch.setattr(_phase, "_block_gemm", counted)
+    monkeypatch.setattr(_phase, "_block_plan", counted_plan)
     monkeypatch.setattr(_phase, "BLOCK_PHASES", 1)
     return calls
 
@@ -73,7 +83,7 @@ def test_many_phases_as_one_gemm(case, layout, dtype):
     kwargs = case.kwargs()
     expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
     geometry = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding)
-    assert _phase._blocks(_phase._grid(geometry)) is not None
+    assert _phase._blocks(_phase._grid(geometry), case.c_in) is not None
     xl, wl, bl = to_layout(x, layout).astype(dtype), w.astype(dtype), b.astype(dtype)
     x_before = xl.copy()
     y = tconv.conv_transpose(xl, wl, bl, **kwargs, algorithm="phase", layout=layout)
@@ -85,14 +95,108 @@ def test_many_phases_as_one_gemm(case, layout, dtype):
 
 
 def test_few_phases_of_many_taps_stay_phase_by_phase():
-    """A k4 s2 kernel (4 phases of 4 taps) and a 3-d one keep the phase-by-phase GEMMs (measured faster);
-    a dilated kernel's taps are no block of consecutive offsets."""
+    """A k4 s2 kernel (4 phases of 4 taps) and a 3-d one keep the phase-by-phase GEMMs (measured faster)
+    on more than BLOCK_CHANNELS input channels, and take the all-phase GEMM on fewer; a dilated kernel's
+    taps are no block of consecutive offsets."""
 
-    def blocks(*args, **kwargs):
-        return _phase._blocks(_phase._grid(conv_transpose_geometry(*args, **kwargs)))
+    def blocks(*args, c_in=64, **kwargs):
+        return _phase._blocks(_phase._grid(conv_transpose_geometry(*args, **kwargs)), c_in)
 
     assert blocks((8, 8), 4, 2, 1) is None
     assert blocks((6, 6, 6), 4, 2, 1) is None
+    assert blocks((8, 8), 4, 2, 1, c_in=_phase.BLOCK_CHANNELS).taps == 4
+    assert blocks((8, 8), 4, 2, 1, c_in=_phase.BLOCK_CHANNELS + 1) is None
     assert blocks((8, 8), 8, 4, dilation=2) is None
+    assert blocks((8, 8), 8, 4, dilation=2, c_in=1) is None
     assert blocks((8, 8), 2, 2) is not None and blocks((8, 8), 2, 2).taps == 1
     assert blocks((8, 8), 16, 4, 6).taps == 16
+
+
+def _small_layers():
+    """Small layers of few input channels that ``"auto"`` sends to the planned all-phase GEMM: 1-d and 2-d,
+    padding (crops on both sides, larger than the stride too), output padding, uneven kernels, one sample."""
+    return [
+        Case("fcn-x2", 4, 21, 21, (16, 16), (4, 4), stride=2),
+        Case("k4s2p1", 2, 8, 8, (9, 7), (4, 4), stride=2, padding=1, output_padding=1),
+        Case("k6s3", 1, 3, 16, (5, 6), (6, 3), stride=(3, 1), padding=(4, 0)),
+        Case("k8s4-1d", 3, 16, 12, (20,), (8,), stride=4, padding=2, output_padding=3),
+        Case("k4s2-big-pad", 2, 5, 9, (6, 6), (4, 4), stride=2, padding=3),
+    ]
+
+
+@pytest.mark.parametrize("case", _small_layers(), ids=lambda case: case.id)
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_layers_of_few_channels_take_the_planned_all_phase_gemm(case, layout, dtype):
+    """``"auto"`` chooses ``phase`` there (:func:`small_blocks`), whose planned call (plain and prepared,
+    with and without a bias, unbatched too) matches the float64 scatter reference and leaves the input
+    as it was."""
+    x, w, b = case.arrays(seed=3)
+    kwargs = case.kwargs()
+    geometry = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding)
+    assert choose(geometry, groups=1, n=case.n, c_in=case.c_in, c_out=case.c_out) == "phase"
+    problem = Problem(1, layout, case.c_in, case.c_out, np.dtype(dtype), np.zeros(case.c_out, dtype), False)
+    assert _phase.planned(geometry, problem, case.n) is not None
+    xl, wl, bl = to_layout(x, layout).astype(dtype), w.astype(dtype), b.astype(dtype)
+    x_before = xl.copy()
+    plan = tconv.prepare(wl, **kwargs, layout=layout)
+    for bias in (bl, None):
+        expected = tconv.conv_transpose(x, w, None if bias is None else b, **kwargs, algorithm="scatter")
+        for _ in range(2):  # the second call runs the call planned by the first
+            y = tconv.conv_transpose(xl, wl, bias, **kwargs, layout=layout)
+            assert_close(from_layout(y, layout), expected, dtype=dtype)
+            assert_close(from_layout(plan(xl, bias), layout), expected, dtype=dtype)
+        single = tconv.conv_transpose(xl[0], wl, bias, **kwargs, layout=layout)
+        assert_close(from_layout(single[None], layout), expected[:1], dtype=dtype)
+    np.testing.assert_array_equal(xl, x_before)
+
+
+def test_small_blocks_leave_other_layers_to_their_rules():
+    """Many input channels, few output channels, one input channel, groups, 3-d, stamps that do not
+    overlap, a dilated kernel and large layers keep the other algorithms."""
+
+    def chosen(size, kernel, stride, n, c_in, c_out, groups=1, **kwargs):
+        geometry = conv_transpose_geometry(size, kernel, stride, **kwargs)
+        return choose(geometry, groups=groups, n=n, c_in=c_in, c_out=c_out)
+
+    assert chosen((16, 16), 4, 2, 4, 21, 21) == "phase"
+    assert chosen((16, 16), 4, 2, 4, 48, 48) != "phase"
+    assert chosen((32, 32), 4, 2, 4, 32, 3) != "phase"
+    assert chosen((32, 32), 4, 2, 4, 1, 16) != "phase"
+    assert chosen((16, 16), 4, 2, 4, 16, 16, groups=2) != "phase"
+    assert chosen((8, 8, 8), 4, 2, 1, 8, 8) != "phase"
+    assert chosen((16, 16), 2, 2, 4, 21, 21) != "phase"
+    assert chosen((16, 16), 4, 2, 4, 21, 21, dilation=2) != "phase"
+    assert chosen((64, 64), 4, 2, 8, 21, 21) != "phase"  # 120 MFLOP
+    assert chosen((500,), 8, 4, 2, 8, 64) == "direct"  # 1-d few inputs keep direct
+    assert chosen((500,), 4, 1, 2, 16, 16) != "phase"  # stride 1: a convolution
+    assert chosen((4, 4), 8, 4, 2, 16, 256) != "phase"  # a 1 MiB all-phase weight
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_all_phase_gemm_in_many_tiles_on_two_threads(layout, monkeypatch):
+    """Tiles of one block-grid lead row (a tiny BLOCK_TILE_BYTES), shared by two threads: each output lead
+    row is written by the one tile that holds its grid row; the result equals the scatter reference."""
+    monkeypatch.setattr(_phase, "BLOCK_TILE_BYTES", 1)
+    monkeypatch.setattr(_phase, "BLOCK_PARALLEL_FLOPS", 0)
+    case = Case("tiles", 3, 6, 5, (7, 5), (4, 6), stride=(2, 3), padding=(1, 2), output_padding=(1, 0))
+    x, w, b = case.arrays(seed=4)
+    expected = tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="scatter")
+    with tconv.options(threads=2):
+        y = tconv.conv_transpose(to_layout(x, layout), w, b, **case.kwargs(), algorithm="phase", layout=layout)
+    assert_close(from_layout(y, layout), expected)
+
+
+def test_planned_all_phase_gemm_with_a_non_finite_weight():
+    """An infinite weight entry: the planned call gives way to ``run`` (the all-phase GEMM would multiply
+    it by the input's zero padding), which matches ``gemm`` (input elements only), NaN where it does."""
+    case = _small_layers()[0]
+    x, w, b = case.arrays(seed=5)
+    x, w, b = x.astype(np.float32), w.astype(np.float32), b.astype(np.float32)
+    w[3, 2, 0, 1] = np.inf
+    expected = tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="gemm")
+    y = tconv.conv_transpose(x, w, b, **case.kwargs())
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))
+    finite = np.isfinite(expected)
+    assert_close(y[finite], expected[finite], dtype=np.float32)

@@ -108,7 +108,8 @@ def test_get_lists_the_valid_names():
         ((16, 16, 16), 3, 2, 64, 64, 4, "gemm", "phase"),  # 3-d with groups: gemm
         ((16, 16, 16), 2, 2, 64, 32, 1, "gemm", "scatter"),  # 3-d, k = s: no overlap
         ((8, 8, 8), 2, 2, 16, 16, 1, "gemm", "scatter"),  # 3-d, k = s: no overlap
-        ((16, 16), 4, 2, 16, 16, 1, "gemm", "phase"),  # 2-d, overlapping
+        ((16, 16), 4, 2, 16, 16, 1, "phase", "phase"),  # 2-d, overlapping, few channels: the all-phase GEMM
+        ((16, 16), 4, 2, 64, 64, 1, "gemm", "phase"),  # 2-d, overlapping
         ((16, 16), 4, 2, 16, 4, 1, "gemm", "scatter"),  # few output channels
         ((1, 1), 4, 1, 64, 64, 1, "gemm", "gemm"),  # a single input pixel
         ((8, 8), 4, 2, 1024, 512, 1, "gemm", "gemm"),  # 32 MiB of weights on 64 pixels
@@ -134,11 +135,12 @@ def test_get_lists_the_valid_names():
         ((1, 1), 4, 1, 1, 64, 1, "gemm", "direct"),  # one input pixel: one plain GEMM
         ((100000,), 16, 8, 1, 4, 1, "gemm", "scatter"),  # one input channel, tap tables too large to keep
         ((8, 8, 8), 4, 2, 4, 192, 1, "direct", "phase"),  # few input channels: gemm's product an outer product
-        ((24, 24), 4, 2, 2, 64, 1, "direct", "phase"),  # 2 -> 64, 2-d
+        ((24, 24), 4, 2, 2, 64, 1, "phase", "phase"),  # 2 -> 64, 2-d, small: the all-phase GEMM (1.06x direct)
         ((500,), 8, 4, 8, 64, 1, "direct", "phase"),  # 8 -> 64, 1-d
         ((24, 24), 4, 2, 16, 128, 1, "gemm", "phase"),  # 16 input channels: gemm
         ((88, 88), 7, 2, 4, 1, 1, "gemm", "scatter"),  # few input channels, but one output channel: gemm
-        ((1946,), 4, 2, 3, 32, 1, "gemm", "phase"),  # 32 output channels: gemm
+        ((1946,), 4, 2, 3, 32, 1, "phase", "phase"),  # 32 outputs, small: the all-phase GEMM (1.18x gemm)
+        ((1946,), 4, 2, 48, 32, 1, "gemm", "phase"),  # 48 input channels: gemm
         ((1994,), 4, 4, 4, 192, 1, "gemm", "scatter"),  # stamps that do not overlap: gemm (transposed)
         ((400,), 4, 2, 16, 256, 4, "direct", "phase"),  # 4 groups of 4 -> 64: few inputs per group
         ((20, 20), 3, 1, 4, 64, 1, "im2col", "phase"),  # few input channels at stride 1: im2col first

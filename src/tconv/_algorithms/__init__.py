@@ -111,6 +111,7 @@ ALGORITHMS: dict[str, dict[str, Algorithm]] = {
             phase.run,
             "polyphase: one stride-1 convolution per output phase, shifted-window GEMMs, no zeros",
             phase.minimum,
+            phase.planned,
         ),
         Algorithm(
             "direct",
@@ -423,6 +424,8 @@ def _choose(
         # the rows' loops are not much costlier (ROWS_OVER_DIRECT), and rule 2's "im2col" in 1-d and 2-d
         # (ROWS_OVER_IM2COL)
         rule = "gemm"
+    if (rule == "gemm" or (rule == "direct" and geometry.ndim == 2)) and phase.small_blocks(geometry, problem, n):
+        rule = "phase"  # a small layer of few input channels: the all-phase GEMM (phase.small_blocks)
     if rule == "gemm" and allow_winograd and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"
         costs["winograd"] = _cost.seconds("winograd", geometry, problem, n, compiled)

@@ -27,7 +27,7 @@ import math
 from ..geometry import Geometry, tap_range
 from .problem import Problem
 
-__all__ = ["MAX_PHASES", "seconds", "useful_flops"]
+__all__ = ["MAX_PHASES", "phase_cells", "seconds", "useful_flops"]
 
 #: Multiply-adds per second of a BLAS GEMM (float32; float64 half of it): the order of 2 cores.
 GEMM_RATE = 100e9
@@ -64,7 +64,7 @@ def _pairs(geometry: Geometry, axes: slice = slice(None)) -> int:
     return total
 
 
-def _phase_cells(geometry: Geometry) -> int | None:
+def phase_cells(geometry: Geometry) -> int | None:
     """The cells of one padded sample of the polyphase algorithm, or None with too many phases."""
     if math.prod(min(s, o) for s, o in zip(geometry.stride, geometry.output_size)) > MAX_PHASES:
         return None
@@ -101,7 +101,7 @@ def seconds(name: str, geometry: Geometry, problem: Problem, n: int, compiled: b
         moved += 2 * n * p_out * kv * c_in  # the columns, written and read (in cache tiles)
         return n * p_out * kv * problem.cig * c_out / rate + moved * size / PASS_RATE
     if name == "phase":
-        cells = _phase_cells(geometry)
+        cells = phase_cells(geometry)
         if cells is None:
             return math.inf
         rows = n * cells  # every tap's GEMM runs over the padded grid, holes included

@@ -263,18 +263,20 @@ def _conv_block(x: np.ndarray, wm: np.ndarray, geometry: Geometry, problem: Prob
 TILE_COLUMNS = 2 * 2**20
 
 
-def _conv_tiles(n: int, j_lead: int, j_last: int, row_bytes: int, threads: int = 1) -> list[tuple[int, ...]]:
+def row_tiles(
+    n: int, j_lead: int, j_last: int, row_bytes: int, threads: int = 1, tile_bytes: int = TILE_COLUMNS
+) -> list[tuple[int, ...]]:
     """The tiles of :func:`_conv_tiled`: ``(n0, n1, l0, l1, m0, m1)``, samples ``n0:n1``, lead positions
     ``l0:l1`` and last-axis positions ``m0:m1`` of the output (all of these but the samples when a tile
     holds several samples; all last-axis positions but when it holds one lead position), about
-    :data:`TILE_COLUMNS` of columns each, and equal shares for ``threads`` threads: at least one tile
+    ``tile_bytes`` (:data:`TILE_COLUMNS`) of columns each, and equal shares for ``threads`` threads: at least one tile
     each where the output has the positions for it, and with few tiles (under four a thread) a
     multiple of the threads, of equal sizes. Without that, four small samples (FCN's 21 channels at
     16 x 16) were one tile, a 1-d signal (an inverse STFT's 224 frames) one tile, and a U-Net layer of
     28 rows four tiles of 9, 9, 9 and 1 rows: the input gradient on one of two threads, or mostly."""
-    leads = min(j_lead, max(1, TILE_COLUMNS // max(1, j_last * row_bytes)))  # lead positions per tile
+    leads = min(j_lead, max(1, tile_bytes // max(1, j_last * row_bytes)))  # lead positions per tile
     if leads == j_lead and n >= threads:  # whole samples per tile
-        count = _shares(-(-n // max(1, TILE_COLUMNS // max(1, j_lead * j_last * row_bytes))), threads)
+        count = _shares(-(-n // max(1, tile_bytes // max(1, j_lead * j_last * row_bytes))), threads)
         per = max(1, n // count)  # at least count tiles
         return [(n0, min(n, n0 + per), 0, j_lead, 0, j_last) for n0 in range(0, n, per)]
     pieces = -(-_shares(n * -(-j_lead // leads), threads) // n)  # tiles per sample
@@ -328,7 +330,7 @@ def _conv_tiled(
     bias = problem.bias.reshape(-1, 1) if channels_first else problem.bias
     wt = wm.transpose(0, 2, 1)  # (G, Cog, Kv*Cig): the channels-first orientation, a view
     macs = n * p_out * kv * c_in * problem.cog
-    tiles = _conv_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize, _threads_for(macs))
+    tiles = row_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize, _threads_for(macs))
     claim = _compiled.Claim(len(tiles))
 
     def work() -> None:
@@ -384,7 +386,7 @@ def _conv_tiled_cf(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
     y = np.empty((n, c_out, p_out), dtype=problem.dtype)
     bias = problem.bias.reshape(-1, 1)
     macs = n * p_out * kvc * c_out
-    tiles = _conv_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize, _threads_for(macs))
+    tiles = row_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize, _threads_for(macs))
     claim = _compiled.Claim(len(tiles))
 
     def work() -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -35,13 +35,14 @@ from .._options import effective
 from ..geometry import Geometry
 from . import blas as _blas
 from . import compiled as _compiled
+from . import cost as _cost
 from . import gemm
 from .blocking import blocked
 from .problem import Problem, all_finite, batched_shape, channels_last, layout_index
-from .taptable import Phase, phase_plans
+from .taptable import Phase, kept_tables, phase_plans
 from .workspace import scratch
 
-__all__ = ["phase", "run"]
+__all__ = ["phase", "planned", "run", "small_blocks"]
 
 
 class _Grid(NamedTuple):
@@ -95,8 +96,10 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
     groups, cig, cog = problem.groups, problem.cig, problem.cog
     grid = _grid(geometry, x.shape[0])
     wg = w.reshape(groups, cig, cog, *geometry.kernel_size)  # (G, Cig, Cog, *k)
+    blocks = _blocks(grid, problem.c_in)
+    if blocks is not None and _block_tiled(x, w, grid, blocks, out, problem):
+        return
     flat = _padded_channels_last(x, grid, problem).reshape(-1, groups, cig)  # (nb*P, G, Cig)
-    blocks = _blocks(grid)
     if blocks is not None:
         _block_gemm(flat, w, grid, blocks, out, problem)
         return
@@ -135,7 +138,7 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
 def _footprint(geometry: Geometry, problem: Problem) -> int:
     grid = _grid(geometry)
     phases = math.prod(len(plan) for plan in grid.plans)
-    blocks = _blocks(grid)
+    blocks = _blocks(grid, problem.c_in)
     # the all-phase GEMM's output and columns (taps per phase x C_in)
     extra = problem.c_out * phases + blocks.taps * problem.c_in if blocks is not None else 0
     p_in, p_out = math.prod(geometry.input_size), math.prod(geometry.output_size)
@@ -212,10 +215,12 @@ class _Blocks(NamedTuple):
         return math.prod(self.per_axis)
 
 
-def _blocks(grid: _Grid) -> _Blocks | None:
+def _blocks(grid: _Grid, c_in: int | None) -> _Blocks | None:
     """The phases as blocks of consecutive offsets (:class:`_Blocks`), or None: where some phase's taps
     are not ``m`` consecutive offsets with the same ``m`` for every phase (``k`` not a multiple of ``s``,
-    dilation, holes), or without the compiled kernels (its depth-to-space is one)."""
+    dilation, holes), or without the compiled kernels (its depth-to-space is one); and for ``c_in``
+    input channels, where :data:`BLOCK_PHASES` and :data:`BLOCK_CHANNELS` do not take the all-phase
+    GEMM (None: wherever it applies)."""
     if not _compiled.available():
         return None
     phases = math.prod(len(plan) for plan in grid.plans)
@@ -238,7 +243,7 @@ def _blocks(grid: _Grid) -> _Blocks | None:
         per_axis.append(m)
         taps.append(tuple(tap_rows))
         bases.append(tuple(base_row))
-    if math.prod(per_axis) > 1 and phases < BLOCK_PHASES:
+    if c_in is not None and math.prod(per_axis) > 1 and phases < BLOCK_PHASES and c_in > BLOCK_CHANNELS:
         return None
     return _Blocks(tuple(per_axis), tuple(taps), tuple(bases))
 
@@ -251,6 +256,64 @@ def _blocks(grid: _Grid) -> _Blocks | None:
 #: GEMMs are few and large. With one tap per phase (k = s) 1.0-1.7x (U-Net's 2-d and 3-d k2 s2); on
 #: the 3-d layers ``"auto"`` sends to ``phase`` with 27 or 64 phases (k6 s3, k8 s4) 1.1-1.65x.
 BLOCK_PHASES = 16
+#: ... and with at most this many input channels whatever the phases: each phase's GEMMs sum over
+#: ``C_in`` only (one per tap), the all-phase GEMM over ``taps*C_in``.
+BLOCK_CHANNELS = 32
+#: Multiply-adds (x2) from which :func:`_block_plan` shares its tiles among the threads: below it, on
+#: this stop's 2-vCPU Xeon, a second thread's hand-off cost more than its share (FCN's x2 up-scoring,
+#: 14 MFLOP: 0.27 ms prepared on one thread, 0.33 on two).
+BLOCK_PARALLEL_FLOPS = 20_000_000
+#: Bytes of the all-phase weight up to which :func:`_block_plan`'s tiles each multiply by it (BLAS packs
+#: it again for every tile's GEMM); larger ones (FCN-32s' k64 s32: 1024 phases, 7 MiB) take
+#: :func:`_block_gemm`'s one GEMM: 11.3 ms there against 15.5 in tiles of one lead row.
+BLOCK_WEIGHT_BYTES = 2**20
+#: Output channels from which ``"auto"`` takes ``phase``'s planned all-phase GEMM for a small layer of
+#: few input channels (:func:`small_blocks`); with fewer, ``gemm``'s transposed orientation writes each
+#: output row along the input's (32 -> 3 channels, k4 s2 at 32^2: 0.30 ms with ``gemm``, 0.59 here).
+BLOCK_OUTPUTS = 8
+#: Bytes of the all-phase weight up to which ``"auto"`` takes it for a small layer (:func:`small_blocks`):
+#: a plain call picks it from the weight on every call, and larger ones sat on small samples whose
+#: block grid is mostly padding (16 -> 256 channels at 4 x 4, k8 s4: 1 MiB, 0.96x ``gemm``; 24 -> 16 at
+#: 5 x 5, k8 s2: 96 KiB, 0.79x).
+BLOCK_AUTO_WEIGHT = 64 * 2**10
+
+
+def small_blocks(geometry: Geometry, problem: Problem, n: int) -> bool:
+    """Whether ``"auto"`` computes this problem with ``phase``'s planned all-phase GEMM (:func:`planned`)
+    where its rules said ``gemm`` (or, in 2-d, ``direct``): one group, 1-d or 2-d, 2 to
+    :data:`BLOCK_CHANNELS` input and at least :data:`BLOCK_OUTPUTS` output channels, a stride above 1, a
+    kernel of ``m * stride`` taps with ``m > 1`` on some axis (stamps that overlap), an all-phase weight
+    of at most :data:`BLOCK_AUTO_WEIGHT`, under :data:`tconv._algorithms.gemm.SMALL_FLOPS`, with the
+    compiled kernels.
+
+    There ``gemm``'s GEMM sums over ``C_in`` alone and its gather adds ``m`` taps per axis for every
+    output, where the all-phase GEMM sums over ``taps * C_in`` and writes each output once. Prepared
+    calls on this stop's Xeon (2 threads allowed, the better of 1 and 2 for each): FCN's x2
+    up-scoring (4 samples of 21 -> 21 channels at 16 x 16, k4 s2) 0.37 -> 0.27 ms, channels-last
+    0.32 -> 0.21; 8 -> 8 channels at 32 x 32 0.48 -> 0.28; 3 -> 16 0.86 ("direct") -> 0.32; one
+    21-channel sample 0.092 -> 0.087; a 1-d 16 -> 16 k8 s4 layer 0.139 -> 0.129. Larger layers of
+    the kind (58-67 MFLOP) were within 0.8-1.2x of ``gemm`` and keep it, as do 48 and 64 channels
+    (0.56-0.65x). Over the 1 655 layers of ``"auto"``'s check (the named ones, the other models' and
+    40 random seeds of 40) this changes the choice on 14, each faster, A/B in one process (min of 3
+    rounds, two threads): 1.07-2.81x, FCN's x2 up-scoring 1.60x. Left out after that check: 1-d layers
+    that ``direct`` takes (3 -> 96 channels k32 s8: 0.89x; 8 -> 64 k8 s4: 0.79x), stride 1 (0.76x on a
+    1-d k4 layer) and larger all-phase weights (:data:`BLOCK_AUTO_WEIGHT`).
+    """
+    if problem.groups != 1 or geometry.ndim > 2 or not 2 <= problem.c_in <= BLOCK_CHANNELS:
+        return False
+    if problem.c_out < BLOCK_OUTPUTS or not _compiled.available() or not geometry.overlapping:
+        return False
+    if all(s == 1 for s in geometry.stride):  # a convolution: rule 2's im2col or gemm (a 1-d k4 layer: 0.76x)
+        return False
+    flops = 2 * n * math.prod(geometry.input_size) * problem.c_in * problem.c_out * math.prod(geometry.kernel_size)
+    if flops >= gemm.SMALL_FLOPS or _cost.phase_cells(geometry) is None:  # (too many phases to plan cheaply)
+        return False
+    grid = _grid(geometry)
+    blocks = _blocks(grid, problem.c_in)
+    if blocks is None or blocks.taps == 1 or _kept_block_tables(geometry) is None:
+        return False
+    phases = math.prod(len(plan) for plan in grid.plans)
+    return blocks.taps * problem.c_in * phases * problem.c_out * problem.dtype.itemsize <= BLOCK_AUTO_WEIGHT
 
 
 def _block_weight(w: np.ndarray, groups: int, kernel: tuple[int, ...], blocks: _Blocks) -> np.ndarray:
@@ -320,6 +383,188 @@ def _block_gemm(
             view, problem.layout == "channels_last")  # fmt: skip
     calls = [(*args, t0, t1) for t0, t1 in _compiled.split(nb * len(lead_row), 4 * effective().threads)]
     _compiled.parallel_for(_compiled.kernels()["depth_to_space"], calls)
+
+
+class _BlockTables(NamedTuple):
+    """What :func:`_block_tiled` reads of a geometry, built once per geometry (kept with the tap tables,
+    :func:`tconv._algorithms.taptable.kept_tables`).
+
+    The block grid is the rows of the padded grid that hold some phase's output, ``rows[a]`` per axis,
+    without the padding: ``lead_pos``/``last_pos`` are its im2col tables (``(J_lead, m_lead)`` flat lead
+    input positions and ``(J_last, m_last)`` positions along the last axis, -1 outside the input: the
+    ``m`` windows of each row side by side); ``lead_grid[e]`` is the block-grid lead row of output lead
+    position ``e`` (non-decreasing), ``lead_phase[e]`` its lead phase; ``last_row[X]`` and
+    ``last_phase[X]`` the same along the last axis.
+    """
+
+    rows: tuple[int, ...]
+    lead_pos: np.ndarray
+    last_pos: np.ndarray
+    lead_grid: np.ndarray
+    lead_phase: np.ndarray
+    last_row: np.ndarray
+    last_phase: np.ndarray
+
+
+def _block_tables(geometry: Geometry) -> _BlockTables | None:
+    """The tables of :func:`_block_tiled`, or None where its output lead rows do not come in the block
+    grid's order (then :func:`_block_gemm` runs)."""
+    grid = _grid(geometry)
+    blocks = _blocks(grid, None)
+    if blocks is None:
+        return None
+    nd = geometry.ndim
+    low, rows, positions, grid_row, phase_of = [], [], [], [], []
+    for a, plan in enumerate(grid.plans):
+        live = [p for p, ph in enumerate(plan) if ph.outputs]
+        lo = min(blocks.base[a][p] for p in live)
+        hi = max(blocks.base[a][p] + plan[p].outputs - 1 for p in live)
+        low.append(lo)
+        rows.append(hi - lo + 1)
+        m, size = blocks.per_axis[a], geometry.input_size[a]
+        pos = np.arange(lo, hi + 1)[:, None] + np.arange(m)[None, :] - grid.before[a]  # (J, m) input cells
+        positions.append(np.where((pos >= 0) & (pos < size), pos, -1))
+        r_idx = np.empty(geometry.output_size[a], dtype=np.int64)
+        p_idx = np.empty(geometry.output_size[a], dtype=np.int64)
+        for p, ph in enumerate(plan):
+            q = np.arange(ph.outputs)
+            p_idx[ph.first + geometry.stride[a] * q] = p
+            r_idx[ph.first + geometry.stride[a] * q] = blocks.base[a][p] + q - lo
+        grid_row.append(r_idx)
+        phase_of.append(p_idx)
+    lead_pos = np.zeros((1, 1), dtype=np.int64)
+    lead_grid, lead_phase = np.zeros(1, np.int64), np.zeros(1, np.int64)
+    for a in range(nd - 1):  # C order over the lead axes
+        pos = positions[a]
+        inside = (lead_pos[:, None, :, None] >= 0) & (pos[None, :, None, :] >= 0)
+        flat = lead_pos[:, None, :, None] * geometry.input_size[a] + pos[None, :, None, :]
+        lead_pos = np.where(inside, flat, -1).reshape(lead_pos.shape[0] * pos.shape[0], -1)
+        lead_grid = (lead_grid[:, None] * rows[a] + grid_row[a][None, :]).ravel()
+        lead_phase = (lead_phase[:, None] * len(grid.plans[a]) + phase_of[a][None, :]).ravel()
+    if np.any(np.diff(lead_grid) < 0):
+        return None
+    return _BlockTables(tuple(rows), lead_pos, positions[-1], lead_grid, lead_phase, grid_row[-1], phase_of[-1])
+
+
+#: Bytes of columns and products one thread of :func:`_block_tiled` works on at a time (they stay in
+#: its cache between the im2col, the GEMM and the depth-to-space).
+BLOCK_TILE_BYTES = 2**20
+
+
+def _block_tiled(x: np.ndarray, w: np.ndarray, grid: _Grid, blocks: _Blocks, out: np.ndarray, problem: Problem) -> bool:
+    """:func:`_block_gemm` in cache-sized tiles (:func:`_block_plan`); False (nothing done) where that
+    does not apply."""
+    run = _block_plan(grid.geometry, problem, grid.samples)
+    if run is None:
+        return False
+    run(x, w, out, problem.bias if problem.has_bias else None)
+    return True
+
+
+def _block_plan(
+    geometry: Geometry, problem: Problem, n: int
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None], None] | None:
+    """:func:`_block_gemm` in cache-sized tiles, as a call ``(x, w, out, bias)`` on ``n`` samples with
+    everything but the arrays worked out now; None without one group, the compiled kernels and control
+    of BLAS's threads, or where the all-phase GEMM does not apply (:func:`_blocks`) or the output's lead
+    rows do not follow the block grid's order.
+
+    Each tile is computed by one of our threads from start to end: its columns straight from the
+    (channels-last) input by the compiled im2col (the block grid's ``m`` windows per axis side by
+    side: no padded copy of the input), its single-threaded GEMM with every phase's weights, and the
+    depth-to-space of its output rows, with the bias, while the columns and products are in that
+    thread's cache. Tiles are whole samples, or bands of the block grid's lead rows (each output lead
+    row belongs to exactly one), of about :data:`BLOCK_TILE_BYTES`, shared among the threads
+    (:func:`tconv._algorithms.im2col.row_tiles`).
+    """
+    if problem.groups != 1 or not _compiled.available() or not _blas.available():
+        return None
+    grid = _grid(geometry, n)
+    blocks = _blocks(grid, problem.c_in)
+    tables = _kept_block_tables(geometry)
+    if blocks is None or tables is None:
+        return None
+    from .im2col import row_tiles
+
+    c_in, c_out, dtype = problem.c_in, problem.c_out, problem.dtype
+    phases = math.prod(len(plan) for plan in grid.plans)
+    width, taps = phases * c_out, blocks.taps
+    if taps * c_in * width * dtype.itemsize > BLOCK_WEIGHT_BYTES:
+        return None
+    j_lead, j_last = tables.lead_pos.shape[0], tables.last_pos.shape[0]
+    row_bytes = j_last * (taps * c_in + width) * dtype.itemsize  # one block-grid lead row's columns and products
+    macs = n * j_lead * j_last * taps * c_in * width
+    threads = effective().threads if 2 * macs >= BLOCK_PARALLEL_FLOPS else 1
+    # (n0, n1, l0, l1, e0, e1): whole samples, or bands of block-grid lead rows (the last axis is never
+    # cut), and the output lead rows e0:e1 that fall in them
+    tiles = []
+    for n0, n1, l0, l1, _, _ in row_tiles(n, j_lead, 1, row_bytes, threads, BLOCK_TILE_BYTES):
+        e0, e1 = (int(e) for e in np.searchsorted(tables.lead_grid, (l0, l1)))
+        lead_row = (tables.lead_grid[e0:e1] - l0) * j_last
+        tiles.append((n0, n1, l0, l1, e0, e1, lead_row))
+    sizes = (math.prod(geometry.output_size[:-1]), geometry.output_size[-1])
+    layout = problem.layout
+    channels_last_out = layout == "channels_last"
+    im2col_cl, d2s = _compiled.kernels()["im2col_cl"], _compiled.kernels()["depth_to_space"]
+    o_last, phases_last = geometry.input_size[-1], len(grid.plans[-1])
+    zeros = np.zeros(c_out, dtype)
+    workers = min(threads, len(tiles))
+
+    def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, bias: np.ndarray | None) -> None:
+        wcat = problem.pack(("phase-blocks",), lambda: _block_weight(w, 1, geometry.kernel_size, blocks))[0]
+        x_cl = channels_last(x, layout)  # (n, P_in, C_in)
+        view = out.reshape(batched_shape(n, c_out, sizes, layout))
+        b = zeros if bias is None else bias
+        claim = _compiled.Claim(len(tiles))
+
+        def work() -> None:
+            for index in claim:
+                n0, n1, l0, l1, e0, e1, lead_row = tiles[index]
+                count, rows = n1 - n0, (l1 - l0) * j_last
+                cols = scratch("columns", (count, rows, taps, c_in), dtype)
+                im2col_cl(x_cl[n0:n1], tables.lead_pos[l0:l1], tables.last_pos, o_last, cols, 0, count * (l1 - l0))
+                y = scratch("output", (1, count, rows, width), dtype)
+                np.matmul(cols.reshape(count * rows, taps * c_in), wcat, out=y.reshape(count * rows, width))
+                if e1 > e0:
+                    target = view[n0:n1, e0:e1] if channels_last_out else view[n0:n1, :, e0:e1]
+                    d2s(y, lead_row, tables.lead_phase[e0:e1], tables.last_row, tables.last_phase, phases_last,
+                        b, bias is not None, target, channels_last_out, 0, count * (e1 - e0))  # fmt: skip
+
+        with _blas.single_threaded_blas():
+            _compiled.run_workers(work, workers, claim)
+
+    return run
+
+
+def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.ndarray] | None:
+    """The registry's planned ``"phase"`` (:class:`tconv._algorithms.Algorithm`): the tiled all-phase
+    GEMM (:func:`_block_plan`) of a problem of under :data:`tconv._algorithms.gemm.SMALL_FLOPS` whose
+    temporaries fit the budget whole, as a call ``(x, w, bias)`` with its tables and tiles worked
+    out once; None for every other problem. A weight with an infinite or NaN entry takes :func:`run`
+    (the all-phase GEMM multiplies it by the input's zero padding)."""
+    flops = 2 * n * math.prod(geometry.input_size) * problem.c_in * problem.cog * math.prod(geometry.kernel_size)
+    if flops >= gemm.SMALL_FLOPS or n * _footprint(geometry, problem) > effective().memory_budget:
+        return None
+    execute = _block_plan(geometry, problem, n)
+    if execute is None:
+        return None
+    shape = batched_shape(n, problem.c_out, geometry.output_size, problem.layout)
+
+    def call(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        if not np.isfinite(w).all():
+            given = problem.bias if bias is None else bias  # (zeros when the call has none)
+            return run(x, w, geometry, replace(problem, bias=given, has_bias=bias is not None))
+        out = np.empty(shape, dtype=problem.dtype)
+        execute(x, w, out, bias)
+        return out
+
+    return call
+
+
+def _kept_block_tables(geometry: Geometry) -> _BlockTables | None:
+    """:func:`_block_tables`, kept between calls with the tap tables
+    (:func:`tconv._algorithms.taptable.kept_tables`)."""
+    return kept_tables("phase-blocks", geometry, _block_tables)
 
 
 def _interleave(

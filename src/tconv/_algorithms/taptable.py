@@ -43,6 +43,7 @@ __all__ = [
     "im2col_bytes",
     "im2col_positions",
     "kept",
+    "kept_tables",
     "lead_and_last",
     "lead_table",
     "multiply_adds",
@@ -222,6 +223,17 @@ def _lead_table(geometry: Geometry) -> TapTable:
     for i, k, s, d, b, o in geometry.axes()[:-1]:
         lead = combine(lead, axis_table(i, k, s, d, b, o), i, k)
     return lead
+
+
+def kept_tables(kind: str, geometry: Geometry, build: Callable[[Geometry], Any]) -> Any:
+    """``build(geometry)`` (a tuple holding arrays, or None), kept between calls with the tap tables under
+    ``kind`` (:func:`_cached`, which counts the arrays' bytes): for the tables of other modules' compiled
+    passes."""
+
+    def nbytes(tables: Any) -> int:
+        return 0 if tables is None else sum(a.nbytes for a in tables if isinstance(a, np.ndarray))
+
+    return _cached(kind, geometry, build, nbytes)
 
 
 def kept(geometry: Geometry) -> bool:
