@@ -424,7 +424,9 @@ def _choose(
         # the rows' loops are not much costlier (ROWS_OVER_DIRECT), and rule 2's "im2col" in 1-d and 2-d
         # (ROWS_OVER_IM2COL)
         rule = "gemm"
-    if (rule == "gemm" or (rule == "direct" and geometry.ndim == 2)) and phase.small_blocks(geometry, problem, n):
+    if (rule == "gemm" or (rule == "direct" and geometry.ndim == 2)) and phase.small_blocks(
+        geometry, problem, n, compiled
+    ):
         rule = "phase"  # a small layer of few input channels: the all-phase GEMM (phase.small_blocks)
     if rule == "gemm" and allow_winograd and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"

@@ -278,13 +278,13 @@ BLOCK_OUTPUTS = 8
 BLOCK_AUTO_WEIGHT = 64 * 2**10
 
 
-def small_blocks(geometry: Geometry, problem: Problem, n: int) -> bool:
+def small_blocks(geometry: Geometry, problem: Problem, n: int, compiled: bool) -> bool:
     """Whether ``"auto"`` computes this problem with ``phase``'s planned all-phase GEMM (:func:`planned`)
     where its rules said ``gemm`` (or, in 2-d, ``direct``): one group, 1-d or 2-d, 2 to
     :data:`BLOCK_CHANNELS` input and at least :data:`BLOCK_OUTPUTS` output channels, a stride above 1, a
     kernel of ``m * stride`` taps with ``m > 1`` on some axis (stamps that overlap), an all-phase weight
     of at most :data:`BLOCK_AUTO_WEIGHT`, under :data:`tconv._algorithms.gemm.SMALL_FLOPS`, with the
-    compiled kernels.
+    compiled kernels (``compiled``) for its dtype.
 
     There ``gemm``'s GEMM sums over ``C_in`` alone and its gather adds ``m`` taps per axis for every
     output, where the all-phase GEMM sums over ``taps * C_in`` and writes each output once. Prepared
@@ -301,7 +301,12 @@ def small_blocks(geometry: Geometry, problem: Problem, n: int) -> bool:
     """
     if problem.groups != 1 or geometry.ndim > 2 or not 2 <= problem.c_in <= BLOCK_CHANNELS:
         return False
-    if problem.c_out < BLOCK_OUTPUTS or not _compiled.available() or not geometry.overlapping:
+    if (
+        problem.c_out < BLOCK_OUTPUTS
+        or not compiled
+        or not _compiled.supports(problem.dtype)
+        or not geometry.overlapping
+    ):
         return False
     if all(s == 1 for s in geometry.stride):  # a convolution: rule 2's im2col or gemm (a 1-d k4 layer: 0.76x)
         return False
@@ -477,7 +482,9 @@ def _block_plan(
     row belongs to exactly one), of about :data:`BLOCK_TILE_BYTES`, shared among the threads
     (:func:`tconv._algorithms.im2col.row_tiles`).
     """
-    if problem.groups != 1 or not _compiled.available() or not _blas.available():
+    if problem.groups != 1 or not _compiled.available() or not _compiled.supports(problem.dtype):
+        return None
+    if not _blas.available():
         return None
     grid = _grid(geometry, n)
     blocks = _blocks(grid, problem.c_in)
@@ -544,6 +551,8 @@ def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.nd
     (the all-phase GEMM multiplies it by the input's zero padding)."""
     flops = 2 * n * math.prod(geometry.input_size) * problem.c_in * problem.cog * math.prod(geometry.kernel_size)
     if flops >= gemm.SMALL_FLOPS or n * _footprint(geometry, problem) > effective().memory_budget:
+        return None
+    if not _compiled.supports(problem.dtype):  # long double: the plain path's NumPy passes
         return None
     execute = _block_plan(geometry, problem, n)
     if execute is None:
