@@ -352,6 +352,7 @@ def _build() -> dict[str, Callable]:
 KERNEL_NAMES = (
     "accumulate",
     "depth_to_space",
+    "depth_to_space_t",
     "sum_chunks",
     "cycles",
     "keep_awake",

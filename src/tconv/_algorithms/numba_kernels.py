@@ -544,6 +544,34 @@ def depth_to_space(
 
 
 @jit
+def depth_to_space_t(y, lead_row, lead_phase, runs, phases_last, bias, has_bias, out, task0, task1):
+    """:func:`depth_to_space` from products in the transposed orientation, into a channels-first output:
+    output ``(lead e, last X)`` of channel ``c`` is ``y[f*C + c, n, lead_row[e] + row]`` with phase
+    ``f = lead_phase[e]*phases_last + p``, plus the bias, where along the last axis phase ``p`` holds
+    the outputs ``X = first + s*q`` for ``q < count`` at rows ``base + q``: ``runs[p] = (first, count,
+    base, s)``.
+
+    y: (F*C, N, R); out: (N, C, O_lead, O_last). Tasks are (n, e) pairs; every output is written once,
+    each phase's run read along ``y``'s rows and written at stride ``s``.
+    """
+    c_total = out.shape[1]
+    n_lead = lead_row.shape[0]
+    for task in range(task0, task1):
+        n = task // n_lead
+        e = task - n * n_lead
+        row0 = lead_row[e]
+        f0 = lead_phase[e] * phases_last
+        for c in range(c_total):
+            b = bias[c] if has_bias else 0
+            dst = out[n, c, e]
+            for p in range(runs.shape[0]):
+                first, count, base, s = runs[p, 0], runs[p, 1], runs[p, 2], runs[p, 3]
+                src = y[(f0 + p) * c_total + c, n]
+                for q in range(count):
+                    dst[np.uintp(first + s * q)] = src[np.uintp(row0 + base + q)] + b
+
+
+@jit
 def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
     """Columns of a convolution: out[n, j, t, :] = x[n, position of (j, t), :] or 0.
 
