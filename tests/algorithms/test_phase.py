@@ -174,12 +174,14 @@ def test_small_blocks_leave_other_layers_to_their_rules():
 
 
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
-def test_all_phase_gemm_in_many_tiles_on_two_threads(layout, monkeypatch):
+@pytest.mark.parametrize("stride, kernel", [((2, 3), (4, 6)), ((3, 2), (6, 4))])
+def test_all_phase_gemm_in_many_tiles_on_two_threads(layout, stride, kernel, monkeypatch):
     """Tiles of one block-grid lead row (a tiny BLOCK_TILE_BYTES), shared by two threads: each output lead
-    row is written by the one tile that holds its grid row; the result equals the scatter reference."""
+    row is written by the one tile that holds its grid row; the result equals the scatter reference
+    (channels-first at a last-axis stride of 2: the transposed orientation, TRANSPOSED_STRIDE)."""
     monkeypatch.setattr(_phase, "BLOCK_TILE_BYTES", 1)
     monkeypatch.setattr(_phase, "BLOCK_PARALLEL_FLOPS", 0)
-    case = Case("tiles", 3, 6, 5, (7, 5), (4, 6), stride=(2, 3), padding=(1, 2), output_padding=(1, 0))
+    case = Case("tiles", 3, 6, 5, (7, 5), kernel, stride=stride, padding=(1, 2), output_padding=(1, 0))
     x, w, b = case.arrays(seed=4)
     expected = tconv.conv_transpose(x, w, b, **case.kwargs(), algorithm="scatter")
     with tconv.options(threads=2):
