@@ -106,6 +106,7 @@ def test_few_phases_of_many_taps_stay_phase_by_phase():
     assert blocks((6, 6, 6), 4, 2, 1) is None
     assert blocks((8, 8), 4, 2, 1, c_in=_phase.BLOCK_CHANNELS).taps == 4
     assert blocks((8, 8), 4, 2, 1, c_in=_phase.BLOCK_CHANNELS + 1) is None
+    assert blocks((6, 6, 6), 4, 2, 1, c_in=8) is None  # 3-d: phase by phase whatever the channels
     assert blocks((8, 8), 8, 4, dilation=2) is None
     assert blocks((8, 8), 8, 4, dilation=2, c_in=1) is None
     assert blocks((8, 8), 2, 2) is not None and blocks((8, 8), 2, 2).taps == 1

@@ -243,7 +243,8 @@ def _blocks(grid: _Grid, c_in: int | None) -> _Blocks | None:
         per_axis.append(m)
         taps.append(tuple(tap_rows))
         bases.append(tuple(base_row))
-    if c_in is not None and math.prod(per_axis) > 1 and phases < BLOCK_PHASES and c_in > BLOCK_CHANNELS:
+    few_channels = c_in is not None and c_in <= BLOCK_CHANNELS and grid.geometry.ndim <= 2
+    if c_in is not None and math.prod(per_axis) > 1 and phases < BLOCK_PHASES and not few_channels:
         return None
     return _Blocks(tuple(per_axis), tuple(taps), tuple(bases))
 
@@ -256,8 +257,10 @@ def _blocks(grid: _Grid, c_in: int | None) -> _Blocks | None:
 #: GEMMs are few and large. With one tap per phase (k = s) 1.0-1.7x (U-Net's 2-d and 3-d k2 s2); on
 #: the 3-d layers ``"auto"`` sends to ``phase`` with 27 or 64 phases (k6 s3, k8 s4) 1.1-1.65x.
 BLOCK_PHASES = 16
-#: ... and with at most this many input channels whatever the phases: each phase's GEMMs sum over
-#: ``C_in`` only (one per tap), the all-phase GEMM over ``taps*C_in``.
+#: ... and, in 1-d and 2-d, with at most this many input channels whatever the phases: each phase's
+#: GEMMs sum over ``C_in`` only (one per tap), the all-phase GEMM over ``taps*C_in`` (3-d layers, which
+#: rule 5 of ``choose`` sends to ``phase`` from large volumes, keep the phase-by-phase GEMMs measured
+#: there).
 BLOCK_CHANNELS = 32
 #: Multiply-adds (x2) from which :func:`_block_plan` shares its tiles among the threads: below it, on
 #: this stop's 2-vCPU Xeon, a second thread's hand-off cost more than its share (FCN's x2 up-scoring,
