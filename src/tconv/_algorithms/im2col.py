@@ -266,7 +266,8 @@ TILE_COLUMNS = 2 * 2**20
 def row_tiles(
     n: int, j_lead: int, j_last: int, row_bytes: int, threads: int = 1, tile_bytes: int = TILE_COLUMNS
 ) -> list[tuple[int, ...]]:
-    """The tiles of :func:`_conv_tiled`: ``(n0, n1, l0, l1, m0, m1)``, samples ``n0:n1``, lead positions
+    """The tiles of :func:`_conv_tiled` (and, with one last-axis position, of the all-phase GEMM's,
+    :func:`tconv._algorithms.phase._block_plan`): ``(n0, n1, l0, l1, m0, m1)``, samples ``n0:n1``, lead positions
     ``l0:l1`` and last-axis positions ``m0:m1`` of the output (all of these but the samples when a tile
     holds several samples; all last-axis positions but when it holds one lead position), about
     ``tile_bytes`` (:data:`TILE_COLUMNS`) of columns each, and equal shares for ``threads`` threads: at least one tile

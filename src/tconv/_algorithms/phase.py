@@ -313,8 +313,8 @@ def small_blocks(geometry: Geometry, problem: Problem, n: int, compiled: bool) -
         return False
     if all(s == 1 for s in geometry.stride):  # a convolution: rule 2's im2col or gemm (a 1-d k4 layer: 0.76x)
         return False
-    flops = 2 * n * math.prod(geometry.input_size) * problem.c_in * problem.c_out * math.prod(geometry.kernel_size)
-    if flops >= gemm.SMALL_FLOPS or _cost.phase_cells(geometry) is None:  # (too many phases to plan cheaply)
+    # (no phase grid: too many phases to plan cheaply)
+    if _cost.useful_flops(geometry, problem, n) >= gemm.SMALL_FLOPS or _cost.phase_cells(geometry) is None:
         return False
     grid = _grid(geometry)
     blocks = _blocks(grid, problem.c_in)
@@ -602,8 +602,8 @@ def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.nd
     temporaries fit the budget whole, as a call ``(x, w, bias)`` with its tables and tiles worked
     out once; None for every other problem. A weight with an infinite or NaN entry takes :func:`run`
     (the all-phase GEMM multiplies it by the input's zero padding)."""
-    flops = 2 * n * math.prod(geometry.input_size) * problem.c_in * problem.cog * math.prod(geometry.kernel_size)
-    if flops >= gemm.SMALL_FLOPS or n * _footprint(geometry, problem) > effective().memory_budget:
+    small = _cost.useful_flops(geometry, problem, n) < gemm.SMALL_FLOPS
+    if not small or n * _footprint(geometry, problem) > effective().memory_budget:
         return None
     if not _compiled.supports(problem.dtype):  # long double: the plain path's NumPy passes
         return None
