@@ -97,7 +97,9 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
     grid = _grid(geometry, x.shape[0])
     wg = w.reshape(groups, cig, cog, *geometry.kernel_size)  # (G, Cig, Cog, *k)
     blocks = _blocks(grid, problem.c_in)
-    if blocks is not None and _block_tiled(x, w, grid, blocks, out, problem):
+    tiled = None if blocks is None else _block_plan(geometry, problem, grid.samples)
+    if tiled is not None:  # the all-phase GEMM in cache-sized tiles
+        tiled(x, w, out, problem.bias if problem.has_bias else None)
         return
     flat = _padded_channels_last(x, grid, problem).reshape(-1, groups, cig)  # (nb*P, G, Cig)
     if blocks is not None:
@@ -394,7 +396,7 @@ def _block_gemm(
 
 
 class _BlockTables(NamedTuple):
-    """What :func:`_block_tiled` reads of a geometry, built once per geometry (kept with the tap tables,
+    """What :func:`_block_plan` reads of a geometry, built once per geometry (kept with the tap tables,
     :func:`tconv._algorithms.taptable.kept_tables`).
 
     The block grid is the rows of the padded grid that hold some phase's output, ``rows[a]`` per axis,
@@ -417,7 +419,7 @@ class _BlockTables(NamedTuple):
 
 
 def _block_tables(geometry: Geometry) -> _BlockTables | None:
-    """The tables of :func:`_block_tiled`, or None where its output lead rows do not come in the block
+    """The tables of :func:`_block_plan`, or None where its output lead rows do not come in the block
     grid's order (then :func:`_block_gemm` runs)."""
     grid = _grid(geometry)
     blocks = _blocks(grid, None)
@@ -467,19 +469,9 @@ def _block_tables(geometry: Geometry) -> _BlockTables | None:
 #: k16 s8, 2 x 21 channels at 64 x 64) 17.5 -> 24 ms, its depth-to-space writing each output row in
 #: eight strided passes, so the channels-last columns and a row-wise depth-to-space there.
 TRANSPOSED_STRIDE = 2
-#: Bytes of columns and products one thread of :func:`_block_tiled` works on at a time (they stay in
+#: Bytes of columns and products one thread of :func:`_block_plan` works on at a time (they stay in
 #: its cache between the im2col, the GEMM and the depth-to-space).
 BLOCK_TILE_BYTES = 2**20
-
-
-def _block_tiled(x: np.ndarray, w: np.ndarray, grid: _Grid, blocks: _Blocks, out: np.ndarray, problem: Problem) -> bool:
-    """:func:`_block_gemm` in cache-sized tiles (:func:`_block_plan`); False (nothing done) where that
-    does not apply."""
-    run = _block_plan(grid.geometry, problem, grid.samples)
-    if run is None:
-        return False
-    run(x, w, out, problem.bias if problem.has_bias else None)
-    return True
 
 
 def _block_plan(
@@ -543,7 +535,7 @@ def _block_plan(
     # call: 55 us through _block_weight's packing and transposes on FCN's x2 up-scoring): (taps*C_in,
     # F*C_out), rows (tap, channel), for channels-last columns; (F*C_out, C_in*taps), columns (channel,
     # tap), for the transposed ones. The weight's flat indices, packed as a float64 weight (exact).
-    # Kept with the tap tables: a large problem plans this on every call of _block_tiled.
+    # Kept with the tap tables: a large problem plans this on every call of phase.
     pick = kept_tables(
         f"phase-blocks-pick-{int(transposed)}-{c_in}-{problem.cog}",
         geometry,
