@@ -327,6 +327,8 @@ def test_one_stamp_needs_exactly_one_stamp(kwargs):
     [
         (64, 64, 1, 1, (14, 14), 4, 2),  # an MNIST GAN's last layer: many small samples, blocks of them
         (7, 32, 3, 1, (40, 40), 4, 2),  # a tail block
+        (16, 16, 3, 1, (12, 12), 4, 2),  # 16 samples in 6 blocks of 2-3 (equal shares of the threads)
+        (10, 8, 2, 1, (9, 9), 3, 2),  # 10 samples in 4 blocks of 2-3
         (5, 64, 2, 2, (33, 20), 3, 2),
         (3, 16, 1, 4, (64,), 8, 4),
         (9, 8, 3, 1, (10, 12, 9), 3, 2),

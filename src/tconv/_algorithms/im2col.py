@@ -36,7 +36,7 @@ from .blocking import ConvBlocked
 from .gemm import SMALL_FLOPS, one_stamp, single_stamp
 from .problem import Problem, channels_last, layout_index
 from .taptable import im2col_bytes, im2col_positions
-from .tiling import Tile
+from .tiling import Tile, shares
 from .workspace import scratch
 
 __all__ = ["conv", "im2col", "weight_gradient"]
@@ -277,10 +277,10 @@ def row_tiles(
     28 rows four tiles of 9, 9, 9 and 1 rows: the input gradient on one of two threads, or mostly."""
     leads = min(j_lead, max(1, tile_bytes // max(1, j_last * row_bytes)))  # lead positions per tile
     if leads == j_lead and n >= threads:  # whole samples per tile
-        count = _shares(-(-n // max(1, tile_bytes // max(1, j_lead * j_last * row_bytes))), threads)
+        count = shares(-(-n // max(1, tile_bytes // max(1, j_lead * j_last * row_bytes))), threads)
         per = max(1, n // count)  # at least count tiles
         return [(n0, min(n, n0 + per), 0, j_lead, 0, j_last) for n0 in range(0, n, per)]
-    pieces = -(-_shares(n * -(-j_lead // leads), threads) // n)  # tiles per sample
+    pieces = -(-shares(n * -(-j_lead // leads), threads) // n)  # tiles per sample
     if pieces <= j_lead:  # bands of lead positions
         leads = -(-j_lead // pieces)
         return [(i, i + 1, l0, min(j_lead, l0 + leads), 0, j_last) for i in range(n) for l0 in range(0, j_lead, leads)]
@@ -291,13 +291,6 @@ def row_tiles(
         for lead in range(j_lead)
         for m0 in range(0, j_last, width)
     ]
-
-
-def _shares(count: int, threads: int) -> int:
-    """``count`` tiles made at least ``threads``, and a multiple of them when fewer than four each."""
-    if count < 4 * threads:
-        return max(threads, -(-count // threads) * threads)
-    return count
 
 
 def _threads_for(macs: int) -> int:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from ..geometry import Geometry, conv_input_range, conv_transpose_input_range
 
-__all__ = ["Tile", "conv_tile_geometry", "conv_tiles", "tile_geometry", "tiles"]
+__all__ = ["Tile", "conv_tile_geometry", "conv_tiles", "shares", "tile_geometry", "tiles"]
 
 
 class Tile(NamedTuple):
@@ -120,3 +120,17 @@ def conv_tiles(geometry: Geometry, shape: tuple[int, ...]) -> Iterator[Tile]:
     for start in itertools.product(*ranges):
         stop = tuple(min(i, a + t) for a, i, t in zip(start, geometry.input_size, shape))
         yield conv_tile_geometry(geometry, start, stop)
+
+
+def shares(count: int, threads: int) -> int:
+    """``count`` tiles made at least ``threads``, and a multiple of them when fewer than four each: with
+    few tiles on the threads, one more tile on one thread is a large part of the call.
+
+    Examples
+    --------
+    >>> shares(3, 2), shares(4, 2), shares(9, 2)
+    (4, 4, 9)
+    """
+    if count < 4 * threads:
+        return max(threads, -(-count // threads) * threads)
+    return count
