@@ -1068,6 +1068,13 @@ def _chunked_product(
         tw = min(width, max(PRODUCT_ROWS // 4, PRODUCT_TILE // ta))
         if 2 * rows * a * width >= SMALL_FLOPS:
             tw = min(tw, max(PRODUCT_ROWS // 4, -(-width // threads)))
+            # tiles of equal width, as many as the threads or a multiple of them where there are few (a
+            # stride-1 3 x 3 layer's 128 x 1152 gradient was tiles of 512, 512 and 128 columns: 640
+            # on one thread, 512 on the other)
+            bands, a_tiles = -(-width // tw), -(-a // ta)
+            even = -(-width // -(-shares(a_tiles * bands, threads) // a_tiles))
+            if even >= PRODUCT_ROWS // 4:
+                tw = even
     tiles = [(a0, w0) for a0 in range(0, a, ta) for w0 in range(0, width, tw)]
     claim = _compiled.Claim(len(tiles))
 
