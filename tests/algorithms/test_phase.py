@@ -203,3 +203,38 @@ def test_planned_all_phase_gemm_with_a_non_finite_weight():
     np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))
     finite = np.isfinite(expected)
     assert_close(y[finite], expected[finite], dtype=np.float32)
+
+
+@pytest.mark.parametrize("algorithm", ["phase", "auto"])
+def test_a_plan_on_other_input_sizes_packs_each_windows_weight(algorithm):
+    """A prepared plan reused on inputs of other sizes: the all-phase weight depends on the window (its
+    phases and taps follow the output size; an output shorter than the stride has fewer phases), so it
+    is kept per window, at most PACKED_WINDOWS of them. Keyed without the window, the second size's call
+    read the first size's weight and the GEMM raised a shape error (found by a randomized differential
+    test against PyTorch: ``prepare(w, stride=3, padding=5)`` on lengths 6, then 3)."""
+    from tconv._algorithms.problem import PACKED_WINDOWS
+
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((8, 22, 6))
+    plan = tconv.prepare(w, stride=3, padding=5, algorithm=algorithm)
+    for length in (6, 3, 6, 9, 4, 3, *range(10, 22)):
+        x = rng.standard_normal((3, 8, length))
+        assert_close(plan(x), tconv.conv_transpose(x, w, stride=3, padding=5, algorithm="scatter"))
+    kept = [v for packed in plan._packed.values() for v in packed.values() if isinstance(v, dict)]
+    assert kept and all(len(windows) <= PACKED_WINDOWS for windows in kept)
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_a_plan_in_tiles_of_the_budget_packs_each_tiles_weight(layout):
+    """A prepared plan that the memory budget cuts into output tiles, whose windows differ (each tile's
+    crop): every tile multiplies its own window's all-phase weight. Before, the first tile's weight was
+    kept for all: values off by the size of the output (found by the same differential test)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 16, 24, 24)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 4, 4)).astype(np.float32)
+    expected = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), stride=2, padding=1)
+    with tconv.options(memory_budget=2**15):
+        plan = tconv.prepare(w, stride=2, padding=1, layout=layout, algorithm="phase")
+        for _ in range(2):
+            got = from_layout(plan(to_layout(x, layout)), layout)
+            assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()

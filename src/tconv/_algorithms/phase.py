@@ -355,7 +355,9 @@ def _block_gemm(
     groups, cig, cog = problem.groups, problem.cig, problem.cog
     phases = math.prod(len(plan) for plan in grid.plans)
     # (G, taps*Cig, F*Cog)
-    wcat = problem.pack(("phase-blocks",), lambda: _block_weight(w, groups, geometry.kernel_size, blocks))
+    wcat = problem.pack_for(
+        "phase-blocks", (geometry.kernel_size, blocks), lambda: _block_weight(w, groups, geometry.kernel_size, blocks)
+    )
     # rows of the padded grid that hold some phase's output, over all samples
     rows_at = [
         (min(blocks.base[a][p] for p, ph in enumerate(plan) if ph.outputs),
@@ -543,7 +545,7 @@ def _block_plan(
     )[0]
 
     def weight(w: np.ndarray) -> np.ndarray:
-        return problem.pack(("phase-blocks-pick", transposed), lambda: np.take(w, pick))
+        return problem.pack_for(("phase-blocks-pick", transposed), geometry, lambda: np.take(w, pick))
 
     def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, bias: np.ndarray | None) -> None:
         wcat = weight(w)

@@ -79,7 +79,7 @@ class Problem:
     bias: np.ndarray
     has_bias: bool
     #: Packed forms of the weight kept by a prepared call (:func:`tconv.prepare`), by key; None: pack anew.
-    packed: dict[Any, np.ndarray] | None = field(default=None, compare=False, hash=False, repr=False)
+    packed: dict[Any, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @classmethod
     def of(
@@ -90,7 +90,7 @@ class Problem:
         groups: int,
         layout: str,
         op: str,
-        packed: dict[Any, np.ndarray] | None = None,
+        packed: dict[Any, Any] | None = None,
     ) -> Problem:
         """The problem of ``op`` (``"conv_transpose"`` or ``"conv"``) on these arrays."""
         dtype = np.result_type(x, w)
@@ -103,12 +103,33 @@ class Problem:
         return cls(groups, layout, c_in, c_out, dtype, np.ascontiguousarray(bias, dtype=dtype), True, packed)
 
     def pack(self, key: Any, make: Callable[[], np.ndarray]) -> np.ndarray:
-        """The packed weight ``make()`` returns, kept under ``key`` when the call is prepared."""
+        """The packed weight ``make()`` returns, kept under ``key`` when the call is prepared.
+
+        ``key`` must name everything the packed form depends on besides the weight: a form that depends
+        on the call's window (the all-phase weight of :mod:`tconv._algorithms.phase`, whose phases and
+        taps follow the output size and each tile's crop) includes its geometry, and a prepared plan
+        then keeps the forms of its last :data:`PACKED_WINDOWS` windows under that key (a plan called on
+        many input sizes holds no more). Keyed without the geometry, a plan reused on another input
+        size, or cut into tiles by the memory budget, read another window's weight: wrong values or a
+        shape error from the GEMM (found by a randomized differential test against PyTorch)."""
         if self.packed is None:
             return make()
         found = self.packed.get(key)
         if found is None:
             found = self.packed[key] = make()
+        return found
+
+    def pack_for(self, key: Any, window: Any, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """:meth:`pack` of a form that depends on the call's ``window`` (a hashable geometry) as well: kept
+        per window, the oldest of more than :data:`PACKED_WINDOWS` dropped."""
+        if self.packed is None:
+            return make()
+        kept = self.packed.setdefault(key, {})
+        found = kept.get(window)
+        if found is None:
+            for oldest in list(kept)[: max(0, len(kept) - PACKED_WINDOWS + 1)]:  # (pop: another thread may too)
+                kept.pop(oldest, None)
+            found = kept[window] = make()
         return found
 
     @property
@@ -132,3 +153,7 @@ class Problem:
             return 0
         bias = self.bias[channels]
         return bias if self.layout == "channels_last" else bias.reshape(-1, *(1,) * ndim)
+
+
+#: Windows (geometries) per key whose packed weights a prepared plan keeps (:meth:`Problem.pack_for`).
+PACKED_WINDOWS = 8
