@@ -840,9 +840,9 @@ def _group_gradients_cf(
     (compiled ``im2col_cf``), while they are in the core's cache, then their product with the tile's
     rows of the input, ``(rows, A)``, as the double-precision sum of single-precision products of
     :func:`chunk_rows` rows each (:func:`_chunked_sum`; chunks never longer than the other path's, so
-    no farther from float64). The result is ``(G, A, B, *k)``, or None where the budget cannot hold the
-    threads' buffers or the gradient is one double-precision product (:func:`wide_sum`): the caller's
-    general path then runs.
+    no farther from float64). The result is ``(G, A, B, *k)``, or None where the general path runs
+    instead: the gradient is one double-precision product (:func:`wide_sum`), its chunks are short over
+    few rows (:data:`GROUP_CF_STEP`), or the budget cannot hold the threads' buffers.
 
     Each group's output channels are cut into blocks whose sums stay in a core's cache and that share the
     threads evenly (the work items); the tiles do not depend on the blocks, so the sums are the same on
@@ -852,9 +852,9 @@ def _group_gradients_cf(
     74-86 -> 57-64, groups-2 30.8-36.2 -> 26.4-29.3, groups-8 4.95-5.45 -> 4.33-4.46; in one process,
     16 groups of 16 channels 1.27-1.36x, 2-group U-Net-like k2 s2 and 3-d layers 1.09-1.14x, a 2-group
     layer of 16-row chunks over 32768 rows 0.95x. Tried for one group as well (the channels in blocks
-    for the threads): 1.2-1.46x on six layers (decoder-k3s2, fcn8s-up8, a 3-d U-Net layer, k5 s2,
-    dilated), 0.5-0.8x on six others (U-Net's k2 s2 at 112^2, a VAE decoder, nnU-Net's last layer,
-    MelGAN, DCGAN's first layer, an inverse STFT): not taken.
+    for the threads), A/B: 1.03-1.5x on six layers (decoder-k3s2, fcn8s-up8, unet3d-up, k5s2, dilated,
+    3d-k3s2), 0.56-0.9x on eleven others (U-Net's k2 s2 layers, a VAE decoder, nnU-Net's last layer,
+    MelGAN, DCGAN's first and last layers, HiFi-GAN, an inverse STFT, FCN's x2): not taken.
     """
     n, a_total = small.shape[0], small.shape[1]
     b_total = big.shape[1]
@@ -863,6 +863,8 @@ def _group_gradients_cf(
     dtype = np.dtype(np.float32)
     wide = accumulator(dtype)
     step, whole = _row_sums(a * kv * b, kv, geometry, total_rows, total_rows, False, grouped=True)
+    if whole or (step < GROUP_CF_STEP and total_rows < GROUP_CF_ROWS):
+        return None
     threads = effective().threads
     # the work: each group's output channels in blocks whose double-precision sums stay in a core's cache
     # (PRODUCT_TILE entries: StyleGAN2's 4 groups of 512 -> 512 channels, 3 x 3, as one block each took
@@ -872,9 +874,9 @@ def _group_gradients_cf(
     items = [(g, b0, b1) for g in range(groups) for b0, b1 in blocks]
     threads = min(threads, len(items))
     sums = max(b1 - b0 for b0, b1 in blocks) * kv * a * wide.itemsize  # one item's double-precision sums
-    if whole or (step < GROUP_CF_STEP and total_rows < GROUP_CF_ROWS):
-        return None
-    if threads * (TILE_COLUMNS + partials_bytes() + 3 * sums) + groups * sums > effective().memory_budget:
+    if threads * (TILE_COLUMNS + partials_bytes() + 3 * sums) + groups * b * kv * a * dtype.itemsize > (
+        effective().memory_budget
+    ):
         return None
     lead, last = im2col_positions(geometry)
     j_lead, j_last = lead.shape[0], last.shape[0]
