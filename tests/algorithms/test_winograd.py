@@ -112,6 +112,21 @@ def test_winograd_applies_to_3_taps_at_stride_1_and_twice_the_stride():
     assert not winograd.applies(conv_transpose_geometry((8, 8), 3), half)
 
 
+def test_auto_leaves_many_inputs_per_column_and_eight_channel_phases_to_gemm():
+    """"auto"'s bounds (winograd.AUTO_INPUTS_PER_COLUMN, AUTO_PHASE_CHANNELS), plain and prepared: 512 -> 32
+    channels at k4 s2 (512 input channels for 128 GEMM columns) and 8 output channels per group go to
+    "gemm"; 128 -> 32 (as many inputs as columns) and 16 output channels per group to Winograd."""
+    from tconv._algorithms import choose, compiled
+
+    g = conv_transpose_geometry((32, 32), 4, stride=2, padding=1)  # 8 samples: 968 tiles
+    fast = "winograd" if compiled.available() else "gemm"
+    for reused in (False, True):
+        assert choose(g, 1, 8, 512, 32, reused=reused) == "gemm"
+        assert choose(g, 1, 8, 128, 32, reused=reused) == fast
+        assert choose(g, 8, 8, 128, 64, reused=reused) == "gemm"  # 16 -> 8 per group
+        assert choose(g, 4, 8, 128, 64, reused=reused) == fast  # 32 -> 16 per group
+
+
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 @pytest.mark.parametrize(
     "size, kernel, stride, padding, output_padding",

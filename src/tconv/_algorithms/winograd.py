@@ -157,18 +157,32 @@ AUTO_SAVING = 1.7
 AUTO_SAVING_REUSED = 1.45
 AUTO_WIDE = 512
 #: ... over at least this many tiles in the call (the weight transform of a plain call, and each unit's
-#: pass over the transformed weight, are paid per call, the savings per tile; a prepared plan, which
+#: pass over the transformed weight, are paid per call, the savings per tile: on the 2-d sweep of
+#: :data:`AUTO_INPUTS_PER_COLUMN`, with the transform reading the weight as it is, the layers of 256-400
+#: tiles within the other bounds ran at 0.79-1.11x ``gemm``'s time, 0.90x in geometric mean, a grouped
+#: 256 -> 256 k4 s2 layer, 288 tiles, 0.86-0.90x; it was 400 before; a prepared plan, which
 #: transforms its weight once, from :data:`AUTO_TILES_REUSED`: 1.06-1.29x ``gemm`` prepared on every
 #: layer measured from 144 tiles, 0.80-0.87x on two of 36 and 72 tiles with 32 MiB weights) ...
-AUTO_TILES = 400
+AUTO_TILES = 256
 AUTO_TILES_REUSED = 128
 #: ... with at least this many input channels and output channels times phases per group (the
 #: transforms are passes over ``16*(C_in + P*C_out)`` values per tile, the GEMMs ``16*C_in*P*C_out``
 #: multiplications; with fewer, ``gemm``'s own small GEMMs and gathers are slow too: FCN's x8 layer,
-#: 21 channels and 64 phases, 1.68x; groups-8, 16 -> 8 channels per group and 4 phases, 1.15-1.48x;
-#: 3-12 columns lost, 0.35-0.86x) ...
+#: 21 channels and 64 phases, 1.68x; 3-12 columns lost, 0.35-0.86x) ...
 AUTO_INPUT_CHANNELS = 16
 AUTO_COLUMNS = 32
+#: ... and at most this many input channels per group per column of the GEMMs (an input tile's
+#: transform is ``16*C_in`` values for ``16*C_in*columns`` products: with few columns it costs about
+#: as much as the multiplications it saves; on a sweep of 160 random 2-d layers, k4 s2 and stride-1
+#: 3x3, 1-16 groups, 16-512 channels, plain and prepared calls, the layers of many input and few
+#: output channels, 512 -> 32, 256 -> 16, 512 -> 64 per group, ran 1.15-2.0x slower than ``gemm``; within
+#: this bound and the others none lost more than 1.11x) ...
+AUTO_INPUTS_PER_COLUMN = 1
+#: ... and at least this many output channels per group (the output transform's loops run along one
+#: phase's channels: 8 fill half a vector; all 13 layers of 8 per group in that sweep, k4 s2 and
+#: stride 1 alike, 16-256 input channels, ran 1.07-2.4x slower than ``gemm``, and groups=8 on
+#: 128 -> 64 channels (16 -> 8 per group) 1.10x, where an earlier measurement had found it 1.15-1.48x faster) ...
+AUTO_PHASE_CHANNELS = 16
 #: ... (where a prepared plan's fewer tiles suffice only from this many of both: FCN's x2 layer,
 #: 21 channels on 144 tiles, 0.89x prepared) ...
 AUTO_CHANNELS_REUSED = 48
@@ -188,14 +202,18 @@ def preferred(geometry: Geometry, problem: Problem, n: int, reused: bool = False
     ``docs/performance.md#winograd-fewer-multiplications``): the plain rule picks 8 of the 21, at
     1.02-1.43x ``gemm``, and none of those where it was slower (0.25-0.91x: few tiles against a large
     transformed weight, or the 1.5x of 1-d F(3, 2)); the prepared rule picks 15, at 1.06-1.56x; on a
-    sweep of few-channel layers the plain rule's picks ran at 0.96-1.26x.
+    sweep of few-channel layers the plain rule's picks ran at 0.96-1.26x. Refitted since on a sweep of
+    160 random 2-d layers (:data:`AUTO_INPUTS_PER_COLUMN`, :data:`AUTO_PHASE_CHANNELS`, :data:`AUTO_TILES`):
+    the plain rule's picks there run at 0.52-1.11x ``gemm``'s time, the prepared rule's at 0.51-0.94x.
     """
     if not applies(geometry, problem) or problem.dtype != np.dtype(np.float32):
         return False
     form = _form(geometry)
     assert form is not None
     columns = form.phases * problem.cog
-    if problem.cig < AUTO_INPUT_CHANNELS or columns < AUTO_COLUMNS:
+    if problem.cig < AUTO_INPUT_CHANNELS or problem.cog < AUTO_PHASE_CHANNELS or columns < AUTO_COLUMNS:
+        return False
+    if problem.cig > AUTO_INPUTS_PER_COLUMN * columns:
         return False
     tiles = _tiles(geometry, form)
     count = n * tiles.th * tiles.tw
@@ -235,8 +253,8 @@ def transformed_weight(w: np.ndarray, form: Form, block: int, out: np.ndarray | 
         out = np.empty((form.points, c_in, form.phases * cog), dtype=w.dtype)
     gm = G_3 if form.taps == 3 else G_2
     kernel = _compiled.kernels()["winograd_weight" if form.ndim == 2 else "winograd_weight_1d"]
-    swapped = np.ascontiguousarray(np.moveaxis(w, (0, 1), (-2, -1)))  # (*k, C_in, C_out/G)
-    calls = [(swapped, form.s, gm, block, out, a, b) for a, b in _compiled.split(c_in, effective().threads)]
+    weight = np.ascontiguousarray(w)  # the kernel reads each input channel's run as it is
+    calls = [(weight, form.s, gm, block, out, a, b) for a, b in _compiled.split(c_in, effective().threads)]
     _compiled.parallel_for(kernel, calls)
     return out
 
