@@ -113,7 +113,7 @@ def test_winograd_applies_to_3_taps_at_stride_1_and_twice_the_stride():
 
 
 def test_auto_leaves_many_inputs_per_column_and_eight_channel_phases_to_gemm():
-    """"auto"'s bounds (winograd.AUTO_INPUTS_PER_COLUMN, AUTO_PHASE_CHANNELS), plain and prepared: 512 -> 32
+    """The bounds of "auto" (winograd.AUTO_INPUTS_PER_COLUMN, AUTO_PHASE_CHANNELS), plain and prepared: 512 -> 32
     channels at k4 s2 (512 input channels for 128 GEMM columns) and 8 output channels per group go to
     "gemm"; 128 -> 32 (as many inputs as columns) and 16 output channels per group to Winograd."""
     from tconv._algorithms import choose, compiled
