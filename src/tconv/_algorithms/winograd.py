@@ -171,12 +171,13 @@ AUTO_TILES_REUSED = 128
 #: 21 channels and 64 phases, 1.68x; 3-12 columns lost, 0.35-0.86x) ...
 AUTO_INPUT_CHANNELS = 16
 AUTO_COLUMNS = 32
-#: ... and at most this many input channels per group per column of the GEMMs (an input tile's
-#: transform is ``16*C_in`` values for ``16*C_in*columns`` products: with few columns it costs about
-#: as much as the multiplications it saves; on a sweep of 160 random 2-d layers, k4 s2 and stride-1
-#: 3x3, 1-16 groups, 16-512 channels, plain and prepared calls, the layers of many input and few
-#: output channels, 512 -> 32, 256 -> 16, 512 -> 64 per group, ran 1.15-2.0x slower than ``gemm``; within
-#: this bound and the others none lost more than 1.11x) ...
+#: ... and at most this many input channels per group per column of the GEMMs: a bound fitted on
+#: measurements, not derived. On a sweep of 160 random 2-d layers (k4 s2 and stride-1 3x3, 1-16
+#: groups, 16-512 channels, plain and prepared calls) the layers of many input and few output channels
+#: (512 -> 32, 256 -> 16, 512 -> 64 per group, k4 s2) ran 1.15-2.0x slower than ``gemm``; within this
+#: bound and the others none lost more than 1.11x. Likely causes: Winograd's GEMMs are ``columns``
+#: wide, ``gemm``'s ``k*k*C_out`` (4x as wide at k4 s2), and BLAS is slow on deep narrow products;
+#: each input tile's transform is a pass over ``16*C_in`` values, paid once for all columns ...
 AUTO_INPUTS_PER_COLUMN = 1
 #: ... and at least this many output channels per group (the output transform's loops run along one
 #: phase's channels: 8 fill half a vector; all 13 layers of 8 per group in that sweep, k4 s2 and
