@@ -1416,19 +1416,29 @@ def winograd_weight(w, s, gm, block, u, ci0, ci1):
     channel's ``C_out*k*k`` values, one contiguous run, are first copied into ``local`` with the
     channel axis last (so that the loops along ``co`` read and write runs, and vectorise; a
     ``moveaxis`` copy of the whole weight beforehand took 0.67 ms of a 2 MiB weight's 1.5); gm: (4, r)
-    the transform G (float64); u: (16, C_in, s*s*C_out) for input channels ``ci0:ci1``. Its columns are
-    blocks of ``block`` output channels, each block's columns phase by phase: channel ``co = b*block + j``
-    of phase ``p = ph*s + pw`` is column ``b*P*block + p*width + j`` with ``width`` the block's channels
-    (so a block of channels, all phases, is a contiguous range of columns, and each phase's part of it
+    the transform G (float64: ``G_2`` or ``G_3`` of :mod:`tconv._algorithms.winograd`, whose entries
+    are 0, 1 and +-1/2); u: (16, C_in, s*s*C_out) for input channels ``ci0:ci1``. Its columns are blocks
+    of ``block`` output channels, each block's columns phase by phase: channel ``co = b*block + j`` of
+    phase ``p = ph*s + pw`` is column ``b*P*block + p*width + j`` with ``width`` the block's channels (so
+    a block of channels, all phases, is a contiguous range of columns, and each phase's part of it
     too). Phase (ph, pw)'s correlation kernel is ``g[jh, jw] = w[ci, co, ph + s*(r-1-jh), pw + s*(r-1-jw)]``
-    (stride 1, r = 3: the flipped kernel; stride 2, r = 2: one of the four 2x2 phases of a k4 kernel);
-    ``U[4a + b] = sum over (jh, jw) of G[a, jh] G[b, jw] g[jh, jw]``.
+    (stride 1, r = 3: the flipped kernel; stride 2, r = 2: one of the four 2x2 phases of a k4 kernel).
+
+    Computed as ``t = G g`` (``t[a, jw]``, four rows), then ``U[4a + b] = (t G^T)[a, b]``, each pass
+    writing all the rows it can from one read of its inputs (the two products of ``G`` by rows of
+    ``r`` values, written out); every term is a weight times 0, 1 or +-1/2 (exact), summed in double
+    precision, and a float32 weight's rounded once when stored: the same float32 values, bit for bit,
+    as summing all ``r*r`` terms of each entry at once (checked on 437 million entries of random
+    layers against a long-double computation), which took 1.7 ms of one core on a 256 -> 128 k4 s2
+    weight, 1.3 this way. A float64 weight's entries differ from that order's in the last bits, both
+    within 4 units of the last place of their sum of magnitudes.
     """
     c_out, k_h, k_w = w.shape[1], w.shape[2], w.shape[3]
     r = gm.shape[1]
     phases = s * s
-    acc = np.empty(c_out)
     local = np.empty((k_h, k_w, c_out))
+    t = np.empty((4, r, c_out))  # t[a, jw] = sum over jh of G[a, jh] g[jh, jw]
+    res = np.empty((16, c_out))  # U[4a + b] of one phase, every output channel
     for ci in range(ci0, ci1):
         for co in range(c_out):
             for kh in range(k_h):
@@ -1437,19 +1447,41 @@ def winograd_weight(w, s, gm, block, u, ci0, ci1):
         for ph in range(s):
             for pw in range(s):
                 p = ph * s + pw
-                for a in range(4):
-                    for b in range(4):
+                for jw in range(r):
+                    kw = pw + s * (r - 1 - jw)
+                    first, last = local[ph + s * (r - 1), kw], local[ph, kw]  # g[0, jw], g[r-1, jw]
+                    t0, t1, t2, t3 = t[0, jw], t[1, jw], t[2, jw], t[3, jw]
+                    if r == 3:
+                        middle = local[ph + s, kw]  # g[1, jw]
                         for co in range(c_out):
-                            acc[co] = 0.0
-                        for jh in range(r):
-                            for jw in range(r):
-                                coefficient = gm[a, jh] * gm[b, jw]
-                                if coefficient != 0.0:
-                                    kh = ph + s * (r - 1 - jh)
-                                    kw = pw + s * (r - 1 - jw)
-                                    for co in range(c_out):
-                                        acc[co] += coefficient * local[kh, kw, co]
-                        _store_blocks(acc, u[4 * a + b, ci], p, phases, block)
+                            t0[co] = first[co]
+                            t1[co] = 0.5 * first[co] + 0.5 * middle[co] + 0.5 * last[co]
+                            t2[co] = 0.5 * first[co] - 0.5 * middle[co] + 0.5 * last[co]
+                            t3[co] = last[co]
+                    else:
+                        for co in range(c_out):
+                            t0[co] = first[co]
+                            t1[co] = 0.5 * first[co] + 0.5 * last[co]
+                            t2[co] = 0.5 * first[co] - 0.5 * last[co]
+                            t3[co] = last[co]
+                for a in range(4):
+                    x0, x1 = t[a, 0], t[a, r - 1]
+                    r0, r1, r2, r3 = res[4 * a], res[4 * a + 1], res[4 * a + 2], res[4 * a + 3]
+                    if r == 3:
+                        xm = t[a, 1]
+                        for co in range(c_out):
+                            r0[co] = x0[co]
+                            r1[co] = 0.5 * x0[co] + 0.5 * xm[co] + 0.5 * x1[co]
+                            r2[co] = 0.5 * x0[co] - 0.5 * xm[co] + 0.5 * x1[co]
+                            r3[co] = x1[co]
+                    else:
+                        for co in range(c_out):
+                            r0[co] = x0[co]
+                            r1[co] = 0.5 * x0[co] + 0.5 * x1[co]
+                            r2[co] = 0.5 * x0[co] - 0.5 * x1[co]
+                            r3[co] = x1[co]
+                for ab in range(16):
+                    _store_blocks(res[ab], u[ab, ci], p, phases, block)
 
 
 @jit
