@@ -177,7 +177,9 @@ AUTO_COLUMNS = 32
 #: (512 -> 32, 256 -> 16, 512 -> 64 per group, k4 s2) ran 1.15-2.0x slower than ``gemm``; within this
 #: bound and the others none lost more than 1.11x. Likely causes: Winograd's GEMMs are ``columns``
 #: wide, ``gemm``'s ``k*k*C_out`` (4x as wide at k4 s2), and BLAS is slow on deep narrow products;
-#: each input tile's transform is a pass over ``16*C_in`` values, paid once for all columns ...
+#: each input tile's transform is a pass over ``16*C_in`` values, paid once for all columns. In 2-d
+#: only: the 1-d layers a prepared plan takes (at least :data:`AUTO_WIDE` columns) include wins beyond
+#: it (1024 -> 128 channels at k8 s4, 512 columns: 0.85x ``gemm``'s time; 1024 -> 64 at k16 s8 0.92x) ...
 AUTO_INPUTS_PER_COLUMN = 1
 #: ... and at least this many output channels per group (the output transform's loops run along one
 #: phase's channels: 8 fill half a vector; all 13 layers of 8 per group in that sweep, k4 s2 and
@@ -214,7 +216,7 @@ def preferred(geometry: Geometry, problem: Problem, n: int, reused: bool = False
     columns = form.phases * problem.cog
     if problem.cig < AUTO_INPUT_CHANNELS or problem.cog < AUTO_PHASE_CHANNELS or columns < AUTO_COLUMNS:
         return False
-    if problem.cig > AUTO_INPUTS_PER_COLUMN * columns:
+    if form.ndim == 2 and problem.cig > AUTO_INPUTS_PER_COLUMN * columns:
         return False
     tiles = _tiles(geometry, form)
     count = n * tiles.th * tiles.tw
