@@ -125,6 +125,8 @@ def test_auto_leaves_many_inputs_per_column_and_eight_channel_phases_to_gemm():
         assert choose(g, 1, 8, 128, 32, reused=reused) == fast
         assert choose(g, 8, 8, 128, 64, reused=reused) == "gemm"  # 16 -> 8 per group
         assert choose(g, 4, 8, 128, 64, reused=reused) == fast  # 32 -> 16 per group
+    # in 2-d only: a 1-d plan of 1024 input channels on 4 phases x 128 (512 columns) still takes Winograd
+    assert choose(conv_transpose_geometry((200,), 8, stride=4, padding=2), 1, 4, 1024, 128, reused=True) == fast
 
 
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
