@@ -1428,10 +1428,12 @@ def winograd_weight(w, s, gm, block, u, ci0, ci1):
     writing all the rows it can from one read of its inputs (the two products of ``G`` by rows of
     ``r`` values, written out); every term is a weight times 0, 1 or +-1/2 (exact), summed in double
     precision, and a float32 weight's rounded once when stored: the same float32 values, bit for bit,
-    as summing all ``r*r`` terms of each entry at once (checked on 437 million entries of random
-    layers against a long-double computation), which took 1.7 ms of one core on a 256 -> 128 k4 s2
-    weight, 1.3 this way. A float64 weight's entries differ from that order's in the last bits, both
-    within 4 units of the last place of their sum of magnitudes.
+    as summing all ``r*r`` terms of each entry at once on 437 million entries of random layers (checked
+    against a long-double computation too), which took 1.7 ms of one core on a 256 -> 128 k4 s2 weight,
+    1.3 this way; a double-precision sum is exact unless its terms differ by many orders of magnitude,
+    and on weights scaled by factors of up to e^60 a few entries in a million differed in the last
+    bit. A float64 weight's entries differ from that order's in the last bits, both within 4 units of
+    the last place of their sum of magnitudes.
     """
     c_out, k_h, k_w = w.shape[1], w.shape[2], w.shape[3]
     r = gm.shape[1]
