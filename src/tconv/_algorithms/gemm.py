@@ -657,7 +657,8 @@ def _enough_tiles(
     height = -(-o0 // (bands * s)) * s  # equal bands, a multiple of the stride
     bands = -(-o0 // height)
     tiles = n * len(channel_tiles) * bands
-    if tiles % threads == 0 or tiles >= 4 * threads:
+    wanted = shares(tiles, threads)  # the tile count that shares the threads evenly
+    if wanted == tiles:
         return channel_tiles, height
     per_group = len(channel_tiles) // groups
     c_block = channel_tiles[0][2] - channel_tiles[0][1]
@@ -666,8 +667,8 @@ def _enough_tiles(
         if (n * groups * -(-cog // c_block) * bands) % threads == 0:
             channel_tiles = [(g, c, min(cog, c + c_block)) for g in range(groups) for c in range(0, cog, c_block)]
             return channel_tiles, height
-    wanted = -(-tiles // threads) * threads  # else more bands (of any height: a multiple of the stride
-    bands = min(o0, -(-wanted // (n * len(channel_tiles))))  # may not divide the rows into enough)
+    # else more bands (of any height: a multiple of the stride may not divide the rows into enough)
+    bands = min(o0, -(-wanted // (n * len(channel_tiles))))
     return channel_tiles, -(-o0 // bands)
 
 
