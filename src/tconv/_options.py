@@ -80,7 +80,9 @@ class Options:
         call awake after it (Linux; ``0`` turns them off): a core whose thread waits
         for the next piece of work spins instead of halting, as OpenMP's threads do,
         but only when nothing else wants the core (``docs/performance.md``,
-        "Threads"). Default 0.002; at most :data:`MAX_KEEP_AWAKE`.
+        "Threads"); tconv's pool threads spin for the next piece for the first
+        0.5 ms of it at most, at their normal priority. Default 0.002; at most
+        :data:`MAX_KEEP_AWAKE`.
     winograd : bool
         Whether ``algorithm="auto"`` may run Winograd's minimal filtering where it is
         the faster algorithm (float32 layers of 3 taps at stride 1 or of a kernel

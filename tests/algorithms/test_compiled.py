@@ -1,5 +1,5 @@
 """tconv._algorithms.compiled: the compiled transpose against NumPy's, on every branch it takes; the
-keep-awake threads of the parallel calls."""
+keep-awake threads of the parallel calls and the pool threads' hand-off."""
 
 from __future__ import annotations
 
@@ -115,6 +115,58 @@ def test_keep_awake_zero_spins_nothing():
         _parallel_call()
     assert compiled._AWAKE.state[0] == 0
     assert compiled._AWAKE.state[1] == before[1]  # no tail was set
+
+
+def test_the_pool_tail_is_at_most_the_keep_awake_tail():
+    """The pool threads spin for the next job, at normal priority, for compiled.POOL_TAIL after a call,
+    or for keep_awake seconds if that is shorter; the idle-priority threads for the whole keep_awake."""
+    if not compiled.available():
+        pytest.fail("numba is not installed")
+    rate = 4e9  # the most cycles a second the tails are computed with
+    for seconds in (compiled.POOL_TAIL / 10, 0.01):
+        time.sleep(0.05)  # past the tails of earlier calls (the state keeps the latest end)
+        with tconv.options(keep_awake=seconds):
+            now = compiled.kernels()["cycles"]()
+            _parallel_call()
+            after = compiled.kernels()["cycles"]()
+        state = compiled._AWAKE.state
+        assert now < state[1] <= after + seconds * rate
+        assert now < state[3] <= after + min(seconds, compiled.POOL_TAIL) * rate
+        assert state[3] <= state[1]
+
+
+@pytest.mark.parametrize("keep_awake", [0.0, 0.002])
+def test_every_pass_waits_for_the_pool_threads_that_joined_it(keep_awake):
+    """Passes in quick succession (the pool threads spinning for them), pieces of compiled work and of
+    sleeps longer than the caller spins before it blocks (keep_awake): every piece has run, once, when
+    the pass returns, and an error in a pool thread's piece reaches the caller."""
+    if not compiled.available():
+        pytest.fail("numba is not installed")
+    out = np.zeros((2, 64, 256), dtype=np.float32)
+    helpers = set()
+    caller = threading.get_ident()
+
+    def piece(k, i, pause):
+        if threading.get_ident() != caller:
+            helpers.add(k)
+        if pause:
+            time.sleep(pause)
+        compiled.transpose(np.full((1, 256, 64), i, dtype=np.float32), out=out[k : k + 1])
+
+    with tconv.options(threads=2, keep_awake=keep_awake):
+        for i in range(400):
+            pause = 0.005 if i % 50 == 0 else 0.0  # 5 ms: longer than the caller's spin of 2 ms
+            compiled.parallel_for(piece, [(0, i, pause), (1, i, pause)])
+            assert (out == i).all(), i
+        assert helpers  # the pool thread took part
+
+        def failing(k):
+            if threading.get_ident() != caller:
+                raise ValueError("in a pool thread")
+            time.sleep(0.05)  # the pool thread takes the other piece meanwhile
+
+        with pytest.raises(ValueError, match="in a pool thread"):
+            compiled.parallel_for(failing, [(0,), (1,)])
 
 
 WITHOUT_NUMBA = """

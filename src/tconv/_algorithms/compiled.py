@@ -4,11 +4,12 @@ BLAS does the multiplications; these kernels do everything else in one write-onc
 pass each: the gather of GEMM columns into the output (col2im), the interleave of
 polyphase results, the direct small-group kernel, and the layout change, with
 the bias added on the way. They are compiled with ``nogil=True`` and run from
-Python threads (:func:`parallel_for`) instead of numba's own threading layer: a
-thread that has finished its share blocks instead of spinning, so it does not
-steal cycles from the next BLAS call (on the machine of ``docs/performance.md``,
-numba's OpenMP threads spin-waiting after a parallel region made the OpenBLAS
-GEMMs that followed up to 2x slower).
+Python threads (:func:`parallel_for`) instead of numba's own threading layer, whose
+OpenMP threads spin-waited after each parallel region (on the machine of
+``docs/performance.md`` that made the OpenBLAS GEMMs that followed up to 2x
+slower). A pool thread spins for the next piece of work only while a call runs and
+for :data:`POOL_TAIL` after it (so that handing it a piece does not cost a wake-up
+through the kernel), then blocks.
 
 numba is optional (``pip install tconv[fast]``); :func:`available` says whether
 these kernels can be used, and every algorithm has a NumPy-only path.
@@ -87,7 +88,7 @@ class _Job:
     two-thread call took ~130 us with ``concurrent.futures``; it takes the hand-off alone now).
     """
 
-    def __init__(self, work: Callable[[], None], claim: Claim) -> None:
+    def __init__(self, work: Callable[[], None], claim: Claim, helpers: int) -> None:
         self.work: Callable[[], None] | None = work
         self.claim = claim
         self.context = contextvars.copy_context()  # pool threads see the caller's tconv.options
@@ -95,13 +96,18 @@ class _Job:
         self._closed = False
         self._entered = 0
         self._finished = threading.Semaphore(0)
+        # 1 in slot i once the i-th pool thread to join has finished: what the caller spins on
+        self.finished = np.zeros(max(1, helpers), dtype=np.int64)
         self.errors: list[BaseException] = []
 
-    def run(self) -> None:
-        """In a pool thread: do the work unless the caller has already closed the job."""
+    def run(self) -> int | None:
+        """In a pool thread: do the work unless the caller has already closed the job. Returns the
+        thread's slot of :attr:`finished`, which the thread then sets (:meth:`_KeepAwake.next_job`),
+        or None if it did not join."""
         with self._lock:
             if self._closed or self.work is None:
-                return
+                return None
+            slot = self._entered
             self._entered += 1
             work = self.work
         try:
@@ -111,20 +117,37 @@ class _Job:
             self.errors.append(error)
         finally:
             del work  # before the caller may return: nothing of the call is kept alive past it
-            self._finished.release()
+            self._finished.release()  # before the slot the caller spins on: its acquire never blocks then
+        return slot
 
-    def close(self) -> None:
-        """In the caller: let no more pool threads in, and wait for those that came in to finish."""
+    def close(self, spin: float = 0.0) -> None:
+        """In the caller: let no more pool threads in, and wait for those that came in to finish, spinning
+        for up to ``spin`` seconds (see :meth:`_KeepAwake.next_job`) before blocking."""
         with self._lock:
             self._closed = True
             self.work = None  # a late pool thread's queue entry must not keep the call's arrays alive
             entered = self._entered
+        if entered and spin:
+            _AWAKE.wait(self.finished, entered, spin)
         for _ in range(entered):
             self._finished.acquire()
 
 
 _QUEUE: queue.SimpleQueue[_Job] = queue.SimpleQueue()
 _THREADS: list[threading.Thread] = []
+
+
+#: Seconds after a parallel call that tconv's pool threads spin for the next job at their normal priority
+#: (:meth:`_KeepAwake.next_job`; at most the ``keep_awake`` option), before they block: long enough for
+#: the gaps between the passes of a call and between calls in a loop, short enough that a core is not
+#: taken for long from whatever the process does next (the keep-awake threads, at idle priority, cover
+#: the rest of the ``keep_awake`` tail).
+POOL_TAIL = 0.0005
+#: Seconds a pool thread waits after it sees a job posted before it takes the job (and the GIL): about
+#: the time the caller takes from posting to its own compiled work, where it releases the GIL. Measured
+#: on passes of two compiled pieces, the second piece began 11 us after the call with 2 us (median of
+#: 400), 14 us with 5, 18 us with 10, and 34-59 us with none (a wait for the GIL).
+HAND_OFF_GRACE = 2e-6
 
 
 class _KeepAwake:
@@ -143,7 +166,10 @@ class _KeepAwake:
     """
 
     def __init__(self) -> None:
-        self.state = np.zeros(2, dtype=np.int64)  # calls in progress, cycle count until which to spin
+        # calls in progress, cycle count until which to spin, jobs handed to the pool so far, cycle count
+        # until which the pool threads spin for the next job (_serve)
+        self.state = np.zeros(4, dtype=np.int64)
+        self.used = False  # a call has counted: the compiled kernels are built, the cycle counter works
         self.lock = threading.Lock()
         self.wake = threading.Semaphore(0)
         self.started = 0
@@ -163,6 +189,7 @@ class _KeepAwake:
             self.off = True
             return False
         threads = min(threads, cores())  # more threads than cores: a core needs only one
+        self.used = True
         with self.lock:
             self.state[0] += 1
             release, self.sleeping = self.sleeping, 0
@@ -177,8 +204,57 @@ class _KeepAwake:
         """The call that :meth:`begin` counted has ended: spin on for ``seconds``."""
         now = kernels()["cycles"]()
         with self.lock:
-            self.state[1] = max(self.state[1], now + int(seconds * self._cycles_per_second(now)))
+            rate = self._cycles_per_second(now)
+            self.state[1] = max(self.state[1], now + int(seconds * rate))
+            self.state[3] = max(self.state[3], now + int(min(seconds, POOL_TAIL) * rate))
             self.state[0] -= 1
+
+    def posted(self) -> None:
+        """Jobs have been put on the pool's queue: pool threads spinning in :meth:`next_job` take them."""
+        with self.lock:
+            self.state[2] += 1
+
+    def next_job(self, jobs: queue.SimpleQueue[_Job], done: tuple[np.ndarray, int] | None) -> _Job:
+        """In a pool thread: the next job from ``jobs``, after setting ``done`` (the slot of the job it
+        finished last, if any) to 1.
+
+        While a counted call is in progress, and for :data:`POOL_TAIL` seconds after (at most the
+        ``keep_awake`` option), the thread spins for the job at its normal priority, in a compiled loop
+        without the GIL, instead of blocking on the queue; after that it blocks. Three waits cost each
+        parallel pass tens of microseconds on this VM, each a wake-up through the kernel, late even
+        with the cores kept awake: the pool thread's on the queue; then, as it took the job while the
+        caller still ran Python, its wait for the GIL; then the caller's, woken by the pool thread's
+        semaphore, or wanting the GIL while the pool thread still ran Python after it. So the thread
+        spins for the job, lets :data:`HAND_OFF_GRACE` pass once one is posted (the caller meanwhile
+        reaches its own compiled work and releases the GIL), and marks its slot of the job done from
+        inside the spin loop, with the GIL released, where the caller spins for it (:meth:`wait`).
+        Measured on passes of two pieces of compiled work: two 11 us pieces took 86 us (median of
+        500) before and 32 us after, two 55 us pieces 97-143 us and 76 us; on the benchmark's small
+        layers (A/B in alternating processes) whole calls took 0.81-0.99x the time."""
+        if self.used and not self.off:
+            wait = kernels()["wait_for_work"]
+            grace = int(HAND_OFF_GRACE * (self.rate or 4e9))
+            while True:
+                seen = int(self.state[2])
+                try:
+                    job = jobs.get_nowait()
+                except queue.Empty:
+                    flags, slot = done if done is not None else (self.state, -1)
+                    done = None
+                    if wait(self.state, seen, flags, slot, grace) == seen:  # the tail ended, nothing posted
+                        break
+                else:
+                    if done is not None:
+                        done[0][done[1]] = 1
+                    return job
+        if done is not None:
+            done[0][done[1]] = 1
+        return jobs.get()
+
+    def wait(self, flags: np.ndarray, count: int, seconds: float) -> None:
+        """Spin until the first ``count`` entries of ``flags`` are all set, for at most ``seconds``."""
+        now = kernels()["cycles"]()
+        kernels()["wait_until"](flags, count, now + int(seconds * self._cycles_per_second(now)))
 
     def _cycles_per_second(self, now: int) -> float:
         if self.rate:
@@ -223,8 +299,12 @@ if hasattr(os, "register_at_fork"):
 
 
 def _serve(jobs: queue.SimpleQueue[_Job]) -> None:
+    done: tuple[np.ndarray, int] | None = None  # the slot of the job this thread finished last
     while True:
-        jobs.get().run()
+        job = _AWAKE.next_job(jobs, done)
+        slot = job.run()
+        done = None if slot is None else (job.finished, slot)
+        del job  # a finished call's arrays are not kept alive while this thread waits
 
 
 def _start(workers: int) -> None:
@@ -254,16 +334,17 @@ def run_workers(work: Callable[[], None], threads: int, claim: Claim) -> None:
     _start(threads - 1)
     awake, seconds = _AWAKE, effective().keep_awake
     counted = awake.begin(threads, seconds)
-    job = _Job(work, claim)
+    job = _Job(work, claim, threads - 1)
     for _ in range(threads - 1):
         _QUEUE.put(job)
+    awake.posted()
     try:
         work()
     except BaseException:
         claim.stop()  # each pool thread ends after its current piece
         raise
     finally:
-        job.close()
+        job.close(seconds if counted else 0.0)
         if counted:
             awake.end(seconds)
     if job.errors:
@@ -356,6 +437,8 @@ KERNEL_NAMES = (
     "sum_chunks",
     "cycles",
     "keep_awake",
+    "wait_for_work",
+    "wait_until",
     "conv_direct_cl",
     "conv_direct_cf",
     "correlate_direct_cl",

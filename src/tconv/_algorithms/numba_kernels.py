@@ -46,6 +46,20 @@ def _load_acquire(typingctx, array, index):
 
 
 @intrinsic
+def _store_release(typingctx, array, index, value):
+    """``array[index] = value`` in an int64 array, written with an atomic (release) store: never
+    delayed past the loop that follows it, and ordered after the thread's earlier writes."""
+    signature = types.none(array, types.intp, types.int64)
+
+    def codegen(context, builder, sig, args):
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        builder.store_atomic(args[2], builder.gep(data, [args[1]]), "release", 8)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
 def _cycle_counter(typingctx):
     """The processor's cycle counter (``llvm.readcyclecounter``: the TSC on x86-64; 0 where the target
     has none)."""
@@ -90,6 +104,39 @@ def keep_awake(state):
     stays awake instead of halting (see there)."""
     while _load_acquire(state, 0) > 0 or _cycle_counter() < _load_acquire(state, 1):
         _pause()
+
+
+@jit
+def wait_for_work(state, seen, flags, slot, grace):
+    """Set ``flags[slot]`` to 1 (unless ``slot`` is negative), then spin while ``state[2]`` (the count of
+    jobs handed to the pool) is still ``seen`` and a call is in progress (``state[0]``) or the pool's
+    tail after it (``state[3]``, a cycle count) has not ended; once a job is posted, spin ``grace``
+    cycles more. Returns ``state[2]``: the wait of :mod:`tconv._algorithms.compiled`'s pool threads
+    between the passes of a call (see ``_KeepAwake.next_job`` there). The flag is set here, with the
+    GIL released, so that the caller waiting for it finds the GIL free."""
+    if slot >= 0:
+        _store_release(flags, slot, 1)
+    while _load_acquire(state, 2) == seen and (
+        _load_acquire(state, 0) > 0 or _cycle_counter() < _load_acquire(state, 3)
+    ):
+        _pause()
+    now = _load_acquire(state, 2)
+    if now != seen:
+        end = _cycle_counter() + grace
+        while _cycle_counter() < end:
+            _pause()
+    return now
+
+
+@jit
+def wait_until(flags, count, until):
+    """Spin while any of ``flags[:count]`` is 0 and the cycle counter is below ``until``: the caller of
+    a parallel pass waiting for the pool threads that joined it."""
+    for i in range(count):
+        while _load_acquire(flags, i) == 0:
+            if _cycle_counter() >= until:
+                return
+            _pause()
 
 
 @jit
