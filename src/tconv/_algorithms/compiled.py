@@ -144,10 +144,12 @@ _THREADS: list[threading.Thread] = []
 #: the rest of the ``keep_awake`` tail).
 POOL_TAIL = 0.0005
 #: Seconds a pool thread waits after it sees a job posted before it takes the job (and the GIL): about
-#: the time the caller takes from posting to its own compiled work, where it releases the GIL. Measured
-#: on passes of two compiled pieces, the second piece began 11 us after the call with 2 us (median of
-#: 400), 14 us with 5, 18 us with 10, and 34-59 us with none (a wait for the GIL).
-HAND_OFF_GRACE = 2e-6
+#: the time the caller takes from posting to its own compiled work or BLAS call, where it releases the
+#: GIL. Measured on passes of two pieces (median of 400, two runs), the pool thread's piece began after
+#: (us) and the pass took (us), with a grace of 2 / 4 / 6 / 10 us: two 55 us compiled pieces 12 / 14 /
+#: 16 / 20 and 75-77 / 79 / 81 / 83-85; two halves of a 256 x 256 by 256 x 121 GEMM 18-40 / 16 / 18 / 22
+#: and 121 / 95-97 / 98 / 102. Without a grace, 34-59 us (a wait for the GIL).
+HAND_OFF_GRACE = 4e-6
 
 
 class _KeepAwake:
