@@ -169,6 +169,91 @@ def test_every_pass_waits_for_the_pool_threads_that_joined_it(keep_awake):
             compiled.parallel_for(failing, [(0,), (1,)])
 
 
+def _pinned(function):
+    """``function(cpu)`` with the calling thread pinned to each CPU it may run on in turn."""
+    allowed = os.sched_getaffinity(0)
+    try:
+        for cpu in sorted(allowed):
+            os.sched_setaffinity(0, {cpu})
+            function(cpu)
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this system")
+def test_a_spinning_thread_knows_its_cpu_and_never_spins_on_its_callers():
+    """The compiled kernels' CPU number is the thread's; a pool thread waiting for work on the CPU of
+    the caller that posted last, and a caller waiting for a pool thread on its own CPU, stop spinning
+    at once (they would take the CPU from the thread they wait for), even with a call in progress and
+    no deadline in sight."""
+    if not compiled.available():
+        pytest.fail("numba is not installed")
+    if not compiled._cpu_numbers_agree():  # no rdtscp (not x86-64 Linux): pool threads never spin
+        assert not compiled._KeepAwake().spins()
+        return
+    kernels = compiled.kernels()
+    late = kernels["cycles"]() + 60 * 4 * 10**9  # a minute away: only the CPU check ends the waits sooner
+
+    def check(cpu):
+        assert kernels["cpu"]() == cpu
+        state = np.zeros(5, dtype=np.int64)
+        state[0], state[3], state[4] = 1, late, cpu  # a call in progress, posted from this CPU
+        flags = np.zeros(1, dtype=np.int64)
+        unfinished = np.zeros(1, dtype=np.int64)
+        results = []
+
+        def wait():
+            results.append(kernels["wait_for_work"](state, 0, flags, 0, 0))
+            kernels["wait_until"](unfinished, np.array([cpu]), 1, late)  # the awaited thread is here
+            results.append("done")
+
+        waiter = threading.Thread(target=wait)
+        os.sched_setaffinity(0, {cpu})
+        waiter.start()  # inherits this thread's CPU
+        waiter.join(10)  # a hang check, not a timing: the waits end at once, or in a minute
+        try:
+            assert not waiter.is_alive()
+            assert results == [0, "done"]  # returned without a job
+            assert flags[0] == 1  # and marked its slot of the job it finished
+        finally:
+            state[0] = state[3] = 0  # a waiter still spinning (a failure) stops
+            unfinished[0] = 1
+            waiter.join()
+
+    _pinned(check)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this system")
+def test_two_threads_on_one_cpu_finish_every_pass():
+    """A process on one CPU with threads=2 (a CPU quota, a pinned job): the pool thread and the caller
+    share the CPU, neither spins while the other waits, and every pass completes with every piece."""
+    if not compiled.available():
+        pytest.fail("numba is not installed")
+    out = np.zeros((2, 64, 256), dtype=np.float32)
+
+    def piece(k, i):
+        compiled.transpose(np.full((1, 256, 64), i, dtype=np.float32), out=out[k : k + 1])
+
+    def passes(cpu):
+        with tconv.options(threads=2):
+            for i in range(200):
+                compiled.parallel_for(piece, [(0, i), (1, i)])
+                assert (out == i).all(), i
+
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})  # this thread; the pool threads keep theirs, so pin them too
+        for thread in threading.enumerate():
+            if thread.name.startswith("tconv-") and thread.native_id is not None:
+                os.sched_setaffinity(thread.native_id, {min(allowed)})
+        passes(min(allowed))
+    finally:
+        os.sched_setaffinity(0, allowed)
+        for thread in threading.enumerate():
+            if thread.name.startswith("tconv-") and thread.native_id is not None:
+                os.sched_setaffinity(thread.native_id, allowed)
+
+
 WITHOUT_NUMBA = """
 import sys
 sys.modules["numba"] = None  # as if numba were not installed: NumPy is tconv's only hard dependency

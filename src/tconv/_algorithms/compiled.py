@@ -18,9 +18,11 @@ these kernels can be used, and every algorithm has a NumPy-only path.
 from __future__ import annotations
 
 import contextvars
+import ctypes
 import importlib.util
 import itertools
 import os
+import platform
 import queue
 import threading
 import time
@@ -96,8 +98,10 @@ class _Job:
         self._closed = False
         self._entered = 0
         self._finished = threading.Semaphore(0)
-        # 1 in slot i once the i-th pool thread to join has finished: what the caller spins on
+        # 1 in slot i once the i-th pool thread to join has finished: what the caller spins on; and the
+        # CPU that thread joined on (the caller does not spin for a thread on its own CPU)
         self.finished = np.zeros(max(1, helpers), dtype=np.int64)
+        self.cpus = np.full(max(1, helpers), -1, dtype=np.int64)
         self.errors: list[BaseException] = []
 
     def run(self) -> int | None:
@@ -110,6 +114,8 @@ class _Job:
             slot = self._entered
             self._entered += 1
             work = self.work
+        if _AWAKE.spins():
+            self.cpus[slot] = kernels()["cpu"]()
         try:
             self.context.copy().run(work)  # a context can be entered by one thread at a time
         except BaseException as error:  # noqa: BLE001 - handed to the caller, which re-raises it
@@ -127,8 +133,8 @@ class _Job:
             self._closed = True
             self.work = None  # a late pool thread's queue entry must not keep the call's arrays alive
             entered = self._entered
-        if entered and spin:
-            _AWAKE.wait(self.finished, entered, spin)
+        if entered and spin and _AWAKE.spins():
+            _AWAKE.wait(self.finished, self.cpus, entered, spin)
         for _ in range(entered):
             self._finished.acquire()
 
@@ -136,6 +142,39 @@ class _Job:
 _QUEUE: queue.SimpleQueue[_Job] = queue.SimpleQueue()
 _THREADS: list[threading.Thread] = []
 
+
+def _has_rdtscp() -> bool:
+    """Whether the processor has ``rdtscp`` (x86-64 Linux: ``/proc/cpuinfo``'s flags), which tells a
+    spinning thread its CPU."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        with open("/proc/cpuinfo") as info:
+            return any(line.startswith("flags") and " rdtscp" in line for line in info)
+    except OSError:
+        return False
+
+
+def _cpu_numbers_agree() -> bool:
+    """Whether the compiled kernels' CPU number (``rdtscp``) is the one the C library's
+    ``sched_getcpu`` gives (it is Linux's where Linux sets ``TSC_AUX``; a thread that moves between
+    the readings is allowed for)."""
+    if not _has_rdtscp():
+        return False
+    try:
+        getcpu = ctypes.CDLL(None).sched_getcpu
+    except (OSError, AttributeError):
+        return False
+    cpu = kernels()["cpu"]
+    for _ in range(5):
+        before, known, after = cpu(), getcpu(), cpu()
+        if before == known == after:
+            return True
+    return False
+
+
+#: Whether pool threads can tell their CPU (:func:`_cpu_numbers_agree`), found on first use.
+_RDTSCP: bool | None = None
 
 #: Seconds after a parallel call that tconv's pool threads spin for the next job at their normal priority
 #: (:meth:`_KeepAwake.next_job`; at most the ``keep_awake`` option), before they block: long enough for
@@ -169,8 +208,9 @@ class _KeepAwake:
 
     def __init__(self) -> None:
         # calls in progress, cycle count until which to spin, jobs handed to the pool so far, cycle count
-        # until which the pool threads spin for the next job (_serve)
-        self.state = np.zeros(4, dtype=np.int64)
+        # until which the pool threads spin for the next job (_serve), the CPU of the caller that posted
+        # last (where they do not spin)
+        self.state = np.zeros(5, dtype=np.int64)
         self.used = False  # a call has counted: the compiled kernels are built, the cycle counter works
         self.lock = threading.Lock()
         self.wake = threading.Semaphore(0)
@@ -213,8 +253,20 @@ class _KeepAwake:
 
     def posted(self) -> None:
         """Jobs have been put on the pool's queue: pool threads spinning in :meth:`next_job` take them."""
+        where = kernels()["cpu"]() if self.spins() else -1
         with self.lock:
+            self.state[4] = where
             self.state[2] += 1
+
+    def spins(self) -> bool:
+        """Whether pool threads spin for their jobs (:meth:`next_job`): after a counted call, where the
+        processor tells a thread its CPU (``rdtscp``, so that no thread spins on its caller's CPU)."""
+        global _RDTSCP
+        if not self.used or self.off:  # no counted call yet (numba may be missing: no kernel to ask)
+            return False
+        if _RDTSCP is None:
+            _RDTSCP = _cpu_numbers_agree()
+        return _RDTSCP
 
     def next_job(self, jobs: queue.SimpleQueue[_Job], done: tuple[np.ndarray, int] | None) -> _Job:
         """In a pool thread: the next job from ``jobs``, after setting ``done`` (the slot of the job it
@@ -233,7 +285,7 @@ class _KeepAwake:
         Measured on passes of two pieces of compiled work: two 11 us pieces took 86 us (median of
         500) before and 32 us after, two 55 us pieces 97-143 us and 76 us; on the benchmark's small
         layers (A/B in alternating processes) whole calls took 0.81-0.99x the time."""
-        if self.used and not self.off:
+        if self.spins():
             wait = kernels()["wait_for_work"]
             grace = int(HAND_OFF_GRACE * (self.rate or 4e9))
             while True:
@@ -253,10 +305,11 @@ class _KeepAwake:
             done[0][done[1]] = 1
         return jobs.get()
 
-    def wait(self, flags: np.ndarray, count: int, seconds: float) -> None:
-        """Spin until the first ``count`` entries of ``flags`` are all set, for at most ``seconds``."""
+    def wait(self, flags: np.ndarray, cpus: np.ndarray, count: int, seconds: float) -> None:
+        """Spin until the first ``count`` entries of ``flags`` are all set, for at most ``seconds``, and
+        not for a thread on this thread's CPU (``cpus``)."""
         now = kernels()["cycles"]()
-        kernels()["wait_until"](flags, count, now + int(seconds * self._cycles_per_second(now)))
+        kernels()["wait_until"](flags, cpus, count, now + int(seconds * self._cycles_per_second(now)))
 
     def _cycles_per_second(self, now: int) -> float:
         if self.rate:
@@ -438,6 +491,7 @@ KERNEL_NAMES = (
     "depth_to_space_t",
     "sum_chunks",
     "cycles",
+    "cpu",
     "keep_awake",
     "wait_for_work",
     "wait_until",

@@ -90,6 +90,30 @@ def _pause(typingctx):
     return signature, codegen
 
 
+@intrinsic
+def _cpu(typingctx):
+    """The number of the CPU the thread runs on, from ``rdtscp``'s ``TSC_AUX`` (Linux writes the CPU's
+    number in its low 12 bits); -1 off x86. Only called where :func:`tconv._algorithms.compiled`
+    found ``rdtscp`` among the processor's flags."""
+    signature = types.int64()
+
+    def codegen(context, builder, sig, args):
+        if not _X86:
+            return ir.Constant(ir.IntType(64), -1)
+        pair = ir.LiteralStructType([ir.IntType(64), ir.IntType(32)])
+        rdtscp = builder.module.declare_intrinsic("llvm.x86.rdtscp", fnty=ir.FunctionType(pair, []))
+        aux = builder.extract_value(builder.call(rdtscp, []), 1)
+        return builder.zext(builder.and_(aux, ir.Constant(ir.IntType(32), 0xFFF)), ir.IntType(64))
+
+    return signature, codegen
+
+
+@jit
+def cpu():
+    """The CPU the calling thread runs on (see :func:`_cpu`)."""
+    return _cpu()
+
+
 @jit
 def cycles():
     """The cycle counter (:func:`keep_awake`'s clock)."""
@@ -109,16 +133,20 @@ def keep_awake(state):
 @jit
 def wait_for_work(state, seen, flags, slot, grace):
     """Set ``flags[slot]`` to 1 (unless ``slot`` is negative), then spin while ``state[2]`` (the count of
-    jobs handed to the pool) is still ``seen`` and a call is in progress (``state[0]``) or the pool's
-    tail after it (``state[3]``, a cycle count) has not ended; once a job is posted, spin ``grace``
-    cycles more. Returns ``state[2]``: the wait of :mod:`tconv._algorithms.compiled`'s pool threads
-    between the passes of a call (see ``_KeepAwake.next_job`` there). The flag is set here, with the
-    GIL released, so that the caller waiting for it finds the GIL free."""
+    jobs handed to the pool) is still ``seen``, a call is in progress (``state[0]``) or the pool's
+    tail after it (``state[3]``, a cycle count) has not ended, and the thread is not on the CPU of the
+    caller that posted last (``state[4]``: spinning there would take the caller's CPU from it); once a
+    job is posted, spin ``grace`` cycles more. Returns ``state[2]``: the wait of
+    :mod:`tconv._algorithms.compiled`'s pool threads between the passes of a call (see
+    ``_KeepAwake.next_job`` there). The flag is set here, with the GIL released, so that the caller
+    waiting for it finds the GIL free."""
     if slot >= 0:
         _store_release(flags, slot, 1)
     while _load_acquire(state, 2) == seen and (
         _load_acquire(state, 0) > 0 or _cycle_counter() < _load_acquire(state, 3)
     ):
+        if _cpu() == _load_acquire(state, 4):
+            break
         _pause()
     now = _load_acquire(state, 2)
     if now != seen:
@@ -129,12 +157,13 @@ def wait_for_work(state, seen, flags, slot, grace):
 
 
 @jit
-def wait_until(flags, count, until):
-    """Spin while any of ``flags[:count]`` is 0 and the cycle counter is below ``until``: the caller of
-    a parallel pass waiting for the pool threads that joined it."""
+def wait_until(flags, cpus, count, until):
+    """Spin while any of ``flags[:count]`` is 0, the cycle counter is below ``until``, and the pool
+    thread of that flag is not on this thread's CPU (``cpus``: where each was when it joined): the
+    caller of a parallel pass waiting for the pool threads that joined it."""
     for i in range(count):
         while _load_acquire(flags, i) == 0:
-            if _cycle_counter() >= until:
+            if _cycle_counter() >= until or _load_acquire(cpus, i) == _cpu():
                 return
             _pause()
 
