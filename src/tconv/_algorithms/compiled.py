@@ -282,9 +282,11 @@ class _KeepAwake:
         spins for the job, lets :data:`HAND_OFF_GRACE` pass once one is posted (the caller meanwhile
         reaches its own compiled work and releases the GIL), and marks its slot of the job done from
         inside the spin loop, with the GIL released, where the caller spins for it (:meth:`wait`).
-        Measured on passes of two pieces of compiled work: two 11 us pieces took 86 us (median of
-        500) before and 32 us after, two 55 us pieces 97-143 us and 76 us; on the benchmark's small
-        layers (A/B in alternating processes) whole calls took 0.81-0.99x the time."""
+        Neither spins on the CPU of the thread it waits for (:func:`_cpu_numbers_agree`): a process
+        pinned to one CPU with two threads lost up to half its time to the spin. Measured on passes
+        of two pieces of compiled work (median of 500): two 11 us pieces 72 us before, 37 after; two
+        55 us pieces 113 and 80 us; whole calls of small layers 0.72-1.0x the time (A/B in
+        alternating processes, ``docs/performance.md``, "Threads")."""
         if self.spins():
             wait = kernels()["wait_for_work"]
             grace = int(HAND_OFF_GRACE * (self.rate or 4e9))
