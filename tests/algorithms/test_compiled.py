@@ -135,8 +135,16 @@ def test_the_pool_tail_is_at_most_the_keep_awake_tail():
         assert state[3] <= state[1]
 
 
+@pytest.fixture
+def spinning(monkeypatch):
+    """The pool spins (x86-64 Linux) whatever pool an earlier test grew: CPUs enough for it."""
+    monkeypatch.setattr(compiled, "cores", lambda: len(compiled._THREADS) + 2)
+    _parallel_call()  # a counted call
+    assert compiled._AWAKE.spins() == bool(compiled._cpu_numbers_agree())
+
+
 @pytest.mark.parametrize("keep_awake", [0.0, 0.002])
-def test_every_pass_waits_for_the_pool_threads_that_joined_it(keep_awake):
+def test_every_pass_waits_for_the_pool_threads_that_joined_it(keep_awake, spinning):
     """Passes in quick succession (the pool threads spinning for them), pieces of compiled work and of
     sleeps longer than the caller spins before it blocks (keep_awake): every piece has run, once, when
     the pass returns, and an error in a pool thread's piece reaches the caller."""
@@ -223,8 +231,21 @@ def test_a_spinning_thread_knows_its_cpu_and_never_spins_on_its_callers():
     _pinned(check)
 
 
+def test_no_spinning_with_more_threads_than_cpus(monkeypatch):
+    """A pool of as many threads as CPUs (threads above the CPU count) does not spin: a pool thread that
+    found no piece left would take a CPU from one still working."""
+    if not compiled.available():
+        pytest.fail("numba is not installed")
+    _parallel_call()  # a counted call: the pool may spin
+    awake = compiled._AWAKE
+    monkeypatch.setattr(compiled, "cores", lambda: len(compiled._THREADS) + 1)
+    assert awake.spins() == bool(compiled._cpu_numbers_agree())
+    monkeypatch.setattr(compiled, "cores", lambda: len(compiled._THREADS))
+    assert not awake.spins()
+
+
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this system")
-def test_two_threads_on_one_cpu_finish_every_pass():
+def test_two_threads_on_one_cpu_finish_every_pass(spinning):
     """A process on one CPU with threads=2 (a CPU quota, a pinned job): the pool thread and the caller
     share the CPU, neither spins while the other waits, and every pass completes with every piece."""
     if not compiled.available():

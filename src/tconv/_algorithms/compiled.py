@@ -260,9 +260,13 @@ class _KeepAwake:
 
     def spins(self) -> bool:
         """Whether pool threads spin for their jobs (:meth:`next_job`): after a counted call, where the
-        processor tells a thread its CPU (``rdtscp``, so that no thread spins on its caller's CPU)."""
+        processor tells a thread its CPU (``rdtscp``, so that no thread spins on its caller's CPU), and
+        while the pool and a caller fit on the CPUs (with more threads than CPUs, a pool thread that
+        found no piece left would spin on a CPU that a working thread needs)."""
         global _RDTSCP
         if not self.used or self.off:  # no counted call yet (numba may be missing: no kernel to ask)
+            return False
+        if len(_THREADS) >= cores():
             return False
         if _RDTSCP is None:
             _RDTSCP = _cpu_numbers_agree()
