@@ -216,7 +216,6 @@ def test_a_spinning_thread_knows_its_cpu_and_never_spins_on_its_callers():
             results.append("done")
 
         waiter = threading.Thread(target=wait)
-        os.sched_setaffinity(0, {cpu})
         waiter.start()  # inherits this thread's CPU
         waiter.join(10)  # a hang check, not a timing: the waits end at once, or in a minute
         try:
@@ -255,24 +254,22 @@ def test_two_threads_on_one_cpu_finish_every_pass(spinning):
     def piece(k, i):
         compiled.transpose(np.full((1, 256, 64), i, dtype=np.float32), out=out[k : k + 1])
 
-    def passes(cpu):
+    def pin(cpus):
+        """This thread and tconv's existing threads on ``cpus`` (threads started later inherit this one's)."""
+        os.sched_setaffinity(0, cpus)
+        for thread in threading.enumerate():
+            if thread.name.startswith("tconv-") and thread.native_id is not None:
+                os.sched_setaffinity(thread.native_id, cpus)
+
+    allowed = os.sched_getaffinity(0)
+    try:
+        pin({min(allowed)})
         with tconv.options(threads=2):
             for i in range(200):
                 compiled.parallel_for(piece, [(0, i), (1, i)])
                 assert (out == i).all(), i
-
-    allowed = os.sched_getaffinity(0)
-    try:
-        os.sched_setaffinity(0, {min(allowed)})  # this thread; the pool threads keep theirs, so pin them too
-        for thread in threading.enumerate():
-            if thread.name.startswith("tconv-") and thread.native_id is not None:
-                os.sched_setaffinity(thread.native_id, {min(allowed)})
-        passes(min(allowed))
     finally:
-        os.sched_setaffinity(0, allowed)
-        for thread in threading.enumerate():
-            if thread.name.startswith("tconv-") and thread.native_id is not None:
-                os.sched_setaffinity(thread.native_id, allowed)
+        pin(allowed)
 
 
 WITHOUT_NUMBA = """

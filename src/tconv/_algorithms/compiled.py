@@ -189,6 +189,9 @@ POOL_TAIL = 0.0005
 #: 16 / 20 and 75-77 / 79 / 81 / 83-85; two halves of a 256 x 256 by 256 x 121 GEMM 18-40 / 16 / 18 / 22
 #: and 121 / 95-97 / 98 / 102. Without a grace, 34-59 us (a wait for the GIL).
 HAND_OFF_GRACE = 4e-6
+#: Cycles a second assumed until the counter's rate is measured (over the first 50 ms of calls): a
+#: counter of up to 4 GHz, so a spin lasts at most the time asked for.
+UNMEASURED_RATE = 4e9
 
 
 class _KeepAwake:
@@ -291,25 +294,22 @@ class _KeepAwake:
         of two pieces of compiled work (median of 500): two 11 us pieces 72 us before, 37 after; two
         55 us pieces 113 and 80 us; whole calls of small layers 0.72-1.0x the time (A/B in
         alternating processes, ``docs/performance.md``, "Threads")."""
+        job = None
         if self.spins():
             wait = kernels()["wait_for_work"]
-            grace = int(HAND_OFF_GRACE * (self.rate or 4e9))
-            while True:
+            grace = int(HAND_OFF_GRACE * (self.rate or UNMEASURED_RATE))  # no call before the slot is set
+            while job is None:
                 seen = int(self.state[2])
                 try:
                     job = jobs.get_nowait()
                 except queue.Empty:
                     flags, slot = done if done is not None else (self.state, -1)
-                    done = None
+                    done = None  # the spin loop sets it
                     if wait(self.state, seen, flags, slot, grace) == seen:  # the tail ended, nothing posted
                         break
-                else:
-                    if done is not None:
-                        done[0][done[1]] = 1
-                    return job
         if done is not None:
             done[0][done[1]] = 1
-        return jobs.get()
+        return job if job is not None else jobs.get()
 
     def wait(self, flags: np.ndarray, cpus: np.ndarray, count: int, seconds: float) -> None:
         """Spin until the first ``count`` entries of ``flags`` are all set, for at most ``seconds``, and
@@ -326,7 +326,7 @@ class _KeepAwake:
         elif seconds - self.origin[0] >= 0.05:
             self.rate = max(1.0, (now - self.origin[1]) / (seconds - self.origin[0]))
             return self.rate
-        return 4e9  # until measured: at most the tail asked for, on a counter of up to 4 GHz
+        return UNMEASURED_RATE
 
     def _spin(self) -> None:
         try:
