@@ -4,6 +4,7 @@ keep-awake threads of the parallel calls and the pool threads' hand-off."""
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -228,6 +229,85 @@ def test_a_spinning_thread_knows_its_cpu_and_never_spins_on_its_callers():
             waiter.join()
 
     _pinned(check)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this system")
+def test_a_thread_leaves_a_cpu_and_keeps_its_affinity():
+    """``_leave_cpu`` moves the calling thread off the CPU it names, onto another it may run on, and
+    leaves its CPU set as it was; on a thread that may run on that CPU only, it does nothing."""
+    if not compiled.available():
+        pytest.fail("numba is not installed")
+    if not compiled._cpu_numbers_agree():  # no rdtscp: no CPU number to check (pool threads never spin)
+        return
+    cpu_now = compiled.kernels()["cpu"]
+    allowed = os.sched_getaffinity(0)
+    results = []
+
+    def check(cpu):
+        os.sched_setaffinity(0, {cpu})
+        results.append(("pinned", compiled._leave_cpu(cpu), cpu_now() == cpu, os.sched_getaffinity(0) == {cpu}))
+        os.sched_setaffinity(0, allowed)  # still on cpu (running), free to go elsewhere
+        results.append(("free", compiled._leave_cpu(cpu), cpu_now() != cpu, os.sched_getaffinity(0) == allowed))
+
+    def run():
+        for cpu in sorted(allowed):
+            check(cpu)
+
+    thread = threading.Thread(target=run)  # not the test's own thread: its CPU set is not touched
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    for cpu, (pinned, free) in zip(sorted(allowed), zip(results[::2], results[1::2])):
+        assert pinned == ("pinned", False, True, True), cpu  # nowhere else to go
+        assert free == ("free", len(allowed) > 1, len(allowed) > 1, True), cpu
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this system")
+def test_a_pool_thread_on_its_callers_cpu_leaves_it_once_per_post(monkeypatch):
+    """A pool thread that finds itself on the CPU of the caller that posted last, while a call runs,
+    leaves that CPU (``_leave_cpu``) and spins on for the job; if it is there again after the same
+    post, it blocks on the queue (no loop of moves)."""
+    if not compiled.available():
+        pytest.fail("numba is not installed")
+    if not compiled._cpu_numbers_agree():
+        return
+    monkeypatch.setattr(compiled, "cores", lambda: len(compiled._THREADS) + 2)
+    cpu_now = compiled.kernels()["cpu"]
+    allowed = os.sched_getaffinity(0)
+    awake = compiled._KeepAwake()
+    awake.used = True  # as after a counted call: the pool spins
+    assert awake.spins()
+    late = compiled.kernels()["cycles"]() + 60 * 4 * 10**9  # a minute away: only the CPU check ends the spin
+    jobs = queue.SimpleQueue()
+    moves = []
+
+    def stay(cpu, posts):  # a move that leaves the thread where it was
+        moves.append(cpu)
+        if posts:
+            jobs.put(posts.pop())
+        return True
+
+    def take(posts):
+        os.sched_setaffinity(0, {min(allowed)})
+        awake.state[:] = 0
+        awake.state[0], awake.state[3], awake.state[4] = 1, late, cpu_now()  # a call posted from here
+        monkeypatch.setattr(compiled, "_leave_cpu", lambda cpu: stay(cpu, posts))
+        got.append(awake.next_job(jobs, None))
+
+    got = []
+    thread = threading.Thread(target=take, args=(["job"],), daemon=True)  # the move finds the job posted meanwhile
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive() and got == ["job"] and moves == [min(allowed)]
+
+    moves.clear()
+    thread = threading.Thread(target=take, args=([],), daemon=True)  # still on the caller's CPU: blocks on the queue
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive() and moves == [min(allowed)]  # one move, then the blocking wait
+    jobs.put("later")
+    thread.join(10)
+    assert not thread.is_alive() and got == ["job", "later"] and moves == [min(allowed)]
 
 
 def test_no_spinning_with_more_threads_than_cpus(monkeypatch):

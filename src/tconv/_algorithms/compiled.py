@@ -298,6 +298,7 @@ class _KeepAwake:
         if self.spins():
             wait = kernels()["wait_for_work"]
             grace = int(HAND_OFF_GRACE * (self.rate or UNMEASURED_RATE))  # no call before the slot is set
+            moved = -1  # the post (state[2]) after which this thread last left its caller's CPU
             while job is None:
                 seen = int(self.state[2])
                 try:
@@ -305,11 +306,20 @@ class _KeepAwake:
                 except queue.Empty:
                     flags, slot = done if done is not None else (self.state, -1)
                     done = None  # the spin loop sets it
-                    if wait(self.state, seen, flags, slot, grace) == seen:  # the tail ended, nothing posted
+                    if wait(self.state, seen, flags, slot, grace) != seen:  # a job was posted
+                        continue
+                    # Nothing posted: the tail ended, or this thread is on its caller's CPU. Leave that
+                    # CPU once per post and spin on, or block.
+                    if moved == seen or not self._live() or not _leave_cpu(int(self.state[4])):
                         break
+                    moved = seen
         if done is not None:
             done[0][done[1]] = 1
         return job if job is not None else jobs.get()
+
+    def _live(self) -> bool:
+        """Whether a counted call is in progress or the pool's tail after it has not ended."""
+        return bool(self.state[0] > 0 or kernels()["cycles"]() < self.state[3])
 
     def wait(self, flags: np.ndarray, cpus: np.ndarray, count: int, seconds: float) -> None:
         """Spin until the first ``count`` entries of ``flags`` are all set, for at most ``seconds``, and
@@ -344,6 +354,32 @@ class _KeepAwake:
                     continue
                 self.sleeping += 1
             self.wake.acquire()
+
+
+def _leave_cpu(cpu: int) -> bool:
+    """Move the calling thread (a pool thread) off CPU ``cpu`` onto another CPU it may run on, and
+    return True; False where it may run on no other CPU, or cannot change its affinity.
+
+    The thread's affinity is narrowed to the other CPUs, which moves it at once, then widened again to
+    what it was, so that the scheduler stays free to place it later. Why: a pool thread that blocked
+    after a call's tail is woken for the next call, and Linux often places it on the CPU of the thread
+    that woke it (the caller), the more so while the idle-priority keep-awake threads run on the other
+    CPU. There it cannot spin (:meth:`_KeepAwake.next_job`), so it blocks again, is woken there again
+    at the next pass, and the call's passes run one after the other on one CPU. Measured in the
+    benchmark's pattern (a pause of 50 ms, 20 ms of warm-up calls, 3 timed calls, over and over; 2
+    CPUs): DCGAN's last layer took 1.4-1.6 ms instead of 0.9 in 28-47 % of the batches, each with a
+    dozen such collisions, and in 3 % once the pool thread left the CPU (``docs/performance.md``,
+    "Threads")."""
+    try:
+        allowed = os.sched_getaffinity(0)
+        others = allowed - {cpu}
+        if not others or others == allowed:
+            return False
+        os.sched_setaffinity(0, others)
+        os.sched_setaffinity(0, allowed)
+    except (AttributeError, OSError):  # no affinity on this system, or a CPU set that changed meanwhile
+        return False
+    return True
 
 
 _AWAKE = _KeepAwake()
