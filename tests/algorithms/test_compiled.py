@@ -310,6 +310,42 @@ def test_a_pool_thread_on_its_callers_cpu_leaves_it_once_per_post(monkeypatch):
     assert not thread.is_alive() and got == ["job", "later"] and moves == [min(allowed)]
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this system")
+def test_a_pool_thread_joining_on_its_callers_cpu_runs_its_piece_elsewhere(monkeypatch):
+    """A thread that joins a job on the CPU its caller posted it from runs its piece on another CPU
+    (where it may run on one), and keeps its CPU set; a job posted from an unknown CPU moves nothing."""
+    if not compiled.available():
+        pytest.fail("numba is not installed")
+    if not compiled._cpu_numbers_agree():
+        return
+    cpu_now = compiled.kernels()["cpu"]
+    allowed = os.sched_getaffinity(0)
+    cpu = min(allowed)
+    ran = []
+    moves = []
+    leave = compiled._leave_cpu
+    monkeypatch.setattr(compiled, "_leave_cpu", lambda c: moves.append(c) or leave(c))
+
+    def join(caller):
+        os.sched_setaffinity(0, {cpu})
+        os.sched_setaffinity(0, allowed)  # still on cpu (running), free to go elsewhere
+        job = compiled._Job(
+            lambda: ran.append((caller, cpu_now(), os.sched_getaffinity(0))), compiled.Claim(1), 1, caller
+        )
+        assert job.run() == 0
+        job.close()
+
+    for caller in (cpu, -1):
+        thread = threading.Thread(target=join, args=(caller,))
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive()
+    (_, moved, kept), _ = ran
+    assert kept == allowed
+    assert (moved != cpu) == (len(allowed) > 1)
+    assert moves == [cpu]  # the job posted from an unknown CPU moved nothing
+
+
 def test_no_spinning_with_more_threads_than_cpus(monkeypatch):
     """A pool of as many threads as CPUs (threads above the CPU count) does not spin: a pool thread that
     found no piece left would take a CPU from one still working."""

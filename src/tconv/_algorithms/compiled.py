@@ -90,8 +90,9 @@ class _Job:
     two-thread call took ~130 us with ``concurrent.futures``; it takes the hand-off alone now).
     """
 
-    def __init__(self, work: Callable[[], None], claim: Claim, helpers: int) -> None:
+    def __init__(self, work: Callable[[], None], claim: Claim, helpers: int, caller: int = -1) -> None:
         self.work: Callable[[], None] | None = work
+        self.caller = caller  # the CPU of the thread that posted the job (-1: not known)
         self.claim = claim
         self.context = contextvars.copy_context()  # pool threads see the caller's tconv.options
         self._lock = threading.Lock()
@@ -114,8 +115,11 @@ class _Job:
             slot = self._entered
             self._entered += 1
             work = self.work
-        if _AWAKE.spins():
-            self.cpus[slot] = kernels()["cpu"]()
+        if self.caller >= 0:  # on the caller's CPU, this thread's piece would wait for the caller's
+            here = kernels()["cpu"]()
+            if here == self.caller and _leave_cpu(here):
+                here = kernels()["cpu"]()
+            self.cpus[slot] = here
         try:
             self.context.copy().run(work)  # a context can be entered by one thread at a time
         except BaseException as error:  # noqa: BLE001 - handed to the caller, which re-raises it
@@ -254,26 +258,36 @@ class _KeepAwake:
             self.state[3] = max(self.state[3], now + int(min(seconds, POOL_TAIL) * rate))
             self.state[0] -= 1
 
-    def posted(self) -> None:
-        """Jobs have been put on the pool's queue: pool threads spinning in :meth:`next_job` take them."""
-        where = kernels()["cpu"]() if self.spins() else -1
+    def posted(self, where: int) -> None:
+        """Jobs have been put on the pool's queue by a caller on CPU ``where`` (-1: not known, see
+        :meth:`placed`): pool threads spinning in :meth:`next_job` take them."""
         with self.lock:
             self.state[4] = where
             self.state[2] += 1
 
-    def spins(self) -> bool:
-        """Whether pool threads spin for their jobs (:meth:`next_job`): after a counted call, where the
-        processor tells a thread its CPU (``rdtscp``, so that no thread spins on its caller's CPU), and
-        while the pool and a caller fit on the CPUs (with more threads than CPUs, a pool thread that
-        found no piece left would spin on a CPU that a working thread needs)."""
+    def placed(self) -> bool:
+        """Whether pool threads keep off their caller's CPU: where the processor tells a thread its CPU
+        (``rdtscp``, :func:`_cpu_numbers_agree`) and the pool and a caller fit on the CPUs (with more
+        threads than CPUs some must share one). Then a pool thread that joins a job on its caller's
+        CPU leaves that CPU (:meth:`_Job.run`, :func:`_leave_cpu`), and neither spins on the other's."""
         global _RDTSCP
-        if not self.used or self.off:  # no counted call yet (numba may be missing: no kernel to ask)
-            return False
-        if len(_THREADS) >= cores():
+        if not available() or len(_THREADS) >= cores():
             return False
         if _RDTSCP is None:
             _RDTSCP = _cpu_numbers_agree()
         return _RDTSCP
+
+    def caller_cpu(self) -> int:
+        """The calling thread's CPU where :meth:`placed`, else -1."""
+        return kernels()["cpu"]() if self.placed() else -1
+
+    def spins(self) -> bool:
+        """Whether pool threads spin for their jobs (:meth:`next_job`): after a counted call, where they
+        keep off their caller's CPU (:meth:`placed`; with more threads than CPUs, a pool thread that
+        found no piece left would spin on a CPU that a working thread needs)."""
+        if not self.used or self.off:  # no counted call yet (numba may be missing: no kernel to ask)
+            return False
+        return self.placed()
 
     def next_job(self, jobs: queue.SimpleQueue[_Job], done: tuple[np.ndarray, int] | None) -> _Job:
         """In a pool thread: the next job from ``jobs``, after setting ``done`` (the slot of the job it
@@ -361,14 +375,16 @@ def _leave_cpu(cpu: int) -> bool:
     return True; False where it may run on no other CPU, or cannot change its affinity.
 
     The thread's affinity is narrowed to the other CPUs, which moves it at once, then widened again to
-    what it was, so that the scheduler stays free to place it later. Why: a pool thread that blocked
-    after a call's tail is woken for the next call, and Linux often places it on the CPU of the thread
-    that woke it (the caller), the more so while the idle-priority keep-awake threads run on the other
-    CPU. There it cannot spin (:meth:`_KeepAwake.next_job`), so it blocks again, is woken there again
-    at the next pass, and the call's passes run one after the other on one CPU. Measured in the
-    benchmark's pattern (a pause of 50 ms, 20 ms of warm-up calls, 3 timed calls, over and over; 2
-    CPUs): DCGAN's last layer took 1.4-1.6 ms instead of 0.9 in 28-47 % of the batches, each with a
-    dozen such collisions, and in 3 % once the pool thread left the CPU (``docs/performance.md``,
+    what it was, so that the scheduler stays free to place it later. Why: Linux often wakes a blocked
+    pool thread on the CPU of the thread that woke it, the caller, which goes on with its own piece
+    of the pass: the two pieces then run one after the other on one CPU. A pool thread leaves its
+    caller's CPU when it joins a job there (:meth:`_Job.run`), and when it finds itself there while
+    it spins for the next job (:meth:`_KeepAwake.next_job`, once per posted job), where it could not
+    spin. Measured in the benchmark's pattern (a pause of 50 ms, 20 ms of warm-up calls, 3 timed
+    calls, over and over; 2 CPUs): DCGAN's last layer took 1.4-1.6 ms instead of 0.9 in 17-47 % of
+    the batches, each with a dozen such collisions, and in 3-12 % once the spinning pool thread left
+    the CPU; with ``keep_awake=0`` (no spin), 70 % of the passes had the pool thread join on the
+    caller's CPU, and leaving it took the layer from 1.53 to 1.07 ms (``docs/performance.md``,
     "Threads")."""
     try:
         allowed = os.sched_getaffinity(0)
@@ -431,10 +447,11 @@ def run_workers(work: Callable[[], None], threads: int, claim: Claim) -> None:
     _start(threads - 1)
     awake, seconds = _AWAKE, effective().keep_awake
     counted = awake.begin(threads, seconds)
-    job = _Job(work, claim, threads - 1)
+    where = awake.caller_cpu()
+    job = _Job(work, claim, threads - 1, where)
     for _ in range(threads - 1):
         _QUEUE.put(job)
-    awake.posted()
+    awake.posted(where)
     try:
         work()
     except BaseException:
