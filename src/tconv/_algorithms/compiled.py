@@ -304,7 +304,9 @@ class _KeepAwake:
         reaches its own compiled work and releases the GIL), and marks its slot of the job done from
         inside the spin loop, with the GIL released, where the caller spins for it (:meth:`wait`).
         Neither spins on the CPU of the thread it waits for (:func:`_cpu_numbers_agree`): a process
-        pinned to one CPU with two threads lost up to half its time to the spin. Measured on passes
+        pinned to one CPU with two threads lost up to half its time to the spin; a pool thread that
+        finds itself on its caller's CPU while a call runs leaves it (:func:`_leave_cpu`, once per
+        posted job) and spins on, where the process may use another CPU. Measured on passes
         of two pieces of compiled work (median of 500): two 11 us pieces 72 us before, 37 after; two
         55 us pieces 113 and 80 us; whole calls of small layers 0.72-1.0x the time (A/B in
         alternating processes, ``docs/performance.md``, "Threads")."""
