@@ -1,7 +1,8 @@
 """The numba kernels of the fast algorithms (imported lazily, with numba, by :mod:`tconv._algorithms.compiled`).
 
 Every kernel is compiled with ``nogil=True`` so that :func:`tconv._algorithms.compiled.parallel_for`
-can run it from several Python threads at once, and cached on disk (``cache=True``).
+can run it from several Python threads at once, and cached on disk (``cache=True``) -- but for the
+two clocks of the thread pool, :func:`cpu` and :func:`cycles` (``held``): see there.
 Array layouts are given in each docstring; ``task0:task1`` (and ``o0:o1``) select the
 part of the output one call writes, so calls on disjoint ranges can run in parallel.
 
@@ -29,6 +30,8 @@ from numba.core.extending import intrinsic
 from ..geometry import tap_range
 
 jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+#: Kernels that keep the GIL: a call of a few nanoseconds that released it let a waiting thread take it.
+held = numba.njit(cache=True, boundscheck=False)
 inline = numba.njit(nogil=True, cache=True, boundscheck=False, inline="always")
 
 
@@ -108,15 +111,24 @@ def _cpu(typingctx):
     return signature, codegen
 
 
-@jit
+@held
 def cpu():
-    """The CPU the calling thread runs on (see :func:`_cpu`)."""
+    """The CPU the calling thread runs on (see :func:`_cpu`).
+
+    Compiled without ``nogil`` (as :func:`cycles`): the caller of a parallel pass asks for both
+    between passes, and a call that released the GIL handed it to a pool thread waiting for it, which
+    then ran its Python for 10-20 us while the caller waited to get the GIL back. Timed inside an empty
+    two-piece pass on two threads (median of 5 000): 13.7 us in this call and 16.3 in the pass's end
+    (:func:`cycles`), 43 us the whole pass; 0.8, 1.6 and 10 us with both keeping the GIL. Whole calls
+    of twelve small layers, A/B in alternating processes: within noise (0.95-1.05x), depthwise-1d
+    0.93x: in a pass with work, the pool thread still waits for the GIL until the caller's piece
+    releases it."""
     return _cpu()
 
 
-@jit
+@held
 def cycles():
-    """The cycle counter (:func:`keep_awake`'s clock)."""
+    """The cycle counter (:func:`keep_awake`'s clock); keeps the GIL (see :func:`cpu`)."""
     return _cycle_counter()
 
 
