@@ -137,7 +137,7 @@ class _Job:
             self._closed = True
             self.work = None  # a late pool thread's queue entry must not keep the call's arrays alive
             entered = self._entered
-        if entered and spin and _AWAKE.spins():
+        if entered and spin and self.caller >= 0:  # spin > 0: a counted call; caller known: placed()
             _AWAKE.wait(self.finished, self.cpus, entered, spin)
         for _ in range(entered):
             self._finished.acquire()
@@ -326,16 +326,12 @@ class _KeepAwake:
                         continue
                     # Nothing posted: the tail ended, or this thread is on its caller's CPU. Leave that
                     # CPU once per post and spin on, or block.
-                    if moved == seen or not self._live() or not _leave_cpu(int(self.state[4])):
+                    if moved == seen or not kernels()["pool_live"](self.state) or not _leave_cpu(int(self.state[4])):
                         break
                     moved = seen
         if done is not None:
             done[0][done[1]] = 1
         return job if job is not None else jobs.get()
-
-    def _live(self) -> bool:
-        """Whether a counted call is in progress or the pool's tail after it has not ended."""
-        return bool(self.state[0] > 0 or kernels()["cycles"]() < self.state[3])
 
     def wait(self, flags: np.ndarray, cpus: np.ndarray, count: int, seconds: float) -> None:
         """Spin until the first ``count`` entries of ``flags`` are all set, for at most ``seconds``, and
@@ -554,6 +550,7 @@ KERNEL_NAMES = (
     "cycles",
     "cpu",
     "keep_awake",
+    "pool_live",
     "wait_for_work",
     "wait_until",
     "conv_direct_cl",

@@ -2,7 +2,7 @@
 
 Every kernel is compiled with ``nogil=True`` so that :func:`tconv._algorithms.compiled.parallel_for`
 can run it from several Python threads at once, and cached on disk (``cache=True``) -- but for the
-two clocks of the thread pool, :func:`cpu` and :func:`cycles` (``held``): see there.
+thread pool's quick reads, :func:`cpu`, :func:`cycles` and :func:`pool_live` (``held``): see :func:`cpu`.
 Array layouts are given in each docstring; ``task0:task1`` (and ``o0:o1``) select the
 part of the output one call writes, so calls on disjoint ranges can run in parallel.
 
@@ -142,6 +142,14 @@ def keep_awake(state):
         _pause()
 
 
+@held
+def pool_live(state):
+    """Whether a call is in progress (``state[0]``) or the pool's tail after it (``state[3]``, a cycle
+    count) has not ended: while this holds, :func:`wait_for_work` spins. Keeps the GIL (see
+    :func:`cpu`)."""
+    return _load_acquire(state, 0) > 0 or _cycle_counter() < _load_acquire(state, 3)
+
+
 @jit
 def wait_for_work(state, seen, flags, slot, grace):
     """Set ``flags[slot]`` to 1 (unless ``slot`` is negative), then spin while ``state[2]`` (the count of
@@ -154,9 +162,7 @@ def wait_for_work(state, seen, flags, slot, grace):
     waiting for it finds the GIL free."""
     if slot >= 0:
         _store_release(flags, slot, 1)
-    while _load_acquire(state, 2) == seen and (
-        _load_acquire(state, 0) > 0 or _cycle_counter() < _load_acquire(state, 3)
-    ):
+    while _load_acquire(state, 2) == seen and pool_live(state):
         if _cpu() == _load_acquire(state, 4):
             break
         _pause()
