@@ -70,8 +70,15 @@ Drop-in behaviour
   stands for every axis (``stride=(2,)`` on a 2-d layer), as ATen expands it; changing
   ``padding_mode`` after construction is refused by ``forward`` as PyTorch's is.
 
-Limits: ``torch.func`` transforms (``vmap``, ``jacrev``) do not apply to it, and
-``torch.jit.script`` cannot compile it (its ``forward`` calls Python; ``torch.jit.trace``
+- ``torch.func`` and forward mode: ``vmap``, ``grad``, ``jacrev``, ``jacfwd``, ``hessian``, ``jvp``,
+  ``torch.autograd.forward_ad``'s dual tensors, and the batched gradients of
+  ``torch.autograd.grad(..., is_grads_batched=True)`` (``jacobian(..., vectorize=True)``, ``gradcheck``'s
+  batched checks) work as with PyTorch's layer, computed by tconv: each Function has a forward-mode
+  derivative (all three are bilinear: ``T(dx, w) + T(x, dw) + dbias``) and a ``vmap`` rule (vmap's
+  entries joined to the batch where only the batched operand is mapped, else a call per entry); a
+  batched gradient of PyTorch's older ``vmap`` is computed per entry (:func:`_per_entry`).
+
+Limits: ``torch.jit.script`` cannot compile it (its ``forward`` calls Python; ``torch.jit.trace``
 works). A negative ``padding`` is refused at construction with a ``ValueError`` naming
 it, where PyTorch builds the module and raises ``RuntimeError`` at the first forward.
 """
@@ -79,7 +86,7 @@ it, where PyTorch builds the module and raises ``RuntimeError`` at the first for
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -91,6 +98,7 @@ try:
     import torch
 except ImportError as error:  # one line with the install hint, not a bare ModuleNotFoundError
     raise missing_dependency("torch", "tconv.torch") from error
+from torch._functorch.utils import unwrap_dead_wrappers
 
 from ._layers import check_algorithms, padding_attribute
 from .geometry import PaddingArg, conv_transpose_geometry
@@ -159,9 +167,55 @@ class _Params:
         return {name: getattr(self, name) for name in names}
 
 
+def _transformed(*tensors: torch.Tensor | None) -> bool:
+    """Whether a tensor is a ``torch.func`` transform's wrapper (``vmap``'s batched tensor, ``grad``'s
+    tracking tensor; the batched gradients of ``torch.autograd.grad(..., is_grads_batched=True)``), not memory
+    NumPy can read: tconv computes it through its Functions' ``vmap`` rules and backward passes, which
+    receive the tensors within, and memory formats are not asked of it."""
+    if torch.compiler.is_compiling():  # dynamo cannot trace the query; a recorded call takes PyTorch's operators
+        return False
+    functorch = torch._C._functorch
+    return any(
+        t is not None and (functorch.is_functorch_wrapped_tensor(t) or functorch.is_legacy_batchedtensor(t))
+        for t in tensors
+    )
+
+
+def _legacy(*tensors: Any) -> bool:
+    """Whether a tensor is a batched tensor of PyTorch's older ``vmap`` (see :func:`_per_entry`)."""
+    return any(isinstance(t, torch.Tensor) and torch._C._functorch.is_legacy_batchedtensor(t) for t in tensors)
+
+
+def _per_entry(function: Any, *tensors: Any) -> Any:
+    """``function(*tensors)`` where some are batched tensors of PyTorch's older ``vmap``, which
+    ``torch.autograd.grad(..., is_grads_batched=True)`` and ``gradcheck``'s ``check_batched_grad`` and
+    ``check_batched_forward_grad`` (and ``torch.autograd.functional.jacobian(..., vectorize=True)``) run
+    the backward and forward-mode passes under: such a tensor hides its batch axis from Python and has
+    no memory NumPy can read, so the batch is taken out at the current level, ``function`` runs once per
+    entry, and each result (a tensor or a tuple of tensors and None) is batched again at that level."""
+    level = torch._C._vmapmode_increment_nesting() - 1  # the level of the vmap this pass runs in
+    torch._C._vmapmode_decrement_nesting()
+    physical = [torch._remove_batch_dim(t, level, 1, 0) if _legacy(t) else None for t in tensors]
+    if _legacy(*physical):
+        raise RuntimeError(
+            "tconv.torch: nested batched gradients (is_grads_batched within is_grads_batched) are not supported"
+        )
+    size = next(p.shape[0] for p in physical if p is not None)
+    entries = [function(*(t if p is None else p[i] for t, p in zip(tensors, physical))) for i in range(size)]
+    single = not isinstance(entries[0], tuple)
+    rows = [(e,) if single else e for e in entries]
+    batched = tuple(
+        None if parts[0] is None else torch._add_batch_dim(torch.stack(parts), 0, level) for parts in zip(*rows)
+    )
+    return batched[0] if single else batched
+
+
 def _memory_format(t: torch.Tensor) -> torch.memory_format:
-    """PyTorch's ``suggest_memory_format``: channels-last when the strides say so (and not also contiguous)."""
+    """PyTorch's ``suggest_memory_format``: channels-last when the strides say so (and not also contiguous);
+    contiguous for a ``torch.func`` transform's wrapper (:func:`_transformed`), which has no strides to ask."""
     channels_last = _CHANNELS_LAST.get(t.dim())
+    if _transformed(t):
+        return torch.contiguous_format
     if channels_last is not None and t.is_contiguous(memory_format=channels_last) and not t.is_contiguous():
         return channels_last
     return torch.contiguous_format
@@ -218,11 +272,29 @@ def _inside_torch():
 # Each is an autograd.Function whose backward calls the three again, so every order of derivative is exact.
 
 
-class _ConvTransposeFunction(torch.autograd.Function):
-    """``T(x, w) + bias``: forward :func:`tconv.conv_transpose`; backward ``C``, ``W`` and a sum."""
+class _Function(torch.autograd.Function):
+    """An ``autograd.Function`` whose ``apply`` outside ``torch.func`` transforms goes straight to autograd.
+
+    PyTorch's ``Function.apply`` binds the arguments to ``forward``'s signature (``inspect.signature``) on
+    every call once a Function defines ``setup_context`` (which ``torch.func`` requires): ~15 us of a
+    one-element training step's ~200. tconv's Functions are always called with every argument positional
+    and have no defaults, so the binding changes nothing; outside transforms this ``apply`` does what
+    PyTorch's does without it (dead ``torch.func`` wrappers unwrapped, then autograd), inside them it is
+    PyTorch's own."""
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        if kwargs or torch._C._are_functorch_transforms_active():
+            return super().apply(*args, **kwargs)
+        return super(torch.autograd.Function, cls).apply(*unwrap_dead_wrappers(args))  # type: ignore[misc]
+
+
+class _ConvTransposeFunction(_Function):
+    """``T(x, w) + bias``: forward :func:`tconv.conv_transpose`; backward ``C``, ``W`` and a sum; forward-mode
+    derivative ``T(dx, w) + T(x, dw) + dbias``; ``vmap`` rule :func:`_vmap_conv_transpose`."""
 
     @staticmethod
-    def forward(ctx, input, weight, bias, params):
+    def forward(input, weight, bias, params):
         with _inside_torch():
             if params.prepared is not None:  # a module's weight, packed once (its layout is params.layout)
                 y = params.prepared(_numpy(input, params.layout), _numpy(bias), output_size=params.output_size)
@@ -234,18 +306,27 @@ class _ConvTransposeFunction(torch.autograd.Function):
                     **params.kwargs(),
                     algorithm=params.algorithm,
                 )
-        ctx.save_for_backward(input, weight)
-        ctx.params = params
         return _tensor(y, input.dtype, params.layout)
 
     @staticmethod
+    def setup_context(ctx, inputs, output):
+        input, weight, _, params = inputs
+        ctx.save_for_backward(input, weight)
+        ctx.save_for_forward(input, weight)
+        ctx.params = params
+        ctx.output_shape = output.shape
+
+    @staticmethod
     def backward(ctx, grad_output):
+        if _legacy(grad_output):
+            return _per_entry(lambda g: _ConvTransposeFunction.backward(ctx, g), grad_output)
         input, weight = ctx.saved_tensors
         params = ctx.params
         need_input, need_weight, need_bias = ctx.needs_input_grad[:3]
         grad_input = grad_weight = grad_bias = None
         same = input.dtype == weight.dtype == grad_output.dtype
-        if need_input and need_weight and same and not torch.is_grad_enabled():
+        wrapped = _transformed(grad_output, input, weight)
+        if need_input and need_weight and same and not torch.is_grad_enabled() and not wrapped:
             # a first-order backward (no graph of it to keep): both gradients in one call, which copies
             # grad_output channels-last once for both where they need it (tconv._algorithms.workspace.
             # sharing); the same arithmetic as the two Functions below
@@ -265,22 +346,51 @@ class _ConvTransposeFunction(torch.autograd.Function):
                 grad_input = _ConvFunction.apply(grad_output, weight.conj(), params, input.shape)
             if need_weight:
                 grad_weight = _WeightGradientFunction.apply(input.conj(), grad_output, params, weight.shape)
-        if grad_input is not None:
-            grad_input = grad_input.contiguous(memory_format=_memory_format(input))
-        if grad_weight is not None:
-            grad_weight = grad_weight.contiguous(memory_format=_memory_format(weight))
+        if not wrapped:  # (a transform's wrapper has no memory format to ask for)
+            if grad_input is not None:
+                grad_input = grad_input.contiguous(memory_format=_memory_format(input))
+            if grad_weight is not None:
+                grad_weight = grad_weight.contiguous(memory_format=_memory_format(weight))
         if need_bias:
             grad_bias = _bias_gradient(grad_output, grad_output.dim() - weight.dim() + 1)  # channel axis 1 or 0
         return grad_input, grad_weight, grad_bias, None
+
+    @staticmethod
+    def jvp(ctx, input_tangent, weight_tangent, bias_tangent, _):
+        # T is bilinear in (x, w): its derivative along (dx, dw, dbias) is T(dx, w) + T(x, dw) + dbias
+        if _legacy(input_tangent, weight_tangent, bias_tangent):
+            jvp = _ConvTransposeFunction.jvp
+            return _per_entry(lambda *t: jvp(ctx, *t, None), input_tangent, weight_tangent, bias_tangent)
+        input, weight = ctx.saved_tensors
+        params = ctx.params
+        terms = []
+        if input_tangent is not None:  # (the same weight: a module's prepared weight serves)
+            terms.append(_ConvTransposeFunction.apply(input_tangent, weight, None, params))
+        if weight_tangent is not None:
+            terms.append(_ConvTransposeFunction.apply(input, weight_tangent, None, replace(params, prepared=None)))
+        if bias_tangent is not None:
+            channel = len(ctx.output_shape) - weight.dim() + 1  # axis 1, or 0 for an unbatched input
+            shape = [1] * len(ctx.output_shape)
+            shape[channel] = -1
+            terms.append(bias_tangent.reshape(shape).expand(ctx.output_shape))
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        return total
+
+    @staticmethod
+    def vmap(info, in_dims, input, weight, bias, params):
+        return _vmap_conv_transpose(info, in_dims, input, weight, bias, params)
 
 
 def _bias_gradient(grad_output: torch.Tensor, channel: int) -> torch.Tensor:
     """The sum of ``grad_output`` over every axis but ``channel``, by NumPy on the calling thread.
 
     (PyTorch's own ``sum`` runs on its OpenMP threads, which spin for about 5 ms afterwards and slowed
-    the next call's threads, measured; differentiable when gradients of gradients are asked for.)
+    the next call's threads, measured; differentiable when gradients of gradients are asked for, and
+    PyTorch's own under a ``torch.func`` transform.)
     """
-    if torch.is_grad_enabled() and grad_output.requires_grad:  # a double backward: keep the graph
+    if (torch.is_grad_enabled() and grad_output.requires_grad) or _transformed(grad_output):  # keep the graph
         return grad_output.sum(dim=[d for d in range(grad_output.dim()) if d != channel])
     g = _numpy(grad_output)
     assert g is not None
@@ -288,12 +398,13 @@ def _bias_gradient(grad_output: torch.Tensor, channel: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(total)).to(grad_output.dtype)
 
 
-class _ConvFunction(torch.autograd.Function):
+class _ConvFunction(_Function):
     """``C(y, w)``: the convolution of ``y`` (of the transposed convolution's output size) back to an input of
-    ``input_shape``: :func:`tconv.conv_transpose_backward`'s input gradient."""
+    ``input_shape``: :func:`tconv.conv_transpose_backward`'s input gradient. Bilinear: its forward-mode
+    derivative is ``C(dy, w) + C(y, dw)``."""
 
     @staticmethod
-    def forward(ctx, y, weight, params, input_shape):
+    def forward(y, weight, params, input_shape):
         y_np = _numpy(y, params.layout)
         x = _placeholder(input_shape, y_np.dtype, params.layout)  # only its shape is read
         # the gradient conjugates the weight (PyTorch's convention): C(y, w) is that of conj(w)
@@ -302,12 +413,20 @@ class _ConvFunction(torch.autograd.Function):
             grads = conv_transpose_backward(
                 y_np, x, w_np, **params.kwargs(), algorithm=params.backward_algorithm, needs="input"
             )
-        ctx.save_for_backward(y, weight)
-        ctx.params = params
         return _tensor(grads.input, y.dtype, params.layout)
 
     @staticmethod
+    def setup_context(ctx, inputs, output):
+        y, weight, params, input_shape = inputs
+        ctx.save_for_backward(y, weight)
+        ctx.save_for_forward(y, weight)
+        ctx.params = params
+        ctx.input_shape = input_shape
+
+    @staticmethod
     def backward(ctx, grad_output):
+        if _legacy(grad_output):
+            return _per_entry(lambda g: _ConvFunction.backward(ctx, g), grad_output)
         y, weight = ctx.saved_tensors
         params = ctx.params
         grad_y = grad_weight = None
@@ -317,23 +436,48 @@ class _ConvFunction(torch.autograd.Function):
             grad_weight = _WeightGradientFunction.apply(grad_output, y.conj(), params, weight.shape)
         return grad_y, grad_weight, None, None
 
-
-class _WeightGradientFunction(torch.autograd.Function):
-    """``W(x, y)``: the correlation of an input and an output over batch and positions, of ``weight_shape``:
-    :func:`tconv.conv_transpose_backward`'s weight gradient."""
+    @staticmethod
+    def jvp(ctx, y_tangent, weight_tangent, _, __):
+        if _legacy(y_tangent, weight_tangent):
+            return _per_entry(lambda *t: _ConvFunction.jvp(ctx, *t, None, None), y_tangent, weight_tangent)
+        y, weight = ctx.saved_tensors
+        terms = []
+        if y_tangent is not None:
+            terms.append(_ConvFunction.apply(y_tangent, weight, ctx.params, ctx.input_shape))
+        if weight_tangent is not None:
+            terms.append(_ConvFunction.apply(y, weight_tangent, ctx.params, ctx.input_shape))
+        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
     @staticmethod
-    def forward(ctx, input, y, params, weight_shape):
+    def vmap(info, in_dims, y, weight, params, input_shape):
+        return _vmap_conv(info, in_dims, y, weight, params, input_shape)
+
+
+class _WeightGradientFunction(_Function):
+    """``W(x, y)``: the correlation of an input and an output over batch and positions, of ``weight_shape``:
+    :func:`tconv.conv_transpose_backward`'s weight gradient. Bilinear: its forward-mode derivative is
+    ``W(dx, y) + W(x, dy)``."""
+
+    @staticmethod
+    def forward(input, y, params, weight_shape):
         x_np = _numpy(input.conj(), params.layout)  # the gradient conjugates the input: W(x, y) is that of conj(x)
         w = _placeholder(weight_shape, x_np.dtype, "channels_first")  # only its shape is read
         with _inside_torch():
             grads = conv_transpose_backward(_numpy(y, params.layout), x_np, w, **params.kwargs(), needs="weight")
-        ctx.save_for_backward(input, y)
-        ctx.params = params
         return _tensor(grads.weight, input.dtype)
 
     @staticmethod
+    def setup_context(ctx, inputs, output):
+        input, y, params, weight_shape = inputs
+        ctx.save_for_backward(input, y)
+        ctx.save_for_forward(input, y)
+        ctx.params = params
+        ctx.weight_shape = weight_shape
+
+    @staticmethod
     def backward(ctx, grad_output):
+        if _legacy(grad_output):
+            return _per_entry(lambda g: _WeightGradientFunction.backward(ctx, g), grad_output)
         input, y = ctx.saved_tensors
         params = ctx.params
         grad_input = grad_y = None
@@ -342,6 +486,88 @@ class _WeightGradientFunction(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             grad_y = _ConvTransposeFunction.apply(input.conj(), grad_output, None, params)
         return grad_input, grad_y, None, None
+
+    @staticmethod
+    def jvp(ctx, input_tangent, y_tangent, _, __):
+        if _legacy(input_tangent, y_tangent):
+            return _per_entry(lambda *t: _WeightGradientFunction.jvp(ctx, *t, None, None), input_tangent, y_tangent)
+        input, y = ctx.saved_tensors
+        terms = []
+        if input_tangent is not None:
+            terms.append(_WeightGradientFunction.apply(input_tangent, y, ctx.params, ctx.weight_shape))
+        if y_tangent is not None:
+            terms.append(_WeightGradientFunction.apply(input, y_tangent, ctx.params, ctx.weight_shape))
+        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+    @staticmethod
+    def vmap(info, in_dims, input, y, params, weight_shape):
+        def one(i: int) -> torch.Tensor:
+            return _WeightGradientFunction.apply(
+                _vmap_slice(input, in_dims[0], i), _vmap_slice(y, in_dims[1], i), params, weight_shape
+            )
+
+        # a sum over the batch: vmap's entries are never folded into it, each is its own call
+        return torch.stack([one(i) for i in range(info.batch_size)]), 0
+
+
+# ``vmap`` rules (torch.func): each Function receives its arguments with the mapped axis where ``in_dims``
+# says (None: not mapped) and returns its result with the mapped axis first. Where only the operand that
+# carries the batch is mapped, vmap's entries join the batch (one call: the batch is N * B samples);
+# otherwise each entry is one call (a weight per entry is a different operator).
+
+
+def _vmap_slice(t: torch.Tensor | None, dim: int | None, i: int) -> torch.Tensor | None:
+    """Entry ``i`` of vmap's mapped axis ``dim`` of ``t`` (``t`` itself where it is not mapped)."""
+    return t if t is None or dim is None else t.select(dim, i)
+
+
+def _fold(t: torch.Tensor, dim: int, sample_dims: int) -> tuple[torch.Tensor, int | None]:
+    """``t``'s mapped axis ``dim`` joined to its batch axis: ``(B * N, ...)`` and ``N`` for a batched operand
+    (``sample_dims`` dimensions an entry, with the batch), or ``(B, ...)`` and None for an unbatched one."""
+    t = t.movedim(dim, 0)
+    if t.dim() - 1 == sample_dims:
+        return t.reshape(t.shape[0] * t.shape[1], *t.shape[2:]), t.shape[1]
+    return t, None
+
+
+def _unfold(y: torch.Tensor, batch: int, samples: int | None) -> tuple[torch.Tensor, int]:
+    """The result of a folded call with vmap's axis first again: ``(B, N, ...)`` or, unbatched, ``(B, ...)``."""
+    return (y if samples is None else y.reshape(batch, samples, *y.shape[1:])), 0
+
+
+def _vmap_conv_transpose(info, in_dims, input, weight, bias, params):
+    """The ``vmap`` rule of ``T(x, w) + bias``."""
+    in_input, in_weight, in_bias, _ = in_dims
+    nd = weight.dim() - 2 - (in_weight is not None)
+    # an output_size given as a whole shape would name the unfolded batch: its spatial part says the same
+    params = replace(params, output_size=_spatial_size(params.output_size, nd))
+    if in_weight is None and in_bias is None:
+        folded, samples = _fold(input, in_input, nd + 2)
+        return _unfold(_ConvTransposeFunction.apply(folded, weight, bias, params), info.batch_size, samples)
+    if in_weight is not None:
+        params = replace(params, prepared=None)  # a weight per entry: not the module's prepared one
+    results = [
+        _ConvTransposeFunction.apply(
+            _vmap_slice(input, in_input, i), _vmap_slice(weight, in_weight, i), _vmap_slice(bias, in_bias, i), params
+        )
+        for i in range(info.batch_size)
+    ]
+    return torch.stack(results), 0
+
+
+def _vmap_conv(info, in_dims, y, weight, params, input_shape):
+    """The ``vmap`` rule of ``C(y, w)``."""
+    in_y, in_weight, _, _ = in_dims
+    nd = weight.dim() - 2 - (in_weight is not None)
+    if in_weight is None:
+        folded, samples = _fold(y, in_y, nd + 2)
+        shape = (folded.shape[0], *input_shape) if samples is None else (folded.shape[0], *tuple(input_shape)[1:])
+        return _unfold(_ConvFunction.apply(folded, weight, params, torch.Size(shape)), info.batch_size, samples)
+    results = [
+        _ConvFunction.apply(_vmap_slice(y, in_y, i), _vmap_slice(weight, in_weight, i), params, input_shape)
+        for i in range(info.batch_size)
+    ]
+    return torch.stack(results), 0
 
 
 def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, params: _Params):
@@ -682,6 +908,7 @@ class _DropIn:
             and not _recording()
             and not torch.is_autocast_enabled("cpu")
             and uses_tconv(input, weight, self.bias)
+            and not _transformed(input, weight, self.bias)  # torch.func: its Functions' rules, no plan
         ):
             try:
                 plan = self._prepared(_layout(input, weight), weight, (stride, padding, output_padding, dilation))
