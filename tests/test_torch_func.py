@@ -121,6 +121,48 @@ def test_forward_mode(cid, xs, ws, kwargs, computed):
 
 
 @pytest.mark.parametrize("cid, xs, ws, kwargs", CASES, ids=IDS)
+def test_forward_over_reverse_without_create_graph(cid, xs, ws, kwargs, computed):
+    """The gradients of dual tensors carry their tangents though no graph of the backward is kept
+    (found by a differential fuzzer: the backward's NumPy shortcut dropped them)."""
+    ours, theirs = _pair(ws, kwargs)
+    x, w, b = (t.detach() for t in _operands(xs, ws, kwargs))
+    tangents = (_double(*xs, seed=3).detach(), _double(*ws, seed=4).detach())
+    results = []
+    for function in (ours, theirs):
+        with forward_ad.dual_level():
+            xd = forward_ad.make_dual(x, tangents[0]).requires_grad_()
+            wd = forward_ad.make_dual(w, tangents[1]).requires_grad_()
+            bd = b.clone().requires_grad_()
+            y = function(xd, wd, bd)
+            gy = forward_ad.make_dual(_double(*y.shape, seed=6).detach(), _double(*y.shape, seed=7).detach())
+            grads = torch.autograd.grad(y, (xd, wd, bd), gy)
+            results.append([forward_ad.unpack_dual(g) for g in grads])
+    for a, e in zip(*results):
+        _close(a.primal, e.primal)
+        assert a.tangent is not None and e.tangent is not None
+        _close(a.tangent, e.tangent)
+    assert computed
+
+
+def test_empty_vmap_axis(computed):
+    """vmap over an empty axis where tconv's rule computes entry by entry (a mapped weight or bias, the
+    weight gradient under jacrev): an empty result of an entry's shape, as PyTorch's."""
+    x, w = torch.randn(0, 1, 2, 2, dtype=torch.float64), torch.randn(1, 1, 1, 2, dtype=torch.float64)
+    functional = torch.nn.functional.conv_transpose2d
+    ours = torch.func.jacrev(lambda weight: tt.conv_transpose(x, weight))(w)
+    _close(ours, torch.func.jacrev(lambda weight: functional(x, weight))(w))
+    x1, biases = torch.randn(1, 1, 2, 2, dtype=torch.float64), torch.randn(0, 1, dtype=torch.float64)
+    mapped = (None, None, 0)
+    _close(
+        torch.func.vmap(tt.conv_transpose, in_dims=mapped)(x1, w, biases),
+        torch.func.vmap(functional, in_dims=mapped)(x1, w, biases),
+    )
+    weights = torch.randn(0, 1, 1, 1, 2, dtype=torch.float64)  # (PyTorch's own vmap refuses an empty weight)
+    ours = torch.func.vmap(tt.conv_transpose, in_dims=(None, 0))(x1, weights)
+    assert ours.shape == (0, *functional(x1, w).shape)
+
+
+@pytest.mark.parametrize("cid, xs, ws, kwargs", CASES, ids=IDS)
 def test_gradcheck_modes(cid, xs, ws, kwargs):
     """gradcheck's forward-mode, batched-gradient and batched forward-mode checks, and gradgradcheck's
     forward-over-reverse and batched ones (the checks PyTorch's own operator tests run)."""

@@ -99,6 +99,7 @@ try:
 except ImportError as error:  # one line with the install hint, not a bare ModuleNotFoundError
     raise missing_dependency("torch", "tconv.torch") from error
 from torch._functorch.utils import unwrap_dead_wrappers
+from torch.autograd import forward_ad
 
 from ._layers import check_algorithms, padding_attribute
 from .geometry import PaddingArg, conv_transpose_geometry
@@ -181,6 +182,15 @@ def _transformed(*tensors: torch.Tensor | None) -> bool:
     )
 
 
+def _dual(*tensors: torch.Tensor | None) -> bool:
+    """Whether a tensor carries a forward-mode tangent (``torch.autograd.forward_ad``, a dual level open): a
+    backward pass of such tensors (forward-over-reverse) runs through the Functions, whose ``jvp`` carries
+    the tangents into the gradients, not the NumPy shortcuts, which would drop them."""
+    if forward_ad._current_level < 0:  # no dual level: no tangents (the common case, one comparison)
+        return False
+    return any(t is not None and forward_ad.unpack_dual(t).tangent is not None for t in tensors)
+
+
 def _legacy(*tensors: Any) -> bool:
     """Whether a tensor is a batched tensor of PyTorch's older ``vmap`` (see :func:`_per_entry`)."""
     return any(isinstance(t, torch.Tensor) and torch._C._functorch.is_legacy_batchedtensor(t) for t in tensors)
@@ -201,11 +211,18 @@ def _per_entry(function: Any, *tensors: Any) -> Any:
             "tconv.torch: nested batched gradients (is_grads_batched within is_grads_batched) are not supported"
         )
     size = next(p.shape[0] for p in physical if p is not None)
-    entries = [function(*(t if p is None else p[i] for t, p in zip(tensors, physical))) for i in range(size)]
+
+    def entry(p: torch.Tensor, i: int) -> torch.Tensor:  # (zeros of an entry's shape for an empty batch)
+        return p[i] if size else p.new_zeros(p.shape[1:])
+
+    entries = [
+        function(*(t if p is None else entry(p, i) for t, p in zip(tensors, physical))) for i in range(max(1, size))
+    ]
     single = not isinstance(entries[0], tuple)
     rows = [(e,) if single else e for e in entries]
     batched = tuple(
-        None if parts[0] is None else torch._add_batch_dim(torch.stack(parts), 0, level) for parts in zip(*rows)
+        None if parts[0] is None else torch._add_batch_dim(torch.stack(parts)[:size], 0, level)
+        for parts in zip(*rows)
     )
     return batched[0] if single else batched
 
@@ -326,7 +343,8 @@ class _ConvTransposeFunction(_Function):
         grad_input = grad_weight = grad_bias = None
         same = input.dtype == weight.dtype == grad_output.dtype
         wrapped = _transformed(grad_output, input, weight)
-        if need_input and need_weight and same and not torch.is_grad_enabled() and not wrapped:
+        shortcut = not (wrapped or _dual(grad_output, input, weight))  # (tensors NumPy reads, no tangents)
+        if need_input and need_weight and same and not torch.is_grad_enabled() and shortcut:
             # a first-order backward (no graph of it to keep): both gradients in one call, which copies
             # grad_output channels-last once for both where they need it (tconv._algorithms.workspace.
             # sharing); the same arithmetic as the two Functions below
@@ -388,9 +406,9 @@ def _bias_gradient(grad_output: torch.Tensor, channel: int) -> torch.Tensor:
 
     (PyTorch's own ``sum`` runs on its OpenMP threads, which spin for about 5 ms afterwards and slowed
     the next call's threads, measured; differentiable when gradients of gradients are asked for, and
-    PyTorch's own under a ``torch.func`` transform.)
+    PyTorch's own under a ``torch.func`` transform or of a tensor with a forward-mode tangent.)
     """
-    if (torch.is_grad_enabled() and grad_output.requires_grad) or _transformed(grad_output):  # keep the graph
+    if (torch.is_grad_enabled() and grad_output.requires_grad) or _transformed(grad_output) or _dual(grad_output):
         return grad_output.sum(dim=[d for d in range(grad_output.dim()) if d != channel])
     g = _numpy(grad_output)
     assert g is not None
@@ -507,7 +525,7 @@ class _WeightGradientFunction(_Function):
             )
 
         # a sum over the batch: vmap's entries are never folded into it, each is its own call
-        return torch.stack([one(i) for i in range(info.batch_size)]), 0
+        return _stack([one(i) for i in _entries(info)], info), 0
 
 
 # ``vmap`` rules (torch.func): each Function receives its arguments with the mapped axis where ``in_dims``
@@ -517,8 +535,24 @@ class _WeightGradientFunction(_Function):
 
 
 def _vmap_slice(t: torch.Tensor | None, dim: int | None, i: int) -> torch.Tensor | None:
-    """Entry ``i`` of vmap's mapped axis ``dim`` of ``t`` (``t`` itself where it is not mapped)."""
-    return t if t is None or dim is None else t.select(dim, i)
+    """Entry ``i`` of vmap's mapped axis ``dim`` of ``t`` (``t`` itself where it is not mapped); zeros of an
+    entry's shape when the axis is empty (:func:`_entries`)."""
+    if t is None or dim is None:
+        return t
+    if t.shape[dim] == 0:
+        return t.new_zeros(t.shape[:dim] + t.shape[dim + 1 :])
+    return t.select(dim, i)
+
+
+def _entries(info: Any) -> range:
+    """The entries a per-entry ``vmap`` rule computes: all of them, or one of zeros when vmap maps an empty
+    axis (its result's shape is that of one entry, which only a call can tell; :func:`_stack` drops it)."""
+    return range(max(1, info.batch_size))
+
+
+def _stack(results: list[torch.Tensor], info: Any) -> torch.Tensor:
+    """The per-entry results stacked along vmap's axis (none of them where it maps an empty axis)."""
+    return torch.stack(results)[: info.batch_size]
 
 
 def _fold(t: torch.Tensor, dim: int, sample_dims: int) -> tuple[torch.Tensor, int | None]:
@@ -550,9 +584,9 @@ def _vmap_conv_transpose(info, in_dims, input, weight, bias, params):
         _ConvTransposeFunction.apply(
             _vmap_slice(input, in_input, i), _vmap_slice(weight, in_weight, i), _vmap_slice(bias, in_bias, i), params
         )
-        for i in range(info.batch_size)
+        for i in _entries(info)
     ]
-    return torch.stack(results), 0
+    return _stack(results, info), 0
 
 
 def _vmap_conv(info, in_dims, y, weight, params, input_shape):
@@ -565,9 +599,9 @@ def _vmap_conv(info, in_dims, y, weight, params, input_shape):
         return _unfold(_ConvFunction.apply(folded, weight, params, torch.Size(shape)), info.batch_size, samples)
     results = [
         _ConvFunction.apply(_vmap_slice(y, in_y, i), _vmap_slice(weight, in_weight, i), params, input_shape)
-        for i in range(info.batch_size)
+        for i in _entries(info)
     ]
-    return torch.stack(results), 0
+    return _stack(results, info), 0
 
 
 def _torch_fallback(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, params: _Params):
