@@ -373,6 +373,46 @@ def test_channels_last_is_kept_as_pytorch_keeps_it(input_last, weight_last, dtyp
         assert_close(b.float().numpy(), a.float().numpy(), **tolerance)
 
 
+def test_ambiguous_strides_take_pytorchs_memory_format():
+    """Size-1 axes make strides fit both formats (a depthwise weight (C, 1, k, k) made channels-last) or
+    look channels-last without being so to ATen (a permuted (1, C, 1, W) input): the output's format is
+    PyTorch's in both (found by a differential fuzzer)."""
+    functional = torch.nn.functional.conv_transpose2d
+    x = torch.randn(2, 4, 5, 5)
+    w = torch.randn(4, 1, 3, 3).to(memory_format=torch.channels_last)  # strides (9, 1, 3, 1): contiguous too
+    permuted = torch.randn(3, 1, 8, 1).permute(3, 2, 1, 0)  # (1, 8, 1, 3), strides (1, 1, 8, 8)
+    w8 = torch.randn(8, 4, 3, 3)
+    for args, kwargs in (((x, w), dict(groups=4)), ((permuted, w8), {})):
+        theirs, ours = functional(*args, **kwargs), tt.conv_transpose(*args, **kwargs)
+        assert tt.uses_tconv(*args)
+        for memory_format in (torch.contiguous_format, torch.channels_last):
+            assert ours.is_contiguous(memory_format=memory_format) == theirs.is_contiguous(memory_format=memory_format)
+        assert_close(ours.numpy(), theirs.numpy())
+
+
+def test_memory_format_is_atens_on_every_stride_pattern():
+    """tconv.torch's reading of a tensor's memory format against ATen's rule as PyTorch mirrors it in Python
+    (``torch._prims_common.suggest_memory_format``): permuted, sliced and channels-last tensors of size-1
+    and small axes, 4-d and 5-d."""
+    import random
+
+    from torch._prims_common import suggest_memory_format
+
+    rng = random.Random(0)
+    for _ in range(3000):
+        nd = rng.choice([4, 5])
+        sizes = [rng.choice([1, 1, 2, 3]) for _ in range(nd)]
+        order = list(range(nd))
+        rng.shuffle(order)
+        t = torch.randn(*[sizes[p] for p in order]).permute(*[order.index(i) for i in range(nd)])
+        if rng.random() < 0.3:
+            big = torch.randn(*[2 * s for s in t.shape])
+            t = big[tuple(slice(None, None, 2) if rng.random() < 0.5 else slice(0, s) for s in t.shape)]
+        if rng.random() < 0.2:
+            t = t.contiguous(memory_format=torch.channels_last if nd == 4 else torch.channels_last_3d)
+        assert tt._memory_format(t) == suggest_memory_format(t), (t.shape, t.stride())
+
+
 def test_channels_last_3d():
     theirs, ours = _modules(3, (2, 3, 3), dict(stride=2))
     x = torch.randn(2, 2, 5, 5, 5).contiguous(memory_format=torch.channels_last_3d)

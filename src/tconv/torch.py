@@ -105,6 +105,7 @@ from ._layers import check_algorithms, padding_attribute
 from .geometry import PaddingArg, conv_transpose_geometry
 from .grad import bias_gradient, conv_transpose_backward
 from .ops import conv_transpose as _conv_transpose_numpy
+from .ops import remember
 from .typing import Layout
 
 __all__ = [
@@ -221,21 +222,53 @@ def _per_entry(function: Any, *tensors: Any) -> Any:
     single = not isinstance(entries[0], tuple)
     rows = [(e,) if single else e for e in entries]
     batched = tuple(
-        None if parts[0] is None else torch._add_batch_dim(torch.stack(parts)[:size], 0, level)
-        for parts in zip(*rows)
+        None if parts[0] is None else torch._add_batch_dim(torch.stack(parts)[:size], 0, level) for parts in zip(*rows)
     )
     return batched[0] if single else batched
 
 
 def _memory_format(t: torch.Tensor) -> torch.memory_format:
-    """PyTorch's ``suggest_memory_format``: channels-last when the strides say so (and not also contiguous);
-    contiguous for a ``torch.func`` transform's wrapper (:func:`_transformed`), which has no strides to ask."""
+    """ATen's ``suggest_memory_format``, which PyTorch's layer asks of its input and weight: channels-last
+    when the strides say so; contiguous for a ``torch.func`` transform's wrapper (:func:`_transformed`),
+    which has no strides to ask."""
     channels_last = _CHANNELS_LAST.get(t.dim())
-    if _transformed(t):
+    if channels_last is None or _transformed(t):
         return torch.contiguous_format
-    if channels_last is not None and t.is_contiguous(memory_format=channels_last) and not t.is_contiguous():
-        return channels_last
-    return torch.contiguous_format
+    if t.is_contiguous() and not t.is_contiguous(memory_format=channels_last):
+        return torch.contiguous_format  # (unambiguous: the common case, without the call below)
+    if torch.compiler.is_compiling():  # (a graph's sizes may be symbols: the strides' flags decide)
+        last = t.is_contiguous(memory_format=channels_last) and not t.is_contiguous()
+        return channels_last if last else torch.contiguous_format
+    # size-1 axes make strides fit both formats, or neither, and a sliced tensor fits none: ATen's own rule
+    # decides, as it does for PyTorch's layer (a depthwise weight (C, 1, k, k) made channels-last is
+    # channels-last), kept per shape and strides (a 1-element call asks it of each tensor twice)
+    key = (t.shape, t.stride())
+    found = _FORMATS.get(key)
+    if found is None:
+        found = channels_last if _channels_last_strides(*key) else torch.contiguous_format
+        remember(_FORMATS, key, found, 256)
+    return found
+
+
+#: ATen's memory format by shape and strides, for the tensors :func:`_memory_format` cannot read from its flags.
+_FORMATS: dict[tuple, torch.memory_format] = {}
+
+
+def _channels_last_strides(sizes: Sequence[int], strides: Sequence[int]) -> bool:
+    """ATen's ``is_channels_last_strides_2d_s4`` and ``_3d_s5`` (``c10/core/MemoryFormat.h``), which decide
+    ``suggest_memory_format``: the strides grow along C, then the spatial axes from the last, then N,
+    each at least the previous one's extent; ambiguous cases (N111, a trivial C stride) are contiguous.
+    (``torch._prims_common.suggest_memory_format`` mirrors it too, at ~10 us a call.)"""
+    if strides[1] == 0:
+        return False
+    least = 0
+    for d in (1, *range(len(sizes) - 1, 1, -1), 0):
+        if sizes[d] == 0 or strides[d] < least:
+            return False
+        if d == 0 and least == strides[1]:
+            return False
+        least = strides[d] * sizes[d] if sizes[d] > 1 else strides[d]
+    return True
 
 
 def _layout(input: torch.Tensor, weight: torch.Tensor) -> Layout:
