@@ -39,6 +39,12 @@ def test_options_validation_and_restore():
         tconv.set_options(keep_awake=float("nan"))
     with tconv.options(keep_awake=0):
         assert tconv.get_options().keep_awake == 0.0
+    with pytest.raises(ValueError, match=r"blas must be one of \('auto', 'numpy', 'mkl'\), got 'openblas'"):
+        tconv.set_options(blas="openblas")
+    with pytest.raises(TypeError, match="blas must be a str, one of .*, got True of type bool"):
+        tconv.set_options(blas=True)
+    with tconv.options(blas="numpy"):
+        assert tconv.get_options().blas == "numpy"
     assert tconv.get_options() == before
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from ._validate import is_int, real_number
 
 __all__ = [
+    "BLAS_CHOICES",
     "MAX_KEEP_AWAKE",
     "MAX_THREADS",
     "Options",
@@ -40,6 +41,9 @@ __all__ = [
     "set_options",
 ]
 
+
+#: The values of the option ``blas``.
+BLAS_CHOICES = ("auto", "numpy", "mkl")
 
 #: The most seconds ``keep_awake`` may be: the threads spin for that long after every parallel call.
 MAX_KEEP_AWAKE = 1.0
@@ -55,6 +59,14 @@ def cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def _blas_default() -> str:
+    """The option ``blas``'s default: the environment variable ``TCONV_BLAS``, else ``"auto"``."""
+    value = os.environ.get("TCONV_BLAS", "auto")
+    if value not in BLAS_CHOICES:
+        raise ValueError(f"the environment variable TCONV_BLAS must be one of {BLAS_CHOICES}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,14 @@ class Options:
         its neighbours can be off by 1 % of its own value, where the direct sums are
         off by 1e-7 (``docs/performance.md``, "Winograd"). ``False``: ``"auto"``
         never runs it (``algorithm="winograd"`` still does). Default True.
+    blas : str
+        Which library computes the GEMMs of the fast algorithms: ``"auto"`` Intel's MKL
+        where it is installed (``pip install "tconv[mkl]"``) and the processor is
+        Intel's (1.1-1.4x OpenBLAS's rate on tconv's products there, measured), else
+        NumPy's ``matmul``; ``"numpy"`` always
+        NumPy's ``matmul`` (its BLAS, OpenBLAS in NumPy's wheels); ``"mkl"`` MKL, and a
+        ``ValueError`` where it cannot be loaded. Default ``"auto"``, or the
+        environment variable ``TCONV_BLAS``.
     """
 
     memory_budget: int = 256 * 2**20
@@ -100,6 +120,7 @@ class Options:
     compiled: bool = os.environ.get("TCONV_COMPILED", "1") not in ("0", "false", "no")
     keep_awake: float = 0.002
     winograd: bool = True
+    blas: str = _blas_default()
 
 
 _GLOBAL = Options()
@@ -143,6 +164,20 @@ def _validated(base: Options, **changes: object) -> Options:
                 raise ValueError(f"threads must be at most {MAX_THREADS} (each is an OS thread), got {value!r}")
         if name in ("compiled", "winograd") and not isinstance(value, bool):
             raise TypeError(f"{name} must be a bool, got {value!r}")
+        if name == "blas":
+            if not isinstance(value, str):
+                kind = type(value).__name__
+                raise TypeError(f"blas must be a str, one of {BLAS_CHOICES}, got {value!r} of type {kind}")
+            if value not in BLAS_CHOICES:
+                raise ValueError(f"blas must be one of {BLAS_CHOICES}, got {value!r}")
+            if value == "mkl":
+                from ._algorithms.blas import mkl_available
+
+                if not mkl_available():
+                    raise ValueError(
+                        "blas='mkl' but MKL cannot be loaded: install it with pip install \"tconv[mkl]\" "
+                        "(x86-64 Linux and Windows), or it runs already in this process with its own threads"
+                    )
         if name == "keep_awake":
             seconds = real_number(value, name, minimum=0)
             if seconds > MAX_KEEP_AWAKE:  # the threads spin this long after every call

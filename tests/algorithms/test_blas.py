@@ -35,3 +35,140 @@ def test_matmul_matches_float64_product(a_shape, b_shape, transposed, threads, m
     for result in (got, into):
         assert result.shape == expected.shape and result.dtype == np.float32
         np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-4 * np.sqrt(a.shape[-1]))
+
+
+# ------------------------------------------------------------------------------------------------ MKL
+# The test dependencies install MKL (x86-64): tconv's GEMMs run on it by default (option blas="auto"),
+# and on NumPy's matmul with blas="numpy". Both are checked here against float64 products; the rest of
+# the suite runs with the default.
+
+#: MKL where it is installed (every x86-64 test machine), else the default again.
+LIBRARY = "mkl" if blas.mkl_available() else "auto"
+
+
+def test_mkl_is_installed_for_the_tests():
+    import platform
+
+    if platform.machine().lower() in ("x86_64", "amd64"):  # (the test extra installs it there)
+        assert blas.mkl_available()
+        with tconv.options(blas="mkl"):
+            assert blas.gemm_library().startswith("mkl")
+        assert blas.gemm_library().startswith("mkl") == blas._intel()  # "auto": on Intel's processors
+    with tconv.options(blas="numpy"):
+        assert blas.gemm_library() == "numpy"
+
+
+def _cases():
+    rng = np.random.default_rng(7)
+    f32 = np.float32
+    a = rng.standard_normal((37, 23)).astype(f32)
+    b = rng.standard_normal((23, 41)).astype(f32)
+    stack_a = rng.standard_normal((5, 37, 23)).astype(f32)
+    stack_b = rng.standard_normal((5, 23, 41)).astype(f32)
+    four_a = rng.standard_normal((2, 3, 9, 23)).astype(f32)
+    four_b = rng.standard_normal((2, 3, 23, 6)).astype(f32)
+    wide = rng.standard_normal((40, 60)).astype(f32)
+    return {
+        "2-d": (a, b),
+        "float64": (a.astype(np.float64), b.astype(np.float64)),
+        "transposed views": (np.ascontiguousarray(a.T).T, np.ascontiguousarray(b.T).T),
+        "sub-blocks of larger arrays": (wide[3:40, 5:28], wide[10:33, 2:43]),
+        "every other row (no CBLAS stride)": (rng.standard_normal((74, 23)).astype(f32)[::2], b),
+        "stack @ matrix": (stack_a, b),
+        "matrix @ stack": (a, stack_b),
+        "stack @ stack": (stack_a, stack_b),
+        "stack of transposed matrices": (np.ascontiguousarray(stack_a.transpose(0, 2, 1)).transpose(0, 2, 1), b),
+        "two stacked axes": (four_a, four_b),
+        "two stacked axes @ matrix": (four_a, four_b[0, 0]),
+        "broadcast stack (NumPy's)": (four_a, stack_b[:3, :, :6]),
+        "empty inner axis": (np.zeros((4, 0), f32), np.zeros((0, 5), f32)),
+        "empty rows": (np.zeros((0, 3), f32), np.ones((3, 5), f32)),
+        "mixed dtypes (NumPy's)": (a, b.astype(np.float64)),
+        "integers (NumPy's)": (np.arange(6).reshape(2, 3), np.arange(12).reshape(3, 4)),
+    }
+
+
+@pytest.mark.parametrize("library", ["numpy", LIBRARY])
+@pytest.mark.parametrize("case", list(_cases()))
+def test_mm_is_numpys_matmul(case, library, monkeypatch):
+    """blas.mm, the GEMM of every algorithm: NumPy's matmul's result (shape, dtype, values to float32
+    rounding), into ``out`` too, including an ``out`` that is a strided part of a larger array."""
+    monkeypatch.setattr(blas, "MKL_MACS", 0)  # MKL for these small products too
+    monkeypatch.setattr(blas, "MKL_MATRIX_MACS", 0)
+    monkeypatch.setattr(blas, "MKL_SIDE", 0)
+    monkeypatch.setattr(blas, "MKL_INNER", 0)
+    a, b = _cases()[case]
+    expected = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    dtype = np.matmul(a, b).dtype
+    with tconv.options(blas=library):
+        got = blas.mm(a, b)
+        sentinel = np.nan if np.issubdtype(dtype, np.floating) else -7777
+        big = np.full((*expected.shape[:-1], expected.shape[-1] + 3), sentinel, dtype)
+        into = big[..., 1 : 1 + expected.shape[-1]]  # rows with a pitch larger than their length
+        returned = blas.mm(a, b, out=into)
+    assert returned is into
+    outside = np.concatenate([big[..., :1], big[..., -2:]], axis=-1)
+    assert (np.isnan(outside) if sentinel is np.nan else outside == sentinel).all()  # nothing written outside
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for result in (got, into):
+        assert result.shape == expected.shape and result.dtype == dtype
+        np.testing.assert_allclose(result, expected, rtol=tolerance, atol=tolerance * np.sqrt(max(1, a.shape[-1])))
+
+
+def test_mm_calls_mkl_from_its_thresholds(monkeypatch):
+    """Products from MKL_MACS multiply-adds (stacks: and MKL_MATRIX_MACS a matrix) go to MKL, smaller ones
+    to NumPy's matmul (whose call costs less)."""
+    if not blas.mkl_available():
+        pytest.skip("MKL is installed with the test dependencies on x86-64 only")
+    calls = []
+    library = blas._mkl()
+    monkeypatch.setattr(blas, "_mkl_gemm", lambda *args: calls.append("gemm") or False)
+    monkeypatch.setattr(blas, "_mkl_batch", lambda *args: calls.append("batch") or False)
+    f32 = np.float32
+    with tconv.options(blas="mkl"):
+        blas.mm(np.ones((128, 128), f32), np.ones((128, 127), f32))  # below 2**21
+        blas.mm(np.ones((1024, 64), f32), np.ones((64, 1024), f32))  # 2**26, but 64 terms: NumPy's
+        blas.mm(np.ones((128, 128), f32), np.ones((128, 128), f32))  # 2**21
+        blas.mm(np.ones((8, 64, 128), f32), np.ones((128, 64), f32))  # 8 x 2**19
+        blas.mm(np.ones((512, 16, 128), f32), np.ones((128, 16), f32))  # matrices of 2**15: NumPy's
+        blas.mm(np.ones((1024, 32), f32), np.ones((32, 1024), f32))  # 2**25, but an inner side of 32: NumPy's
+    with tconv.options(blas="numpy"):
+        blas.mm(np.ones((128, 128), f32), np.ones((128, 128), f32))
+    assert calls == ["gemm", "batch"] and library is not None
+
+
+@pytest.mark.parametrize("library", ["numpy", LIBRARY])
+def test_gemm_into_adds_in_place(library):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((50, 30)).astype(np.float32)
+    b = rng.standard_normal((30, 20)).astype(np.float32)
+    c = rng.standard_normal((50, 24)).astype(np.float32)
+    expected = c[:, 2:22].astype(np.float64) + a.astype(np.float64) @ b.astype(np.float64)
+    with tconv.options(blas=library):
+        done = blas.gemm_into(a, b, c[:, 2:22])
+    if done:
+        np.testing.assert_allclose(c[:, 2:22], expected, rtol=1e-5, atol=1e-4)
+    assert done or library != "mkl"  # MKL always takes it; OpenBLAS's CBLAS where NumPy's is found
+
+
+@pytest.mark.parametrize("algorithm", ["gemm", "phase", "im2col", "winograd", "direct"])
+def test_algorithms_agree_on_either_library(algorithm):
+    """Each fast algorithm, forward and gradients, with MKL and with NumPy's matmul: both within float32
+    rounding of the float64 result (the rest of the suite runs on the default, MKL where installed)."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 24, 9, 9)).astype(np.float32)
+    kernel = 3 if algorithm == "winograd" else 4
+    stride = 1 if algorithm == "winograd" else 2
+    w = rng.standard_normal((24, 16, kernel, kernel)).astype(np.float32)
+    y64 = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), stride=stride, padding=1, algorithm="gemm")
+    dy = rng.standard_normal(y64.shape).astype(np.float32)
+    g64 = tconv.conv_transpose_backward(dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64),
+                                        stride=stride, padding=1)  # fmt: skip
+    for library in ("numpy", LIBRARY):
+        with tconv.options(blas=library):
+            y = tconv.conv_transpose(x, w, stride=stride, padding=1, algorithm=algorithm)
+            g = tconv.conv_transpose_backward(dy, x, w, stride=stride, padding=1)
+        scale = np.abs(y64).max()
+        np.testing.assert_allclose(y, y64, rtol=0, atol=1e-5 * scale)
+        for got, want in ((g.input, g64.input), (g.weight, g64.weight)):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())

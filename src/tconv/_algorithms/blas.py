@@ -32,7 +32,16 @@ import numpy as np
 from .._options import effective
 from . import compiled as _compiled
 
-__all__ = ["available", "gemm_into", "matmul", "parallel_products", "single_threaded_blas"]
+__all__ = [
+    "available",
+    "gemm_into",
+    "gemm_library",
+    "matmul",
+    "mkl_available",
+    "mm",
+    "parallel_products",
+    "single_threaded_blas",
+]
 
 #: Global thread-count setters and getters of the OpenBLAS builds NumPy and SciPy ship, by symbol name.
 _SYMBOLS = (
@@ -101,6 +110,119 @@ def _sgemm():
     return None
 
 
+# ---------------------------------------------------------------------------------------------------
+# MKL (``pip install "tconv[mkl]"``): the GEMMs of tconv's algorithms by Intel's library where it is
+# installed. On the Intel Xeon where this was measured, its single-threaded SGEMM ran 1.1-1.4x as fast as
+# OpenBLAS's on the products tconv's tiles make (1024 x 2048 x 128: 145 against 132 GF/s; 2809 x 128 x
+# 48: 141 against 107), and PyTorch's CPU build and ONNX Runtime's MLAS reach the same rates: with NumPy's
+# OpenBLAS, the GEMM-bound layers had a ceiling below their peers'. It is loaded with its sequential
+# threading layer (no threads of its own: tconv's threads call it, as they call OpenBLAS single-threaded,
+# and no OpenMP runtime is loaded beside PyTorch's), and only where this process has not initialised it
+# already with another layer (a NumPy linked to MKL keeps its own). The option ``blas`` chooses
+# (:class:`tconv.Options`): ``"auto"`` MKL where found, ``"numpy"`` NumPy's ``matmul`` (its BLAS).
+
+#: MKL's constants (``mkl_service.h``, ``mkl_cblas.h``).
+_MKL_SEQUENTIAL = 1
+_MKL_INT_MAX = 2**31 - 1  # MKL_INT of the LP64 interface that libmkl_rt starts with: int32
+
+
+class _Mkl:
+    """MKL's CBLAS GEMMs (float32 and float64), strided batches, and packed-operand calls."""
+
+    def __init__(self, library: ctypes.CDLL) -> None:
+        enum, pointer, integer = ctypes.c_int, ctypes.c_void_p, ctypes.c_int
+        self.gemm = {}
+        self.batch = {}
+        for char, real in (("f", ctypes.c_float), ("d", ctypes.c_double)):
+            prefix = "cblas_s" if char == "f" else "cblas_d"
+            gemm = getattr(library, prefix + "gemm")
+            gemm.argtypes = [enum, enum, enum, integer, integer, integer, real, pointer, integer, pointer, integer]
+            gemm.argtypes += [real, pointer, integer]
+            gemm.restype = None
+            batch = getattr(library, prefix + "gemm_batch_strided")
+            batch.argtypes = [enum, enum, enum, integer, integer, integer, real, pointer, integer, integer]
+            batch.argtypes += [pointer, integer, integer, real, pointer, integer, integer, integer]
+            batch.restype = None
+            self.gemm[char], self.batch[char] = gemm, batch
+
+
+def _mkl_candidates() -> Iterator[str]:
+    """Paths of MKL's runtime library: those the ``mkl`` distribution installed (its wheel puts them in
+    the environment's ``lib``), then the dynamic loader's own search."""
+    import ctypes.util
+    import importlib.metadata
+
+    try:
+        files = importlib.metadata.files("mkl") or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        name = file.name
+        if name.startswith(("libmkl_rt.so", "mkl_rt", "libmkl_rt.")) and not name.endswith((".py", ".pyc")):
+            yield str(file.locate())
+    found = ctypes.util.find_library("mkl_rt")
+    if found:
+        yield found
+
+
+@functools.lru_cache(maxsize=1)
+def _mkl() -> _Mkl | None:
+    """MKL, loaded once with its sequential threading layer, or None (not installed, or already running
+    with another threading layer in this process, or not loadable)."""
+    for path in _mkl_candidates():
+        try:
+            library = ctypes.CDLL(path)
+            set_layer = library.MKL_Set_Threading_Layer
+        except (OSError, AttributeError):
+            continue
+        set_layer.argtypes, set_layer.restype = [ctypes.c_int], ctypes.c_int
+        if set_layer(_MKL_SEQUENTIAL) != _MKL_SEQUENTIAL:  # initialised already, with threads
+            return None
+        try:
+            return _Mkl(library)
+        except AttributeError:  # an MKL without strided batches (before 2020)
+            return None
+    return None
+
+
+def mkl_available() -> bool:
+    """True when MKL is installed and loaded for tconv's GEMMs (see the module's notes above)."""
+    return _mkl() is not None
+
+
+def gemm_library() -> str:
+    """Which library computes tconv's GEMMs with the current options: ``"mkl <version>"`` or ``"numpy"``."""
+    if _provider() is None:
+        return "numpy"
+    import importlib.metadata
+
+    try:
+        return f"mkl {importlib.metadata.version('mkl')}"
+    except importlib.metadata.PackageNotFoundError:  # loaded from the loader's path, not the wheel
+        return "mkl"
+
+
+@functools.lru_cache(maxsize=1)
+def _intel() -> bool:
+    """Whether the processor is Intel's (``/proc/cpuinfo``'s vendor; False where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            return any(line.startswith("vendor_id") and "GenuineIntel" in line for line in info)
+    except OSError:
+        return False
+
+
+def _provider() -> _Mkl | None:
+    """MKL when the option ``blas`` chooses it and it is available, else None (NumPy's matmul). ``"auto"``
+    chooses it on Intel's processors only: that is where it was measured faster than OpenBLAS (it was
+    never timed on this project's AMD EPYCs, and MKL's fastest kernels were long reserved for Intel's
+    processors); ``"mkl"`` on any."""
+    choice = effective().blas
+    if choice == "numpy" or (choice == "auto" and not _intel()):
+        return None
+    return _mkl()
+
+
 def _operand(a: np.ndarray) -> tuple[int, int] | None:
     """``(transpose flag, leading dimension)`` of a 2-d array for a row-major CBLAS call, or None when
     neither axis has unit stride (or the other's is not a positive multiple of the item size)."""
@@ -127,8 +249,13 @@ def gemm_into(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
     >>> gemm_into(a, b, c) and bool((c == 4).all())
     True
     """
+    if not all(m.dtype.char == "f" and m.ndim == 2 for m in (a, b, c)) or c.shape != (a.shape[0], b.shape[1]):
+        return False
+    library = _provider()
+    if library is not None and a.shape[1] == b.shape[0]:
+        return _mkl_gemm(library, a, b, c, 1.0)
     found = _sgemm() if available() else None
-    if found is None or not all(m.dtype.char == "f" and m.ndim == 2 for m in (a, b, c)):
+    if found is None:
         return False
     (m, k), n = a.shape, b.shape[1]
     left, right = _operand(a), _operand(b)
@@ -143,11 +270,133 @@ def gemm_into(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
     return True
 
 
+def _mkl_gemm(library: _Mkl, a: np.ndarray, b: np.ndarray, c: np.ndarray, beta: float) -> bool:
+    """``c = a @ b + beta * c`` of 2-d arrays by MKL; False, having done nothing, where the strides or sizes
+    are not a CBLAS call's."""
+    left, right = _operand(a), _operand(b)
+    item = c.itemsize
+    (m, k), n = a.shape, b.shape[1]
+    if left is None or right is None or c.strides[1] != item or c.strides[0] % item or c.strides[0] < item * max(1, n):
+        return False
+    ldc = c.strides[0] // item
+    if max(m, n, k, left[1], right[1], ldc) > _MKL_INT_MAX:
+        return False
+    if m and n:
+        if k:
+            library.gemm[c.dtype.char](_ROW_MAJOR, left[0], right[0], m, n, k, 1.0, a.ctypes.data, left[1],
+                                       b.ctypes.data, right[1], beta, c.ctypes.data, ldc)  # fmt: skip
+        elif not beta:
+            c[...] = 0
+    return True
+
+
+def _mkl_batch(library: _Mkl, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
+    """``c[i] = a[i] @ b[i]`` for 3-d ``c`` (``a`` or ``b`` 2-d: the same matrix for every ``i``) by one
+    strided-batch call; False where the strides are not such a call's."""
+    count = c.shape[0]
+    a2, b2 = (a[0] if a.ndim == 3 else a), (b[0] if b.ndim == 3 else b)
+    left, right = _operand(a2), _operand(b2)
+    item = c.itemsize
+    (m, k), n = a2.shape, b2.shape[1]
+    strides = [x.strides[0] if x.ndim == 3 else 0 for x in (a, b)] + [c.strides[0]]
+    if (
+        left is None
+        or right is None
+        or c.strides[2] != item
+        or c.strides[1] % item
+        or c.strides[1] < item * max(1, n)
+        or any(stride % item or stride < 0 for stride in strides)
+    ):
+        return False
+    ldc = c.strides[1] // item
+    sa, sb, sc = (stride // item for stride in strides)
+    if max(m, n, k, left[1], right[1], ldc, sa, sb, sc, count) > _MKL_INT_MAX:
+        return False
+    if m and n and count:
+        if not k:
+            c[...] = 0
+            return True
+        library.batch[c.dtype.char](_ROW_MAJOR, left[0], right[0], m, n, k, 1.0, a2.ctypes.data, left[1], sa,
+                                    b2.ctypes.data, right[1], sb, 0.0, c.ctypes.data, ldc, sc, count)  # fmt: skip
+    return True
+
+
+#: Multiply-adds from which :func:`mm` calls MKL (a product, or a stack in one strided-batch call), and
+#: the least of each matrix of a stack. Below, NumPy's ``matmul``: MKL's call from Python costs ~8 us
+#: against NumPy's ~1.5 (ctypes' arguments and the arrays' addresses: MKL itself takes 2.6 us on a 16 x
+#: 16 x 128 product), while from ~1M multiply-adds MKL's single-threaded SGEMM ran 1.1-1.4x as fast as
+#: OpenBLAS's (thread CPU time, 18 shapes of tconv's tiles: 128^3 1.11x, 1024 x 64 x 128 1.20x, 512 x
+#: 32 x 512 1.41x); under ~0.3M they were within 0.8-1.1x of each other.
+MKL_MACS = 2**21
+MKL_MATRIX_MACS = 2**16
+#: The least of a product's outer sides for :func:`mm` to call MKL. Thin products (a short inner axis: few
+#: multiply-adds per element written, or few rows) were as fast or faster on OpenBLAS with tconv's two
+#: threads computing at once, though MKL led on each alone: A/B in one process, alternating, groups-8's
+#: 128 x 16 x 1024 products 0.64-0.71x with MKL and dcgan-4's 48 x 64 x 1024 0.81x, where the layers of
+#: products of 64 and more a side were 1.05-1.23x (a thread's CPU time: 1.1-1.4x).
+MKL_SIDE = 64
+#: The least inner (summed) side for MKL: the backward pass's 64-term chunk products were 0.9-0.95x on
+#: MKL with two threads (dcgan-1's 512 x 64 x 128, grouped-4's 16 x 128 x 64 x 64), 128 terms 1.1-1.2x.
+MKL_INNER = 128
+
+
+def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.matmul(a, b, out=out)`` on the calling thread, by MKL where the option ``blas`` chooses it (see the
+    notes above :class:`_Mkl`): float32 or float64 operands of one dtype, 2-d, or stacks whose matrices a
+    strided batch reaches; anything else (other dtypes, broadcasting beyond one stacked axis, strides no
+    CBLAS call takes) is NumPy's ``matmul``. Every GEMM of tconv's algorithms goes through here.
+
+    Examples
+    --------
+    >>> a, b = np.ones((2, 3, 4), np.float32), np.ones((4, 5), np.float32)
+    >>> mm(a, b).shape, float(mm(a, b)[1, 2, 3])
+    ((2, 3, 5), 4.0)
+    """
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim < 2 or b.ndim < 2:
+        return np.matmul(a, b, out=out)
+    macs = a.shape[-2] * b.shape[-1] * a.shape[-1]  # of one matrix product (then of the stack)
+    if macs < MKL_MATRIX_MACS or min(a.shape[-2], b.shape[-1]) < MKL_SIDE or a.shape[-1] < MKL_INNER:
+        return np.matmul(a, b, out=out)  # small, thin or empty: NumPy's
+    count = max(a.size // max(1, a.shape[-2] * a.shape[-1]), b.size // max(1, b.shape[-2] * b.shape[-1]))
+    if macs * count < MKL_MACS:
+        return np.matmul(a, b, out=out)
+    library = _provider()
+    char = a.dtype.char
+    if library is None or char not in "fd" or b.dtype.char != char:
+        return np.matmul(a, b, out=out)
+    if max(a.ndim, b.ndim) > 3:  # stacks of stacks of one batch shape: a strided batch per outer index
+        outer = (a if a.ndim > b.ndim else b).shape[:-3]
+        if (a.ndim == b.ndim and a.shape[:-2] != b.shape[:-2]) or min(a.ndim, b.ndim) not in (2, max(a.ndim, b.ndim)):
+            return np.matmul(a, b, out=out)
+        if out is None:
+            out = np.empty((*(a if a.ndim > b.ndim else b).shape[:-2], a.shape[-2], b.shape[-1]), dtype=a.dtype)
+        elif out.shape[:-3] != outer or out.dtype.char != char:
+            return np.matmul(a, b, out=out)
+        for index in np.ndindex(*outer):
+            mm(a[index] if a.ndim > 2 else a, b[index] if b.ndim > 2 else b, out=out[index])
+        return out
+    stacked = max(a.ndim, b.ndim) == 3
+    count = a.shape[0] if a.ndim == 3 else (b.shape[0] if stacked else 0)
+    if (a.ndim == 3 and b.ndim == 3 and b.shape[0] != count) or a.shape[-1] != b.shape[-2]:
+        return np.matmul(a, b, out=out)  # (NumPy's error, or its broadcasting of one-matrix stacks)
+    if count == 1 and out is not None and out.ndim == 3:  # one matrix: a plain GEMM
+        mm(a[0] if a.ndim == 3 else a, b[0] if b.ndim == 3 else b, out=out[0])
+        return out
+    shape = (count, a.shape[-2], b.shape[-1]) if stacked else (a.shape[0], b.shape[1])
+    if out is None:
+        out = np.empty(shape, dtype=a.dtype)
+    elif out.dtype.char != char or out.shape != shape:
+        return np.matmul(a, b, out=out)
+    done = _mkl_batch(library, a, b, out) if stacked else _mkl_gemm(library, a, b, out, 0.0)
+    return out if done else np.matmul(a, b, out=out)
+
+
 def available() -> bool:
-    """True when BLAS threading can be controlled (OpenBLAS found; ``TCONV_BLAS_CONTROL`` not 0)."""
+    """True when tconv's threads can run single-threaded GEMMs (``TCONV_BLAS_CONTROL`` not 0): OpenBLAS
+    found, whose thread count can be set, or MKL computing the GEMMs (:func:`mm`), which has none."""
     if os.environ.get("TCONV_BLAS_CONTROL", "1") in ("0", "false", "no"):
         return False
-    return _functions() is not None
+    return _functions() is not None or _provider() is not None
 
 
 @contextlib.contextmanager
@@ -194,7 +443,7 @@ OPENBLAS_ONE_THREAD = 65536 * 4
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``np.matmul(a, b, out=out)`` computed on tconv's own threads, each with single-threaded BLAS.
+    """``np.matmul(a, b, out=out)`` computed on tconv's own threads, each with single-threaded BLAS (:func:`mm`).
 
     OpenBLAS's own threads spin for about 0.1 s after each multi-threaded call (measured: the process
     kept both cores busy for 100 ms of a 100 ms sleep after one GEMM), so a multi-threaded GEMM slows
@@ -209,10 +458,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         out = np.empty((*batch, a.shape[-2], b.shape[-1]), dtype=np.result_type(a, b))
     threads = effective().threads
     if out.size * a.shape[-1] <= OPENBLAS_ONE_THREAD:  # OpenBLAS runs it on one thread anyway
-        return np.matmul(a, b, out=out)
+        return mm(a, b, out=out)
     if not available() or threads <= 1 or 2 * out.size * a.shape[-1] < PARALLEL_FLOPS:
         with single_threaded_blas():
-            return np.matmul(a, b, out=out)
+            return mm(a, b, out=out)
     rows, cols = out.shape[-2], out.shape[-1]
     if out.ndim == 3 and out.shape[0] >= 2 * threads:
         # a batch of at least two matrices a thread: runs of the batch, each one stacked matmul (NumPy
@@ -220,7 +469,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         # batch is the samples): 32 samples of 128 -> 128 channels at 4x4 0.66 -> 0.30 ms, 16 of 512 -> 21
         # at 6x6 1.25x; larger samples and grouped layers within noise
         def run(b0: int, b1: int) -> None:
-            np.matmul(a[b0:b1] if a.ndim > 2 else a, b[b0:b1] if b.ndim > 2 else b, out=out[b0:b1])
+            mm(a[b0:b1] if a.ndim > 2 else a, b[b0:b1] if b.ndim > 2 else b, out=out[b0:b1])
 
         parallel_products(run, _compiled.split(out.shape[0], 2 * threads))
         return out
@@ -240,9 +489,9 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         left = a[index] if a.ndim > 2 else a
         right = b[index] if b.ndim > 2 else b
         if by_rows:
-            np.matmul(left[r0:r1], right, out=out[index][r0:r1])
+            mm(left[r0:r1], right, out=out[index][r0:r1])
         else:
-            np.matmul(left, right[:, r0:r1], out=out[index][:, r0:r1])
+            mm(left, right[:, r0:r1], out=out[index][:, r0:r1])
 
     parallel_products(piece, pieces)
     return out

@@ -286,7 +286,7 @@ def _products(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem
 
         def product(i: int, g: int, r0: int, r1: int) -> None:
             lhs = xs[i, g * cig : (g + 1) * cig, r0:r1].T  # (rows, Cig), a transposed view
-            np.matmul(lhs, w_packed[g], out=cols[g, i * p_in + r0 : i * p_in + r1])
+            _blas.mm(lhs, w_packed[g], out=cols[g, i * p_in + r0 : i * p_in + r1])
 
         # fewer (sample, group) products than threads (one large sample): each cut into bands of its rows,
         # so that no thread idles (one sample of 64 -> 16 channels at 51 x 51 ran its GEMM on one thread)
@@ -369,7 +369,7 @@ def _one_stamp_call(geometry: Geometry, problem: Problem, n: int) -> Callable[..
     columns = c_out * math.prod(geometry.kernel_size)
     shape = (n, c_out, *geometry.kernel_size)
     # as _blas.matmul would: a product OpenBLAS computes on one thread by itself is called as it is
-    multiply = np.matmul if n * c_in * columns <= _blas.OPENBLAS_ONE_THREAD else _blas.matmul
+    multiply = _blas.mm if n * c_in * columns <= _blas.OPENBLAS_ONE_THREAD else _blas.matmul
     column = (-1, *(1,) * geometry.ndim)
 
     def call(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
@@ -784,7 +784,7 @@ def _gemm_tile(
     if layout_in == "channels_last" and whole and x.flags.c_contiguous:
         # whole samples of a channels-last input: all the tile's rows are one matrix
         lhs = _reshaped(x[n0:n1], (nt * rows, x.shape[-1]))[:, inputs]  # (nt*rows, Cig)
-        np.matmul(lhs, w_block, out=cols)
+        _blas.mm(lhs, w_block, out=cols)
         nt_loop = 0
     else:
         nt_loop = nt
@@ -803,7 +803,7 @@ def _gemm_tile(
                 lhs = _reshaped(xs, (rows, cig))
             except AttributeError:
                 lhs = np.ascontiguousarray(xs).reshape(rows, cig)
-        np.matmul(lhs, w_block, out=cols[i * rows : (i + 1) * rows])  # (rows, Cig) @ (Cig, Kv*Cb)
+        _blas.mm(lhs, w_block, out=cols[i * rows : (i + 1) * rows])  # (rows, Cig) @ (Cig, Kv*Cb)
     tables = lead_and_last(sub)
     o_lead, o_last = tables.lead.outputs, tables.last.outputs
     cols4 = _reshaped(cols, (1, nt * rows, kv, cb))  # (1, M, Kv, Cb)
@@ -935,7 +935,7 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
         for index in claim:
             i0, i1, g0, g1 = tiles[index]
             channels = slice(g0 * cog, g1 * cog)
-            c4 = block(buffer, i0, i1, g0, g1, np.matmul)  # BLAS single-threaded around the workers
+            c4 = block(buffer, i0, i1, g0, g1, _blas.mm)  # BLAS single-threaded around the workers
             rows(*arguments(c4, lead.ptr, 0, o_last, bias[channels], out4[i0:i1, channels]))
 
     if len(tiles) >= threads > 1 and _blas.available():

@@ -465,7 +465,7 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
             if exact:
                 _exact_product(left[g], right[g], out[g], step, wide)
             else:
-                np.matmul(left[g], right[g], out=out[g])
+                _blas.mm(left[g], right[g], out=out[g])
         return
     full = chunks * step
     per = max(1, partials_bytes() // slab)  # groups per slab
@@ -475,9 +475,9 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
         lhs = left[g0:g1, :, :full].reshape(g1 - g0, rows, chunks, step).transpose(0, 2, 1, 3)  # (g, C, M, step)
         rhs = right[g0:g1, :full].reshape(g1 - g0, chunks, step, width)  # (g, C, step, N)
         parts = scratch("partial", (g1 - g0, chunks + (full < k), rows, width), left.dtype)
-        np.matmul(lhs, rhs, out=parts[:, :chunks])
+        _blas.mm(lhs, rhs, out=parts[:, :chunks])
         if full < k:  # the last, shorter chunk
-            np.matmul(left[g0:g1, :, full:], right[g0:g1, full:], out=parts[:, chunks])
+            _blas.mm(left[g0:g1, :, full:], right[g0:g1, full:], out=parts[:, chunks])
         _compiled.kernels()["sum_chunks"](parts, out[g0:g1], acc)
 
 
@@ -492,14 +492,14 @@ def _exact_product(left: np.ndarray, right: np.ndarray, out: np.ndarray, step: i
     float32, were farther than PyTorch's on other layers of this kind."""
     k = left.shape[1]
     if wide == out.dtype or k <= 1:
-        np.matmul(left, right, out=out)
+        _blas.mm(left, right, out=out)
     elif k <= 2 * step:
         # one or two chunks: one product in double precision, rounded once. One float32 GEMM of up to 32
         # columns was farther than PyTorch's on small layers (1.03-1.18x on 1 x 1 kernels of 3-16 output
         # channels, 1.06x on a 3-d k2 s2 layer of 4 -> 4 channels), and so were two halves added in
         # float32, and two chunks of up to 32 added in float32 on 1 x 1 kernels of 34-60 channels
         # (1.16-1.23x, 3-53 M multiply-adds)
-        out[...] = np.matmul(left.astype(wide), right.astype(wide))
+        out[...] = _blas.mm(left.astype(wide), right.astype(wide))
     else:
         out[...] = _chunked_sum(left, right, step, wide)
 
@@ -549,9 +549,9 @@ def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
             c1 = min(chunks, c0 + per)
             lhs = left[:, c0 * step : c1 * step].reshape(rows, c1 - c0, step).transpose(1, 0, 2)  # (c, R, step)
             rhs = right[c0 * step : c1 * step].reshape(c1 - c0, step, cols)  # (c, step, C)
-            total += np.matmul(lhs, rhs).sum(axis=0, dtype=wide)
+            total += _blas.mm(lhs, rhs).sum(axis=0, dtype=wide)
         if chunks * step < k:
-            total += np.matmul(left[:, chunks * step :], right[chunks * step :])
+            total += _blas.mm(left[:, chunks * step :], right[chunks * step :])
         return total
     # PARTS products per pass over the sums (one GEMM and one pass each: 4.6 ms on unet-256's (256, 512)
     # x (512, 1024) tile with 32-column chunks, 4.1 this way; one GEMM over all 512 columns takes 2.0,
@@ -565,7 +565,7 @@ def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
         count = min(per, -(-(k - k0) // step))
         for j in range(count):
             a0, a1 = k0 + j * step, min(k, k0 + (j + 1) * step)
-            np.matmul(left[:, a0:a1], right[a0:a1], out=parts[j])
+            _blas.mm(left[:, a0:a1], right[a0:a1], out=parts[j])
         if _compiled.available():
             _compiled.kernels()["accumulate"](total, parts, count, k0 == 0)
         else:
@@ -1201,7 +1201,7 @@ def _chunked_product(
             a0, w0 = tiles[index]
             a1, w1 = min(a, a0 + ta), min(width, w0 + tw)
             left, right = lhs[:, a0:a1], rhs[:, w0:w1]  # (M, a), (M, w)
-            tile = np.matmul(left.T, right) if one_product else _chunked_sum(left.T, right, step, dtype)
+            tile = _blas.mm(left.T, right) if one_product else _chunked_sum(left.T, right, step, dtype)
             if store is not None:
                 store(a0, a1, w0, w1, tile)
             elif into is None:
@@ -1249,7 +1249,7 @@ def _batched_chunks(lhs: np.ndarray, rhs: np.ndarray, step: int, out: np.ndarray
             r0, r1 = runs[index]
             for c0 in range(r0, r1, per):
                 c1 = min(r1, c0 + per)
-                total += np.matmul(left[c0:c1], right[c0:c1]).sum(axis=0, dtype=out.dtype)
+                total += _blas.mm(left[c0:c1], right[c0:c1]).sum(axis=0, dtype=out.dtype)
             sums[index] = total
 
     with _blas.single_threaded_blas():

@@ -127,7 +127,7 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
                 window = flat[start + r0 : start + r1, g]  # (rows, Cig): contiguous rows
                 w_tap = wk[(g,) + tap]  # (Cig, Cog)
                 if index == 0:
-                    np.matmul(window, w_tap, out=acc)
+                    _blas.mm(window, w_tap, out=acc)
                 elif not _blas.gemm_into(window, w_tap, acc):  # BLAS beta = 1, else a product and an add
                     acc += window @ w_tap
 
@@ -566,12 +566,12 @@ def _block_plan(
                     kernels["im2col_cl"](source[n0:n1], tables.lead_pos[l0:l1], tables.last_pos, o_last, cols, 0,
                                          count * (l1 - l0))  # fmt: skip
                     y = scratch("output", (1, count, rows, width), dtype)
-                    np.matmul(cols.reshape(count * rows, taps * c_in), wcat, out=y.reshape(count * rows, width))
+                    _blas.mm(cols.reshape(count * rows, taps * c_in), wcat, out=y.reshape(count * rows, width))
                 else:
                     cols = scratch("columns", (c_in, taps, count, rows), dtype)
                     kernels["im2col_cf"](source, tables.lead_pos, tables.last_pos, o_last, 1, cols, n0, l0, 0, c_in)
                     y = scratch("output", (width, count, rows), dtype)
-                    np.matmul(wcat, cols.reshape(c_in * taps, count * rows), out=y.reshape(width, count * rows))
+                    _blas.mm(wcat, cols.reshape(c_in * taps, count * rows), out=y.reshape(width, count * rows))
                 if e1 == e0:
                     continue
                 phases, tasks, has_bias = tables.lead_phase[e0:e1], count * (e1 - e0), bias is not None

@@ -436,7 +436,7 @@ def winograd(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem)
             for b in range(b0, b1):
                 c0, c1 = b * block, min(cog, (b + 1) * block)
                 m = m_buffer[: points * count * phases * (c1 - c0)].reshape(points, count, phases * (c1 - c0))
-                np.matmul(v, u[:, g * cig : (g + 1) * cig, c0 * phases : c1 * phases], out=m)  # the GEMMs
+                _blas.mm(v, u[:, g * cig : (g + 1) * cig, c0 * phases : c1 * phases], out=m)  # the GEMMs
                 first, last = g * cog + c0, g * cog + c1
                 bias, target = problem.bias[first:last], channels(out, first, last)
                 transform_out(m, n0, n1, ty0, ty1, *args_out, bias, target, channels_first)

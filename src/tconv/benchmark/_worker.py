@@ -11,7 +11,7 @@ message)``:
 - ``("time", algorithm, repeat)``: untimed calls until at least
   :data:`WARM_UP_CALLS` calls and :data:`WARM_UP_SECONDS` have passed, then
   ``repeat`` timed calls; answer with their durations in seconds;
-- ``("gemm_rate", dtype)``: the best GFLOP/s of NumPy's GEMM (:func:`gemm_rate`);
+- ``("gemm_rate", dtype)``: the best GFLOP/s of a large GEMM, NumPy's or tconv's (:func:`gemm_rate`);
 - ``("bandwidth",)``: the best GB/s of a large copy (:func:`bandwidth`);
 - ``("quit",)``.
 """
@@ -21,10 +21,12 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .._options import get_options
 from ._runtimes import RUNTIMES, Call
 
 __all__ = ["WARM_UP_CALLS", "WARM_UP_SECONDS", "Worker", "bandwidth", "gemm_rate", "serve"]
@@ -89,17 +91,25 @@ def _time(call: Call, repeat: int) -> list[float]:
 
 
 def gemm_rate(dtype: str) -> float:
-    """Best GFLOP/s of NumPy's BLAS GEMM on a few large shapes (the machine's peak, as reachable here)."""
+    """Best GFLOP/s of a large GEMM on a few shapes (the machine's peak, as reachable here): the better of
+    NumPy's BLAS (``a @ b``, its own threads) and the GEMM tconv's algorithms run (MKL where the option
+    ``blas`` uses it, split among tconv's threads: :func:`tconv._algorithms.blas.matmul`)."""
+    from .._algorithms import blas
+
     best = 0.0
     rng = np.random.default_rng(0)
+    multiplies: list[Callable[[np.ndarray, np.ndarray], np.ndarray]] = [np.matmul]
+    if get_options().blas != "numpy" and blas.mkl_available():
+        multiplies.append(blas.matmul)
     for m, k, n in ((4096, 1024, 1024), (2048, 2048, 2048), (8192, 256, 1024)):
         a = rng.standard_normal((m, k)).astype(dtype)
         b = rng.standard_normal((k, n)).astype(dtype)
-        a @ b
-        for _ in range(5):
-            start = time.perf_counter()
-            a @ b
-            best = max(best, 2 * m * k * n / (time.perf_counter() - start) / 1e9)
+        for multiply in multiplies:
+            multiply(a, b)
+            for _ in range(5):
+                start = time.perf_counter()
+                multiply(a, b)
+                best = max(best, 2 * m * k * n / (time.perf_counter() - start) / 1e9)
     return best
 
 

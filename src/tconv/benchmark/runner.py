@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._algorithms.blas import gemm_library
 from ._runtimes import PEERS
 from ._worker import Worker
 from .layers import LAYERS, Layer
@@ -105,6 +106,7 @@ def run(
             "processor": platform.processor() or platform.machine(),
             "python": sys.version.split()[0],
             "numpy": np.__version__,
+            "blas": gemm_library(),
             "threads": threads,
         },
         "gemm_gflops": gemm,
