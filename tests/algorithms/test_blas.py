@@ -172,3 +172,15 @@ def test_algorithms_agree_on_either_library(algorithm):
         np.testing.assert_allclose(y, y64, rtol=0, atol=1e-5 * scale)
         for got, want in ((g.input, g64.input), (g.weight, g64.weight)):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("library", ["numpy", LIBRARY])
+def test_mm_into_an_operand(library, monkeypatch):
+    """An ``out`` that is an operand's memory gets NumPy's answer (computed from the operands as they were)."""
+    for name in ("MKL_MACS", "MKL_MATRIX_MACS", "MKL_SIDE", "MKL_INNER"):
+        monkeypatch.setattr(blas, name, 0)
+    a = np.random.default_rng(5).standard_normal((6, 6)).astype(np.float32)
+    expected = a.astype(np.float64) @ a.astype(np.float64)
+    with tconv.options(blas=library):
+        blas.mm(a, a, out=a)
+    np.testing.assert_allclose(a, expected, rtol=1e-5, atol=1e-5)

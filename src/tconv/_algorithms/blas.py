@@ -119,7 +119,8 @@ def _sgemm():
 # threading layer (no threads of its own: tconv's threads call it, as they call OpenBLAS single-threaded,
 # and no OpenMP runtime is loaded beside PyTorch's), and only where this process has not initialised it
 # already with another layer (a NumPy linked to MKL keeps its own). The option ``blas`` chooses
-# (:class:`tconv.Options`): ``"auto"`` MKL where found, ``"numpy"`` NumPy's ``matmul`` (its BLAS).
+# (:class:`tconv.Options`): ``"auto"`` MKL where found on Intel's processors, ``"numpy"`` NumPy's
+# ``matmul`` (its BLAS), ``"mkl"`` MKL on any processor. docs/performance.md, "MKL for the GEMMs".
 
 #: MKL's constants (``mkl_service.h``, ``mkl_cblas.h``).
 _MKL_SEQUENTIAL = 1
@@ -127,7 +128,7 @@ _MKL_INT_MAX = 2**31 - 1  # MKL_INT of the LP64 interface that libmkl_rt starts 
 
 
 class _Mkl:
-    """MKL's CBLAS GEMMs (float32 and float64), strided batches, and packed-operand calls."""
+    """MKL's CBLAS GEMMs and strided batches of GEMMs, float32 and float64, by dtype character."""
 
     def __init__(self, library: ctypes.CDLL) -> None:
         enum, pointer, integer = ctypes.c_int, ctypes.c_void_p, ctypes.c_int
@@ -385,8 +386,8 @@ def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     shape = (count, a.shape[-2], b.shape[-1]) if stacked else (a.shape[0], b.shape[1])
     if out is None:
         out = np.empty(shape, dtype=a.dtype)
-    elif out.dtype.char != char or out.shape != shape:
-        return np.matmul(a, b, out=out)
+    elif out.dtype.char != char or out.shape != shape or np.may_share_memory(out, a) or np.may_share_memory(out, b):
+        return np.matmul(a, b, out=out)  # (NumPy's handles an output that overlaps an operand)
     done = _mkl_batch(library, a, b, out) if stacked else _mkl_gemm(library, a, b, out, 0.0)
     return out if done else np.matmul(a, b, out=out)
 
