@@ -489,19 +489,25 @@ class _ConvFunction(_Function):
 
     @staticmethod
     def jvp(ctx, y_tangent, weight_tangent, _, __):
-        if _legacy(y_tangent, weight_tangent):
-            return _per_entry(lambda *t: _ConvFunction.jvp(ctx, *t, None, None), y_tangent, weight_tangent)
-        y, weight = ctx.saved_tensors
-        terms = []
-        if y_tangent is not None:
-            terms.append(_ConvFunction.apply(y_tangent, weight, ctx.params, ctx.input_shape))
-        if weight_tangent is not None:
-            terms.append(_ConvFunction.apply(y, weight_tangent, ctx.params, ctx.input_shape))
-        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+        return _bilinear_jvp(_ConvFunction, ctx, y_tangent, weight_tangent, ctx.input_shape)
 
     @staticmethod
     def vmap(info, in_dims, y, weight, params, input_shape):
         return _vmap_conv(info, in_dims, y, weight, params, input_shape)
+
+
+def _bilinear_jvp(function: Any, ctx: Any, first: Any, second: Any, shape: Any) -> torch.Tensor:
+    """The forward-mode derivative of ``C`` or ``W`` (``function(a, b, params, shape)``, bilinear in its saved
+    ``a`` and ``b``) along the tangents ``(da, db)``: ``f(da, b) + f(a, db)``, a term per tangent given."""
+    if _legacy(first, second):
+        return _per_entry(lambda da, db: _bilinear_jvp(function, ctx, da, db, shape), first, second)
+    a, b = ctx.saved_tensors
+    terms = []
+    if first is not None:
+        terms.append(function.apply(first, b, ctx.params, shape))
+    if second is not None:
+        terms.append(function.apply(a, second, ctx.params, shape))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
 
 class _WeightGradientFunction(_Function):
@@ -540,15 +546,7 @@ class _WeightGradientFunction(_Function):
 
     @staticmethod
     def jvp(ctx, input_tangent, y_tangent, _, __):
-        if _legacy(input_tangent, y_tangent):
-            return _per_entry(lambda *t: _WeightGradientFunction.jvp(ctx, *t, None, None), input_tangent, y_tangent)
-        input, y = ctx.saved_tensors
-        terms = []
-        if input_tangent is not None:
-            terms.append(_WeightGradientFunction.apply(input_tangent, y, ctx.params, ctx.weight_shape))
-        if y_tangent is not None:
-            terms.append(_WeightGradientFunction.apply(input, y_tangent, ctx.params, ctx.weight_shape))
-        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+        return _bilinear_jvp(_WeightGradientFunction, ctx, input_tangent, y_tangent, ctx.weight_shape)
 
     @staticmethod
     def vmap(info, in_dims, input, y, params, weight_shape):
