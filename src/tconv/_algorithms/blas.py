@@ -358,8 +358,8 @@ def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     macs = a.shape[-2] * b.shape[-1] * a.shape[-1]  # of one matrix product (then of the stack)
     if macs < MKL_MATRIX_MACS or min(a.shape[-2], b.shape[-1]) < MKL_SIDE or a.shape[-1] < MKL_INNER:
         return np.matmul(a, b, out=out)  # small, thin or empty: NumPy's
-    count = max(a.size // max(1, a.shape[-2] * a.shape[-1]), b.size // max(1, b.shape[-2] * b.shape[-1]))
-    if macs * count < MKL_MACS:
+    matrices = max(a.size // max(1, a.shape[-2] * a.shape[-1]), b.size // max(1, b.shape[-2] * b.shape[-1]))
+    if macs * matrices < MKL_MACS:
         return np.matmul(a, b, out=out)
     library = _provider()
     char = a.dtype.char
