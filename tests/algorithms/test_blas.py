@@ -127,14 +127,17 @@ def test_mm_calls_mkl_from_its_thresholds(monkeypatch):
     f32 = np.float32
     with tconv.options(blas="mkl"):
         blas.mm(np.ones((128, 128), f32), np.ones((128, 127), f32))  # below 2**21
-        blas.mm(np.ones((1024, 64), f32), np.ones((64, 1024), f32))  # 2**26, but 64 terms: NumPy's
+        blas.mm(np.ones((1024, 16), f32), np.ones((16, 1024), f32))  # 2**24, but 16 terms: NumPy's
         blas.mm(np.ones((128, 128), f32), np.ones((128, 128), f32))  # 2**21
         blas.mm(np.ones((8, 64, 128), f32), np.ones((128, 64), f32))  # 8 x 2**19
         blas.mm(np.ones((512, 16, 128), f32), np.ones((128, 16), f32))  # matrices of 2**15: NumPy's
-        blas.mm(np.ones((1024, 32), f32), np.ones((32, 1024), f32))  # 2**25, but an inner side of 32: NumPy's
+        blas.mm(np.ones((64, 128, 64), f32), np.ones((64, 64), f32))  # 64 terms, 2**13 entries: NumPy's
+        blas.mm(np.ones((16, 128, 64), f32), np.ones((16, 64, 256), f32))  # 64 terms, 2**15 entries
+        blas.mm(np.ones((1024, 64)), np.ones((64, 1024)))  # float64, 64 terms: NumPy's
+        blas.mm(np.ones((1024, 128)), np.ones((128, 1024)))  # float64, 128 terms
     with tconv.options(blas="numpy"):
         blas.mm(np.ones((128, 128), f32), np.ones((128, 128), f32))
-    assert calls == ["gemm", "batch"] and library is not None
+    assert calls == ["gemm", "batch", "batch", "gemm"] and library is not None
 
 
 @pytest.mark.parametrize("library", ["numpy", LIBRARY])

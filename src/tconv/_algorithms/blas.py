@@ -336,9 +336,18 @@ MKL_MATRIX_MACS = 2**16
 #: 128 x 16 x 1024 products 0.64-0.71x with MKL and dcgan-4's 48 x 64 x 1024 0.81x, where the layers of
 #: products of 64 and more a side were 1.05-1.23x (a thread's CPU time: 1.1-1.4x).
 MKL_SIDE = 64
-#: The least inner (summed) side for MKL: the backward pass's 64-term chunk products were 0.9-0.95x on
-#: MKL with two threads (dcgan-1's 512 x 64 x 128, grouped-4's 16 x 128 x 64 x 64), 128 terms 1.1-1.2x.
+#: Thin products: an inner (summed) side below ``MKL_INNER`` goes to MKL only in single precision, from
+#: ``MKL_THIN_INNER`` terms and ``MKL_THIN_ENTRIES`` entries a matrix. The backward pass's 32- and 64-term
+#: chunk products (as strided stacks, :func:`tconv._algorithms.im2col._chunked_sum`) ran 1.25-1.5x as fast
+#: on MKL with two threads computing at once (128 x 64 x 256 and 128 x 32 x 256), input gradients 1.1-1.25x
+#: (A/B in one process: dcgan-3 9.6 -> 8.3 ms, stride1-3x3 19.9 -> 16.7, unet-256 9.7 -> 7.7), but
+#: OpenBLAS led on matrices of fewer entries (grouped-4's 16 x 128 x 64 x 64 chunks: 268 against 235 GF/s;
+#: its input gradient 1.2x as slow on MKL) and on the exact sums' double-precision products of 48 terms
+#: (dcgan-4's input gradient 2.7 -> 3.0 ms on MKL, though MKL's DGEMM alone was faster). Chunk products
+#: called one at a time from Python lost on MKL (dcgan-1's 512 x 64 x 128: 0.92x): ctypes' ~8 us a call.
 MKL_INNER = 128
+MKL_THIN_INNER = 32
+MKL_THIN_ENTRIES = 2**14
 
 
 def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -356,7 +365,11 @@ def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim < 2 or b.ndim < 2:
         return np.matmul(a, b, out=out)
     macs = a.shape[-2] * b.shape[-1] * a.shape[-1]  # of one matrix product (then of the stack)
-    if macs < MKL_MATRIX_MACS or min(a.shape[-2], b.shape[-1]) < MKL_SIDE or a.shape[-1] < MKL_INNER:
+    inner = a.shape[-1]
+    thin = inner < MKL_INNER and (
+        inner < MKL_THIN_INNER or a.shape[-2] * b.shape[-1] < MKL_THIN_ENTRIES or a.dtype.char != "f"
+    )
+    if macs < MKL_MATRIX_MACS or min(a.shape[-2], b.shape[-1]) < MKL_SIDE or thin:
         return np.matmul(a, b, out=out)  # small, thin or empty: NumPy's
     matrices = max(a.size // max(1, a.shape[-2] * a.shape[-1]), b.size // max(1, b.shape[-2] * b.shape[-1]))
     if macs * matrices < MKL_MACS:

@@ -531,7 +531,9 @@ STACKED_PRODUCT = 2**14
 
 def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype) -> np.ndarray:
     """``left @ right`` in ``wide`` precision from single-precision products of ``step`` columns of ``left``
-    (rows of ``right``) each: one small GEMM per chunk, :data:`PARTS` chunks' products added into the
+    (rows of ``right``) each: :data:`PARTS` chunks' products as one stacked GEMM (strided views of the
+    operands: one call, not one per chunk -- on MKL, whose call from Python costs ~8 us, dcgan-1's input
+    gradient 7.6 -> 6.7 ms, unet-256's 9.7 -> 7.7, A/B in one process, two threads), added into the
     double-precision sums by one compiled pass (NumPy without numba: one addition each); for a
     product of at most :data:`STACKED_PRODUCT` entries, the chunks' products as stacked GEMMs summed
     in ``wide`` by NumPy (the same sums). The result is the calling thread's scratch ``"sum"``: valid
@@ -563,7 +565,16 @@ def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
     parts = scratch("partial", (per, rows, cols), left.dtype)
     for k0 in range(0, k, per * step):
         count = min(per, -(-(k - k0) // step))
-        for j in range(count):
+        whole = min(count, (k - k0) // step)  # the full chunks: one stacked product
+        if whole > 1:
+            lhs = np.lib.stride_tricks.as_strided(
+                left[:, k0:], (whole, rows, step), (step * left.strides[1], *left.strides)
+            )
+            rhs = np.lib.stride_tricks.as_strided(
+                right[k0:], (whole, step, cols), (step * right.strides[0], *right.strides)
+            )
+            _blas.mm(lhs, rhs, out=parts[:whole])
+        for j in range(whole if whole > 1 else 0, count):
             a0, a1 = k0 + j * step, min(k, k0 + (j + 1) * step)
             _blas.mm(left[:, a0:a1], right[a0:a1], out=parts[j])
         if _compiled.available():
