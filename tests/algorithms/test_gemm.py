@@ -225,6 +225,7 @@ def test_transposed_gather_in_chunks_and_pieces_of_a_row(case, threads, monkeypa
     monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", 7)
     monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
     monkeypatch.setattr(_gemm, "FEW_CHANNELS", 10**6)
+    monkeypatch.setattr(_gemm, "OVERLAP_TAPS", 10**6)  # the long 1-d kernels too (gemm_overlap's, below)
     x, w, b = case.arrays(seed=5)
     with tconv.options(threads=threads):
         # two biases one after the other: a cell the gather failed to write would still hold the first
@@ -233,6 +234,81 @@ def test_transposed_gather_in_chunks_and_pieces_of_a_row(case, threads, monkeypa
             assert_close(
                 tconv.conv_transpose(x, w, bias, **case.kwargs(), algorithm="gemm"), reference(case, x, w, bias)
             )
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "n, c_in, cog, size, kernel, stride, padding, output_padding",
+    [
+        (1, 40, 1, 57, 256, 64, 0, 0),  # an inverse STFT's synthesis: one sample, fewer than the threads
+        (1, 9, 1, 40, 16, 4, 3, 0),  # a crop
+        (4, 12, 2, 31, 24, 6, 11, 5),  # samples shared among the threads; the last outputs only the bias
+        (5, 7, 3, 20, 50, 64, 0, 30),  # a stride longer than the kernel: outputs between the stamps
+        (2, 5, 8, 13, 16, 1, 7, 0),  # stride 1, cropped by about half a kernel each side
+        (3, 6, 1, 1, 300, 7, 40, 2),  # one input position
+    ],
+)
+def test_long_1d_kernels_overlap_add_rows(
+    n, c_in, cog, size, kernel, stride, padding, output_padding, dtype, threads, monkeypatch
+):
+    """1-d layers of few output channels and long kernels run gemm_overlap (each input position's
+    products one contiguous run of taps, added to a run of outputs) and give the float64 reference's
+    output, bias and no bias, with each output range and each sample on any thread, plain and prepared."""
+    monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
+    calls = []
+    original = _gemm.gemm_overlap
+    monkeypatch.setattr(_gemm, "gemm_overlap", lambda *a: calls.append(1) or original(*a))
+    rng = np.random.default_rng(n * 100 + kernel)
+    x = rng.standard_normal((n, c_in, size)).astype(dtype)
+    w = rng.standard_normal((c_in, cog, kernel)).astype(dtype)
+    b = rng.standard_normal(cog).astype(dtype)
+    kwargs = dict(stride=stride, padding=padding, output_padding=output_padding)
+    for bias in (b, None):
+        with tconv.options(threads=threads):
+            got = tconv.conv_transpose(x, w, bias, **kwargs, algorithm="gemm")
+            prepared = tconv.prepare(w, **kwargs, algorithm="gemm")(x, bias)
+        wide = None if bias is None else bias.astype(np.float64)
+        expected = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), wide, **kwargs, algorithm="scatter")
+        assert_close(got, expected, dtype=dtype)
+        assert_close(prepared, expected, dtype=dtype)
+    assert len(calls) == 4
+
+
+@pytest.mark.parametrize(
+    "change, runs",
+    [
+        ({}, True),
+        ({"kernel": (8,)}, False),  # short kernels: the transposed orientation's gather
+        ({"c_out": 9}, False),  # more than FEW_CHANNELS output channels
+        ({"c_out": 4}, False),  # 4 x 16 = 64 columns: OVERLAP_NARROW
+        ({"c_out": 8}, True),  # 128 columns
+        ({"dilation": 2}, False),
+        ({"groups": 2, "c_out": 2}, False),
+        ({"layout": "channels_last"}, False),
+        ({"size": (20, 20), "kernel": (16, 16)}, False),  # 2-d
+    ],
+)
+def test_overlap_add_rows_only_where_measured(change, runs, monkeypatch):
+    """gemm_overlap runs on 1-d channels-first layers of one group, dilation 1, at most FEW_CHANNELS output
+    channels and OVERLAP_TAPS taps or more, except products OVERLAP_NARROW wide (MKL's narrow products);
+    the others keep their paths, and every one gives the reference output."""
+    monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
+    calls = []
+    original = _gemm.gemm_overlap
+    monkeypatch.setattr(_gemm, "gemm_overlap", lambda *a: calls.append(1) or original(*a))
+    spec = dict(c_in=4, c_out=1, size=(30,), kernel=(16,), dilation=1, groups=1, layout="channels_first")
+    spec.update(change)
+    nd = len(spec["size"])
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, spec["c_in"], *spec["size"]))
+    w = rng.standard_normal((spec["c_in"], spec["c_out"] // spec["groups"], *spec["kernel"]))
+    kwargs = dict(stride=(4,) * nd, dilation=spec["dilation"], groups=spec["groups"])
+    expected = tconv.conv_transpose(x, w, **kwargs, algorithm="scatter")
+    layout = spec["layout"]
+    got = tconv.conv_transpose(to_layout(x, layout), w, **kwargs, layout=layout, algorithm="gemm")
+    assert bool(calls) == runs
+    assert_close(from_layout(got, layout), expected)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

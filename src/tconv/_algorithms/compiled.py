@@ -557,6 +557,7 @@ KERNEL_NAMES = (
     "conv_direct_cf",
     "correlate_direct_cl",
     "gather_rows_t",
+    "overlap_add_rows",
     "stamp_rows_t",
     "direct_rows_t",
     "pointwise_rows",

@@ -716,6 +716,8 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
                 return gemm_transposed(x, w, geometry, problem)
         with internal(threads=1):
             return _gemm_blocked(x, w, geometry, problem)
+    if overlap_rows(geometry, problem):
+        return gemm_overlap(x, w, geometry, problem)
     if transposed(geometry, problem):
         return gemm_transposed(x, w, geometry, problem)
     if not _blas.available() or n * p_in * kv * c_out * problem.dtype.itemsize <= CACHED_COLUMNS:
@@ -847,6 +849,84 @@ def direct_rows(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Probl
         kernel(*calls[0])
     else:
         _compiled.parallel_for(kernel, calls)
+    return out
+
+
+#: 1-d layers with at most :data:`FEW_CHANNELS` output channels, one group, dilation 1 and kernels of at
+#: least this many taps (an inverse STFT's synthesis, a vocoder's output layer) run :func:`gemm_overlap`,
+#: but for products ``Cog*Kv`` wide in ``OVERLAP_NARROW``: MKL's product of a transposed input by a
+#: weight 64-127 columns wide ran 1.2x as long as the transposed orientation's (k72, and 3 channels of
+#: k24: 0.82-0.86x the old path's speed, A/B), where NumPy's (under 64 columns) and MKL's from 128 led.
+#: At 8 taps (4 channels, k8 s2) it was 0.97x.
+OVERLAP_TAPS = 16
+OVERLAP_NARROW = (64, 128)
+
+
+def overlap_rows(geometry: Geometry, problem: Problem) -> bool:
+    """Whether ``gemm`` runs :func:`gemm_overlap`: a 1-d channels-first problem of one group, dilation 1,
+    at most :data:`FEW_CHANNELS` output channels and :data:`OVERLAP_TAPS` taps or more (products not
+    :data:`OVERLAP_NARROW` wide), whose one sample's products fit the memory budget, with the compiled
+    kernels and control of BLAS's threads."""
+    return (
+        geometry.ndim == 1
+        and problem.layout == "channels_first"
+        and problem.groups == 1
+        and geometry.dilation[0] == 1
+        and problem.cog <= FEW_CHANNELS
+        and geometry.kernel_size[0] >= OVERLAP_TAPS
+        and not OVERLAP_NARROW[0] <= problem.cog * geometry.kernel_size[0] < OVERLAP_NARROW[1]
+        and math.prod(geometry.input_size) * problem.c_out * geometry.kernel_size[0] * problem.dtype.itemsize
+        <= effective().memory_budget
+        and _compiled.available()
+        and _compiled.supports(problem.dtype)
+        and _blas.available()
+    )
+
+
+def gemm_overlap(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """gemm for :func:`overlap_rows`' 1-d layers: per sample the products ``x[n].T @ W`` (``(P_in, Cog*Kv)``,
+    the weight as it is: nothing packed), then the overlap-add of each input position's taps, one
+    contiguous run of outputs (``overlap_add_rows`` of :mod:`tconv._algorithms.numba_kernels`).
+
+    :func:`gemm_transposed`'s orientation ``W^T @ x`` needs the weight transposed (a strided operand,
+    or a packed copy) and gathers each output from its taps' rows, a row apart per tap. Samples are
+    shared among the threads, each sample's product and overlap-add on one of them, while its products
+    are in that core's cache; with fewer samples than threads, each sample's product is split among
+    them (:func:`tconv._algorithms.blas.matmul`), then its outputs. Measured A/B in one process (two
+    threads, plain and prepared calls alike: nothing is packed): an inverse STFT's synthesis (1026 -> 1
+    channels, k1024 s256, 224 frames) 2.29 -> 1.96 ms, 513 -> 1 at k512 s128 1.28 -> 1.08, four samples
+    of k1024 1.19x, 257 -> 2 at k256 s64 1.39x, 1-d layers of 1-8 output channels at k16-k128 1.03-1.5x.
+    """
+    n, c_in, cog = x.shape[0], problem.c_in, problem.cog
+    kv, p_in, o_len = geometry.kernel_size[0], geometry.input_size[0], geometry.output_size[0]
+    s, b = geometry.stride[0], geometry.crop_begin[0]
+    w2 = np.ascontiguousarray(w).reshape(c_in, cog * kv)  # (C_in, Cog*Kv), the weight as it is
+    xs = x.reshape(n, c_in, p_in)
+    out = problem.output(n, geometry.output_size)  # (N, C_out, O)
+    bias = problem.bias
+    add = _compiled.kernels()["overlap_add_rows"]
+    budget = effective().memory_budget  # one sample's products a thread (overlap_rows: at least one fits)
+    threads = max(1, min(effective().threads, budget // (p_in * cog * kv * problem.dtype.itemsize)))
+    if threads > 1 and n >= threads:
+        claim = _compiled.Claim(n)
+
+        def work() -> None:
+            cols = scratch("columns", (p_in, cog * kv), problem.dtype)
+            for i in claim:
+                _blas.mm(xs[i].T, w2, out=cols)
+                add(cols, kv, s, b, bias, out[i], 0, o_len)
+
+        with _blas.single_threaded_blas():
+            _compiled.run_workers(work, threads, claim)
+    else:
+        cols = scratch("columns", (p_in, cog * kv), problem.dtype)
+        for i in range(n):
+            _blas.matmul(xs[i].T, w2, out=cols)  # split among the threads
+            if threads > 1:
+                pieces = _compiled.split(o_len, threads)
+                _compiled.parallel_for(add, [(cols, kv, s, b, bias, out[i], o0, o1) for o0, o1 in pieces])
+            else:
+                add(cols, kv, s, b, bias, out[i], 0, o_len)
     return out
 
 

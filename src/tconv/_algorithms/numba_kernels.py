@@ -1222,6 +1222,37 @@ def gather_rows_t(cols, lp, lj, lt, i_last, k_last, ranges, s, d, b, o0, o1, chu
 
 
 @jit
+def overlap_add_rows(cols, kv, s, b, bias, out, o0, o1):
+    """The 1-d overlap-add of one sample's products, outputs ``o0:o1`` of every channel:
+    ``out[c, o] = bias[c] + sum_p cols[p, c*kv + o + b - s*p]`` over the ``p`` whose tap
+    ``o + b - s*p`` is in ``0:kv`` (dilation 1), added in increasing ``p``.
+
+    cols: (P_in, Cog*Kv), C-contiguous: each input position's taps of each channel, one
+    contiguous run (the products ``x[n].T @ W``); bias: (Cog,); out: (Cog, O). Each ``p``
+    adds one contiguous run of its taps to one contiguous run of outputs.
+    """
+    p_in = cols.shape[0]
+    for c in range(out.shape[0]):
+        row = out[c, o0:o1]
+        bc = bias[c]
+        for o in range(o1 - o0):
+            row[o] = bc
+        # the inputs reaching o0:o1: o0 - kv < s*p - b <= o1 - 1
+        p_lo = max(0, -((kv - 1 - b - o0) // s))
+        p_hi = min(p_in - 1, (o1 - 1 + b) // s)
+        for p in range(p_lo, p_hi + 1):
+            start = s * p - b  # the output of tap 0
+            a = max(o0, start)
+            e = min(o1, start + kv)
+            if e <= a:
+                continue
+            dst = row[a - o0 : e - o0]
+            src = cols[p, c * kv + a - start : c * kv + e - start]
+            for t in range(e - a):
+                dst[t] += src[t]
+
+
+@jit
 def stamp_rows_t(cols, lp, lj, lt, i_last, b, o0, o1, bias, out):
     """:func:`gather_rows_t` where the last axis is stamped at stride 2 (kernel 2, dilation 1: U-Net's
     k2 s2): every output of a row is one term per lead pair, both taps of an input stored in one loop
