@@ -1146,7 +1146,7 @@ def _chunked_product(
     ``whole`` (:func:`wide_sum`), one product in ``dtype`` over all rows, as for few rows (below), where
     the rows' copy in ``dtype`` fits :func:`partials_bytes`.
 
-    The result is cut into tiles of at most :data:`PRODUCT_TILE` entries, which each
+    The result is cut into tiles of at most :data:`TILE_ENTRIES` entries, which each
     thread takes one after the other: for its tile, a single-threaded GEMM per chunk of
     ``step`` rows writes the chunk's product (single precision) and adds it into the
     tile's double-precision sum, both small enough to stay in that core's cache (the
@@ -1190,19 +1190,19 @@ def _chunked_product(
         return None
     if one_product:  # one GEMM: a band of columns per thread, as wide as can be (each GEMM packs lhs once)
         ta, tw = a, -(-width // threads)
-    else:  # tiles within PRODUCT_TILE; from SMALL_FLOPS, at least one per thread where the columns allow
+    else:  # tiles within TILE_ENTRIES; from SMALL_FLOPS, at least one per thread where the columns allow
         # (a group of a 4-group layer's gradient, 64 x 1024 over 512 rows, was one tile: one thread
         # working, the other idle)
-        ta = min(a, PRODUCT_ROWS)
-        tw = min(width, max(PRODUCT_ROWS // 4, PRODUCT_TILE // ta))
+        ta = min(a, TILE_ROWS)
+        tw = min(width, max(TILE_ROWS // 4, TILE_ENTRIES // ta))
         if 2 * rows * a * width >= SMALL_FLOPS:
-            tw = min(tw, max(PRODUCT_ROWS // 4, -(-width // threads)))
+            tw = min(tw, max(TILE_ROWS // 4, -(-width // threads)))
             # tiles of equal width, as many as the threads or a multiple of them where there are few (a
             # stride-1 3 x 3 layer's 128 x 1152 gradient was tiles of 512, 512 and 128 columns: 640
             # on one thread, 512 on the other)
             bands, a_tiles = -(-width // tw), -(-a // ta)
             even = -(-width // -(-shares(a_tiles * bands, threads) // a_tiles))
-            if even >= PRODUCT_ROWS // 4:
+            if even >= TILE_ROWS // 4:
                 tw = even
     tiles = [(a0, w0) for a0 in range(0, a, ta) for w0 in range(0, width, tw)]
     claim = _compiled.Claim(len(tiles))
@@ -1277,7 +1277,14 @@ def _batched_chunks(lhs: np.ndarray, rhs: np.ndarray, step: int, out: np.ndarray
         out[...] = total
 
 
-#: Entries of one tile of :func:`_chunked_product`'s result (its single- and double-precision copies
-#: stay in a core's cache), and the most rows of ``lhs^T`` a tile spans.
+#: Entries of a weight gradient up to which :func:`_chunked_product` sums it as one tile of batched chunks
+#: (:func:`_batched_chunks`), and of a block of groups' gradients (:func:`_group_gradients_cf`).
 PRODUCT_TILE = 2**16
-PRODUCT_ROWS = 256
+#: Entries of one tile of :func:`_chunked_product`'s chunked sums, and the most rows of ``lhs^T`` it spans.
+#: Tiles of 2**16 entries (256 rows), sized for a core's cache, had each thread's Python calls (a tile's chunk products, its pass of
+#: sums, its store) wait for the interpreter the other thread held between its own; 2**18 (512 rows), A/B
+#: in one process on two threads with MKL: weight gradients of HiFi-GAN's first layer 27.3 -> 22.5 ms,
+#: dcgan-1 8.9 -> 7.7, dcgan-2 6.8 -> 6.1, unet-1024 20.9 -> 18.5, istft-ola 4.6 -> 4.1, 13 other layers
+#: within noise; 2**19 and 2**20 (1024 rows) were slower again on four of them.
+TILE_ENTRIES = 2**18
+TILE_ROWS = 512
