@@ -1281,10 +1281,10 @@ def _batched_chunks(lhs: np.ndarray, rhs: np.ndarray, step: int, out: np.ndarray
 #: (:func:`_batched_chunks`), and of a block of groups' gradients (:func:`_group_gradients_cf`).
 PRODUCT_TILE = 2**16
 #: Entries of one tile of :func:`_chunked_product`'s chunked sums, and the most rows of ``lhs^T`` it spans.
-#: Tiles of 2**16 entries (256 rows), sized for a core's cache, had each thread's Python calls (a tile's chunk products, its pass of
-#: sums, its store) wait for the interpreter the other thread held between its own; 2**18 (512 rows), A/B
-#: in one process on two threads with MKL: weight gradients of HiFi-GAN's first layer 27.3 -> 22.5 ms,
-#: dcgan-1 8.9 -> 7.7, dcgan-2 6.8 -> 6.1, unet-1024 20.9 -> 18.5, istft-ola 4.6 -> 4.1, 13 other layers
-#: within noise; 2**19 and 2**20 (1024 rows) were slower again on four of them.
+#: Tiles of 2**16 entries (256 rows), sized for a core's cache, had each thread's Python calls (a tile's
+#: chunk products, its pass of sums, its store) wait for the interpreter the other thread held between
+#: its own; 2**18 (512 rows), A/B in one process on two threads with MKL: weight gradients of HiFi-GAN's
+#: first layer 27.3 -> 22.5 ms, dcgan-1 8.9 -> 7.7, dcgan-2 6.8 -> 6.1, unet-1024 20.9 -> 18.5, istft-ola
+#: 4.6 -> 4.1, 13 other layers within noise; 2**19 and 2**20 (1024 rows) were slower again on four of them.
 TILE_ENTRIES = 2**18
 TILE_ROWS = 512
