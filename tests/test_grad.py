@@ -648,6 +648,18 @@ ACCURACY_LAYERS = [
     ("small-grouped-dilated", (2, 12, 12, 12), (12, 7, 2, 2), dict(stride=3, dilation=2, groups=2)),
     ("small-3d-k3", (2, 4, 12, 12, 12), (4, 4, 3, 3, 3), dict(padding=1)),
     ("dilated-3d-k5", (3, 24, 9, 9, 9), (24, 24, 5, 5, 5), dict(padding=3, dilation=2)),
+    # medium layers a later random search (660 layers above the small-problem rules) found farther than
+    # PyTorch: grouped input gradients of up to 1023 columns (16- and 32-column chunks, one double-precision
+    # product up to 64: im2col.input_chunk, EXACT_COLUMNS), 1-d weight gradients of long kernels (one
+    # double-precision product over up to 1024 rows, else 16-row chunks: im2col.LONG_TAPS)
+    ("grouped-k1-c128", (5, 64, 26, 26), (64, 128, 1, 1), dict(groups=2)),
+    ("grouped-k1-c8x64", (5, 32, 33, 33), (32, 64, 1, 1), dict(groups=4)),
+    ("grouped-k3s3", (3, 16, 8, 8), (16, 64, 3, 3), dict(stride=3, padding=1, groups=4)),
+    ("grouped-k3s1-1d", (7, 8, 434), (8, 64, 3), dict(groups=2)),
+    ("long-k64-1d", (1, 8, 321), (8, 32, 64), dict(stride=12, padding=7)),
+    ("long-k64-few-rows-1d", (2, 8, 73), (8, 32, 64), dict(stride=8, padding=22)),
+    ("long-grouped-k256-1d", (5, 16, 434), (16, 128, 256), dict(stride=16, padding=23, groups=4)),
+    ("long-k1024-1d", (4, 8, 139), (8, 2, 1024), dict(stride=64, padding=445)),
 ]
 
 

@@ -140,14 +140,14 @@ def test_grouped_tile_products_are_each_groups_sums(k, dtype, transposed, slab, 
 
     cols = draw(groups, 1, rows, k, 1)  # (G, n, R, Kv, Cig) with Kv*Cig = k
     wm = draw(groups, k, cog)  # (G, Kv*Cig, Cog)
-    step, wide = im2col.input_chunk(k), im2col.accumulator(dtype)
+    step, wide = im2col.input_chunk(k, 1, groups), im2col.accumulator(dtype)
     big = np.full((groups * cog + 5, rows + 9), np.nan, dtype=dtype)
     target = big[2 : 2 + groups * cog, 3 : 3 + rows] if transposed else big[3 : 3 + rows, 2 : 2 + groups * cog]
     im2col._tile_gemm(cols, wm, wm.transpose(0, 2, 1), target, transposed)
     for g in range(groups):
         lhs = cols[g].reshape(rows, k)
         left, right = (wm[g].T, lhs.T) if transposed else (lhs, wm[g])
-        if k <= 2 * step:  # one or two chunks (k = 48): each group's one double-precision product
+        if k <= max(2 * step, im2col.EXACT_COLUMNS):  # k = 48: each group's one double-precision product
             expected = np.matmul(left.astype(wide), right.astype(wide)).astype(dtype)
         else:
             expected = im2col._chunked_sum(left, right, step, wide).astype(dtype)

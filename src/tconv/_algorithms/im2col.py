@@ -460,7 +460,7 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
     # of rows that fit were 1.03-1.12x as slow on nine layers (dcgan-1, unet-1024, hifigan-up1): each
     # band's GEMMs pack the whole right-hand side again.
     one = groups == 1 and (slab > partials_bytes() or effective().threads < 2)
-    if not exact or one or wide == left.dtype or k <= 2 * step or not _compiled.available():
+    if not exact or one or wide == left.dtype or k <= max(2 * step, EXACT_COLUMNS) or not _compiled.available():
         for g in range(groups):
             if exact:
                 _exact_product(left[g], right[g], out[g], step, wide)
@@ -484,7 +484,8 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
 def _exact_product(left: np.ndarray, right: np.ndarray, out: np.ndarray, step: int, wide: np.dtype) -> None:
     """``out = left @ right`` under the input gradient's accuracy rule: in single precision, the ``wide``
     (double-precision) sum of the products of ``step`` columns of ``left`` each, rounded (one GEMM when
-    ``wide`` is ``out``'s own dtype). Up to ``2 * step`` columns, one product in ``wide``, rounded once
+    ``wide`` is ``out``'s own dtype). Up to ``2 * step`` columns (and :data:`EXACT_COLUMNS`), one product in
+    ``wide``, rounded once
     (no pass of :func:`_chunked_sum` over double-precision sums: a 3-channel k4 layer's input gradient,
     48 columns, took 4.2 ms that way). It costs more than single precision where the product is large
     (the input gradient of Conv-TasNet's decoder, 16 columns, 512 channels: 2.4x its one float32 GEMM,
@@ -493,7 +494,7 @@ def _exact_product(left: np.ndarray, right: np.ndarray, out: np.ndarray, step: i
     k = left.shape[1]
     if wide == out.dtype or k <= 1:
         _blas.mm(left, right, out=out)
-    elif k <= 2 * step:
+    elif k <= max(2 * step, EXACT_COLUMNS):
         # one or two chunks: one product in double precision, rounded once. One float32 GEMM of up to 32
         # columns was farther than PyTorch's on small layers (1.03-1.18x on 1 x 1 kernels of 3-16 output
         # channels, 1.06x on a 3-d k2 s2 layer of 4 -> 4 channels), and so were two halves added in
@@ -502,6 +503,12 @@ def _exact_product(left: np.ndarray, right: np.ndarray, out: np.ndarray, step: i
         out[...] = _blas.mm(left.astype(wide), right.astype(wide))
     else:
         out[...] = _chunked_sum(left, right, step, wide)
+
+
+#: Columns up to which the input gradient's sum is one double-precision product, rounded once, whatever
+#: its chunks' length (:func:`_exact_product`): a 4-group 1 x 1 layer of 8 -> 64 channels per group was
+#: 1.014x PyTorch's distance in 16-column chunks.
+EXACT_COLUMNS = 64
 
 
 def input_chunk(k: int, taps: int = 1, groups: int = 1) -> int:
@@ -521,7 +528,16 @@ def input_chunk(k: int, taps: int = 1, groups: int = 1) -> int:
     chunks are kept where they are needed: sums of up to 512 columns, but for those of 256 or more
     over 8 taps or more in one group (``groups``: a 4-group k4 s2 layer of 12 -> 16 channels per group
     was 0.98x PyTorch's distance with 64-column chunks of its 256-column sums).
+
+    Grouped layers take shorter chunks: 16 columns for sums of up to 512, 32 below 1024. A search of
+    660 random medium layers (above the small-problem rules, 1-3 d) found PyTorch's grouped input
+    gradients closer than 32-column chunks' on 1 x 1 kernels of 64-128 output channels per group
+    (1.11-1.14x its distance; 0.87x with 16), a 1-d k3 s1 layer of 64 per group (1.06x; 0.82x) and a
+    2-d k2 s2 one (1.01x; 0.78x), and than 64-column chunks' on a k3 s3 layer of 576 columns (1.05-1.09x;
+    0.80x with 32); 4-group layers of 768 and 1024 columns were 0.72x and 0.55x with 64.
     """
+    if groups > 1 and k < 1024:
+        return 16 if k <= 512 else 32
     return 64 if k > 512 or (taps >= 8 and k >= 256 and groups == 1) else 32
 
 
@@ -640,6 +656,7 @@ def chunk_rows(
     grouped: bool = False,
     pointwise: bool = False,
     pairs: int | None = None,
+    taps: int = 1,
 ) -> int:
     """Rows (samples x positions) of one partial weight-gradient sum, for a gradient of ``products``
     entries per group, ``ndim`` spatial axes and ``rows`` rows in all: the partial sums are added in
@@ -671,9 +688,14 @@ def chunk_rows(
     128 -- its product over so few channels runs at a fraction of the GEMM rate, so the shorter sums
     cost it nothing measurable (the benchmark's fcn8s-up8 weight gradient: 47.7 and 47.4 ms), where
     128-row sums on every 2-d layer cost 6-16 % of the weight gradient's time (dcgan-2, decoder-k3s2,
-    grouped-4).
+    grouped-4). 1-d kernels of :data:`LONG_TAPS` taps or more take 16 rows: a search of 660 random medium
+    layers found PyTorch's closer than 32-row sums on a k64 s12 layer of 8 -> 32 channels over 321
+    rows (1.02-1.05x its distance; 0.81x with 16) and than 64-row ones on a 4-group k256 s16 layer
+    (1.21x; 0.70x with 16).
     """
     small = products <= (2**17 if ndim == 3 else 2**16)
+    if ndim == 1 and taps >= LONG_TAPS:
+        return max(1, min(16, -(-rows // 4)))
     short = dilated and (ndim == 3 or products <= DILATED_ENTRIES)
     if short or small_gradient(products, ndim, rows, grouped, pointwise):
         length = 16
@@ -686,6 +708,15 @@ def chunk_rows(
     return max(1, min(length, -(-rows // 4)))
 
 
+#: Taps from which a 1-d weight gradient takes 16-row sums (:func:`chunk_rows`), and rows up to which it is
+#: one double-precision product instead (:func:`_row_sums`): PyTorch's 1-d gradients of few input channels
+#: and long kernels are nearly correctly rounded (8 -> 32 channels, k64 s8 over 146 rows: 16-row sums
+#: were 1.035x its distance; k1024 s64, 8 -> 2 over 556 rows: 64-row sums 1.18x; one double-precision
+#: product 0.47-0.54x on these), and over a few hundred rows that product costs less than 16-row sums
+#: (istft-ola's 1026 x 1024 gradient over 224 rows: 6.7 ms, 8.0-8.3 in 16-row sums, 4.1 in the 56-row
+#: sums of the rule before, which were 0.56x PyTorch's distance there but up to 1.31x on the others).
+LONG_TAPS = 64
+LONG_WIDE_ROWS = 1024
 #: Channel pairs per group (input times output channels) up to which a 2-d weight gradient takes 128-row
 #: sums whatever its size (:func:`chunk_rows`).
 FEW_PAIRS = 1024
@@ -747,8 +778,9 @@ def _row_sums(
     if exact:
         return rows, False
     pointwise = kv == 1
-    step = chunk_rows(entries, geometry.ndim, total_rows, is_dilated(geometry), grouped, pointwise, entries // kv)
-    return min(rows, step), wide_sum(entries, geometry.ndim, total_rows, grouped, pointwise)
+    step = chunk_rows(entries, geometry.ndim, total_rows, is_dilated(geometry), grouped, pointwise, entries // kv, kv)
+    long_1d = geometry.ndim == 1 and kv >= LONG_TAPS and total_rows <= LONG_WIDE_ROWS
+    return min(rows, step), long_1d or wide_sum(entries, geometry.ndim, total_rows, grouped, pointwise)
 
 
 def accumulator(dtype: np.dtype) -> np.dtype:
