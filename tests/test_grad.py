@@ -660,6 +660,16 @@ ACCURACY_LAYERS = [
     ("long-k64-few-rows-1d", (2, 8, 73), (8, 32, 64), dict(stride=8, padding=22)),
     ("long-grouped-k256-1d", (5, 16, 434), (16, 128, 256), dict(stride=16, padding=23, groups=4)),
     ("long-k1024-1d", (4, 8, 139), (8, 2, 1024), dict(stride=64, padding=445)),
+    # ... and dilated weight gradients of more entries (16 rows in 1-d and 3-d, 32 in larger 2-d ones)
+    ("dilated-k4s3-c128", (5, 64, 13, 13), (64, 128, 4, 4), dict(stride=3, dilation=2)),
+    ("dilated-k5s4-c32", (8, 128, 15, 15), (128, 32, 5, 5), dict(stride=4, padding=2, dilation=2)),
+    ("dilated-k32-1d", (2, 8, 295), (8, 128, 32), dict(stride=14, padding=10, dilation=2)),
+    # ... grouped input gradients of 1024 columns, 1 x 1 weight gradients of 8192-16384 entries, a 3-d
+    # layer's groups of 64000 entries
+    ("grouped-k8-1d", (3, 8, 282), (8, 128, 8), dict(padding=1, groups=2)),
+    ("k1-c128-few-rows", (8, 64, 7, 7), (64, 128, 1, 1), dict()),
+    ("k1-c128x128", (6, 128, 10, 10), (128, 128, 1, 1), dict()),
+    ("grouped-3d-k5s3", (1, 16, 8, 8, 8), (16, 128, 5, 5, 5), dict(stride=3, groups=4)),
 ]
 
 

@@ -529,14 +529,15 @@ def input_chunk(k: int, taps: int = 1, groups: int = 1) -> int:
     over 8 taps or more in one group (``groups``: a 4-group k4 s2 layer of 12 -> 16 channels per group
     was 0.98x PyTorch's distance with 64-column chunks of its 256-column sums).
 
-    Grouped layers take shorter chunks: 16 columns for sums of up to 512, 32 below 1024. A search of
+    Grouped layers take shorter chunks: 16 columns for sums of up to 512, 32 up to 2048. A search of
     660 random medium layers (above the small-problem rules, 1-3 d) found PyTorch's grouped input
     gradients closer than 32-column chunks' on 1 x 1 kernels of 64-128 output channels per group
     (1.11-1.14x its distance; 0.87x with 16), a 1-d k3 s1 layer of 64 per group (1.06x; 0.82x) and a
     2-d k2 s2 one (1.01x; 0.78x), and than 64-column chunks' on a k3 s3 layer of 576 columns (1.05-1.09x;
-    0.80x with 32); 4-group layers of 768 and 1024 columns were 0.72x and 0.55x with 64.
+    0.80x with 32); 4-group layers of 768 and 1024 columns were 0.72x and 0.55x with 64, but 1-d k8
+    layers of 128 output channels per group, 1024 columns, 1.01-1.03x.
     """
-    if groups > 1 and k < 1024:
+    if groups > 1 and k <= 2048:
         return 16 if k <= 512 else 32
     return 64 if k > 512 or (taps >= 8 and k >= 256 and groups == 1) else 32
 
@@ -644,7 +645,7 @@ def is_dilated(geometry: Geometry) -> bool:
     return any(d > 1 for d in geometry.dilation)
 
 
-#: Entries (per group) up to which a dilated 1-d or 2-d layer's weight gradient takes 16-row chunks.
+#: Entries (per group) up to which a dilated 2-d layer's weight gradient takes 16-row chunks (32 above).
 DILATED_ENTRIES = 2**14
 
 
@@ -672,12 +673,16 @@ def chunk_rows(
     of 32 rows, a 1-d vocoder layer sums of 64). Whatever the rule, a gradient has at least four
     chunks, so that it is never one float32 sum over all its rows (the order PyTorch may use too: on
     a 16-row DCGAN projection both were equally far). ``dilated`` layers take chunks of 16 rows in 3-d
-    and, in 1-d and 2-d, up to :data:`DILATED_ENTRIES` entries: PyTorch's gradients of those (its own
+    and, in 2-d, up to :data:`DILATED_ENTRIES` entries: PyTorch's gradients of those (its own
     dilated path, not oneDNN's) were as close as sums of about 40 rows (3-d k5 d2 and k4 d2 layers of
     15-59 channels, 10^5-3.5 10^5 entries: 256-row chunks 0.97-2.1x as far as PyTorch's, 32-row ones
     0.37-0.80x, 16-row ones 0.28-0.59x; 2-d dilated k5 layers of 12-15 channels, 3500-4500 entries:
     128-row chunks 1.4-1.7x), but not on larger 2-d ones (the benchmark's k3 d2 layer of 64 channels,
-    36864 entries: 0.61x with 128-row chunks, 0.23x with 16-row ones, which took 1.5x as long). A
+    36864 entries: 0.61x with 128-row chunks, 0.23x with 16-row ones, which took 1.5x as long). A later
+    random search of medium layers found larger dilated ones farther with the usual lengths (2-d k4 s3 d2,
+    64 -> 128 channels, 131072 entries: 1.10x with 256 rows, 0.48x with 32; k5 s4 d2, 128 -> 32: 1.05x,
+    0.41x; 1-d k32 s14 d2, 8 -> 128, 32768 entries: 1.05x with 32 rows, 0.80x with 16): dilated layers
+    now take 16 rows in 1-d and 3-d and up to :data:`DILATED_ENTRIES` entries in 2-d, 32 above. A
     :func:`small_gradient` (``grouped``: one group's) takes chunks of 16 rows too (0.35x the error of
     128, 0.7x that of 32), where it is not one double-precision product (:func:`wide_sum`). In 3-d,
     gradients of up to 2**17 entries take the shorter chunks of small ones (32 rows: a 64 -> 56 k3 s2
@@ -696,9 +701,11 @@ def chunk_rows(
     small = products <= (2**17 if ndim == 3 else 2**16)
     if ndim == 1 and taps >= LONG_TAPS:
         return max(1, min(16, -(-rows // 4)))
-    short = dilated and (ndim == 3 or products <= DILATED_ENTRIES)
+    short = dilated and (ndim != 2 or products <= DILATED_ENTRIES)
     if short or small_gradient(products, ndim, rows, grouped, pointwise):
         length = 16
+    elif dilated:  # a larger 2-d dilated layer
+        length = 32
     elif ndim == 2:
         length = 128 if small or (pairs is not None and pairs <= FEW_PAIRS) else 256
     elif ndim == 1:
@@ -752,10 +759,14 @@ def small_gradient(entries: int, ndim: int, rows: int, grouped: bool = False, po
     :data:`SMALL_GRADIENT_MACS_3D` (where they reached 24 M, and 32-row chunks were 0.77-0.87x
     PyTorch's distance at 86-128 M), for 1 x 1 kernels up to that too; per group of a grouped layer
     up to :data:`SMALL_GRADIENT_ENTRIES` entries, whatever the multiply-adds (16-row chunks cost the
-    8-group layer's weight gradient 1.3-1.6x its time)."""
+    8-group layer's weight gradient 1.3-1.6x its time). A later random search of medium layers found
+    more: 1 x 1 kernels of 8192 and 16384 entries over 392 and 600 rows (1.26x and 1.06x PyTorch's
+    distance in 98- and 128-row sums), so ``pointwise`` gradients count as small up to
+    :data:`SMALL_GRADIENT_ENTRIES` entries too; and a 3-d layer's groups of 64000 entries (4 -> 128
+    channels, k5 s3: 1.19x in 32-row sums), so in 3-d a group counts as small up to 2**17."""
     if grouped:
-        return entries <= SMALL_GRADIENT_ENTRIES
-    limit = SMALL_GRADIENT_ENTRIES if ndim == 3 else WIDE_ENTRIES
+        return entries <= (2**17 if ndim == 3 else SMALL_GRADIENT_ENTRIES)
+    limit = SMALL_GRADIENT_ENTRIES if ndim == 3 or pointwise else WIDE_ENTRIES
     macs = SMALL_GRADIENT_MACS_3D if ndim == 3 or pointwise else SMALL_GRADIENT_MACS
     return entries <= limit and entries * rows <= macs
 
