@@ -720,7 +720,7 @@ def chunk_rows(
 #: and long kernels are nearly correctly rounded (8 -> 32 channels, k64 s8 over 146 rows: 16-row sums
 #: were 1.035x its distance; k1024 s64, 8 -> 2 over 556 rows: 64-row sums 1.18x; one double-precision
 #: product 0.47-0.54x on these), and over a few hundred rows that product costs less than 16-row sums
-#: (istft-ola's 1026 x 1024 gradient over 224 rows: 6.7 ms, 8.0-8.3 in 16-row sums, 4.1 in the 56-row
+#: (istft-ola's 1026 x 1024 gradient over 224 rows: 6.7-7.2 ms, 8.0-8.3 in 16-row sums, 4.2-4.5 in the 56-row
 #: sums of the rule before, which were 0.56x PyTorch's distance there but up to 1.31x on the others).
 LONG_TAPS = 64
 LONG_WIDE_ROWS = 1024
