@@ -187,3 +187,22 @@ def test_mm_into_an_operand(library, monkeypatch):
     with tconv.options(blas=library):
         blas.mm(a, a, out=a)
     np.testing.assert_allclose(a, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_two_threads_multiplying_transposed_stacks_agree_with_float64():
+    """NumPy's OpenBLAS gave wrong products now and then when two threads multiplied stacks of transposed
+    matrices at once (this layer's input gradient: 8-13 of 60 calls wrong on two threads, at a block of
+    one group's outputs); blas.mm hands NumPy C-contiguous stacks. 30 calls on two threads, each equal
+    to the float64 result to float32 rounding."""
+    rng = np.random.default_rng(1)
+    n, c_in, c_out, groups, length, kernel, stride, padding = 4, 128, 512, 4, 571, 64, 5, 7
+    x = rng.standard_normal((n, c_in, length)).astype(np.float32)
+    w = (rng.uniform(-1, 1, (c_in, c_out // groups, kernel)) / 90).astype(np.float32)
+    kw = dict(stride=stride, padding=padding, groups=groups)
+    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kw).shape).astype(np.float32)
+    wide = [a.astype(np.float64) for a in (dy, x, w)]
+    expected = tconv.conv_transpose_backward(*wide, **kw, needs="input").input
+    with tconv.options(blas="numpy", threads=2):
+        for _ in range(30):
+            got = tconv.conv_transpose_backward(dy, x, w, **kw, needs="input").input
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4 * np.abs(expected).max())

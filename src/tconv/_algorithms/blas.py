@@ -350,6 +350,28 @@ MKL_THIN_INNER = 32
 MKL_THIN_ENTRIES = 2**14
 
 
+def _numpy_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """NumPy's ``matmul``, with the matrices of a stack (3-d or more) made C-contiguous first.
+
+    NumPy's OpenBLAS (0.3.x, its AVX-512 kernels on the Intel Xeon of ``docs/performance.md``) gave wrong
+    products now and then when two threads multiplied stacks of transposed (column-major) matrices at
+    once: the input gradient of a 4-group 1-d k64 s5 layer (chunk products of 32 x 64 by 64 x 286, the
+    left a view of the packed weight, the right of the columns) was wrong in 8-13 of 60 calls on two
+    threads, at a block of outputs of one group, and never on one thread, with MKL, or with the stacks'
+    operands copied C-contiguous first (0 of 40). Not found in OpenBLAS's tracker here; the copies cost
+    a pass over the operands."""
+    if a.ndim >= 3 and not _row_major(a):
+        a = np.ascontiguousarray(a)
+    if b.ndim >= 3 and not _row_major(b):
+        b = np.ascontiguousarray(b)
+    return np.matmul(a, b, out=out)
+
+
+def _row_major(x: np.ndarray) -> bool:
+    """Whether each matrix of the stack ``x`` is row-major with rows of its own length."""
+    return x.strides[-1] == x.itemsize and x.strides[-2] == x.shape[-1] * x.itemsize
+
+
 def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``np.matmul(a, b, out=out)`` on the calling thread, by MKL where the option ``blas`` chooses it (see the
     notes above :class:`_Mkl`): float32 or float64 operands of one dtype, 2-d, or stacks whose matrices a
@@ -370,29 +392,29 @@ def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
         inner < MKL_THIN_INNER or a.shape[-2] * b.shape[-1] < MKL_THIN_ENTRIES or a.dtype.char != "f"
     )
     if macs < MKL_MATRIX_MACS or min(a.shape[-2], b.shape[-1]) < MKL_SIDE or thin:
-        return np.matmul(a, b, out=out)  # small, thin or empty: NumPy's
+        return _numpy_matmul(a, b, out=out)  # small, thin or empty: NumPy's
     matrices = max(a.size // max(1, a.shape[-2] * a.shape[-1]), b.size // max(1, b.shape[-2] * b.shape[-1]))
     if macs * matrices < MKL_MACS:
-        return np.matmul(a, b, out=out)
+        return _numpy_matmul(a, b, out=out)
     library = _provider()
     char = a.dtype.char
     if library is None or char not in "fd" or b.dtype.char != char:
-        return np.matmul(a, b, out=out)
+        return _numpy_matmul(a, b, out=out)
     if max(a.ndim, b.ndim) > 3:  # stacks of stacks of one batch shape: a strided batch per outer index
         outer = (a if a.ndim > b.ndim else b).shape[:-3]
         if (a.ndim == b.ndim and a.shape[:-2] != b.shape[:-2]) or min(a.ndim, b.ndim) not in (2, max(a.ndim, b.ndim)):
-            return np.matmul(a, b, out=out)
+            return _numpy_matmul(a, b, out=out)
         if out is None:
             out = np.empty((*(a if a.ndim > b.ndim else b).shape[:-2], a.shape[-2], b.shape[-1]), dtype=a.dtype)
         elif out.shape[:-3] != outer or out.dtype.char != char:
-            return np.matmul(a, b, out=out)
+            return _numpy_matmul(a, b, out=out)
         for index in np.ndindex(*outer):
             mm(a[index] if a.ndim > 2 else a, b[index] if b.ndim > 2 else b, out=out[index])
         return out
     stacked = max(a.ndim, b.ndim) == 3
     count = a.shape[0] if a.ndim == 3 else (b.shape[0] if stacked else 0)
     if (a.ndim == 3 and b.ndim == 3 and b.shape[0] != count) or a.shape[-1] != b.shape[-2]:
-        return np.matmul(a, b, out=out)  # (NumPy's error, or its broadcasting of one-matrix stacks)
+        return _numpy_matmul(a, b, out=out)  # (NumPy's error, or its broadcasting of one-matrix stacks)
     if count == 1 and out is not None and out.ndim == 3:  # one matrix: a plain GEMM
         mm(a[0] if a.ndim == 3 else a, b[0] if b.ndim == 3 else b, out=out[0])
         return out
@@ -400,9 +422,9 @@ def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     if out is None:
         out = np.empty(shape, dtype=a.dtype)
     elif out.dtype.char != char or out.shape != shape or np.may_share_memory(out, a) or np.may_share_memory(out, b):
-        return np.matmul(a, b, out=out)  # (NumPy's handles an output that overlaps an operand)
+        return _numpy_matmul(a, b, out=out)  # (NumPy's handles an output that overlaps an operand)
     done = _mkl_batch(library, a, b, out) if stacked else _mkl_gemm(library, a, b, out, 0.0)
-    return out if done else np.matmul(a, b, out=out)
+    return out if done else _numpy_matmul(a, b, out=out)
 
 
 def available() -> bool:
