@@ -368,7 +368,11 @@ def _numpy_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -
 
 
 def _row_major(x: np.ndarray) -> bool:
-    """Whether each matrix of the stack ``x`` is row-major with rows of its own length."""
+    """Whether each matrix of the stack ``x`` is row-major with rows of its own length, or the stack is a
+    broadcast (a zero stride: one matrix repeated, which a copy would repeat in memory; the forward
+    pass's transposed-orientation weight is one)."""
+    if 0 in x.strides[:-2]:
+        return True
     return x.strides[-1] == x.itemsize and x.strides[-2] == x.shape[-1] * x.itemsize
 
 
