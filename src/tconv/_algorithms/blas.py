@@ -358,9 +358,11 @@ def _numpy_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -
     once: the input gradient of a 4-group 1-d k64 s5 layer (chunk products of 32 x 64 by 64 x 286, the
     left a view of the packed weight, the right of the columns) was wrong in 8-13 of 60 calls on two
     threads, at a block of outputs of one group, and never on one thread, with MKL, or with the stacks'
-    operands copied C-contiguous first (0 of 40). The trigger was not found (nor looked up in OpenBLAS's
-    issues); the copies cost
-    a pass over the operands."""
+    operands copied C-contiguous first (0 of 40). Copying either operand alone was enough (0 of 40 each),
+    and an allocation of the same size without the copy was not (14 of 40): the product of two
+    transposed stacks, not the memory the call touches. The trigger was not found further (nor looked
+    up in OpenBLAS's issues); the copies cost a pass over the operands (fcn8s-up8's forward, whose
+    Winograd products are such stacks, 22-24 -> 26-27 ms)."""
     if a.ndim >= 3 and not _row_major(a):
         a = np.ascontiguousarray(a)
     if b.ndim >= 3 and not _row_major(b):
