@@ -192,8 +192,8 @@ def test_mm_into_an_operand(library, monkeypatch):
 def test_two_threads_multiplying_transposed_stacks_agree_with_float64():
     """NumPy's OpenBLAS gave wrong products now and then when two threads multiplied stacks of transposed
     matrices at once (this layer's input gradient: 8-13 of 60 calls wrong on two threads, at a block of
-    one group's outputs); blas.mm hands NumPy C-contiguous stacks. 30 calls on two threads, each equal
-    to the float64 result to float32 rounding."""
+    one group's outputs); blas.mm copies one operand of such products row-major. 30 calls on two
+    threads, each equal to the float64 result to float32 rounding."""
     rng = np.random.default_rng(1)
     n, c_in, c_out, groups, length, kernel, stride, padding = 4, 128, 512, 4, 571, 64, 5, 7
     x = rng.standard_normal((n, c_in, length)).astype(np.float32)
@@ -206,3 +206,46 @@ def test_two_threads_multiplying_transposed_stacks_agree_with_float64():
         for _ in range(30):
             got = tconv.conv_transpose_backward(dy, x, w, **kw, needs="input").input
             np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize(
+    "a_shape, a_transposed, b_shape, b_transposed, copied",
+    [
+        ((3, 40, 64), True, (3, 64, 50), True, "a"),  # both column-major: the smaller one
+        ((3, 40, 64), True, (3, 64, 30), True, "b"),
+        ((40, 64), True, (64, 50), True, "a"),  # 2-d too
+        ((3, 40, 64), True, (3, 64, 50), False, None),  # one column-major operand: as it is
+        ((3, 40, 64), False, (3, 64, 50), True, None),
+        ((40, 1), True, (1, 50), True, None),  # vectors are either
+    ],
+)
+def test_numpy_matmul_copies_one_of_two_column_major_operands(
+    a_shape, a_transposed, b_shape, b_transposed, copied, monkeypatch
+):
+    """NumPy's OpenBLAS gets no product of two column-major operands (the trigger of the wrong products
+    above): :func:`blas._numpy_matmul` hands it the smaller one row-major, the other as it is, and the
+    product is NumPy's."""
+    rng = np.random.default_rng(2)
+
+    def operand(shape, transposed):
+        x = rng.standard_normal(shape).astype(np.float32)
+        return np.ascontiguousarray(x.swapaxes(-1, -2)).swapaxes(-1, -2) if transposed else x
+
+    a, b = operand(a_shape, a_transposed), operand(b_shape, b_transposed)
+    seen = []
+    matmul = np.matmul
+
+    def spy(x, y, out=None):
+        seen.append((x, y))
+        return matmul(x, y, out=out)
+
+    monkeypatch.setattr(np, "matmul", spy)
+    got = blas._numpy_matmul(a, b)
+    monkeypatch.undo()
+    ((x, y),) = seen
+    assert (x is not a, y is not b) == (copied == "a", copied == "b")
+    for given, passed in ((a, x), (b, y)):
+        np.testing.assert_array_equal(passed, given)
+        if passed is not given:
+            assert passed.flags.c_contiguous
+    np.testing.assert_array_equal(got, np.matmul(a, b))

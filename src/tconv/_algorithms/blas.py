@@ -351,32 +351,34 @@ MKL_THIN_ENTRIES = 2**14
 
 
 def _numpy_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """NumPy's ``matmul``, with the matrices of a stack (3-d or more) made C-contiguous first.
+    """NumPy's ``matmul``, with the smaller operand copied row-major where both are column-major.
 
     NumPy's OpenBLAS (0.3.x, its AVX-512 kernels on the Intel Xeon of ``docs/performance.md``) gave wrong
-    products now and then when two threads multiplied stacks of transposed (column-major) matrices at
-    once: the input gradient of a 4-group 1-d k64 s5 layer (chunk products of 32 x 64 by 64 x 286, the
-    left a view of the packed weight, the right of the columns) was wrong in 8-13 of 60 calls on two
-    threads, at a block of outputs of one group, and never on one thread, with MKL, or with the stacks'
-    operands copied C-contiguous first (0 of 40). Copying either operand alone was enough (0 of 40 each),
-    and an allocation of the same size without the copy was not (14 of 40): the product of two
-    transposed stacks, not the memory the call touches. The trigger was not found further (nor looked
-    up in OpenBLAS's issues); the copies cost a pass over the operands (fcn8s-up8's forward, whose
-    Winograd products are such stacks, 22-24 -> 26-27 ms)."""
-    if a.ndim >= 3 and not _row_major(a):
-        a = np.ascontiguousarray(a)
-    if b.ndim >= 3 and not _row_major(b):
-        b = np.ascontiguousarray(b)
+    products now and then when two threads multiplied column-major (transposed) matrices by column-major
+    matrices at once. A 4-group 1-d k64 s5 layer's input gradient (stacks of 32 x 64 by 64 x 285 chunk
+    products, the left a view of the packed weight, the right of the columns) was wrong in 8-13 of 60
+    calls on two threads, never on one thread or with MKL: one matrix of a stack came back wrong at the
+    ends and starts of its rows (neighbours in memory), while a float64 product of the same operands right
+    after was right, and no other thread's operand or output shared its memory. Copying either operand
+    alone was enough (0 of 40 each; 0 of 100 with this rule), and an allocation of the same size without
+    the copy was not (14 of 40). A random search on two threads, every NumPy product checked against
+    float64 right after the call (random 1-3 d layers' forward and both gradients), found one wrong
+    product in ~2 300 layers without copies, a stack of two column-major operands, and none with this
+    rule (~4 800 layers, ~840 000 products, 330 000 of them stacks with one column-major operand). The
+    trigger inside OpenBLAS was not found. (A broadcast stack's ``size`` counts its repeats, which a copy
+    would write out.)"""
+    if _column_major(a) and _column_major(b):
+        if a.size <= b.size:
+            a = np.ascontiguousarray(a)
+        else:
+            b = np.ascontiguousarray(b)
     return np.matmul(a, b, out=out)
 
 
-def _row_major(x: np.ndarray) -> bool:
-    """Whether each matrix of the stack ``x`` is row-major with rows of its own length, or the stack is a
-    broadcast (a zero stride: one matrix repeated, which a copy would repeat in memory; the forward
-    pass's transposed-orientation weight is one)."""
-    if 0 in x.strides[:-2]:
-        return True
-    return x.strides[-1] == x.itemsize and x.strides[-2] == x.shape[-1] * x.itemsize
+def _column_major(x: np.ndarray) -> bool:
+    """Whether the matrices of ``x`` (2-d, or a stack) are column-major: unit stride down a column, more
+    than one row and one column (a row or a column vector is either)."""
+    return x.ndim >= 2 and x.shape[-2] > 1 and x.shape[-1] > 1 and x.strides[-2] == x.itemsize
 
 
 def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
