@@ -364,7 +364,7 @@ def _numpy_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -
     the copy was not (14 of 40). A random search on two threads, every NumPy product checked against
     float64 right after the call (random 1-3 d layers' forward and both gradients), found one wrong
     product in ~2 300 layers without copies, a stack of two column-major operands, and none with this
-    rule (~4 800 layers, ~840 000 products, 330 000 of them stacks with one column-major operand). The
+    rule (~4 800 layers, ~810 000 products, 330 000 of them stacks with one column-major operand). The
     trigger inside OpenBLAS was not found. (A broadcast stack's ``size`` counts its repeats, which a copy
     would write out.)"""
     if _column_major(a) and _column_major(b):
