@@ -460,7 +460,7 @@ def _group_products(left: np.ndarray, right: np.ndarray, out: np.ndarray, exact:
     # of rows that fit were 1.03-1.12x as slow on nine layers (dcgan-1, unet-1024, hifigan-up1): each
     # band's GEMMs pack the whole right-hand side again.
     one = groups == 1 and (slab > partials_bytes() or effective().threads < 2)
-    if not exact or one or wide == left.dtype or k <= max(2 * step, EXACT_COLUMNS) or not _compiled.available():
+    if not exact or one or wide == left.dtype or _one_wide_product(k, step) or not _compiled.available():
         for g in range(groups):
             if exact:
                 _exact_product(left[g], right[g], out[g], step, wide)
@@ -494,7 +494,7 @@ def _exact_product(left: np.ndarray, right: np.ndarray, out: np.ndarray, step: i
     k = left.shape[1]
     if wide == out.dtype or k <= 1:
         _blas.mm(left, right, out=out)
-    elif k <= max(2 * step, EXACT_COLUMNS):
+    elif _one_wide_product(k, step):
         # one or two chunks: one product in double precision, rounded once. One float32 GEMM of up to 32
         # columns was farther than PyTorch's on small layers (1.03-1.18x on 1 x 1 kernels of 3-16 output
         # channels, 1.06x on a 3-d k2 s2 layer of 4 -> 4 channels), and so were two halves added in
@@ -509,6 +509,12 @@ def _exact_product(left: np.ndarray, right: np.ndarray, out: np.ndarray, step: i
 #: its chunks' length (:func:`_exact_product`): a 4-group 1 x 1 layer of 8 -> 64 channels per group was
 #: 1.014x PyTorch's distance in 16-column chunks.
 EXACT_COLUMNS = 64
+
+
+def _one_wide_product(k: int, step: int) -> bool:
+    """Whether the input gradient's sum over ``k`` columns in chunks of ``step`` is one double-precision
+    product (:func:`_exact_product`): one or two chunks, or up to :data:`EXACT_COLUMNS` columns."""
+    return k <= max(2 * step, EXACT_COLUMNS)
 
 
 def input_chunk(k: int, taps: int = 1, groups: int = 1) -> int:
@@ -699,9 +705,8 @@ def chunk_rows(
     (1.21x; 0.70x with 16).
     """
     small = products <= (2**17 if ndim == 3 else 2**16)
-    if ndim == 1 and taps >= LONG_TAPS:
-        return max(1, min(16, -(-rows // 4)))
-    short = dilated and (ndim != 2 or products <= DILATED_ENTRIES)
+    long_1d = ndim == 1 and taps >= LONG_TAPS
+    short = long_1d or (dilated and (ndim != 2 or products <= DILATED_ENTRIES))
     if short or small_gradient(products, ndim, rows, grouped, pointwise):
         length = 16
     elif dilated:  # a larger 2-d dilated layer
@@ -724,6 +729,7 @@ def chunk_rows(
 #: sums of the rule before, which were 0.56x PyTorch's distance there but up to 1.31x on the others).
 LONG_TAPS = 64
 LONG_WIDE_ROWS = 1024
+
 #: Channel pairs per group (input times output channels) up to which a 2-d weight gradient takes 128-row
 #: sums whatever its size (:func:`chunk_rows`).
 FEW_PAIRS = 1024
@@ -771,11 +777,15 @@ def small_gradient(entries: int, ndim: int, rows: int, grouped: bool = False, po
     return entries <= limit and entries * rows <= macs
 
 
-def wide_sum(entries: int, ndim: int, rows: int, grouped: bool = False, pointwise: bool = False) -> bool:
+def wide_sum(entries: int, ndim: int, rows: int, grouped: bool = False, pointwise: bool = False, taps: int = 1) -> bool:
     """Whether a :func:`small_gradient` is one double-precision product, rounded once (no float32 sum
     can be closer to float64), instead of 16-row chunks: up to :data:`WIDE_MACS` multiply-adds. Its
     double-precision GEMM over a few rows of the gradient is slower than the chunks above that (an
-    8-group layer's 2048 entries per group over 4096 rows, 8 M: 1.6x the float32 chunks' time)."""
+    8-group layer's 2048 entries per group over 4096 rows, 8 M: 1.6x the float32 chunks' time). A 1-d
+    gradient of :data:`LONG_TAPS` ``taps`` or more is one such product up to :data:`LONG_WIDE_ROWS` rows,
+    whatever its size."""
+    if ndim == 1 and taps >= LONG_TAPS and rows <= LONG_WIDE_ROWS:
+        return True
     return small_gradient(entries, ndim, rows, grouped, pointwise) and entries * rows <= WIDE_MACS
 
 
@@ -790,8 +800,7 @@ def _row_sums(
         return rows, False
     pointwise = kv == 1
     step = chunk_rows(entries, geometry.ndim, total_rows, is_dilated(geometry), grouped, pointwise, entries // kv, kv)
-    long_1d = geometry.ndim == 1 and kv >= LONG_TAPS and total_rows <= LONG_WIDE_ROWS
-    return min(rows, step), long_1d or wide_sum(entries, geometry.ndim, total_rows, grouped, pointwise)
+    return min(rows, step), wide_sum(entries, geometry.ndim, total_rows, grouped, pointwise, kv)
 
 
 def accumulator(dtype: np.dtype) -> np.dtype:
