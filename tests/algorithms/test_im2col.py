@@ -147,7 +147,7 @@ def test_grouped_tile_products_are_each_groups_sums(k, dtype, transposed, slab, 
     for g in range(groups):
         lhs = cols[g].reshape(rows, k)
         left, right = (wm[g].T, lhs.T) if transposed else (lhs, wm[g])
-        if k <= max(2 * step, im2col.EXACT_COLUMNS):  # k = 48: each group's one double-precision product
+        if im2col._one_wide_product(k, step):  # k = 48: each group's one double-precision product
             expected = np.matmul(left.astype(wide), right.astype(wide)).astype(dtype)
         else:
             expected = im2col._chunked_sum(left, right, step, wide).astype(dtype)
