@@ -8,6 +8,7 @@ from cases import CASE_IDS, CASES, Case
 from helpers import assert_close, from_layout, oracle, to_layout
 
 import tconv
+from tconv._algorithms import blas as _blas
 from tconv._algorithms import gemm as _gemm
 
 LAYOUTS = ("channels_first", "channels_last")
@@ -44,6 +45,28 @@ def test_gemm_paths(case, layout, gemm_path):
         x, w, b = case.arrays(dtype)
         y = tconv.conv_transpose(to_layout(x, layout), w, b, **case.kwargs(), layout=layout, algorithm="gemm")
         assert_close(from_layout(y, layout), reference(case, x, w, b), dtype=dtype)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_gemm_paths_with_padded_weight_rows(case, layout, gemm_path, monkeypatch):
+    """Every packed weight with padded rows (``blas.padded_rows``: here every row length counts as one
+    to pad): the same results on every path, plain and prepared (the prepared plan keeps the padded
+    form), and the packed rows really padded."""
+    monkeypatch.setattr(_blas, "ALIASED_ROW", 1)
+    w4 = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    packed = _gemm._packed_weight(w4, 1, 4)
+    assert packed.strides[1] == (12 + _blas.ROW_PAD // 4) * 4  # (G, Cig, Kv*Cog): rows one line longer
+    np.testing.assert_array_equal(packed[0], w4.transpose(0, 2, 1).reshape(2, 12))
+    for dtype in (np.float32, np.complex128):
+        x, w, b = case.arrays(dtype)
+        expected = reference(case, x, w, b)
+        kwargs = dict(**case.kwargs(), layout=layout, algorithm="gemm")
+        y = tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs)
+        assert_close(from_layout(y, layout), expected, dtype=dtype)
+        plan = tconv.prepare(w, **kwargs)
+        for _ in range(2):  # packed on the first call, reused on the second
+            assert_close(from_layout(plan(to_layout(x, layout), b), layout), expected, dtype=dtype)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

@@ -472,11 +472,12 @@ minimum = _gemm_blocked.minimum
 def _packed_weight(w: np.ndarray, groups: int, kv: int, out: np.ndarray | None = None) -> np.ndarray:
     """``(C_in, Cog, *k)`` -> ``(G, Cig, Kv*Cog)``: taps before channels, so one GEMM row holds
     every tap's output channels contiguously (with the compiled transpose when available); into
-    ``out`` (C-contiguous, of that size) when given."""
+    ``out`` (C-contiguous, of that size) when given, else into rows padded where their length would
+    alias in the cache (:func:`tconv._algorithms.blas.padded_rows`)."""
     c_in, cog = w.shape[:2]
     w3 = w.reshape(c_in, cog, kv)  # (C_in, Cog, Kv), a view also of a block of output channels
     if out is None:
-        out = padded_rows(c_in, kv * cog, w.dtype)
+        out = _blas.padded_rows(c_in, kv * cog, w.dtype)
     target = out.reshape(c_in, kv, cog)  # (C_in, Kv, Cog): a view (only the contiguous rows are split)
     if cog == 1 or kv == 1:  # already taps-first
         np.copyto(target, w3.reshape(c_in, kv, cog))
@@ -485,30 +486,6 @@ def _packed_weight(w: np.ndarray, groups: int, kv: int, out: np.ndarray | None =
     else:
         np.copyto(target, w3.transpose(0, 2, 1))
     return out.reshape(groups, c_in // groups, kv * cog)
-
-
-def padded_rows(rows: int, width: int, dtype: np.dtype) -> np.ndarray:
-    """An uninitialised ``(rows, width)`` array whose rows are :data:`ROW_PAD` bytes apart beyond their
-    length where that length is a multiple of :data:`ALIASED_ROW` bytes (a view of a wider array), else
-    C-contiguous.
-
-    A GEMM's right-hand side whose rows are a power of two of 2 KiB or more apart sends every row of a
-    column to the same few cache sets, which BLAS's packing of it reads one column-panel at a time:
-    measured on the Xeon (two threads, products of 32-128 rows by the weight of 1024-8192 columns),
-    1.28-1.57x as slow on MKL and 1.05-1.24x on OpenBLAS as the same product with rows 64 bytes
-    farther apart, and within 1.02x at 256 rows and more (the packing is then a small part). pix2pix's
-    innermost up-sampling layer (a ``1024 x 8192`` packed weight on 64 input pixels) is such a product:
-    its GEMM 5.5 -> 3.9 ms."""
-    dtype = np.dtype(dtype)
-    if rows < 2 or width * dtype.itemsize % ALIASED_ROW:
-        return np.empty((rows, width), dtype=dtype)
-    return np.empty((rows, width + ROW_PAD // dtype.itemsize), dtype=dtype)[:, :width]
-
-
-#: Row lengths (bytes) of a packed weight that :func:`padded_rows` pads: multiples of this.
-ALIASED_ROW = 2048
-#: Bytes :func:`padded_rows` adds to such rows: one cache line.
-ROW_PAD = 64
 
 
 def _packed_blocks(
