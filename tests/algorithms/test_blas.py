@@ -117,7 +117,8 @@ def test_mm_is_numpys_matmul(case, library, monkeypatch):
 
 def test_mm_calls_mkl_from_its_thresholds(monkeypatch):
     """Products from MKL_MACS multiply-adds (stacks: and MKL_MATRIX_MACS a matrix) go to MKL, smaller ones
-    to NumPy's matmul (whose call costs less)."""
+    to NumPy's matmul (whose call costs less); narrow ones (a side below MKL_SIDE) only with long sums
+    over a large left matrix (MKL_LONG_INNER, MKL_LONG_ENTRIES), in single precision."""
     if __import__("platform").machine().lower() not in ("x86_64", "amd64"):
         pytest.skip("MKL is installed with the test dependencies on x86-64 only")  # (where it must be there)
     calls = []
@@ -135,9 +136,13 @@ def test_mm_calls_mkl_from_its_thresholds(monkeypatch):
         blas.mm(np.ones((16, 128, 64), f32), np.ones((16, 64, 256), f32))  # 64 terms, 2**15 entries
         blas.mm(np.ones((1024, 64)), np.ones((64, 1024)))  # float64, 64 terms: NumPy's
         blas.mm(np.ones((1024, 128)), np.ones((128, 1024)))  # float64, 128 terms
+        blas.mm(np.ones((128, 1024), f32), np.ones((1024, 16), f32))  # 16 columns, 2**17 entries: NumPy's
+        blas.mm(np.ones((1024, 256), f32), np.ones((256, 16), f32))  # 16 columns, 256 terms: NumPy's
+        blas.mm(np.ones((1024, 512), f32), np.ones((512, 16), f32))  # 16 columns, 512 terms, 2**19 entries
+        blas.mm(np.ones((1024, 512)), np.ones((512, 16)))  # the same in float64: NumPy's
     with tconv.options(blas="numpy"):
         blas.mm(np.ones((128, 128), f32), np.ones((128, 128), f32))
-    assert calls == ["gemm", "batch", "batch", "gemm"] and library is not None
+    assert calls == ["gemm", "batch", "batch", "gemm", "gemm"] and library is not None
 
 
 @pytest.mark.parametrize("library", ["numpy", LIBRARY])

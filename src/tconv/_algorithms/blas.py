@@ -336,6 +336,15 @@ MKL_MATRIX_MACS = 2**16
 #: 128 x 16 x 1024 products 0.64-0.71x with MKL and dcgan-4's 48 x 64 x 1024 0.81x, where the layers of
 #: products of 64 and more a side were 1.05-1.23x (a thread's CPU time: 1.1-1.4x).
 MKL_SIDE = 64
+#: Narrow single-precision products (a side below ``MKL_SIDE``) whose sums are long go to MKL all the same:
+#: from ``MKL_LONG_INNER`` terms and ``MKL_LONG_ENTRIES`` entries of the left matrix. Two threads each
+#: multiplying at once (A/B in one process, the Xeon): 196 x 4096 x 32 1.37x as fast as on OpenBLAS,
+#: 512 x 1024 x 32 1.28x, 1024 x 512 x 16 1.16x, 256 x 1029 x 16 1.12x, 2048 x 2744 x 24 1.21x; below those
+#: bounds 0.82-0.97x (128 x 1024 x 16, 48 x 1024 x 64, 1024 x 64 x 32). On the benchmark's, the other
+#: models' and 60 random layers these are the im2col products of few output channels (TasNet's decoder,
+#: a 3-d k7 layer of 24) and no gradient's.
+MKL_LONG_INNER = 512
+MKL_LONG_ENTRIES = 2**18
 #: Thin products: an inner (summed) side below ``MKL_INNER`` goes to MKL only in single precision, from
 #: ``MKL_THIN_INNER`` terms and ``MKL_THIN_ENTRIES`` entries a matrix. The backward pass's 32- and 64-term
 #: chunk products (as strided stacks, :func:`tconv._algorithms.im2col._chunked_sum`) ran 1.25-1.5x as fast
@@ -400,7 +409,10 @@ def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     thin = inner < MKL_INNER and (
         inner < MKL_THIN_INNER or a.shape[-2] * b.shape[-1] < MKL_THIN_ENTRIES or a.dtype.char != "f"
     )
-    if macs < MKL_MATRIX_MACS or min(a.shape[-2], b.shape[-1]) < MKL_SIDE or thin:
+    narrow = min(a.shape[-2], b.shape[-1]) < MKL_SIDE and not (
+        inner >= MKL_LONG_INNER and a.shape[-2] * inner >= MKL_LONG_ENTRIES and a.dtype.char == "f"
+    )
+    if macs < MKL_MATRIX_MACS or narrow or thin:
         return _numpy_matmul(a, b, out=out)  # small, thin or empty: NumPy's
     matrices = max(a.size // max(1, a.shape[-2] * a.shape[-1]), b.size // max(1, b.shape[-2] * b.shape[-1]))
     if macs * matrices < MKL_MACS:
