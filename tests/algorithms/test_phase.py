@@ -238,3 +238,46 @@ def test_a_plan_in_tiles_of_the_budget_packs_each_tiles_weight(layout):
         for _ in range(2):
             got = from_layout(plan(to_layout(x, layout)), layout)
             assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [
+        [(0, 5, 0, 2), (1, 5, 0, 2)],  # a k4 s2 row: two alternating runs of one length (written in pairs)
+        [(0, 5, 1, 2), (1, 5, 0, 2)],  # the same with the runs at other rows
+        [(0, 5, 0, 2), (1, 4, 1, 2)],  # an odd row: runs of two lengths (one run at a time)
+        [(1, 5, 0, 2), (0, 5, 0, 2)],  # the phases the other way round
+        [(0, 4, 0, 3), (1, 4, 0, 3), (2, 3, 1, 3)],  # stride 3
+    ],
+)
+def test_depth_to_space_t_writes_each_output_from_its_phase_row(runs):
+    """The transposed all-phase GEMM's depth-to-space pass against its formula, output by output: output
+    ``(lead e, first + s*q)`` of channel ``c`` is ``y[(lead_phase[e]*P + p)*C + c, n, lead_row[e] + base +
+    q]`` plus the bias, for every run ``p = (first, count, base, s)`` -- in pairs and one run at a time."""
+    from tconv._algorithms import compiled
+
+    if not compiled.available():
+        pytest.skip("the compiled kernels are not installed")
+    rng = np.random.default_rng(3)
+    runs_a = np.array(runs, dtype=np.int64)
+    p_count = len(runs)
+    o_last = max(first + s * (count - 1) for first, count, _, s in runs) + 1
+    n, c, lead_phases = 2, 3, 2
+    lead_row = np.array([0, 6, 12], dtype=np.int64)
+    lead_phase = np.array([0, 1, 0], dtype=np.int64)
+    y = rng.standard_normal((lead_phases * p_count * c, n, 20)).astype(np.float32)
+    bias = rng.standard_normal(c).astype(np.float32)
+    for has_bias in (False, True):
+        out = np.full((n, c, len(lead_row), o_last), np.nan, np.float32)
+        compiled.kernels()["depth_to_space_t"](
+            y, lead_row, lead_phase, runs_a, p_count, bias, has_bias, out, 0, n * len(lead_row)
+        )
+        expected = np.full_like(out, np.nan)
+        for i in range(n):
+            for e in range(len(lead_row)):
+                for ch in range(c):
+                    for p, (first, count, base, s) in enumerate(runs):
+                        for q in range(count):
+                            row = y[(lead_phase[e] * p_count + p) * c + ch, i, lead_row[e] + base + q]
+                            expected[i, ch, e, first + s * q] = row + (bias[ch] if has_bias else 0)
+        np.testing.assert_array_equal(out, expected)
