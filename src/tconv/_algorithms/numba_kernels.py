@@ -672,10 +672,10 @@ def depth_to_space_t(y, lead_row, lead_phase, runs, phases_last, bias, has_bias,
             if pairs:
                 even = y[f0 * c_total + c, n]
                 odd = y[(f0 + 1) * c_total + c, n]
-                e0, o0 = row0 + runs[0, 2], row0 + runs[1, 2]
+                even0, odd0 = row0 + runs[0, 2], row0 + runs[1, 2]
                 for q in range(runs[0, 1]):
-                    dst[np.uintp(2 * q)] = even[np.uintp(e0 + q)] + b
-                    dst[np.uintp(2 * q + 1)] = odd[np.uintp(o0 + q)] + b
+                    dst[np.uintp(2 * q)] = even[np.uintp(even0 + q)] + b
+                    dst[np.uintp(2 * q + 1)] = odd[np.uintp(odd0 + q)] + b
                 continue
             for p in range(runs.shape[0]):
                 first, count, base, s = runs[p, 0], runs[p, 1], runs[p, 2], runs[p, 3]
