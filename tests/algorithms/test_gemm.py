@@ -826,3 +826,94 @@ def test_one_input_channel_rows_input_untouched_and_views():
     y = tconv.conv_transpose(x, w, stride=2, padding=1, algorithm="gemm")
     assert_close(y, tconv.conv_transpose(x0, w0, stride=2, padding=1, algorithm="scatter"), dtype=np.float32)
     assert np.array_equal(x, x0) and np.array_equal(w, w0)
+
+
+STAMP_LAYERS = [
+    # n, c_in, groups, multiplier, size, stride (= kernel), padding, output_padding
+    (2, 6, 6, 1, (9, 7), 2, 0, 0),  # depthwise k2 s2
+    (1, 5, 5, 2, (6, 5), 3, 1, 2),  # a channel multiplier, crops and output padding
+    (2, 1, 1, 4, (5, 8), (2, 3), ((3, 0), (0, 4)), 1),  # one input channel to 4, crops of more than a stride
+    (1, 3, 3, 1, (300,), 4, 2, 3),  # 1-d: a long row cut into pieces
+    (1, 1, 1, 1, (1000,), 5, 0, 4),  # a stride the kernel writes tap by tap
+    (2, 4, 4, 1, (3, 4, 5), (2, 1, 2), 1, 0),  # 3-d, stride 1 on one axis
+    (1, 2, 2, 1, (2, 3), 8, ((9, 2), (1, 7)), 5),  # crops past the first input, outputs past the last
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, c_in, groups, multiplier, size, stride, padding, output_padding", STAMP_LAYERS)
+def test_depthwise_stamps_write_every_output_once(
+    n, c_in, groups, multiplier, size, stride, padding, output_padding, dtype, monkeypatch
+):
+    """One input channel per group and the kernel equal to the stride on every axis (dilation 1): every
+    algorithm computes the layer by ``stamps``, each output one input times one weight plus the bias,
+    against PyTorch in float64; in pieces of rows and of one row for every thread, and into an output
+    full of NaN, which no cell keeps."""
+    torch = oracle("torch")
+    from tconv._algorithms.problem import Problem
+    from tconv.geometry import conv_transpose_geometry
+
+    rng = np.random.default_rng(7)
+    nd = len(size)
+    k = stride if isinstance(stride, tuple) else (stride,) * nd
+    c_out = groups * multiplier
+    x = rng.standard_normal((n, c_in, *size)).astype(dtype)
+    w = rng.standard_normal((c_in, c_out // groups, *k)).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    kwargs = dict(stride=k, padding=padding, output_padding=output_padding, groups=groups)
+    expected = _stamp_reference(torch, x, w, b, k, padding, output_padding, groups)
+    monkeypatch.setattr(_gemm, "DIRECT_ROWS_PARALLEL", 0)  # pieces for every thread
+    calls: list = []
+    original = _gemm.stamps
+    monkeypatch.setattr(_gemm, "stamps", lambda *a: calls.append(1) or original(*a))
+    before = x.copy(), w.copy()
+    for threads in (1, 2, 3):
+        with tconv.options(threads=threads):
+            for algorithm in ("auto", "direct", "gemm"):
+                y = tconv.conv_transpose(x, w, b, **kwargs, algorithm=algorithm)
+                assert_close(y, expected, dtype=dtype)
+            geometry = conv_transpose_geometry(size, k, stride=k, padding=padding, output_padding=output_padding)
+            problem = Problem(groups, "channels_first", c_in, c_out, np.dtype(dtype), b, True)
+            assert _gemm.depthwise_stamps(geometry, problem)
+            out = np.full((n, c_out, *geometry.output_size), np.nan, dtype=dtype)
+            original(x, w, geometry, problem, out)
+            assert_close(out, expected, dtype=dtype)
+    assert len(calls) == 9
+    assert all(np.array_equal(a, a0) for a, a0 in zip((x, w), before))
+
+
+def _stamp_reference(torch, x, w, b, kernel, padding, output_padding, groups):
+    """PyTorch's float64 layer with no padding, then the window the padding and output padding leave
+    (zeros past the last input's stamps), plus the bias: any crop, asymmetric ones included."""
+    nd = len(kernel)
+    function = getattr(torch.nn.functional, f"conv_transpose{nd}d")
+    full = function(*(torch.from_numpy(a.astype(np.float64)) for a in (x, w)), stride=kernel, groups=groups).numpy()
+    pads = [p if isinstance(p, tuple) else (p, p) for p in (padding if isinstance(padding, tuple) else (padding,) * nd)]
+    extra = output_padding if isinstance(output_padding, tuple) else (output_padding,) * nd
+    sizes = [f - lo - hi + e for f, (lo, hi), e in zip(full.shape[2:], pads, extra)]
+    grown = np.pad(
+        full, [(0, 0), (0, 0)] + [(0, max(0, lo + o - f)) for (lo, _), o, f in zip(pads, sizes, full.shape[2:])]
+    )
+    window = tuple(slice(lo, lo + o) for (lo, _), o in zip(pads, sizes))
+    return grown[(slice(None), slice(None), *window)] + b.reshape(-1, *(1,) * nd)
+
+
+def test_depthwise_stamps_only_for_one_input_channel_stamps():
+    """stamps: one input channel per group, kernel = stride on every axis (and above 1 on one), dilation 1,
+    channels-first."""
+    from tconv._algorithms.problem import Problem
+    from tconv.geometry import conv_transpose_geometry
+
+    def applies(size, kernel, stride, c_in, c_out, groups, dilation=1, layout="channels_first"):
+        problem = Problem(groups, layout, c_in, c_out, np.dtype(np.float32), np.zeros(c_out), False)
+        geometry = conv_transpose_geometry(size, kernel, stride=stride, dilation=dilation)
+        return _gemm.depthwise_stamps(geometry, problem)
+
+    assert applies((8, 8), 2, 2, 96, 96, 96)
+    assert applies((8, 8), (2, 3), (2, 3), 1, 16, 1)
+    assert not applies((8, 8), 4, 2, 96, 96, 96)  # overlapping taps
+    assert not applies((8, 8), (2, 4), (2, 2), 8, 8, 8)  # not a stamp on the last axis
+    assert not applies((8, 8), 2, 2, 2, 2, 1)  # two input channels
+    assert not applies((8, 8), 1, 1, 8, 8, 8)  # pointwise: gemm's pointwise rows
+    assert not applies((8, 8), 2, 2, 8, 8, 8, layout="channels_last")
+    assert not applies((8, 8), 2, 2, 8, 8, 8, dilation=2)

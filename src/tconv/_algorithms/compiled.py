@@ -560,6 +560,7 @@ KERNEL_NAMES = (
     "overlap_add_rows",
     "stamp_rows_t",
     "direct_rows_t",
+    "depthwise_stamps",
     "pointwise_rows",
     "im2col_cl",
     "im2col_cf",

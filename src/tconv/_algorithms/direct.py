@@ -20,6 +20,7 @@ from .._options import effective
 from ..geometry import Geometry
 from ..kernels import tap_pairs
 from . import compiled as _compiled
+from . import gemm as _gemm
 from .blocking import blocked
 from .im2col import group_minor, minor_groups
 from .problem import Problem, channels_last
@@ -30,6 +31,9 @@ __all__ = ["direct", "run"]
 
 def direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
     """The direct kernel on one batch block, into ``out`` (see the module docstring)."""
+    if _gemm.depthwise_stamps(geometry, problem):  # stamps that tile the output: each output written once
+        _gemm.stamps(x, w, geometry, problem, out)
+        return
     n = x.shape[0]
     c_in, c_out, cog = problem.c_in, problem.c_out, problem.cog
     x_cl = channels_last(x, problem.layout)  # (N, P_in, C_in)
