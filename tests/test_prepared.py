@@ -130,3 +130,33 @@ def test_a_plan_checks_output_size_as_a_plain_call_does():
                 tconv.conv_transpose(x, w, stride=2, output_size=bad)
             with pytest.raises(TypeError):
                 plan(x, output_size=bad)
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "gemm", "phase", "direct", "winograd"])
+@pytest.mark.parametrize(
+    "shape, layout",
+    [
+        ((1, 2, 0, 4), "channels_first"),
+        ((2, 0), "channels_first"),
+        ((1, 0, 5, 2), "channels_last"),
+        ((0, 2, 3, 4), "channels_first"),
+    ],
+)
+def test_plan_on_an_empty_axis_gives_the_plain_call_s_result(shape, layout, algorithm):
+    """An empty batch or spatial axis: the plan returns what the plain call does (the bias wherever an
+    output cell remains) -- "auto" used to ask the algorithms' rules for a tile of an empty axis and
+    raise; so did a module's forward."""
+    kernel = (3,) * (len(shape) - 2 if len(shape) == 4 else 1)
+    w = np.arange(2 * 3 * 3 ** len(kernel), dtype=np.float64).reshape(2, 3, *kernel)
+    b = np.array([1.0, -2.0, 3.0])
+    x = np.ones(shape)
+    kwargs = dict(stride=2, padding=1 if len(shape) == 4 else 0, layout=layout, algorithm=algorithm)
+    expected = tconv.conv_transpose(x, w, b, **kwargs)
+    plan = tconv.prepare(w, **kwargs)
+    for _ in range(2):  # planned, then from the kept call
+        y = plan(x, b)
+        assert y.shape == expected.shape and y.dtype == expected.dtype
+        np.testing.assert_array_equal(y, expected)
+    if layout == "channels_first" and len(shape) == 4:
+        layer = tconv.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+        assert layer(x).shape == expected.shape
