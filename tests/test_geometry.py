@@ -181,3 +181,28 @@ def test_phase_taps_answer_huge_sizes_without_looping():
         with pytest.raises(ValueError, match="phase_taps lists the taps of a phase, at most 1000000"):
             phase_taps(10**18, 1, 1, 0)
     assert len(phase_taps(geometry.MAX_LISTED, 1, 1, 0)) == geometry.MAX_LISTED
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("stride", (0, 0)),
+        ("kernel_size", (3,)),
+        ("input_size", (-1, 4)),
+        ("dilation", (True, 1)),
+        ("crop_begin", (1.5, 1)),
+        ("output_size", [7, 7]),
+    ],
+)
+def test_a_geometry_changed_by_hand_is_checked_before_use(field, value):
+    """A Geometry made by dataclasses.replace skips the constructors' checks: the functions taking one check
+    its fields and name the bad one (a stride of 0 divided by zero inside conv_transpose_input_range)."""
+    import dataclasses
+
+    g = tconv.geometry.conv_transpose_geometry((4, 4), 3, stride=2, padding=1)
+    bad = dataclasses.replace(g, **{field: value})
+    with pytest.raises(ValueError, match=f"geometry.{field} must be"):
+        tconv.geometry.conv_transpose_input_range(bad, 0, 0, 1)
+    with pytest.raises(ValueError, match=f"geometry.{field} must be"):
+        tconv.geometry.check_geometry(bad)
+    assert tconv.geometry.check_geometry(g) is g

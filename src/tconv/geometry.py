@@ -50,7 +50,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._validate import as_int, check_ndim, int_tuple, is_int, positive_int, positive_sizes, show, spatial_rank
+from ._validate import (
+    MAX_SPATIAL_AXES,
+    as_int,
+    check_ndim,
+    int_tuple,
+    is_int,
+    positive_int,
+    positive_sizes,
+    show,
+    spatial_rank,
+)
 
 __all__ = [
     "Geometry",
@@ -287,13 +297,52 @@ def phase_tap_counts(kernel_size: int, stride: int, dilation: int = 1) -> dict[i
 
 
 def check_geometry(value: object, name: str = "geometry") -> Geometry:
-    """``value`` if it is a :class:`Geometry` (as :func:`conv_transpose_geometry` returns), else a ``TypeError``."""
+    """``value`` if it is a consistent :class:`Geometry` (as :func:`conv_transpose_geometry` returns), else a
+    ``TypeError`` or ``ValueError`` naming the field.
+
+    A :class:`Geometry` made by hand or by :func:`dataclasses.replace` skips the constructors' checks, so
+    its fields are checked here: ints, one per spatial axis; sizes of at least 0; kernel sizes, strides
+    and dilations of at least 1 (a stride of 0 divided by zero deep inside; the crop may be any int).
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> g = conv_transpose_geometry((4, 4), 3, stride=2)
+    >>> check_geometry(dataclasses.replace(g, stride=(0, 2)))
+    Traceback (most recent call last):
+    ...
+    ValueError: geometry.stride must be ints of at least 1, one per spatial axis (2), got (0, 2)
+    """
     if not isinstance(value, Geometry):
         raise TypeError(
             f"{name} must be a tconv.geometry.Geometry (from conv_transpose_geometry or conv_geometry), "
             f"got {type(value).__name__}"
         )
+    _check_fields(value, name)
     return value
+
+
+def _check_fields(geometry: Geometry, name: str) -> None:
+    """:func:`check_geometry`'s field checks (not cached: ``True == 1`` and ``hash(True) == hash(1)``, so a
+    cache would take a geometry with ``dilation=(True, 1)`` for the valid one)."""
+    ndim = len(geometry.input_size) if type(geometry.input_size) is tuple else -1
+    for field, least in (
+        ("input_size", 0),
+        ("output_size", 0),
+        ("kernel_size", 1),
+        ("stride", 1),
+        ("dilation", 1),
+        ("crop_begin", None),
+    ):
+        entries = getattr(geometry, field)
+        if (
+            type(entries) is not tuple
+            or len(entries) != ndim
+            or not 1 <= ndim <= MAX_SPATIAL_AXES
+            or not all(is_int(v) and (least is None or v >= least) for v in entries)
+        ):
+            rule = "ints" if least is None else f"ints of at least {least}"
+            raise ValueError(f"{name}.{field} must be {rule}, one per spatial axis ({max(ndim, 0)}), got {entries!r}")
 
 
 def parse_padding(padding: PaddingArg, ndim: int, *, name: str = "padding") -> str | Pairs:
