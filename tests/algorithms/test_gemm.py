@@ -917,3 +917,66 @@ def test_depthwise_stamps_only_for_one_input_channel_stamps():
     assert not applies((8, 8), 1, 1, 8, 8, 8)  # pointwise: gemm's pointwise rows
     assert not applies((8, 8), 2, 2, 8, 8, 8, layout="channels_last")
     assert not applies((8, 8), 2, 2, 8, 8, 8, dilation=2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "n, c_in, c_out, groups, size, kernel, stride, padding, output_padding",
+    [
+        (3, 8, 3, 1, (9, 11), 4, 2, 1, 0),  # DCGAN's RGB output layer, small
+        (2, 6, 2, 1, (7, 5), (3, 4), (1, 2), ((2, 0), (0, 3)), (0, 1)),  # other lead axis, asymmetric crops
+        (1, 4, 4, 1, (40,), 4, 2, ((-2, 3),), 1),  # 1-d: zeros before the first output, long row in pieces
+        (2, 4, 2, 1, (3, 4, 6), 4, 2, 1, 0),  # 3-d: four lead pairs a row
+        (1, 3, 1, 1, (1, 1), 4, 2, 0, 1),  # one input: no output has both its inputs
+        (2, 5, 2, 1, (4, 2), 4, 2, 2, 1),  # crops of a stride and more
+    ],
+)
+def test_k4s2_rows_from_the_transposed_columns(
+    n, c_in, c_out, groups, size, kernel, stride, padding, output_padding, dtype, monkeypatch
+):
+    """Few output channels and the last axis at k4 s2 (dilation 1): the transposed orientation's rows come
+    from gather_k4s2_t (both outputs of an input in one loop, the row's ends one at a time), on one to
+    three threads (pieces of rows, or of one long row), against PyTorch in float64."""
+    torch = oracle("torch")
+    rng = np.random.default_rng(8)
+    nd = len(size)
+    k = kernel if isinstance(kernel, tuple) else (kernel,) * nd
+    x = rng.standard_normal((n, c_in, *size)).astype(dtype)
+    w = rng.standard_normal((c_in, c_out // groups, *k)).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    kwargs = dict(stride=stride, padding=padding, output_padding=output_padding, groups=groups)
+    expected = _padded_reference(torch, x, w, b, k, stride, padding, output_padding, groups)
+    monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)  # not the small call's path
+    monkeypatch.setattr(_gemm, "BLOCK_COLUMNS", 1)  # a block per sample
+    kernels = tconv._algorithms.compiled.kernels()
+    calls: list = []
+
+    def spy(*args):
+        calls.append(1)
+        return kernels["gather_k4s2_t"](*args)
+
+    monkeypatch.setattr(tconv._algorithms.compiled, "kernels", lambda: {**kernels, "gather_k4s2_t": spy})
+    for threads in (1, 2, 3):
+        with tconv.options(threads=threads):
+            y = tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm")
+        assert_close(y, expected, dtype=dtype)
+    assert calls
+
+
+def _padded_reference(torch, x, w, b, kernel, stride, padding, output_padding, groups):
+    """PyTorch's float64 layer with no padding, then the window (:func:`_stamp_reference`'s, any stride)."""
+    nd = len(kernel)
+    s = stride if isinstance(stride, tuple) else (stride,) * nd
+    function = getattr(torch.nn.functional, f"conv_transpose{nd}d")
+    full = function(*(torch.from_numpy(a.astype(np.float64)) for a in (x, w)), stride=s, groups=groups).numpy()
+    pads = [p if isinstance(p, tuple) else (p, p) for p in (padding if isinstance(padding, tuple) else (padding,) * nd)]
+    extra = output_padding if isinstance(output_padding, tuple) else (output_padding,) * nd
+    sizes = [f - lo - hi + e for f, (lo, hi), e in zip(full.shape[2:], pads, extra)]
+    before = [max(0, -lo) for lo, _ in pads]
+    grown = np.pad(
+        full,
+        [(0, 0), (0, 0)]
+        + [(z, max(0, lo + z + o - (f + z))) for (lo, _), o, f, z in zip(pads, sizes, full.shape[2:], before)],
+    )
+    window = tuple(slice(lo + z, lo + z + o) for (lo, _), o, z in zip(pads, sizes, before))
+    return grown[(slice(None), slice(None), *window)] + b.reshape(-1, *(1,) * nd)

@@ -75,6 +75,8 @@ TRANSPOSED_PIXELS = 512
 STAMP_PIXELS = 192
 #: Bytes of columns of one block of samples of :func:`gemm_transposed` (they stay in a core's L2).
 BLOCK_COLUMNS = 2**20
+#: Whether :func:`gemm_transposed` gathers rows whose last axis is k4 s2 (dilation 1) with ``gather_k4s2_t``.
+K4S2_GATHER = True
 #: With one input channel per group and at most this many output channels per group (channels-first),
 #: ``gemm`` computes the output rows straight from the input (:func:`direct_rows`): its GEMM would be an
 #: outer product whose columns (``prod(k)*C_out`` per input value) cost more to write and gather than
@@ -1044,6 +1046,13 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
         # (stamp_rows_t); measured A/B in real calls on one thread, the gather 2.3-2.9x as fast on
         # U-Net's layers at 32^2-128^2, 2.7x on a 24 -> 96 layer at 38^2
         rows = _compiled.kernels()["stamp_rows_t"]
+
+        def arguments(c4: np.ndarray, ptr: np.ndarray, o0: int, o1: int, bias: np.ndarray, target: np.ndarray):
+            return (c4, ptr, lead.j, lead.t, i_last, b, o0, o1, bias, target)
+
+    elif k_last == 4 and s == 2 and d == 1 and K4S2_GATHER:
+        # the last axis at k4 s2 (DCGAN's, pix2pix's): both outputs of an input in one loop (gather_k4s2_t)
+        rows = _compiled.kernels()["gather_k4s2_t"]
 
         def arguments(c4: np.ndarray, ptr: np.ndarray, o0: int, o1: int, bias: np.ndarray, target: np.ndarray):
             return (c4, ptr, lead.j, lead.t, i_last, b, o0, o1, bias, target)
