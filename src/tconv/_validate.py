@@ -176,6 +176,24 @@ def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     return value
 
 
+def check_bool(value: object, name: str) -> bool:
+    """``value`` if it is ``True`` or ``False`` (a NumPy bool too), else ``TypeError`` naming ``name``: a flag
+    never reads a string or a number as true.
+
+    Examples
+    --------
+    >>> check_bool("maybe", "transpose_kernel")
+    Traceback (most recent call last):
+    ...
+    TypeError: transpose_kernel must be True or False, got 'maybe'
+    """
+    import numpy as np
+
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_layout(layout: object) -> str:
     """``layout`` if it is one of :data:`LAYOUTS`.
 
