@@ -148,10 +148,10 @@ def parse_call(text: str) -> tuple[str, list[object], dict[str, object]]:
         raise ValueError(
             f"a layer is written as a call of a name, like torch.nn.ConvTranspose2d(...), got {ast.unparse(call.func)}"
         )
-    seen = [k.arg for k in call.keywords]
+    seen = [str(k.arg) for k in call.keywords]  # no None: **kwargs was refused above
     repeated = sorted({name for name in seen if seen.count(name) > 1})  # Python's compiler refuses it; ast does not
     if repeated:
-        raise ValueError(f"keyword argument repeated: {', '.join(map(str, repeated))} (in {text.strip()!r})")
+        raise ValueError(f"keyword argument repeated: {', '.join(repeated)} (in {text.strip()!r})")
     args = [_value(a) for a in call.args]
     keywords = {k.arg: (k.value.id if isinstance(k.value, ast.Name) else _value(k.value)) for k in call.keywords}
     return callee, args, keywords  # type: ignore[return-value]
