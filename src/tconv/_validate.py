@@ -176,6 +176,24 @@ def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     return value
 
 
+def check_bool(value: object, name: str) -> bool:
+    """``value`` if it is ``True`` or ``False`` (a NumPy bool too), else ``TypeError`` naming ``name``: a flag
+    never reads a string or a number as true.
+
+    Examples
+    --------
+    >>> check_bool("maybe", "transpose_kernel")
+    Traceback (most recent call last):
+    ...
+    TypeError: transpose_kernel must be True or False, got 'maybe'
+    """
+    import numpy as np
+
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_layout(layout: object) -> str:
     """``layout`` if it is one of :data:`LAYOUTS`.
 
@@ -222,6 +240,38 @@ def numeric_array(value: Any, name: str) -> np.ndarray:
         ) from None
     if array.dtype.kind not in "biufc" and not is_bfloat16(array.dtype):
         raise TypeError(f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}")
+    return array
+
+
+def real_array(value: Any, name: str, *, finite: bool = False) -> np.ndarray:
+    """``value`` as a NumPy array of a real numeric dtype (bool, integer or float; ``ml_dtypes.bfloat16`` too),
+    with only finite values if ``finite``: for what compares values by size or writes them as JSON.
+
+    Examples
+    --------
+    >>> real_array([1 + 2j], "weight")
+    Traceback (most recent call last):
+    ...
+    TypeError: weight must be a real array (bool, integer or float), got dtype complex128
+    >>> real_array([1.0, float("nan")], "weight", finite=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: weight must hold finite values, got 1 NaN or infinite of 2
+    """
+    import numpy as np
+
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # a ragged list, or an object NumPy cannot take
+        raise TypeError(
+            f"{name} must be a real array, got a {type(value).__name__} that NumPy cannot read: {error}"
+        ) from None
+    if array.dtype.kind not in "biuf" and not is_bfloat16(array.dtype):
+        raise TypeError(f"{name} must be a real array (bool, integer or float), got dtype {array.dtype}")
+    if finite and array.dtype.kind == "f":
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        if bad:
+            raise ValueError(f"{name} must hold finite values, got {bad} NaN or infinite of {array.size}")
     return array
 
 

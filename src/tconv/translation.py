@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import is_int, numeric_array, show
+from ._validate import is_int, numeric_array, positive_int, show
 from .frameworks import jax, keras, onnx, tconv, tensorflow, torch
 from .frameworks._common import (
     ConvTransposeSpec,
@@ -181,8 +181,17 @@ def _weight_shape(
     return shape
 
 
-def _source(params: Mapping[str, Any], source: str, weight_shape: Sequence[int] | None, input_shape: Any) -> Source:
-    """The source read into a spec; ``weight_shape`` and ``input_shape`` checked here, once for every framework."""
+def _source(
+    params: Mapping[str, Any],
+    source: str,
+    weight_shape: Sequence[int] | None,
+    input_shape: Any,
+    ndim: int | None = None,
+) -> Source:
+    """The source read into a spec; ``weight_shape``, ``input_shape`` and ``ndim`` (the spatial axes a call's
+    name says, :attr:`Call.ndim`) checked here, once for every framework."""
+    if ndim is not None:
+        ndim = positive_int(ndim, "ndim")
     source = _framework(source, "source")
     module = _MODULES[source]
     if weight_shape is not None:
@@ -205,6 +214,11 @@ def _source(params: Mapping[str, Any], source: str, weight_shape: Sequence[int] 
     own = {k: v for k, v in checked.items() if k in PARAMETERS[source]}  # the layer's words are in the shape now
     resolved = module.source(own, shape, input_shape)
     resolved.notes[:0] = notes
+    if ndim is not None and resolved.spec.ndim != ndim:
+        raise ValueError(
+            f"the call's name says {ndim} spatial axes, but its arguments give {resolved.spec.ndim}: "
+            f"kernel size {show(resolved.spec.kernel_size)}, weight shape {show(shape)}"
+        )
     if input_shape is not None:
         channels = input_channels(input_shape, resolved.layout, resolved.unbatched)
         if channels != resolved.spec.in_channels:
@@ -221,12 +235,15 @@ class Call:
 
     ``params`` are the source's arguments by name (positional ones named, the
     arrays and other arguments that do not change the numbers dropped);
-    ``kernel_size`` carries the rank a name such as ``ConvTranspose2d`` says.
+    ``kernel_size`` carries the rank a name such as ``ConvTranspose2d`` says, and ``ndim``
+    holds it (None for a name without one, such as ``lax.conv_transpose``): pass it to
+    :func:`resolve` or :func:`translate`, which check the weight shape against it.
     """
 
     framework: str
     params: dict[str, Any]
     notes: list[str]
+    ndim: int | None = None
 
 
 def read_call(
@@ -296,9 +313,15 @@ def read_call(
             f"make_node's op_type must be 'ConvTranspose' for a transposed convolution, got {params['op_type']!r}"
         )
     params = {k: v for k, v in params.items() if k not in words.dropped}
-    if rank is not None and is_int(params.get("kernel_size")):
-        params["kernel_size"] = (params["kernel_size"],) * rank
-    return Call(name, params, [])
+    kernel_size = params.get("kernel_size")
+    if rank is not None and is_int(kernel_size):
+        params["kernel_size"] = (kernel_size,) * rank
+    elif rank is not None and isinstance(kernel_size, (list, tuple)) and len(kernel_size) != rank:
+        raise ValueError(
+            f"{callee} has {rank} spatial axes, but kernel_size={show(kernel_size)} has {len(kernel_size)}: "
+            f"give {rank} sizes, or one for every axis"
+        )
+    return Call(name, params, [], rank)
 
 
 def resolve(
@@ -307,8 +330,11 @@ def resolve(
     *,
     weight_shape: Sequence[int] | None = None,
     input_shape: Sequence[int] | None = None,
+    ndim: int | None = None,
 ) -> ConvTransposeSpec:
     """The framework-free :class:`ConvTransposeSpec` of a transposed convolution given in ``source``'s terms.
+
+    Parameters as for :func:`translate` (``ndim``: the spatial axes a call's name gives, checked).
 
     Examples
     --------
@@ -318,7 +344,7 @@ def resolve(
     >>> resolve({"strides": 2, "padding": "same"}, "keras", weight_shape=(3, 8, 4)).crop
     ((0, 1),)
     """
-    return _source(params, source, weight_shape, input_shape).spec
+    return _source(params, source, weight_shape, input_shape, ndim).spec
 
 
 def output_size(
@@ -359,6 +385,7 @@ def translate(
     *,
     weight_shape: Sequence[int] | None = None,
     input_shape: Sequence[int] | None = None,
+    ndim: int | None = None,
 ) -> TranslationPlan:
     """Translate a transposed convolution from ``source``'s convention to ``target``'s, exactly.
 
@@ -382,6 +409,10 @@ def translate(
         source pins its output size (TensorFlow's ``output_shape``, ONNX's
         ``output_shape``, PyTorch's ``output_size``, tconv's ``output_size``); the plan
         then holds for that input size only.
+    ndim : int, optional
+        The number of spatial axes the call's name gives (2 for ``ConvTranspose2d``,
+        :attr:`Call.ndim`); a ``ValueError`` when the arguments and ``weight_shape``
+        give another.
 
     Returns
     -------
@@ -416,7 +447,7 @@ def translate(
     """  # noqa: E501 (a dict a doctest shows whole)
     source = _framework(source, "source")
     target = _framework(target, "target")
-    resolved = _source(params, source, weight_shape, input_shape)
+    resolved = _source(params, source, weight_shape, input_shape, ndim)
     return TranslationPlan(resolved, _MODULES[target].target(resolved.spec))
 
 

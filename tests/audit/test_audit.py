@@ -134,6 +134,10 @@ def test_errors_name_the_problem(tmp_path):
     garbage.write_bytes(b"garbage")
     with pytest.raises(ValueError, match="is not an ONNX model"):
         tconv.audit.audit(garbage)
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")  # reads as an empty ModelProto: refused, not a model without layers
+    with pytest.raises(ValueError, match="is not an ONNX model .no IR version or no graph"):
+        tconv.audit.audit(empty)
     partial = tmp_path / "partial.keras"
     import zipfile
 
@@ -151,6 +155,8 @@ def test_errors_name_the_problem(tmp_path):
         tconv.audit.audit(partial)
     with pytest.raises(ValueError, match="targets must be among"):
         tconv.audit.audit(bad, targets=["tvm"])
+    with pytest.raises(ValueError, match="targets must name at least one of"):
+        tconv.audit.audit(bad, targets=[])
     with pytest.raises(ValueError, match="versions names tool 'tvm'"):
         tconv.audit.audit(bad, versions={"tvm": "1.0"})
     with pytest.raises(ValueError, match="release numbers"):

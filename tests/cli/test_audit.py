@@ -73,6 +73,9 @@ def test_input_shape_for_a_model_with_open_sizes(onnx, tmp_path, capsys):
         (["missing.onnx"], "does not exist"),
         (["{pt}"], "an .onnx or a .keras file"),
         (["{risky}", "--targets", "tvm"], "targets must be among"),
+        (["{risky}", "--targets", ""], "--targets must name at least one of ('tconv', 'torch'"),
+        (["{risky}", "--targets", ",,,"], "--targets must name at least one of"),
+        (["{empty}"], "is not an ONNX model (no IR version or no graph"),
         (["{risky}", "--versions", "onnxruntime"], "--versions takes TOOL=VERSION"),
         (["{risky}", "--versions", "tvm=1.0"], "versions names tool 'tvm'"),
         (["{risky}", "--input-shape", "1x2"], "must have 3 entries"),
@@ -83,8 +86,11 @@ def test_input_shape_for_a_model_with_open_sizes(onnx, tmp_path, capsys):
 def test_usage_errors_end_in_one_line_and_status_2(argv, message, risky, tmp_path):
     pt = tmp_path / "model.pt"
     pt.write_bytes(b"not a model tconv reads")
-    argv = [{"{risky}": risky, "{pt}": str(pt)}.get(a, a) for a in argv]
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")  # protobuf reads it as an empty ModelProto
+    argv = [{"{risky}": risky, "{pt}": str(pt), "{empty}": str(empty)}.get(a, a) for a in argv]
     done = subprocess.run([sys.executable, "-m", "tconv", "audit", *argv], capture_output=True, text=True)
     assert done.returncode == 2, done.stderr
     # one line naming the problem (argparse's own errors put the usage lines before it)
     assert message in done.stderr.strip().splitlines()[-1], done.stderr
+    assert len(done.stderr.splitlines()) == 1 and done.stdout == "", done.stderr

@@ -74,3 +74,14 @@ def test_random_layers_from_the_command_line(capsys, monkeypatch):
         assert main(["bench", "--layers", value, "--quiet"]) == 2
         err = capsys.readouterr().err
         assert "--layers" in err and err.count("\n") == 1
+
+
+def test_rounds_and_repeat_are_bounded(capsys):
+    """--rounds 10**21 would run forever: refused in one line naming the option, before anything runs."""
+    for argv, message in (
+        (["--rounds", str(10**21)], "--rounds must be at most 1000, got 1000000000000000000000"),
+        (["--repeat", "1001"], "--repeat must be at most 1000, got 1001"),
+    ):
+        assert main(["bench", *argv, "--quiet"]) == 2
+        out, err = capsys.readouterr()
+        assert message in err and out == "" and err.count("\n") == 1, err

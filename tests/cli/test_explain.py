@@ -80,12 +80,27 @@ def test_explain_random_values_are_reproducible(capsys):
         (["--input-size", "2x2x2"], "must both be 1-d or 2-d"),
         (["--padding", "4", "--input-size", "2"], "leaves no output"),
         (["--output-padding", "2", "--stride", "2"], "--output-padding must be smaller than --stride or --dilation"),
+        # the drawn channel and element are checked with or without a picture (they were only with --png)
+        (["--channel", "5"], "--channel must be an output channel in [0, 1)"),
+        (["--input-size", "3", "--channels", "2,4", "--channel", "4"], "--channel must be an output channel in [0, 4)"),
+        (["--position", "100,100"], "--position must be an index into an array of shape (5, 5), got (100, 100)"),
+        (["--position", "1"], "--position must be an index into an array of shape (5, 5)"),
+        (["--input-size", "3", "--position", "5"], "--position must be an index into an array of shape (5,)"),
+        # a value starting with '-' reads as an option: the message says how to write it
+        (["--padding", "-1:-1"], "(a value that starts with '-' is written --padding=VALUE)"),
     ],
 )
 def test_explain_errors_exit_2(capsys, argv, message):
-    code, _, err = run(capsys, "explain", *argv)
+    code, out, err = run(capsys, "explain", *argv)
     assert code == 2
     assert message in err
+    assert out == "" and len(err.splitlines()) == 1, err
+
+
+def test_explain_takes_a_negative_padding_after_an_equals_sign(capsys):
+    code, out, err = run(capsys, "explain", "--input-size", "3", "--kernel-size", "3", "--padding=-1:-1")
+    assert code == 0, err
+    assert "result (7):" in out
 
 
 def test_explain_bad_option_value(capsys):

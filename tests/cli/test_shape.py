@@ -131,12 +131,27 @@ def test_shape_framework_mode_uses_the_frameworks_rule(capsys):
         (["shape", "--input-size", "4", "--stride", "0"], "stride must be positive"),
         (["shape"], "give --input-size"),
         (["shape", "--framework", "torch", "stride=2"], "needs --weight-shape and --input-shape"),
+        (
+            [
+                "shape",
+                "--framework",
+                "keras",
+                "--weight-shape",
+                "2x2x8x3",
+                "--input-shape",
+                "1x6x6x3",
+                "strides=2",
+                "strides=1",
+            ],
+            "strides is given twice (strides=2 and strides=1)",
+        ),
     ],
 )
 def test_errors_exit_2_with_the_reason(argv, phrase, capsys):
     code, _, err = run(capsys, *argv)
     assert code == 2
     assert phrase in err
+    assert len(err.splitlines()) == 1, err
 
 
 def test_python_dash_m_runs_it():

@@ -277,6 +277,78 @@ def test_what_is_missing_is_asked_for_by_its_option(argv, phrase, capsys):
     assert "weight_shape=" not in err and "input_shape=" not in err
 
 
+def _one_line_error(capsys, argv, *phrases):
+    """``tconv argv`` exits 2 with one line on standard error holding every phrase, and prints nothing."""
+    code, out, err = run(capsys, *argv)
+    assert code == 2, (argv, out, err)
+    assert out == "" and len(err.splitlines()) == 1, err
+    for phrase in phrases:
+        assert phrase in err, err
+
+
+@pytest.mark.parametrize(
+    "argv, phrases",
+    [
+        # a 2-d layer whose kernel, strides, padding or weight shape has another number of axes
+        (["torch.nn.ConvTranspose2d(64, 32, (3, 3, 3))"], ["ConvTranspose2d has 2 spatial axes", "kernel_size"]),
+        (["keras.layers.Conv2DTranspose(8, (3, 3, 3))"], ["Conv2DTranspose has 2 spatial axes", "kernel_size"]),
+        (["torch.nn.ConvTranspose2d(64, 32, 3, stride=(2, 2, 2))"], ["stride", "2 values"]),
+        (["torch.nn.ConvTranspose2d(64, 32, 3, padding=(1, 1, 1))"], ["padding", "2 values"]),
+        (["torch.nn.ConvTranspose2d(64, 32, 3, dilation=(1, 1, 1))"], ["dilation", "2 values"]),
+        (["--weight-shape", "8x4x3x3x3", "torch.nn.functional.conv_transpose2d(x, w)"], ["2 spatial axes", "give 3"]),
+        (["keras.layers.Conv1DTranspose(8, 3, strides=(2, 2))", "--input-shape", "1x8x4"], ["strides"]),
+        # a keyword given twice (Python refuses it; so does tconv)
+        (["torch.nn.ConvTranspose2d(64, 32, 3, stride=2, stride=3)"], ["repeated", "stride"]),
+        (["--from", "keras", "--weight-shape", "3x3x8x4", "strides=2", "strides=3"], ["strides is given twice"]),
+        # a flag is true or false, nothing else
+        (
+            ["--from", "jax", "--weight-shape", "3x3x4x8", "strides=2,2", "padding=SAME", "transpose_kernel=maybe"],
+            ["transpose_kernel must be True or False", "'maybe'"],
+        ),
+        (
+            ["--from", "jax", "--weight-shape", "3x3x4x8", "strides=2,2", "padding=SAME", "use_consistent_padding=1"],
+            ["use_consistent_padding must be True or False"],
+        ),
+    ],
+)
+def test_a_layer_that_contradicts_itself_is_refused_in_one_line(argv, phrases, capsys):
+    _one_line_error(capsys, ["translate", "--to", "keras", *argv], *phrases)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["stride=(2,2)", "padding=(1,1)"],
+        ["stride=[2,2]", "padding=[1,1]"],
+        ["stride=2x2", "padding=1,1"],
+        ["stride=(2, 2),", "padding=(1, 1)"],
+    ],
+)
+def test_name_value_words_take_python_tuples(words, capsys):
+    code, out, err = run(capsys, "translate", "--from", "torch", "--to", "tconv", "--weight-shape", "4x8x3x3", *words)
+    assert code == 0, err
+    assert "stride=(2, 2), padding=((1, 1), (1, 1))" in out
+
+
+def test_flags_read_true_and_false(capsys):
+    argv = [
+        "translate",
+        "--from",
+        "jax",
+        "--to",
+        "tconv",
+        "--no-code",
+        "--weight-shape",
+        "3x3x4x8",
+        "strides=2,2",
+        "padding=SAME",
+    ]
+    for word, said in (("true", "True"), ("True", "True"), ("false", "False"), ("FALSE", "False")):
+        code, out, err = run(capsys, *argv, f"transpose_kernel={word}")
+        assert code == 0, err
+        assert f"transpose_kernel={said}" in out
+
+
 def test_a_call_is_read_never_run(tmp_path, capsys):
     """Only literals are evaluated: an expression in the arguments stays text, a call that is not a name is
     refused, and nothing typed runs."""

@@ -53,6 +53,8 @@ def _targets(targets: Sequence[str] | None) -> tuple[str, ...]:
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise ValueError(f"targets must be among {TARGETS}, got {unknown}")
+    if not targets:
+        raise ValueError(f"targets must name at least one of {TARGETS}, got none")
     return tuple(t for t in TARGETS if t in targets)
 
 

@@ -68,6 +68,8 @@ def read_onnx(path: str | Path, input_shape: Sequence[int] | Mapping[str, Sequen
         model = onnx.load(str(path))
     except Exception as error:  # protobuf's DecodeError and friends: not an ONNX file
         raise ValueError(f"{str(path)!r} is not an ONNX model ({type(error).__name__}: {error})") from None
+    if not model.ir_version or not model.HasField("graph"):  # an empty file (or stray bytes) reads as an empty proto
+        raise ValueError(f"{str(path)!r} is not an ONNX model (no IR version or no graph: an empty or other file)")
     initializers = {t.name: t for t in model.graph.initializer}
     graph_inputs = [value for value in model.graph.input if value.name not in initializers]
     if input_shape is not None:

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._algorithms.blas import gemm_library
+from .._validate import positive_int
 from ._runtimes import PEERS
 from ._worker import Worker
 from .layers import LAYERS, Layer
@@ -59,6 +60,28 @@ def check_output(out: np.ndarray, reference: np.ndarray, dtype: str) -> str:
     return ""
 
 
+#: The most alternating rounds, and calls per runtime per round, a run takes: each round of each layer
+#: calls every runtime ``repeat`` times, so more would run for days (5 and 3 are the defaults).
+MAX_ROUNDS = 1000
+MAX_REPEAT = 1000
+
+
+def check_counts(rounds: object, repeat: object) -> None:
+    """Refuse ``rounds`` or ``repeat`` that is not a positive int at most :data:`MAX_ROUNDS` or
+    :data:`MAX_REPEAT`.
+
+    Examples
+    --------
+    >>> check_counts(10**21, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: rounds must be at most 1000, got 1000000000000000000000
+    """
+    for name, value, most in (("rounds", rounds, MAX_ROUNDS), ("repeat", repeat, MAX_REPEAT)):
+        if positive_int(value, name) > most:
+            raise ValueError(f"{name} must be at most {most}, got {value}")
+
+
 def run(
     layers: Sequence[Layer] = LAYERS,
     dtypes: Sequence[str] = ("float32",),
@@ -79,9 +102,12 @@ def run(
     weight gradients) of a ``torch.nn.ConvTranspose*d`` module: tconv's drop-in
     module (:mod:`tconv.torch`, tconv's kernels through autograd, ``algorithm``
     naming the forward algorithm) against PyTorch's own; the other peers have no
-    training step here. Useful FLOPs are then three times the forward's.
+    training step here. Useful FLOPs are then three times the forward's. ``rounds`` and
+    ``repeat`` are positive and at most :data:`MAX_ROUNDS` and :data:`MAX_REPEAT`.
     """
     from .._options import get_options
+
+    check_counts(rounds, repeat)
 
     threads = threads or get_options().threads
     columns = [_Timed("tconv" if a == "auto" else f"tconv:{a}", "tconv", a) for a in algorithms]

@@ -72,6 +72,12 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # "argument --top: --top must be ..." -> "--top must be ..." (our option types name the option)
         message = re.sub(r"^argument (\S+): (?=\1\b)", "", message)
+        # "--padding -1:-1": argparse reads a value starting with "-" (other than a plain negative number) as
+        # an option, and the value as missing
+        missing = re.match(r"^argument (--[\w-]+)(?:/\S+)?: expected one argument$", message)
+        if missing:
+            flag = missing.group(1)
+            message += f" (a value that starts with '-' is written {flag}=VALUE)"
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

@@ -145,7 +145,11 @@ def add_layer_options(parser: argparse.ArgumentParser, *, kernel_size_help: str)
     """--kernel-size, --stride, --padding, --output-padding, --dilation: a transposed convolution's parameters."""
     parser.add_argument("--kernel-size", type=sizes("--kernel-size"), help=kernel_size_help)
     parser.add_argument("--stride", type=sizes("--stride"), help="positive: one int, or one per axis (default 1)")
-    parser.add_argument("--padding", type=parse_padding_option, help="int, 1,2, 0:1,1:0, same or valid (default 0)")
+    parser.add_argument(
+        "--padding",
+        type=parse_padding_option,
+        help="int, 1,2, 0:1,1:0, same or valid (default 0); a value starting with '-' is written --padding=-1:-1",
+    )
     parser.add_argument(
         "--output-padding",
         type=sizes("--output-padding", 0),

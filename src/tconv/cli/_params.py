@@ -10,7 +10,11 @@ import argparse
 import ast
 import re
 
-__all__ = ["parse_call", "parse_params", "parse_shape", "parse_value"]
+__all__ = ["is_call", "parse_call", "parse_params", "parse_shape", "parse_value"]
+
+#: A layer written as a call: a dotted name and ``(``, perhaps after ``layer =`` (``name=value`` words never
+#: match: ``stride=(2, 2)`` has no name before its parenthesis).
+_CALL = re.compile(r"\s*(?:[A-Za-z_]\w*\s*=(?!=)\s*)?[A-Za-z_][\w.]*\s*\(")
 
 
 def parse_value(text: str) -> object:
@@ -40,10 +44,34 @@ def parse_value(text: str) -> object:
         return text
 
 
+def is_call(text: str) -> bool:
+    """Whether ``text`` (the words joined) is a layer written as a call, not ``name=value`` words.
+
+    Examples
+    --------
+    >>> is_call("torch.nn.ConvTranspose2d(64, 32, 3)"), is_call("layer = nn.ConvTranspose2d(4, 8, 3)")
+    (True, True)
+    >>> is_call("stride=(2, 2) padding=[(1, 1), (1, 1)]")
+    False
+    """
+    return _CALL.match(text) is not None
+
+
 def parse_params(items: list[str]) -> dict[str, object]:
     """``["strides=2", "padding=same"]`` -> ``{"strides": 2, "padding": "same"}`` (a trailing comma, as copied
-    from an argument list, is dropped)."""
+    from an argument list, is dropped); a name given twice is an error, as in a Python call.
+
+    Examples
+    --------
+    >>> parse_params(["stride=(2,2)", "padding=[(1,1),(0,0)]"])
+    {'stride': (2, 2), 'padding': [(1, 1), (0, 0)]}
+    >>> parse_params(["strides=2", "strides=3"])
+    Traceback (most recent call last):
+    ...
+    ValueError: strides is given twice (strides=2 and strides=3): give each parameter once
+    """
     params: dict[str, object] = {}
+    written: dict[str, str] = {}
     for item in items:
         item = item.strip().removesuffix(",")
         if not item:
@@ -51,6 +79,9 @@ def parse_params(items: list[str]) -> dict[str, object]:
         key, sep, value = item.partition("=")
         if not sep or not key.isidentifier():
             raise ValueError(f"framework parameters are written name=value (e.g. strides=2 padding=same), got {item!r}")
+        if key in written:
+            raise ValueError(f"{key} is given twice ({written[key]} and {item}): give each parameter once")
+        written[key] = item
         params[key] = parse_value(value)
     return params
 
@@ -117,6 +148,10 @@ def parse_call(text: str) -> tuple[str, list[object], dict[str, object]]:
         raise ValueError(
             f"a layer is written as a call of a name, like torch.nn.ConvTranspose2d(...), got {ast.unparse(call.func)}"
         )
+    seen = [str(k.arg) for k in call.keywords]  # no None: **kwargs was refused above
+    repeated = sorted({name for name in seen if seen.count(name) > 1})  # Python's compiler refuses it; ast does not
+    if repeated:
+        raise ValueError(f"keyword argument repeated: {', '.join(repeated)} (in {text.strip()!r})")
     args = [_value(a) for a in call.args]
     keywords = {k.arg: (k.value.id if isinstance(k.value, ast.Name) else _value(k.value)) for k in call.keywords}
     return callee, args, keywords  # type: ignore[return-value]

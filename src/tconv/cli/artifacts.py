@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._validate import require
+from .._validate import real_array, require
 from ._arguments import (
     LAYER_FLAGS,
     add_layer_options,
@@ -47,13 +48,24 @@ examples:
 
 
 def _weights(args: argparse.Namespace, kernel_size: tuple[int, ...]) -> np.ndarray | None:
-    """The weight --weights asks for (None without it)."""
+    """The weight --weights asks for (None without it), refused before it is made when it would take more
+    memory than tconv's ``memory_budget`` option (the analysis then runs the layer on it)."""
     if args.weights is None:
         return None
+    from .._algorithms.blocking import show_bytes
+    from .._options import get_options
+
     c_in, c_out = args.channels
     if c_in % args.groups or c_out % args.groups:
         raise ValueError(f"--groups {args.groups} must divide both --channels {c_in},{c_out}")
     shape = (c_in, c_out // args.groups, *kernel_size)
+    needed, budget = math.prod(shape) * np.dtype(float).itemsize, get_options().memory_budget
+    if needed > budget:
+        raise ValueError(
+            f"--channels {c_in},{c_out} with kernel size {'x'.join(map(str, kernel_size))} makes a weight of shape "
+            f"{shape} ({show_bytes(needed)}), more than tconv's memory_budget of {show_bytes(budget)}: "
+            "give fewer channels (or analyse a smaller layer)"
+        )
     if args.weights == "ones":
         return np.ones(shape)
     return np.random.default_rng(args.seed).standard_normal(shape)
@@ -69,7 +81,13 @@ def _kernel_and_weight(args: argparse.Namespace) -> tuple[tuple[int, ...], np.nd
     except (ValueError, OSError, EOFError) as error:  # not a .npy file, or an object array
         raise ValueError(f"--weights-file {args.weights_file!r} is not a readable .npy array: {error}") from None
     if not isinstance(weight, np.ndarray):  # an .npz archive
-        raise ValueError(f"--weights-file must be one .npy array, got an archive of {len(weight.files)} arrays")
+        count = len(weight.files)
+        weight.close()
+        raise ValueError(f"--weights-file must be one .npy array, got an archive of {count} arrays")
+    # real values only: the report compares the phases' gains by size and writes them as JSON (a complex
+    # weight's imaginary part would be dropped); bools and ints are read as float64, like every other weight
+    real_array(weight, f"--weights-file {args.weights_file!r}", finite=True)
+    weight = weight.astype(np.float64)
     if weight.ndim < 3:
         raise ValueError(
             f"--weights-file must hold a (C_in, C_out/groups, *kernel_size) array, got shape {weight.shape}"
@@ -119,15 +137,15 @@ def _json(analysis: Analysis) -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     if args.png is not None:
         require("matplotlib", "--png")
+    kernel_size, weight = _kernel_and_weight(args)  # its messages name the options already
     with flag_names(LAYER_FLAGS):
-        return _run(args)
+        return _run(args, kernel_size, weight)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, kernel_size: tuple[int, ...], weight: np.ndarray | None) -> int:
     from ..artifacts import analyze
     from ..explain.artifacts_text import report
 
-    kernel_size, weight = _kernel_and_weight(args)
     nd = len(kernel_size)
     input_size = args.input_size
     if input_size is not None and len(input_size) == 1:
@@ -163,7 +181,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weights-file",
         type=input_path("--weights-file"),
-        help="a .npy weight of shape (C_in, C_out/groups, *kernel_size)",
+        help="a .npy weight of shape (C_in, C_out/groups, *kernel_size): real (bool, integer or float, read as "
+        "float64) and finite",
     )
     parser.add_argument("--channels", type=channels, default=(1, 1), help="C_in,C_out for --weights (default 1,1)")
     parser.add_argument(

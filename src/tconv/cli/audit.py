@@ -94,8 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--targets",
-        help="comma-separated frameworks and tools to check: tconv, torch, tensorflow, keras, jax, onnx, onnxruntime, "
-        "onnx2torch, tf2onnx, nobuco (default: all)",
+        help="comma-separated frameworks and tools to check, at least one of: tconv, torch, tensorflow, keras, jax, "
+        "onnx, onnxruntime, onnx2torch, tf2onnx, nobuco (default: all)",
     )
     parser.add_argument(
         "--versions",

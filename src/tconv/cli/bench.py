@@ -55,9 +55,11 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
         help="tconv algorithms to time, comma-separated; 'prepared' times the call of tconv.prepare's plan "
         "(default auto)",
     )
-    bench.add_argument("--rounds", type=integer("--rounds", 1), default=5, help="alternating rounds (default 5)")
     bench.add_argument(
-        "--repeat", type=integer("--repeat", 1), default=3, help="calls per runtime per round (default 3)"
+        "--rounds", type=integer("--rounds", 1), default=5, help="alternating rounds, 1 to 1000 (default 5)"
+    )
+    bench.add_argument(
+        "--repeat", type=integer("--repeat", 1), default=3, help="calls per runtime per round, 1 to 1000 (default 3)"
     )
     bench.add_argument(
         "--threads", type=integer("--threads", 1), help="threads per runtime (default: all CPUs of this process)"
@@ -111,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from ..benchmark import LAYERS, OTHER_LAYERS, PEERS, format_table, layer_from_spec, save_json
     from ..benchmark import run as run_benchmark
     from ..benchmark._runtimes import PREPARED
+    from ..benchmark.runner import check_counts
 
     if args.list:
         for layer in LAYERS:
@@ -119,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
         for layer in OTHER_LAYERS:
             print(f"{layer.name:<14} {layer.describe():<48} {layer.source}")
         return 0
+    with flag_names({"rounds": "--rounds", "repeat": "--repeat"}):
+        check_counts(args.rounds, args.repeat)
     if args.layer:
         with flag_names({"layer spec": "--layer"}):
             layers = [layer_from_spec(args.layer)]

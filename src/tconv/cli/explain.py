@@ -108,7 +108,11 @@ def _problem(args: argparse.Namespace) -> _Problem:
     given = (args.input_size, args.kernel_size, args.stride, args.padding, args.output_padding, args.dilation)
     custom = any(v is not None for v in (*given, args.channels, args.values)) or args.groups != 1
     if not custom:
+        from ..geometry import conv_transpose_geometry
+
         x, w = EXAMPLE["input"], EXAMPLE["weight"]
+        window = (EXAMPLE["stride"], EXAMPLE["padding"], EXAMPLE["output_padding"], EXAMPLE["dilation"])
+        _check_drawn(args, conv_transpose_geometry(x.shape, w.shape, *window).output_size, 1)
         return _Problem(
             x, w, EXAMPLE["stride"], EXAMPLE["padding"], EXAMPLE["output_padding"], EXAMPLE["dilation"], 1, False
         )
@@ -159,6 +163,7 @@ def _check_size(args: argparse.Namespace, input_size: tuple[int, ...], kernel_si
         "--kernel-size": c_in * c_out * cells["--kernel-size"],
         "full output": c_out * cells["full output"],
     }
+    _check_drawn(args, g.output_size, c_out)
     with_channels = f" with --channels {c_in},{c_out}" if args.channels else ""
     for what, count in arrays.items():
         if count > MAX_ELEMENTS:
@@ -183,6 +188,19 @@ def _check_size(args: argparse.Namespace, input_size: tuple[int, ...], kernel_si
                     raise ValueError(
                         f"{flag} {drawing} every cell, at most {limit} per array: {_what(what, g)} has {count} cells"
                     )
+
+
+def _check_drawn(args: argparse.Namespace, output_size: tuple[int, ...], c_out: int) -> None:
+    """--channel and --position must pick an output channel and element, checked whether or not a picture
+    is asked for (``tconv.explain.pictures`` checks them again, by their parameter names)."""
+    from ..explain.pictures._problem import element
+
+    if args.channel >= c_out:
+        raise ValueError(
+            f"--channel must be an output channel in [0, {c_out}) (--channels C_in,C_out), got {args.channel}"
+        )
+    if args.position is not None:
+        element(args.position, output_size, "--position")
 
 
 def _what(what: str, g: Any) -> str:

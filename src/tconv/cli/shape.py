@@ -330,5 +330,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--input-shape", type=sizes("--input-shape"), help="with --framework: the input shape in its layout"
     )
-    parser.add_argument("params", nargs="*", metavar="name=value", help="with --framework: its arguments")
+    parser.add_argument(
+        "params",
+        nargs="*",
+        metavar="name=value",
+        help="with --framework: its arguments, each once (values as for tconv translate)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

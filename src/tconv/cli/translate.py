@@ -19,7 +19,7 @@ from ..translation import (
 )
 from ..weights import from_torch_layout
 from ._arguments import flag_names, sizes
-from ._params import parse_call, parse_params
+from ._params import is_call, parse_call, parse_params
 
 #: The subcommand's name, its one-line help and its description (``tconv --help``, ``tconv translate --help``).
 NAME = "translate"
@@ -32,7 +32,8 @@ DESCRIPTION = (
 
 EXAMPLES = """\
 the layer is written as in its framework: the call itself (quoted for the shell), or its arguments as
-name=value words (ints, 2x2 or 2,2 tuples, Python literals such as [[0,0],[1,1],[1,1],[0,0]], strings).
+name=value words, each name once (ints, 2x2 or 2,2 tuples, Python literals such as (2,2) or
+[[0,0],[1,1],[1,1],[0,0]], none, true or false for a flag, strings).
 The call names the framework (--from is needed only for name=value words that several frameworks use) and,
 for a layer, its weight's shape (--weight-shape is needed where the words do not give it).
 
@@ -80,13 +81,13 @@ def _missing_shape(error: MissingWeightShape, args: argparse.Namespace) -> str:
     return f"{possessive(error.framework)} layer gives the weight shape {shape} but not {missing}: {hint}"
 
 
-def _read(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
-    """The source framework and its arguments, from the words as typed."""
+def _read(args: argparse.Namespace) -> tuple[str, dict[str, object], int | None]:
+    """The source framework, its arguments and the spatial axes a call's name gives (None for words)."""
     words = list(args.params)
-    if any("(" in word for word in words):
+    if is_call(" ".join(words)):
         callee, positional, keywords = parse_call(" ".join(words))
         call = read_call(callee, positional, keywords, args.source)
-        return call.framework, call.params
+        return call.framework, call.params, call.ndim
     params = parse_params(words)
     for key in ("weight_shape", "input_shape"):
         if key in params:
@@ -103,8 +104,8 @@ def _read(args: argparse.Namespace) -> tuple[str, dict[str, object]]:
             raise ValueError(
                 f"say which framework the arguments are written for with --from ({which}), or write the call"
             )
-        return readers[0], params
-    return args.source, params
+        return readers[0], params, None
+    return args.source, params, None
 
 
 #: The parameters of :func:`tconv.translate` by the option that sets each (for its messages).
@@ -117,19 +118,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    source, params = _read(args)
+    source, params, ndim = _read(args)
+    shapes = {"weight_shape": args.weight_shape, "input_shape": args.input_shape, "ndim": ndim}
     try:
         # the source's errors first, once (with --to all they would otherwise read as every target's)
-        resolve(params, source, weight_shape=args.weight_shape, input_shape=args.input_shape)
+        resolve(params, source, **shapes)
     except MissingWeightShape as error:
         raise ValueError(_missing_shape(error, args)) from None
     targets = FRAMEWORKS if args.target == "all" else (args.target,)
     plans, failures = [], {}
     for target in targets:
         try:
-            plans.append(
-                translate(params, source, target, weight_shape=args.weight_shape, input_shape=args.input_shape)
-            )
+            plans.append(translate(params, source, target, **shapes))
         except ValueError as error:
             if args.target != "all":
                 raise

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import is_int, numeric_array, positive_int, show
+from .._validate import check_bool, is_int, numeric_array, positive_int, show
 from ..geometry import Geometry, effective_kernel_size
 from ..weights import Correlation, Step, Transpose, steps_from_torch
 from . import _code
@@ -453,8 +453,8 @@ def source(params: dict[str, Any], weight_shape: tuple[int, ...], input_shape: S
             return conv_general_dilated(x, w, window_strides, pads, lhs_dilation, d, numbers, groups)
     else:
         stride = axes(params.get("strides"), "strides")
-        transpose_kernel = bool(params.get("transpose_kernel", False))
-        consistent = bool(params.get("use_consistent_padding", False))
+        transpose_kernel = check_bool(params.get("transpose_kernel", False), "transpose_kernel")
+        consistent = check_bool(params.get("use_consistent_padding", False), "use_consistent_padding")
         d = axes(rhs_dilation, "rhs_dilation")
         if size is not None:
             conv_transpose_window(size, kernel, stride, padding, rhs_dilation, consistent)  # JAX's checks at this size
