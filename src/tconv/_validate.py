@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,6 +24,7 @@ __all__ = [
     "MissingDependency",
     "as_int",
     "check_choice",
+    "check_bytes",
     "check_layout",
     "check_ndim",
     "floating_dtype",
@@ -32,6 +33,7 @@ __all__ = [
     "is_bfloat16",
     "non_negative_int",
     "is_int",
+    "machine_memory",
     "missing_dependency",
     "numeric_array",
     "positive_sizes",
@@ -39,7 +41,9 @@ __all__ = [
     "real_number",
     "require",
     "show",
+    "show_bytes",
     "spatial_rank",
+    "weight_array",
 ]
 
 #: The data layouts of every array-taking function (weights always keep their own layout).
@@ -225,6 +229,32 @@ def numeric_array(value: Any, name: str) -> np.ndarray:
     return array
 
 
+def weight_array(value: Any, prefix: str = "") -> np.ndarray:
+    """``value`` as a weight: a numeric array of two channel axes and at least one spatial axis, none empty.
+
+    Every function that takes a weight checks it here, whatever its layout (tconv's
+    ``(C_in, C_out/groups, *k)``, a forward convolution's ``(C_out, C_in/groups, *k)``
+    or another framework's); ``prefix`` (``"conv_transpose: "``) names the caller.
+
+    Examples
+    --------
+    >>> weight_array([[1.0, 2.0]], "conv_transpose: ")
+    Traceback (most recent call last):
+    ...
+    ValueError: conv_transpose: weight must have at least 3 dimensions (two channel axes and at least one \
+spatial axis), got shape (1, 2)
+    """
+    w = numeric_array(value, "weight")
+    if w.ndim < 3:
+        raise ValueError(
+            f"{prefix}weight must have at least 3 dimensions (two channel axes and at least one "
+            f"spatial axis), got shape {show(w.shape)}"
+        )
+    if 0 in w.shape:
+        raise ValueError(f"{prefix}weight must not have an empty axis, got shape {show(w.shape)}")
+    return w
+
+
 def floating_dtype(value: Any, name: str = "dtype") -> np.dtype:
     """``value`` as a NumPy floating-point dtype (float16, float32, float64, ...): the dtypes a layer's
     parameters can be trained in (an integer weight would round every update away).
@@ -309,12 +339,78 @@ def real_number(value: object, name: str, *, minimum: float | None = None, stric
         raise TypeError(f"{name} must be a real number, got an array of shape {value.shape}")  # type: ignore[attr-defined]
     if isinstance(value, complex) or getattr(getattr(value, "dtype", None), "kind", "") == "c":
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range (10**400)
+        digits = len(str(abs(operator.index(value))))  # type: ignore[arg-type]
+        raise ValueError(f"{name} must be finite, got an int of {digits} digits, beyond the float range") from None
     if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {number}")
     if minimum is not None and (number <= minimum if strict else number < minimum):
         raise ValueError(f"{name} must be {'greater than' if strict else 'at least'} {minimum}, got {number}")
     return number
+
+
+def show_bytes(count: float) -> str:
+    """``1.5 MiB``: a byte count for a message.
+
+    Examples
+    --------
+    >>> show_bytes(512), show_bytes(3 * 2**19)
+    ('512 B', '1.5 MiB')
+    """
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(count) < 1024 or unit == "PiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def machine_memory() -> int:
+    """This machine's memory in bytes (``2**63 - 1`` where it cannot be read)."""
+    import os
+
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**63 - 1
+
+
+def check_bytes(needed: int, what: str, limit: Literal["machine", "budget"], detail: str = "") -> None:
+    """Refuse, before anything is allocated, an array of ``needed`` bytes above its limit.
+
+    The two limits of ``docs/api.md`` ("Memory: what a call may allocate"), computed
+    from integers: ``limit="machine"`` for a result the user asked for (an output, a
+    matrix, a weight of a given shape), refused above this machine's memory, where NumPy
+    would fail with "array is too big" or a ``MemoryError`` (or the machine would swap);
+    ``limit="budget"`` for temporaries, and for an array that a parameter's value alone
+    makes large (a weight ``dilation`` times longer), refused above the ``memory_budget``
+    option. The message is ``{what} ({needed}), more than {the limit}{detail}``: ``what``
+    names the array and its shape, ``detail`` the parameters it comes from.
+
+    Examples
+    --------
+    >>> check_bytes(2**33, "the weight of shape (2**31,)", "budget", " (from dilation=2**30)")
+    Traceback (most recent call last):
+    ...
+    ValueError: the weight of shape (2**31,) (8.0 GiB), more than memory_budget=268435456 (256.0 MiB) \
+(from dilation=2**30); raise it with tconv.options(memory_budget=...)
+    """
+    if limit == "machine":
+        available = machine_memory()
+        if needed > available:
+            raise ValueError(
+                f"{what} ({show_bytes(needed)}), more than this machine's memory ({show_bytes(available)}){detail}"
+            )
+        return
+    from ._options import effective  # _options imports this module
+
+    budget = effective().memory_budget
+    if needed > budget:
+        raise ValueError(
+            f"{what} ({show_bytes(needed)}), more than memory_budget={budget} ({show_bytes(budget)}){detail}; "
+            "raise it with tconv.options(memory_budget=...)"
+        )
 
 
 def split_options(op: str, options: Mapping[str, Any], caller: str) -> tuple[Any, Any, dict[str, Any]]:
