@@ -261,8 +261,6 @@ ERRORS = [
     (lambda: init.bilinear((3, 1, 4), stride=0), ValueError, "stride must be positive in every axis, got 0"),
     (lambda: init.nearest((3, 1, 4), (2, 2)), ValueError, r"stride must have one entry per spatial axis \(1\)"),
     (lambda: init.bilinear_parameters(0), ValueError, "factor must be positive"),
-
-
     (lambda: init.bilinear((1,) * 1000), ValueError, "shape must have at most 62 spatial axes .* got 998"),
     (lambda: init.icnr((4, 4, 4, 4), 2, initializer=3), TypeError, "initializer must be None or a callable .* got 3"),
 ]
