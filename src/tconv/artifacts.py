@@ -325,7 +325,7 @@ def phase_gains(weight: np.ndarray, stride: int | Sequence[int] = 1, dilation: i
     dtype = np.result_type(w.dtype, np.float64) if w.dtype.kind in "biu" else w.dtype
     # Tap t is in phase (d*t) mod s of each axis: the taps, sorted by their flat phase, are summed run
     # by run, so the work is the weight's and the table's, not a pass per phase (prod(stride) of them).
-    phase = np.zeros((), dtype=np.int64)
+    phase: np.ndarray = np.zeros((), dtype=np.int64)
     for kk, ss, dd in zip(k, s, d):
         phase = np.add.outer(phase * ss, (dd * np.arange(kk, dtype=np.int64)) % ss)  # (*k so far) flat phase
     phase = phase.ravel()  # (prod(k),)
