@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,9 +24,10 @@ __all__ = [
     "MissingDependency",
     "as_int",
     "check_choice",
-    "check_bytes",
     "check_layout",
     "check_ndim",
+    "fits_budget",
+    "fits_machine",
     "floating_dtype",
     "install_hint",
     "int_tuple",
@@ -376,36 +377,44 @@ def machine_memory() -> int:
         return 2**63 - 1
 
 
-def check_bytes(needed: int, what: str, limit: Literal["machine", "budget"], detail: str = "") -> None:
-    """Refuse, before anything is allocated, an array of ``needed`` bytes above its limit.
+def fits_machine(needed: int, what: str, detail: str = "") -> None:
+    """Refuse, before it is allocated, a result of ``needed`` bytes larger than this machine's memory.
 
-    The two limits of ``docs/api.md`` ("Memory: what a call may allocate"), computed
-    from integers: ``limit="machine"`` for a result the user asked for (an output, a
-    matrix, a weight of a given shape), refused above this machine's memory, where NumPy
-    would fail with "array is too big" or a ``MemoryError`` (or the machine would swap);
-    ``limit="budget"`` for temporaries, and for an array that a parameter's value alone
-    makes large (a weight ``dilation`` times longer), refused above the ``memory_budget``
-    option. The message is ``{what} ({needed}), more than {the limit}{detail}``: ``what``
-    names the array and its shape, ``detail`` the parameters it comes from.
+    The limit of everything the user asks for (an output, a matrix, a weight of a given shape;
+    ``docs/api.md``, "Memory: what a call may allocate"), computed from integers, where NumPy would
+    fail with "array is too big" or a ``MemoryError`` (or the machine would swap). The message is
+    ``{what} ({needed}), more than this machine's memory ({memory}){detail}``: ``what`` names the
+    array and its shape, ``detail`` the parameters it comes from.
 
     Examples
     --------
-    >>> check_bytes(2**33, "the weight of shape (2**31,)", "budget", " (from dilation=2**30)")
+    >>> fits_machine(2**70, "the weight of shape (2**68,) (float32)")
+    Traceback (most recent call last):
+    ...
+    ValueError: the weight of shape (2**68,) (float32) (1048576.0 PiB), more than this machine's memory (...)
+    """
+    available = machine_memory()
+    if needed > available:
+        raise ValueError(
+            f"{what} ({show_bytes(needed)}), more than this machine's memory ({show_bytes(available)}){detail}"
+        )
+
+
+def fits_budget(needed: int, what: str, budget: int, detail: str = "") -> None:
+    """Refuse, before they are allocated, ``needed`` bytes above ``budget``, the ``memory_budget`` option.
+
+    The limit of temporaries, and of an array that a parameter's value alone makes large (a weight
+    ``dilation`` times longer); the caller reads the option (``effective().memory_budget``). The
+    message is ``fits_machine``'s, with the budget and how to raise it.
+
+    Examples
+    --------
+    >>> fits_budget(2**33, "the weight of shape (2**31,)", 2**28, " (from dilation=2**30)")
     Traceback (most recent call last):
     ...
     ValueError: the weight of shape (2**31,) (8.0 GiB), more than memory_budget=268435456 (256.0 MiB) \
 (from dilation=2**30); raise it with tconv.options(memory_budget=...)
     """
-    if limit == "machine":
-        available = machine_memory()
-        if needed > available:
-            raise ValueError(
-                f"{what} ({show_bytes(needed)}), more than this machine's memory ({show_bytes(available)}){detail}"
-            )
-        return
-    from ._options import effective  # _options imports this module
-
-    budget = effective().memory_budget
     if needed > budget:
         raise ValueError(
             f"{what} ({show_bytes(needed)}), more than memory_budget={budget} ({show_bytes(budget)}){detail}; "

@@ -29,7 +29,7 @@ import numpy as np
 
 from ._validate import (
     MAX_SPATIAL_AXES,
-    check_bytes,
+    fits_machine,
     floating_dtype,
     int_tuple,
     is_int,
@@ -74,10 +74,10 @@ def _shape(shape: object, name: str = "shape") -> tuple[int, ...]:
 def _check_size(caller: str, shape: tuple[int, ...], dtype: Any, name: str = "shape") -> np.dtype:
     """``dtype`` checked, and the weight of ``shape`` refused before anything is allocated when it and
     its float64 temporaries (the values drawn or placed, one float64 copy of them) would not fit this
-    machine's memory: the limit of every result (:func:`tconv._validate.check_bytes`)."""
+    machine's memory: the limit of every result (:func:`tconv._validate.fits_machine`)."""
     dtype = floating_dtype(dtype)
     needed = math.prod(shape) * (2 * 8 + dtype.itemsize)
-    check_bytes(needed, f"{caller}: the {dtype} weight of {name} {show(shape)} and its float64 temporaries", "machine")
+    fits_machine(needed, f"{caller}: the {dtype} weight of {name} {show(shape)} and its float64 temporaries")
     return dtype
 
 

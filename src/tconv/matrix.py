@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._options import effective
-from ._validate import as_int, check_bytes, positive_sizes, show, split_options, weight_array
+from ._validate import as_int, fits_budget, fits_machine, positive_sizes, show, split_options, weight_array
 from .geometry import Geometry, conv_geometry, conv_transpose_geometry
 from .kernels import tap_pairs
 
@@ -224,9 +224,10 @@ def _check_sizes(caller: str, w: np.ndarray, groups: int, geometry: Geometry, sp
         _dense_guard(shape)
     elif shape[1] >= 2**63:
         raise ValueError(f"{caller}: {kind} has more columns than a 64-bit index holds{sizes}")
-    check_bytes(build_bytes(geometry), f"{caller}: building {kind} needs temporary memory", "budget", sizes)
+    budget = effective().memory_budget
+    fits_budget(build_bytes(geometry), f"{caller}: building {kind} needs temporary memory", budget, sizes)
     needed = matrix_bytes(w.shape, groups, geometry, itemsize, sparse)
-    check_bytes(needed, f"{caller}: {kind}", "machine", sizes)
+    fits_machine(needed, f"{caller}: {kind}", sizes)
 
 
 def _input_size(input_size: object, w: np.ndarray, sparse: object) -> tuple[int, ...]:

@@ -16,8 +16,8 @@ from ._algorithms import compiled as _compiled
 from ._algorithms.problem import Problem, batched_shape
 from ._options import effective, internal
 from ._validate import (
-    check_bytes,
     check_layout,
+    fits_machine,
     is_bfloat16,
     is_int,
     machine_memory,
@@ -599,7 +599,7 @@ def check_result_size(op: str, shape: tuple[int, ...], itemsize: int, geometry: 
     batch) counts as one: NumPy cannot make an empty array whose other axes overflow either."""
     needed = math.prod(max(d, 1) for d in shape) * itemsize
     what = f"{op}: the result would have shape {show(shape)}"
-    check_bytes(needed, what, "machine", f"; its spatial size comes from the parameters: {_window(op, geometry)}")
+    fits_machine(needed, what, f"; its spatial size comes from the parameters: {_window(op, geometry)}")
 
 
 @functools.lru_cache(maxsize=512)

@@ -49,7 +49,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_bytes, int_tuple, positive_int, show, weight_array
+from ._options import effective
+from ._validate import fits_budget, int_tuple, positive_int, show, weight_array
 from .geometry import effective_kernel_size
 
 __all__ = [
@@ -78,7 +79,7 @@ def _check_grown(a: np.ndarray, shape: tuple[int, ...], cause: str) -> None:
     ``memory_budget`` option: the array of ``shape`` made from ``a`` (a dilated or ungrouped weight)."""
     if shape != a.shape:
         what = f"{cause} turns the weight of shape {show(a.shape)} into one of shape {show(shape)}"
-        check_bytes(math.prod(shape) * a.dtype.itemsize, what, "budget")
+        fits_budget(math.prod(shape) * a.dtype.itemsize, what, effective().memory_budget)
 
 
 class Step:
