@@ -223,7 +223,7 @@ def _check_sizes(caller: str, w: np.ndarray, groups: int, geometry: Geometry, sp
     if not sparse:
         _dense_guard(shape)
     elif shape[1] >= 2**63:
-        raise ValueError(f"{caller}: {kind} has more columns than a 64-bit index holds{sizes}")
+        raise ValueError(f"{caller}: {kind} has more rows or columns than a 64-bit index holds{sizes}")
     budget = effective().memory_budget
     fits_budget(build_bytes(geometry), f"{caller}: building {kind} needs temporary memory", budget, sizes)
     needed = matrix_bytes(w.shape, groups, geometry, itemsize, sparse)
