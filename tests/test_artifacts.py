@@ -223,7 +223,7 @@ def test_errors_name_the_parameter():
         artifacts.overlap(3, 0)
     with pytest.raises(ValueError, match="groups must be a positive divisor of weight.shape"):
         artifacts.analyze_weights(np.ones((3, 1, 3)), 2, groups=2)
-    with pytest.raises(ValueError, match="weight must have shape"):
+    with pytest.raises(ValueError, match=r"weight must have at least 3 dimensions .* got shape \(3, 3\)"):
         artifacts.phase_gains(np.ones((3, 3)), 2)
     with pytest.raises(TypeError, match="weight must be a numeric array"):
         artifacts.constant_response(np.array([[["a"]]]), 2)
@@ -244,6 +244,37 @@ def test_analyze_is_overlap_or_analyze_weights():
     assert_close(a.weights.amplitude, expected.amplitude)
     with pytest.raises(ValueError, match="give kernel_size, or weight"):
         artifacts.analyze(None, 2)
+
+
+def test_analyze_refuses_a_kernel_size_other_than_the_weights():
+    """analyze(4, 2, weight=<3x3>) analysed the 3x3 weight and dropped kernel_size=4 silently."""
+    w = np.ones((1, 1, 3, 3))
+    for kernel_size in (4, (3, 4), (3, 3, 3)):
+        with pytest.raises(ValueError, match=r"kernel_size=.* differs from the kernel size \(3, 3\) .*\(1, 1, 3, 3\)"):
+            artifacts.analyze(kernel_size, 2, weight=w)
+    expected = artifacts.analyze(None, 2, weight=w)
+    for kernel_size in (3, (3, 3), [3, 3]):  # the weight's kernel size, as one int or per axis: as if omitted
+        a = artifacts.analyze(kernel_size, 2, weight=w)
+        assert a.overlap.geometry == expected.overlap.geometry
+        assert_close(a.weights.amplitude, expected.weights.amplitude)
+
+
+def test_constant_response_value_beyond_float_is_a_value_error():
+    """value=10**400 raised OverflowError from float()."""
+    with pytest.raises(ValueError, match="value must be finite, got an int of 401 digits"):
+        artifacts.constant_response(np.ones((1, 1, 3, 3)), 2, value=10**400)
+    with pytest.raises(TypeError, match="value must be a real number"):
+        artifacts.constant_response(np.ones((1, 1, 3, 3)), 2, value="1")
+    assert_close(artifacts.constant_response(np.ones((1, 1, 3)), 2, value=10**300), np.array([[2e300, 1e300]]))
+
+
+def test_phase_gains_work_is_the_weights_not_a_pass_per_phase():
+    """phase_gains at stride (1000, 1000) ran one fancy-indexing pass per phase (~20 s): now one pass over
+    the taps; the million-phase table of a 3x3 kernel holds its 9 taps in 9 phases, the rest zero."""
+    gains = artifacts.phase_gains(np.arange(1.0, 10.0).reshape(1, 1, 3, 3), (1000, 1000), (7, 300))
+    assert gains.shape == (1, 1, 1000, 1000)
+    assert np.count_nonzero(gains) == 9 and gains.sum() == 45
+    assert gains[0, 0, 14, 600] == 9  # tap (2, 2): phase (7*2 mod 1000, 300*2 mod 1000)
 
 
 def _even_alternatives_by_search(k, s, p, op, d, limit):

@@ -261,7 +261,33 @@ ERRORS = [
     (lambda: init.bilinear((3, 1, 4), stride=0), ValueError, "stride must be positive in every axis, got 0"),
     (lambda: init.nearest((3, 1, 4), (2, 2)), ValueError, r"stride must have one entry per spatial axis \(1\)"),
     (lambda: init.bilinear_parameters(0), ValueError, "factor must be positive"),
+    (lambda: init.bilinear((1,) * 1000), ValueError, "shape must have at most 62 spatial axes .* got 998"),
+    (lambda: init.icnr((4, 4, 4, 4), 2, initializer=3), TypeError, "initializer must be None or a callable .* got 3"),
 ]
+
+#: Weights far larger than any machine (MemoryError, or a hang for 2**40 cells in 40 axes, before).
+TOO_LARGE = [
+    lambda: init.bilinear((1, 1, 10**6, 10**6)),
+    lambda: init.bilinear((1, 1) + (2,) * 40),
+    lambda: init.kaiming_uniform((10**5, 10**5, 3, 3)),
+    lambda: init.torch_default((10**6, 10**6, 3)),
+    lambda: init.nearest((1, 1, 2**50), 2**50),
+    lambda: init.icnr((10**6, 10**6, 4), 2),
+]
+
+
+@pytest.mark.parametrize("call", TOO_LARGE)
+def test_weights_larger_than_the_machine_are_refused(call):
+    with pytest.raises(ValueError, match=r"the float32 weight of shape \(.*\) .*more than this machine's memory"):
+        call()
+
+
+def test_weight_size_counts_the_float64_temporaries(monkeypatch):
+    """nearest((1, 1, 2**31), 2**31) is 8 GiB of float32, built through float64 arrays (40 GiB in all):
+    refused on a 16 GiB machine before anything is allocated."""
+    monkeypatch.setattr(tconv._validate, "machine_memory", lambda: 2**34)
+    with pytest.raises(ValueError, match=r"nearest: the float32 weight of shape \(1, 1, 2147483648\) .*\(40\.0 GiB\)"):
+        init.nearest((1, 1, 2**31), 2**31)
 
 
 @pytest.mark.parametrize("call, error, message", ERRORS)

@@ -68,6 +68,37 @@ def test_dense_matrix_size_guard():
         tconv.conv_matrix(np.ones((64, 64, 3, 3)), (64, 64), sparse=False)
 
 
+@pytest.mark.parametrize(
+    "function, input_size, window, names",
+    [
+        (tconv.conv_transpose_matrix, 10**9, {}, r"memory_budget.*input size \(1000000000, 1000000000\)"),
+        (tconv.conv_matrix, 10**9, {}, r"memory_budget.*input size \(1000000000, 1000000000\)"),
+        (tconv.conv_transpose_matrix, (2**62, 1), {}, r"64-bit index.*input size \(4611686018427387904, 1\)"),
+        (tconv.conv_transpose_matrix, 3, {"stride": 10**9}, r"64-bit index.*stride=\(1000000000, 1000000000\)"),
+        (tconv.conv_transpose_matrix, 3, {"dilation": 10**9}, r"64-bit index.*dilation=\(1000000000, 1000000000\)"),
+    ],
+)
+def test_matrix_size_from_parameters_is_refused_up_front(function, input_size, window, names):
+    """A matrix made huge by input_size, stride or dilation is refused from integers, naming them,
+    before NumPy's MemoryError or "array is too big" (the refusal is instant: nothing is allocated)."""
+    oracle("scipy")
+    with pytest.raises(ValueError, match=names) as error:
+        function(np.ones((2, 3, 3, 3)), input_size, **window)
+    assert "weight of shape (2, 3, 3, 3)" in str(error.value)
+
+
+def test_matrix_columns_cost_nothing():
+    """The big side's positions are computed from the taps' slices: a stride of a million on a 3x3
+    input gives a 10**13-column sparse matrix of 486 entries, equal to the operator."""
+    oracle("scipy")
+    w = np.random.default_rng(0).standard_normal((2, 3, 3, 3))
+    M = tconv.conv_transpose_matrix(w, 3, stride=10**6)
+    assert M.shape == (3 * (2 * 10**6 + 3) ** 2, 18) and M.nnz == 486  # output (2*s + 3)**2
+    small = tconv.conv_transpose_matrix(w, 3, stride=4)
+    y = tconv.conv_transpose(np.ones((2, 3, 3)), w, stride=4).ravel()
+    assert_close(small @ np.ones(18), y)
+
+
 def test_matrix_functions_reject():
     w = np.ones((4, 3, 3, 3))  # C_in=4, C_out/groups=3
     with pytest.raises(ValueError, match=r"groups must be a positive divisor of weight.shape\[0\]=4, got 3"):

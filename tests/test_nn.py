@@ -256,6 +256,26 @@ def test_mse_loss_matches_torch():
     assert_close(grad, tp.grad.numpy())
 
 
+def test_mse_loss_of_empty_arrays_is_torchs_nan():
+    """mse_loss of empty arrays raised ZeroDivisionError; PyTorch gives a NaN loss and an empty gradient."""
+    loss, grad = nn.mse_loss(np.ones((0, 3)), np.ones((0, 3)))
+    assert math.isnan(loss)
+    assert grad.shape == (0, 3) and grad.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "args, names",
+    [
+        ((2, 3, 10**6), r"ConvTranspose2d\(in_channels=2, out_channels=3, kernel_size=\(1000000, 1000000\)\)"),
+        ((10**6, 10**6, 3), r"ConvTranspose2d\(in_channels=1000000, out_channels=1000000, kernel_size=\(3, 3\)\)"),
+    ],
+)
+def test_layer_too_large_for_the_machine_names_its_arguments(args, names):
+    """MemoryError from NumPy's draws before: refused from integers (instantly), naming the layer's arguments."""
+    with pytest.raises(ValueError, match=names + r": torch_default: .* more than this machine's memory"):
+        nn.ConvTranspose2d(*args)
+
+
 ERRORS = [
     (lambda: nn.ConvTranspose(3, 4, 3), ValueError, "kernel_size=3 is one int, so pass ndim="),
     (

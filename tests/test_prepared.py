@@ -52,6 +52,23 @@ def test_plan_keeps_its_own_weight_and_checks_its_calls():
         tconv.prepare(w, algorithm="fast")
 
 
+@pytest.mark.parametrize(
+    "weight, message",
+    [
+        (np.ones((1, 1, 0)), r"weight must not have an empty axis, got shape \(1, 1, 0\)"),
+        (np.ones((1, 0, 3, 3)), r"weight must not have an empty axis, got shape \(1, 0, 3, 3\)"),
+        (np.ones((2, 3)), r"weight must have at least 3 dimensions .* got shape \(2, 3\)"),
+    ],
+)
+def test_prepare_checks_the_weight_as_conv_transpose_does(weight, message):
+    """A kernel of size 0 made prepare say "kernel_size must be positive" (a parameter prepare has not)
+    where conv_transpose names the weight: both now use one check."""
+    with pytest.raises(ValueError, match="prepare: " + message):
+        tconv.prepare(weight)
+    with pytest.raises(ValueError, match="conv_transpose: " + message):
+        tconv.conv_transpose(np.ones((1, 1, 4)), weight)
+
+
 def test_plan_follows_the_options_of_each_call():
     """A planned small call is made per options: a budget too small for it, or compiled=False, is obeyed."""
     rng = np.random.default_rng(1)

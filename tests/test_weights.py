@@ -136,7 +136,7 @@ def test_ungroup_and_dilate_are_exact(torch):
 def test_errors_name_the_problem():
     with pytest.raises(ValueError, match="layout must be one of"):
         to_torch_layout(np.zeros((1, 1, 3)), "caffe")
-    with pytest.raises(ValueError, match="at least 2 dimensions"):
+    with pytest.raises(ValueError, match="at least 3 dimensions"):
         convert_weight(np.zeros(3), "torch", "keras")
     with pytest.raises(ValueError, match="groups=4 must divide the input channels 6"):
         ungroup_weight(np.zeros((6, 1, 3)), 4)
@@ -144,6 +144,45 @@ def test_errors_name_the_problem():
         from_torch_layout(np.zeros((6, 1, 3)), "jax", 0)
     with pytest.raises(ValueError, match="dilation must be positive"):
         dilate_weight(np.zeros((1, 1, 3)), 0)
+
+
+@pytest.mark.parametrize(
+    "weight, message",
+    [
+        (np.ones((3, 3)), r"weight must have at least 3 dimensions .* got shape \(3, 3\)"),
+        (np.ones((3, 0, 3)), r"weight must not have an empty axis, got shape \(3, 0, 3\)"),
+    ],
+)
+def test_weights_are_checked_as_conv_transpose_checks_them(weight, message):
+    """convert_weight took a 2-d weight and one with an empty axis; conv_transpose refuses both, in
+    these words (one check, tconv._validate.weight_array)."""
+    for convert in (
+        lambda: convert_weight(weight, "torch", "keras"),
+        lambda: to_torch_layout(weight, "jax"),
+        lambda: dilate_weight(weight, 2),
+        lambda: ungroup_weight(weight, 1),
+    ):
+        with pytest.raises(ValueError, match=message):
+            convert()
+    with pytest.raises(ValueError, match="conv_transpose: " + message):
+        tconv.conv_transpose(np.ones((1, 3, 4)), weight)
+
+
+@pytest.mark.parametrize("dilation", [10**4, 10**5, 10**9, 2**62])
+def test_dilation_cannot_blow_up_a_weight(dilation):
+    """A 9-tap weight dilated by 10**4 was 3 GB (10**5: MemoryError, 10**9: "array is too big", 2**62:
+    "Maximum allowed dimension exceeded"): refused up front, naming dilation and the memory budget."""
+    with pytest.raises(ValueError, match=rf"dilation=\({dilation}, {dilation}\) turns the weight .*memory_budget"):
+        dilate_weight(np.ones((1, 1, 3, 3)), dilation)
+    assert dilate_weight(np.ones((1, 1, 3, 3)), 100).shape == (1, 1, 201, 201)  # 320 KB: fine
+
+
+def test_groups_cannot_blow_up_a_weight():
+    """ungroup_weight of a (10**5, 1, 1) weight with groups=10**5 raised MemoryError (80 GB)."""
+    with pytest.raises(ValueError, match=r"groups=100000 turns the weight of shape \(100000, 1, 1\).*memory_budget"):
+        ungroup_weight(np.ones((10**5, 1, 1)), 10**5)
+    with tconv.options(memory_budget=2**10), pytest.raises(ValueError, match="groups=8 .*memory_budget=1024"):
+        ungroup_weight(np.ones((8, 1, 3)), 8)  # 1.5 KiB under a 1 KiB budget
 
 
 @pytest.mark.parametrize("layout", ["torch", "onnx", "tensorflow", "keras", "jax", "conv"])

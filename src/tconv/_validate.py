@@ -26,12 +26,15 @@ __all__ = [
     "check_choice",
     "check_layout",
     "check_ndim",
+    "fits_budget",
+    "fits_machine",
     "floating_dtype",
     "install_hint",
     "int_tuple",
     "is_bfloat16",
     "non_negative_int",
     "is_int",
+    "machine_memory",
     "missing_dependency",
     "numeric_array",
     "positive_sizes",
@@ -39,7 +42,9 @@ __all__ = [
     "real_number",
     "require",
     "show",
+    "show_bytes",
     "spatial_rank",
+    "weight_array",
 ]
 
 #: The data layouts of every array-taking function (weights always keep their own layout).
@@ -275,6 +280,32 @@ def real_array(value: Any, name: str, *, finite: bool = False) -> np.ndarray:
     return array
 
 
+def weight_array(value: Any, prefix: str = "") -> np.ndarray:
+    """``value`` as a weight: a numeric array of two channel axes and at least one spatial axis, none empty.
+
+    Every function that takes a weight checks it here, whatever its layout (tconv's
+    ``(C_in, C_out/groups, *k)``, a forward convolution's ``(C_out, C_in/groups, *k)``
+    or another framework's); ``prefix`` (``"conv_transpose: "``) names the caller.
+
+    Examples
+    --------
+    >>> weight_array([[1.0, 2.0]], "conv_transpose: ")
+    Traceback (most recent call last):
+    ...
+    ValueError: conv_transpose: weight must have at least 3 dimensions (two channel axes and at least one \
+spatial axis), got shape (1, 2)
+    """
+    w = numeric_array(value, "weight")
+    if w.ndim < 3:
+        raise ValueError(
+            f"{prefix}weight must have at least 3 dimensions (two channel axes and at least one "
+            f"spatial axis), got shape {show(w.shape)}"
+        )
+    if 0 in w.shape:
+        raise ValueError(f"{prefix}weight must not have an empty axis, got shape {show(w.shape)}")
+    return w
+
+
 def floating_dtype(value: Any, name: str = "dtype") -> np.dtype:
     """``value`` as a NumPy floating-point dtype (float16, float32, float64, ...): the dtypes a layer's
     parameters can be trained in (an integer weight would round every update away).
@@ -359,12 +390,86 @@ def real_number(value: object, name: str, *, minimum: float | None = None, stric
         raise TypeError(f"{name} must be a real number, got an array of shape {value.shape}")  # type: ignore[attr-defined]
     if isinstance(value, complex) or getattr(getattr(value, "dtype", None), "kind", "") == "c":
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range (10**400)
+        digits = len(str(abs(operator.index(value))))  # type: ignore[arg-type]
+        raise ValueError(f"{name} must be finite, got an int of {digits} digits, beyond the float range") from None
     if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {number}")
     if minimum is not None and (number <= minimum if strict else number < minimum):
         raise ValueError(f"{name} must be {'greater than' if strict else 'at least'} {minimum}, got {number}")
     return number
+
+
+def show_bytes(count: float) -> str:
+    """``1.5 MiB``: a byte count for a message.
+
+    Examples
+    --------
+    >>> show_bytes(512), show_bytes(3 * 2**19)
+    ('512 B', '1.5 MiB')
+    """
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(count) < 1024 or unit == "PiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def machine_memory() -> int:
+    """This machine's memory in bytes (``2**63 - 1`` where it cannot be read)."""
+    import os
+
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return 2**63 - 1
+
+
+def fits_machine(needed: int, what: str, detail: str = "") -> None:
+    """Refuse, before it is allocated, a result of ``needed`` bytes larger than this machine's memory.
+
+    The limit of everything the user asks for (an output, a matrix, a weight of a given shape;
+    ``docs/api.md``, "Memory: what a call may allocate"), computed from integers, where NumPy would
+    fail with "array is too big" or a ``MemoryError`` (or the machine would swap). The message is
+    ``{what} ({needed}), more than this machine's memory ({memory}){detail}``: ``what`` names the
+    array and its shape, ``detail`` the parameters it comes from.
+
+    Examples
+    --------
+    >>> fits_machine(2**70, "the weight of shape (2**68,) (float32)")
+    Traceback (most recent call last):
+    ...
+    ValueError: the weight of shape (2**68,) (float32) (1048576.0 PiB), more than this machine's memory (...)
+    """
+    available = machine_memory()
+    if needed > available:
+        raise ValueError(
+            f"{what} ({show_bytes(needed)}), more than this machine's memory ({show_bytes(available)}){detail}"
+        )
+
+
+def fits_budget(needed: int, what: str, budget: int, detail: str = "") -> None:
+    """Refuse, before they are allocated, ``needed`` bytes above ``budget``, the ``memory_budget`` option.
+
+    The limit of temporaries, and of an array that a parameter's value alone makes large (a weight
+    ``dilation`` times longer); the caller reads the option (``effective().memory_budget``). The
+    message is ``fits_machine``'s, with the budget and how to raise it.
+
+    Examples
+    --------
+    >>> fits_budget(2**33, "the weight of shape (2**31,)", 2**28, " (from dilation=2**30)")
+    Traceback (most recent call last):
+    ...
+    ValueError: the weight of shape (2**31,) (8.0 GiB), more than memory_budget=268435456 (256.0 MiB) \
+(from dilation=2**30); raise it with tconv.options(memory_budget=...)
+    """
+    if needed > budget:
+        raise ValueError(
+            f"{what} ({show_bytes(needed)}), more than memory_budget={budget} ({show_bytes(budget)}){detail}; "
+            "raise it with tconv.options(memory_budget=...)"
+        )
 
 
 def split_options(op: str, options: Mapping[str, Any], caller: str) -> tuple[Any, Any, dict[str, Any]]:

@@ -36,7 +36,6 @@ which ``tconv artifacts`` prints.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -324,12 +323,18 @@ def phase_gains(weight: np.ndarray, stride: int | Sequence[int] = 1, dilation: i
     k, s, d = _axes(w.shape[2:], stride, dilation)
     _check_cells(w.shape[0] * w.shape[1] * math.prod(s), f"the phase gains of stride {_collapse(s)}")
     dtype = np.result_type(w.dtype, np.float64) if w.dtype.kind in "biu" else w.dtype
-    gains = np.zeros((*w.shape[:2], *s), dtype=dtype)  # (C_in, C_out/g, *s)
-    channels = (slice(None), slice(None))
-    for r in itertools.product(*map(range, s)):
-        taps = np.ix_(*map(geometry.phase_taps, k, s, d, r))  # the sub-kernel of phase r
-        gains[channels + r] = w[channels + taps].sum(axis=tuple(range(2, w.ndim)))
-    return gains
+    # Tap t is in phase (d*t) mod s of each axis: the taps, sorted by their flat phase, are summed run
+    # by run, so the work is the weight's and the table's, not a pass per phase (prod(stride) of them).
+    phase: np.ndarray = np.zeros((), dtype=np.int64)
+    for kk, ss, dd in zip(k, s, d):
+        phase = np.add.outer(phase * ss, (dd * np.arange(kk, dtype=np.int64)) % ss)  # (*k so far) flat phase
+    phase = phase.ravel()  # (prod(k),)
+    order = np.argsort(phase, kind="stable")  # taps by phase, each phase's in C order
+    runs = np.flatnonzero(np.diff(phase[order], prepend=-1))  # where each phase's taps start
+    taps = w.reshape(*w.shape[:2], -1).astype(dtype, copy=False)[:, :, order]  # (C_in, C_out/g, prod(k))
+    gains = np.zeros((*w.shape[:2], math.prod(s)), dtype=dtype)  # (C_in, C_out/g, prod(s))
+    gains[:, :, phase[order][runs]] = np.add.reduceat(taps, runs, axis=2)  # phases without taps stay 0
+    return gains.reshape(*w.shape[:2], *s)  # (C_in, C_out/g, *s)
 
 
 def constant_response(
@@ -357,11 +362,12 @@ def constant_response(
     array([[4., 2.],
            [2., 1.]])
     """
+    value = real_number(value, "value")
     w, g = check_weight(weight, groups)
     gains = phase_gains(w, stride, dilation)  # (C_in, C_out/g, *s)
     c_in_g = w.shape[0] // g
     per_group = gains.reshape(g, c_in_g, *gains.shape[1:]).sum(axis=1)  # (G, C_out/g, *s)
-    return real_number(value, "value") * per_group.reshape(g * w.shape[1], *gains.shape[2:])  # (C_out, *s)
+    return value * per_group.reshape(g * w.shape[1], *gains.shape[2:])  # (C_out, *s)
 
 
 def checkerboard_amplitude(
@@ -520,8 +526,9 @@ def analyze(
 ) -> Analysis:
     """:func:`overlap` of a configuration, and :func:`analyze_weights` when ``weight`` is given.
 
-    With ``weight`` (``(C_in, C_out/groups, *k)``) the kernel size is the weight's
-    and ``kernel_size`` is ignored. ``tconv artifacts``, its words
+    With ``weight`` (``(C_in, C_out/groups, *k)``) the kernel size is the weight's:
+    ``kernel_size`` may be ``None``, and otherwise must be ``k`` (one int for every axis,
+    or one per axis). ``tconv artifacts``, its words
     (:mod:`tconv.explain.artifacts_text`) and its picture all start here.
 
     Examples
@@ -535,6 +542,13 @@ def analyze(
     (((2, 2),), array([0.]))
     """
     if weight is not None:
+        if kernel_size is not None:
+            k = _weight_array(weight).shape[2:]
+            if positive_sizes(kernel_size, "kernel_size", len(k) if is_int(kernel_size) else None) != k:
+                raise ValueError(
+                    f"kernel_size={show(kernel_size)} differs from the kernel size {show(k)} of the weight of shape "
+                    f"{show(np.shape(weight))}; pass kernel_size=None to take the weight's"
+                )
         weights = analyze_weights(
             weight, stride, padding, output_padding, dilation, groups=groups, input_size=input_size
         )

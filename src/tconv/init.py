@@ -27,7 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import floating_dtype, int_tuple, is_int, positive_int, positive_sizes, real_number, show
+from ._validate import (
+    MAX_SPATIAL_AXES,
+    fits_machine,
+    floating_dtype,
+    int_tuple,
+    is_int,
+    positive_int,
+    positive_sizes,
+    real_number,
+    show,
+)
 from .geometry import PaddingArg, conv_transpose_geometry, crop_pairs, parse_padding
 
 __all__ = [
@@ -53,7 +63,22 @@ def _shape(shape: object, name: str = "shape") -> tuple[int, ...]:
             f"{name} must be a weight shape (C_in, C_out/groups, *kernel_size) with at least one spatial "
             f"axis and positive sizes, got {show(shape)}"
         )
+    if len(shape) - 2 > MAX_SPATIAL_AXES:
+        raise ValueError(
+            f"{name} must have at most {MAX_SPATIAL_AXES} spatial axes (NumPy arrays have at most 64 axes, two of "
+            f"them channels), got {len(shape) - 2}"
+        )
     return shape
+
+
+def _check_size(caller: str, shape: tuple[int, ...], dtype: Any, name: str = "shape") -> np.dtype:
+    """``dtype`` checked, and the weight of ``shape`` refused before anything is allocated when it and
+    its float64 temporaries (the values drawn or placed, one float64 copy of them) would not fit this
+    machine's memory: the limit of every result (:func:`tconv._validate.fits_machine`)."""
+    dtype = floating_dtype(dtype)
+    needed = math.prod(shape) * (2 * 8 + dtype.itemsize)
+    fits_machine(needed, f"{caller}: the {dtype} weight of {name} {show(shape)} and its float64 temporaries")
+    return dtype
 
 
 def _rng(rng: RNG) -> np.random.Generator:
@@ -94,8 +119,10 @@ def kaiming_uniform(shape: Shape, a: float = 0.0, *, rng: RNG = None, dtype: Any
     True
     """
     a = real_number(a, "a")
+    shape = _shape(shape)
+    dtype = _check_size("kaiming_uniform", shape, dtype)
     bound = math.sqrt(2.0 / (1.0 + a * a)) * math.sqrt(3.0 / fan_in(shape))
-    return _rng(rng).uniform(-bound, bound, size=_shape(shape)).astype(floating_dtype(dtype))
+    return _rng(rng).uniform(-bound, bound, size=shape).astype(dtype)
 
 
 def torch_default(
@@ -118,7 +145,7 @@ def torch_default(
     """
     shape = _shape(shape)
     g = _groups(groups, shape)
-    dtype = floating_dtype(dtype)
+    dtype = _check_size("torch_default", shape, dtype)
     if not isinstance(bias, (bool, np.bool_)):
         raise TypeError(f"bias must be True or False, got {bias!r}")
     generator = _rng(rng)
@@ -220,6 +247,7 @@ def bilinear(
     g = _groups(groups, shape)
     k = shape[2:]
     s = tuple(-(-kk // 2) for kk in k) if stride is None else _stride(stride, len(k))
+    dtype = _check_size("bilinear", shape, dtype)
     kernel = np.ones(())
     for kk, ss in zip(k, s):
         t = np.arange(kk)
@@ -274,6 +302,7 @@ def nearest(
     g = _groups(groups, shape)
     k = shape[2:]
     s = _stride(stride, len(k))
+    dtype = _check_size("nearest", shape, dtype)
     begin = _crop_begin(padding, k, s)
     if any(b < 0 or b + ss > kk for b, ss, kk in zip(begin, s, k)):
         raise ValueError(
@@ -331,6 +360,12 @@ def icnr(
     g = _groups(groups, shape)
     k = shape[2:]
     s = _stride(stride, len(k))
+    if initializer is not None and not callable(initializer):
+        raise TypeError(
+            f"initializer must be None or a callable taking the sub-kernel's shape and returning its array, "
+            f"got {initializer!r} of type {type(initializer).__name__}"
+        )
+    dtype = _check_size("icnr", shape, dtype)
     if any(kk % ss for kk, ss in zip(k, s)):
         raise ValueError(
             f"icnr: kernel_size must be a multiple of stride in every axis (each sub-kernel tap is repeated "

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._options import effective
-from ._validate import as_int, numeric_array, positive_sizes, show, split_options
+from ._validate import as_int, fits_budget, fits_machine, positive_sizes, show, split_options, weight_array
 from .geometry import Geometry, conv_geometry, conv_transpose_geometry
 from .kernels import tap_pairs
 
@@ -48,14 +48,7 @@ def check_weight(weight: object, groups: object) -> tuple[np.ndarray, int]:
     ...
     ValueError: groups must be a positive divisor of weight.shape[0]=4, got 3
     """
-    w = numeric_array(weight, "weight")
-    if w.ndim < 3:
-        raise ValueError(
-            f"weight must have shape (C_in, C_out/groups, *kernel_size) with at least one "
-            f"spatial axis, got shape {show(w.shape)}"
-        )
-    if 0 in w.shape:
-        raise ValueError(f"weight must not have an empty axis, got shape {show(w.shape)}")
+    w = weight_array(weight)
     g = as_int(groups, "groups")
     if g < 1 or w.shape[0] % g:
         raise ValueError(f"groups must be a positive divisor of weight.shape[0]={w.shape[0]}, got {g}")
@@ -118,6 +111,16 @@ def _dense_guard(shape: tuple[int, int]) -> None:
         )
 
 
+def _flat_positions(slices: tuple[slice, ...], sizes: tuple[int, ...]) -> np.ndarray:
+    """The C-order flat indices, in an array of shape ``sizes``, of the cells ``slices`` pick, in C
+    order: computed from the slices alone, so the work is the cells', not the array's (the big side of
+    a huge stride has far more cells than the matrix has entries)."""
+    flat = np.zeros((), dtype=np.int64)
+    for sl, n in zip(slices, sizes):
+        flat = np.add.outer(flat * n, np.arange(*sl.indices(n), dtype=np.int64))  # Horner: (... * n) + index
+    return flat.ravel()
+
+
 def geometry_matrix(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool | None) -> Any:
     """Build ``C`` from a geometry, in the transposed convolution's terms.
 
@@ -156,12 +159,10 @@ def geometry_matrix(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool
         data = np.empty(nnz, dtype=dtype)
     else:
         dense = np.zeros(shape, dtype=dtype)
-    small_index = np.arange(n_small, dtype=np.int64).reshape(geometry.input_size)  # (*input_size)
-    big_index = np.arange(n_big, dtype=np.int64).reshape(geometry.output_size)  # (*output_size)
     per_j_grid = per_j.reshape(geometry.input_size)
     for tap, src, dst in tap_pairs(geometry):
-        j = small_index[src].ravel()  # (P,) small-side positions this tap carries
-        o = big_index[dst].ravel()  # (P,) the big-side positions they reach
+        j = _flat_positions(src, geometry.input_size)  # (P,) small-side positions this tap carries
+        o = _flat_positions(dst, geometry.output_size)  # (P,) the big-side positions they reach
         # the rank of this tap among the taps of each j, in C order
         rank = np.zeros(src_shape := tuple(sl.stop - sl.start for sl in src), dtype=np.int64)
         for axis, (t, sl) in enumerate(zip(tap, src)):
@@ -205,32 +206,28 @@ def geometry_matrix(w: np.ndarray, groups: int, geometry: Geometry, sparse: bool
 
 
 def _check_sizes(caller: str, w: np.ndarray, groups: int, geometry: Geometry, sparse: bool | None) -> None:
-    """Refuse, before anything is built, a matrix larger than this machine's memory, or one whose
-    building needs more temporary memory than ``memory_budget``."""
-    from ._algorithms.blocking import show_bytes
-    from .ops import machine_memory
+    """Refuse, before anything is built, a matrix larger than this machine's memory, one whose
+    building needs more temporary memory than ``memory_budget``, or one whose columns no index holds:
+    all from integers, in this order (the exact size of a sparse matrix reads arrays over the small side,
+    which the budget bounds)."""
+    from .ops import _window
 
     if sparse is None:
         sparse = importlib.util.find_spec("scipy") is not None
     itemsize = w.dtype.itemsize if w.dtype.kind in "fc" else 8
     shape = (w.shape[0] * math.prod(geometry.input_size), w.shape[1] * groups * math.prod(geometry.output_size))
+    op = "conv" if caller == "conv_matrix" else "conv_transpose"
+    sizes = f"; for weight of shape {show(w.shape)} and {_window(op, geometry)}"
+    rows, cols = shape if caller == "conv_matrix" else shape[::-1]  # conv_transpose_matrix returns C.T
+    kind = f"the {'sparse' if sparse else 'dense'} matrix of {rows} x {cols}"
     if not sparse:
         _dense_guard(shape)
-    needed = matrix_bytes(w.shape, groups, geometry, itemsize, sparse)
-    if needed > machine_memory():
-        size = geometry.output_size if caller == "conv_matrix" else geometry.input_size  # the user's input_size
-        raise ValueError(
-            f"{caller}: the matrix would take {show_bytes(needed)}, more than this machine's memory "
-            f"({show_bytes(machine_memory())}), for weight of shape {show(w.shape)} and input_size {show(size)} "
-            f"(a {'sparse' if sparse else 'dense'} matrix of {shape[0]} x {shape[1]}); use smaller sizes"
-        )
+    elif shape[1] >= 2**63:
+        raise ValueError(f"{caller}: {kind} has more rows or columns than a 64-bit index holds{sizes}")
     budget = effective().memory_budget
-    if build_bytes(geometry) > budget:
-        raise ValueError(
-            f"{caller}: building the matrix needs {show_bytes(build_bytes(geometry))} of temporary memory for "
-            f"input_size {show(geometry.input_size)}, more than memory_budget={budget} ({show_bytes(budget)}); "
-            f"raise it with tconv.options(memory_budget=...)"
-        )
+    fits_budget(build_bytes(geometry), f"{caller}: building {kind} needs temporary memory", budget, sizes)
+    needed = matrix_bytes(w.shape, groups, geometry, itemsize, sparse)
+    fits_machine(needed, f"{caller}: {kind}", sizes)
 
 
 def _input_size(input_size: object, w: np.ndarray, sparse: object) -> tuple[int, ...]:

@@ -151,7 +151,13 @@ class ConvTranspose:
             raise TypeError(f"bias must be True or False, got {bias!r}")
         shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
         dtype = floating_dtype(dtype)  # an integer weight would round every update away
-        self.weight, self.bias = _init.torch_default(shape, bias, groups=self.groups, rng=rng, dtype=dtype)
+        try:
+            self.weight, self.bias = _init.torch_default(shape, bias, groups=self.groups, rng=rng, dtype=dtype)
+        except ValueError as error:  # the weight's size (all else is checked above): name the layer's arguments
+            raise ValueError(
+                f"{type(self).__name__}(in_channels={self.in_channels}, out_channels={self.out_channels}, "
+                f"kernel_size={show(self.kernel_size)}): {error}"
+            ) from None
         self.weight_grad: np.ndarray | None = None
         self.bias_grad: np.ndarray | None = None
         self._saved: tuple[np.ndarray, np.ndarray, int | Sequence[int] | None] | None = None
@@ -384,6 +390,9 @@ class ConvTranspose3d(ConvTranspose):
 def mse_loss(prediction: Any, target: Any) -> tuple[float, np.ndarray]:
     """Mean squared error and its gradient: ``(mean((p - t)**2), 2*(p - t)/p.size)``.
 
+    The mean of no values is NaN, as PyTorch's ``mse_loss`` and ``np.mean`` give it:
+    empty arrays give ``(nan, an empty gradient)``.
+
     Examples
     --------
     >>> loss, grad = mse_loss(np.array([1.0, 3.0]), np.array([0.0, 0.0]))
@@ -394,6 +403,10 @@ def mse_loss(prediction: Any, target: Any) -> tuple[float, np.ndarray]:
     if p.shape != t.shape:
         raise ValueError(f"mse_loss: prediction has shape {show(p.shape)} but target has shape {show(t.shape)}")
     diff = p - t
+    if diff.size == 0:
+        # PyTorch's answer (loss nan, gradient empty), not an error: a training loop ported from PyTorch
+        # that meets an empty batch behaves as it did there; NumPy would warn, and 2/size divide by zero
+        return float("nan"), 2.0 * diff
     return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +13,20 @@ import numpy as np
 
 from . import _algorithms
 from ._algorithms import compiled as _compiled
-from ._algorithms.blocking import show_bytes
 from ._algorithms.problem import Problem, batched_shape
 from ._options import effective, internal
-from ._validate import check_layout, is_bfloat16, is_int, numeric_array, positive_int, show
+from ._validate import (
+    check_layout,
+    fits_machine,
+    is_bfloat16,
+    is_int,
+    machine_memory,
+    numeric_array,
+    positive_int,
+    show,
+    show_bytes,
+    weight_array,
+)
 from .geometry import Geometry, PaddingArg, conv_geometry, conv_transpose_geometry
 from .typing import Layout
 
@@ -112,14 +121,7 @@ def check_operands(
     this with the shape of a chunked array (and ``input_name="x"``, its parameter's name).
     """
     layout = check_layout(layout)
-    w = numeric_array(weight, "weight")
-    if w.ndim < 3:
-        raise ValueError(
-            f"{op}: weight must have at least 3 dimensions (two channel axes and at least one "
-            f"spatial axis), got shape {show(w.shape)}"
-        )
-    if 0 in w.shape:
-        raise ValueError(f"{op}: weight must not have an empty axis, got shape {show(w.shape)}")
+    w = weight_array(weight, f"{op}: ")
     nd = w.ndim - 2
     if len(input_shape) not in (nd + 1, nd + 2):
         channel_first = "(N, C, *spatial)" if layout == "channels_first" else "(N, *spatial, C)"
@@ -580,14 +582,6 @@ def plan(
     return execute
 
 
-def machine_memory() -> int:
-    """This machine's memory in bytes (``2**63 - 1`` where it cannot be read)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        return 2**63 - 1
-
-
 def _window(op: str, geometry: Geometry) -> str:
     """The parameters that set a window's size, for a message."""
     size = geometry.input_size if op == "conv_transpose" else geometry.output_size
@@ -604,12 +598,8 @@ def check_result_size(op: str, shape: tuple[int, ...], itemsize: int, geometry: 
     "array is too big" or a ``MemoryError`` (or the machine would swap). An empty axis (an empty
     batch) counts as one: NumPy cannot make an empty array whose other axes overflow either."""
     needed = math.prod(max(d, 1) for d in shape) * itemsize
-    if needed > machine_memory():
-        raise ValueError(
-            f"{op}: the result would have shape {show(shape)} ({show_bytes(needed)}), more than this "
-            f"machine's memory ({show_bytes(machine_memory())}); its spatial size comes from the parameters: "
-            f"{_window(op, geometry)}"
-        )
+    what = f"{op}: the result would have shape {show(shape)}"
+    fits_machine(needed, what, f"; its spatial size comes from the parameters: {_window(op, geometry)}")
 
 
 @functools.lru_cache(maxsize=512)

@@ -28,7 +28,7 @@ from ._algorithms import compiled as _compiled
 from ._algorithms.gemm import small_call
 from ._algorithms.problem import Problem, batched_shape
 from ._options import effective
-from ._validate import check_layout, numeric_array, show
+from ._validate import check_layout, numeric_array, show, weight_array
 from .geometry import Geometry, PaddingArg, window_arguments
 from .ops import call_key, check_result_size, is_plain, plan, prepare_arrays, remember, resolve_geometry, result_dtype
 from .typing import Layout
@@ -61,7 +61,7 @@ class Prepared:
         *,
         reused: bool = True,
     ) -> None:
-        w = numeric_array(weight, "weight")
+        w = weight_array(weight, "prepare: ")  # conv_transpose's check of the weight, before its window's
         self.weight = np.array(w, copy=True)
         self.weight.flags.writeable = False
         self.layout = check_layout(layout)
@@ -71,8 +71,8 @@ class Prepared:
         # whether "auto" may count on many calls per plan (a layer's plan, made anew after every change
         # of its weight -- every training step -- does not: it chooses as a plain call does)
         self._reused = reused
-        if w.ndim >= 3:  # check the size-free arguments now (a bad weight is reported by the first call)
-            window_arguments(w.ndim - 2, w.shape[2:], stride, padding, output_padding, dilation)
+        # the size-free arguments, checked now
+        window_arguments(w.ndim - 2, w.shape[2:], stride, padding, output_padding, dilation)
         self.groups = groups
         self._window = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
         self._calls: dict[tuple, tuple[Geometry, Any, str]] = {}  # per input shape: its checked call

@@ -42,13 +42,15 @@ prints come from the same steps, and :data:`WEIGHT_LAYOUTS` is read off them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._validate import int_tuple, numeric_array, positive_int, show
+from ._options import effective
+from ._validate import fits_budget, int_tuple, positive_int, show, weight_array
 from .geometry import effective_kernel_size
 
 __all__ = [
@@ -70,6 +72,14 @@ def _group_size(channels: int, groups: int, which: str, shape: tuple[int, ...]) 
             f"groups={groups} must divide the {which} channels {channels} of a weight of shape {show(shape)}"
         )
     return channels // groups
+
+
+def _check_grown(a: np.ndarray, shape: tuple[int, ...], cause: str) -> None:
+    """Refuse, before it is allocated, a weight that a parameter (``cause``) makes larger than the
+    ``memory_budget`` option: the array of ``shape`` made from ``a`` (a dilated or ungrouped weight)."""
+    if shape != a.shape:
+        what = f"{cause} turns the weight of shape {show(a.shape)} into one of shape {show(shape)}"
+        fits_budget(math.prod(shape) * a.dtype.itemsize, what, effective().memory_budget)
 
 
 class Step:
@@ -171,6 +181,7 @@ class Dilate(Step):
 
     def apply(self, a: np.ndarray) -> np.ndarray:
         spans = tuple(map(effective_kernel_size, a.shape[2:], self.dilation))
+        _check_grown(a, (*a.shape[:2], *spans), f"dilation={show(self.dilation)}")
         out = np.zeros((*a.shape[:2], *spans), dtype=a.dtype)  # (C_in, C_out/G, *k_eff)
         taps = (slice(None), slice(None), *(slice(None, None, d) for d in self.dilation))  # every d-th cell
         out[taps] = a
@@ -199,6 +210,7 @@ class Ungroup(Step):
         g = self.groups
         c_in, c_out_g = a.shape[:2]
         c_in_g = _group_size(c_in, g, "input", a.shape)
+        _check_grown(a, (c_in, c_out_g * g, *a.shape[2:]), f"groups={g}")
         dense = np.zeros((c_in, c_out_g * g, *a.shape[2:]), dtype=a.dtype)  # (C_in, C_out, *k)
         for group in range(g):
             rows = slice(group * c_in_g, (group + 1) * c_in_g)
@@ -275,10 +287,7 @@ WEIGHT_LAYOUTS = {
 
 
 def _weight(weight: Any) -> np.ndarray:
-    w = numeric_array(weight, "weight")
-    if w.ndim < 2:
-        raise ValueError(f"weight must have at least 2 dimensions (the two channel axes), got shape {show(w.shape)}")
-    return w
+    return weight_array(weight)  # the check of every weight (conv_transpose's), in any layout
 
 
 def to_torch_layout(weight: Any, layout: str, groups: int = 1) -> np.ndarray:

@@ -253,6 +253,16 @@ def test_rejects_what_jax_rejects(call, phrase, lax):
         call(compat, x, w)
 
 
+@pytest.mark.parametrize("ndim", [10**9, 65, 1, -3])
+def test_dimension_permutations_takes_an_array_rank(ndim):
+    """dimension_permutations(None, 10**9) built a billion-entry tuple (MemoryError): ndim is a rank, 2 to 64."""
+    with pytest.raises(ValueError, match=rf"ndim must be the rank of the arrays, from 2 .* to 64 .*got {ndim}"):
+        compat.dimension_permutations(None, ndim)
+    with pytest.raises(TypeError, match="ndim must be an int"):
+        compat.dimension_permutations(None, 4.0)
+    assert compat.dimension_permutations(None, 64)[0] == tuple(range(64))
+
+
 EMPTY = [c for c in CONV_TRANSPOSE if c["nd"] >= 1][::3]
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 
 from .._options import effective
+from .._validate import show_bytes
 from ..geometry import Geometry
 from .problem import Problem, layout_index
 from .tiling import Tile, conv_tile_geometry, conv_tiles, tile_geometry, tiles
@@ -33,15 +34,6 @@ __all__ = ["Blocked", "BudgetError", "ConvBlocked", "blocked", "blocks", "conv_b
 Impl = Callable[[np.ndarray, np.ndarray, Geometry, Problem, np.ndarray], None]
 #: ``footprint(geometry, problem)``: an upper estimate of ``impl``'s temporary bytes for one sample.
 Footprint = Callable[[Geometry, Problem], int]
-
-
-def show_bytes(count: float) -> str:
-    """``1.5 MiB``: a byte count for a message."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(count) < 1024 or unit == "PiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    raise AssertionError  # pragma: no cover
 
 
 class BudgetError(ValueError):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import int_tuple, is_int, numeric_array, show
+from .._validate import MAX_SPATIAL_AXES, as_int, int_tuple, is_int, numeric_array, show
 from ..geometry import Geometry, effective_kernel_size
 from ..weights import to_torch_layout
 from ._common import int_list, run_window
@@ -68,7 +68,18 @@ def dimension_permutations(
     --------
     >>> dimension_permutations(("NHWC", "HWIO", "NHWC"), 4)
     ((0, 3, 1, 2), (3, 2, 0, 1), (0, 3, 1, 2))
+    >>> dimension_permutations(None, 10**9)
+    Traceback (most recent call last):
+    ...
+    ValueError: ndim must be the rank of the arrays, from 2 (batch and feature axes) to 64 (NumPy's most), got \
+1000000000
     """
+    ndim = as_int(ndim, "ndim")
+    if not 2 <= ndim <= MAX_SPATIAL_AXES + 2:
+        raise ValueError(
+            f"ndim must be the rank of the arrays, from 2 (batch and feature axes) to {MAX_SPATIAL_AXES + 2} "
+            f"(NumPy's most), got {ndim}"
+        )
     if dimension_numbers is None:
         iota = tuple(range(ndim))
         return iota, iota, iota
