@@ -235,16 +235,22 @@ def numeric_array(value: Any, name: str) -> np.ndarray:
     ...
     TypeError: input must be a numeric array (bool, integer, float or complex), got dtype <U1
     """
+    return _array_of(value, name, "numeric", "biufc", "bool, integer, float or complex")
+
+
+def _array_of(value: Any, name: str, what: str, kinds: str, listed: str) -> np.ndarray:
+    """``value`` as a NumPy array whose dtype's kind is one of ``kinds`` (or bfloat16), else a ``TypeError``
+    naming ``name``: "``name`` must be a ``what`` array (``listed``)"."""
     import numpy as np
 
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:  # a ragged list, or an object NumPy cannot take
         raise TypeError(
-            f"{name} must be a numeric array, got a {type(value).__name__} that NumPy cannot read: {error}"
+            f"{name} must be a {what} array, got a {type(value).__name__} that NumPy cannot read: {error}"
         ) from None
-    if array.dtype.kind not in "biufc" and not is_bfloat16(array.dtype):
-        raise TypeError(f"{name} must be a numeric array (bool, integer, float or complex), got dtype {array.dtype}")
+    if array.dtype.kind not in kinds and not is_bfloat16(array.dtype):
+        raise TypeError(f"{name} must be a {what} array ({listed}), got dtype {array.dtype}")
     return array
 
 
@@ -265,14 +271,7 @@ def real_array(value: Any, name: str, *, finite: bool = False) -> np.ndarray:
     """
     import numpy as np
 
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as error:  # a ragged list, or an object NumPy cannot take
-        raise TypeError(
-            f"{name} must be a real array, got a {type(value).__name__} that NumPy cannot read: {error}"
-        ) from None
-    if array.dtype.kind not in "biuf" and not is_bfloat16(array.dtype):
-        raise TypeError(f"{name} must be a real array (bool, integer or float), got dtype {array.dtype}")
+    array = _array_of(value, name, "real", "biuf", "bool, integer or float")
     if finite and array.dtype.kind == "f":
         bad = int(np.count_nonzero(~np.isfinite(array)))
         if bad:

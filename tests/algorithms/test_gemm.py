@@ -861,7 +861,7 @@ def test_depthwise_stamps_write_every_output_once(
     w = rng.standard_normal((c_in, c_out // groups, *k)).astype(dtype)
     b = rng.standard_normal(c_out).astype(dtype)
     kwargs = dict(stride=k, padding=padding, output_padding=output_padding, groups=groups)
-    expected = _stamp_reference(torch, x, w, b, k, padding, output_padding, groups)
+    expected = _padded_reference(torch, x, w, b, k, k, padding, output_padding, groups)
     monkeypatch.setattr(_gemm, "DIRECT_ROWS_PARALLEL", 0)  # pieces for every thread
     calls: list = []
     original = _gemm.stamps
@@ -880,22 +880,6 @@ def test_depthwise_stamps_write_every_output_once(
             assert_close(out, expected, dtype=dtype)
     assert len(calls) == 9
     assert all(np.array_equal(a, a0) for a, a0 in zip((x, w), before))
-
-
-def _stamp_reference(torch, x, w, b, kernel, padding, output_padding, groups):
-    """PyTorch's float64 layer with no padding, then the window the padding and output padding leave
-    (zeros past the last input's stamps), plus the bias: any crop, asymmetric ones included."""
-    nd = len(kernel)
-    function = getattr(torch.nn.functional, f"conv_transpose{nd}d")
-    full = function(*(torch.from_numpy(a.astype(np.float64)) for a in (x, w)), stride=kernel, groups=groups).numpy()
-    pads = [p if isinstance(p, tuple) else (p, p) for p in (padding if isinstance(padding, tuple) else (padding,) * nd)]
-    extra = output_padding if isinstance(output_padding, tuple) else (output_padding,) * nd
-    sizes = [f - lo - hi + e for f, (lo, hi), e in zip(full.shape[2:], pads, extra)]
-    grown = np.pad(
-        full, [(0, 0), (0, 0)] + [(0, max(0, lo + o - f)) for (lo, _), o, f in zip(pads, sizes, full.shape[2:])]
-    )
-    window = tuple(slice(lo, lo + o) for (lo, _), o in zip(pads, sizes))
-    return grown[(slice(None), slice(None), *window)] + b.reshape(-1, *(1,) * nd)
 
 
 def test_depthwise_stamps_only_for_one_input_channel_stamps():
@@ -964,7 +948,9 @@ def test_k4s2_rows_from_the_transposed_columns(
 
 
 def _padded_reference(torch, x, w, b, kernel, stride, padding, output_padding, groups):
-    """PyTorch's float64 layer with no padding, then the window (:func:`_stamp_reference`'s, any stride)."""
+    """PyTorch's float64 layer with no padding, then the window the padding and output padding leave
+    (zeros before the first output where a crop is negative, and past the last input's stamps), plus the
+    bias: any crop, asymmetric and negative ones included."""
     nd = len(kernel)
     s = stride if isinstance(stride, tuple) else (stride,) * nd
     function = getattr(torch.nn.functional, f"conv_transpose{nd}d")

@@ -860,17 +860,24 @@ def stamps(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, o
         out.reshape(-1),
         *(c_out, o_lead, o_last),
     )
-    rows = n * c_out * o_lead
-    pieces = 2 * effective().threads if 2 * out.size >= DIRECT_ROWS_PARALLEL else 1
+    _run_rows("depthwise_stamps", args, n * c_out * o_lead, o_last, 2 * out.size)
+
+
+def _run_rows(kernel: str, args: tuple, rows: int, o_last: int, work: int) -> None:
+    """A row kernel of :mod:`tconv._algorithms.numba_kernels` (its last four arguments: tasks ``t0:t1`` of
+    ``rows`` and outputs ``o0:o1`` of ``o_last`` along each row) on the threads, in pieces of the rows,
+    or of each row when there are fewer rows than pieces (a 1-d signal); on the calling thread below
+    :data:`DIRECT_ROWS_PARALLEL` of ``work`` (outputs plus multiply-adds)."""
+    pieces = 2 * effective().threads if work >= DIRECT_ROWS_PARALLEL else 1
     if rows >= pieces:  # rows enough for every thread
         calls = [(*args, t0, t1, 0, o_last) for t0, t1 in _compiled.split(rows, pieces)]
     else:  # a few long rows (a 1-d signal): pieces of each row
         calls = [(*args, 0, rows, c0, c1) for c0, c1 in _compiled.split(o_last, pieces)]
-    kernel = _compiled.kernels()["depthwise_stamps"]
+    function = _compiled.kernels()[kernel]
     if len(calls) == 1:
-        kernel(*calls[0])
+        function(*calls[0])
     else:
-        _compiled.parallel_for(kernel, calls)
+        _compiled.parallel_for(function, calls)
 
 
 def direct_rows(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
@@ -900,18 +907,7 @@ def direct_rows(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Probl
         problem.bias,
         out.reshape(n, c_out, o_lead, o_last),
     )
-    rows = n * c_out * o_lead
-    work = out.size + n * p_in * kv * c_out * cig
-    pieces = 2 * effective().threads if work >= DIRECT_ROWS_PARALLEL else 1
-    if rows >= pieces:  # rows enough for every thread
-        calls = [(*args, t0, t1, 0, o_last) for t0, t1 in _compiled.split(rows, pieces)]
-    else:  # a few long rows (a 1-d signal): pieces of each row
-        calls = [(*args, 0, rows, c0, c1) for c0, c1 in _compiled.split(o_last, pieces)]
-    kernel = _compiled.kernels()["direct_rows_t"]
-    if len(calls) == 1:
-        kernel(*calls[0])
-    else:
-        _compiled.parallel_for(kernel, calls)
+    _run_rows("direct_rows_t", args, n * c_out * o_lead, o_last, out.size + n * p_in * kv * c_out * cig)
     return out
 
 
