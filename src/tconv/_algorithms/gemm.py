@@ -839,13 +839,13 @@ def stamps(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, o
     the threads as :func:`direct_rows` shares its own.
 
     Before, ``"direct"`` computed such layers along the channels of a channels-last copy, and
-    :func:`direct_rows` wrote their rows through a view of each row, which on short rows cost more than the
-    row. Measured on one thread against ``"auto"``'s path before (min of 0.5 s of calls, the output
-    allocated by each call): 16 x 96 channels at 21 x 21, k2 s2, 2.0 -> 0.64 ms (ONNX Runtime 1.26);
-    4 x 256 at 32 x 32 3.5 -> 0.95 (2.0); 8 x 64 at 40 x 40, k3 s3, 9.0 -> 1.5 (6.9); a channel
-    multiplier of 2, 10 -> 1.25; k2 s2 with padding and output padding 0.80 -> 0.21; k5 s5 and k8 s8
-    1.05-1.36x (each output a stride-``s`` run the compiler does not interleave: the outputs' fresh pages
-    are most of the call there)."""
+    :func:`direct_rows` through its general row kernel, tap by tap. Measured on one thread against
+    ``"auto"``'s path before (min of 0.5 s of calls, the output allocated by each call): 16 x 96
+    channels at 21 x 21, k2 s2, 2.0 -> 0.80 ms (ONNX Runtime 1.25); 4 x 256 at 32 x 32 3.5 -> 1.25
+    (1.93); 8 x 64 at 40 x 40, k3 s3, 9.0 -> 1.55 (6.98); and with the first form of this pass, a
+    channel multiplier of 2 10.1 -> 1.25, k2 s2 with padding and output padding 0.80 -> 0.21, k5 s5
+    and k8 s8 1.05-1.36x (each output a stride-``s`` run the compiler does not interleave: the
+    outputs' fresh pages are most of the call there)."""
     n, c_out = x.shape[0], problem.c_out
     p_in = math.prod(geometry.input_size)
     lead = lead_table(geometry)
