@@ -136,6 +136,12 @@ class Geometry:
         return any(e > s for e, s in zip(self.effective_kernel_size, self.stride))
 
     @property
+    def empty(self) -> bool:
+        """Whether some axis has no input cell or no output cell: no input reaches an output, and the
+        output (if any) is the bias alone, which no algorithm is asked to compute."""
+        return 0 in self.input_size or 0 in self.output_size
+
+    @property
     def full_size(self) -> tuple[int, ...]:
         """``(i - 1)*s + d*(k - 1) + 1`` per axis: the uncropped output."""
         return tuple((i - 1) * s + ke for i, s, ke in zip(self.input_size, self.stride, self.effective_kernel_size))

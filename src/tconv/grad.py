@@ -59,12 +59,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from ._algorithms import get as get_algorithm
-from ._algorithms.blocking import show_bytes
 from ._algorithms.im2col import weight_gradient, weight_gradient_pieces
 from ._algorithms.tiny import TinyGradients, tiny
 from ._algorithms.workspace import sharing
 from ._options import effective
-from ._validate import is_bfloat16, numeric_array, show, split_options
+from ._validate import is_bfloat16, numeric_array, show, show_bytes, split_options
 from .geometry import Geometry
 from .ops import (
     CALLS,

@@ -29,6 +29,7 @@ import numpy as np
 
 from ._validate import (
     MAX_SPATIAL_AXES,
+    check_bool,
     fits_machine,
     floating_dtype,
     int_tuple,
@@ -146,8 +147,7 @@ def torch_default(
     shape = _shape(shape)
     g = _groups(groups, shape)
     dtype = _check_size("torch_default", shape, dtype)
-    if not isinstance(bias, (bool, np.bool_)):
-        raise TypeError(f"bias must be True or False, got {bias!r}")
+    bias = check_bool(bias, "bias")
     generator = _rng(rng)
     weight = kaiming_uniform(shape, a=math.sqrt(5.0), rng=generator, dtype=dtype)
     if not bias:

@@ -31,7 +31,17 @@ import numpy as np
 
 from . import init as _init
 from ._layers import check_algorithms, padding_attribute
-from ._validate import check_layout, check_ndim, floating_dtype, is_int, numeric_array, positive_int, real_number, show
+from ._validate import (
+    check_bool,
+    check_layout,
+    check_ndim,
+    floating_dtype,
+    is_int,
+    numeric_array,
+    positive_int,
+    real_number,
+    show,
+)
 from .geometry import PaddingArg, window_arguments
 from .grad import conv_transpose_backward
 from .ops import conv_transpose
@@ -147,8 +157,7 @@ class ConvTranspose:
         check_algorithms(algorithm, backward_algorithm)
         self.algorithm = algorithm
         self.backward_algorithm = backward_algorithm
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"bias must be True or False, got {bias!r}")
+        bias = check_bool(bias, "bias")
         shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
         dtype = floating_dtype(dtype)  # an integer weight would round every update away
         try:
@@ -452,8 +461,7 @@ class SGD(_Optimizer):
         super().__init__(layers, lr)
         momentum = real_number(momentum, "momentum", minimum=0)
         weight_decay = real_number(weight_decay, "weight_decay", minimum=0)
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+        nesterov = check_bool(nesterov, "nesterov")
         if nesterov and momentum == 0:
             raise ValueError("nesterov needs a positive momentum")
         self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov

@@ -547,7 +547,7 @@ def plan(
     def problem_of(xc: np.ndarray, wc: np.ndarray, b: np.ndarray | None) -> Problem:  # xc, wc in compute
         return Problem.of(xc, wc, None if b is None else b.astype(compute, copy=False), groups, layout, op, packed)
 
-    if n == 0 or 0 in geometry.input_size or 0 in geometry.output_size:
+    if n == 0 or geometry.empty:
         # an empty batch or spatial axis: no input cell reaches an output cell, which hold the bias
         # (TensorFlow's "degenerate" case; every algorithm is spared it)
         def empty(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:

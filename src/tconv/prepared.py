@@ -158,8 +158,7 @@ class Prepared:
             check_result_size("conv_transpose", empty, max(result.itemsize, compute.itemsize), geometry)
             return lambda x, b: np.zeros(empty, result)
         # (an empty spatial axis: plan's output of the bias alone, not a small call's GEMM)
-        spatial_empty = 0 in geometry.input_size or 0 in geometry.output_size
-        fast = None if spatial_empty else self._small(geometry, operands, algorithm, n, w, compute)
+        fast = None if geometry.empty else self._small(geometry, operands, algorithm, n, w, compute)
         if fast is not None:
 
             def small(x: np.ndarray, b: np.ndarray | None) -> np.ndarray:

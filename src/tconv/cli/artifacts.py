@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._validate import real_array, require
+from .._validate import real_array, require, show_bytes
 from ._arguments import (
     LAYER_FLAGS,
     add_layer_options,
@@ -52,7 +52,6 @@ def _weights(args: argparse.Namespace, kernel_size: tuple[int, ...]) -> np.ndarr
     memory than tconv's ``memory_budget`` option (the analysis then runs the layer on it)."""
     if args.weights is None:
         return None
-    from .._algorithms.blocking import show_bytes
     from .._options import get_options
 
     c_in, c_out = args.channels
