@@ -466,7 +466,10 @@ def test_transposed_orientation_in_blocks_of_samples(n, c_in, cog, groups, size,
         (2, 16, 12, 1, (14, 14), 2, 2, 1, 0, True),  # 196 cells: stamps that tile the axes, from STAMP_PIXELS
         (2, 16, 12, 1, (12, 12), 2, 2, 1, 0, False),  # 144 input cells: fewer than STAMP_PIXELS
         (2, 16, 12, 1, (20, 20), 2, 3, 1, 0, False),  # 400 cells of stamps with gaps: fewer than TRANSPOSED_PIXELS
-        (2, 16, 12, 1, (24, 24), 3, 2, 1, 1, False),  # overlapping stamps
+        (2, 16, 12, 1, (24, 24), 3, 2, 1, 1, True),  # overlapping k3 s2 rows: gather_s2_t's (S2_ROWS)
+        (2, 16, 12, 1, (24, 24), 5, 2, 1, 1, False),  # overlapping stamps that gather_s2_t does not write
+        (2, 16, 12, 1, (16, 16), 3, 2, 1, 1, False),  # ... on fewer than TRANSPOSED_PIXELS cells
+        (1, 8, 12, 1, (8, 12, 8), 3, 2, 1, 1, False),  # ... on rows shorter than S2_ROWS
         (1, 8, 12, 1, (8, 8, 8), 2, 2, 1, 0, False),  # 3-d
     ],
 )
@@ -474,7 +477,8 @@ def test_stamps_that_do_not_overlap_run_transposed(
     n, c_in, c_out, groups, size, kernel, stride, dilation, padding, transposed, threads, monkeypatch
 ):
     """1-d and 2-d channels-first layers whose stamps do not overlap, on samples of at least
-    TRANSPOSED_PIXELS input cells (STAMP_PIXELS where kernel = stride), run gemm's transposed
+    TRANSPOSED_PIXELS input cells (STAMP_PIXELS where kernel = stride), and overlapping ones whose last
+    axis gather_s2_t writes (on such samples, rows of at least S2_ROWS), run gemm's transposed
     orientation (each output row its input row's products interleaved), whatever their channel count,
     and give the reference output; the others keep the channels-last columns."""
     monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
@@ -913,14 +917,21 @@ def test_depthwise_stamps_only_for_one_input_channel_stamps():
         (2, 4, 2, 1, (3, 4, 6), 4, 2, 1, 0),  # 3-d: four lead pairs a row
         (1, 3, 1, 1, (1, 1), 4, 2, 0, 1),  # one input: no output has both its inputs
         (2, 5, 2, 1, (4, 2), 4, 2, 2, 1),  # crops of a stride and more
+        (2, 6, 3, 1, (9, 13), 3, 2, 1, 1),  # a decoder's k3 s2 output layer
+        (1, 4, 2, 1, (21,), 3, 2, ((-1, 2),), 0),  # 1-d k3: a zero before the first output, crops
+        (2, 4, 2, 1, (3, 4, 5), (2, 3, 3), 2, 0, 1),  # 3-d k3 s2, the last output from one input
+        (1, 3, 1, 1, (1, 2), 3, 2, 0, 0),  # k3: one input a row and two
+        (2, 3, 2, 1, (5, 4), 3, 2, 3, 1),  # k3: crops past a stride
+        (1, 2, 12, 1, (16, 32), 3, 2, 1, 1),  # many output channels: the overlapping rows' rule
+        (2, 3, 10, 1, (4, 8, 16), 4, 2, 1, 0),  # ... in 3-d
     ],
 )
-def test_k4s2_rows_from_the_transposed_columns(
+def test_s2_rows_from_the_transposed_columns(
     n, c_in, c_out, groups, size, kernel, stride, padding, output_padding, dtype, monkeypatch
 ):
-    """Few output channels and the last axis at k4 s2 (dilation 1): the transposed orientation's rows come
-    from gather_k4s2_t (both outputs of an input in one loop, the row's ends one at a time), on one to
-    three threads (pieces of rows, or of one long row), against PyTorch in float64."""
+    """The last axis at k3 or k4 s2 (dilation 1), few output channels or large samples: the transposed
+    orientation's rows come from gather_s2_t (both outputs of an input in one loop, the row's ends one at
+    a time), on one to three threads (pieces of rows, or of one long row), against PyTorch in float64."""
     torch = oracle("torch")
     rng = np.random.default_rng(8)
     nd = len(size)
@@ -937,9 +948,9 @@ def test_k4s2_rows_from_the_transposed_columns(
 
     def spy(*args):
         calls.append(1)
-        return kernels["gather_k4s2_t"](*args)
+        return kernels["gather_s2_t"](*args)
 
-    monkeypatch.setattr(tconv._algorithms.compiled, "kernels", lambda: {**kernels, "gather_k4s2_t": spy})
+    monkeypatch.setattr(tconv._algorithms.compiled, "kernels", lambda: {**kernels, "gather_s2_t": spy})
     for threads in (1, 2, 3):
         with tconv.options(threads=threads):
             y = tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm")

@@ -561,7 +561,7 @@ KERNEL_NAMES = (
     "stamp_rows_t",
     "direct_rows_t",
     "depthwise_stamps",
-    "gather_k4s2_t",
+    "gather_s2_t",
     "pointwise_rows",
     "im2col_cl",
     "im2col_cf",

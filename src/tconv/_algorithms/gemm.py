@@ -73,10 +73,19 @@ TRANSPOSED_PIXELS = 512
 #: channels, 1-16 samples): 1.00-1.67x; on 64 and 144 cells 1.01x and 0.82x, 16 cells 0.69x; stamps
 #: with gaps between them (k2 s3) at 400 cells 0.86x.
 STAMP_PIXELS = 192
+#: Overlapping stamps whose last axis is k3 or k4 at stride 2 (dilation 1: decoders' k3 s2, DCGAN's and
+#: pix2pix's k4 s2), whose rows ``gather_s2_t`` writes two outputs an input at a time, run in the
+#: transposed orientation from :data:`TRANSPOSED_PIXELS` input cells a sample and input rows of at least
+#: this many cells, in 1-3 d. Measured A/B (two threads, min of 3 rounds, plain and prepared calls,
+#: against the channels-last columns) on 21 such layers of 576-4096 cells: 1.0-1.45x, the benchmark's
+#: decoder-k3s2 6.8 -> 5.5 ms prepared; a 3-d layer of 8^3 cells 0.75x and of 12^3 0.95-0.99x (rows of 8
+#: and 12: the gather's work per row weighs more), 2-d layers of 16 x 16 cells 0.89-1.03x.
+S2_ROWS = 16
 #: Bytes of columns of one block of samples of :func:`gemm_transposed` (they stay in a core's L2).
 BLOCK_COLUMNS = 2**20
-#: Whether :func:`gemm_transposed` gathers rows whose last axis is k4 s2 (dilation 1) with ``gather_k4s2_t``.
-K4S2_GATHER = True
+#: Whether :func:`gemm_transposed` gathers rows whose last axis is k3 or k4 at s2 (dilation 1) with
+#: ``gather_s2_t``.
+S2_GATHER = True
 #: With one input channel per group and at most this many output channels per group (channels-first),
 #: ``gemm`` computes the output rows straight from the input (:func:`direct_rows`): its GEMM would be an
 #: outer product whose columns (``prod(k)*C_out`` per input value) cost more to write and gather than
@@ -387,14 +396,29 @@ def _one_stamp_call(geometry: Geometry, problem: Problem, n: int) -> Callable[..
 def transposed(geometry: Geometry, problem: Problem) -> bool:
     """Whether ``gemm`` runs :func:`gemm_transposed`: a channels-first output, 1-3 d, and few output
     channels per group, or 1-d and 2-d stamps that do not overlap on samples of at least
-    :data:`TRANSPOSED_PIXELS` input cells (:data:`STAMP_PIXELS` where they tile every axis exactly)."""
+    :data:`TRANSPOSED_PIXELS` input cells (:data:`STAMP_PIXELS` where they tile every axis exactly), or
+    overlapping stamps whose last axis ``gather_s2_t`` writes (:func:`s2_rows`) on such samples with input
+    rows of at least :data:`S2_ROWS` cells."""
     if problem.layout != "channels_first" or geometry.ndim > 3:
         return False
     if problem.cog <= FEW_CHANNELS:
         return True
     exact = all(k == s and d == 1 for k, s, d in zip(geometry.kernel_size, geometry.stride, geometry.dilation))
     pixels = STAMP_PIXELS if exact else TRANSPOSED_PIXELS
-    return geometry.ndim <= 2 and not geometry.overlapping and math.prod(geometry.input_size) >= pixels
+    if geometry.overlapping:
+        return (
+            S2_GATHER
+            and s2_rows(geometry)
+            and geometry.input_size[-1] >= S2_ROWS
+            and math.prod(geometry.input_size) >= TRANSPOSED_PIXELS
+        )
+    return geometry.ndim <= 2 and math.prod(geometry.input_size) >= pixels
+
+
+def s2_rows(geometry: Geometry) -> bool:
+    """Whether :func:`gemm_transposed` writes the rows with ``gather_s2_t``: the last axis at stride 2,
+    kernel 3 or 4, dilation 1."""
+    return geometry.kernel_size[-1] in (3, 4) and geometry.stride[-1] == 2 and geometry.dilation[-1] == 1
 
 
 def rows_direct(geometry: Geometry, problem: Problem) -> bool:
@@ -1046,12 +1070,13 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
         def arguments(c4: np.ndarray, ptr: np.ndarray, o0: int, o1: int, bias: np.ndarray, target: np.ndarray):
             return (c4, ptr, lead.j, lead.t, i_last, b, o0, o1, bias, target)
 
-    elif k_last == 4 and s == 2 and d == 1 and K4S2_GATHER:
-        # the last axis at k4 s2 (DCGAN's, pix2pix's): both outputs of an input in one loop (gather_k4s2_t)
-        rows = _compiled.kernels()["gather_k4s2_t"]
+    elif s2_rows(geometry) and S2_GATHER:
+        # the last axis at k4 s2 (DCGAN's, pix2pix's) or k3 s2: both outputs of an input in one loop
+        # (gather_s2_t)
+        rows = _compiled.kernels()["gather_s2_t"]
 
         def arguments(c4: np.ndarray, ptr: np.ndarray, o0: int, o1: int, bias: np.ndarray, target: np.ndarray):
-            return (c4, ptr, lead.j, lead.t, i_last, b, o0, o1, bias, target)
+            return (c4, ptr, lead.j, lead.t, i_last, k_last, b, o0, o1, bias, target)
 
     else:
         rows = _compiled.kernels()["gather_rows_t"]

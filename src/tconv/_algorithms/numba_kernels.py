@@ -1241,14 +1241,14 @@ def gather_rows_t(cols, lp, lj, lt, i_last, k_last, ranges, s, d, b, o0, o1, chu
 
 
 @inline
-def _k4s2_output(taps, lj, lt, p0, p1, i_last, f, bias):
-    """One output of :func:`gather_k4s2_t` at full position ``f`` (output + crop): the bias plus every lead
-    pair's taps ``tt`` with ``f - tt`` even, from input ``(f - tt) // 2`` where that is an input."""
+def _s2_output(taps, lj, lt, p0, p1, i_last, k, f, bias):
+    """One output of :func:`gather_s2_t` at full position ``f`` (output + crop): the bias plus every lead
+    pair's taps ``tt`` (of ``k``) with ``f - tt`` even, from input ``(f - tt) // 2`` where that is an input."""
     total = bias
     for p in range(p0, p1):
-        line = lt[p] * 4
+        line = lt[p] * k
         base = lj[p] * i_last
-        for tt in range(4):
+        for tt in range(k):
             if (f - tt) % 2 == 0:
                 j = (f - tt) // 2
                 if 0 <= j < i_last:
@@ -1257,13 +1257,14 @@ def _k4s2_output(taps, lj, lt, p0, p1, i_last, f, bias):
 
 
 @jit
-def gather_k4s2_t(cols, lp, lj, lt, i_last, b, o0, o1, bias, out):
-    """:func:`gather_rows_t` where the last axis has kernel 4, stride 2 and dilation 1 (DCGAN's and pix2pix's
-    k4 s2 layers): output ``o`` of a row, at full position ``f = o + b``, is the bias plus, per lead
-    pair, taps ``f mod 2`` and ``f mod 2 + 2`` of inputs ``f // 2`` and ``f // 2 - 1``. Both outputs of
-    an input ``h`` (``2h - b`` and ``2h + 1 - b``) are written in one loop over the inputs, the first lead
-    pair's with the bias and the others added: no residue buffer and no stride-``s`` store pass. The
-    outputs at the row's ends, where an input is missing, are summed one at a time.
+def gather_s2_t(cols, lp, lj, lt, i_last, k, b, o0, o1, bias, out):
+    """:func:`gather_rows_t` where the last axis has stride 2, dilation 1 and kernel ``k`` of 3 or 4 (DCGAN's
+    and pix2pix's k4 s2 layers, decoders' k3 s2): output ``o`` of a row, at full position ``f = o + b``,
+    is the bias plus, per lead pair, taps ``f mod 2`` and ``f mod 2 + 2`` (where ``< k``) of inputs
+    ``f // 2`` and ``f // 2 - 1``. Both outputs of an input ``h`` (``2h - b`` and ``2h + 1 - b``) are
+    written in one loop over the inputs, the first lead pair's with the bias and the others added: no
+    residue buffer and no stride-``s`` store pass. The outputs at the row's ends, where an input is
+    missing, are summed one at a time.
 
     cols: (n, C, Kv, P_in) columns of the block's samples; bias: (C,); out: (n, C, O_lead, O_last), of
     which the call writes outputs ``o0:o1`` along the last axis.
@@ -1283,20 +1284,21 @@ def gather_k4s2_t(cols, lp, lj, lt, i_last, b, o0, o1, bias, out):
                 row = out[i, c, ol]
                 p0, p1 = lp[ol], lp[ol + 1]
                 for o in range(o0, head):
-                    row[o] = _k4s2_output(taps, lj, lt, p0, p1, i_last, o + b, bc)
+                    row[o] = _s2_output(taps, lj, lt, p0, p1, i_last, k, o + b, bc)
                 for o in range(tail, o1):
-                    row[o] = _k4s2_output(taps, lj, lt, p0, p1, i_last, o + b, bc)
+                    row[o] = _s2_output(taps, lj, lt, p0, p1, i_last, k, o + b, bc)
                 if p1 == p0:
                     for o in range(head, tail):
                         row[o] = bc
                     continue
                 # each input's two outputs, the first lead pair's written with the bias, the others added
                 # (indexed in two dimensions: through a view of each tap's line the loop vectorised, but
-                # on rows of 32 inputs ran 1.25x as long)
+                # on rows of 32 inputs ran 1.25x as long); kernel 4 and kernel 3 written out, so that
+                # neither loop tests the kernel
                 for p in range(p0, p1):
-                    line = lt[p] * 4
+                    line = lt[p] * k
                     base = lj[p] * i_last
-                    if p == p0:
+                    if k == 4 and p == p0:
                         for h in range(h0, h1):
                             row[np.uintp(2 * h - b)] = (
                                 bc + taps[line, np.uintp(base + h)] + taps[line + 2, np.uintp(base + h - 1)]
@@ -1304,7 +1306,7 @@ def gather_k4s2_t(cols, lp, lj, lt, i_last, b, o0, o1, bias, out):
                             row[np.uintp(2 * h + 1 - b)] = (
                                 bc + taps[line + 1, np.uintp(base + h)] + taps[line + 3, np.uintp(base + h - 1)]
                             )
-                    else:
+                    elif k == 4:
                         for h in range(h0, h1):
                             row[np.uintp(2 * h - b)] += (
                                 taps[line, np.uintp(base + h)] + taps[line + 2, np.uintp(base + h - 1)]
@@ -1312,6 +1314,18 @@ def gather_k4s2_t(cols, lp, lj, lt, i_last, b, o0, o1, bias, out):
                             row[np.uintp(2 * h + 1 - b)] += (
                                 taps[line + 1, np.uintp(base + h)] + taps[line + 3, np.uintp(base + h - 1)]
                             )
+                    elif p == p0:
+                        for h in range(h0, h1):
+                            row[np.uintp(2 * h - b)] = (
+                                bc + taps[line, np.uintp(base + h)] + taps[line + 2, np.uintp(base + h - 1)]
+                            )
+                            row[np.uintp(2 * h + 1 - b)] = bc + taps[line + 1, np.uintp(base + h)]
+                    else:
+                        for h in range(h0, h1):
+                            row[np.uintp(2 * h - b)] += (
+                                taps[line, np.uintp(base + h)] + taps[line + 2, np.uintp(base + h - 1)]
+                            )
+                            row[np.uintp(2 * h + 1 - b)] += taps[line + 1, np.uintp(base + h)]
 
 
 @jit
