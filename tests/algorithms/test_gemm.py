@@ -467,9 +467,10 @@ def test_transposed_orientation_in_blocks_of_samples(n, c_in, cog, groups, size,
         (2, 16, 12, 1, (12, 12), 2, 2, 1, 0, False),  # 144 input cells: fewer than STAMP_PIXELS
         (2, 16, 12, 1, (20, 20), 2, 3, 1, 0, False),  # 400 cells of stamps with gaps: fewer than TRANSPOSED_PIXELS
         (2, 16, 12, 1, (24, 24), 3, 2, 1, 1, True),  # overlapping k3 s2 rows: gather_s2_t's (S2_ROWS)
-        (2, 16, 12, 1, (24, 24), 5, 2, 1, 1, False),  # overlapping stamps that gather_s2_t does not write
+        (2, 16, 12, 1, (24, 24), 6, 2, 1, 1, False),  # overlapping stamps that gather_s2_t does not write
         (2, 16, 12, 1, (16, 16), 3, 2, 1, 1, False),  # ... on fewer than TRANSPOSED_PIXELS cells
         (1, 8, 12, 1, (8, 12, 8), 3, 2, 1, 1, False),  # ... on rows shorter than S2_ROWS
+        (1, 4, 12, 1, (8, 8, 16), 5, 2, 2, 1, False),  # ... k5 in 3-d
         (1, 8, 12, 1, (8, 8, 8), 2, 2, 1, 0, False),  # 3-d
     ],
 )
@@ -924,12 +925,16 @@ def test_depthwise_stamps_only_for_one_input_channel_stamps():
         (2, 3, 2, 1, (5, 4), 3, 2, 3, 1),  # k3: crops past a stride
         (1, 2, 12, 1, (16, 32), 3, 2, 1, 1),  # many output channels: the overlapping rows' rule
         (2, 3, 10, 1, (4, 8, 16), 4, 2, 1, 0),  # ... in 3-d
+        (2, 5, 3, 1, (7, 10), 5, 2, 2, 1),  # k5 s2: three taps to an even output
+        (1, 2, 2, 1, (17,), 5, 2, ((3, -1),), 1),  # 1-d k5, crops of a stride and more, a zero at the end
+        (1, 3, 2, 1, (2, 3), 5, 2, 0, 0),  # k5: rows of fewer inputs than taps
+        (1, 2, 12, 1, (16, 32), 5, 2, 2, 1),  # many output channels, k5
     ],
 )
 def test_s2_rows_from_the_transposed_columns(
     n, c_in, c_out, groups, size, kernel, stride, padding, output_padding, dtype, monkeypatch
 ):
-    """The last axis at k3 or k4 s2 (dilation 1), few output channels or large samples: the transposed
+    """The last axis at k3, k4 or k5 s2 (dilation 1), few output channels or large samples: the transposed
     orientation's rows come from gather_s2_t (both outputs of an input in one loop, the row's ends one at
     a time), on one to three threads (pieces of rows, or of one long row), against PyTorch in float64."""
     torch = oracle("torch")

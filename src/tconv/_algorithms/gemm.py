@@ -73,18 +73,20 @@ TRANSPOSED_PIXELS = 512
 #: channels, 1-16 samples): 1.00-1.67x; on 64 and 144 cells 1.01x and 0.82x, 16 cells 0.69x; stamps
 #: with gaps between them (k2 s3) at 400 cells 0.86x.
 STAMP_PIXELS = 192
-#: Overlapping stamps whose last axis is k3 or k4 at stride 2 (dilation 1: decoders' k3 s2, DCGAN's and
-#: pix2pix's k4 s2), whose rows ``gather_s2_t`` writes two outputs an input at a time, run in the
-#: transposed orientation from :data:`TRANSPOSED_PIXELS` input cells a sample and input rows of at least
-#: this many cells, in 1-3 d. Measured A/B (two threads, min of 3 rounds, plain and prepared calls,
-#: against the channels-last columns) on 21 such layers of 576-4096 cells: 1.0-1.45x, the benchmark's
-#: decoder-k3s2 6.8 -> 5.5 ms prepared; a 3-d layer of 8^3 cells 0.75x and of 12^3 0.95-0.99x (rows of 8
-#: and 12: the gather's work per row weighs more), 2-d layers of 16 x 16 cells 0.89-1.03x.
+#: Overlapping stamps whose last axis is k3, k4 or k5 at stride 2 (dilation 1: decoders' k3 s2 and k5 s2,
+#: DCGAN's and pix2pix's k4 s2), whose rows ``gather_s2_t`` writes two outputs an input at a time, run in
+#: the transposed orientation from :data:`TRANSPOSED_PIXELS` input cells a sample and input rows of at
+#: least this many cells (in 3-d with kernels of at most 4 on the last axis). Measured A/B (two threads,
+#: min of 3 rounds, plain and prepared calls, against the channels-last columns) on 21 k3 and k4 layers of
+#: 576-4096 cells: 1.0-1.45x, the benchmark's decoder-k3s2 6.8 -> 5.5 ms prepared; a 3-d layer of 8^3
+#: cells 0.75x and of 12^3 0.95-0.99x (rows of 8 and 12: the gather's work per row weighs more), 2-d
+#: layers of 16 x 16 cells 0.89-1.03x. k5 s2: 1.08-1.29x on four 1-d and 2-d layers (a prepared call of
+#: one 24 x 24 sample 0.94x), 0.5x on a 3-d one of 16^3 (125 taps' columns a sample, 65 MB).
 S2_ROWS = 16
 #: Bytes of columns of one block of samples of :func:`gemm_transposed` (they stay in a core's L2).
 BLOCK_COLUMNS = 2**20
-#: Whether :func:`gemm_transposed` gathers rows whose last axis is k3 or k4 at s2 (dilation 1) with
-#: ``gather_s2_t``.
+#: Whether :func:`gemm_transposed` gathers rows whose last axis is k3, k4 or k5 at s2 (dilation 1) with
+#: ``gather_s2_t`` (and whether :func:`transposed` sends overlapping stamps there: :data:`S2_ROWS`).
 S2_GATHER = True
 #: With one input channel per group and at most this many output channels per group (channels-first),
 #: ``gemm`` computes the output rows straight from the input (:func:`direct_rows`): its GEMM would be an
@@ -409,6 +411,7 @@ def transposed(geometry: Geometry, problem: Problem) -> bool:
         return (
             S2_GATHER
             and s2_rows(geometry)
+            and (geometry.ndim <= 2 or geometry.kernel_size[-1] <= 4)
             and geometry.input_size[-1] >= S2_ROWS
             and math.prod(geometry.input_size) >= TRANSPOSED_PIXELS
         )
@@ -417,8 +420,8 @@ def transposed(geometry: Geometry, problem: Problem) -> bool:
 
 def s2_rows(geometry: Geometry) -> bool:
     """Whether :func:`gemm_transposed` writes the rows with ``gather_s2_t``: the last axis at stride 2,
-    kernel 3 or 4, dilation 1."""
-    return geometry.kernel_size[-1] in (3, 4) and geometry.stride[-1] == 2 and geometry.dilation[-1] == 1
+    kernel 3, 4 or 5, dilation 1."""
+    return geometry.kernel_size[-1] in (3, 4, 5) and geometry.stride[-1] == 2 and geometry.dilation[-1] == 1
 
 
 def rows_direct(geometry: Geometry, problem: Problem) -> bool:
@@ -1071,8 +1074,8 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
             return (c4, ptr, lead.j, lead.t, i_last, b, o0, o1, bias, target)
 
     elif s2_rows(geometry) and S2_GATHER:
-        # the last axis at k4 s2 (DCGAN's, pix2pix's) or k3 s2: both outputs of an input in one loop
-        # (gather_s2_t)
+        # the last axis at k4 s2 (DCGAN's, pix2pix's), k3 s2 or k5 s2: both outputs of an input in one
+        # loop (gather_s2_t)
         rows = _compiled.kernels()["gather_s2_t"]
 
         def arguments(c4: np.ndarray, ptr: np.ndarray, o0: int, o1: int, bias: np.ndarray, target: np.ndarray):

@@ -1258,10 +1258,10 @@ def _s2_output(taps, lj, lt, p0, p1, i_last, k, f, bias):
 
 @jit
 def gather_s2_t(cols, lp, lj, lt, i_last, k, b, o0, o1, bias, out):
-    """:func:`gather_rows_t` where the last axis has stride 2, dilation 1 and kernel ``k`` of 3 or 4 (DCGAN's
-    and pix2pix's k4 s2 layers, decoders' k3 s2): output ``o`` of a row, at full position ``f = o + b``,
-    is the bias plus, per lead pair, taps ``f mod 2`` and ``f mod 2 + 2`` (where ``< k``) of inputs
-    ``f // 2`` and ``f // 2 - 1``. Both outputs of an input ``h`` (``2h - b`` and ``2h + 1 - b``) are
+    """:func:`gather_rows_t` where the last axis has stride 2, dilation 1 and kernel ``k`` of 3, 4 or 5
+    (DCGAN's and pix2pix's k4 s2 layers, decoders' k3 s2 and k5 s2): output ``o`` of a row, at full
+    position ``f = o + b``, is the bias plus, per lead pair, taps ``f mod 2 + 2 j`` (those ``< k``) of
+    inputs ``f // 2 - j``. Both outputs of an input ``h`` (``2h - b`` and ``2h + 1 - b``) are
     written in one loop over the inputs, the first lead pair's with the bias and the others added: no
     residue buffer and no stride-``s`` store pass. The outputs at the row's ends, where an input is
     missing, are summed one at a time.
@@ -1269,8 +1269,8 @@ def gather_s2_t(cols, lp, lj, lt, i_last, k, b, o0, o1, bias, out):
     cols: (n, C, Kv, P_in) columns of the block's samples; bias: (C,); out: (n, C, O_lead, O_last), of
     which the call writes outputs ``o0:o1`` along the last axis.
     """
-    # the inputs h (1 <= h < i_last: both of its taps' inputs exist) whose two outputs lie in o0:o1
-    h0 = max(1, -((-o0 - b) // 2))
+    # the inputs h ((k - 1) // 2 <= h < i_last: all of its taps' inputs exist) whose two outputs lie in o0:o1
+    h0 = max((k - 1) // 2, -((-o0 - b) // 2))
     h1 = min(i_last, (o1 - 2 + b) // 2 + 1)
     if h1 < h0:
         h1 = h0
@@ -1293,8 +1293,8 @@ def gather_s2_t(cols, lp, lj, lt, i_last, k, b, o0, o1, bias, out):
                     continue
                 # each input's two outputs, the first lead pair's written with the bias, the others added
                 # (indexed in two dimensions: through a view of each tap's line the loop vectorised, but
-                # on rows of 32 inputs ran 1.25x as long); kernel 4 and kernel 3 written out, so that
-                # neither loop tests the kernel
+                # on rows of 32 inputs ran 1.25x as long); each kernel written out, so that no loop
+                # tests it
                 for p in range(p0, p1):
                     line = lt[p] * k
                     base = lj[p] * i_last
@@ -1310,6 +1310,27 @@ def gather_s2_t(cols, lp, lj, lt, i_last, k, b, o0, o1, bias, out):
                         for h in range(h0, h1):
                             row[np.uintp(2 * h - b)] += (
                                 taps[line, np.uintp(base + h)] + taps[line + 2, np.uintp(base + h - 1)]
+                            )
+                            row[np.uintp(2 * h + 1 - b)] += (
+                                taps[line + 1, np.uintp(base + h)] + taps[line + 3, np.uintp(base + h - 1)]
+                            )
+                    elif k == 5 and p == p0:
+                        for h in range(h0, h1):
+                            row[np.uintp(2 * h - b)] = (
+                                bc
+                                + taps[line, np.uintp(base + h)]
+                                + taps[line + 2, np.uintp(base + h - 1)]
+                                + taps[line + 4, np.uintp(base + h - 2)]
+                            )
+                            row[np.uintp(2 * h + 1 - b)] = (
+                                bc + taps[line + 1, np.uintp(base + h)] + taps[line + 3, np.uintp(base + h - 1)]
+                            )
+                    elif k == 5:
+                        for h in range(h0, h1):
+                            row[np.uintp(2 * h - b)] += (
+                                taps[line, np.uintp(base + h)]
+                                + taps[line + 2, np.uintp(base + h - 1)]
+                                + taps[line + 4, np.uintp(base + h - 2)]
                             )
                             row[np.uintp(2 * h + 1 - b)] += (
                                 taps[line + 1, np.uintp(base + h)] + taps[line + 3, np.uintp(base + h - 1)]
