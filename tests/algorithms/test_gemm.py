@@ -457,6 +457,51 @@ def test_transposed_orientation_in_blocks_of_samples(n, c_in, cog, groups, size,
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize(
+    "n, c_in, c_out, size, kernel, stride, padding, joined",
+    [
+        (7, 16, 12, (14, 14), 2, 2, 0, True),  # Mask R-CNN's k2 s2, small: blocks of 2-3 samples, a shorter one
+        (6, 8, 10, (9, 11), 3, 2, 1, True),  # overlapping k3 s2 rows (few cells: S2_ROWS and the pixels patched)
+        (7, 8, 16, (100,), 4, 4, 0, True),  # 1-d
+        (6, 8, 9, (7, 7, 7), 3, 3, 0, False),  # 3-d stamps: the channels-last columns
+        (8, 16, 4, (14, 14), 2, 2, 0, False),  # few output channels: a GEMM per sample
+        (6, 16, 12, (20, 20), 2, 2, 0, False),  # 400 cells: JOIN_PIXELS
+    ],
+)
+def test_transposed_orientation_joins_small_samples(
+    n, c_in, c_out, size, kernel, stride, padding, joined, threads, monkeypatch
+):
+    """Small samples of many output channels in the transposed orientation (fewer than JOIN_PIXELS cells)
+    are multiplied side by side, one GEMM of n*P columns a block whose columns the gather reads through a
+    strided view; blocks of 2-3 samples and a shorter last one, 1-3 threads, plain and prepared calls,
+    against the float64 scatter."""
+    monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
+    monkeypatch.setattr(_gemm, "S2_ROWS", 1)
+    monkeypatch.setattr(_gemm, "TRANSPOSED_PIXELS", 1)
+    monkeypatch.setattr(_gemm, "STAMP_PIXELS", 1)
+    p_in = int(np.prod(size))
+    monkeypatch.setattr(_gemm, "BLOCK_COLUMNS", 1)  # a sample a block, unless joined
+    monkeypatch.setattr(_gemm, "JOIN_COLUMNS", 3 * kernel ** len(size) * c_out * p_in * 4 - 1)  # 2 samples a block
+    widths: list = []
+    original = _gemm._blas.mm
+    monkeypatch.setattr(_gemm._blas, "mm", lambda a, b, out=None: widths.append(b.shape[-1]) or original(a, b, out=out))
+    rng = np.random.default_rng(threads)
+    x = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+    w = rng.standard_normal((c_in, c_out, *(kernel,) * len(size))).astype(np.float32)
+    b = rng.standard_normal(c_out).astype(np.float32)
+    kwargs = dict(stride=stride, padding=padding)
+    with tconv.options(threads=threads):
+        got = tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm")
+        prepared = tconv.prepare(w, **kwargs, algorithm="gemm")(x, b)
+    assert (2 * p_in in widths) == joined
+    if joined:  # blocks of two samples, the last one shorter where the count is odd
+        assert set(widths) <= {p_in, 2 * p_in}
+    expected = tconv.conv_transpose(*(a.astype(np.float64) for a in (x, w, b)), **kwargs, algorithm="scatter")
+    assert_close(got, expected, dtype=np.float32)
+    assert_close(prepared, expected, dtype=np.float32)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize(
     "n, c_in, c_out, groups, size, kernel, stride, dilation, padding, transposed",
     [
         (2, 16, 12, 1, (24, 24), 2, 2, 1, 0, True),  # U-Net's k2 s2

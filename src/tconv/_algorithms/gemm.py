@@ -85,6 +85,19 @@ STAMP_PIXELS = 192
 S2_ROWS = 16
 #: Bytes of columns of one block of samples of :func:`gemm_transposed` (they stay in a core's L2).
 BLOCK_COLUMNS = 2**20
+#: Whether :func:`gemm_transposed` joins a block's samples into one GEMM (:data:`JOIN_PIXELS`).
+JOIN_SAMPLES = True
+#: Samples of fewer input cells than this (one group, more than :data:`FEW_CHANNELS` output channels, at
+#: least two samples a thread) are joined: a block's inputs copied side by side, ``(C_in, n*P)``, and
+#: multiplied by one GEMM of ``n*P`` columns, whose columns the gather reads through a strided view. Per
+#: sample, Mask R-CNN's 14 x 14 samples made GEMMs of 196 columns, at 117 GF/s on one core against 154
+#: from 392 columns. A/B (alternating, min of 3 rounds, one and two threads) on 12 layers of k2 s2, k3
+#: s3 and 1-d k4 s4 stamps: 14^2-16^2 cells 1.05-1.23x (maskrcnn-mask 37.9 -> 33.5 ms, ONNX Runtime's
+#: session 37.4), 20^2-22^2 and 400 cells 0.95-1.03x, so not there; with 1-8 output channels (the few
+#: channels' orientation) 0.6-0.9x, whose GEMMs of ``Kv*C_out`` rows gain nothing from more columns.
+JOIN_PIXELS = 320
+#: Bytes of a joined block's columns (two 14 x 14 samples of 1024 rows; the cores' L2 holds 2 MiB here).
+JOIN_COLUMNS = 2**21
 #: Whether :func:`gemm_transposed` gathers rows whose last axis is k3, k4 or k5 at s2 (dilation 1) with
 #: ``gather_s2_t`` (and whether :func:`transposed` sends overlapping stamps there: :data:`S2_ROWS`).
 S2_GATHER = True
@@ -1044,6 +1057,9 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     # samples per block: columns of at most BLOCK_COLUMNS (and a thread's share of the budget), and
     # enough blocks for every thread; groups per block likewise, once a block holds every sample
     limit = max(bytes_per_sample, min(BLOCK_COLUMNS, budget // threads))
+    joined = JOIN_SAMPLES and groups == 1 and cog > FEW_CHANNELS and p_in < JOIN_PIXELS and n >= 2 * threads
+    if joined:
+        limit = max(limit, min(JOIN_COLUMNS, budget // threads))
     per = max(1, limit // bytes_per_sample)
     per = min(per, max(1, n // -(-threads // groups)))
     # blocks of about equal size, as many as the threads or a multiple of them where there are few: 16
@@ -1096,6 +1112,13 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
         buffer: np.ndarray, i0: int, i1: int, g0: int, g1: int, multiply: Callable[..., np.ndarray]
     ) -> np.ndarray:
         """The columns of samples i0:i1, groups g0:g1, as (n, (g1-g0)*Cog, Kv, P) in ``buffer``."""
+        if joined and i1 - i0 > 1:  # the samples side by side, one GEMM (JOIN_PIXELS)
+            nb = i1 - i0
+            xb = scratch("channels_last", (cig, nb * p_in), dtype)
+            _reshaped(xb, (cig, nb, p_in))[...] = xs[i0:i1, 0].transpose(1, 0, 2)
+            c2 = _reshaped(buffer[: nb * cog * kv * p_in], (cog * kv, nb * p_in))
+            multiply(wt[0], xb, out=c2)
+            return _reshaped(c2, (cog, kv, nb, p_in)).transpose(2, 0, 1, 3)
         cols = _reshaped(buffer[: (i1 - i0) * (g1 - g0) * cog * kv * p_in], (i1 - i0, g1 - g0, cog * kv, p_in))
         # (g, Cog*Kv, Cig) @ (n, g, Cig, P), stacked
         lhs = np.broadcast_to(wt[g0:g1], (i1 - i0, *wt[g0:g1].shape))  # a view: _blas.matmul's pieces index both
