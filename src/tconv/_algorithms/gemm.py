@@ -78,9 +78,11 @@ STAMP_PIXELS = 192
 #: the transposed orientation from :data:`TRANSPOSED_PIXELS` input cells a sample and input rows of at
 #: least this many cells (in 3-d with kernels of at most 4 on the last axis). Measured A/B (two threads,
 #: min of 3 rounds, plain and prepared calls, against the channels-last columns) on 21 k3 and k4 layers of
-#: 576-4096 cells: 1.0-1.45x, the benchmark's decoder-k3s2 6.8 -> 5.5 ms prepared; a 3-d layer of 8^3
-#: cells 0.75x and of 12^3 0.95-0.99x (rows of 8 and 12: the gather's work per row weighs more), 2-d
-#: layers of 16 x 16 cells 0.89-1.03x. k5 s2: 1.08-1.29x on four 1-d and 2-d layers (a prepared call of
+#: 576-4096 cells: 0.91-1.73x, 39 of the 42 timings 1.0x or better (the three others on layers of
+#: 0.2-1 ms), the benchmark's decoder-k3s2 6.8 -> 5.5 ms prepared; on one thread, 8 of them 0.87-1.44x
+#: (the prepared calls of two 0.2 ms layers 0.87x and 0.91x, which run on one thread); a 3-d layer of 8^3
+#: cells 0.75x and of 12^3 0.94-0.99x (rows of 8 and 12: the gather's work per row weighs more), 2-d
+#: layers of 16 x 16 cells 0.89-1.03x. k5 s2: 1.08-1.29x on five 1-d and 2-d layers (a prepared call of
 #: one 24 x 24 sample 0.94x), 0.5x on a 3-d one of 16^3 (125 taps' columns a sample, 65 MB).
 S2_ROWS = 16
 #: Bytes of columns of one block of samples of :func:`gemm_transposed` (they stay in a core's L2).
@@ -91,10 +93,12 @@ JOIN_SAMPLES = True
 #: least two samples a thread) are joined: a block's inputs copied side by side, ``(C_in, n*P)``, and
 #: multiplied by one GEMM of ``n*P`` columns, whose columns the gather reads through a strided view. Per
 #: sample, Mask R-CNN's 14 x 14 samples made GEMMs of 196 columns, at 117 GF/s on one core against 154
-#: from 392 columns. A/B (alternating, min of 3 rounds, one and two threads) on 12 layers of k2 s2, k3
-#: s3 and 1-d k4 s4 stamps: 14^2-16^2 cells 1.05-1.23x (maskrcnn-mask 37.9 -> 33.5 ms, ONNX Runtime's
-#: session 37.4), 20^2-22^2 and 400 cells 0.95-1.03x, so not there; with 1-8 output channels (the few
-#: channels' orientation) 0.6-0.9x, whose GEMMs of ``Kv*C_out`` rows gain nothing from more columns.
+#: from 392 columns. A/B (alternating, min of 3 rounds, one and two threads, plain and prepared calls)
+#: on 11 layers of k2 s2, k3 s3 and 1-d k4 s4 stamps: 14^2-16^2 cells 1.05-1.23x on five (maskrcnn-mask
+#: 37.9 -> 33.5 ms, ONNX Runtime's session 37.4), 0.99-1.01x on a k3 s3 one and a 1024 -> 512 one (but
+#: its prepared call on one thread, 0.90x); 20^2-22^2 and 400 cells 0.95-1.23x, so not there; with 1-8
+#: output channels (the few channels' orientation) 0.6-0.9x, whose GEMMs of ``Kv*C_out`` rows gain
+#: nothing from more columns.
 JOIN_PIXELS = 320
 #: Bytes of a joined block's columns (two 14 x 14 samples of 1024 rows; the cores' L2 holds 2 MiB here).
 JOIN_COLUMNS = 2**21
