@@ -459,12 +459,13 @@ def test_transposed_orientation_in_blocks_of_samples(n, c_in, cog, groups, size,
 @pytest.mark.parametrize(
     "n, c_in, c_out, size, kernel, stride, padding, joined",
     [
-        (7, 16, 12, (14, 14), 2, 2, 0, True),  # Mask R-CNN's k2 s2, small: blocks of 2-3 samples, a shorter one
-        (6, 8, 10, (9, 11), 3, 2, 1, True),  # overlapping k3 s2 rows (few cells: S2_ROWS and the pixels patched)
-        (7, 8, 16, (100,), 4, 4, 0, True),  # 1-d
-        (6, 8, 9, (7, 7, 7), 3, 3, 0, False),  # 3-d stamps: the channels-last columns
-        (8, 16, 4, (14, 14), 2, 2, 0, False),  # few output channels: a GEMM per sample
-        (6, 16, 12, (20, 20), 2, 2, 0, False),  # 400 cells: JOIN_PIXELS
+        (7, 32, 12, (14, 14), 2, 2, 0, True),  # Mask R-CNN's k2 s2, small: blocks of 2-3 samples, a shorter one
+        (6, 40, 10, (9, 11), 3, 2, 1, True),  # overlapping k3 s2 rows (few cells: S2_ROWS and the pixels patched)
+        (7, 32, 16, (100,), 4, 4, 0, True),  # 1-d
+        (6, 32, 9, (7, 7, 7), 3, 3, 0, False),  # 3-d stamps: the channels-last columns
+        (8, 32, 4, (14, 14), 2, 2, 0, False),  # few output channels: a GEMM per sample
+        (6, 32, 12, (20, 20), 2, 2, 0, False),  # 400 cells: JOIN_PIXELS
+        (6, 16, 12, (14, 14), 2, 2, 0, False),  # fewer input channels than JOIN_INPUTS
     ],
 )
 def test_transposed_orientation_joins_small_samples(
@@ -511,11 +512,11 @@ def test_transposed_orientation_joins_small_samples(
         (2, 16, 12, 1, (14, 14), 2, 2, 1, 0, True),  # 196 cells: stamps that tile the axes, from STAMP_PIXELS
         (2, 16, 12, 1, (12, 12), 2, 2, 1, 0, False),  # 144 input cells: fewer than STAMP_PIXELS
         (2, 16, 12, 1, (20, 20), 2, 3, 1, 0, False),  # 400 cells of stamps with gaps: fewer than TRANSPOSED_PIXELS
-        (2, 16, 12, 1, (24, 24), 3, 2, 1, 1, True),  # overlapping k3 s2 rows: gather_s2_t's (S2_ROWS)
-        (2, 16, 12, 1, (24, 24), 6, 2, 1, 1, False),  # overlapping stamps that gather_s2_t does not write
+        (2, 16, 12, 1, (24, 24), 3, 2, 1, 1, True),  # overlapping k3 s2 rows: gather_k3s2_t's (S2_ROWS)
+        (2, 16, 12, 1, (24, 24), 5, 2, 1, 1, False),  # overlapping k5 s2 stamps of many channels
+        (2, 16, 12, 1, (24, 24), 6, 2, 1, 1, False),  # overlapping stamps that no s2 gather writes
         (2, 16, 12, 1, (16, 16), 3, 2, 1, 1, False),  # ... on fewer than TRANSPOSED_PIXELS cells
         (1, 8, 12, 1, (8, 12, 8), 3, 2, 1, 1, False),  # ... on rows shorter than S2_ROWS
-        (1, 4, 12, 1, (8, 8, 16), 5, 2, 2, 1, False),  # ... k5 in 3-d
         (1, 8, 12, 1, (8, 8, 8), 2, 2, 1, 0, False),  # 3-d
     ],
 )
@@ -524,7 +525,7 @@ def test_stamps_that_do_not_overlap_run_transposed(
 ):
     """1-d and 2-d channels-first layers whose stamps do not overlap, on samples of at least
     TRANSPOSED_PIXELS input cells (STAMP_PIXELS where kernel = stride), and overlapping ones whose last
-    axis gather_s2_t writes (on such samples, rows of at least S2_ROWS), run gemm's transposed
+    axis is k3 or k4 at s2 (on such samples, rows of at least S2_ROWS), run gemm's transposed
     orientation (each output row its input row's products interleaved), whatever their channel count,
     and give the reference output; the others keep the channels-last columns."""
     monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
@@ -973,14 +974,14 @@ def test_depthwise_stamps_only_for_one_input_channel_stamps():
         (2, 5, 3, 1, (7, 10), 5, 2, 2, 1),  # k5 s2: three taps to an even output
         (1, 2, 2, 1, (17,), 5, 2, ((3, -1),), 1),  # 1-d k5, crops of a stride and more, a zero at the end
         (1, 3, 2, 1, (2, 3), 5, 2, 0, 0),  # k5: rows of fewer inputs than taps
-        (1, 2, 12, 1, (16, 32), 5, 2, 2, 1),  # many output channels, k5
+        (1, 2, 6, 1, (16, 32), 5, 2, 2, 1),  # k5, few output channels (many are not sent here)
     ],
 )
 def test_s2_rows_from_the_transposed_columns(
     n, c_in, c_out, groups, size, kernel, stride, padding, output_padding, dtype, monkeypatch
 ):
     """The last axis at k3, k4 or k5 s2 (dilation 1), few output channels or large samples: the transposed
-    orientation's rows come from gather_s2_t (both outputs of an input in one loop, the row's ends one at
+    orientation's rows come from gather_k<k>s2_t (both outputs of an input in one loop, the row's ends one at
     a time), on one to three threads (pieces of rows, or of one long row), against PyTorch in float64."""
     torch = oracle("torch")
     rng = np.random.default_rng(8)
@@ -998,9 +999,10 @@ def test_s2_rows_from_the_transposed_columns(
 
     def spy(*args):
         calls.append(1)
-        return kernels["gather_s2_t"](*args)
+        return kernels[name](*args)
 
-    monkeypatch.setattr(tconv._algorithms.compiled, "kernels", lambda: {**kernels, "gather_s2_t": spy})
+    name = f"gather_k{k[-1]}s2_t"
+    monkeypatch.setattr(tconv._algorithms.compiled, "kernels", lambda: {**kernels, name: spy})
     for threads in (1, 2, 3):
         with tconv.options(threads=threads):
             y = tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm")

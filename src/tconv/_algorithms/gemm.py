@@ -73,17 +73,20 @@ TRANSPOSED_PIXELS = 512
 #: channels, 1-16 samples): 1.00-1.67x; on 64 and 144 cells 1.01x and 0.82x, 16 cells 0.69x; stamps
 #: with gaps between them (k2 s3) at 400 cells 0.86x.
 STAMP_PIXELS = 192
-#: Overlapping stamps whose last axis is k3, k4 or k5 at stride 2 (dilation 1: decoders' k3 s2 and k5 s2,
-#: DCGAN's and pix2pix's k4 s2), whose rows ``gather_s2_t`` writes two outputs an input at a time, run in
-#: the transposed orientation from :data:`TRANSPOSED_PIXELS` input cells a sample and input rows of at
-#: least this many cells (in 3-d with kernels of at most 4 on the last axis). Measured A/B (two threads,
-#: min of 3 rounds, plain and prepared calls, against the channels-last columns) on 21 k3 and k4 layers of
-#: 576-4096 cells: 0.91-1.73x, 39 of the 42 timings 1.0x or better (the three others on layers of
-#: 0.2-1 ms), the benchmark's decoder-k3s2 6.8 -> 5.5 ms prepared; on one thread, 8 of them 0.87-1.44x
-#: (the prepared calls of two 0.2 ms layers 0.87x and 0.91x, which run on one thread); a 3-d layer of 8^3
-#: cells 0.75x and of 12^3 0.94-0.99x (rows of 8 and 12: the gather's work per row weighs more), 2-d
-#: layers of 16 x 16 cells 0.89-1.03x. k5 s2: 1.08-1.29x on five 1-d and 2-d layers (a prepared call of
-#: one 24 x 24 sample 0.94x), 0.5x on a 3-d one of 16^3 (125 taps' columns a sample, 65 MB).
+#: Overlapping stamps whose last axis is k3 or k4 at stride 2 (dilation 1: decoders' k3 s2, DCGAN's and
+#: pix2pix's k4 s2), whose rows ``gather_k3s2_t`` and ``gather_k4s2_t`` write two outputs an input at a
+#: time, run in the transposed orientation from :data:`TRANSPOSED_PIXELS` input cells a sample and input
+#: rows of at least this many cells. Measured A/B (two threads, min of 3 rounds, plain and prepared calls,
+#: against the channels-last columns) on 21 k3 and k4 layers of 576-4096 cells: 0.91-1.73x, 39 of the 42
+#: timings 1.0x or better (the three others on layers of 0.2-1 ms), the benchmark's decoder-k3s2 6.8 ->
+#: 5.5 ms prepared; on one thread, 8 of them 0.87-1.44x (the prepared calls of two 0.2 ms layers 0.87x and
+#: 0.91x, which run on one thread); a 3-d layer of 8^3 cells 0.75x and of 12^3 0.94-0.99x (rows of 8 and
+#: 12: the gather's work per row weighs more), 2-d layers of 16 x 16 cells 0.89-1.03x. Then, plain calls
+#: on the 35 k3 and k4 layers of 40 random draws of 30 (seeds 1-40) that the rule sends here: 1.32x in
+#: geometric mean, one below 0.9x (21 -> 64 channels, k4 s2 at 30 x 30: 0.84x). k5 s2 is not sent here:
+#: 1.08-1.29x on five 1-d and 2-d layers first, but 1.07x in geometric mean on the 18 random ones, four
+#: of them 0.61-0.88x (64 -> 64 at 75 x 75 0.61x, 21 -> 192 at 57 x 57 0.74x), and 0.5x on a 3-d layer
+#: of 16^3.
 S2_ROWS = 16
 #: Bytes of columns of one block of samples of :func:`gemm_transposed` (they stay in a core's L2).
 BLOCK_COLUMNS = 2**20
@@ -100,10 +103,14 @@ JOIN_SAMPLES = True
 #: output channels (the few channels' orientation) 0.6-0.9x, whose GEMMs of ``Kv*C_out`` rows gain
 #: nothing from more columns.
 JOIN_PIXELS = 320
+#: ... and of at least this many input channels: a GEMM of fewer terms is bound by writing its columns,
+#: which a wider GEMM does not speed up (a 1-d 3 -> 192 k2 s2 layer of 8 x 259 cells: 0.72x joined).
+JOIN_INPUTS = 32
 #: Bytes of a joined block's columns (two 14 x 14 samples of 1024 rows; the cores' L2 holds 2 MiB here).
 JOIN_COLUMNS = 2**21
 #: Whether :func:`gemm_transposed` gathers rows whose last axis is k3, k4 or k5 at s2 (dilation 1) with
-#: ``gather_s2_t`` (and whether :func:`transposed` sends overlapping stamps there: :data:`S2_ROWS`).
+#: ``gather_k3s2_t``, ``gather_k4s2_t`` and ``gather_k5s2_t`` (and whether :func:`transposed` sends
+#: overlapping stamps there: :data:`S2_ROWS`).
 S2_GATHER = True
 #: With one input channel per group and at most this many output channels per group (channels-first),
 #: ``gemm`` computes the output rows straight from the input (:func:`direct_rows`): its GEMM would be an
@@ -416,7 +423,7 @@ def transposed(geometry: Geometry, problem: Problem) -> bool:
     """Whether ``gemm`` runs :func:`gemm_transposed`: a channels-first output, 1-3 d, and few output
     channels per group, or 1-d and 2-d stamps that do not overlap on samples of at least
     :data:`TRANSPOSED_PIXELS` input cells (:data:`STAMP_PIXELS` where they tile every axis exactly), or
-    overlapping stamps whose last axis ``gather_s2_t`` writes (:func:`s2_rows`) on such samples with input
+    overlapping stamps whose last axis is k3 or k4 at stride 2 (:func:`s2_rows`) on such samples with input
     rows of at least :data:`S2_ROWS` cells."""
     if problem.layout != "channels_first" or geometry.ndim > 3:
         return False
@@ -428,7 +435,7 @@ def transposed(geometry: Geometry, problem: Problem) -> bool:
         return (
             S2_GATHER
             and s2_rows(geometry)
-            and (geometry.ndim <= 2 or geometry.kernel_size[-1] <= 4)
+            and geometry.kernel_size[-1] <= 4  # k5 s2 only where few channels send it here anyway
             and geometry.input_size[-1] >= S2_ROWS
             and math.prod(geometry.input_size) >= TRANSPOSED_PIXELS
         )
@@ -436,8 +443,9 @@ def transposed(geometry: Geometry, problem: Problem) -> bool:
 
 
 def s2_rows(geometry: Geometry) -> bool:
-    """Whether :func:`gemm_transposed` writes the rows with ``gather_s2_t``: the last axis at stride 2,
-    kernel 3, 4 or 5, dilation 1."""
+    """Whether :func:`gemm_transposed` writes the rows with ``gather_k3s2_t``, ``gather_k4s2_t`` or
+    ``gather_k5s2_t`` (``_gather_s2`` of :mod:`.numba_kernels`): the last axis at stride 2, kernel 3, 4
+    or 5, dilation 1."""
     return geometry.kernel_size[-1] in (3, 4, 5) and geometry.stride[-1] == 2 and geometry.dilation[-1] == 1
 
 
@@ -1061,7 +1069,14 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     # samples per block: columns of at most BLOCK_COLUMNS (and a thread's share of the budget), and
     # enough blocks for every thread; groups per block likewise, once a block holds every sample
     limit = max(bytes_per_sample, min(BLOCK_COLUMNS, budget // threads))
-    joined = JOIN_SAMPLES and groups == 1 and cog > FEW_CHANNELS and p_in < JOIN_PIXELS and n >= 2 * threads
+    joined = (
+        JOIN_SAMPLES
+        and groups == 1
+        and cog > FEW_CHANNELS
+        and cig >= JOIN_INPUTS
+        and p_in < JOIN_PIXELS
+        and n >= 2 * threads
+    )
     if joined:
         limit = max(limit, min(JOIN_COLUMNS, budget // threads))
     per = max(1, limit // bytes_per_sample)
@@ -1095,11 +1110,11 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
 
     elif s2_rows(geometry) and S2_GATHER:
         # the last axis at k4 s2 (DCGAN's, pix2pix's), k3 s2 or k5 s2: both outputs of an input in one
-        # loop (gather_s2_t)
-        rows = _compiled.kernels()["gather_s2_t"]
+        # loop (_gather_s2, a kernel per k)
+        rows = _compiled.kernels()[f"gather_k{k_last}s2_t"]
 
         def arguments(c4: np.ndarray, ptr: np.ndarray, o0: int, o1: int, bias: np.ndarray, target: np.ndarray):
-            return (c4, ptr, lead.j, lead.t, i_last, k_last, b, o0, o1, bias, target)
+            return (c4, ptr, lead.j, lead.t, i_last, b, o0, o1, bias, target)
 
     else:
         rows = _compiled.kernels()["gather_rows_t"]

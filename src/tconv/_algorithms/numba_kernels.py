@@ -1242,7 +1242,7 @@ def gather_rows_t(cols, lp, lj, lt, i_last, k_last, ranges, s, d, b, o0, o1, chu
 
 @inline
 def _s2_output(taps, lj, lt, p0, p1, i_last, k, f, bias):
-    """One output of :func:`gather_s2_t` at full position ``f`` (output + crop): the bias plus every lead
+    """One output of a row of :func:`_gather_s2` at full position ``f`` (output + crop): the bias plus every lead
     pair's taps ``tt`` (of ``k``) with ``f - tt`` even, from input ``(f - tt) // 2`` where that is an input."""
     total = bias
     for p in range(p0, p1):
@@ -1256,8 +1256,8 @@ def _s2_output(taps, lj, lt, p0, p1, i_last, k, f, bias):
     return total
 
 
-@jit
-def gather_s2_t(cols, lp, lj, lt, i_last, k, b, o0, o1, bias, out):
+@inline
+def _gather_s2(cols, lp, lj, lt, i_last, k, b, o0, o1, bias, out):
     """:func:`gather_rows_t` where the last axis has stride 2, dilation 1 and kernel ``k`` of 3, 4 or 5
     (DCGAN's and pix2pix's k4 s2 layers, decoders' k3 s2 and k5 s2): output ``o`` of a row, at full
     position ``f = o + b``, is the bias plus, per lead pair, taps ``f mod 2 + 2 j`` (those ``< k``) of
@@ -1347,6 +1347,24 @@ def gather_s2_t(cols, lp, lj, lt, i_last, k, b, o0, o1, bias, out):
                                 taps[line, np.uintp(base + h)] + taps[line + 2, np.uintp(base + h - 1)]
                             )
                             row[np.uintp(2 * h + 1 - b)] += taps[line + 1, np.uintp(base + h)]
+
+
+@jit
+def gather_k3s2_t(cols, lp, lj, lt, i_last, b, o0, o1, bias, out):
+    """:func:`_gather_s2` of kernel 3: the kernel a constant, so that the compiler keeps only its loops."""
+    _gather_s2(cols, lp, lj, lt, i_last, 3, b, o0, o1, bias, out)
+
+
+@jit
+def gather_k4s2_t(cols, lp, lj, lt, i_last, b, o0, o1, bias, out):
+    """:func:`_gather_s2` of kernel 4 (a kernel argument had made these rows 1.03-1.1x as slow)."""
+    _gather_s2(cols, lp, lj, lt, i_last, 4, b, o0, o1, bias, out)
+
+
+@jit
+def gather_k5s2_t(cols, lp, lj, lt, i_last, b, o0, o1, bias, out):
+    """:func:`_gather_s2` of kernel 5."""
+    _gather_s2(cols, lp, lj, lt, i_last, 5, b, o0, o1, bias, out)
 
 
 @jit
