@@ -83,7 +83,7 @@ STAMP_PIXELS = 192
 #: 0.91x, which run on one thread); a 3-d layer of 8^3 cells 0.75x and of 12^3 0.94-0.99x (rows of 8 and
 #: 12: the gather's work per row weighs more), 2-d layers of 16 x 16 cells 0.89-1.03x. Then, plain calls
 #: on the 35 k3 and k4 layers of 40 random draws of 30 (seeds 1-40) that the rule sends here: 1.32x in
-#: geometric mean, one below 0.9x (21 -> 64 channels, k4 s2 at 30 x 30: 0.84x). k5 s2 is not sent here:
+#: geometric mean, one below 0.9x (21 -> 64 channels, k4 s2 at 30 x 30: 0.84-0.87x). k5 s2 is not sent here:
 #: 1.08-1.29x on five 1-d and 2-d layers first, but 1.07x in geometric mean on the 18 random ones, four
 #: of them 0.61-0.88x (64 -> 64 at 75 x 75 0.61x, 21 -> 192 at 57 x 57 0.74x), and 0.5x on a 3-d layer
 #: of 16^3.
