@@ -33,7 +33,10 @@ __all__ = ["SLOTS", "SLOT_BYTES", "copy_key", "held_bytes", "held_copy", "keep_c
 
 #: The slot names (one buffer each per thread): what each holds.
 SLOTS = {
-    "channels_last": "a channels-last copy of a call's input (or the input gradient's output gradient)",
+    "channels_last": (
+        "a channels-last copy of a call's input (or the input gradient's output gradient), or a block of "
+        "its samples side by side (gemm_transposed's joined samples)"
+    ),
     "channels_last_2": "the second channels-last copy of a weight gradient (its input)",
     "columns": "the columns of a tile (the tiled GEMMs and convolution) or of a weight gradient block",
     "partial": "one chunk's single-precision product (double-precision sums of chunks)",
