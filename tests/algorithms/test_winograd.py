@@ -37,11 +37,14 @@ K4S2_PADDINGS = [0, 1, 2, 3, ((0, 2), (1, 0)), ((2, -1), (-2, 1)), "same"]
 @pytest.mark.parametrize("output_padding", [0, 1])
 @pytest.mark.parametrize("padding", K4S2_PADDINGS, ids=str)
 @pytest.mark.parametrize("size", [(1, 1), (2, 3), (4, 5), (7, 8), (9, 6)], ids=str)
-def test_winograd_k4_s2_equals_the_reference(size, padding, output_padding, layout):
-    """The four-phase form, F(3x3, 2x2), on every crop: outputs before the first tile row, after the
+@pytest.mark.parametrize("kernel", [4, 5])
+def test_winograd_four_phases_equal_the_reference(kernel, size, padding, output_padding, layout):
+    """The four-phase forms at stride 2, F(3x3, 2x2) of a k4 kernel and F(2x2, 3x3) of a k5 kernel
+    (phases of 3 and 2 taps per axis), on every crop: outputs before the first tile row, after the
     last, cut in the middle of a tile, and the extra row of output padding."""
     rng = np.random.default_rng(3)
-    x, w, b = rng.standard_normal((2, 5, *size)), rng.standard_normal((5, 3, 4, 4)), rng.standard_normal(3)
+    x, w = rng.standard_normal((2, 5, *size)), rng.standard_normal((5, 3, kernel, kernel))
+    b = rng.standard_normal(3)
     kwargs = dict(stride=2, padding=padding, output_padding=output_padding)
     try:
         expected = tconv.conv_transpose(x, w, b, algorithm="scatter", **kwargs)
@@ -55,7 +58,7 @@ def test_winograd_k4_s2_equals_the_reference(size, padding, output_padding, layo
 
 @pytest.mark.parametrize("block", [1, 2, None], ids=["block1", "block2", "whole"])
 @pytest.mark.parametrize("groups", [1, 2, 3])
-@pytest.mark.parametrize("kernel, stride", [(3, 1), (4, 2)])
+@pytest.mark.parametrize("kernel, stride", [(3, 1), (4, 2), (5, 2)])
 def test_winograd_groups_and_blocks_of_output_channels(kernel, stride, groups, block, monkeypatch):
     """Groups (each its own tiles and GEMMs) and a transformed weight cut into blocks of output
     channels (of 1 and 2 channels here, 3 per group), in one thread and two, against the reference."""
@@ -74,12 +77,13 @@ def test_winograd_groups_and_blocks_of_output_channels(kernel, stride, groups, b
 
 
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
-@pytest.mark.parametrize("kernel, stride", [(3, 1), (2, 1), (4, 2), (6, 3), (16, 8)])
+@pytest.mark.parametrize("kernel, stride", [(3, 1), (2, 1), (4, 2), (6, 3), (16, 8), (5, 2), (7, 3), (9, 4)])
 @pytest.mark.parametrize("length", [1, 2, 7, 40, 301])
 def test_winograd_1d_and_kernels_of_twice_the_stride(length, kernel, stride, layout):
     """1-d layers (a vocoder's k16 s8 up-sampling: eight phases of two taps each), and every kernel of
-    twice the stride, against the reference, with padding, output padding and groups; 301 samples
-    make more than the 64 tiles the 1-d output pass assembles at a time."""
+    twice the stride, or twice the stride plus one (phases of 3 and 2 taps), against the reference,
+    with padding, output padding and groups; 301 samples make more than the 64 tiles the 1-d output
+    pass assembles at a time."""
     rng = np.random.default_rng(7)
     x, w, b = rng.standard_normal((2, 4, length)), rng.standard_normal((4, 3, kernel)), rng.standard_normal(6)
     for padding, output_padding in ((0, 0), (stride // 2, 0), (kernel - 1, stride - 1)):
@@ -102,7 +106,11 @@ def test_winograd_applies_to_3_taps_at_stride_1_and_twice_the_stride():
     assert winograd.applies(conv_transpose_geometry((8, 8), 4, stride=2, padding=1), problem)
     assert winograd.applies(conv_transpose_geometry((8,), 16, stride=8, padding=4), problem)  # 1-d, k = 2s
     assert winograd.applies(conv_transpose_geometry((8, 8), 2), problem)  # 2x2 at stride 1: k = 2s too
-    for kernel, other in ((3, dict(stride=2)), (3, dict(dilation=2)), (4, {}), (4, dict(stride=(2, 1))), (5, {})):
+    assert winograd.applies(conv_transpose_geometry((8, 8), 5, stride=2, padding=2), problem)  # k = 2s + 1
+    assert winograd.applies(conv_transpose_geometry((8, 8), 7, stride=3), problem)
+    assert winograd.applies(conv_transpose_geometry((8,), 9, stride=4), problem)
+    others = [(3, dict(stride=2)), (3, dict(dilation=2)), (4, {}), (4, dict(stride=(2, 1))), (5, {})]
+    for kernel, other in others + [(6, dict(stride=2)), (5, dict(stride=2, dilation=2))]:
         assert not winograd.applies(conv_transpose_geometry((8, 8), kernel, **other), problem)
     assert not winograd.applies(conv_transpose_geometry((8, 8), (4, 2), stride=2), problem)
     assert not winograd.applies(conv_transpose_geometry((8, 8, 8), 3), problem)
@@ -129,6 +137,22 @@ def test_auto_leaves_many_inputs_per_column_and_eight_channel_phases_to_gemm():
     assert choose(conv_transpose_geometry((200,), 8, stride=4, padding=2), 1, 4, 1024, 128, reused=True) == fast
 
 
+def test_auto_runs_k5_s2_layers_with_enough_tiles_and_saving():
+    """The k5 s2 form's own bounds (winograd.AUTO_SAVING_PHASES, AUTO_TILES for plain calls and plans
+    alike): a "same" layer on 32x32 inputs (1024 tiles, 1.56x fewer multiplications) runs Winograd; 128
+    tiles (measured at 0.64x, 0.72x prepared) and the 1-d form (1.25x at most) do not."""
+    from tconv._algorithms import choose, compiled
+
+    fast = "winograd" if compiled.available() else "gemm"
+    same = dict(kernel_size=5, stride=2, padding=2, output_padding=1)
+    for reused in (False, True):
+        assert choose(conv_transpose_geometry((32, 32), **same), 1, 4, 128, 64, reused=reused) == fast
+        assert choose(conv_transpose_geometry((16, 16), **same), 1, 2, 128, 128, reused=reused) == "gemm"
+        assert choose(conv_transpose_geometry((4096,), **same), 1, 4, 128, 64, reused=reused) == "gemm"
+    # a padding whose crop wastes most tile rows: 5 tiles for 9 positions on an 8x8 input, 1.0x saving
+    assert choose(conv_transpose_geometry((8, 8), 5, stride=2, padding=1), 1, 16, 128, 256) == "gemm"
+
+
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 @pytest.mark.parametrize(
     "size, kernel, stride, padding, output_padding",
@@ -138,6 +162,7 @@ def test_auto_leaves_many_inputs_per_column_and_eight_channel_phases_to_gemm():
         ((1,), 16, 8, ((-4, 19),), 3),  # no cell reached at all
         ((3, 4), 4, 2, ((-2, 1), (1, -3)), 1),  # both ends, both axes, with output padding
         ((4, 5), 3, 1, ((-1, 2), (2, -1)), 0),  # F(2x2, 3x3)
+        ((3, 4), 5, 2, ((-2, 1), (1, -4)), 1),  # F(2x2, 3x3) on four phases
     ],
 )
 def test_winograd_cells_no_input_reaches_are_the_bias(size, kernel, stride, padding, output_padding, layout):
@@ -226,8 +251,8 @@ def test_winograd_under_a_small_budget_runs_in_units_of_tile_rows(monkeypatch):
 
 @pytest.mark.parametrize(
     "n, c_in, c_out, size, kernel, stride",
-    [(4, 128, 128, 16, 3, 1), (8, 256, 128, 8, 4, 2), (4, 128, 64, 16, 4, 2)],
-    ids=["stride1-3x3", "k4s2-256", "k4s2-128"],
+    [(4, 128, 128, 16, 3, 1), (8, 256, 128, 8, 4, 2), (4, 128, 64, 16, 4, 2), (4, 128, 64, 32, 5, 2)],
+    ids=["stride1-3x3", "k4s2-256", "k4s2-128", "k5s2-128"],
 )
 def test_winograd_float32_error_is_within_the_torch_tolerance(n, c_in, c_out, size, kernel, stride):
     """Its float32 error, measured against float64, stays within the tolerance the tests use against

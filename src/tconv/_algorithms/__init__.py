@@ -128,7 +128,8 @@ ALGORITHMS: dict[str, dict[str, Algorithm]] = {
         Algorithm(
             "winograd",
             winograd.run,
-            "Winograd: F(2x2, 3x3) at stride 1, F(3x3, 2x2) on the phases of a kernel twice the stride; gemm elsewhere",
+            "Winograd: F(2x2, 3x3) on the phases of a kernel of 2s + 1 (3 at stride 1, 5 at 2), F(3x3, 2x2) on "
+            "those of a kernel of 2s; gemm elsewhere",
             winograd.minimum,
         ),
     ),
@@ -317,8 +318,9 @@ def choose(
        took 72 ms with ``direct``, 19 with ``gemm``, which finds the last axis's taps from their ranges);
     4. where ``"gemm"`` would run, float32 1-d and 2-d layers of 3 taps at stride 1 or a kernel of
        twice the stride, with enough channels and tiles and 1.7x fewer multiplications (fewer tiles,
-       and 1-d, for a ``reused`` plan; :func:`tconv._algorithms.winograd.preferred`): ``"winograd"``
-       -- 1.02-1.43x ``gemm``'s speed on the shapes it picks (1.06-1.56x prepared), measured A/B;
+       and 1-d, for a ``reused`` plan), and 2-d layers of a kernel of twice the stride plus one (k5
+       s2) with 1.4x fewer (:func:`tconv._algorithms.winograd.preferred`): ``"winograd"`` -- 1.02-1.43x
+       ``gemm``'s speed on the shapes it picks (1.06-1.56x prepared; k5 s2 0.91-1.6x), measured A/B;
        not with ``tconv.options(winograd=False)`` (its error is bounded by each input tile's
        magnitudes, not each output's own terms: :class:`tconv.Options`);
     5. 3-d layers with overlapping stamps, one group, and at least :data:`PHASE_3D_TAPS` input pixels

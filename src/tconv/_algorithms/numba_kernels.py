@@ -1782,7 +1782,8 @@ def winograd_weight(w, s, gm, block, u, ci0, ci1):
     phase ``p = ph*s + pw`` is column ``b*P*block + p*width + j`` with ``width`` the block's channels (so
     a block of channels, all phases, is a contiguous range of columns, and each phase's part of it
     too). Phase (ph, pw)'s correlation kernel is ``g[jh, jw] = w[ci, co, ph + s*(r-1-jh), pw + s*(r-1-jw)]``
-    (stride 1, r = 3: the flipped kernel; stride 2, r = 2: one of the four 2x2 phases of a k4 kernel).
+    (stride 1, r = 3: the flipped kernel; stride 2, r = 2: one of the four 2x2 phases of a k4 kernel;
+    stride 2, r = 3: one of a k5 kernel's, whose taps past the kernel are zero).
 
     Computed as ``t = G g`` (``t[a, jw]``, four rows), then ``U[4a + b] = (t G^T)[a, b]``, each pass
     writing all the rows it can from one read of its inputs (the two products of ``G`` by rows of
@@ -1798,7 +1799,7 @@ def winograd_weight(w, s, gm, block, u, ci0, ci1):
     c_out, k_h, k_w = w.shape[1], w.shape[2], w.shape[3]
     r = gm.shape[1]
     phases = s * s
-    local = np.empty((k_h, k_w, c_out))
+    local = np.zeros((s * r, s * r, c_out))  # taps past the kernel (k = 2s + 1 < 3s) are zero
     t = np.empty((4, r, c_out))  # t[a, jw] = sum over jh of G[a, jh] g[jh, jw]
     res = np.empty((16, c_out))  # U[4a + b] of one phase, every output channel
     for ci in range(ci0, ci1):
@@ -1943,11 +1944,11 @@ def winograd_weight_1d(w, s, gm, block, u, ci0, ci1):
     """:func:`winograd_weight` along one axis: U = G g in double precision, for input channels
     ``ci0:ci1``. w: (C_in, C_out, k) as it is (C-contiguous); u: (4, C_in, s*C_out) with the columns of
     :func:`winograd_weight` (blocks of ``block`` output channels, phase by phase within a block);
-    phase ``p``'s correlation kernel is ``g[j] = w[ci, co, p + s*(r-1-j)]``."""
+    phase ``p``'s correlation kernel is ``g[j] = w[ci, co, p + s*(r-1-j)]`` (zero past the kernel)."""
     c_out, k_w = w.shape[1], w.shape[2]
     r = gm.shape[1]
     acc = np.empty(c_out)
-    local = np.empty((k_w, c_out))
+    local = np.zeros((s * r, c_out))  # taps past the kernel (k = 2s + 1 < 3s) are zero
     for ci in range(ci0, ci1):
         for co in range(c_out):
             for k in range(k_w):
