@@ -137,6 +137,22 @@ def test_auto_leaves_many_inputs_per_column_and_eight_channel_phases_to_gemm():
     assert choose(conv_transpose_geometry((200,), 8, stride=4, padding=2), 1, 4, 1024, 128, reused=True) == fast
 
 
+def test_k5_s2_tiles_follow_the_output_rows():
+    """A crop that is not a multiple of the stride (TensorFlow's "same" k5 s2: a crop of 1) shifts the
+    two-tap phase within each tile, so the tiles follow the output rows: 16 per 64 outputs where tiles
+    aligned on input positions took 17. A crop of 2 needs no shift; k4 s2's tiles keep the positions."""
+    from tconv._algorithms.winograd import _form, _tiles
+
+    same = conv_transpose_geometry((32, 32), 5, stride=2, padding="same")
+    tiles = _tiles(same, _form(same))
+    assert same.crop_begin == (1, 1)
+    assert (tiles.th, tiles.tw, tiles.off_h, tiles.shift_w, tiles.lead_w) == (16, 16, 0, (0, 1), (1, 0))
+    even = conv_transpose_geometry((32, 32), 5, stride=2, padding=2, output_padding=1)
+    assert _tiles(even, _form(even))[:] == (16, 16, 1, 1, 0, 0, (0, 0), (0, 0), (0, 1), (0, 1))
+    k4 = conv_transpose_geometry((32, 32), 4, stride=2, padding=1)
+    assert _tiles(k4, _form(k4))[:] == (11, 11, 1, 1, 1, 1, (0, 0), (0, 0), (0, 1), (0, 1))
+
+
 def test_auto_runs_k5_s2_layers_with_enough_tiles_and_saving():
     """The k5 s2 form's own bounds (winograd.AUTO_SAVING_PHASES, AUTO_TILES for plain calls and plans
     alike): a "same" layer on 32x32 inputs (1024 tiles, 1.56x fewer multiplications) runs Winograd; 128
@@ -147,6 +163,8 @@ def test_auto_runs_k5_s2_layers_with_enough_tiles_and_saving():
     same = dict(kernel_size=5, stride=2, padding=2, output_padding=1)
     for reused in (False, True):
         assert choose(conv_transpose_geometry((32, 32), **same), 1, 4, 128, 64, reused=reused) == fast
+        tensorflow = conv_transpose_geometry((32, 32), 5, stride=2, padding="same")  # a crop of 1
+        assert choose(tensorflow, 1, 4, 128, 64, reused=reused) == fast
         assert choose(conv_transpose_geometry((16, 16), **same), 1, 2, 128, 128, reused=reused) == "gemm"
         assert choose(conv_transpose_geometry((4096,), **same), 1, 4, 128, 64, reused=reused) == "gemm"
     # a padding whose crop wastes most tile rows: 5 tiles for 9 positions on an 8x8 input, 1.0x saving

@@ -1686,14 +1686,16 @@ def winograd_input(x, channels_first, n0, n1, ty0, ty1, tw, step, pad_h, pad_w, 
 
 
 @jit
-def winograd_output(m, n0, n1, ty0, ty1, tw, step, s, off_h, off_w, bias, out, channels_first):
+def winograd_output(m, n0, n1, ty0, ty1, tw, step, s, off_h, off_w, lead_h, lead_w, bias, out, channels_first):
     """Winograd output transform, Y = A^T M A + bias, of a unit of work (:func:`winograd_input`'s).
 
     m: (16, T, P*C_out), the products of the unit's tiles, P = s*s output phases in the columns
     ``(ph*s + pw)*C_out + co``; ``step`` outputs per tile and axis: A^T = [[1, 1, 1, 0],
     [0, 1, -1, -1]] for F(2x2, 3x3), [[1, 1, 1, 0], [0, 1, -1, 0], [0, 1, 1, -1]] for F(3x3, 2x2).
-    Output ``i`` of tile row ``ty`` and phase ``ph`` is output row ``s*(step*ty + i) + ph - off_h``
-    (rows outside the output are dropped), and the same along the columns. Each row of tiles is
+    Output ``i`` of tile row ``ty`` and phase ``ph`` is output row ``s*(step*ty + i) + lead_h[ph] -
+    off_h`` (``lead_h[ph]`` is ``ph`` but where the tiles follow the output rows: ``_axis_tiles`` of
+    :mod:`tconv._algorithms.winograd`; rows outside the output are dropped), and the same along the
+    columns. Each row of tiles is
     assembled channels-last in a local (s*step, s*step*tw, C_out) buffer (every loop along the
     channels), then written to out: (N, C_out, H, W) when ``channels_first`` (along its rows),
     else (N, H, W, C_out).
@@ -1729,8 +1731,8 @@ def winograd_output(m, n0, n1, ty0, ty1, tw, step, s, off_h, off_w, bias, out, c
                                     t[1, j, c] = a1 - a2
                                     t[2, j, c] = a1 + a2 - m[12 + j, tile, mc]
                         for i in range(step):  # y = t A + bias, at this phase's places
-                            yr = s * i + ph
-                            q = s * step * tx + pw
+                            yr = s * i + lead_h[ph]
+                            q = s * step * tx + lead_w[pw]
                             if step == 2:
                                 for c in range(c_out):
                                     t1, t2 = t[i, 1, c], t[i, 2, c]
@@ -1769,7 +1771,7 @@ def _store_blocks(acc, dst, p, phases, block):
 
 
 @jit
-def winograd_weight(w, s, gm, block, u, ci0, ci1):
+def winograd_weight(w, s, gm, block, shift_h, shift_w, u, ci0, ci1):
     """Winograd weight transform, U = G g G^T in double precision, of every (phase, C_in, C_out) triple.
 
     w: (C_in, C_out, k, k), the transposed-convolution weight as it is (C-contiguous); each input
@@ -1783,7 +1785,9 @@ def winograd_weight(w, s, gm, block, u, ci0, ci1):
     a block of channels, all phases, is a contiguous range of columns, and each phase's part of it
     too). Phase (ph, pw)'s correlation kernel is ``g[jh, jw] = w[ci, co, ph + s*(r-1-jh), pw + s*(r-1-jw)]``
     (stride 1, r = 3: the flipped kernel; stride 2, r = 2: one of the four 2x2 phases of a k4 kernel;
-    stride 2, r = 3: one of a k5 kernel's, whose taps past the kernel are zero).
+    stride 2, r = 3: one of a k5 kernel's, whose taps past the kernel are zero), or with ``r-2-jh``
+    where ``shift_h[ph]`` is 1 (a phase whose outputs sit one position back in the tile), and the same
+    along the columns.
 
     Computed as ``t = G g`` (``t[a, jw]``, four rows), then ``U[4a + b] = (t G^T)[a, b]``, each pass
     writing all the rows it can from one read of its inputs (the two products of ``G`` by rows of
@@ -1799,23 +1803,25 @@ def winograd_weight(w, s, gm, block, u, ci0, ci1):
     c_out, k_h, k_w = w.shape[1], w.shape[2], w.shape[3]
     r = gm.shape[1]
     phases = s * s
-    local = np.zeros((s * r, s * r, c_out))  # taps past the kernel (k = 2s + 1 < 3s) are zero
+    # tap kh at local[s + kh]: zeros past the kernel (k = 2s + 1 < 3s) and before it (a shifted phase)
+    local = np.zeros((s * (r + 1), s * (r + 1), c_out))
     t = np.empty((4, r, c_out))  # t[a, jw] = sum over jh of G[a, jh] g[jh, jw]
     res = np.empty((16, c_out))  # U[4a + b] of one phase, every output channel
     for ci in range(ci0, ci1):
         for co in range(c_out):
             for kh in range(k_h):
                 for kw in range(k_w):
-                    local[kh, kw, co] = w[ci, co, kh, kw]
+                    local[s + kh, s + kw, co] = w[ci, co, kh, kw]
         for ph in range(s):
+            top = s + ph - s * shift_h[ph]  # local row of g[r-1, :]
             for pw in range(s):
                 p = ph * s + pw
                 for jw in range(r):
-                    kw = pw + s * (r - 1 - jw)
-                    first, last = local[ph + s * (r - 1), kw], local[ph, kw]  # g[0, jw], g[r-1, jw]
+                    kw = s + pw + s * (r - 1 - shift_w[pw] - jw)
+                    first, last = local[top + s * (r - 1), kw], local[top, kw]  # g[0, jw], g[r-1, jw]
                     t0, t1, t2, t3 = t[0, jw], t[1, jw], t[2, jw], t[3, jw]
                     if r == 3:
-                        middle = local[ph + s, kw]  # g[1, jw]
+                        middle = local[top + s, kw]  # g[1, jw]
                         for co in range(c_out):
                             t0[co] = first[co]
                             t1[co] = 0.5 * first[co] + 0.5 * middle[co] + 0.5 * last[co]
@@ -1893,11 +1899,11 @@ def winograd_input_1d(x, channels_first, n0, n1, t0, t1, step, pad, band, v):
 
 
 @jit
-def winograd_output_1d(m, n0, n1, t0, t1, step, s, off, bias, out, channels_first):
+def winograd_output_1d(m, n0, n1, t0, t1, step, s, off, lead, bias, out, channels_first):
     """:func:`winograd_output` along one axis: Y = A^T M + bias for every tile of a unit.
 
     m: (4, T, s*C_out), phase ``p``'s columns ``p*C_out:(p+1)*C_out``; output ``i`` of tile ``t`` and
-    phase ``p`` is output ``s*(step*t + i) + p - off`` of out: (N, C_out, L) when ``channels_first``,
+    phase ``p`` is output ``s*(step*t + i) + lead[p] - off`` of out: (N, C_out, L) when ``channels_first``,
     else (N, L, C_out) (outputs outside it are dropped). The outputs of 64 tiles at a time are
     assembled channels-last in a local buffer and written once.
     """
@@ -1914,7 +1920,7 @@ def winograd_output_1d(m, n0, n1, t0, t1, step, s, off, bias, out, channels_firs
                 tile = (n - n0) * tiles + t - t0
                 for p in range(s):
                     base = p * c_out
-                    r = span * (t - a0) + p
+                    r = span * (t - a0) + lead[p]
                     if step == 2:  # (unsigned channel index: module docstring)
                         for c in range(c_out):
                             mc = np.uintp(base + c)
@@ -1940,19 +1946,20 @@ def winograd_output_1d(m, n0, n1, t0, t1, step, s, off, bias, out, channels_firs
 
 
 @jit
-def winograd_weight_1d(w, s, gm, block, u, ci0, ci1):
+def winograd_weight_1d(w, s, gm, block, shift, u, ci0, ci1):
     """:func:`winograd_weight` along one axis: U = G g in double precision, for input channels
     ``ci0:ci1``. w: (C_in, C_out, k) as it is (C-contiguous); u: (4, C_in, s*C_out) with the columns of
     :func:`winograd_weight` (blocks of ``block`` output channels, phase by phase within a block);
-    phase ``p``'s correlation kernel is ``g[j] = w[ci, co, p + s*(r-1-j)]`` (zero past the kernel)."""
+    phase ``p``'s correlation kernel is ``g[j] = w[ci, co, p + s*(r-1-shift[p]-j)]`` (zero outside the
+    kernel)."""
     c_out, k_w = w.shape[1], w.shape[2]
     r = gm.shape[1]
     acc = np.empty(c_out)
-    local = np.zeros((s * r, c_out))  # taps past the kernel (k = 2s + 1 < 3s) are zero
+    local = np.zeros((s * (r + 1), c_out))  # tap k at local[s + k]: zeros outside the kernel
     for ci in range(ci0, ci1):
         for co in range(c_out):
             for k in range(k_w):
-                local[k, co] = w[ci, co, k]
+                local[s + k, co] = w[ci, co, k]
         for p in range(s):
             for a in range(4):
                 for co in range(c_out):
@@ -1960,7 +1967,7 @@ def winograd_weight_1d(w, s, gm, block, u, ci0, ci1):
                 for j in range(r):
                     coefficient = gm[a, j]
                     if coefficient != 0.0:
-                        k = p + s * (r - 1 - j)
+                        k = s + p + s * (r - 1 - shift[p] - j)
                         for co in range(c_out):
                             acc[co] += coefficient * local[k, co]
                 _store_blocks(acc, u[a, ci], p, s, block)

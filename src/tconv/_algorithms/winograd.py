@@ -118,7 +118,10 @@ def applies(geometry: Geometry, problem: Problem) -> bool:
 class _Tiles(NamedTuple):
     """Tile rows and columns, and where they start: tile ``t`` reads input rows from
     ``step*t - pad`` and writes output rows from ``s*step*t - off``. In 1-d the tiles are the rows
-    (one tile each: ``tw = 1``), which lets the units split a long signal."""
+    (one tile each: ``tw = 1``), which lets the units split a long signal. ``shift_h[φ]`` (1 or 0)
+    moves phase ``φ``'s outputs one input position back within the tile, and ``lead_h[φ]`` is the row
+    of its first output among the tile's ``s*step`` (``φ`` unless shifted); the same along the
+    columns."""
 
     th: int
     tw: int
@@ -126,20 +129,46 @@ class _Tiles(NamedTuple):
     pad_w: int
     off_h: int
     off_w: int
+    shift_h: tuple[int, ...]
+    shift_w: tuple[int, ...]
+    lead_h: tuple[int, ...]
+    lead_w: tuple[int, ...]
+
+
+def _axis_tiles(o: int, b: int, form: Form) -> tuple[int, int, int, tuple[int, ...], tuple[int, ...]]:
+    """Along one axis of ``o`` outputs from uncropped position ``b``: tiles, pad, off, shifts, leads.
+
+    Tile ``t`` computes each phase's outputs at ``step`` consecutive positions ``m`` (output ``s*m + φ
+    - b``). For a kernel of ``2s`` taps, and at stride 1, every phase starts at the first position
+    ``b // s``: with a crop that is not a multiple of the stride, the first ``off = b % s`` rows of
+    the first tile fall before the output, and the tiles cover up to ``s*step - 1`` rows more than it
+    has. For a kernel of ``2s + 1`` taps at a stride above 1 the tiles follow the output rows instead
+    (``ceil(o / (s*step))`` of them, ``off = 0``): with ``ρ = b % s > 0`` a
+    tile's rows are phases ``ρ .. s-1`` at positions ``m, m+1`` and ``0 .. ρ-1`` at ``m+1, m+2``.
+    Phase 0's three taps fix the window (``x[m-1 .. m+2]``); the phases from ``ρ`` on, of two taps,
+    read the first three of its values (shifted: their kernel ``[w[φ+s], w[φ], 0]`` instead of ``[0,
+    w[φ+s], w[φ]]``), those below ``ρ`` the last three. On a 32-pixel axis at k5 s2 with a crop of 1
+    (TensorFlow's ``"same"``) that is 16 tiles where position-aligned ones took 17 (in 2-d 256 against
+    289)."""
+    s, step = form.s, form.step
+    m0, rho = b // s, b % s
+    if form.taps == 3 and s > 1:
+        first = m0 + (rho > 0)  # phase 0's first position
+        shift = tuple(int(rho > 0 and phase >= rho) for phase in range(s))
+        lead = tuple(phase - rho + s * ((rho > 0) - shifted) for phase, shifted in enumerate(shift))
+        return -(-o // (s * step)), form.taps - 1 - first, 0, shift, lead
+    count = (o - 1 + b) // s - m0 + 1
+    return -(-count // step), form.taps - 1 - m0, b - s * m0, (0,) * s, tuple(range(s))
 
 
 def _tiles(geometry: Geometry, form: Form) -> _Tiles:
-    """The tiles covering every output cell: along an axis the uncropped positions ``m`` (output
-    ``s*m + φ - crop``) from ``crop // s`` to the last output's, ``step`` per tile."""
-    out: list[int] = []
-    for o, b in zip(geometry.output_size, geometry.crop_begin):
-        m0 = b // form.s
-        count = (o - 1 + b) // form.s - m0 + 1
-        out += [-(-count // form.step), form.taps - 1 - m0, b - form.s * m0]
+    """The tiles covering every output cell, along each axis (:func:`_axis_tiles`)."""
+    axes = [_axis_tiles(o, b, form) for o, b in zip(geometry.output_size, geometry.crop_begin)]
     if form.ndim == 1:
-        return _Tiles(out[0], 1, out[1], 0, out[2], 0)
-    (th, pad_h, off_h), (tw, pad_w, off_w) = out[:3], out[3:]
-    return _Tiles(th, tw, pad_h, pad_w, off_h, off_w)
+        (t, pad, off, shift, lead), none = axes[0], (0,) * form.s
+        return _Tiles(t, 1, pad, 0, off, 0, shift, none, lead, none)
+    (th, pad_h, off_h, shift_h, lead_h), (tw, pad_w, off_w, shift_w, lead_w) = axes
+    return _Tiles(th, tw, pad_h, pad_w, off_h, off_w, shift_h, shift_w, lead_h, lead_w)
 
 
 def multiplications(geometry: Geometry, n: int, c_in: int, cog: int) -> int:
@@ -262,30 +291,35 @@ def _block(form: Form, problem: Problem) -> int:
     return max(1, min(problem.cog, BLOCK_WEIGHT_BYTES // per_channel))
 
 
-def transformed_weight(w: np.ndarray, form: Form, block: int, out: np.ndarray | None = None) -> np.ndarray:
+def transformed_weight(
+    w: np.ndarray, form: Form, block: int, shifts: tuple[tuple[int, ...], ...], out: np.ndarray | None = None
+) -> np.ndarray:
     """``U[ξ, ci, column] = (G g G^T)[ξ // 4, ξ % 4]`` (in 1-d ``(G g)[ξ]``) for phase ``p``'s correlation
     kernel ``g`` of ``w[ci, co]`` (``(C_in, C_out/G, *k)``), the columns in blocks of ``block`` output
     channels of every phase (``winograd_weight`` of :mod:`.numba_kernels`): ``(4**ndim, C_in,
     P*C_out/G)``, computed in double precision (on the call's threads) and rounded once; into ``out``
-    when given."""
+    when given. ``shifts``: each axis's :attr:`_Tiles.shift_h` (one axis in 1-d)."""
     c_in, cog = w.shape[:2]
     if out is None:
         out = np.empty((form.points, c_in, form.phases * cog), dtype=w.dtype)
     gm = G_3 if form.taps == 3 else G_2
     kernel = _compiled.kernels()["winograd_weight" if form.ndim == 2 else "winograd_weight_1d"]
     weight = np.ascontiguousarray(w)  # the kernel reads each input channel's run as it is
-    calls = [(weight, form.s, gm, block, out, a, b) for a, b in _compiled.split(c_in, effective().threads)]
+    moved = [np.array(shift, dtype=np.int64) for shift in shifts]
+    calls = [(weight, form.s, gm, block, *moved, out, a, b) for a, b in _compiled.split(c_in, effective().threads)]
     _compiled.parallel_for(kernel, calls)
     return out
 
 
-def _weight(w: np.ndarray, problem: Problem, form: Form, block: int) -> np.ndarray:
-    """The transformed weight: kept by a prepared call; for a plain call in the calling thread's scratch
-    (fresh memory every call costs page faults: see :mod:`.workspace`)."""
+def _weight(w: np.ndarray, problem: Problem, form: Form, block: int, tiles: _Tiles) -> np.ndarray:
+    """The transformed weight: kept by a prepared call (per phase shifts, which follow the crop); for a
+    plain call in the calling thread's scratch (fresh memory every call costs page faults: see
+    :mod:`.workspace`)."""
     shape = (form.points, problem.c_in, form.phases * problem.cog)
+    shifts = (tiles.shift_h, tiles.shift_w)[: form.ndim]
     if problem.packed is not None:
-        return problem.pack(("winograd", form, block), lambda: transformed_weight(w, form, block))
-    return transformed_weight(w, form, block, scratch("weight", shape, problem.dtype))
+        return problem.pack(("winograd", form, block, shifts), lambda: transformed_weight(w, form, block, shifts))
+    return transformed_weight(w, form, block, shifts, scratch("weight", shape, problem.dtype))
 
 
 def _largest(a: np.ndarray) -> float:
@@ -420,19 +454,20 @@ def winograd(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem)
         return None
     units, threads, largest = plan
     phases, points = form.phases, form.points
-    u = _weight(w, problem, form, block)  # (4**ndim, C_in, P*C_out/G)
+    u = _weight(w, problem, form, block, tiles)  # (4**ndim, C_in, P*C_out/G)
     out = problem.output(n, geometry.output_size)
     kernels = _compiled.kernels()
     suffix = "" if form.ndim == 2 else "_1d"
     transform_in, transform_out = kernels["winograd_input" + suffix], kernels["winograd_output" + suffix]
     args_in: tuple[int, ...]
-    args_out: tuple[int, ...]
+    args_out: tuple[int | np.ndarray, ...]
+    lead_h, lead_w = (np.array(lead, dtype=np.int64) for lead in (tiles.lead_h, tiles.lead_w))
     if form.ndim == 2:
         args_in = (tiles.tw, form.step, tiles.pad_h, tiles.pad_w)
-        args_out = (tiles.tw, form.step, form.s, tiles.off_h, tiles.off_w)
+        args_out = (tiles.tw, form.step, form.s, tiles.off_h, tiles.off_w, lead_h, lead_w)
     else:  # the tiles are the rows
         args_in = (form.step, tiles.pad_h)
-        args_out = (form.step, form.s, tiles.off_h)
+        args_out = (form.step, form.s, tiles.off_h, lead_h)
     channels_first = problem.layout == "channels_first"
     band_size = _band_bytes(form, geometry, problem, max(t.ty1 - t.ty0 for t in units)) // problem.dtype.itemsize
     claim = _compiled.Claim(len(units))
