@@ -244,6 +244,21 @@ def test_winograd_prepared_keeps_the_transformed_weight():
     assert_close(first, tconv.conv_transpose(x, w, b, stride=2, padding=1, algorithm="scatter"))
 
 
+@pytest.mark.parametrize("padding", ["same", 2, 1])
+def test_winograd_prepared_k5_s2_keeps_a_transformed_weight_per_shift(padding):
+    """A prepared k5 s2 plan keeps the transformed weight of the crop's phase shifts (they follow the
+    crop: TensorFlow's "same" crops 1, which shifts the two-tap phases) and reuses it on other inputs."""
+    rng = np.random.default_rng(8)
+    w, b = rng.standard_normal((6, 4, 5, 5)), rng.standard_normal(4)
+    plan = tconv.prepare(w, stride=2, padding=padding, algorithm="winograd")
+    for size in ((9, 9), (6, 7), (9, 9)):
+        x = rng.standard_normal((2, 6, *size))
+        expected = tconv.conv_transpose(x, w, b, stride=2, padding=padding, algorithm="scatter")
+        assert_close(plan(x, b), expected)
+    keys = [key for packed in plan._packed.values() for key in packed if key[0] == "winograd"]
+    assert keys and {key[-1] for key in keys} == {((0, int(padding in ("same", 1))),) * 2}
+
+
 def test_winograd_under_a_small_budget_runs_in_units_of_tile_rows(monkeypatch):
     """A budget that holds a few tile rows: Winograd runs in units of one or two rows, each thread one
     at a time; a budget that holds none: "gemm" computes the call instead, within the budget."""

@@ -192,9 +192,10 @@ AUTO_SAVING_REUSED = 1.45
 AUTO_WIDE = 512
 #: The form of a kernel of twice the stride plus one (k5 s2: F(2x2, 3x3) on four phases, at most 25/16 =
 #: 1.56x fewer multiplications) from this saving, plain or prepared, on at least :data:`AUTO_TILES` tiles
-#: either way. On 40 random k5 s2 layers (1-16 samples, 16-512 channels, 4-64 pixels a side, five
-#: padding forms) the layers the rule picks ran at 1.07-2.1x ``gemm``'s speed; savings of 1.38-1.44
-#: at 0.97-1.31x; 128 tiles at 0.64x (0.72x prepared), 144 at 0.99x.
+#: either way. On three sweeps of random k5 s2 layers (95 in all: 1-16 samples, 16-512 channels, 4-64
+#: pixels a side, six padding forms) the 63 layers the rule picks ran at 0.90-2.1x ``gemm``'s speed
+#: plain (six below 1.0), 1.0-1.97x prepared; savings of 1.38 at 0.97x; 128 tiles at 0.64x (0.72x
+#: prepared), 144 at 0.99x.
 AUTO_SAVING_PHASES = 1.4
 #: ... over at least this many tiles in the call (the weight transform of a plain call, and each unit's
 #: pass over the transformed weight, are paid per call, the savings per tile: on the 2-d sweep of
