@@ -32,10 +32,16 @@ from ._runtimes import RUNTIMES, Call
 __all__ = ["WARM_UP_CALLS", "WARM_UP_SECONDS", "Worker", "bandwidth", "gemm_rate", "serve"]
 
 #: Untimed calls before each batch: at least this many, and for at least this long. What is timed is
-#: the steady state of a layer called in a loop, not the first calls after an idle pause (on a VM a core
-#: that went idle needs a few milliseconds of work to come back to speed).
+#: the steady state of a layer called in a loop, not the first calls after an idle pause: on the VMs of
+#: docs/performance.md a process whose CPUs idled for the benchmark's 50 ms gap runs slower for tens of
+#: milliseconds, with no page fault, no context switch, and its CPU time equal to its wall time. Measured
+#: in that pattern (median of 10 pauses, the ratio to the same call in a loop), on one thread and two
+#: alike: tconv's dilated stride-1 layer 1.6-2.7x in the first 5 ms, 1.2-1.6x at 10-20 ms, 1.1-1.3x at
+#: 20-50 ms, 1.0-1.1x from 50 ms on; PyTorch's 1.2-1.35x, then 1.0-1.13x from 5 ms on; the pointwise
+#: layer and NumPy's own GEMM in between. 20 ms (until 6 December 2026) timed tconv in that state
+#: (its dilated layer 2.8 ms in the benchmark, 1.8 in a loop); 100 ms reach the steady state of both.
 WARM_UP_CALLS = 3
-WARM_UP_SECONDS = 0.02
+WARM_UP_SECONDS = 0.1
 
 
 def serve(runtime: str, threads: int, conn: Any) -> None:  # pragma: no cover - runs in a subprocess
