@@ -378,7 +378,7 @@ def _leave_cpu(cpu: int) -> bool:
     of the pass: the two pieces then run one after the other on one CPU. A pool thread leaves its
     caller's CPU when it joins a job there (:meth:`_Job.run`), and when it finds itself there while
     it spins for the next job (:meth:`_KeepAwake.next_job`, once per posted job), where it could not
-    spin. Measured in the benchmark's pattern (a pause of 50 ms, 20 ms of warm-up calls, 3 timed
+    spin. Measured in the benchmark's pattern of then (a pause of 50 ms, 20 ms of warm-up calls, 3 timed
     calls, over and over; 2 CPUs): DCGAN's last layer took 1.4-1.6 ms instead of 0.9 in 17-47 % of
     the batches, each with a dozen such collisions, and in 3-12 % once the spinning pool thread left
     the CPU; with ``keep_awake=0`` (no spin), 70 % of the passes had the pool thread join on the
