@@ -98,7 +98,8 @@ class Options:
     winograd : bool
         Whether ``algorithm="auto"`` may run Winograd's minimal filtering where it is
         the faster algorithm (float32 layers of 3 taps at stride 1, of a kernel
-        twice the stride, or in 2-d of 5 taps at stride 2, with enough channels). Its float32 error is within the
+        twice the stride, or in 2-d of 5 taps at stride 2, with enough channels).
+        Its float32 error is within the
         tolerance the tests use against PyTorch relative to the output's largest
         values, but it is bounded by the magnitudes of each transformed input tile,
         not by each output's own terms: a small output next to an input 10⁵ times

@@ -320,7 +320,7 @@ def choose(
        twice the stride, with enough channels and tiles and 1.7x fewer multiplications (fewer tiles,
        and 1-d, for a ``reused`` plan), and 2-d layers of a kernel of twice the stride plus one (k5
        s2) with 1.4x fewer (:func:`tconv._algorithms.winograd.preferred`): ``"winograd"`` -- 1.02-1.43x
-       ``gemm``'s speed on the shapes it picks (1.06-1.56x prepared; k5 s2 0.91-1.6x), measured A/B;
+       ``gemm``'s speed on the shapes it picks (1.06-1.56x prepared; k5 s2 0.90-2.1x, 1.0-1.97x prepared), measured A/B;
        not with ``tconv.options(winograd=False)`` (its error is bounded by each input tile's
        magnitudes, not each output's own terms: :class:`tconv.Options`);
     5. 3-d layers with overlapping stamps, one group, and at least :data:`PHASE_3D_TAPS` input pixels

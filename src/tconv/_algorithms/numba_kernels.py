@@ -1695,10 +1695,9 @@ def winograd_output(m, n0, n1, ty0, ty1, tw, step, s, off_h, off_w, lead_h, lead
     Output ``i`` of tile row ``ty`` and phase ``ph`` is output row ``s*(step*ty + i) + lead_h[ph] -
     off_h`` (``lead_h[ph]`` is ``ph`` but where the tiles follow the output rows: ``_axis_tiles`` of
     :mod:`tconv._algorithms.winograd`; rows outside the output are dropped), and the same along the
-    columns. Each row of tiles is
-    assembled channels-last in a local (s*step, s*step*tw, C_out) buffer (every loop along the
-    channels), then written to out: (N, C_out, H, W) when ``channels_first`` (along its rows),
-    else (N, H, W, C_out).
+    columns. Each row of tiles is assembled channels-last in a local (s*step, s*step*tw, C_out)
+    buffer (every loop along the channels), then written to out: (N, C_out, H, W) when
+    ``channels_first`` (along its rows), else (N, H, W, C_out).
     """
     c_out = bias.shape[0]
     if channels_first:
