@@ -263,19 +263,17 @@ def preferred(geometry: Geometry, problem: Problem, n: int, reused: bool = False
     count = n * tiles.th * tiles.tw
     products = multiplications(geometry, n, problem.c_in, problem.cog)
     direct = _cost.useful_flops(geometry, problem, n) // 2  # the direct sums' multiplications
-    if form.taps == 3 and form.s > 1:  # k = 2s + 1 (AUTO_SAVING_PHASES)
-        return (
-            direct >= AUTO_SAVING_PHASES * products
-            and count >= AUTO_TILES
-            and _weight_bytes(form, problem) <= (AUTO_WEIGHT_BYTES_REUSED if reused else AUTO_WEIGHT_BYTES)
+    if form.taps == 3 and form.s > 1:  # k = 2s + 1: its own saving, and as many tiles plain or prepared
+        saving, least = direct >= AUTO_SAVING_PHASES * products, AUTO_TILES
+    else:
+        reused = reused and min(problem.cig, columns) >= AUTO_CHANNELS_REUSED
+        saving = direct >= AUTO_SAVING * products or (
+            reused and columns >= AUTO_WIDE and direct >= AUTO_SAVING_REUSED * products
         )
-    reused = reused and min(problem.cig, columns) >= AUTO_CHANNELS_REUSED
-    saving = direct >= AUTO_SAVING * products or (
-        reused and columns >= AUTO_WIDE and direct >= AUTO_SAVING_REUSED * products
-    )
+        least = AUTO_TILES_REUSED if reused else AUTO_TILES
     return (
         saving
-        and count >= (AUTO_TILES_REUSED if reused else AUTO_TILES)
+        and count >= least
         and _weight_bytes(form, problem) <= (AUTO_WEIGHT_BYTES_REUSED if reused else AUTO_WEIGHT_BYTES)
     )
 
