@@ -18,7 +18,7 @@ from tconv import _algorithms
 from tconv._algorithms.problem import Problem
 from tconv.geometry import conv_transpose_geometry
 
-FAST = ("gemm", "phase", "direct", "im2col", "winograd")
+FAST = ("gemm", "phase", "direct", "im2col", "winograd", "registers")
 LAYOUTS = ("channels_first", "channels_last")
 
 

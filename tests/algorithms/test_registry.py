@@ -13,7 +13,7 @@ from helpers import assert_close, from_layout, to_layout
 
 import tconv
 
-FAST = ("gemm", "phase", "direct", "im2col", "winograd")
+FAST = ("gemm", "phase", "direct", "im2col", "winograd", "registers")
 LAYOUTS = ("channels_first", "channels_last")
 
 
@@ -61,7 +61,7 @@ def test_general_windows(algorithm, padding, extra):
 def test_the_table_lists_every_algorithm_in_order():
     from tconv._algorithms import ALGORITHMS
 
-    assert tconv.algorithms() == ("scatter", "dilate", "matrix", "gemm", "phase", "direct", "im2col", "winograd")
+    assert tconv.algorithms() == ("scatter", "dilate", "matrix", "gemm", "phase", "direct", "im2col", "winograd", "registers")
     assert tconv.algorithms("conv") == ("direct", "matrix", "gemm")
     for op, table in ALGORITHMS.items():
         assert tuple(table) == tconv.algorithms(op)

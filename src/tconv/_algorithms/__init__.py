@@ -42,7 +42,7 @@ import numpy as np
 from .._validate import check_choice
 from ..geometry import Geometry
 from . import compiled as _compiled
-from . import correlation, direct, gemm, im2col, phase, reference, taptable, winograd
+from . import correlation, direct, gemm, im2col, phase, reference, registers, taptable, winograd
 from . import cost as _cost
 from .problem import Problem
 from .reference import zero_insert  # re-exported: tconv.explain.text imports it from here
@@ -132,6 +132,12 @@ ALGORITHMS: dict[str, dict[str, Algorithm]] = {
             "those of a kernel of 2s; gemm elsewhere",
             winograd.minimum,
         ),
+        Algorithm(
+            "registers",
+            registers.run,
+            "stride 1 as a direct correlation in register tiles (12 output pixels x 16 channels); gemm elsewhere",
+            registers.minimum,
+        ),
     ),
     "conv": _table(
         Algorithm(
@@ -167,7 +173,7 @@ def algorithms(op: str = "conv_transpose") -> tuple[str, ...]:
     --------
     >>> import tconv
     >>> tconv.algorithms()
-    ('scatter', 'dilate', 'matrix', 'gemm', 'phase', 'direct', 'im2col', 'winograd')
+    ('scatter', 'dilate', 'matrix', 'gemm', 'phase', 'direct', 'im2col', 'winograd', 'registers')
     >>> tconv.algorithms("conv")
     ('direct', 'matrix', 'gemm')
     """

@@ -584,4 +584,5 @@ KERNEL_NAMES = (
     "winograd_input_1d",
     "winograd_output_1d",
     "winograd_weight_1d",
+    "register_tiles",
 )

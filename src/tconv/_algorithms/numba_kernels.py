@@ -25,6 +25,7 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.core.extending import intrinsic
 
 from ..geometry import tap_range
@@ -1970,3 +1971,139 @@ def winograd_weight_1d(w, s, gm, block, shift, u, ci0, ci1):
                         for co in range(c_out):
                             acc[co] += coefficient * local[k, co]
                 _store_blocks(acc, u[a, ci], p, s, block)
+
+
+def _host_has_avx512() -> bool:
+    """Whether the processor has AVX-512F (32 vector registers of 16 float32 lanes)."""
+    try:
+        from llvmlite import binding
+
+        return bool(binding.get_host_cpu_features().get("avx512f", False))
+    except Exception:  # pragma: no cover - a host llvmlite cannot describe
+        return False
+
+
+#: Output channels per register tile of :func:`register_tiles`: one 512-bit vector of float32 (two 256-bit
+#: ones without AVX-512).
+TILE_LANES = 16
+#: Output pixels per register tile: its accumulators, one vector each, with the weight vector and the
+#: broadcast input in the 32 registers of AVX-512 (12 + 2); 6 in the 16 of AVX2, where a 16-lane vector
+#: takes two. Measured on a 21 -> 16 channel k7 layer (8 x 66^2, Xeon with AVX-512, two threads): 6
+#: pixels 205 GF/s, 8 185, 12 241, 14 223, 16 209 (PyTorch's oneDNN 206-211 in the same runs).
+TILE_PIXELS = 12 if _host_has_avx512() else 6
+#: Output pixels per tile at the end of a row shorter than :data:`TILE_PIXELS`.
+TILE_TAIL = 4
+
+
+def _register_tile(pixels: int, lanes: int):  # type: ignore[no-untyped-def]
+    """An intrinsic ``tile(x, base, taps, count, step, w, w0, acc)``: the sums of ``pixels`` output
+    pixels times ``lanes`` output channels, each held in a vector register (``<lanes x float>``)::
+
+        acc[p*lanes + c] = sum over t, i of x[base + taps[t] + i + p*step] * w[w0 + (t*count + i)*lanes + c]
+
+    for taps ``t`` (offsets of the kernel's taps in the padded input ``x``, flat, float32) and ``count``
+    input channels ``i`` (contiguous in ``x``). Per term: one vector load of the weight, one broadcast of
+    the input per pixel, one fused multiply-add per pixel (``llvm.fma``: one rounding per term, as
+    PyTorch's kernels). numba's own loops kept such accumulators in memory (or, as scalars, did not
+    vectorise them): 8-19 GF/s against 205-241 for this tile."""
+
+    @intrinsic
+    def tile(typingctx, x, base, taps, count, step, w, w0, acc):  # type: ignore[no-untyped-def]
+        signature = types.none(x, types.int64, taps, types.int64, types.int64, w, types.int64, acc)
+
+        def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+            f32, i64, i32 = ir.FloatType(), ir.IntType(64), ir.IntType(32)
+            vector = ir.VectorType(f32, lanes)
+            xd = context.make_array(sig.args[0])(context, builder, args[0]).data
+            table = context.make_array(sig.args[2])(context, builder, args[2])
+            wd = context.make_array(sig.args[5])(context, builder, args[5]).data
+            ad = context.make_array(sig.args[7])(context, builder, args[7]).data
+            base, count, step, w0 = args[1], args[3], args[4], args[6]
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vector, [vector] * 3), f"llvm.fma.v{lanes}f32"
+            )
+            zero = ir.Constant(vector, [0.0] * lanes)
+            undef = ir.Constant(vector, ir.Undefined)
+            splat = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
+            sums = [cgutils.alloca_once_value(builder, zero) for _ in range(pixels)]
+            width = ir.Constant(i64, lanes)
+            n_taps = builder.extract_value(table.shape, 0)
+            with cgutils.for_range(builder, n_taps) as tap:
+                offset = builder.load(builder.gep(table.data, [tap.index]))
+                x_row = builder.gep(xd, [builder.add(base, offset)])
+                w_row = builder.gep(wd, [builder.add(w0, builder.mul(tap.index, builder.mul(count, width)))])
+                with cgutils.for_range(builder, count) as channel:
+                    w_at = builder.gep(w_row, [builder.mul(channel.index, width)])
+                    weights = builder.load(builder.bitcast(w_at, vector.as_pointer()), align=4)
+                    x_at = builder.gep(x_row, [channel.index])
+                    for p in range(pixels):
+                        value = builder.load(builder.gep(x_at, [builder.mul(step, ir.Constant(i64, p))]))
+                        broadcast = builder.shuffle_vector(
+                            builder.insert_element(undef, value, ir.Constant(i32, 0)), undef, splat
+                        )
+                        builder.store(builder.call(fma, [broadcast, weights, builder.load(sums[p])]), sums[p])
+            for p in range(pixels):
+                target = builder.bitcast(builder.gep(ad, [ir.Constant(i64, p * lanes)]), vector.as_pointer())
+                builder.store(builder.load(sums[p]), target, align=4)
+            return context.get_dummy_value()
+
+        return signature, codegen
+
+    return tile
+
+
+_tile = _register_tile(TILE_PIXELS, TILE_LANES)
+_tile_tail = _register_tile(TILE_TAIL, TILE_LANES)
+
+
+@inline
+def _store_tile(acc, bias, out, channels_first, n, r, o, c0, pixels, channels):
+    """out[n, c0 + c, r, o + p] (channels-first) or out[n, r, o + p, c0 + c] = acc[p*lanes + c] + bias."""
+    if channels_first:
+        for c in range(channels):
+            dst = out[n, c0 + c, r]
+            b = bias[c0 + c]
+            for p in range(pixels):
+                dst[o + p] = acc[p * TILE_LANES + c] + b
+    else:
+        for p in range(pixels):
+            dst = out[n, r, o + p]
+            for c in range(channels):
+                dst[c0 + c] = acc[p * TILE_LANES + c] + bias[c0 + c]
+
+
+@jit
+def register_tiles(xp, sample, row_base, taps, count, w, bias, out, channels_first, task0, task1):
+    """A stride-1 transposed convolution as a direct correlation, in register tiles (:func:`_register_tile`).
+
+    xp: the padded channels-last input, flat (sample ``n`` from ``n * sample``; plus slack for the last
+    tile's reads past its row); row_base[r]: the offset of output row ``r``'s first window (rows: the
+    output's leading axes, flattened); taps: the offsets of the flipped kernel's taps; w: the packed
+    weight (blocks of :data:`TILE_LANES` output channels, taps, ``count`` input channels, lanes), zero past
+    the last channel; out: (N, C_out, R, O_last) when ``channels_first``, else (N, R, O_last, C_out).
+    Tasks are (sample, row) pairs; each computes its row for every block of output channels (the row's
+    input windows stay in cache across the blocks).
+    """
+    if channels_first:
+        c_out, rows, o_last = out.shape[1], out.shape[2], out.shape[3]
+    else:
+        rows, o_last, c_out = out.shape[1], out.shape[2], out.shape[3]
+    acc = np.empty(TILE_PIXELS * TILE_LANES, dtype=np.float32)
+    per_block = taps.shape[0] * count * TILE_LANES
+    blocks = -(-c_out // TILE_LANES)
+    for task in range(task0, task1):
+        n = task // rows
+        r = task - n * rows
+        start = n * sample + row_base[r]
+        for b in range(blocks):
+            c0 = b * TILE_LANES
+            channels = min(TILE_LANES, c_out - c0)
+            o = 0
+            while o + TILE_PIXELS <= o_last:
+                _tile(xp, start + o * count, taps, count, count, w, b * per_block, acc)
+                _store_tile(acc, bias, out, channels_first, n, r, o, c0, TILE_PIXELS, channels)
+                o += TILE_PIXELS
+            while o < o_last:
+                _tile_tail(xp, start + o * count, taps, count, count, w, b * per_block, acc)
+                _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(TILE_TAIL, o_last - o), channels)
+                o += TILE_TAIL

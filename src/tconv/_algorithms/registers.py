@@ -1,0 +1,153 @@
+"""The ``"registers"`` algorithm of ``conv_transpose``: stride 1 as a direct correlation in register tiles.
+
+At stride 1 a transposed convolution is a plain correlation of the input, padded by
+``d*(k - 1) - crop_begin`` before and enough after, with the flipped kernel (each
+output ``y[o] = sum_t x_pad[o + d*t] * w[k-1-t]`` per axis). ``"gemm"`` computes it as one
+GEMM whose columns (``prod(k) * C_out`` per input pixel) are gathered after it, and
+``"im2col"`` as one GEMM over a copy of the input repeated ``prod(k)`` times: with few
+channels both move far more bytes than they multiply (a 21 -> 16 channel k7 layer: 67
+GF/s through ``gemm``, where PyTorch's oneDNN, a direct convolution, reached 150-200).
+
+Here each output is summed where it stays: a tile of 12 output pixels along the last axis
+times 16 output channels (:data:`~tconv._algorithms.numba_kernels.TILE_PIXELS` x
+:data:`~tconv._algorithms.numba_kernels.TILE_LANES`; 6 pixels without AVX-512) is held in vector
+registers while the loop runs over the taps and the input channels: per term one vector
+load of 16 weights, one broadcast of an input value per pixel and one fused multiply-add
+per pixel (the register-blocked direct convolution of oneDNN's and XNNPACK's kernels). The
+only copy is the input's, once, padded and channels-last; the weight is packed once per
+call, or once for a prepared call (:func:`tconv.prepare`), in blocks of 16 output channels
+padded with zeros.
+
+It applies to float32 layers of one group with stride 1 on every axis, compiled kernels on
+and a finite weight (a zero of the padding times an infinite weight would make NaN where the
+definition adds nothing); elsewhere, and where the padding would be more than the output's
+size (a dilation far beyond the input), ``"gemm"`` runs instead.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._options import effective
+from ..geometry import Geometry
+from . import compiled as _compiled
+from . import gemm
+from .blocking import blocked
+from .problem import Problem, all_finite
+
+__all__ = ["applies", "minimum", "run"]
+
+#: Output channels per register tile (:data:`tconv._algorithms.numba_kernels.TILE_LANES`, without importing
+#: numba here).
+LANES = 16
+#: Input elements of slack after the padded input: the last tile of a row reads up to a tile's width
+#: past it (its extra outputs are not stored).
+SLACK_PIXELS = 16
+
+
+def applies(geometry: Geometry, problem: Problem) -> bool:
+    """Whether the register tiles compute this call: float32, one group, stride 1 on every axis,
+    compiled kernels on, and a padded input at most twice the output's and the input's sizes together
+    (a huge dilation would otherwise pad more zeros than there are outputs)."""
+    if not _compiled.available() or problem.dtype != np.float32 or problem.groups != 1:
+        return False
+    if any(s != 1 for s in geometry.stride) or geometry.ndim == 0 or geometry.empty:
+        return False
+    padded = math.prod(_padded(geometry))
+    return padded <= 2 * (math.prod(geometry.output_size) + math.prod(geometry.input_size))
+
+
+def _padded(geometry: Geometry) -> tuple[int, ...]:
+    """The padded input's size per axis: the output's plus the dilated kernel's span."""
+    return tuple(o + d * (k - 1) for o, k, d in zip(geometry.output_size, geometry.kernel_size, geometry.dilation))
+
+
+def _packed(w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The weight ``(C_in, C_out, *k)`` flipped and packed as ``(blocks, taps, C_in, LANES)``, zero past
+    the last output channel, flat."""
+    c_in, c_out = problem.c_in, problem.c_out
+    blocks = -(-c_out // LANES)
+    taps = math.prod(geometry.kernel_size)
+    flipped = w[(slice(None), slice(None)) + (slice(None, None, -1),) * geometry.ndim]
+    packed = np.zeros((blocks * LANES, taps, c_in), dtype=np.float32)
+    packed[:c_out] = flipped.reshape(c_in, c_out, taps).transpose(1, 2, 0)
+    return np.ascontiguousarray(packed.reshape(blocks, LANES, taps, c_in).transpose(0, 2, 3, 1)).reshape(-1)
+
+
+def _pad_input(x: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The input channels-last and padded to :func:`_padded` (placed at ``d*(k - 1) - crop_begin`` on
+    each axis, cut where that is negative), flat, with :data:`SLACK_PIXELS` pixels of zeros after it."""
+    n, c_in = x.shape[0], problem.c_in
+    padded = _padded(geometry)
+    flat = np.zeros(n * math.prod(padded) * c_in + SLACK_PIXELS * c_in, dtype=np.float32)
+    target = flat[: n * math.prod(padded) * c_in].reshape(n, *padded, c_in)
+    source: list[slice] = []
+    place: list[slice] = []
+    for (i, k, _s, d, b, _o), size in zip(geometry.axes(), padded):
+        lead = d * (k - 1) - b  # where input cell 0 lands
+        first, last = max(0, -lead), min(i, size - lead)
+        source.append(slice(first, max(first, last)))
+        place.append(slice(first + lead, max(first, last) + lead))
+    if problem.layout == "channels_first":
+        target[(slice(None), *place, slice(None))] = np.moveaxis(x[(slice(None), slice(None), *source)], 1, -1)
+    else:
+        target[(slice(None), *place, slice(None))] = x[(slice(None), *source, slice(None))]
+    return flat
+
+
+def _offsets(geometry: Geometry, c_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets, in the flat padded input of one sample, of each output row's first window (rows:
+    the output's leading axes, flattened) and of each flipped tap (its dilated position)."""
+    padded = _padded(geometry)
+    strides = [c_in * math.prod(padded[a + 1 :]) for a in range(geometry.ndim)]
+    lead = geometry.output_size[:-1]
+    grid = np.indices(lead, dtype=np.int64).reshape(len(lead), -1) if lead else np.zeros((0, 1), np.int64)
+    rows = (grid * np.array(strides[:-1], dtype=np.int64).reshape(-1, 1)).sum(axis=0).reshape(-1)
+    taps_grid = np.indices(geometry.kernel_size, dtype=np.int64).reshape(geometry.ndim, -1)
+    dilated = taps_grid * np.array(geometry.dilation, dtype=np.int64).reshape(-1, 1)
+    taps = (dilated * np.array(strides, dtype=np.int64).reshape(-1, 1)).sum(axis=0)
+    return np.ascontiguousarray(rows), np.ascontiguousarray(taps)
+
+
+def registers(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
+    """The register tiles on one batch block, into ``out`` (see the module docstring)."""
+    n, c_in, c_out = x.shape[0], problem.c_in, problem.c_out
+    packed = problem.pack(("registers", LANES), lambda: _packed(w, geometry, problem))
+    xp = _pad_input(x, geometry, problem)
+    rows, taps = _offsets(geometry, c_in)
+    sample = math.prod(_padded(geometry)) * c_in
+    o_last = geometry.output_size[-1]
+    channels_first = problem.layout == "channels_first"
+    if channels_first:
+        y = out.reshape(n, c_out, rows.shape[0], o_last)
+    else:
+        y = out.reshape(n, rows.shape[0], o_last, c_out)
+    args = (xp, sample, rows, taps, c_in, packed, problem.bias, y, channels_first)
+    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * rows.shape[0], 4 * effective().threads)]
+    _compiled.parallel_for(_compiled.kernels()["register_tiles"], calls)
+
+
+def _footprint(geometry: Geometry, problem: Problem) -> int:
+    # the padded channels-last input, the row and tap tables, and the packed weight
+    padded = math.prod(_padded(geometry)) * problem.c_in
+    weight = -(-problem.c_out // LANES) * LANES * math.prod(geometry.kernel_size) * problem.c_in
+    tables = math.prod(geometry.output_size[:-1]) + math.prod(geometry.kernel_size)
+    return 4 * (padded + weight) + 8 * tables + 4 * SLACK_PIXELS * problem.c_in
+
+
+_run = blocked(registers, _footprint)
+
+
+def minimum(geometry: Geometry, problem: Problem) -> int:
+    """The temporary bytes of the smallest piece (``"gemm"``'s where the tiles do not apply)."""
+    return _run.minimum(geometry, problem) if applies(geometry, problem) else gemm.minimum(geometry, problem)
+
+
+def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The registry's ``"registers"``: the register tiles where they apply (:func:`applies`) and the weight
+    is finite, ``"gemm"`` elsewhere."""
+    if not applies(geometry, problem) or x.shape[0] == 0 or not all_finite(w):
+        return gemm.run(x, w, geometry, problem)
+    return _run(x, w, geometry, problem)

@@ -1,0 +1,137 @@
+"""tconv._algorithms.registers: the stride-1 register tiles against the reference on every window form
+(1-3 d, dilation, crops beyond the kernel, output padding, rows shorter and longer than a tile, channel
+counts around the 16 lanes), where they apply and what runs elsewhere, and the values they leave alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_close, from_layout, to_layout
+
+import tconv
+from tconv._algorithms import registers
+from tconv._algorithms.problem import Problem
+from tconv.geometry import conv_transpose_geometry
+
+
+def _arrays(rng, n, c_in, c_out, size, kernel):
+    x = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+    w = rng.standard_normal((c_in, c_out, *kernel)).astype(np.float32)
+    return x, w, rng.standard_normal(c_out).astype(np.float32)
+
+
+def _check(x, w, b, layout, **kwargs):
+    expected = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), **kwargs)
+    y = tconv.conv_transpose(to_layout(x, layout), w, b, layout=layout, algorithm="registers", **kwargs)
+    assert y.dtype == np.float32
+    assert_close(from_layout(y, layout), expected, dtype=np.float32)
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize(
+    "size, kernel, padding, dilation, output_padding",
+    [
+        ((9,), (5,), 0, 1, 0),
+        ((30,), (4,), 3, 1, 0),  # a crop at the kernel's span: output = input - 3
+        ((5, 7), (3, 3), 1, 1, 0),
+        ((1, 1), (7, 7), 0, 1, 0),  # one input pixel: the output is the kernel (through gemm)
+        ((13, 13), (8, 8), 3, 1, 0),  # rows of 14: one tile of 12 and a tail
+        ((6, 25), (2, 3), ((1, 0), (0, 2)), 1, 0),
+        ((12, 12), (3, 3), 3, 1, 0),  # a crop beyond the kernel's span: the input is cut
+        ((7, 9), (3, 2), 1, 2, 1),  # dilation, and output padding (allowed below the dilation)
+        ((4, 5, 6), (3, 2, 3), 1, 1, 0),
+        ((3, 11, 11), (7, 7, 7), 3, 1, 0),
+    ],
+    ids=str,
+)
+def test_registers_equal_the_reference(size, kernel, padding, dilation, output_padding, layout):
+    rng = np.random.default_rng(len(size) * 100 + kernel[0])
+    geometry = conv_transpose_geometry(
+        size, kernel, padding=padding, dilation=dilation, output_padding=output_padding
+    )
+    x32, w32 = np.zeros((1, 1, *size), np.float32), np.zeros((1, 1, *kernel), np.float32)
+    # the tiles run (one input pixel: more padding than outputs, gemm runs, the same function)
+    assert registers.applies(geometry, _problem(x32, w32)) == (size != (1, 1))
+    for c_in, c_out in [(3, 5), (21, 16), (4, 33)]:  # below, at and past a block of 16 output channels
+        x, w, b = _arrays(rng, 2, c_in, c_out, size, kernel)
+        _check(x, w, b, layout, padding=padding, dilation=dilation, output_padding=output_padding)
+
+
+def test_without_bias_and_with_several_threads():
+    rng = np.random.default_rng(1)
+    x, w, _ = _arrays(rng, 3, 8, 20, (10, 29), (5, 5))
+    expected = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), padding=2)
+    for threads in (1, 3):
+        with tconv.options(threads=threads):
+            y = tconv.conv_transpose(x, w, padding=2, algorithm="registers")
+        assert_close(y, expected, dtype=np.float32)
+
+
+def test_under_a_small_memory_budget_the_output_is_cut_into_tiles():
+    rng = np.random.default_rng(2)
+    x, w, b = _arrays(rng, 1, 16, 16, (40, 40), (5, 5))
+    expected = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), padding=1)
+    with tconv.options(memory_budget=60_000):
+        y = tconv.conv_transpose(x, w, b, padding=1, algorithm="registers")
+    assert_close(y, expected, dtype=np.float32)
+
+
+def _problem(x, w, groups=1):
+    return Problem.of(x, w, None, groups, "channels_first", "conv_transpose")
+
+
+def test_where_the_tiles_apply():
+    geometry = conv_transpose_geometry((8, 8), 3, padding=1)
+    x, w = np.zeros((1, 4, 8, 8), np.float32), np.zeros((4, 4, 3, 3), np.float32)
+    assert registers.applies(geometry, _problem(x, w))
+    assert not registers.applies(geometry, _problem(x.astype(np.float64), w.astype(np.float64)))  # float32 only
+    assert not registers.applies(geometry, _problem(x, w[:, :2], groups=2))  # one group
+    assert not registers.applies(conv_transpose_geometry((8, 8), 3, stride=(1, 2)), _problem(x, w))
+    # a dilation far beyond the input: more padding than outputs, gemm runs instead
+    far = conv_transpose_geometry((8, 8), 3, dilation=40, padding=40)
+    assert not registers.applies(far, _problem(x, w))
+    with tconv.options(compiled=False):
+        assert not registers.applies(geometry, _problem(x, w))
+
+
+def test_elsewhere_gemm_gives_the_same_result():
+    """float64, two groups, a stride of 2 and a huge dilation: computed by ``gemm``, the same function."""
+    rng = np.random.default_rng(4)
+    x, w, b = _arrays(rng, 2, 4, 6, (6, 7), (3, 3))
+    for kwargs in ({"stride": 2}, {"dilation": 40, "padding": 40}, {"groups": 2}):
+        wk = w[:, :3] if "groups" in kwargs else w
+        expected = tconv.conv_transpose(x.astype(np.float64), wk.astype(np.float64), b.astype(np.float64), **kwargs)
+        assert_close(tconv.conv_transpose(x, wk, b, algorithm="registers", **kwargs), expected, dtype=np.float32)
+    y = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), algorithm="registers")
+    assert y.dtype == np.float64
+    assert_close(y, tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), algorithm="scatter"))
+
+
+def test_an_infinite_weight_leaves_unreached_outputs_at_the_bias():
+    """The padding's zeros times an infinite weight would be NaN where the definition adds nothing: such
+    a weight runs through ``gemm``, whose unreached outputs hold the bias alone."""
+    x = np.ones((1, 2, 4, 4), np.float32)
+    w = np.ones((2, 3, 2, 2), np.float32)
+    w[0, 0, 0, 0] = np.inf
+    b = np.array([1.0, 2.0, 3.0], np.float32)
+    kwargs = dict(dilation=2, output_padding=1)  # the last row and column: no input reaches them
+    geometry = conv_transpose_geometry((4, 4), 2, dilation=2, output_padding=1)
+    assert registers.applies(geometry, _problem(x, w))
+    y = tconv.conv_transpose(x, w, b, **kwargs, algorithm="registers")
+    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
+    np.testing.assert_array_equal(y, expected)
+    np.testing.assert_array_equal(y[0, :, 6, :], np.broadcast_to(b[:, None], (3, 7)))
+    assert np.isinf(y[0, 0, 0, 0])
+
+
+def test_inputs_are_not_modified_and_the_prepared_weight_is_packed_once():
+    rng = np.random.default_rng(5)
+    x, w, b = _arrays(rng, 2, 5, 18, (9, 9), (3, 3))
+    x0, w0 = x.copy(), w.copy()
+    plan = tconv.prepare(w, padding=1, algorithm="registers")
+    first = plan(x, b)
+    np.testing.assert_array_equal(plan(x, b), first)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+    expected = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), padding=1)
+    assert_close(first, expected, dtype=np.float32)
