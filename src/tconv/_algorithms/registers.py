@@ -20,8 +20,8 @@ padded with zeros.
 
 It applies to float32 layers of one group with stride 1 on every axis, compiled kernels on
 and a finite weight (a zero of the padding times an infinite weight would make NaN where the
-definition adds nothing); elsewhere, and where the padding would be more than the output's
-size (a dilation far beyond the input), ``"gemm"`` runs instead.
+definition adds nothing); elsewhere, and where the dilated kernel's span is more than twice the
+output's or the kernel's size on an axis (a dilation far beyond the input), ``"gemm"`` runs instead.
 """
 
 from __future__ import annotations
@@ -49,14 +49,17 @@ SLACK_PIXELS = 16
 
 def applies(geometry: Geometry, problem: Problem) -> bool:
     """Whether the register tiles compute this call: float32, one group, stride 1 on every axis,
-    compiled kernels on, and a padded input at most twice the output's and the input's sizes together
-    (a huge dilation would otherwise pad more zeros than there are outputs)."""
+    compiled kernels on, and on every axis a dilated kernel's span ``d*(k - 1)`` at most twice the
+    output's or the kernel's size, whichever is larger (the padded input, :func:`_padded`, is then at most
+    three times as large along it: its memory and the taps' work follow the output and the weight, not
+    the dilation's value; a dilation far beyond the input would pad more zeros than there are outputs)."""
     if not _compiled.available() or problem.dtype != np.float32 or problem.groups != 1:
         return False
     if any(s != 1 for s in geometry.stride) or geometry.ndim == 0 or geometry.empty:
         return False
-    padded = math.prod(_padded(geometry))
-    return padded <= 2 * (math.prod(geometry.output_size) + math.prod(geometry.input_size))
+    return all(
+        d * (k - 1) <= 2 * max(o, k) for o, k, d in zip(geometry.output_size, geometry.kernel_size, geometry.dilation)
+    )
 
 
 def _padded(geometry: Geometry) -> tuple[int, ...]:
