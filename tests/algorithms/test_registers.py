@@ -46,9 +46,7 @@ def _check(x, w, b, layout, **kwargs):
 )
 def test_registers_equal_the_reference(size, kernel, padding, dilation, output_padding, layout):
     rng = np.random.default_rng(len(size) * 100 + kernel[0])
-    geometry = conv_transpose_geometry(
-        size, kernel, padding=padding, dilation=dilation, output_padding=output_padding
-    )
+    geometry = conv_transpose_geometry(size, kernel, padding=padding, dilation=dilation, output_padding=output_padding)
     x32, w32 = np.zeros((1, 1, *size), np.float32), np.zeros((1, 1, *kernel), np.float32)
     assert registers.applies(geometry, _problem(x32, w32))  # the tiles run, not gemm
     for c_in, c_out in [(3, 5), (21, 16), (4, 33)]:  # below, at and past a block of 16 output channels
@@ -134,3 +132,32 @@ def test_inputs_are_not_modified_and_the_prepared_weight_is_packed_once():
     np.testing.assert_array_equal(w, w0)
     expected = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), padding=1)
     assert_close(first, expected, dtype=np.float32)
+
+
+def test_auto_runs_the_tiles_where_they_are_well_used():
+    from tconv._algorithms import choose
+
+    # a 21 -> 16 channel k7 layer (a held-out random layer 0.46x PyTorch through gemm) and a 3-d layer
+    # of few channels run the tiles; many channels, a pointwise kernel, few output lanes or float64 do not
+    assert choose(conv_transpose_geometry((66, 66), 7), groups=1, n=8, c_in=21, c_out=16) == "registers"
+    assert choose(conv_transpose_geometry((11, 11, 11), 7, padding=3), groups=1, n=4, c_in=8, c_out=24) == "registers"
+    assert choose(conv_transpose_geometry((32, 32), 3, padding=1), groups=1, n=8, c_in=128, c_out=128) != "registers"
+    assert choose(conv_transpose_geometry((66, 66), 1), groups=1, n=8, c_in=21, c_out=16) != "registers"
+    assert choose(conv_transpose_geometry((66, 66), 7), groups=1, n=8, c_in=21, c_out=3) != "registers"
+    geometry = conv_transpose_geometry((66, 66), 7)
+    assert choose(geometry, groups=1, n=8, c_in=21, c_out=16, dtype=np.float64) != "registers"
+    with tconv.options(compiled=False):
+        assert choose(geometry, groups=1, n=8, c_in=21, c_out=16) != "registers"
+
+
+def test_efficiency_counts_lanes_padding_and_row_ends():
+    x, w = np.zeros((1, 4, 24, 24), np.float32), np.zeros((4, 16, 3, 3), np.float32)
+    geometry = conv_transpose_geometry((24, 24), 3, padding=1)  # 24 outputs: 12 + 12, every lane
+    used = (24 * 3 - 2) / (24 * 3)  # per axis, the two taps that fall on the padding
+    assert registers.efficiency(geometry, _problem(x, w)) == pytest.approx(used**2)
+    assert registers.efficiency(geometry, _problem(x, w[:, :8])) == pytest.approx(used**2 / 2)
+    # without padding every tap reaches all i of the i + 2 outputs per axis
+    row_of_13 = conv_transpose_geometry((24, 11), 3)  # 13 outputs per row: 12 + a tile of 4
+    assert registers.efficiency(row_of_13, _problem(x, w)) == pytest.approx(24 / 26 * 11 / 13 * 13 / 16)
+    row_of_21 = conv_transpose_geometry((24, 19), 3)  # 21: 12 + 8 + 4
+    assert registers.efficiency(row_of_21, _problem(x, w)) == pytest.approx(24 / 26 * 19 / 21 * 21 / 24)

@@ -61,7 +61,8 @@ def test_general_windows(algorithm, padding, extra):
 def test_the_table_lists_every_algorithm_in_order():
     from tconv._algorithms import ALGORITHMS
 
-    assert tconv.algorithms() == ("scatter", "dilate", "matrix", "gemm", "phase", "direct", "im2col", "winograd", "registers")
+    names = ("scatter", "dilate", "matrix", "gemm", "phase", "direct", "im2col", "winograd", "registers")
+    assert tconv.algorithms() == names
     assert tconv.algorithms("conv") == ("direct", "matrix", "gemm")
     for op, table in ALGORITHMS.items():
         assert tuple(table) == tconv.algorithms(op)

@@ -443,6 +443,9 @@ def _choose(
     if rule == "gemm" and allow_winograd and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"
         costs["winograd"] = _cost.seconds("winograd", geometry, problem, n, compiled)
+    if rule in ("gemm", "im2col") and compiled and registers.preferred(geometry, problem):
+        rule = "registers"  # stride 1 in register tiles, where they are well used (registers.preferred)
+        costs["registers"] = _cost.seconds("registers", geometry, problem, n, compiled)
     costs = {
         name: value
         for name, value in costs.items()

@@ -125,4 +125,13 @@ def seconds(name: str, geometry: Geometry, problem: Problem, n: int, compiled: b
         # the transformed tiles and their products, written and read; the transformed weight, written
         moved += 2 * products // problem.cog + 2 * products // problem.cig
         return products / rate + (moved * size + winograd.weight_bytes(geometry, problem)) / PASS_RATE
+    if name == "registers":
+        from . import registers
+
+        if not compiled or not registers.applies(geometry, problem):
+            return seconds("gemm", geometry, problem, n, compiled)  # what it runs then
+        # the useful multiply-adds over the share of the tiles' that are (registers.efficiency); the padded
+        # input written
+        computed = flops / max(registers.efficiency(geometry, problem), 1e-9)
+        return computed / rate + (moved + n * p_in * c_in) * size / PASS_RATE
     raise ValueError(f"no cost model for algorithm {name!r}")

@@ -1991,11 +1991,13 @@ TILE_LANES = 16
 #: takes two. Measured on a 21 -> 16 channel k7 layer (8 x 66^2, Xeon with AVX-512, two threads): 6
 #: pixels 205 GF/s, 8 185, 12 241, 14 223, 16 209 (PyTorch's oneDNN 206-211 in the same runs).
 TILE_PIXELS = 12 if _host_has_avx512() else 6
-#: Output pixels per tile at the end of a row shorter than :data:`TILE_PIXELS`.
+#: Output pixels per tile at the end of a row, after the tiles of :data:`TILE_PIXELS`: one of 8 where more
+#: than 4 are left, then tiles of 4 (a row of 32: 12 + 12 + 8 rather than 12 + 12 + 4 + 4).
+TILE_HALF = 8
 TILE_TAIL = 4
 
 
-def _register_tile(pixels: int, lanes: int):  # type: ignore[no-untyped-def]
+def _register_tile(pixels: int, lanes: int):
     """An intrinsic ``tile(x, base, taps, count, step, w, w0, acc)``: the sums of ``pixels`` output
     pixels times ``lanes`` output channels, each held in a vector register (``<lanes x float>``)::
 
@@ -2008,10 +2010,10 @@ def _register_tile(pixels: int, lanes: int):  # type: ignore[no-untyped-def]
     vectorise them): 8-19 GF/s against 205-241 for this tile."""
 
     @intrinsic
-    def tile(typingctx, x, base, taps, count, step, w, w0, acc):  # type: ignore[no-untyped-def]
+    def tile(typingctx, x, base, taps, count, step, w, w0, acc):
         signature = types.none(x, types.int64, taps, types.int64, types.int64, w, types.int64, acc)
 
-        def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        def codegen(context, builder, sig, args):
             f32, i64, i32 = ir.FloatType(), ir.IntType(64), ir.IntType(32)
             vector = ir.VectorType(f32, lanes)
             xd = context.make_array(sig.args[0])(context, builder, args[0]).data
@@ -2053,6 +2055,7 @@ def _register_tile(pixels: int, lanes: int):  # type: ignore[no-untyped-def]
 
 
 _tile = _register_tile(TILE_PIXELS, TILE_LANES)
+_tile_half = _register_tile(TILE_HALF, TILE_LANES)
 _tile_tail = _register_tile(TILE_TAIL, TILE_LANES)
 
 
@@ -2103,6 +2106,10 @@ def register_tiles(xp, sample, row_base, taps, count, w, bias, out, channels_fir
                 _tile(xp, start + o * count, taps, count, count, w, b * per_block, acc)
                 _store_tile(acc, bias, out, channels_first, n, r, o, c0, TILE_PIXELS, channels)
                 o += TILE_PIXELS
+            if o_last - o > TILE_TAIL and TILE_HALF < TILE_PIXELS:
+                _tile_half(xp, start + o * count, taps, count, count, w, b * per_block, acc)
+                _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(TILE_HALF, o_last - o), channels)
+                o += TILE_HALF
             while o < o_last:
                 _tile_tail(xp, start + o * count, taps, count, count, w, b * per_block, acc)
                 _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(TILE_TAIL, o_last - o), channels)

@@ -37,7 +37,7 @@ from . import gemm
 from .blocking import blocked
 from .problem import Problem, all_finite
 
-__all__ = ["applies", "minimum", "run"]
+__all__ = ["applies", "minimum", "preferred", "run"]
 
 #: Output channels per register tile (:data:`tconv._algorithms.numba_kernels.TILE_LANES`, without importing
 #: numba here).
@@ -60,6 +60,52 @@ def applies(geometry: Geometry, problem: Problem) -> bool:
     return all(
         d * (k - 1) <= 2 * max(o, k) for o, k, d in zip(geometry.output_size, geometry.kernel_size, geometry.dilation)
     )
+
+
+#: Where ``"auto"`` runs the tiles over ``"gemm"`` and ``"im2col"`` (:func:`preferred`). Fitted on 120 random
+#: stride-1 float32 layers (6 December, Xeon with AVX-512, two threads, A/B in one process, min of 2 x
+#: 3-15 calls; 1-3 d, 1-256 -> 1-256 channels, k1-k9, 1-16 samples): where the tiles' lanes, taps and row
+#: ends are well used (:func:`efficiency` at least :data:`EFFICIENT`) with at most :data:`MOST_INPUTS` input
+#: and :data:`MOST_OUTPUTS` output channels, 1.09-5.1x ``"auto"``'s earlier choice; with more channels
+#: that choice's GEMM sums enough terms to win (0.65-0.82x: 64 -> 32 k7, 4 -> 128 k6, 3-d 21 -> 256 k5).
+EFFICIENT = 0.55
+MOST_INPUTS = 48
+MOST_OUTPUTS = 96
+#: 3-d layers of few channels (at most 8 in, 32 out) run the tiles whatever their efficiency: ``"phase"``
+#: and ``"gemm"`` gather 27-343 scattered taps per output there (2.4-18.7x on 10 such layers: 3 -> 2 k5
+#: on 118 x 94 x 67, 727 ms through ``"phase"``, 39 ms in tiles).
+FEW_3D = (8, 32)
+#: 2-d layers of 2-4 input and at most 4 output channels with kernels of 36 taps or more, likewise
+#: (1.5-6.4x on five: 3 -> 3 k7 on 501 x 490; with smaller kernels 0.77-1.47x, one input channel 0.5-0.63x).
+FEW_2D = (2, 4, 4, 36)
+
+
+def efficiency(geometry: Geometry, problem: Problem) -> float:
+    """The share of the tiles' multiply-adds that are terms of the result: the lanes used of the last
+    block of 16 output channels, the taps that fall on the input rather than the padding, and the
+    outputs of the last tiles of each row (tiles of 12 pixels, then one of 8 and tiles of 4)."""
+    lanes = problem.c_out / (LANES * -(-problem.c_out // LANES))
+    used = 1.0
+    for i, k, _s, d, b, o in geometry.axes():
+        reached = sum(max(0, min(i, o + b - d * t) - max(0, b - d * t)) for t in range(k))
+        used *= reached / (o * k)
+    o_last = geometry.output_size[-1]
+    left = o_last % 12
+    computed = o_last // 12 * 12 + (8 + -(-max(0, left - 8) // 4) * 4 if left > 4 else 4 * (left > 0))
+    return lanes * used * o_last / computed
+
+
+def preferred(geometry: Geometry, problem: Problem) -> bool:
+    """Whether ``"auto"`` runs the tiles where its rules would run ``"gemm"`` or ``"im2col"`` (see
+    :data:`EFFICIENT`, :data:`FEW_3D`, :data:`FEW_2D`): never on a pointwise kernel (one product per pixel)."""
+    if not applies(geometry, problem) or math.prod(geometry.kernel_size) == 1:
+        return False
+    c_in, c_out, taps = problem.c_in, problem.c_out, math.prod(geometry.kernel_size)
+    if geometry.ndim == 3:
+        return c_in <= FEW_3D[0] and c_out <= FEW_3D[1]
+    if geometry.ndim == 2 and FEW_2D[0] <= c_in <= FEW_2D[1] and c_out <= FEW_2D[2] and taps >= FEW_2D[3]:
+        return True
+    return c_in <= MOST_INPUTS and c_out <= MOST_OUTPUTS and efficiency(geometry, problem) >= EFFICIENT
 
 
 def _padded(geometry: Geometry) -> tuple[int, ...]:
@@ -93,10 +139,14 @@ def _pad_input(x: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarra
         first, last = max(0, -lead), min(i, size - lead)
         source.append(slice(first, max(first, last)))
         place.append(slice(first + lead, max(first, last) + lead))
+    every = slice(None)
+    where = (every, *place, every)
     if problem.layout == "channels_first":
-        target[(slice(None), *place, slice(None))] = np.moveaxis(x[(slice(None), slice(None), *source)], 1, -1)
+        read = (every, every, *source)
+        target[where] = np.moveaxis(x[read], 1, -1)
     else:
-        target[(slice(None), *place, slice(None))] = x[(slice(None), *source, slice(None))]
+        read = (every, *source, every)
+        target[where] = x[read]
     return flat
 
 
