@@ -153,11 +153,42 @@ def test_auto_runs_the_tiles_where_they_are_well_used():
 def test_efficiency_counts_lanes_padding_and_row_ends():
     x, w = np.zeros((1, 4, 24, 24), np.float32), np.zeros((4, 16, 3, 3), np.float32)
     geometry = conv_transpose_geometry((24, 24), 3, padding=1)  # 24 outputs: 12 + 12, every lane
-    used = (24 * 3 - 2) / (24 * 3)  # per axis, the two taps that fall on the padding
-    assert registers.efficiency(geometry, _problem(x, w)) == pytest.approx(used**2)
-    assert registers.efficiency(geometry, _problem(x, w[:, :8])) == pytest.approx(used**2 / 2)
-    # without padding every tap reaches all i of the i + 2 outputs per axis
+    used = (24 * 3 - 2) / (24 * 3)  # along the last axis, the two taps that fall on the padding (rows skip
+    # the leading axes' padding)
+    assert registers.efficiency(geometry, _problem(x, w)) == pytest.approx(used)
+    assert registers.efficiency(geometry, _problem(x, w[:, :8])) == pytest.approx(used / 2)
+    # without padding every tap reaches all i of the i + 2 outputs of the row
     row_of_13 = conv_transpose_geometry((24, 11), 3)  # 13 outputs per row: 12 + a tile of 4
-    assert registers.efficiency(row_of_13, _problem(x, w)) == pytest.approx(24 / 26 * 11 / 13 * 13 / 16)
+    assert registers.efficiency(row_of_13, _problem(x, w)) == pytest.approx(11 / 13 * 13 / 16)
     row_of_21 = conv_transpose_geometry((24, 19), 3)  # 21: 12 + 8 + 4
-    assert registers.efficiency(row_of_21, _problem(x, w)) == pytest.approx(24 / 26 * 19 / 21 * 21 / 24)
+    assert registers.efficiency(row_of_21, _problem(x, w)) == pytest.approx(19 / 21 * 21 / 24)
+
+
+def test_each_row_sums_only_the_taps_that_reach_the_input():
+    """Rows near the leading axes' ends skip the taps that fall on the padding: brute force per row."""
+    geometry = conv_transpose_geometry((5, 4, 9), (3, 4, 2), padding=(2, 1, 0), dilation=(2, 1, 1))
+    tables = registers._tables(geometry, 3)
+    lead = geometry.output_size[:-1]
+    kernel = np.indices(geometry.kernel_size).reshape(3, -1)
+    skipped = 0
+    for r, position in enumerate(np.ndindex(*lead)):
+        run = tables.weights[tables.class_taps[tables.row_class[r]] : tables.class_taps[tables.row_class[r] + 1]]
+        expected = []
+        for t in range(kernel.shape[1]):
+            reaches = True
+            for axis, (i, k, _s, d, b, _o) in enumerate(geometry.axes()[:-1]):
+                cell = position[axis] + d * kernel[axis, t] - (d * (k - 1) - b)  # the input cell it reads
+                reaches &= 0 <= cell < i
+            if reaches:
+                expected.append(t)
+        assert sorted(run.tolist()) == expected
+        skipped += kernel.shape[1] - len(expected)
+    assert skipped > 0
+    np.testing.assert_array_equal(tables.taps, _tap_offsets(geometry, 3)[tables.weights])
+
+
+def _tap_offsets(geometry, c_in):
+    padded = [o + d * (k - 1) for o, k, d in zip(geometry.output_size, geometry.kernel_size, geometry.dilation)]
+    strides = [c_in * int(np.prod(padded[a + 1 :])) for a in range(geometry.ndim)]
+    kernel = np.indices(geometry.kernel_size).reshape(geometry.ndim, -1)
+    return sum(kernel[a] * geometry.dilation[a] * strides[a] for a in range(geometry.ndim))

@@ -1998,29 +1998,34 @@ TILE_TAIL = 4
 
 
 def _register_tile(pixels: int, lanes: int):
-    """An intrinsic ``tile(x, base, taps, count, step, w, w0, acc)``: the sums of ``pixels`` output
-    pixels times ``lanes`` output channels, each held in a vector register (``<lanes x float>``)::
+    """An intrinsic ``tile(x, base, taps, weights, t0, t1, count, step, w, w0, acc)``: the sums of
+    ``pixels`` output pixels times ``lanes`` output channels, each held in a vector register
+    (``<lanes x float>``)::
 
-        acc[p*lanes + c] = sum over t, i of x[base + taps[t] + i + p*step] * w[w0 + (t*count + i)*lanes + c]
+        acc[p*lanes + c] = sum over t in t0:t1, i of
+            x[base + taps[t] + i + p*step] * w[w0 + (weights[t]*count + i)*lanes + c]
 
-    for taps ``t`` (offsets of the kernel's taps in the padded input ``x``, flat, float32) and ``count``
+    for taps ``t`` (``taps[t]``: the offset of a kernel tap in the padded input ``x``, flat, float32;
+    ``weights[t]``: its index in the packed weight) and ``count``
     input channels ``i`` (contiguous in ``x``). Per term: one vector load of the weight, one broadcast of
     the input per pixel, one fused multiply-add per pixel (``llvm.fma``: one rounding per term, as
     PyTorch's kernels). numba's own loops kept such accumulators in memory (or, as scalars, did not
     vectorise them): 8-19 GF/s against 205-241 for this tile."""
 
     @intrinsic
-    def tile(typingctx, x, base, taps, count, step, w, w0, acc):
-        signature = types.none(x, types.int64, taps, types.int64, types.int64, w, types.int64, acc)
+    def tile(typingctx, x, base, taps, weights, t0, t1, count, step, w, w0, acc):
+        i64t = types.int64
+        signature = types.none(x, i64t, taps, weights, i64t, i64t, i64t, i64t, w, i64t, acc)
 
         def codegen(context, builder, sig, args):
             f32, i64, i32 = ir.FloatType(), ir.IntType(64), ir.IntType(32)
             vector = ir.VectorType(f32, lanes)
             xd = context.make_array(sig.args[0])(context, builder, args[0]).data
-            table = context.make_array(sig.args[2])(context, builder, args[2])
-            wd = context.make_array(sig.args[5])(context, builder, args[5]).data
-            ad = context.make_array(sig.args[7])(context, builder, args[7]).data
-            base, count, step, w0 = args[1], args[3], args[4], args[6]
+            table = context.make_array(sig.args[2])(context, builder, args[2]).data
+            rows = context.make_array(sig.args[3])(context, builder, args[3]).data
+            wd = context.make_array(sig.args[8])(context, builder, args[8]).data
+            ad = context.make_array(sig.args[10])(context, builder, args[10]).data
+            base, t0, t1, count, step, w0 = args[1], args[4], args[5], args[6], args[7], args[9]
             fma = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(vector, [vector] * 3), f"llvm.fma.v{lanes}f32"
             )
@@ -2029,11 +2034,11 @@ def _register_tile(pixels: int, lanes: int):
             splat = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
             sums = [cgutils.alloca_once_value(builder, zero) for _ in range(pixels)]
             width = ir.Constant(i64, lanes)
-            n_taps = builder.extract_value(table.shape, 0)
-            with cgutils.for_range(builder, n_taps) as tap:
-                offset = builder.load(builder.gep(table.data, [tap.index]))
+            with cgutils.for_range_slice(builder, t0, t1, ir.Constant(i64, 1), inc=True) as (tap, _):
+                offset = builder.load(builder.gep(table, [tap]))
                 x_row = builder.gep(xd, [builder.add(base, offset)])
-                w_row = builder.gep(wd, [builder.add(w0, builder.mul(tap.index, builder.mul(count, width)))])
+                w_tap = builder.load(builder.gep(rows, [tap]))
+                w_row = builder.gep(wd, [builder.add(w0, builder.mul(w_tap, builder.mul(count, width)))])
                 with cgutils.for_range(builder, count) as channel:
                     w_at = builder.gep(w_row, [builder.mul(channel.index, width)])
                     weights = builder.load(builder.bitcast(w_at, vector.as_pointer()), align=4)
@@ -2076,41 +2081,48 @@ def _store_tile(acc, bias, out, channels_first, n, r, o, c0, pixels, channels):
 
 
 @jit
-def register_tiles(xp, sample, row_base, taps, count, w, bias, out, channels_first, task0, task1):
+def register_tiles(
+    xp, sample, row_base, row_class, class_taps, taps, weights, count, w, bias, out, channels_first, task0, task1
+):
     """A stride-1 transposed convolution as a direct correlation, in register tiles (:func:`_register_tile`).
 
     xp: the padded channels-last input, flat (sample ``n`` from ``n * sample``; plus slack for the last
     tile's reads past its row); row_base[r]: the offset of output row ``r``'s first window (rows: the
-    output's leading axes, flattened); taps: the offsets of the flipped kernel's taps; w: the packed
-    weight (blocks of :data:`TILE_LANES` output channels, taps, ``count`` input channels, lanes), zero past
-    the last channel; out: (N, C_out, R, O_last) when ``channels_first``, else (N, R, O_last, C_out).
-    Tasks are (sample, row) pairs; each computes its row for every block of output channels (the row's
-    input windows stay in cache across the blocks).
+    output's leading axes, flattened); taps and weights: the flipped kernel's taps (their offsets in
+    ``xp``, their indices in ``w``), in runs per class of rows: row ``r`` sums the taps
+    ``class_taps[row_class[r]]:class_taps[row_class[r] + 1]``, those whose leading-axis positions fall
+    on the input (not on the padding); w: the packed weight (blocks of :data:`TILE_LANES` output channels,
+    kernel taps, ``count`` input channels, lanes), zero past the last channel; out: (N, C_out, R, O_last)
+    when ``channels_first``, else (N, R, O_last, C_out). Tasks are (sample, row) pairs; each computes its
+    row for every block of output channels (the row's input windows stay in cache across the blocks).
     """
     if channels_first:
         c_out, rows, o_last = out.shape[1], out.shape[2], out.shape[3]
     else:
         rows, o_last, c_out = out.shape[1], out.shape[2], out.shape[3]
-    acc = np.empty(TILE_PIXELS * TILE_LANES, dtype=np.float32)
-    per_block = taps.shape[0] * count * TILE_LANES
+    acc = np.zeros(TILE_PIXELS * TILE_LANES, dtype=np.float32)
+    per_block = (w.shape[0] // (-(-c_out // TILE_LANES))) if c_out > 0 else 0
     blocks = -(-c_out // TILE_LANES)
     for task in range(task0, task1):
         n = task // rows
         r = task - n * rows
         start = n * sample + row_base[r]
+        k = row_class[r]
+        t0, t1 = class_taps[k], class_taps[k + 1]
         for b in range(blocks):
             c0 = b * TILE_LANES
             channels = min(TILE_LANES, c_out - c0)
+            w0 = b * per_block
             o = 0
             while o + TILE_PIXELS <= o_last:
-                _tile(xp, start + o * count, taps, count, count, w, b * per_block, acc)
+                _tile(xp, start + o * count, taps, weights, t0, t1, count, count, w, w0, acc)
                 _store_tile(acc, bias, out, channels_first, n, r, o, c0, TILE_PIXELS, channels)
                 o += TILE_PIXELS
             if o_last - o > TILE_TAIL and TILE_HALF < TILE_PIXELS:
-                _tile_half(xp, start + o * count, taps, count, count, w, b * per_block, acc)
+                _tile_half(xp, start + o * count, taps, weights, t0, t1, count, count, w, w0, acc)
                 _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(TILE_HALF, o_last - o), channels)
                 o += TILE_HALF
             while o < o_last:
-                _tile_tail(xp, start + o * count, taps, count, count, w, b * per_block, acc)
+                _tile_tail(xp, start + o * count, taps, weights, t0, t1, count, count, w, w0, acc)
                 _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(TILE_TAIL, o_last - o), channels)
                 o += TILE_TAIL
