@@ -132,7 +132,7 @@ def test_get_lists_the_valid_names():
         ((64, 64), 4, 2, 1, 128, 1, "direct", "phase"),  # one input channel, 128 outputs: direct's tap tables
         ((64, 64), 4, 2, 4, 128, 4, "direct", "phase"),  # one input channel per group, 32 outputs each
         ((64, 64), 4, 2, 1, 1, 1, "gemm", "scatter"),  # one channel in and out: gemm
-        ((64, 64), 3, 1, 1, 64, 1, "im2col", "phase"),  # one input channel at stride 1: im2col first
+        ((64, 64), 3, 1, 1, 64, 1, "registers", "phase"),  # one input channel at stride 1: register tiles
         ((1, 1), 4, 1, 1, 64, 1, "gemm", "direct"),  # one input pixel: one plain GEMM
         ((100000,), 16, 8, 1, 4, 1, "gemm", "scatter"),  # one input channel, tap tables too large to keep
         ((8, 8, 8), 4, 2, 4, 192, 1, "direct", "phase"),  # few input channels: gemm's product an outer product
@@ -144,7 +144,8 @@ def test_get_lists_the_valid_names():
         ((1946,), 4, 2, 48, 32, 1, "gemm", "phase"),  # 48 input channels: gemm
         ((1994,), 4, 4, 4, 192, 1, "gemm", "scatter"),  # stamps that do not overlap: gemm (transposed)
         ((400,), 4, 2, 16, 256, 4, "direct", "phase"),  # 4 groups of 4 -> 64: few inputs per group
-        ((20, 20), 3, 1, 4, 64, 1, "im2col", "phase"),  # few input channels at stride 1: im2col first
+        ((20, 20), 3, 1, 4, 64, 1, "registers", "phase"),  # few input channels at stride 1: register tiles
+        ((20, 20), 3, 1, 4, 128, 1, "im2col", "phase"),  # more output channels: im2col's GEMM
     ],
 )
 def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, numpy_only):
