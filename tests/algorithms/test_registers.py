@@ -192,3 +192,18 @@ def _tap_offsets(geometry, c_in):
     strides = [c_in * int(np.prod(padded[a + 1 :])) for a in range(geometry.ndim)]
     kernel = np.indices(geometry.kernel_size).reshape(geometry.ndim, -1)
     return sum(kernel[a] * geometry.dilation[a] * strides[a] for a in range(geometry.ndim))
+
+
+@pytest.mark.parametrize(
+    "size, kernel, padding, dilation",
+    [
+        ((5, 4, 9), (3, 4, 2), (2, 1, 0), (2, 1, 1)),
+        ((40, 3), (9, 3), (8, 0), 1),
+        ((2, 30, 7), (7, 5, 3), (6, 6, 0), (3, 1, 1)),
+    ],
+    ids=str,
+)
+def test_the_footprint_bounds_the_tables(size, kernel, padding, dilation):
+    geometry = conv_transpose_geometry(size, kernel, padding=padding, dilation=dilation)
+    tables = registers._tables(geometry, 4)
+    assert sum(t.nbytes for t in tables) <= registers._table_bytes(geometry)

@@ -13,7 +13,8 @@ times 16 output channels (:data:`~tconv._algorithms.numba_kernels.TILE_PIXELS` x
 :data:`~tconv._algorithms.numba_kernels.TILE_LANES`; 6 pixels without AVX-512) is held in vector
 registers while the loop runs over the taps and the input channels: per term one vector
 load of 16 weights, one broadcast of an input value per pixel and one fused multiply-add
-per pixel (the register-blocked direct convolution of oneDNN's and XNNPACK's kernels). The
+per pixel (the register-blocked direct convolution of oneDNN's and XNNPACK's kernels). Each
+output row sums only the taps whose leading-axis positions fall on the input (:func:`_tables`). The
 only copy is the input's, once, padded and channels-last; the weight is packed once per
 call, or once for a prepared call (:func:`tconv.prepare`), in blocks of 16 output channels
 padded with zeros.
@@ -164,7 +165,7 @@ class _Tables(NamedTuple):
     weights: np.ndarray
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def _tables(geometry: Geometry, c_in: int) -> _Tables:
     """The tables of one geometry (kept: they depend on nothing else). A row (a position along the
     output's leading axes) sums only the taps whose leading-axis positions fall on the input: along each
@@ -233,8 +234,16 @@ def _footprint(geometry: Geometry, problem: Problem) -> int:
     # the padded channels-last input, the row and tap tables, and the packed weight
     padded = math.prod(_padded(geometry)) * problem.c_in
     weight = -(-problem.c_out // LANES) * LANES * math.prod(geometry.kernel_size) * problem.c_in
-    tables = math.prod(geometry.output_size[:-1]) + math.prod(geometry.kernel_size)
-    return 4 * (padded + weight) + 8 * tables + 4 * SLACK_PIXELS * problem.c_in
+    return 4 * (padded + weight) + _table_bytes(geometry) + 4 * SLACK_PIXELS * problem.c_in
+
+
+def _table_bytes(geometry: Geometry) -> int:
+    """An upper bound of :func:`_tables`'s bytes: two int64 per row, and per class of rows two per tap
+    (along a leading axis a row's taps are a range whose two ends only fall as the row moves on: at most
+    ``2*k + 1`` kinds of rows)."""
+    axes = zip(geometry.output_size[:-1], geometry.kernel_size[:-1])
+    classes = math.prod(min(o, 2 * k + 1) for o, k in axes)
+    return 16 * (math.prod(geometry.output_size[:-1]) + classes * math.prod(geometry.kernel_size) + classes + 1)
 
 
 _run = blocked(registers, _footprint)
