@@ -329,9 +329,9 @@ def choose(
        ``gemm``'s speed on the shapes it picks (1.06-1.56x prepared; k5 s2 0.90-2.1x, 1.0-1.97x prepared), measured A/B;
        not with ``tconv.options(winograd=False)`` (its error is bounded by each input tile's
        magnitudes, not each output's own terms: :class:`tconv.Options`);
-    4b. where ``"gemm"`` or ``"im2col"`` would run, float32 stride-1 layers of one group (not pointwise)
+    4b. where ``"gemm"``, ``"im2col"`` or ``"phase"`` would run, float32 stride-1 layers of one group (not pointwise)
        whose register tiles are well used -- at most 48 input and 96 output channels with an efficiency of
-       0.55 or more, or 3-d layers of few channels, or 2-d layers of 2-4 -> at most 4 channels with large
+       0.55 or more, or 3-d layers of 2-8 -> at most 32 channels, or 2-d layers of 2-4 -> at most 4 channels with large
        kernels (:func:`tconv._algorithms.registers.preferred`): ``"registers"``, the layer as a direct
        convolution in tiles of 12 output pixels x 16 channels held in vector registers -- 1.09-18.7x the
        earlier choice's speed on the 40 of 120 random stride-1 layers it picks, measured A/B;
@@ -449,7 +449,7 @@ def _choose(
     if rule == "gemm" and allow_winograd and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"
         costs["winograd"] = _cost.seconds("winograd", geometry, problem, n, compiled)
-    if rule in ("gemm", "im2col") and compiled and registers.preferred(geometry, problem):
+    if rule in ("gemm", "im2col", "phase") and compiled and registers.preferred(geometry, problem):
         rule = "registers"  # stride 1 in register tiles, where they are well used (registers.preferred)
         costs["registers"] = _cost.seconds("registers", geometry, problem, n, compiled)
     costs = {

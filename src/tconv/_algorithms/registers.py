@@ -75,10 +75,11 @@ def applies(geometry: Geometry, problem: Problem) -> bool:
 EFFICIENT = 0.55
 MOST_INPUTS = 48
 MOST_OUTPUTS = 96
-#: 3-d layers of few channels (at most 8 in, 32 out) run the tiles whatever their efficiency: ``"phase"``
+#: 3-d layers of few channels (2-8 in, at most 32 out) run the tiles whatever their efficiency: ``"phase"``
 #: and ``"gemm"`` gather 27-343 scattered taps per output there (2.4-18.7x on 10 such layers: 3 -> 2 k5
-#: on 118 x 94 x 67, 727 ms through ``"phase"``, 39 ms in tiles).
-FEW_3D = (8, 32)
+#: on 118 x 94 x 67, 727 ms through ``"phase"``, 39 ms in tiles). One input channel: 0.64x (1 -> 2 k3 on
+#: 63 x 68 x 66, a second sweep), ``gemm``'s rows come straight from the input there.
+FEW_3D = (2, 8, 32)
 #: 2-d layers of 2-4 input and at most 4 output channels with kernels of 36 taps or more, likewise
 #: (1.5-6.4x on five: 3 -> 3 k7 on 501 x 490; with smaller kernels 0.77-1.47x, one input channel 0.5-0.63x).
 FEW_2D = (2, 4, 4, 36)
@@ -100,13 +101,14 @@ def efficiency(geometry: Geometry, problem: Problem) -> float:
 
 
 def preferred(geometry: Geometry, problem: Problem) -> bool:
-    """Whether ``"auto"`` runs the tiles where its rules would run ``"gemm"`` or ``"im2col"`` (see
-    :data:`EFFICIENT`, :data:`FEW_3D`, :data:`FEW_2D`): never on a pointwise kernel (one product per pixel)."""
+    """Whether ``"auto"`` runs the tiles where its rules would run ``"gemm"``, ``"im2col"`` or ``"phase"``
+    (see :data:`EFFICIENT`, :data:`FEW_3D`, :data:`FEW_2D`): never on a pointwise kernel (one product per
+    pixel)."""
     if not applies(geometry, problem) or math.prod(geometry.kernel_size) == 1:
         return False
     c_in, c_out, taps = problem.c_in, problem.c_out, math.prod(geometry.kernel_size)
     if geometry.ndim == 3:
-        return c_in <= FEW_3D[0] and c_out <= FEW_3D[1]
+        return FEW_3D[0] <= c_in <= FEW_3D[1] and c_out <= FEW_3D[2]
     if geometry.ndim == 2 and FEW_2D[0] <= c_in <= FEW_2D[1] and c_out <= FEW_2D[2] and taps >= FEW_2D[3]:
         return True
     return c_in <= MOST_INPUTS and c_out <= MOST_OUTPUTS and efficiency(geometry, problem) >= EFFICIENT
