@@ -89,15 +89,26 @@ def efficiency(geometry: Geometry, problem: Problem) -> float:
     """The share of the tiles' multiply-adds that are terms of the result: the lanes used of the last
     block of 16 output channels, the taps along the last axis that fall on the input rather than the
     padding (along the leading axes each row skips those: :func:`_tables`), and the outputs of the last
-    tiles of each row (tiles of 12 pixels, then one of 8 and tiles of 4)."""
+    tiles of each row (:func:`_row_share`)."""
     lanes = problem.c_out / (LANES * -(-problem.c_out // LANES))
     i, k, _s, d, b, o = geometry.axes()[-1]
     reached = sum(max(0, min(i, o + b - d * t) - max(0, b - d * t)) for t in range(k))
     used = reached / (o * k)
-    o_last = geometry.output_size[-1]
-    left = o_last % 12
-    computed = o_last // 12 * 12 + (8 + -(-max(0, left - 8) // 4) * 4 if left > 4 else 4 * (left > 0))
-    return lanes * used * o_last / computed
+    return lanes * used * _row_share(geometry.output_size[-1])
+
+
+def _row_share(o_last: int) -> float:
+    """The share of a row's tiles' pixels that are outputs: tiles of ``TILE_PIXELS`` (12 with AVX-512, 6
+    without), then one of ``TILE_HALF`` (8) where more than ``TILE_TAIL`` (4) are left and it is the
+    smaller, then tiles of 4 (:func:`tconv._algorithms.numba_kernels.register_tiles`)."""
+    from .numba_kernels import TILE_HALF, TILE_PIXELS, TILE_TAIL
+
+    o = o_last // TILE_PIXELS * TILE_PIXELS
+    computed = o
+    if o_last - o > TILE_TAIL and TILE_HALF < TILE_PIXELS:
+        computed, o = computed + TILE_HALF, o + TILE_HALF
+    computed += -(-max(0, o_last - o) // TILE_TAIL) * TILE_TAIL
+    return o_last / computed
 
 
 def preferred(geometry: Geometry, problem: Problem) -> bool:
