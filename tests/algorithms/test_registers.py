@@ -82,7 +82,7 @@ def test_where_the_tiles_apply():
     x, w = np.zeros((1, 4, 8, 8), np.float32), np.zeros((4, 4, 3, 3), np.float32)
     assert registers.applies(geometry, _problem(x, w))
     assert not registers.applies(geometry, _problem(x.astype(np.float64), w.astype(np.float64)))  # float32 only
-    assert not registers.applies(geometry, _problem(x, w[:, :2], groups=2))  # one group
+    assert registers.applies(geometry, _problem(x, w[:, :2], groups=2))  # groups too
     assert not registers.applies(conv_transpose_geometry((8, 8), 3, stride=(1, 2)), _problem(x, w))
     # a dilation far beyond the input: more padding than outputs, gemm runs instead
     far = conv_transpose_geometry((8, 8), 3, dilation=40, padding=40)
@@ -92,7 +92,8 @@ def test_where_the_tiles_apply():
 
 
 def test_elsewhere_gemm_gives_the_same_result():
-    """float64, two groups, a stride of 2 and a huge dilation: computed by ``gemm``, the same function."""
+    """float64, a stride of 2 and a huge dilation: computed by ``gemm``, the same function (and two
+    groups, by the tiles)."""
     rng = np.random.default_rng(4)
     x, w, b = _arrays(rng, 2, 4, 6, (6, 7), (3, 3))
     for kwargs in ({"stride": 2}, {"dilation": 40, "padding": 40}, {"groups": 2}):
@@ -210,3 +211,35 @@ def test_the_footprint_bounds_the_tables(size, kernel, padding, dilation):
     geometry = conv_transpose_geometry(size, kernel, padding=padding, dilation=dilation)
     tables = registers._tables(geometry, 4)
     assert sum(t.nbytes for t in tables) <= registers._table_bytes(geometry)
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize(
+    "groups, c_in, c_out, size, kernel",
+    [
+        (2, 4, 6, (9, 13), (3, 5)),
+        (8, 64, 96, (11, 14), (3, 3)),
+        (3, 9, 51, (7,), (4,)),
+        (4, 8, 4, (3, 4, 5), (2, 3, 2)),
+    ],
+    ids=str,
+)
+def test_groups_equal_the_reference(groups, c_in, c_out, size, kernel, layout):
+    """Each group's tiles sum its own input channels (a pixel's channels C_in apart) into its own output
+    channels, each group's last block padded to 16 lanes."""
+    rng = np.random.default_rng(groups)
+    x = rng.standard_normal((2, c_in, *size)).astype(np.float32)
+    w = rng.standard_normal((c_in, c_out // groups, *kernel)).astype(np.float32)
+    b = rng.standard_normal(c_out).astype(np.float32)
+    geometry = conv_transpose_geometry(size, kernel, padding=1)
+    assert registers.applies(geometry, Problem.of(x, w, b, groups, layout, "conv_transpose"))
+    _check(x, w, b, layout, padding=1, groups=groups)
+
+
+def test_auto_runs_grouped_tiles_with_few_inputs_per_group():
+    from tconv._algorithms import choose
+
+    geometry = conv_transpose_geometry((33, 33), 7, padding=3)
+    assert choose(geometry, groups=8, n=4, c_in=24, c_out=96) == "registers"  # 3 -> 12 per group
+    assert choose(geometry, groups=2, n=4, c_in=96, c_out=96) != "registers"  # 48 inputs per group
+    assert choose(geometry, groups=32, n=4, c_in=128, c_out=96) != "registers"  # 3 outputs of 16 lanes

@@ -97,7 +97,7 @@ def test_get_lists_the_valid_names():
         ((14, 14), 5, 1, 128, 128, 32, "direct", "direct"),  # 32 groups of 4 -> 4, rows of 14, 100 terms
         ((42, 42), 1, 1, 192, 512, 1, "gemm", "gemm"),  # pointwise: a product per pixel, not im2col
         ((76, 76), 1, 1, 2, 8, 2, "gemm", "gemm"),  # pointwise with groups of one input channel
-        ((20, 20, 20), 3, 1, 32, 96, 2, "im2col", "phase"),  # stride 1, 2 groups, 3-d, 2.25x the columns
+        ((20, 20, 20), 3, 1, 32, 96, 2, "registers", "phase"),  # stride 1, 2 groups, 3-d: tiles (20 -> 11 ms)
         ((32, 32), 3, 1, 64, 128, 4, "winograd", "phase"),  # stride 1, 4 groups, 2-d, ~twice: not im2col
         ((8, 8, 8), 3, 2, 16, 16, 1, "gemm", "phase"),  # 3-d, overlapping stamps, few pixels
         ((16, 16, 16), 3, 2, 64, 32, 1, "gemm", "phase"),  # 3-d, overlapping, 4096 pixels x 27 taps
@@ -116,7 +116,8 @@ def test_get_lists_the_valid_names():
         ((8, 8), 4, 2, 1024, 512, 1, "gemm", "gemm"),  # 32 MiB of weights on 64 pixels
         ((56, 56), 5, 1, 16, 192, 1, "im2col", "phase"),  # stride 1, fewer input channels: a convolution
         ((56, 56), 5, 1, 192, 16, 1, "gemm", "phase"),  # stride 1, more input channels
-        ((56, 56), 5, 1, 32, 64, 2, "gemm", "phase"),  # stride 1 with groups
+        ((56, 56), 5, 1, 32, 64, 2, "registers", "phase"),  # stride 1 with groups: tiles (gemm 8.3 ms, 2.3)
+        ((56, 56), 5, 1, 96, 64, 2, "gemm", "phase"),  # 48 input channels per group: gemm
         ((56, 56), 3, 1, 64, 64, 1, "winograd", "phase"),  # stride 1, 3x3, 64 channels: F(2x2, 3x3)
         ((32, 32), 3, 1, 32, 32, 1, "winograd", "phase"),  # stride 1, 3x3, 32 channels
         ((32, 32), 3, 1, 32, 8, 1, "gemm", "scatter"),  # 8 output channels: too few GEMM columns

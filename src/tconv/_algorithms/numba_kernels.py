@@ -2082,7 +2082,7 @@ def _store_tile(acc, bias, out, channels_first, n, r, o, c0, pixels, channels):
 
 @jit
 def register_tiles(
-    xp, sample, row_base, row_class, class_taps, taps, weights, count, w, bias, out, channels_first, task0, task1
+    xp, sample, row_base, row_class, class_taps, taps, weights, c_in, groups, w, bias, out, channels_first, task0, task1
 ):
     """A stride-1 transposed convolution as a direct correlation, in register tiles (:func:`_register_tile`).
 
@@ -2091,38 +2091,43 @@ def register_tiles(
     output's leading axes, flattened); taps and weights: the flipped kernel's taps (their offsets in
     ``xp``, their indices in ``w``), in runs per class of rows: row ``r`` sums the taps
     ``class_taps[row_class[r]]:class_taps[row_class[r] + 1]``, those whose leading-axis positions fall
-    on the input (not on the padding); w: the packed weight (blocks of :data:`TILE_LANES` output channels,
-    kernel taps, ``count`` input channels, lanes), zero past the last channel; out: (N, C_out, R, O_last)
-    when ``channels_first``, else (N, R, O_last, C_out). Tasks are (sample, row) pairs; each computes its
-    row for every block of output channels (the row's input windows stay in cache across the blocks).
+    on the input (not on the padding); ``c_in`` input channels in ``groups`` groups (a pixel's channels
+    are ``c_in`` apart, a group's ``c_in / groups`` summed per tap); w: the packed weight (per group,
+    blocks of :data:`TILE_LANES`
+    output channels, kernel taps, the group's input channels, lanes), zero past each group's last
+    channel; out: (N, C_out, R, O_last) when ``channels_first``, else (N, R, O_last, C_out). Tasks are
+    (sample, row) pairs; each computes its row for every group and block of output channels (the row's
+    input windows stay in cache across the blocks).
     """
     if channels_first:
         c_out, rows, o_last = out.shape[1], out.shape[2], out.shape[3]
     else:
         rows, o_last, c_out = out.shape[1], out.shape[2], out.shape[3]
+    cig, cog = c_in // groups, c_out // groups
+    blocks = -(-cog // TILE_LANES)
+    per_block = w.shape[0] // max(1, groups * blocks)
     acc = np.zeros(TILE_PIXELS * TILE_LANES, dtype=np.float32)
-    per_block = (w.shape[0] // (-(-c_out // TILE_LANES))) if c_out > 0 else 0
-    blocks = -(-c_out // TILE_LANES)
     for task in range(task0, task1):
         n = task // rows
         r = task - n * rows
-        start = n * sample + row_base[r]
         k = row_class[r]
         t0, t1 = class_taps[k], class_taps[k + 1]
-        for b in range(blocks):
-            c0 = b * TILE_LANES
-            channels = min(TILE_LANES, c_out - c0)
-            w0 = b * per_block
-            o = 0
-            while o + TILE_PIXELS <= o_last:
-                _tile(xp, start + o * count, taps, weights, t0, t1, count, count, w, w0, acc)
-                _store_tile(acc, bias, out, channels_first, n, r, o, c0, TILE_PIXELS, channels)
-                o += TILE_PIXELS
-            if o_last - o > TILE_TAIL and TILE_HALF < TILE_PIXELS:
-                _tile_half(xp, start + o * count, taps, weights, t0, t1, count, count, w, w0, acc)
-                _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(TILE_HALF, o_last - o), channels)
-                o += TILE_HALF
-            while o < o_last:
-                _tile_tail(xp, start + o * count, taps, weights, t0, t1, count, count, w, w0, acc)
-                _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(TILE_TAIL, o_last - o), channels)
-                o += TILE_TAIL
+        for g in range(groups):
+            start = n * sample + row_base[r] + g * cig
+            for b in range(blocks):
+                c0 = g * cog + b * TILE_LANES
+                channels = min(TILE_LANES, cog - b * TILE_LANES)
+                w0 = (g * blocks + b) * per_block
+                o = 0
+                while o + TILE_PIXELS <= o_last:
+                    _tile(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
+                    _store_tile(acc, bias, out, channels_first, n, r, o, c0, TILE_PIXELS, channels)
+                    o += TILE_PIXELS
+                if o_last - o > TILE_TAIL and TILE_HALF < TILE_PIXELS:
+                    _tile_half(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
+                    _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(TILE_HALF, o_last - o), channels)
+                    o += TILE_HALF
+                while o < o_last:
+                    _tile_tail(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
+                    _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(TILE_TAIL, o_last - o), channels)
+                    o += TILE_TAIL

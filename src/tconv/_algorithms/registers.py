@@ -19,7 +19,8 @@ only copy is the input's, once, padded and channels-last; the weight is packed o
 call, or once for a prepared call (:func:`tconv.prepare`), in blocks of 16 output channels
 padded with zeros.
 
-It applies to float32 layers of one group with stride 1 on every axis, compiled kernels on
+It applies to float32 layers with stride 1 on every axis (any groups: a group's tiles sum its
+input channels, a pixel's channels read where they lie), compiled kernels on
 and a finite weight (a zero of the padding times an infinite weight would make NaN where the
 definition adds nothing); elsewhere, and where the dilated kernel's span is more than twice the
 output's or the kernel's size on an axis (a dilation far beyond the input), ``"gemm"`` runs instead.
@@ -52,12 +53,12 @@ SLACK_PIXELS = 16
 
 
 def applies(geometry: Geometry, problem: Problem) -> bool:
-    """Whether the register tiles compute this call: float32, one group, stride 1 on every axis,
+    """Whether the register tiles compute this call: float32, stride 1 on every axis,
     compiled kernels on, and on every axis a dilated kernel's span ``d*(k - 1)`` at most twice the
     output's or the kernel's size, whichever is larger (the padded input, :func:`_padded`, is then at most
     three times as large along it: its memory and the taps' work follow the output and the weight, not
     the dilation's value; a dilation far beyond the input would pad more zeros than there are outputs)."""
-    if not _compiled.available() or problem.dtype != np.float32 or problem.groups != 1:
+    if not _compiled.available() or problem.dtype != np.float32:
         return False
     if any(s != 1 for s in geometry.stride) or geometry.ndim == 0 or geometry.empty:
         return False
@@ -75,6 +76,11 @@ def applies(geometry: Geometry, problem: Problem) -> bool:
 EFFICIENT = 0.55
 MOST_INPUTS = 48
 MOST_OUTPUTS = 96
+#: With groups, at most this many input channels per group, and neither few-channel rule below: on the
+#: benchmark's random layers (seeds 0-39) 1.28-8.5x ``gemm`` and ``im2col`` with 1-8 input and 12-96 output
+#: channels per group (8 groups of 3 -> 12, k7: 14.1 -> 1.7 ms), 0.83-0.89x with 48 input channels per
+#: group, 0.61-0.91x where many groups of 1-3 output channels each fill a tile's 16 lanes (32 groups).
+GROUPED_INPUTS = 16
 #: 3-d layers of few channels (2-8 in, at most 32 out) run the tiles whatever their efficiency: ``"phase"``
 #: and ``"gemm"`` gather 27-343 scattered taps per output there (2.4-18.7x on 10 such layers: 3 -> 2 k5
 #: on 118 x 94 x 67, 727 ms through ``"phase"``, 39 ms in tiles). One input channel: 0.64x (1 -> 2 k3 on
@@ -90,7 +96,7 @@ def efficiency(geometry: Geometry, problem: Problem) -> float:
     block of 16 output channels, the taps along the last axis that fall on the input rather than the
     padding (along the leading axes each row skips those: :func:`_tables`), and the outputs of the last
     tiles of each row (:func:`_row_share`)."""
-    lanes = problem.c_out / (LANES * -(-problem.c_out // LANES))
+    lanes = problem.cog / (LANES * -(-problem.cog // LANES))
     i, k, _s, d, b, o = geometry.axes()[-1]
     reached = sum(max(0, min(i, o + b - d * t) - max(0, b - d * t)) for t in range(k))
     used = reached / (o * k)
@@ -113,11 +119,14 @@ def _row_share(o_last: int) -> float:
 
 def preferred(geometry: Geometry, problem: Problem) -> bool:
     """Whether ``"auto"`` runs the tiles where its rules would run ``"gemm"``, ``"im2col"`` or ``"phase"``
-    (see :data:`EFFICIENT`, :data:`FEW_3D`, :data:`FEW_2D`): never on a pointwise kernel (one product per
-    pixel)."""
+    (see :data:`EFFICIENT`, :data:`FEW_3D`, :data:`FEW_2D`, :data:`GROUPED_INPUTS`; channel counts per
+    group): never on a pointwise kernel (one product per pixel)."""
     if not applies(geometry, problem) or math.prod(geometry.kernel_size) == 1:
         return False
-    c_in, c_out, taps = problem.c_in, problem.c_out, math.prod(geometry.kernel_size)
+    c_in, c_out, taps = problem.cig, problem.cog, math.prod(geometry.kernel_size)  # per group
+    if problem.groups > 1:
+        efficient = efficiency(geometry, problem) >= EFFICIENT
+        return c_in <= GROUPED_INPUTS and c_out <= MOST_OUTPUTS and efficient
     if geometry.ndim == 3:
         return FEW_3D[0] <= c_in <= FEW_3D[1] and c_out <= FEW_3D[2]
     if geometry.ndim == 2 and FEW_2D[0] <= c_in <= FEW_2D[1] and c_out <= FEW_2D[2] and taps >= FEW_2D[3]:
@@ -131,15 +140,16 @@ def _padded(geometry: Geometry) -> tuple[int, ...]:
 
 
 def _packed(w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """The weight ``(C_in, C_out, *k)`` flipped and packed as ``(blocks, taps, C_in, LANES)``, zero past
-    the last output channel, flat."""
-    c_in, c_out = problem.c_in, problem.c_out
-    blocks = -(-c_out // LANES)
+    """The weight ``(C_in, C_out/G, *k)`` flipped and packed as ``(G, blocks, taps, C_in/G, LANES)``, zero
+    past each group's last output channel, flat."""
+    groups, cig, cog = problem.groups, problem.cig, problem.cog
+    blocks = -(-cog // LANES)
     taps = math.prod(geometry.kernel_size)
     flipped = w[(slice(None), slice(None)) + (slice(None, None, -1),) * geometry.ndim]
-    packed = np.zeros((blocks * LANES, taps, c_in), dtype=np.float32)
-    packed[:c_out] = flipped.reshape(c_in, c_out, taps).transpose(1, 2, 0)
-    return np.ascontiguousarray(packed.reshape(blocks, LANES, taps, c_in).transpose(0, 2, 3, 1)).reshape(-1)
+    packed = np.zeros((groups, blocks * LANES, taps, cig), dtype=np.float32)
+    packed[:, :cog] = flipped.reshape(groups, cig, cog, taps).transpose(0, 2, 3, 1)
+    packed = packed.reshape(groups, blocks, LANES, taps, cig).transpose(0, 1, 3, 4, 2)
+    return np.ascontiguousarray(packed).reshape(-1)
 
 
 def _pad_input(x: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
@@ -234,11 +244,12 @@ def registers(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem
         y = out.reshape(n, c_out, rows.shape[0], o_last)
     else:
         y = out.reshape(n, rows.shape[0], o_last, c_out)
-    args = (xp, sample, *tables, c_in, packed, problem.bias, y, channels_first)
+    args = (xp, sample, *tables, c_in, problem.groups, packed, problem.bias, y, channels_first)
     # a small call on the calling thread alone (handing a piece to another costs tens of microseconds:
     # blas.PARALLEL_FLOPS; a 1 -> 64 k3 layer on 20^2, 0.10 ms on two threads, 0.05 on one)
     flops = 2 * n * math.prod(geometry.output_size) * tables.taps.shape[0] // max(1, tables.class_taps.shape[0] - 1)
-    pieces = 4 * effective().threads if flops * c_in * -(-c_out // LANES) * LANES >= _blas.PARALLEL_FLOPS else 1
+    lanes = problem.groups * -(-problem.cog // LANES) * LANES  # output channels with each group's padding
+    pieces = 4 * effective().threads if flops * problem.cig * lanes >= _blas.PARALLEL_FLOPS else 1
     calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * rows.shape[0], pieces)]
     _compiled.parallel_for(_compiled.kernels()["register_tiles"], calls)
 
@@ -246,7 +257,7 @@ def registers(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem
 def _footprint(geometry: Geometry, problem: Problem) -> int:
     # the padded channels-last input, the row and tap tables, and the packed weight
     padded = math.prod(_padded(geometry)) * problem.c_in
-    weight = -(-problem.c_out // LANES) * LANES * math.prod(geometry.kernel_size) * problem.c_in
+    weight = problem.groups * -(-problem.cog // LANES) * LANES * math.prod(geometry.kernel_size) * problem.cig
     return 4 * (padded + weight) + _table_bytes(geometry) + 4 * SLACK_PIXELS * problem.c_in
 
 
