@@ -329,12 +329,14 @@ def choose(
        ``gemm``'s speed on the shapes it picks (1.06-1.56x prepared; k5 s2 0.90-2.1x, 1.0-1.97x prepared), measured A/B;
        not with ``tconv.options(winograd=False)`` (its error is bounded by each input tile's
        magnitudes, not each output's own terms: :class:`tconv.Options`);
-    4b. where ``"gemm"``, ``"im2col"`` or ``"phase"`` would run, float32 stride-1 layers of one group (not pointwise)
+    4b. where ``"gemm"``, ``"im2col"`` or ``"phase"`` would run, float32 stride-1 layers (not pointwise)
        whose register tiles are well used -- at most 48 input and 96 output channels with an efficiency of
-       0.55 or more, or 3-d layers of 2-8 -> at most 32 channels, or 2-d layers of 2-4 -> at most 4 channels with large
-       kernels (:func:`tconv._algorithms.registers.preferred`): ``"registers"``, the layer as a direct
-       convolution in tiles of 12 output pixels x 16 channels held in vector registers -- 1.09-18.7x the
-       earlier choice's speed on the 40 of 120 random stride-1 layers it picks, measured A/B;
+       0.55 or more, or 3-d layers of 2-8 -> at most 32 channels, or 2-d layers of 2-4 -> at most 4
+       channels with large kernels; with groups, at most 16 input and 96 output channels per group and
+       the same efficiency (:func:`tconv._algorithms.registers.preferred`): ``"registers"``, the layer as
+       a direct convolution in tiles of 12 output pixels x 16 channels held in vector registers --
+       1.09-18.7x the earlier choice's speed on the 40 of 120 random stride-1 layers it picks, 1.85x in
+       geometric mean on the 37 of the benchmark's 1 600 random layers it changes, measured A/B;
     5. 3-d layers with overlapping stamps, one group, and at least :data:`PHASE_3D_TAPS` input pixels
        times kernel taps per sample (a 32^3 k3 s2 or 20^3 k4 s2 volume): ``"phase"`` -- 1.3-1.5x
        ``gemm``'s speed there; below it ``gemm`` (1.1-1.8x ``phase``'s on 12^3-20^3 k3 s2 and 16^3 k4
