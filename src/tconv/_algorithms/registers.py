@@ -194,7 +194,7 @@ def _tables(geometry: Geometry, c_in: int) -> _Tables:
     output's leading axes) sums only the taps whose leading-axis positions fall on the input: along each
     such axis the padding before and after the input holds zeros, which the taps that land there would
     multiply (a 3-d k7 layer on 11^3 with padding 3: 40 % of its products). Rows with the same taps per
-    axis share a class, one run of taps each (at most ``(2*(k-1) + 1)`` kinds of rows per axis)."""
+    axis share a class, one run of taps each (at most ``2*k + 1`` kinds of rows per axis: :func:`_table_bytes`)."""
     padded = _padded(geometry)
     strides = [c_in * math.prod(padded[a + 1 :]) for a in range(geometry.ndim)]
     lead = geometry.output_size[:-1]
