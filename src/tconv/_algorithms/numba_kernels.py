@@ -2059,6 +2059,20 @@ def _register_tile(pixels: int, lanes: int):
     return tile
 
 
+def tile_width(left: int) -> int:
+    """The pixels of a row's next register tile with ``left`` outputs to go: :data:`TILE_PIXELS` while that
+    many are left, then one of :data:`TILE_HALF` where more than :data:`TILE_TAIL` are left and it is the
+    smaller, then :data:`TILE_TAIL` (a row of 32: 12 + 12 + 8; of 13: 12 + 4). Read by
+    :func:`register_tiles` and by the cost model's share of a row's outputs
+    (:func:`tconv._algorithms.registers.efficiency`)."""
+    if left >= TILE_PIXELS:
+        return TILE_PIXELS
+    if left > TILE_TAIL and TILE_HALF < TILE_PIXELS:
+        return TILE_HALF
+    return TILE_TAIL
+
+
+_tile_width = inline(tile_width)
 _tile = _register_tile(TILE_PIXELS, TILE_LANES)
 _tile_half = _register_tile(TILE_HALF, TILE_LANES)
 _tile_tail = _register_tile(TILE_TAIL, TILE_LANES)
@@ -2119,15 +2133,13 @@ def register_tiles(
                 channels = min(TILE_LANES, cog - b * TILE_LANES)
                 w0 = (g * blocks + b) * per_block
                 o = 0
-                while o + TILE_PIXELS <= o_last:
-                    _tile(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
-                    _store_tile(acc, bias, out, channels_first, n, r, o, c0, TILE_PIXELS, channels)
-                    o += TILE_PIXELS
-                if o_last - o > TILE_TAIL and TILE_HALF < TILE_PIXELS:
-                    _tile_half(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
-                    _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(TILE_HALF, o_last - o), channels)
-                    o += TILE_HALF
                 while o < o_last:
-                    _tile_tail(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
-                    _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(TILE_TAIL, o_last - o), channels)
-                    o += TILE_TAIL
+                    width = _tile_width(o_last - o)
+                    if width == TILE_PIXELS:
+                        _tile(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
+                    elif width == TILE_HALF:
+                        _tile_half(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
+                    else:
+                        _tile_tail(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
+                    _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(width, o_last - o), channels)
+                    o += width

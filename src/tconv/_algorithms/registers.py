@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._options import effective
-from ..geometry import Geometry
+from ..geometry import Geometry, tap_range
 from . import blas as _blas
 from . import compiled as _compiled
 from . import gemm
@@ -77,9 +77,10 @@ EFFICIENT = 0.55
 MOST_INPUTS = 48
 MOST_OUTPUTS = 96
 #: With groups, at most this many input channels per group, and neither few-channel rule below: on the
-#: benchmark's random layers (seeds 0-39) 1.28-8.5x ``gemm`` and ``im2col`` with 1-8 input and 12-96 output
-#: channels per group (8 groups of 3 -> 12, k7: 14.1 -> 1.7 ms), 0.83-0.89x with 48 input channels per
-#: group, 0.61-0.91x where many groups of 1-3 output channels each fill a tile's 16 lanes (32 groups).
+#: benchmark's random layers (``random_layers(40, S)`` for S = 0-39) 1.28-8.5x ``gemm`` and ``im2col`` with
+#: 1-8 input and 12-96 output channels per group (8 groups of 3 -> 12, k7: 14.1 -> 1.7 ms), 0.83-0.89x
+#: with 48 input channels per group, 0.61-0.91x where many groups of 1-3 output channels each fill a
+#: tile's 16 lanes (32 groups).
 GROUPED_INPUTS = 16
 #: 3-d layers of few channels (2-8 in, at most 32 out) run the tiles whatever their efficiency: ``"phase"``
 #: and ``"gemm"`` gather 27-343 scattered taps per output there (2.4-18.7x on 10 such layers: 3 -> 2 k5
@@ -98,22 +99,27 @@ def efficiency(geometry: Geometry, problem: Problem) -> float:
     tiles of each row (:func:`_row_share`)."""
     lanes = problem.cog / (LANES * -(-problem.cog // LANES))
     i, k, _s, d, b, o = geometry.axes()[-1]
-    reached = sum(max(0, min(i, o + b - d * t) - max(0, b - d * t)) for t in range(k))
-    used = reached / (o * k)
-    return lanes * used * _row_share(geometry.output_size[-1])
+    return lanes * _reached(i, k, d, b, o).sum() / (o * k) * _row_share(geometry.output_size[-1])
+
+
+def _reached(i: int, k: int, d: int, b: int, o: int) -> np.ndarray:
+    """``(k, o)`` booleans along one axis: whether tap ``t`` carries an input to output ``o`` (at stride 1,
+    input ``j`` to ``j + d*t - b``: :func:`tconv.geometry.tap_range`)."""
+    reached = np.zeros((k, o), dtype=bool)
+    for t in range(k):
+        first, stop = tap_range(d * t - b, 1, i, 0, o)
+        reached[t, max(0, first + d * t - b) : max(0, stop + d * t - b)] = True
+    return reached
 
 
 def _row_share(o_last: int) -> float:
-    """The share of a row's tiles' pixels that are outputs: tiles of ``TILE_PIXELS`` (12 with AVX-512, 6
-    without), then one of ``TILE_HALF`` (8) where more than ``TILE_TAIL`` (4) are left and it is the
-    smaller, then tiles of 4 (:func:`tconv._algorithms.numba_kernels.register_tiles`)."""
-    from .numba_kernels import TILE_HALF, TILE_PIXELS, TILE_TAIL
+    """The share of a row's tiles' pixels that are outputs (the tiles of
+    :func:`tconv._algorithms.numba_kernels.tile_width`)."""
+    from .numba_kernels import tile_width
 
-    o = o_last // TILE_PIXELS * TILE_PIXELS
-    computed = o
-    if o_last - o > TILE_TAIL and TILE_HALF < TILE_PIXELS:
-        computed, o = computed + TILE_HALF, o + TILE_HALF
-    computed += -(-max(0, o_last - o) // TILE_TAIL) * TILE_TAIL
+    computed = 0
+    while computed < o_last:
+        computed += tile_width(o_last - computed)
     return o_last / computed
 
 
@@ -202,11 +208,9 @@ def _tables(geometry: Geometry, c_in: int) -> _Tables:
     flat_taps = np.arange(offsets.shape[1], dtype=np.int64)
     positions = offsets * np.array(geometry.dilation, dtype=np.int64).reshape(-1, 1)  # dilated tap positions
     tap_offsets = (positions * np.array(strides, dtype=np.int64).reshape(-1, 1)).sum(axis=0)
-    ranges = []  # per leading axis and output position: the taps' mask of those that fall on the input
-    for axis, (i, k, _s, d, b, _o) in enumerate(geometry.axes()[:-1]):
-        start = d * (k - 1) - b  # where input cell 0 lands in the padded input
-        cells = np.arange(lead[axis], dtype=np.int64).reshape(-1, 1) + d * np.arange(k, dtype=np.int64)
-        ranges.append((cells >= start) & (cells < start + i))  # (O_axis, k)
+    # per leading axis and output position: the mask of the flipped kernel's taps (the tables' order, tap
+    # k-1-t of the weight) that fall on the input, (O_axis, k)
+    ranges = [_reached(i, k, d, b, o)[::-1].T for i, k, _s, d, b, o in geometry.axes()[:-1]]
     runs: list[np.ndarray] = []
     row_class = np.empty(math.prod(lead), dtype=np.int64)
     per_axis = [np.unique(mask, axis=0, return_inverse=True) for mask in ranges]
