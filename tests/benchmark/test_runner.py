@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
+import pytest
 from helpers import oracle
 
 import tconv
@@ -35,3 +38,89 @@ def test_real_run_against_every_peer():
     text = format_table(report)
     assert "| custom | float32 |" in text and "Geometric-mean speed-up" in text
     assert summary(report)["shapes"] == 2
+
+
+class _Clock:
+    """A stand-in for the ``time`` module whose clock moves only when a call of ``seconds`` runs."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def call(self, seconds: float):
+        calls = []
+
+        def run() -> None:
+            calls.append(self.now)
+            self.now += seconds
+
+        return run, calls
+
+
+@pytest.mark.parametrize(
+    ("seconds", "repeat", "budget", "warm_up", "timed"),
+    [
+        (0.001, 3, float("inf"), 100, 3),  # fast calls: WARM_UP_SECONDS of warm-up, then all the calls
+        (0.06, 3, float("inf"), 3, 3),  # WARM_UP_CALLS, which outlast WARM_UP_SECONDS
+        (45.0, 3, float("inf"), 1, 3),  # one slow call is its own warm-up
+        (45.0, 3, 10.0, 1, 1),  # and one timed call spends the budget
+        (4.0, 5, 10.0, 1, 3),  # timed until the budget is spent: 4 + 4 + 4 >= 10
+        (0.001, 2, 0.0, 100, 1),  # at least one timed call, whatever the budget
+    ],
+)
+def test_worker_warm_up_and_budget(monkeypatch, seconds, repeat, budget, warm_up, timed):
+    """``_time``: untimed calls for WARM_UP_SECONDS and at least WARM_UP_CALLS of them, or one call that
+    alone lasts WARM_UP_SECONDS; then ``repeat`` timed calls, fewer once they have taken ``budget``."""
+    from tconv.benchmark import _worker
+
+    assert (_worker.WARM_UP_CALLS, _worker.WARM_UP_SECONDS) == (3, 0.1)  # the table above assumes them
+    clock = _Clock()
+    monkeypatch.setattr(_worker, "time", clock)
+    call, calls = clock.call(seconds)
+    times = _worker._time(call, repeat, budget)
+    assert len(times) == timed and all(t == pytest.approx(seconds) for t in times)
+    assert len(calls) == warm_up + timed
+
+
+class _SlowWorker:
+    """A stand-in for a runtime's worker whose calls take ``seconds`` each (the :class:`_Clock`'s)."""
+
+    def __init__(self, clock: _Clock, seconds: float) -> None:
+        self.clock, self.seconds, self.asked = clock, seconds, []
+
+    def ask(self, kind, algorithm, repeat, budget):
+        from tconv.benchmark import _worker
+
+        assert kind == "time"
+        self.asked.append(budget)
+        call, _ = self.clock.call(self.seconds)
+        return algorithm, _worker._time(call, repeat, budget)
+
+
+def test_slow_columns_stop_after_their_budget(monkeypatch):
+    """A column whose calls are slow is timed until COLUMN_SECONDS of its calls are spent (here 45 s calls
+    on one round of five: one timed call), a fast one in full; the report counts each column's samples
+    and lists the short ones."""
+    from tconv.benchmark import _worker, runner
+
+    clock = _Clock()
+    monkeypatch.setattr(_worker, "time", clock)
+    monkeypatch.setattr(runner, "time", clock)
+    layer = layer_from_spec("n=1 c_in=2 c_out=2 size=4x4 kernel=2 stride=2")
+    out = np.zeros((1, 2, 8, 8), np.float32)
+    columns = [runner._Timed("tconv", "tconv", "auto"), runner._Timed("jax", "jax", "auto")]
+    session = runner._Session(columns, rounds=5, repeat=3, training=False, steps=1, progress=None)
+    session.workers = {"tconv": _SlowWorker(clock, 0.002), "jax": _SlowWorker(clock, 45.0)}
+    monkeypatch.setattr(session, "_outputs", lambda *args: {"tconv": out, "jax": out})
+    result = session.measure(1, layer, "float32")
+    assert result.samples == {"tconv": 15, "jax": 1}
+    assert result.times["jax"] == pytest.approx(45e3) and result.times["tconv"] == pytest.approx(2.0)
+    assert session.workers["jax"].asked == [runner.COLUMN_SECONDS]  # asked once, never again
+    assert len(session.workers["tconv"].asked) == 5
+    report = {"results": [asdict(result)], "rounds": 5, "repeat": 3, "gemm_gflops": {"float32": 100.0}}
+    assert "Timed fewer than 15 times" in format_table(report) and "jax (1)" in format_table(report)

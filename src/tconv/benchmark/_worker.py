@@ -8,9 +8,11 @@ message)``:
 - ``("prepare", layer, dtype, algorithm, training)``: build the call (forward, or a
   training step) on the layer's arrays, run it once (compilation, warm-up) and
   answer with its output, to be checked, and the algorithm ``"auto"`` chose;
-- ``("time", algorithm, repeat)``: untimed calls until at least
-  :data:`WARM_UP_CALLS` calls and :data:`WARM_UP_SECONDS` have passed, then
-  ``repeat`` timed calls; answer with their durations in seconds;
+- ``("time", algorithm, repeat, budget)``: untimed calls until at least
+  :data:`WARM_UP_CALLS` calls (or one call of :data:`WARM_UP_SECONDS` or more) and
+  :data:`WARM_UP_SECONDS` have passed, then up to ``repeat`` timed calls, fewer once
+  they have taken ``budget`` seconds (at least one); answer with their durations in
+  seconds;
 - ``("gemm_rate", dtype)``: the best GFLOP/s of a large GEMM, NumPy's or tconv's (:func:`gemm_rate`);
 - ``("bandwidth",)``: the best GB/s of a large copy (:func:`bandwidth`);
 - ``("quit",)``.
@@ -42,6 +44,9 @@ __all__ = ["WARM_UP_CALLS", "WARM_UP_SECONDS", "Worker", "bandwidth", "gemm_rate
 #: (its dilated layer 2.8 ms in the benchmark, 1.8 in a loop); 100 ms reach the steady state of both.
 WARM_UP_CALLS = 3
 WARM_UP_SECONDS = 0.1
+#: (A call that alone takes :data:`WARM_UP_SECONDS` is warm-up enough: the slow state lasts tens of
+#: milliseconds, and three calls of a peer that takes 45 s on a layer -- JAX on a 3-d depthwise one,
+#: measured -- would be two minutes of warm-up per batch.)
 
 
 def serve(runtime: str, threads: int, conn: Any) -> None:  # pragma: no cover - runs in a subprocess
@@ -71,8 +76,8 @@ def serve(runtime: str, threads: int, conn: Any) -> None:  # pragma: no cover - 
                 out = calls[algorithm]()  # warm-up (compilation) and the output to check
                 conn.send(("ok", (np.asarray(out), impl.chosen(layer))))
             elif kind == "time":
-                _, algorithm, repeat = message
-                conn.send(("ok", (algorithm, _time(calls[algorithm], repeat))))
+                _, algorithm, repeat, budget = message
+                conn.send(("ok", (algorithm, _time(calls[algorithm], repeat, budget))))
             elif kind == "gemm_rate":
                 conn.send(("ok", gemm_rate(message[1])))
             elif kind == "bandwidth":
@@ -81,15 +86,18 @@ def serve(runtime: str, threads: int, conn: Any) -> None:  # pragma: no cover - 
             conn.send(("error", f"{type(error).__name__}: {error}"))
 
 
-def _time(call: Call, repeat: int) -> list[float]:
-    """Seconds of each of ``repeat`` calls, after the untimed warm-up calls."""
+def _time(call: Call, repeat: int, budget: float = float("inf")) -> list[float]:
+    """Seconds of each of up to ``repeat`` calls, after the untimed warm-up calls; no more calls once the
+    timed ones have taken ``budget`` seconds (at least one is timed)."""
     warm_until = time.perf_counter() + WARM_UP_SECONDS
     for count in itertools.count():  # untimed: reach the steady state of a layer called in a loop
+        start = time.perf_counter()
         call()
-        if count + 1 >= WARM_UP_CALLS and time.perf_counter() >= warm_until:
+        now = time.perf_counter()
+        if now >= warm_until and (count + 1 >= WARM_UP_CALLS or now - start >= WARM_UP_SECONDS):
             break
-    times = []
-    for _ in range(repeat):
+    times: list[float] = []
+    while len(times) < repeat and (not times or sum(times) < budget):
         start = time.perf_counter()
         call()
         times.append(time.perf_counter() - start)

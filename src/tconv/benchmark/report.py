@@ -27,6 +27,7 @@ class Result:
     errors: dict[str, str] = field(default_factory=dict)
     algorithm: str = ""
     megabytes: float = 0.0  # the bytes a call must move at least (read the operands, write the result)
+    samples: dict[str, int] = field(default_factory=dict)  # timed calls per column (the medians' sizes)
 
     def gflops(self, runtime: str) -> float:
         return self.gflop / (self.times[runtime] / 1e3)
@@ -180,6 +181,11 @@ def format_table(report: dict) -> str:
     notes = [f"{r.layer} {r.dtype}: {lb}: {msg}" for r in rows for lb, msg in r.errors.items()]
     if notes:
         text += "\n\nNot timed:\n" + "\n".join(f"- {n}" for n in notes)
+    full = report.get("rounds", 0) * report.get("repeat", 0)
+    fewer = [f"{r.layer} {r.dtype}: {lb} ({count})" for r in rows for lb, count in r.samples.items() if count < full]
+    if fewer:  # runner.COLUMN_SECONDS
+        text += f"\n\nTimed fewer than {full} times (slow calls; median of the count given):\n"
+        text += "\n".join(f"- {n}" for n in fewer)
     return text
 
 

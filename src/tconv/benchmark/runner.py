@@ -28,11 +28,17 @@ from ._worker import Worker
 from .layers import LAYERS, Layer
 from .report import Result
 
-__all__ = ["IDLE_GAP", "check_output", "run"]
+__all__ = ["COLUMN_SECONDS", "IDLE_GAP", "check_output", "run"]
 
 #: Seconds of idleness before each runtime's batch of timed calls: some thread pools (ONNX Runtime's,
 #: OpenMP's) spin-wait after a call and would steal the cores from the runtime timed next.
 IDLE_GAP = 0.05
+#: Seconds of timed calls per column and layer after which a column is timed no more on that layer: its
+#: median is then of fewer samples than ``rounds * repeat`` (at least one; the report's ``samples``
+#: counts them). A layer that every runtime computes in under 0.6 s is timed in full. JAX took 45 s
+#: a call on a random 3-d depthwise layer (8 x 128 channels at 20^3, k4 s2; tconv 0.14 s), so five
+#: rounds of three calls, after their warm-up, had kept one layer of a random run busy for 23 minutes.
+COLUMN_SECONDS = 10.0
 
 
 class _Timed(NamedTuple):
@@ -179,16 +185,20 @@ class _Session:
         shuffle = random.Random(step)  # a different, reproducible order every round
         for r in range(self.rounds):
             for label in shuffle.sample(order, len(order)):
+                left = COLUMN_SECONDS - sum(samples[label])
+                if left <= 0:  # a slow column: timed enough on this layer
+                    continue
                 # Let the previous runtime's thread pool go idle: some spin-wait after a call (ONNX
                 # Runtime, OpenMP) and would steal the cores from the runtime timed next.
                 time.sleep(IDLE_GAP)
                 self.say(step - 1 + r / self.rounds, layer, dtype, f"round {r + 1}/{self.rounds} {label}")
                 column = next(c for c in self.columns if c.label == label)
-                timed, times = self.workers[column.runtime].ask("time", column.algorithm, self.repeat)
+                timed, times = self.workers[column.runtime].ask("time", column.algorithm, self.repeat, left)
                 if timed != column.algorithm:  # the worker must time the call it was asked for
                     raise RuntimeError(f"{column.runtime} worker timed {timed!r} instead of {column.algorithm!r}")
                 samples[label] += times
         result.times = {label: statistics.median(v) * 1e3 for label, v in samples.items() if v}
+        result.samples = {label: len(v) for label, v in samples.items() if v}
         return result
 
     def _outputs(self, result: Result, step: int, layer: Layer, dtype: str) -> dict[str, np.ndarray]:
