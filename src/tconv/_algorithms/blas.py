@@ -215,9 +215,10 @@ def _intel() -> bool:
 
 def _provider() -> _Mkl | None:
     """MKL when the option ``blas`` chooses it and it is available, else None (NumPy's matmul). ``"auto"``
-    chooses it on Intel's processors only: that is where it was measured faster than OpenBLAS (it was
-    never timed on this project's AMD EPYCs, and MKL's fastest kernels were long reserved for Intel's
-    processors); ``"mkl"`` on any."""
+    chooses it on Intel's processors only: that is where it was measured faster than OpenBLAS. On an
+    AMD EPYC with AVX-512 (Zen 4, 6 December 2026) it was not: single-threaded products of tconv's
+    shapes ran at 0.88-1.04x OpenBLAS's speed, and eight benchmark layers' calls at 0.96-1.01x, plain
+    and prepared (docs/performance.md, "MKL for the GEMMs"); ``"mkl"`` on any."""
     choice = effective().blas
     if choice == "numpy" or (choice == "auto" and not _intel()):
         return None
