@@ -455,6 +455,53 @@ def test_transposed_orientation_in_blocks_of_samples(n, c_in, cog, groups, size,
     assert_close(got, tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter"))
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize(
+    "n, c_in, c_out, size, kernel, stride, padding, split",
+    [
+        (1, 16, 24, (20, 18), 2, 2, 0, True),  # U-Net's k2 s2 stamps, one sample
+        (1, 12, 13, (13, 15), 4, 2, 1, True),  # overlapping k4 s2 rows; uneven shares of 4-7 channels
+        (1, 8, 12, (3, 4, 5), 3, 2, 1, True),  # 3-d
+        (1, 16, 16, (300,), 3, 3, 0, True),  # 1-d
+        (2, 12, 20, (9, 11), 3, 2, 0, True),  # 2 samples: a tile each on 2 threads, shared on 3
+        (1, 16, 7, (20, 18), 2, 2, 0, False),  # fewer channels than CHANNEL_SPLIT a thread
+        (1, 512, 8, (40,), 4, 2, 1, False),  # few rows for the input channels: CHANNEL_SPLIT_INPUTS
+    ],
+)
+def test_one_tile_shares_its_channels_among_the_threads(
+    n, c_in, c_out, size, kernel, stride, padding, split, threads, monkeypatch
+):
+    """gemm_transposed with fewer tiles than threads: each thread computes a share of the output channels,
+    its GEMM and its rows (CHANNEL_SPLIT), where there are enough channels and rows; every cell equal to
+    the reference, the input untouched."""
+    from tconv._algorithms import compiled as _compiled
+
+    monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)
+    monkeypatch.setattr(_gemm, "TRANSPOSED_PIXELS", 1)
+    monkeypatch.setattr(_gemm, "STAMP_PIXELS", 1)
+    monkeypatch.setattr(_gemm, "S2_ROWS", 1)
+    shares = []
+    run_workers = _compiled.run_workers
+
+    def counted(work, threads, claim):
+        shares.append(work.__name__)
+        return run_workers(work, threads, claim)
+
+    monkeypatch.setattr(_compiled, "run_workers", counted)
+    rng = np.random.default_rng(c_out)
+    x = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+    w = rng.standard_normal((c_in, c_out, *(kernel,) * len(size))).astype(np.float32)
+    b = rng.standard_normal(c_out).astype(np.float32)
+    kept = x.copy()
+    kwargs = dict(stride=stride, padding=padding)
+    with tconv.options(threads=threads):
+        got = tconv.conv_transpose(x, w, b, **kwargs, algorithm="gemm")
+    assert ("channel_work" in shares) == (split and n < threads), shares
+    reference = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), **kwargs)
+    assert_close(got, reference, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(x, kept)
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize(
     "n, c_in, c_out, size, kernel, stride, padding, joined",

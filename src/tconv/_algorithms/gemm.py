@@ -108,6 +108,20 @@ JOIN_PIXELS = 320
 JOIN_INPUTS = 32
 #: Bytes of a joined block's columns (two 14 x 14 samples of 1024 rows; the cores' L2 holds 2 MiB here).
 JOIN_COLUMNS = 2**21
+#: Where :func:`gemm_transposed` has fewer tiles than threads (one group: one or a few large samples), it
+#: splits each tile's output channels among the threads, at least this many a thread (0: never), each
+#: thread computing its share's GEMM and its rows in one parallel pass, instead of the GEMM split by
+#: :func:`tconv._algorithms.blas.matmul` and then the rows in bands (two passes: two hand-offs, and each
+#: thread's rows read from columns the other thread wrote). Measured on the AMD EPYC (Zen 4) of
+#: docs/performance.md, A/B in one process on the 53 random layers of the benchmark's seeds 0-39 that
+#: take this path (one sample, 20 MFLOP to 1.5 GFLOP): 1.0-3.2x as fast, 1.3x in geometric mean
+#: (32 -> 24 channels k3 s2 at 88 x 88: 2.1 -> 0.92 ms); slower on two, which the next bound leaves out ...
+CHANNEL_SPLIT = 4
+#: ... and where the GEMM has at least one row (output channel and tap) for this many input channels:
+#: each thread reads the whole input instead of its half, which costs where the rows are few (512 -> 8
+#: channels at k4 s2, 1-d: 0.94x; a 3-d 128 -> 8 layer at k1 s2: 0.93x; 128 -> 8 at k2 s2, 4x the
+#: rows per input channel of the first, 1.27x).
+CHANNEL_SPLIT_INPUTS = 8
 #: Whether :func:`gemm_transposed` gathers rows whose last axis is k3, k4 or k5 at s2 (dilation 1) with
 #: ``gather_k3s2_t``, ``gather_k4s2_t`` and ``gather_k5s2_t`` (and whether :func:`transposed` sends
 #: overlapping stamps there: :data:`S2_ROWS`).
@@ -1055,7 +1069,9 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     compiled call (per sample, small images spent more in the calls than in the work:
     a 64-sample 14x14 layer with one output channel; per group, a layer of 32 groups of
     6 -> 3 channels at 11x11 spent 40 us a group in them); with fewer tiles than threads each
-    tile's GEMM is split among the threads instead (:func:`tconv._algorithms.blas.matmul`).
+    tile's output channels are shared among the threads, each computing its share's GEMM and rows
+    (:data:`CHANNEL_SPLIT`), or, with too few channels, its GEMM is split among the threads
+    (:func:`tconv._algorithms.blas.matmul`) and its rows after it.
     """
     n = x.shape[0]
     groups, cig, cog, dtype = problem.groups, problem.cig, problem.cog, problem.dtype
@@ -1128,9 +1144,22 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     claim = _compiled.Claim(len(tiles))
 
     def block(
-        buffer: np.ndarray, i0: int, i1: int, g0: int, g1: int, multiply: Callable[..., np.ndarray]
+        buffer: np.ndarray,
+        i0: int,
+        i1: int,
+        g0: int,
+        g1: int,
+        multiply: Callable[..., np.ndarray],
+        c0: int = 0,
+        c1: int = cog,
     ) -> np.ndarray:
-        """The columns of samples i0:i1, groups g0:g1, as (n, (g1-g0)*Cog, Kv, P) in ``buffer``."""
+        """The columns of samples i0:i1, groups g0:g1, output channels c0:c1 of each group, as (n, (g1-g0)
+        *(c1-c0), Kv, P) in ``buffer`` (a range of channels only for one group: :data:`CHANNEL_SPLIT`)."""
+        if c1 - c0 < cog:  # one group's rows c0*Kv:c1*Kv of W^T, for one thread's share of its channels
+            cols = _reshaped(buffer[: (i1 - i0) * (c1 - c0) * kv * p_in], (i1 - i0, (c1 - c0) * kv, p_in))
+            lhs = np.broadcast_to(wt[g0, c0 * kv : c1 * kv], (i1 - i0, (c1 - c0) * kv, cig))
+            multiply(lhs, xs[i0:i1, g0], out=cols)
+            return _reshaped(cols, (i1 - i0, c1 - c0, kv, p_in))
         if joined and i1 - i0 > 1:  # the samples side by side, one GEMM (JOIN_PIXELS)
             nb = i1 - i0
             xb = scratch("channels_last", (cig, nb * p_in), dtype)
@@ -1157,6 +1186,28 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     if len(tiles) >= threads > 1 and _blas.available():
         with _blas.single_threaded_blas():
             _compiled.run_workers(work, threads, claim)
+    elif (
+        CHANNEL_SPLIT
+        and threads > 1
+        and groups == 1
+        and cog >= CHANNEL_SPLIT * threads
+        and CHANNEL_SPLIT_INPUTS * cog * kv >= cig
+        and _blas.available()
+    ):
+        # fewer tiles than threads, of one group: each thread takes a share of a tile's output channels,
+        # its GEMM and its rows, in one parallel pass (CHANNEL_SPLIT)
+        parts = [(i0, i1, c0, c1) for i0, i1, _, _ in tiles for c0, c1 in _compiled.split(cog, threads)]
+        share = _compiled.Claim(len(parts))
+
+        def channel_work() -> None:
+            buffer = scratch("columns", (size,), dtype)  # this thread's columns (a share of a tile's)
+            for index in share:
+                i0, i1, c0, c1 = parts[index]
+                c4 = block(buffer, i0, i1, 0, 1, _blas.mm, c0, c1)
+                rows(*arguments(c4, lead.ptr, 0, o_last, bias[c0:c1], out4[i0:i1, c0:c1]))
+
+        with _blas.single_threaded_blas():
+            _compiled.run_workers(channel_work, threads, share)
     else:
         # fewer tiles than threads (one or a few large samples), or one thread: each tile's GEMM split
         # among the threads by _blas.matmul (never BLAS's own threads, which spin for 0.1 s after a call:
