@@ -1141,8 +1141,6 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
             # outputs o0:o1 of every row, in chunks that stay in L1
             return (c4, ptr, lead.j, lead.t, *per_axis, o0, o1, DIRECT_ROWS_CHUNK, bias, target)
 
-    claim = _compiled.Claim(len(tiles))
-
     def block(
         buffer: np.ndarray,
         i0: int,
@@ -1175,17 +1173,24 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
 
     size = per * per_groups * cog * kv * p_in
 
-    def work() -> None:
-        buffer = scratch("columns", (size,), dtype)  # this thread's columns
-        for index in claim:
-            i0, i1, g0, g1 = tiles[index]
-            channels = slice(g0 * cog, g1 * cog)
-            c4 = block(buffer, i0, i1, g0, g1, _blas.mm)  # BLAS single-threaded around the workers
-            rows(*arguments(c4, lead.ptr, 0, o_last, bias[channels], out4[i0:i1, channels]))
+    def run_parts(parts: list[tuple[int, int, int, int, int, int]]) -> None:
+        """Each part ``(i0, i1, g0, g1, c0, c1)`` -- samples, groups, and channels of each group -- its
+        GEMM and its rows, by one thread (BLAS single-threaded), the threads taking parts in turn."""
+        claim = _compiled.Claim(len(parts))
 
-    if len(tiles) >= threads > 1 and _blas.available():
+        def work() -> None:
+            buffer = scratch("columns", (size,), dtype)  # this thread's columns
+            for index in claim:
+                i0, i1, g0, g1, c0, c1 = parts[index]
+                channels = slice(g0 * cog + c0, (g1 - 1) * cog + c1)
+                c4 = block(buffer, i0, i1, g0, g1, _blas.mm, c0, c1)
+                rows(*arguments(c4, lead.ptr, 0, o_last, bias[channels], out4[i0:i1, channels]))
+
         with _blas.single_threaded_blas():
             _compiled.run_workers(work, threads, claim)
+
+    if len(tiles) >= threads > 1 and _blas.available():
+        run_parts([(*tile, 0, cog) for tile in tiles])
     elif (
         CHANNEL_SPLIT
         and threads > 1
@@ -1196,18 +1201,7 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     ):
         # fewer tiles than threads, of one group: each thread takes a share of a tile's output channels,
         # its GEMM and its rows, in one parallel pass (CHANNEL_SPLIT)
-        parts = [(i0, i1, c0, c1) for i0, i1, _, _ in tiles for c0, c1 in _compiled.split(cog, threads)]
-        share = _compiled.Claim(len(parts))
-
-        def channel_work() -> None:
-            buffer = scratch("columns", (size,), dtype)  # this thread's columns (a share of a tile's)
-            for index in share:
-                i0, i1, c0, c1 = parts[index]
-                c4 = block(buffer, i0, i1, 0, 1, _blas.mm, c0, c1)
-                rows(*arguments(c4, lead.ptr, 0, o_last, bias[c0:c1], out4[i0:i1, c0:c1]))
-
-        with _blas.single_threaded_blas():
-            _compiled.run_workers(channel_work, threads, share)
+        run_parts([(i0, i1, 0, 1, c0, c1) for i0, i1, _, _ in tiles for c0, c1 in _compiled.split(cog, threads)])
     else:
         # fewer tiles than threads (one or a few large samples), or one thread: each tile's GEMM split
         # among the threads by _blas.matmul (never BLAS's own threads, which spin for 0.1 s after a call:
