@@ -1153,25 +1153,22 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
         c0: int = 0,
         c1: int = cog,
     ) -> np.ndarray:
-        """The columns of samples i0:i1, groups g0:g1, output channels c0:c1 of each group, as (n, (g1-g0)
-        *(c1-c0), Kv, P) in ``buffer`` (a range of channels only for one group: :data:`CHANNEL_SPLIT`)."""
-        if c1 - c0 < cog:  # one group's rows c0*Kv:c1*Kv of W^T, for one thread's share of its channels
-            cols = _reshaped(buffer[: (i1 - i0) * (c1 - c0) * kv * p_in], (i1 - i0, (c1 - c0) * kv, p_in))
-            lhs = np.broadcast_to(wt[g0, c0 * kv : c1 * kv], (i1 - i0, (c1 - c0) * kv, cig))
-            multiply(lhs, xs[i0:i1, g0], out=cols)
-            return _reshaped(cols, (i1 - i0, c1 - c0, kv, p_in))
-        if joined and i1 - i0 > 1:  # the samples side by side, one GEMM (JOIN_PIXELS)
+        """The columns of samples i0:i1, groups g0:g1, output channels c0:c1 of each group (a share of them:
+        :data:`CHANNEL_SPLIT`), as (n, (g1-g0)*(c1-c0), Kv, P) in ``buffer``."""
+        if joined and i1 - i0 > 1 and c1 - c0 == cog:  # the samples side by side, one GEMM (JOIN_PIXELS)
             nb = i1 - i0
             xb = scratch("channels_last", (cig, nb * p_in), dtype)
             _reshaped(xb, (cig, nb, p_in))[...] = xs[i0:i1, 0].transpose(1, 0, 2)
             c2 = _reshaped(buffer[: nb * cog * kv * p_in], (cog * kv, nb * p_in))
             multiply(wt[0], xb, out=c2)
             return _reshaped(c2, (cog, kv, nb, p_in)).transpose(2, 0, 1, 3)
-        cols = _reshaped(buffer[: (i1 - i0) * (g1 - g0) * cog * kv * p_in], (i1 - i0, g1 - g0, cog * kv, p_in))
-        # (g, Cog*Kv, Cig) @ (n, g, Cig, P), stacked
-        lhs = np.broadcast_to(wt[g0:g1], (i1 - i0, *wt[g0:g1].shape))  # a view: _blas.matmul's pieces index both
+        height = (c1 - c0) * kv  # the channels' rows of W^T
+        cols = _reshaped(buffer[: (i1 - i0) * (g1 - g0) * height * p_in], (i1 - i0, g1 - g0, height, p_in))
+        # (g, height, Cig) @ (n, g, Cig, P), stacked
+        lhs = wt[g0:g1, c0 * kv : c1 * kv]
+        lhs = np.broadcast_to(lhs, (i1 - i0, *lhs.shape))  # a view: _blas.matmul's pieces index both
         multiply(lhs, xs[i0:i1, g0:g1], out=cols)
-        return _reshaped(cols, (i1 - i0, (g1 - g0) * cog, kv, p_in))
+        return _reshaped(cols, (i1 - i0, (g1 - g0) * (c1 - c0), kv, p_in))
 
     size = per * per_groups * cog * kv * p_in
 
