@@ -47,6 +47,11 @@ __all__ = ["applies", "minimum", "preferred", "run"]
 #: Output channels per register tile (:data:`tconv._algorithms.numba_kernels.TILE_LANES`, without importing
 #: numba here).
 LANES = 16
+
+
+def _lanes(problem: Problem) -> int:
+    """A group's output channels padded to whole tiles of :data:`LANES` (the packed weight's, per group)."""
+    return -(-problem.cog // LANES) * LANES
 #: Input elements of slack after the padded input: the last tile of a row reads up to a tile's width
 #: past it (its extra outputs are not stored).
 SLACK_PIXELS = 16
@@ -97,7 +102,7 @@ def efficiency(geometry: Geometry, problem: Problem) -> float:
     block of 16 output channels, the taps along the last axis that fall on the input rather than the
     padding (along the leading axes each row skips those: :func:`_tables`), and the outputs of the last
     tiles of each row (:func:`_row_share`)."""
-    lanes = problem.cog / (LANES * -(-problem.cog // LANES))
+    lanes = problem.cog / _lanes(problem)
     i, k, _s, d, b, o = geometry.axes()[-1]
     return lanes * _reached(i, k, d, b, o).sum() / (o * k) * _row_share(geometry.output_size[-1])
 
@@ -149,7 +154,7 @@ def _packed(w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """The weight ``(C_in, C_out/G, *k)`` flipped and packed as ``(G, blocks, taps, C_in/G, LANES)``, zero
     past each group's last output channel, flat."""
     groups, cig, cog = problem.groups, problem.cig, problem.cog
-    blocks = -(-cog // LANES)
+    blocks = _lanes(problem) // LANES
     taps = math.prod(geometry.kernel_size)
     flipped = w[(slice(None), slice(None)) + (slice(None, None, -1),) * geometry.ndim]
     packed = np.zeros((groups, blocks * LANES, taps, cig), dtype=np.float32)
@@ -252,7 +257,7 @@ def registers(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem
     # a small call on the calling thread alone (handing a piece to another costs tens of microseconds:
     # blas.PARALLEL_FLOPS; a 1 -> 64 k3 layer on 20^2, 0.10 ms on two threads, 0.05 on one)
     flops = 2 * n * math.prod(geometry.output_size) * tables.taps.shape[0] // max(1, tables.class_taps.shape[0] - 1)
-    lanes = problem.groups * -(-problem.cog // LANES) * LANES  # output channels with each group's padding
+    lanes = problem.groups * _lanes(problem)  # output channels with each group's padding
     pieces = 4 * effective().threads if flops * problem.cig * lanes >= _blas.PARALLEL_FLOPS else 1
     calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * rows.shape[0], pieces)]
     _compiled.parallel_for(_compiled.kernels()["register_tiles"], calls)
@@ -261,7 +266,7 @@ def registers(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem
 def _footprint(geometry: Geometry, problem: Problem) -> int:
     # the padded channels-last input, the row and tap tables, and the packed weight
     padded = math.prod(_padded(geometry)) * problem.c_in
-    weight = problem.groups * -(-problem.cog // LANES) * LANES * math.prod(geometry.kernel_size) * problem.cig
+    weight = problem.groups * _lanes(problem) * math.prod(geometry.kernel_size) * problem.cig
     return 4 * (padded + weight) + _table_bytes(geometry) + 4 * SLACK_PIXELS * problem.c_in
 
 
