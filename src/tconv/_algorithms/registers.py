@@ -52,6 +52,8 @@ LANES = 16
 def _lanes(problem: Problem) -> int:
     """A group's output channels padded to whole tiles of :data:`LANES` (the packed weight's, per group)."""
     return -(-problem.cog // LANES) * LANES
+
+
 #: Input elements of slack after the padded input: the last tile of a row reads up to a tile's width
 #: past it (its extra outputs are not stored).
 SLACK_PIXELS = 16
