@@ -1074,3 +1074,42 @@ def _padded_reference(torch, x, w, b, kernel, stride, padding, output_padding, g
     )
     window = tuple(slice(lo + z, lo + z + o) for (lo, _), o, z in zip(pads, sizes, before))
     return grown[(slice(None), slice(None), *window)] + b.reshape(-1, *(1,) * nd)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("groups, threads", [(1, 1), (2, 2), (3, 2)])
+def test_unpacked_weight_in_padded_panels(groups, threads, layout, monkeypatch):
+    """A plain call's unpacked weight (gemm.unpacked_weight: few pixels for many input channels) multiplied
+    in panels copied to padded rows (gemm._unpacked_products, taken with MKL where the weight's rows alias:
+    here forced on every row length, library and size, in uneven panels): the same result as the float64
+    scatter, the panels really taken, the arrays untouched."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 16 * groups, 2, 3)).astype(np.float32)
+    w = rng.standard_normal((16 * groups, 12, 4, 4)).astype(np.float32)  # (more than FEW_CHANNELS)
+    b = rng.standard_normal(12 * groups).astype(np.float32)
+    kwargs = dict(stride=2, padding=1, groups=groups)
+    wide = [a.astype(np.float64) for a in (x, w, b)]
+    expected = tconv.conv_transpose(*wide, **kwargs, algorithm="scatter").astype(np.float32)
+    arrays = [a.copy() for a in (x, w, b)]
+    monkeypatch.setattr(_blas, "ALIASED_ROW", 1)
+    monkeypatch.setattr(_blas, "uses_mkl", lambda: True)
+    monkeypatch.setattr(_gemm, "PANEL_ROWS", (1, 10**6))
+    monkeypatch.setattr(_gemm, "PANEL_ROW_BYTES", 0)
+    monkeypatch.setattr(_gemm, "PANEL_BYTES", 16 * 4 * 40)  # 32 columns of 16 input channels a panel
+    monkeypatch.setattr(_gemm, "SMALL_FLOPS", 0)  # (the threads' path too)
+    panels = []
+    original = _blas.parallel_products
+
+    def spy(function, calls):
+        if function.__qualname__.startswith("_unpacked_products"):
+            panels.extend(calls)
+        return original(function, calls)
+
+    monkeypatch.setattr(_blas, "parallel_products", spy)
+    with tconv.options(threads=threads):
+        y = tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs, layout=layout, algorithm="gemm")
+    assert_close(from_layout(y, layout), expected, dtype=np.float32)
+    # each group's 12 * 16 = 192 columns in six panels
+    assert sorted(panels) == [(g, c0, c0 + 32) for g in range(groups) for c0 in range(0, 192, 32)]
+    for a, before in zip((x, w, b), arrays):
+        np.testing.assert_array_equal(a, before)

@@ -203,6 +203,11 @@ def gemm_library() -> str:
         return "mkl"
 
 
+def uses_mkl() -> bool:
+    """Whether MKL computes tconv's GEMMs with the current options (:func:`gemm_library`, without the version)."""
+    return _provider() is not None
+
+
 @functools.lru_cache(maxsize=1)
 def _intel() -> bool:
     """Whether the processor is Intel's (``/proc/cpuinfo``'s vendor; False where it cannot be read)."""
@@ -574,10 +579,23 @@ def padded_rows(rows: int, width: int, dtype: np.dtype) -> np.ndarray:
     >>> a.shape, a.strides
     ((4, 512), (2112, 4))
     """
-    dtype = np.dtype(dtype)
-    if rows < 2 or width * dtype.itemsize % ALIASED_ROW:
+    if rows < 2:
         return np.empty((rows, width), dtype=dtype)
-    return np.empty((rows, width + ROW_PAD // dtype.itemsize), dtype=dtype)[:, :width]
+    return np.empty((rows, row_pitch(width, dtype)), dtype=dtype)[:, :width]
+
+
+def row_pitch(width: int, dtype: np.dtype) -> int:
+    """Elements from one row of ``width`` elements to the next in a GEMM's right-hand side that tconv lays
+    out (:func:`padded_rows`): ``width``, and :data:`ROW_PAD` bytes more where the rows are a multiple of
+    :data:`ALIASED_ROW` bytes long.
+
+    Examples
+    --------
+    >>> row_pitch(512, np.float32), row_pitch(500, np.float32)
+    (528, 500)
+    """
+    itemsize = np.dtype(dtype).itemsize
+    return width + ROW_PAD // itemsize if width * itemsize % ALIASED_ROW == 0 else width
 
 
 #: Row lengths (bytes) of a packed right-hand side that :func:`padded_rows` pads: multiples of this.

@@ -296,7 +296,7 @@ def gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out
         # fewer rows than input channels, and a weight that is not kept packed: the columns in the weight's
         # own (Cog, Kv) order, then transposed -- a pass over the columns instead of over the weight
         xb = channels_last(x, problem.layout).reshape(n * p_in, groups, cig).transpose(1, 0, 2)  # (G, M, Cig)
-        rows = _blas.matmul(xb, w.reshape(groups, cig, cog * kv))  # (G, M, Cog*Kv)
+        rows = _unpacked_products(xb, w.reshape(groups, cig, cog * kv))  # (G, M, Cog*Kv)
         m = groups * n * p_in
         cols = _compiled.transpose(rows.reshape(m, cog, kv), scratch("columns", (m, kv, cog), rows.dtype))
     else:
@@ -324,6 +324,48 @@ def unpacked_weight(geometry: Geometry, problem: Problem, n: int) -> bool:
     return (
         problem.packed is None and kv > 1 and problem.cog > 1 and 2 * n * math.prod(geometry.input_size) <= problem.cig
     )
+
+
+def _unpacked_products(xb: np.ndarray, w3: np.ndarray) -> np.ndarray:
+    """``xb @ w3`` (``(G, M, Cig) @ (G, Cig, N)``) for :func:`unpacked_weight`: the weight as the caller gave
+    it, whose rows may be a multiple of 2 KiB apart (512 output channels of a k4 kernel: 32 KiB), the
+    rows that :func:`tconv._algorithms.blas.padded_rows` pads in a packed weight. With MKL and
+    :data:`PANEL_ROWS` rows such a product is slow: pix2pix's innermost layer (a 1024 x 8192 weight on
+    64 pixels) took 12-15 ms in it on the Xeon, 5-6 in the prepared call's padded weight. There the
+    weight is multiplied in panels of :data:`PANEL_BYTES`, each copied to rows padded by one cache line
+    (in the thread's cache) and multiplied into its columns of the result, the panels shared among the
+    threads; elsewhere it is one GEMM split among the threads."""
+    groups, cig, width = w3.shape
+    rows = xb.shape[1]
+    aliased = _blas.row_pitch(width, w3.dtype) != width and width * w3.dtype.itemsize >= PANEL_ROW_BYTES
+    if not (aliased and PANEL_ROWS[0] <= rows <= PANEL_ROWS[1] and _blas.uses_mkl() and _blas.available()):
+        return _blas.matmul(xb, w3)
+    out = np.empty((groups, rows, width), dtype=np.result_type(xb, w3))
+    columns = max(PANEL_ALIGN, PANEL_BYTES // (cig * w3.dtype.itemsize) // PANEL_ALIGN * PANEL_ALIGN)
+    pieces = [(g, c0, c1) for g in range(groups) for c0, c1 in _compiled.split(width, -(-width // columns))]
+
+    def product(g: int, c0: int, c1: int) -> None:
+        panel = scratch("panel", (cig, _blas.row_pitch(c1 - c0, w3.dtype)), w3.dtype)[:, : c1 - c0]
+        np.copyto(panel, w3[g, :, c0:c1])
+        _blas.mm(xb[g], panel, out=out[g, :, c0:c1])
+
+    _blas.parallel_products(product, pieces)
+    return out
+
+
+#: Rows (input pixels per group) of an unpacked weight's product that :func:`_unpacked_products` multiplies
+#: in panels where the weight's rows alias and are at least :data:`PANEL_ROW_BYTES` long, with MKL. Measured
+#: A/B in one process (6 December, Xeon with AVX-512, MKL 2024.2, two threads, 1 MiB panels, four
+#: alternating rounds; k2 and k4 s2 layers of 256-2048 input channels): 1.17-1.97x on ten layers of
+#: 64-160 rows and 16-32 KiB rows (pix2pix's innermost 1.53-1.84x; six of them checked after the rule was
+#: set), 0.68-0.75x at 32 and 48 rows, 0.88-0.91x at 192 and 256 (dcgan-1); with 8 KiB rows 0.92-1.28x.
+#: With NumPy's OpenBLAS the panels were 0.81-0.98x on the same layers: its GEMM has no such case.
+PANEL_ROWS = (64, 160)
+PANEL_ROW_BYTES = 2**14
+#: Bytes of one panel (:func:`_unpacked_products`): half of the Xeon's 2 MiB L2 (1.4-2.0x there, 1.2-1.7x in
+#: panels of 512 KiB, 1.4-2.0x in 2 MiB ones), and :data:`PANEL_ALIGN` output columns at least.
+PANEL_BYTES = 2**20
+PANEL_ALIGN = 16
 
 
 def _products(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, n: int) -> np.ndarray:
