@@ -145,6 +145,32 @@ def test_mm_calls_mkl_from_its_thresholds(monkeypatch):
     assert calls == ["gemm", "batch", "batch", "gemm", "gemm"] and library is not None
 
 
+def test_rows_that_alias_in_the_cache_are_multiplied_by_numpy(monkeypatch):
+    """A right-hand side or result whose rows are a multiple of 64 KiB apart (blas.MKL_ALIASED_ROW) is
+    multiplied by NumPy's matmul, not MKL (whose GEMM ran at half its rate there); other pitches by MKL;
+    the products right either way."""
+    if __import__("platform").machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("MKL is installed with the test dependencies on x86-64 only")  # (where it must be there)
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((64, 64)).astype(np.float32)
+    aliased = rng.standard_normal((64, 16384)).astype(np.float32)  # rows 64 KiB apart
+    padded = np.empty((64, 16400), np.float32)[:, :16384]
+    padded[...] = aliased
+    wide_out = np.empty((64, 16384 + 16384), np.float32)[:, :16384]  # a result with 128 KiB rows
+    expected = a.astype(np.float64) @ aliased.astype(np.float64)
+    with tconv.options(blas="mkl"):
+        for b, out in ((aliased, None), (padded, None), (padded, wide_out)):
+            np.testing.assert_allclose(blas.mm(a, b, out=out), expected, rtol=1e-4, atol=1e-3)
+    calls = []
+    monkeypatch.setattr(blas, "_mkl_gemm", lambda *args: calls.append(args[2].shape) or False)
+    with tconv.options(blas="mkl"):
+        blas.mm(a, aliased)
+        blas.mm(a, padded, out=wide_out)
+        assert calls == []
+        blas.mm(a, padded)
+        assert calls == [padded.shape]
+
+
 @pytest.mark.parametrize("library", ["numpy", LIBRARY])
 def test_gemm_into_adds_in_place(library):
     rng = np.random.default_rng(3)

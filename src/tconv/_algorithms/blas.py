@@ -365,6 +365,32 @@ MKL_THIN_INNER = 32
 MKL_THIN_ENTRIES = 2**14
 
 
+def _aliased_rows(b: np.ndarray, out: np.ndarray | None) -> bool:
+    """Whether the right-hand side's or the result's rows are a multiple of :data:`MKL_ALIASED_ROW` bytes
+    apart (row-major, more than one row), where MKL's GEMM was slow: see that constant."""
+    for x in (b, out):
+        if x is not None and x.ndim >= 2 and x.shape[-2] > 1 and x.strides[-1] == x.itemsize:
+            pitch = x.strides[-2]
+            if pitch >= MKL_ALIASED_ROW and pitch % MKL_ALIASED_ROW == 0:
+                return True
+    return False
+
+
+#: Row pitch (bytes) of a GEMM's right-hand side or result, a multiple of which makes :func:`mm` use NumPy's
+#: OpenBLAS instead of MKL: rows that far apart fall into the same sets of the caches, and MKL's GEMM
+#: into U-Net's 128 x 128 columns (the channels-first orientation, ``W^T @ x[n]``: 64 KiB rows) ran at
+#: half its rate (52 GF/s on one core of the Xeon, 114 with the rows of both padded, OpenBLAS 75-150).
+#: Measured A/B in one process (6 December, Xeon with AVX-512, MKL 2024.2, two threads, four alternating
+#: rounds): prepared calls of 19 k2 s2 layers at 128 x 128 and 256 x 256 (1-d: 16384) with 8-128 input
+#: channels, 0.89-1.60x in median, 1.19-1.60x on nine (the benchmark's unet-64 1.33x), 0.89x on one
+#: (128 -> 64 channels at 128 x 128); the benchmark's other layers and five other layers' forward and
+#: backward calls with such rows within noise (0.93-1.03x). Rows of 4 and 16 KiB (U-Net at 32 x 32, a
+#: 3-d one at 16^3) keep MKL: with NumPy's GEMM 0.84-0.87x. (Padding the columns' rows and copying the
+#: input to padded rows instead was 0.80-1.56x on such layers, its gains and losses depending on
+#: MKL's shapes.)
+MKL_ALIASED_ROW = 2**16
+
+
 def _numpy_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """NumPy's ``matmul``, with the smaller operand copied row-major where both are column-major.
 
@@ -400,7 +426,8 @@ def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     """``np.matmul(a, b, out=out)`` on the calling thread, by MKL where the option ``blas`` chooses it (see the
     notes above :class:`_Mkl`): float32 or float64 operands of one dtype, 2-d, or stacks whose matrices a
     strided batch reaches; anything else (other dtypes, broadcasting beyond one stacked axis, strides no
-    CBLAS call takes) is NumPy's ``matmul``. Every GEMM of tconv's algorithms goes through here.
+    CBLAS call takes, rows a multiple of :data:`MKL_ALIASED_ROW` apart) is NumPy's ``matmul``. Every GEMM
+    of tconv's algorithms goes through here.
 
     Examples
     --------
@@ -418,8 +445,8 @@ def mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     narrow = min(a.shape[-2], b.shape[-1]) < MKL_SIDE and not (
         inner >= MKL_LONG_INNER and a.shape[-2] * inner >= MKL_LONG_ENTRIES and a.dtype.char == "f"
     )
-    if macs < MKL_MATRIX_MACS or narrow or thin:
-        return _numpy_matmul(a, b, out=out)  # small, thin or empty: NumPy's
+    if macs < MKL_MATRIX_MACS or narrow or thin or _aliased_rows(b, out):
+        return _numpy_matmul(a, b, out=out)  # small, thin, empty or aliasing: NumPy's
     matrices = max(a.size // max(1, a.shape[-2] * a.shape[-1]), b.size // max(1, b.shape[-2] * b.shape[-1]))
     if macs * matrices < MKL_MACS:
         return _numpy_matmul(a, b, out=out)
