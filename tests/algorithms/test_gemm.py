@@ -1111,5 +1111,11 @@ def test_unpacked_weight_in_padded_panels(groups, threads, layout, monkeypatch):
     assert_close(from_layout(y, layout), expected, dtype=np.float32)
     # each group's 12 * 16 = 192 columns in six panels
     assert sorted(panels) == [(g, c0, c0 + 32) for g in range(groups) for c0 in range(0, 192, 32)]
+    if groups == 1:  # under a small memory budget, narrower panels (an eighth of it a thread: 1 KiB, 16 columns)
+        panels.clear()
+        with tconv.options(threads=2, memory_budget=16384):
+            y = tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs, layout=layout, algorithm="gemm")
+        assert_close(from_layout(y, layout), expected, dtype=np.float32)
+        assert sorted(panels) == [(0, c0, c0 + 16) for c0 in range(0, 192, 16)]
     for a, before in zip((x, w, b), arrays):
         np.testing.assert_array_equal(a, before)

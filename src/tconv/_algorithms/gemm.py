@@ -341,7 +341,8 @@ def _unpacked_products(xb: np.ndarray, w3: np.ndarray) -> np.ndarray:
     if not (aliased and PANEL_ROWS[0] <= rows <= PANEL_ROWS[1] and _blas.uses_mkl() and _blas.available()):
         return _blas.matmul(xb, w3)
     out = np.empty((groups, rows, width), dtype=np.result_type(xb, w3))
-    columns = max(PANEL_ALIGN, PANEL_BYTES // (cig * w3.dtype.itemsize) // PANEL_ALIGN * PANEL_ALIGN)
+    panel_bytes = min(PANEL_BYTES, effective().memory_budget // (8 * effective().threads))  # (a budget's share)
+    columns = max(PANEL_ALIGN, panel_bytes // (cig * w3.dtype.itemsize) // PANEL_ALIGN * PANEL_ALIGN)
     pieces = [(g, c0, c1) for g in range(groups) for c0, c1 in _compiled.split(width, -(-width // columns))]
 
     def product(g: int, c0: int, c1: int) -> None:
@@ -363,7 +364,8 @@ def _unpacked_products(xb: np.ndarray, w3: np.ndarray) -> np.ndarray:
 PANEL_ROWS = (64, 160)
 PANEL_ROW_BYTES = 2**14
 #: Bytes of one panel (:func:`_unpacked_products`): half of the Xeon's 2 MiB L2 (1.4-2.0x there, 1.2-1.7x in
-#: panels of 512 KiB, 1.4-2.0x in 2 MiB ones), and :data:`PANEL_ALIGN` output columns at least.
+#: panels of 512 KiB, 1.4-2.0x in 2 MiB ones), at most an eighth of the memory budget a thread, and
+#: :data:`PANEL_ALIGN` output columns at least.
 PANEL_BYTES = 2**20
 PANEL_ALIGN = 16
 
