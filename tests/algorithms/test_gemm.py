@@ -1081,8 +1081,8 @@ def _padded_reference(torch, x, w, b, kernel, stride, padding, output_padding, g
 def test_unpacked_weight_in_padded_panels(groups, threads, layout, monkeypatch):
     """A plain call's unpacked weight (gemm.unpacked_weight: few pixels for many input channels) multiplied
     in panels copied to padded rows (gemm._unpacked_products, taken with MKL where the weight's rows alias:
-    here forced on every row length, library and size, in uneven panels): the same result as the float64
-    scatter, the panels really taken, the arrays untouched."""
+    here forced on every row length, library and size, in panels of 32 columns, 16 under a small memory
+    budget): the same result as the float64 scatter, the panels really taken, the arrays untouched."""
     rng = np.random.default_rng(5)
     x = rng.standard_normal((1, 16 * groups, 2, 3)).astype(np.float32)
     w = rng.standard_normal((16 * groups, 12, 4, 4)).astype(np.float32)  # (more than FEW_CHANNELS)
