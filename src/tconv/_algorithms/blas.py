@@ -191,9 +191,14 @@ def mkl_available() -> bool:
     return _mkl() is not None
 
 
+def uses_mkl() -> bool:
+    """Whether MKL computes tconv's GEMMs with the current options (:func:`gemm_library`, without the version)."""
+    return _provider() is not None
+
+
 def gemm_library() -> str:
     """Which library computes tconv's GEMMs with the current options: ``"mkl <version>"`` or ``"numpy"``."""
-    if _provider() is None:
+    if not uses_mkl():
         return "numpy"
     import importlib.metadata
 
@@ -201,11 +206,6 @@ def gemm_library() -> str:
         return f"mkl {importlib.metadata.version('mkl')}"
     except importlib.metadata.PackageNotFoundError:  # loaded from the loader's path, not the wheel
         return "mkl"
-
-
-def uses_mkl() -> bool:
-    """Whether MKL computes tconv's GEMMs with the current options (:func:`gemm_library`, without the version)."""
-    return _provider() is not None
 
 
 @functools.lru_cache(maxsize=1)

@@ -113,10 +113,10 @@ JOIN_COLUMNS = 2**21
 #: thread computing its share's GEMM and its rows in one parallel pass, instead of the GEMM split by
 #: :func:`tconv._algorithms.blas.matmul` and then the rows in bands (two passes: two hand-offs, and each
 #: thread's rows read from columns the other thread wrote). Measured on the AMD EPYC (Zen 4) of
-#: docs/performance.md, A/B in one process on the 53 random layers of the benchmark's seeds 0-39 that
+#: docs/performance.md, A/B in one process on the 53 random layers of ``random_layers(40, S)`` for S = 0-39 that
 #: take this path (one sample, 20 MFLOP to 1.5 GFLOP): the 51 the next bound keeps 1.35x as fast plain and
 #: 1.36x prepared in geometric mean, up to 3.2x (32 -> 24 channels k3 s2 at 88 x 88: 2.1 -> 0.92 ms), the
-#: six below 0.97x in that sweep 1.00-1.42x when timed again; on seeds 40-79 (not fitted on) 35 layers
+#: six below 0.97x in that sweep 1.00-1.42x when timed again; on S = 40-79 (not fitted on) 35 layers
 #: 1.25x plain and 1.24x prepared, 0.95-2.71x. Two were slower, which the next bound leaves out ...
 CHANNEL_SPLIT = 4
 #: ... and where the GEMM has at least one row (output channel and tap) for this many input channels:
