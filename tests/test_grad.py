@@ -670,6 +670,12 @@ ACCURACY_LAYERS = [
     ("k1-c128-few-rows", (8, 64, 7, 7), (64, 128, 1, 1), dict()),
     ("k1-c128x128", (6, 128, 10, 10), (128, 128, 1, 1), dict()),
     ("grouped-3d-k5s3", (1, 16, 8, 8, 8), (16, 128, 5, 5, 5), dict(stride=3, groups=4)),
+    # input gradients the register tiles sum (im2col.register_tiles: few output channels per group),
+    # float32 chunks of taps, or of a tap's channels, added in double precision
+    ("tiles-fcn-x2", (4, 21, 16, 16), (21, 21, 4, 4), dict(stride=2)),
+    ("tiles-k5s1-c4x8", (1, 4, 78, 78), (4, 8, 5, 5), dict(padding=1)),
+    ("tiles-grouped-k5s2", (1, 24, 52, 52), (24, 64, 5, 5), dict(stride=2, groups=2)),
+    ("tiles-long-c512-1d", (1, 21, 611), (21, 512, 4), dict(stride=3)),
 ]
 
 

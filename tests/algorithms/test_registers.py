@@ -243,3 +243,128 @@ def test_auto_runs_grouped_tiles_with_few_inputs_per_group():
     assert choose(geometry, groups=8, n=4, c_in=24, c_out=96) == "registers"  # 3 -> 12 per group
     assert choose(geometry, groups=2, n=4, c_in=96, c_out=96) != "registers"  # 48 inputs per group
     assert choose(geometry, groups=32, n=4, c_in=128, c_out=96) != "registers"  # 3 outputs of 16 lanes
+
+
+# ----------------------------------------------- the convolution (a transposed one's input gradient)
+
+
+def _conv_arrays(rng, n, c_in, c_out, size, kernel, groups):
+    x = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+    w = (rng.standard_normal((c_out, c_in // groups, *kernel)) / np.sqrt(c_in * np.prod(kernel))).astype(np.float32)
+    return x, w, rng.standard_normal(c_out).astype(np.float32)
+
+
+def _conv_problem(x, w, groups=1, layout="channels_first"):
+    return Problem.of(x, w, None, groups, layout, "conv")
+
+
+CONV_CASES = [
+    # size, kernel, stride, padding, dilation
+    ((64, 64), (4, 4), 2, 1, 1),  # the input gradient of a k4 s2 layer (rows of 32: tiles of 12, 12, 8)
+    ((34, 34), (4, 4), 2, 0, 1),  # FCN's x2 (rows of 16: a tile of 12 and one of 4)
+    ((13, 29), (3, 5), (1, 3), (0, 2), 1),  # uneven strides and paddings
+    ((20, 21), (3, 3), 2, 2, 2),  # dilation, padding beyond the kernel's span
+    ((9, 9), (5, 5), 1, 0, 1),  # stride 1, rows of 5
+    ((1834,), (4,), 3, 0, 1),  # 1-d
+    ((300,), (7,), 4, ((3, 1),), 1),  # 1-d, asymmetric padding, the largest stride
+]
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+def test_conv_tiles_equal_the_reference(case, layout):
+    """The convolution's register tiles (im2col.register_tiles: ``"gemm"`` runs them) against the float64
+    direct convolution, below, at and past a block of 16 output channels, with groups, and with more
+    input channels per group than a chunk's terms (runs of a tap's channels)."""
+    from tconv._algorithms import im2col
+    from tconv.geometry import conv_geometry
+
+    size, kernel, stride, padding, dilation = case
+    rng = np.random.default_rng(len(size) * 1000 + size[-1])
+    geometry = conv_geometry(size, kernel, stride=stride, padding=padding, dilation=dilation)
+    tiled = []
+    for c_in, c_out, groups in [(8, 16, 1), (21, 21, 1), (64, 5, 1), (200, 20, 1), (128, 128, 8), (24, 40, 2)]:
+        x, w, b = _conv_arrays(rng, 2, c_in, c_out, size, kernel, groups)
+        tiled.append(im2col.register_tiles(geometry, _conv_problem(x, w, groups)))
+        kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        expected = tconv.conv(
+            x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), **kwargs, algorithm="direct"
+        )
+        y = tconv.conv(to_layout(x, layout), w, b, **kwargs, layout=layout, algorithm="gemm")
+        assert y.dtype == np.float32
+        assert_close(from_layout(y, layout), expected, dtype=np.float32)
+    assert sum(tiled) >= 3, tiled  # the tiles ran on half or more (short sums: one double-precision product)
+
+
+def test_conv_tiles_are_the_same_sums_on_any_threads_and_in_any_pieces():
+    """Each output is summed whole by one task, in the same chunks: the same bits on 1-3 threads and when
+    a small memory budget cuts the output into tiles."""
+    rng = np.random.default_rng(7)
+    x, w, b = _conv_arrays(rng, 3, 64, 24, (40, 40), (4, 4), 4)
+    kwargs = dict(stride=2, padding=1, groups=4)
+    first = tconv.conv(x, w, b, **kwargs)
+    for threads, budget in [(1, 2**30), (3, 2**30), (2, 200_000)]:
+        with tconv.options(threads=threads, memory_budget=budget):
+            np.testing.assert_array_equal(tconv.conv(x, w, b, **kwargs), first)
+    expected = tconv.conv(
+        x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), **kwargs, algorithm="direct"
+    )
+    assert_close(first, expected, dtype=np.float32)
+
+
+def test_conv_chunks_cover_each_term_once_within_the_chunk_length():
+    for taps, cig, step in [(16, 8, 16), (16, 21, 64), (4, 200, 64), (9, 64, 64), (1, 5, 32), (7, 3, 16)]:
+        chunks = registers.conv_chunks(taps, cig, step)
+        terms = [(t, i) for t0, t1, i0, count in chunks for t in range(t0, t1) for i in range(i0, i0 + count)]
+        assert terms == [(t, i) for t in range(taps) for i in range(cig)]  # im2col's column order, once each
+        assert all((t1 - t0) * count <= step for t0, t1, _, count in chunks)
+
+
+def test_where_the_conv_tiles_run():
+    from tconv._algorithms import im2col
+    from tconv.geometry import conv_geometry
+
+    def runs(size, kernel, c_in, c_out, groups=1, dtype=np.float32, **kwargs):
+        geometry = conv_geometry(size, kernel, **kwargs)
+        x = np.zeros((1, c_in, *size), dtype)
+        w = np.zeros((c_out, c_in // groups, *kernel), dtype)
+        return im2col.register_tiles(geometry, _conv_problem(x, w, groups))
+
+    assert runs((64, 64), (4, 4), 64, 128, groups=8, stride=2, padding=1)  # 8 groups of 8 -> 16
+    assert not runs((64, 64), (4, 4), 64, 128, groups=8, stride=2, padding=1, dtype=np.float64)
+    assert not runs((32, 32), (4, 4), 64, 128, stride=2, padding=1)  # 128 outputs: the GEMM
+    assert not runs((32, 32), (4, 4), 256, 48, stride=2)  # 48 outputs of 256 inputs: the GEMM
+    assert runs((32, 32), (4, 4), 64, 48, stride=2)
+    assert not runs((64, 64), (2, 2), 32, 16, stride=4)  # windows that do not overlap
+    assert not runs((64, 64), (16, 16), 21, 21, stride=8)  # a stride above TILE_STRIDE
+    assert not runs((16, 16, 16), (4, 4, 4), 16, 16, stride=2)  # 3-d
+    assert not runs((32, 32), (4, 4), 3, 16, stride=2)  # 48 terms: one double-precision product
+    with tconv.options(compiled=False):
+        assert not runs((64, 64), (4, 4), 64, 128, groups=8, stride=2, padding=1)
+
+
+def test_conv_tiles_leave_non_finite_values_where_the_gemms_do(monkeypatch):
+    """A NaN in the input reaches exactly the outputs whose windows hold it; an infinite weight times the
+    padding's zeros is NaN, as in the im2col GEMMs' columns and PyTorch's convolution (the padding is
+    part of the input there); the inputs are not modified."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(9)
+    x, w, b = _conv_arrays(rng, 1, 16, 16, (20, 20), (4, 4), 1)
+    x[0, 3, 0, 0] = np.nan
+    x0, w0 = x.copy(), w.copy()
+    y = tconv.conv(x, w, b, stride=2, padding=1)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+    reached = np.zeros((10, 10), bool)
+    reached[0, 0] = True  # cell (0, 0) lies in output (0, 0)'s window only (s*j + t - 1 = 0: j = 0, t = 1)
+    assert np.array_equal(np.isnan(y[0]).any(axis=0), reached)
+    x[0, 3, 0, 0] = 1.0
+    w[2, 1, 0, 0] = np.inf
+    with np.errstate(invalid="ignore"):
+        tiles = tconv.conv(x, w, b, stride=2, padding=1)
+        monkeypatch.setattr(im2col, "register_tiles", lambda geometry, problem: False)
+        gemms = tconv.conv(x, w, b, stride=2, padding=1)
+    assert np.isnan(tiles[0, 2, 0]).all() and np.isinf(tiles[0, 2, 1:, 1:]).all()
+    np.testing.assert_array_equal(np.isnan(tiles), np.isnan(gemms))
+    np.testing.assert_array_equal(np.isinf(tiles), np.isinf(gemms))

@@ -585,4 +585,5 @@ KERNEL_NAMES = (
     "winograd_output_1d",
     "winograd_weight_1d",
     "register_tiles",
+    "conv_register_tiles",
 )

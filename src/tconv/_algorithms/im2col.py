@@ -32,6 +32,7 @@ from ..geometry import Geometry
 from ..kernels import tap_pairs
 from . import blas as _blas
 from . import compiled as _compiled
+from . import registers as _registers
 from .blocking import ConvBlocked
 from .gemm import SMALL_FLOPS, one_stamp, single_stamp
 from .problem import Problem, channels_last, layout_index
@@ -130,10 +131,63 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
             ),
         )  # (Kv, C_in, Cog)
         return conv_footprint(problem).run(_conv_direct_block, x, wt, geometry, problem)
+    if register_tiles(geometry, problem):
+        return ConvBlocked(lambda g: _registers.conv_footprint(g, problem)).run(
+            _conv_registers, x, w, geometry, problem
+        )
     if _columns_first(x, w, geometry, problem):
         return conv_footprint(problem).run(_conv_tiled_cf, x, w, geometry, problem)
     wm = problem.pack("im2col", lambda: _packed_weight(w, groups, kv))  # (G, Kv*Cig, Cog)
     return conv_footprint(problem).run(_conv_block, x, wm, geometry, problem)
+
+
+def _terms(geometry: Geometry, problem: Problem) -> tuple[int, int]:
+    """The terms of one output's sum (taps x input channels per group) and their chunks' length
+    (:func:`input_chunk`)."""
+    taps = math.prod(geometry.kernel_size)
+    k = taps * problem.cig
+    return k, input_chunk(k, taps, problem.groups)
+
+
+def register_tiles(geometry: Geometry, problem: Problem) -> bool:
+    """Whether :func:`conv` sums its outputs in register tiles (:func:`tconv._algorithms.registers.conv_tiles`):
+    where they apply, on sums long enough to be chunked (not one double-precision product:
+    :func:`_one_wide_product`), in 1-d and 2-d, with few output channels per group (at most
+    :data:`TILE_OUTPUTS`, or :data:`FEW_TILE_OUTPUTS` when a group has more than :data:`TILE_INPUTS` input
+    channels) and, on every axis, windows that overlap (a stride below the dilated kernel's span) at a
+    stride of at most :data:`TILE_STRIDE`.
+
+    Measured against the im2col GEMMs on the input gradients of transposed convolutions (6 December, Xeon
+    with AVX-512, two threads, A/B in one process, min of 2 x 5 calls; the benchmark's and the other
+    models' layers and 110 random ones, of which 83 where the tiles apply): 1.05-2.8x on the 27 layers
+    the rule takes (8 groups of 8 -> 16 channels, k4 s2: 1.7-1.9x; 21 -> 21 k4 s2: 2.4-2.6x; 4 -> 8 k5
+    s1: 2.8x; 1-d 512 -> 21 k4 s3: 1.5x). Left to the GEMMs: windows that do not overlap (k2 s4 0.40x,
+    k4 s4 0.82x), strides of 8 and 32 (0.98x, 0.59x: kernels of 256 and 4096 taps whose GEMMs are
+    long), 32-48 output channels with 96-256 input channels per group (0.59x, 0.94x), 3-d layers (0.49x
+    and 0.82x on two of 4 output channels; 1.1-3.2x on three others) and more output channels (0.27-0.98x
+    on 30 of 38 layers of 64-2048; 1.2-1.4x on the others, within this machine's noise of the GEMMs').
+    """
+    if not _registers.conv_applies(geometry, problem):
+        return False
+    k, step = _terms(geometry, problem)
+    most = TILE_OUTPUTS if problem.cig <= TILE_INPUTS else FEW_TILE_OUTPUTS
+    if _one_wide_product(k, step) or problem.cog > most or geometry.ndim > 2:
+        return False
+    axes = zip(geometry.kernel_size, geometry.stride, geometry.dilation)
+    return all(s < d * (k - 1) + 1 and s <= TILE_STRIDE for k, s, d in axes)
+
+
+#: :func:`register_tiles`'s bounds: output channels per group, input channels per group above which only
+#: :data:`FEW_TILE_OUTPUTS` output channels, and the largest stride.
+TILE_OUTPUTS = 48
+TILE_INPUTS = 64
+FEW_TILE_OUTPUTS = 24
+TILE_STRIDE = 4
+
+
+def _conv_registers(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """One block of :func:`conv` in register tiles, in chunks of :func:`input_chunk` terms."""
+    return _registers.conv_tiles(x, w, geometry, problem, _terms(geometry, problem)[1])
 
 
 def _columns_first(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> bool:

@@ -1998,24 +1998,25 @@ TILE_TAIL = 4
 
 
 def _register_tile(pixels: int, lanes: int):
-    """An intrinsic ``tile(x, base, taps, weights, t0, t1, count, step, w, w0, acc)``: the sums of
+    """An intrinsic ``tile(x, base, taps, weights, t0, t1, count, pitch, step, w, w0, acc)``: the sums of
     ``pixels`` output pixels times ``lanes`` output channels, each held in a vector register
     (``<lanes x float>``)::
 
         acc[p*lanes + c] = sum over t in t0:t1, i of
-            x[base + taps[t] + i + p*step] * w[w0 + (weights[t]*count + i)*lanes + c]
+            x[base + taps[t] + i + p*step] * w[w0 + (weights[t]*pitch + i)*lanes + c]
 
     for taps ``t`` (``taps[t]``: the offset of a kernel tap in the padded input ``x``, flat, float32;
-    ``weights[t]``: its index in the packed weight) and ``count``
-    input channels ``i`` (contiguous in ``x``). Per term: one vector load of the weight, one broadcast of
-    the input per pixel, one fused multiply-add per pixel (``llvm.fma``: one rounding per term, as
-    PyTorch's kernels). numba's own loops kept such accumulators in memory (or, as scalars, did not
-    vectorise them): 8-19 GF/s against 205-241 for this tile."""
+    ``weights[t]``: its index in the packed weight, ``pitch`` input channels per tap) and ``count``
+    input channels ``i`` (contiguous in ``x``; ``count < pitch`` sums a run of a tap's channels). Per
+    term: one vector load of the weight, one broadcast of the input per pixel, one fused multiply-add
+    per pixel (``llvm.fma``: one rounding per term, as PyTorch's kernels). numba's own loops kept such
+    accumulators in memory (or, as scalars, did not vectorise them): 8-19 GF/s against 205-241 for
+    this tile."""
 
     @intrinsic
-    def tile(typingctx, x, base, taps, weights, t0, t1, count, step, w, w0, acc):
+    def tile(typingctx, x, base, taps, weights, t0, t1, count, pitch, step, w, w0, acc):
         i64t = types.int64
-        signature = types.none(x, i64t, taps, weights, i64t, i64t, i64t, i64t, w, i64t, acc)
+        signature = types.none(x, i64t, taps, weights, i64t, i64t, i64t, i64t, i64t, w, i64t, acc)
 
         def codegen(context, builder, sig, args):
             f32, i64, i32 = ir.FloatType(), ir.IntType(64), ir.IntType(32)
@@ -2023,9 +2024,9 @@ def _register_tile(pixels: int, lanes: int):
             xd = context.make_array(sig.args[0])(context, builder, args[0]).data
             table = context.make_array(sig.args[2])(context, builder, args[2]).data
             rows = context.make_array(sig.args[3])(context, builder, args[3]).data
-            wd = context.make_array(sig.args[8])(context, builder, args[8]).data
-            ad = context.make_array(sig.args[10])(context, builder, args[10]).data
-            base, t0, t1, count, step, w0 = args[1], args[4], args[5], args[6], args[7], args[9]
+            wd = context.make_array(sig.args[9])(context, builder, args[9]).data
+            ad = context.make_array(sig.args[11])(context, builder, args[11]).data
+            base, t0, t1, count, pitch, step, w0 = args[1], args[4], args[5], args[6], args[7], args[8], args[10]
             fma = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(vector, [vector] * 3), f"llvm.fma.v{lanes}f32"
             )
@@ -2038,7 +2039,7 @@ def _register_tile(pixels: int, lanes: int):
                 offset = builder.load(builder.gep(table, [tap]))
                 x_row = builder.gep(xd, [builder.add(base, offset)])
                 w_tap = builder.load(builder.gep(rows, [tap]))
-                w_row = builder.gep(wd, [builder.add(w0, builder.mul(w_tap, builder.mul(count, width)))])
+                w_row = builder.gep(wd, [builder.add(w0, builder.mul(w_tap, builder.mul(pitch, width)))])
                 with cgutils.for_range(builder, count) as channel:
                     w_at = builder.gep(w_row, [builder.mul(channel.index, width)])
                     weights = builder.load(builder.bitcast(w_at, vector.as_pointer()), align=4)
@@ -2080,18 +2081,20 @@ _tile_tail = _register_tile(TILE_TAIL, TILE_LANES)
 
 @inline
 def _store_tile(acc, bias, out, channels_first, n, r, o, c0, pixels, channels):
-    """out[n, c0 + c, r, o + p] (channels-first) or out[n, r, o + p, c0 + c] = acc[p*lanes + c] + bias."""
+    """out[n, c0 + c, r, o + p] (channels-first) or out[n, r, o + p, c0 + c] = acc[p*lanes + c] + bias, the
+    sum rounded to single precision before the bias is added (double-precision sums: the convolution's
+    other paths add it to their rounded sums)."""
     if channels_first:
         for c in range(channels):
             dst = out[n, c0 + c, r]
             b = bias[c0 + c]
             for p in range(pixels):
-                dst[o + p] = acc[p * TILE_LANES + c] + b
+                dst[o + p] = np.float32(acc[p * TILE_LANES + c]) + b
     else:
         for p in range(pixels):
             dst = out[n, r, o + p]
             for c in range(channels):
-                dst[c0 + c] = acc[p * TILE_LANES + c] + bias[c0 + c]
+                dst[c0 + c] = np.float32(acc[p * TILE_LANES + c]) + bias[c0 + c]
 
 
 @jit
@@ -2136,10 +2139,71 @@ def register_tiles(
                 while o < o_last:
                     width = _tile_width(o_last - o)
                     if width == TILE_PIXELS:
-                        _tile(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
+                        _tile(xp, start + o * c_in, taps, weights, t0, t1, cig, cig, c_in, w, w0, acc)
                     elif width == TILE_HALF:
-                        _tile_half(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
+                        _tile_half(xp, start + o * c_in, taps, weights, t0, t1, cig, cig, c_in, w, w0, acc)
                     else:
-                        _tile_tail(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
+                        _tile_tail(xp, start + o * c_in, taps, weights, t0, t1, cig, cig, c_in, w, w0, acc)
                     _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(width, o_last - o), channels)
+                    o += width
+
+
+@inline
+def _add_tile(total, acc, count):
+    """total[q] += acc[q] for the first ``count`` entries: a chunk's single-precision tile into the double sums."""
+    for q in range(count):
+        total[q] += acc[q]
+
+
+@jit
+def conv_register_tiles(
+    xp, sample, row_base, taps, chunks, step, c_in, groups, w, bias, out, channels_first, task0, task1
+):
+    """A convolution (any stride) in register tiles (:func:`_register_tile`), each output the
+    double-precision sum of single-precision chunks: the input gradient of a transposed convolution.
+
+    xp: the padded channels-last input, flat (sample ``n`` from ``n * sample``; zeros where the
+    convolution reads padding, and slack after it for the last tile's reads past its row); row_base[r]:
+    the offset of output row ``r``'s first window; taps[t]: kernel tap ``t``'s offset in ``xp``;
+    step: the offset between the windows of neighbouring outputs along the last axis (its stride times
+    ``c_in``); chunks: ``(C, 4)`` rows ``(t0, t1, i0, count)``: taps ``t0:t1``, channels ``i0:i0 + count``
+    of each, one float32 tile sum each, added into the tile's double sums; w: the packed weight (per
+    group, blocks of :data:`TILE_LANES` output channels, taps, the group's input channels, lanes), zero
+    past each group's last channel; out: (N, C_out, R, O_last) when ``channels_first``, else (N, R,
+    O_last, C_out). Tasks are (sample, row) pairs.
+    """
+    if channels_first:
+        c_out, rows, o_last = out.shape[1], out.shape[2], out.shape[3]
+    else:
+        rows, o_last, c_out = out.shape[1], out.shape[2], out.shape[3]
+    cig, cog = c_in // groups, c_out // groups
+    blocks = -(-cog // TILE_LANES)
+    per_block = w.shape[0] // max(1, groups * blocks)
+    acc = np.zeros(TILE_PIXELS * TILE_LANES, dtype=np.float32)
+    total = np.zeros(TILE_PIXELS * TILE_LANES, dtype=np.float64)
+    weights = np.arange(taps.shape[0])
+    for task in range(task0, task1):
+        n = task // rows
+        r = task - n * rows
+        for g in range(groups):
+            start = n * sample + row_base[r] + g * cig
+            for b in range(blocks):
+                c0 = g * cog + b * TILE_LANES
+                channels = min(TILE_LANES, cog - b * TILE_LANES)
+                w0 = (g * blocks + b) * per_block
+                o = 0
+                while o < o_last:
+                    width = _tile_width(o_last - o)
+                    total[:] = 0.0
+                    for c in range(chunks.shape[0]):
+                        t0, t1, i0, count = chunks[c, 0], chunks[c, 1], chunks[c, 2], chunks[c, 3]
+                        base = start + o * step + i0
+                        if width == TILE_PIXELS:
+                            _tile(xp, base, taps, weights, t0, t1, count, cig, step, w, w0 + i0 * TILE_LANES, acc)
+                        elif width == TILE_HALF:
+                            _tile_half(xp, base, taps, weights, t0, t1, count, cig, step, w, w0 + i0 * TILE_LANES, acc)
+                        else:
+                            _tile_tail(xp, base, taps, weights, t0, t1, count, cig, step, w, w0 + i0 * TILE_LANES, acc)
+                        _add_tile(total, acc, width * TILE_LANES)
+                    _store_tile(total, bias, out, channels_first, n, r, o, c0, min(width, o_last - o), channels)
                     o += width

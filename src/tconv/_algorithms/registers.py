@@ -168,17 +168,24 @@ def _packed(w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
 def _pad_input(x: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
     """The input channels-last and padded to :func:`_padded` (placed at ``d*(k - 1) - crop_begin`` on
     each axis, cut where that is negative), flat, with :data:`SLACK_PIXELS` pixels of zeros after it."""
+    lead = [d * (k - 1) - b for _i, k, _s, d, b, _o in geometry.axes()]
+    return _placed(x, problem, _padded(geometry), lead, SLACK_PIXELS * problem.c_in)
+
+
+def _placed(x: np.ndarray, problem: Problem, padded: tuple[int, ...], lead: list[int], slack: int) -> np.ndarray:
+    """``x`` channels-last in zeros of the ``padded`` size, its cell ``c`` at ``c + lead`` on each axis (cells
+    that land outside left out), flat, with ``slack`` zeros after it."""
     n, c_in = x.shape[0], problem.c_in
-    padded = _padded(geometry)
-    flat = np.zeros(n * math.prod(padded) * c_in + SLACK_PIXELS * c_in, dtype=np.float32)
-    target = flat[: n * math.prod(padded) * c_in].reshape(n, *padded, c_in)
+    size = n * math.prod(padded) * c_in
+    flat = np.zeros(size + slack, dtype=np.float32)
+    target = flat[:size].reshape(n, *padded, c_in)
     source: list[slice] = []
     place: list[slice] = []
-    for (i, k, _s, d, b, _o), size in zip(geometry.axes(), padded):
-        lead = d * (k - 1) - b  # where input cell 0 lands
-        first, last = max(0, -lead), min(i, size - lead)
+    spatial = x.shape[2:] if problem.layout == "channels_first" else x.shape[1:-1]
+    for i, offset, extent in zip(spatial, lead, padded):
+        first, last = max(0, -offset), min(i, extent - offset)
         source.append(slice(first, max(first, last)))
-        place.append(slice(first + lead, max(first, last) + lead))
+        place.append(slice(first + offset, max(first, last) + offset))
     every = slice(None)
     where = (every, *place, every)
     if problem.layout == "channels_first":
@@ -295,3 +302,121 @@ def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> n
     if not applies(geometry, problem) or x.shape[0] == 0 or not all_finite(w):
         return gemm.run(x, w, geometry, problem)
     return _run(x, w, geometry, problem)
+
+
+# --- the convolution (the input gradient of a transposed convolution) in the same register tiles ---------
+
+
+def conv_padded(geometry: Geometry) -> tuple[int, ...]:
+    """The convolution's padded input size per axis: every cell its outputs' windows read,
+    ``s*(J - 1) + d*(k - 1) + 1`` (``J`` its output's size, ``geometry.input_size``)."""
+    return tuple(s * (j - 1) + d * (k - 1) + 1 for j, k, s, d in _conv_axes(geometry))
+
+
+def _conv_axes(geometry: Geometry) -> list[tuple[int, int, int, int]]:
+    return list(zip(geometry.input_size, geometry.kernel_size, geometry.stride, geometry.dilation))
+
+
+def conv_applies(geometry: Geometry, problem: Problem) -> bool:
+    """Whether the register tiles can compute the convolution: float32, compiled kernels on, and a padded
+    input (:func:`conv_padded`) at most three times the input's or the kernel's span on every axis (its
+    memory follows the data, not a dilation's or a stride's value)."""
+    if not _compiled.available() or problem.dtype != np.float32 or geometry.ndim == 0 or geometry.empty:
+        return False
+    return all(
+        p <= 3 * max(o, d * (k - 1) + 1)
+        for p, o, k, d in zip(conv_padded(geometry), geometry.output_size, geometry.kernel_size, geometry.dilation)
+    )
+
+
+def conv_chunks(taps: int, cig: int, step: int) -> np.ndarray:
+    """The chunks of a convolution output's sum over ``taps`` x ``cig`` terms (taps outer, a tap's input
+    channels inner, im2col's column order), each at most ``step`` terms: rows ``(t0, t1, i0, count)``,
+    whole taps while a tap's channels fit ``step``, else runs of ``step`` channels of one tap."""
+    if cig <= step:
+        per = step // cig
+        rows = [(t0, min(taps, t0 + per), 0, cig) for t0 in range(0, taps, per)]
+    else:
+        rows = [(t, t + 1, i0, min(step, cig - i0)) for t in range(taps) for i0 in range(0, cig, step)]
+    return np.array(rows, dtype=np.int64).reshape(-1, 4)
+
+
+def _conv_packed(w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """The convolution's weight ``(C_out, C_in/G, *k)`` packed as ``(G, blocks, taps, C_in/G, LANES)``,
+    zero past each group's last output channel, flat (no flip: a convolution is a correlation)."""
+    groups, cig, cog = problem.groups, problem.cig, problem.cog
+    blocks = _lanes(problem) // LANES
+    taps = math.prod(geometry.kernel_size)
+    packed = np.zeros((groups, blocks * LANES, cig, taps), dtype=np.float32)
+    packed[:, :cog] = w.reshape(groups, cog, cig, taps)
+    packed = packed.reshape(groups, blocks, LANES, cig, taps).transpose(0, 1, 4, 3, 2)
+    return np.ascontiguousarray(packed).reshape(-1)
+
+
+@functools.lru_cache(maxsize=16)
+def _conv_tables(geometry: Geometry, c_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each output row's first window and each tap's offset in the padded input (flat)."""
+    padded = conv_padded(geometry)
+    strides = np.array([c_in * math.prod(padded[a + 1 :]) for a in range(geometry.ndim)], dtype=np.int64)
+    offsets = np.indices(geometry.kernel_size, dtype=np.int64).reshape(geometry.ndim, -1)
+    dilation = np.array(geometry.dilation, dtype=np.int64).reshape(-1, 1)
+    taps = (offsets * dilation * strides.reshape(-1, 1)).sum(axis=0)
+    lead = geometry.input_size[:-1]
+    grid = np.indices(lead, dtype=np.int64).reshape(len(lead), math.prod(lead))
+    stride = np.array(geometry.stride[:-1], dtype=np.int64).reshape(-1, 1)
+    row_base = (grid * stride * strides[:-1].reshape(-1, 1)).sum(axis=0).reshape(-1)
+    return np.ascontiguousarray(row_base), np.ascontiguousarray(taps)
+
+
+def _conv_slack(geometry: Geometry, problem: Problem) -> int:
+    """Zeros after the padded input: the last tile of a row reads up to a tile's width of outputs past it."""
+    from .numba_kernels import TILE_PIXELS
+
+    return TILE_PIXELS * geometry.stride[-1] * problem.c_in
+
+
+def conv_tiles(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, step: int) -> np.ndarray:
+    """The convolution of one block in register tiles, each output the double-precision sum of
+    single-precision chunks of at most ``step`` terms (:func:`conv_chunks`), rounded once; bias added."""
+    n, c_in, c_out = x.shape[0], problem.c_in, problem.c_out
+    packed = problem.pack(("conv_registers", LANES), lambda: _conv_packed(w, geometry, problem))
+    # the input's cell c at c + crop_begin (cells before a negative crop_begin, or past the last window, left out)
+    xp = _placed(x, problem, conv_padded(geometry), list(geometry.crop_begin), _conv_slack(geometry, problem))
+    row_base, taps = _conv_tables(geometry, c_in)
+    chunks = conv_chunks(taps.shape[0], problem.cig, step)
+    o_last = geometry.input_size[-1]
+    rows = row_base.shape[0]
+    channels_first = problem.layout == "channels_first"
+    shape = (n, c_out, rows, o_last) if channels_first else (n, rows, o_last, c_out)
+    y = np.empty(shape, dtype=np.float32)
+    sample = math.prod(conv_padded(geometry)) * c_in
+    step_last = geometry.stride[-1] * c_in
+    args = (
+        xp,
+        sample,
+        row_base,
+        taps,
+        chunks,
+        step_last,
+        c_in,
+        problem.groups,
+        packed,
+        problem.bias,
+        y,
+        channels_first,
+    )
+    flops = 2 * n * math.prod(geometry.input_size) * taps.shape[0] * problem.cig * problem.groups * _lanes(problem)
+    pieces = 4 * effective().threads if flops >= _blas.PARALLEL_FLOPS else 1
+    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * rows, pieces)]
+    _compiled.parallel_for(_compiled.kernels()["conv_register_tiles"], calls)
+    if channels_first:
+        return y.reshape(n, c_out, *geometry.input_size)
+    return y.reshape(n, *geometry.input_size, c_out)
+
+
+def conv_footprint(geometry: Geometry, problem: Problem) -> int:
+    """Bytes of one sample's temporaries: the padded channels-last input, the result, the packed weight."""
+    padded = math.prod(conv_padded(geometry)) * problem.c_in
+    weight = problem.groups * _lanes(problem) * math.prod(geometry.kernel_size) * problem.cig
+    out = math.prod(geometry.input_size) * problem.c_out
+    return 4 * (padded + out + weight) + 4 * _conv_slack(geometry, problem)
