@@ -628,7 +628,11 @@ def _chunked_sum(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
             c1 = min(chunks, c0 + per)
             lhs = left[:, c0 * step : c1 * step].reshape(rows, c1 - c0, step).transpose(1, 0, 2)  # (c, R, step)
             rhs = right[c0 * step : c1 * step].reshape(c1 - c0, step, cols)  # (c, step, C)
-            total += _blas.mm(lhs, rhs).sum(axis=0, dtype=wide)
+            products = _blas.mm(lhs, rhs)  # (c, R, C) single precision
+            if _compiled.available():  # added one after the other, as the loop below adds them
+                _compiled.kernels()["accumulate"](total, products, c1 - c0, False)
+            else:
+                total += products.sum(axis=0, dtype=wide)
         if chunks * step < k:
             total += _blas.mm(left[:, chunks * step :], right[chunks * step :])
         return total
