@@ -368,3 +368,30 @@ def test_conv_tiles_leave_non_finite_values_where_the_gemms_do(monkeypatch):
     assert np.isnan(tiles[0, 2, 0]).all() and np.isinf(tiles[0, 2, 1:, 1:]).all()
     np.testing.assert_array_equal(np.isnan(tiles), np.isnan(gemms))
     np.testing.assert_array_equal(np.isinf(tiles), np.isinf(gemms))
+
+
+def test_conv_tiles_leave_a_budget_only_the_gemms_fit_to_them(monkeypatch):
+    """The tiles' smallest piece holds the whole packed weight; under a memory budget that only the
+    GEMMs' pieces fit, the GEMMs run (the registry's check is theirs), and above it the tiles."""
+    from tconv._algorithms import im2col
+    from tconv.geometry import conv_geometry
+
+    rng = np.random.default_rng(12)
+    x, w, b = _conv_arrays(rng, 2, 128, 128, (32, 32), (4, 4), 8)
+    geometry = conv_geometry((32, 32), (4, 4), stride=2, padding=1)
+    problem = _conv_problem(x, w, 8)
+    assert im2col.register_tiles(geometry, problem)
+    gemms, tiles = im2col.conv_footprint(problem).minimum(geometry), registers.conv_pieces(problem).minimum(geometry)
+    assert gemms < tiles
+    calls = []
+    original = registers.conv_tiles
+    monkeypatch.setattr(registers, "conv_tiles", lambda *args: calls.append(1) or original(*args))
+    expected = tconv.conv(
+        x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), stride=2, padding=1, groups=8
+    )
+    for budget, tiled in [(gemms, False), (tiles, True)]:
+        calls.clear()
+        with tconv.options(memory_budget=budget):
+            y = tconv.conv(x, w, b, stride=2, padding=1, groups=8)
+        assert bool(calls) == tiled
+        assert_close(y, expected, dtype=np.float32)

@@ -132,9 +132,11 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
         )  # (Kv, C_in, Cog)
         return conv_footprint(problem).run(_conv_direct_block, x, wt, geometry, problem)
     if register_tiles(geometry, problem):
-        return ConvBlocked(lambda g: _registers.conv_footprint(g, problem)).run(
-            _conv_registers, x, w, geometry, problem
-        )
+        tiles = _registers.conv_pieces(problem)
+        # (only where its smallest piece fits the budget: the GEMMs' pieces can be smaller, and the
+        # registry's check, algorithm's minimum, is theirs)
+        if tiles.minimum(geometry) <= effective().memory_budget:
+            return tiles.run(_conv_registers, x, w, geometry, problem)
     if _columns_first(x, w, geometry, problem):
         return conv_footprint(problem).run(_conv_tiled_cf, x, w, geometry, problem)
     wm = problem.pack("im2col", lambda: _packed_weight(w, groups, kv))  # (G, Kv*Cig, Cog)

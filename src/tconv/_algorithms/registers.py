@@ -39,7 +39,7 @@ from ..geometry import Geometry, tap_range
 from . import blas as _blas
 from . import compiled as _compiled
 from . import gemm
-from .blocking import blocked
+from .blocking import ConvBlocked, blocked
 from .problem import Problem, all_finite
 
 __all__ = ["applies", "minimum", "preferred", "run"]
@@ -414,9 +414,15 @@ def conv_tiles(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     return y.reshape(n, *geometry.input_size, c_out)
 
 
-def conv_footprint(geometry: Geometry, problem: Problem) -> int:
-    """Bytes of one sample's temporaries: the padded channels-last input, the result, the packed weight."""
-    padded = math.prod(conv_padded(geometry)) * problem.c_in
-    weight = problem.groups * _lanes(problem) * math.prod(geometry.kernel_size) * problem.cig
-    out = math.prod(geometry.input_size) * problem.c_out
-    return 4 * (padded + out + weight) + 4 * _conv_slack(geometry, problem)
+def conv_pieces(problem: Problem) -> ConvBlocked:
+    """The pieces of :func:`conv_tiles` under the memory budget: per sample the padded channels-last input
+    and the result, once per piece the packed weight and the slack after the input."""
+
+    def footprint(geometry: Geometry) -> int:
+        return 4 * (math.prod(conv_padded(geometry)) * problem.c_in + math.prod(geometry.input_size) * problem.c_out)
+
+    def fixed(geometry: Geometry) -> int:
+        weight = problem.groups * _lanes(problem) * math.prod(geometry.kernel_size) * problem.cig
+        return 4 * (weight + _conv_slack(geometry, problem))
+
+    return ConvBlocked(footprint, fixed)
