@@ -1998,25 +1998,24 @@ TILE_TAIL = 4
 
 
 def _register_tile(pixels: int, lanes: int):
-    """An intrinsic ``tile(x, base, taps, weights, t0, t1, count, pitch, step, w, w0, acc)``: the sums of
+    """An intrinsic ``tile(x, base, taps, weights, t0, t1, count, step, w, w0, acc)``: the sums of
     ``pixels`` output pixels times ``lanes`` output channels, each held in a vector register
     (``<lanes x float>``)::
 
         acc[p*lanes + c] = sum over t in t0:t1, i of
-            x[base + taps[t] + i + p*step] * w[w0 + (weights[t]*pitch + i)*lanes + c]
+            x[base + taps[t] + i + p*step] * w[w0 + (weights[t]*count + i)*lanes + c]
 
     for taps ``t`` (``taps[t]``: the offset of a kernel tap in the padded input ``x``, flat, float32;
-    ``weights[t]``: its index in the packed weight, ``pitch`` input channels per tap) and ``count``
-    input channels ``i`` (contiguous in ``x``; ``count < pitch`` sums a run of a tap's channels). Per
-    term: one vector load of the weight, one broadcast of the input per pixel, one fused multiply-add
+    ``weights[t]``: its index in the packed weight) and ``count`` input channels ``i`` (contiguous in
+    ``x``). Per term: one vector load of the weight, one broadcast of the input per pixel, one fused multiply-add
     per pixel (``llvm.fma``: one rounding per term, as PyTorch's kernels). numba's own loops kept such
     accumulators in memory (or, as scalars, did not vectorise them): 8-19 GF/s against 205-241 for
     this tile."""
 
     @intrinsic
-    def tile(typingctx, x, base, taps, weights, t0, t1, count, pitch, step, w, w0, acc):
+    def tile(typingctx, x, base, taps, weights, t0, t1, count, step, w, w0, acc):
         i64t = types.int64
-        signature = types.none(x, i64t, taps, weights, i64t, i64t, i64t, i64t, i64t, w, i64t, acc)
+        signature = types.none(x, i64t, taps, weights, i64t, i64t, i64t, i64t, w, i64t, acc)
 
         def codegen(context, builder, sig, args):
             f32, i64 = ir.FloatType(), ir.IntType(64)
@@ -2024,15 +2023,15 @@ def _register_tile(pixels: int, lanes: int):
             xd = context.make_array(sig.args[0])(context, builder, args[0]).data
             table = context.make_array(sig.args[2])(context, builder, args[2]).data
             rows = context.make_array(sig.args[3])(context, builder, args[3]).data
-            wd = context.make_array(sig.args[9])(context, builder, args[9]).data
-            ad = context.make_array(sig.args[11])(context, builder, args[11]).data
-            base, t0, t1, count, pitch, step, w0 = args[1], args[4], args[5], args[6], args[7], args[8], args[10]
+            wd = context.make_array(sig.args[8])(context, builder, args[8]).data
+            ad = context.make_array(sig.args[10])(context, builder, args[10]).data
+            base, t0, t1, count, step, w0 = args[1], args[4], args[5], args[6], args[7], args[9]
             fma = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(vector, [vector] * 3), f"llvm.fma.v{lanes}f32"
             )
             zero = ir.Constant(vector, [0.0] * lanes)
             sums = [cgutils.alloca_once_value(builder, zero) for _ in range(pixels)]
-            _tile_products(builder, fma, sums, lanes, xd, table, rows, wd, base, t0, t1, count, pitch, step, w0)
+            _tile_products(builder, fma, sums, lanes, xd, table, rows, wd, base, t0, t1, count, count, step, w0)
             for p in range(pixels):
                 target = builder.bitcast(builder.gep(ad, [ir.Constant(i64, p * lanes)]), vector.as_pointer())
                 builder.store(builder.load(sums[p]), target, align=4)
@@ -2212,11 +2211,11 @@ def register_tiles(
                 while o < o_last:
                     width = _tile_width(o_last - o)
                     if width == TILE_PIXELS:
-                        _tile(xp, start + o * c_in, taps, weights, t0, t1, cig, cig, c_in, w, w0, acc)
+                        _tile(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
                     elif width == TILE_HALF:
-                        _tile_half(xp, start + o * c_in, taps, weights, t0, t1, cig, cig, c_in, w, w0, acc)
+                        _tile_half(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
                     else:
-                        _tile_tail(xp, start + o * c_in, taps, weights, t0, t1, cig, cig, c_in, w, w0, acc)
+                        _tile_tail(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
                     _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(width, o_last - o), channels)
                     o += width
 
