@@ -2018,7 +2018,7 @@ def _register_tile(pixels: int, lanes: int):
         signature = types.none(x, i64t, taps, weights, i64t, i64t, i64t, i64t, w, i64t, acc)
 
         def codegen(context, builder, sig, args):
-            f32, i64 = ir.FloatType(), ir.IntType(64)
+            f32 = ir.FloatType()
             vector = ir.VectorType(f32, lanes)
             xd = context.make_array(sig.args[0])(context, builder, args[0]).data
             table = context.make_array(sig.args[2])(context, builder, args[2]).data
@@ -2032,9 +2032,7 @@ def _register_tile(pixels: int, lanes: int):
             zero = ir.Constant(vector, [0.0] * lanes)
             sums = [cgutils.alloca_once_value(builder, zero) for _ in range(pixels)]
             _tile_products(builder, fma, sums, lanes, xd, table, rows, wd, base, t0, t1, count, count, step, w0)
-            for p in range(pixels):
-                target = builder.bitcast(builder.gep(ad, [ir.Constant(i64, p * lanes)]), vector.as_pointer())
-                builder.store(builder.load(sums[p]), target, align=4)
+            _store_vectors(builder, sums, ad, vector, 4)
             return context.get_dummy_value()
 
         return signature, codegen
@@ -2079,6 +2077,14 @@ def _tile_products(builder, fma, sums, lanes, xd, table, rows, wd, base, t0, t1,
                     builder.insert_element(undef, value, ir.Constant(i32, 0)), undef, splat
                 )
                 builder.store(builder.call(fma, [broadcast, weights, builder.load(sums[p])]), sums[p])
+
+
+def _store_vectors(builder, allocas, data, vector, align):
+    """Emit the stores of the vector allocas, one after the other, from the pointer ``data``."""
+    i64 = ir.IntType(64)
+    for p, value in enumerate(allocas):
+        target = builder.bitcast(builder.gep(data, [ir.Constant(i64, p * vector.count)]), vector.as_pointer())
+        builder.store(builder.load(value), target, align=align)
 
 
 def _chunked_tile(pixels: int, lanes: int):
@@ -2133,9 +2139,7 @@ def _chunked_tile(pixels: int, lanes: int):
                     builder.store(
                         builder.fadd(builder.load(totals[p]), builder.fpext(builder.load(sums[p]), wide)), totals[p]
                     )
-            for p in range(pixels):
-                target = builder.bitcast(builder.gep(td, [ir.Constant(i64, p * lanes)]), wide.as_pointer())
-                builder.store(builder.load(totals[p]), target, align=8)
+            _store_vectors(builder, totals, td, wide, 8)
             return context.get_dummy_value()
 
         return signature, codegen
@@ -2169,6 +2173,19 @@ def _store_tile(acc, bias, out, channels_first, n, r, o, c0, pixels, channels):
                 dst[c0 + c] = np.float32(acc[p * TILE_LANES + c]) + bias[c0 + c]
 
 
+@inline
+def _tile_shapes(out, channels_first, c_in, groups, w):
+    """The output's rows and last axis, a group's input and output channels, its blocks of
+    :data:`TILE_LANES` output channels and each block's share of the packed weight ``w``."""
+    if channels_first:
+        c_out, rows, o_last = out.shape[1], out.shape[2], out.shape[3]
+    else:
+        rows, o_last, c_out = out.shape[1], out.shape[2], out.shape[3]
+    cig, cog = c_in // groups, c_out // groups
+    blocks = -(-cog // TILE_LANES)
+    return rows, o_last, cig, cog, blocks, w.shape[0] // max(1, groups * blocks)
+
+
 @jit
 def register_tiles(
     xp, sample, row_base, row_class, class_taps, taps, weights, c_in, groups, w, bias, out, channels_first, task0, task1
@@ -2188,13 +2205,7 @@ def register_tiles(
     (sample, row) pairs; each computes its row for every group and block of output channels (the row's
     input windows stay in cache across the blocks).
     """
-    if channels_first:
-        c_out, rows, o_last = out.shape[1], out.shape[2], out.shape[3]
-    else:
-        rows, o_last, c_out = out.shape[1], out.shape[2], out.shape[3]
-    cig, cog = c_in // groups, c_out // groups
-    blocks = -(-cog // TILE_LANES)
-    per_block = w.shape[0] // max(1, groups * blocks)
+    rows, o_last, cig, cog, blocks, per_block = _tile_shapes(out, channels_first, c_in, groups, w)
     acc = np.zeros(TILE_PIXELS * TILE_LANES, dtype=np.float32)
     for task in range(task0, task1):
         n = task // rows
@@ -2238,13 +2249,7 @@ def conv_register_tiles(
     past each group's last channel; out: (N, C_out, R, O_last) when ``channels_first``, else (N, R,
     O_last, C_out). Tasks are (sample, row) pairs.
     """
-    if channels_first:
-        c_out, rows, o_last = out.shape[1], out.shape[2], out.shape[3]
-    else:
-        rows, o_last, c_out = out.shape[1], out.shape[2], out.shape[3]
-    cig, cog = c_in // groups, c_out // groups
-    blocks = -(-cog // TILE_LANES)
-    per_block = w.shape[0] // max(1, groups * blocks)
+    rows, o_last, cig, cog, blocks, per_block = _tile_shapes(out, channels_first, c_in, groups, w)
     total = np.zeros(TILE_PIXELS * TILE_LANES, dtype=np.float64)
     weights = np.arange(taps.shape[0])
     for task in range(task0, task1):
