@@ -676,6 +676,10 @@ ACCURACY_LAYERS = [
     ("tiles-k5s1-c4x8", (1, 4, 78, 78), (4, 8, 5, 5), dict(padding=1)),
     ("tiles-grouped-k5s2", (1, 24, 52, 52), (24, 64, 5, 5), dict(stride=2, groups=2)),
     ("tiles-long-c512-1d", (1, 21, 611), (21, 512, 4), dict(stride=3)),
+    # ... where PyTorch's sums of one output channel are more accurate than one chain of fused
+    # multiply-adds of the GEMMs' chunk length (im2col._conv_registers: half that length)
+    ("tiles-c256-to-1-1d", (4, 1, 124), (1, 256, 3), dict(stride=2, padding=1)),
+    ("tiles-c256-to-8-1d", (2, 8, 213), (8, 256, 3), dict(stride=2)),
 ]
 
 
