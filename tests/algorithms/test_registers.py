@@ -260,11 +260,11 @@ def _conv_problem(x, w, groups=1, layout="channels_first"):
 
 CONV_CASES = [
     # size, kernel, stride, padding, dilation
-    ((64, 64), (4, 4), 2, 1, 1),  # the input gradient of a k4 s2 layer (rows of 32: tiles of 12, 12, 8)
-    ((34, 34), (4, 4), 2, 0, 1),  # FCN's x2 (rows of 16: a tile of 12 and one of 4)
-    ((13, 29), (3, 5), (1, 3), (0, 2), 1),  # uneven strides and paddings
+    ((64, 64), (4, 4), 2, 1, 1),  # the input gradient of a k4 s2 layer (rows of 32: four tiles of 8)
+    ((34, 34), (4, 4), 2, 0, 1),  # FCN's x2 (rows of 16)
+    ((13, 29), (3, 5), (1, 3), (0, 2), 1),  # uneven strides and paddings (rows of 10: 8, then 4 for 2)
     ((20, 21), (3, 3), 2, 2, 2),  # dilation, padding beyond the kernel's span
-    ((9, 9), (5, 5), 1, 0, 1),  # stride 1, rows of 5
+    ((9, 9), (5, 5), 1, 0, 1),  # stride 1, rows of 5 (one tile of 8)
     ((1834,), (4,), 3, 0, 1),  # 1-d
     ((300,), (7,), 4, ((3, 1),), 1),  # 1-d, asymmetric padding, the largest stride
 ]
