@@ -215,13 +215,9 @@ def _tables(geometry: Geometry, c_in: int) -> _Tables:
     such axis the padding before and after the input holds zeros, which the taps that land there would
     multiply (a 3-d k7 layer on 11^3 with padding 3: 40 % of its products). Rows with the same taps per
     axis share a class, one run of taps each (at most ``2*k + 1`` kinds of rows per axis: :func:`_table_bytes`)."""
-    padded = _padded(geometry)
-    strides = [c_in * math.prod(padded[a + 1 :]) for a in range(geometry.ndim)]
     lead = geometry.output_size[:-1]
-    offsets = np.indices(geometry.kernel_size, dtype=np.int64).reshape(geometry.ndim, -1)
+    offsets, tap_offsets, row_base = _window_offsets(geometry, _padded(geometry), c_in, lead, (1,) * geometry.ndim)
     flat_taps = np.arange(offsets.shape[1], dtype=np.int64)
-    positions = offsets * np.array(geometry.dilation, dtype=np.int64).reshape(-1, 1)  # dilated tap positions
-    tap_offsets = (positions * np.array(strides, dtype=np.int64).reshape(-1, 1)).sum(axis=0)
     # per leading axis and output position: the mask of the flipped kernel's taps (the tables' order, tap
     # k-1-t of the weight) that fall on the input, (O_axis, k)
     ranges = [_reached(i, k, d, b, o)[::-1].T for i, k, _s, d, b, o in geometry.axes()[:-1]]
@@ -243,9 +239,23 @@ def _tables(geometry: Geometry, c_in: int) -> _Tables:
     class_taps = np.zeros(len(runs) + 1, dtype=np.int64)
     class_taps[1:] = np.cumsum([len(run) for run in runs])
     weights = np.concatenate(runs)
+    return _Tables(row_base, row_class, class_taps, tap_offsets[weights], weights)
+
+
+def _window_offsets(
+    geometry: Geometry, padded: tuple[int, ...], c_in: int, lead: tuple[int, ...], stride: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets in a flat channels-last array of ``c_in`` channels and the ``padded`` size: the kernel's taps'
+    indices per axis ``(ndim, taps)``, each tap's dilated offset, and the first window of each output row
+    along the leading axes ``lead`` (row ``j`` at ``stride * j``), C order."""
+    strides = np.array([c_in * math.prod(padded[a + 1 :]) for a in range(geometry.ndim)], dtype=np.int64)
+    offsets = np.indices(geometry.kernel_size, dtype=np.int64).reshape(geometry.ndim, -1)
+    dilation = np.array(geometry.dilation, dtype=np.int64).reshape(-1, 1)
+    tap_offsets = (offsets * dilation * strides.reshape(-1, 1)).sum(axis=0)
     grid = np.indices(lead, dtype=np.int64).reshape(len(lead), math.prod(lead))
-    row_base = (grid * np.array(strides[:-1], dtype=np.int64).reshape(-1, 1)).sum(axis=0).reshape(-1)
-    return _Tables(np.ascontiguousarray(row_base), row_class, class_taps, tap_offsets[weights], weights)
+    row_stride = np.array(stride[:-1], dtype=np.int64).reshape(-1, 1)
+    row_base = (grid * row_stride * strides[:-1].reshape(-1, 1)).sum(axis=0).reshape(-1)
+    return offsets, np.ascontiguousarray(tap_offsets), np.ascontiguousarray(row_base)
 
 
 def registers(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
@@ -356,16 +366,10 @@ def _conv_packed(w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndar
 @functools.lru_cache(maxsize=16)
 def _conv_tables(geometry: Geometry, c_in: int) -> tuple[np.ndarray, np.ndarray]:
     """Each output row's first window and each tap's offset in the padded input (flat)."""
-    padded = conv_padded(geometry)
-    strides = np.array([c_in * math.prod(padded[a + 1 :]) for a in range(geometry.ndim)], dtype=np.int64)
-    offsets = np.indices(geometry.kernel_size, dtype=np.int64).reshape(geometry.ndim, -1)
-    dilation = np.array(geometry.dilation, dtype=np.int64).reshape(-1, 1)
-    taps = (offsets * dilation * strides.reshape(-1, 1)).sum(axis=0)
-    lead = geometry.input_size[:-1]
-    grid = np.indices(lead, dtype=np.int64).reshape(len(lead), math.prod(lead))
-    stride = np.array(geometry.stride[:-1], dtype=np.int64).reshape(-1, 1)
-    row_base = (grid * stride * strides[:-1].reshape(-1, 1)).sum(axis=0).reshape(-1)
-    return np.ascontiguousarray(row_base), np.ascontiguousarray(taps)
+    _, taps, row_base = _window_offsets(
+        geometry, conv_padded(geometry), c_in, geometry.input_size[:-1], geometry.stride
+    )
+    return row_base, taps
 
 
 def _conv_slack(geometry: Geometry, problem: Problem) -> int:
@@ -381,7 +385,8 @@ def conv_tiles(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     n, c_in, c_out = x.shape[0], problem.c_in, problem.c_out
     packed = problem.pack(("conv_registers", LANES), lambda: _conv_packed(w, geometry, problem))
     # the input's cell c at c + crop_begin (cells before a negative crop_begin, or past the last window, left out)
-    xp = _placed(x, problem, conv_padded(geometry), list(geometry.crop_begin), _conv_slack(geometry, problem))
+    padded = conv_padded(geometry)
+    xp = _placed(x, problem, padded, list(geometry.crop_begin), _conv_slack(geometry, problem))
     row_base, taps = _conv_tables(geometry, c_in)
     chunks = conv_chunks(taps.shape[0], problem.cig, step)
     o_last = geometry.input_size[-1]
@@ -389,7 +394,7 @@ def conv_tiles(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     channels_first = problem.layout == "channels_first"
     shape = (n, c_out, rows, o_last) if channels_first else (n, rows, o_last, c_out)
     y = np.empty(shape, dtype=np.float32)
-    sample = math.prod(conv_padded(geometry)) * c_in
+    sample = math.prod(padded) * c_in
     step_last = geometry.stride[-1] * c_in
     args = (
         xp,
