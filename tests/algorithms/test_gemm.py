@@ -1119,3 +1119,67 @@ def test_unpacked_weight_in_padded_panels(groups, threads, layout, monkeypatch):
         assert sorted(panels) == [(0, c0, c0 + 16) for c0 in range(0, 192, 16)]
     for a, before in zip((x, w, b), arrays):
         np.testing.assert_array_equal(a, before)
+
+
+#: Small layers (under gemm.SMALL_FLOPS) whose one-thread path :func:`gemm.planned` plans once: the transposed
+#: orientation (few output channels, groups, stamps that do not overlap, k2 s2 and k4 s2 rows, 1-3 d) and one
+#: GEMM with one gather (many output channels, either layout).
+PLANNED_SMALL = [
+    ((2, 48, 13, 13), (48, 3, 4, 4), dict(stride=2, padding=1), "channels_first"),
+    ((1, 32, 150), (32, 4, 4), dict(stride=2), "channels_first"),
+    ((3, 24, 35), (24, 3, 3), dict(stride=3), "channels_first"),
+    ((1, 16, 91), (16, 32, 2), dict(stride=2), "channels_first"),
+    ((2, 8, 9, 7), (8, 2, 3, 3), dict(stride=2, padding=1, groups=2, output_padding=1), "channels_first"),
+    ((1, 4, 5, 4, 3), (4, 2, 3, 3, 3), dict(stride=2, padding=1, dilation=(1, 2, 1)), "channels_first"),
+    ((1, 24, 4, 4), (24, 64, 5, 5), dict(stride=4, padding=1), "channels_first"),
+    ((2, 6, 7, 7), (6, 16, 3, 3), dict(stride=2, padding=1), "channels_last"),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs, layout", PLANNED_SMALL)
+def test_small_calls_run_their_planned_path(x_shape, w_shape, kwargs, layout):
+    """A small call's tiles, tables and kernels are worked out once per shape and options
+    (:func:`gemm.planned`): the planned call, the same call again, ``algorithm="gemm"``, a prepared plan and
+    the unplanned path (:func:`gemm.gemm_tiled`) agree with the scatter reference, with and without a bias,
+    on one thread and two, and the planned call on new values of the same arrays reads them anew."""
+    from tconv._algorithms.problem import Problem
+    from tconv.geometry import conv_transpose_geometry
+
+    rng = np.random.default_rng(5)
+    x = to_layout(rng.standard_normal(x_shape).astype(np.float32), layout)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[1] * kwargs.get("groups", 1)).astype(np.float32)
+    groups = kwargs.get("groups", 1)
+    geometry = conv_transpose_geometry(
+        x_shape[2:],
+        w_shape[2:],
+        stride=kwargs["stride"],
+        padding=kwargs.get("padding", 0),
+        output_padding=kwargs.get("output_padding", 0),
+        dilation=kwargs.get("dilation", 1),
+    )
+    problem = Problem.of(x, w, b, groups, layout, "conv_transpose")
+    assert _gemm.planned(geometry, problem, x_shape[0]) is not None
+    for threads in (1, 2):
+        with tconv.options(threads=threads):
+            plan = tconv.prepare(w, **kwargs, layout=layout)
+            for bias in (b, None):
+                expected = tconv.conv_transpose(x, w, bias, **kwargs, layout=layout, algorithm="scatter")
+                unplanned = _gemm.gemm_tiled(x, w, geometry, Problem.of(x, w, bias, groups, layout, "conv_transpose"))
+                assert_close(unplanned, expected, dtype=np.float32)
+                for _ in range(2):
+                    for y in (
+                        tconv.conv_transpose(x, w, bias, **kwargs, layout=layout),
+                        tconv.conv_transpose(x, w, bias, **kwargs, layout=layout, algorithm="gemm"),
+                        plan(x, bias),
+                    ):
+                        np.testing.assert_array_equal(y, unplanned)
+            again = x.copy()
+            y = tconv.conv_transpose(again, w, b, **kwargs, layout=layout)
+            again *= -2.0  # the same array, new values: the planned call reads them
+            assert_close(
+                tconv.conv_transpose(again, w, b, **kwargs, layout=layout),
+                tconv.conv_transpose(again, w, b, **kwargs, layout=layout, algorithm="scatter"),
+                dtype=np.float32,
+            )
+            assert not np.array_equal(y, tconv.conv_transpose(again, w, b, **kwargs, layout=layout))

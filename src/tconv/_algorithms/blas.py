@@ -532,7 +532,7 @@ PARALLEL_FLOPS = 8_000_000
 OPENBLAS_ONE_THREAD = 65536 * 4
 
 
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, threads: int | None = None) -> np.ndarray:
     """``np.matmul(a, b, out=out)`` computed on tconv's own threads, each with single-threaded BLAS (:func:`mm`).
 
     OpenBLAS's own threads spin for about 0.1 s after each multi-threaded call (measured: the process
@@ -542,11 +542,14 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     rows of ``a`` (or the columns of ``b`` when ``a`` has few rows) among our threads, or a batch of at
     least two matrices a thread into runs of it. ``a`` is 2-d or 3-d (a batch of matrices), ``b`` 2-d
     or with the same batch; without control over BLAS's threads (another BLAS) it is ``np.matmul``.
+    ``threads``: how many of tconv's threads to share it among (default: the option's), for a call
+    planned under other options than the caller's.
     """
     if out is None:
         batch = a.shape[:-2] if a.ndim > b.ndim else b.shape[:-2]
         out = np.empty((*batch, a.shape[-2], b.shape[-1]), dtype=np.result_type(a, b))
-    threads = effective().threads
+    if threads is None:
+        threads = effective().threads
     if out.size * a.shape[-1] <= OPENBLAS_ONE_THREAD:  # OpenBLAS runs it on one thread anyway
         return mm(a, b, out=out)
     if not available() or threads <= 1 or 2 * out.size * a.shape[-1] < PARALLEL_FLOPS:

@@ -399,25 +399,61 @@ def _products(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem
 
 
 def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> Callable[..., np.ndarray] | None:
-    """A call of :func:`gemm` on ``n`` samples with everything but the arrays worked out once, for a
-    prepared call (:func:`tconv.prepare`) of a small problem: one GEMM and one gather on the calling
-    thread, none of the per-call planning. None when the problem is not small (one group, compiled
-    kernels, under :data:`SMALL_FLOPS` and within the budget whole).
+    """A call of ``"gemm"`` on ``n`` samples of a small problem with everything but the input and the bias
+    worked out once (:func:`planned`, the weight ``w`` bound: a prepared plan's packed form is kept in
+    ``problem.packed``), for a prepared call (:func:`tconv.prepare`); None when :func:`planned` has no
+    call for the problem.
 
     The returned ``call(x, bias)`` takes ``x`` batched in the problem's layout and ``bias`` ``(C_out,)``
     in the compute dtype, or None.
     """
-    product = planned(geometry, problem, n)  # a small one-stamp problem: its planned product
-    if product is not None:
-        return lambda x, bias: product(x, w, bias)
+    product = planned(geometry, problem, n)
+    if product is None:
+        return None
+    return lambda x, bias: product(x, w, bias)
+
+
+def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.ndarray] | None:
+    """The registry's planned ``"gemm"`` (:class:`tconv._algorithms.Algorithm`): a small problem's call
+    ``(x, w, bias)`` with its tables, tiles and kernels worked out once -- a :func:`one_stamp` product,
+    or the one-thread path of :func:`gemm_tiled` under :data:`SMALL_FLOPS` (one GEMM and one gather,
+    :func:`_small_gemm`, or :func:`gemm_transposed` on one thread, :func:`transposed_call`); None for
+    every other problem.
+
+    Small calls spent more in that planning than in their arithmetic: a 2-sample 48 -> 3 k4 s2 layer
+    at 13 x 13 (1.6 MFLOP) took ~95 us a call, of which its GEMM ~15 and its rows ~10 (ONNX Runtime's
+    session: ~47 us)."""
+    kv = math.prod(geometry.kernel_size)
+    if one_stamp(geometry, problem):
+        flops = 2 * n * problem.c_in * problem.c_out * kv
+        return _one_stamp_call(geometry, problem, n) if flops < SMALL_FLOPS else None
+    flops = 2 * n * math.prod(geometry.input_size) * problem.cig * kv * problem.c_out  # as gemm_tiled counts
+    if (
+        flops >= SMALL_FLOPS
+        or pointwise(geometry, problem)
+        or not _compiled.available()
+        or not _compiled.supports(problem.dtype)
+        or rows_direct(geometry, problem)
+    ):
+        return None
+    if not unpacked_weight(geometry, problem, n):
+        call = _small_gemm(geometry, problem, n)
+        if call is not None:
+            return call
+    if rows_gather(geometry, problem):
+        with internal(threads=1):
+            return transposed_call(geometry, problem, n)
+    return None
+
+
+def _small_gemm(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.ndarray] | None:
+    """:func:`planned`'s one GEMM (against the packed weight) and one gather of channels-last columns, for
+    one group within the budget whole and not :func:`rows_gather`; None for other problems."""
     kv, p_in = math.prod(geometry.kernel_size), math.prod(geometry.input_size)
     flops = 2 * n * p_in * problem.c_in * kv * problem.c_out
     fits = n * _footprint(geometry, problem) <= effective().memory_budget
-    if problem.groups != 1 or not _compiled.available() or flops >= SMALL_FLOPS or not fits:
+    if problem.groups != 1 or not fits or rows_gather(geometry, problem):
         return None
-    if rows_gather(geometry, problem) or rows_direct(geometry, problem):
-        return None
-    w_packed = problem.pack(("gemm", 0, problem.cog), lambda: _packed_weight(w, 1, kv))[0]  # (C_in, Kv*C_out)
     tables = lead_and_last(geometry)
     o_lead, o_last = tables.lead.outputs, tables.last.outputs
     kernel = _compiled.kernels()["gather_cl" if problem.layout == "channels_last" else "gather_cf"]
@@ -426,35 +462,28 @@ def small_call(geometry: Geometry, problem: Problem, w: np.ndarray, n: int) -> C
     shape = batched_shape(n, c_out, geometry.output_size, layout)
     view_shape = batched_shape(n, c_out, (o_lead, o_last), layout)
     parallel = flops >= _blas.PARALLEL_FLOPS and n * o_lead > 1
-
+    threads = effective().threads
+    pieces = _compiled.split(n * o_lead, threads)
     zeros = np.zeros(c_out, dtype)
+    key = ("gemm", 0, problem.cog)
 
-    def call(x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    def call(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        w_packed = problem.pack(key, lambda: _packed_weight(w, 1, kv))[0]  # (C_in, Kv*C_out)
         if bias is None:
             bias = zeros
         if layout == "channels_first" and c_in > 1 and p_in > 1:
             x = x.reshape(n, c_in, p_in).transpose(0, 2, 1)  # (N, P, C_in) view
-        rows = _blas.matmul(x.reshape(n * p_in, c_in), w_packed)  # (M, Kv*C_out)
+        rows = _blas.matmul(x.reshape(n * p_in, c_in), w_packed, threads=threads)  # (M, Kv*C_out)
         out = np.empty(shape, dtype=dtype)
         cols = rows.reshape(1, n * p_in, kv, c_out)  # (1, M, Kv, C_out)
         args = (cols, *table_args, bias, out.reshape(view_shape))
         if parallel:  # the gather in two or more pieces too (it is as long as the GEMM here)
-            calls = [(*args, t0, t1, 0, o_last) for t0, t1 in _compiled.split(n * o_lead, effective().threads)]
-            _compiled.parallel_for(kernel, calls)
+            _compiled.parallel_for(kernel, [(*args, t0, t1, 0, o_last) for t0, t1 in pieces])
         else:
             kernel(*args, 0, n * o_lead, 0, o_last)
         return out
 
     return call
-
-
-def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.ndarray] | None:
-    """The registry's planned ``"gemm"`` (:class:`tconv._algorithms.Algorithm`): a small :func:`one_stamp`
-    problem's product as a call ``(x, w, bias)``, None for every other problem."""
-    flops = 2 * n * problem.c_in * problem.c_out * math.prod(geometry.kernel_size)
-    if one_stamp(geometry, problem) and flops < SMALL_FLOPS:
-        return _one_stamp_call(geometry, problem, n)
-    return None
 
 
 def _one_stamp_call(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.ndarray]:
@@ -823,12 +852,9 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
         return direct_rows(x, w, geometry, problem)
     if flops < SMALL_FLOPS:  # tiny: one thread, no tiles, nothing to hand over
         # one GEMM and one gather, no blocks (a weight packed on every call only if smaller than the columns)
-        call = None if unpacked_weight(geometry, problem, n) else small_call(geometry, problem, w, n)
+        call = planned(geometry, problem, n)
         if call is not None:
-            return call(x, problem.bias)
-        if rows_gather(geometry, problem):
-            with internal(threads=1):
-                return gemm_transposed(x, w, geometry, problem)
+            return call(x, w, problem.bias)
         with internal(threads=1):
             return _gemm_blocked(x, w, geometry, problem)
     if overlap_rows(geometry, problem):
@@ -1119,14 +1145,24 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     (:data:`CHANNEL_SPLIT`), or, with too few channels, its GEMM is split among the threads
     (:func:`tconv._algorithms.blas.matmul`) and its rows after it.
     """
-    n = x.shape[0]
+    execute = transposed_call(geometry, problem, x.shape[0])
+    if execute is None:
+        return _gemm_blocked(x, w, geometry, problem)  # one sample's columns exceed the budget
+    return execute(x, w, problem.bias)
+
+
+def transposed_call(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.ndarray] | None:
+    """:func:`gemm_transposed` on ``n`` samples as a call ``(x, w, bias) -> y``, its blocks, tiles,
+    tables and kernels worked out now from the geometry, the problem's shape and the options (threads,
+    memory budget), so that a planned small call (:func:`planned`) does only its GEMMs and rows; None
+    where one sample's columns exceed the budget. ``bias`` is ``(C_out,)`` in the compute dtype, or None."""
     groups, cig, cog, dtype = problem.groups, problem.cig, problem.cog, problem.dtype
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
     bytes_per_sample = kv * cog * p_in * dtype.itemsize
     budget = effective().memory_budget
     if bytes_per_sample > budget:
-        return _gemm_blocked(x, w, geometry, problem)  # one sample's columns exceed the budget
+        return None
     threads = min(effective().threads, budget // bytes_per_sample)  # one column buffer per thread
     # samples per block: columns of at most BLOCK_COLUMNS (and a thread's share of the budget), and
     # enough blocks for every thread; groups per block likewise, once a block holds every sample
@@ -1152,13 +1188,10 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     spans = _compiled.split(groups, -(-groups // group_block))  # blocks of about group_block groups
     tiles = [(i0, i1, g0, g1) for i0, i1 in samples for g0, g1 in spans]
     per_groups = max(g1 - g0 for g0, g1 in spans)  # the largest block, which the column buffer holds
-    out = problem.output(n, geometry.output_size)
+    shape = batched_shape(n, problem.c_out, geometry.output_size, "channels_first")
+    zeros = np.zeros(problem.c_out, dtype)
     lead = lead_table(geometry)  # the last axis's pairs come from its tap ranges: no table of them
     o_lead, o_last = lead.outputs, geometry.output_size[-1]
-    wt = w.reshape(groups, cig, cog * kv).transpose(0, 2, 1)  # (G, Cog*Kv, Cig): a view, BLAS reads it transposed
-    xs = x.reshape(n, groups, cig, p_in)  # (N, G, Cig, P)
-    out4 = out.reshape(n, groups * cog, o_lead, o_last)  # (N, G*Cog, O_lead, O_last)
-    bias = problem.bias
     s, d, b = geometry.stride[-1], geometry.dilation[-1], geometry.crop_begin[-1]
     i_last, k_last = geometry.input_size[-1], geometry.kernel_size[-1]
     if k_last == s == 2 and d == 1:
@@ -1188,6 +1221,8 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
             return (c4, ptr, lead.j, lead.t, *per_axis, o0, o1, DIRECT_ROWS_CHUNK, bias, target)
 
     def block(
+        wt: np.ndarray,
+        xs: np.ndarray,
         buffer: np.ndarray,
         i0: int,
         i1: int,
@@ -1215,25 +1250,8 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
         return _reshaped(cols, (i1 - i0, (g1 - g0) * (c1 - c0), kv, p_in))
 
     size = per * per_groups * cog * kv * p_in
-
-    def run_parts(parts: list[tuple[int, int, int, int, int, int]]) -> None:
-        """Each part ``(i0, i1, g0, g1, c0, c1)`` -- samples, groups, and channels of each group -- its
-        GEMM and its rows, by one thread (BLAS single-threaded), the threads taking parts in turn."""
-        claim = _compiled.Claim(len(parts))
-
-        def work() -> None:
-            buffer = scratch("columns", (size,), dtype)  # this thread's columns
-            for index in claim:
-                i0, i1, g0, g1, c0, c1 = parts[index]
-                channels = slice(g0 * cog + c0, (g1 - 1) * cog + c1)
-                c4 = block(buffer, i0, i1, g0, g1, _blas.mm, c0, c1)
-                rows(*arguments(c4, lead.ptr, 0, o_last, bias[channels], out4[i0:i1, channels]))
-
-        with _blas.single_threaded_blas():
-            _compiled.run_workers(work, threads, claim)
-
     if len(tiles) >= threads > 1 and _blas.available():
-        run_parts([(*tile, 0, cog) for tile in tiles])
+        parts = [(*tile, 0, cog) for tile in tiles]
     elif (
         CHANNEL_SPLIT
         and threads > 1
@@ -1244,7 +1262,7 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     ):
         # fewer tiles than threads, of one group: each thread takes a share of a tile's output channels,
         # its GEMM and its rows, in one parallel pass (CHANNEL_SPLIT)
-        run_parts([(i0, i1, 0, 1, c0, c1) for i0, i1, _, _ in tiles for c0, c1 in _compiled.split(cog, threads)])
+        parts = [(i0, i1, 0, 1, c0, c1) for i0, i1, _, _ in tiles for c0, c1 in _compiled.split(cog, threads)]
     else:
         # fewer tiles than threads (one or a few large samples), or one thread: each tile's GEMM split
         # among the threads by _blas.matmul (never BLAS's own threads, which spin for 0.1 s after a call:
@@ -1252,23 +1270,49 @@ def gemm_transposed(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
         # 15 ms), then its gather in bands of output rows, one per thread (pix2pix's RGB output, one
         # sample of 128 -> 3 channels at 128x128: the gather on one thread took a third of the call), or in
         # 1-d pieces of the row (an inverse STFT's 57 000 outputs)
+        parts = []
+    pieces = _compiled.split(o_lead if o_lead > 1 else o_last, 2 * threads)
+
+    def multiply(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return _blas.matmul(a, b, out=out, threads=threads)  # the planned threads, not the caller's options
+
+    def call(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        if bias is None:
+            bias = zeros
+        out = np.empty(shape, dtype=dtype)
+        wt = w.reshape(groups, cig, cog * kv).transpose(0, 2, 1)  # (G, Cog*Kv, Cig): a view, BLAS reads it transposed
+        xs = x.reshape(n, groups, cig, p_in)  # (N, G, Cig, P)
+        out4 = out.reshape(n, groups * cog, o_lead, o_last)  # (N, G*Cog, O_lead, O_last)
+        if parts:  # each part (i0, i1, g0, g1, c0, c1) -- samples, groups, channels of each group -- by one thread
+            claim = _compiled.Claim(len(parts))
+
+            def work() -> None:
+                buffer = scratch("columns", (size,), dtype)  # this thread's columns
+                for index in claim:
+                    i0, i1, g0, g1, c0, c1 = parts[index]
+                    channels = slice(g0 * cog + c0, (g1 - 1) * cog + c1)
+                    c4 = block(wt, xs, buffer, i0, i1, g0, g1, _blas.mm, c0, c1)
+                    rows(*arguments(c4, lead.ptr, 0, o_last, bias[channels], out4[i0:i1, channels]))
+
+            with _blas.single_threaded_blas():
+                _compiled.run_workers(work, threads, claim)
+            return out
         buffer = scratch("columns", (size,), dtype)
         for i0, i1, g0, g1 in tiles:
             channels = slice(g0 * cog, g1 * cog)
-            c4 = block(buffer, i0, i1, g0, g1, _blas.matmul)  # split among the threads
+            c4 = block(wt, xs, buffer, i0, i1, g0, g1, multiply)  # split among the threads
             target = out4[i0:i1, channels]
             if threads == 1:
                 rows(*arguments(c4, lead.ptr, 0, o_last, bias[channels], target))
             elif o_lead > 1:
                 calls = [
                     arguments(c4, lead.ptr[r0 : r1 + 1], 0, o_last, bias[channels], target[:, :, r0:r1])
-                    for r0, r1 in _compiled.split(o_lead, 2 * threads)
+                    for r0, r1 in pieces
                 ]
                 _compiled.parallel_for(rows, calls)
             else:
-                calls = [
-                    arguments(c4, lead.ptr, o0, o1, bias[channels], target)
-                    for o0, o1 in _compiled.split(o_last, 2 * threads)
-                ]
+                calls = [arguments(c4, lead.ptr, o0, o1, bias[channels], target) for o0, o1 in pieces]
                 _compiled.parallel_for(rows, calls)
-    return out
+        return out
+
+    return call
