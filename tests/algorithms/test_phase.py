@@ -279,3 +279,36 @@ def test_depth_to_space_t_writes_each_output_from_its_phase_row(runs):
                             row = y[(lead_phase[e] * p_count + p) * c + ch, i, lead_row[e] + base + q]
                             expected[i, ch, e, first + s * q] = row + (bias[ch] if has_bias else 0)
         np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_few_input_channels_take_phase_where_the_kernel_is_whole_multiples_of_the_stride(layout):
+    """``phase.few_inputs``: a layer of 2-16 input channels (1-d: up to 8, stride 2, ``k >= 3s``) and 8 or more
+    output channels whose kernel is whole multiples of the stride, above ``gemm.SMALL_FLOPS``, runs
+    ``phase``; the bounds keep the other rules; and the chosen call agrees with the scatter reference."""
+
+    def chosen(size, kernel, stride, n, c_in, c_out, groups=1, **kwargs):
+        geometry = conv_transpose_geometry(size, kernel, stride, **kwargs)
+        return choose(geometry, groups=groups, n=n, c_in=c_in, c_out=c_out, layout=layout)
+
+    assert chosen((3830,), 16, 2, 8, 4, 24, padding=3) == "phase"  # 94 MFLOP, 1-d k16 s2
+    assert chosen((84, 84), 8, 2, 8, 3, 8, padding=3) == "phase"
+    assert chosen((40, 40), 4, 2, 16, 8, 48, padding=1) == "phase"
+    assert chosen((3830,), 8, 4, 8, 4, 24) != "phase"  # 1-d at stride 4
+    assert chosen((3830,), 4, 2, 8, 4, 24) != "phase"  # 1-d, m = 2
+    assert chosen((84, 84), 5, 2, 8, 3, 8) != "phase"  # not a multiple of the stride
+    assert chosen((84, 84), 8, 2, 8, 32, 8) != "phase"  # 32 input channels
+    assert chosen((84, 84), 8, 2, 8, 8, 4) != "phase"  # 4 output channels
+    assert chosen((84, 84), 8, 2, 8, 8, 16, dilation=2) != "phase"
+    assert chosen((84, 84), 8, 2, 8, 8, 16, groups=2) != "phase"
+    small = Problem(1, layout, 8, 16, np.dtype(np.float32), np.zeros(0, np.float32), False)
+    assert not _phase.few_inputs(conv_transpose_geometry((20, 20), 8, 2), small, 1)  # 6.6 MFLOP: small_blocks'
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 40, 31)).astype(np.float32)
+    w = rng.standard_normal((3, 8, 8, 8)).astype(np.float32)
+    b = rng.standard_normal(8).astype(np.float32)
+    kwargs = dict(stride=2, padding=(3, 2), output_padding=(0, 1))
+    assert chosen((40, 31), 8, 2, 2, 3, 8, padding=(3, 2), output_padding=(0, 1)) == "phase"
+    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
+    y = tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs, layout=layout)
+    assert_close(from_layout(y, layout), expected)

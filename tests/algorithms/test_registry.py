@@ -139,7 +139,8 @@ def test_get_lists_the_valid_names():
         ((8, 8, 8), 4, 2, 4, 192, 1, "direct", "phase"),  # few input channels: gemm's product an outer product
         ((24, 24), 4, 2, 2, 64, 1, "phase", "phase"),  # 2 -> 64, 2-d, small: the all-phase GEMM (1.06x direct)
         ((500,), 8, 4, 8, 64, 1, "direct", "phase"),  # 8 -> 64, 1-d
-        ((24, 24), 4, 2, 16, 128, 1, "gemm", "phase"),  # 16 input channels: gemm
+        ((24, 24), 4, 2, 16, 128, 1, "phase", "phase"),  # 16 input channels, k4 s2: phase.few_inputs (1.32x gemm)
+        ((24, 24), 4, 2, 32, 128, 1, "gemm", "phase"),  # 32 input channels: gemm
         ((88, 88), 7, 2, 4, 1, 1, "gemm", "scatter"),  # few input channels, but one output channel: gemm
         ((1946,), 4, 2, 3, 32, 1, "phase", "phase"),  # 32 outputs, small: the all-phase GEMM (1.18x gemm)
         ((1946,), 4, 2, 48, 32, 1, "gemm", "phase"),  # 48 input channels: gemm
