@@ -696,7 +696,7 @@ def _problem(x, w, groups, layout="channels_first"):
         (3, 7, 5, (13,), 1, 4),  # several chunks per row, the last one short; 4 rows a pass and 3 more
         (2, 12, 6, (3, 4, 5), 3, 8),
         (1, 384, 384, (5, 6), 384, 16),  # depthwise
-        (4, 64, 32, (6, 6), 2, 4096),  # 32 input channels per group: the most the pass takes
+        (4, 16, 32, (6, 6), 2, 4096),  # 8 input channels per group: the most the pass takes
     ],
 )
 def test_pointwise_rows_of_few_input_channels(n, c_in, c_out, size, groups, chunk, bias, dtype, monkeypatch):

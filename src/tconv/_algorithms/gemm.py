@@ -164,8 +164,11 @@ DIRECT_ROWS_CHUNK = 4096
 #: (:func:`pointwise_direct`) rather than by BLAS, whose products of so few terms are bound by their
 #: calls (one per sample and group) and an extra pass for the bias. Measured A/B (2 threads, 1x1
 #: kernels, 16-128 channels at 16^2-128^2): 1.2-2.5x as fast with 2-32 input channels per group
-#: (6-9x with one: 384 depthwise channels on 4 x 73^2, 12.9 -> 2.3 ms), 0.5-0.9x from 64 on.
-POINTWISE_ROWS_CHANNELS = 32
+#: (6-9x with one: 384 depthwise channels on 4 x 73^2, 12.9 -> 2.3 ms), 0.5-0.9x from 64 on. Measured
+#: again on the Xeon of 6 December (min of 2 rounds, 6 layers per count, 16-128 output channels, 8^2 to
+#: 128^2, 1-16 samples): 0.70-2.23x with 4 input channels, 0.80-1.58x with 8, but 0.56-1.15x with 16,
+#: 0.46-1.04x with 24 and 0.50-1.01x with 32 (a 4-sample 32 -> 32 layer at 41^2: 0.33 ms, BLAS 0.25).
+POINTWISE_ROWS_CHANNELS = 8
 #: Outputs plus multiply-adds of a :func:`direct_rows` call from which it runs on several threads.
 DIRECT_ROWS_PARALLEL = 2**16
 #: Outputs times (input channels per group + 1) of a :func:`pointwise_direct` pass from which it runs
