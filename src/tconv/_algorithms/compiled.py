@@ -495,9 +495,12 @@ TRANSPOSE_WIDE = 1024
 #: were 1.5-2.5x slower there).
 SHORT_MATRIX = 2**18
 SHORT_BLOCK = 256
-#: Bytes from which :func:`transpose` runs on several threads: a 1 MiB block of a weight took
-#: 0.11 ms on the calling thread and 0.20 ms handed to two.
-PARALLEL_TRANSPOSE = 4 * 2**20
+#: Bytes from which :func:`transpose` runs on several threads. (4 MiB until 6 December: a 1 MiB block of
+#: a weight had taken 0.11 ms on the calling thread and 0.20 ms handed to two. Measured again on the
+#: Xeon with the pool that spins for its jobs, two threads, min of 200 calls: 1-2 MiB arrays of nine
+#: shapes 0.94-1.69x as fast in parallel, 1.5 MiB and more 1.35-1.69x; a 128 -> 96 k8 weight's
+#: packing, 3 MiB, 435 -> 270 us.)
+PARALLEL_TRANSPOSE = 2**20
 
 
 def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
