@@ -17,7 +17,8 @@ import tconv
 from tconv._algorithms import compiled
 
 # (N, A, B): both sides long (64-row tiles); a short side of 1, 3, 8, 21 and 32 entries, on small
-# matrices (whole) and on matrices above compiled.SHORT_MATRIX (blocks of the long side), both ways
+# matrices (whole, or 64-row tiles: compiled.SHORT_BLOCKED) and on matrices above compiled.SHORT_MATRIX
+# (blocks of the long side), both ways
 SHAPES = [
     (2, 70, 130),
     (3, 1, 1000),
@@ -33,6 +34,9 @@ SHAPES = [
     (3, 70_000, 32),
     (4, 33, 5000),
     (512, 256, 16),
+    (4, 21, 1156),  # a short side of 16-32 below SHORT_MATRIX: 64-row blocks (SHORT_BLOCKED)
+    (4, 1156, 21),
+    (3, 256, 17),  # more rows than columns, at most SHORT_WHOLE entries: whole
 ]
 
 
@@ -70,6 +74,37 @@ def test_large_matrices_with_a_short_side_run_in_blocks(shape, monkeypatch):
     a = np.ones(shape, dtype=np.float32)
     compiled.transpose(a)
     assert calls and set(calls) == {compiled.SHORT_BLOCK}
+
+
+@pytest.mark.parametrize(
+    "shape, kernel",
+    [
+        ((4, 21, 1156), "batched_transpose"),
+        ((4, 1156, 21), "batched_transpose"),
+        ((3, 256, 17), "small_transpose"),
+        ((3, 17, 256), "batched_transpose"),
+        ((4, 8, 1156), "small_transpose"),
+        ((16, 3, 4096), "small_transpose"),
+    ],
+)
+def test_small_matrices_with_a_short_side_take_the_measured_kernel(shape, kernel, monkeypatch):
+    """Below SHORT_MATRIX, a short side of SHORT_BLOCKED or more takes the 64-row blocks, but for small
+    matrices of more rows than columns (SHORT_WHOLE); fewer rows, matrix by matrix."""
+    called = []
+    kernels = compiled.kernels()
+
+    def spy(name):
+        def run(*args):
+            called.append(name)
+            return kernels[name](*args)
+
+        return run
+
+    spies = {name: spy(name) for name in ("small_transpose", "batched_transpose", "short_transpose_blocked")}
+    monkeypatch.setattr(compiled, "kernels", lambda: {**kernels, **spies})
+    a = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    assert np.array_equal(compiled.transpose(a), a.transpose(0, 2, 1))
+    assert set(called) == {kernel}
 
 
 # ------------------------------------------------------------------------------------- keep-awake threads

@@ -495,6 +495,15 @@ TRANSPOSE_WIDE = 1024
 #: were 1.5-2.5x slower there).
 SHORT_MATRIX = 2**18
 SHORT_BLOCK = 256
+#: Below :data:`SHORT_MATRIX`, a short side of at least ``SHORT_BLOCKED`` takes the 64-row blocks all the same,
+#: but for matrices of at most ``SHORT_WHOLE`` entries with more rows than columns. Measured on the Xeon
+#: (6 December, 90 shapes of 1-16 matrices, short sides 4-32, long 256-4096, min of 200 calls): matrix by
+#: matrix along the long side wrote the few-row case's output in runs of the short side, 1.4-5.3x slower
+#: than the blocks from 16 rows and 1156 columns on (FCN's 21 channels at 34 x 34: 148 -> 52 us for four
+#: samples), and 1.1-1.4x from 16 rows at 256 columns; it stays faster with 8 (0.70-0.93x the blocks' time
+#: but at 4096 columns) and on 256 x 16-32 matrices (0.79-0.91x).
+SHORT_BLOCKED = 16
+SHORT_WHOLE = 2**13
 #: Bytes from which :func:`transpose` runs on several threads. (4 MiB until 6 December: a 1 MiB block of
 #: a weight had taken 0.11 ms on the calling thread and 0.20 ms handed to two. Measured again on the
 #: Xeon with the pool that spins for its jobs, two threads, min of 200 calls: 1-2 MiB arrays of nine
@@ -517,7 +526,9 @@ def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         parallel_for(kernels()["short_transpose_blocked"], blocked)
         return out
     calls: list[tuple]
-    if min(rows, cols) <= SHORT_SIDE:
+    if min(rows, cols) <= SHORT_SIDE and (
+        min(rows, cols) < SHORT_BLOCKED or (rows >= cols and rows * cols <= SHORT_WHOLE)
+    ):
         calls = [(a, out, t0, t1) for t0, t1 in split(n, pieces)]
         parallel_for(kernels()["small_transpose"], calls)
         return out
