@@ -515,20 +515,20 @@ PARALLEL_TRANSPOSE = 2**20
 def transpose(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``(N, A, B) -> (N, B, A)`` with the compiled tiled transpose, in parallel over blocks of
     :data:`TRANSPOSE_ROWS` rows (over matrices, each along its longer side, when one side is at most
-    :data:`SHORT_SIDE`)."""
+    :data:`SHORT_SIDE` and below :data:`SHORT_BLOCKED`, or the matrices small with more rows than columns:
+    :data:`SHORT_WHOLE`; in blocks of the long side above :data:`SHORT_MATRIX`)."""
     n, rows, cols = a.shape
     if out is None:
         out = np.empty((n, cols, rows), dtype=a.dtype)  # (N, B, A)
     pieces = 4 * effective().threads if a.nbytes >= PARALLEL_TRANSPOSE else 1
-    if min(rows, cols) <= SHORT_SIDE and min(rows, cols) >= 8 and rows * cols * a.itemsize > SHORT_MATRIX:
+    short = min(rows, cols)
+    if 8 <= short <= SHORT_SIDE and rows * cols * a.itemsize > SHORT_MATRIX:
         tasks = n * -(-max(rows, cols) // SHORT_BLOCK)
         blocked: list[tuple] = [(a, out, SHORT_BLOCK, t0, t1) for t0, t1 in split(tasks, pieces)]
         parallel_for(kernels()["short_transpose_blocked"], blocked)
         return out
     calls: list[tuple]
-    if min(rows, cols) <= SHORT_SIDE and (
-        min(rows, cols) < SHORT_BLOCKED or (rows >= cols and rows * cols <= SHORT_WHOLE)
-    ):
+    if short <= SHORT_SIDE and (short < SHORT_BLOCKED or (rows >= cols and rows * cols <= SHORT_WHOLE)):
         calls = [(a, out, t0, t1) for t0, t1 in split(n, pieces)]
         parallel_for(kernels()["small_transpose"], calls)
         return out

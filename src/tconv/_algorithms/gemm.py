@@ -34,6 +34,7 @@ from ..geometry import Geometry
 from ..kernels import tap_pairs
 from . import blas as _blas
 from . import compiled as _compiled
+from . import cost as _cost
 from .blocking import blocked
 from .problem import Problem, batched_shape, channels_last
 from .taptable import Tables, lead_and_last, lead_table, table_bytes, tap_ranges
@@ -232,7 +233,7 @@ def _pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     # under SMALL_FLOPS on the calling thread alone, as gemm_tiled's small calls: split between two threads,
     # pointwise layers of 9-17 MFLOP took 1.07-1.31x as long (a 4-sample 32 -> 32 layer at 41^2: 323 us,
     # 250 on one; measured on the Xeon, 6 December), one of 81 MFLOP 0.77x
-    threads = 1 if 2 * n * p * cig * cog * groups < SMALL_FLOPS else None
+    threads = 1 if _cost.useful_flops(geometry, problem, n) < SMALL_FLOPS else None
     for g in range(groups):
         if problem.layout == "channels_first":
             y = out.reshape(n, groups, cog, p)[:, g]  # (N, Cog, P)
@@ -396,7 +397,7 @@ def _products(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem
         # fewer (sample, group) products than threads (one large sample): each cut into bands of its rows,
         # so that no thread idles (one sample of 64 -> 16 channels at 51 x 51 ran its GEMM on one thread)
         threads = effective().threads
-        flops = 2 * n * p_in * cig * kv * cog * groups
+        flops = _cost.useful_flops(geometry, problem, n)
         bands = -(-threads // (n * groups)) if flops >= _blas.PARALLEL_FLOPS else 1
         calls = [(i, g, r0, r1) for i in range(n) for g in range(groups) for r0, r1 in _compiled.split(p_in, bands)]
         _blas.parallel_products(product, calls)
@@ -431,11 +432,9 @@ def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.nd
     Small calls spent more in that planning than in their arithmetic: a 2-sample 48 -> 3 k4 s2 layer
     at 13 x 13 (1.6 MFLOP) took ~95 us a call, of which its GEMM ~15 and its rows ~10 (ONNX Runtime's
     session: ~47 us)."""
-    kv = math.prod(geometry.kernel_size)
+    flops = _cost.useful_flops(geometry, problem, n)
     if one_stamp(geometry, problem):
-        flops = 2 * n * problem.c_in * problem.c_out * kv
         return _one_stamp_call(geometry, problem, n) if flops < SMALL_FLOPS else None
-    flops = 2 * n * math.prod(geometry.input_size) * problem.cig * kv * problem.c_out  # as gemm_tiled counts
     if (
         flops >= SMALL_FLOPS
         or pointwise(geometry, problem)
@@ -458,7 +457,7 @@ def _small_gemm(geometry: Geometry, problem: Problem, n: int) -> Callable[..., n
     """:func:`planned`'s one GEMM (against the packed weight) and one gather of channels-last columns, for
     one group within the budget whole and not :func:`rows_gather`; None for other problems."""
     kv, p_in = math.prod(geometry.kernel_size), math.prod(geometry.input_size)
-    flops = 2 * n * p_in * problem.c_in * kv * problem.c_out
+    flops = _cost.useful_flops(geometry, problem, n)
     fits = n * _footprint(geometry, problem) <= effective().memory_budget
     if problem.groups != 1 or not fits or rows_gather(geometry, problem):
         return None
@@ -852,10 +851,10 @@ def gemm_tiled(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     pool competes with them.
     """
     n = x.shape[0]
-    layout, cig, c_out = problem.layout, problem.cig, problem.c_out
+    layout, c_out = problem.layout, problem.c_out
     kv = math.prod(geometry.kernel_size)
     p_in = math.prod(geometry.input_size)
-    flops = 2 * n * p_in * cig * kv * c_out
+    flops = _cost.useful_flops(geometry, problem, n)
     if rows_direct(geometry, problem):
         return direct_rows(x, w, geometry, problem)
     if flops < SMALL_FLOPS:  # tiny: one thread, no tiles, nothing to hand over
