@@ -308,7 +308,7 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
     ms, PyTorch 2.9). Not taken: kernels that are not a multiple of the stride (k3 s2, k5 s2: 0.21-0.92x,
     phases of unequal taps), 1-d at larger strides (k8 s4 0.17-0.59x, k16 s4 0.63-1.40x, k32 s8
     0.24-1.97x) and 32 input channels (0.22-1.20x). Checked on the 1 655 layers of ``"auto"``'s check (the
-    named ones, the other models' and 40 random seeds of 40): the rule changed 15, of which the 6 it
+    named ones, the other models' and 40 random draws of 40): the rule changed 15, of which the 6 it
     keeps ran 1.32-3.24x as fast (A/B, min of 5 calls); the others, left out by the bounds on output
     channels and size, were small calls of 1-4 output channels (0.41-0.86x) or a 4 x 4 input (0.67x)."""
     if problem.groups != 1 or geometry.ndim > 2 or any(d != 1 for d in geometry.dilation):
