@@ -96,8 +96,8 @@ def test_many_phases_as_one_gemm(case, layout, dtype):
 
 def test_few_phases_of_many_taps_stay_phase_by_phase():
     """A k4 s2 kernel (4 phases of 4 taps) and a 3-d one keep the phase-by-phase GEMMs (measured faster)
-    on more than BLOCK_CHANNELS input channels, and take the all-phase GEMM on fewer; a dilated kernel's
-    taps are no block of consecutive offsets."""
+    on more than BLOCK_CHANNELS input channels (3-d: FEW_INPUTS[3]), and take the all-phase GEMM on
+    fewer; a dilated kernel's taps are no block of consecutive offsets."""
 
     def blocks(*args, c_in=64, **kwargs):
         return _phase._blocks(_phase._grid(conv_transpose_geometry(*args, **kwargs)), c_in)
@@ -106,7 +106,9 @@ def test_few_phases_of_many_taps_stay_phase_by_phase():
     assert blocks((6, 6, 6), 4, 2, 1) is None
     assert blocks((8, 8), 4, 2, 1, c_in=_phase.BLOCK_CHANNELS).taps == 4
     assert blocks((8, 8), 4, 2, 1, c_in=_phase.BLOCK_CHANNELS + 1) is None
-    assert blocks((6, 6, 6), 4, 2, 1, c_in=8) is None  # 3-d: phase by phase whatever the channels
+    few = _phase.FEW_INPUTS[3]  # 3-d: the all-phase GEMM up to as many input channels, whatever the phases
+    assert blocks((6, 6, 6), 4, 2, 1, c_in=few).taps == 8
+    assert blocks((6, 6, 6), 4, 2, 1, c_in=few + 1) is None
     assert blocks((8, 8), 8, 4, dilation=2) is None
     assert blocks((8, 8), 8, 4, dilation=2, c_in=1) is None
     assert blocks((8, 8), 2, 2) is not None and blocks((8, 8), 2, 2).taps == 1
@@ -252,8 +254,9 @@ def test_a_plan_in_tiles_of_the_budget_packs_each_tiles_weight(layout):
 )
 def test_depth_to_space_t_writes_each_output_from_its_phase_row(runs):
     """The transposed all-phase GEMM's depth-to-space pass against its formula, output by output: output
-    ``(lead e, first + s*q)`` of channel ``c`` is ``y[(lead_phase[e]*P + p)*C + c, n, lead_row[e] + base +
-    q]`` plus the bias, for every run ``p = (first, count, base, s)`` -- in pairs and one run at a time."""
+    ``(lead lead_out[e], first + s*q)`` of channel ``c`` is ``y[(lead_phase[e]*P + p)*C + c, n, lead_row[e] +
+    base + q]`` plus the bias, for every run ``p = (first, count, base, s)`` -- in pairs and one run at a
+    time, with the output lead rows out of order (a 3-d layer's)."""
     from tconv._algorithms import compiled  # (numba is a test dependency: no skip without it)
 
     rng = np.random.default_rng(3)
@@ -263,12 +266,13 @@ def test_depth_to_space_t_writes_each_output_from_its_phase_row(runs):
     n, c, lead_phases = 2, 3, 2
     lead_row = np.array([0, 6, 12], dtype=np.int64)
     lead_phase = np.array([0, 1, 0], dtype=np.int64)
+    lead_out = np.array([2, 0, 1], dtype=np.int64)
     y = rng.standard_normal((lead_phases * p_count * c, n, 20)).astype(np.float32)
     bias = rng.standard_normal(c).astype(np.float32)
     for has_bias in (False, True):
         out = np.full((n, c, len(lead_row), o_last), np.nan, np.float32)
         compiled.kernels()["depth_to_space_t"](
-            y, lead_row, lead_phase, runs_a, p_count, bias, has_bias, out, 0, n * len(lead_row)
+            y, lead_row, lead_phase, lead_out, runs_a, p_count, bias, has_bias, out, 0, n * len(lead_row)
         )
         expected = np.full_like(out, np.nan)
         for i in range(n):
@@ -277,7 +281,7 @@ def test_depth_to_space_t_writes_each_output_from_its_phase_row(runs):
                     for p, (first, count, base, s) in enumerate(runs):
                         for q in range(count):
                             row = y[(lead_phase[e] * p_count + p) * c + ch, i, lead_row[e] + base + q]
-                            expected[i, ch, e, first + s * q] = row + (bias[ch] if has_bias else 0)
+                            expected[i, ch, lead_out[e], first + s * q] = row + (bias[ch] if has_bias else 0)
         np.testing.assert_array_equal(out, expected)
 
 
@@ -312,3 +316,69 @@ def test_few_input_channels_take_phase_where_the_kernel_is_whole_multiples_of_th
     expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
     y = tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs, layout=layout)
     assert_close(from_layout(y, layout), expected)
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "case",
+    [
+        # several tiles of block-grid lead rows, whose output lead rows interleave the first axis's phases
+        Case("3d-k4s2", 2, 3, 5, (21, 9, 10), (4, 4, 4), stride=2, padding=1, output_padding=(1, 0, 0)),
+        # uneven kernels (m = 4, 2, 1 per axis), a stride of 3 along the last axis (channels-last columns
+        # for a channels-first output: the transposed orientation is for strides up to 2), a crop larger
+        # than the stride
+        Case(
+            "3d-uneven", 3, 6, 4, (13, 7, 9), (8, 4, 3), stride=(2, 2, 3), padding=(5, 1, 0), output_padding=(1, 1, 2)
+        ),
+        Case("3d-one-sample", 1, 16, 2, (17, 16, 15), (6, 6, 6), stride=3, padding=2),
+    ],
+    ids=lambda case: case.id,
+)
+def test_3d_all_phase_gemm_in_tiles(case, layout, dtype, monkeypatch):
+    """3-d kernels of whole multiples of the stride take the tiled all-phase GEMM (its output lead rows
+    sorted by their block-grid row, each band's written where it belongs), in tiles small enough that
+    there are many, plain and prepared; they match the float64 scatter reference and leave the input as
+    it was."""
+    monkeypatch.setattr(_phase, "BLOCK_TILE_BYTES", 2**12)
+    x, w, b = case.arrays(seed=3)
+    kwargs = case.kwargs()
+    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
+    geometry = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding)
+    problem = Problem(1, layout, case.c_in, case.c_out, np.dtype(dtype), np.zeros(0, dtype), False)
+    assert _phase._block_plan(geometry, problem, case.n) is not None
+    xl, wl, bl = to_layout(x, layout).astype(dtype), w.astype(dtype), b.astype(dtype)
+    x_before = xl.copy()
+    y = tconv.conv_transpose(xl, wl, bl, **kwargs, algorithm="phase", layout=layout)
+    assert_close(from_layout(y, layout), expected, dtype=dtype)
+    plan = tconv.prepare(wl, **kwargs, algorithm="phase", layout=layout)
+    for _ in range(2):
+        assert_close(from_layout(plan(xl, bl), layout), expected, dtype=dtype)
+    np.testing.assert_array_equal(xl, x_before)
+
+
+def test_3d_few_input_channels_take_the_all_phase_gemm():
+    """``phase.few_inputs`` in 3-d: 2-16 input channels (up to 32 where the block grid is at most twice the
+    input) and 2 or more output channels, a kernel of whole multiples of the stride with ``m >= 2`` on some
+    axis, an all-phase weight that the tiles take; a random held-out layer (3 -> 4 channels, k8 s2 at 21^3)
+    ran the phase-by-phase GEMMs of 3 input channels each, 16x slower than PyTorch."""
+
+    def chosen(size, kernel, stride, n, c_in, c_out, **kwargs):
+        return choose(conv_transpose_geometry(size, kernel, stride, **kwargs), groups=1, n=n, c_in=c_in, c_out=c_out)
+
+    assert chosen((21, 21, 21), 8, 2, 2, 3, 4, padding=2) == "phase"
+    assert chosen((24, 24, 24), 4, 2, 1, 8, 8, padding=1) == "phase"
+    assert chosen((24, 24, 24), 4, 2, 1, 32, 32, padding=1) == "phase"  # the grid 1.13 times the input
+    assert chosen((12, 12, 12), 4, 2, 1, 2, 64, padding=1) == "phase"  # rule 3's "direct" before
+    assert chosen((8, 8, 8), 8, 2, 1, 24, 32, padding=2) != "phase"  # 24 channels, the grid 2.6 times the input
+    assert chosen((24, 24, 24), 4, 2, 1, 16, 1, padding=1) != "phase"  # one output channel
+
+    def few(size, kernel, stride, c_in, c_out, **kwargs):
+        problem = Problem(1, "channels_first", c_in, c_out, np.dtype(np.float32), np.zeros(0, np.float32), False)
+        return _phase.few_inputs(conv_transpose_geometry(size, kernel, stride, **kwargs), problem, 1)
+
+    assert few((24, 24, 24), 4, 2, 16, 16, padding=1)
+    assert not few((12, 12, 12), 8, 2, 16, 64, padding=2)  # a 2 MiB all-phase weight: no tiles
+    assert not few((24, 24, 24), 3, 2, 8, 8, padding=1)  # k3 s2: not a multiple of the stride
+    assert not few((24, 24, 24), 2, 2, 8, 8)  # k = s: one tap per phase
+    assert not few((24, 24, 24), 4, 2, 8, 8, dilation=2)

@@ -456,8 +456,9 @@ def _choose(
     if rule == "gemm" and allow_winograd and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"
         costs["winograd"] = _cost.seconds("winograd", geometry, problem, n, compiled)
-    if rule == "gemm" and compiled and phase.few_inputs(geometry, problem, n):
-        rule = "phase"  # few input channels, a kernel of whole multiples of the stride (phase.few_inputs)
+    if (rule == "gemm" or (geometry.ndim == 3 and rule in ("phase", "direct"))) and compiled:
+        if phase.few_inputs(geometry, problem, n):  # few input channels, a kernel of whole multiples of the stride
+            rule = "phase"
     if rule in ("gemm", "im2col", "phase") and compiled and registers.preferred(geometry, problem):
         rule = "registers"  # stride 1 in register tiles, where they are well used (registers.preferred)
         costs["registers"] = _cost.seconds("registers", geometry, problem, n, compiled)

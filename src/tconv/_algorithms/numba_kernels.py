@@ -599,10 +599,11 @@ def interleave(
 
 @jit
 def depth_to_space(
-    y, lead_row, lead_phase, last_row, last_phase, phases_last, bias, has_bias, out, channels_last, task0, task1
-):
-    """Write every phase's results at once (the all-phase GEMM of ``phase``): output ``(lead e, last X)``
-    of channel ``g*Cog + c`` is ``y[g, n, lead_row[e] + last_row[X], f*Cog + c]`` with phase
+    y, lead_row, lead_phase, lead_out, last_row, last_phase, phases_last, bias, has_bias, out, channels_last, task0,
+    task1,
+):  # fmt: skip
+    """Write every phase's results at once (the all-phase GEMM of ``phase``): output ``(lead lead_out[e],
+    last X)`` of channel ``g*Cog + c`` is ``y[g, n, lead_row[e] + last_row[X], f*Cog + c]`` with phase
     ``f = lead_phase[e]*phases_last + last_phase[X]``, plus the bias.
 
     y: (G, N, R, F*Cog) on the padded pitch; out: (N, O_lead, O_last, C) if channels_last else
@@ -621,7 +622,8 @@ def depth_to_space(
         e = task - n * n_lead
         row0 = lead_row[e]
         f0 = lead_phase[e] * phases_last
-        target = out[n, e] if channels_last else line
+        e_out = lead_out[e]
+        target = out[n, e_out] if channels_last else line
         for g in range(g_count):
             rows = y[g, n]
             for x in range(o_last):
@@ -633,15 +635,15 @@ def depth_to_space(
                     dst[gc] = src[np.uintp(col + c)] + (bias[gc] if has_bias else 0)
         if not channels_last:
             for c in range(c_total):
-                plane = out[n, c, e]
+                plane = out[n, c, e_out]
                 for x in range(o_last):
                     plane[x] = line[x, c]
 
 
 @jit
-def depth_to_space_t(y, lead_row, lead_phase, runs, phases_last, bias, has_bias, out, task0, task1):
+def depth_to_space_t(y, lead_row, lead_phase, lead_out, runs, phases_last, bias, has_bias, out, task0, task1):
     """:func:`depth_to_space` from products in the transposed orientation, into a channels-first output:
-    output ``(lead e, last X)`` of channel ``c`` is ``y[f*C + c, n, lead_row[e] + row]`` with phase
+    output ``(lead lead_out[e], last X)`` of channel ``c`` is ``y[f*C + c, n, lead_row[e] + row]`` with phase
     ``f = lead_phase[e]*phases_last + p``, plus the bias, where along the last axis phase ``p`` holds
     the outputs ``X = first + s*q`` for ``q < count`` at rows ``base + q``: ``runs[p] = (first, count,
     base, s)``.
@@ -667,9 +669,10 @@ def depth_to_space_t(y, lead_row, lead_phase, runs, phases_last, bias, has_bias,
         e = task - n * n_lead
         row0 = lead_row[e]
         f0 = lead_phase[e] * phases_last
+        e_out = lead_out[e]
         for c in range(c_total):
             b = bias[c] if has_bias else 0
-            dst = out[n, c, e]
+            dst = out[n, c, e_out]
             if pairs:
                 even = y[f0 * c_total + c, n]
                 odd = y[(f0 + 1) * c_total + c, n]

@@ -245,7 +245,7 @@ def _blocks(grid: _Grid, c_in: int | None) -> _Blocks | None:
         per_axis.append(m)
         taps.append(tuple(tap_rows))
         bases.append(tuple(base_row))
-    few_channels = c_in is not None and c_in <= BLOCK_CHANNELS and grid.geometry.ndim <= 2
+    few_channels = c_in is not None and c_in <= (BLOCK_CHANNELS if grid.geometry.ndim <= 2 else FEW_INPUTS[3])
     if c_in is not None and math.prod(per_axis) > 1 and phases < BLOCK_PHASES and not few_channels:
         return None
     return _Blocks(tuple(per_axis), tuple(taps), tuple(bases))
@@ -260,9 +260,12 @@ def _blocks(grid: _Grid, c_in: int | None) -> _Blocks | None:
 #: the 3-d layers ``"auto"`` sends to ``phase`` with 27 or 64 phases (k6 s3, k8 s4) 1.1-1.65x.
 BLOCK_PHASES = 16
 #: ... and, in 1-d and 2-d, with at most this many input channels whatever the phases: each phase's
-#: GEMMs sum over ``C_in`` only (one per tap), the all-phase GEMM over ``taps*C_in`` (3-d layers, which
-#: rule 5 of ``choose`` sends to ``phase`` from large volumes, keep the phase-by-phase GEMMs measured
-#: there).
+#: GEMMs sum over ``C_in`` only (one per tap), the all-phase GEMM over ``taps*C_in``. In 3-d with at most
+#: ``FEW_INPUTS[3]``: there a k4 s2 layer's phase-by-phase GEMMs of 3-32 input channels each ran 1.4-13x
+#: slower than the all-phase GEMM in tiles (8 -> 8 channels at 33^3: 70.9 -> 7.9 ms; 32 -> 32 at 24^3:
+#: 31.3 -> 21.1), which 3-d layers take since its tiles may hold output lead rows out of the output's
+#: order (:class:`_BlockTables`); on 40 random 3-d layers of 2-96 input channels the all-phase GEMM was
+#: never more than 1.05x slower than the phase-by-phase GEMMs.
 BLOCK_CHANNELS = 32
 #: Multiply-adds (x2) from which :func:`_block_plan` shares its tiles among the threads: below it, on
 #: this stop's 2-vCPU Xeon, a second thread's hand-off cost more than its share (FCN's x2 up-scoring,
@@ -284,10 +287,18 @@ BLOCK_AUTO_WEIGHT = 64 * 2**10
 
 
 #: Input channels up to which ``"auto"`` takes ``phase`` over ``gemm`` for a kernel of whole multiples of
-#: the stride (:func:`few_inputs`): in 2-d, and in 1-d at stride 2.
-FEW_INPUTS = {2: 16, 1: 8}
-#: The least output channels of such a layer (:func:`few_inputs`).
-FEW_INPUTS_OUTPUTS = 8
+#: the stride (:func:`few_inputs`): in 2-d, in 1-d at stride 2, and in 3-d (where :func:`_blocks` takes the
+#: all-phase GEMM up to as many, whatever the phases).
+FEW_INPUTS = {3: 32, 2: 16, 1: 8}
+#: In 3-d, input channels above which :func:`few_inputs` takes the all-phase GEMM only where its block grid
+#: (the input grown by ``m - 1`` rows per axis) has at most :data:`BLOCK_GRID_GROWTH` times the input's
+#: pixels: on small volumes the grid is mostly padding (24 -> 32 channels at 8^3, k8 s2: 2.6 times the
+#: input, 0.67x ``gemm``; 32 -> 32 at 4^3: 5.4 times, 0.38x; 32 -> 32 at 8^3, k4 s2: 1.95 times, 1.13x).
+FEW_INPUTS_ANY_GRID = 16
+#: See :data:`FEW_INPUTS_ANY_GRID`.
+BLOCK_GRID_GROWTH = 2.0
+#: The least output channels of such a layer (:func:`few_inputs`), by dimensions.
+FEW_INPUTS_OUTPUTS = {3: 2, 2: 8, 1: 8}
 
 
 def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
@@ -310,10 +321,25 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
     0.24-1.97x) and 32 input channels (0.22-1.20x). Checked on the 1 655 layers of ``"auto"``'s check (the
     named ones, the other models' and 40 random draws of 40): the rule changed 15, of which the 6 it
     keeps ran 1.32-3.24x as fast (A/B, min of 5 calls); the others, left out by the bounds on output
-    channels and size, were small calls of 1-4 output channels (0.41-0.86x) or a 4 x 4 input (0.67x)."""
-    if problem.groups != 1 or geometry.ndim > 2 or any(d != 1 for d in geometry.dilation):
+    channels and size, were small calls of 1-4 output channels (0.41-0.86x) or a 4 x 4 input (0.67x).
+
+    In 3-d (where ``"auto"``'s rules said ``gemm``, rule 5's phase-by-phase ``phase`` or rule 3's
+    ``direct``): 2 to 32 input channels (above :data:`FEW_INPUTS_ANY_GRID`, only where the block grid
+    is at most :data:`BLOCK_GRID_GROWTH` times the input), at least 2 output channels, ``m >= 1`` on
+    every axis and ``m >= 2`` on some, and an all-phase weight that :func:`_block_plan`'s tiles take
+    (:data:`BLOCK_WEIGHT_BYTES`). A random held-out layer, 2 samples of 3 -> 4 channels at 21^3, k8 s2,
+    ran rule 5's phase-by-phase GEMMs (512 GEMMs of 3 input channels each) in 214 ms against PyTorch's
+    13: 3.7-3.9 ms in tiles. Measured (6 December, Xeon, two threads, min of 3 calls) on 40 random 3-d
+    layers of 2-96 -> 1-64 channels (k4 s2, k6 s2, k8 s2, k6 s3, k8 s4, k9 s3, k12 s4; 20-650 MFLOP):
+    the tiled all-phase GEMM ran 1.5-6.5x the better of ``gemm`` and the phase-by-phase GEMMs on the
+    layers of up to 16 input channels and 8 phases (k4 s2 3 -> 8 at 26^3 28.3 -> 5.4 ms), 1.0-1.1x
+    where ``phase`` took it already (16 phases or more), and 0.17-0.67x on large channel counts over
+    small volumes (96 -> 64 at 3^3 k12 s4, 32 -> 32 at 4^3 k8 s2), which the bounds leave out; it beat
+    rule 3's ``direct`` on 3-d layers of 2-8 -> 64-192 channels (1.1-4.2x). One output channel stays
+    with ``gemm``'s transposed orientation (16 -> 1 at 24^3, k4 s2: 0.8 against 1.3 ms)."""
+    if problem.groups != 1 or any(d != 1 for d in geometry.dilation):
         return False
-    if not 2 <= problem.cig <= FEW_INPUTS[geometry.ndim] or problem.cog < FEW_INPUTS_OUTPUTS:
+    if not 2 <= problem.cig <= FEW_INPUTS[geometry.ndim] or problem.cog < FEW_INPUTS_OUTPUTS[geometry.ndim]:
         return False
     if _cost.useful_flops(geometry, problem, n) < gemm.SMALL_FLOPS:
         return False
@@ -322,7 +348,31 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
     multiples = [k // s if k % s == 0 else 0 for k, s in zip(geometry.kernel_size, geometry.stride)]
     if geometry.ndim == 1:
         return geometry.stride[0] == 2 and multiples[0] >= 3
+    if geometry.ndim == 3:  # the tiled all-phase GEMM, not its untiled form nor the phase-by-phase GEMMs
+        if not all(m >= 1 for m in multiples) or all(m == 1 for m in multiples):
+            return False
+        growth = math.prod((i + m - 1) / i for i, m in zip(geometry.input_size, multiples))
+        if problem.cig > FEW_INPUTS_ANY_GRID and growth > BLOCK_GRID_GROWTH:
+            return False
+        return _tiled_blocks(geometry, problem)
     return all(m >= 2 for m in multiples)
+
+
+def _tiled_blocks(geometry: Geometry, problem: Problem) -> bool:
+    """Whether :func:`phase` computes this problem as the tiled all-phase GEMM (:func:`_block_plan`): the
+    phases are blocks of consecutive offsets for its input channels (:func:`_blocks`) and their weight
+    fits :data:`BLOCK_WEIGHT_BYTES`."""
+    if _cost.phase_cells(geometry) is None:
+        return False
+    grid = _grid(geometry)
+    blocks = _blocks(grid, problem.c_in)
+    return blocks is not None and _block_weight_bytes(grid, blocks, problem) <= BLOCK_WEIGHT_BYTES
+
+
+def _block_weight_bytes(grid: _Grid, blocks: _Blocks, problem: Problem) -> int:
+    """Bytes of the all-phase weight (:func:`_block_weight`): ``taps * C_in`` rows of ``F * C_out``."""
+    phases = math.prod(len(plan) for plan in grid.plans)
+    return blocks.taps * problem.c_in * phases * problem.c_out * problem.dtype.itemsize
 
 
 def small_blocks(geometry: Geometry, problem: Problem, n: int, compiled: bool) -> bool:
@@ -364,8 +414,7 @@ def small_blocks(geometry: Geometry, problem: Problem, n: int, compiled: bool) -
     blocks = _blocks(grid, problem.c_in)
     if blocks is None or blocks.taps == 1 or _kept_block_tables(geometry) is None:
         return False
-    phases = math.prod(len(plan) for plan in grid.plans)
-    return blocks.taps * problem.c_in * phases * problem.c_out * problem.dtype.itemsize <= BLOCK_AUTO_WEIGHT
+    return _block_weight_bytes(grid, blocks, problem) <= BLOCK_AUTO_WEIGHT
 
 
 def _block_weight(w: np.ndarray, groups: int, kernel: tuple[int, ...], blocks: _Blocks) -> np.ndarray:
@@ -433,8 +482,9 @@ def _block_gemm(
     sizes = (math.prod(geometry.output_size[:-1]), geometry.output_size[-1])
     view = out.reshape(batched_shape(nb, problem.c_out, sizes, problem.layout))
     y4 = y.reshape(groups, nb, grid.cells, phases * cog)
-    args = (y4, lead_row, lead_phase, row_of[-1], phase_of[-1], len(grid.plans[-1]), problem.bias, problem.has_bias,
-            view, problem.layout == "channels_last")  # fmt: skip
+    lead_out = np.arange(len(lead_row))
+    args = (y4, lead_row, lead_phase, lead_out, row_of[-1], phase_of[-1], len(grid.plans[-1]), problem.bias,
+            problem.has_bias, view, problem.layout == "channels_last")  # fmt: skip
     calls = [(*args, t0, t1) for t0, t1 in _compiled.split(nb * len(lead_row), 4 * effective().threads)]
     _compiled.parallel_for(_compiled.kernels()["depth_to_space"], calls)
 
@@ -447,7 +497,9 @@ class _BlockTables(NamedTuple):
     without the padding: ``lead_pos``/``last_pos`` are its im2col tables (``(J_lead, m_lead)`` flat lead
     input positions and ``(J_last, m_last)`` positions along the last axis, -1 outside the input: the
     ``m`` windows of each row side by side); ``lead_grid[e]`` is the block-grid lead row of output lead
-    position ``e`` (non-decreasing), ``lead_phase[e]`` its lead phase; ``last_row[X]`` and
+    position ``lead_out[e]`` (non-decreasing: the output lead positions sorted by it, stably, so that a
+    band of block-grid lead rows holds a range of ``e``; in 2-d the sort keeps the output's order, in 3-d
+    it interleaves the phases of the first axis), ``lead_phase[e]`` its lead phase; ``last_row[X]`` and
     ``last_phase[X]`` the same along the last axis, and ``last_runs[p]`` the outputs of last-axis phase
     ``p`` as a run, ``(first output, count, first block-grid row, stride)``.
     """
@@ -457,14 +509,14 @@ class _BlockTables(NamedTuple):
     last_pos: np.ndarray
     lead_grid: np.ndarray
     lead_phase: np.ndarray
+    lead_out: np.ndarray
     last_row: np.ndarray
     last_phase: np.ndarray
     last_runs: np.ndarray
 
 
 def _block_tables(geometry: Geometry) -> _BlockTables | None:
-    """The tables of :func:`_block_plan`, or None where its output lead rows do not come in the block
-    grid's order (then :func:`_block_gemm` runs)."""
+    """The tables of :func:`_block_plan`, or None where the all-phase GEMM does not apply (:func:`_blocks`)."""
     grid = _grid(geometry)
     blocks = _blocks(grid, None)
     if blocks is None:
@@ -497,14 +549,14 @@ def _block_tables(geometry: Geometry) -> _BlockTables | None:
         lead_pos = np.where(inside, flat, -1).reshape(lead_pos.shape[0] * pos.shape[0], -1)
         lead_grid = (lead_grid[:, None] * rows[a] + grid_row[a][None, :]).ravel()
         lead_phase = (lead_phase[:, None] * len(grid.plans[a]) + phase_of[a][None, :]).ravel()
-    if np.any(np.diff(lead_grid) < 0):
-        return None
+    lead_out = np.argsort(lead_grid, kind="stable")  # the output lead rows in the block grid's order
     stride, last_low = geometry.stride[-1], low[-1]
     runs = [(ph.first, ph.outputs, blocks.base[-1][p] - last_low, stride) for p, ph in enumerate(grid.plans[-1])]
     last_runs = np.array([run if run[1] else (0, 0, 0, stride) for run in runs], dtype=np.int64)
     return _BlockTables(
-        tuple(rows), lead_pos, positions[-1], lead_grid, lead_phase, grid_row[-1], phase_of[-1], last_runs
-    )
+        tuple(rows), lead_pos, positions[-1], lead_grid[lead_out], lead_phase[lead_out], lead_out, grid_row[-1],
+        phase_of[-1], last_runs,
+    )  # fmt: skip
 
 
 #: Strides of the last axis up to which :func:`_block_plan` computes a channels-first problem in the transposed
@@ -523,8 +575,7 @@ def _block_plan(
 ) -> Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None], None] | None:
     """:func:`_block_gemm` in cache-sized tiles, as a call ``(x, w, out, bias)`` on ``n`` samples with
     everything but the arrays worked out now; None without one group, the compiled kernels and control
-    of BLAS's threads, or where the all-phase GEMM does not apply (:func:`_blocks`) or the output's lead
-    rows do not follow the block grid's order.
+    of BLAS's threads, or where the all-phase GEMM does not apply (:func:`_blocks`).
 
     Each tile is computed by one of our threads from start to end: its columns straight from the
     input by the compiled im2col (the block grid's ``m`` windows per axis side by side: no padded copy
@@ -535,9 +586,10 @@ def _block_plan(
     all-phase weight is one gather from the weight (:func:`_weight_pick`, worked out once per
     geometry): a plain call spent 55 us packing it through :func:`_block_weight` on FCN's x2
     up-scoring, whose plain call went 0.32 -> 0.25 ms with both changes (0.27 -> 0.24 prepared).
-    Tiles are whole samples, or bands of the block grid's lead rows (each output lead
-    row belongs to exactly one), of about :data:`BLOCK_TILE_BYTES`, shared among the threads
-    (:func:`tconv._algorithms.im2col.row_tiles`).
+    Tiles are whole samples, or bands of the block grid's lead rows (each output lead row belongs to
+    exactly one; in 3-d a band's output lead rows are not one range of the output's, and the
+    depth-to-space writes each where :class:`_BlockTables`' ``lead_out`` says), of about
+    :data:`BLOCK_TILE_BYTES`, shared among the threads (:func:`tconv._algorithms.im2col.row_tiles`).
     """
     if problem.groups != 1 or not _compiled.available() or not _compiled.supports(problem.dtype):
         return None
@@ -553,7 +605,7 @@ def _block_plan(
     c_in, c_out, dtype = problem.c_in, problem.c_out, problem.dtype
     phases = math.prod(len(plan) for plan in grid.plans)
     width, taps = phases * c_out, blocks.taps
-    if taps * c_in * width * dtype.itemsize > BLOCK_WEIGHT_BYTES:
+    if _block_weight_bytes(grid, blocks, problem) > BLOCK_WEIGHT_BYTES:
         return None
     j_lead, j_last = tables.lead_pos.shape[0], tables.last_pos.shape[0]
     row_bytes = j_last * (taps * c_in + width) * dtype.itemsize  # one block-grid lead row's columns and products
@@ -565,7 +617,7 @@ def _block_plan(
     for n0, n1, l0, l1, _, _ in row_tiles(n, j_lead, 1, row_bytes, threads, BLOCK_TILE_BYTES):
         e0, e1 = (int(e) for e in np.searchsorted(tables.lead_grid, (l0, l1)))
         lead_row = (tables.lead_grid[e0:e1] - l0) * j_last
-        tiles.append((n0, n1, l0, l1, e0, e1, lead_row))
+        tiles.append((n0, n1, l0, l1, e0, e1, lead_row, tables.lead_phase[e0:e1], tables.lead_out[e0:e1]))
     sizes = (math.prod(geometry.output_size[:-1]), geometry.output_size[-1])
     layout = problem.layout
     channels_last_out = layout == "channels_last"
@@ -601,7 +653,7 @@ def _block_plan(
 
         def work() -> None:
             for index in claim:
-                n0, n1, l0, l1, e0, e1, lead_row = tiles[index]
+                n0, n1, l0, l1, e0, e1, lead_row, phases, lead_out = tiles[index]
                 count, rows = n1 - n0, (l1 - l0) * j_last
                 if not transposed:
                     cols = scratch("columns", (count, rows, taps, c_in), dtype)
@@ -616,15 +668,14 @@ def _block_plan(
                     _blas.mm(wcat, cols.reshape(c_in * taps, count * rows), out=y.reshape(width, count * rows))
                 if e1 == e0:
                     continue
-                phases, tasks, has_bias = tables.lead_phase[e0:e1], count * (e1 - e0), bias is not None
-                target = view[n0:n1, e0:e1] if channels_last_out else view[n0:n1, :, e0:e1]
+                tasks, has_bias, target = count * (e1 - e0), bias is not None, view[n0:n1]
                 if not transposed:
                     along = (tables.last_row, tables.last_phase, phases_last)
-                    kernels["depth_to_space"](y, lead_row, phases, *along, b, has_bias, target, channels_last_out, 0,
-                                              tasks)  # fmt: skip
+                    kernels["depth_to_space"](y, lead_row, phases, lead_out, *along, b, has_bias, target,
+                                              channels_last_out, 0, tasks)  # fmt: skip
                 else:
                     runs = (tables.last_runs, phases_last)
-                    kernels["depth_to_space_t"](y, lead_row, phases, *runs, b, has_bias, target, 0, tasks)
+                    kernels["depth_to_space_t"](y, lead_row, phases, lead_out, *runs, b, has_bias, target, 0, tasks)
 
         with _blas.single_threaded_blas():
             _compiled.run_workers(work, workers, claim)
