@@ -297,6 +297,7 @@ def test_few_input_channels_take_phase_where_the_kernel_is_whole_multiples_of_th
 
     assert chosen((3830,), 16, 2, 8, 4, 24, padding=3) == "phase"  # 94 MFLOP, 1-d k16 s2
     assert chosen((84, 84), 8, 2, 8, 3, 8, padding=3) == "phase"
+    assert chosen((15, 15), 8, 2, 8, 4, 256, padding=2) == "phase"  # the few input channels' "direct" before
     assert chosen((40, 40), 4, 2, 16, 8, 48, padding=1) == "phase"
     assert chosen((3830,), 8, 4, 8, 4, 24) != "phase"  # 1-d at stride 4
     assert chosen((3830,), 4, 2, 8, 4, 24) != "phase"  # 1-d, m = 2

@@ -337,11 +337,16 @@ def choose(
        a direct convolution in tiles of 12 output pixels x 16 channels held in vector registers --
        1.09-18.7x the earlier choice's speed on the 40 of 120 random stride-1 layers it picks, 1.85x in
        geometric mean on the 37 of the benchmark's 1 600 random layers it changes, measured A/B;
-    4c. where ``"gemm"`` would run (not Winograd), layers of 2-16 input and 8 or more output channels
-       above :data:`tconv._algorithms.gemm.SMALL_FLOPS` whose kernel is whole multiples (two or more) of
-       the stride, in 2-d, and in 1-d at stride 2 with three or more (:func:`tconv._algorithms.phase.few_inputs`):
-       ``"phase"`` -- ``gemm``'s GEMM sums over the few input channels alone into ``k * C_out`` columns a
-       pixel, each phase's over ``m * C_in`` per axis: 1.2-3.2x ``gemm``'s speed on the layers it changes;
+    4c. where ``"gemm"``, the few input channels' ``"direct"`` or rule 5's ``"phase"`` would run (not
+       Winograd), layers of 2-16 input and 8 or more output channels above
+       :data:`tconv._algorithms.gemm.SMALL_FLOPS` whose kernel is whole multiples (two or more) of the
+       stride, in 2-d, and in 1-d at stride 2 with three or more; in 3-d 2-32 input and 2 or more output
+       channels, the all-phase GEMM in tiles (:func:`tconv._algorithms.phase.few_inputs`): ``"phase"`` --
+       ``gemm``'s GEMM sums over the few input channels alone into ``k * C_out`` columns a pixel, each
+       phase's over ``m * C_in`` per axis: 1.2-3.2x ``gemm``'s speed on the layers it changes in 1-d and
+       2-d, 0.97-3.6x ``direct``'s on 24 random 2-d layers of 2-8 -> 64-256 channels (1.3-2.7x on three
+       1-d ones), and in 3-d 1.5-6.5x the better of ``gemm`` and the phase-by-phase GEMMs
+       (a 3 -> 4 channel k8 s2 layer at 21^3, 2 samples: 214 -> 3.9 ms);
     5. 3-d layers with overlapping stamps, one group, and at least :data:`PHASE_3D_TAPS` input pixels
        times kernel taps per sample (a 32^3 k3 s2 or 20^3 k4 s2 volume): ``"phase"`` -- 1.3-1.5x
        ``gemm``'s speed there; below it ``gemm`` (1.1-1.8x ``phase``'s on 12^3-20^3 k3 s2 and 16^3 k4
@@ -456,9 +461,8 @@ def _choose(
     if rule == "gemm" and allow_winograd and winograd.preferred(geometry, problem, n, reused):
         rule = "winograd"
         costs["winograd"] = _cost.seconds("winograd", geometry, problem, n, compiled)
-    if (rule == "gemm" or (geometry.ndim == 3 and rule in ("phase", "direct"))) and compiled:
-        if phase.few_inputs(geometry, problem, n):  # few input channels, a kernel of whole multiples of the stride
-            rule = "phase"
+    if rule in ("gemm", "direct", "phase") and compiled and phase.few_inputs(geometry, problem, n):
+        rule = "phase"  # few input channels, a kernel of whole multiples of the stride (phase.few_inputs)
     if rule in ("gemm", "im2col", "phase") and compiled and registers.preferred(geometry, problem):
         rule = "registers"  # stride 1 in register tiles, where they are well used (registers.preferred)
         costs["registers"] = _cost.seconds("registers", geometry, problem, n, compiled)

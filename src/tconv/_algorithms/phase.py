@@ -302,7 +302,8 @@ FEW_INPUTS_OUTPUTS = {3: 2, 2: 8, 1: 8}
 
 
 def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
-    """Whether ``"auto"`` computes with ``phase`` a layer its rules give to ``gemm``: one group, 2 to
+    """Whether ``"auto"`` computes with ``phase`` a layer its rules give to ``gemm`` (or to ``direct``, the
+    few input channels' rule, or in 3-d to the phase-by-phase ``phase``): one group, 2 to
     :data:`FEW_INPUTS` input channels and at least :data:`FEW_INPUTS_OUTPUTS` output channels, no
     dilation, a stride above 1 and on every axis a kernel of ``m * stride`` taps with ``m >= 2`` -- in
     2-d at any stride, in 1-d at stride 2 with ``m >= 3`` -- from
@@ -322,6 +323,12 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
     named ones, the other models' and 40 random draws of 40): the rule changed 15, of which the 6 it
     keeps ran 1.32-3.24x as fast (A/B, min of 5 calls); the others, left out by the bounds on output
     channels and size, were small calls of 1-4 output channels (0.41-0.86x) or a 4 x 4 input (0.67x).
+
+    Against ``direct``, which the rules give layers of up to 8 input and 64 or more output channels
+    (``tconv._algorithms.FEW_INPUT_CHANNELS``), on 24 random 2-d layers of 2-8 -> 64-256 channels (k4 s2
+    to k16 s8, 19-570 MFLOP): 0.97-3.6x, 1.9x in geometric mean (a held-out 4 -> 256 k8 s2 layer at 15^2,
+    8 samples: 10.3 -> 4.3 ms, PyTorch 7.3); in 1-d, where this rule takes stride 2 only, 1.3-2.7x on
+    three (at strides 3-8 ``phase`` was 0.3-1.0x).
 
     In 3-d (where ``"auto"``'s rules said ``gemm``, rule 5's phase-by-phase ``phase`` or rule 3's
     ``direct``): 2 to 32 input channels (above :data:`FEW_INPUTS_ANY_GRID`, only where the block grid
