@@ -229,6 +229,9 @@ PHASE_OVER_GEMM = 3.0
 #: speed on rows of images and signals; a 3-d depthwise layer at 4^3, k7, rows of 4 outputs, 0.29x:
 #: estimated 4.4x ``"direct"``'s cost).
 ROWS_OVER_DIRECT = 2.0
+#: (Not where ``direct`` computes a 2-d or 3-d stride-1 layer plane by plane,
+#: :func:`tconv._algorithms.direct.depthwise_shifts`: 8 x 16 channels at 17 x 17, k7, 1.1 ms with the rows,
+#: 0.32 plane by plane; in 1-d the rows stay ahead, 128 channels of 1000 samples, k9: 0.51 against 0.76.)
 #: Input pixels times kernel taps per sample from which a 3-d layer with overlapping stamps runs
 #: ``"phase"`` (rule 5 of :func:`choose`). Measured on one sample of 16-128 channels, k3 s2 and k4 s2,
 #: against ``gemm`` with its bands shared evenly among the threads: ``gemm`` 1.1-1.8x as fast up to
@@ -445,7 +448,10 @@ def _choose(
         rule = _rule(geometry, groups, c_in, c_out, compiled, im2col=False)  # mostly zeros (IM2COL_COST)
     if rule == "phase" and compiled and costs["phase"] > PHASE_OVER_GEMM * costs["gemm"]:
         rule = "gemm"  # rule 5's 3-d phase where the model puts it far above gemm (PHASE_OVER_GEMM)
-    rows = compiled and gemm.rows_direct(geometry, problem)  # gemm's rows straight from the input
+    # gemm's rows straight from the input; in 2-d and 3-d not over direct's planes at stride 1 (ROWS_OVER_DIRECT)
+    rows = compiled and gemm.rows_direct(geometry, problem)
+    if rows and rule == "direct" and geometry.ndim >= 2 and direct.depthwise_shifts(geometry, problem):
+        rows = False
     if rows and (
         (rule == "direct" and costs["gemm"] <= ROWS_OVER_DIRECT * costs["direct"])
         or (rule == "im2col" and c_in == 1 and c_out <= ROWS_OVER_IM2COL and geometry.ndim <= 2)

@@ -575,6 +575,7 @@ KERNEL_NAMES = (
     "stamp_rows_t",
     "direct_rows_t",
     "depthwise_stamps",
+    "depthwise_shifts",
     "gather_k3s2_t",
     "gather_k4s2_t",
     "gather_k5s2_t",
