@@ -124,3 +124,13 @@ def test_plane_by_plane_under_a_small_memory_budget():
     np.testing.assert_array_equal(blocks, whole)
     expected = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), **kwargs, algorithm="scatter")
     assert_close(whole, expected, dtype=np.float32)
+
+
+def test_3d_one_input_channel_many_outputs_keep_direct():
+    """In 3-d, one input channel into ROWS_3D_OUTPUTS or more output channels runs ``direct`` (1.7-6.4x
+    ``gemm``'s rows, measured), fewer keep the rows."""
+    from tconv._algorithms import ROWS_3D_OUTPUTS
+
+    geometry = conv_transpose_geometry((13, 13, 13), 5, 2, 2)
+    assert choose(geometry, groups=1, n=1, c_in=1, c_out=ROWS_3D_OUTPUTS * 2) == "direct"
+    assert choose(conv_transpose_geometry((40, 40, 40), 3, 2, 1), groups=1, n=2, c_in=1, c_out=4) == "gemm"

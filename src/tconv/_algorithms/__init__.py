@@ -228,10 +228,16 @@ PHASE_OVER_GEMM = 3.0
 #: from the input may cost for ``"auto"`` to take them over rule 3's ``"direct"`` (measured 1.0-9x its
 #: speed on rows of images and signals; a 3-d depthwise layer at 4^3, k7, rows of 4 outputs, 0.29x:
 #: estimated 4.4x ``"direct"``'s cost).
-ROWS_OVER_DIRECT = 2.0
 #: (Not where ``direct`` computes a 2-d or 3-d stride-1 layer plane by plane,
 #: :func:`tconv._algorithms.direct.depthwise_shifts`: 8 x 16 channels at 17 x 17, k7, 1.1 ms with the rows,
 #: 0.32 plane by plane; in 1-d the rows stay ahead, 128 channels of 1000 samples, k9: 0.51 against 0.76.)
+ROWS_OVER_DIRECT = 2.0
+#: Output channels per group from which a 3-d layer of one input channel per group keeps rule 3's ``"direct"``
+#: over ``gemm``'s rows whatever the cost model says (6 December, Xeon, two threads, min of 4 calls: one
+#: input channel at 13^3 -> 32 channels, k5 s2, 6.3 ms with the rows, 1.8 with ``direct``; 1 -> 64 at 8^3,
+#: k8 s4, 22.9 against 3.6; 1 -> 16, k4 s2 at 24^3, 17.4 against 10.4, k3 s2 at 32^3 11.5 against 11.3;
+#: with fewer the rows: 1 -> 12 k5 s2 8.6 against 8.8, 1 -> 8 1.15-1.43x, 1 -> 4 2.6x).
+ROWS_3D_OUTPUTS = 16
 #: Input pixels times kernel taps per sample from which a 3-d layer with overlapping stamps runs
 #: ``"phase"`` (rule 5 of :func:`choose`). Measured on one sample of 16-128 channels, k3 s2 and k4 s2,
 #: against ``gemm`` with its bands shared evenly among the threads: ``gemm`` 1.1-1.8x as fast up to
@@ -321,8 +327,9 @@ def choose(
        layer of one input channel and up to 64 outputs without a GEMM, its rows straight from the
        input rows (:func:`tconv._algorithms.gemm.rows_direct`), ``"auto"`` takes ``gemm`` there:
        1.0-9x ``direct``'s speed (1 -> 1 on 1000x1000: 2.8 ms), where the cost model puts them at most
-       :data:`ROWS_OVER_DIRECT` times ``direct``'s cost; at stride 1 rule 2 comes first (but for its
-       exception); not where the tap tables are too large to be kept between calls
+       :data:`ROWS_OVER_DIRECT` times ``direct``'s cost (but not in 3-d from :data:`ROWS_3D_OUTPUTS` output
+       channels on, nor over ``direct``'s planes of a 2-d or 3-d stride-1 layer); at stride 1 rule 2 comes
+       first (but for its exception); not where the tap tables are too large to be kept between calls
        (:func:`tconv._algorithms.taptable.kept`: a 1-d signal of 10^5 samples, 1 -> 4 channels, k16 s8,
        took 72 ms with ``direct``, 19 with ``gemm``, which finds the last axis's taps from their ranges);
     4. where ``"gemm"`` would run, float32 1-d and 2-d layers of 3 taps at stride 1 or a kernel of
@@ -448,9 +455,12 @@ def _choose(
         rule = _rule(geometry, groups, c_in, c_out, compiled, im2col=False)  # mostly zeros (IM2COL_COST)
     if rule == "phase" and compiled and costs["phase"] > PHASE_OVER_GEMM * costs["gemm"]:
         rule = "gemm"  # rule 5's 3-d phase where the model puts it far above gemm (PHASE_OVER_GEMM)
-    # gemm's rows straight from the input; in 2-d and 3-d not over direct's planes at stride 1 (ROWS_OVER_DIRECT)
+    # gemm's rows straight from the input; in 2-d and 3-d not over direct's planes at stride 1, in 3-d not
+    # for many output channels of one input channel (ROWS_OVER_DIRECT, ROWS_3D_OUTPUTS)
     rows = compiled and gemm.rows_direct(geometry, problem)
     if rows and rule == "direct" and geometry.ndim >= 2 and direct.depthwise_shifts(geometry, problem):
+        rows = False
+    if rows and rule == "direct" and geometry.ndim == 3 and problem.cig == 1 and problem.cog >= ROWS_3D_OUTPUTS:
         rows = False
     if rows and (
         (rule == "direct" and costs["gemm"] <= ROWS_OVER_DIRECT * costs["direct"])
