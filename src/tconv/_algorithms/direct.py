@@ -130,8 +130,10 @@ def _shifted(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem,
     plane (``depthwise_shifts`` of :mod:`tconv._algorithms.numba_kernels`), the planes shared among the
     threads. Per output pixel over the tap tables (``direct_cf``) each pixel's pairs of few channels
     cost more in their views than in their arithmetic. Measured (6 December, Xeon, two threads, min
-    of 4 calls) against that pass: 8 x 64 channels at 32 x 32, k7, 5.2 -> 1.3 ms (PyTorch 1.9); one
-    128-channel sample at 56 x 56, k7, 3.1 -> 0.8 (0.77); 4 x 256 at 28 x 28, k3, 2.3 -> 0.8 (2.3)."""
+    of 15 calls, on 18 layers of 1-3 d) against that pass: 1.1-17x, e.g. 8 x 64 channels at 32 x 32,
+    k7, 3.3 -> 1.7 ms (PyTorch 1.9-2.7); one 128-channel sample at 56 x 56, k7, 3.5 -> 1.2 (1.3);
+    4 x 256 at 28 x 28, k3, 1.7 -> 1.5 (2.3-2.9); a 3-d 32-channel k3 layer at 24^3 3.6 -> 1.4 (15);
+    0.9x on a 96-channel k3 layer at 14 x 14 without padding."""
     n, c_in, c_out = x.shape[0], problem.c_in, problem.c_out
     padding = _shift_padding(geometry)
     xp = np.zeros((n, c_in, *(lo + i + hi for (lo, hi), i in zip(padding, geometry.input_size))), problem.dtype)

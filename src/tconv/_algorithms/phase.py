@@ -245,7 +245,8 @@ def _blocks(grid: _Grid, c_in: int | None) -> _Blocks | None:
         per_axis.append(m)
         taps.append(tuple(tap_rows))
         bases.append(tuple(base_row))
-    few_channels = c_in is not None and c_in <= (BLOCK_CHANNELS if grid.geometry.ndim <= 2 else FEW_INPUTS[3])
+    nd = grid.geometry.ndim  # (4-d and more: the phase-by-phase GEMMs, as measured nowhere)
+    few_channels = c_in is not None and c_in <= (BLOCK_CHANNELS if nd <= 2 else FEW_INPUTS[3] if nd == 3 else 0)
     if c_in is not None and math.prod(per_axis) > 1 and phases < BLOCK_PHASES and not few_channels:
         return None
     return _Blocks(tuple(per_axis), tuple(taps), tuple(bases))
@@ -344,7 +345,7 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
     small volumes (96 -> 64 at 3^3 k12 s4, 32 -> 32 at 4^3 k8 s2), which the bounds leave out; it beat
     rule 3's ``direct`` on 3-d layers of 2-8 -> 64-192 channels (1.1-4.2x). One output channel stays
     with ``gemm``'s transposed orientation (16 -> 1 at 24^3, k4 s2: 0.8 against 1.3 ms)."""
-    if problem.groups != 1 or any(d != 1 for d in geometry.dilation):
+    if problem.groups != 1 or geometry.ndim not in FEW_INPUTS or any(d != 1 for d in geometry.dilation):
         return False
     if not 2 <= problem.cig <= FEW_INPUTS[geometry.ndim] or problem.cog < FEW_INPUTS_OUTPUTS[geometry.ndim]:
         return False
