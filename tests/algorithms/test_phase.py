@@ -79,11 +79,17 @@ def test_all_phases_in_one_gemm_on_the_case_table(layout, block_calls):
 def test_many_phases_as_one_gemm(case, layout, dtype):
     """Layers of many phases (or one tap per phase) take the all-phase GEMM by default, plain and
     prepared (the weight picked once), and match the float64 scatter reference."""
-    x, w, b = case.arrays(seed=1)
-    kwargs = case.kwargs()
-    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
     geometry = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding)
     assert _phase._blocks(_phase._grid(geometry), case.c_in) is not None
+    _check_phase(case, layout, dtype, seed=1)
+
+
+def _check_phase(case: Case, layout: str, dtype, seed: int) -> None:
+    """``algorithm="phase"`` on ``case``, plain and prepared (twice), against the float64 scatter reference
+    (asserting), the input left as it was."""
+    x, w, b = case.arrays(seed=seed)
+    kwargs = case.kwargs()
+    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
     xl, wl, bl = to_layout(x, layout).astype(dtype), w.astype(dtype), b.astype(dtype)
     x_before = xl.copy()
     y = tconv.conv_transpose(xl, wl, bl, **kwargs, algorithm="phase", layout=layout)
@@ -342,20 +348,10 @@ def test_3d_all_phase_gemm_in_tiles(case, layout, dtype, monkeypatch):
     there are many, plain and prepared; they match the float64 scatter reference and leave the input as
     it was."""
     monkeypatch.setattr(_phase, "BLOCK_TILE_BYTES", 2**12)
-    x, w, b = case.arrays(seed=3)
-    kwargs = case.kwargs()
-    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
     geometry = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding)
     problem = Problem(1, layout, case.c_in, case.c_out, np.dtype(dtype), np.zeros(0, dtype), False)
     assert _phase._block_plan(geometry, problem, case.n) is not None
-    xl, wl, bl = to_layout(x, layout).astype(dtype), w.astype(dtype), b.astype(dtype)
-    x_before = xl.copy()
-    y = tconv.conv_transpose(xl, wl, bl, **kwargs, algorithm="phase", layout=layout)
-    assert_close(from_layout(y, layout), expected, dtype=dtype)
-    plan = tconv.prepare(wl, **kwargs, algorithm="phase", layout=layout)
-    for _ in range(2):
-        assert_close(from_layout(plan(xl, bl), layout), expected, dtype=dtype)
-    np.testing.assert_array_equal(xl, x_before)
+    _check_phase(case, layout, dtype, seed=3)
 
 
 def test_3d_few_input_channels_take_the_all_phase_gemm():
