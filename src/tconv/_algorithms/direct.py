@@ -95,24 +95,20 @@ def depthwise_shifts(geometry: Geometry, problem: Problem) -> bool:
         return False
     if not _compiled.available() or not _compiled.supports(problem.dtype):
         return False
-    cells = math.prod(lo + i + hi for (lo, hi), i in zip(_shift_padding(geometry), geometry.input_size))
-    return cells <= SHIFT_GROWTH * math.prod(geometry.input_size)
+    return math.prod(_shift_grid(geometry)[1]) <= SHIFT_GROWTH * math.prod(geometry.input_size)
 
 
-def _shift_padding(geometry: Geometry) -> list[tuple[int, int]]:
-    """Per axis, the zero cells :func:`_shifted` puts before and after the input: at stride 1 output ``o``
-    reads input ``o + crop - d*t``, which stays inside for every tap and output."""
-    return [
-        (max(0, d * (k - 1) - c), max(0, o + c - i))
-        for i, k, _, d, c, o in geometry.axes()
-    ]  # fmt: skip
+def _shift_grid(geometry: Geometry) -> tuple[list[tuple[int, int]], list[int]]:
+    """Per axis, the zero cells :func:`_shifted` puts before and after the input (at stride 1 output ``o``
+    reads input ``o + crop - d*t``, which stays inside for every tap and output), and the padded size."""
+    padding = [(max(0, d * (k - 1) - c), max(0, o + c - i)) for i, k, _, d, c, o in geometry.axes()]
+    return padding, [lo + i + hi for (lo, hi), i in zip(padding, geometry.input_size)]
 
 
 def _shift_tables(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
     """What :func:`_shifted` reads of a geometry: each tap's offset into a padded plane (flat, C order, for
     the first output), and each output lead row's offset on the padded pitch."""
-    padding = _shift_padding(geometry)
-    padded = [lo + i + hi for (lo, hi), i in zip(padding, geometry.input_size)]
+    padding, padded = _shift_grid(geometry)
     pitch = [math.prod(padded[a + 1 :]) for a in range(geometry.ndim)]
     starts = [
         [(c - d * t + lo) * p for t in range(k)]
@@ -125,7 +121,7 @@ def _shift_tables(geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _shifted(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, out: np.ndarray) -> None:
-    """A :func:`depthwise_shifts` problem into ``out``: the input zero-padded (:func:`_shift_padding`), then
+    """A :func:`depthwise_shifts` problem into ``out``: the input zero-padded (:func:`_shift_grid`), then
     each output plane summed on the padded pitch, one contiguous multiply-add per tap over the shifted
     plane (``depthwise_shifts`` of :mod:`tconv._algorithms.numba_kernels`), the planes shared among the
     threads. Per output pixel over the tap tables (``direct_cf``) each pixel's pairs of few channels
@@ -135,8 +131,8 @@ def _shifted(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem,
     4 x 256 at 28 x 28, k3, 1.7 -> 1.5 (2.3-2.9); a 3-d 32-channel k3 layer at 24^3 3.6 -> 1.4 (15);
     0.9x on a 96-channel k3 layer at 14 x 14 without padding."""
     n, c_in, c_out = x.shape[0], problem.c_in, problem.c_out
-    padding = _shift_padding(geometry)
-    xp = np.zeros((n, c_in, *(lo + i + hi for (lo, hi), i in zip(padding, geometry.input_size))), problem.dtype)
+    padding, padded = _shift_grid(geometry)
+    xp = np.zeros((n, c_in, *padded), problem.dtype)
     inner = tuple(slice(lo, lo + i) for (lo, _), i in zip(padding, geometry.input_size))
     xp[(slice(None), slice(None)) + inner] = x
     shifts, base = kept_tables("direct-shifts", geometry, _shift_tables)
