@@ -354,6 +354,63 @@ def test_3d_all_phase_gemm_in_tiles(case, layout, dtype, monkeypatch):
     _check_phase(case, layout, dtype, seed=3)
 
 
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "case",
+    [
+        # k7 s2 (phases of 4 and 3 taps per axis), rounded up to k8: a held-out 3 -> 24 layer at 23^3 ran
+        # the phase-by-phase GEMMs 4x slower than PyTorch
+        Case("3d-k7s2", 2, 3, 5, (9, 8, 7), (7, 7, 7), stride=2, padding=1),
+        # a different remainder per axis (k5 s2 -> 6, k4 s3 -> 6, k3 s2 -> 4), crops beyond the stride,
+        # output padding: the zero taps land past the crop or inside the output
+        Case("3d-uneven", 3, 4, 3, (7, 6, 9), (5, 4, 3), stride=(2, 3, 2), padding=(3, 0, 2), output_padding=(1, 2, 0)),
+        # one sample, stride 3 along the last axis (channels-last columns for a channels-first output)
+        Case("3d-one-sample", 1, 16, 2, (10, 9, 8), (5, 5, 5), stride=3, padding=2),
+    ],
+    ids=lambda case: case.id,
+)
+def test_3d_rounded_kernels_take_the_all_phase_gemm(case, layout, dtype, monkeypatch):
+    """A 3-d kernel that is not a whole multiple of the stride, of few input channels, is rounded up by zero
+    taps (``phase.rounded``): the tiled all-phase GEMM of the rounded kernel, in many small tiles, plain
+    and prepared, matches the float64 scatter reference and leaves the input as it was."""
+    monkeypatch.setattr(_phase, "BLOCK_TILE_BYTES", 2**12)
+    geometry = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding)
+    problem = Problem(1, layout, case.c_in, case.c_out, np.dtype(dtype), np.zeros(0, dtype), False)
+    whole = _phase.rounded(geometry, problem)
+    assert whole is not None and whole.output_size == geometry.output_size
+    assert all(k % s == 0 for k, s in zip(whole.kernel_size, whole.stride))
+    assert _phase._blocks(_phase._grid(geometry), case.c_in) is None  # the kernel's own phases: unequal taps
+    assert _phase._block_plan(geometry, problem, case.n) is not None
+    _check_phase(case, layout, dtype, seed=5)
+
+
+def test_rounded_kernels_with_non_finite_values():
+    """The rounded kernel's zero taps multiply input cells, so an infinite or NaN input takes the
+    phase-by-phase GEMMs (no ``0 * inf`` where no tap of the kernel reaches), plain, prepared and through
+    ``"auto"``; an infinite weight keeps the split of :func:`tconv._algorithms.phase.run`. Each matches
+    the float64 scatter reference, NaN for NaN and infinity for infinity."""
+    case = Case("3d-k7s2", 2, 3, 5, (9, 8, 7), (7, 7, 7), stride=2, padding=1)
+    x, w, b = case.arrays(seed=7)
+    kwargs = case.kwargs()
+    x_inf, w_inf = x.copy(), w.copy()
+    x_inf[1, 2, 4, 3, 6] = np.inf
+    x_inf[0, 0, 0, 0, 0] = np.nan
+    w_inf[2, 1, 6, 0, 3] = -np.inf
+    for xi, wi in ((x_inf, w), (x, w_inf), (x_inf, w_inf)):
+        expected = tconv.conv_transpose(xi, wi, b, **kwargs, algorithm="scatter")
+        x32, w32, b32 = xi.astype(np.float32), wi.astype(np.float32), b.astype(np.float32)
+        results = [
+            tconv.conv_transpose(x32, w32, b32, **kwargs, algorithm=algorithm) for algorithm in ("phase", "auto")
+        ]
+        results.append(tconv.prepare(w32, **kwargs, algorithm="phase")(x32, b32))
+        for y in results:
+            np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+            np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))
+            finite = np.isfinite(expected)
+            assert_close(np.where(finite, y, 0), np.where(finite, expected, 0), dtype=np.float32)
+
+
 def test_3d_few_input_channels_take_the_all_phase_gemm():
     """``phase.few_inputs`` in 3-d: 2-16 input channels (up to 32 where the block grid is at most twice the
     input) and 2 or more output channels, a kernel of whole multiples of the stride with ``m >= 2`` on some
@@ -376,6 +433,7 @@ def test_3d_few_input_channels_take_the_all_phase_gemm():
 
     assert few((24, 24, 24), 4, 2, 16, 16, padding=1)
     assert not few((12, 12, 12), 8, 2, 16, 64, padding=2)  # a 2 MiB all-phase weight: no tiles
-    assert not few((24, 24, 24), 3, 2, 8, 8, padding=1)  # k3 s2: not a multiple of the stride
+    assert few((24, 24, 24), 3, 2, 8, 8, padding=1)  # k3 s2: rounded up to k4 (phase.rounded)
+    assert not few((24, 24, 24), 5, 4, 8, 8, padding=1)  # k5 s4 rounded to k8: 4.1 times the taps
     assert not few((24, 24, 24), 2, 2, 8, 8)  # k = s: one tap per phase
     assert not few((24, 24, 24), 4, 2, 8, 8, dilation=2)

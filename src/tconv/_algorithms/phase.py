@@ -97,7 +97,10 @@ def phase(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, ou
     grid = _grid(geometry, x.shape[0])
     wg = w.reshape(groups, cig, cog, *geometry.kernel_size)  # (G, Cig, Cog, *k)
     blocks = _blocks(grid, problem.c_in)
-    tiled = None if blocks is None else _block_plan(geometry, problem, grid.samples)
+    tiled = None
+    if blocks is not None or (rounded(geometry, problem) is not None and all_finite(x)):
+        # (a rounded kernel's zero taps multiply input cells: 0 * inf would be NaN where no tap reaches)
+        tiled = _block_plan(geometry, problem, grid.samples)
     if tiled is not None:  # the all-phase GEMM in cache-sized tiles
         tiled(x, w, out, problem.bias if problem.has_bias else None)
         return
@@ -141,6 +144,9 @@ def _footprint(geometry: Geometry, problem: Problem) -> int:
     grid = _grid(geometry)
     phases = math.prod(len(plan) for plan in grid.plans)
     blocks = _blocks(grid, problem.c_in)
+    whole = rounded(geometry, problem) if blocks is None else None
+    if whole is not None:  # the rounded kernel's all-phase GEMM (its phases as many, each of more taps)
+        blocks = _blocks(_grid(whole), problem.c_in)
     # the all-phase GEMM's output and columns (taps per phase x C_in)
     extra = problem.c_out * phases + blocks.taps * problem.c_in if blocks is not None else 0
     p_in, p_out = math.prod(geometry.input_size), math.prod(geometry.output_size)
@@ -353,6 +359,13 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
         return False
     if any(s == 1 for s in geometry.stride):  # a convolution: rule 2's im2col, or the register tiles
         return False
+    if geometry.ndim == 3 and (whole := rounded(geometry, problem)) is not None:
+        # a kernel rounded up to whole multiples of the stride: over gemm where its GEMM sums few terms
+        stride = min(geometry.stride)
+        few = problem.cig <= ROUNDED_FEW_INPUTS and (stride >= 3 or problem.cog >= ROUNDED_OUTPUTS)
+        if not (few or (stride >= 4 and problem.cig <= ROUNDED_WIDE_INPUTS)):
+            return False
+        geometry = whole
     multiples = [k // s if k % s == 0 else 0 for k, s in zip(geometry.kernel_size, geometry.stride)]
     if geometry.ndim == 1:
         return geometry.stride[0] == 2 and multiples[0] >= 3
@@ -364,6 +377,60 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
             return False
         return _tiled_blocks(geometry, problem)
     return all(m >= 2 for m in multiples)
+
+
+#: Input channels up to which :func:`few_inputs` takes a rounded kernel (:func:`rounded`) where ``"auto"``'s
+#: rules said ``gemm`` or ``direct`` -- with at least :data:`ROUNDED_OUTPUTS` output channels where some
+#: stride is 2 -- and up to :data:`ROUNDED_WIDE_INPUTS` at strides of 4 or more. Fitted on 47 random 3-d
+#: layers where ``"auto"`` said ``gemm`` or ``direct`` (6 December, Xeon, two threads, min of 3 calls):
+#: the 23 the bounds take 1.14-7.0x as fast (k6-k13 at stride 4 with 16-24 input channels 1.9-7.0x; 2-12
+#: input channels at strides 2-4 1.14-4.5x), but for a 3 -> 64 layer of 6^3, 0.61x (1.07 against 0.65
+#: ms); left to ``gemm``, 0.36-1.02x rounded on 23 of 24: 16-32 input channels at strides 2-3, 1-3
+#: output channels at stride 2 (8 -> 2 k7 s2 0.87x, 12 -> 3 k5 s2 0.91x; but 12 -> 3 k7 s2 2.3x).
+ROUNDED_FEW_INPUTS = 12
+#: See :data:`ROUNDED_FEW_INPUTS`.
+ROUNDED_OUTPUTS = 4
+#: See :data:`ROUNDED_FEW_INPUTS`.
+ROUNDED_WIDE_INPUTS = 24
+#: The most multiply-adds a kernel rounded up to whole multiples of the stride may add, as a factor of the
+#: kernel's taps (:func:`rounded`): k3 s2 in 3-d is (4/3)^3 = 2.37, k5 s2 1.73, k7 s2 1.49.
+ROUNDED_GROWTH = 2.5
+
+
+def whole_kernel(geometry: Geometry) -> Geometry | None:
+    """``geometry`` with each axis's kernel rounded up to a whole multiple of its stride by zero taps after
+    its last: the same output window (the full output grows at its end, and so does the crop), or None
+    where every kernel is a whole multiple already or an axis is dilated (its phases are not blocks)."""
+    if any(d != 1 for d in geometry.dilation):
+        return None
+    kernel = tuple(-(-k // s) * s for k, s in zip(geometry.kernel_size, geometry.stride))
+    return None if kernel == geometry.kernel_size else replace(geometry, kernel_size=kernel)
+
+
+def rounded(geometry: Geometry, problem: Problem) -> Geometry | None:
+    """The geometry of zero-padded kernel taps (:func:`whole_kernel`) on which :func:`phase` computes a 3-d
+    layer of few input channels whose kernel is not a whole multiple of the stride, as the tiled all-phase
+    GEMM (:func:`_block_plan`), or None: one group, 2 to ``FEW_INPUTS[3]`` input channels, a stride above
+    1 on every axis, at most :data:`ROUNDED_GROWTH` times the taps, and the rounded kernel's all-phase
+    weight within :data:`BLOCK_WEIGHT_BYTES`. Its phases' taps are then blocks of consecutive offsets,
+    each phase as many, where the kernel's own phases have unequal taps (k7 s2: 4 and 3 per axis), which
+    the phase-by-phase GEMMs take one tap at a time (a GEMM of ``C_in`` terms per tap and phase). The
+    added taps multiply input cells by zero, so a call with an infinite or NaN input does not take it.
+
+    Measured (6 December, Xeon, two threads, min of 3 calls): a held-out 3 -> 24 channel layer at 23^3,
+    k7 s2, ran 85-103 ms through ``"auto"``'s choice before (PyTorch 21-25): 10.4 ms rounded to k8. On
+    80 random 3-d layers of 2-32 -> 1-64 channels (k3-k13 at strides 2-4, 10 M to 3 G multiply-adds)
+    where the rounded kernel applies: against the phase-by-phase GEMMs ``"auto"`` ran on 43 of them,
+    1.08-29x on 41 (k3 s2 with 16 and 21 input channels 0.88x and 0.75x); against ``gemm``, see
+    :data:`ROUNDED_FEW_INPUTS` (:func:`few_inputs`, which ``"auto"`` asks)."""
+    if geometry.ndim != 3 or problem.groups != 1 or not 2 <= problem.cig <= FEW_INPUTS[3]:
+        return None
+    if any(s == 1 for s in geometry.stride):
+        return None
+    whole = whole_kernel(geometry)
+    if whole is None or math.prod(whole.kernel_size) > ROUNDED_GROWTH * math.prod(geometry.kernel_size):
+        return None
+    return whole if _tiled_blocks(whole, problem) else None
 
 
 def _tiled_blocks(geometry: Geometry, problem: Problem) -> bool:
@@ -605,7 +672,12 @@ def _block_plan(
         return None
     grid = _grid(geometry, n)
     blocks = _blocks(grid, problem.c_in)
-    tables = _kept_block_tables(geometry)
+    work = geometry  # the geometry of the GEMM's phases: a rounded kernel's (rounded()) where it applies
+    if blocks is None:
+        work = rounded(geometry, problem) or geometry
+        grid = _grid(work, n)
+        blocks = _blocks(grid, problem.c_in)
+    tables = _kept_block_tables(work)
     if blocks is None or tables is None:
         return None
     from .im2col import row_tiles
@@ -640,14 +712,19 @@ def _block_plan(
     # F*C_out), rows (tap, channel), for channels-last columns; (F*C_out, C_in*taps), columns (channel,
     # tap), for the transposed ones. The weight's flat indices, packed as a float64 weight (exact).
     # Kept with the tap tables: a large problem plans this on every call of phase.
+    # (Keyed by the call's own geometry: a rounded kernel's indices differ from a whole one's.)
     pick = kept_tables(
         f"phase-blocks-pick-{int(transposed)}-{c_in}-{problem.cog}",
         geometry,
-        lambda g: (_weight_pick(g, blocks, c_in, problem.cog, transposed),),
+        lambda g: (_weight_pick(work, blocks, c_in, problem.cog, transposed, g.kernel_size),),
     )[0]
+    zero_taps = work is not geometry  # a rounded kernel: its added taps pick the zero after the weight
 
     def weight(w: np.ndarray) -> np.ndarray:
-        return problem.pack_for(("phase-blocks-pick", transposed), geometry, lambda: np.take(w, pick))
+        def make() -> np.ndarray:
+            return np.take(np.append(w, np.zeros(1, w.dtype)) if zero_taps else w, pick)
+
+        return problem.pack_for(("phase-blocks-pick", transposed), geometry, make)
 
     def run(x: np.ndarray, w: np.ndarray, out: np.ndarray, bias: np.ndarray | None) -> None:
         wcat = weight(w)
@@ -707,8 +784,10 @@ def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.nd
         return None
     shape = batched_shape(n, problem.c_out, geometry.output_size, problem.layout)
 
+    zero_taps = _blocks(_grid(geometry), problem.c_in) is None  # a rounded kernel (rounded())
+
     def call(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-        if not np.isfinite(w).all():
+        if not np.isfinite(w).all() or (zero_taps and not all_finite(x)):
             given = problem.bias if bias is None else bias  # (zeros when the call has none)
             return run(x, w, geometry, replace(problem, bias=given, has_bias=bias is not None))
         out = np.empty(shape, dtype=problem.dtype)
@@ -718,12 +797,19 @@ def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.nd
     return call
 
 
-def _weight_pick(geometry: Geometry, blocks: _Blocks, c_in: int, cog: int, transposed: bool) -> np.ndarray:
-    """The flat indices into a ``(C_in, Cog, *k)`` weight of :func:`_block_plan`'s all-phase weight
+def _weight_pick(
+    geometry: Geometry, blocks: _Blocks, c_in: int, cog: int, transposed: bool, kernel: tuple[int, ...]
+) -> np.ndarray:
+    """The flat indices into a ``(C_in, Cog, *kernel)`` weight of :func:`_block_plan`'s all-phase weight
     (:func:`_block_weight`, transposed to ``(F*Cog, C_in*taps)`` when ``transposed``): that weight is
-    ``np.take(w, pick)``. Found by packing the indices themselves as a float64 weight (exact)."""
-    flat = np.arange(c_in * cog * math.prod(geometry.kernel_size), dtype=np.float64)
-    picked = _block_weight(flat.reshape(c_in, cog, *geometry.kernel_size), 1, geometry.kernel_size, blocks)[0]
+    ``np.take(w, pick)``. Found by packing the indices themselves as a float64 weight (exact). Where
+    ``geometry``'s kernel is ``kernel`` rounded up (:func:`rounded`), its added taps hold the index one
+    past the weight's last entry: ``np.take(np.append(w, 0), pick)``."""
+    size = c_in * cog * math.prod(kernel)
+    flat = np.full((c_in, cog, *geometry.kernel_size), float(size))
+    own = (slice(None), slice(None)) + tuple(slice(0, k) for k in kernel)  # the kernel's own taps
+    flat[own] = np.arange(size, dtype=np.float64).reshape(c_in, cog, *kernel)
+    picked = _block_weight(flat, 1, geometry.kernel_size, blocks)[0]
     if transposed:
         picked = picked.reshape(blocks.taps, c_in, -1).transpose(2, 1, 0).reshape(picked.shape[1], -1)
     return np.ascontiguousarray(picked, dtype=np.intp)
