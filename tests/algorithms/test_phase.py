@@ -367,12 +367,14 @@ def test_3d_all_phase_gemm_in_tiles(case, layout, dtype, monkeypatch):
         Case("3d-uneven", 3, 4, 3, (7, 6, 9), (5, 4, 3), stride=(2, 3, 2), padding=(3, 0, 2), output_padding=(1, 2, 0)),
         # one sample, stride 3 along the last axis (channels-last columns for a channels-first output)
         Case("3d-one-sample", 1, 16, 2, (10, 9, 8), (5, 5, 5), stride=3, padding=2),
+        # 2-d (16 output channels or more): k7 s2 -> k8 and k5 s3 -> k6, output padding
+        Case("2d-uneven", 2, 5, 16, (11, 9), (7, 5), stride=(2, 3), padding=(3, 1), output_padding=(1, 2)),
     ],
     ids=lambda case: case.id,
 )
 def test_3d_rounded_kernels_take_the_all_phase_gemm(case, layout, dtype, monkeypatch):
-    """A 3-d kernel that is not a whole multiple of the stride, of few input channels, is rounded up by zero
-    taps (``phase.rounded``): the tiled all-phase GEMM of the rounded kernel, in many small tiles, plain
+    """A 3-d kernel (or a 2-d one of 16 output channels or more) that is not a whole multiple of the stride,
+    of few input channels, is rounded up by zero taps (``phase.rounded``): the tiled all-phase GEMM of the rounded kernel, in many small tiles, plain
     and prepared, matches the float64 scatter reference and leaves the input as it was."""
     monkeypatch.setattr(_phase, "BLOCK_TILE_BYTES", 2**12)
     geometry = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding)
@@ -435,5 +437,10 @@ def test_3d_few_input_channels_take_the_all_phase_gemm():
     assert not few((12, 12, 12), 8, 2, 16, 64, padding=2)  # a 2 MiB all-phase weight: no tiles
     assert few((24, 24, 24), 3, 2, 8, 8, padding=1)  # k3 s2: rounded up to k4 (phase.rounded)
     assert not few((24, 24, 24), 5, 4, 8, 8, padding=1)  # k5 s4 rounded to k8: 4.1 times the taps
+    assert not few((24, 24, 24), 5, 2, 24, 8, padding=1)  # 24 input channels at stride 2: gemm
+    assert few((24, 24, 24), 7, 4, 24, 8, padding=1)  # ... at stride 4: rounded
+    assert few((64, 64), 7, 2, 8, 32, padding=3)  # 2-d k7 s2 of 32 output channels: rounded
+    assert not few((64, 64), 7, 2, 8, 8, padding=3)  # 8 output channels: gemm
+    assert not few((64, 64), 3, 2, 8, 32, padding=1)  # 2-d k3 s2: 1.78 times the taps
     assert not few((24, 24, 24), 2, 2, 8, 8)  # k = s: one tap per phase
     assert not few((24, 24, 24), 4, 2, 8, 8, dilation=2)

@@ -359,8 +359,10 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
         return False
     if any(s == 1 for s in geometry.stride):  # a convolution: rule 2's im2col, or the register tiles
         return False
-    if geometry.ndim == 3 and (whole := rounded(geometry, problem)) is not None:
-        # a kernel rounded up to whole multiples of the stride: over gemm where its GEMM sums few terms
+    whole = rounded(geometry, problem)  # a kernel rounded up to whole multiples of the stride
+    if whole is not None and geometry.ndim == 2:
+        geometry = whole  # (rounded() holds the 2-d bounds)
+    if whole is not None and geometry.ndim == 3:  # over gemm where its GEMM sums few terms
         stride = min(geometry.stride)
         few = problem.cig <= ROUNDED_FEW_INPUTS and (stride >= 3 or problem.cog >= ROUNDED_OUTPUTS)
         if not (few or (stride >= 4 and problem.cig <= ROUNDED_WIDE_INPUTS)):
@@ -392,9 +394,20 @@ ROUNDED_FEW_INPUTS = 12
 ROUNDED_OUTPUTS = 4
 #: See :data:`ROUNDED_FEW_INPUTS`.
 ROUNDED_WIDE_INPUTS = 24
+#: The dimensions in which :func:`phase` rounds kernels up (:func:`rounded`).
+ROUNDED_DIMS = (2, 3)
 #: The most multiply-adds a kernel rounded up to whole multiples of the stride may add, as a factor of the
-#: kernel's taps (:func:`rounded`): k3 s2 in 3-d is (4/3)^3 = 2.37, k5 s2 1.73, k7 s2 1.49.
-ROUNDED_GROWTH = 2.5
+#: kernel's taps, by dimensions (:func:`rounded`): in 3-d k3 s2 is (4/3)^3 = 2.37, k5 s2 1.73, k7 s2
+#: 1.49; in 2-d k3 s2 and k6 s4 (1.78) are left out, as measured nowhere the rounded kernel is taken.
+ROUNDED_GROWTH = {2: 1.7, 3: 2.5}
+#: In 2-d, the least output channels for which :func:`rounded` rounds a kernel up (and, as in 3-d, up to
+#: ``FEW_INPUTS[2]`` input channels). Measured (6 December, Xeon, two threads, min of 2 x 3 calls) on 50
+#: random 2-d layers of 2-32 -> 1-128 channels, k3-k13 at strides 2-4, against ``"auto"``'s choice
+#: before (``gemm``, ``direct`` or Winograd): on the 22 of 16 or more output channels, up to 16 input
+#: channels and at most 1.7 times the taps, 1.08-5.7x (k13 s4 4.0-5.7x, 12 -> 128 k7 s2 at 104^2
+#: 2.5x), 0.93x on one (16 -> 64 k5 s2 at 27^2, a 0.8 ms call); with 1-8 output channels 0.19-1.3x
+#: (0.28x for one output channel), with 21-32 input channels 0.53-2.0x.
+ROUNDED_OUTPUTS_2D = 16
 
 
 def whole_kernel(geometry: Geometry) -> Geometry | None:
@@ -409,10 +422,11 @@ def whole_kernel(geometry: Geometry) -> Geometry | None:
 
 def rounded(geometry: Geometry, problem: Problem) -> Geometry | None:
     """The geometry of zero-padded kernel taps (:func:`whole_kernel`) on which :func:`phase` computes a 3-d
-    layer of few input channels whose kernel is not a whole multiple of the stride, as the tiled all-phase
-    GEMM (:func:`_block_plan`), or None: one group, 2 to ``FEW_INPUTS[3]`` input channels, a stride above
-    1 on every axis, at most :data:`ROUNDED_GROWTH` times the taps, and the rounded kernel's all-phase
-    weight within :data:`BLOCK_WEIGHT_BYTES`. Its phases' taps are then blocks of consecutive offsets,
+    or 2-d layer of few input channels whose kernel is not a whole multiple of the stride, as the tiled
+    all-phase GEMM (:func:`_block_plan`), or None: one group, 2 to ``FEW_INPUTS[3]`` input channels (2-d:
+    ``FEW_INPUTS[2]``, and :data:`ROUNDED_OUTPUTS_2D` output channels or more), a stride above 1 on every
+    axis, at most :data:`ROUNDED_GROWTH` times the taps, and the rounded kernel's all-phase weight within
+    :data:`BLOCK_WEIGHT_BYTES`. Its phases' taps are then blocks of consecutive offsets,
     each phase as many, where the kernel's own phases have unequal taps (k7 s2: 4 and 3 per axis), which
     the phase-by-phase GEMMs take one tap at a time (a GEMM of ``C_in`` terms per tap and phase). The
     added taps multiply input cells by zero, so a call with an infinite or NaN input does not take it.
@@ -423,12 +437,17 @@ def rounded(geometry: Geometry, problem: Problem) -> Geometry | None:
     where the rounded kernel applies: against the phase-by-phase GEMMs ``"auto"`` ran on 43 of them,
     1.08-29x on 41 (k3 s2 with 16 and 21 input channels 0.88x and 0.75x); against ``gemm``, see
     :data:`ROUNDED_FEW_INPUTS` (:func:`few_inputs`, which ``"auto"`` asks)."""
-    if geometry.ndim != 3 or problem.groups != 1 or not 2 <= problem.cig <= FEW_INPUTS[3]:
+    if geometry.ndim not in ROUNDED_DIMS or problem.groups != 1 or not 2 <= problem.cig <= FEW_INPUTS[3]:
         return None
     if any(s == 1 for s in geometry.stride):
         return None
     whole = whole_kernel(geometry)
-    if whole is None or math.prod(whole.kernel_size) > ROUNDED_GROWTH * math.prod(geometry.kernel_size):
+    if whole is None:
+        return None
+    growth = math.prod(whole.kernel_size) / math.prod(geometry.kernel_size)
+    if growth > ROUNDED_GROWTH[geometry.ndim]:
+        return None
+    if geometry.ndim == 2 and (problem.cig > FEW_INPUTS[2] or problem.cog < ROUNDED_OUTPUTS_2D):
         return None
     return whole if _tiled_blocks(whole, problem) else None
 
