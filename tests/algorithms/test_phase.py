@@ -372,10 +372,11 @@ def test_3d_all_phase_gemm_in_tiles(case, layout, dtype, monkeypatch):
     ],
     ids=lambda case: case.id,
 )
-def test_3d_rounded_kernels_take_the_all_phase_gemm(case, layout, dtype, monkeypatch):
-    """A 3-d kernel (or a 2-d one of 16 output channels or more) that is not a whole multiple of the stride,
-    of few input channels, is rounded up by zero taps (``phase.rounded``): the tiled all-phase GEMM of the rounded kernel, in many small tiles, plain
-    and prepared, matches the float64 scatter reference and leaves the input as it was."""
+def test_rounded_kernels_take_the_all_phase_gemm(case, layout, dtype, monkeypatch):
+    """A 3-d kernel (or a 2-d one of 16 output channels or more) that is not a whole multiple of the
+    stride, of few input channels, is rounded up by zero taps (``phase.rounded``): the tiled all-phase
+    GEMM of the rounded kernel, in many small tiles, plain and prepared, matches the float64 scatter
+    reference and leaves the input as it was."""
     monkeypatch.setattr(_phase, "BLOCK_TILE_BYTES", 2**12)
     geometry = conv_transpose_geometry(case.size, case.kernel, case.stride, case.padding, case.output_padding)
     problem = Problem(1, layout, case.c_in, case.c_out, np.dtype(dtype), np.zeros(0, dtype), False)
