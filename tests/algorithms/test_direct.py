@@ -134,3 +134,31 @@ def test_3d_one_input_channel_many_outputs_keep_direct():
     geometry = conv_transpose_geometry((13, 13, 13), 5, 2, 2)
     assert choose(geometry, groups=1, n=1, c_in=1, c_out=ROWS_3D_OUTPUTS * 2) == "direct"
     assert choose(conv_transpose_geometry((40, 40, 40), 3, 2, 1), groups=1, n=2, c_in=1, c_out=4) == "gemm"
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize(
+    "c_in, c_out, groups, size, kernel, stride, dilation",
+    [
+        (6, 192, 1, (1080,), 32, 2, 3),  # a 1-d layer of few input channels: one row, cut into parts
+        (16, 32, 8, (700,), 5, 3, 1),  # 8 small groups: the pass along the groups (direct_minor)
+        (4, 64, 1, (1, 300), 4, 2, 1),  # 2-d with one output row per sample... two lead rows, parts too
+    ],
+)
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_rows_cut_along_the_last_axis(c_in, c_out, groups, size, kernel, stride, dilation, layout, threads):
+    """With fewer output rows than threads (one sample of a 1-d layer), ``direct`` cuts each row into parts
+    along the last axis (``ROW_PART_OUTPUTS`` outputs or more each), so every thread has work; the parts
+    meet exactly: the float64 scatter reference, every layout and thread count."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, c_in, *size))
+    w = rng.standard_normal((c_in, c_out // groups, *(kernel,) * len(size))) / 8
+    b = rng.standard_normal(c_out)
+    kwargs = dict(stride=stride, dilation=dilation, groups=groups)
+    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
+    xl = x if layout == "channels_first" else np.moveaxis(x, 1, -1).copy()
+    with tconv.options(threads=threads):
+        y = tconv.conv_transpose(xl.astype(np.float32), w.astype(np.float32), b.astype(np.float32), **kwargs,
+                                 algorithm="direct", layout=layout)  # fmt: skip
+    y = y if layout == "channels_first" else np.moveaxis(y, -1, 1)
+    assert_close(y, expected, dtype=np.float32)

@@ -72,12 +72,21 @@ def direct(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, o
     else:  # rows summed channels-last and written transposed: no channels-last copy of the output and
         # no separate transpose pass over it (which cost 2-5x the arithmetic of a depthwise layer)
         y = out.reshape(n, c_out, o_lead, o_last)  # (N, C_out, O_lead, O_last)
-    args = (x_cl, wt, cig, cog, *tables.kernel_args(), problem.bias, y)
-    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * o_lead, 4 * effective().threads)]
+    # tasks: rows (sample, lead position), each cut into parts along the last axis where the rows are
+    # fewer than the threads (a 1-d layer of one sample was one task, on one thread)
+    threads = effective().threads
+    parts = max(1, min(-(-threads // (n * o_lead)), o_last // ROW_PART_OUTPUTS))
+    args = (x_cl, wt, cig, cog, *tables.kernel_args(), problem.bias, y, parts)
+    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * o_lead * parts, 4 * threads)]
     kernel = ("direct_minor" if minor else "direct") + ("_cl" if problem.layout == "channels_last" else "_cf")
     _compiled.parallel_for(_compiled.kernels()[kernel], calls)
 
 
+#: The fewest outputs of a part of a row when :func:`direct` cuts its rows along the last axis (rows fewer
+#: than the threads: a 1-d layer of one sample, whose one row ran on one thread). A/B in one process (6
+#: December, Xeon, two threads, min of 3 x 5 calls) on five one-sample 1-d layers of 3-8 -> 96-384
+#: channels, k12-k32 at s2-s8: 1.12-2.36x (4 -> 384 k12 s4 on 2010 samples: 19.0 -> 8.1 ms).
+ROW_PART_OUTPUTS = 64
 #: How many times the input's pixels the zero-padded input of :func:`_shifted` may hold: its cells are its
 #: memory and, times the taps, its work, where the tap tables' pass does the input's pixels times the taps
 #: (at most, cropped pairs left out). Beyond it (small samples under large or dilated kernels) that pass.

@@ -431,20 +431,30 @@ def _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias,
 
 
 @jit
-def direct_cl(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1):
+def _row_part(task, o_lead, parts, o_last):
+    """Task ``task`` of :func:`direct_cl` and its kind: sample ``n``, lead row ``ol`` and the outputs
+    ``o0:o1`` of that row's part (each row cut into ``parts`` equal parts along the last axis)."""
+    row = task // parts
+    part = task - row * parts
+    n = row // o_lead
+    return n, row - n * o_lead, part * o_last // parts, (part + 1) * o_last // parts
+
+
+@jit
+def direct_cl(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, parts, task0, task1):
     """Small-group transposed convolution written once per output pixel (channels-last).
 
     x: (N, p_in, C_in) channels-last input; wt: (Kv, C_in, cog) weight with taps
     first; out: (N, O_lead, O_last, G*cog). Every output pixel sums x[n, j, ci] *
-    wt[t, ci, k] over its (j, t) pairs, for ci in its group (ci // cig == g).
+    wt[t, ci, k] over its (j, t) pairs, for ci in its group (ci // cig == g). Tasks are the
+    ``(n, lead row)`` rows' ``parts`` parts along the last axis (:func:`_row_part`).
     """
     o_last = out.shape[2]
     acc = np.empty(out.shape[3], dtype=out.dtype)
     zero = np.zeros(1, dtype=out.dtype)[0]
     for task in range(task0, task1):
-        n = task // o_lead
-        ol = task - n * o_lead
-        for o in range(o_last):
+        n, ol, o0, o1 = _row_part(task, o_lead, parts, o_last)
+        for o in range(o0, o1):
             _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, zero)
             dst = out[n, ol, o]
             for c in range(acc.shape[0]):
@@ -452,19 +462,18 @@ def direct_cl(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_l
 
 
 @jit
-def direct_cf(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1):
-    """As direct_cl, into a channels-first output (N, G*cog, O_lead, O_last): each task's output row
-    is summed in a local (O_last, C_out) buffer and written transposed, so the output is written once,
+def direct_cf(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, parts, task0, task1):
+    """As direct_cl, into a channels-first output (N, G*cog, O_lead, O_last): each task's part of an output
+    row is summed in a local (O_last, C_out) buffer and written transposed, so the output is written once,
     along its rows, with no channels-last copy of it."""
     o_last = out.shape[3]
     buf = np.empty((o_last, out.shape[1]), dtype=out.dtype)
     zero = np.zeros(1, dtype=out.dtype)[0]
     for task in range(task0, task1):
-        n = task // o_lead
-        ol = task - n * o_lead
-        for o in range(o_last):
+        n, ol, o0, o1 = _row_part(task, o_lead, parts, o_last)
+        for o in range(o0, o1):
             _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, buf[o], zero)
-        tile_transpose(buf, out[n, :, ol, :], 0, o_last)
+        tile_transpose(buf, out[n, :, ol, :], o0, o1)
 
 
 @jit
@@ -488,34 +497,36 @@ def _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last,
 
 
 @jit
-def direct_minor_cl(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1):
+def direct_minor_cl(
+    x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, parts, task0, task1
+):
     """:func:`direct_cl` along the groups (:func:`_direct_pixel_minor`): 8 or more small groups."""
     o_last = out.shape[2]
     acc = np.empty(out.shape[3], dtype=out.dtype)
     zero = np.zeros(1, dtype=out.dtype)[0]
     for task in range(task0, task1):
-        n = task // o_lead
-        ol = task - n * o_lead
-        for o in range(o_last):
+        n, ol, o0, o1 = _row_part(task, o_lead, parts, o_last)
+        for o in range(o0, o1):
             dst = out[n, ol, o]
             _direct_pixel_minor(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, dst, zero)
 
 
 @jit
-def direct_minor_cf(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, task0, task1):
+def direct_minor_cf(
+    x, wt, cig, cog, lp, lj, lt, qp, qj, qt, p_in, i_last, k_last, o_lead, bias, out, parts, task0, task1
+):
     """:func:`direct_cf` along the groups (:func:`_direct_pixel_minor`): 8 or more small groups."""
     o_last = out.shape[3]
     buf = np.empty((o_last, out.shape[1]), dtype=out.dtype)
     acc = np.empty(out.shape[1], dtype=out.dtype)
     zero = np.zeros(1, dtype=out.dtype)[0]
     for task in range(task0, task1):
-        n = task // o_lead
-        ol = task - n * o_lead
-        for o in range(o_last):
+        n, ol, o0, o1 = _row_part(task, o_lead, parts, o_last)
+        for o in range(o0, o1):
             _direct_pixel_minor(
                 x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias, n, ol, o, acc, buf[o], zero
             )
-        tile_transpose(buf, out[n, :, ol, :], 0, o_last)
+        tile_transpose(buf, out[n, :, ol, :], o0, o1)
 
 
 @jit
