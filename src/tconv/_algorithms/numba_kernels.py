@@ -432,8 +432,9 @@ def _direct_pixel(x, wt, cig, cog, lp, lj, lt, qp, qj, qt, i_last, k_last, bias,
 
 @jit
 def _row_part(task, o_lead, parts, o_last):
-    """Task ``task`` of :func:`direct_cl` and its kind: sample ``n``, lead row ``ol`` and the outputs
-    ``o0:o1`` of that row's part (each row cut into ``parts`` equal parts along the last axis)."""
+    """Task ``task`` of the direct kernels (:func:`direct_cl` and the three below it): sample ``n``, lead
+    row ``ol`` and the outputs ``o0:o1`` of that row's part (each row cut into ``parts`` equal parts
+    along the last axis)."""
     row = task // parts
     part = task - row * parts
     n = row // o_lead

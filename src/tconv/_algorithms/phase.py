@@ -398,7 +398,8 @@ ROUNDED_WIDE_INPUTS = 24
 ROUNDED_DIMS = (2, 3)
 #: The most multiply-adds a kernel rounded up to whole multiples of the stride may add, as a factor of the
 #: kernel's taps, by dimensions (:func:`rounded`): in 3-d k3 s2 is (4/3)^3 = 2.37, k5 s2 1.73, k7 s2
-#: 1.49; in 2-d k3 s2 and k6 s4 (1.78) are left out, as measured nowhere the rounded kernel is taken.
+#: 1.49; in 2-d 1.7 leaves out k3 s2 and k6 s4 (1.78), which no layer within the other 2-d bounds was
+#: measured at (the eight 2-d layers of 1.78 measured, outside those bounds, ran 0.28-0.58x but one).
 ROUNDED_GROWTH = {2: 1.7, 3: 2.5}
 #: In 2-d, the least output channels for which :func:`rounded` rounds a kernel up (and, as in 3-d, up to
 #: ``FEW_INPUTS[2]`` input channels). Measured (6 December, Xeon, two threads, min of 2 x 3 calls) on 50
@@ -792,7 +793,8 @@ def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.nd
     GEMM (:func:`_block_plan`) of a problem of under :data:`tconv._algorithms.gemm.SMALL_FLOPS` whose
     temporaries fit the budget whole, as a call ``(x, w, bias)`` with its tables and tiles worked
     out once; None for every other problem. A weight with an infinite or NaN entry takes :func:`run`
-    (the all-phase GEMM multiplies it by the input's zero padding)."""
+    (the all-phase GEMM multiplies it by the input's zero padding), and so does an input with one where
+    the kernel is rounded up (:func:`rounded`: its zero taps multiply input cells)."""
     small = _cost.useful_flops(geometry, problem, n) < gemm.SMALL_FLOPS
     if not small or n * _footprint(geometry, problem) > effective().memory_budget:
         return None
