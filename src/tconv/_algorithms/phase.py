@@ -450,7 +450,10 @@ def rounded(geometry: Geometry, problem: Problem) -> Geometry | None:
         return None
     if geometry.ndim == 2 and (problem.cig > FEW_INPUTS[2] or problem.cog < ROUNDED_OUTPUTS_2D):
         return None
-    return whole if _tiled_blocks(whole, problem) else None
+    # The tiles' check plans the rounded kernel's phases (70-90 us), and a plain call asks it up to four
+    # times (auto's rule, the budget's footprint, phase, the tile plan): kept with the tap tables.
+    kind = f"phase-rounded-{problem.c_in}-{problem.c_out}-{problem.dtype.itemsize}"
+    return kept_tables(kind, whole, lambda g: (g if _tiled_blocks(g, problem) else None,))[0]
 
 
 def _tiled_blocks(geometry: Geometry, problem: Problem) -> bool:
@@ -694,8 +697,10 @@ def _block_plan(
     blocks = _blocks(grid, problem.c_in)
     work = geometry  # the geometry of the GEMM's phases: a rounded kernel's (rounded()) where it applies
     if blocks is None:
-        work = rounded(geometry, problem) or geometry
-        grid = _grid(work, n)
+        whole = rounded(geometry, problem)
+        if whole is None:
+            return None
+        work, grid = whole, _grid(whole, n)
         blocks = _blocks(grid, problem.c_in)
     tables = _kept_block_tables(work)
     if blocks is None or tables is None:
