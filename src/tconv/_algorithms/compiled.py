@@ -601,4 +601,6 @@ KERNEL_NAMES = (
     "winograd_weight_1d",
     "register_tiles",
     "conv_register_tiles",
+    "mixed_pack",
+    "mixed_product",
 )

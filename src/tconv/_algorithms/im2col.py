@@ -32,6 +32,7 @@ from ..geometry import Geometry
 from ..kernels import tap_pairs
 from . import blas as _blas
 from . import compiled as _compiled
+from . import mixed as _mixed
 from . import registers as _registers
 from .blocking import ConvBlocked
 from .gemm import SMALL_FLOPS, one_stamp, single_stamp
@@ -389,6 +390,19 @@ def _conv_tiled(
     macs = n * p_out * kv * c_in * problem.cog
     tiles = row_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize, _threads_for(macs))
     claim = _compiled.Claim(len(tiles))
+    step = _mixed_step(kv * problem.cig, kv, problem) if exact else None
+    # the register tiles' panels of each group's weight, (G, ceil(Cog / W), Kv*Cig, W), once per call
+    panels = None if step is None else problem.pack("mixed_cl", lambda: np.stack([_mixed.pack(part) for part in wm]))
+
+    def product(cols: np.ndarray, target: np.ndarray, transposed: bool) -> None:
+        if panels is None:
+            _tile_gemm(cols, wm, wt, target, transposed, exact)
+            return
+        assert step is not None
+        lhs = cols.reshape(groups, -1, wm.shape[1])  # (G, n*R, Kv*Cig)
+        out = _group_view(target, groups, 0).transpose(0, 2, 1) if transposed else _group_view(target, groups, 1)
+        for g in range(groups):
+            _mixed.product(lhs[g], panels[g], problem.cog, step, out[g])
 
     def work() -> None:
         for index in claim:
@@ -402,14 +416,14 @@ def _conv_tiled(
             r1 = r0 + rows
             if channels_first and rows >= SMALL_SAMPLE_ROWS:  # per sample, written with the output's row pitch
                 for i in range(n1 - n0):
-                    _tile_gemm(cols[:, i : i + 1], wm, wt, y[n0 + i, :, r0:r1], True, exact)
+                    product(cols[:, i : i + 1], y[n0 + i, :, r0:r1], True)
             elif channels_first:  # small samples: one GEMM over the tile, then each sample's transpose
                 part = scratch("output", ((n1 - n0) * rows, c_out), problem.dtype)  # (n*R, C_out)
-                _tile_gemm(cols, wm, wt, part, False, exact)
+                product(cols, part, False)
                 y[n0:n1, :, r0:r1] = part.reshape(n1 - n0, rows, c_out).transpose(0, 2, 1)
             else:  # rows of one sample, or whole samples: a (rows, C_out) view of the output either way
                 target = y[n0, r0:r1] if n1 - n0 == 1 else y[n0:n1].reshape(-1, c_out)
-                _tile_gemm(cols, wm, wt, target, False, exact)
+                product(cols, target, False)
             if problem.has_bias:
                 if channels_first:
                     y[n0:n1, :, r0:r1] += bias
@@ -445,6 +459,7 @@ def _conv_tiled_cf(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
     macs = n * p_out * kvc * c_out
     tiles = row_tiles(n, j_lead, j_last, kv * c_in * problem.dtype.itemsize, _threads_for(macs))
     claim = _compiled.Claim(len(tiles))
+    step = _mixed_step(kvc, kv, problem)
 
     def work() -> None:
         for index in claim:
@@ -456,7 +471,14 @@ def _conv_tiled_cf(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
             r0 = l0 * j_last + m0  # the tile's output rows (m0:m1 is all of them unless one lead position)
             r1 = r0 + rows
             part = y[n0, :, r0:r1] if count == 1 else scratch("output", (c_out, count * rows), problem.dtype)
-            _group_products(wf.reshape(groups, cog, kvc), cols2, _group_view(part, groups, 0), taps=kv)
+            if step is None:
+                _group_products(wf.reshape(groups, cog, kvc), cols2, _group_view(part, groups, 0), taps=kv)
+            else:  # each group's (Cog, n*R) = W_g @ cols_g, the weight's rows read as they are, the columns
+                # packed in panels (the columns as the tiles' rows, read across rows R apart, ran at half speed)
+                out = _group_view(part, groups, 0)
+                for g in range(groups):
+                    panels = _mixed.pack(cols2[g], "mixed")
+                    _mixed.product(wf[g * cog : (g + 1) * cog], panels, count * rows, step, out[g])
             if count > 1:
                 y[n0:n1, :, r0:r1] = part.reshape(c_out, count, rows).transpose(1, 0, 2)
             if problem.has_bias:
@@ -486,6 +508,14 @@ def _tile_gemm(
         _group_products(wt, lhs.transpose(0, 2, 1), _group_view(target, groups, 0), exact, taps)
     else:  # (G, n*R, K) @ (G, K, Cog) into target (n*R, C_out) seen as (G, n*R, Cog)
         _group_products(lhs, wm, _group_view(target, groups, 1), exact, taps)
+
+
+def _mixed_step(k: int, taps: int, problem: Problem) -> int | None:
+    """The chunk length of the input gradient's sums over ``k`` columns of ``taps`` taps where the register
+    tiles of :mod:`tconv._algorithms.mixed` compute them (float32 sums of several chunks: the chunks
+    of :func:`_group_products`, :func:`input_chunk` columns each), else None."""
+    step = input_chunk(k, taps, problem.groups)
+    return step if _mixed.applies(problem.dtype) and not _one_wide_product(k, step) else None
 
 
 def _group_view(a: np.ndarray, groups: int, axis: int) -> np.ndarray:
