@@ -2446,12 +2446,12 @@ def mixed_pack(b, panels, j0, j1):
 @jit
 def mixed_product(a, panels, step, out, add, edge, total, m0, m1):
     """``out[m, n] = a[m] @ b[:, n]`` (``+=`` when ``add``) for the rows ``m0:m1`` of ``a`` ``(M, K)``
-    (float32, any positive strides; ``m0`` a multiple of :data:`MIXED_ROWS`), ``b`` given as its panels
-    (:func:`mixed_pack`), each sum taken in single precision over chunks of ``step`` terms and the chunks' sums in double precision
-    (:func:`_mixed_tile`), rounded once to ``out``'s dtype (``out``: ``(M, N)``, any strides). ``edge``:
-    a ``(MIXED_ROWS, K)`` float32 scratch for the last rows when fewer than a tile; ``total``: a float64
-    scratch of ``MIXED_ROWS * MIXED_COLUMNS``. The loop runs over the panels, then the tiles of rows (a
-    panel stays in cache for all the rows)."""
+    (float32, any positive strides; ``m0`` a multiple of :data:`MIXED_ROWS`), ``b`` given as its
+    panels (:func:`mixed_pack`). Each sum is taken in single precision over chunks of ``step`` terms
+    and the chunks' sums in double precision (:func:`_mixed_tile`), rounded once to ``out``'s dtype
+    (``out``: ``(M, N)``, any strides). ``edge``: a ``(MIXED_ROWS, K)`` float32 scratch for the last
+    rows when fewer than a tile; ``total``: a float64 scratch of ``MIXED_ROWS * MIXED_COLUMNS``. The
+    loop runs over the panels, then the tiles of rows (a panel stays in cache for all the rows)."""
     k_total = a.shape[1]
     n = out.shape[1]
     rows, w = MIXED_ROWS, MIXED_COLUMNS
