@@ -53,7 +53,7 @@ def pack(b: np.ndarray, slot: str | None = None) -> np.ndarray:
     k, n = b.shape
     width = _tile()[1]
     shape = (-(-n // width), k, width)
-    panels = np.empty(shape, dtype=np.float32) if slot is None else scratch(slot, shape, np.float32)
+    panels = np.empty(shape, dtype=np.float32) if slot is None else scratch(slot, shape, np.dtype(np.float32))
     _compiled.kernels()["mixed_pack"](b, panels, 0, panels.shape[0])
     return panels
 
