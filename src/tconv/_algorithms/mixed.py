@@ -19,6 +19,15 @@ read where it lies, any strides.
 
 Measured on the Intel Xeon with AVX-512 (one thread, ``A`` 1008 x 2048 times a 2048 x 256 panel set in
 64-term chunks): 116-130 GF/s, against MKL's SGEMM without chunks at 140-146 in the same runs.
+
+Where it runs: the input gradient's tiles of channels-last columns
+(:func:`tconv._algorithms.im2col._conv_tiled`), whose weight is packed once per call and whose columns
+are read in place (A/B against the BLAS chunks on the benchmark's input gradients, two threads:
+1.05-1.35x on dcgan-1, dcgan-3, 3d-k3s2, decoder-k3s2, stride1-3x3, grouped-4, fcn8s-up8, istft-ola).
+Not where the columns would be packed on every tile: the channels-first tiles
+(:func:`tconv._algorithms.im2col._conv_tiled_cf`: 0.79-0.93x on U-Net's k2 s2 layers and dcgan-2; read in
+place, ``(K, N)`` columns as the rows of ``A`` R apart, half speed), nor the weight gradient, whose
+chunks of 128-256 rows BLAS multiplies near its full rate (both sides packed in panels: 0.27-1.05x).
 """
 
 from __future__ import annotations
@@ -26,12 +35,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import compiled as _compiled
-from .workspace import scratch
 
 __all__ = ["applies", "pack", "product"]
-
-#: Multiply-adds per thread below which :func:`product` runs on the calling thread alone.
-THREAD_MACS = 2**22
 
 
 def applies(dtype: np.dtype) -> bool:
@@ -46,48 +51,30 @@ def _tile() -> tuple[int, int]:
     return numba_kernels.MIXED_ROWS, numba_kernels.MIXED_COLUMNS
 
 
-def pack(b: np.ndarray, slot: str | None = None) -> np.ndarray:
+def pack(b: np.ndarray) -> np.ndarray:
     """``b`` ``(K, N)`` (float32, any strides) as :func:`product` reads it: ``(ceil(N / W), K, W)`` panels of
-    ``W`` columns, zero past ``N``; in the calling thread's scratch ``slot`` when given
-    (:mod:`tconv._algorithms.workspace`)."""
+    ``W`` columns, zero past ``N``."""
     k, n = b.shape
     width = _tile()[1]
-    shape = (-(-n // width), k, width)
-    panels = np.empty(shape, dtype=np.float32) if slot is None else scratch(slot, shape, np.dtype(np.float32))
+    panels = np.empty((-(-n // width), k, width), dtype=np.float32)
     _compiled.kernels()["mixed_pack"](b, panels, 0, panels.shape[0])
     return panels
 
 
-def product(
-    a: np.ndarray, panels: np.ndarray, n: int, step: int, out: np.ndarray, add: bool = False, threads: int = 1
-) -> None:
-    """``out = a @ b`` (``out += a @ b`` when ``add``): ``a`` ``(M, K)`` float32 (any strides), ``b`` ``(K, n)``
-    given as its :func:`pack` panels, ``out`` ``(M, n)`` float32 or float64 (any strides), each entry the
+def product(a: np.ndarray, panels: np.ndarray, n: int, step: int, out: np.ndarray) -> None:
+    """``out = a @ b`` on the calling thread: ``a`` ``(M, K)`` float32 (any strides), ``b`` ``(K, n)`` given as
+    its :func:`pack` panels, ``out`` ``(M, n)`` float32 or float64 (any strides), each entry the
     double-precision sum of single-precision sums of ``step`` terms (``k`` in ``[0, step)``, ``[step,
-    2 step)``, ...), rounded once to ``out``'s dtype (added to it when ``add``). Rows of ``a`` are shared
-    among up to ``threads`` threads (:data:`THREAD_MACS` each at least)."""
+    2 step)``, ...), rounded once to ``out``'s dtype."""
     m, k = a.shape
     assert panels.shape[1] == k and out.shape == (m, n), (a.shape, panels.shape, out.shape, n)
     if m == 0 or n == 0:
         return
     if k == 0:
-        if not add:
-            out[...] = 0
+        out[...] = 0
         return
     if a.dtype != np.float32 or any(s <= 0 or s % 4 for s in a.strides):
         a = np.ascontiguousarray(a, dtype=np.float32)
     rows, width = _tile()
-    kernel = _compiled.kernels()["mixed_product"]
-    tiles = -(-m // rows)
-    parts = max(1, min(threads, tiles, m * k * n // THREAD_MACS))
-    bounds = [min(m, tiles * i // parts * rows) for i in range(parts + 1)]
-    ranges = [(m0, m1) for m0, m1 in zip(bounds, bounds[1:]) if m1 > m0]
-    # the last range alone may end in a partial tile, whose rows the kernel copies to its edge scratch
-    calls = [
-        (a, panels, step, out, add, np.empty((rows, k if m1 == m else 0), np.float32), np.empty(rows * width), m0, m1)
-        for m0, m1 in ranges
-    ]
-    if len(calls) == 1:
-        kernel(*calls[0])
-    else:
-        _compiled.parallel_for(kernel, calls)
+    edge = np.empty((rows, k if m % rows else 0), np.float32)  # the last rows' copy, when fewer than a tile
+    _compiled.kernels()["mixed_product"](a, panels, step, out, edge, np.empty(rows * width), 0, m)

@@ -2444,14 +2444,14 @@ def mixed_pack(b, panels, j0, j1):
 
 
 @jit
-def mixed_product(a, panels, step, out, add, edge, total, m0, m1):
-    """``out[m, n] = a[m] @ b[:, n]`` (``+=`` when ``add``) for the rows ``m0:m1`` of ``a`` ``(M, K)``
-    (float32, any positive strides; ``m0`` a multiple of :data:`MIXED_ROWS`), ``b`` given as its
-    panels (:func:`mixed_pack`). Each sum is taken in single precision over chunks of ``step`` terms
-    and the chunks' sums in double precision (:func:`_mixed_tile`), rounded once to ``out``'s dtype
-    (``out``: ``(M, N)``, any strides). ``edge``: a ``(MIXED_ROWS, K)`` float32 scratch for the last
-    rows when fewer than a tile; ``total``: a float64 scratch of ``MIXED_ROWS * MIXED_COLUMNS``. The
-    loop runs over the panels, then the tiles of rows (a panel stays in cache for all the rows)."""
+def mixed_product(a, panels, step, out, edge, total, m0, m1):
+    """``out[m, n] = a[m] @ b[:, n]`` for the rows ``m0:m1`` of ``a`` ``(M, K)`` (float32, any positive
+    strides; ``m0`` a multiple of :data:`MIXED_ROWS`), ``b`` given as its panels (:func:`mixed_pack`).
+    Each sum is taken in single precision over chunks of ``step`` terms and the chunks' sums in double
+    precision (:func:`_mixed_tile`), rounded once to ``out``'s dtype (``out``: ``(M, N)``, any strides).
+    ``edge``: a ``(MIXED_ROWS, K)`` float32 scratch for the last rows when fewer than a tile; ``total``:
+    a float64 scratch of ``MIXED_ROWS * MIXED_COLUMNS``. The loop runs over the panels, then the tiles
+    of rows (a panel stays in cache for all the rows)."""
     k_total = a.shape[1]
     n = out.shape[1]
     rows, w = MIXED_ROWS, MIXED_COLUMNS
@@ -2460,7 +2460,7 @@ def mixed_product(a, panels, step, out, add, edge, total, m0, m1):
     if whole < m1:
         for p in range(rows):
             for k in range(k_total):
-                edge[p, k] = a[m0 + (whole - m0) + p, k] if whole + p < m1 else np.float32(0.0)
+                edge[p, k] = a[whole + p, k] if whole + p < m1 else np.float32(0.0)
     for j in range(panels.shape[0]):
         c0 = j * w
         width = min(w, n - c0)
@@ -2470,29 +2470,21 @@ def mixed_product(a, panels, step, out, add, edge, total, m0, m1):
                 _mixed(a, m * a_row, a_col, a_row, panels, b0, k_total, step, total)
             else:
                 _mixed(edge, 0, 1, k_total, panels, b0, k_total, step, total)
-            _mixed_store(total, out, m, min(rows, m1 - m), c0, width, w, add)
+            _mixed_store(total, out, m, min(rows, m1 - m), c0, width, w)
 
 
 @inline
-def _mixed_store(total, out, m, rows, c0, width, w, add):
-    """out[m + p, c0 + c] = (or +=) total[p*w + c] for ``rows`` x ``width`` entries, along ``out``'s shorter
-    stride (a transposed view, a channels-first sample's rows: runs along the tile's rows, not one
-    entry per row of the output, which put a 4 KiB stride between neighbouring stores)."""
+def _mixed_store(total, out, m, rows, c0, width, w):
+    """out[m + p, c0 + c] = total[p*w + c] for ``rows`` x ``width`` entries, along ``out``'s shorter stride
+    (a transposed view, a channels-first sample's rows: runs along the tile's rows, not one entry per
+    row of the output, which put a 4 KiB stride between neighbouring stores)."""
     if out.strides[0] < out.strides[1]:
         for c in range(width):
             dst = out[m : m + rows, c0 + c]
-            if add:
-                for p in range(rows):
-                    dst[p] += total[p * w + c]
-            else:
-                for p in range(rows):
-                    dst[p] = total[p * w + c]
+            for p in range(rows):
+                dst[p] = total[p * w + c]
     else:
         for p in range(rows):
             dst = out[m + p, c0 : c0 + width]
-            if add:
-                for c in range(width):
-                    dst[c] += total[p * w + c]
-            else:
-                for c in range(width):
-                    dst[c] = total[p * w + c]
+            for c in range(width):
+                dst[c] = total[p * w + c]
