@@ -2313,7 +2313,10 @@ def conv_register_tiles(
     O_last, C_out). Tasks are (sample, row) pairs.
     """
     rows, o_last, cig, cog, blocks, per_block = _tile_shapes(out, channels_first, c_in, groups, w)
-    total = np.zeros(TILE_PIXELS * TILE_LANES, dtype=np.float64)
+    # sized for the tiles of TILE_HALF outputs this loop takes, which exceed TILE_PIXELS without AVX-512
+    # (6): sized by TILE_PIXELS, the tiles wrote past its end there (a heap corruption, found by a run of
+    # the gradients' tests with the processor's AVX-512 hidden)
+    total = np.zeros(max(TILE_PIXELS, TILE_HALF) * TILE_LANES, dtype=np.float64)
     weights = np.arange(taps.shape[0])
     for task in range(task0, task1):
         n = task // rows
