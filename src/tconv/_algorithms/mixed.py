@@ -4,8 +4,8 @@ The gradients' accuracy rule (``docs/performance.md#accuracy-of-the-gradients``)
 gradient entry as float32 sums of a few dozen terms (a chunk) added in float64. Done with BLAS, every
 chunk is a GEMM of a few dozen columns and a pass adding its product into double-precision sums: small
 GEMMs run at a fraction of BLAS's rate, and the passes move the result through memory once per chunk
-(the input gradient of DCGAN's second layer, 1.07 GFLOP in 64-column chunks: ~100 GF/s on two threads,
-where PyTorch's one float32 sum ran at 185).
+(the input gradient of a k3 s2 decoder layer of 128 -> 64 channels, 1.2 GFLOP in 64-column chunks: 107
+GF/s on two threads, where PyTorch's one float32 sum ran at 285).
 
 Here one compiled kernel does both in registers (:func:`tconv._algorithms.numba_kernels.mixed_product`):
 a tile of :data:`~tconv._algorithms.numba_kernels.MIXED_ROWS` rows of ``A`` by
@@ -23,7 +23,7 @@ Measured on the Intel Xeon with AVX-512 (one thread, ``A`` 1008 x 2048 times a 2
 Where it runs: the input gradient's tiles of channels-last columns
 (:func:`tconv._algorithms.im2col._conv_tiled`), whose weight is packed once per call and whose columns
 are read in place (A/B against the BLAS chunks on the benchmark's input gradients, two threads:
-1.05-1.35x on dcgan-1, dcgan-3, 3d-k3s2, decoder-k3s2, stride1-3x3, grouped-4, fcn8s-up8, istft-ola).
+1.13-1.37x on dcgan-3, 3d-k3s2, decoder-k3s2, stride1-3x3, grouped-4 and dilated).
 Not where the columns would be packed on every tile: the channels-first tiles
 (:func:`tconv._algorithms.im2col._conv_tiled_cf`: 0.79-0.93x on U-Net's k2 s2 layers and dcgan-2; read in
 place, ``(K, N)`` columns as the rows of ``A`` R apart, half speed), nor the weight gradient, whose
