@@ -2089,9 +2089,7 @@ def _register_tile(pixels: int, lanes: int):
             wd = context.make_array(sig.args[8])(context, builder, args[8]).data
             ad = context.make_array(sig.args[10])(context, builder, args[10]).data
             base, t0, t1, count, step, w0 = args[1], args[4], args[5], args[6], args[7], args[9]
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vector, [vector] * 3), f"llvm.fma.v{lanes}f32"
-            )
+            fma = _vector_fma(builder, lanes)
             zero = ir.Constant(vector, [0.0] * lanes)
             sums = [cgutils.alloca_once_value(builder, zero) for _ in range(pixels)]
             _tile_products(builder, fma, sums, lanes, xd, table, rows, wd, base, t0, t1, count, count, step, w0)
@@ -2116,14 +2114,28 @@ def tile_width(left: int) -> int:
     return TILE_TAIL
 
 
+def _vector_fma(builder, lanes):
+    """The ``llvm.fma`` of ``<lanes x float>`` vectors, declared in the builder's module."""
+    vector = ir.VectorType(ir.FloatType(), lanes)
+    return cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(vector, [vector] * 3), f"llvm.fma.v{lanes}f32"
+    )
+
+
+def _broadcast(builder, value, lanes):
+    """``value`` (a float) in every lane of a ``<lanes x float>`` vector."""
+    vector = ir.VectorType(ir.FloatType(), lanes)
+    undef = ir.Constant(vector, ir.Undefined)
+    splat = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes)
+    return builder.shuffle_vector(builder.insert_element(undef, value, ir.Constant(ir.IntType(32), 0)), undef, splat)
+
+
 def _tile_products(builder, fma, sums, lanes, xd, table, rows, wd, base, t0, t1, count, pitch, step, w0):
     """Emit the loop of a register tile's products (:func:`_register_tile`): for taps ``t0:t1`` and ``count``
     channels, one weight vector load, one broadcast and one fused multiply-add per pixel into the vector
     allocas ``sums``."""
-    i64, i32 = ir.IntType(64), ir.IntType(32)
+    i64 = ir.IntType(64)
     vector = ir.VectorType(ir.FloatType(), lanes)
-    undef = ir.Constant(vector, ir.Undefined)
-    splat = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
     width = ir.Constant(i64, lanes)
     with cgutils.for_range_slice(builder, t0, t1, ir.Constant(i64, 1), inc=True) as (tap, _):
         offset = builder.load(builder.gep(table, [tap]))
@@ -2136,9 +2148,7 @@ def _tile_products(builder, fma, sums, lanes, xd, table, rows, wd, base, t0, t1,
             x_at = builder.gep(x_row, [channel.index])
             for p in range(len(sums)):
                 value = builder.load(builder.gep(x_at, [builder.mul(step, ir.Constant(i64, p))]))
-                broadcast = builder.shuffle_vector(
-                    builder.insert_element(undef, value, ir.Constant(i32, 0)), undef, splat
-                )
+                broadcast = _broadcast(builder, value, lanes)
                 builder.store(builder.call(fma, [broadcast, weights, builder.load(sums[p])]), sums[p])
 
 
@@ -2179,9 +2189,7 @@ def _chunked_tile(pixels: int, lanes: int):
             wd = context.make_array(sig.args[7])(context, builder, args[7]).data
             td = context.make_array(sig.args[9])(context, builder, args[9]).data
             base, pitch, step, w0 = args[1], args[5], args[6], args[8]
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vector, [vector] * 3), f"llvm.fma.v{lanes}f32"
-            )
+            fma = _vector_fma(builder, lanes)
             zero = ir.Constant(vector, [0.0] * lanes)
             sums = [cgutils.alloca_once_value(builder, zero) for _ in range(pixels)]
             totals = [cgutils.alloca_once_value(builder, ir.Constant(wide, [0.0] * lanes)) for _ in range(pixels)]
@@ -2370,18 +2378,14 @@ def _mixed_tile(rows: int, vectors: int, lanes: int = TILE_LANES):
         signature = types.none(a, i64t, i64t, i64t, b, i64t, i64t, i64t, total)
 
         def codegen(context, builder, sig, args):
-            f32, f64, i64, i32 = ir.FloatType(), ir.DoubleType(), ir.IntType(64), ir.IntType(32)
+            f32, f64, i64 = ir.FloatType(), ir.DoubleType(), ir.IntType(64)
             vector, wide = ir.VectorType(f32, lanes), ir.VectorType(f64, lanes)
             ad = context.make_array(sig.args[0])(context, builder, args[0]).data
             bd = context.make_array(sig.args[4])(context, builder, args[4]).data
             td = context.make_array(sig.args[8])(context, builder, args[8]).data
             a0, ak, ap, b0, kc, step = args[1], args[2], args[3], args[5], args[6], args[7]
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vector, [vector] * 3), f"llvm.fma.v{lanes}f32"
-            )
+            fma = _vector_fma(builder, lanes)
             zero = ir.Constant(vector, [0.0] * lanes)
-            undef = ir.Constant(vector, ir.Undefined)
-            splat = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
             sums = [[cgutils.alloca_once_value(builder, zero) for _ in range(vectors)] for _ in range(rows)]
             totals = [
                 [cgutils.alloca_once_value(builder, ir.Constant(wide, [0.0] * lanes)) for _ in range(vectors)]
@@ -2407,9 +2411,7 @@ def _mixed_tile(rows: int, vectors: int, lanes: int = TILE_LANES):
                     a_row = builder.gep(ad, [builder.add(a0, builder.mul(k, ak))])
                     for p in range(rows):
                         value = builder.load(builder.gep(a_row, [builder.mul(ap, ir.Constant(i64, p))]))
-                        broadcast = builder.shuffle_vector(
-                            builder.insert_element(undef, value, ir.Constant(i32, 0)), undef, splat
-                        )
+                        broadcast = _broadcast(builder, value, lanes)
                         for v in range(vectors):
                             s = sums[p][v]
                             builder.store(builder.call(fma, [broadcast, weights[v], builder.load(s)]), s)
