@@ -40,6 +40,83 @@ def test_real_run_against_every_peer():
     assert summary(report)["shapes"] == 2
 
 
+def _within(seconds: float, call):
+    """``call()``'s result or exception, or a failure if it has not returned within ``seconds``."""
+    import threading
+
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            box["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still waiting after {seconds} s"
+    return box
+
+
+def test_a_worker_that_ended_is_reported_not_waited_for():
+    """A worker process that is gone (a runtime's crash, a kill) makes ``ask`` raise ``WorkerExited`` at
+    once, naming the runtime and its exit code (a bare ``EOFError`` from the pipe before)."""
+    from tconv.benchmark._worker import Worker, WorkerExited
+
+    worker = Worker("tconv", 1)
+    assert worker.error is None
+    worker.process.kill()
+    worker.process.join(30)
+    box = _within(60, lambda: worker.ask("bandwidth"))
+    assert isinstance(box.get("error"), WorkerExited), box
+    assert "tconv worker process ended" in str(box["error"]) and "exit code" in str(box["error"])
+    worker.close()  # closing a gone worker is quiet
+
+
+def test_a_worker_that_ends_before_it_is_ready_makes_its_runtime_unavailable(monkeypatch):
+    """A worker process that ends before it says it is ready (its runtime crashing on import, say) makes
+    the runtime unavailable with the exit code, at once: with the parent's copy of the worker's end of the
+    pipe open, the parent waited for it forever."""
+    import sys
+
+    from tconv.benchmark import _worker
+
+    # the worker's entry point replaced by one that fails in the child (sys.exit takes one argument)
+    monkeypatch.setattr(_worker, "serve", sys.exit)
+    box = _within(120, lambda: _worker.Worker("tconv", 1))
+    assert "error" not in box, box.get("error")
+    worker = box["value"]
+    assert worker.error == "the tconv worker process ended before it was ready (exit code 1)"
+    worker.close()
+
+
+def test_a_peer_whose_worker_dies_is_reported_on_its_layers(monkeypatch):
+    """When a peer's worker dies mid-run, the run finishes: that layer and the later ones report it, and
+    tconv's columns are timed."""
+    oracle("torch")
+    from tconv.benchmark import _worker
+
+    ask = _worker.Worker.ask
+
+    def dying(self, *message):
+        if self.runtime == "torch" and message[0] == "prepare":
+            self.process.kill()
+            self.process.join(30)
+        return ask(self, *message)
+
+    monkeypatch.setattr(_worker.Worker, "ask", dying)
+    layers = [layer_from_spec(f"n=1 c_in=4 c_out=4 size={s}x{s} kernel=3 stride=2") for s in (5, 6)]
+    box = _within(300, lambda: run(layers, peers=("torch",), rounds=1, repeat=1))
+    assert "error" not in box, box.get("error")
+    report = box["value"]
+    first, second = report["results"]
+    assert "torch worker process ended" in first["errors"]["torch"]
+    assert "not available" in second["errors"]["torch"]
+    assert "torch" in report["unavailable"]
+    assert first["times"]["tconv"] > 0 and second["times"]["tconv"] > 0
+
+
 class _Clock:
     """A stand-in for the ``time`` module whose clock moves only when a call of ``seconds`` runs."""
 

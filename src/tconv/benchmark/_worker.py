@@ -149,21 +149,42 @@ def bandwidth(threads: int = 1, megabytes: int = 256) -> float:
     return best
 
 
+class WorkerExited(RuntimeError):
+    """A runtime's worker process ended without answering (a crash of the runtime, or a kill)."""
+
+
 class Worker:
     """The parent's handle on the worker process of one runtime; ``error`` says why it is unavailable."""
 
     def __init__(self, runtime: str, threads: int) -> None:
         context = multiprocessing.get_context("spawn")
+        self.runtime = runtime
         self.conn, child = context.Pipe()
         self.process = context.Process(target=serve, args=(runtime, threads, child), daemon=True)
         self.process.start()
-        status, detail = self.conn.recv()
+        # The parent's copy of the worker's end, closed before the first read: once the worker is gone
+        # nothing holds that end, so the read raises EOFError. Kept open until __init__ returned, a
+        # worker that ended before it was ready left the parent waiting forever (found when worker
+        # processes died at start under a test harness: the benchmark hung).
+        child.close()
+        try:
+            status, detail = self.conn.recv()
+        except EOFError:
+            status, detail = "unavailable", self._exited("before it was ready")
         self.error: str | None = detail if status == "unavailable" else None
 
+    def _exited(self, when: str) -> str:
+        self.process.join(timeout=5)
+        return f"the {self.runtime} worker process ended {when} (exit code {self.process.exitcode})"
+
     def ask(self, *message: Any) -> Any:
-        """Send a request and return the payload of the answer; an error answer raises ``RuntimeError``."""
-        self.conn.send(message)
-        status, payload = self.conn.recv()
+        """Send a request and return the payload of the answer; an error answer raises ``RuntimeError``,
+        a worker that ended without answering :class:`WorkerExited`."""
+        try:
+            self.conn.send(message)
+            status, payload = self.conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionError) as error:
+            raise WorkerExited(self._exited(f"during {message[0]!r}")) from error
         if status != "ok":
             raise RuntimeError(payload)
         return payload

@@ -24,7 +24,7 @@ import numpy as np
 from .._algorithms.blas import gemm_library
 from .._validate import positive_int
 from ._runtimes import PEERS
-from ._worker import Worker
+from ._worker import Worker, WorkerExited
 from .layers import LAYERS, Layer
 from .report import Result
 
@@ -162,7 +162,7 @@ class _Session:
     steps: int  # layers x dtypes
     progress: Callable[[str], None] | None
     workers: dict[str, Worker] = field(default_factory=dict)
-    unavailable: dict[str, str] = field(default_factory=dict)  # runtime -> why its worker did not start
+    unavailable: dict[str, str] = field(default_factory=dict)  # runtime -> why its worker did not start or ended
 
     def say(self, done: float, layer: Layer, dtype: str, text: str) -> None:
         if self.progress:
@@ -193,7 +193,14 @@ class _Session:
                 time.sleep(IDLE_GAP)
                 self.say(step - 1 + r / self.rounds, layer, dtype, f"round {r + 1}/{self.rounds} {label}")
                 column = next(c for c in self.columns if c.label == label)
-                timed, times = self.workers[column.runtime].ask("time", column.algorithm, self.repeat, left)
+                if column.runtime in self.unavailable:  # its worker ended during this layer
+                    continue
+                try:
+                    timed, times = self.workers[column.runtime].ask("time", column.algorithm, self.repeat, left)
+                except WorkerExited as error:  # reported on the layer and for the rest of the run
+                    result.errors[label] = self.unavailable[column.runtime] = str(error)
+                    samples[label] = []
+                    continue
                 if timed != column.algorithm:  # the worker must time the call it was asked for
                     raise RuntimeError(f"{column.runtime} worker timed {timed!r} instead of {column.algorithm!r}")
                 samples[label] += times
@@ -217,6 +224,8 @@ class _Session:
                     result.algorithm = chosen
             except RuntimeError as error:
                 result.errors[label] = str(error)
+                if isinstance(error, WorkerExited):  # not asked again in this run
+                    self.unavailable[runtime] = str(error)
         first = self.columns[0].label
         reference = outputs.get(first)
         for label in list(outputs):
