@@ -45,7 +45,7 @@ def test_products_within_the_chunked_bound(m, k, n, step, order, out_dtype):
     b = np.asarray(rng.standard_normal((k, n)), dtype=np.float32)
     a0, b0 = a.copy(), b.copy()
     out = np.full((m, n), np.nan, dtype=out_dtype)
-    _mixed.product(a, _mixed.pack(b), n, step, out)
+    _mixed.product(a, _mixed.pack(b), step, out)
     exact = a.astype(np.float64) @ b.astype(np.float64)
     assert not np.isnan(out).any()
     assert np.all(np.abs(out - exact) <= _bound(a, b, step))
@@ -64,7 +64,7 @@ def test_a_transposed_result_and_strided_operands():
     b = rng.standard_normal((90, 40)).astype(np.float32)
     holder = np.full((40 + 3, 50), np.nan, dtype=np.float32)
     out = holder[:40].T  # (50, 40), transposed view
-    _mixed.product(a, _mixed.pack(b), 40, 32, out)
+    _mixed.product(a, _mixed.pack(b), 32, out)
     assert np.all(np.abs(out - a.astype(np.float64) @ b.astype(np.float64)) <= _bound(a, b, 32))
     assert np.isnan(holder[40:]).all()  # nothing written past the view
 

@@ -70,7 +70,7 @@ CHILD = textwrap.dedent(
     a = rng.standard_normal((37, 300)).astype(np.float32)
     b = rng.standard_normal((300, 45)).astype(np.float32)
     out = np.empty((37, 45), np.float32)
-    mixed.product(a, mixed.pack(b), 45, 64, out)
+    mixed.product(a, mixed.pack(b), 64, out)
     check(out, a.astype(float) @ b.astype(float))
     print("ok")
     """

@@ -402,7 +402,7 @@ def _conv_tiled(
         lhs = cols.reshape(groups, -1, wm.shape[1])  # (G, n*R, Kv*Cig)
         out = _group_view(target, groups, 0).transpose(0, 2, 1) if transposed else _group_view(target, groups, 1)
         for g in range(groups):
-            _mixed.product(lhs[g], panels[g], problem.cog, step, out[g])
+            _mixed.product(lhs[g], panels[g], step, out[g])
 
     def work() -> None:
         for index in claim:

@@ -44,30 +44,35 @@ def applies(dtype: np.dtype) -> bool:
     return _compiled.available() and np.dtype(dtype) == np.dtype(np.float32)
 
 
-def _tile() -> tuple[int, int]:
-    """The register tile's rows of ``A`` and columns of ``B`` on this processor."""
+def _columns() -> int:
+    """The register tile's columns of ``B`` on this processor (a panel's width)."""
     from . import numba_kernels
 
-    return numba_kernels.MIXED_ROWS, numba_kernels.MIXED_COLUMNS
+    return numba_kernels.MIXED_COLUMNS
 
 
 def pack(b: np.ndarray) -> np.ndarray:
     """``b`` ``(K, N)`` (float32, any strides) as :func:`product` reads it: ``(ceil(N / W), K, W)`` panels of
     ``W`` columns, zero past ``N``."""
     k, n = b.shape
-    width = _tile()[1]
+    width = _columns()
     panels = np.empty((-(-n // width), k, width), dtype=np.float32)
-    _compiled.kernels()["mixed_pack"](b, panels, 0, panels.shape[0])
+    _compiled.kernels()["mixed_pack"](b, panels)
     return panels
 
 
-def product(a: np.ndarray, panels: np.ndarray, n: int, step: int, out: np.ndarray) -> None:
-    """``out = a @ b`` on the calling thread: ``a`` ``(M, K)`` float32 (any strides), ``b`` ``(K, n)`` given as
-    its :func:`pack` panels, ``out`` ``(M, n)`` float32 or float64 (any strides), each entry the
+def product(a: np.ndarray, panels: np.ndarray, step: int, out: np.ndarray) -> None:
+    """``out = a @ b`` on the calling thread: ``a`` ``(M, K)`` float32 (any strides), ``b`` ``(K, N)`` given as
+    its :func:`pack` panels, ``out`` ``(M, N)`` float32 or float64 (any strides), each entry the
     double-precision sum of single-precision sums of ``step`` terms (``k`` in ``[0, step)``, ``[step,
     2 step)``, ...), rounded once to ``out``'s dtype."""
     m, k = a.shape
-    assert panels.shape[1] == k and out.shape == (m, n), (a.shape, panels.shape, out.shape, n)
+    n = out.shape[1]
+    assert panels.shape[1] == k and out.shape[0] == m and panels.shape[0] * panels.shape[2] >= n, (
+        a.shape,
+        panels.shape,
+        out.shape,
+    )
     if m == 0 or n == 0:
         return
     if k == 0:
@@ -75,6 +80,4 @@ def product(a: np.ndarray, panels: np.ndarray, n: int, step: int, out: np.ndarra
         return
     if a.dtype != np.float32 or any(s <= 0 or s % 4 for s in a.strides):
         a = np.ascontiguousarray(a, dtype=np.float32)
-    rows, width = _tile()
-    edge = np.empty((rows, k if m % rows else 0), np.float32)  # the last rows' copy, when fewer than a tile
-    _compiled.kernels()["mixed_product"](a, panels, step, out, edge, np.empty(rows * width), 0, m)
+    _compiled.kernels()["mixed_product"](a, panels, step, out)

@@ -2431,12 +2431,12 @@ _mixed = _mixed_tile(MIXED_ROWS, MIXED_VECTORS)
 
 
 @jit
-def mixed_pack(b, panels, j0, j1):
-    """Panels ``j0:j1`` of ``b`` ``(K, N)`` (any strides) into ``panels`` ``(ceil(N / W), K, W)``, ``W`` =
-    :data:`MIXED_COLUMNS`: ``panels[j, k, c] = b[k, j*W + c]``, zero past ``N``."""
+def mixed_pack(b, panels):
+    """``b`` ``(K, N)`` (any strides) into ``panels`` ``(ceil(N / W), K, W)``, ``W`` = :data:`MIXED_COLUMNS`:
+    ``panels[j, k, c] = b[k, j*W + c]``, zero past ``N``."""
     k_total, n = b.shape
     w = panels.shape[2]
-    for j in range(j0, j1):
+    for j in range(panels.shape[0]):
         c0 = j * w
         width = min(w, n - c0)
         for k in range(k_total):
@@ -2449,33 +2449,33 @@ def mixed_pack(b, panels, j0, j1):
 
 
 @jit
-def mixed_product(a, panels, step, out, edge, total, m0, m1):
-    """``out[m, n] = a[m] @ b[:, n]`` for the rows ``m0:m1`` of ``a`` ``(M, K)`` (float32, any positive
-    strides; ``m0`` a multiple of :data:`MIXED_ROWS`), ``b`` given as its panels (:func:`mixed_pack`).
-    Each sum is taken in single precision over chunks of ``step`` terms and the chunks' sums in double
-    precision (:func:`_mixed_tile`), rounded once to ``out``'s dtype (``out``: ``(M, N)``, any strides).
-    ``edge``: a ``(MIXED_ROWS, K)`` float32 scratch for the last rows when fewer than a tile; ``total``:
-    a float64 scratch of ``MIXED_ROWS * MIXED_COLUMNS``. The loop runs over the panels, then the tiles
-    of rows (a panel stays in cache for all the rows)."""
-    k_total = a.shape[1]
+def mixed_product(a, panels, step, out):
+    """``out[m, n] = a[m] @ b[:, n]`` for ``a`` ``(M, K)`` (float32, any positive strides), ``b`` given as its
+    panels (:func:`mixed_pack`). Each sum is taken in single precision over chunks of ``step`` terms and the
+    chunks' sums in double precision (:func:`_mixed_tile`), rounded once to ``out``'s dtype (``out``:
+    ``(M, N)``, any strides). The loop runs over the panels, then the tiles of :data:`MIXED_ROWS` rows (a
+    panel stays in cache for all the rows); the last rows, when fewer than a tile, are copied to a
+    zero-padded tile of their own."""
+    m, k_total = a.shape
     n = out.shape[1]
     rows, w = MIXED_ROWS, MIXED_COLUMNS
     a_row, a_col = a.strides[0] // 4, a.strides[1] // 4
-    whole = m0 + (m1 - m0) // rows * rows
-    if whole < m1:
-        for p in range(rows):
-            for k in range(k_total):
-                edge[p, k] = a[whole + p, k] if whole + p < m1 else np.float32(0.0)
+    total = np.empty(rows * w, dtype=np.float64)
+    whole = m // rows * rows
+    edge = np.zeros((rows, k_total if whole < m else 0), dtype=np.float32)
+    for p in range(m - whole):
+        for k in range(k_total):
+            edge[p, k] = a[whole + p, k]
     for j in range(panels.shape[0]):
         c0 = j * w
         width = min(w, n - c0)
         b0 = j * k_total * w
-        for m in range(m0, m1, rows):
-            if m < whole:
-                _mixed(a, m * a_row, a_col, a_row, panels, b0, k_total, step, total)
+        for i in range(0, m, rows):
+            if i < whole:
+                _mixed(a, i * a_row, a_col, a_row, panels, b0, k_total, step, total)
             else:
                 _mixed(edge, 0, 1, k_total, panels, b0, k_total, step, total)
-            _mixed_store(total, out, m, min(rows, m1 - m), c0, width, w)
+            _mixed_store(total, out, i, min(rows, m - i), c0, width, w)
 
 
 @inline
