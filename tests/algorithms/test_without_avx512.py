@@ -16,10 +16,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
-pytest.importorskip("numba")
-
 CHILD = textwrap.dedent(
     """
     import llvmlite.binding as binding
