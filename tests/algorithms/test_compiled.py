@@ -107,6 +107,45 @@ def test_small_matrices_with_a_short_side_take_the_measured_kernel(shape, kernel
     assert set(called) == {kernel}
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "rows, cols, a0, a1, pitch",
+    [
+        (64, 4096, 0, 64, 0),  # whole 16 x 16 tiles
+        (37, 53, 0, 37, 0),  # tiles and edges both ways
+        (70, 90, 5, 66, 11),  # a row range that starts off a tile, rows with a pitch wider than the view
+        (15, 200, 0, 15, 0),  # fewer rows than a tile: all edges
+        (40, 15, 3, 40, 0),  # fewer columns than a tile
+    ],
+)
+def test_tile_transpose_on_views(rows, cols, a0, a1, pitch, dtype):
+    """numba_kernels.tile_transpose (16 x 16 float32 tiles in registers, the 64-row runs otherwise): rows
+    a0:a1 of any 2-d view into any view, every other entry of the destination left alone; a view whose
+    rows are not contiguous takes the other path."""
+    if not compiled.available():  # numba is part of the test dependencies
+        pytest.fail("numba is not installed")
+    import numba
+
+    from tconv._algorithms import numba_kernels
+
+    run = numba.njit(lambda s, d, a0, a1: numba_kernels.tile_transpose(s, d, a0, a1))
+    rng = np.random.default_rng(rows + cols)
+    base = rng.standard_normal((rows + 7, cols + pitch + 5)).astype(dtype)
+    src = base[3 : 3 + rows, 2 : 2 + cols]
+    before = base.copy()
+    for strided in (False, True):
+        view = base[3 : 3 + rows, 2 : 2 + 2 * cols : 2] if strided else src
+        if strided and view.shape[1] < cols:
+            continue
+        target = np.full((cols + 9, rows + 13), np.nan, dtype=dtype)
+        dst = target[4 : 4 + cols, 6 : 6 + rows]
+        run(view, dst, a0, a1)
+        expected = np.full_like(target, np.nan)
+        expected[4 : 4 + cols, 6 : 6 + rows][:, a0:a1] = view[a0:a1].T
+        np.testing.assert_array_equal(target, expected)
+    np.testing.assert_array_equal(base, before)
+
+
 # ------------------------------------------------------------------------------------- keep-awake threads
 
 

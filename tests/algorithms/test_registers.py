@@ -395,3 +395,38 @@ def test_conv_tiles_leave_a_budget_only_the_gemms_fit_to_them(monkeypatch):
             y = tconv.conv(x, w, b, stride=2, padding=1, groups=8)
         assert bool(calls) == tiled
         assert_close(y, expected, dtype=np.float32)
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize(
+    "shape, padded, lead",
+    [
+        ((2, 5, 9), (13,), [2]),  # 1-d, zeros both sides
+        ((3, 21, 34, 34), (36, 37), [1, 2]),
+        ((2, 64, 20, 33), (20, 31), [-1, -3]),  # cut on both axes (negative lead: a crop)
+        ((1, 3, 4, 5, 6), (7, 5, 9), [2, 0, 1]),  # 3-d
+        ((2, 4, 6, 6), (3, 3), [-5, 1]),  # rows with no input left (all zeros) and a cut
+        ((0, 4, 6, 6), (8, 8), [1, 1]),  # an empty batch
+    ],
+)
+def test_placed_is_the_padded_channels_last_input(shape, padded, lead, layout):
+    """registers._placed (compiled rows, their zeros written with them) against a NumPy placement, with
+    the slack of zeros after it; the input is left alone."""
+    rng = np.random.default_rng(len(shape))
+    x = rng.standard_normal(shape).astype(np.float32)
+    n, c = shape[0], shape[1]
+    expected = np.zeros((n, *padded, c), dtype=np.float32)
+    source, place = [], []
+    for i, offset, extent in zip(shape[2:], lead, padded):
+        first, last = max(0, -offset), min(i, extent - offset)
+        source.append(slice(first, max(first, last)))
+        place.append(slice(first + offset, max(first, last) + offset))
+    expected[(slice(None), *place)] = np.moveaxis(x, 1, -1)[(slice(None), *source)]
+    given = to_layout(x, layout)
+    before = given.copy()
+    problem = Problem(1, layout, c, 1, np.dtype(np.float32), np.zeros(1, np.float32), False)
+    flat = registers._placed(given, problem, padded, lead, 17)
+    assert flat.shape == (expected.size + 17,) and flat.dtype == np.float32
+    np.testing.assert_array_equal(flat[: expected.size], expected.reshape(-1))
+    assert not flat[expected.size :].any()
+    np.testing.assert_array_equal(given, before)

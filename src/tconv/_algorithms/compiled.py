@@ -588,6 +588,7 @@ KERNEL_NAMES = (
     "batched_transpose",
     "small_transpose",
     "short_transpose_blocked",
+    "place_rows",
     "direct_cl",
     "direct_cf",
     "direct_minor_cl",

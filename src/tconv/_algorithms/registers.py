@@ -41,6 +41,7 @@ from . import compiled as _compiled
 from . import gemm
 from .blocking import ConvBlocked, blocked
 from .problem import Problem, all_finite
+from .workspace import scratch
 
 __all__ = ["applies", "minimum", "preferred", "run"]
 
@@ -174,26 +175,44 @@ def _pad_input(x: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarra
 
 def _placed(x: np.ndarray, problem: Problem, padded: tuple[int, ...], lead: list[int], slack: int) -> np.ndarray:
     """``x`` channels-last in zeros of the ``padded`` size, its cell ``c`` at ``c + lead`` on each axis (cells
-    that land outside left out), flat, with ``slack`` zeros after it."""
+    that land outside left out), flat, with ``slack`` zeros after it: the calling thread's ``padded``
+    scratch (:mod:`tconv._algorithms.workspace`), valid until its next call.
+
+    Compiled (:func:`~tconv._algorithms.numba_kernels.place_rows`, rows of the result in parallel above
+    :data:`~tconv._algorithms.compiled.PARALLEL_TRANSPOSE` bytes): each row written once, its zeros and
+    its pixels, where NumPy zeroed the whole buffer and then copied a strided ``moveaxis`` of the input
+    into it on the calling thread (an output gradient of 4 x 64 channels at 64 x 64, the input gradient
+    of a k4 s2 layer of 8 groups: 1.2 of its 3.0 ms)."""
     n, c_in = x.shape[0], problem.c_in
     size = n * math.prod(padded) * c_in
-    flat = np.zeros(size + slack, dtype=np.float32)
-    target = flat[:size].reshape(n, *padded, c_in)
-    source: list[slice] = []
-    place: list[slice] = []
-    spatial = x.shape[2:] if problem.layout == "channels_first" else x.shape[1:-1]
-    for i, offset, extent in zip(spatial, lead, padded):
-        first, last = max(0, -offset), min(i, extent - offset)
-        source.append(slice(first, max(first, last)))
-        place.append(slice(first + offset, max(first, last) + offset))
-    every = slice(None)
-    where = (every, *place, every)
-    if problem.layout == "channels_first":
-        read = (every, every, *source)
-        target[where] = np.moveaxis(x[read], 1, -1)
-    else:
-        read = (every, *source, every)
-        target[where] = x[read]
+    flat = scratch("padded", (size + slack,), np.dtype(np.float32))  # read by the tiles of this call only
+    flat[size:] = 0
+    if size == 0:
+        return flat
+    channels_first = problem.layout == "channels_first"
+    spatial = x.shape[2:] if channels_first else x.shape[1:-1]
+    # per axis: the input cells that land inside (first:last) and where the first one lands
+    first = [max(0, -offset) for offset in lead]
+    last = [max(f, min(i, extent - offset)) for f, i, offset, extent in zip(first, spatial, lead, padded)]
+    pixels = math.prod(spatial)
+    src = np.ascontiguousarray(x, dtype=np.float32).reshape((n, c_in, pixels) if channels_first else (n, pixels, c_in))
+    # each row of the result (a sample and a position along the leading axes): the input pixel of the row's
+    # first copied cell, -1 where no input row lands on it
+    row_pixel = np.zeros(1, dtype=np.int64)
+    for axis, extent in enumerate(padded[:-1]):
+        cell = np.arange(extent, dtype=np.int64) - lead[axis]  # the input cell landing on each position
+        offset = np.where((cell >= first[axis]) & (cell < last[axis]), cell * math.prod(spatial[axis + 1 :]), -1)
+        row_pixel = np.where((row_pixel[:, None] < 0) | (offset < 0), -1, row_pixel[:, None] + offset).reshape(-1)
+    row_sample = np.repeat(np.arange(n, dtype=np.int64), row_pixel.shape[0])
+    row_pixel = np.tile(np.where(row_pixel < 0, -1, row_pixel + first[-1]), n)
+    rows = flat[:size].reshape(-1, padded[-1], c_in)
+    pieces = 4 * effective().threads if size * 4 >= _compiled.PARALLEL_TRANSPOSE else 1
+    start, count = first[-1] + lead[-1], last[-1] - first[-1]
+    calls = [
+        (src, channels_first, row_sample, row_pixel, start, count, rows, t0, t1)
+        for t0, t1 in _compiled.split(rows.shape[0], pieces)
+    ]
+    _compiled.parallel_for(_compiled.kernels()["place_rows"], calls)
     return flat
 
 

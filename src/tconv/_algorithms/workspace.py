@@ -44,6 +44,7 @@ SLOTS = {
     "output": "a tile's result before it is written transposed into a channels-first output",
     "weight": "the packed weight of a plain (not prepared) call, read by the call's threads until it returns",
     "panel": "a panel of a plain call's weight, copied to rows that do not alias in the cache",
+    "padded": "the padded channels-last input of the register tiles (or the output gradient of their convolution)",
 }
 #: The largest buffer a slot keeps (larger requests get fresh memory).
 SLOT_BYTES = 64 * 2**20
