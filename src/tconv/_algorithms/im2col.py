@@ -211,11 +211,18 @@ def _columns_first(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
     So where the windows do not overlap (U-Net's k2 s2: the columns are the input, rearranged) or the
     weight is at least as large as the input (the input gradient of dcgan-1, HiFi-GAN's k16 s8, an
     inverse STFT): measured A/B on the benchmark's layers' input gradients, 1.07-1.43x there; on
-    overlapping windows of a small weight (k4 s2 with 4 or 8 groups) 0.76-0.84x.
+    overlapping windows of a small weight (k4 s2 with 4 or 8 groups) 0.76-0.84x. And where a float32
+    sum is one double-precision product (:func:`_one_wide_product`: up to 64 terms, DCGAN's 64 -> 3
+    output layer), which the channels-last path's register tiles do not take either: the columns then
+    need no transposes (A/B, input gradients on two threads: dcgan-4 1.17x, a k3 s2 32 -> 3 layer 1.26x,
+    k2 s1 layers of 4-8 output channels 1.20-1.25x, seven such layers 0.97-1.26x).
     """
     if problem.layout != "channels_first" or not (_compiled.available() and _blas.available()):
         return False
-    return not geometry.overlapping or w.size >= x.size
+    if not geometry.overlapping or w.size >= x.size:
+        return True
+    k, step = _terms(geometry, problem)
+    return accumulator(problem.dtype) != problem.dtype and _one_wide_product(k, step)
 
 
 def _one_window(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
