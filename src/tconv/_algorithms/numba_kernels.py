@@ -399,39 +399,33 @@ def short_transpose_blocked(x, out, block, task0, task1):
 
 
 @jit
-def place_rows(src, channels_first, row_sample, row_pixel, start, count, dst, task0, task1):
+def place_rows(src, flat_src, channels_first, row_sample, row_pixel, start, count, dst, flat_dst, task0, task1):
     """Rows ``task0:task1`` of a padded channels-last copy (:func:`tconv._algorithms.registers._placed`):
-    ``dst`` ``(rows, width, C)``; row ``r`` holds zeros but for pixels ``start:start + count``, which take
-    ``count`` pixels of sample ``row_sample[r]`` of ``src`` from pixel ``row_pixel[r]`` on (a row of zeros
-    where that is negative). ``src``: ``(N, C, P)`` when ``channels_first`` (transposed by
-    :func:`tile_transpose`), else ``(N, P, C)``."""
-    width, channels = dst.shape[1], dst.shape[2]
+    ``dst`` ``(rows, width, C)`` (``flat_dst``: the same memory as ``(rows, width * C)``); row ``r`` holds
+    zeros but for pixels ``start:start + count``, which take ``count`` pixels of sample ``row_sample[r]``
+    of ``src`` from pixel ``row_pixel[r]`` on (a row of zeros where that is negative). ``src``: ``(N, C,
+    P)`` when ``channels_first`` (transposed by :func:`tile_transpose`), else ``(N, P, C)``, copied as runs
+    of ``flat_src``, the same memory as ``(N, P * C)``."""
+    channels = dst.shape[2]
+    head, tail = start * channels, (start + count) * channels
     for r in range(task0, task1):
-        row = dst[r]
+        row = flat_dst[r]
         p0 = row_pixel[r]
         if p0 < 0:
-            for j in range(width):
-                pixel = row[j]
-                for c in range(channels):
-                    pixel[c] = 0.0
+            for i in range(row.shape[0]):
+                row[i] = 0.0
             continue
-        for j in range(start):
-            pixel = row[j]
-            for c in range(channels):
-                pixel[c] = 0.0
-        for j in range(start + count, width):
-            pixel = row[j]
-            for c in range(channels):
-                pixel[c] = 0.0
-        sample = src[row_sample[r]]
+        for i in range(head):
+            row[i] = 0.0
+        for i in range(tail, row.shape[0]):
+            row[i] = 0.0
         if channels_first:
-            tile_transpose(sample[:, p0 : p0 + count], row[start : start + count], 0, channels)
+            tile_transpose(src[row_sample[r], :, p0 : p0 + count], dst[r, start : start + count], 0, channels)
         else:
-            for j in range(count):
-                source = sample[p0 + j]
-                pixel = row[start + j]
-                for c in range(channels):
-                    pixel[c] = source[c]
+            run = flat_src[row_sample[r], p0 * channels : (p0 + count) * channels]
+            part = row[head:tail]
+            for i in range(tail - head):
+                part[i] = run[i]
 
 
 @inline
