@@ -33,6 +33,7 @@ CHILD = textwrap.dedent(
 
     import numpy as np
     import tconv
+    import tconv._algorithms.compiled
     from tconv._algorithms import mixed, numba_kernels
     from tconv.grad import conv_transpose_backward
 
@@ -68,6 +69,22 @@ CHILD = textwrap.dedent(
     out = np.empty((37, 45), np.float32)
     mixed.product(a, mixed.pack(b), 64, out)
     check(out, a.astype(float) @ b.astype(float))
+
+    # vector code written as generic LLVM vectors of 16 lanes: 16 x 16 transposes in registers (the
+    # compiled transpose; the padded channels-last copy of a grouped input gradient's register tiles) and
+    # masked stride-2 runs of channels-first columns (the input gradient of a k4 s2 layer of 3 output
+    # channels, rows of 21)
+    a = rng.standard_normal((3, 40, 70)).astype(np.float32)
+    assert np.array_equal(tconv._algorithms.compiled.transpose(a), a.transpose(0, 2, 1))
+    for c_in, c_out, groups in ((32, 8, 4), (16, 3, 1)):
+        x = rng.standard_normal((2, c_in, 13, 21)).astype(np.float32)
+        w = rng.standard_normal((c_in, c_out, 4, 4)).astype(np.float32)
+        dy = rng.standard_normal((2, c_out * groups, 26, 42)).astype(np.float32)
+        kw = dict(stride=2, padding=1, groups=groups)
+        got = conv_transpose_backward(dy, x, w, **kw)
+        exact = conv_transpose_backward(dy.astype(float), x.astype(float), w.astype(float), **kw)
+        check(got.input, exact.input)
+        check(got.weight, exact.weight)
     print("ok")
     """
 )

@@ -836,6 +836,88 @@ def im2col_cl(x, lead_pos, last_pos, o_last, out, task0, task1):
                             dst[c] = src[c]
 
 
+@intrinsic
+def _even_run(typingctx, src, s0, a, b, dst, d0, width):
+    """``dst[d0 + j] = src[s0 + 2*j]`` for ``j`` in ``a:b`` and ``0`` for the other ``j`` in ``0:width``
+    (``0 <= width <= 16``; float32, flat element offsets from each array's first element): one masked
+    load of 32 entries (only those read are touched: nothing outside ``a:b`` is read), their even lanes
+    gathered by a shuffle, one masked store of ``width`` lanes."""
+    if not all(isinstance(t, types.Array) and t.dtype == types.float32 for t in (src, dst)):
+        return None
+    i64t = types.int64
+    signature = types.none(src, i64t, i64t, i64t, dst, i64t, i64t)
+
+    def codegen(context, builder, sig, args):
+        f32, i32, i1 = ir.FloatType(), ir.IntType(32), ir.IntType(1)
+        pair, run = ir.VectorType(f32, 32), ir.VectorType(f32, 16)
+        sd = context.make_array(sig.args[0])(context, builder, args[0]).data
+        dd = context.make_array(sig.args[4])(context, builder, args[4]).data
+        s0, a, b, d0, width = args[1], args[2], args[3], args[5], args[6]
+
+        def splat(value, lanes):
+            vector = ir.VectorType(i32, lanes)
+            undef = ir.Constant(vector, ir.Undefined)
+            one = builder.insert_element(undef, builder.trunc(value, i32), ir.Constant(i32, 0))
+            return builder.shuffle_vector(one, undef, ir.Constant(vector, [0] * lanes))
+
+        half = ir.Constant(ir.VectorType(i32, 32), [lane // 2 for lane in range(32)])
+        even = ir.Constant(ir.VectorType(i1, 32), [lane % 2 == 0 for lane in range(32)])
+        inside = builder.and_(
+            builder.icmp_signed(">=", half, splat(a, 32)), builder.icmp_signed("<", half, splat(b, 32))
+        )
+        load = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(pair, [pair.as_pointer(), i32, ir.VectorType(i1, 32), pair]),
+            "llvm.masked.load.v32f32.p0",
+        )
+        source = builder.bitcast(builder.gep(sd, [s0]), pair.as_pointer())
+        values = builder.call(
+            load, [source, ir.Constant(i32, 4), builder.and_(even, inside), ir.Constant(pair, [0.0] * 32)]
+        )
+        evens = ir.Constant(ir.VectorType(i32, 16), list(range(0, 32, 2)))
+        packed = builder.shuffle_vector(values, ir.Constant(pair, ir.Undefined), evens)
+        lanes = ir.Constant(ir.VectorType(i32, 16), list(range(16)))
+        store = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [run, run.as_pointer(), i32, ir.VectorType(i1, 16)]),
+            "llvm.masked.store.v16f32.p0",
+        )
+        target = builder.bitcast(builder.gep(dd, [d0]), run.as_pointer())
+        builder.call(store, [packed, target, ir.Constant(i32, 4), builder.icmp_signed("<", lanes, splat(width, 16))])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+def _strided_row(src, off, a, b, dst, base, width):
+    """``dst[base + j] = src[off + 2*j]`` for ``j`` in ``a:b``, zeros for the other ``j`` in ``0:width`` (a
+    row of columns at stride 2; compiled code only): float32 in runs of 16 (:func:`_even_run`, 16
+    entries per load, shuffle and store, where LLVM left rows of 16 to its scalar loop), other
+    dtypes one entry at a time."""
+    raise NotImplementedError("_strided_row runs in compiled code only")
+
+
+@overload(_strided_row, jit_options={"nogil": True})
+def _strided_row_typed(src, off, a, b, dst, base, width):
+    if src.dtype == types.float32 and dst.dtype == types.float32:
+
+        def runs(src, off, a, b, dst, base, width):  # pragma: no cover - compiled
+            for j0 in range(0, width, 16):
+                _even_run(src, off + 2 * j0, max(a - j0, 0), min(b - j0, 16), dst, base + j0, min(16, width - j0))
+
+        return runs
+
+    def entries(src, off, a, b, dst, base, width):  # pragma: no cover - compiled
+        for jj in range(a):
+            dst[np.uintp(base + jj)] = 0
+        for jj in range(a, b):
+            dst[np.uintp(base + jj)] = src[np.uintp(off + 2 * jj)]
+        for jj in range(b, width):
+            dst[np.uintp(base + jj)] = 0
+
+    return entries
+
+
 @jit
 def im2col_cf(x, lead_pos, last_pos, o_last, stride_last, out, n0, l0, task0, task1):
     """Columns of a convolution in the transposed orientation, from a channels-first input:
@@ -877,15 +959,14 @@ def im2col_cf(x, lead_pos, last_pos, o_last, stride_last, out, n0, l0, task0, ta
                             for jj in range(j_last):
                                 dst[np.uintp(base + jj)] = 0
                             continue
+                        off = pl * o_last + f - stride_last * a
+                        if stride_last == 2:
+                            _strided_row(src, off, a, b, dst, base, j_last)
+                            continue
                         for jj in range(a):
                             dst[np.uintp(base + jj)] = 0
-                        off = pl * o_last + f - stride_last * a
-                        if stride_last == 2:  # a constant stride: vector loads and shuffles (3-5x)
-                            for jj in range(a, b):
-                                dst[np.uintp(base + jj)] = src[np.uintp(off + 2 * jj)]
-                        else:  # (stride 1 vectorises as it is)
-                            for jj in range(a, b):
-                                dst[np.uintp(base + jj)] = src[np.uintp(off + stride_last * jj)]
+                        for jj in range(a, b):  # (stride 1 vectorises as it is)
+                            dst[np.uintp(base + jj)] = src[np.uintp(off + stride_last * jj)]
                         for jj in range(b, j_last):
                             dst[np.uintp(base + jj)] = 0
 
