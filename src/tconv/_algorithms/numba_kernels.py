@@ -221,13 +221,20 @@ def _transpose16(typingctx, src, s0, sp, dst, d0, dp):
     return signature, codegen
 
 
+#: The widest row pitch of ``dst`` (entries) at which :func:`tile_transpose` takes the 16 x 16 register tiles.
+#: Rows far apart (a channels-first output's rows, 100 KB apart: a direct pass's rows) were written
+#: 2x slower by the tiles than by the 64-row runs, 16 rows of 64 bytes in as many pages at a time,
+#: where the rows of a whole transposed matrix, close together, were written 1.7-2.8x faster.
+TRANSPOSE_TILE_PITCH = 1024
+
+
 def tile_transpose(src, dst, a0, a1):
     """dst[b, a] = src[a, b] for rows a0:a1 of src (2-d views, any strides; compiled code only).
 
-    Float32 blocks whose rows are contiguous: 16 x 16 tiles transposed in vector registers
-    (:func:`_transpose16`), the rest by :func:`_tile_transpose_any`. Measured (Xeon, one thread, whole
-    matrices): 64 x 4096 and 256 x 1024 2.5-2.8x faster, 128 x 4096 1.75x, 21 x 1156 and 4096 x 64 alike
-    (a NumPy copy of the same bytes: 0.4-0.5x the tiles' time)."""
+    Float32 blocks whose rows are contiguous, into rows at most :data:`TRANSPOSE_TILE_PITCH` apart: 16 x 16
+    tiles transposed in vector registers (:func:`_transpose16`), the rest by :func:`_tile_transpose_any`.
+    Measured (Xeon, one thread, whole matrices): 64 x 4096 and 256 x 1024 2.5-2.8x faster, 128 x 4096
+    1.75x, 21 x 1156 and 4096 x 64 alike (a NumPy copy of the same bytes: 0.4-0.5x the tiles' time)."""
     raise NotImplementedError("tile_transpose runs in compiled code only")
 
 
@@ -244,20 +251,24 @@ def _tile_transpose_typed(src, dst, a0, a1):
 
 def _tile_transpose_f32(src, dst, a0, a1):  # pragma: no cover - compiled
     b_count = src.shape[1]
-    if src.strides[1] != 4 or dst.strides[1] != 4 or b_count < 16:
+    sp, dp = src.strides[0] // 4, dst.strides[0] // 4
+    if src.strides[1] != 4 or dst.strides[1] != 4 or b_count < 16 or abs(dp) > TRANSPOSE_TILE_PITCH:
         _tile_transpose_any(src, dst, a0, a1)
         return
-    sp, dp = src.strides[0] // 4, dst.strides[0] // 4
     b16 = b_count - b_count % 16
     a = a0
     while a + 16 <= a1:
+        # up to 64 rows at a time: each row of dst gets 256 contiguous bytes per visit, not 64 (a channels-
+        # first output's rows are far apart: a page each; 16-row blocks made a direct pass 1.3x slower)
+        end = a + 16 * min(4, (a1 - a) // 16)
         for b0 in range(0, b16, 16):
-            _transpose16(src, a * sp + b0, sp, dst, b0 * dp + a, dp)
+            for i in range(a, end, 16):
+                _transpose16(src, i * sp + b0, sp, dst, b0 * dp + i, dp)
         for b in range(b16, b_count):
             row = dst[b]
-            for i in range(a, a + 16):
+            for i in range(a, end):
                 row[i] = src[i, b]
-        a += 16
+        a = end
     if a < a1:
         _tile_transpose_any(src, dst, a, a1)
 
