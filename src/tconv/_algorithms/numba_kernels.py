@@ -410,18 +410,20 @@ def short_transpose_blocked(x, out, block, task0, task1):
 
 
 @jit
-def place_rows(src, flat_src, channels_first, row_sample, row_pixel, start, count, dst, flat_dst, task0, task1):
+def place_rows(src, flat_src, channels_first, row_pixel, start, count, dst, flat_dst, task0, task1):
     """Rows ``task0:task1`` of a padded channels-last copy (:func:`tconv._algorithms.registers._placed`):
-    ``dst`` ``(rows, width, C)`` (``flat_dst``: the same memory as ``(rows, width * C)``); row ``r`` holds
-    zeros but for pixels ``start:start + count``, which take ``count`` pixels of sample ``row_sample[r]``
-    of ``src`` from pixel ``row_pixel[r]`` on (a row of zeros where that is negative). ``src``: ``(N, C,
-    P)`` when ``channels_first`` (transposed by :func:`tile_transpose`), else ``(N, P, C)``, copied as runs
-    of ``flat_src``, the same memory as ``(N, P * C)``."""
+    ``dst`` ``(rows, width, C)`` (``flat_dst``: the same memory as ``(rows, width * C)``), ``len(row_pixel)``
+    rows a sample; row ``r`` of sample ``n`` holds zeros but for pixels ``start:start + count``, which take
+    ``count`` pixels of sample ``n`` of ``src`` from pixel ``row_pixel[r]`` on (a row of zeros where that
+    is negative). ``src``: ``(N, C, P)`` when ``channels_first`` (transposed by :func:`tile_transpose`),
+    else ``(N, P, C)``, copied as runs of ``flat_src``, the same memory as ``(N, P * C)``."""
     channels = dst.shape[2]
     head, tail = start * channels, (start + count) * channels
+    per = row_pixel.shape[0]
     for r in range(task0, task1):
         row = flat_dst[r]
-        p0 = row_pixel[r]
+        n = r // per
+        p0 = row_pixel[r - n * per]
         if p0 < 0:
             for i in range(row.shape[0]):
                 row[i] = 0.0
@@ -431,9 +433,9 @@ def place_rows(src, flat_src, channels_first, row_sample, row_pixel, start, coun
         for i in range(tail, row.shape[0]):
             row[i] = 0.0
         if channels_first:
-            tile_transpose(src[row_sample[r], :, p0 : p0 + count], dst[r, start : start + count], 0, channels)
+            tile_transpose(src[n, :, p0 : p0 + count], dst[r, start : start + count], 0, channels)
         else:
-            run = flat_src[row_sample[r], p0 * channels : (p0 + count) * channels]
+            run = flat_src[n, p0 * channels : (p0 + count) * channels]
             part = row[head:tail]
             for i in range(tail - head):
                 part[i] = run[i]

@@ -196,13 +196,13 @@ def _placed(x: np.ndarray, problem: Problem, padded: tuple[int, ...], lead: list
     last = [max(f, min(i, extent - offset)) for f, i, offset, extent in zip(first, spatial, lead, padded)]
     pixels = math.prod(spatial)
     src = np.ascontiguousarray(x, dtype=np.float32).reshape((n, c_in, pixels) if channels_first else (n, pixels, c_in))
-    row_sample, row_pixel = _placed_rows(n, tuple(spatial), padded, tuple(lead), tuple(first), tuple(last))
+    row_pixel = _placed_rows(tuple(spatial), padded, tuple(lead), tuple(first), tuple(last))
     rows = flat[:size].reshape(-1, padded[-1], c_in)
     pieces = 4 * effective().threads if size * 4 >= _compiled.PARALLEL_TRANSPOSE else 1
     start, count = first[-1] + lead[-1], last[-1] - first[-1]
     flat_src, flat_rows = src.reshape(n, -1), rows.reshape(rows.shape[0], -1)
     calls = [
-        (src, flat_src, channels_first, row_sample, row_pixel, start, count, rows, flat_rows, t0, t1)
+        (src, flat_src, channels_first, row_pixel, start, count, rows, flat_rows, t0, t1)
         for t0, t1 in _compiled.split(rows.shape[0], pieces)
     ]
     _compiled.parallel_for(_compiled.kernels()["place_rows"], calls)
@@ -211,24 +211,21 @@ def _placed(x: np.ndarray, problem: Problem, padded: tuple[int, ...], lead: list
 
 @functools.lru_cache(maxsize=64)
 def _placed_rows(
-    n: int,
     spatial: tuple[int, ...],
     padded: tuple[int, ...],
     lead: tuple[int, ...],
     first: tuple[int, ...],
     last: tuple[int, ...],
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_placed`'s rows (a sample and a position along the leading axes of the result): each row's
-    sample and the input pixel of its first copied cell, -1 where no input row lands on it (kept per
-    geometry: a few NumPy calls, tens of microseconds on small calls)."""
+) -> np.ndarray:
+    """:func:`_placed`'s rows of one sample (a position along the leading axes of the result): the input
+    pixel of each row's first copied cell, -1 where no input row lands on it (kept per geometry: a few
+    NumPy calls, tens of microseconds on small calls; one int64 per row of a sample)."""
     row_pixel = np.zeros(1, dtype=np.int64)
     for axis, extent in enumerate(padded[:-1]):
         cell = np.arange(extent, dtype=np.int64) - lead[axis]  # the input cell landing on each position
         offset = np.where((cell >= first[axis]) & (cell < last[axis]), cell * math.prod(spatial[axis + 1 :]), -1)
         row_pixel = np.where((row_pixel[:, None] < 0) | (offset < 0), -1, row_pixel[:, None] + offset).reshape(-1)
-    row_sample = np.repeat(np.arange(n, dtype=np.int64), row_pixel.shape[0])
-    row_pixel = np.tile(np.where(row_pixel < 0, -1, row_pixel + first[-1]), n)
-    return row_sample, row_pixel
+    return np.where(row_pixel < 0, -1, row_pixel + first[-1])
 
 
 class _Tables(NamedTuple):
