@@ -921,14 +921,21 @@ def _strided_row_typed(src, off, a, b, dst, base, width):
         return runs
 
     def entries(src, off, a, b, dst, base, width):  # pragma: no cover - compiled
-        for jj in range(a):
-            dst[np.uintp(base + jj)] = 0
-        for jj in range(a, b):
-            dst[np.uintp(base + jj)] = src[np.uintp(off + 2 * jj)]
-        for jj in range(b, width):
-            dst[np.uintp(base + jj)] = 0
+        _row_at_stride(src, off, 2, a, b, dst, base, width)
 
     return entries
+
+
+@inline
+def _row_at_stride(src, off, stride, a, b, dst, base, width):
+    """``dst[base + j] = src[off + stride*j]`` for ``j`` in ``a:b``, zeros for the other ``j`` in ``0:width``,
+    one entry at a time (a row of :func:`im2col_cf`'s columns)."""
+    for jj in range(a):
+        dst[np.uintp(base + jj)] = 0
+    for jj in range(a, b):
+        dst[np.uintp(base + jj)] = src[np.uintp(off + stride * jj)]
+    for jj in range(b, width):
+        dst[np.uintp(base + jj)] = 0
 
 
 @jit
@@ -975,13 +982,8 @@ def im2col_cf(x, lead_pos, last_pos, o_last, stride_last, out, n0, l0, task0, ta
                         off = pl * o_last + f - stride_last * a
                         if stride_last == 2:
                             _strided_row(src, off, a, b, dst, base, j_last)
-                            continue
-                        for jj in range(a):
-                            dst[np.uintp(base + jj)] = 0
-                        for jj in range(a, b):  # (stride 1 vectorises as it is)
-                            dst[np.uintp(base + jj)] = src[np.uintp(off + stride_last * jj)]
-                        for jj in range(b, j_last):
-                            dst[np.uintp(base + jj)] = 0
+                        else:  # (stride 1 vectorises as it is)
+                            _row_at_stride(src, off, stride_last, a, b, dst, base, j_last)
 
 
 @jit
