@@ -397,6 +397,81 @@ def test_conv_tiles_leave_a_budget_only_the_gemms_fit_to_them(monkeypatch):
         assert_close(y, expected, dtype=np.float32)
 
 
+WIDE_CASES = [
+    # size, kernel, stride, padding, dilation, (c_in, c_out, groups) of the convolution
+    ((36, 38), (4, 4), 2, 1, 1, (64, 96, 1)),  # a k4 s2 layer's input gradient: rows of 19 (12, 4, 4)
+    ((30, 41), (3, 3), 1, 1, 1, (40, 70, 1)),  # stride 1, rows of 41 (12 x 3, then 8), 70 = 2 blocks + 6
+    ((26, 26), (4, 4), 2, 1, 1, (128, 128, 2)),  # groups, a tap's 64 channels in two chunks
+    ((30, 41), (3, 5), (1, 3), (0, 2), 2, (8, 64, 1)),  # uneven strides and paddings, dilation, 8 inputs
+    ((9, 10, 11), (3, 3, 3), 2, 1, 1, (24, 40, 1)),  # 3-d, few outputs: half-length chunks
+    ((1500,), (4,), 2, 1, 1, (48, 64, 1)),  # 1-d: one row per sample, cut into runs
+]
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("case", WIDE_CASES, ids=str)
+def test_wide_conv_tiles_equal_the_reference(case, layout):
+    """The convolution's wide register tiles (im2col.wide_tiles: blocks of 32 output channels, rows of 12)
+    against the float64 direct convolution: every tile width, channel blocks past a whole tile, groups,
+    a tap's channels in several chunks, 1-3 d."""
+    from tconv._algorithms import im2col
+    from tconv.geometry import conv_geometry
+
+    size, kernel, stride, padding, dilation, (c_in, c_out, groups) = case
+    rng = np.random.default_rng(len(size) * 1000 + size[-1])
+    geometry = conv_geometry(size, kernel, stride=stride, padding=padding, dilation=dilation)
+    x, w, b = _conv_arrays(rng, 2, c_in, c_out, size, kernel, groups)
+    problem = _conv_problem(x, w, groups)
+    assert im2col.wide_tiles(x, w, geometry, problem) and not im2col.register_tiles(geometry, problem)
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    expected = tconv.conv(
+        x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), **kwargs, algorithm="direct"
+    )
+    y = tconv.conv(to_layout(x, layout), w, b, **kwargs, layout=layout, algorithm="gemm")
+    assert y.dtype == np.float32
+    assert_close(from_layout(y, layout), expected, dtype=np.float32)
+
+
+def test_wide_conv_tiles_are_the_same_sums_on_any_threads_and_in_any_pieces():
+    """Each output is summed whole by one tile, in the same chunks, whatever the tasks (rows cut into runs
+    on more threads) and the memory budget's pieces: the same bits."""
+    rng = np.random.default_rng(8)
+    for size, kernel, stride in [((2001,), (8,), 4), ((24, 30), (3, 3), 1)]:
+        x, w, b = _conv_arrays(rng, 1, 64, 80, size, kernel, 1)
+        first = tconv.conv(x, w, b, stride=stride, padding=1)
+        for threads, budget in [(1, 2**30), (3, 2**30), (2, 300_000)]:
+            with tconv.options(threads=threads, memory_budget=budget):
+                np.testing.assert_array_equal(tconv.conv(x, w, b, stride=stride, padding=1), first)
+        expected = tconv.conv(
+            x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), stride=stride, padding=1
+        )
+        assert_close(first, expected, dtype=np.float32)
+
+
+def test_where_the_wide_conv_tiles_run():
+    from tconv._algorithms import im2col
+    from tconv.geometry import conv_geometry
+
+    def runs(size, kernel, c_in, c_out, groups=1, dtype=np.float32, n=1, **kwargs):
+        geometry = conv_geometry(size, kernel, **kwargs)
+        x = np.zeros((n, c_in, *size), dtype)
+        w = np.zeros((c_out, c_in // groups, *kernel), dtype)
+        return im2col.wide_tiles(x, w, geometry, _conv_problem(x, w, groups))
+
+    assert runs((32, 32), (4, 4), 64, 128, n=8, stride=2, padding=1)  # 128 outputs
+    assert not runs((32, 32), (4, 4), 64, 128, n=1, stride=2, padding=1)  # ... of a weight larger than the input
+    assert runs((16, 16, 16), (3, 3, 3), 16, 16, stride=2)  # 3-d
+    assert not runs((32, 32), (4, 4), 64, 128, n=8, stride=2, padding=1, dtype=np.float64)
+    assert not runs((8, 8), (4, 4), 256, 512, n=16, stride=2, padding=1)  # a weight larger than the input
+    assert not runs((32, 32, 32), (8, 8, 8), 4, 128, n=4, stride=4)  # 4 inputs: a tap's run too short
+    assert not runs((64, 64), (2, 2), 32, 64, n=4, stride=2)  # windows that do not overlap
+    assert not runs((64, 64), (16, 16), 21, 64, n=16, stride=8)  # a stride above TILE_STRIDE
+    assert not runs((32, 32), (4, 4), 3, 64, n=8, stride=2)  # 48 terms: one double-precision product
+    assert not runs((8, 8, 8, 8), (3, 3, 3, 3), 16, 64, n=4)  # 4-d
+    with tconv.options(compiled=False):
+        assert not runs((32, 32), (4, 4), 64, 128, n=8, stride=2, padding=1)
+
+
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 @pytest.mark.parametrize(
     "shape, padded, lead",

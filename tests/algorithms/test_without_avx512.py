@@ -45,7 +45,12 @@ CHILD = textwrap.dedent(
         assert np.abs(got - exact).max() <= tolerance * scale, np.abs(got - exact).max() / scale
 
     # the input gradient of few output channels per group in register tiles of 8 and 4 outputs
-    # (im2col.register_tiles), and of more output channels in the mixed-precision tiles (channels-last)
+    # (im2col.register_tiles), and of more output channels in the wide tiles (im2col.wide_tiles: one
+    # vector of 16 lanes and rows of 6 outputs without AVX-512, their double-precision sums in memory)
+    from tconv._algorithms import registers
+
+    tiles, conv_tiles = [], registers.conv_tiles
+    registers.conv_tiles = lambda *args, **kwargs: tiles.append(kwargs.get("wide", False)) or conv_tiles(*args, **kwargs)
     for c_in, c_out, layout in ((21, 21, "channels_first"), (64, 40, "channels_last")):
         x = rng.standard_normal((2, c_in, 19, 23)).astype(np.float32)
         w = (rng.standard_normal((c_in, c_out, 4, 4)) / 8).astype(np.float32)
@@ -56,6 +61,7 @@ CHILD = textwrap.dedent(
         got = conv_transpose_backward(dy, x, w, **kw, needs=("input",)).input
         exact = conv_transpose_backward(dy.astype(float), x.astype(float), w.astype(float), **kw, needs=("input",))
         check(got, exact.input)
+    assert set(tiles) == {False, True}, tiles
 
     # the stride-1 forward in register tiles (rows of 12, 8 and 4 outputs: 6 and 4 here)
     x = rng.standard_normal((2, 21, 30, 29)).astype(np.float32)

@@ -18,6 +18,8 @@ large alone, keep them under the memory budget (:mod:`tconv._algorithms.blocking
 A channels-first convolution whose windows do not overlap, or whose weight is at least
 as large as its input, gathers them from the input as it is, in the transposed
 orientation ``cols[c, t, j]``, and multiplies the weight as it is (:func:`_columns_first`).
+Float32 convolutions whose windows overlap sum their outputs in register tiles instead, reading the
+input where it lies: :func:`register_tiles` (few output channels per group) and :func:`wide_tiles`.
 """
 
 from __future__ import annotations
@@ -110,7 +112,9 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
     """The registry's ``"gemm"`` convolution: im2col + one GEMM per group, under the memory budget.
 
     ``x`` has ``geometry.output_size`` (the big side) and the result
-    ``geometry.input_size``; ``w`` is ``(C_out, C_in/G, *k)``.
+    ``geometry.input_size``; ``w`` is ``(C_out, C_in/G, *k)``. Where they apply, compiled passes
+    (:func:`minor_groups`, :func:`small_groups`) or register tiles (:func:`register_tiles`,
+    :func:`wide_tiles`) compute it without columns.
     """
     groups, cig, cog = problem.groups, problem.cig, problem.cog
     kv = math.prod(geometry.kernel_size)
@@ -138,6 +142,10 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
         # registry's check, algorithm's minimum, is theirs)
         if tiles.minimum(geometry) <= effective().memory_budget:
             return tiles.run(_conv_registers, x, w, geometry, problem)
+    if wide_tiles(x, w, geometry, problem):
+        tiles = _registers.conv_pieces(problem)
+        if tiles.minimum(geometry) <= effective().memory_budget:
+            return tiles.run(_conv_wide, x, w, geometry, problem)
     if _columns_first(x, w, geometry, problem):
         return conv_footprint(problem).run(_conv_tiled_cf, x, w, geometry, problem)
     wm = problem.pack("im2col", lambda: _packed_weight(w, groups, kv))  # (G, Kv*Cig, Cog)
@@ -168,7 +176,8 @@ def register_tiles(geometry: Geometry, problem: Problem) -> bool:
     k4 s4 0.82x), strides of 8 and 32 (0.98x, 0.59x: kernels of 256 and 4096 taps whose GEMMs are
     long), 32-48 output channels with 96-256 input channels per group (0.59x, 0.94x), 3-d layers (0.49x
     and 0.82x on two of 4 output channels; 1.1-3.2x on three others) and more output channels (0.27-0.98x
-    on 30 of 38 layers of 64-2048; 1.2-1.4x on the others, within this machine's noise of the GEMMs').
+    on 30 of 38 layers of 64-2048; 1.2-1.4x on the others, within this machine's noise of the GEMMs'):
+    those, where their weight is smaller than the input, take the wide tiles (:func:`wide_tiles`).
     """
     if not _registers.conv_applies(geometry, problem):
         return False
@@ -198,6 +207,50 @@ def _conv_registers(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     256 -> 8 channels (the GEMMs 0.44-0.60x); with half-length chunks at most 0.73x, at about the same
     speed (within noise on seven of eight layers; a 1-d 512 -> 21 layer 0.8x)."""
     return _registers.conv_tiles(x, w, geometry, problem, max(1, _terms(geometry, problem)[1] // 2))
+
+
+def wide_tiles(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> bool:
+    """Whether :func:`conv` sums its outputs in wide register tiles (:func:`_conv_wide`) where
+    :func:`register_tiles` does not: float32, compiled kernels on, 1-3 d, sums long enough to be chunked,
+    at least :data:`WIDE_INPUTS` input channels per group (a tap's run of terms), a weight smaller than
+    the input, and windows that overlap at a stride of at most :data:`TILE_STRIDE` on every axis.
+
+    These tiles read the output gradient where it lies (a padded channels-last copy) instead of gathering
+    im2col's columns and multiplying them by a packed weight: A/B against the GEMMs on the input gradients
+    (7 December, Xeon with AVX-512, two threads, alternating in one process, min of 3 x 7 calls):
+    grouped-4 1.31-1.32x, dilated 1.32-1.36x, 3d-k3s2 1.27-1.32x, stride1-3x3 1.18-1.27x, dcgan-3
+    1.16-1.21x, decoder-k3s2 1.11-1.19x; on 18 random layers of the benchmark's draws (1-3 d, 1-16
+    samples, 1-512 channels) 0.96-2.1x (3-d 4 -> 21 k8 s1 2.1x, 1 -> 128 k8 s3 1.5x; 0.96-0.97x within
+    this machine's noise). Left to the GEMMs: weights at least as large as the input (dcgan-1 0.51-0.91x,
+    dcgan-2 0.97-0.99x: short rows, each tile reads the whole weight panel), 3-4 input channels per group
+    (3-d 384 -> 3 k8 0.75x, 128 -> 4 k8 0.84x: a tap's run of terms too short for its loop), and few output
+    channels in 1-d and 2-d, which :func:`register_tiles` takes (its 16-lane tiles were 1.4x these on 8
+    groups of 8 -> 16 and on 16 -> 32 k4 s2, about even at 21-48)."""
+    if not _registers.conv_applies(geometry, problem) or not _mixed.applies(problem.dtype):
+        return False
+    k, step = _terms(geometry, problem)
+    if _one_wide_product(k, step) or geometry.ndim > 3 or w.size >= x.size or problem.cig < WIDE_INPUTS:
+        return False
+    axes = zip(geometry.kernel_size, geometry.stride, geometry.dilation)
+    return all(s < d * (k - 1) + 1 and s <= TILE_STRIDE for k, s, d in axes)
+
+
+#: :func:`wide_tiles`' fewest input channels per group.
+WIDE_INPUTS = 8
+
+
+def _conv_wide(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """One block of :func:`conv` in wide register tiles (blocks of 32 output channels with AVX-512, rows of
+    12 outputs: :func:`tconv._algorithms.numba_kernels.conv_register_tiles`), in chunks of
+    :func:`input_chunk`'s terms, each summed in one chain of fused multiply-adds as the channels-last
+    GEMM path's register tiles (:mod:`tconv._algorithms.mixed`) sum them; half that length for few output
+    channels per group (at most :data:`TILE_OUTPUTS`), as :func:`_conv_registers`. A search of 87 random
+    layers these tiles take (1-3 d, 8-256 input and 8-128 output channels per group, groups 1-4, dilation
+    1-2) against PyTorch: at most 0.80x its distance from the float64 gradient, 0.90x the GEMMs' distance
+    on average (at most 1.005x)."""
+    step = _terms(geometry, problem)[1]
+    few = problem.cog <= TILE_OUTPUTS
+    return _registers.conv_tiles(x, w, geometry, problem, max(1, step // 2) if few else step, wide=True)
 
 
 def _columns_first(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> bool:

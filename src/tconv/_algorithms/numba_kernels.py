@@ -2297,7 +2297,9 @@ def _register_tile(pixels: int, lanes: int):
             fma = _vector_fma(builder, lanes)
             zero = ir.Constant(vector, [0.0] * lanes)
             sums = [cgutils.alloca_once_value(builder, zero) for _ in range(pixels)]
-            _tile_products(builder, fma, sums, lanes, xd, table, rows, wd, base, t0, t1, count, count, step, w0)
+            _tile_products(
+                builder, fma, [[s] for s in sums], lanes, xd, table, rows, wd, base, t0, t1, count, count, step, w0
+            )
             _store_vectors(builder, sums, ad, vector, 4)
             return context.get_dummy_value()
 
@@ -2337,11 +2339,13 @@ def _broadcast(builder, value, lanes):
 
 def _tile_products(builder, fma, sums, lanes, xd, table, rows, wd, base, t0, t1, count, pitch, step, w0):
     """Emit the loop of a register tile's products (:func:`_register_tile`): for taps ``t0:t1`` and ``count``
-    channels, one weight vector load, one broadcast and one fused multiply-add per pixel into the vector
-    allocas ``sums``."""
+    channels, per pixel's row of ``sums`` (vector allocas, ``V`` per pixel: ``V * lanes`` output channels,
+    the packed weight's rows ``V * lanes`` wide) ``V`` weight vector loads, one broadcast and ``V`` fused
+    multiply-adds per pixel."""
     i64 = ir.IntType(64)
     vector = ir.VectorType(ir.FloatType(), lanes)
-    width = ir.Constant(i64, lanes)
+    vectors = len(sums[0])
+    width = ir.Constant(i64, vectors * lanes)
     with cgutils.for_range_slice(builder, t0, t1, ir.Constant(i64, 1), inc=True) as (tap, _):
         offset = builder.load(builder.gep(table, [tap]))
         x_row = builder.gep(xd, [builder.add(base, offset)])
@@ -2349,12 +2353,18 @@ def _tile_products(builder, fma, sums, lanes, xd, table, rows, wd, base, t0, t1,
         w_row = builder.gep(wd, [builder.add(w0, builder.mul(w_tap, builder.mul(pitch, width)))])
         with cgutils.for_range(builder, count) as channel:
             w_at = builder.gep(w_row, [builder.mul(channel.index, width)])
-            weights = builder.load(builder.bitcast(w_at, vector.as_pointer()), align=4)
+            weights = [
+                builder.load(
+                    builder.bitcast(builder.gep(w_at, [ir.Constant(i64, v * lanes)]), vector.as_pointer()), align=4
+                )
+                for v in range(vectors)
+            ]
             x_at = builder.gep(x_row, [channel.index])
-            for p in range(len(sums)):
+            for p, row in enumerate(sums):
                 value = builder.load(builder.gep(x_at, [builder.mul(step, ir.Constant(i64, p))]))
                 broadcast = _broadcast(builder, value, lanes)
-                builder.store(builder.call(fma, [broadcast, weights, builder.load(sums[p])]), sums[p])
+                for s, weight in zip(row, weights):
+                    builder.store(builder.call(fma, [broadcast, weight, builder.load(s)]), s)
 
 
 def _store_vectors(builder, allocas, data, vector, align):
@@ -2365,17 +2375,21 @@ def _store_vectors(builder, allocas, data, vector, align):
         builder.store(builder.load(value), target, align=align)
 
 
-def _chunked_tile(pixels: int, lanes: int):
+def _chunked_tile(pixels: int, lanes: int, vectors: int = 1):
     """An intrinsic ``tile(x, base, taps, weights, chunks, pitch, step, w, w0, total)``: :func:`_register_tile`'s
-    sums, each chunk's in single precision and their sum in double precision, all in vector registers::
+    sums for ``vectors * lanes`` output channels (``W``), each chunk's in single precision and their sum in
+    double precision::
 
-        total[p*lanes + c] = sum over chunks (t0, t1, i0, count) of (the single-precision sum over t in
-            t0:t1, i in i0:i0 + count of x[base + taps[t] + i + p*step] * w[w0 + (weights[t]*pitch + i)*lanes + c])
+        total[p*W + c] = sum over chunks (t0, t1, i0, count) of (the single-precision sum over t in
+            t0:t1, i in i0:i0 + count of x[base + taps[t] + i + p*step] * w[w0 + (weights[t]*pitch + i)*W + c])
 
-    ``chunks``: a C-contiguous ``(C, 4)`` int64 array; ``total``: float64. Each pixel holds a vector of
-    single-precision sums and two of double-precision ones: at most 8 pixels (12 spilled registers on
-    AVX-512). Against each chunk's tile stored and added into the sums by a loop, A/B in alternating
-    processes on five layers' input gradients: 0.9-1.35x, mostly 1.05-1.15x (this machine is noisy)."""
+    ``chunks``: a C-contiguous ``(C, 4)`` int64 array; ``total``: float64. Each pixel holds ``vectors``
+    vectors of single-precision sums in registers and twice as many of double-precision ones: one vector
+    and at most 8 pixels keep both in registers (12 spilled on AVX-512); with two vectors of 12 pixels
+    (:data:`MIXED_VECTORS`, :data:`TILE_PIXELS`) the double-precision ones live in the stack frame, in the
+    core's first-level cache, as :func:`mixed_product`'s. Against each chunk's tile stored and added into
+    the sums by a loop, A/B in alternating processes on five layers' input gradients: 0.9-1.35x, mostly
+    1.05-1.15x (this machine is noisy)."""
 
     @intrinsic
     def tile(typingctx, x, base, taps, weights, chunks, pitch, step, w, w0, total):
@@ -2396,26 +2410,27 @@ def _chunked_tile(pixels: int, lanes: int):
             base, pitch, step, w0 = args[1], args[5], args[6], args[8]
             fma = _vector_fma(builder, lanes)
             zero = ir.Constant(vector, [0.0] * lanes)
-            sums = [cgutils.alloca_once_value(builder, zero) for _ in range(pixels)]
-            totals = [cgutils.alloca_once_value(builder, ir.Constant(wide, [0.0] * lanes)) for _ in range(pixels)]
-            width = ir.Constant(i64, lanes)
+            sums = [[cgutils.alloca_once_value(builder, zero) for _ in range(vectors)] for _ in range(pixels)]
+            totals = [
+                [cgutils.alloca_once_value(builder, ir.Constant(wide, [0.0] * lanes)) for _ in range(vectors)]
+                for _ in range(pixels)
+            ]
+            width = ir.Constant(i64, vectors * lanes)
             with cgutils.for_range(builder, n_chunks) as chunk:
                 row = builder.mul(chunk.index, ir.Constant(i64, 4))
                 t0, t1, i0, count = (
                     builder.load(builder.gep(cd, [builder.add(row, ir.Constant(i64, j))])) for j in range(4)
                 )
-                for p in range(pixels):
-                    builder.store(zero, sums[p])
+                for s in (s for pixel in sums for s in pixel):
+                    builder.store(zero, s)
                 chunk_base = builder.add(base, i0)
                 chunk_w0 = builder.add(w0, builder.mul(i0, width))
                 _tile_products(
                     builder, fma, sums, lanes, xd, table, rows, wd, chunk_base, t0, t1, count, pitch, step, chunk_w0
                 )
-                for p in range(pixels):
-                    builder.store(
-                        builder.fadd(builder.load(totals[p]), builder.fpext(builder.load(sums[p]), wide)), totals[p]
-                    )
-            _store_vectors(builder, totals, td, wide, 8)
+                for s, t in zip((s for pixel in sums for s in pixel), (t for pixel in totals for t in pixel)):
+                    builder.store(builder.fadd(builder.load(t), builder.fpext(builder.load(s), wide)), t)
+            _store_vectors(builder, [t for pixel in totals for t in pixel], td, wide, 8)
             return context.get_dummy_value()
 
         return signature, codegen
@@ -2432,7 +2447,7 @@ _chunks_tail = _chunked_tile(TILE_TAIL, TILE_LANES)
 
 
 @inline
-def _store_tile(acc, bias, out, channels_first, n, r, o, c0, pixels, channels):
+def _store_tile(acc, bias, out, channels_first, n, r, o, c0, pixels, channels, lanes):
     """out[n, c0 + c, r, o + p] (channels-first) or out[n, r, o + p, c0 + c] = acc[p*lanes + c] + bias, the
     sum rounded to single precision before the bias is added (double-precision sums: the convolution's
     other paths add it to their rounded sums)."""
@@ -2441,24 +2456,24 @@ def _store_tile(acc, bias, out, channels_first, n, r, o, c0, pixels, channels):
             dst = out[n, c0 + c, r]
             b = bias[c0 + c]
             for p in range(pixels):
-                dst[o + p] = np.float32(acc[p * TILE_LANES + c]) + b
+                dst[o + p] = np.float32(acc[p * lanes + c]) + b
     else:
         for p in range(pixels):
             dst = out[n, r, o + p]
             for c in range(channels):
-                dst[c0 + c] = np.float32(acc[p * TILE_LANES + c]) + bias[c0 + c]
+                dst[c0 + c] = np.float32(acc[p * lanes + c]) + bias[c0 + c]
 
 
 @inline
-def _tile_shapes(out, channels_first, c_in, groups, w):
-    """The output's rows and last axis, a group's input and output channels, its blocks of
-    :data:`TILE_LANES` output channels and each block's share of the packed weight ``w``."""
+def _tile_shapes(out, channels_first, c_in, groups, w, lanes):
+    """The output's rows and last axis, a group's input and output channels, its blocks of ``lanes``
+    output channels and each block's share of the packed weight ``w``."""
     if channels_first:
         c_out, rows, o_last = out.shape[1], out.shape[2], out.shape[3]
     else:
         rows, o_last, c_out = out.shape[1], out.shape[2], out.shape[3]
     cig, cog = c_in // groups, c_out // groups
-    blocks = -(-cog // TILE_LANES)
+    blocks = -(-cog // lanes)
     return rows, o_last, cig, cog, blocks, w.shape[0] // max(1, groups * blocks)
 
 
@@ -2481,7 +2496,7 @@ def register_tiles(
     (sample, row) pairs; each computes its row for every group and block of output channels (the row's
     input windows stay in cache across the blocks).
     """
-    rows, o_last, cig, cog, blocks, per_block = _tile_shapes(out, channels_first, c_in, groups, w)
+    rows, o_last, cig, cog, blocks, per_block = _tile_shapes(out, channels_first, c_in, groups, w, TILE_LANES)
     acc = np.zeros(TILE_PIXELS * TILE_LANES, dtype=np.float32)
     for task in range(task0, task1):
         n = task // rows
@@ -2503,15 +2518,17 @@ def register_tiles(
                         _tile_half(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
                     else:
                         _tile_tail(xp, start + o * c_in, taps, weights, t0, t1, cig, c_in, w, w0, acc)
-                    _store_tile(acc, bias, out, channels_first, n, r, o, c0, min(width, o_last - o), channels)
+                    _store_tile(
+                        acc, bias, out, channels_first, n, r, o, c0, min(width, o_last - o), channels, TILE_LANES
+                    )
                     o += width
 
 
 @jit
 def conv_register_tiles(
-    xp, sample, row_base, taps, chunks, step, c_in, groups, w, bias, out, channels_first, task0, task1
+    xp, sample, row_base, taps, chunks, step, c_in, groups, w, bias, out, channels_first, wide, segment, task0, task1
 ):
-    """A convolution (any stride) in register tiles (:func:`_register_tile`), each output the
+    """A convolution (any stride) in register tiles (:func:`_chunked_tile`), each output the
     double-precision sum of single-precision chunks: the input gradient of a transposed convolution.
 
     xp: the padded channels-last input, flat (sample ``n`` from ``n * sample``; zeros where the
@@ -2519,36 +2536,55 @@ def conv_register_tiles(
     the offset of output row ``r``'s first window; taps[t]: kernel tap ``t``'s offset in ``xp``;
     step: the offset between the windows of neighbouring outputs along the last axis (its stride times
     ``c_in``); chunks: ``(C, 4)`` rows ``(t0, t1, i0, count)``: taps ``t0:t1``, channels ``i0:i0 + count``
-    of each, one single-precision sum each, added into the tile's double-precision sums
-    (:func:`_chunked_tile`: tiles of 8 outputs, then 4); w: the packed weight (per
-    group, blocks of :data:`TILE_LANES` output channels, taps, the group's input channels, lanes), zero
-    past each group's last channel; out: (N, C_out, R, O_last) when ``channels_first``, else (N, R,
-    O_last, C_out). Tasks are (sample, row) pairs.
+    of each, one single-precision sum each, added into the tile's double-precision sums; w: the packed
+    weight (per group, blocks of ``L`` output channels, taps, the group's input channels, ``L`` lanes),
+    zero past each group's last channel; out: (N, C_out, R, O_last) when ``channels_first``, else (N, R,
+    O_last, C_out). Tasks are (sample, row, segment) triples: a row cut into runs of ``segment`` outputs.
+
+    ``wide``: blocks of :data:`WIDE_LANES` output channels (``L``) in tiles of :data:`TILE_PIXELS`, then 8,
+    then 4 outputs along the row, their double-precision sums in the stack frame (as :func:`mixed_product`'s
+    tiles: a weight load per vector and an input broadcast feed :data:`MIXED_VECTORS` fused multiply-adds);
+    else blocks of :data:`TILE_LANES` in tiles of 8 outputs, then 4, all sums in registers (a load per
+    multiply-add: the faster for few output channels per group).
     """
-    rows, o_last, cig, cog, blocks, per_block = _tile_shapes(out, channels_first, c_in, groups, w)
-    # sized for the tiles of TILE_HALF outputs this loop takes, which exceed TILE_PIXELS without AVX-512
-    # (6): sized by TILE_PIXELS, the tiles wrote past its end there (a heap corruption, found by a run of
-    # the gradients' tests with the processor's AVX-512 hidden)
-    total = np.zeros(max(TILE_PIXELS, TILE_HALF) * TILE_LANES, dtype=np.float64)
+    lanes = WIDE_LANES if wide else TILE_LANES
+    rows, o_last, cig, cog, blocks, per_block = _tile_shapes(out, channels_first, c_in, groups, w, lanes)
+    # sized for the tiles of TILE_HALF outputs, which exceed TILE_PIXELS without AVX-512 (6): sized by
+    # TILE_PIXELS, the tiles wrote past its end there (a heap corruption, found by a run of the gradients'
+    # tests with the processor's AVX-512 hidden)
+    total = np.zeros(max(TILE_PIXELS, TILE_HALF) * lanes, dtype=np.float64)
     weights = np.arange(taps.shape[0])
+    segments = -(-o_last // segment)
     for task in range(task0, task1):
-        n = task // rows
-        r = task - n * rows
+        row_task = task // segments
+        n = row_task // rows
+        r = row_task - n * rows
+        o_first = (task - row_task * segments) * segment
+        o_end = min(o_last, o_first + segment)
         for g in range(groups):
             start = n * sample + row_base[r] + g * cig
             for b in range(blocks):
-                c0 = g * cog + b * TILE_LANES
-                channels = min(TILE_LANES, cog - b * TILE_LANES)
+                c0 = g * cog + b * lanes
+                channels = min(lanes, cog - b * lanes)
                 w0 = (g * blocks + b) * per_block
-                o = 0
-                while o < o_last:
-                    width = TILE_HALF if o_last - o > TILE_TAIL else TILE_TAIL
+                o = o_first
+                while o < o_end:
                     base = start + o * step
-                    if width == TILE_HALF:
-                        _chunks_half(xp, base, taps, weights, chunks, cig, step, w, w0, total)
+                    if wide:
+                        width = _tile_width(o_end - o)
+                        if width == TILE_PIXELS:
+                            _wide_chunks(xp, base, taps, weights, chunks, cig, step, w, w0, total)
+                        elif width == TILE_HALF:
+                            _wide_chunks_half(xp, base, taps, weights, chunks, cig, step, w, w0, total)
+                        else:
+                            _wide_chunks_tail(xp, base, taps, weights, chunks, cig, step, w, w0, total)
                     else:
-                        _chunks_tail(xp, base, taps, weights, chunks, cig, step, w, w0, total)
-                    _store_tile(total, bias, out, channels_first, n, r, o, c0, min(width, o_last - o), channels)
+                        width = TILE_HALF if o_end - o > TILE_TAIL else TILE_TAIL
+                        if width == TILE_HALF:
+                            _chunks_half(xp, base, taps, weights, chunks, cig, step, w, w0, total)
+                        else:
+                            _chunks_tail(xp, base, taps, weights, chunks, cig, step, w, w0, total)
+                    _store_tile(total, bias, out, channels_first, n, r, o, c0, min(width, o_end - o), channels, lanes)
                     o += width
 
 
@@ -2633,6 +2669,11 @@ def _mixed_tile(rows: int, vectors: int, lanes: int = TILE_LANES):
 
 
 _mixed = _mixed_tile(MIXED_ROWS, MIXED_VECTORS)
+#: Output channels per block of :func:`conv_register_tiles`' wide tiles: :data:`MIXED_COLUMNS`.
+WIDE_LANES = MIXED_COLUMNS
+_wide_chunks = _chunked_tile(TILE_PIXELS, TILE_LANES, MIXED_VECTORS)
+_wide_chunks_half = _chunked_tile(TILE_HALF, TILE_LANES, MIXED_VECTORS)
+_wide_chunks_tail = _chunked_tile(TILE_TAIL, TILE_LANES, MIXED_VECTORS)
 
 
 @jit

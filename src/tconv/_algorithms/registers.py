@@ -50,9 +50,17 @@ __all__ = ["applies", "minimum", "preferred", "run"]
 LANES = 16
 
 
-def _lanes(problem: Problem) -> int:
-    """A group's output channels padded to whole tiles of :data:`LANES` (the packed weight's, per group)."""
-    return -(-problem.cog // LANES) * LANES
+def _lanes(problem: Problem, lanes: int = LANES) -> int:
+    """A group's output channels padded to whole blocks of ``lanes`` (the packed weight's, per group)."""
+    return -(-problem.cog // lanes) * lanes
+
+
+def wide_lanes() -> int:
+    """Output channels per block of the convolution's wide tiles
+    (:data:`tconv._algorithms.numba_kernels.WIDE_LANES`: 32 with AVX-512, else :data:`LANES`)."""
+    from .numba_kernels import WIDE_LANES
+
+    return int(WIDE_LANES)
 
 
 #: Input elements of slack after the padded input: the last tile of a row reads up to a tile's width
@@ -382,15 +390,15 @@ def conv_chunks(taps: int, cig: int, step: int) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 4)
 
 
-def _conv_packed(w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
-    """The convolution's weight ``(C_out, C_in/G, *k)`` packed as ``(G, blocks, taps, C_in/G, LANES)``,
+def _conv_packed(w: np.ndarray, geometry: Geometry, problem: Problem, lanes: int) -> np.ndarray:
+    """The convolution's weight ``(C_out, C_in/G, *k)`` packed as ``(G, blocks, taps, C_in/G, lanes)``,
     zero past each group's last output channel, flat (no flip: a convolution is a correlation)."""
     groups, cig, cog = problem.groups, problem.cig, problem.cog
-    blocks = _lanes(problem) // LANES
+    blocks = _lanes(problem, lanes) // lanes
     taps = math.prod(geometry.kernel_size)
-    packed = np.zeros((groups, blocks * LANES, cig, taps), dtype=np.float32)
+    packed = np.zeros((groups, blocks * lanes, cig, taps), dtype=np.float32)
     packed[:, :cog] = w.reshape(groups, cog, cig, taps)
-    packed = packed.reshape(groups, blocks, LANES, cig, taps).transpose(0, 1, 4, 3, 2)
+    packed = packed.reshape(groups, blocks, lanes, cig, taps).transpose(0, 1, 4, 3, 2)
     return np.ascontiguousarray(packed).reshape(-1)
 
 
@@ -410,11 +418,16 @@ def _conv_slack(geometry: Geometry, problem: Problem) -> int:
     return TILE_PIXELS * geometry.stride[-1] * problem.c_in
 
 
-def conv_tiles(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, step: int) -> np.ndarray:
+def conv_tiles(
+    x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, step: int, wide: bool = False
+) -> np.ndarray:
     """The convolution of one block in register tiles, each output the double-precision sum of
-    single-precision chunks of at most ``step`` terms (:func:`conv_chunks`), rounded once; bias added."""
+    single-precision chunks of at most ``step`` terms (:func:`conv_chunks`), rounded once; bias added.
+    ``wide``: blocks of :func:`wide_lanes` output channels (see
+    :func:`tconv._algorithms.numba_kernels.conv_register_tiles`), else of :data:`LANES`."""
     n, c_in, c_out = x.shape[0], problem.c_in, problem.c_out
-    packed = problem.pack(("conv_registers", LANES), lambda: _conv_packed(w, geometry, problem))
+    lanes = wide_lanes() if wide else LANES
+    packed = problem.pack(("conv_registers", lanes), lambda: _conv_packed(w, geometry, problem, lanes))
     # the input's cell c at c + crop_begin (cells before a negative crop_begin, or past the last window, left out)
     padded = conv_padded(geometry)
     xp = _placed(x, problem, padded, list(geometry.crop_begin), _conv_slack(geometry, problem))
@@ -440,14 +453,29 @@ def conv_tiles(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
         problem.bias,
         y,
         channels_first,
+        wide,
     )
     flops = 2 * n * math.prod(geometry.input_size) * taps.shape[0] * problem.cig * problem.groups * _lanes(problem)
     pieces = 4 * effective().threads if flops >= _blas.PARALLEL_FLOPS else 1
-    calls = [(*args, t0, t1) for t0, t1 in _compiled.split(n * rows, pieces)]
+    segment = _segment(o_last, n * rows, pieces)
+    tasks = n * rows * -(-o_last // segment)
+    calls = [(*args, segment, t0, t1) for t0, t1 in _compiled.split(tasks, pieces)]
     _compiled.parallel_for(_compiled.kernels()["conv_register_tiles"], calls)
     if channels_first:
         return y.reshape(n, c_out, *geometry.input_size)
     return y.reshape(n, *geometry.input_size, c_out)
+
+
+def _segment(o_last: int, rows: int, pieces: int) -> int:
+    """Outputs per task along the last axis: whole rows where there are at least ``pieces`` of them, else
+    rows cut into about ``pieces / rows`` runs of whole tiles (a 1-d layer's one row per sample ran on one
+    thread: a 256 -> 24 channel k4 s2 input gradient of 5270 outputs, 0.56x the GEMMs)."""
+    from .numba_kernels import TILE_PIXELS
+
+    if rows >= pieces:
+        return max(1, o_last)
+    runs = -(-pieces // max(1, rows))
+    return max(TILE_PIXELS, -(-o_last // (runs * TILE_PIXELS)) * TILE_PIXELS)
 
 
 def conv_pieces(problem: Problem) -> ConvBlocked:
@@ -458,7 +486,7 @@ def conv_pieces(problem: Problem) -> ConvBlocked:
         return 4 * (math.prod(conv_padded(geometry)) * problem.c_in + math.prod(geometry.input_size) * problem.c_out)
 
     def fixed(geometry: Geometry) -> int:
-        weight = problem.groups * _lanes(problem) * math.prod(geometry.kernel_size) * problem.cig
+        weight = problem.groups * _lanes(problem, wide_lanes()) * math.prod(geometry.kernel_size) * problem.cig
         return 4 * (weight + _conv_slack(geometry, problem))
 
     return ConvBlocked(footprint, fixed)
