@@ -222,12 +222,9 @@ def _plan_backward(
         grad_input = grad_weight = grad_bias = None
         # The input and weight gradients run separately: one im2col of dy feeding both (a fused pass) was
         # measured slower on 6 of 8 benchmark layers (up to 2.1x: its blocks, sized for both results, are
-        # smaller), so each runs its own blocked GEMMs.
-        if input_gradient is not None:
-            grad_input = input_gradient(dyc, np.conj(wc) if complex_ else wc, None)
-            grad_input = _as_gradient_of(grad_input, x, result)
-            if not forward.batched:
-                grad_input = grad_input[0]
+        # smaller), so each runs its own blocked GEMMs. The weight gradient first: the channels-last copy
+        # of dy it makes is then there for the input gradient's register tiles to pad (a copy of rows,
+        # not a second transpose: registers._placed).
         if "weight" in needs:
             x_adj = np.conj(xc) if complex_ else xc
             # for conv_transpose x is the small side (input_size) and dy the big side (output_size);
@@ -239,6 +236,11 @@ def _plan_backward(
                 with compute_context(compute):  # the NumPy im2col for long double
                     dw = weight_gradient(small, big, geometry, groups, layout)  # im2col + GEMM, under the budget
             grad_weight = _as_gradient_of(dw.reshape(w.shape), w, result)  # (G, A, B, *k) -> weight's shape
+        if input_gradient is not None:
+            grad_input = input_gradient(dyc, np.conj(wc) if complex_ else wc, None)
+            grad_input = _as_gradient_of(grad_input, x, result)
+            if not forward.batched:
+                grad_input = grad_input[0]
         if "bias" in needs:
             grad_bias = bias_gradient(dyc, channel_axis).astype(result, copy=False)  # (C_out,)
         return Gradients(grad_input, grad_weight, grad_bias)

@@ -10,7 +10,8 @@ from helpers import assert_close, from_layout, to_layout
 
 import tconv
 from tconv._algorithms import registers
-from tconv._algorithms.problem import Problem
+from tconv._algorithms.problem import Problem, channels_last
+from tconv._algorithms.workspace import copy_key, held_copy, sharing
 from tconv.geometry import conv_transpose_geometry
 
 
@@ -526,3 +527,18 @@ def test_placed_is_the_padded_channels_last_input(shape, padded, lead, layout):
     np.testing.assert_array_equal(flat[: expected.size], expected.reshape(-1))
     assert not flat[expected.size :].any()
     np.testing.assert_array_equal(given, before)
+    # in a backward call whose weight gradient kept a channels-last copy of the array, the rows are
+    # copied from it (no second transpose), to the same result; a copy of other values is not taken
+    if not shape[0]:
+        return
+    with sharing(given):
+        kept = channels_last(given, layout, "channels_last")
+        if layout == "channels_first":
+            assert held_copy("channels_last", copy_key(given)) is kept
+        again = registers._placed(given, problem, padded, lead, 17)
+        np.testing.assert_array_equal(again[: expected.size], expected.reshape(-1))
+    other = given + 1
+    with sharing(given, other):
+        channels_last(other, layout, "channels_last")
+        again = registers._placed(given, problem, padded, lead, 17)
+        np.testing.assert_array_equal(again[: expected.size], expected.reshape(-1))

@@ -41,7 +41,7 @@ from . import compiled as _compiled
 from . import gemm
 from .blocking import ConvBlocked, blocked
 from .problem import Problem, all_finite
-from .workspace import scratch
+from .workspace import copy_key, held_copy, scratch
 
 __all__ = ["applies", "minimum", "preferred", "run"]
 
@@ -203,7 +203,13 @@ def _placed(x: np.ndarray, problem: Problem, padded: tuple[int, ...], lead: list
     first = [max(0, -offset) for offset in lead]
     last = [max(f, min(i, extent - offset)) for f, i, offset, extent in zip(first, spatial, lead, padded)]
     pixels = math.prod(spatial)
-    src = np.ascontiguousarray(x, dtype=np.float32).reshape((n, c_in, pixels) if channels_first else (n, pixels, c_in))
+    held = held_copy("channels_last", copy_key(x)) if channels_first else None
+    if held is not None and held.dtype == np.float32:  # a backward call's weight gradient copied x so
+        src, channels_first = held, False
+    else:
+        src = np.ascontiguousarray(x, dtype=np.float32).reshape(
+            (n, c_in, pixels) if channels_first else (n, pixels, c_in)
+        )
     row_pixel = _placed_rows(tuple(spatial), padded, tuple(lead), tuple(first), tuple(last))
     rows = flat[:size].reshape(-1, padded[-1], c_in)
     pieces = 4 * effective().threads if size * 4 >= _compiled.PARALLEL_TRANSPOSE else 1
