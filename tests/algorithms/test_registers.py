@@ -259,6 +259,17 @@ def _conv_problem(x, w, groups=1, layout="channels_first"):
     return Problem.of(x, w, None, groups, layout, "conv")
 
 
+def _check_conv(x, w, b, layout, **kwargs):
+    """``tconv.conv``'s ``"gemm"`` (which runs the register tiles where they apply) in ``layout`` against
+    the float64 direct convolution."""
+    expected = tconv.conv(
+        x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), **kwargs, algorithm="direct"
+    )
+    y = tconv.conv(to_layout(x, layout), w, b, **kwargs, layout=layout, algorithm="gemm")
+    assert y.dtype == np.float32
+    assert_close(from_layout(y, layout), expected, dtype=np.float32)
+
+
 CONV_CASES = [
     # size, kernel, stride, padding, dilation
     ((64, 64), (4, 4), 2, 1, 1),  # the input gradient of a k4 s2 layer (rows of 32: four tiles of 8)
@@ -287,13 +298,7 @@ def test_conv_tiles_equal_the_reference(case, layout):
     for c_in, c_out, groups in [(8, 16, 1), (21, 21, 1), (64, 5, 1), (200, 20, 1), (128, 128, 8), (24, 40, 2)]:
         x, w, b = _conv_arrays(rng, 2, c_in, c_out, size, kernel, groups)
         tiled.append(im2col.register_tiles(geometry, _conv_problem(x, w, groups)))
-        kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-        expected = tconv.conv(
-            x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), **kwargs, algorithm="direct"
-        )
-        y = tconv.conv(to_layout(x, layout), w, b, **kwargs, layout=layout, algorithm="gemm")
-        assert y.dtype == np.float32
-        assert_close(from_layout(y, layout), expected, dtype=np.float32)
+        _check_conv(x, w, b, layout, stride=stride, padding=padding, dilation=dilation, groups=groups)
     assert sum(tiled) >= 3, tiled  # the tiles ran on half or more (short sums: one double-precision product)
 
 
@@ -424,13 +429,7 @@ def test_wide_conv_tiles_equal_the_reference(case, layout):
     x, w, b = _conv_arrays(rng, 2, c_in, c_out, size, kernel, groups)
     problem = _conv_problem(x, w, groups)
     assert im2col.wide_tiles(x, w, geometry, problem) and not im2col.register_tiles(geometry, problem)
-    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    expected = tconv.conv(
-        x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), **kwargs, algorithm="direct"
-    )
-    y = tconv.conv(to_layout(x, layout), w, b, **kwargs, layout=layout, algorithm="gemm")
-    assert y.dtype == np.float32
-    assert_close(from_layout(y, layout), expected, dtype=np.float32)
+    _check_conv(x, w, b, layout, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
 @pytest.mark.parametrize("case", WIDE_CASES[:3] + WIDE_CASES[4:], ids=str)
