@@ -23,7 +23,9 @@ Measured on the Intel Xeon with AVX-512 (one thread, ``A`` 1008 x 2048 times a 2
 Where it runs: the input gradient's tiles of channels-last columns
 (:func:`tconv._algorithms.im2col._conv_tiled`), whose weight is packed once per call and whose columns
 are read in place (A/B against the BLAS chunks on the benchmark's input gradients, two threads:
-1.13-1.37x on dcgan-3, 3d-k3s2, decoder-k3s2, stride1-3x3, grouped-4 and dilated).
+1.13-1.37x on dcgan-3, 3d-k3s2, decoder-k3s2, stride1-3x3, grouped-4 and dilated) -- where the wide
+register tiles, the same tile reading the output gradient in place without columns
+(:func:`tconv._algorithms.im2col.wide_tiles`), do not: since 7 December those six layers take them.
 Not where the columns would be packed on every tile: the channels-first tiles
 (:func:`tconv._algorithms.im2col._conv_tiled_cf`: 0.79-0.93x on U-Net's k2 s2 layers and dcgan-2; read in
 place, ``(K, N)`` columns as the rows of ``A`` R apart, half speed), nor the weight gradient, whose
