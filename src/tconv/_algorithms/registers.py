@@ -461,8 +461,8 @@ def conv_tiles(
         channels_first,
         wide,
     )
-    flops = 2 * n * math.prod(geometry.input_size) * taps.shape[0] * problem.cig * problem.groups * _lanes(problem)
-    pieces = 4 * effective().threads if flops >= _blas.PARALLEL_FLOPS else 1
+    flops = 2 * n * math.prod(geometry.input_size) * taps.shape[0] * problem.cig * problem.groups
+    pieces = 4 * effective().threads if flops * _lanes(problem, lanes) >= _blas.PARALLEL_FLOPS else 1
     segment = _segment(o_last, n * rows, pieces)
     tasks = n * rows * -(-o_last // segment)
     calls = [(*args, segment, t0, t1) for t0, t1 in _compiled.split(tasks, pieces)]
