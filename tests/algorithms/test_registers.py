@@ -456,9 +456,14 @@ def test_wide_conv_tiles_are_as_close_to_float64_as_the_gemms(case, monkeypatch)
 def test_wide_conv_tiles_are_the_same_sums_on_any_threads_and_in_any_pieces():
     """Each output is summed whole by one tile, in the same chunks, whatever the tasks (rows cut into runs
     on more threads) and the memory budget's pieces: the same bits."""
+    from tconv._algorithms import im2col
+    from tconv.geometry import conv_geometry
+
     rng = np.random.default_rng(8)
-    for size, kernel, stride in [((2001,), (8,), 4), ((24, 30), (3, 3), 1)]:
+    for size, kernel, stride in [((2001,), (8,), 4), ((32, 30), (3, 3), 1)]:
         x, w, b = _conv_arrays(rng, 1, 64, 80, size, kernel, 1)
+        geometry = conv_geometry(size, kernel, stride=stride, padding=1)
+        assert im2col.wide_tiles(x, w, geometry, _conv_problem(x, w))
         first = tconv.conv(x, w, b, stride=stride, padding=1)
         for threads, budget in [(1, 2**30), (3, 2**30), (2, 300_000)]:
             with tconv.options(threads=threads, memory_budget=budget):
