@@ -179,11 +179,16 @@ def register_tiles(geometry: Geometry, problem: Problem) -> bool:
     on 30 of 38 layers of 64-2048; 1.2-1.4x on the others, within this machine's noise of the GEMMs'):
     those, where their weight is smaller than the input, take the wide tiles (:func:`wide_tiles`).
     """
-    if not _registers.conv_applies(geometry, problem):
-        return False
-    k, step = _terms(geometry, problem)
     most = TILE_OUTPUTS if problem.cig <= TILE_INPUTS else FEW_TILE_OUTPUTS
-    if _one_wide_product(k, step) or problem.cog > most or geometry.ndim > 2:
+    return _tiles_reach(geometry, problem) and problem.cog <= most and geometry.ndim <= 2
+
+
+def _tiles_reach(geometry: Geometry, problem: Problem) -> bool:
+    """What both kinds of the convolution's register tiles ask (:func:`register_tiles`, :func:`wide_tiles`):
+    they apply (:func:`tconv._algorithms.registers.conv_applies`), the sums are long enough to be chunked
+    (not one double-precision product: :func:`_one_wide_product`), and on every axis windows overlap (a
+    stride below the dilated kernel's span) at a stride of at most :data:`TILE_STRIDE`."""
+    if not _registers.conv_applies(geometry, problem) or _one_wide_product(*_terms(geometry, problem)):
         return False
     axes = zip(geometry.kernel_size, geometry.stride, geometry.dilation)
     return all(s < d * (k - 1) + 1 and s <= TILE_STRIDE for k, s, d in axes)
@@ -226,13 +231,9 @@ def wide_tiles(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     (3-d 384 -> 3 k8 0.75x, 128 -> 4 k8 0.84x: a tap's run of terms too short for its loop), and few output
     channels in 1-d and 2-d, which :func:`register_tiles` takes (its 16-lane tiles were 1.4x these on 8
     groups of 8 -> 16 and on 16 -> 32 k4 s2, about even at 21-48)."""
-    if not _registers.conv_applies(geometry, problem) or not _mixed.applies(problem.dtype):
+    if not _mixed.applies(problem.dtype) or geometry.ndim > 3 or w.size >= x.size or problem.cig < WIDE_INPUTS:
         return False
-    k, step = _terms(geometry, problem)
-    if _one_wide_product(k, step) or geometry.ndim > 3 or w.size >= x.size or problem.cig < WIDE_INPUTS:
-        return False
-    axes = zip(geometry.kernel_size, geometry.stride, geometry.dilation)
-    return all(s < d * (k - 1) + 1 and s <= TILE_STRIDE for k, s, d in axes)
+    return _tiles_reach(geometry, problem)
 
 
 #: :func:`wide_tiles`' fewest input channels per group.
