@@ -2442,7 +2442,17 @@ _tile_width = inline(tile_width)
 _tile = _register_tile(TILE_PIXELS, TILE_LANES)
 _tile_half = _register_tile(TILE_HALF, TILE_LANES)
 _tile_tail = _register_tile(TILE_TAIL, TILE_LANES)
-_chunks_half = _chunked_tile(TILE_HALF, TILE_LANES)
+#: Output pixels per tile of :func:`conv_register_tiles`' blocks of :data:`TILE_LANES` output channels (not
+#: ``wide``), then :data:`TILE_TAIL` at a row's end: 8 with AVX-512, where each pixel's 16-lane vector of
+#: single-precision sums and two of double-precision totals take 24 of the 32 registers; 6 without it, where
+#: a 16-lane vector takes two of AVX2's 16 registers: with 8 pixels the 16 vectors of sums and the broadcast
+#: did not fit, and LLVM kept three sums in the stack frame, stored and reloaded on every term (a
+#: store-to-load chain in each term's fused multiply-adds). Measured on an AMD EPYC without AVX-512 (Zen 3),
+#: one thread, the tile alone over the input gradients' own tables, alternating in one process: 6 pixels
+#: 1.25x as fast per output as 8 on an 8-group k4 s2 layer (16-column chunks), 1.49x on FCN's x2
+#: up-scoring (21 channels) and on a 32 -> 64 channel k4 s2 layer; 4 pixels as fast as 6.
+CHUNK_PIXELS = TILE_HALF if _host_has_avx512() else TILE_PIXELS
+_chunks_main = _chunked_tile(CHUNK_PIXELS, TILE_LANES)
 _chunks_tail = _chunked_tile(TILE_TAIL, TILE_LANES)
 
 
@@ -2544,8 +2554,8 @@ def conv_register_tiles(
     ``wide``: blocks of :data:`WIDE_LANES` output channels (``L``) in tiles of :data:`TILE_PIXELS`, then 8,
     then 4 outputs along the row, their double-precision sums in the stack frame (as :func:`mixed_product`'s
     tiles: a weight load per vector and an input broadcast feed :data:`MIXED_VECTORS` fused multiply-adds);
-    else blocks of :data:`TILE_LANES` in tiles of 8 outputs, then 4, all sums in registers (a load per
-    multiply-add: the faster for few output channels per group).
+    else blocks of :data:`TILE_LANES` in tiles of :data:`CHUNK_PIXELS` outputs, then 4, all sums in registers
+    (a load per multiply-add: the faster for few output channels per group).
     """
     lanes = WIDE_LANES if wide else TILE_LANES
     rows, o_last, cig, cog, blocks, per_block = _tile_shapes(out, channels_first, c_in, groups, w, lanes)
@@ -2579,9 +2589,9 @@ def conv_register_tiles(
                         else:
                             _wide_chunks_tail(xp, base, taps, weights, chunks, cig, step, w, w0, total)
                     else:
-                        width = TILE_HALF if o_end - o > TILE_TAIL else TILE_TAIL
-                        if width == TILE_HALF:
-                            _chunks_half(xp, base, taps, weights, chunks, cig, step, w, w0, total)
+                        width = CHUNK_PIXELS if o_end - o > TILE_TAIL else TILE_TAIL
+                        if width == CHUNK_PIXELS:
+                            _chunks_main(xp, base, taps, weights, chunks, cig, step, w, w0, total)
                         else:
                             _chunks_tail(xp, base, taps, weights, chunks, cig, step, w, w0, total)
                     _store_tile(total, bias, out, channels_first, n, r, o, c0, min(width, o_end - o), channels, lanes)
