@@ -29,7 +29,10 @@ register tiles, the same tile reading the output gradient in place without colum
 Not where the columns would be packed on every tile: the channels-first tiles
 (:func:`tconv._algorithms.im2col._conv_tiled_cf`: 0.79-0.93x on U-Net's k2 s2 layers and dcgan-2; read in
 place, ``(K, N)`` columns as the rows of ``A`` R apart, half speed), nor the weight gradient, whose
-chunks of 128-256 rows BLAS multiplies near its full rate (both sides packed in panels: 0.27-1.05x).
+chunks of 128-256 rows BLAS multiplies near its full rate (both sides packed in panels: 0.27-1.05x) --
+but for the tiles of a grouped layer's weight gradient (:func:`tconv._algorithms.im2col._tile_chunks`):
+columns ``(B*Kv, rows)`` read in place, chunks of 16-256 rows, the input's few channels per group packed
+(1.07-1.47x on grouped layers, whose 16-row chunks BLAS multiplied a call each).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import numpy as np
 
 from . import compiled as _compiled
 
-__all__ = ["applies", "pack", "product"]
+__all__ = ["applies", "fills", "pack", "product"]
 
 
 def applies(dtype: np.dtype) -> bool:
@@ -51,6 +54,13 @@ def _columns() -> int:
     from . import numba_kernels
 
     return numba_kernels.MIXED_COLUMNS
+
+
+def fills(n: int) -> bool:
+    """Whether ``n`` columns of ``B`` fill their :func:`pack` panels to at least four fifths (a quarter
+    more columns of zeros at most): where they do not, the tiles multiply mostly zeros."""
+    width = _columns()
+    return 4 * (-(-n // width) * width) <= 5 * n
 
 
 def pack(b: np.ndarray) -> np.ndarray:
