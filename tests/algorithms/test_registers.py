@@ -498,6 +498,67 @@ def test_where_the_wide_conv_tiles_run():
         assert not runs((32, 32), (4, 4), 64, 128, n=8, stride=2, padding=1)
 
 
+DOUBLE_CASES = [
+    # size, kernel, stride, padding, dilation, (c_in, c_out, groups) of the convolution
+    ((64, 66), (4, 4), 2, 1, 1, (3, 64, 1)),  # an RGB layer's input gradient: 48 terms, rows of 33 (6 x 5, 1, 1, 1)
+    ((30, 29), (3, 3), 1, 1, 1, (6, 20, 1)),  # stride 1, 20 outputs: two blocks of 8 and one of 4
+    ((26, 25), (3, 3), 2, 1, 2, (8, 48, 2)),  # groups of 4 inputs, dilation
+    ((9, 10, 11), (2, 2, 2), 1, 0, 1, (4, 16, 1)),  # 3-d
+    ((700,), (8,), 4, 2, 1, (6, 32, 1)),  # 1-d: one row per sample, cut into runs
+]
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("case", DOUBLE_CASES, ids=str)
+def test_double_conv_tiles_round_the_exact_sum_once(case, layout):
+    """The register tiles of double-precision sums (im2col.double_tiles: each output one double-precision
+    product of few terms) give each output's exact sum rounded once, as the double-precision GEMM they
+    replace: within a unit in the last place of float32 of the float64 convolution rounded (its own
+    rounding and the tiles' double-precision sums in another order), the bias added after rounding."""
+    from tconv._algorithms import im2col
+    from tconv.geometry import conv_geometry
+
+    size, kernel, stride, padding, dilation, (c_in, c_out, groups) = case
+    rng = np.random.default_rng(len(size) * 1000 + size[-1])
+    geometry = conv_geometry(size, kernel, stride=stride, padding=padding, dilation=dilation)
+    x, w, b = _conv_arrays(rng, 2, c_in, c_out, size, kernel, groups)
+    problem = _conv_problem(x, w, groups)
+    assert im2col.double_tiles(geometry, problem) and not im2col.wide_tiles(x, w, geometry, problem)
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    exact = tconv.conv(x.astype(np.float64), w.astype(np.float64), **kwargs, algorithm="direct")
+    y = from_layout(tconv.conv(to_layout(x, layout), w, b, **kwargs, layout=layout, algorithm="gemm"), layout)
+    shape = (1, -1) + (1,) * len(size)
+    rounded = exact.astype(np.float32)
+    assert y.dtype == np.float32 and y.shape == rounded.shape
+    assert np.all(np.abs((y - b.reshape(shape)) - rounded) <= np.spacing(np.abs(rounded)) + np.spacing(np.abs(y)))
+    with tconv.options(threads=1):  # each output summed by one tile: the same bits on any threads
+        np.testing.assert_array_equal(
+            from_layout(tconv.conv(to_layout(x, layout), w, b, **kwargs, layout=layout), layout), y
+        )
+
+
+def test_where_the_double_conv_tiles_run():
+    from tconv._algorithms import im2col
+    from tconv.geometry import conv_geometry
+
+    def runs(size, kernel, c_in, c_out, groups=1, dtype=np.float32, **kwargs):
+        geometry = conv_geometry(size, kernel, **kwargs)
+        x = np.zeros((2, c_in, *size), dtype)
+        w = np.zeros((c_out, c_in // groups, *kernel), dtype)
+        return im2col.double_tiles(geometry, _conv_problem(x, w, groups))
+
+    assert runs((64, 64), (4, 4), 3, 64, stride=2, padding=1)  # dcgan-4's input gradient
+    assert not runs((64, 64), (4, 4), 3, 64, stride=2, padding=1, dtype=np.float64)
+    assert not runs((64, 64), (4, 4), 8, 64, stride=2, padding=1)  # 128 terms: chunked sums
+    assert not runs((64, 64), (4, 4), 1, 64, stride=2, padding=1)  # one input channel: a tap's loop of one
+    assert not runs((64, 64), (4, 4), 3, 4, stride=2, padding=1)  # 4 outputs
+    assert not runs((64, 64), (4, 4), 3, 9, stride=2, padding=1)  # 9 outputs: two blocks of 8, mostly zeros
+    assert not runs((64, 64), (2, 2), 3, 64, stride=2)  # windows that do not overlap
+    assert not runs((8, 8, 8, 8), (2, 2, 2, 2), 3, 16)  # 4-d
+    with tconv.options(compiled=False):
+        assert not runs((64, 64), (4, 4), 3, 64, stride=2, padding=1)
+
+
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 @pytest.mark.parametrize(
     "shape, padded, lead",

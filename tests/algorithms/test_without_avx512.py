@@ -38,13 +38,14 @@ CHILD = textwrap.dedent(
     from tconv.grad import conv_transpose_backward
 
     assert (numba_kernels.TILE_PIXELS, numba_kernels.MIXED_ROWS, numba_kernels.MIXED_COLUMNS) == (6, 6, 16)
+    assert (numba_kernels.CHUNK_PIXELS, numba_kernels.DOUBLE_PIXELS, numba_kernels.DOUBLE_LANES) == (6, 6, 8)
     rng = np.random.default_rng(0)
 
     def check(got, exact, tolerance=1e-5):
         scale = np.abs(exact).max()
         assert np.abs(got - exact).max() <= tolerance * scale, np.abs(got - exact).max() / scale
 
-    # the input gradient of few output channels per group in register tiles of 8 and 4 outputs
+    # the input gradient of few output channels per group in register tiles of 6 and 4 outputs
     # (im2col.register_tiles), and of more output channels in the wide tiles (im2col.wide_tiles: one
     # vector of 16 lanes and rows of 6 outputs without AVX-512, their double-precision sums in memory)
     from tconv._algorithms import registers
@@ -52,7 +53,7 @@ CHILD = textwrap.dedent(
     tiles, conv_tiles = [], registers.conv_tiles
 
     def spy(*args, **kwargs):
-        tiles.append(kwargs.get("wide", False))
+        tiles.append("double" if kwargs.get("double") else kwargs.get("wide", False))
         return conv_tiles(*args, **kwargs)
 
     registers.conv_tiles = spy
@@ -84,10 +85,11 @@ CHILD = textwrap.dedent(
     # vector code written as generic LLVM vectors of 16 lanes: 16 x 16 transposes in registers (the
     # compiled transpose; the padded channels-last copy of a grouped input gradient's register tiles) and
     # masked stride-2 runs of channels-first columns (the input gradient of a k4 s2 layer of 3 output
-    # channels, rows of 21)
+    # channels, rows of 21, 12 input channels); with 16 input channels, the same rows in tiles of double
+    # precision (one product of 48 terms each: im2col.double_tiles, 6 outputs x 8 lanes here)
     a = rng.standard_normal((3, 40, 70)).astype(np.float32)
     assert np.array_equal(tconv._algorithms.compiled.transpose(a), a.transpose(0, 2, 1))
-    for c_in, c_out, groups in ((32, 8, 4), (16, 3, 1)):
+    for c_in, c_out, groups in ((32, 8, 4), (12, 3, 1), (16, 3, 1)):
         x = rng.standard_normal((2, c_in, 13, 21)).astype(np.float32)
         w = rng.standard_normal((c_in, c_out, 4, 4)).astype(np.float32)
         dy = rng.standard_normal((2, c_out * groups, 26, 42)).astype(np.float32)
@@ -96,6 +98,7 @@ CHILD = textwrap.dedent(
         exact = conv_transpose_backward(dy.astype(float), x.astype(float), w.astype(float), **kw)
         check(got.input, exact.input)
         check(got.weight, exact.weight)
+    assert "double" in tiles, tiles
     print("ok")
     """
 )

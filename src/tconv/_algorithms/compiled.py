@@ -602,6 +602,7 @@ KERNEL_NAMES = (
     "winograd_weight_1d",
     "register_tiles",
     "conv_register_tiles",
+    "conv_double_tiles",
     "mixed_pack",
     "mixed_product",
 )

@@ -146,6 +146,10 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
         tiles = _registers.conv_pieces(problem)
         if tiles.minimum(geometry) <= effective().memory_budget:
             return tiles.run(_conv_wide, x, w, geometry, problem)
+    if double_tiles(geometry, problem):
+        tiles = _registers.conv_pieces(problem, double=True)
+        if tiles.minimum(geometry) <= effective().memory_budget:
+            return tiles.run(_conv_double, x, w, geometry, problem)
     if _columns_first(x, w, geometry, problem):
         return conv_footprint(problem).run(_conv_tiled_cf, x, w, geometry, problem)
     wm = problem.pack("im2col", lambda: _packed_weight(w, groups, kv))  # (G, Kv*Cig, Cog)
@@ -183,12 +187,15 @@ def register_tiles(geometry: Geometry, problem: Problem) -> bool:
     return _tiles_reach(geometry, problem) and problem.cog <= most and geometry.ndim <= 2
 
 
-def _tiles_reach(geometry: Geometry, problem: Problem) -> bool:
-    """What both kinds of the convolution's register tiles ask (:func:`register_tiles`, :func:`wide_tiles`):
-    they apply (:func:`tconv._algorithms.registers.conv_applies`), the sums are long enough to be chunked
-    (not one double-precision product: :func:`_one_wide_product`), and on every axis windows overlap (a
-    stride below the dilated kernel's span) at a stride of at most :data:`TILE_STRIDE`."""
-    if not _registers.conv_applies(geometry, problem) or _one_wide_product(*_terms(geometry, problem)):
+def _tiles_reach(geometry: Geometry, problem: Problem, one_product: bool = False) -> bool:
+    """What every kind of the convolution's register tiles asks (:func:`register_tiles`, :func:`wide_tiles`,
+    :func:`double_tiles`): they apply (:func:`tconv._algorithms.registers.conv_applies`), the sums are long
+    enough to be chunked (not one double-precision product: :func:`_one_wide_product`), or are one such
+    product for ``one_product``, and on every axis windows overlap (a stride below the dilated kernel's
+    span) at a stride of at most :data:`TILE_STRIDE`."""
+    if not _registers.conv_applies(geometry, problem):
+        return False
+    if _one_wide_product(*_terms(geometry, problem)) != one_product:
         return False
     axes = zip(geometry.kernel_size, geometry.stride, geometry.dilation)
     return all(s < d * (k - 1) + 1 and s <= TILE_STRIDE for k, s, d in axes)
@@ -252,6 +259,42 @@ def _conv_wide(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
     step = _terms(geometry, problem)[1]
     few = problem.cog <= TILE_OUTPUTS
     return _registers.conv_tiles(x, w, geometry, problem, max(1, step // 2) if few else step, wide=True)
+
+
+def double_tiles(geometry: Geometry, problem: Problem) -> bool:
+    """Whether :func:`conv` sums its outputs in register tiles of double-precision sums (:func:`_conv_double`):
+    float32, compiled kernels on, the register tiles apply (:func:`tconv._algorithms.registers.conv_applies`),
+    1-3 d, each output one double-precision product of at most :data:`EXACT_COLUMNS` terms
+    (:func:`_one_wide_product`), at least :data:`DOUBLE_OUTPUTS` output channels per group filling the
+    tiles' lanes to three quarters, and windows that overlap at a stride of at most :data:`TILE_STRIDE`.
+
+    Such sums (the input gradient of a layer of few output channels: an RGB generator layer's 3 channels
+    times a k4 kernel, 48 terms) were a GEMM of the columns converted to float64: ``(C_out, 48) x (48, R)``
+    at a short double-precision GEMM's rate, plus the conversions. A/B against it (AMD EPYC without
+    AVX-512, two threads, alternating in one process, min and median of 10 x 2 calls): dcgan-4's input
+    gradient 1.08-1.45x (five runs, medians 1.08-1.33x), a 32 -> 3 k4 s2 layer 1.03-1.40x, 64 -> 3 k3 s1
+    1.09-1.57x, a 1-d 128 -> 4 k8 s4 layer 0.93-1.27x (this machine's noise either way); the same values
+    (on dcgan-4 the same bits: exact products summed in double precision, rounded once, in another order)."""
+    from .numba_kernels import DOUBLE_LANES
+
+    if geometry.ndim > 3 or problem.cog < DOUBLE_OUTPUTS or problem.cig < DOUBLE_INPUTS:
+        return False
+    if 4 * (-(-problem.cog // DOUBLE_LANES) * DOUBLE_LANES) > 5 * problem.cog:
+        return False
+    return _tiles_reach(geometry, problem, one_product=True)
+
+
+#: :func:`double_tiles`' fewest output and input channels per group (a tap's loop over one channel cost more
+#: than its products: 64 -> 1 channel k4 s2, 0.82-0.94x the GEMM; 32 -> 2 3-d k3 s2 1.02-1.17x).
+DOUBLE_OUTPUTS = 8
+DOUBLE_INPUTS = 3
+
+
+def _conv_double(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """One block of :func:`conv` in register tiles of double-precision sums
+    (:func:`tconv._algorithms.numba_kernels.conv_double_tiles`): each output its terms' exact products
+    summed in double precision, rounded once -- what :func:`_exact_product`'s one double-precision GEMM gives."""
+    return _registers.conv_tiles(x, w, geometry, problem, 0, double=True)
 
 
 def _columns_first(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> bool:

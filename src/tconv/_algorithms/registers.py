@@ -425,20 +425,33 @@ def _conv_slack(geometry: Geometry, problem: Problem) -> int:
 
 
 def conv_tiles(
-    x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem, step: int, wide: bool = False
+    x: np.ndarray,
+    w: np.ndarray,
+    geometry: Geometry,
+    problem: Problem,
+    step: int,
+    wide: bool = False,
+    double: bool = False,
 ) -> np.ndarray:
     """The convolution of one block in register tiles, each output the double-precision sum of
     single-precision chunks of at most ``step`` terms (:func:`conv_chunks`), rounded once; bias added.
     ``wide``: blocks of :func:`wide_lanes` output channels (see
-    :func:`tconv._algorithms.numba_kernels.conv_register_tiles`), else of :data:`LANES`."""
+    :func:`tconv._algorithms.numba_kernels.conv_register_tiles`), else of :data:`LANES`. ``double``: each
+    output one sum of its terms' exact products in double precision, rounded once (``step`` unused; blocks
+    of :data:`~tconv._algorithms.numba_kernels.DOUBLE_LANES`: ``conv_double_tiles``)."""
+    from .numba_kernels import DOUBLE_LANES
+
     n, c_in, c_out = x.shape[0], problem.c_in, problem.c_out
-    lanes = wide_lanes() if wide else LANES
-    packed = problem.pack(("conv_registers", lanes), lambda: _conv_packed(w, geometry, problem, lanes))
+    lanes = DOUBLE_LANES if double else wide_lanes() if wide else LANES
+    kind = "conv_double" if double else "conv_registers"
+    dtype = np.dtype(np.float64 if double else np.float32)
+    packed = problem.pack((kind, lanes), lambda: _conv_packed(w, geometry, problem, lanes).astype(dtype, copy=False))
     # the input's cell c at c + crop_begin (cells before a negative crop_begin, or past the last window, left out)
     padded = conv_padded(geometry)
     xp = _placed(x, problem, padded, list(geometry.crop_begin), _conv_slack(geometry, problem))
+    if double:  # float32 values as float64: their products exact
+        xp = xp.astype(dtype)
     row_base, taps = _conv_tables(geometry, c_in)
-    chunks = conv_chunks(taps.shape[0], problem.cig, step)
     o_last = geometry.input_size[-1]
     rows = row_base.shape[0]
     channels_first = problem.layout == "channels_first"
@@ -446,27 +459,19 @@ def conv_tiles(
     y = np.empty(shape, dtype=np.float32)
     sample = math.prod(padded) * c_in
     step_last = geometry.stride[-1] * c_in
-    args = (
-        xp,
-        sample,
-        row_base,
-        taps,
-        chunks,
-        step_last,
-        c_in,
-        problem.groups,
-        packed,
-        problem.bias,
-        y,
-        channels_first,
-        wide,
-    )
+    args: tuple
+    if double:
+        args = (xp, sample, row_base, taps, step_last, c_in, problem.groups, packed, problem.bias, y, channels_first)
+    else:
+        chunks = conv_chunks(taps.shape[0], problem.cig, step)
+        args = (xp, sample, row_base, taps, chunks, step_last, c_in, problem.groups, packed, problem.bias, y)
+        args = (*args, channels_first, wide)
     flops = 2 * n * math.prod(geometry.input_size) * taps.shape[0] * problem.cig * problem.groups
     pieces = 4 * effective().threads if flops * _lanes(problem, lanes) >= _blas.PARALLEL_FLOPS else 1
     segment = _segment(o_last, n * rows, pieces)
     tasks = n * rows * -(-o_last // segment)
     calls = [(*args, segment, t0, t1) for t0, t1 in _compiled.split(tasks, pieces)]
-    _compiled.parallel_for(_compiled.kernels()["conv_register_tiles"], calls)
+    _compiled.parallel_for(_compiled.kernels()["conv_double_tiles" if double else "conv_register_tiles"], calls)
     if channels_first:
         return y.reshape(n, c_out, *geometry.input_size)
     return y.reshape(n, *geometry.input_size, c_out)
@@ -484,15 +489,19 @@ def _segment(o_last: int, rows: int, pieces: int) -> int:
     return max(TILE_PIXELS, -(-o_last // (runs * TILE_PIXELS)) * TILE_PIXELS)
 
 
-def conv_pieces(problem: Problem) -> ConvBlocked:
+def conv_pieces(problem: Problem, double: bool = False) -> ConvBlocked:
     """The pieces of :func:`conv_tiles` under the memory budget: per sample the padded channels-last input
-    and the result, once per piece the packed weight and the slack after the input."""
+    (and its float64 copy, ``double``) and the result, once per piece the packed weight (in float64,
+    ``double``) and the slack after the input."""
+    size = 12 if double else 4  # bytes of the padded input per value: float32, and its float64 copy
 
     def footprint(geometry: Geometry) -> int:
-        return 4 * (math.prod(conv_padded(geometry)) * problem.c_in + math.prod(geometry.input_size) * problem.c_out)
+        return (
+            size * math.prod(conv_padded(geometry)) * problem.c_in + 4 * math.prod(geometry.input_size) * problem.c_out
+        )
 
     def fixed(geometry: Geometry) -> int:
         weight = problem.groups * _lanes(problem, wide_lanes()) * math.prod(geometry.kernel_size) * problem.cig
-        return 4 * (weight + _conv_slack(geometry, problem))
+        return size * (weight + _conv_slack(geometry, problem))
 
     return ConvBlocked(footprint, fixed)
