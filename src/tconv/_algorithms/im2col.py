@@ -275,13 +275,13 @@ def double_tiles(geometry: Geometry, problem: Problem) -> bool:
     gradient 1.08-1.45x (five runs, medians 1.08-1.33x), a 32 -> 3 k4 s2 layer 1.03-1.40x, 64 -> 3 k3 s1
     1.09-1.57x, a 1-d 128 -> 4 k8 s4 layer 0.93-1.27x (this machine's noise either way); the same values
     (on dcgan-4 the same bits: exact products summed in double precision, rounded once, in another order)."""
-    from .numba_kernels import DOUBLE_LANES
-
     if geometry.ndim > 3 or problem.cog < DOUBLE_OUTPUTS or problem.cig < DOUBLE_INPUTS:
         return False
-    if 4 * (-(-problem.cog // DOUBLE_LANES) * DOUBLE_LANES) > 5 * problem.cog:
+    if not _tiles_reach(geometry, problem, one_product=True):
         return False
-    return _tiles_reach(geometry, problem, one_product=True)
+    from .numba_kernels import DOUBLE_LANES  # (the compiled kernels are on: _tiles_reach asked)
+
+    return 4 * (-(-problem.cog // DOUBLE_LANES) * DOUBLE_LANES) <= 5 * problem.cog
 
 
 #: :func:`double_tiles`' fewest output and input channels per group (a tap's loop over one channel cost more
