@@ -265,8 +265,9 @@ def double_tiles(geometry: Geometry, problem: Problem) -> bool:
     """Whether :func:`conv` sums its outputs in register tiles of double-precision sums (:func:`_conv_double`):
     float32, compiled kernels on, the register tiles apply (:func:`tconv._algorithms.registers.conv_applies`),
     1-3 d, each output one double-precision product of at most :data:`EXACT_COLUMNS` terms
-    (:func:`_one_wide_product`), at least :data:`DOUBLE_OUTPUTS` output channels per group filling the
-    tiles' lanes to three quarters, and windows that overlap at a stride of at most :data:`TILE_STRIDE`.
+    (:func:`_one_wide_product`), at least :data:`DOUBLE_INPUTS` input and :data:`DOUBLE_OUTPUTS` output
+    channels per group, the output channels filling the tiles' lanes to four fifths, and windows that
+    overlap at a stride of at most :data:`TILE_STRIDE`.
 
     Such sums (the input gradient of a layer of few output channels: an RGB generator layer's 3 channels
     times a k4 kernel, 48 terms) were a GEMM of the columns converted to float64: ``(C_out, 48) x (48, R)``
@@ -274,7 +275,8 @@ def double_tiles(geometry: Geometry, problem: Problem) -> bool:
     AVX-512, two threads, alternating in one process, min and median of 10 x 2 calls): dcgan-4's input
     gradient 1.08-1.45x (five runs, medians 1.08-1.33x), a 32 -> 3 k4 s2 layer 1.03-1.40x, 64 -> 3 k3 s1
     1.09-1.57x, a 1-d 128 -> 4 k8 s4 layer 0.93-1.27x (this machine's noise either way); the same values
-    (on dcgan-4 the same bits: exact products summed in double precision, rounded once, in another order)."""
+    (on dcgan-4 the same bits: exact products summed in double precision, rounded once, in another order).
+    Not measured on a processor with AVX-512, whose double-precision GEMMs (MKL's on the Xeon) are faster."""
     if geometry.ndim > 3 or problem.cog < DOUBLE_OUTPUTS or problem.cig < DOUBLE_INPUTS:
         return False
     if not _tiles_reach(geometry, problem, one_product=True):
