@@ -12,7 +12,7 @@ import tconv
 from tconv._algorithms import registers
 from tconv._algorithms.problem import Problem, channels_last
 from tconv._algorithms.workspace import copy_key, held_copy, sharing
-from tconv.geometry import conv_transpose_geometry
+from tconv.geometry import conv_geometry, conv_transpose_geometry
 
 
 def _arrays(rng, n, c_in, c_out, size, kernel):
@@ -259,6 +259,14 @@ def _conv_problem(x, w, groups=1, layout="channels_first"):
     return Problem.of(x, w, None, groups, layout, "conv")
 
 
+def _zero_conv(size, kernel, c_in, c_out, groups=1, dtype=np.float32, n=1, **kwargs):
+    """Zero arrays of a convolution's shapes, its geometry and its problem: what the tiles' rules read."""
+    geometry = conv_geometry(size, kernel, **kwargs)
+    x = np.zeros((n, c_in, *size), dtype)
+    w = np.zeros((c_out, c_in // groups, *kernel), dtype)
+    return x, w, geometry, _conv_problem(x, w, groups)
+
+
 def _check_conv(x, w, b, layout, **kwargs):
     """``tconv.conv``'s ``"gemm"`` (which runs the register tiles where they apply) in ``layout`` against
     the float64 direct convolution."""
@@ -289,7 +297,6 @@ def test_conv_tiles_equal_the_reference(case, layout):
     direct convolution, below, at and past a block of 16 output channels, with groups, and with more
     input channels per group than a chunk's terms (runs of a tap's channels)."""
     from tconv._algorithms import im2col
-    from tconv.geometry import conv_geometry
 
     size, kernel, stride, padding, dilation = case
     rng = np.random.default_rng(len(size) * 1000 + size[-1])
@@ -328,13 +335,10 @@ def test_conv_chunks_cover_each_term_once_within_the_chunk_length():
 
 def test_where_the_conv_tiles_run():
     from tconv._algorithms import im2col
-    from tconv.geometry import conv_geometry
 
-    def runs(size, kernel, c_in, c_out, groups=1, dtype=np.float32, **kwargs):
-        geometry = conv_geometry(size, kernel, **kwargs)
-        x = np.zeros((1, c_in, *size), dtype)
-        w = np.zeros((c_out, c_in // groups, *kernel), dtype)
-        return im2col.register_tiles(geometry, _conv_problem(x, w, groups))
+    def runs(*args, **kwargs):
+        _, _, geometry, problem = _zero_conv(*args, **kwargs)
+        return im2col.register_tiles(geometry, problem)
 
     assert runs((64, 64), (4, 4), 64, 128, groups=8, stride=2, padding=1)  # 8 groups of 8 -> 16
     assert not runs((64, 64), (4, 4), 64, 128, groups=8, stride=2, padding=1, dtype=np.float64)
@@ -380,7 +384,6 @@ def test_conv_tiles_leave_a_budget_only_the_gemms_fit_to_them(monkeypatch):
     """The tiles' smallest piece holds the whole packed weight; under a memory budget that only the
     GEMMs' pieces fit, the GEMMs run (the registry's check is theirs), and above it the tiles."""
     from tconv._algorithms import im2col
-    from tconv.geometry import conv_geometry
 
     rng = np.random.default_rng(12)
     x, w, b = _conv_arrays(rng, 2, 128, 128, (32, 32), (4, 4), 8)
@@ -421,7 +424,6 @@ def test_wide_conv_tiles_equal_the_reference(case, layout):
     against the float64 direct convolution: every tile width, channel blocks past a whole tile, groups,
     a tap's channels in several chunks, 1-3 d."""
     from tconv._algorithms import im2col
-    from tconv.geometry import conv_geometry
 
     size, kernel, stride, padding, dilation, (c_in, c_out, groups) = case
     rng = np.random.default_rng(len(size) * 1000 + size[-1])
@@ -457,7 +459,6 @@ def test_wide_conv_tiles_are_the_same_sums_on_any_threads_and_in_any_pieces():
     """Each output is summed whole by one tile, in the same chunks, whatever the tasks (rows cut into runs
     on more threads) and the memory budget's pieces: the same bits."""
     from tconv._algorithms import im2col
-    from tconv.geometry import conv_geometry
 
     rng = np.random.default_rng(8)
     for size, kernel, stride in [((2001,), (8,), 4), ((32, 30), (3, 3), 1)]:
@@ -476,13 +477,9 @@ def test_wide_conv_tiles_are_the_same_sums_on_any_threads_and_in_any_pieces():
 
 def test_where_the_wide_conv_tiles_run():
     from tconv._algorithms import im2col
-    from tconv.geometry import conv_geometry
 
-    def runs(size, kernel, c_in, c_out, groups=1, dtype=np.float32, n=1, **kwargs):
-        geometry = conv_geometry(size, kernel, **kwargs)
-        x = np.zeros((n, c_in, *size), dtype)
-        w = np.zeros((c_out, c_in // groups, *kernel), dtype)
-        return im2col.wide_tiles(x, w, geometry, _conv_problem(x, w, groups))
+    def runs(*args, **kwargs):
+        return im2col.wide_tiles(*_zero_conv(*args, **kwargs))
 
     assert runs((32, 32), (4, 4), 64, 128, n=8, stride=2, padding=1)  # 128 outputs
     assert not runs((32, 32), (4, 4), 64, 128, n=1, stride=2, padding=1)  # ... of a weight larger than the input
@@ -516,7 +513,6 @@ def test_double_conv_tiles_round_the_exact_sum_once(case, layout):
     replace: within a unit in the last place of float32 of the float64 convolution rounded (its own
     rounding and the tiles' double-precision sums in another order), the bias added after rounding."""
     from tconv._algorithms import im2col
-    from tconv.geometry import conv_geometry
 
     size, kernel, stride, padding, dilation, (c_in, c_out, groups) = case
     rng = np.random.default_rng(len(size) * 1000 + size[-1])
@@ -539,13 +535,10 @@ def test_double_conv_tiles_round_the_exact_sum_once(case, layout):
 
 def test_where_the_double_conv_tiles_run():
     from tconv._algorithms import im2col
-    from tconv.geometry import conv_geometry
 
-    def runs(size, kernel, c_in, c_out, groups=1, dtype=np.float32, **kwargs):
-        geometry = conv_geometry(size, kernel, **kwargs)
-        x = np.zeros((2, c_in, *size), dtype)
-        w = np.zeros((c_out, c_in // groups, *kernel), dtype)
-        return im2col.double_tiles(geometry, _conv_problem(x, w, groups))
+    def runs(*args, **kwargs):
+        _, _, geometry, problem = _zero_conv(*args, n=2, **kwargs)
+        return im2col.double_tiles(geometry, problem)
 
     assert runs((64, 64), (4, 4), 3, 64, stride=2, padding=1)  # dcgan-4's input gradient
     assert not runs((64, 64), (4, 4), 3, 64, stride=2, padding=1, dtype=np.float64)

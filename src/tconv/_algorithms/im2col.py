@@ -283,7 +283,7 @@ def double_tiles(geometry: Geometry, problem: Problem) -> bool:
         return False
     from .numba_kernels import DOUBLE_LANES  # (the compiled kernels are on: _tiles_reach asked)
 
-    return 4 * (-(-problem.cog // DOUBLE_LANES) * DOUBLE_LANES) <= 5 * problem.cog
+    return _mixed.fills(problem.cog, DOUBLE_LANES)
 
 
 #: :func:`double_tiles`' fewest output and input channels per group (a tap's loop over one channel cost more

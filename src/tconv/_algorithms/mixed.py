@@ -56,10 +56,11 @@ def _columns() -> int:
     return numba_kernels.MIXED_COLUMNS
 
 
-def fills(n: int) -> bool:
-    """Whether ``n`` columns of ``B`` fill their :func:`pack` panels to at least four fifths (a quarter
-    more columns of zeros at most): where they do not, the tiles multiply mostly zeros."""
-    width = _columns()
+def fills(n: int, width: int | None = None) -> bool:
+    """Whether ``n`` columns of ``B`` fill their :func:`pack` panels (or ``n`` channels blocks of ``width``
+    lanes, another register tile's) to at least four fifths (a quarter more columns of zeros at most):
+    where they do not, the tiles multiply mostly zeros."""
+    width = _columns() if width is None else width
     return 4 * (-(-n // width) * width) <= 5 * n
 
 
