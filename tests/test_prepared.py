@@ -110,6 +110,39 @@ def test_one_stamp_calls_run_their_planned_product(x_shape, w_shape):
     assert gemm.planned(geometry, problem, x_shape[0]) is not None
 
 
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize(
+    "x_shape, w_shape, kwargs",
+    [
+        ((1, 64, 4, 4), (64, 24, 3, 3), {"stride": 3}),
+        ((1, 96, 3, 5), (96, 7, 4, 4), {"stride": 2, "padding": 1, "output_padding": 1}),
+        ((2, 40, 3), (40, 6, 5), {"stride": 2, "dilation": 2, "padding": 2}),
+        ((1, 48, 2, 2, 2), (48, 5, 2, 3, 2), {"stride": (2, 1, 3)}),
+    ],
+)
+def test_few_rows_of_many_channels_run_a_planned_product_of_the_weight_as_it_is(x_shape, w_shape, kwargs, layout):
+    """A small call with at most half as many input pixels as input channels (gemm.unpacked_weight:
+    the weight multiplied as it is, its columns transposed) has a planned call too: it agrees with the
+    scatter reference on every call, of either layout and dtype, with and without a bias."""
+    from tconv._algorithms import gemm
+    from tconv._algorithms.problem import Problem
+    from tconv.geometry import conv_transpose_geometry
+
+    rng = np.random.default_rng(4)
+    for dtype in (np.float32, np.float64):
+        x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+        b = rng.standard_normal(w_shape[1]).astype(dtype)
+        for bias in (b, None):
+            expected = tconv.conv_transpose(x, w, bias, **kwargs, algorithm="scatter")
+            for _ in range(2):
+                y = tconv.conv_transpose(to_layout(x, layout), w, bias, **kwargs, layout=layout, algorithm="gemm")
+                assert_close(from_layout(y, layout), expected, dtype=dtype)
+        geometry = conv_transpose_geometry(x_shape[2:], w_shape[2:], **kwargs)
+        problem = Problem(1, layout, w_shape[0], w_shape[1], np.dtype(dtype), np.zeros(1), False)
+        assert gemm.unpacked_weight(geometry, problem, x_shape[0])
+        assert gemm.planned(geometry, problem, x_shape[0]) is not None
+
+
 @pytest.mark.parametrize("shape", [(2, 4, 6, 6), (3, 4, 20, 20)], ids=["small", "large"])
 def test_a_planned_call_reads_its_arrays_anew(shape):
     """A plan reuses the checked call of an input and bias of the same shapes and dtypes (and options),

@@ -443,10 +443,9 @@ def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.nd
         or rows_direct(geometry, problem)
     ):
         return None
-    if not unpacked_weight(geometry, problem, n):
-        call = _small_gemm(geometry, problem, n)
-        if call is not None:
-            return call
+    call = _small_gemm(geometry, problem, n)
+    if call is not None:
+        return call
     if rows_gather(geometry, problem):
         with internal(threads=1):
             return transposed_call(geometry, problem, n)
@@ -454,13 +453,20 @@ def planned(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.nd
 
 
 def _small_gemm(geometry: Geometry, problem: Problem, n: int) -> Callable[..., np.ndarray] | None:
-    """:func:`planned`'s one GEMM (against the packed weight) and one gather of channels-last columns, for
-    one group within the budget whole and not :func:`rows_gather`; None for other problems."""
+    """:func:`planned`'s one GEMM and one gather of channels-last columns, for one group within the budget
+    whole and not :func:`rows_gather`; None for other problems. The GEMM is against the packed weight, or,
+    where :func:`unpacked_weight` holds (few rows, many input channels), against the weight as it is, its
+    columns then transposed to ``(M, Kv, C_out)`` as :func:`gemm` does.
+
+    Such problems had no planned call before (6 December): each call of a 64 -> 24 k3 s3 layer on one
+    4 x 4 sample worked through the blocked path's rules again, 123 us where the prepared call took 24
+    (the AMD EPYC of ``docs/performance.md``, two threads)."""
     kv, p_in = math.prod(geometry.kernel_size), math.prod(geometry.input_size)
     flops = _cost.useful_flops(geometry, problem, n)
     fits = n * _footprint(geometry, problem) <= effective().memory_budget
     if problem.groups != 1 or not fits or rows_gather(geometry, problem):
         return None
+    unpacked = unpacked_weight(geometry, problem, n)
     tables = lead_and_last(geometry)
     o_lead, o_last = tables.lead.outputs, tables.last.outputs
     kernel = _compiled.kernels()["gather_cl" if problem.layout == "channels_last" else "gather_cf"]
@@ -473,14 +479,19 @@ def _small_gemm(geometry: Geometry, problem: Problem, n: int) -> Callable[..., n
     pieces = _compiled.split(n * o_lead, threads)
     zeros = np.zeros(c_out, dtype)
     key = ("gemm", 0, problem.cog)
+    transposed = (n * p_in, kv, c_out)
 
     def call(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-        w_packed = problem.pack(key, lambda: _packed_weight(w, 1, kv))[0]  # (C_in, Kv*C_out)
         if bias is None:
             bias = zeros
         if layout == "channels_first" and c_in > 1 and p_in > 1:
             x = x.reshape(n, c_in, p_in).transpose(0, 2, 1)  # (N, P, C_in) view
-        rows = _blas.matmul(x.reshape(n * p_in, c_in), w_packed, threads=threads)  # (M, Kv*C_out)
+        if unpacked:  # the weight as it is, (C_in, C_out*Kv); its columns transposed after the product
+            rows = _blas.matmul(x.reshape(n * p_in, c_in), w.reshape(c_in, c_out * kv), threads=threads)
+            rows = _compiled.transpose(rows.reshape(n * p_in, c_out, kv), scratch("columns", transposed, dtype))
+        else:
+            w_packed = problem.pack(key, lambda: _packed_weight(w, 1, kv))[0]  # (C_in, Kv*C_out)
+            rows = _blas.matmul(x.reshape(n * p_in, c_in), w_packed, threads=threads)  # (M, Kv*C_out)
         out = np.empty(shape, dtype=dtype)
         cols = rows.reshape(1, n * p_in, kv, c_out)  # (1, M, Kv, C_out)
         args = (cols, *table_args, bias, out.reshape(view_shape))
