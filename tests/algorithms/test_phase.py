@@ -326,6 +326,41 @@ def test_few_input_channels_take_phase_where_the_kernel_is_whole_multiples_of_th
 
 
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_a_few_groups_of_few_input_channels_take_phase_where_the_kernel_is_long_whole_multiples(layout):
+    """``phase.few_inputs_grouped``: 2-4 groups of 2-12 input and 12 or more output channels, a 2-d kernel of
+    8 or more taps per axis that is whole multiples of the stride, above ``gemm.SMALL_FLOPS``, runs ``phase``
+    where the rules said ``gemm``; the bounds keep the other rules; and the call agrees with the scatter
+    reference."""
+
+    def chosen(size, kernel, stride, n, c_in, c_out, groups, **kwargs):
+        geometry = conv_transpose_geometry(size, kernel, stride, **kwargs)
+        return choose(geometry, groups=groups, n=n, c_in=c_in, c_out=c_out, layout=layout)
+
+    assert chosen((75, 75), 8, 2, 1, 24, 192, 4, padding=3) == "phase"  # a held-out layer: 64 -> 22.6 ms
+    assert chosen((62, 62), 8, 2, 1, 24, 96, 2, padding=3) == "phase"  # 2.7x
+    assert chosen((29, 29), 8, 4, 2, 30, 72, 3, padding=3) == "phase"  # k8 s4
+    assert chosen((75, 75), 8, 2, 1, 48, 192, 8, padding=3) != "phase"  # 8 groups
+    assert chosen((75, 75), 4, 2, 1, 24, 192, 4, padding=1) != "phase"  # k4 s2
+    assert chosen((75, 75), 6, 3, 1, 24, 192, 4, padding=1) != "phase"  # k6 s3
+    assert chosen((30, 30), 8, 2, 1, 64, 64, 4, padding=3) != "phase"  # 16 input channels a group (0.18x)
+    assert chosen((75, 75), 8, 2, 1, 24, 32, 4, padding=3) != "phase"  # 8 output channels a group
+    assert chosen((75, 75), 7, 2, 1, 24, 192, 4, padding=3) != "phase"  # not a multiple of the stride
+    assert chosen((75, 75), 8, 2, 1, 24, 192, 4, dilation=2) != "phase"
+    assert chosen((38, 38), 8, 2, 4, 8, 256, 4) == "direct"  # few input channels' direct stays (0.77-1.57x)
+    small = Problem(2, layout, 24, 96, np.dtype(np.float32), np.zeros(0, np.float32), False)
+    assert not _phase.few_inputs_grouped(conv_transpose_geometry((10, 10), 8, 2, 3), small, 1)  # 15 MFLOP
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 16, 24, 21)).astype(np.float32)
+    w = rng.standard_normal((16, 32, 8, 8)).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    kwargs = dict(stride=2, padding=(3, 2), output_padding=(0, 1), groups=2)
+    assert chosen((24, 21), 8, 2, 1, 16, 64, 2, padding=(3, 2), output_padding=(0, 1)) == "phase"
+    expected = tconv.conv_transpose(x, w, b, **kwargs, algorithm="scatter")
+    y = tconv.conv_transpose(to_layout(x, layout), w, b, **kwargs, layout=layout)
+    assert_close(from_layout(y, layout), expected)
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     "case",

@@ -356,7 +356,10 @@ def choose(
        phase's over ``m * C_in`` per axis: 1.2-3.2x ``gemm``'s speed on the layers it changes in 1-d and
        2-d, 0.97-3.6x ``direct``'s on 24 random 2-d layers of 2-8 -> 64-256 channels (1.3-2.7x on three
        1-d ones), and in 3-d 1.5-6.5x the better of ``gemm`` and the phase-by-phase GEMMs
-       (a 3 -> 4 channel k8 s2 layer at 21^3, 2 samples: 214 -> 3.9 ms);
+       (a 3 -> 4 channel k8 s2 layer at 21^3, 2 samples: 214 -> 3.9 ms); and where ``"gemm"`` would run,
+       2-d layers of 2-4 groups of 2-12 input and 12 or more output channels with a kernel of 8 or more
+       taps per axis, whole multiples of the stride (:func:`tconv._algorithms.phase.few_inputs_grouped`):
+       ``"phase"`` too -- 1.3x ``gemm``'s speed in geometric mean on 25 held-out random layers (0.34-2.6x);
     5. 3-d layers with overlapping stamps, one group, and at least :data:`PHASE_3D_TAPS` input pixels
        times kernel taps per sample (a 32^3 k3 s2 or 20^3 k4 s2 volume): ``"phase"`` -- 1.3-1.5x
        ``gemm``'s speed there; below it ``gemm`` (1.1-1.8x ``phase``'s on 12^3-20^3 k3 s2 and 16^3 k4
@@ -479,6 +482,8 @@ def _choose(
         costs["winograd"] = _cost.seconds("winograd", geometry, problem, n, compiled)
     if rule in ("gemm", "direct", "phase") and compiled and phase.few_inputs(geometry, problem, n):
         rule = "phase"  # few input channels, a kernel of whole multiples of the stride (phase.few_inputs)
+    if rule == "gemm" and compiled and phase.few_inputs_grouped(geometry, problem, n):
+        rule = "phase"  # the same with a few groups, over gemm only (phase.few_inputs_grouped)
     if rule in ("gemm", "im2col", "phase") and compiled and registers.preferred(geometry, problem):
         rule = "registers"  # stride 1 in register tiles, where they are well used (registers.preferred)
         costs["registers"] = _cost.seconds("registers", geometry, problem, n, compiled)

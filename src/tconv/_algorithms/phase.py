@@ -381,6 +381,48 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
     return all(m >= 2 for m in multiples)
 
 
+def few_inputs_grouped(geometry: Geometry, problem: Problem, n: int) -> bool:
+    """Whether ``"auto"`` computes with ``phase`` a grouped layer its rules give to ``gemm`` (:func:`few_inputs`
+    is for one group): 2-d, at most :data:`GROUPED_FEW_GROUPS` groups of 2 to :data:`GROUPED_FEW_INPUTS`
+    input and at least :data:`GROUPED_FEW_OUTPUTS` output channels, no dilation, from
+    :data:`tconv._algorithms.gemm.SMALL_FLOPS` on, and a kernel of at least :data:`GROUPED_FEW_KERNEL` taps
+    on each axis that is a whole multiple (two or more) of its stride there (not rounded up)."""
+    if geometry.ndim != 2 or any(d != 1 for d in geometry.dilation) or problem.groups > GROUPED_FEW_GROUPS:
+        return False
+    if not 2 <= problem.cig <= GROUPED_FEW_INPUTS or problem.cog < GROUPED_FEW_OUTPUTS:
+        return False
+    if _cost.useful_flops(geometry, problem, n) < gemm.SMALL_FLOPS:
+        return False
+    return all(
+        k >= GROUPED_FEW_KERNEL and s > 1 and k % s == 0 and k // s >= 2
+        for k, s in zip(geometry.kernel_size, geometry.stride)
+    )
+
+
+#: The most groups of a grouped layer that ``"auto"`` gives to ``phase`` (:func:`few_inputs_grouped`), ...
+#: its most input and least output channels per group, and its least kernel taps per axis. Fitted on 16
+#: random 2-d grouped layers of 2-16 input channels a group, kernels of whole multiples of the stride
+#: (7 December, the AMD EPYC without AVX-512, two threads, min of two rounds of at least 5 calls):
+#: ``phase`` ran 1.11-2.68x ``gemm``'s speed (``"auto"``'s choice) on the 7 that the first bounds took
+#: (k8 s2 and k8 s4, 2-4 groups of 12-64 output channels; 16 -> 128 channels in 4 groups at 46 x 46, k8
+#: s2: 8.4 -> 3.1 ms), 0.19-0.81x on the 9 they left out: every k4 s2 and k6 s3 kernel (0.19-0.79x), 8
+#: groups (0.19-0.65x), 8 output channels a group (0.54-0.81x). Then checked on the 32 layers of 30 000
+#: (``random_layers(30, S)``, S = 0-999) that those bounds changed: 0.18-6.2x, so two more bounds --
+#: at most 12 input channels a group (16: 0.18-0.61x on four, one 64 -> 64 layer of 4 groups at 30 x 30
+#: 2.2 -> 12.1 ms) and ``gemm``'s layers only (over ``direct``'s few input channels, 0.77-1.57x on nine,
+#: 0.98x in geometric mean) -- leaving 19, at 0.72-6.2x, 1.57x in geometric mean (4 -> 96 channels in 2
+#: groups at 93 x 93: 42 -> 6.8 ms; the 0.72x an 8 x 8 input); a further held-out check is in
+#: ``docs/performance.md``. A held-out layer of the benchmark (random:30:6301, one sample of 24 -> 192
+#: channels in 4 groups at 75 x 75, k8 s2 p3) ran 64 ms with ``gemm``, 22.6 with ``phase``.
+GROUPED_FEW_GROUPS = 4
+#: See :data:`GROUPED_FEW_GROUPS`.
+GROUPED_FEW_INPUTS = 12
+#: See :data:`GROUPED_FEW_GROUPS`.
+GROUPED_FEW_OUTPUTS = 12
+#: See :data:`GROUPED_FEW_GROUPS`.
+GROUPED_FEW_KERNEL = 8
+
+
 #: Input channels up to which :func:`few_inputs` takes a rounded kernel (:func:`rounded`) where ``"auto"``'s
 #: rules said ``gemm`` or ``direct`` -- with at least :data:`ROUNDED_OUTPUTS` output channels where some
 #: stride is 2 -- and up to :data:`ROUNDED_WIDE_INPUTS` at strides of 4 or more. Fitted on 47 random 3-d
