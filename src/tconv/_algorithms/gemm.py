@@ -458,9 +458,9 @@ def _small_gemm(geometry: Geometry, problem: Problem, n: int) -> Callable[..., n
     where :func:`unpacked_weight` holds (few rows, many input channels), against the weight as it is, its
     columns then transposed to ``(M, Kv, C_out)`` as :func:`gemm` does.
 
-    Such problems had no planned call before (6 December): each call of a 64 -> 24 k3 s3 layer on one
-    4 x 4 sample worked through the blocked path's rules again, 123 us where the prepared call took 24
-    (the AMD EPYC of ``docs/performance.md``, two threads)."""
+    Such problems had no planned call before 7 December: each plain call of a 64 -> 24 k3 s3 layer on one
+    4 x 4 sample worked through the blocked path's rules again, 128-161 us where the prepared call took
+    24-39 (51-70 planned; the AMD EPYC without AVX-512 of ``docs/performance.md``, two threads)."""
     kv, p_in = math.prod(geometry.kernel_size), math.prod(geometry.input_size)
     flops = _cost.useful_flops(geometry, problem, n)
     fits = n * _footprint(geometry, problem) <= effective().memory_budget
@@ -479,7 +479,7 @@ def _small_gemm(geometry: Geometry, problem: Problem, n: int) -> Callable[..., n
     pieces = _compiled.split(n * o_lead, threads)
     zeros = np.zeros(c_out, dtype)
     key = ("gemm", 0, problem.cog)
-    transposed = (n * p_in, kv, c_out)
+    columns = (n * p_in, kv, c_out)  # the transposed columns of an unpacked weight's product
 
     def call(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         if bias is None:
@@ -488,7 +488,7 @@ def _small_gemm(geometry: Geometry, problem: Problem, n: int) -> Callable[..., n
             x = x.reshape(n, c_in, p_in).transpose(0, 2, 1)  # (N, P, C_in) view
         if unpacked:  # the weight as it is, (C_in, C_out*Kv); its columns transposed after the product
             rows = _blas.matmul(x.reshape(n * p_in, c_in), w.reshape(c_in, c_out * kv), threads=threads)
-            rows = _compiled.transpose(rows.reshape(n * p_in, c_out, kv), scratch("columns", transposed, dtype))
+            rows = _compiled.transpose(rows.reshape(n * p_in, c_out, kv), scratch("columns", columns, dtype))
         else:
             w_packed = problem.pack(key, lambda: _packed_weight(w, 1, kv))[0]  # (C_in, Kv*C_out)
             rows = _blas.matmul(x.reshape(n * p_in, c_in), w_packed, threads=threads)  # (M, Kv*C_out)
