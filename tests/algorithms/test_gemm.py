@@ -720,17 +720,58 @@ def test_pointwise_rows_of_few_input_channels(n, c_in, c_out, size, groups, chun
     np.testing.assert_array_equal(x, before)
 
 
-def test_pointwise_rows_leave_many_input_channels_to_blas():
-    """From POINTWISE_ROWS_CHANNELS + 1 input channels per group (and channels-last, and other dtypes)
-    the pointwise GEMMs stay BLAS's."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize(
+    "n, c_in, c_out, size, groups, chunk",
+    [
+        (2, 12, 1, (9, 7), 1, 512),
+        (3, 13, 8, (37,), 1, 8),  # several chunks per row, the last one short; 4 rows a pass and 1 more
+        (2, 30, 6, (3, 4, 5), 3, 16),  # 10 -> 2 channels per group
+        (1, 63, 1, (5, 6), 1, 4),  # one output channel below POINTWISE_ONE_OUTPUT
+        (4, 128, 16, (6, 6), 2, 512),  # 64 -> 8 per group: the most output channels the pass takes
+    ],
+)
+def test_pointwise_outputs_of_few_output_channels(n, c_in, c_out, size, groups, chunk, bias, dtype, monkeypatch):
+    """Pointwise layers of more than POINTWISE_ROWS_CHANNELS input but at most POINTWISE_OUTPUTS output
+    channels per group are one compiled pass (pointwise_outputs: each input row read once for all of a
+    group's outputs), in chunks, with 1 and 2 threads; against the scatter reference, the input unchanged."""
+    oracle("numba")  # the compiled pass: required like an oracle (a missing numba fails the run)
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((n, c_in, *size)).astype(dtype)
+    w = rng.standard_normal((c_in, c_out // groups, *(1,) * len(size))).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype) if bias else None
+    expected = tconv.conv_transpose(x, w, b, groups=groups, algorithm="scatter")
+    problem = _problem(x, w, groups)
+    assert problem.cig > _gemm.POINTWISE_ROWS_CHANNELS and _gemm.pointwise_direct(problem)
+    monkeypatch.setattr(_gemm, "POINTWISE_OUTPUTS_CHUNK", chunk)
+    monkeypatch.setattr(_gemm, "POINTWISE_PARALLEL", 0)  # pieces for every thread, however small
+    monkeypatch.setattr(_gemm._blas, "matmul", None)  # calling BLAS would fail
+    before = x.copy()
+    for threads in (1, 2):
+        with tconv.options(threads=threads):
+            y = tconv.conv_transpose(x, w, b, groups=groups, algorithm="gemm")
+        assert_close(y, expected, dtype=dtype)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_pointwise_rows_leave_many_input_and_output_channels_to_blas():
+    """From POINTWISE_ROWS_CHANNELS + 1 input and POINTWISE_OUTPUTS + 1 output channels per group (one output
+    channel: from POINTWISE_ONE_OUTPUT input channels; and channels-last, and other dtypes) the pointwise
+    GEMMs stay BLAS's."""
     rng = np.random.default_rng(12)
-    limit = _gemm.POINTWISE_ROWS_CHANNELS
+    limit, outputs = _gemm.POINTWISE_ROWS_CHANNELS, _gemm.POINTWISE_OUTPUTS
     x = rng.standard_normal((1, limit + 1, 3, 3)).astype(np.float32)
-    w = rng.standard_normal((limit + 1, 4, 1, 1)).astype(np.float32)
+    w = rng.standard_normal((limit + 1, outputs + 1, 1, 1)).astype(np.float32)
     assert not _gemm.pointwise_direct(_problem(x, w, 1))
+    assert _gemm.pointwise_direct(_problem(x, w[:, :outputs], 1))
     assert _gemm.pointwise_direct(_problem(x[:, :limit], w[:limit], 1))
     assert not _gemm.pointwise_direct(_problem(x[:, :limit], w[:limit], 1, layout="channels_last"))
     assert not _gemm.pointwise_direct(_problem(x[:, :limit].astype(np.complex64), w[:limit], 1))
+    many = _gemm.POINTWISE_ONE_OUTPUT
+    x1, w1 = np.ones((1, many, 2, 2), np.float32), np.ones((many, 1, 1, 1), np.float32)
+    assert not _gemm.pointwise_direct(_problem(x1, w1, 1))
+    assert _gemm.pointwise_direct(_problem(x1[:, : many - 1], w1[: many - 1], 1))
 
 
 @pytest.mark.parametrize(

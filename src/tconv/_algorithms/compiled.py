@@ -586,6 +586,7 @@ KERNEL_NAMES = (
     "gather_k3s2_t",
     "gather_k4s2_t",
     "gather_k5s2_t",
+    "pointwise_outputs",
     "pointwise_rows",
     "im2col_cl",
     "im2col_cf",

@@ -170,6 +170,22 @@ DIRECT_ROWS_CHUNK = 4096
 #: 128^2, 1-16 samples): 0.70-2.23x with 4 input channels, 0.80-1.58x with 8, but 0.56-1.15x with 16,
 #: 0.46-1.04x with 24 and 0.50-1.01x with 32 (a 4-sample 32 -> 32 layer at 41^2: 0.33 ms, BLAS 0.25).
 POINTWISE_ROWS_CHANNELS = 8
+#: Output channels per group up to which a pointwise layer of more input channels is summed by
+#: ``pointwise_outputs`` rather than by BLAS (:func:`pointwise_direct`), in chunks of
+#: :data:`POINTWISE_OUTPUTS_CHUNK` pixels: each input row's chunk read once for all of a group's output
+#: rows, four input rows a pass, where BLAS's products of so few rows (``W^T @ x[n]``, 1-8 rows) ran well
+#: below its rate. Measured (7 December, the AMD EPYC without AVX-512, two threads, A/B in one process, min
+#: of two rounds; random 1-3 d pointwise layers of 12-256 input channels a group, 0.1-300 MFLOP): with 1-4
+#: output channels 1.58x in geometric mean on 30 (0.70-2.74x, the 0.70x one output channel of 256 input
+#: channels), 1.46x on 30 more held out (0.61-2.94x, the three below 0.9x one output channel of 64-256
+#: input channels: hence :data:`POINTWISE_ONE_OUTPUT`); with 5-8, 1.05-2.42x on ten; with 12-16 0.75-1.75x,
+#: so not there. Then, the bounds set, on 30 held-out layers of 1-8 output channels: 1.45x in geometric
+#: mean, 0.62-2.86x (one below 0.9x: 64 -> 8 channels on 2 x 77 x 77, 0.29 -> 0.47 ms).
+POINTWISE_OUTPUTS = 8
+POINTWISE_OUTPUTS_CHUNK = 512
+#: ... but one output channel of this many input channels or more stays BLAS's (a matrix-vector product:
+#: 0.61-0.85x on four such layers above).
+POINTWISE_ONE_OUTPUT = 64
 #: Outputs plus multiply-adds of a :func:`direct_rows` call from which it runs on several threads.
 DIRECT_ROWS_PARALLEL = 2**16
 #: Outputs times (input channels per group + 1) of a :func:`pointwise_direct` pass from which it runs
@@ -248,11 +264,13 @@ def _pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Proble
 
 
 def pointwise_direct(problem: Problem) -> bool:
-    """Whether :func:`_pointwise` sums its rows in one compiled pass (``pointwise_rows`` of
-    :mod:`tconv._algorithms.numba_kernels`) instead of BLAS: channels-first, float32 or float64, at most
-    :data:`POINTWISE_ROWS_CHANNELS` input channels per group."""
+    """Whether :func:`_pointwise` sums its rows in one compiled pass (``pointwise_rows`` or
+    ``pointwise_outputs`` of :mod:`tconv._algorithms.numba_kernels`) instead of BLAS: channels-first,
+    float32 or float64, at most :data:`POINTWISE_ROWS_CHANNELS` input or :data:`POINTWISE_OUTPUTS` output
+    channels per group."""
+    few_outputs = problem.cog <= POINTWISE_OUTPUTS and (problem.cog > 1 or problem.cig < POINTWISE_ONE_OUTPUT)
     return (
-        problem.cig <= POINTWISE_ROWS_CHANNELS
+        (problem.cig <= POINTWISE_ROWS_CHANNELS or few_outputs)
         and problem.layout == "channels_first"
         and problem.dtype in (np.float32, np.float64)
         and _compiled.available()
@@ -264,10 +282,14 @@ def _pointwise_rows(x: np.ndarray, w: np.ndarray, problem: Problem, out: np.ndar
     chunks shared among the threads."""
     n, p = x.shape[0], x.shape[3]
     flat = out.reshape(n, problem.c_out, p)
-    tasks = n * problem.c_out * -(-p // DIRECT_ROWS_CHUNK)
+    if problem.cig <= POINTWISE_ROWS_CHANNELS:
+        name, chunk, rows = "pointwise_rows", DIRECT_ROWS_CHUNK, problem.c_out  # a task per output row's chunk
+    else:
+        name, chunk, rows = "pointwise_outputs", POINTWISE_OUTPUTS_CHUNK, problem.groups  # per group's chunk
+    tasks = n * rows * -(-p // chunk)
     pieces = 2 * effective().threads if out.size * (problem.cig + 1) >= POINTWISE_PARALLEL else 1
-    calls = [(x, w, problem.bias, DIRECT_ROWS_CHUNK, flat, t0, t1) for t0, t1 in _compiled.split(tasks, pieces)]
-    kernel = _compiled.kernels()["pointwise_rows"]
+    calls = [(x, w, problem.bias, chunk, flat, t0, t1) for t0, t1 in _compiled.split(tasks, pieces)]
+    kernel = _compiled.kernels()[name]
     if len(calls) == 1:
         kernel(*calls[0])
     else:

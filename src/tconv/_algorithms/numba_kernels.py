@@ -689,6 +689,49 @@ def pointwise_rows(x, w, bias, chunk, out, task0, task1):
 
 
 @jit
+def pointwise_outputs(x, w, bias, chunk, out, task0, task1):
+    """A pointwise layer's channels-first rows for few output channels per group: chunk ``j`` of every
+    output row of group ``g`` of sample ``n`` at once, each input row's chunk read once and added to each
+    of the group's output rows (which stay in L1: ``chunk`` pixels times at most a few channels), where
+    :func:`pointwise_rows` reads every input row once per output channel.
+
+    x: (N, G, Cig, P); w: (G, Cig, Cog); bias: (G*Cog,); out: (N, G*Cog, P). Tasks are
+    ``(n*G + g)*chunks + j`` with ``chunks = ceil(P / chunk)``.
+    """
+    groups, cig, cog = w.shape[0], w.shape[1], w.shape[2]
+    p = out.shape[2]
+    chunks = (p + chunk - 1) // chunk
+    for task in range(task0, task1):
+        block = task // chunks
+        j0 = (task - block * chunks) * chunk
+        j1 = min(p, j0 + chunk)
+        n = block // groups
+        g = block - n * groups
+        for co in range(cog):
+            dst = out[n, g * cog + co, j0:j1]
+            b = bias[g * cog + co]
+            for j in range(j1 - j0):
+                dst[j] = b
+        ci = 0
+        while ci + 4 <= cig:  # four input rows a pass over each output row (as pointwise_rows)
+            s0, s1 = x[n, g, ci, j0:j1], x[n, g, ci + 1, j0:j1]
+            s2, s3 = x[n, g, ci + 2, j0:j1], x[n, g, ci + 3, j0:j1]
+            for co in range(cog):
+                w0, w1, w2, w3 = w[g, ci, co], w[g, ci + 1, co], w[g, ci + 2, co], w[g, ci + 3, co]
+                dst = out[n, g * cog + co, j0:j1]
+                for j in range(j1 - j0):
+                    dst[j] += (w0 * s0[j] + w1 * s1[j]) + (w2 * s2[j] + w3 * s3[j])
+            ci += 4
+        for c2 in range(ci, cig):
+            src = x[n, g, c2, j0:j1]
+            for co in range(cog):
+                weight = w[g, c2, co]
+                dst = out[n, g * cog + co, j0:j1]
+                for j in range(j1 - j0):
+                    dst[j] += weight * src[j]
+
+
+@jit
 def interleave(
     y, lead_src, lead_dst, first_last, count_last, stride_last, c0, bias, has_bias, out, channels_last, task0, task1
 ):
