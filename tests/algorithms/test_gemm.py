@@ -692,39 +692,13 @@ def _problem(x, w, groups, layout="channels_first"):
 @pytest.mark.parametrize(
     "n, c_in, c_out, size, groups, chunk",
     [
+        # pointwise_rows: up to POINTWISE_ROWS_CHANNELS input channels per group
         (2, 1, 8, (9, 7), 1, 4096),
         (3, 7, 5, (13,), 1, 4),  # several chunks per row, the last one short; 4 rows a pass and 3 more
         (2, 12, 6, (3, 4, 5), 3, 8),
         (1, 384, 384, (5, 6), 384, 16),  # depthwise
         (4, 16, 32, (6, 6), 2, 4096),  # 8 input channels per group: the most the pass takes
-    ],
-)
-def test_pointwise_rows_of_few_input_channels(n, c_in, c_out, size, groups, chunk, bias, dtype, monkeypatch):
-    """Pointwise layers of up to POINTWISE_ROWS_CHANNELS input channels per group are one compiled pass
-    over the rows (no BLAS call), in chunks, with 1 and 2 threads; against the scatter reference."""
-    oracle("numba")  # the compiled pass: required like an oracle (a missing numba fails the run)
-    rng = np.random.default_rng(11)
-    x = rng.standard_normal((n, c_in, *size)).astype(dtype)
-    w = rng.standard_normal((c_in, c_out // groups, *(1,) * len(size))).astype(dtype)
-    b = rng.standard_normal(c_out).astype(dtype) if bias else None
-    expected = tconv.conv_transpose(x, w, b, groups=groups, algorithm="scatter")
-    assert _gemm.pointwise_direct(_problem(x, w, groups))
-    monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK", chunk)
-    monkeypatch.setattr(_gemm, "POINTWISE_PARALLEL", 0)  # pieces for every thread, however small
-    monkeypatch.setattr(_gemm._blas, "matmul", None)  # calling BLAS would fail
-    before = x.copy()
-    for threads in (1, 2):
-        with tconv.options(threads=threads):
-            y = tconv.conv_transpose(x, w, b, groups=groups, algorithm="gemm")
-        assert_close(y, expected, dtype=dtype)
-    np.testing.assert_array_equal(x, before)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("bias", [False, True])
-@pytest.mark.parametrize(
-    "n, c_in, c_out, size, groups, chunk",
-    [
+        # pointwise_outputs: more input channels, at most POINTWISE_OUTPUTS output channels per group
         (2, 12, 1, (9, 7), 1, 512),
         (3, 13, 8, (37,), 1, 8),  # several chunks per row, the last one short; 4 rows a pass and 1 more
         (2, 30, 6, (3, 4, 5), 3, 16),  # 10 -> 2 channels per group
@@ -732,19 +706,20 @@ def test_pointwise_rows_of_few_input_channels(n, c_in, c_out, size, groups, chun
         (4, 128, 16, (6, 6), 2, 512),  # 64 -> 8 per group: the most output channels the pass takes
     ],
 )
-def test_pointwise_outputs_of_few_output_channels(n, c_in, c_out, size, groups, chunk, bias, dtype, monkeypatch):
-    """Pointwise layers of more than POINTWISE_ROWS_CHANNELS input but at most POINTWISE_OUTPUTS output
-    channels per group are one compiled pass (pointwise_outputs: each input row read once for all of a
-    group's outputs), in chunks, with 1 and 2 threads; against the scatter reference, the input unchanged."""
+def test_pointwise_passes_without_blas(n, c_in, c_out, size, groups, chunk, bias, dtype, monkeypatch):
+    """Pointwise layers of up to POINTWISE_ROWS_CHANNELS input channels per group (pointwise_rows), or of
+    more input but at most POINTWISE_OUTPUTS output channels per group (pointwise_outputs: each input row
+    read once for all of a group's outputs), are one compiled pass over the rows (no BLAS call), in chunks,
+    with 1 and 2 threads; against the scatter reference, the input unchanged."""
     oracle("numba")  # the compiled pass: required like an oracle (a missing numba fails the run)
-    rng = np.random.default_rng(13)
+    rng = np.random.default_rng(11)
     x = rng.standard_normal((n, c_in, *size)).astype(dtype)
     w = rng.standard_normal((c_in, c_out // groups, *(1,) * len(size))).astype(dtype)
     b = rng.standard_normal(c_out).astype(dtype) if bias else None
     expected = tconv.conv_transpose(x, w, b, groups=groups, algorithm="scatter")
-    problem = _problem(x, w, groups)
-    assert problem.cig > _gemm.POINTWISE_ROWS_CHANNELS and _gemm.pointwise_direct(problem)
-    monkeypatch.setattr(_gemm, "POINTWISE_OUTPUTS_CHUNK", chunk)
+    assert _gemm.pointwise_direct(_problem(x, w, groups))
+    rows = c_in // groups <= _gemm.POINTWISE_ROWS_CHANNELS
+    monkeypatch.setattr(_gemm, "DIRECT_ROWS_CHUNK" if rows else "POINTWISE_OUTPUTS_CHUNK", chunk)
     monkeypatch.setattr(_gemm, "POINTWISE_PARALLEL", 0)  # pieces for every thread, however small
     monkeypatch.setattr(_gemm._blas, "matmul", None)  # calling BLAS would fail
     before = x.copy()

@@ -648,6 +648,15 @@ def direct_minor_cf(
         tile_transpose(buf, out[n, :, ol, :], o0, o1)
 
 
+@inline
+def _chunk_task(task, chunks, chunk, p):
+    """Task ``task`` of the pointwise passes: its row (or block of rows) and its chunk ``j0:j1`` of the
+    ``p`` pixels, ``chunks`` chunks of ``chunk`` pixels to a row."""
+    row = task // chunks
+    j0 = (task - row * chunks) * chunk
+    return row, j0, min(p, j0 + chunk)
+
+
 @jit
 def pointwise_rows(x, w, bias, chunk, out, task0, task1):
     """A pointwise layer's channels-first rows straight from the input rows, for few input channels per
@@ -662,9 +671,7 @@ def pointwise_rows(x, w, bias, chunk, out, task0, task1):
     c_out, p = out.shape[1], out.shape[2]
     chunks = (p + chunk - 1) // chunk
     for task in range(task0, task1):
-        row = task // chunks
-        j0 = (task - row * chunks) * chunk
-        j1 = min(p, j0 + chunk)
+        row, j0, j1 = _chunk_task(task, chunks, chunk, p)
         n = row // c_out
         c = row - n * c_out
         g = c // cog
@@ -702,9 +709,7 @@ def pointwise_outputs(x, w, bias, chunk, out, task0, task1):
     p = out.shape[2]
     chunks = (p + chunk - 1) // chunk
     for task in range(task0, task1):
-        block = task // chunks
-        j0 = (task - block * chunks) * chunk
-        j1 = min(p, j0 + chunk)
+        block, j0, j1 = _chunk_task(task, chunks, chunk, p)
         n = block // groups
         g = block - n * groups
         for co in range(cog):
