@@ -98,11 +98,11 @@ class _Job:
         self._lock = threading.Lock()
         self._closed = False
         self._entered = 0
-        # one lock per pool thread that joins, held until it has finished: what the caller blocks on. (A
+        # one lock per pool thread that joined, held until it has finished: what the caller blocks on. (A
         # threading.Semaphore, a Condition written in Python, took 5-6 us to build on every parallel
         # pass on the AMD EPYC of docs/performance.md, a sixth of an empty two-thread pass's 31 us;
         # a lock is built only for a thread that joins, in well under a microsecond.)
-        self._finished: list[threading.Lock] = []
+        self._joined: list[threading.Lock] = []
         # 1 in slot i once the i-th pool thread to join has finished: what the caller spins on; and the
         # CPU that thread joined on (the caller does not spin for a thread on its own CPU)
         self.finished = np.zeros(max(1, helpers), dtype=np.int64)
@@ -121,7 +121,7 @@ class _Job:
             work = self.work
             finished = threading.Lock()
             finished.acquire()
-            self._finished.append(finished)
+            self._joined.append(finished)
         if self.caller >= 0:  # on the caller's CPU, this thread's piece would wait for the caller's
             here = kernels()["cpu"]()
             if here == self.caller and _leave_cpu(here):
@@ -146,7 +146,7 @@ class _Job:
             entered = self._entered
         if entered and spin and self.caller >= 0:  # spin > 0: a counted call; caller known: placed()
             _AWAKE.wait(self.finished, self.cpus, entered, spin)
-        for finished in self._finished[:entered]:
+        for finished in self._joined[:entered]:
             finished.acquire()
 
 
