@@ -593,3 +593,44 @@ def test_grouped_weight_gradient_columns_first_under_a_small_budget():
         dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), needs="weight", **kwargs
     ).weight
     assert np.abs(got - exact).max() <= 1e-5 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_columns_first_kernel_reads_every_row_length_at_the_edges(stride, dtype):
+    """The compiled channels-first columns (``im2col_cf``; at stride 2 in float32 plain vector runs of 16,
+    8 or 4 entries, the last one overlapping the one before, and one entry at a time where a run would
+    read past the source's last entry) against the columns built from the definition: every row length
+    from 1 to 37, paddings that cut 0-3 entries off either end, rows whose last entry is the input's
+    last, dilation, and tiles that start inside the samples and the lead positions."""
+    from tconv._algorithms import compiled
+    from tconv._algorithms.taptable import im2col_positions
+
+    if not compiled.available():
+        pytest.skip("the compiled kernels are off")
+    kernel = compiled.kernels()["im2col_cf"]
+    rng = np.random.default_rng(5)
+    for j_last in range(1, 38):
+        for k, padding, dilation in ((1, 0, 1), (3, 1, 1), (4, 1, 1), (4, 0, 1), (5, 3, 1), (2, 0, 1), (3, 2, 2)):
+            big = (3, stride * (j_last - 1) + dilation * (k - 1) + 1 - 2 * padding)
+            if big[1] < 1:
+                continue
+            geometry = conv_geometry(big, (2, k), stride=(1, stride), padding=(0, padding), dilation=(1, dilation))
+            j_lead, j_end = geometry.input_size
+            assert j_end == j_last
+            x = rng.standard_normal((3, 2, big[0] * big[1])).astype(dtype)
+            lead, last = im2col_positions(geometry)
+            n0, l0, samples = 1, 1, 2
+            out = np.full((2, 2 * k, samples, (j_lead - l0) * j_last), np.nan, dtype=dtype)
+            kernel(x, lead, last, big[1], stride, out, n0, l0, 0, 2)
+            # from the definition: cell (s*j + d*t - padding) per axis, zero outside
+            image = x.reshape(3, 2, *big)
+            expected = np.zeros_like(out)
+            for tl in range(2):
+                for tt in range(k):
+                    for r in range(j_lead - l0):
+                        for jj in range(j_last):
+                            row, col = (l0 + r) + tl, stride * jj + dilation * tt - padding
+                            if 0 <= row < big[0] and 0 <= col < big[1]:
+                                expected[:, tl * k + tt, :, r * j_last + jj] = image[n0 : n0 + samples, :, row, col].T
+            np.testing.assert_array_equal(out, expected, err_msg=f"j_last={j_last}, k={k}, padding={padding}")
