@@ -36,6 +36,16 @@ held = numba.njit(cache=True, boundscheck=False)
 inline = numba.njit(nogil=True, cache=True, boundscheck=False, inline="always")
 
 
+def _host_has_avx512() -> bool:
+    """Whether the processor has AVX-512F (32 vector registers of 16 float32 lanes)."""
+    try:
+        from llvmlite import binding
+
+        return bool(binding.get_host_cpu_features().get("avx512f", False))
+    except Exception:  # pragma: no cover - a host llvmlite cannot describe
+        return False
+
+
 @intrinsic
 def _load_acquire(typingctx, array, index):
     """``array[index]`` of an int64 array read with an atomic (acquire) load: re-read on every call,
@@ -187,38 +197,51 @@ def wait_until(flags, cpus, count, until):
             _pause()
 
 
-@intrinsic
-def _transpose16(typingctx, src, s0, sp, dst, d0, dp):
-    """``dst[d0 + j*dp + i] = src[s0 + i*sp + j]`` for ``i, j`` in ``0:16`` (float32, flat element offsets
-    from each array's first element): sixteen rows loaded as vectors, transposed in registers by four
-    rounds of interleaving (the perfect shuffle: row ``2i`` of a round takes the interleaved first halves
-    of rows ``i`` and ``i + 8``, row ``2i + 1`` their second halves), stored as sixteen vectors."""
-    if not all(isinstance(a, types.Array) and a.dtype == types.float32 for a in (src, dst)):
-        return None
-    i64t = types.int64
-    signature = types.none(src, i64t, i64t, dst, i64t, i64t)
+def _transpose_of(lanes):
+    """The intrinsic ``transpose(src, s0, sp, dst, d0, dp)``: ``dst[d0 + j*dp + i] = src[s0 + i*sp + j]`` for
+    ``i, j`` in ``0:lanes`` (float32, flat element offsets from each array's first element): ``lanes`` rows
+    loaded as vectors, transposed in registers by ``log2(lanes)`` rounds of interleaving (the perfect
+    shuffle: row ``2i`` of a round takes the interleaved first halves of rows ``i`` and ``i + lanes/2``,
+    row ``2i + 1`` their second halves), stored as ``lanes`` vectors."""
+    half = lanes // 2
+    rounds = lanes.bit_length() - 1
 
-    def codegen(context, builder, sig, args):
-        i64, i32 = ir.IntType(64), ir.IntType(32)
-        vector = ir.VectorType(ir.FloatType(), 16)
-        sd = context.make_array(sig.args[0])(context, builder, args[0]).data
-        dd = context.make_array(sig.args[3])(context, builder, args[3]).data
-        s0, sp, d0, dp = args[1], args[2], args[4], args[5]
-        rows = []
-        for i in range(16):
-            at = builder.gep(sd, [builder.add(s0, builder.mul(sp, ir.Constant(i64, i)))])
-            rows.append(builder.load(builder.bitcast(at, vector.as_pointer()), align=4))
-        mask = ir.VectorType(i32, 16)
-        first = ir.Constant(mask, [x for k in range(8) for x in (k, 16 + k)])
-        second = ir.Constant(mask, [x for k in range(8) for x in (8 + k, 24 + k)])
-        for _ in range(4):
-            rows = [builder.shuffle_vector(rows[i], rows[i + 8], half) for i in range(8) for half in (first, second)]
-        for j in range(16):
-            at = builder.gep(dd, [builder.add(d0, builder.mul(dp, ir.Constant(i64, j)))])
-            builder.store(rows[j], builder.bitcast(at, vector.as_pointer()), align=4)
-        return context.get_dummy_value()
+    @intrinsic
+    def transpose(typingctx, src, s0, sp, dst, d0, dp):
+        if not all(isinstance(a, types.Array) and a.dtype == types.float32 for a in (src, dst)):
+            return None
+        i64t = types.int64
+        signature = types.none(src, i64t, i64t, dst, i64t, i64t)
 
-    return signature, codegen
+        def codegen(context, builder, sig, args):
+            i64, i32 = ir.IntType(64), ir.IntType(32)
+            vector = ir.VectorType(ir.FloatType(), lanes)
+            sd = context.make_array(sig.args[0])(context, builder, args[0]).data
+            dd = context.make_array(sig.args[3])(context, builder, args[3]).data
+            s0, sp, d0, dp = args[1], args[2], args[4], args[5]
+            rows = []
+            for i in range(lanes):
+                at = builder.gep(sd, [builder.add(s0, builder.mul(sp, ir.Constant(i64, i)))])
+                rows.append(builder.load(builder.bitcast(at, vector.as_pointer()), align=4))
+            mask = ir.VectorType(i32, lanes)
+            first = ir.Constant(mask, [x for k in range(half) for x in (k, lanes + k)])
+            second = ir.Constant(mask, [x for k in range(half) for x in (half + k, lanes + half + k)])
+            for _ in range(rounds):
+                rows = [
+                    builder.shuffle_vector(rows[i], rows[i + half], h) for i in range(half) for h in (first, second)
+                ]
+            for j in range(lanes):
+                at = builder.gep(dd, [builder.add(d0, builder.mul(dp, ir.Constant(i64, j)))])
+                builder.store(rows[j], builder.bitcast(at, vector.as_pointer()), align=4)
+            return context.get_dummy_value()
+
+        return signature, codegen
+
+    return transpose
+
+
+_transpose16 = _transpose_of(16)
+_transpose8 = _transpose_of(8)
 
 
 #: The widest row pitch of ``dst`` (entries) at which :func:`tile_transpose` takes the 16 x 16 register tiles.
@@ -232,7 +255,8 @@ def tile_transpose(src, dst, a0, a1):
     """dst[b, a] = src[a, b] for rows a0:a1 of src (2-d views, any strides; compiled code only).
 
     Float32 blocks whose rows are contiguous, into rows at most :data:`TRANSPOSE_TILE_PITCH` apart: 16 x 16
-    tiles transposed in vector registers (:func:`_transpose16`), the rest by :func:`_tile_transpose_any`.
+    tiles (8 x 8 without AVX-512: :data:`TRANSPOSE_LANES`) transposed in vector registers
+    (:func:`_transpose_of`), the rest by :func:`_tile_transpose_any`.
     Measured (Xeon, one thread, whole matrices): 64 x 4096 and 256 x 1024 2.5-2.8x faster, 128 x 4096
     1.75x, 21 x 1156 and 4096 x 64 alike (a NumPy copy of the same bytes: 0.4-0.5x the tiles' time)."""
     raise NotImplementedError("tile_transpose runs in compiled code only")
@@ -249,28 +273,42 @@ def _tile_transpose_typed(src, dst, a0, a1):
     return other
 
 
-def _tile_transpose_f32(src, dst, a0, a1):  # pragma: no cover - compiled
-    b_count = src.shape[1]
-    sp, dp = src.strides[0] // 4, dst.strides[0] // 4
-    if src.strides[1] != 4 or dst.strides[1] != 4 or b_count < 16 or abs(dp) > TRANSPOSE_TILE_PITCH:
-        _tile_transpose_any(src, dst, a0, a1)
-        return
-    b16 = b_count - b_count % 16
-    a = a0
-    while a + 16 <= a1:
-        # up to 64 rows at a time: each row of dst gets 256 contiguous bytes per visit, not 64 (a channels-
-        # first output's rows are far apart: a page each; 16-row blocks made a direct pass 1.3x slower)
-        end = a + 16 * min(4, (a1 - a) // 16)
-        for b0 in range(0, b16, 16):
-            for i in range(a, end, 16):
-                _transpose16(src, i * sp + b0, sp, dst, b0 * dp + i, dp)
-        for b in range(b16, b_count):
-            row = dst[b]
-            for i in range(a, end):
-                row[i] = src[i, b]
-        a = end
-    if a < a1:
-        _tile_transpose_any(src, dst, a, a1)
+def _tile_transpose_f32_of(lanes, transpose):
+    """:func:`tile_transpose`'s float32 blocks in ``lanes x lanes`` register tiles (``transpose``, one of
+    :func:`_transpose_of`'s), up to ``4 * 16`` rows of ``src`` at a time."""
+
+    def tiles(src, dst, a0, a1):  # pragma: no cover - compiled
+        b_count = src.shape[1]
+        sp, dp = src.strides[0] // 4, dst.strides[0] // 4
+        if src.strides[1] != 4 or dst.strides[1] != 4 or b_count < lanes or abs(dp) > TRANSPOSE_TILE_PITCH:
+            _tile_transpose_any(src, dst, a0, a1)
+            return
+        b_tiles = b_count - b_count % lanes
+        a = a0
+        while a + lanes <= a1:
+            # up to 64 rows at a time: each row of dst gets 256 contiguous bytes per visit, not 64 (a channels-
+            # first output's rows are far apart: a page each; 16-row blocks made a direct pass 1.3x slower)
+            end = a + lanes * min(64 // lanes, (a1 - a) // lanes)
+            for b0 in range(0, b_tiles, lanes):
+                for i in range(a, end, lanes):
+                    transpose(src, i * sp + b0, sp, dst, b0 * dp + i, dp)
+            for b in range(b_tiles, b_count):
+                row = dst[b]
+                for i in range(a, end):
+                    row[i] = src[i, b]
+            a = end
+        if a < a1:
+            _tile_transpose_any(src, dst, a, a1)
+
+    return tiles
+
+
+#: The register tiles' width of :func:`tile_transpose`: 16 x 16 with AVX-512 (a tile's rows are vectors of
+#: its registers), 8 x 8 with AVX2, whose 16-lane shuffles take several instructions each (on the AMD EPYC
+#: without AVX-512, one thread, whole matrices: 64 x 4096 0.15 -> 0.10 ms, 256 x 1024 0.15 -> 0.10,
+#: 128 x 4096 and 64 x 16384 1.1x; a copy of the same bytes 0.03-0.13 ms).
+TRANSPOSE_LANES = 16 if _host_has_avx512() else 8
+_tile_transpose_f32 = _tile_transpose_f32_of(TRANSPOSE_LANES, _transpose16 if TRANSPOSE_LANES == 16 else _transpose8)
 
 
 @jit
@@ -2296,16 +2334,6 @@ def winograd_weight_1d(w, s, gm, block, shift, u, ci0, ci1):
                         for co in range(c_out):
                             acc[co] += coefficient * local[k, co]
                 _store_blocks(acc, u[a, ci], p, s, block)
-
-
-def _host_has_avx512() -> bool:
-    """Whether the processor has AVX-512F (32 vector registers of 16 float32 lanes)."""
-    try:
-        from llvmlite import binding
-
-        return bool(binding.get_host_cpu_features().get("avx512f", False))
-    except Exception:  # pragma: no cover - a host llvmlite cannot describe
-        return False
 
 
 #: Output channels per register tile of :func:`register_tiles`: one 512-bit vector of float32 (two 256-bit
