@@ -211,6 +211,9 @@ def test_chunked_product_hands_each_tile_to_store_once(shape, threads):
         fresh = im2col._chunked_product(lhs, rhs, step, np.dtype(np.float64))
     assert (count == 1).all()
     assert np.array_equal(got, fresh)
+    if rows < 4 * im2col.WIDE_ROWS:  # few rows: one double-precision product, in bands shared by the threads
+        exact = lhs.T.astype(np.float64) @ rhs.astype(np.float64)
+        np.testing.assert_allclose(fresh, exact, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
