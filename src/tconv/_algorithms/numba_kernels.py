@@ -275,7 +275,7 @@ def _tile_transpose_typed(src, dst, a0, a1):
 
 def _tile_transpose_f32_of(lanes, transpose):
     """:func:`tile_transpose`'s float32 blocks in ``lanes x lanes`` register tiles (``transpose``, one of
-    :func:`_transpose_of`'s), up to ``4 * 16`` rows of ``src`` at a time."""
+    :func:`_transpose_of`'s), up to 64 rows of ``src`` at a time."""
 
     def tiles(src, dst, a0, a1):  # pragma: no cover - compiled
         b_count = src.shape[1]
@@ -304,9 +304,9 @@ def _tile_transpose_f32_of(lanes, transpose):
 
 
 #: The register tiles' width of :func:`tile_transpose`: 16 x 16 with AVX-512 (a tile's rows are vectors of
-#: its registers), 8 x 8 with AVX2, whose 16-lane shuffles take several instructions each (on the AMD EPYC
-#: without AVX-512, one thread, whole matrices: 64 x 4096 0.15 -> 0.10 ms, 256 x 1024 0.15 -> 0.10,
-#: 128 x 4096 and 64 x 16384 1.1x; a copy of the same bytes 0.03-0.13 ms).
+#: its registers), 8 x 8 with AVX2, whose 16-lane shuffles take several instructions each (on an AMD EPYC
+#: without AVX-512, one thread, whole matrices, interleaved: 64 x 4096 1.11x, 256 x 1024 1.13-1.17x,
+#: 128 x 4096 1.44-1.50x, 64 x 16384 1.67-1.91x, 21 x 1156 1.56x, 96 x 6400 2.2-2.4x as fast as 16 x 16).
 TRANSPOSE_LANES = 16 if _host_has_avx512() else 8
 _tile_transpose_f32 = _tile_transpose_f32_of(TRANSPOSE_LANES, _transpose16 if TRANSPOSE_LANES == 16 else _transpose8)
 
@@ -986,9 +986,9 @@ def _strided_row_typed(src, off, a, b, dst, base, width):
             # the same values), or two runs of 8 or of 4 for shorter rows; a run reads one entry past
             # its last, so a row whose last entry is the source's last is copied one entry at a time.
             # Plain loads and stores: the masked ones of the runs before (a run's lanes outside a:b
-            # masked) made the columns 1.4-2.9x as slow on this AMD EPYC without AVX-512. (The scalar
-            # loop after the runs, empty when they ran, is faster there than in an else branch: 2.5x on
-            # the columns, as compiled by numba's LLVM.)
+            # masked) made the columns 2.3-3.7x as slow on an AMD EPYC without AVX-512 (Zen 3), whose
+            # masked stores are slow. (The scalar loop after the runs, empty when they ran, is faster
+            # there than in an else branch: 2.5x on the columns, as compiled by numba's LLVM.)
             for jj in range(a):
                 dst[np.uintp(base + jj)] = 0
             j = a
