@@ -19,6 +19,7 @@ on real calls: the small-group direct pass 1.35-1.9x, its weight gradient 1.5x, 
 phase interleave 2x, the channels-first convolution's columns 1.4-1.8x faster.
 """
 
+import functools
 import platform
 
 import numba
@@ -36,8 +37,10 @@ held = numba.njit(cache=True, boundscheck=False)
 inline = numba.njit(nogil=True, cache=True, boundscheck=False, inline="always")
 
 
+@functools.cache
 def _host_has_avx512() -> bool:
-    """Whether the processor has AVX-512F (32 vector registers of 16 float32 lanes)."""
+    """Whether the processor has AVX-512F (32 vector registers of 16 float32 lanes); asked of LLVM once (the
+    register tiles' shapes read it five times at import)."""
     try:
         from llvmlite import binding
 
@@ -240,10 +243,6 @@ def _transpose_of(lanes):
     return transpose
 
 
-_transpose16 = _transpose_of(16)
-_transpose8 = _transpose_of(8)
-
-
 #: The widest row pitch of ``dst`` (entries) at which :func:`tile_transpose` takes the 16 x 16 register tiles.
 #: Rows far apart (a channels-first output's rows, 100 KB apart: a direct pass's rows) were written
 #: 2x slower by the tiles than by the 64-row runs, 16 rows of 64 bytes in as many pages at a time,
@@ -273,9 +272,10 @@ def _tile_transpose_typed(src, dst, a0, a1):
     return other
 
 
-def _tile_transpose_f32_of(lanes, transpose):
-    """:func:`tile_transpose`'s float32 blocks in ``lanes x lanes`` register tiles (``transpose``, one of
-    :func:`_transpose_of`'s), up to 64 rows of ``src`` at a time."""
+def _tile_transpose_f32_of(lanes):
+    """:func:`tile_transpose`'s float32 blocks in ``lanes x lanes`` register tiles (:func:`_transpose_of`),
+    up to 64 rows of ``src`` at a time."""
+    transpose = _transpose_of(lanes)
 
     def tiles(src, dst, a0, a1):  # pragma: no cover - compiled
         b_count = src.shape[1]
@@ -308,7 +308,7 @@ def _tile_transpose_f32_of(lanes, transpose):
 #: without AVX-512, one thread, whole matrices, interleaved: 64 x 4096 1.11x, 256 x 1024 1.13-1.17x,
 #: 128 x 4096 1.44-1.50x, 64 x 16384 1.67-1.91x, 21 x 1156 1.56x, 96 x 6400 2.2-2.4x as fast as 16 x 16).
 TRANSPOSE_LANES = 16 if _host_has_avx512() else 8
-_tile_transpose_f32 = _tile_transpose_f32_of(TRANSPOSE_LANES, _transpose16 if TRANSPOSE_LANES == 16 else _transpose8)
+_tile_transpose_f32 = _tile_transpose_f32_of(TRANSPOSE_LANES)
 
 
 @jit
