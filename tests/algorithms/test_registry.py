@@ -126,7 +126,13 @@ def test_get_lists_the_valid_names():
         ((64, 64), 4, 2, 128, 64, 1, "winograd", "phase"),  # k4 s2 on a large image: F(3x3, 2x2) on 4 phases
         ((7, 7), 4, 2, 128, 64, 1, "gemm", "phase"),  # k4 s2 on 7x7: the tiles' edges waste the savings
         ((16, 16), 4, 2, 512, 256, 1, "gemm", "gemm"),  # a 32 MiB transformed weight on few tiles
-        ((16, 16, 16), 3, 1, 32, 64, 1, "im2col", "phase"),  # stride 1, 3-d: columns 1.4x smaller than gemm's
+        ((16, 16, 16), 3, 1, 32, 64, 1, "registers", "phase"),  # stride 1, 3-d, <= 48 -> 96: tiles (1.57x im2col)
+        ((16, 16, 16), 3, 1, 64, 128, 1, "gemm", "phase"),  # more channels than the tiles take: gemm
+        ((16, 16, 16), 3, 1, 1, 64, 1, "im2col", "phase"),  # one input channel in 3-d: never the tiles
+        ((16, 16), 3, 2, 1, 64, 1, "direct", "phase"),  # one input channel, 64 outputs, rows of 31: direct
+        ((48, 48), 3, 2, 1, 64, 1, "gemm", "phase"),  # the same on rows of 95: gemm's rows
+        ((16, 16, 16), 2, 2, 64, 64, 16, "gemm", "direct"),  # 16 groups of 4 -> 4, stamps apart: gemm
+        ((16, 16, 16), 3, 2, 64, 64, 16, "direct", "direct"),  # the same, stamps overlapping: along groups
         ((1, 1), 4, 1, 16, 64, 1, "gemm", "direct"),  # stride 1, but 16 output pixels per input pixel
         ((1, 1), 4, 1, 16, 1024, 1, "gemm", "gemm"),  # a single input pixel: one plain GEMM, whatever the channels
         ((64, 64), 4, 2, 1, 32, 1, "gemm", "phase"),  # one input channel: gemm's rows straight from the input

@@ -238,6 +238,14 @@ ROWS_OVER_DIRECT = 2.0
 #: k8 s4, 22.9 against 3.6; 1 -> 16, k4 s2 at 24^3, 17.4 against 10.4, k3 s2 at 32^3 11.5 against 11.3;
 #: with fewer the rows: 1 -> 12 k5 s2 8.6 against 8.8, 1 -> 8 1.15-1.43x, 1 -> 4 2.6x).
 ROWS_3D_OUTPUTS = 16
+#: ``(outputs, row)``: output channels per group from which, and output rows up to which, a 2-d layer of one
+#: input channel per group keeps rule 3's ``"direct"`` over ``gemm``'s rows whatever the cost model says:
+#: short rows cost the rows' loops more than the model's :data:`tconv._algorithms.cost.ROW_SECONDS`.
+#: Measured (7 December, Zen 3, in one process, alternating, min of 7; a random draw had found a
+#: 16-sample 1 -> 64 k3 s2 layer at 16^2 2.4x slower than ``direct``): ``direct`` 2.35x at 1 -> 32 and
+#: 1 -> 64 on rows of 31, 1.32x at 1 -> 64 on rows of 64, 1.24x (k5 s3) and 1.1x on rows of 74-80; on rows
+#: of 96-199 0.57-1.0x; with 8-24 output channels 0.53-1.28x (rows of 31-80), so not there.
+ROWS_2D = (32, 80)
 #: Input pixels times kernel taps per sample from which a 3-d layer with overlapping stamps runs
 #: ``"phase"`` (rule 5 of :func:`choose`). Measured on one sample of 16-128 channels, k3 s2 and k4 s2,
 #: against ``gemm`` with its bands shared evenly among the threads: ``gemm`` 1.1-1.8x as fast up to
@@ -328,7 +336,8 @@ def choose(
        input rows (:func:`tconv._algorithms.gemm.rows_direct`), ``"auto"`` takes ``gemm`` there:
        1.0-9x ``direct``'s speed (1 -> 1 on 1000x1000: 2.8 ms), where the cost model puts them at most
        :data:`ROWS_OVER_DIRECT` times ``direct``'s cost (but not in 3-d from :data:`ROWS_3D_OUTPUTS` output
-       channels on, nor over ``direct``'s planes of a 2-d or 3-d stride-1 layer); at stride 1 rule 2 comes
+       channels on, nor in 2-d on short rows of many output channels, :data:`ROWS_2D`, nor over
+       ``direct``'s planes of a 2-d or 3-d stride-1 layer); at stride 1 rule 2 comes
        first (but for its exception); not where the tap tables are too large to be kept between calls
        (:func:`tconv._algorithms.taptable.kept`: a 1-d signal of 10^5 samples, 1 -> 4 channels, k16 s8,
        took 72 ms with ``direct``, 19 with ``gemm``, which finds the last axis's taps from their ranges);
@@ -340,8 +349,8 @@ def choose(
        not with ``tconv.options(winograd=False)`` (its error is bounded by each input tile's
        magnitudes, not each output's own terms: :class:`tconv.Options`);
     4b. where ``"gemm"``, ``"im2col"`` or ``"phase"`` would run, float32 stride-1 layers (not pointwise)
-       whose register tiles are well used -- at most 48 input and 96 output channels with an efficiency of
-       0.55 or more, or 3-d layers of 2-8 -> at most 32 channels, or 2-d layers of 2-4 -> at most 4
+       whose register tiles are well used -- at most 48 input (in 3-d 2-48) and 96 output channels with an
+       efficiency of 0.55 or more, or 3-d layers of 2-8 -> at most 32 channels, or 2-d layers of 2-4 -> at most 4
        channels with large kernels; with groups, at most 16 input and 96 output channels per group and
        the same efficiency (:func:`tconv._algorithms.registers.preferred`): ``"registers"``, the layer as
        a direct convolution in tiles of 12 output pixels x 16 channels held in vector registers --
@@ -465,6 +474,8 @@ def _choose(
         rows = False
     if rows and rule == "direct" and geometry.ndim == 3 and problem.cig == 1 and problem.cog >= ROWS_3D_OUTPUTS:
         rows = False
+    if rows and rule == "direct" and geometry.ndim == 2 and problem.cig == 1 and problem.cog >= ROWS_2D[0]:
+        rows = geometry.output_size[-1] > ROWS_2D[1]  # short rows of many channels: direct (ROWS_2D)
     if rows and (
         (rule == "direct" and costs["gemm"] <= ROWS_OVER_DIRECT * costs["direct"])
         or (rule == "im2col" and c_in == 1 and c_out <= ROWS_OVER_IM2COL and geometry.ndim <= 2)
@@ -507,8 +518,14 @@ def _along_groups(geometry: Geometry, groups: int, cig: int, cog: int) -> bool:
     ``gemm``): with more input channels per group ``gemm`` ran 1.5-8x as fast (16 -> 1, 8 -> 2, 4 -> 2
     per group, 1-3 d); with fewer ``direct`` 1.1-2.9x in 2-d and 1.4x in 3-d, but ``gemm`` 1.3x in 1-d;
     at equal counts it depends on the batch (4 -> 4 per group, 1-d k16 s8 and 2-d k4 s2: ``direct``
-    1.1-1.6x on 2 samples, ``gemm`` 1.5-1.8x on 8), so ``direct`` as before."""
-    if groups < DIRECT_GROUPS or not im2col.minor_groups(groups, cig, cog):
+    1.1-1.6x on 2 samples, ``gemm`` 1.5-1.8x on 8), so ``direct`` as before. Not where the stamps do not
+    overlap (each output one tap of one input): there ``gemm``'s transposed orientation writes each output
+    once, as for :func:`_few_inputs`. Measured (7 December, Zen 3, in one process, alternating, min of 7;
+    a random draw had found a 3-d 4 -> 4 per group k3 s4 layer at 22^3 4x slower than its best
+    algorithm): in 3-d ``gemm`` 1.9-3.3x ``direct``'s speed on six such layers (k2 s2, k3 s4, k4 s4;
+    2 -> 2 to 4 -> 8 per group, 16-32 groups); in 1-d and 2-d ``"auto"`` ran ``gemm`` on such layers already
+    (1.5-3.9x ``direct``'s speed on five)."""
+    if groups < DIRECT_GROUPS or not im2col.minor_groups(groups, cig, cog) or not geometry.overlapping:
         return False
     return cig == cog or (cig < cog and geometry.ndim >= 2)
 

@@ -106,6 +106,14 @@ FEW_3D = (2, 8, 32)
 #: 2-d layers of 2-4 input and at most 4 output channels with kernels of 36 taps or more, likewise
 #: (1.5-6.4x on five: 3 -> 3 k7 on 501 x 490; with smaller kernels 0.77-1.47x, one input channel 0.5-0.63x).
 FEW_2D = (2, 4, 4, 36)
+#: With more channels a 3-d layer takes the rule of 1-d and 2-d (:data:`EFFICIENT`, :data:`MOST_INPUTS`,
+#: :data:`MOST_OUTPUTS`), which it had been left out of, and never with one input channel (:data:`FEW_3D`).
+#: Measured (7 December, Zen 3 with AVX2, two threads, in one process, alternating, min of 7; a random
+#: draw had found a 3-d 48 -> 24 k4 d2 layer 3.2x slower than the tiles): 1.21-4.3x ``"auto"``'s earlier
+#: choice (``gemm``, ``im2col`` or ``phase``) on the 12 stride-1 3-d layers of 8-48 input and 12-96
+#: output channels tried (k2-k5, dilation 1-2, 8^3-30^3, 1-4 samples); beyond the rule's channel counts
+#: 1.26-3.0x on five more (21 -> 256 k5, 48 -> 128, 64 -> 32, 96 -> 48, 128 -> 64), left out since on
+#: the Xeon with AVX-512 such layers ran 0.65-0.82x (:data:`EFFICIENT`).
 
 
 def efficiency(geometry: Geometry, problem: Problem) -> float:
@@ -149,8 +157,10 @@ def preferred(geometry: Geometry, problem: Problem) -> bool:
     if problem.groups > 1:
         efficient = efficiency(geometry, problem) >= EFFICIENT
         return c_in <= GROUPED_INPUTS and c_out <= MOST_OUTPUTS and efficient
-    if geometry.ndim == 3:
-        return FEW_3D[0] <= c_in <= FEW_3D[1] and c_out <= FEW_3D[2]
+    if geometry.ndim == 3 and FEW_3D[0] <= c_in <= FEW_3D[1] and c_out <= FEW_3D[2]:
+        return True
+    if geometry.ndim == 3 and c_in < FEW_3D[0]:
+        return False  # one input channel: gemm's rows straight from the input (FEW_3D)
     if geometry.ndim == 2 and FEW_2D[0] <= c_in <= FEW_2D[1] and c_out <= FEW_2D[2] and taps >= FEW_2D[3]:
         return True
     return c_in <= MOST_INPUTS and c_out <= MOST_OUTPUTS and efficiency(geometry, problem) >= EFFICIENT
