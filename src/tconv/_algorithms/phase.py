@@ -295,8 +295,12 @@ BLOCK_AUTO_WEIGHT = 64 * 2**10
 
 #: Input channels up to which ``"auto"`` takes ``phase`` over ``gemm`` for a kernel of whole multiples of
 #: the stride (:func:`few_inputs`): in 2-d, in 1-d at stride 2, and in 3-d (where :func:`_blocks` takes the
-#: all-phase GEMM up to as many, whatever the phases).
-FEW_INPUTS = {3: 32, 2: 16, 1: 8}
+#: all-phase GEMM up to as many, whatever the phases). In 1-d 16 since 7 December (it was 8, the most the
+#: Xeon's sweep had tried there): on Zen 3 (in one process, alternating, min of 7; a random draw had
+#: found 2 samples of 16 -> 512 channels, k32 s2, 2.35x slower than ``phase``) ``phase`` ran 1.06-2.0x
+#: ``gemm``'s speed on ten 1-d stride-2 layers of 10-16 input and 8-1024 output channels (k6-k32, 200-3000
+#: samples), and 1.39-1.54x at 24 and 32 inputs, left out as 2-d's bound is.
+FEW_INPUTS = {3: 32, 2: 16, 1: 16}
 #: In 3-d, input channels above which :func:`few_inputs` takes the all-phase GEMM only where its block grid
 #: (the input grown by ``m - 1`` rows per axis) has at most :data:`BLOCK_GRID_GROWTH` times the input's
 #: pixels: on small volumes the grid is mostly padding (24 -> 32 channels at 8^3, k8 s2: 2.6 times the
@@ -324,7 +328,7 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
     channels and whole multiples, 0.96-4.2x ``gemm``'s speed on all 14 such layers (k4 s2 1.07-2.64x, k6
     s2 1.18-4.21x, k8 s2 1.31-3.90x, k8 s4 1.24-1.91x); in 1-d at stride 2 with ``m >= 3`` and up to 8
     input channels 0.98-3.70x on 9 (k16 s2 3.26-3.70x: a 4 -> 24 layer on 8 x 3830 samples, 4.8 -> 1.6
-    ms, PyTorch 2.9). Not taken: kernels that are not a multiple of the stride (k3 s2, k5 s2: 0.21-0.92x,
+    ms, PyTorch 2.9; up to 16 input channels since, measured on Zen 3: :data:`FEW_INPUTS`). Not taken: kernels that are not a multiple of the stride (k3 s2, k5 s2: 0.21-0.92x,
     phases of unequal taps), 1-d at larger strides (k8 s4 0.17-0.59x, k16 s4 0.63-1.40x, k32 s8
     0.24-1.97x) and 32 input channels (0.22-1.20x). Checked on the 1 655 layers of ``"auto"``'s check (the
     named ones, the other models' and 40 random draws of 40): the rule changed 15, of which the 6 it
