@@ -242,9 +242,9 @@ ROWS_3D_OUTPUTS = 16
 #: input channel per group keeps rule 3's ``"direct"`` over ``gemm``'s rows whatever the cost model says:
 #: short rows cost the rows' loops more than the model's :data:`tconv._algorithms.cost.ROW_SECONDS`.
 #: Measured (7 December, Zen 3, in one process, alternating, min of 7; a random draw had found a
-#: 16-sample 1 -> 64 k3 s2 layer at 16^2 2.4x slower than ``direct``): ``direct`` 2.35x at 1 -> 32 and
-#: 1 -> 64 on rows of 31, 1.32x at 1 -> 64 on rows of 64, 1.24x (k5 s3) and 1.1x on rows of 74-80; on rows
-#: of 96-199 0.57-1.0x; with 8-24 output channels 0.53-1.28x (rows of 31-80), so not there.
+#: 16-sample 1 -> 64 k3 s2 layer at 16^2 2.4x slower than ``direct``): ``direct`` 2.2-2.35x at 1 -> 32 and
+#: 1 -> 64 on rows of 31, 1.3-1.4x at 1 -> 64 on rows of 64, 1.24x (k5 s3) and 1.1x on rows of 74-80; on rows
+#: of 96-199 0.57-0.95x; with 8-24 output channels 0.53-1.28x (rows of 31-80), so not there.
 ROWS_2D = (32, 80)
 #: Input pixels times kernel taps per sample from which a 3-d layer with overlapping stamps runs
 #: ``"phase"`` (rule 5 of :func:`choose`). Measured on one sample of 16-128 channels, k3 s2 and k4 s2,

@@ -297,9 +297,9 @@ BLOCK_AUTO_WEIGHT = 64 * 2**10
 #: the stride (:func:`few_inputs`): in 2-d, in 1-d at stride 2, and in 3-d (where :func:`_blocks` takes the
 #: all-phase GEMM up to as many, whatever the phases). In 1-d 16 since 7 December (it was 8, the most the
 #: Xeon's sweep had tried there): on Zen 3 (in one process, alternating, min of 7; a random draw had
-#: found 2 samples of 16 -> 512 channels, k32 s2, 2.35x slower than ``phase``) ``phase`` ran 1.06-2.0x
+#: found 2 samples of 16 -> 512 channels, k32 s2, 2.35x slower than ``phase``) ``phase`` ran 1.03-1.94x
 #: ``gemm``'s speed on ten 1-d stride-2 layers of 10-16 input and 8-1024 output channels (k6-k32, 200-3000
-#: samples), and 1.39-1.54x at 24 and 32 inputs, left out as 2-d's bound is.
+#: samples), and 1.2-1.5x at 24 and 32 inputs, left out as 2-d's bound is.
 FEW_INPUTS = {3: 32, 2: 16, 1: 16}
 #: In 3-d, input channels above which :func:`few_inputs` takes the all-phase GEMM only where its block grid
 #: (the input grown by ``m - 1`` rows per axis) has at most :data:`BLOCK_GRID_GROWTH` times the input's
