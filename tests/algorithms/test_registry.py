@@ -129,8 +129,8 @@ def test_get_lists_the_valid_names():
         ((16, 16, 16), 3, 1, 32, 64, 1, "registers", "phase"),  # stride 1, 3-d, <= 48 -> 96: tiles (1.57x im2col)
         ((16, 16, 16), 3, 1, 64, 128, 1, "gemm", "phase"),  # more channels than the tiles take: gemm
         ((16, 16, 16), 3, 1, 1, 64, 1, "im2col", "phase"),  # one input channel in 3-d: never the tiles
-        ((16, 16), 3, 2, 1, 64, 1, "direct", "phase"),  # one input channel, 64 outputs, rows of 31: direct
-        ((48, 48), 3, 2, 1, 64, 1, "gemm", "phase"),  # the same on rows of 95: gemm's rows
+        ((16, 16), 3, 2, 1, 64, 1, "direct", "phase"),  # one input channel, 64 outputs, rows of 33: direct
+        ((48, 48), 3, 2, 1, 64, 1, "gemm", "phase"),  # the same on rows of 97: gemm's rows
         ((16, 16, 16), 2, 2, 64, 64, 16, "gemm", "direct"),  # 16 groups of 4 -> 4, stamps apart: gemm
         ((16, 16, 16), 3, 2, 64, 64, 16, "direct", "direct"),  # the same, stamps overlapping: along groups
         ((1, 1), 4, 1, 16, 64, 1, "gemm", "direct"),  # stride 1, but 16 output pixels per input pixel

@@ -320,19 +320,21 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
     2-d at any stride, in 1-d at stride 2 with ``m >= 3`` -- from
     :data:`tconv._algorithms.gemm.SMALL_FLOPS` on (smaller layers: :func:`small_blocks`).
 
-    There ``gemm``'s GEMM sums over ``C_in`` terms alone (an outer product when ``C_in`` is small) into ``k * C_out``
-    columns per input pixel, which its gather adds ``m`` at a time; each phase of ``phase`` is a stride-1 layer of ``m``
-    taps per axis whose GEMM sums over ``m * C_in`` (per axis) and writes each output once. Measured (6 December, Xeon,
-    two threads, min of 5 calls; 84 layers of 20-300 MFLOP, 2-32 input channels, 8-96 output channels, k3-k32 at strides
-    2-8): in 2-d with up to 16 input channels and whole multiples, 0.96-4.2x ``gemm``'s speed on all 14 such layers (k4
-    s2 1.07-2.64x, k6 s2 1.18-4.21x, k8 s2 1.31-3.90x, k8 s4 1.24-1.91x); in 1-d at stride 2 with ``m >= 3`` and up to 8
-    input channels 0.98-3.70x on 9 (k16 s2 3.26-3.70x: a 4 -> 24 layer on 8 x 3830 samples, 4.8 -> 1.6 ms, PyTorch 2.9;
-    up to 16 input channels since, measured on Zen 3: :data:`FEW_INPUTS`). Not taken: kernels that are not a multiple of
-    the stride (k3 s2, k5 s2: 0.21-0.92x, phases of unequal taps), 1-d at larger strides (k8 s4 0.17-0.59x, k16 s4
-    0.63-1.40x, k32 s8 0.24-1.97x) and 32 input channels (0.22-1.20x). Checked on the 1 655 layers of ``"auto"``'s check
-    (the named ones, the other models' and 40 random draws of 40): the rule changed 15, of which the 6 it keeps ran
-    1.32-3.24x as fast (A/B, min of 5 calls); the others, left out by the bounds on output channels and size, were small
-    calls of 1-4 output channels (0.41-0.86x) or a 4 x 4 input (0.67x).
+    There ``gemm``'s GEMM sums over ``C_in`` terms alone (an outer product when ``C_in`` is small) into
+    ``k * C_out`` columns per input pixel, which its gather adds ``m`` at a time; each phase of ``phase`` is
+    a stride-1 layer of ``m`` taps per axis whose GEMM sums over ``m * C_in`` (per axis) and writes each
+    output once. Measured (6 December, Xeon, two threads, min of 5 calls; 84 layers of 20-300 MFLOP, 2-32
+    input channels, 8-96 output channels, k3-k32 at strides 2-8): in 2-d with up to 16 input channels and
+    whole multiples, 0.96-4.2x ``gemm``'s speed on all 14 such layers (k4 s2 1.07-2.64x, k6 s2 1.18-4.21x,
+    k8 s2 1.31-3.90x, k8 s4 1.24-1.91x); in 1-d at stride 2 with ``m >= 3`` and up to 8 input channels
+    0.98-3.70x on 9 (k16 s2 3.26-3.70x: a 4 -> 24 layer on 8 x 3830 samples, 4.8 -> 1.6 ms, PyTorch 2.9; up
+    to 16 input channels since, measured on Zen 3: :data:`FEW_INPUTS`). Not taken: kernels that are not a
+    multiple of the stride (k3 s2, k5 s2: 0.21-0.92x, phases of unequal taps), 1-d at larger strides (k8 s4
+    0.17-0.59x, k16 s4 0.63-1.40x, k32 s8 0.24-1.97x) and 32 input channels (0.22-1.20x). Checked on the
+    1 655 layers of ``"auto"``'s check (the named ones, the other models' and 40 random draws of 40): the
+    rule changed 15, of which the 6 it keeps ran 1.32-3.24x as fast (A/B, min of 5 calls); the others, left
+    out by the bounds on output channels and size, were small calls of 1-4 output channels (0.41-0.86x) or a
+    4 x 4 input (0.67x).
 
     Against ``direct``, which the rules give layers of up to 8 input and 64 or more output channels
     (``tconv._algorithms.FEW_INPUT_CHANNELS``), on 24 random 2-d layers of 2-8 -> 64-256 channels (k4 s2
