@@ -156,6 +156,8 @@ def test_get_lists_the_valid_names():
         ((1994,), 4, 4, 4, 192, 1, "gemm", "scatter"),  # stamps that do not overlap: gemm (transposed)
         ((400,), 4, 2, 16, 256, 4, "direct", "phase"),  # 4 groups of 4 -> 64: few inputs per group
         ((20, 20), 3, 1, 4, 64, 1, "registers", "phase"),  # few input channels at stride 1: register tiles
+        ((64, 64), 5, 1, 3, 8, 1, "registers", "scatter"),  # 3 -> 8, k5 s1: half a tile's lanes, tiles (2.8x)
+        ((40, 40), 3, 1, 4, 8, 1, "gemm", "scatter"),  # 4 -> 8, k3 s1: 9 taps, not the tiles
         ((20, 20), 3, 1, 4, 128, 1, "im2col", "phase"),  # more output channels: im2col's GEMM
     ],
 )

@@ -106,6 +106,13 @@ FEW_3D = (2, 8, 32)
 #: 2-d layers of 2-4 input and at most 4 output channels with kernels of 36 taps or more, likewise
 #: (1.5-6.4x on five: 3 -> 3 k7 on 501 x 490; with smaller kernels 0.77-1.47x, one input channel 0.5-0.63x).
 FEW_2D = (2, 4, 4, 36)
+#: 2-d layers of 2-4 input and 5-8 output channels (half a tile's 16 lanes, which :data:`EFFICIENT` never
+#: admits) with kernels of 25 taps or more, likewise. Measured (7 December, Zen 3 with AVX2, in one process,
+#: alternating, min of 7; a random draw had found one 79 x 79 sample of 3 -> 8 channels, k7, 2.8x slower
+#: than the tiles): 1.57-3.78x ``"auto"``'s earlier choice (``im2col`` or ``gemm``) on five such layers
+#: (k5-k9, 32^2-120^2, 1-8 samples; 2 -> 6 k9 3.85 -> 1.02 ms), and at k3 (9 taps) 1.09x ``gemm``, so
+#: not there.
+FEW_2D_WIDE = (2, 4, 8, 25)
 #: With more channels a 3-d layer takes the rule of 1-d and 2-d (:data:`EFFICIENT`, :data:`MOST_INPUTS`,
 #: :data:`MOST_OUTPUTS`), which it had been left out of, and never with one input channel (:data:`FEW_3D`).
 #: Measured (7 December, Zen 3 with AVX2, two threads, in one process, alternating, min of 7; a random
@@ -149,8 +156,8 @@ def _row_share(o_last: int) -> float:
 
 def preferred(geometry: Geometry, problem: Problem) -> bool:
     """Whether ``"auto"`` runs the tiles where its rules would run ``"gemm"``, ``"im2col"`` or ``"phase"``
-    (see :data:`EFFICIENT`, :data:`FEW_3D`, :data:`FEW_2D`, :data:`GROUPED_INPUTS`; channel counts per
-    group): never on a pointwise kernel (one product per pixel)."""
+    (see :data:`EFFICIENT`, :data:`FEW_3D`, :data:`FEW_2D`, :data:`FEW_2D_WIDE`, :data:`GROUPED_INPUTS`;
+    channel counts per group): never on a pointwise kernel (one product per pixel)."""
     if not applies(geometry, problem) or math.prod(geometry.kernel_size) == 1:
         return False
     c_in, c_out, taps = problem.cig, problem.cog, math.prod(geometry.kernel_size)  # per group
@@ -163,6 +170,8 @@ def preferred(geometry: Geometry, problem: Problem) -> bool:
         return False  # one input channel: gemm's rows straight from the input (FEW_3D)
     if geometry.ndim == 2 and FEW_2D[0] <= c_in <= FEW_2D[1] and c_out <= FEW_2D[2] and taps >= FEW_2D[3]:
         return True
+    if geometry.ndim == 2 and FEW_2D_WIDE[0] <= c_in <= FEW_2D_WIDE[1] and FEW_2D[2] < c_out <= FEW_2D_WIDE[2]:
+        return taps >= FEW_2D_WIDE[3]
     return c_in <= MOST_INPUTS and c_out <= MOST_OUTPUTS and efficiency(geometry, problem) >= EFFICIENT
 
 
