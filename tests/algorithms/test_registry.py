@@ -159,6 +159,10 @@ def test_get_lists_the_valid_names():
         ((64, 64), 5, 1, 3, 8, 1, "registers", "scatter"),  # 3 -> 8, k5 s1: half a tile's lanes, tiles (2.8x)
         ((40, 40), 3, 1, 4, 8, 1, "gemm", "scatter"),  # 4 -> 8, k3 s1: 9 taps, not the tiles
         ((20, 20), 3, 1, 4, 128, 1, "im2col", "phase"),  # more output channels: im2col's GEMM
+        ((48, 48), 8, 2, 24, 32, 1, "phase", "phase"),  # 24 inputs, 4 strides a kernel: the all-phase GEMM
+        ((48, 48), 12, 3, 17, 48, 1, "phase", "phase"),  # 17 inputs, k12 s3 (phase.FEW_LONG_INPUTS)
+        ((12, 12), 8, 2, 24, 64, 1, "gemm", "phase"),  # the same on 12^2: its block grid mostly padding
+        ((48, 48), 8, 2, 40, 32, 1, "gemm", "phase"),  # 40 inputs: gemm
     ],
 )
 def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, numpy_only):

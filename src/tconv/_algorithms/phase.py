@@ -310,6 +310,22 @@ FEW_INPUTS_ANY_GRID = 16
 BLOCK_GRID_GROWTH = 2.0
 #: The least output channels of such a layer (:func:`few_inputs`), by dimensions.
 FEW_INPUTS_OUTPUTS = {3: 2, 2: 8, 1: 8}
+#: In 2-d, input channels up to which :func:`few_inputs` takes ``phase`` too where the kernel is at least
+#: :data:`LONG_MULTIPLES` whole strides on every axis (above ``FEW_INPUTS[2]``; the kernel as it is, not
+#: rounded). Measured (7 December, Zen 3, in one process, alternating, min of 7; a held-out training draw
+#: had found one 24 -> 24 k8 s2 forward 2.05x slower than ``phase``): on 14 random 2-d layers of 17-32
+#: input and 8-128 output channels where ``"auto"`` ran ``gemm``, k6 s2 to k12 s4 at 21^2-93^2, ``phase``
+#: ran 0.96-2.58x ``gemm``'s speed, 1.20x or more on 13 (24 -> 48 k8 s2 on 86^2: 23.2 -> 9.0 ms;
+#: 17 -> 48 k12 s3: 15.0 -> 5.8); at two strides (k4 s2) 0.73-1.25x, so not there. Where Winograd's rule
+#: takes such a layer (k4 s2, k6 s3, k8 s4) it stays Winograd's (0.88-0.96x for ``phase`` there).
+FEW_LONG_INPUTS = 32
+#: See :data:`FEW_LONG_INPUTS`.
+LONG_MULTIPLES = 3
+#: ... and where the all-phase GEMM's block grid (the input grown by ``m - 1`` cells per axis) has at most
+#: this many times the input's pixels: on small images it is mostly padding (one 12^2 sample of 24 -> 64
+#: and 24 -> 256 channels, k8 s2: 0.75x and 0.82x ``gemm``; 4 x 10^2 of 32 -> 64, k6 s2: 0.88x; from 16^2,
+#: 1.27 times, 1.15-2.15x on five).
+LONG_GRID_GROWTH = 1.3
 
 
 def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
@@ -358,7 +374,8 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
     with ``gemm``'s transposed orientation (16 -> 1 at 24^3, k4 s2: 0.8 against 1.3 ms)."""
     if problem.groups != 1 or geometry.ndim not in FEW_INPUTS or any(d != 1 for d in geometry.dilation):
         return False
-    if not 2 <= problem.cig <= FEW_INPUTS[geometry.ndim] or problem.cog < FEW_INPUTS_OUTPUTS[geometry.ndim]:
+    most = FEW_LONG_INPUTS if geometry.ndim == 2 else FEW_INPUTS[geometry.ndim]
+    if not 2 <= problem.cig <= most or problem.cog < FEW_INPUTS_OUTPUTS[geometry.ndim]:
         return False
     if _cost.useful_flops(geometry, problem, n) < gemm.SMALL_FLOPS:
         return False
@@ -383,6 +400,9 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
         if problem.cig > FEW_INPUTS_ANY_GRID and growth > BLOCK_GRID_GROWTH:
             return False
         return _tiled_blocks(geometry, problem)
+    if problem.cig > FEW_INPUTS[2]:  # more input channels: long kernels on images not much smaller than the grid
+        growth = math.prod((i + m - 1) / i for i, m in zip(geometry.input_size, multiples))
+        return all(m >= LONG_MULTIPLES for m in multiples) and growth <= LONG_GRID_GROWTH
     return all(m >= 2 for m in multiples)
 
 
