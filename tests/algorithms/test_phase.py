@@ -293,9 +293,10 @@ def test_depth_to_space_t_writes_each_output_from_its_phase_row(runs):
 
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 def test_few_input_channels_take_phase_where_the_kernel_is_whole_multiples_of_the_stride(layout):
-    """``phase.few_inputs``: a layer of 2-16 input channels (1-d: up to 8, stride 2, ``k >= 3s``) and 8 or more
-    output channels whose kernel is whole multiples of the stride, above ``gemm.SMALL_FLOPS``, runs
-    ``phase``; the bounds keep the other rules; and the chosen call agrees with the scatter reference."""
+    """``phase.few_inputs``: a layer of 2-16 input channels (1-d: stride 2, ``k >= 3s``; 2-d: up to 32 where
+    ``k >= 3s`` on a grid near the input's size) and 8 or more output channels whose kernel is whole multiples of
+    the stride, above ``gemm.SMALL_FLOPS``, runs ``phase``; the bounds keep the other rules; and the chosen
+    call agrees with the scatter reference."""
 
     def chosen(size, kernel, stride, n, c_in, c_out, groups=1, **kwargs):
         geometry = conv_transpose_geometry(size, kernel, stride, **kwargs)
@@ -308,7 +309,10 @@ def test_few_input_channels_take_phase_where_the_kernel_is_whole_multiples_of_th
     assert chosen((3830,), 8, 4, 8, 4, 24) != "phase"  # 1-d at stride 4
     assert chosen((3830,), 4, 2, 8, 4, 24) != "phase"  # 1-d, m = 2
     assert chosen((84, 84), 5, 2, 8, 3, 8) != "phase"  # not a multiple of the stride
-    assert chosen((84, 84), 8, 2, 8, 32, 8) != "phase"  # 32 input channels
+    assert chosen((84, 84), 8, 2, 8, 32, 8) == "phase"  # 32 input channels, k = 4s (phase.FEW_LONG_INPUTS)
+    assert chosen((84, 84), 8, 2, 8, 40, 8) != "phase"  # 40 input channels
+    assert chosen((84, 84), 4, 2, 8, 24, 8) != "phase"  # 24 input channels, k = 2s
+    assert chosen((12, 12), 8, 2, 8, 24, 64) != "phase"  # 24 input channels on 12^2: the grid mostly padding
     assert chosen((84, 84), 8, 2, 8, 8, 4) != "phase"  # 4 output channels
     assert chosen((84, 84), 8, 2, 8, 8, 16, dilation=2) != "phase"
     assert chosen((84, 84), 8, 2, 8, 8, 16, groups=2) != "phase"
