@@ -139,7 +139,7 @@ def test_get_lists_the_valid_names():
         ((64, 64), 4, 2, 1, 128, 1, "direct", "phase"),  # one input channel, 128 outputs: direct's tap tables
         ((64, 64), 4, 2, 4, 128, 4, "direct", "phase"),  # one input channel per group, 32 outputs each
         ((64, 64), 4, 2, 1, 1, 1, "gemm", "scatter"),  # one channel in and out: gemm
-        ((64, 64), 3, 1, 1, 64, 1, "registers", "phase"),  # one input channel at stride 1: register tiles
+        ((64, 64), 3, 1, 1, 64, 1, "direct", "phase"),  # one input channel at stride 1: planes (2.8x the tiles)
         ((1, 1), 4, 1, 1, 64, 1, "gemm", "direct"),  # one input pixel: one plain GEMM
         ((100000,), 16, 8, 1, 4, 1, "gemm", "scatter"),  # one input channel, tap tables too large to keep
         # few input channels in 3-d: the tiled all-phase GEMM (phase.few_inputs; "direct" before, 1.15x)
@@ -163,6 +163,9 @@ def test_get_lists_the_valid_names():
         ((48, 48), 12, 3, 17, 48, 1, "phase", "phase"),  # 17 inputs, k12 s3 (phase.FEW_LONG_INPUTS)
         ((12, 12), 8, 2, 24, 64, 1, "gemm", "phase"),  # the same on 12^2: its block grid mostly padding
         ((48, 48), 8, 2, 40, 32, 1, "gemm", "phase"),  # 40 inputs: gemm
+        ((48, 48), 5, 1, 1, 64, 1, "direct", "phase"),  # one input channel, stride 1, 2-d: planes (SHIFTS_2D)
+        ((48, 48), 3, 1, 4, 256, 4, "direct", "phase"),  # the same a group
+        ((48, 48), 3, 1, 2, 64, 1, "registers", "phase"),  # two input channels: the register tiles
     ],
 )
 def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, numpy_only):

@@ -238,6 +238,18 @@ ROWS_OVER_DIRECT = 2.0
 #: k8 s4, 22.9 against 3.6; 1 -> 16, k4 s2 at 24^3, 17.4 against 10.4, k3 s2 at 32^3 11.5 against 11.3;
 #: with fewer the rows: 1 -> 12 k5 s2 8.6 against 8.8, 1 -> 8 1.15-1.43x, 1 -> 4 2.6x).
 ROWS_3D_OUTPUTS = 16
+#: Whether ``"auto"`` runs ``"direct"``'s planes (:func:`tconv._algorithms.direct.depthwise_shifts`) for every
+#: 2-d stride-1 layer of one input channel per group they take, over rule 2's ``"im2col"``, ``gemm`` and the
+#: register tiles. Measured (7 December, Zen 3, in one process, alternating, min of 7; a random draw had
+#: found one 8-group layer of 1 -> 64 channels a group, 3-d, k7 s1, 5x slower than ``direct``): on 17 random
+#: 2-d layers of 1 -> 16-512 channels a group (1-16 groups, k2-k7, 12^2-77^2, 1-8 samples), ``direct`` ran
+#: 1.02-2.47x the best of the others, 1.18x or more on 16 (8 samples of 2 -> 512 in 2 groups, k3 at 35^2:
+#: 4.96 -> 2.48 ms; 8 x 1 -> 16, k2 at 75^2: 0.92 -> 0.27 ms with the register tiles before); at k6-k9
+#: 0.95-1.02x the tiles and 1.35-2.7x ``im2col`` on six more. Over the 1 655 layers of ``"auto"``'s check it
+#: changes nine: 1.25-2.6x on eight, 0.93x on one sample-heavy 64-tap layer (16 x 1 -> 256 at 58^2, k8,
+#: ``im2col`` 24.1 ms). In 3-d it was 0.13-1.7x (the register tiles 2.3-7.7x ahead on k4-k7 kernels of few
+#: output channels), so not there.
+SHIFTS_2D = True
 #: ``(outputs, row)``: output channels per group from which, and output rows up to which, a 2-d layer of one
 #: input channel per group keeps rule 3's ``"direct"`` over ``gemm``'s rows whatever the cost model says:
 #: short rows cost the rows' loops more than the model's :data:`tconv._algorithms.cost.ROW_SECONDS`.
@@ -356,10 +368,15 @@ def choose(
        a direct convolution in tiles of 12 output pixels x 16 channels held in vector registers --
        1.09-18.7x the earlier choice's speed on the 40 of 120 random stride-1 layers it picks, 1.85x in
        geometric mean on the 37 of the benchmark's 1 600 random layers it changes, measured A/B;
+       but 2-d stride-1 layers of one input channel per group that ``"direct"`` computes plane by plane
+       (channels-first: :func:`tconv._algorithms.direct.depthwise_shifts`) run ``"direct"`` whatever
+       rules 2 and 4b said (:data:`SHIFTS_2D`: 1.02-2.47x the best of the others on 17 random layers);
     4c. where ``"gemm"``, the few input channels' ``"direct"`` or rule 5's ``"phase"`` would run (not
        Winograd), layers of 2-16 input and 8 or more output channels above
        :data:`tconv._algorithms.gemm.SMALL_FLOPS` whose kernel is whole multiples (two or more) of the
-       stride, in 2-d, and in 1-d at stride 2 with three or more; in 3-d 2-32 input and 2 or more output
+       stride, in 2-d (17-32 input channels with three or more on a grid near the input's size:
+       :data:`tconv._algorithms.phase.FEW_LONG_INPUTS`), and in 1-d at stride 2 with three or more; in 3-d
+       2-32 input and 2 or more output
        channels, the all-phase GEMM in tiles (:func:`tconv._algorithms.phase.few_inputs`): ``"phase"`` --
        ``gemm``'s GEMM sums over the few input channels alone into ``k * C_out`` columns a pixel, each
        phase's over ``m * C_in`` per axis: 1.2-3.2x ``gemm``'s speed on the layers it changes in 1-d and
@@ -498,6 +515,11 @@ def _choose(
     if rule in ("gemm", "im2col", "phase") and compiled and registers.preferred(geometry, problem):
         rule = "registers"  # stride 1 in register tiles, where they are well used (registers.preferred)
         costs["registers"] = _cost.seconds("registers", geometry, problem, n, compiled)
+    # one input channel per group at stride 1 in 2-d: plane by plane (its work bounded by the padded planes,
+    # which the cost model's tap tables overestimate), wherever it fits the budget (SHIFTS_2D)
+    planes = compiled and SHIFTS_2D and geometry.ndim == 2 and direct.depthwise_shifts(geometry, problem)
+    if planes:
+        rule = "direct"
     costs = {
         name: value
         for name, value in costs.items()
@@ -506,7 +528,7 @@ def _choose(
     if not costs:
         return rule  # nothing fits: ops refuses the call with the rule's algorithm's numbers
     best = min(costs, key=costs.__getitem__)
-    if rule not in costs or costs[rule] > OVERRIDE * costs[best]:
+    if rule not in costs or (costs[rule] > OVERRIDE * costs[best] and not planes):
         return best
     return rule
 
