@@ -166,6 +166,8 @@ def test_get_lists_the_valid_names():
         ((48, 48), 5, 1, 1, 64, 1, "direct", "phase"),  # one input channel, stride 1, 2-d: planes (SHIFTS_2D)
         ((48, 48), 3, 1, 4, 256, 4, "direct", "phase"),  # the same a group
         ((48, 48), 3, 1, 2, 64, 1, "registers", "phase"),  # two input channels: the register tiles
+        ((2000,), 9, 1, 1, 128, 1, "direct", "phase"),  # 1-d, one input channel, 128 outputs: rows (SHIFTS_1D_OUTPUTS)
+        ((2000,), 9, 1, 2, 16, 2, "gemm", "direct"),  # 1-d, 8 outputs a group: gemm's rows from the input
     ],
 )
 def test_the_cost_model(size, kernel, stride, c_in, c_out, groups, compiled, numpy_only):

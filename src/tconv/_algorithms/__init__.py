@@ -250,6 +250,14 @@ ROWS_3D_OUTPUTS = 16
 #: ``im2col`` 24.1 ms). In 3-d it was 0.13-1.7x (the register tiles 2.3-7.7x ahead on k4-k7 kernels of few
 #: output channels), so not there.
 SHIFTS_2D = True
+#: ... and 1-d layers of at least this many output channels per group: on ten random 1-d stride-1 layers of
+#: one input channel per group (1-8 groups, k2-k16, 800-4900 samples) ``direct``'s rows ran 1.11-2.4x the
+#: best of the others and 1.43-2.5x ``"auto"``'s earlier choice on the nine of 16 or more output channels a
+#: group (8 x 1 -> 128, k9 on 2619 samples: 2.25 -> 1.10 ms), and 0.87x ``gemm``'s rows from the input with 8;
+#: held out, ten more of 16-512 output channels a group (k2-k16, 768-6653 samples): 1.39-3.99x ``"auto"``'s
+#: earlier choice (the register tiles or ``im2col``), 1.96x in geometric mean; ``gemm``'s rows were 1.05x and
+#: 1.26x ahead of ``direct`` on two of them (k2 and k3), which ``"auto"`` did not take before either.
+SHIFTS_1D_OUTPUTS = 16
 #: ``(outputs, row)``: output channels per group from which, and output rows up to which, a 2-d layer of one
 #: input channel per group keeps rule 3's ``"direct"`` over ``gemm``'s rows whatever the cost model says:
 #: short rows cost the rows' loops more than the model's :data:`tconv._algorithms.cost.ROW_SECONDS`.
@@ -370,7 +378,8 @@ def choose(
        geometric mean on the 37 of the benchmark's 1 600 random layers it changes, measured A/B;
        but 2-d stride-1 layers of one input channel per group that ``"direct"`` computes plane by plane
        (channels-first: :func:`tconv._algorithms.direct.depthwise_shifts`) run ``"direct"`` whatever
-       rules 2 and 4b said (:data:`SHIFTS_2D`: 1.02-2.47x the best of the others on 17 random layers);
+       rules 2 and 4b said (:data:`SHIFTS_2D`: 1.02-2.47x the best of the others on 17 random layers), and
+       so do 1-d ones of 16 or more output channels per group (:data:`SHIFTS_1D_OUTPUTS`: 1.39-3.99x on ten);
     4c. where ``"gemm"``, the few input channels' ``"direct"`` or rule 5's ``"phase"`` would run (not
        Winograd), layers of 2-16 input and 8 or more output channels above
        :data:`tconv._algorithms.gemm.SMALL_FLOPS` whose kernel is whole multiples (two or more) of the
@@ -517,7 +526,8 @@ def _choose(
         costs["registers"] = _cost.seconds("registers", geometry, problem, n, compiled)
     # one input channel per group at stride 1 in 2-d: plane by plane (its work bounded by the padded planes,
     # which the cost model's tap tables overestimate), wherever it fits the budget (SHIFTS_2D)
-    planes = compiled and SHIFTS_2D and geometry.ndim == 2 and direct.depthwise_shifts(geometry, problem)
+    planes = compiled and SHIFTS_2D and direct.depthwise_shifts(geometry, problem)
+    planes = planes and (geometry.ndim == 2 or (geometry.ndim == 1 and problem.cog >= SHIFTS_1D_OUTPUTS))
     if planes:
         rule = "direct"
     costs = {
