@@ -316,8 +316,8 @@ FEW_INPUTS_OUTPUTS = {3: 2, 2: 8, 1: 8}
 #: had found one 24 -> 24 k8 s2 forward 2.05x slower than ``phase``): on 14 random 2-d layers of 17-32
 #: input and 8-128 output channels where ``"auto"`` ran ``gemm``, k6 s2 to k12 s4 at 21^2-93^2, ``phase``
 #: ran 0.96-2.58x ``gemm``'s speed, 1.20x or more on 13 (24 -> 48 k8 s2 on 86^2: 23.2 -> 9.0 ms;
-#: 17 -> 48 k12 s3: 15.0 -> 5.8); at two strides (k4 s2) 0.73-1.25x, so not there. Where Winograd's rule
-#: takes such a layer (k4 s2, k6 s3, k8 s4) it stays Winograd's (0.88-0.96x for ``phase`` there).
+#: 17 -> 48 k12 s3: 15.0 -> 5.8); at two strides (k4 s2) 0.73-1.25x, so not there (Winograd's rule takes
+#: kernels of two strides, k4 s2, k6 s3, k8 s4, where ``phase`` ran 0.78-1.24x its speed on ten).
 FEW_LONG_INPUTS = 32
 #: See :data:`FEW_LONG_INPUTS`.
 LONG_MULTIPLES = 3
