@@ -524,8 +524,9 @@ def _choose(
     if rule in ("gemm", "im2col", "phase") and compiled and registers.preferred(geometry, problem):
         rule = "registers"  # stride 1 in register tiles, where they are well used (registers.preferred)
         costs["registers"] = _cost.seconds("registers", geometry, problem, n, compiled)
-    # one input channel per group at stride 1 in 2-d: plane by plane (its work bounded by the padded planes,
-    # which the cost model's tap tables overestimate), wherever it fits the budget (SHIFTS_2D)
+    # one input channel per group at stride 1 in 2-d (1-d: many output channels): plane by plane, its work
+    # bounded by the padded planes, which the cost model's tap tables overestimate, wherever it fits the
+    # budget (SHIFTS_2D, SHIFTS_1D_OUTPUTS)
     planes = compiled and SHIFTS_2D and direct.depthwise_shifts(geometry, problem)
     planes = planes and (geometry.ndim == 2 or (geometry.ndim == 1 and problem.cog >= SHIFTS_1D_OUTPUTS))
     if planes:

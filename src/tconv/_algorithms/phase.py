@@ -396,14 +396,18 @@ def few_inputs(geometry: Geometry, problem: Problem, n: int) -> bool:
     if geometry.ndim == 3:  # the tiled all-phase GEMM, not its untiled form nor the phase-by-phase GEMMs
         if not all(m >= 1 for m in multiples) or all(m == 1 for m in multiples):
             return False
-        growth = math.prod((i + m - 1) / i for i, m in zip(geometry.input_size, multiples))
-        if problem.cig > FEW_INPUTS_ANY_GRID and growth > BLOCK_GRID_GROWTH:
+        if problem.cig > FEW_INPUTS_ANY_GRID and _grid_growth(geometry, multiples) > BLOCK_GRID_GROWTH:
             return False
         return _tiled_blocks(geometry, problem)
     if problem.cig > FEW_INPUTS[2]:  # more input channels: long kernels on images not much smaller than the grid
-        growth = math.prod((i + m - 1) / i for i, m in zip(geometry.input_size, multiples))
-        return all(m >= LONG_MULTIPLES for m in multiples) and growth <= LONG_GRID_GROWTH
+        return all(m >= LONG_MULTIPLES for m in multiples) and _grid_growth(geometry, multiples) <= LONG_GRID_GROWTH
     return all(m >= 2 for m in multiples)
+
+
+def _grid_growth(geometry: Geometry, multiples: list[int]) -> float:
+    """How many times the input's pixels the all-phase GEMM's block grid holds: the input grown by
+    ``m - 1`` cells per axis, ``m`` the kernel's whole strides there (:func:`few_inputs`' bounds)."""
+    return math.prod((i + m - 1) / i for i, m in zip(geometry.input_size, multiples))
 
 
 def few_inputs_grouped(geometry: Geometry, problem: Problem, n: int) -> bool:
