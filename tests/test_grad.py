@@ -670,6 +670,12 @@ ACCURACY_LAYERS = [
     ("k1-c128-few-rows", (8, 64, 7, 7), (64, 128, 1, 1), dict()),
     ("k1-c128x128", (6, 128, 10, 10), (128, 128, 1, 1), dict()),
     ("grouped-3d-k5s3", (1, 16, 8, 8, 8), (16, 128, 5, 5, 5), dict(stride=3, groups=4)),
+    # ... large 1 x 1 weight gradients over few rows (256-row sums were 1.17x PyTorch's distance on the
+    # first: im2col.chunk_rows gives them 32), and the 1 x 1 paths (im2col._pointwise_gradient, _conv_pointwise)
+    ("k1-c512x256-784-rows", (1, 512, 28, 28), (512, 256, 1, 1), dict()),
+    ("k1-c256x256-512-rows", (2, 256, 16, 16), (256, 256, 1, 1), dict()),
+    ("k1-c128-to-32", (1, 128, 76, 76), (128, 32, 1, 1), dict()),
+    ("k1-c64-to-3-1d", (4, 64, 3000), (64, 3, 1), dict()),
     # input gradients the register tiles sum (im2col.register_tiles: few output channels per group),
     # float32 chunks of taps, or of a tap's channels, added in double precision
     ("tiles-fcn-x2", (4, 21, 16, 16), (21, 21, 4, 4), dict(stride=2)),

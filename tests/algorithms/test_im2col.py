@@ -577,6 +577,115 @@ def test_grouped_weight_gradient_columns_first(
         assert np.array_equal(got, tconv.conv_transpose_backward(dy, x, w, needs="weight", **kwargs).weight)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize(
+    "n, c_in, c_out, size, op",
+    [
+        (1, 128, 32, (40, 40), "conv_transpose"),  # one sample: blocks of the product's rows, (A, B) panels of B
+        (5, 48, 32, (9, 10, 11), "conv_transpose"),  # 3-d, more samples than pieces: runs of samples
+        (3, 64, 3, (6000,), "conv_transpose"),  # 1-d, 3 output channels: (B, A), panels of the input's 64
+        (2, 32, 48, (40, 41), "conv"),  # the convolution's weight gradient: the output gradient the small side
+        (1, 512, 256, (28, 28), "conv_transpose"),  # 784 rows of a large gradient (32-row chunks)
+    ],
+)
+def test_pointwise_weight_gradient_in_register_tiles(n, c_in, c_out, size, op, threads):
+    """A channels-first float32 1 x ... x 1 layer's weight gradient in the mixed-precision register tiles
+    (``_pointwise_gradient``, checked by a spy): within float32 rounding of the float64 gradient, as close
+    as the general path's (the same chunk length, restarted at each sample), and the same bits with any
+    number of threads."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(c_in + c_out)
+    x = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+    w = (rng.standard_normal((c_in, c_out, *(1,) * len(size))) / np.sqrt(c_in)).astype(np.float32)
+    if op == "conv":  # conv's weight is (C_out, C_in); its input x, its output gradient dy
+        w = np.ascontiguousarray(w.swapaxes(0, 1))
+        dy = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+        x, dy = rng.standard_normal((n, c_out, *size)).astype(np.float32), dy
+        backward = lambda *a: tconv.conv_backward(*a, needs="weight").weight  # noqa: E731
+        args = (x, dy, w)
+    else:
+        dy = rng.standard_normal((n, c_out, *size)).astype(np.float32)
+        backward = lambda *a: tconv.conv_transpose_backward(*a, needs="weight").weight  # noqa: E731
+        args = (dy, x, w)
+    taken = []
+    original = im2col._pointwise_gradient
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_pointwise_gradient", lambda *a: taken.append(original(*a)) or taken[-1])
+        with tconv.options(threads=threads):
+            got = backward(*args)
+        patch.setattr(im2col, "pointwise_map", lambda geometry: False)
+        general = backward(*args)
+    assert len(taken) == 1 and taken[0] is not None
+    exact = backward(*(a.astype(np.float64) for a in args))
+    assert got.dtype == np.float32 and got.shape == w.shape and got.flags.c_contiguous
+    assert np.abs(got - exact).max() <= 1e-5 * np.abs(exact).max()
+    # the same chunks, each summed in one chain of fused multiply-adds (BLAS's kernels split a chunk in
+    # several partial sums): as close as the general path's within a few percent, as for the grouped tiles
+    assert np.abs(got - exact).sum() <= 1.15 * np.abs(general - exact).sum()
+    with tconv.options(threads=1):
+        assert np.array_equal(got, backward(*args))
+
+
+def test_pointwise_weight_gradient_leaves_what_it_does_not_take_to_the_general_path():
+    """``_pointwise_gradient`` declines (None: the general path) a gradient that is one double-precision
+    product, channel counts that fill neither side's panels, and a budget its panels do not fit; the
+    results are the general path's, within float32 rounding of float64."""
+    from tconv._algorithms import im2col
+    from tconv.geometry import conv_transpose_geometry
+
+    rng = np.random.default_rng(2)
+    geometry = conv_transpose_geometry((40, 40), (1, 1), (1, 1), (0, 0), (0, 0), (1, 1))
+    small = rng.standard_normal((2, 64, 40, 40)).astype(np.float32)
+    big = rng.standard_normal((2, 32, 40, 40)).astype(np.float32)
+    rows = 2 * 1600
+    assert im2col._pointwise_gradient(small, big, geometry, 1, rows) is not None
+    assert im2col._pointwise_gradient(small[:, :8], big[:, :8], geometry, 1, 400) is None  # one wide product
+    assert im2col._pointwise_gradient(small[:, :7], big[:, :5], geometry, 1, rows) is None  # 7 x 5: no panels
+    with tconv.options(memory_budget=2**18, threads=2):  # two threads' panels, 400 kB, do not fit
+        assert im2col._pointwise_gradient(small, big, geometry, 1, rows) is None
+        with tconv.options(threads=2):
+            got = tconv.conv_transpose_backward(big, small, np.ones((64, 32, 1, 1), np.float32), needs="weight").weight
+    exact = np.einsum("napq,nbpq->ab", small.astype(np.float64), big.astype(np.float64))
+    assert np.abs(got[:, :, 0, 0] - exact).max() <= 1e-5 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    "n, c_in, c_out, size, groups",
+    [(2, 32, 16, (30, 31), 1), (16, 64, 3, (12, 12), 1), (3, 40, 32, (9, 10, 11), 2), (2, 3, 64, (50,), 1)],
+)
+def test_pointwise_input_gradient_is_one_double_precision_product_per_sample(n, c_in, c_out, size, groups, layout):
+    """The input gradient of a 1 x ... x 1 layer of at most 64 output channels per group is each input the
+    double-precision sum of its exact products, rounded once (channels-first, at least 8 input channels a
+    group: ``_conv_pointwise``, per sample; else the tiles): within half a float32 ulp of float64, bias
+    and groups included."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(c_in)
+    x = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+    w = rng.standard_normal((c_in, c_out // groups, *(1,) * len(size))).astype(np.float32)
+    dy = rng.standard_normal((n, c_out, *size)).astype(np.float32)
+    calls = []
+    original = im2col._conv_pointwise
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_conv_pointwise", lambda *a: calls.append(1) or original(*a))
+        got = tconv.conv_transpose_backward(
+            to_layout(dy, layout), to_layout(x, layout), w, groups=groups, layout=layout, needs="input"
+        ).input
+    assert bool(calls) == (layout == "channels_first" and c_in // groups >= im2col.POINTWISE_ROWS)
+    exact = tconv.conv_transpose_backward(
+        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), groups=groups, needs="input"
+    ).input
+    got = from_layout(got, layout)
+    assert got.dtype == np.float32
+    assert np.all(np.abs(got - exact) <= np.spacing(np.abs(exact).astype(np.float32)) / 2 * 1.0001)
+    # and the public convolution (the same path) with a bias
+    b = rng.standard_normal(c_in).astype(np.float32)
+    y = tconv.conv(dy, w, b, groups=groups)  # conv's weight (C_out, C_in / G): the transposed one's (C_in, C_out / G)
+    assert_close(y, (exact + b.reshape(-1, *(1,) * len(size))).astype(np.float32), rtol=1e-5, atol=1e-5)
+
+
 def test_grouped_weight_gradient_columns_first_under_a_small_budget():
     """Where the threads' tile buffers do not fit the memory budget, the general path (blocks under the
     budget) computes the gradient instead: the same values within float32 rounding."""

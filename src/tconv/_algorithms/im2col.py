@@ -37,7 +37,7 @@ from . import compiled as _compiled
 from . import mixed as _mixed
 from . import registers as _registers
 from .blocking import ConvBlocked
-from .gemm import SMALL_FLOPS, one_stamp, single_stamp
+from .gemm import SMALL_FLOPS, one_stamp, pointwise, pointwise_map, single_stamp
 from .problem import Problem, channels_last, layout_index
 from .taptable import im2col_bytes, im2col_positions
 from .tiling import Tile, shares
@@ -151,6 +151,8 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
         if tiles.minimum(geometry) <= effective().memory_budget:
             return tiles.run(_conv_double, x, w, geometry, problem)
     if _columns_first(x, w, geometry, problem):
+        if pointwise(geometry, problem) and _one_wide_product(*_terms(geometry, problem)) and cog >= POINTWISE_ROWS:
+            return conv_footprint(problem).run(_conv_pointwise, x, w, geometry, problem)
         return conv_footprint(problem).run(_conv_tiled_cf, x, w, geometry, problem)
     wm = problem.pack("im2col", lambda: _packed_weight(w, groups, kv))  # (G, Kv*Cig, Cog)
     return conv_footprint(problem).run(_conv_block, x, wm, geometry, problem)
@@ -590,6 +592,39 @@ def _conv_tiled_cf(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
     return y.reshape(n, c_out, *geometry.input_size)
 
 
+#: Output channels per group from which :func:`conv` takes :func:`_conv_pointwise` (a product of fewer rows
+#: per sample, 3 or 4 channels over 128 x 128 or 67 x 67 positions, was 0.6-0.8x the tiles: a double-precision
+#: copy of the whole sample's input out of cache, where the tiles' stay in it).
+POINTWISE_ROWS = 8
+
+
+def _conv_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+    """A channels-first pointwise convolution (:func:`tconv._algorithms.gemm.pointwise`: the input gradient
+    of a ``1 x ... x 1`` layer at stride 1) whose sums are one double-precision product each (at most
+    :data:`EXACT_COLUMNS` terms, :func:`_one_wide_product`) and whose groups have at least
+    :data:`POINTWISE_ROWS` output channels: :func:`_conv_tiled_cf`'s products, the same sums
+    (:func:`_group_products`), over whole samples, ``W_g @ x[n]_g``, with no columns (they would be the
+    input's rows, copied) and one double-precision GEMM per sample on BLAS's threads rather than one per
+    cache-sized tile on ours, whose short GEMMs ran at a fraction of BLAS's rate.
+
+    Measured against the tiles (7 December, AMD EPYC without AVX-512, two threads, A/B alternating in one
+    process, min of 9 calls, two runs): 128 -> 32 channels on 76 x 76 1.20-1.38x, 16 samples of 64 -> 3
+    on 64 x 64 2.0-2.9x, 8 of 21 -> 16 on 56 x 56 0.80-1.79x, 2 of 96 -> 21 on 72 x 72 0.65-1.21x, 3 of
+    5 -> 7 on 30 x 30 1.4x (this machine's noise either way on the middle ones); the same values.
+    Longer sums (chunked: 64 -> 128, 256 -> 128, 512 -> 256) were even (0.98-1.06x) and stay in the tiles."""
+    n = x.shape[0]
+    c_out, groups, cig, cog = problem.c_out, problem.groups, problem.cig, problem.cog
+    p = math.prod(geometry.input_size)
+    xf = np.ascontiguousarray(x).reshape(n, groups, cig, p)
+    wf = np.ascontiguousarray(w).reshape(groups, cog, cig)  # (C_out, Cig): each group's rows, as they are
+    y = np.empty((n, groups, cog, p), dtype=problem.dtype)
+    for i in range(n):
+        _group_products(wf, xf[i], y[i], taps=1)
+    if problem.has_bias:
+        y += problem.bias.reshape(groups, cog, 1)
+    return y.reshape(n, c_out, *geometry.input_size)
+
+
 #: Rows of a channels-first sample from which :func:`_conv_tiled` multiplies it alone, in the
 #: transposed orientation straight into the output (shorter samples share one GEMM per tile).
 SMALL_SAMPLE_ROWS = 256
@@ -900,14 +935,18 @@ def chunk_rows(
     grouped-4). 1-d kernels of :data:`LONG_TAPS` taps or more take 16 rows: a search of 660 random medium
     layers found PyTorch's closer than 32-row sums on a k64 s12 layer of 8 -> 32 channels over 321
     rows (1.02-1.05x its distance; 0.81x with 16) and than 64-row ones on a 4-group k256 s16 layer
-    (1.21x; 0.70x with 16).
+    (1.21x; 0.70x with 16). Larger ``pointwise`` gradients (1 x ... x 1 kernels, above the small ones) take
+    32 rows: PyTorch's are as close as sums of 128 rows (0.91-1.00x that distance on eight 2-d layers of
+    64 -> 64 to 1024 -> 512 channels over 64-1024 rows, 7 December), where the 2-d rule's 256 rows were
+    1.17x its distance on 512 -> 256 channels over 784 rows and 0.99x on 256 -> 256 over 512; 32-row
+    sums 0.50-0.78x (64-row ones up to 1.00x: one chunk of 64 rows, PyTorch's own sum there).
     """
     small = products <= (2**17 if ndim == 3 else 2**16)
     long_1d = ndim == 1 and taps >= LONG_TAPS
     short = long_1d or (dilated and (ndim != 2 or products <= DILATED_ENTRIES))
     if short or small_gradient(products, ndim, rows, grouped, pointwise):
         length = 16
-    elif dilated:  # a larger 2-d dilated layer
+    elif dilated or pointwise:  # a larger 2-d dilated layer; a larger 1 x ... x 1 kernel
         length = 32
     elif ndim == 2:
         length = 128 if small or (pairs is not None and pairs <= FEW_PAIRS) else 256
@@ -1039,6 +1078,10 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
         assert dw is not None
         return dw.astype(dtype, copy=False).reshape(1, a_total, b_total, *geometry.kernel_size)
     rows = n * math.prod(geometry.input_size)  # the chunk length follows the whole sum, not a piece's share
+    if groups == 1 and layout == "channels_first" and pointwise_map(geometry) and _mixed.applies(dtype):
+        dw = _pointwise_gradient(small, big, geometry, groups, rows)
+        if dw is not None:
+            return dw
     if _group_columns_first(small, big, groups, layout, dtype):
         dw = _group_gradients_cf(small, big, geometry, groups, rows)
         if dw is not None:
@@ -1075,6 +1118,87 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
         grouped = im2col(big_cl, part, groups, slot="columns")  # (G, n, P_small, Kv, B): each group's contiguous
         _add_group_gradients(small_cl, grouped, dw, geometry, rows)
     return _weight_layout(dw, geometry, dtype)
+
+
+def _pointwise_gradient(
+    small: np.ndarray, big: np.ndarray, geometry: Geometry, groups: int, total_rows: int
+) -> np.ndarray | None:
+    """The float32 weight gradient of a channels-first pointwise layer (:func:`tconv._algorithms.gemm.pointwise_map`),
+    ``dw[g] = sum_n small[n]_g @ big[n]_g^T``, in the mixed-precision register tiles
+    (:func:`tconv._algorithms.mixed.product`): each sample's rows read where they lie, the other side's
+    packed in panels, the chunks of :func:`chunk_rows` positions each summed in single precision and
+    added in double precision, rounded once at the end. Each group's gradient is ``(A, B)`` with ``B``
+    the panels' columns where ``B`` fills them (:func:`tconv._algorithms.mixed.fills`), else ``(B, A)``,
+    transposed; neither filling them, or a gradient that is one double-precision product
+    (:func:`wide_sum`), returns None (the general path).
+
+    The general path gathers columns (a copy of ``big``, channels-last) and multiplies them chunk by
+    chunk, a BLAS call and a pass over the sums each: 16-row chunks of a 128 x 32 gradient over 5776
+    rows are 361 GEMMs of 16 terms. Measured against it (7 December, AMD EPYC without AVX-512, two
+    threads, A/B alternating in one process, min of 9 calls): 128 -> 32 channels on 76 x 76 1.6-1.8x,
+    4 samples of 4 -> 64 on 67 x 67 1.4x, 8 of 21 -> 16 on 56 x 56 2.0-2.5x, 2 of 96 -> 21 on 72 x 72
+    1.1-1.8x, 2 of 64 -> 128 on 64 x 64 1.36x, 4 of 256 -> 128 on 32 x 32 1.5-1.9x, 512 -> 256 on
+    28 x 28 1.3-1.6x, 16 of 64 -> 3 on 64 x 64 1.1x, 4 of 3 -> 64 on 128 x 128 1.0x.
+
+    The work is cut in up to :data:`POINTWISE_PIECES` pieces (runs of samples; for one sample, blocks of the
+    product's rows), whichever threads take them, each run summed on its own and the runs' sums added in
+    their order: the same bits with any number of threads. A chunk starts at each sample's first position
+    (the general path's chunks run on across samples): no chunk longer than the rule's."""
+    n = small.shape[0]
+    a, b = small.shape[1] // groups, big.shape[1] // groups
+    kv = math.prod(geometry.kernel_size)
+    dtype = np.dtype(np.float32)
+    wide = accumulator(dtype)
+    step, whole = _row_sums(a * b, kv, geometry, total_rows, total_rows, False, grouped=groups > 1)
+    if whole:
+        return None
+    if _mixed.fills(b):  # (A, B) = small_g @ big_g^T: big packed
+        rows_side, packed_side, m, width = small, big, a, b
+    elif _mixed.fills(a):  # (B, A) = big_g @ small_g^T: small packed
+        rows_side, packed_side, m, width = big, small, b, a
+    else:
+        return None
+    p = math.prod(geometry.input_size)
+    threads = effective().threads
+    panels = -(-width // _mixed.columns()) * _mixed.columns() * p * dtype.itemsize  # one sample's, packed
+    # the pieces, whatever the threads: up to POINTWISE_PIECES runs of samples, or one sample's product in
+    # as many blocks of rows (a row's sum does not depend on its block), its panels packed once beforehand
+    runs = _compiled.split(n, POINTWISE_PIECES)
+    blocks = _compiled.split(m, POINTWISE_PIECES if n == 1 else 1)
+    held = max(threads, groups if len(blocks) > 1 else 0)  # panels alive at once
+    if held * panels + (threads + 2 * POINTWISE_PIECES) * m * width * wide.itemsize > effective().memory_budget:
+        return None  # the general path's blocks and tiles fit the budget
+    lhs = np.ascontiguousarray(rows_side, dtype=dtype).reshape(n, groups, m, p)
+    rhs = np.ascontiguousarray(packed_side, dtype=dtype).reshape(n, groups, width, p)
+    packed = [[_mixed.pack(rhs[i, g].T) for i in range(n)] for g in range(groups)] if len(blocks) > 1 else None
+    items = [(g, r, blk) for g in range(groups) for r in runs for blk in blocks]
+    sums = [np.zeros((blk[1] - blk[0], width), dtype=wide) for _, _, blk in items]
+    claim = _compiled.Claim(len(items))
+
+    def work() -> None:
+        for index in claim:
+            g, (n0, n1), (m0, m1) = items[index]
+            total = sums[index]
+            part = scratch("sum", (m1 - m0, width), wide)
+            for i in range(n0, n1):
+                panel = _mixed.pack(rhs[i, g].T) if packed is None else packed[g][i]
+                _mixed.product(lhs[i, g, m0:m1], panel, step, part)
+                total += part
+
+    _compiled.run_workers(work, min(threads, len(items)), claim)
+    dw = np.empty((groups, m, width), dtype=wide)
+    for (g, (n0, _), (m0, m1)), total in zip(items, sums):
+        if n0 == 0:
+            dw[g, m0:m1] = total
+        else:  # a later run of samples: added in the runs' order
+            dw[g, m0:m1] += total
+    if rows_side is big:
+        dw = dw.transpose(0, 2, 1)
+    return np.ascontiguousarray(dw, dtype=dtype).reshape(groups, a, b, *geometry.kernel_size)
+
+
+#: Pieces of :func:`_pointwise_gradient`'s work (a fixed number: its sums do not depend on the threads).
+POINTWISE_PIECES = 4
 
 
 def _group_columns_first(small: np.ndarray, big: np.ndarray, groups: int, layout: str, dtype: np.dtype) -> bool:

@@ -41,7 +41,7 @@ import numpy as np
 
 from . import compiled as _compiled
 
-__all__ = ["applies", "fills", "pack", "product"]
+__all__ = ["applies", "columns", "fills", "pack", "product"]
 
 
 def applies(dtype: np.dtype) -> bool:
@@ -49,7 +49,7 @@ def applies(dtype: np.dtype) -> bool:
     return _compiled.available() and np.dtype(dtype) == np.dtype(np.float32)
 
 
-def _columns() -> int:
+def columns() -> int:
     """The register tile's columns of ``B`` on this processor (a panel's width)."""
     from . import numba_kernels
 
@@ -60,7 +60,7 @@ def fills(n: int, width: int | None = None) -> bool:
     """Whether ``n`` columns of ``B`` fill their :func:`pack` panels (or ``n`` channels blocks of ``width``
     lanes, another register tile's) to at least four fifths (a quarter more columns of zeros at most):
     where they do not, the tiles multiply mostly zeros."""
-    width = _columns() if width is None else width
+    width = columns() if width is None else width
     return 4 * (-(-n // width) * width) <= 5 * n
 
 
@@ -68,7 +68,7 @@ def pack(b: np.ndarray) -> np.ndarray:
     """``b`` ``(K, N)`` (float32, any strides) as :func:`product` reads it: ``(ceil(N / W), K, W)`` panels of
     ``W`` columns, zero past ``N``."""
     k, n = b.shape
-    width = _columns()
+    width = columns()
     panels = np.empty((-(-n // width), k, width), dtype=np.float32)
     _compiled.kernels()["mixed_pack"](b, panels)
     return panels
