@@ -603,23 +603,42 @@ def _conv_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     of a ``1 x ... x 1`` layer at stride 1) whose sums are one double-precision product each (at most
     :data:`EXACT_COLUMNS` terms, :func:`_one_wide_product`) and whose groups have at least
     :data:`POINTWISE_ROWS` output channels: :func:`_conv_tiled_cf`'s products, the same sums
-    (:func:`_group_products`), over whole samples, ``W_g @ x[n]_g``, with no columns (they would be the
-    input's rows, copied) and one double-precision GEMM per sample on BLAS's threads rather than one per
-    cache-sized tile on ours, whose short GEMMs ran at a fraction of BLAS's rate.
+    (:func:`_group_products`), ``W_g @ x[n]_g`` over whole samples (or one band of a sample's positions
+    per thread), with no columns (they would be the input's rows, copied) and one double-precision GEMM a
+    piece, rather than one per cache-sized tile, whose short GEMMs ran at a fraction of BLAS's rate.
 
     Measured against the tiles (7 December, AMD EPYC without AVX-512, two threads, A/B alternating in one
-    process, min of 9 calls, two runs): 128 -> 32 channels on 76 x 76 1.20-1.38x, 16 samples of 64 -> 3
-    on 64 x 64 2.0-2.9x, 8 of 21 -> 16 on 56 x 56 0.80-1.79x, 2 of 96 -> 21 on 72 x 72 0.65-1.21x, 3 of
-    5 -> 7 on 30 x 30 1.4x (this machine's noise either way on the middle ones); the same values.
-    Longer sums (chunked: 64 -> 128, 256 -> 128, 512 -> 256) were even (0.98-1.06x) and stay in the tiles."""
+    process, min of 9 calls, two runs): 128 -> 32 channels on 76 x 76 1.13-1.15x, 16 samples of 64 -> 3
+    on 64 x 64 2.4x, 8 of 21 -> 16 on 56 x 56 1.3-1.8x, 2 of 96 -> 21 on 72 x 72 1.2x, 4 of 4 -> 64 on
+    67 x 67 1.04x, 2-group and 4-group layers 1.1-1.3x; the same values. (One double-precision GEMM a
+    sample on OpenBLAS's threads was as fast, but leaves those threads spinning: ``blas.matmul``.)
+    Fewer than :data:`POINTWISE_ROWS` output channels (4 -> 3 on 128 x 128: 0.74-0.82x that way) and
+    longer sums (chunked: 64 -> 128, 256 -> 128, 512 -> 256: 0.98-1.06x) stay in the tiles."""
     n = x.shape[0]
     c_out, groups, cig, cog = problem.c_out, problem.groups, problem.cig, problem.cog
     p = math.prod(geometry.input_size)
     xf = np.ascontiguousarray(x).reshape(n, groups, cig, p)
     wf = np.ascontiguousarray(w).reshape(groups, cog, cig)  # (C_out, Cig): each group's rows, as they are
     y = np.empty((n, groups, cog, p), dtype=problem.dtype)
-    for i in range(n):
-        _group_products(wf, xf[i], y[i], taps=1)
+    # pieces, each computed single-threaded on one of our threads (OpenBLAS's own threads spin on after a
+    # multi-threaded call and slow the passes that follow: tconv._algorithms.blas.matmul): a run of
+    # samples a thread, or with fewer samples than threads each sample's positions in bands; one piece
+    # under SMALL_FLOPS (a second thread's hand-off cost more than its share, as in gemm's small calls)
+    threads = 1 if 2 * n * p * cig * c_out < SMALL_FLOPS else effective().threads
+    if n >= threads:
+        items = [(n0, n1, 0, p) for n0, n1 in _compiled.split(n, threads)]
+    else:
+        items = [(i, i + 1, p0, p1) for i in range(n) for p0, p1 in _compiled.split(p, threads // n)]
+    claim = _compiled.Claim(len(items))
+
+    def work() -> None:
+        for index in claim:
+            n0, n1, p0, p1 = items[index]
+            for i in range(n0, n1):
+                _group_products(wf, xf[i, :, :, p0:p1], y[i, :, :, p0:p1], taps=1)
+
+    with _blas.single_threaded_blas():
+        _compiled.run_workers(work, min(threads, len(items)), claim)
     if problem.has_bias:
         y += problem.bias.reshape(groups, cog, 1)
     return y.reshape(n, c_out, *geometry.input_size)
@@ -1700,8 +1719,9 @@ def _batched_chunks(lhs: np.ndarray, rhs: np.ndarray, step: int, out: np.ndarray
     total = done[0]
     for other in done[1:]:
         total += other
-    if full < rows:
-        total += lhs[full:].T.astype(out.dtype) @ rhs[full:].astype(out.dtype)
+    if full < rows:  # the last, shorter chunk (single-threaded: a small product, see blas.matmul)
+        with _blas.single_threaded_blas():
+            total += _blas.mm(lhs[full:].T.astype(out.dtype), rhs[full:].astype(out.dtype))
     if accumulate:
         out += total
     else:
