@@ -676,6 +676,13 @@ ACCURACY_LAYERS = [
     ("k1-c256x256-512-rows", (2, 256, 16, 16), (256, 256, 1, 1), dict()),
     ("k1-c128-to-32", (1, 128, 76, 76), (128, 32, 1, 1), dict()),
     ("k1-c64-to-3-1d", (4, 64, 3000), (64, 3, 1), dict()),
+    # ... and, from a search of 500 random medium layers on the Zen 3, 3-d weight gradients of 10^5 entries
+    # and more in 256-row sums (1.38x and 1.83x PyTorch's distance; im2col.chunk_rows: 32 rows below 2**18
+    # entries, 64 above) and the larger groups of a 2-d layer in 128-row sums (1.14x; now 64)
+    ("large-3d-grouped-k3s3", (3, 488, 10, 10, 10), (488, 76, 3, 3, 3), dict(stride=3, groups=2)),
+    ("large-3d-k3s2-few-rows", (7, 62, 6, 6, 6), (62, 86, 3, 3, 3), dict(stride=2, padding=1)),
+    ("large-3d-k3s3-625-rows", (5, 310, 5, 5, 5), (310, 327, 3, 3, 3), dict(stride=3, padding=1)),  # 64: 1.13x
+    ("grouped-k4s4-few-rows", (7, 124, 9, 9), (124, 77, 4, 4), dict(stride=4, groups=4)),
     # input gradients the register tiles sum (im2col.register_tiles: few output channels per group),
     # float32 chunks of taps, or of a tap's channels, added in double precision
     ("tiles-fcn-x2", (4, 21, 16, 16), (21, 21, 4, 4), dict(stride=2)),

@@ -958,7 +958,17 @@ def chunk_rows(
     32 rows: PyTorch's are as close as sums of 128 rows (0.91-1.00x that distance on eight 2-d layers of
     64 -> 64 to 1024 -> 512 channels over 64-1024 rows, 7 December), where the 2-d rule's 256 rows were
     1.17x its distance on 512 -> 256 channels over 784 rows and 0.99x on 256 -> 256 over 512; 32-row
-    sums 0.50-0.78x (64-row ones up to 1.00x: one chunk of 64 rows, PyTorch's own sum there).
+    sums 0.50-0.78x (64-row ones up to 1.00x: one chunk of 64 rows, PyTorch's own sum there). A search
+    of 500 random medium layers (1-3 d, 1-512 channels, groups 1-4; 7 December, Zen 3) found seven weight
+    gradients farther than PyTorch's: six 3-d ones of 1.4 10^5-3.6 10^6 entries in the 3-d rule's 256-row
+    sums (1.03-1.83x; with 64 rows 0.53-0.71x above 2**18 entries, 0.98x and 0.53x below it; with 32 rows
+    0.39-0.73x), so 3-d gradients take 32 rows below 2**18 entries and 64 from there (the benchmark's vnet-up,
+    2**18 entries: 0.54x PyTorch's distance with 256 rows, 0.29x with 64; with 32, 0.21x but its weight
+    gradient 1.3x as slow, 5.4-6.7 -> 7.3-8.5 ms), and at most a sixteenth of their rows (a power of two, at
+    least 16: a second search found 310 -> 327 channels, k3 s3 on 5 x 5 x 5, 2.7 10^6 entries over 625 rows,
+    1.13x in 64-row sums, 0.86x in 32-row ones); and the 2-d groups of a
+    4-group k4 s4 layer, 38 192 entries each over 567 rows, in 128-row sums (1.15x; 0.85x with 64, 0.60x
+    with 32), so the groups of larger 2-d grouped layers take 64.
     """
     small = products <= (2**17 if ndim == 3 else 2**16)
     long_1d = ndim == 1 and taps >= LONG_TAPS
@@ -967,12 +977,14 @@ def chunk_rows(
         length = 16
     elif dilated or pointwise:  # a larger 2-d dilated layer; a larger 1 x ... x 1 kernel
         length = 32
+    elif ndim == 2 and grouped:  # a larger group of a 2-d layer
+        length = 64
     elif ndim == 2:
         length = 128 if small or (pairs is not None and pairs <= FEW_PAIRS) else 256
     elif ndim == 1:
         length = 32 if small else 64
     else:
-        length = 32 if small else 256
+        length = min(32 if products < 2**18 else 64, max(16, 1 << max(0, (rows // 16).bit_length() - 1)))
     return max(1, min(length, -(-rows // 4)))
 
 
