@@ -69,6 +69,25 @@ def test_a_transposed_result_and_strided_operands():
     assert np.isnan(holder[40:]).all()  # nothing written past the view
 
 
+@pytest.mark.parametrize("samples, channels", [(1, 40), (3, 16), (3, 9), (4, 37), (2, 64)])
+def test_a_stack_of_transposed_samples_packs_as_its_rows(samples, channels):
+    """``pack`` of a stack ``(S, K, N)`` (each sample's rows of a channels-first input, a transposed view)
+    gives the panels of its ``(S*K, N)`` rows, zero past ``N``: packed sample by sample, or for one panel's
+    columns or one sample through a copy, the same panels."""
+    rng = np.random.default_rng(samples * channels)
+    x = rng.standard_normal((samples, channels + 5, 70)).astype(np.float32)
+    stack = x[:, 2 : 2 + channels, 3:61].transpose(0, 2, 1)  # (S, 58, channels), no axis contiguous but one
+    rows = np.ascontiguousarray(stack).reshape(-1, channels)
+    panels = _mixed.pack(stack)
+    width = _mixed.columns()
+    assert panels.shape == (-(-channels // width), samples * 58, width)
+    for j in range(panels.shape[0]):
+        got = panels[j, :, : min(width, channels - j * width)]
+        assert np.array_equal(got, rows[:, j * width : (j + 1) * width])
+        assert not panels[j, :, min(width, channels - j * width) :].any()
+    assert np.array_equal(panels, _mixed.pack(rows))
+
+
 @pytest.mark.parametrize(
     "spec",
     [

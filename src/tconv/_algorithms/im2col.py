@@ -1316,11 +1316,9 @@ def _group_gradients_cf(
                 kernel(big_g, lead, last[m0:m1], o_last, s_last, cols, n0, l0, 0, b1 - b0)
                 r0 = l0 * j_last + m0  # the tile's rows of the small side (m0:m1 is all of them unless one lead)
                 part = xs[n0:n1, g * a : (g + 1) * a, r0 : r0 + rows]  # (count, A, rows)
-                if count == 1:
-                    rhs = part[0].T  # (rows, A), a transposed view
-                else:
-                    rhs = np.ascontiguousarray(part.transpose(0, 2, 1)).reshape(count * rows, a)
-                product = _tile_chunks(cols.reshape((b1 - b0) * kv, count * rows), rhs, step, wide)
+                # (count, rows, A): the tile's rows of the input, a transposed view (copied or packed by
+                # _tile_chunks, one pass)
+                product = _tile_chunks(cols.reshape((b1 - b0) * kv, count * rows), part.transpose(0, 2, 1), step, wide)
                 if total is None:  # one tile: its sums rounded into the gradient at once
                     dw[g, b0 * kv : b1 * kv] = product
                 else:
@@ -1352,8 +1350,10 @@ def _tile_chunks(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
     panels three quarters zeros; not taken.) Each chunk is one chain of fused multiply-adds, where BLAS's
     kernel splits it into several partial sums: on nine grouped layers 1.03-1.10x as far from float64 as
     the BLAS chunks, both 0.07-0.29x PyTorch's distance."""
-    rows, a = left.shape[0], right.shape[1]
+    rows, a = left.shape[0], right.shape[-1]
     if not (_mixed.applies(left.dtype) and wide != left.dtype and _mixed.fills(a)):
+        if right.ndim == 3:  # the samples' rows stacked: one copy (a view for one sample)
+            right = right[0] if right.shape[0] == 1 else np.ascontiguousarray(right).reshape(-1, a)
         return _chunked_sum(left, right, step, wide)
     total = scratch("sum", (rows, a), wide)
     _mixed.product(left, _mixed.pack(right), step, total)

@@ -66,7 +66,21 @@ def fills(n: int, width: int | None = None) -> bool:
 
 def pack(b: np.ndarray) -> np.ndarray:
     """``b`` ``(K, N)`` (float32, any strides) as :func:`product` reads it: ``(ceil(N / W), K, W)`` panels of
-    ``W`` columns, zero past ``N``."""
+    ``W`` columns, zero past ``N``; or ``b`` ``(S, K, N)``, a stack whose ``(S*K, N)`` rows are packed (no
+    copy of the stack first: a stack of transposed views, each sample's rows of a channels-first input,
+    took a NumPy copy as long as the packing: 8 samples of 512 rows of 128 channels 2.9 -> 1.3 ms, 16 of
+    1024 rows of 48 channels 3.7 -> 2.0)."""
+    if b.ndim == 3 and (b.shape[0] == 1 or b.shape[2] <= columns()):
+        # one sample, or one panel's columns (16 of 4 samples' 1024 rows: the copy 124 us, the samples
+        # packed one by one 140)
+        b = b[0] if b.shape[0] == 1 else np.ascontiguousarray(b).reshape(-1, b.shape[2])
+    if b.ndim == 3:
+        stack, k, n = b.shape
+        width = columns()
+        panels = np.empty((-(-n // width), stack * k, width), dtype=np.float32)
+        for i in range(stack):
+            _compiled.kernels()["mixed_pack"](b[i], panels[:, i * k : (i + 1) * k])
+        return panels
     k, n = b.shape
     width = columns()
     panels = np.empty((-(-n // width), k, width), dtype=np.float32)
