@@ -598,12 +598,12 @@ def test_pointwise_weight_gradient_in_register_tiles(n, c_in, c_out, size, op, t
     rng = np.random.default_rng(c_in + c_out)
     x = rng.standard_normal((n, c_in, *size)).astype(np.float32)
     w = (rng.standard_normal((c_in, c_out, *(1,) * len(size))) / np.sqrt(c_in)).astype(np.float32)
-    if op == "conv":  # conv's weight is (C_out, C_in); its input x, its output gradient dy
+    if op == "conv":  # conv_backward(grad_output, input, weight), the weight (C_out, C_in): the small side dy
         w = np.ascontiguousarray(w.swapaxes(0, 1))
-        dy = rng.standard_normal((n, c_in, *size)).astype(np.float32)
-        x, dy = rng.standard_normal((n, c_out, *size)).astype(np.float32), dy
+        conv_input = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+        grad_output = rng.standard_normal((n, c_out, *size)).astype(np.float32)
         backward = lambda *a: tconv.conv_backward(*a, needs="weight").weight  # noqa: E731
-        args = (x, dy, w)
+        args = (grad_output, conv_input, w)
     else:
         dy = rng.standard_normal((n, c_out, *size)).astype(np.float32)
         backward = lambda *a: tconv.conv_transpose_backward(*a, needs="weight").weight  # noqa: E731
@@ -644,8 +644,7 @@ def test_pointwise_weight_gradient_leaves_what_it_does_not_take_to_the_general_p
     assert im2col._pointwise_gradient(small[:, :7], big[:, :5], geometry, 1, rows) is None  # 7 x 5: no panels
     with tconv.options(memory_budget=2**18, threads=2):  # two threads' panels, 400 kB, do not fit
         assert im2col._pointwise_gradient(small, big, geometry, 1, rows) is None
-        with tconv.options(threads=2):
-            got = tconv.conv_transpose_backward(big, small, np.ones((64, 32, 1, 1), np.float32), needs="weight").weight
+        got = tconv.conv_transpose_backward(big, small, np.ones((64, 32, 1, 1), np.float32), needs="weight").weight
     exact = np.einsum("napq,nbpq->ab", small.astype(np.float64), big.astype(np.float64))
     assert np.abs(got[:, :, 0, 0] - exact).max() <= 1e-5 * np.abs(exact).max()
 
