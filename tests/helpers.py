@@ -233,6 +233,19 @@ def run_json_script(script: str, data, **env):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def docs_script(name: str):
+    """The module of the script ``docs/bench/<name>.py`` (a measurement of docs/performance.md), loaded
+    from its file (docs/bench is no package)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def within_budget(budget, minimum, call):
     """``call()`` under ``memory_budget=budget``: refused up front with a ValueError naming the budget
     when its smallest piece needs more than ``budget`` bytes (``minimum()``, asked under that budget),

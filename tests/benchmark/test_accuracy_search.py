@@ -3,26 +3,12 @@ farther from float64 than PyTorch's, and none among small layers of the current 
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
-from helpers import oracle
+from helpers import docs_script, oracle
 
 import tconv
 
-SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "bench" / "accuracy_search.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("accuracy_search", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-accuracy_search = _load()
+accuracy_search = docs_script("accuracy_search")
 
 
 def test_the_layers_are_the_seeds_and_within_their_size():

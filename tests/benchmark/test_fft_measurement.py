@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-from helpers import assert_close, oracle
+from helpers import assert_close, docs_script, oracle
 
-SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "bench" / "fft_1d.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("fft_1d", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fft_1d = _load()
+fft_1d = docs_script("fft_1d")
 
 
 @pytest.mark.parametrize(
