@@ -639,11 +639,11 @@ def test_pointwise_weight_gradient_leaves_what_it_does_not_take_to_the_general_p
     small = rng.standard_normal((2, 64, 40, 40)).astype(np.float32)
     big = rng.standard_normal((2, 32, 40, 40)).astype(np.float32)
     rows = 2 * 1600
-    assert im2col._pointwise_gradient(small, big, geometry, 1, rows) is not None
-    assert im2col._pointwise_gradient(small[:, :8], big[:, :8], geometry, 1, 400) is None  # one wide product
-    assert im2col._pointwise_gradient(small[:, :7], big[:, :5], geometry, 1, rows) is None  # 7 x 5: no panels
+    assert im2col._pointwise_gradient(small, big, geometry, rows) is not None
+    assert im2col._pointwise_gradient(small[:, :8], big[:, :8], geometry, 400) is None  # one wide product
+    assert im2col._pointwise_gradient(small[:, :7], big[:, :5], geometry, rows) is None  # 7 x 5: no panels
     with tconv.options(memory_budget=2**18, threads=2):  # two threads' panels, 400 kB, do not fit
-        assert im2col._pointwise_gradient(small, big, geometry, 1, rows) is None
+        assert im2col._pointwise_gradient(small, big, geometry, rows) is None
         got = tconv.conv_transpose_backward(big, small, np.ones((64, 32, 1, 1), np.float32), needs="weight").weight
     exact = np.einsum("napq,nbpq->ab", small.astype(np.float64), big.astype(np.float64))
     assert np.abs(got[:, :, 0, 0] - exact).max() <= 1e-5 * np.abs(exact).max()

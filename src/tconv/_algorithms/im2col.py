@@ -984,7 +984,8 @@ def chunk_rows(
     elif ndim == 1:
         length = 32 if small else 64
     else:
-        length = min(32 if products < 2**18 else 64, max(16, 1 << max(0, (rows // 16).bit_length() - 1)))
+        sixteenth = 1 << max(0, (rows // 16).bit_length() - 1)  # a sixteenth of the rows, a power of two down
+        length = min(32 if products < 2**18 else 64, max(16, sixteenth))
     return max(1, min(length, -(-rows // 4)))
 
 
@@ -1110,7 +1111,7 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
         return dw.astype(dtype, copy=False).reshape(1, a_total, b_total, *geometry.kernel_size)
     rows = n * math.prod(geometry.input_size)  # the chunk length follows the whole sum, not a piece's share
     if groups == 1 and layout == "channels_first" and pointwise_map(geometry) and _mixed.applies(dtype):
-        dw = _pointwise_gradient(small, big, geometry, groups, rows)
+        dw = _pointwise_gradient(small, big, geometry, rows)
         if dw is not None:
             return dw
     if _group_columns_first(small, big, groups, layout, dtype):
@@ -1151,14 +1152,12 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
     return _weight_layout(dw, geometry, dtype)
 
 
-def _pointwise_gradient(
-    small: np.ndarray, big: np.ndarray, geometry: Geometry, groups: int, total_rows: int
-) -> np.ndarray | None:
+def _pointwise_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, total_rows: int) -> np.ndarray | None:
     """The float32 weight gradient of a channels-first pointwise layer (:func:`tconv._algorithms.gemm.pointwise_map`),
-    ``dw[g] = sum_n small[n]_g @ big[n]_g^T``, in the mixed-precision register tiles
+    of one group, ``dw = sum_n small[n] @ big[n]^T``, in the mixed-precision register tiles
     (:func:`tconv._algorithms.mixed.product`): each sample's rows read where they lie, the other side's
     packed in panels, the chunks of :func:`chunk_rows` positions each summed in single precision and
-    added in double precision, rounded once at the end. Each group's gradient is ``(A, B)`` with ``B``
+    added in double precision, rounded once at the end. The gradient is ``(A, B)`` with ``B``
     the panels' columns where ``B`` fills them (:func:`tconv._algorithms.mixed.fills`), else ``(B, A)``,
     transposed; neither filling them, or a gradient that is one double-precision product
     (:func:`wide_sum`), returns None (the general path).
@@ -1175,17 +1174,15 @@ def _pointwise_gradient(
     product's rows), whichever threads take them, each run summed on its own and the runs' sums added in
     their order: the same bits with any number of threads. A chunk starts at each sample's first position
     (the general path's chunks run on across samples): no chunk longer than the rule's."""
-    n = small.shape[0]
-    a, b = small.shape[1] // groups, big.shape[1] // groups
-    kv = math.prod(geometry.kernel_size)
+    n, a, b = small.shape[0], small.shape[1], big.shape[1]
     dtype = np.dtype(np.float32)
     wide = accumulator(dtype)
-    step, whole = _row_sums(a * b, kv, geometry, total_rows, total_rows, False, grouped=groups > 1)
+    step, whole = _row_sums(a * b, 1, geometry, total_rows, total_rows, False)
     if whole:
         return None
-    if _mixed.fills(b):  # (A, B) = small_g @ big_g^T: big packed
+    if _mixed.fills(b):  # (A, B) = small @ big^T: big packed
         rows_side, packed_side, m, width = small, big, a, b
-    elif _mixed.fills(a):  # (B, A) = big_g @ small_g^T: small packed
+    elif _mixed.fills(a):  # (B, A) = big @ small^T: small packed
         rows_side, packed_side, m, width = big, small, b, a
     else:
         return None
@@ -1196,36 +1193,33 @@ def _pointwise_gradient(
     # as many blocks of rows (a row's sum does not depend on its block), its panels packed once beforehand
     runs = _compiled.split(n, POINTWISE_PIECES)
     blocks = _compiled.split(m, POINTWISE_PIECES if n == 1 else 1)
-    held = max(threads, groups if len(blocks) > 1 else 0)  # panels alive at once
-    if held * panels + (threads + 2 * POINTWISE_PIECES) * m * width * wide.itemsize > effective().memory_budget:
+    if threads * panels + (threads + 2 * POINTWISE_PIECES) * m * width * wide.itemsize > effective().memory_budget:
         return None  # the general path's blocks and tiles fit the budget
-    lhs = np.ascontiguousarray(rows_side, dtype=dtype).reshape(n, groups, m, p)
-    rhs = np.ascontiguousarray(packed_side, dtype=dtype).reshape(n, groups, width, p)
-    packed = [[_mixed.pack(rhs[i, g].T) for i in range(n)] for g in range(groups)] if len(blocks) > 1 else None
-    items = [(g, r, blk) for g in range(groups) for r in runs for blk in blocks]
-    sums = [np.zeros((blk[1] - blk[0], width), dtype=wide) for _, _, blk in items]
+    lhs = np.ascontiguousarray(rows_side, dtype=dtype).reshape(n, m, p)
+    rhs = np.ascontiguousarray(packed_side, dtype=dtype).reshape(n, width, p)
+    packed = _mixed.pack(rhs[0].T) if len(blocks) > 1 else None  # one sample's, shared by its blocks
+    items = [(r, blk) for r in runs for blk in blocks]
+    sums = [np.zeros((blk[1] - blk[0], width), dtype=wide) for _, blk in items]
     claim = _compiled.Claim(len(items))
 
     def work() -> None:
         for index in claim:
-            g, (n0, n1), (m0, m1) = items[index]
+            (n0, n1), (m0, m1) = items[index]
             total = sums[index]
             part = scratch("sum", (m1 - m0, width), wide)
             for i in range(n0, n1):
-                panel = _mixed.pack(rhs[i, g].T) if packed is None else packed[g][i]
-                _mixed.product(lhs[i, g, m0:m1], panel, step, part)
+                panel = _mixed.pack(rhs[i].T) if packed is None else packed
+                _mixed.product(lhs[i, m0:m1], panel, step, part)
                 total += part
 
     _compiled.run_workers(work, min(threads, len(items)), claim)
-    dw = np.empty((groups, m, width), dtype=wide)
-    for (g, (n0, _), (m0, m1)), total in zip(items, sums):
+    dw = np.empty((m, width), dtype=wide)
+    for ((n0, _), (m0, m1)), total in zip(items, sums):
         if n0 == 0:
-            dw[g, m0:m1] = total
+            dw[m0:m1] = total
         else:  # a later run of samples: added in the runs' order
-            dw[g, m0:m1] += total
-    if rows_side is big:
-        dw = dw.transpose(0, 2, 1)
-    return np.ascontiguousarray(dw, dtype=dtype).reshape(groups, a, b, *geometry.kernel_size)
+            dw[m0:m1] += total
+    return np.ascontiguousarray(dw.T if rows_side is big else dw, dtype=dtype).reshape(1, a, b, *geometry.kernel_size)
 
 
 #: Pieces of :func:`_pointwise_gradient`'s work (a fixed number: its sums do not depend on the threads).
@@ -1352,9 +1346,7 @@ def _tile_chunks(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
     the BLAS chunks, both 0.07-0.29x PyTorch's distance."""
     rows, a = left.shape[0], right.shape[-1]
     if not (_mixed.applies(left.dtype) and wide != left.dtype and _mixed.fills(a)):
-        if right.ndim == 3:  # the samples' rows stacked: one copy (a view for one sample)
-            right = right[0] if right.shape[0] == 1 else np.ascontiguousarray(right).reshape(-1, a)
-        return _chunked_sum(left, right, step, wide)
+        return _chunked_sum(left, _mixed.rows(right) if right.ndim == 3 else right, step, wide)
     total = scratch("sum", (rows, a), wide)
     _mixed.product(left, _mixed.pack(right), step, total)
     return total

@@ -41,7 +41,7 @@ import numpy as np
 
 from . import compiled as _compiled
 
-__all__ = ["applies", "columns", "fills", "pack", "product"]
+__all__ = ["applies", "columns", "fills", "pack", "product", "rows"]
 
 
 def applies(dtype: np.dtype) -> bool:
@@ -73,19 +73,19 @@ def pack(b: np.ndarray) -> np.ndarray:
     if b.ndim == 3 and (b.shape[0] == 1 or b.shape[2] <= columns()):
         # one sample, or one panel's columns (16 of 4 samples' 1024 rows: the copy 124 us, the samples
         # packed one by one 140)
-        b = b[0] if b.shape[0] == 1 else np.ascontiguousarray(b).reshape(-1, b.shape[2])
-    if b.ndim == 3:
-        stack, k, n = b.shape
-        width = columns()
-        panels = np.empty((-(-n // width), stack * k, width), dtype=np.float32)
-        for i in range(stack):
-            _compiled.kernels()["mixed_pack"](b[i], panels[:, i * k : (i + 1) * k])
-        return panels
-    k, n = b.shape
+        b = rows(b)
+    stack = b if b.ndim == 3 else b[None]
+    count, k, n = stack.shape
     width = columns()
-    panels = np.empty((-(-n // width), k, width), dtype=np.float32)
-    _compiled.kernels()["mixed_pack"](b, panels)
+    panels = np.empty((-(-n // width), count * k, width), dtype=np.float32)
+    for i in range(count):  # (one sample: the panels whole, a contiguous array)
+        _compiled.kernels()["mixed_pack"](stack[i], panels if count == 1 else panels[:, i * k : (i + 1) * k])
     return panels
+
+
+def rows(b: np.ndarray) -> np.ndarray:
+    """A stack ``(S, K, N)`` as its ``(S*K, N)`` rows: a view of one sample, else a copy."""
+    return b[0] if b.shape[0] == 1 else np.ascontiguousarray(b).reshape(-1, b.shape[2])
 
 
 def product(a: np.ndarray, panels: np.ndarray, step: int, out: np.ndarray) -> None:
