@@ -363,6 +363,55 @@ def test_small_groups_along_the_groups(shape, layout, dtype):
         assert np.abs(mine - theirs).max() <= tolerance * np.abs(theirs).max()
 
 
+# few small groups: (n, groups, input and output channels per group, spatial size, kernel, stride, padding),
+# and whether their weight gradient sums in the direct pass (im2col.direct_gradient); each above the tiny
+# problems' 2**16 multiply-adds (tconv._algorithms.tiny), whose gradients take another path
+FEW_GROUPS = [
+    (8, 4, 4, 1, (4, 4, 4), (8, 8, 8), (2, 2, 2), (0, 0, 0), False),  # several input channels: a GEMM a group
+    (2, 6, 16, 1, (9, 9), (8, 8), (4, 4), (1, 1), False),
+    (8, 2, 1, 3, (60, 60), (7, 7), (4, 4), (2, 2), False),  # one input channel, many taps, few outputs
+    (2, 2, 1, 3, (30, 30), (7, 7), (4, 4), (2, 2), True),  # the same, little work: one double-precision sum
+    (3, 4, 2, 4, (2000,), (3,), (2,), (1,), True),  # few taps
+    (2, 3, 1, 16, (16, 17), (4, 4), (3, 3), (0, 0), True),  # many output channels: the direct pass's inner loop
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("shape", FEW_GROUPS, ids=[f"G{m[1]}-{m[2]}x{m[3]}-{len(m[4])}d" for m in FEW_GROUPS])
+def test_few_small_groups_weight_gradient(shape, layout, dtype):
+    """The weight gradient of a few small groups in the direct pass or a BLAS product a group, as
+    ``direct_gradient`` says (checked by a spy on the direct pass), within rounding of the NumPy-only
+    float64 gradient, in both layouts; float32 as close as the direct pass's double-precision sums
+    allow (within 2e-6 of the largest entry)."""
+    from tconv._algorithms import im2col
+
+    n, groups, cig, cog, size, kernel, stride, padding, direct = shape
+    rng = np.random.default_rng(cig * 31 + cog)
+    x = rng.standard_normal((n, groups * cig, *size))
+    w = rng.standard_normal((groups * cig, cog, *kernel))
+    kwargs = dict(stride=stride, padding=padding, groups=groups)
+    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape)
+    with tconv.options(compiled=False):
+        expected = tconv.conv_transpose_backward(dy, x, w, needs="weight", **kwargs).weight
+    taken: list[int] = []
+    original = im2col._add_weight_gradient_direct
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_add_weight_gradient_direct", lambda *a: taken.append(1) or original(*a))
+        got = tconv.conv_transpose_backward(
+            to_layout(dy.astype(dtype), layout),
+            to_layout(x.astype(dtype), layout),
+            w.astype(dtype),
+            needs="weight",
+            **kwargs,
+            layout=layout,
+        ).weight
+    assert bool(taken) == direct, (taken, direct)
+    assert got.dtype == np.dtype(dtype) and got.shape == w.shape
+    tolerance = 1e-12 if np.dtype(dtype) == np.float64 else 2e-6
+    assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max()
+
+
 @pytest.mark.parametrize("first", [True, False], ids=["columns-first", "channels-last"])
 @pytest.mark.parametrize(
     "shape",

@@ -364,6 +364,36 @@ def small_groups(groups: int, a: int, b: int) -> bool:
     return groups > 1 and a * b <= SMALL_GROUPS
 
 
+def direct_gradient(groups: int, a: int, b: int, kv: int, little: bool = False) -> bool:
+    """Whether :func:`weight_gradient` of small groups (:func:`small_groups`; ``a`` channels a group on the
+    small side, ``b`` on the big side, ``kv`` taps) sums its products in the compiled direct pass rather
+    than one BLAS product a group (the compiled passes available).
+
+    The direct pass keeps each (tap, channel pair)'s sum in memory and adds one product a position and
+    tap, vectorized along its innermost channels: the big side's ``b`` (or, :func:`minor_groups`, the
+    groups). With few groups and several channels of the small side a group, its inner loop is short
+    and indexed by division, while each group's product ``(a, rows) @ (rows, Kv*b)`` is a GEMM of some
+    width. Measured on 85 random layers (7 December, AMD EPYC without AVX-512, two threads, float32,
+    1-3 d, 2-64 groups, the same layer's weight gradient by both, min of 4 A/B rounds): with fewer than
+    :data:`MINOR_GROUPS` groups, a group's products took 1.04-34x less time than the direct pass with
+    ``a >= 3`` (all 20 layers; 6 groups of 16 -> 1 channels with 8 x 8 taps: 242 ms direct, 7 ms), and
+    1.2-5.5x less with ``a * b <= 4`` and ``a * Kv >= 48`` (6 of 7 layers: 4 groups of 1 -> 2 channels
+    with 7 x 7 taps on 91 x 91: 110 ms, 44 ms; the miss, 1 -> 4 channels, 4 x 4 x 4 taps over 8 x 8 x
+    8, 11 ms direct, 21 ms). Other layers of few groups took 0.3-0.95x in the direct pass (9 of 10,
+    most with ``b >= 3`` and ``a <= 2``); depthwise layers and :func:`minor_groups` took 0.13-0.9x in
+    it on 29 of 33 layers (the four others, 56-330 million products, 1.2-2.5x), and keep it. With
+    ``a < 3``, ``little`` work (a group's float32 gradient would be one double-precision product,
+    :func:`wide_sum`) keeps it too: the direct pass sums in double precision as well, with no columns to write (2
+    samples of 2 groups of 1 -> 3 channels, 7 x 7 taps on 73 x 73: 4.9-7.3 ms direct, 9-12 ms through
+    columns); with ``a >= 3`` the products are still faster (8 samples of 4 groups of 4 -> 1 channels,
+    8 x 8 x 8 taps over 4 x 4 x 4: 7-12 ms direct, 5.1 ms)."""
+    if not small_groups(groups, a, b):
+        return False
+    if groups >= MINOR_GROUPS or a * b == 1:
+        return True
+    return a < 3 and (little or not (a * b <= 4 and a * kv >= 48))
+
+
 def minor_groups(groups: int, a: int, b: int) -> bool:
     """Small groups (:func:`small_groups`) of which there are at least :data:`MINOR_GROUPS`, not depthwise:
     the compiled passes run along the groups (channels in (channel, group) order), not along each
@@ -1114,13 +1144,15 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
         dw = _pointwise_gradient(small, big, geometry, rows)
         if dw is not None:
             return dw
-    if _group_columns_first(small, big, groups, layout, dtype):
+    if _group_columns_first(small, big, geometry, groups, layout, dtype):
         dw = _group_gradients_cf(small, big, geometry, groups, rows)
         if dw is not None:
             return dw
     # blocks of samples whose columns the calling thread's scratch keeps between calls (the compiled
     # pass of small groups makes no columns: its blocks stay whole)
-    direct = _compiled.available() and small_groups(groups, a_total // groups, b_total // groups)
+    a, b = a_total // groups, b_total // groups
+    little = wide_sum(a * kv * b, geometry.ndim, rows, True, kv == 1, kv)  # (in float32, one double-precision product)
+    direct = _compiled.available() and direct_gradient(groups, a, b, kv, little)
     column_bytes = math.prod(geometry.input_size) * kv * b_total * dtype.itemsize * (2 if groups > 1 else 1)
     per_block = n if direct else max(1, WEIGHT_COLUMNS // max(1, column_bytes))
     pieces = weight_gradient_pieces(a_total, b_total, groups, dtype).pieces(n, geometry)
@@ -1143,7 +1175,7 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
         if direct:
             _add_weight_gradient_direct(small_cl, big_cl, part, groups, dw)
             continue
-        if groups == 1 or small_groups(groups, a_total // groups, b_total // groups):
+        if groups == 1 or (small_groups(groups, a_total // groups, b_total // groups) and not _compiled.available()):
             cols = im2col(big_cl, part, slot="columns")  # (n, P_small, Kv, B_total)
             _add_weight_gradient(small_cl, cols, groups, dw, geometry, rows)
             continue
@@ -1226,15 +1258,17 @@ def _pointwise_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, 
 POINTWISE_PIECES = 4
 
 
-def _group_columns_first(small: np.ndarray, big: np.ndarray, groups: int, layout: str, dtype: np.dtype) -> bool:
+def _group_columns_first(
+    small: np.ndarray, big: np.ndarray, geometry: Geometry, groups: int, layout: str, dtype: np.dtype
+) -> bool:
     """Whether :func:`weight_gradient` takes :func:`_group_gradients_cf`: a channels-first float32 layer of
-    several groups that BLAS multiplies (not :func:`small_groups`), with the compiled kernels."""
+    several groups that BLAS multiplies (not :func:`direct_gradient`), with the compiled kernels."""
     a, b = small.shape[1] // groups, big.shape[1] // groups
     return (
         groups > 1
         and layout == "channels_first"
         and np.dtype(dtype) == np.dtype(np.float32)
-        and not small_groups(groups, a, b)
+        and not direct_gradient(groups, a, b, math.prod(geometry.kernel_size))
         and _compiled.available()
         and _blas.available()
     )
