@@ -412,6 +412,47 @@ def test_few_small_groups_weight_gradient(shape, layout, dtype):
     assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max()
 
 
+@pytest.mark.parametrize("depthwise", [False, True], ids=["pairs", "depthwise"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("shape", FEW_GROUPS, ids=[f"G{m[1]}-{m[2]}x{m[3]}-{len(m[4])}d" for m in FEW_GROUPS])
+def test_few_small_groups_input_gradient(shape, layout, dtype, depthwise):
+    """The input gradient (a convolution) of a few small groups, not depthwise: one BLAS product a group
+    (``direct_convolution``; the compiled direct pass not taken, checked by a spy), within rounding of
+    the NumPy-only float64 gradient, in both layouts; a depthwise layer of as many groups (more samples:
+    not a tiny problem) takes the direct pass."""
+    from tconv._algorithms import im2col
+
+    n, groups, cig, cog, size, kernel, stride, padding, _ = shape
+    if depthwise:
+        n, cig, cog = 8 * n, 1, 1
+    rng = np.random.default_rng(cig * 7 + cog)
+    x = rng.standard_normal((n, groups * cig, *size))
+    w = rng.standard_normal((groups * cig, cog, *kernel))
+    kwargs = dict(stride=stride, padding=padding, groups=groups)
+    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape)
+    with tconv.options(compiled=False):
+        expected = tconv.conv_transpose_backward(dy, x, w, needs="input", **kwargs).input
+    taken: list[int] = []
+    original = im2col._conv_direct_block
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_conv_direct_block", lambda *a: taken.append(1) or original(*a))
+        got = tconv.conv_transpose_backward(
+            to_layout(dy.astype(dtype), layout),
+            to_layout(x.astype(dtype), layout),
+            w.astype(dtype),
+            needs="input",
+            **kwargs,
+            layout=layout,
+        ).input
+    assert im2col.direct_convolution(groups, cog, cig) == depthwise
+    assert bool(taken) == depthwise, (taken, depthwise)
+    got = from_layout(got, layout)
+    assert got.dtype == np.dtype(dtype) and got.shape == x.shape
+    tolerance = 1e-12 if np.dtype(dtype) == np.float64 else 2e-6
+    assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max()
+
+
 @pytest.mark.parametrize("first", [True, False], ids=["columns-first", "channels-last"])
 @pytest.mark.parametrize(
     "shape",

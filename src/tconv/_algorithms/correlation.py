@@ -37,7 +37,7 @@ from ..geometry import Geometry
 from . import blas as _blas
 from . import compiled as _compiled
 from . import gemm
-from .im2col import _conv_tiled, conv, conv_footprint, small_groups
+from .im2col import _conv_tiled, conv, conv_footprint, direct_convolution
 from .problem import Problem, channels_last
 
 __all__ = ["equivalent_geometry", "minimum", "run"]
@@ -72,7 +72,7 @@ def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> n
         return gemm.run(x, w, geometry, problem)
     groups = problem.groups
     equivalent = equivalent_geometry(geometry)
-    if small_groups(groups, problem.cig, problem.cog):  # the convolution's compiled direct pass
+    if direct_convolution(groups, problem.cig, problem.cog):  # the convolution's compiled direct pass
         return conv(x, _equivalent_weight(w, groups), equivalent, problem)
     wm = problem.pack("im2col", lambda: _packed_weight(w, problem))  # (G, Kv*Cig, Cog)
 
