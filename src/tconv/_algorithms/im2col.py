@@ -376,22 +376,24 @@ def direct_gradient(groups: int, a: int, b: int, kv: int, little: bool = False) 
     width. Measured on 85 random layers (7 December, AMD EPYC without AVX-512, two threads, float32,
     1-3 d, 2-64 groups, the same layer's weight gradient by both, min of 4 A/B rounds): with fewer than
     :data:`MINOR_GROUPS` groups, a group's products took 1.04-34x less time than the direct pass with
-    ``a >= 3`` (all 20 layers; 6 groups of 16 -> 1 channels with 8 x 8 taps: 242 ms direct, 7 ms), and
-    1.2-5.5x less with ``a * b <= 4`` and ``a * Kv >= 48`` (6 of 7 layers: 4 groups of 1 -> 2 channels
-    with 7 x 7 taps on 91 x 91: 110 ms, 44 ms; the miss, 1 -> 4 channels, 4 x 4 x 4 taps over 8 x 8 x
-    8, 11 ms direct, 21 ms). Other layers of few groups took 0.3-0.95x in the direct pass (9 of 10,
-    most with ``b >= 3`` and ``a <= 2``); depthwise layers and :func:`minor_groups` took 0.13-0.9x in
-    it on 29 of 33 layers (the four others, 56-330 million products, 1.2-2.5x), and keep it. With
-    ``a < 3``, ``little`` work (a group's float32 gradient would be one double-precision product,
-    :func:`wide_sum`) keeps it too: the direct pass sums in double precision as well, with no columns to write (2
-    samples of 2 groups of 1 -> 3 channels, 7 x 7 taps on 73 x 73: 4.9-7.3 ms direct, 9-12 ms through
-    columns); with ``a >= 3`` the products are still faster (8 samples of 4 groups of 4 -> 1 channels,
-    8 x 8 x 8 taps over 4 x 4 x 4: 7-12 ms direct, 5.1 ms)."""
+    ``a >= 3`` (all 20 layers; 6 groups of 16 -> 1 channels with 8 x 8 taps: 242 ms direct, 7 ms). With
+    ``a <= 2`` the direct pass's loop along ``b`` decides: with ``b >= 6`` it was faster (2 -> 8 channels,
+    4 x 4 taps: 3.0 ms, 7.5 through products; 1 -> 8 and 1 -> 16, 8-32 taps: 0.3-0.5x), with ``b <= 4``
+    and ``a * Kv >= 32`` the products were, 1.2-5.5x on 8 of 10 layers (4 groups of 1 -> 2 channels
+    with 7 x 7 taps on 91 x 91: 110 ms, 44 ms; 2 -> 2 with 4 x 4 taps on 95 x 95: 24 ms, 8 ms; the
+    misses 1 -> 4 channels with 4 x 4 x 4 taps over 8 x 8 x 8, 11 ms direct, 21 ms, and 1 -> 3 with
+    4 x 4 taps, 0.6x), and with fewer taps the direct pass (0.6-0.95x on 7 layers). Depthwise layers and
+    :func:`minor_groups` took 0.13-0.9x in it on 29 of 33 layers (the four others, 56-330 million
+    products, 1.2-2.5x), and keep it. With ``a < 3``, ``little`` work (a group's float32 gradient would
+    be one double-precision product, :func:`wide_sum`) keeps it too: the direct pass sums in double
+    precision as well, with no columns to write (2 samples of 2 groups of 1 -> 3 channels, 7 x 7 taps on
+    73 x 73: 4.9-7.3 ms direct, 9-12 ms through columns); with ``a >= 3`` the products are still faster
+    (8 samples of 4 groups of 4 -> 1 channels, 8 x 8 x 8 taps over 4 x 4 x 4: 7-12 ms direct, 5.1 ms)."""
     if not small_groups(groups, a, b):
         return False
     if groups >= MINOR_GROUPS or a * b == 1:
         return True
-    return a < 3 and (little or not (a * b <= 4 and a * kv >= 48))
+    return a < 3 and (little or not (b <= 4 and a * kv >= 32))
 
 
 def direct_convolution(groups: int, cig: int, cog: int) -> bool:
