@@ -412,6 +412,46 @@ def test_few_small_groups_weight_gradient(shape, layout, dtype):
     assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max()
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    "n, groups, cig, cog, size, kernel, stride",
+    [
+        (1, 16, 24, 1, (12, 12), (5, 5), (3, 3)),  # many groups over few rows
+        (4, 4, 8, 8, (40,), (4,), (2,)),
+        (1, 3, 16, 6, (4, 5, 3), (3, 3, 3), (2, 1, 2)),
+    ],
+)
+def test_stacked_group_gradients(n, groups, cig, cog, size, kernel, stride, layout):
+    """Grouped float32 weight gradients of little work, each group's one double-precision product
+    (``im2col.wide_sum``), as one stacked product over the groups (checked by a spy on the per-group
+    path, which must not run): each entry the float64 gradient rounded once (within one float32 spacing),
+    the same bits on one thread and two."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(groups * cig + cog)
+    x = rng.standard_normal((n, groups * cig, *size)).astype(np.float32)
+    w = rng.standard_normal((groups * cig, cog, *kernel)).astype(np.float32)
+    kwargs = dict(stride=stride, groups=groups)
+    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape).astype(np.float32)
+    wide = [a.astype(np.float64) for a in (dy, x, w)]
+    exact = tconv.conv_transpose_backward(*wide, needs="weight", **kwargs).weight  # of the float32 inputs
+    args = (to_layout(dy, layout), to_layout(x, layout), w)
+    taken: list[int] = []
+    original = im2col._stacked_gradients
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_add_weight_gradient", lambda *a, **k: pytest.fail("per-group products"))
+        patch.setattr(im2col, "_stacked_gradients", lambda *a: taken.append(1) or original(*a))
+        patch.setattr(im2col, "_group_gradients_cf", lambda *a: None)  # the channels-last general path
+        got = {}
+        for threads in (1, 2):
+            with tconv.options(threads=threads):
+                got[threads] = tconv.conv_transpose_backward(*args, needs="weight", **kwargs, layout=layout).weight
+    assert taken == [1, 1]
+    assert np.array_equal(got[1], got[2])
+    assert got[1].dtype == np.float32 and got[1].shape == w.shape
+    assert np.all(np.abs(got[1] - exact) <= np.spacing(np.abs(exact).astype(np.float32)))
+
+
 @pytest.mark.parametrize("depthwise", [False, True], ids=["pairs", "depthwise"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", LAYOUTS)
