@@ -815,6 +815,25 @@ def test_pointwise_input_gradient_is_one_double_precision_product_per_sample(n, 
     assert_close(y, (exact + b.reshape(-1, *(1,) * len(size))).astype(np.float32), rtol=1e-5, atol=1e-5)
 
 
+def test_pointwise_input_gradient_in_runs_of_samples():
+    """``_conv_pointwise`` multiplies whole samples in runs whose double-precision copy fits the partial
+    products' bytes (one stacked product a group and run): the same bits with runs of one sample (a
+    small memory budget), of all samples, on one thread and two."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((12, 48, 7, 6)).astype(np.float32)
+    w = rng.standard_normal((48, 16, 1, 1)).astype(np.float32)
+    dy = rng.standard_normal((12, 32, 7, 6)).astype(np.float32)
+    got = []
+    for budget, threads in ((2**30, 2), (2**30, 1), (2**17, 2)):
+        with tconv.options(memory_budget=budget, threads=threads):
+            got.append(tconv.conv_transpose_backward(dy, x, w, groups=2, needs="input").input)
+    exact = tconv.conv_transpose_backward(
+        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), groups=2, needs="input"
+    ).input
+    assert all(np.array_equal(got[0], other) for other in got[1:])
+    assert np.all(np.abs(got[0] - exact) <= np.spacing(np.abs(exact).astype(np.float32)) / 2 * 1.0001)
+
+
 def test_grouped_weight_gradient_columns_first_under_a_small_budget():
     """Where the threads' tile buffers do not fit the memory budget, the general path (blocks under the
     budget) computes the gradient instead: the same values within float32 rounding."""
