@@ -815,6 +815,39 @@ def test_pointwise_input_gradient_is_one_double_precision_product_per_sample(n, 
     assert_close(y, (exact + b.reshape(-1, *(1,) * len(size))).astype(np.float32), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "n, c_in, c_out, size, groups",
+    [(1, 20, 512, (8, 8, 8), 4), (12, 12, 18, (19, 20), 3), (2, 64, 64, (50,), 2)],
+)
+def test_grouped_pointwise_weight_gradient(n, c_in, c_out, size, groups, dtype):
+    """A channels-first grouped 1 x ... x 1 layer's weight gradient of little work as one product stacked
+    over the groups (``_pointwise_group_gradients``, checked by a spy): the exact gradient of its inputs
+    rounded once (within one spacing), as the general path's per-group products are; under a small
+    budget, those instead, with the same values."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(c_in + c_out)
+    x = rng.standard_normal((n, c_in, *size)).astype(dtype)
+    w = rng.standard_normal((c_in, c_out // groups, *(1,) * len(size))).astype(dtype)
+    dy = rng.standard_normal((n, c_out, *size)).astype(dtype)
+    exact = tconv.conv_transpose_backward(
+        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), groups=groups, needs="weight"
+    ).weight
+    results: list[object] = []
+    original = im2col._pointwise_group_gradients
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_pointwise_group_gradients", lambda *a: results.append(original(*a)) or results[-1])
+        got = tconv.conv_transpose_backward(dy, x, w, groups=groups, needs="weight").weight
+        with tconv.options(memory_budget=2**17):  # partial products of 16 KiB: the copies do not fit
+            general = tconv.conv_transpose_backward(dy, x, w, groups=groups, needs="weight").weight
+    assert results[0] is not None and results[1] is None
+    assert got.dtype == np.dtype(dtype) and got.shape == w.shape
+    spacing = np.spacing(np.abs(exact).astype(dtype)).astype(np.float64)
+    assert np.all(np.abs(got - exact) <= spacing)
+    assert np.abs(general - exact).max() <= (4 * spacing.max() if dtype == np.float32 else 1e-12 * np.abs(exact).max())
+
+
 def test_pointwise_input_gradient_in_runs_of_samples():
     """``_conv_pointwise`` multiplies whole samples in runs whose double-precision copy fits the partial
     products' bytes (one stacked product a group and run): the same bits with runs of one sample (a
