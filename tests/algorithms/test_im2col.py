@@ -376,6 +376,40 @@ FEW_GROUPS = [
 ]
 
 
+def _few_groups_gradient(shape, layout, dtype, needs, spied, seed):
+    """Check one gradient (``needs``) of a ``FEW_GROUPS`` layer (``shape``: n, groups, channels per group,
+    size, kernel, stride, padding) in ``dtype`` and ``layout`` against the NumPy-only float64 one
+    (asserts); return whether ``im2col``'s function ``spied`` ran."""
+    from tconv._algorithms import im2col
+
+    n, groups, cig, cog, size, kernel, stride, padding = shape[:8]
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, groups * cig, *size))
+    w = rng.standard_normal((groups * cig, cog, *kernel))
+    kwargs = dict(stride=stride, padding=padding, groups=groups)
+    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape)
+    with tconv.options(compiled=False):
+        expected = getattr(tconv.conv_transpose_backward(dy, x, w, needs=needs, **kwargs), needs)
+    taken: list[int] = []
+    original = getattr(im2col, spied)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, spied, lambda *a: taken.append(1) or original(*a))
+        got = tconv.conv_transpose_backward(
+            to_layout(dy.astype(dtype), layout),
+            to_layout(x.astype(dtype), layout),
+            w.astype(dtype),
+            needs=needs,
+            **kwargs,
+            layout=layout,
+        )
+    got = getattr(got, needs)
+    got = from_layout(got, layout) if needs == "input" else got
+    assert got.dtype == np.dtype(dtype) and got.shape == expected.shape
+    tolerance = 1e-12 if np.dtype(dtype) == np.float64 else 2e-6
+    assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max()
+    return bool(taken)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("shape", FEW_GROUPS, ids=[f"G{m[1]}-{m[2]}x{m[3]}-{len(m[4])}d" for m in FEW_GROUPS])
@@ -384,32 +418,11 @@ def test_few_small_groups_weight_gradient(shape, layout, dtype):
     ``direct_gradient`` says (checked by a spy on the direct pass), within rounding of the NumPy-only
     float64 gradient, in both layouts; float32 as close as the direct pass's double-precision sums
     allow (within 2e-6 of the largest entry)."""
-    from tconv._algorithms import im2col
-
-    n, groups, cig, cog, size, kernel, stride, padding, direct = shape
-    rng = np.random.default_rng(cig * 31 + cog)
-    x = rng.standard_normal((n, groups * cig, *size))
-    w = rng.standard_normal((groups * cig, cog, *kernel))
-    kwargs = dict(stride=stride, padding=padding, groups=groups)
-    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape)
-    with tconv.options(compiled=False):
-        expected = tconv.conv_transpose_backward(dy, x, w, needs="weight", **kwargs).weight
-    taken: list[int] = []
-    original = im2col._add_weight_gradient_direct
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(im2col, "_add_weight_gradient_direct", lambda *a: taken.append(1) or original(*a))
-        got = tconv.conv_transpose_backward(
-            to_layout(dy.astype(dtype), layout),
-            to_layout(x.astype(dtype), layout),
-            w.astype(dtype),
-            needs="weight",
-            **kwargs,
-            layout=layout,
-        ).weight
-    assert bool(taken) == direct, (taken, direct)
-    assert got.dtype == np.dtype(dtype) and got.shape == w.shape
-    tolerance = 1e-12 if np.dtype(dtype) == np.float64 else 2e-6
-    assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max()
+    direct = shape[8]
+    taken = _few_groups_gradient(
+        shape, layout, dtype, "weight", "_add_weight_gradient_direct", shape[2] * 31 + shape[3]
+    )
+    assert taken == direct, (taken, direct)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -463,34 +476,13 @@ def test_few_small_groups_input_gradient(shape, layout, dtype, depthwise):
     not a tiny problem) takes the direct pass."""
     from tconv._algorithms import im2col
 
-    n, groups, cig, cog, size, kernel, stride, padding, _ = shape
+    n, groups, cig, cog = shape[:4]
     if depthwise:
         n, cig, cog = 8 * n, 1, 1
-    rng = np.random.default_rng(cig * 7 + cog)
-    x = rng.standard_normal((n, groups * cig, *size))
-    w = rng.standard_normal((groups * cig, cog, *kernel))
-    kwargs = dict(stride=stride, padding=padding, groups=groups)
-    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape)
-    with tconv.options(compiled=False):
-        expected = tconv.conv_transpose_backward(dy, x, w, needs="input", **kwargs).input
-    taken: list[int] = []
-    original = im2col._conv_direct_block
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(im2col, "_conv_direct_block", lambda *a: taken.append(1) or original(*a))
-        got = tconv.conv_transpose_backward(
-            to_layout(dy.astype(dtype), layout),
-            to_layout(x.astype(dtype), layout),
-            w.astype(dtype),
-            needs="input",
-            **kwargs,
-            layout=layout,
-        ).input
+    case = (n, groups, cig, cog, *shape[4:])
     assert im2col.direct_convolution(groups, cog, cig) == depthwise
-    assert bool(taken) == depthwise, (taken, depthwise)
-    got = from_layout(got, layout)
-    assert got.dtype == np.dtype(dtype) and got.shape == x.shape
-    tolerance = 1e-12 if np.dtype(dtype) == np.float64 else 2e-6
-    assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max()
+    taken = _few_groups_gradient(case, layout, dtype, "input", "_conv_direct_block", cig * 7 + cog)
+    assert taken == depthwise, (taken, depthwise)
 
 
 @pytest.mark.parametrize("first", [True, False], ids=["columns-first", "channels-last"])
