@@ -157,7 +157,10 @@ def test_get_lists_the_valid_names():
         ((400,), 4, 2, 16, 256, 4, "direct", "phase"),  # 4 groups of 4 -> 64: few inputs per group
         ((20, 20), 3, 1, 4, 64, 1, "registers", "phase"),  # few input channels at stride 1: register tiles
         ((64, 64), 5, 1, 3, 8, 1, "registers", "scatter"),  # 3 -> 8, k5 s1: half a tile's lanes, tiles (2.8x)
-        ((40, 40), 3, 1, 4, 8, 1, "gemm", "scatter"),  # 4 -> 8, k3 s1: 9 taps, not the tiles
+        ((40, 40), 3, 1, 4, 8, 1, "registers", "scatter"),  # 4 -> 8, k3 s1: the tiles (registers.FEW_OUTPUTS)
+        ((40, 40), 3, 1, 16, 8, 1, "gemm", "scatter"),  # 16 -> 8: more inputs, gemm's GEMM
+        ((2000,), 3, 1, 4, 7, 1, "gemm", "scatter"),  # 1-d k3: 3 taps, not the tiles
+        ((2000,), 7, 1, 4, 7, 1, "registers", "scatter"),  # 1-d k7: the tiles
         ((20, 20), 3, 1, 4, 128, 1, "im2col", "phase"),  # more output channels: im2col's GEMM
         ((48, 48), 8, 2, 24, 32, 1, "phase", "phase"),  # 24 inputs, 4 strides a kernel: the all-phase GEMM
         ((48, 48), 12, 3, 17, 48, 1, "phase", "phase"),  # 17 inputs, k12 s3 (phase.FEW_LONG_INPUTS)

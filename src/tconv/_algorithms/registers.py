@@ -106,13 +106,18 @@ FEW_3D = (2, 8, 32)
 #: 2-d layers of 2-4 input and at most 4 output channels with kernels of 36 taps or more, likewise
 #: (1.5-6.4x on five: 3 -> 3 k7 on 501 x 490; with smaller kernels 0.77-1.47x, one input channel 0.5-0.63x).
 FEW_2D = (2, 4, 4, 36)
-#: 2-d layers of 2-4 input and 5-8 output channels (half a tile's 16 lanes, which :data:`EFFICIENT` never
-#: admits) with kernels of 25 taps or more, likewise. Measured (7 December, Zen 3 with AVX2, in one process,
-#: alternating, min of 7; a random draw had found one 79 x 79 sample of 3 -> 8 channels, k7, 2.8x slower
-#: than the tiles): 1.57-3.78x ``"auto"``'s earlier choice (``im2col`` or ``gemm``) on five such layers
-#: (k5-k9, 32^2-120^2, 1-8 samples; 2 -> 6 k9 3.85 -> 1.02 ms), and at k3 (9 taps) 1.09x ``gemm``, so
-#: not there.
-FEW_2D_WIDE = (2, 4, 8, 25)
+#: Layers of 2-12 input and 5-8 output channels (half a tile's 16 lanes or less, which :data:`EFFICIENT`
+#: never admits) with 4 taps or more, in any dimension, likewise. First found in 2-d with 2-4 input channels
+#: (7 December, Zen 3 with AVX2, in one process, alternating, min of 7; a random draw had found one 79 x 79
+#: sample of 3 -> 8 channels, k7, 2.8x slower than the tiles): 1.57-3.78x ``"auto"``'s earlier choice
+#: (``im2col`` or ``gemm``) on five such layers (k5-k9, 32^2-120^2, 1-8 samples; 2 -> 6 k9 3.85 -> 1.02 ms),
+#: 1.09x at k3, then 25 taps or more only. A random sweep of stride-1 layers of 5-8 output channels (the
+#: same machine, two threads, min of 7) found the tiles 1.01-3.1x faster with up to 12 input channels (12
+#: of 14; the misses 4 -> 7, 1-d k3, 0.64x, and 12 -> 5 k4 0.79x) and 0.44-0.93x with 16-48 (kept out);
+#: on 22 held-out layers of the rule (1-3 d, k2-k15): 20 faster, 1.04-3.58x (3-d 10 -> 5 k7 on 24^3:
+#: 31 -> 8.7 ms; 8 -> 8 k7 on 4 x 20^2 0.66 -> 0.30; 2-d 4 -> 7 k4 2.7x), 0.94x (2 -> 7 k5) and 0.70x
+#: (12 -> 5 k7).
+FEW_OUTPUTS = (2, 12, 5, 8, 4)
 #: With more channels a 3-d layer takes the rule of 1-d and 2-d (:data:`EFFICIENT`, :data:`MOST_INPUTS`,
 #: :data:`MOST_OUTPUTS`), which it had been left out of, and never with one input channel (:data:`FEW_3D`).
 #: Measured (7 December, Zen 3 with AVX2, two threads, in one process, alternating, min of 7; a random
@@ -156,7 +161,8 @@ def _row_share(o_last: int) -> float:
 
 def preferred(geometry: Geometry, problem: Problem) -> bool:
     """Whether ``"auto"`` runs the tiles where its rules would run ``"gemm"``, ``"im2col"`` or ``"phase"``
-    (see :data:`EFFICIENT`, :data:`FEW_3D`, :data:`FEW_2D`, :data:`FEW_2D_WIDE`, :data:`GROUPED_INPUTS`;
+    (see :data:`EFFICIENT`, :data:`FEW_3D`, :data:`FEW_2D`, :data:`FEW_OUTPUTS`,
+    :data:`GROUPED_INPUTS`;
     channel counts per group): never on a pointwise kernel (one product per pixel)."""
     if not applies(geometry, problem) or math.prod(geometry.kernel_size) == 1:
         return False
@@ -170,8 +176,8 @@ def preferred(geometry: Geometry, problem: Problem) -> bool:
         return False  # one input channel: gemm's rows straight from the input (FEW_3D)
     if geometry.ndim == 2 and FEW_2D[0] <= c_in <= FEW_2D[1] and c_out <= FEW_2D[2] and taps >= FEW_2D[3]:
         return True
-    if geometry.ndim == 2 and FEW_2D_WIDE[0] <= c_in <= FEW_2D_WIDE[1] and FEW_2D[2] < c_out <= FEW_2D_WIDE[2]:
-        return taps >= FEW_2D_WIDE[3]
+    if FEW_OUTPUTS[0] <= c_in <= FEW_OUTPUTS[1] and FEW_OUTPUTS[2] <= c_out <= FEW_OUTPUTS[3]:
+        return taps >= FEW_OUTPUTS[4]
     return c_in <= MOST_INPUTS and c_out <= MOST_OUTPUTS and efficiency(geometry, problem) >= EFFICIENT
 
 
