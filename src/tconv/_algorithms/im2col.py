@@ -682,14 +682,14 @@ def _conv_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     wide = accumulator(problem.dtype)
     stacked = wide == problem.dtype or _one_wide_product(cig, input_chunk(cig, 1, groups))
     ww = wf.astype(wide)
-    run = max(1, partials_bytes() // (groups * cig * p * wide.itemsize))
+    run = max(1, partials_bytes() // (groups * max(cig, cog) * p * wide.itemsize))  # its copy and products
 
     def work() -> None:
         for index in claim:
             n0, n1, p0, p1 = items[index]
             if stacked and p1 - p0 == p:
                 for r0 in range(n0, n1, run):
-                    xs = xf[r0 : min(n1, r0 + run)].astype(wide)  # (samples, G, Cig, P)
+                    xs = xf[r0 : min(n1, r0 + run)].astype(wide, copy=False)  # (samples, G, Cig, P)
                     for g in range(groups):
                         y[r0 : r0 + xs.shape[0], g] = np.matmul(ww[g], xs[:, g])
                 continue
