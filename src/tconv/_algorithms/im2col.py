@@ -675,19 +675,19 @@ def _conv_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     else:
         items = [(i, i + 1, p0, p1) for i in range(n) for p0, p1 in _compiled.split(p, threads // n)]
     claim = _compiled.Claim(len(items))
-    # whole samples whose sums are one product each (in double precision for single-precision data, as
-    # _group_products computes them) go in runs whose wide copy fits partials_bytes(), one stacked product
-    # (NumPy's matmul over the run) a group: a product and a copy per sample from Python cost more than
-    # their arithmetic on short samples (16 samples of 96 -> 16 channels on 6 x 6: 0.35 ms, PyTorch 0.2)
+    # whole samples (their sums one product each, in double precision for single-precision data, as conv
+    # chose this path for and _group_products computes them) go in runs whose wide copy fits
+    # partials_bytes(), one stacked product (NumPy's matmul over the run) a group: a product and a copy
+    # per sample from Python cost more than their arithmetic on short samples (16 samples of 96 -> 16
+    # channels on 6 x 6: 0.35 ms, PyTorch 0.2)
     wide = accumulator(problem.dtype)
-    stacked = wide == problem.dtype or _one_wide_product(cig, input_chunk(cig, 1, groups))
     ww = wf.astype(wide)
     run = max(1, partials_bytes() // (groups * max(cig, cog) * p * wide.itemsize))  # its copy and products
 
     def work() -> None:
         for index in claim:
             n0, n1, p0, p1 = items[index]
-            if stacked and p1 - p0 == p:
+            if p1 - p0 == p:
                 for r0 in range(n0, n1, run):
                     xs = xf[r0 : min(n1, r0 + run)].astype(wide, copy=False)  # (samples, G, Cig, P)
                     for g in range(groups):
@@ -1184,7 +1184,7 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
     # blocks of samples whose columns the calling thread's scratch keeps between calls (the compiled
     # pass of small groups makes no columns: its blocks stay whole)
     a, b = a_total // groups, b_total // groups
-    little = wide_sum(a * kv * b, geometry.ndim, rows, True, kv == 1, kv)  # (in float32, one double-precision product)
+    little = _row_sums(a * kv * b, kv, geometry, rows, rows, False, grouped=True)[1]  # (float32: one wide product)
     direct = _compiled.available() and direct_gradient(groups, a, b, kv, little)
     column_bytes = math.prod(geometry.input_size) * kv * b_total * dtype.itemsize * (2 if groups > 1 else 1)
     per_block = n if direct else max(1, WEIGHT_COLUMNS // max(1, column_bytes))
@@ -1302,7 +1302,7 @@ def _pointwise_group_gradients(
     a, b = a_total // groups, b_total // groups
     dtype = np.result_type(small, big)
     wide = accumulator(dtype)
-    if wide != dtype and not wide_sum(a * b, geometry.ndim, total_rows, True, True, 1):
+    if wide != dtype and not _row_sums(a * b, 1, geometry, total_rows, total_rows, False, grouped=True)[1]:
         return None
     p = math.prod(geometry.input_size)
     if groups * n * p * (a + b) * wide.itemsize > partials_bytes():
