@@ -140,7 +140,7 @@ def test_grouped_tile_products_are_each_groups_sums(k, dtype, transposed, slab, 
 
     cols = draw(groups, 1, rows, k, 1)  # (G, n, R, Kv, Cig) with Kv*Cig = k
     wm = draw(groups, k, cog)  # (G, Kv*Cig, Cog)
-    step, wide = im2col.input_chunk(k, 1, groups), im2col.accumulator(dtype)
+    step, wide = im2col.input_chunk(k, k, groups), im2col.accumulator(dtype)  # (k taps of one channel, as cols)
     big = np.full((groups * cog + 5, rows + 9), np.nan, dtype=dtype)
     target = big[2 : 2 + groups * cog, 3 : 3 + rows] if transposed else big[3 : 3 + rows, 2 : 2 + groups * cog]
     im2col._tile_gemm(cols, wm, wm.transpose(0, 2, 1), target, transposed)
