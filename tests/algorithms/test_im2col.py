@@ -607,14 +607,17 @@ def test_small_group_weight_gradient_is_the_same_on_every_run(groups, cig, cog, 
     assert len(runs) == 1
 
 
+@pytest.mark.parametrize("size", [(24, 20), (32, 32)])
 @pytest.mark.parametrize("groups", [2, 4, 5])
-def test_grouped_weight_gradient_is_the_same_with_any_threads(groups):
+def test_grouped_weight_gradient_is_the_same_with_any_threads(groups, size):
     """Groups with a GEMM each run side by side, each group's product on one thread: the float32 weight
     gradient (double-precision chunk sums) is the same to the last bit with 1, 2 or 3 threads, and
-    within float32 rounding of the float64 one."""
+    within float32 rounding of the float64 one -- on the general path and on the channels-first tiles
+    (``_group_gradients_cf``: 4096 rows, or 1920 whose columns do not fit one block with 4 or 5 groups),
+    whose blocks of channels do not depend on the threads (their BLAS chunk products' bits do on the blocks)."""
     rng = np.random.default_rng(groups)
     w = rng.standard_normal((groups * 24, 20, 4, 4)).astype(np.float32)
-    x = rng.standard_normal((4, groups * 24, 24, 20)).astype(np.float32)  # 1920 rows: over SMALL_FLOPS per group
+    x = rng.standard_normal((4, groups * 24, *size)).astype(np.float32)  # 1920 or 4096 rows: over SMALL_FLOPS per group
     kwargs = dict(stride=2, padding=1, groups=groups)
     dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape).astype(np.float32)
     got = []
@@ -862,6 +865,36 @@ def test_pointwise_input_gradient_in_runs_of_samples():
     ).input
     assert all(np.array_equal(got[0], other) for other in got[1:])
     assert np.all(np.abs(got[0] - exact) <= np.spacing(np.abs(exact).astype(np.float32)) / 2 * 1.0001)
+
+
+@pytest.mark.parametrize("a", [16, 4])
+def test_grouped_weight_gradient_columns_first_where_the_general_path_blocks(monkeypatch, a):
+    """Short chunks over few rows stay on the general path (its stacked chunk products), unless its columns
+    of all samples exceed one block (``WEIGHT_COLUMNS``) and a group has at least ``GROUP_CF_BLOCKED_INPUTS``
+    input channels: then ``_group_gradients_cf`` computes the gradient, within float32 rounding of float64."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(a)
+    groups = 4
+    w = rng.standard_normal((groups * a, 24, 8, 8)).astype(np.float32)
+    x = rng.standard_normal((4, groups * a, 12, 12)).astype(np.float32)
+    kwargs = dict(stride=2, groups=groups)
+    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape).astype(np.float32)
+    geometry = tconv.geometry.conv_transpose_geometry((12, 12), (8, 8), (2, 2), (0, 0), (0, 0), (1, 1))
+    rows = 4 * 12 * 12
+    assert im2col._row_sums(a * 24 * 64, 64, geometry, rows, rows, False, grouped=True) == (16, False)
+    monkeypatch.setattr(im2col, "WEIGHT_COLUMNS", 2**30)  # all samples one block
+    assert im2col._group_gradients_cf(x, dy, geometry, groups, rows) is None  # the general path
+    monkeypatch.setattr(im2col, "WEIGHT_COLUMNS", 2**20)  # a block a sample
+    taken = im2col._group_gradients_cf(x, dy, geometry, groups, rows)
+    assert (taken is not None) == (a >= im2col.GROUP_CF_BLOCKED_INPUTS)
+    got = tconv.conv_transpose_backward(dy, x, w, needs="weight", **kwargs).weight
+    exact = tconv.conv_transpose_backward(
+        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), needs="weight", **kwargs
+    ).weight
+    assert np.abs(got - exact).max() <= 1e-5 * np.abs(exact).max()
+    if taken is not None:
+        assert np.array_equal(got, taken.reshape(w.shape))
 
 
 def test_grouped_weight_gradient_columns_first_under_a_small_budget():

@@ -1202,8 +1202,7 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
     a, b = a_total // groups, b_total // groups
     little = _row_sums(a * kv * b, kv, geometry, rows, rows, False, grouped=True)[1]  # (float32: one wide product)
     direct = _compiled.available() and direct_gradient(groups, a, b, kv, little)
-    column_bytes = math.prod(geometry.input_size) * kv * b_total * dtype.itemsize * (2 if groups > 1 else 1)
-    per_block = n if direct else max(1, WEIGHT_COLUMNS // max(1, column_bytes))
+    per_block = n if direct else max(1, WEIGHT_COLUMNS // max(1, _column_bytes(geometry, b_total, groups, dtype)))
     pieces = weight_gradient_pieces(a_total, b_total, groups, dtype).pieces(n, geometry)
     blocks = list(_split_blocks(pieces, per_block))
     if groups == 1 and len(blocks) == 1 and blocks[0][1] is None:  # all samples in one block
@@ -1360,11 +1359,13 @@ def _group_gradients_cf(
     :func:`chunk_rows` rows each (:func:`_chunked_sum`; chunks never longer than the other path's, so
     no farther from float64). The result is ``(G, A, B, *k)``, or None where the general path runs
     instead: the gradient is one double-precision product (:func:`wide_sum`), its chunks are short over
-    few rows (:data:`GROUP_CF_STEP`), or the budget cannot hold the threads' buffers.
+    few rows (:data:`GROUP_CF_STEP`; unless the general path would cut the samples into blocks:
+    :data:`GROUP_CF_BLOCKED_INPUTS`), or the budget cannot hold the threads' buffers.
 
-    Each group's output channels are cut into blocks whose sums stay in a core's cache and that share the
-    threads evenly (the work items); the tiles do not depend on the blocks, so the sums are the same on
-    any number of threads. Measured against the general path (channels-last copies of both sides and
+    Each group's output channels are cut into blocks whose sums stay in a core's cache and that share
+    :data:`GROUP_CF_PIECES` threads evenly, whatever the threads at hand (a block's BLAS chunk products sum
+    in an order that depends on its rows), and the tiles do not depend on the blocks: the sums are the same
+    on any number of threads. Measured against the general path (channels-last copies of both sides and
     the columns of blocks of samples, then each group's product; A/B in alternating processes, two
     threads, on this Xeon): grouped-4 13.4-14.1 -> 10.0-10.5 ms, StyleGAN2's 4 groups of 512 channels
     74-86 -> 57-64, groups-2 30.8-36.2 -> 26.4-29.3, groups-8 4.95-5.45 -> 4.33-4.46; in one process,
@@ -1381,16 +1382,20 @@ def _group_gradients_cf(
     dtype = np.dtype(np.float32)
     wide = accumulator(dtype)
     step, whole = _row_sums(a * kv * b, kv, geometry, total_rows, total_rows, False, grouped=True)
-    if whole or (step < GROUP_CF_STEP and total_rows < GROUP_CF_ROWS):
+    # short chunks over few rows stay on the general path, but where its columns of all samples do not fit
+    # one block (the general path then multiplies each block's few rows as one double-precision product)
+    blocked = n * _column_bytes(geometry, b_total, groups, dtype) > WEIGHT_COLUMNS and a >= GROUP_CF_BLOCKED_INPUTS
+    if whole or (step < GROUP_CF_STEP and total_rows < GROUP_CF_ROWS and not blocked):
         return None
-    threads = effective().threads
     # the work: each group's output channels in blocks whose double-precision sums stay in a core's cache
     # (PRODUCT_TILE entries: StyleGAN2's 4 groups of 512 -> 512 channels, 3 x 3, as one block each took
-    # 2.1x the general path's time, passes over 19 MB of sums), and as many blocks as threads at least
-    # (3 groups on 2 threads: 2 blocks each, as 6 items share evenly and 3 did not)
-    blocks = _compiled.split(b, max(-(-shares(groups, threads) // groups), -(-(b * kv * a) // PRODUCT_TILE)))
+    # 2.1x the general path's time, passes over 19 MB of sums), and items that share GROUP_CF_PIECES
+    # threads evenly (3 groups on 2 threads: 2 blocks each, as 6 items share evenly and 3 did not). Not the
+    # threads at hand: a block's BLAS chunk products sum its entries in an order that depends on the block's
+    # rows (4 groups of 24 channels gave other bits on 1, 2 and 3 threads)
+    blocks = _compiled.split(b, max(-(-shares(groups, GROUP_CF_PIECES) // groups), -(-(b * kv * a) // PRODUCT_TILE)))
     items = [(g, b0, b1) for g in range(groups) for b0, b1 in blocks]
-    threads = min(threads, len(items))
+    threads = min(effective().threads, len(items))
     sums = max(b1 - b0 for b0, b1 in blocks) * kv * a * wide.itemsize  # one item's double-precision sums
     if threads * (TILE_COLUMNS + partials_bytes() + 3 * sums) + groups * b * kv * a * dtype.itemsize > (
         effective().memory_budget
@@ -1469,6 +1474,27 @@ def _tile_chunks(left: np.ndarray, right: np.ndarray, step: int, wide: np.dtype)
 #: 64-row chunks or longer (StyleGAN2's 256 rows, 1.3x) faster.
 GROUP_CF_STEP = 64
 GROUP_CF_ROWS = 2048
+#: ... and over fewer rows where the general path cuts the samples into blocks (their columns above
+#: :data:`WEIGHT_COLUMNS`), with at least this many input channels a group. There the general path's blocks
+#: are a sample or a few each, whose rows per group are few enough to be one double-precision product
+#: (:func:`_chunked_product`), a conversion and a small double-precision GEMM per group and block: 16
+#: samples of 8 x 8, 16 groups of 16 -> 24 channels, k8 s2 (12 MB of columns a sample), 28-40 ms, PyTorch's
+#: 4.7, these tiles 15. A/B on 20 random layers of the kind (1-3 d, 2-32 groups, 4-64 channels a group,
+#: kernels 3-8, under 2048 rows; 7 December, AMD EPYC without AVX-512, two threads): with 9-64 input
+#: channels a group 0.97-2.26x (18 layers; 1.2x in geometric mean), with 4 and 8 0.54x and 0.59x (the
+#: tiles' products of so few columns run in BLAS's chunk products); at most 0.62x PyTorch's distance from
+#: float64 (the general path's 0.60x there).
+GROUP_CF_BLOCKED_INPUTS = 9
+#: The threads :func:`_group_gradients_cf`'s items are cut for, whatever the threads at hand (its sums do not
+#: depend on them).
+GROUP_CF_PIECES = 4
+
+
+def _column_bytes(geometry: Geometry, b_total: int, groups: int, dtype: np.dtype) -> int:
+    """Bytes of one sample's columns on :func:`weight_gradient`'s general path: ``Kv * B`` values a position
+    of the small side (twice with groups: each group's copy)."""
+    kv = math.prod(geometry.kernel_size)
+    return math.prod(geometry.input_size) * kv * b_total * np.dtype(dtype).itemsize * (2 if groups > 1 else 1)
 
 
 def _one_block_gradient(
