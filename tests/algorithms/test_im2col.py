@@ -867,6 +867,39 @@ def test_pointwise_input_gradient_in_runs_of_samples():
     assert np.all(np.abs(got[0] - exact) <= np.spacing(np.abs(exact).astype(np.float32)) / 2 * 1.0001)
 
 
+@pytest.mark.parametrize(
+    "c_in, groups, size, n, threads",
+    [
+        (512, 1, (1687,), 8, 2),  # a 1-d 512 -> 1 output layer: whole samples, split by bytes
+        (64, 4, (32, 32), 2, 1),  # 4 groups of 16 -> 1 channels
+        (3, 1, (30, 40, 50), 1, 2),  # 3 output channels (fewer than POINTWISE_ROWS), one sample: bands
+        (40, 2, (3000,), 3, 3),
+    ],
+)
+def test_pointwise_input_gradient_of_one_term(c_in, groups, size, n, threads):
+    """The input gradient of a 1 x ... x 1 layer of one output channel a group: each entry one product,
+    ``w * dy`` in the data's precision (``_conv_pointwise``, ``_one_term``), the correctly rounded product
+    -- the float64 product rounded once, to the last bit -- with any threads, and the path taken (a spy)."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(c_in)
+    x = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+    w = rng.standard_normal((c_in, 1, *(1,) * len(size))).astype(np.float32)
+    dy = rng.standard_normal((n, groups, *size)).astype(np.float32)
+    dy[0].flat[0] = np.inf  # an infinity times each weight, as the double-precision product gives it
+    taken = []
+    original = im2col._conv_pointwise
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_conv_pointwise", lambda *a: taken.append(1) or original(*a))
+        with tconv.options(threads=threads):
+            got = tconv.conv_transpose_backward(dy, x, w, groups=groups, needs="input").input
+    assert taken
+    cig = c_in // groups
+    wide = w.astype(np.float64).reshape(groups, cig, 1)
+    expected = (wide[None] * dy.astype(np.float64).reshape(n, groups, 1, -1)).astype(np.float32).reshape(x.shape)
+    assert got.dtype == np.float32 and np.array_equal(got, expected)
+
+
 @pytest.mark.parametrize("a", [16, 4])
 def test_grouped_weight_gradient_columns_first_where_the_general_path_blocks(monkeypatch, a):
     """Short chunks over few rows stay on the general path (its stacked chunk products), unless its columns

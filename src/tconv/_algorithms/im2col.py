@@ -151,7 +151,8 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
         if tiles.minimum(geometry) <= effective().memory_budget:
             return tiles.run(_conv_double, x, w, geometry, problem)
     if _columns_first(x, w, geometry, problem):
-        if pointwise(geometry, problem) and _one_wide_product(*_terms(geometry, problem)) and cog >= POINTWISE_ROWS:
+        rows = cog >= POINTWISE_ROWS or _one_term(problem)
+        if pointwise(geometry, problem) and _one_wide_product(*_terms(geometry, problem)) and rows:
             return conv_footprint(problem).run(_conv_pointwise, x, w, geometry, problem)
         return conv_footprint(problem).run(_conv_tiled_cf, x, w, geometry, problem)
     wm = problem.pack("im2col", lambda: _packed_weight(w, groups, kv))  # (G, Kv*Cig, Cog)
@@ -637,6 +638,13 @@ def _conv_tiled_cf(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Pr
     return y.reshape(n, c_out, *geometry.input_size)
 
 
+def _one_term(problem: Problem) -> bool:
+    """Whether a pointwise convolution's outputs are each one real product (one input channel a group, real
+    data): one multiplication in the data's precision is then correctly rounded (:func:`_conv_pointwise`).
+    (A complex product is two real ones summed: its single-precision multiplication is not.)"""
+    return problem.cig == 1 and problem.dtype.kind == "f"
+
+
 #: Output channels per group from which :func:`conv` takes :func:`_conv_pointwise` (a product of fewer rows
 #: per sample, 3 or 4 channels over 128 x 128 or 67 x 67 positions, was 0.6-0.8x the tiles: a double-precision
 #: copy of the whole sample's input out of cache, where the tiles' stay in it).
@@ -658,7 +666,14 @@ def _conv_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     67 x 67 1.04x, 2-group and 4-group layers 1.1-1.3x; the same values. (One double-precision GEMM a
     sample on OpenBLAS's threads was as fast, but leaves those threads spinning: ``blas.matmul``.)
     Fewer than :data:`POINTWISE_ROWS` output channels (4 -> 3 on 128 x 128: 0.74-0.82x that way) and
-    longer sums (chunked: 64 -> 128, 256 -> 128, 512 -> 256: 0.98-1.06x) stay in the tiles."""
+    longer sums (chunked: 64 -> 128, 256 -> 128, 512 -> 256: 0.98-1.06x) stay in the tiles.
+
+    A sum of one real term (:func:`_one_term`: one input channel a group, the input gradient of a layer of
+    one output channel a group, a 1-d 512 -> 1 vocoder or mask output) is one multiplication in the data's
+    own precision, the correctly rounded product: the same bits as the double-precision product rounded
+    once, without the double-precision copies and a stacked ``matmul`` over an inner dimension of one (8
+    samples of 512 -> 1 channels over 1687 positions: 13-22 ms that way, PyTorch's whole training step 13),
+    for any number of output channels."""
     n = x.shape[0]
     c_out, groups, cig, cog = problem.c_out, problem.groups, problem.cig, problem.cog
     p = math.prod(geometry.input_size)
@@ -670,6 +685,8 @@ def _conv_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     # samples a thread, or with fewer samples than threads each sample's positions in bands; one piece
     # under SMALL_FLOPS (a second thread's hand-off cost more than its share, as in gemm's small calls)
     threads = 1 if 2 * n * p * cig * c_out < SMALL_FLOPS else effective().threads
+    if _one_term(problem) and y.nbytes >= PARALLEL_COLUMNS:  # a pass over memory: split by its bytes
+        threads = effective().threads
     if n >= threads:
         items = [(n0, n1, 0, p) for n0, n1 in _compiled.split(n, threads)]
     else:
@@ -682,11 +699,16 @@ def _conv_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     # channels on 6 x 6: 0.35 ms, PyTorch 0.2)
     wide = accumulator(problem.dtype)
     ww = wf.astype(wide)
+    one_term = _one_term(problem)
     run = max(1, partials_bytes() // (groups * max(cig, cog) * p * wide.itemsize))  # its copy and products
 
     def work() -> None:
         for index in claim:
             n0, n1, p0, p1 = items[index]
+            if one_term:  # one term: its product, correctly rounded in the data's precision
+                for i in range(n0, n1):
+                    np.multiply(wf, xf[i, :, :, p0:p1], out=y[i, :, :, p0:p1])  # (G, Cog, 1) * (G, 1, P)
+                continue
             if p1 - p0 == p:
                 for r0 in range(n0, n1, run):
                     xs = xf[r0 : min(n1, r0 + run)].astype(wide, copy=False)  # (samples, G, Cig, P)
