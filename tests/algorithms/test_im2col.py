@@ -708,7 +708,10 @@ def test_grouped_weight_gradient_columns_first(
     [
         (1, 128, 32, (40, 40), "conv_transpose"),  # one sample: blocks of the product's rows, (A, B) panels of B
         (5, 48, 32, (9, 10, 11), "conv_transpose"),  # 3-d, more samples than pieces: runs of samples
-        (3, 64, 3, (6000,), "conv_transpose"),  # 1-d, 3 output channels: (B, A), panels of the input's 64
+        (3, 64, 3, (6000,), "conv_transpose"),  # 1-d, 3 output channels: BLAS's chunk products in place
+        (8, 512, 1, (1687,), "conv_transpose"),  # one output channel: matrix-vector products, runs of samples
+        (1, 128, 3, (100, 100), "conv_transpose"),  # one sample: pieces of its chunks
+        (4, 2, 40, (80, 90), "conv"),  # the convolution's: its 2 input channels the narrow side
         (2, 32, 48, (40, 41), "conv"),  # the convolution's weight gradient: the output gradient the small side
         (1, 512, 256, (28, 28), "conv_transpose"),  # 784 rows of a large gradient (32-row chunks)
     ],
@@ -733,15 +736,18 @@ def test_pointwise_weight_gradient_in_register_tiles(n, c_in, c_out, size, op, t
         dy = rng.standard_normal((n, c_out, *size)).astype(np.float32)
         backward = lambda *a: tconv.conv_transpose_backward(*a, needs="weight").weight  # noqa: E731
         args = (dy, x, w)
-    taken = []
-    original = im2col._pointwise_gradient
+    taken, narrow = [], []
+    original, in_place = im2col._pointwise_gradient, im2col._pointwise_narrow_gradient
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(im2col, "_pointwise_gradient", lambda *a: taken.append(original(*a)) or taken[-1])
+        patch.setattr(im2col, "_pointwise_narrow_gradient", lambda *a: narrow.append(1) or in_place(*a))
         with tconv.options(threads=threads):
             got = backward(*args)
         patch.setattr(im2col, "pointwise_map", lambda geometry: False)
         general = backward(*args)
     assert len(taken) == 1 and taken[0] is not None
+    big = args[0] if op == "conv_transpose" else args[1]  # the big side: dy, or the convolution's input
+    assert bool(narrow) == (big.shape[1] <= im2col.NARROW_OUTPUTS)
     exact = backward(*(a.astype(np.float64) for a in args))
     assert got.dtype == np.float32 and got.shape == w.shape and got.flags.c_contiguous
     assert np.abs(got - exact).max() <= 1e-5 * np.abs(exact).max()
