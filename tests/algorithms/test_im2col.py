@@ -758,6 +758,38 @@ def test_pointwise_weight_gradient_in_register_tiles(n, c_in, c_out, size, op, t
         assert np.array_equal(got, backward(*args))
 
 
+def test_narrow_pointwise_weight_gradient_is_the_same_under_any_budget_and_threads(monkeypatch):
+    """``_pointwise_narrow_gradient`` (two output channels) stacks its chunks' products in batches within
+    ``partials_bytes`` and adds each chunk's sums one after the other: the same bits with batches of one
+    chunk or of all, on 1-3 threads, one sample (pieces of its chunks) or several (runs of samples)."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(7)
+    for n, size in ((1, 30001), (5, 5003)):  # (over 2**21 multiply-adds: not one double-precision product)
+        x = rng.standard_normal((n, 96, size)).astype(np.float32)
+        w = rng.standard_normal((96, 2, 1)).astype(np.float32)
+        dy = rng.standard_normal((n, 2, size)).astype(np.float32)
+        got: list[np.ndarray] = []
+        taken: list[int] = []
+        original = im2col._pointwise_narrow_gradient
+
+        def spy(*a, taken=taken, original=original):
+            taken.append(1)
+            return original(*a)
+
+        monkeypatch.setattr(im2col, "_pointwise_narrow_gradient", spy)
+        for partials, threads in ((2**24, 2), (2**24, 1), (1, 3)):
+            monkeypatch.setattr(im2col, "PARTIALS_BYTES", partials)
+            with tconv.options(threads=threads):
+                got.append(tconv.conv_transpose_backward(dy, x, w, needs="weight").weight)
+        assert len(taken) == 3 and all(np.array_equal(got[0], other) for other in got[1:])
+        monkeypatch.setattr(im2col, "_pointwise_narrow_gradient", original)
+        exact = tconv.conv_transpose_backward(
+            dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), needs="weight"
+        ).weight
+        assert np.abs(got[0] - exact).max() <= 1e-5 * np.abs(exact).max()
+
+
 def test_pointwise_weight_gradient_leaves_what_it_does_not_take_to_the_general_path():
     """``_pointwise_gradient`` declines (None: the general path) a gradient that is one double-precision
     product, channel counts that fill neither side's panels, and a budget its panels do not fit; the

@@ -151,8 +151,8 @@ def conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> 
         if tiles.minimum(geometry) <= effective().memory_budget:
             return tiles.run(_conv_double, x, w, geometry, problem)
     if _columns_first(x, w, geometry, problem):
-        rows = cog >= POINTWISE_ROWS or _one_term(problem)
-        if pointwise(geometry, problem) and _one_wide_product(*_terms(geometry, problem)) and rows:
+        outputs = cog >= POINTWISE_ROWS or _one_term(problem)
+        if pointwise(geometry, problem) and _one_wide_product(*_terms(geometry, problem)) and outputs:
             return conv_footprint(problem).run(_conv_pointwise, x, w, geometry, problem)
         return conv_footprint(problem).run(_conv_tiled_cf, x, w, geometry, problem)
     wm = problem.pack("im2col", lambda: _packed_weight(w, groups, kv))  # (G, Kv*Cig, Cog)
@@ -1354,15 +1354,19 @@ def _pointwise_narrow_gradient(small: np.ndarray, big: np.ndarray, geometry: Geo
     sums = [np.zeros((a, b), dtype=np.float64) for _ in pieces]
     claim = _compiled.Claim(len(pieces))
 
+    batch = max(1, partials_bytes() // (a * b * 4))  # chunks a stacked product, its float32 sums within bounds
+    add = _compiled.kernels()["accumulate"]  # each chunk's sums added one after the other: any batch, the same bits
+
     def work() -> None:
         for index in claim:
             n0, n1, c0, c1 = pieces[index]
             total = sums[index]
             for i in range(n0, n1):
-                if c1 > c0 and chunks:
-                    left = xs[i, :, c0 * step : c1 * step].reshape(a, c1 - c0, step).transpose(1, 0, 2)
-                    right = ds[i, :, c0 * step : c1 * step].reshape(b, c1 - c0, step).transpose(1, 2, 0)
-                    total += _blas.mm(left, right).sum(axis=0, dtype=np.float64)  # (c, A, B) float32 sums
+                for d0 in range(c0, c1 if chunks else c0, batch):
+                    d1 = min(c1, d0 + batch)
+                    left = xs[i, :, d0 * step : d1 * step].reshape(a, d1 - d0, step).transpose(1, 0, 2)
+                    right = ds[i, :, d0 * step : d1 * step].reshape(b, d1 - d0, step).transpose(1, 2, 0)
+                    add(total, _blas.mm(left, right), d1 - d0, False)  # (c, A, B) float32 sums
                 if c1 >= chunks and full < p:  # the sample's last, shorter chunk
                     total += _blas.mm(xs[i, :, full:], ds[i, :, full:].T)
 
@@ -1554,13 +1558,13 @@ GROUP_CF_ROWS = 2048
 #: ... and over fewer rows where the general path cuts the samples into blocks (their columns above
 #: :data:`WEIGHT_COLUMNS`), with at least this many input channels a group. There the general path's blocks
 #: are a sample or a few each, whose rows per group are few enough to be one double-precision product
-#: (:func:`_chunked_product`), a conversion and a small double-precision GEMM per group and block: 16
+#: (:func:`_chunked_product`), a conversion and a small double-precision GEMM per group and block: 8
 #: samples of 8 x 8, 16 groups of 16 -> 24 channels, k8 s2 (12 MB of columns a sample), 28-40 ms, PyTorch's
 #: 4.7, these tiles 15. A/B on 20 random layers of the kind (1-3 d, 2-32 groups, 4-64 channels a group,
 #: kernels 3-8, under 2048 rows; 7 December, AMD EPYC without AVX-512, two threads): with 9-64 input
-#: channels a group 0.97-2.26x (18 layers; 1.2x in geometric mean), with 4 and 8 0.54x and 0.59x (the
-#: tiles' products of so few columns run in BLAS's chunk products); at most 0.62x PyTorch's distance from
-#: float64 (the general path's 0.60x there).
+#: channels a group 0.97-2.26x (18 layers), with 4 and 8 0.54x and 0.59x (the tiles' products of so few
+#: columns run in BLAS's chunk products); on 20 more with the rule, 1.37x in geometric mean, one at 0.69x
+#: that measured 1.01x alone; at most 0.68x PyTorch's distance from float64.
 GROUP_CF_BLOCKED_INPUTS = 9
 #: The threads :func:`_group_gradients_cf`'s items are cut for, whatever the threads at hand (its sums do not
 #: depend on them).
