@@ -1065,7 +1065,11 @@ def chunk_rows(
     least 16: a second search found 310 -> 327 channels, k3 s3 on 5 x 5 x 5, 2.7 10^6 entries over 625 rows,
     1.13x in 64-row sums, 0.86x in 32-row ones); and the 2-d groups of a
     4-group k4 s4 layer, 38 192 entries each over 567 rows, in 128-row sums (1.15x; 0.85x with 64, 0.60x
-    with 32), so the groups of larger 2-d grouped layers take 64.
+    with 32), so the groups of larger 2-d grouped layers take 64; over few rows a sixteenth of them (at least
+    16), as in 3-d: ``accuracy_search.py`` (seed 6903) found 2 groups of 107 -> 43 channels, k8 s4 over 150
+    rows, 1.08x PyTorch's distance in 64-row sums, and a search of such layers (2-4 groups of 32-160 ->
+    16-96 channels over 144-320 rows) 0.94-1.14x on all four of more than 2**15 entries a group (32 rows:
+    0.70-0.99x; 16: 0.52-0.75x).
     """
     small = products <= (2**17 if ndim == 3 else 2**16)
     long_1d = ndim == 1 and taps >= LONG_TAPS
@@ -1074,16 +1078,20 @@ def chunk_rows(
         length = 16
     elif dilated or pointwise:  # a larger 2-d dilated layer; a larger 1 x ... x 1 kernel
         length = 32
-    elif ndim == 2 and grouped:  # a larger group of a 2-d layer
-        length = 64
+    elif ndim == 2 and grouped:  # a larger group of a 2-d layer; over few rows, a sixteenth of them
+        length = min(64, max(16, _sixteenth(rows)))
     elif ndim == 2:
         length = 128 if small or (pairs is not None and pairs <= FEW_PAIRS) else 256
     elif ndim == 1:
         length = 32 if small else 64
     else:
-        sixteenth = 1 << max(0, (rows // 16).bit_length() - 1)  # a sixteenth of the rows, a power of two down
-        length = min(32 if products < 2**18 else 64, max(16, sixteenth))
+        length = min(32 if products < 2**18 else 64, max(16, _sixteenth(rows)))
     return max(1, min(length, -(-rows // 4)))
+
+
+def _sixteenth(rows: int) -> int:
+    """A sixteenth of ``rows``, a power of two down (:func:`chunk_rows` over few rows)."""
+    return 1 << max(0, (rows // 16).bit_length() - 1)
 
 
 #: Taps from which a 1-d weight gradient takes 16-row sums (:func:`chunk_rows`), and rows up to which it is
