@@ -790,6 +790,33 @@ def test_narrow_pointwise_weight_gradient_is_the_same_under_any_budget_and_threa
         assert np.abs(got[0] - exact).max() <= 1e-5 * np.abs(exact).max()
 
 
+@pytest.mark.parametrize("partials", [2**21, 2**17])
+def test_narrow_weight_gradient_over_many_rows_in_blocks_of_rows(monkeypatch, partials):
+    """A small weight gradient that is one double-precision product (``wide_sum``: a 1-d 1 -> 2 layer, 32
+    entries over 7936 rows) whose columns would be several bands on one thread is summed in blocks of
+    whole rows instead (``_chunked_product``), each block's product and their sum in double precision:
+    the exact gradient rounded once, within half a float32 spacing, with one block or many."""
+    from tconv._algorithms import im2col
+
+    monkeypatch.setattr(im2col, "PARTIALS_BYTES", partials)
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 1, 3967)).astype(np.float32)
+    w = rng.standard_normal((1, 2, 16)).astype(np.float32)
+    kwargs = dict(stride=2, padding=15, dilation=2)
+    dy = rng.standard_normal(tconv.conv_transpose(x, w, **kwargs).shape).astype(np.float32)
+    calls = []
+    original = im2col._blas.matmul
+    monkeypatch.setattr(im2col._blas, "matmul", lambda a, b, *r: calls.append(a.shape) or original(a, b, *r))
+    with tconv.options(threads=1):
+        got = tconv.conv_transpose_backward(dy, x, w, needs="weight", **kwargs).weight
+    assert calls and all(shape[0] == 1 for shape in calls)  # (A = 1, block rows) left operands
+    assert (len(calls) > 1) == (partials < 2**21), len(calls)  # one block, or many
+    exact = tconv.conv_transpose_backward(
+        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), needs="weight", **kwargs
+    ).weight
+    assert np.all(np.abs(got - exact) <= np.spacing(np.abs(exact).astype(np.float32)) / 2 * 1.0001)
+
+
 def test_pointwise_weight_gradient_leaves_what_it_does_not_take_to_the_general_path():
     """``_pointwise_gradient`` declines (None: the general path) a gradient that is one double-precision
     product, channel counts that fill neither side's panels, and a budget its panels do not fit; the

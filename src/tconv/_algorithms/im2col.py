@@ -1835,7 +1835,6 @@ def _chunked_product(
         # sums are closer than any chunking's (16 rows, 100 x 8192 gradient: 3.9 ms in 4 chunks); and
         # a small 3-d gradient (whole), whose rows' wide copy fits partials_bytes(). In bands of
         # columns whose wide copies and products stay within partials_bytes()
-        left = lhs.T.astype(dtype)  # (A, M)
         # bands of columns whose wide copies and products, one band per thread at a time, stay within
         # partials_bytes(); with at least as many bands as threads, each thread multiplies whole bands on
         # its own (single-threaded GEMMs, no wait between bands), else each band's rows are shared
@@ -1856,6 +1855,18 @@ def _chunked_product(
             else:
                 out[:, w0:w1] += part
 
+        if not parallel and len(bands) > 1:
+            # many rows of a narrow gradient (a 1-d 1 -> 2 layer's 32 entries over 63 472 rows: 8 bands of 4
+            # columns, each a strided copy of all rows, 5 ms of its 6-9): blocks of rows instead, both sides'
+            # rows copied whole, each block's product in the wide precision, the blocks' added in it
+            block = max(1, partials_bytes() // ((a + width) * np.dtype(dtype).itemsize))
+            total = np.zeros((a, width), dtype=dtype)
+            for r0 in range(0, rows, block):
+                r1 = min(rows, r0 + block)
+                total += _blas.matmul(lhs[r0:r1].T.astype(dtype), rhs[r0:r1].astype(dtype))
+            put(0, width, total)
+            return None if store is not None else out
+        left = lhs.T.astype(dtype)  # (A, M)
         if not parallel or len(bands) < threads:
             for w0, w1 in bands:
                 put(w0, w1, _blas.matmul(left, rhs[:, w0:w1].astype(dtype)))  # (A, w1 - w0)
