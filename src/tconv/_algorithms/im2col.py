@@ -684,8 +684,9 @@ def _conv_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     # multi-threaded call and slow the passes that follow: tconv._algorithms.blas.matmul): a run of
     # samples a thread, or with fewer samples than threads each sample's positions in bands; one piece
     # under SMALL_FLOPS (a second thread's hand-off cost more than its share, as in gemm's small calls)
+    one_term = _one_term(problem)
     threads = 1 if 2 * n * p * cig * c_out < SMALL_FLOPS else effective().threads
-    if _one_term(problem) and y.nbytes >= PARALLEL_COLUMNS:  # a pass over memory: split by its bytes
+    if one_term and y.nbytes >= PARALLEL_COLUMNS:  # a pass over memory: split by its bytes
         threads = effective().threads
     if n >= threads:
         items = [(n0, n1, 0, p) for n0, n1 in _compiled.split(n, threads)]
@@ -699,7 +700,6 @@ def _conv_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: P
     # channels on 6 x 6: 0.35 ms, PyTorch 0.2)
     wide = accumulator(problem.dtype)
     ww = wf.astype(wide)
-    one_term = _one_term(problem)
     run = max(1, partials_bytes() // (groups * max(cig, cog) * p * wide.itemsize))  # its copy and products
 
     def work() -> None:
@@ -1232,7 +1232,7 @@ def weight_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, grou
     a, b = a_total // groups, b_total // groups
     little = _row_sums(a * kv * b, kv, geometry, rows, rows, False, grouped=True)[1]  # (float32: one wide product)
     direct = _compiled.available() and direct_gradient(groups, a, b, kv, little)
-    per_block = n if direct else max(1, WEIGHT_COLUMNS // max(1, _column_bytes(geometry, b_total, groups, dtype)))
+    per_block = n if direct else _block_samples(geometry, b_total, groups, dtype)
     pieces = weight_gradient_pieces(a_total, b_total, groups, dtype).pieces(n, geometry)
     blocks = list(_split_blocks(pieces, per_block))
     if groups == 1 and len(blocks) == 1 and blocks[0][1] is None:  # all samples in one block
@@ -1473,7 +1473,7 @@ def _group_gradients_cf(
     step, whole = _row_sums(a * kv * b, kv, geometry, total_rows, total_rows, False, grouped=True)
     # short chunks over few rows stay on the general path, but where its columns of all samples do not fit
     # one block (the general path then multiplies each block's few rows as one double-precision product)
-    blocked = n * _column_bytes(geometry, b_total, groups, dtype) > WEIGHT_COLUMNS and a >= GROUP_CF_BLOCKED_INPUTS
+    blocked = _block_samples(geometry, b_total, groups, dtype) < n and a >= GROUP_CF_BLOCKED_INPUTS
     if whole or (step < GROUP_CF_STEP and total_rows < GROUP_CF_ROWS and not blocked):
         return None
     # the work: each group's output channels in blocks whose double-precision sums stay in a core's cache
@@ -1579,11 +1579,12 @@ GROUP_CF_BLOCKED_INPUTS = 9
 GROUP_CF_PIECES = 4
 
 
-def _column_bytes(geometry: Geometry, b_total: int, groups: int, dtype: np.dtype) -> int:
-    """Bytes of one sample's columns on :func:`weight_gradient`'s general path: ``Kv * B`` values a position
-    of the small side (twice with groups: each group's copy)."""
+def _block_samples(geometry: Geometry, b_total: int, groups: int, dtype: np.dtype) -> int:
+    """Samples a block of :func:`weight_gradient`'s general path holds (at least one): their columns, ``Kv * B``
+    values a position of the small side (twice with groups: each group's copy), within :data:`WEIGHT_COLUMNS`."""
     kv = math.prod(geometry.kernel_size)
-    return math.prod(geometry.input_size) * kv * b_total * np.dtype(dtype).itemsize * (2 if groups > 1 else 1)
+    sample = math.prod(geometry.input_size) * kv * b_total * np.dtype(dtype).itemsize * (2 if groups > 1 else 1)
+    return max(1, WEIGHT_COLUMNS // max(1, sample))
 
 
 def _one_block_gradient(
@@ -1834,7 +1835,8 @@ def _chunked_product(
         # each; one GEMM in the wide precision costs little more than one in single precision, and its
         # sums are closer than any chunking's (16 rows, 100 x 8192 gradient: 3.9 ms in 4 chunks); and
         # a small 3-d gradient (whole), whose rows' wide copy fits partials_bytes(). In bands of
-        # columns whose wide copies and products stay within partials_bytes()
+        # columns, or on one thread blocks of rows, whose wide copies and products stay within
+        # partials_bytes()
         # bands of columns whose wide copies and products, one band per thread at a time, stay within
         # partials_bytes(); with at least as many bands as threads, each thread multiplies whole bands on
         # its own (single-threaded GEMMs, no wait between bands), else each band's rows are shared
