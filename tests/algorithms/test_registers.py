@@ -497,7 +497,8 @@ def test_where_the_wide_conv_tiles_run():
 
 DOUBLE_CASES = [
     # size, kernel, stride, padding, dilation, (c_in, c_out, groups) of the convolution
-    ((64, 66), (4, 4), 2, 1, 1, (3, 64, 1)),  # an RGB layer's input gradient: 48 terms, rows of 33 (6 x 5, 1, 1, 1)
+    # an RGB layer's input gradient: 48 terms, rows of 33 (12 + 12 + 8 + 4 reading past the row; 6 x 5 + 4 on AVX2)
+    ((64, 66), (4, 4), 2, 1, 1, (3, 64, 1)),
     ((30, 29), (3, 3), 1, 1, 1, (6, 20, 1)),  # stride 1, 20 outputs: two blocks of 8 and one of 4
     ((26, 25), (3, 3), 2, 1, 2, (8, 48, 2)),  # groups of 4 inputs, dilation
     ((9, 10, 11), (2, 2, 2), 1, 0, 1, (4, 16, 1)),  # 3-d

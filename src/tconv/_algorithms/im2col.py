@@ -279,7 +279,9 @@ def double_tiles(geometry: Geometry, problem: Problem) -> bool:
     gradient 1.08-1.45x (five runs, medians 1.08-1.33x), a 32 -> 3 k4 s2 layer 1.03-1.40x, 64 -> 3 k3 s1
     1.09-1.57x, a 1-d 128 -> 4 k8 s4 layer 0.93-1.27x (this machine's noise either way); the same values
     (on dcgan-4 the same bits: exact products summed in double precision, rounded once, in another order).
-    Not measured on a processor with AVX-512, whose double-precision GEMMs (MKL's on the Xeon) are faster."""
+    On a Xeon with AVX-512 (MKL's double-precision GEMMs; 8 December, two threads, min and median of 15
+    alternating calls), once the row's last tiles were no longer of one pixel: dcgan-4 1.03-1.09x (0.70-0.81x
+    with them), 32 -> 3 k4 s2 1.28x, 64 -> 3 k3 s1 1.32x, 1-d 128 -> 4 k8 s4 1.32x."""
     if geometry.ndim > 3 or problem.cog < DOUBLE_OUTPUTS or problem.cig < DOUBLE_INPUTS:
         return False
     if not _tiles_reach(geometry, problem, one_product=True):

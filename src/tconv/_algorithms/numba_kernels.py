@@ -2702,12 +2702,17 @@ def conv_register_tiles(
 #: Output channels (lanes of double precision) and output pixels per tile of :func:`conv_double_tiles`: 8 lanes,
 #: two 256-bit vectors a pixel and 6 pixels in AVX2's 16 registers (12 of sums, two of the weight, a
 #: broadcast), one 512-bit vector a pixel and 12 pixels with AVX-512 (as the single-precision tiles of
-#: :data:`TILE_PIXELS`); then tiles of one pixel at a row's end. Measured on Zen 3, one thread: 20-23 GF/s
-#: on a 3-channel input gradient (48 terms), half the double-precision peak: each tap's loop of 3 channels.
+#: :data:`TILE_PIXELS`); at a row's end tiles of :data:`TILE_HALF` and :data:`TILE_TAIL` (:func:`tile_width`,
+#: the last one reading past the row into the padded input's slack), not of one pixel: dcgan-4's rows of
+#: 32 outputs were 12 + 12 + 8 tiles of one (a quarter of the outputs at a twelfth of the rate), its input
+#: gradient 2.95-3.39 -> 2.24-2.54 ms (Xeon with AVX-512, two threads, min and median of 15 alternating
+#: calls). Measured on Zen 3, one thread: 20-23 GF/s on a 3-channel input gradient (48 terms), half the
+#: double-precision peak: each tap's loop of 3 channels.
 DOUBLE_LANES = 8
 DOUBLE_PIXELS = TILE_PIXELS
 _double_tile = _register_tile(DOUBLE_PIXELS, DOUBLE_LANES, double=True)
-_double_one = _register_tile(1, DOUBLE_LANES, double=True)
+_double_half = _register_tile(TILE_HALF, DOUBLE_LANES, double=True)
+_double_tail = _register_tile(TILE_TAIL, DOUBLE_LANES, double=True)
 
 
 @jit
@@ -2721,9 +2726,10 @@ def conv_double_tiles(
 
     The arguments are :func:`conv_register_tiles`' (no chunks: one sum over all taps and a group's
     channels); ``xp`` and ``w`` float64, the weight packed in blocks of :data:`DOUBLE_LANES` output
-    channels; tiles of :data:`DOUBLE_PIXELS` outputs along the row, then of one."""
+    channels; tiles of :data:`DOUBLE_PIXELS` outputs along the row, then of :func:`tile_width`'s smaller
+    widths (the last one's reads past the row land in the padded input's slack, its sums not stored)."""
     rows, o_last, cig, cog, blocks, per_block = _tile_shapes(out, channels_first, c_in, groups, w, DOUBLE_LANES)
-    total = np.zeros(DOUBLE_PIXELS * DOUBLE_LANES, dtype=np.float64)
+    total = np.zeros(max(DOUBLE_PIXELS, TILE_HALF) * DOUBLE_LANES, dtype=np.float64)
     weights = np.arange(taps.shape[0])
     n_taps = taps.shape[0]
     segments = -(-o_last // segment)
@@ -2736,13 +2742,16 @@ def conv_double_tiles(
                 o = o_first
                 while o < o_end:
                     base = start + o * step
-                    if o_end - o >= DOUBLE_PIXELS:
-                        width = DOUBLE_PIXELS
+                    width = _tile_width(o_end - o)
+                    if width == DOUBLE_PIXELS:
                         _double_tile(xp, base, taps, weights, 0, n_taps, cig, step, w, w0, total)
+                    elif width == TILE_HALF:
+                        _double_half(xp, base, taps, weights, 0, n_taps, cig, step, w, w0, total)
                     else:
-                        width = 1
-                        _double_one(xp, base, taps, weights, 0, n_taps, cig, step, w, w0, total)
-                    _store_tile(total, bias, out, channels_first, n, r, o, c0, width, channels, DOUBLE_LANES)
+                        _double_tail(xp, base, taps, weights, 0, n_taps, cig, step, w, w0, total)
+                    _store_tile(
+                        total, bias, out, channels_first, n, r, o, c0, min(width, o_end - o), channels, DOUBLE_LANES
+                    )
                     o += width
 
 
