@@ -944,7 +944,8 @@ def test_pointwise_input_gradient_in_runs_of_samples():
 def test_pointwise_input_gradient_of_one_term(c_in, groups, size, n, threads):
     """The input gradient of a 1 x ... x 1 layer of one output channel a group: each entry one product,
     ``w * dy`` in the data's precision (``_conv_pointwise``, ``_one_term``), the correctly rounded product
-    -- the float64 product rounded once, to the last bit -- with any threads, and the path taken (a spy)."""
+    -- the float64 product rounded once, to the last bit -- with any threads, and the path taken (a spy;
+    ``_conv_pointwise_groups`` for small groups, in the data's precision too)."""
     from tconv._algorithms import im2col
 
     rng = np.random.default_rng(c_in)
@@ -953,9 +954,10 @@ def test_pointwise_input_gradient_of_one_term(c_in, groups, size, n, threads):
     dy = rng.standard_normal((n, groups, *size)).astype(np.float32)
     dy[0].flat[0] = np.inf  # an infinity times each weight, as the double-precision product gives it
     taken = []
-    original = im2col._conv_pointwise
-    with pytest.MonkeyPatch.context() as patch:
+    original, groups_path = im2col._conv_pointwise, im2col._conv_pointwise_groups
+    with pytest.MonkeyPatch.context() as patch:  # small groups (4 of 16 -> 1) take _conv_pointwise_groups
         patch.setattr(im2col, "_conv_pointwise", lambda *a: taken.append(1) or original(*a))
+        patch.setattr(im2col, "_conv_pointwise_groups", lambda *a: taken.append(2) or groups_path(*a))
         with tconv.options(threads=threads):
             got = tconv.conv_transpose_backward(dy, x, w, groups=groups, needs="input").input
     assert taken
@@ -1055,3 +1057,107 @@ def test_columns_first_kernel_reads_every_row_length_at_the_edges(stride, dtype)
                             if 0 <= row < big[0] and 0 <= col < big[1]:
                                 expected[:, tl * k + tt, :, r * j_last + jj] = image[n0 : n0 + samples, :, row, col].T
             np.testing.assert_array_equal(out, expected, err_msg=f"j_last={j_last}, k={k}, padding={padding}")
+
+
+POINTWISE_GROUP_LAYERS = [
+    # (n, c_in, c_out, groups, size): 1 x 1 layers of small groups (im2col.small_groups)
+    (4, 8, 64, 8, (19, 23)),  # a channel multiplier, 1 -> 8 a group; rows of 437 (not a multiple of 8)
+    (2, 64, 128, 64, (1500,)),  # 1 -> 2, 1-d
+    (3, 12, 12, 3, (15, 16, 17)),  # 4 -> 4, 3-d, 3 groups: the samples in runs (pieces of a group)
+    (1, 16, 16, 16, (30001,)),  # depthwise, one sample, rows longer than a chunk
+    (5, 8, 16, 4, (31, 33)),  # 2 -> 4, 4 groups of 5 samples
+]
+
+
+def _pointwise_group_arrays(n, c_in, c_out, groups, size, dtype=np.float32):
+    rng = np.random.default_rng(n * 1000 + c_in + len(size))
+    x = rng.standard_normal((n, c_in, *size)).astype(dtype)
+    w = rng.standard_normal((c_in, c_out // groups, *(1,) * len(size))).astype(dtype)
+    dy = rng.standard_normal((n, c_out, *size)).astype(dtype)
+    return x, w, dy
+
+
+@pytest.mark.parametrize("layer", POINTWISE_GROUP_LAYERS, ids=str)
+def test_pointwise_small_groups_input_gradient_rounds_once(layer):
+    """The input gradient of a 1 x 1 layer of small groups along the rows where they lie
+    (``_conv_pointwise_groups``): each entry its terms' exact products summed in double precision and
+    rounded once -- within half a unit in the last place of float32 of the float64 result (and the double
+    sums' own rounding) -- the same bits on any threads and memory budget; the path taken (a spy); the
+    arrays left as they were."""
+    from tconv._algorithms import im2col
+
+    n, c_in, c_out, groups, size = layer
+    x, w, dy = _pointwise_group_arrays(*layer)
+    before = (x.copy(), w.copy(), dy.copy())
+    taken = []
+    original = im2col._conv_pointwise_groups
+    got = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_conv_pointwise_groups", lambda *a: taken.append(1) or original(*a))
+        for threads, budget in ((2, 2**30), (1, 2**30), (3, 2**16)):
+            with tconv.options(threads=threads, memory_budget=budget):
+                got.append(tconv.conv_transpose_backward(dy, x, w, groups=groups, needs="input").input)
+    assert len(taken) >= 3
+    assert all(np.array_equal(got[0], other) for other in got[1:])
+    exact = tconv.conv_transpose_backward(
+        dy.astype(np.float64), x.astype(np.float64), w.astype(np.float64), groups=groups, needs="input"
+    ).input
+    assert got[0].dtype == np.float32 and got[0].shape == x.shape
+    assert np.all(np.abs(got[0] - exact) <= np.spacing(np.abs(exact).astype(np.float32)) / 2 * 1.0001)
+    assert all(np.array_equal(a, b) for a, b in zip(before, (x, w, dy)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layer", POINTWISE_GROUP_LAYERS, ids=str)
+def test_pointwise_small_groups_weight_gradient(layer, dtype):
+    """The weight gradient of a 1 x 1 layer of small groups summed along the rows where they lie
+    (``_pointwise_small_gradients``): each product rounded once in the data's precision and summed in
+    double precision, so within the products' rounding (``2**-24`` of the sum of their magnitudes in
+    float32) and the result's own of the float64 gradient; the same bits on any threads; the path taken
+    (a spy; the layers' gradients are too long for the one-product path)."""
+    from tconv._algorithms import im2col
+
+    n, c_in, c_out, groups, size = layer
+    x, w, dy = _pointwise_group_arrays(*layer, dtype=dtype)
+    taken = []
+    original = im2col._pointwise_small_gradients
+    got = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_pointwise_small_gradients", lambda *a: taken.append(1) or original(*a))
+        patch.setattr(im2col, "_pointwise_group_gradients", lambda *a: None)  # not the one-product path
+        for threads in (2, 1, 3):
+            with tconv.options(threads=threads):
+                got.append(tconv.conv_transpose_backward(dy, x, w, groups=groups, needs="weight").weight)
+    assert len(taken) == 3
+    assert all(np.array_equal(got[0], other) for other in got[1:])
+    wide = [a.astype(np.float64) for a in (x, w, dy)]
+    exact = tconv.conv_transpose_backward(wide[2], wide[0], wide[1], groups=groups, needs="weight").weight
+    magnitude = tconv.conv_transpose_backward(
+        np.abs(wide[2]), np.abs(wide[0]), wide[1], groups=groups, needs="weight"
+    ).weight
+    unit = 2.0**-24 if dtype == np.float32 else 2.0**-53
+    assert got[0].dtype == dtype and got[0].shape == w.shape
+    bound = magnitude * unit * 1.001 + np.spacing(np.abs(exact).astype(dtype))
+    assert np.all(np.abs(got[0] - exact) <= bound)
+
+
+def test_where_the_pointwise_small_group_paths_run():
+    from tconv._algorithms import im2col
+
+    def conv_takes(c_in, c_out, groups, kernel=1, layout="channels_first", dtype=np.float32, compiled=True):
+        x = np.zeros((2, c_in, 9, 9), dtype=dtype)
+        w = np.zeros((c_out, c_in // groups, kernel, kernel), dtype=dtype)
+        if layout == "channels_last":
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        problem = Problem.of(x, w, None, groups, layout, "conv")
+        geometry = conv_geometry((9, 9), (kernel, kernel))
+        with tconv.options(compiled=compiled):
+            return im2col.pointwise_groups(geometry, problem)
+
+    assert conv_takes(8, 64, 8)  # 8 -> 64 in 8 groups: 1 x 8 channel pairs
+    assert conv_takes(64, 64, 64)  # depthwise
+    assert not conv_takes(64, 64, 4)  # 16 x 16 a group: BLAS's
+    assert not conv_takes(8, 64, 8, kernel=3)  # not pointwise
+    assert not conv_takes(8, 64, 8, compiled=False)
+    assert not conv_takes(8, 64, 8, layout="channels_last")
+    assert conv_takes(8, 64, 8, dtype=np.float64)

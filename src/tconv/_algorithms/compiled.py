@@ -588,6 +588,7 @@ KERNEL_NAMES = (
     "gather_k5s2_t",
     "pointwise_outputs",
     "pointwise_rows",
+    "pointwise_group_gradient",
     "im2col_cl",
     "im2col_cf",
     "im2col_groups_cl",

@@ -282,9 +282,13 @@ def pointwise_direct(problem: Problem) -> bool:
     )
 
 
-def _pointwise_rows(x: np.ndarray, w: np.ndarray, problem: Problem, out: np.ndarray) -> np.ndarray:
+def _pointwise_rows(
+    x: np.ndarray, w: np.ndarray, problem: Problem, out: np.ndarray, bias: np.ndarray | None = None
+) -> np.ndarray:
     """:func:`pointwise_direct`'s pass: ``x`` (N, G, Cig, P), ``w`` (G, Cig, Cog) into ``out``, the rows'
-    chunks shared among the threads."""
+    chunks shared among the threads; ``bias`` (``problem.bias`` unless given) in ``out``'s dtype. In
+    ``out``'s precision: with ``w`` and ``out`` float64 and ``x`` float32, each sum of exact products in
+    double precision (the input gradient of small groups, :func:`tconv._algorithms.im2col.conv`)."""
     n, p = x.shape[0], x.shape[3]
     flat = out.reshape(n, problem.c_out, p)
     if problem.cig <= POINTWISE_ROWS_CHANNELS:
@@ -293,7 +297,8 @@ def _pointwise_rows(x: np.ndarray, w: np.ndarray, problem: Problem, out: np.ndar
         name, chunk, rows = "pointwise_outputs", POINTWISE_OUTPUTS_CHUNK, problem.groups  # per group's chunk
     tasks = n * rows * -(-p // chunk)
     pieces = 2 * effective().threads if out.size * (problem.cig + 1) >= POINTWISE_PARALLEL else 1
-    calls = [(x, w, problem.bias, chunk, flat, t0, t1) for t0, t1 in _compiled.split(tasks, pieces)]
+    bias = problem.bias if bias is None else bias
+    calls = [(x, w, bias, chunk, flat, t0, t1) for t0, t1 in _compiled.split(tasks, pieces)]
     kernel = _compiled.kernels()[name]
     if len(calls) == 1:
         kernel(*calls[0])

@@ -734,6 +734,48 @@ def pointwise_rows(x, w, bias, chunk, out, task0, task1):
 
 
 @jit
+def pointwise_group_gradient(small, big, chunk, sums, task0, task1):
+    """The weight gradient of a channels-first pointwise layer of small groups (depthwise, a channel
+    multiplier's ``1 -> m``): task ``k`` adds, for its group ``g = k // pieces`` and its run of samples,
+    ``small[n, g, a, p] * big[n, g, b, p]`` over its samples and every position ``p`` into ``sums[k, a, b]``
+    (``pieces = sums.shape[0] // G``: the samples cut into that many runs). Each product is rounded in
+    the data's precision and added to one of :data:`DOUBLE_LANES` double-precision sums (position ``p``
+    to lane ``p % 8``), which are added in order at the end: the compiled direct pass's precision (a
+    product rounded once, summed in double), the sums vectorised along the rows, read where they lie in
+    chunks of ``chunk`` positions (both sides' rows of a chunk stay in the first-level cache).
+
+    small: (N, G, A, P); big: (N, G, B, P); sums: (G * pieces, A, B) float64, written."""
+    n_total, groups, a_per, p = small.shape[0], small.shape[1], small.shape[2], small.shape[3]
+    b_per = big.shape[2]
+    pieces = sums.shape[0] // groups
+    lanes = np.zeros((a_per, b_per, 8), dtype=np.float64)
+    for task in range(task0, task1):
+        g = task // pieces
+        piece = task - g * pieces
+        n0 = piece * n_total // pieces
+        n1 = (piece + 1) * n_total // pieces
+        lanes[:] = 0.0
+        for n in range(n0, n1):
+            for j0 in range(0, p, chunk):
+                j1 = min(p, j0 + chunk)
+                whole = (j1 - j0) // 8
+                for a in range(a_per):
+                    x = small[n, g, a]
+                    for b in range(b_per):
+                        y = big[n, g, b]
+                        acc = lanes[a, b]
+                        _lane_dot(x, j0, y, j0, whole, acc)
+                        for j in range(j0 + 8 * whole, j1):
+                            acc[j - j0 - 8 * whole] += np.float64(x[j] * y[j])
+        for a in range(a_per):
+            for b in range(b_per):
+                total = 0.0
+                for lane in range(8):
+                    total += lanes[a, b, lane]
+                sums[task, a, b] = total
+
+
+@jit
 def pointwise_outputs(x, w, bias, chunk, out, task0, task1):
     """A pointwise layer's channels-first rows for few output channels per group: chunk ``j`` of every
     output row of group ``g`` of sample ``n`` at once, each input row's chunk read once and added to each
@@ -2462,6 +2504,42 @@ def _store_vectors(builder, allocas, data, vector, align):
     for p, value in enumerate(allocas):
         target = builder.bitcast(builder.gep(data, [ir.Constant(i64, p * vector.count)]), vector.as_pointer())
         builder.store(builder.load(value), target, align=align)
+
+
+@intrinsic
+def _lane_dot(typingctx, x, x0, y, y0, count, acc):
+    """``acc[l] += sum over i < count of double(x[x0 + 8*i + l] * y[y0 + 8*i + l])`` for the 8 lanes ``l``:
+    each single-precision product rounded once (``<8 x float>`` multiplications) and widened, its lane's
+    sum in double precision (``<8 x double>`` additions), the lanes' order fixed (not the compiler's).
+    ``x``, ``y``: float32 (or both float64: products and sums in double precision) arrays, element
+    offsets; ``acc``: float64, at least 8 entries."""
+    if x.dtype != y.dtype or x.dtype not in (types.float32, types.float64):
+        return None
+    i64t = types.int64
+    signature = types.none(x, i64t, y, i64t, i64t, acc)
+
+    def codegen(context, builder, sig, args):
+        f64, i64 = ir.DoubleType(), ir.IntType(64)
+        single = sig.args[0].dtype == types.float32
+        narrow, wide = ir.VectorType(ir.FloatType() if single else f64, 8), ir.VectorType(f64, 8)
+        xd = context.make_array(sig.args[0])(context, builder, args[0]).data
+        yd = context.make_array(sig.args[2])(context, builder, args[2]).data
+        ad = context.make_array(sig.args[5])(context, builder, args[5]).data
+        x0, y0, count = args[1], args[3], args[4]
+        target = builder.bitcast(ad, wide.as_pointer())
+        total = cgutils.alloca_once_value(builder, builder.load(target, align=8))
+        with cgutils.for_range(builder, count) as loop:
+            at = builder.mul(loop.index, ir.Constant(i64, 8))
+            xs = builder.load(builder.bitcast(builder.gep(xd, [builder.add(x0, at)]), narrow.as_pointer()), align=4)
+            ys = builder.load(builder.bitcast(builder.gep(yd, [builder.add(y0, at)]), narrow.as_pointer()), align=4)
+            product = builder.fmul(xs, ys)
+            if single:
+                product = builder.fpext(product, wide)
+            builder.store(builder.fadd(builder.load(total), product), total)
+        builder.store(builder.load(total), target, align=8)
+        return context.get_dummy_value()
+
+    return signature, codegen
 
 
 def _chunked_tile(pixels: int, lanes: int, vectors: int = 1):
