@@ -1491,7 +1491,7 @@ def _pointwise_small_gradients(
     lhs = np.ascontiguousarray(small, dtype=dtype).reshape(n, groups, a, p)
     rhs = np.ascontiguousarray(big, dtype=dtype).reshape(n, groups, b, p)
     sums = np.empty((groups * pieces, a, b), dtype=np.float64)
-    chunk = max(64, POINTWISE_GROUP_CHUNK // (a + b))
+    chunk = max(64, POINTWISE_GROUP_CHUNK // (a + b) // 8 * 8)  # a multiple of the kernel's 8 lanes
     calls = [(lhs, rhs, chunk, sums, t0, t1) for t0, t1 in _compiled.split(groups * pieces, 2 * effective().threads)]
     _compiled.parallel_for(_compiled.kernels()["pointwise_group_gradient"], calls)
     total = sums.reshape(groups, pieces, a, b)[:, 0].copy()

@@ -739,8 +739,8 @@ def pointwise_group_gradient(small, big, chunk, sums, task0, task1):
     multiplier's ``1 -> m``): task ``k`` adds, for its group ``g = k // pieces`` and its run of samples,
     ``small[n, g, a, p] * big[n, g, b, p]`` over its samples and every position ``p`` into ``sums[k, a, b]``
     (``pieces = sums.shape[0] // G``: the samples cut into that many runs). Each product is rounded in
-    the data's precision and added to one of :data:`DOUBLE_LANES` double-precision sums (position ``p``
-    to lane ``p % 8``), which are added in order at the end: the compiled direct pass's precision (a
+    the data's precision and added to one of eight double-precision sums (position ``p``
+    to lane ``p % 8``, ``chunk`` a multiple of 8), which are added in order at the end: the compiled direct pass's precision (a
     product rounded once, summed in double), the sums vectorised along the rows, read where they lie in
     chunks of ``chunk`` positions (both sides' rows of a chunk stay in the first-level cache).
 
