@@ -1161,3 +1161,81 @@ def test_where_the_pointwise_small_group_paths_run():
     assert not conv_takes(8, 64, 8, compiled=False)
     assert not conv_takes(8, 64, 8, layout="channels_last")
     assert conv_takes(8, 64, 8, dtype=np.float64)
+
+
+RUN_TILE_LAYERS = [
+    # (n, c_in, c_out, size, kernel, options): few input channels, an output gradient of at least 16
+    (8, 3, 48, (20, 21), 7, dict(stride=2, padding=3, output_padding=1)),  # a 4-row tile, 3 of its rows used
+    (2, 8, 24, (17, 19), 8, dict(dilation=2)),  # 8 rows, stride 1, dilated; 24 channels: half a block unused
+    (3, 5, 70, (9,), 16, dict(stride=8, padding=4)),  # 1-d, 70 channels: three blocks, the last one partly
+    (2, 4, 32, (6, 7, 5), 3, dict(stride=2)),  # 3-d
+    (3, 1, 16, (1, 400), 4, dict(stride=2, padding=1)),  # one input channel, one line a sample
+    (8, 8, 16, (60, 1), 3, dict(padding=(1, 0))),  # lines of one position (o_last 1)
+]
+
+
+def _run_tile_arrays(layer, dtype=np.float32):
+    n, c_in, c_out, size, kernel, options = layer
+    rng = np.random.default_rng(c_in * 100 + c_out + len(size))
+    x = rng.standard_normal((n, c_in, *size)).astype(dtype)
+    w = rng.standard_normal((c_in, c_out, *(kernel,) * len(size))).astype(dtype)
+    dy = rng.standard_normal(tconv.conv_transpose(x, w, **options).shape).astype(dtype)
+    return x, w, dy, options
+
+
+@pytest.mark.parametrize("layer", RUN_TILE_LAYERS, ids=str)
+def test_weight_gradient_in_run_tiles(layer):
+    """The weight gradient of few input channels in register tiles over implicit columns
+    (``_run_tiles_gradient``): each entry's chunks of ``chunk_rows`` positions summed in float32, the chunks in
+    float64, so within ``chunk * 2**-23`` of the sum of the terms' magnitudes (and the result's rounding) of
+    the float64 gradient; the same bits on any threads and in either layout; the path taken (a spy); the
+    arrays left as they were. A value past a channel block's end or a broadcast row's (an infinity in the
+    next position's channels) stays out of the entries it does not belong to."""
+    from tconv._algorithms import im2col
+
+    x, w, dy, options = _run_tile_arrays(layer)
+    dy[0].flat[-1] = np.inf  # the last position's last channel: read by the vector lanes past the others
+    x[-1].flat[0] = np.inf  # a broadcast row's next position
+    before = (x.copy(), w.copy(), dy.copy())
+    taken, steps = [], []
+    original, row_sums = im2col._run_tiles_gradient, im2col._row_sums
+    got = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_run_tiles_gradient", lambda *a: taken.append(1) or original(*a))
+        patch.setattr(im2col, "_row_sums", lambda *a, **k: steps.append(row_sums(*a, **k)) or steps[-1])
+        for threads, layout in ((2, "channels_first"), (1, "channels_first"), (3, "channels_last")):
+            with tconv.options(threads=threads):
+                args = [to_layout(a, layout) for a in (dy, x)]
+                result = tconv.conv_transpose_backward(*args, w, **options, layout=layout, needs="weight").weight
+                got.append(result)
+    assert len(taken) == 3
+    assert all(np.array_equal(got[0], other, equal_nan=True) for other in got[1:])
+    wide = [a.astype(np.float64) for a in (x, w, dy)]
+    with np.errstate(invalid="ignore"):  # the infinities times zeros of the padding
+        exact = tconv.conv_transpose_backward(wide[2], wide[0], wide[1], **options, needs="weight").weight
+        magnitude = tconv.conv_transpose_backward(
+            np.abs(wide[2]), np.abs(wide[0]), wide[1], **options, needs="weight"
+        ).weight
+    chunk = steps[0][0]
+    finite = np.isfinite(exact)
+    assert got[0].dtype == np.float32 and got[0].shape == w.shape
+    assert np.array_equal(np.isfinite(got[0]), finite)  # the infinities where float64 has them, nowhere else
+    bound = magnitude[finite] * chunk * 2.0**-23 + np.spacing(np.abs(exact[finite]).astype(np.float32))
+    assert np.all(np.abs(got[0][finite] - exact[finite]) <= bound)
+    assert all(np.array_equal(a, b) for a, b in zip(before, (x, w, dy)))
+
+
+def test_where_the_run_tiles_gradient_runs():
+    from tconv._algorithms import im2col
+    from tconv.geometry import Geometry
+
+    geometry = conv_geometry((16, 16), (4, 4), stride=2, padding=1)
+    assert isinstance(geometry, Geometry)
+    assert im2col.run_tiles_gradient(3, 48, 1, geometry, np.dtype(np.float32))
+    assert im2col.run_tiles_gradient(8, 16, 1, geometry, np.dtype(np.float32))
+    assert not im2col.run_tiles_gradient(9, 48, 1, geometry, np.dtype(np.float32))  # more input channels
+    assert not im2col.run_tiles_gradient(3, 15, 1, geometry, np.dtype(np.float32))  # few output channels
+    assert not im2col.run_tiles_gradient(3, 48, 2, geometry, np.dtype(np.float32))  # groups
+    assert not im2col.run_tiles_gradient(3, 48, 1, geometry, np.dtype(np.float64))
+    with tconv.options(compiled=False):
+        assert not im2col.run_tiles_gradient(3, 48, 1, geometry, np.dtype(np.float32))

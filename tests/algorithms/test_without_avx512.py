@@ -99,6 +99,28 @@ CHILD = textwrap.dedent(
         check(got.input, exact.input)
         check(got.weight, exact.weight)
     assert "double" in tiles, tiles
+
+    # the weight gradient of few input channels in tiles over implicit columns (im2col.run_tiles_gradient:
+    # 4 broadcast rows x one 16-lane vector here, so 6 input channels take two blocks of rows), and the
+    # pointwise small-group passes (8-lane sums of the weight gradient)
+    from tconv._algorithms import im2col
+
+    run_tiles, original = [], im2col._run_tiles_gradient
+    im2col._run_tiles_gradient = lambda *args: run_tiles.append(1) or original(*args)
+    x = rng.standard_normal((4, 6, 13, 21)).astype(np.float32)
+    w = rng.standard_normal((6, 20, 4, 4)).astype(np.float32)
+    dy = rng.standard_normal((4, 20, 26, 42)).astype(np.float32)
+    got = conv_transpose_backward(dy, x, w, stride=2, padding=1, needs=("weight",)).weight
+    exact = conv_transpose_backward(dy.astype(float), x.astype(float), w.astype(float), stride=2, padding=1)
+    check(got, exact.weight)
+    assert run_tiles, "the run tiles did not run"
+    x = rng.standard_normal((4, 8, 50, 61)).astype(np.float32)
+    w = rng.standard_normal((8, 8, 1, 1)).astype(np.float32)
+    dy = rng.standard_normal((4, 64, 50, 61)).astype(np.float32)
+    got = conv_transpose_backward(dy, x, w, groups=8)
+    exact = conv_transpose_backward(dy.astype(float), x.astype(float), w.astype(float), groups=8)
+    check(got.input, exact.input)
+    check(got.weight, exact.weight)
     print("ok")
     """
 )

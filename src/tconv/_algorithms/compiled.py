@@ -589,6 +589,7 @@ KERNEL_NAMES = (
     "pointwise_outputs",
     "pointwise_rows",
     "pointwise_group_gradient",
+    "weight_run_tiles",
     "im2col_cl",
     "im2col_cf",
     "im2col_groups_cl",

@@ -739,10 +739,10 @@ def pointwise_group_gradient(small, big, chunk, sums, task0, task1):
     multiplier's ``1 -> m``): task ``k`` adds, for its group ``g = k // pieces`` and its run of samples,
     ``small[n, g, a, p] * big[n, g, b, p]`` over its samples and every position ``p`` into ``sums[k, a, b]``
     (``pieces = sums.shape[0] // G``: the samples cut into that many runs). Each product is rounded in
-    the data's precision and added to one of eight double-precision sums (position ``p``
-    to lane ``p % 8``, ``chunk`` a multiple of 8), which are added in order at the end: the compiled direct pass's precision (a
-    product rounded once, summed in double), the sums vectorised along the rows, read where they lie in
-    chunks of ``chunk`` positions (both sides' rows of a chunk stay in the first-level cache).
+    the data's precision and added to one of eight double-precision sums (position ``p`` to lane
+    ``p % 8``, ``chunk`` a multiple of 8), which are added in order at the end: the compiled direct pass's
+    precision (a product rounded once, summed in double), the sums vectorised along the rows, read where
+    they lie in chunks of ``chunk`` positions (both sides' rows of a chunk stay in the first-level cache).
 
     small: (N, G, A, P); big: (N, G, B, P); sums: (G * pieces, A, B) float64, written."""
     n_total, groups, a_per, p = small.shape[0], small.shape[1], small.shape[2], small.shape[3]
@@ -2914,6 +2914,142 @@ def _mixed_tile(rows: int, vectors: int, lanes: int = TILE_LANES):
 
 
 _mixed = _mixed_tile(MIXED_ROWS, MIXED_VECTORS)
+
+
+def _run_tile(rows: int, vectors: int, lanes: int = TILE_LANES):
+    """An intrinsic ``tile(a, a0, ak, b, b0, bk, count, acc)``: ``count`` terms of a ``rows x (vectors * lanes)``
+    tile of single-precision sums, added to ``acc`` (float32, ``rows * W`` entries, ``W = vectors * lanes``,
+    loaded first and stored back)::
+
+        acc[p*W + c] += sum over k < count of a[a0 + k*ak + p] * b[b0 + k*bk + c]   (in order, fused)
+
+    Both operands read where they lie, each along a line at its own stride (``ak``, ``bk``): the weight
+    gradient's implicit columns (:func:`weight_run_tiles`). Per term ``vectors`` vector loads of ``b``, one
+    broadcast of ``a`` per row, ``rows * vectors`` fused multiply-adds."""
+
+    @intrinsic
+    def tile(typingctx, a, a0, ak, b, b0, bk, count, acc):
+        i64t = types.int64
+        signature = types.none(a, i64t, i64t, b, i64t, i64t, i64t, acc)
+
+        def codegen(context, builder, sig, args):
+            i64 = ir.IntType(64)
+            vector = ir.VectorType(ir.FloatType(), lanes)
+            ad = context.make_array(sig.args[0])(context, builder, args[0]).data
+            bd = context.make_array(sig.args[3])(context, builder, args[3]).data
+            cd = context.make_array(sig.args[7])(context, builder, args[7]).data
+            a0, ak, b0, bk, count = args[1], args[2], args[4], args[5], args[6]
+            fma = _vector_fma(builder, lanes)
+            sums = []
+            for p in range(rows):
+                row = []
+                for v in range(vectors):
+                    at = builder.bitcast(
+                        builder.gep(cd, [ir.Constant(i64, (p * vectors + v) * lanes)]), vector.as_pointer()
+                    )
+                    row.append(cgutils.alloca_once_value(builder, builder.load(at, align=4)))
+                sums.append(row)
+            with cgutils.for_range(builder, count) as term:
+                k = term.index
+                b_row = builder.gep(bd, [builder.add(b0, builder.mul(k, bk))])
+                values = [
+                    builder.load(
+                        builder.bitcast(builder.gep(b_row, [ir.Constant(i64, v * lanes)]), vector.as_pointer()), align=4
+                    )
+                    for v in range(vectors)
+                ]
+                a_row = builder.gep(ad, [builder.add(a0, builder.mul(k, ak))])
+                for p in range(rows):
+                    broadcast = _broadcast(builder, builder.load(builder.gep(a_row, [ir.Constant(i64, p)])), lanes)
+                    for v in range(vectors):
+                        s = sums[p][v]
+                        builder.store(builder.call(fma, [broadcast, values[v], builder.load(s)]), s)
+            _store_vectors(builder, [s for row in sums for s in row], cd, vector, 4)
+            return context.get_dummy_value()
+
+        return signature, codegen
+
+    return tile
+
+
+#: Rows (broadcast channels) of :func:`weight_run_tiles`' tiles and their 16-lane vectors: 8 x 2 (16 sums,
+#: two loads and a broadcast of AVX-512's 32 registers), 4 x 1 without AVX-512 (a 16-lane vector is two of
+#: AVX2's 16 registers).
+RUN_ROWS = 8 if _host_has_avx512() else 4
+RUN_VECTORS = 2 if _host_has_avx512() else 1
+_run8 = _run_tile(RUN_ROWS, RUN_VECTORS)
+_run4 = _run_tile(4, RUN_VECTORS)
+
+
+@jit
+def weight_run_tiles(
+    av, a_line, a_step, bv, b_line, b_step, taps, o_last, chunk, rows, block, acc, wide, totals, task0, task1
+):
+    """A weight gradient in register tiles over its implicit columns: for each task, a kernel tap ``t`` and
+    blocks of ``rows`` broadcast channels and ``W = RUN_VECTORS * 16`` vector channels, the sums over every
+    position of ``a[pos, p] * b[pos + tap t, c]`` (``p`` the block's broadcast channels of the small side,
+    ``c`` its vector channels of the big side, read in its padded copy at the tap's offset: implicit
+    columns, as :func:`conv_register_tiles` reads them): one single-precision chain of fused
+    multiply-adds per chunk of ``chunk`` positions (:func:`_run_tile`), the chunks' sums added in double
+    precision into ``totals[t, p, c]`` (each task its own entries: the same sums on any threads).
+
+    av, bv: flat float32, position ``j`` of line ``l`` (the small side's positions, lines along its last
+    axis) at ``a_line[l] + j * a_step`` in ``a`` and ``b_line[l] + j * b_step`` in ``b`` (channels contiguous
+    from there; padding and slack where a tap reads past); ``taps[t]`` added to ``b``'s address.
+    ``block``: lines per block (each block's lines read by all the call's tasks in turn, while in cache);
+    ``acc``, ``wide``: float32 and float64 scratch, ``(tasks, rows * W)``; totals: (Kv, P, C) float64,
+    ``P`` and ``C`` padded to whole blocks."""
+    p_blocks = totals.shape[1] // rows
+    width = totals.shape[2]
+    c_blocks = width // (RUN_VECTORS * 16)
+    w = RUN_VECTORS * 16
+    for task in range(task0, task1):
+        sums, total = acc[task - task0], wide[task - task0]
+        for i in range(rows * w):
+            sums[i] = 0.0
+            total[i] = 0.0
+    filled = np.zeros(task1 - task0, dtype=np.int64)
+    lines = a_line.shape[0]
+    for first in range(0, lines, block):  # a block of lines, every task over it while it stays in cache
+        for task in range(task0, task1):
+            t = task // (p_blocks * c_blocks)
+            rest = task - t * p_blocks * c_blocks
+            pb = rest // c_blocks
+            cb = rest - pb * c_blocks
+            a_off = pb * rows
+            b_off = cb * w + taps[t]
+            sums, total = acc[task - task0], wide[task - task0]
+            done = filled[task - task0]
+            for line in range(first, min(lines, first + block)):
+                a_base = a_line[line] + a_off
+                b_base = b_line[line] + b_off
+                j = 0
+                while j < o_last:
+                    run = min(o_last - j, chunk - done)
+                    if rows == RUN_ROWS:
+                        _run8(av, a_base + j * a_step, a_step, bv, b_base + j * b_step, b_step, run, sums)
+                    else:
+                        _run4(av, a_base + j * a_step, a_step, bv, b_base + j * b_step, b_step, run, sums)
+                    j += run
+                    done += run
+                    if done == chunk:  # the chunk's single-precision sums into the double-precision ones
+                        for i in range(rows * w):
+                            total[i] += np.float64(sums[i])
+                            sums[i] = 0.0
+                        done = 0
+            filled[task - task0] = done
+    for task in range(task0, task1):
+        t = task // (p_blocks * c_blocks)
+        rest = task - t * p_blocks * c_blocks
+        pb = rest // c_blocks
+        cb = rest - pb * c_blocks
+        sums, total = acc[task - task0], wide[task - task0]
+        target = totals[t]
+        for p in range(rows):
+            for c in range(w):
+                target[pb * rows + p, cb * w + c] = total[p * w + c] + np.float64(sums[p * w + c])
+
+
 #: Output channels per block of :func:`conv_register_tiles`' wide tiles: :data:`MIXED_COLUMNS`.
 WIDE_LANES = MIXED_COLUMNS
 _wide_chunks = _chunked_tile(TILE_PIXELS, TILE_LANES, MIXED_VECTORS)

@@ -207,6 +207,11 @@ def _pad_input(x: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarra
 
 
 def _placed(x: np.ndarray, problem: Problem, padded: tuple[int, ...], lead: list[int], slack: int) -> np.ndarray:
+    """:func:`placed` of ``problem``'s input channels and layout."""
+    return placed(x, problem.c_in, problem.layout, padded, lead, slack)
+
+
+def placed(x: np.ndarray, c_in: int, layout: str, padded: tuple[int, ...], lead: list[int], slack: int) -> np.ndarray:
     """``x`` channels-last in zeros of the ``padded`` size, its cell ``c`` at ``c + lead`` on each axis (cells
     that land outside left out), flat, with ``slack`` zeros after it: the calling thread's ``padded``
     scratch (:mod:`tconv._algorithms.workspace`), valid until its next call.
@@ -216,13 +221,13 @@ def _placed(x: np.ndarray, problem: Problem, padded: tuple[int, ...], lead: list
     its pixels, where NumPy zeroed the whole buffer and then copied a strided ``moveaxis`` of the input
     into it on the calling thread (an output gradient of 4 x 64 channels at 64 x 64, the input gradient
     of a k4 s2 layer of 8 groups: 1.2 of its 3.0 ms)."""
-    n, c_in = x.shape[0], problem.c_in
+    n = x.shape[0]
     size = n * math.prod(padded) * c_in
     flat = scratch("padded", (size + slack,), np.dtype(np.float32))  # read by the tiles of this call only
     flat[size:] = 0
     if size == 0:
         return flat
-    channels_first = problem.layout == "channels_first"
+    channels_first = layout == "channels_first"
     spatial = x.shape[2:] if channels_first else x.shape[1:-1]
     # per axis: the input cells that land inside (first:last) and where the first one lands
     first = [max(0, -offset) for offset in lead]
