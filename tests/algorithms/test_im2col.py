@@ -1186,7 +1186,7 @@ def _run_tile_arrays(layer, dtype=np.float32):
 @pytest.mark.parametrize("layer", RUN_TILE_LAYERS, ids=str)
 def test_weight_gradient_in_run_tiles(layer):
     """The weight gradient of few input channels in register tiles over implicit columns
-    (``_run_tiles_gradient``): each entry's chunks of ``chunk_rows`` positions summed in float32, the chunks in
+    (``_run_tiles_gradient``): each entry's chunks of ``run_chunk`` positions summed in float32, the chunks in
     float64, so within ``chunk * 2**-23`` of the sum of the terms' magnitudes (and the result's rounding) of
     the float64 gradient; the same bits on any threads and in either layout; the path taken (a spy); the
     arrays left as they were. A value past a channel block's end or a broadcast row's (an infinity in the
@@ -1216,7 +1216,7 @@ def test_weight_gradient_in_run_tiles(layer):
         magnitude = tconv.conv_transpose_backward(
             np.abs(wide[2]), np.abs(wide[0]), wide[1], **options, needs="weight"
         ).weight
-    chunk = steps[0][0]
+    chunk = im2col.run_chunk(steps[0][0], x.shape[0] * int(np.prod(x.shape[2:])))
     finite = np.isfinite(exact)
     assert got[0].dtype == np.float32 and got[0].shape == w.shape
     assert np.array_equal(np.isfinite(got[0]), finite)  # the infinities where float64 has them, nowhere else
