@@ -1239,3 +1239,20 @@ def test_where_the_run_tiles_gradient_runs():
     assert not im2col.run_tiles_gradient(3, 48, 1, geometry, np.dtype(np.float64))
     with tconv.options(compiled=False):
         assert not im2col.run_tiles_gradient(3, 48, 1, geometry, np.dtype(np.float32))
+
+
+def test_run_tiles_gradient_keeps_to_the_memory_budget():
+    """Where both sides' copies for the run tiles exceed the memory budget, the weight gradient takes the
+    general path's blocks instead (the same values within the chunks' rounding)."""
+    from tconv._algorithms import im2col
+
+    x, w, dy, options = _run_tile_arrays(RUN_TILE_LAYERS[0])
+    taken = []
+    original = im2col._run_tiles_gradient
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_run_tiles_gradient", lambda *a: taken.append(original(*a)) or taken[-1])
+        whole = tconv.conv_transpose_backward(dy, x, w, **options, needs="weight").weight
+        with tconv.options(memory_budget=2**20):  # under the copies' 4 MB: blocks
+            blocked = tconv.conv_transpose_backward(dy, x, w, **options, needs="weight").weight
+    assert taken[0] is not None and taken[1] is None
+    assert_close(blocked, whole, rtol=1e-4, atol=1e-4)

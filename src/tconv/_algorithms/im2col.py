@@ -1514,7 +1514,8 @@ def _run_tiles_gradient(
     channels (broadcast) by 32 (16 without AVX-512) of the big side's (vectors), in :func:`chunk_rows`'
     chunks of positions, each chunk one chain of fused multiply-adds (as the mixed-precision tiles'), the
     chunks' sums in double precision; each tap and block of channels one task, the same sums on any
-    threads. None where the sums are one double-precision product (:func:`wide_sum`).
+    threads. None where the sums are one double-precision product (:func:`wide_sum`) or where both sides'
+    copies exceed the memory budget (the general path's blocks then keep to it).
 
     The chunks (:func:`run_chunk`): :func:`chunk_rows`' length, at most :data:`RUN_CHUNK` (one chain, where
     BLAS's kernels split a chunk into partial sums), and :data:`RUN_FEW_CHUNK` over fewer than
@@ -1531,7 +1532,9 @@ def _run_tiles_gradient(
     b_total = big.shape[1] if first else big.shape[-1]
     kv = math.prod(geometry.kernel_size)
     step, whole = _row_sums(a_total * kv * b_total, kv, geometry, total_rows, total_rows, False)
-    if whole:
+    padded = _registers.conv_padded(geometry)
+    copies = (n * math.prod(padded) * b_total + small.size) * 4  # both sides' copies, all samples at once
+    if whole or copies > effective().memory_budget:  # (the general path cuts its blocks under the budget)
         return None
     step = run_chunk(step, total_rows)
     width = RUN_VECTORS * 16
@@ -1545,7 +1548,6 @@ def _run_tiles_gradient(
     small_line = np.arange(lines, dtype=np.int64) * (o_last * a_total)
     # the big side padded as the convolution's tiles read it (slack for the vectors past its end), its
     # lines' first windows and its taps
-    padded = _registers.conv_padded(geometry)
     bigp = _registers.placed(big, b_total, layout, padded, list(geometry.crop_begin), 2 * width)
     row_base, taps = _registers._conv_tables(geometry, b_total)
     sample = math.prod(padded) * b_total
