@@ -1199,3 +1199,46 @@ def test_small_calls_run_their_planned_path(x_shape, w_shape, kwargs, layout):
                 dtype=np.float32,
             )
             assert not np.array_equal(y, tconv.conv_transpose(again, w, b, **kwargs, layout=layout))
+
+
+STRIDED_POINTWISE = [
+    # (input shape, weight shape, options): 1 x ... x 1 kernels at a stride or cropped
+    ((2, 6, 7, 9), (6, 4, 1, 1), dict(stride=2)),
+    ((2, 6, 7, 9), (6, 4, 1, 1), dict(stride=3, padding=1, output_padding=2)),  # crop and extra cells
+    ((2, 6, 7, 9), (6, 2, 1, 1), dict(stride=(2, 3), padding=(2, 0), groups=3)),
+    ((1, 4, 11), (4, 1, 1), dict(stride=4, padding=5, groups=4)),  # depthwise, 1-d, the first pixels cropped
+    ((2, 3, 4, 5, 6), (3, 5, 1, 1, 1), dict(stride=2, output_padding=1)),  # 3-d, a decoder shortcut's
+    ((2, 6, 7, 9), (6, 4, 1, 1), dict(padding=2)),  # stride 1, cropped
+    ((3, 64, 30, 31), (64, 1, 1, 1), dict(stride=3, groups=64)),  # above the small-call plans
+]
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("case", STRIDED_POINTWISE, ids=str)
+def test_strided_pointwise_is_the_product_placed(case, bias, layout):
+    """A 1 x ... x 1 kernel at a stride or cropped (gemm.strided_pointwise): "auto" runs "gemm", which
+    places the pointwise product of the pixels that land inside (the other cells the bias or zero): as the
+    float64 direct algorithm, the path taken (a spy)."""
+    x_shape, w_shape, options = case
+    rng = np.random.default_rng(len(x_shape) * 100 + x_shape[1])
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[1] * options.get("groups", 1)).astype(np.float32) if bias else None
+    taken = []
+    original = _gemm._strided_pointwise
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_gemm, "_strided_pointwise", lambda *a: taken.append(1) or original(*a))
+        got = from_layout(tconv.conv_transpose(to_layout(x, layout), w, b, **options, layout=layout), layout)
+    assert taken
+    wide = None if b is None else b.astype(np.float64)
+    expected = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), wide, **options, algorithm="direct")
+    assert_close(got, expected, dtype=np.float32)
+
+
+def test_strided_pointwise_rule():
+    from tconv._algorithms import choose
+    from tconv.geometry import conv_transpose_geometry
+
+    assert choose(conv_transpose_geometry((39, 39), (1, 1), stride=3), 192, 16, 192, 192) == "gemm"
+    assert choose(conv_transpose_geometry((20,), (1,), stride=2, output_padding=1), 1, 4, 64, 32) == "gemm"
