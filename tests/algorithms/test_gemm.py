@@ -1242,3 +1242,22 @@ def test_strided_pointwise_rule():
 
     assert choose(conv_transpose_geometry((39, 39), (1, 1), stride=3), 192, 16, 192, 192) == "gemm"
     assert choose(conv_transpose_geometry((20,), (1,), stride=2, output_padding=1), 1, 4, 64, 32) == "gemm"
+
+
+def test_strided_pointwise_keeps_to_the_memory_budget():
+    """The placed product in blocks of samples within the memory budget (the same values), and the general
+    passes where one sample's product exceeds it."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 8, 20, 20)).astype(np.float32)
+    w = rng.standard_normal((8, 16, 1, 1)).astype(np.float32)
+    whole = tconv.conv_transpose(x, w, stride=2, output_padding=1)
+    sample = 16 * 20 * 20 * 4  # one sample's product, bytes
+    taken = []
+    original = _gemm._strided_pointwise
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_gemm, "_strided_pointwise", lambda *a: taken.append(original(*a)) or taken[-1])
+        for budget in (2 * sample, sample - 1):
+            with tconv.options(memory_budget=budget):
+                got = tconv.conv_transpose(x, w, stride=2, output_padding=1, algorithm="gemm")
+            assert_close(got, whole)
+    assert taken[0] is not None and taken[1] is None

@@ -206,7 +206,9 @@ def run(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> n
     if pointwise(geometry, problem):
         return _pointwise(x, w, geometry, problem)
     if strided_pointwise(geometry, problem):
-        return _strided_pointwise(x, w, geometry, problem)
+        placed = _strided_pointwise(x, w, geometry, problem)
+        if placed is not None:
+            return placed
     if _compiled.available():
         return gemm_tiled(x, w, geometry, problem)
     return _gemm_blocked(x, w, geometry, problem)
@@ -246,24 +248,20 @@ def strided_pointwise(geometry: Geometry, problem: Problem) -> bool:
     )
 
 
-def _strided_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray:
+def _strided_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem: Problem) -> np.ndarray | None:
     """:func:`strided_pointwise`'s product: :func:`_pointwise` of the input pixels that land inside the
     output (bias added), written at the stride into an output of zeros (NumPy's ``zeros``: pages the
     product does not reach are never written) or of the bias. The general passes wrote every output
     pixel through their tap tables: a depthwise layer of 16 x 192 channels at stride 3, 39^2 -> 115^2
     (a 162 MB output, one pixel in nine a product; Xeon, two threads, min of 9 calls) 48 -> 27 ms without
     bias (NumPy's ``zeros`` and a strided ``multiply``: 27), 46 -> 42 with it (the bias written to every
-    cell; ONNX Runtime's session 30, whose output buffer is not new memory on every call)."""
+    cell; ONNX Runtime's session 30, whose output buffer is not new memory on every call). The products
+    in blocks of samples within the memory budget; None where one sample's exceeds it (the general
+    passes' tiles keep to it)."""
     from ..geometry import conv_transpose_geometry
     from .problem import layout_index
 
     n, nd = x.shape[0], geometry.ndim
-    shape = batched_shape(n, problem.c_out, geometry.output_size, problem.layout)
-    if problem.has_bias:
-        out = np.empty(shape, dtype=problem.dtype)
-        out[...] = problem.bias_fill(nd)
-    else:
-        out = np.zeros(shape, dtype=problem.dtype)
     inputs, outputs = [], []
     for i_size, o_size, s, crop in zip(geometry.input_size, geometry.output_size, geometry.stride, geometry.crop_begin):
         first = max(0, -(-crop // s))  # the first input pixel at s*i - crop >= 0
@@ -272,11 +270,24 @@ def _strided_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem
         inputs.append(slice(first, first + count))
         start = s * first - crop
         outputs.append(slice(start, start + s * (count - 1) + 1 if count else start, s))
-    if any(part.stop == part.start for part in inputs):
+    counts = tuple(sl.stop - sl.start for sl in inputs)
+    sample = problem.c_out * math.prod(counts) * problem.dtype.itemsize  # one sample's product
+    if sample > effective().memory_budget:
+        return None
+    shape = batched_shape(n, problem.c_out, geometry.output_size, problem.layout)
+    if problem.has_bias:
+        out = np.empty(shape, dtype=problem.dtype)
+        out[...] = problem.bias_fill(nd)
+    else:
+        out = np.zeros(shape, dtype=problem.dtype)
+    if 0 in counts:
         return out
-    part = np.ascontiguousarray(x[layout_index(problem.layout, slice(None), tuple(inputs))])
-    dense = conv_transpose_geometry(tuple(sl.stop - sl.start for sl in inputs), (1,) * nd)
-    out[layout_index(problem.layout, slice(None), tuple(outputs))] = _pointwise(part, w, dense, problem)
+    dense = conv_transpose_geometry(counts, (1,) * nd)
+    per = max(1, effective().memory_budget // max(1, sample))
+    for n0 in range(0, n, per):
+        samples = slice(n0, min(n, n0 + per))
+        part = np.ascontiguousarray(x[layout_index(problem.layout, samples, tuple(inputs))])
+        out[layout_index(problem.layout, samples, tuple(outputs))] = _pointwise(part, w, dense, problem)
     return out
 
 
