@@ -1489,12 +1489,7 @@ def run_tiles_gradient(a_total: int, b_total: int, groups: int, geometry: Geomet
         and a_total <= RUN_SMALL
         and b_total >= RUN_BIG
         and 1 <= geometry.ndim <= 3
-        and all(  # the padded big side (registers.conv_padded) follows the data, not a parameter's value
-            p <= 3 * max(o, d * (k - 1) + 1)
-            for p, o, k, d in zip(
-                _registers.conv_padded(geometry), geometry.output_size, geometry.kernel_size, geometry.dilation
-            )
-        )
+        and _registers.conv_padded_fits(geometry)  # the padded big side follows the data
         and _compiled.available()
     )
 

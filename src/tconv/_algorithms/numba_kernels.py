@@ -2845,6 +2845,21 @@ MIXED_VECTORS = 2 if _host_has_avx512() else 1
 MIXED_COLUMNS = MIXED_VECTORS * TILE_LANES
 
 
+def _outer_term(builder, fma, sums, vector, a_row, ap, b_row):
+    """Emit one term of a register tile of outer products (:func:`_mixed_tile`, :func:`_run_tile`): the
+    ``V`` vectors of ``b`` from ``b_row`` (``sums[p]`` holds ``V`` vector allocas), then for each row ``p``
+    the broadcast of ``a_row[p * ap]`` and its fused multiply-adds into ``sums[p]``."""
+    i64, lanes = ir.IntType(64), vector.count
+    values = [
+        builder.load(builder.bitcast(builder.gep(b_row, [ir.Constant(i64, v * lanes)]), vector.as_pointer()), align=4)
+        for v in range(len(sums[0]))
+    ]
+    for p, row in enumerate(sums):
+        broadcast = _broadcast(builder, builder.load(builder.gep(a_row, [builder.mul(ap, ir.Constant(i64, p))])), lanes)
+        for s, value in zip(row, values):
+            builder.store(builder.call(fma, [broadcast, value, builder.load(s)]), s)
+
+
 def _mixed_tile(rows: int, vectors: int, lanes: int = TILE_LANES):
     """An intrinsic ``tile(a, a0, ak, ap, b, b0, kc, step, total)``: a ``rows x (vectors * lanes)`` tile of a
     product whose terms are summed in single precision over chunks of ``step`` and the chunks' sums in double
@@ -2887,20 +2902,8 @@ def _mixed_tile(rows: int, vectors: int, lanes: int = TILE_LANES):
                 with cgutils.for_range(builder, count) as term:
                     k = builder.add(k0, term.index)
                     b_row = builder.gep(bd, [builder.add(b0, builder.mul(k, width))])
-                    weights = [
-                        builder.load(
-                            builder.bitcast(builder.gep(b_row, [ir.Constant(i64, v * lanes)]), vector.as_pointer()),
-                            align=4,
-                        )
-                        for v in range(vectors)
-                    ]
                     a_row = builder.gep(ad, [builder.add(a0, builder.mul(k, ak))])
-                    for p in range(rows):
-                        value = builder.load(builder.gep(a_row, [builder.mul(ap, ir.Constant(i64, p))]))
-                        broadcast = _broadcast(builder, value, lanes)
-                        for v in range(vectors):
-                            s = sums[p][v]
-                            builder.store(builder.call(fma, [broadcast, weights[v], builder.load(s)]), s)
+                    _outer_term(builder, fma, sums, vector, a_row, ap, b_row)
                 for p in range(rows):
                     for v in range(vectors):
                         t = totals[p][v]
@@ -2950,20 +2953,9 @@ def _run_tile(rows: int, vectors: int, lanes: int = TILE_LANES):
                     row.append(cgutils.alloca_once_value(builder, builder.load(at, align=4)))
                 sums.append(row)
             with cgutils.for_range(builder, count) as term:
-                k = term.index
-                b_row = builder.gep(bd, [builder.add(b0, builder.mul(k, bk))])
-                values = [
-                    builder.load(
-                        builder.bitcast(builder.gep(b_row, [ir.Constant(i64, v * lanes)]), vector.as_pointer()), align=4
-                    )
-                    for v in range(vectors)
-                ]
-                a_row = builder.gep(ad, [builder.add(a0, builder.mul(k, ak))])
-                for p in range(rows):
-                    broadcast = _broadcast(builder, builder.load(builder.gep(a_row, [ir.Constant(i64, p)])), lanes)
-                    for v in range(vectors):
-                        s = sums[p][v]
-                        builder.store(builder.call(fma, [broadcast, values[v], builder.load(s)]), s)
+                b_row = builder.gep(bd, [builder.add(b0, builder.mul(term.index, bk))])
+                a_row = builder.gep(ad, [builder.add(a0, builder.mul(term.index, ak))])
+                _outer_term(builder, fma, sums, vector, a_row, ir.Constant(i64, 1), b_row)
             _store_vectors(builder, [s for row in sums for s in row], cd, vector, 4)
             return context.get_dummy_value()
 

@@ -408,6 +408,14 @@ def conv_applies(geometry: Geometry, problem: Problem) -> bool:
     memory follows the data, not a dilation's or a stride's value)."""
     if not _compiled.available() or problem.dtype != np.float32 or geometry.ndim == 0 or geometry.empty:
         return False
+    return conv_padded_fits(geometry)
+
+
+def conv_padded_fits(geometry: Geometry) -> bool:
+    """Whether the convolution's padded input (:func:`conv_padded`) is at most three times the input's or
+    the kernel's span on every axis: a copy that follows the data, not a dilation's or a stride's value
+    (the convolution's tiles, :func:`conv_applies`, and the weight gradient's run tiles, which read the
+    same copy: :func:`tconv._algorithms.im2col.run_tiles_gradient`)."""
     return all(
         p <= 3 * max(o, d * (k - 1) + 1)
         for p, o, k, d in zip(conv_padded(geometry), geometry.output_size, geometry.kernel_size, geometry.dilation)
