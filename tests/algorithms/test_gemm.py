@@ -1208,18 +1208,20 @@ STRIDED_POINTWISE = [
     ((2, 6, 7, 9), (6, 2, 1, 1), dict(stride=(2, 3), padding=(2, 0), groups=3)),
     ((1, 4, 11), (4, 1, 1), dict(stride=4, padding=5, groups=4)),  # depthwise, 1-d, the first pixels cropped
     ((2, 3, 4, 5, 6), (3, 5, 1, 1, 1), dict(stride=2, output_padding=1)),  # 3-d, a decoder shortcut's
-    ((2, 6, 7, 9), (6, 4, 1, 1), dict(padding=2)),  # stride 1, cropped
+    ((2, 6, 7, 9), (6, 4, 1, 1), dict(stride=(1, 2), padding=(2, 3))),  # stride 1 on an axis, cropped more
     ((3, 64, 30, 31), (64, 1, 1, 1), dict(stride=3, groups=64)),  # above the small-call plans
 ]
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("case", STRIDED_POINTWISE, ids=str)
-def test_strided_pointwise_is_the_product_placed(case, bias, layout):
-    """A 1 x ... x 1 kernel at a stride or cropped (gemm.strided_pointwise): "auto" runs "gemm", which
-    places the pointwise product of the pixels that land inside (the other cells the bias or zero): as the
-    float64 direct algorithm, the path taken (a spy)."""
+def test_strided_pointwise_is_the_product_placed(case, bias, layout, compiled):
+    """A 1 x ... x 1 kernel at a stride (gemm.strided_pointwise): "auto" runs "gemm", which places the
+    pointwise product of the pixels that land inside (the other cells the bias or zero; the compiled
+    place_strided pass or NumPy's strided assignment): as the float64 direct algorithm, the path taken (a
+    spy)."""
     x_shape, w_shape, options = case
     rng = np.random.default_rng(len(x_shape) * 100 + x_shape[1])
     x = rng.standard_normal(x_shape).astype(np.float32)
@@ -1229,7 +1231,10 @@ def test_strided_pointwise_is_the_product_placed(case, bias, layout):
     original = _gemm._strided_pointwise
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_gemm, "_strided_pointwise", lambda *a: taken.append(1) or original(*a))
-        got = from_layout(tconv.conv_transpose(to_layout(x, layout), w, b, **options, layout=layout), layout)
+        with tconv.options(compiled=compiled):  # (without the kernels "auto" takes tiny layers' own path)
+            algorithm = "auto" if compiled else "gemm"
+            y = tconv.conv_transpose(to_layout(x, layout), w, b, **options, layout=layout, algorithm=algorithm)
+            got = from_layout(y, layout)
     assert taken
     wide = None if b is None else b.astype(np.float64)
     expected = tconv.conv_transpose(x.astype(np.float64), w.astype(np.float64), wide, **options, algorithm="direct")
@@ -1242,6 +1247,9 @@ def test_strided_pointwise_rule():
 
     assert choose(conv_transpose_geometry((39, 39), (1, 1), stride=3), 192, 16, 192, 192) == "gemm"
     assert choose(conv_transpose_geometry((20,), (1,), stride=2, output_padding=1), 1, 4, 64, 32) == "gemm"
+    # cropped at stride 1: the general passes, which read the input where it lies (no copy of the crop)
+    problem = _gemm.Problem(1, "channels_first", 64, 64, np.dtype(np.float32), np.zeros(0, np.float32), False)
+    assert not _gemm.strided_pointwise(conv_transpose_geometry((32, 32), (1, 1), padding=1), problem)
 
 
 def test_strided_pointwise_keeps_to_the_memory_budget():

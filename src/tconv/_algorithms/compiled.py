@@ -599,6 +599,7 @@ KERNEL_NAMES = (
     "small_transpose",
     "short_transpose_blocked",
     "place_rows",
+    "place_strided",
     "direct_cl",
     "direct_cf",
     "direct_minor_cl",

@@ -448,6 +448,52 @@ def short_transpose_blocked(x, out, block, task0, task1):
 
 
 @jit
+def place_strided(product, lead_src, first_last, stride_last, fill, out, channels_last, task0, task1):
+    """Every output cell of a strided ``1 x ... x 1`` layer once (:func:`tconv._algorithms.gemm._strided_pointwise`):
+    the product's values where input pixels land, ``fill`` (the bias, or zeros) elsewhere.
+
+    ``product`` ``(N, C, R_in, Q)`` (``(N, R_in, Q, C)`` if ``channels_last``), ``out`` ``(N, C, R_out, O_last)``
+    (``(N, R_out, O_last, C)``): output lead row ``r`` takes product row ``lead_src[r]`` (none where that is
+    negative), and along the last axis product position ``q`` goes to ``first_last + stride_last * q``.
+    Tasks are ``(n, c)`` planes channels-first, ``(n, r)`` rows channels-last."""
+    q_count = product.shape[2] if channels_last else product.shape[3]
+    if channels_last:
+        r_out, o_last, c_total = out.shape[1], out.shape[2], out.shape[3]
+        for task in range(task0, task1):
+            n = task // r_out
+            r = task - n * r_out
+            rows = out[n, r]
+            for x in range(o_last):
+                cell = rows[x]
+                for c in range(c_total):
+                    cell[c] = fill[c]
+            src = lead_src[r]
+            if src >= 0:
+                values = product[n, src]
+                for q in range(q_count):
+                    cell = rows[np.uintp(first_last + stride_last * q)]
+                    value = values[q]
+                    for c in range(c_total):
+                        cell[c] = value[c]
+        return
+    c_total, r_out, o_last = out.shape[1], out.shape[2], out.shape[3]
+    for task in range(task0, task1):
+        n = task // c_total
+        c = task - n * c_total
+        b = fill[c]
+        plane = out[n, c]
+        for r in range(r_out):
+            row = plane[r]
+            for x in range(o_last):
+                row[x] = b
+            src = lead_src[r]
+            if src >= 0:
+                values = product[n, c, src]
+                for q in range(q_count):
+                    row[np.uintp(first_last + stride_last * q)] = values[q]
+
+
+@jit
 def place_rows(src, flat_src, channels_first, row_pixel, start, count, dst, flat_dst, task0, task1):
     """Rows ``task0:task1`` of a padded channels-last copy (:func:`tconv._algorithms.registers._placed`):
     ``dst`` ``(rows, width, C)`` (``flat_dst``: the same memory as ``(rows, width * C)``), ``len(row_pixel)``
