@@ -23,6 +23,7 @@ Three organisations of that algebra, chosen by :func:`run`:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -261,19 +262,11 @@ def _strided_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem
     8.4, 16 x 256 -> 128 on 16^2 4.2 -> 2.7, a 3-d layer 3.5 -> 1.2, a 1-d one the same. The products in
     blocks of samples within the memory budget; None where one sample's exceeds it (the general passes'
     tiles keep to it)."""
-    from ..geometry import conv_transpose_geometry
     from .problem import layout_index
 
     n, nd = x.shape[0], geometry.ndim
-    inputs, outputs = [], []
-    for i_size, o_size, s, crop in zip(geometry.input_size, geometry.output_size, geometry.stride, geometry.crop_begin):
-        first = max(0, -(-crop // s))  # the first input pixel at s*i - crop >= 0
-        last = min(i_size, (o_size - 1 + crop) // s + 1) if o_size > 0 else first
-        count = max(0, last - first)
-        inputs.append(slice(first, first + count))
-        start = s * first - crop
-        outputs.append(slice(start, start + s * (count - 1) + 1 if count else start, s))
-    counts = tuple(sl.stop - sl.start for sl in inputs)
+    placing = _placing(geometry)
+    inputs, outputs, counts = placing.inputs, placing.outputs, placing.counts
     sample = problem.c_out * math.prod(counts) * problem.dtype.itemsize  # one sample's product
     if sample > effective().memory_budget:
         return None
@@ -288,43 +281,76 @@ def _strided_pointwise(x: np.ndarray, w: np.ndarray, geometry: Geometry, problem
         out = np.zeros(shape, dtype=problem.dtype)
     if 0 in counts:
         return out
-    dense = conv_transpose_geometry(counts, (1,) * nd)
     per = max(1, effective().memory_budget // max(1, sample))
     for n0 in range(0, n, per):
         samples = slice(n0, min(n, n0 + per))
-        part = np.ascontiguousarray(x[layout_index(problem.layout, samples, tuple(inputs))])
-        product = _pointwise(part, w, dense, problem)
+        part = np.ascontiguousarray(x[layout_index(problem.layout, samples, inputs)])
+        product = _pointwise(part, w, placing.dense, problem)
         if compiled:
-            _place_strided(product, out[samples], geometry, inputs, outputs, problem)
+            _place_strided(product, out[samples], geometry, placing, problem)
         else:
-            out[layout_index(problem.layout, samples, tuple(outputs))] = product
+            out[layout_index(problem.layout, samples, outputs)] = product
     return out
 
 
+class _Placing(NamedTuple):
+    """Where :func:`_strided_pointwise`'s input pixels land: the input window of those inside (``inputs``,
+    ``counts`` pixels an axis), the output cells they land on (``outputs``, slices at the stride), the
+    window's pointwise geometry (``dense``) and each output lead row's row of the product (``lead_src``,
+    -1 where none lands; read-only)."""
+
+    inputs: tuple[slice, ...]
+    outputs: tuple[slice, ...]
+    counts: tuple[int, ...]
+    dense: Geometry
+    lead_src: np.ndarray
+
+
+@functools.lru_cache(maxsize=64)
+def _placing(geometry: Geometry) -> _Placing:
+    """:class:`_Placing` of ``geometry``, computed once per geometry (a small call's checks of the window's
+    geometry and its index tables took 0.1 ms of a 0.26 ms call)."""
+    from ..geometry import conv_transpose_geometry
+
+    nd = geometry.ndim
+    inputs, outputs = [], []
+    for i_size, o_size, s, crop in zip(geometry.input_size, geometry.output_size, geometry.stride, geometry.crop_begin):
+        first = max(0, -(-crop // s))  # the first input pixel at s*i - crop >= 0
+        last = min(i_size, (o_size - 1 + crop) // s + 1) if o_size > 0 else first
+        count = max(0, last - first)
+        inputs.append(slice(first, first + count))
+        start = s * first - crop
+        outputs.append(slice(start, start + s * (count - 1) + 1 if count else start, s))
+    counts = tuple(sl.stop - sl.start for sl in inputs)
+    lead_out = geometry.output_size[:-1]
+    lead_src = np.full(math.prod(lead_out), -1, dtype=np.int64)
+    if 0 not in counts:
+        if nd > 1:
+            hits = np.indices(counts[:-1]).reshape(nd - 1, -1)
+            targets = [outputs[a].start + geometry.stride[a] * hits[a] for a in range(nd - 1)]
+            lead_src[np.ravel_multi_index(targets, lead_out)] = np.arange(hits.shape[1])
+        else:
+            lead_src[0] = 0
+    lead_src.flags.writeable = False
+    dense = conv_transpose_geometry(counts, (1,) * nd) if 0 not in counts else geometry
+    return _Placing(tuple(inputs), tuple(outputs), counts, dense, lead_src)
+
+
 def _place_strided(
-    product: np.ndarray, out: np.ndarray, geometry: Geometry, inputs: list, outputs: list, problem: Problem
+    product: np.ndarray, out: np.ndarray, geometry: Geometry, placing: _Placing, problem: Problem
 ) -> None:
     """:func:`_strided_pointwise`'s output cells written once on the threads (``numba_kernels.place_strided``):
     the product where its pixels land, the bias or zero elsewhere. NumPy's bias fill of every cell (one
     thread) and strided copy took 1.3-1.7x the general passes' time on 2-d and 1-d layers at stride 2 on
     the Zen 3 (8 x 64 -> 32 at 48^2: 3.3 ms against 2.0), whose compiled passes write each cell once."""
-    nb, nd, cf = product.shape[0], geometry.ndim, problem.layout == "channels_first"
-    lead_out = geometry.output_size[:-1]
-    counts = [sl.stop - sl.start for sl in inputs]
-    lead_src = np.full(math.prod(lead_out), -1, dtype=np.int64)
-    if nd > 1:
-        hits = np.indices(counts[:-1]).reshape(nd - 1, -1)
-        targets = [outputs[a].start + geometry.stride[a] * hits[a] for a in range(nd - 1)]
-        lead_src[np.ravel_multi_index(targets, lead_out)] = np.arange(hits.shape[1])
-    else:
-        lead_src[0] = 0
+    nb, cf, counts, lead_src = product.shape[0], problem.layout == "channels_first", placing.counts, placing.lead_src
     r_in, q_count, o_last, c = math.prod(counts[:-1]), counts[-1], geometry.output_size[-1], problem.c_out
     if cf:
         values, view = product.reshape(nb, c, r_in, q_count), out.reshape(nb, c, len(lead_src), o_last)
     else:
         values, view = product.reshape(nb, r_in, q_count, c), out.reshape(nb, len(lead_src), o_last, c)
     fill = problem.bias if problem.has_bias else np.zeros(c, dtype=problem.dtype)
-    args = (values, lead_src, outputs[-1].start, geometry.stride[-1], fill, view, not cf)
+    args = (values, lead_src, placing.outputs[-1].start, geometry.stride[-1], fill, view, not cf)
     tasks = nb * (c if cf else len(lead_src))
     calls = [(*args, t0, t1) for t0, t1 in _compiled.split(tasks, 4 * effective().threads)]
     _compiled.parallel_for(_compiled.kernels()["place_strided"], calls)
