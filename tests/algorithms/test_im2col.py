@@ -818,9 +818,10 @@ def test_narrow_weight_gradient_over_many_rows_in_blocks_of_rows(monkeypatch, pa
 
 
 def test_pointwise_weight_gradient_leaves_what_it_does_not_take_to_the_general_path():
-    """``_pointwise_gradient`` declines (None: the general path) a gradient that is one double-precision
-    product, channel counts that fill neither side's panels, and a budget its panels do not fit; the
-    results are the general path's, within float32 rounding of float64."""
+    """``_pointwise_gradient`` declines (None: the general path) channel counts that fill neither side's
+    panels and a budget its panels do not fit (a gradient that is one double-precision product it takes:
+    ``_pointwise_wide_gradient``); the results are the general path's, within float32 rounding of
+    float64."""
     from tconv._algorithms import im2col
     from tconv.geometry import conv_transpose_geometry
 
@@ -830,13 +831,50 @@ def test_pointwise_weight_gradient_leaves_what_it_does_not_take_to_the_general_p
     big = rng.standard_normal((2, 32, 40, 40)).astype(np.float32)
     rows = 2 * 1600
     assert im2col._pointwise_gradient(small, big, geometry, rows) is not None
-    assert im2col._pointwise_gradient(small[:, :8], big[:, :8], geometry, 400) is None  # one wide product
-    assert im2col._pointwise_gradient(small[:, :7], big[:, :5], geometry, rows) is None  # 7 x 5: no panels
+    wide = im2col._pointwise_gradient(small[:, :8], big[:, :8], geometry, 400)  # one wide product
+    exact8 = np.einsum("napq,nbpq->ab", small[:, :8].astype(np.float64), big[:, :8].astype(np.float64))
+    assert wide is not None and np.array_equal(wide.reshape(8, 8), exact8.astype(np.float32))
+    # 7 x 5 summed over more rows than one wide product takes: no panels fill
+    assert im2col._pointwise_gradient(small[:, :7], big[:, :5], geometry, 10**6) is None
     with tconv.options(memory_budget=2**18, threads=2):  # two threads' panels, 400 kB, do not fit
         assert im2col._pointwise_gradient(small, big, geometry, rows) is None
         got = tconv.conv_transpose_backward(big, small, np.ones((64, 32, 1, 1), np.float32), needs="weight").weight
     exact = np.einsum("napq,nbpq->ab", small.astype(np.float64), big.astype(np.float64))
     assert np.abs(got[:, :, 0, 0] - exact).max() <= 1e-5 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize(
+    "n, c_in, c_out, size",
+    [(1, 3, 8, (23, 23, 23)), (4, 2, 5, (50, 50)), (16, 4, 4, (300,)), (8, 3, 16, (16, 16)), (1, 6, 2, (200, 200))],
+)
+def test_pointwise_weight_gradient_of_few_entries_is_one_wide_product(n, c_in, c_out, size):
+    """A float32 pointwise weight gradient of few entries (``wide_sum``: one double-precision product) from
+    the channels-first rows as they lie (``_pointwise_wide_gradient``, no im2col columns): each entry the
+    float64 sum rounded once (within half a unit in the last place), the same bits in blocks of samples
+    or of positions under small memory budgets, the path taken (a spy)."""
+    from tconv._algorithms import im2col
+
+    rng = np.random.default_rng(n * 100 + c_in)
+    x = rng.standard_normal((n, c_in, *size)).astype(np.float32)
+    w = rng.standard_normal((c_in, c_out, *(1,) * len(size))).astype(np.float32)
+    dy = rng.standard_normal((n, c_out, *size)).astype(np.float32)
+    taken = []
+    original = im2col._pointwise_wide_gradient
+    results = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(im2col, "_pointwise_wide_gradient", lambda *a: taken.append(1) or original(*a))
+        # whole, blocks of one sample, blocks of positions
+        for budget in (None, 8 * (c_in + c_out) * 8 * int(np.prod(size)), 2**12):
+            with tconv.options(**({} if budget is None else {"memory_budget": budget})):
+                results.append(tconv.conv_transpose_backward(dy, x, w, needs="weight").weight)
+    assert len(taken) == 3
+    exact = np.einsum(
+        "nap,nbp->ab", x.astype(np.float64).reshape(n, c_in, -1), dy.astype(np.float64).reshape(n, c_out, -1)
+    ).reshape(w.shape)
+    got = results[0]
+    assert np.all(np.abs(got - exact) <= np.spacing(np.abs(exact).astype(np.float32)) / 2 * 1.0001)
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, got)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

@@ -1326,8 +1326,8 @@ def _pointwise_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, 
     packed in panels, the chunks of :func:`chunk_rows` positions each summed in single precision and
     added in double precision, rounded once at the end. The gradient is ``(A, B)`` with ``B``
     the panels' columns where ``B`` fills them (:func:`tconv._algorithms.mixed.fills`), else ``(B, A)``,
-    transposed; neither filling them, or a gradient that is one double-precision product
-    (:func:`wide_sum`), returns None (the general path).
+    transposed; neither filling them returns None (the general path). A gradient that is one
+    double-precision product (:func:`wide_sum`) is :func:`_pointwise_wide_gradient`.
 
     The general path gathers columns (a copy of ``big``, channels-last) and multiplies them chunk by
     chunk, a BLAS call and a pass over the sums each: 16-row chunks of a 128 x 32 gradient over 5776
@@ -1346,7 +1346,7 @@ def _pointwise_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, 
     wide = accumulator(dtype)
     step, whole = _row_sums(a * b, 1, geometry, total_rows, total_rows, False)
     if whole:
-        return None
+        return _pointwise_wide_gradient(small, big, geometry, wide)
     if b <= NARROW_OUTPUTS and not _mixed.fills(b):
         return _pointwise_narrow_gradient(small, big, geometry, step)
     if _mixed.fills(b):  # (A, B) = small @ big^T: big packed
@@ -1389,6 +1389,30 @@ def _pointwise_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, 
         else:  # a later run of samples: added in the runs' order
             dw[m0:m1] += total
     return np.ascontiguousarray(dw.T if rows_side is big else dw, dtype=dtype).reshape(1, a, b, *geometry.kernel_size)
+
+
+def _pointwise_wide_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, wide: np.dtype) -> np.ndarray:
+    """:func:`_pointwise_gradient` where the gradient is one product in the accumulator's precision ``wide``
+    (:func:`wide_sum`: few entries, 3 x 8 over 12 167 positions): ``sum_n small[n] @ big[n]^T`` of the
+    channels-first rows as they lie, converted to ``wide`` in blocks of positions (whole samples where they
+    fit) within :func:`partials_bytes`, each block's product and the blocks' sum in ``wide``, rounded once.
+    The general path gathered im2col's columns first, a copy of ``big`` channels-last for a ``1 x 1``
+    kernel: a held-out 3-d 3 -> 8 layer on 23^3 took 0.78 ms for its weight gradient (PyTorch 0.09)."""
+    n, a, b = small.shape[0], small.shape[1], big.shape[1]
+    p = math.prod(geometry.input_size)
+    lhs, rhs = small.reshape(n, a, p), big.reshape(n, b, p)
+    block = max(1, partials_bytes() // ((a + b) * wide.itemsize))  # positions a block
+    total = np.zeros((a, b), dtype=wide)
+    if p <= block:  # blocks of whole samples: one stacked product each
+        per = max(1, block // max(1, p))
+        for n0 in range(0, n, per):
+            part = lhs[n0 : n0 + per].astype(wide) @ rhs[n0 : n0 + per].astype(wide).transpose(0, 2, 1)
+            total += part.sum(axis=0)
+    else:
+        for i in range(n):
+            for p0 in range(0, p, block):
+                total += lhs[i, :, p0 : p0 + block].astype(wide) @ rhs[i, :, p0 : p0 + block].astype(wide).T
+    return total.astype(np.float32).reshape(1, a, b, *geometry.kernel_size)
 
 
 def _pointwise_narrow_gradient(small: np.ndarray, big: np.ndarray, geometry: Geometry, step: int) -> np.ndarray:
